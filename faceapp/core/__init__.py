@@ -1,0 +1,1 @@
+"""Restoration logic: networks, sampler, models, photos. Never imports Qt."""

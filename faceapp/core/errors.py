@@ -1,0 +1,67 @@
+"""Named exceptions with messages a user can act on.
+
+Every error faceapp raises on purpose derives from :class:`FaceappError`; its ``str()`` is the
+message shown to the user (GUI notification, CLI stderr). Tracebacks go to the log only.
+"""
+
+
+class FaceappError(Exception):
+    """Base class of every error faceapp reports to the user."""
+
+
+class Cancelled(FaceappError):
+    """The user cancelled the job; nothing was written and no state was kept."""
+
+    def __init__(self, message: str = "Cancelled.") -> None:
+        super().__init__(message)
+
+
+# --- models and weights -------------------------------------------------------------------
+class ModelError(FaceappError):
+    """A model could not be found, fetched, verified or loaded."""
+
+
+class ModelNotFoundError(ModelError):
+    """No manifest with that name, or its weight files are not installed."""
+
+
+class ModelDownloadError(ModelError):
+    """A weight file could not be downloaded (network, HTTP error, disk)."""
+
+
+class CorruptModelError(ModelError):
+    """A weight file is truncated, fails its checksum or cannot be parsed."""
+
+
+class ArchitectureMismatchError(ModelError):
+    """A weight file parses but its keys or shapes do not fit the declared network."""
+
+
+class UnsafeCheckpointError(CorruptModelError):
+    """A checkpoint would need to unpickle arbitrary code; it is refused."""
+
+
+# --- devices -------------------------------------------------------------------------------
+class DeviceError(FaceappError):
+    """The requested compute device is unavailable or ran out of memory."""
+
+
+class OutOfMemoryError(DeviceError):
+    """The device ran out of memory; the message names a next step."""
+
+
+# --- photos --------------------------------------------------------------------------------
+class ImageError(FaceappError):
+    """A photo could not be read (missing, unreadable, truncated, too large, wrong format)."""
+
+
+class NoFaceFoundError(FaceappError):
+    """No face was detected in a photo."""
+
+
+class DetectorUnavailableError(FaceappError):
+    """The face detector's weights are missing and cannot be fetched."""
+
+
+class ExportError(FaceappError):
+    """A result could not be written (read-only folder, full disk, existing file)."""

@@ -1,0 +1,1 @@
+"""Network definitions whose state dicts match the official DifFace checkpoints."""

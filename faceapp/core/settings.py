@@ -1,0 +1,39 @@
+"""Frozen settings objects shared by the engine, the pipeline, the CLI and the GUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+#: Sampling schedules: "fast" takes ``steps`` evenly spaced DDIM steps from the start timestep
+#: to 0; "official" reproduces the official DifFace loop (ddim250 respacing, one UNet call per
+#: respaced step, including its off-by-one start).
+ScheduleMode = Literal["fast", "official"]
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How one aligned face is sampled.
+
+    fidelity: 1 keeps the restorer's estimate (no diffusion), 0 lets the prior invent the most;
+        see :func:`faceapp.core.schedule.fidelity_to_timestep` for the exact map (0.5 → t = 400,
+        the paper's setting).
+    steps: number of DDIM steps (UNet calls) in "fast" mode; ignored in "official" mode.
+    eta: DDIM stochasticity, 0 (deterministic once x_N is drawn) … 1 (fresh noise each step).
+    schedule: "fast" or "official".
+    """
+
+    fidelity: float = 0.5
+    steps: int = 8
+    eta: float = 0.5
+    schedule: ScheduleMode = "fast"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fidelity <= 1.0:
+            raise ValueError(f"fidelity must be within [0, 1], got {self.fidelity}")
+        if not 1 <= self.steps <= 1000:
+            raise ValueError(f"steps must be within [1, 1000], got {self.steps}")
+        if not 0.0 <= self.eta <= 1.0:
+            raise ValueError(f"eta must be within [0, 1], got {self.eta}")
+        if self.schedule not in ("fast", "official"):
+            raise ValueError(f"schedule must be 'fast' or 'official', got {self.schedule!r}")

@@ -1,0 +1,72 @@
+"""Where faceapp keeps its files.
+
+- Bundled manifests and compact weights: the ``models/`` folder shipped with the app (the
+  repository's top-level ``models/``, or the PyInstaller bundle's copy).
+- Downloaded or imported weights: ``<user data>/weights`` (platformdirs), or the folder named by
+  the ``FACEAPP_WEIGHTS_DIR`` environment variable.
+- Face-detector weights: ``<user data>/detector``, or ``FACEAPP_DETECTOR_DIR``.
+- Logs: the platform's user log folder, or ``<FACEAPP_HOME>/logs``.
+
+``FACEAPP_HOME`` moves every per-user folder at once (tests use it to stay out of the real
+profile).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "faceapp"
+
+
+def _home_override() -> Path | None:
+    value = os.environ.get("FACEAPP_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def user_data_dir() -> Path:
+    """Per-user data folder (created on demand by the callers that write to it)."""
+    home = _home_override()
+    return home if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_log_dir() -> Path:
+    """Per-user log folder."""
+    home = _home_override()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def weights_dir() -> Path:
+    """Folder holding downloaded and imported weight files."""
+    value = os.environ.get("FACEAPP_WEIGHTS_DIR")
+    return Path(value).expanduser() if value else user_data_dir() / "weights"
+
+
+def detector_dir() -> Path:
+    """Folder holding facexlib's face-detector weights."""
+    value = os.environ.get("FACEAPP_DETECTOR_DIR")
+    return Path(value).expanduser() if value else user_data_dir() / "detector"
+
+
+def user_manifests_dir() -> Path:
+    """Folder for manifests of models the user added (e.g. imported from training)."""
+    return user_data_dir() / "models"
+
+
+def bundled_models_dir() -> Path:
+    """The ``models/`` folder shipped with the app: manifests and the small bundled weights."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "models"
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def resources_dir() -> Path:
+    """The ``resources/`` folder (icons, styles)."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root) / "resources"
+    return Path(__file__).resolve().parent.parent / "resources"

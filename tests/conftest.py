@@ -1,0 +1,51 @@
+"""Shared fixtures: the ../shared data folder and an isolated per-user profile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("FACEAPP_SHARED_DIR", REPO_ROOT.parent / "shared"))
+GOLDEN_DIR = SHARED_DIR / "golden"
+TESTDATA_DIR = SHARED_DIR / "testdata"
+RETINAFACE_DIR = SHARED_DIR / "weights" / "retinaface"
+DATASET_DIR = SHARED_DIR / "datasets" / "aaf256"
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the tests read ../shared beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    return _require(GOLDEN_DIR)
+
+
+@pytest.fixture(scope="session")
+def testdata_dir() -> Path:
+    return _require(TESTDATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def retinaface_dir() -> Path:
+    return _require(RETINAFACE_DIR)
+
+
+@pytest.fixture(scope="session")
+def dataset_dir() -> Path:
+    return _require(DATASET_DIR)
+
+
+@pytest.fixture(autouse=True)
+def isolated_profile(tmp_path_factory, monkeypatch):
+    """Point every per-user folder at a fresh temporary folder, never the real profile."""
+    home = tmp_path_factory.mktemp("faceapp_home")
+    monkeypatch.setenv("FACEAPP_HOME", str(home))
+    monkeypatch.delenv("FACEAPP_WEIGHTS_DIR", raising=False)
+    monkeypatch.delenv("FACEAPP_DETECTOR_DIR", raising=False)
+    return home
