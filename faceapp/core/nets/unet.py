@@ -1,0 +1,304 @@
+"""The improved-diffusion UNet that DifFace uses as its face prior (Nichol & Dhariwal, 2021).
+
+The module tree reproduces the official checkpoints' state-dict layout key for key, so the
+released weights load strictly. Forward contract: ``x`` in diffusion space [-1, 1], NCHW, and
+``t`` the *original* (not respaced) int64 timesteps, shape [N]; the result has
+``out_channels`` channels (for DifFace: 3 of predicted noise ε, then 3 variance values).
+
+Numerics follow the reference: GroupNorm in float32 and cast back, attention through
+:func:`torch.nn.functional.scaled_dot_product_attention` (its 1/√ch scale equals the reference's
+ch^-¼ applied to both q and k; its kernels accumulate the softmax in float32). The network runs in
+the dtype of its parameters, or under ``torch.autocast``; the result has the dtype of ``x``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["UNetModel", "timestep_embedding"]
+
+_GROUPS = 32
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10000.0) -> torch.Tensor:
+    """Sinusoidal embedding of timesteps, laid out ``[cos | sin]`` (improved-diffusion), float32."""
+    half = dim // 2
+    freqs = torch.exp(
+        -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half
+    )
+    args = t[:, None].float() * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    if dim % 2:
+        emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)
+    return emb
+
+
+class GroupNorm32(nn.GroupNorm):
+    """GroupNorm evaluated in float32 whatever the input and parameter dtypes, cast back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = None if self.weight is None else self.weight.float()
+        bias = None if self.bias is None else self.bias.float()
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            out = F.group_norm(x.float(), self.num_groups, weight, bias, self.eps)
+        return out.to(x.dtype)
+
+
+def _norm(channels: int) -> GroupNorm32:
+    return GroupNorm32(_GROUPS, channels)
+
+
+def _zeroed(module: nn.Module) -> nn.Module:
+    """Zero a layer's parameters: residual branches start as identities (reference init)."""
+    for p in module.parameters():
+        nn.init.zeros_(p)
+    return module
+
+
+class TimestepBlock(nn.Module):
+    """A block whose forward also takes the timestep embedding."""
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+class TimestepEmbedSequential(nn.Sequential):
+    """Sequential that passes the timestep embedding to the children that take it."""
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        for layer in self:
+            x = layer(x, emb) if isinstance(layer, TimestepBlock) else layer(x)
+        return x
+
+
+class Downsample(nn.Module):
+    """Halve the resolution with a stride-2 3×3 conv (``op``)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.op = nn.Conv2d(channels, channels, 3, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+class Upsample(nn.Module):
+    """Double the resolution: nearest ×2, then a 3×3 conv (``conv``)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class ResBlock(TimestepBlock):
+    """Residual block conditioned on the timestep embedding by scale-shift or addition."""
+
+    def __init__(
+        self,
+        channels: int,
+        emb_channels: int,
+        out_channels: int,
+        *,
+        dropout: float,
+        use_scale_shift_norm: bool,
+    ) -> None:
+        super().__init__()
+        self.use_scale_shift_norm = use_scale_shift_norm
+        self.in_layers = nn.Sequential(
+            _norm(channels), nn.SiLU(), nn.Conv2d(channels, out_channels, 3, padding=1)
+        )
+        emb_out = 2 * out_channels if use_scale_shift_norm else out_channels
+        self.emb_layers = nn.Sequential(nn.SiLU(), nn.Linear(emb_channels, emb_out))
+        self.out_layers = nn.Sequential(
+            _norm(out_channels),
+            nn.SiLU(),
+            nn.Dropout(p=dropout),
+            _zeroed(nn.Conv2d(out_channels, out_channels, 3, padding=1)),
+        )
+        if out_channels == channels:
+            self.skip_connection: nn.Module = nn.Identity()
+        else:
+            self.skip_connection = nn.Conv2d(channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.in_layers(x)
+        emb_out = self.emb_layers(emb).to(h.dtype)[:, :, None, None]
+        norm, rest = self.out_layers[0], self.out_layers[1:]
+        if self.use_scale_shift_norm:
+            scale, shift = emb_out.chunk(2, dim=1)
+            h = norm(h) * (1 + scale) + shift
+            h = rest(h)
+        else:
+            h = self.out_layers(h + emb_out)
+        return self.skip_connection(x) + h
+
+
+class AttentionBlock(nn.Module):
+    """Spatial self-attention with the legacy head split (per head, channels are [q | k | v])."""
+
+    def __init__(self, channels: int, *, num_heads: int) -> None:
+        super().__init__()
+        if channels % num_heads:
+            raise ValueError(f"{channels} attention channels do not split into {num_heads} heads")
+        self.num_heads = num_heads
+        self.norm = _norm(channels)
+        self.qkv = nn.Conv1d(channels, 3 * channels, 1)
+        self.proj_out = _zeroed(nn.Conv1d(channels, channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, *spatial = x.shape
+        flat = x.reshape(b, c, -1)
+        qkv = self.qkv(self.norm(flat))
+        head_ch = c // self.num_heads
+        # legacy order: [B, heads * 3 * ch, T] -> per head [q | k | v]
+        qkv = qkv.reshape(b, self.num_heads, 3, head_ch, -1).transpose(-1, -2)
+        q, k, v = qkv.unbind(dim=2)  # each [B, heads, T, ch]
+        h = F.scaled_dot_product_attention(q, k, v)
+        h = h.transpose(-1, -2).reshape(b, c, -1)
+        return (flat + self.proj_out(h)).reshape(b, c, *spatial)
+
+
+def _per_level(num_res_blocks: int | Sequence[int], levels: int) -> list[int]:
+    if isinstance(num_res_blocks, int):
+        return [num_res_blocks] * levels
+    counts = [int(n) for n in num_res_blocks]
+    if len(counts) != levels:
+        raise ValueError(
+            f"num_res_blocks has {len(counts)} entries but channel_mult has {levels} levels"
+        )
+    return counts
+
+
+class UNetModel(nn.Module):
+    """improved-diffusion UNet built from the official constructor arguments (2-D only).
+
+    ``attention_resolutions`` lists literal feature-map sizes: the counter starts at
+    ``image_size`` and halves at each level. ``use_fp16`` is accepted for compatibility and
+    ignored: the caller picks the precision (parameter dtype or ``torch.autocast``).
+    Unsupported options (``dims`` ≠ 2, ``num_classes``, ``use_new_attention_order``,
+    ``resblock_updown``) raise :class:`ValueError`.
+    """
+
+    def __init__(
+        self,
+        image_size: int,
+        in_channels: int,
+        model_channels: int,
+        out_channels: int,
+        num_res_blocks: int | Sequence[int],
+        attention_resolutions: Sequence[int],
+        dropout: float = 0.0,
+        channel_mult: Sequence[int] = (1, 2, 4, 8),
+        conv_resample: bool = True,
+        dims: int = 2,
+        num_classes: int | None = None,
+        use_fp16: bool = False,
+        num_heads: int = 1,
+        num_head_channels: int = -1,
+        use_scale_shift_norm: bool = False,
+        resblock_updown: bool = False,
+        use_new_attention_order: bool = False,
+    ) -> None:
+        super().__init__()
+        if dims != 2:
+            raise ValueError(f"only 2-D UNets are supported (dims={dims})")
+        if num_classes is not None:
+            raise ValueError("class-conditional UNets (num_classes) are not supported")
+        if use_new_attention_order:
+            raise ValueError("use_new_attention_order=True is not supported (legacy order only)")
+        if resblock_updown:
+            raise ValueError("resblock_updown=True is not supported")
+        if not conv_resample:
+            raise ValueError("conv_resample=False is not supported")
+        if num_head_channels == -1 and num_heads < 1:
+            raise ValueError("set num_heads ≥ 1 or num_head_channels")
+
+        self.image_size = image_size
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.model_channels = model_channels
+        levels = len(channel_mult)
+        blocks_per_level = _per_level(num_res_blocks, levels)
+        attention_sizes = {int(a) for a in attention_resolutions}
+
+        def heads(ch: int, default: int) -> int:
+            return ch // num_head_channels if num_head_channels != -1 else default
+
+        emb_ch = 4 * model_channels
+        self.time_embed = nn.Sequential(
+            nn.Linear(model_channels, emb_ch), nn.SiLU(), nn.Linear(emb_ch, emb_ch)
+        )
+
+        def resblock(cin: int, cout: int) -> ResBlock:
+            return ResBlock(
+                cin, emb_ch, cout, dropout=dropout, use_scale_shift_norm=use_scale_shift_norm
+            )
+
+        ch = int(channel_mult[0] * model_channels)
+        self.input_blocks = nn.ModuleList(
+            [TimestepEmbedSequential(nn.Conv2d(in_channels, ch, 3, padding=1))]
+        )
+        skip_chans = [ch]
+        ds = image_size
+        for level, mult in enumerate(channel_mult):
+            for _ in range(blocks_per_level[level]):
+                layers: list[nn.Module] = [resblock(ch, int(mult * model_channels))]
+                ch = int(mult * model_channels)
+                if ds in attention_sizes:
+                    layers.append(AttentionBlock(ch, num_heads=heads(ch, num_heads)))
+                self.input_blocks.append(TimestepEmbedSequential(*layers))
+                skip_chans.append(ch)
+            if level != levels - 1:
+                self.input_blocks.append(TimestepEmbedSequential(Downsample(ch)))
+                skip_chans.append(ch)
+                ds //= 2
+
+        self.middle_block = TimestepEmbedSequential(
+            resblock(ch, ch), AttentionBlock(ch, num_heads=heads(ch, num_heads)), resblock(ch, ch)
+        )
+
+        self.output_blocks = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(channel_mult))):
+            for i in range(blocks_per_level[level] + 1):
+                cout = int(model_channels * mult)
+                layers = [resblock(ch + skip_chans.pop(), cout)]
+                ch = cout
+                if ds in attention_sizes:
+                    # the reference builds decoder attention without num_heads (default 1)
+                    layers.append(AttentionBlock(ch, num_heads=heads(ch, 1)))
+                if level and i == blocks_per_level[level]:
+                    layers.append(Upsample(ch))
+                    ds *= 2
+                self.output_blocks.append(TimestepEmbedSequential(*layers))
+
+        self.out = nn.Sequential(
+            _norm(ch), nn.SiLU(), _zeroed(nn.Conv2d(ch, out_channels, 3, padding=1))
+        )
+
+    def time_embedding(self, t: torch.Tensor) -> torch.Tensor:
+        """The embedding every ResBlock receives: ``time_embed(timestep_embedding(t))``."""
+        temb = timestep_embedding(t, self.model_channels)
+        return self.time_embed(temb.to(self.time_embed[0].weight.dtype))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Predict [ε | variance values] for ``x`` at original timesteps ``t`` (int64, [N])."""
+        if t.dim() == 0:
+            t = t.expand(x.shape[0])
+        emb = self.time_embedding(t.to(x.device))
+        h = x.to(self.input_blocks[0][0].weight.dtype)
+        skips = []
+        for block in self.input_blocks:
+            h = block(h, emb)
+            skips.append(h)
+        h = self.middle_block(h, emb)
+        for block in self.output_blocks:
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+        return self.out(h).to(x.dtype)
