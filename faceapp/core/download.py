@@ -1,0 +1,228 @@
+"""Download one file over HTTP(S) with resume, progress, cancellation and checksum.
+
+The file is written to ``<dest>.part`` and renamed onto ``dest`` only once it is complete and
+verified, so ``dest`` is either absent or whole. An interrupted or cancelled download keeps its
+``.part`` file; the next call resumes it with an HTTP ``Range`` request (servers that ignore
+``Range`` answer 200 and the download restarts from zero). Uses ``urllib`` only; ``file://``
+URLs work too (local mirrors), without resume.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import http.client
+import logging
+import os
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
+
+log = logging.getLogger(__name__)
+
+#: ``progress(bytes_done, bytes_total_or_None)``, called after every chunk.
+ProgressCallback = Callable[[int, "int | None"], None]
+
+CHUNK_SIZE = 1 << 20
+USER_AGENT = "faceapp-model-downloader"
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+
+
+class _ConnectionLost(Exception):
+    """The response ended early; the .part file holds what arrived."""
+
+
+def partial_path(dest: Path) -> Path:
+    """Where an unfinished download of ``dest`` is kept."""
+    return dest.with_name(dest.name + ".part")
+
+
+def download_file(
+    url: str,
+    dest: Path,
+    *,
+    expected_size: int | None = None,
+    sha256: str | None = None,
+    progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    timeout: float = 30.0,
+    retries: int = 2,
+) -> Path:
+    """Download ``url`` to ``dest`` (resuming ``dest.part``) and return ``dest``.
+
+    ``expected_size`` (bytes) and ``sha256`` (hex) are checked when given (0 / "" mean unknown).
+    A dropped connection is resumed up to ``retries`` times before giving up.
+
+    Raises:
+        Cancelled: ``should_cancel()`` returned true; the ``.part`` file is kept for a resume.
+        ModelDownloadError: network or HTTP error, or the disk is full / not writable.
+        CorruptModelError: the finished file has the wrong size or checksum (it is removed).
+    """
+    dest = Path(dest)
+    part = partial_path(dest)
+    expected_size = expected_size or None
+    sha256 = (sha256 or "").lower() or None
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _disk_error(exc, dest.parent) from exc
+    if expected_size and part.exists() and part.stat().st_size > expected_size:
+        part.unlink()  # longer than the real file: cannot be a prefix of it
+    attempt = 0
+    while True:
+        try:
+            _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
+            break
+        except _ConnectionLost as exc:
+            if attempt >= retries:
+                raise ModelDownloadError(
+                    f"The connection to {_host(url)} dropped while downloading {dest.name} "
+                    f"({exc}). What arrived is kept; run the download again to resume."
+                ) from None
+            attempt += 1
+            log.warning("download of %s interrupted (%s); resuming (try %d)", url, exc, attempt)
+    _check_complete(part, dest.name, expected_size, sha256)
+    os.replace(part, dest)
+    return dest
+
+
+def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> None:
+    """Append the rest of ``url`` to ``part``; return when the body is complete."""
+    have = part.stat().st_size if part.exists() else 0
+    if expected_size and have == expected_size:
+        return  # an earlier run finished the transfer but not the verification
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:
+            if _range_total(exc) == have:
+                return  # the partial file is already the whole file
+            part.unlink()  # not a prefix of this file: start over
+            return _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
+        raise ModelDownloadError(
+            f"Downloading {url} failed: the server answered HTTP {exc.code} {exc.reason}."
+        ) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise _network_error(url, exc) from None
+    with response:
+        start, total = _resume_offset(response, have, expected_size)
+        mode = "ab" if start else "wb"
+        if have and not start:
+            log.info("%s ignored the Range request; restarting %s", _host(url), part.name)
+        _copy_body(response, part, mode, start, total, progress, should_cancel)
+
+
+def _range_total(exc: urllib.error.HTTPError) -> int | None:
+    """The file size a 416 answer states in ``Content-Range: bytes */N``, if any."""
+    match = re.search(r"/(\d+)\s*$", (exc.headers or {}).get("Content-Range", ""))
+    return int(match.group(1)) if match else None
+
+
+def _resume_offset(response, have: int, expected_size: int | None) -> tuple[int, int | None]:
+    """(byte offset the body starts at, total file size or None) for this response."""
+    status = getattr(response, "status", None)
+    length = response.headers.get("Content-Length")
+    length = int(length) if length and length.isdigit() else None
+    if status == 206:
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        if match and int(match.group(1)) == have:
+            total = match.group(3)
+            return have, int(total) if total != "*" else expected_size
+        raise ModelDownloadError(
+            "The download server answered a resume request with the wrong part of the file. "
+            "Delete the .part file and try again."
+        )
+    return 0, length if length is not None else expected_size
+
+
+def _copy_body(response, part, mode, start, total, progress, should_cancel) -> None:
+    done = start
+    if progress:
+        progress(done, total)
+    try:
+        with open(part, mode) as out:
+            while True:
+                if should_cancel and should_cancel():
+                    raise Cancelled("Download cancelled; it will resume where it stopped.")
+                try:
+                    chunk = response.read(CHUNK_SIZE)
+                except http.client.IncompleteRead as exc:
+                    out.write(exc.partial)
+                    raise _ConnectionLost(f"{done + len(exc.partial)} bytes received") from None
+                except (OSError, http.client.HTTPException) as exc:
+                    raise _ConnectionLost(str(exc) or type(exc).__name__) from None
+                if not chunk:
+                    break
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        raise _disk_error(exc, part) from exc
+    if total is not None and done < total:
+        raise _ConnectionLost(f"{done} of {total} bytes received")
+
+
+def _check_complete(part: Path, name: str, expected_size: int | None, sha256: str | None) -> None:
+    size = part.stat().st_size
+    if expected_size and size != expected_size:
+        part.unlink()
+        raise CorruptModelError(
+            f"The download of {name} has {size} bytes instead of {expected_size}; it was "
+            "removed. Try again, or get the file another way and import it."
+        )
+    if sha256:
+        actual = file_sha256(part)
+        if actual != sha256:
+            part.unlink()
+            raise CorruptModelError(
+                f"The download of {name} does not match its checksum (sha256 {actual}, "
+                f"expected {sha256}); it was removed. Try again later; if it keeps happening the "
+                "server is serving a different file."
+            )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _host(url: str) -> str:
+    return urllib.parse.urlsplit(url).netloc or url
+
+
+def _network_error(url: str, exc: BaseException) -> ModelDownloadError:
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        what = "timed out"
+    else:
+        what = f"failed ({reason})"
+    return ModelDownloadError(
+        f"Could not reach {_host(url)}: the connection {what}. Check the internet connection "
+        "(or proxy) and try again; a partial download resumes."
+    )
+
+
+def _disk_error(exc: OSError, where: Path) -> ModelDownloadError:
+    if exc.errno == errno.ENOSPC:
+        return ModelDownloadError(
+            f"The disk holding {where.parent} is full. Free some space (or set "
+            "FACEAPP_WEIGHTS_DIR to a folder on another disk) and run the download again; it "
+            "resumes where it stopped."
+        )
+    return ModelDownloadError(f"Cannot write {where}: {exc.strerror or exc}.")

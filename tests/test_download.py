@@ -1,0 +1,215 @@
+"""download_file against a local HTTP server: resume, restart, checksum, errors, cancel."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import http.server
+import random
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from faceapp.core import download
+from faceapp.core.download import download_file, partial_path
+from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
+
+PAYLOAD = random.Random(7).randbytes(3 * (1 << 20) + 1234)  # a little over 3 chunks
+
+
+class FileServer(http.server.ThreadingHTTPServer):
+    """Serves ``files`` on 127.0.0.1 with optional misbehaviour; records every request."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.files: dict[str, bytes] = {"/model.pth": PAYLOAD}
+        self.requests: list[dict] = []
+        self.ignore_range = False
+        self.cuts_left = 0  # this many responses stop after cut_after body bytes
+        self.cut_after = 1 << 20 | 5000
+
+    def url(self, path: str = "/model.pth") -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: FileServer
+
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+    def do_GET(self) -> None:
+        srv = self.server
+        srv.requests.append({"path": self.path, "range": self.headers.get("Range")})
+        data = srv.files.get(self.path)
+        if data is None:
+            self.send_error(404, "Not Found")
+            return
+        start = 0
+        wanted = self.headers.get("Range")
+        if wanted and not srv.ignore_range:
+            start = int(wanted.removeprefix("bytes=").split("-")[0])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if srv.cuts_left:
+            srv.cuts_left -= 1
+            body = body[: srv.cut_after]
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    srv = FileServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_download_completes_with_progress(server, tmp_path):
+    calls = []
+    dest = tmp_path / "m.pth"
+    download_file(server.url(), dest, progress=lambda done, total: calls.append((done, total)))
+    assert dest.read_bytes() == PAYLOAD
+    assert not partial_path(dest).exists()
+    assert calls[-1] == (len(PAYLOAD), len(PAYLOAD))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_interrupted_download_keeps_part_and_resumes_with_range(server, tmp_path):
+    server.cuts_left = 1
+    dest = tmp_path / "m.pth"
+    with pytest.raises(ModelDownloadError, match="resume"):
+        download_file(server.url(), dest, retries=0)
+    kept = partial_path(dest).stat().st_size
+    assert 0 < kept < len(PAYLOAD)
+    assert not dest.exists()
+
+    download_file(server.url(), dest)
+    assert server.requests[-1]["range"] == f"bytes={kept}-"
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_dropped_connection_is_resumed_within_one_call(server, tmp_path):
+    server.cuts_left = 1
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    dest = download_file(server.url(), tmp_path / "m.pth", sha256=digest)
+    assert [r["range"] for r in server.requests] == [None, f"bytes={server.cut_after}-"]
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
+    server.ignore_range = True
+    dest = tmp_path / "m.pth"
+    partial_path(dest).write_bytes(b"x" * 5000)  # not a prefix: appending would corrupt it
+    download_file(server.url(), dest)
+    assert server.requests[0]["range"] == "bytes=5000-"
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_part_that_is_already_whole_is_finished_without_data(server, tmp_path):
+    dest = tmp_path / "m.pth"
+    partial_path(dest).write_bytes(PAYLOAD)
+    download_file(server.url(), dest)
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_checksum_mismatch_is_rejected_and_removed(server, tmp_path):
+    dest = tmp_path / "m.pth"
+    with pytest.raises(CorruptModelError, match="checksum"):
+        download_file(server.url(), dest, sha256=hashlib.sha256(b"other").hexdigest())
+    assert not dest.exists()
+    assert not partial_path(dest).exists()
+
+
+def test_wrong_size_is_rejected_and_removed(server, tmp_path):
+    dest = tmp_path / "m.pth"
+    with pytest.raises(CorruptModelError, match="bytes instead of"):
+        download_file(server.url(), dest, expected_size=len(PAYLOAD) + 1)
+    assert not dest.exists() and not partial_path(dest).exists()
+
+
+def test_matching_size_and_checksum_are_accepted(server, tmp_path):
+    dest = download_file(
+        server.url(),
+        tmp_path / "m.pth",
+        expected_size=len(PAYLOAD),
+        sha256=hashlib.sha256(PAYLOAD).hexdigest().upper(),
+    )
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_http_error_names_the_status(server, tmp_path):
+    with pytest.raises(ModelDownloadError, match="HTTP 404"):
+        download_file(server.url("/missing.pth"), tmp_path / "m.pth")
+
+
+def test_unreachable_server_is_a_download_error(tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ModelDownloadError, match="Could not reach 127.0.0.1"):
+        download_file(f"http://127.0.0.1:{port}/m.pth", tmp_path / "m.pth", timeout=5)
+
+
+def test_cancel_keeps_part_for_a_later_resume(server, tmp_path):
+    dest = tmp_path / "m.pth"
+    seen = []
+    with pytest.raises(Cancelled):
+        download_file(
+            server.url(),
+            dest,
+            progress=lambda done, total: seen.append(done),
+            should_cancel=lambda: len(seen) > 1,
+        )
+    kept = partial_path(dest).stat().st_size
+    assert 0 < kept < len(PAYLOAD)
+    download_file(server.url(), dest)
+    assert server.requests[-1]["range"] == f"bytes={kept}-"
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_full_disk_is_a_download_error_and_keeps_nothing_half_named(server, tmp_path, monkeypatch):
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, *args):
+            self._file = real_open(*args)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._file.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(download, "open", FullDisk, raising=False)
+    dest = tmp_path / "m.pth"
+    with pytest.raises(ModelDownloadError, match="full"):
+        download_file(server.url(), dest)
+    assert not dest.exists()
+
+
+def test_file_url_works_for_local_mirrors(tmp_path):
+    source = tmp_path / "mirror" / "m.pth"
+    source.parent.mkdir()
+    source.write_bytes(PAYLOAD)
+    dest = download_file(source.as_uri(), tmp_path / "out" / "m.pth", expected_size=len(PAYLOAD))
+    assert dest.read_bytes() == PAYLOAD
+    assert source.read_bytes() == PAYLOAD
