@@ -1,0 +1,89 @@
+"""Compute-device choice: CUDA, Apple MPS or CPU; precision; CPU threads; out-of-memory messages."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from faceapp.core.errors import DeviceError
+
+
+def available_devices() -> list[str]:
+    """Device names that can be chosen on this machine, best first (always ends with "cpu")."""
+    names = [f"cuda:{i}" if torch.cuda.device_count() > 1 else "cuda" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        names.append("mps")
+    names.append("cpu")
+    return names
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → the best available device; otherwise the named one, checked to exist."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    name = (name or "auto").lower()
+    if name == "auto":
+        return torch.device(available_devices()[0])
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError("CUDA was requested but no CUDA GPU is available here; choose the CPU (or auto).")
+        device = torch.device(name)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceError(f"{name} does not exist: this machine has {torch.cuda.device_count()} CUDA GPU(s).")
+        return device
+    if name == "mps":
+        if not _mps_available():
+            raise DeviceError("Apple MPS was requested but is not available here; choose the CPU (or auto).")
+        return torch.device("mps")
+    if name == "cpu":
+        return torch.device("cpu")
+    raise DeviceError(f"unknown device {name!r}: use auto, cuda, cuda:N, mps or cpu")
+
+
+def prior_dtype(device: torch.device) -> torch.dtype:
+    """Precision for the diffusion prior: fp16 on CUDA (as the official code), fp32 elsewhere."""
+    return torch.float16 if device.type == "cuda" else torch.float32
+
+
+def configure_cpu_threads(threads: int | None = None) -> int:
+    """Use one intra-op thread per core (physical cores if known), at most 16; returns the count.
+
+    ``FACEAPP_THREADS`` overrides the automatic choice.
+    """
+    if threads is None:
+        env = os.environ.get("FACEAPP_THREADS")
+        threads = int(env) if env else min(16, max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def describe_device(device: torch.device) -> str:
+    """A short human-readable name, e.g. ``"CUDA: NVIDIA H100 (79 GB)"`` or ``"CPU (2 threads)"``."""
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"CUDA: {props.name} ({props.total_memory / 2**30:.0f} GB)"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a device (or host) out-of-memory error from torch."""
+    if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def out_of_memory_message(device: torch.device, *, face_size: int, batch: int) -> str:
+    """The one message shown on out-of-memory, with the next step to take."""
+    where = describe_device(device)
+    advice = "use fewer seeds per face" if batch > 1 else "close other programs using the GPU"
+    if device.type != "cpu":
+        advice += ", or switch the device to CPU in Settings (slower, but uses main memory)"
+    return f"Out of memory on {where} while restoring a {face_size} px face ({batch} at once): {advice}."

@@ -1,0 +1,231 @@
+"""The restoration engine: one aligned low-quality face in, one restored candidate per seed out.
+
+DifFace (Yue & Loy): x̂0 = restorer(y0) once per face; for every seed, x_N ~ q(x_N | x̂0) and DDIM
+sampling with the face prior from N down to 0. Seeds are sampled together in batches of at most
+``max_batch``; each candidate draws all its noise from its own generator, so a seed's candidate is
+the same whether it is computed alone or in a batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from faceapp.core import devices, schedule
+from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.sampling import StepState, q_sample, randn_per_generator, sample_ddim
+from faceapp.core.settings import SamplerSettings
+from faceapp.core.templates import face_template
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """Progress of one :meth:`FaceEngine.restore` call, reported after every DDIM step."""
+
+    step: int  # 1-based, counted over all batches
+    total: int
+    timestep: int
+    preview: np.ndarray | None  # predicted x0 of the batch's first candidate, HxWx3 uint8 RGB
+
+
+def image_to_tensor(face: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 RGB (or float in [0, 1]) → 1x3xHxW float32 in [0, 1]."""
+    if face.ndim != 3 or face.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 RGB face, got shape {face.shape}")
+    array = face.astype(np.float32) / 255.0 if face.dtype == np.uint8 else face.astype(np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).unsqueeze(0)
+
+
+def tensor_to_images(batch: torch.Tensor) -> list[np.ndarray]:
+    """Nx3xHxW in [0, 1] → list of HxWx3 uint8 RGB (rounded)."""
+    array = (batch.detach().float().clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [np.ascontiguousarray(a) for a in array]
+
+
+class FaceEngine:
+    """A restorer and a diffusion prior on one device, ready to restore aligned faces."""
+
+    def __init__(
+        self,
+        *,
+        restorer: torch.nn.Module,
+        prior: torch.nn.Module | None,
+        face_size: int,
+        template: str = "ffhq5",
+        name: str = "model",
+        device: str | torch.device = "cpu",
+        betas: np.ndarray | None = None,
+        default_steps: int = 8,
+        max_batch: int | None = None,
+    ) -> None:
+        self.device = devices.resolve_device(device)
+        self.name = name
+        self.face_size = int(face_size)
+        self.template_name = template
+        self.template = face_template(template, self.face_size)
+        self.default_steps = default_steps
+        self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
+        self.max_batch = max_batch or (8 if self.device.type == "cuda" else 4)
+        self.restorer = restorer.to(self.device).eval()
+        self.prior = prior.to(self.device).eval() if prior is not None else None
+        self._prior_dtype = devices.prior_dtype(self.device)
+
+    @classmethod
+    def from_networks(
+        cls,
+        restorer: torch.nn.Module,
+        prior: torch.nn.Module | None = None,
+        *,
+        face_size: int,
+        template: str = "ffhq5",
+        name: str = "model",
+        device: str | torch.device = "cpu",
+        **kwargs,
+    ) -> FaceEngine:
+        """An engine over networks built by the caller (tests, training, evaluation)."""
+        return cls(restorer=restorer, prior=prior, face_size=face_size, template=template, name=name, device=device, **kwargs)
+
+    @property
+    def model_name(self) -> str:
+        return self.name
+
+    def plan(self, sampler: SamplerSettings) -> schedule.SamplingPlan:
+        """The sampling plan used for ``sampler`` (empty when there is no prior)."""
+        if self.prior is None:
+            return schedule.SamplingPlan(0, ())
+        return schedule.plan_for(sampler, timesteps=len(self.alphas_cumprod))
+
+    # --- public API -------------------------------------------------------------------------
+    def restore(
+        self,
+        face: np.ndarray,
+        *,
+        sampler: SamplerSettings,
+        seeds: Sequence[int],
+        on_step: Callable[[StepInfo], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> list[np.ndarray]:
+        """Restore one aligned face (HxWx3 uint8 RGB); one face_size² uint8 RGB image per seed."""
+        y0 = image_to_tensor(face)
+        out = self.restore_tensor(y0, sampler=sampler, seeds=seeds, on_step=on_step, should_cancel=should_cancel)
+        return tensor_to_images(out)
+
+    def restore_tensor(
+        self,
+        y0: torch.Tensor,
+        *,
+        sampler: SamplerSettings,
+        seeds: Sequence[int],
+        on_step: Callable[[StepInfo], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> torch.Tensor:
+        """Like :meth:`restore` on a 1x3xHxW tensor in [0, 1]; returns Kx3xSxS in [0, 1] (CPU)."""
+        if not seeds:
+            raise ValueError("at least one seed is needed")
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        try:
+            with torch.inference_mode():
+                x0_hat = self.estimate(y0)
+                return self._sample_all(x0_hat, sampler, list(seeds), on_step, should_cancel).cpu()
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if devices.is_out_of_memory(exc):
+                self._release_memory()
+                raise OutOfMemoryError(
+                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=min(len(seeds), self.max_batch))
+                ) from exc
+            raise
+
+    def estimate(self, y0: torch.Tensor) -> torch.Tensor:
+        """The restorer's estimate x̂0 = 2·clamp(restorer(y0), 0, 1) − 1 at face_size (1x3xSxS)."""
+        y0 = y0.to(self.device, torch.float32)
+        if y0.shape[-2:] != (self.face_size, self.face_size):
+            y0 = F.interpolate(y0, size=(self.face_size, self.face_size), mode="bicubic", antialias=True, align_corners=False)
+            y0 = y0.clamp(0, 1)
+        with torch.inference_mode():
+            estimate = self.restorer(y0).float().clamp(0, 1)
+        return estimate * 2.0 - 1.0
+
+    # --- internals --------------------------------------------------------------------------
+    def predict_eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """ε predicted by the prior for x at original timesteps t (fp16 autocast on CUDA)."""
+        assert self.prior is not None
+        if self.device.type == "cuda":
+            with torch.autocast("cuda", dtype=self._prior_dtype):
+                out = self.prior(x, t)
+        else:
+            out = self.prior(x, t)
+        return out[:, :3].float()
+
+    def _sample_all(self, x0_hat, sampler, seeds, on_step, should_cancel) -> torch.Tensor:
+        plan = self.plan(sampler)
+        if plan.steps == 0:
+            return ((x0_hat + 1.0) / 2.0).clamp(0, 1).expand(len(seeds), -1, -1, -1).clone()
+        batches = [seeds[i : i + self.max_batch] for i in range(0, len(seeds), self.max_batch)]
+        total = plan.steps * len(batches)
+        results = []
+        for b, batch_seeds in enumerate(batches):
+            results.append(self._sample_batch(x0_hat, plan, sampler.eta, batch_seeds, b * plan.steps, total, on_step, should_cancel))
+        return torch.cat(results)
+
+    def _sample_batch(self, x0_hat, plan, eta, seeds, offset, total, on_step, should_cancel) -> torch.Tensor:
+        generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        noise = randn_per_generator(x0_hat.shape[1:], generators, device=self.device)
+        x = q_sample(x0_hat.expand(len(seeds), -1, -1, -1), float(self.alphas_cumprod[plan.noise_timestep]), noise)
+
+        def report(state: StepState) -> None:
+            if on_step is not None:
+                preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
+                on_step(StepInfo(step=offset + state.step, total=total, timestep=state.timestep, preview=preview))
+
+        x = sample_ddim(
+            self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators, callback=report, should_cancel=should_cancel
+        )
+        return ((x + 1.0) / 2.0).clamp(0, 1)
+
+    def _release_memory(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def load_engine(name: str | None = None, *, device: str = "auto", registry=None, max_batch: int | None = None) -> FaceEngine:
+    """Load a model from the registry (``None`` → the default model) onto ``device``."""
+    from faceapp.core import loading
+    from faceapp.core.registry import Registry
+
+    registry = registry or Registry()
+    manifest = registry.get(name) if name else registry.default()
+    registry.require_installed(manifest.name)
+    target = devices.resolve_device(device)
+    if target.type == "cpu":
+        devices.configure_cpu_threads()
+    started = time.perf_counter()
+
+    def network(spec):
+        source = registry.file_path(manifest, spec.file) if spec.file else {}
+        return loading.load_network(spec.arch, spec.config, source, device="cpu")
+
+    restorer = network(manifest.restorer)
+    prior = network(manifest.prior) if manifest.prior is not None else None
+    diffusion = manifest.diffusion
+    betas = schedule.linear_betas(diffusion.timesteps, diffusion.beta_start, diffusion.beta_end)
+    engine = FaceEngine(
+        restorer=restorer,
+        prior=prior,
+        face_size=manifest.face_size,
+        template=manifest.face_template,
+        name=manifest.name,
+        device=target,
+        betas=betas,
+        default_steps=manifest.default_steps,
+        max_batch=max_batch,
+    )
+    engine.load_seconds = time.perf_counter() - started
+    return engine

@@ -1,0 +1,106 @@
+"""FaceEngine: restorer once per face, batched seeds, progress, cancellation, memory errors."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from faceapp.core.engine import FaceEngine
+from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.settings import SamplerSettings
+
+
+class CountingIdentity(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x
+
+
+class TinyPrior(nn.Module):
+    """A small conv net with a timestep input and 6 output channels (ε + variance)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv1 = nn.Conv2d(4, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 6, 3, padding=1)
+
+    def forward(self, x, t):
+        tt = (t.float() / 1000.0).view(-1, 1, 1, 1).expand(-1, 1, *x.shape[-2:])
+        return self.conv2(torch.tanh(self.conv1(torch.cat([x, tt], 1))))
+
+
+def _face(size=32, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+
+
+def _engine(**kwargs):
+    return FaceEngine.from_networks(CountingIdentity(), TinyPrior(), face_size=32, name="tiny", **kwargs)
+
+
+def test_fidelity_one_returns_the_restorer_estimate_unchanged():
+    engine = _engine()
+    face = _face()
+    out = engine.restore(face, sampler=SamplerSettings(fidelity=1.0), seeds=[0, 1])
+    assert len(out) == 2
+    np.testing.assert_array_equal(out[0], face)
+    np.testing.assert_array_equal(out[1], face)
+
+
+def test_restorer_runs_once_per_face_whatever_the_number_of_seeds():
+    engine = _engine(max_batch=2)
+    engine.restore(_face(), sampler=SamplerSettings(steps=3), seeds=[0, 1, 2, 3, 4])
+    assert engine.restorer.calls == 1
+
+
+def test_a_seed_gives_the_same_candidate_alone_or_in_a_batch():
+    engine = _engine(max_batch=3)
+    sampler = SamplerSettings(fidelity=0.3, steps=4, eta=1.0)
+    face = _face(seed=3)
+    batch = engine.restore_tensor(torch.from_numpy(face).permute(2, 0, 1)[None] / 255.0, sampler=sampler, seeds=[10, 11, 12, 13])
+    for i, seed in enumerate([10, 11, 12, 13]):
+        alone = engine.restore_tensor(torch.from_numpy(face).permute(2, 0, 1)[None] / 255.0, sampler=sampler, seeds=[seed])
+        torch.testing.assert_close(batch[i : i + 1], alone, rtol=0, atol=1e-4)
+    assert not torch.allclose(batch[0], batch[1]), "different seeds must give different candidates"
+
+
+def test_progress_reports_each_step_with_a_preview():
+    engine = _engine(max_batch=2)
+    infos = []
+    engine.restore(_face(), sampler=SamplerSettings(steps=3), seeds=[0, 1, 2], on_step=infos.append)
+    assert [i.step for i in infos] == list(range(1, 7))  # 3 steps × 2 batches
+    assert all(i.total == 6 for i in infos)
+    assert infos[0].preview.shape == (32, 32, 3) and infos[0].preview.dtype == np.uint8
+
+
+def test_cancel_stops_within_a_step_and_the_engine_stays_usable():
+    engine = _engine()
+    seen = []
+    with pytest.raises(Cancelled):
+        engine.restore(_face(), sampler=SamplerSettings(steps=8), seeds=[0], on_step=seen.append,
+                       should_cancel=lambda: len(seen) >= 2)
+    assert len(seen) == 2
+    out = engine.restore(_face(), sampler=SamplerSettings(steps=2), seeds=[0])
+    assert out[0].shape == (32, 32, 3)
+
+
+def test_faces_of_another_size_are_resized_to_the_model_size():
+    engine = _engine()
+    out = engine.restore(_face(size=48), sampler=SamplerSettings(steps=2), seeds=[0])
+    assert out[0].shape == (32, 32, 3)
+    with pytest.raises(ValueError):
+        engine.restore(np.zeros((32, 32), np.uint8), sampler=SamplerSettings(), seeds=[0])
+
+
+def test_out_of_memory_becomes_one_clear_message():
+    class Hungry(TinyPrior):
+        def forward(self, x, t):
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    engine = FaceEngine.from_networks(CountingIdentity(), Hungry(), face_size=32)
+    with pytest.raises(OutOfMemoryError, match="fewer seeds"):
+        engine.restore(_face(), sampler=SamplerSettings(), seeds=[0, 1])
