@@ -1,0 +1,222 @@
+"""Writing results: PNG, JPEG, WebP or TIFF with metadata and provenance, atomically.
+
+The file is written to a temporary name in the destination folder and renamed into place only
+once complete, so a failure (read-only folder, full disk) never leaves a partial file. An existing
+file is never replaced unless ``overwrite=True``. The source photo's EXIF (orientation already
+reset to 1 by :func:`faceapp.core.photo_io.read_photo`) and ICC profile are carried over; the
+provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as an iTXt chunk
+named ``faceapp``. JPEG has no alpha channel: the alpha is dropped there.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from faceapp.core.errors import ExportError
+from faceapp.core.photo_io import Photo
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
+EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif"}
+PROVENANCE_KEY = "faceapp"
+_FORMAT_ALIASES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
+
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+_SOFTWARE = 0x0131
+_ORIENTATION = 0x0112
+
+
+def format_for(dest: str | Path, format: str | None = None) -> str:
+    """The Pillow format name for an explicit ``format`` or the destination's extension."""
+    if format:
+        name = _FORMAT_ALIASES.get(format.lower().lstrip("."))
+        if name is None:
+            raise ExportError(f"cannot write {format!r} files (use png, jpg, webp or tiff).")
+        return name
+    suffix = Path(dest).suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(f"{dest}: unknown output type {suffix or '(none)'!r} (use .png, .jpg, .webp or .tif).")
+    return FORMATS[suffix]
+
+
+def default_output_path(
+    input_path: str | Path,
+    *,
+    folder: str | Path | None = None,
+    pattern: str = "{stem}_restored",
+    ext: str | None = None,
+    fields: dict[str, Any] | None = None,
+) -> Path:
+    """A path for a result that does not exist yet (``_2``, ``_3``, … appended when needed).
+
+    pattern may use {stem} and any key of ``fields`` (e.g. {seed}); ext defaults to the input's
+    extension when it is writable, else .png. folder defaults to the input's folder.
+    """
+    input_path = Path(input_path)
+    folder = Path(folder) if folder is not None else input_path.parent
+    if ext is None:
+        ext = input_path.suffix.lower() if input_path.suffix.lower() in FORMATS else ".png"
+    elif not ext.startswith("."):
+        ext = "." + ext
+    try:
+        stem = pattern.format(stem=input_path.stem, **(fields or {}))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ExportError(f"bad output name pattern {pattern!r}: {exc}") from None
+    if not stem or "/" in stem or "\\" in stem:
+        raise ExportError(f"bad output name pattern {pattern!r}: it must give a plain file name")
+    candidate = folder / f"{stem}{ext}"
+    number = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / f"{stem}_{number}{ext}"
+        number += 1
+    return candidate
+
+
+def export_photo(
+    image_rgb: np.ndarray,
+    alpha: np.ndarray | None,
+    photo: Photo | None,
+    dest: str | Path,
+    *,
+    format: str | None = None,
+    quality: int = 95,
+    provenance: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written."""
+    dest = Path(dest)
+    fmt = format_for(dest, format)
+    if not 1 <= quality <= 100:
+        raise ExportError(f"quality must be within 1…100, got {quality}")
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ExportError(f"expected an HxWx3 uint8 RGB image, got {image_rgb.dtype} {image_rgb.shape}")
+    if alpha is not None and alpha.shape != image_rgb.shape[:2]:
+        raise ExportError(f"the alpha channel {alpha.shape} does not match the image {image_rgb.shape[:2]}")
+    folder = dest.parent if str(dest.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {dest}: the folder {folder} does not exist.")
+    if (dest.exists() or dest.is_symlink()) and not overwrite:
+        raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
+
+    image = _to_pillow(image_rgb, alpha if fmt != "JPEG" else None)
+    options = _save_options(fmt, quality, photo, provenance)
+    _write_atomically(image, dest, fmt, options, overwrite=overwrite)
+    return dest
+
+
+def read_provenance(path: str | Path) -> dict[str, Any] | None:
+    """The provenance dict written by :func:`export_photo`, or None if the file has none."""
+    with Image.open(path) as image:
+        text = image.info.get(PROVENANCE_KEY)
+        if not text:
+            comment = image.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+            if isinstance(comment, bytes):
+                comment = comment[8:].decode("utf-8", "replace") if comment[:8] in (b"UNICODE\0", b"ASCII\0\0\0") else comment.decode("utf-8", "replace")
+            text = comment
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _to_pillow(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    if alpha is None:
+        return Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    return Image.fromarray(np.ascontiguousarray(np.dstack([rgb, alpha])), "RGBA")
+
+
+def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None) -> bytes | None:
+    exif = Image.Exif()
+    if photo is not None and photo.exif:
+        try:
+            exif.load(photo.exif)
+        except Exception:  # unreadable source EXIF: start afresh rather than fail the export
+            exif = Image.Exif()
+    if _ORIENTATION in exif:
+        exif[_ORIENTATION] = 1
+    if provenance is not None:
+        exif[_SOFTWARE] = "faceapp"
+        ifd = exif.get_ifd(_EXIF_IFD)
+        ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")
+    return exif.tobytes() if len(exif) else None
+
+
+def _save_options(fmt: str, quality: int, photo: Photo | None, provenance: dict[str, Any] | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    exif = _exif_block(photo, provenance)
+    if exif:
+        options["exif"] = exif
+    if photo is not None and photo.icc:
+        options["icc_profile"] = photo.icc
+    if fmt == "JPEG":
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
+    elif fmt == "WEBP":
+        options.update(quality=quality, method=4, lossless=quality >= 100)
+    elif fmt == "PNG":
+        options["compress_level"] = 6
+        if provenance is not None:
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt(PROVENANCE_KEY, json.dumps(provenance, ensure_ascii=False))
+            options["pnginfo"] = info
+    elif fmt == "TIFF":
+        options["compression"] = "tiff_deflate"
+    return options
+
+
+def _write_atomically(image: Image.Image, dest: Path, fmt: str, options: dict[str, Any], *, overwrite: bool) -> None:
+    folder = dest.parent if str(dest.parent) else Path(".")
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:40]}.", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            image.save(handle, format=fmt, **options)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, dest)
+        else:
+            _rename_no_replace(tmp, dest)
+        tmp = None
+    except ExportError:
+        raise
+    except OSError as exc:
+        raise ExportError(_os_error_message(exc, dest)) from exc
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _rename_no_replace(tmp: str, dest: Path) -> None:
+    """Move ``tmp`` to ``dest`` unless ``dest`` appeared meanwhile (hard link, then unlink)."""
+    try:
+        os.link(tmp, dest)
+    except FileExistsError:
+        raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
+    except OSError:  # the file system has no hard links: best effort
+        if dest.exists():
+            raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
+        os.replace(tmp, dest)
+        return
+    os.unlink(tmp)
+
+
+def _os_error_message(exc: OSError, dest: Path) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {dest}: the folder {dest.parent} is read-only or not yours (permission denied)."
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"cannot write {dest}: the disk is full; free some space and try again."
+    return f"cannot write {dest}: {exc.strerror or exc}."

@@ -1,0 +1,289 @@
+"""Finding faces in a photo and cutting out aligned face crops.
+
+Detection is facexlib's RetinaFace (``retinaface_resnet50`` or ``retinaface_mobile0.25``), whose
+weights are read from a folder (:func:`faceapp.paths.detector_dir` by default) and never fetched
+behind the user's back: a missing file raises :class:`DetectorUnavailableError` naming the folder
+and the file, and :func:`download_detector_weights` fetches it only when asked. Faces the detector
+misses can be given as a box (:func:`face_from_box`) or five landmarks (:func:`face_from_landmarks`).
+
+Alignment maps the five landmarks (left eye, right eye, nose, mouth corners) onto the model's face
+template with a similarity transform (rotation, uniform scale, translation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from faceapp import paths
+from faceapp.core.errors import DetectorUnavailableError, ImageError
+from faceapp.core.templates import face_template
+
+FaceSelection = Literal["all", "largest", "center"]
+
+#: Weight file and download address of each detector facexlib knows.
+DETECTOR_FILES = {
+    "retinaface_resnet50": (
+        "detection_Resnet50_Final.pth",
+        "https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth",
+    ),
+    "retinaface_mobile0.25": (
+        "detection_mobilenet0.25_Final.pth",
+        "https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_mobilenet0.25_Final.pth",
+    ),
+}
+DEFAULT_DETECTOR = "retinaface_mobile0.25"
+
+#: Detection runs on a copy whose short side is enlarged to this (the official pipeline's 640) …
+_DETECT_SHORT_SIDE = 640
+#: … and whose long side is at most this (large photos are detected on a reduced copy).
+_DETECT_MAX_SIDE = 1600
+_MIN_EYE_DISTANCE = 5.0
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face in a photo, in photo pixel coordinates.
+
+    box: (x0, y0, x1, y1). landmarks: (5, 2) float32 — left eye, right eye, nose, left and right
+    mouth corner. score: detector confidence (1.0 for faces given by the user). index: position
+    in the detector's list (left to right). enabled: whether it is to be restored.
+    """
+
+    index: int
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    score: float
+    enabled: bool = True
+
+    @property
+    def size(self) -> float:
+        """The longer side of the box, in pixels."""
+        x0, y0, x1, y1 = self.box
+        return float(max(x1 - x0, y1 - y0))
+
+    @property
+    def center(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.box
+        return (x0 + x1) / 2.0, (y0 + y1) / 2.0
+
+
+def face_from_landmarks(points: Sequence[Sequence[float]] | np.ndarray, *, index: int = 0) -> Face:
+    """A face given by its five landmarks; the box is derived from them."""
+    landmarks = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    if landmarks.shape != (5, 2) or not np.isfinite(landmarks).all():
+        raise ValueError("five landmarks are needed: left eye, right eye, nose, left and right mouth corner (x, y)")
+    eye_distance = float(np.linalg.norm(landmarks[1] - landmarks[0]))
+    if eye_distance < 1.0:
+        raise ValueError("the two eye landmarks must be apart")
+    # The FFHQ template's crop spans about 4 eye distances; the box is the inner face (≈ 2).
+    cx, cy = landmarks.mean(axis=0)
+    half = eye_distance
+    box = (float(cx - half), float(cy - 1.2 * half), float(cx + half), float(cy + 1.1 * half))
+    return Face(index=index, box=box, landmarks=landmarks, score=1.0)
+
+
+def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
+    """A face given by an upright box (x0, y0, x1, y1); landmarks are placed by the FFHQ template."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if not (x1 > x0 and y1 > y0):
+        raise ValueError(f"a face box needs x0 < x1 and y0 < y1, got {tuple(box)}")
+    # The template's inner face (eyes to mouth plus margins) spans ~ [150, 362] x [170, 420] at 512.
+    template = face_template("ffhq5", 512)
+    inner = np.array([150.0, 170.0, 362.0, 420.0], dtype=np.float32)
+    scale = np.array([(x1 - x0) / (inner[2] - inner[0]), (y1 - y0) / (inner[3] - inner[1])], dtype=np.float32)
+    landmarks = (template - inner[:2]) * scale + np.array([x0, y0], dtype=np.float32)
+    return Face(index=index, box=(x0, y0, x1, y1), landmarks=landmarks.astype(np.float32), score=1.0)
+
+
+def select_faces(
+    faces: Sequence[Face], selection: FaceSelection, *, image_size: tuple[int, int], min_size: float = 0.0
+) -> list[Face]:
+    """Keep the faces to restore: "all", the "largest" or the one nearest the "center".
+
+    image_size is (width, height). Faces smaller than ``min_size`` pixels are dropped first.
+    """
+    kept = [f for f in faces if f.size >= min_size]
+    if selection == "all" or not kept:
+        return kept
+    if selection == "largest":
+        return [max(kept, key=lambda f: f.size)]
+    if selection == "center":
+        cx, cy = image_size[0] / 2.0, image_size[1] / 2.0
+        return [min(kept, key=lambda f: math.hypot(f.center[0] - cx, f.center[1] - cy))]
+    raise ValueError(f"face selection must be 'all', 'largest' or 'center', got {selection!r}")
+
+
+# --- alignment -----------------------------------------------------------------------------
+def alignment_transform(landmarks: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """The 2x3 similarity transform taking photo coordinates to crop coordinates (float64)."""
+    src = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
+    dst = np.asarray(template, dtype=np.float64).reshape(5, 2)
+    matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if matrix is None or not np.isfinite(matrix).all():
+        matrix = _least_squares_similarity(src, dst)
+    return matrix
+
+
+def _least_squares_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Umeyama-style similarity without reflection (fallback for degenerate LMEDS fits)."""
+    src_mean, dst_mean = src.mean(0), dst.mean(0)
+    s, d = src - src_mean, dst - dst_mean
+    a = float((s * d).sum())
+    b = float((s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum())
+    norm = float((s**2).sum()) or 1.0
+    ca, sa = a / norm, b / norm
+    rot = np.array([[ca, -sa], [sa, ca]])
+    return np.hstack([rot, (dst_mean - rot @ src_mean)[:, None]])
+
+
+def align_face(rgb: np.ndarray, landmarks: np.ndarray, *, template: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the aligned ``size``² crop of a face; returns (crop uint8 RGB, 2x3 photo→crop affine).
+
+    Pixels outside the photo are filled by reflection. When the face is larger in the photo than
+    in the crop, the surrounding region is first reduced with area averaging (no aliasing).
+    """
+    affine = alignment_transform(landmarks, template)
+    scale = math.sqrt(abs(np.linalg.det(affine[:, :2])))
+    source, to_source = rgb, np.eye(3)
+    if scale < 0.75:
+        source, to_source = _reduced_region(rgb, affine, size, scale)
+    matrix = (np.vstack([affine, [0.0, 0.0, 1.0]]) @ np.linalg.inv(to_source))[:2]
+    crop = cv2.warpAffine(source, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+    return crop, affine
+
+
+def _reduced_region(rgb: np.ndarray, affine: np.ndarray, size: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo region under the crop, shrunk by ``scale`` with INTER_AREA, and its 3x3 transform."""
+    inverse = cv2.invertAffineTransform(affine)
+    corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], dtype=np.float64) @ inverse.T
+    height, width = rgb.shape[:2]
+    x0 = int(np.clip(math.floor(corners[:, 0].min()) - 2, 0, width - 1))
+    y0 = int(np.clip(math.floor(corners[:, 1].min()) - 2, 0, height - 1))
+    x1 = int(np.clip(math.ceil(corners[:, 0].max()) + 3, x0 + 1, width))
+    y1 = int(np.clip(math.ceil(corners[:, 1].max()) + 3, y0 + 1, height))
+    region = rgb[y0:y1, x0:x1]
+    new_w, new_h = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+    reduced = cv2.resize(region, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    sx, sy = new_w / (x1 - x0), new_h / (y1 - y0)
+    # pixel-centre convention: u = (x - x0 + 0.5) * s - 0.5
+    to_source = np.array([[sx, 0, (0.5 - x0) * sx - 0.5], [0, sy, (0.5 - y0) * sy - 0.5], [0, 0, 1]], dtype=np.float64)
+    return reduced, to_source
+
+
+# --- detection -----------------------------------------------------------------------------
+class FaceDetector:
+    """RetinaFace on a device, loaded from a weights folder without any network access."""
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        model: str = DEFAULT_DETECTOR,
+        device: str = "cpu",
+        conf_threshold: float = 0.8,
+    ) -> None:
+        if model not in DETECTOR_FILES:
+            raise ValueError(f"unknown face detector {model!r} (known: {', '.join(DETECTOR_FILES)})")
+        self.model_name = model
+        self.model_dir = Path(model_dir) if model_dir is not None else paths.detector_dir()
+        self.device = device
+        self.conf_threshold = conf_threshold
+        self._net = self._load()
+
+    def _load(self):
+        import torch
+        from facexlib.detection.retinaface import RetinaFace
+
+        file_name, url = DETECTOR_FILES[self.model_name]
+        weights = self.model_dir / file_name
+        if not weights.is_file():
+            raise DetectorUnavailableError(missing_weights_message(self.model_name, self.model_dir))
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise DetectorUnavailableError(
+                f"The face detector weights {weights} cannot be read ({exc}); replace the file "
+                f"(download: {url})."
+            ) from exc
+        state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+        network_name = "resnet50" if self.model_name.endswith("resnet50") else "mobile0.25"
+        net = RetinaFace(network_name=network_name, half=False, device=torch.device(self.device))
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise DetectorUnavailableError(
+                f"{weights} does not fit the {self.model_name} detector; replace it (download: {url})."
+            ) from exc
+        return net.to(self.device).eval()
+
+    def detect(self, rgb: np.ndarray, *, min_size: float = 0.0) -> list[Face]:
+        """Faces in an HxWx3 uint8 RGB photo, left to right; boxes smaller than ``min_size`` px dropped."""
+        import torch
+
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ImageError(f"face detection needs an RGB image, got shape {rgb.shape}")
+        height, width = rgb.shape[:2]
+        scale = max(1.0, _DETECT_SHORT_SIDE / min(height, width))
+        scale = min(scale, _DETECT_MAX_SIDE / max(height, width))
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if abs(scale - 1.0) > 1e-6:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        with torch.inference_mode():
+            raw = self._net.detect_faces(bgr, conf_threshold=self.conf_threshold, nms_threshold=0.4, use_origin_size=True)
+        faces = []
+        sx, sy = bgr.shape[1] / width, bgr.shape[0] / height
+        for row in np.asarray(raw, dtype=np.float64):
+            box = (row[0] / sx, row[1] / sy, row[2] / sx, row[3] / sy)
+            landmarks = (row[5:15].reshape(5, 2) / np.array([sx, sy])).astype(np.float32)
+            if np.linalg.norm(landmarks[1] - landmarks[0]) < _MIN_EYE_DISTANCE:
+                continue
+            face = Face(index=0, box=tuple(float(v) for v in box), landmarks=landmarks, score=float(row[4]))
+            if face.size >= min_size:
+                faces.append(face)
+        faces.sort(key=lambda f: (f.center[0], f.center[1]))
+        return [replace(face, index=i) for i, face in enumerate(faces)]
+
+
+def missing_weights_message(model: str, folder: Path) -> str:
+    file_name, url = DETECTOR_FILES[model]
+    return (
+        f"The face detector weights are missing: put {file_name} into {folder} "
+        f"(download it from {url}), or run with --download-detector. "
+        "A face can still be given by hand (--face-box / --face-landmarks) or --aligned used."
+    )
+
+
+def download_detector_weights(model: str = DEFAULT_DETECTOR, *, folder: str | Path | None = None, timeout: float = 60.0) -> Path:
+    """Fetch a detector's weights into ``folder`` (atomic); only ever called on the user's request."""
+    if model not in DETECTOR_FILES:
+        raise ValueError(f"unknown face detector {model!r}")
+    file_name, url = DETECTOR_FILES[model]
+    folder = Path(folder) if folder is not None else paths.detector_dir()
+    target = folder / file_name
+    if target.is_file():
+        return target
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".part", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise DetectorUnavailableError(f"Could not download the face detector ({exc}). " + missing_weights_message(model, folder)) from exc
+    return target

@@ -1,0 +1,145 @@
+"""Pasting restored face crops back onto the (upscaled) photo with soft masks.
+
+A crop was cut with the 2x3 photo→crop affine A. On an output s times larger, output pixel u sits
+at photo position (u + 0.5)/s − 0.5 (OpenCV's pixel-centre convention, shared with
+:mod:`faceapp.core.upscale`), so the crop is sampled at A·((u + 0.5)/s − 0.5). Every warp is done
+in the face's own region of interest (ROI), never over the whole photo, so memory stays bounded.
+
+The blending mask is an all-ones crop warped the same way (so it is cut where the crop left the
+photo, and faces touching the border blend right up to it), eroded, then eroded and blurred by
+≈ √area/20 pixels. Where faces overlap, each face's weight is divided by the sum of the weights
+there (when that sum exceeds 1), so no face clobbers its neighbour:
+out = bg + Σᵢ wᵢ·(faceᵢ − bg). Pixels outside every ROI are the background, untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class FaceMask:
+    """A face's soft mask on the output: float32 weights in [0, 1] over ``roi`` (x0, y0, x1, y1)."""
+
+    roi: tuple[int, int, int, int]
+    weights: np.ndarray
+    inverse_map: np.ndarray  # 2x3 output-ROI → crop, for cv2.warpAffine(..., WARP_INVERSE_MAP)
+
+    def empty(self) -> bool:
+        return self.weights.size == 0
+
+
+def output_to_crop(affine: np.ndarray, scale: float, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """2x3 map from output pixel (u, v) − origin to crop coordinates: A·((u + o + 0.5)/s − 0.5)."""
+    affine = np.asarray(affine, dtype=np.float64)
+    linear = affine[:, :2]
+    offset = (np.asarray(origin, dtype=np.float64) + 0.5) / scale - 0.5
+    return np.hstack([linear / scale, (linear @ offset + affine[:, 2])[:, None]])
+
+
+def face_roi(affine: np.ndarray, crop_size: int, scale: float, out_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Output-pixel box (x0, y0, x1, y1) covering the crop's footprint, clipped to the output."""
+    inverse = cv2.invertAffineTransform(np.asarray(affine, dtype=np.float64))
+    corners = np.array([[0, 0, 1], [crop_size, 0, 1], [0, crop_size, 1], [crop_size, crop_size, 1]], dtype=np.float64)
+    photo = corners @ inverse.T
+    out = (photo + 0.5) * scale - 0.5
+    width, height = out_size
+    x0 = int(np.clip(math.floor(out[:, 0].min()) - 1, 0, width))
+    y0 = int(np.clip(math.floor(out[:, 1].min()) - 1, 0, height))
+    x1 = int(np.clip(math.ceil(out[:, 0].max()) + 2, x0, width))
+    y1 = int(np.clip(math.ceil(out[:, 1].max()) + 2, y0, height))
+    return x0, y0, x1, y1
+
+
+def face_mask(affine: np.ndarray, crop_size: int, scale: float, out_size: tuple[int, int], *, feather: bool = True) -> FaceMask:
+    """The soft blending mask of one face on an output of ``out_size`` (width, height)."""
+    x0, y0, x1, y1 = face_roi(affine, crop_size, scale, out_size)
+    inverse_map = output_to_crop(affine, scale, (x0, y0))
+    if x1 <= x0 or y1 <= y0:
+        return FaceMask((x0, y0, x1, y1), np.zeros((0, 0), np.float32), inverse_map)
+    ones = np.ones((crop_size, crop_size), dtype=np.float32)
+    mask = cv2.warpAffine(
+        ones, inverse_map, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+    )
+    if feather:
+        mask = _feather(mask, roi=(x0, y0, x1, y1), out_size=out_size)
+    return FaceMask((x0, y0, x1, y1), np.clip(mask, 0.0, 1.0), inverse_map)
+
+
+def _feather(mask: np.ndarray, *, roi: tuple[int, int, int, int], out_size: tuple[int, int]) -> np.ndarray:
+    """Erode, then erode and blur by ≈ √area/20 px; the photo's own border is not treated as an edge."""
+    # Pad with ones on the sides where the ROI touches the output border, zeros elsewhere, so the
+    # mask stays 1 up to a photo border it was cut by but falls off where the crop itself ends.
+    edge = max(1, int(math.sqrt(float(mask.sum())) / 20.0))
+    pad = 2 * edge + 4
+    x0, y0, x1, y1 = roi
+    width, height = out_size
+    padded = cv2.copyMakeBorder(mask, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0.0)
+    if x0 == 0:
+        padded[:, :pad] = padded[:, pad : pad + 1]
+    if x1 == width:
+        padded[:, -pad:] = padded[:, -pad - 1 : -pad]
+    if y0 == 0:
+        padded[:pad, :] = padded[pad : pad + 1, :]
+    if y1 == height:
+        padded[-pad:, :] = padded[-pad - 1 : -pad, :]
+    padded = (padded > 0.999).astype(np.float32)  # only pixels fully inside the crop
+    padded = cv2.erode(padded, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    radius = 2 * edge
+    padded = cv2.erode(padded, np.ones((radius, radius), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    blur = 2 * edge + 1
+    padded = cv2.GaussianBlur(padded, (blur, blur), 0, borderType=cv2.BORDER_REPLICATE)
+    return padded[pad:-pad, pad:-pad]
+
+
+def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
+    """Each mask's weights divided by the sum of all masks where that sum exceeds 1."""
+    result = []
+    for i, mask in enumerate(masks):
+        if mask.empty():
+            result.append(mask.weights)
+            continue
+        total = mask.weights.copy()
+        ax0, ay0, ax1, ay1 = mask.roi
+        for j, other in enumerate(masks):
+            if j == i or other.empty():
+                continue
+            bx0, by0, bx1, by1 = other.roi
+            ix0, iy0, ix1, iy1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
+            if ix1 <= ix0 or iy1 <= iy0:
+                continue
+            total[iy0 - ay0 : iy1 - ay0, ix0 - ax0 : ix1 - ax0] += other.weights[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
+        result.append(mask.weights / np.maximum(total, 1.0))
+    return result
+
+
+def paste_faces(
+    background: np.ndarray,
+    crops: Sequence[np.ndarray],
+    masks: Sequence[FaceMask],
+    *,
+    weights: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """A copy of ``background`` (uint8 RGB) with each crop blended in through its mask."""
+    if weights is None:
+        weights = normalised_weights(masks)
+    out = background.copy()
+    for crop, mask, weight in zip(crops, masks, weights, strict=True):
+        if mask.empty():
+            continue
+        x0, y0, x1, y1 = mask.roi
+        warped = cv2.warpAffine(
+            crop, mask.inverse_map, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        base = background[y0:y1, x0:x1].astype(np.float32)
+        delta = (warped.astype(np.float32) - base) * weight[:, :, None]
+        region = out[y0:y1, x0:x1].astype(np.float32) + delta
+        out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+    return out

@@ -1,0 +1,160 @@
+"""Reading photos: any common format and mode in, upright 8-bit RGB (+ alpha) and metadata out.
+
+:func:`read_photo` accepts JPEG (and camera MPO), PNG, WebP, TIFF and BMP. It applies the EXIF
+orientation, reduces 16-bit and float images to 8 bits, converts grayscale, palette and CMYK
+images to RGB, and keeps the alpha channel (including palette transparency) separately so that it
+can be re-attached to the result. The EXIF block is kept with its orientation reset to 1 (the
+pixels are already upright) and the ICC profile is kept as found, for export. Images whose header
+announces more than :data:`MAX_PIXELS` pixels are refused before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from faceapp.core.errors import ImageError
+
+#: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
+#: as decompression bombs before decoding.
+MAX_PIXELS = 120_000_000
+
+#: Pillow format names accepted on input.
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"})
+
+_EXIF_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A decoded photo, upright.
+
+    rgb: HxWx3 uint8 RGB. alpha: HxW uint8 (255 = opaque) or None when the file has no alpha.
+    exif: the EXIF block with orientation reset to 1, or None. icc: the ICC profile, or None.
+    format: Pillow's format name ("JPEG", "PNG", …); path: where it was read from (None for
+    photos built in memory).
+    """
+
+    path: Path | None
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    exif: bytes | None = None
+    icc: bytes | None = None
+    format: str | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @classmethod
+    def from_array(cls, rgb: np.ndarray, *, alpha: np.ndarray | None = None) -> Photo:
+        """A photo held in memory (tests, the GUI's clipboard): no path, no metadata."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected HxWx3 uint8 RGB, got {rgb.dtype} {rgb.shape}")
+        return cls(path=None, rgb=np.ascontiguousarray(rgb), alpha=alpha)
+
+
+def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
+    """Read a photo from disk; raise :class:`ImageError` with a user-facing message on failure."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: no such file.")
+    if path.stat().st_size == 0:
+        raise ImageError(f"{path}: the file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _decode(path, image, max_pixels=max_pixels)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageError(f"{path}: the image is too large to open safely (a decompression bomb?).") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if "truncated" in str(exc).lower():
+            raise ImageError(f"{path}: the file is truncated (incomplete download or copy?).") from exc
+        raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to open this image.") from None
+
+
+def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
+    fmt = image.format
+    if fmt not in SUPPORTED_FORMATS:
+        raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use JPEG, PNG, WebP, TIFF or BMP).")
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{path}: the image has no pixels.")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{path}: {width}×{height} pixels is larger than the {max_pixels // 1_000_000} megapixels "
+            "faceapp accepts (a decompression bomb?)."
+        )
+    icc = image.info.get("icc_profile") or None
+    exif = image.getexif()
+    image.load()  # decodes now, so truncated files fail here
+    upright = ImageOps.exif_transpose(image) if exif.get(_EXIF_ORIENTATION, 1) != 1 else image
+    rgb, alpha, icc = _to_rgb8(upright, icc)
+    return Photo(path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt)
+
+
+def _exif_bytes(exif: Image.Exif) -> bytes | None:
+    if not len(exif):
+        return None
+    if _EXIF_ORIENTATION in exif:
+        exif[_EXIF_ORIENTATION] = 1
+    try:
+        return exif.tobytes()
+    except Exception:  # a malformed EXIF block is dropped rather than failing the photo
+        return None
+
+
+def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndarray | None, bytes | None]:
+    """Pixels of any Pillow mode as (HxWx3 uint8 RGB, HxW uint8 alpha or None, ICC to keep)."""
+    mode = image.mode
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        gray = _high_depth_to_uint8(np.asarray(image))
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), None, icc
+    if mode == "CMYK":
+        return _cmyk_to_rgb(image, icc), None, None
+    if has_alpha:
+        rgba = np.asarray(image.convert("RGBA"))
+        return np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3]), icc
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))), None, icc
+
+
+def _high_depth_to_uint8(array: np.ndarray) -> np.ndarray:
+    """16-bit, 32-bit integer or float grey to 8 bits (rounded)."""
+    if array.dtype.kind == "f":
+        top = 1.0 if float(np.nanmax(array)) <= 1.0 else 255.0
+        return np.clip(np.nan_to_num(array) * (255.0 / top), 0, 255).round().astype(np.uint8)
+    array = array.astype(np.uint32, copy=False) if array.dtype.kind == "u" else np.clip(array, 0, None)
+    top = 255 if int(array.max(initial=0)) <= 255 else 65535
+    return ((array.astype(np.float32) * (255.0 / top)) + 0.5).astype(np.uint8)
+
+
+def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> np.ndarray:
+    """CMYK → sRGB through its ICC profile when it has one, else Pillow's plain conversion."""
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if converted is not None:
+                return np.ascontiguousarray(np.asarray(converted))
+        except Exception:  # a broken profile falls back to the plain conversion
+            pass
+    return np.ascontiguousarray(np.asarray(image.convert("RGB")))

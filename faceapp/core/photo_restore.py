@@ -1,0 +1,310 @@
+"""Whole-photo restoration: align every face, restore it with the engine, paste it back.
+
+:func:`iter_restore_photo` is a generator: it yields :class:`Progress` (one at the start of each
+face, then one per sampling step) and returns a :class:`PhotoResult`; drive it with
+``result = yield from iter_restore_photo(...)`` or :func:`restore_photo`. It restores the faces it
+is given that are ``enabled`` (:func:`find_faces` detects and selects them); ``face_index``
+everywhere in this module is the position in ``PhotoResult.faces`` (and in the list of enabled
+faces passed in), not :attr:`Face.index`.
+
+The engine runs in a helper thread so that its per-step callback can be turned into yields; a
+``should_cancel`` that returns True, or closing the generator, stops it between steps and raises
+:class:`Cancelled` (nothing is kept).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from faceapp.core.errors import Cancelled
+from faceapp.core.faces import Face, FaceDetector, FaceSelection, align_face, select_faces
+from faceapp.core.paste import FaceMask, face_mask, normalised_weights, paste_faces
+from faceapp.core.photo_io import Photo
+from faceapp.core.settings import SamplerSettings
+from faceapp.core.upscale import SCALES, upscale_image
+
+DEFAULT_MIN_FACE_SIZE = 16
+
+
+class Engine(Protocol):
+    """What the pipeline needs from :class:`faceapp.core.engine.FaceEngine`."""
+
+    face_size: int
+    template: np.ndarray
+    model_name: str
+
+    def restore(self, face: np.ndarray, *, sampler: SamplerSettings, seeds: Sequence[int], on_step=None, should_cancel=None) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class PhotoSettings:
+    """How a whole photo is restored.
+
+    seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …). upscale: 1, 2 or 4.
+    face_selection / min_face_size: used by :func:`find_faces`. aligned: the photo is already an
+    aligned face crop: it is restored whole and no mask is applied.
+    """
+
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    seeds_per_face: int = 1
+    base_seed: int = 0
+    upscale: int = 1
+    face_selection: FaceSelection = "all"
+    min_face_size: float = DEFAULT_MIN_FACE_SIZE
+    aligned: bool = False
+
+    def __post_init__(self) -> None:
+        if self.seeds_per_face < 1:
+            raise ValueError(f"seeds_per_face must be at least 1, got {self.seeds_per_face}")
+        if self.upscale not in SCALES:
+            raise ValueError(f"upscale must be one of {SCALES}, got {self.upscale}")
+        if self.face_selection not in ("all", "largest", "center"):
+            raise ValueError(f"face_selection must be 'all', 'largest' or 'center', got {self.face_selection!r}")
+        if self.min_face_size < 0:
+            raise ValueError("min_face_size must not be negative")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """step 0 announces face ``face_index`` (of ``face_count``); then step = 1…total_steps."""
+
+    face_index: int
+    face_count: int
+    step: int
+    total_steps: int
+    preview: np.ndarray | None = None
+
+
+@dataclass(eq=False)
+class FaceResult:
+    """One face's crop, its photo→crop affine, and the restored candidates (one per seed)."""
+
+    face: Face
+    aligned: np.ndarray
+    affine: np.ndarray
+    seeds: list[int]
+    candidates: list[np.ndarray]
+    chosen: int = 0
+
+    @property
+    def restored(self) -> np.ndarray:
+        return self.candidates[self.chosen]
+
+
+@dataclass(eq=False)
+class PhotoResult:
+    """A restored photo: background at the output scale, the faces and their candidates.
+
+    :meth:`composite` pastes the chosen candidate of every face onto the background; it reuses
+    the cached masks, so it is cheap enough to call on every gallery click.
+    """
+
+    photo: Photo
+    faces: list[FaceResult]
+    background: np.ndarray
+    alpha: np.ndarray | None
+    settings: PhotoSettings
+    model_name: str
+    _masks: list[FaceMask] = field(default_factory=list, repr=False)
+    _weights: list[np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def scale(self) -> int:
+        return self.settings.upscale
+
+    def choose(self, face_index: int, candidate_index: int) -> None:
+        """Make a candidate the one shown for a face."""
+        face = self.faces[face_index]
+        if not 0 <= candidate_index < len(face.candidates):
+            raise IndexError(f"face {face_index} has {len(face.candidates)} candidates, not {candidate_index + 1}")
+        face.chosen = candidate_index
+
+    def masks(self) -> list[FaceMask]:
+        """The blending mask of every face (computed once)."""
+        if len(self._masks) != len(self.faces):
+            height, width = self.background.shape[:2]
+            feather = not self.settings.aligned
+            self._masks = [
+                face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height), feather=feather) for f in self.faces
+            ]
+            self._weights = None
+        return self._masks
+
+    def composite(self) -> np.ndarray:
+        """The output photo (uint8 RGB at the output scale) with every face's chosen candidate."""
+        masks = self.masks()
+        if self._weights is None:
+            self._weights = normalised_weights(masks)
+        crops = [f.restored for f in self.faces]
+        return paste_faces(self.background, crops, masks, weights=self._weights)
+
+    def provenance(self) -> dict[str, Any]:
+        """What produced this result, for the exported file's metadata."""
+        sampler = self.settings.sampler
+        return {
+            "software": "faceapp",
+            "model": self.model_name,
+            "fidelity": sampler.fidelity,
+            "steps": sampler.steps,
+            "eta": sampler.eta,
+            "schedule": sampler.schedule,
+            "upscale": self.scale,
+            "faces": [
+                {"box": [round(v, 1) for v in f.face.box], "seed": f.seeds[f.chosen], "seeds": list(f.seeds)}
+                for f in self.faces
+            ],
+        }
+
+
+def find_faces(photo: Photo, detector: FaceDetector, settings: PhotoSettings) -> list[Face]:
+    """Detect faces and keep those ``settings.face_selection`` and ``min_face_size`` ask for."""
+    faces = detector.detect(photo.rgb, min_size=settings.min_face_size)
+    return select_faces(faces, settings.face_selection, image_size=(photo.width, photo.height))
+
+
+def whole_image_face(photo: Photo, engine: Engine) -> Face:
+    """The face of an already aligned crop: the template scaled to the photo."""
+    scale = np.array([photo.width, photo.height], dtype=np.float32) / float(engine.face_size)
+    landmarks = engine.template * scale
+    return Face(index=0, box=(0.0, 0.0, float(photo.width), float(photo.height)), landmarks=landmarks, score=1.0)
+
+
+def _aligned_crop(photo: Photo, face: Face, engine: Engine, settings: PhotoSettings) -> tuple[np.ndarray, np.ndarray]:
+    if not settings.aligned:
+        return align_face(photo.rgb, face.landmarks, template=engine.template, size=engine.face_size)
+    size = engine.face_size
+    sx, sy = size / photo.width, size / photo.height
+    affine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
+    interpolation = cv2.INTER_AREA if min(sx, sy) < 1 else cv2.INTER_CUBIC
+    return cv2.resize(photo.rgb, (size, size), interpolation=interpolation), affine
+
+
+def iter_restore_photo(
+    photo: Photo,
+    faces: Sequence[Face],
+    engine: Engine,
+    settings: PhotoSettings,
+    *,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Generator[Progress, None, PhotoResult]:
+    """Restore the enabled ``faces`` of ``photo``; yields :class:`Progress`, returns the result.
+
+    With ``settings.aligned`` and no faces given, the whole photo is the face.
+    """
+    todo = [f for f in faces if f.enabled]
+    if settings.aligned and not todo:
+        todo = [whole_image_face(photo, engine)]
+    seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
+    results = []
+    for position, face in enumerate(todo):
+        _check(should_cancel)
+        yield Progress(position, len(todo), 0, 0)
+        crop, affine = _aligned_crop(photo, face, engine, settings)
+        candidates = yield from _run_engine(
+            engine, crop, settings.sampler, seeds, position=position, count=len(todo), should_cancel=should_cancel
+        )
+        results.append(FaceResult(face=face, aligned=crop, affine=affine, seeds=list(seeds), candidates=candidates))
+    _check(should_cancel)
+    background = upscale_image(photo.rgb, settings.upscale)
+    alpha = upscale_image(photo.alpha, settings.upscale) if photo.alpha is not None else None
+    return PhotoResult(
+        photo=photo, faces=results, background=background, alpha=alpha, settings=settings,
+        model_name=getattr(engine, "model_name", "model"),
+    )
+
+
+def restore_photo(
+    photo: Photo,
+    faces: Sequence[Face],
+    engine: Engine,
+    settings: PhotoSettings,
+    *,
+    should_cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> PhotoResult:
+    """:func:`iter_restore_photo` run to completion, passing each :class:`Progress` to ``on_progress``."""
+    generator = iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel)
+    while True:
+        try:
+            progress = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(progress)
+
+
+def add_candidates(
+    result: PhotoResult,
+    face_index: int,
+    engine: Engine,
+    count: int,
+    *,
+    should_cancel: Callable[[], bool] | None = None,
+    on_step: Callable[[Any], None] | None = None,
+) -> list[int]:
+    """Restore ``count`` more candidates of one face with seeds it has not used; returns them."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    face = result.faces[face_index]
+    start = max(face.seeds) + 1
+    new_seeds = [start + k for k in range(count)]
+    new = engine.restore(face.aligned, sampler=result.settings.sampler, seeds=new_seeds, on_step=on_step, should_cancel=should_cancel)
+    face.seeds.extend(new_seeds)
+    face.candidates.extend(new)
+    return new_seeds
+
+
+def _check(should_cancel: Callable[[], bool] | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise Cancelled()
+
+
+_DONE = object()
+
+
+def _run_engine(
+    engine: Engine,
+    crop: np.ndarray,
+    sampler: SamplerSettings,
+    seeds: list[int],
+    *,
+    position: int,
+    count: int,
+    should_cancel: Callable[[], bool] | None,
+) -> Generator[Progress, None, list[np.ndarray]]:
+    """Run ``engine.restore`` in a thread, yielding a :class:`Progress` for each of its steps."""
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def cancelled() -> bool:
+        return stop.is_set() or (should_cancel is not None and should_cancel())
+
+    def work() -> None:
+        try:
+            outcome["value"] = engine.restore(
+                crop, sampler=sampler, seeds=seeds, on_step=events.put, should_cancel=cancelled
+            )
+        except BaseException as exc:  # handed to the generator's thread
+            outcome["error"] = exc
+        finally:
+            events.put(_DONE)
+
+    thread = threading.Thread(target=work, name="faceapp-restore", daemon=True)
+    thread.start()
+    try:
+        while (event := events.get()) is not _DONE:
+            yield Progress(position, count, int(event.step), int(event.total), getattr(event, "preview", None))
+    finally:
+        stop.set()  # the consumer closed the generator, or we are done
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
