@@ -1,0 +1,5 @@
+"""``python -m faceapp`` opens the desktop application."""
+
+from faceapp.gui.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""Every main action of the window, with its text, icon and keyboard shortcut."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from faceapp.gui.icons import icon
+
+_Std = QKeySequence.StandardKey
+
+#: name → (text, icon, shortcut, tooltip)
+ACTIONS: dict[str, tuple[str, str, object, str]] = {
+    "open": ("&Open…", "open", _Std.Open, "Open photos"),
+    "open_folder": ("Open &folder…", "open", "Ctrl+Shift+O", "Open every photo in a folder"),
+    "paste": ("&Paste photo", "paste", _Std.Paste, "Load a photo from the clipboard"),
+    "save": ("&Save", "save", _Std.Save, "Save next to the original (never overwrites)"),
+    "save_as": ("Save &as…", "save-as", _Std.SaveAs, "Save with another name, format or quality"),
+    "export_all": ("&Export all…", "export-all", "Ctrl+E", "Save every restored photo to a folder"),
+    "remove": ("&Remove photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
+    "quit": ("&Quit", "", _Std.Quit, "Quit faceapp"),
+    "restore": ("&Restore", "restore", "Ctrl+R", "Restore the faces of this photo"),
+    "restore_all": ("Restore &all", "restore", "Ctrl+Shift+R", "Restore every loaded photo in turn"),
+    "cancel": ("&Cancel", "cancel", "Esc", "Stop the running restoration"),
+    "draw_box": ("&Draw face box", "draw-box", "D", "Drag a box around a face the detector missed"),
+    "settings": ("Se&ttings…", "settings", "Ctrl+,", "Device, model, steps, seeds, output"),
+    "models": ("&Models…", "models", "Ctrl+M", "Download, import and delete models"),
+    "gallery": ("Seed &gallery", "gallery", "G", "Show the candidates of the selected face"),
+    "toggle_compare": ("&Before / after", "compare", "B",
+                       "Cycle split view, whole before and whole after"),
+    "split_reset": ("&Split view", "compare", "S", "Back to the split view, divider centred"),
+    "zoom_fit": ("&Fit", "zoom-fit", "Ctrl+0", "Fit the photo in the window"),
+    "zoom_actual": ("&100 %", "zoom-actual", "Ctrl+1", "Show the photo at 100 %"),
+    "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),
+    "zoom_out": ("Zoom &out", "zoom-out", _Std.ZoomOut, "Zoom out"),
+    "log_folder": ("Open &log folder", "", "", "Show the folder holding faceapp's log file"),
+    "about": ("&About faceapp", "", "", ""),
+}
+
+
+def build_actions(parent: QWidget) -> dict[str, QAction]:
+    """A QAction per entry of :data:`ACTIONS`, parented to ``parent``."""
+    built: dict[str, QAction] = {}
+    for name, (text, icon_name, shortcut, tip) in ACTIONS.items():
+        action = QAction(icon(icon_name) if icon_name else QAction(parent).icon(), text, parent)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({shown})" if shown else tip)
+            action.setStatusTip(tip)
+        built[name] = action
+    built["draw_box"].setCheckable(True)
+    return built

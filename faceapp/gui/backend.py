@@ -1,0 +1,219 @@
+"""The GUI's door to the core: builds the generator jobs the worker runs (no Qt here).
+
+Every method that does real work returns a *job* (``job(should_cancel) -> Generator``) for
+:class:`faceapp.gui.worker.TaskRunner`; nothing here touches widgets. Engines and the face
+detector are loaded lazily on the worker thread and cached until the model or device changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceapp import __version__
+from faceapp.gui.settings_store import AppPreferences
+
+log = logging.getLogger(__name__)
+
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
+
+EngineFactory = Callable[[AppPreferences], Any]
+DetectorFactory = Callable[[AppPreferences], Any]
+
+
+@dataclass
+class PhotoEntry:
+    """One loaded photo and everything the window knows about it."""
+
+    path: Path
+    photo: Any = None  # core Photo
+    faces: list[Any] = field(default_factory=list)  # core Face, in detector order
+    result: Any = None  # core PhotoResult of the last run
+    composite: np.ndarray | None = None
+    state: str = "loading"
+    run_seconds: float | None = None
+    saved_to: Path | None = None
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    """What a restore job returns: the result, its composite and how long it took."""
+
+    result: Any
+    composite: np.ndarray
+    seconds: float
+    model: str
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Photo files among ``paths``; folders contribute their photos (not recursive), sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES))
+        elif path.suffix.lower() in PHOTO_SUFFIXES or path.is_file():
+            found.append(path)
+    return found
+
+
+def _default_engine(prefs: AppPreferences) -> Any:
+    from faceapp.core.engine import load_engine
+
+    return load_engine(prefs.model or None, device=prefs.device)
+
+
+def _default_detector(prefs: AppPreferences) -> Any:
+    from faceapp.core.faces import FaceDetector
+
+    return FaceDetector(device="cpu")
+
+
+class CoreBackend:
+    """Builds jobs over the core pipeline; engine and detector come from replaceable factories."""
+
+    def __init__(self, *, engine_factory: EngineFactory = _default_engine,
+                 detector_factory: DetectorFactory = _default_detector) -> None:
+        self._engine_factory = engine_factory
+        self._detector_factory = detector_factory
+        self._lock = threading.Lock()
+        self._engine: Any = None
+        self._engine_key: tuple[str, str] | None = None
+        self._detector: Any = None
+
+    # ---- cached heavy objects (called on the worker thread) --------------------------------
+    def engine(self, prefs: AppPreferences) -> Any:
+        key = (prefs.model, prefs.device)
+        with self._lock:
+            if self._engine is None or self._engine_key != key:
+                self._engine = None  # free the old one first
+                self._engine = self._engine_factory(prefs)
+                self._engine_key = key
+            return self._engine
+
+    def detector(self, prefs: AppPreferences) -> Any:
+        with self._lock:
+            if self._detector is None:
+                self._detector = self._detector_factory(prefs)
+            return self._detector
+
+    def forget_engine(self) -> None:
+        """Drop the cached engine (after the model files changed)."""
+        with self._lock:
+            self._engine, self._engine_key = None, None
+
+    # ---- jobs ------------------------------------------------------------------------------
+    def load_job(self, path: Path, prefs: AppPreferences):
+        """Read a photo and detect its faces; returns ``(photo, faces)``."""
+
+        def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any]]]:
+            from faceapp.core.photo_io import read_photo
+
+            photo = read_photo(path)
+            yield "detecting faces"
+            faces = list(self.detector(prefs).detect(photo.rgb))
+            return photo, faces
+
+        return job
+
+    def restore_job(self, entry: PhotoEntry, prefs: AppPreferences):
+        """Restore the enabled faces of ``entry``; yields core ``Progress``, returns RestoreOutcome."""
+        photo, faces = entry.photo, list(entry.faces)
+
+        def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
+            from faceapp.core.photo_restore import iter_restore_photo
+
+            started = time.perf_counter()
+            yield "loading model"
+            engine = self.engine(prefs)
+            result = yield from iter_restore_photo(photo, faces, engine, photo_settings(prefs),
+                                                   should_cancel=should_cancel)
+            composite = result.composite()
+            return RestoreOutcome(result, composite, time.perf_counter() - started,
+                                  getattr(engine, "name", ""))
+
+        return job
+
+    def more_job(self, result: Any, face_index: int, prefs: AppPreferences, count: int):
+        """Sample ``count`` more candidates of one face (new seeds); returns the new composite."""
+
+        def job(should_cancel) -> Generator[Any, None, np.ndarray]:
+            from faceapp.core.photo_restore import add_candidates
+
+            engine = self.engine(prefs)
+            yield "sampling more candidates"
+            add_candidates(result, face_index, engine, count, should_cancel=should_cancel)
+            return result.composite()
+
+        return job
+
+    # ---- quick calls (main thread) ---------------------------------------------------------
+    @staticmethod
+    def face_from_box(box: tuple[float, float, float, float], *, index: int) -> Any:
+        from faceapp.core.faces import face_from_box
+
+        return face_from_box(box, index=index)
+
+    @staticmethod
+    def default_output_path(path: Path, prefs: AppPreferences, *, ext: str | None = None) -> Path:
+        from faceapp.core.export import default_output_path
+
+        folder = Path(prefs.output_folder) if prefs.output_folder else None
+        return default_output_path(path, folder=folder, pattern=prefs.name_pattern,
+                                   ext=ext or _extension(prefs.export_format, path))
+
+    @staticmethod
+    def export(entry: PhotoEntry, dest: Path, prefs: AppPreferences, *, fmt: str | None = None,
+               quality: int | None = None) -> Path:
+        """Write ``entry``'s composite to ``dest`` (never overwriting) with provenance metadata."""
+        from faceapp.core.export import export_photo
+
+        if entry.composite is None or entry.result is None:
+            raise ValueError("restore the photo before saving it")
+        fmt = fmt or _format_of(dest)
+        return export_photo(entry.composite, getattr(entry.photo, "alpha", None), entry.photo, dest,
+                            format=fmt, quality=quality or prefs.quality,
+                            provenance=provenance(entry, prefs), overwrite=False)
+
+
+def photo_settings(prefs: AppPreferences) -> Any:
+    """The core's PhotoSettings for these preferences."""
+    from faceapp.core.photo_restore import PhotoSettings
+
+    return PhotoSettings(sampler=prefs.sampler, seeds_per_face=prefs.seeds_per_face,
+                         base_seed=prefs.base_seed, upscale=prefs.upscale)
+
+
+def provenance(entry: PhotoEntry, prefs: AppPreferences) -> dict[str, Any]:
+    """How a result was made: software, model, sampler and the chosen seed of every face."""
+    result = entry.result
+    faces = []
+    for position, face in enumerate(getattr(result, "faces", []) or []):
+        chosen = face.chosen
+        faces.append({"face": int(getattr(face, "index", position)),
+                      "seed": int(face.seeds[chosen]), "candidate": int(chosen)})
+    return {
+        "software": f"faceapp {__version__}",
+        "model": getattr(result, "model", "") or prefs.model,
+        "fidelity": prefs.sampler.fidelity,
+        "steps": prefs.sampler.steps,
+        "eta": prefs.sampler.eta,
+        "faces": faces,
+    }
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return {"jpg": "jpeg", "tif": "tiff"}.get(suffix, suffix or "png")
+
+
+def _extension(fmt: str, original: Path) -> str:
+    if not fmt:
+        return original.suffix.lower() or ".png"
+    return {"jpeg": ".jpg", "tiff": ".tif"}.get(fmt, f".{fmt}")

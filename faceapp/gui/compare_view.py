@@ -1,0 +1,346 @@
+"""Before/after split view: one transform for both sides, face outlines, box drawing.
+
+Both images are painted into the same target rectangle (the "before" photo's extent in widget
+coordinates), so an upscaled "after" image always lines up with the original, whatever the zoom
+and pan. Left of the divider shows before, right of it after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+ViewMode = Literal["split", "before", "after"]
+Box = tuple[float, float, float, float]
+
+_DIVIDER_GRAB_PX = 8
+_CLICK_SLOP_PX = 4
+_MIN_BOX_PX = 8
+_ZOOM_LIMITS = (0.02, 32.0)
+_ENABLED_COLOUR = QColor(80, 200, 255)
+_DISABLED_COLOUR = QColor(160, 160, 160)
+
+
+@dataclass(frozen=True)
+class FaceOutline:
+    """One face drawn over the photo: its 1-based number is ``index + 1``."""
+
+    index: int
+    box: Box  # x0, y0, x1, y1 in photo pixels
+    enabled: bool = True
+
+
+class CompareView(QWidget):
+    """Shows a photo before and after restoration with a draggable split, zoom and pan."""
+
+    splitChanged = Signal(float)
+    zoomChanged = Signal(float)
+    viewModeChanged = Signal(str)
+    faceToggled = Signal(int)
+    boxDrawn = Signal(object)  # Box in photo pixels
+    dragOutRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 180)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._before: QImage | None = None
+        self._after: QImage | None = None
+        self._faces: list[FaceOutline] = []
+        self._split = 0.5
+        self._mode: ViewMode = "split"
+        self._zoom = 1.0
+        self._fit = True
+        self._center = QPointF(0.0, 0.0)  # photo coordinates shown at the widget's centre
+        self._draw_mode = False
+        self._press: QPointF | None = None
+        self._press_center = QPointF()
+        self._drag: Literal["none", "divider", "pan", "box", "click"] = "none"
+        self._box_end: QPointF | None = None
+        self._placeholder = "Drop photos here, or use File → Open."
+
+    # ---- content ---------------------------------------------------------------------------
+    def set_images(self, before: QImage | None, after: QImage | None = None) -> None:
+        """Show a new photo (and optionally its result); the view fits it to the window."""
+        self._before = before
+        self._after = after
+        self._faces = []
+        self.zoom_fit()
+
+    def set_after(self, after: QImage | None) -> None:
+        """Replace the "after" image, keeping zoom and pan (live previews, gallery choices)."""
+        self._after = after
+        self.update()
+
+    def before_image(self) -> QImage | None:
+        return self._before
+
+    def after_image(self) -> QImage | None:
+        return self._after
+
+    def set_faces(self, faces: list[FaceOutline]) -> None:
+        self._faces = list(faces)
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """Text shown when no photo is loaded (first-start guidance, drop hint)."""
+        self._placeholder = text
+        self.update()
+
+    # ---- split and view mode ---------------------------------------------------------------
+    def split(self) -> float:
+        return self._split
+
+    def set_split(self, fraction: float) -> None:
+        """Place the divider at ``fraction`` of the widget's width (0 = all after, 1 = all before)."""
+        fraction = min(1.0, max(0.0, float(fraction)))
+        if fraction != self._split:
+            self._split = fraction
+            self.splitChanged.emit(fraction)
+            self.update()
+
+    def view_mode(self) -> ViewMode:
+        return self._mode
+
+    def set_view_mode(self, mode: ViewMode) -> None:
+        if mode not in ("split", "before", "after"):
+            raise ValueError(f"unknown view mode {mode!r}")
+        if mode != self._mode:
+            self._mode = mode
+            self.viewModeChanged.emit(mode)
+            self.update()
+
+    def toggle_whole(self) -> None:
+        """Cycle split → whole before → whole after → split."""
+        following = {"split": "before", "before": "after", "after": "split"}
+        self.set_view_mode(following[self._mode])  # type: ignore[arg-type]
+
+    def divider_x(self) -> float:
+        return self._split * self.width()
+
+    # ---- zoom and pan ----------------------------------------------------------------------
+    def zoom(self) -> float:
+        return self._zoom
+
+    def zoom_fit(self) -> None:
+        """Fit the whole photo in the window (and keep fitting when the window is resized)."""
+        self._fit = True
+        self._apply_fit()
+
+    def zoom_actual(self) -> None:
+        """Show the photo at 100 % (one photo pixel per device-independent pixel)."""
+        self.set_zoom(1.0)
+
+    def set_zoom(self, zoom: float, *, anchor: QPointF | None = None) -> None:
+        """Zoom to ``zoom`` keeping the photo point under ``anchor`` (widget coordinates) fixed."""
+        zoom = min(_ZOOM_LIMITS[1], max(_ZOOM_LIMITS[0], float(zoom)))
+        anchor = anchor if anchor is not None else self._widget_centre()
+        fixed = self.widget_to_image(anchor)
+        self._fit = False
+        self._zoom = zoom
+        offset = (anchor - self._widget_centre()) / zoom
+        self._center = fixed - offset
+        self.zoomChanged.emit(zoom)
+        self.update()
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Move the photo by (dx, dy) widget pixels."""
+        self._fit = False
+        self._center = self._center - QPointF(dx, dy) / self._zoom
+        self.update()
+
+    def image_to_widget(self, point: QPointF) -> QPointF:
+        return (point - self._center) * self._zoom + self._widget_centre()
+
+    def widget_to_image(self, point: QPointF) -> QPointF:
+        return (point - self._widget_centre()) / self._zoom + self._center
+
+    def image_rect(self) -> QRectF:
+        """Where the photo lies in widget coordinates (both sides share it)."""
+        if self._before is None:
+            return QRectF()
+        top_left = self.image_to_widget(QPointF(0.0, 0.0))
+        return QRectF(top_left.x(), top_left.y(), self._before.width() * self._zoom,
+                      self._before.height() * self._zoom)
+
+    # ---- box drawing -----------------------------------------------------------------------
+    def set_draw_mode(self, enabled: bool) -> None:
+        """While on, a left-drag draws a box around a face the detector missed."""
+        self._draw_mode = bool(enabled)
+        self.setCursor(Qt.CursorShape.CrossCursor if enabled else Qt.CursorShape.ArrowCursor)
+
+    def draw_mode(self) -> bool:
+        return self._draw_mode
+
+    # ---- internals -------------------------------------------------------------------------
+    def _widget_centre(self) -> QPointF:
+        return QPointF(self.width() / 2.0, self.height() / 2.0)
+
+    def _apply_fit(self) -> None:
+        if self._before is None:
+            self._zoom, self._center = 1.0, QPointF()
+        else:
+            w, h = self._before.width(), self._before.height()
+            margin = 16
+            self._zoom = max(_ZOOM_LIMITS[0], min((self.width() - margin) / w,
+                                                  (self.height() - margin) / h))
+            self._center = QPointF(w / 2.0, h / 2.0)
+        self.zoomChanged.emit(self._zoom)
+        self.update()
+
+    def _showing_split(self) -> bool:
+        return self._mode == "split" and self._after is not None and self._before is not None
+
+    def _face_at(self, widget_point: QPointF) -> FaceOutline | None:
+        p = self.widget_to_image(widget_point)
+        for face in self._faces:
+            x0, y0, x1, y1 = face.box
+            if x0 <= p.x() <= x1 and y0 <= p.y() <= y1:
+                return face
+        return None
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self._fit:
+            self._apply_fit()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(38, 38, 42))
+        if self._before is None:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect().adjusted(24, 24, -24, -24),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self._placeholder)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 2.0)
+        target = self.image_rect()
+        if self._mode == "after" and self._after is not None:
+            painter.drawImage(target, self._after, QRectF(self._after.rect()))
+        elif not self._showing_split():
+            painter.drawImage(target, self._before, QRectF(self._before.rect()))
+        else:
+            divider = self.divider_x()
+            painter.save()
+            painter.setClipRect(QRectF(0, 0, divider, self.height()))
+            painter.drawImage(target, self._before, QRectF(self._before.rect()))
+            painter.setClipRect(QRectF(divider, 0, self.width() - divider, self.height()))
+            painter.drawImage(target, self._after, QRectF(self._after.rect()))
+            painter.restore()
+        self._paint_faces(painter)
+        self._paint_labels(painter)
+        if self._drag == "box" and self._press is not None and self._box_end is not None:
+            painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
+            painter.drawRect(QRectF(self._press, self._box_end).normalized())
+
+    def _paint_faces(self, painter: QPainter) -> None:
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        for face in self._faces:
+            x0, y0, x1, y1 = face.box
+            rect = QRectF(self.image_to_widget(QPointF(x0, y0)), self.image_to_widget(QPointF(x1, y1)))
+            colour = _ENABLED_COLOUR if face.enabled else _DISABLED_COLOUR
+            style = Qt.PenStyle.SolidLine if face.enabled else Qt.PenStyle.DashLine
+            painter.setPen(QPen(colour, 2, style))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(rect)
+            tag = QRectF(rect.left(), rect.top() - 20, 24, 20)
+            painter.fillRect(tag, colour)
+            painter.setPen(QColor(0, 0, 0))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(face.index + 1))
+
+    def _paint_labels(self, painter: QPainter) -> None:
+        if self._after is None:
+            return
+        painter.setPen(QColor(255, 255, 255))
+        if self._showing_split():
+            divider = self.divider_x()
+            painter.setPen(QPen(QColor(255, 255, 255), 2))
+            painter.drawLine(QPointF(divider, 0), QPointF(divider, self.height()))
+            handle = QRectF(divider - 7, self.height() / 2 - 18, 14, 36)
+            painter.setBrush(QColor(255, 255, 255))
+            painter.drawRoundedRect(handle, 4, 4)
+            painter.drawText(QRectF(8, 8, 100, 20), Qt.AlignmentFlag.AlignLeft, "Before")
+            painter.drawText(QRectF(self.width() - 108, 8, 100, 20), Qt.AlignmentFlag.AlignRight,
+                             "After")
+        else:
+            label = "Before" if self._mode == "before" else "After"
+            painter.drawText(QRectF(8, 8, 200, 20), Qt.AlignmentFlag.AlignLeft, label)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton or self._before is None:
+            return super().mousePressEvent(event)
+        pos = event.position()
+        self._press, self._press_center = pos, QPointF(self._center)
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self._after is not None:
+            self._drag = "none"
+            self.dragOutRequested.emit()
+        elif self._draw_mode:
+            self._drag, self._box_end = "box", pos
+        elif self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX:
+            self._drag = "divider"
+        else:
+            self._drag = "click"
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if self._drag == "divider":
+            self.set_split(pos.x() / max(1, self.width()))
+        elif self._drag == "box":
+            self._box_end = pos
+            self.update()
+        elif self._drag in ("click", "pan") and self._press is not None:
+            delta = pos - self._press
+            if self._drag == "pan" or abs(delta.x()) + abs(delta.y()) > _CLICK_SLOP_PX:
+                self._drag = "pan"
+                self._fit = False
+                self._center = self._press_center - delta / self._zoom
+                self.update()
+        elif not self._draw_mode:
+            near = self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
+            self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.ArrowCursor)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() != Qt.MouseButton.LeftButton:
+            return super().mouseReleaseEvent(event)
+        if self._drag == "click" and self._press is not None:
+            face = self._face_at(self._press)
+            if face is not None:
+                self.faceToggled.emit(face.index)
+        elif self._drag == "box" and self._press is not None:
+            self._finish_box(event.position())
+        self._drag, self._press, self._box_end = "none", None, None
+        self.update()
+
+    def _finish_box(self, end: QPointF) -> None:
+        assert self._before is not None and self._press is not None
+        a, b = self.widget_to_image(self._press), self.widget_to_image(end)
+        w, h = self._before.width(), self._before.height()
+        x0, x1 = sorted((min(max(a.x(), 0.0), w), min(max(b.x(), 0.0), w)))
+        y0, y1 = sorted((min(max(a.y(), 0.0), h), min(max(b.y(), 0.0), h)))
+        if x1 - x0 >= _MIN_BOX_PX and y1 - y0 >= _MIN_BOX_PX:
+            self.boxDrawn.emit((x0, y0, x1, y1))
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if self._before is None:
+            return
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.set_zoom(self._zoom * (1.25 ** steps), anchor=event.position())

@@ -1,0 +1,60 @@
+"""The fidelity ↔ realism slider, labelled in words; the start timestep is in its tooltip."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from faceapp.core.schedule import fidelity_to_timestep
+
+_WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
+          (-1.0, "Very realistic"))
+
+
+def fidelity_words(fidelity: float) -> str:
+    """A word for a fidelity value: 1 is "Very faithful", 0 "Very realistic"."""
+    return next(word for threshold, word in _WORDS if fidelity >= threshold)
+
+
+class FidelityControl(QWidget):
+    """A slider from faithful (left) to realistic (right); emits the fidelity in [0, 1]."""
+
+    fidelityChanged = Signal(float)
+
+    def __init__(self, fidelity: float = 0.5, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setPageStep(10)
+        self.value_label = QLabel()
+        self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        ends = QHBoxLayout()
+        ends.addWidget(QLabel("Faithful"))
+        ends.addStretch(1)
+        ends.addWidget(self.value_label)
+        ends.addStretch(1)
+        ends.addWidget(QLabel("Realistic"))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(ends)
+        layout.addWidget(self.slider)
+        self.slider.valueChanged.connect(self._on_value)
+        self.set_fidelity(fidelity)
+        self._on_value(self.slider.value())
+
+    def fidelity(self) -> float:
+        return round(1.0 - self.slider.value() / 100.0, 2)
+
+    def set_fidelity(self, fidelity: float) -> None:
+        self.slider.setValue(round((1.0 - fidelity) * 100))
+
+    def _on_value(self, _value: int) -> None:
+        fidelity = self.fidelity()
+        self.value_label.setText(fidelity_words(fidelity))
+        tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
+               f"{fidelity_to_timestep(fidelity)} of 1000. Left keeps the photo's look; right lets "
+               "the face prior add more (realistic, but less like the original). Restore again to "
+               "apply.")
+        self.slider.setToolTip(tip)
+        self.value_label.setToolTip(tip)
+        self.fidelityChanged.emit(fidelity)

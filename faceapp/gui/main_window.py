@@ -1,0 +1,488 @@
+"""The main window: layout and wiring only. State and work live in :class:`Session`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDrag, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceapp import __version__, paths
+from faceapp.gui.actions import build_actions
+from faceapp.gui.backend import PHOTO_SUFFIXES, CoreBackend
+from faceapp.gui.compare_view import CompareView, FaceOutline
+from faceapp.gui.fidelity_control import FidelityControl
+from faceapp.gui.filmstrip import Filmstrip
+from faceapp.gui.icons import icon
+from faceapp.gui.notifications import Notice, NotificationArea
+from faceapp.gui.qimage import qimage_to_rgb, rgb_to_pixmap, rgb_to_qimage
+from faceapp.gui.seed_gallery import SeedGallery
+from faceapp.gui.session import Session
+from faceapp.gui.settings_store import AppPreferences, SettingsStore
+
+log = logging.getLogger(__name__)
+
+_PREVIEW_PX = 160
+_FIRST_START = ("No face model is installed yet.\n\nOpen Models… (Ctrl+M) to download one or to "
+                "import a weight file you already have; then drop photos here.")
+
+
+class MainWindow(QMainWindow):
+    """faceapp's window: filmstrip, compare view, fidelity slider, seed gallery, export."""
+
+    def __init__(self, *, store: SettingsStore | None = None, backend: CoreBackend | None = None,
+                 registry=None) -> None:
+        super().__init__()
+        self.setWindowTitle("faceapp")
+        self.setWindowIcon(icon("faceapp"))
+        self.setAcceptDrops(True)
+        self.store = store or SettingsStore()
+        self._registry = registry
+        self.session = Session(backend or CoreBackend(), self.store.load(), self)
+        self.current: Path | None = None
+        self.actions_ = build_actions(self)
+        self._build_widgets()
+        self._build_menus()
+        self._wire()
+        self._restore_window_state()
+        self._refresh_enabled()
+        self._show_device()
+        self._check_models()
+
+    # ---- layout ----------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.notices = NotificationArea(self)
+        self.compare = CompareView()
+        self.filmstrip = Filmstrip()
+        self.gallery = SeedGallery()
+        self.fidelity = FidelityControl(self.session.prefs.sampler.fidelity)
+        self.restore_button = QPushButton(icon("restore"), "Restore")
+        self.restore_button.setToolTip(self.actions_["restore"].toolTip())
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.preview = QLabel("Live preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setFixedSize(_PREVIEW_PX, _PREVIEW_PX)
+        self.preview.setStyleSheet("background:#26262a; color:#999; border-radius:4px;")
+        self.progress_text = QLabel(" ")
+        self.progress_text.setWordWrap(True)
+
+        run_box = QGroupBox("Restoration")
+        run = QVBoxLayout(run_box)
+        run.addWidget(self.fidelity)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.restore_button)
+        buttons.addWidget(self.cancel_button)
+        run.addLayout(buttons)
+        preview_row = QHBoxLayout()
+        preview_row.addWidget(self.preview)
+        preview_row.addWidget(self.progress_text, 1)
+        run.addLayout(preview_row)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(run_box)
+        side_layout.addWidget(self.gallery, 1)
+        side.setMinimumWidth(300)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.compare)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setSizes([900, 340])
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.notices)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.filmstrip)
+        self.setCentralWidget(central)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(260)
+        self.progress_bar.setVisible(False)
+        self.device_label = QLabel()
+        self.time_label = QLabel("No run yet")
+        self.statusBar().addPermanentWidget(self.progress_bar)
+        self.statusBar().addPermanentWidget(self.time_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+    def _build_menus(self) -> None:
+        a = self.actions_
+        menus = {
+            "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as",
+                      "export_all", None, "remove", None, "quit"],
+            "&Edit": ["draw_box", None, "settings"],
+            "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in",
+                      "zoom_out", None, "gallery"],
+            "&Photo": ["restore", "restore_all", "cancel"],
+            "&Models": ["models"],
+            "&Help": ["log_folder", "about"],
+        }
+        for title, names in menus.items():
+            menu = self.menuBar().addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                elif name == "recent":
+                    self.recent_menu = menu.addMenu("Open &recent")
+                    self.recent_menu.aboutToShow.connect(self._fill_recent)
+                else:
+                    menu.addAction(a[name])
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for name in ("open", "save", "export_all", None, "restore", "cancel", None, "draw_box",
+                     "toggle_compare", "zoom_fit", "zoom_actual", None, "settings", "models"):
+            toolbar.addSeparator() if name is None else toolbar.addAction(a[name])
+        self.addToolBar(toolbar)
+
+    def _wire(self) -> None:
+        a, s = self.actions_, self.session
+        a["open"].triggered.connect(self.open_files)
+        a["open_folder"].triggered.connect(self.open_folder)
+        a["paste"].triggered.connect(self.paste)
+        a["save"].triggered.connect(self.save)
+        a["save_as"].triggered.connect(self.save_as)
+        a["export_all"].triggered.connect(self.export_all)
+        a["remove"].triggered.connect(lambda: self.current and s.remove(self.current))
+        a["quit"].triggered.connect(self.close)
+        a["restore"].triggered.connect(self.restore_current)
+        a["restore_all"].triggered.connect(lambda: s.restore(list(s.entries)))
+        a["cancel"].triggered.connect(s.cancel)
+        a["draw_box"].toggled.connect(self.compare.set_draw_mode)
+        a["settings"].triggered.connect(self.open_settings)
+        a["models"].triggered.connect(self.open_models)
+        a["gallery"].triggered.connect(self.gallery.setFocus)
+        a["toggle_compare"].triggered.connect(self.compare.toggle_whole)
+        a["split_reset"].triggered.connect(self._split_reset)
+        a["zoom_fit"].triggered.connect(self.compare.zoom_fit)
+        a["zoom_actual"].triggered.connect(self.compare.zoom_actual)
+        a["zoom_in"].triggered.connect(lambda: self.compare.set_zoom(self.compare.zoom() * 1.25))
+        a["zoom_out"].triggered.connect(lambda: self.compare.set_zoom(self.compare.zoom() / 1.25))
+        a["log_folder"].triggered.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.user_log_dir()))))
+        a["about"].triggered.connect(self._about)
+        self.restore_button.clicked.connect(self.restore_current)
+        self.cancel_button.clicked.connect(s.cancel)
+        self.fidelity.fidelityChanged.connect(self._set_fidelity)
+        self.filmstrip.photoSelected.connect(self.show_photo)
+        self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
+        self.compare.boxDrawn.connect(self._box_drawn)
+        self.compare.dragOutRequested.connect(self._drag_out)
+        self.gallery.candidateChosen.connect(
+            lambda face, cand: self.current and s.choose(self.current, face, cand))
+        self.gallery.moreRequested.connect(lambda face: self.current and s.more(self.current, face))
+        self.notices.actionTriggered.connect(self._notice_action)
+        s.entryAdded.connect(self._entry_added)
+        s.entryChanged.connect(self._entry_changed)
+        s.entryRemoved.connect(self._entry_removed)
+        s.progress.connect(self._progress)
+        s.runFinished.connect(self._run_finished)
+        s.busyChanged.connect(lambda _busy: self._refresh_enabled())
+        s.error.connect(self.notices.show_error)
+
+    # ---- loading ---------------------------------------------------------------------------
+    def add_paths(self, items: list[Path]) -> list[Path]:
+        added = self.session.add_paths(items)
+        for path in added:
+            self.store.add_recent(path)
+        if added and self.current is None:
+            self.filmstrip.select(added[0])
+        return added
+
+    def open_files(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", f"Photos ({patterns})")
+        self.add_paths([Path(f) for f in files])
+
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        if folder:
+            self.add_paths([Path(folder)])
+
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime.hasUrls():
+            self.add_paths([Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()])
+        elif mime.hasImage():
+            self.filmstrip.select(self.session.add_image(qimage_to_rgb(mime.imageData())))
+        else:
+            self.notices.info("The clipboard holds no photo.")
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.store.recent_files():
+            self.recent_menu.addAction(str(path), lambda p=path: self.add_paths([p]))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls() and event.source() is None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        files = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if self.add_paths(files):
+            event.acceptProposedAction()
+
+    # ---- showing ---------------------------------------------------------------------------
+    def show_photo(self, path: Path) -> None:
+        entry = self.session.entries.get(path)
+        if entry is None:
+            return
+        changed = path != self.current
+        self.current = path
+        if changed or self.compare.before_image() is None:
+            before = rgb_to_qimage(entry.photo.rgb) if entry.photo is not None else None
+            self.compare.set_images(before)
+            self.gallery.clear()
+        after = rgb_to_qimage(entry.composite) if entry.composite is not None else None
+        self.compare.set_after(after)
+        self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
+        if entry.result is not None:
+            faces = list(entry.result.faces)
+            self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
+                                   numbers=[getattr(f, "index", i) for i, f in enumerate(faces)])
+        self._refresh_enabled()
+
+    def _entry_added(self, path: Path) -> None:
+        self.filmstrip.add_photo(path)
+        self.filmstrip.set_state(path, "queued")
+
+    def _entry_changed(self, path: Path) -> None:
+        entry = self.session.entries[path]
+        self.filmstrip.set_state(path, entry.state)
+        if entry.photo is not None:
+            self.filmstrip.set_thumbnail(path, entry.composite if entry.composite is not None
+                                         else entry.photo.rgb)
+        if entry.saved_to is not None:
+            self.filmstrip.set_exported(path, entry.saved_to)
+        if path == self.current:
+            self.show_photo(path)
+
+    def _entry_removed(self, path: Path) -> None:
+        self.filmstrip.remove_photo(path)
+        if path == self.current:
+            self.current = None
+            self.compare.set_images(None)
+            self.gallery.clear()
+
+    def _progress(self, path: Path, text: str, fraction: float, preview) -> None:
+        self.progress_bar.setVisible(True)
+        if fraction < 0:
+            self.progress_bar.setRange(0, 0)
+        else:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(round(1000 * fraction))
+        self.progress_text.setText(f"{path.name}\n{text}")
+        if preview is not None:
+            self.preview.setPixmap(rgb_to_pixmap(preview, max_side=_PREVIEW_PX))
+
+    def _run_finished(self, path: Path, seconds: float) -> None:
+        self.time_label.setText(f"Last run: {seconds:.1f} s")
+        self.progress_text.setText(f"{path.name}\nDone in {seconds:.1f} s")
+
+    def _refresh_enabled(self) -> None:
+        entry = self.session.entries.get(self.current) if self.current else None
+        busy = self.session.busy
+        restored = entry is not None and entry.composite is not None
+        a = self.actions_
+        a["restore"].setEnabled(entry is not None and entry.photo is not None)
+        self.restore_button.setEnabled(a["restore"].isEnabled())
+        a["cancel"].setEnabled(busy)
+        self.cancel_button.setEnabled(busy)
+        a["save"].setEnabled(restored)
+        a["save_as"].setEnabled(restored)
+        a["export_all"].setEnabled(any(e.composite is not None for e in self.session.entries.values()))
+        self.gallery.set_busy(busy)
+        if not busy:
+            self.progress_bar.setVisible(False)
+
+    # ---- actions ---------------------------------------------------------------------------
+    def restore_current(self) -> None:
+        if self.current is not None:
+            self.session.restore([self.current])
+
+    def _set_fidelity(self, fidelity: float) -> None:
+        sampler = dataclasses.replace(self.session.prefs.sampler, fidelity=fidelity)
+        self.session.prefs = self.store.update(self.session.prefs, sampler=sampler)
+
+    def _box_drawn(self, box) -> None:
+        if self.current is not None and self.session.entries[self.current].photo is not None:
+            self.session.add_face_box(self.current, box)
+            self.actions_["draw_box"].setChecked(False)
+
+    def _split_reset(self) -> None:
+        self.compare.set_view_mode("split")
+        self.compare.set_split(0.5)
+
+    def save(self) -> Path | None:
+        if self.current is None:
+            return None
+        return self._report_save(lambda: self.session.save(self.current))
+
+    def save_as(self) -> Path | None:
+        if self.current is None:
+            return None
+        suggestion = self.session.backend.default_output_path(self.current, self.session.prefs)
+        name, chosen = QFileDialog.getSaveFileName(
+            self, "Save as", str(suggestion),
+            "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)")
+        if not name:
+            return None
+        quality = self.session.prefs.quality
+        if "JPEG" in chosen or "WebP" in chosen:
+            quality, ok = QInputDialog.getInt(self, "Quality", "Quality (1–100)", quality, 1, 100)
+            if not ok:
+                return None
+        return self._report_save(lambda: self.session.save_as(self.current, Path(name), quality=quality))
+
+    def export_all(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export all restored photos to")
+        if folder:
+            written = self._report_save(lambda: self.session.export_all(Path(folder)))
+            if written is not None:
+                self.notices.info(f"Saved {len(written)} photo(s) to {folder}.")
+
+    def _report_save(self, save):
+        try:
+            written = save()
+        except Exception as error:  # shown as a notice; the log has the traceback
+            log.exception("saving failed")
+            self.notices.show_error(error)
+            return None
+        if isinstance(written, Path):
+            self.statusBar().showMessage(f"Saved {written}", 8000)
+        return written
+
+    def _drag_out(self) -> None:
+        if self.current is None:
+            return
+        entry = self.session.entries[self.current]
+        target = entry.saved_to or self.save()
+        if target is None:
+            return
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(target))])
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        drag.setPixmap(rgb_to_pixmap(entry.composite, max_side=128))
+        drag.exec(Qt.DropAction.CopyAction)
+
+    def open_settings(self) -> None:
+        from faceapp.gui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.session.prefs, models=self._model_choices(), parent=self)
+        if dialog.exec():
+            try:
+                prefs = dialog.preferences()
+            except ValueError as error:
+                self.notices.show_notice(Notice(f"Settings not changed: {error}", "warning"))
+                return
+            self.store.save(prefs)
+            self.apply_preferences(prefs)
+
+    def apply_preferences(self, prefs: AppPreferences) -> None:
+        self.session.prefs = prefs
+        self.fidelity.set_fidelity(prefs.sampler.fidelity)
+        self._show_device()
+
+    def open_models(self) -> None:
+        from faceapp.gui.model_manager import ModelManagerDialog
+
+        registry = self.registry()
+        if registry is None:
+            return
+        dialog = ModelManagerDialog(registry, self)
+        dialog.modelsChanged.connect(self.session.backend.forget_engine)
+        dialog.exec()
+        self._check_models()
+
+    def registry(self):
+        if self._registry is None:
+            try:
+                from faceapp.core.registry import Registry
+
+                self._registry = Registry()
+            except Exception as error:
+                log.exception("model registry unavailable")
+                self.notices.show_error(error)
+        return self._registry
+
+    def _model_choices(self) -> list[tuple[str, str]]:
+        registry = self.registry()
+        try:
+            return [(m.name, m.title) for m in registry.list()] if registry else []
+        except Exception:
+            log.exception("listing models failed")
+            return []
+
+    def _check_models(self) -> None:
+        """On first start with no model installed, say what to do."""
+        registry = self.registry()
+        try:
+            installed = registry is not None and any(registry.is_installed(m.name)
+                                                     for m in registry.list())
+        except Exception:
+            log.exception("checking installed models failed")
+            installed = False
+        if not installed:
+            self.compare.set_placeholder(_FIRST_START)
+            self.notices.show_notice(Notice("No face model is installed: download one or import "
+                                            "a weight file.", "warning", "models", "Models…"))
+        else:
+            self.compare.set_placeholder("Drop photos or folders here, or use File → Open (Ctrl+O).")
+
+    def _show_device(self) -> None:
+        device = self.session.prefs.device
+        try:
+            from faceapp.core.devices import describe_device, resolve_device
+
+            text = describe_device(resolve_device(device))
+        except Exception as error:  # an unavailable device is shown, not fatal
+            text = f"{device}: {error}"
+        self.device_label.setText(f"Device: {text}")
+
+    def _notice_action(self, action: str) -> None:
+        {"models": self.open_models, "settings": self.open_settings, "open": self.open_files,
+         "log": self.actions_["log_folder"].trigger}[action]()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About faceapp",
+                          f"faceapp {__version__}\nRepairs faces in old, blurry or damaged photos "
+                          "with DifFace (diffused estimation → DDIM with a face prior).")
+
+    # ---- window state ----------------------------------------------------------------------
+    def _restore_window_state(self) -> None:
+        geometry, state = self.store.geometry(), self.store.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.store.save_window(self.saveGeometry(), self.saveState())
+        self.session.shutdown()
+        super().closeEvent(event)

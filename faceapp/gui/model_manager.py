@@ -1,0 +1,232 @@
+"""The model manager: installed and available models, download (with cancel), import, delete.
+
+It talks to the core registry only (``Registry().list()``, ``status``, ``download``,
+``import_file``, ``delete``); downloads run on a background thread through :class:`TaskRunner`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceapp.gui.notifications import NotificationArea
+from faceapp.gui.worker import TaskRunner
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = ("Model", "State", "Licence")
+
+
+def entry_name(entry: Any) -> str:
+    """The manifest name of a registry entry (entries are objects with ``name`` or plain names)."""
+    return str(getattr(entry, "name", entry))
+
+
+def state_text(status: Any) -> str:
+    """A registry status (enum, object or string) as a short word for the table."""
+    value = getattr(status, "value", None) or getattr(status, "state", None) or status
+    return str(value).replace("_", " ")
+
+
+class _ProgressRelay(QObject):
+    """Carries download progress from the worker thread to the dialog (queued signal)."""
+
+    progress = Signal(object, object)
+
+
+class ModelManagerDialog(QDialog):
+    """Lists models with state and licence; downloads, imports and deletes them."""
+
+    modelsChanged = Signal()
+
+    def __init__(self, registry: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.resize(720, 380)
+        self._registry = registry
+        self._runner = TaskRunner(self, name="faceapp-download")
+        self._relay = _ProgressRelay()
+        self._relay.progress.connect(self._on_progress)
+        self._runner.finished.connect(lambda *_: self._download_ended("Download finished."))
+        self._runner.cancelled.connect(lambda *_: self._download_ended("Download cancelled; "
+                                                                      "it resumes next time."))
+        self._runner.failed.connect(self._on_failed)
+
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._show_description)
+        self.description = QLabel()
+        self.description.setWordWrap(True)
+        self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.notices = NotificationArea(self)
+
+        self.download_button = QPushButton("Download")
+        self.cancel_button = QPushButton("Cancel download")
+        self.import_button = QPushButton("Import file…")
+        self.delete_button = QPushButton("Delete")
+        close = QPushButton("Close")
+        self.download_button.clicked.connect(self.download_selected)
+        self.cancel_button.clicked.connect(self._runner.cancel)
+        self.import_button.clicked.connect(self._import)
+        self.delete_button.clicked.connect(self._delete)
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        for button in (self.download_button, self.cancel_button, self.import_button,
+                       self.delete_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.notices)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.description)
+        layout.addWidget(self.progress)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the registry into the table."""
+        selected = self.selected_name()
+        try:
+            entries = list(self._registry.list())
+        except Exception as error:  # a broken manifest must not hide the dialog
+            log.exception("listing models failed")
+            self.notices.show_error(error)
+            entries = []
+        self._entries = {entry_name(e): e for e in entries}
+        self.table.setRowCount(len(entries))
+        for row, entry in enumerate(entries):
+            name = entry_name(entry)
+            try:
+                state = state_text(self._registry.status(name))
+            except Exception as error:
+                state = f"error: {error}"
+            cells = (getattr(entry, "title", "") or name, state, getattr(entry, "licence", ""))
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                item.setData(Qt.ItemDataRole.UserRole, name)
+                self.table.setItem(row, column, item)
+        if selected in self._entries:
+            self.table.selectRow(list(self._entries).index(selected))
+        elif entries:
+            self.table.selectRow(0)
+        self._update_buttons()
+
+    def selected_name(self) -> str | None:
+        items = self.table.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def download_selected(self) -> None:
+        name = self.selected_name()
+        if name is None or self._runner.busy:
+            return
+        relay = self._relay
+
+        def job(should_cancel):
+            self._registry.download(name, progress=lambda done, total: relay.progress.emit(done, total),
+                                    should_cancel=should_cancel)
+            return name
+            yield  # makes this a generator: the worker drives jobs as generators
+
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self._runner.submit(job)
+        self._update_buttons()
+
+    def _on_progress(self, done: int, total: int | None) -> None:
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{done / 2**20:.0f} of {total / 2**20:.0f} MB")
+        else:
+            self.progress.setFormat(f"{done / 2**20:.0f} MB")
+
+    def _download_ended(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self.notices.info(message)
+        self.refresh()
+        self.modelsChanged.emit()
+
+    def _on_failed(self, _job: int, error: BaseException) -> None:
+        self.progress.setVisible(False)
+        self.notices.show_error(error)
+        self.refresh()
+
+    def _import(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, f"Import a weight file for {name}", "",
+                                              "Weights (*.pth *.pt *.ckpt *.safetensors)")
+        if path:
+            self.import_file(name, Path(path))
+
+    def import_file(self, name: str, path: Path) -> None:
+        """Copy a weight file into the registry for model ``name`` (reports errors as notices)."""
+        try:
+            self._registry.import_file(name, path)
+        except Exception as error:
+            log.exception("import of %s failed", path)
+            self.notices.show_error(error)
+        else:
+            self.notices.info(f"Imported {path.name}.")
+            self.modelsChanged.emit()
+        self.refresh()
+
+    def _delete(self) -> None:
+        name = self.selected_name()
+        if name is None:
+            return
+        answer = QMessageBox.question(self, "Delete model", f"Delete the weight files of {name}?")
+        if answer == QMessageBox.StandardButton.Yes:
+            try:
+                self._registry.delete(name)
+            except Exception as error:
+                self.notices.show_error(error)
+            self.refresh()
+            self.modelsChanged.emit()
+
+    def _show_description(self) -> None:
+        entry = self._entries.get(self.selected_name() or "")
+        text = " ".join(str(getattr(entry, "description", "")).split()) if entry else ""
+        homepage = getattr(entry, "homepage", "") if entry else ""
+        self.description.setText(text + (f"\n{homepage}" if homepage else ""))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has = self.selected_name() is not None
+        busy = self._runner.busy
+        self.download_button.setEnabled(has and not busy)
+        self.cancel_button.setEnabled(busy)
+        self.import_button.setEnabled(has and not busy)
+        self.delete_button.setEnabled(has and not busy)
+
+    def done(self, result: int) -> None:  # noqa: D401 (Qt override)
+        self._runner.shutdown()
+        super().done(result)

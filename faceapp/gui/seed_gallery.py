@@ -1,0 +1,158 @@
+"""The seed gallery: every candidate of one face as a thumbnail; clicking one chooses it.
+
+The gallery only displays and reports choices; the window applies them to the photo result
+(``PhotoResult.choose``) and recomposes without sampling again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceapp.gui.qimage import rgb_to_pixmap
+
+_THUMB_PX = 112
+
+
+class FaceCandidates(Protocol):
+    """What the gallery reads from a face's result (``FaceResult`` satisfies it)."""
+
+    candidates: Sequence[np.ndarray]
+    seeds: Sequence[int]
+    chosen: int
+
+
+class SeedGallery(QWidget):
+    """Thumbnails of one face's K candidates, a face selector and a "More" button."""
+
+    candidateChosen = Signal(int, int)  # face index, candidate index
+    moreRequested = Signal(int)  # face index
+    faceSelected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._faces: list[FaceCandidates] = []
+        self._face_numbers: list[int] = []
+        self._face_combo = QComboBox()
+        self._face_combo.setToolTip("Which face's candidates to show")
+        self._more = QPushButton("More")
+        self._more.setToolTip("Sample more candidates of this face with new seeds")
+        self._hint = QLabel("Restore a photo to choose between candidates of each face.")
+        self._hint.setWordWrap(True)
+        self._list = QListWidget()
+        self._list.setViewMode(QListView.ViewMode.IconMode)
+        self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
+        self._list.setResizeMode(QListView.ResizeMode.Adjust)
+        self._list.setMovement(QListView.Movement.Static)
+        self._list.setSpacing(4)
+        self._list.setUniformItemSizes(True)
+
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Seed gallery"))
+        header.addWidget(self._face_combo, 1)
+        header.addWidget(self._more)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self._hint)
+        layout.addWidget(self._list, 1)
+
+        self._face_combo.currentIndexChanged.connect(self._on_face_changed)
+        self._list.itemClicked.connect(self._on_item_clicked)
+        self._more.clicked.connect(self._on_more)
+        self._update_enabled()
+
+    def set_faces(self, faces: Sequence[FaceCandidates], *, numbers: Sequence[int] | None = None,
+                  current: int = 0) -> None:
+        """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user."""
+        self._faces = list(faces)
+        self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
+        self._face_combo.blockSignals(True)
+        self._face_combo.clear()
+        for number in self._face_numbers:
+            self._face_combo.addItem(f"Face {number + 1}")
+        self._face_combo.blockSignals(False)
+        if self._faces:
+            self._face_combo.setCurrentIndex(min(max(current, 0), len(self._faces) - 1))
+        self._populate()
+
+    def clear(self) -> None:
+        self.set_faces([])
+
+    def current_face(self) -> int:
+        """Position of the shown face in the list given to :meth:`set_faces` (-1 if none)."""
+        return self._face_combo.currentIndex() if self._faces else -1
+
+    def select_face(self, position: int) -> None:
+        if 0 <= position < len(self._faces):
+            self._face_combo.setCurrentIndex(position)
+
+    def refresh(self) -> None:
+        """Redraw the current face after its candidates or choice changed."""
+        self._populate()
+
+    def thumbnail_count(self) -> int:
+        return self._list.count()
+
+    def click_candidate(self, candidate: int) -> None:
+        """Choose a candidate as a click would (keyboard and tests)."""
+        self._on_item_clicked(self._list.item(candidate))
+
+    def _populate(self) -> None:
+        self._list.clear()
+        face = self._current()
+        if face is not None:
+            for i, (image, seed) in enumerate(zip(face.candidates, face.seeds)):
+                item = QListWidgetItem(QIcon(rgb_to_pixmap(image, max_side=_THUMB_PX)), f"seed {seed}")
+                item.setData(Qt.ItemDataRole.UserRole, i)
+                item.setToolTip(f"Candidate {i + 1}, seed {seed}")
+                self._list.addItem(item)
+            if 0 <= face.chosen < self._list.count():
+                self._list.setCurrentRow(face.chosen)
+        self._update_enabled()
+
+    def _current(self) -> FaceCandidates | None:
+        index = self.current_face()
+        return self._faces[index] if index >= 0 else None
+
+    def _update_enabled(self) -> None:
+        has = bool(self._faces)
+        self._hint.setVisible(not has)
+        self._face_combo.setEnabled(has)
+        self._more.setEnabled(has)
+
+    def _on_face_changed(self, index: int) -> None:
+        self._populate()
+        if index >= 0:
+            self.faceSelected.emit(index)
+
+    def _on_item_clicked(self, item: QListWidgetItem | None) -> None:
+        face = self.current_face()
+        if item is None or face < 0:
+            return
+        candidate = int(item.data(Qt.ItemDataRole.UserRole))
+        self._list.setCurrentItem(item)
+        self.candidateChosen.emit(face, candidate)
+
+    def _on_more(self) -> None:
+        if self.current_face() >= 0:
+            self.moreRequested.emit(self.current_face())
+
+    def set_busy(self, busy: bool) -> None:
+        """Disable "More" while a job runs."""
+        self._more.setEnabled(bool(self._faces) and not busy)

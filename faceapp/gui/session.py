@@ -1,0 +1,260 @@
+"""The window's state: loaded photos, their faces and results, and the jobs that change them.
+
+Widgets never call the core directly: they call a :class:`Session` method, which queues a job
+(on the worker thread) or makes a quick change, and then emits a signal the widgets redraw from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from faceapp import paths
+from faceapp.core.errors import ExportError, NoFaceFoundError
+from faceapp.gui.backend import CoreBackend, PhotoEntry, RestoreOutcome, expand_paths
+from faceapp.gui.job_queue import JobQueue, QueuedJob
+from faceapp.gui.settings_store import AppPreferences
+from faceapp.gui.worker import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+def face_number(face_result: Any, position: int) -> int:
+    """The detector index of a per-face result (what ``PhotoResult.choose`` expects)."""
+    for owner in (face_result, getattr(face_result, "face", None)):
+        index = getattr(owner, "index", None)
+        if isinstance(index, int):
+            return index
+    return position
+
+
+class Session(QObject):
+    """Loaded photos and the work on them; see the module docstring."""
+
+    entryAdded = Signal(object)  # Path
+    entryChanged = Signal(object)  # Path
+    entryRemoved = Signal(object)  # Path
+    progress = Signal(object, str, float, object)  # path, text, fraction (-1: unknown), preview
+    runFinished = Signal(object, float)  # path, seconds
+    busyChanged = Signal(bool)
+    error = Signal(object)  # BaseException
+    info = Signal(str)
+
+    def __init__(self, backend: CoreBackend, prefs: AppPreferences,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.backend = backend
+        self.prefs = prefs
+        self.entries: dict[Path, PhotoEntry] = {}
+        self.runner = TaskRunner(self)
+        self.queue = JobQueue(self.runner, self)
+        self.queue.busyChanged.connect(self.busyChanged)
+
+    @property
+    def busy(self) -> bool:
+        return self.queue.busy
+
+    def shutdown(self) -> None:
+        self.queue.cancel()
+        self.runner.shutdown()
+
+    # ---- loading ---------------------------------------------------------------------------
+    def add_paths(self, items: list[Path], *, restore: bool | None = None) -> list[Path]:
+        """Load photos (folders give their photos); returns the newly added paths."""
+        restore = self.prefs.auto_start if restore is None else restore
+        added = []
+        for path in expand_paths([Path(p) for p in items]):
+            path = path.resolve()
+            if path in self.entries:
+                continue
+            self.entries[path] = PhotoEntry(path=path, state="queued")
+            added.append(path)
+            self.entryAdded.emit(path)
+            self.queue.add(QueuedJob(
+                self.backend.load_job(path, self.prefs), "load", path,
+                on_progress=lambda item, p=path: self._set_state(p, str(item)),
+                on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
+                on_failed=lambda error, p=path: self._failed(p, error),
+                on_cancelled=lambda p=path: self._set_state(p, "not loaded"),
+            ))
+        return added
+
+    def add_image(self, rgb: np.ndarray) -> Path:
+        """Load an image that has no file (pasted): it is saved as PNG in the user data folder."""
+        from PIL import Image
+
+        folder = paths.user_data_dir() / "pasted"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / time.strftime("pasted-%Y%m%d-%H%M%S.png")
+        counter = 1
+        while path.exists():
+            path = path.with_name(f"{path.stem}-{counter}.png")
+            counter += 1
+        Image.fromarray(rgb).save(path)
+        self.add_paths([path])
+        return path
+
+    def remove(self, path: Path) -> None:
+        if path in self.entries and not self._is_running(path):
+            del self.entries[path]
+            self.entryRemoved.emit(path)
+
+    def _loaded(self, path: Path, value: tuple[Any, list[Any]], restore: bool) -> None:
+        entry = self.entries.get(path)
+        if entry is None:
+            return
+        entry.photo, entry.faces = value
+        entry.state = f"{len(entry.faces)} face{'s' * (len(entry.faces) != 1)}"
+        self.entryChanged.emit(path)
+        if not entry.faces:
+            self.error.emit(NoFaceFoundError(f"No face was found in {path.name}."))
+        elif restore:
+            self.restore([path])
+
+    # ---- restoring -------------------------------------------------------------------------
+    def restore(self, targets: list[Path]) -> None:
+        """Queue a restore of each photo (already queued or running ones are skipped)."""
+        for path in targets:
+            entry = self.entries.get(path)
+            if entry is None or entry.photo is None or self._is_queued(path, "restore"):
+                continue
+            if not any(getattr(f, "enabled", True) for f in entry.faces):
+                self.error.emit(NoFaceFoundError(f"No face is selected in {path.name}."))
+                continue
+            self._set_state(path, "queued")
+            self.queue.add(QueuedJob(
+                self.backend.restore_job(entry, self.prefs), "restore", path,
+                on_progress=lambda item, p=path: self._restore_progress(p, item),
+                on_done=lambda outcome, p=path: self._restored(p, outcome),
+                on_failed=lambda error, p=path: self._failed(p, error),
+                on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
+            ))
+
+    def cancel(self) -> None:
+        """Stop the running restoration within one step and drop queued ones."""
+        self.queue.cancel(kinds=("restore", "more"))
+
+    def _restore_progress(self, path: Path, item: Any) -> None:
+        if isinstance(item, str):
+            self._set_state(path, item)
+            self.progress.emit(path, item.capitalize() + "…", -1.0, None)
+            return
+        count, total = max(1, item.face_count), max(1, item.total_steps)
+        fraction = (item.face_index * total + item.step) / (count * total)
+        text = f"Face {item.face_index + 1} of {count} · step {item.step} of {total}"
+        self._set_state(path, f"restoring {round(100 * fraction)} %")
+        self.progress.emit(path, text, fraction, getattr(item, "preview", None))
+
+    def _restored(self, path: Path, outcome: RestoreOutcome) -> None:
+        entry = self.entries.get(path)
+        if entry is None:
+            return
+        entry.result, entry.composite = outcome.result, outcome.composite
+        entry.run_seconds, entry.state = outcome.seconds, "done"
+        self.entryChanged.emit(path)
+        self.runFinished.emit(path, outcome.seconds)
+
+    def _failed(self, path: Path, error: BaseException) -> None:
+        self._set_state(path, "error")
+        self.error.emit(error)
+
+    # ---- faces and candidates --------------------------------------------------------------
+    def toggle_face(self, path: Path, index: int) -> None:
+        entry = self.entries[path]
+        entry.faces = [dataclasses.replace(f, enabled=not f.enabled) if f.index == index else f
+                       for f in entry.faces]
+        self.entryChanged.emit(path)
+
+    def add_face_box(self, path: Path, box: tuple[float, float, float, float]) -> None:
+        entry = self.entries[path]
+        index = max((f.index for f in entry.faces), default=-1) + 1
+        entry.faces = [*entry.faces, self.backend.face_from_box(box, index=index)]
+        entry.state = f"{len(entry.faces)} faces"
+        self.entryChanged.emit(path)
+
+    def choose(self, path: Path, position: int, candidate: int) -> None:
+        """Use another candidate of a face; the composite is rebuilt without sampling again."""
+        entry = self.entries[path]
+        if entry.result is None:
+            return
+        face_result = entry.result.faces[position]
+        if face_result.chosen == candidate:
+            return
+        entry.result.choose(face_number(face_result, position), candidate)
+        entry.composite = entry.result.composite()
+        self.entryChanged.emit(path)
+
+    def more(self, path: Path, position: int, *, count: int | None = None) -> None:
+        """Sample more candidates of one face with new seeds."""
+        entry = self.entries[path]
+        if entry.result is None:
+            return
+        number = face_number(entry.result.faces[position], position)
+        self.queue.add(QueuedJob(
+            self.backend.more_job(entry.result, number, self.prefs, count or self.prefs.seeds_per_face),
+            "more", path,
+            on_progress=lambda item, p=path: self._restore_progress(p, item),
+            on_done=lambda composite, p=path: self._more_done(p, composite),
+            on_failed=lambda error, p=path: self._failed(p, error),
+            on_cancelled=lambda p=path: self._set_state(p, "done"),
+        ))
+
+    def _more_done(self, path: Path, composite: np.ndarray) -> None:
+        entry = self.entries.get(path)
+        if entry is not None:
+            entry.composite, entry.state = composite, "done"
+            self.entryChanged.emit(path)
+
+    # ---- export ----------------------------------------------------------------------------
+    def save(self, path: Path) -> Path:
+        """Save next to the original (or to the output folder) under a new, free name."""
+        entry = self.entries[path]
+        dest = self.backend.default_output_path(path, self.prefs)
+        return self._export(entry, dest, fmt=None, quality=None)
+
+    def save_as(self, path: Path, dest: Path, *, fmt: str | None = None,
+                quality: int | None = None) -> Path:
+        return self._export(self.entries[path], dest, fmt=fmt, quality=quality)
+
+    def export_all(self, folder: Path) -> list[Path]:
+        """Save every restored photo into ``folder``; returns the written files."""
+        prefs = dataclasses.replace(self.prefs, output_folder=str(folder))
+        written = []
+        for path, entry in self.entries.items():
+            if entry.composite is not None:
+                dest = self.backend.default_output_path(path, prefs)
+                written.append(self._export(entry, dest, fmt=None, quality=None))
+        return written
+
+    def _export(self, entry: PhotoEntry, dest: Path, *, fmt: str | None,
+                quality: int | None) -> Path:
+        if entry.composite is None:
+            raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
+        if dest.resolve() == entry.path.resolve():
+            raise ExportError("Saving over the original photo is not allowed; choose another name.")
+        written = self.backend.export(entry, dest, self.prefs, fmt=fmt, quality=quality)
+        entry.saved_to = written
+        log.info("saved %s", written)
+        self.entryChanged.emit(entry.path)
+        return written
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _set_state(self, path: Path, state: str) -> None:
+        entry = self.entries.get(path)
+        if entry is not None and entry.state != state:
+            entry.state = state
+            self.entryChanged.emit(path)
+
+    def _is_queued(self, path: Path, kind: str) -> bool:
+        jobs = [*self.queue.pending(), *([self.queue.current()] if self.queue.current() else [])]
+        return any(q.key == path and q.kind == kind for q in jobs)
+
+    def _is_running(self, path: Path) -> bool:
+        current = self.queue.current()
+        return current is not None and current.key == path
