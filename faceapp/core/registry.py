@@ -1,0 +1,640 @@
+"""Model manifests (``models/*.toml``) and their weight files: list, install, verify, delete.
+
+A manifest names a model, its diffusion schedule, its networks (``[prior]``, ``[restorer]``:
+architecture, weight file, constructor arguments) and the weight files with where to download
+them (``[[files]]``). Weight files are looked up beside the manifest first (bundled models), then
+in the weights folder, where downloads and imports go. See ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from faceapp import paths
+from faceapp.core.download import download_file, file_sha256, partial_path
+from faceapp.core.errors import (
+    ArchitectureMismatchError,
+    CorruptModelError,
+    ModelDownloadError,
+    ModelError,
+    ModelNotFoundError,
+)
+from faceapp.core.templates import face_template
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1
+ROLES = ("prior", "restorer")
+CLI = "faceapp-cli"
+
+# File states (FileStatus.state) and model states (ModelStatus.state).
+INSTALLED, MISSING, PARTIAL, DAMAGED = "installed", "missing", "partial", "damaged"
+
+_MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_URL_SCHEMES = ("https://", "http://", "file://")
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One weight file of a model and where to get it."""
+
+    name: str
+    url: str  # "" = no download address: the file must be imported
+    size: int  # bytes, 0 = unknown
+    sha256: str  # lower-case hex, "" = unknown: verification is structural
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network of a model: architecture name, weight file and constructor arguments."""
+
+    arch: str
+    file: str | None  # None for an architecture without weights (``identity``)
+    config: Mapping[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class DiffusionSpec:
+    """The prior's linear β schedule."""
+
+    timesteps: int
+    beta_start: float
+    beta_end: float
+
+
+@dataclass(frozen=True)
+class ModelManifest:
+    """A parsed ``models/*.toml`` file."""
+
+    name: str
+    title: str
+    description: str
+    licence: str
+    homepage: str
+    face_size: int
+    face_template: str
+    default_steps: int
+    diffusion: DiffusionSpec
+    prior: NetworkSpec | None
+    restorer: NetworkSpec
+    files: tuple[ModelFile, ...]
+    is_default: bool
+    source: Path
+
+    def file(self, name: str) -> ModelFile:
+        """The ``[[files]]`` entry called ``name``."""
+        for entry in self.files:
+            if entry.name == name:
+                return entry
+        raise ModelError(f"Model '{self.name}' has no file called {name!r}.")
+
+    def networks(self) -> dict[str, NetworkSpec]:
+        """The networks by role (``prior``, ``restorer``), leaving out an absent prior."""
+        specs = {"prior": self.prior, "restorer": self.restorer}
+        return {role: spec for role, spec in specs.items() if spec is not None}
+
+    def network_for_file(self, name: str) -> NetworkSpec | None:
+        """The network whose weights are in file ``name``, if any."""
+        return next((s for s in self.networks().values() if s.file == name), None)
+
+
+@dataclass(frozen=True)
+class FileStatus:
+    """Where one weight file stands on disk."""
+
+    file: ModelFile
+    state: str  # INSTALLED, MISSING, PARTIAL (a resumable .part exists) or DAMAGED (wrong size)
+    path: Path  # where the file is, or where a download or import will put it
+    size: int  # bytes on disk (of the .part file when PARTIAL), 0 when missing
+    bundled: bool  # lies beside the manifest: shipped with the app, never deleted
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Where every weight file of a model stands on disk."""
+
+    manifest: ModelManifest
+    files: tuple[FileStatus, ...]
+
+    @property
+    def installed(self) -> bool:
+        return all(f.state == INSTALLED for f in self.files)
+
+    @property
+    def state(self) -> str:
+        """INSTALLED, MISSING (nothing on disk), DAMAGED, or PARTIAL (some of it on disk)."""
+        states = {f.state for f in self.files}
+        if states <= {INSTALLED}:
+            return INSTALLED
+        if DAMAGED in states:
+            return DAMAGED
+        return MISSING if states == {MISSING} else PARTIAL
+
+    @property
+    def size_on_disk(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True)
+class VerifiedFile:
+    """A weight file that passed verification, and how it was checked."""
+
+    name: str
+    path: Path
+    method: str  # "sha256", "structure", "size" or "present" (nothing to check it against)
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted: tuple[Path, ...]
+    kept: tuple[tuple[Path, str], ...]  # (file, why it was kept)
+
+
+#: ``progress(file_name, bytes_done, bytes_total_or_None)`` during :meth:`Registry.download`.
+DownloadProgress = Callable[[str, int, "int | None"], None]
+
+
+# --- manifest parsing ---------------------------------------------------------------------
+_REQUIRED = object()
+
+
+class _Table:
+    """Typed access to one TOML table; every error names the manifest file and the field."""
+
+    def __init__(self, source: Path, data: Mapping[str, Any], prefix: str = "") -> None:
+        self.source, self.data, self.prefix = source, data, prefix
+
+    def error(self, key: str, problem: str) -> ModelError:
+        return ModelError(f"Model manifest {self.source}: field '{self.prefix}{key}' {problem}.")
+
+    def get(self, key: str, kind: type, default: Any = _REQUIRED) -> Any:
+        if key not in self.data:
+            if default is _REQUIRED:
+                raise self.error(key, "is missing")
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            expected = {str: "text", int: "an integer", float: "a number", bool: "true or false",
+                        dict: "a table", list: "an array"}[kind]
+            raise self.error(key, f"must be {expected}, not {value!r}")
+        return value
+
+    def table(self, key: str, *, required: bool = True) -> _Table | None:
+        value = self.get(key, dict, _REQUIRED if required else None)
+        return None if value is None else _Table(self.source, value, f"{self.prefix}{key}.")
+
+    def reject_unknown(self, known: Iterable[str]) -> None:
+        for key in self.data:
+            if key not in known:
+                raise self.error(key, "is not a known field (a typo?)")
+
+
+def load_manifest(path: Path) -> ModelManifest:
+    """Parse and validate one manifest file.
+
+    Raises:
+        ModelError: unreadable TOML, a missing or malformed field; the message names both the
+            file and the field.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"Model manifest {path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise ModelError(f"Cannot read model manifest {path}: {exc.strerror or exc}.") from None
+    top = _Table(path, data)
+    top.reject_unknown(
+        ("schema", "name", "title", "description", "licence", "homepage", "face_size",
+         "face_template", "default_steps", "default", "diffusion", "prior", "restorer", "files")
+    )
+    schema = top.get("schema", int)
+    if schema != SCHEMA:
+        raise top.error("schema", f"is {schema}; this version of faceapp reads schema {SCHEMA}")
+    name = top.get("name", str)
+    if not _MODEL_NAME.fullmatch(name):
+        raise top.error("name", "must be lower-case letters, digits, '.', '_' or '-'")
+    face_size = _positive(top, "face_size")
+    template = top.get("face_template", str)
+    try:
+        face_template(template, face_size)
+    except ValueError as exc:
+        raise top.error("face_template", str(exc)) from None
+    files = _parse_files(top)
+    file_names = {f.name for f in files}
+    prior_table, restorer_table = top.table("prior", required=False), top.table("restorer")
+    return ModelManifest(
+        name=name,
+        title=top.get("title", str),
+        description=top.get("description", str, "").strip(),
+        licence=top.get("licence", str, ""),
+        homepage=top.get("homepage", str, ""),
+        face_size=face_size,
+        face_template=template,
+        default_steps=_positive(top, "default_steps"),
+        diffusion=_parse_diffusion(top.table("diffusion")),
+        prior=_parse_network(prior_table, file_names) if prior_table else None,
+        restorer=_parse_network(restorer_table, file_names),
+        files=files,
+        is_default=top.get("default", bool, False),
+        source=path,
+    )
+
+
+def _positive(table: _Table, key: str) -> int:
+    value = table.get(key, int)
+    if value <= 0:
+        raise table.error(key, f"must be positive, not {value}")
+    return value
+
+
+def _parse_diffusion(table: _Table) -> DiffusionSpec:
+    table.reject_unknown(("timesteps", "beta_start", "beta_end"))
+    spec = DiffusionSpec(
+        timesteps=_positive(table, "timesteps"),
+        beta_start=table.get("beta_start", float),
+        beta_end=table.get("beta_end", float),
+    )
+    if not 0.0 < spec.beta_start <= spec.beta_end < 1.0:
+        raise table.error("beta_end", "must satisfy 0 < beta_start <= beta_end < 1")
+    return spec
+
+
+def _parse_network(table: _Table, file_names: set[str]) -> NetworkSpec:
+    table.reject_unknown(("arch", "file", "config"))
+    arch = table.get("arch", str)
+    if not arch:
+        raise table.error("arch", "is empty")
+    file = table.get("file", str, None)
+    if file is not None and file not in file_names:
+        raise table.error("file", f"names {file!r}, which is not listed in [[files]]")
+    config = MappingProxyType(dict(table.get("config", dict, {})))
+    return NetworkSpec(arch=arch, file=file, config=config)
+
+
+def _parse_files(top: _Table) -> tuple[ModelFile, ...]:
+    entries = top.get("files", list, [])
+    files: list[ModelFile] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise top.error(f"files[{index}]", "must be a table ([[files]])")
+        table = _Table(top.source, entry, f"files[{index}].")
+        table.reject_unknown(("name", "url", "size", "sha256"))
+        name = table.get("name", str)
+        if not _FILE_NAME.fullmatch(name) or name.endswith(".part"):
+            raise table.error("name", f"must be a plain file name, not {name!r}")
+        if any(f.name == name for f in files):
+            raise table.error("name", f"repeats {name!r}")
+        url = table.get("url", str, "")
+        if url and not url.startswith(_URL_SCHEMES):
+            raise table.error("url", f"must start with one of {', '.join(_URL_SCHEMES)}")
+        size = table.get("size", int, 0)
+        if size < 0:
+            raise table.error("size", "must be 0 (unknown) or a byte count")
+        sha256 = table.get("sha256", str, "").lower()
+        if sha256 and not _SHA256.fullmatch(sha256):
+            raise table.error("sha256", "must be 64 hexadecimal digits or \"\" (unknown)")
+        files.append(ModelFile(name=name, url=url, size=size, sha256=sha256))
+    return tuple(files)
+
+
+# --- the registry -------------------------------------------------------------------------
+class Registry:
+    """The models faceapp knows (bundled and user manifests) and their weight files."""
+
+    def __init__(
+        self,
+        manifest_dirs: Iterable[Path] | None = None,
+        weights_dir: Path | None = None,
+    ) -> None:
+        if manifest_dirs is None:
+            manifest_dirs = (paths.bundled_models_dir(), paths.user_manifests_dir())
+        self.manifest_dirs = tuple(Path(d) for d in manifest_dirs)
+        self.weights_dir = Path(weights_dir) if weights_dir is not None else paths.weights_dir()
+        #: Messages about manifests that were skipped (invalid or a repeated name).
+        self.problems: list[str] = []
+        self._manifests: dict[str, ModelManifest] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the manifest folders again (after the user added or removed a manifest)."""
+        self.problems, self._manifests = [], {}
+        for folder in self.manifest_dirs:
+            for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+                try:
+                    manifest = load_manifest(path)
+                except ModelError as exc:
+                    self._problem(f"{exc} The model is skipped.")
+                    continue
+                earlier = self._manifests.get(manifest.name)
+                if earlier is not None:
+                    self._problem(
+                        f"Model manifest {path} is skipped: {earlier.source} already defines "
+                        f"a model called '{manifest.name}'."
+                    )
+                    continue
+                self._manifests[manifest.name] = manifest
+
+    def _problem(self, message: str) -> None:
+        log.warning("%s", message)
+        self.problems.append(message)
+
+    # --- looking up -----------------------------------------------------------------------
+    def list(self) -> list[ModelManifest]:
+        """Every known model: bundled first, then the user's, each folder in name order."""
+        return [*self._manifests.values()]
+
+    def get(self, name: str) -> ModelManifest:
+        """The manifest called ``name``; raises ModelNotFoundError listing the known names."""
+        try:
+            return self._manifests[name]
+        except KeyError:
+            known = ", ".join(self._manifests) or "none"
+            raise ModelNotFoundError(
+                f"There is no model called '{name}'. Known models: {known}. Model manifests "
+                f"are read from {' and '.join(str(d) for d in self.manifest_dirs)}."
+            ) from None
+
+    def default(self) -> ModelManifest:
+        """The installed model marked ``default = true``, else the first installed model, else
+        the model marked default, else the first one."""
+        manifests = self.list()
+        if not manifests:
+            raise ModelNotFoundError(
+                "No model manifests were found in "
+                f"{' or '.join(str(d) for d in self.manifest_dirs)}. Reinstall faceapp."
+            )
+        installed = [m for m in manifests if self.is_installed(m.name)]
+        for pool in (installed, manifests):
+            marked = [m for m in pool if m.is_default]
+            if marked or pool:
+                return (marked or pool)[0]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def file_path(self, manifest: ModelManifest, filename: str) -> Path:
+        """Where weight file ``filename`` of ``manifest`` is: beside the manifest (bundled) if
+        there, else in the weights folder (whether or not it exists yet)."""
+        manifest.file(filename)  # an unknown name is a programming error worth a clear message
+        beside = manifest.source.parent / filename
+        return beside if beside.is_file() else self.weights_dir / filename
+
+    def network_paths(self, name: str) -> dict[str, Path | None]:
+        """The weight file of each network by role (None for weightless networks), for the
+        engine: ``load_network(spec.arch, spec.config, path, ...)``. The model must be
+        installed."""
+        manifest = self.require_installed(name)
+        return {
+            role: self.file_path(manifest, spec.file) if spec.file else None
+            for role, spec in manifest.networks().items()
+        }
+
+    # --- state on disk --------------------------------------------------------------------
+    def status(self, name: str) -> ModelStatus:
+        """Where each weight file of the model stands (no hashing: cheap enough for a UI)."""
+        manifest = self.get(name)
+        return ModelStatus(manifest, tuple(self._file_status(manifest, f) for f in manifest.files))
+
+    def _file_status(self, manifest: ModelManifest, entry: ModelFile) -> FileStatus:
+        path = self.file_path(manifest, entry.name)
+        bundled = path.parent == manifest.source.parent
+        if path.is_file():
+            size = path.stat().st_size
+            state = DAMAGED if entry.size and size != entry.size else INSTALLED
+            return FileStatus(entry, state, path, size, bundled)
+        part = partial_path(path)
+        if part.is_file():
+            return FileStatus(entry, PARTIAL, path, part.stat().st_size, bundled)
+        return FileStatus(entry, MISSING, path, 0, bundled)
+
+    def is_installed(self, name: str) -> bool:
+        return self.status(name).installed
+
+    def require_installed(self, name: str | None = None) -> ModelManifest:
+        """The manifest of an installed model (the default model when ``name`` is None).
+
+        Raises:
+            ModelNotFoundError: unknown name, or files missing; the message says how to get them.
+        """
+        manifest = self.get(name) if name is not None else self.default()
+        status = self.status(manifest.name)
+        if status.installed:
+            return manifest
+        absent = [f for f in status.files if f.state != INSTALLED]
+        listing = ", ".join(f"{f.file.name} ({f.state})" for f in absent)
+        lines = [f"The model '{manifest.name}' is not installed: {listing}."]
+        if all(f.file.url for f in absent):
+            lines.append(f"Download it with:  {CLI} models download {manifest.name}")
+            lines.append("or, if you already have the files, import each one with:")
+        else:
+            lines.append("Import each file with:")
+        lines.append(f"  {CLI} models import {manifest.name} FILE")
+        lines.append(f"(or copy the files into {self.weights_dir}).")
+        raise ModelNotFoundError("\n".join(lines))
+
+    # --- installing -----------------------------------------------------------------------
+    def download(
+        self,
+        name: str,
+        *,
+        progress: DownloadProgress | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> ModelStatus:
+        """Download the model's missing weight files into the weights folder (resuming partial
+        downloads) and check each one; return the new status.
+
+        Raises:
+            Cancelled: ``should_cancel()`` returned true; partial files are kept.
+            ModelDownloadError: a file has no download address, or the transfer failed.
+            CorruptModelError, ArchitectureMismatchError: a downloaded file is not the expected
+                one (it is removed).
+        """
+        manifest = self.get(name)
+        todo = [f for f in self.status(name).files if f.state != INSTALLED]
+        no_url = [f.file.name for f in todo if not f.file.url]
+        if no_url:
+            raise ModelDownloadError(
+                f"The model '{name}' has no download address for {', '.join(no_url)}. Import "
+                f"the file with:  {CLI} models import {name} FILE"
+            )
+        for entry in todo:
+            dest = self.weights_dir / entry.file.name
+            if entry.state == DAMAGED and not entry.bundled:
+                dest.unlink()
+            report = (lambda d, t, n=entry.file.name: progress(n, d, t)) if progress else None
+            download_file(
+                entry.file.url,
+                dest,
+                expected_size=entry.file.size,
+                sha256=entry.file.sha256,
+                progress=report,
+                should_cancel=should_cancel,
+            )
+            if not entry.file.sha256:
+                try:
+                    self._check_file(manifest, entry.file, dest)
+                except (CorruptModelError, ArchitectureMismatchError) as exc:
+                    dest.unlink()
+                    raise type(exc)(
+                        f"The file downloaded from {entry.file.url} is not usable and was "
+                        f"removed. {exc}"
+                    ) from None
+        return self.status(name)
+
+    def import_file(self, name: str, source: Path, *, as_file: str | None = None) -> Path:
+        """Copy a weight file the user already has into the weights folder; return its path.
+
+        Which file of the model it is: ``as_file`` if given, else the one with the same file
+        name, else the one with the same sha256, else the network whose keys and shapes it
+        matches. It is verified before it is copied; the copy is atomic and the source file is
+        never modified.
+
+        Raises:
+            ModelError: the source is not a readable file, or the file is bundled.
+            CorruptModelError, UnsafeCheckpointError: the file is damaged or would run code.
+            ArchitectureMismatchError: it fits none of the model's networks.
+        """
+        manifest = self.get(name)
+        source = Path(source).expanduser()
+        if not source.is_file():
+            raise ModelError(f"Cannot import {source}: there is no such file.")
+        entry, state_dict = self._identify(manifest, source, as_file)
+        self._check_file(manifest, entry, source, state_dict=state_dict)
+        beside = manifest.source.parent / entry.name
+        if beside.is_file():
+            raise ModelError(f"{entry.name} is bundled with '{name}' already; nothing to import.")
+        dest = self.weights_dir / entry.name
+        if dest.exists() and dest.samefile(source):
+            return dest
+        _atomic_copy(source, dest)
+        log.info("imported %s as %s of model %s", source, dest, name)
+        return dest
+
+    def _identify(self, manifest: ModelManifest, source: Path, as_file: str | None):
+        """(the ModelFile that ``source`` is, its state dict if it had to be read)."""
+        if as_file is not None:
+            return manifest.file(as_file), None
+        by_name = [f for f in manifest.files if f.name == source.name]
+        if by_name:
+            return by_name[0], None
+        if any(f.sha256 for f in manifest.files):
+            digest = file_sha256(source)
+            by_hash = [f for f in manifest.files if f.sha256 == digest]
+            if by_hash:
+                return by_hash[0], None
+        from faceapp.core import loading  # imports torch: only when a file must be read
+
+        state_dict = loading.read_state_dict(source)
+        reasons = []
+        for role, spec in manifest.networks().items():
+            if spec.file is None:
+                continue
+            try:
+                loading.check_state_dict(spec.arch, spec.config, state_dict)
+            except ArchitectureMismatchError as exc:
+                reasons.append(f"not the {role} ({spec.arch}): {exc}")
+            else:
+                return manifest.file(spec.file), state_dict
+        raise ArchitectureMismatchError(
+            f"{source} is not a weight file of the model '{manifest.name}'. "
+            + " ".join(reasons)
+        )
+
+    # --- checking and removing ------------------------------------------------------------
+    def verify(self, name: str) -> list[VerifiedFile]:
+        """Check every weight file: size and sha256 where the manifest knows them, otherwise
+        its structure (it loads without running code and has exactly the network's keys and
+        shapes).
+
+        Raises:
+            ModelNotFoundError: a file is missing (the message says how to get it).
+            CorruptModelError, UnsafeCheckpointError, ArchitectureMismatchError: a file is bad;
+                the message names it and how to replace it.
+        """
+        manifest = self.require_installed(name)
+        checked = []
+        for entry in manifest.files:
+            path = self.file_path(manifest, entry.name)
+            try:
+                method = self._check_file(manifest, entry, path)
+            except (CorruptModelError, ArchitectureMismatchError) as exc:
+                raise type(exc)(
+                    f"{exc} To replace it:  {CLI} models delete {name}  then download or "
+                    "import the model again."
+                ) from None
+            checked.append(VerifiedFile(entry.name, path, method))
+        return checked
+
+    def _check_file(self, manifest, entry: ModelFile, path: Path, *, state_dict=None) -> str:
+        """Check one file against its manifest entry; return how it was checked."""
+        size = path.stat().st_size
+        if entry.size and size != entry.size:
+            raise CorruptModelError(
+                f"{path} has {size} bytes but {entry.name} has {entry.size}: it is truncated "
+                "or a different file."
+            )
+        if entry.sha256:
+            if file_sha256(path) != entry.sha256:
+                raise CorruptModelError(f"{path} does not match the checksum of {entry.name}.")
+            return "sha256"
+        spec = manifest.network_for_file(entry.name)
+        if spec is None:
+            return "size" if entry.size else "present"
+        from faceapp.core import loading  # imports torch: only when a file must be read
+
+        if state_dict is None:
+            state_dict = loading.read_state_dict(path)
+        loading.check_state_dict(spec.arch, spec.config, state_dict)
+        return "structure"
+
+    def delete(self, name: str) -> DeleteResult:
+        """Remove the model's downloaded or imported files (and partial downloads) from the
+        weights folder. Bundled files and files another model also uses are kept."""
+        manifest = self.get(name)
+        shared = {
+            f.name: other.name
+            for other in self.list() if other.name != name
+            for f in other.files
+        }
+        deleted, kept = [], []
+        for entry in self.status(name).files:
+            if entry.bundled:
+                kept.append((entry.path, "bundled with the app"))
+                continue
+            if entry.file.name in shared:
+                kept.append((entry.path, f"also used by the model '{shared[entry.file.name]}'"))
+                continue
+            for path in (self.weights_dir / entry.file.name, partial_path(entry.path)):
+                if path.is_file():
+                    path.unlink()
+                    deleted.append(path)
+        log.info("deleted %d files of model %s", len(deleted), manifest.name)
+        return DeleteResult(tuple(deleted), tuple(kept))
+
+
+def _atomic_copy(source: Path, dest: Path) -> None:
+    """Copy ``source`` to ``dest`` through a temporary file in the same folder."""
+    temp = dest.with_name(f".{dest.name}.importing")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb") as src, open(temp, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, dest)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise ModelError(f"Cannot copy {source} to {dest}: {exc.strerror or exc}.") from exc

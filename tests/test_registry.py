@@ -1,0 +1,408 @@
+"""Model registry: manifests, file lookup and state, import, verify, download, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from faceapp.core import loading
+from faceapp.core.errors import (
+    ArchitectureMismatchError,
+    CorruptModelError,
+    ModelDownloadError,
+    ModelError,
+    ModelNotFoundError,
+    UnsafeCheckpointError,
+)
+from faceapp.core.registry import Registry, load_manifest
+
+torch.set_num_threads(2)
+
+PRIOR, RESTORER = "tiny_prior.pth", "tiny_restorer.pth"
+
+
+# --- helpers --------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def configs(golden_dir):
+    """Small constructor arguments from the golden pack (independent of this code)."""
+
+    def args(name):
+        return json.loads((golden_dir / f"{name}.json").read_text())["constructor_args"]
+
+    return {"iddpm_unet": args("unet_small"), "swinir": args("swinir_small")}
+
+
+def manifest_data(configs, name="tiny", **top) -> dict:
+    data = {
+        "schema": 1, "name": name, "title": f"Tiny {name}", "licence": "MIT",
+        "face_size": 64, "face_template": "ffhq5", "default_steps": 4,
+        "diffusion": {"timesteps": 1000, "beta_start": 0.0001, "beta_end": 0.02},
+        "prior": {"arch": "iddpm_unet", "file": PRIOR, "config": configs["iddpm_unet"]},
+        "restorer": {"arch": "swinir", "file": RESTORER, "config": configs["swinir"]},
+        "files": [{"name": PRIOR, "url": "", "size": 0, "sha256": ""},
+                  {"name": RESTORER, "url": "", "size": 0, "sha256": ""}],
+    }
+    data.update(top)
+    return data
+
+
+def _toml(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)  # strings, numbers, booleans and arrays read the same in TOML
+
+
+def write_manifest(folder: Path, data: dict) -> Path:
+    lines, tables = [], []
+    for key, value in data.items():
+        if key == "files":
+            tables += [f"\n[[files]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in f.items())
+                       for f in value]
+        elif isinstance(value, dict):
+            tables.append(f"\n[{key}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in value.items()))
+        else:
+            lines.append(f"{key} = {_toml(value)}\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{data['name']}.toml"
+    path.write_text("".join(lines + tables), encoding="utf-8")
+    return path
+
+
+def save_checkpoint(path: Path, arch: str, config: dict) -> Path:
+    torch.manual_seed(0)
+    torch.save(loading.build_network(arch, config).state_dict(), path)
+    return path
+
+
+@pytest.fixture
+def manifests_dir(tmp_path):
+    return tmp_path / "manifests"
+
+
+@pytest.fixture
+def registry_for(tmp_path, manifests_dir):
+    """Build a Registry over ``manifests_dir`` and a temporary weights folder."""
+    return lambda: Registry([manifests_dir], weights_dir=tmp_path / "weights")
+
+
+@pytest.fixture
+def sources(tmp_path, configs):
+    """Valid weight files for the tiny model, outside the registry's folders."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return {
+        PRIOR: save_checkpoint(folder / PRIOR, "iddpm_unet", configs["iddpm_unet"]),
+        RESTORER: save_checkpoint(folder / RESTORER, "swinir", configs["swinir"]),
+    }
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the bundled manifest ---------------------------------------------------------------------
+def test_bundled_official_manifest_matches_the_official_release(golden_dir):
+    manifest = Registry().get("difface-official")
+    assert (manifest.face_size, manifest.face_template, manifest.default_steps) == (512, "ffhq5", 8)
+    assert not manifest.is_default
+    assert "non-commercial" in manifest.licence.lower()
+    assert "non-commercial" in manifest.description.lower()
+    for spec, golden in ((manifest.prior, "config_iddpm_ffhq512"),
+                         (manifest.restorer, "config_swinir_restoration512")):
+        official = json.loads((golden_dir / f"{golden}.json").read_text())
+        assert dict(spec.config) == official["params"]
+        assert manifest.file(spec.file).url == official["official_download_url"]
+    assert (manifest.prior.arch, manifest.restorer.arch) == ("iddpm_unet", "swinir")
+
+
+@pytest.mark.parametrize("role, keys", [("prior", "keys_iddpm_ffhq512.tsv"),
+                                        ("restorer", "keys_swinir_restoration512.tsv")])
+def test_official_configs_build_the_official_key_sets(golden_dir, role, keys):
+    spec = getattr(Registry().get("difface-official"), role)
+    built = loading.build_network(spec.arch, spec.config, device="meta").state_dict()
+    expected = {}
+    for line in (golden_dir / keys).read_text().splitlines():
+        key, shape = line.split("\t")[:2]
+        expected[key] = json.loads(shape)
+    assert {k: list(v.shape) for k, v in built.items()} == expected
+
+
+# --- manifest validation ------------------------------------------------------------------------
+@pytest.mark.parametrize("change, field", [
+    ({"face_size": "large"}, "face_size"),
+    ({"face_template": "ffhq68"}, "face_template"),
+    ({"schema": 2}, "schema"),
+    ({"face_sise": 64}, "face_sise"),
+    ({"restorer": None}, "restorer"),
+    ({"prior": {"arch": "iddpm_unet", "file": "other.pth"}}, "prior.file"),
+    ({"files": [{"name": "../evil.pth", "url": ""}]}, "files[0].name"),
+    ({"files": [{"name": PRIOR, "sha256": "abc"}]}, "files[0].sha256"),
+    ({"diffusion": {"timesteps": 1000, "beta_start": 0.5, "beta_end": 0.1}}, "diffusion.beta_end"),
+])
+def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, change, field):
+    data = manifest_data(configs)
+    data.update(change)
+    data = {k: v for k, v in data.items() if v is not None}
+    path = write_manifest(manifests_dir, data)
+    with pytest.raises(ModelError) as caught:
+        load_manifest(path)
+    assert str(path) in str(caught.value)
+    assert f"'{field}'" in str(caught.value)
+
+
+def test_invalid_toml_names_the_file(manifests_dir):
+    manifests_dir.mkdir()
+    path = manifests_dir / "broken.toml"
+    path.write_text("name = 'unterminated\n")
+    with pytest.raises(ModelError, match="broken.toml is not valid TOML"):
+        load_manifest(path)
+
+
+def test_bad_or_repeated_manifests_are_skipped_and_reported(manifests_dir, registry_for, configs):
+    write_manifest(manifests_dir, manifest_data(configs, name="good"))
+    (manifests_dir / "bad.toml").write_text("schema = 1\n")
+    write_manifest(manifests_dir / "more", manifest_data(configs, name="good"))
+    registry = Registry([manifests_dir, manifests_dir / "more"])
+    assert [m.name for m in registry.list()] == ["good"]
+    assert registry.get("good").source == manifests_dir / "good.toml"
+    assert len(registry.problems) == 2
+    assert any("bad.toml" in p for p in registry.problems)
+    assert any("already defines" in p for p in registry.problems)
+
+
+def test_unknown_model_lists_the_known_ones(manifests_dir, registry_for, configs):
+    write_manifest(manifests_dir, manifest_data(configs, name="alpha"))
+    with pytest.raises(ModelNotFoundError, match="no model called 'beta'.*alpha"):
+        registry_for().get("beta")
+
+
+# --- where files are and what state they are in -----------------------------------------------
+def test_file_state_missing_partial_damaged_installed(manifests_dir, registry_for, configs, tmp_path):
+    data = manifest_data(configs)
+    data["files"][0]["size"] = 10
+    write_manifest(manifests_dir, data)
+    registry = registry_for()
+    weights = tmp_path / "weights"
+    assert registry.status("tiny").state == "missing"
+    weights.mkdir()
+    (weights / (PRIOR + ".part")).write_bytes(b"12345")
+    status = registry.status("tiny")
+    assert [(f.state, f.size) for f in status.files] == [("partial", 5), ("missing", 0)]
+    assert status.state == "partial"
+    (weights / PRIOR).write_bytes(b"123")
+    assert registry.status("tiny").files[0].state == "damaged"
+    (weights / PRIOR).write_bytes(b"0123456789")
+    (weights / RESTORER).write_bytes(b"x")
+    assert registry.status("tiny").state == "installed"
+    assert registry.is_installed("tiny")
+
+
+def test_weights_beside_the_manifest_win(manifests_dir, registry_for, configs, tmp_path):
+    manifest = load_manifest(write_manifest(manifests_dir, manifest_data(configs)))
+    registry = registry_for()
+    assert registry.file_path(manifest, PRIOR) == tmp_path / "weights" / PRIOR
+    (manifests_dir / PRIOR).write_bytes(b"bundled")
+    assert registry.file_path(manifest, PRIOR) == manifests_dir / PRIOR
+    assert registry.status("tiny").files[0].bundled
+
+
+def test_default_prefers_installed_models(manifests_dir, registry_for, configs, tmp_path):
+    write_manifest(manifests_dir, manifest_data(configs, name="a"))
+    write_manifest(manifests_dir, manifest_data(configs, name="b", default=True))
+    c = manifest_data(configs, name="c")
+    c["files"] = [{"name": "c.pth"}]
+    c["prior"]["file"] = c["restorer"]["file"] = "c.pth"
+    write_manifest(manifests_dir, c)
+    registry = registry_for()
+    assert registry.default().name == "b"  # nothing installed: the one marked default
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "c.pth").write_bytes(b"x")
+    assert registry.default().name == "c"  # the only installed one
+    (tmp_path / "weights" / PRIOR).write_bytes(b"x")
+    (tmp_path / "weights" / RESTORER).write_bytes(b"x")
+    assert registry.default().name == "b"  # installed and marked default
+
+
+def test_missing_model_error_says_how_to_get_it(manifests_dir, registry_for, configs, tmp_path):
+    data = manifest_data(configs)
+    for entry in data["files"]:
+        entry["url"] = f"https://example.invalid/{entry['name']}"
+    write_manifest(manifests_dir, data)
+    with pytest.raises(ModelNotFoundError) as caught:
+        registry_for().require_installed("tiny")
+    message = str(caught.value)
+    assert "faceapp-cli models download tiny" in message
+    assert "faceapp-cli models import tiny FILE" in message
+    assert str(tmp_path / "weights") in message
+    assert PRIOR in message and RESTORER in message
+
+
+def test_model_without_download_address_only_suggests_import(manifests_dir, registry_for, configs):
+    write_manifest(manifests_dir, manifest_data(configs))
+    with pytest.raises(ModelNotFoundError) as caught:
+        registry_for().require_installed("tiny")
+    assert "models download" not in str(caught.value)
+    assert "models import tiny FILE" in str(caught.value)
+    with pytest.raises(ModelDownloadError, match="models import tiny"):
+        registry_for().download("tiny")
+
+
+# --- import ---------------------------------------------------------------------------------------
+class _RunsCode:
+    """Pickles to a call of os.mkdir: loading it unsafely would create ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (str(self.marker),)
+
+
+@pytest.fixture
+def tiny(manifests_dir, registry_for, configs):
+    write_manifest(manifests_dir, manifest_data(configs))
+    return registry_for()
+
+
+def test_import_copies_the_file_and_leaves_the_source_untouched(tiny, sources, tmp_path):
+    source = sources[PRIOR]
+    before = (source.read_bytes(), source.stat().st_mtime_ns)
+    dest = tiny.import_file("tiny", source)
+    assert dest == tmp_path / "weights" / PRIOR
+    assert dest.read_bytes() == before[0]
+    assert (source.read_bytes(), source.stat().st_mtime_ns) == before
+    assert [f.state for f in tiny.status("tiny").files] == ["installed", "missing"]
+    assert not list((tmp_path / "weights").glob(".*"))  # no temporary file left behind
+
+
+def test_import_recognises_a_renamed_file_by_its_structure(tiny, sources, tmp_path):
+    renamed = tmp_path / "my_restorer_copy.pth"
+    renamed.write_bytes(sources[RESTORER].read_bytes())
+    assert tiny.import_file("tiny", renamed) == tmp_path / "weights" / RESTORER
+
+
+def test_import_refuses_a_checkpoint_with_pickled_objects(tiny, sources, tmp_path):
+    marker = tmp_path / "code_ran"
+    evil = tmp_path / "evil" / PRIOR
+    evil.parent.mkdir()
+    state = torch.load(sources[PRIOR], weights_only=True)
+    torch.save({**state, "payload": _RunsCode(marker)}, evil)
+    with pytest.raises(UnsafeCheckpointError, match="pickled Python objects"):
+        tiny.import_file("tiny", evil)
+    assert not marker.exists()
+    assert not (tmp_path / "weights" / PRIOR).exists()
+
+
+def test_import_refuses_weights_of_another_architecture(tiny, sources, tmp_path):
+    wrong = tmp_path / "wrong" / PRIOR  # named as the prior, but holds the restorer
+    wrong.parent.mkdir()
+    wrong.write_bytes(sources[RESTORER].read_bytes())
+    with pytest.raises(ArchitectureMismatchError, match="iddpm_unet"):
+        tiny.import_file("tiny", wrong)
+    stranger = tmp_path / "stranger.pth"
+    torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, stranger)
+    with pytest.raises(ArchitectureMismatchError, match="not a weight file of the model 'tiny'"):
+        tiny.import_file("tiny", stranger)
+    assert not (tmp_path / "weights").exists() or not any((tmp_path / "weights").iterdir())
+
+
+def test_import_checks_a_known_checksum(manifests_dir, registry_for, configs, sources):
+    data = manifest_data(configs)
+    data["files"][0]["sha256"] = hashlib.sha256(b"the real file").hexdigest()
+    write_manifest(manifests_dir, data)
+    with pytest.raises(CorruptModelError, match="checksum"):
+        registry_for().import_file("tiny", sources[PRIOR])
+
+
+def test_import_of_a_missing_file_says_so(tiny, tmp_path):
+    with pytest.raises(ModelError, match="no such file"):
+        tiny.import_file("tiny", tmp_path / "nowhere.pth")
+
+
+# --- verify -----------------------------------------------------------------------------------------
+def test_installed_files_verify_and_load(tiny, sources):
+    for source in sources.values():
+        tiny.import_file("tiny", source)
+    checked = tiny.verify("tiny")
+    assert [(c.name, c.method) for c in checked] == [(PRIOR, "structure"), (RESTORER, "structure")]
+    manifest = tiny.get("tiny")
+    for role, path in tiny.network_paths("tiny").items():
+        spec = getattr(manifest, role)
+        assert isinstance(loading.load_network(spec.arch, spec.config, path), torch.nn.Module)
+
+
+def test_verify_rejects_a_truncated_file_with_a_clear_message(tiny, sources, tmp_path):
+    tiny.import_file("tiny", sources[RESTORER])
+    damaged = tmp_path / "weights" / PRIOR
+    damaged.write_bytes(sources[PRIOR].read_bytes()[:5000])
+    with pytest.raises(CorruptModelError) as caught:
+        tiny.verify("tiny")
+    assert str(damaged) in str(caught.value)
+    assert "faceapp-cli models delete tiny" in str(caught.value)
+
+
+def test_verify_uses_the_checksum_when_known(manifests_dir, registry_for, configs, sources, tmp_path):
+    data = manifest_data(configs)
+    for entry in data["files"]:
+        entry["sha256"] = sha256(sources[entry["name"]])
+    write_manifest(manifests_dir, data)
+    registry = registry_for()
+    for source in sources.values():
+        registry.import_file("tiny", source)
+    assert [c.method for c in registry.verify("tiny")] == ["sha256", "sha256"]
+    installed = tmp_path / "weights" / RESTORER
+    flipped = bytearray(installed.read_bytes())
+    flipped[-100] ^= 0xFF  # same size, different content
+    installed.write_bytes(bytes(flipped))
+    with pytest.raises(CorruptModelError, match=f"checksum of {RESTORER}"):
+        registry.verify("tiny")
+
+
+# --- download (file:// URLs; HTTP behaviour is covered by test_download.py) -----------------------
+def test_download_installs_every_file(manifests_dir, registry_for, configs, sources):
+    data = manifest_data(configs)
+    for entry in data["files"]:
+        entry["url"] = sources[entry["name"]].as_uri()
+    write_manifest(manifests_dir, data)
+    registry = registry_for()
+    seen = set()
+    status = registry.download("tiny", progress=lambda name, done, total: seen.add(name))
+    assert status.installed and seen == {PRIOR, RESTORER}
+    assert registry.network_paths("tiny")["prior"].read_bytes() == sources[PRIOR].read_bytes()
+
+
+def test_downloaded_file_of_the_wrong_network_is_removed(manifests_dir, registry_for, configs,
+                                                         sources, tmp_path):
+    data = manifest_data(configs)
+    data["files"][0]["url"] = sources[RESTORER].as_uri()  # the server sends the wrong file
+    data["files"][1]["url"] = sources[RESTORER].as_uri()
+    write_manifest(manifests_dir, data)
+    with pytest.raises(ArchitectureMismatchError, match="removed"):
+        registry_for().download("tiny")
+    assert not (tmp_path / "weights" / PRIOR).exists()
+
+
+# --- delete -----------------------------------------------------------------------------------------
+def test_delete_keeps_bundled_and_shared_files(manifests_dir, registry_for, configs, tmp_path):
+    data = manifest_data(configs)
+    data["files"].append({"name": "shared.bin"})
+    write_manifest(manifests_dir, data)
+    twin = manifest_data(configs, name="twin", files=[{"name": "shared.bin"}])
+    twin["restorer"] = {"arch": "identity"}
+    del twin["prior"]
+    write_manifest(manifests_dir, twin)
+    (manifests_dir / RESTORER).write_bytes(b"bundled")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in (PRIOR, PRIOR + ".part", "shared.bin"):
+        (weights / name).write_bytes(b"x")
+    result = registry_for().delete("tiny")
+    assert sorted(result.deleted) == [weights / PRIOR, weights / (PRIOR + ".part")]
+    assert [path for path, _ in result.kept] == [manifests_dir / RESTORER, weights / "shared.bin"]
+    assert (manifests_dir / RESTORER).exists() and (weights / "shared.bin").exists()
+    assert not (weights / PRIOR).exists()
