@@ -1,0 +1,267 @@
+"""Reading checkpoints safely, normalising keys, and strictly loading networks by arch name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from netutil import SMALL_CONFIGS, SMALL_SWINIR_CONFIG, assert_round_trip
+
+from faceapp.core.errors import (
+    ArchitectureMismatchError,
+    CorruptModelError,
+    UnsafeCheckpointError,
+)
+from faceapp.core.loading import (
+    ARCHITECTURES,
+    build_network,
+    check_state_dict,
+    count_parameters,
+    load_network,
+    read_state_dict,
+    save_safetensors,
+)
+
+torch.set_num_threads(2)
+
+
+class NotATensor:
+    """A custom class: unpickling it means importing and running code named by the file."""
+
+    def __init__(self) -> None:
+        self.payload = "anything"
+
+
+@pytest.fixture(scope="module")
+def swinir_golden(golden_dir):
+    config = json.loads((golden_dir / "swinir_small.json").read_text())["constructor_args"]
+    state = torch.load(golden_dir / "swinir_small.pth", weights_only=True)
+    io = torch.load(golden_dir / "swinir_small_io.pth", weights_only=True)
+    return config, state, io
+
+
+def _restore(config, source, x, **options):
+    model = load_network("swinir", config, source, **options)
+    with torch.no_grad():
+        return model(x)
+
+
+# --- architectures -------------------------------------------------------------------------
+def test_unknown_architecture_names_the_known_ones():
+    assert {"iddpm_unet", "swinir", "identity"} <= set(ARCHITECTURES)
+    with pytest.raises(ArchitectureMismatchError) as err:
+        build_network("stylegan", {})
+    assert "stylegan" in str(err.value)
+    assert all(name in str(err.value) for name in ("iddpm_unet", "swinir", "identity"))
+
+
+def test_invalid_config_is_an_architecture_error():
+    with pytest.raises(ArchitectureMismatchError, match="swinir.*upsampler"):
+        build_network("swinir", {**SMALL_SWINIR_CONFIG, "upsampler": "pixelshuffle"})
+    with pytest.raises(ArchitectureMismatchError, match="iddpm_unet.*no_such_option"):
+        build_network("iddpm_unet", {"image_size": 64, "no_such_option": 1})
+
+
+def test_full_prior_builds_on_meta_without_allocating(golden_dir):
+    params = json.loads((golden_dir / "config_iddpm_ffhq512.json").read_text())["params"]
+    model = build_network("iddpm_unet", params, device="meta")
+    assert all(t.is_meta for t in model.state_dict().values())
+    assert count_parameters(model) == 159_788_454
+
+
+@pytest.mark.parametrize(
+    ("arch", "name", "n_params"),
+    [
+        ("iddpm_unet", "iddpm_ffhq512", 159_788_454),
+        ("iddpm_unet", "iddpm_ffhq256", 124_056_710),
+        ("swinir", "swinir_restoration512", 15_792_587),
+    ],
+)
+def test_official_configs_accept_their_key_listing(golden_dir, arch, name, n_params):
+    params = json.loads((golden_dir / f"config_{name}.json").read_text())["params"]
+    listing = {}
+    for line in (golden_dir / f"keys_{name}.tsv").read_text().splitlines():
+        key, shape, dtype = line.split("\t")
+        listing[key] = torch.empty(json.loads(shape), dtype=getattr(torch, dtype), device="meta")
+    check_state_dict(arch, params, listing)  # raises on any key or shape difference
+    model = build_network(arch, params, device="meta")
+    assert {k: (v.shape, v.dtype) for k, v in model.state_dict().items()} == {
+        k: (v.shape, v.dtype) for k, v in listing.items()
+    }
+    assert count_parameters(model) == n_params
+
+
+# --- golden checkpoints through the loader -------------------------------------------------
+def test_golden_unet_file_loads_strictly_and_matches(golden_dir):
+    config = json.loads((golden_dir / "unet_small.json").read_text())["constructor_args"]
+    io = torch.load(golden_dir / "unet_small_io.pth", weights_only=True)
+    model = load_network("iddpm_unet", config, golden_dir / "unet_small.pth")
+    assert not model.training
+    with torch.no_grad():
+        out = model(io["x"], io["t"])
+    torch.testing.assert_close(out, io["out"], rtol=0, atol=5e-5)
+
+
+def test_golden_swinir_file_loads_strictly_and_matches(golden_dir, swinir_golden):
+    config, state, io = swinir_golden
+    assert list(read_state_dict(golden_dir / "swinir_small.pth")) == list(state)
+    out = _restore(config, golden_dir / "swinir_small.pth", io["x"])
+    torch.testing.assert_close(out, io["out"], rtol=0, atol=2e-5)
+
+
+# --- checkpoint layouts ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda sd: sd,
+        lambda sd: {"state_dict": sd, "epoch": 3},
+        lambda sd: {"module." + k: v for k, v in sd.items()},
+        lambda sd: {"state_dict": {"module." + k: v for k, v in sd.items()}},
+        lambda sd: {"params_ema": sd, "params": {k: v * 0 for k, v in sd.items()}},
+    ],
+    ids=["bare", "state_dict", "module_prefix", "both", "params_ema_preferred"],
+)
+def test_common_checkpoint_layouts_load(tmp_path, swinir_golden, wrap):
+    config, state, io = swinir_golden
+    path = tmp_path / "restorer.pth"
+    torch.save(wrap(state), path)
+    out = _restore(config, path, io["x"])
+    torch.testing.assert_close(out, io["out"], rtol=0, atol=2e-5)
+
+
+def test_safetensors_float32_and_float16(tmp_path, swinir_golden):
+    config, state, io = swinir_golden
+    save_safetensors(state, tmp_path / "f32.safetensors", dtype=None)
+    save_safetensors(state, tmp_path / "f16.safetensors")  # float16 is the default
+    assert read_state_dict(tmp_path / "f16.safetensors")["conv_last.weight"].dtype == torch.float16
+    out32 = _restore(config, tmp_path / "f32.safetensors", io["x"])
+    torch.testing.assert_close(out32, io["out"], rtol=0, atol=2e-5)
+    model16 = load_network("swinir", config, tmp_path / "f16.safetensors")
+    assert model16.conv_last.weight.dtype == torch.float32  # loaded in the requested dtype
+    with torch.no_grad():
+        out16 = model16(io["x"])
+    assert (out16 - io["out"]).abs().max() < 5e-3  # only float16 rounding of the weights
+
+
+def test_safetensors_export_omits_derived_buffers_and_leaves_no_temp_file(tmp_path, swinir_golden):
+    _, state, _ = swinir_golden
+    path = save_safetensors(state, tmp_path / "out" / "model.safetensors")
+    keys = set(read_state_dict(path))
+    assert not any(k.endswith(("attn_mask", "relative_position_index")) for k in keys)
+    assert "conv_first.1.weight" in keys
+    assert [p.name for p in path.parent.iterdir()] == ["model.safetensors"]
+
+
+def test_state_dict_source_is_copied_not_shared(swinir_golden):
+    config, state, io = swinir_golden
+    given = {k: v.clone() for k, v in state.items()}
+    model = load_network("swinir", config, given)
+    given["conv_last.bias"].add_(10.0)
+    with torch.no_grad():
+        out = model(io["x"])
+    torch.testing.assert_close(out, io["out"], rtol=0, atol=2e-5)
+
+
+def test_dtype_option_casts_floats_only(swinir_golden):
+    config, state, _ = swinir_golden
+    model = load_network("swinir", config, state, dtype=torch.bfloat16)
+    loaded = model.state_dict()
+    assert loaded["conv_last.weight"].dtype == torch.bfloat16
+    assert loaded["layers.0.residual_group.blocks.0.attn.relative_position_index"].dtype == torch.int64
+
+
+def test_identity_needs_no_weights():
+    model = load_network("identity", {}, {})
+    x = torch.rand(1, 3, 8, 8)
+    out = model(x)
+    assert torch.equal(out, x) and out is not x
+    assert count_parameters(model) == 0
+
+
+# --- refusing unsafe and damaged files -------------------------------------------------------
+def test_pickled_custom_object_is_refused(tmp_path, swinir_golden):
+    _, state, _ = swinir_golden
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": state, "extra": NotATensor()}, path)
+    with pytest.raises(UnsafeCheckpointError, match="refused|Refused") as err:
+        read_state_dict(path)
+    assert "evil.pth" in str(err.value) and "pickled Python objects" in str(err.value)
+
+
+def test_pickled_whole_module_is_refused(tmp_path):
+    path = tmp_path / "whole_model.pth"
+    torch.save(torch.nn.Conv2d(3, 3, 1), path)
+    with pytest.raises(UnsafeCheckpointError, match="whole_model.pth"):
+        load_network("swinir", SMALL_SWINIR_CONFIG, path)
+
+
+def test_legacy_format_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "legacy.pth"
+    torch.save({"x": NotATensor()}, path, _use_new_zipfile_serialization=False)
+    with pytest.raises(UnsafeCheckpointError):
+        read_state_dict(path)
+
+
+def _write_truncated(tmp_path, golden_dir):
+    data = (golden_dir / "swinir_small.pth").read_bytes()
+    path = tmp_path / "truncated.pth"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda tmp, g: _write_truncated(tmp, g),
+        lambda tmp, g: _write(tmp / "notes.pth", b"these are not the weights you are looking for\n"),
+        lambda tmp, g: _write(tmp / "empty.pth", b""),
+        lambda tmp, g: _write(tmp / "bad.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{garbage"),
+    ],
+    ids=["truncated", "text", "empty", "bad_safetensors"],
+)
+def test_damaged_files_are_corrupt_not_unsafe(tmp_path, golden_dir, make):
+    path = make(tmp_path, golden_dir)
+    with pytest.raises(CorruptModelError) as err:
+        read_state_dict(path)
+    assert not isinstance(err.value, UnsafeCheckpointError)
+    assert path.name in str(err.value)
+
+
+def test_file_without_tensors_is_corrupt(tmp_path):
+    path = tmp_path / "numbers.pth"
+    torch.save({"epoch": 3, "lr": 0.1}, path)
+    with pytest.raises(CorruptModelError, match="does not contain network weights"):
+        read_state_dict(path)
+
+
+def test_missing_file_is_reported():
+    with pytest.raises(CorruptModelError, match="no_such_file.pth"):
+        read_state_dict("no_such_file.pth")
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path
+
+
+# --- wrong network for the weights ----------------------------------------------------------
+def test_unet_weights_as_swinir_are_a_mismatch(golden_dir):
+    with pytest.raises(ArchitectureMismatchError) as err:
+        load_network("swinir", SMALL_SWINIR_CONFIG, golden_dir / "unet_small.pth")
+    message = str(err.value)
+    assert "missing" in message and "conv_first.1.weight" in message
+    assert "unexpected" in message and "time_embed.0.weight" in message
+
+
+def test_wrong_config_reports_shape_mismatches(golden_dir):
+    config = json.loads((golden_dir / "unet_small.json").read_text())["constructor_args"]
+    with pytest.raises(ArchitectureMismatchError) as err:
+        load_network("iddpm_unet", {**config, "model_channels": 64}, golden_dir / "unet_small.pth")
+    assert "wrong shape" in str(err.value) and "time_embed.0.weight" in str(err.value)
+
+
+# --- round trip of every architecture (tests/netutil.py) ------------------------------------
+@pytest.mark.parametrize("arch", sorted(SMALL_CONFIGS))
+def test_random_network_round_trips_through_files(tmp_path, arch):
+    assert_round_trip(arch, SMALL_CONFIGS[arch], tmp_path)
