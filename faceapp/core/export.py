@@ -62,6 +62,20 @@ def default_output_path(
     """
     input_path = Path(input_path)
     folder = Path(folder) if folder is not None else input_path.parent
+    stem, ext = output_file_name(input_path, pattern=pattern, ext=ext, fields=fields)
+    candidate = folder / f"{stem}{ext}"
+    number = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / f"{stem}_{number}{ext}"
+        number += 1
+    return candidate
+
+
+def output_file_name(
+    input_path: str | Path, *, pattern: str = "{stem}_restored", ext: str | None = None, fields: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """(stem, extension) of a result's file name; see :func:`default_output_path`."""
+    input_path = Path(input_path)
     if ext is None:
         ext = input_path.suffix.lower() if input_path.suffix.lower() in FORMATS else ".png"
     elif not ext.startswith("."):
@@ -70,14 +84,9 @@ def default_output_path(
         stem = pattern.format(stem=input_path.stem, **(fields or {}))
     except (KeyError, IndexError, ValueError) as exc:
         raise ExportError(f"bad output name pattern {pattern!r}: {exc}") from None
-    if not stem or "/" in stem or "\\" in stem:
+    if not stem or "/" in stem or "\\" in stem or "\0" in stem:
         raise ExportError(f"bad output name pattern {pattern!r}: it must give a plain file name")
-    candidate = folder / f"{stem}{ext}"
-    number = 2
-    while candidate.exists() or candidate.is_symlink():
-        candidate = folder / f"{stem}_{number}{ext}"
-        number += 1
-    return candidate
+    return stem, ext
 
 
 def export_photo(
@@ -179,6 +188,7 @@ def _write_atomically(image: Image.Image, dest: Path, fmt: str, options: dict[st
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:40]}.", suffix=".part", dir=folder)
+        os.chmod(tmp, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
             image.save(handle, format=fmt, **options)
             handle.flush()
@@ -198,6 +208,13 @@ def _write_atomically(image: Image.Image, dest: Path, fmt: str, options: dict[st
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _new_file_mode() -> int:
+    """The permissions a plainly created file gets (mkstemp's are owner-only)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _rename_no_replace(tmp: str, dest: Path) -> None:

@@ -1,0 +1,321 @@
+"""``faceapp-cli``: restore the faces in photos from the command line; manage models.
+
+    faceapp-cli restore PHOTO_OR_FOLDER … [-o OUT] [--fidelity 0.5] [--seeds 3] [--upscale 2] …
+    faceapp-cli models list|download|import|verify|delete …
+    faceapp-cli PHOTO …                   (same as "restore")
+
+Exit codes: 0 every input was restored, 1 some inputs failed (the others were still written),
+2 usage error. ``--json`` prints a summary on stdout; messages and the progress bar go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from faceapp.core.errors import Cancelled, FaceappError, NoFaceFoundError
+from faceapp.core.export import EXTENSIONS, default_output_path, export_photo, format_for, output_file_name
+from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
+from faceapp.core.photo_io import read_photo
+from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
+from faceapp.core.settings import SamplerSettings
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
+_COMMANDS = ("restore", "models")
+
+
+def _load_engine(name: str | None, device: str):
+    """The engine for ``--model`` on ``--device`` (a seam the tests replace)."""
+    from faceapp.core.engine import load_engine
+
+    return load_engine(name, device=device)
+
+
+# --- argument parsing ----------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faceapp-cli", description="Restore faces in old, blurry or damaged photos (DifFace)."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_restore_parser(subparsers)
+    try:
+        from faceapp.cli_models import add_models_parser
+    except ImportError:  # the model manager is optional at this layer
+        pass
+    else:
+        add_models_parser(subparsers)
+    return parser
+
+
+def _floats(count: int):
+    def parse(text: str) -> list[float]:
+        try:
+            values = [float(v) for v in text.replace(";", ",").split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {text!r}") from None
+        if len(values) != count:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {len(values)}")
+        return values
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be within 0…1, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be within 1…100, got {text}")
+    return value
+
+
+def _add_restore_parser(subparsers) -> None:
+    p = subparsers.add_parser("restore", help="restore the faces in photos or folders of photos")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
+    p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders")
+    out = p.add_argument_group("output")
+    out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="where results go (default: beside each input)")
+    out.add_argument("--pattern", default="{stem}_restored",
+                     help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
+    out.add_argument("--format", choices=sorted({"png", "jpg", "webp", "tiff"}), help="output type (default: the input's)")
+    out.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
+    out.add_argument("--overwrite", action="store_true", help="replace existing files instead of choosing a new name")
+    out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+    model = p.add_argument_group("model and sampling")
+    model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
+    model.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)")
+    model.add_argument("--fidelity", type=_fraction, default=0.5, help="0 = most generative … 1 = restorer only (default: %(default)s)")
+    model.add_argument("--steps", type=_positive, default=SamplerSettings().steps, help="sampling steps (default: %(default)s)")
+    model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
+    model.add_argument("--schedule", choices=("fast", "official"), default="fast", help="sampling schedule (default: %(default)s)")
+    model.add_argument("--seed", type=int, default=0, help="first seed (default: %(default)s)")
+    model.add_argument("--seeds", type=_positive, default=1, help="candidates per face; one output file each (default: 1)")
+    model.add_argument("--upscale", type=int, choices=(1, 2, 4), default=1, help="enlarge the whole photo (default: 1)")
+    faces = p.add_argument_group("faces")
+    faces.add_argument("--faces", choices=("all", "largest", "center"), default="all", help="which detected faces (default: all)")
+    faces.add_argument("--min-face-size", type=float, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
+                       help="ignore detected faces smaller than this (default: %(default)s)")
+    faces.add_argument("--face-box", type=_floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
+                       help="restore this face (repeatable; no detection)")
+    faces.add_argument("--face-landmarks", type=_floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
+                       help="restore the face with these eyes, nose and mouth corners (repeatable; no detection)")
+    faces.add_argument("--aligned", action="store_true", help="inputs are already aligned face crops")
+    faces.add_argument("--detector", choices=sorted(DETECTOR_FILES), default=DEFAULT_DETECTOR, help="face detector (default: %(default)s)")
+    faces.add_argument("--detector-dir", type=Path, help="folder of the detector weights (default: the user data folder)")
+    faces.add_argument("--download-detector", action="store_true", help="download the detector weights if they are missing")
+
+
+def _normalise_argv(argv: Sequence[str]) -> list[str]:
+    argv = list(argv)
+    if argv and argv[0] not in _COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "restore")
+    return argv
+
+
+# --- the restore command -------------------------------------------------------------------
+def collect_inputs(paths: Sequence[Path], *, recursive: bool) -> list[tuple[Path, Path]]:
+    """(file, path relative to the folder it was found in) for every photo named or found."""
+    found: list[tuple[Path, Path]] = []
+    for path in paths:
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for file in sorted(path.glob(pattern)):
+                if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES and not file.name.startswith("."):
+                    found.append((file, file.relative_to(path)))
+        else:
+            found.append((path, Path(path.name)))
+    return found
+
+
+class _Restorer:
+    """Restores one input after another, sharing the engine and the detector."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.settings = PhotoSettings(
+            sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps, eta=args.eta, schedule=args.schedule),
+            seeds_per_face=args.seeds,
+            base_seed=args.seed,
+            upscale=args.upscale,
+            face_selection=args.faces,
+            min_face_size=args.min_face_size,
+            aligned=args.aligned,
+        )
+        self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
+        offset = len(self.given_faces)
+        self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
+        self._engine = None
+        self._detector = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = _load_engine(self.args.model, self.args.device)
+        return self._engine
+
+    @property
+    def detector(self) -> FaceDetector:
+        if self._detector is None:
+            folder = self.args.detector_dir
+            if self.args.download_detector:
+                download_detector_weights(self.args.detector, folder=folder)
+            self._detector = FaceDetector(folder, model=self.args.detector, device="cpu")
+        return self._detector
+
+    def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
+        photo = read_photo(path)
+        engine = self.engine
+        if self.settings.aligned:
+            faces = []
+        elif self.given_faces:
+            faces = self.given_faces
+        else:
+            faces = find_faces(photo, self.detector, self.settings)
+            if not faces:
+                raise NoFaceFoundError(
+                    f"{path}: no face found. Give one with --face-box or --face-landmarks, lower --min-face-size, "
+                    "or use --aligned for face crops."
+                )
+        result = restore_photo(photo, faces, engine, self.settings, on_progress=on_progress)
+        folder = self._output_folder(path, relative)
+        fmt = format_for(f"x.{self.args.format}") if self.args.format else None
+        ext = EXTENSIONS[fmt] if fmt else None
+        pattern = self.args.pattern
+        if self.settings.seeds_per_face > 1 and "{seed}" not in pattern:
+            pattern += "_seed{seed}"
+        outputs = []
+        for k in range(self.settings.seeds_per_face):
+            for face_index in range(len(result.faces)):
+                result.choose(face_index, k)
+            seed = self.settings.base_seed + k
+            dest = self._destination(path, folder, pattern, ext, seed)
+            written = export_photo(
+                result.composite(), result.alpha, photo, dest, format=fmt, quality=self.args.quality,
+                provenance=result.provenance(), overwrite=self.args.overwrite,
+            )
+            outputs.append(str(written))
+        return {"input": str(path), "status": "ok", "faces": len(result.faces), "outputs": outputs}
+
+    def _output_folder(self, path: Path, relative: Path) -> Path:
+        if self.args.output is None:
+            return path.parent
+        folder = self.args.output / relative.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            from faceapp.core.errors import ExportError
+
+            raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from exc
+        return folder
+
+    def _destination(self, path: Path, folder: Path, pattern: str, ext: str | None, seed: int) -> Path:
+        if not self.args.overwrite:
+            return default_output_path(path, folder=folder, pattern=pattern, ext=ext, fields={"seed": seed})
+        stem, suffix = output_file_name(path, pattern=pattern, ext=ext, fields={"seed": seed})
+        return folder / f"{stem}{suffix}"
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """Restore every input; return the exit code."""
+    from tqdm import tqdm
+
+    try:
+        restorer = _Restorer(args)
+        format_for("x.png", args.format)
+    except (ValueError, FaceappError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    inputs = collect_inputs(args.inputs, recursive=args.recursive)
+    if not inputs:
+        print("error: no photos found in the given folders", file=sys.stderr)
+        return EXIT_FAILURE
+    records: list[dict[str, Any]] = []
+    bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
+    try:
+        for path, relative in inputs:
+            bar.set_description(path.name[:30])
+
+            def on_progress(progress, bar=bar) -> None:
+                if progress.total_steps:
+                    bar.set_postfix_str(
+                        f"face {progress.face_index + 1}/{progress.face_count} step {progress.step}/{progress.total_steps}"
+                    )
+
+            try:
+                records.append(restorer.restore(path, relative, on_progress))
+            except Cancelled:
+                raise
+            except FaceappError as exc:
+                records.append({"input": str(path), "status": "failed", "error": str(exc)})
+                bar.write(f"error: {exc}", file=sys.stderr)
+                if _is_fatal(exc):
+                    break
+            bar.update(1)
+    except (KeyboardInterrupt, Cancelled):
+        bar.close()
+        print("Interrupted; the files already written are kept.", file=sys.stderr)
+        _print_summary(args, records, len(inputs))
+        return EXIT_FAILURE
+    bar.close()
+    failed = [r for r in records if r["status"] != "ok"]
+    code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
+    _print_summary(args, records, len(inputs))
+    return code
+
+
+def _is_fatal(exc: FaceappError) -> bool:
+    """Errors that would repeat for every input (no model, no detector): stop at the first."""
+    from faceapp.core.errors import DetectorUnavailableError, ModelError
+
+    return isinstance(exc, (ModelError, DetectorUnavailableError))
+
+
+def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int) -> None:
+    ok = sum(1 for r in records if r["status"] == "ok")
+    if args.json:
+        summary = {"inputs": total, "restored": ok, "failed": len(records) - ok, "skipped": total - len(records), "results": records}
+        json.dump(summary, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"{ok} of {total} photos restored.", file=sys.stderr)
+
+
+# --- entry point ---------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``faceapp-cli``; return the exit code."""
+    argv = _normalise_argv(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exit_.code or 0)
+    if args.command == "restore":
+        return run_restore(args)
+    if args.command == "models":
+        from faceapp.cli_models import run_models_command
+
+        return run_models_command(args)
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
