@@ -26,7 +26,7 @@ torch.set_num_threads(2)
 PRIOR, RESTORER = "tiny_prior.pth", "tiny_restorer.pth"
 
 
-# --- helpers --------------------------------------------------------------------------------
+# --- helpers --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def configs(golden_dir):
     """Small constructor arguments from the golden pack (independent of this code)."""
@@ -105,7 +105,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-# --- the bundled manifest ---------------------------------------------------------------------
+# --- the bundled manifest -------------------------------------------------------------------------
 def test_bundled_official_manifest_matches_the_official_release(golden_dir):
     manifest = Registry().get("difface-official")
     assert (manifest.face_size, manifest.face_template, manifest.default_steps) == (512, "ffhq5", 8)
@@ -132,7 +132,7 @@ def test_official_configs_build_the_official_key_sets(golden_dir, role, keys):
     assert {k: list(v.shape) for k, v in built.items()} == expected
 
 
-# --- manifest validation ------------------------------------------------------------------------
+# --- manifest validation --------------------------------------------------------------------------
 @pytest.mark.parametrize("change, field", [
     ({"face_size": "large"}, "face_size"),
     ({"face_template": "ffhq68"}, "face_template"),
@@ -181,8 +181,9 @@ def test_unknown_model_lists_the_known_ones(manifests_dir, registry_for, configs
         registry_for().get("beta")
 
 
-# --- where files are and what state they are in -----------------------------------------------
-def test_file_state_missing_partial_damaged_installed(manifests_dir, registry_for, configs, tmp_path):
+# --- where files are and what state they are in ---------------------------------------------------
+def test_file_states(manifests_dir, registry_for, configs, tmp_path):
+    """missing → partial (.part) → damaged (wrong size) → installed."""
     data = manifest_data(configs)
     data["files"][0]["size"] = 10
     write_manifest(manifests_dir, data)
@@ -324,7 +325,7 @@ def test_import_of_a_missing_file_says_so(tiny, tmp_path):
         tiny.import_file("tiny", tmp_path / "nowhere.pth")
 
 
-# --- verify -----------------------------------------------------------------------------------------
+# --- verify ---------------------------------------------------------------------------------------
 def test_installed_files_verify_and_load(tiny, sources):
     for source in sources.values():
         tiny.import_file("tiny", source)
@@ -346,7 +347,9 @@ def test_verify_rejects_a_truncated_file_with_a_clear_message(tiny, sources, tmp
     assert "faceapp-cli models delete tiny" in str(caught.value)
 
 
-def test_verify_uses_the_checksum_when_known(manifests_dir, registry_for, configs, sources, tmp_path):
+def test_verify_uses_the_checksum_when_known(
+    manifests_dir, registry_for, configs, sources, tmp_path
+):
     data = manifest_data(configs)
     for entry in data["files"]:
         entry["sha256"] = sha256(sources[entry["name"]])
@@ -387,7 +390,7 @@ def test_downloaded_file_of_the_wrong_network_is_removed(manifests_dir, registry
     assert not (tmp_path / "weights" / PRIOR).exists()
 
 
-# --- delete -----------------------------------------------------------------------------------------
+# --- delete ---------------------------------------------------------------------------------------
 def test_delete_keeps_bundled_and_shared_files(manifests_dir, registry_for, configs, tmp_path):
     data = manifest_data(configs)
     data["files"].append({"name": "shared.bin"})

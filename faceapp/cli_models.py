@@ -1,0 +1,208 @@
+"""``faceapp-cli models list|download|import|verify|delete``: manage model weight files.
+
+``faceapp.cli`` mounts this with :func:`add_models_parser` and :func:`run_models_command`;
+``python -m faceapp.cli_models`` runs it alone. Exit codes: 0 ok, 1 failure, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from faceapp.core.errors import FaceappError
+from faceapp.core.registry import INSTALLED, ModelStatus, Registry
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def add_models_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``models`` command (with its sub-commands) to an argparse sub-parser set."""
+    parser = subparsers.add_parser(
+        "models",
+        help="list, download, import, verify or delete models",
+        description="Manage the models faceapp restores faces with and their weight files.",
+    )
+    parser.set_defaults(models_usage=parser.format_usage)
+    sub = parser.add_subparsers(dest="models_command", metavar="COMMAND")
+    listing = sub.add_parser("list", help="show every model, whether it is installed, its licence")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    get = sub.add_parser("download", help="download a model's weight files (resumes)")
+    get.add_argument("name", help="model name, as shown by 'models list'")
+    imp = sub.add_parser("import", help="install weight files you already have")
+    imp.add_argument("name", help="model name, as shown by 'models list'")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE", help="weight file(s)")
+    imp.add_argument("--as", dest="as_file", metavar="FILENAME",
+                     help="which file of the model FILE is (default: found by name or content)")
+    check = sub.add_parser("verify", help="check that a model's files are complete and intact")
+    check.add_argument("name", nargs="?", help="model name (default: every installed model)")
+    delete = sub.add_parser("delete", help="remove a model's downloaded or imported files")
+    delete.add_argument("name", help="model name, as shown by 'models list'")
+    return parser
+
+
+def run_models_command(args: argparse.Namespace, *, registry: Registry | None = None) -> int:
+    """Run the parsed ``models`` sub-command; return the exit code."""
+    command = getattr(args, "models_command", None)
+    if command is None:
+        usage = getattr(args, "models_usage", lambda: "usage: faceapp-cli models COMMAND\n")
+        sys.stderr.write(usage())
+        print("error: name a command: list, download, import, verify or delete", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        registry = registry or Registry()
+        return _COMMANDS[command](registry, args)
+    except FaceappError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("\nInterrupted. Run the same command again to resume.", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _list(registry: Registry, args) -> int:
+    for problem in registry.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    statuses = [registry.status(m.name) for m in registry.list()]
+    default = registry.default().name if statuses else None
+    if args.json:
+        print(json.dumps([_as_json(s, s.manifest.name == default) for s in statuses], indent=2))
+        return EXIT_OK
+    if not statuses:
+        print("No models found.")
+        return EXIT_OK
+    rows = [("NAME", "STATE", "SIZE", "LICENCE")]
+    for status in statuses:
+        mark = " *" if status.manifest.name == default else ""
+        rows.append((status.manifest.name + mark, status.state, _size_text(status),
+                     status.manifest.licence or "unknown"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
+    print(f"\n* default model. Weight files live in {registry.weights_dir}")
+    return EXIT_OK
+
+
+def _download(registry: Registry, args) -> int:
+    from tqdm import tqdm
+
+    manifest = registry.get(args.name)
+    if registry.is_installed(args.name):
+        print(f"The model '{args.name}' is already installed.")
+        return EXIT_OK
+    if manifest.licence:
+        print(f"Licence of '{args.name}': {manifest.licence}", file=sys.stderr)
+    bars: dict[str, tqdm] = {}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        if name not in bars:
+            bars[name] = tqdm(total=total, initial=done, desc=name, unit="B", unit_scale=True,
+                              unit_divisor=1024, file=sys.stderr, leave=True)
+        bars[name].update(done - bars[name].n)
+        if total is not None and done >= total:
+            bars[name].close()  # the check that follows is not part of the transfer
+
+    try:
+        registry.download(args.name, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"The model '{args.name}' is installed in {registry.weights_dir}.")
+    return EXIT_OK
+
+
+def _import(registry: Registry, args) -> int:
+    for source in args.files:
+        dest = registry.import_file(args.name, source, as_file=args.as_file)
+        print(f"Imported {source} as {dest}.")
+    status = registry.status(args.name)
+    if status.installed:
+        print(f"The model '{args.name}' is installed.")
+    else:
+        missing = ", ".join(f.file.name for f in status.files if f.state != INSTALLED)
+        print(f"The model '{args.name}' still needs: {missing}.")
+    return EXIT_OK
+
+
+def _verify(registry: Registry, args) -> int:
+    names = [args.name] if args.name else [
+        m.name for m in registry.list() if registry.is_installed(m.name)
+    ]
+    if not names:
+        print("No model is installed; nothing to verify.")
+    for name in names:
+        for checked in registry.verify(name):
+            print(f"{name}: {checked.name}: OK ({_METHODS[checked.method]})")
+    return EXIT_OK
+
+
+def _delete(registry: Registry, args) -> int:
+    result = registry.delete(args.name)
+    for path in result.deleted:
+        print(f"Deleted {path}")
+    for path, why in result.kept:
+        print(f"Kept {path}: {why}")
+    if not result.deleted:
+        print(f"No downloaded or imported files of '{args.name}' to delete.")
+    return EXIT_OK
+
+
+_COMMANDS = {"list": _list, "download": _download, "import": _import, "verify": _verify,
+             "delete": _delete}
+_METHODS = {"sha256": "checksum matches", "structure": "loads safely, keys and shapes match",
+            "size": "size matches", "present": "present; nothing to check it against"}
+
+
+def _size_text(status: ModelStatus) -> str:
+    """Size on disk, and the full size when it is known and not all there yet."""
+    expected = [f.file.size for f in status.files]
+    full = _human(sum(expected)) if all(expected) else "?"
+    if status.installed:
+        return _human(status.size_on_disk)
+    return f"{_human(status.size_on_disk)} of {full}" if status.size_on_disk else full
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _as_json(status: ModelStatus, is_default: bool) -> dict:
+    manifest = status.manifest
+    return {
+        "name": manifest.name,
+        "title": manifest.title,
+        "state": status.state,
+        "default": is_default,
+        "licence": manifest.licence,
+        "homepage": manifest.homepage,
+        "description": manifest.description,
+        "size_on_disk": status.size_on_disk,
+        "manifest": str(manifest.source),
+        "files": [
+            {"name": f.file.name, "state": f.state, "path": str(f.path), "size": f.size,
+             "expected_size": f.file.size or None, "sha256": f.file.sha256 or None,
+             "url": f.file.url or None, "bundled": f.bundled}
+            for f in status.files
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``models …`` on its own (``python -m faceapp.cli_models list``)."""
+    parser = argparse.ArgumentParser(prog="faceapp-cli")
+    add_models_parser(parser.add_subparsers(dest="command", required=True))
+    try:
+        args = parser.parse_args(["models", *(sys.argv[1:] if argv is None else argv)])
+    except SystemExit as exc:
+        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    return run_models_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""``faceapp-cli models …``: output, exit codes, and the files it leaves on disk."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from faceapp import paths
+from faceapp.cli_models import main
+from faceapp.core import loading
+
+torch.set_num_threads(2)
+
+WEIGHTS = "tiny_restorer.pth"
+
+
+def _inline(config: dict) -> str:
+    return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in config.items()) + " }"
+
+
+@pytest.fixture
+def weights_file(golden_dir, tmp_path):
+    """A valid restorer checkpoint outside faceapp's folders, and its constructor arguments."""
+    config = json.loads((golden_dir / "swinir_small.json").read_text())["constructor_args"]
+    path = tmp_path / "downloads" / WEIGHTS
+    path.parent.mkdir()
+    torch.save(loading.build_network("swinir", config).state_dict(), path)
+    return path, config
+
+
+@pytest.fixture
+def tiny(weights_file):
+    """A user manifest 'tiny' whose one file downloads from a file:// URL."""
+    path, config = weights_file
+    folder = paths.user_manifests_dir()
+    folder.mkdir(parents=True)
+    (folder / "tiny.toml").write_text(
+        f"""schema = 1
+name = "tiny"
+title = "Tiny test model"
+licence = "MIT"
+face_size = 64
+face_template = "ffhq5"
+default_steps = 4
+default = true
+
+[diffusion]
+timesteps = 1000
+beta_start = 0.0001
+beta_end = 0.02
+
+[restorer]
+arch = "swinir"
+file = "{WEIGHTS}"
+config = {_inline(config)}
+
+[[files]]
+name = "{WEIGHTS}"
+url = "{path.as_uri()}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_list_shows_models_states_and_licences(tiny, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "missing" in lines["difface-official"] and "non-commercial" in lines["difface-official"]
+    assert "missing" in lines["tiny"] and "MIT" in lines["tiny"]
+
+
+def test_list_json(tiny, capsys):
+    assert main(["list", "--json"]) == 0
+    models = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert models["tiny"]["state"] == "missing"
+    assert models["tiny"]["default"] is True  # marked default, and nothing is installed
+    assert models["difface-official"]["files"][0]["url"].startswith("https://github.com/")
+
+
+def test_download_shows_progress_and_installs(tiny, capsys):
+    assert main(["download", "tiny"]) == 0
+    captured = capsys.readouterr()
+    assert WEIGHTS in captured.err and "100%" in captured.err
+    assert (paths.weights_dir() / WEIGHTS).read_bytes() == tiny.read_bytes()
+    assert main(["list", "--json"]) == 0
+    models = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert models["tiny"]["state"] == "installed"
+
+
+def test_import_verify_delete(tiny, capsys):
+    assert main(["import", "tiny", str(tiny)]) == 0
+    assert "is installed" in capsys.readouterr().out
+    assert main(["verify", "tiny"]) == 0
+    assert f"tiny: {WEIGHTS}: OK" in capsys.readouterr().out
+    assert main(["delete", "tiny"]) == 0
+    assert "Deleted" in capsys.readouterr().out
+    assert not (paths.weights_dir() / WEIGHTS).exists()
+    assert tiny.exists()
+
+
+def test_import_of_a_wrong_file_fails_with_a_message(tiny, tmp_path, capsys):
+    wrong = tmp_path / "notes.pth"
+    torch.save({"conv.weight": torch.zeros(2, 2)}, wrong)
+    assert main(["import", "tiny", str(wrong)]) == 1
+    assert "error: " in capsys.readouterr().err
+    assert not (paths.weights_dir() / WEIGHTS).exists()
+
+
+def test_missing_model_tells_how_to_get_it(capsys):
+    assert main(["verify", "difface-official"]) == 1
+    err = capsys.readouterr().err
+    assert "faceapp-cli models download difface-official" in err
+
+
+def test_unknown_model_fails(capsys):
+    assert main(["download", "nonesuch"]) == 1
+    assert "no model called 'nonesuch'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [[], ["bogus"], ["import", "tiny"]])
+def test_usage_errors_exit_2(argv, capsys):
+    assert main(argv) == 2
+    assert "usage" in capsys.readouterr().err
