@@ -166,7 +166,7 @@ class CoreBackend:
 
         folder = Path(prefs.output_folder) if prefs.output_folder else None
         return default_output_path(path, folder=folder, pattern=prefs.name_pattern,
-                                   ext=ext or _extension(prefs.export_format, path))
+                                   ext=ext or _extension(prefs.export_format))
 
     @staticmethod
     def export(entry: PhotoEntry, dest: Path, prefs: AppPreferences, *, fmt: str | None = None,
@@ -176,10 +176,9 @@ class CoreBackend:
 
         if entry.composite is None or entry.result is None:
             raise ValueError("restore the photo before saving it")
-        fmt = fmt or _format_of(dest)
-        return export_photo(entry.composite, getattr(entry.photo, "alpha", None), entry.photo, dest,
-                            format=fmt, quality=quality or prefs.quality,
-                            provenance=provenance(entry, prefs), overwrite=False)
+        return export_photo(entry.composite, entry.result.alpha, entry.photo, dest, format=fmt,
+                            quality=quality or prefs.quality, provenance=provenance(entry),
+                            overwrite=False)
 
 
 def photo_settings(prefs: AppPreferences) -> Any:
@@ -190,30 +189,15 @@ def photo_settings(prefs: AppPreferences) -> Any:
                          base_seed=prefs.base_seed, upscale=prefs.upscale)
 
 
-def provenance(entry: PhotoEntry, prefs: AppPreferences) -> dict[str, Any]:
-    """How a result was made: software, model, sampler and the chosen seed of every face."""
-    result = entry.result
-    faces = []
-    for position, face in enumerate(getattr(result, "faces", []) or []):
-        chosen = face.chosen
-        faces.append({"face": int(getattr(face, "index", position)),
-                      "seed": int(face.seeds[chosen]), "candidate": int(chosen)})
-    return {
-        "software": f"faceapp {__version__}",
-        "model": getattr(result, "model", "") or prefs.model,
-        "fidelity": prefs.sampler.fidelity,
-        "steps": prefs.sampler.steps,
-        "eta": prefs.sampler.eta,
-        "faces": faces,
-    }
+def provenance(entry: PhotoEntry) -> dict[str, Any]:
+    """The core result's provenance (model, sampler, every face's chosen seed) plus our version."""
+    record = dict(entry.result.provenance())
+    record["software"] = f"faceapp {__version__}"
+    return record
 
 
-def _format_of(path: Path) -> str:
-    suffix = path.suffix.lower().lstrip(".")
-    return {"jpg": "jpeg", "tif": "tiff"}.get(suffix, suffix or "png")
-
-
-def _extension(fmt: str, original: Path) -> str:
+def _extension(fmt: str) -> str | None:
+    """The file extension for an export format; None keeps the original's (core's choice)."""
     if not fmt:
-        return original.suffix.lower() or ".png"
+        return None
     return {"jpeg": ".jpg", "tiff": ".tif"}.get(fmt, f".{fmt}")

@@ -35,7 +35,7 @@ from faceapp.gui.icons import icon
 from faceapp.gui.notifications import Notice, NotificationArea
 from faceapp.gui.qimage import qimage_to_rgb, rgb_to_pixmap, rgb_to_qimage
 from faceapp.gui.seed_gallery import SeedGallery
-from faceapp.gui.session import Session
+from faceapp.gui.session import Session, face_number
 from faceapp.gui.settings_store import AppPreferences, SettingsStore
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         if entry.result is not None:
             faces = list(entry.result.faces)
             self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
-                                   numbers=[getattr(f, "index", i) for i, f in enumerate(faces)])
+                                   numbers=[face_number(f, i) for i, f in enumerate(faces)])
         self._refresh_enabled()
 
     def _entry_added(self, path: Path) -> None:

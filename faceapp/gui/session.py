@@ -26,12 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def face_number(face_result: Any, position: int) -> int:
-    """The detector index of a per-face result (what ``PhotoResult.choose`` expects)."""
-    for owner in (face_result, getattr(face_result, "face", None)):
-        index = getattr(owner, "index", None)
-        if isinstance(index, int):
-            return index
-    return position
+    """The detector index of a per-face result: the number shown to the user is this + 1."""
+    index = getattr(getattr(face_result, "face", None), "index", None)
+    return index if isinstance(index, int) else position
 
 
 class Session(QObject):
@@ -186,7 +183,7 @@ class Session(QObject):
         face_result = entry.result.faces[position]
         if face_result.chosen == candidate:
             return
-        entry.result.choose(face_number(face_result, position), candidate)
+        entry.result.choose(position, candidate)
         entry.composite = entry.result.composite()
         self.entryChanged.emit(path)
 
@@ -195,9 +192,8 @@ class Session(QObject):
         entry = self.entries[path]
         if entry.result is None:
             return
-        number = face_number(entry.result.faces[position], position)
         self.queue.add(QueuedJob(
-            self.backend.more_job(entry.result, number, self.prefs, count or self.prefs.seeds_per_face),
+            self.backend.more_job(entry.result, position, self.prefs, count or self.prefs.seeds_per_face),
             "more", path,
             on_progress=lambda item, p=path: self._restore_progress(p, item),
             on_done=lambda composite, p=path: self._more_done(p, composite),

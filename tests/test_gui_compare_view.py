@@ -1,0 +1,109 @@
+"""The before/after compare view: split divider, whole-before/after, zoom alignment, face boxes."""
+
+from __future__ import annotations
+
+import gui_util  # noqa: F401  (offscreen Qt)
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from faceapp.gui.compare_view import CompareView, FaceOutline
+from faceapp.gui.qimage import qimage_to_rgb, rgb_to_qimage
+
+
+@pytest.fixture
+def view(qtbot):
+    widget = CompareView()
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def rendered(view) -> np.ndarray:
+    return qimage_to_rgb(view.grab().toImage())
+
+
+def solid(value: int, size=(100, 160)) -> np.ndarray:
+    return np.full((*size, 3), value, np.uint8)
+
+
+def test_split_slider_moves_the_boundary_between_before_and_after(view, qtbot):
+    view.set_images(rgb_to_qimage(solid(0)), rgb_to_qimage(solid(255)))
+    view.zoom_fit()
+    row = int(view.image_rect().top()) + 10  # above the divider's handle
+    x_in_photo = int(view.image_rect().left()) + 5, int(view.image_rect().right()) - 5
+
+    def boundary(image):
+        columns = np.arange(*x_in_photo)
+        white = image[row, columns, 1] > 128
+        return columns[np.argmax(white)]  # first "after" column
+
+    view.set_split(0.5)
+    middle = boundary(rendered(view))
+    assert abs(middle - view.width() * 0.5) <= 3
+    with qtbot.waitSignal(view.splitChanged):
+        # drag the divider with the mouse from the middle to 30 %
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(view.width() // 2, row))
+        qtbot.mouseMove(view, QPoint(int(view.width() * 0.3), row))
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(int(view.width() * 0.3), row))
+    assert view.split() == pytest.approx(0.3, abs=0.01)
+    assert abs(boundary(rendered(view)) - view.width() * 0.3) <= 3
+
+
+def test_toggle_shows_the_whole_before_then_the_whole_after(view):
+    view.set_images(rgb_to_qimage(solid(0)), rgb_to_qimage(solid(255)))
+    rect = view.image_rect().toRect().adjusted(20, 20, -20, -20)
+
+    def photo_area():
+        return rendered(view)[rect.top():rect.bottom(), rect.left():rect.right()]
+
+    assert 0 < photo_area().mean() < 255  # split
+    view.toggle_whole()
+    assert view.view_mode() == "before" and photo_area().max() < 40
+    view.toggle_whole()
+    assert view.view_mode() == "after" and photo_area().min() > 215
+
+
+def test_zoom_and_pan_keep_an_upscaled_after_aligned_with_before(view):
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    after = np.repeat(np.repeat(before, 2, axis=0), 2, axis=1)  # the same picture at ×2
+    view.set_images(rgb_to_qimage(before), rgb_to_qimage(after))
+    view.set_zoom(4.0, anchor=QPointF(150, 120))
+    view.pan_by(37, -21)
+    view.set_split(1.0)
+    all_before = rendered(view).astype(int)
+    view.set_split(0.0)
+    all_after = rendered(view).astype(int)
+    assert all_before.std() > 30  # the photo fills the view, not a blank area
+    # Same pixels on both sides (smoothing may differ by a grey level or two at block edges).
+    assert np.mean(np.abs(all_before - all_after)) < 2.0
+
+
+def test_wheel_zoom_keeps_the_photo_point_under_the_cursor(view):
+    view.set_images(rgb_to_qimage(solid(100)))
+    anchor = QPointF(120, 90)
+    before = view.widget_to_image(anchor)
+    view.set_zoom(view.zoom() * 3, anchor=anchor)
+    after = view.widget_to_image(anchor)
+    assert (after.x(), after.y()) == pytest.approx((before.x(), before.y()), abs=1e-6)
+
+
+def test_clicking_a_face_toggles_it_and_dragging_in_draw_mode_adds_a_box(view, qtbot):
+    view.set_images(rgb_to_qimage(solid(100, (200, 200))))
+    view.set_faces([FaceOutline(0, (20, 20, 80, 80)), FaceOutline(1, (120, 120, 180, 180))])
+    centre = view.image_to_widget(QPointF(150, 150)).toPoint()
+    with qtbot.waitSignal(view.faceToggled) as toggled:
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
+    assert toggled.args == [1]
+
+    view.set_draw_mode(True)
+    start = view.image_to_widget(QPointF(100, 10)).toPoint()
+    end = view.image_to_widget(QPointF(160, 90)).toPoint()
+    with qtbot.waitSignal(view.boxDrawn) as drawn:
+        qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view, end)
+        qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+    assert drawn.args[0] == pytest.approx((100, 10, 160, 90), abs=2.0)

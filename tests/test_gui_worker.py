@@ -1,0 +1,102 @@
+"""The background worker: jobs run off the GUI thread, report progress, cancel and fail cleanly."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import gui_util  # noqa: F401  (offscreen Qt)
+import pytest
+from PySide6.QtCore import QThread
+
+from faceapp.core.errors import ImageError
+from faceapp.gui.job_queue import JobQueue, QueuedJob
+from faceapp.gui.worker import TaskRunner
+
+
+@pytest.fixture
+def runner(qtbot):
+    task_runner = TaskRunner()
+    yield task_runner
+    task_runner.shutdown()
+
+
+def counting_job(steps: int, *, delay: float = 0.0, seen: list | None = None):
+    def job(should_cancel):
+        for step in range(1, steps + 1):
+            if seen is not None:
+                seen.append((step, QThread.currentThread()))
+            time.sleep(delay)
+            yield step
+        return "result"
+
+    return job
+
+
+def test_a_job_runs_on_the_worker_thread_and_reports_every_step(runner, qtbot):
+    seen, progress = [], []
+    runner.progress.connect(lambda _id, step: progress.append(step))
+    with qtbot.waitSignal(runner.finished, timeout=5000) as finished:
+        runner.submit(counting_job(5, seen=seen))
+    assert finished.args[1] == "result"
+    assert progress == [1, 2, 3, 4, 5]
+    assert {thread for _, thread in seen} == {runner.thread}
+    assert runner.thread is not QThread.currentThread()
+    assert not runner.busy
+
+
+def test_cancel_stops_the_job_at_its_next_step_and_the_runner_takes_new_work(runner, qtbot):
+    started = threading.Event()
+
+    def endless(should_cancel):
+        step = 0
+        while True:
+            step += 1
+            started.set()
+            time.sleep(0.02)
+            yield step
+
+    steps = []
+    runner.progress.connect(lambda _id, step: steps.append(step))
+    with qtbot.waitSignal(runner.cancelled, timeout=5000):
+        runner.submit(endless)
+        assert started.wait(5)
+        qtbot.waitUntil(lambda: len(steps) >= 2)
+        runner.cancel()
+        at_cancel = len(steps)
+    assert len(steps) - at_cancel <= 1
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        runner.submit(counting_job(2))
+
+
+def test_a_failing_job_reports_its_error_and_leaves_the_runner_usable(runner, qtbot):
+    def broken(should_cancel):
+        yield 1
+        raise ImageError("cannot read photo.jpg")
+
+    with qtbot.waitSignal(runner.failed, timeout=5000) as failed:
+        runner.submit(broken)
+    assert isinstance(failed.args[1], ImageError)
+    with qtbot.waitSignal(runner.finished, timeout=5000):
+        runner.submit(counting_job(1))
+
+
+def test_the_queue_runs_jobs_one_after_another_in_order(runner, qtbot):
+    queue = JobQueue(runner)
+    order, active = [], []
+
+    def job(name):
+        def run(should_cancel):
+            active.append(name)
+            assert len(active) == 1, "two jobs ran at once"
+            time.sleep(0.02)
+            yield name
+            active.remove(name)
+            return name
+
+        return run
+
+    for name in "abc":
+        queue.add(QueuedJob(job(name), "restore", on_done=order.append))
+    qtbot.waitUntil(lambda: not queue.busy, timeout=5000)
+    assert order == ["a", "b", "c"]
