@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from netutil import SMALL_SWINIR_CONFIG
 
 from faceapp import paths
 from faceapp.cli_models import main
@@ -21,9 +22,9 @@ def _inline(config: dict) -> str:
 
 
 @pytest.fixture
-def weights_file(golden_dir, tmp_path):
+def weights_file(tmp_path):
     """A valid restorer checkpoint outside faceapp's folders, and its constructor arguments."""
-    config = json.loads((golden_dir / "swinir_small.json").read_text())["constructor_args"]
+    config = SMALL_SWINIR_CONFIG
     path = tmp_path / "downloads" / WEIGHTS
     path.parent.mkdir()
     torch.save(loading.build_network("swinir", config).state_dict(), path)

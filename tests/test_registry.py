@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from netutil import SMALL_SWINIR_CONFIG, SMALL_UNET_CONFIG
 
 from faceapp.core import loading
 from faceapp.core.errors import (
@@ -28,13 +29,8 @@ PRIOR, RESTORER = "tiny_prior.pth", "tiny_restorer.pth"
 
 # --- helpers --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def configs(golden_dir):
-    """Small constructor arguments from the golden pack (independent of this code)."""
-
-    def args(name):
-        return json.loads((golden_dir / f"{name}.json").read_text())["constructor_args"]
-
-    return {"iddpm_unet": args("unet_small"), "swinir": args("swinir_small")}
+def configs():
+    return {"iddpm_unet": SMALL_UNET_CONFIG, "swinir": SMALL_SWINIR_CONFIG}
 
 
 def manifest_data(configs, name="tiny", **top) -> dict:
