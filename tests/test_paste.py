@@ -1,0 +1,128 @@
+"""Paste-back: geometry at every upscale factor, soft seamless masks, border faces, overlaps."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from faceapp.core.faces import align_face, face_from_box
+from faceapp.core.paste import face_mask, normalised_weights, paste_faces
+from faceapp.core.templates import face_template
+
+SIZE = 128
+TEMPLATE = face_template("ffhq5", SIZE)
+
+
+def _photo(height: int = 240, width: int = 320) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    small = rng.integers(0, 256, size=(height // 8, width // 8, 3), dtype=np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def _upscaled(photo: np.ndarray, scale: int) -> np.ndarray:
+    return cv2.resize(photo, (photo.shape[1] * scale, photo.shape[0] * scale), interpolation=cv2.INTER_CUBIC)
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_a_dot_in_the_crop_lands_where_the_affine_says(scale):
+    # A rotated, scaled face: a bright dot at crop position c must appear at output position
+    # s·(A⁻¹c + 0.5) − 0.5 (pixel centres), whatever the upscale factor.
+    landmarks = TEMPLATE * 0.9 + np.array([61.3, 40.7], dtype=np.float32)
+    angle = np.deg2rad(17.0)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], dtype=np.float32)
+    landmarks = (landmarks - landmarks.mean(0)) @ rot.T + landmarks.mean(0)
+    photo = np.zeros((240, 320, 3), np.uint8)
+    _, affine = align_face(photo, landmarks, template=TEMPLATE, size=SIZE)
+    crop = np.zeros((SIZE, SIZE, 3), np.uint8)
+    crop[60:69, 50:59] = 255  # centre (54, 64)
+    background = np.zeros((240 * scale, 320 * scale, 3), np.uint8)
+    mask = face_mask(affine, SIZE, scale, (320 * scale, 240 * scale))
+    out = paste_faces(background, [crop], [mask])
+    weights = out[:, :, 0].astype(np.float64)
+    ys, xs = np.mgrid[0 : out.shape[0], 0 : out.shape[1]]
+    found = np.array([(xs * weights).sum(), (ys * weights).sum()]) / weights.sum()
+    photo_point = cv2.invertAffineTransform(affine) @ np.array([54.0, 64.0, 1.0])
+    expected = (photo_point + 0.5) * scale - 0.5
+    assert np.abs(found - expected).max() < 0.15 * scale
+
+
+def test_identity_paste_reproduces_the_photo_and_leaves_the_rest_untouched():
+    photo = _photo()
+    face = face_from_box((120, 70, 190, 150))
+    crop, affine = align_face(photo, face.landmarks, template=TEMPLATE, size=SIZE)
+    mask = face_mask(affine, SIZE, 1, (320, 240))
+    out = paste_faces(photo, [crop], [mask])
+    x0, y0, x1, y1 = mask.roi
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert outside.any()
+    np.testing.assert_array_equal(out[outside], photo[outside])
+    assert np.abs(out.astype(int) - photo.astype(int)).max() <= 12
+    assert np.abs(out.astype(int) - photo.astype(int)).mean() < 0.5
+
+
+def test_the_mask_is_soft_and_the_blend_has_no_step():
+    photo = _photo()
+    face = face_from_box((140, 95, 185, 150))  # crop footprint well inside the photo
+    crop, affine = align_face(photo, face.landmarks, template=TEMPLATE, size=SIZE)
+    brighter = np.clip(crop.astype(int) + 40, 0, 255).astype(np.uint8)
+    mask = face_mask(affine, SIZE, 2, (640, 480))
+    assert mask.weights.max() == pytest.approx(1.0, abs=1e-3)
+    assert mask.weights[0].max() < 1e-3 and mask.weights[:, 0].max() < 1e-3  # fades out before the crop's edge
+    assert 0.05 < ((mask.weights > 0.02) & (mask.weights < 0.98)).mean()  # a real feathered band
+    background = _upscaled(photo, 2)
+    out = paste_faces(background, [brighter], [mask])
+    difference = out.astype(np.float64).mean(2) - paste_faces(background, [crop], [mask]).astype(np.float64).mean(2)
+    # The +40 offset ramps in over several pixels: no neighbour step above a quarter of it (a
+    # hard, unfeathered mask gives ~24 here).
+    steps = max(np.abs(np.diff(difference, axis=0)).max(), np.abs(np.diff(difference, axis=1)).max())
+    assert difference.max() > 35
+    assert steps < 10
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_a_face_cut_by_the_photo_border_blends_up_to_the_border(scale):
+    photo = _photo()
+    face = face_from_box((-30, 40, 50, 130))  # the face sticks out on the left
+    crop, affine = align_face(photo, face.landmarks, template=TEMPLATE, size=SIZE)
+    mask = face_mask(affine, SIZE, scale, (320 * scale, 240 * scale))
+    assert mask.roi[0] == 0
+    middle_row = mask.weights[mask.weights.shape[0] // 2]
+    assert middle_row[0] > 0.99  # not faded at the photo border
+    background = _upscaled(photo, scale)
+    out = paste_faces(background, [crop], [mask])
+    error = np.abs(out.astype(int) - background.astype(int))
+    assert error.mean() < 1.0
+    assert error[:, : 2 * scale].max() < 40  # no fill colour leaking in at the border
+
+
+def test_overlapping_faces_share_the_overlap():
+    face_a = face_from_box((100, 60, 180, 150))
+    face_b = face_from_box((140, 70, 220, 160))
+    photo = np.full((240, 320, 3), 128, np.uint8)
+    _, affine_a = align_face(photo, face_a.landmarks, template=TEMPLATE, size=SIZE)
+    _, affine_b = align_face(photo, face_b.landmarks, template=TEMPLATE, size=SIZE)
+    masks = [face_mask(a, SIZE, 1, (320, 240)) for a in (affine_a, affine_b)]
+    weights = normalised_weights(masks)
+    total = np.zeros((240, 320))
+    for mask, weight in zip(masks, weights):
+        x0, y0, x1, y1 = mask.roi
+        total[y0:y1, x0:x1] += weight
+    assert total.max() <= 1.0 + 1e-5
+    red = np.zeros((SIZE, SIZE, 3), np.uint8)
+    red[..., 0] = 255
+    blue = np.zeros((SIZE, SIZE, 3), np.uint8)
+    blue[..., 2] = 255
+    out = paste_faces(photo, [red, blue], masks).astype(int)
+    shared = (masks[0].weights[..., None] > 0.99)[:, :, 0]
+    x0, y0, x1, y1 = masks[0].roi
+    bx0, by0, bx1, by1 = masks[1].roi
+    in_b = np.zeros_like(shared)
+    in_b[max(by0 - y0, 0) : by1 - y0, max(bx0 - x0, 0) : bx1 - x0] = True
+    both = np.argwhere(shared & in_b)
+    both = [p for p in both if masks[1].weights[p[0] + y0 - by0, p[1] + x0 - bx0] > 0.99]
+    assert both, "the two faces should overlap fully somewhere"
+    y, x = both[len(both) // 2]
+    pixel = out[y + y0, x + x0]
+    assert abs(pixel[0] - 128) <= 2 and abs(pixel[2] - 128) <= 2  # half red, half blue: neither wins

@@ -1,0 +1,164 @@
+"""Reading photos: formats, odd modes, orientation, alpha, metadata, and refusing bad files."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from faceapp.core.errors import ImageError
+from faceapp.core.photo_io import read_photo
+
+
+def _pattern(height: int = 40, width: int = 60) -> np.ndarray:
+    """An asymmetric test image: a gradient plus a red top-left block."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 4 % 256, y * 6 % 256, (x + y) * 2 % 256], axis=2).astype(np.uint8)
+    rgb[:10, :15] = (255, 0, 0)
+    return rgb
+
+
+def test_every_test_photo_reads_as_rgb8(testdata_dir):
+    for path in sorted((testdata_dir / "photos").iterdir()):
+        photo = read_photo(path)
+        with Image.open(path) as image:
+            assert photo.rgb.shape == (image.height, image.width, 3), path.name
+        assert photo.rgb.dtype == np.uint8
+        assert photo.format in ("JPEG", "PNG")
+
+
+def test_rgba_photo_keeps_its_alpha(testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "cf_06.png")
+    with Image.open(testdata_dir / "photos" / "cf_06.png") as image:
+        expected = np.asarray(image.convert("RGBA"))
+    assert photo.alpha is not None
+    np.testing.assert_array_equal(photo.alpha, expected[:, :, 3])
+    np.testing.assert_array_equal(photo.rgb, expected[:, :, :3])
+    assert photo.icc  # the file carries an ICC profile, kept for export
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied_and_reset(tmp_path, orientation):
+    upright = _pattern()
+    # Store the pixels as a camera would, so that applying the orientation makes them upright.
+    stored = {3: np.rot90(upright, 2), 6: np.rot90(upright, 1), 8: np.rot90(upright, -1)}[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "Test Camera"
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(np.ascontiguousarray(stored)).save(path, quality=98, subsampling=0, exif=exif.tobytes())
+
+    photo = read_photo(path)
+    assert photo.rgb.shape == upright.shape
+    assert np.abs(photo.rgb.astype(int) - upright.astype(int)).mean() < 4
+    assert photo.rgb[:8, :12, 0].mean() > 200 and photo.rgb[:8, :12, 1].mean() < 60  # red block top-left
+    kept = Image.Exif()
+    kept.load(photo.exif)
+    assert kept[0x0112] == 1
+    assert kept[0x010F] == "Test Camera"
+
+
+def test_16_bit_grayscale_is_scaled_to_8_bits(tmp_path):
+    values = np.linspace(0, 65535, 50 * 30).reshape(30, 50).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(values).save(path)
+    photo = read_photo(path)
+    expected = np.round(values / 257.0)
+    assert np.abs(photo.rgb[:, :, 0].astype(int) - expected).max() <= 1
+    assert (photo.rgb[:, :, 0] == photo.rgb[:, :, 2]).all()
+    assert photo.rgb.max() == 255 and photo.rgb.min() == 0
+
+
+def test_grayscale_palette_and_transparency(tmp_path):
+    gray = np.arange(0, 240, dtype=np.uint8).reshape(12, 20)
+    Image.fromarray(gray, "L").save(tmp_path / "gray.png")
+    photo = read_photo(tmp_path / "gray.png")
+    np.testing.assert_array_equal(photo.rgb[:, :, 1], gray)
+    assert photo.alpha is None
+
+    palette = Image.fromarray(_pattern()).quantize(8)
+    palette.info["transparency"] = 0
+    palette.save(tmp_path / "palette.png", transparency=0)
+    photo = read_photo(tmp_path / "palette.png")
+    indices = np.asarray(palette)
+    assert photo.alpha is not None
+    np.testing.assert_array_equal(photo.alpha == 0, indices == 0)
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path):
+    cmyk = np.zeros((16, 16, 4), dtype=np.uint8)
+    cmyk[:, :8] = (0, 255, 255, 0)  # red
+    cmyk[:, 8:] = (255, 255, 0, 0)  # blue
+    Image.fromarray(cmyk, "CMYK").save(tmp_path / "cmyk.jpg", quality=100)
+    photo = read_photo(tmp_path / "cmyk.jpg")
+    left, right = photo.rgb[:, 2:6].reshape(-1, 3).mean(0), photo.rgb[:, 10:14].reshape(-1, 3).mean(0)
+    assert left[0] > 200 and left[1] < 60 and left[2] < 60
+    assert right[2] > 200 and right[0] < 60
+
+
+@pytest.mark.parametrize("suffix", [".webp", ".tif", ".bmp", ".png"])
+def test_other_formats_round_trip(tmp_path, suffix):
+    rgb = _pattern()
+    options = {"lossless": True} if suffix == ".webp" else {}
+    Image.fromarray(rgb).save(tmp_path / f"x{suffix}", **options)
+    np.testing.assert_array_equal(read_photo(tmp_path / f"x{suffix}").rgb, rgb)
+
+
+def test_icc_profile_is_kept(tmp_path):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(_pattern()).save(tmp_path / "icc.png", icc_profile=icc)
+    assert read_photo(tmp_path / "icc.png").icc == icc
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A small PNG file whose header claims width×height pixels (one compressed row of data)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 1024)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def _jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(_pattern(200, 300)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("empty.jpg", b"", "empty"),
+        ("notes.jpg", b"this is a text file, not a photo\n" * 10, "not an image"),
+        ("truncated.jpg", _jpeg_bytes()[:1500], "truncated"),
+        ("bomb.png", _png_header(40000, 40000), "too large"),
+    ],
+)
+def test_bad_files_are_refused_with_a_clear_message(tmp_path, name, content, words):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageError) as info:
+        read_photo(path)
+    assert words in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_header_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(_png_header(12000, 11000))  # 132 MP: under Pillow's own bomb limit, over ours
+    with pytest.raises(ImageError, match="megapixels"):
+        read_photo(path)
+
+
+def test_missing_and_unsupported_files(tmp_path):
+    with pytest.raises(ImageError, match="no such file"):
+        read_photo(tmp_path / "nothing.jpg")
+    Image.fromarray(_pattern()).save(tmp_path / "anim.gif")
+    with pytest.raises(ImageError, match="not supported"):
+        read_photo(tmp_path / "anim.gif")
