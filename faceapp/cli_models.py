@@ -93,20 +93,26 @@ def _download(registry: Registry, args) -> int:
         return EXIT_OK
     if manifest.licence:
         print(f"Licence of '{args.name}': {manifest.licence}", file=sys.stderr)
-    bars: dict[str, tqdm] = {}
+    bar: tqdm | None = None
 
-    def progress(name: str, done: int, total: int | None) -> None:
-        if name not in bars:
-            bars[name] = tqdm(total=total, initial=done, desc=name, unit="B", unit_scale=True,
-                              unit_divisor=1024, file=sys.stderr, leave=True)
-        bars[name].update(done - bars[name].n)
+    def start(name: str, index: int, count: int) -> None:
+        nonlocal bar
+        if bar is not None:
+            bar.close()
+        bar = tqdm(desc=f"{name} ({index}/{count})", unit="B", unit_scale=True,
+                   unit_divisor=1024, file=sys.stderr)
+
+    def progress(done: int, total: int | None) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
         if total is not None and done >= total:
-            bars[name].close()  # the check that follows is not part of the transfer
+            bar.close()  # the check that follows is not part of the transfer
 
     try:
-        registry.download(args.name, progress=progress)
+        registry.download(args.name, progress=progress, on_file=start)
     finally:
-        for bar in bars.values():
+        if bar is not None:
             bar.close()
     print(f"The model '{args.name}' is installed in {registry.weights_dir}.")
     return EXIT_OK

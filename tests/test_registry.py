@@ -369,9 +369,18 @@ def test_download_installs_every_file(manifests_dir, registry_for, configs, sour
         entry["url"] = sources[entry["name"]].as_uri()
     write_manifest(manifests_dir, data)
     registry = registry_for()
-    seen = set()
-    status = registry.download("tiny", progress=lambda name, done, total: seen.add(name))
-    assert status.installed and seen == {PRIOR, RESTORER}
+    started, reports = [], []
+    status = registry.download(
+        "tiny",
+        on_file=lambda *args: started.append(args),
+        progress=lambda done, total: reports.append((len(started), done, total)),
+    )
+    assert status.installed
+    assert started == [(PRIOR, 1, 2), (RESTORER, 2, 2)]
+    sizes = {1: sources[PRIOR].stat().st_size, 2: sources[RESTORER].stat().st_size}
+    assert {(n, done, total) for n, done, total in reports if done == total} == {
+        (n, size, size) for n, size in sizes.items()
+    }
     assert registry.network_paths("tiny")["prior"].read_bytes() == sources[PRIOR].read_bytes()
 
 

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from faceapp import paths
-from faceapp.core.download import download_file, file_sha256, partial_path
+from faceapp.core.download import ProgressCallback, download_file, file_sha256, partial_path
 from faceapp.core.errors import (
     ArchitectureMismatchError,
     CorruptModelError,
@@ -161,8 +161,9 @@ class DeleteResult:
     kept: tuple[tuple[Path, str], ...]  # (file, why it was kept)
 
 
-#: ``progress(file_name, bytes_done, bytes_total_or_None)`` during :meth:`Registry.download`.
-DownloadProgress = Callable[[str, int, "int | None"], None]
+#: ``on_file(file_name, index, count)``: :meth:`Registry.download` starts file ``index``
+#: (1-based) of the ``count`` it has to fetch; ``progress`` then reports bytes of that file.
+FileStarted = Callable[[str, int, int], None]
 
 
 # --- manifest parsing ---------------------------------------------------------------------
@@ -378,12 +379,8 @@ class Registry:
                 "No model manifests were found in "
                 f"{' or '.join(str(d) for d in self.manifest_dirs)}. Reinstall faceapp."
             )
-        installed = [m for m in manifests if self.is_installed(m.name)]
-        for pool in (installed, manifests):
-            marked = [m for m in pool if m.is_default]
-            if marked or pool:
-                return (marked or pool)[0]
-        raise AssertionError("unreachable")  # pragma: no cover
+        pool = [m for m in manifests if self.is_installed(m.name)] or manifests
+        return next((m for m in pool if m.is_default), pool[0])
 
     def file_path(self, manifest: ModelManifest, filename: str) -> Path:
         """Where weight file ``filename`` of ``manifest`` is: beside the manifest (bundled) if
@@ -450,11 +447,15 @@ class Registry:
         self,
         name: str,
         *,
-        progress: DownloadProgress | None = None,
+        progress: ProgressCallback | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        on_file: FileStarted | None = None,
     ) -> ModelStatus:
         """Download the model's missing weight files into the weights folder (resuming partial
         downloads) and check each one; return the new status.
+
+        ``progress(bytes_done, bytes_total_or_None)`` reports on the current file, which
+        ``on_file`` announces.
 
         Raises:
             Cancelled: ``should_cancel()`` returned true; partial files are kept.
@@ -470,17 +471,18 @@ class Registry:
                 f"The model '{name}' has no download address for {', '.join(no_url)}. Import "
                 f"the file with:  {CLI} models import {name} FILE"
             )
-        for entry in todo:
+        for index, entry in enumerate(todo, start=1):
             dest = self.weights_dir / entry.file.name
             if entry.state == DAMAGED and not entry.bundled:
                 dest.unlink()
-            report = (lambda d, t, n=entry.file.name: progress(n, d, t)) if progress else None
+            if on_file:
+                on_file(entry.file.name, index, len(todo))
             download_file(
                 entry.file.url,
                 dest,
                 expected_size=entry.file.size,
                 sha256=entry.file.sha256,
-                progress=report,
+                progress=progress,
                 should_cancel=should_cancel,
             )
             if not entry.file.sha256:
