@@ -31,13 +31,17 @@ _MASKED = -100.0
 
 
 def relative_position_index(window_size: int) -> torch.Tensor:
-    """Index into the relative-position bias table for every (query, key) pair of a window."""
+    """Index into the relative-position bias table for every (query, key) pair of a window (CPU)."""
     ws = window_size
-    coords = torch.stack(
-        torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij")
-    ).flatten(1)  # [2, ws*ws]
+    steps = torch.arange(ws, device="cpu")
+    coords = torch.stack(torch.meshgrid(steps, steps, indexing="ij")).flatten(1)  # [2, ws*ws]
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (ws - 1)
     return rel[..., 0] * (2 * ws - 1) + rel[..., 1]
+
+
+def _default_device() -> torch.device:
+    """The device factory functions use now (honours ``with torch.device(...)``)."""
+    return torch.empty(0).device
 
 
 def _window_partition(x: torch.Tensor, ws: int) -> torch.Tensor:
@@ -55,8 +59,11 @@ def _window_merge(windows: torch.Tensor, ws: int, h: int, w: int) -> torch.Tenso
 
 
 def shifted_window_mask(height: int, width: int, window_size: int, shift: int) -> torch.Tensor:
-    """Attention mask [nW, N, N] (0 / -100) keeping a cyclically shifted window's regions apart."""
-    labels = torch.zeros(1, height, width, 1)
+    """Attention mask [nW, N, N] (0 / -100) keeping a cyclically shifted window's regions apart.
+
+    Computed on the CPU in float32.
+    """
+    labels = torch.zeros(1, height, width, 1, device="cpu")
     bands = (slice(0, -window_size), slice(-window_size, -shift), slice(-shift, None))
     region = 0
     for hs in bands:
@@ -65,7 +72,7 @@ def shifted_window_mask(height: int, width: int, window_size: int, shift: int) -
             region += 1
     windows = _window_partition(labels, window_size).squeeze(-1)  # [nW, N]
     diff = windows[:, None, :] - windows[:, :, None]
-    return torch.where(diff != 0, torch.tensor(_MASKED), torch.tensor(0.0))
+    return torch.zeros_like(diff).masked_fill_(diff != 0, _MASKED)
 
 
 class WindowAttention(nn.Module):
@@ -93,7 +100,8 @@ class WindowAttention(nn.Module):
             torch.zeros((2 * window_size - 1) ** 2, num_heads)
         )
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        self.register_buffer("relative_position_index", relative_position_index(window_size))
+        index = relative_position_index(window_size).to(_default_device())
+        self.register_buffer("relative_position_index", index)
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
@@ -205,7 +213,7 @@ class SwinTransformerBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
         if shift_size > 0:
             mask = shifted_window_mask(*input_resolution, window_size, shift_size)
-            self.register_buffer("attn_mask", mask)
+            self.register_buffer("attn_mask", mask.to(_default_device()))
         else:
             self.attn_mask = None
         self._mask_cache: dict[tuple, torch.Tensor] = {}
