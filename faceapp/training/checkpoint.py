@@ -1,0 +1,89 @@
+"""Resumable training checkpoints and the portable EMA weight file.
+
+``checkpoints/last.pt`` holds everything a run needs to continue bit-exactly: network, EMA,
+optimiser, step and the global RNG states (the per-step randomness is keyed by step, see
+:mod:`faceapp.training.batches`). It is written atomically and read with
+``torch.load(weights_only=True)``.
+
+``ema.safetensors`` holds only the EMA weights in float16 plus metadata (kind, arch, step, config):
+small enough to carry between machines, the source of exports, and a warm start for a new run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from faceapp.core.errors import CorruptModelError
+
+CHECKPOINT_NAME = "last.pt"
+PORTABLE_NAME = "ema.safetensors"
+
+
+def checkpoint_path(run_dir: Path) -> Path:
+    return Path(run_dir) / "checkpoints" / CHECKPOINT_NAME
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def rng_state() -> dict[str, torch.Tensor]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.stack([s for s in torch.cuda.get_rng_state_all()])
+    return state
+
+
+def restore_rng_state(state: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(state["cuda"]))
+
+
+def save_checkpoint(path: Path, *, model, ema, optimizer, step: int, config_text: str) -> None:
+    """Write the full training state for a bit-exact resume."""
+    state = {
+        "model": model.state_dict(),
+        "ema": ema.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": int(step),
+        "rng": rng_state(),
+        "config": config_text,
+    }
+    _atomic(Path(path), lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: Path, *, map_location="cpu") -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (never unpickles code)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several unrelated types for a damaged file
+        raise CorruptModelError(f"training checkpoint {path} cannot be read ({exc}); delete it to start over") from None
+
+
+def save_portable(path: Path, *, state_dict: dict, metadata: dict[str, object]) -> None:
+    """Write ``state_dict`` as float16 safetensors with JSON-encoded ``metadata``."""
+    tensors = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in state_dict.items()}
+    meta = {k: json.dumps(v) for k, v in metadata.items()}
+    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+
+def load_portable(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+    """Read a file written by :func:`save_portable`: (state dict, metadata)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = {k: json.loads(v) for k, v in (fh.metadata() or {}).items()}
+        return load_file(str(path)), meta
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise CorruptModelError(f"{path} is not a readable weight file ({exc})") from None

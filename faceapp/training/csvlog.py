@@ -1,0 +1,38 @@
+"""Append-only CSV log of training losses, trimmed on resume so steps never repeat."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+class CsvLog:
+    """Rows of ``step`` plus named values; on open, drops rows past ``resume_step``."""
+
+    def __init__(self, path: Path, *, resume_step: int) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.columns: list[str] | None = None
+        if self.path.exists():
+            with self.path.open(newline="") as fh:
+                rows = list(csv.reader(fh))
+            if rows:
+                self.columns = rows[0]
+                kept = [r for r in rows[1:] if r and int(r[0]) <= resume_step]
+                with self.path.open("w", newline="") as fh:
+                    csv.writer(fh).writerows([self.columns, *kept])
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        if self.columns is None:
+            self.columns = ["step", *values]
+            with self.path.open("w", newline="") as fh:
+                csv.writer(fh).writerow(self.columns)
+        row = [str(step)] + [repr(float(values[c])) for c in self.columns[1:]]
+        with self.path.open("a", newline="") as fh:
+            csv.writer(fh).writerow(row)
+
+
+def read_log(path: Path) -> list[dict[str, float]]:
+    """The rows of a loss log as dicts of floats."""
+    with Path(path).open(newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]

@@ -1,0 +1,94 @@
+"""What is learned: the restorer (L1 on degraded → clean) and the prior (ε + learned variance).
+
+A task turns a clean face into a training sample, computes the loss of a batch, and renders a
+preview grid. Randomness inside a step comes from the generator the trainer passes in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from faceapp.training import diffusion
+from faceapp.training.batches import to_chw_float
+from faceapp.training.config import TrainingConfig
+from faceapp.training.data import augment
+from faceapp.training.degradation import degrade
+
+
+class RestorerTask:
+    """L1 between the restorer's output and the clean face, both in [0, 1]."""
+
+    kind = "restorer"
+
+    def __init__(self, cfg: TrainingConfig, *, device: torch.device) -> None:
+        self.cfg = cfg
+        self.device = device
+
+    def make_sample(self, image: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        hq = augment(image, rng, crop=self.cfg.data.crop, hflip=self.cfg.data.hflip)
+        lq = degrade(hq, self.cfg.degradation, rng)
+        return {"lq": to_chw_float(lq, signed=False), "hq": to_chw_float(hq, signed=False)}
+
+    def loss(self, model, batch, *, generator: torch.Generator, autocast) -> tuple[torch.Tensor, dict]:
+        lq, hq = batch["lq"].to(self.device), batch["hq"].to(self.device)
+        with autocast():
+            out = model(lq)
+        l1 = (out.float() - hq).abs().mean()
+        return l1, {"l1": l1.detach()}
+
+    @torch.no_grad()
+    def preview(self, model, batch) -> np.ndarray:
+        """Rows of [degraded | restored | clean], uint8 RGB."""
+        lq, hq = batch["lq"].to(self.device), batch["hq"].to(self.device)
+        out = model(lq).float().clamp(0, 1)
+        return _grid([lq, out, hq])
+
+
+class PriorTask:
+    """Hybrid loss of improved DDPM with timesteps concentrated where the sampler works."""
+
+    kind = "prior"
+    preview_timesteps = (100, 400, 700)
+
+    def __init__(self, cfg: TrainingConfig, *, device: torch.device) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.tables = diffusion.make_tables(cfg.diffusion, device=device)
+
+    def make_sample(self, image: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        x0 = augment(image, rng, crop=self.cfg.data.crop, hflip=self.cfg.data.hflip)
+        return {"x0": to_chw_float(x0, signed=True)}
+
+    def loss(self, model, batch, *, generator: torch.Generator, autocast) -> tuple[torch.Tensor, dict]:
+        x0 = batch["x0"].to(self.device)
+        t = diffusion.sample_timesteps(x0.shape[0], self.cfg.diffusion, generator=generator, device=self.device)
+        noise = torch.randn(x0.shape, generator=generator, device=self.device)
+        x_t = diffusion.q_sample(x0, t, noise, self.tables)
+        with autocast():
+            out = model(x_t, t)
+        return diffusion.hybrid_loss(out, x0, x_t, t, noise, self.tables, vlb_weight=self.cfg.diffusion.vlb_weight)
+
+    @torch.no_grad()
+    def preview(self, model, batch) -> np.ndarray:
+        """Rows of [clean | (noised, one-step x̂_0) at t = 100, 400, 700], uint8 RGB."""
+        x0 = batch["x0"].to(self.device)
+        gen = torch.Generator(device=self.device).manual_seed(0)
+        columns = [x0]
+        for t_value in self.preview_timesteps:
+            t = torch.full((x0.shape[0],), t_value, dtype=torch.long, device=self.device)
+            noise = torch.randn(x0.shape, generator=gen, device=self.device)
+            x_t = diffusion.q_sample(x0, t, noise, self.tables)
+            eps = model(x_t, t).float()[:, : x0.shape[1]]
+            columns += [x_t.clamp(-1, 1), diffusion.predict_x0(x_t, t, eps, self.tables).clamp(-1, 1)]
+        return _grid([(c + 1) / 2 for c in columns])
+
+
+def make_task(cfg: TrainingConfig, *, device: torch.device):
+    return {"restorer": RestorerTask, "prior": PriorTask}[cfg.kind](cfg, device=device)
+
+
+def _grid(columns: list[torch.Tensor]) -> np.ndarray:
+    """Images in [0, 1] (N, 3, H, W) per column → one uint8 RGB array, a row per sample."""
+    rows = torch.cat([torch.cat(list(c.float().cpu()), dim=1) for c in columns], dim=2)
+    return (rows.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)

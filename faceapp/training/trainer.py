@@ -1,0 +1,178 @@
+"""The training loop shared by the restorer and the prior.
+
+AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast on CUDA,
+a CSV loss log, preview grids, and checkpoints that resume bit-exactly: every random draw of step
+s is keyed by (seed, s), and the checkpoint restores network, EMA, optimiser and RNG states.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import torch
+
+from faceapp.core.devices import resolve_device
+from faceapp.core.loading import build_network, count_parameters
+from faceapp.training import checkpoint as ckpt
+from faceapp.training.batches import StepBatches
+from faceapp.training.config import ConfigError, TrainingConfig
+from faceapp.training.csvlog import CsvLog
+from faceapp.training.data import FaceDataset
+from faceapp.training.ema import EMA
+from faceapp.training.tasks import make_task
+
+PREVIEW_FACES = 4
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    start_step: int
+    end_step: int
+    losses: list[float]  # loss of every step run in this call, in order
+    portable: Path
+
+
+def learning_rate(step: int, *, base: float, warmup: int) -> float:
+    """Linear warm-up from base/warmup to base over ``warmup`` steps, then constant."""
+    return base * min(1.0, (step + 1) / warmup) if warmup > 0 else base
+
+
+def step_generator(seed: int, step: int, device: torch.device) -> torch.Generator:
+    """The generator for the in-step randomness (timesteps, noise) of ``step``."""
+    return torch.Generator(device=device).manual_seed((seed & 0xFFFFFFFF) * 1_000_003 + step)
+
+
+def train(
+    cfg: TrainingConfig,
+    *,
+    run_dir: str | Path,
+    device: str = "auto",
+    data_root: str | Path | None = None,
+    max_steps: int | None = None,
+    warm_start: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train ``cfg`` in ``run_dir`` until ``max_steps`` (default: the config's), resuming if a
+    checkpoint is there, else optionally warm-starting from a portable EMA file."""
+    run_dir = Path(run_dir)
+    dev = resolve_device(device)
+    end_step = int(max_steps if max_steps is not None else cfg.train.max_steps)
+    t = cfg.train
+
+    torch.manual_seed(t.seed)
+    model = build_network(cfg.model.arch, cfg.model.config).to(dev).train()
+    ema = EMA(model, decay=t.ema_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+
+    start_step = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev, log=log)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
+    log(f"{cfg.kind} {cfg.name}: {cfg.model.arch}, {count_parameters(model):,} parameters, on {dev}, "
+        f"steps {start_step} → {end_step}")
+
+    task = make_task(cfg, device=dev)
+    root = Path(data_root or cfg.data.root)
+    batches = StepBatches(
+        FaceDataset(root, split=cfg.data.split, limit=cfg.data.limit), task.make_sample,
+        batch_size=t.batch_size, seed=t.seed,
+    )
+    preview_batch = _preview_batch(root, task, cfg)
+    loader = torch.utils.data.DataLoader(
+        batches, sampler=range(start_step, end_step), batch_size=None, num_workers=cfg.data.num_workers,
+        pin_memory=dev.type == "cuda", persistent_workers=False,
+        prefetch_factor=4 if cfg.data.num_workers else None,
+    )
+    use_bf16 = t.bf16 and dev.type == "cuda"
+    autocast = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext
+
+    csv_log = CsvLog(run_dir / "losses.csv", resume_step=start_step)
+    losses: list[torch.Tensor] = []
+    tick = time.perf_counter()
+    for step, batch in zip(range(start_step, end_step), loader):
+        lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss, parts = task.loss(model, batch, generator=step_generator(t.seed, step, dev), autocast=autocast)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        optimizer.step()
+        ema.update(model)
+        losses.append(loss.detach())
+        done = step + 1
+        if done % t.log_every == 0 or done == end_step:
+            seconds = time.perf_counter() - tick
+            values = {"loss": loss.detach(), **parts, "grad_norm": grad_norm, "lr": lr, "seconds": seconds}
+            csv_log.write(done, {k: float(v) for k, v in values.items()})
+            log(f"step {done}: " + ", ".join(f"{k} {float(v):.4g}" for k, v in values.items()))
+        if done % t.sample_every == 0 or done == end_step:
+            _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
+        if done % t.checkpoint_every == 0 or done == end_step:
+            _save(run_dir, cfg, model, ema, optimizer, done)
+    portable = run_dir / ckpt.PORTABLE_NAME
+    if start_step >= end_step and not portable.exists():
+        _save(run_dir, cfg, model, ema, optimizer, start_step)
+    return TrainResult(run_dir, start_step, max(start_step, end_step), [float(v) for v in losses], portable)
+
+
+def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> int:
+    path = ckpt.checkpoint_path(run_dir)
+    if path.exists():
+        state = ckpt.load_checkpoint(path, map_location=device)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        ckpt.restore_rng_state({k: v.cpu() for k, v in state["rng"].items()})
+        log(f"resumed from {path} at step {state['step']}")
+        return int(state["step"])
+    if warm_start:
+        weights, meta = ckpt.load_portable(Path(warm_start))
+        if meta.get("arch") != cfg.model.arch or meta.get("model_config") != cfg.model.config:
+            raise ConfigError(
+                f"{warm_start} holds a different network ({meta.get('arch')}) than {cfg.name}: warm-start from a "
+                "file written by the same configuration"
+            )
+        model.load_state_dict({k: v.float() for k, v in weights.items()})
+        ema.module.load_state_dict(model.state_dict())
+        ema.updates = int(meta.get("ema_updates", 0))
+        step = int(meta.get("step", 0))
+        log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
+        return step
+    return 0
+
+
+def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int) -> None:
+    ckpt.save_checkpoint(ckpt.checkpoint_path(run_dir), model=model, ema=ema, optimizer=optimizer, step=step,
+                         config_text=cfg.source)
+    ckpt.save_portable(
+        run_dir / ckpt.PORTABLE_NAME,
+        state_dict=ema.module.state_dict(),
+        metadata={"kind": cfg.kind, "name": cfg.name, "arch": cfg.model.arch, "model_config": cfg.model.config,
+                  "step": step, "ema_updates": ema.updates, "config": cfg.source},
+    )
+
+
+def _preview_batch(root: Path, task, cfg: TrainingConfig) -> dict[str, torch.Tensor]:
+    """A fixed batch of validation faces (falling back to the training split) for preview grids."""
+    from faceapp.training.data import DatasetError
+    from faceapp.training.degradation import sample_rng
+
+    try:
+        faces = FaceDataset(root, split="val", limit=PREVIEW_FACES)
+    except DatasetError:
+        faces = FaceDataset(root, split=cfg.data.split, limit=PREVIEW_FACES)
+    samples = [task.make_sample(faces.image(i), sample_rng(cfg.train.seed, 2**31 - 1, i)) for i in range(len(faces))]
+    return {k: torch.stack([torch.from_numpy(s[k]) for s in samples]) for k in samples[0]}
+
+
+def _save_preview(run_dir: Path, step: int, grid_rgb) -> None:
+    path = run_dir / "samples" / f"step_{step:07d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(grid_rgb, cv2.COLOR_RGB2BGR))
