@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
 from faceapp.gui.qimage import rgb_to_pixmap
 
-_THUMB_PX = 96
+_THUMB_PX = 80
 
 
 class Filmstrip(QListWidget):
@@ -26,8 +26,8 @@ class Filmstrip(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
-        self.setGridSize(QSize(_THUMB_PX + 40, _THUMB_PX + 40))
-        self.setFixedHeight(_THUMB_PX + 64)
+        self.setGridSize(QSize(_THUMB_PX + 56, _THUMB_PX + 38))
+        self.setFixedHeight(_THUMB_PX + 60)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setDragEnabled(True)
         self.setToolTip("Loaded photos. Drag a restored photo out to save it elsewhere.")

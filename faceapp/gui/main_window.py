@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self.compare.dragOutRequested.connect(self._drag_out)
         self.gallery.candidateChosen.connect(
             lambda face, cand: self.current and s.choose(self.current, face, cand))
+        self.gallery.faceSelected.connect(lambda _position: self._show_chosen_face())
         self.gallery.moreRequested.connect(lambda face: self.current and s.more(self.current, face))
         self.notices.actionTriggered.connect(self._notice_action)
         s.entryAdded.connect(self._entry_added)
@@ -263,7 +264,21 @@ class MainWindow(QMainWindow):
             faces = list(entry.result.faces)
             self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
                                    numbers=[face_number(f, i) for i, f in enumerate(faces)])
+            self._show_chosen_face()
+        elif changed:
+            self.preview.clear()
+            self.preview.setText("Live preview")
         self._refresh_enabled()
+
+    def _show_chosen_face(self) -> None:
+        """Show the chosen candidate of the gallery's face in the preview box."""
+        entry = self.session.entries.get(self.current) if self.current else None
+        position = self.gallery.current_face()
+        if entry is None or entry.result is None or position < 0:
+            return
+        face = entry.result.faces[position]
+        self.preview.setPixmap(rgb_to_pixmap(face.candidates[face.chosen], max_side=_PREVIEW_PX))
+        self.preview.setToolTip(f"Face {face_number(face, position) + 1}, seed {face.seeds[face.chosen]}")
 
     def _entry_added(self, path: Path) -> None:
         self.filmstrip.add_photo(path)

@@ -144,7 +144,8 @@ class Session(QObject):
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)
         fraction = (item.face_index * total + item.step) / (count * total)
-        text = f"Face {item.face_index + 1} of {count} · step {item.step} of {total}"
+        text = (f"Face {item.face_index + 1} of {count} · step {item.step} of {total}"
+                if item.total_steps else f"Face {item.face_index + 1} of {count} · preparing")
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 

@@ -1,0 +1,68 @@
+"""Application setup: cv2's Qt plugin path is cleared, first start explains what to do, settings persist."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import gui_util
+import pytest
+
+from faceapp.core.settings import SamplerSettings
+from faceapp.gui.app import prepare_qt_environment
+from faceapp.gui.main_window import MainWindow
+
+
+def test_cv2_plugin_path_is_removed_but_other_values_are_kept(monkeypatch):
+    import cv2
+
+    inside = Path(cv2.__file__).parent / "qt" / "plugins"
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", str(inside))
+    monkeypatch.setenv("QT_QPA_FONTDIR", "/usr/share/fonts")
+    prepare_qt_environment()
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
+    assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts"
+
+
+def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path):
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    notices = window.notices.notices()
+    assert any(n.action == "models" for n in notices)
+    assert "download" in window.compare._placeholder.lower()
+    assert "import" in window.compare._placeholder.lower()
+
+
+def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
+    store = gui_util.settings_store(tmp_path)
+    prefs = dataclasses.replace(store.load(), seeds_per_face=6, upscale=2, name_pattern="{stem}_fixed",
+                                sampler=SamplerSettings(fidelity=0.8, steps=12, eta=0.2))
+    store.save(prefs)
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    window.resize(700, 520)  # within the offscreen 800×600 screen
+    window.close()
+
+    reopened = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(reopened)
+    assert reopened.session.prefs == prefs
+    assert reopened.fidelity.fidelity() == pytest.approx(0.8)
+    assert (reopened.width(), reopened.height()) == (700, 520)
+
+
+def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
+    store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/upscale", "7")
+    store._settings.setValue("sampler/steps", "many")
+    loaded = store.load()
+    assert loaded.upscale == 1 and loaded.sampler.steps == SamplerSettings().steps
+
+
+def test_every_main_action_has_a_keyboard_shortcut(qtbot, tmp_path):
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    main = ["open", "paste", "save", "save_as", "export_all", "restore", "cancel", "draw_box",
+            "settings", "models", "toggle_compare", "zoom_fit", "zoom_actual", "gallery"]
+    shortcuts = [window.actions_[name].shortcut().toString() for name in main]
+    assert all(shortcuts) and len(set(shortcuts)) == len(shortcuts)
