@@ -283,6 +283,23 @@ def test_import_recognises_a_renamed_file_by_its_structure(tiny, sources, tmp_pa
     assert tiny.import_file("tiny", renamed) == tmp_path / "weights" / RESTORER
 
 
+def test_pytorch_checkpoint_imported_as_a_safetensors_file_is_converted(
+    manifests_dir, registry_for, configs, sources
+):
+    data = manifest_data(configs)
+    data["files"][1]["name"] = data["restorer"]["file"] = "tiny_restorer.safetensors"
+    write_manifest(manifests_dir, data)
+    registry = registry_for()
+    dest = registry.import_file("tiny", sources[RESTORER])  # found by structure
+    assert dest.name == "tiny_restorer.safetensors"
+    from safetensors.torch import load_file
+
+    original = torch.load(sources[RESTORER], weights_only=True)
+    converted = load_file(dest)
+    assert converted and all(torch.equal(t, original[k]) for k, t in converted.items())
+    loading.load_network("swinir", configs["swinir"], dest)  # loads strictly
+
+
 def test_import_refuses_a_checkpoint_with_pickled_objects(tiny, sources, tmp_path):
     marker = tmp_path / "code_ran"
     evil = tmp_path / "evil" / PRIOR

@@ -521,9 +521,25 @@ class Registry:
         dest = self.weights_dir / entry.name
         if dest.exists() and dest.samefile(source):
             return dest
-        _atomic_copy(source, dest)
+        if dest.suffix == ".safetensors" and not _is_safetensors(source):
+            self._convert_to_safetensors(manifest, entry, source, dest, state_dict)
+        else:
+            _atomic_copy(source, dest)
         log.info("imported %s as %s of model %s", source, dest, name)
         return dest
+
+    def _convert_to_safetensors(self, manifest, entry, source, dest, state_dict) -> None:
+        """Write the (verified) weights of a PyTorch checkpoint as the .safetensors file the
+        manifest names; safetensors loading sniffs no other format."""
+        from faceapp.core import loading  # imports torch: only when a file must be read
+
+        if state_dict is None:
+            state_dict = loading.read_state_dict(source)
+        try:
+            loading.save_safetensors(state_dict, dest, dtype=None)
+        except OSError as exc:
+            raise ModelError(f"Cannot write {dest}: {exc.strerror or exc}.") from exc
+        log.info("converted %s to safetensors for %s of %s", source, entry.name, manifest.name)
 
     def _identify(self, manifest: ModelManifest, source: Path, as_file: str | None):
         """(the ModelFile that ``source`` is, its state dict if it had to be read)."""
@@ -625,6 +641,13 @@ class Registry:
                     deleted.append(path)
         log.info("deleted %d files of model %s", len(deleted), manifest.name)
         return DeleteResult(tuple(deleted), tuple(kept))
+
+
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file starts with its header length (8 bytes, little-endian), then JSON."""
+    with open(path, "rb") as handle:
+        head = handle.read(9)
+    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") > 1
 
 
 def _atomic_copy(source: Path, dest: Path) -> None:
