@@ -14,6 +14,7 @@ from netutil import SMALL_SWINIR_CONFIG, SMALL_UNET_CONFIG
 from faceapp.core import loading
 from faceapp.core.errors import (
     ArchitectureMismatchError,
+    Cancelled,
     CorruptModelError,
     ModelDownloadError,
     ModelError,
@@ -399,6 +400,17 @@ def test_download_installs_every_file(manifests_dir, registry_for, configs, sour
         (n, size, size) for n, size in sizes.items()
     }
     assert registry.network_paths("tiny")["prior"].read_bytes() == sources[PRIOR].read_bytes()
+
+
+def test_cancelled_download_installs_nothing(manifests_dir, registry_for, configs, sources):
+    data = manifest_data(configs)
+    for entry in data["files"]:
+        entry["url"] = sources[entry["name"]].as_uri()
+    write_manifest(manifests_dir, data)
+    registry = registry_for()
+    with pytest.raises(Cancelled):
+        registry.download("tiny", should_cancel=lambda: True)
+    assert registry.status("tiny").state == "missing"
 
 
 def test_downloaded_file_of_the_wrong_network_is_removed(manifests_dir, registry_for, configs,

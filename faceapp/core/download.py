@@ -97,6 +97,8 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> N
     have = part.stat().st_size if part.exists() else 0
     if expected_size and have == expected_size:
         return  # an earlier run finished the transfer but not the verification
+    if should_cancel and should_cancel():
+        raise Cancelled("Download cancelled.")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     if have:
         request.add_header("Range", f"bytes={have}-")
