@@ -1,0 +1,154 @@
+"""Face detection, faces given by hand, selection and alignment onto the template."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from faceapp.core.errors import DetectorUnavailableError
+from faceapp.core.faces import (
+    FaceDetector,
+    align_face,
+    face_from_box,
+    face_from_landmarks,
+    select_faces,
+)
+from faceapp.core.photo_io import read_photo
+from faceapp.core.templates import face_template
+
+#: Faces in ../shared/testdata/photos, counted by eye (the partial face at the left edge of
+#: cf_01 counts; the back of a head in cf_03 does not).
+FACES_PER_PHOTO = {
+    "cf_00.jpg": 4,
+    "cf_01.jpg": 5,
+    "cf_03.jpg": 1,
+    "cf_04.jpg": 1,
+    "cf_06.png": 2,
+    "gf_10045.png": 3,
+    "gf_Blake_Lively.jpg": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def detector(retinaface_dir):
+    return FaceDetector(retinaface_dir, model="retinaface_mobile0.25")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("no download may happen in tests")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+
+
+@pytest.mark.parametrize("name", sorted(FACES_PER_PHOTO))
+def test_every_face_is_found(detector, testdata_dir, name):
+    photo = read_photo(testdata_dir / "photos" / name)
+    faces = detector.detect(photo.rgb)
+    assert len(faces) == FACES_PER_PHOTO[name]
+    assert [f.index for f in faces] == list(range(len(faces)))
+    centres = [f.center[0] for f in faces]
+    assert centres == sorted(centres)  # numbered left to right
+    for face in faces:
+        x0, y0, x1, y1 = face.box
+        assert face.landmarks.shape == (5, 2)
+        assert (face.landmarks[:, 0] > x0 - 2).all() and (face.landmarks[:, 0] < x1 + 2).all()
+        assert (face.landmarks[:, 1] > y0 - 2).all() and (face.landmarks[:, 1] < y1 + 2).all()
+        assert face.landmarks[0, 0] < face.landmarks[1, 0]  # left eye on the left
+        assert face.score > 0.8
+
+
+def test_min_size_drops_small_faces(detector, testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "cf_01.jpg")
+    sizes = sorted(f.size for f in detector.detect(photo.rgb))
+    kept = detector.detect(photo.rgb, min_size=sizes[0] + 1)
+    assert len(kept) == len(sizes) - 1
+
+
+def test_aligned_crop_puts_the_landmarks_on_the_template(detector, testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg")
+    template = face_template("ffhq5", 512)
+    for face in detector.detect(photo.rgb):
+        crop, affine = align_face(photo.rgb, face.landmarks, template=template, size=512)
+        assert crop.shape == (512, 512, 3)
+        mapped = np.hstack([face.landmarks, np.ones((5, 1))]) @ affine.T
+        assert np.abs(mapped - template).max() < 25  # a similarity fit of five real points
+        # Detect again in the crop: the landmarks must be where the transform sent them (within
+        # the detector's own jitter, magnified by the enlargement: a tenth of the eye distance).
+        again = detector.detect(crop)
+        assert len(again) >= 1
+        best = min(again, key=lambda f: np.abs(f.landmarks - mapped).sum())
+        eye_distance = float(np.linalg.norm(template[1] - template[0]))
+        assert np.abs(best.landmarks - mapped).mean() < 0.1 * eye_distance
+
+
+def test_shrinking_alignment_matches_a_direct_warp(testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg").rgb
+    template = face_template("ffhq5", 128)
+    landmarks = face_from_box((420, 65, 600, 320)).landmarks  # large face → 128 px: area reduction path
+    crop, affine = align_face(photo, landmarks, template=template, size=128)
+    blurred = cv2.GaussianBlur(photo, (0, 0), 1.2)
+    direct = cv2.warpAffine(blurred, affine, (128, 128), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    assert np.abs(crop.astype(int) - direct.astype(int)).mean() < 6
+
+
+def test_faces_given_by_hand():
+    template = face_template("ffhq5", 256)
+    face = face_from_landmarks(template.tolist())
+    assert face.score == 1.0
+    x0, y0, x1, y1 = face.box
+    assert x0 < template[:, 0].min() and x1 > template[:, 0].max()
+    assert y0 < template[:, 1].min() and y1 > template[:, 1].max()
+    # A face given by landmarks exactly on the template aligns with the identity transform.
+    image = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    crop, affine = align_face(image, face.landmarks, template=template, size=256)
+    np.testing.assert_allclose(affine, [[1, 0, 0], [0, 1, 0]], atol=1e-3)
+    assert np.abs(crop.astype(int) - image.astype(int)).max() <= 1
+
+    boxed = face_from_box((100, 50, 180, 150))
+    eyes, mouth = boxed.landmarks[:2], boxed.landmarks[3:]
+    assert (boxed.landmarks[:, 0] > 100).all() and (boxed.landmarks[:, 0] < 180).all()
+    assert (boxed.landmarks[:, 1] > 50).all() and (boxed.landmarks[:, 1] < 150).all()
+    assert eyes[:, 1].max() < mouth[:, 1].min()
+    with pytest.raises(ValueError):
+        face_from_box((10, 10, 5, 20))
+    with pytest.raises(ValueError):
+        face_from_landmarks([[0, 0]] * 4)
+
+
+def test_selection_of_faces():
+    small = face_from_box((10, 10, 30, 30), index=0)
+    large = face_from_box((200, 150, 300, 260), index=1)
+    central = face_from_box((140, 110, 180, 150), index=2)
+    faces = [small, large, central]
+    assert select_faces(faces, "all", image_size=(320, 260)) == faces
+    assert select_faces(faces, "largest", image_size=(320, 260)) == [large]
+    assert select_faces(faces, "center", image_size=(320, 260)) == [central]
+    assert select_faces(faces, "all", image_size=(320, 260), min_size=25) == [large, central]
+    with pytest.raises(ValueError):
+        select_faces(faces, "random", image_size=(320, 260))
+
+
+@pytest.mark.parametrize("model", ["retinaface_resnet50", "retinaface_mobile0.25"])
+def test_missing_weights_name_the_folder_and_the_file(tmp_path, model):
+    with pytest.raises(DetectorUnavailableError) as info:
+        FaceDetector(tmp_path, model=model)
+    message = str(info.value)
+    assert str(tmp_path) in message
+    assert "detection_" in message and ".pth" in message
+    assert list(tmp_path.iterdir()) == []  # nothing fetched or created
+
+
+def test_default_weights_folder_is_in_the_user_data_folder(isolated_profile):
+    with pytest.raises(DetectorUnavailableError, match=str(isolated_profile / "detector")):
+        FaceDetector()
+
+
+def test_corrupt_weights_are_reported(tmp_path):
+    (tmp_path / "detection_mobilenet0.25_Final.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(DetectorUnavailableError, match="cannot be read"):
+        FaceDetector(tmp_path, model="retinaface_mobile0.25")
