@@ -32,6 +32,7 @@ def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path):
     assert any(n.action == "models" for n in notices)
     assert "download" in window.compare._placeholder.lower()
     assert "import" in window.compare._placeholder.lower()
+    window.close()
 
 
 def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
@@ -49,6 +50,7 @@ def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     assert reopened.session.prefs == prefs
     assert reopened.fidelity.fidelity() == pytest.approx(0.8)
     assert (reopened.width(), reopened.height()) == (700, 520)
+    reopened.close()
 
 
 def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
@@ -66,3 +68,4 @@ def test_every_main_action_has_a_keyboard_shortcut(qtbot, tmp_path):
             "settings", "models", "toggle_compare", "zoom_fit", "zoom_actual", "gallery"]
     shortcuts = [window.actions_[name].shortcut().toString() for name in main]
     assert all(shortcuts) and len(set(shortcuts)) == len(shortcuts)
+    window.close()

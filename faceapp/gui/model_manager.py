@@ -69,6 +69,7 @@ class ModelManagerDialog(QDialog):
         self._runner.cancelled.connect(lambda *_: self._download_ended("Download cancelled; "
                                                                       "it resumes next time."))
         self._runner.failed.connect(self._on_failed)
+        self._runner.busyChanged.connect(lambda _busy: self._update_buttons())
 
         self.table = QTableWidget(0, len(_COLUMNS))
         self.table.setHorizontalHeaderLabels(_COLUMNS)
