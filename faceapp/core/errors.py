@@ -65,3 +65,7 @@ class DetectorUnavailableError(FaceappError):
 
 class ExportError(FaceappError):
     """A result could not be written (read-only folder, full disk, existing file)."""
+
+
+class ManifestError(ModelError):
+    """A model manifest is missing a field, has a wrong value or cannot be parsed."""
