@@ -125,14 +125,14 @@ class WindowAttention(nn.Module):
         qkv = self.qkv(x).reshape(bw, n, 3, self.num_heads, c // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B·nW, heads, N, hd]
         bias = self.position_bias().to(q.dtype)  # [heads, N, N]
-        if mask is None:
-            bias = bias.unsqueeze(0)
-            batch_shape = (bw, self.num_heads)
-        else:
+        if mask is not None:
+            # windows × heads share one batch axis so SDPA sees a 4-D problem and a bias that
+            # broadcasts over images only; this picks the fast CPU kernel
             nw = mask.shape[0]
-            bias = (bias.unsqueeze(0) + mask.to(q.dtype).unsqueeze(1)).unsqueeze(0)
-            batch_shape = (bw // nw, nw, self.num_heads)
-            q, k, v = (t.reshape(*batch_shape, n, -1) for t in (q, k, v))
+            bias = bias.unsqueeze(0) + mask.to(q.dtype).unsqueeze(1)  # [nW, heads, N, N]
+            q, k, v = (t.reshape(bw // nw, nw * self.num_heads, n, -1) for t in (q, k, v))
+            bias = bias.reshape(nw * self.num_heads, n, n)
+        bias = bias.unsqueeze(0)
         out = F.scaled_dot_product_attention(
             q,
             k,
