@@ -279,19 +279,26 @@ def _run_engine(
     count: int,
     should_cancel: Callable[[], bool] | None,
 ) -> Generator[Progress, None, list[np.ndarray]]:
-    """Run ``engine.restore`` in a thread, yielding a :class:`Progress` for each of its steps."""
+    """Run ``engine.restore`` in a thread, yielding a :class:`Progress` for each of its steps.
+
+    The thread waits after each step until the consumer asks for the next item, so the engine
+    never runs ahead of the generator and a cancel decided on a yielded step takes effect at once.
+    """
     events: queue.Queue = queue.Queue()
+    resume = threading.Semaphore(0)
     stop = threading.Event()
     outcome: dict[str, Any] = {}
 
     def cancelled() -> bool:
         return stop.is_set() or (should_cancel is not None and should_cancel())
 
+    def on_step(info) -> None:
+        events.put(info)
+        resume.acquire()
+
     def work() -> None:
         try:
-            outcome["value"] = engine.restore(
-                crop, sampler=sampler, seeds=seeds, on_step=events.put, should_cancel=cancelled
-            )
+            outcome["value"] = engine.restore(crop, sampler=sampler, seeds=seeds, on_step=on_step, should_cancel=cancelled)
         except BaseException as exc:  # handed to the generator's thread
             outcome["error"] = exc
         finally:
@@ -302,8 +309,10 @@ def _run_engine(
     try:
         while (event := events.get()) is not _DONE:
             yield Progress(position, count, int(event.step), int(event.total), getattr(event, "preview", None))
+            resume.release()
     finally:
         stop.set()  # the consumer closed the generator, or we are done
+        resume.release()
         thread.join()
     if "error" in outcome:
         raise outcome["error"]

@@ -1,0 +1,166 @@
+"""Whole-photo pipeline: the identity round trip, alpha, candidates, progress and cancelling."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from pipeline_util import SteppingEngine, identity_engine, psnr
+
+from faceapp.core.errors import Cancelled
+from faceapp.core.faces import FaceDetector, face_from_box
+from faceapp.core.photo_io import Photo, read_photo
+from faceapp.core.photo_restore import (
+    PhotoSettings,
+    Progress,
+    add_candidates,
+    find_faces,
+    iter_restore_photo,
+    restore_photo,
+)
+from faceapp.core.settings import SamplerSettings
+
+NO_DIFFUSION = SamplerSettings(fidelity=1.0)
+
+
+@pytest.fixture(scope="module")
+def detector(retinaface_dir):
+    return FaceDetector(retinaface_dir, model="retinaface_mobile0.25")
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return identity_engine(512)
+
+
+def _outside_masks(result) -> np.ndarray:
+    outside = np.ones(result.background.shape[:2], bool)
+    for mask in result.masks():
+        x0, y0, x1, y1 = mask.roi
+        outside[y0:y1, x0:x1] = False
+    return outside
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_identity_restore_returns_every_photo_unchanged(detector, engine, testdata_dir, scale):
+    settings = PhotoSettings(sampler=NO_DIFFUSION, upscale=scale)
+    for path in sorted((testdata_dir / "photos").iterdir()):
+        photo = read_photo(path)
+        faces = find_faces(photo, detector, settings)
+        assert faces, path.name
+        result = restore_photo(photo, faces, engine, settings)
+        out = result.composite()
+        h, w = photo.height * scale, photo.width * scale
+        assert out.shape == (h, w, 3)
+        reference = photo.rgb if scale == 1 else cv2.resize(photo.rgb, (w, h), interpolation=cv2.INTER_CUBIC)
+        assert psnr(out, reference) >= 35.0, path.name
+        # Inside the faces' regions too, not just on average over the photo.
+        inside = ~_outside_masks(result)
+        assert psnr(out[inside], reference[inside]) >= 35.0, path.name
+        # Far from the faces the blending leaves the background untouched.
+        outside = _outside_masks(result)
+        np.testing.assert_array_equal(out[outside], result.background[outside])
+
+
+def test_rgba_photo_keeps_its_alpha_at_the_output_scale(detector, engine, testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "cf_06.png")
+    settings = PhotoSettings(sampler=NO_DIFFUSION, upscale=2)
+    result = restore_photo(photo, find_faces(photo, detector, settings), engine, settings)
+    assert result.alpha is not None
+    assert result.alpha.shape == result.composite().shape[:2]
+    expected = cv2.resize(photo.alpha, result.alpha.shape[::-1], interpolation=cv2.INTER_CUBIC)
+    assert psnr(result.alpha, expected) > 35
+
+
+def test_aligned_input_comes_back_whole(engine, testdata_dir):
+    photo = read_photo(testdata_dir / "faces" / "0143.png")
+    result = restore_photo(photo, [], engine, PhotoSettings(sampler=NO_DIFFUSION, aligned=True))
+    assert len(result.faces) == 1
+    np.testing.assert_array_equal(result.composite(), photo.rgb)  # no mask, no feathering
+
+
+def _small_photo() -> tuple[Photo, list]:
+    rng = np.random.default_rng(5)
+    rgb = cv2.resize(rng.integers(0, 200, (30, 40, 3), dtype=np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)
+    faces = [face_from_box((60, 80, 110, 140), index=0), face_from_box((200, 70, 250, 130), index=1)]
+    return Photo.from_array(rgb), faces
+
+
+def test_progress_candidates_and_seeds():
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=3)
+    settings = PhotoSettings(sampler=SamplerSettings(), seeds_per_face=2, base_seed=10)
+    events: list[Progress] = []
+    result = restore_photo(photo, faces, engine, settings, on_progress=events.append)
+    assert [(e.face_index, e.step) for e in events] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3)]
+    assert all(e.face_count == 2 for e in events)
+    assert events[1].total_steps == 3 and events[1].preview is not None
+    assert [f.seeds for f in result.faces] == [[10, 11], [10, 11]]
+    assert all(len(f.candidates) == 2 for f in result.faces)
+
+    first = result.composite()
+    result.choose(1, 1)
+    second = result.composite()
+    # Only the second face changed (its candidate is one grey level brighter).
+    x0, y0, x1, y1 = result.masks()[1].roi
+    changed = np.argwhere((first != second).any(axis=2))
+    assert len(changed) and changed[:, 1].min() >= x0 and changed[:, 0].min() >= y0
+    with pytest.raises(IndexError):
+        result.choose(0, 5)
+
+    new = add_candidates(result, 0, engine, 2)
+    assert new == [12, 13]
+    assert result.faces[0].seeds == [10, 11, 12, 13] and len(result.faces[0].candidates) == 4
+    provenance = result.provenance()
+    assert provenance["model"] == "stepping"
+    assert [f["seed"] for f in provenance["faces"]] == [10, 11]
+
+
+def test_disabled_faces_are_skipped():
+    photo, faces = _small_photo()
+    faces[0] = faces[0].__class__(**{**faces[0].__dict__, "enabled": False})
+    result = restore_photo(photo, faces, SteppingEngine(face_size=64, steps=1), PhotoSettings())
+    assert [f.face.index for f in result.faces] == [1]
+
+
+def test_cancelling_stops_between_steps():
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=5)
+    seen = []
+
+    def should_cancel() -> bool:
+        return len(seen) >= 3
+
+    with pytest.raises(Cancelled):
+        restore_photo(photo, faces, engine, PhotoSettings(), should_cancel=should_cancel, on_progress=seen.append)
+    assert len(seen) < 6 and len(engine.calls) == 1
+
+
+def test_closing_the_generator_stops_the_engine():
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=50)
+    generator = iter_restore_photo(photo, faces, engine, PhotoSettings())
+    next(generator)
+    next(generator)
+    generator.close()  # must not hang or leave the engine running
+    assert len(engine.calls) == 1
+
+
+def test_engine_errors_reach_the_caller():
+    photo, faces = _small_photo()
+
+    class Broken(SteppingEngine):
+        def restore(self, face, **kwargs):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        restore_photo(photo, faces, Broken(face_size=64), PhotoSettings())
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError):
+        PhotoSettings(upscale=3)
+    with pytest.raises(ValueError):
+        PhotoSettings(seeds_per_face=0)
+    with pytest.raises(ValueError):
+        PhotoSettings(face_selection="biggest")
