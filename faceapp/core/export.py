@@ -5,7 +5,8 @@ once complete, so a failure (read-only folder, full disk) never leaves a partial
 file is never replaced unless ``overwrite=True``. The source photo's EXIF (orientation already
 reset to 1 by :func:`faceapp.core.photo_io.read_photo`) and ICC profile are carried over; the
 provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as an iTXt chunk
-named ``faceapp``. JPEG has no alpha channel: the alpha is dropped there.
+named ``faceapp``. JPEG has no alpha channel: the alpha is dropped there. TIFF is written
+uncompressed, because Pillow's libtiff encoders cannot write the EXIF sub-IFD.
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def _save_options(fmt: str, quality: int, photo: Photo | None, provenance: dict[
             info.add_itxt(PROVENANCE_KEY, json.dumps(provenance, ensure_ascii=False))
             options["pnginfo"] = info
     elif fmt == "TIFF":
-        options["compression"] = "tiff_deflate"
+        options["compression"] = "raw"  # libtiff (deflate, lzw) cannot write the EXIF sub-IFD
     return options
 
 
