@@ -11,6 +11,7 @@ from netutil import SMALL_CONFIGS, SMALL_SWINIR_CONFIG, assert_round_trip
 from faceapp.core.errors import (
     ArchitectureMismatchError,
     CorruptModelError,
+    ModelNotFoundError,
     UnsafeCheckpointError,
 )
 from faceapp.core.loading import (
@@ -235,9 +236,9 @@ def test_file_without_tensors_is_corrupt(tmp_path):
         read_state_dict(path)
 
 
-def test_missing_file_is_reported():
-    with pytest.raises(CorruptModelError, match="no_such_file.pth"):
-        read_state_dict("no_such_file.pth")
+def test_missing_file_is_reported(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no_such_file.pth"):
+        read_state_dict(tmp_path / "no_such_file.pth")
 
 
 def _write(path, data):

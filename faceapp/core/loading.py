@@ -25,7 +25,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError, UnsafeCheckpointError
+from faceapp.core.errors import (
+    ArchitectureMismatchError,
+    CorruptModelError,
+    ModelNotFoundError,
+    UnsafeCheckpointError,
+)
 from faceapp.core.nets.identity import IdentityRestorer
 from faceapp.core.nets.swinir import SwinIR
 from faceapp.core.nets.unet import UNetModel
@@ -55,6 +60,7 @@ DERIVED_KEY_SUFFIXES = (".relative_position_index", ".attn_mask")
 WRAPPER_KEYS = ("params_ema", "params", "state_dict", "ema", "model")
 
 _SHOWN = 5  # how many offending keys a mismatch message names
+_SCAN_LIMIT = 64 << 20  # bytes of a legacy (non-zip) file searched for its leading pickles
 
 
 # --- building -------------------------------------------------------------------------------
@@ -87,10 +93,16 @@ def count_parameters(module: nn.Module) -> int:
 
 # --- reading --------------------------------------------------------------------------------
 def read_state_dict(path: str | os.PathLike) -> StateDict:
-    """Read a checkpoint file into a flat ``{key: tensor}`` dict, safely, with keys normalised."""
+    """Read a checkpoint file into a flat ``{key: tensor}`` dict, safely, with keys normalised.
+
+    Raises :class:`ModelNotFoundError` (no such file), :class:`UnsafeCheckpointError` (pickled
+    objects) or :class:`CorruptModelError` (empty, truncated, unparsable, or no tensors).
+    """
     path = Path(path)
     try:
         head = _read_head(path)
+    except FileNotFoundError as exc:
+        raise ModelNotFoundError(f"The model file {path} does not exist.") from exc
     except OSError as exc:
         reason = exc.strerror or exc
         raise CorruptModelError(f"Cannot read the model file {path}: {reason}.") from exc
@@ -187,7 +199,8 @@ def _has_foreign_globals(path: Path) -> bool:
                     return False
                 pickles = [archive.read(names[0])]
         else:
-            pickles = _leading_pickles(path.read_bytes())
+            with path.open("rb") as f:
+                pickles = _leading_pickles(f.read(_SCAN_LIMIT))
     except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError):
         return False
     globals_ = [g for data in pickles for g in _pickle_globals(data) or ()]
