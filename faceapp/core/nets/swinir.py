@@ -381,11 +381,17 @@ class SwinIR(nn.Module):
         self.conv_hr = nn.Conv2d(feat, feat, 3, padding=1)
         self.conv_last = nn.Conv2d(feat, in_chans, 3, padding=1)
         self.lrelu = nn.LeakyReLU(negative_slope=0.2, inplace=True)
+        windows = [b.window_size for layer in self.layers for b in layer.residual_group.blocks]
+        self._size_multiple = sf * math.lcm(*windows)
 
     @property
     def size_multiple(self) -> int:
-        """Image sides that need no padding are multiples of this (``sf · window_size``)."""
-        return self.sf * self.window_size
+        """Image sides that need no padding are multiples of this (normally ``sf · window_size``).
+
+        A block whose construction grid is not larger than the window uses the grid size as its
+        window (reference rule), which can change the multiple.
+        """
+        return self._size_multiple
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Swin body on a feature map [B, C, h, w] (token grid), returned in the same layout."""
