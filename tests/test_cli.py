@@ -1,0 +1,179 @@
+"""faceapp-cli: restoring files and folders, outputs, exit codes, the bad-input suite."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_util import identity_engine, psnr
+
+import faceapp.cli as cli
+from faceapp.core.export import read_provenance
+from faceapp.core.photo_io import read_photo
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fast_engine(monkeypatch, retinaface_dir):
+    """An identity engine at 256 px instead of a real model; the shared detector weights."""
+    engine = identity_engine(256)
+    monkeypatch.setattr(cli, "_load_engine", lambda name, device: engine)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _write_bad_files(folder: Path) -> None:
+    (folder / "empty.jpg").write_bytes(b"")
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(buffer, "JPEG")
+    (folder / "truncated.jpg").write_bytes(buffer.getvalue()[:800])
+    (folder / "readme.jpg").write_text("not a photo at all\n")
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    (folder / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+def test_restore_one_photo_with_json_summary(tmp_path, testdata_dir, capsys):
+    source = tmp_path / "people.jpg"
+    shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", source)
+    code, out, _ = _run(capsys, "restore", source, "--fidelity", "1", "--json", "--no-progress", "--format", "png")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["restored"] == 1 and summary["failed"] == 0
+    record = summary["results"][0]
+    assert record["faces"] == 2
+    written = Path(record["outputs"][0])
+    assert written == tmp_path / "people_restored.png"
+    assert psnr(read_photo(written).rgb, read_photo(source).rgb) > 35
+    provenance = read_provenance(written)
+    assert provenance["fidelity"] == 1.0 and len(provenance["faces"]) == 2
+
+
+def test_seeds_upscale_and_output_folder(tmp_path, testdata_dir, capsys):
+    out_dir = tmp_path / "out"
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    code, out, _ = _run(capsys, photo, "-o", out_dir, "--seeds", "2", "--seed", "5", "--upscale", "2", "--json", "--no-progress")
+    assert code == 0
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == ["cf_04_restored_seed5.jpg", "cf_04_restored_seed6.jpg"]
+    with Image.open(out_dir / names[0]) as image:
+        assert image.size == (450, 450)
+    assert [f["seed"] for f in read_provenance(out_dir / names[1])["faces"]] == [6]
+    # Running again never overwrites: new names are chosen.
+    assert _run(capsys, photo, "-o", out_dir, "--seeds", "2", "--seed", "5", "--no-progress")[0] == 0
+    assert len(list(out_dir.iterdir())) == 4
+
+
+def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
+    code, out, _ = _run(capsys, testdata_dir / "faces" / "0143.png", "--aligned", "-o", tmp_path, "--json", "--no-progress")
+    assert code == 0
+    written = Path(json.loads(out)["results"][0]["outputs"][0])
+    assert psnr(read_photo(written).rgb, read_photo(testdata_dir / "faces" / "0143.png").rgb) > 35
+
+
+def test_bad_input_suite(tmp_path, testdata_dir, capsys):
+    inputs = tmp_path / "mixed ünïcødé 照片"
+    (inputs / "sub").mkdir(parents=True)
+    shutil.copy(testdata_dir / "photos" / "cf_03.jpg", inputs / "good.jpg")
+    shutil.copy(testdata_dir / "photos" / "cf_06.png", inputs / "sub" / "портрет.png")
+    _write_bad_files(inputs)
+    before = _hashes(inputs)
+    out_dir = tmp_path / "out"
+
+    code, out, err = _run(capsys, "restore", inputs, "-r", "-o", out_dir, "--json", "--no-progress")
+
+    assert code == 1
+    summary = json.loads(out)
+    status = {Path(r["input"]).name: r for r in summary["results"]}
+    assert {n for n, r in status.items() if r["status"] == "ok"} == {"good.jpg", "портрет.png"}
+    assert "empty" in status["empty.jpg"]["error"]
+    assert "truncated" in status["truncated.jpg"]["error"]
+    assert "not an image" in status["readme.jpg"]["error"]
+    assert "too large" in status["bomb.png"]["error"]
+    for name in ("empty.jpg", "truncated.jpg", "readme.jpg", "bomb.png"):
+        assert name in err  # each failure is named on stderr
+    written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+    assert written == ["good_restored.jpg", "sub/портрет_restored.png"]
+    assert read_photo(out_dir / "sub" / "портрет_restored.png").alpha is not None  # alpha kept
+    assert _hashes(inputs) == before  # inputs untouched
+
+
+def test_read_only_output_folder(tmp_path, testdata_dir, capsys, monkeypatch):
+    import os
+
+    out_dir = tmp_path / "locked"
+    out_dir.mkdir()
+    if os.geteuid() == 0:  # root writes anywhere: refuse where the temporary file is made
+        import tempfile
+
+        def denied(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", denied)
+    else:
+        out_dir.chmod(0o555)
+    try:
+        code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "-o", out_dir, "--no-progress")
+    finally:
+        out_dir.chmod(0o755)
+    assert code == 1
+    assert "read-only" in err
+    assert list(out_dir.iterdir()) == []
+
+
+def test_missing_detector_weights(tmp_path, testdata_dir, capsys, monkeypatch):
+    empty = tmp_path / "no-weights"
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(empty))
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    code, _, err = _run(capsys, photo, "-o", tmp_path, "--no-progress")
+    assert code == 1
+    assert str(empty) in err and "detection_mobilenet0.25_Final.pth" in err
+    # A face given by hand needs no detector.
+    code, _, _ = _run(capsys, photo, "-o", tmp_path, "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 0
+    assert (tmp_path / "cf_04_restored.jpg").is_file()
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert _run(capsys, "restore", tmp_path, "--upscale", "3")[0] == 2
+    assert _run(capsys, "restore", tmp_path, "--fidelity", "2")[0] == 2
+    assert _run(capsys, "restore", tmp_path, "--face-box", "1,2,3")[0] == 2
+    assert _run(capsys)[0] == 2
+
+
+def test_python_dash_m_entry_point():
+    done = subprocess.run([sys.executable, "-m", "faceapp.cli", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "restore" in done.stdout and "models" in done.stdout
+
+
+def test_models_command_is_wired(capsys):
+    code, out, _ = _run(capsys, "models", "list", "--json")
+    assert code == 0
+    assert "difface-official" in out
