@@ -123,7 +123,8 @@ class WindowAttention(nn.Module):
         """Attend within windows. ``x``: [B·nW, N, C]; ``mask``: [nW, N, N] or None."""
         bw, n, c = x.shape
         qkv = self.qkv(x).reshape(bw, n, 3, self.num_heads, c // self.num_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each [B·nW, heads, N, hd]
+        # contiguous inputs let SDPA use its fused kernel instead of the math fallback
+        q, k, v = (t.contiguous() for t in qkv.permute(2, 0, 3, 1, 4).unbind(0))  # [B·nW, h, N, d]
         bias = self.position_bias().to(q.dtype)  # [heads, N, N]
         if mask is not None:
             # windows × heads share one batch axis so SDPA sees a 4-D problem and a bias that

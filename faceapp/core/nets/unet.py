@@ -160,7 +160,8 @@ class AttentionBlock(nn.Module):
         head_ch = c // self.num_heads
         # legacy order: [B, heads * 3 * ch, T] -> per head [q | k | v]
         qkv = qkv.reshape(b, self.num_heads, 3, head_ch, -1).transpose(-1, -2)
-        q, k, v = qkv.unbind(dim=2)  # each [B, heads, T, ch]
+        # contiguous inputs let SDPA use its fused kernel instead of the math fallback
+        q, k, v = (t.contiguous() for t in qkv.unbind(dim=2))  # each [B, heads, T, ch]
         h = F.scaled_dot_product_attention(q, k, v)
         h = h.transpose(-1, -2).reshape(b, c, -1)
         return (flat + self.proj_out(h)).reshape(b, c, *spatial)
