@@ -57,10 +57,15 @@ def train(
     data_root: str | Path | None = None,
     max_steps: int | None = None,
     warm_start: str | Path | None = None,
+    time_limit_s: float | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Train ``cfg`` in ``run_dir`` until ``max_steps`` (default: the config's), resuming if a
-    checkpoint is there, else optionally warm-starting from a portable EMA file."""
+    checkpoint is there, else optionally warm-starting from a portable EMA file.
+
+    With ``time_limit_s``, training stops after the first step that ends past the limit and
+    saves a checkpoint there (the next call resumes from it).
+    """
     run_dir = Path(run_dir)
     dev = resolve_device(device)
     end_step = int(max_steps if max_steps is not None else cfg.train.max_steps)
@@ -95,6 +100,7 @@ def train(
     csv_log = CsvLog(run_dir / "losses.csv", resume_step=start_step)
     losses: list[torch.Tensor] = []
     tick = time.perf_counter()
+    done = start_step
     for step, batch in zip(range(start_step, end_step), loader):
         lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps)
         for group in optimizer.param_groups:
@@ -107,19 +113,24 @@ def train(
         ema.update(model)
         losses.append(loss.detach())
         done = step + 1
-        if done % t.log_every == 0 or done == end_step:
+        out_of_time = time_limit_s is not None and time.perf_counter() - tick > time_limit_s
+        last = done == end_step or out_of_time
+        if done % t.log_every == 0 or last:
             seconds = time.perf_counter() - tick
             values = {"loss": loss.detach(), **parts, "grad_norm": grad_norm, "lr": lr, "seconds": seconds}
             csv_log.write(done, {k: float(v) for k, v in values.items()})
             log(f"step {done}: " + ", ".join(f"{k} {float(v):.4g}" for k, v in values.items()))
-        if done % t.sample_every == 0 or done == end_step:
+        if done % t.sample_every == 0 or last:
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
-        if done % t.checkpoint_every == 0 or done == end_step:
+        if done % t.checkpoint_every == 0 or last:
             _save(run_dir, cfg, model, ema, optimizer, done)
+        if out_of_time:
+            log(f"time limit of {time_limit_s:g} s reached at step {done}")
+            break
     portable = run_dir / ckpt.PORTABLE_NAME
     if start_step >= end_step and not portable.exists():
         _save(run_dir, cfg, model, ema, optimizer, start_step)
-    return TrainResult(run_dir, start_step, max(start_step, end_step), [float(v) for v in losses], portable)
+    return TrainResult(run_dir, start_step, max(start_step, done), [float(v) for v in losses], portable)
 
 
 def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> int:

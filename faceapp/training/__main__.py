@@ -1,0 +1,107 @@
+"""python -m faceapp.training {train,export,budget,pack} — see ``--help`` of each command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faceapp.core.errors import FaceappError
+
+
+def _train(args) -> None:
+    import torch
+
+    from faceapp.training.config import load_config
+    from faceapp.training.trainer import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = load_config(args.config)
+    result = train(cfg, run_dir=args.run_dir, device=args.device, data_root=args.data, max_steps=args.max_steps,
+                   warm_start=args.warm_start, time_limit_s=args.minutes * 60 if args.minutes else None)
+    print(f"{cfg.name}: steps {result.start_step} → {result.end_step}; EMA weights in {result.portable}")
+
+
+def _export(args) -> None:
+    from faceapp.training.export import export_model
+
+    evaluation = args.evaluation.read_text(encoding="utf-8") if args.evaluation else ""
+    result = export_model(restorer_run=args.restorer_run, prior_run=args.prior_run, out_dir=args.out,
+                          name=args.name, default=not args.not_default, evaluation=evaluation)
+    for path in (result.manifest, *result.files, result.model_card):
+        print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+def _budget(args) -> None:
+    from faceapp.training.budget import format_budget, measure_budget
+    from faceapp.training.config import load_config
+
+    budget = measure_budget(load_config(args.restorer), load_config(args.prior), steps=args.steps,
+                            threads=args.threads or 2)
+    print(format_budget(budget))
+    if not budget.ok:
+        raise SystemExit(2)
+
+
+def _pack(args) -> None:
+    from faceapp.training.pack import pack_parts
+
+    pack_parts(args.data, args.out, max_mib=args.max_mib, quality=args.quality, seed=args.seed,
+               max_parts=args.max_parts)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m faceapp.training", description="Train faceapp's compact model.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train (or resume) one network from a config")
+    t.add_argument("config", help="config file, or a name in faceapp/training/configs/ (e.g. prior_compact)")
+    t.add_argument("--run-dir", type=Path, required=True, help="run folder: checkpoints, losses.csv, samples/")
+    t.add_argument("--data", help="data folder (manifest.jsonl + shards); default: the config's")
+    t.add_argument("--max-steps", type=int, help="stop at this step (default: the config's max_steps)")
+    t.add_argument("--minutes", type=float, help="stop (and checkpoint) after this many minutes")
+    t.add_argument("--warm-start", type=Path, help="ema.safetensors of an earlier run, when --run-dir is new")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--threads", type=int, help="CPU threads for torch")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("export", help="export EMA weights as a faceapp model (fp16 + manifest + card)")
+    e.add_argument("--restorer-run", type=Path, required=True)
+    e.add_argument("--prior-run", type=Path, required=True)
+    e.add_argument("--out", type=Path, required=True, help="manifest folder, e.g. models/")
+    e.add_argument("--name", default="faceapp-compact")
+    e.add_argument("--not-default", action="store_true", help="do not mark the model default = true")
+    e.add_argument("--evaluation", type=Path, help="a file with the evaluation table for the model card")
+    e.set_defaults(func=_export)
+
+    b = sub.add_parser("budget", help="print parameters, fp16 size, FLOPs and CPU time of a config pair")
+    b.add_argument("--restorer", default="restorer_compact")
+    b.add_argument("--prior", default="prior_compact")
+    b.add_argument("--steps", type=int, default=8)
+    b.add_argument("--threads", type=int, default=2)
+    b.set_defaults(func=_budget)
+
+    k = sub.add_parser("pack", help="pack the data set into parts small enough for one GPU job each")
+    k.add_argument("--data", default="../shared/datasets/aaf256")
+    k.add_argument("--out", type=Path, default=Path(".gpu/data"))
+    k.add_argument("--max-mib", type=float, default=34.0)
+    k.add_argument("--quality", type=int, default=0, help="re-encode at this JPEG quality (0: keep the bytes)")
+    k.add_argument("--max-parts", type=int, default=0)
+    k.add_argument("--seed", type=int, default=0)
+    k.set_defaults(func=_pack)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except FaceappError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

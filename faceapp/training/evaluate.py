@@ -1,0 +1,185 @@
+"""Evaluate a restoration model on the test split with a fixed, seeded degradation.
+
+    python -m faceapp.training.evaluate --model faceapp-compact          # a registry model
+    python -m faceapp.training.evaluate --restorer-run runs/r --prior-run runs/p   # training runs
+
+Prints PSNR, SSIM and the Laplacian-pyramid SWD (realism, no pretrained network) for: bicubic
+upsampling of the degraded face, the restorer alone, and the full pipeline at several fidelities
+and step counts; saves a side-by-side grid (rows: faces; columns: degraded, each method, truth).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from faceapp.core import schedule
+from faceapp.core.engine import FaceEngine, load_engine
+from faceapp.core.errors import FaceappError
+from faceapp.core.loading import build_network
+from faceapp.core.settings import SamplerSettings
+from faceapp.training.checkpoint import PORTABLE_NAME, load_portable
+from faceapp.training.config import DegradationConfig, load_config, parse_config
+from faceapp.training.data import FaceDataset
+from faceapp.training.degradation import degrade, sample_rng
+from faceapp.training.metrics import psnr, ssim
+from faceapp.training.swd import swd
+
+EVAL_SIZE = 256  # metrics are computed on the data set's 256 px faces
+
+
+@dataclass(frozen=True)
+class Method:
+    label: str
+    sampler: SamplerSettings | None  # None: the degraded input itself (bicubic upsampling)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    psnr: float
+    ssim: float
+    swd: float
+    seconds_per_face: float
+
+
+def default_methods(*, fidelities=(0.25, 0.5, 0.75), step_counts=(4, 8), eta: float = 0.5) -> list[Method]:
+    methods = [Method("bicubic", None), Method("restorer only", SamplerSettings(fidelity=1.0, eta=eta))]
+    for steps in step_counts:
+        for fidelity in fidelities:
+            methods.append(Method(f"fidelity {fidelity:g}, {steps} steps", SamplerSettings(fidelity=fidelity, steps=steps, eta=eta)))
+    return methods
+
+
+def degraded_test_set(root, *, limit: int, seed: int, degradation: DegradationConfig):
+    """(truth, degraded) uint8 RGB faces of the test split; face i is degraded with (seed, i)."""
+    faces = FaceDataset(root, split="test", limit=limit)
+    truth = [faces.image(i) for i in range(len(faces))]
+    return truth, [degrade(im, degradation, sample_rng(seed, i)) for i, im in enumerate(truth)]
+
+
+def run_method(engine: FaceEngine | None, method: Method, degraded: list[np.ndarray], *, seed: int) -> list[np.ndarray]:
+    if method.sampler is None:
+        return list(degraded)
+    outputs = []
+    for face in degraded:
+        out = engine.restore(face, sampler=method.sampler, seeds=[seed])[0]
+        if out.shape[0] != EVAL_SIZE:
+            out = cv2.resize(out, (EVAL_SIZE, EVAL_SIZE), interpolation=cv2.INTER_AREA)
+        outputs.append(out)
+    return outputs
+
+
+def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, log=print):
+    """Score every method; returns (rows, outputs per method)."""
+    rows, outputs = [], []
+    for method in methods:
+        started = time.perf_counter()
+        out = run_method(engine, method, degraded, seed=seed)
+        seconds = (time.perf_counter() - started) / len(degraded)
+        row = Row(
+            method.label,
+            float(np.mean([psnr(o, t) for o, t in zip(out, truth)])),
+            float(np.mean([ssim(o, t) for o, t in zip(out, truth)])),
+            swd(out, truth, seed=seed).mean,
+            seconds,
+        )
+        log(format_row(row))
+        rows.append(row)
+        outputs.append(out)
+    return rows, outputs
+
+
+def format_header() -> str:
+    return f"| {'method':28s} | {'PSNR dB':>7s} | {'SSIM':>6s} | {'SWD×10³':>8s} | {'s/face':>7s} |\n|{'-' * 30}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 9}|"
+
+
+def format_row(row: Row) -> str:
+    return f"| {row.label:28s} | {row.psnr:7.2f} | {row.ssim:6.3f} | {row.swd:8.1f} | {row.seconds_per_face:7.2f} |"
+
+
+def format_table(rows: list[Row]) -> str:
+    return "\n".join([format_header(), *(format_row(r) for r in rows)])
+
+
+def save_grid(path: Path, truth, degraded, outputs, *, faces: int = 4, tile: int = 128) -> Path:
+    """Rows: the first ``faces`` faces; columns: degraded, each method's output, ground truth."""
+    def small(im):
+        return cv2.resize(im, (tile, tile), interpolation=cv2.INTER_AREA)
+
+    rows = [np.concatenate([small(degraded[i]), *(small(o[i]) for o in outputs[1:]), small(truth[i])], axis=1)
+            for i in range(min(faces, len(truth)))]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+    return path
+
+
+def engine_from_runs(restorer_run: Path, prior_run: Path, *, device: str = "auto") -> FaceEngine:
+    """A FaceEngine over the EMA weights of two training runs (or their ema.safetensors)."""
+    nets, prior_cfg = {}, None
+    for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run))):
+        weights, meta = load_portable(run / PORTABLE_NAME if run.is_dir() else run)
+        net = build_network(meta["arch"], meta["model_config"])
+        net.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)
+        nets[kind] = net.eval()
+        if kind == "prior":
+            prior_cfg = parse_config(meta["config"], where=str(run))
+    d = prior_cfg.diffusion
+    return FaceEngine.from_networks(
+        nets["restorer"], nets["prior"], face_size=EVAL_SIZE, template="ffhq5", name="training runs",
+        device=device, betas=schedule.linear_betas(d.timesteps, d.beta_start, d.beta_end),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m faceapp.training.evaluate", description=__doc__.split("\n\n")[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="name of a model in the registry (its weights must be installed)")
+    src.add_argument("--restorer-run", type=Path, help="training run folder (or ema.safetensors) of the restorer")
+    p.add_argument("--prior-run", type=Path, help="training run folder (or ema.safetensors) of the prior")
+    p.add_argument("--data", default="../shared/datasets/aaf256", help="data folder (manifest.jsonl + shards)")
+    p.add_argument("--limit", type=int, default=24, help="number of test faces (default 24)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the degradation and the sampler")
+    p.add_argument("--degradation", default="restorer_compact", help="config whose [degradation] is used")
+    p.add_argument("--fidelity", type=float, nargs="+", default=[0.25, 0.5, 0.75])
+    p.add_argument("--steps", type=int, nargs="+", default=[4, 8], help="DDIM step counts (default 4 8)")
+    p.add_argument("--eta", type=float, default=0.5)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--grid", type=Path, default=Path("runs/eval_grid.png"), help="where to save the image grid")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.model:
+            engine = load_engine(args.model, device=args.device)
+        else:
+            if args.prior_run is None:
+                raise FaceappError("--restorer-run needs --prior-run as well")
+            engine = engine_from_runs(args.restorer_run, args.prior_run, device=args.device)
+        truth, degraded = degraded_test_set(
+            args.data, limit=args.limit, seed=args.seed, degradation=load_config(args.degradation).degradation
+        )
+        print(f"{engine.model_name}: {len(truth)} test faces, degradation seed {args.seed}")
+        print(format_header())
+        _, outputs = evaluate(engine, truth, degraded,
+                              default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta),
+                              seed=args.seed)
+        print(f"grid: {save_grid(args.grid, truth, degraded, outputs)}")
+    except FaceappError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    sys.exit(main())
