@@ -1,0 +1,72 @@
+"""The hybrid loss of improved DDPM: its formulas, and that L_vlb trains only the variance."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from faceapp.core import schedule
+from faceapp.training import diffusion
+from faceapp.training.config import DiffusionConfig
+
+
+def tables():
+    return diffusion.make_tables(DiffusionConfig())
+
+
+def test_tables_follow_the_shared_schedule():
+    t = tables()
+    np.testing.assert_allclose(t.alphas_cumprod.numpy(), schedule.alphas_cumprod(schedule.linear_betas()), rtol=1e-12)
+    assert abs(float(t.alphas_cumprod[400]) - 0.193572) < 1e-6  # difface-algorithm.md §2
+
+
+def test_normal_kl_is_zero_for_equal_and_positive_otherwise():
+    m, lv = torch.randn(100), torch.randn(100)
+    assert torch.allclose(diffusion.normal_kl(m, lv, m, lv), torch.zeros(100), atol=1e-6)
+    assert (diffusion.normal_kl(m, lv, m + 0.1, lv) > 0).all()
+
+
+def test_discretized_likelihood_sums_to_one_over_all_pixel_values():
+    x = torch.linspace(-1, 1, 256)  # the 256 possible 8-bit values
+    for mean, log_scale in [(0.0, -3.0), (0.7, -1.0), (-0.95, -4.0)]:
+        ll = diffusion.discretized_gaussian_log_likelihood(x, mean=torch.full_like(x, mean), log_scale=torch.full_like(x, log_scale))
+        assert abs(float(ll.exp().sum()) - 1.0) < 1e-4
+
+
+def test_vlb_term_trains_only_the_variance_channels():
+    t_tab = tables()
+    x0 = torch.rand(2, 3, 8, 8) * 2 - 1
+    noise = torch.randn_like(x0)
+    t = torch.tensor([0, 300])
+    x_t = diffusion.q_sample(x0, t, noise, t_tab)
+    out = torch.randn(2, 6, 8, 8, requires_grad=True)
+    loss, parts = diffusion.hybrid_loss(out, x0, x_t, t, noise, t_tab, vlb_weight=0.001)
+    loss.backward()
+    grad_eps_total = out.grad[:, :3].clone()
+    out.grad = None
+    mse = ((noise - out[:, :3]) ** 2).mean()
+    mse.backward()
+    # the ε channels get exactly the MSE gradient: the variational term does not reach them
+    assert torch.allclose(grad_eps_total, out.grad[:, :3], atol=1e-7)
+    assert float(parts["vlb"]) > 0
+
+
+def test_perfect_prediction_minimises_the_loss():
+    t_tab = tables()
+    x0 = torch.rand(4, 3, 8, 8) * 2 - 1
+    noise = torch.randn_like(x0)
+    t = torch.tensor([50, 200, 400, 700])
+    x_t = diffusion.q_sample(x0, t, noise, t_tab)
+    good = torch.cat([noise, torch.zeros_like(noise)], dim=1)  # exact ε, mid-range variance
+    bad = torch.cat([noise + 0.3 * torch.randn_like(noise), torch.zeros_like(noise)], dim=1)
+    l_good, p_good = diffusion.hybrid_loss(good, x0, x_t, t, noise, t_tab, vlb_weight=0.001)
+    l_bad, _ = diffusion.hybrid_loss(bad, x0, x_t, t, noise, t_tab, vlb_weight=0.001)
+    assert float(p_good["mse"]) == 0.0 and float(l_good) < float(l_bad)
+
+
+def test_timesteps_concentrate_on_the_sampler_range():
+    cfg = DiffusionConfig(focus_max_timestep=500, focus_prob=0.8)
+    t = diffusion.sample_timesteps(20000, cfg, generator=torch.Generator().manual_seed(0))
+    assert int(t.min()) >= 0 and int(t.max()) <= 999
+    share = float((t <= 500).float().mean())
+    assert abs(share - (0.8 + 0.2 * 501 / 1000)) < 0.02
