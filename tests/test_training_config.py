@@ -1,0 +1,36 @@
+"""Training configs: bundled ones parse and fit the shipped-model size budget; typos are errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from faceapp.core.loading import build_network, count_parameters
+from faceapp.training.__main__ import main
+from faceapp.training.budget import MAX_TOTAL_MB
+from faceapp.training.config import CONFIGS_DIR, ConfigError, load_config, parse_config
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_bundled_configs_parse_and_build(path):
+    cfg = load_config(path)
+    net = build_network(cfg.model.arch, cfg.model.config, device="meta")
+    assert count_parameters(net) > 0
+
+
+def test_compact_pair_fits_the_size_budget():
+    total = 0
+    for name in ("restorer_compact", "prior_compact"):
+        cfg = load_config(name)
+        total += 2 * count_parameters(build_network(cfg.model.arch, cfg.model.config, device="meta"))
+    assert total / 1e6 <= MAX_TOTAL_MB
+
+
+def test_unknown_keys_are_errors():
+    text = 'kind = "prior"\n[model]\narch = "iddpm_unet"\n[train]\nbatch_sise = 4\n'
+    with pytest.raises(ConfigError, match="batch_sise"):
+        parse_config(text)
+
+
+def test_unknown_config_name_lists_the_bundled_ones(capsys):
+    assert main(["train", "no_such_config", "--run-dir", "unused"]) == 1
+    assert "prior_compact" in capsys.readouterr().err

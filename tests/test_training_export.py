@@ -1,0 +1,54 @@
+"""Exported EMA weights load through the registry and restore a face through the sampler."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import torch
+
+from faceapp.core.engine import load_engine
+from faceapp.core.registry import Registry
+from faceapp.core.settings import SamplerSettings
+from faceapp.training.config import load_config
+from faceapp.training.export import export_model
+from faceapp.training.trainer import train
+
+
+def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp_path):
+    torch.set_num_threads(2)
+    for name in ("restorer_tiny", "prior_tiny"):
+        train(load_config(name), run_dir=tmp_path / name, data_root=dataset_dir, max_steps=2, log=lambda _: None)
+    out = tmp_path / "models"
+    result = export_model(restorer_run=tmp_path / "restorer_tiny", prior_run=tmp_path / "prior_tiny", out_dir=out,
+                          name="test-compact")
+
+    manifest = tomllib.loads(result.manifest.read_text())
+    assert manifest["default"] is True and manifest["face_size"] == 256
+    sizes = {f["name"]: f["size"] for f in manifest["files"]}
+    assert sizes == {p.name: p.stat().st_size for p in result.files}
+    assert "All-Age-Faces" in result.model_card.read_text()
+
+    registry = Registry(manifest_dirs=[out], weights_dir=tmp_path / "weights")
+    assert registry.problems == [] and registry.default().name == "test-compact"
+    assert registry.is_installed("test-compact")
+    engine = load_engine("test-compact", device="cpu", registry=registry)
+    face = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    out_a = engine.restore(face, sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[1])
+    out_b = engine.restore(face, sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[1])
+    assert out_a[0].shape == (256, 256, 3) and out_a[0].dtype == np.uint8
+    assert np.array_equal(out_a[0], out_b[0])
+
+
+def test_exported_weights_are_the_runs_ema_in_fp16(dataset_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    torch.set_num_threads(2)
+    run = train(load_config("prior_tiny"), run_dir=tmp_path / "p", data_root=dataset_dir, max_steps=2,
+                log=lambda _: None)
+    train(load_config("restorer_tiny"), run_dir=tmp_path / "r", data_root=dataset_dir, max_steps=1, log=lambda _: None)
+    result = export_model(restorer_run=tmp_path / "r", prior_run=tmp_path / "p", out_dir=tmp_path / "m")
+    exported = load_file(str(result.files[1]))
+    ema = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)["ema"]["module"]
+    assert set(exported) == set(ema)
+    assert all(exported[k].dtype == torch.float16 and torch.equal(exported[k], ema[k].half()) for k in ema)
