@@ -66,7 +66,7 @@ def _cost(cfg: TrainingConfig, *, size: int, repeats: int) -> NetworkCost:
 
 
 def measure_budget(restorer: TrainingConfig, prior: TrainingConfig, *, steps: int = 8, threads: int = 2,
-                   size: int = 256, repeats: int = 3) -> Budget:
+                   size: int = 256, repeats: int = 5) -> Budget:
     """Measure both networks of a model on ``threads`` CPU threads."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
