@@ -49,8 +49,8 @@ def restore_rng_state(state: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all(list(state["cuda"]))
 
 
-def save_checkpoint(path: Path, *, model, ema, optimizer, step: int, config_text: str) -> None:
-    """Write the full training state for a bit-exact resume."""
+def save_checkpoint(path: Path, *, model, ema, optimizer, step: int, config_text: str, extra: dict | None = None) -> None:
+    """Write the full training state for a bit-exact resume (``extra``: more plain values)."""
     state = {
         "model": model.state_dict(),
         "ema": ema.state_dict(),
@@ -58,6 +58,7 @@ def save_checkpoint(path: Path, *, model, ema, optimizer, step: int, config_text
         "step": int(step),
         "rng": rng_state(),
         "config": config_text,
+        **(extra or {}),
     }
     _atomic(Path(path), lambda tmp: torch.save(state, tmp))
 

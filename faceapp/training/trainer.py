@@ -39,9 +39,10 @@ class TrainResult:
     portable: Path
 
 
-def learning_rate(step: int, *, base: float, warmup: int) -> float:
-    """Linear warm-up from base/warmup to base over ``warmup`` steps, then constant."""
-    return base * min(1.0, (step + 1) / warmup) if warmup > 0 else base
+def learning_rate(step: int, *, base: float, warmup: int, warmup_from: int = 0) -> float:
+    """Linear warm-up from base/warmup to base over ``warmup`` steps after ``warmup_from``, then
+    constant (a warm start warms its fresh optimiser up again)."""
+    return base * min(1.0, (step - warmup_from + 1) / warmup) if warmup > 0 else base
 
 
 def step_generator(seed: int, step: int, device: torch.device) -> torch.Generator:
@@ -76,7 +77,8 @@ def train(
     ema = EMA(model, decay=t.ema_decay)
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
 
-    start_step = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev, log=log)
+    start_step, warmup_from = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev,
+                                       log=log)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
     log(f"{cfg.kind} {cfg.name}: {cfg.model.arch}, {count_parameters(model):,} parameters, on {dev}, "
@@ -102,7 +104,7 @@ def train(
     tick = time.perf_counter()
     done = start_step
     for step, batch in zip(range(start_step, end_step), loader):
-        lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps)
+        lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps, warmup_from=warmup_from)
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss, parts = task.loss(model, batch, generator=step_generator(t.seed, step, dev), autocast=autocast)
@@ -123,17 +125,18 @@ def train(
         if done % t.sample_every == 0 or last:
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if done % t.checkpoint_every == 0 or last:
-            _save(run_dir, cfg, model, ema, optimizer, done)
+            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from)
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
             break
     portable = run_dir / ckpt.PORTABLE_NAME
     if start_step >= end_step and not portable.exists():
-        _save(run_dir, cfg, model, ema, optimizer, start_step)
+        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from)
     return TrainResult(run_dir, start_step, max(start_step, done), [float(v) for v in losses], portable)
 
 
-def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> int:
+def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int]:
+    """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin)."""
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
@@ -142,7 +145,7 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         optimizer.load_state_dict(state["optimizer"])
         ckpt.restore_rng_state({k: v.cpu() for k, v in state["rng"].items()})
         log(f"resumed from {path} at step {state['step']}")
-        return int(state["step"])
+        return int(state["step"]), int(state.get("warmup_from", 0))
     if warm_start:
         weights, meta = ckpt.load_portable(Path(warm_start))
         if meta.get("arch") != cfg.model.arch or meta.get("model_config") != cfg.model.config:
@@ -155,13 +158,13 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         ema.updates = int(meta.get("ema_updates", 0))
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
-        return step
-    return 0
+        return step, step
+    return 0, 0
 
 
-def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int) -> None:
+def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int) -> None:
     ckpt.save_checkpoint(ckpt.checkpoint_path(run_dir), model=model, ema=ema, optimizer=optimizer, step=step,
-                         config_text=cfg.source)
+                         config_text=cfg.source, extra={"warmup_from": warmup_from})
     ckpt.save_portable(
         run_dir / ckpt.PORTABLE_NAME,
         state_dict=ema.module.state_dict(),
