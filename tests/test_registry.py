@@ -16,12 +16,14 @@ from faceapp.core.errors import (
     ArchitectureMismatchError,
     Cancelled,
     CorruptModelError,
+    ManifestError,
     ModelDownloadError,
     ModelError,
     ModelNotFoundError,
     UnsafeCheckpointError,
 )
-from faceapp.core.registry import Registry, load_manifest
+from faceapp.core.manifest import load_manifest
+from faceapp.core.registry import Registry
 
 torch.set_num_threads(2)
 
@@ -146,7 +148,7 @@ def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, cha
     data.update(change)
     data = {k: v for k, v in data.items() if v is not None}
     path = write_manifest(manifests_dir, data)
-    with pytest.raises(ModelError) as caught:
+    with pytest.raises(ManifestError) as caught:
         load_manifest(path)
     assert str(path) in str(caught.value)
     assert f"'{field}'" in str(caught.value)
@@ -156,7 +158,7 @@ def test_invalid_toml_names_the_file(manifests_dir):
     manifests_dir.mkdir()
     path = manifests_dir / "broken.toml"
     path.write_text("name = 'unterminated\n")
-    with pytest.raises(ModelError, match="broken.toml is not valid TOML"):
+    with pytest.raises(ManifestError, match="broken.toml is not valid TOML"):
         load_manifest(path)
 
 
