@@ -15,6 +15,7 @@ from faceapp.core.photo_restore import (
     Progress,
     add_candidates,
     find_faces,
+    iter_add_candidates,
     iter_restore_photo,
     restore_photo,
 )
@@ -164,3 +165,58 @@ def test_settings_are_checked():
         PhotoSettings(seeds_per_face=0)
     with pytest.raises(ValueError):
         PhotoSettings(face_selection="biggest")
+
+
+def test_more_candidates_report_progress_and_use_new_seeds():
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=3)
+    result = restore_photo(photo, faces, engine, PhotoSettings(seeds_per_face=2, base_seed=10))
+    before = result.composite()
+
+    generator = iter_add_candidates(result, 1, engine, 2)
+    events = []
+    while True:
+        try:
+            events.append(next(generator))
+        except StopIteration as stop:
+            new = stop.value
+            break
+        # Nothing is added, and the shown photo does not change, while sampling runs.
+        assert len(result.faces[1].candidates) == 2
+    assert [(e.face_index, e.face_count, e.step, e.total_steps) for e in events] == [
+        (1, 2, 0, 0), (1, 2, 1, 3), (1, 2, 2, 3), (1, 2, 3, 3)
+    ]
+    assert all(e.preview is not None for e in events[1:])
+    assert new == [12, 13] and engine.calls[-1] == [12, 13]
+    assert result.faces[1].seeds == [10, 11, 12, 13] and len(result.faces[1].candidates) == 4
+    assert result.faces[0].seeds == [10, 11]
+    # Existing candidates keep their images; the new ones are the engine's for the new seeds.
+    assert int(result.faces[1].candidates[3][0, 0, 0]) - int(result.faces[1].candidates[0][0, 0, 0]) == 3
+    np.testing.assert_array_equal(result.composite(), before)
+    result.choose(1, 3)
+    assert (result.composite() != before).any()
+
+    again = add_candidates(result, 1, engine, 1)
+    assert again == [14]
+
+
+def test_more_candidates_can_be_cancelled_and_keep_nothing():
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=5)
+    result = restore_photo(photo, faces, engine, PhotoSettings())
+    before = result.composite()
+    seen = []
+    with pytest.raises(Cancelled):
+        add_candidates(result, 0, engine, 2, should_cancel=lambda: len(seen) >= 2, on_progress=seen.append)
+    assert len(seen) < 4
+    assert result.faces[0].seeds == [0] and len(result.faces[0].candidates) == 1
+
+    generator = iter_add_candidates(result, 0, engine, 1)
+    next(generator)
+    next(generator)
+    generator.close()  # closing stops the engine too
+    assert result.faces[0].seeds == [0] and len(result.faces[0].candidates) == 1
+    np.testing.assert_array_equal(result.composite(), before)
+    assert add_candidates(result, 0, engine, 1) == [1]
+    with pytest.raises(ValueError):
+        add_candidates(result, 0, engine, 0)

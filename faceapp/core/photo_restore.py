@@ -2,10 +2,11 @@
 
 :func:`iter_restore_photo` is a generator: it yields :class:`Progress` (one at the start of each
 face, then one per sampling step) and returns a :class:`PhotoResult`; drive it with
-``result = yield from iter_restore_photo(...)`` or :func:`restore_photo`. It restores the faces it
-is given that are ``enabled`` (:func:`find_faces` detects and selects them); ``face_index``
-everywhere in this module is the position in ``PhotoResult.faces`` (and in the list of enabled
-faces passed in), not :attr:`Face.index`.
+``result = yield from iter_restore_photo(...)`` or :func:`restore_photo`; more candidates of one
+face come the same way from :func:`iter_add_candidates` or :func:`add_candidates`. It restores the
+faces it is given that are ``enabled`` (:func:`find_faces` detects and selects them);
+``face_index`` everywhere in this module is the position in ``PhotoResult.faces`` (and in the list
+of enabled faces passed in), not :attr:`Face.index`.
 
 The engine runs in a helper thread so that its per-step callback can be turned into yields; a
 ``should_cancel`` that returns True, or closing the generator, stops it between steps and raises
@@ -230,14 +231,38 @@ def restore_photo(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> PhotoResult:
     """:func:`iter_restore_photo` run to completion, passing each :class:`Progress` to ``on_progress``."""
-    generator = iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel)
-    while True:
-        try:
-            progress = next(generator)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(progress)
+    return _run_to_end(iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel), on_progress)
+
+
+def iter_add_candidates(
+    result: PhotoResult,
+    face_index: int,
+    engine: Engine,
+    count: int,
+    *,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Generator[Progress, None, list[int]]:
+    """Restore ``count`` more candidates of one face with seeds it has not used; returns the seeds.
+
+    Yields :class:`Progress` like :func:`iter_restore_photo` (step 0 announces the face, then one
+    per sampling step, ``face_index``/``face_count`` as in ``result.faces``). The new candidates
+    are appended only once all are done, and the chosen one is not changed: the composite stays
+    as it was until :meth:`PhotoResult.choose` picks one. Cancelling keeps nothing.
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    face = result.faces[face_index]
+    start = max(face.seeds) + 1
+    new_seeds = [start + k for k in range(count)]
+    _check(should_cancel)
+    yield Progress(face_index, len(result.faces), 0, 0)
+    new = yield from _run_engine(
+        engine, face.aligned, result.settings.sampler, new_seeds,
+        position=face_index, count=len(result.faces), should_cancel=should_cancel,
+    )
+    face.seeds.extend(new_seeds)
+    face.candidates.extend(new)
+    return new_seeds
 
 
 def add_candidates(
@@ -247,18 +272,21 @@ def add_candidates(
     count: int,
     *,
     should_cancel: Callable[[], bool] | None = None,
-    on_step: Callable[[Any], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> list[int]:
-    """Restore ``count`` more candidates of one face with seeds it has not used; returns them."""
-    if count < 1:
-        raise ValueError("count must be at least 1")
-    face = result.faces[face_index]
-    start = max(face.seeds) + 1
-    new_seeds = [start + k for k in range(count)]
-    new = engine.restore(face.aligned, sampler=result.settings.sampler, seeds=new_seeds, on_step=on_step, should_cancel=should_cancel)
-    face.seeds.extend(new_seeds)
-    face.candidates.extend(new)
-    return new_seeds
+    """:func:`iter_add_candidates` run to completion, passing each :class:`Progress` to ``on_progress``."""
+    return _run_to_end(iter_add_candidates(result, face_index, engine, count, should_cancel=should_cancel), on_progress)
+
+
+def _run_to_end(generator: Generator[Progress, None, Any], on_progress: Callable[[Progress], None] | None) -> Any:
+    """Drive a progress generator, handing each item to ``on_progress``; returns its value."""
+    while True:
+        try:
+            progress = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(progress)
 
 
 def _check(should_cancel: Callable[[], bool] | None) -> None:
