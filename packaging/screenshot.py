@@ -1,13 +1,15 @@
-"""Take the README screenshot: the real window with a photo loaded and restored.
+"""Take the README screenshot: the real window with photos loaded and the first one restored.
 
 Run under a real X server (e.g. ``xvfb-run -s "-screen 0 1600x1000x24"``)::
 
+    P=../shared/testdata/photos
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python packaging/screenshot.py \
-        ../shared/testdata/photos/gf_Blake_Lively.jpg --detector-dir ../shared/weights/retinaface
+        $P/gf_Blake_Lively.jpg $P/cf_00.jpg $P/cf_03.jpg $P/cf_06.png $P/gf_10045.png \
+        $P/cf_01.jpg $P/cf_04.jpg --detector-dir ../shared/weights/retinaface --split 0.3
 
 Without ``--model`` it installs a stand-in model in a temporary profile (identity restorer, no
-diffusion prior), so the "after" side equals the input: the screenshot shows the window, not
-restoration quality.
+diffusion prior), so the "after" side equals the input and every candidate is the same: the
+screenshot shows the window, not restoration quality. The status bar names the stand-in.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 STAND_IN = """schema = 1
 name = "stand-in"
-title = "Stand-in (identity, for screenshots)"
+title = "Stand-in: no restoration (screenshot only)"
 licence = "MIT"
 description = "Returns each aligned face unchanged."
 face_size = 512
@@ -39,7 +41,8 @@ arch = "identity"
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("photo", type=Path)
+    parser.add_argument("photos", type=Path, nargs="+",
+                        help="photos to load; the first is restored and shown")
     parser.add_argument("--detector-dir", type=Path, required=True)
     parser.add_argument("--model", default="", help="installed model to use (default: stand-in)")
     parser.add_argument("--out", type=Path, default=Path("resources/screenshot.png"))
@@ -83,8 +86,10 @@ def main() -> int:
         if not condition():
             raise SystemExit("timed out waiting for the window")
 
-    path = window.add_paths([args.photo])[0]
-    wait(lambda: window.session.entries[path].photo is not None, 60)
+    added = window.add_paths(args.photos)
+    path = added[0]
+    wait(lambda: all(window.session.entries[p].photo is not None for p in added), 120)
+    window.filmstrip.select(path)
     window.restore_current()
     wait(lambda: window.session.entries[path].composite is not None, 600)
     wait(lambda: not window.session.busy, 30)

@@ -24,6 +24,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from faceapp.gui.look import PHOTO_BACKGROUND, TAG_BACKGROUND
+
 ViewMode = Literal["split", "before", "after"]
 Box = tuple[float, float, float, float]
 
@@ -222,7 +224,7 @@ class CompareView(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(38, 38, 42))
+        painter.fillRect(self.rect(), PHOTO_BACKGROUND)
         if self._before is None:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect().adjusted(24, 24, -24, -24),
@@ -269,7 +271,6 @@ class CompareView(QWidget):
     def _paint_labels(self, painter: QPainter) -> None:
         if self._after is None:
             return
-        painter.setPen(QColor(255, 255, 255))
         if self._showing_split():
             divider = self.divider_x()
             painter.setPen(QPen(QColor(255, 255, 255), 2))
@@ -277,12 +278,25 @@ class CompareView(QWidget):
             handle = QRectF(divider - 7, self.height() / 2 - 18, 14, 36)
             painter.setBrush(QColor(255, 255, 255))
             painter.drawRoundedRect(handle, 4, 4)
-            painter.drawText(QRectF(8, 8, 100, 20), Qt.AlignmentFlag.AlignLeft, "Before")
-            painter.drawText(QRectF(self.width() - 108, 8, 100, 20), Qt.AlignmentFlag.AlignRight,
-                             "After")
+            self._paint_tag(painter, "Before", left=True)
+            self._paint_tag(painter, "After", left=False)
         else:
-            label = "Before" if self._mode == "before" else "After"
-            painter.drawText(QRectF(8, 8, 200, 20), Qt.AlignmentFlag.AlignLeft, label)
+            self._paint_tag(painter, "Before" if self._mode == "before" else "After", left=True)
+
+    def _paint_tag(self, painter: QPainter, text: str, *, left: bool) -> None:
+        """A label on a dark rounded plate in a top corner, readable over any photo."""
+        metrics = painter.fontMetrics()
+        width, height = metrics.horizontalAdvance(text) + 16, metrics.height() + 6
+        x = 10 if left else self.width() - 10 - width
+        plate = QRectF(x, 10, width, height)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(TAG_BACKGROUND)
+        painter.drawRoundedRect(plate, height / 2, height / 2)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(plate, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton or self._before is None:

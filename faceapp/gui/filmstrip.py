@@ -1,17 +1,106 @@
-"""The filmstrip: every loaded photo as a thumbnail with its state (queued, restoring, done…)."""
+"""The filmstrip: every loaded photo as a thumbnail with its state (queued, restoring, done…).
+
+One compact row: each cell shows the thumbnail with the photo's name and state beside it; more
+photos than fit scroll sideways (the mouse wheel scrolls the strip too).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
+from faceapp.gui.look import PHOTO_BACKGROUND
 from faceapp.gui.qimage import rgb_to_pixmap
 
-_THUMB_PX = 80
+_THUMB = QSize(84, 56)
+_TEXT_WIDTH_PX = 132
+_PADDING_PX = 5
+_PATH_ROLE = Qt.ItemDataRole.UserRole
+_STATE_ROLE = Qt.ItemDataRole.UserRole + 1
+_THUMB_ROLE = Qt.ItemDataRole.UserRole + 2
+
+_CELL_SELECTED = QColor(58, 110, 165)
+_CELL_HOVER = QColor(56, 56, 62)
+_THUMB_BACKGROUND = QColor(26, 26, 29)
+_NAME_COLOUR = QColor(235, 235, 235)
+_STATE_COLOURS = {"done": QColor(120, 200, 120), "error": QColor(240, 110, 100),
+                  "cancelled": QColor(230, 180, 90)}
+_STATE_BUSY = QColor(110, 180, 250)
+_STATE_OTHER = QColor(170, 170, 175)
+
+
+def state_colour(state: str) -> QColor:
+    """The colour a state is written in: done green, error red, running blue, others grey."""
+    if state in _STATE_COLOURS:
+        return _STATE_COLOURS[state]
+    if state.startswith(("restoring", "loading", "detecting", "sampling")):
+        return _STATE_BUSY
+    return _STATE_OTHER
+
+
+class _CellDelegate(QStyledItemDelegate):
+    """Paints one photo: thumbnail on the left, name and coloured state on the right."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        return QSize(_THUMB.width() + _TEXT_WIDTH_PX + 3 * _PADDING_PX, _THUMB.height() + 2 * _PADDING_PX)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        cell = option.rect.adjusted(2, 2, -2, -2)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.setBrush(_CELL_SELECTED)
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.setBrush(_CELL_HOVER)
+        else:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(cell, 5, 5)
+
+        thumb_box = QRect(option.rect.left() + _PADDING_PX, option.rect.top() + _PADDING_PX,
+                          _THUMB.width(), _THUMB.height())
+        painter.fillRect(thumb_box, _THUMB_BACKGROUND)
+        pixmap = index.data(_THUMB_ROLE)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            size = pixmap.deviceIndependentSize().toSize()
+            painter.drawPixmap(thumb_box.left() + (thumb_box.width() - size.width()) // 2,
+                               thumb_box.top() + (thumb_box.height() - size.height()) // 2, pixmap)
+
+        text_left = thumb_box.right() + _PADDING_PX + 1
+        text_width = option.rect.right() - _PADDING_PX - text_left
+        metrics = option.fontMetrics
+        line = metrics.lineSpacing()
+        top = option.rect.top() + (option.rect.height() - 2 * line) // 2
+        name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        font = QFont(option.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(_NAME_COLOUR)
+        painter.drawText(QRect(text_left, top, text_width, line),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, text_width))
+        state = str(index.data(_STATE_ROLE) or "")
+        painter.setFont(option.font)
+        colour = state_colour(state)
+        painter.setPen(colour.lighter(150) if option.state & QStyle.StateFlag.State_Selected else colour)
+        painter.drawText(QRect(text_left, top + line, text_width, line),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(state, Qt.TextElideMode.ElideRight, text_width))
+        painter.restore()
 
 
 class Filmstrip(QListWidget):
@@ -21,16 +110,24 @@ class Filmstrip(QListWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
-        self.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
-        self.setGridSize(QSize(_THUMB_PX + 56, _THUMB_PX + 38))
-        self.setFixedHeight(_THUMB_PX + 60)
+        self.setUniformItemSizes(True)
+        self.setItemDelegate(_CellDelegate(self))
+        self.setMouseTracking(True)  # hover highlight
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Base, PHOTO_BACKGROUND)
+        self.setPalette(palette)
         self.setToolTip("Loaded photos. Drag a restored photo out to save it elsewhere.")
+        cell = _CellDelegate().sizeHint(QStyleOptionViewItem(), QModelIndex())
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.setFixedHeight(cell.height() + scroll_bar + 2 * self.frameWidth() + 2)
         self._items: dict[Path, QListWidgetItem] = {}
         self._exported: dict[Path, Path] = {}
         self.currentItemChanged.connect(self._on_current_changed)
@@ -40,7 +137,7 @@ class Filmstrip(QListWidget):
         if path in self._items:
             return
         item = QListWidgetItem(path.name)
-        item.setData(Qt.ItemDataRole.UserRole, str(path))
+        item.setData(_PATH_ROLE, str(path))
         item.setToolTip(str(path))
         self._items[path] = item
         self.addItem(item)
@@ -49,17 +146,23 @@ class Filmstrip(QListWidget):
 
     def set_thumbnail(self, path: Path, rgb: np.ndarray) -> None:
         if path in self._items:
-            self._items[path].setIcon(QIcon(rgb_to_pixmap(rgb, max_side=_THUMB_PX)))
+            ratio = self.devicePixelRatioF()
+            pixmap = rgb_to_pixmap(rgb, max_side=round(max(_THUMB.width(), _THUMB.height()) * ratio))
+            pixmap = pixmap.scaled(_THUMB * ratio, Qt.AspectRatioMode.KeepAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
+            pixmap.setDevicePixelRatio(ratio)
+            self._items[path].setData(_THUMB_ROLE, pixmap)
 
     def set_state(self, path: Path, state: str) -> None:
-        """Show a short state under the photo's name ("queued", "restoring 40 %", "done"…)."""
+        """Show a short state beside the photo's name ("queued", "restoring 40 %", "done"…)."""
         item = self._items.get(path)
         if item is not None:
-            item.setText(f"{path.name}\n{state}" if state else path.name)
+            item.setData(_STATE_ROLE, state)
+            item.setToolTip(f"{path}\n{state}" if state else str(path))
 
     def state_text(self, path: Path) -> str:
         item = self._items.get(path)
-        return item.text().split("\n", 1)[1] if item and "\n" in item.text() else ""
+        return str(item.data(_STATE_ROLE) or "") if item is not None else ""
 
     def set_exported(self, path: Path, exported: Path) -> None:
         """Remember where the photo's result was written, for dragging it out."""
@@ -83,11 +186,29 @@ class Filmstrip(QListWidget):
         data = QMimeData()
         urls = []
         for item in items:
-            path = Path(item.data(Qt.ItemDataRole.UserRole))
+            path = Path(item.data(_PATH_ROLE))
             urls.append(QUrl.fromLocalFile(str(self._exported.get(path, path))))
         data.setUrls(urls)
         return data
 
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        super().paintEvent(event)
+        if self.count() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(_STATE_OTHER)
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
+                             "Photos you open or drop appear here.")
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
+        """A vertical wheel scrolls the one-row strip sideways."""
+        delta = event.angleDelta()
+        if delta.y() and not delta.x():
+            bar = self.horizontalScrollBar()
+            bar.setValue(bar.value() - delta.y())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
     def _on_current_changed(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is not None:
-            self.photoSelected.emit(Path(current.data(Qt.ItemDataRole.UserRole)))
+            self.photoSelected.emit(Path(current.data(_PATH_ROLE)))

@@ -11,14 +11,12 @@ from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDrag,
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -29,18 +27,17 @@ from faceapp import __version__, paths
 from faceapp.gui.actions import build_actions
 from faceapp.gui.backend import PHOTO_SUFFIXES, CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
-from faceapp.gui.fidelity_control import FidelityControl
 from faceapp.gui.filmstrip import Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.notifications import Notice, NotificationArea
 from faceapp.gui.qimage import qimage_to_rgb, rgb_to_pixmap, rgb_to_qimage
 from faceapp.gui.seed_gallery import SeedGallery
+from faceapp.gui.run_panel import READY_TEXT, RunPanel
 from faceapp.gui.session import Session, face_number
 from faceapp.gui.settings_store import AppPreferences, SettingsStore
 
 log = logging.getLogger(__name__)
 
-_PREVIEW_PX = 160
 _FIRST_START = ("No face model is installed yet.\n\nOpen Models… (Ctrl+M) to download one or to "
                 "import a weight file you already have; then drop photos here.")
 
@@ -64,7 +61,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore_window_state()
         self._refresh_enabled()
-        self._show_device()
+        self._show_model_and_device()
         self._check_models()
 
     # ---- layout ----------------------------------------------------------------------------
@@ -73,33 +70,17 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.filmstrip = Filmstrip()
         self.gallery = SeedGallery()
-        self.fidelity = FidelityControl(self.session.prefs.sampler.fidelity)
-        self.restore_button = QPushButton(icon("restore"), "Restore")
+        self.run_panel = RunPanel(self.session.prefs.sampler.fidelity)
+        self.fidelity = self.run_panel.fidelity
+        self.restore_button = self.run_panel.restore_button
         self.restore_button.setToolTip(self.actions_["restore"].toolTip())
-        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
-        self.preview = QLabel("Live preview")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setFixedSize(_PREVIEW_PX, _PREVIEW_PX)
-        self.preview.setStyleSheet("background:#26262a; color:#999; border-radius:4px;")
-        self.progress_text = QLabel(" ")
-        self.progress_text.setWordWrap(True)
-
-        run_box = QGroupBox("Restoration")
-        run = QVBoxLayout(run_box)
-        run.addWidget(self.fidelity)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.restore_button)
-        buttons.addWidget(self.cancel_button)
-        run.addLayout(buttons)
-        preview_row = QHBoxLayout()
-        preview_row.addWidget(self.preview)
-        preview_row.addWidget(self.progress_text, 1)
-        run.addLayout(preview_row)
+        self.cancel_button = self.run_panel.cancel_button
+        self.cancel_button.setToolTip(self.actions_["cancel"].toolTip())
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(run_box)
+        side_layout.addWidget(self.run_panel)
         side_layout.addWidget(self.gallery, 1)
         side.setMinimumWidth(300)
 
@@ -120,11 +101,13 @@ class MainWindow(QMainWindow):
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(260)
         self.progress_bar.setVisible(False)
-        self.device_label = QLabel()
         self.time_label = QLabel("No run yet")
+        self.model_label = QLabel()
+        self.device_label = QLabel()
         self.statusBar().addPermanentWidget(self.progress_bar)
-        self.statusBar().addPermanentWidget(self.time_label)
-        self.statusBar().addPermanentWidget(self.device_label)
+        for label in (self.time_label, self.model_label, self.device_label):
+            label.setContentsMargins(10, 0, 6, 0)
+            self.statusBar().addPermanentWidget(label)
 
     def _build_menus(self) -> None:
         a = self.actions_
@@ -266,8 +249,7 @@ class MainWindow(QMainWindow):
                                    numbers=[face_number(f, i) for i, f in enumerate(faces)])
             self._show_chosen_face()
         elif changed:
-            self.preview.clear()
-            self.preview.setText("Live preview")
+            self.run_panel.clear(READY_TEXT if entry.photo is not None else f"Loading {path.name}…")
         self._refresh_enabled()
 
     def _show_chosen_face(self) -> None:
@@ -277,8 +259,8 @@ class MainWindow(QMainWindow):
         if entry is None or entry.result is None or position < 0:
             return
         face = entry.result.faces[position]
-        self.preview.setPixmap(rgb_to_pixmap(face.candidates[face.chosen], max_side=_PREVIEW_PX))
-        self.preview.setToolTip(f"Face {face_number(face, position) + 1}, seed {face.seeds[face.chosen]}")
+        self.run_panel.show_face(face.candidates[face.chosen],
+                                 f"Face {face_number(face, position) + 1} · seed {face.seeds[face.chosen]}")
 
     def _entry_added(self, path: Path) -> None:
         self.filmstrip.add_photo(path)
@@ -301,6 +283,7 @@ class MainWindow(QMainWindow):
             self.current = None
             self.compare.set_images(None)
             self.gallery.clear()
+            self.run_panel.clear()
 
     def _progress(self, path: Path, text: str, fraction: float, preview) -> None:
         self.progress_bar.setVisible(True)
@@ -309,13 +292,11 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * fraction))
-        self.progress_text.setText(f"{path.name}\n{text}")
-        if preview is not None:
-            self.preview.setPixmap(rgb_to_pixmap(preview, max_side=_PREVIEW_PX))
+        self.run_panel.show_progress(path.name, text, preview)
 
     def _run_finished(self, path: Path, seconds: float) -> None:
         self.time_label.setText(f"Last run: {seconds:.1f} s")
-        self.progress_text.setText(f"{path.name}\nDone in {seconds:.1f} s")
+        self.run_panel.show_text(f"{path.name}\nDone in {seconds:.1f} s")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None
@@ -420,7 +401,7 @@ class MainWindow(QMainWindow):
     def apply_preferences(self, prefs: AppPreferences) -> None:
         self.session.prefs = prefs
         self.fidelity.set_fidelity(prefs.sampler.fidelity)
-        self._show_device()
+        self._show_model_and_device()
 
     def open_models(self) -> None:
         from faceapp.gui.model_manager import ModelManagerDialog
@@ -432,6 +413,7 @@ class MainWindow(QMainWindow):
         dialog.modelsChanged.connect(self.session.backend.forget_engine)
         dialog.exec()
         self._check_models()
+        self._show_model_and_device()
 
     def registry(self):
         if self._registry is None:
@@ -468,7 +450,7 @@ class MainWindow(QMainWindow):
         else:
             self.compare.set_placeholder("Drop photos or folders here, or use File → Open (Ctrl+O).")
 
-    def _show_device(self) -> None:
+    def _show_model_and_device(self) -> None:
         device = self.session.prefs.device
         try:
             from faceapp.core.devices import describe_device, resolve_device
@@ -477,6 +459,19 @@ class MainWindow(QMainWindow):
         except Exception as error:  # an unavailable device is shown, not fatal
             text = f"{device}: {error}"
         self.device_label.setText(f"Device: {text}")
+        self.model_label.setText(f"Model: {self._model_title()}")
+
+    def _model_title(self) -> str:
+        """The title of the model a run would use (the chosen one, else the registry's default)."""
+        registry, name = self.registry(), self.session.prefs.model
+        if registry is None:
+            return name or "default"
+        try:
+            manifest = registry.get(name) if name else registry.default()
+            installed = registry.is_installed(manifest.name)
+        except Exception:  # an unknown or broken model is reported when a run starts
+            return name or "none installed"
+        return manifest.title if installed else f"{manifest.title} (not installed)"
 
     def _notice_action(self, action: str) -> None:
         {"models": self.open_models, "settings": self.open_settings, "open": self.open_files,

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.gui.look import section_title
 from faceapp.gui.qimage import rgb_to_pixmap
 
 _THUMB_PX = 112
@@ -54,6 +55,7 @@ class SeedGallery(QWidget):
         self._more.setToolTip("Sample more candidates of this face with new seeds")
         self._hint = QLabel("Restore a photo to choose between candidates of each face.")
         self._hint.setWordWrap(True)
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._list = QListWidget()
         self._list.setViewMode(QListView.ViewMode.IconMode)
         self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
@@ -63,7 +65,7 @@ class SeedGallery(QWidget):
         self._list.setUniformItemSizes(True)
 
         header = QHBoxLayout()
-        header.addWidget(QLabel("Seed gallery"))
+        header.addWidget(section_title("Seed gallery"))
         header.addWidget(self._face_combo, 1)
         header.addWidget(self._more)
         layout = QVBoxLayout(self)
@@ -133,6 +135,7 @@ class SeedGallery(QWidget):
     def _update_enabled(self) -> None:
         has = bool(self._faces)
         self._hint.setVisible(not has)
+        self._list.setVisible(has)
         self._face_combo.setEnabled(has)
         self._more.setEnabled(has)
 

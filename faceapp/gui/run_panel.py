@@ -1,0 +1,78 @@
+"""The restoration panel: fidelity slider, Restore and Cancel, the live face preview and progress."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from faceapp.gui.fidelity_control import FidelityControl
+from faceapp.gui.icons import icon
+from faceapp.gui.look import PHOTO_BACKGROUND, section_title
+from faceapp.gui.qimage import rgb_to_pixmap
+
+PREVIEW_PX = 144
+NO_PHOTO_TEXT = "Open or drop a photo to start."
+READY_TEXT = "Press Restore to repair the faces of this photo."
+
+
+class RunPanel(QWidget):
+    """Shows what a run is doing; the window connects the buttons and feeds it progress."""
+
+    def __init__(self, fidelity: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.fidelity = FidelityControl(fidelity)
+        self.restore_button = QPushButton(icon("restore"), "Restore")
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.preview = QLabel()
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setFixedSize(PREVIEW_PX, PREVIEW_PX)
+        self.preview.setStyleSheet(f"background:{PHOTO_BACKGROUND.name()}; color:#aaa; border-radius:4px;")
+        self.preview_caption = QLabel()
+        self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview_caption.setStyleSheet("color: palette(mid);")
+        self.progress_text = QLabel()
+        self.progress_text.setWordWrap(True)
+        self.progress_text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.restore_button)
+        buttons.addWidget(self.cancel_button)
+        preview_column = QVBoxLayout()
+        preview_column.setSpacing(2)
+        preview_column.addWidget(self.preview)
+        preview_column.addWidget(self.preview_caption)
+        preview_row = QHBoxLayout()
+        preview_row.addLayout(preview_column)
+        preview_row.addWidget(self.progress_text, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(section_title("Restoration"))
+        layout.addWidget(self.fidelity)
+        layout.addLayout(buttons)
+        layout.addLayout(preview_row)
+        self.clear()
+
+    def clear(self, text: str = "") -> None:
+        """No face to show (another photo, or nothing restored yet); ``text`` says what to do."""
+        self.preview.clear()
+        self.preview.setText("Live preview")
+        self.preview.setToolTip("The face being restored, updated after every step")
+        self.preview_caption.setText(" ")
+        self.progress_text.setText(text or NO_PHOTO_TEXT)
+
+    def show_progress(self, title: str, text: str, preview: np.ndarray | None) -> None:
+        """A step of a run: what is happening and, when given, the current estimate of the face."""
+        self.progress_text.setText(f"{title}\n{text}")
+        if preview is not None:
+            self.preview.setPixmap(rgb_to_pixmap(preview, max_side=PREVIEW_PX))
+            self.preview_caption.setText("live")
+
+    def show_face(self, rgb: np.ndarray, caption: str) -> None:
+        """A finished face (the chosen candidate), with a caption such as "Face 1 · seed 3"."""
+        self.preview.setPixmap(rgb_to_pixmap(rgb, max_side=PREVIEW_PX))
+        self.preview.setToolTip(caption)
+        self.preview_caption.setText(caption)
+
+    def show_text(self, text: str) -> None:
+        self.progress_text.setText(text)
