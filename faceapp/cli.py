@@ -208,7 +208,7 @@ class _Restorer:
             seed = self.settings.base_seed + k
             dest = self._destination(path, folder, pattern, ext, seed)
             written = export_photo(
-                result.composite(), result.alpha, photo, dest, format=fmt, quality=self.args.quality,
+                result.composite(copy=False), result.alpha, photo, dest, format=fmt, quality=self.args.quality,
                 provenance=result.provenance(), overwrite=self.args.overwrite,
             )
             outputs.append(str(written))

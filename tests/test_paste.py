@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from faceapp.core.faces import align_face, face_from_box
-from faceapp.core.paste import face_mask, normalised_weights, paste_faces
+from faceapp.core.paste import blend_faces, face_mask, face_regions, normalised_weights, paste_faces, put_face_regions
 from faceapp.core.templates import face_template
 
 SIZE = 128
@@ -126,3 +126,36 @@ def test_overlapping_faces_share_the_overlap():
     y, x = both[len(both) // 2]
     pixel = out[y + y0, x + x0]
     assert abs(pixel[0] - 128) <= 2 and abs(pixel[2] - 128) <= 2  # half red, half blue: neither wins
+
+
+def test_blending_in_bands_matches_one_pass_and_can_write_into_the_background():
+    photo = _photo()
+    faces = [face_from_box((60, 50, 130, 140)), face_from_box((110, 60, 190, 150))]  # overlapping
+    masks, crops = [], []
+    for k, face in enumerate(faces):
+        crop, affine = align_face(photo, face.landmarks, template=TEMPLATE, size=SIZE)
+        crops.append(np.clip(crop.astype(int) + 30 * (k + 1), 0, 255).astype(np.uint8))
+        masks.append(face_mask(affine, SIZE, 2, (640, 480)))
+    background = _upscaled(photo, 2)
+    weights = normalised_weights(masks)
+    reference = paste_faces(background, crops, masks, weights=weights)
+
+    banded = background.copy()
+    blend_faces(banded, face_regions(background, masks), crops, masks, weights, band_rows=7)
+    assert np.abs(banded.astype(int) - reference.astype(int)).max() <= 1
+
+    in_place = background.copy()
+    plain = face_regions(in_place, masks)
+    blend_faces(in_place, plain, crops, masks, weights)
+    np.testing.assert_array_equal(in_place, reference)
+    put_face_regions(in_place, masks, plain)
+    np.testing.assert_array_equal(in_place, background)
+
+
+def test_a_face_that_overlaps_no_other_keeps_its_mask_as_weights():
+    photo = _photo()
+    masks = []
+    for box in ((20, 30, 80, 100), (220, 120, 290, 200)):
+        _, affine = align_face(photo, face_from_box(box).landmarks, template=TEMPLATE, size=SIZE)
+        masks.append(face_mask(affine, SIZE, 1, (320, 240)))
+    assert all(w is m.weights for w, m in zip(normalised_weights(masks), masks))

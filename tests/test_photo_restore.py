@@ -220,3 +220,25 @@ def test_more_candidates_can_be_cancelled_and_keep_nothing():
     assert add_candidates(result, 0, engine, 1) == [1]
     with pytest.raises(ValueError):
         add_candidates(result, 0, engine, 0)
+
+
+def test_compositing_in_place_gives_the_same_photo_without_a_copy():
+    photo, faces = _small_photo()
+    result = restore_photo(photo, faces, SteppingEngine(face_size=64, steps=1), PhotoSettings(seeds_per_face=3))
+    plain = result.background.copy()
+    expected = [result.composite()]
+    result.choose(0, 2)
+    expected.append(result.composite())
+    np.testing.assert_array_equal(result.background, plain)  # copies leave the background alone
+
+    result.choose(0, 0)
+    first = result.composite(copy=False)
+    assert first is result.background
+    np.testing.assert_array_equal(first, expected[0])
+    result.choose(0, 2)
+    np.testing.assert_array_equal(result.composite(copy=False), expected[1])
+    # A copy made after an in-place composite starts again from the plain background.
+    result.choose(0, 0)
+    np.testing.assert_array_equal(result.composite(), expected[0])
+    np.testing.assert_array_equal(result.background, expected[1])
+    np.testing.assert_array_equal(result.background[_outside_masks(result)], plain[_outside_masks(result)])

@@ -141,9 +141,19 @@ def read_provenance(path: str | Path) -> dict[str, Any] | None:
 
 
 def _to_pillow(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    """The pixels as a Pillow image, with as few full-size copies as Pillow allows.
+
+    RGBA is interleaved into one new buffer that Pillow then uses as it is (a view). RGB is copied
+    once, straight into Pillow's own memory: Pillow stores RGB at four bytes a pixel, so no view
+    of an HxWx3 array exists.
+    """
+    size = (rgb.shape[1], rgb.shape[0])
     if alpha is None:
-        return Image.fromarray(np.ascontiguousarray(rgb), "RGB")
-    return Image.fromarray(np.ascontiguousarray(np.dstack([rgb, alpha])), "RGBA")
+        return Image.frombuffer("RGB", size, np.ascontiguousarray(rgb), "raw", "RGB", 0, 1)
+    rgba = np.empty(rgb.shape[:2] + (4,), dtype=np.uint8)
+    rgba[:, :, :3] = rgb
+    rgba[:, :, 3] = alpha
+    return Image.frombuffer("RGBA", size, rgba, "raw", "RGBA", 0, 1)
 
 
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None) -> bytes | None:

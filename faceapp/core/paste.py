@@ -9,7 +9,9 @@ The blending mask is an all-ones crop warped the same way (so it is cut where th
 photo, and faces touching the border blend right up to it), eroded, then eroded and blurred by
 ≈ √area/20 pixels. Where faces overlap, each face's weight is divided by the sum of the weights
 there (when that sum exceeds 1), so no face clobbers its neighbour:
-out = bg + Σᵢ wᵢ·(faceᵢ − bg). Pixels outside every ROI are the background, untouched.
+out = bg + Σᵢ wᵢ·(faceᵢ − bg). Pixels outside every ROI are the background, untouched, so the
+blend can also be written into the background itself (:func:`blend_faces`), keeping aside only the
+face regions of the plain background (:func:`face_regions`) to restore them before the next one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+_BAND_ROWS = 128  # output rows blended at a time
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,24 +103,38 @@ def _feather(mask: np.ndarray, *, roi: tuple[int, int, int, int], out_size: tupl
 
 
 def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
-    """Each mask's weights divided by the sum of all masks where that sum exceeds 1."""
+    """Each mask's weights divided by the sum of all masks where that sum exceeds 1.
+
+    A mask that overlaps no other is returned as it is (not copied).
+    """
     result = []
     for i, mask in enumerate(masks):
-        if mask.empty():
-            result.append(mask.weights)
-            continue
-        total = mask.weights.copy()
+        total = None
         ax0, ay0, ax1, ay1 = mask.roi
         for j, other in enumerate(masks):
-            if j == i or other.empty():
+            if j == i or mask.empty() or other.empty():
                 continue
             bx0, by0, bx1, by1 = other.roi
             ix0, iy0, ix1, iy1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
             if ix1 <= ix0 or iy1 <= iy0:
                 continue
+            if total is None:
+                total = mask.weights.copy()
             total[iy0 - ay0 : iy1 - ay0, ix0 - ax0 : ix1 - ax0] += other.weights[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
-        result.append(mask.weights / np.maximum(total, 1.0))
+        result.append(mask.weights if total is None else mask.weights / np.maximum(total, 1.0))
     return result
+
+
+def face_regions(image: np.ndarray, masks: Sequence[FaceMask]) -> list[np.ndarray]:
+    """Copies of ``image`` under each mask's ROI (to restore them with :func:`put_face_regions`)."""
+    return [image[y0:y1, x0:x1].copy() for x0, y0, x1, y1 in (mask.roi for mask in masks)]
+
+
+def put_face_regions(image: np.ndarray, masks: Sequence[FaceMask], regions: Sequence[np.ndarray]) -> None:
+    """Write ``regions`` (from :func:`face_regions`) back into ``image`` under each mask's ROI."""
+    for mask, region in zip(masks, regions, strict=True):
+        x0, y0, x1, y1 = mask.roi
+        image[y0:y1, x0:x1] = region
 
 
 def paste_faces(
@@ -130,16 +148,43 @@ def paste_faces(
     if weights is None:
         weights = normalised_weights(masks)
     out = background.copy()
-    for crop, mask, weight in zip(crops, masks, weights, strict=True):
+    plain = [background[y0:y1, x0:x1] for x0, y0, x1, y1 in (mask.roi for mask in masks)]
+    blend_faces(out, plain, crops, masks, weights)
+    return out
+
+
+def blend_faces(
+    out: np.ndarray,
+    plain: Sequence[np.ndarray],
+    crops: Sequence[np.ndarray],
+    masks: Sequence[FaceMask],
+    weights: Sequence[np.ndarray],
+    *,
+    band_rows: int = _BAND_ROWS,
+) -> None:
+    """Add wᵢ·(cropᵢ − plainᵢ) into ``out`` in place over each mask's ROI.
+
+    ``plain[i]`` is the background under mask i's ROI, unchanged by the faces (``out`` may hold a
+    copy of the background or the background itself). The work runs in bands of ``band_rows``
+    output rows, so the float temporaries stay small whatever the face's size.
+    """
+    for crop, base, mask, weight in zip(crops, plain, masks, weights, strict=True):
         if mask.empty():
             continue
         x0, y0, x1, y1 = mask.roi
-        warped = cv2.warpAffine(
-            crop, mask.inverse_map, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        base = background[y0:y1, x0:x1].astype(np.float32)
-        delta = (warped.astype(np.float32) - base) * weight[:, :, None]
-        region = out[y0:y1, x0:x1].astype(np.float32) + delta
-        out[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
-    return out
+        for top in range(0, y1 - y0, band_rows):
+            bottom = min(y1 - y0, top + band_rows)
+            band_map = mask.inverse_map.copy()
+            band_map[:, 2] += mask.inverse_map[:, 1] * top
+            warped = cv2.warpAffine(
+                crop, band_map, (x1 - x0, bottom - top), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            target = out[y0 + top : y0 + bottom, x0:x1]
+            value = warped.astype(np.float32)
+            value -= base[top:bottom]
+            value *= weight[top:bottom, :, None]
+            value += target
+            value += 0.5
+            np.clip(value, 0, 255, out=value)
+            target[...] = value  # truncates: value + 0.5 rounded

@@ -26,7 +26,7 @@ import numpy as np
 
 from faceapp.core.errors import Cancelled
 from faceapp.core.faces import Face, FaceDetector, FaceSelection, align_face, select_faces
-from faceapp.core.paste import FaceMask, face_mask, normalised_weights, paste_faces
+from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
@@ -104,7 +104,9 @@ class PhotoResult:
     """A restored photo: background at the output scale, the faces and their candidates.
 
     :meth:`composite` pastes the chosen candidate of every face onto the background; it reuses
-    the cached masks, so it is cheap enough to call on every gallery click.
+    the cached masks, so it is cheap enough to call on every gallery click. ``background`` is the
+    upscaled photo; after ``composite(copy=False)`` it holds that composite (only the face
+    regions differ, and their plain pixels are kept aside to restore them).
     """
 
     photo: Photo
@@ -115,6 +117,7 @@ class PhotoResult:
     model_name: str
     _masks: list[FaceMask] = field(default_factory=list, repr=False)
     _weights: list[np.ndarray] | None = field(default=None, repr=False)
+    _plain: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def scale(self) -> int:
@@ -130,21 +133,29 @@ class PhotoResult:
     def masks(self) -> list[FaceMask]:
         """The blending mask of every face (computed once)."""
         if len(self._masks) != len(self.faces):
+            put_face_regions(self.background, self._masks, self._plain)  # undo an in-place composite
             height, width = self.background.shape[:2]
             feather = not self.settings.aligned
             self._masks = [
                 face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height), feather=feather) for f in self.faces
             ]
             self._weights = None
+            self._plain = face_regions(self.background, self._masks)
         return self._masks
 
-    def composite(self) -> np.ndarray:
-        """The output photo (uint8 RGB at the output scale) with every face's chosen candidate."""
+    def composite(self, *, copy: bool = True) -> np.ndarray:
+        """The output photo (uint8 RGB at the output scale) with every face's chosen candidate.
+
+        With ``copy=False`` the faces are blended into :attr:`background` itself and it is
+        returned: no full-size copy is made, and the array is rewritten by the next composite.
+        """
         masks = self.masks()
         if self._weights is None:
             self._weights = normalised_weights(masks)
-        crops = [f.restored for f in self.faces]
-        return paste_faces(self.background, crops, masks, weights=self._weights)
+        out = self.background.copy() if copy else self.background
+        put_face_regions(out, masks, self._plain)
+        blend_faces(out, self._plain, [f.restored for f in self.faces], masks, self._weights)
+        return out
 
     def provenance(self) -> dict[str, Any]:
         """What produced this result, for the exported file's metadata."""
