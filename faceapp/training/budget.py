@@ -18,6 +18,9 @@ from faceapp.training.config import TrainingConfig
 
 MAX_TOTAL_MB = 60.0
 MAX_SECONDS_PER_FACE = 8.0
+#: 2-core CPU rate measured for the official 512 px UNet: 378 GFLOPs in ≈ 6.8 s
+#: (difface-algorithm.md §7); a machine-independent cross-check of the timed figure.
+REFERENCE_GFLOPS_PER_S = 378 / 6.8
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,13 @@ def format_budget(b: Budget) -> str:
     ]
     for n in (b.restorer, b.prior):
         lines.append(f"| {n.name} | {n.parameters:,} | {n.fp16_mb:.1f} | {n.gflops:.1f} | {n.seconds:.2f} |")
+    total_gflops = b.restorer.gflops + b.steps * b.prior.gflops
     lines += [
         "",
         f"total size {b.total_mb:.1f} MB (budget {MAX_TOTAL_MB:g} MB); one face = restorer + {b.steps} prior "
-        f"calls = {b.restorer.gflops + b.steps * b.prior.gflops:.0f} GFLOPs, {b.seconds_per_face:.2f} s "
+        f"calls = {total_gflops:.0f} GFLOPs, {b.seconds_per_face:.2f} s "
         f"(budget {MAX_SECONDS_PER_FACE:g} s): {'within budget' if b.ok else 'OVER BUDGET'}",
+        f"(at the reference 2-core rate of {REFERENCE_GFLOPS_PER_S:.0f} GFLOP/s: "
+        f"{total_gflops / REFERENCE_GFLOPS_PER_S:.1f} s per face; timings on a shared machine run slower)",
     ]
     return "\n".join(lines)

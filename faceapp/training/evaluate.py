@@ -54,7 +54,7 @@ def default_methods(*, fidelities=(0.25, 0.5, 0.75), step_counts=(4, 8), eta: fl
     methods = [Method("bicubic", None), Method("restorer only", SamplerSettings(fidelity=1.0, eta=eta))]
     for steps in step_counts:
         for fidelity in fidelities:
-            methods.append(Method(f"fidelity {fidelity:g}, {steps} steps", SamplerSettings(fidelity=fidelity, steps=steps, eta=eta)))
+            methods.append(Method(f"fidelity {fidelity:g}, {steps} step{'s' * (steps != 1)}", SamplerSettings(fidelity=fidelity, steps=steps, eta=eta)))
     return methods
 
 
@@ -170,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{engine.model_name}: {len(truth)} test faces, degradation seed {args.seed}")
         print(format_header())
-        _, outputs = evaluate(engine, truth, degraded,
-                              default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta),
-                              seed=args.seed)
-        print(f"grid: {save_grid(args.grid, truth, degraded, outputs)}")
+        methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
+        _, outputs = evaluate(engine, truth, degraded, methods, seed=args.seed)
+        columns = " | ".join(["degraded", *(m.label for m in methods[1:]), "ground truth"])
+        print(f"grid: {save_grid(args.grid, truth, degraded, outputs)} (columns: {columns})")
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

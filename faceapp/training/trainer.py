@@ -23,7 +23,8 @@ from faceapp.training import checkpoint as ckpt
 from faceapp.training.batches import StepBatches
 from faceapp.training.config import ConfigError, TrainingConfig
 from faceapp.training.csvlog import CsvLog
-from faceapp.training.data import FaceDataset
+from faceapp.training.data import DatasetError, FaceDataset
+from faceapp.training.degradation import sample_rng
 from faceapp.training.ema import EMA
 from faceapp.training.tasks import make_task
 
@@ -175,9 +176,6 @@ def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, 
 
 def _preview_batch(root: Path, task, cfg: TrainingConfig) -> dict[str, torch.Tensor]:
     """A fixed batch of validation faces (falling back to the training split) for preview grids."""
-    from faceapp.training.data import DatasetError
-    from faceapp.training.degradation import sample_rng
-
     try:
         faces = FaceDataset(root, split="val", limit=PREVIEW_FACES)
     except DatasetError:

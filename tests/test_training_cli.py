@@ -1,0 +1,33 @@
+"""The command line end to end: train both networks, export, evaluate through the registry."""
+
+from __future__ import annotations
+
+import torch
+
+from faceapp import paths
+from faceapp.training.__main__ import main as training_main
+from faceapp.training.evaluate import main as evaluate_main
+
+
+def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
+    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
+    for name in ("restorer_tiny", "prior_tiny"):
+        args = ["train", name, "--run-dir", str(tmp_path / name), "--data", str(dataset_dir), "--max-steps", "2"]
+        assert training_main(args) == 0
+    models = paths.user_manifests_dir()  # FACEAPP_HOME is a temporary folder in tests
+    assert training_main(["export", "--restorer-run", str(tmp_path / "restorer_tiny"), "--prior-run",
+                          str(tmp_path / "prior_tiny"), "--out", str(models), "--name", "cli-compact"]) == 0
+    capsys.readouterr()
+
+    grid = tmp_path / "grid.png"
+    assert evaluate_main(["--model", "cli-compact", "--data", str(dataset_dir), "--limit", "2", "--steps", "1",
+                          "--fidelity", "0.5", "--grid", str(grid), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step"):
+        assert f"| {label}" in out
+    assert "PSNR" in out and "SWD" in out and grid.stat().st_size > 0
+
+
+def test_evaluate_without_prior_run_is_a_clear_error(tmp_path, capsys):
+    assert evaluate_main(["--restorer-run", str(tmp_path)]) == 1
+    assert "--prior-run" in capsys.readouterr().err
