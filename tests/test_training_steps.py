@@ -31,3 +31,16 @@ def test_time_limit_stops_early_and_checkpoints(dataset_dir, tmp_path):
                    log=lambda _: None)
     assert result.end_step == 1
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["step"] == 1
+
+
+def test_a_diverging_run_stops_with_a_clear_error(dataset_dir, tmp_path):
+    import dataclasses
+
+    from faceapp.training.trainer import TrainingDivergedError
+
+    torch.set_num_threads(1)
+    cfg = load_config("restorer_tiny")
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=1e30))  # the first update blows the weights up
+    with pytest.raises(TrainingDivergedError, match="lr"):
+        train(cfg, run_dir=tmp_path, data_root=dataset_dir, log=lambda _: None)
+    assert not (tmp_path / "checkpoints" / "last.pt").exists()

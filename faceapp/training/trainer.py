@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import cv2
 import torch
 
 from faceapp.core.devices import resolve_device
+from faceapp.core.errors import FaceappError
 from faceapp.core.loading import build_network, count_parameters
 from faceapp.training import checkpoint as ckpt
 from faceapp.training.batches import StepBatches
@@ -29,6 +31,10 @@ from faceapp.training.ema import EMA
 from faceapp.training.tasks import make_task
 
 PREVIEW_FACES = 4
+
+
+class TrainingDivergedError(FaceappError):
+    """The loss became NaN or infinite; the last checkpoint before it is kept."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +127,14 @@ def train(
         if done % t.log_every == 0 or last:
             seconds = time.perf_counter() - tick
             values = {"loss": loss.detach(), **parts, "grad_norm": grad_norm, "lr": lr, "seconds": seconds}
-            csv_log.write(done, {k: float(v) for k, v in values.items()})
-            log(f"step {done}: " + ", ".join(f"{k} {float(v):.4g}" for k, v in values.items()))
+            values = {k: float(v) for k, v in values.items()}
+            if not math.isfinite(values["loss"]):
+                raise TrainingDivergedError(
+                    f"{cfg.name}: the loss is {values['loss']} at step {done}; the checkpoint of an earlier step "
+                    f"is kept in {run_dir}. Lower [train] lr or grad_clip and resume."
+                )
+            csv_log.write(done, values)
+            log(f"step {done}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         if done % t.sample_every == 0 or last:
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if done % t.checkpoint_every == 0 or last:
