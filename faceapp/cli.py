@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from faceapp.core.errors import Cancelled, FaceappError, NoFaceFoundError
-from faceapp.core.export import EXTENSIONS, default_output_path, export_photo, format_for, output_file_name
+from faceapp.core.export import (
+    EXTENSIONS,
+    PNG_COMPRESS_LEVEL,
+    WEBP_METHOD,
+    default_output_path,
+    export_photo,
+    format_for,
+    output_file_name,
+)
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
 from faceapp.core.photo_io import read_photo
 from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
@@ -79,11 +87,14 @@ def _positive(text: str) -> int:
     return value
 
 
-def _quality(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be within 1…100, got {text}")
-    return value
+def _within(low: int, high: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be within {low}…{high}, got {text}")
+        return value
+
+    return parse
 
 
 def _add_restore_parser(subparsers) -> None:
@@ -95,7 +106,11 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--pattern", default="{stem}_restored",
                      help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
     out.add_argument("--format", choices=sorted({"png", "jpg", "webp", "tiff"}), help="output type (default: the input's)")
-    out.add_argument("--quality", type=_quality, default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
+    out.add_argument("--quality", type=_within(1, 100), default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
+    out.add_argument("--png-level", type=_within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
+                     help="PNG compression: higher is smaller and slower (default: %(default)s)")
+    out.add_argument("--webp-method", type=_within(0, 6), default=WEBP_METHOD, metavar="0…6",
+                     help="WebP encoder effort: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--overwrite", action="store_true", help="replace existing files instead of choosing a new name")
     out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -209,6 +224,7 @@ class _Restorer:
             dest = self._destination(path, folder, pattern, ext, seed)
             written = export_photo(
                 result.composite(copy=False), result.alpha, photo, dest, format=fmt, quality=self.args.quality,
+                png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
                 provenance=result.provenance(), overwrite=self.args.overwrite,
             )
             outputs.append(str(written))

@@ -90,6 +90,18 @@ def test_seeds_upscale_and_output_folder(tmp_path, testdata_dir, capsys):
     assert len(list(out_dir.iterdir())) == 4
 
 
+def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):
+    photo = testdata_dir / "photos" / "cf_00.jpg"
+    sizes = {}
+    for level in ("0", "9"):
+        code, out, _ = _run(capsys, photo, "-o", tmp_path / level, "--format", "png", "--png-level", level, "--json", "--no-progress")
+        assert code == 0
+        written = Path(json.loads(out)["results"][0]["outputs"][0])
+        sizes[level] = written.stat().st_size
+        np.testing.assert_array_equal(read_photo(written).rgb, read_photo(tmp_path / "0" / written.name).rgb)
+    assert sizes["9"] < sizes["0"] / 1.5
+
+
 def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
     code, out, _ = _run(capsys, testdata_dir / "faces" / "0143.png", "--aligned", "-o", tmp_path, "--json", "--no-progress")
     assert code == 0
@@ -164,6 +176,8 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert _run(capsys, "restore", tmp_path, "--upscale", "3")[0] == 2
     assert _run(capsys, "restore", tmp_path, "--fidelity", "2")[0] == 2
     assert _run(capsys, "restore", tmp_path, "--face-box", "1,2,3")[0] == 2
+    assert _run(capsys, "restore", tmp_path, "--png-level", "10")[0] == 2
+    assert _run(capsys, "restore", tmp_path, "--webp-method", "-1")[0] == 2
     assert _run(capsys)[0] == 2
 
 

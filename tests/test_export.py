@@ -138,3 +138,25 @@ def test_full_disk_leaves_no_partial_file(tmp_path, source, monkeypatch):
     with pytest.raises(ExportError, match="disk is full"):
         export_photo(source.rgb, None, source, tmp_path / "out.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg"]
+
+
+def test_png_compression_level_trades_size_for_speed(tmp_path, source):
+    noisy = np.clip(source.rgb.astype(int) + np.random.default_rng(1).integers(-6, 7, source.rgb.shape), 0, 255).astype(np.uint8)
+    stored = export_photo(noisy, None, source, tmp_path / "stored.png", png_compress_level=0)
+    small = export_photo(noisy, None, source, tmp_path / "small.png", png_compress_level=9)
+    default = export_photo(noisy, None, source, tmp_path / "default.png")
+    assert small.stat().st_size < default.stat().st_size < stored.stat().st_size
+    for path in (stored, small, default):  # lossless whatever the level
+        np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), noisy)
+
+
+def test_bad_encoder_options_and_oversized_webp_are_refused_with_a_reason(tmp_path, source):
+    with pytest.raises(ExportError, match="0…9"):
+        export_photo(source.rgb, None, source, tmp_path / "out.png", png_compress_level=10)
+    with pytest.raises(ExportError, match="0…6"):
+        export_photo(source.rgb, None, source, tmp_path / "out.webp", webp_method=7)
+    wide = np.zeros((2, 16384, 3), np.uint8)
+    with pytest.raises(ExportError, match="too large for WebP"):
+        export_photo(wide, None, None, tmp_path / "wide.webp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg"]  # nothing written
+    export_photo(wide, None, None, tmp_path / "wide.png")  # PNG has no such limit

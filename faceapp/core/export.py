@@ -29,6 +29,15 @@ EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif"}
 PROVENANCE_KEY = "faceapp"
 _FORMAT_ALIASES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
 
+#: zlib level of PNG files. Measured on a real photo (0.9 MP, and 14 MP upscaled x4) and the
+#: 24 MP benchmark photo: level 1 is 3–6x faster than Pillow's default 6 for files 14–26 % larger;
+#: 3 keeps most of that speed (2.4–4x faster than 6) for files 7–15 % larger.
+PNG_COMPRESS_LEVEL = 3
+#: libwebp's effort (0…6). On the same photos 4, its default, is within 3 % of 6's size in
+#: 40–60 % of its time; methods 0 and 2 are faster but lose 0.3–1 dB at the same quality.
+WEBP_METHOD = 4
+WEBP_MAX_SIDE = 16383
+
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
@@ -98,18 +107,34 @@ def export_photo(
     *,
     format: str | None = None,
     quality: int = 95,
+    png_compress_level: int = PNG_COMPRESS_LEVEL,
+    webp_method: int = WEBP_METHOD,
     provenance: dict[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written."""
+    """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written.
+
+    quality: JPEG and WebP quality 1…100 (JPEG keeps full colour resolution, 4:4:4, from 90 up;
+    WebP at 100 is lossless). png_compress_level: zlib level 0…9. webp_method: encoder effort
+    0…6. Higher levels and methods are slower for a slightly smaller file.
+    """
     dest = Path(dest)
     fmt = format_for(dest, format)
     if not 1 <= quality <= 100:
         raise ExportError(f"quality must be within 1…100, got {quality}")
+    if not 0 <= png_compress_level <= 9:
+        raise ExportError(f"the PNG compression level must be within 0…9, got {png_compress_level}")
+    if not 0 <= webp_method <= 6:
+        raise ExportError(f"the WebP method must be within 0…6, got {webp_method}")
     if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
         raise ExportError(f"expected an HxWx3 uint8 RGB image, got {image_rgb.dtype} {image_rgb.shape}")
     if alpha is not None and alpha.shape != image_rgb.shape[:2]:
         raise ExportError(f"the alpha channel {alpha.shape} does not match the image {image_rgb.shape[:2]}")
+    if fmt == "WEBP" and max(image_rgb.shape[:2]) > WEBP_MAX_SIDE:
+        raise ExportError(
+            f"{image_rgb.shape[1]}×{image_rgb.shape[0]} pixels is too large for WebP (at most {WEBP_MAX_SIDE} a side); "
+            "save as PNG, JPEG or TIFF, or choose a smaller upscale."
+        )
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"cannot write {dest}: the folder {folder} does not exist.")
@@ -117,7 +142,7 @@ def export_photo(
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
     image = _to_pillow(image_rgb, alpha if fmt != "JPEG" else None)
-    options = _save_options(fmt, quality, photo, provenance)
+    options = _save_options(fmt, photo, provenance, quality=quality, png_level=png_compress_level, webp_method=webp_method)
     _write_atomically(image, dest, fmt, options, overwrite=overwrite)
     return dest
 
@@ -172,7 +197,9 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None) -> bytes
     return exif.tobytes() if len(exif) else None
 
 
-def _save_options(fmt: str, quality: int, photo: Photo | None, provenance: dict[str, Any] | None) -> dict[str, Any]:
+def _save_options(
+    fmt: str, photo: Photo | None, provenance: dict[str, Any] | None, *, quality: int, png_level: int, webp_method: int
+) -> dict[str, Any]:
     options: dict[str, Any] = {}
     exif = _exif_block(photo, provenance)
     if exif:
@@ -182,9 +209,9 @@ def _save_options(fmt: str, quality: int, photo: Photo | None, provenance: dict[
     if fmt == "JPEG":
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True)
     elif fmt == "WEBP":
-        options.update(quality=quality, method=4, lossless=quality >= 100)
+        options.update(quality=quality, method=webp_method, lossless=quality >= 100)
     elif fmt == "PNG":
-        options["compress_level"] = 6
+        options["compress_level"] = png_level
         if provenance is not None:
             info = PngImagePlugin.PngInfo()
             info.add_itxt(PROVENANCE_KEY, json.dumps(provenance, ensure_ascii=False))
