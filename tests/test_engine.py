@@ -104,3 +104,25 @@ def test_out_of_memory_becomes_one_clear_message():
     engine = FaceEngine.from_networks(CountingIdentity(), Hungry(), face_size=32)
     with pytest.raises(OutOfMemoryError, match="fewer seeds"):
         engine.restore(_face(), sampler=SamplerSettings(), seeds=[0, 1])
+
+
+def test_texture_polish_adds_its_steps_and_keeps_seeds_reproducible():
+    engine = _engine(max_batch=2)
+    face = _face(seed=5)
+    infos = []
+    polished = engine.restore(face, sampler=SamplerSettings(steps=4, polish_timestep=100), seeds=[3, 4, 5], on_step=infos.append)
+    assert [i.timestep for i in infos[:6]] == [400, 300, 200, 100, 100, 50]  # main run, then the polish
+    assert infos[-1].step == infos[-1].total == 12  # (4 + 2) steps × 2 batches
+    alone = engine.restore(face, sampler=SamplerSettings(steps=4, polish_timestep=100), seeds=[5])
+    assert np.abs(polished[2].astype(int) - alone[0].astype(int)).max() <= 1
+    plain = engine.restore(face, sampler=SamplerSettings(steps=4), seeds=[3])
+    assert not np.array_equal(plain[0], polished[0])
+
+
+def test_polish_alone_works_on_the_restorer_estimate():
+    engine = _engine()
+    face = _face(seed=6)
+    out = engine.restore(face, sampler=SamplerSettings(fidelity=1.0, polish_timestep=50), seeds=[0])
+    assert not np.array_equal(out[0], face)  # the prior ran
+    with pytest.raises(ValueError):
+        SamplerSettings(polish_timestep=500)

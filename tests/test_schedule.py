@@ -66,3 +66,9 @@ def test_fast_plan_spans_the_start_to_the_clean_image():
     assert schedule.fast_plan(3, 8).timesteps == (3, 2, 1)
     assert schedule.fast_plan(0, 8).steps == 0
     assert schedule.plan_for(SamplerSettings(fidelity=1.0)).steps == 0
+
+
+def test_polish_plan_takes_one_step_per_fifty_timesteps():
+    assert schedule.polish_plan(100).timesteps == (100, 50)
+    assert schedule.polish_plan(120).noise_timestep == 120 and schedule.polish_plan(120).steps == 3
+    assert schedule.polish_plan(10).timesteps == (10,)

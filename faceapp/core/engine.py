@@ -94,11 +94,17 @@ class FaceEngine:
     def model_name(self) -> str:
         return self.name
 
-    def plan(self, sampler: SamplerSettings) -> schedule.SamplingPlan:
-        """The sampling plan used for ``sampler`` (empty when there is no prior)."""
+    def plans(self, sampler: SamplerSettings) -> list[schedule.SamplingPlan]:
+        """The sampling stages for ``sampler``: the main DifFace run, then the optional polish.
+
+        Empty when there is no prior or nothing to sample (fidelity 1 without polish).
+        """
         if self.prior is None:
-            return schedule.SamplingPlan(0, ())
-        return schedule.plan_for(sampler, timesteps=len(self.alphas_cumprod))
+            return []
+        stages = [schedule.plan_for(sampler, timesteps=len(self.alphas_cumprod))]
+        if sampler.polish_timestep:
+            stages.append(schedule.polish_plan(sampler.polish_timestep))
+        return [plan for plan in stages if plan.steps]
 
     # --- public API -------------------------------------------------------------------------
     def restore(
@@ -165,30 +171,35 @@ class FaceEngine:
         return out[:, :3].float()
 
     def _sample_all(self, x0_hat, sampler, seeds, on_step, should_cancel) -> torch.Tensor:
-        plan = self.plan(sampler)
-        if plan.steps == 0:
+        plans = self.plans(sampler)
+        if not plans:
             return ((x0_hat + 1.0) / 2.0).clamp(0, 1).expand(len(seeds), -1, -1, -1).clone()
         batches = [seeds[i : i + self.max_batch] for i in range(0, len(seeds), self.max_batch)]
-        total = plan.steps * len(batches)
+        per_batch = sum(plan.steps for plan in plans)
+        total = per_batch * len(batches)
         results = []
         for b, batch_seeds in enumerate(batches):
-            results.append(self._sample_batch(x0_hat, plan, sampler.eta, batch_seeds, b * plan.steps, total, on_step, should_cancel))
+            results.append(self._sample_batch(x0_hat, plans, sampler.eta, batch_seeds, b * per_batch, total, on_step, should_cancel))
         return torch.cat(results)
 
-    def _sample_batch(self, x0_hat, plan, eta, seeds, offset, total, on_step, should_cancel) -> torch.Tensor:
+    def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, on_step, should_cancel) -> torch.Tensor:
+        """Run every stage for one batch of seeds; all noise comes from the seeds' generators."""
         generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
-        noise = randn_per_generator(x0_hat.shape[1:], generators, device=self.device)
-        x = q_sample(x0_hat.expand(len(seeds), -1, -1, -1), float(self.alphas_cumprod[plan.noise_timestep]), noise)
+        x0 = x0_hat.expand(len(seeds), -1, -1, -1)
+        for plan in plans:
+            noise = randn_per_generator(x0.shape[1:], generators, device=self.device)
+            x = q_sample(x0, float(self.alphas_cumprod[plan.noise_timestep]), noise)
 
-        def report(state: StepState) -> None:
-            if on_step is not None:
-                preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
-                on_step(StepInfo(step=offset + state.step, total=total, timestep=state.timestep, preview=preview))
+            def report(state: StepState, offset=offset) -> None:
+                if on_step is not None:
+                    preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
+                    on_step(StepInfo(step=offset + state.step, total=total, timestep=state.timestep, preview=preview))
 
-        x = sample_ddim(
-            self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators, callback=report, should_cancel=should_cancel
-        )
-        return ((x + 1.0) / 2.0).clamp(0, 1)
+            x0 = sample_ddim(
+                self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators, callback=report, should_cancel=should_cancel
+            )
+            offset += plan.steps
+        return ((x0 + 1.0) / 2.0).clamp(0, 1)
 
     def _release_memory(self) -> None:
         if self.device.type == "cuda":

@@ -114,6 +114,15 @@ def official_plan(start_index: int, *, respacing: str = OFFICIAL_RESPACING, time
     return SamplingPlan(kept[start_index], tuple(kept[i] for i in range(start_index - 1, -1, -1)))
 
 
+#: Timesteps covered by one DDIM step of the texture polish.
+POLISH_TIMESTEPS_PER_STEP = 50
+
+
+def polish_plan(polish_timestep: int) -> SamplingPlan:
+    """DiffBFR's texture polish: re-noise the result to a small timestep and denoise it again."""
+    return fast_plan(polish_timestep, max(1, -(-polish_timestep // POLISH_TIMESTEPS_PER_STEP)))
+
+
 def plan_for(settings: SamplerSettings, *, max_timestep: int = MAX_START_TIMESTEP, timesteps: int = 1000) -> SamplingPlan:
     """The sampling plan a :class:`SamplerSettings` asks for."""
     start = fidelity_to_timestep(settings.fidelity, max_timestep=max_timestep)

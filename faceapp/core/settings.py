@@ -10,6 +10,9 @@ from typing import Literal
 #: respaced step, including its off-by-one start).
 ScheduleMode = Literal["fast", "official"]
 
+#: Largest texture-polish timestep: beyond it the polish would change the face, not its texture.
+MAX_POLISH_TIMESTEP = 300
+
 
 @dataclass(frozen=True)
 class SamplerSettings:
@@ -21,12 +24,16 @@ class SamplerSettings:
     steps: number of DDIM steps (UNet calls) in "fast" mode; ignored in "official" mode.
     eta: DDIM stochasticity, 0 (deterministic once x_N is drawn) … 1 (fresh noise each step).
     schedule: "fast" or "official".
+    polish_timestep: 0 (off) or the timestep of a DiffBFR-style texture polish: the sampled face is
+        noised again to this (small) timestep and denoised once more by the prior, which sharpens
+        fine texture without moving the face (one DDIM step per 50 timesteps; at most 300).
     """
 
     fidelity: float = 0.5
     steps: int = 8
     eta: float = 0.5
     schedule: ScheduleMode = "fast"
+    polish_timestep: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fidelity <= 1.0:
@@ -37,3 +44,5 @@ class SamplerSettings:
             raise ValueError(f"eta must be within [0, 1], got {self.eta}")
         if self.schedule not in ("fast", "official"):
             raise ValueError(f"schedule must be 'fast' or 'official', got {self.schedule!r}")
+        if not 0 <= self.polish_timestep <= MAX_POLISH_TIMESTEP:
+            raise ValueError(f"polish_timestep must be within [0, {MAX_POLISH_TIMESTEP}], got {self.polish_timestep}")
