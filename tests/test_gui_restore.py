@@ -16,6 +16,7 @@ from faceapp.core.engine import load_engine
 from faceapp.core.export import read_provenance
 from faceapp.core.faces import FaceDetector
 from faceapp.gui.backend import CoreBackend
+from faceapp.gui.heap import freeze_long_lived_objects
 from faceapp.gui.main_window import MainWindow
 from faceapp.gui.qimage import qimage_to_rgb
 
@@ -43,6 +44,7 @@ def window(qtbot, tmp_path, retinaface_dir):
                           detector_factory=lambda prefs: FaceDetector(retinaface_dir))
     main = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
     main.engine_threads = threads
+    freeze_long_lived_objects()  # as faceapp.gui.app.main() does once the window is up
     prefs = main.session.prefs
     main.apply_preferences(dataclasses.replace(
         prefs, seeds_per_face=3, sampler=dataclasses.replace(prefs.sampler, steps=4)))

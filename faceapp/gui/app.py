@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     log.info("faceapp starting; log file %s", log_file)
     from faceapp.gui.main_window import MainWindow
 
+    from faceapp.gui.heap import freeze_long_lived_objects
+
     window = MainWindow()
     window.show()
+    freeze_long_lived_objects()
     photos = [Path(a) for a in argv[1:] if not a.startswith("-")]
     if photos:
         window.add_paths(photos)

@@ -2,7 +2,8 @@
 
 Every method that does real work returns a *job* (``job(should_cancel) -> Generator``) for
 :class:`faceapp.gui.worker.TaskRunner`; nothing here touches widgets. Engines and the face
-detector are loaded lazily on the worker thread and cached until the model or device changes.
+detector are loaded lazily on the worker thread and cached until the model or device changes;
+what they bring in is then frozen out of the garbage collector (:mod:`faceapp.gui.heap`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from faceapp import __version__
+from faceapp.gui.heap import freeze_long_lived_objects
 from faceapp.gui.settings_store import AppPreferences
 
 log = logging.getLogger(__name__)
@@ -95,12 +97,14 @@ class CoreBackend:
                 self._engine = None  # free the old one first
                 self._engine = self._engine_factory(prefs)
                 self._engine_key = key
+                freeze_long_lived_objects()
             return self._engine
 
     def detector(self, prefs: AppPreferences) -> Any:
         with self._lock:
             if self._detector is None:
                 self._detector = self._detector_factory(prefs)
+                freeze_long_lived_objects()
             return self._detector
 
     def forget_engine(self) -> None:

@@ -198,6 +198,7 @@ class Filmstrip(QListWidget):
             painter.setPen(_STATE_OTHER)
             painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
                              "Photos you open or drop appear here.")
+            painter.end()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
         """A vertical wheel scrolls the one-row strip sideways."""
