@@ -1,14 +1,14 @@
 """Benchmark the whole-photo pipeline on a 24-megapixel photo with 3 faces (tiny model).
 
-    .venv/bin/python bench/pipeline.py [--upscale 1 2] [--threads 2]
+    .venv/bin/python bench/pipeline.py [--upscale 1 2 4] [--threads 2]
 
 Each configuration runs in a fresh process, so "peak RSS" is that run's own maximum resident
 memory (ru_maxrss): reading, detection, restoring three faces with a tiny random-weight model
 (64 px UNet prior + SwinIR, the reduced configs of ../shared/golden), the striped background
-upscale, the composite into the upscaled background in place (twice: the second is what a gallery
-click costs) and a PNG export (the CLI's path). The
-photo is a smooth random texture at 6000×4000 with three face crops of ../shared/testdata/faces
-pasted in at 600 px.
+upscale, the composite blended into the upscaled background in place (twice: the second is what a
+gallery click costs) and a PNG export at the default compression level, as the CLI does. The photo
+is a smooth random texture at 6000×4000 with three face crops of ../shared/testdata/faces pasted
+in at 600 px.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def run_once(photo_path: Path, upscale: int, threads: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2], choices=(1, 2, 4))
+    parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2, 4], choices=(1, 2, 4))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
