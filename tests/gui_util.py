@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -12,13 +14,22 @@ from faceapp.gui.app import prepare_qt_environment  # noqa: E402
 
 prepare_qt_environment()  # before any QApplication: drop cv2's Qt 5 plugin path
 
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 from netutil import SMALL_SWINIR_CONFIG, SMALL_UNET_CONFIG, write_checkpoint  # noqa: E402
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QThread, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from faceapp import paths  # noqa: E402
+from faceapp.core.engine import load_engine  # noqa: E402
+from faceapp.core.faces import FaceDetector  # noqa: E402
+from faceapp.gui.backend import CoreBackend  # noqa: E402
+from faceapp.gui.heap import freeze_long_lived_objects  # noqa: E402
+from faceapp.gui.main_window import MainWindow  # noqa: E402
+from faceapp.gui.qimage import qimage_to_rgb  # noqa: E402
 
 TINY_MODEL = "tiny-gui"
+PHOTO = "cf_03.jpg"  # 400×225, one face
 
 
 def _toml(value) -> str:
@@ -63,3 +74,64 @@ def drop_files(widget, files: list[Path]) -> QDropEvent:
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     widget.dropEvent(event)
     return event
+
+
+# ---- a window over the real core with the tiny model (import these fixtures into a test file) --
+@pytest.fixture
+def photo(tmp_path, testdata_dir):
+    """A copy of a real photo in a folder the test may write to (Save goes next to it)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    return shutil.copy(testdata_dir / "photos" / PHOTO, folder / PHOTO)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, retinaface_dir):
+    """The main window with the tiny model, 3 seeds per face and 4 steps; ``engine_threads``
+    records the thread each engine was built on."""
+    install_tiny_model()
+    threads = []
+
+    def engine_factory(prefs):
+        threads.append(QThread.currentThread())
+        return load_engine(prefs.model or None, device="cpu")
+
+    backend = CoreBackend(engine_factory=engine_factory,
+                          detector_factory=lambda prefs: FaceDetector(retinaface_dir))
+    main = MainWindow(store=settings_store(tmp_path), backend=backend)
+    main.engine_threads = threads
+    freeze_long_lived_objects()  # as faceapp.gui.app.main() does once the window is up
+    set_sampling(main, seeds=3, steps=4)
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    main.close()
+
+
+def set_sampling(window, *, seeds: int, steps: int) -> None:
+    prefs = window.session.prefs
+    window.apply_preferences(dataclasses.replace(
+        prefs, seeds_per_face=seeds, sampler=dataclasses.replace(prefs.sampler, steps=steps)))
+
+
+def load(window, qtbot, photo):
+    drop_files(window, [photo])
+    path = photo.resolve()
+    qtbot.waitUntil(lambda: window.session.entries[path].photo is not None, timeout=20000)
+    return path
+
+
+def restore(window, qtbot, path):
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.actions_["restore"].trigger()
+    return window.session.entries[path]
+
+
+def shown_after(window) -> np.ndarray:
+    """The "after" image the compare view is showing."""
+    return qimage_to_rgb(window.compare.after_image())
+
+
+def wait_composed(window, qtbot, path) -> None:
+    """Wait until the composite of the latest gallery choice is shown."""
+    qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)

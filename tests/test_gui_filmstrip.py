@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtWidgets import QStyle
 
 from faceapp.gui.filmstrip import Filmstrip
+from faceapp.gui.qimage import rgb_to_thumbnail
 
 
 def test_many_photos_stay_in_one_compact_row_that_scrolls_sideways(qtbot):
@@ -19,7 +20,7 @@ def test_many_photos_stay_in_one_compact_row_that_scrolls_sideways(qtbot):
     height = strip.height()
     paths = [Path(f"/photos/photo_{i:02d}.jpg") for i in range(12)]
     for i, path in enumerate(paths):
-        strip.add_photo(path, np.full((30 + i, 50, 3), 20 * i, np.uint8))
+        strip.add_photo(path, rgb_to_thumbnail(np.full((30 + i, 50, 3), 20 * i, np.uint8), 80))
     qtbot.waitExposed(strip)
 
     rects = [strip.visualItemRect(strip.item(i)) for i in range(strip.count())]

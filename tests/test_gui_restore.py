@@ -2,73 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import shutil
 import time
 
-import gui_util
 import numpy as np
 import pytest
+from gui_util import load, photo, restore, set_sampling, shown_after, wait_composed, window  # noqa: F401
 from PySide6.QtCore import QElapsedTimer, QThread, QTimer
 
-from faceapp.core.engine import load_engine
 from faceapp.core.export import read_provenance
-from faceapp.core.faces import FaceDetector
-from faceapp.gui.backend import CoreBackend
-from faceapp.gui.heap import freeze_long_lived_objects
-from faceapp.gui.main_window import MainWindow
-from faceapp.gui.qimage import qimage_to_rgb
-
-PHOTO = "cf_03.jpg"  # 400×225, one face
-
-
-@pytest.fixture
-def photo(tmp_path, testdata_dir):
-    """A copy of a real photo in a folder the test may write to (Save goes next to it)."""
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    return shutil.copy(testdata_dir / "photos" / PHOTO, folder / PHOTO)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, retinaface_dir):
-    gui_util.install_tiny_model()
-    threads = []
-
-    def engine_factory(prefs):
-        threads.append(QThread.currentThread())
-        return load_engine(prefs.model or None, device="cpu")
-
-    backend = CoreBackend(engine_factory=engine_factory,
-                          detector_factory=lambda prefs: FaceDetector(retinaface_dir))
-    main = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
-    main.engine_threads = threads
-    freeze_long_lived_objects()  # as faceapp.gui.app.main() does once the window is up
-    prefs = main.session.prefs
-    main.apply_preferences(dataclasses.replace(
-        prefs, seeds_per_face=3, sampler=dataclasses.replace(prefs.sampler, steps=4)))
-    qtbot.addWidget(main)
-    main.show()
-    yield main
-    main.close()
-
-
-def load(window, qtbot, photo):
-    gui_util.drop_files(window, [photo])
-    path = photo.resolve()
-    qtbot.waitUntil(lambda: window.session.entries[path].photo is not None, timeout=20000)
-    return path
-
-
-def restore(window, qtbot, path):
-    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
-        window.actions_["restore"].trigger()
-    return window.session.entries[path]
-
-
-def shown_after(window) -> np.ndarray:
-    return qimage_to_rgb(window.compare.after_image())
+from faceapp.core.photo_io import read_photo
 
 
 def test_dropping_a_photo_loads_it_and_outlines_its_faces(window, qtbot, photo):
@@ -112,9 +55,7 @@ def test_restore_runs_on_the_worker_thread_and_the_ui_keeps_responding(window, q
 
 def test_cancel_ends_the_run_within_one_step_and_a_new_run_works(window, qtbot, photo):
     path = load(window, qtbot, photo)
-    prefs = window.session.prefs
-    window.apply_preferences(dataclasses.replace(
-        prefs, seeds_per_face=1, sampler=dataclasses.replace(prefs.sampler, steps=200)))
+    set_sampling(window, seeds=1, steps=200)
     steps = []
     window.session.progress.connect(lambda p, text, fraction, preview: steps.append(preview))
     window.actions_["restore"].trigger()
@@ -128,8 +69,7 @@ def test_cancel_ends_the_run_within_one_step_and_a_new_run_works(window, qtbot, 
     assert window.session.entries[path].state == "cancelled"
     assert window.session.entries[path].composite is None
 
-    window.apply_preferences(dataclasses.replace(
-        prefs, seeds_per_face=1, sampler=dataclasses.replace(prefs.sampler, steps=2)))
+    set_sampling(window, seeds=1, steps=2)
     assert restore(window, qtbot, path).composite is not None
 
 
@@ -140,6 +80,7 @@ def test_choosing_another_gallery_candidate_changes_the_composite(window, qtbot,
     first = shown_after(window)
     window.gallery.click_candidate(2)
     assert entry.result.faces[0].chosen == 2
+    wait_composed(window, qtbot, path)
     second = shown_after(window)
     assert np.abs(first.astype(int) - second.astype(int)).max() > 10
     np.testing.assert_array_equal(second, entry.result.composite())
@@ -149,8 +90,10 @@ def test_export_records_the_chosen_seed_and_never_overwrites(window, qtbot, phot
     original = hashlib.sha256(photo.read_bytes()).hexdigest()
     path = load(window, qtbot, photo)
     entry = restore(window, qtbot, path)
-    window.gallery.click_candidate(1)
+    before_choice = entry.result.composite().astype(int)
+    window.gallery.click_candidate(1)  # saved at once, before the new composite is shown
     chosen_seed = entry.result.faces[0].seeds[1]
+    chosen = entry.result.composite().astype(int)
 
     first = window.save()
     second = window.save()
@@ -159,6 +102,8 @@ def test_export_records_the_chosen_seed_and_never_overwrites(window, qtbot, phot
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original
     provenance = read_provenance(first)
     assert provenance["faces"][0]["seed"] == chosen_seed
+    saved = read_photo(first).rgb.astype(int)  # the pixels are the chosen candidate's too
+    assert np.abs(saved - chosen).mean() < np.abs(saved - before_choice).mean()
     # Saving explicitly onto the original is refused with a notice, and the file is untouched.
     assert window.session.entries[path].saved_to == second
     with pytest.raises(Exception):

@@ -39,6 +39,7 @@ class PhotoEntry:
     faces: list[Any] = field(default_factory=list)  # core Face, in detector order
     result: Any = None  # core PhotoResult of the last run
     composite: np.ndarray | None = None
+    composite_choice: tuple[int, ...] = ()  # the candidate of each face that ``composite`` shows
     state: str = "loading"
     run_seconds: float | None = None
     saved_to: Path | None = None
@@ -145,15 +146,19 @@ class CoreBackend:
         return job
 
     def more_job(self, result: Any, face_index: int, prefs: AppPreferences, count: int):
-        """Sample ``count`` more candidates of one face (new seeds); returns the new composite."""
+        """Sample ``count`` more candidates of one face with new seeds; yields core ``Progress``.
 
-        def job(should_cancel) -> Generator[Any, None, np.ndarray]:
-            from faceapp.core.photo_restore import add_candidates
+        The candidates are added to ``result`` when all are done (a cancelled run adds none);
+        the face's choice, and so the composite, is unchanged. Returns the new seeds.
+        """
 
+        def job(should_cancel) -> Generator[Any, None, list[int]]:
+            from faceapp.core.photo_restore import iter_add_candidates
+
+            yield "loading model"
             engine = self.engine(prefs)
-            yield "sampling more candidates"
-            add_candidates(result, face_index, engine, count, should_cancel=should_cancel)
-            return result.composite()
+            return (yield from iter_add_candidates(result, face_index, engine, count,
+                                                   should_cancel=should_cancel))
 
         return job
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette, QPixmap, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPalette, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.gui.look import PHOTO_BACKGROUND
-from faceapp.gui.qimage import rgb_to_pixmap
 
 _THUMB = QSize(84, 56)
 _TEXT_WIDTH_PX = 132
@@ -130,9 +128,10 @@ class Filmstrip(QListWidget):
         self.setFixedHeight(cell.height() + scroll_bar + 2 * self.frameWidth() + 2)
         self._items: dict[Path, QListWidgetItem] = {}
         self._exported: dict[Path, Path] = {}
+        self._thumbnails: dict[Path, QImage] = {}
         self.currentItemChanged.connect(self._on_current_changed)
 
-    def add_photo(self, path: Path, rgb: np.ndarray | None = None) -> None:
+    def add_photo(self, path: Path, thumbnail: QImage | None = None) -> None:
         """Add ``path`` (a no-op if it is already there) with an optional thumbnail."""
         if path in self._items:
             return
@@ -141,17 +140,21 @@ class Filmstrip(QListWidget):
         item.setToolTip(str(path))
         self._items[path] = item
         self.addItem(item)
-        if rgb is not None:
-            self.set_thumbnail(path, rgb)
+        if thumbnail is not None:
+            self.set_thumbnail(path, thumbnail)
 
-    def set_thumbnail(self, path: Path, rgb: np.ndarray) -> None:
-        if path in self._items:
-            ratio = self.devicePixelRatioF()
-            pixmap = rgb_to_pixmap(rgb, max_side=round(max(_THUMB.width(), _THUMB.height()) * ratio))
-            pixmap = pixmap.scaled(_THUMB * ratio, Qt.AspectRatioMode.KeepAspectRatio,
-                                   Qt.TransformationMode.SmoothTransformation)
-            pixmap.setDevicePixelRatio(ratio)
-            self._items[path].setData(_THUMB_ROLE, pixmap)
+    def set_thumbnail(self, path: Path, thumbnail: QImage) -> None:
+        """Show ``thumbnail`` (any size; scaled to fit the cell) for ``path``."""
+        item = self._items.get(path)
+        if item is None or self._thumbnails.get(path) is thumbnail:
+            return
+        self._thumbnails[path] = thumbnail
+        ratio = self.devicePixelRatioF()
+        scaled = thumbnail.scaled(_THUMB * ratio, Qt.AspectRatioMode.KeepAspectRatio,
+                                  Qt.TransformationMode.SmoothTransformation)
+        pixmap = QPixmap.fromImage(scaled)
+        pixmap.setDevicePixelRatio(ratio)
+        item.setData(_THUMB_ROLE, pixmap)
 
     def set_state(self, path: Path, state: str) -> None:
         """Show a short state beside the photo's name ("queued", "restoring 40 %", "done"…)."""
@@ -179,6 +182,7 @@ class Filmstrip(QListWidget):
     def remove_photo(self, path: Path) -> None:
         item = self._items.pop(path, None)
         self._exported.pop(path, None)
+        self._thumbnails.pop(path, None)
         if item is not None:
             self.takeItem(self.row(item))
 

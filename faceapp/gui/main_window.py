@@ -7,7 +7,15 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDrag, QDropEvent, QGuiApplication
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDesktopServices,
+    QDrag,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -30,7 +38,7 @@ from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.filmstrip import Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.notifications import Notice, NotificationArea
-from faceapp.gui.qimage import qimage_to_rgb, rgb_to_pixmap, rgb_to_qimage
+from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.run_panel import READY_TEXT, RunPanel
 from faceapp.gui.session import Session, face_number
@@ -184,6 +192,7 @@ class MainWindow(QMainWindow):
         s.runFinished.connect(self._run_finished)
         s.busyChanged.connect(lambda _busy: self._refresh_enabled())
         s.error.connect(self.notices.show_error)
+        s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path]) -> list[Path]:
@@ -231,17 +240,17 @@ class MainWindow(QMainWindow):
 
     # ---- showing ---------------------------------------------------------------------------
     def show_photo(self, path: Path) -> None:
+        """Show a photo (or bring the shown one up to date): before/after, faces, gallery."""
         entry = self.session.entries.get(path)
         if entry is None:
             return
         changed = path != self.current
         self.current = path
-        if changed or self.compare.before_image() is None:
-            before = rgb_to_qimage(entry.photo.rgb) if entry.photo is not None else None
-            self.compare.set_images(before)
+        before, after = self.session.before.get(path), self.session.after.get(path)
+        if changed or self.compare.before_image() is not (before and before.image):
+            self.compare.set_images(before.image if before else None)
             self.gallery.clear()
-        after = rgb_to_qimage(entry.composite) if entry.composite is not None else None
-        self.compare.set_after(after)
+        self.compare.set_after(after.image if after and entry.composite is not None else None)
         self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
         if entry.result is not None:
             faces = list(entry.result.faces)
@@ -269,9 +278,9 @@ class MainWindow(QMainWindow):
     def _entry_changed(self, path: Path) -> None:
         entry = self.session.entries[path]
         self.filmstrip.set_state(path, entry.state)
-        if entry.photo is not None:
-            self.filmstrip.set_thumbnail(path, entry.composite if entry.composite is not None
-                                         else entry.photo.rgb)
+        shown = self.session.after.get(path) or self.session.before.get(path)
+        if shown is not None:
+            self.filmstrip.set_thumbnail(path, shown.thumbnail)
         if entry.saved_to is not None:
             self.filmstrip.set_exported(path, entry.saved_to)
         if path == self.current:
@@ -382,7 +391,9 @@ class MainWindow(QMainWindow):
         mime.setUrls([QUrl.fromLocalFile(str(target))])
         drag = QDrag(self)
         drag.setMimeData(mime)
-        drag.setPixmap(rgb_to_pixmap(entry.composite, max_side=128))
+        shown = self.session.after.get(self.current)
+        if shown is not None:
+            drag.setPixmap(QPixmap.fromImage(shown.thumbnail))
         drag.exec(Qt.DropAction.CopyAction)
 
     def open_settings(self) -> None:

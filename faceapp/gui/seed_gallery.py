@@ -48,11 +48,12 @@ class SeedGallery(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._faces: list[FaceCandidates] = []
+        self._busy = False
         self._face_numbers: list[int] = []
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
-        self._more = QPushButton("More")
-        self._more.setToolTip("Sample more candidates of this face with new seeds")
+        self.more_button = QPushButton("More")
+        self.more_button.setToolTip("Sample more candidates of this face with new seeds")
         self._hint = QLabel("Restore a photo to choose between candidates of each face.")
         self._hint.setWordWrap(True)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -67,7 +68,7 @@ class SeedGallery(QWidget):
         header = QHBoxLayout()
         header.addWidget(section_title("Seed gallery"))
         header.addWidget(self._face_combo, 1)
-        header.addWidget(self._more)
+        header.addWidget(self.more_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
@@ -76,7 +77,7 @@ class SeedGallery(QWidget):
 
         self._face_combo.currentIndexChanged.connect(self._on_face_changed)
         self._list.itemClicked.connect(self._on_item_clicked)
-        self._more.clicked.connect(self._on_more)
+        self.more_button.clicked.connect(self._on_more)
         self._update_enabled()
 
     def set_faces(self, faces: Sequence[FaceCandidates], *, numbers: Sequence[int] | None = None,
@@ -137,7 +138,7 @@ class SeedGallery(QWidget):
         self._hint.setVisible(not has)
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
-        self._more.setEnabled(has)
+        self.more_button.setEnabled(has and not self._busy)
 
     def _on_face_changed(self, index: int) -> None:
         self._populate()
@@ -158,4 +159,5 @@ class SeedGallery(QWidget):
 
     def set_busy(self, busy: bool) -> None:
         """Disable "More" while a job runs."""
-        self._more.setEnabled(bool(self._faces) and not busy)
+        self._busy = busy
+        self.more_button.setEnabled(bool(self._faces) and not busy)

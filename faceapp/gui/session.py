@@ -2,6 +2,8 @@
 
 Widgets never call the core directly: they call a :class:`Session` method, which queues a job
 (on the worker thread) or makes a quick change, and then emits a signal the widgets redraw from.
+Everything slow on a large photo (restoring, recomposing after a gallery choice, preparing the
+images to show, :mod:`faceapp.gui.views`) happens off the UI thread.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.gui.backend import CoreBackend, PhotoEntry, RestoreOutcome, expand_paths
+from faceapp.gui.composer import Composer, choice_of
 from faceapp.gui.job_queue import JobQueue, QueuedJob
 from faceapp.gui.settings_store import AppPreferences
+from faceapp.gui.views import Rendered, render, then
 from faceapp.gui.worker import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -49,9 +53,15 @@ class Session(QObject):
         self.backend = backend
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
+        #: What the window shows of each photo: "before" and "after", ready-made QImages.
+        self.before: dict[Path, Rendered] = {}
+        self.after: dict[Path, Rendered] = {}
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
+        self.composer = Composer(self)
+        self.composer.composed.connect(self._composed)
+        self.composer.failed.connect(lambda _path, error: self.error.emit(error))
 
     @property
     def busy(self) -> bool:
@@ -60,6 +70,7 @@ class Session(QObject):
     def shutdown(self) -> None:
         self.queue.cancel()
         self.runner.shutdown()
+        self.composer.shutdown()
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path], *, restore: bool | None = None) -> list[Path]:
@@ -74,7 +85,8 @@ class Session(QObject):
             added.append(path)
             self.entryAdded.emit(path)
             self.queue.add(QueuedJob(
-                self.backend.load_job(path, self.prefs), "load", path,
+                then(self.backend.load_job(path, self.prefs), lambda value: (value, render(value[0].rgb))),
+                "load", path,
                 on_progress=lambda item, p=path: self._set_state(p, str(item)),
                 on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
                 on_failed=lambda error, p=path: self._failed(p, error),
@@ -100,13 +112,16 @@ class Session(QObject):
     def remove(self, path: Path) -> None:
         if path in self.entries and not self._is_running(path):
             del self.entries[path]
+            self.before.pop(path, None)
+            self.after.pop(path, None)
+            self.composer.forget(path)
             self.entryRemoved.emit(path)
 
-    def _loaded(self, path: Path, value: tuple[Any, list[Any]], restore: bool) -> None:
+    def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any]], Rendered], restore: bool) -> None:
         entry = self.entries.get(path)
         if entry is None:
             return
-        entry.photo, entry.faces = value
+        (entry.photo, entry.faces), self.before[path] = value
         entry.state = f"{len(entry.faces)} face{'s' * (len(entry.faces) != 1)}"
         self.entryChanged.emit(path)
         if not entry.faces:
@@ -126,9 +141,11 @@ class Session(QObject):
                 continue
             self._set_state(path, "queued")
             self.queue.add(QueuedJob(
-                self.backend.restore_job(entry, self.prefs), "restore", path,
+                then(self.backend.restore_job(entry, self.prefs),
+                     lambda outcome: (outcome, render(outcome.composite))),
+                "restore", path,
                 on_progress=lambda item, p=path: self._restore_progress(p, item),
-                on_done=lambda outcome, p=path: self._restored(p, outcome),
+                on_done=lambda value, p=path: self._restored(p, *value),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
             ))
@@ -149,11 +166,14 @@ class Session(QObject):
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 
-    def _restored(self, path: Path, outcome: RestoreOutcome) -> None:
+    def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered) -> None:
         entry = self.entries.get(path)
         if entry is None:
             return
+        self.composer.forget(path)  # a composite of the previous result must not replace this one
         entry.result, entry.composite = outcome.result, outcome.composite
+        entry.composite_choice = choice_of(outcome.result)
+        self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
         self.runFinished.emit(path, outcome.seconds)
@@ -177,7 +197,8 @@ class Session(QObject):
         self.entryChanged.emit(path)
 
     def choose(self, path: Path, position: int, candidate: int) -> None:
-        """Use another candidate of a face; the composite is rebuilt without sampling again."""
+        """Use another candidate of a face; the composite is rebuilt in the background without
+        sampling again (:attr:`entryChanged` is emitted now, and again when it is ready)."""
         entry = self.entries[path]
         if entry.result is None:
             return
@@ -185,28 +206,50 @@ class Session(QObject):
         if face_result.chosen == candidate:
             return
         entry.result.choose(position, candidate)
-        entry.composite = entry.result.composite()
+        self.entryChanged.emit(path)
+        self.composer.request(path, entry.result)
+
+    def _composed(self, path: Path, result: Any, choice: tuple[int, ...], composite: np.ndarray,
+                  rendered: Rendered) -> None:
+        entry = self.entries.get(path)
+        if entry is None or entry.result is not result:
+            return  # removed, or restored again since
+        entry.composite, entry.composite_choice = composite, choice
+        self.after[path] = rendered
         self.entryChanged.emit(path)
 
     def more(self, path: Path, position: int, *, count: int | None = None) -> None:
-        """Sample more candidates of one face with new seeds."""
+        """Sample more candidates of one face with new seeds (on the worker, with progress)."""
         entry = self.entries[path]
-        if entry.result is None:
+        if entry.result is None or self._is_queued(path, "more"):
             return
+        self._set_state(path, "queued")
         self.queue.add(QueuedJob(
             self.backend.more_job(entry.result, position, self.prefs, count or self.prefs.seeds_per_face),
             "more", path,
-            on_progress=lambda item, p=path: self._restore_progress(p, item),
-            on_done=lambda composite, p=path: self._more_done(p, composite),
+            on_progress=lambda item, p=path: self._more_progress(p, item),
+            on_done=lambda seeds, p=path: self._more_done(p, seeds),
             on_failed=lambda error, p=path: self._failed(p, error),
             on_cancelled=lambda p=path: self._set_state(p, "done"),
         ))
 
-    def _more_done(self, path: Path, composite: np.ndarray) -> None:
+    def _more_progress(self, path: Path, item: Any) -> None:
+        if isinstance(item, str):
+            self._set_state(path, item)
+            self.progress.emit(path, item.capitalize() + "…", -1.0, None)
+            return
+        total = max(1, item.total_steps)
+        text = (f"Face {item.face_index + 1}: more candidates · step {item.step} of {total}"
+                if item.total_steps else f"Face {item.face_index + 1}: more candidates · preparing")
+        self._set_state(path, f"sampling {round(100 * item.step / total)} %")
+        self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
+
+    def _more_done(self, path: Path, seeds: list[int]) -> None:
         entry = self.entries.get(path)
         if entry is not None:
-            entry.composite, entry.state = composite, "done"
+            entry.state = "done"
             self.entryChanged.emit(path)
+            self.info.emit(f"Added {len(seeds)} candidates (seeds {seeds[0]}–{seeds[-1]}).")
 
     # ---- export ----------------------------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -233,6 +276,8 @@ class Session(QObject):
                 quality: int | None) -> Path:
         if entry.composite is None:
             raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
+        if entry.composite_choice != choice_of(entry.result):  # a gallery choice still on its way
+            entry.composite, entry.composite_choice = entry.result.composite(), choice_of(entry.result)
         if dest.resolve() == entry.path.resolve():
             raise ExportError("Saving over the original photo is not allowed; choose another name.")
         written = self.backend.export(entry, dest, self.prefs, fmt=fmt, quality=quality)

@@ -1,0 +1,53 @@
+"""A gallery click recomposes the photo off the UI thread; the latest click is what is shown."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from gui_util import load, photo, restore, shown_after, wait_composed, window  # noqa: F401
+
+
+def record_composites(result) -> list[tuple[str, tuple[int, ...]]]:
+    """Note the thread and the choice of every composite built from ``result``."""
+    calls: list[tuple[str, tuple[int, ...]]] = []
+    original = result.composite
+
+    def recording():
+        calls.append((threading.current_thread().name, tuple(f.chosen for f in result.faces)))
+        return original()
+
+    result.composite = recording
+    return calls
+
+
+def test_a_click_recomposes_on_a_helper_thread_and_then_shows_the_result(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    calls = record_composites(entry.result)
+    before_click = shown_after(window)
+
+    window.gallery.click_candidate(2)
+    assert entry.result.faces[0].chosen == 2  # the choice is made at once…
+    assert window.run_panel.preview_caption.text().endswith(f"seed {entry.result.faces[0].seeds[2]}")
+    wait_composed(window, qtbot, path)  # …and the composite follows
+
+    assert [name for name, _ in calls] and all(name != threading.main_thread().name
+                                               for name, _ in calls)
+    assert calls[-1][1] == (2,)
+    shown = shown_after(window)
+    assert np.abs(shown.astype(int) - before_click.astype(int)).max() > 10
+    np.testing.assert_array_equal(shown, entry.composite)
+
+
+def test_quick_clicks_end_showing_the_last_choice(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    calls = record_composites(entry.result)
+    for candidate in (1, 2, 1, 2, 0, 1):
+        window.gallery.click_candidate(candidate)
+    wait_composed(window, qtbot, path)
+
+    assert entry.result.faces[0].chosen == 1 and entry.composite_choice == (1,)
+    assert calls[-1][1] == (1,)
+    np.testing.assert_array_equal(shown_after(window), entry.result.composite())
