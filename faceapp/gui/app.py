@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 import os
 import sys
+import time
 from pathlib import Path
 
 log = logging.getLogger("faceapp")
@@ -82,19 +83,30 @@ def create_application(argv: list[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the main window with the photos named on the command line; returns the exit code."""
+    """Open the main window with the photos named on the command line; returns the exit code.
+
+    ``--self-test PHOTO`` loads PHOTO, prints one line and quits (see :mod:`faceapp.gui.self_test`).
+    """
+    started = time.perf_counter()
     argv = list(sys.argv if argv is None else argv)
+    self_test = "--self-test" in argv
     app = create_application(argv)
     log_file = setup_logging()
     log.info("faceapp starting; log file %s", log_file)
-    from faceapp.gui.main_window import MainWindow
-
     from faceapp.gui.heap import freeze_long_lived_objects
+    from faceapp.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
     freeze_long_lived_objects()
     photos = [Path(a) for a in argv[1:] if not a.startswith("-")]
+    if self_test:
+        from faceapp.gui.self_test import run_self_test
+
+        if len(photos) != 1:
+            print("usage: faceapp --self-test PHOTO")
+            return 2
+        return run_self_test(app, window, photos[0], started=started)
     if photos:
         window.add_paths(photos)
     return app.exec()

@@ -1,0 +1,30 @@
+"""``python -m faceapp --self-test PHOTO``: opens the window, loads the photo, exits 0; or says why not."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def self_test(photo: Path, retinaface_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FACEAPP_DETECTOR_DIR": str(retinaface_dir)}
+    return subprocess.run([sys.executable, "-m", "faceapp", "--self-test", str(photo)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_self_test_loads_a_photo_and_exits_with_zero(testdata_dir, retinaface_dir):
+    run = self_test(testdata_dir / "photos" / "cf_03.jpg", retinaface_dir)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "self-test: ok" in run.stdout and "400x225, 1 face(s)" in run.stdout
+
+
+def test_self_test_fails_on_an_unreadable_photo(tmp_path, retinaface_dir):
+    junk = tmp_path / "broken.jpg"
+    junk.write_bytes(b"not a jpeg")
+    run = self_test(junk, retinaface_dir)
+    assert run.returncode == 1
+    assert "self-test: FAILED" in run.stdout
