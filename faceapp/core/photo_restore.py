@@ -19,7 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import cv2
 import numpy as np
@@ -99,6 +99,14 @@ class FaceResult:
         return self.candidates[self.chosen]
 
 
+class _Blend(NamedTuple):
+    """What compositing reuses: the masks, their normalised weights, the plain background under them."""
+
+    masks: list[FaceMask]
+    weights: list[np.ndarray]
+    plain: list[np.ndarray]
+
+
 @dataclass(eq=False)
 class PhotoResult:
     """A restored photo: background at the output scale, the faces and their candidates.
@@ -115,9 +123,7 @@ class PhotoResult:
     alpha: np.ndarray | None
     settings: PhotoSettings
     model_name: str
-    _masks: list[FaceMask] = field(default_factory=list, repr=False)
-    _weights: list[np.ndarray] | None = field(default=None, repr=False)
-    _plain: list[np.ndarray] = field(default_factory=list, repr=False)
+    _blend: _Blend | None = field(default=None, repr=False)
 
     @property
     def scale(self) -> int:
@@ -132,30 +138,35 @@ class PhotoResult:
 
     def masks(self) -> list[FaceMask]:
         """The blending mask of every face (computed once)."""
-        if len(self._masks) != len(self.faces):
-            put_face_regions(self.background, self._masks, self._plain)  # undo an in-place composite
-            height, width = self.background.shape[:2]
-            feather = not self.settings.aligned
-            self._masks = [
-                face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height), feather=feather) for f in self.faces
-            ]
-            self._weights = None
-            self._plain = face_regions(self.background, self._masks)
-        return self._masks
+        return self._blend_state().masks
 
     def composite(self, *, copy: bool = True) -> np.ndarray:
         """The output photo (uint8 RGB at the output scale) with every face's chosen candidate.
 
         With ``copy=False`` the faces are blended into :attr:`background` itself and it is
         returned: no full-size copy is made, and the array is rewritten by the next composite.
+        Copies only read the background, so several may run at once on different threads; an
+        in-place composite must not run beside any other.
         """
-        masks = self.masks()
-        if self._weights is None:
-            self._weights = normalised_weights(masks)
+        state = self._blend_state()
         out = self.background.copy() if copy else self.background
-        put_face_regions(out, masks, self._plain)
-        blend_faces(out, self._plain, [f.restored for f in self.faces], masks, self._weights)
+        put_face_regions(out, state.masks, state.plain)
+        blend_faces(out, state.plain, [f.restored for f in self.faces], state.masks, state.weights)
         return out
+
+    def _blend_state(self) -> _Blend:
+        state = self._blend
+        if state is None or len(state.masks) != len(self.faces):
+            if state is not None:  # undo an in-place composite made with the old masks
+                put_face_regions(self.background, state.masks, state.plain)
+            height, width = self.background.shape[:2]
+            feather = not self.settings.aligned
+            masks = [
+                face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height), feather=feather) for f in self.faces
+            ]
+            state = _Blend(masks, normalised_weights(masks), face_regions(self.background, masks))
+            self._blend = state  # one assignment: other threads see the old state or the new one
+        return state
 
     def provenance(self) -> dict[str, Any]:
         """What produced this result, for the exported file's metadata."""
