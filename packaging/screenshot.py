@@ -70,7 +70,7 @@ def main() -> int:
     backend = CoreBackend(detector_factory=lambda prefs: FaceDetector(args.detector_dir))
     window = MainWindow(backend=backend)
     prefs = window.session.prefs
-    window.apply_preferences(dataclasses.replace(prefs, model=args.model or "stand-in",
+    window.models.apply_preferences(dataclasses.replace(prefs, model=args.model or "stand-in",
                                                  seeds_per_face=4, device="cpu"))
     width, height = (int(v) for v in args.size.split("x"))
     window.resize(width, height)

@@ -110,7 +110,7 @@ def window(qtbot, tmp_path, retinaface_dir):
 
 def set_sampling(window, *, seeds: int, steps: int) -> None:
     prefs = window.session.prefs
-    window.apply_preferences(dataclasses.replace(
+    window.models.apply_preferences(dataclasses.replace(
         prefs, seeds_per_face=seeds, sampler=dataclasses.replace(prefs.sampler, steps=steps)))
 
 

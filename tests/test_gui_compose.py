@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 
+import gui_util
 import numpy as np
-from gui_util import load, photo, restore, shown_after, wait_composed, window  # noqa: F401
+from gui_util import load, restore, shown_after, wait_composed
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
 def record_composites(result) -> list[tuple[str, tuple[int, ...]]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gui_util
 import numpy as np
-from gui_util import load, photo, restore, set_sampling, shown_after, window  # noqa: F401
+from gui_util import load, restore, set_sampling, shown_after
 from PySide6.QtCore import QThread
 
 import faceapp.core.photo_restore as photo_restore
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
 def record_threads(monkeypatch) -> list[QThread]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import time
 
+import gui_util
 import numpy as np
 import pytest
-from gui_util import load, photo, restore, set_sampling, shown_after, wait_composed, window  # noqa: F401
+from gui_util import load, restore, set_sampling, shown_after, wait_composed
 from PySide6.QtCore import QElapsedTimer, QThread, QTimer
 
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
 def test_dropping_a_photo_loads_it_and_outlines_its_faces(window, qtbot, photo):
@@ -95,8 +98,8 @@ def test_export_records_the_chosen_seed_and_never_overwrites(window, qtbot, phot
     chosen_seed = entry.result.faces[0].seeds[1]
     chosen = entry.result.composite().astype(int)
 
-    first = window.save()
-    second = window.save()
+    first = window.exports.save()
+    second = window.exports.save()
     assert first is not None and second is not None
     assert first != second and first.parent == photo.parent
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original

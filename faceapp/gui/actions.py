@@ -1,9 +1,11 @@
-"""Every main action of the window, with its text, icon and keyboard shortcut."""
+"""Every main action of the window, with its text, icon and keyboard shortcut, and where it
+appears: the menus and the toolbar."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QWidget
 
 from faceapp.gui.icons import icon
 
@@ -52,3 +54,40 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         built[name] = action
     built["draw_box"].setCheckable(True)
     return built
+
+
+#: menu title → action names; None is a separator, "recent" the Open recent submenu.
+MENUS: dict[str, list[str | None]] = {
+    "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
+              "remove", None, "quit"],
+    "&Edit": ["draw_box", None, "settings"],
+    "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
+              None, "gallery"],
+    "&Photo": ["restore", "restore_all", "cancel"],
+    "&Models": ["models"],
+    "&Help": ["log_folder", "about"],
+}
+TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "cancel", None,
+                             "draw_box", "toggle_compare", "zoom_fit", "zoom_actual", None,
+                             "settings", "models"]
+
+
+def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
+    """Fill the window's menu bar and add its toolbar; returns the (empty) Open recent menu."""
+    recent = QMenu("Open &recent", window)
+    for title, names in MENUS.items():
+        menu = window.menuBar().addMenu(title)
+        for name in names:
+            if name is None:
+                menu.addSeparator()
+            elif name == "recent":
+                menu.addMenu(recent)
+            else:
+                menu.addAction(actions[name])
+    toolbar = QToolBar("Main")
+    toolbar.setObjectName("main-toolbar")
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    for name in TOOLBAR:
+        toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])
+    window.addToolBar(toolbar)
+    return recent

@@ -1,4 +1,9 @@
-"""The main window: layout and wiring only. State and work live in :class:`Session`."""
+"""The main window: layout and wiring only. State and work live in :class:`Session`.
+
+Beside it: :mod:`~faceapp.gui.actions` (the actions, menus and toolbar),
+:mod:`~faceapp.gui.run_panel` (fidelity, Restore/Cancel, live preview),
+:mod:`~faceapp.gui.export_flow` (saving) and :mod:`~faceapp.gui.model_settings` (settings, models).
+"""
 
 from __future__ import annotations
 
@@ -6,48 +11,35 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QUrl
-from PySide6.QtGui import (
-    QCloseEvent,
-    QDesktopServices,
-    QDrag,
-    QDragEnterEvent,
-    QDropEvent,
-    QGuiApplication,
-    QPixmap,
-)
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QApplication,
     QFileDialog,
-    QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
     QSplitter,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from faceapp import __version__, paths
-from faceapp.gui.actions import build_actions
+from faceapp.gui.actions import build_actions, install_menus
 from faceapp.gui.backend import PHOTO_SUFFIXES, CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
+from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import Filmstrip
 from faceapp.gui.icons import icon
-from faceapp.gui.notifications import Notice, NotificationArea
+from faceapp.gui.model_settings import ModelSettings
+from faceapp.gui.notifications import NotificationArea
 from faceapp.gui.qimage import qimage_to_rgb
-from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.run_panel import READY_TEXT, RunPanel
+from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.session import Session, face_number
-from faceapp.gui.settings_store import AppPreferences, SettingsStore
+from faceapp.gui.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
-
-_FIRST_START = ("No face model is installed yet.\n\nOpen Models… (Ctrl+M) to download one or to "
-                "import a weight file you already have; then drop photos here.")
 
 
 class MainWindow(QMainWindow):
@@ -60,17 +52,19 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("faceapp"))
         self.setAcceptDrops(True)
         self.store = store or SettingsStore()
-        self._registry = registry
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
         self.actions_ = build_actions(self)
+        self.exports = ExportFlow(self)
+        self.models = ModelSettings(self, registry=registry)
         self._build_widgets()
-        self._build_menus()
+        self.recent_menu = install_menus(self, self.actions_)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._wire()
         self._restore_window_state()
         self._refresh_enabled()
-        self._show_model_and_device()
-        self._check_models()
+        self.models.show_model_and_device()
+        self.models.check_models()
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -117,52 +111,22 @@ class MainWindow(QMainWindow):
             label.setContentsMargins(10, 0, 6, 0)
             self.statusBar().addPermanentWidget(label)
 
-    def _build_menus(self) -> None:
-        a = self.actions_
-        menus = {
-            "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as",
-                      "export_all", None, "remove", None, "quit"],
-            "&Edit": ["draw_box", None, "settings"],
-            "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in",
-                      "zoom_out", None, "gallery"],
-            "&Photo": ["restore", "restore_all", "cancel"],
-            "&Models": ["models"],
-            "&Help": ["log_folder", "about"],
-        }
-        for title, names in menus.items():
-            menu = self.menuBar().addMenu(title)
-            for name in names:
-                if name is None:
-                    menu.addSeparator()
-                elif name == "recent":
-                    self.recent_menu = menu.addMenu("Open &recent")
-                    self.recent_menu.aboutToShow.connect(self._fill_recent)
-                else:
-                    menu.addAction(a[name])
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for name in ("open", "save", "export_all", None, "restore", "cancel", None, "draw_box",
-                     "toggle_compare", "zoom_fit", "zoom_actual", None, "settings", "models"):
-            toolbar.addSeparator() if name is None else toolbar.addAction(a[name])
-        self.addToolBar(toolbar)
-
     def _wire(self) -> None:
         a, s = self.actions_, self.session
         a["open"].triggered.connect(self.open_files)
         a["open_folder"].triggered.connect(self.open_folder)
         a["paste"].triggered.connect(self.paste)
-        a["save"].triggered.connect(self.save)
-        a["save_as"].triggered.connect(self.save_as)
-        a["export_all"].triggered.connect(self.export_all)
+        a["save"].triggered.connect(self.exports.save)
+        a["save_as"].triggered.connect(self.exports.save_as)
+        a["export_all"].triggered.connect(self.exports.export_all)
         a["remove"].triggered.connect(lambda: self.current and s.remove(self.current))
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
         a["restore_all"].triggered.connect(lambda: s.restore(list(s.entries)))
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
-        a["settings"].triggered.connect(self.open_settings)
-        a["models"].triggered.connect(self.open_models)
+        a["settings"].triggered.connect(self.models.open_settings)
+        a["models"].triggered.connect(self.models.open_models)
         a["gallery"].triggered.connect(self.gallery.setFocus)
         a["toggle_compare"].triggered.connect(self.compare.toggle_whole)
         a["split_reset"].triggered.connect(self._split_reset)
@@ -179,7 +143,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.photoSelected.connect(self.show_photo)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
         self.compare.boxDrawn.connect(self._box_drawn)
-        self.compare.dragOutRequested.connect(self._drag_out)
+        self.compare.dragOutRequested.connect(self.exports.drag_out)
         self.gallery.candidateChosen.connect(
             lambda face, cand: self.current and s.choose(self.current, face, cand))
         self.gallery.faceSelected.connect(lambda _position: self._show_chosen_face())
@@ -341,152 +305,9 @@ class MainWindow(QMainWindow):
         self.compare.set_view_mode("split")
         self.compare.set_split(0.5)
 
-    def save(self) -> Path | None:
-        if self.current is None:
-            return None
-        return self._report_save(lambda: self.session.save(self.current))
-
-    def save_as(self) -> Path | None:
-        if self.current is None:
-            return None
-        suggestion = self.session.backend.default_output_path(self.current, self.session.prefs)
-        name, chosen = QFileDialog.getSaveFileName(
-            self, "Save as", str(suggestion),
-            "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)")
-        if not name:
-            return None
-        quality = self.session.prefs.quality
-        if "JPEG" in chosen or "WebP" in chosen:
-            quality, ok = QInputDialog.getInt(self, "Quality", "Quality (1–100)", quality, 1, 100)
-            if not ok:
-                return None
-        return self._report_save(lambda: self.session.save_as(self.current, Path(name), quality=quality))
-
-    def export_all(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export all restored photos to")
-        if folder:
-            written = self._report_save(lambda: self.session.export_all(Path(folder)))
-            if written is not None:
-                self.notices.info(f"Saved {len(written)} photo(s) to {folder}.")
-
-    def _report_save(self, save):
-        try:
-            written = save()
-        except Exception as error:  # shown as a notice; the log has the traceback
-            log.exception("saving failed")
-            self.notices.show_error(error)
-            return None
-        if isinstance(written, Path):
-            self.statusBar().showMessage(f"Saved {written}", 8000)
-        return written
-
-    def _drag_out(self) -> None:
-        if self.current is None:
-            return
-        entry = self.session.entries[self.current]
-        target = entry.saved_to or self.save()
-        if target is None:
-            return
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(target))])
-        drag = QDrag(self)
-        drag.setMimeData(mime)
-        shown = self.session.after.get(self.current)
-        if shown is not None:
-            drag.setPixmap(QPixmap.fromImage(shown.thumbnail))
-        drag.exec(Qt.DropAction.CopyAction)
-
-    def open_settings(self) -> None:
-        from faceapp.gui.settings_dialog import SettingsDialog
-
-        dialog = SettingsDialog(self.session.prefs, models=self._model_choices(), parent=self)
-        if dialog.exec():
-            try:
-                prefs = dialog.preferences()
-            except ValueError as error:
-                self.notices.show_notice(Notice(f"Settings not changed: {error}", "warning"))
-                return
-            self.store.save(prefs)
-            self.apply_preferences(prefs)
-
-    def apply_preferences(self, prefs: AppPreferences) -> None:
-        self.session.prefs = prefs
-        self.fidelity.set_fidelity(prefs.sampler.fidelity)
-        self._show_model_and_device()
-
-    def open_models(self) -> None:
-        from faceapp.gui.model_manager import ModelManagerDialog
-
-        registry = self.registry()
-        if registry is None:
-            return
-        dialog = ModelManagerDialog(registry, self)
-        dialog.modelsChanged.connect(self.session.backend.forget_engine)
-        dialog.exec()
-        self._check_models()
-        self._show_model_and_device()
-
-    def registry(self):
-        if self._registry is None:
-            try:
-                from faceapp.core.registry import Registry
-
-                self._registry = Registry()
-            except Exception as error:
-                log.exception("model registry unavailable")
-                self.notices.show_error(error)
-        return self._registry
-
-    def _model_choices(self) -> list[tuple[str, str]]:
-        registry = self.registry()
-        try:
-            return [(m.name, m.title) for m in registry.list()] if registry else []
-        except Exception:
-            log.exception("listing models failed")
-            return []
-
-    def _check_models(self) -> None:
-        """On first start with no model installed, say what to do."""
-        registry = self.registry()
-        try:
-            installed = registry is not None and any(registry.is_installed(m.name)
-                                                     for m in registry.list())
-        except Exception:
-            log.exception("checking installed models failed")
-            installed = False
-        if not installed:
-            self.compare.set_placeholder(_FIRST_START)
-            self.notices.show_notice(Notice("No face model is installed: download one or import "
-                                            "a weight file.", "warning", "models", "Models…"))
-        else:
-            self.compare.set_placeholder("Drop photos or folders here, or use File → Open (Ctrl+O).")
-
-    def _show_model_and_device(self) -> None:
-        device = self.session.prefs.device
-        try:
-            from faceapp.core.devices import describe_device, resolve_device
-
-            text = describe_device(resolve_device(device))
-        except Exception as error:  # an unavailable device is shown, not fatal
-            text = f"{device}: {error}"
-        self.device_label.setText(f"Device: {text}")
-        self.model_label.setText(f"Model: {self._model_title()}")
-
-    def _model_title(self) -> str:
-        """The title of the model a run would use (the chosen one, else the registry's default)."""
-        registry, name = self.registry(), self.session.prefs.model
-        if registry is None:
-            return name or "default"
-        try:
-            manifest = registry.get(name) if name else registry.default()
-            installed = registry.is_installed(manifest.name)
-        except Exception:  # an unknown or broken model is reported when a run starts
-            return name or "none installed"
-        return manifest.title if installed else f"{manifest.title} (not installed)"
-
     def _notice_action(self, action: str) -> None:
-        {"models": self.open_models, "settings": self.open_settings, "open": self.open_files,
-         "log": self.actions_["log_folder"].trigger}[action]()
+        {"models": self.models.open_models, "settings": self.models.open_settings,
+         "open": self.open_files, "log": self.actions_["log_folder"].trigger}[action]()
 
     def _about(self) -> None:
         QMessageBox.about(self, "About faceapp",

@@ -1,0 +1,120 @@
+"""Settings and models: the settings dialog, the model manager, and what the window says about
+the model and device (status bar, first-start guidance)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtWidgets import QMainWindow
+
+from faceapp.gui.notifications import Notice
+from faceapp.gui.settings_store import AppPreferences
+
+log = logging.getLogger(__name__)
+
+_FIRST_START = ("No face model is installed yet.\n\nOpen Models… (Ctrl+M) to download one or to "
+                "import a weight file you already have; then drop photos here.")
+_DROP_HINT = "Drop photos or folders here, or use File → Open (Ctrl+O)."
+
+
+class ModelSettings:
+    """Preferences and models of ``window`` (a MainWindow: ``session``, ``store``, ``notices``,
+    ``fidelity``, ``compare``, ``model_label``, ``device_label``)."""
+
+    def __init__(self, window: QMainWindow, *, registry: Any = None) -> None:
+        self._window = window
+        self._registry = registry
+
+    def registry(self) -> Any:
+        """The model registry (None, after a notice, if it cannot be read)."""
+        if self._registry is None:
+            try:
+                from faceapp.core.registry import Registry
+
+                self._registry = Registry()
+            except Exception as error:
+                log.exception("model registry unavailable")
+                self._window.notices.show_error(error)
+        return self._registry
+
+    def open_settings(self) -> None:
+        from faceapp.gui.settings_dialog import SettingsDialog
+
+        window = self._window
+        dialog = SettingsDialog(window.session.prefs, models=self._model_choices(), parent=window)
+        if dialog.exec():
+            try:
+                prefs = dialog.preferences()
+            except ValueError as error:
+                window.notices.show_notice(Notice(f"Settings not changed: {error}", "warning"))
+                return
+            window.store.save(prefs)
+            self.apply_preferences(prefs)
+
+    def apply_preferences(self, prefs: AppPreferences) -> None:
+        """Use ``prefs`` from now on (the next run) and show them."""
+        self._window.session.prefs = prefs
+        self._window.fidelity.set_fidelity(prefs.sampler.fidelity)
+        self.show_model_and_device()
+
+    def open_models(self) -> None:
+        from faceapp.gui.model_manager import ModelManagerDialog
+
+        registry = self.registry()
+        if registry is None:
+            return
+        dialog = ModelManagerDialog(registry, self._window)
+        dialog.modelsChanged.connect(self._window.session.backend.forget_engine)
+        dialog.exec()
+        self.check_models()
+        self.show_model_and_device()
+
+    def check_models(self) -> None:
+        """On first start with no model installed, say what to do."""
+        registry = self.registry()
+        try:
+            installed = registry is not None and any(registry.is_installed(m.name)
+                                                     for m in registry.list())
+        except Exception:
+            log.exception("checking installed models failed")
+            installed = False
+        if not installed:
+            self._window.compare.set_placeholder(_FIRST_START)
+            self._window.notices.show_notice(Notice(
+                "No face model is installed: download one or import a weight file.", "warning",
+                "models", "Models…"))
+        else:
+            self._window.compare.set_placeholder(_DROP_HINT)
+
+    def show_model_and_device(self) -> None:
+        """The model a run would use and the device it would run on, in the status bar."""
+        device = self._window.session.prefs.device
+        try:
+            from faceapp.core.devices import describe_device, resolve_device
+
+            text = describe_device(resolve_device(device))
+        except Exception as error:  # an unavailable device is shown, not fatal
+            text = f"{device}: {error}"
+        self._window.device_label.setText(f"Device: {text}")
+        self._window.model_label.setText(f"Model: {self._model_title()}")
+
+    def _model_title(self) -> str:
+        """The title of the model a run would use (the chosen one, else the registry's default)."""
+        registry, name = self.registry(), self._window.session.prefs.model
+        if registry is None:
+            return name or "default"
+        try:
+            manifest = registry.get(name) if name else registry.default()
+            installed = registry.is_installed(manifest.name)
+        except Exception:  # an unknown or broken model is reported when a run starts
+            return name or "none installed"
+        return manifest.title if installed else f"{manifest.title} (not installed)"
+
+    def _model_choices(self) -> list[tuple[str, str]]:
+        registry = self.registry()
+        try:
+            return [(m.name, m.title) for m in registry.list()] if registry else []
+        except Exception:
+            log.exception("listing models failed")
+            return []
