@@ -127,16 +127,15 @@ def test_permission_denied_is_reported(tmp_path, source, monkeypatch):
     assert not (tmp_path / "out.png").exists()
 
 
-def test_full_disk_leaves_no_partial_file(tmp_path, source, monkeypatch):
-    real_save = Image.Image.save
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])  # our PNG encoder, and Pillow's
+def test_full_disk_leaves_no_partial_file(tmp_path, source, monkeypatch, suffix):
+    def no_space(fd):  # the bytes have reached the temporary file; then the disk fills up
+        assert os.fstat(fd).st_size > 0
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    def save_then_fail(self, fp, *args, **kwargs):
-        real_save(self, fp, *args, **kwargs)  # bytes reach the temporary file …
-        raise OSError(errno.ENOSPC, "No space left on device")  # … then the disk fills up
-
-    monkeypatch.setattr(Image.Image, "save", save_then_fail)
+    monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(ExportError, match="disk is full"):
-        export_photo(source.rgb, None, source, tmp_path / "out.png")
+        export_photo(source.rgb, None, source, tmp_path / f"out{suffix}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg"]
 
 
@@ -160,3 +159,23 @@ def test_bad_encoder_options_and_oversized_webp_are_refused_with_a_reason(tmp_pa
         export_photo(wide, None, None, tmp_path / "wide.webp")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg"]  # nothing written
     export_photo(wide, None, None, tmp_path / "wide.png")  # PNG has no such limit
+
+
+@pytest.mark.parametrize("with_alpha", [False, True])
+def test_png_written_band_by_band_decodes_exactly_elsewhere_too(tmp_path, monkeypatch, with_alpha):
+    import cv2
+
+    import faceapp.core.export as export
+
+    monkeypatch.setattr(export, "_PNG_BLOCK_BYTES", 1000)  # many bands and IDAT chunks, a short last band
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (61, 97, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (61, 97), dtype=np.uint8) if with_alpha else None
+    dest = export_photo(rgb, alpha, None, tmp_path / "noise.png", png_compress_level=6)
+    decoded = cv2.imread(str(dest), cv2.IMREAD_UNCHANGED)  # libpng, not Pillow
+    assert decoded.shape == (61, 97, 4 if with_alpha else 3)
+    np.testing.assert_array_equal(decoded[:, :, 2::-1], rgb)
+    if with_alpha:
+        np.testing.assert_array_equal(decoded[:, :, 3], alpha)
+    with Image.open(dest) as image:
+        image.verify()  # chunk CRCs and layout
