@@ -165,9 +165,9 @@ def test_bad_encoder_options_and_oversized_webp_are_refused_with_a_reason(tmp_pa
 def test_png_written_band_by_band_decodes_exactly_elsewhere_too(tmp_path, monkeypatch, with_alpha):
     import cv2
 
-    import faceapp.core.export as export
+    import faceapp.core.png_writer as png_writer
 
-    monkeypatch.setattr(export, "_PNG_BLOCK_BYTES", 1000)  # many bands and IDAT chunks, a short last band
+    monkeypatch.setattr(png_writer, "_PNG_BLOCK_BYTES", 1000)  # many bands and IDAT chunks, a short last band
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (61, 97, 3), dtype=np.uint8)
     alpha = rng.integers(0, 256, (61, 97), dtype=np.uint8) if with_alpha else None
