@@ -30,7 +30,7 @@ from faceapp.core.export import (
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
 from faceapp.core.photo_io import read_photo
 from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
-from faceapp.core.settings import SamplerSettings
+from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
@@ -121,6 +121,8 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--steps", type=_positive, default=SamplerSettings().steps, help="sampling steps (default: %(default)s)")
     model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
     model.add_argument("--schedule", choices=("fast", "official"), default="fast", help="sampling schedule (default: %(default)s)")
+    model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
+                       help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
     model.add_argument("--seed", type=int, default=0, help="first seed (default: %(default)s)")
     model.add_argument("--seeds", type=_positive, default=1, help="candidates per face; one output file each (default: 1)")
     model.add_argument("--upscale", type=int, choices=(1, 2, 4), default=1, help="enlarge the whole photo (default: 1)")
@@ -166,7 +168,8 @@ class _Restorer:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.settings = PhotoSettings(
-            sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps, eta=args.eta, schedule=args.schedule),
+            sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps, eta=args.eta, schedule=args.schedule,
+                                    polish_timestep=args.polish),
             seeds_per_face=args.seeds,
             base_seed=args.seed,
             upscale=args.upscale,

@@ -102,6 +102,14 @@ def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):
     assert sizes["9"] < sizes["0"] / 1.5
 
 
+def test_texture_polish_option_reaches_the_sampler_and_is_recorded(tmp_path, testdata_dir, capsys):
+    photo = testdata_dir / "faces" / "0143.png"
+    code, out, _ = _run(capsys, photo, "--aligned", "--polish", "100", "-o", tmp_path, "--json", "--no-progress")
+    assert code == 0
+    assert read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))["polish_timestep"] == 100
+    assert _run(capsys, photo, "--aligned", "--polish", "500", "-o", tmp_path)[0] == 2  # beyond the texture range
+
+
 def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
     code, out, _ = _run(capsys, testdata_dir / "faces" / "0143.png", "--aligned", "-o", tmp_path, "--json", "--no-progress")
     assert code == 0

@@ -38,7 +38,7 @@ def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path):
 def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     store = gui_util.settings_store(tmp_path)
     prefs = dataclasses.replace(store.load(), seeds_per_face=6, upscale=2, name_pattern="{stem}_fixed",
-                                sampler=SamplerSettings(fidelity=0.8, steps=12, eta=0.2))
+                                sampler=SamplerSettings(fidelity=0.8, steps=12, eta=0.2, polish_timestep=100))
     store.save(prefs)
     window = MainWindow(store=store)
     qtbot.addWidget(window)

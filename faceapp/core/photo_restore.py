@@ -178,6 +178,7 @@ class PhotoResult:
             "steps": sampler.steps,
             "eta": sampler.eta,
             "schedule": sampler.schedule,
+            "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
             "faces": [
                 {"box": [round(v, 1) for v in f.face.box], "seed": f.seeds[f.chosen], "seeds": list(f.seeds)}

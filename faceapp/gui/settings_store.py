@@ -60,7 +60,7 @@ class AppPreferences:
 
 _SCALARS = ("device", "model", "seeds_per_face", "base_seed", "upscale", "output_folder",
             "name_pattern", "export_format", "quality", "auto_start")
-_SAMPLER = ("fidelity", "steps", "eta", "schedule")
+_SAMPLER = ("fidelity", "steps", "eta", "schedule", "polish_timestep")
 
 
 def _coerce(value: object, like: object) -> object:
