@@ -4,80 +4,23 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import http.server
 import random
 import socket
-import threading
-from pathlib import Path
 
 import pytest
 
 from faceapp.core import download
 from faceapp.core.download import download_file, partial_path
 from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
+from http_util import serve
 
 PAYLOAD = random.Random(7).randbytes(3 * (1 << 20) + 1234)  # a little over 3 chunks
 
 
-class FileServer(http.server.ThreadingHTTPServer):
-    """Serves ``files`` on 127.0.0.1 with optional misbehaviour; records every request."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.files: dict[str, bytes] = {"/model.pth": PAYLOAD}
-        self.requests: list[dict] = []
-        self.ignore_range = False
-        self.cuts_left = 0  # this many responses stop after cut_after body bytes
-        self.cut_after = 1 << 20 | 5000
-
-    def url(self, path: str = "/model.pth") -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: FileServer
-
-    def log_message(self, *args) -> None:  # keep the test output clean
-        pass
-
-    def do_GET(self) -> None:
-        srv = self.server
-        srv.requests.append({"path": self.path, "range": self.headers.get("Range")})
-        data = srv.files.get(self.path)
-        if data is None:
-            self.send_error(404, "Not Found")
-            return
-        start = 0
-        wanted = self.headers.get("Range")
-        if wanted and not srv.ignore_range:
-            start = int(wanted.removeprefix("bytes=").split("-")[0])
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if srv.cuts_left:
-            srv.cuts_left -= 1
-            body = body[: srv.cut_after]
-        self.wfile.write(body)
-
-
 @pytest.fixture
 def server():
-    srv = FileServer()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serve({"/model.pth": PAYLOAD}) as srv:
+        yield srv
 
 
 def test_download_completes_with_progress(server, tmp_path):

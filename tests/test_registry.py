@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from http_util import serve
 from netutil import SMALL_SWINIR_CONFIG, SMALL_UNET_CONFIG
 
 from faceapp.core import loading
+from faceapp.core.download import partial_path
 from faceapp.core.errors import (
     ArchitectureMismatchError,
     Cancelled,
@@ -382,7 +384,40 @@ def test_verify_uses_the_checksum_when_known(
         registry.verify("tiny")
 
 
-# --- download (file:// URLs; HTTP behaviour is covered by test_download.py) -----------------------
+# --- download -----------------------------------------------------------------------------------
+def test_http_download_cut_mid_file_resumes_then_restores_a_face(manifests_dir, registry_for, configs, sources):
+    """The whole user path: download over HTTP, connection lost, resume, verify, load, restore."""
+    import numpy as np
+
+    from faceapp.core.engine import load_engine
+    from faceapp.core.settings import SamplerSettings
+
+    files = {f"/{name}": path.read_bytes() for name, path in sources.items()}
+    with serve(files) as server:
+        data = manifest_data(configs)
+        for entry in data["files"]:
+            entry["url"] = server.url(f"/{entry['name']}")
+            entry["sha256"] = sha256(sources[entry["name"]])
+        write_manifest(manifests_dir, data)
+        registry = registry_for()
+        server.cut_after = 100_000  # bytes each response sends before the connection drops
+        server.cuts_left = 10  # more cuts than one call retries: the first download gives up
+        with pytest.raises(ModelDownloadError):
+            registry.download("tiny")
+        assert registry.status("tiny").state == "partial"
+        kept = partial_path(registry.file_path(registry.get("tiny"), PRIOR)).stat().st_size
+        assert 0 < kept < len(files[f"/{PRIOR}"])
+
+        server.cuts_left = 0
+        assert registry.download("tiny").installed
+        resumed = [r for r in server.requests if r["path"] == f"/{PRIOR}"][-1]
+        assert resumed["range"] == f"bytes={kept}-"  # resumed, not restarted
+    assert [v.name for v in registry.verify("tiny")] == [PRIOR, RESTORER]
+    engine = load_engine("tiny", device="cpu", registry=registry)
+    faces = engine.restore(np.full((64, 64, 3), 128, np.uint8), sampler=SamplerSettings(steps=2), seeds=[0])
+    assert faces[0].shape == (64, 64, 3)
+
+
 def test_download_installs_every_file(manifests_dir, registry_for, configs, sources):
     data = manifest_data(configs)
     for entry in data["files"]:

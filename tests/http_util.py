@@ -1,0 +1,72 @@
+"""A small HTTP file server on 127.0.0.1 for download tests: Range support and misbehaviour."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class FileServer(http.server.ThreadingHTTPServer):
+    """Serves ``files`` on 127.0.0.1 with optional misbehaviour; records every request."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.files = dict(files)
+        self.requests: list[dict] = []
+        self.ignore_range = False
+        self.cuts_left = 0  # this many responses stop after cut_after body bytes
+        self.cut_after = 1 << 20 | 5000
+
+    def url(self, path: str = "/model.pth") -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: FileServer
+
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+    def do_GET(self) -> None:
+        srv = self.server
+        srv.requests.append({"path": self.path, "range": self.headers.get("Range")})
+        data = srv.files.get(self.path)
+        if data is None:
+            self.send_error(404, "Not Found")
+            return
+        start = 0
+        wanted = self.headers.get("Range")
+        if wanted and not srv.ignore_range:
+            start = int(wanted.removeprefix("bytes=").split("-")[0])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if srv.cuts_left:
+            srv.cuts_left -= 1
+            body = body[: srv.cut_after]
+        self.wfile.write(body)
+
+
+@contextmanager
+def serve(files: dict[str, bytes]) -> Iterator[FileServer]:
+    """Serve ``files`` (URL path → bytes) on an ephemeral loopback port for the ``with`` block."""
+    srv = FileServer(files)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
