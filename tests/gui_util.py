@@ -6,6 +6,8 @@ import dataclasses
 import json
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,7 +19,7 @@ prepare_qt_environment()  # before any QApplication: drop cv2's Qt 5 plugin path
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from netutil import SMALL_SWINIR_CONFIG, SMALL_UNET_CONFIG, write_checkpoint  # noqa: E402
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QThread, QUrl  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, QSettings, Qt, QThread, QTimer, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from faceapp import paths  # noqa: E402
@@ -105,7 +107,59 @@ def window(qtbot, tmp_path, retinaface_dir):
     qtbot.addWidget(main)
     main.show()
     yield main
+    qtbot.waitUntil(lambda: not main.exports.busy, timeout=60000)  # closing would wait for it
     main.close()
+
+
+class StallMeter:
+    """A QTimer ticking every 10 ms while the ``with`` block runs; :attr:`longest` is the
+    longest gap between ticks (ms): how long the event loop was kept from running."""
+
+    def __enter__(self) -> StallMeter:
+        self.ticks: list[int] = []
+        self._clock, self._timer = QElapsedTimer(), QTimer()
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(lambda: self.ticks.append(self._clock.elapsed()))
+        self._clock.start()
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._timer.stop()
+
+    @property
+    def longest(self) -> int:
+        return int(max(np.diff([0, *self.ticks])))
+
+
+class GatedExport:
+    """Stands in for the core's ``export_photo``: notes the thread of each call, waits ``delay``
+    seconds and then for ``gate`` to be open, and writes the file with the real function."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+        self.delay = 0.0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.threads: list[QThread] = []
+
+    def __call__(self, *args, **kwargs):
+        self.threads.append(QThread.currentThread())
+        time.sleep(self.delay)
+        if not self.gate.wait(30):
+            raise TimeoutError("the test never opened the gate")
+        return self.real(*args, **kwargs)
+
+
+@pytest.fixture
+def gated_export(monkeypatch):
+    """Replace the core's export_photo by a :class:`GatedExport` (the gate opens after the test)."""
+    from faceapp.core import export
+
+    gated = GatedExport(export.export_photo)
+    monkeypatch.setattr(export, "export_photo", gated)
+    yield gated
+    gated.gate.set()
 
 
 def set_sampling(window, *, seeds: int, steps: int) -> None:
@@ -130,6 +184,14 @@ def restore(window, qtbot, path):
 def shown_after(window) -> np.ndarray:
     """The "after" image the compare view is showing."""
     return qimage_to_rgb(window.compare.after_image())
+
+
+def saved(window, qtbot, start) -> list[Path]:
+    """Run an export action (``start()``, e.g. ``window.exports.save``) to its end; returns the
+    files it wrote. The action itself returns as soon as the export is queued."""
+    with qtbot.waitSignal(window.exports.saved, timeout=60000) as blocker:
+        start()
+    return blocker.args[0]
 
 
 def wait_composed(window, qtbot, path) -> None:

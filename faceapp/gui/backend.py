@@ -8,6 +8,7 @@ what they bring in is then frozen out of the garbage collector (:mod:`faceapp.gu
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -43,6 +44,36 @@ class PhotoEntry:
     state: str = "loading"
     run_seconds: float | None = None
     saved_to: Path | None = None
+    saved_for: tuple[Any, tuple[int, ...]] | None = None  # the (result, choice) saved_to shows
+
+
+@dataclass(frozen=True)
+class ExportSnapshot:
+    """A restored photo as it stood when the user asked to save it: what an export writes.
+
+    Gallery clicks, "More" candidates or a new restore made while the export runs change the
+    entry, never the snapshot: ``result`` is a copy of the core result whose choices are fixed
+    (it shares the pixel arrays, which the window replaces but never writes into).
+    """
+
+    source: Path
+    photo: Any
+    origin: Any  # the entry's result object the snapshot was taken from
+    result: Any
+    choice: tuple[int, ...]
+    composite: np.ndarray | None  # None: the composite of ``choice`` is still to be made
+    provenance: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExportStep:
+    """Progress of an export job: photo ``index`` of ``total`` is about to be written
+    (``written`` is None) or has just been written to ``written``."""
+
+    index: int
+    total: int
+    snapshot: ExportSnapshot
+    written: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +84,11 @@ class RestoreOutcome:
     composite: np.ndarray
     seconds: float
     model: str
+
+
+def choice_of(result: Any) -> tuple[int, ...]:
+    """Which candidate each face of a photo result shows."""
+    return tuple(face.chosen for face in result.faces)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -162,7 +198,28 @@ class CoreBackend:
 
         return job
 
-    # ---- quick calls (main thread) ---------------------------------------------------------
+    @staticmethod
+    def export_job(snapshots: list[ExportSnapshot], destination: Callable[[ExportSnapshot], Path], *,
+                   fmt: str | None = None, quality: int):
+        """Write each snapshot to ``destination(snapshot)`` with provenance metadata; returns the files.
+
+        The destination is asked for just before each file is written, so free names chosen
+        for earlier files are taken into account. Yields an :class:`ExportStep` before and
+        after each photo; a cancel takes effect between photos. Each file is written whole or
+        not at all (the core writes to a temporary name and renames it), and never overwrites.
+        """
+
+        def job(should_cancel) -> Generator[ExportStep, None, list[Path]]:
+            written = []
+            for index, snapshot in enumerate(snapshots):
+                yield ExportStep(index, len(snapshots), snapshot)
+                written.append(write_export(snapshot, destination(snapshot), fmt=fmt, quality=quality))
+                yield ExportStep(index, len(snapshots), snapshot, written[-1])
+            return written
+
+        return job
+
+    # ---- quick calls (any thread) ----------------------------------------------------------
     @staticmethod
     def face_from_box(box: tuple[float, float, float, float], *, index: int) -> Any:
         from faceapp.core.faces import face_from_box
@@ -177,17 +234,29 @@ class CoreBackend:
         return default_output_path(path, folder=folder, pattern=prefs.name_pattern,
                                    ext=ext or _extension(prefs.export_format))
 
-    @staticmethod
-    def export(entry: PhotoEntry, dest: Path, prefs: AppPreferences, *, fmt: str | None = None,
-               quality: int | None = None) -> Path:
-        """Write ``entry``'s composite to ``dest`` (never overwriting) with provenance metadata."""
-        from faceapp.core.export import export_photo
 
-        if entry.composite is None or entry.result is None:
-            raise ValueError("restore the photo before saving it")
-        return export_photo(entry.composite, entry.result.alpha, entry.photo, dest, format=fmt,
-                            quality=quality or prefs.quality, provenance=provenance(entry),
-                            overwrite=False)
+def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
+    """What saving ``entry`` now writes: its result with the current gallery choices (UI thread)."""
+    from faceapp.core.errors import ExportError
+
+    if entry.composite is None or entry.result is None:
+        raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
+    origin = entry.result
+    result = dataclasses.replace(origin, faces=[
+        dataclasses.replace(face, seeds=list(face.seeds), candidates=list(face.candidates))
+        for face in origin.faces])
+    choice = choice_of(result)
+    composite = entry.composite if entry.composite_choice == choice else None
+    return ExportSnapshot(entry.path, entry.photo, origin, result, choice, composite, provenance(result))
+
+
+def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int) -> Path:
+    """Composite the snapshot if needed and write it to ``dest`` (any thread; never overwrites)."""
+    from faceapp.core.export import export_photo
+
+    composite = snapshot.composite if snapshot.composite is not None else snapshot.result.composite()
+    return export_photo(composite, snapshot.result.alpha, snapshot.photo, dest, format=fmt,
+                        quality=quality, provenance=snapshot.provenance, overwrite=False)
 
 
 def photo_settings(prefs: AppPreferences) -> Any:
@@ -198,9 +267,9 @@ def photo_settings(prefs: AppPreferences) -> Any:
                          base_seed=prefs.base_seed, upscale=prefs.upscale)
 
 
-def provenance(entry: PhotoEntry) -> dict[str, Any]:
-    """The core result's provenance (model, sampler, every face's chosen seed) plus our version."""
-    record = dict(entry.result.provenance())
+def provenance(result: Any) -> dict[str, Any]:
+    """A core result's provenance (model, sampler, every face's chosen seed) plus our version."""
+    record = dict(result.provenance())
     record["software"] = f"faceapp {__version__}"
     return record
 

@@ -16,14 +16,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from faceapp.gui.backend import choice_of
 from faceapp.gui.views import Rendered, render
 
 log = logging.getLogger(__name__)
-
-
-def choice_of(result: Any) -> tuple[int, ...]:
-    """Which candidate each face of a photo result shows."""
-    return tuple(face.chosen for face in result.faces)
 
 
 class Composer(QObject):

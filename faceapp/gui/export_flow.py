@@ -1,75 +1,137 @@
 """Save, Save As, Export all and dragging the result out: the window's export actions.
 
-Each action asks what it needs (a file name, a quality, a folder), lets the session write the
-file, and reports the outcome: the written path in the status bar, an error as a notice.
+Each action asks what it needs on the UI thread (a file name, a quality, a folder), takes a
+snapshot of the photo as it is at that moment (its current gallery choices included), and queues
+a job that writes the file on the session's export thread: encoding a 24-megapixel photo
+upscaled ×4 takes about 26 s as PNG, and the window keeps working meanwhile. The status bar shows
+what is being saved (photo by photo for Export all, which its Cancel button stops between
+photos); the written path goes to the status bar, an error to a notice with a next step.
+Closing the window while a file is being written waits for it, so no file is left half-written.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDrag, QPixmap
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
+
+from faceapp.core.errors import ExportError
+from faceapp.gui.backend import ExportStep
+from faceapp.gui.job_queue import QueuedJob
+from faceapp.gui.notifications import Notice
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 _SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)"
 
 
-class ExportFlow:
+class ExportStatus(QWidget):
+    """The status bar's export indicator: what is being saved, a progress bar and Cancel."""
+
+    cancelRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(160)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop Export all after the photo being written")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 0, 6, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.setVisible(False)
+
+    def show_step(self, text: str, done: int | None, total: int, *, cancellable: bool) -> None:
+        """Show ``text`` with ``done`` of ``total`` photos, or a busy bar when ``done`` is None."""
+        self.label.setText(text)
+        self.bar.setRange(0, 0 if done is None else total)
+        if done is not None:
+            self.bar.setValue(done)
+        self.cancel_button.setVisible(cancellable)
+        self.setVisible(True)
+
+
+class ExportFlow(QObject):
     """The export actions of ``window`` (a MainWindow: ``current``, ``session``, ``notices``)."""
 
+    #: The files one Save, Save as or Export all wrote, also when it failed or stopped early.
+    saved = Signal(object)
+
     def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
         self._window = window
+        self._queue = window.session.export_queue
+        self._close_when_done = False
+        self.status = ExportStatus()
+        window.statusBar().addPermanentWidget(self.status)
+        self.status.cancelRequested.connect(self.cancel)
+        self._queue.busyChanged.connect(self._busy_changed)
 
-    def save(self) -> Path | None:
-        """Save the shown photo next to its original under a new name; returns the file."""
-        window = self._window
-        if window.current is None:
-            return None
-        return self._report(lambda: window.session.save(window.current))
+    @property
+    def busy(self) -> bool:
+        """Whether a file is being written or waits to be."""
+        return self._queue.busy
 
-    def save_as(self) -> Path | None:
+    def save(self) -> bool:
+        """Save the shown photo next to its original under a new name; returns whether it started."""
+        current = self._window.current
+        return current is not None and self._start([current], "save")
+
+    def save_as(self) -> bool:
         """Ask for a name, format and quality, then save the shown photo there."""
         window = self._window
         if window.current is None:
-            return None
+            return False
         session = window.session
         suggestion = session.backend.default_output_path(window.current, session.prefs)
         name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS)
         if not name:
-            return None
+            return False
         quality = session.prefs.quality
         if "JPEG" in chosen or "WebP" in chosen:
             quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
             if not ok:
-                return None
-        return self._report(lambda: session.save_as(window.current, Path(name), quality=quality))
+                return False
+        return self._start([window.current], "save", dest=Path(name), quality=quality)
 
-    def export_all(self) -> list[Path] | None:
-        """Ask for a folder and save every restored photo into it."""
-        window = self._window
-        folder = QFileDialog.getExistingDirectory(window, "Export all restored photos to")
-        if not folder:
-            return None
-        written = self._report(lambda: window.session.export_all(Path(folder)))
-        if written is not None:
-            window.notices.info(f"Saved {len(written)} photo(s) to {folder}.")
-        return written
+    def export_all(self) -> bool:
+        """Ask for a folder and save every restored photo into it, one after another."""
+        folder = QFileDialog.getExistingDirectory(self._window, "Export all restored photos to")
+        return bool(folder) and self._start(self._window.session.restored(), "export_all",
+                                            folder=Path(folder))
+
+    def cancel(self) -> None:
+        """Stop Export all after the photo being written (a single photo is always finished)."""
+        self._queue.cancel(kinds=("export_all",))
 
     def drag_out(self) -> None:
-        """Start dragging the shown result (saved first if it has not been) to another app."""
+        """Drag the shown result to another app; when it has not been saved as shown, save it
+        first (in the background) and ask the user to drag again once it is written."""
         window = self._window
         if window.current is None:
             return
-        entry = window.session.entries[window.current]
-        target = entry.saved_to or self.save()
+        target = window.session.saved_file(window.current)
         if target is None:
+            if self.save():
+                window.notices.info("Saving the result first: drag it out again once it is saved.")
             return
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(target))])
@@ -80,13 +142,78 @@ class ExportFlow:
             drag.setPixmap(QPixmap.fromImage(shown.thumbnail))
         drag.exec(Qt.DropAction.CopyAction)
 
-    def _report(self, save: Callable[[], T]) -> T | None:
+    def may_close(self) -> bool:
+        """Whether the window may close now; if a file is being written, it closes once written."""
+        if not self._queue.busy:
+            return True
+        if not self._close_when_done:
+            self._close_when_done = True
+            self._window.notices.show_notice(Notice(
+                "faceapp will close once the files being saved are written. To close sooner, "
+                "cancel Export all in the status bar: it stops after the photo being written.",
+                "warning"))
+        return False
+
+    # ---- the job's callbacks (UI thread) ---------------------------------------------------
+    def _start(self, paths: list[Path], kind: str, **options) -> bool:
+        written: list[Path] = []
         try:
-            written = save()
-        except Exception as error:  # shown as a notice; the log has the traceback
-            log.exception("saving failed")
+            job = self._window.session.export_job(paths, **options)
+        except ExportError as error:
+            self._failed(kind, written, len(paths), error)
+            return False
+        self._queue.add(QueuedJob(
+            job, kind, paths[0] if len(paths) == 1 else None,
+            on_progress=lambda step: self._step(step, written),
+            on_done=lambda _files: self._done(kind, written),
+            on_failed=lambda error: self._failed(kind, written, len(paths), error),
+            on_cancelled=lambda: self._stopped(written, len(paths)),
+        ))
+        return True
+
+    def _step(self, step: ExportStep, written: list[Path]) -> None:
+        if step.written is not None:
+            written.append(step.written)
+            self._window.session.record_saved(step)
+        name = step.snapshot.source.name
+        if step.total == 1:
+            self.status.show_step(f"Saving {name}…", None, 1, cancellable=False)
+        else:
+            self.status.show_step(f"Saving {step.index + 1} of {step.total}: {name}",
+                                  step.index + (step.written is not None), step.total, cancellable=True)
+
+    def _done(self, kind: str, written: list[Path]) -> None:
+        if written:
+            self._window.statusBar().showMessage(f"Saved {written[-1]}", 8000)
+        if kind == "export_all":
+            where = f" to {written[0].parent}" if written else ""
+            self._window.notices.info(f"Saved {len(written)} photo(s){where}.")
+        self.saved.emit(written)
+
+    def _failed(self, kind: str, written: list[Path], total: int, error: BaseException) -> None:
+        self._close_when_done = False  # stay open: the user should see what went wrong
+        if not isinstance(error, ExportError):
             self._window.notices.show_error(error)
-            return None
-        if isinstance(written, Path):
-            self._window.statusBar().showMessage(f"Saved {written}", 8000)
-        return written
+        elif kind == "export_all":
+            self._window.notices.show_notice(Notice(
+                f"{_sentence(error)} {len(written)} of {total} photo(s) were saved before this.",
+                "error", "export_all", "Export to another folder…"))
+        else:
+            self._window.notices.show_notice(Notice(_sentence(error), "error", "save_as", "Save as…"))
+        self.saved.emit(written)
+
+    def _stopped(self, written: list[Path], total: int) -> None:
+        self._window.notices.info(f"Export all stopped: {len(written)} of {total} photo(s) saved.")
+        self.saved.emit(written)
+
+    def _busy_changed(self, busy: bool) -> None:
+        if busy:
+            return
+        self.status.setVisible(False)
+        if self._close_when_done:
+            QTimer.singleShot(0, self._window.close)  # after the job's signals have been handled
+
+
+def _sentence(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text[:1].upper() + text[1:]

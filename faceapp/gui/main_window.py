@@ -307,7 +307,8 @@ class MainWindow(QMainWindow):
 
     def _notice_action(self, action: str) -> None:
         {"models": self.models.open_models, "settings": self.models.open_settings,
-         "open": self.open_files, "log": self.actions_["log_folder"].trigger}[action]()
+         "open": self.open_files, "log": self.actions_["log_folder"].trigger,
+         "save_as": self.exports.save_as, "export_all": self.exports.export_all}[action]()
 
     def _about(self) -> None:
         QMessageBox.about(self, "About faceapp",
@@ -325,6 +326,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self.exports.may_close():  # it closes by itself once the files are written
+            event.ignore()
+            return
         self.store.save_window(self.saveGeometry(), self.saveState())
         self.session.shutdown()
         super().closeEvent(event)

@@ -3,7 +3,8 @@
 Widgets never call the core directly: they call a :class:`Session` method, which queues a job
 (on the worker thread) or makes a quick change, and then emits a signal the widgets redraw from.
 Everything slow on a large photo (restoring, recomposing after a gallery choice, preparing the
-images to show, :mod:`faceapp.gui.views`) happens off the UI thread.
+images to show, :mod:`faceapp.gui.views`, writing files) happens off the UI thread. Files are
+written by a queue of their own, so a Save need not wait for a long restore to end.
 """
 
 from __future__ import annotations
@@ -19,12 +20,21 @@ from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
 from faceapp.core.errors import ExportError, NoFaceFoundError
-from faceapp.gui.backend import CoreBackend, PhotoEntry, RestoreOutcome, expand_paths
-from faceapp.gui.composer import Composer, choice_of
+from faceapp.gui.backend import (
+    CoreBackend,
+    ExportSnapshot,
+    ExportStep,
+    PhotoEntry,
+    RestoreOutcome,
+    choice_of,
+    expand_paths,
+    snapshot_for_export,
+)
+from faceapp.gui.composer import Composer
 from faceapp.gui.job_queue import JobQueue, QueuedJob
 from faceapp.gui.settings_store import AppPreferences
 from faceapp.gui.views import Rendered, render, then
-from faceapp.gui.worker import TaskRunner
+from faceapp.gui.worker import Job, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +72,19 @@ class Session(QObject):
         self.composer = Composer(self)
         self.composer.composed.connect(self._composed)
         self.composer.failed.connect(lambda _path, error: self.error.emit(error))
+        self.export_queue = JobQueue(TaskRunner(self, name="faceapp-export"), self)
 
     @property
     def busy(self) -> bool:
         return self.queue.busy
 
     def shutdown(self) -> None:
+        """Stop restoring at once; wait for a file being written (see ExportFlow.may_close)."""
         self.queue.cancel()
         self.runner.shutdown()
         self.composer.shutdown()
+        self.export_queue.cancel(kinds=("export_all",))
+        self.export_queue.runner.shutdown(timeout_ms=600_000)
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path], *, restore: bool | None = None) -> list[Path]:
@@ -171,7 +185,7 @@ class Session(QObject):
         if entry is None:
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
-        entry.result, entry.composite = outcome.result, outcome.composite
+        entry.result, entry.composite, entry.saved_for = outcome.result, outcome.composite, None
         entry.composite_choice = choice_of(outcome.result)
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
@@ -252,39 +266,50 @@ class Session(QObject):
             self.info.emit(f"Added {len(seeds)} candidates (seeds {seeds[0]}–{seeds[-1]}).")
 
     # ---- export ----------------------------------------------------------------------------
-    def save(self, path: Path) -> Path:
-        """Save next to the original (or to the output folder) under a new, free name."""
-        entry = self.entries[path]
-        dest = self.backend.default_output_path(path, self.prefs)
-        return self._export(entry, dest, fmt=None, quality=None)
+    def export_job(self, paths: list[Path], *, dest: Path | None = None, folder: Path | None = None,
+                   fmt: str | None = None, quality: int | None = None) -> Job:
+        """A job for :attr:`export_queue` saving each photo as it is now, current gallery choices
+        included (later changes do not reach it); it yields :class:`ExportStep`.
 
-    def save_as(self, path: Path, dest: Path, *, fmt: str | None = None,
-                quality: int | None = None) -> Path:
-        return self._export(self.entries[path], dest, fmt=fmt, quality=quality)
-
-    def export_all(self, folder: Path) -> list[Path]:
-        """Save every restored photo into ``folder``; returns the written files."""
-        prefs = dataclasses.replace(self.prefs, output_folder=str(folder))
-        written = []
-        for path, entry in self.entries.items():
-            if entry.composite is not None:
-                dest = self.backend.default_output_path(path, prefs)
-                written.append(self._export(entry, dest, fmt=None, quality=None))
-        return written
-
-    def _export(self, entry: PhotoEntry, dest: Path, *, fmt: str | None,
-                quality: int | None) -> Path:
-        if entry.composite is None:
-            raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
-        if entry.composite_choice != choice_of(entry.result):  # a gallery choice still on its way
-            entry.composite, entry.composite_choice = entry.result.composite(), choice_of(entry.result)
-        if dest.resolve() == entry.path.resolve():
+        One photo may be given its file name ``dest``; otherwise each gets a free name in
+        ``folder``, or in the output folder, or next to its original. Raises ExportError at once
+        when a photo is not restored yet or ``dest`` is the original.
+        """
+        snapshots = [snapshot_for_export(self.entries[path]) for path in paths]
+        if dest is not None and len(paths) != 1:
+            raise ValueError("a file name can be given for one photo only")
+        if dest is not None and dest.resolve() == paths[0].resolve():
             raise ExportError("Saving over the original photo is not allowed; choose another name.")
-        written = self.backend.export(entry, dest, self.prefs, fmt=fmt, quality=quality)
-        entry.saved_to = written
-        log.info("saved %s", written)
+        prefs = self.prefs if folder is None else dataclasses.replace(self.prefs, output_folder=str(folder))
+
+        def destination(snapshot: ExportSnapshot) -> Path:
+            return dest if dest is not None else self.backend.default_output_path(snapshot.source, prefs)
+
+        return self.backend.export_job(snapshots, destination, fmt=fmt, quality=quality or self.prefs.quality)
+
+    def restored(self) -> list[Path]:
+        """The photos that have a result to save, in filmstrip order."""
+        return [path for path, entry in self.entries.items() if entry.composite is not None]
+
+    def record_saved(self, step: ExportStep) -> None:
+        """Note the file an export step wrote on its photo (when the photo is still loaded)."""
+        entry = self.entries.get(step.snapshot.source)
+        if entry is None or step.written is None:
+            return
+        entry.saved_to = step.written
+        fresh = step.snapshot.origin is entry.result  # (never keep an old result alive)
+        entry.saved_for = (entry.result, step.snapshot.choice) if fresh else None
+        log.info("saved %s", step.written)
         self.entryChanged.emit(entry.path)
-        return written
+
+    def saved_file(self, path: Path) -> Path | None:
+        """The file last saved of ``path`` if it shows the photo as it is now, else None."""
+        entry = self.entries[path]
+        if entry.result is None or entry.saved_to is None or entry.saved_for is None:
+            return None
+        result, choice = entry.saved_for
+        fresh = result is entry.result and choice == choice_of(entry.result)
+        return entry.saved_to if fresh and entry.saved_to.exists() else None
 
     # ---- helpers ---------------------------------------------------------------------------
     def _set_state(self, path: Path, state: str) -> None:

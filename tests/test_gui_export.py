@@ -1,0 +1,117 @@
+"""Saving one photo from the window: off the UI thread, as chosen when asked, errors as notices,
+and closing waits for the file."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import gui_util
+import numpy as np
+from gui_util import StallMeter, load, restore, saved
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QFileDialog
+
+from faceapp.core.export import read_provenance
+from faceapp.core.photo_io import read_photo
+
+photo, window, gated_export = gui_util.photo, gui_util.window, gui_util.gated_export
+
+
+def _save_as_png(window) -> None:
+    window.session.prefs = dataclasses.replace(window.session.prefs, export_format="png")
+
+
+def test_save_writes_off_the_ui_thread_and_the_event_loop_keeps_ticking(window, qtbot, photo,
+                                                                        gated_export):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    gated_export.delay = 1.0  # a slow encoder: the window must not wait for it
+    with StallMeter() as stalls, qtbot.waitSignal(window.exports.saved, timeout=30000) as blocker:
+        started = time.perf_counter()
+        assert window.exports.save()
+        returned_after = time.perf_counter() - started
+        qtbot.waitUntil(lambda: window.exports.status.isVisible(), timeout=5000)
+        assert window.exports.status.bar.maximum() == 0  # one photo: a busy bar
+        assert not window.exports.status.cancel_button.isVisible()  # a single file always finishes
+
+    [written] = blocker.args[0]
+    assert returned_after < 0.2, f"Save held the UI thread for {returned_after:.2f} s"
+    assert gated_export.threads == [window.session.export_queue.runner.thread]
+    assert gated_export.threads[0] is not QThread.currentThread()
+    print(f"longest event-loop stall while saving: {stalls.longest} ms over {len(stalls.ticks)} ticks")
+    assert stalls.longest < 200, f"the event loop stalled for {stalls.longest} ms"
+    assert len(stalls.ticks) > 40  # it ticked all through the one-second write
+    assert written.exists() and entry.saved_to == written
+    assert window.statusBar().currentMessage() == f"Saved {written}"
+    assert not window.exports.status.isVisible()
+
+
+def test_gallery_clicks_during_an_export_do_not_change_what_is_written(window, qtbot, photo,
+                                                                        gated_export):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    _save_as_png(window)  # lossless, so the pixels can be compared exactly
+    result, seeds = entry.result, entry.result.faces[0].seeds
+    gated_export.gate.clear()
+    with qtbot.waitSignal(window.exports.saved, timeout=30000) as first:
+        assert window.exports.save()  # candidate 0, held at the gate
+        window.gallery.click_candidate(1)
+        assert window.exports.save()  # candidate 1, queued behind the first
+        window.gallery.click_candidate(2)  # while both wait
+        qtbot.wait(200)
+        gated_export.gate.set()
+    with qtbot.waitSignal(window.exports.saved, timeout=30000) as second:
+        pass
+
+    [with_first], [with_second] = first.args[0], second.args[0]
+    assert read_provenance(with_first)["faces"][0]["seed"] == seeds[0]
+    assert read_provenance(with_second)["faces"][0]["seed"] == seeds[1]
+    for written, candidate in ((with_first, 0), (with_second, 1)):
+        result.choose(0, candidate)
+        np.testing.assert_array_equal(read_photo(written).rgb, result.composite())
+
+
+def test_export_errors_are_notices_with_a_next_step(window, qtbot, photo, tmp_path, monkeypatch):
+    path = load(window, qtbot, photo)
+    assert not window.exports.save()  # not restored: refused at once
+    assert "press Restore first" in window.notices.notices()[-1].text
+
+    restore(window, qtbot, path)
+    [existing] = saved(window, qtbot, window.exports.save)
+    before = existing.read_bytes()
+    for chosen, expected in ((existing, "already exists"), (tmp_path / "gone" / "x.png", "does not exist")):
+        monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                            lambda *_args, name=chosen: (str(name), "PNG (*.png)"))
+        assert saved(window, qtbot, window.exports.save_as) == []
+        notice = window.notices.notices()[-1]
+        assert expected in notice.text and notice.level == "error"
+        assert notice.action == "save_as"  # the banner's button opens Save as
+    assert existing.read_bytes() == before  # never overwritten
+    assert sorted(p.name for p in photo.parent.iterdir()) == sorted([photo.name, existing.name])
+
+
+def test_closing_while_a_file_is_written_waits_for_it(window, qtbot, photo, gated_export):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    gated_export.gate.clear()
+    assert window.exports.save()
+    window.close()
+    assert window.isVisible()  # still writing: the window stays until the file is complete
+    assert window.notices.notices()[-1].level == "warning"
+    gated_export.gate.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+
+    written = [p for p in photo.parent.iterdir() if p != photo]
+    assert len(written) == 1 and written[0].suffix == ".jpg"  # no partial ".part" file left
+    assert read_provenance(written[0])["faces"]
+
+
+def test_dragging_out_an_unsaved_result_saves_it_first(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    [written] = saved(window, qtbot, window.exports.drag_out)
+    assert "drag it out again" in window.notices.notices()[-1].text
+    assert window.session.saved_file(path) == written  # the next drag carries this file
+    window.gallery.click_candidate(2)
+    assert window.session.saved_file(path) is None  # it no longer shows the chosen candidate

@@ -1,0 +1,81 @@
+"""Export all: every restored photo into a folder, photo by photo, with progress and Cancel."""
+
+from __future__ import annotations
+
+import shutil
+
+import gui_util
+import pytest
+from gui_util import saved, set_sampling
+from PySide6.QtWidgets import QFileDialog
+
+from faceapp.core.export import read_provenance
+
+window, gated_export = gui_util.window, gui_util.gated_export
+NAMES = ("anna.jpg", "ben.jpg", "cleo.jpg")
+
+
+@pytest.fixture
+def restored(window, qtbot, tmp_path, testdata_dir):
+    """Three restored photos (one seed, two steps: quick); returns their paths."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in NAMES:
+        shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, folder / name)
+    set_sampling(window, seeds=1, steps=2)
+    paths = [path.resolve() for path in sorted(folder.iterdir())]
+    gui_util.drop_files(window, paths)
+    qtbot.waitUntil(lambda: all(window.session.entries[p].photo is not None for p in paths), timeout=30000)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(window.session.restored()) == 3, timeout=60000)
+    return paths
+
+
+@pytest.fixture
+def out(tmp_path, monkeypatch):
+    """The folder the Export all dialog answers with."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(folder))
+    return folder
+
+
+def test_export_all_saves_every_photo_and_reports_progress_per_photo(window, qtbot, restored, out):
+    values = []
+    window.exports.status.bar.valueChanged.connect(values.append)
+    written = saved(window, qtbot, window.exports.export_all)
+
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
+    assert [p.stem for p in written] == [f"{p.stem}_restored" for p in restored]
+    assert values == [0, 1, 2, 3] and window.exports.status.bar.maximum() == 3
+    for source, file in zip(restored, written):
+        entry = window.session.entries[source]
+        assert entry.saved_to == file
+        assert read_provenance(file)["faces"][0]["seed"] == entry.result.faces[0].seeds[0]
+    assert window.notices.notices()[-1].text == f"Saved 3 photo(s) to {out}."
+
+
+def test_export_all_can_be_cancelled_between_photos(window, qtbot, restored, out, gated_export):
+    gated_export.gate.clear()
+    assert window.exports.export_all()
+    qtbot.waitUntil(lambda: len(gated_export.threads) == 1  # writing photo 1
+                    and "1 of 3" in window.exports.status.label.text(), timeout=10000)
+    assert window.exports.status.cancel_button.isVisible()
+    with qtbot.waitSignal(window.exports.saved, timeout=30000) as blocker:
+        window.exports.status.cancel_button.click()
+        gated_export.gate.set()  # the photo being written is finished, the others are not begun
+
+    [written] = blocker.args[0]
+    assert list(out.iterdir()) == [written]  # whole files only, no ".part" left over
+    assert len(gated_export.threads) == 1
+    assert window.notices.notices()[-1].text == "Export all stopped: 1 of 3 photo(s) saved."
+    assert not window.session.export_queue.busy
+
+
+def test_export_all_into_a_missing_folder_is_an_error_notice(window, qtbot, restored, out):
+    out.rmdir()
+    assert saved(window, qtbot, window.exports.export_all) == []
+    notice = window.notices.notices()[-1]
+    assert notice.level == "error" and "does not exist" in notice.text
+    assert "0 of 3 photo(s) were saved" in notice.text
+    assert notice.action == "export_all"  # the banner's button picks another folder
