@@ -96,13 +96,30 @@ def test_faces_of_another_size_are_resized_to_the_model_size():
         engine.restore(np.zeros((32, 32), np.uint8), sampler=SamplerSettings(), seeds=[0])
 
 
-def test_out_of_memory_becomes_one_clear_message():
+def test_out_of_memory_splits_the_batch_and_keeps_the_results():
+    class Roomy(TinyPrior):
+        def forward(self, x, t):
+            if x.shape[0] > 2:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return super().forward(x, t)
+
+    sampler = SamplerSettings(steps=3, eta=1.0)
+    engine = FaceEngine.from_networks(CountingIdentity(), Roomy(), face_size=32, max_batch=4)
+    infos = []
+    batched = engine.restore(_face(), sampler=sampler, seeds=[0, 1, 2, 3], on_step=infos.append)
+    assert engine.max_batch == 2  # kept for the next call
+    assert infos[-1].step == infos[-1].total == 6
+    alone = _engine().restore(_face(), sampler=sampler, seeds=[3])
+    assert np.abs(batched[3].astype(int) - alone[0].astype(int)).max() <= 1
+
+
+def test_out_of_memory_with_one_face_becomes_one_clear_message():
     class Hungry(TinyPrior):
         def forward(self, x, t):
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     engine = FaceEngine.from_networks(CountingIdentity(), Hungry(), face_size=32)
-    with pytest.raises(OutOfMemoryError, match="fewer seeds"):
+    with pytest.raises(OutOfMemoryError, match="Out of memory on CPU .* close other programs"):
         engine.restore(_face(), sampler=SamplerSettings(), seeds=[0, 1])
 
 

@@ -83,7 +83,12 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def out_of_memory_message(device: torch.device, *, face_size: int, batch: int) -> str:
     """The one message shown on out-of-memory, with the next step to take."""
     where = describe_device(device)
-    advice = "use fewer seeds per face" if batch > 1 else "close other programs using the GPU"
+    if batch > 1:
+        advice = "use fewer seeds per face"
+    elif device.type == "cpu":
+        advice = "close other programs to free memory, or use a smaller upscale factor"
+    else:
+        advice = "close other programs using the GPU"
     if device.type != "cpu":
         advice += ", or switch the device to CPU in Settings (slower, but uses main memory)"
     return f"Out of memory on {where} while restoring a {face_size} px face ({batch} at once): {advice}."

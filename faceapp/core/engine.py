@@ -8,6 +8,7 @@ the same whether it is computed alone or in a batch.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.sampling import StepState, q_sample, randn_per_generator, sample_ddim
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.templates import face_template
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,7 @@ class FaceEngine:
             if devices.is_out_of_memory(exc):
                 self._release_memory()
                 raise OutOfMemoryError(
-                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=min(len(seeds), self.max_batch))
+                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=1)
                 ) from exc
             raise
 
@@ -171,15 +174,29 @@ class FaceEngine:
         return out[:, :3].float()
 
     def _sample_all(self, x0_hat, sampler, seeds, on_step, should_cancel) -> torch.Tensor:
+        """Sample every seed in chunks of ``max_batch``; a chunk that runs out of memory is split.
+
+        Splitting changes nothing in the results (each candidate has its own generator) and the
+        smaller chunk size is kept for later calls.
+        """
         plans = self.plans(sampler)
         if not plans:
             return ((x0_hat + 1.0) / 2.0).clamp(0, 1).expand(len(seeds), -1, -1, -1).clone()
-        batches = [seeds[i : i + self.max_batch] for i in range(0, len(seeds), self.max_batch)]
-        per_batch = sum(plan.steps for plan in plans)
-        total = per_batch * len(batches)
-        results = []
-        for b, batch_seeds in enumerate(batches):
-            results.append(self._sample_batch(x0_hat, plans, sampler.eta, batch_seeds, b * per_batch, total, on_step, should_cancel))
+        per_chunk = sum(plan.steps for plan in plans)
+        results, pending, done = [], list(seeds), 0
+        while pending:
+            chunk = pending[: self.max_batch]
+            total = done + per_chunk * -(-len(pending) // self.max_batch)
+            try:
+                results.append(self._sample_batch(x0_hat, plans, sampler.eta, chunk, done, total, on_step, should_cancel))
+            except Exception as exc:
+                if not (devices.is_out_of_memory(exc) and len(chunk) > 1):
+                    raise
+                self._release_memory()
+                self.max_batch = len(chunk) // 2
+                log.warning("out of memory with %d faces at once on %s; retrying %d at a time", len(chunk), self.device, self.max_batch)
+                continue
+            pending, done = pending[len(chunk) :], done + per_chunk
         return torch.cat(results)
 
     def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, on_step, should_cancel) -> torch.Tensor:
