@@ -190,3 +190,12 @@ def test_very_large_jpegs_skip_the_memory_hungry_huffman_optimisation(tmp_path, 
     plain = export_photo(noisy, None, source, tmp_path / "plain.jpg")
     assert plain.stat().st_size > optimised.stat().st_size
     np.testing.assert_array_equal(read_photo(plain).rgb, read_photo(optimised).rgb)  # same pixels either way
+
+
+def test_jpeg_with_oversized_exif_keeps_the_provenance(tmp_path, source):
+    """Camera EXIF over the JPEG segment limit must not fail the export."""
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 70_000  # ImageDescription: a 70 kB block, like big maker notes
+    big = Photo(path=source.path, rgb=source.rgb, alpha=None, exif=exif.tobytes(), icc=None, format="PNG")
+    dest = export_photo(source.rgb, None, big, tmp_path / "big.jpg", provenance={"seed": 7})
+    assert read_provenance(dest) == {"seed": 7}

@@ -108,6 +108,14 @@ def test_other_formats_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(read_photo(tmp_path / f"x{suffix}").rgb, rgb)
 
 
+def test_a_grey_icc_profile_is_not_attached_to_rgb_pixels(tmp_path):
+    grey = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    grey[16:20] = b"GRAY"  # the colour-space field of the ICC header
+    Image.fromarray(_pattern()[:, :, 0]).save(tmp_path / "scan.png", icc_profile=bytes(grey))
+    photo = read_photo(tmp_path / "scan.png")
+    assert photo.rgb.shape[2] == 3 and photo.icc is None
+
+
 def test_icc_profile_is_kept(tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     Image.fromarray(_pattern()).save(tmp_path / "icc.png", icc_profile=icc)

@@ -14,6 +14,7 @@ through Pillow, which needs one full copy of the pixels.
 from __future__ import annotations
 
 import errno
+import logging
 import json
 import os
 import tempfile
@@ -27,6 +28,8 @@ from PIL import Image
 from faceapp.core.errors import ExportError
 from faceapp.core.photo_io import Photo
 from faceapp.core.png_writer import write_png
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "TIFF": ".tif"}
@@ -46,6 +49,7 @@ WEBP_MAX_SIDE = 16383
 #: Huffman-optimised JPEG (3–16 % smaller) keeps every DCT coefficient in memory, 6 bytes a pixel
 #: at 4:4:4 (2.2 GB for a 24000×16000 result): larger images are written without it.
 _JPEG_OPTIMIZE_MAX_PIXELS = 50_000_000
+_JPEG_MAX_EXIF_BYTES = 65_533  # an APP1 segment's payload limit, less the "Exif\0\0" header Pillow adds
 
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
@@ -151,6 +155,10 @@ def export_photo(
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
     exif, icc = _exif_block(photo, provenance), photo.icc if photo is not None else None
+    if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
+        # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
+        log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
+        exif = _exif_block(None, provenance)
     if fmt == "PNG":
         text = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False)} if provenance is not None else {}
 
@@ -245,7 +253,10 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:40]}.", suffix=".part", dir=folder)
         os.chmod(tmp, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
-            write(handle)
+            try:
+                write(handle)
+            except (ValueError, SyntaxError) as exc:  # the encoder refused the data (Pillow's way)
+                raise ExportError(f"Cannot write {dest.name}: {exc}.") from exc
             handle.flush()
             os.fsync(handle.fileno())
         if overwrite:
@@ -265,11 +276,19 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
                 pass
 
 
-def _new_file_mode() -> int:
-    """The permissions a plainly created file gets (mkstemp's are owner-only)."""
+def _read_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+#: Read once at import: changing the process umask later would race with other threads.
+_UMASK = _read_umask()
+
+
+def _new_file_mode() -> int:
+    """The permissions a plainly created file gets (mkstemp's are owner-only)."""
+    return 0o666 & ~_UMASK
 
 
 def _rename_no_replace(tmp: str, dest: Path) -> None:

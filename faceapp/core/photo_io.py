@@ -120,9 +120,19 @@ def _exif_bytes(exif: Image.Exif) -> bytes | None:
         return None
 
 
+def _rgb_profile(icc: bytes | None) -> bytes | None:
+    """``icc`` if it describes an RGB colour space (header bytes 16–19), else None.
+
+    A grey (or other) profile must not be attached to the RGB pixels the pipeline produces.
+    """
+    return icc if icc is not None and icc[16:20] == b"RGB " else None
+
+
 def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndarray | None, bytes | None]:
     """Pixels of any Pillow mode as (HxWx3 uint8 RGB, HxW uint8 alpha or None, ICC to keep)."""
     mode = image.mode
+    if mode != "CMYK":
+        icc = _rgb_profile(icc)
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         gray = _high_depth_to_uint8(np.asarray(image))
