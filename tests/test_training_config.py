@@ -34,3 +34,13 @@ def test_unknown_keys_are_errors():
 def test_unknown_config_name_lists_the_bundled_ones(capsys):
     assert main(["train", "no_such_config", "--run-dir", "unused"]) == 1
     assert "prior_compact" in capsys.readouterr().err
+
+
+def _prior_text(diffusion: str) -> str:
+    return f'kind = "prior"\n[model]\narch = "iddpm_unet"\n[diffusion]\n{diffusion}\n'
+
+
+def test_focus_range_must_stay_below_the_last_timestep():
+    with pytest.raises(ConfigError, match="focus_max_timestep < timesteps"):
+        parse_config(_prior_text("timesteps = 100\nfocus_max_timestep = 100"))
+    parse_config(_prior_text("timesteps = 100\nfocus_max_timestep = 99"))

@@ -70,3 +70,13 @@ def test_timesteps_concentrate_on_the_sampler_range():
     assert int(t.min()) >= 0 and int(t.max()) <= 999
     share = float((t <= 500).float().mean())
     assert abs(share - (0.8 + 0.2 * 501 / 1000)) < 0.02
+
+
+def test_largest_allowed_focus_range_draws_only_existing_timesteps():
+    from faceapp.training.config import parse_config
+
+    text = 'kind = "prior"\n[model]\narch = "iddpm_unet"\n[diffusion]\ntimesteps = 10\nfocus_max_timestep = 9\n'
+    cfg = parse_config(text).diffusion
+    t = diffusion.sample_timesteps(5000, cfg, generator=torch.Generator().manual_seed(0))
+    assert int(t.max()) == cfg.timesteps - 1  # the last timestep is reached, never one past it
+    diffusion.make_tables(cfg).betas[t]  # indexing the tables with every draw succeeds

@@ -155,8 +155,9 @@ def _validate(cfg: TrainingConfig, where: str) -> None:
     if cfg.data.crop < 8 or cfg.data.crop > 256:
         raise ConfigError(f"{where}: data.crop must be within [8, 256]")
     d = cfg.diffusion
-    if not 0 < d.focus_max_timestep <= d.timesteps or not 0.0 <= d.focus_prob <= 1.0:
-        raise ConfigError(f"{where}: need 0 < focus_max_timestep ≤ timesteps and 0 ≤ focus_prob ≤ 1")
+    if not 0 < d.focus_max_timestep < d.timesteps or not 0.0 <= d.focus_prob <= 1.0:
+        # timesteps run 0 … timesteps − 1, and the focus range includes focus_max_timestep itself
+        raise ConfigError(f"{where}: need 0 < focus_max_timestep < timesteps and 0 ≤ focus_prob ≤ 1")
     if cfg.degradation.kernel_size % 2 == 0:
         raise ConfigError(f"{where}: degradation.kernel_size must be odd")
 
