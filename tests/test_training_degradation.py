@@ -6,7 +6,14 @@ import numpy as np
 
 from faceapp.training.config import DegradationConfig
 from faceapp.training.data import FaceDataset
-from faceapp.training.degradation import degrade, gaussian_kernel, sample_params, sample_rng
+from faceapp.training.degradation import (
+    DegradationParams,
+    apply_degradation,
+    degrade,
+    gaussian_kernel,
+    sample_params,
+    sample_rng,
+)
 from faceapp.training.metrics import psnr
 
 
@@ -45,3 +52,20 @@ def test_kernel_is_normalised_and_anisotropic_when_asked():
     ys, xs = np.mgrid[-20:21, -20:21]
     assert abs(float((k * xs**2).sum()) - 4.0) < 0.1  # variance σx² along x
     assert abs(float((k * ys**2).sum()) - 36.0) < 1.0  # σy² along y (slightly cut by the 41 px window)
+
+
+def _jpeg_only_error(channel: int) -> float:
+    """Mean error of a fine checkerboard in one RGB channel after the JPEG step alone."""
+    image = np.full((64, 64, 3), 128, np.uint8)
+    ys, xs = np.mgrid[:64, :64]
+    image[..., channel] = np.where((xs + ys) % 2 == 0, 188, 68)
+    params = DegradationParams(sigma_x=0.1, sigma_y=0.1, angle=0.0, scale=1.0, noise_sigma=0.0, jpeg_quality=50,
+                               noise_seed=0)
+    out = apply_degradation(image, params, kernel_size=41)
+    return float(np.abs(out[..., channel].astype(np.float64) - image[..., channel]).mean())
+
+
+def test_jpeg_artefacts_are_made_in_the_rgb_photo_colour_space():
+    # JPEG keeps luma at full resolution and subsamples chroma; red weighs 0.299 in luma, blue 0.114,
+    # so fine red detail must survive better than fine blue detail (reversed if R and B were swapped)
+    assert _jpeg_only_error(0) + 5 < _jpeg_only_error(2)

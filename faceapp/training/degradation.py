@@ -74,13 +74,18 @@ def apply_degradation(image: np.ndarray, params: DegradationParams, *, kernel_si
     noise_rng = np.random.default_rng(params.noise_seed)
     x = x + noise_rng.standard_normal(x.shape, dtype=np.float32) * (params.noise_sigma / 255.0)
     x8 = np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", x8, [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
+    x8 = _jpeg_round_trip(x8, params.jpeg_quality)
+    return cv2.resize(x8, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def _jpeg_round_trip(rgb: np.ndarray, quality: int) -> np.ndarray:
+    """Encode and decode uint8 RGB as JPEG. OpenCV's codec expects BGR: handing it RGB would
+    take luma from the wrong weights and swap the subsampled chroma planes."""
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
         raise RuntimeError("JPEG encoding failed")
-    x8 = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-    if x8.ndim == 2:  # 2-pixel images may decode as grey
-        x8 = np.repeat(x8[..., None], 3, axis=2)
-    return cv2.resize(x8, (w, h), interpolation=cv2.INTER_CUBIC)
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)  # always 3 channels, even where it was stored as grey
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def degrade(image: np.ndarray, cfg: DegradationConfig, rng: np.random.Generator) -> np.ndarray:
