@@ -11,7 +11,9 @@ Exit codes: 0 every input was restored, 1 some inputs failed (the others were st
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +33,8 @@ from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, d
 from faceapp.core.photo_io import read_photo
 from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
+
+log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
@@ -116,9 +120,10 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
-    model.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: %(default)s)")
+    model.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
     model.add_argument("--fidelity", type=_fraction, default=0.5, help="0 = most generative … 1 = restorer only (default: %(default)s)")
-    model.add_argument("--steps", type=_positive, default=SamplerSettings().steps, help="sampling steps (default: %(default)s)")
+    model.add_argument("--steps", type=_positive, default=None,
+                       help=f"sampling steps (default: the model's, {SamplerSettings().steps} for the official model)")
     model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
     model.add_argument("--schedule", choices=("fast", "official"), default="fast", help="sampling schedule (default: %(default)s)")
     model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
@@ -167,8 +172,14 @@ class _Restorer:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
+        if args.aligned and (args.face_box or args.face_landmarks):
+            raise ValueError("--aligned restores each input whole: it cannot be combined with --face-box or --face-landmarks")
+        from faceapp.core.devices import resolve_device  # imports torch: only when restoring
+
+        resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
         self.settings = PhotoSettings(
-            sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps, eta=args.eta, schedule=args.schedule,
+            sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps or SamplerSettings().steps, eta=args.eta,
+                                    schedule=args.schedule,
                                     polish_timestep=args.polish),
             seeds_per_face=args.seeds,
             base_seed=args.seed,
@@ -187,6 +198,9 @@ class _Restorer:
     def engine(self):
         if self._engine is None:
             self._engine = _load_engine(self.args.model, self.args.device)
+            if self.args.steps is None:  # the model's own default step count
+                sampler = dataclasses.replace(self.settings.sampler, steps=self._engine.default_steps)
+                self.settings = dataclasses.replace(self.settings, sampler=sampler)
         return self._engine
 
     @property
@@ -200,7 +214,6 @@ class _Restorer:
 
     def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
         photo = read_photo(path)
-        engine = self.engine
         if self.settings.aligned:
             faces = []
         elif self.given_faces:
@@ -212,6 +225,7 @@ class _Restorer:
                     f"{path}: no face found. Give one with --face-box or --face-landmarks, lower --min-face-size, "
                     "or use --aligned for face crops."
                 )
+        engine = self.engine  # loaded once faces are known: no model load for a photo that fails earlier
         result = restore_photo(photo, faces, engine, self.settings, on_progress=on_progress)
         folder = self._output_folder(path, relative)
         fmt = format_for(f"x.{self.args.format}") if self.args.format else None
@@ -287,6 +301,10 @@ def run_restore(args: argparse.Namespace) -> int:
                 bar.write(f"error: {exc}", file=sys.stderr)
                 if _is_fatal(exc):
                     break
+            except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
+                log.exception("unexpected error on %s", path)
+                records.append({"input": str(path), "status": "failed", "error": f"unexpected error: {exc!r}"})
+                bar.write(f"error: {path}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
     except (KeyboardInterrupt, Cancelled):
         bar.close()
@@ -301,10 +319,10 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def _is_fatal(exc: FaceappError) -> bool:
-    """Errors that would repeat for every input (no model, no detector): stop at the first."""
-    from faceapp.core.errors import DetectorUnavailableError, ModelError
+    """Errors that would repeat for every input (no model, no detector, no device): stop at the first."""
+    from faceapp.core.errors import DetectorUnavailableError, DeviceError, ModelError, OutOfMemoryError
 
-    return isinstance(exc, (ModelError, DetectorUnavailableError))
+    return isinstance(exc, (ModelError, DetectorUnavailableError, DeviceError)) and not isinstance(exc, OutOfMemoryError)
 
 
 def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int) -> None:

@@ -199,3 +199,33 @@ def test_models_command_is_wired(capsys):
     code, out, _ = _run(capsys, "models", "list", "--json")
     assert code == 0
     assert "difface-official" in out
+
+
+def test_steps_default_to_the_models_own(tmp_path, testdata_dir, capsys, monkeypatch):
+    engine = identity_engine(256)
+    engine.default_steps = 3
+    monkeypatch.setattr(cli, "_load_engine", lambda name, device: engine)
+    photo = testdata_dir / "faces" / "0143.png"
+    code, out, _ = _run(capsys, photo, "--aligned", "-o", tmp_path / "a", "--json", "--no-progress")
+    assert code == 0
+    assert read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))["steps"] == 3
+    code, out, _ = _run(capsys, photo, "--aligned", "--steps", "5", "-o", tmp_path / "b", "--json", "--no-progress")
+    assert read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))["steps"] == 5
+
+
+def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, monkeypatch):
+    loads = []
+    monkeypatch.setattr(cli, "_load_engine", lambda name, device: loads.append(name))
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
+    code, _, err = _run(capsys, tmp_path / "wall.png", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "no face found" in err
+    assert loads == []
+
+
+def test_contradictory_or_unavailable_choices_are_usage_errors(tmp_path, testdata_dir, capsys):
+    photo = testdata_dir / "faces" / "0143.png"
+    code, _, err = _run(capsys, photo, "--aligned", "--face-box", "0,0,10,10", "-o", tmp_path)
+    assert code == 2 and "--aligned" in err
+    code, _, err = _run(capsys, photo, "--device", "tpu", "-o", tmp_path)
+    assert code == 2 and "unknown device" in err
+    assert not any(tmp_path.iterdir())
