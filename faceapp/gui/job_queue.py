@@ -70,11 +70,16 @@ class JobQueue(QObject):
             self.busyChanged.emit(True)
         self._start_next()
 
-    def cancel(self, *, kinds: tuple[str, ...] | None = None) -> list[QueuedJob]:
-        """Cancel the running job and drop pending ones (of ``kinds``, or all); returns the dropped."""
-        dropped = [q for q in self._pending if kinds is None or q.kind in kinds]
-        self._pending = deque(q for q in self._pending if q not in dropped)
-        if self._current and (kinds is None or self._current[1].kind in kinds):
+    def cancel(self, *, kinds: tuple[str, ...] | None = None, key: Any = None) -> list[QueuedJob]:
+        """Cancel the running job and drop pending ones (of ``kinds`` and, when given, of ``key``;
+        else all); returns the dropped pending jobs."""
+
+        def matches(queued: QueuedJob) -> bool:
+            return (kinds is None or queued.kind in kinds) and (key is None or queued.key == key)
+
+        dropped = [q for q in self._pending if matches(q)]
+        self._pending = deque(q for q in self._pending if not matches(q))
+        if self._current and matches(self._current[1]):
             self._runner.cancel()
         for queued in dropped:
             queued.on_cancelled()

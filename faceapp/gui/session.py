@@ -124,8 +124,10 @@ class Session(QObject):
         return path
 
     def remove(self, path: Path) -> None:
+        """Forget a photo and drop its queued jobs; a photo whose job is running stays."""
         if path in self.entries and not self._is_running(path):
             del self.entries[path]
+            self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
             self.after.pop(path, None)
             self.composer.forget(path)
