@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from faceapp.training.config import load_config
+from faceapp.training.config import load_config, parse_config
 from faceapp.training.csvlog import read_log
 from faceapp.training.trainer import train
 
@@ -14,10 +14,17 @@ def quiet(_):
     pass
 
 
-@pytest.mark.parametrize("config", ["prior_tiny", "restorer_tiny"])
+def tiny_with_dropout():
+    """prior_tiny with dropout on: its steps draw from the global torch RNG."""
+    source = load_config("prior_tiny").source
+    assert "dropout = 0.0" in source
+    return parse_config(source.replace("dropout = 0.0", "dropout = 0.3"), where="prior_tiny_dropout.toml")
+
+
+@pytest.mark.parametrize("config", ["prior_tiny", "restorer_tiny", "prior_tiny_dropout"])
 def test_resumed_run_repeats_the_uninterrupted_loss_sequence(config, dataset_dir, tmp_path):
     torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
-    cfg = load_config(config)
+    cfg = tiny_with_dropout() if config == "prior_tiny_dropout" else load_config(config)
     straight = train(cfg, run_dir=tmp_path / "straight", data_root=dataset_dir, log=quiet)
 
     first = train(cfg, run_dir=tmp_path / "split", data_root=dataset_dir, max_steps=2, log=quiet)

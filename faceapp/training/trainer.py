@@ -2,7 +2,8 @@
 
 AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast on CUDA,
 a CSV loss log, preview grids, and checkpoints that resume bit-exactly: every random draw of step
-s is keyed by (seed, s), and the checkpoint restores network, EMA, optimiser and RNG states.
+s is keyed by (seed, s), the checkpoint restores network, EMA, optimiser and the global RNG states
+(dropout draws from them), and the DataLoader draws from a generator of its own.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 import cv2
+import numpy as np
 import torch
 
 from faceapp.core.devices import resolve_device
@@ -55,6 +57,14 @@ def learning_rate(step: int, *, base: float, warmup: int, warmup_from: int = 0) 
 def step_generator(seed: int, step: int, device: torch.device) -> torch.Generator:
     """The generator for the in-step randomness (timesteps, noise) of ``step``."""
     return torch.Generator(device=device).manual_seed((seed & 0xFFFFFFFF) * 1_000_003 + step)
+
+
+def loader_generator(seed: int, start_step: int) -> torch.Generator:
+    """The DataLoader's own generator, keyed by (seed, first step). Starting an iterator draws
+    the workers' base seed from it; drawn from the global RNG instead, that draw would put a
+    resumed run's dropout one draw ahead of the uninterrupted run."""
+    key = np.random.SeedSequence([seed & 0xFFFFFFFF, 0x10AD, start_step]).generate_state(2, np.uint32)
+    return torch.Generator().manual_seed(int(key[0]) << 32 | int(key[1]))
 
 
 def train(
@@ -101,7 +111,7 @@ def train(
     loader = torch.utils.data.DataLoader(
         batches, sampler=range(start_step, end_step), batch_size=None, num_workers=cfg.data.num_workers,
         pin_memory=dev.type == "cuda", persistent_workers=False,
-        prefetch_factor=4 if cfg.data.num_workers else None,
+        prefetch_factor=4 if cfg.data.num_workers else None, generator=loader_generator(t.seed, start_step),
     )
     use_bf16 = t.bf16 and dev.type == "cuda"
     autocast = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext
