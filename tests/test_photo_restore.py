@@ -80,6 +80,27 @@ def test_aligned_input_comes_back_whole(engine, testdata_dir):
     np.testing.assert_array_equal(result.composite(), photo.rgb)  # no mask, no feathering
 
 
+class _FlatEngine:
+    """Returns a flat grey face whatever it gets: shows which output pixels were restored."""
+
+    model_name, face_size = "flat", 64
+    template = identity_engine(64).template
+
+    def restore(self, face, *, sampler, seeds, on_step=None, should_cancel=None):
+        return [np.full((64, 64, 3), 200, np.uint8) for _ in seeds]
+
+
+@pytest.mark.parametrize("size, upscale", [(100, 1), (70, 4)])
+def test_aligned_input_is_restored_up_to_every_edge(size, upscale):
+    photo = Photo.from_array(np.zeros((size, size, 3), np.uint8))
+    given = [face_from_box((10, 10, 40, 40), index=0), face_from_box((50, 50, 90, 90), index=1)]
+    result = restore_photo(photo, given, _FlatEngine(), PhotoSettings(sampler=NO_DIFFUSION, aligned=True, upscale=upscale))
+    assert len(result.faces) == 1  # the crop is the face, whatever faces were passed
+    out = result.composite()
+    assert out.shape == (size * upscale, size * upscale, 3)
+    assert out.min() == 200 and out.max() == 200  # no unrestored or half-blended frame
+
+
 def _small_photo() -> tuple[Photo, list]:
     rng = np.random.default_rng(5)
     rgb = cv2.resize(rng.integers(0, 200, (30, 40, 3), dtype=np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)

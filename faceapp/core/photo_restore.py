@@ -26,7 +26,7 @@ import numpy as np
 
 from faceapp.core.errors import Cancelled
 from faceapp.core.faces import Face, FaceDetector, FaceSelection, align_face, select_faces
-from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, put_face_regions
+from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
@@ -160,10 +160,11 @@ class PhotoResult:
             if state is not None:  # undo an in-place composite made with the old masks
                 put_face_regions(self.background, state.masks, state.plain)
             height, width = self.background.shape[:2]
-            feather = not self.settings.aligned
-            masks = [
-                face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height), feather=feather) for f in self.faces
-            ]
+            if self.settings.aligned:  # the restored crop is the whole picture, up to every edge
+                masks = [FaceMask((0, 0, width, height), np.ones((height, width), np.float32), output_to_crop(f.affine, self.scale))
+                         for f in self.faces]
+            else:
+                masks = [face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height)) for f in self.faces]
             state = _Blend(masks, normalised_weights(masks), face_regions(self.background, masks))
             self._blend = state  # one assignment: other threads see the old state or the new one
         return state
@@ -220,11 +221,9 @@ def iter_restore_photo(
 ) -> Generator[Progress, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo``; yields :class:`Progress`, returns the result.
 
-    With ``settings.aligned`` and no faces given, the whole photo is the face.
+    With ``settings.aligned`` the whole photo is the one face (``faces`` is ignored).
     """
-    todo = [f for f in faces if f.enabled]
-    if settings.aligned and not todo:
-        todo = [whole_image_face(photo, engine)]
+    todo = [whole_image_face(photo, engine)] if settings.aligned else [f for f in faces if f.enabled]
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
     results = []
     for position, face in enumerate(todo):
