@@ -144,6 +144,7 @@ def test_official_configs_build_the_official_key_sets(golden_dir, role, keys):
     ({"files": [{"name": "../evil.pth", "url": ""}]}, "files[0].name"),
     ({"files": [{"name": PRIOR, "sha256": "abc"}]}, "files[0].sha256"),
     ({"diffusion": {"timesteps": 1000, "beta_start": 0.5, "beta_end": 0.1}}, "diffusion.beta_end"),
+    ({"diffusion": {"timesteps": 500, "beta_start": 0.0001, "beta_end": 0.02}}, "diffusion.timesteps"),
 ])
 def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, change, field):
     data = manifest_data(configs)

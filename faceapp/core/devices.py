@@ -86,9 +86,9 @@ def out_of_memory_message(device: torch.device, *, face_size: int, batch: int) -
     if batch > 1:
         advice = "use fewer seeds per face"
     elif device.type == "cpu":
-        advice = "close other programs to free memory, or use a smaller upscale factor"
+        advice = "close other programs to free memory"
     else:
         advice = "close other programs using the GPU"
     if device.type != "cpu":
-        advice += ", or switch the device to CPU in Settings (slower, but uses main memory)"
+        advice += ", or switch the device to CPU (Settings, or --device cpu; slower, but uses main memory)"
     return f"Out of memory on {where} while restoring a {face_size} px face ({batch} at once): {advice}."

@@ -9,7 +9,6 @@ the same whether it is computed alone or in a batch.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -69,7 +68,6 @@ class FaceEngine:
         self.device = devices.resolve_device(device)
         self.name = name
         self.face_size = int(face_size)
-        self.template_name = template
         self.template = face_template(template, self.face_size)
         self.default_steps = default_steps
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
@@ -229,12 +227,10 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
     from faceapp.core.registry import Registry
 
     registry = registry or Registry()
-    manifest = registry.get(name) if name else registry.default()
-    registry.require_installed(manifest.name)
+    manifest = registry.require_installed(name or None)
     target = devices.resolve_device(device)
     if target.type == "cpu":
         devices.configure_cpu_threads()
-    started = time.perf_counter()
 
     def network(spec):
         source = registry.file_path(manifest, spec.file) if spec.file else {}
@@ -244,7 +240,7 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
     prior = network(manifest.prior) if manifest.prior is not None else None
     diffusion = manifest.diffusion
     betas = schedule.linear_betas(diffusion.timesteps, diffusion.beta_start, diffusion.beta_end)
-    engine = FaceEngine(
+    return FaceEngine(
         restorer=restorer,
         prior=prior,
         face_size=manifest.face_size,
@@ -255,5 +251,3 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         default_steps=manifest.default_steps,
         max_batch=max_batch,
     )
-    engine.load_seconds = time.perf_counter() - started
-    return engine

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from faceapp.core.errors import ManifestError, ModelError
+from faceapp.core.schedule import MAX_START_TIMESTEP
 from faceapp.core.templates import face_template
 
 SCHEMA = 1
@@ -197,6 +198,9 @@ def _parse_diffusion(table: _Table) -> DiffusionSpec:
     )
     if not 0.0 < spec.beta_start <= spec.beta_end < 1.0:
         raise table.error("beta_end", "must satisfy 0 < beta_start <= beta_end < 1")
+    if spec.timesteps <= MAX_START_TIMESTEP:
+        # the fidelity slider reaches timestep MAX_START_TIMESTEP (see faceapp.core.schedule)
+        raise table.error("timesteps", f"must be more than {MAX_START_TIMESTEP}")
     return spec
 
 
