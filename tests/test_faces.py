@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 import urllib.request
 
 import cv2
@@ -39,10 +40,16 @@ def detector(retinaface_dir):
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("no download may happen in tests")
+    """Only this machine's loopback may be reached (the download tests' own server)."""
+    real_urlopen = urllib.request.urlopen
 
-    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    def loopback_only(request, *args, **kwargs):
+        url = request.full_url if isinstance(request, urllib.request.Request) else request
+        if urllib.parse.urlsplit(url).hostname != "127.0.0.1":
+            raise AssertionError(f"no download may happen in tests: {url}")
+        return real_urlopen(request, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", loopback_only)
 
 
 @pytest.mark.parametrize("name", sorted(FACES_PER_PHOTO))
@@ -152,3 +159,27 @@ def test_corrupt_weights_are_reported(tmp_path):
     (tmp_path / "detection_mobilenet0.25_Final.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(DetectorUnavailableError, match="cannot be read"):
         FaceDetector(tmp_path, model="retinaface_mobile0.25")
+
+
+def test_detector_download_on_request_resumes_a_cut_connection(tmp_path, monkeypatch, retinaface_dir):
+    from http_util import serve
+
+    import faceapp.core.faces as faces
+
+    payload = (retinaface_dir / "detection_mobilenet0.25_Final.pth").read_bytes()
+    with serve({"/det.pth": payload}) as server:
+        monkeypatch.setitem(faces.DETECTOR_FILES, "retinaface_mobile0.25", ("detection_mobilenet0.25_Final.pth", server.url("/det.pth")))
+        server.cut_after, server.cuts_left = 300_000, 1  # the first response stops a third of the way in
+        path = faces.download_detector_weights("retinaface_mobile0.25", folder=tmp_path / "det")
+        assert path.read_bytes() == payload
+        assert [r["range"] for r in server.requests] == [None, "bytes=300000-"]
+    faces.FaceDetector(tmp_path / "det")  # the downloaded weights load
+
+
+def test_detector_download_failure_says_where_to_put_the_file(tmp_path, monkeypatch):
+    import faceapp.core.faces as faces
+
+    monkeypatch.setitem(faces.DETECTOR_FILES, "retinaface_mobile0.25", ("detection_mobilenet0.25_Final.pth", "http://127.0.0.1:9/none"))
+    with pytest.raises(DetectorUnavailableError, match="detection_mobilenet0.25_Final.pth"):
+        faces.download_detector_weights("retinaface_mobile0.25", folder=tmp_path / "det", timeout=5)
+    assert not any((tmp_path / "det").glob("*.pth"))

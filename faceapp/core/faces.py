@@ -265,7 +265,10 @@ def missing_weights_message(model: str, folder: Path) -> str:
 
 
 def download_detector_weights(model: str = DEFAULT_DETECTOR, *, folder: str | Path | None = None, timeout: float = 60.0) -> Path:
-    """Fetch a detector's weights into ``folder`` (atomic); only ever called on the user's request."""
+    """Fetch a detector's weights into ``folder`` (resumable, atomic); only on the user's request."""
+    from faceapp.core.download import download_file
+    from faceapp.core.errors import ModelError
+
     if model not in DETECTOR_FILES:
         raise ValueError(f"unknown face detector {model!r}")
     file_name, url = DETECTOR_FILES[model]
@@ -273,6 +276,11 @@ def download_detector_weights(model: str = DEFAULT_DETECTOR, *, folder: str | Pa
     target = folder / file_name
     if target.is_file():
         return target
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return download_file(url, target, timeout=timeout)
+    except (OSError, ModelError) as exc:
+        raise DetectorUnavailableError(f"Could not download the face detector ({exc}). " + missing_weights_message(model, folder)) from exc
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".part", dir=folder)
