@@ -122,22 +122,24 @@ class ExportFlow(QObject):
         """Stop Export all after the photo being written (a single photo is always finished)."""
         self._queue.cancel(kinds=("export_all",))
 
-    def drag_out(self) -> None:
-        """Drag the shown result to another app; when it has not been saved as shown, save it
-        first (in the background) and ask the user to drag again once it is written."""
+    def drag_out(self, path: Path | None = None) -> None:
+        """Drag the result of ``path`` (default: the shown photo) to another app; when it has not
+        been saved as it is now, save it first (in the background) and ask the user to drag
+        again once it is written."""
         window = self._window
-        if window.current is None:
+        path = path or window.current
+        if path is None or path not in window.session.entries:
             return
-        target = window.session.saved_file(window.current)
+        target = window.session.saved_file(path)
         if target is None:
-            if self.save():
+            if self._start([path], "save"):
                 window.notices.info("Saving the result first: drag it out again once it is saved.")
             return
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(target))])
         drag = QDrag(window)
         drag.setMimeData(mime)
-        shown = window.session.after.get(window.current)
+        shown = window.session.after.get(path)
         if shown is not None:
             drag.setPixmap(QPixmap.fromImage(shown.thumbnail))
         drag.exec(Qt.DropAction.CopyAction)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPalette, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -102,9 +102,14 @@ class _CellDelegate(QStyledItemDelegate):
 
 
 class Filmstrip(QListWidget):
-    """A horizontal strip of photos; selecting one shows it. Keys are photo paths."""
+    """A horizontal strip of photos; selecting one shows it. Keys are photo paths.
+
+    Dragging a photo out does not drag a file itself: it emits :attr:`dragOutRequested`, and the
+    window decides what file (if any) shows that photo as it is now.
+    """
 
     photoSelected = Signal(object)  # Path
+    dragOutRequested = Signal(object)  # Path
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,7 +132,6 @@ class Filmstrip(QListWidget):
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.setFixedHeight(cell.height() + scroll_bar + 2 * self.frameWidth() + 2)
         self._items: dict[Path, QListWidgetItem] = {}
-        self._exported: dict[Path, Path] = {}
         self._thumbnails: dict[Path, QImage] = {}
         self.currentItemChanged.connect(self._on_current_changed)
 
@@ -167,10 +171,6 @@ class Filmstrip(QListWidget):
         item = self._items.get(path)
         return str(item.data(_STATE_ROLE) or "") if item is not None else ""
 
-    def set_exported(self, path: Path, exported: Path) -> None:
-        """Remember where the photo's result was written, for dragging it out."""
-        self._exported[path] = exported
-
     def select(self, path: Path) -> None:
         item = self._items.get(path)
         if item is not None:
@@ -181,19 +181,15 @@ class Filmstrip(QListWidget):
 
     def remove_photo(self, path: Path) -> None:
         item = self._items.pop(path, None)
-        self._exported.pop(path, None)
         self._thumbnails.pop(path, None)
         if item is not None:
             self.takeItem(self.row(item))
 
-    def mimeData(self, items: list[QListWidgetItem]) -> QMimeData:  # noqa: N802 (Qt override)
-        data = QMimeData()
-        urls = []
-        for item in items:
-            path = Path(item.data(_PATH_ROLE))
-            urls.append(QUrl.fromLocalFile(str(self._exported.get(path, path))))
-        data.setUrls(urls)
-        return data
+    def startDrag(self, _supported_actions: Qt.DropAction) -> None:  # noqa: N802 (Qt override)
+        """A drag gesture on a photo: ask the window to drag its result out."""
+        item = self.currentItem()
+        if item is not None:
+            self.dragOutRequested.emit(Path(item.data(_PATH_ROLE)))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         super().paintEvent(event)

@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(s.cancel)
         self.fidelity.fidelityChanged.connect(self._set_fidelity)
         self.filmstrip.photoSelected.connect(self.show_photo)
+        self.filmstrip.dragOutRequested.connect(self.exports.drag_out)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
         self.compare.boxDrawn.connect(self._box_drawn)
         self.compare.dragOutRequested.connect(self.exports.drag_out)
@@ -245,8 +246,6 @@ class MainWindow(QMainWindow):
         shown = self.session.after.get(path) or self.session.before.get(path)
         if shown is not None:
             self.filmstrip.set_thumbnail(path, shown.thumbnail)
-        if entry.saved_to is not None:
-            self.filmstrip.set_exported(path, entry.saved_to)
         if path == self.current:
             self.show_photo(path)
 
