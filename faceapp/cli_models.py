@@ -119,6 +119,9 @@ def _download(registry: Registry, args) -> int:
 
 
 def _import(registry: Registry, args) -> int:
+    if args.as_file and len(args.files) > 1:
+        print("error: --as names one file of the model: import one FILE at a time with it.", file=sys.stderr)
+        return EXIT_USAGE
     for source in args.files:
         dest = registry.import_file(args.name, source, as_file=args.as_file)
         print(f"Imported {source} as {dest}.")

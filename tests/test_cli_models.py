@@ -111,6 +111,12 @@ def test_import_of_a_wrong_file_fails_with_a_message(tiny, tmp_path, capsys):
     assert not (paths.weights_dir() / WEIGHTS).exists()
 
 
+def test_as_names_one_file_so_it_takes_one_file(tiny, capsys):
+    assert main(["import", "tiny", str(tiny), str(tiny), "--as", WEIGHTS]) == 2
+    assert "one FILE at a time" in capsys.readouterr().err
+    assert not (paths.weights_dir() / WEIGHTS).exists()
+
+
 def test_missing_model_tells_how_to_get_it(capsys):
     assert main(["verify", "difface-official"]) == 1
     err = capsys.readouterr().err

@@ -293,14 +293,18 @@ class Registry:
         if not source.is_file():
             raise ModelError(f"Cannot import {source}: there is no such file.")
         entry, state_dict = self._identify(manifest, source, as_file)
-        self._check_file(manifest, entry, source, state_dict=state_dict)
-        beside = manifest.source.parent / entry.name
-        if beside.is_file():
+        if (manifest.source.parent / entry.name).is_file():  # cheap refusal before reading the file
             raise ModelError(f"{entry.name} is bundled with '{name}' already; nothing to import.")
         dest = self.weights_dir / entry.name
+        convert = dest.suffix == ".safetensors" and not _is_safetensors(source)
+        if convert and state_dict is None:  # read once, for both the check and the conversion
+            from faceapp.core import loading  # imports torch: only when a file must be read
+
+            state_dict = loading.read_state_dict(source)
+        self._check_file(manifest, entry, source, state_dict=state_dict)
         if dest.exists() and dest.samefile(source):
             return dest
-        if dest.suffix == ".safetensors" and not _is_safetensors(source):
+        if convert:
             self._convert_to_safetensors(manifest, entry, source, dest, state_dict)
         else:
             _atomic_copy(source, dest)
@@ -312,8 +316,6 @@ class Registry:
         manifest names; safetensors loading sniffs no other format."""
         from faceapp.core import loading  # imports torch: only when a file must be read
 
-        if state_dict is None:
-            state_dict = loading.read_state_dict(source)
         try:
             loading.save_safetensors(state_dict, dest, dtype=None)
         except OSError as exc:
