@@ -240,6 +240,3 @@ def _parse_files(top: _Table) -> tuple[ModelFile, ...]:
             raise table.error("sha256", "must be 64 hexadecimal digits or \"\" (unknown)")
         files.append(ModelFile(name=name, url=url, size=size, sha256=sha256))
     return tuple(files)
-
-
-# --- the registry -------------------------------------------------------------------------

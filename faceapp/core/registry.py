@@ -92,7 +92,7 @@ class DeleteResult:
 FileStarted = Callable[[str, int, int], None]
 
 
-# --- manifest parsing ---------------------------------------------------------------------
+# --- the registry -------------------------------------------------------------------------
 class Registry:
     """The models faceapp knows (bundled and user manifests) and their weight files."""
 
