@@ -1,11 +1,28 @@
-"""The model manager lists models with state and licence and reports import errors non-modally."""
+"""The model manager lists models with state and licence, imports off the UI thread and reports
+import errors non-modally."""
 
 from __future__ import annotations
 
-import gui_util
+import shutil
 
+import gui_util
+from PySide6.QtCore import QThread
+
+from faceapp import paths
 from faceapp.core.registry import Registry
 from faceapp.gui.model_manager import ModelManagerDialog
+
+
+class WatchedRegistry(Registry):
+    """The real registry, noting the thread each import runs on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.import_threads: list[QThread] = []
+
+    def import_file(self, *args, **kwargs):
+        self.import_threads.append(QThread.currentThread())
+        return super().import_file(*args, **kwargs)
 
 
 def test_lists_models_with_state_and_licence_and_reports_a_bad_import(qtbot, tmp_path):
@@ -21,6 +38,25 @@ def test_lists_models_with_state_and_licence_and_reports_a_bad_import(qtbot, tmp
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
     dialog.import_file("difface-official", junk)
+    qtbot.waitUntil(lambda: bool(dialog.notices.notices()), timeout=10000)
     assert [n.level for n in dialog.notices.notices()] == ["error"]
     assert dialog.notices.notices()[0].action == "models"
     dialog.reject()  # stops the download thread
+
+
+def test_an_import_runs_on_the_background_thread_and_installs_the_file(qtbot, tmp_path):
+    name = gui_util.install_tiny_model()
+    weights = paths.weights_dir() / f"{name}_prior.safetensors"
+    mine = shutil.copy(weights, tmp_path / weights.name)
+    weights.unlink()
+    registry = WatchedRegistry()
+    dialog = ModelManagerDialog(registry)
+    qtbot.addWidget(dialog)
+
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=30000):
+        dialog.import_file(name, mine)
+        assert not dialog.import_button.isEnabled()  # one job at a time, while it runs
+    assert registry.import_threads and registry.import_threads[0] is not QThread.currentThread()
+    assert weights.is_file()
+    assert [n.text for n in dialog.notices.notices()] == [f"Imported {mine.name}."]
+    dialog.reject()

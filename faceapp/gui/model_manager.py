@@ -1,7 +1,8 @@
 """The model manager: installed and available models, download (with cancel), import, delete.
 
 It talks to the core registry only (``Registry().list()``, ``status``, ``download``,
-``import_file``, ``delete``); downloads run on a background thread through :class:`TaskRunner`.
+``import_file``, ``delete``); downloads and imports (which hash, maybe convert and copy files of
+hundreds of MB) run on a background thread through :class:`TaskRunner`, one at a time.
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ class ModelManagerDialog(QDialog):
         self._runner = TaskRunner(self, name="faceapp-download")
         self._relay = _ProgressRelay()
         self._relay.progress.connect(self._on_progress)
-        self._runner.finished.connect(lambda *_: self._download_ended("Download finished."))
-        self._runner.cancelled.connect(lambda *_: self._download_ended("Download cancelled; "
-                                                                      "it resumes next time."))
+        self._task: str | None = None  # "download" or "import" while the runner has a job
+        self._done_text = ""
+        self._runner.finished.connect(lambda *_: self._task_ended(self._done_text))
+        self._runner.cancelled.connect(lambda *_: self._task_ended("Download cancelled; "
+                                                                  "it resumes next time."))
         self._runner.failed.connect(self._on_failed)
         self._runner.busyChanged.connect(lambda _busy: self._update_buttons())
 
@@ -155,7 +158,25 @@ class ModelManagerDialog(QDialog):
             return name
             yield  # makes this a generator: the worker drives jobs as generators
 
+        self._start(job, "download", done_text="Download finished.")
+
+    def import_file(self, name: str, path: Path) -> None:
+        """Copy a weight file into the registry for model ``name`` on the background thread
+        (it is verified, maybe converted, then copied); errors are reported as notices."""
+        if self._runner.busy:
+            return
+
+        def job(should_cancel):
+            self._registry.import_file(name, path)
+            return name
+            yield  # makes this a generator: the worker drives jobs as generators
+
+        self._start(job, "import", done_text=f"Imported {path.name}.")
+
+    def _start(self, job: Any, task: str, *, done_text: str) -> None:
+        self._task, self._done_text = task, done_text
         self.progress.setRange(0, 0)
+        self.progress.setFormat("")
         self.progress.setVisible(True)
         self._runner.submit(job)
         self._update_buttons()
@@ -168,13 +189,15 @@ class ModelManagerDialog(QDialog):
         else:
             self.progress.setFormat(f"{done / 2**20:.0f} MB")
 
-    def _download_ended(self, message: str) -> None:
+    def _task_ended(self, message: str) -> None:
+        self._task = None
         self.progress.setVisible(False)
         self.notices.info(message)
         self.refresh()
         self.modelsChanged.emit()
 
     def _on_failed(self, _job: int, error: BaseException) -> None:
+        self._task = None
         self.progress.setVisible(False)
         self.notices.show_error(error)
         self.refresh()
@@ -187,18 +210,6 @@ class ModelManagerDialog(QDialog):
                                               "Weights (*.pth *.pt *.ckpt *.safetensors)")
         if path:
             self.import_file(name, Path(path))
-
-    def import_file(self, name: str, path: Path) -> None:
-        """Copy a weight file into the registry for model ``name`` (reports errors as notices)."""
-        try:
-            self._registry.import_file(name, path)
-        except Exception as error:
-            log.exception("import of %s failed", path)
-            self.notices.show_error(error)
-        else:
-            self.notices.info(f"Imported {path.name}.")
-            self.modelsChanged.emit()
-        self.refresh()
 
     def _delete(self) -> None:
         name = self.selected_name()
@@ -224,7 +235,7 @@ class ModelManagerDialog(QDialog):
         has = self.selected_name() is not None
         busy = self._runner.busy
         self.download_button.setEnabled(has and not busy)
-        self.cancel_button.setEnabled(busy)
+        self.cancel_button.setEnabled(busy and self._task == "download")
         self.import_button.setEnabled(has and not busy)
         self.delete_button.setEnabled(has and not busy)
 
