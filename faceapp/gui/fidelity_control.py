@@ -17,9 +17,14 @@ def fidelity_words(fidelity: float) -> str:
 
 
 class FidelityControl(QWidget):
-    """A slider from faithful (left) to realistic (right); emits the fidelity in [0, 1]."""
+    """A slider from faithful (left) to realistic (right), fidelity in [0, 1].
+
+    :attr:`fidelityChanged` follows the user's every move; :attr:`fidelityCommitted` comes when
+    the user lets go of the slider (a good moment to save). :meth:`set_fidelity` emits neither.
+    """
 
     fidelityChanged = Signal(float)
+    fidelityCommitted = Signal(float)
 
     def __init__(self, fidelity: float = 0.5, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,18 +43,30 @@ class FidelityControl(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(ends)
         layout.addWidget(self.slider)
+        self._quiet = False
         self.slider.valueChanged.connect(self._on_value)
+        self.slider.sliderReleased.connect(lambda: self.fidelityCommitted.emit(self.fidelity()))
         self.set_fidelity(fidelity)
-        self._on_value(self.slider.value())
+        self._show(self.fidelity())
 
     def fidelity(self) -> float:
         return round(1.0 - self.slider.value() / 100.0, 2)
 
     def set_fidelity(self, fidelity: float) -> None:
-        self.slider.setValue(round((1.0 - fidelity) * 100))
+        """Show ``fidelity`` without emitting anything (it came from the program, not the user)."""
+        self._quiet = True
+        try:
+            self.slider.setValue(round((1.0 - fidelity) * 100))
+        finally:
+            self._quiet = False
 
     def _on_value(self, _value: int) -> None:
         fidelity = self.fidelity()
+        self._show(fidelity)
+        if not self._quiet:
+            self.fidelityChanged.emit(fidelity)
+
+    def _show(self, fidelity: float) -> None:
         self.value_label.setText(fidelity_words(fidelity))
         tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
                f"{fidelity_to_timestep(fidelity)} of 1000. Left keeps the photo's look; right lets "
@@ -57,4 +74,3 @@ class FidelityControl(QWidget):
                "apply.")
         self.slider.setToolTip(tip)
         self.value_label.setToolTip(tip)
-        self.fidelityChanged.emit(fidelity)

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow):
         self.store = store or SettingsStore()
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
+        self._fidelity_unsaved = False  # moved since the preferences were last written
         self.actions_ = build_actions(self)
         self.exports = ExportFlow(self)
         self.models = ModelSettings(self, registry=registry)
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.restore_button.clicked.connect(self.restore_current)
         self.cancel_button.clicked.connect(s.cancel)
         self.fidelity.fidelityChanged.connect(self._set_fidelity)
+        self.fidelity.fidelityCommitted.connect(lambda _fidelity: self._save_fidelity())
         self.filmstrip.photoSelected.connect(self.show_photo)
         self.filmstrip.dragOutRequested.connect(self.exports.drag_out)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
@@ -292,8 +294,15 @@ class MainWindow(QMainWindow):
             self.session.restore([self.current])
 
     def _set_fidelity(self, fidelity: float) -> None:
+        """Use the slider's fidelity for the next run; it is written on release or on close."""
         sampler = dataclasses.replace(self.session.prefs.sampler, fidelity=fidelity)
-        self.session.prefs = self.store.update(self.session.prefs, sampler=sampler)
+        self.session.prefs = dataclasses.replace(self.session.prefs, sampler=sampler)
+        self._fidelity_unsaved = True
+
+    def _save_fidelity(self) -> None:
+        if self._fidelity_unsaved:
+            self.store.save(self.session.prefs)
+            self._fidelity_unsaved = False
 
     def _box_drawn(self, box) -> None:
         if self.current is not None and self.session.entries[self.current].photo is not None:
@@ -328,6 +337,7 @@ class MainWindow(QMainWindow):
         if not self.exports.may_close():  # it closes by itself once the files are written
             event.ignore()
             return
+        self._save_fidelity()
         self.store.save_window(self.saveGeometry(), self.saveState())
         self.session.shutdown()
         super().closeEvent(event)

@@ -1,0 +1,62 @@
+"""The fidelity slider: every move is used by the next run; the settings file is written when
+the slider is let go of (or the window closes), not on every tick."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gui_util
+import pytest
+
+from faceapp.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    made = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(made)
+    writes = []
+    real_save = made.store.save
+    made.store.save = lambda prefs: (writes.append(prefs.sampler.fidelity), real_save(prefs))
+    made.writes = writes
+    return made
+
+
+def reopened_fidelity(tmp_path) -> float:
+    return gui_util.settings_store(tmp_path).load().sampler.fidelity
+
+
+def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path):
+    slider = window.fidelity.slider
+    slider.setValue(10)
+    slider.setSliderDown(True)
+    seen = []
+    for value in range(11, 61):
+        slider.setValue(value)
+        seen.append(window.session.prefs.sampler.fidelity)
+    assert seen == pytest.approx([1 - v / 100 for v in range(11, 61)])
+    assert window.writes == []
+    slider.setSliderDown(False)  # let go
+    assert window.writes == [pytest.approx(0.4)]
+    assert reopened_fidelity(tmp_path) == pytest.approx(0.4)
+    window.close()
+    assert len(window.writes) == 1  # nothing left to save
+
+
+def test_applying_preferences_moves_the_slider_without_saving_or_echoing(window, tmp_path):
+    prefs = window.session.prefs
+    window.models.apply_preferences(dataclasses.replace(
+        prefs, sampler=dataclasses.replace(prefs.sampler, fidelity=0.3)))
+    assert window.fidelity.fidelity() == pytest.approx(0.3)
+    assert window.session.prefs.sampler.fidelity == pytest.approx(0.3)
+    assert window.writes == []
+    window.close()
+    assert window.writes == []
+
+
+def test_a_keyboard_change_is_saved_when_the_window_closes(window, tmp_path):
+    window.fidelity.slider.setValue(window.fidelity.slider.value() + 20)  # as arrow keys do
+    moved = window.session.prefs.sampler.fidelity
+    assert window.writes == []
+    window.close()
+    assert reopened_fidelity(tmp_path) == pytest.approx(moved)
