@@ -50,6 +50,8 @@ class SeedGallery(QWidget):
         self._faces: list[FaceCandidates] = []
         self._busy = False
         self._face_numbers: list[int] = []
+        self._shown: tuple[FaceCandidates, int] | None = None  # the face (and its candidate count)
+        # the thumbnails were made from
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
         self.more_button = QPushButton("More")
@@ -82,16 +84,21 @@ class SeedGallery(QWidget):
 
     def set_faces(self, faces: Sequence[FaceCandidates], *, numbers: Sequence[int] | None = None,
                   current: int = 0) -> None:
-        """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user."""
+        """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user.
+
+        Called again with the same face objects (a choice changed, a run reported progress), it
+        only moves the selection: the current face's thumbnails are made again only when it is
+        another face object or its number of candidates changed.
+        """
         self._faces = list(faces)
         self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
-        self._face_combo.blockSignals(True)
+        self._face_combo.blockSignals(True)  # one _populate below, whichever face is current
         self._face_combo.clear()
         for number in self._face_numbers:
             self._face_combo.addItem(f"Face {number + 1}")
-        self._face_combo.blockSignals(False)
         if self._faces:
             self._face_combo.setCurrentIndex(min(max(current, 0), len(self._faces) - 1))
+        self._face_combo.blockSignals(False)
         self._populate()
 
     def clear(self) -> None:
@@ -101,14 +108,6 @@ class SeedGallery(QWidget):
         """Position of the shown face in the list given to :meth:`set_faces` (-1 if none)."""
         return self._face_combo.currentIndex() if self._faces else -1
 
-    def select_face(self, position: int) -> None:
-        if 0 <= position < len(self._faces):
-            self._face_combo.setCurrentIndex(position)
-
-    def refresh(self) -> None:
-        """Redraw the current face after its candidates or choice changed."""
-        self._populate()
-
     def thumbnail_count(self) -> int:
         return self._list.count()
 
@@ -117,16 +116,20 @@ class SeedGallery(QWidget):
         self._on_item_clicked(self._list.item(candidate))
 
     def _populate(self) -> None:
-        self._list.clear()
+        """Make the current face's thumbnails (unless they are made already) and select its choice."""
         face = self._current()
-        if face is not None:
-            for i, (image, seed) in enumerate(zip(face.candidates, face.seeds)):
+        shown = (face, len(face.candidates)) if face is not None else None
+        if shown is None or self._shown is None or shown[0] is not self._shown[0] \
+                or shown[1] != self._shown[1]:
+            self._shown = shown
+            self._list.clear()
+            for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
                 item = QListWidgetItem(QIcon(rgb_to_pixmap(image, max_side=_THUMB_PX)), f"seed {seed}")
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 item.setToolTip(f"Candidate {i + 1}, seed {seed}")
                 self._list.addItem(item)
-            if 0 <= face.chosen < self._list.count():
-                self._list.setCurrentRow(face.chosen)
+        if face is not None and 0 <= face.chosen < self._list.count():
+            self._list.setCurrentRow(face.chosen)
         self._update_enabled()
 
     def _current(self) -> FaceCandidates | None:

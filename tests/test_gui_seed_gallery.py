@@ -1,0 +1,70 @@
+"""The seed gallery makes a face's thumbnails once: a changed choice or a repeated update only
+moves the selection; new candidates or another result make them again."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gui_util  # noqa: F401  (offscreen Qt)
+import numpy as np
+import pytest
+
+from faceapp.gui import seed_gallery
+from faceapp.gui.seed_gallery import SeedGallery
+
+
+def face(count: int, *, chosen: int = 0) -> SimpleNamespace:
+    rng = np.random.default_rng(count)
+    return SimpleNamespace(candidates=[rng.integers(0, 255, (16, 16, 3), np.uint8) for _ in range(count)],
+                           seeds=list(range(count)), chosen=chosen)
+
+
+@pytest.fixture
+def made(monkeypatch):
+    """The thumbnails the gallery makes, one entry each."""
+    thumbnails = []
+    real = seed_gallery.rgb_to_pixmap
+
+    def counting(image, **kwargs):
+        thumbnails.append(image)
+        return real(image, **kwargs)
+
+    monkeypatch.setattr(seed_gallery, "rgb_to_pixmap", counting)
+    return thumbnails
+
+
+def test_showing_the_second_face_makes_its_thumbnails_once(qtbot, made):
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    faces = [face(2), face(3)]
+    gallery.set_faces(faces, current=1)
+    assert gallery.current_face() == 1 and gallery.thumbnail_count() == 3
+    assert len(made) == 3
+
+
+def test_a_new_choice_only_moves_the_selection(qtbot, made):
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    faces = [face(3)]
+    gallery.set_faces(faces)
+    made.clear()
+    faces[0].chosen = 2
+    for _ in range(5):  # as each progress step or gallery click of the window does
+        gallery.set_faces(faces, current=gallery.current_face())
+    assert made == []
+    assert gallery._list.currentRow() == 2
+
+
+def test_more_candidates_or_a_new_result_make_the_thumbnails_again(qtbot, made):
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    faces = [face(3)]
+    gallery.set_faces(faces)
+    faces[0].candidates.append(faces[0].candidates[0])
+    faces[0].seeds.append(9)
+    made.clear()
+    gallery.set_faces(faces)
+    assert len(made) == 4 and gallery.thumbnail_count() == 4
+    made.clear()
+    gallery.set_faces([face(3)])  # restored again: new face objects
+    assert len(made) == 3 and gallery.thumbnail_count() == 3
