@@ -121,21 +121,28 @@ class CoreBackend:
                  detector_factory: DetectorFactory = _default_detector) -> None:
         self._engine_factory = engine_factory
         self._detector_factory = detector_factory
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the cached objects; never held during a load
+        self._build_lock = threading.Lock()  # one engine load at a time (worker threads only)
         self._engine: Any = None
         self._engine_key: tuple[str, str] | None = None
+        self._engine_generation = 0  # bumped by forget_engine: a load in flight is not cached
         self._detector: Any = None
 
     # ---- cached heavy objects (called on the worker thread) --------------------------------
     def engine(self, prefs: AppPreferences) -> Any:
         key = (prefs.model, prefs.device)
-        with self._lock:
-            if self._engine is None or self._engine_key != key:
-                self._engine = None  # free the old one first
-                self._engine = self._engine_factory(prefs)
-                self._engine_key = key
-                freeze_long_lived_objects()
-            return self._engine
+        with self._build_lock:
+            with self._lock:
+                if self._engine is not None and self._engine_key == key:
+                    return self._engine
+                self._engine, self._engine_key = None, None  # free the old one before loading
+                generation = self._engine_generation
+            engine = self._engine_factory(prefs)  # seconds: the UI thread must not wait for it
+            with self._lock:
+                if generation == self._engine_generation:
+                    self._engine, self._engine_key = engine, key
+            freeze_long_lived_objects()
+            return engine
 
     def detector(self, prefs: AppPreferences) -> Any:
         with self._lock:
@@ -145,9 +152,10 @@ class CoreBackend:
             return self._detector
 
     def forget_engine(self) -> None:
-        """Drop the cached engine (after the model files changed)."""
+        """Drop the cached engine (after the model files changed); never waits for a load."""
         with self._lock:
             self._engine, self._engine_key = None, None
+            self._engine_generation += 1
 
     # ---- jobs ------------------------------------------------------------------------------
     def load_job(self, path: Path, prefs: AppPreferences):
