@@ -6,7 +6,8 @@ optimiser, step and the global RNG states (the per-step randomness is keyed by s
 ``torch.load(weights_only=True)``.
 
 ``ema.safetensors`` holds only the EMA weights in float16 plus metadata (kind, arch, step, config):
-small enough to carry between machines, the source of exports, and a warm start for a new run.
+small enough to carry between machines, the source of exports and evaluations, and a warm start
+for a new run. :func:`load_run_weights` and :func:`load_run_network` read it from a run folder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from faceapp.core.errors import CorruptModelError
+from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError
+from faceapp.core.loading import load_network
+from faceapp.training.config import ConfigError
 
 CHECKPOINT_NAME = "last.pt"
 PORTABLE_NAME = "ema.safetensors"
@@ -88,3 +91,34 @@ def load_portable(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object
         return load_file(str(path)), meta
     except (OSError, SafetensorError, ValueError) as exc:
         raise CorruptModelError(f"{path} is not a readable weight file ({exc})") from None
+
+
+def run_weights_path(run: str | Path) -> Path:
+    """A run folder's portable EMA file, or ``run`` itself when it names a file."""
+    run = Path(run)
+    return run / PORTABLE_NAME if run.is_dir() else run
+
+
+def load_run_weights(run: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+    """The EMA weights and metadata of a ``kind`` ("restorer" or "prior") training run, from its
+    folder or its ``ema.safetensors``; refuses a missing file or one holding the other kind."""
+    path = run_weights_path(run)
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing: train the {kind} first (python -m faceapp.training train …)")
+    weights, meta = load_portable(path)
+    if meta.get("kind") != kind:
+        raise ConfigError(f"{path} holds a {meta.get('kind')} network, not a {kind}")
+    return weights, meta
+
+
+def load_run_network(run: str | Path, kind: str) -> tuple[torch.nn.Module, dict[str, object]]:
+    """The float32 network (eval mode, CPU) of a ``kind`` training run, loaded strictly: a file
+    whose weights do not fit the network its metadata names is an error, never random weights."""
+    weights, meta = load_run_weights(run, kind)
+    try:
+        net = load_network(str(meta["arch"]), dict(meta["model_config"]), weights)
+    except ArchitectureMismatchError as exc:
+        raise ArchitectureMismatchError(f"{run_weights_path(run)}: {exc}") from None
+    except KeyError as exc:
+        raise CorruptModelError(f"{run_weights_path(run)} lacks the {exc} metadata of a training run") from None
+    return net, meta

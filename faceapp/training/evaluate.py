@@ -23,9 +23,8 @@ import torch
 from faceapp.core import schedule
 from faceapp.core.engine import FaceEngine, load_engine
 from faceapp.core.errors import FaceappError
-from faceapp.core.loading import build_network
 from faceapp.core.settings import SamplerSettings
-from faceapp.training.checkpoint import PORTABLE_NAME, load_portable
+from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
 from faceapp.training.data import FaceDataset
 from faceapp.training.degradation import degrade, sample_rng
@@ -122,13 +121,10 @@ def save_grid(path: Path, truth, degraded, outputs, *, faces: int = 4, tile: int
 
 
 def engine_from_runs(restorer_run: Path, prior_run: Path, *, device: str = "auto") -> FaceEngine:
-    """A FaceEngine over the EMA weights of two training runs (or their ema.safetensors)."""
+    """A FaceEngine over the EMA weights of two training runs (or their ema.safetensors), loaded strictly."""
     nets, prior_cfg = {}, None
     for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run))):
-        weights, meta = load_portable(run / PORTABLE_NAME if run.is_dir() else run)
-        net = build_network(meta["arch"], meta["model_config"])
-        net.load_state_dict({k: v.float() for k, v in weights.items()}, strict=False)
-        nets[kind] = net.eval()
+        nets[kind], meta = load_run_network(run, kind)
         if kind == "prior":
             prior_cfg = parse_config(meta["config"], where=str(run))
     d = prior_cfg.diffusion

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceapp.core.loading import save_safetensors
-from faceapp.training.checkpoint import PORTABLE_NAME, load_portable
+from faceapp.training.checkpoint import load_run_weights
 from faceapp.training.config import ConfigError, parse_config
 
 MODEL_CARD_NAME = "MODEL_CARD.md"
@@ -27,16 +27,6 @@ class ExportResult:
     manifest: Path
     files: tuple[Path, ...]
     model_card: Path
-
-
-def _run_weights(run: Path, kind: str):
-    path = run / PORTABLE_NAME if run.is_dir() else run
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing: train the {kind} first (python -m faceapp.training train …)")
-    weights, meta = load_portable(path)
-    if meta.get("kind") != kind:
-        raise ConfigError(f"{path} holds a {meta.get('kind')} network, not a {kind}")
-    return weights, meta
 
 
 def export_model(
@@ -56,7 +46,7 @@ def export_model(
     out.mkdir(parents=True, exist_ok=True)
     entries, files = {}, []
     for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run))):
-        weights, meta = _run_weights(run, kind)
+        weights, meta = load_run_weights(run, kind)
         path = save_safetensors(weights, out / f"{name}-{kind}.safetensors",
                                 metadata={"faceapp_step": str(meta.get("step", 0)), "faceapp_kind": kind})
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
