@@ -44,3 +44,16 @@ def test_focus_range_must_stay_below_the_last_timestep():
     with pytest.raises(ConfigError, match="focus_max_timestep < timesteps"):
         parse_config(_prior_text("timesteps = 100\nfocus_max_timestep = 100"))
     parse_config(_prior_text("timesteps = 100\nfocus_max_timestep = 99"))
+
+
+@pytest.mark.parametrize("key", ["log_every", "sample_every", "checkpoint_every"])
+def test_zero_intervals_are_errors(key):
+    with pytest.raises(ConfigError, match=key):
+        parse_config(f'kind = "prior"\n[model]\narch = "iddpm_unet"\n[train]\n{key} = 0\n')
+
+
+def test_arrays_become_tuples_like_their_defaults():
+    text = ('kind = "restorer"\n[model]\narch = "swinir"\n'
+            '[degradation]\nblur_sigma = [1.0, 2.0]\n[train]\nbetas = [0.8, 0.9]\n')
+    cfg = parse_config(text)
+    assert cfg.degradation.blur_sigma == (1.0, 2.0) and cfg.train.betas == (0.8, 0.9)

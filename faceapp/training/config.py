@@ -101,19 +101,9 @@ def _section(cls, table: dict[str, Any], where: str):
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
-    values = {}
-    for key, value in table.items():
-        default = getattr(cls(), key) if key in known and _has_default(cls) else None
-        values[key] = tuple(value) if isinstance(default, tuple) else value
-    return cls(**values)
-
-
-def _has_default(cls) -> bool:
-    try:
-        cls()
-    except TypeError:
-        return False
-    return True
+    # TOML arrays arrive as lists: make them tuples where the field's default is one
+    return cls(**{key: tuple(value) if isinstance(known[key].default, tuple) else value
+                  for key, value in table.items()})
 
 
 def parse_config(text: str, *, where: str = "<config>") -> TrainingConfig:
@@ -148,8 +138,10 @@ def parse_config(text: str, *, where: str = "<config>") -> TrainingConfig:
 
 def _validate(cfg: TrainingConfig, where: str) -> None:
     t = cfg.train
-    if t.batch_size < 1 or t.max_steps < 1:
-        raise ConfigError(f"{where}: batch_size and max_steps must be ≥ 1")
+    counts = ("batch_size", "max_steps", "log_every", "sample_every", "checkpoint_every")
+    small = [name for name in counts if getattr(t, name) < 1]
+    if small:
+        raise ConfigError(f"{where}: [train] {', '.join(small)} must be ≥ 1")
     if not 0.0 <= t.ema_decay < 1.0:
         raise ConfigError(f"{where}: ema_decay must be within [0, 1)")
     if cfg.data.crop < 8 or cfg.data.crop > 256:
