@@ -134,20 +134,18 @@ def train(
         done = step + 1
         out_of_time = time_limit_s is not None and time.perf_counter() - tick > time_limit_s
         last = done == end_step or out_of_time
+        saving = done % t.checkpoint_every == 0 or last
+        if done % t.log_every == 0 or saving:  # never save weights trained on a NaN
+            _check_finite(cfg, run_dir, done, loss=loss, grad_norm=grad_norm)
         if done % t.log_every == 0 or last:
             seconds = time.perf_counter() - tick
             values = {"loss": loss.detach(), **parts, "grad_norm": grad_norm, "lr": lr, "seconds": seconds}
             values = {k: float(v) for k, v in values.items()}
-            if not math.isfinite(values["loss"]):
-                raise TrainingDivergedError(
-                    f"{cfg.name}: the loss is {values['loss']} at step {done}; the checkpoint of an earlier step "
-                    f"is kept in {run_dir}. Lower [train] lr or grad_clip and resume."
-                )
             csv_log.write(done, values)
             log(f"step {done}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         if done % t.sample_every == 0 or last:
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
-        if done % t.checkpoint_every == 0 or last:
+        if saving:
             _save(run_dir, cfg, model, ema, optimizer, done, warmup_from)
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
@@ -156,6 +154,20 @@ def train(
     if start_step >= end_step and not portable.exists():
         _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from)
     return TrainResult(run_dir, start_step, max(start_step, done), [float(v) for v in losses], portable)
+
+
+def _check_finite(
+    cfg: TrainingConfig, run_dir: Path, step: int, *, loss: torch.Tensor, grad_norm: torch.Tensor
+) -> None:
+    """Raise :class:`TrainingDivergedError` if the step's loss or gradient norm is NaN or infinite
+    (either makes the weights it updated worthless). Called before every save, so the checkpoint
+    on disk is always of an earlier, finite step."""
+    for label, value in (("loss", float(loss.detach())), ("gradient norm", float(grad_norm))):
+        if not math.isfinite(value):
+            raise TrainingDivergedError(
+                f"{cfg.name}: the {label} is {value} at step {step}; the checkpoint of an earlier step is kept in "
+                f"{run_dir}. Lower [train] lr or grad_clip and resume."
+            )
 
 
 def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int]:
