@@ -69,3 +69,17 @@ def test_every_main_action_has_a_keyboard_shortcut(qtbot, tmp_path):
     shortcuts = [window.actions_[name].shortcut().toString() for name in main]
     assert all(shortcuts) and len(set(shortcuts)) == len(shortcuts)
     window.close()
+
+
+def test_pasted_images_get_distinct_short_names(qtbot, tmp_path, monkeypatch):
+    import numpy as np
+
+    from faceapp.gui import session as session_module
+
+    monkeypatch.setattr(session_module.time, "strftime", lambda fmt: "pasted-20260101-000000")
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    image = np.zeros((8, 8, 3), np.uint8)
+    names = [window.session.add_image(image).name for _ in range(3)]
+    assert names == ["pasted-20260101-000000.png", "pasted-20260101-000000-1.png", "pasted-20260101-000000-2.png"]
+    window.close()

@@ -37,7 +37,6 @@ class JobQueue(QObject):
     """Runs queued jobs one at a time on the runner's thread."""
 
     busyChanged = Signal(bool)
-    started = Signal(object)  # QueuedJob
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -92,7 +91,6 @@ class JobQueue(QObject):
             return
         queued = self._pending.popleft()
         self._current = (self._runner.submit(queued.job), queued)
-        self.started.emit(queued)
 
     def _on_progress(self, job_id: int, item: Any) -> None:
         if self._current and self._current[0] == job_id:

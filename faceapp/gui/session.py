@@ -114,11 +114,10 @@ class Session(QObject):
 
         folder = paths.user_data_dir() / "pasted"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / time.strftime("pasted-%Y%m%d-%H%M%S.png")
-        counter = 1
+        base = time.strftime("pasted-%Y%m%d-%H%M%S")
+        path, counter = folder / f"{base}.png", 1
         while path.exists():
-            path = path.with_name(f"{path.stem}-{counter}.png")
-            counter += 1
+            path, counter = folder / f"{base}-{counter}.png", counter + 1
         Image.fromarray(rgb).save(path)
         self.add_paths([path])
         return path

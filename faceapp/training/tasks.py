@@ -49,12 +49,13 @@ class PriorTask:
     """Hybrid loss of improved DDPM with timesteps concentrated where the sampler works."""
 
     kind = "prior"
-    preview_timesteps = (100, 400, 700)
+    preview_fractions = (0.1, 0.4, 0.7)  # of the schedule: t = 100, 400, 700 with 1000 timesteps
 
     def __init__(self, cfg: TrainingConfig, *, device: torch.device) -> None:
         self.cfg = cfg
         self.device = device
         self.tables = diffusion.make_tables(cfg.diffusion, device=device)
+        self.preview_timesteps = tuple(int(f * cfg.diffusion.timesteps) for f in self.preview_fractions)
 
     def make_sample(self, image: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         x0 = augment(image, rng, crop=self.cfg.data.crop, hflip=self.cfg.data.hflip)
@@ -71,7 +72,7 @@ class PriorTask:
 
     @torch.no_grad()
     def preview(self, model, batch) -> np.ndarray:
-        """Rows of [clean | (noised, one-step x̂_0) at t = 100, 400, 700], uint8 RGB."""
+        """Rows of [clean | (noised, one-step x̂_0) at 10, 40 and 70 % of the schedule], uint8 RGB."""
         x0 = batch["x0"].to(self.device)
         gen = torch.Generator(device=self.device).manual_seed(0)
         columns = [x0]
