@@ -419,12 +419,17 @@ def test_http_download_cut_mid_file_resumes_then_restores_a_face(manifests_dir, 
     assert faces[0].shape == (64, 64, 3)
 
 
-def test_download_installs_every_file(manifests_dir, registry_for, configs, sources):
+def _served_from_local_files(manifests_dir, registry_for, configs, sources) -> Registry:
+    """A registry whose tiny model downloads each file from its file:// URL in ``sources``."""
     data = manifest_data(configs)
     for entry in data["files"]:
         entry["url"] = sources[entry["name"]].as_uri()
     write_manifest(manifests_dir, data)
-    registry = registry_for()
+    return registry_for()
+
+
+def test_download_installs_every_file(manifests_dir, registry_for, configs, sources):
+    registry = _served_from_local_files(manifests_dir, registry_for, configs, sources)
     started, reports = [], []
     status = registry.download(
         "tiny",
@@ -441,11 +446,7 @@ def test_download_installs_every_file(manifests_dir, registry_for, configs, sour
 
 
 def test_cancelled_download_installs_nothing(manifests_dir, registry_for, configs, sources):
-    data = manifest_data(configs)
-    for entry in data["files"]:
-        entry["url"] = sources[entry["name"]].as_uri()
-    write_manifest(manifests_dir, data)
-    registry = registry_for()
+    registry = _served_from_local_files(manifests_dir, registry_for, configs, sources)
     with pytest.raises(Cancelled):
         registry.download("tiny", should_cancel=lambda: True)
     assert registry.status("tiny").state == "missing"
