@@ -167,15 +167,23 @@ def test_read_only_output_folder(tmp_path, testdata_dir, capsys, monkeypatch):
     assert list(out_dir.iterdir()) == []
 
 
+def test_bundled_detector_needs_no_weights_folder(tmp_path, testdata_dir, capsys, monkeypatch):
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(tmp_path / "no-weights"))
+    code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "-o", tmp_path, "--no-progress")
+    assert code == 0, err
+    assert (tmp_path / "cf_04_restored.jpg").is_file()
+
+
 def test_missing_detector_weights(tmp_path, testdata_dir, capsys, monkeypatch):
     empty = tmp_path / "no-weights"
     monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(empty))
     photo = testdata_dir / "photos" / "cf_04.jpg"
-    code, _, err = _run(capsys, photo, "-o", tmp_path, "--no-progress")
-    assert code == 1
-    assert str(empty) in err and "detection_mobilenet0.25_Final.pth" in err
+    code, _, err = _run(capsys, photo, "-o", tmp_path, "--no-progress", "--detector", "retinaface_resnet50")
+    assert code == 1  # the larger detector is not bundled
+    assert str(empty) in err and "detection_Resnet50_Final.pth" in err
     # A face given by hand needs no detector.
-    code, _, _ = _run(capsys, photo, "-o", tmp_path, "--no-progress", "--face-box", "70,40,140,130")
+    code, _, _ = _run(capsys, photo, "-o", tmp_path, "--no-progress", "--detector", "retinaface_resnet50",
+                      "--face-box", "70,40,140,130")
     assert code == 0
     assert (tmp_path / "cf_04_restored.jpg").is_file()
 

@@ -141,7 +141,10 @@ def test_selection_of_faces():
 
 
 @pytest.mark.parametrize("model", ["retinaface_resnet50", "retinaface_mobile0.25"])
-def test_missing_weights_name_the_folder_and_the_file(tmp_path, model):
+def test_missing_weights_name_the_folder_and_the_file(tmp_path, model, monkeypatch):
+    import faceapp.core.faces as faces
+
+    monkeypatch.setattr(faces, "bundled_detector_path", lambda name: tmp_path / "no-bundle" / f"{name}.safetensors")
     with pytest.raises(DetectorUnavailableError) as info:
         FaceDetector(tmp_path, model=model)
     message = str(info.value)
@@ -152,7 +155,41 @@ def test_missing_weights_name_the_folder_and_the_file(tmp_path, model):
 
 def test_default_weights_folder_is_in_the_user_data_folder(isolated_profile):
     with pytest.raises(DetectorUnavailableError, match=str(isolated_profile / "detector")):
-        FaceDetector()
+        FaceDetector(model="retinaface_resnet50")  # the larger detector is not bundled
+
+
+def test_bundled_detector_finds_faces_with_an_empty_weights_folder(tmp_path, testdata_dir):
+    """A fresh install (empty user folder, no network) detects faces with the bundled detector."""
+    from faceapp.core.photo_io import read_photo
+
+    detector = FaceDetector(tmp_path)
+    photo = read_photo(testdata_dir / "photos" / "cf_04.jpg")
+    assert len(detector.detect(photo.rgb)) >= 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bundled_detector_is_the_mit_weights_bit_for_bit(retinaface_dir):
+    import torch
+
+    from faceapp.core.faces import BUNDLED_DETECTOR, bundled_detector_path
+    from faceapp.core.loading import read_state_dict
+
+    original = torch.load(retinaface_dir / "detection_mobilenet0.25_Final.pth", map_location="cpu", weights_only=True)
+    bundled = read_state_dict(bundled_detector_path(BUNDLED_DETECTOR))
+    assert bundled.keys() == {k.removeprefix("module.") for k in original}
+    assert all(torch.equal(bundled[k.removeprefix("module.")], v) for k, v in original.items())
+    assert (bundled_detector_path(BUNDLED_DETECTOR).parent / "LICENSE.MIT").is_file()
+
+
+def test_damaged_bundled_detector_is_reported(tmp_path, monkeypatch):
+    import faceapp.core.faces as faces
+
+    damaged = tmp_path / "bundle" / "retinaface_mobile0.25.safetensors"
+    damaged.parent.mkdir()
+    damaged.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{broken")
+    monkeypatch.setattr(faces, "bundled_detector_path", lambda name: damaged)
+    with pytest.raises(DetectorUnavailableError, match="bundled face detector .* is damaged"):
+        FaceDetector(tmp_path / "empty")
 
 
 def test_corrupt_weights_are_reported(tmp_path):

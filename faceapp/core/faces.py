@@ -2,8 +2,11 @@
 
 Detection is facexlib's RetinaFace (``retinaface_resnet50`` or ``retinaface_mobile0.25``), whose
 weights are read from a folder (:func:`faceapp.paths.detector_dir` by default) and never fetched
-behind the user's back: a missing file raises :class:`DetectorUnavailableError` naming the folder
-and the file, and :func:`download_detector_weights` fetches it only when asked. Faces the detector
+behind the user's back. The default mobile0.25 detector (1.7 MB, MIT) is bundled in
+``models/detector/`` as safetensors, so a fresh install finds faces offline; a file of the same
+detector in the user's folder takes precedence. A missing file raises
+:class:`DetectorUnavailableError` naming the folder and the file, and
+:func:`download_detector_weights` fetches it only when asked. Faces the detector
 misses can be given as a box (:func:`face_from_box`) or five landmarks (:func:`face_from_landmarks`).
 
 Alignment maps the five landmarks (left eye, right eye, nose, mouth corners) onto the model's face
@@ -25,7 +28,7 @@ import cv2
 import numpy as np
 
 from faceapp import paths
-from faceapp.core.errors import DetectorUnavailableError, ImageError
+from faceapp.core.errors import DetectorUnavailableError, FaceappError, ImageError
 from faceapp.core.templates import face_template
 
 FaceSelection = Literal["all", "largest", "center"]
@@ -42,6 +45,14 @@ DETECTOR_FILES = {
     ),
 }
 DEFAULT_DETECTOR = "retinaface_mobile0.25"
+#: The detector shipped with the app (``models/detector/<name>.safetensors``, converted by
+#: packaging/convert_detector.py from the MIT-licensed Pytorch_Retinaface weights).
+BUNDLED_DETECTOR = "retinaface_mobile0.25"
+
+
+def bundled_detector_path(model: str) -> Path:
+    """Where the app's bundled copy of detector ``model`` lives (it may not exist)."""
+    return paths.bundled_models_dir() / "detector" / f"{model}.safetensors"
 
 #: Detection runs on a copy whose short side is enlarged to this (the official pipeline's 640) …
 _DETECT_SHORT_SIDE = 640
@@ -204,17 +215,30 @@ class FaceDetector:
         import torch
         from facexlib.detection.retinaface import RetinaFace
 
+        from faceapp.core.loading import read_state_dict
+
         file_name, url = DETECTOR_FILES[self.model_name]
         weights = self.model_dir / file_name
-        if not weights.is_file():
+        bundled = bundled_detector_path(self.model_name)
+        if weights.is_file():
+            try:
+                state = torch.load(weights, map_location="cpu", weights_only=True)
+            except Exception as exc:
+                raise DetectorUnavailableError(
+                    f"The face detector weights {weights} cannot be read ({exc}); replace the file "
+                    f"(download: {url})."
+                ) from exc
+        elif bundled.is_file():
+            weights = bundled
+            try:
+                state = read_state_dict(bundled)
+            except FaceappError as exc:
+                raise DetectorUnavailableError(
+                    f"The bundled face detector {bundled} is damaged ({exc}); reinstall faceapp, or put "
+                    f"{file_name} into {self.model_dir} (download: {url})."
+                ) from exc
+        else:
             raise DetectorUnavailableError(missing_weights_message(self.model_name, self.model_dir))
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise DetectorUnavailableError(
-                f"The face detector weights {weights} cannot be read ({exc}); replace the file "
-                f"(download: {url})."
-            ) from exc
         state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
         network_name = "resnet50" if self.model_name.endswith("resnet50") else "mobile0.25"
         net = RetinaFace(network_name=network_name, half=False, device=torch.device(self.device))
