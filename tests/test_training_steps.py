@@ -12,7 +12,7 @@ from faceapp.training.csvlog import read_log
 from faceapp.training.trainer import train
 
 
-@pytest.mark.parametrize("config", ["restorer_tiny", "prior_tiny"])
+@pytest.mark.parametrize("config", ["restorer_tiny", "prior_tiny", "restorer_conv_tiny", "prior_unshuffle_tiny"])
 def test_few_steps_give_finite_losses_and_artefacts(config, dataset_dir, tmp_path):
     torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
     result = train(load_config(config), run_dir=tmp_path, data_root=dataset_dir, log=lambda _: None)
@@ -23,6 +23,41 @@ def test_few_steps_give_finite_losses_and_artefacts(config, dataset_dir, tmp_pat
     assert (tmp_path / "checkpoints" / "last.pt").is_file()
     assert (tmp_path / "ema.safetensors").is_file()
     assert list((tmp_path / "samples").glob("*.png"))
+    validation = read_log(tmp_path / "validation.csv")  # one row per checkpoint (every 2 steps)
+    assert [row["step"] for row in validation] == [2, 4]
+    figure = "val_psnr" if config.startswith("restorer") else "val_mse"
+    assert all(math.isfinite(row[figure]) and row[figure] > 0 for row in validation)
+    assert [row["samples_seen"] for row in validation] == [4, 8]
+
+
+def test_validation_figures_are_of_the_ema_weights_on_fixed_faces(dataset_dir, tmp_path):
+    """The same weights score the same on the validation batch at every checkpoint and resume,
+    and better weights score better: an identity restorer beats a restorer that outputs grey."""
+    from faceapp.training.tasks import make_task
+    from faceapp.training.trainer import VALIDATION_STREAM, _fixed_batch, autocast_factory
+
+    cfg = load_config("restorer_conv_tiny")
+    task = make_task(cfg, device=torch.device("cpu"))
+    batch = _fixed_batch(dataset_dir, task, cfg, count=4, stream=VALIDATION_STREAM)
+    again = _fixed_batch(dataset_dir, task, cfg, count=4, stream=VALIDATION_STREAM)
+    assert all(torch.equal(batch[k], again[k]) for k in batch)
+    autocast = autocast_factory(torch.device("cpu"), False)
+    identity = task.validate(lambda x: x, batch, autocast=autocast)
+    grey = task.validate(lambda x: torch.full_like(x, 0.5), batch, autocast=autocast)
+    assert float(identity["val_psnr"]) > float(grey["val_psnr"]) + 3
+
+
+@pytest.mark.parametrize(("flag", "bf16_config", "expected"), [("1", True, torch.bfloat16), ("0", True, None),
+                                                               ("1", False, None)])
+def test_cpu_training_uses_bf16_only_where_the_processor_runs_it(monkeypatch, flag, bf16_config, expected):
+    """bf16 autocast on a CPU with bf16 matrix instructions; fp32 elsewhere or when the config says
+    bf16 = false (FACEAPP_CPU_BF16 forces the detected capability)."""
+    from faceapp.training.trainer import autocast_factory
+
+    monkeypatch.setenv("FACEAPP_CPU_BF16", flag)
+    with autocast_factory(torch.device("cpu"), bf16_config)():
+        y = torch.nn.functional.linear(torch.randn(2, 4), torch.randn(3, 4))
+    assert y.dtype == (expected or torch.float32)
 
 
 def test_time_limit_stops_early_and_checkpoints(dataset_dir, tmp_path):

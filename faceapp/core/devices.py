@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -49,6 +50,28 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
 def prior_dtype(device: torch.device) -> torch.dtype:
     """Precision for the diffusion prior: fp16 on CUDA (as the official code), fp32 elsewhere."""
     return torch.float16 if device.type == "cuda" else torch.float32
+
+
+#: Set to 0 or 1 to override the detection of fast CPU bf16 (tests force the capability off with it).
+CPU_BF16_ENV = "FACEAPP_CPU_BF16"
+
+
+def cpu_runs_bf16_fast() -> bool:
+    """Whether this CPU has bf16 matrix instructions (AMX-BF16 or AVX-512-BF16), so bf16 network
+    forwards run ~2.5× faster than fp32; ``FACEAPP_CPU_BF16=0|1`` overrides the detection."""
+    forced = os.environ.get(CPU_BF16_ENV, "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    return _cpu_bf16_flags()
+
+
+@functools.cache
+def _cpu_bf16_flags() -> bool:
+    get_capabilities = getattr(torch.cpu, "get_capabilities", None)
+    if get_capabilities is None:  # pragma: no cover - torch builds without the query
+        return False
+    caps = get_capabilities()
+    return bool(caps.get("amx_bf16") or caps.get("avx512_bf16"))
 
 
 def configure_cpu_threads(threads: int | None = None) -> int:

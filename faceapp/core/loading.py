@@ -31,6 +31,7 @@ from faceapp.core.errors import (
     ModelNotFoundError,
     UnsafeCheckpointError,
 )
+from faceapp.core.nets.conv_restorer import ConvRestorer
 from faceapp.core.nets.identity import IdentityRestorer
 from faceapp.core.nets.swinir import SwinIR
 from faceapp.core.nets.unet import UNetModel
@@ -51,6 +52,7 @@ ARCHITECTURES: dict[str, Callable[[dict], nn.Module]] = {
     "iddpm_unet": lambda config: UNetModel(**config),
     "swinir": lambda config: SwinIR(**config),
     "identity": lambda config: IdentityRestorer(**config),
+    "conv_restorer": lambda config: ConvRestorer(**config),
 }
 
 #: Entries derived from the configuration: recomputed on load, optional in a file.

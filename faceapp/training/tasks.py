@@ -1,7 +1,9 @@
 """What is learned: the restorer (L1 on degraded → clean) and the prior (ε + learned variance).
 
-A task turns a clean face into a training sample, computes the loss of a batch, and renders a
-preview grid. Randomness inside a step comes from the generator the trainer passes in.
+A task turns a clean face into a training sample, computes the loss of a batch, scores a fixed
+validation batch, and renders a preview grid. Randomness inside a step comes from the generator
+the trainer passes in; validation draws from fixed seeds, so its figures are comparable across
+checkpoints and runs.
 """
 
 from __future__ import annotations
@@ -38,6 +40,16 @@ class RestorerTask:
         return l1, {"l1": l1.detach()}
 
     @torch.no_grad()
+    def validate(self, model, batch, *, autocast) -> dict[str, torch.Tensor]:
+        """PSNR (dB) of the restorer's output against the clean faces, and the mean L1."""
+        lq, hq = batch["lq"].to(self.device), batch["hq"].to(self.device)
+        with autocast():
+            out = model(lq)
+        out = out.float().clamp(0, 1)
+        mse = ((out - hq) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+        return {"val_psnr": (10 * torch.log10(1.0 / mse)).mean(), "val_l1": (out - hq).abs().mean()}
+
+    @torch.no_grad()
     def preview(self, model, batch) -> np.ndarray:
         """Rows of [degraded | restored | clean], uint8 RGB."""
         lq, hq = batch["lq"].to(self.device), batch["hq"].to(self.device)
@@ -50,6 +62,7 @@ class PriorTask:
 
     kind = "prior"
     preview_fractions = (0.1, 0.4, 0.7)  # of the schedule: t = 100, 400, 700 with 1000 timesteps
+    validation_fractions = (0.05, 0.2, 0.4, 0.6)  # t = 50, 200, 400, 600: where DifFace samples
 
     def __init__(self, cfg: TrainingConfig, *, device: torch.device) -> None:
         self.cfg = cfg
@@ -69,6 +82,22 @@ class PriorTask:
         with autocast():
             out = model(x_t, t)
         return diffusion.hybrid_loss(out, x0, x_t, t, noise, self.tables, vlb_weight=self.cfg.diffusion.vlb_weight)
+
+    @torch.no_grad()
+    def validate(self, model, batch, *, autocast) -> dict[str, torch.Tensor]:
+        """Mean squared error of the predicted noise at fixed timesteps with fixed noise, overall
+        and per timestep (``val_mse_t<t>``): the prior's validation curve."""
+        x0 = batch["x0"].to(self.device)
+        gen = torch.Generator(device=self.device).manual_seed(1)
+        figures = {}
+        for fraction in self.validation_fractions:
+            t_value = int(fraction * self.cfg.diffusion.timesteps)
+            t = torch.full((x0.shape[0],), t_value, dtype=torch.long, device=self.device)
+            noise = torch.randn(x0.shape, generator=gen, device=self.device)
+            with autocast():
+                eps = model(diffusion.q_sample(x0, t, noise, self.tables), t)
+            figures[f"val_mse_t{t_value}"] = ((eps.float()[:, : x0.shape[1]] - noise) ** 2).mean()
+        return {"val_mse": torch.stack(list(figures.values())).mean(), **figures}
 
     @torch.no_grad()
     def preview(self, model, batch) -> np.ndarray:

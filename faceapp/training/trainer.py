@@ -1,7 +1,9 @@
 """The training loop shared by the restorer and the prior.
 
-AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast on CUDA,
-a CSV loss log, preview grids, and checkpoints that resume bit-exactly: every random draw of step
+AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast on CUDA
+and on CPUs with bf16 matrix instructions, channels_last weights, a CSV loss log, a validation
+figure per checkpoint (``validation.csv``), preview grids, and checkpoints that resume
+bit-exactly: every random draw of step
 s is keyed by (seed, s), the checkpoint restores network, EMA, optimiser and the global RNG states
 (dropout draws from them), and the DataLoader draws from a generator of its own.
 """
@@ -20,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from faceapp.core.devices import resolve_device
+from faceapp.core.devices import cpu_runs_bf16_fast, resolve_device
 from faceapp.core.errors import FaceappError
 from faceapp.core.loading import build_network, count_parameters
 from faceapp.training import checkpoint as ckpt
@@ -33,6 +35,8 @@ from faceapp.training.ema import EMA
 from faceapp.training.tasks import make_task
 
 PREVIEW_FACES = 4
+VALIDATION_FACES = 16
+VALIDATION_STREAM = 2**31 - 2  # the degradation stream of the validation faces (previews use 2**31 − 1)
 
 
 class TrainingDivergedError(FaceappError):
@@ -67,6 +71,44 @@ def loader_generator(seed: int, start_step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(key[0]) << 32 | int(key[1]))
 
 
+def autocast_factory(device: torch.device, bf16: bool) -> Callable[[], contextlib.AbstractContextManager]:
+    """The context network forwards run in: bf16 autocast on CUDA and on a CPU with bf16 matrix
+    instructions (when the config asks for bf16), else plain float32."""
+    if bf16 and (device.type == "cuda" or (device.type == "cpu" and cpu_runs_bf16_fast())):
+        return functools.partial(torch.autocast, device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def prepare_network(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Move ``model`` to ``device`` in the channels_last layout (what bf16 convolutions run fastest
+    in on CPUs and tensor cores; the values, state dict and checkpoints are unchanged)."""
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+def train_step(model, ema: EMA, optimizer, task, batch, *, lr: float, generator, autocast, grad_clip: float):
+    """One optimisation step (forward, loss, backward, clipping, AdamW, EMA); returns
+    (loss, named loss parts, gradient norm before clipping)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    loss, parts = task.loss(model, batch, generator=generator, autocast=autocast)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    ema.update(model)
+    return loss, parts, grad_norm
+
+
+def build_training_state(cfg: TrainingConfig, device: torch.device):
+    """(network, EMA, optimiser) for ``cfg`` on ``device``, seeded by the config."""
+    t = cfg.train
+    torch.manual_seed(t.seed)
+    model = prepare_network(build_network(cfg.model.arch, cfg.model.config), device).train()
+    ema = EMA(model, decay=t.ema_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+    return model, ema, optimizer
+
+
 def train(
     cfg: TrainingConfig,
     *,
@@ -89,17 +131,16 @@ def train(
     end_step = int(max_steps if max_steps is not None else cfg.train.max_steps)
     t = cfg.train
 
-    torch.manual_seed(t.seed)
-    model = build_network(cfg.model.arch, cfg.model.config).to(dev).train()
-    ema = EMA(model, decay=t.ema_decay)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
+    model, ema, optimizer = build_training_state(cfg, dev)
 
     start_step, warmup_from = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev,
                                        log=log)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
-    log(f"{cfg.kind} {cfg.name}: {cfg.model.arch}, {count_parameters(model):,} parameters, on {dev}, "
-        f"steps {start_step} → {end_step}")
+    autocast = autocast_factory(dev, t.bf16)
+    precision = "float32" if autocast is contextlib.nullcontext else "bf16 autocast"
+    log(f"{cfg.kind} {cfg.name}: {cfg.model.arch}, {count_parameters(model):,} parameters, on {dev} ({precision}, "
+        f"{torch.get_num_threads()} threads), steps {start_step} → {end_step}")
 
     task = make_task(cfg, device=dev)
     root = Path(data_root or cfg.data.root)
@@ -107,29 +148,23 @@ def train(
         FaceDataset(root, split=cfg.data.split, limit=cfg.data.limit), task.make_sample,
         batch_size=t.batch_size, seed=t.seed,
     )
-    preview_batch = _preview_batch(root, task, cfg)
+    preview_batch = _fixed_batch(root, task, cfg, count=PREVIEW_FACES, stream=2**31 - 1)
+    validation_batch = _fixed_batch(root, task, cfg, count=VALIDATION_FACES, stream=VALIDATION_STREAM)
     loader = torch.utils.data.DataLoader(
         batches, sampler=range(start_step, end_step), batch_size=None, num_workers=cfg.data.num_workers,
         pin_memory=dev.type == "cuda", persistent_workers=False,
         prefetch_factor=4 if cfg.data.num_workers else None, generator=loader_generator(t.seed, start_step),
     )
-    use_bf16 = t.bf16 and dev.type == "cuda"
-    autocast = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext
-
     csv_log = CsvLog(run_dir / "losses.csv", resume_step=start_step)
+    validation_log = CsvLog(run_dir / "validation.csv", resume_step=start_step)
     losses: list[torch.Tensor] = []
     tick = time.perf_counter()
     done = start_step
     for step, batch in zip(range(start_step, end_step), loader):
         lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps, warmup_from=warmup_from)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        loss, parts = task.loss(model, batch, generator=step_generator(t.seed, step, dev), autocast=autocast)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
-        optimizer.step()
-        ema.update(model)
+        loss, parts, grad_norm = train_step(model, ema, optimizer, task, batch, lr=lr,
+                                            generator=step_generator(t.seed, step, dev), autocast=autocast,
+                                            grad_clip=t.grad_clip)
         losses.append(loss.detach())
         done = step + 1
         out_of_time = time_limit_s is not None and time.perf_counter() - tick > time_limit_s
@@ -146,6 +181,10 @@ def train(
         if done % t.sample_every == 0 or last:
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if saving:
+            figures = {k: float(v) for k, v in task.validate(ema.module, validation_batch, autocast=autocast).items()}
+            validation_log.write(done, {**figures, "samples_seen": done * t.batch_size,
+                                        "seconds": time.perf_counter() - tick})
+            log(f"validation at step {done}: " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
             _save(run_dir, cfg, model, ema, optimizer, done, warmup_from)
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
@@ -208,13 +247,14 @@ def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, 
     )
 
 
-def _preview_batch(root: Path, task, cfg: TrainingConfig) -> dict[str, torch.Tensor]:
-    """A fixed batch of validation faces (falling back to the training split) for preview grids."""
+def _fixed_batch(root: Path, task, cfg: TrainingConfig, *, count: int, stream: int) -> dict[str, torch.Tensor]:
+    """The first ``count`` validation faces (falling back to the training split), made into samples
+    with draws keyed by (seed, ``stream``, face): the same batch at every checkpoint and resume."""
     try:
-        faces = FaceDataset(root, split="val", limit=PREVIEW_FACES)
+        faces = FaceDataset(root, split="val", limit=count)
     except DatasetError:
-        faces = FaceDataset(root, split=cfg.data.split, limit=PREVIEW_FACES)
-    samples = [task.make_sample(faces.image(i), sample_rng(cfg.train.seed, 2**31 - 1, i)) for i in range(len(faces))]
+        faces = FaceDataset(root, split=cfg.data.split, limit=count)
+    samples = [task.make_sample(faces.image(i), sample_rng(cfg.train.seed, stream, i)) for i in range(len(faces))]
     return {k: torch.stack([torch.from_numpy(s[k]) for s in samples]) for k in samples[0]}
 
 

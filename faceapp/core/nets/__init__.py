@@ -1,1 +1,2 @@
-"""Network definitions whose state dicts match the official DifFace checkpoints."""
+"""Network definitions: the official DifFace networks (state dicts match their checkpoints) and
+faceapp's own CPU-friendly restorer."""
