@@ -3,9 +3,10 @@
     python -m faceapp.training.evaluate --model faceapp-compact          # a registry model
     python -m faceapp.training.evaluate --restorer-run runs/r --prior-run runs/p   # training runs
 
-Prints PSNR, SSIM and the Laplacian-pyramid SWD (realism, no pretrained network) for: bicubic
-upsampling of the degraded face, the restorer alone, and the full pipeline at several fidelities
-and step counts; saves a side-by-side grid (rows: faces; columns: degraded, each method, truth).
+Prints PSNR, SSIM, the Laplacian-pyramid SWD (realism, no pretrained network) and the identity
+distance (dlib's face-recognition embedding, with the ``[eval]`` extra) for: bicubic upsampling
+of the degraded face, the restorer alone, and the full pipeline at several fidelities and step
+counts; saves a side-by-side grid (rows: faces; columns: degraded, each method, truth).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
 from faceapp.training.data import FaceDataset
 from faceapp.training.degradation import degrade, sample_rng
+from faceapp.training.identity import IdentityEmbedder
 from faceapp.training.metrics import psnr, ssim
 from faceapp.training.swd import swd
 
@@ -47,6 +49,7 @@ class Row:
     ssim: float
     swd: float
     seconds_per_face: float
+    identity: float | None = None  # mean dlib embedding distance to the truth (None: dlib not installed)
 
 
 def default_methods(*, fidelities=(0.25, 0.5, 0.75), step_counts=(4, 8), eta: float = 0.5) -> list[Method]:
@@ -76,8 +79,9 @@ def run_method(engine: FaceEngine | None, method: Method, degraded: list[np.ndar
     return outputs
 
 
-def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, log=print):
-    """Score every method; returns (rows, outputs per method)."""
+def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, log=print, identity=None):
+    """Score every method (identity distance too when ``identity`` is an IdentityEmbedder);
+    returns (rows, outputs per method)."""
     rows, outputs = [], []
     for method in methods:
         started = time.perf_counter()
@@ -89,6 +93,7 @@ def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, l
             float(np.mean([ssim(o, t) for o, t in zip(out, truth)])),
             swd(out, truth, seed=seed).mean,
             seconds,
+            float(np.mean(identity.distances(out, truth))) if identity is not None else None,
         )
         log(format_row(row))
         rows.append(row)
@@ -97,11 +102,14 @@ def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, l
 
 
 def format_header() -> str:
-    return f"| {'method':28s} | {'PSNR dB':>7s} | {'SSIM':>6s} | {'SWD×10³':>8s} | {'s/face':>7s} |\n|{'-' * 30}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 9}|"
+    return (f"| {'method':28s} | {'PSNR dB':>7s} | {'SSIM':>6s} | {'SWD×10³':>8s} | {'ID dist':>7s} | {'s/face':>7s} |\n"
+            f"|{'-' * 30}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
 
 
 def format_row(row: Row) -> str:
-    return f"| {row.label:28s} | {row.psnr:7.2f} | {row.ssim:6.3f} | {row.swd:8.1f} | {row.seconds_per_face:7.2f} |"
+    identity = f"{row.identity:7.3f}" if row.identity is not None else f"{'n/a':>7s}"
+    return (f"| {row.label:28s} | {row.psnr:7.2f} | {row.ssim:6.3f} | {row.swd:8.1f} | {identity} | "
+            f"{row.seconds_per_face:7.2f} |")
 
 
 def format_table(rows: list[Row]) -> str:
@@ -148,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, nargs="+", default=[4, 8], help="DDIM step counts (default 4 8)")
     p.add_argument("--eta", type=float, default=0.5)
     p.add_argument("--device", default="auto")
+    p.add_argument("--no-identity", action="store_true", help="skip the identity distance (needs the [eval] extra)")
     p.add_argument("--grid", type=Path, default=Path("runs/eval_grid.png"), help="where to save the image grid")
     return p
 
@@ -167,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{engine.model_name}: {len(truth)} test faces, degradation seed {args.seed}")
         print(format_header())
         methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
-        _, outputs = evaluate(engine, truth, degraded, methods, seed=args.seed)
+        identity = None if args.no_identity else IdentityEmbedder()
+        _, outputs = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
         columns = " | ".join(["degraded", *(m.label for m in methods[1:]), "ground truth"])
         print(f"grid: {save_grid(args.grid, truth, degraded, outputs)} (columns: {columns})")
     except FaceappError as exc:
