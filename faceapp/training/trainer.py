@@ -133,8 +133,8 @@ def train(
 
     model, ema, optimizer = build_training_state(cfg, dev)
 
-    start_step, warmup_from = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev,
-                                       log=log)
+    start_step, warmup_from, seconds_before = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start,
+                                                       device=dev, log=log)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
     autocast = autocast_factory(dev, t.bf16)
@@ -182,16 +182,17 @@ def train(
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if saving:
             figures = {k: float(v) for k, v in task.validate(ema.module, validation_batch, autocast=autocast).items()}
+            train_seconds = seconds_before + time.perf_counter() - tick
             validation_log.write(done, {**figures, "samples_seen": done * t.batch_size,
-                                        "seconds": time.perf_counter() - tick})
+                                        "train_hours": train_seconds / 3600})
             log(f"validation at step {done}: " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
-            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from)
+            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds)
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
             break
     portable = run_dir / ckpt.PORTABLE_NAME
     if start_step >= end_step and not portable.exists():
-        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from)
+        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before)
     return TrainResult(run_dir, start_step, max(start_step, done), [float(v) for v in losses], portable)
 
 
@@ -209,8 +210,9 @@ def _check_finite(
             )
 
 
-def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int]:
-    """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin)."""
+def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int, float]:
+    """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin, seconds
+    of training behind the weights)."""
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
@@ -219,7 +221,7 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         optimizer.load_state_dict(state["optimizer"])
         ckpt.restore_rng_state({k: v.cpu() for k, v in state["rng"].items()})
         log(f"resumed from {path} at step {state['step']}")
-        return int(state["step"]), int(state.get("warmup_from", 0))
+        return int(state["step"]), int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0))
     if warm_start:
         weights, meta = ckpt.load_portable(Path(warm_start))
         if meta.get("arch") != cfg.model.arch or meta.get("model_config") != cfg.model.config:
@@ -232,18 +234,20 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         ema.updates = int(meta.get("ema_updates", 0))
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
-        return step, step
-    return 0, 0
+        return step, step, float(meta.get("train_seconds", 0.0))
+    return 0, 0, 0.0
 
 
-def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int) -> None:
+def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int,
+          train_seconds: float) -> None:
     ckpt.save_checkpoint(ckpt.checkpoint_path(run_dir), model=model, ema=ema, optimizer=optimizer, step=step,
-                         config_text=cfg.source, extra={"warmup_from": warmup_from})
+                         config_text=cfg.source, extra={"warmup_from": warmup_from, "train_seconds": train_seconds})
     ckpt.save_portable(
         run_dir / ckpt.PORTABLE_NAME,
         state_dict=ema.module.state_dict(),
         metadata={"kind": cfg.kind, "name": cfg.name, "arch": cfg.model.arch, "model_config": cfg.model.config,
-                  "step": step, "ema_updates": ema.updates, "config": cfg.source},
+                  "step": step, "ema_updates": ema.updates, "config": cfg.source,
+                  "samples_seen": step * cfg.train.batch_size, "train_seconds": round(train_seconds, 1)},
     )
 
 
