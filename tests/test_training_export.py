@@ -24,10 +24,13 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
                           name="test-compact")
 
     manifest = tomllib.loads(result.manifest.read_text())
-    assert manifest["default"] is True and manifest["face_size"] == 256
+    # the face size is the prior's: a 32 px prior is never run at 256 px
+    assert manifest["default"] is True and manifest["face_size"] == load_config("prior_tiny").model.config["image_size"] == 32
     sizes = {f["name"]: f["size"] for f in manifest["files"]}
     assert sizes == {p.name: p.stat().st_size for p in result.files}
-    assert "All-Age-Faces" in result.model_card.read_text()
+    card = result.model_card.read_text()
+    assert "All-Age-Faces" in card
+    assert "Prior validation curve" in card and "| 2 | 4 |" in card  # step 2, 2×2 samples seen
 
     registry = Registry(manifest_dirs=[out], weights_dir=tmp_path / "weights")
     assert registry.problems == [] and registry.default().name == "test-compact"
@@ -36,7 +39,7 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
     face = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     out_a = engine.restore(face, sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[1])
     out_b = engine.restore(face, sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[1])
-    assert out_a[0].shape == (256, 256, 3) and out_a[0].dtype == np.uint8
+    assert out_a[0].shape == (32, 32, 3) and out_a[0].dtype == np.uint8  # restored at the model's face size
     assert np.array_equal(out_a[0], out_b[0])
 
 

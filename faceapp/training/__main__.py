@@ -27,8 +27,10 @@ def _export(args) -> None:
     from faceapp.training.export import export_model
 
     evaluation = args.evaluation.read_text(encoding="utf-8") if args.evaluation else ""
+    notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
     result = export_model(restorer_run=args.restorer_run, prior_run=args.prior_run, out_dir=args.out,
-                          name=args.name, default=not args.not_default, evaluation=evaluation)
+                          name=args.name, title=args.title, default=not args.not_default,
+                          default_steps=args.default_steps, evaluation=evaluation, notes=notes)
     for path in (result.manifest, *result.files, result.model_card):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
@@ -72,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, required=True, help="manifest folder, e.g. models/")
     e.add_argument("--name", default="faceapp-compact")
     e.add_argument("--not-default", action="store_true", help="do not mark the model default = true")
+    e.add_argument("--title", default="faceapp compact (256 px, CPU-friendly)", help="the model's display name")
+    e.add_argument("--default-steps", type=int, default=8, help="the model's default DDIM steps (from the evaluation)")
     e.add_argument("--evaluation", type=Path, help="a file with the evaluation table for the model card")
+    e.add_argument("--notes", type=Path, help="a Markdown file added to the model card (e.g. what the figures show)")
     e.set_defaults(func=_export)
 
     b = sub.add_parser("budget", help="print parameters, fp16 size, FLOPs and CPU time of a config pair")

@@ -13,6 +13,7 @@ from pathlib import Path
 from faceapp.core.loading import save_safetensors
 from faceapp.training.checkpoint import load_run_weights
 from faceapp.training.config import ConfigError, parse_config
+from faceapp.training.csvlog import read_log
 
 MODEL_CARD_NAME = "MODEL_CARD.md"
 DATA_NOTE = (
@@ -39,9 +40,14 @@ def export_model(
     default: bool = True,
     default_steps: int = 8,
     evaluation: str = "",
+    notes: str = "",
 ) -> ExportResult:
     """Write ``<name>-restorer.safetensors``, ``<name>-prior.safetensors``, ``<name>.toml`` and
-    ``MODEL_CARD.md`` into ``out_dir`` from two training runs (or their ``ema.safetensors``)."""
+    ``MODEL_CARD.md`` into ``out_dir`` from two training runs (or their ``ema.safetensors``).
+
+    The model's face size is the prior's ``image_size``. The card lists each network's training
+    (steps, samples, hours, its validation curve when a run folder is given), the evaluation table
+    and ``notes`` (e.g. what was seen in the figures)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     entries, files = {}, []
@@ -52,11 +58,12 @@ def export_model(
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         entries[kind] = (meta, path, digest)
         files.append(path)
+    curves = {kind: _validation_rows(run) for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run)))}
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
     manifest.write_text(_manifest_text(name, title, default, default_steps, prior_cfg, entries), encoding="utf-8")
     card = out / MODEL_CARD_NAME
-    card.write_text(_model_card(name, title, entries, evaluation), encoding="utf-8")
+    card.write_text(_model_card(name, title, entries, evaluation, curves, notes), encoding="utf-8")
     return ExportResult(manifest, tuple(files), card)
 
 
@@ -85,7 +92,7 @@ def _manifest_text(name, title, default, default_steps, prior_cfg, entries) -> s
         "Trained on research data (All-Age-Faces): see MODEL_CARD.md.\"\"\"",
         'licence = "faceapp project weights; training data is research data (see MODEL_CARD.md)"',
         'homepage = ""',
-        "face_size = 256",
+        f"face_size = {int(prior_cfg.model.config['image_size'])}",
         'face_template = "ffhq5"',
         f"default_steps = {default_steps}",
         f"default = {_toml_value(default)}",
@@ -107,21 +114,53 @@ def _manifest_text(name, title, default, default_steps, prior_cfg, entries) -> s
     return "\n".join(lines) + "\n"
 
 
-def _model_card(name, title, entries, evaluation) -> str:
+def _validation_rows(run: Path, *, most: int = 12) -> list[dict[str, float]]:
+    """Up to ``most`` evenly spaced rows of a run folder's validation.csv (always the last one)."""
+    path = run / "validation.csv" if run.is_dir() else None
+    if path is None or not path.is_file():
+        return []
+    rows = read_log(path)
+    if len(rows) > most:
+        stride = len(rows) / most
+        rows = [rows[int(i * stride)] for i in range(most - 1)] + [rows[-1]]
+    return rows
+
+
+ARCH_TEXT = {
+    "conv_restorer": "a pixel-unshuffle convolutional U-Net (faceapp's CPU restorer)",
+    "swinir": "a SwinIR transformer",
+    "iddpm_unet": "the improved-diffusion UNet (learned-range variance)",
+}
+
+
+def _curve_table(kind: str, rows: list[dict[str, float]]) -> list[str]:
+    if not rows:
+        return []
+    figure, label = ("val_psnr", "validation PSNR (dB)") if kind == "restorer" else ("val_mse", "validation ε-MSE")
+    lines = [f"| step | samples seen | training hours | {label} |", "|---|---|---|---|"]
+    lines += [f"| {int(r['step']):,} | {int(r.get('samples_seen', 0)):,} | {r.get('train_hours', 0.0):.2f} | "
+              f"{r[figure]:.4g} |" for r in rows if figure in r]
+    return [f"{kind.capitalize()} validation curve (EMA weights, 16 fixed validation faces):", "", *lines, ""]
+
+
+def _model_card(name, title, entries, evaluation, curves, notes) -> str:
     rows = []
     for kind in ("restorer", "prior"):
         meta, path, digest = entries[kind]
-        rows.append(f"| {kind} | `{meta['arch']}` | {meta.get('step', 0):,} | {path.stat().st_size / 1e6:.1f} MB | "
-                    f"`{digest[:16]}…` |")
+        hours = float(meta.get("train_seconds", 0.0)) / 3600
+        rows.append(f"| {kind} | `{meta['arch']}` | {meta.get('step', 0):,} | {int(meta.get('samples_seen', 0)):,} | "
+                    f"{hours:.1f} | {path.stat().st_size / 1e6:.1f} MB | `{digest[:16]}…` |")
+    restorer_arch = ARCH_TEXT.get(entries["restorer"][0]["arch"], entries["restorer"][0]["arch"])
+    prior_arch = ARCH_TEXT.get(entries["prior"][0]["arch"], entries["prior"][0]["arch"])
     sections = [
         f"# {title} (`{name}`)",
         "",
-        "faceapp's own DifFace-style model: a compact SwinIR restorer makes a first estimate of the "
-        "aligned 256 px face, which is diffused to the start timestep set by the fidelity slider and "
-        "denoised by a compact improved-diffusion face prior with DDIM.",
+        f"faceapp's own DifFace-style model: the restorer, {restorer_arch}, makes a first estimate of "
+        f"the aligned face; the estimate is diffused to the start timestep set by the fidelity slider and "
+        f"denoised by the face prior, {prior_arch}, with DDIM.",
         "",
-        "| network | arch | training steps | file (fp16) | sha256 |",
-        "|---|---|---|---|---|",
+        "| network | arch | training steps | samples seen | training hours | file (fp16) | sha256 |",
+        "|---|---|---|---|---|---|---|",
         *rows,
         "",
         "## Training data",
@@ -135,15 +174,17 @@ def _model_card(name, title, entries, evaluation) -> str:
     ]
     for kind in ("restorer", "prior"):
         sections += ["", f"```toml\n{entries[kind][0].get('config', '').strip()}\n```"]
+    sections += ["", *_curve_table("restorer", curves["restorer"]), *_curve_table("prior", curves["prior"])]
     sections += [
-        "",
         "## Evaluation",
         evaluation.strip() or "Not evaluated yet: run `python -m faceapp.training.evaluate --model "
         f"{name}` and paste its table here.",
         "",
+    ]
+    if notes.strip():
+        sections += [notes.strip(), ""]
+    sections += [
         "## Limitations",
-        "- Trained at 256 px on a few thousand GPU-seconds: details are softer than the official "
-        "512 px model.",
         "- The training faces are mostly East-Asian; other groups may be restored less faithfully.",
         "- A restored face is a plausible reconstruction, not evidence of what the person looked like.",
     ]
