@@ -1,0 +1,53 @@
+"""The precision setting: what auto picks per device, and bf16 forwards against the golden outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from faceapp.core.errors import DeviceError
+from faceapp.core.loading import load_network
+from faceapp.core.precision import resolve_precision
+
+CPU = torch.device("cpu")
+#: bf16 keeps 8 bits of mantissa: stated tolerances of the golden networks' outputs in bf16
+BF16_UNET_ATOL = 0.05  # outputs of magnitude ~3
+BF16_SWINIR_ATOL = 0.02  # outputs in [0, 1]
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("1", "bf16"), ("0", "fp32")])
+def test_auto_uses_bf16_only_on_a_cpu_that_runs_it_fast(monkeypatch, flag, expected):
+    monkeypatch.setenv("FACEAPP_CPU_BF16", flag)
+    precision = resolve_precision("auto", CPU)
+    assert precision.name == expected
+    assert precision.weights == {"bf16": torch.bfloat16, "fp32": torch.float32}[expected]
+
+
+def test_cuda_keeps_fp32_weights_under_fp16_autocast():
+    precision = resolve_precision("auto", torch.device("cuda"))
+    assert (precision.name, precision.weights, precision.autocast) == ("fp16", torch.float32, torch.float16)
+
+
+def test_explicit_choices_and_refusals():
+    assert resolve_precision("fp32", CPU).weights == torch.float32
+    assert resolve_precision("BF16", CPU).channels_last
+    with pytest.raises(DeviceError, match="fp16 runs on CUDA"):
+        resolve_precision("fp16", CPU)
+    with pytest.raises(DeviceError, match="unknown precision"):
+        resolve_precision("int8", CPU)
+
+
+@pytest.mark.parametrize(("arch", "stem", "atol"), [("iddpm_unet", "unet_small", BF16_UNET_ATOL),
+                                                     ("swinir", "swinir_small", BF16_SWINIR_ATOL)])
+def test_bf16_networks_stay_within_the_stated_tolerance_of_the_golden_outputs(golden_dir, arch, stem, atol):
+    config = json.loads((golden_dir / f"{stem}.json").read_text())["constructor_args"]
+    io = torch.load(golden_dir / f"{stem}_io.pth", weights_only=True)
+    net = resolve_precision("bf16", CPU).prepare(load_network(arch, config, golden_dir / f"{stem}.pth"))
+    assert next(net.parameters()).dtype == torch.bfloat16
+    with torch.inference_mode():
+        out = net(io["x"], io["t"]) if arch == "iddpm_unet" else net(io["x"])
+    assert out.dtype == torch.float32  # the caller's dtype: the sampler's arithmetic stays fp32
+    error = (out - io["out"]).abs().max().item()
+    assert 0 < error <= atol  # really computed in bf16 (not equal), and close
