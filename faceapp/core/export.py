@@ -1,8 +1,12 @@
 """Writing results: PNG, JPEG, WebP or TIFF with metadata and provenance, atomically.
 
 The file is written to a temporary name in the destination folder and renamed into place only
-once complete, so a failure (read-only folder, full disk) never leaves a partial file. An existing
-file is never replaced unless ``overwrite=True``. The source photo's EXIF (orientation already
+once complete, so a failure (read-only folder, full disk, an interrupt) never leaves a partial file;
+the temporary name carries the process id, and the leftovers of a killed run are swept by the next
+export into that folder (:mod:`faceapp.core.tempfiles`). An existing file is never replaced unless
+``overwrite=True``, and the source photo never is. With ``unique=True`` the name is settled only at
+the rename, atomically: when another process took it meanwhile, the next free numbered name is used,
+so two runs into one folder never collide and no finished result is thrown away. The source photo's EXIF (orientation already
 reset to 1 by :func:`faceapp.core.photo_io.read_photo`) and ICC profile are carried over; the
 provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as an iTXt chunk
 named ``faceapp``. JPEG has no alpha channel: the alpha is dropped there. TIFF is written
@@ -17,8 +21,7 @@ import errno
 import logging
 import json
 import os
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,6 +31,7 @@ from PIL import Image
 from faceapp.core.errors import ExportError
 from faceapp.core.photo_io import Photo
 from faceapp.core.png_writer import write_png
+from faceapp.core.tempfiles import create_temp, sweep_stale
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
 _ORIENTATION = 0x0112
+_TEMP_SUFFIX = ".part"
+_swept: set[str] = set()  # folders already cleared of killed runs' leftovers by this process
 
 
 def format_for(dest: str | Path, format: str | None = None) -> str:
@@ -86,12 +92,20 @@ def default_output_path(
     input_path = Path(input_path)
     folder = Path(folder) if folder is not None else input_path.parent
     stem, ext = output_file_name(input_path, pattern=pattern, ext=ext, fields=fields)
-    candidate = folder / f"{stem}{ext}"
+    return next(c for c in _numbered_names(folder / f"{stem}{ext}") if not _taken(c))
+
+
+def _numbered_names(dest: Path) -> Iterator[Path]:
+    """``dest``, then ``STEM_2.EXT``, ``STEM_3.EXT``, … in its folder."""
+    yield dest
     number = 2
-    while candidate.exists() or candidate.is_symlink():
-        candidate = folder / f"{stem}_{number}{ext}"
+    while True:
+        yield dest.with_name(f"{dest.stem}_{number}{dest.suffix}")
         number += 1
-    return candidate
+
+
+def _taken(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
 
 
 def output_file_name(
@@ -124,8 +138,13 @@ def export_photo(
     webp_method: int = WEBP_METHOD,
     provenance: dict[str, Any] | None = None,
     overwrite: bool = False,
+    unique: bool = False,
 ) -> Path:
     """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written.
+
+    An existing ``dest`` is an error, unless ``overwrite`` (it is replaced; never when it is
+    ``photo``'s own file) or ``unique`` (the first free name of ``STEM_2.EXT``, ``STEM_3.EXT``, …
+    is taken at the moment the finished file is renamed into place, and returned).
 
     quality: JPEG and WebP quality 1…100 (JPEG keeps full colour resolution, 4:4:4, from 90 up;
     WebP at 100 is lossless). png_compress_level: zlib level 0…9. webp_method: encoder effort
@@ -151,7 +170,11 @@ def export_photo(
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"cannot write {dest}: the folder {folder} does not exist.")
-    if (dest.exists() or dest.is_symlink()) and not overwrite:
+    if overwrite and unique:
+        raise ValueError("overwrite and unique exclude each other")
+    if overwrite and photo is not None and photo.path is not None and is_same_file(dest, photo.path):
+        raise ExportError(f"{dest} is the original photo: faceapp never replaces it; choose another name or folder.")
+    if _taken(dest) and not (overwrite or unique):
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
     exif, icc = _exif_block(photo, provenance), photo.icc if photo is not None else None
@@ -172,8 +195,15 @@ def export_photo(
         def write(handle: IO[bytes]) -> None:
             image.save(handle, format=fmt, **options)
 
-    _write_atomically(write, dest, overwrite=overwrite)
-    return dest
+    return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
+
+
+def is_same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one existing file (through links, ``..`` or another spelling)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def read_provenance(path: str | Path) -> dict[str, Any] | None:
@@ -192,6 +222,18 @@ def read_provenance(path: str | Path) -> dict[str, Any] | None:
     except (TypeError, json.JSONDecodeError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def is_faceapp_output(path: str | Path) -> bool:
+    """Whether ``path`` is an image faceapp wrote (its provenance or EXIF Software says so).
+
+    Reads the header only; any file that cannot be opened is not one.
+    """
+    try:
+        with Image.open(path) as image:
+            return PROVENANCE_KEY in image.info or image.getexif().get(_SOFTWARE) == "faceapp"
+    except Exception:  # noqa: BLE001 - not an image faceapp can read: not one of its results
+        return False
 
 
 def _to_pillow(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
@@ -246,11 +288,19 @@ def _save_options(
     return options
 
 
-def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwrite: bool) -> None:
+def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwrite: bool, unique: bool) -> Path:
+    """Write through a hidden temporary file and rename it to ``dest``; returns the final name.
+
+    The temporary file is removed on every way out but a hard kill, including KeyboardInterrupt
+    and the termination signals the front-ends turn into it (see :mod:`faceapp.core.termination`).
+    """
     folder = dest.parent if str(dest.parent) else Path(".")
+    if str(folder.resolve()) not in _swept:
+        sweep_stale(folder, _TEMP_SUFFIX)
+        _swept.add(str(folder.resolve()))
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem[:40]}.", suffix=".part", dir=folder)
+        fd, tmp = create_temp(folder, dest.stem, _TEMP_SUFFIX)
         os.chmod(tmp, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
             try:
@@ -262,14 +312,15 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
         if overwrite:
             os.replace(tmp, dest)
         else:
-            _rename_no_replace(tmp, dest)
+            dest = _rename_no_replace(tmp, dest, unique=unique)
         tmp = None
+        return dest
     except ExportError:
         raise
     except OSError as exc:
         raise ExportError(_os_error_message(exc, dest)) from exc
     finally:
-        if tmp is not None and os.path.exists(tmp):
+        if tmp is not None:
             try:
                 os.unlink(tmp)
             except OSError:
@@ -291,18 +342,27 @@ def _new_file_mode() -> int:
     return 0o666 & ~_UMASK
 
 
-def _rename_no_replace(tmp: str, dest: Path) -> None:
-    """Move ``tmp`` to ``dest`` unless ``dest`` appeared meanwhile (hard link, then unlink)."""
-    try:
-        os.link(tmp, dest)
-    except FileExistsError:
-        raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
-    except OSError:  # the file system has no hard links: best effort
-        if dest.exists():
-            raise ExportError(f"{dest} already exists; choose another name or allow overwriting.") from None
-        os.replace(tmp, dest)
-        return
-    os.unlink(tmp)
+def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:
+    """Move ``tmp`` to ``dest`` unless ``dest`` exists (hard link, then unlink); returns the name.
+
+    With ``unique``, a taken name moves on to the next numbered one instead of failing.
+    """
+    for candidate in _numbered_names(dest) if unique else (dest,):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            # The file system has no hard links: best effort, check then rename.
+            if _taken(candidate):
+                continue
+            os.replace(tmp, candidate)
+            return candidate
+        os.unlink(tmp)
+        return candidate
+    raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
 
 def _os_error_message(exc: OSError, dest: Path) -> str:

@@ -29,6 +29,7 @@ import numpy as np
 
 from faceapp import paths
 from faceapp.core.errors import DetectorUnavailableError, FaceappError, ImageError
+from faceapp.core.geometry import MAX_CROP_TO_PHOTO, check_box, check_photo_size
 from faceapp.core.templates import face_template
 
 FaceSelection = Literal["all", "largest", "center"]
@@ -104,10 +105,12 @@ def face_from_landmarks(points: Sequence[Sequence[float]] | np.ndarray, *, index
 
 
 def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
-    """A face given by an upright box (x0, y0, x1, y1); landmarks are placed by the FFHQ template."""
+    """A face given by an upright box (x0, y0, x1, y1); landmarks are placed by the FFHQ template.
+
+    Raises ValueError for a box that is not finite, not ordered, or under 4 pixels a side.
+    """
+    check_box(box)
     x0, y0, x1, y1 = (float(v) for v in box)
-    if not (x1 > x0 and y1 > y0):
-        raise ValueError(f"a face box needs x0 < x1 and y0 < y1, got {tuple(box)}")
     # The template's inner face (eyes to mouth plus margins) spans ~ [150, 362] x [170, 420] at 512.
     template = face_template("ffhq5", 512)
     inner = np.array([150.0, 170.0, 362.0, 420.0], dtype=np.float32)
@@ -162,15 +165,31 @@ def align_face(rgb: np.ndarray, landmarks: np.ndarray, *, template: np.ndarray, 
 
     Pixels outside the photo are filled by reflection. When the face is larger in the photo than
     in the crop, the surrounding region is first reduced with area averaging (no aliasing).
+    Raises :class:`ImageError` for a photo under 8 pixels a side or a crop that reaches far
+    beyond the photo (OpenCV's reflection would spin on either; see :mod:`faceapp.core.geometry`).
     """
+    height, width = rgb.shape[:2]
+    check_photo_size(width, height)
     affine = alignment_transform(landmarks, template)
     scale = math.sqrt(abs(np.linalg.det(affine[:, :2])))
+    reach = MAX_CROP_TO_PHOTO * max(width, height)
+    if not np.isfinite(affine).all() or scale <= 0 or size / scale > reach or not _centre_within(affine, size, width, height, reach):
+        raise ImageError(
+            f"the face reaches far beyond the {width}×{height} photo (far too large or too far outside "
+            "it, or its landmarks coincide); check the face box or landmarks."
+        )
     source, to_source = rgb, np.eye(3)
     if scale < 0.75:
         source, to_source = _reduced_region(rgb, affine, size, scale)
     matrix = (np.vstack([affine, [0.0, 0.0, 1.0]]) @ np.linalg.inv(to_source))[:2]
     crop = cv2.warpAffine(source, matrix, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
     return crop, affine
+
+
+def _centre_within(affine: np.ndarray, size: int, width: int, height: int, reach: float) -> bool:
+    """Whether the crop's centre lies within ``reach`` pixels of the photo."""
+    cx, cy = cv2.invertAffineTransform(affine) @ np.array([size / 2.0, size / 2.0, 1.0])
+    return -reach <= cx <= width + reach and -reach <= cy <= height + reach
 
 
 def _reduced_region(rgb: np.ndarray, affine: np.ndarray, size: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +202,8 @@ def _reduced_region(rgb: np.ndarray, affine: np.ndarray, size: int, scale: float
     x1 = int(np.clip(math.ceil(corners[:, 0].max()) + 3, x0 + 1, width))
     y1 = int(np.clip(math.ceil(corners[:, 1].max()) + 3, y0 + 1, height))
     region = rgb[y0:y1, x0:x1]
-    new_w, new_h = max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale))
+    # At least 2 pixels a side: OpenCV's reflected border never returns on a 1-pixel source.
+    new_w, new_h = max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale))
     reduced = cv2.resize(region, (new_w, new_h), interpolation=cv2.INTER_AREA)
     sx, sy = new_w / (x1 - x0), new_h / (y1 - y0)
     # pixel-centre convention: u = (x - x0 + 0.5) * s - 0.5

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceapp.core.errors import ImageError
+from faceapp.core.pathtext import file_problem
 
 #: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
 #: as decompression bombs before decoding.
@@ -26,6 +27,9 @@ MAX_PIXELS = 120_000_000
 
 #: Pillow format names accepted on input.
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"})
+#: Formats whose several frames are an animation (refused), unlike MPO's and TIFF's extra pictures
+#: (a camera's preview, a page's thumbnail), of which the first is the photo.
+_ANIMATED_FORMATS = frozenset({"PNG", "WEBP"})
 
 _EXIF_ORIENTATION = 0x0112
 
@@ -63,11 +67,37 @@ class Photo:
         return cls(path=None, rgb=np.ascontiguousarray(rgb), alpha=alpha)
 
 
+@dataclass(frozen=True)
+class PhotoHeader:
+    """What a photo's header says, read without decoding a pixel: upright size, alpha, format."""
+
+    width: int
+    height: int
+    alpha: bool
+    format: str | None
+
+
+def probe_photo(path: str | Path) -> PhotoHeader | None:
+    """The header of a photo file, or None when it cannot be read (:func:`read_photo` says why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
+                    width, height = height, width
+                alpha = "A" in image.getbands() or "transparency" in image.info
+                return PhotoHeader(width, height, alpha, image.format)
+    except Exception:  # noqa: BLE001 - any failure is reported by read_photo
+        return None
+
+
 def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
     """Read a photo from disk; raise :class:`ImageError` with a user-facing message on failure."""
     path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: no such file.")
+    problem = file_problem(path)
+    if problem is not None:
+        raise ImageError(f"{path}: cannot read it: {problem}.")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty.")
     try:
@@ -100,6 +130,11 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         raise ImageError(
             f"{path}: {width}×{height} pixels is larger than the {max_pixels // 1_000_000} megapixels "
             "faceapp accepts (a decompression bomb?)."
+        )
+    if fmt in _ANIMATED_FORMATS and getattr(image, "is_animated", False):
+        raise ImageError(
+            f"{path}: an animated {fmt} ({getattr(image, 'n_frames', 'several')} frames); faceapp restores "
+            "still photos. Save the frame you want as a still image first."
         )
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()

@@ -26,6 +26,7 @@ import numpy as np
 
 from faceapp.core.errors import Cancelled
 from faceapp.core.faces import Face, FaceDetector, FaceSelection, align_face, select_faces
+from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.settings import SamplerSettings
@@ -221,9 +222,14 @@ def iter_restore_photo(
 ) -> Generator[Progress, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo``; yields :class:`Progress`, returns the result.
 
-    With ``settings.aligned`` the whole photo is the one face (``faces`` is ignored).
+    With ``settings.aligned`` the whole photo is the one face (``faces`` is ignored). A photo
+    too small for a face, or a face far outside it, raises :class:`ImageError` before any work.
     """
     todo = [whole_image_face(photo, engine)] if settings.aligned else [f for f in faces if f.enabled]
+    name = photo.path.name if photo.path is not None else "the photo"
+    check_photo_size(photo.width, photo.height, name=name)
+    for face in todo:
+        check_face_in_photo(face.box, face.landmarks, photo.width, photo.height, name=name)
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
     results = []
     for position, face in enumerate(todo):
@@ -235,8 +241,8 @@ def iter_restore_photo(
         )
         results.append(FaceResult(face=face, aligned=crop, affine=affine, seeds=list(seeds), candidates=candidates))
     _check(should_cancel)
-    background = upscale_image(photo.rgb, settings.upscale)
-    alpha = upscale_image(photo.alpha, settings.upscale) if photo.alpha is not None else None
+    background = upscale_image(photo.rgb, settings.upscale, should_cancel=should_cancel)
+    alpha = upscale_image(photo.alpha, settings.upscale, should_cancel=should_cancel) if photo.alpha is not None else None
     return PhotoResult(
         photo=photo, faces=results, background=background, alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"),

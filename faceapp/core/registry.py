@@ -25,6 +25,7 @@ from faceapp.core.errors import (
     ModelNotFoundError,
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
+from faceapp.core.pathtext import file_problem
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +291,9 @@ class Registry:
         """
         manifest = self.get(name)
         source = Path(source).expanduser()
-        if not source.is_file():
-            raise ModelError(f"Cannot import {source}: there is no such file.")
+        problem = file_problem(source)
+        if problem is not None:
+            raise ModelError(f"Cannot import {source}: {problem}.")
         entry, state_dict = self._identify(manifest, source, as_file)
         if (manifest.source.parent / entry.name).is_file():  # cheap refusal before reading the file
             raise ModelError(f"{entry.name} is bundled with '{name}' already; nothing to import.")

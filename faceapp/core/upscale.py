@@ -8,8 +8,12 @@ only one stripe's intermediate buffers exist at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
+
+from faceapp.core.errors import Cancelled
 
 SCALES = (1, 2, 4)
 
@@ -17,8 +21,13 @@ _MARGIN = 8  # input rows; Lanczos-4 reads 4 on each side
 _STRIPE_OUTPUT_ROWS = 512
 
 
-def upscale_image(image: np.ndarray, scale: int, *, stripe_rows: int = _STRIPE_OUTPUT_ROWS) -> np.ndarray:
-    """HxW(xC) uint8 → (s·H)x(s·W)(xC) uint8; ``scale`` 1 returns a copy."""
+def upscale_image(
+    image: np.ndarray, scale: int, *, stripe_rows: int = _STRIPE_OUTPUT_ROWS, should_cancel: Callable[[], bool] | None = None
+) -> np.ndarray:
+    """HxW(xC) uint8 → (s·H)x(s·W)(xC) uint8; ``scale`` 1 returns a copy.
+
+    ``should_cancel()`` is asked before each stripe; True raises :class:`Cancelled`.
+    """
     if scale not in SCALES:
         raise ValueError(f"upscale must be one of {SCALES}, got {scale}")
     if image.dtype != np.uint8:
@@ -29,6 +38,8 @@ def upscale_image(image: np.ndarray, scale: int, *, stripe_rows: int = _STRIPE_O
     out = np.empty((height * scale, width * scale) + image.shape[2:], dtype=np.uint8)
     in_rows = max(1, stripe_rows // scale)
     for y0 in range(0, height, in_rows):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
         y1 = min(height, y0 + in_rows)
         top, bottom = max(0, y0 - _MARGIN), min(height, y1 + _MARGIN)
         stripe = cv2.resize(image[top:bottom], (width * scale, (bottom - top) * scale), interpolation=cv2.INTER_LANCZOS4)

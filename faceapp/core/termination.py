@@ -1,0 +1,49 @@
+"""SIGTERM and SIGHUP handled like Ctrl-C, so every way out of a job cleans up the same way.
+
+Python turns SIGINT into :class:`KeyboardInterrupt`, and the ``finally`` clauses along the way
+remove temporary files; SIGTERM (``kill``, a service manager) and SIGHUP (closing the terminal)
+would kill the process at once and leave them behind. :func:`terminate_like_interrupt` makes those
+two raise :class:`Terminated`, a KeyboardInterrupt, in the main thread instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+#: The signals handled like SIGINT (SIGHUP does not exist on Windows).
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to stop by a signal other than SIGINT."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _raise_terminated(signum, _frame) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def terminate_like_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` (main thread only).
+
+    A signal the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        signum: signal.signal(signum, _raise_terminated)
+        for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,114 @@
+"""Core guards behind the issue-13 findings: geometry, memory budget, temporary files, export."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceapp.core.errors import ExportError, ImageError
+from faceapp.core.export import export_photo, is_faceapp_output
+from faceapp.core.faces import align_face, face_from_box
+from faceapp.core.memory import MemoryBudgetError, MemoryLimit, check_memory_budget, estimate_peak_bytes, parse_size
+from faceapp.core.photo_io import read_photo
+from faceapp.core.tempfiles import create_temp, sweep_stale
+from faceapp.core.templates import face_template
+
+
+@pytest.fixture
+def watchdog():
+    faulthandler.dump_traceback_later(120, exit=True, file=sys.__stderr__)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 200, 3), (200, 1, 3)])
+def test_alignment_refuses_a_source_opencv_would_spin_on(shape, watchdog):
+    template = face_template("ffhq5", 64)
+    with pytest.raises(ImageError, match="too small to hold a face"):
+        align_face(np.zeros(shape, np.uint8), template, template=template, size=64)
+
+
+def test_alignment_refuses_a_face_far_beyond_the_photo(watchdog):
+    rgb = np.zeros((90, 120, 3), np.uint8)
+    template = face_template("ffhq5", 64)
+    huge = face_from_box((-1e9, -1e9, 1e9, 1e9)).landmarks
+    far = face_from_box((1e6, 1e6, 1e6 + 60, 1e6 + 60)).landmarks
+    for landmarks in (huge, far):
+        with pytest.raises(ImageError, match="reaches far beyond the 120×90 photo"):
+            align_face(rgb, landmarks, template=template, size=64)
+    # A face as large as allowed still aligns, through a reduced region of at least 2 pixels.
+    crop, _ = align_face(rgb[:9], face_from_box((0, 0, 400, 30)).landmarks, template=template, size=64)
+    assert crop.shape == (64, 64, 3)
+
+
+def test_face_boxes_must_be_finite_and_usable():
+    for box in [(0, 0, 1, 1), (0, 0, 50, 1), (0, 0, float("nan"), 10), (0, 0, float("inf"), 10)]:
+        with pytest.raises(ValueError):
+            face_from_box(box)
+
+
+def test_memory_estimate_matches_the_measured_peaks_of_the_issue():
+    width, height = 13400, 8950  # 119.9 MP, under the 120 MP limit
+    png = estimate_peak_bytes(width, height, upscale=4, fmt="PNG")
+    jpeg = estimate_peak_bytes(width, height, upscale=4, fmt="JPEG")
+    assert 6.0e9 < png < 7.5e9  # measured: 6.5 GB
+    assert jpeg > 8.4e9  # measured: killed at 8.4 GB under an 8 GB limit
+    with pytest.raises(MemoryBudgetError) as caught:
+        check_memory_budget(width, height, upscale=4, fmt="JPEG", limit=MemoryLimit(8 * 2**30, "the test's limit"))
+    message = str(caught.value)
+    assert "13400×8950 pixels at ×4 as JPEG" in message and "the test's limit" in message
+    assert "×2 needs" in message and "PNG output" in message
+    check_memory_budget(width, height, upscale=1, fmt="JPEG", limit=MemoryLimit(8 * 2**30, "the test's limit"))
+    check_memory_budget(width, height, upscale=4, fmt="JPEG", limit=MemoryLimit(None, "no check"))
+
+
+def test_memory_sizes_parse():
+    assert parse_size("16G") == 16 * 2**30 and parse_size("800MB") == 800 * 2**20
+    assert parse_size("1.5GiB") == int(1.5 * 2**30) and parse_size("123") == 123 and parse_size("0") == 0
+    with pytest.raises(ValueError):
+        parse_size("lots")
+
+
+def test_a_killed_runs_temporary_files_are_swept_but_not_a_live_ones(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    leftover = tmp_path / f".photo_restored.{dead_pid}.abcd_123.part"
+    leftover.write_bytes(b"partial")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / f".other.{live.pid}.zzzz9999.part"
+        busy.write_bytes(b"being written")
+        fd, mine = create_temp(tmp_path, "mine", ".part")
+        os.close(fd)
+        unrelated = tmp_path / ".notes.part"
+        unrelated.write_text("not ours")
+        assert sweep_stale(tmp_path, ".part") == [leftover]
+        assert busy.exists() and os.path.exists(mine) and unrelated.exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_export_sweeps_leftovers_and_never_replaces_the_source(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = tmp_path / f".big_restored.{int(dead.stdout)}.q1w2e3r4.part"
+    leftover.write_bytes(b"GBs once")
+    Image.new("RGB", (32, 24), (1, 2, 3)).save(tmp_path / "source.png")
+    photo = read_photo(tmp_path / "source.png")
+    before = (tmp_path / "source.png").read_bytes()
+    with pytest.raises(ExportError, match="is the original photo"):
+        export_photo(photo.rgb, None, photo, tmp_path / "source.png", overwrite=True)
+    with pytest.raises(ExportError, match="is the original photo"):
+        export_photo(photo.rgb, None, photo, tmp_path / "." / "source.png", overwrite=True)
+    assert (tmp_path / "source.png").read_bytes() == before
+    written = export_photo(photo.rgb, None, photo, tmp_path / "source.png", unique=True, provenance={"model": "m"})
+    assert written == tmp_path / "source_2.png"
+    assert not leftover.exists()
+    assert is_faceapp_output(written) and not is_faceapp_output(tmp_path / "source.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.png", "source_2.png"]
