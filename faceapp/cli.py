@@ -5,7 +5,8 @@
     faceapp-cli PHOTO …                   (same as "restore")
 
 Exit codes: 0 every input was restored, 1 some inputs failed (the others were still written),
-2 usage error. ``--json`` prints a summary on stdout; messages and the progress bar go to stderr.
+2 usage error (found before any work). ``--json`` prints a summary on stdout; messages and the
+progress bar go to stderr. SIGTERM and SIGHUP stop like Ctrl-C: the file being written is removed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,15 +26,19 @@ from faceapp.core.export import (
     EXTENSIONS,
     PNG_COMPRESS_LEVEL,
     WEBP_METHOD,
-    default_output_path,
     export_photo,
     format_for,
+    is_faceapp_output,
     output_file_name,
 )
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
-from faceapp.core.photo_io import read_photo
+from faceapp.core.geometry import check_face_in_photo, check_photo_size
+from faceapp.core.memory import check_memory_budget, memory_limit
+from faceapp.core.pathtext import path_text
+from faceapp.core.photo_io import probe_photo, read_photo
 from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
+from faceapp.core.termination import terminate_like_interrupt
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,14 @@ def _load_engine(name: str | None, device: str):
     from faceapp.core.engine import load_engine
 
     return load_engine(name, device=device)
+
+
+def _check_model_name(name: str | None) -> None:
+    """Raise ModelNotFoundError for a ``--model`` no manifest defines (before any work)."""
+    if name is not None:
+        from faceapp.core.registry import Registry
+
+        Registry().get(name)
 
 
 # --- argument parsing ----------------------------------------------------------------------
@@ -115,7 +129,9 @@ def _add_restore_parser(subparsers) -> None:
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=_within(0, 6), default=WEBP_METHOD, metavar="0…6",
                      help="WebP encoder effort: higher is smaller and slower (default: %(default)s)")
-    out.add_argument("--overwrite", action="store_true", help="replace existing files instead of choosing a new name")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace existing results instead of choosing a new name; an input photo is never "
+                          "replaced (a pattern or folder that would do so is refused)")
     out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
@@ -131,6 +147,10 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--seed", type=int, default=0, help="first seed (default: %(default)s)")
     model.add_argument("--seeds", type=_positive, default=1, help="candidates per face; one output file each (default: 1)")
     model.add_argument("--upscale", type=int, choices=(1, 2, 4), default=1, help="enlarge the whole photo (default: 1)")
+    model.add_argument("--memory-limit", metavar="SIZE",
+                       help="memory a photo may need, e.g. 16G; a photo whose estimated need (size, upscale, "
+                            "format) is larger is refused before any work; 0 = no check (default: "
+                            "$FACEAPP_MEMORY_LIMIT, else the memory free now)")
     faces = p.add_argument_group("faces")
     faces.add_argument("--faces", choices=("all", "largest", "center"), default="all", help="which detected faces (default: all)")
     faces.add_argument("--min-face-size", type=float, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
@@ -154,16 +174,28 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
 
 # --- the restore command -------------------------------------------------------------------
 def collect_inputs(paths: Sequence[Path], *, recursive: bool) -> list[tuple[Path, Path]]:
-    """(file, path relative to the folder it was found in) for every photo named or found."""
+    """(file, path relative to the folder it was found in) for every photo named or found.
+
+    Photos found in folders that faceapp itself wrote (earlier results, recognised by their
+    provenance) are left out, so a folder restored into itself is not restored again; a result
+    named on its own is restored.
+    """
     found: list[tuple[Path, Path]] = []
+    results = 0
     for path in paths:
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
             for file in sorted(path.glob(pattern)):
                 if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES and not file.name.startswith("."):
+                    if is_faceapp_output(file):
+                        results += 1
+                        continue
                     found.append((file, file.relative_to(path)))
         else:
             found.append((path, Path(path.name)))
+    if results:
+        print(f"note: {results} earlier result(s) of faceapp in the folders are not restored again "
+              "(name a file to restore it anyway).", file=sys.stderr)
     return found
 
 
@@ -177,6 +209,10 @@ class _Restorer:
         from faceapp.core.devices import resolve_device  # imports torch: only when restoring
 
         resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
+        _check_model_name(args.model)  # so is an unknown model
+        self.memory_limit = memory_limit(args.memory_limit)
+        if args.output is not None and args.output.exists() and not args.output.is_dir():
+            raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
         self.settings = PhotoSettings(
             sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps or SamplerSettings().steps, eta=args.eta,
                                     schedule=args.schedule,
@@ -193,6 +229,12 @@ class _Restorer:
         self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
         self._engine = None
         self._detector = None
+        self.pattern = args.pattern
+        if self.settings.seeds_per_face > 1 and "{seed}" not in self.pattern:
+            self.pattern += "_seed{seed}"
+        output_file_name(Path("photo.jpg"), pattern=self.pattern, fields={"seed": 0})  # a bad pattern fails now
+        fmt = format_for(f"x.{args.format}") if args.format else None
+        self.ext = EXTENSIONS[fmt] if fmt else None
 
     @property
     def engine(self):
@@ -212,7 +254,30 @@ class _Restorer:
             self._detector = FaceDetector(folder, model=self.args.detector, device="cpu")
         return self._detector
 
+    def destinations(self, path: Path, relative: Path) -> list[Path]:
+        """The file names the results of one input get (before any numbering), one per seed."""
+        folder = path.parent if self.args.output is None else self.args.output / relative.parent
+        names = []
+        for k in range(self.settings.seeds_per_face):
+            stem, suffix = output_file_name(path, pattern=self.pattern, ext=self.ext, fields={"seed": self.settings.base_seed + k})
+            names.append(folder / f"{stem}{suffix}")
+        return names
+
+    def preflight(self, path: Path) -> None:
+        """Checks made from the header, before the photo is decoded: memory, the faces given."""
+        header = probe_photo(path)
+        if header is None:
+            return  # read_photo says what is wrong with it
+        fmt = format_for(self.destinations(path, Path(path.name))[0])
+        check_memory_budget(header.width, header.height, upscale=self.settings.upscale, fmt=fmt, alpha=header.alpha,
+                            limit=self.memory_limit, name=path_text(path))
+        if not self.settings.aligned:
+            check_photo_size(header.width, header.height, name=path_text(path))
+        for face in self.given_faces:
+            check_face_in_photo(face.box, face.landmarks, header.width, header.height, name=path_text(path))
+
     def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
+        self.preflight(path)
         photo = read_photo(path)
         if self.settings.aligned:
             faces = []
@@ -227,43 +292,48 @@ class _Restorer:
                 )
         engine = self.engine  # loaded once faces are known: no model load for a photo that fails earlier
         result = restore_photo(photo, faces, engine, self.settings, on_progress=on_progress)
-        folder = self._output_folder(path, relative)
-        fmt = format_for(f"x.{self.args.format}") if self.args.format else None
-        ext = EXTENSIONS[fmt] if fmt else None
-        pattern = self.args.pattern
-        if self.settings.seeds_per_face > 1 and "{seed}" not in pattern:
-            pattern += "_seed{seed}"
         outputs = []
-        for k in range(self.settings.seeds_per_face):
+        for k, dest in enumerate(self.destinations(path, relative)):
             for face_index in range(len(result.faces)):
                 result.choose(face_index, k)
-            seed = self.settings.base_seed + k
-            dest = self._destination(path, folder, pattern, ext, seed)
+            _make_folder(dest.parent)
+            # Without --overwrite the name is settled at the rename: a name another run took
+            # meanwhile moves on to the next number rather than throwing this result away.
             written = export_photo(
-                result.composite(copy=False), result.alpha, photo, dest, format=fmt, quality=self.args.quality,
+                result.composite(copy=False), result.alpha, photo, dest, format=format_for(dest), quality=self.args.quality,
                 png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
-                provenance=result.provenance(), overwrite=self.args.overwrite,
+                provenance=result.provenance(), overwrite=self.args.overwrite, unique=not self.args.overwrite,
             )
-            outputs.append(str(written))
-        return {"input": str(path), "status": "ok", "faces": len(result.faces), "outputs": outputs}
+            outputs.append(path_text(written))
+        return {"input": path_text(path), "status": "ok", "faces": len(result.faces), "outputs": outputs}
 
-    def _output_folder(self, path: Path, relative: Path) -> Path:
-        if self.args.output is None:
-            return path.parent
-        folder = self.args.output / relative.parent
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from faceapp.core.errors import ExportError
+
+        raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from exc
+
+
+def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:
+    """(input, the result file that would replace it) if --overwrite would replace any input."""
+    def identity(path: Path) -> tuple[int, int] | None:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            from faceapp.core.errors import ExportError
+            stat = path.stat()
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino
 
-            raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from exc
-        return folder
-
-    def _destination(self, path: Path, folder: Path, pattern: str, ext: str | None, seed: int) -> Path:
-        if not self.args.overwrite:
-            return default_output_path(path, folder=folder, pattern=pattern, ext=ext, fields={"seed": seed})
-        stem, suffix = output_file_name(path, pattern=pattern, ext=ext, fields={"seed": seed})
-        return folder / f"{stem}{suffix}"
+    originals = {identity(path): path for path, _ in inputs}
+    originals.pop(None, None)
+    for path, relative in inputs:
+        for dest in restorer.destinations(path, relative):
+            key = identity(dest)
+            if key is not None and key in originals:
+                return originals[key], dest
+    return None
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -280,6 +350,10 @@ def run_restore(args: argparse.Namespace) -> int:
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
         return EXIT_FAILURE
+    if args.overwrite and (clash := _replaced_input(restorer, inputs)) is not None:
+        print(f"error: --overwrite would replace the input photo {clash[0]} with a result; faceapp never replaces "
+              "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
+        return EXIT_USAGE
     records: list[dict[str, Any]] = []
     bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
     try:
@@ -297,13 +371,13 @@ def run_restore(args: argparse.Namespace) -> int:
             except Cancelled:
                 raise
             except FaceappError as exc:
-                records.append({"input": str(path), "status": "failed", "error": str(exc)})
+                records.append({"input": path_text(path), "status": "failed", "error": path_text(str(exc))})
                 bar.write(f"error: {exc}", file=sys.stderr)
                 if _is_fatal(exc):
                     break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
                 log.exception("unexpected error on %s", path)
-                records.append({"input": str(path), "status": "failed", "error": f"unexpected error: {exc!r}"})
+                records.append({"input": path_text(path), "status": "failed", "error": f"unexpected error: {exc!r}"})
                 bar.write(f"error: {path}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
     except (KeyboardInterrupt, Cancelled):
@@ -329,8 +403,8 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     ok = sum(1 for r in records if r["status"] == "ok")
     if args.json:
         summary = {"inputs": total, "restored": ok, "failed": len(records) - ok, "skipped": total - len(records), "results": records}
-        json.dump(summary, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        # One write of finished text: an encoding error cannot leave half a document behind.
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     else:
         print(f"{ok} of {total} photos restored.", file=sys.stderr)
 
@@ -344,14 +418,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
         return int(exit_.code or 0)
-    if args.command == "restore":
-        return run_restore(args)
-    if args.command == "models":
-        from faceapp.cli_models import run_models_command
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        with terminate_like_interrupt():
+            if args.command == "restore":
+                return run_restore(args)
+            from faceapp.cli_models import run_models_command
 
-        return run_models_command(args)
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
+            return run_models_command(args)
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _reader_went_away() -> int:
+    """stdout's reader closed the pipe (``| head``): stop quietly, as command-line tools do."""
+    # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_FAILURE
 
 
 if __name__ == "__main__":

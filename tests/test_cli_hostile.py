@@ -1,0 +1,245 @@
+"""faceapp-cli against a careless or unlucky user: the issue-13 findings, one test each or more.
+
+Each test names its finding (#N). Cases that could hang run under a watchdog that fails the test
+instead (OpenCV's loop cannot be interrupted from Python).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_util import identity_engine
+
+import faceapp.cli as cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fast_engine(monkeypatch, retinaface_dir):
+    """An identity engine at 256 px (its loads are counted); the shared detector weights."""
+    engine = identity_engine(256)
+    loads: list[str | None] = []
+
+    def load(name, device):
+        loads.append(name)
+        return engine
+
+    monkeypatch.setattr(cli, "_load_engine", load)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    return loads
+
+
+@pytest.fixture
+def watchdog():
+    """Ends the test run with a traceback if a case spins (rather than hanging CI)."""
+    faulthandler.dump_traceback_later(120, exit=True, file=sys.__stderr__)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = cli.main([os.fsdecode(a) if isinstance(a, (bytes, Path)) else str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _photo(tmp_path, testdata_dir, name="people.jpg") -> Path:
+    source = tmp_path / name
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", source)
+    return source
+
+
+# --- 1: the original is never replaced ----------------------------------------------------
+def test_overwrite_with_the_stem_pattern_never_replaces_the_original(tmp_path, testdata_dir, capsys, fast_engine):
+    source = _photo(tmp_path, testdata_dir)
+    before = _sha(source)
+    code, _, err = _run(capsys, source, "--pattern", "{stem}", "--overwrite", "--no-progress")
+    assert code == 2 and "never replaces" in err and str(source) in err
+    code, _, err = _run(capsys, source, "--pattern", "{stem}", "--overwrite", "-o", tmp_path, "--no-progress")
+    assert code == 2
+    assert _sha(source) == before and fast_engine == []  # refused before any work
+    # Another input of the batch is an original too: a.png → "b" would replace b.png.
+    Image.new("RGB", (64, 64)).save(tmp_path / "b.png")
+    code, _, err = _run(capsys, source, tmp_path / "b.png", "--pattern", "b", "--format", "png", "--overwrite")
+    assert code == 2 and "b.png" in err
+    # Without --overwrite the same pattern writes beside it under a new name.
+    code, out, _ = _run(capsys, source, "--pattern", "{stem}", "--json", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 0 and json.loads(out)["results"][0]["outputs"] == [str(tmp_path / "people_2.jpg")]
+    assert _sha(source) == before
+
+
+# --- 2: geometry is checked before OpenCV sees it -----------------------------------------
+def test_degenerate_photos_and_absurd_boxes_fail_at_once(tmp_path, capsys, watchdog, fast_engine):
+    Image.new("RGB", (1, 1), (90, 80, 70)).save(tmp_path / "dot.png")
+    Image.new("RGB", (200, 1), (90, 80, 70)).save(tmp_path / "strip.png")
+    Image.new("RGB", (120, 90), (90, 80, 70)).save(tmp_path / "wall.png")
+    code, _, err = _run(capsys, tmp_path / "dot.png", "--face-box=0,0,1,1", "-o", tmp_path / "out")
+    assert code == 2 and "at least 4 pixels" in err
+    code, _, err = _run(capsys, tmp_path / "strip.png", "--face-box=0,0,50,1", "-o", tmp_path / "out")
+    assert code == 2 and "at least 4 pixels" in err
+    code, _, err = _run(capsys, tmp_path / "strip.png", "--face-box=0,0,50,40", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "200×1 pixels: too small to hold a face" in err
+    code, _, err = _run(capsys, tmp_path / "wall.png", "--face-box=-1e9,-1e9,1e9,1e9", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "far larger than the 120×90 photo" in err
+    code, _, err = _run(capsys, tmp_path / "wall.png", "--face-box=1e7,1e7,10000050,10000050", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "outside the 120×90 photo" in err
+    assert fast_engine == [] and not (tmp_path / "out").exists()
+
+
+# --- 3: a memory budget before any work ---------------------------------------------------
+def test_a_photo_over_the_memory_budget_is_refused_with_the_ways_out(tmp_path, capsys, monkeypatch, fast_engine):
+    Image.new("RGB", (1200, 900), (90, 80, 70)).save(tmp_path / "big.jpg")
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "560M")  # 512 MB base + room for ×1 but not ×4 JPEG
+    code, _, err = _run(capsys, tmp_path / "big.jpg", "--upscale", "4", "--face-box", "10,10,90,90", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1
+    assert "1200×900 pixels at ×4 as JPEG" in err and "FACEAPP_MEMORY_LIMIT" in err
+    assert "smaller upscale (×1" in err and "PNG output" in err and "more memory" in err
+    assert fast_engine == [] and not (tmp_path / "out").exists()
+    # The option raises the limit (here: switches the check off).
+    code, _, _ = _run(capsys, tmp_path / "big.jpg", "--upscale", "4", "--face-box", "10,10,90,90", "-o", tmp_path / "out",
+                      "--no-progress", "--memory-limit", "0")
+    assert code == 0
+    assert _run(capsys, tmp_path / "big.jpg", "--memory-limit", "lots")[0] == 2
+
+
+# --- 5: file names that are not UTF-8, with --json ----------------------------------------
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that stores names as bytes")
+def test_json_summary_with_a_name_that_is_not_utf8(tmp_path, testdata_dir, monkeypatch):
+    name = os.fsencode(tmp_path) + b"/bad\xff\xfename.jpg"
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", name)
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    code = cli.main([os.fsdecode(name), "--json", "--no-progress", "--face-box", "70,40,140,130"])
+    stdout.flush()
+    text = stdout.buffer.getvalue().decode("utf-8")  # strict: valid UTF-8 throughout
+    summary = json.loads(text)
+    assert code == 0
+    assert summary["results"][0]["input"].endswith("bad\\xff\\xfename.jpg")
+    assert summary["results"][0]["outputs"][0].endswith("bad\\xff\\xfename_restored.jpg")
+
+
+# --- 6: SIGTERM and SIGHUP clean up like SIGINT -------------------------------------------
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, testdata_dir, signal_name):
+    source = _photo(tmp_path, testdata_dir)
+    out_dir = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import faceapp.cli as cli
+        import faceapp.core.export as export
+        from pipeline_util import identity_engine
+        cli._load_engine = lambda name, device: identity_engine(256)
+
+        def write_png(handle, *args, **kwargs):
+            handle.write(b"half a file")
+            handle.flush()
+            os.kill(os.getpid(), signal.{signal_name})
+            handle.write(b"never")
+
+        export.write_png = write_png
+        sys.exit(cli.main([{str(source)!r}, "-o", {str(out_dir)!r}, "--format", "png", "--no-progress",
+                           "--face-box", "70,40,140,130"]))
+    """)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "tests"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 1, done.stderr
+    assert "Interrupted" in done.stderr
+    assert list(out_dir.iterdir()) == []  # no hidden .part file, no result
+
+
+# --- 8: two runs into one folder ----------------------------------------------------------
+def test_a_name_taken_while_encoding_moves_on_to_the_next_number(tmp_path, testdata_dir, capsys, monkeypatch):
+    import faceapp.core.export as export
+
+    source = _photo(tmp_path, testdata_dir)
+    out_dir = tmp_path / "out"
+    real = export.write_png
+
+    def other_run_finishes_first(handle, *args, **kwargs):
+        (out_dir / "people_restored.png").write_bytes(b"the other run's result")
+        real(handle, *args, **kwargs)
+
+    monkeypatch.setattr(export, "write_png", other_run_finishes_first)
+    code, out, _ = _run(capsys, source, "-o", out_dir, "--format", "png", "--json", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 0
+    assert json.loads(out)["results"][0]["outputs"] == [str(out_dir / "people_restored_2.png")]
+    assert (out_dir / "people_restored.png").read_bytes() == b"the other run's result"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["people_restored.png", "people_restored_2.png"]
+
+
+# --- 10, 11, 12: usage errors found before any work, exit 2 -------------------------------
+def test_usage_errors_are_found_before_any_work(tmp_path, testdata_dir, capsys, fast_engine):
+    source = _photo(tmp_path, testdata_dir)
+    code, _, err = _run(capsys, source, "--pattern", "{stem}/x", "-o", tmp_path / "out")
+    assert code == 2 and "bad output name pattern" in err
+    code, _, err = _run(capsys, source, "--pattern", "{nosuch}", "-o", tmp_path / "out")
+    assert code == 2 and "bad output name pattern" in err
+    code, _, err = _run(capsys, source, "--model", "nosuch", "-o", tmp_path / "out")
+    assert code == 2 and "no model called 'nosuch'" in err
+    (tmp_path / "taken").write_text("a file")
+    code, _, err = _run(capsys, source, "-o", tmp_path / "taken")
+    assert code == 2 and "that is a file" in err and "File exists" not in err
+    assert fast_engine == [] and not (tmp_path / "out").exists()
+
+
+def test_inputs_that_are_not_files_say_what_they_are(tmp_path, capsys):
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    code, out, _ = _run(capsys, loop, tmp_path / "gone.jpg", tmp_path / "missing.jpg", "--json", "--no-progress")
+    errors = [r["error"] for r in json.loads(out)["results"]]
+    assert code == 1
+    assert "points (through other links) back to itself" in errors[0]
+    assert "nowhere.jpg, which does not exist" in errors[1]
+    assert "there is no such file" in errors[2]
+
+
+# --- 15: animated images ------------------------------------------------------------------
+def test_an_animated_webp_is_refused_not_cut_to_its_first_frame(tmp_path, capsys):
+    frames = [Image.new("RGB", (64, 64), (i * 80, 0, 0)) for i in range(3)]
+    frames[0].save(tmp_path / "moving.webp", save_all=True, append_images=frames[1:], duration=100)
+    code, _, err = _run(capsys, tmp_path / "moving.webp", "--face-box", "8,8,56,56", "--no-progress")
+    assert code == 1 and "animated WEBP (3 frames)" in err
+    assert list(tmp_path.iterdir()) == [tmp_path / "moving.webp"]
+
+
+# --- 18: a folder restored into itself ----------------------------------------------------
+def test_a_folder_restored_into_itself_twice_does_not_restore_its_results(tmp_path, testdata_dir, capsys):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    _photo(folder, testdata_dir)
+    args = (folder, "-o", folder, "--json", "--no-progress", "--face-box", "70,40,140,130")
+    code, out, _ = _run(capsys, *args)
+    assert code == 0 and json.loads(out)["inputs"] == 1
+    code, out, err = _run(capsys, *args)
+    assert code == 0 and json.loads(out)["inputs"] == 1 and "1 earlier result" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["people.jpg", "people_restored.jpg", "people_restored_2.jpg"]
+    # Named on its own, a result is restored like any photo.
+    code, out, _ = _run(capsys, folder / "people_restored.jpg", "--json", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 0 and json.loads(out)["restored"] == 1
+
+
+# --- 14: a closed pipe --------------------------------------------------------------------
+def test_a_closed_pipe_ends_quietly():
+    script = "import sys, faceapp.cli as cli; sys.exit(cli.main(['models', 'list']))"
+    reader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    reader.stdout.close()  # like `| head` having read enough
+    _, err = reader.communicate(timeout=300)
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
