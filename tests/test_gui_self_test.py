@@ -28,3 +28,13 @@ def test_self_test_fails_on_an_unreadable_photo(tmp_path, retinaface_dir):
     run = self_test(junk, retinaface_dir)
     assert run.returncode == 1
     assert "self-test: FAILED" in run.stdout
+
+
+def test_self_test_without_one_photo_is_a_usage_error_not_an_abort(tmp_path, retinaface_dir):
+    """Issue 13 #4: no photo or two photos exited 134 ("QThread: Destroyed while thread … is running")."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FACEAPP_DETECTOR_DIR": str(retinaface_dir)}
+    for photos in ([], [tmp_path / "a.jpg", tmp_path / "b.jpg"]):
+        run = subprocess.run([sys.executable, "-m", "faceapp", "--self-test", *map(str, photos)], cwd=REPO,
+                             env=env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "--self-test needs exactly one PHOTO" in run.stderr and "QThread" not in run.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import logging.handlers
 import os
@@ -82,15 +83,46 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+def parse_arguments(args: list[str]) -> argparse.Namespace:
+    """``faceapp``'s own arguments (Qt's, such as ``-platform``, already removed): ``photos`` and
+    ``self_test``. A usage error exits 2 with a message, like any command-line tool.
+
+    An argument that starts with ``-`` but names an existing file is a photo (``faceapp -dash.jpg``);
+    an unknown option is an error, not silently dropped.
+    """
+    parser = argparse.ArgumentParser(
+        prog="faceapp", description="Restore faces in old, blurry or damaged photos (DifFace).",
+        epilog="A photo whose name starts with '-' can also be given after '--'.")
+    parser.add_argument("photos", nargs="*", type=Path, metavar="PHOTO", help="photos or folders to open")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the window, load PHOTO, detect its faces, print one line and quit (0 = ok)")
+    options = [a for a in args if not (a.startswith("-") and a != "--" and Path(a).exists())]
+    files = [a for a in args if a not in options]
+    if files:
+        options += files if "--" in options else ["--", *files]
+    parsed = parser.parse_args(options)
+    if parsed.self_test and len(parsed.photos) != 1:
+        parser.error(f"--self-test needs exactly one PHOTO, got {len(parsed.photos)}")
+    return parsed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window with the photos named on the command line; returns the exit code.
 
     ``--self-test PHOTO`` loads PHOTO, prints one line and quits (see :mod:`faceapp.gui.self_test`).
+    Arguments are checked before the window (and its worker threads) exists: a usage error exits 2.
     """
     started = time.perf_counter()
     argv = list(sys.argv if argv is None else argv)
-    self_test = "--self-test" in argv
+    prepare_qt_environment()
+    from PySide6.QtWidgets import QApplication
+
+    ours = QApplication.instance() is None
     app = create_application(argv)
+    try:
+        options = parse_arguments(list(app.arguments())[1:] if ours else argv[1:])
+    except SystemExit as exit_:  # argparse: 2 on a usage error, 0 on --help
+        return int(exit_.code or 0)
     log_file = setup_logging()
     log.info("faceapp starting; log file %s", log_file)
     from faceapp.gui.heap import freeze_long_lived_objects
@@ -99,16 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     freeze_long_lived_objects()
-    photos = [Path(a) for a in argv[1:] if not a.startswith("-")]
-    if self_test:
+    if options.self_test:
         from faceapp.gui.self_test import run_self_test
 
-        if len(photos) != 1:
-            print("usage: faceapp --self-test PHOTO")
-            return 2
-        return run_self_test(app, window, photos[0], started=started)
-    if photos:
-        window.add_paths(photos)
+        return run_self_test(app, window, options.photos[0], started=started)
+    if options.photos:
+        window.add_paths(options.photos)
     return app.exec()
 
 
