@@ -56,8 +56,8 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:
-        print("\nInterrupted. Run the same command again to resume.", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (faceapp.core.termination)
+        print(f"\nInterrupted. {_AFTER_INTERRUPT.get(command, '')}".rstrip(), file=sys.stderr)
         return EXIT_FAILURE
 
 
@@ -157,6 +157,11 @@ def _delete(registry: Registry, args) -> int:
     return EXIT_OK
 
 
+#: What an interrupted command left, and what running it again does.
+_AFTER_INTERRUPT = {
+    "download": "What arrived is kept: run the same command again to resume.",
+    "import": "The file being copied was not imported; an import starts over: run the same command again.",
+}
 _COMMANDS = {"list": _list, "download": _download, "import": _import, "verify": _verify,
              "delete": _delete}
 _METHODS = {"sha256": "checksum matches", "structure": "loads safely, keys and shapes match",

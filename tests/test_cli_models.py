@@ -132,3 +132,16 @@ def test_unknown_model_fails(capsys):
 def test_usage_errors_exit_2(argv, capsys):
     assert main(argv) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_an_interrupted_import_says_it_starts_over(tiny, capsys, monkeypatch):
+    """Issue 13 #7: it said "Run the same command again to resume", but an import never resumes."""
+    from faceapp.core.registry import Registry
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Registry, "import_file", interrupted)
+    assert main(["import", "tiny", str(tiny)]) == 1
+    err = capsys.readouterr().err
+    assert "starts over" in err and "resume" not in err

@@ -482,3 +482,64 @@ def test_delete_keeps_bundled_and_shared_files(manifests_dir, registry_for, conf
     assert [path for path, _ in result.kept] == [manifests_dir / RESTORER, weights / "shared.bin"]
     assert (manifests_dir / RESTORER).exists() and (weights / "shared.bin").exists()
     assert not (weights / PRIOR).exists()
+
+
+def test_import_of_a_folder_or_a_looping_link_says_what_it_is(tiny, tmp_path):
+    """Issue 13 #12: both said "there is no such file"."""
+    with pytest.raises(ModelError, match="it is a folder, not a file"):
+        tiny.import_file("tiny", tmp_path)
+    loop = tmp_path / "loop.pth"
+    loop.symlink_to(loop)
+    with pytest.raises(ModelError, match="back to itself"):
+        tiny.import_file("tiny", loop)
+
+
+def test_a_size_mismatch_names_the_source_and_the_models_file_apart(manifests_dir, registry_for, configs, sources, tmp_path):
+    """Issue 13 #13: "X has 311966 bytes but X has 623932" when source and target share a name."""
+    data = manifest_data(configs)
+    data["files"][0]["size"] = 2 * sources[PRIOR].stat().st_size
+    write_manifest(manifests_dir, data)
+    with pytest.raises(CorruptModelError) as caught:
+        registry_for().import_file("tiny", sources[PRIOR])
+    size = sources[PRIOR].stat().st_size
+    assert f"has {size} bytes, but the model's file {PRIOR} has {2 * size}" in str(caught.value)
+
+
+def test_an_interrupted_import_leaves_no_temporary_file(tiny, sources, tmp_path, monkeypatch):
+    """Issue 13 #7: Ctrl-C (or SIGTERM, raised the same way) left .FILE.importing behind."""
+    import shutil
+
+    def interrupted(src, dst, length=0):
+        dst.write(src.read(100))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "copyfileobj", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tiny.import_file("tiny", sources[PRIOR])
+    assert list((tmp_path / "weights").iterdir()) == []
+
+
+def test_a_killed_imports_temporary_file_is_swept_by_the_next_import(tiny, sources, tmp_path):
+    import subprocess
+    import sys
+
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    leftover = weights / f".{PRIOR}.{dead}.k1ll3d_0.importing"
+    leftover.write_bytes(b"0" * 100)
+    tiny.import_file("tiny", sources[PRIOR])
+    assert sorted(p.name for p in weights.iterdir()) == [PRIOR]
+
+
+def test_a_pickle_protocol_remark_from_torch_is_not_shown_before_the_refusal(tmp_path, recwarn):
+    """Issue 13 #14: torch warned "Detected pickle protocol 4" before our own clear refusal."""
+    import pickle
+
+    evil = tmp_path / "evil.pth"
+    with open(evil, "wb") as handle:
+        pickle.dump({"weight": _RunsCode(tmp_path / "code_ran")}, handle, protocol=4)
+    with pytest.raises(UnsafeCheckpointError):
+        loading.read_state_dict(evil)
+    assert not (tmp_path / "code_ran").exists()
+    assert [str(w.message) for w in recwarn if "pickle protocol" in str(w.message)] == []

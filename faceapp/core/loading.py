@@ -17,6 +17,7 @@ import io
 import os
 import pickletools
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -172,7 +173,11 @@ def _read_safetensors(path: Path) -> StateDict:
 
 def _read_torch(path: Path) -> Any:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # torch's remark on a pickle protocol it does not default to is noise before our own
+            # verdict (a refusal, or a file that loads): it is not shown.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - classified below; torch raises many kinds
         if _has_foreign_globals(path):
             raise UnsafeCheckpointError(

@@ -26,6 +26,7 @@ from faceapp.core.errors import (
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
 from faceapp.core.pathtext import file_problem
+from faceapp.core.tempfiles import create_temp, sweep_stale
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ CLI = "faceapp-cli"
 
 # File states (FileStatus.state) and model states (ModelStatus.state).
 INSTALLED, MISSING, PARTIAL, DAMAGED = "installed", "missing", "partial", "damaged"
+
+_IMPORT_SUFFIX = ".importing"  # an import's temporary copy; an import never resumes, it starts over
 
 
 
@@ -282,7 +285,8 @@ class Registry:
         Which file of the model it is: ``as_file`` if given, else the one with the same file
         name, else the one with the same sha256, else the network whose keys and shapes it
         matches. It is verified before it is copied; the copy is atomic and the source file is
-        never modified.
+        never modified. An interrupted import leaves nothing behind (a killed one's temporary copy
+        is swept by the next import) and starts over when run again.
 
         Raises:
             ModelError: the source is not a readable file, or the file is bundled.
@@ -298,6 +302,7 @@ class Registry:
         if (manifest.source.parent / entry.name).is_file():  # cheap refusal before reading the file
             raise ModelError(f"{entry.name} is bundled with '{name}' already; nothing to import.")
         dest = self.weights_dir / entry.name
+        sweep_stale(self.weights_dir, _IMPORT_SUFFIX)
         convert = dest.suffix == ".safetensors" and not _is_safetensors(source)
         if convert and state_dict is None:  # read once, for both the check and the conversion
             from faceapp.core import loading  # imports torch: only when a file must be read
@@ -384,8 +389,8 @@ class Registry:
         size = path.stat().st_size
         if entry.size and size != entry.size:
             raise CorruptModelError(
-                f"{path} has {size} bytes but {entry.name} has {entry.size}: it is truncated "
-                "or a different file."
+                f"{path} has {size} bytes, but the model's file {entry.name} has {entry.size}: "
+                "it is truncated or a different file."
             )
         if entry.sha256:
             if file_sha256(path) != entry.sha256:
@@ -434,15 +439,22 @@ def _is_safetensors(path: Path) -> bool:
 
 
 def _atomic_copy(source: Path, dest: Path) -> None:
-    """Copy ``source`` to ``dest`` through a temporary file in the same folder."""
-    temp = dest.with_name(f".{dest.name}.importing")
+    """Copy ``source`` to ``dest`` through a hidden temporary file in the same folder.
+
+    The temporary file is removed on every way out, Ctrl-C and termination signals included.
+    """
+    temp: str | None = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with open(source, "rb") as src, open(temp, "wb") as out:
+        fd, temp = create_temp(dest.parent, dest.name, _IMPORT_SUFFIX)
+        with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, dest)
+        temp = None
     except OSError as exc:
-        temp.unlink(missing_ok=True)
         raise ModelError(f"Cannot copy {source} to {dest}: {exc.strerror or exc}.") from exc
+    finally:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
