@@ -64,3 +64,71 @@ def test_a_photo_added_again_gets_only_its_new_load(session, qtbot, tmp_path):
     qtbot.waitUntil(lambda: not session.busy, timeout=10000)
     assert session.backend.loaded == ["a.jpg", "b.jpg"]
     assert changes.count("0 faces") == 1
+
+
+class WorkingBackend(CoreBackend):
+    """Each load job says it started, then waits for ``gate``: the photo is being worked on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def load_job(self, path: Path, prefs: AppPreferences):
+        def job(should_cancel):
+            yield "detecting faces"
+            self.gate.wait(20)
+            return SimpleNamespace(rgb=np.zeros((8, 8, 3), np.uint8)), []
+
+        return job
+
+
+def test_remove_is_disabled_on_the_photo_being_worked_on_and_says_why(qtbot, tmp_path):
+    """Issue 13 #16: "Remove photo" on the photo being restored silently did nothing."""
+    import gui_util
+    from faceapp.gui.main_window import MainWindow
+
+    backend = WorkingBackend()
+    window = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
+    qtbot.addWidget(window)
+    window.session.error.connect(lambda _error: None)  # "no face found": expected here
+    try:
+        path = window.add_paths([tmp_path / "a.jpg"])[0]
+        remove = window.actions_["remove"]
+        qtbot.waitUntil(lambda: window.session.entries[path].state == "detecting faces", timeout=10000)
+        assert not remove.isEnabled() and not window.session.can_remove(path)
+        with qtbot.waitSignal(window.session.info, timeout=5000) as said:
+            window.session.remove(path)
+        assert "press Cancel first" in said.args[0] and path in window.session.entries
+        backend.gate.set()
+        qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+        qtbot.waitUntil(remove.isEnabled, timeout=5000)
+        remove.trigger()
+        assert path not in window.session.entries
+    finally:
+        backend.gate.set()
+        window.close()
+
+
+def test_dropping_many_photos_writes_the_recent_files_once(qtbot, tmp_path):
+    """Issue 13 #9: QSettings was synced once per dropped file (2.7 s for 200 files)."""
+    import gui_util
+    from faceapp.gui.main_window import MainWindow
+
+    backend = WorkingBackend()
+    backend.gate.set()
+    store = gui_util.settings_store(tmp_path)
+    window = MainWindow(store=store, backend=backend)
+    qtbot.addWidget(window)
+    window.session.error.connect(lambda _error: None)
+    syncs = []
+    real_sync = store._settings.sync
+    store._settings = SimpleNamespace(value=store._settings.value, setValue=store._settings.setValue,
+                                      sync=lambda: (syncs.append(1), real_sync()))
+    try:
+        files = [tmp_path / f"p{i:03}.jpg" for i in range(200)]
+        window.add_paths(files)
+        assert len(syncs) == 1
+        assert store.recent_files()[:2] == [files[-1], files[-2]]
+        qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    finally:
+        window.close()

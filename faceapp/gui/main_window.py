@@ -164,8 +164,7 @@ class MainWindow(QMainWindow):
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path]) -> list[Path]:
         added = self.session.add_paths(items)
-        for path in added:
-            self.store.add_recent(path)
+        self.store.add_recent(added)
         if added and self.current is None:
             self.filmstrip.select(added[0])
         return added
@@ -282,6 +281,7 @@ class MainWindow(QMainWindow):
         a["cancel"].setEnabled(busy)
         self.cancel_button.setEnabled(busy)
         a["save"].setEnabled(restored)
+        a["remove"].setEnabled(self.current is not None and self.session.can_remove(self.current))
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.composite is not None for e in self.session.entries.values()))
         self.gallery.set_busy(busy)

@@ -122,9 +122,16 @@ class Session(QObject):
         self.add_paths([path])
         return path
 
+    def can_remove(self, path: Path) -> bool:
+        """Whether :meth:`remove` would remove the photo (no job of it is running)."""
+        return path in self.entries and not self._is_running(path)
+
     def remove(self, path: Path) -> None:
-        """Forget a photo and drop its queued jobs; a photo whose job is running stays."""
-        if path in self.entries and not self._is_running(path):
+        """Forget a photo and drop its queued jobs; a photo whose job is running stays, and
+        :attr:`info` says so."""
+        if path in self.entries and self._is_running(path):
+            self.info.emit(f"{path.name} is being worked on: press Cancel first, then remove it.")
+        elif path in self.entries:
             del self.entries[path]
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,10 +142,17 @@ class SettingsStore:
             value = [value]
         return [Path(p) for p in value if p]
 
-    def add_recent(self, path: Path) -> list[Path]:
-        recent = [p for p in self.recent_files() if p != path]
-        recent.insert(0, path)
-        recent = recent[:MAX_RECENT]
+    def add_recent(self, paths: Iterable[Path]) -> list[Path]:
+        """Put ``paths`` at the top of the recent files (the last one first), written once.
+
+        One write for the whole batch: syncing per file stalled the window for seconds when
+        hundreds of photos were dropped on it.
+        """
+        added = list(dict.fromkeys(reversed(list(paths))))
+        if not added:
+            return self.recent_files()
+        fresh = set(added)
+        recent = (added + [p for p in self.recent_files() if p not in fresh])[:MAX_RECENT]
         self._settings.setValue("recent/files", [str(p) for p in recent])
         self._settings.sync()
         return recent
