@@ -38,3 +38,22 @@ def test_the_engine_is_cached_per_model_and_device():
     backend = CoreBackend(engine_factory=lambda prefs: object())
     prefs = AppPreferences()
     assert backend.engine(prefs) is backend.engine(prefs)
+
+
+def test_a_restore_over_the_memory_budget_fails_before_the_model_loads(monkeypatch, tmp_path):
+    """Issue 13 #3 in the GUI: the budget is checked before any work, with the ways out."""
+    import numpy as np
+    import pytest
+
+    from faceapp.core.memory import MemoryBudgetError
+    from faceapp.core.photo_io import Photo
+    from faceapp.gui.backend import PhotoEntry
+
+    loads = []
+    backend = CoreBackend(engine_factory=lambda prefs: loads.append(prefs))
+    entry = PhotoEntry(tmp_path / "big.png", photo=Photo.from_array(np.zeros((900, 1200, 3), np.uint8)))
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "560M")
+    job = backend.restore_job(entry, AppPreferences(upscale=4, export_format="jpeg"))
+    with pytest.raises(MemoryBudgetError, match="big.png: restoring 1200×900 pixels at ×4 as JPEG"):
+        next(job(lambda: False))
+    assert loads == []

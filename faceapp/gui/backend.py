@@ -176,8 +176,11 @@ class CoreBackend:
         photo, faces = entry.photo, list(entry.faces)
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
+            from faceapp.core.memory import check_memory_budget
             from faceapp.core.photo_restore import iter_restore_photo
 
+            check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=_pillow_format(photo, prefs),
+                                alpha=photo.alpha is not None, name=entry.path.name)
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
@@ -208,20 +211,21 @@ class CoreBackend:
 
     @staticmethod
     def export_job(snapshots: list[ExportSnapshot], destination: Callable[[ExportSnapshot], Path], *,
-                   fmt: str | None = None, quality: int):
+                   fmt: str | None = None, quality: int, unique: bool = False):
         """Write each snapshot to ``destination(snapshot)`` with provenance metadata; returns the files.
 
         The destination is asked for just before each file is written, so free names chosen
         for earlier files are taken into account. Yields an :class:`ExportStep` before and
         after each photo; a cancel takes effect between photos. Each file is written whole or
         not at all (the core writes to a temporary name and renames it), and never overwrites.
+        With ``unique`` a name another program took meanwhile moves on to the next number.
         """
 
         def job(should_cancel) -> Generator[ExportStep, None, list[Path]]:
             written = []
             for index, snapshot in enumerate(snapshots):
                 yield ExportStep(index, len(snapshots), snapshot)
-                written.append(write_export(snapshot, destination(snapshot), fmt=fmt, quality=quality))
+                written.append(write_export(snapshot, destination(snapshot), fmt=fmt, quality=quality, unique=unique))
                 yield ExportStep(index, len(snapshots), snapshot, written[-1])
             return written
 
@@ -258,13 +262,14 @@ def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
     return ExportSnapshot(entry.path, entry.photo, origin, result, choice, composite, provenance(result))
 
 
-def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int) -> Path:
-    """Composite the snapshot if needed and write it to ``dest`` (any thread; never overwrites)."""
+def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False) -> Path:
+    """Composite the snapshot if needed and write it to ``dest`` (any thread; never overwrites;
+    with ``unique``, a taken name moves on to the next number)."""
     from faceapp.core.export import export_photo
 
     composite = snapshot.composite if snapshot.composite is not None else snapshot.result.composite()
     return export_photo(composite, snapshot.result.alpha, snapshot.photo, dest, format=fmt,
-                        quality=quality, provenance=snapshot.provenance, overwrite=False)
+                        quality=quality, provenance=snapshot.provenance, overwrite=False, unique=unique)
 
 
 def photo_settings(prefs: AppPreferences) -> Any:
@@ -280,6 +285,13 @@ def provenance(result: Any) -> dict[str, Any]:
     record = dict(result.provenance())
     record["software"] = f"faceapp {__version__}"
     return record
+
+
+def _pillow_format(photo: Any, prefs: AppPreferences) -> str:
+    """The format a restored photo will be saved in, for the memory estimate."""
+    from faceapp.core.export import format_for, output_file_name
+
+    return format_for("x" + output_file_name(photo.path or Path("pasted.png"), ext=_extension(prefs.export_format))[1])
 
 
 def _extension(fmt: str) -> str | None:

@@ -293,7 +293,8 @@ class Session(QObject):
         def destination(snapshot: ExportSnapshot) -> Path:
             return dest if dest is not None else self.backend.default_output_path(snapshot.source, prefs)
 
-        return self.backend.export_job(snapshots, destination, fmt=fmt, quality=quality or self.prefs.quality)
+        return self.backend.export_job(snapshots, destination, fmt=fmt, quality=quality or self.prefs.quality,
+                                       unique=dest is None)
 
     def restored(self) -> list[Path]:
         """The photos that have a result to save, in filmstrip order."""
