@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from faceapp.core.errors import FaceappError
-from faceapp.core.registry import INSTALLED, ModelStatus, Registry
+from faceapp.core.registry import INSTALLED, UNVERIFIED, ModelStatus, Registry
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -81,6 +81,9 @@ def _list(registry: Registry, args) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
     print(f"\n* default model. Weight files live in {registry.weights_dir}")
+    if any(s.state == UNVERIFIED for s in statuses):
+        print(f"{UNVERIFIED}: some files were placed there by hand and are not checked yet; "
+              "'faceapp-cli models verify NAME' checks them (loading the model does too).")
     return EXIT_OK
 
 
@@ -129,7 +132,7 @@ def _import(registry: Registry, args) -> int:
     if status.installed:
         print(f"The model '{args.name}' is installed.")
     else:
-        missing = ", ".join(f.file.name for f in status.files if f.state != INSTALLED)
+        missing = ", ".join(f.file.name for f in status.files if f.state not in (INSTALLED, UNVERIFIED))
         print(f"The model '{args.name}' still needs: {missing}.")
     return EXIT_OK
 

@@ -25,6 +25,7 @@ from PySide6.QtGui import QDropEvent  # noqa: E402
 from faceapp import paths  # noqa: E402
 from faceapp.core.engine import load_engine  # noqa: E402
 from faceapp.core.faces import FaceDetector  # noqa: E402
+from faceapp.core.registry import Registry  # noqa: E402
 from faceapp.gui.backend import CoreBackend  # noqa: E402
 from faceapp.gui.heap import freeze_long_lived_objects  # noqa: E402
 from faceapp.gui.main_window import MainWindow  # noqa: E402
@@ -58,6 +59,7 @@ def install_tiny_model(name: str = TINY_MODEL) -> str:
     folder = paths.user_manifests_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.toml").write_text("".join(text), encoding="utf-8")
+    Registry().verify(name)  # as an import would: files placed by hand show as "unverified"
     return name
 
 

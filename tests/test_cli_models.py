@@ -145,3 +145,16 @@ def test_an_interrupted_import_says_it_starts_over(tiny, capsys, monkeypatch):
     assert main(["import", "tiny", str(tiny)]) == 1
     err = capsys.readouterr().err
     assert "starts over" in err and "resume" not in err
+
+
+def test_list_does_not_call_hand_placed_files_installed(tiny, capsys):
+    """Issue 13 #19."""
+    paths.weights_dir().mkdir(parents=True)
+    (paths.weights_dir() / WEIGHTS).write_bytes(tiny.read_bytes())
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("tiny"))
+    assert "unverified" in row and "models verify NAME" in out
+    assert main(["verify", "tiny"]) == 0 and main(["list"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["tiny"])
+    assert "installed" in row

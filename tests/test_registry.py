@@ -185,7 +185,7 @@ def test_unknown_model_lists_the_known_ones(manifests_dir, registry_for, configs
 
 # --- where files are and what state they are in ---------------------------------------------------
 def test_file_states(manifests_dir, registry_for, configs, tmp_path):
-    """missing → partial (.part) → damaged (wrong size) → installed."""
+    """missing → partial (.part) → damaged (wrong size) → unverified (there, placed by hand)."""
     data = manifest_data(configs)
     data["files"][0]["size"] = 10
     write_manifest(manifests_dir, data)
@@ -201,8 +201,8 @@ def test_file_states(manifests_dir, registry_for, configs, tmp_path):
     assert registry.status("tiny").files[0].state == "damaged"
     (weights / PRIOR).write_bytes(b"0123456789")
     (weights / RESTORER).write_bytes(b"x")
-    assert registry.status("tiny").state == "installed"
-    assert registry.is_installed("tiny")
+    assert registry.status("tiny").state == "unverified"  # placed by hand, not checked yet
+    assert registry.is_installed("tiny")  # usable: loading checks them
 
 
 def test_weights_beside_the_manifest_win(manifests_dir, registry_for, configs, tmp_path):
@@ -280,7 +280,7 @@ def test_import_copies_the_file_and_leaves_the_source_untouched(tiny, sources, t
     assert dest.read_bytes() == before[0]
     assert (source.read_bytes(), source.stat().st_mtime_ns) == before
     assert [f.state for f in tiny.status("tiny").files] == ["installed", "missing"]
-    assert not list((tmp_path / "weights").glob(".*"))  # no temporary file left behind
+    assert [p.name for p in (tmp_path / "weights").glob(".*")] == [".verified.json"]  # no temporary file left
 
 
 def test_import_recognises_a_renamed_file_by_its_structure(tiny, sources, tmp_path):
@@ -529,7 +529,7 @@ def test_a_killed_imports_temporary_file_is_swept_by_the_next_import(tiny, sourc
     leftover = weights / f".{PRIOR}.{dead}.k1ll3d_0.importing"
     leftover.write_bytes(b"0" * 100)
     tiny.import_file("tiny", sources[PRIOR])
-    assert sorted(p.name for p in weights.iterdir()) == [PRIOR]
+    assert sorted(p.name for p in weights.iterdir()) == [".verified.json", PRIOR]
 
 
 def test_a_pickle_protocol_remark_from_torch_is_not_shown_before_the_refusal(tmp_path, recwarn):
@@ -543,3 +543,23 @@ def test_a_pickle_protocol_remark_from_torch_is_not_shown_before_the_refusal(tmp
         loading.read_state_dict(evil)
     assert not (tmp_path / "code_ran").exists()
     assert [str(w.message) for w in recwarn if "pickle protocol" in str(w.message)] == []
+
+
+def test_hand_placed_files_show_as_unverified_until_checked(tiny, sources, tmp_path):
+    """Issue 13 #19: hand-placed weight files showed "installed" and were refused only at load."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / PRIOR).write_bytes(b"not weights at all")
+    (weights / RESTORER).write_bytes(sources[RESTORER].read_bytes())
+    status = tiny.status("tiny")
+    assert [f.state for f in status.files] == ["unverified", "unverified"] and status.state == "unverified"
+    with pytest.raises(CorruptModelError):
+        tiny.verify("tiny")
+    assert tiny.status("tiny").files[0].state == "unverified"
+    tiny.import_file("tiny", sources[PRIOR])  # checked and copied: recorded
+    assert [f.state for f in tiny.status("tiny").files] == ["installed", "unverified"]
+    tiny.verify("tiny")
+    assert tiny.status("tiny").state == "installed"
+    (weights / RESTORER).write_bytes(sources[RESTORER].read_bytes() + b"")  # rewritten: a new file
+    os.utime(weights / RESTORER, ns=(1, 1))
+    assert tiny.status("tiny").files[1].state == "unverified"

@@ -8,6 +8,7 @@ in the weights folder, where downloads and imports go. See ``docs/architecture.m
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -34,6 +35,13 @@ CLI = "faceapp-cli"
 
 # File states (FileStatus.state) and model states (ModelStatus.state).
 INSTALLED, MISSING, PARTIAL, DAMAGED = "installed", "missing", "partial", "damaged"
+#: A file of the right size that faceapp did not put there nor check yet (copied by hand): usable,
+#: it is checked when loaded or by ``models verify``, but not shown as installed until then.
+UNVERIFIED = "unverified"
+_USABLE = frozenset({INSTALLED, UNVERIFIED})
+
+#: In the weights folder: {file name: [size, mtime_ns]} of each file downloaded, imported or verified.
+_VERIFIED_RECORD = ".verified.json"
 
 _IMPORT_SUFFIX = ".importing"  # an import's temporary copy; an import never resumes, it starts over
 
@@ -44,7 +52,7 @@ class FileStatus:
     """Where one weight file stands on disk."""
 
     file: ModelFile
-    state: str  # INSTALLED, MISSING, PARTIAL (a resumable .part exists) or DAMAGED (wrong size)
+    state: str  # INSTALLED, UNVERIFIED (placed by hand), MISSING, PARTIAL (a .part exists) or DAMAGED (wrong size)
     path: Path  # where the file is, or where a download or import will put it
     size: int  # bytes on disk (of the .part file when PARTIAL), 0 when missing
     bundled: bool  # lies beside the manifest: shipped with the app, never deleted
@@ -59,14 +67,18 @@ class ModelStatus:
 
     @property
     def installed(self) -> bool:
-        return all(f.state == INSTALLED for f in self.files)
+        """Every file is there (unverified ones included: they are checked when loaded)."""
+        return all(f.state in _USABLE for f in self.files)
 
     @property
     def state(self) -> str:
-        """INSTALLED, MISSING (nothing on disk), DAMAGED, or PARTIAL (some of it on disk)."""
+        """INSTALLED, UNVERIFIED (all there, some placed by hand and not checked yet), MISSING
+        (nothing on disk), DAMAGED, or PARTIAL (some of it on disk)."""
         states = {f.state for f in self.files}
         if states <= {INSTALLED}:
             return INSTALLED
+        if states <= _USABLE:
+            return UNVERIFIED
         if DAMAGED in states:
             return DAMAGED
         return MISSING if states == {MISSING} else PARTIAL
@@ -193,7 +205,10 @@ class Registry:
         bundled = path.parent == manifest.source.parent
         if path.is_file():
             size = path.stat().st_size
-            state = DAMAGED if entry.size and size != entry.size else INSTALLED
+            if entry.size and size != entry.size:
+                state = DAMAGED
+            else:
+                state = INSTALLED if bundled or self._is_verified(path) else UNVERIFIED
             return FileStatus(entry, state, path, size, bundled)
         part = partial_path(path)
         if part.is_file():
@@ -213,7 +228,7 @@ class Registry:
         status = self.status(manifest.name)
         if status.installed:
             return manifest
-        absent = [f for f in status.files if f.state != INSTALLED]
+        absent = [f for f in status.files if f.state not in _USABLE]
         listing = ", ".join(f"{f.file.name} ({f.state})" for f in absent)
         lines = [f"The model '{manifest.name}' is not installed: {listing}."]
         if all(f.file.url for f in absent):
@@ -247,7 +262,7 @@ class Registry:
                 one (it is removed).
         """
         manifest = self.get(name)
-        todo = [f for f in self.status(name).files if f.state != INSTALLED]
+        todo = [f for f in self.status(name).files if f.state not in _USABLE]
         no_url = [f.file.name for f in todo if not f.file.url]
         if no_url:
             raise ModelDownloadError(
@@ -277,6 +292,7 @@ class Registry:
                         f"The file downloaded from {entry.file.url} is not usable and was "
                         f"removed. {exc}"
                     ) from None
+            self._record_verified(dest)
         return self.status(name)
 
     def import_file(self, name: str, source: Path, *, as_file: str | None = None) -> Path:
@@ -310,11 +326,13 @@ class Registry:
             state_dict = loading.read_state_dict(source)
         self._check_file(manifest, entry, source, state_dict=state_dict)
         if dest.exists() and dest.samefile(source):
+            self._record_verified(dest)
             return dest
         if convert:
             self._convert_to_safetensors(manifest, entry, source, dest, state_dict)
         else:
             _atomic_copy(source, dest)
+        self._record_verified(dest)
         log.info("imported %s as %s of model %s", source, dest, name)
         return dest
 
@@ -382,7 +400,39 @@ class Registry:
                     "import the model again."
                 ) from None
             checked.append(VerifiedFile(entry.name, path, method))
+            self._record_verified(path)
         return checked
+
+    # --- the record of checked files ------------------------------------------------------
+    def _verified_record(self) -> dict:
+        try:
+            record = json.loads((self.weights_dir / _VERIFIED_RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return record if isinstance(record, dict) else {}
+
+    def _is_verified(self, path: Path) -> bool:
+        """Whether ``path`` is unchanged since faceapp downloaded, imported or verified it."""
+        if path.parent != self.weights_dir:
+            return False
+        stat = path.stat()
+        return self._verified_record().get(path.name) == [stat.st_size, stat.st_mtime_ns]
+
+    def _record_verified(self, path: Path) -> None:
+        """Note that ``path`` (in the weights folder) passed its checks; best effort."""
+        if path.parent != self.weights_dir:
+            return
+        record = self._verified_record()
+        stat = path.stat()
+        record[path.name] = [stat.st_size, stat.st_mtime_ns]
+        target = self.weights_dir / _VERIFIED_RECORD
+        temp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        try:
+            temp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+            os.replace(temp, target)
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            log.warning("cannot record that %s was verified: %s", path, exc)
 
     def _check_file(self, manifest, entry: ModelFile, path: Path, *, state_dict=None) -> str:
         """Check one file against its manifest entry; return how it was checked."""
