@@ -38,3 +38,26 @@ def test_self_test_without_one_photo_is_a_usage_error_not_an_abort(tmp_path, ret
                              env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 2, run.stdout + run.stderr
         assert "--self-test needs exactly one PHOTO" in run.stderr and "QThread" not in run.stderr
+
+
+def test_sigterm_closes_the_window_cleanly(tmp_path, retinaface_dir):
+    """Issue 13 #6 in the GUI: SIGTERM killed the app at once (a file being written was left)."""
+    import signal
+    import time
+
+    home = tmp_path / "home"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FACEAPP_HOME": str(home),
+           "FACEAPP_DETECTOR_DIR": str(retinaface_dir)}
+    app = subprocess.Popen([sys.executable, "-m", "faceapp"], cwd=REPO, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        log = home / "logs" / "faceapp.log"
+        deadline = time.monotonic() + 120
+        while not (log.is_file() and "window open" in log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=60)
+    finally:
+        app.kill()
+    assert app.returncode == 0, app.stderr.read()
+    assert "SIGTERM received: closing" in log.read_text()

@@ -6,6 +6,7 @@ import argparse
 import logging
 import logging.handlers
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -83,6 +84,30 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+#: How often Python gets a turn to run signal handlers while Qt's event loop (C++) runs.
+_SIGNAL_POLL_MS = 200
+
+
+def close_on_termination(window) -> None:
+    """Close ``window`` (as its close button would: a file being written is finished first, see
+    ExportFlow.may_close) on SIGTERM, SIGHUP or SIGINT, instead of dying with a half-written file."""
+    from PySide6.QtCore import QTimer
+
+    from faceapp.core.termination import SIGNALS
+
+    def close(signum, _frame) -> None:
+        log.info("%s received: closing", signal.Signals(signum).name)
+        QTimer.singleShot(0, window.close)
+
+    for signum in (*SIGNALS, signal.SIGINT):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, close)
+    poll = QTimer(window)
+    poll.timeout.connect(lambda: None)  # returning to Python lets the handler above run
+    poll.start(_SIGNAL_POLL_MS)
+    log.info("window open; SIGTERM, SIGHUP and Ctrl-C close it")
+
+
 def parse_arguments(args: list[str]) -> argparse.Namespace:
     """``faceapp``'s own arguments (Qt's, such as ``-platform``, already removed): ``photos`` and
     ``self_test``. A usage error exits 2 with a message, like any command-line tool.
@@ -130,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    close_on_termination(window)
     freeze_long_lived_objects()
     if options.self_test:
         from faceapp.gui.self_test import run_self_test
