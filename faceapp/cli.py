@@ -35,7 +35,7 @@ from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, d
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.memory import check_memory_budget, memory_limit
 from faceapp.core.pathtext import path_text
-from faceapp.core.photo_io import probe_photo, read_photo
+from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
 from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
 from faceapp.core.termination import terminate_like_interrupt
@@ -266,7 +266,7 @@ class _Restorer:
     def preflight(self, path: Path) -> None:
         """Checks made from the header, before the photo is decoded: memory, the faces given."""
         header = probe_photo(path)
-        if header is None:
+        if header is None or header.width * header.height > MAX_PIXELS:
             return  # read_photo says what is wrong with it
         fmt = format_for(self.destinations(path, Path(path.name))[0])
         check_memory_budget(header.width, header.height, upscale=self.settings.upscale, fmt=fmt, alpha=header.alpha,
