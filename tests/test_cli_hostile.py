@@ -124,7 +124,7 @@ def test_a_photo_over_the_memory_budget_is_refused_with_the_ways_out(tmp_path, c
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0))
+    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 11000, 8, 2, 0, 0, 0))
                                         + chunk(b"IEND", b""))
     code, _, err = _run(capsys, tmp_path / "bomb.png", "--face-box", "10,10,90,90", "--no-progress")
     assert code == 1 and ("too large to open safely" in err or "larger than the 120 megapixels" in err)

@@ -112,3 +112,19 @@ def test_export_sweeps_leftovers_and_never_replaces_the_source(tmp_path):
     assert not leftover.exists()
     assert is_faceapp_output(written) and not is_faceapp_output(tmp_path / "source.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.png", "source_2.png"]
+
+
+def test_the_header_probe_decodes_nothing_and_turns_the_size_upright(tmp_path):
+    from faceapp.core.photo_io import probe_photo
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a quarter turn
+    Image.new("RGB", (64, 48)).save(tmp_path / "turned.jpg", exif=exif.tobytes())
+    header = probe_photo(tmp_path / "turned.jpg")
+    assert (header.width, header.height, header.alpha, header.format) == (48, 64, False, "JPEG")
+    Image.new("RGBA", (30, 20)).save(tmp_path / "clear.png")
+    assert probe_photo(tmp_path / "clear.png").alpha
+    truncated = (tmp_path / "clear.png").read_bytes()[:60]  # the header, no pixels
+    (tmp_path / "header_only.png").write_bytes(truncated)
+    assert (probe_photo(tmp_path / "header_only.png").width, probe_photo(tmp_path / "header_only.png").height) == (30, 20)
+    assert probe_photo(tmp_path / "nowhere.png") is None

@@ -84,12 +84,25 @@ def probe_photo(path: str | Path) -> PhotoHeader | None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 width, height = image.size
-                if image.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter turn
+                if _header_orientation(image) in (5, 6, 7, 8):  # a quarter turn
                     width, height = height, width
                 alpha = "A" in image.getbands() or "transparency" in image.info
                 return PhotoHeader(width, height, alpha, image.format)
     except Exception:  # noqa: BLE001 - any failure is reported by read_photo
         return None
+
+
+def _header_orientation(image: Image.Image) -> int:
+    """The EXIF orientation from what Pillow read with the header (``getexif`` may decode a PNG)."""
+    tags = getattr(image, "tag_v2", None)  # TIFF
+    if tags is not None:
+        return int(tags.get(_EXIF_ORIENTATION, 1))
+    raw = image.info.get("exif")
+    if not raw:
+        return 1
+    exif = Image.Exif()
+    exif.load(raw)
+    return int(exif.get(_EXIF_ORIENTATION, 1))
 
 
 def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
