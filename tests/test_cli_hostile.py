@@ -106,11 +106,11 @@ def test_degenerate_photos_and_absurd_boxes_fail_at_once(tmp_path, capsys, watch
 # --- 3: a memory budget before any work ---------------------------------------------------
 def test_a_photo_over_the_memory_budget_is_refused_with_the_ways_out(tmp_path, capsys, monkeypatch, fast_engine):
     Image.new("RGB", (1200, 900), (90, 80, 70)).save(tmp_path / "big.jpg")
-    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "560M")  # 512 MB base + room for ×1 but not ×4 JPEG
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "1200M")  # 1 GB base + room for ×1 but not ×4 JPEG
     code, _, err = _run(capsys, tmp_path / "big.jpg", "--upscale", "4", "--face-box", "10,10,90,90", "-o", tmp_path / "out", "--no-progress")
     assert code == 1
     assert "1200×900 pixels at ×4 as JPEG" in err and "FACEAPP_MEMORY_LIMIT" in err
-    assert "smaller upscale (×1" in err and "PNG output" in err and "more memory" in err
+    assert "smaller upscale (×2" in err and "PNG output" in err and "more memory" in err
     assert fast_engine == [] and not (tmp_path / "out").exists()
     # The option raises the limit (here: switches the check off).
     code, _, _ = _run(capsys, tmp_path / "big.jpg", "--upscale", "4", "--face-box", "10,10,90,90", "-o", tmp_path / "out",

@@ -52,7 +52,7 @@ def test_a_restore_over_the_memory_budget_fails_before_the_model_loads(monkeypat
     loads = []
     backend = CoreBackend(engine_factory=lambda prefs: loads.append(prefs))
     entry = PhotoEntry(tmp_path / "big.png", photo=Photo.from_array(np.zeros((900, 1200, 3), np.uint8)))
-    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "560M")
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "1200M")
     job = backend.restore_job(entry, AppPreferences(upscale=4, export_format="jpeg"))
     with pytest.raises(MemoryBudgetError, match="big.png: restoring 1200×900 pixels at ×4 as JPEG"):
         next(job(lambda: False))
