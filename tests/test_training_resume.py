@@ -55,3 +55,14 @@ def test_warm_start_refuses_another_network(dataset_dir, tmp_path):
     with pytest.raises(ConfigError, match="different network"):
         train(load_config("restorer_tiny"), run_dir=tmp_path / "r", data_root=dataset_dir, warm_start=prior.portable,
               log=quiet)
+
+
+def test_a_log_widens_when_a_resumed_run_logs_a_new_figure(tmp_path):
+    from faceapp.training.csvlog import CsvLog, read_log
+
+    log = CsvLog(tmp_path / "validation.csv", resume_step=0)
+    log.write(1, {"val": 1.0, "train_hours": 0.5})
+    log = CsvLog(tmp_path / "validation.csv", resume_step=1)  # resumed by a newer trainer
+    log.write(2, {"val": 0.5, "cpu_hours": 0.7})
+    assert read_log(tmp_path / "validation.csv") == [{"step": 1, "val": 1.0, "train_hours": 0.5},
+                                                      {"step": 2, "val": 0.5, "cpu_hours": 0.7}]

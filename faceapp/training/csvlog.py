@@ -27,12 +27,19 @@ class CsvLog:
             self.columns = ["step", *values]
             with self.path.open("w", newline="") as fh:
                 csv.writer(fh).writerow(self.columns)
-        row = [str(step)] + [repr(float(values[c])) for c in self.columns[1:]]
+        new = [k for k in values if k not in self.columns]
+        if new:  # a resumed run logs a new figure: widen the header, earlier rows leave it empty
+            with self.path.open(newline="") as fh:
+                rows = list(csv.reader(fh))[1:]
+            self.columns = [*self.columns, *new]
+            with self.path.open("w", newline="") as fh:
+                csv.writer(fh).writerows([self.columns, *(r + [""] * len(new) for r in rows)])
+        row = [str(step)] + [repr(float(values[c])) if c in values else "" for c in self.columns[1:]]
         with self.path.open("a", newline="") as fh:
             csv.writer(fh).writerow(row)
 
 
 def read_log(path: Path) -> list[dict[str, float]]:
-    """The rows of a loss log as dicts of floats."""
+    """The rows of a loss log as dicts of floats (a figure a row does not have is left out)."""
     with Path(path).open(newline="") as fh:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fh)]

@@ -137,8 +137,8 @@ def _curve_table(kind: str, rows: list[dict[str, float]]) -> list[str]:
     if not rows:
         return []
     figure, label = ("val_psnr", "validation PSNR (dB)") if kind == "restorer" else ("val_mse", "validation ε-MSE")
-    lines = [f"| step | samples seen | training hours | {label} |", "|---|---|---|---|"]
-    lines += [f"| {int(r['step']):,} | {int(r.get('samples_seen', 0)):,} | {r.get('train_hours', 0.0):.2f} | "
+    lines = [f"| step | samples seen | CPU hours | {label} |", "|---|---|---|---|"]
+    lines += [f"| {int(r['step']):,} | {int(r.get('samples_seen', 0)):,} | {r.get('cpu_hours', r.get('train_hours', 0.0)):.2f} | "
               f"{r[figure]:.4g} |" for r in rows if figure in r]
     return [f"{kind.capitalize()} validation curve (EMA weights, 16 fixed validation faces):", "", *lines, ""]
 
@@ -159,7 +159,7 @@ def _model_card(name, title, entries, evaluation, curves, notes) -> str:
         f"the aligned face; the estimate is diffused to the start timestep set by the fidelity slider and "
         f"denoised by the face prior, {prior_arch}, with DDIM.",
         "",
-        "| network | arch | training steps | samples seen | training hours | file (fp16) | sha256 |",
+        "| network | arch | training steps | samples seen | CPU hours | file (fp16) | sha256 |",
         "|---|---|---|---|---|---|---|",
         *rows,
         "",

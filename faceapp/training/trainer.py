@@ -159,6 +159,7 @@ def train(
     validation_log = CsvLog(run_dir / "validation.csv", resume_step=start_step)
     losses: list[torch.Tensor] = []
     tick = time.perf_counter()
+    cpu_tick = time.process_time()  # CPU time of this process (all its threads), not wall time
     done = start_step
     for step, batch in zip(range(start_step, end_step), loader):
         lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps, warmup_from=warmup_from)
@@ -182,9 +183,9 @@ def train(
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if saving:
             figures = {k: float(v) for k, v in task.validate(ema.module, validation_batch, autocast=autocast).items()}
-            train_seconds = seconds_before + time.perf_counter() - tick
+            train_seconds = seconds_before + time.process_time() - cpu_tick
             validation_log.write(done, {**figures, "samples_seen": done * t.batch_size,
-                                        "train_hours": train_seconds / 3600})
+                                        "cpu_hours": train_seconds / 3600})
             log(f"validation at step {done}: " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
             _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds)
         if out_of_time:
@@ -211,8 +212,8 @@ def _check_finite(
 
 
 def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int, float]:
-    """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin, seconds
-    of training behind the weights)."""
+    """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin, CPU
+    seconds of training behind the weights)."""
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
