@@ -27,15 +27,14 @@ class SteppingEngine:
         self.steps = steps
         self.calls: list[list[int]] = []
 
-    def restore(self, face, *, sampler, seeds, on_step=None, should_cancel=None):
+    def iter_restore(self, face, *, sampler, seeds, should_cancel=None):
         self.calls.append(list(seeds))
         for step in range(1, self.steps + 1):
             if should_cancel is not None and should_cancel():
                 from faceapp.core.errors import Cancelled
 
                 raise Cancelled()
-            if on_step is not None:
-                on_step(StepInfo(step=step, total=self.steps, timestep=0, preview=face))
+            yield StepInfo(step=step, total=self.steps, timestep=0, preview=face)
         return [np.clip(face.astype(np.int16) + seed, 0, 255).astype(np.uint8) for seed in seeds]
 
 

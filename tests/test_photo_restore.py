@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+import torch
 from pipeline_util import SteppingEngine, identity_engine, psnr
 
 from faceapp.core.errors import Cancelled
@@ -86,8 +87,9 @@ class _FlatEngine:
     model_name, face_size = "flat", 64
     template = identity_engine(64).template
 
-    def restore(self, face, *, sampler, seeds, on_step=None, should_cancel=None):
+    def iter_restore(self, face, *, sampler, seeds, should_cancel=None):
         return [np.full((64, 64, 3), 200, np.uint8) for _ in seeds]
+        yield  # a generator that reports no step
 
 
 @pytest.mark.parametrize("size, upscale", [(100, 1), (70, 4)])
@@ -168,11 +170,30 @@ def test_closing_the_generator_stops_the_engine():
     assert len(engine.calls) == 1
 
 
+class _ZeroEps(torch.nn.Module):
+    def forward(self, x, t):
+        return torch.zeros(x.shape[0], 6, *x.shape[2:])
+
+
+def test_a_restore_runs_the_real_engine_on_the_callers_thread_only(monkeypatch):
+    """One generator from photo to result: no helper thread per face, steps arrive as yields."""
+    import threading
+
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self.name))
+    photo, faces = _small_photo()
+    engine = identity_engine(64)
+    engine.prior = _ZeroEps()  # any prior: the DDIM steps are what is counted
+    steps = list(iter_restore_photo(photo, faces, engine, PhotoSettings(sampler=SamplerSettings(steps=3))))
+    assert started == []
+    assert [(p.face_index, p.step) for p in steps] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3)]
+
+
 def test_engine_errors_reach_the_caller():
     photo, faces = _small_photo()
 
     class Broken(SteppingEngine):
-        def restore(self, face, **kwargs):
+        def iter_restore(self, face, **kwargs):
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):

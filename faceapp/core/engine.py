@@ -9,7 +9,7 @@ the same whether it is computed alone or in a batch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from faceapp.core import devices, schedule
 from faceapp.core.errors import Cancelled, OutOfMemoryError
-from faceapp.core.sampling import StepState, q_sample, randn_per_generator, sample_ddim
+from faceapp.core.progress import drive, relay
+from faceapp.core.sampling import iter_sample_ddim, q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.templates import face_template
 
@@ -108,6 +109,24 @@ class FaceEngine:
         return [plan for plan in stages if plan.steps]
 
     # --- public API -------------------------------------------------------------------------
+    def iter_restore(
+        self,
+        face: np.ndarray,
+        *,
+        sampler: SamplerSettings,
+        seeds: Sequence[int],
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> Generator[StepInfo, None, list[np.ndarray]]:
+        """Restore one aligned face (HxWx3 uint8 RGB), yielding a :class:`StepInfo` after every DDIM
+        step; returns one face_size² uint8 RGB image per seed.
+
+        ``should_cancel`` is checked between steps (cancelling raises :class:`Cancelled`); closing
+        the generator also stops it there. No thread is started and nothing is kept between calls.
+        """
+        out = yield from self.iter_restore_tensor(image_to_tensor(face), sampler=sampler, seeds=seeds,
+                                                  should_cancel=should_cancel)
+        return tensor_to_images(out)
+
     def restore(
         self,
         face: np.ndarray,
@@ -117,10 +136,35 @@ class FaceEngine:
         on_step: Callable[[StepInfo], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[np.ndarray]:
-        """Restore one aligned face (HxWx3 uint8 RGB); one face_size² uint8 RGB image per seed."""
-        y0 = image_to_tensor(face)
-        out = self.restore_tensor(y0, sampler=sampler, seeds=seeds, on_step=on_step, should_cancel=should_cancel)
-        return tensor_to_images(out)
+        """:meth:`iter_restore` run to the end, handing each :class:`StepInfo` to ``on_step``."""
+        return drive(self.iter_restore(face, sampler=sampler, seeds=seeds, should_cancel=should_cancel), on_step)
+
+    def iter_restore_tensor(
+        self,
+        y0: torch.Tensor,
+        *,
+        sampler: SamplerSettings,
+        seeds: Sequence[int],
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> Generator[StepInfo, None, torch.Tensor]:
+        """Like :meth:`iter_restore` on a 1x3xHxW tensor in [0, 1]; returns Kx3xSxS in [0, 1] (CPU)."""
+        if not seeds:
+            raise ValueError("at least one seed is needed")
+        if should_cancel is not None and should_cancel():
+            raise Cancelled()
+        try:
+            x0_hat = self.estimate(y0)
+            out = yield from _in_inference_mode(self._sample_all(x0_hat, sampler, list(seeds), should_cancel))
+            return out.cpu()
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if devices.is_out_of_memory(exc):
+                self._release_memory()
+                raise OutOfMemoryError(
+                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=1)
+                ) from exc
+            raise
 
     def restore_tensor(
         self,
@@ -131,24 +175,8 @@ class FaceEngine:
         on_step: Callable[[StepInfo], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> torch.Tensor:
-        """Like :meth:`restore` on a 1x3xHxW tensor in [0, 1]; returns Kx3xSxS in [0, 1] (CPU)."""
-        if not seeds:
-            raise ValueError("at least one seed is needed")
-        if should_cancel is not None and should_cancel():
-            raise Cancelled()
-        try:
-            with torch.inference_mode():
-                x0_hat = self.estimate(y0)
-                return self._sample_all(x0_hat, sampler, list(seeds), on_step, should_cancel).cpu()
-        except Cancelled:
-            raise
-        except Exception as exc:
-            if devices.is_out_of_memory(exc):
-                self._release_memory()
-                raise OutOfMemoryError(
-                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=1)
-                ) from exc
-            raise
+        """:meth:`iter_restore_tensor` run to the end, handing each :class:`StepInfo` to ``on_step``."""
+        return drive(self.iter_restore_tensor(y0, sampler=sampler, seeds=seeds, should_cancel=should_cancel), on_step)
 
     def estimate(self, y0: torch.Tensor) -> torch.Tensor:
         """The restorer's estimate x̂0 = 2·clamp(restorer(y0), 0, 1) − 1 at face_size (1x3xSxS)."""
@@ -171,7 +199,7 @@ class FaceEngine:
             out = self.prior(x, t)
         return out[:, :3].float()
 
-    def _sample_all(self, x0_hat, sampler, seeds, on_step, should_cancel) -> torch.Tensor:
+    def _sample_all(self, x0_hat, sampler, seeds, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
         """Sample every seed in chunks of ``max_batch``; a chunk that runs out of memory is split.
 
         Splitting changes nothing in the results (each candidate has its own generator) and the
@@ -186,7 +214,7 @@ class FaceEngine:
             chunk = pending[: self.max_batch]
             total = done + per_chunk * -(-len(pending) // self.max_batch)
             try:
-                results.append(self._sample_batch(x0_hat, plans, sampler.eta, chunk, done, total, on_step, should_cancel))
+                results.append((yield from self._sample_batch(x0_hat, plans, sampler.eta, chunk, done, total, should_cancel)))
             except Exception as exc:
                 if not (devices.is_out_of_memory(exc) and len(chunk) > 1):
                     raise
@@ -197,28 +225,39 @@ class FaceEngine:
             pending, done = pending[len(chunk) :], done + per_chunk
         return torch.cat(results)
 
-    def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, on_step, should_cancel) -> torch.Tensor:
+    def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
         """Run every stage for one batch of seeds; all noise comes from the seeds' generators."""
         generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
         x0 = x0_hat.expand(len(seeds), -1, -1, -1)
         for plan in plans:
             noise = randn_per_generator(x0.shape[1:], generators, device=self.device)
             x = q_sample(x0, float(self.alphas_cumprod[plan.noise_timestep]), noise)
-
-            def report(state: StepState, offset=offset) -> None:
-                if on_step is not None:
-                    preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
-                    on_step(StepInfo(step=offset + state.step, total=total, timestep=state.timestep, preview=preview))
-
-            x0 = sample_ddim(
-                self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators, callback=report, should_cancel=should_cancel
-            )
+            steps = iter_sample_ddim(self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators,
+                                     should_cancel=should_cancel)
+            x0 = yield from relay(steps, lambda state, offset=offset: StepInfo(
+                step=offset + state.step, total=total, timestep=state.timestep,
+                preview=tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]))
             offset += plan.steps
         return ((x0 + 1.0) / 2.0).clamp(0, 1)
 
     def _release_memory(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def _in_inference_mode(work: Generator[StepInfo, None, torch.Tensor]) -> Generator[StepInfo, None, torch.Tensor]:
+    """Run each stretch of ``work`` between two yields under ``torch.inference_mode`` (a context
+    held across a yield would leak into the caller's code while the generator waits)."""
+    try:
+        while True:
+            with torch.inference_mode():
+                try:
+                    item = next(work)
+                except StopIteration as stop:
+                    return stop.value
+            yield item
+    finally:
+        work.close()
 
 
 def load_engine(name: str | None = None, *, device: str = "auto", registry=None, max_batch: int | None = None) -> FaceEngine:

@@ -8,15 +8,13 @@ faces it is given that are ``enabled`` (:func:`find_faces` detects and selects t
 ``face_index`` everywhere in this module is the position in ``PhotoResult.faces`` (and in the list
 of enabled faces passed in), not :attr:`Face.index`.
 
-The engine runs in a helper thread so that its per-step callback can be turned into yields; a
-``should_cancel`` that returns True, or closing the generator, stops it between steps and raises
-:class:`Cancelled` (nothing is kept).
+The engine's own generator (:meth:`FaceEngine.iter_restore`) is driven directly, on the caller's
+thread; a ``should_cancel`` that returns True stops it between steps and raises
+:class:`Cancelled`, and closing the generator stops it there too (nothing is kept).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -29,6 +27,7 @@ from faceapp.core.faces import Face, FaceDetector, FaceSelection, align_face, se
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
+from faceapp.core.progress import drive, relay
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
 
@@ -42,7 +41,8 @@ class Engine(Protocol):
     template: np.ndarray
     model_name: str
 
-    def restore(self, face: np.ndarray, *, sampler: SamplerSettings, seeds: Sequence[int], on_step=None, should_cancel=None) -> list[np.ndarray]: ...
+    def iter_restore(self, face: np.ndarray, *, sampler: SamplerSettings, seeds: Sequence[int],
+                     should_cancel=None) -> Generator[Any, None, list[np.ndarray]]: ...
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ def restore_photo(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> PhotoResult:
     """:func:`iter_restore_photo` run to completion, passing each :class:`Progress` to ``on_progress``."""
-    return _run_to_end(iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel), on_progress)
+    return drive(iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel), on_progress)
 
 
 def iter_add_candidates(
@@ -303,26 +303,12 @@ def add_candidates(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> list[int]:
     """:func:`iter_add_candidates` run to completion, passing each :class:`Progress` to ``on_progress``."""
-    return _run_to_end(iter_add_candidates(result, face_index, engine, count, should_cancel=should_cancel), on_progress)
-
-
-def _run_to_end(generator: Generator[Progress, None, Any], on_progress: Callable[[Progress], None] | None) -> Any:
-    """Drive a progress generator, handing each item to ``on_progress``; returns its value."""
-    while True:
-        try:
-            progress = next(generator)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(progress)
+    return drive(iter_add_candidates(result, face_index, engine, count, should_cancel=should_cancel), on_progress)
 
 
 def _check(should_cancel: Callable[[], bool] | None) -> None:
     if should_cancel is not None and should_cancel():
         raise Cancelled()
-
-
-_DONE = object()
 
 
 def _run_engine(
@@ -335,41 +321,7 @@ def _run_engine(
     count: int,
     should_cancel: Callable[[], bool] | None,
 ) -> Generator[Progress, None, list[np.ndarray]]:
-    """Run ``engine.restore`` in a thread, yielding a :class:`Progress` for each of its steps.
-
-    The thread waits after each step until the consumer asks for the next item, so the engine
-    never runs ahead of the generator and a cancel decided on a yielded step takes effect at once.
-    """
-    events: queue.Queue = queue.Queue()
-    resume = threading.Semaphore(0)
-    stop = threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def cancelled() -> bool:
-        return stop.is_set() or (should_cancel is not None and should_cancel())
-
-    def on_step(info) -> None:
-        events.put(info)
-        resume.acquire()
-
-    def work() -> None:
-        try:
-            outcome["value"] = engine.restore(crop, sampler=sampler, seeds=seeds, on_step=on_step, should_cancel=cancelled)
-        except BaseException as exc:  # handed to the generator's thread
-            outcome["error"] = exc
-        finally:
-            events.put(_DONE)
-
-    thread = threading.Thread(target=work, name="faceapp-restore", daemon=True)
-    thread.start()
-    try:
-        while (event := events.get()) is not _DONE:
-            yield Progress(position, count, int(event.step), int(event.total), getattr(event, "preview", None))
-            resume.release()
-    finally:
-        stop.set()  # the consumer closed the generator, or we are done
-        resume.release()
-        thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    """``engine.iter_restore`` with each of its steps yielded as a :class:`Progress` of face ``position``."""
+    steps = engine.iter_restore(crop, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
+    return (yield from relay(steps, lambda info: Progress(position, count, int(info.step), int(info.total),
+                                                          getattr(info, "preview", None))))

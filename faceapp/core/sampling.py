@@ -8,13 +8,14 @@ candidate, so a seed gives the same candidate whatever batch it is computed in.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from faceapp.core.errors import Cancelled
+from faceapp.core.progress import drive
 from faceapp.core.schedule import SamplingPlan
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -73,7 +74,7 @@ def ddim_step(
     return x_prev, x0
 
 
-def sample_ddim(
+def iter_sample_ddim(
     eps_model: EpsModel,
     x: torch.Tensor,
     plan: SamplingPlan,
@@ -82,14 +83,14 @@ def sample_ddim(
     eta: float = 0.0,
     generators: Sequence[torch.Generator] | None = None,
     step_noise: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
-    callback: Callable[[StepState], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
-) -> torch.Tensor:
-    """DDIM from x_N along ``plan.timesteps`` down to the clean image; returns x0 in [−1, 1].
+) -> Generator[StepState, None, torch.Tensor]:
+    """DDIM from x_N along ``plan.timesteps`` down to the clean image; yields a :class:`StepState`
+    after every step and returns x0 in [−1, 1].
 
     Step noise comes from ``step_noise(k, x)`` when given (replaying recorded noise), otherwise from
     ``generators`` (one per batch row). ``should_cancel`` is checked before every step; cancelling
-    raises :class:`~faceapp.core.errors.Cancelled`.
+    raises :class:`~faceapp.core.errors.Cancelled`. Nothing is kept between calls.
     """
     timesteps = plan.timesteps
     if generators is not None and len(generators) != x.shape[0]:
@@ -110,6 +111,19 @@ def sample_ddim(
             else:
                 raise ValueError("eta > 0 needs generators or step_noise")
         x, x0 = ddim_step(x, eps, alpha_bar, alpha_bar_prev, eta=eta, noise=noise)
-        if callback is not None:
-            callback(StepState(step=k + 1, total=len(timesteps), timestep=t, x=x, denoised=x0))
+        yield StepState(step=k + 1, total=len(timesteps), timestep=t, x=x, denoised=x0)
     return x
+
+
+def sample_ddim(
+    eps_model: EpsModel,
+    x: torch.Tensor,
+    plan: SamplingPlan,
+    alphas_cumprod: np.ndarray,
+    *,
+    callback: Callable[[StepState], None] | None = None,
+    **options,
+) -> torch.Tensor:
+    """:func:`iter_sample_ddim` (same keyword options) run to the end, handing each
+    :class:`StepState` to ``callback``."""
+    return drive(iter_sample_ddim(eps_model, x, plan, alphas_cumprod, **options), callback)
