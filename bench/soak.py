@@ -100,8 +100,7 @@ def soak_gui(cycles: int) -> dict:
 
     def steps(count: int) -> None:
         prefs = session.prefs
-        window.models.apply_preferences(dataclasses.replace(
-            prefs, seeds_per_face=1, sampler=dataclasses.replace(prefs.sampler, steps=count)))
+        window.models.apply_preferences(dataclasses.replace(prefs, seeds_per_face=1, steps=count))
 
     progress = []
     session.progress.connect(lambda _p, _text, fraction, _preview: progress.append(fraction))

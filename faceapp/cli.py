@@ -12,7 +12,6 @@ progress bar go to stderr. SIGTERM and SIGHUP stop like Ctrl-C: the file being w
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -21,12 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from faceapp.core import application
 from faceapp.core.errors import Cancelled, FaceappError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
     PNG_COMPRESS_LEVEL,
     WEBP_METHOD,
-    export_photo,
     format_for,
     is_faceapp_output,
     output_file_name,
@@ -36,22 +35,30 @@ from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.memory import check_memory_budget, memory_limit
 from faceapp.core.pathtext import path_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
-from faceapp.core.photo_restore import DEFAULT_MIN_FACE_SIZE, PhotoSettings, find_faces, restore_photo
+from faceapp.core.preferences import (
+    DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_NAME_PATTERN,
+    FACE_SELECTIONS,
+    OUTPUT_FORMATS,
+    PHOTO_SUFFIXES,
+    PRECISIONS,
+    SCHEDULES,
+    UPSCALES,
+    Preferences,
+)
+from faceapp.core.progress import drive
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
 from faceapp.core.termination import terminate_like_interrupt
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
 _COMMANDS = ("restore", "models")
 
 
-def _load_engine(name: str | None, device: str):
+def _load_engine(prefs: Preferences):
     """The engine for ``--model`` on ``--device`` (a seam the tests replace)."""
-    from faceapp.core.engine import load_engine
-
-    return load_engine(name, device=device)
+    return application.load_engine_for(prefs)
 
 
 def _check_model_name(name: str | None) -> None:
@@ -121,9 +128,9 @@ def _add_restore_parser(subparsers) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="where results go (default: beside each input)")
-    out.add_argument("--pattern", default="{stem}_restored",
+    out.add_argument("--pattern", default=DEFAULT_NAME_PATTERN,
                      help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
-    out.add_argument("--format", choices=sorted({"png", "jpg", "webp", "tiff"}), help="output type (default: the input's)")
+    out.add_argument("--format", choices=OUTPUT_FORMATS, help="output type (default: the input's)")
     out.add_argument("--quality", type=_within(1, 100), default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
     out.add_argument("--png-level", type=_within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
@@ -137,22 +144,24 @@ def _add_restore_parser(subparsers) -> None:
     model = p.add_argument_group("model and sampling")
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
     model.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
+    model.add_argument("--precision", choices=PRECISIONS, default="auto",
+                       help="inference precision, recorded in the provenance (default: %(default)s)")
     model.add_argument("--fidelity", type=_fraction, default=0.5, help="0 = most generative … 1 = restorer only (default: %(default)s)")
     model.add_argument("--steps", type=_positive, default=None,
                        help=f"sampling steps (default: the model's, {SamplerSettings().steps} for the official model)")
     model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
-    model.add_argument("--schedule", choices=("fast", "official"), default="fast", help="sampling schedule (default: %(default)s)")
+    model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule (default: %(default)s)")
     model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
                        help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
     model.add_argument("--seed", type=int, default=0, help="first seed (default: %(default)s)")
     model.add_argument("--seeds", type=_positive, default=1, help="candidates per face; one output file each (default: 1)")
-    model.add_argument("--upscale", type=int, choices=(1, 2, 4), default=1, help="enlarge the whole photo (default: 1)")
+    model.add_argument("--upscale", type=int, choices=UPSCALES, default=1, help="enlarge the whole photo (default: 1)")
     model.add_argument("--memory-limit", metavar="SIZE",
                        help="memory a photo may need, e.g. 16G; a photo whose estimated need (size, upscale, "
                             "format) is larger is refused before any work; 0 = no check (default: "
                             "$FACEAPP_MEMORY_LIMIT, else the memory free now)")
     faces = p.add_argument_group("faces")
-    faces.add_argument("--faces", choices=("all", "largest", "center"), default="all", help="which detected faces (default: all)")
+    faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
     faces.add_argument("--min-face-size", type=float, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
                        help="ignore detected faces smaller than this (default: %(default)s)")
     faces.add_argument("--face-box", type=_floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
@@ -186,7 +195,7 @@ def collect_inputs(paths: Sequence[Path], *, recursive: bool) -> list[tuple[Path
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
             for file in sorted(path.glob(pattern)):
-                if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES and not file.name.startswith("."):
+                if file.is_file() and file.suffix.lower() in PHOTO_SUFFIXES and not file.name.startswith("."):
                     if is_faceapp_output(file):
                         results += 1
                         continue
@@ -199,8 +208,19 @@ def collect_inputs(paths: Sequence[Path], *, recursive: bool) -> list[tuple[Path
     return found
 
 
+def preferences_from(args: argparse.Namespace) -> Preferences:
+    """The run's preferences from the ``restore`` options (a ValueError names a bad one)."""
+    return Preferences(
+        device=args.device, precision=args.precision, model=args.model or "", fidelity=args.fidelity,
+        steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
+        seeds_per_face=args.seeds, base_seed=args.seed, upscale=args.upscale, face_selection=args.faces,
+        min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
+        export_format=args.format or "", quality=args.quality,
+    )
+
+
 class _Restorer:
-    """Restores one input after another, sharing the engine and the detector."""
+    """Restores one input after another through the application layer, sharing engine and detector."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -213,53 +233,30 @@ class _Restorer:
         self.memory_limit = memory_limit(args.memory_limit)
         if args.output is not None and args.output.exists() and not args.output.is_dir():
             raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
-        self.settings = PhotoSettings(
-            sampler=SamplerSettings(fidelity=args.fidelity, steps=args.steps or SamplerSettings().steps, eta=args.eta,
-                                    schedule=args.schedule,
-                                    polish_timestep=args.polish),
-            seeds_per_face=args.seeds,
-            base_seed=args.seed,
-            upscale=args.upscale,
-            face_selection=args.faces,
-            min_face_size=args.min_face_size,
-            aligned=args.aligned,
-        )
+        self.prefs = preferences_from(args)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)
         self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
-        self._engine = None
-        self._detector = None
+        self.models = application.ModelCache(engine_factory=lambda prefs: _load_engine(prefs),
+                                              detector_factory=lambda prefs: self._make_detector())
         self.pattern = args.pattern
-        if self.settings.seeds_per_face > 1 and "{seed}" not in self.pattern:
+        if self.prefs.seeds_per_face > 1 and "{seed}" not in self.pattern:
             self.pattern += "_seed{seed}"
         output_file_name(Path("photo.jpg"), pattern=self.pattern, fields={"seed": 0})  # a bad pattern fails now
         fmt = format_for(f"x.{args.format}") if args.format else None
         self.ext = EXTENSIONS[fmt] if fmt else None
 
-    @property
-    def engine(self):
-        if self._engine is None:
-            self._engine = _load_engine(self.args.model, self.args.device)
-            if self.args.steps is None:  # the model's own default step count
-                sampler = dataclasses.replace(self.settings.sampler, steps=self._engine.default_steps)
-                self.settings = dataclasses.replace(self.settings, sampler=sampler)
-        return self._engine
-
-    @property
-    def detector(self) -> FaceDetector:
-        if self._detector is None:
-            folder = self.args.detector_dir
-            if self.args.download_detector:
-                download_detector_weights(self.args.detector, folder=folder)
-            self._detector = FaceDetector(folder, model=self.args.detector, device="cpu")
-        return self._detector
+    def _make_detector(self) -> FaceDetector:
+        if self.args.download_detector:
+            download_detector_weights(self.args.detector, folder=self.args.detector_dir)
+        return FaceDetector(self.args.detector_dir, model=self.args.detector, device="cpu")
 
     def destinations(self, path: Path, relative: Path) -> list[Path]:
         """The file names the results of one input get (before any numbering), one per seed."""
         folder = path.parent if self.args.output is None else self.args.output / relative.parent
         names = []
-        for k in range(self.settings.seeds_per_face):
-            stem, suffix = output_file_name(path, pattern=self.pattern, ext=self.ext, fields={"seed": self.settings.base_seed + k})
+        for k in range(self.prefs.seeds_per_face):
+            stem, suffix = output_file_name(path, pattern=self.pattern, ext=self.ext, fields={"seed": self.prefs.base_seed + k})
             names.append(folder / f"{stem}{suffix}")
         return names
 
@@ -269,9 +266,9 @@ class _Restorer:
         if header is None or header.width * header.height > MAX_PIXELS:
             return  # read_photo says what is wrong with it
         fmt = format_for(self.destinations(path, Path(path.name))[0])
-        check_memory_budget(header.width, header.height, upscale=self.settings.upscale, fmt=fmt, alpha=header.alpha,
+        check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
                             limit=self.memory_limit, name=path_text(path))
-        if not self.settings.aligned:
+        if not self.args.aligned:
             check_photo_size(header.width, header.height, name=path_text(path))
         for face in self.given_faces:
             check_face_in_photo(face.box, face.landmarks, header.width, header.height, name=path_text(path))
@@ -279,19 +276,19 @@ class _Restorer:
     def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
         self.preflight(path)
         photo = read_photo(path)
-        if self.settings.aligned:
+        if self.args.aligned:
             faces = []
         elif self.given_faces:
             faces = self.given_faces
         else:
-            faces = find_faces(photo, self.detector, self.settings)
-            if not faces:
+            faces = application.find_faces(photo, self.models.detector(self.prefs), self.prefs)
+            if not any(f.enabled for f in faces):
                 raise NoFaceFoundError(
                     f"{path}: no face found. Give one with --face-box or --face-landmarks, lower --min-face-size, "
                     "or use --aligned for face crops."
                 )
-        engine = self.engine  # loaded once faces are known: no model load for a photo that fails earlier
-        result = restore_photo(photo, faces, engine, self.settings, on_progress=on_progress)
+        engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
+        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned), on_progress)
         outputs = []
         for k, dest in enumerate(self.destinations(path, relative)):
             for face_index in range(len(result.faces)):
@@ -299,10 +296,9 @@ class _Restorer:
             _make_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
-            written = export_photo(
-                result.composite(copy=False), result.alpha, photo, dest, format=format_for(dest), quality=self.args.quality,
-                png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
-                provenance=result.provenance(), overwrite=self.args.overwrite, unique=not self.args.overwrite,
+            written = application.write_result(
+                result, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
+                unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
             )
             outputs.append(path_text(written))
         return {"input": path_text(path), "status": "ok", "faces": len(result.faces), "outputs": outputs}

@@ -167,7 +167,7 @@ def gated_export(monkeypatch):
 def set_sampling(window, *, seeds: int, steps: int) -> None:
     prefs = window.session.prefs
     window.models.apply_preferences(dataclasses.replace(
-        prefs, seeds_per_face=seeds, sampler=dataclasses.replace(prefs.sampler, steps=steps)))
+        prefs, seeds_per_face=seeds, steps=steps))
 
 
 def load(window, qtbot, photo):

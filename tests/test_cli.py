@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 def fast_engine(monkeypatch, retinaface_dir):
     """An identity engine at 256 px instead of a real model; the shared detector weights."""
     engine = identity_engine(256)
-    monkeypatch.setattr(cli, "_load_engine", lambda name, device: engine)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
     monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
 
 
@@ -212,7 +212,7 @@ def test_models_command_is_wired(capsys):
 def test_steps_default_to_the_models_own(tmp_path, testdata_dir, capsys, monkeypatch):
     engine = identity_engine(256)
     engine.default_steps = 3
-    monkeypatch.setattr(cli, "_load_engine", lambda name, device: engine)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
     photo = testdata_dir / "faces" / "0143.png"
     code, out, _ = _run(capsys, photo, "--aligned", "-o", tmp_path / "a", "--json", "--no-progress")
     assert code == 0
@@ -223,7 +223,7 @@ def test_steps_default_to_the_models_own(tmp_path, testdata_dir, capsys, monkeyp
 
 def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, monkeypatch):
     loads = []
-    monkeypatch.setattr(cli, "_load_engine", lambda name, device: loads.append(name))
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: loads.append(prefs.model))
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
     code, _, err = _run(capsys, tmp_path / "wall.png", "-o", tmp_path / "out", "--no-progress")
     assert code == 1 and "no face found" in err

@@ -31,10 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 def fast_engine(monkeypatch, retinaface_dir):
     """An identity engine at 256 px (its loads are counted); the shared detector weights."""
     engine = identity_engine(256)
-    loads: list[str | None] = []
+    loads: list[str] = []
 
-    def load(name, device):
-        loads.append(name)
+    def load(prefs):
+        loads.append(prefs.model)
         return engine
 
     monkeypatch.setattr(cli, "_load_engine", load)
@@ -156,7 +156,7 @@ def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, tes
         import faceapp.cli as cli
         import faceapp.core.export as export
         from pipeline_util import identity_engine
-        cli._load_engine = lambda name, device: identity_engine(256)
+        cli._load_engine = lambda prefs: identity_engine(256)
 
         def write_png(handle, *args, **kwargs):
             handle.write(b"half a file")

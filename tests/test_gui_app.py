@@ -9,7 +9,6 @@ from pathlib import Path
 import gui_util
 import pytest
 
-from faceapp.core.settings import SamplerSettings
 from faceapp.gui.app import prepare_qt_environment
 from faceapp.gui.main_window import MainWindow
 
@@ -38,7 +37,8 @@ def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path):
 def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     store = gui_util.settings_store(tmp_path)
     prefs = dataclasses.replace(store.load(), seeds_per_face=6, upscale=2, name_pattern="{stem}_fixed",
-                                sampler=SamplerSettings(fidelity=0.8, steps=12, eta=0.2, polish_timestep=100))
+                                fidelity=0.8, steps=12, eta=0.2, polish_timestep=100, precision="fp32",
+                                face_selection="largest", min_face_size=40.0, export_format="webp")
     store.save(prefs)
     window = MainWindow(store=store)
     qtbot.addWidget(window)
@@ -55,10 +55,26 @@ def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
 
 def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
     store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/version", 1)
     store._settings.setValue("prefs/upscale", "7")
-    store._settings.setValue("sampler/steps", "many")
+    store._settings.setValue("prefs/steps", "many")
+    store._settings.setValue("prefs/seeds_per_face", "3")
     loaded = store.load()
-    assert loaded.upscale == 1 and loaded.sampler.steps == SamplerSettings().steps
+    assert loaded.upscale == 1 and loaded.steps is None  # the defaults: ×1, the model's own steps
+    assert loaded.seeds_per_face == 3  # the valid ones are kept
+
+
+def test_settings_of_the_first_layout_are_migrated(tmp_path):
+    store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/upscale", "2")  # no version: the layout before versions
+    store._settings.setValue("prefs/export_format", "jpeg")
+    store._settings.setValue("sampler/fidelity", "0.3")
+    store._settings.setValue("sampler/steps", "6")
+    loaded = store.load()
+    assert (loaded.upscale, loaded.export_format, loaded.fidelity, loaded.steps) == (2, "jpg", 0.3, 6)
+    store.save(loaded)
+    assert store._settings.value("sampler/fidelity") is None and int(store._settings.value("prefs/version")) == 1
+    assert gui_util.settings_store(tmp_path).load() == loaded
 
 
 def test_every_main_action_has_a_keyboard_shortcut(qtbot, tmp_path):

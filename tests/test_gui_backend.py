@@ -6,7 +6,7 @@ import time
 import gui_util  # noqa: F401  (offscreen Qt, like every GUI test)
 
 from faceapp.gui.backend import CoreBackend
-from faceapp.gui.settings_store import AppPreferences
+from faceapp.core.preferences import Preferences
 
 
 def test_forgetting_the_engine_does_not_wait_for_a_load_in_flight():
@@ -18,7 +18,7 @@ def test_forgetting_the_engine_does_not_wait_for_a_load_in_flight():
         return object()
 
     backend = CoreBackend(engine_factory=slow_factory)
-    prefs = AppPreferences()
+    prefs = Preferences()
     got = []
     loader = threading.Thread(target=lambda: got.append(backend.engine(prefs)))
     loader.start()
@@ -36,7 +36,7 @@ def test_forgetting_the_engine_does_not_wait_for_a_load_in_flight():
 
 def test_the_engine_is_cached_per_model_and_device():
     backend = CoreBackend(engine_factory=lambda prefs: object())
-    prefs = AppPreferences()
+    prefs = Preferences()
     assert backend.engine(prefs) is backend.engine(prefs)
 
 
@@ -53,7 +53,7 @@ def test_a_restore_over_the_memory_budget_fails_before_the_model_loads(monkeypat
     backend = CoreBackend(engine_factory=lambda prefs: loads.append(prefs))
     entry = PhotoEntry(tmp_path / "big.png", photo=Photo.from_array(np.zeros((900, 1200, 3), np.uint8)))
     monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "1200M")
-    job = backend.restore_job(entry, AppPreferences(upscale=4, export_format="jpeg"))
+    job = backend.restore_job(entry, Preferences(upscale=4, export_format="jpg"))
     with pytest.raises(MemoryBudgetError, match="big.png: restoring 1200×900 pixels at ×4 as JPEG"):
         next(job(lambda: False))
     assert loads == []

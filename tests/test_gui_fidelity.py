@@ -17,13 +17,13 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(made)
     writes = []
     real_save = made.store.save
-    made.store.save = lambda prefs: (writes.append(prefs.sampler.fidelity), real_save(prefs))
+    made.store.save = lambda prefs: (writes.append(prefs.fidelity), real_save(prefs))
     made.writes = writes
     return made
 
 
 def reopened_fidelity(tmp_path) -> float:
-    return gui_util.settings_store(tmp_path).load().sampler.fidelity
+    return gui_util.settings_store(tmp_path).load().fidelity
 
 
 def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path):
@@ -33,7 +33,7 @@ def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path)
     seen = []
     for value in range(11, 61):
         slider.setValue(value)
-        seen.append(window.session.prefs.sampler.fidelity)
+        seen.append(window.session.prefs.fidelity)
     assert seen == pytest.approx([1 - v / 100 for v in range(11, 61)])
     assert window.writes == []
     slider.setSliderDown(False)  # let go
@@ -46,9 +46,9 @@ def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path)
 def test_applying_preferences_moves_the_slider_without_saving_or_echoing(window, tmp_path):
     prefs = window.session.prefs
     window.models.apply_preferences(dataclasses.replace(
-        prefs, sampler=dataclasses.replace(prefs.sampler, fidelity=0.3)))
+        prefs, fidelity=0.3))
     assert window.fidelity.fidelity() == pytest.approx(0.3)
-    assert window.session.prefs.sampler.fidelity == pytest.approx(0.3)
+    assert window.session.prefs.fidelity == pytest.approx(0.3)
     assert window.writes == []
     window.close()
     assert window.writes == []
@@ -56,7 +56,7 @@ def test_applying_preferences_moves_the_slider_without_saving_or_echoing(window,
 
 def test_a_keyboard_change_is_saved_when_the_window_closes(window, tmp_path):
     window.fidelity.slider.setValue(window.fidelity.slider.value() + 20)  # as arrow keys do
-    moved = window.session.prefs.sampler.fidelity
+    moved = window.session.prefs.fidelity
     assert window.writes == []
     window.close()
     assert reopened_fidelity(tmp_path) == pytest.approx(moved)

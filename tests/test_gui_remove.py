@@ -10,9 +10,9 @@ import gui_util  # noqa: F401  (offscreen Qt)
 import numpy as np
 import pytest
 
+from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.session import Session
-from faceapp.gui.settings_store import AppPreferences
 
 
 class RecordingBackend(CoreBackend):
@@ -23,7 +23,7 @@ class RecordingBackend(CoreBackend):
         self.loaded: list[str] = []
         self.gate = threading.Event()
 
-    def load_job(self, path: Path, prefs: AppPreferences):
+    def load_job(self, path: Path, prefs: Preferences):
         def job(should_cancel):
             if not self.loaded:
                 self.gate.wait(20)
@@ -37,7 +37,7 @@ class RecordingBackend(CoreBackend):
 @pytest.fixture
 def session(qtbot):
     backend = RecordingBackend()
-    made = Session(backend, AppPreferences())
+    made = Session(backend, Preferences())
     made.error.connect(lambda _error: None)  # "no face found": expected here
     yield made
     backend.gate.set()
@@ -73,7 +73,7 @@ class WorkingBackend(CoreBackend):
         super().__init__()
         self.gate = threading.Event()
 
-    def load_job(self, path: Path, prefs: AppPreferences):
+    def load_job(self, path: Path, prefs: Preferences):
         def job(should_cancel):
             yield "detecting faces"
             self.gate.wait(20)

@@ -8,14 +8,15 @@ import pytest
 import torch
 from pipeline_util import SteppingEngine, identity_engine, psnr
 
+from faceapp.core.application import find_faces
 from faceapp.core.errors import Cancelled
 from faceapp.core.faces import FaceDetector, face_from_box
 from faceapp.core.photo_io import Photo, read_photo
+from faceapp.core.preferences import Preferences
 from faceapp.core.photo_restore import (
     PhotoSettings,
     Progress,
     add_candidates,
-    find_faces,
     iter_add_candidates,
     iter_restore_photo,
     restore_photo,
@@ -48,7 +49,7 @@ def test_identity_restore_returns_every_photo_unchanged(detector, engine, testda
     settings = PhotoSettings(sampler=NO_DIFFUSION, upscale=scale)
     for path in sorted((testdata_dir / "photos").iterdir()):
         photo = read_photo(path)
-        faces = find_faces(photo, detector, settings)
+        faces = find_faces(photo, detector, Preferences())
         assert faces, path.name
         result = restore_photo(photo, faces, engine, settings)
         out = result.composite()
@@ -67,7 +68,7 @@ def test_identity_restore_returns_every_photo_unchanged(detector, engine, testda
 def test_rgba_photo_keeps_its_alpha_at_the_output_scale(detector, engine, testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "cf_06.png")
     settings = PhotoSettings(sampler=NO_DIFFUSION, upscale=2)
-    result = restore_photo(photo, find_faces(photo, detector, settings), engine, settings)
+    result = restore_photo(photo, find_faces(photo, detector, Preferences()), engine, settings)
     assert result.alpha is not None
     assert result.alpha.shape == result.composite().shape[:2]
     expected = cv2.resize(photo.alpha, result.alpha.shape[::-1], interpolation=cv2.INTER_CUBIC)
@@ -205,8 +206,6 @@ def test_settings_are_checked():
         PhotoSettings(upscale=3)
     with pytest.raises(ValueError):
         PhotoSettings(seeds_per_face=0)
-    with pytest.raises(ValueError):
-        PhotoSettings(face_selection="biggest")
 
 
 def test_more_candidates_report_progress_and_use_new_seeds():

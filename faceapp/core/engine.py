@@ -65,12 +65,14 @@ class FaceEngine:
         betas: np.ndarray | None = None,
         default_steps: int = 8,
         max_batch: int | None = None,
+        precision: str = "auto",
     ) -> None:
         self.device = devices.resolve_device(device)
         self.name = name
         self.face_size = int(face_size)
         self.template = face_template(template, self.face_size)
         self.default_steps = default_steps
+        self.precision = precision  # recorded only: every precision runs as it always has (issue 10)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
         self.max_batch = max_batch or (8 if self.device.type == "cuda" else 4)
         self.restorer = restorer.to(self.device).eval()
@@ -260,7 +262,8 @@ def _in_inference_mode(work: Generator[StepInfo, None, torch.Tensor]) -> Generat
         work.close()
 
 
-def load_engine(name: str | None = None, *, device: str = "auto", registry=None, max_batch: int | None = None) -> FaceEngine:
+def load_engine(name: str | None = None, *, device: str = "auto", registry=None, max_batch: int | None = None,
+                precision: str = "auto") -> FaceEngine:
     """Load a model from the registry (``None`` → the default model) onto ``device``."""
     from faceapp.core import loading
     from faceapp.core.registry import Registry
@@ -289,4 +292,5 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         betas=betas,
         default_steps=manifest.default_steps,
         max_batch=max_batch,
+        precision=precision,
     )

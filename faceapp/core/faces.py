@@ -22,7 +22,6 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
@@ -30,9 +29,8 @@ import numpy as np
 from faceapp import paths
 from faceapp.core.errors import DetectorUnavailableError, FaceappError, ImageError
 from faceapp.core.geometry import MAX_CROP_TO_PHOTO, check_box, check_photo_size
+from faceapp.core.preferences import FaceSelection
 from faceapp.core.templates import face_template
-
-FaceSelection = Literal["all", "largest", "center"]
 
 #: Weight file and download address of each detector facexlib knows.
 DETECTOR_FILES = {

@@ -4,9 +4,10 @@
 face, then one per sampling step) and returns a :class:`PhotoResult`; drive it with
 ``result = yield from iter_restore_photo(...)`` or :func:`restore_photo`; more candidates of one
 face come the same way from :func:`iter_add_candidates` or :func:`add_candidates`. It restores the
-faces it is given that are ``enabled`` (:func:`find_faces` detects and selects them);
+faces it is given that are ``enabled``;
 ``face_index`` everywhere in this module is the position in ``PhotoResult.faces`` (and in the list
-of enabled faces passed in), not :attr:`Face.index`.
+of enabled faces passed in), not :attr:`Face.index`. Which faces to pass is
+:func:`faceapp.core.application.find_faces`'s concern.
 
 The engine's own generator (:meth:`FaceEngine.iter_restore`) is driven directly, on the caller's
 thread; a ``should_cancel`` that returns True stops it between steps and raises
@@ -22,17 +23,15 @@ from typing import Any, NamedTuple, Protocol
 import cv2
 import numpy as np
 
+from faceapp import __version__
 from faceapp.core.errors import Cancelled
-from faceapp.core.faces import Face, FaceDetector, FaceSelection, align_face, select_faces
+from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
-
-DEFAULT_MIN_FACE_SIZE = 16
-
 
 class Engine(Protocol):
     """What the pipeline needs from :class:`faceapp.core.engine.FaceEngine`."""
@@ -50,27 +49,22 @@ class PhotoSettings:
     """How a whole photo is restored.
 
     seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …). upscale: 1, 2 or 4.
-    face_selection / min_face_size: used by :func:`find_faces`. aligned: the photo is already an
-    aligned face crop: it is restored whole and no mask is applied.
+    aligned: the photo is already an aligned face crop: it is restored whole and no mask is
+    applied. precision: the engine's inference precision, recorded in the provenance.
     """
 
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     seeds_per_face: int = 1
     base_seed: int = 0
     upscale: int = 1
-    face_selection: FaceSelection = "all"
-    min_face_size: float = DEFAULT_MIN_FACE_SIZE
     aligned: bool = False
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.seeds_per_face < 1:
             raise ValueError(f"seeds_per_face must be at least 1, got {self.seeds_per_face}")
         if self.upscale not in SCALES:
             raise ValueError(f"upscale must be one of {SCALES}, got {self.upscale}")
-        if self.face_selection not in ("all", "largest", "center"):
-            raise ValueError(f"face_selection must be 'all', 'largest' or 'center', got {self.face_selection!r}")
-        if self.min_face_size < 0:
-            raise ValueError("min_face_size must not be negative")
 
 
 @dataclass(frozen=True)
@@ -174,8 +168,9 @@ class PhotoResult:
         """What produced this result, for the exported file's metadata."""
         sampler = self.settings.sampler
         return {
-            "software": "faceapp",
+            "software": f"faceapp {__version__}",
             "model": self.model_name,
+            "precision": self.settings.precision,
             "fidelity": sampler.fidelity,
             "steps": sampler.steps,
             "eta": sampler.eta,
@@ -187,12 +182,6 @@ class PhotoResult:
                 for f in self.faces
             ],
         }
-
-
-def find_faces(photo: Photo, detector: FaceDetector, settings: PhotoSettings) -> list[Face]:
-    """Detect faces and keep those ``settings.face_selection`` and ``min_face_size`` ask for."""
-    faces = detector.detect(photo.rgb, min_size=settings.min_face_size)
-    return select_faces(faces, settings.face_selection, image_size=(photo.width, photo.height))
 
 
 def whole_image_face(photo: Photo, engine: Engine) -> Face:

@@ -14,8 +14,7 @@ import cv2
 import numpy as np
 
 from faceapp.core.errors import Cancelled
-
-SCALES = (1, 2, 4)
+from faceapp.core.preferences import UPSCALES as SCALES
 
 _MARGIN = 8  # input rows; Lanczos-4 reads 4 on each side
 _STRIPE_OUTPUT_ROWS = 512

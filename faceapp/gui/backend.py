@@ -1,16 +1,18 @@
-"""The GUI's door to the core: builds the generator jobs the worker runs (no Qt here).
+"""The GUI's door to the core: wraps the application layer's calls as the generator jobs the
+worker runs (no Qt here).
 
 Every method that does real work returns a *job* (``job(should_cancel) -> Generator``) for
-:class:`faceapp.gui.worker.TaskRunner`; nothing here touches widgets. Engines and the face
-detector are loaded lazily on the worker thread and cached until the model or device changes;
-what they bring in is then frozen out of the garbage collector (:mod:`faceapp.gui.heap`).
+:class:`faceapp.gui.worker.TaskRunner`; nothing here touches widgets. The jobs call
+:mod:`faceapp.core.application`, as the CLI does, so the same photo and preferences give the same
+file. Engines and the face detector are loaded lazily on the worker thread by the core's
+:class:`~faceapp.core.application.ModelCache`; what they bring in is then frozen out of the garbage
+collector (:mod:`faceapp.gui.heap`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -19,16 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from faceapp import __version__
+from faceapp.core import application
+from faceapp.core.application import DetectorFactory, EngineFactory
+from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.gui.heap import freeze_long_lived_objects
-from faceapp.gui.settings_store import AppPreferences
 
 log = logging.getLogger(__name__)
-
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
-
-EngineFactory = Callable[[AppPreferences], Any]
-DetectorFactory = Callable[[AppPreferences], Any]
 
 
 @dataclass
@@ -102,97 +100,64 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     return found
 
 
-def _default_engine(prefs: AppPreferences) -> Any:
-    from faceapp.core.engine import load_engine
-
-    return load_engine(prefs.model or None, device=prefs.device)
-
-
-def _default_detector(prefs: AppPreferences) -> Any:
-    from faceapp.core.faces import FaceDetector
-
-    return FaceDetector(device="cpu")
-
-
 class CoreBackend:
-    """Builds jobs over the core pipeline; engine and detector come from replaceable factories."""
+    """Builds jobs over the application layer; engine and detector come from replaceable factories."""
 
-    def __init__(self, *, engine_factory: EngineFactory = _default_engine,
-                 detector_factory: DetectorFactory = _default_detector) -> None:
-        self._engine_factory = engine_factory
-        self._detector_factory = detector_factory
-        self._lock = threading.Lock()  # guards the cached objects; never held during a load
-        self._build_lock = threading.Lock()  # one engine load at a time (worker threads only)
-        self._engine: Any = None
-        self._engine_key: tuple[str, str] | None = None
-        self._engine_generation = 0  # bumped by forget_engine: a load in flight is not cached
-        self._detector: Any = None
+    def __init__(self, *, engine_factory: EngineFactory = application.load_engine_for,
+                 detector_factory: DetectorFactory = application.load_detector_for) -> None:
+        self.models = application.ModelCache(engine_factory=engine_factory, detector_factory=detector_factory)
 
     # ---- cached heavy objects (called on the worker thread) --------------------------------
-    def engine(self, prefs: AppPreferences) -> Any:
-        key = (prefs.model, prefs.device)
-        with self._build_lock:
-            with self._lock:
-                if self._engine is not None and self._engine_key == key:
-                    return self._engine
-                self._engine, self._engine_key = None, None  # free the old one before loading
-                generation = self._engine_generation
-            engine = self._engine_factory(prefs)  # seconds: the UI thread must not wait for it
-            with self._lock:
-                if generation == self._engine_generation:
-                    self._engine, self._engine_key = engine, key
-            freeze_long_lived_objects()
-            return engine
+    def engine(self, prefs: Preferences) -> Any:
+        engine = self.models.engine(prefs)  # seconds on a change: the UI thread must not wait for it
+        freeze_long_lived_objects()
+        return engine
 
-    def detector(self, prefs: AppPreferences) -> Any:
-        with self._lock:
-            if self._detector is None:
-                self._detector = self._detector_factory(prefs)
-                freeze_long_lived_objects()
-            return self._detector
+    def detector(self, prefs: Preferences) -> Any:
+        detector = self.models.detector(prefs)
+        freeze_long_lived_objects()
+        return detector
 
     def forget_engine(self) -> None:
         """Drop the cached engine (after the model files changed); never waits for a load."""
-        with self._lock:
-            self._engine, self._engine_key = None, None
-            self._engine_generation += 1
+        self.models.forget_engine()
 
     # ---- jobs ------------------------------------------------------------------------------
-    def load_job(self, path: Path, prefs: AppPreferences):
-        """Read a photo and detect its faces; returns ``(photo, faces)``."""
+    def load_job(self, path: Path, prefs: Preferences):
+        """Read a photo and find its faces as ``prefs`` say (minimum size; faces the selection
+        leaves out come switched off); returns ``(photo, faces)``."""
 
         def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any]]]:
             from faceapp.core.photo_io import read_photo
 
             photo = read_photo(path)
             yield "detecting faces"
-            faces = list(self.detector(prefs).detect(photo.rgb))
+            faces = application.find_faces(photo, self.detector(prefs), prefs)
             return photo, faces
 
         return job
 
-    def restore_job(self, entry: PhotoEntry, prefs: AppPreferences):
+    def restore_job(self, entry: PhotoEntry, prefs: Preferences):
         """Restore the enabled faces of ``entry``; yields core ``Progress``, returns RestoreOutcome."""
         photo, faces = entry.photo, list(entry.faces)
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             from faceapp.core.memory import check_memory_budget
-            from faceapp.core.photo_restore import iter_restore_photo
 
-            check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=_pillow_format(photo, prefs),
+            check_memory_budget(photo.width, photo.height, upscale=prefs.upscale,
+                                fmt=application.output_format(photo.path, prefs),
                                 alpha=photo.alpha is not None, name=entry.path.name)
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
-            result = yield from iter_restore_photo(photo, faces, engine, photo_settings(prefs),
-                                                   should_cancel=should_cancel)
+            result = yield from application.iter_restore(photo, faces, engine, prefs, should_cancel=should_cancel)
             composite = result.composite()
             return RestoreOutcome(result, composite, time.perf_counter() - started,
                                   getattr(engine, "name", ""))
 
         return job
 
-    def more_job(self, result: Any, face_index: int, prefs: AppPreferences, count: int):
+    def more_job(self, result: Any, face_index: int, prefs: Preferences, count: int):
         """Sample ``count`` more candidates of one face with new seeds; yields core ``Progress``.
 
         The candidates are added to ``result`` when all are done (a cancelled run adds none);
@@ -239,12 +204,8 @@ class CoreBackend:
         return face_from_box(box, index=index)
 
     @staticmethod
-    def default_output_path(path: Path, prefs: AppPreferences, *, ext: str | None = None) -> Path:
-        from faceapp.core.export import default_output_path
-
-        folder = Path(prefs.output_folder) if prefs.output_folder else None
-        return default_output_path(path, folder=folder, pattern=prefs.name_pattern,
-                                   ext=ext or _extension(prefs.export_format))
+    def default_output_path(path: Path, prefs: Preferences) -> Path:
+        return application.output_path(path, prefs)
 
 
 def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
@@ -259,7 +220,7 @@ def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
         for face in origin.faces])
     choice = choice_of(result)
     composite = entry.composite if entry.composite_choice == choice else None
-    return ExportSnapshot(entry.path, entry.photo, origin, result, choice, composite, provenance(result))
+    return ExportSnapshot(entry.path, entry.photo, origin, result, choice, composite, result.provenance())
 
 
 def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False) -> Path:
@@ -270,32 +231,3 @@ def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quali
     composite = snapshot.composite if snapshot.composite is not None else snapshot.result.composite()
     return export_photo(composite, snapshot.result.alpha, snapshot.photo, dest, format=fmt,
                         quality=quality, provenance=snapshot.provenance, overwrite=False, unique=unique)
-
-
-def photo_settings(prefs: AppPreferences) -> Any:
-    """The core's PhotoSettings for these preferences."""
-    from faceapp.core.photo_restore import PhotoSettings
-
-    return PhotoSettings(sampler=prefs.sampler, seeds_per_face=prefs.seeds_per_face,
-                         base_seed=prefs.base_seed, upscale=prefs.upscale)
-
-
-def provenance(result: Any) -> dict[str, Any]:
-    """A core result's provenance (model, sampler, every face's chosen seed) plus our version."""
-    record = dict(result.provenance())
-    record["software"] = f"faceapp {__version__}"
-    return record
-
-
-def _pillow_format(photo: Any, prefs: AppPreferences) -> str:
-    """The format a restored photo will be saved in, for the memory estimate."""
-    from faceapp.core.export import format_for, output_file_name
-
-    return format_for("x" + output_file_name(photo.path or Path("pasted.png"), ext=_extension(prefs.export_format))[1])
-
-
-def _extension(fmt: str) -> str | None:
-    """The file extension for an export format; None keeps the original's (core's choice)."""
-    if not fmt:
-        return None
-    return {"jpeg": ".jpg", "tiff": ".tif"}.get(fmt, f".{fmt}")

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 
 from faceapp import __version__, paths
 from faceapp.gui.actions import build_actions, install_menus
-from faceapp.gui.backend import PHOTO_SUFFIXES, CoreBackend
+from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import Filmstrip
@@ -73,7 +74,7 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.filmstrip = Filmstrip()
         self.gallery = SeedGallery()
-        self.run_panel = RunPanel(self.session.prefs.sampler.fidelity)
+        self.run_panel = RunPanel(self.session.prefs.fidelity)
         self.fidelity = self.run_panel.fidelity
         self.restore_button = self.run_panel.restore_button
         self.restore_button.setToolTip(self.actions_["restore"].toolTip())
@@ -295,8 +296,7 @@ class MainWindow(QMainWindow):
 
     def _set_fidelity(self, fidelity: float) -> None:
         """Use the slider's fidelity for the next run; it is written on release or on close."""
-        sampler = dataclasses.replace(self.session.prefs.sampler, fidelity=fidelity)
-        self.session.prefs = dataclasses.replace(self.session.prefs, sampler=sampler)
+        self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=fidelity)
         self._fidelity_unsaved = True
 
     def _save_fidelity(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtWidgets import QMainWindow
 
 from faceapp.gui.notifications import Notice
-from faceapp.gui.settings_store import AppPreferences
+from faceapp.core.preferences import Preferences
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,10 @@ class ModelSettings:
             window.store.save(prefs)
             self.apply_preferences(prefs)
 
-    def apply_preferences(self, prefs: AppPreferences) -> None:
+    def apply_preferences(self, prefs: Preferences) -> None:
         """Use ``prefs`` from now on (the next run) and show them."""
         self._window.session.prefs = prefs
-        self._window.fidelity.set_fidelity(prefs.sampler.fidelity)
+        self._window.fidelity.set_fidelity(prefs.fidelity)
         self.show_model_and_device()
 
     def open_models(self) -> None:

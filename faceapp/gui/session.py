@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
 from faceapp.core.errors import ExportError, NoFaceFoundError
+from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import (
     CoreBackend,
     ExportSnapshot,
@@ -32,7 +33,6 @@ from faceapp.gui.backend import (
 )
 from faceapp.gui.composer import Composer
 from faceapp.gui.job_queue import JobQueue, QueuedJob
-from faceapp.gui.settings_store import AppPreferences
 from faceapp.gui.views import Rendered, render, then
 from faceapp.gui.worker import Job, TaskRunner
 
@@ -57,7 +57,7 @@ class Session(QObject):
     error = Signal(object)  # BaseException
     info = Signal(str)
 
-    def __init__(self, backend: CoreBackend, prefs: AppPreferences,
+    def __init__(self, backend: CoreBackend, prefs: Preferences,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.backend = backend

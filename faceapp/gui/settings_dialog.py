@@ -1,9 +1,12 @@
-"""The Settings dialog: device, model, sampling, seeds, upscale, output folder and name pattern."""
+"""The Settings dialog: device, precision, model, sampling, seeds, faces, upscale, output folder and name pattern.
+
+It edits the core's :class:`~faceapp.core.preferences.Preferences`; every list of choices comes from
+:mod:`faceapp.core.preferences`."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,27 +25,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
-from faceapp.gui.settings_store import DEVICES, UPSCALES, AppPreferences
+from faceapp.core.preferences import DEVICES, FACE_SELECTIONS, OUTPUT_FORMATS, PRECISIONS, UPSCALES, Preferences
+from faceapp.core.settings import MAX_POLISH_TIMESTEP
 
-FORMATS = (("", "Same as the original"), ("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP"),
-           ("tiff", "TIFF"))
+_FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
+_SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
+_PRECISION_NAMES = {"auto": "Automatic", "fp32": "32-bit float", "bf16": "bfloat16", "fp16": "16-bit float"}
+
+
+def _combo(values: Sequence[object], current: object, label: Callable[[object], str]) -> QComboBox:
+    """A combo box offering ``values`` (shown as ``label(value)``) with ``current`` selected."""
+    combo = QComboBox()
+    for value in values:
+        combo.addItem(label(value), value)
+    combo.setCurrentIndex(max(combo.findData(current), 0))
+    return combo
 
 
 class SettingsDialog(QDialog):
     """Edits a copy of the preferences; :meth:`preferences` returns the result."""
 
-    def __init__(self, prefs: AppPreferences, *, models: Sequence[tuple[str, str]] = (),
+    def __init__(self, prefs: Preferences, *, models: Sequence[tuple[str, str]] = (),
                  devices: Sequence[str] = DEVICES, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._prefs = prefs
 
-        self.device = QComboBox()
-        for name in ["auto", *[d for d in devices if d != "auto"]]:
-            self.device.addItem({"auto": "Automatic (best available)"}.get(name, name.upper()
-                                if name in ("cuda", "cpu", "mps") else name), name)
-        self._select(self.device, prefs.device)
+        self.device = _combo(["auto", *[d for d in devices if d != "auto"]], prefs.device,
+                             lambda name: "Automatic (best available)" if name == "auto" else name.upper())
+        self.precision = _combo(PRECISIONS, prefs.precision, lambda name: _PRECISION_NAMES.get(name, name))
+        self.precision.setToolTip("Recorded with each result; inference runs as before for now")
         self.model = QComboBox()
         self.model.addItem("Default model", "")
         for name, title in models:
@@ -50,19 +62,20 @@ class SettingsDialog(QDialog):
         self._select(self.model, prefs.model)
 
         self.steps = QSpinBox()
-        self.steps.setRange(1, 250)
-        self.steps.setValue(prefs.sampler.steps)
+        self.steps.setRange(0, 250)
+        self.steps.setSpecialValueText("Model's default")
+        self.steps.setValue(prefs.steps or 0)
         self.steps.setToolTip("DDIM steps per face: more is slower and slightly finer")
         self.eta = QDoubleSpinBox()
         self.eta.setRange(0.0, 1.0)
         self.eta.setSingleStep(0.1)
-        self.eta.setValue(prefs.sampler.eta)
+        self.eta.setValue(prefs.eta)
         self.eta.setToolTip("0 = deterministic steps, 1 = fresh noise at every step")
         self.polish = QSpinBox()
         self.polish.setRange(0, MAX_POLISH_TIMESTEP)
         self.polish.setSingleStep(50)
         self.polish.setSpecialValueText("Off")
-        self.polish.setValue(prefs.sampler.polish_timestep)
+        self.polish.setValue(prefs.polish_timestep)
         self.polish.setToolTip("Texture polish: noise each restored face again to this timestep and "
                                "denoise it once more (sharper skin and hair texture; about 1 step per 50)")
         self.seeds = QSpinBox()
@@ -72,10 +85,14 @@ class SettingsDialog(QDialog):
         self.base_seed = QSpinBox()
         self.base_seed.setRange(0, 2**31 - 1)
         self.base_seed.setValue(prefs.base_seed)
-        self.upscale = QComboBox()
-        for factor in UPSCALES:
-            self.upscale.addItem(f"×{factor}", factor)
-        self._select(self.upscale, prefs.upscale)
+        self.upscale = _combo(UPSCALES, prefs.upscale, lambda factor: f"×{factor}")
+        self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
+        self.face_selection.setToolTip("Faces left out are shown switched off: click one to restore it too")
+        self.min_face_size = QSpinBox()
+        self.min_face_size.setRange(0, 4096)
+        self.min_face_size.setSuffix(" px")
+        self.min_face_size.setValue(round(prefs.min_face_size))
+        self.min_face_size.setToolTip("Detected faces smaller than this are ignored")
 
         self.output_folder = QLineEdit(prefs.output_folder)
         self.output_folder.setPlaceholderText("Next to the original")
@@ -86,10 +103,8 @@ class SettingsDialog(QDialog):
         folder_row.addWidget(browse)
         self.name_pattern = QLineEdit(prefs.name_pattern)
         self.name_pattern.setToolTip("Output file name without extension; {stem} is the original's name")
-        self.export_format = QComboBox()
-        for value, label in FORMATS:
-            self.export_format.addItem(label, value)
-        self._select(self.export_format, prefs.export_format)
+        self.export_format = _combo(("", *OUTPUT_FORMATS), prefs.export_format,
+                                    lambda value: _FORMAT_NAMES.get(value, value))
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(prefs.quality)
@@ -98,6 +113,7 @@ class SettingsDialog(QDialog):
 
         compute = QFormLayout()
         compute.addRow("Device", self.device)
+        compute.addRow("Precision", self.precision)
         compute.addRow("Model", self.model)
         compute.addRow("Steps", self.steps)
         compute.addRow("Eta", self.eta)
@@ -105,6 +121,8 @@ class SettingsDialog(QDialog):
         compute.addRow("Seeds per face", self.seeds)
         compute.addRow("First seed", self.base_seed)
         compute.addRow("Background upscale", self.upscale)
+        compute.addRow("Faces", self.face_selection)
+        compute.addRow("Smallest face", self.min_face_size)
         output = QFormLayout()
         output.addRow("Output folder", folder_row)
         output.addRow("Name pattern", self.name_pattern)
@@ -133,21 +151,26 @@ class SettingsDialog(QDialog):
         if folder:
             self.output_folder.setText(folder)
 
-    def preferences(self) -> AppPreferences:
+    def preferences(self) -> Preferences:
         """The edited preferences (raises ValueError with a readable message if invalid)."""
-        sampler = SamplerSettings(fidelity=self._prefs.sampler.fidelity, steps=self.steps.value(),
-                                  eta=round(self.eta.value(), 3), schedule=self._prefs.sampler.schedule,
-                                  polish_timestep=self.polish.value())
+        pattern = self.name_pattern.text().strip() or "{stem}_restored"
+        if "{stem}" not in pattern:
+            raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
         return dataclasses.replace(
             self._prefs,
             device=self.device.currentData(),
+            precision=self.precision.currentData(),
             model=self.model.currentData(),
-            sampler=sampler,
+            steps=self.steps.value() or None,
+            eta=round(self.eta.value(), 3),
+            polish_timestep=self.polish.value(),
             seeds_per_face=self.seeds.value(),
             base_seed=self.base_seed.value(),
             upscale=self.upscale.currentData(),
+            face_selection=self.face_selection.currentData(),
+            min_face_size=float(self.min_face_size.value()),
             output_folder=self.output_folder.text().strip(),
-            name_pattern=self.name_pattern.text().strip() or "{stem}_restored",
+            name_pattern=pattern,
             export_format=self.export_format.currentData(),
             quality=self.quality.value(),
             auto_start=self.auto_start.isChecked(),

@@ -1,7 +1,11 @@
-"""Persist the app's preferences with QSettings; the preferences themselves are frozen values.
+"""Persist the app's preferences with QSettings; the preferences themselves are the core's typed
+:class:`~faceapp.core.preferences.Preferences` (this is only the storage adapter).
 
 The store keeps an INI file in the user data folder (so ``FACEAPP_HOME`` isolates it, like every
-other per-user file). Unknown or invalid stored values fall back to the defaults.
+other per-user file). Stored values are validated by the core's schema; an invalid one falls back to
+its default (logged with the field's name). The layout carries a version (``prefs/version``):
+older layouts are migrated on load (version 0 kept the sampling fields under ``sampler/`` and
+wrote "jpeg" as a format).
 """
 
 from __future__ import annotations
@@ -9,69 +13,51 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationError
 from PySide6.QtCore import QByteArray, QSettings
 
 from faceapp import paths
-from faceapp.core.settings import SamplerSettings
+from faceapp.core.preferences import PREFERENCES_VERSION, Preferences
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cuda", "mps", "cpu")
-UPSCALES = (1, 2, 4)
 MAX_RECENT = 10
+_FIELDS = tuple(f.name for f in dataclasses.fields(Preferences))
+_SAMPLER_V0 = ("fidelity", "steps", "eta", "schedule", "polish_timestep")
 
 
-@dataclass(frozen=True)
-class AppPreferences:
-    """Everything the user can set in the Settings dialog and on the main window's sliders.
-
-    model: manifest name; "" means the registry's default model.
-    output_folder: "" writes next to the original.
-    name_pattern: output file stem; ``{stem}`` is the original's stem.
-    export_format: "" keeps the original's format; else "png", "jpeg", "webp" or "tiff".
-    """
-
-    device: str = "auto"
-    model: str = ""
-    sampler: SamplerSettings = field(default_factory=SamplerSettings)
-    seeds_per_face: int = 4
-    base_seed: int = 0
-    upscale: int = 1
-    output_folder: str = ""
-    name_pattern: str = "{stem}_restored"
-    export_format: str = ""
-    quality: int = 95
-    auto_start: bool = False
-
-    def __post_init__(self) -> None:
-        if self.device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
-        if self.upscale not in UPSCALES:
-            raise ValueError(f"upscale must be one of {UPSCALES}, got {self.upscale}")
-        if not 1 <= self.seeds_per_face <= 64:
-            raise ValueError(f"seeds per face must be within [1, 64], got {self.seeds_per_face}")
-        if not 1 <= self.quality <= 100:
-            raise ValueError(f"quality must be within [1, 100], got {self.quality}")
-        if "{stem}" not in self.name_pattern:
-            raise ValueError("the name pattern must contain {stem}")
+def _migrate(values: dict[str, Any], version: int, read) -> dict[str, Any]:
+    """Bring the stored values of layout ``version`` up to :data:`PREFERENCES_VERSION`."""
+    if version < 1:
+        for name in _SAMPLER_V0:
+            stored = read(f"sampler/{name}")
+            if stored is not None:
+                values[name] = stored
+        if values.get("export_format") == "jpeg":
+            values["export_format"] = "jpg"
+    return values
 
 
-_SCALARS = ("device", "model", "seeds_per_face", "base_seed", "upscale", "output_folder",
-            "name_pattern", "export_format", "quality", "auto_start")
-_SAMPLER = ("fidelity", "steps", "eta", "schedule", "polish_timestep")
-
-
-def _coerce(value: object, like: object) -> object:
-    if isinstance(like, bool):
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-    return type(like)(value)
+def valid_preferences(values: dict[str, Any]) -> Preferences:
+    """``Preferences`` from stored values; each invalid value is dropped (its default is used)."""
+    values = dict(values)
+    while True:
+        try:
+            return Preferences(**values)
+        except ValidationError as error:
+            bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+            if not bad & values.keys():
+                log.warning("stored settings are invalid (%s); using defaults", error)
+                return Preferences()
+            for name in bad & values.keys():
+                log.warning("ignoring stored setting %s=%r", name, values.pop(name))
 
 
 class SettingsStore:
-    """Reads and writes :class:`AppPreferences`, window geometry and recent files."""
+    """Reads and writes :class:`Preferences`, window geometry and recent files."""
 
     def __init__(self, settings: QSettings | None = None) -> None:
         if settings is None:
@@ -80,44 +66,27 @@ class SettingsStore:
             settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
         self._settings = settings
 
-    def load(self) -> AppPreferences:
+    def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
-        defaults = AppPreferences()
-        values: dict[str, object] = {}
-        for name in _SCALARS:
-            stored = self._settings.value(f"prefs/{name}")
-            if stored is not None:
-                try:
-                    values[name] = _coerce(stored, getattr(defaults, name))
-                except (TypeError, ValueError):
-                    log.warning("ignoring stored setting %s=%r", name, stored)
-        sampler: dict[str, object] = {}
-        for name in _SAMPLER:
-            stored = self._settings.value(f"sampler/{name}")
-            if stored is not None:
-                try:
-                    sampler[name] = _coerce(stored, getattr(defaults.sampler, name))
-                except (TypeError, ValueError):
-                    log.warning("ignoring stored sampler setting %s=%r", name, stored)
-        try:
-            values["sampler"] = SamplerSettings(**sampler)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as error:
-            log.warning("ignoring stored sampler settings: %s", error)
-        try:
-            return AppPreferences(**values)  # type: ignore[arg-type]
-        except (TypeError, ValueError) as error:
-            log.warning("stored settings are invalid (%s); using defaults", error)
-            return defaults
+        read = self._settings.value
+        version = int(read("prefs/version") or 0)
+        values = {name: read(f"prefs/{name}") for name in _FIELDS}
+        values = {name: value for name, value in values.items() if value is not None}
+        values = _migrate(values, version, read)
+        if values.get("steps") in ("", "model"):
+            values["steps"] = None
+        return valid_preferences(values)
 
-    def save(self, prefs: AppPreferences) -> None:
-        for name in _SCALARS:
-            self._settings.setValue(f"prefs/{name}", getattr(prefs, name))
-        for name in _SAMPLER:
-            self._settings.setValue(f"sampler/{name}", getattr(prefs.sampler, name))
+    def save(self, prefs: Preferences) -> None:
+        self._settings.remove("sampler")  # the version-0 layout, migrated on load
+        self._settings.setValue("prefs/version", PREFERENCES_VERSION)
+        for name in _FIELDS:
+            value = getattr(prefs, name)
+            self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
         self._settings.sync()
 
-    def update(self, prefs: AppPreferences, **changes: object) -> AppPreferences:
-        """Save and return ``prefs`` with ``changes`` applied (validated by the dataclass)."""
+    def update(self, prefs: Preferences, **changes: object) -> Preferences:
+        """Save and return ``prefs`` with ``changes`` applied (validated by the schema)."""
         new = dataclasses.replace(prefs, **changes)  # type: ignore[arg-type]
         self.save(new)
         return new

@@ -1,0 +1,147 @@
+"""The application layer both front-ends call: preferences in, restoration and files out.
+
+The CLI and the GUI run the same calls, so the same photo and preferences give the same file::
+
+    models = ModelCache()                                   # engine + detector, loaded lazily
+    photo = read_photo(path)
+    faces = find_faces(photo, models.detector(), prefs)     # detected, selected, min size applied
+    result = yield from iter_restore(photo, faces, models.engine(prefs), prefs)   # yields Progress
+    write_result(result, output_path(path, prefs), prefs=prefs)   # provenance, metadata, no overwrite
+
+No Qt here; nothing is kept between calls except what :class:`ModelCache` holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+from faceapp.core.export import EXTENSIONS, default_output_path, export_photo, format_for, output_file_name
+from faceapp.core.faces import Face, select_faces
+from faceapp.core.photo_io import Photo
+from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_restore_photo
+from faceapp.core.preferences import Preferences
+
+EngineFactory = Callable[[Preferences], Any]
+DetectorFactory = Callable[[Preferences], Any]
+
+
+def load_engine_for(prefs: Preferences) -> Any:
+    """The engine of ``prefs.model`` (the default model for "") on ``prefs.device``."""
+    from faceapp.core.engine import load_engine
+
+    return load_engine(prefs.model or None, device=prefs.device, precision=prefs.precision)
+
+
+def load_detector_for(prefs: Preferences) -> Any:
+    """The default face detector, on the CPU, weights from the user data folder."""
+    from faceapp.core.faces import FaceDetector
+
+    return FaceDetector(device="cpu")
+
+
+def engine_key(prefs: Preferences) -> tuple[str, str, str]:
+    """What an engine depends on: a change of any of these needs another engine."""
+    return (prefs.model, prefs.device, prefs.precision)
+
+
+class ModelCache:
+    """The engine for the current preferences and the face detector, loaded on first use.
+
+    Safe to call from worker threads: one engine load runs at a time, and :meth:`forget_engine`
+    (e.g. after the model files changed) never waits for a load in flight; that load is then
+    handed to the caller that asked but not cached.
+    """
+
+    def __init__(self, *, engine_factory: EngineFactory = load_engine_for,
+                 detector_factory: DetectorFactory = load_detector_for) -> None:
+        self._engine_factory = engine_factory
+        self._detector_factory = detector_factory
+        self._lock = threading.Lock()  # guards the cached objects; never held during a load
+        self._build_lock = threading.Lock()  # one engine load at a time
+        self._engine: Any = None
+        self._engine_key: tuple[str, str, str] | None = None
+        self._generation = 0  # bumped by forget_engine: a load in flight is not cached
+        self._detector: Any = None
+
+    def engine(self, prefs: Preferences) -> Any:
+        """The engine for ``prefs`` (loaded now if the model, device or precision changed)."""
+        key = engine_key(prefs)
+        with self._build_lock:
+            with self._lock:
+                if self._engine is not None and self._engine_key == key:
+                    return self._engine
+                self._engine, self._engine_key = None, None  # free the old one before loading
+                generation = self._generation
+            engine = self._engine_factory(prefs)
+            with self._lock:
+                if generation == self._generation:
+                    self._engine, self._engine_key = engine, key
+            return engine
+
+    def detector(self, prefs: Preferences | None = None) -> Any:
+        """The face detector (one for the whole session)."""
+        with self._lock:
+            if self._detector is None:
+                self._detector = self._detector_factory(prefs or Preferences())
+            return self._detector
+
+    def forget_engine(self) -> None:
+        """Drop the cached engine; never waits for a load."""
+        with self._lock:
+            self._engine, self._engine_key = None, None
+            self._generation += 1
+
+
+def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
+    """The faces of ``photo`` at least ``prefs.min_face_size`` px; those ``prefs.face_selection``
+    leaves out come back switched off (``enabled=False``), so a user may switch them on."""
+    import dataclasses
+
+    faces = list(detector.detect(photo.rgb, min_size=prefs.min_face_size))
+    chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}
+    return [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
+
+
+def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False) -> PhotoSettings:
+    """How ``engine`` restores a photo for ``prefs``: steps default to the model's own."""
+    return PhotoSettings(
+        sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8),
+        seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
+        aligned=aligned, precision=prefs.precision,
+    )
+
+
+def iter_restore(photo: Photo, faces: Sequence[Face], engine: Engine, prefs: Preferences, *,
+                 aligned: bool = False, should_cancel: Callable[[], bool] | None = None,
+                 ) -> Generator[Progress, None, PhotoResult]:
+    """Restore the enabled ``faces`` of ``photo`` as ``prefs`` say; yields Progress, returns the result."""
+    settings = photo_settings(prefs, engine, aligned=aligned)
+    return (yield from iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel))
+
+
+def output_extension(prefs: Preferences) -> str | None:
+    """The extension of ``prefs.export_format``; None keeps the original's."""
+    return EXTENSIONS[format_for("", prefs.export_format)] if prefs.export_format else None
+
+
+def output_format(source: Path | None, prefs: Preferences) -> str:
+    """The Pillow format the result of ``source`` is written in (``prefs.export_format``, else the original's)."""
+    return format_for("x" + output_file_name(source or Path("pasted.png"), ext=output_extension(prefs))[1])
+
+
+def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None, fields: dict[str, Any] | None = None) -> Path:
+    """Where the result of ``source`` goes: ``folder``, else ``prefs.output_folder``, else beside it,
+    named by ``prefs.name_pattern`` (``_2``, ``_3``, … appended while the name is taken)."""
+    folder = folder or (Path(prefs.output_folder) if prefs.output_folder else source.parent)
+    return default_output_path(source, folder=folder, pattern=prefs.name_pattern, ext=output_extension(prefs), fields=fields)
+
+
+def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,
+                 overwrite: bool = False, **options: Any) -> Path:
+    """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
+    overwrites unless asked). ``options``: png_compress_level, webp_method, unique (see export_photo)."""
+    return export_photo(result.composite(), result.alpha, result.photo, dest, format=fmt, quality=quality,
+                        provenance=result.provenance(), overwrite=overwrite, **options)

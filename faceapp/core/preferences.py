@@ -1,0 +1,96 @@
+"""What a user chooses for a restoration, as one typed, validated value shared by the CLI and the GUI.
+
+Every list of choices a front-end offers is defined here once. :class:`Preferences` is a frozen
+pydantic dataclass: ``Preferences(upscale=3)`` and ``dataclasses.replace(prefs, upscale=3)`` raise
+a ``ValueError`` (pydantic's ``ValidationError``) naming the field; stored strings such as ``"8"``
+are converted. ``steps=None`` means the model's own ``default_steps``; :meth:`Preferences.sampler`
+resolves it once the model is known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Annotated, Literal, get_args
+
+from pydantic import Field, field_validator
+from pydantic.dataclasses import dataclass
+
+from faceapp.core.settings import MAX_POLISH_TIMESTEP, ScheduleMode, SamplerSettings
+
+#: The version of the stored preferences' layout (see ``faceapp.gui.settings_store``'s migrations).
+PREFERENCES_VERSION = 1
+
+#: The devices a user picks from; the CLI also takes ``cuda:N``.
+DEVICES = ("auto", "cuda", "mps", "cpu")
+#: Inference precision; only recorded for now (issue 10 implements bf16/fp16 inference).
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+SCHEDULES: tuple[str, ...] = get_args(ScheduleMode)
+UPSCALES = (1, 2, 4)
+FaceSelection = Literal["all", "largest", "center"]
+FACE_SELECTIONS: tuple[str, ...] = get_args(FaceSelection)
+#: Output file types; "" keeps the original's.
+OutputFormat = Literal["", "png", "jpg", "webp", "tiff"]
+OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)[1:]
+#: Photo files the front-ends open (folders are searched for these).
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
+
+DEFAULT_MIN_FACE_SIZE = 16.0
+DEFAULT_NAME_PATTERN = "{stem}_restored"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+@dataclass(frozen=True, config={"extra": "forbid"})
+class Preferences:
+    """Everything a user sets for a run, in the CLI's options or the GUI's settings.
+
+    model: manifest name; "" is the registry's default model. steps: None takes the model's
+    ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
+    face_selection / min_face_size: which detected faces are restored. output_folder: "" writes
+    beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
+    (checked when a name is made: :func:`faceapp.core.export.output_file_name`).
+    """
+
+    device: str = "auto"
+    precision: Precision = "auto"
+    model: str = ""
+    fidelity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    steps: Annotated[int, Field(ge=1, le=1000)] | None = None
+    eta: Annotated[float, Field(ge=0.0, le=1.0)] = SamplerSettings.eta
+    schedule: ScheduleMode = "fast"
+    polish_timestep: Annotated[int, Field(ge=0, le=MAX_POLISH_TIMESTEP)] = 0
+    seeds_per_face: Annotated[int, Field(ge=1, le=64)] = 4
+    base_seed: Annotated[int, Field(ge=0)] = 0
+    upscale: int = 1
+    face_selection: FaceSelection = "all"
+    min_face_size: Annotated[float, Field(ge=0.0)] = DEFAULT_MIN_FACE_SIZE
+    output_folder: str = ""
+    name_pattern: str = DEFAULT_NAME_PATTERN
+    export_format: OutputFormat = ""
+    quality: Annotated[int, Field(ge=1, le=100)] = 95
+    auto_start: bool = False
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        value = value.lower()
+        if not _DEVICE.fullmatch(value):
+            raise ValueError(f"must be one of {', '.join(DEVICES)} or cuda:N")
+        return value
+
+    @field_validator("upscale")
+    @classmethod
+    def _known_scale(cls, value: int) -> int:
+        if value not in UPSCALES:
+            raise ValueError(f"must be one of {', '.join(map(str, UPSCALES))}")
+        return value
+
+    def sampler(self, default_steps: int) -> SamplerSettings:
+        """The sampler settings of a run on a model whose own step count is ``default_steps``."""
+        return SamplerSettings(fidelity=self.fidelity, steps=self.steps or default_steps, eta=self.eta,
+                               schedule=self.schedule, polish_timestep=self.polish_timestep)
+
+    def replace(self, **changes: object) -> Preferences:
+        """A copy with ``changes`` (validated like the constructor)."""
+        return dataclasses.replace(self, **changes)

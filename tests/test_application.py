@@ -1,0 +1,88 @@
+"""The application layer both front-ends call: preferences, face choice, steps, engine cache."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from pipeline_util import SteppingEngine
+
+from faceapp.core import application
+from faceapp.core.faces import FaceDetector, face_from_box
+from faceapp.core.photo_io import Photo, read_photo
+from faceapp.core.preferences import Preferences
+from faceapp.core.progress import drive
+
+
+@pytest.mark.parametrize("field, value", [("upscale", 3), ("device", "tpu"), ("steps", "fast"), ("quality", 0),
+                                          ("face_selection", "biggest"), ("precision", "int8"), ("fidelity", 1.5)])
+def test_bad_preferences_are_refused_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        Preferences(**{field: value})
+    with pytest.raises(ValueError, match=field):
+        dataclasses.replace(Preferences(), **{field: value})
+
+
+def test_stored_text_is_converted():
+    prefs = Preferences(steps="8", upscale="2", fidelity="0.25", auto_start="true", device="CUDA:1")
+    assert (prefs.steps, prefs.upscale, prefs.fidelity, prefs.auto_start, prefs.device) == (8, 2, 0.25, True, "cuda:1")
+
+
+def test_steps_come_from_the_model_unless_set():
+    engine = SteppingEngine(face_size=64)
+    engine.default_steps = 3
+    assert application.photo_settings(Preferences(), engine).sampler.steps == 3
+    assert application.photo_settings(Preferences(steps=5), engine).sampler.steps == 5
+
+
+def test_every_preference_reaches_the_photo_settings():
+    engine = SteppingEngine(face_size=64)
+    engine.default_steps = 3
+    prefs = Preferences(fidelity=0.7, eta=0.2, schedule="official", polish_timestep=50, seeds_per_face=3,
+                        base_seed=9, upscale=2, precision="bf16")
+    settings = application.photo_settings(prefs, engine)
+    sampler = settings.sampler
+    assert (sampler.fidelity, sampler.eta, sampler.schedule, sampler.polish_timestep) == (0.7, 0.2, "official", 50)
+    assert (settings.seeds_per_face, settings.base_seed, settings.upscale, settings.precision) == (3, 9, 2, "bf16")
+
+
+class _Detector:
+    def __init__(self, faces):
+        self.faces, self.min_sizes = faces, []
+
+    def detect(self, rgb, *, min_size=0.0):
+        self.min_sizes.append(min_size)
+        return [f for f in self.faces if f.box[2] - f.box[0] >= min_size]
+
+
+def test_face_selection_and_minimum_size_decide_the_faces_restored():
+    photo = Photo.from_array(np.zeros((200, 300, 3), np.uint8))
+    small, big = face_from_box((10, 10, 30, 30), index=0), face_from_box((100, 50, 200, 150), index=1)
+    detector = _Detector([small, big])
+    faces = application.find_faces(photo, detector, Preferences(face_selection="largest"))
+    assert [(f.index, f.enabled) for f in faces] == [(0, False), (1, True)]  # shown, but switched off
+    faces = application.find_faces(photo, detector, Preferences(min_face_size=40))
+    assert [f.index for f in faces] == [1] and detector.min_sizes[-1] == 40
+    result = drive(application.iter_restore(photo, application.find_faces(photo, detector, Preferences(
+        face_selection="largest", seeds_per_face=1)), SteppingEngine(face_size=64, steps=1), Preferences()))
+    assert [f.face.index for f in result.faces] == [1]
+
+
+def test_a_real_photo_gives_its_faces(retinaface_dir, testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg")
+    faces = application.find_faces(photo, FaceDetector(retinaface_dir), Preferences(face_selection="center"))
+    assert len(faces) == 2 and sum(f.enabled for f in faces) == 1
+
+
+def test_the_engine_cache_loads_again_when_model_device_or_precision_change():
+    loads = []
+    cache = application.ModelCache(engine_factory=lambda prefs: loads.append(prefs) or object())
+    prefs = Preferences()
+    first = cache.engine(prefs)
+    assert cache.engine(dataclasses.replace(prefs, fidelity=0.9, steps=3)) is first  # sampling only: same engine
+    for change in ({"model": "other"}, {"device": "cpu"}, {"precision": "fp32"}):
+        changed = dataclasses.replace(prefs, **change)
+        assert cache.engine(changed) is not first
+        first = cache.engine(changed)
+    assert len(loads) == 4

@@ -1,0 +1,87 @@
+"""The CLI and the GUI run one application layer: the same photo and preferences give the same
+file, and every setting of the GUI reaches the restoration (not only the settings file)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gui_util
+import pytest
+from gui_util import TINY_MODEL, load, restore, saved
+
+import faceapp.cli as cli
+from faceapp.core.export import read_provenance
+from faceapp.core.preferences import Preferences
+from faceapp.gui.settings_dialog import SettingsDialog
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+def _use(window, **changes) -> None:
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, **changes))
+
+
+def test_the_cli_and_the_gui_write_byte_identical_files(window, qtbot, photo, tmp_path, retinaface_dir, monkeypatch):
+    _use(window, model=TINY_MODEL, device="cpu", seeds_per_face=1, base_seed=5, steps=None, fidelity=0.7,
+         eta=0.3, upscale=2, polish_timestep=50, quality=90)
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    [from_gui] = saved(window, qtbot, window.exports.save)
+
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    code = cli.main(["restore", str(photo), "-o", str(tmp_path / "cli"), "--model", TINY_MODEL, "--device", "cpu",
+                     "--seed", "5", "--fidelity", "0.7", "--eta", "0.3", "--upscale", "2", "--polish", "50",
+                     "--quality", "90", "--no-progress"])
+    assert code == 0
+    from_cli = tmp_path / "cli" / from_gui.name
+    assert from_cli.read_bytes() == from_gui.read_bytes()
+    provenance = read_provenance(from_gui)
+    assert provenance["steps"] == 4 and provenance["upscale"] == 2  # the tiny model's default_steps
+    assert provenance["polish_timestep"] == 50 and provenance["faces"][0]["seed"] == 5
+
+
+def test_upscale_set_in_the_gui_reaches_the_restoration(window, qtbot, photo):
+    _use(window, upscale=2, seeds_per_face=1)
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    assert entry.composite.shape[:2] == (2 * 225, 2 * 400)
+
+
+def test_a_face_switched_off_in_the_gui_is_not_restored(window, qtbot, photo):
+    _use(window, seeds_per_face=1)
+    path = load(window, qtbot, photo)
+    detected = window.session.entries[path].faces[0].index
+    window.session.add_face_box(path, (10.0, 10.0, 90.0, 90.0))
+    window.compare.faceToggled.emit(detected)  # a click on the detected face's outline
+    entry = restore(window, qtbot, path)
+    assert [f.face.index for f in entry.result.faces] == [detected + 1]  # the drawn box only
+
+
+def test_face_choice_settings_in_the_gui_reach_the_detector(window, qtbot, photo):
+    _use(window, min_face_size=4000.0)  # larger than any face of the photo
+    path = load(window, qtbot, photo)
+    assert window.session.entries[path].faces == []
+
+
+def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    chosen = dict(device="cpu", precision="bf16", model="tiny", steps=7, eta=0.25, polish_timestep=100,
+                  seeds_per_face=5, base_seed=11, upscale=4, face_selection="largest", min_face_size=30.0,
+                  output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
+                  auto_start=True)
+    for name in ("device", "precision", "model", "upscale", "face_selection", "export_format"):
+        combo = getattr(dialog, name)
+        combo.setCurrentIndex(combo.findData(chosen[name]))
+    for name in ("steps", "eta", "polish", "seeds", "base_seed", "min_face_size", "quality"):
+        key = {"polish": "polish_timestep", "seeds": "seeds_per_face"}.get(name, name)
+        getattr(dialog, name).setValue(chosen[key])
+    dialog.output_folder.setText(chosen["output_folder"])
+    dialog.name_pattern.setText(chosen["name_pattern"])
+    dialog.auto_start.setChecked(True)
+    assert dialog.preferences() == Preferences(**chosen)
+    dialog.steps.setValue(0)  # "Model's default"
+    assert dialog.preferences().steps is None
+    dialog.name_pattern.setText("same_name")
+    with pytest.raises(ValueError, match="stem"):
+        dialog.preferences()
