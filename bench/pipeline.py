@@ -61,7 +61,9 @@ def run_once(photo_path: Path, upscale: int, threads: int) -> dict:
     from faceapp.core.export import export_photo
     from faceapp.core.faces import FaceDetector
     from faceapp.core.photo_io import read_photo
-    from faceapp.core.photo_restore import PhotoSettings, find_faces, restore_photo
+    from faceapp.core.application import find_faces
+    from faceapp.core.photo_restore import PhotoSettings, restore_photo
+    from faceapp.core.preferences import Preferences
     from faceapp.core.settings import SamplerSettings
 
     timings = {}
@@ -72,7 +74,7 @@ def run_once(photo_path: Path, upscale: int, threads: int) -> dict:
     t = time.perf_counter()
     detector = FaceDetector(SHARED / "weights" / "retinaface", model="retinaface_mobile0.25")
     settings = PhotoSettings(sampler=SamplerSettings(fidelity=0.5, steps=4), upscale=upscale)
-    faces = find_faces(photo, detector, settings)
+    faces = find_faces(photo, detector, Preferences())
     timings["detect"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -81,11 +83,13 @@ def run_once(photo_path: Path, upscale: int, threads: int) -> dict:
     timings["restore+upscale"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    image = result.composite(copy=False)
+    image = result.composite()
     timings["composite"] = time.perf_counter() - t
     del image  # a gallery click replaces the shown image
+    if result.faces:  # a gallery click: another candidate chosen (here a copy of the first)
+        result = result.with_candidates(0, [99], [result.faces[0].candidates[0]]).choose(0, 1)
     t = time.perf_counter()
-    image = result.composite(copy=False)
+    image = result.composite()
     timings["composite (again)"] = time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as folder:

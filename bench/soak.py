@@ -56,7 +56,7 @@ def soak_core(cycles: int) -> dict:
         for cycle in range(1, cycles + 1):
             photo = read_photo(PHOTO)
             result = restore_photo(photo, [face_from_box(FACE_BOX)], engine, settings)
-            written = export_photo(result.composite(copy=False), result.alpha, photo, Path(folder) / "out.png",
+            written = export_photo(result.composite(), result.alpha, photo, Path(folder) / "out.png",
                                    provenance=result.provenance(), unique=True)
             written.unlink()
             if cycle in (WARM, cycles):

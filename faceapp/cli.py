@@ -291,13 +291,11 @@ class _Restorer:
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned), on_progress)
         outputs = []
         for k, dest in enumerate(self.destinations(path, relative)):
-            for face_index in range(len(result.faces)):
-                result.choose(face_index, k)
             _make_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
             written = application.write_result(
-                result, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
+                result.with_choice([k] * len(result.faces)), dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
             )
             outputs.append(path_text(written))

@@ -6,31 +6,36 @@ import threading
 
 import gui_util
 import numpy as np
+import pytest
 from gui_util import load, restore, shown_after, wait_composed
+
+from faceapp.core.photo_restore import PhotoResult
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
-def record_composites(result) -> list[tuple[str, tuple[int, ...]]]:
-    """Note the thread and the choice of every composite built from ``result``."""
+@pytest.fixture
+def composites(monkeypatch) -> list[tuple[str, tuple[int, ...]]]:
+    """The thread and the choice of every composite made from now on."""
     calls: list[tuple[str, tuple[int, ...]]] = []
-    original = result.composite
+    original = PhotoResult.composite
 
-    def recording():
-        calls.append((threading.current_thread().name, tuple(f.chosen for f in result.faces)))
-        return original()
+    def recording(self):
+        calls.append((threading.current_thread().name, self.choice))
+        return original(self)
 
-    result.composite = recording
+    monkeypatch.setattr(PhotoResult, "composite", recording)
     return calls
 
 
-def test_a_click_recomposes_on_a_helper_thread_and_then_shows_the_result(window, qtbot, photo):
+def test_a_click_recomposes_on_a_helper_thread_and_then_shows_the_result(window, qtbot, photo, composites):
     path = load(window, qtbot, photo)
     entry = restore(window, qtbot, path)
-    calls = record_composites(entry.result)
+    calls = composites
     before_click = shown_after(window)
 
     window.gallery.click_candidate(2)
+    entry = window.session.entries[path]
     assert entry.result.faces[0].chosen == 2  # the choice is made at once…
     assert window.run_panel.preview_caption.text().endswith(f"seed {entry.result.faces[0].seeds[2]}")
     wait_composed(window, qtbot, path)  # …and the composite follows
@@ -43,14 +48,15 @@ def test_a_click_recomposes_on_a_helper_thread_and_then_shows_the_result(window,
     np.testing.assert_array_equal(shown, entry.composite)
 
 
-def test_quick_clicks_end_showing_the_last_choice(window, qtbot, photo):
+def test_quick_clicks_end_showing_the_last_choice(window, qtbot, photo, composites):
     path = load(window, qtbot, photo)
     entry = restore(window, qtbot, path)
-    calls = record_composites(entry.result)
+    calls = composites
     for candidate in (1, 2, 1, 2, 0, 1):
         window.gallery.click_candidate(candidate)
     wait_composed(window, qtbot, path)
 
-    assert entry.result.faces[0].chosen == 1 and entry.composite_choice == (1,)
+    entry = window.session.entries[path]
+    assert entry.result.faces[0].chosen == 1
     assert calls[-1][1] == (1,)
     np.testing.assert_array_equal(shown_after(window), entry.result.composite())

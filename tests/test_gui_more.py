@@ -49,14 +49,16 @@ def test_more_samples_on_the_worker_with_progress_and_adds_to_the_gallery(window
     fractions = [f for _, f, _ in progress if f >= 0]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert "more candidates" in progress[-1][0]
-    assert face.seeds[:3] == old_seeds and len(set(face.seeds)) == 6
+    assert tuple(face.seeds) == tuple(old_seeds)  # the result sampled from is a value: unchanged
+    face = entry.result.faces[0]  # the entry's new result
+    assert face.seeds[:3] == tuple(old_seeds) and len(set(face.seeds)) == 6
     assert window.gallery.thumbnail_count() == 6
     assert all(c is o for c, o in zip(face.candidates, old_candidates))
     assert face.chosen == 1  # the choice, and so the composite, stays as it was
     np.testing.assert_array_equal(shown_after(window), shown)
 
     window.gallery.click_candidate(5)  # a new candidate can be chosen like the others
-    assert face.chosen == 5
+    assert window.session.entries[path].result.faces[0].chosen == 5
 
 
 def test_cancel_stops_more_and_keeps_the_old_candidates(window, qtbot, photo):
@@ -75,7 +77,8 @@ def test_cancel_stops_more_and_keeps_the_old_candidates(window, qtbot, photo):
     qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
 
     assert sum(p is not None for p in previews) - at_cancel <= 1
-    assert face.seeds == old_seeds and len(face.candidates) == 3
+    face = window.session.entries[path].result.faces[0]
+    assert list(face.seeds) == old_seeds and len(face.candidates) == 3
     assert window.gallery.thumbnail_count() == 3
     assert entry.state == "done" and window.gallery.more_button.isEnabled()
 

@@ -48,7 +48,7 @@ def test_a_new_choice_only_moves_the_selection(qtbot, made):
     faces = [face(3)]
     gallery.set_faces(faces)
     made.clear()
-    faces[0].chosen = 2
+    faces = [SimpleNamespace(**{**vars(faces[0]), "chosen": 2})]  # a choice: a new face, same candidates
     for _ in range(5):  # as each progress step or gallery click of the window does
         gallery.set_faces(faces, current=gallery.current_face())
     assert made == []
@@ -60,8 +60,8 @@ def test_more_candidates_or_a_new_result_make_the_thumbnails_again(qtbot, made):
     qtbot.addWidget(gallery)
     faces = [face(3)]
     gallery.set_faces(faces)
-    faces[0].candidates.append(faces[0].candidates[0])
-    faces[0].seeds.append(9)
+    faces = [SimpleNamespace(candidates=(*faces[0].candidates, faces[0].candidates[0]),
+                             seeds=(*faces[0].seeds, 9), chosen=0)]  # "More": new candidates
     made.clear()
     gallery.set_faces(faces)
     assert len(made) == 4 and gallery.thumbnail_count() == 4

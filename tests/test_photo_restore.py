@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -120,12 +122,14 @@ def test_progress_candidates_and_seeds():
     assert [(e.face_index, e.step) for e in events] == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3)]
     assert all(e.face_count == 2 for e in events)
     assert events[1].total_steps == 3 and events[1].preview is not None
-    assert [f.seeds for f in result.faces] == [[10, 11], [10, 11]]
+    assert [f.seeds for f in result.faces] == [(10, 11), (10, 11)]
     assert all(len(f.candidates) == 2 for f in result.faces)
 
     first = result.composite()
-    result.choose(1, 1)
-    second = result.composite()
+    chosen = result.choose(1, 1)
+    second = chosen.composite()
+    assert result.choice == (0, 0) and chosen.choice == (0, 1)  # choosing returns a new result
+    np.testing.assert_array_equal(result.composite(), first)
     # Only the second face changed (its candidate is one grey level brighter).
     x0, y0, x1, y1 = result.masks()[1].roi
     changed = np.argwhere((first != second).any(axis=2))
@@ -133,10 +137,9 @@ def test_progress_candidates_and_seeds():
     with pytest.raises(IndexError):
         result.choose(0, 5)
 
-    new = add_candidates(result, 0, engine, 2)
-    assert new == [12, 13]
-    assert result.faces[0].seeds == [10, 11, 12, 13] and len(result.faces[0].candidates) == 4
-    provenance = result.provenance()
+    grown = add_candidates(chosen, 0, engine, 2)
+    assert grown.faces[0].seeds == (10, 11, 12, 13) and len(grown.faces[0].candidates) == 4
+    provenance = grown.provenance()
     assert provenance["model"] == "stepping"
     assert [f["seed"] for f in provenance["faces"]] == [10, 11]
 
@@ -220,7 +223,7 @@ def test_more_candidates_report_progress_and_use_new_seeds():
         try:
             events.append(next(generator))
         except StopIteration as stop:
-            new = stop.value
+            grown = stop.value
             break
         # Nothing is added, and the shown photo does not change, while sampling runs.
         assert len(result.faces[1].candidates) == 2
@@ -228,17 +231,18 @@ def test_more_candidates_report_progress_and_use_new_seeds():
         (1, 2, 0, 0), (1, 2, 1, 3), (1, 2, 2, 3), (1, 2, 3, 3)
     ]
     assert all(e.preview is not None for e in events[1:])
-    assert new == [12, 13] and engine.calls[-1] == [12, 13]
-    assert result.faces[1].seeds == [10, 11, 12, 13] and len(result.faces[1].candidates) == 4
-    assert result.faces[0].seeds == [10, 11]
+    assert engine.calls[-1] == [12, 13]
+    assert grown.faces[1].seeds == (10, 11, 12, 13) and len(grown.faces[1].candidates) == 4
+    assert grown.faces[0].seeds == (10, 11)
+    assert result.faces[1].seeds == (10, 11)  # the result asked for is unchanged
     # Existing candidates keep their images; the new ones are the engine's for the new seeds.
-    assert int(result.faces[1].candidates[3][0, 0, 0]) - int(result.faces[1].candidates[0][0, 0, 0]) == 3
-    np.testing.assert_array_equal(result.composite(), before)
-    result.choose(1, 3)
-    assert (result.composite() != before).any()
+    assert int(grown.faces[1].candidates[3][0, 0, 0]) - int(grown.faces[1].candidates[0][0, 0, 0]) == 3
+    np.testing.assert_array_equal(grown.composite(), before)
+    assert grown.same_picture(result) and not grown.choose(1, 3).same_picture(result)
+    assert (grown.choose(1, 3).composite() != before).any()
 
-    again = add_candidates(result, 1, engine, 1)
-    assert again == [14]
+    again = add_candidates(grown, 1, engine, 1)
+    assert again.faces[1].seeds[-1] == 14
 
 
 def test_more_candidates_can_be_cancelled_and_keep_nothing():
@@ -250,36 +254,33 @@ def test_more_candidates_can_be_cancelled_and_keep_nothing():
     with pytest.raises(Cancelled):
         add_candidates(result, 0, engine, 2, should_cancel=lambda: len(seen) >= 2, on_progress=seen.append)
     assert len(seen) < 4
-    assert result.faces[0].seeds == [0] and len(result.faces[0].candidates) == 1
+    assert result.faces[0].seeds == (0,) and len(result.faces[0].candidates) == 1
 
     generator = iter_add_candidates(result, 0, engine, 1)
     next(generator)
     next(generator)
     generator.close()  # closing stops the engine too
-    assert result.faces[0].seeds == [0] and len(result.faces[0].candidates) == 1
+    assert result.faces[0].seeds == (0,) and len(result.faces[0].candidates) == 1
     np.testing.assert_array_equal(result.composite(), before)
-    assert add_candidates(result, 0, engine, 1) == [1]
+    assert add_candidates(result, 0, engine, 1).faces[0].seeds == (0, 1)
     with pytest.raises(ValueError):
         add_candidates(result, 0, engine, 0)
 
 
-def test_compositing_in_place_gives_the_same_photo_without_a_copy():
+def test_results_are_values_and_composites_are_cached_by_choice():
     photo, faces = _small_photo()
     result = restore_photo(photo, faces, SteppingEngine(face_size=64, steps=1), PhotoSettings(seeds_per_face=3))
     plain = result.background.copy()
-    expected = [result.composite()]
-    result.choose(0, 2)
-    expected.append(result.composite())
-    np.testing.assert_array_equal(result.background, plain)  # copies leave the background alone
-
-    result.choose(0, 0)
-    first = result.composite(copy=False)
-    assert first is result.background
-    np.testing.assert_array_equal(first, expected[0])
-    result.choose(0, 2)
-    np.testing.assert_array_equal(result.composite(copy=False), expected[1])
-    # A copy made after an in-place composite starts again from the plain background.
-    result.choose(0, 0)
-    np.testing.assert_array_equal(result.composite(), expected[0])
-    np.testing.assert_array_equal(result.background, expected[1])
-    np.testing.assert_array_equal(result.background[_outside_masks(result)], plain[_outside_masks(result)])
+    first = result.composite()
+    other = result.choose(0, 2)
+    second = other.composite()
+    np.testing.assert_array_equal(result.background, plain)  # compositing never touches the background
+    assert (first != second).any()
+    assert result.composite() is first or np.array_equal(result.composite(), first)
+    assert other.composite() is other.composite()  # the same choice: the cached composite
+    for array in (first, result.background, result.faces[0].candidates[0], result.faces[0].aligned):
+        assert not array.flags.writeable  # nothing can change a result behind its back
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.faces[0].chosen = 1
+    assert other.with_choice((0, 0)).same_picture(result)
+    np.testing.assert_array_equal(other.with_choice((0, 0)).composite(), first)

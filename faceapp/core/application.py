@@ -18,7 +18,8 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
-from faceapp.core.export import EXTENSIONS, default_output_path, export_photo, format_for, output_file_name
+from faceapp.core import export
+from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
 from faceapp.core.faces import Face, select_faces
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_restore_photo
@@ -143,5 +144,5 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
                  overwrite: bool = False, **options: Any) -> Path:
     """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
     overwrites unless asked). ``options``: png_compress_level, webp_method, unique (see export_photo)."""
-    return export_photo(result.composite(), result.alpha, result.photo, dest, format=fmt, quality=quality,
-                        provenance=result.provenance(), overwrite=overwrite, **options)
+    return export.export_photo(result.composite(), result.alpha, result.photo, dest, format=fmt, quality=quality,
+                               provenance=result.provenance(), overwrite=overwrite, **options)

@@ -20,6 +20,9 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+import dataclasses
+import threading
+
 import cv2
 import numpy as np
 
@@ -78,15 +81,21 @@ class Progress:
     preview: np.ndarray | None = None
 
 
-@dataclass(eq=False)
+def _frozen(image: np.ndarray) -> np.ndarray:
+    """``image`` made read-only: results are values, nobody writes into their pixels."""
+    image.setflags(write=False)
+    return image
+
+
+@dataclass(frozen=True, eq=False)
 class FaceResult:
     """One face's crop, its photo→crop affine, and the restored candidates (one per seed)."""
 
     face: Face
     aligned: np.ndarray
     affine: np.ndarray
-    seeds: list[int]
-    candidates: list[np.ndarray]
+    seeds: tuple[int, ...]
+    candidates: tuple[np.ndarray, ...]
     chosen: int = 0
 
     @property
@@ -102,67 +111,110 @@ class _Blend(NamedTuple):
     plain: list[np.ndarray]
 
 
-@dataclass(eq=False)
-class PhotoResult:
-    """A restored photo: background at the output scale, the faces and their candidates.
+class _RunCache:
+    """What every version of one run's result shares: the blend state and the latest composite
+    (keyed by the choice it shows: choosing back and forth, or saving what is shown, costs nothing)."""
 
-    :meth:`composite` pastes the chosen candidate of every face onto the background; it reuses
-    the cached masks, so it is cheap enough to call on every gallery click. ``background`` is the
-    upscaled photo; after ``composite(copy=False)`` it holds that composite (only the face
-    regions differ, and their plain pixels are kept aside to restore them).
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.blend: _Blend | None = None
+        self.composite: tuple[tuple[int, ...], np.ndarray] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoResult:
+    """A restored photo, as a value: background at the output scale, the faces and their candidates,
+    and which candidate each face shows.
+
+    :meth:`choose` and :meth:`with_candidates` return a new result; nothing changes one in place
+    (its arrays are read-only), so a result can be handed to another thread or kept for an export
+    as it is. :meth:`composite` pastes the chosen candidates onto the background, reusing masks
+    computed once per run; the latest composite is kept, keyed by the choice it shows.
     """
 
     photo: Photo
-    faces: list[FaceResult]
+    faces: tuple[FaceResult, ...]
     background: np.ndarray
     alpha: np.ndarray | None
     settings: PhotoSettings
     model_name: str
-    _blend: _Blend | None = field(default=None, repr=False)
+    _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
     def scale(self) -> int:
         return self.settings.upscale
 
-    def choose(self, face_index: int, candidate_index: int) -> None:
-        """Make a candidate the one shown for a face."""
+    @property
+    def choice(self) -> tuple[int, ...]:
+        """Which candidate each face shows."""
+        return tuple(face.chosen for face in self.faces)
+
+    def choose(self, face_index: int, candidate_index: int) -> PhotoResult:
+        """This result with another candidate shown for one face."""
         face = self.faces[face_index]
         if not 0 <= candidate_index < len(face.candidates):
             raise IndexError(f"face {face_index} has {len(face.candidates)} candidates, not {candidate_index + 1}")
-        face.chosen = candidate_index
+        return self._with_face(face_index, dataclasses.replace(face, chosen=candidate_index))
+
+    def with_choice(self, choice: Sequence[int]) -> PhotoResult:
+        """This result showing candidate ``choice[i]`` of face i."""
+        if len(choice) != len(self.faces):
+            raise ValueError(f"{len(choice)} choices for {len(self.faces)} faces")
+        result = self
+        for index, candidate in enumerate(choice):
+            result = result.choose(index, candidate)
+        return result
+
+    def with_candidates(self, face_index: int, seeds: Sequence[int], candidates: Sequence[np.ndarray]) -> PhotoResult:
+        """This result with more candidates of one face (appended; the choice is unchanged)."""
+        face = self.faces[face_index]
+        grown = dataclasses.replace(face, seeds=(*face.seeds, *seeds),
+                                    candidates=(*face.candidates, *map(_frozen, candidates)))
+        return self._with_face(face_index, grown)
+
+    def same_run(self, other: PhotoResult | None) -> bool:
+        """Whether ``other`` is a version of this result (same restore run, maybe another choice)."""
+        return other is not None and other._run is self._run
+
+    def same_picture(self, other: PhotoResult | None) -> bool:
+        """Whether ``other`` is a version of the same run showing the same choice (the same image)."""
+        return self.same_run(other) and other.choice == self.choice
+
+    def _with_face(self, face_index: int, face: FaceResult) -> PhotoResult:
+        faces = (*self.faces[:face_index], face, *self.faces[face_index + 1 :])
+        return dataclasses.replace(self, faces=faces)  # shares _run: same masks, same cache
 
     def masks(self) -> list[FaceMask]:
-        """The blending mask of every face (computed once)."""
+        """The blending mask of every face (computed once per run)."""
         return self._blend_state().masks
 
-    def composite(self, *, copy: bool = True) -> np.ndarray:
-        """The output photo (uint8 RGB at the output scale) with every face's chosen candidate.
+    def composite(self) -> np.ndarray:
+        """The output photo (read-only uint8 RGB at the output scale) with every face's chosen candidate.
 
-        With ``copy=False`` the faces are blended into :attr:`background` itself and it is
-        returned: no full-size copy is made, and the array is rewritten by the next composite.
-        Copies only read the background, so several may run at once on different threads; an
-        in-place composite must not run beside any other.
+        Safe to call from several threads at once; the latest composite is reused for the same choice.
         """
+        choice = self.choice
+        cached = self._run.composite
+        if cached is not None and cached[0] == choice:
+            return cached[1]
         state = self._blend_state()
-        out = self.background.copy() if copy else self.background
+        out = self.background.copy()
         put_face_regions(out, state.masks, state.plain)
         blend_faces(out, state.plain, [f.restored for f in self.faces], state.masks, state.weights)
+        self._run.composite = (choice, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
     def _blend_state(self) -> _Blend:
-        state = self._blend
-        if state is None or len(state.masks) != len(self.faces):
-            if state is not None:  # undo an in-place composite made with the old masks
-                put_face_regions(self.background, state.masks, state.plain)
-            height, width = self.background.shape[:2]
-            if self.settings.aligned:  # the restored crop is the whole picture, up to every edge
-                masks = [FaceMask((0, 0, width, height), np.ones((height, width), np.float32), output_to_crop(f.affine, self.scale))
-                         for f in self.faces]
-            else:
-                masks = [face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height)) for f in self.faces]
-            state = _Blend(masks, normalised_weights(masks), face_regions(self.background, masks))
-            self._blend = state  # one assignment: other threads see the old state or the new one
-        return state
+        with self._run.lock:
+            if self._run.blend is None:
+                height, width = self.background.shape[:2]
+                if self.settings.aligned:  # the restored crop is the whole picture, up to every edge
+                    masks = [FaceMask((0, 0, width, height), np.ones((height, width), np.float32),
+                                      output_to_crop(f.affine, self.scale)) for f in self.faces]
+                else:
+                    masks = [face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height)) for f in self.faces]
+                self._run.blend = _Blend(masks, normalised_weights(masks), face_regions(self.background, masks))
+            return self._run.blend
 
     def provenance(self) -> dict[str, Any]:
         """What produced this result, for the exported file's metadata."""
@@ -228,12 +280,13 @@ def iter_restore_photo(
         candidates = yield from _run_engine(
             engine, crop, settings.sampler, seeds, position=position, count=len(todo), should_cancel=should_cancel
         )
-        results.append(FaceResult(face=face, aligned=crop, affine=affine, seeds=list(seeds), candidates=candidates))
+        results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
+                                  candidates=tuple(map(_frozen, candidates))))
     _check(should_cancel)
     background = upscale_image(photo.rgb, settings.upscale, should_cancel=should_cancel)
     alpha = upscale_image(photo.alpha, settings.upscale, should_cancel=should_cancel) if photo.alpha is not None else None
     return PhotoResult(
-        photo=photo, faces=results, background=background, alpha=alpha, settings=settings,
+        photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"),
     )
 
@@ -258,13 +311,13 @@ def iter_add_candidates(
     count: int,
     *,
     should_cancel: Callable[[], bool] | None = None,
-) -> Generator[Progress, None, list[int]]:
-    """Restore ``count`` more candidates of one face with seeds it has not used; returns the seeds.
+) -> Generator[Progress, None, PhotoResult]:
+    """Restore ``count`` more candidates of one face with seeds it has not used; returns ``result``
+    with them appended (a new result: ``result`` itself is unchanged).
 
     Yields :class:`Progress` like :func:`iter_restore_photo` (step 0 announces the face, then one
-    per sampling step, ``face_index``/``face_count`` as in ``result.faces``). The new candidates
-    are appended only once all are done, and the chosen one is not changed: the composite stays
-    as it was until :meth:`PhotoResult.choose` picks one. Cancelling keeps nothing.
+    per sampling step, ``face_index``/``face_count`` as in ``result.faces``). The choice is not
+    changed, so the composite stays as it was. Cancelling returns nothing.
     """
     if count < 1:
         raise ValueError("count must be at least 1")
@@ -277,9 +330,7 @@ def iter_add_candidates(
         engine, face.aligned, result.settings.sampler, new_seeds,
         position=face_index, count=len(result.faces), should_cancel=should_cancel,
     )
-    face.seeds.extend(new_seeds)
-    face.candidates.extend(new)
-    return new_seeds
+    return result.with_candidates(face_index, new_seeds, new)
 
 
 def add_candidates(
@@ -290,7 +341,7 @@ def add_candidates(
     *,
     should_cancel: Callable[[], bool] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
-) -> list[int]:
+) -> PhotoResult:
     """:func:`iter_add_candidates` run to completion, passing each :class:`Progress` to ``on_progress``."""
     return drive(iter_add_candidates(result, face_index, engine, count, should_cancel=should_cancel), on_progress)
 

@@ -11,7 +11,6 @@ collector (:mod:`faceapp.gui.heap`).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable, Generator
@@ -36,31 +35,24 @@ class PhotoEntry:
     path: Path
     photo: Any = None  # core Photo
     faces: list[Any] = field(default_factory=list)  # core Face, in detector order
-    result: Any = None  # core PhotoResult of the last run
-    composite: np.ndarray | None = None
-    composite_choice: tuple[int, ...] = ()  # the candidate of each face that ``composite`` shows
+    result: Any = None  # core PhotoResult (a value): the last run, with the current gallery choice
+    composite: np.ndarray | None = None  # what the window shows; catches up with ``result`` off-thread
     state: str = "loading"
     run_seconds: float | None = None
     saved_to: Path | None = None
-    saved_for: tuple[Any, tuple[int, ...]] | None = None  # the (result, choice) saved_to shows
+    saved_result: Any = None  # the result ``saved_to`` was written from
 
 
 @dataclass(frozen=True)
 class ExportSnapshot:
     """A restored photo as it stood when the user asked to save it: what an export writes.
 
-    Gallery clicks, "More" candidates or a new restore made while the export runs change the
-    entry, never the snapshot: ``result`` is a copy of the core result whose choices are fixed
-    (it shares the pixel arrays, which the window replaces but never writes into).
+    Gallery clicks, "More" candidates or a new restore made while the export runs replace the
+    entry's result, never this one: core results are values, so no copy is needed.
     """
 
     source: Path
-    photo: Any
-    origin: Any  # the entry's result object the snapshot was taken from
-    result: Any
-    choice: tuple[int, ...]
-    composite: np.ndarray | None  # None: the composite of ``choice`` is still to be made
-    provenance: dict[str, Any]
+    result: Any  # core PhotoResult
 
 
 @dataclass(frozen=True)
@@ -82,11 +74,6 @@ class RestoreOutcome:
     composite: np.ndarray
     seconds: float
     model: str
-
-
-def choice_of(result: Any) -> tuple[int, ...]:
-    """Which candidate each face of a photo result shows."""
-    return tuple(face.chosen for face in result.faces)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -160,11 +147,11 @@ class CoreBackend:
     def more_job(self, result: Any, face_index: int, prefs: Preferences, count: int):
         """Sample ``count`` more candidates of one face with new seeds; yields core ``Progress``.
 
-        The candidates are added to ``result`` when all are done (a cancelled run adds none);
-        the face's choice, and so the composite, is unchanged. Returns the new seeds.
+        Returns ``result`` with the candidates added (a new result; a cancelled run returns
+        none); the face's choice, and so the composite, is unchanged.
         """
 
-        def job(should_cancel) -> Generator[Any, None, list[int]]:
+        def job(should_cancel) -> Generator[Any, None, Any]:
             from faceapp.core.photo_restore import iter_add_candidates
 
             yield "loading model"
@@ -214,20 +201,10 @@ def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
 
     if entry.composite is None or entry.result is None:
         raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
-    origin = entry.result
-    result = dataclasses.replace(origin, faces=[
-        dataclasses.replace(face, seeds=list(face.seeds), candidates=list(face.candidates))
-        for face in origin.faces])
-    choice = choice_of(result)
-    composite = entry.composite if entry.composite_choice == choice else None
-    return ExportSnapshot(entry.path, entry.photo, origin, result, choice, composite, result.provenance())
+    return ExportSnapshot(entry.path, entry.result)
 
 
 def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False) -> Path:
-    """Composite the snapshot if needed and write it to ``dest`` (any thread; never overwrites;
-    with ``unique``, a taken name moves on to the next number)."""
-    from faceapp.core.export import export_photo
-
-    composite = snapshot.composite if snapshot.composite is not None else snapshot.result.composite()
-    return export_photo(composite, snapshot.result.alpha, snapshot.photo, dest, format=fmt,
-                        quality=quality, provenance=snapshot.provenance, overwrite=False, unique=unique)
+    """Write the snapshot to ``dest`` as the CLI would (any thread; never overwrites; with
+    ``unique``, a taken name moves on to the next number)."""
+    return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique)

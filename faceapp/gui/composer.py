@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from faceapp.gui.backend import choice_of
 from faceapp.gui.views import Rendered, render
 
 log = logging.getLogger(__name__)
@@ -25,10 +24,10 @@ log = logging.getLogger(__name__)
 class Composer(QObject):
     """Composites ``PhotoResult``s on a helper thread; see the module docstring."""
 
-    #: key, the result it was made from, its choice, the composite (HxWx3 uint8), its Rendered
-    composed = Signal(object, object, object, object, object)
+    #: key, the result it was made from, the composite (HxWx3 uint8, read-only), its Rendered
+    composed = Signal(object, object, object, object)
     failed = Signal(object, object)  # key, exception
-    _finished = Signal(object, int, object, object, object, object)
+    _finished = Signal(object, int, object, object, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -37,10 +36,10 @@ class Composer(QObject):
         self._finished.connect(self._deliver)  # queued: emitted on the helper thread
 
     def request(self, key: Any, result: Any) -> None:
-        """Composite ``result`` as its faces' choices stand now; supersedes earlier requests."""
+        """Composite ``result`` (a value: its choice is fixed); supersedes earlier requests."""
         token = self._latest.get(key, 0) + 1
         self._latest[key] = token
-        self._pool.submit(self._compose, key, token, result, choice_of(result))
+        self._pool.submit(self._compose, key, token, result)
 
     def pending(self, key: Any) -> bool:
         """Whether a composite for ``key`` has been asked for and not yet delivered."""
@@ -55,7 +54,7 @@ class Composer(QObject):
         self._latest.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _compose(self, key: Any, token: int, result: Any, choice: tuple[int, ...]) -> None:
+    def _compose(self, key: Any, token: int, result: Any) -> None:
         if self._latest.get(key) != token:
             return  # a newer choice came in before this one started
         try:
@@ -63,16 +62,16 @@ class Composer(QObject):
             rendered = render(composite)
         except Exception as error:  # reported to the user; the traceback goes to the log
             log.exception("recomposing %s failed", key)
-            self._finished.emit(key, token, result, choice, error, None)
+            self._finished.emit(key, token, result, error, None)
             return
-        self._finished.emit(key, token, result, choice, composite, rendered)
+        self._finished.emit(key, token, result, composite, rendered)
 
-    def _deliver(self, key: Any, token: int, result: Any, choice: tuple[int, ...],
-                 composite: np.ndarray | BaseException, rendered: Rendered | None) -> None:
+    def _deliver(self, key: Any, token: int, result: Any, composite: np.ndarray | BaseException,
+                 rendered: Rendered | None) -> None:
         if self._latest.get(key) != token:
             return
         del self._latest[key]
         if isinstance(composite, BaseException):
             self.failed.emit(key, composite)
         else:
-            self.composed.emit(key, result, choice, composite, rendered)
+            self.composed.emit(key, result, composite, rendered)

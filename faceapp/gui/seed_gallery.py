@@ -50,7 +50,7 @@ class SeedGallery(QWidget):
         self._faces: list[FaceCandidates] = []
         self._busy = False
         self._face_numbers: list[int] = []
-        self._shown: tuple[FaceCandidates, int] | None = None  # the face (and its candidate count)
+        self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
         # the thumbnails were made from
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
@@ -86,9 +86,10 @@ class SeedGallery(QWidget):
                   current: int = 0) -> None:
         """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user.
 
-        Called again with the same face objects (a choice changed, a run reported progress), it
-        only moves the selection: the current face's thumbnails are made again only when it is
-        another face object or its number of candidates changed.
+        Called again with the same candidates (a choice changed, a run reported progress), it only
+        moves the selection: the current face's thumbnails are made again only when its
+        ``candidates`` are another sequence (core results are values: a new run or "More" gives
+        a new one, a choice keeps it).
         """
         self._faces = list(faces)
         self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
@@ -118,9 +119,8 @@ class SeedGallery(QWidget):
     def _populate(self) -> None:
         """Make the current face's thumbnails (unless they are made already) and select its choice."""
         face = self._current()
-        shown = (face, len(face.candidates)) if face is not None else None
-        if shown is None or self._shown is None or shown[0] is not self._shown[0] \
-                or shown[1] != self._shown[1]:
+        shown = face.candidates if face is not None else None
+        if shown is None or shown is not self._shown:
             self._shown = shown
             self._list.clear()
             for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):

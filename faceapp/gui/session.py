@@ -27,7 +27,6 @@ from faceapp.gui.backend import (
     ExportStep,
     PhotoEntry,
     RestoreOutcome,
-    choice_of,
     expand_paths,
     snapshot_for_export,
 )
@@ -193,8 +192,7 @@ class Session(QObject):
         if entry is None:
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
-        entry.result, entry.composite, entry.saved_for = outcome.result, outcome.composite, None
-        entry.composite_choice = choice_of(outcome.result)
+        entry.result, entry.composite = outcome.result, outcome.composite
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
@@ -222,21 +220,17 @@ class Session(QObject):
         """Use another candidate of a face; the composite is rebuilt in the background without
         sampling again (:attr:`entryChanged` is emitted now, and again when it is ready)."""
         entry = self.entries[path]
-        if entry.result is None:
+        if entry.result is None or entry.result.faces[position].chosen == candidate:
             return
-        face_result = entry.result.faces[position]
-        if face_result.chosen == candidate:
-            return
-        entry.result.choose(position, candidate)
+        entry.result = entry.result.choose(position, candidate)  # a new value: exports queued keep theirs
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
 
-    def _composed(self, path: Path, result: Any, choice: tuple[int, ...], composite: np.ndarray,
-                  rendered: Rendered) -> None:
+    def _composed(self, path: Path, result: Any, composite: np.ndarray, rendered: Rendered) -> None:
         entry = self.entries.get(path)
-        if entry is None or entry.result is not result:
-            return  # removed, or restored again since
-        entry.composite, entry.composite_choice = composite, choice
+        if entry is None or not result.same_picture(entry.result):
+            return  # removed, restored again or chosen again since
+        entry.composite = composite
         self.after[path] = rendered
         self.entryChanged.emit(path)
 
@@ -246,11 +240,12 @@ class Session(QObject):
         if entry.result is None or self._is_queued(path, "more"):
             return
         self._set_state(path, "queued")
+        count = count or self.prefs.seeds_per_face
         self.queue.add(QueuedJob(
-            self.backend.more_job(entry.result, position, self.prefs, count or self.prefs.seeds_per_face),
+            self.backend.more_job(entry.result, position, self.prefs, count),
             "more", path,
             on_progress=lambda item, p=path: self._more_progress(p, item),
-            on_done=lambda seeds, p=path: self._more_done(p, seeds),
+            on_done=lambda grown, p=path: self._more_done(p, grown, position, count),
             on_failed=lambda error, p=path: self._failed(p, error),
             on_cancelled=lambda p=path: self._set_state(p, "done"),
         ))
@@ -266,12 +261,15 @@ class Session(QObject):
         self._set_state(path, f"sampling {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
 
-    def _more_done(self, path: Path, seeds: list[int]) -> None:
+    def _more_done(self, path: Path, grown: Any, position: int, count: int) -> None:
         entry = self.entries.get(path)
-        if entry is not None:
-            entry.state = "done"
-            self.entryChanged.emit(path)
-            self.info.emit(f"Added {len(seeds)} candidates (seeds {seeds[0]}–{seeds[-1]}).")
+        if entry is None or not grown.same_run(entry.result):
+            return  # removed or restored again meanwhile: the candidates belong to an old run
+        entry.result = grown.with_choice(entry.result.choice)  # keep choices made while sampling
+        entry.state = "done"
+        self.entryChanged.emit(path)
+        seeds = entry.result.faces[position].seeds[-count:]
+        self.info.emit(f"Added {len(seeds)} candidates (seeds {seeds[0]}–{seeds[-1]}).")
 
     # ---- export ----------------------------------------------------------------------------
     def export_job(self, paths: list[Path], *, dest: Path | None = None, folder: Path | None = None,
@@ -306,18 +304,17 @@ class Session(QObject):
         if entry is None or step.written is None:
             return
         entry.saved_to = step.written
-        fresh = step.snapshot.origin is entry.result  # (never keep an old result alive)
-        entry.saved_for = (entry.result, step.snapshot.choice) if fresh else None
+        fresh = step.snapshot.result.same_run(entry.result)  # (never keep an old run alive)
+        entry.saved_result = step.snapshot.result if fresh else None
         log.info("saved %s", step.written)
         self.entryChanged.emit(entry.path)
 
     def saved_file(self, path: Path) -> Path | None:
         """The file last saved of ``path`` if it shows the photo as it is now, else None."""
         entry = self.entries[path]
-        if entry.result is None or entry.saved_to is None or entry.saved_for is None:
+        if entry.result is None or entry.saved_to is None:
             return None
-        result, choice = entry.saved_for
-        fresh = result is entry.result and choice == choice_of(entry.result)
+        fresh = entry.result.same_picture(entry.saved_result)
         return entry.saved_to if fresh and entry.saved_to.exists() else None
 
     # ---- helpers ---------------------------------------------------------------------------
