@@ -57,3 +57,30 @@ def test_arrays_become_tuples_like_their_defaults():
             '[degradation]\nblur_sigma = [1.0, 2.0]\n[train]\nbetas = [0.8, 0.9]\n')
     cfg = parse_config(text)
     assert cfg.degradation.blur_sigma == (1.0, 2.0) and cfg.train.betas == (0.8, 0.9)
+
+
+@pytest.mark.parametrize("line, field", [
+    ('lr = "fast"', "train.lr"),
+    ('batch_size = "8"', "train.batch_size"),
+    ("batch_size = 2.5", "train.batch_size"),
+    ("bf16 = 1", "train.bf16"),
+    ("ema_decay = 1.0", "train.ema_decay"),
+    ("betas = [0.9]", "train.betas[1]"),  # two numbers are needed
+])
+def test_values_of_the_wrong_type_or_range_name_the_file_and_field(tmp_path, line, field):
+    path = tmp_path / "mine.toml"
+    path.write_text(f'kind = "prior"\n[model]\narch = "iddpm_unet"\n[train]\n{line}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(path) in str(caught.value) and f"'{field}'" in str(caught.value)
+
+
+def test_kind_and_model_are_required():
+    with pytest.raises(ConfigError, match="'kind' is missing"):
+        parse_config('[model]\narch = "swinir"\n')
+    with pytest.raises(ConfigError, match="'kind' must be 'restorer' or 'prior'"):
+        parse_config('kind = "unet"\n[model]\narch = "swinir"\n')
+    with pytest.raises(ConfigError, match="'model' is missing"):
+        parse_config('kind = "prior"\n')
+    cfg = parse_config('kind = "prior"\n[model]\narch = "iddpm_unet"\n[train]\nlr = 1\n', where="dir/run.toml")
+    assert cfg.train.lr == 1.0 and isinstance(cfg.train.lr, float) and cfg.name == "run"

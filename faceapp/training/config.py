@@ -1,94 +1,109 @@
-"""Training configurations: TOML files read into frozen dataclasses.
+"""Training configurations: TOML files read into frozen, typed dataclasses (pydantic).
 
 A configuration file describes one model to train (``kind = "restorer"`` or ``"prior"``): its
 network (``[model]``, built by ``arch`` name like the app builds it), the data, the degradation
-(restorer only), the diffusion schedule (prior only) and the optimisation. Unknown keys are
-errors, so a typo never silently falls back to a default.
+(restorer only), the diffusion schedule (prior only) and the optimisation. Every value is checked
+against its type and range, and unknown keys are errors, so a typo never silently falls back to a
+default; a :class:`ConfigError` names the file and the field (``train.batch_size``).
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic.dataclasses import dataclass
 
 from faceapp.core.errors import FaceappError
+from faceapp.core.schema import validate_document
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
 
 ModelKind = Literal["restorer", "prior"]
+_SCHEMA = {"extra": "forbid"}
+Count = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 class ConfigError(FaceappError):
     """A training configuration file is missing, malformed or inconsistent."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class ModelConfig:
-    arch: str
-    config: dict[str, Any]
+    arch: Annotated[str, Field(min_length=1)]
+    config: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class DataConfig:
     """Where the aligned faces are and how a training sample is cut from one."""
 
     root: str = "../shared/datasets/aaf256"
     split: str = "train"
-    crop: int = 256  # random square crop side (smoke runs use small crops); 256 = whole face
+    crop: Annotated[int, Field(ge=8, le=256)] = 256  # random square crop side (smoke runs use small crops); 256 = whole face
     hflip: bool = True
-    limit: int = 0  # use only the first N faces of the split (0 = all)
-    num_workers: int = 0
+    limit: Annotated[int, Field(ge=0)] = 0  # use only the first N faces of the split (0 = all)
+    num_workers: Annotated[int, Field(ge=0)] = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class DegradationConfig:
     """Ranges of the DifFace/GFPGAN synthetic degradation (difface-algorithm.md §9)."""
 
-    kernel_size: int = 41
-    blur_sigma: tuple[float, float] = (0.1, 15.0)
-    isotropic_prob: float = 0.5
-    downscale: tuple[float, float] = (0.8, 32.0)
+    kernel_size: Count = 41
+    blur_sigma: tuple[NonNegative, NonNegative] = (0.1, 15.0)
+    isotropic_prob: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    downscale: tuple[Annotated[float, Field(ge=1e-3)], Annotated[float, Field(ge=1e-3)]] = (0.8, 32.0)
     downscale_log_uniform: bool = True
-    noise_sigma: tuple[float, float] = (0.0, 20.0)  # in 8-bit levels
-    jpeg_quality: tuple[int, int] = (30, 100)
+    noise_sigma: tuple[NonNegative, NonNegative] = (0.0, 20.0)  # in 8-bit levels
+    jpeg_quality: tuple[Annotated[int, Field(ge=1, le=100)], Annotated[int, Field(ge=1, le=100)]] = (30, 100)
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("must be odd")
+        return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class DiffusionConfig:
     """Linear β schedule and the training-time timestep distribution and loss weights."""
 
-    timesteps: int = 1000
-    beta_start: float = 1e-4
-    beta_end: float = 0.02
-    focus_max_timestep: int = 500  # timesteps ≤ this are drawn with probability focus_prob …
-    focus_prob: float = 0.8  # … the rest uniformly over all timesteps
-    vlb_weight: float = 0.001  # λ of the hybrid loss (Nichol & Dhariwal 2021)
+    timesteps: Count = 1000
+    beta_start: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-4
+    beta_end: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.02
+    focus_max_timestep: Count = 500  # timesteps ≤ this are drawn with probability focus_prob …
+    focus_prob: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8  # … the rest uniformly over all timesteps
+    vlb_weight: NonNegative = 0.001  # λ of the hybrid loss (Nichol & Dhariwal 2021)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class TrainConfig:
-    seed: int = 0
-    batch_size: int = 8
-    lr: float = 2e-4
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
-    warmup_steps: int = 100
-    max_steps: int = 1000
-    grad_clip: float = 1.0
-    ema_decay: float = 0.999
-    log_every: int = 10
-    sample_every: int = 500
-    checkpoint_every: int = 500
+    seed: Annotated[int, Field(ge=0)] = 0
+    batch_size: Count = 8
+    lr: Annotated[float, Field(gt=0.0)] = 2e-4
+    weight_decay: NonNegative = 0.0
+    betas: tuple[Annotated[float, Field(ge=0.0, lt=1.0)], Annotated[float, Field(ge=0.0, lt=1.0)]] = (0.9, 0.999)
+    warmup_steps: Annotated[int, Field(ge=0)] = 100
+    max_steps: Count = 1000
+    grad_clip: NonNegative = 1.0
+    ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
+    log_every: Count = 10
+    sample_every: Count = 500
+    checkpoint_every: Count = 500
     bf16: bool = True  # autocast to bfloat16 on CUDA (ignored on CPU)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_SCHEMA)
 class TrainingConfig:
     kind: ModelKind
-    name: str
     model: ModelConfig
+    name: str = ""
     data: DataConfig = field(default_factory=DataConfig)
     degradation: DegradationConfig = field(default_factory=DegradationConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
@@ -96,62 +111,23 @@ class TrainingConfig:
     source: str = ""  # the TOML text it was read from (kept in checkpoints and model cards)
 
 
-def _section(cls, table: dict[str, Any], where: str):
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
-    # TOML arrays arrive as lists: make them tuples where the field's default is one
-    return cls(**{key: tuple(value) if isinstance(known[key].default, tuple) else value
-                  for key, value in table.items()})
-
-
 def parse_config(text: str, *, where: str = "<config>") -> TrainingConfig:
     """Parse the TOML text of a training configuration."""
+    import dataclasses
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}") from None
-    allowed = {"kind", "name", "model", "data", "degradation", "diffusion", "train"}
-    unknown = sorted(set(doc) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown table(s) or key(s) {', '.join(unknown)}")
-    kind = doc.get("kind")
-    if kind not in ("restorer", "prior"):
-        raise ConfigError(f"{where}: kind must be \"restorer\" or \"prior\", got {kind!r}")
-    model = doc.get("model")
-    if not isinstance(model, dict) or "arch" not in model:
-        raise ConfigError(f"{where}: a [model] table with arch = \"…\" and [model.config] is required")
-    cfg = TrainingConfig(
-        kind=kind,
-        name=str(doc.get("name", Path(where).stem)),
-        model=ModelConfig(arch=str(model["arch"]), config=dict(model.get("config", {}))),
-        data=_section(DataConfig, doc.get("data", {}), f"{where} [data]"),
-        degradation=_section(DegradationConfig, doc.get("degradation", {}), f"{where} [degradation]"),
-        diffusion=_section(DiffusionConfig, doc.get("diffusion", {}), f"{where} [diffusion]"),
-        train=_section(TrainConfig, doc.get("train", {}), f"{where} [train]"),
-        source=text,
-    )
-    _validate(cfg, where)
-    return cfg
-
-
-def _validate(cfg: TrainingConfig, where: str) -> None:
-    t = cfg.train
-    counts = ("batch_size", "max_steps", "log_every", "sample_every", "checkpoint_every")
-    small = [name for name in counts if getattr(t, name) < 1]
-    if small:
-        raise ConfigError(f"{where}: [train] {', '.join(small)} must be ≥ 1")
-    if not 0.0 <= t.ema_decay < 1.0:
-        raise ConfigError(f"{where}: ema_decay must be within [0, 1)")
-    if cfg.data.crop < 8 or cfg.data.crop > 256:
-        raise ConfigError(f"{where}: data.crop must be within [8, 256]")
+    if "source" in doc:
+        raise ConfigError(f"{where}: field 'source' is not a known field (a typo?).")
+    cfg = validate_document(TrainingConfig, doc, where=where, error=ConfigError)
     d = cfg.diffusion
-    if not 0 < d.focus_max_timestep < d.timesteps or not 0.0 <= d.focus_prob <= 1.0:
+    if not d.focus_max_timestep < d.timesteps:
         # timesteps run 0 … timesteps − 1, and the focus range includes focus_max_timestep itself
-        raise ConfigError(f"{where}: need 0 < focus_max_timestep < timesteps and 0 ≤ focus_prob ≤ 1")
-    if cfg.degradation.kernel_size % 2 == 0:
-        raise ConfigError(f"{where}: degradation.kernel_size must be odd")
+        raise ConfigError(f"{where}: field 'diffusion.focus_max_timestep' must be below timesteps "
+                          "(need 0 < focus_max_timestep < timesteps)")
+    return dataclasses.replace(cfg, name=cfg.name or Path(where).stem, source=text)
 
 
 def resolve_config_path(name_or_path: str | Path) -> Path:
