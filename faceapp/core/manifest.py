@@ -1,4 +1,4 @@
-"""Model manifests (``models/*.toml``): parsing and validation into frozen dataclasses.
+"""Model manifests (``models/*.toml``): checked against a typed schema (pydantic) into frozen dataclasses.
 
 A manifest names a model, its diffusion schedule, its networks (``[prior]``, ``[restorer]``:
 architecture, weight file, constructor arguments) and the weight files with where to download
@@ -10,51 +10,117 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
+from pydantic import Field, field_validator
 
 from faceapp.core.errors import ManifestError, ModelError
 from faceapp.core.schedule import MAX_START_TIMESTEP
+from faceapp.core.schema import validate_document
 from faceapp.core.templates import face_template
 
 SCHEMA = 1
 ROLES = ("prior", "restorer")
-
-_MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_MODEL_NAME = r"^[a-z0-9][a-z0-9._-]*$"
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL_SCHEMES = ("https://", "http://", "file://")
+_TOML = {"extra": "forbid"}
+Positive = Annotated[int, Field(gt=0)]
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
 class ModelFile:
     """One weight file of a model and where to get it."""
 
     name: str
-    url: str  # "" = no download address: the file must be imported
-    size: int  # bytes, 0 = unknown
-    sha256: str  # lower-case hex, "" = unknown: verification is structural
+    url: str = ""  # "" = no download address: the file must be imported
+    size: Annotated[int, Field(ge=0)] = 0  # bytes, 0 = unknown
+    sha256: str = ""  # lower-case hex, "" = unknown: verification is structural
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not _FILE_NAME.fullmatch(value) or value.endswith(".part"):
+            raise ValueError(f"must be a plain file name, not {value!r}")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith(_URL_SCHEMES):
+            raise ValueError(f"must start with one of {', '.join(_URL_SCHEMES)}")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.lower()
+        if value and not _SHA256.fullmatch(value):
+            raise ValueError('must be 64 hexadecimal digits or "" (unknown)')
+        return value
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
 class NetworkSpec:
     """A network of a model: architecture name, weight file and constructor arguments."""
 
-    arch: str
-    file: str | None  # None for an architecture without weights (``identity``)
-    config: Mapping[str, Any] = field(hash=False)
+    arch: Annotated[str, Field(min_length=1)]
+    file: str | None = None  # None for an architecture without weights (``identity``)
+    config: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @field_validator("config")
+    @classmethod
+    def _read_only(cls, value: Mapping[str, Any]) -> Mapping[str, Any]:
+        return MappingProxyType(dict(value))
 
 
-@dataclass(frozen=True)
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
 class DiffusionSpec:
     """The prior's linear β schedule."""
 
-    timesteps: int
+    timesteps: Positive
     beta_start: float
     beta_end: float
+
+    @field_validator("timesteps")
+    @classmethod
+    def _covers_the_slider(cls, value: int) -> int:
+        if value <= MAX_START_TIMESTEP:  # the fidelity slider reaches this timestep (faceapp.core.schedule)
+            raise ValueError(f"must be more than {MAX_START_TIMESTEP}")
+        return value
+
+
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
+class _ManifestDocument:
+    """A ``models/*.toml`` file as written (the schema the file is checked against)."""
+
+    schema: int
+    name: Annotated[str, Field(pattern=_MODEL_NAME)]
+    title: str
+    face_size: Positive
+    face_template: str
+    default_steps: Positive
+    diffusion: DiffusionSpec
+    restorer: NetworkSpec
+    prior: NetworkSpec | None = None
+    description: str = ""
+    licence: str = ""
+    homepage: str = ""
+    default: bool = False
+    files: tuple[ModelFile, ...] = ()
+
+    @field_validator("schema")
+    @classmethod
+    def _readable(cls, value: int) -> int:
+        if value != SCHEMA:
+            raise ValueError(f"is {value}; this version of faceapp reads schema {SCHEMA}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -93,42 +159,6 @@ class ModelManifest:
         return next((s for s in self.networks().values() if s.file == name), None)
 
 
-_REQUIRED = object()
-
-
-class _Table:
-    """Typed access to one TOML table; every error names the manifest file and the field."""
-
-    def __init__(self, source: Path, data: Mapping[str, Any], prefix: str = "") -> None:
-        self.source, self.data, self.prefix = source, data, prefix
-
-    def error(self, key: str, problem: str) -> ManifestError:
-        return ManifestError(f"Model manifest {self.source}: field '{self.prefix}{key}' {problem}.")
-
-    def get(self, key: str, kind: type, default: Any = _REQUIRED) -> Any:
-        if key not in self.data:
-            if default is _REQUIRED:
-                raise self.error(key, "is missing")
-            return default
-        value = self.data[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            expected = {str: "text", int: "an integer", float: "a number", bool: "true or false",
-                        dict: "a table", list: "an array"}[kind]
-            raise self.error(key, f"must be {expected}, not {value!r}")
-        return value
-
-    def table(self, key: str, *, required: bool = True) -> _Table | None:
-        value = self.get(key, dict, _REQUIRED if required else None)
-        return None if value is None else _Table(self.source, value, f"{self.prefix}{key}.")
-
-    def reject_unknown(self, known: Iterable[str]) -> None:
-        for key in self.data:
-            if key not in known:
-                raise self.error(key, "is not a known field (a typo?)")
-
-
 def load_manifest(path: Path) -> ModelManifest:
     """Parse and validate one manifest file.
 
@@ -144,99 +174,33 @@ def load_manifest(path: Path) -> ModelManifest:
         raise ManifestError(f"Model manifest {path} is not valid TOML: {exc}.") from None
     except OSError as exc:
         raise ManifestError(f"Cannot read model manifest {path}: {exc.strerror or exc}.") from None
-    top = _Table(path, data)
-    top.reject_unknown(
-        ("schema", "name", "title", "description", "licence", "homepage", "face_size",
-         "face_template", "default_steps", "default", "diffusion", "prior", "restorer", "files")
-    )
-    schema = top.get("schema", int)
-    if schema != SCHEMA:
-        raise top.error("schema", f"is {schema}; this version of faceapp reads schema {SCHEMA}")
-    name = top.get("name", str)
-    if not _MODEL_NAME.fullmatch(name):
-        raise top.error("name", "must be lower-case letters, digits, '.', '_' or '-'")
-    face_size = _positive(top, "face_size")
-    template = top.get("face_template", str)
-    try:
-        face_template(template, face_size)
-    except ValueError as exc:
-        raise top.error("face_template", str(exc)) from None
-    files = _parse_files(top)
-    file_names = {f.name for f in files}
-    prior_table, restorer_table = top.table("prior", required=False), top.table("restorer")
+    doc = validate_document(_ManifestDocument, data, where=f"Model manifest {path}", error=ManifestError)
+    _check_consistency(doc, path)
     return ModelManifest(
-        name=name,
-        title=top.get("title", str),
-        description=top.get("description", str, "").strip(),
-        licence=top.get("licence", str, ""),
-        homepage=top.get("homepage", str, ""),
-        face_size=face_size,
-        face_template=template,
-        default_steps=_positive(top, "default_steps"),
-        diffusion=_parse_diffusion(top.table("diffusion")),
-        prior=_parse_network(prior_table, file_names) if prior_table else None,
-        restorer=_parse_network(restorer_table, file_names),
-        files=files,
-        is_default=top.get("default", bool, False),
-        source=path,
+        name=doc.name, title=doc.title, description=doc.description.strip(), licence=doc.licence,
+        homepage=doc.homepage, face_size=doc.face_size, face_template=doc.face_template,
+        default_steps=doc.default_steps, diffusion=doc.diffusion, prior=doc.prior, restorer=doc.restorer,
+        files=doc.files, is_default=doc.default, source=path,
     )
 
 
-def _positive(table: _Table, key: str) -> int:
-    value = table.get(key, int)
-    if value <= 0:
-        raise table.error(key, f"must be positive, not {value}")
-    return value
+def _check_consistency(doc: _ManifestDocument, path: Path) -> None:
+    """What no single field can check: template size, β order, file references, repeated files."""
 
+    def error(key: str, problem: str) -> ManifestError:
+        return ManifestError(f"Model manifest {path}: field '{key}' {problem}.")
 
-def _parse_diffusion(table: _Table) -> DiffusionSpec:
-    table.reject_unknown(("timesteps", "beta_start", "beta_end"))
-    spec = DiffusionSpec(
-        timesteps=_positive(table, "timesteps"),
-        beta_start=table.get("beta_start", float),
-        beta_end=table.get("beta_end", float),
-    )
-    if not 0.0 < spec.beta_start <= spec.beta_end < 1.0:
-        raise table.error("beta_end", "must satisfy 0 < beta_start <= beta_end < 1")
-    if spec.timesteps <= MAX_START_TIMESTEP:
-        # the fidelity slider reaches timestep MAX_START_TIMESTEP (see faceapp.core.schedule)
-        raise table.error("timesteps", f"must be more than {MAX_START_TIMESTEP}")
-    return spec
-
-
-def _parse_network(table: _Table, file_names: set[str]) -> NetworkSpec:
-    table.reject_unknown(("arch", "file", "config"))
-    arch = table.get("arch", str)
-    if not arch:
-        raise table.error("arch", "is empty")
-    file = table.get("file", str, None)
-    if file is not None and file not in file_names:
-        raise table.error("file", f"names {file!r}, which is not listed in [[files]]")
-    config = MappingProxyType(dict(table.get("config", dict, {})))
-    return NetworkSpec(arch=arch, file=file, config=config)
-
-
-def _parse_files(top: _Table) -> tuple[ModelFile, ...]:
-    entries = top.get("files", list, [])
-    files: list[ModelFile] = []
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise top.error(f"files[{index}]", "must be a table ([[files]])")
-        table = _Table(top.source, entry, f"files[{index}].")
-        table.reject_unknown(("name", "url", "size", "sha256"))
-        name = table.get("name", str)
-        if not _FILE_NAME.fullmatch(name) or name.endswith(".part"):
-            raise table.error("name", f"must be a plain file name, not {name!r}")
-        if any(f.name == name for f in files):
-            raise table.error("name", f"repeats {name!r}")
-        url = table.get("url", str, "")
-        if url and not url.startswith(_URL_SCHEMES):
-            raise table.error("url", f"must start with one of {', '.join(_URL_SCHEMES)}")
-        size = table.get("size", int, 0)
-        if size < 0:
-            raise table.error("size", "must be 0 (unknown) or a byte count")
-        sha256 = table.get("sha256", str, "").lower()
-        if sha256 and not _SHA256.fullmatch(sha256):
-            raise table.error("sha256", "must be 64 hexadecimal digits or \"\" (unknown)")
-        files.append(ModelFile(name=name, url=url, size=size, sha256=sha256))
-    return tuple(files)
+    try:
+        face_template(doc.face_template, doc.face_size)
+    except ValueError as exc:
+        raise error("face_template", str(exc)) from None
+    if not 0.0 < doc.diffusion.beta_start <= doc.diffusion.beta_end < 1.0:
+        raise error("diffusion.beta_end", "must satisfy 0 < beta_start <= beta_end < 1")
+    names = [f.name for f in doc.files]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise error(f"files[{index}].name", f"repeats {name!r}")
+    for role in ROLES:
+        spec = getattr(doc, role)
+        if spec is not None and spec.file is not None and spec.file not in names:
+            raise error(f"{role}.file", f"names {spec.file!r}, which is not listed in [[files]]")
