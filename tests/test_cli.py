@@ -102,6 +102,27 @@ def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):
     assert sizes["9"] < sizes["0"] / 1.5
 
 
+def test_texture_polish_changes_the_result(tmp_path, testdata_dir, capsys, monkeypatch):
+    """With a real (small, random) prior at fidelity 1, only the polish stage samples: the output
+    differs from the restorer's estimate exactly when the polish runs."""
+    import torch
+    from netutil import SMALL_UNET_CONFIG, random_network
+
+    from faceapp.core.engine import FaceEngine
+
+    prior = random_network("iddpm_unet", SMALL_UNET_CONFIG, seed=3)
+    engine = FaceEngine.from_networks(torch.nn.Identity(), prior, face_size=64, name="small", device="cpu")
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    photo = testdata_dir / "faces" / "0143.png"
+    images = {}
+    for polish in ("0", "100"):
+        code, out, _ = _run(capsys, photo, "--aligned", "--fidelity", "1", "--polish", polish,
+                            "-o", tmp_path / polish, "--json", "--no-progress")
+        assert code == 0
+        images[polish] = read_photo(Path(json.loads(out)["results"][0]["outputs"][0])).rgb
+    assert np.abs(images["100"].astype(int) - images["0"].astype(int)).max() > 5
+
+
 def test_texture_polish_option_reaches_the_sampler_and_is_recorded(tmp_path, testdata_dir, capsys):
     photo = testdata_dir / "faces" / "0143.png"
     code, out, _ = _run(capsys, photo, "--aligned", "--polish", "100", "-o", tmp_path, "--json", "--no-progress")

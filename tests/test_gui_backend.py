@@ -1,12 +1,13 @@
 """CoreBackend's cached engine: loads off the UI thread never make the UI thread wait."""
 
+import dataclasses
 import threading
 import time
 
 import gui_util  # noqa: F401  (offscreen Qt, like every GUI test)
 
-from faceapp.gui.backend import CoreBackend
 from faceapp.core.preferences import Preferences
+from faceapp.gui.backend import CoreBackend
 
 
 def test_forgetting_the_engine_does_not_wait_for_a_load_in_flight():
@@ -34,10 +35,15 @@ def test_forgetting_the_engine_does_not_wait_for_a_load_in_flight():
     assert len(loads) == 2  # but it was not cached: the next job loads the new files
 
 
-def test_the_engine_is_cached_per_model_and_device():
+def test_the_engine_is_cached_per_model_device_and_precision():
     backend = CoreBackend(engine_factory=lambda prefs: object())
     prefs = Preferences()
-    assert backend.engine(prefs) is backend.engine(prefs)
+    first = backend.engine(prefs)
+    assert backend.engine(dataclasses.replace(prefs, steps=3, upscale=2)) is first  # not an engine setting
+    for change in ({"model": "other"}, {"device": "cpu"}, {"precision": "fp32"}):
+        changed = dataclasses.replace(prefs, **change)
+        assert backend.engine(changed) is not first, change  # a settings change reaches the engine
+        first = backend.engine(changed)
 
 
 def test_a_restore_over_the_memory_budget_fails_before_the_model_loads(monkeypatch, tmp_path):

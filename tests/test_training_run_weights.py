@@ -32,10 +32,18 @@ def _threads():
     torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
 
 
-def test_runs_that_fit_make_an_engine(tmp_path):
-    engine = engine_from_runs(write_run(tmp_path / "r", "restorer_tiny"), write_run(tmp_path / "p", "prior_tiny"),
-                              device="cpu")
-    assert engine is not None
+def test_runs_that_fit_make_an_engine_of_both_runs(tmp_path):
+    from safetensors.torch import load_file
+
+    from faceapp.core.settings import SamplerSettings
+
+    runs = {"restorer": write_run(tmp_path / "r", "restorer_tiny"), "prior": write_run(tmp_path / "p", "prior_tiny")}
+    engine = engine_from_runs(runs["restorer"], runs["prior"], device="cpu")
+    assert engine.prior is not None and engine.plans(SamplerSettings())  # it samples with the prior
+    for kind, net in (("restorer", engine.restorer), ("prior", engine.prior)):
+        saved, loaded = load_file(str(runs[kind] / PORTABLE_NAME)), net.state_dict()
+        assert saved.keys() == loaded.keys()
+        assert all(torch.equal(saved[k].to(loaded[k].dtype), loaded[k]) for k in saved), kind
 
 
 def test_weights_that_do_not_fit_the_network_are_refused(tmp_path):
