@@ -16,9 +16,6 @@ template with a similarity transform (rotation, uniform scale, translation).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -323,17 +320,3 @@ def download_detector_weights(model: str = DEFAULT_DETECTOR, *, folder: str | Pa
         return download_file(url, target, timeout=timeout)
     except (OSError, ModelError) as exc:
         raise DetectorUnavailableError(f"Could not download the face detector ({exc}). " + missing_weights_message(model, folder)) from exc
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".part", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except OSError as exc:
-        raise DetectorUnavailableError(f"Could not download the face detector ({exc}). " + missing_weights_message(model, folder)) from exc
-    return target

@@ -185,6 +185,20 @@ class CoreBackend:
 
     # ---- quick calls (any thread) ----------------------------------------------------------
     @staticmethod
+    def registry() -> Any:
+        """The installed models (the model manager and the settings list them)."""
+        from faceapp.core.registry import Registry
+
+        return Registry()
+
+    @staticmethod
+    def describe_device(name: str) -> str:
+        """What a run on device ``name`` would use, in words (raises if it is unavailable)."""
+        from faceapp.core.devices import describe_device, resolve_device
+
+        return describe_device(resolve_device(name))
+
+    @staticmethod
     def face_from_box(box: tuple[float, float, float, float], *, index: int) -> Any:
         from faceapp.core.faces import face_from_box
 

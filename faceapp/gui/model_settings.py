@@ -30,9 +30,7 @@ class ModelSettings:
         """The model registry (None, after a notice, if it cannot be read)."""
         if self._registry is None:
             try:
-                from faceapp.core.registry import Registry
-
-                self._registry = Registry()
+                self._registry = self._window.session.backend.registry()
             except Exception as error:
                 log.exception("model registry unavailable")
                 self._window.notices.show_error(error)
@@ -91,9 +89,7 @@ class ModelSettings:
         """The model a run would use and the device it would run on, in the status bar."""
         device = self._window.session.prefs.device
         try:
-            from faceapp.core.devices import describe_device, resolve_device
-
-            text = describe_device(resolve_device(device))
+            text = self._window.session.backend.describe_device(device)
         except Exception as error:  # an unavailable device is shown, not fatal
             text = f"{device}: {error}"
         self._window.device_label.setText(f"Device: {text}")
