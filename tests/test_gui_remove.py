@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import gui_util  # noqa: F401  (offscreen Qt)
 import numpy as np
 import pytest
 
+from faceapp.core.photo_io import Photo
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.session import Session
@@ -29,7 +30,7 @@ class RecordingBackend(CoreBackend):
                 self.gate.wait(20)
             self.loaded.append(path.name)
             yield "detecting faces"
-            return SimpleNamespace(rgb=np.zeros((8, 8, 3), np.uint8)), []
+            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), []
 
         return job
 
@@ -77,7 +78,7 @@ class WorkingBackend(CoreBackend):
         def job(should_cancel):
             yield "detecting faces"
             self.gate.wait(20)
-            return SimpleNamespace(rgb=np.zeros((8, 8, 3), np.uint8)), []
+            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), []
 
         return job
 

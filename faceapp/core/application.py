@@ -101,7 +101,7 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
     leaves out come back switched off (``enabled=False``), so a user may switch them on."""
     import dataclasses
 
-    faces = list(detector.detect(photo.rgb, min_size=prefs.min_face_size))
+    faces = list(detector.detect(photo.srgb, min_size=prefs.min_face_size))
     chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}
     return [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
 

@@ -4,7 +4,9 @@
 orientation, reduces 16-bit and float images to 8 bits, converts grayscale, palette and CMYK
 images to RGB, and keeps the alpha channel (including palette transparency) separately so that it
 can be re-attached to the result. The EXIF block is kept with its orientation reset to 1 (the
-pixels are already upright) and the ICC profile is kept as found, for export. Images whose header
+pixels are already upright) and the ICC profile is kept as found, for export; when it describes
+another RGB space than sRGB (Display P3, Adobe RGB), :attr:`Photo.srgb` holds the pixels converted
+to sRGB for the models and the screen (:mod:`faceapp.core.colour`). Images whose header
 announces more than :data:`MAX_PIXELS` pixels are refused before any pixel is decoded.
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from faceapp.core import colour
 from faceapp.core.errors import ImageError
 from faceapp.core.pathtext import file_problem
 
@@ -39,9 +42,10 @@ class Photo:
     """A decoded photo, upright.
 
     rgb: HxWx3 uint8 RGB. alpha: HxW uint8 (255 = opaque) or None when the file has no alpha.
-    exif: the EXIF block with orientation reset to 1, or None. icc: the ICC profile, or None.
-    format: Pillow's format name ("JPEG", "PNG", …); path: where it was read from (None for
-    photos built in memory).
+    exif: the EXIF block with orientation reset to 1, or None. icc: the ICC profile, or None;
+    ``rgb`` is in its colour space. srgb_pixels: ``rgb`` converted to sRGB when the profile is
+    another space, else None (use :attr:`srgb`). format: Pillow's format name ("JPEG", "PNG", …);
+    path: where it was read from (None for photos built in memory).
     """
 
     path: Path | None
@@ -50,6 +54,20 @@ class Photo:
     exif: bytes | None = None
     icc: bytes | None = None
     format: str | None = None
+    srgb_pixels: np.ndarray | None = None
+
+    @property
+    def srgb(self) -> np.ndarray:
+        """The pixels in sRGB: what the detector and the models get, and what the window shows."""
+        return self.rgb if self.srgb_pixels is None else self.srgb_pixels
+
+    def to_srgb(self, rgb: np.ndarray) -> np.ndarray:
+        """An image in this photo's colour space (a composite) converted to sRGB, for the screen."""
+        return rgb if self.srgb_pixels is None else colour.to_srgb(rgb, self.icc)
+
+    def from_srgb(self, rgb: np.ndarray) -> np.ndarray:
+        """An sRGB image (a restored face) converted to this photo's colour space, to paste back."""
+        return rgb if self.srgb_pixels is None else colour.from_srgb(rgb, self.icc)
 
     @property
     def width(self) -> int:
@@ -154,7 +172,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     image.load()  # decodes now, so truncated files fail here
     upright = ImageOps.exif_transpose(image) if exif.get(_EXIF_ORIENTATION, 1) != 1 else image
     rgb, alpha, icc = _to_rgb8(upright, icc)
-    return Photo(path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt)
+    srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
+    return Photo(path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt, srgb_pixels=srgb)
 
 
 def _exif_bytes(exif: Image.Exif) -> bytes | None:

@@ -200,7 +200,8 @@ class PhotoResult:
         state = self._blend_state()
         out = self.background.copy()
         put_face_regions(out, state.masks, state.plain)
-        blend_faces(out, state.plain, [f.restored for f in self.faces], state.masks, state.weights)
+        restored = [self.photo.from_srgb(f.restored) for f in self.faces]  # back to the photo's colour space
+        blend_faces(out, state.plain, restored, state.masks, state.weights)
         self._run.composite = (choice, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
@@ -244,13 +245,13 @@ def whole_image_face(photo: Photo, engine: Engine) -> Face:
 
 
 def _aligned_crop(photo: Photo, face: Face, engine: Engine, settings: PhotoSettings) -> tuple[np.ndarray, np.ndarray]:
-    if not settings.aligned:
-        return align_face(photo.rgb, face.landmarks, template=engine.template, size=engine.face_size)
+    if not settings.aligned:  # the models see sRGB, whatever the photo's profile
+        return align_face(photo.srgb, face.landmarks, template=engine.template, size=engine.face_size)
     size = engine.face_size
     sx, sy = size / photo.width, size / photo.height
     affine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
     interpolation = cv2.INTER_AREA if min(sx, sy) < 1 else cv2.INTER_CUBIC
-    return cv2.resize(photo.rgb, (size, size), interpolation=interpolation), affine
+    return cv2.resize(photo.srgb, (size, size), interpolation=interpolation), affine
 
 
 def iter_restore_photo(

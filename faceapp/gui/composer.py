@@ -59,7 +59,7 @@ class Composer(QObject):
             return  # a newer choice came in before this one started
         try:
             composite = result.composite()
-            rendered = render(composite)
+            rendered = render(result.photo.to_srgb(composite))  # the screen is taken as sRGB
         except Exception as error:  # reported to the user; the traceback goes to the log
             log.exception("recomposing %s failed", key)
             self._finished.emit(key, token, result, error, None)

@@ -98,7 +98,7 @@ class Session(QObject):
             added.append(path)
             self.entryAdded.emit(path)
             self.queue.add(QueuedJob(
-                then(self.backend.load_job(path, self.prefs), lambda value: (value, render(value[0].rgb))),
+                then(self.backend.load_job(path, self.prefs), lambda value: (value, render(value[0].srgb))),
                 "load", path,
                 on_progress=lambda item, p=path: self._set_state(p, str(item)),
                 on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
@@ -163,7 +163,7 @@ class Session(QObject):
             self._set_state(path, "queued")
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
-                     lambda outcome: (outcome, render(outcome.composite))),
+                     lambda outcome: (outcome, render(outcome.result.photo.to_srgb(outcome.composite)))),
                 "restore", path,
                 on_progress=lambda item, p=path: self._restore_progress(p, item),
                 on_done=lambda value, p=path: self._restored(p, *value),

@@ -1,0 +1,83 @@
+"""Colour management: photos with a wide-gamut profile reach the model in sRGB, keep their own pixels
+and profile in the file, and are shown colour-managed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from icc_util import DISPLAY_P3, rgb_profile
+from PIL import Image
+from pipeline_util import identity_engine
+
+from faceapp.core import colour
+from faceapp.core.export import export_photo
+from faceapp.core.faces import face_from_box
+from faceapp.core.photo_io import read_photo
+from faceapp.core.photo_restore import PhotoSettings, restore_photo
+from faceapp.core.settings import SamplerSettings
+
+PROFILES = {"adobe-rgb": rgb_profile(), "display-p3": rgb_profile(DISPLAY_P3, description="Display P3 (test)")}
+
+
+@pytest.fixture(params=sorted(PROFILES))
+def tagged(request, tmp_path, testdata_dir):
+    """A real photo's pixels saved with a wide-gamut profile (as a camera or phone would tag them)."""
+    path = tmp_path / f"{request.param}.png"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB").save(path, icc_profile=PROFILES[request.param])
+    return path, PROFILES[request.param]
+
+
+class _RecordingEngine:
+    """The identity engine, noting the crops it is given."""
+
+    def __init__(self):
+        self.inner, self.crops = identity_engine(64), []
+        self.face_size, self.template, self.model_name = 64, self.inner.template, "identity"
+
+    def iter_restore(self, face, **kwargs):
+        self.crops.append(face)
+        return (yield from self.inner.iter_restore(face, **kwargs))
+
+
+def test_a_wide_gamut_photo_reaches_the_model_in_srgb(tagged):
+    path, icc = tagged
+    photo = read_photo(path)
+    file_pixels = np.asarray(Image.open(path).convert("RGB"))
+    np.testing.assert_array_equal(photo.rgb, file_pixels)  # the photo's own pixels are kept…
+    assert photo.icc == icc
+    expected = colour.to_srgb(file_pixels, icc)
+    np.testing.assert_array_equal(photo.srgb, expected)  # …and the models and the screen get sRGB
+    assert np.abs(photo.srgb.astype(int) - file_pixels.astype(int)).max() > 10  # a real conversion
+
+    engine = _RecordingEngine()
+    box = face_from_box((150, 40, 250, 160), index=0)
+    restore_photo(photo, [box], engine, PhotoSettings(sampler=SamplerSettings(fidelity=1.0)))
+    [crop] = engine.crops
+    center = crop[24:40, 24:40].reshape(-1, 3).mean(axis=0)
+    assert np.abs(center - photo.srgb[80:120, 180:220].reshape(-1, 3).mean(axis=0)).max() < 25
+    assert np.abs(center - photo.rgb[80:120, 180:220].reshape(-1, 3).mean(axis=0)).max() > np.abs(
+        center - photo.srgb[80:120, 180:220].reshape(-1, 3).mean(axis=0)).max()
+
+
+def test_the_result_keeps_the_photos_profile_and_its_colours(tagged, tmp_path):
+    path, icc = tagged
+    photo = read_photo(path)
+    box = face_from_box((150, 40, 250, 160), index=0)
+    result = restore_photo(photo, [box], identity_engine(256), PhotoSettings(sampler=SamplerSettings(fidelity=1.0)))
+    written = export_photo(result.composite(), result.alpha, photo, tmp_path / "out.png")
+    with Image.open(written) as image:
+        assert image.info.get("icc_profile") == icc  # the original profile, kept
+        out = np.asarray(image.convert("RGB")).astype(int)
+    # An identity restore gives the photo back in its own colour space (the face went to sRGB and
+    # back: a few levels of rounding), not sRGB numbers under a wide-gamut tag.
+    assert np.abs(out - photo.rgb.astype(int)).mean() < 2.0
+    face = (slice(70, 130), slice(170, 230))
+    in_own_space = np.abs(out[face] - photo.rgb[face].astype(int)).mean()
+    as_srgb_numbers = np.abs(out[face] - photo.srgb[face].astype(int)).mean()
+    assert in_own_space < 3 < as_srgb_numbers
+
+
+def test_srgb_and_untagged_photos_are_not_converted(testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "cf_03.jpg")
+    assert photo.srgb is photo.rgb and photo.to_srgb(photo.rgb) is photo.rgb
+    assert colour.is_srgb(None) and not colour.is_srgb(PROFILES["display-p3"])
