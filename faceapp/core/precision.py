@@ -20,8 +20,8 @@ import torch
 
 from faceapp.core.devices import cpu_runs_bf16_fast
 from faceapp.core.errors import DeviceError
+from faceapp.core.preferences import PRECISIONS  # the choices, defined once with the other preferences
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
