@@ -86,3 +86,9 @@ def test_the_engine_cache_loads_again_when_model_device_or_precision_change():
         assert cache.engine(changed) is not first
         first = cache.engine(changed)
     assert len(loads) == 4
+
+
+def test_the_provenance_records_the_precision_that_ran_not_auto():
+    engine = SteppingEngine(face_size=64)
+    engine.precision = "bf16"  # what "auto" resolved to on this device
+    assert application.photo_settings(Preferences(precision="auto"), engine).precision == "bf16"

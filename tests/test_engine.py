@@ -39,7 +39,23 @@ def _face(size=32, seed=0):
 
 
 def _engine(**kwargs):
+    kwargs.setdefault("precision", "fp32")  # TinyPrior is float32 only
     return FaceEngine.from_networks(CountingIdentity(), TinyPrior(), face_size=32, name="tiny", **kwargs)
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("1", torch.bfloat16), ("0", torch.float32)])
+def test_auto_precision_runs_bf16_networks_only_where_the_cpu_has_bf16(monkeypatch, flag, expected):
+    """A CPU without bf16 matrix instructions falls back to fp32 by itself; the sampler's
+    arithmetic (the candidates it returns) stays float32 either way."""
+    from faceapp.core.nets.conv_restorer import ConvRestorer
+
+    monkeypatch.setenv("FACEAPP_CPU_BF16", flag)
+    restorer = ConvRestorer(unshuffle=2, channels=(8, 16), blocks=(1, 1), attention_head_channels=8)
+    engine = FaceEngine.from_networks(restorer, None, face_size=32, name="tiny")  # precision "auto"
+    assert next(engine.restorer.parameters()).dtype == expected
+    assert engine.precision == {torch.bfloat16: "bf16", torch.float32: "fp32"}[expected]
+    out = engine.restore_tensor(torch.rand(1, 3, 32, 32), sampler=SamplerSettings(fidelity=1.0), seeds=[0])
+    assert out.dtype == torch.float32
 
 
 def test_fidelity_one_returns_the_restorer_estimate_unchanged():
@@ -104,7 +120,7 @@ def test_out_of_memory_splits_the_batch_and_keeps_the_results():
             return super().forward(x, t)
 
     sampler = SamplerSettings(steps=3, eta=1.0)
-    engine = FaceEngine.from_networks(CountingIdentity(), Roomy(), face_size=32, max_batch=4)
+    engine = FaceEngine.from_networks(CountingIdentity(), Roomy(), face_size=32, max_batch=4, precision="fp32")
     infos = []
     batched = engine.restore(_face(), sampler=sampler, seeds=[0, 1, 2, 3], on_step=infos.append)
     assert engine.max_batch == 2  # kept for the next call
@@ -118,7 +134,7 @@ def test_out_of_memory_with_one_face_becomes_one_clear_message():
         def forward(self, x, t):
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    engine = FaceEngine.from_networks(CountingIdentity(), Hungry(), face_size=32)
+    engine = FaceEngine.from_networks(CountingIdentity(), Hungry(), face_size=32, precision="fp32")
     with pytest.raises(OutOfMemoryError, match="Out of memory on CPU .* close other programs"):
         engine.restore(_face(), sampler=SamplerSettings(), seeds=[0, 1])
 

@@ -111,7 +111,7 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False)
     return PhotoSettings(
         sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8),
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
-        aligned=aligned, precision=prefs.precision,
+        aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
     )
 
 

@@ -47,11 +47,6 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     raise DeviceError(f"unknown device {name!r}: use auto, cuda, cuda:N, mps or cpu")
 
 
-def prior_dtype(device: torch.device) -> torch.dtype:
-    """Precision for the diffusion prior: fp16 on CUDA (as the official code), fp32 elsewhere."""
-    return torch.float16 if device.type == "cuda" else torch.float32
-
-
 #: Set to 0 or 1 to override the detection of fast CPU bf16 (tests force the capability off with it).
 CPU_BF16_ENV = "FACEAPP_CPU_BF16"
 

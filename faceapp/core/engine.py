@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from faceapp.core import devices, schedule
 from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
 from faceapp.core.sampling import iter_sample_ddim, q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
@@ -72,12 +73,12 @@ class FaceEngine:
         self.face_size = int(face_size)
         self.template = face_template(template, self.face_size)
         self.default_steps = default_steps
-        self.precision = precision  # recorded only: every precision runs as it always has (issue 10)
+        self.numerics = resolve_precision(precision, self.device)
+        self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
         self.max_batch = max_batch or (8 if self.device.type == "cuda" else 4)
-        self.restorer = restorer.to(self.device).eval()
-        self.prior = prior.to(self.device).eval() if prior is not None else None
-        self._prior_dtype = devices.prior_dtype(self.device)
+        self.restorer = self.numerics.prepare(restorer.to(self.device).eval())
+        self.prior = self.numerics.prepare(prior.to(self.device).eval()) if prior is not None else None
 
     @classmethod
     def from_networks(
@@ -186,19 +187,18 @@ class FaceEngine:
         if y0.shape[-2:] != (self.face_size, self.face_size):
             y0 = F.interpolate(y0, size=(self.face_size, self.face_size), mode="bicubic", antialias=True, align_corners=False)
             y0 = y0.clamp(0, 1)
-        with torch.inference_mode():
-            estimate = self.restorer(y0).float().clamp(0, 1)
+        with torch.inference_mode(), self.numerics.forward_context(self.device):
+            estimate = self.restorer(y0.to(self.numerics.weights)).float().clamp(0, 1)
         return estimate * 2.0 - 1.0
 
     # --- internals --------------------------------------------------------------------------
     def predict_eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """ε predicted by the prior for x at original timesteps t (fp16 autocast on CUDA)."""
+        """ε predicted by the prior for x at original timesteps t, as float32: the network runs in
+        the engine's precision (bf16 weights on a CPU with bf16 instructions, fp16 autocast on
+        CUDA), the sampler's arithmetic stays float32."""
         assert self.prior is not None
-        if self.device.type == "cuda":
-            with torch.autocast("cuda", dtype=self._prior_dtype):
-                out = self.prior(x, t)
-        else:
-            out = self.prior(x, t)
+        with self.numerics.forward_context(self.device):
+            out = self.prior(x.to(self.numerics.weights), t)
         return out[:, :3].float()
 
     def _sample_all(self, x0_hat, sampler, seeds, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:

@@ -23,7 +23,7 @@ PREFERENCES_VERSION = 1
 
 #: The devices a user picks from; the CLI also takes ``cuda:N``.
 DEVICES = ("auto", "cuda", "mps", "cpu")
-#: Inference precision; only recorded for now (issue 10 implements bf16/fp16 inference).
+#: Precision of the network forwards (see faceapp.core.precision; "auto" picks per device).
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 SCHEDULES: tuple[str, ...] = get_args(ScheduleMode)

@@ -192,11 +192,14 @@ class CoreBackend:
         return Registry()
 
     @staticmethod
-    def describe_device(name: str) -> str:
-        """What a run on device ``name`` would use, in words (raises if it is unavailable)."""
+    def describe_device(name: str, precision: str = "auto") -> str:
+        """What a run on device ``name`` in ``precision`` would use, in words, e.g. "CPU (2
+        threads), bf16" (raises if the device or the precision is unavailable)."""
         from faceapp.core.devices import describe_device, resolve_device
+        from faceapp.core.precision import resolve_precision
 
-        return describe_device(resolve_device(name))
+        device = resolve_device(name)
+        return f"{describe_device(device)}, {resolve_precision(precision, device).name}"
 
     @staticmethod
     def face_from_box(box: tuple[float, float, float, float], *, index: int) -> Any:

@@ -87,9 +87,9 @@ class ModelSettings:
 
     def show_model_and_device(self) -> None:
         """The model a run would use and the device it would run on, in the status bar."""
-        device = self._window.session.prefs.device
+        device, precision = self._window.session.prefs.device, self._window.session.prefs.precision
         try:
-            text = self._window.session.backend.describe_device(device)
+            text = self._window.session.backend.describe_device(device, precision)
         except Exception as error:  # an unavailable device is shown, not fatal
             text = f"{device}: {error}"
         self._window.device_label.setText(f"Device: {text}")

@@ -54,7 +54,8 @@ class SettingsDialog(QDialog):
         self.device = _combo(["auto", *[d for d in devices if d != "auto"]], prefs.device,
                              lambda name: "Automatic (best available)" if name == "auto" else name.upper())
         self.precision = _combo(PRECISIONS, prefs.precision, lambda name: _PRECISION_NAMES.get(name, name))
-        self.precision.setToolTip("Recorded with each result; inference runs as before for now")
+        self.precision.setToolTip("Automatic: bfloat16 on a CPU with bf16 instructions (several times faster), "
+                                  "16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and recorded with each result.")
         self.model = QComboBox()
         self.model.addItem("Default model", "")
         for name, title in models:

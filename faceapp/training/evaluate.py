@@ -24,6 +24,7 @@ import torch
 from faceapp.core import schedule
 from faceapp.core.engine import FaceEngine, load_engine
 from faceapp.core.errors import FaceappError
+from faceapp.core.preferences import PRECISIONS
 from faceapp.core.settings import SamplerSettings
 from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
@@ -128,7 +129,7 @@ def save_grid(path: Path, truth, degraded, outputs, *, faces: int = 4, tile: int
     return path
 
 
-def engine_from_runs(restorer_run: Path, prior_run: Path, *, device: str = "auto") -> FaceEngine:
+def engine_from_runs(restorer_run: Path, prior_run: Path, *, device: str = "auto", precision: str = "auto") -> FaceEngine:
     """A FaceEngine over the EMA weights of two training runs (or their ema.safetensors), loaded strictly."""
     nets, prior_cfg = {}, None
     for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run))):
@@ -138,7 +139,7 @@ def engine_from_runs(restorer_run: Path, prior_run: Path, *, device: str = "auto
     d = prior_cfg.diffusion
     return FaceEngine.from_networks(
         nets["restorer"], nets["prior"], face_size=EVAL_SIZE, template="ffhq5", name="training runs",
-        device=device, betas=schedule.linear_betas(d.timesteps, d.beta_start, d.beta_end),
+        device=device, betas=schedule.linear_betas(d.timesteps, d.beta_start, d.beta_end), precision=precision,
     )
 
 
@@ -156,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, nargs="+", default=[4, 8], help="DDIM step counts (default 4 8)")
     p.add_argument("--eta", type=float, default=0.5)
     p.add_argument("--device", default="auto")
+    p.add_argument("--precision", nargs="+", default=["auto"], choices=PRECISIONS,
+                   help="network precision(s); with several, every method is scored in each (e.g. bf16 fp32)")
     p.add_argument("--no-identity", action="store_true", help="skip the identity distance (needs the [eval] extra)")
     p.add_argument("--grid", type=Path, default=Path("runs/eval_grid.png"), help="where to save the image grid")
     return p
@@ -164,20 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.model:
-            engine = load_engine(args.model, device=args.device)
-        else:
-            if args.prior_run is None:
-                raise FaceappError("--restorer-run needs --prior-run as well")
-            engine = engine_from_runs(args.restorer_run, args.prior_run, device=args.device)
+        if not args.model and args.prior_run is None:
+            raise FaceappError("--restorer-run needs --prior-run as well")
         truth, degraded = degraded_test_set(
             args.data, limit=args.limit, seed=args.seed, degradation=load_config(args.degradation).degradation
         )
-        print(f"{engine.model_name}: {len(truth)} test faces, degradation seed {args.seed}")
-        print(format_header())
-        methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
         identity = None if args.no_identity else IdentityEmbedder()
-        _, outputs = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
+        methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
+        outputs = None
+        for precision in args.precision:
+            if args.model:
+                engine = load_engine(args.model, device=args.device, precision=precision)
+            else:
+                engine = engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
+            print(f"{engine.model_name} in {engine.precision}: {len(truth)} test faces, degradation seed {args.seed}")
+            print(format_header())
+            _, scored = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
+            outputs = outputs or scored  # the grid shows the first precision
         columns = " | ".join(["degraded", *(m.label for m in methods[1:]), "ground truth"])
         print(f"grid: {save_grid(args.grid, truth, degraded, outputs)} (columns: {columns})")
     except FaceappError as exc:
