@@ -1,12 +1,13 @@
-"""Benchmark: seconds per aligned face with the official DifFace ffhq512 architecture.
+"""Benchmark: seconds per aligned face, per precision, for the official DifFace ffhq512 architecture
+and faceapp's CPU model (256 px).
 
 Random weights (timing does not depend on their values). Prints a Markdown table:
-- one network call of each (UNet at 512 px, SwinIR at 512 px), fp32 and CPU bf16 autocast;
-- the official schedule (SwinIR + 100 UNet calls), extrapolated from the measured calls: a full
-  run takes ~10 minutes on 2 cores;
-- faceapp's default settings (fidelity 0.5, 8 steps), 1 seed, measured end to end;
-- a 4-seed gallery batched in one pass vs four separate 1-seed runs;
-- peak resident memory of each measured configuration (each runs in its own process).
+- one network call of each official network (UNet and SwinIR at 512 px) in fp32 and bf16;
+- the official schedule (SwinIR + 100 UNet calls), extrapolated from the fp32 calls;
+- faceapp's default settings (fidelity 0.5, 8 steps), 1 seed, end to end, in fp32 and bf16;
+- a 4-seed gallery batched in one pass (in the fastest precision) against the 1-seed time;
+- faceapp's CPU model (configs restorer_cpu + prior_cpu): 1 seed at default settings per precision;
+- peak resident memory of each end-to-end row (each row runs in its own process).
 
 Usage: python bench/engine.py [--device cpu|cuda] [--threads N] [--quick]
 """
@@ -23,35 +24,35 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-GOLDEN_CONFIGS = REPO.parent / "shared" / "golden"
 
 
-def _configs() -> tuple[dict, dict]:
-    manifest = REPO / "models" / "difface-official.toml"
+def _official_configs() -> tuple[dict, dict]:
     import tomllib
 
-    data = tomllib.loads(manifest.read_text())
+    data = tomllib.loads((REPO / "models" / "difface-official.toml").read_text())
     return data["prior"]["config"], data["restorer"]["config"]
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def _build_engine(device: str, max_batch: int):
+def _build_engine(model: str, device: str, precision: str):
     import torch
 
     from faceapp.core.engine import FaceEngine
     from faceapp.core.loading import build_network
+    from faceapp.training.config import load_config
 
-    prior_cfg, restorer_cfg = _configs()
     torch.manual_seed(0)
-    prior = build_network("iddpm_unet", prior_cfg)
-    restorer = build_network("swinir", restorer_cfg)
-    return FaceEngine.from_networks(restorer, prior, face_size=512, name="bench", device=device, max_batch=max_batch)
+    if model == "official":
+        prior_cfg, restorer_cfg = _official_configs()
+        prior, restorer, size = build_network("iddpm_unet", prior_cfg), build_network("swinir", restorer_cfg), 512
+    else:
+        r, p = load_config("restorer_cpu"), load_config("prior_cpu")
+        restorer, prior = build_network(r.model.arch, r.model.config), build_network(p.model.arch, p.model.config)
+        size = int(p.model.config["image_size"])
+    return FaceEngine.from_networks(restorer, prior, face_size=size, name="bench", device=device, max_batch=4,
+                                    precision=precision)
 
 
-def run_case(case: str, device: str, threads: int) -> dict:
+def run_case(case: str, model: str, precision: str, device: str, threads: int) -> dict:
     """Run one configuration in this process and return its figures."""
     import numpy as np
     import torch
@@ -59,44 +60,42 @@ def run_case(case: str, device: str, threads: int) -> dict:
     from faceapp.core.settings import SamplerSettings
 
     torch.set_num_threads(threads)
-    engine = _build_engine(device, max_batch=4)
-    face = np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    engine = _build_engine(model, device, precision)
     sync = torch.cuda.synchronize if engine.device.type == "cuda" else (lambda: None)
-    result: dict = {"case": case}
+    size = engine.face_size
+    result: dict = {"case": case, "model": model, "precision": engine.precision}
     if case == "calls":
-        x = torch.randn(1, 3, 512, 512, device=engine.device)
+        x = torch.randn(1, 3, size, size, device=engine.device)
         t = torch.tensor([400], device=engine.device)
         with torch.inference_mode():
-            engine.predict_eps(x, t)  # warm-up
-            for label, autocast in (("fp32", False), ("bf16", engine.device.type == "cpu")):
-                if label == "bf16" and not autocast:
-                    continue
-                with torch.autocast(engine.device.type, dtype=torch.bfloat16, enabled=autocast):
-                    sync()
-                    start = time.perf_counter()
-                    engine.predict_eps(x, t)
-                    sync()
-                    result[f"unet_{label}_s"] = time.perf_counter() - start
-                    start = time.perf_counter()
-                    engine.estimate((x[:1] + 1) / 2)
-                    sync()
-                    result[f"swinir_{label}_s"] = time.perf_counter() - start
+            engine.predict_eps(x, t)  # warm-up (oneDNN picks its kernels on the first call)
+            engine.estimate((x + 1) / 2)
+            sync()
+            start = time.perf_counter()
+            engine.predict_eps(x, t)
+            sync()
+            result["prior_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            engine.estimate((x + 1) / 2)
+            sync()
+            result["restorer_s"] = time.perf_counter() - start
     else:
-        seeds = {"default_1seed": [0], "gallery_4seeds_batched": [0, 1, 2, 3]}[case]
+        seeds = {"one_seed": [0], "gallery": [0, 1, 2, 3]}[case]
+        face = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+        engine.restore(face, sampler=SamplerSettings(steps=1), seeds=[9])  # warm-up
         sync()
         start = time.perf_counter()
         engine.restore(face, sampler=SamplerSettings(), seeds=seeds)
         sync()
         result["seconds"] = time.perf_counter() - start
-    result["peak_mb"] = _peak_mb()
-    if engine.device.type == "cuda":
-        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return result
 
 
-def _in_subprocess(case: str, device: str, threads: int) -> dict:
+def _in_subprocess(case: str, model: str, precision: str, device: str, threads: int) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--case", case, "--device", device, "--threads", str(threads)],
+        [sys.executable, __file__, "--case", case, "--model", model, "--precision", precision, "--device", device,
+         "--threads", str(threads)],
         check=True, capture_output=True, text=True, cwd=REPO,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -108,40 +107,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="only the per-call timings")
     parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="official", help=argparse.SUPPRESS)
+    parser.add_argument("--precision", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     if args.case:
-        print(json.dumps(run_case(args.case, args.device, args.threads)))
+        print(json.dumps(run_case(args.case, args.model, args.precision, args.device, args.threads)))
         return 0
 
+    import torch
+
+    from faceapp.core.devices import cpu_runs_bf16_fast, resolve_device
+    from faceapp.core.precision import resolve_precision
     from faceapp.core.settings import SamplerSettings
 
+    device = resolve_device(args.device)
+    fast = resolve_precision("auto", device).name
+    precisions = ["fp32"] + ([fast] if fast != "fp32" else [])
     steps = SamplerSettings().steps
-    calls = _in_subprocess("calls", args.device, args.threads)
-    official = calls["swinir_fp32_s"] + 100 * calls["unet_fp32_s"]
-    rows = [
-        ("UNet-512 forward, fp32", f"{calls['unet_fp32_s']:.2f}", "", ""),
-        ("SwinIR-512 forward, fp32", f"{calls['swinir_fp32_s']:.2f}", "", ""),
-    ]
-    if "unet_bf16_s" in calls:
-        rows += [
-            ("UNet-512 forward, CPU bf16 autocast", f"{calls['unet_bf16_s']:.2f}", "", "not used by default"),
-            ("SwinIR-512 forward, CPU bf16 autocast", f"{calls['swinir_bf16_s']:.2f}", "", "not used by default"),
-        ]
-    rows.append(("official schedule (SwinIR + 100 UNet calls), 1 seed", f"{official:.1f}", "", "extrapolated from the calls above"))
+
+    def run(case, model, precision):
+        return _in_subprocess(case, model, precision, args.device, args.threads)
+
+    rows = []
+    calls = {p: run("calls", "official", p) for p in precisions}
+    for p in precisions:
+        rows.append((f"UNet-512 forward, {p}", f"{calls[p]['prior_s']:.2f}", "", ""))
+        rows.append((f"SwinIR-512 forward, {p}", f"{calls[p]['restorer_s']:.2f}", "", ""))
+    official = calls["fp32"]["restorer_s"] + 100 * calls["fp32"]["prior_s"]
+    rows.append(("official schedule (SwinIR + 100 UNet calls), 1 seed, fp32", f"{official:.1f}", "",
+                 "extrapolated from the calls above"))
     if not args.quick:
-        single = _in_subprocess("default_1seed", args.device, args.threads)
-        batched = _in_subprocess("gallery_4seeds_batched", args.device, args.threads)
-        separate = 4 * single["seconds"]
-        rows += [
-            (f"default (fidelity 0.5 → t=400, {steps} steps), 1 seed", f"{single['seconds']:.1f}", f"{single['peak_mb']:.0f}",
-             f"{official / single['seconds']:.1f}× faster than official"),
-            ("4-seed gallery, one batched pass", f"{batched['seconds']:.1f}", f"{batched['peak_mb']:.0f}",
-             f"{batched['seconds'] / 4:.1f} s per candidate"),
-            ("4-seed gallery, four separate runs", f"{separate:.1f}", f"{single['peak_mb']:.0f}",
-             f"batched/separate = {batched['seconds'] / separate:.2f}"),
-        ]
-    print(f"device: {args.device}, threads: {args.threads}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
+        single = {p: run("one_seed", "official", p) for p in precisions}
+        for p in precisions:
+            note = f"{official / single[p]['seconds']:.1f}× faster than official"
+            if p != "fp32":
+                note += f", {single['fp32']['seconds'] / single[p]['seconds']:.1f}× faster than fp32"
+            rows.append((f"official arch, default (fidelity 0.5 → t=400, {steps} steps), 1 seed, {p}",
+                         f"{single[p]['seconds']:.1f}", f"{single[p]['peak_mb']:.0f}", note))
+        gallery = run("gallery", "official", fast)
+        rows.append((f"official arch, 4-seed gallery in one batched pass, {fast}", f"{gallery['seconds']:.1f}",
+                     f"{gallery['peak_mb']:.0f}", f"{gallery['seconds'] / single[fast]['seconds']:.2f}× the 1-seed time"))
+        for p in precisions:
+            cpu = run("one_seed", "cpu", p)
+            cpu_calls = run("calls", "cpu", p)
+            rows.append((f"faceapp CPU model (256 px), default ({steps} steps), 1 seed, {p}", f"{cpu['seconds']:.2f}",
+                         f"{cpu['peak_mb']:.0f}",
+                         f"prior call {cpu_calls['prior_s'] * 1000:.0f} ms, restorer {cpu_calls['restorer_s'] * 1000:.0f} ms"))
+    flags = "bf16 matrix instructions" if cpu_runs_bf16_fast() else "no bf16 matrix instructions"
+    print(f"device: {args.device}, threads: {args.threads}, {platform.processor() or platform.machine()} ({flags}), "
+          f"python {platform.python_version()}, torch {torch.__version__}")
     print()
     print("| configuration | seconds | peak RSS (MB) | note |")
     print("|---|---|---|---|")
