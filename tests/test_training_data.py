@@ -19,6 +19,14 @@ def test_split_faces_decode_as_256px_rgb(dataset_dir):
     assert image.std() > 10  # a photo, not a blank
 
 
+def test_spread_faces_cover_the_whole_split(dataset_dir):
+    """Evaluation and validation faces come from across the split (people of every age), not its
+    first faces, which the source orders by person and age."""
+    keys = [r.key for r in read_manifest(dataset_dir) if r.split == "test"]
+    spread = FaceDataset(dataset_dir, split="test", limit=4, spread=True).keys
+    assert spread == [keys[0], keys[len(keys) // 4], keys[len(keys) // 2], keys[3 * len(keys) // 4]]
+
+
 def test_split_selects_only_that_split(dataset_dir):
     train_keys = {r.key for r in read_manifest(dataset_dir) if r.split == "train"}
     faces = FaceDataset(dataset_dir, split="test", limit=5)

@@ -121,11 +121,16 @@ class ShardReader:
 class FaceDataset:
     """The faces of one split, in manifest order, with optional flip and crop per sample."""
 
-    def __init__(self, root: str | Path, *, split: str, limit: int = 0) -> None:
+    def __init__(self, root: str | Path, *, split: str, limit: int = 0, spread: bool = False) -> None:
+        """``limit``: keep only that many faces — the first ones, or with ``spread`` faces evenly
+        spaced over the whole split (the source is ordered by person and age, so the first few
+        faces of a split are all young children)."""
         if split not in SPLITS:
             raise DatasetError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
         records = [r for r in read_manifest(Path(root)) if r.split == split]
-        if limit:
+        if limit and spread and len(records) > limit:
+            records = [records[i * len(records) // limit] for i in range(limit)]
+        elif limit:
             records = records[:limit]
         if not records:
             raise DatasetError(f"the {split} split of {root} is empty")

@@ -62,8 +62,9 @@ def default_methods(*, fidelities=(0.25, 0.5, 0.75), step_counts=(4, 8), eta: fl
 
 
 def degraded_test_set(root, *, limit: int, seed: int, degradation: DegradationConfig):
-    """(truth, degraded) uint8 RGB faces of the test split; face i is degraded with (seed, i)."""
-    faces = FaceDataset(root, split="test", limit=limit)
+    """(truth, degraded) uint8 RGB faces of the test split, ``limit`` of them spread over the split;
+    face i is degraded with (seed, i)."""
+    faces = FaceDataset(root, split="test", limit=limit, spread=True)
     truth = [faces.image(i) for i in range(len(faces))]
     return truth, [degrade(im, degradation, sample_rng(seed, i)) for i, im in enumerate(truth)]
 

@@ -253,12 +253,13 @@ def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, 
 
 
 def _fixed_batch(root: Path, task, cfg: TrainingConfig, *, count: int, stream: int) -> dict[str, torch.Tensor]:
-    """The first ``count`` validation faces (falling back to the training split), made into samples
-    with draws keyed by (seed, ``stream``, face): the same batch at every checkpoint and resume."""
+    """``count`` validation faces spread over the split (falling back to the training split), made
+    into samples with draws keyed by (seed, ``stream``, face): the same batch at every checkpoint
+    and resume."""
     try:
-        faces = FaceDataset(root, split="val", limit=count)
+        faces = FaceDataset(root, split="val", limit=count, spread=True)
     except DatasetError:
-        faces = FaceDataset(root, split=cfg.data.split, limit=count)
+        faces = FaceDataset(root, split=cfg.data.split, limit=count, spread=True)
     samples = [task.make_sample(faces.image(i), sample_rng(cfg.train.seed, stream, i)) for i in range(len(faces))]
     return {k: torch.stack([torch.from_numpy(s[k]) for s in samples]) for k in samples[0]}
 
