@@ -69,3 +69,7 @@ class ExportError(FaceappError):
 
 class ManifestError(ModelError):
     """A model manifest is missing a field, has a wrong value or cannot be parsed."""
+
+
+class MaskError(ImageError):
+    """A damage mask could not be read or does not fit its photo."""

@@ -1,0 +1,149 @@
+"""Damage masks: which pixels of a photo are scratched, torn, stained or missing.
+
+A mask is an HxW uint8 array, 255 where the photo is damaged and 0 elsewhere (white = damaged,
+as in a mask painted over the photo in any editor). :func:`read_mask` reads one from a file and
+checks it fits the photo (same size) or an aligned face crop (``crop_size``²);
+:func:`mask_to_crop` and :func:`mask_to_photo` carry a mask into an aligned face crop and back
+with the photo→crop affine of :func:`faceapp.core.faces.align_face`; :func:`fill_damage` fills the
+damaged pixels classically (OpenCV's ``cv2.inpaint``, Telea's fast marching method), which is what
+the background of a photo gets and what the restorer's estimate of a face starts from.
+:func:`mask_summary` is what a result's provenance records: the damaged area and a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from faceapp.core.errors import ImageError, MaskError
+from faceapp.core.photo_io import read_photo
+
+DAMAGED = 255
+#: Grey level from which a pixel of a mask file counts as damaged (white = damaged).
+MASK_THRESHOLD = 128
+#: Smallest neighbourhood (pixels) Telea's method averages over when filling.
+MIN_FILL_RADIUS = 3
+
+FillMethod = Literal["telea", "ns"]
+_FILL_FLAGS = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}
+
+
+def check_mask(mask: np.ndarray, width: int, height: int, *, name: str = "the mask") -> np.ndarray:
+    """``mask`` as a 0/255 uint8 HxW array of the photo's size; :class:`MaskError` when it is not 2-D
+    or not ``width``×``height``. Any non-zero value counts as damaged."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise MaskError(f"{name} must be a single-channel image, got an array of shape {mask.shape}.")
+    if mask.shape != (height, width):
+        raise MaskError(f"{name} is {mask.shape[1]}×{mask.shape[0]} but the photo is {width}×{height}.")
+    return np.where(mask > 0, np.uint8(DAMAGED), np.uint8(0))
+
+
+def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | None = None) -> tuple[np.ndarray, Literal["photo", "crop"]]:
+    """Read a mask file (white = damaged): returns the 0/255 mask and what it covers.
+
+    The file must be as large as the photo (``width``×``height``: "photo") or as an aligned face
+    crop (``crop_size``²: "crop"). It is read like a photo (EXIF orientation applied); grey levels
+    from :data:`MASK_THRESHOLD` up count as damaged, and transparent pixels as undamaged.
+    Raises :class:`MaskError` naming the file and the sizes that would fit.
+    """
+    path = Path(path)
+    try:
+        image = read_photo(path)
+    except ImageError as exc:
+        raise MaskError(f"damage mask {exc}") from exc
+    grey = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2GRAY)
+    damaged = grey >= MASK_THRESHOLD
+    if image.alpha is not None:
+        damaged &= image.alpha >= MASK_THRESHOLD
+    mask = np.where(damaged, np.uint8(DAMAGED), np.uint8(0))
+    size = (image.width, image.height)
+    if size == (width, height):
+        return mask, "photo"
+    if crop_size is not None and size == (crop_size, crop_size):
+        return mask, "crop"
+    fits = f"{width}×{height} (the photo)" + (f" or {crop_size}×{crop_size} (an aligned face crop)" if crop_size else "")
+    hint = " It looks turned a quarter: check its orientation." if size == (height, width) else ""
+    raise MaskError(f"damage mask {path.name} is {size[0]}×{size[1]}; it must be {fits}.{hint}")
+
+
+def mask_summary(mask: np.ndarray) -> dict[str, object]:
+    """What provenance records of a mask: damaged ``pixels``, their ``area`` (fraction of the
+    photo) and a ``sha256`` of the mask's size and damaged pixels."""
+    damaged = np.asarray(mask) > 0
+    digest = hashlib.sha256(f"{damaged.shape[1]}x{damaged.shape[0]}:".encode())
+    digest.update(np.packbits(damaged).tobytes())
+    pixels = int(damaged.sum())
+    return {"pixels": pixels, "area": round(pixels / max(1, damaged.size), 6), "sha256": digest.hexdigest()}
+
+
+def mask_to_crop(mask: np.ndarray, affine: np.ndarray, size: int) -> np.ndarray:
+    """The photo's damage mask seen in an aligned ``size``² crop (photo→crop 2x3 ``affine``)."""
+    return _warp_mask(mask, affine, (size, size))
+
+
+def mask_to_photo(crop_mask: np.ndarray, affine: np.ndarray, width: int, height: int) -> np.ndarray:
+    """An aligned crop's damage mask carried back onto the ``width``×``height`` photo."""
+    return _warp_mask(crop_mask, cv2.invertAffineTransform(np.asarray(affine, dtype=np.float64)), (width, height))
+
+
+def _warp_mask(mask: np.ndarray, affine: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``mask`` warped by the 2x3 ``affine`` onto a ``size`` (width, height) grid, conservatively.
+
+    A target pixel that touches a damaged source pixel is damaged. When the warp shrinks, the mask
+    is first widened so that thin scratches are not lost between the target's samples. Outside the
+    source nothing is damaged.
+    """
+    affine = np.asarray(affine, dtype=np.float64)
+    scale = math.sqrt(abs(np.linalg.det(affine[:, :2])))
+    source = (np.asarray(mask) > 0).astype(np.uint8)
+    if scale < 1.0:
+        reach = int(math.ceil(1.0 / scale))
+        source = cv2.dilate(source, np.ones((reach, reach), np.uint8))
+    warped = cv2.warpAffine(source.astype(np.float32), affine, size, flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return np.where(warped > 0.0, np.uint8(DAMAGED), np.uint8(0))
+
+
+def fill_radius(mask: np.ndarray) -> int:
+    """Neighbourhood for :func:`fill_damage`: about the half-width of the widest stroke."""
+    damaged = (np.asarray(mask) > 0).astype(np.uint8)
+    if not damaged.any():
+        return MIN_FILL_RADIUS
+    depth = cv2.distanceTransform(damaged, cv2.DIST_L2, 3)
+    return max(MIN_FILL_RADIUS, int(math.ceil(float(depth.max()))))
+
+
+def fill_damage(rgb: np.ndarray, mask: np.ndarray, *, method: FillMethod = "telea", radius: int | None = None) -> np.ndarray:
+    """A copy of ``rgb`` (HxWx3 uint8) whose damaged pixels are filled from their surroundings.
+
+    OpenCV's ``cv2.inpaint``: "telea" (Telea 2004, fast marching) or "ns" (Navier–Stokes,
+    Bertalmio et al. 2001). Only the mask's bounding box (with a margin) is processed, so a small
+    scratch on a large photo costs little. Undamaged pixels are returned unchanged.
+    """
+    if method not in _FILL_FLAGS:
+        raise ValueError(f"fill method must be 'telea' or 'ns', got {method!r}")
+    height, width = rgb.shape[:2]
+    mask = check_mask(mask, width, height)
+    out = np.array(rgb, dtype=np.uint8, copy=True)
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return out
+    radius = radius or fill_radius(mask)
+    margin = 2 * radius + 2
+    y0, y1 = max(0, int(rows.min()) - margin), min(height, int(rows.max()) + margin + 1)
+    x0, x1 = max(0, int(cols.min()) - margin), min(width, int(cols.max()) + margin + 1)
+    region = np.ascontiguousarray(out[y0:y1, x0:x1])
+    region_mask = np.ascontiguousarray(mask[y0:y1, x0:x1])
+    if region_mask.all():  # nothing to fill from: a neutral grey rather than OpenCV's black
+        out[y0:y1, x0:x1] = 128
+        return out
+    filled = cv2.inpaint(region, region_mask, radius, _FILL_FLAGS[method])
+    damaged = region_mask > 0
+    out[y0:y1, x0:x1][damaged] = filled[damaged]
+    return out

@@ -1,0 +1,143 @@
+"""Damage masks: reading and checking mask files, carrying masks into face crops and back,
+the classical fill, and what provenance records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop, mask_to_photo, read_mask
+from faceapp.core.errors import MaskError
+from faceapp.core.faces import align_face, face_from_box
+from faceapp.core.templates import face_template
+
+
+def scratches(height: int, width: int) -> np.ndarray:
+    """White strokes on black, as a user paints them: a diagonal and a horizontal scratch."""
+    import cv2
+
+    mask = np.zeros((height, width), np.uint8)
+    cv2.line(mask, (width // 10, height // 5), (width * 8 // 10, height * 9 // 10), 255, 5)
+    cv2.line(mask, (width // 6, height // 2), (width * 5 // 6, height // 2 + 3), 255, 3)
+    return mask
+
+
+def test_read_mask_of_the_photos_size_marks_white_pixels_damaged(tmp_path):
+    painted = scratches(60, 80)
+    grey = np.where(painted > 0, 230, 20).astype(np.uint8)  # off-white on off-black, as editors save
+    Image.fromarray(grey).save(tmp_path / "mask.png")
+    mask, covers = read_mask(tmp_path / "mask.png", width=80, height=60, crop_size=512)
+    assert covers == "photo"
+    assert mask.dtype == np.uint8 and set(np.unique(mask)) == {0, 255}
+    np.testing.assert_array_equal(mask > 0, painted > 0)
+
+
+def test_read_mask_takes_an_aligned_crop_sized_mask_and_transparent_pixels_as_undamaged(tmp_path):
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[10:20, :, 3] = 255  # only this band is opaque white
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "crop_mask.png")
+    mask, covers = read_mask(tmp_path / "crop_mask.png", width=400, height=225, crop_size=64)
+    assert covers == "crop"
+    assert (mask[10:20] == 255).all() and not mask[:10].any() and not mask[20:].any()
+
+
+def test_a_mask_of_another_size_is_refused_naming_the_sizes_that_fit(tmp_path):
+    Image.fromarray(np.zeros((50, 70), np.uint8)).save(tmp_path / "wrong.png")
+    with pytest.raises(MaskError) as caught:
+        read_mask(tmp_path / "wrong.png", width=80, height=60, crop_size=512)
+    message = str(caught.value)
+    assert "wrong.png" in message and "70×50" in message and "80×60" in message and "512×512" in message
+
+
+def test_a_mask_turned_a_quarter_says_so(tmp_path):
+    Image.fromarray(np.zeros((80, 60), np.uint8)).save(tmp_path / "turned.png")
+    with pytest.raises(MaskError, match="quarter"):
+        read_mask(tmp_path / "turned.png", width=80, height=60)
+
+
+def test_a_mask_that_is_no_image_is_refused_clearly(tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    with pytest.raises(MaskError, match="damage mask .*notes.png"):
+        read_mask(tmp_path / "notes.png", width=80, height=60)
+
+
+def test_check_mask_refuses_colour_arrays_and_other_sizes():
+    with pytest.raises(MaskError, match="single-channel"):
+        check_mask(np.zeros((6, 8, 3), np.uint8), 8, 6)
+    with pytest.raises(MaskError, match="8×6"):
+        check_mask(np.zeros((8, 6), np.uint8), 8, 6)
+    assert set(np.unique(check_mask(np.arange(48).reshape(6, 8), 8, 6))) == {0, 255}
+
+
+def test_mask_summary_records_area_and_a_hash_that_follows_the_pixels():
+    mask = np.zeros((10, 20), np.uint8)
+    mask[2:4, 5:10] = 255
+    summary = mask_summary(mask)
+    assert summary["pixels"] == 10 and summary["area"] == pytest.approx(10 / 200)
+    assert mask_summary(mask.copy())["sha256"] == summary["sha256"]
+    moved = np.roll(mask, 1, axis=1)
+    assert mask_summary(moved)["sha256"] != summary["sha256"]
+    assert mask_summary(mask.reshape(20, 10))["sha256"] != summary["sha256"]  # same bits, other shape
+
+
+def _face_affine(photo_size, box, crop_size):
+    rgb = np.zeros((photo_size[1], photo_size[0], 3), np.uint8)
+    face = face_from_box(box)
+    _, affine = align_face(rgb, face.landmarks, template=face_template("ffhq5", crop_size), size=crop_size)
+    return affine
+
+
+def test_a_scratch_in_the_photo_lands_on_the_same_place_of_the_aligned_crop():
+    affine = _face_affine((400, 300), (150, 80, 250, 200), 128)
+    mask = np.zeros((300, 400), np.uint8)
+    mask[140:143, 160:240] = 255  # a thin horizontal scratch across the face
+    crop_mask = mask_to_crop(mask, affine, 128)
+    for x in (170.0, 200.0, 230.0):
+        u, v = affine @ np.array([x, 141.0, 1.0])
+        assert crop_mask[int(round(v)), int(round(u))] == 255
+    far_u, far_v = affine @ np.array([200.0, 100.0, 1.0])
+    assert crop_mask[int(round(far_v)), int(round(far_u))] == 0
+
+
+def test_a_one_pixel_scratch_survives_a_crop_smaller_than_the_face():
+    affine = _face_affine((1200, 1200), (300, 300, 900, 900), 64)  # the face shrinks ~10×
+    length = 500 * np.sqrt(abs(np.linalg.det(affine[:, :2])))  # the scratch's length in the crop
+    for row in range(600, 612):  # wherever it falls between the crop's samples, it stays a line
+        mask = np.zeros((1200, 1200), np.uint8)
+        mask[row, 350:850] = 255
+        assert (mask_to_crop(mask, affine, 64) > 0).sum() >= length, row
+
+
+def test_a_crop_mask_carried_back_covers_the_damage_it_came_from():
+    affine = _face_affine((400, 300), (150, 80, 250, 200), 128)
+    mask = np.zeros((300, 400), np.uint8)
+    mask[120:150, 170:230] = 255
+    back = mask_to_photo(mask_to_crop(mask, affine, 128), affine, 400, 300)
+    assert (back[mask > 0] == 255).all()
+    assert back.sum() < 2.0 * mask.sum()  # conservative, not a blob
+
+
+def test_fill_damage_fills_only_the_damaged_pixels_from_their_surroundings():
+    rng = np.random.default_rng(0)
+    rgb = np.full((90, 120, 3), (150, 110, 90), np.uint8)
+    rgb[:, 60:] = (60, 80, 140)
+    rgb = np.clip(rgb + rng.integers(-3, 4, rgb.shape), 0, 255).astype(np.uint8)
+    damaged = rgb.copy()
+    mask = np.zeros((90, 120), np.uint8)
+    mask[40:46, 10:50] = 255
+    mask[20:70, 80:84] = 255
+    damaged[mask > 0] = 255  # the scratches are white in the photo
+    original = damaged.copy()
+    filled = fill_damage(damaged, mask)
+    np.testing.assert_array_equal(damaged, original)  # the input is never modified
+    np.testing.assert_array_equal(filled[mask == 0], damaged[mask == 0])
+    error = np.abs(filled.astype(int) - rgb.astype(int))[mask > 0]
+    assert error.mean() < 6 and error.max() < 40
+
+
+def test_fill_damage_with_nothing_to_fill_from_gives_grey_not_black():
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    filled = fill_damage(rgb, np.full((8, 8), 255, np.uint8))
+    assert (filled == 128).all()
