@@ -42,3 +42,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio of two uint8 images, in dB."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def drain(generator):
+    """Run a generator to its end: (its return value, the items it yielded)."""
+    items = []
+    while True:
+        try:
+            items.append(next(generator))
+        except StopIteration as stop:
+            return stop.value, items
