@@ -164,6 +164,18 @@ def gated_export(monkeypatch):
     gated.gate.set()
 
 
+def shown_compare_view(qtbot, size=(400, 300)):
+    """A compare view on screen, ``size`` (width, height), waiting for its first photo."""
+    from faceapp.gui.compare_view import CompareView
+
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
+
+
 def set_sampling(window, *, seeds: int, steps: int) -> None:
     prefs = window.session.prefs
     window.models.apply_preferences(dataclasses.replace(

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import gui_util  # noqa: F401  (offscreen Qt)
+from gui_util import shown_compare_view  # (offscreen Qt)
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
-from faceapp.gui.compare_view import CompareView, FaceOutline
+from faceapp.gui.compare_view import FaceOutline
 from faceapp.gui.qimage import qimage_to_rgb, rgb_to_qimage
 
 
 @pytest.fixture
 def view(qtbot):
-    widget = CompareView()
-    qtbot.addWidget(widget)
-    widget.resize(400, 300)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown_compare_view(qtbot)
 
 
 def rendered(view) -> np.ndarray:

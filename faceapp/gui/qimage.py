@@ -69,3 +69,21 @@ def rgb_to_thumbnail(rgb: np.ndarray, max_side: int) -> QImage:
         return image
     return image.scaled(max_side, max_side, Qt.AspectRatioMode.KeepAspectRatio,
                         Qt.TransformationMode.SmoothTransformation)
+
+
+def mask_to_qimage(mask: np.ndarray, rgba: tuple[int, int, int, int]) -> QImage:
+    """An HxW uint8 mask as an indexed QImage: non-zero pixels in the colour ``rgba``, the rest clear.
+
+    One copy of the mask's bytes, so redrawing a mask while it is painted stays cheap.
+    """
+    if mask.dtype != np.uint8 or mask.ndim != 2:
+        raise ValueError(f"expected an HxW uint8 mask, got {mask.dtype} {mask.shape}")
+    height, width = mask.shape
+    image = QImage(width, height, QImage.Format.Format_Indexed8)
+    red, green, blue, alpha = rgba
+    marked = (alpha << 24) | (red << 16) | (green << 8) | blue
+    image.setColorTable([0] + [marked] * 255)
+    if width and height:
+        rows = np.frombuffer(image.bits(), dtype=np.uint8, count=image.sizeInBytes())
+        rows.reshape(height, image.bytesPerLine())[:, :width] = mask
+    return image

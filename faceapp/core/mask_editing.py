@@ -1,0 +1,160 @@
+"""Painting a damage mask by hand: brush strokes, eraser, clear, undo and redo (no Qt).
+
+A :class:`MaskEditor` holds the edits made to one photo's mask as a history of actions (a stroke
+with its brush radius, painting or erasing; a clear) and rasterises them to the HxW uint8 mask
+of :mod:`faceapp.core.damage` (255 = damaged). The GUI turns mouse events into
+:meth:`MaskEditor.begin_stroke` / :meth:`~MaskEditor.extend_stroke` / :meth:`~MaskEditor.end_stroke`
+calls in photo pixels and draws :meth:`MaskEditor.mask` over the photo; listeners registered
+with :meth:`MaskEditor.subscribe` hear of every change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from faceapp.core.damage import DAMAGED, check_mask
+
+#: Brush radii the editor accepts (photo pixels).
+MIN_BRUSH_RADIUS = 1
+MAX_BRUSH_RADIUS = 500
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A brush stroke through ``points`` (x, y photo pixels) of ``radius``; ``erase`` clears."""
+
+    points: tuple[tuple[float, float], ...]
+    radius: float
+    erase: bool = False
+
+
+@dataclass(frozen=True)
+class Clear:
+    """The whole mask cleared."""
+
+
+@dataclass
+class _OpenStroke:
+    points: list[tuple[float, float]] = field(default_factory=list)
+    radius: float = 1.0
+    erase: bool = False
+
+
+def draw_stroke(mask: np.ndarray, stroke: Stroke) -> None:
+    """Paint (or erase) ``stroke`` into ``mask`` in place: round caps and joins."""
+    value = 0 if stroke.erase else DAMAGED
+    radius = max(MIN_BRUSH_RADIUS, int(round(stroke.radius)))
+    points = [(int(round(x)), int(round(y))) for x, y in stroke.points]
+    for start, end in zip(points, points[1:], strict=False):
+        cv2.line(mask, start, end, value, thickness=2 * radius, lineType=cv2.LINE_8)
+    for point in points:
+        cv2.circle(mask, point, radius, value, thickness=-1, lineType=cv2.LINE_8)
+
+
+class MaskEditor:
+    """The hand-painted damage mask of a ``width``×``height`` photo, with undo and redo.
+
+    ``base`` is a mask to start from (read from a file); clear and undo go back to empty and to it.
+    """
+
+    def __init__(self, width: int, height: int, *, base: np.ndarray | None = None) -> None:
+        self.width, self.height = int(width), int(height)
+        self._base = check_mask(base, self.width, self.height) if base is not None else np.zeros((self.height, self.width), np.uint8)
+        self._done: list[Stroke | Clear] = []
+        self._undone: list[Stroke | Clear] = []
+        self._open: _OpenStroke | None = None
+        self._raster = self._base.copy()
+        self._listeners: list[Callable[[], None]] = []
+
+    # ---- listening -------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change of the mask or of what undo/redo can do."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # ---- editing ---------------------------------------------------------------------------
+    def begin_stroke(self, x: float, y: float, *, radius: float, erase: bool = False) -> None:
+        """Start a stroke at (x, y) with a brush of ``radius`` photo pixels (erasing if ``erase``)."""
+        if not MIN_BRUSH_RADIUS <= radius <= MAX_BRUSH_RADIUS:
+            raise ValueError(f"brush radius must be within [{MIN_BRUSH_RADIUS}, {MAX_BRUSH_RADIUS}], got {radius}")
+        self.end_stroke()
+        self._open = _OpenStroke([(float(x), float(y))], float(radius), erase)
+        draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
+        self._changed()
+
+    def extend_stroke(self, x: float, y: float) -> None:
+        """Continue the open stroke to (x, y); nothing happens without one."""
+        if self._open is None:
+            return
+        last = self._open.points[-1]
+        self._open.points.append((float(x), float(y)))
+        draw_stroke(self._raster, Stroke((last, (float(x), float(y))), self._open.radius, self._open.erase))
+        self._changed()
+
+    def end_stroke(self) -> None:
+        """Close the open stroke: it becomes one step of the history (what undo takes back)."""
+        if self._open is None:
+            return
+        stroke = Stroke(tuple(self._open.points), self._open.radius, self._open.erase)
+        self._open = None
+        self._push(stroke)
+
+    def clear(self) -> None:
+        """Clear the whole mask (undoable)."""
+        self.end_stroke()
+        if self._raster.any():
+            self._raster[...] = 0
+            self._push(Clear())
+
+    def _push(self, action: Stroke | Clear) -> None:
+        self._done.append(action)
+        self._undone.clear()
+        self._changed()
+
+    # ---- history ---------------------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._done) or self._open is not None
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._undone)
+
+    def undo(self) -> None:
+        """Take back the last stroke or clear."""
+        self.end_stroke()
+        if self._done:
+            self._undone.append(self._done.pop())
+            self._replay()
+
+    def redo(self) -> None:
+        """Do again what undo took back last."""
+        if self._undone:
+            self._done.append(self._undone.pop())
+            self._replay()
+
+    def _replay(self) -> None:
+        raster = self._base.copy()
+        for action in self._done:
+            if isinstance(action, Clear):
+                raster[...] = 0
+            else:
+                draw_stroke(raster, action)
+        self._raster = raster
+        self._changed()
+
+    # ---- the result ------------------------------------------------------------------------
+    def mask(self) -> np.ndarray:
+        """The mask as painted so far (a copy): HxW uint8, 255 = damaged."""
+        return self._raster.copy()
+
+    def is_empty(self) -> bool:
+        """Whether no pixel is marked damaged."""
+        return not self._raster.any()

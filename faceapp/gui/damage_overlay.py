@@ -1,0 +1,136 @@
+"""The damage brush over the compare view: paints a :class:`~faceapp.core.mask_editing.MaskEditor`
+with the mouse and shows its mask on the "before" side.
+
+A transparent child of :class:`~faceapp.gui.compare_view.CompareView` covering it. While the
+brush is on, a left drag paints (a right drag, or any drag with the eraser on, erases) in photo
+pixels through the view's own transform, so zoom and pan are respected; while it is off, the
+mouse passes through to the view. Display and dispatch only: the mask and its history are the
+editor's.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QWidget
+
+from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, MaskEditor
+from faceapp.gui.compare_view import CompareView
+from faceapp.gui.qimage import mask_to_qimage
+
+#: How painted damage is shown: translucent red.
+MASK_COLOUR = (255, 40, 40, 130)
+
+
+class DamageOverlay(QWidget):
+    """Shows and edits the damage mask of the photo in ``view``."""
+
+    def __init__(self, view: CompareView) -> None:
+        super().__init__(view)
+        self._view = view
+        self._editor: MaskEditor | None = None
+        self._image: QImage | None = None
+        self._brush = False
+        self._eraser = False
+        self._radius = 8.0
+        self._hover: QPointF | None = None
+        self._painting = False
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setMouseTracking(True)
+        self.setGeometry(view.rect())
+        view.installEventFilter(self)
+        self._update_mouse_handling()
+
+    # ---- what is shown and edited ------------------------------------------------------------
+    def set_editor(self, editor: MaskEditor | None) -> None:
+        """Show and edit ``editor``'s mask (None: nothing to show)."""
+        self._editor = editor
+        if editor is not None:
+            editor.subscribe(lambda e=editor: self._mask_changed(e))
+        self._mask_changed(editor)
+
+    def editor(self) -> MaskEditor | None:
+        return self._editor
+
+    def _mask_changed(self, editor: MaskEditor | None) -> None:
+        if editor is not self._editor:
+            return  # a photo no longer shown
+        self._image = mask_to_qimage(editor.mask(), MASK_COLOUR) if editor is not None and not editor.is_empty() else None
+        self.update()
+
+    # ---- brush -------------------------------------------------------------------------------
+    def set_brush(self, enabled: bool) -> None:
+        """While on, dragging over the photo paints damage (or erases it)."""
+        self._brush = bool(enabled)
+        if not enabled and self._editor is not None:
+            self._editor.end_stroke()
+        self._update_mouse_handling()
+        self.update()
+
+    def brush(self) -> bool:
+        return self._brush
+
+    def set_eraser(self, enabled: bool) -> None:
+        self._eraser = bool(enabled)
+
+    def eraser(self) -> bool:
+        return self._eraser
+
+    def set_brush_radius(self, radius: float) -> None:
+        """Brush radius in photo pixels."""
+        self._radius = float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
+        self.update()
+
+    def brush_radius(self) -> float:
+        return self._radius
+
+    def _update_mouse_handling(self) -> None:
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, not self._brush)
+        self.setCursor(Qt.CursorShape.CrossCursor if self._brush else Qt.CursorShape.ArrowCursor)
+
+    # ---- Qt events ---------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if watched is self._view and event.type() == event.Type.Resize:
+            self.setGeometry(self._view.rect())
+        return False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            event.ignore()
+            return
+        p = self._view.widget_to_image(event.position())
+        erase = self._eraser or event.button() == Qt.MouseButton.RightButton
+        self._editor.begin_stroke(p.x(), p.y(), radius=self._radius, erase=erase)
+        self._painting = True
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._hover = event.position()
+        if self._painting and self._editor is not None:
+            p = self._view.widget_to_image(event.position())
+            self._editor.extend_stroke(p.x(), p.y())
+        self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._painting and self._editor is not None:
+            self._editor.end_stroke()
+        self._painting = False
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._hover = None
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        if self._view.view_mode() == "after" and self._view.after_image() is not None:
+            return  # the mask belongs to the "before" side
+        painter = QPainter(self)
+        target = self._view.image_rect()
+        if self._image is not None and not target.isEmpty():
+            showing_after = self._view.view_mode() == "split" and self._view.after_image() is not None
+            if showing_after:
+                painter.setClipRect(QRectF(0, 0, self._view.divider_x(), self.height()))
+            painter.drawImage(target, self._image, QRectF(self._image.rect()))
+            painter.setClipping(False)
+        if self._brush and self._hover is not None:
+            radius = self._radius * self._view.zoom()
+            painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
+            painter.drawEllipse(self._hover, radius, radius)

@@ -1,0 +1,84 @@
+"""The damage brush over the compare view: strokes land on the photo pixels under the mouse, the
+mask shows on the "before" side only, and with the brush off the mouse reaches the view."""
+
+from __future__ import annotations
+
+from gui_util import shown_compare_view  # (offscreen Qt)
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from faceapp.core.mask_editing import MaskEditor
+from faceapp.gui.damage_overlay import DamageOverlay
+from faceapp.gui.qimage import qimage_to_rgb, rgb_to_qimage
+
+
+@pytest.fixture
+def overlay(qtbot):
+    view = shown_compare_view(qtbot)
+    view.set_images(rgb_to_qimage(np.full((100, 160, 3), 90, np.uint8)))
+    layer = DamageOverlay(view)
+    layer.set_editor(MaskEditor(160, 100))
+    layer.show()
+    return layer
+
+
+def widget_point(view, x, y) -> QPoint:
+    return view.image_to_widget(QPointF(x, y)).toPoint()
+
+
+def drag(qtbot, widget, points, button=Qt.MouseButton.LeftButton):
+    qtbot.mousePress(widget, button, pos=points[0])
+    for point in points[1:]:
+        qtbot.mouseMove(widget, point)
+    qtbot.mouseRelease(widget, button, pos=points[-1])
+
+
+def test_a_drag_paints_the_photo_pixels_under_the_mouse(overlay, qtbot):
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    overlay.set_brush_radius(4)
+    drag(qtbot, overlay, [widget_point(view, 20, 50), widget_point(view, 80, 50), widget_point(view, 140, 50)])
+    mask = overlay.editor().mask()
+    assert (mask[48:53, 22:139] == 255).all()
+    assert not mask[:40].any() and not mask[60:].any()
+    assert overlay.editor().can_undo
+
+
+def test_a_right_drag_erases(overlay, qtbot):
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    overlay.set_brush_radius(6)
+    drag(qtbot, overlay, [widget_point(view, 20, 50), widget_point(view, 140, 50)])
+    drag(qtbot, overlay, [widget_point(view, 80, 20), widget_point(view, 80, 80)], Qt.MouseButton.RightButton)
+    mask = overlay.editor().mask()
+    assert mask[50, 30] == 255 and mask[50, 80] == 0
+
+
+def test_with_the_brush_off_the_mouse_reaches_the_view(overlay, qtbot):
+    view = overlay.parentWidget()
+    overlay.set_brush(False)
+    assert overlay.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    overlay.set_brush(True)
+    assert not overlay.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    assert view.rect() == overlay.geometry()
+
+
+def test_the_mask_shows_on_the_before_side_only(overlay, qtbot):
+    view = overlay.parentWidget()
+    view.set_after(rgb_to_qimage(np.full((100, 160, 3), 90, np.uint8)))
+    view.set_split(0.5)
+    overlay.set_brush(True)
+    overlay.set_brush_radius(8)
+    drag(qtbot, overlay, [widget_point(view, 5, 50), widget_point(view, 155, 50)])
+    shown = qimage_to_rgb(view.grab().toImage())
+    row = widget_point(view, 0, 50).y()
+    left, right = shown[row, int(view.width() * 0.3)], shown[row, int(view.width() * 0.7)]
+    assert left[0] > left[1] + 40  # red over the before side
+    assert abs(int(right[0]) - int(right[1])) < 5  # the after side untouched
+    view.set_view_mode("before")
+    shown = qimage_to_rgb(view.grab().toImage())
+    assert shown[row, int(view.width() * 0.7), 0] > shown[row, int(view.width() * 0.7), 1] + 40
+    overlay.editor().clear()
+    shown = qimage_to_rgb(view.grab().toImage())
+    assert abs(int(shown[row, int(view.width() * 0.3), 0]) - int(shown[row, int(view.width() * 0.3), 1])) < 5

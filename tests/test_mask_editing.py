@@ -1,0 +1,95 @@
+"""Painting a damage mask by hand: brush, eraser, clear, undo and redo, without Qt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from faceapp.core.mask_editing import MaskEditor
+
+
+def paint(editor, points, *, radius=3, erase=False):
+    editor.begin_stroke(*points[0], radius=radius, erase=erase)
+    for point in points[1:]:
+        editor.extend_stroke(*point)
+    editor.end_stroke()
+
+
+def test_a_stroke_paints_its_path_with_the_brush_width():
+    editor = MaskEditor(100, 60)
+    paint(editor, [(10, 30), (90, 30)], radius=4)
+    mask = editor.mask()
+    assert mask.dtype == np.uint8 and mask.shape == (60, 100)
+    assert (mask[27:34, 10:91] == 255).all()  # the whole path, ±3 px
+    assert not mask[:24].any() and not mask[37:].any()  # nothing beyond the brush
+    assert not editor.is_empty()
+
+
+def test_a_wider_brush_covers_more():
+    thin, wide = MaskEditor(100, 60), MaskEditor(100, 60)
+    paint(thin, [(20, 30), (80, 30)], radius=2)
+    paint(wide, [(20, 30), (80, 30)], radius=8)
+    assert (wide.mask() > 0).sum() > 3 * (thin.mask() > 0).sum()
+
+
+def test_the_eraser_clears_what_it_passes_over():
+    editor = MaskEditor(100, 60)
+    paint(editor, [(10, 30), (90, 30)], radius=5)
+    paint(editor, [(50, 10), (50, 50)], radius=5, erase=True)
+    mask = editor.mask()
+    assert not mask[20:41, 46:55].any()
+    assert mask[30, 20] == 255 and mask[30, 80] == 255
+
+
+def test_undo_and_redo_step_through_strokes_and_clear():
+    editor = MaskEditor(50, 50)
+    paint(editor, [(10, 10), (40, 10)])
+    first = editor.mask()
+    paint(editor, [(10, 40), (40, 40)])
+    editor.clear()
+    assert editor.is_empty()
+    editor.undo()  # the clear
+    assert editor.mask()[40, 25] == 255 and editor.mask()[10, 25] == 255
+    editor.undo()  # the second stroke
+    np.testing.assert_array_equal(editor.mask(), first)
+    editor.redo()
+    assert editor.mask()[40, 25] == 255
+    paint(editor, [(25, 20), (25, 30)])  # a new stroke ends what redo could do
+    assert not editor.can_redo
+    editor.undo()
+    editor.undo()
+    editor.undo()
+    assert editor.is_empty() and not editor.can_undo
+
+
+def test_a_stroke_being_painted_is_one_undo_step():
+    editor = MaskEditor(50, 50)
+    editor.begin_stroke(5, 5, radius=2)
+    editor.extend_stroke(45, 45)
+    assert editor.mask()[25, 25] == 255  # shown while painting
+    editor.undo()
+    assert editor.is_empty()
+
+
+def test_editing_starts_from_a_mask_read_from_a_file():
+    base = np.zeros((20, 30), np.uint8)
+    base[5:8, :] = 255
+    editor = MaskEditor(30, 20, base=base)
+    paint(editor, [(15, 15)], radius=2)
+    editor.undo()
+    np.testing.assert_array_equal(editor.mask(), base)
+    editor.clear()
+    assert editor.is_empty()
+
+
+def test_listeners_hear_every_change_and_bad_brushes_are_refused():
+    editor = MaskEditor(20, 20)
+    heard = []
+    editor.subscribe(lambda: heard.append(editor.can_undo))
+    paint(editor, [(5, 5), (10, 10)])
+    editor.undo()
+    assert len(heard) == 4 and heard[-1] is False
+    with pytest.raises(ValueError, match="radius"):
+        editor.begin_stroke(1, 1, radius=0)
+    editor.clear()  # clearing an empty mask changes nothing and adds no step
+    assert not editor.can_undo
