@@ -52,3 +52,57 @@ def drain(generator):
             items.append(next(generator))
         except StopIteration as stop:
             return stop.value, items
+
+
+class SmoothingPrior(torch.nn.Module):
+    """A stand-in face prior with a known, local behaviour: it predicts the clean image as the noisy
+    one smoothed by a Gaussian as wide as the noise level asks (σ = 0.5 + 6·√((1 − ᾱ)/ᾱ) px) and
+    rescaled, and returns the ε that goes with it (plus three unused variance channels, as the real
+    prior's six)."""
+
+    def __init__(self, alphas_cumprod) -> None:
+        super().__init__()
+        self.alphas = torch.tensor(alphas_cumprod, dtype=torch.float32)  # not a buffer: kept float32
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        dtype, x = x.dtype, x.float()  # any precision the engine runs networks in; the maths in float32
+        a = self.alphas[t.cpu()].view(-1, 1, 1, 1).to(x.device)
+        level = float(a[0])
+        sigma = min(0.5 + 6.0 * math.sqrt((1.0 - level) / level), x.shape[-1] / 8)
+        radius = max(1, int(3 * sigma))
+        offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
+        kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+        row = (kernel / kernel.sum()).view(1, 1, 1, -1).expand(3, 1, 1, -1)
+        pad = torch.nn.functional.pad
+        smooth = torch.nn.functional.conv2d(pad(x, (radius, radius, 0, 0), mode="reflect"), row, groups=3)
+        smooth = torch.nn.functional.conv2d(pad(smooth, (0, 0, radius, radius), mode="reflect"), row.transpose(2, 3), groups=3)
+        x0 = (smooth / a.sqrt()).clamp(-1, 1)
+        eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+        return torch.cat([eps, torch.zeros_like(eps)], dim=1).to(dtype)
+
+
+def smoothing_engine(face_size: int = 512) -> FaceEngine:
+    """The real engine with an identity restorer and the :class:`SmoothingPrior`."""
+    from faceapp.core import schedule
+
+    prior = SmoothingPrior(schedule.alphas_cumprod(schedule.linear_betas()))
+    return FaceEngine.from_networks(torch.nn.Identity(), prior, face_size=face_size, name="smoothing", device="cpu")
+
+
+def scratches(height: int, width: int) -> np.ndarray:
+    """A damage mask (255 = damaged) as a user paints one: a long diagonal scratch, a horizontal one
+    and a blot."""
+    import cv2
+
+    mask = np.zeros((height, width), np.uint8)
+    cv2.line(mask, (width // 10, height // 5), (width * 8 // 10, height * 9 // 10), 255, max(2, width // 100))
+    cv2.line(mask, (width // 6, height // 2), (width * 5 // 6, height // 2 + height // 40), 255, max(2, width // 170))
+    cv2.circle(mask, (width * 2 // 3, height // 4), max(2, width // 40), 255, -1)
+    return mask
+
+
+def scratched(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``rgb`` with the damage painted white over it."""
+    out = rgb.copy()
+    out[mask > 0] = 255
+    return out

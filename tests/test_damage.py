@@ -6,21 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from pipeline_util import scratches
 
 from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop, mask_to_photo, read_mask
 from faceapp.core.errors import MaskError
 from faceapp.core.faces import align_face, face_from_box
 from faceapp.core.templates import face_template
-
-
-def scratches(height: int, width: int) -> np.ndarray:
-    """White strokes on black, as a user paints them: a diagonal and a horizontal scratch."""
-    import cv2
-
-    mask = np.zeros((height, width), np.uint8)
-    cv2.line(mask, (width // 10, height // 5), (width * 8 // 10, height * 9 // 10), 255, 5)
-    cv2.line(mask, (width // 6, height // 2), (width * 5 // 6, height // 2 + 3), 255, 3)
-    return mask
 
 
 def test_read_mask_of_the_photos_size_marks_white_pixels_damaged(tmp_path):

@@ -1,0 +1,99 @@
+"""Repairing the damaged pixels of one aligned face with the face prior (DifFace's inpainting).
+
+The hole is pre-filled classically (:func:`faceapp.core.damage.fill_damage`), the restorer's
+estimate of that face is diffused to the start timestep N, and the prior samples back to 0 under
+RePaint's constraint (:func:`faceapp.core.inpaint.iter_sample_repaint`): after every DDIM step the
+pixels outside the hole are replaced by the original crop noised to the step's level. The result
+keeps every undamaged pixel of the crop exactly and generates the hole consistently with them;
+each seed gives its own fill (the gallery's alternatives). The repaired crop is then restored like
+any face (blur, noise and compression removed everywhere), so the undamaged pixels come out as
+they would without a mask.
+
+Works with any engine that offers ``estimate``, ``predict_eps``, ``plans``, ``alphas_cumprod`` and
+``device`` (:class:`faceapp.core.engine.FaceEngine`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+
+import numpy as np
+import torch
+
+from faceapp.core.damage import check_mask, fill_damage
+from faceapp.core.engine import StepInfo, image_to_tensor, tensor_to_images
+from faceapp.core.errors import Cancelled
+from faceapp.core.inpaint import iter_sample_repaint, prior_calls
+from faceapp.core.sampling import q_sample, randn_per_generator
+from faceapp.core.settings import SamplerSettings
+
+
+def iter_repair_face(
+    engine,
+    face: np.ndarray,
+    mask: np.ndarray,
+    *,
+    sampler: SamplerSettings,
+    seeds: Sequence[int],
+    jump_length: int = 1,
+    resamples: int = 1,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Generator[StepInfo, None, list[np.ndarray]]:
+    """Fill the damaged pixels (``mask`` > 0) of an aligned face (HxWx3 uint8 RGB), once per seed.
+
+    Yields a :class:`~faceapp.core.engine.StepInfo` after every prior call; returns one HxWx3 uint8
+    image per seed whose undamaged pixels are ``face``'s own. Without a prior, or at fidelity 1,
+    the hole gets the restorer's estimate of the pre-filled face.
+    """
+    if not seeds:
+        raise ValueError("at least one seed is needed")
+    height, width = face.shape[:2]
+    mask = check_mask(mask, width, height, name="the face's damage mask")
+    if should_cancel is not None and should_cancel():
+        raise Cancelled()
+    size = (engine.face_size, engine.face_size)
+    with torch.inference_mode():
+        known = _at(image_to_tensor(face), size) * 2.0 - 1.0
+        hole = _at(torch.from_numpy(mask > 0).float()[None, None], size, nearest=True)
+        estimate = engine.estimate(image_to_tensor(fill_damage(face, mask))).to(engine.device)
+        known, hole = known.to(engine.device), hole.to(engine.device)
+    plans = engine.plans(sampler)[:1]  # the DifFace run; the polish belongs to the restoration
+    if not plans:
+        repaired = hole * estimate + (1.0 - hole) * known
+        return _keep_known(face, mask, repaired.expand(len(seeds), -1, -1, -1))
+    plan = plans[0]
+    total = prior_calls(plan.steps, jump_length=jump_length, resamples=resamples)
+    generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    with torch.inference_mode():
+        noise = randn_per_generator(estimate.shape[1:], generators, device=engine.device)
+        x = q_sample(estimate.expand(len(seeds), -1, -1, -1), float(engine.alphas_cumprod[plan.noise_timestep]), noise)
+    steps = iter_sample_repaint(engine.predict_eps, x, plan, engine.alphas_cumprod, known=known, hole=hole,
+                                eta=sampler.eta, generators=generators, jump_length=jump_length,
+                                resamples=resamples, should_cancel=should_cancel)
+    while True:
+        with torch.inference_mode():  # never held across a yield
+            try:
+                state = next(steps)
+            except StopIteration as stop:
+                return _keep_known(face, mask, stop.value)
+            preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
+        yield StepInfo(step=state.step, total=total, timestep=state.timestep, preview=preview)
+
+
+def _at(batch: torch.Tensor, size: tuple[int, int], *, nearest: bool = False) -> torch.Tensor:
+    """``batch`` resized to ``size`` when it is not already (bicubic, or nearest for masks)."""
+    if tuple(batch.shape[-2:]) == size:
+        return batch
+    if nearest:
+        return torch.nn.functional.interpolate(batch, size=size, mode="nearest")
+    return torch.nn.functional.interpolate(batch, size=size, mode="bicubic", antialias=True, align_corners=False).clamp(0, 1)
+
+
+def _keep_known(face: np.ndarray, mask: np.ndarray, batch: torch.Tensor) -> list[np.ndarray]:
+    """[−1, 1] candidates as uint8 RGB images of ``face``'s size, its undamaged pixels exactly its own."""
+    out = ((batch.detach().float().cpu() + 1.0) / 2.0).clamp(0, 1)
+    out = tensor_to_images(_at(out, face.shape[:2]))
+    known = mask == 0
+    for image in out:
+        image[known] = face[known]
+    return out

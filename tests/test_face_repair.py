@@ -1,0 +1,95 @@
+"""Repairing the damaged pixels of aligned faces with the prior (DifFace's inpainting with RePaint):
+on the real test faces with white scratches painted by the test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_util import drain, identity_engine, psnr, scratched, scratches, smoothing_engine
+
+from faceapp.core.errors import Cancelled
+from faceapp.core.face_repair import iter_repair_face
+from faceapp.core.settings import SamplerSettings
+
+SAMPLER = SamplerSettings(fidelity=0.5, steps=6, eta=0.5)
+
+
+def faces(testdata_dir, size=256):
+    for path in sorted((testdata_dir / "faces").glob("*.png")):
+        yield path.name, np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC))
+
+
+def repair(engine, face, mask, seeds=(0,), **options):
+    return drain(iter_repair_face(engine, face, mask, sampler=options.pop("sampler", SAMPLER), seeds=list(seeds),
+                                  **options))[0]
+
+
+def colour_range(face, mask):
+    """Per channel, the 0.5–99.5 % range of the face's undamaged pixels, widened by 8 levels."""
+    known = face[mask == 0].astype(int)
+    return np.percentile(known, 0.5, axis=0) - 8, np.percentile(known, 99.5, axis=0) + 8
+
+
+def test_masked_pixels_come_back_in_the_faces_colours_and_the_rest_as_restored_without_a_mask(testdata_dir):
+    engine = smoothing_engine(128)
+    mask = scratches(128, 128)
+    damaged_pixels = mask > 0
+    for name, face in faces(testdata_dir, 128):
+        damaged = scratched(face, mask)
+        repaired = repair(engine, damaged, mask, seeds=[3])[0]
+        np.testing.assert_array_equal(repaired[~damaged_pixels], face[~damaged_pixels], err_msg=name)
+        low, high = colour_range(face, mask)
+        inside = ((repaired[damaged_pixels] >= low) & (repaired[damaged_pixels] <= high)).all(axis=1)
+        assert inside.mean() > 0.99, f"{name}: {inside.mean():.3f} of the filled pixels in the face's colours"
+        restored = engine.restore(repaired, sampler=SAMPLER, seeds=[3])[0]
+        plain = engine.restore(face, sampler=SAMPLER, seeds=[3])[0]
+        keep = ~damaged_pixels
+        gap = abs(psnr(restored[keep], face[keep]) - psnr(plain[keep], face[keep]))
+        assert gap <= 1.0, f"{name}: the undamaged pixels are {gap:.2f} dB from the unmasked restoration"
+
+
+def test_with_an_identity_restorer_and_no_diffusion_undamaged_pixels_are_unchanged(testdata_dir):
+    engine = identity_engine(256)
+    mask = scratches(256, 256)
+    name, face = next(faces(testdata_dir))
+    damaged = scratched(face, mask)
+    repaired = repair(engine, damaged, mask, seeds=[0, 1])
+    restored = engine.restore(repaired[0], sampler=SAMPLER, seeds=[0])[0]
+    np.testing.assert_array_equal(restored[mask == 0], face[mask == 0])
+    assert (restored[mask > 0] < 250).mean() > 0.95  # the white scratches are gone
+    np.testing.assert_array_equal(repaired[0], repaired[1])  # no prior: nothing for a seed to change
+
+
+def test_seeds_give_alternatives_for_the_hole_only(testdata_dir):
+    engine = smoothing_engine(128)
+    mask = scratches(128, 128)
+    _, face = next(faces(testdata_dir, 128))
+    damaged = scratched(face, mask)
+    one, two = repair(engine, damaged, mask, seeds=[1, 2], sampler=SamplerSettings(fidelity=0.2, steps=4, eta=1.0))
+    alone = repair(engine, damaged, mask, seeds=[2], sampler=SamplerSettings(fidelity=0.2, steps=4, eta=1.0))[0]
+    np.testing.assert_array_equal(two, alone)
+    assert np.abs(one.astype(int) - two.astype(int))[mask > 0].max() > 0
+    np.testing.assert_array_equal(one[mask == 0], two[mask == 0])
+
+
+def test_progress_counts_every_prior_call_including_resampling(testdata_dir):
+    engine = smoothing_engine(64)
+    mask = scratches(64, 64)
+    _, face = next(faces(testdata_dir, 64))
+    steps = drain(iter_repair_face(engine, face, mask, sampler=SamplerSettings(steps=4), seeds=[0],
+                                   jump_length=2, resamples=2))[1]
+    assert [s.step for s in steps] == list(range(1, 7)) and steps[-1].total == 6
+    assert steps[-1].preview.shape == (64, 64, 3)
+    with pytest.raises(Cancelled):
+        drain(iter_repair_face(engine, face, mask, sampler=SAMPLER, seeds=[0], should_cancel=lambda: True))
+
+
+def test_a_crop_of_another_size_than_the_model_keeps_its_undamaged_pixels_exactly(testdata_dir):
+    engine = smoothing_engine(64)
+    mask = scratches(96, 96)
+    _, face = next(faces(testdata_dir, 96))
+    repaired = repair(engine, scratched(face, mask), mask)[0]
+    assert repaired.shape == face.shape
+    np.testing.assert_array_equal(repaired[mask == 0], face[mask == 0])
+    assert (repaired[mask > 0] < 250).mean() > 0.95
