@@ -9,7 +9,7 @@ from PIL import Image
 from pipeline_util import drain, identity_engine, psnr, scratched, scratches, smoothing_engine
 
 from faceapp.core.errors import Cancelled
-from faceapp.core.face_repair import iter_repair_face
+from faceapp.core.face_repair import REPAIR_FIDELITY, iter_repair_face, repair_sampler
 from faceapp.core.settings import SamplerSettings
 
 SAMPLER = SamplerSettings(fidelity=0.5, steps=6, eta=0.5)
@@ -93,3 +93,16 @@ def test_a_crop_of_another_size_than_the_model_keeps_its_undamaged_pixels_exactl
     assert repaired.shape == face.shape
     np.testing.assert_array_equal(repaired[mask == 0], face[mask == 0])
     assert (repaired[mask > 0] < 250).mean() > 0.95
+
+
+def test_the_hole_is_generated_by_the_prior_even_at_fidelity_one(testdata_dir):
+    mask = scratches(64, 64)
+    _, face = next(faces(testdata_dir, 64))
+    damaged = scratched(face, mask)
+    faithful = SamplerSettings(fidelity=1.0, steps=4, polish_timestep=100)
+    assert repair_sampler(faithful) == SamplerSettings(fidelity=REPAIR_FIDELITY, steps=4)
+    with_prior = repair(smoothing_engine(64), damaged, mask, sampler=faithful)[0]
+    classical = repair(identity_engine(64), damaged, mask, sampler=faithful)[0]
+    assert np.abs(with_prior.astype(int) - classical.astype(int))[mask > 0].mean() > 1.0
+    steps = drain(iter_repair_face(smoothing_engine(64), damaged, mask, sampler=faithful, seeds=[0]))[1]
+    assert steps[0].timestep == 480

@@ -15,6 +15,7 @@ Works with any engine that offers ``estimate``, ``predict_eps``, ``plans``, ``al
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
@@ -26,6 +27,16 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.inpaint import iter_sample_repaint, prior_calls
 from faceapp.core.sampling import q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
+
+#: The hole is generated from at least this fidelity's start timestep (0.4 → t = 480, the official
+#: inpainting setting: respaced N = 120 of ddim250), whatever the restoration's fidelity: a hole has
+#: nothing to be faithful to.
+REPAIR_FIDELITY = 0.4
+
+
+def repair_sampler(sampler: SamplerSettings) -> SamplerSettings:
+    """The sampler that fills holes: ``sampler`` at a fidelity of at most :data:`REPAIR_FIDELITY`."""
+    return dataclasses.replace(sampler, fidelity=min(sampler.fidelity, REPAIR_FIDELITY), polish_timestep=0)
 
 
 def iter_repair_face(
@@ -41,9 +52,10 @@ def iter_repair_face(
 ) -> Generator[StepInfo, None, list[np.ndarray]]:
     """Fill the damaged pixels (``mask`` > 0) of an aligned face (HxWx3 uint8 RGB), once per seed.
 
-    Yields a :class:`~faceapp.core.engine.StepInfo` after every prior call; returns one HxWx3 uint8
-    image per seed whose undamaged pixels are ``face``'s own. Without a prior, or at fidelity 1,
-    the hole gets the restorer's estimate of the pre-filled face.
+    ``sampler`` is the restoration's; the hole is sampled with :func:`repair_sampler` of it. Yields
+    a :class:`~faceapp.core.engine.StepInfo` after every prior call; returns one HxWx3 uint8 image
+    per seed whose undamaged pixels are ``face``'s own. Without a prior the hole gets the
+    restorer's estimate of the pre-filled face.
     """
     if not seeds:
         raise ValueError("at least one seed is needed")
@@ -57,7 +69,7 @@ def iter_repair_face(
         hole = _at(torch.from_numpy(mask > 0).float()[None, None], size, nearest=True)
         estimate = engine.estimate(image_to_tensor(fill_damage(face, mask))).to(engine.device)
         known, hole = known.to(engine.device), hole.to(engine.device)
-    plans = engine.plans(sampler)[:1]  # the DifFace run; the polish belongs to the restoration
+    plans = engine.plans(repair_sampler(sampler))
     if not plans:
         repaired = hole * estimate + (1.0 - hole) * known
         return _keep_known(face, mask, repaired.expand(len(seeds), -1, -1, -1))
