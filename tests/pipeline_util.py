@@ -56,7 +56,7 @@ def drain(generator):
 
 class SmoothingPrior(torch.nn.Module):
     """A stand-in face prior with a known, local behaviour: it predicts the clean image as the noisy
-    one smoothed by a Gaussian as wide as the noise level asks (σ = 0.5 + 6·√((1 − ᾱ)/ᾱ) px) and
+    one smoothed by a Gaussian as wide as the noise level asks (σ = 0.5 + 12·√((1 − ᾱ)/ᾱ) px, at most a sixteenth of the image) and
     rescaled, and returns the ε that goes with it (plus three unused variance channels, as the real
     prior's six)."""
 
@@ -68,7 +68,7 @@ class SmoothingPrior(torch.nn.Module):
         dtype, x = x.dtype, x.float()  # any precision the engine runs networks in; the maths in float32
         a = self.alphas[t.cpu()].view(-1, 1, 1, 1).to(x.device)
         level = float(a[0])
-        sigma = min(0.5 + 6.0 * math.sqrt((1.0 - level) / level), x.shape[-1] / 8)
+        sigma = min(0.5 + 12.0 * math.sqrt((1.0 - level) / level), x.shape[-1] / 16)
         radius = max(1, int(3 * sigma))
         offsets = torch.arange(-radius, radius + 1, dtype=torch.float32, device=x.device)
         kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)

@@ -18,11 +18,15 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from faceapp.core import export
+from faceapp.core.damage import mask_to_photo, read_mask
+from faceapp.core.errors import MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
-from faceapp.core.faces import Face, select_faces
+from faceapp.core.faces import Face, alignment_transform, select_faces
 from faceapp.core.photo_io import Photo
-from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_restore_photo
+from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
 from faceapp.core.preferences import Preferences
 
 EngineFactory = Callable[[Preferences], Any]
@@ -116,11 +120,43 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False)
 
 
 def iter_restore(photo: Photo, faces: Sequence[Face], engine: Engine, prefs: Preferences, *,
-                 aligned: bool = False, should_cancel: Callable[[], bool] | None = None,
+                 aligned: bool = False, damage: np.ndarray | None = None,
+                 should_cancel: Callable[[], bool] | None = None,
                  ) -> Generator[Progress, None, PhotoResult]:
-    """Restore the enabled ``faces`` of ``photo`` as ``prefs`` say; yields Progress, returns the result."""
+    """Restore the enabled ``faces`` of ``photo`` as ``prefs`` say, repairing ``damage`` (a mask of
+    the photo's size, 255 = damaged); yields Progress, returns the result."""
     settings = photo_settings(prefs, engine, aligned=aligned)
-    return (yield from iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel))
+    return (yield from iter_restore_photo(photo, faces, engine, settings, damage=damage, should_cancel=should_cancel))
+
+
+def iter_refine(result: PhotoResult, engine: Engine, passes: int, *,
+                should_cancel: Callable[[], bool] | None = None) -> Generator[Progress, None, PhotoResult]:
+    """Refine the chosen candidate of every face ``passes`` times; yields Progress, returns the result."""
+    for index in range(len(result.faces)):
+        result = yield from iter_refine_face(result, index, engine, passes, should_cancel=should_cancel)
+    return result
+
+
+def read_damage(path: Path, photo: Photo, faces: Sequence[Face], engine: Engine, *, aligned: bool = False) -> np.ndarray:
+    """The damage mask in file ``path`` as a mask of ``photo``'s size.
+
+    The file is as large as the photo, or as the engine's aligned face crop: then it belongs to the
+    photo itself with ``aligned``, else to the one face restored (several faces: :class:`MaskError`).
+    """
+    mask, covers = read_mask(path, width=photo.width, height=photo.height, crop_size=engine.face_size)
+    if covers == "photo":
+        return mask
+    if aligned:
+        sx, sy = engine.face_size / photo.width, engine.face_size / photo.height  # as the crop was resized
+        affine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
+        return mask_to_photo(mask, affine, photo.width, photo.height)
+    enabled = [f for f in faces if f.enabled]
+    if len(enabled) != 1:
+        raise MaskError(f"damage mask {path.name} is the size of a face crop, but {len(enabled)} faces are restored in "
+                        f"{photo.path.name if photo.path else 'the photo'}: give a mask of the photo's size "
+                        f"({photo.width}×{photo.height}), or one face.")
+    affine = alignment_transform(enabled[0].landmarks, engine.template)
+    return mask_to_photo(mask, affine, photo.width, photo.height)
 
 
 def output_extension(prefs: Preferences) -> str | None:

@@ -25,6 +25,7 @@ from faceapp.core.damage import check_mask, fill_damage
 from faceapp.core.engine import StepInfo, image_to_tensor, tensor_to_images
 from faceapp.core.errors import Cancelled
 from faceapp.core.inpaint import iter_sample_repaint, prior_calls
+from faceapp.core.progress import relay
 from faceapp.core.sampling import q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
 
@@ -109,3 +110,31 @@ def _keep_known(face: np.ndarray, mask: np.ndarray, batch: torch.Tensor) -> list
     for image in out:
         image[known] = face[known]
     return out
+
+
+def iter_restore_damaged_face(
+    engine,
+    face: np.ndarray,
+    mask: np.ndarray,
+    *,
+    sampler: SamplerSettings,
+    seeds: Sequence[int],
+    should_cancel: Callable[[], bool] | None = None,
+) -> Generator[StepInfo, None, list[np.ndarray]]:
+    """Restore a damaged aligned face: :func:`iter_repair_face`, then each seed's repaired crop
+    restored by the engine with that seed. Yields a :class:`StepInfo` per prior call, counted over
+    both stages; returns one restored face per seed."""
+    repair_total = sum(plan.steps for plan in engine.plans(repair_sampler(sampler)))
+    restore_total = sum(plan.steps for plan in engine.plans(sampler))
+    total = repair_total + len(seeds) * restore_total
+
+    def counted(steps, offset):
+        return (yield from relay(steps, lambda info: dataclasses.replace(info, step=offset + info.step, total=total)))
+
+    repaired = yield from counted(iter_repair_face(engine, face, mask, sampler=sampler, seeds=seeds,
+                                                   should_cancel=should_cancel), 0)
+    restored = []
+    for k, (seed, crop) in enumerate(zip(seeds, repaired, strict=True)):
+        steps = engine.iter_restore(crop, sampler=sampler, seeds=[seed], should_cancel=should_cancel)
+        restored.extend((yield from counted(steps, repair_total + k * restore_total)))
+    return restored

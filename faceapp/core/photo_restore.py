@@ -9,6 +9,12 @@ faces it is given that are ``enabled``;
 of enabled faces passed in), not :attr:`Face.index`. Which faces to pass is
 :func:`faceapp.core.application.find_faces`'s concern.
 
+A ``damage`` mask (HxW uint8, 255 = damaged; :mod:`faceapp.core.damage`) repairs the photo too:
+the background's damaged pixels are filled classically, and a face with damaged pixels is first
+repaired with the face prior (:mod:`faceapp.core.face_repair`), each seed its own fill, then
+restored. :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
+(:mod:`faceapp.core.refine`); each pass becomes a candidate.
+
 The engine's own generator (:meth:`FaceEngine.iter_restore`) is driven directly, on the caller's
 thread; a ``should_cancel`` that returns True stops it between steps and raises
 :class:`Cancelled`, and closing the generator stops it there too (nothing is kept).
@@ -27,12 +33,15 @@ import cv2
 import numpy as np
 
 from faceapp import __version__
+from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop
 from faceapp.core.errors import Cancelled
+from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
+from faceapp.core.refine import check_passes, pass_change, refine_sampler
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
 
@@ -87,9 +96,21 @@ def _frozen(image: np.ndarray) -> np.ndarray:
     return image
 
 
+@dataclass(frozen=True)
+class Refinement:
+    """Candidate ``candidate`` of a face is refinement pass ``index`` of candidate ``source``; it
+    differs from the previous pass (or from the source, for pass 1) by ``change`` (RMS grey levels)."""
+
+    candidate: int
+    source: int
+    index: int
+    change: float
+
+
 @dataclass(frozen=True, eq=False)
 class FaceResult:
-    """One face's crop, its photo→crop affine, and the restored candidates (one per seed)."""
+    """One face's crop, its photo→crop affine, and the restored candidates (one per seed, plus the
+    refinement passes in ``refinements``). ``damage``: the crop's damage mask, None when undamaged."""
 
     face: Face
     aligned: np.ndarray
@@ -97,6 +118,17 @@ class FaceResult:
     seeds: tuple[int, ...]
     candidates: tuple[np.ndarray, ...]
     chosen: int = 0
+    damage: np.ndarray | None = None
+    refinements: tuple[Refinement, ...] = ()
+
+    def refinement_of(self, candidate: int) -> list[Refinement]:
+        """The passes that led to ``candidate``, first to last (empty for a sampled candidate)."""
+        chain = []
+        records = {r.candidate: r for r in self.refinements}
+        while candidate in records:
+            chain.append(records[candidate])
+            candidate = records[candidate].source
+        return chain[::-1]
 
     @property
     def restored(self) -> np.ndarray:
@@ -138,6 +170,7 @@ class PhotoResult:
     alpha: np.ndarray | None
     settings: PhotoSettings
     model_name: str
+    damage: np.ndarray | None = None
     _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
@@ -165,11 +198,13 @@ class PhotoResult:
             result = result.choose(index, candidate)
         return result
 
-    def with_candidates(self, face_index: int, seeds: Sequence[int], candidates: Sequence[np.ndarray]) -> PhotoResult:
+    def with_candidates(self, face_index: int, seeds: Sequence[int], candidates: Sequence[np.ndarray],
+                        *, refinements: Sequence[Refinement] = ()) -> PhotoResult:
         """This result with more candidates of one face (appended; the choice is unchanged)."""
         face = self.faces[face_index]
         grown = dataclasses.replace(face, seeds=(*face.seeds, *seeds),
-                                    candidates=(*face.candidates, *map(_frozen, candidates)))
+                                    candidates=(*face.candidates, *map(_frozen, candidates)),
+                                    refinements=(*face.refinements, *refinements))
         return self._with_face(face_index, grown)
 
     def same_run(self, other: PhotoResult | None) -> bool:
@@ -230,11 +265,20 @@ class PhotoResult:
             "schedule": sampler.schedule,
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
-            "faces": [
-                {"box": [round(v, 1) for v in f.face.box], "seed": f.seeds[f.chosen], "seeds": list(f.seeds)}
-                for f in self.faces
-            ],
+            "faces": [_face_provenance(f) for f in self.faces],
+            **({"damage": mask_summary(self.damage)} if self.damage is not None else {}),
         }
+
+
+def _face_provenance(face: FaceResult) -> dict[str, Any]:
+    record: dict[str, Any] = {"box": [round(v, 1) for v in face.face.box], "seed": face.seeds[face.chosen],
+                              "seeds": list(face.seeds)}
+    if face.damage is not None:
+        record["damage"] = mask_summary(face.damage)
+    passes = face.refinement_of(face.chosen)
+    if passes:
+        record["refine"] = {"passes": len(passes), "changes": [round(p.change, 3) for p in passes]}
+    return record
 
 
 def whole_image_face(photo: Photo, engine: Engine) -> Face:
@@ -260,36 +304,53 @@ def iter_restore_photo(
     engine: Engine,
     settings: PhotoSettings,
     *,
+    damage: np.ndarray | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> Generator[Progress, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo``; yields :class:`Progress`, returns the result.
 
     With ``settings.aligned`` the whole photo is the one face (``faces`` is ignored). A photo
     too small for a face, or a face far outside it, raises :class:`ImageError` before any work.
+    ``damage`` (the photo's size; 255 = damaged) is repaired: faces by the prior, the rest
+    classically; a mask with no damaged pixel counts as none.
     """
     todo = [whole_image_face(photo, engine)] if settings.aligned else [f for f in faces if f.enabled]
     name = photo.path.name if photo.path is not None else "the photo"
     check_photo_size(photo.width, photo.height, name=name)
     for face in todo:
         check_face_in_photo(face.box, face.landmarks, photo.width, photo.height, name=name)
+    if damage is not None:
+        damage = check_mask(damage, photo.width, photo.height, name="the damage mask")
+        damage = _frozen(damage) if damage.any() else None
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
     results = []
     for position, face in enumerate(todo):
         _check(should_cancel)
         yield Progress(position, len(todo), 0, 0)
         crop, affine = _aligned_crop(photo, face, engine, settings)
+        crop_damage = _crop_damage(damage, affine, crop.shape[0])
         candidates = yield from _run_engine(
-            engine, crop, settings.sampler, seeds, position=position, count=len(todo), should_cancel=should_cancel
+            engine, crop, settings.sampler, seeds, position=position, count=len(todo), damage=crop_damage,
+            should_cancel=should_cancel,
         )
         results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
-                                  candidates=tuple(map(_frozen, candidates))))
+                                  candidates=tuple(map(_frozen, candidates)), damage=crop_damage))
     _check(should_cancel)
-    background = upscale_image(photo.rgb, settings.upscale, should_cancel=should_cancel)
+    plain = fill_damage(photo.rgb, damage) if damage is not None else photo.rgb
+    background = upscale_image(plain, settings.upscale, should_cancel=should_cancel)
     alpha = upscale_image(photo.alpha, settings.upscale, should_cancel=should_cancel) if photo.alpha is not None else None
     return PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
-        model_name=getattr(engine, "model_name", "model"),
+        model_name=getattr(engine, "model_name", "model"), damage=damage,
     )
+
+
+def _crop_damage(damage: np.ndarray | None, affine: np.ndarray, size: int) -> np.ndarray | None:
+    """The damage mask of a face crop, or None when no damaged pixel falls in it."""
+    if damage is None:
+        return None
+    crop_damage = mask_to_crop(damage, affine, size)
+    return _frozen(crop_damage) if crop_damage.any() else None
 
 
 def restore_photo(
@@ -298,11 +359,13 @@ def restore_photo(
     engine: Engine,
     settings: PhotoSettings,
     *,
+    damage: np.ndarray | None = None,
     should_cancel: Callable[[], bool] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> PhotoResult:
     """:func:`iter_restore_photo` run to completion, passing each :class:`Progress` to ``on_progress``."""
-    return drive(iter_restore_photo(photo, faces, engine, settings, should_cancel=should_cancel), on_progress)
+    return drive(iter_restore_photo(photo, faces, engine, settings, damage=damage, should_cancel=should_cancel),
+                 on_progress)
 
 
 def iter_add_candidates(
@@ -329,7 +392,7 @@ def iter_add_candidates(
     yield Progress(face_index, len(result.faces), 0, 0)
     new = yield from _run_engine(
         engine, face.aligned, result.settings.sampler, new_seeds,
-        position=face_index, count=len(result.faces), should_cancel=should_cancel,
+        position=face_index, count=len(result.faces), damage=face.damage, should_cancel=should_cancel,
     )
     return result.with_candidates(face_index, new_seeds, new)
 
@@ -347,6 +410,45 @@ def add_candidates(
     return drive(iter_add_candidates(result, face_index, engine, count, should_cancel=should_cancel), on_progress)
 
 
+def iter_refine_face(
+    result: PhotoResult,
+    face_index: int,
+    engine: Engine,
+    passes: int,
+    *,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Generator[Progress, None, PhotoResult]:
+    """Refine the chosen candidate of one face ``passes`` times (IDM-style, at a high fidelity, with
+    the candidate's own seed); returns ``result`` with each pass appended as a candidate and the
+    last one chosen. Each pass's change is in ``FaceResult.refinements``. Yields :class:`Progress`
+    like :func:`iter_add_candidates`; cancelling returns nothing."""
+    check_passes(passes)
+    face = result.faces[face_index]
+    sampler = refine_sampler(result.settings.sampler)
+    seed, source = face.seeds[face.chosen], face.chosen
+    current, images, records = face.restored, [], []
+    for index in range(1, passes + 1):
+        _check(should_cancel)
+        yield Progress(face_index, len(result.faces), 0, 0)
+        (refined,) = yield from _run_engine(engine, current, sampler, [seed], position=face_index,
+                                            count=len(result.faces), should_cancel=should_cancel)
+        candidate = len(face.candidates) + len(images)
+        records.append(Refinement(candidate=candidate, source=source, index=index, change=pass_change(current, refined)))
+        images.append(refined)
+        current, source = refined, candidate
+    if not images:
+        return result
+    grown = result.with_candidates(face_index, [seed] * len(images), images, refinements=records)
+    return grown.choose(face_index, len(grown.faces[face_index].candidates) - 1)
+
+
+def refine_face(result: PhotoResult, face_index: int, engine: Engine, passes: int, *,
+                should_cancel: Callable[[], bool] | None = None,
+                on_progress: Callable[[Progress], None] | None = None) -> PhotoResult:
+    """:func:`iter_refine_face` run to completion, passing each :class:`Progress` to ``on_progress``."""
+    return drive(iter_refine_face(result, face_index, engine, passes, should_cancel=should_cancel), on_progress)
+
+
 def _check(should_cancel: Callable[[], bool] | None) -> None:
     if should_cancel is not None and should_cancel():
         raise Cancelled()
@@ -360,9 +462,14 @@ def _run_engine(
     *,
     position: int,
     count: int,
+    damage: np.ndarray | None = None,
     should_cancel: Callable[[], bool] | None,
 ) -> Generator[Progress, None, list[np.ndarray]]:
-    """``engine.iter_restore`` with each of its steps yielded as a :class:`Progress` of face ``position``."""
-    steps = engine.iter_restore(crop, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
+    """``engine.iter_restore`` (repairing ``damage`` first, when given) with each of its steps
+    yielded as a :class:`Progress` of face ``position``."""
+    if damage is not None:
+        steps = iter_restore_damaged_face(engine, crop, damage, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
+    else:
+        steps = engine.iter_restore(crop, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
     return (yield from relay(steps, lambda info: Progress(position, count, int(info.step), int(info.total),
                                                           getattr(info, "preview", None))))

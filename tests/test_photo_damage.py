@@ -1,0 +1,116 @@
+"""Repairing a damaged photo: strokes over a face and over the background come back filled, the rest
+is untouched, seeds give alternatives for the filled region, provenance records the mask; and
+iterative refinement of a face."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from pipeline_util import SteppingEngine, drain, identity_engine, scratched, smoothing_engine
+
+from faceapp.core.application import find_faces
+from faceapp.core.errors import MaskError
+from faceapp.core.faces import FaceDetector
+from faceapp.core.photo_io import Photo, read_photo
+from faceapp.core.photo_restore import (
+    PhotoSettings,
+    add_candidates,
+    iter_restore_photo,
+    refine_face,
+    restore_photo,
+)
+from faceapp.core.preferences import Preferences
+from faceapp.core.settings import SamplerSettings
+
+FAITHFUL = SamplerSettings(fidelity=1.0, steps=4)  # the restoration returns the crop; only the hole is sampled
+
+
+@pytest.fixture(scope="module")
+def damaged_photo(retinaface_dir, testdata_dir):
+    """cf_03.jpg, its face, and white strokes over the face and over the background."""
+    photo = read_photo(testdata_dir / "photos" / "cf_03.jpg")
+    faces = find_faces(photo, FaceDetector(retinaface_dir), Preferences())
+    (face,) = faces
+    mask = np.zeros((photo.height, photo.width), np.uint8)
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    cv2.line(mask, (x0 + 2, y0 + (y1 - y0) // 3), (x1 - 2, y1 - (y1 - y0) // 4), 255, 3)  # across the face
+    cv2.line(mask, (5, photo.height - 20), (x0 - 30, 15), 255, 4)  # through the background
+    cv2.circle(mask, (photo.width - 40, photo.height - 40), 9, 255, -1)  # a stain
+    return photo, Photo.from_array(scratched(photo.rgb, mask)), faces, mask
+
+
+def _outside(result) -> np.ndarray:
+    outside = np.ones(result.background.shape[:2], bool)
+    for face_mask in result.masks():
+        x0, y0, x1, y1 = face_mask.roi
+        outside[y0:y1, x0:x1] = False
+    return outside
+
+
+def test_strokes_over_a_face_and_the_background_come_back_filled(damaged_photo):
+    original, damaged, faces, mask = damaged_photo
+    result = restore_photo(damaged, faces, smoothing_engine(128), PhotoSettings(sampler=FAITHFUL), damage=mask)
+    out = result.composite()
+    error = np.abs(out.astype(int) - original.rgb.astype(int)).max(axis=2)
+    assert error[mask > 0].mean() < 20, "the strokes still show"
+    assert (error[mask > 0] > 120).mean() < 0.01
+    untouched = _outside(result) & (mask == 0)
+    np.testing.assert_array_equal(out[untouched], damaged.rgb[untouched])
+    assert damaged.rgb[mask > 0].min() == 255  # the photo given is never modified
+    face_damage = result.faces[0].damage
+    assert face_damage is not None and face_damage.shape == (128, 128) and face_damage.any()
+
+
+def test_provenance_records_the_mask_area_and_hash(damaged_photo):
+    _, damaged, faces, mask = damaged_photo
+    result = restore_photo(damaged, faces, identity_engine(128), PhotoSettings(sampler=FAITHFUL), damage=mask)
+    record = result.provenance()
+    assert record["damage"]["pixels"] == int((mask > 0).sum())
+    assert record["damage"]["area"] == pytest.approx((mask > 0).mean(), abs=1e-6)
+    assert len(record["damage"]["sha256"]) == 64
+    assert record["faces"][0]["damage"]["pixels"] > 0
+    plain = restore_photo(damaged, faces, identity_engine(128), PhotoSettings(sampler=FAITHFUL))
+    assert "damage" not in plain.provenance() and "damage" not in plain.provenance()["faces"][0]
+
+
+def test_seeds_give_alternatives_for_the_filled_region(damaged_photo):
+    _, damaged, faces, mask = damaged_photo
+    engine = smoothing_engine(64)
+    settings = PhotoSettings(sampler=SamplerSettings(fidelity=1.0, steps=3, eta=1.0), seeds_per_face=2)
+    result = restore_photo(damaged, faces, engine, settings, damage=mask)
+    face = result.faces[0]
+    hole = face.damage > 0
+    one, two = (c.astype(int) for c in face.candidates)
+    assert np.abs(one - two)[hole].mean() > 1.0
+    np.testing.assert_array_equal(one[~hole], two[~hole])  # fidelity 1: only the hole differs
+    more = add_candidates(result, 0, engine, 1)
+    new = more.faces[0].candidates[-1]
+    assert (new[hole] > 250).all(axis=1).mean() < 0.05  # a new seed is repaired as well
+    assert more.faces[0].seeds == (0, 1, 2)
+
+
+def test_a_mask_of_another_size_or_an_empty_one(damaged_photo):
+    _, damaged, faces, mask = damaged_photo
+    with pytest.raises(MaskError, match="damage mask"):
+        drain(iter_restore_photo(damaged, faces, identity_engine(64), PhotoSettings(), damage=mask[:-1]))
+    result = restore_photo(damaged, faces, identity_engine(64), PhotoSettings(sampler=FAITHFUL), damage=np.zeros_like(mask))
+    assert result.damage is None and "damage" not in result.provenance()
+
+
+def test_refinement_appends_each_pass_chooses_the_last_and_records_the_changes(damaged_photo):
+    original, _, faces, _ = damaged_photo
+    engine = SteppingEngine(face_size=64, steps=2)  # each pass brightens the face by its seed (3)
+    result = restore_photo(original, faces, engine, PhotoSettings(base_seed=3))
+    progress = []
+    refined = refine_face(result, 0, engine, 3, on_progress=progress.append)
+    face = refined.faces[0]
+    assert len(face.candidates) == 4 and face.chosen == 3 and face.seeds == (3, 3, 3, 3)
+    for before, after in zip(face.candidates, face.candidates[1:], strict=False):
+        assert (after.astype(int) - before.astype(int)).max() == 3  # each pass restored the previous one
+    assert [r.index for r in face.refinement_of(3)] == [1, 2, 3]
+    assert all(r.change > 0 for r in face.refinements)
+    assert refined.provenance()["faces"][0]["refine"]["passes"] == 3
+    assert engine.calls[-1] == [3] and sum(1 for p in progress if p.step == 0) == 3
+    assert len(result.faces[0].candidates) == 1  # the result refined is unchanged
+    assert "refine" not in refined.choose(0, 0).provenance()["faces"][0]
