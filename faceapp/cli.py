@@ -47,6 +47,7 @@ from faceapp.core.preferences import (
     Preferences,
 )
 from faceapp.core.progress import drive
+from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
 from faceapp.core.termination import terminate_like_interrupt
 
@@ -173,6 +174,15 @@ def _add_restore_parser(subparsers) -> None:
     faces.add_argument("--detector", choices=sorted(DETECTOR_FILES), default=DEFAULT_DETECTOR, help="face detector (default: %(default)s)")
     faces.add_argument("--detector-dir", type=Path, help="folder of the detector weights (default: the user data folder)")
     faces.add_argument("--download-detector", action="store_true", help="download the detector weights if they are missing")
+    repair = p.add_argument_group("damage and refinement")
+    repair.add_argument("--mask", type=Path, metavar="FILE_OR_FOLDER",
+                        help="damage mask, white = damaged (scratches, tears, stains, missing parts): the photo's size, or "
+                             "the aligned face crop's; a folder holds one mask per photo, named like it (photo.png or "
+                             "photo_mask.png; photos without one are not repaired). Faces are filled by the face prior, "
+                             "the rest classically")
+    repair.add_argument("--refine", type=_within(0, MAX_REFINE_PASSES), default=0, metavar="K",
+                        help="run the restoration again on its own output K times at a high fidelity (IDM-style "
+                             f"iterative refinement; at most {MAX_REFINE_PASSES}); the change of each pass is reported")
 
 
 def _normalise_argv(argv: Sequence[str]) -> list[str]:
@@ -232,6 +242,8 @@ class _Restorer:
         resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
         _check_model_name(args.model)  # so is an unknown model
         self.memory_limit = memory_limit(args.memory_limit)
+        if args.mask is not None and not args.mask.exists():
+            raise ValueError(f"--mask {path_text(args.mask)}: there is no such file or folder")
         if args.output is not None and args.output.exists() and not args.output.is_dir():
             raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
         self.prefs = preferences_from(args)
@@ -289,18 +301,45 @@ class _Restorer:
                     "or use --aligned for face crops."
                 )
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
-        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned), on_progress)
-        outputs = []
+        mask_file = mask_for(self.args.mask, path)
+        damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
+        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned, damage=damage),
+                       on_progress)
+        outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
+        if result.damage is not None:
+            record["damage"] = result.provenance()["damage"]
         for k, dest in enumerate(self.destinations(path, relative)):
+            chosen = result.with_choice([k] * len(result.faces))
+            if self.args.refine:
+                chosen = drive(application.iter_refine(chosen, engine, self.args.refine), on_progress)
+                record.setdefault("refine", []).append(
+                    [[round(r.change, 3) for r in f.refinement_of(f.chosen)] for f in chosen.faces])
             _make_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
             written = application.write_result(
-                result.with_choice([k] * len(result.faces)), dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
+                chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
             )
             outputs.append(path_text(written))
-        return {"input": path_text(path), "status": "ok", "faces": len(result.faces), "outputs": outputs}
+        return {**record, "outputs": outputs}
+
+
+#: Image types a damage mask may be saved as.
+MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
+
+
+def mask_for(option: Path | None, photo: Path) -> Path | None:
+    """The damage mask of ``photo`` that ``--mask`` names: the file itself, or in a folder the file
+    named like the photo (``photo.png``, ``photo_mask.png``, …); None when there is none."""
+    if option is None or not option.is_dir():
+        return option
+    for stem in (photo.stem, f"{photo.stem}_mask"):
+        for suffix in MASK_SUFFIXES:
+            candidate = option / f"{stem}{suffix}"
+            if candidate.is_file() and candidate.resolve() != photo.resolve():
+                return candidate
+    return None
 
 
 def _make_folder(folder: Path) -> None:

@@ -1,0 +1,98 @@
+"""faceapp-cli --mask and --refine: repairing photos with masks made elsewhere, refinement passes,
+what the summary and the provenance record, and the usage errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_util import SteppingEngine, scratched, smoothing_engine
+
+import faceapp.cli as cli
+from faceapp.core.export import read_provenance
+from faceapp.core.photo_io import read_photo
+
+
+@pytest.fixture
+def engine(monkeypatch, retinaface_dir):
+    engine = smoothing_engine(128)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    return engine
+
+
+def run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def damaged(tmp_path, testdata_dir):
+    """A scratched copy of cf_03.jpg (lossless, so the white stays white) and its mask."""
+    rgb = np.asarray(Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB"))
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.line(mask, (150, 60), (260, 150), 255, 3)  # across the face
+    cv2.line(mask, (5, 200), (90, 10), 255, 4)  # the background
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(scratched(rgb, mask)).save(folder / "old.png")
+    Image.fromarray(mask).save(tmp_path / "old_mask.png")
+    return folder / "old.png", tmp_path / "old_mask.png", mask
+
+
+def test_mask_repairs_the_photo_and_provenance_records_it(engine, damaged, capsys, tmp_path):
+    photo, mask_file, mask = damaged
+    code, out, _ = run(capsys, "restore", photo, "--mask", mask_file, "--fidelity", "1", "-o", tmp_path / "out",
+                       "--json", "--no-progress")
+    assert code == 0
+    summary = json.loads(out)["results"][0]
+    assert summary["damage"]["pixels"] == int((mask > 0).sum())
+    result = tmp_path / "out" / summary["outputs"][0].split("/")[-1]
+    restored = read_photo(result).rgb
+    assert (restored[mask > 0] > 250).all(axis=1).mean() < 0.02  # the white strokes are gone
+    assert read_provenance(result)["damage"]["sha256"] == summary["damage"]["sha256"]
+    assert read_photo(photo).rgb[mask > 0].min() == 255  # the original is never modified
+
+
+def test_a_folder_of_masks_is_matched_by_name(engine, damaged, capsys, tmp_path):
+    photo, mask_file, _ = damaged
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    shutil.copy(mask_file, masks / "old.png")
+    shutil.copy(photo, photo.parent / "other.png")  # no mask: restored without repair
+    code, out, _ = run(capsys, "restore", photo.parent, "--mask", masks, "--fidelity", "1", "-o", tmp_path / "out",
+                       "--json", "--no-progress")
+    assert code == 0
+    results = {r["input"].split("/")[-1]: r for r in json.loads(out)["results"]}
+    assert "damage" in results["old.png"] and "damage" not in results["other.png"]
+
+
+def test_a_mask_of_the_wrong_size_fails_that_photo_and_a_missing_one_is_a_usage_error(engine, damaged, capsys, tmp_path):
+    photo, _, mask = damaged
+    Image.fromarray(mask[:100]).save(tmp_path / "small.png")
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "small.png", "--no-progress")
+    assert code == 1 and "small.png is 400×100" in err and "400×225" in err
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "nowhere.png", "--no-progress")
+    assert code == 2 and "--mask" in err
+
+
+def test_refine_runs_k_passes_and_reports_their_changes(monkeypatch, retinaface_dir, testdata_dir, capsys, tmp_path):
+    stepping = SteppingEngine(face_size=64, steps=1)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: stepping)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    code, out, _ = run(capsys, "restore", testdata_dir / "photos" / "cf_03.jpg", "--refine", "3", "--seed", "2",
+                       "-o", tmp_path, "--json", "--no-progress")
+    assert code == 0
+    summary = json.loads(out)["results"][0]
+    changes = summary["refine"][0][0]
+    assert len(changes) == 3 and all(c > 0 for c in changes)
+    assert len(stepping.calls) == 4  # the restoration, then three passes
+    written = tmp_path / summary["outputs"][0].split("/")[-1]
+    assert read_provenance(written)["faces"][0]["refine"]["passes"] == 3
+    code, _, err = run(capsys, "restore", testdata_dir / "photos" / "cf_03.jpg", "--refine", "11")
+    assert code == 2
