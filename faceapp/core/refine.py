@@ -24,6 +24,8 @@ from faceapp.core.settings import SamplerSettings
 REFINE_FIDELITY = 0.85
 #: Most passes one refinement may ask for.
 MAX_REFINE_PASSES = 10
+#: Passes of the GUI's Refine action.
+DEFAULT_REFINE_PASSES = 2
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,6 +25,16 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "restore_all": ("Restore &all", "restore", "Ctrl+Shift+R", "Restore every loaded photo in turn"),
     "cancel": ("&Cancel", "cancel", "Esc", "Stop the running restoration"),
     "draw_box": ("&Draw face box", "draw-box", "D", "Drag a box around a face the detector missed"),
+    "damage_brush": ("Damage &brush", "", "P",
+                     "Paint over scratches, tears, stains or missing parts; Restore fills them (right drag erases)"),
+    "eraser": ("&Eraser", "", "E", "The damage brush erases instead of painting"),
+    "brush_bigger": ("Bigger brush", "", "]", "Make the damage brush bigger"),
+    "brush_smaller": ("Smaller brush", "", "[", "Make the damage brush smaller"),
+    "undo_damage": ("&Undo damage stroke", "", _Std.Undo, "Take back the last damage stroke or clear"),
+    "redo_damage": ("Re&do damage stroke", "", _Std.Redo, "Do again the damage stroke taken back"),
+    "clear_damage": ("C&lear damage", "", "Ctrl+Shift+Backspace", "Remove all the damage painted on this photo"),
+    "refine": ("Re&fine face", "restore", "F",
+               "Restore the chosen candidate of the selected face again, twice, at a high fidelity; each pass joins the gallery"),
     "settings": ("Se&ttings…", "settings", "Ctrl+,", "Device, model, steps, seeds, output"),
     "models": ("&Models…", "models", "Ctrl+M", "Download, import and delete models"),
     "gallery": ("Seed &gallery", "gallery", "G", "Show the candidates of the selected face"),
@@ -52,7 +62,8 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
             action.setToolTip(f"{tip} ({shown})" if shown else tip)
             action.setStatusTip(tip)
         built[name] = action
-    built["draw_box"].setCheckable(True)
+    for name in ("draw_box", "damage_brush", "eraser"):
+        built[name].setCheckable(True)
     return built
 
 
@@ -60,15 +71,16 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
               "remove", None, "quit"],
-    "&Edit": ["draw_box", None, "settings"],
+    "&Edit": ["undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
+              "brush_smaller", "clear_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
               None, "gallery"],
-    "&Photo": ["restore", "restore_all", "cancel"],
+    "&Photo": ["restore", "restore_all", "refine", "cancel"],
     "&Models": ["models"],
     "&Help": ["log_folder", "about"],
 }
 TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "cancel", None,
-                             "draw_box", "toggle_compare", "zoom_fit", "zoom_actual", None,
+                             "draw_box", "damage_brush", "eraser", "toggle_compare", "zoom_fit", "zoom_actual", None,
                              "settings", "models"]
 
 

@@ -36,6 +36,7 @@ class PhotoEntry:
     photo: Any = None  # core Photo
     faces: list[Any] = field(default_factory=list)  # core Face, in detector order
     result: Any = None  # core PhotoResult (a value): the last run, with the current gallery choice
+    damage: Any = None  # core MaskEditor: the damage painted over the photo (made on first use)
     composite: np.ndarray | None = None  # what the window shows; catches up with ``result`` off-thread
     state: str = "loading"
     run_seconds: float | None = None
@@ -125,8 +126,10 @@ class CoreBackend:
         return job
 
     def restore_job(self, entry: PhotoEntry, prefs: Preferences):
-        """Restore the enabled faces of ``entry``; yields core ``Progress``, returns RestoreOutcome."""
+        """Restore the enabled faces of ``entry``, repairing the damage painted on it; yields core
+        ``Progress``, returns RestoreOutcome."""
         photo, faces = entry.photo, list(entry.faces)
+        damage = entry.damage.mask() if entry.damage is not None and not entry.damage.is_empty() else None
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             from faceapp.core.memory import check_memory_budget
@@ -137,7 +140,8 @@ class CoreBackend:
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
-            result = yield from application.iter_restore(photo, faces, engine, prefs, should_cancel=should_cancel)
+            result = yield from application.iter_restore(photo, faces, engine, prefs, damage=damage,
+                                                         should_cancel=should_cancel)
             composite = result.composite()
             return RestoreOutcome(result, composite, time.perf_counter() - started,
                                   getattr(engine, "name", ""))
@@ -151,13 +155,27 @@ class CoreBackend:
         none); the face's choice, and so the composite, is unchanged.
         """
 
-        def job(should_cancel) -> Generator[Any, None, Any]:
-            from faceapp.core.photo_restore import iter_add_candidates
+        from faceapp.core.photo_restore import iter_add_candidates
 
+        return self._engine_job(prefs, lambda engine, cancel: iter_add_candidates(
+            result, face_index, engine, count, should_cancel=cancel))
+
+    def refine_job(self, result: Any, face_index: int, prefs: Preferences, passes: int):
+        """Refine the chosen candidate of one face ``passes`` times; yields core ``Progress``.
+
+        Returns ``result`` with each pass added as a candidate and the last one chosen.
+        """
+        from faceapp.core.photo_restore import iter_refine_face
+
+        return self._engine_job(prefs, lambda engine, cancel: iter_refine_face(
+            result, face_index, engine, passes, should_cancel=cancel))
+
+    def _engine_job(self, prefs: Preferences, work: Callable[[Any, Callable[[], bool]], Generator[Any, None, Any]]):
+        """A job that loads the engine, then runs the core generator ``work(engine, should_cancel)``."""
+
+        def job(should_cancel) -> Generator[Any, None, Any]:
             yield "loading model"
-            engine = self.engine(prefs)
-            return (yield from iter_add_candidates(result, face_index, engine, count,
-                                                   should_cancel=should_cancel))
+            return (yield from work(self.engine(prefs), should_cancel))
 
         return job
 

@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 
 from faceapp import __version__, paths
 from faceapp.gui.actions import build_actions, install_menus
+from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
+from faceapp.gui.damage_overlay import DamageOverlay
 from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import Filmstrip
 from faceapp.gui.icons import icon
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.notices = NotificationArea(self)
         self.compare = CompareView()
+        self.damage = DamageOverlay(self.compare)
         self.filmstrip = Filmstrip()
         self.gallery = SeedGallery()
         self.run_panel = RunPanel(self.session.prefs.fidelity)
@@ -127,6 +130,16 @@ class MainWindow(QMainWindow):
         a["restore_all"].triggered.connect(lambda: s.restore(list(s.entries)))
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
+        a["draw_box"].toggled.connect(lambda on: on and a["damage_brush"].setChecked(False))
+        a["damage_brush"].toggled.connect(self.damage.set_brush)
+        a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
+        a["eraser"].toggled.connect(self.damage.set_eraser)
+        a["brush_bigger"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() * 1.4))
+        a["brush_smaller"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() / 1.4))
+        a["undo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.undo))
+        a["redo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.redo))
+        a["clear_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.clear))
+        a["refine"].triggered.connect(lambda: self.current and s.refine(self.current, self.gallery.current_face()))
         a["settings"].triggered.connect(self.models.open_settings)
         a["models"].triggered.connect(self.models.open_models)
         a["gallery"].triggered.connect(self.gallery.setFocus)
@@ -217,6 +230,8 @@ class MainWindow(QMainWindow):
         if changed or self.compare.before_image() is not (before and before.image):
             self.compare.set_images(before.image if before else None)
             self.gallery.clear()
+        if changed or self.damage.editor() is None:
+            self.damage.set_editor(self.session.damage_editor(path))
         self.compare.set_after(after.image if after and entry.composite is not None else None)
         self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
         if entry.result is not None:
@@ -227,6 +242,12 @@ class MainWindow(QMainWindow):
         elif changed:
             self.run_panel.clear(READY_TEXT if entry.photo is not None else f"Loading {path.name}…")
         self._refresh_enabled()
+
+    def _edit_damage(self, edit) -> None:
+        """Apply ``edit`` (undo, redo, clear) to the damage painted on the photo shown."""
+        editor = self.damage.editor()
+        if editor is not None:
+            edit(editor)
 
     def _show_chosen_face(self) -> None:
         """Show the chosen candidate of the gallery's face in the preview box."""
@@ -255,6 +276,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.remove_photo(path)
         if path == self.current:
             self.current = None
+            self.damage.set_editor(None)
             self.compare.set_images(None)
             self.gallery.clear()
             self.run_panel.clear()
@@ -282,6 +304,7 @@ class MainWindow(QMainWindow):
         a["cancel"].setEnabled(busy)
         self.cancel_button.setEnabled(busy)
         a["save"].setEnabled(restored)
+        a["refine"].setEnabled(restored and not busy)
         a["remove"].setEnabled(self.current is not None and self.session.can_remove(self.current))
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.composite is not None for e in self.session.entries.values()))

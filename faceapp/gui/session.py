@@ -20,6 +20,8 @@ from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
 from faceapp.core.errors import ExportError, NoFaceFoundError
+from faceapp.core.mask_editing import MaskEditor
+from faceapp.core.refine import DEFAULT_REFINE_PASSES, has_converged
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import (
     CoreBackend,
@@ -173,7 +175,7 @@ class Session(QObject):
 
     def cancel(self) -> None:
         """Stop the running restoration within one step and drop queued ones."""
-        self.queue.cancel(kinds=("restore", "more"))
+        self.queue.cancel(kinds=("restore", "more", "refine"))
 
     def _restore_progress(self, path: Path, item: Any) -> None:
         if isinstance(item, str):
@@ -239,27 +241,64 @@ class Session(QObject):
         entry = self.entries[path]
         if entry.result is None or self._is_queued(path, "more"):
             return
-        self._set_state(path, "queued")
         count = count or self.prefs.seeds_per_face
+        self._queue_face_job(path, "more", self.backend.more_job(entry.result, position, self.prefs, count),
+                             "more candidates", lambda grown, p=path: self._more_done(p, grown, position, count))
+
+    def refine(self, path: Path, position: int, *, passes: int = DEFAULT_REFINE_PASSES) -> None:
+        """Refine the chosen candidate of one face ``passes`` times (IDM-style; on the worker): each
+        pass becomes a candidate of the gallery, the last one is chosen, the changes are reported."""
+        entry = self.entries[path]
+        if entry.result is None or position < 0 or self._is_queued(path, "refine"):
+            return
+        self._queue_face_job(path, "refine", self.backend.refine_job(entry.result, position, self.prefs, passes),
+                             "refining", lambda grown, p=path: self._refine_done(p, grown, position))
+
+    def _queue_face_job(self, path: Path, kind: str, job: Job, label: str, on_done) -> None:
+        self._set_state(path, "queued")
         self.queue.add(QueuedJob(
-            self.backend.more_job(entry.result, position, self.prefs, count),
-            "more", path,
-            on_progress=lambda item, p=path: self._more_progress(p, item),
-            on_done=lambda grown, p=path: self._more_done(p, grown, position, count),
+            job, kind, path,
+            on_progress=lambda item, p=path: self._face_job_progress(p, item, label),
+            on_done=on_done,
             on_failed=lambda error, p=path: self._failed(p, error),
             on_cancelled=lambda p=path: self._set_state(p, "done"),
         ))
 
-    def _more_progress(self, path: Path, item: Any) -> None:
+    def _face_job_progress(self, path: Path, item: Any, label: str) -> None:
         if isinstance(item, str):
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
         total = max(1, item.total_steps)
-        text = (f"Face {item.face_index + 1}: more candidates · step {item.step} of {total}"
-                if item.total_steps else f"Face {item.face_index + 1}: more candidates · preparing")
+        text = (f"Face {item.face_index + 1}: {label} · step {item.step} of {total}"
+                if item.total_steps else f"Face {item.face_index + 1}: {label} · preparing")
         self._set_state(path, f"sampling {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
+
+    def _refine_done(self, path: Path, grown: Any, position: int) -> None:
+        entry = self.entries.get(path)
+        if entry is None or not grown.same_run(entry.result):
+            return  # removed or restored again meanwhile
+        choice = list(entry.result.choice)  # keep choices made meanwhile, except the refined face's
+        choice[position] = grown.faces[position].chosen
+        entry.result = grown.with_choice(choice)
+        entry.state = "done"
+        self.entryChanged.emit(path)
+        self.composer.request(path, entry.result)
+        face = entry.result.faces[position]
+        changes = [r.change for r in face.refinement_of(face.chosen)]
+        verdict = "converging" if has_converged(changes) else "not converged yet"
+        self.info.emit(f"Refined face {position + 1}: change per pass "
+                       + " → ".join(f"{c:.1f}" for c in changes) + f" grey levels ({verdict}).")
+
+    def damage_editor(self, path: Path) -> MaskEditor | None:
+        """The damage painted over a loaded photo (an empty mask at first); None before it is loaded."""
+        entry = self.entries.get(path)
+        if entry is None or entry.photo is None:
+            return None
+        if entry.damage is None:
+            entry.damage = MaskEditor(entry.photo.width, entry.photo.height)
+        return entry.damage
 
     def _more_done(self, path: Path, grown: Any, position: int, count: int) -> None:
         entry = self.entries.get(path)

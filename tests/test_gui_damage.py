@@ -1,0 +1,60 @@
+"""The damage brush and Refine in the window: painted damage is repaired by Restore, undo and clear
+work from the menu, and Refine adds its passes to the gallery with their changes reported."""
+
+from __future__ import annotations
+
+import gui_util
+import numpy as np
+from gui_util import load, restore, shown_after
+from PySide6.QtCore import QPointF, Qt
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+def paint(window, qtbot, points, radius=4):
+    """Drag the damage brush through ``points`` (photo pixels) with the mouse."""
+    window.damage.set_brush_radius(radius)
+    widget = [window.compare.image_to_widget(QPointF(x, y)).toPoint() for x, y in points]
+    qtbot.mousePress(window.damage, Qt.MouseButton.LeftButton, pos=widget[0])
+    for point in widget[1:]:
+        qtbot.mouseMove(window.damage, point)
+    qtbot.mouseRelease(window.damage, Qt.MouseButton.LeftButton, pos=widget[-1])
+
+
+def test_painted_damage_is_repaired_by_restore_and_undo_clear_work(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    window.actions_["damage_brush"].setChecked(True)
+    assert window.damage.brush() and not window.actions_["draw_box"].isChecked()
+    paint(window, qtbot, [(10, 200), (60, 120)])  # the background, left of the face
+    editor = window.session.damage_editor(path)
+    assert editor.mask()[160, 35] == 255
+    window.actions_["undo_damage"].trigger()
+    assert editor.is_empty()
+    window.actions_["redo_damage"].trigger()
+    assert not editor.is_empty()
+
+    entry = restore(window, qtbot, path)
+    assert entry.result.damage is not None
+    assert entry.result.provenance()["damage"]["pixels"] == int((editor.mask() > 0).sum())
+    after = shown_after(window)
+    before = entry.photo.srgb
+    damaged = editor.mask() > 0
+    assert np.abs(after[damaged].astype(int) - before[damaged].astype(int)).mean() < 40  # filled from around
+    window.actions_["clear_damage"].trigger()
+    assert editor.is_empty()
+
+
+def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    count = len(entry.result.faces[0].candidates)
+    messages = []
+    window.session.info.connect(messages.append)
+    assert window.actions_["refine"].isEnabled()
+    window.actions_["refine"].trigger()
+    qtbot.waitUntil(lambda: bool(messages), timeout=60000)
+    face = window.session.entries[path].result.faces[0]
+    assert len(face.candidates) == count + 2 and face.chosen == count + 1
+    assert "Refined face 1" in messages[-1] and "→" in messages[-1]
+    qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
+    assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]
