@@ -47,6 +47,7 @@ from faceapp.core.preferences import (
     Preferences,
 )
 from faceapp.core.progress import drive
+from faceapp.core.inpaint import MAX_RESAMPLES
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
 from faceapp.core.termination import terminate_like_interrupt
@@ -180,6 +181,9 @@ def _add_restore_parser(subparsers) -> None:
                              "the aligned face crop's; a folder holds one mask per photo, named like it (photo.png or "
                              "photo_mask.png; photos without one are not repaired). Faces are filled by the face prior, "
                              "the rest classically")
+    repair.add_argument("--resample", type=_within(1, MAX_RESAMPLES), default=1, metavar="R",
+                        help="RePaint resampling when a face's damage is filled: each step is taken R times, "
+                             "re-noised in between, which blends the fill better at R times the cost (default: 1)")
     repair.add_argument("--refine", type=_within(0, MAX_REFINE_PASSES), default=0, metavar="K",
                         help="run the restoration again on its own output K times at a high fidelity (IDM-style "
                              f"iterative refinement; at most {MAX_REFINE_PASSES}); the change of each pass is reported")
@@ -303,8 +307,8 @@ class _Restorer:
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         mask_file = mask_for(self.args.mask, path)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
-        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned, damage=damage),
-                       on_progress)
+        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned, damage=damage,
+                                                repair_resamples=self.args.resample), on_progress)
         outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]

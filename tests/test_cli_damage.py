@@ -48,10 +48,10 @@ def damaged(tmp_path, testdata_dir):
 def test_mask_repairs_the_photo_and_provenance_records_it(engine, damaged, capsys, tmp_path):
     photo, mask_file, mask = damaged
     code, out, _ = run(capsys, "restore", photo, "--mask", mask_file, "--fidelity", "1", "-o", tmp_path / "out",
-                       "--json", "--no-progress")
+                       "--resample", "2", "--json", "--no-progress")
     assert code == 0
     summary = json.loads(out)["results"][0]
-    assert summary["damage"]["pixels"] == int((mask > 0).sum())
+    assert summary["damage"]["pixels"] == int((mask > 0).sum()) and summary["damage"]["resamples"] == 2
     result = tmp_path / "out" / summary["outputs"][0].split("/")[-1]
     restored = read_photo(result).rgb
     assert (restored[mask > 0] > 250).all(axis=1).mean() < 0.02  # the white strokes are gone

@@ -114,3 +114,24 @@ def test_refinement_appends_each_pass_chooses_the_last_and_records_the_changes(d
     assert engine.calls[-1] == [3] and sum(1 for p in progress if p.step == 0) == 3
     assert len(result.faces[0].candidates) == 1  # the result refined is unchanged
     assert "refine" not in refined.choose(0, 0).provenance()["faces"][0]
+
+
+def test_resampling_takes_each_repair_step_again_and_is_recorded(damaged_photo):
+    _, damaged, faces, mask = damaged_photo
+    engine = smoothing_engine(64)
+
+    def run(resamples):
+        progress = []
+        settings = PhotoSettings(sampler=SamplerSettings(fidelity=1.0, steps=4), repair_resamples=resamples)
+        result = restore_photo(damaged, faces, engine, settings, damage=mask, on_progress=progress.append)
+        return result, [p for p in progress if p.step]
+
+    once, steps_once = run(1)
+    thrice, steps_thrice = run(3)
+    assert steps_once[-1].total_steps == 4 and steps_thrice[-1].total_steps == 4 + 3 * 2
+    assert [p.step for p in steps_thrice] == list(range(1, 11))
+    assert thrice.provenance()["damage"]["resamples"] == 3
+    hole = thrice.faces[0].damage > 0
+    assert np.abs(thrice.faces[0].restored.astype(int) - once.faces[0].restored.astype(int))[hole].max() > 0
+    with pytest.raises(ValueError, match="repair_resamples"):
+        PhotoSettings(repair_resamples=0)

@@ -119,12 +119,13 @@ def iter_restore_damaged_face(
     *,
     sampler: SamplerSettings,
     seeds: Sequence[int],
+    resamples: int = 1,
     should_cancel: Callable[[], bool] | None = None,
 ) -> Generator[StepInfo, None, list[np.ndarray]]:
-    """Restore a damaged aligned face: :func:`iter_repair_face`, then each seed's repaired crop
-    restored by the engine with that seed. Yields a :class:`StepInfo` per prior call, counted over
-    both stages; returns one restored face per seed."""
-    repair_total = sum(plan.steps for plan in engine.plans(repair_sampler(sampler)))
+    """Restore a damaged aligned face: :func:`iter_repair_face` (``resamples`` RePaint resamplings
+    per step), then each seed's repaired crop restored by the engine with that seed. Yields a
+    :class:`StepInfo` per prior call, counted over both stages; returns one restored face per seed."""
+    repair_total = sum(prior_calls(plan.steps, resamples=resamples) for plan in engine.plans(repair_sampler(sampler)))
     restore_total = sum(plan.steps for plan in engine.plans(sampler))
     total = repair_total + len(seeds) * restore_total
 
@@ -132,7 +133,7 @@ def iter_restore_damaged_face(
         return (yield from relay(steps, lambda info: dataclasses.replace(info, step=offset + info.step, total=total)))
 
     repaired = yield from counted(iter_repair_face(engine, face, mask, sampler=sampler, seeds=seeds,
-                                                   should_cancel=should_cancel), 0)
+                                                   resamples=resamples, should_cancel=should_cancel), 0)
     restored = []
     for k, (seed, crop) in enumerate(zip(seeds, repaired, strict=True)):
         steps = engine.iter_restore(crop, sampler=sampler, seeds=[seed], should_cancel=should_cancel)

@@ -36,6 +36,7 @@ from faceapp import __version__
 from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop
 from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
+from faceapp.core.inpaint import MAX_RESAMPLES
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
@@ -63,6 +64,7 @@ class PhotoSettings:
     seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …). upscale: 1, 2 or 4.
     aligned: the photo is already an aligned face crop: it is restored whole and no mask is
     applied. precision: the engine's inference precision, recorded in the provenance.
+    repair_resamples: RePaint resamplings per step when damaged faces are repaired (1 = none).
     """
 
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
@@ -71,12 +73,15 @@ class PhotoSettings:
     upscale: int = 1
     aligned: bool = False
     precision: str = "auto"
+    repair_resamples: int = 1
 
     def __post_init__(self) -> None:
         if self.seeds_per_face < 1:
             raise ValueError(f"seeds_per_face must be at least 1, got {self.seeds_per_face}")
         if self.upscale not in SCALES:
             raise ValueError(f"upscale must be one of {SCALES}, got {self.upscale}")
+        if not 1 <= self.repair_resamples <= MAX_RESAMPLES:
+            raise ValueError(f"repair_resamples must be within [1, {MAX_RESAMPLES}], got {self.repair_resamples}")
 
 
 @dataclass(frozen=True)
@@ -266,7 +271,8 @@ class PhotoResult:
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
             "faces": [_face_provenance(f) for f in self.faces],
-            **({"damage": mask_summary(self.damage)} if self.damage is not None else {}),
+            **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
+               if self.damage is not None else {}),
         }
 
 
@@ -331,7 +337,7 @@ def iter_restore_photo(
         crop_damage = _crop_damage(damage, affine, crop.shape[0])
         candidates = yield from _run_engine(
             engine, crop, settings.sampler, seeds, position=position, count=len(todo), damage=crop_damage,
-            should_cancel=should_cancel,
+            resamples=settings.repair_resamples, should_cancel=should_cancel,
         )
         results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
                                   candidates=tuple(map(_frozen, candidates)), damage=crop_damage))
@@ -392,7 +398,8 @@ def iter_add_candidates(
     yield Progress(face_index, len(result.faces), 0, 0)
     new = yield from _run_engine(
         engine, face.aligned, result.settings.sampler, new_seeds,
-        position=face_index, count=len(result.faces), damage=face.damage, should_cancel=should_cancel,
+        position=face_index, count=len(result.faces), damage=face.damage,
+        resamples=result.settings.repair_resamples, should_cancel=should_cancel,
     )
     return result.with_candidates(face_index, new_seeds, new)
 
@@ -463,12 +470,14 @@ def _run_engine(
     position: int,
     count: int,
     damage: np.ndarray | None = None,
+    resamples: int = 1,
     should_cancel: Callable[[], bool] | None,
 ) -> Generator[Progress, None, list[np.ndarray]]:
     """``engine.iter_restore`` (repairing ``damage`` first, when given) with each of its steps
     yielded as a :class:`Progress` of face ``position``."""
     if damage is not None:
-        steps = iter_restore_damaged_face(engine, crop, damage, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
+        steps = iter_restore_damaged_face(engine, crop, damage, sampler=sampler, seeds=seeds, resamples=resamples,
+                                          should_cancel=should_cancel)
     else:
         steps = engine.iter_restore(crop, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
     return (yield from relay(steps, lambda info: Progress(position, count, int(info.step), int(info.total),
