@@ -106,3 +106,12 @@ def scratched(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     out = rgb.copy()
     out[mask > 0] = 255
     return out
+
+
+def outside_faces(result) -> np.ndarray:
+    """Where a restored photo's pixels lie outside every face's paste-back region (HxW bool)."""
+    outside = np.ones(result.background.shape[:2], bool)
+    for mask in result.masks():
+        x0, y0, x1, y1 = mask.roi
+        outside[y0:y1, x0:x1] = False
+    return outside

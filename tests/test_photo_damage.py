@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from pipeline_util import SteppingEngine, drain, identity_engine, scratched, smoothing_engine
+from pipeline_util import SteppingEngine, drain, identity_engine, outside_faces, scratched, smoothing_engine
 
 from faceapp.core.application import find_faces
 from faceapp.core.errors import MaskError
@@ -40,14 +40,6 @@ def damaged_photo(retinaface_dir, testdata_dir):
     return photo, Photo.from_array(scratched(photo.rgb, mask)), faces, mask
 
 
-def _outside(result) -> np.ndarray:
-    outside = np.ones(result.background.shape[:2], bool)
-    for face_mask in result.masks():
-        x0, y0, x1, y1 = face_mask.roi
-        outside[y0:y1, x0:x1] = False
-    return outside
-
-
 def test_strokes_over_a_face_and_the_background_come_back_filled(damaged_photo):
     original, damaged, faces, mask = damaged_photo
     result = restore_photo(damaged, faces, smoothing_engine(128), PhotoSettings(sampler=FAITHFUL), damage=mask)
@@ -55,7 +47,7 @@ def test_strokes_over_a_face_and_the_background_come_back_filled(damaged_photo):
     error = np.abs(out.astype(int) - original.rgb.astype(int)).max(axis=2)
     assert error[mask > 0].mean() < 20, "the strokes still show"
     assert (error[mask > 0] > 120).mean() < 0.01
-    untouched = _outside(result) & (mask == 0)
+    untouched = outside_faces(result) & (mask == 0)
     np.testing.assert_array_equal(out[untouched], damaged.rgb[untouched])
     assert damaged.rgb[mask > 0].min() == 255  # the photo given is never modified
     face_damage = result.faces[0].damage

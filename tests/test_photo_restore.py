@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from pipeline_util import SteppingEngine, identity_engine, psnr
+from pipeline_util import SteppingEngine, identity_engine, outside_faces, psnr
 
 from faceapp.core.application import find_faces
 from faceapp.core.errors import Cancelled
@@ -38,14 +38,6 @@ def engine():
     return identity_engine(512)
 
 
-def _outside_masks(result) -> np.ndarray:
-    outside = np.ones(result.background.shape[:2], bool)
-    for mask in result.masks():
-        x0, y0, x1, y1 = mask.roi
-        outside[y0:y1, x0:x1] = False
-    return outside
-
-
 @pytest.mark.parametrize("scale", [1, 2])
 def test_identity_restore_returns_every_photo_unchanged(detector, engine, testdata_dir, scale):
     settings = PhotoSettings(sampler=NO_DIFFUSION, upscale=scale)
@@ -60,10 +52,10 @@ def test_identity_restore_returns_every_photo_unchanged(detector, engine, testda
         reference = photo.rgb if scale == 1 else cv2.resize(photo.rgb, (w, h), interpolation=cv2.INTER_CUBIC)
         assert psnr(out, reference) >= 35.0, path.name
         # Inside the faces' regions too, not just on average over the photo.
-        inside = ~_outside_masks(result)
+        inside = ~outside_faces(result)
         assert psnr(out[inside], reference[inside]) >= 35.0, path.name
         # Far from the faces the blending leaves the background untouched.
-        outside = _outside_masks(result)
+        outside = outside_faces(result)
         np.testing.assert_array_equal(out[outside], result.background[outside])
 
 
