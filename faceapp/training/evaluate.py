@@ -170,17 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.model and args.prior_run is None:
             raise FaceappError("--restorer-run needs --prior-run as well")
+
+        def load(precision: str) -> FaceEngine:
+            if args.model:
+                return load_engine(args.model, device=args.device, precision=precision)
+            return engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
+
+        first = load(args.precision[0])  # weights that do not fit fail here, before the data is read
         truth, degraded = degraded_test_set(
             args.data, limit=args.limit, seed=args.seed, degradation=load_config(args.degradation).degradation
         )
         identity = None if args.no_identity else IdentityEmbedder()
         methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
         outputs = None
-        for precision in args.precision:
-            if args.model:
-                engine = load_engine(args.model, device=args.device, precision=precision)
-            else:
-                engine = engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
+        for i, precision in enumerate(args.precision):
+            engine = first if i == 0 else load(precision)
             print(f"{engine.model_name} in {engine.precision}: {len(truth)} test faces, degradation seed {args.seed}")
             print(format_header())
             _, scored = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
