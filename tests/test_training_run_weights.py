@@ -74,3 +74,25 @@ def test_the_command_line_reports_a_mismatch_and_fails(tmp_path, capsys):
             "--data", str(tmp_path / "no_data")]  # loading must fail before the data is read
     assert evaluate_main(args) == 1
     assert "do not fit" in capsys.readouterr().err
+
+
+def test_evaluation_without_dlib_scores_everything_else(tmp_path, capsys, monkeypatch, dataset_dir):
+    """Without the [eval] extra the identity column says n/a; every other figure is still printed,
+    for each precision asked for."""
+    import faceapp.training.evaluate as evaluate
+    from faceapp.training.identity import IdentityUnavailableError
+
+    def unavailable():
+        raise IdentityUnavailableError("identity similarity needs the [eval] extra")
+
+    monkeypatch.setattr(evaluate, "IdentityEmbedder", unavailable)
+    restorer = write_run(tmp_path / "r", "restorer_conv_tiny")
+    prior = write_run(tmp_path / "p", "prior_unshuffle_tiny")
+    args = ["--restorer-run", str(restorer), "--prior-run", str(prior), "--device", "cpu", "--limit", "1",
+            "--data", str(dataset_dir), "--steps", "1", "--fidelity", "0.5", "--precision", "fp32", "bf16",
+            "--grid", str(tmp_path / "grid.png")]
+    assert evaluate_main(args) == 0
+    captured = capsys.readouterr()
+    assert "no identity distance" in captured.err
+    assert "in fp32:" in captured.out and "in bf16:" in captured.out
+    assert captured.out.count("| fidelity 0.5, 1 step ") == 2 and "n/a" in captured.out  # a row per precision

@@ -53,7 +53,8 @@ CPU_BF16_ENV = "FACEAPP_CPU_BF16"
 
 def cpu_runs_bf16_fast() -> bool:
     """Whether this CPU has bf16 matrix instructions (AMX-BF16 or AVX-512-BF16), so bf16 network
-    forwards run ~2.5× faster than fp32; ``FACEAPP_CPU_BF16=0|1`` overrides the detection."""
+    forwards run several times faster than fp32 (bench/README.md); ``FACEAPP_CPU_BF16=0|1``
+    overrides the detection."""
     forced = os.environ.get(CPU_BF16_ENV, "").strip()
     if forced in ("0", "1"):
         return forced == "1"

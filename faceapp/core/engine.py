@@ -188,7 +188,7 @@ class FaceEngine:
             y0 = F.interpolate(y0, size=(self.face_size, self.face_size), mode="bicubic", antialias=True, align_corners=False)
             y0 = y0.clamp(0, 1)
         with torch.inference_mode(), self.numerics.forward_context(self.device):
-            estimate = self.restorer(y0.to(self.numerics.weights)).float().clamp(0, 1)
+            estimate = self.restorer(y0).float().clamp(0, 1)
         return estimate * 2.0 - 1.0
 
     # --- internals --------------------------------------------------------------------------
@@ -198,7 +198,7 @@ class FaceEngine:
         CUDA), the sampler's arithmetic stays float32."""
         assert self.prior is not None
         with self.numerics.forward_context(self.device):
-            out = self.prior(x.to(self.numerics.weights), t)
+            out = self.prior(x, t)
         return out[:, :3].float()
 
     def _sample_all(self, x0_hat, sampler, seeds, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:

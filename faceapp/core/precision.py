@@ -1,13 +1,14 @@
 """Numeric precision of the networks: a user setting (auto, fp32, bf16, fp16) resolved per device.
 
 Only network forwards run in reduced precision; the DDIM arithmetic (x̂0, x_{t−1}, the noise)
-stays float32 whatever the setting, because the networks cast their input to their weights'
-dtype and return the caller's dtype.
+stays float32 whatever the setting: the engine hands the networks float32, and faceapp's networks
+(UNet, SwinIR, ConvRestorer) cast their input to their weights' dtype and return float32 (the
+restorers add their residual to the float32 input).
 
 ``auto`` picks, per device, what runs fastest without visible loss:
 - CUDA: float16 (autocast, as the official code);
 - CPU: bfloat16 weights in the channels_last layout where the processor has bf16 matrix
-  instructions (AMX-BF16 or AVX-512-BF16: ~4× faster than float32 for the official UNet),
+  instructions (AMX-BF16 or AVX-512-BF16; see bench/README.md for the measured speed-up),
   float32 elsewhere (bf16 without those instructions is emulated and slower);
 - Apple MPS: float32 (no MPS machine has measured another choice here).
 """

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
+
+
+def _rewrite(path: Path, rows: list[list[str]]) -> None:
+    """Replace the file's content with ``rows`` atomically (a kill mid-write keeps the old log)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    os.replace(tmp, path)
 
 
 class CsvLog:
@@ -19,8 +28,7 @@ class CsvLog:
             if rows:
                 self.columns = rows[0]
                 kept = [r for r in rows[1:] if r and int(r[0]) <= resume_step]
-                with self.path.open("w", newline="") as fh:
-                    csv.writer(fh).writerows([self.columns, *kept])
+                _rewrite(self.path, [self.columns, *kept])
 
     def write(self, step: int, values: dict[str, float]) -> None:
         if self.columns is None:
@@ -32,8 +40,7 @@ class CsvLog:
             with self.path.open(newline="") as fh:
                 rows = list(csv.reader(fh))[1:]
             self.columns = [*self.columns, *new]
-            with self.path.open("w", newline="") as fh:
-                csv.writer(fh).writerows([self.columns, *(r + [""] * len(new) for r in rows)])
+            _rewrite(self.path, [self.columns, *(r + [""] * len(new) for r in rows)])
         row = [str(step)] + [repr(float(values[c])) if c in values else "" for c in self.columns[1:]]
         with self.path.open("a", newline="") as fh:
             csv.writer(fh).writerow(row)

@@ -30,7 +30,7 @@ from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
 from faceapp.training.data import FaceDataset
 from faceapp.training.degradation import degrade, sample_rng
-from faceapp.training.identity import IdentityEmbedder
+from faceapp.training.identity import IdentityEmbedder, IdentityUnavailableError
 from faceapp.training.metrics import psnr, ssim
 from faceapp.training.swd import swd
 
@@ -180,7 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         truth, degraded = degraded_test_set(
             args.data, limit=args.limit, seed=args.seed, degradation=load_config(args.degradation).degradation
         )
-        identity = None if args.no_identity else IdentityEmbedder()
+        identity = None
+        if not args.no_identity:
+            try:
+                identity = IdentityEmbedder()
+            except IdentityUnavailableError as exc:
+                print(f"note: no identity distance ({exc})", file=sys.stderr)
         methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
         outputs = None
         for i, precision in enumerate(args.precision):
@@ -189,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_header())
             _, scored = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
             outputs = outputs or scored  # the grid shows the first precision
+            first = engine = None  # free this precision's networks before the next one loads
         columns = " | ".join(["degraded", *(m.label for m in methods[1:]), "ground truth"])
         print(f"grid: {save_grid(args.grid, truth, degraded, outputs)} (columns: {columns})")
     except FaceappError as exc:
