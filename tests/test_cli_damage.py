@@ -96,3 +96,16 @@ def test_refine_runs_k_passes_and_reports_their_changes(monkeypatch, retinaface_
     assert read_provenance(written)["faces"][0]["refine"]["passes"] == 3
     code, _, err = run(capsys, "restore", testdata_dir / "photos" / "cf_03.jpg", "--refine", "11")
     assert code == 2
+
+
+def test_each_seed_refined_is_saved_as_its_own_picture(monkeypatch, retinaface_dir, testdata_dir, capsys, tmp_path):
+    stepping = SteppingEngine(face_size=64, steps=1)  # a candidate is the crop brightened by its seed
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: stepping)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    code, out, _ = run(capsys, "restore", testdata_dir / "photos" / "cf_03.jpg", "--seeds", "2", "--seed", "10",
+                       "--refine", "1", "-o", tmp_path, "--format", "png", "--json", "--no-progress")
+    assert code == 0
+    written = [tmp_path / name.split("/")[-1] for name in json.loads(out)["results"][0]["outputs"]]
+    assert [read_provenance(f)["faces"][0]["seed"] for f in written] == [10, 11]
+    first, second = (read_photo(f).rgb for f in written)
+    assert not np.array_equal(first, second)  # seed 11's file shows seed 11's face, not seed 10's

@@ -21,6 +21,7 @@ from faceapp.core.photo_restore import (
     add_candidates,
     iter_add_candidates,
     iter_restore_photo,
+    refine_face,
     restore_photo,
 )
 from faceapp.core.settings import SamplerSettings
@@ -276,3 +277,19 @@ def test_results_are_values_and_composites_are_cached_by_choice():
         result.faces[0].chosen = 1
     assert other.with_choice((0, 0)).same_picture(result)
     np.testing.assert_array_equal(other.with_choice((0, 0)).composite(), first)
+
+
+def test_versions_grown_apart_at_one_index_each_show_their_own_candidates():
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=1)
+    result = restore_photo(photo, faces, engine, PhotoSettings(seeds_per_face=2, base_seed=10))
+    # Each seed refined on its own (as faceapp-cli --seeds N --refine K does): both append their
+    # pass at index 2 and choose it, so both show choice (2, 0), of different candidates.
+    first = refine_face(result.with_choice((0, 0)), 0, engine, 1)
+    second = refine_face(result.with_choice((1, 0)), 0, engine, 1)
+    assert first.choice == second.choice == (2, 0)
+    first_picture = first.composite()
+    assert not np.array_equal(second.composite(), first_picture)  # not the other version's cached picture
+    assert not second.same_picture(first)
+    assert first.with_choice(first.choice).same_picture(first)
+    assert second.composite() is second.composite()  # still cached while the same candidates show

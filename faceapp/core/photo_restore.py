@@ -150,12 +150,14 @@ class _Blend(NamedTuple):
 
 class _RunCache:
     """What every version of one run's result shares: the blend state and the latest composite
-    (keyed by the choice it shows: choosing back and forth, or saving what is shown, costs nothing)."""
+    (keyed by the candidate images it shows, not their indices: versions that grew different
+    candidates at the same index, such as each seed refined on its own, show different pictures;
+    choosing back and forth, or saving what is shown, costs nothing)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.blend: _Blend | None = None
-        self.composite: tuple[tuple[int, ...], np.ndarray] | None = None
+        self.composite: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +168,7 @@ class PhotoResult:
     :meth:`choose` and :meth:`with_candidates` return a new result; nothing changes one in place
     (its arrays are read-only), so a result can be handed to another thread or kept for an export
     as it is. :meth:`composite` pastes the chosen candidates onto the background, reusing masks
-    computed once per run; the latest composite is kept, keyed by the choice it shows.
+    computed once per run; the latest composite is kept, keyed by the candidates it shows.
     """
 
     photo: Photo
@@ -217,8 +219,16 @@ class PhotoResult:
         return other is not None and other._run is self._run
 
     def same_picture(self, other: PhotoResult | None) -> bool:
-        """Whether ``other`` is a version of the same run showing the same choice (the same image)."""
-        return self.same_run(other) and other.choice == self.choice
+        """Whether ``other`` is a version of the same run showing the same candidates (the same image).
+
+        The candidates themselves are compared, not their indices: two versions may hold different
+        candidates at one index (each grown from the same result on its own).
+        """
+        return self.same_run(other) and _same_images(other.shown(), self.shown())
+
+    def shown(self) -> tuple[np.ndarray, ...]:
+        """The candidate image each face shows."""
+        return tuple(face.restored for face in self.faces)
 
     def _with_face(self, face_index: int, face: FaceResult) -> PhotoResult:
         faces = (*self.faces[:face_index], face, *self.faces[face_index + 1 :])
@@ -231,18 +241,19 @@ class PhotoResult:
     def composite(self) -> np.ndarray:
         """The output photo (read-only uint8 RGB at the output scale) with every face's chosen candidate.
 
-        Safe to call from several threads at once; the latest composite is reused for the same choice.
+        Safe to call from several threads at once; the latest composite is reused while the same
+        candidates are shown.
         """
-        choice = self.choice
+        shown = self.shown()
         cached = self._run.composite
-        if cached is not None and cached[0] == choice:
+        if cached is not None and _same_images(cached[0], shown):
             return cached[1]
         state = self._blend_state()
         out = self.background.copy()
         put_face_regions(out, state.masks, state.plain)
         restored = [self.photo.from_srgb(f.restored) for f in self.faces]  # back to the photo's colour space
         blend_faces(out, state.plain, restored, state.masks, state.weights)
-        self._run.composite = (choice, _frozen(out))  # one assignment: readers see the old or the new
+        self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
     def _blend_state(self) -> _Blend:
@@ -274,6 +285,11 @@ class PhotoResult:
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
         }
+
+
+def _same_images(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
+    """Whether two sequences hold the very same image objects (candidates are read-only values)."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
 def _face_provenance(face: FaceResult) -> dict[str, Any]:
