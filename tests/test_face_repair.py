@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from pipeline_util import drain, identity_engine, psnr, scratched, scratches, smoothing_engine
 
-from faceapp.core.errors import Cancelled
+from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.face_repair import REPAIR_FIDELITY, iter_repair_face, repair_sampler
 from faceapp.core.settings import SamplerSettings
 
@@ -106,3 +106,51 @@ def test_the_hole_is_generated_by_the_prior_even_at_fidelity_one(testdata_dir):
     assert np.abs(with_prior.astype(int) - classical.astype(int))[mask > 0].mean() > 1.0
     steps = drain(iter_repair_face(smoothing_engine(64), damaged, mask, sampler=faithful, seeds=[0]))[1]
     assert steps[0].timestep == 480
+
+
+def _roomy(engine, room):
+    """``engine`` whose prior runs out of memory on batches larger than ``room``; records the batch sizes."""
+    predict, sizes = engine.predict_eps, []
+
+    def predict_eps(x, t):
+        sizes.append(x.shape[0])
+        if x.shape[0] > room:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return predict(x, t)
+
+    engine.predict_eps = predict_eps
+    return sizes
+
+
+def test_seeds_are_repaired_in_chunks_and_a_chunk_out_of_memory_is_split(testdata_dir):
+    mask = scratches(64, 64)
+    _, face = next(faces(testdata_dir, 64))
+    damaged = scratched(face, mask)
+    sampler = SamplerSettings(fidelity=0.2, steps=4, eta=1.0)
+    seeds = [1, 2, 3, 4, 5]
+    alone = [repair(smoothing_engine(64), damaged, mask, seeds=[s], sampler=sampler)[0] for s in seeds]
+
+    chunked = smoothing_engine(64)
+    chunked.max_batch = 2
+    sizes = _roomy(chunked, room=2)
+    for got, want in zip(repair(chunked, damaged, mask, seeds=seeds, sampler=sampler), alone, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert max(sizes) == 2  # never more than max_batch seeds at once
+
+    tight = smoothing_engine(64)
+    tight.max_batch = 4
+    _roomy(tight, room=2)
+    result, steps = drain(iter_repair_face(tight, damaged, mask, sampler=sampler, seeds=seeds))
+    for got, want in zip(result, alone, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert tight.max_batch == 2  # kept for the next call
+    assert steps[-1].step == steps[-1].total
+
+
+def test_out_of_memory_repairing_one_seed_is_one_clear_message(testdata_dir):
+    engine = smoothing_engine(64)
+    _roomy(engine, room=0)
+    mask = scratches(64, 64)
+    _, face = next(faces(testdata_dir, 64))
+    with pytest.raises(OutOfMemoryError, match="Out of memory on CPU"):
+        repair(engine, scratched(face, mask), mask, seeds=[0, 1], sampler=SamplerSettings(fidelity=0.2, steps=2))

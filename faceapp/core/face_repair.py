@@ -9,25 +9,31 @@ each seed gives its own fill (the gallery's alternatives). The repaired crop is 
 any face (blur, noise and compression removed everywhere), so the undamaged pixels come out as
 they would without a mask.
 
-Works with any engine that offers ``estimate``, ``predict_eps``, ``plans``, ``alphas_cumprod`` and
+Seeds are sampled in chunks of the engine's ``max_batch``, a chunk that runs out of memory split in
+halves (each seed has its own generator, so a seed's fill is the same in any chunk). Works with any
+engine that offers ``estimate``, ``predict_eps``, ``plans``, ``alphas_cumprod`` and
 ``device`` (:class:`faceapp.core.engine.FaceEngine`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import torch
 
+from faceapp.core import devices
 from faceapp.core.damage import check_mask, fill_damage
 from faceapp.core.engine import StepInfo, image_to_tensor, tensor_to_images
-from faceapp.core.errors import Cancelled
+from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.inpaint import iter_sample_repaint, prior_calls
 from faceapp.core.progress import relay
 from faceapp.core.sampling import q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
+
+log = logging.getLogger(__name__)
 
 #: The hole is generated from at least this fidelity's start timestep (0.4 → t = 480, the official
 #: inpainting setting: respaced N = 120 of ddim250), whatever the restoration's fidelity: a hole has
@@ -75,22 +81,61 @@ def iter_repair_face(
         repaired = hole * estimate + (1.0 - hole) * known
         return _keep_known(face, mask, repaired.expand(len(seeds), -1, -1, -1))
     plan = plans[0]
-    total = prior_calls(plan.steps, jump_length=jump_length, resamples=resamples)
+    per_chunk = prior_calls(plan.steps, jump_length=jump_length, resamples=resamples)
+    limit = getattr(engine, "max_batch", None) or len(seeds)
+    results, pending, done = [], list(seeds), 0
+    while pending:  # in chunks of the engine's max_batch; a chunk that runs out of memory is split
+        chunk = pending[:limit]
+        total = done + per_chunk * -(-len(pending) // limit)
+        try:
+            results.append((yield from _repair_chunk(engine, estimate, known, hole, plan, sampler.eta, chunk,
+                                                     done, total, jump_length, resamples, should_cancel)))
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if not devices.is_out_of_memory(exc):
+                raise
+            _release_memory(engine)
+            if len(chunk) == 1:
+                raise OutOfMemoryError(
+                    devices.out_of_memory_message(engine.device, face_size=engine.face_size, batch=1)) from exc
+            limit = len(chunk) // 2  # each seed has its own generator: splitting changes no result
+            if hasattr(engine, "max_batch"):
+                engine.max_batch = limit  # kept for later calls, as the engine's own sampling does
+            log.warning("out of memory repairing %d faces at once on %s; retrying %d at a time",
+                        len(chunk), engine.device, limit)
+            continue
+        pending, done = pending[len(chunk):], done + per_chunk
+    return _keep_known(face, mask, torch.cat(results))
+
+
+def _repair_chunk(engine, estimate, known, hole, plan, eta, seeds, offset, total, jump_length, resamples,
+                  should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
+    """Sample the hole for one chunk of seeds; all noise comes from the seeds' generators."""
     generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
     with torch.inference_mode():
         noise = randn_per_generator(estimate.shape[1:], generators, device=engine.device)
         x = q_sample(estimate.expand(len(seeds), -1, -1, -1), float(engine.alphas_cumprod[plan.noise_timestep]), noise)
     steps = iter_sample_repaint(engine.predict_eps, x, plan, engine.alphas_cumprod, known=known, hole=hole,
-                                eta=sampler.eta, generators=generators, jump_length=jump_length,
+                                eta=eta, generators=generators, jump_length=jump_length,
                                 resamples=resamples, should_cancel=should_cancel)
-    while True:
-        with torch.inference_mode():  # never held across a yield
-            try:
-                state = next(steps)
-            except StopIteration as stop:
-                return _keep_known(face, mask, stop.value)
-            preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
-        yield StepInfo(step=state.step, total=total, timestep=state.timestep, preview=preview)
+    try:
+        while True:
+            with torch.inference_mode():  # never held across a yield
+                try:
+                    state = next(steps)
+                except StopIteration as stop:
+                    return stop.value
+                preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
+            yield StepInfo(step=offset + state.step, total=total, timestep=state.timestep, preview=preview)
+    finally:
+        steps.close()
+
+
+def _release_memory(engine) -> None:
+    device = getattr(engine, "device", None)
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _at(batch: torch.Tensor, size: tuple[int, int], *, nearest: bool = False) -> torch.Tensor:
@@ -125,17 +170,20 @@ def iter_restore_damaged_face(
     """Restore a damaged aligned face: :func:`iter_repair_face` (``resamples`` RePaint resamplings
     per step), then each seed's repaired crop restored by the engine with that seed. Yields a
     :class:`StepInfo` per prior call, counted over both stages; returns one restored face per seed."""
-    repair_total = sum(prior_calls(plan.steps, resamples=resamples) for plan in engine.plans(repair_sampler(sampler)))
-    restore_total = sum(plan.steps for plan in engine.plans(sampler))
-    total = repair_total + len(seeds) * restore_total
+    restore_total = len(seeds) * sum(plan.steps for plan in engine.plans(sampler))
+    repair = {"done": 0}  # prior calls of the repair: its total grows when a chunk is split
 
-    def counted(steps, offset):
-        return (yield from relay(steps, lambda info: dataclasses.replace(info, step=offset + info.step, total=total)))
+    def repairing(info):
+        repair["done"] = info.step
+        return dataclasses.replace(info, total=info.total + restore_total)
 
-    repaired = yield from counted(iter_repair_face(engine, face, mask, sampler=sampler, seeds=seeds,
-                                                   resamples=resamples, should_cancel=should_cancel), 0)
+    repaired = yield from relay(iter_repair_face(engine, face, mask, sampler=sampler, seeds=seeds,
+                                                 resamples=resamples, should_cancel=should_cancel), repairing)
+    offset, total = repair["done"], repair["done"] + restore_total
     restored = []
-    for k, (seed, crop) in enumerate(zip(seeds, repaired, strict=True)):
+    for seed, crop in zip(seeds, repaired, strict=True):
         steps = engine.iter_restore(crop, sampler=sampler, seeds=[seed], should_cancel=should_cancel)
-        restored.extend((yield from counted(steps, repair_total + k * restore_total)))
+        restored.extend((yield from relay(steps, lambda info, base=offset: dataclasses.replace(
+            info, step=base + info.step, total=total))))
+        offset += restore_total // len(seeds)
     return restored
