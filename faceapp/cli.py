@@ -179,8 +179,9 @@ def _add_restore_parser(subparsers) -> None:
     repair.add_argument("--mask", type=Path, metavar="FILE_OR_FOLDER",
                         help="damage mask, white = damaged (scratches, tears, stains, missing parts): the photo's size, or "
                              "the aligned face crop's; a folder holds one mask per photo, named like it (photo.png or "
-                             "photo_mask.png; photos without one are not repaired). Faces are filled by the face prior, "
-                             "the rest classically")
+                             "photo_mask.png) at its path within its input folder (2019/photo.png with --recursive); "
+                             "photos without one are not repaired, and masks among the photos are not restored. Faces "
+                             "are filled by the face prior, the rest classically")
     repair.add_argument("--resample", type=_within(1, MAX_RESAMPLES), default=1, metavar="R",
                         help="RePaint resampling when a face's damage is filled: each step is taken R times, "
                              "re-noised in between, which blends the fill better at R times the cost (default: 1)")
@@ -305,7 +306,7 @@ class _Restorer:
                     "or use --aligned for face crops."
                 )
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
-        mask_file = mask_for(self.args.mask, path)
+        mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned, damage=damage,
                                                 repair_resamples=self.args.resample), on_progress)
@@ -333,17 +334,32 @@ class _Restorer:
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 
 
-def mask_for(option: Path | None, photo: Path) -> Path | None:
+def mask_for(option: Path | None, photo: Path, relative: Path | None = None) -> Path | None:
     """The damage mask of ``photo`` that ``--mask`` names: the file itself, or in a folder the file
-    named like the photo (``photo.png``, ``photo_mask.png``, …); None when there is none."""
+    at the photo's path ``relative`` to the folder it was found in (default: its name), named like
+    it (``2019/photo.png``, ``2019/photo_mask.png``, …); None when there is none."""
     if option is None or not option.is_dir():
         return option
+    relative = relative if relative is not None else Path(photo.name)
+    folder = option / relative.parent
     for stem in (photo.stem, f"{photo.stem}_mask"):
         for suffix in MASK_SUFFIXES:
-            candidate = option / f"{stem}{suffix}"
+            candidate = folder / f"{stem}{suffix}"
             if candidate.is_file() and candidate.resolve() != photo.resolve():
                 return candidate
     return None
+
+
+def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list[tuple[Path, Path]]:
+    """``inputs`` less the files ``--mask`` uses as the masks of other inputs (masks kept beside
+    their photos are not photos to restore)."""
+    if option is None:
+        return inputs
+    masks = {mask.resolve() for path, relative in inputs if (mask := mask_for(option, path, relative)) is not None}
+    kept = [(path, relative) for path, relative in inputs if path.resolve() not in masks]
+    if len(kept) < len(inputs):
+        print(f"note: {len(inputs) - len(kept)} file(s) used as damage masks are not restored.", file=sys.stderr)
+    return kept
 
 
 def _make_folder(folder: Path) -> None:
@@ -385,6 +401,7 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     inputs = collect_inputs(args.inputs, recursive=args.recursive)
+    inputs = _without_masks(inputs, args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
         return EXIT_FAILURE

@@ -72,6 +72,32 @@ def test_a_folder_of_masks_is_matched_by_name(engine, damaged, capsys, tmp_path)
     assert "damage" in results["old.png"] and "damage" not in results["other.png"]
 
 
+def test_recursive_photos_of_one_name_get_the_masks_at_their_own_paths(engine, damaged, capsys, tmp_path):
+    photo, mask_file, _ = damaged
+    album, masks = tmp_path / "album", tmp_path / "masks"
+    for year in ("2019", "2020"):
+        (album / year).mkdir(parents=True)
+        shutil.copy(photo, album / year / "old.png")
+    (masks / "2019").mkdir(parents=True)
+    shutil.copy(mask_file, masks / "2019" / "old.png")  # 2020/old.png has no mask
+    code, out, _ = run(capsys, "restore", album, "--recursive", "--mask", masks, "--fidelity", "1",
+                       "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0
+    results = {"/".join(r["input"].split("/")[-2:]): r for r in json.loads(out)["results"]}
+    assert "damage" in results["2019/old.png"] and "damage" not in results["2020/old.png"]
+
+
+def test_masks_kept_beside_their_photos_are_not_restored_as_photos(engine, damaged, capsys, tmp_path):
+    photo, mask_file, _ = damaged
+    shutil.copy(mask_file, photo.parent / "old_mask.png")
+    code, out, err = run(capsys, "restore", photo.parent, "--mask", photo.parent, "--fidelity", "1",
+                         "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0, err
+    [result] = json.loads(out)["results"]
+    assert result["input"].endswith("old.png") and "damage" in result
+    assert "1 file(s) used as damage masks are not restored" in err
+
+
 def test_a_mask_of_the_wrong_size_fails_that_photo_and_a_missing_one_is_a_usage_error(engine, damaged, capsys, tmp_path):
     photo, _, mask = damaged
     Image.fromarray(mask[:100]).save(tmp_path / "small.png")
