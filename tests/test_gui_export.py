@@ -79,15 +79,27 @@ def test_export_errors_are_notices_with_a_next_step(window, qtbot, photo, tmp_pa
     restore(window, qtbot, path)
     [existing] = saved(window, qtbot, window.exports.save)
     before = existing.read_bytes()
-    for chosen, expected in ((existing, "already exists"), (tmp_path / "gone" / "x.png", "does not exist")):
+    for chosen, expected in ((photo, "original"), (tmp_path / "gone" / "x.png", "does not exist")):
         monkeypatch.setattr(QFileDialog, "getSaveFileName",
                             lambda *_args, name=chosen: (str(name), "PNG (*.png)"))
         assert saved(window, qtbot, window.exports.save_as) == []
         notice = window.notices.notices()[-1]
         assert expected in notice.text and notice.level == "error"
         assert notice.action == "save_as"  # the banner's button opens Save as
-    assert existing.read_bytes() == before  # never overwritten
+    assert existing.read_bytes() == before  # untouched
     assert sorted(p.name for p in photo.parent.iterdir()) == sorted([photo.name, existing.name])
+
+
+def test_save_as_replaces_a_file_the_user_confirmed_replacing(window, qtbot, photo, monkeypatch):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    taken = photo.parent / "taken.png"
+    taken.write_bytes(b"an older file")
+    # The file dialog asks "replace it?" before it returns a taken name: the answer was yes.
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(taken), "PNG (*.png)"))
+    assert saved(window, qtbot, window.exports.save_as) == [taken]
+    assert read_provenance(taken)["faces"][0]["seed"] == entry.result.faces[0].seeds[0]
+    assert entry.saved_to == taken
 
 
 def test_closing_while_a_file_is_written_waits_for_it(window, qtbot, photo, gated_export):

@@ -181,21 +181,23 @@ class CoreBackend:
 
     @staticmethod
     def export_job(snapshots: list[ExportSnapshot], destination: Callable[[ExportSnapshot], Path], *,
-                   fmt: str | None = None, quality: int, unique: bool = False):
+                   fmt: str | None = None, quality: int, unique: bool = False, overwrite: bool = False):
         """Write each snapshot to ``destination(snapshot)`` with provenance metadata; returns the files.
 
         The destination is asked for just before each file is written, so free names chosen
         for earlier files are taken into account. Yields an :class:`ExportStep` before and
         after each photo; a cancel takes effect between photos. Each file is written whole or
-        not at all (the core writes to a temporary name and renames it), and never overwrites.
-        With ``unique`` a name another program took meanwhile moves on to the next number.
+        not at all (the core writes to a temporary name and renames it). A taken name is an error;
+        with ``unique`` it moves on to the next number, with ``overwrite`` (a name the user chose
+        and confirmed) the file is replaced, never when it is the original photo.
         """
 
         def job(should_cancel) -> Generator[ExportStep, None, list[Path]]:
             written = []
             for index, snapshot in enumerate(snapshots):
                 yield ExportStep(index, len(snapshots), snapshot)
-                written.append(write_export(snapshot, destination(snapshot), fmt=fmt, quality=quality, unique=unique))
+                written.append(write_export(snapshot, destination(snapshot), fmt=fmt, quality=quality, unique=unique,
+                                            overwrite=overwrite))
                 yield ExportStep(index, len(snapshots), snapshot, written[-1])
             return written
 
@@ -239,7 +241,9 @@ def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
     return ExportSnapshot(entry.path, entry.result)
 
 
-def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False) -> Path:
-    """Write the snapshot to ``dest`` as the CLI would (any thread; never overwrites; with
-    ``unique``, a taken name moves on to the next number)."""
-    return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique)
+def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False,
+                 overwrite: bool = False) -> Path:
+    """Write the snapshot to ``dest`` as the CLI would (any thread). A taken name is an error,
+    unless ``unique`` (it moves on to the next number) or ``overwrite`` (the file is replaced,
+    never when it is the original photo)."""
+    return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique, overwrite=overwrite)

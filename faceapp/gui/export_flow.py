@@ -110,7 +110,8 @@ class ExportFlow(QObject):
             quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
             if not ok:
                 return False
-        return self._start([window.current], "save", dest=Path(name), quality=quality)
+        # The file dialog asked before a taken name was chosen: that file is replaced (never the original).
+        return self._start([window.current], "save", dest=Path(name), quality=quality, replace=True)
 
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""

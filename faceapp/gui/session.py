@@ -312,12 +312,13 @@ class Session(QObject):
 
     # ---- export ----------------------------------------------------------------------------
     def export_job(self, paths: list[Path], *, dest: Path | None = None, folder: Path | None = None,
-                   fmt: str | None = None, quality: int | None = None) -> Job:
+                   fmt: str | None = None, quality: int | None = None, replace: bool = False) -> Job:
         """A job for :attr:`export_queue` saving each photo as it is now, current gallery choices
         included (later changes do not reach it); it yields :class:`ExportStep`.
 
-        One photo may be given its file name ``dest``; otherwise each gets a free name in
-        ``folder``, or in the output folder, or next to its original. Raises ExportError at once
+        One photo may be given its file name ``dest`` (with ``replace``, a file of that name is
+        replaced: the user confirmed it); otherwise each gets a free name in ``folder``, or in the
+        output folder, or next to its original. Raises ExportError at once
         when a photo is not restored yet or ``dest`` is the original.
         """
         snapshots = [snapshot_for_export(self.entries[path]) for path in paths]
@@ -331,7 +332,7 @@ class Session(QObject):
             return dest if dest is not None else self.backend.default_output_path(snapshot.source, prefs)
 
         return self.backend.export_job(snapshots, destination, fmt=fmt, quality=quality or self.prefs.quality,
-                                       unique=dest is None)
+                                       unique=dest is None, overwrite=dest is not None and replace)
 
     def restored(self) -> list[Path]:
         """The photos that have a result to save, in filmstrip order."""
