@@ -308,7 +308,9 @@ class _Restorer:
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
-        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned, damage=damage,
+        result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
+                                                damage=damage.photo if damage is not None else None,
+                                                face_damage=damage.crop if damage is not None else None,
                                                 repair_resamples=self.args.resample), on_progress)
         outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
         if result.damage is not None:

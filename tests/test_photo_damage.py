@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pipeline_util import SteppingEngine, drain, identity_engine, outside_faces, scratched, smoothing_engine
 
-from faceapp.core.application import find_faces
+from faceapp.core.application import find_faces, read_damage
 from faceapp.core.errors import MaskError
 from faceapp.core.faces import FaceDetector
 from faceapp.core.photo_io import Photo, read_photo
@@ -127,3 +127,20 @@ def test_resampling_takes_each_repair_step_again_and_is_recorded(damaged_photo):
     assert np.abs(thrice.faces[0].restored.astype(int) - once.faces[0].restored.astype(int))[hole].max() > 0
     with pytest.raises(ValueError, match="repair_resamples"):
         PhotoSettings(repair_resamples=0)
+
+
+def test_a_mask_given_in_the_face_crop_is_that_faces_mask_as_it_is(damaged_photo, tmp_path):
+    from PIL import Image
+
+    _, damaged, faces, _ = damaged_photo
+    engine = identity_engine(128)
+    stroke = np.zeros((128, 128), np.uint8)
+    stroke[60:62, 20:108] = 255  # two pixels tall, in the crop
+    Image.fromarray(stroke).save(tmp_path / "crop_mask.png")
+    damage = read_damage(tmp_path / "crop_mask.png", damaged, faces, engine)
+    np.testing.assert_array_equal(damage.crop, stroke)
+    result = restore_photo(damaged, faces, engine, PhotoSettings(sampler=FAITHFUL), damage=damage.photo,
+                           face_damage=damage.crop)
+    np.testing.assert_array_equal(result.faces[0].damage, stroke)  # not grown by a warp there and back
+    assert result.damage is not None and result.provenance()["damage"]["pixels"] > 0
+    np.testing.assert_array_equal(add_candidates(result, 0, engine, 1).faces[0].damage, stroke)

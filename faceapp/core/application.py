@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -121,14 +121,16 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False,
 
 
 def iter_restore(photo: Photo, faces: Sequence[Face], engine: Engine, prefs: Preferences, *,
-                 aligned: bool = False, damage: np.ndarray | None = None, repair_resamples: int = 1,
-                 should_cancel: Callable[[], bool] | None = None,
+                 aligned: bool = False, damage: np.ndarray | None = None, face_damage: np.ndarray | None = None,
+                 repair_resamples: int = 1, should_cancel: Callable[[], bool] | None = None,
                  ) -> Generator[Progress, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo`` as ``prefs`` say, repairing ``damage`` (a mask of
     the photo's size, 255 = damaged; ``repair_resamples`` RePaint resamplings per step); yields
-    Progress, returns the result."""
+    Progress, returns the result. ``face_damage``: the one face's own crop mask, when the mask was
+    given in the crop (:class:`DamageMask`)."""
     settings = photo_settings(prefs, engine, aligned=aligned, repair_resamples=repair_resamples)
-    return (yield from iter_restore_photo(photo, faces, engine, settings, damage=damage, should_cancel=should_cancel))
+    return (yield from iter_restore_photo(photo, faces, engine, settings, damage=damage, face_damage=face_damage,
+                                          should_cancel=should_cancel))
 
 
 def iter_refine(result: PhotoResult, engine: Engine, passes: int, *,
@@ -139,26 +141,35 @@ def iter_refine(result: PhotoResult, engine: Engine, passes: int, *,
     return result
 
 
-def read_damage(path: Path, photo: Photo, faces: Sequence[Face], engine: Engine, *, aligned: bool = False) -> np.ndarray:
-    """The damage mask in file ``path`` as a mask of ``photo``'s size.
+class DamageMask(NamedTuple):
+    """A damage mask read from a file: ``photo``, the photo's size; ``crop``, the one face's aligned
+    crop mask as the file gave it (None for a mask of the photo's size). The crop mask is the face's
+    own: carried onto the photo and back it would grow by both warps' conservative dilation."""
+
+    photo: np.ndarray
+    crop: np.ndarray | None = None
+
+
+def read_damage(path: Path, photo: Photo, faces: Sequence[Face], engine: Engine, *, aligned: bool = False) -> DamageMask:
+    """The damage mask in file ``path``, as a mask of ``photo``'s size (and the face's crop mask).
 
     The file is as large as the photo, or as the engine's aligned face crop: then it belongs to the
     photo itself with ``aligned``, else to the one face restored (several faces: :class:`MaskError`).
     """
     mask, covers = read_mask(path, width=photo.width, height=photo.height, crop_size=engine.face_size)
     if covers == "photo":
-        return mask
+        return DamageMask(mask)
     if aligned:
         sx, sy = engine.face_size / photo.width, engine.face_size / photo.height  # as the crop was resized
         affine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
-        return mask_to_photo(mask, affine, photo.width, photo.height)
+        return DamageMask(mask_to_photo(mask, affine, photo.width, photo.height), mask)
     enabled = [f for f in faces if f.enabled]
     if len(enabled) != 1:
         raise MaskError(f"damage mask {path.name} is the size of a face crop, but {len(enabled)} faces are restored in "
                         f"{photo.path.name if photo.path else 'the photo'}: give a mask of the photo's size "
                         f"({photo.width}×{photo.height}), or one face.")
     affine = alignment_transform(enabled[0].landmarks, engine.template)
-    return mask_to_photo(mask, affine, photo.width, photo.height)
+    return DamageMask(mask_to_photo(mask, affine, photo.width, photo.height), mask)
 
 
 def output_extension(prefs: Preferences) -> str | None:

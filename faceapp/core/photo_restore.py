@@ -327,6 +327,7 @@ def iter_restore_photo(
     settings: PhotoSettings,
     *,
     damage: np.ndarray | None = None,
+    face_damage: np.ndarray | None = None,
     should_cancel: Callable[[], bool] | None = None,
 ) -> Generator[Progress, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo``; yields :class:`Progress`, returns the result.
@@ -334,7 +335,9 @@ def iter_restore_photo(
     With ``settings.aligned`` the whole photo is the one face (``faces`` is ignored). A photo
     too small for a face, or a face far outside it, raises :class:`ImageError` before any work.
     ``damage`` (the photo's size; 255 = damaged) is repaired: faces by the prior, the rest
-    classically; a mask with no damaged pixel counts as none.
+    classically; a mask with no damaged pixel counts as none. ``face_damage`` is the one face's
+    own mask in its aligned crop (a mask given in the crop): used as it is, instead of ``damage``
+    carried into the crop (which would grow it by a second conservative warp).
     """
     todo = [whole_image_face(photo, engine)] if settings.aligned else [f for f in faces if f.enabled]
     name = photo.path.name if photo.path is not None else "the photo"
@@ -344,13 +347,18 @@ def iter_restore_photo(
     if damage is not None:
         damage = check_mask(damage, photo.width, photo.height, name="the damage mask")
         damage = _frozen(damage) if damage.any() else None
+    if face_damage is not None:
+        if len(todo) != 1:
+            raise ValueError(f"a face's own damage mask needs exactly one face, not {len(todo)}")
+        face_damage = check_mask(face_damage, engine.face_size, engine.face_size, name="the face's damage mask")
+        face_damage = _frozen(face_damage) if face_damage.any() else None
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
     results = []
     for position, face in enumerate(todo):
         _check(should_cancel)
         yield Progress(position, len(todo), 0, 0)
         crop, affine = _aligned_crop(photo, face, engine, settings)
-        crop_damage = _crop_damage(damage, affine, crop.shape[0])
+        crop_damage = face_damage if face_damage is not None else _crop_damage(damage, affine, crop.shape[0])
         candidates = yield from _run_engine(
             engine, crop, settings.sampler, seeds, position=position, count=len(todo), damage=crop_damage,
             resamples=settings.repair_resamples, should_cancel=should_cancel,
@@ -382,12 +390,13 @@ def restore_photo(
     settings: PhotoSettings,
     *,
     damage: np.ndarray | None = None,
+    face_damage: np.ndarray | None = None,
     should_cancel: Callable[[], bool] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> PhotoResult:
     """:func:`iter_restore_photo` run to completion, passing each :class:`Progress` to ``on_progress``."""
-    return drive(iter_restore_photo(photo, faces, engine, settings, damage=damage, should_cancel=should_cancel),
-                 on_progress)
+    return drive(iter_restore_photo(photo, faces, engine, settings, damage=damage, face_damage=face_damage,
+                                    should_cancel=should_cancel), on_progress)
 
 
 def iter_add_candidates(
