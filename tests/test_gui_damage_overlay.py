@@ -82,3 +82,16 @@ def test_the_mask_shows_on_the_before_side_only(overlay, qtbot):
     overlay.editor().clear()
     shown = qimage_to_rgb(view.grab().toImage())
     assert abs(int(shown[row, int(view.width() * 0.3), 0]) - int(shown[row, int(view.width() * 0.3), 1])) < 5
+
+
+def test_switching_photos_keeps_one_listener_per_editor(overlay, qtbot, monkeypatch):
+    first, second = overlay.editor(), MaskEditor(160, 100)
+    for _ in range(5):  # the user goes back and forth between two photos
+        overlay.set_editor(second)
+        overlay.set_editor(first)
+    redraws = []
+    monkeypatch.setattr(overlay, "_mask_changed", redraws.append)
+    first.begin_stroke(10, 10, radius=3)
+    assert redraws == [first]  # one redraw per change, not one per switch
+    second.begin_stroke(10, 10, radius=3)
+    assert redraws == [first]  # a photo no longer shown is not listened to

@@ -93,3 +93,16 @@ def test_listeners_hear_every_change_and_bad_brushes_are_refused():
         editor.begin_stroke(1, 1, radius=0)
     editor.clear()  # clearing an empty mask changes nothing and adds no step
     assert not editor.can_undo
+
+
+def test_an_unsubscribed_listener_hears_no_more():
+    editor = MaskEditor(20, 20)
+    heard = []
+    listener = lambda: heard.append(1)  # noqa: E731
+    editor.subscribe(listener)
+    paint(editor, [(5, 5), (10, 10)])
+    count = len(heard)
+    editor.unsubscribe(listener)
+    editor.unsubscribe(listener)  # twice, or one never subscribed: nothing happens
+    paint(editor, [(2, 2), (3, 3)])
+    assert len(heard) == count > 0

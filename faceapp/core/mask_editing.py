@@ -5,7 +5,7 @@ with its brush radius, painting or erasing; a clear) and rasterises them to the 
 of :mod:`faceapp.core.damage` (255 = damaged). The GUI turns mouse events into
 :meth:`MaskEditor.begin_stroke` / :meth:`~MaskEditor.extend_stroke` / :meth:`~MaskEditor.end_stroke`
 calls in photo pixels and draws :meth:`MaskEditor.mask` over the photo; listeners registered
-with :meth:`MaskEditor.subscribe` hear of every change.
+with :meth:`MaskEditor.subscribe` hear of every change (until :meth:`~MaskEditor.unsubscribe`).
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ class MaskEditor:
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after every change of the mask or of what undo/redo can do."""
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[], None]) -> None:
+        """Stop calling ``listener`` (one given to :meth:`subscribe`; unknown ones are ignored)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def _changed(self) -> None:
         for listener in list(self._listeners):

@@ -10,6 +10,8 @@ editor's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
@@ -29,6 +31,7 @@ class DamageOverlay(QWidget):
         super().__init__(view)
         self._view = view
         self._editor: MaskEditor | None = None
+        self._listener: Callable[[], None] | None = None  # what the editor shown calls on a change
         self._image: QImage | None = None
         self._brush = False
         self._eraser = False
@@ -44,9 +47,12 @@ class DamageOverlay(QWidget):
     # ---- what is shown and edited ------------------------------------------------------------
     def set_editor(self, editor: MaskEditor | None) -> None:
         """Show and edit ``editor``'s mask (None: nothing to show)."""
-        self._editor = editor
+        if self._editor is not None and self._listener is not None:
+            self._editor.unsubscribe(self._listener)  # one listener per editor shown, however often photos switch
+        self._editor, self._listener = editor, None
         if editor is not None:
-            editor.subscribe(lambda e=editor: self._mask_changed(e))
+            self._listener = lambda e=editor: self._mask_changed(e)
+            editor.subscribe(self._listener)
         self._mask_changed(editor)
 
     def editor(self) -> MaskEditor | None:
