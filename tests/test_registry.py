@@ -523,10 +523,12 @@ def test_a_killed_imports_temporary_file_is_swept_by_the_next_import(tiny, sourc
     import subprocess
     import sys
 
+    from faceapp.core.tempfiles import temp_prefix
+
     dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
     weights = tmp_path / "weights"
     weights.mkdir()
-    leftover = weights / f".{PRIOR}.{dead}.k1ll3d_0.importing"
+    leftover = weights / f"{temp_prefix(PRIOR, dead)}k1ll3d_0.importing"
     leftover.write_bytes(b"0" * 100)
     tiny.import_file("tiny", sources[PRIOR])
     assert sorted(p.name for p in weights.iterdir()) == [".verified.json", PRIOR]

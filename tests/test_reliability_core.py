@@ -6,6 +6,7 @@ import faulthandler
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from faceapp.core.export import export_photo, is_faceapp_output
 from faceapp.core.faces import align_face, face_from_box
 from faceapp.core.memory import MemoryBudgetError, MemoryLimit, check_memory_budget, estimate_peak_bytes, parse_size
 from faceapp.core.photo_io import read_photo
-from faceapp.core.tempfiles import create_temp, sweep_stale
+from faceapp.core.tempfiles import STALE_AGE, create_temp, host_tag, sweep_stale, temp_prefix
 from faceapp.core.templates import face_template
 
 
@@ -78,11 +79,11 @@ def test_memory_sizes_parse():
 def test_a_killed_runs_temporary_files_are_swept_but_not_a_live_ones(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)
-    leftover = tmp_path / f".photo_restored.{dead_pid}.abcd_123.part"
+    leftover = tmp_path / f"{temp_prefix('photo_restored', dead_pid)}abcd_123.part"
     leftover.write_bytes(b"partial")
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        busy = tmp_path / f".other.{live.pid}.zzzz9999.part"
+        busy = tmp_path / f"{temp_prefix('other', live.pid)}zzzz9999.part"
         busy.write_bytes(b"being written")
         fd, mine = create_temp(tmp_path, "mine", ".part")
         os.close(fd)
@@ -95,9 +96,23 @@ def test_a_killed_runs_temporary_files_are_swept_but_not_a_live_ones(tmp_path):
         live.wait()
 
 
+def test_temporary_files_whose_process_cannot_be_checked_are_swept_only_when_old(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    # Another machine writing into a shared folder (its process ids mean nothing here), and an
+    # older faceapp's name without a machine: kept while recent, however dead the id is here.
+    elsewhere = tmp_path / f".photo_restored.not-{host_tag()}.{dead_pid}.abcd_123.part"
+    unnamed = tmp_path / f".photo_restored.{dead_pid}.q1w2e3r4.part"
+    for path in (elsewhere, unnamed):
+        path.write_bytes(b"being written")
+    assert sweep_stale(tmp_path, ".part") == []
+    assert sweep_stale(tmp_path, ".part", now=time.time() + STALE_AGE - 60) == []
+    assert sorted(sweep_stale(tmp_path, ".part", now=time.time() + STALE_AGE + 60)) == sorted([elsewhere, unnamed])
+
+
 def test_export_sweeps_leftovers_and_never_replaces_the_source(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    leftover = tmp_path / f".big_restored.{int(dead.stdout)}.q1w2e3r4.part"
+    leftover = tmp_path / f"{temp_prefix('big_restored', int(dead.stdout))}q1w2e3r4.part"
     leftover.write_bytes(b"GBs once")
     Image.new("RGB", (32, 24), (1, 2, 3)).save(tmp_path / "source.png")
     photo = read_photo(tmp_path / "source.png")

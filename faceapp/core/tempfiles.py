@@ -3,9 +3,11 @@
 Results and imported weights are written to a hidden temporary file beside their destination and
 renamed into place when complete (see :mod:`faceapp.core.export`, :mod:`faceapp.core.registry`).
 Any exit but a hard kill removes that file; a hard kill (SIGKILL, power loss) cannot. Each name
-therefore carries the writing process's id, ``.<name>.<pid>.<random><suffix>``, and
-:func:`sweep_stale` removes the files of processes that no longer exist, never those of a run
-still writing.
+therefore carries the writing machine's name and process id, ``.<name>.<host>.<pid>.<random><suffix>``,
+and :func:`sweep_stale` removes the files of this machine's processes that no longer exist. A file
+of another machine (a folder on a network share) or of an older faceapp, whose process cannot be
+checked from here, is removed only once it has not been written for :data:`STALE_AGE` seconds: a
+run still writing is never swept.
 """
 
 from __future__ import annotations
@@ -13,26 +15,45 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 _NAME_CHARS = 40  # of the destination's name kept in the temporary name
+_HOST_CHARS = 32  # of the machine's name
+#: Seconds without a write after which a temporary file whose process cannot be checked is stale.
+STALE_AGE = 3600.0
+
+
+def host_tag() -> str:
+    """This machine's name as it appears in temporary names (letters, digits and hyphens)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:_HOST_CHARS] or "host"
+
+
+def temp_prefix(name: str, pid: int | None = None) -> str:
+    """The start of a temporary name for ``name`` written by process ``pid`` (default: this one) here."""
+    return f".{name[:_NAME_CHARS]}.{host_tag()}.{os.getpid() if pid is None else pid}."
 
 
 def create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
-    """``mkstemp`` in ``folder`` with a hidden name made of ``name``, this process's id and ``suffix``."""
-    return tempfile.mkstemp(prefix=f".{name[:_NAME_CHARS]}.{os.getpid()}.", suffix=suffix, dir=folder)
+    """``mkstemp`` in ``folder`` with a hidden name made of ``name``, this machine's name, this
+    process's id and ``suffix``."""
+    return tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=folder)
 
 
-def sweep_stale(folder: Path, suffix: str) -> list[Path]:
+def sweep_stale(folder: Path, suffix: str, *, now: float | None = None) -> list[Path]:
     """Remove the temporary files (ending in ``suffix``) of processes that have ended; return them.
 
-    Unreadable folders and files that cannot be removed are skipped silently: sweeping is a
-    courtesy, never a reason for the job at hand to fail.
+    This machine's files go as soon as their process has ended; any other (another machine's, or
+    one named without a machine) only once unmodified for :data:`STALE_AGE` seconds. Unreadable
+    folders and files that cannot be removed are skipped silently: sweeping is a courtesy, never a
+    reason for the job at hand to fail.
     """
-    owner = re.compile(r"^\..*\.(\d+)\.[a-z0-9_]{8}" + re.escape(suffix) + "$")
+    owner = re.compile(r"^\..*?\.(?:([A-Za-z0-9-]+)\.)?(\d+)\.[a-z0-9_]{8}" + re.escape(suffix) + "$")
+    here, now = host_tag(), time.time() if now is None else now
     removed = []
     try:
         names = os.listdir(folder)
@@ -40,9 +61,15 @@ def sweep_stale(folder: Path, suffix: str) -> list[Path]:
         return removed
     for name in names:
         match = owner.match(name)
-        if match is None or _process_exists(int(match.group(1))):
+        if match is None:
             continue
         path = Path(folder) / name
+        host, pid = match.group(1), int(match.group(2))
+        if host == here:
+            if _process_exists(pid):
+                continue
+        elif not _older_than(path, now - STALE_AGE):
+            continue
         try:
             path.unlink()
         except OSError:
@@ -50,6 +77,13 @@ def sweep_stale(folder: Path, suffix: str) -> list[Path]:
         log.info("removed %s, left behind by an earlier run that was killed", path)
         removed.append(path)
     return removed
+
+
+def _older_than(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime < moment
+    except OSError:
+        return False
 
 
 def _process_exists(pid: int) -> bool:
