@@ -44,12 +44,18 @@ def test_painted_damage_is_repaired_by_restore_and_undo_clear_work(window, qtbot
     assert editor.is_empty()
 
 
-def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, qtbot, photo):
+def restored_photo(window, qtbot, photo):
+    """Load and restore ``photo``: its path, its entry, the first face's candidate count and the
+    session's info messages from now on."""
     path = load(window, qtbot, photo)
     entry = restore(window, qtbot, path)
-    count = len(entry.result.faces[0].candidates)
     messages = []
     window.session.info.connect(messages.append)
+    return path, entry, len(entry.result.faces[0].candidates), messages
+
+
+def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, qtbot, photo):
+    path, entry, count, messages = restored_photo(window, qtbot, photo)
     assert window.actions_["refine"].isEnabled()
     window.actions_["refine"].trigger()
     qtbot.waitUntil(lambda: bool(messages), timeout=60000)
@@ -58,3 +64,17 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     assert "Refined face 1" in messages[-1] and "→" in messages[-1]
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
     assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]
+
+
+def test_refine_asked_while_more_is_queued_is_refused_and_loses_no_candidate(window, qtbot, photo):
+    path, _, count, messages = restored_photo(window, qtbot, photo)
+    window.session.more(path, 0, count=2)
+    window.session.refine(path, 0)  # from the same result: its passes would replace More's candidates
+    assert "still being sampled or refined" in messages[-1]
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    face = window.session.entries[path].result.faces[0]
+    assert len(face.candidates) == count + 2 and not face.refinements  # More's candidates are kept
+    window.session.refine(path, 0)  # once More is done, Refine runs on its result
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    face = window.session.entries[path].result.faces[0]
+    assert len(face.candidates) == count + 4 and len(face.refinements) == 2

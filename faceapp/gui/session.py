@@ -239,7 +239,7 @@ class Session(QObject):
     def more(self, path: Path, position: int, *, count: int | None = None) -> None:
         """Sample more candidates of one face with new seeds (on the worker, with progress)."""
         entry = self.entries[path]
-        if entry.result is None or self._is_queued(path, "more"):
+        if entry.result is None or self._face_job_waiting(path):
             return
         count = count or self.prefs.seeds_per_face
         self._queue_face_job(path, "more", self.backend.more_job(entry.result, position, self.prefs, count),
@@ -249,10 +249,18 @@ class Session(QObject):
         """Refine the chosen candidate of one face ``passes`` times (IDM-style; on the worker): each
         pass becomes a candidate of the gallery, the last one is chosen, the changes are reported."""
         entry = self.entries[path]
-        if entry.result is None or position < 0 or self._is_queued(path, "refine"):
+        if entry.result is None or position < 0 or self._face_job_waiting(path):
             return
         self._queue_face_job(path, "refine", self.backend.refine_job(entry.result, position, self.prefs, passes),
                              "refining", lambda grown, p=path: self._refine_done(p, grown, position))
+
+    def _face_job_waiting(self, path: Path) -> bool:
+        """Whether More or Refine is queued or running for ``path``; a second is refused (each grows
+        the result it started from, so the later would drop the earlier's candidates)."""
+        if not self._is_queued(path, "more", "refine"):
+            return False
+        self.info.emit("This photo's faces are still being sampled or refined: try again once that is done.")
+        return True
 
     def _queue_face_job(self, path: Path, kind: str, job: Job, label: str, on_done) -> None:
         self._set_state(path, "queued")
@@ -364,9 +372,9 @@ class Session(QObject):
             entry.state = state
             self.entryChanged.emit(path)
 
-    def _is_queued(self, path: Path, kind: str) -> bool:
+    def _is_queued(self, path: Path, *kinds: str) -> bool:
         jobs = [*self.queue.pending(), *([self.queue.current()] if self.queue.current() else [])]
-        return any(q.key == path and q.kind == kind for q in jobs)
+        return any(q.key == path and q.kind in kinds for q in jobs)
 
     def _is_running(self, path: Path) -> bool:
         current = self.queue.current()
