@@ -41,7 +41,8 @@ def load_engine_for(prefs: Preferences) -> Any:
 
 
 def load_detector_for(prefs: Preferences) -> Any:
-    """The default face detector, on the CPU, weights from the user data folder."""
+    """The default face detector, on the CPU: its weights from the user data folder when the user
+    has a copy there, else the ones bundled in ``models/detector/``."""
     from faceapp.core.faces import FaceDetector
 
     return FaceDetector(device="cpu")
