@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pipeline_util import drain
 
-from faceapp.core.refine import REFINE_FIDELITY, has_converged, iter_refine, pass_change, refine_sampler
+from faceapp.core.refine import REFINE_FIDELITY, RefinePass, has_converged, iter_refine, iter_refine_steps, pass_change, refine_sampler
 from faceapp.core.settings import SamplerSettings
 
 
@@ -56,3 +56,16 @@ def test_refinement_samples_at_a_high_fidelity_but_never_lowers_one():
     assert refine_sampler(SamplerSettings(fidelity=0.3, steps=5)).fidelity == REFINE_FIDELITY
     assert refine_sampler(SamplerSettings(fidelity=0.95)).fidelity == 0.95
     assert refine_sampler(SamplerSettings(steps=5)).steps == 5
+
+
+def test_a_restoration_that_reports_progress_is_refined_by_the_same_loop():
+    def restore(image):  # two progress steps per pass, then ten grey levels brighter
+        yield "step 1"
+        yield "step 2"
+        return image + 10
+
+    final, items = drain(iter_refine_steps(np.zeros((4, 4), np.uint8), restore, 2))
+    assert items[:2] == ["step 1", "step 2"] and items[3:5] == ["step 1", "step 2"]
+    passes = [items[2], items[5]]
+    assert all(isinstance(p, RefinePass) for p in passes) and [p.index for p in passes] == [1, 2]
+    assert [p.change for p in passes] == pytest.approx([10, 10]) and (final == 20).all()

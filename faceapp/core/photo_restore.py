@@ -42,7 +42,7 @@ from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
-from faceapp.core.refine import check_passes, pass_change, refine_sampler
+from faceapp.core.refine import RefinePass, check_passes, iter_refine_steps, refine_sampler
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
 
@@ -458,16 +458,27 @@ def iter_refine_face(
     face = result.faces[face_index]
     sampler = refine_sampler(result.settings.sampler)
     seed, source = face.seeds[face.chosen], face.chosen
-    current, images, records = face.restored, [], []
-    for index in range(1, passes + 1):
+
+    def restore(current: np.ndarray) -> Generator[Progress, None, np.ndarray]:
         _check(should_cancel)
         yield Progress(face_index, len(result.faces), 0, 0)
         (refined,) = yield from _run_engine(engine, current, sampler, [seed], position=face_index,
                                             count=len(result.faces), should_cancel=should_cancel)
-        candidate = len(face.candidates) + len(images)
-        records.append(Refinement(candidate=candidate, source=source, index=index, change=pass_change(current, refined)))
-        images.append(refined)
-        current, source = refined, candidate
+        return refined
+
+    images, records = [], []
+    steps = iter_refine_steps(face.restored, restore, passes)
+    try:
+        for item in steps:
+            if not isinstance(item, RefinePass):
+                yield item
+                continue
+            candidate = len(face.candidates) + len(images)
+            records.append(Refinement(candidate=candidate, source=source, index=item.index, change=item.change))
+            images.append(item.image)
+            source = candidate
+    finally:
+        steps.close()
     if not images:
         return result
     grown = result.with_candidates(face_index, [seed] * len(images), images, refinements=records)

@@ -6,7 +6,9 @@ result is fed back through the restoration at a high fidelity (a small start tim
 only cleans what is left), K times. The change between passes (root-mean-square difference in grey
 levels) tells a user when the passes have converged: it should shrink pass after pass.
 
-:func:`iter_refine` is a pure loop over any ``restore(image) → image`` function.
+:func:`iter_refine` is a pure loop over any ``restore(image) → image`` function; :func:`iter_refine_steps`
+is the same loop over a restoration that reports progress, as the photo pipeline's
+(:func:`faceapp.core.photo_restore.iter_refine_face`) does.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import dataclasses
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 from faceapp.core.settings import SamplerSettings
+
+T = TypeVar("T")
 
 #: Fidelity of the refinement passes: at least this, so each pass only polishes (t ≤ 120).
 REFINE_FIDELITY = 0.85
@@ -61,10 +66,24 @@ def check_passes(passes: int) -> int:
 def iter_refine(image: np.ndarray, restore: Callable[[np.ndarray], np.ndarray], passes: int) -> Generator[RefinePass, None, np.ndarray]:
     """Feed ``image`` through ``restore`` ``passes`` times; yields each :class:`RefinePass` and
     returns the last image (``image`` itself when ``passes`` is 0)."""
+
+    def at_once(current: np.ndarray) -> Generator[Any, None, np.ndarray]:
+        return restore(current)
+        yield  # (a generator that reports nothing)
+
+    return (yield from iter_refine_steps(image, at_once, passes))
+
+
+def iter_refine_steps(image: np.ndarray, restore: Callable[[np.ndarray], Generator[T, None, np.ndarray]],
+                      passes: int) -> Generator[T | RefinePass, None, np.ndarray]:
+    """:func:`iter_refine` for a restoration that reports its progress: ``restore(image)`` is a
+    generator that yields progress items and returns the restored image. Yields those items and,
+    after each pass, its :class:`RefinePass`; returns the last image. Closing it closes the pass
+    being run."""
     check_passes(passes)
     current = image
     for index in range(1, passes + 1):
-        result = restore(current)
+        result = yield from restore(current)
         yield RefinePass(index=index, image=result, change=pass_change(current, result))
         current = result
     return current
