@@ -1,6 +1,6 @@
 """The model card's figures: real low-quality faces and photos restored at several fidelities.
 
-    python -m faceapp.training.figures --model faceapp-cpu --out docs/model-card
+    python -m faceapp.training.figures --model faceapp-compact --out docs/model-card
 
 Restores with ``faceapp-cli`` itself (so the figures show exactly what a user gets): every
 aligned face of ``testdata/faces`` and every photo of ``testdata/photos`` at each fidelity, seed 0,
