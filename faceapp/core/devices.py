@@ -52,22 +52,23 @@ CPU_BF16_ENV = "FACEAPP_CPU_BF16"
 
 
 def cpu_runs_bf16_fast() -> bool:
-    """Whether this CPU has bf16 matrix instructions (AMX-BF16 or AVX-512-BF16), so bf16 network
-    forwards run several times faster than fp32 (bench/README.md); ``FACEAPP_CPU_BF16=0|1``
-    overrides the detection."""
+    """Whether bf16 network work is faster than fp32 on this CPU: it has AMX-BF16 tiles.
+
+    AVX-512-BF16 alone is not enough: on a 2-core Xeon with AVX-512-BF16 but no AMX, bf16
+    (channels_last) was slower than fp32 for both training and inference of faceapp's networks
+    (bench/README.md). ``FACEAPP_CPU_BF16=0|1`` overrides the detection."""
     forced = os.environ.get(CPU_BF16_ENV, "").strip()
     if forced in ("0", "1"):
         return forced == "1"
-    return _cpu_bf16_flags()
+    return _cpu_has_amx_bf16()
 
 
 @functools.cache
-def _cpu_bf16_flags() -> bool:
+def _cpu_has_amx_bf16() -> bool:
     get_capabilities = getattr(torch.cpu, "get_capabilities", None)
     if get_capabilities is None:  # pragma: no cover - torch builds without the query
         return False
-    caps = get_capabilities()
-    return bool(caps.get("amx_bf16") or caps.get("avx512_bf16"))
+    return bool(get_capabilities().get("amx_bf16"))
 
 
 def configure_cpu_threads(threads: int | None = None) -> int:

@@ -7,9 +7,9 @@ restorers add their residual to the float32 input).
 
 ``auto`` picks, per device, what runs fastest without visible loss:
 - CUDA: float16 (autocast, as the official code);
-- CPU: bfloat16 weights in the channels_last layout where the processor has bf16 matrix
-  instructions (AMX-BF16 or AVX-512-BF16; see bench/README.md for the measured speed-up),
-  float32 elsewhere (bf16 without those instructions is emulated and slower);
+- CPU: bfloat16 weights in the channels_last layout where the processor has AMX-BF16 tiles,
+  float32 elsewhere: with AVX-512-BF16 alone, bf16 measured slower than fp32 here
+  (bench/README.md), and without either it is emulated;
 - Apple MPS: float32 (no MPS machine has measured another choice here).
 """
 

@@ -1,7 +1,7 @@
 """The training loop shared by the restorer and the prior.
 
-AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast on CUDA
-and on CPUs with bf16 matrix instructions, channels_last weights, a CSV loss log, a validation
+AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast with
+channels_last weights on CUDA and on CPUs with AMX-BF16 (fp32 elsewhere), a CSV loss log, a validation
 figure per checkpoint (``validation.csv``), preview grids, and checkpoints that resume
 bit-exactly: every random draw of step
 s is keyed by (seed, s), the checkpoint restores network, EMA, optimiser and the global RNG states
@@ -79,10 +79,12 @@ def autocast_factory(device: torch.device, bf16: bool) -> Callable[[], contextli
     return contextlib.nullcontext
 
 
-def prepare_network(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """Move ``model`` to ``device`` in the channels_last layout (what bf16 convolutions run fastest
-    in on CPUs and tensor cores; the values, state dict and checkpoints are unchanged)."""
-    return model.to(device=device, memory_format=torch.channels_last)
+def prepare_network(model: torch.nn.Module, device: torch.device, *, channels_last: bool) -> torch.nn.Module:
+    """Move ``model`` to ``device``, in the channels_last layout when asked (bf16 convolutions run
+    fastest in it; fp32 ones on a CPU ran slower: bench/README.md). Values, state dict and
+    checkpoints are the same either way."""
+    model = model.to(device=device)
+    return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
 def train_step(model, ema: EMA, optimizer, task, batch, *, lr: float, generator, autocast, grad_clip: float):
@@ -103,7 +105,8 @@ def build_training_state(cfg: TrainingConfig, device: torch.device):
     """(network, EMA, optimiser) for ``cfg`` on ``device``, seeded by the config."""
     t = cfg.train
     torch.manual_seed(t.seed)
-    model = prepare_network(build_network(cfg.model.arch, cfg.model.config), device).train()
+    bf16 = autocast_factory(device, t.bf16) is not contextlib.nullcontext
+    model = prepare_network(build_network(cfg.model.arch, cfg.model.config), device, channels_last=bf16).train()
     ema = EMA(model, decay=t.ema_decay)
     optimizer = torch.optim.AdamW(model.parameters(), lr=t.lr, betas=t.betas, weight_decay=t.weight_decay)
     return model, ema, optimizer
