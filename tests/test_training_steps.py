@@ -79,3 +79,23 @@ def test_a_diverging_run_stops_with_a_clear_error(dataset_dir, tmp_path):
     with pytest.raises(TrainingDivergedError, match="lr"):
         train(cfg, run_dir=tmp_path, data_root=dataset_dir, log=lambda _: None)
     assert not (tmp_path / "checkpoints" / "last.pt").exists()
+
+
+def test_a_compiled_training_step_learns_like_the_plain_one(dataset_dir, tmp_path):
+    """[train] compile = true runs the step through torch.compile: the same losses (to float
+    tolerance) and plain, loadable weights in the checkpoint."""
+    import dataclasses
+
+    torch.set_num_threads(1)
+    cfg = load_config("restorer_conv_tiny")
+    compiled_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, compile=True))
+    from torch._dynamo.utils import counters
+
+    plain = train(cfg, run_dir=tmp_path / "plain", data_root=dataset_dir, max_steps=2, log=lambda _: None)
+    counters.clear()
+    compiled = train(compiled_cfg, run_dir=tmp_path / "compiled", data_root=dataset_dir, max_steps=2,
+                     log=lambda _: None)
+    assert counters["stats"]["unique_graphs"] >= 1  # the step really went through torch.compile
+    assert compiled.losses == pytest.approx(plain.losses, rel=1e-3)
+    state = torch.load(tmp_path / "compiled" / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert not any(k.startswith("_orig_mod.") for k in state)

@@ -158,6 +158,8 @@ def train(
         pin_memory=dev.type == "cuda", persistent_workers=False,
         prefetch_factor=4 if cfg.data.num_workers else None, generator=loader_generator(t.seed, start_step),
     )
+    # the compiled module shares the parameters; EMA, checkpoints and validation use the plain one
+    step_model = torch.compile(model) if t.compile else model
     csv_log = CsvLog(run_dir / "losses.csv", resume_step=start_step)
     validation_log = CsvLog(run_dir / "validation.csv", resume_step=start_step)
     losses: list[torch.Tensor] = []
@@ -166,7 +168,7 @@ def train(
     done = start_step
     for step, batch in zip(range(start_step, end_step), loader):
         lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps, warmup_from=warmup_from)
-        loss, parts, grad_norm = train_step(model, ema, optimizer, task, batch, lr=lr,
+        loss, parts, grad_norm = train_step(step_model, ema, optimizer, task, batch, lr=lr,
                                             generator=step_generator(t.seed, step, dev), autocast=autocast,
                                             grad_clip=t.grad_clip)
         losses.append(loss.detach())
