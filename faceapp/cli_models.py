@@ -72,15 +72,17 @@ def _list(registry: Registry, args) -> int:
     if not statuses:
         print("No models found.")
         return EXIT_OK
-    rows = [("NAME", "STATE", "SIZE", "LICENCE")]
+    rows = [("NAME", "STATE", "SIZE", "FIDELITY/STEPS", "LICENCE")]
     for status in statuses:
-        mark = " *" if status.manifest.name == default else ""
-        rows.append((status.manifest.name + mark, status.state, _size_text(status),
-                     status.manifest.licence or "unknown"))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        manifest = status.manifest
+        mark = " *" if manifest.name == default else ""
+        rows.append((manifest.name + mark, status.state, _size_text(status),
+                     f"{manifest.default_fidelity:g} / {manifest.default_steps}", manifest.licence or "unknown"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[3])
-    print(f"\n* default model. Weight files live in {registry.weights_dir}")
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+    print("\n* default model. FIDELITY/STEPS: what a restore uses unless --fidelity or --steps is given.")
+    print(f"Weight files live in {registry.weights_dir}")
     if any(s.state == UNVERIFIED for s in statuses):
         print(f"{UNVERIFIED}: some files were placed there by hand and are not checked yet; "
               "'faceapp-cli models verify NAME' checks them (loading the model does too).")
@@ -197,6 +199,8 @@ def _as_json(status: ModelStatus, is_default: bool) -> dict:
         "state": status.state,
         "default": is_default,
         "licence": manifest.licence,
+        "default_fidelity": manifest.default_fidelity,
+        "default_steps": manifest.default_steps,
         "homepage": manifest.homepage,
         "description": manifest.description,
         "size_on_disk": status.size_on_disk,

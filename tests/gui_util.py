@@ -41,8 +41,9 @@ def _toml(value) -> str:
     return json.dumps(value)
 
 
-def install_tiny_model(name: str = TINY_MODEL) -> str:
-    """Write a 64 px random-weight model (manifest + weights) into the isolated user profile."""
+def install_tiny_model(name: str = TINY_MODEL, *, default_fidelity: float | None = None) -> str:
+    """Write a 64 px random-weight model (manifest + weights) into the isolated user profile;
+    ``default_fidelity`` goes into the manifest when given."""
     files = {"prior": f"{name}_prior.safetensors", "restorer": f"{name}_restorer.safetensors"}
     weights = paths.weights_dir()
     weights.mkdir(parents=True, exist_ok=True)
@@ -50,7 +51,8 @@ def install_tiny_model(name: str = TINY_MODEL) -> str:
     write_checkpoint("swinir", SMALL_SWINIR_CONFIG, weights / files["restorer"], seed=2)
     text = [f'schema = 1\nname = "{name}"\ntitle = "Tiny test model"\nlicence = "MIT"\n'
             'face_size = 64\nface_template = "ffhq5"\ndefault_steps = 4\n'
-            '\n[diffusion]\ntimesteps = 1000\nbeta_start = 0.0001\nbeta_end = 0.02\n']
+            + (f'default_fidelity = {default_fidelity}\n' if default_fidelity is not None else '')
+            + '\n[diffusion]\ntimesteps = 1000\nbeta_start = 0.0001\nbeta_end = 0.02\n']
     for role, arch, config in (("prior", "iddpm_unet", SMALL_UNET_CONFIG),
                                ("restorer", "swinir", SMALL_SWINIR_CONFIG)):
         text.append(f'\n[{role}]\narch = "{arch}"\nfile = "{files[role]}"\nconfig = {_toml(config)}\n')

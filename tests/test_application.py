@@ -36,6 +36,14 @@ def test_steps_come_from_the_model_unless_set():
     assert application.photo_settings(Preferences(steps=5), engine).sampler.steps == 5
 
 
+def test_fidelity_comes_from_the_model_unless_set():
+    engine = SteppingEngine(face_size=64)
+    engine.default_fidelity = 0.8
+    assert application.photo_settings(Preferences(), engine).sampler.fidelity == 0.8
+    assert application.photo_settings(Preferences(fidelity=0.3), engine).sampler.fidelity == 0.3
+    assert application.photo_settings(Preferences(fidelity=0.0), engine).sampler.fidelity == 0.0  # a choice, not "unset"
+
+
 def test_every_preference_reaches_the_photo_settings():
     engine = SteppingEngine(face_size=64)
     engine.default_steps = 3

@@ -242,6 +242,17 @@ def test_steps_default_to_the_models_own(tmp_path, testdata_dir, capsys, monkeyp
     assert read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))["steps"] == 5
 
 
+def test_fidelity_defaults_to_the_models_own(tmp_path, testdata_dir, capsys, monkeypatch):
+    engine = identity_engine(256)
+    engine.default_fidelity = 0.75
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    photo = testdata_dir / "faces" / "0143.png"
+    for folder, options, expected in (("a", [], 0.75), ("b", ["--fidelity", "0.2"], 0.2)):
+        code, out, _ = _run(capsys, photo, "--aligned", *options, "-o", tmp_path / folder, "--json", "--no-progress")
+        assert code == 0
+        assert read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))["fidelity"] == expected
+
+
 def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, monkeypatch):
     loads = []
     monkeypatch.setattr(cli, "_load_engine", lambda prefs: loads.append(prefs.model))

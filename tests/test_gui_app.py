@@ -9,6 +9,7 @@ from pathlib import Path
 import gui_util
 import pytest
 
+from faceapp.core.preferences import PREFERENCES_VERSION
 from faceapp.gui.app import prepare_qt_environment
 from faceapp.gui.main_window import MainWindow
 
@@ -73,8 +74,17 @@ def test_settings_of_the_first_layout_are_migrated(tmp_path):
     loaded = store.load()
     assert (loaded.upscale, loaded.export_format, loaded.fidelity, loaded.steps) == (2, "jpg", 0.3, 6)
     store.save(loaded)
-    assert store._settings.value("sampler/fidelity") is None and int(store._settings.value("prefs/version")) == 1
+    assert store._settings.value("sampler/fidelity") is None
+    assert int(store._settings.value("prefs/version")) == PREFERENCES_VERSION
     assert gui_util.settings_store(tmp_path).load() == loaded
+
+
+@pytest.mark.parametrize("stored, loaded", [("0.5", None), ("0.3", 0.3)])
+def test_a_never_moved_fidelity_of_the_second_layout_becomes_the_models_own(tmp_path, stored, loaded):
+    store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/version", 1)  # layout 1 always stored the fidelity, 0.5 by default
+    store._settings.setValue("prefs/fidelity", stored)
+    assert store.load().fidelity == loaded
 
 
 def test_every_main_action_has_a_keyboard_shortcut(qtbot, tmp_path):

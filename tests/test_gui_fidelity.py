@@ -60,3 +60,24 @@ def test_a_keyboard_change_is_saved_when_the_window_closes(window, tmp_path):
     assert window.writes == []
     window.close()
     assert reopened_fidelity(tmp_path) == pytest.approx(moved)
+
+
+def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot, tmp_path):
+    from faceapp.core.preferences import Preferences
+
+    gui_util.install_tiny_model(default_fidelity=0.8)
+    store = gui_util.settings_store(tmp_path)
+    store.save(Preferences(model=gui_util.TINY_MODEL))
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    control = window.fidelity
+    assert control.fidelity() == pytest.approx(0.8) and window.session.prefs.fidelity is None
+    assert control.reset_button.isHidden()  # nothing to go back to
+    control.slider.setValue(60)  # the user picks fidelity 0.4
+    assert window.session.prefs.fidelity == pytest.approx(0.4)
+    assert not control.reset_button.isHidden()
+    control.reset_button.click()
+    assert control.fidelity() == pytest.approx(0.8) and window.session.prefs.fidelity is None
+    assert control.reset_button.isHidden()
+    assert gui_util.settings_store(tmp_path).load().fidelity is None  # saved: the model's own from now on
+    window.close()

@@ -145,6 +145,7 @@ def test_official_configs_build_the_official_key_sets(golden_dir, role, keys):
     ({"files": [{"name": PRIOR, "sha256": "abc"}]}, "files[0].sha256"),
     ({"diffusion": {"timesteps": 1000, "beta_start": 0.5, "beta_end": 0.1}}, "diffusion.beta_end"),
     ({"diffusion": {"timesteps": 500, "beta_start": 0.0001, "beta_end": 0.02}}, "diffusion.timesteps"),
+    ({"default_fidelity": 1.5}, "default_fidelity"),
 ])
 def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, change, field):
     data = manifest_data(configs)
@@ -155,6 +156,11 @@ def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, cha
         load_manifest(path)
     assert str(path) in str(caught.value)
     assert f"'{field}'" in str(caught.value)
+
+
+def test_a_models_default_fidelity_is_read_and_is_optional(manifests_dir, configs):
+    assert load_manifest(write_manifest(manifests_dir, manifest_data(configs, default_fidelity=0.65))).default_fidelity == 0.65
+    assert load_manifest(write_manifest(manifests_dir, manifest_data(configs, name="plain"))).default_fidelity == 0.5
 
 
 def test_invalid_toml_names_the_file(manifests_dir):

@@ -21,7 +21,7 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
         train(load_config(name), run_dir=tmp_path / name, data_root=dataset_dir, max_steps=2, log=lambda _: None)
     out = tmp_path / "models"
     result = export_model(restorer_run=tmp_path / "restorer_tiny", prior_run=tmp_path / "prior_tiny", out_dir=out,
-                          name="test-compact")
+                          name="test-compact", default_steps=6, default_fidelity=0.7)
 
     manifest = tomllib.loads(result.manifest.read_text())
     # the face size is the prior's: a 32 px prior is never run at 256 px
@@ -35,6 +35,8 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
     registry = Registry(manifest_dirs=[out], weights_dir=tmp_path / "weights")
     assert registry.problems == [] and registry.default().name == "test-compact"
     assert registry.is_installed("test-compact")
+    chosen = registry.get("test-compact")  # the evaluation's choice of defaults reaches the app
+    assert (chosen.default_steps, chosen.default_fidelity) == (6, 0.7)
     engine = load_engine("test-compact", device="cpu", registry=registry)
     face = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     out_a = engine.restore(face, sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[1])

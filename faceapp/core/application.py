@@ -112,9 +112,9 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
 
 
 def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False, repair_resamples: int = 1) -> PhotoSettings:
-    """How ``engine`` restores a photo for ``prefs``: steps default to the model's own."""
+    """How ``engine`` restores a photo for ``prefs``: steps and fidelity default to the model's own."""
     return PhotoSettings(
-        sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8),
+        sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8, getattr(engine, "default_fidelity", 0.5)),
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
         aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
         repair_resamples=repair_resamples,

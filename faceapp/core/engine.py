@@ -65,6 +65,7 @@ class FaceEngine:
         device: str | torch.device = "cpu",
         betas: np.ndarray | None = None,
         default_steps: int = 8,
+        default_fidelity: float = 0.5,
         max_batch: int | None = None,
         precision: str = "auto",
     ) -> None:
@@ -73,6 +74,7 @@ class FaceEngine:
         self.face_size = int(face_size)
         self.template = face_template(template, self.face_size)
         self.default_steps = default_steps
+        self.default_fidelity = default_fidelity
         self.numerics = resolve_precision(precision, self.device)
         self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
@@ -291,6 +293,7 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         device=target,
         betas=betas,
         default_steps=manifest.default_steps,
+        default_fidelity=manifest.default_fidelity,
         max_batch=max_batch,
         precision=precision,
     )

@@ -109,6 +109,7 @@ class _ManifestDocument:
     diffusion: DiffusionSpec
     restorer: NetworkSpec
     prior: NetworkSpec | None = None
+    default_fidelity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
     description: str = ""
     licence: str = ""
     homepage: str = ""
@@ -141,6 +142,7 @@ class ModelManifest:
     files: tuple[ModelFile, ...]
     is_default: bool
     source: Path
+    default_fidelity: float = 0.5  # where the model's evaluation says it works best (the slider's start)
 
     def file(self, name: str) -> ModelFile:
         """The ``[[files]]`` entry called ``name``."""
@@ -180,7 +182,7 @@ def load_manifest(path: Path) -> ModelManifest:
         name=doc.name, title=doc.title, description=doc.description.strip(), licence=doc.licence,
         homepage=doc.homepage, face_size=doc.face_size, face_template=doc.face_template,
         default_steps=doc.default_steps, diffusion=doc.diffusion, prior=doc.prior, restorer=doc.restorer,
-        files=doc.files, is_default=doc.default, source=path,
+        files=doc.files, is_default=doc.default, source=path, default_fidelity=doc.default_fidelity,
     )
 
 

@@ -3,8 +3,8 @@
 Every list of choices a front-end offers is defined here once. :class:`Preferences` is a frozen
 pydantic dataclass: ``Preferences(upscale=3)`` and ``dataclasses.replace(prefs, upscale=3)`` raise
 a ``ValueError`` (pydantic's ``ValidationError``) naming the field; stored strings such as ``"8"``
-are converted. ``steps=None`` means the model's own ``default_steps``; :meth:`Preferences.sampler`
-resolves it once the model is known.
+are converted. ``steps=None`` and ``fidelity=None`` mean the model's own ``default_steps`` and
+``default_fidelity``; :meth:`Preferences.sampler` resolves them once the model is known.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pydantic.dataclasses import dataclass
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, ScheduleMode, SamplerSettings
 
 #: The version of the stored preferences' layout (see ``faceapp.gui.settings_store``'s migrations).
-PREFERENCES_VERSION = 1
+PREFERENCES_VERSION = 2
 
 #: The devices a user picks from; the CLI also takes ``cuda:N``.
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -45,8 +45,8 @@ _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 class Preferences:
     """Everything a user sets for a run, in the CLI's options or the GUI's settings.
 
-    model: manifest name; "" is the registry's default model. steps: None takes the model's
-    ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
+    model: manifest name; "" is the registry's default model. fidelity / steps: None takes the
+    model's ``default_fidelity`` / ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
     face_selection / min_face_size: which detected faces are restored. output_folder: "" writes
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
     (checked when a name is made: :func:`faceapp.core.export.output_file_name`).
@@ -55,7 +55,7 @@ class Preferences:
     device: str = "auto"
     precision: Precision = "auto"
     model: str = ""
-    fidelity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    fidelity: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     steps: Annotated[int, Field(ge=1, le=1000)] | None = None
     eta: Annotated[float, Field(ge=0.0, le=1.0)] = SamplerSettings.eta
     schedule: ScheduleMode = "fast"
@@ -86,9 +86,11 @@ class Preferences:
             raise ValueError(f"must be one of {', '.join(map(str, UPSCALES))}")
         return value
 
-    def sampler(self, default_steps: int) -> SamplerSettings:
-        """The sampler settings of a run on a model whose own step count is ``default_steps``."""
-        return SamplerSettings(fidelity=self.fidelity, steps=self.steps or default_steps, eta=self.eta,
+    def sampler(self, default_steps: int, default_fidelity: float = 0.5) -> SamplerSettings:
+        """The sampler settings of a run on a model whose own step count and fidelity are
+        ``default_steps`` and ``default_fidelity``."""
+        fidelity = default_fidelity if self.fidelity is None else self.fidelity
+        return SamplerSettings(fidelity=fidelity, steps=self.steps or default_steps, eta=self.eta,
                                schedule=self.schedule, polish_timestep=self.polish_timestep)
 
     def replace(self, **changes: object) -> Preferences:

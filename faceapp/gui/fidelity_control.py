@@ -1,9 +1,10 @@
-"""The fidelity ↔ realism slider, labelled in words; the start timestep is in its tooltip."""
+"""The fidelity ↔ realism slider, labelled in words; the start timestep is in its tooltip, and a
+reset button brings it back to the model's own default fidelity."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from faceapp.core.schedule import fidelity_to_timestep
 
@@ -21,10 +22,14 @@ class FidelityControl(QWidget):
 
     :attr:`fidelityChanged` follows the user's every move; :attr:`fidelityCommitted` comes when
     the user lets go of the slider (a good moment to save). :meth:`set_fidelity` emits neither.
+    The reset button (shown while the slider is away from :meth:`set_model_default`'s value) moves
+    it back and emits :attr:`resetToModelDefault`: the model's own fidelity is used from then on,
+    also after a change of model.
     """
 
     fidelityChanged = Signal(float)
     fidelityCommitted = Signal(float)
+    resetToModelDefault = Signal()
 
     def __init__(self, fidelity: float = 0.5, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,10 +38,16 @@ class FidelityControl(QWidget):
         self.slider.setPageStep(10)
         self.value_label = QLabel()
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reset_button = QToolButton()
+        self.reset_button.setText("Default")
+        self.reset_button.setAutoRaise(True)
+        self.reset_button.clicked.connect(self._reset)
+        self._model_default = 0.5
         ends = QHBoxLayout()
         ends.addWidget(QLabel("Faithful"))
         ends.addStretch(1)
         ends.addWidget(self.value_label)
+        ends.addWidget(self.reset_button)
         ends.addStretch(1)
         ends.addWidget(QLabel("Realistic"))
         layout = QVBoxLayout(self)
@@ -60,6 +71,20 @@ class FidelityControl(QWidget):
         finally:
             self._quiet = False
 
+    def model_default(self) -> float:
+        return self._model_default
+
+    def set_model_default(self, fidelity: float) -> None:
+        """The fidelity the model's evaluation chose (where the reset button goes back to)."""
+        self._model_default = round(float(fidelity), 2)
+        self.reset_button.setToolTip(f"Back to this model's own fidelity, {self._model_default:.2f} "
+                                     f"({fidelity_words(self._model_default).lower()})")
+        self._show(self.fidelity())
+
+    def _reset(self) -> None:
+        self.set_fidelity(self._model_default)
+        self.resetToModelDefault.emit()
+
     def _on_value(self, _value: int) -> None:
         fidelity = self.fidelity()
         self._show(fidelity)
@@ -68,6 +93,7 @@ class FidelityControl(QWidget):
 
     def _show(self, fidelity: float) -> None:
         self.value_label.setText(fidelity_words(fidelity))
+        self.reset_button.setVisible(abs(fidelity - self._model_default) > 1e-6)
         tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
                f"{fidelity_to_timestep(fidelity)} of 1000. Left keeps the photo's look; right lets "
                "the face prior add more (realistic, but less like the original). Restore again to "

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self._restore_window_state()
         self._refresh_enabled()
+        self.models.show_fidelity()
         self.models.show_model_and_device()
         self.models.check_models()
 
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         self.damage = DamageOverlay(self.compare)
         self.filmstrip = Filmstrip()
         self.gallery = SeedGallery()
-        self.run_panel = RunPanel(self.session.prefs.fidelity)
+        self.run_panel = RunPanel(self.models.shown_fidelity())
         self.fidelity = self.run_panel.fidelity
         self.restore_button = self.run_panel.restore_button
         self.restore_button.setToolTip(self.actions_["restore"].toolTip())
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(s.cancel)
         self.fidelity.fidelityChanged.connect(self._set_fidelity)
         self.fidelity.fidelityCommitted.connect(lambda _fidelity: self._save_fidelity())
+        self.fidelity.resetToModelDefault.connect(self._use_model_fidelity)
         self.filmstrip.photoSelected.connect(self.show_photo)
         self.filmstrip.dragOutRequested.connect(self.exports.drag_out)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
@@ -321,6 +323,12 @@ class MainWindow(QMainWindow):
         """Use the slider's fidelity for the next run; it is written on release or on close."""
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=fidelity)
         self._fidelity_unsaved = True
+
+    def _use_model_fidelity(self) -> None:
+        """From now on the model's own fidelity (also after a change of model); saved at once."""
+        self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None)
+        self._fidelity_unsaved = True
+        self._save_fidelity()
 
     def _save_fidelity(self) -> None:
         if self._fidelity_unsaved:

@@ -53,8 +53,23 @@ class ModelSettings:
     def apply_preferences(self, prefs: Preferences) -> None:
         """Use ``prefs`` from now on (the next run) and show them."""
         self._window.session.prefs = prefs
-        self._window.fidelity.set_fidelity(prefs.fidelity)
+        self.show_fidelity()
         self.show_model_and_device()
+
+    def model_default_fidelity(self) -> float:
+        """The default fidelity of the model a run would use (0.5 when no model can be read)."""
+        manifest = self._manifest()
+        return manifest.default_fidelity if manifest is not None else 0.5
+
+    def shown_fidelity(self) -> float:
+        """What the slider shows: the user's fidelity, or the model's own when none is set."""
+        fidelity = self._window.session.prefs.fidelity
+        return self.model_default_fidelity() if fidelity is None else fidelity
+
+    def show_fidelity(self) -> None:
+        """Put the slider at :meth:`shown_fidelity`, its reset button at the model's default."""
+        self._window.fidelity.set_model_default(self.model_default_fidelity())
+        self._window.fidelity.set_fidelity(self.shown_fidelity())
 
     def open_models(self) -> None:
         from faceapp.gui.model_manager import ModelManagerDialog
@@ -66,6 +81,7 @@ class ModelSettings:
         dialog.modelsChanged.connect(self._window.session.backend.forget_engine)
         dialog.exec()
         self.check_models()
+        self.show_fidelity()
         self.show_model_and_device()
 
     def check_models(self) -> None:
@@ -95,15 +111,26 @@ class ModelSettings:
         self._window.device_label.setText(f"Device: {text}")
         self._window.model_label.setText(f"Model: {self._model_title()}")
 
-    def _model_title(self) -> str:
-        """The title of the model a run would use (the chosen one, else the registry's default)."""
+    def _manifest(self) -> Any:
+        """The manifest of the model a run would use (the chosen one, else the registry's default);
+        None when there is none (an unknown or broken model is reported when a run starts)."""
         registry, name = self.registry(), self._window.session.prefs.model
         if registry is None:
-            return name or "default"
+            return None
         try:
-            manifest = registry.get(name) if name else registry.default()
-            installed = registry.is_installed(manifest.name)
-        except Exception:  # an unknown or broken model is reported when a run starts
+            return registry.get(name) if name else registry.default()
+        except Exception:
+            return None
+
+    def _model_title(self) -> str:
+        """The title of the model a run would use."""
+        name = self._window.session.prefs.model
+        manifest = self._manifest()
+        if manifest is None:
+            return name or ("default" if self.registry() is None else "none installed")
+        try:
+            installed = self.registry().is_installed(manifest.name)
+        except Exception:
             return name or "none installed"
         return manifest.title if installed else f"{manifest.title} (not installed)"
 

@@ -5,7 +5,8 @@ The store keeps an INI file in the user data folder (so ``FACEAPP_HOME`` isolate
 other per-user file). Stored values are validated by the core's schema; an invalid one falls back to
 its default (logged with the field's name). The layout carries a version (``prefs/version``):
 older layouts are migrated on load (version 0 kept the sampling fields under ``sampler/`` and
-wrote "jpeg" as a format).
+wrote "jpeg" as a format; before version 2 the fidelity was always stored, 0.5 when never moved,
+and that 0.5 now means the model's own default fidelity).
 """
 
 from __future__ import annotations
@@ -38,7 +39,16 @@ def _migrate(values: dict[str, Any], version: int, read) -> dict[str, Any]:
                 values[name] = stored
         if values.get("export_format") == "jpeg":
             values["export_format"] = "jpg"
+    if version < 2 and _is_old_default_fidelity(values.get("fidelity")):
+        values["fidelity"] = None  # layouts before 2 always stored 0.5, the default then: the model's own now
     return values
+
+
+def _is_old_default_fidelity(value: Any) -> bool:
+    try:
+        return value is not None and float(value) == 0.5
+    except (TypeError, ValueError):
+        return False
 
 
 def valid_preferences(values: dict[str, Any]) -> Preferences:
@@ -73,8 +83,9 @@ class SettingsStore:
         values = {name: read(f"prefs/{name}") for name in _FIELDS}
         values = {name: value for name, value in values.items() if value is not None}
         values = _migrate(values, version, read)
-        if values.get("steps") in ("", "model"):
-            values["steps"] = None
+        for name in ("steps", "fidelity"):  # stored as "model": the model's own
+            if values.get(name) in ("", "model"):
+                values[name] = None
         return valid_preferences(values)
 
     def save(self, prefs: Preferences) -> None:

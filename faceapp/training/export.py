@@ -39,6 +39,7 @@ def export_model(
     title: str = "faceapp compact (256 px, CPU-friendly)",
     default: bool = True,
     default_steps: int = 8,
+    default_fidelity: float = 0.5,
     evaluation: str = "",
     notes: str = "",
 ) -> ExportResult:
@@ -61,7 +62,7 @@ def export_model(
     curves = {kind: _validation_rows(run) for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run)))}
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
-    manifest.write_text(_manifest_text(name, title, default, default_steps, prior_cfg, entries), encoding="utf-8")
+    manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries), encoding="utf-8")
     card = out / MODEL_CARD_NAME
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes), encoding="utf-8")
     return ExportResult(manifest, tuple(files), card)
@@ -79,7 +80,7 @@ def _toml_value(value) -> str:
     raise ConfigError(f"cannot write {value!r} into a manifest")
 
 
-def _manifest_text(name, title, default, default_steps, prior_cfg, entries) -> str:
+def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries) -> str:
     d = prior_cfg.diffusion
     lines = [
         "# faceapp's own compact model, exported by python -m faceapp.training export.",
@@ -95,6 +96,7 @@ def _manifest_text(name, title, default, default_steps, prior_cfg, entries) -> s
         f"face_size = {int(prior_cfg.model.config['image_size'])}",
         'face_template = "ffhq5"',
         f"default_steps = {default_steps}",
+        f"default_fidelity = {float(default_fidelity)!r}",
         f"default = {_toml_value(default)}",
         "",
         "[diffusion]",
