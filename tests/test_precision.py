@@ -32,7 +32,7 @@ def test_cuda_keeps_fp32_weights_under_fp16_autocast():
 
 def test_explicit_choices_and_refusals():
     assert resolve_precision("fp32", CPU).weights == torch.float32
-    assert resolve_precision("BF16", CPU).channels_last
+    assert resolve_precision("BF16", CPU).channels_last and resolve_precision("fp32", CPU).channels_last
     with pytest.raises(DeviceError, match="fp16 runs on CUDA"):
         resolve_precision("fp16", CPU)
     with pytest.raises(DeviceError, match="unknown precision"):
