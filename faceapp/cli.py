@@ -47,7 +47,7 @@ from faceapp.core.preferences import (
     Preferences,
 )
 from faceapp.core.progress import drive
-from faceapp.core.inpaint import MAX_RESAMPLES
+from faceapp.core.settings import MAX_RESAMPLES
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
 from faceapp.core.termination import terminate_like_interrupt
@@ -233,7 +233,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
         steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
         seeds_per_face=args.seeds, base_seed=args.seed, upscale=args.upscale, face_selection=args.faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
-        export_format=args.format or "", quality=args.quality,
+        export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
     )
 
 
@@ -312,8 +312,8 @@ class _Restorer:
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
-                                                face_damage=damage.crop if damage is not None else None,
-                                                repair_resamples=self.args.resample), on_progress)
+                                                face_damage=damage.crop if damage is not None else None),
+                                        on_progress)
         outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]

@@ -69,11 +69,12 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     chosen = dict(device="cpu", precision="bf16", model="tiny", steps=7, eta=0.25, polish_timestep=100,
                   seeds_per_face=5, base_seed=11, upscale=4, face_selection="largest", min_face_size=30.0,
                   output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
-                  auto_start=True)
+                  auto_start=True, repair_resamples=3, refine_passes=4)
     for name in ("device", "precision", "model", "upscale", "face_selection", "export_format"):
         combo = getattr(dialog, name)
         combo.setCurrentIndex(combo.findData(chosen[name]))
-    for name in ("steps", "eta", "polish", "seeds", "base_seed", "min_face_size", "quality"):
+    for name in ("steps", "eta", "polish", "seeds", "base_seed", "min_face_size", "quality", "repair_resamples",
+                 "refine_passes"):
         key = {"polish": "polish_timestep", "seeds": "seeds_per_face"}.get(name, name)
         getattr(dialog, name).setValue(chosen[key])
     dialog.output_folder.setText(chosen["output_folder"])

@@ -33,9 +33,11 @@ def test_painted_damage_is_repaired_by_restore_and_undo_clear_work(window, qtbot
     window.actions_["redo_damage"].trigger()
     assert not editor.is_empty()
 
+    window.models.apply_preferences(window.session.prefs.replace(repair_resamples=2))  # Settings → Damage resampling
     entry = restore(window, qtbot, path)
     assert entry.result.damage is not None
     assert entry.result.provenance()["damage"]["pixels"] == int((editor.mask() > 0).sum())
+    assert entry.result.provenance()["damage"]["resamples"] == 2
     after = shown_after(window)
     before = entry.photo.srgb
     damaged = editor.mask() > 0
@@ -56,11 +58,12 @@ def restored_photo(window, qtbot, photo):
 
 def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, qtbot, photo):
     path, entry, count, messages = restored_photo(window, qtbot, photo)
+    window.models.apply_preferences(window.session.prefs.replace(refine_passes=3))  # Settings → Refine passes
     assert window.actions_["refine"].isEnabled()
     window.actions_["refine"].trigger()
     qtbot.waitUntil(lambda: bool(messages), timeout=60000)
     face = window.session.entries[path].result.faces[0]
-    assert len(face.candidates) == count + 2 and face.chosen == count + 1
+    assert len(face.candidates) == count + 3 and face.chosen == count + 2
     assert "Refined face 1" in messages[-1] and "→" in messages[-1]
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
     assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]

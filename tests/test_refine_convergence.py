@@ -33,7 +33,8 @@ def test_each_refinement_pass_changes_the_face_less_than_the_one_before(testdata
     from faceapp.core.engine import load_engine
 
     engine = load_engine(MODEL, device="auto")
-    settings = PhotoSettings(sampler=SamplerSettings(steps=engine.default_steps), aligned=True)
+    settings = PhotoSettings(sampler=SamplerSettings(steps=engine.default_steps, fidelity=engine.default_fidelity),
+                             aligned=True)  # the model's defaults, as the CLI and the GUI run it
     for name in FACES:
         result = restore_photo(read_photo(testdata_dir / "faces" / name), [], engine, settings)
         refined = refine_face(result, 0, engine, 3)

@@ -111,25 +111,25 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
     return [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
 
 
-def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False, repair_resamples: int = 1) -> PhotoSettings:
+def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False) -> PhotoSettings:
     """How ``engine`` restores a photo for ``prefs``: steps and fidelity default to the model's own."""
     return PhotoSettings(
         sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8, getattr(engine, "default_fidelity", 0.5)),
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
         aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
-        repair_resamples=repair_resamples,
+        repair_resamples=prefs.repair_resamples,
     )
 
 
 def iter_restore(photo: Photo, faces: Sequence[Face], engine: Engine, prefs: Preferences, *,
                  aligned: bool = False, damage: np.ndarray | None = None, face_damage: np.ndarray | None = None,
-                 repair_resamples: int = 1, should_cancel: Callable[[], bool] | None = None,
+                 should_cancel: Callable[[], bool] | None = None,
                  ) -> Generator[Progress, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo`` as ``prefs`` say, repairing ``damage`` (a mask of
-    the photo's size, 255 = damaged; ``repair_resamples`` RePaint resamplings per step); yields
+    the photo's size, 255 = damaged, with ``prefs.repair_resamples`` RePaint resamplings per step); yields
     Progress, returns the result. ``face_damage``: the one face's own crop mask, when the mask was
     given in the crop (:class:`DamageMask`)."""
-    settings = photo_settings(prefs, engine, aligned=aligned, repair_resamples=repair_resamples)
+    settings = photo_settings(prefs, engine, aligned=aligned)
     return (yield from iter_restore_photo(photo, faces, engine, settings, damage=damage, face_damage=face_damage,
                                           should_cancel=should_cancel))
 

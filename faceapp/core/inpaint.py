@@ -22,9 +22,6 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.sampling import EpsModel, StepState, ddim_step, q_sample, randn_per_generator
 from faceapp.core.schedule import SamplingPlan
 
-#: Most RePaint resamplings per step a run may ask for.
-MAX_RESAMPLES = 10
-
 
 def keep_known(x: torch.Tensor, known: torch.Tensor, hole: torch.Tensor, alpha_bar: float, noise: torch.Tensor) -> torch.Tensor:
     """RePaint's constraint (Lugmayr et al. 2022, eq. 8): x ← m·x + (1 − m)·q_sample(known, ᾱ, noise).

@@ -16,7 +16,8 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, field_validator
 from pydantic.dataclasses import dataclass
 
-from faceapp.core.settings import MAX_POLISH_TIMESTEP, ScheduleMode, SamplerSettings
+from faceapp.core.refine import DEFAULT_REFINE_PASSES, MAX_REFINE_PASSES
+from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, ScheduleMode, SamplerSettings
 
 #: The version of the stored preferences' layout (see ``faceapp.gui.settings_store``'s migrations).
 PREFERENCES_VERSION = 2
@@ -47,7 +48,8 @@ class Preferences:
 
     model: manifest name; "" is the registry's default model. fidelity / steps: None takes the
     model's ``default_fidelity`` / ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
-    face_selection / min_face_size: which detected faces are restored. output_folder: "" writes
+    face_selection / min_face_size: which detected faces are restored. repair_resamples: RePaint
+    resamplings per step where damage is painted; refine_passes: passes of the GUI's Refine. output_folder: "" writes
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
     (checked when a name is made: :func:`faceapp.core.export.output_file_name`).
     """
@@ -62,6 +64,8 @@ class Preferences:
     polish_timestep: Annotated[int, Field(ge=0, le=MAX_POLISH_TIMESTEP)] = 0
     seeds_per_face: Annotated[int, Field(ge=1, le=64)] = 4
     base_seed: Annotated[int, Field(ge=0)] = 0
+    repair_resamples: Annotated[int, Field(ge=1, le=MAX_RESAMPLES)] = 1
+    refine_passes: Annotated[int, Field(ge=1, le=MAX_REFINE_PASSES)] = DEFAULT_REFINE_PASSES
     upscale: int = 1
     face_selection: FaceSelection = "all"
     min_face_size: Annotated[float, Field(ge=0.0)] = DEFAULT_MIN_FACE_SIZE

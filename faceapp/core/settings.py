@@ -13,6 +13,9 @@ ScheduleMode = Literal["fast", "official"]
 #: Largest texture-polish timestep: beyond it the polish would change the face, not its texture.
 MAX_POLISH_TIMESTEP = 300
 
+#: Most RePaint resamplings per step a run may ask for (damage repair).
+MAX_RESAMPLES = 10
+
 
 @dataclass(frozen=True)
 class SamplerSettings:

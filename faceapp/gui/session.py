@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.core.mask_editing import MaskEditor
-from faceapp.core.refine import DEFAULT_REFINE_PASSES, has_converged
+from faceapp.core.refine import has_converged
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import (
     CoreBackend,
@@ -245,9 +245,11 @@ class Session(QObject):
         self._queue_face_job(path, "more", self.backend.more_job(entry.result, position, self.prefs, count),
                              "more candidates", lambda grown, p=path: self._more_done(p, grown, position, count))
 
-    def refine(self, path: Path, position: int, *, passes: int = DEFAULT_REFINE_PASSES) -> None:
-        """Refine the chosen candidate of one face ``passes`` times (IDM-style; on the worker): each
-        pass becomes a candidate of the gallery, the last one is chosen, the changes are reported."""
+    def refine(self, path: Path, position: int, *, passes: int | None = None) -> None:
+        """Refine the chosen candidate of one face ``passes`` times (default: the preferences'
+        ``refine_passes``; IDM-style, on the worker): each pass becomes a candidate of the gallery,
+        the last one is chosen, the changes are reported."""
+        passes = passes or self.prefs.refine_passes
         entry = self.entries[path]
         if entry.result is None or position < 0 or self._face_job_waiting(path):
             return

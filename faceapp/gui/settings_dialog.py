@@ -1,4 +1,5 @@
-"""The Settings dialog: device, precision, model, sampling, seeds, faces, upscale, output folder and name pattern.
+"""The Settings dialog: device, precision, model, sampling, seeds, damage repair and refinement,
+faces, upscale, output folder and name pattern.
 
 It edits the core's :class:`~faceapp.core.preferences.Preferences`; every list of choices comes from
 :mod:`faceapp.core.preferences`."""
@@ -26,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.preferences import DEVICES, FACE_SELECTIONS, OUTPUT_FORMATS, PRECISIONS, UPSCALES, Preferences
-from faceapp.core.settings import MAX_POLISH_TIMESTEP
+from faceapp.core.refine import MAX_REFINE_PASSES
+from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
@@ -54,8 +56,9 @@ class SettingsDialog(QDialog):
         self.device = _combo(["auto", *[d for d in devices if d != "auto"]], prefs.device,
                              lambda name: "Automatic (best available)" if name == "auto" else name.upper())
         self.precision = _combo(PRECISIONS, prefs.precision, lambda name: _PRECISION_NAMES.get(name, name))
-        self.precision.setToolTip("Automatic: bfloat16 on a CPU with bf16 instructions (several times faster), "
-                                  "16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and recorded with each result.")
+        self.precision.setToolTip("Automatic: bfloat16 on a CPU with AMX (Intel Xeon 4th generation or later, where it "
+                                  "is faster), 16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and "
+                                  "recorded with each result.")
         self.model = QComboBox()
         self.model.addItem("Default model", "")
         for name, title in models:
@@ -86,6 +89,17 @@ class SettingsDialog(QDialog):
         self.base_seed = QSpinBox()
         self.base_seed.setRange(0, 2**31 - 1)
         self.base_seed.setValue(prefs.base_seed)
+        self.repair_resamples = QSpinBox()
+        self.repair_resamples.setRange(1, MAX_RESAMPLES)
+        self.repair_resamples.setValue(prefs.repair_resamples)
+        self.repair_resamples.setToolTip("Where damage is painted on a face: how often each step is noised again and "
+                                         "repeated (RePaint resampling). More blends the filled part better; each "
+                                         "one adds the face's sampling time again")
+        self.refine_passes = QSpinBox()
+        self.refine_passes.setRange(1, MAX_REFINE_PASSES)
+        self.refine_passes.setValue(prefs.refine_passes)
+        self.refine_passes.setToolTip("Passes of Photo → Refine face: the result is restored again this many times; "
+                                      "each pass is shown in the gallery with how much it changed the face")
         self.upscale = _combo(UPSCALES, prefs.upscale, lambda factor: f"×{factor}")
         self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
         self.face_selection.setToolTip("Faces left out are shown switched off: click one to restore it too")
@@ -121,6 +135,8 @@ class SettingsDialog(QDialog):
         compute.addRow("Texture polish", self.polish)
         compute.addRow("Seeds per face", self.seeds)
         compute.addRow("First seed", self.base_seed)
+        compute.addRow("Damage resampling", self.repair_resamples)
+        compute.addRow("Refine passes", self.refine_passes)
         compute.addRow("Background upscale", self.upscale)
         compute.addRow("Faces", self.face_selection)
         compute.addRow("Smallest face", self.min_face_size)
@@ -167,6 +183,8 @@ class SettingsDialog(QDialog):
             polish_timestep=self.polish.value(),
             seeds_per_face=self.seeds.value(),
             base_seed=self.base_seed.value(),
+            repair_resamples=self.repair_resamples.value(),
+            refine_passes=self.refine_passes.value(),
             upscale=self.upscale.currentData(),
             face_selection=self.face_selection.currentData(),
             min_face_size=float(self.min_face_size.value()),
