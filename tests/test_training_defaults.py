@@ -1,0 +1,41 @@
+"""The model's default fidelity and step count come from its evaluation by a stated rule: the most
+realistic setting that costs at most 1 dB PSNR against the restorer alone."""
+
+from __future__ import annotations
+
+from faceapp.training.evaluate import Row, choose_defaults, default_methods
+
+
+def scored(figures: dict[str, tuple[float, float]]) -> tuple[list, list[Row]]:
+    """Methods of fidelities 0.25/0.5/0.75 × steps 4/8, with (PSNR, SWD) given per label."""
+    methods = default_methods()
+    rows = []
+    for method in methods:
+        psnr, swd = figures.get(method.label, (10.0, 500.0))  # the rest: far worse on both
+        rows.append(Row(method.label, psnr=psnr, ssim=0.5, swd=swd, seconds_per_face=1.0))
+    return methods, rows
+
+
+def test_the_most_realistic_setting_within_one_db_of_the_restorer_is_chosen():
+    methods, rows = scored({"bicubic": (22.0, 90.0), "restorer only": (25.0, 80.0),
+                            "fidelity 0.25, 8 steps": (23.0, 40.0),   # most realistic, but 2 dB lost
+                            "fidelity 0.5, 8 steps": (24.2, 55.0),    # the best within 1 dB
+                            "fidelity 0.75, 8 steps": (24.8, 70.0)})
+    chosen = choose_defaults(methods, rows)
+    assert (chosen.fidelity, chosen.steps) == (0.5, 8)
+    assert "31% lower" in chosen.reason
+
+
+def test_a_near_tie_goes_to_fewer_steps():
+    methods, rows = scored({"restorer only": (25.0, 80.0), "fidelity 0.5, 8 steps": (24.2, 55.0),
+                            "fidelity 0.5, 4 steps": (24.3, 55.5)})
+    chosen = choose_defaults(methods, rows)
+    assert (chosen.fidelity, chosen.steps) == (0.5, 4)
+
+
+def test_a_prior_that_adds_no_realism_gets_the_most_faithful_setting_and_says_so():
+    methods, rows = scored({"restorer only": (25.0, 80.0), "fidelity 0.75, 4 steps": (24.5, 95.0),
+                            "fidelity 0.75, 8 steps": (24.6, 96.0)})
+    chosen = choose_defaults(methods, rows)
+    assert (chosen.fidelity, chosen.steps) == (0.75, 4)
+    assert "no setting is more realistic" in chosen.reason
