@@ -39,8 +39,10 @@ class FidelityControl(QWidget):
         self.value_label = QLabel()
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.reset_button = QToolButton()
-        self.reset_button.setText("Default")
-        self.reset_button.setAutoRaise(True)
+        self.reset_button.setText("↺ Default")
+        policy = self.reset_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # the words do not jump when it shows or hides
+        self.reset_button.setSizePolicy(policy)
         self.reset_button.clicked.connect(self._reset)
         self._model_default = 0.5
         ends = QHBoxLayout()
