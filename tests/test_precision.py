@@ -72,7 +72,7 @@ def test_bf16_and_fp32_restorations_of_a_trained_model_agree(dataset_dir, tmp_pa
     for precision in ("fp32", "bf16"):
         engine = engine_from_runs(tmp_path / "restorer_conv_tiny", tmp_path / "prior_unshuffle_tiny", device="cpu",
                                   precision=precision)
-        assert engine.precision == precision
+        assert engine.precision == precision and engine.prediction == "v"  # the run's own parameterisation
         out[precision] = engine.restore(face, sampler=SamplerSettings(fidelity=0.5, steps=8), seeds=[3])[0]
     mse = np.mean((out["fp32"].astype(float) - out["bf16"].astype(float)) ** 2)
     assert 0 < mse and 10 * np.log10(255**2 / mse) >= 40

@@ -80,3 +80,53 @@ def test_largest_allowed_focus_range_draws_only_existing_timesteps():
     t = diffusion.sample_timesteps(5000, cfg, generator=torch.Generator().manual_seed(0))
     assert int(t.max()) == cfg.timesteps - 1  # the last timestep is reached, never one past it
     diffusion.make_tables(cfg).betas[t]  # indexing the tables with every draw succeeds
+
+
+def test_v_and_eps_convert_exactly_into_each_other():
+    from faceapp.core.sampling import eps_from_v, v_target
+
+    t_tab = tables()
+    x0 = torch.rand(4, 3, 8, 8, dtype=torch.float64) * 2 - 1
+    noise = torch.randn_like(x0)
+    t = torch.tensor([0, 50, 400, 999])
+    x_t = diffusion.q_sample(x0, t, noise, t_tab).double()
+    abar = t_tab.alphas_cumprod[t].reshape(-1, 1, 1, 1)
+    assert torch.allclose(eps_from_v(v_target(x0, noise, abar), x_t, abar), noise, atol=1e-10)
+
+
+def test_the_v_loss_is_zero_only_for_the_true_v_and_its_vlb_sees_the_converted_eps():
+    from faceapp.core.sampling import v_target
+
+    t_tab = tables()
+    x0 = torch.rand(4, 3, 8, 8) * 2 - 1
+    noise = torch.randn_like(x0)
+    t = torch.tensor([50, 200, 400, 700])
+    x_t = diffusion.q_sample(x0, t, noise, t_tab)
+    v = v_target(x0, noise, t_tab.alphas_cumprod[t].float().reshape(-1, 1, 1, 1))
+    variance = torch.zeros_like(noise)
+    _, exact = diffusion.hybrid_loss(torch.cat([v, variance], 1), x0, x_t, t, noise, t_tab, vlb_weight=0.001, prediction="v")
+    _, as_eps = diffusion.hybrid_loss(torch.cat([noise, variance], 1), x0, x_t, t, noise, t_tab, vlb_weight=0.001, prediction="v")
+    _, eps_model = diffusion.hybrid_loss(torch.cat([noise, variance], 1), x0, x_t, t, noise, t_tab, vlb_weight=0.001)
+    assert float(exact["mse"]) < 1e-10 and float(as_eps["mse"]) > 0.1  # ε is not v
+    assert abs(float(exact["vlb"]) - float(eps_model["vlb"])) < 1e-4  # the same mean: the exact ε either way
+
+
+def test_an_untrained_v_prior_already_predicts_the_noise_where_it_dominates():
+    """A v-network that outputs 0 gives ε = √(1−ᾱ)·x_t: at t = 900 that is the noise itself within
+    a few percent, which an ε-network on unshuffled faces had to learn first (and had not, after
+    4,000 samples: ε-MSE 0.46 at t = 900)."""
+    from faceapp.core.engine import FaceEngine
+
+    class Silent(torch.nn.Module):
+        def forward(self, x, t):
+            return torch.zeros(x.shape[0], 6, *x.shape[2:])
+
+    engine = FaceEngine.from_networks(torch.nn.Identity(), Silent(), face_size=16, prediction="v")
+    x0 = torch.rand(2, 3, 16, 16) * 2 - 1
+    noise = torch.randn_like(x0)
+    abar = float(engine.alphas_cumprod[900])
+    x_t = abar**0.5 * x0 + (1 - abar) ** 0.5 * noise
+    eps = engine.predict_eps(x_t, torch.tensor([900, 900]))
+    assert float(((eps - noise) ** 2).mean()) < 0.01
+    eps_engine = FaceEngine.from_networks(torch.nn.Identity(), Silent(), face_size=16)  # "eps": taken as it is
+    assert float(eps_engine.predict_eps(x_t, torch.tensor([900, 900])).abs().max()) == 0.0

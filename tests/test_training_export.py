@@ -57,3 +57,16 @@ def test_exported_weights_are_the_runs_ema_in_fp16(dataset_dir, tmp_path):
     ema = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)["ema"]["module"]
     assert set(exported) == set(ema)
     assert all(exported[k].dtype == torch.float16 and torch.equal(exported[k], ema[k].half()) for k in ema)
+
+
+def test_a_v_prior_is_exported_as_one_and_the_app_converts_its_output(dataset_dir, tmp_path):
+    torch.set_num_threads(1)
+    train(load_config("prior_unshuffle_tiny"), run_dir=tmp_path / "p", data_root=dataset_dir, max_steps=2,
+          log=lambda _: None)
+    train(load_config("restorer_conv_tiny"), run_dir=tmp_path / "r", data_root=dataset_dir, max_steps=1,
+          log=lambda _: None)
+    result = export_model(restorer_run=tmp_path / "r", prior_run=tmp_path / "p", out_dir=tmp_path / "m", name="v-compact")
+    assert tomllib.loads(result.manifest.read_text())["diffusion"]["prediction"] == "v"
+    registry = Registry(manifest_dirs=[tmp_path / "m"], weights_dir=tmp_path / "weights")
+    engine = load_engine("v-compact", device="cpu", registry=registry)
+    assert engine.prediction == "v"

@@ -20,7 +20,7 @@ from faceapp.core import devices, schedule
 from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
-from faceapp.core.sampling import iter_sample_ddim, q_sample, randn_per_generator
+from faceapp.core.sampling import PREDICTIONS, eps_from_v, iter_sample_ddim, q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.templates import face_template
 
@@ -66,6 +66,7 @@ class FaceEngine:
         betas: np.ndarray | None = None,
         default_steps: int = 8,
         default_fidelity: float = 0.5,
+        prediction: str = "eps",
         max_batch: int | None = None,
         precision: str = "auto",
     ) -> None:
@@ -78,6 +79,10 @@ class FaceEngine:
         self.numerics = resolve_precision(precision, self.device)
         self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {', '.join(PREDICTIONS)}, got {prediction!r}")
+        self.prediction = prediction
+        self._alpha_bar = torch.as_tensor(self.alphas_cumprod, dtype=torch.float32, device=self.device)
         self.max_batch = max_batch or (8 if self.device.type == "cuda" else 4)
         self.restorer = self.numerics.prepare(restorer.to(self.device).eval())
         self.prior = self.numerics.prepare(prior.to(self.device).eval()) if prior is not None else None
@@ -196,12 +201,15 @@ class FaceEngine:
     # --- internals --------------------------------------------------------------------------
     def predict_eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """ε predicted by the prior for x at original timesteps t, as float32: the network runs in
-        the engine's precision (bf16 weights on a CPU with bf16 instructions, fp16 autocast on
-        CUDA), the sampler's arithmetic stays float32."""
+        the engine's precision (bf16 weights on a CPU with AMX, fp16 autocast on CUDA), the
+        sampler's arithmetic stays float32. A v-prior's output is turned into ε here."""
         assert self.prior is not None
         with self.numerics.forward_context(self.device):
             out = self.prior(x, t)
-        return out[:, :3].float()
+        out = out[:, :3].float()
+        if self.prediction == "v":
+            return eps_from_v(out, x, self._alpha_bar[t.to(self.device)].reshape(-1, 1, 1, 1))
+        return out
 
     def _sample_all(self, x0_hat, sampler, seeds, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
         """Sample every seed in chunks of ``max_batch``; a chunk that runs out of memory is split.
@@ -294,6 +302,7 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         betas=betas,
         default_steps=manifest.default_steps,
         default_fidelity=manifest.default_fidelity,
+        prediction=diffusion.prediction,
         max_batch=max_batch,
         precision=precision,
     )

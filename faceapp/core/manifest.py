@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import Field, field_validator
@@ -82,11 +82,12 @@ class NetworkSpec:
 
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
 class DiffusionSpec:
-    """The prior's linear β schedule."""
+    """The prior's linear β schedule, and what the prior predicts under it."""
 
     timesteps: Positive
     beta_start: float
     beta_end: float
+    prediction: Literal["eps", "v"] = "eps"  # what the prior predicts (faceapp.core.sampling.PREDICTIONS)
 
     @field_validator("timesteps")
     @classmethod

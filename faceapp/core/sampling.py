@@ -41,6 +41,23 @@ def randn_per_generator(shape: Sequence[int], generators: Sequence[torch.Generat
     return torch.stack(draws).to(device=device, dtype=dtype)
 
 
+#: What a prior's first three output channels predict: "eps", the noise ε (the official models), or
+#: "v" = √ᾱ·ε − √(1−ᾱ)·x0 (Salimans & Ho 2022), which faceapp's CPU prior uses: at high noise
+#: ε ≈ x_t, so the ε a v-network yields is right there by construction, where an ε-network on a
+#: pixel-unshuffled input has to learn to copy 48 noise values per position first.
+PREDICTIONS = ("eps", "v")
+
+
+def eps_from_v(v: torch.Tensor, x_t: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """ε = √(1−ᾱ)·x_t + √ᾱ·v, from a v prediction at x_t (``alpha_bar`` broadcasts, e.g. [N, 1, 1, 1])."""
+    return (1.0 - alpha_bar).sqrt() * x_t + alpha_bar.sqrt() * v
+
+
+def v_target(x0: torch.Tensor, noise: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """v = √ᾱ·ε − √(1−ᾱ)·x0: what a v-prior learns to predict for x_t = √ᾱ·x0 + √(1−ᾱ)·ε."""
+    return alpha_bar.sqrt() * noise - (1.0 - alpha_bar).sqrt() * x0
+
+
 def q_sample(x0: torch.Tensor, alpha_bar: float, noise: torch.Tensor) -> torch.Tensor:
     """Forward diffusion q(x_t | x0) = N(√ᾱ·x0, (1−ᾱ)·I) (Ho et al. 2020, eq. 4)."""
     mean_coef = torch.tensor(math.sqrt(alpha_bar), dtype=torch.float64).to(torch.float32)

@@ -80,6 +80,7 @@ class DiffusionConfig:
     focus_max_timestep: Count = 500  # timesteps ≤ this are drawn with probability focus_prob …
     focus_prob: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8  # … the rest uniformly over all timesteps
     vlb_weight: NonNegative = 0.001  # λ of the hybrid loss (Nichol & Dhariwal 2021)
+    prediction: Literal["eps", "v"] = "eps"  # what the prior predicts (faceapp.core.sampling.PREDICTIONS)
 
 
 @dataclass(frozen=True, config=_SCHEMA)

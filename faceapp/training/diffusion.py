@@ -1,10 +1,10 @@
 """Training-side diffusion maths: forward noising, timestep sampling and the hybrid loss.
 
-The prior predicts ε and, in its last three channels, a value v ∈ [−1, 1] interpolating its log
-variance between log β_t and the log of the clipped posterior variance β̃_t ("learned range",
-Nichol & Dhariwal 2021, improved DDPM). Its loss is the hybrid
-``L = ‖ε − ε̂‖² + λ·T·L_vlb(t)`` with the mean detached inside L_vlb, so the variational term only
-trains the variance. L_vlb(t) is in bits per dimension: the KL between the true posterior
+The prior predicts ε (or v = √ᾱ·ε − √(1−ᾱ)·x0, config ``prediction = "v"``) and, in its last three
+channels, a value r ∈ [−1, 1] interpolating its log variance between log β_t and the log of the
+clipped posterior variance β̃_t ("learned range", Nichol & Dhariwal 2021, improved DDPM). Its loss
+is the hybrid ``L = ‖target − prediction‖² + λ·T·L_vlb(t)`` (target ε or v) with the mean detached
+inside L_vlb, so the variational term only trains the variance. L_vlb(t) is in bits per dimension: the KL between the true posterior
 q(x_{t−1} | x_t, x_0) and the model's p(x_{t−1} | x_t) for t > 0, and the discretised Gaussian
 negative log-likelihood of x_0 for t = 0. λ·T = 1 for λ = 0.001 and T = 1000, as in the paper.
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from faceapp.core import schedule
+from faceapp.core.sampling import eps_from_v, v_target
 from faceapp.training.config import DiffusionConfig
 
 
@@ -69,6 +70,14 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor, tables: Dif
     """x_t = √ᾱ_t·x_0 + √(1 − ᾱ_t)·ε (Ho et al. 2020, eq. 4)."""
     abar = _at(tables.alphas_cumprod, t, x0.dim())
     return abar.sqrt() * x0 + (1.0 - abar).sqrt() * noise
+
+
+def eps_prediction(prediction: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, tables: DiffusionTables, *,
+                   kind: str) -> torch.Tensor:
+    """ε from the network's prediction channels: as they are for ``kind="eps"``, converted for "v"."""
+    if kind == "v":
+        return eps_from_v(prediction, x_t, _at(tables.alphas_cumprod, t, x_t.dim()))
+    return prediction
 
 
 def predict_x0(x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor, tables: DiffusionTables) -> torch.Tensor:
@@ -129,16 +138,25 @@ def hybrid_loss(
     tables: DiffusionTables,
     *,
     vlb_weight: float,
+    prediction: str = "eps",
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """L_hybrid = mean ‖ε − ε̂‖² + λ·T·L_vlb with the predicted mean detached (improved DDPM §3.1).
+    """L_hybrid = mean ‖target − prediction‖² + λ·T·L_vlb with the predicted mean detached (improved
+    DDPM §3.1); the target is ε, or v for ``prediction="v"`` (Salimans & Ho 2022: unit variance at
+    every t, so no timestep dominates).
 
-    ``model_out`` is the network's [N, 6, H, W] output (ε̂ | variance values), computed in any
-    precision; the loss is computed in float32. Returns the loss and its parts for logging.
+    ``model_out`` is the network's [N, 6, H, W] output (prediction | variance values), computed in
+    any precision; the loss is computed in float32. Returns the loss and its parts for logging
+    (``mse``: of the prediction, ε or v).
     """
     out = model_out.float()
     channels = x0.shape[1]
-    eps, var_values = out[:, :channels], out[:, channels:]
-    mse = ((noise - eps) ** 2).mean(dim=tuple(range(1, x0.dim())))
-    vlb = vlb_bits_per_dim(eps.detach(), var_values, x0, x_t, t, tables)
+    predicted, var_values = out[:, :channels], out[:, channels:]
+    if prediction == "v":
+        target = v_target(x0, noise, _at(tables.alphas_cumprod, t, x0.dim()))
+    else:
+        target = noise
+    mse = ((target - predicted) ** 2).mean(dim=tuple(range(1, x0.dim())))
+    eps = eps_prediction(predicted.detach(), x_t, t, tables, kind=prediction)
+    vlb = vlb_bits_per_dim(eps, var_values, x0, x_t, t, tables)
     loss = (mse + vlb_weight * tables.timesteps * vlb).mean()
     return loss, {"mse": mse.mean().detach(), "vlb": vlb.mean().detach()}

@@ -184,6 +184,7 @@ def engine_from_runs(restorer_run: Path, prior_run: Path, *, device: str = "auto
     return FaceEngine.from_networks(
         nets["restorer"], nets["prior"], face_size=EVAL_SIZE, template="ffhq5", name="training runs",
         device=device, betas=schedule.linear_betas(d.timesteps, d.beta_start, d.beta_end), precision=precision,
+        prediction=d.prediction,
     )
 
 

@@ -103,6 +103,7 @@ def _manifest_text(name, title, default, default_steps, default_fidelity, prior_
         f"timesteps = {d.timesteps}",
         f"beta_start = {d.beta_start!r}",
         f"beta_end = {d.beta_end!r}",
+        f"prediction = {_toml_value(d.prediction)}",
     ]
     for kind in ("prior", "restorer"):
         meta, path, _ = entries[kind]

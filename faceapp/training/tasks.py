@@ -81,12 +81,19 @@ class PriorTask:
         x_t = diffusion.q_sample(x0, t, noise, self.tables)
         with autocast():
             out = model(x_t, t)
-        return diffusion.hybrid_loss(out, x0, x_t, t, noise, self.tables, vlb_weight=self.cfg.diffusion.vlb_weight)
+        return diffusion.hybrid_loss(out, x0, x_t, t, noise, self.tables, vlb_weight=self.cfg.diffusion.vlb_weight,
+                                     prediction=self.cfg.diffusion.prediction)
+
+    def eps(self, model, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The ε the network predicts at x_t (converted from v for a v-prior), float32."""
+        out = model(x_t, t).float()[:, : x_t.shape[1]]
+        return diffusion.eps_prediction(out, x_t, t, self.tables, kind=self.cfg.diffusion.prediction)
 
     @torch.no_grad()
     def validate(self, model, batch, *, autocast) -> dict[str, torch.Tensor]:
         """Mean squared error of the predicted noise at fixed timesteps with fixed noise, overall
-        and per timestep (``val_mse_t<t>``): the prior's validation curve."""
+        and per timestep (``val_mse_t<t>``): the prior's validation curve (ε whatever the network
+        predicts, so curves of ε- and v-priors compare)."""
         x0 = batch["x0"].to(self.device)
         gen = torch.Generator(device=self.device).manual_seed(1)
         figures = {}
@@ -95,8 +102,8 @@ class PriorTask:
             t = torch.full((x0.shape[0],), t_value, dtype=torch.long, device=self.device)
             noise = torch.randn(x0.shape, generator=gen, device=self.device)
             with autocast():
-                eps = model(diffusion.q_sample(x0, t, noise, self.tables), t)
-            figures[f"val_mse_t{t_value}"] = ((eps.float()[:, : x0.shape[1]] - noise) ** 2).mean()
+                eps = self.eps(model, diffusion.q_sample(x0, t, noise, self.tables), t)
+            figures[f"val_mse_t{t_value}"] = ((eps - noise) ** 2).mean()
         return {"val_mse": torch.stack(list(figures.values())).mean(), **figures}
 
     @torch.no_grad()
@@ -109,7 +116,7 @@ class PriorTask:
             t = torch.full((x0.shape[0],), t_value, dtype=torch.long, device=self.device)
             noise = torch.randn(x0.shape, generator=gen, device=self.device)
             x_t = diffusion.q_sample(x0, t, noise, self.tables)
-            eps = model(x_t, t).float()[:, : x0.shape[1]]
+            eps = self.eps(model, x_t, t)
             columns += [x_t.clamp(-1, 1), diffusion.predict_x0(x_t, t, eps, self.tables).clamp(-1, 1)]
         return _grid([(c + 1) / 2 for c in columns])
 
