@@ -14,6 +14,15 @@ def tables():
     return diffusion.make_tables(DiffusionConfig())
 
 
+def noised_batch():
+    """(tables, x0, ε, t, x_t) for four 8×8 images at t = 50, 200, 400, 700."""
+    t_tab = tables()
+    x0 = torch.rand(4, 3, 8, 8) * 2 - 1
+    noise = torch.randn_like(x0)
+    t = torch.tensor([50, 200, 400, 700])
+    return t_tab, x0, noise, t, diffusion.q_sample(x0, t, noise, t_tab)
+
+
 def test_tables_follow_the_shared_schedule():
     t = tables()
     np.testing.assert_allclose(t.alphas_cumprod.numpy(), schedule.alphas_cumprod(schedule.linear_betas()), rtol=1e-12)
@@ -52,11 +61,7 @@ def test_vlb_term_trains_only_the_variance_channels():
 
 
 def test_perfect_prediction_minimises_the_loss():
-    t_tab = tables()
-    x0 = torch.rand(4, 3, 8, 8) * 2 - 1
-    noise = torch.randn_like(x0)
-    t = torch.tensor([50, 200, 400, 700])
-    x_t = diffusion.q_sample(x0, t, noise, t_tab)
+    t_tab, x0, noise, t, x_t = noised_batch()
     good = torch.cat([noise, torch.zeros_like(noise)], dim=1)  # exact ε, mid-range variance
     bad = torch.cat([noise + 0.3 * torch.randn_like(noise), torch.zeros_like(noise)], dim=1)
     l_good, p_good = diffusion.hybrid_loss(good, x0, x_t, t, noise, t_tab, vlb_weight=0.001)
@@ -97,11 +102,7 @@ def test_v_and_eps_convert_exactly_into_each_other():
 def test_the_v_loss_is_zero_only_for_the_true_v_and_its_vlb_sees_the_converted_eps():
     from faceapp.core.sampling import v_target
 
-    t_tab = tables()
-    x0 = torch.rand(4, 3, 8, 8) * 2 - 1
-    noise = torch.randn_like(x0)
-    t = torch.tensor([50, 200, 400, 700])
-    x_t = diffusion.q_sample(x0, t, noise, t_tab)
+    t_tab, x0, noise, t, x_t = noised_batch()
     v = v_target(x0, noise, t_tab.alphas_cumprod[t].float().reshape(-1, 1, 1, 1))
     variance = torch.zeros_like(noise)
     _, exact = diffusion.hybrid_loss(torch.cat([v, variance], 1), x0, x_t, t, noise, t_tab, vlb_weight=0.001, prediction="v")
