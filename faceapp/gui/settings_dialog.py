@@ -91,6 +91,7 @@ class SettingsDialog(QDialog):
         self.base_seed.setValue(prefs.base_seed)
         self.repair_resamples = QSpinBox()
         self.repair_resamples.setRange(1, MAX_RESAMPLES)
+        self.repair_resamples.setSpecialValueText("Off")  # each step once
         self.repair_resamples.setValue(prefs.repair_resamples)
         self.repair_resamples.setToolTip("Where damage is painted on a face: how often each step is noised again and "
                                          "repeated (RePaint resampling). More blends the filled part better; each "
