@@ -164,13 +164,13 @@ class FaceEngine:
             raise Cancelled()
         try:
             x0_hat = self.estimate(y0)
-            out = yield from _in_inference_mode(self._sample_all(x0_hat, sampler, list(seeds), should_cancel))
+            out = yield from in_inference_mode(self._sample_all(x0_hat, sampler, list(seeds), should_cancel))
             return out.cpu()
         except Cancelled:
             raise
         except Exception as exc:
             if devices.is_out_of_memory(exc):
-                self._release_memory()
+                release_memory(self.device)
                 raise OutOfMemoryError(
                     devices.out_of_memory_message(self.device, face_size=self.face_size, batch=1)
                 ) from exc
@@ -212,30 +212,13 @@ class FaceEngine:
         return out
 
     def _sample_all(self, x0_hat, sampler, seeds, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
-        """Sample every seed in chunks of ``max_batch``; a chunk that runs out of memory is split.
-
-        Splitting changes nothing in the results (each candidate has its own generator) and the
-        smaller chunk size is kept for later calls.
-        """
+        """Sample every seed, in chunks (:func:`iter_seed_chunks`)."""
         plans = self.plans(sampler)
         if not plans:
             return ((x0_hat + 1.0) / 2.0).clamp(0, 1).expand(len(seeds), -1, -1, -1).clone()
-        per_chunk = sum(plan.steps for plan in plans)
-        results, pending, done = [], list(seeds), 0
-        while pending:
-            chunk = pending[: self.max_batch]
-            total = done + per_chunk * -(-len(pending) // self.max_batch)
-            try:
-                results.append((yield from self._sample_batch(x0_hat, plans, sampler.eta, chunk, done, total, should_cancel)))
-            except Exception as exc:
-                if not (devices.is_out_of_memory(exc) and len(chunk) > 1):
-                    raise
-                self._release_memory()
-                self.max_batch = len(chunk) // 2
-                log.warning("out of memory with %d faces at once on %s; retrying %d at a time", len(chunk), self.device, self.max_batch)
-                continue
-            pending, done = pending[len(chunk) :], done + per_chunk
-        return torch.cat(results)
+        return (yield from iter_seed_chunks(
+            self, seeds, sum(plan.steps for plan in plans), "sampling",
+            lambda chunk, offset, total: self._sample_batch(x0_hat, plans, sampler.eta, chunk, offset, total, should_cancel)))
 
     def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
         """Run every stage for one batch of seeds; all noise comes from the seeds' generators."""
@@ -246,18 +229,65 @@ class FaceEngine:
             x = q_sample(x0, float(self.alphas_cumprod[plan.noise_timestep]), noise)
             steps = iter_sample_ddim(self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators,
                                      should_cancel=should_cancel)
-            x0 = yield from relay(steps, lambda state, offset=offset: StepInfo(
-                step=offset + state.step, total=total, timestep=state.timestep,
-                preview=tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]))
+            x0 = yield from relay(steps, lambda state, offset=offset: step_info(state, offset=offset, total=total))
             offset += plan.steps
         return ((x0 + 1.0) / 2.0).clamp(0, 1)
 
-    def _release_memory(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
+
+def step_info(state, *, offset: int, total: int) -> StepInfo:
+    """A sampler's step state as front-ends see it: its place in the whole run (``offset`` steps
+    came before it, of ``total``) and the first candidate's current x̂0 as the preview."""
+    return StepInfo(step=offset + state.step, total=total, timestep=state.timestep,
+                    preview=tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0])
 
 
-def _in_inference_mode(work: Generator[StepInfo, None, torch.Tensor]) -> Generator[StepInfo, None, torch.Tensor]:
+def iter_seed_chunks(
+    engine,
+    seeds: Sequence[int],
+    per_chunk: int,
+    doing: str,
+    sample_chunk: Callable[[list[int], int, int], Generator[StepInfo, None, torch.Tensor]],
+) -> Generator[StepInfo, None, torch.Tensor]:
+    """``sample_chunk(chunk, offset, total)`` over ``seeds`` in chunks of ``engine.max_batch`` (all of
+    them when it has none); each chunk reports ``per_chunk`` steps. Returns the chunks' results
+    concatenated.
+
+    A chunk that runs out of memory is split in halves, and the smaller size is kept in
+    ``engine.max_batch`` for later calls: each seed has its own generator, so splitting changes no
+    result. A single seed that does not fit raises :class:`OutOfMemoryError`. ``doing`` names the
+    work in the log ("sampling", "repairing").
+    """
+    limit = getattr(engine, "max_batch", None) or len(seeds)
+    results, pending, done = [], list(seeds), 0
+    while pending:
+        chunk = pending[:limit]
+        total = done + per_chunk * -(-len(pending) // limit)
+        try:
+            results.append((yield from sample_chunk(chunk, done, total)))
+        except Exception as exc:
+            if not devices.is_out_of_memory(exc):
+                raise
+            release_memory(engine.device)
+            if len(chunk) == 1:
+                raise OutOfMemoryError(
+                    devices.out_of_memory_message(engine.device, face_size=engine.face_size, batch=1)) from exc
+            limit = len(chunk) // 2
+            if hasattr(engine, "max_batch"):
+                engine.max_batch = limit
+            log.warning("out of memory %s %d faces at once on %s; retrying %d at a time",
+                        doing, len(chunk), engine.device, limit)
+            continue
+        pending, done = pending[len(chunk):], done + per_chunk
+    return torch.cat(results)
+
+
+def release_memory(device: str | torch.device) -> None:
+    """Give the memory torch caches on ``device`` back (CUDA; nothing to do elsewhere)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def in_inference_mode(work: Generator[StepInfo, None, torch.Tensor]) -> Generator[StepInfo, None, torch.Tensor]:
     """Run each stretch of ``work`` between two yields under ``torch.inference_mode`` (a context
     held across a yield would leak into the caller's code while the generator waits)."""
     try:

@@ -18,22 +18,25 @@ engine that offers ``estimate``, ``predict_eps``, ``plans``, ``alphas_cumprod`` 
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import torch
 
-from faceapp.core import devices
 from faceapp.core.damage import check_mask, fill_damage
-from faceapp.core.engine import StepInfo, image_to_tensor, tensor_to_images
-from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.engine import (
+    StepInfo,
+    image_to_tensor,
+    in_inference_mode,
+    iter_seed_chunks,
+    step_info,
+    tensor_to_images,
+)
+from faceapp.core.errors import Cancelled
 from faceapp.core.inpaint import iter_sample_repaint, prior_calls
 from faceapp.core.progress import relay
 from faceapp.core.sampling import q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
-
-log = logging.getLogger(__name__)
 
 #: The hole is generated from at least this fidelity's start timestep (0.4 → t = 480, the official
 #: inpainting setting: respaced N = 120 of ddim250), whatever the restoration's fidelity: a hole has
@@ -82,31 +85,11 @@ def iter_repair_face(
         return _keep_known(face, mask, repaired.expand(len(seeds), -1, -1, -1))
     plan = plans[0]
     per_chunk = prior_calls(plan.steps, jump_length=jump_length, resamples=resamples)
-    limit = getattr(engine, "max_batch", None) or len(seeds)
-    results, pending, done = [], list(seeds), 0
-    while pending:  # in chunks of the engine's max_batch; a chunk that runs out of memory is split
-        chunk = pending[:limit]
-        total = done + per_chunk * -(-len(pending) // limit)
-        try:
-            results.append((yield from _repair_chunk(engine, estimate, known, hole, plan, sampler.eta, chunk,
-                                                     done, total, jump_length, resamples, should_cancel)))
-        except Cancelled:
-            raise
-        except Exception as exc:
-            if not devices.is_out_of_memory(exc):
-                raise
-            _release_memory(engine)
-            if len(chunk) == 1:
-                raise OutOfMemoryError(
-                    devices.out_of_memory_message(engine.device, face_size=engine.face_size, batch=1)) from exc
-            limit = len(chunk) // 2  # each seed has its own generator: splitting changes no result
-            if hasattr(engine, "max_batch"):
-                engine.max_batch = limit  # kept for later calls, as the engine's own sampling does
-            log.warning("out of memory repairing %d faces at once on %s; retrying %d at a time",
-                        len(chunk), engine.device, limit)
-            continue
-        pending, done = pending[len(chunk):], done + per_chunk
-    return _keep_known(face, mask, torch.cat(results))
+    repaired = yield from iter_seed_chunks(
+        engine, seeds, per_chunk, "repairing",
+        lambda chunk, offset, total: _repair_chunk(engine, estimate, known, hole, plan, sampler.eta, chunk, offset,
+                                                   total, jump_length, resamples, should_cancel))
+    return _keep_known(face, mask, repaired)
 
 
 def _repair_chunk(engine, estimate, known, hole, plan, eta, seeds, offset, total, jump_length, resamples,
@@ -119,23 +102,7 @@ def _repair_chunk(engine, estimate, known, hole, plan, eta, seeds, offset, total
     steps = iter_sample_repaint(engine.predict_eps, x, plan, engine.alphas_cumprod, known=known, hole=hole,
                                 eta=eta, generators=generators, jump_length=jump_length,
                                 resamples=resamples, should_cancel=should_cancel)
-    try:
-        while True:
-            with torch.inference_mode():  # never held across a yield
-                try:
-                    state = next(steps)
-                except StopIteration as stop:
-                    return stop.value
-                preview = tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0]
-            yield StepInfo(step=offset + state.step, total=total, timestep=state.timestep, preview=preview)
-    finally:
-        steps.close()
-
-
-def _release_memory(engine) -> None:
-    device = getattr(engine, "device", None)
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.empty_cache()
+    return (yield from in_inference_mode(relay(steps, lambda state: step_info(state, offset=offset, total=total))))
 
 
 def _at(batch: torch.Tensor, size: tuple[int, int], *, nearest: bool = False) -> torch.Tensor:
