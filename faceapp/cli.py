@@ -47,9 +47,8 @@ from faceapp.core.preferences import (
     Preferences,
 )
 from faceapp.core.progress import drive
-from faceapp.core.settings import MAX_RESAMPLES
 from faceapp.core.refine import MAX_REFINE_PASSES
-from faceapp.core.settings import MAX_POLISH_TIMESTEP, SamplerSettings
+from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSettings
 from faceapp.core.termination import terminate_like_interrupt
 
 log = logging.getLogger(__name__)

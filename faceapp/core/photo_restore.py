@@ -36,14 +36,13 @@ from faceapp import __version__
 from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop
 from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
-from faceapp.core.settings import MAX_RESAMPLES
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
 from faceapp.core.refine import RefinePass, check_passes, iter_refine_steps, refine_sampler
-from faceapp.core.settings import SamplerSettings
+from faceapp.core.settings import MAX_RESAMPLES, SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
 
 class Engine(Protocol):
