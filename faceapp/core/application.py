@@ -28,6 +28,7 @@ from faceapp.core.faces import Face, alignment_transform, select_faces
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
 from faceapp.core.preferences import Preferences
+from faceapp.core.settings import DEFAULT_FIDELITY
 
 EngineFactory = Callable[[Preferences], Any]
 DetectorFactory = Callable[[Preferences], Any]
@@ -114,7 +115,7 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
 def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False) -> PhotoSettings:
     """How ``engine`` restores a photo for ``prefs``: steps and fidelity default to the model's own."""
     return PhotoSettings(
-        sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8, getattr(engine, "default_fidelity", 0.5)),
+        sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8, getattr(engine, "default_fidelity", DEFAULT_FIDELITY)),
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
         aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
         repair_resamples=prefs.repair_resamples,

@@ -21,7 +21,7 @@ from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
 from faceapp.core.sampling import PREDICTIONS, eps_from_v, iter_sample_ddim, q_sample, randn_per_generator
-from faceapp.core.settings import SamplerSettings
+from faceapp.core.settings import DEFAULT_FIDELITY, SamplerSettings
 from faceapp.core.templates import face_template
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class FaceEngine:
         device: str | torch.device = "cpu",
         betas: np.ndarray | None = None,
         default_steps: int = 8,
-        default_fidelity: float = 0.5,
+        default_fidelity: float = DEFAULT_FIDELITY,
         prediction: str = "eps",
         max_batch: int | None = None,
         precision: str = "auto",

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator
 from faceapp.core.errors import ManifestError, ModelError
 from faceapp.core.schedule import MAX_START_TIMESTEP
 from faceapp.core.schema import validate_document
+from faceapp.core.settings import DEFAULT_FIDELITY
 from faceapp.core.templates import face_template
 
 SCHEMA = 1
@@ -110,7 +111,7 @@ class _ManifestDocument:
     diffusion: DiffusionSpec
     restorer: NetworkSpec
     prior: NetworkSpec | None = None
-    default_fidelity: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    default_fidelity: Annotated[float, Field(ge=0.0, le=1.0)] = DEFAULT_FIDELITY
     description: str = ""
     licence: str = ""
     homepage: str = ""
@@ -143,7 +144,7 @@ class ModelManifest:
     files: tuple[ModelFile, ...]
     is_default: bool
     source: Path
-    default_fidelity: float = 0.5  # where the model's evaluation says it works best (the slider's start)
+    default_fidelity: float = DEFAULT_FIDELITY  # where the model's evaluation says it works best (the slider's start)
 
     def file(self, name: str) -> ModelFile:
         """The ``[[files]]`` entry called ``name``."""

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from pydantic.dataclasses import dataclass
 
 from faceapp.core.refine import DEFAULT_REFINE_PASSES, MAX_REFINE_PASSES
-from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, ScheduleMode, SamplerSettings
+from faceapp.core.settings import DEFAULT_FIDELITY, MAX_POLISH_TIMESTEP, MAX_RESAMPLES, ScheduleMode, SamplerSettings
 
 #: The version of the stored preferences' layout (see ``faceapp.gui.settings_store``'s migrations).
 PREFERENCES_VERSION = 2
@@ -90,7 +90,7 @@ class Preferences:
             raise ValueError(f"must be one of {', '.join(map(str, UPSCALES))}")
         return value
 
-    def sampler(self, default_steps: int, default_fidelity: float = 0.5) -> SamplerSettings:
+    def sampler(self, default_steps: int, default_fidelity: float = DEFAULT_FIDELITY) -> SamplerSettings:
         """The sampler settings of a run on a model whose own step count and fidelity are
         ``default_steps`` and ``default_fidelity``."""
         fidelity = default_fidelity if self.fidelity is None else self.fidelity

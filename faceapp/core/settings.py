@@ -13,6 +13,9 @@ ScheduleMode = Literal["fast", "official"]
 #: Largest texture-polish timestep: beyond it the polish would change the face, not its texture.
 MAX_POLISH_TIMESTEP = 300
 
+#: The fidelity of a model whose manifest names none (DifFace's paper setting, t = 400).
+DEFAULT_FIDELITY = 0.5
+
 #: Most RePaint resamplings per step a run may ask for (damage repair).
 MAX_RESAMPLES = 10
 
@@ -32,7 +35,7 @@ class SamplerSettings:
         fine texture without moving the face (one DDIM step per 50 timesteps; at most 300).
     """
 
-    fidelity: float = 0.5
+    fidelity: float = DEFAULT_FIDELITY
     steps: int = 8
     eta: float = 0.5
     schedule: ScheduleMode = "fast"

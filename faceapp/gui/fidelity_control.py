@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from faceapp.core.schedule import fidelity_to_timestep
+from faceapp.core.settings import DEFAULT_FIDELITY
 
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
           (-1.0, "Very realistic"))
@@ -31,7 +32,7 @@ class FidelityControl(QWidget):
     fidelityCommitted = Signal(float)
     resetToModelDefault = Signal()
 
-    def __init__(self, fidelity: float = 0.5, parent: QWidget | None = None) -> None:
+    def __init__(self, fidelity: float = DEFAULT_FIDELITY, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
@@ -44,7 +45,7 @@ class FidelityControl(QWidget):
         policy.setRetainSizeWhenHidden(True)  # the words do not jump when it shows or hides
         self.reset_button.setSizePolicy(policy)
         self.reset_button.clicked.connect(self._reset)
-        self._model_default = 0.5
+        self._model_default = DEFAULT_FIDELITY
         ends = QHBoxLayout()
         ends.addWidget(QLabel("Faithful"))
         ends.addStretch(1)

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from faceapp.gui.notifications import Notice
 from faceapp.core.preferences import Preferences
+from faceapp.core.settings import DEFAULT_FIDELITY
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,9 @@ class ModelSettings:
         self.show_model_and_device()
 
     def model_default_fidelity(self) -> float:
-        """The default fidelity of the model a run would use (0.5 when no model can be read)."""
+        """The default fidelity of the model a run would use (DEFAULT_FIDELITY when no model can be read)."""
         manifest = self._manifest()
-        return manifest.default_fidelity if manifest is not None else 0.5
+        return manifest.default_fidelity if manifest is not None else DEFAULT_FIDELITY
 
     def shown_fidelity(self) -> float:
         """What the slider shows: the user's fidelity, or the model's own when none is set."""
