@@ -69,8 +69,9 @@ class ModelSettings:
 
     def show_fidelity(self) -> None:
         """Put the slider at :meth:`shown_fidelity`, its reset button at the model's default."""
-        self._window.fidelity.set_model_default(self.model_default_fidelity())
-        self._window.fidelity.set_fidelity(self.shown_fidelity())
+        default, chosen = self.model_default_fidelity(), self._window.session.prefs.fidelity
+        self._window.fidelity.set_model_default(default)
+        self._window.fidelity.set_fidelity(default if chosen is None else chosen)
 
     def open_models(self) -> None:
         from faceapp.gui.model_manager import ModelManagerDialog
