@@ -46,6 +46,27 @@ def test_unshuffle_one_is_the_official_network():
         _unet(unshuffle=3)  # does not divide 32
 
 
+def test_full_resolution_tail_starts_silent_then_refines_every_pixel():
+    """A tail added to a trained network leaves its output as it was until trained; once its weights
+    move, it changes the output pixel by pixel (not in 2×2 blocks) and sees the timestep."""
+    plain = _unet(unshuffle=2).eval()
+    grown = _unet(unshuffle=2, tail_channels=8).eval()
+    missing, unexpected = grown.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("tail.") for k in missing)
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 700])
+    with torch.no_grad():
+        assert torch.equal(grown(x, t), plain(x, t))
+        torch.nn.init.normal_(grown.tail.last.weight, std=0.1)
+        delta = grown(x, t) - plain(x, t)
+        other_t = grown(x, torch.tensor([500, 20])) - plain(x, torch.tensor([500, 20]))
+    assert delta.abs().min() > 0
+    blocks = delta[:, :, ::2, ::2]  # top-left pixel of each 2×2 patch against its right neighbour
+    assert not torch.allclose(blocks, delta[:, :, ::2, 1::2])
+    assert not torch.allclose(delta, other_t)
+    with pytest.raises(ValueError, match="tail_channels"):
+        _unet(tail_channels=-1)
+
+
 def test_conv_restorer_starts_as_the_identity_and_keeps_shape():
     net = ConvRestorer(unshuffle=2, channels=(16, 32), blocks=(1, 1), attention_head_channels=16).eval()
     x = torch.rand(2, 3, 32, 32)

@@ -57,6 +57,53 @@ def test_warm_start_refuses_another_network(dataset_dir, tmp_path):
               log=quiet)
 
 
+def test_learning_rate_steps_down_at_its_milestones_across_a_resume(dataset_dir, tmp_path):
+    """[train] lr_milestones: from step 3 on the rate is lr × lr_gamma; a run stopped at step 2 and
+    resumed under the same config follows the same schedule (it is a function of the step)."""
+    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
+    source = load_config("restorer_tiny").source.replace("warmup_steps = 2", "warmup_steps = 1\nlr_milestones = [3]\n"
+                                                          "lr_gamma = 0.25")
+    cfg = parse_config(source, where="restorer_tiny_decay.toml")
+    train(cfg, run_dir=tmp_path / "r", data_root=dataset_dir, max_steps=2, log=quiet)
+    train(cfg, run_dir=tmp_path / "r", data_root=dataset_dir, log=quiet)
+    rates = [row["lr"] for row in read_log(tmp_path / "r" / "losses.csv")]
+    assert rates == pytest.approx([1e-3, 1e-3, 1e-3, 2.5e-4])  # steps 1–3 run at indices 0–2, step 4 at 3
+
+
+def _without_tail(cfg):
+    assert "tail_channels = " in cfg.source
+    source = "\n".join(line for line in cfg.source.splitlines() if not line.startswith("tail_channels"))
+    return parse_config(source, where="no_tail.toml")
+
+
+def test_warm_start_grows_a_network_by_a_new_option_keeping_what_it_learned(dataset_dir, tmp_path):
+    """A prior trained without the full-resolution tail warm-starts the same prior with one: its
+    learned weights carry over, the tail starts silent, so the grown network predicts as before."""
+    from faceapp.core.loading import build_network
+    from faceapp.training import checkpoint as ckpt
+
+    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
+    grown_cfg = load_config("prior_unshuffle_tiny")
+    plain_cfg = _without_tail(grown_cfg)
+    first = train(plain_cfg, run_dir=tmp_path / "a", data_root=dataset_dir, max_steps=2, log=quiet)
+    lines = []
+    second = train(grown_cfg, run_dir=tmp_path / "b", data_root=dataset_dir, warm_start=first.portable, max_steps=2,
+                   log=lines.append)
+    assert second.start_step == 2 and any("grows the network (tail_channels = 8)" in line for line in lines)
+
+    plain = build_network("iddpm_unet", plain_cfg.model.config)
+    plain.load_state_dict(ckpt.load_portable(first.portable)[0])
+    grown = build_network("iddpm_unet", grown_cfg.model.config)
+    grown.load_state_dict(ckpt.load_portable(second.portable)[0])  # saved at once: nothing trained
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([30, 600])
+    with torch.no_grad():
+        assert torch.equal(grown.eval()(x, t), plain.eval()(x, t))
+    # and the other way round is another network: a tail cannot be dropped silently
+    from faceapp.training.config import ConfigError
+    with pytest.raises(ConfigError, match="different network"):
+        train(plain_cfg, run_dir=tmp_path / "c", data_root=dataset_dir, warm_start=second.portable, log=quiet)
+
+
 def test_a_log_widens_when_a_resumed_run_logs_a_new_figure(tmp_path):
     from faceapp.training.csvlog import CsvLog, read_log
 

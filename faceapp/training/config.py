@@ -91,6 +91,10 @@ class TrainConfig:
     weight_decay: NonNegative = 0.0
     betas: tuple[Annotated[float, Field(ge=0.0, lt=1.0)], Annotated[float, Field(ge=0.0, lt=1.0)]] = (0.9, 0.999)
     warmup_steps: Annotated[int, Field(ge=0)] = 100
+    # step decay: once each of these step counts is done, the learning rate is multiplied by lr_gamma once more
+    # (MultiStepLR; a function of the step alone, so a resumed run follows it exactly)
+    lr_milestones: tuple[Count, ...] = ()
+    lr_gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     max_steps: Count = 1000
     grad_clip: NonNegative = 1.0
     ema_decay: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999

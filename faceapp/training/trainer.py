@@ -52,10 +52,13 @@ class TrainResult:
     portable: Path
 
 
-def learning_rate(step: int, *, base: float, warmup: int, warmup_from: int = 0) -> float:
-    """Linear warm-up from base/warmup to base over ``warmup`` steps after ``warmup_from``, then
-    constant (a warm start warms its fresh optimiser up again)."""
-    return base * min(1.0, (step - warmup_from + 1) / warmup) if warmup > 0 else base
+def learning_rate(step: int, *, base: float, warmup: int, warmup_from: int = 0,
+                  milestones: tuple[int, ...] = (), gamma: float = 1.0) -> float:
+    """Linear warm-up from base/warmup to base over ``warmup`` steps after ``warmup_from`` (a warm
+    start warms its fresh optimiser up again), then constant, times ``gamma`` for every milestone
+    step already reached (step decay)."""
+    decayed = base * gamma ** sum(step >= m for m in milestones)
+    return decayed * min(1.0, (step - warmup_from + 1) / warmup) if warmup > 0 else decayed
 
 
 def step_generator(seed: int, step: int, device: torch.device) -> torch.Generator:
@@ -167,7 +170,8 @@ def train(
     cpu_tick = time.process_time()  # CPU time of this process (all its threads), not wall time
     done = start_step
     for step, batch in zip(range(start_step, end_step), loader):
-        lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps, warmup_from=warmup_from)
+        lr = learning_rate(step, base=t.lr, warmup=t.warmup_steps, warmup_from=warmup_from,
+                           milestones=t.lr_milestones, gamma=t.lr_gamma)
         loss, parts, grad_norm = train_step(step_model, ema, optimizer, task, batch, lr=lr,
                                             generator=step_generator(t.seed, step, dev), autocast=autocast,
                                             grad_clip=t.grad_clip)
@@ -230,18 +234,41 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         return int(state["step"]), int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0))
     if warm_start:
         weights, meta = ckpt.load_portable(Path(warm_start))
-        if meta.get("arch") != cfg.model.arch or meta.get("model_config") != cfg.model.config:
-            raise ConfigError(
-                f"{warm_start} holds a different network ({meta.get('arch')}) than {cfg.name}: warm-start from a "
-                "file written by the same configuration"
-            )
-        model.load_state_dict({k: v.float() for k, v in weights.items()})
+        added = _added_options(Path(warm_start), meta, cfg)
+        weights = {k: v.float() for k, v in weights.items()}
+        if added:
+            try:
+                missing, unexpected = model.load_state_dict(weights, strict=False)
+            except RuntimeError as exc:  # a shape the new options changed
+                raise ConfigError(f"{warm_start} does not fit {cfg.name}'s network: {exc}") from None
+            if unexpected:
+                raise ConfigError(f"{warm_start} has weights that {cfg.name} lacks ({', '.join(unexpected[:3])})")
+            new_names = set(missing)
+            fresh = sum(p.numel() for name, p in model.named_parameters() if name in new_names)
+            log(f"warm start grows the network ({', '.join(f'{k} = {v}' for k, v in added.items())}): "
+                f"{fresh:,} new parameters start from their initialisation")
+        else:
+            model.load_state_dict(weights)
         ema.module.load_state_dict(model.state_dict())
         ema.updates = int(meta.get("ema_updates", 0))
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
         return step, step, float(meta.get("train_seconds", 0.0))
     return 0, 0, 0.0
+
+
+def _added_options(path: Path, meta: dict, cfg: TrainingConfig) -> dict:
+    """Options ``cfg``'s network adds to the one stored in ``path`` (a network grown by new options,
+    e.g. the UNet's ``tail_channels``, whose new layers start from their own initialisation);
+    {} when it is the same network. Raises :class:`ConfigError` for another network."""
+    stored = meta.get("model_config")
+    same_arch = meta.get("arch") == cfg.model.arch and isinstance(stored, dict)
+    if not same_arch or any(cfg.model.config.get(k) != v for k, v in stored.items()):
+        raise ConfigError(
+            f"{path} holds a different network ({meta.get('arch')}) than {cfg.name}: warm-start from a file written "
+            "by the same configuration, or one that only adds options to it"
+        )
+    return {k: v for k, v in cfg.model.config.items() if k not in stored}
 
 
 def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int,

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["UNetModel", "timestep_embedding"]
+__all__ = ["FullResolutionTail", "UNetModel", "timestep_embedding"]
 
 _GROUPS = 32
 
@@ -178,6 +178,27 @@ def _per_level(num_res_blocks: int | Sequence[int], levels: int) -> list[int]:
     return counts
 
 
+class FullResolutionTail(nn.Module):
+    """Residual refinement of a UNet's output at the image side: ``convs`` 3×3 convolutions of
+    ``channels`` features over [input | output], the timestep embedding added after the first,
+    SiLU between them, and a zero-initialised 3×3 convolution back to the output channels."""
+
+    def __init__(self, in_channels: int, out_channels: int, channels: int, emb_channels: int, *,
+                 convs: int = 3) -> None:
+        super().__init__()
+        self.first = nn.Conv2d(in_channels + out_channels, channels, 3, padding=1)
+        self.emb = nn.Linear(emb_channels, channels)
+        self.body = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in range(convs - 1))
+        self.last = _zeroed(nn.Conv2d(channels, out_channels, 3, padding=1))
+
+    def forward(self, x: torch.Tensor, out: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.first(torch.cat([x, out], dim=1))
+        h = h + self.emb(F.silu(emb)).to(h.dtype)[:, :, None, None]
+        for conv in self.body:
+            h = conv(F.silu(h))
+        return self.last(F.silu(h))
+
+
 class UNetModel(nn.Module):
     """improved-diffusion UNet built from the official constructor arguments (2-D only).
 
@@ -194,6 +215,13 @@ class UNetModel(nn.Module):
     full resolution: on a CPU this trains ~6× faster for the same parameter count.
     ``image_size`` stays the image side; ``attention_resolutions`` count from
     ``image_size // unshuffle``.
+
+    ``tail_channels`` (faceapp's option, default 0 = none) adds a :class:`FullResolutionTail`
+    after the unfolded output: a few 3×3 convolutions of that width at the image side, seeing the
+    input and the output, whose zero-initialised result is added to the output. An unshuffled
+    network has only ``model_channels / unshuffle²`` features per pixel at its widest level, too few
+    to tell fine noise from fine detail; the tail gives low-noise denoising per-pixel width for a
+    fraction of the compute. Zero-initialised, it leaves a warm-started network's output unchanged.
     """
 
     def __init__(
@@ -216,6 +244,7 @@ class UNetModel(nn.Module):
         resblock_updown: bool = False,
         use_new_attention_order: bool = False,
         unshuffle: int = 1,
+        tail_channels: int = 0,
     ) -> None:
         super().__init__()
         if dims != 2:
@@ -232,6 +261,8 @@ class UNetModel(nn.Module):
             raise ValueError("set num_heads ≥ 1 or num_head_channels")
         if unshuffle < 1 or image_size % unshuffle:
             raise ValueError(f"unshuffle must be ≥ 1 and divide image_size ({unshuffle}, {image_size})")
+        if tail_channels < 0:
+            raise ValueError(f"tail_channels must be ≥ 0 (0 = no tail), got {tail_channels}")
 
         self.image_size = image_size
         self.in_channels = in_channels
@@ -295,6 +326,8 @@ class UNetModel(nn.Module):
         self.out = nn.Sequential(
             _norm(ch), nn.SiLU(), _zeroed(nn.Conv2d(ch, out_channels * unshuffle**2, 3, padding=1))
         )
+        self.tail = (FullResolutionTail(in_channels, out_channels, tail_channels, emb_ch)
+                     if tail_channels else None)
 
     def time_embedding(self, t: torch.Tensor) -> torch.Tensor:
         """The embedding every ResBlock receives: ``time_embed(timestep_embedding(t))``."""
@@ -319,4 +352,6 @@ class UNetModel(nn.Module):
         out = self.out(h)
         if self.unshuffle > 1:
             out = F.pixel_shuffle(out, self.unshuffle)
+        if self.tail is not None:
+            out = out + self.tail(x.to(out.dtype), out, emb)
         return out.to(x.dtype)
