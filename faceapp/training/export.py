@@ -12,7 +12,7 @@ from pathlib import Path
 
 from faceapp.core.loading import save_safetensors
 from faceapp.training.checkpoint import load_run_weights
-from faceapp.training.config import ConfigError, parse_config
+from faceapp.training.config import ConfigError, TrainingConfig, parse_config
 from faceapp.training.csvlog import read_log
 
 MODEL_CARD_NAME = "MODEL_CARD.md"
@@ -60,11 +60,13 @@ def export_model(
         entries[kind] = (meta, path, digest)
         files.append(path)
     curves = {kind: _validation_rows(run) for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run)))}
+    restorer_cfg = parse_config(entries["restorer"][0]["config"], where="restorer run")
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
     manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries), encoding="utf-8")
     card = out / MODEL_CARD_NAME
-    card.write_text(_model_card(name, title, entries, evaluation, curves, notes), encoding="utf-8")
+    card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
+                                training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
     return ExportResult(manifest, tuple(files), card)
 
 
@@ -146,7 +148,22 @@ def _curve_table(kind: str, rows: list[dict[str, float]]) -> list[str]:
     return [f"{kind.capitalize()} validation curve (EMA weights, 16 fixed validation faces):", "", *lines, ""]
 
 
-def _model_card(name, title, entries, evaluation, curves, notes) -> str:
+def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:
+    """The model card's summary of how both networks were trained, read from their configurations."""
+    d, p = restorer.degradation, prior.diffusion
+    target = {"eps": "ε (the noise)", "v": "v (Salimans & Ho 2022)"}[p.prediction]
+    flips = ", horizontal flips" if restorer.data.hflip else ""
+    return (
+        f"Restorer: L1 on the DifFace/GFPGAN synthetic degradation (blur σ {d.blur_sigma[0]:g}-{d.blur_sigma[1]:g} "
+        f"with a {d.kernel_size} px kernel, downscale {d.downscale[0]:g}-{d.downscale[1]:g}, noise "
+        f"{d.noise_sigma[0]:g}-{d.noise_sigma[1]:g}, JPEG {d.jpeg_quality[0]}-{d.jpeg_quality[1]}){flips}. "
+        f"Prior: predicts {target}, with learned-range variance and the hybrid loss of improved DDPM "
+        f"(λ = {p.vlb_weight:g}), timesteps ≤ {p.focus_max_timestep} drawn {p.focus_prob:.0%} of the time, "
+        f"EMA of the weights. The exact configurations follow."
+    )
+
+
+def _model_card(name, title, entries, evaluation, curves, notes, *, training: str) -> str:
     rows = []
     for kind in ("restorer", "prior"):
         meta, path, digest = entries[kind]
@@ -155,6 +172,12 @@ def _model_card(name, title, entries, evaluation, curves, notes) -> str:
                     f"{hours:.1f} | {path.stat().st_size / 1e6:.1f} MB | `{digest[:16]}…` |")
     restorer_arch = ARCH_TEXT.get(entries["restorer"][0]["arch"], entries["restorer"][0]["arch"])
     prior_arch = ARCH_TEXT.get(entries["prior"][0]["arch"], entries["prior"][0]["arch"])
+    prior_config = entries["prior"][0].get("model_config", {})
+    if prior_config.get("unshuffle", 1) > 1:
+        k = prior_config["unshuffle"]
+        prior_arch += f" on {k}×{k} pixel-unshuffled faces"
+        if prior_config.get("tail_channels"):
+            prior_arch += f" with a full-resolution tail of {prior_config['tail_channels']} channels"
     sections = [
         f"# {title} (`{name}`)",
         "",
@@ -170,10 +193,7 @@ def _model_card(name, title, entries, evaluation, curves, notes) -> str:
         DATA_NOTE,
         "",
         "## Training",
-        "Restorer: L1 on the DifFace/GFPGAN synthetic degradation (blur σ 0.1-15 with a 41 px kernel, "
-        "downscale 0.8-32, noise 0-20, JPEG 30-100), horizontal flips. Prior: ε-prediction with "
-        "learned-range variance and the hybrid loss of improved DDPM (λ = 0.001), timesteps ≤ 500 "
-        "drawn 80 % of the time, EMA of the weights. The exact configurations follow.",
+        training,
     ]
     for kind in ("restorer", "prior"):
         sections += ["", f"```toml\n{entries[kind][0].get('config', '').strip()}\n```"]
