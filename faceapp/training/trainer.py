@@ -155,7 +155,7 @@ def train(
         batch_size=t.batch_size, seed=t.seed,
     )
     preview_batch = _fixed_batch(root, task, cfg, count=PREVIEW_FACES, stream=2**31 - 1)
-    validation_batch = _fixed_batch(root, task, cfg, count=VALIDATION_FACES, stream=VALIDATION_STREAM)
+    validation = validation_batch(root, task, cfg)
     loader = torch.utils.data.DataLoader(
         batches, sampler=range(start_step, end_step), batch_size=None, num_workers=cfg.data.num_workers,
         pin_memory=dev.type == "cuda", persistent_workers=False,
@@ -191,7 +191,7 @@ def train(
         if done % t.sample_every == 0 or last:
             _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if saving:
-            figures = {k: float(v) for k, v in task.validate(ema.module, validation_batch, autocast=autocast).items()}
+            figures = {k: float(v) for k, v in task.validate(ema.module, validation, autocast=autocast).items()}
             train_seconds = seconds_before + time.process_time() - cpu_tick
             validation_log.write(done, {**figures, "samples_seen": done * t.batch_size,
                                         "cpu_hours": train_seconds / 3600})
@@ -282,6 +282,11 @@ def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, 
                   "step": step, "ema_updates": ema.updates, "config": cfg.source,
                   "samples_seen": step * cfg.train.batch_size, "train_seconds": round(train_seconds, 1)},
     )
+
+
+def validation_batch(root: Path, task, cfg: TrainingConfig) -> dict[str, torch.Tensor]:
+    """The faces (as ``task``'s samples) that every checkpoint of a run is validated on."""
+    return _fixed_batch(root, task, cfg, count=VALIDATION_FACES, stream=VALIDATION_STREAM)
 
 
 def _fixed_batch(root: Path, task, cfg: TrainingConfig, *, count: int, stream: int) -> dict[str, torch.Tensor]:
