@@ -5,7 +5,9 @@ from __future__ import annotations
 import tomllib
 
 import numpy as np
+import pytest
 import torch
+from safetensors.torch import load_file
 
 from faceapp.core.engine import load_engine
 from faceapp.core.registry import Registry
@@ -46,7 +48,7 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
 
 
 def test_exported_weights_are_the_runs_ema_in_fp16(dataset_dir, tmp_path):
-    from safetensors.torch import load_file
+
 
     torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
     run = train(load_config("prior_tiny"), run_dir=tmp_path / "p", data_root=dataset_dir, max_steps=2,
@@ -73,3 +75,25 @@ def test_a_v_prior_is_exported_as_one_and_the_app_converts_its_output(dataset_di
     registry = Registry(manifest_dirs=[tmp_path / "m"], weights_dir=tmp_path / "weights")
     engine = load_engine("v-compact", device="cpu", registry=registry)
     assert engine.prediction == "v"
+
+
+@pytest.mark.parametrize("kind, config", [("restorer", "restorer_tiny"), ("prior", "prior_unshuffle_tiny")])
+def test_a_new_machine_warm_starts_from_the_shipped_weights(kind, config, dataset_dir, tmp_path):
+    """The recipe's fallback when the run folders are gone: train on from models/NAME-KIND.safetensors,
+    continuing the step count, from exactly the weights that were shipped."""
+    torch.set_num_threads(1)
+    cfg = load_config(config)
+    runs = {"restorer": tmp_path / "r", "prior": tmp_path / "p"}
+    train(cfg, run_dir=runs[kind], data_root=dataset_dir, max_steps=2, log=lambda _: None)
+    other = "prior_tiny" if kind == "restorer" else "restorer_conv_tiny"
+    other_kind = "prior" if kind == "restorer" else "restorer"
+    train(load_config(other), run_dir=runs[other_kind], data_root=dataset_dir, max_steps=1, log=lambda _: None)
+    result = export_model(restorer_run=runs["restorer"], prior_run=runs["prior"], out_dir=tmp_path / "models")
+    shipped = tmp_path / "models" / f"faceapp-compact-{kind}.safetensors"
+
+    resumed = train(cfg, run_dir=tmp_path / "new-machine", data_root=dataset_dir, warm_start=shipped, max_steps=2,
+                    log=lambda _: None)
+    assert resumed.start_step == 2  # the shipped weights' step
+    assert shipped in result.files
+    again = load_file(str(resumed.portable))  # saved at once (nothing left to train): the shipped weights
+    assert all(torch.equal(again[k], v) for k, v in load_file(str(shipped)).items())

@@ -7,6 +7,7 @@ the user's manifest folder) and loads through the registry like any other model.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,9 @@ def export_model(
     entries, files = {}, []
     for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run))):
         weights, meta = load_run_weights(run, kind)
+        # the run's own metadata (JSON, as in its ema.safetensors): a new machine warm-starts from the shipped file
         path = save_safetensors(weights, out / f"{name}-{kind}.safetensors",
-                                metadata={"faceapp_step": str(meta.get("step", 0)), "faceapp_kind": kind})
+                                metadata={k: json.dumps(v) for k, v in meta.items()})
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         entries[kind] = (meta, path, digest)
         files.append(path)
