@@ -45,6 +45,8 @@ def test_warm_start_continues_from_portable_weights(dataset_dir, tmp_path):
     first = train(cfg, run_dir=tmp_path / "a", data_root=dataset_dir, max_steps=2, log=quiet)
     second = train(cfg, run_dir=tmp_path / "b", data_root=dataset_dir, warm_start=first.portable, log=quiet)
     assert (second.start_step, second.end_step) == (2, 4)
+    from faceapp.training import checkpoint as ckpt
+    assert ckpt.load_portable(second.portable)[1]["ema_updates"] == 4  # the EMA continues too
 
 
 def test_warm_start_refuses_another_network(dataset_dir, tmp_path):
@@ -98,6 +100,10 @@ def test_warm_start_grows_a_network_by_a_new_option_keeping_what_it_learned(data
     x, t = torch.randn(2, 3, 32, 32), torch.tensor([30, 600])
     with torch.no_grad():
         assert torch.equal(grown.eval()(x, t), plain.eval()(x, t))
+    # its EMA starts again (the new layers have no history), where a plain warm start's continues
+    third = train(grown_cfg, run_dir=tmp_path / "b", data_root=dataset_dir, max_steps=3, log=quiet)
+    assert ckpt.load_portable(third.portable)[1]["ema_updates"] == 1
+    assert ckpt.load_portable(first.portable)[1]["ema_updates"] == 2
     # and the other way round is another network: a tail cannot be dropped silently
     from faceapp.training.config import ConfigError
     with pytest.raises(ConfigError, match="different network"):
