@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 import torch
 
-from faceapp.training import diffusion
 from faceapp.training.config import load_config
 from faceapp.training.tasks import PriorTask
 from faceapp.training.trainer import validation_batch
@@ -52,17 +51,13 @@ def main() -> None:
     cfg = load_config(args.config)
     task = PriorTask(cfg, device=torch.device("cpu"))
     x0 = validation_batch(Path(args.data_root or cfg.data.root), task, cfg)["x0"].float()
-    gen = torch.Generator().manual_seed(1)  # PriorTask.validate's draws, in its order
     print(f"{args.config}: {x0.shape[0]} validation faces of {x0.shape[-1]} px\n")
     print("| t | zero | x_t multiple | Gaussian high-pass (σ px) |")
     print("|---|---|---|---|")
-    for fraction in task.validation_fractions:
-        t_value = int(fraction * cfg.diffusion.timesteps)
-        t = torch.full((x0.shape[0],), t_value, dtype=torch.long)
-        noise = torch.randn(x0.shape, generator=gen)
-        x_t = diffusion.q_sample(x0, t, noise, task.tables).float()
+    for t, noise, x_t in task.validation_cases(x0):
+        x_t = x_t.float()
         high_pass = min((best_gain_mse(gaussian_high_pass(x_t, s), noise), s) for s in BLUR_SIGMAS)
-        print(f"| {t_value} | {float((noise ** 2).mean()):.3f} | {best_gain_mse(x_t, noise):.3f} | "
+        print(f"| {int(t[0])} | {float((noise ** 2).mean()):.3f} | {best_gain_mse(x_t, noise):.3f} | "
               f"{high_pass[0]:.3f} ({high_pass[1]:g}) |")
 
 

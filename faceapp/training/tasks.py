@@ -8,6 +8,8 @@ checkpoints and runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -94,17 +96,21 @@ class PriorTask:
         """Mean squared error of the predicted noise at fixed timesteps with fixed noise, overall
         and per timestep (``val_mse_t<t>``): the prior's validation curve (ε whatever the network
         predicts, so curves of ε- and v-priors compare)."""
-        x0 = batch["x0"].to(self.device)
-        gen = torch.Generator(device=self.device).manual_seed(1)
         figures = {}
-        for fraction in self.validation_fractions:
-            t_value = int(fraction * self.cfg.diffusion.timesteps)
-            t = torch.full((x0.shape[0],), t_value, dtype=torch.long, device=self.device)
-            noise = torch.randn(x0.shape, generator=gen, device=self.device)
+        for t, noise, x_t in self.validation_cases(batch["x0"].to(self.device)):
             with autocast():
-                eps = self.eps(model, diffusion.q_sample(x0, t, noise, self.tables), t)
-            figures[f"val_mse_t{t_value}"] = ((eps - noise) ** 2).mean()
+                eps = self.eps(model, x_t, t)
+            figures[f"val_mse_t{int(t[0])}"] = ((eps - noise) ** 2).mean()
         return {"val_mse": torch.stack(list(figures.values())).mean(), **figures}
+
+    def validation_cases(self, x0: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """(t, ε, x_t) at each validation timestep, with the fixed noise draws every checkpoint sees."""
+        gen = torch.Generator(device=self.device).manual_seed(1)
+        for fraction in self.validation_fractions:
+            t = torch.full((x0.shape[0],), int(fraction * self.cfg.diffusion.timesteps), dtype=torch.long,
+                           device=self.device)
+            noise = torch.randn(x0.shape, generator=gen, device=self.device)
+            yield t, noise, diffusion.q_sample(x0, t, noise, self.tables)
 
     @torch.no_grad()
     def preview(self, model, batch) -> np.ndarray:
