@@ -235,25 +235,23 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
     if warm_start:
         weights, meta = ckpt.load_portable(Path(warm_start))
         added = _added_options(Path(warm_start), meta, cfg)
-        weights = {k: v.float() for k, v in weights.items()}
-        if added:
-            try:
-                missing, unexpected = model.load_state_dict(weights, strict=False)
-            except RuntimeError as exc:  # a shape the new options changed
-                raise ConfigError(f"{warm_start} does not fit {cfg.name}'s network: {exc}") from None
-            if unexpected:
-                raise ConfigError(f"{warm_start} has weights that {cfg.name} lacks ({', '.join(unexpected[:3])})")
+        try:  # only options the file lacks may leave layers without weights
+            missing, unexpected = model.load_state_dict({k: v.float() for k, v in weights.items()},
+                                                        strict=not added)
+        except RuntimeError as exc:  # a shape the new options changed
+            raise ConfigError(f"{warm_start} does not fit {cfg.name}'s network: {exc}") from None
+        if unexpected:
+            raise ConfigError(f"{warm_start} has weights that {cfg.name} lacks ({', '.join(unexpected[:3])})")
+        if missing:
             new_names = set(missing)
             fresh = sum(p.numel() for name, p in model.named_parameters() if name in new_names)
             log(f"warm start grows the network ({', '.join(f'{k} = {v}' for k, v in added.items())}): "
                 f"{fresh:,} new parameters start from their initialisation")
-        else:
-            model.load_state_dict(weights)
         ema.module.load_state_dict(model.state_dict())
         # a grown network's new layers have no history: its EMA warms up again, else it would lag
         # them by ~1/(1 − decay) steps (the CPU prior's grew a tail whose EMA trailed the trained
         # weights by 0.16 against 0.03 ε-MSE at t = 200, 200 steps on)
-        ema.updates = 0 if added else int(meta.get("ema_updates", 0))
+        ema.updates = 0 if missing else int(meta.get("ema_updates", 0))
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
         return step, step, float(meta.get("train_seconds", 0.0))
