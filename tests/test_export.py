@@ -199,3 +199,13 @@ def test_jpeg_with_oversized_exif_keeps_the_provenance(tmp_path, source):
     big = Photo(path=source.path, rgb=source.rgb, alpha=None, exif=exif.tobytes(), icc=None, format="PNG")
     dest = export_photo(source.rgb, None, big, tmp_path / "big.jpg", provenance={"seed": 7})
     assert read_provenance(dest) == {"seed": 7}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_result_gets_a_plain_files_permissions(tmp_path, source):
+    """Written through a private temporary file, a result must still be readable as any new file
+    is (by the photo library, a backup, another account), not owner-only."""
+    dest = export_photo(source.rgb, None, source, tmp_path / "out.jpg")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert dest.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -571,3 +571,14 @@ def test_hand_placed_files_show_as_unverified_until_checked(tiny, sources, tmp_p
     (weights / RESTORER).write_bytes(sources[RESTORER].read_bytes() + b"")  # rewritten: a new file
     os.utime(weights / RESTORER, ns=(1, 1))
     assert tiny.status("tiny").files[1].state == "unverified"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_imported_and_saved_weights_get_a_plain_files_permissions(tiny, sources, tmp_path):
+    """Model files written through a private temporary file (an import, a training export) are
+    readable as any new file is, so another account or a bundled install can load them."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    imported = tiny.import_file("tiny", sources[PRIOR])
+    saved = loading.save_safetensors({"w": torch.zeros(2)}, tmp_path / "saved.safetensors")
+    assert [p.stat().st_mode & 0o777 for p in (imported, saved)] == [0o666 & ~umask] * 2

@@ -301,7 +301,6 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
     tmp: str | None = None
     try:
         fd, tmp = create_temp(folder, dest.stem, _TEMP_SUFFIX)
-        os.chmod(tmp, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
             try:
                 write(handle)
@@ -325,21 +324,6 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
                 os.unlink(tmp)
             except OSError:
                 pass
-
-
-def _read_umask() -> int:
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
-#: Read once at import: changing the process umask later would race with other threads.
-_UMASK = _read_umask()
-
-
-def _new_file_mode() -> int:
-    """The permissions a plainly created file gets (mkstemp's are owner-only)."""
-    return 0o666 & ~_UMASK
 
 
 def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import os
 import pickletools
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -36,6 +35,7 @@ from faceapp.core.nets.conv_restorer import ConvRestorer
 from faceapp.core.nets.identity import IdentityRestorer
 from faceapp.core.nets.swinir import SwinIR
 from faceapp.core.nets.unet import UNetModel
+from faceapp.core.tempfiles import create_temp, plain_file_mode
 
 __all__ = [
     "ARCHITECTURES",
@@ -363,10 +363,11 @@ def save_safetensors(
             value = value.to(dtype)
         tensors[key] = value.contiguous().clone()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
+    fd, tmp = create_temp(path.parent, path.name, ".part")
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=dict(metadata) if metadata else None)
+        os.chmod(tmp, plain_file_mode())  # save_file makes its own file, owner-only like mkstemp's
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

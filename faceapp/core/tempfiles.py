@@ -38,10 +38,31 @@ def temp_prefix(name: str, pid: int | None = None) -> str:
     return f".{name[:_NAME_CHARS]}.{host_tag()}.{os.getpid() if pid is None else pid}."
 
 
+def _read_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+#: Read once at import: changing the process umask later would race with other threads.
+_UMASK = _read_umask()
+
+
+def plain_file_mode() -> int:
+    """The permissions a plainly created file gets here (0o666 less the umask)."""
+    return 0o666 & ~_UMASK
+
+
 def create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
     """``mkstemp`` in ``folder`` with a hidden name made of ``name``, this machine's name, this
-    process's id and ``suffix``."""
-    return tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=folder)
+    process's id and ``suffix``; the file gets a plainly created file's permissions (mkstemp's are
+    owner-only, which a result or a model file renamed into place must not keep)."""
+    fd, path = tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=folder)
+    try:
+        os.fchmod(fd, plain_file_mode())
+    except (AttributeError, OSError):  # no fchmod (Windows), or a file system without modes
+        pass
+    return fd, path
 
 
 def sweep_stale(folder: Path, suffix: str, *, now: float | None = None) -> list[Path]:
