@@ -49,3 +49,22 @@ def isolated_profile(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("FACEAPP_WEIGHTS_DIR", raising=False)
     monkeypatch.delenv("FACEAPP_DETECTOR_DIR", raising=False)
     return home
+
+
+
+@pytest.fixture
+def without_bundled_model(tmp_path_factory, monkeypatch):
+    """An install whose bundled ``models/`` folder lacks faceapp's own model (as before one
+    shipped): the other bundled manifests and the detector stay, so a model must come from the user."""
+    import shutil
+
+    from faceapp import paths
+    from faceapp.core.manifest import load_manifest
+
+    real, bundled = paths.bundled_models_dir(), tmp_path_factory.mktemp("bundled_models")
+    for manifest in real.glob("*.toml"):
+        if not load_manifest(manifest).is_default:
+            shutil.copy(manifest, bundled)
+    shutil.copytree(real / "detector", bundled / "detector")
+    monkeypatch.setattr(paths, "bundled_models_dir", lambda: bundled)
+    return bundled

@@ -74,7 +74,7 @@ def test_list_shows_models_states_and_licences(tiny, capsys):
     assert "missing" in lines["tiny"] and "MIT" in lines["tiny"]
 
 
-def test_list_json(tiny, capsys):
+def test_list_json(tiny, capsys, without_bundled_model):
     assert main(["list", "--json"]) == 0
     models = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
     assert models["tiny"]["state"] == "missing"

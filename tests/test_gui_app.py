@@ -25,7 +25,7 @@ def test_cv2_plugin_path_is_removed_but_other_values_are_kept(monkeypatch):
     assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts"
 
 
-def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path):
+def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path, without_bundled_model):
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     notices = window.notices.notices()
