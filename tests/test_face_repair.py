@@ -9,7 +9,7 @@ from PIL import Image
 from pipeline_util import drain, identity_engine, psnr, scratched, scratches, smoothing_engine
 
 from faceapp.core.errors import Cancelled, OutOfMemoryError
-from faceapp.core.face_repair import REPAIR_FIDELITY, iter_repair_face, repair_sampler
+from faceapp.core.face_repair import REPAIR_FIDELITY, REPAIR_MIN_STEPS, iter_repair_face, repair_sampler
 from faceapp.core.settings import SamplerSettings
 
 SAMPLER = SamplerSettings(fidelity=0.5, steps=6, eta=0.5)
@@ -77,9 +77,11 @@ def test_progress_counts_every_prior_call_including_resampling(testdata_dir):
     engine = smoothing_engine(64)
     mask = scratches(64, 64)
     _, face = next(faces(testdata_dir, 64))
-    steps = drain(iter_repair_face(engine, face, mask, sampler=SamplerSettings(steps=4), seeds=[0],
+    steps = drain(iter_repair_face(engine, face, mask, sampler=SamplerSettings(steps=REPAIR_MIN_STEPS), seeds=[0],
                                    jump_length=2, resamples=2))[1]
-    assert [s.step for s in steps] == list(range(1, 7)) and steps[-1].total == 6
+    assert REPAIR_MIN_STEPS == 8
+    total = 8 + 3 * 2  # states 2, 4 and 6 are each left once more by a jump of 2 states, sampled again
+    assert [s.step for s in steps] == list(range(1, total + 1)) and steps[-1].total == total
     assert steps[-1].preview.shape == (64, 64, 3)
     with pytest.raises(Cancelled):
         drain(iter_repair_face(engine, face, mask, sampler=SAMPLER, seeds=[0], should_cancel=lambda: True))
@@ -100,7 +102,8 @@ def test_the_hole_is_generated_by_the_prior_even_at_fidelity_one(testdata_dir):
     _, face = next(faces(testdata_dir, 64))
     damaged = scratched(face, mask)
     faithful = SamplerSettings(fidelity=1.0, steps=4, polish_timestep=100)
-    assert repair_sampler(faithful) == SamplerSettings(fidelity=REPAIR_FIDELITY, steps=4)
+    assert repair_sampler(faithful) == SamplerSettings(fidelity=REPAIR_FIDELITY, steps=REPAIR_MIN_STEPS)
+    assert repair_sampler(SamplerSettings(fidelity=0.2, steps=20)) == SamplerSettings(fidelity=0.2, steps=20)
     with_prior = repair(smoothing_engine(64), damaged, mask, sampler=faithful)[0]
     classical = repair(identity_engine(64), damaged, mask, sampler=faithful)[0]
     assert np.abs(with_prior.astype(int) - classical.astype(int))[mask > 0].mean() > 1.0

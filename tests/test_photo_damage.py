@@ -114,14 +114,15 @@ def test_resampling_takes_each_repair_step_again_and_is_recorded(damaged_photo):
 
     def run(resamples):
         progress = []
-        settings = PhotoSettings(sampler=SamplerSettings(fidelity=1.0, steps=4), repair_resamples=resamples)
+        settings = PhotoSettings(sampler=SamplerSettings(fidelity=1.0, steps=8), repair_resamples=resamples)
         result = restore_photo(damaged, faces, engine, settings, damage=mask, on_progress=progress.append)
         return result, [p for p in progress if p.step]
 
     once, steps_once = run(1)
     thrice, steps_thrice = run(3)
-    assert steps_once[-1].total_steps == 4 and steps_thrice[-1].total_steps == 4 + 3 * 2
-    assert [p.step for p in steps_thrice] == list(range(1, 11))
+    # 8 steps; with 3 resamples each of the 7 states short of the clean one is sampled 2 more times
+    assert steps_once[-1].total_steps == 8 and steps_thrice[-1].total_steps == 8 + 7 * 2
+    assert [p.step for p in steps_thrice] == list(range(1, 23))
     assert thrice.provenance()["damage"]["resamples"] == 3
     hole = thrice.faces[0].damage > 0
     assert np.abs(thrice.faces[0].restored.astype(int) - once.faces[0].restored.astype(int))[hole].max() > 0

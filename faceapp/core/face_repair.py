@@ -42,11 +42,17 @@ from faceapp.core.settings import SamplerSettings
 #: inpainting setting: respaced N = 120 of ddim250), whatever the restoration's fidelity: a hole has
 #: nothing to be faithful to.
 REPAIR_FIDELITY = 0.4
+#: ... in at least this many DDIM steps, whatever the restoration's step count: a hole generated from
+#: t = 480 in 2 steps (a model whose restorations default to 2) came back as grainy, off-colour lines
+#: that the held pixels around it had no step to blend with; 8 steps fill them in the face's colours.
+REPAIR_MIN_STEPS = 8
 
 
 def repair_sampler(sampler: SamplerSettings) -> SamplerSettings:
-    """The sampler that fills holes: ``sampler`` at a fidelity of at most :data:`REPAIR_FIDELITY`."""
-    return dataclasses.replace(sampler, fidelity=min(sampler.fidelity, REPAIR_FIDELITY), polish_timestep=0)
+    """The sampler that fills holes: ``sampler`` at a fidelity of at most :data:`REPAIR_FIDELITY`,
+    with at least :data:`REPAIR_MIN_STEPS` steps and no polish."""
+    return dataclasses.replace(sampler, fidelity=min(sampler.fidelity, REPAIR_FIDELITY),
+                               steps=max(sampler.steps, REPAIR_MIN_STEPS), polish_timestep=0)
 
 
 def iter_repair_face(
