@@ -2,9 +2,9 @@
 background, and what faceapp's pipeline gives back (``faceapp-cli restore --mask``'s own code path).
 
     .venv/bin/python packaging/damage_figure.py ../shared/testdata/photos/cf_03.jpg \
-        --detector-dir ../shared/weights/retinaface -o resources/damage_repair.png [--model NAME]
+        -o resources/damage_repair.png --model faceapp-compact
 
-With ``--model`` the installed model repairs and restores (fidelity 0.5). Without it (no trained
+With ``--model`` the installed model repairs and restores at its own default fidelity and steps. Without it (no trained
 model exists yet) a stand-in engine is used: the identity restorer and no prior, so a face's
 strokes get the classical pre-fill the prior would start from, and nothing is restored: the
 figure shows the repair path of the pipeline, not the prior's fill.
@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--detector-dir", type=Path)
+    parser.add_argument("--detector-dir", type=Path, help="default: the bundled detector")
     parser.add_argument("--model")
     args = parser.parse_args()
     photo = read_photo(args.photo)
@@ -54,7 +54,8 @@ def main() -> None:
     if args.model:
         from faceapp.core.engine import load_engine
 
-        engine, sampler = load_engine(args.model), SamplerSettings()
+        engine = load_engine(args.model)
+        sampler = SamplerSettings(fidelity=engine.default_fidelity, steps=engine.default_steps)  # as the CLI runs it
     else:
         import torch
 

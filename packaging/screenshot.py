@@ -5,7 +5,7 @@ Run under a real X server (e.g. ``xvfb-run -s "-screen 0 1600x1000x24"``)::
     P=../shared/testdata/photos
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python packaging/screenshot.py \
         $P/gf_Blake_Lively.jpg $P/cf_00.jpg $P/cf_03.jpg $P/cf_06.png $P/gf_10045.png \
-        $P/cf_01.jpg $P/cf_04.jpg --detector-dir ../shared/weights/retinaface --split 0.3
+        $P/cf_01.jpg $P/cf_04.jpg --model faceapp-compact --split 0.5
 
 Without ``--model`` it installs a stand-in model in a temporary profile (identity restorer, no
 diffusion prior), so the "after" side equals the input and every candidate is the same: the
@@ -43,7 +43,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path, nargs="+",
                         help="photos to load; the first is restored and shown")
-    parser.add_argument("--detector-dir", type=Path, required=True)
+    parser.add_argument("--detector-dir", type=Path, help="default: the bundled detector")
     parser.add_argument("--model", default="", help="installed model to use (default: stand-in)")
     parser.add_argument("--out", type=Path, default=Path("resources/screenshot.png"))
     parser.add_argument("--size", default="1400x860")
