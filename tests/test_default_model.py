@@ -89,7 +89,7 @@ def test_the_default_model_fills_scratches_in_the_faces_colours_and_keeps_the_re
     """Issue 12 with the shipped prior: white strokes on every test face are filled within the face's
     colours, and the undamaged pixels come back within 1 dB of the face restored without strokes."""
     from PIL import Image
-    from pipeline_util import drain, scratched, scratches
+    from pipeline_util import colour_range, drain, scratched, scratches
 
     from faceapp.core.engine import load_engine
     from faceapp.core.face_repair import iter_repair_face
@@ -104,8 +104,7 @@ def test_the_default_model_fills_scratches_in_the_faces_colours_and_keeps_the_re
     for path in sorted((testdata_dir / "faces").glob("*.png")):
         face = np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC))
         repaired = drain(iter_repair_face(engine, scratched(face, mask), mask, sampler=sampler, seeds=[0]))[0][0]
-        known = face[keep].astype(int)
-        low, high = np.percentile(known, 0.5, axis=0) - 8, np.percentile(known, 99.5, axis=0) + 8
+        low, high = colour_range(face, mask)
         inside = ((repaired[damaged_pixels] >= low) & (repaired[damaged_pixels] <= high)).all(axis=1)
         # a generated fill carries the prior's texture, so a few pixels may stray past the range's
         # margin (1 - 2 % at 8 repair steps; 3.6 % at 2 steps, when the strokes stayed visible)

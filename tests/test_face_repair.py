@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from pipeline_util import drain, identity_engine, psnr, scratched, scratches, smoothing_engine
+from pipeline_util import colour_range, drain, identity_engine, psnr, scratched, scratches, smoothing_engine
 
 from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.face_repair import REPAIR_FIDELITY, REPAIR_MIN_STEPS, iter_repair_face, repair_sampler
@@ -23,12 +23,6 @@ def faces(testdata_dir, size=256):
 def repair(engine, face, mask, seeds=(0,), **options):
     return drain(iter_repair_face(engine, face, mask, sampler=options.pop("sampler", SAMPLER), seeds=list(seeds),
                                   **options))[0]
-
-
-def colour_range(face, mask):
-    """Per channel, the 0.5–99.5 % range of the face's undamaged pixels, widened by 8 levels."""
-    known = face[mask == 0].astype(int)
-    return np.percentile(known, 0.5, axis=0) - 8, np.percentile(known, 99.5, axis=0) + 8
 
 
 def test_masked_pixels_come_back_in_the_faces_colours_and_the_rest_as_restored_without_a_mask(testdata_dir):
