@@ -26,6 +26,12 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
     for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step"):
         assert f"| {label}" in out
     assert "PSNR" in out and "SWD" in out and grid.stat().st_size > 0
+    # each row's per-level SWD (finest first), whose mean is the SWD column
+    for line in out.splitlines():
+        if line.startswith("| ") and "PSNR" not in line:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            levels = [float(v) for v in cells[4].split(" / ")]
+            assert len(levels) >= 2 and abs(sum(levels) / len(levels) - float(cells[3])) <= 0.5, line
 
 
 def test_evaluate_without_prior_run_is_a_clear_error(tmp_path, capsys):

@@ -3,7 +3,8 @@
     python -m faceapp.training.evaluate --model faceapp-compact          # a registry model
     python -m faceapp.training.evaluate --restorer-run runs/r --prior-run runs/p   # training runs
 
-Prints PSNR, SSIM, the Laplacian-pyramid SWD (realism, no pretrained network) and the identity
+Prints PSNR, SSIM, the Laplacian-pyramid SWD (realism, no pretrained network; its mean and each
+level's, finest first: noise-like grain shows in the finest level, missing texture in the next) and the identity
 distance (dlib's face-recognition embedding, with the ``[eval]`` extra) for: bicubic upsampling
 of the degraded face, the restorer alone, and the full pipeline at several fidelities and step
 counts; saves a side-by-side grid (rows: faces; columns: degraded, each method, truth); and says
@@ -52,6 +53,7 @@ class Row:
     swd: float
     seconds_per_face: float
     identity: float | None = None  # mean dlib embedding distance to the truth (None: dlib not installed)
+    swd_levels: tuple[float, ...] = ()  # the SWD of each pyramid level, finest first (its mean is ``swd``)
 
 
 def default_methods(*, fidelities=(0.25, 0.5, 0.75), step_counts=(4, 8), eta: float = 0.5) -> list[Method]:
@@ -90,13 +92,15 @@ def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, l
         started = time.perf_counter()
         out = run_method(engine, method, degraded, seed=seed)
         seconds = (time.perf_counter() - started) / len(degraded)
+        realism = swd(out, truth, seed=seed)
         row = Row(
             method.label,
             float(np.mean([psnr(o, t) for o, t in zip(out, truth)])),
             float(np.mean([ssim(o, t) for o, t in zip(out, truth)])),
-            swd(out, truth, seed=seed).mean,
+            realism.mean,
             seconds,
             float(np.mean(identity.distances(out, truth))) if identity is not None else None,
+            realism.per_level,
         )
         log(format_row(row))
         rows.append(row)
@@ -146,14 +150,20 @@ def choose_defaults(methods: list[Method], rows: list[Row], *, max_psnr_loss: fl
                     f"{row.psnr:.2f} vs {restorer.psnr:.2f} dB")
 
 
+#: Width of the per-level SWD column: five levels of a 256 px face, up to 4 digits each.
+LEVELS_WIDTH = 24
+
+
 def format_header() -> str:
-    return (f"| {'method':28s} | {'PSNR dB':>7s} | {'SSIM':>6s} | {'SWD×10³':>8s} | {'ID dist':>7s} | {'s/face':>7s} |\n"
-            f"|{'-' * 30}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
+    return (f"| {'method':28s} | {'PSNR dB':>7s} | {'SSIM':>6s} | {'SWD×10³':>8s} | {'SWD per level, fine → coarse':{LEVELS_WIDTH}s} "
+            f"| {'ID dist':>7s} | {'s/face':>7s} |\n"
+            f"|{'-' * 30}|{'-' * 9}|{'-' * 8}|{'-' * 10}|{'-' * (LEVELS_WIDTH + 2)}|{'-' * 9}|{'-' * 9}|")
 
 
 def format_row(row: Row) -> str:
     identity = f"{row.identity:7.3f}" if row.identity is not None else f"{'n/a':>7s}"
-    return (f"| {row.label:28s} | {row.psnr:7.2f} | {row.ssim:6.3f} | {row.swd:8.1f} | {identity} | "
+    levels = " / ".join(f"{v:.0f}" for v in row.swd_levels)
+    return (f"| {row.label:28s} | {row.psnr:7.2f} | {row.ssim:6.3f} | {row.swd:8.1f} | {levels:{LEVELS_WIDTH}s} | {identity} | "
             f"{row.seconds_per_face:7.2f} |")
 
 
