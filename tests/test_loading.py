@@ -154,6 +154,34 @@ def test_safetensors_export_omits_derived_buffers_and_leaves_no_temp_file(tmp_pa
     assert [p.name for p in path.parent.iterdir()] == ["model.safetensors"]
 
 
+def safetensors_metadata(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        return fh.metadata()
+
+
+def test_saving_the_same_weights_again_gives_the_same_bytes(tmp_path, swinir_golden):
+    """Re-exporting unchanged weights must not make a new file (or a new checksum in a manifest,
+    or a new blob in git): safetensors itself writes metadata keys in a random order per save."""
+    _, state, _ = swinir_golden
+    metadata = {f"key{i}": str(i) for i in range(8)}
+    path = save_safetensors(state, tmp_path / "model.safetensors", metadata=metadata)
+    first = path.read_bytes()
+    for _ in range(3):
+        save_safetensors(state, path, metadata=metadata)
+        assert path.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temporary file left
+    # a changed tensor, metadata value or dtype is written
+    save_safetensors(state, path, metadata=dict(metadata, key0="x"))
+    assert safetensors_metadata(path)["key0"] == "x"
+    changed = dict(state, **{"conv_last.bias": state["conv_last.bias"] + 1})
+    save_safetensors(changed, path, metadata=dict(metadata, key0="x"))
+    assert read_state_dict(path)["conv_last.bias"].equal(changed["conv_last.bias"].half())
+    save_safetensors(state, path, metadata=metadata, dtype=None)
+    assert read_state_dict(path)["conv_last.bias"].dtype == torch.float32
+
+
 def test_state_dict_source_is_copied_not_shared(swinir_golden):
     config, state, io = swinir_golden
     given = {k: v.clone() for k, v in state.items()}

@@ -349,7 +349,10 @@ def save_safetensors(
 ) -> Path:
     """Write a state dict as .safetensors (floats cast to ``dtype``; None keeps them), atomically.
 
-    Derived buffers are left out: loading recomputes them.
+    Derived buffers are left out: loading recomputes them. A file already at ``path`` that holds
+    the same tensors and metadata is left untouched, so saving the same weights again gives the
+    same bytes (and checksum): safetensors writes the metadata keys in a new random order on every
+    save (safetensors issue #584), which would otherwise make each re-export a new file.
     """
     from safetensors.torch import save_file
 
@@ -367,9 +370,31 @@ def save_safetensors(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=dict(metadata) if metadata else None)
+        if path.is_file() and _same_safetensors(Path(tmp), path):
+            Path(tmp).unlink()
+            return path
         os.chmod(tmp, plain_file_mode())  # save_file makes its own file, owner-only like mkstemp's
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _same_safetensors(a: Path, b: Path) -> bool:
+    """Whether two .safetensors files hold the same metadata and bit-identical tensors (False
+    for a file that is not readable safetensors)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(a), framework="pt") as fa, safe_open(str(b), framework="pt") as fb:
+            if fa.metadata() != fb.metadata() or set(fa.keys()) != set(fb.keys()):
+                return False
+            for key in fa.keys():
+                ta, tb = fa.get_tensor(key), fb.get_tensor(key)
+                if ta.dtype != tb.dtype or ta.shape != tb.shape or not torch.equal(
+                        ta.reshape(-1).view(torch.uint8), tb.reshape(-1).view(torch.uint8)):
+                    return False
+    except (SafetensorError, OSError, ValueError):
+        return False
+    return True
