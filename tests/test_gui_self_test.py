@@ -1,4 +1,4 @@
-"""``python -m faceapp --self-test PHOTO``: opens the window, loads the photo, exits 0; or says why not."""
+"""``python -m faceapp --self-test PHOTO``: opens the window, loads and restores the photo, exits 0; or says why not."""
 
 from __future__ import annotations
 
@@ -10,24 +10,54 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def self_test(photo: Path, retinaface_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FACEAPP_DETECTOR_DIR": str(retinaface_dir)}
+def self_test(photo: Path, retinaface_dir: Path | None, home: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the self-test; ``retinaface_dir=None`` leaves the bundled detector to be found, as on a fresh install."""
+    env = {k: v for k, v in os.environ.items() if k != "FACEAPP_DETECTOR_DIR"}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    if retinaface_dir is not None:
+        env["FACEAPP_DETECTOR_DIR"] = str(retinaface_dir)
+    if home is not None:
+        env["FACEAPP_HOME"] = str(home)
     return subprocess.run([sys.executable, "-m", "faceapp", "--self-test", str(photo)], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=120)
+                          env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_self_test_loads_a_photo_and_exits_with_zero(testdata_dir, retinaface_dir):
-    run = self_test(testdata_dir / "photos" / "cf_03.jpg", retinaface_dir)
+def test_self_test_restores_the_photo_with_the_bundled_model_and_exits_with_zero(testdata_dir, tmp_path):
+    """A fresh profile: the photo is loaded, its face found by the bundled detector and restored by
+    the bundled default model."""
+    run = self_test(testdata_dir / "photos" / "cf_03.jpg", None, home=tmp_path / "home")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "self-test: ok" in run.stdout and "400x225, 1 face(s)" in run.stdout
+    assert "self-test: ok" in run.stdout and "400x225, 1 face(s) restored by faceapp-compact" in run.stdout
+
+
+def test_self_test_fails_when_the_chosen_model_cannot_restore(testdata_dir, retinaface_dir, tmp_path):
+    """The official model's manifest is bundled, its weights are not: the restore fails and says why."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.ini").write_text("[prefs]\nmodel=difface-official\n")
+    run = self_test(testdata_dir / "photos" / "cf_03.jpg", retinaface_dir, home=home)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "self-test: FAILED" in run.stdout and "difface-official" in run.stdout
 
 
 def test_self_test_fails_on_an_unreadable_photo(tmp_path, retinaface_dir):
     junk = tmp_path / "broken.jpg"
     junk.write_bytes(b"not a jpeg")
-    run = self_test(junk, retinaface_dir)
+    run = self_test(junk, retinaface_dir, home=tmp_path / "home")
     assert run.returncode == 1
     assert "self-test: FAILED" in run.stdout
+
+
+def test_self_test_fails_on_a_photo_without_a_face(tmp_path, retinaface_dir):
+    """A photo with no face would check neither the detector nor the model: it is not a pass."""
+    import cv2
+    import numpy as np
+
+    plain = tmp_path / "wall.png"
+    cv2.imwrite(str(plain), np.full((200, 300, 3), 128, np.uint8))
+    run = self_test(plain, retinaface_dir, home=tmp_path / "home")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "self-test: FAILED: no face was found in wall.png" in run.stdout
 
 
 def test_self_test_without_one_photo_is_a_usage_error_not_an_abort(tmp_path, retinaface_dir):

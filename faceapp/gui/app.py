@@ -120,7 +120,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
         epilog="A photo whose name starts with '-' can also be given after '--'.")
     parser.add_argument("photos", nargs="*", type=Path, metavar="PHOTO", help="photos or folders to open")
     parser.add_argument("--self-test", action="store_true",
-                        help="open the window, load PHOTO, detect its faces, print one line and quit (0 = ok)")
+                        help="open the window, load PHOTO, detect and restore its faces with the default model, "
+                             "print one line and quit (0 = ok)")
     options = [a for a in args if not (a.startswith("-") and a != "--" and Path(a).exists())]
     files = [a for a in args if a not in options]
     if files:
@@ -134,7 +135,7 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Open the main window with the photos named on the command line; returns the exit code.
 
-    ``--self-test PHOTO`` loads PHOTO, prints one line and quits (see :mod:`faceapp.gui.self_test`).
+    ``--self-test PHOTO`` loads and restores PHOTO, prints one line and quits (see :mod:`faceapp.gui.self_test`).
     Arguments are checked before the window (and its worker threads) exists: a usage error exits 2.
     """
     started = time.perf_counter()
