@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
-# One GPU call of the compact-model training (see gpu_recipe.md). Usage, from the repo root:
+# One GPU call of faceapp's model training (see gpu_recipe.md). Usage, from the repo root:
 #   bash faceapp/training/gpu_job.sh DATA_PART MINUTES
-# Trains the restorer and the prior side by side for MINUTES on DATA_PART (a folder made by
-# `python -m faceapp.training pack`), warm-starting each from .gpu/carry/<kind>.safetensors when
-# present, and copies the EMA weights, loss logs and latest preview grids to $OUT.
-# Env: PYTHON (default python3), RESTORER_CONFIG / PRIOR_CONFIG (default *_compact), OUT.
+# Trains the networks named in KINDS side by side for MINUTES on DATA_PART (a folder made by
+# `python -m faceapp.training pack`), each warm-started from .gpu/carry/<kind>.safetensors when
+# present, else from the shipped model's file models/faceapp-compact-<kind>.safetensors. Installs
+# the wheels in .whl/ first when that folder is there (the device's Python lacks pydantic).
+# Returns in $OUT at most 8 files of at most 15 MiB: job.log, logs.tar (losses, validation,
+# preview grids, training logs) and each network's EMA weights, split into <kind>.safetensors.part-NN
+# pieces when larger; job.log ends with their sha256. Join them with gpu_join.sh.
+# Env: PYTHON (default python3), WHEELS (default .whl; a missing folder installs nothing), KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG
+# (default *_cpu: the shipped model's networks), OUT.
 set -u -o pipefail
 PART=${1:?data part folder}
 MINUTES=${2:?minutes of training}
 PY=${PYTHON:-python3}
 OUT=${OUT:?set OUT to the folder that comes back}
+KINDS=${KINDS:-prior restorer}
 export PYTHONUNBUFFERED=1
-declare -A CONFIG=([restorer]=${RESTORER_CONFIG:-restorer_compact} [prior]=${PRIOR_CONFIG:-prior_compact})
-"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" | tee "$OUT/job.log"
+declare -A CONFIG=([restorer]=${RESTORER_CONFIG:-restorer_cpu} [prior]=${PRIOR_CONFIG:-prior_cpu})
+WHEELS=${WHEELS:-.whl}
+if [ -d "$WHEELS" ]; then
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl \
+    || { echo "installing $WHEELS/ failed" | tee "$OUT/job.log"; exit 1; }
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+"$PY" -c "import torch, pydantic; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'pydantic', pydantic.VERSION)" \
+  | tee "$OUT/job.log"
+mkdir -p runs/gpu
 pids=()
-for kind in restorer prior; do
+for kind in $KINDS; do
   warm=()
-  [ -f ".gpu/carry/$kind.safetensors" ] && warm=(--warm-start ".gpu/carry/$kind.safetensors")
+  for candidate in ".gpu/carry/$kind.safetensors" "models/faceapp-compact-$kind.safetensors"; do
+    if [ -f "$candidate" ]; then warm=(--warm-start "$candidate"); break; fi
+  done
   rm -rf "runs/gpu/$kind"
   "$PY" -m faceapp.training train "${CONFIG[$kind]}" --run-dir "runs/gpu/$kind" --data "$PART" \
     --minutes "$MINUTES" "${warm[@]}" > "runs/gpu-$kind.log" 2>&1 &
@@ -24,12 +40,26 @@ for kind in restorer prior; do
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
-for kind in restorer prior; do
+logs=()
+for kind in $KINDS; do
   tail -n 5 "runs/gpu-$kind.log" | tee -a "$OUT/job.log"
-  cp "runs/gpu/$kind/ema.safetensors" "$OUT/$kind.safetensors" 2>/dev/null || status=1
-  cp "runs/gpu/$kind/losses.csv" "$OUT/${kind}_losses.csv" 2>/dev/null
+  weights="runs/gpu/$kind/ema.safetensors"
+  if [ -f "$weights" ]; then
+    if [ "$(stat -c %s "$weights")" -gt $((15 * 1024 * 1024)) ]; then
+      split -b 15M -d "$weights" "$OUT/$kind.safetensors.part-"
+    else
+      cp "$weights" "$OUT/$kind.safetensors"
+    fi
+    (cd "runs/gpu/$kind" && sha256sum ema.safetensors | sed "s/ema/$kind/") >> "$OUT/job.log"
+  else
+    echo "$kind: no weights (the run stopped before its first checkpoint)" | tee -a "$OUT/job.log"
+    status=1
+  fi
+  logs+=("runs/gpu-$kind.log")
+  for f in losses.csv validation.csv; do [ -f "runs/gpu/$kind/$f" ] && logs+=("runs/gpu/$kind/$f"); done
   grid=$(ls runs/gpu/$kind/samples/*.png 2>/dev/null | tail -n 1)
-  [ -n "$grid" ] && cp "$grid" "$OUT/${kind}_samples.png"
+  [ -n "$grid" ] && logs+=("$grid")
 done
+tar -cf "$OUT/logs.tar" "${logs[@]}"
 ls -l "$OUT" | tee -a "$OUT/job.log"
 exit $status
