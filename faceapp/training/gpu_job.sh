@@ -9,13 +9,14 @@
 # preview grids, training logs) and each network's EMA weights, split into <kind>.safetensors.part-NN
 # pieces when larger; job.log ends with their sha256. Join them with gpu_join.sh.
 # Env: PYTHON (default python3), WHEELS (default .whl; a missing folder installs nothing), KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG
-# (default *_cpu: the shipped model's networks), OUT.
+# (default *_cpu: the shipped model's networks), PIECE_MIB (default 15), OUT.
 set -u -o pipefail
 PART=${1:?data part folder}
 MINUTES=${2:?minutes of training}
 PY=${PYTHON:-python3}
 OUT=${OUT:?set OUT to the folder that comes back}
 KINDS=${KINDS:-prior restorer}
+PIECE_MIB=${PIECE_MIB:-15}
 export PYTHONUNBUFFERED=1
 declare -A CONFIG=([restorer]=${RESTORER_CONFIG:-restorer_cpu} [prior]=${PRIOR_CONFIG:-prior_cpu})
 WHEELS=${WHEELS:-.whl}
@@ -45,8 +46,8 @@ for kind in $KINDS; do
   tail -n 5 "runs/gpu-$kind.log" | tee -a "$OUT/job.log"
   weights="runs/gpu/$kind/ema.safetensors"
   if [ -f "$weights" ]; then
-    if [ "$(stat -c %s "$weights")" -gt $((15 * 1024 * 1024)) ]; then
-      split -b 15M -d "$weights" "$OUT/$kind.safetensors.part-"
+    if [ "$(stat -c %s "$weights")" -gt $((PIECE_MIB * 1024 * 1024)) ]; then
+      split -b "${PIECE_MIB}M" -d "$weights" "$OUT/$kind.safetensors.part-"
     else
       cp "$weights" "$OUT/$kind.safetensors"
     fi
