@@ -42,7 +42,6 @@ def run_self_test(app: QApplication, window, photo: Path, *, started: float,
         if loaded and not loaded_at:
             loaded_at.append(time.perf_counter())
             if entry.faces:
-                errors.clear()
                 window.session.restore([path])  # skipped when loading already queued it
         if loaded and not entry.faces:
             finish(1, f"no face was found in {path.name} ({entry.photo.width}x{entry.photo.height}): the self-test "

@@ -8,8 +8,9 @@
 # Returns in $OUT at most 8 files of at most 15 MiB: job.log, logs.tar (losses, validation,
 # preview grids, training logs) and each network's EMA weights, split into <kind>.safetensors.part-NN
 # pieces when larger; job.log ends with their sha256. Join them with gpu_join.sh.
-# Env: PYTHON (default python3), WHEELS (default .whl; a missing folder installs nothing), KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG
-# (default *_cpu: the shipped model's networks), PIECE_MIB (default 15), OUT.
+# Env: PYTHON (default python3), WHEELS (default .whl; a missing folder installs nothing),
+# KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG (default *_cpu: the shipped
+# model's networks), PIECE_MIB (default 15), OUT.
 set -u -o pipefail
 PART=${1:?data part folder}
 MINUTES=${2:?minutes of training}
@@ -17,9 +18,9 @@ PY=${PYTHON:-python3}
 OUT=${OUT:?set OUT to the folder that comes back}
 KINDS=${KINDS:-prior restorer}
 PIECE_MIB=${PIECE_MIB:-15}
+WHEELS=${WHEELS:-.whl}
 export PYTHONUNBUFFERED=1
 declare -A CONFIG=([restorer]=${RESTORER_CONFIG:-restorer_cpu} [prior]=${PRIOR_CONFIG:-prior_cpu})
-WHEELS=${WHEELS:-.whl}
 if [ -d "$WHEELS" ]; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl \
     || { echo "installing $WHEELS/ failed" | tee "$OUT/job.log"; exit 1; }
