@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from faceapp.core.devices import cpu_runs_bf16_fast, resolve_device
+    from faceapp.core import cpu_bf16
+    from faceapp.core.devices import resolve_device
     from faceapp.core.precision import resolve_precision
     from faceapp.core.settings import SamplerSettings
 
@@ -164,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((f"faceapp CPU model, 4-seed gallery in one batched pass, {p}",
                              f"{cpu_gallery['seconds']:.2f}", f"{cpu_gallery['peak_mb']:.0f}",
                              f"{cpu_gallery['seconds'] / cpu['seconds']:.2f}× the 1-seed time"))
-    flags = f"auto precision: {fast}" + (", AMX-BF16" if cpu_runs_bf16_fast() else "")
+    caps = cpu_bf16.cpu_capabilities()
+    flags = (f"auto precision: {fast}, AVX-512-BF16: {bool(caps.get('avx512_bf16'))}, "
+             f"AMX-BF16: {bool(caps.get('amx_bf16'))}")
     print(f"device: {args.device}, threads: {args.threads}, {platform.processor() or platform.machine()} ({flags}), "
           f"python {platform.python_version()}, torch {torch.__version__}")
     print()

@@ -146,8 +146,8 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
     model.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")
     model.add_argument("--precision", choices=PRECISIONS, default="auto",
-                       help="precision of the networks: auto = bf16 on a CPU with AMX (fast bf16), fp16 on CUDA, "
-                            "else fp32; recorded in the provenance (default: %(default)s)")
+                       help="precision of the networks: auto = bf16 on a CPU where it measures faster (timed once, "
+                            "cached), fp16 on CUDA, else fp32; recorded in the provenance (default: %(default)s)")
     model.add_argument("--fidelity", type=_fraction, default=None,
                        help="0 = most generative … 1 = restorer only (default: the model's own, shown by "
                             "'faceapp-cli models list'; 0.5 for the official model)")

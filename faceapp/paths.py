@@ -6,6 +6,8 @@
   the ``FACEAPP_WEIGHTS_DIR`` environment variable.
 - Face-detector weights: ``<user data>/detector``, or ``FACEAPP_DETECTOR_DIR``.
 - Logs: the platform's user log folder, or ``<FACEAPP_HOME>/logs``.
+- Cache (answers measured once per machine, e.g. whether bf16 is fast here): the platform's user
+  cache folder, or ``<FACEAPP_HOME>/cache``.
 
 ``FACEAPP_HOME`` moves every per-user folder at once (tests use it to stay out of the real
 profile).
@@ -37,6 +39,12 @@ def user_log_dir() -> Path:
     """Per-user log folder."""
     home = _home_override()
     return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def user_cache_dir() -> Path:
+    """Per-user cache folder: things faceapp can measure again if they are lost."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def weights_dir() -> Path:

@@ -48,6 +48,9 @@ def isolated_profile(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("FACEAPP_HOME", str(home))
     monkeypatch.delenv("FACEAPP_WEIGHTS_DIR", raising=False)
     monkeypatch.delenv("FACEAPP_DETECTOR_DIR", raising=False)
+    # "auto" precision is fp32 in tests whatever this CPU measures (faceapp.core.cpu_bf16), so
+    # results do not depend on the machine; tests of the bf16 choice set or clear it themselves
+    monkeypatch.setenv("FACEAPP_CPU_BF16", "0")
     return home
 
 

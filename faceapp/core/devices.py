@@ -7,7 +7,9 @@ import os
 
 import torch
 
+from faceapp.core import cpu_bf16
 from faceapp.core.errors import DeviceError
+from faceapp.paths import user_cache_dir
 
 
 def available_devices() -> list[str]:
@@ -52,23 +54,20 @@ CPU_BF16_ENV = "FACEAPP_CPU_BF16"
 
 
 def cpu_runs_bf16_fast() -> bool:
-    """Whether bf16 network work is faster than fp32 on this CPU: it has AMX-BF16 tiles.
+    """Whether bf16 network work is faster than fp32 on this CPU.
 
-    AVX-512-BF16 alone is not enough: on a 2-core Xeon with AVX-512-BF16 but no AMX, bf16
-    (channels_last) was slower than fp32 for both training and inference of faceapp's networks
-    (bench/README.md). ``FACEAPP_CPU_BF16=0|1`` overrides the detection."""
+    Measured, not read from the flags: CPUs with the same bf16 instructions (AVX-512-BF16, no AMX)
+    measured bf16 faster on one machine and slower on another (:mod:`faceapp.core.cpu_bf16`, which
+    caches the answer per CPU in the user cache folder). ``FACEAPP_CPU_BF16=0|1`` overrides it."""
     forced = os.environ.get(CPU_BF16_ENV, "").strip()
     if forced in ("0", "1"):
         return forced == "1"
-    return _cpu_has_amx_bf16()
+    return _measured_bf16_fast()
 
 
 @functools.cache
-def _cpu_has_amx_bf16() -> bool:
-    get_capabilities = getattr(torch.cpu, "get_capabilities", None)
-    if get_capabilities is None:  # pragma: no cover - torch builds without the query
-        return False
-    return bool(get_capabilities().get("amx_bf16"))
+def _measured_bf16_fast() -> bool:
+    return cpu_bf16.bf16_is_faster(user_cache_dir())
 
 
 def configure_cpu_threads(threads: int | None = None) -> int:

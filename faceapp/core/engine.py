@@ -201,7 +201,7 @@ class FaceEngine:
     # --- internals --------------------------------------------------------------------------
     def predict_eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """ε predicted by the prior for x at original timesteps t, as float32: the network runs in
-        the engine's precision (bf16 weights on a CPU with AMX, fp16 autocast on CUDA), the
+        the engine's precision (bf16 weights on a CPU that runs them fast, fp16 autocast on CUDA), the
         sampler's arithmetic stays float32. A v-prior's output is turned into ε here."""
         assert self.prior is not None
         with self.numerics.forward_context(self.device):

@@ -7,9 +7,10 @@ restorers add their residual to the float32 input).
 
 ``auto`` picks, per device, what runs fastest without visible loss:
 - CUDA: float16 (autocast, as the official code);
-- CPU: bfloat16 weights where the processor has AMX-BF16 tiles, float32 elsewhere (both in the
-  channels_last layout, faster for oneDNN's convolutions in either): with AVX-512-BF16 alone, bf16 measured slower than fp32 here
-  (bench/README.md), and without either it is emulated;
+- CPU: bfloat16 weights where bf16 measures faster than fp32 on this processor, float32 elsewhere
+  (both in the channels_last layout, faster for oneDNN's convolutions in either). The flags do not
+  tell: with AVX-512-BF16 and no AMX, bf16 measured slower than fp32 on one machine and 1.8×
+  faster on another (bench/README.md), so :mod:`faceapp.core.cpu_bf16` times it once per CPU;
 - Apple MPS: float32 (no MPS machine has measured another choice here).
 """
 

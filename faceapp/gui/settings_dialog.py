@@ -56,8 +56,8 @@ class SettingsDialog(QDialog):
         self.device = _combo(["auto", *[d for d in devices if d != "auto"]], prefs.device,
                              lambda name: "Automatic (best available)" if name == "auto" else name.upper())
         self.precision = _combo(PRECISIONS, prefs.precision, lambda name: _PRECISION_NAMES.get(name, name))
-        self.precision.setToolTip("Automatic: bfloat16 on a CPU with AMX (Intel Xeon 4th generation or later, where it "
-                                  "is faster), 16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and "
+        self.precision.setToolTip("Automatic: bfloat16 on a CPU where it measures faster than 32-bit (timed once, then "
+                                  "remembered), 16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and "
                                   "recorded with each result.")
         self.model = QComboBox()
         self.model.addItem("Default model", "")

@@ -101,7 +101,7 @@ class TrainConfig:
     log_every: Count = 10
     sample_every: Count = 500
     checkpoint_every: Count = 500
-    bf16: bool = True  # bf16 autocast on CUDA and on CPUs with AMX-BF16 (fp32 elsewhere)
+    bf16: bool = True  # bf16 autocast on CUDA and on CPUs where bf16 measures faster (fp32 elsewhere)
     compile: bool = False  # torch.compile the network for the training step (pays for the CPU restorer)
 
 

@@ -1,7 +1,7 @@
 """The training loop shared by the restorer and the prior.
 
 AdamW with linear warm-up, gradient-norm clipping, an EMA of the weights, bf16 autocast with
-channels_last weights on CUDA and on CPUs with AMX-BF16 (fp32 elsewhere), a CSV loss log, a validation
+channels_last weights on CUDA and on CPUs where bf16 measures faster (fp32 elsewhere), a CSV loss log, a validation
 figure per checkpoint (``validation.csv``), preview grids, and checkpoints that resume
 bit-exactly: every random draw of step
 s is keyed by (seed, s), the checkpoint restores network, EMA, optimiser and the global RNG states

@@ -1,0 +1,123 @@
+"""Whether this CPU runs faceapp's networks faster in bf16 than in fp32: measured once, cached.
+
+The instruction flags do not answer it. Three machines of this project's sessions, all with
+AVX-512-BF16 and none with AMX, measured bf16 against fp32 for the same networks: faster on one
+(UNet-512 forward 2.23 s against 3.60 s), slower on another, and 1.8× (inference) to 2.25×
+(training) faster on a third (bench/README.md). So where the CPU has bf16 instructions at all,
+faceapp times a small stack of 3×3 convolutions shaped like its networks' (64, 128 and 256
+channels at 64², 32² and 16²) in both precisions, once, and keeps the answer in the user cache
+folder, keyed by the CPU's name and features and the torch version. A CPU without bf16
+instructions (bf16 would be emulated) is answered without measuring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from faceapp.core.tempfiles import create_temp
+
+log = logging.getLogger(__name__)
+
+#: bf16 is used when it takes at most this fraction of fp32's time (a clear gain, not noise)
+FAST_RATIO = 0.8
+_CACHE_NAME = "cpu-bf16.json"
+#: (channels, size) of the probe's convolutions: the levels of faceapp's compact networks
+_PROBE_LEVELS = ((64, 64), (128, 32), (256, 16))
+_PROBE_BATCH = 4
+_FINGERPRINT_KEYS = ("cpu_name", "architecture", "num_physical_cores", "l2_cache_size", "avx512_bf16", "amx_bf16")
+
+
+def cpu_capabilities() -> dict:
+    """torch's view of the CPU (name, features); empty where the torch build cannot tell."""
+    query = getattr(torch.cpu, "get_capabilities", None)
+    return dict(query()) if query is not None else {}
+
+
+def has_bf16_instructions(capabilities: dict) -> bool:
+    """Whether the CPU computes bf16 in hardware (AVX-512-BF16 or AMX-BF16) rather than emulating it."""
+    return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+
+
+def fingerprint(capabilities: dict) -> dict:
+    """What a cached answer is valid for: this CPU model and this torch."""
+    return {"torch": torch.__version__, **{k: capabilities.get(k) for k in _FINGERPRINT_KEYS}}
+
+
+def probe_seconds(dtype: torch.dtype, *, repeats: int = 5) -> float:
+    """Best time of ``repeats`` forwards of the probe's convolutions in ``dtype`` (channels_last,
+    the layout faceapp's CPU networks run in), after one warm-up."""
+    gen = torch.Generator().manual_seed(0)
+    layers = []
+    for channels, size in _PROBE_LEVELS:
+        conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(dtype=dtype, memory_format=torch.channels_last)
+        x = torch.randn(_PROBE_BATCH, channels, size, size, generator=gen).to(dtype=dtype, memory_format=torch.channels_last)
+        layers.append((conv, x))
+    best = float("inf")
+    with torch.inference_mode():
+        for i in range(repeats + 1):
+            tick = time.perf_counter()
+            for conv, x in layers:
+                conv(x)
+            if i:  # the first pass picks oneDNN's kernels
+                best = min(best, time.perf_counter() - tick)
+    return best
+
+
+def measure() -> dict:
+    """Time the probe in fp32 and bf16; returns both times (ms) and the verdict."""
+    fp32 = probe_seconds(torch.float32)
+    bf16 = probe_seconds(torch.bfloat16)
+    return {"fp32_ms": round(fp32 * 1000, 2), "bf16_ms": round(bf16 * 1000, 2), "bf16_fast": bf16 <= FAST_RATIO * fp32}
+
+
+def bf16_is_faster(cache_dir: Path | None) -> bool:
+    """The cached verdict for this CPU, measuring (and caching) it first where there is none.
+
+    A missing, unreadable or stale cache file is measured again; a cache folder that cannot be
+    written only costs a measurement per process (logged)."""
+    capabilities = cpu_capabilities()
+    if not has_bf16_instructions(capabilities):
+        return False
+    key = fingerprint(capabilities)
+    path = cache_dir / _CACHE_NAME if cache_dir is not None else None
+    cached = _read(path)
+    if cached is not None and cached.get("fingerprint") == key and isinstance(cached.get("bf16_fast"), bool):
+        return cached["bf16_fast"]
+    result = measure()
+    log.info("CPU bf16 probe: fp32 %.1f ms, bf16 %.1f ms → %s", result["fp32_ms"], result["bf16_ms"],
+             "bf16" if result["bf16_fast"] else "fp32")
+    if path is not None:
+        _write(path, {"fingerprint": key, **result})
+    return result["bf16_fast"]
+
+
+def _read(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write(path: Path, data: dict) -> None:
+    """Write ``data`` whole or not at all (a temporary file renamed into place)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = create_temp(path.parent, path.name, ".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, indent=1)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.warning("could not cache the CPU bf16 probe in %s: %s", path, exc)

@@ -1,0 +1,83 @@
+"""The CPU bf16 choice: measured once per CPU, cached in the user cache folder, never on emulated bf16."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from faceapp.core import cpu_bf16, devices
+from faceapp.core.precision import resolve_precision
+
+BF16_CPU = {"cpu_name": "Test CPU", "architecture": "x86_64", "avx512_bf16": True, "amx_bf16": False}
+
+
+@pytest.fixture
+def probe_calls(monkeypatch):
+    """Replace the timing with a recorded verdict (bf16 fast) on a CPU with bf16 instructions."""
+    calls = []
+
+    def fake_measure():
+        calls.append(1)
+        return {"fp32_ms": 10.0, "bf16_ms": 5.0, "bf16_fast": True}
+
+    monkeypatch.setattr(cpu_bf16, "cpu_capabilities", lambda: dict(BF16_CPU))
+    monkeypatch.setattr(cpu_bf16, "measure", fake_measure)
+    return calls
+
+
+def test_a_cpu_without_bf16_instructions_gets_fp32_without_measuring(monkeypatch, tmp_path):
+    monkeypatch.setattr(cpu_bf16, "cpu_capabilities", lambda: {**BF16_CPU, "avx512_bf16": False})
+    monkeypatch.setattr(cpu_bf16, "measure", lambda: pytest.fail("emulated bf16 must not be timed"))
+    assert cpu_bf16.bf16_is_faster(tmp_path) is False
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_verdict_is_measured_once_and_cached(probe_calls, tmp_path):
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True
+    assert len(probe_calls) == 1
+    cached = json.loads((tmp_path / "cpu-bf16.json").read_text())
+    assert cached["fingerprint"]["cpu_name"] == "Test CPU" and cached["bf16_ms"] == 5.0
+
+
+def test_a_cache_of_another_cpu_or_torch_is_measured_again(probe_calls, tmp_path):
+    stale = {"fingerprint": {**cpu_bf16.fingerprint(BF16_CPU), "torch": "1.0"}, "bf16_fast": False}
+    (tmp_path / "cpu-bf16.json").write_text(json.dumps(stale))
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True
+    assert len(probe_calls) == 1
+    assert json.loads((tmp_path / "cpu-bf16.json").read_text())["fingerprint"]["torch"] == torch.__version__
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"fingerprint": 3}', ""])
+def test_a_damaged_cache_is_measured_again_and_replaced(probe_calls, tmp_path, content):
+    (tmp_path / "cpu-bf16.json").write_text(content)
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True
+    assert len(probe_calls) == 1
+    assert json.loads((tmp_path / "cpu-bf16.json").read_text())["bf16_fast"] is True
+
+
+def test_an_unwritable_cache_folder_still_answers(probe_calls, tmp_path, caplog):
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    assert cpu_bf16.bf16_is_faster(blocked) is True
+    assert "could not cache" in caplog.text
+    assert [p.name for p in tmp_path.iterdir()] == [blocked.name]  # no temporary file left behind
+
+
+def test_the_real_probe_times_both_precisions():
+    result = cpu_bf16.measure()
+    assert result["fp32_ms"] > 0 and result["bf16_ms"] > 0
+    assert result["bf16_fast"] == (result["bf16_ms"] <= cpu_bf16.FAST_RATIO * result["fp32_ms"])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_auto_precision_follows_the_measurement(monkeypatch, fast):
+    monkeypatch.delenv(devices.CPU_BF16_ENV)
+    monkeypatch.setattr(cpu_bf16, "bf16_is_faster", lambda cache_dir: fast)
+    devices._measured_bf16_fast.cache_clear()
+    try:
+        assert resolve_precision("auto", torch.device("cpu")).name == ("bf16" if fast else "fp32")
+    finally:
+        devices._measured_bf16_fast.cache_clear()
