@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from faceapp.training.config import load_config, parse_config
+from faceapp.core.loading import build_network
+from faceapp.training import checkpoint as ckpt
+from faceapp.training.config import ConfigError, load_config, parse_config
 from faceapp.training.csvlog import read_log
 from faceapp.training.trainer import train
 
@@ -45,13 +47,10 @@ def test_warm_start_continues_from_portable_weights(dataset_dir, tmp_path):
     first = train(cfg, run_dir=tmp_path / "a", data_root=dataset_dir, max_steps=2, log=quiet)
     second = train(cfg, run_dir=tmp_path / "b", data_root=dataset_dir, warm_start=first.portable, log=quiet)
     assert (second.start_step, second.end_step) == (2, 4)
-    from faceapp.training import checkpoint as ckpt
     assert ckpt.load_portable(second.portable)[1]["ema_updates"] == 4  # the EMA continues too
 
 
 def test_warm_start_refuses_another_network(dataset_dir, tmp_path):
-    from faceapp.training.config import ConfigError
-
     torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
     prior = train(load_config("prior_tiny"), run_dir=tmp_path / "p", data_root=dataset_dir, max_steps=1, log=quiet)
     with pytest.raises(ConfigError, match="different network"):
@@ -78,25 +77,29 @@ def _without_tail(cfg):
     return parse_config(source, where="no_tail.toml")
 
 
-def test_warm_start_grows_a_network_by_a_new_option_keeping_what_it_learned(dataset_dir, tmp_path):
-    """A prior trained without the full-resolution tail warm-starts the same prior with one: its
-    learned weights carry over, the tail starts silent, so the grown network predicts as before."""
-    from faceapp.core.loading import build_network
-    from faceapp.training import checkpoint as ckpt
+def _grow(plain_cfg, grown_cfg, growth, dataset_dir, tmp_path):
+    """Train ``plain_cfg`` 2 steps, warm-start ``grown_cfg`` from it (logging ``growth``) without
+    training; returns both runs and both networks loaded from their exported weights."""
 
-    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
-    grown_cfg = load_config("prior_unshuffle_tiny")
-    plain_cfg = _without_tail(grown_cfg)
     first = train(plain_cfg, run_dir=tmp_path / "a", data_root=dataset_dir, max_steps=2, log=quiet)
     lines = []
     second = train(grown_cfg, run_dir=tmp_path / "b", data_root=dataset_dir, warm_start=first.portable, max_steps=2,
                    log=lines.append)
-    assert second.start_step == 2 and any("grows the network (tail_channels = 8)" in line for line in lines)
+    assert second.start_step == 2 and any(f"grows the network ({growth})" in line for line in lines)
+    networks = []
+    for cfg, run in ((plain_cfg, first), (grown_cfg, second)):
+        networks.append(build_network(cfg.model.arch, cfg.model.config))
+        networks[-1].load_state_dict(ckpt.load_portable(run.portable)[0])  # the grown one saved at once: untrained
+    return first, second, *networks
 
-    plain = build_network("iddpm_unet", plain_cfg.model.config)
-    plain.load_state_dict(ckpt.load_portable(first.portable)[0])
-    grown = build_network("iddpm_unet", grown_cfg.model.config)
-    grown.load_state_dict(ckpt.load_portable(second.portable)[0])  # saved at once: nothing trained
+
+def test_warm_start_grows_a_network_by_a_new_option_keeping_what_it_learned(dataset_dir, tmp_path):
+    """A prior trained without the full-resolution tail warm-starts the same prior with one: its
+    learned weights carry over, the tail starts silent, so the grown network predicts as before."""
+    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
+    grown_cfg = load_config("prior_unshuffle_tiny")
+    plain_cfg = _without_tail(grown_cfg)
+    first, second, plain, grown = _grow(plain_cfg, grown_cfg, "tail_channels = 8", dataset_dir, tmp_path)
     x, t = torch.randn(2, 3, 32, 32), torch.tensor([30, 600])
     with torch.no_grad():
         assert torch.equal(grown.eval()(x, t), plain.eval()(x, t))
@@ -105,9 +108,39 @@ def test_warm_start_grows_a_network_by_a_new_option_keeping_what_it_learned(data
     assert ckpt.load_portable(third.portable)[1]["ema_updates"] == 1
     assert ckpt.load_portable(first.portable)[1]["ema_updates"] == 2
     # and the other way round is another network: a tail cannot be dropped silently
-    from faceapp.training.config import ConfigError
     with pytest.raises(ConfigError, match="different network"):
         train(plain_cfg, run_dir=tmp_path / "c", data_root=dataset_dir, warm_start=second.portable, log=quiet)
+
+
+def _with_blocks(cfg, blocks):
+    assert "blocks = [1, 1]" in cfg.source
+    return parse_config(cfg.source.replace("blocks = [1, 1]", f"blocks = {blocks}"), where="blocks.toml")
+
+
+def test_warm_start_deepens_the_conv_restorer_keeping_what_it_learned(dataset_dir, tmp_path):
+    """The conv restorer warm-starts with more residual blocks per level: the file's blocks carry
+    over, the new ones start as the identity, so the deeper restorer restores exactly as before;
+    fewer blocks or other widths are another network."""
+    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
+    plain_cfg = load_config("restorer_conv_tiny")
+    deep_cfg = _with_blocks(plain_cfg, "[2, 3]")
+    first, second, plain, deep = _grow(plain_cfg, deep_cfg, "blocks = [2, 3]", dataset_dir, tmp_path)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(deep.eval()(x), plain.eval()(x))
+        assert not torch.equal(deep(x), x)  # the stored blocks did carry over: the restorer is not blank
+    third = train(deep_cfg, run_dir=tmp_path / "b", data_root=dataset_dir, max_steps=3, log=quiet)
+    assert ckpt.load_portable(third.portable)[1]["ema_updates"] == 1  # new blocks: the EMA starts again
+
+    for other in ("[2, 0]", "[0, 1]"):
+        with pytest.raises(ConfigError, match="different network"):
+            train(_with_blocks(plain_cfg, other), run_dir=tmp_path / other, data_root=dataset_dir,
+                  warm_start=first.portable, log=quiet)
+    with pytest.raises(ConfigError, match="different network"):  # a shallower network drops what it learned
+        train(plain_cfg, run_dir=tmp_path / "c", data_root=dataset_dir, warm_start=second.portable, log=quiet)
+    wider = parse_config(deep_cfg.source.replace("channels = [16, 32]", "channels = [16, 48]"), where="w.toml")
+    with pytest.raises(ConfigError, match="different network"):
+        train(wider, run_dir=tmp_path / "d", data_root=dataset_dir, warm_start=first.portable, log=quiet)
 
 
 def test_a_log_widens_when_a_resumed_run_logs_a_new_figure(tmp_path):

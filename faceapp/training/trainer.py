@@ -258,18 +258,34 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
     return 0, 0, 0.0
 
 
+# Per-level block counts a warm start may raise: each network's new blocks start as the identity
+# (residual pairs whose last convolution is zero), appended after the ones the file holds, so the
+# grown network computes exactly what the stored one did.
+DEPTH_OPTIONS = {"conv_restorer": "blocks"}
+
+
 def _added_options(path: Path, meta: dict, cfg: TrainingConfig) -> dict:
-    """Options ``cfg``'s network adds to the one stored in ``path`` (a network grown by new options,
-    e.g. the UNet's ``tail_channels``, whose new layers start from their own initialisation);
-    {} when it is the same network. Raises :class:`ConfigError` for another network."""
+    """Options by which ``cfg``'s network grows the one stored in ``path``: options the file lacks
+    (e.g. the UNet's ``tail_channels``, whose new layers start from their own initialisation) and
+    per-level block counts raised (:data:`DEPTH_OPTIONS`); {} when it is the same network. Raises
+    :class:`ConfigError` for another network."""
     stored = meta.get("model_config")
     same_arch = meta.get("arch") == cfg.model.arch and isinstance(stored, dict)
-    if not same_arch or any(cfg.model.config.get(k) != v for k, v in stored.items()):
+    depth = DEPTH_OPTIONS.get(cfg.model.arch)
+    deeper = same_arch and depth in stored and _raises_counts(stored[depth], cfg.model.config.get(depth))
+    if not same_arch or any(cfg.model.config.get(k) != v for k, v in stored.items() if not (k == depth and deeper)):
         raise ConfigError(
             f"{path} holds a different network ({meta.get('arch')}) than {cfg.name}: warm-start from a file written "
-            "by the same configuration, or one that only adds options to it"
+            "by the same configuration, or one that only adds options or blocks to it"
         )
-    return {k: v for k, v in cfg.model.config.items() if k not in stored}
+    added = {k: v for k, v in cfg.model.config.items() if k not in stored}
+    return {**added, depth: cfg.model.config[depth]} if deeper else added
+
+
+def _raises_counts(stored, new) -> bool:
+    """Whether ``new`` has as many levels as ``stored``, at least as many blocks at each, and more at one."""
+    return (isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new)
+            and all(b >= a for a, b in zip(stored, new)) and new != stored)
 
 
 def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int,
