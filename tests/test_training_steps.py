@@ -30,6 +30,30 @@ def test_few_steps_give_finite_losses_and_artefacts(config, dataset_dir, tmp_pat
     assert [row["samples_seen"] for row in validation] == [4, 8]
 
 
+@pytest.mark.parametrize("loss", ["l1", "mse"])
+def test_the_restorer_minimises_the_pixel_loss_its_config_names(loss, dataset_dir):
+    """[train] restorer_loss: the step's loss is that figure of the output's error (both are logged),
+    and it is what the gradient follows: a restorer that only adds a constant learns the constant
+    that minimises it (the median error for L1, the mean for MSE)."""
+    from faceapp.training.config import parse_config
+    from faceapp.training.tasks import make_task
+    from faceapp.training.trainer import autocast_factory
+
+    source = load_config("restorer_conv_tiny").source.replace("[train]\n", f'[train]\nrestorer_loss = "{loss}"\n')
+    task = make_task(parse_config(source, where="loss.toml"), device=torch.device("cpu"))
+    hq = torch.tensor([0.0, 0.0, 0.0, 0.9]).reshape(1, 1, 2, 2).expand(1, 3, 2, 2)
+    shift = torch.zeros((), requires_grad=True)
+    optimiser = torch.optim.SGD([shift], lr=0.05)
+    for _ in range(400):
+        value, figures = task.loss(lambda lq: lq + shift, {"lq": torch.zeros_like(hq), "hq": hq},
+                                   generator=torch.Generator(), autocast=autocast_factory(torch.device("cpu"), False))
+        assert float(value.detach()) == float(figures[loss]) and set(figures) == {"l1", "mse"}
+        optimiser.zero_grad()
+        value.backward()
+        optimiser.step()
+    assert float(shift.detach()) == pytest.approx({"l1": 0.0, "mse": 0.225}[loss], abs=0.06)
+
+
 def test_validation_figures_are_of_the_ema_weights_on_fixed_faces(dataset_dir, tmp_path):
     """The same weights score the same on the validation batch at every checkpoint and resume,
     and better weights score better: an identity restorer beats a restorer that outputs grey."""

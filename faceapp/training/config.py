@@ -103,6 +103,8 @@ class TrainConfig:
     checkpoint_every: Count = 500
     bf16: bool = True  # bf16 autocast on CUDA and on CPUs where bf16 measures faster (fp32 elsewhere)
     compile: bool = False  # torch.compile the network for the training step (pays for the CPU restorer)
+    # the restorer's pixel loss: l1 (the reference's), or mse, whose optimum is the posterior mean that PSNR rewards
+    restorer_loss: Literal["l1", "mse"] = "l1"
 
 
 @dataclass(frozen=True, config=_SCHEMA)

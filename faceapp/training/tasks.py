@@ -1,4 +1,4 @@
-"""What is learned: the restorer (L1 on degraded → clean) and the prior (ε + learned variance).
+"""What is learned: the restorer (L1 or MSE on degraded → clean) and the prior (ε + learned variance).
 
 A task turns a clean face into a training sample, computes the loss of a batch, scores a fixed
 validation batch, and renders a preview grid. Randomness inside a step comes from the generator
@@ -21,7 +21,7 @@ from faceapp.training.degradation import degrade
 
 
 class RestorerTask:
-    """L1 between the restorer's output and the clean face, both in [0, 1]."""
+    """L1 (or MSE, ``[train] restorer_loss``) between the restorer's output and the clean face, both in [0, 1]."""
 
     kind = "restorer"
 
@@ -38,8 +38,10 @@ class RestorerTask:
         lq, hq = batch["lq"].to(self.device), batch["hq"].to(self.device)
         with autocast():
             out = model(lq)
-        l1 = (out.float() - hq).abs().mean()
-        return l1, {"l1": l1.detach()}
+        error = out.float() - hq
+        l1, mse = error.abs().mean(), error.square().mean()
+        loss = mse if self.cfg.train.restorer_loss == "mse" else l1
+        return loss, {"l1": l1.detach(), "mse": mse.detach()}
 
     @torch.no_grad()
     def validate(self, model, batch, *, autocast) -> dict[str, torch.Tensor]:
