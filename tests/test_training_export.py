@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from faceapp.core.engine import load_engine
 from faceapp.core.registry import Registry
 from faceapp.core.settings import SamplerSettings
-from faceapp.training.config import load_config
+from faceapp.training.config import load_config, parse_config
 from faceapp.training.export import export_model
 from faceapp.training.trainer import train
 
@@ -31,7 +31,7 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
     sizes = {f["name"]: f["size"] for f in manifest["files"]}
     assert sizes == {p.name: p.stat().st_size for p in result.files}
     card = result.model_card.read_text()
-    assert "All-Age-Faces" in card and "Prior: predicts ε (the noise)" in card
+    assert "All-Age-Faces" in card and "Prior: predicts ε (the noise)" in card and "Restorer: L1 on" in card
     assert "Prior validation curve" in card and "| 2 | 4 |" in card  # step 2, 2×2 samples seen
 
     registry = Registry(manifest_dirs=[out], weights_dir=tmp_path / "weights")
@@ -65,12 +65,13 @@ def test_a_v_prior_is_exported_as_one_and_the_app_converts_its_output(dataset_di
     torch.set_num_threads(1)
     train(load_config("prior_unshuffle_tiny"), run_dir=tmp_path / "p", data_root=dataset_dir, max_steps=2,
           log=lambda _: None)
-    train(load_config("restorer_conv_tiny"), run_dir=tmp_path / "r", data_root=dataset_dir, max_steps=1,
+    mse = load_config("restorer_conv_tiny").source.replace("[train]\n", '[train]\nrestorer_loss = "mse"\n')
+    train(parse_config(mse, where="mse.toml"), run_dir=tmp_path / "r", data_root=dataset_dir, max_steps=1,
           log=lambda _: None)
     result = export_model(restorer_run=tmp_path / "r", prior_run=tmp_path / "p", out_dir=tmp_path / "m", name="v-compact")
     assert tomllib.loads(result.manifest.read_text())["diffusion"]["prediction"] == "v"
     card = result.model_card.read_text()  # the card tells it too, and the network's shape
-    assert "Prior: predicts v (Salimans & Ho 2022)" in card
+    assert "Prior: predicts v (Salimans & Ho 2022)" in card and "Restorer: MSE on" in card
     assert "UNet (learned-range variance) on 2×2 pixel-unshuffled faces with a full-resolution tail of 8 channels" in card
     registry = Registry(manifest_dirs=[tmp_path / "m"], weights_dir=tmp_path / "weights")
     engine = load_engine("v-compact", device="cpu", registry=registry)

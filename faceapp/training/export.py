@@ -156,7 +156,7 @@ def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:
     target = {"eps": "ε (the noise)", "v": "v (Salimans & Ho 2022)"}[p.prediction]
     flips = ", horizontal flips" if restorer.data.hflip else ""
     return (
-        f"Restorer: L1 on the DifFace/GFPGAN synthetic degradation (blur σ {d.blur_sigma[0]:g}-{d.blur_sigma[1]:g} "
+        f"Restorer: {restorer.train.restorer_loss.upper()} on the DifFace/GFPGAN synthetic degradation (blur σ {d.blur_sigma[0]:g}-{d.blur_sigma[1]:g} "
         f"with a {d.kernel_size} px kernel, downscale {d.downscale[0]:g}-{d.downscale[1]:g}, noise "
         f"{d.noise_sigma[0]:g}-{d.noise_sigma[1]:g}, JPEG {d.jpeg_quality[0]}-{d.jpeg_quality[1]}){flips}. "
         f"Prior: predicts {target}, with learned-range variance and the hybrid loss of improved DDPM "
