@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from faceapp.training.config import load_config
+from faceapp.training.config import load_config, parse_config
 from faceapp.training.csvlog import read_log
 from faceapp.training.trainer import train
 
@@ -35,7 +35,6 @@ def test_the_restorer_minimises_the_pixel_loss_its_config_names(loss, dataset_di
     """[train] restorer_loss: the step's loss is that figure of the output's error (both are logged),
     and it is what the gradient follows: a restorer that only adds a constant learns the constant
     that minimises it (the median error for L1, the mean for MSE)."""
-    from faceapp.training.config import parse_config
     from faceapp.training.tasks import make_task
     from faceapp.training.trainer import autocast_factory
 
