@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from faceapp.core import devices, schedule
+from faceapp.core import devices, host_memory, schedule
 from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
@@ -71,6 +71,8 @@ class FaceEngine:
         precision: str = "auto",
     ) -> None:
         self.device = devices.resolve_device(device)
+        if self.device.type == "cpu":
+            host_memory.keep_freed_memory()
         self.name = name
         self.face_size = int(face_size)
         self.template = face_template(template, self.face_size)
@@ -282,9 +284,11 @@ def iter_seed_chunks(
 
 
 def release_memory(device: str | torch.device) -> None:
-    """Give the memory torch caches on ``device`` back (CUDA; nothing to do elsewhere)."""
+    """Give the memory cached for ``device`` back: torch's CUDA cache, or the C heap's free memory."""
     if torch.device(device).type == "cuda":
         torch.cuda.empty_cache()
+    else:
+        host_memory.return_freed_memory()
 
 
 def in_inference_mode(work: Generator[StepInfo, None, torch.Tensor]) -> Generator[StepInfo, None, torch.Tensor]:

@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     """
     started = time.perf_counter()
     argv = list(sys.argv if argv is None else argv)
+    from faceapp.core.host_memory import keep_freed_memory
+
+    keep_freed_memory()  # before Qt starts its threads: they then share the heap the engine reuses
     prepare_qt_environment()
     from PySide6.QtWidgets import QApplication
 

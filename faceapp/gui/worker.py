@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from faceapp.core.errors import Cancelled
+from faceapp.core.host_memory import return_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class _Worker(QObject):
                 self.cancelled.emit(job_id)
             else:
                 self.finished.emit(job_id, result)
+        finally:
+            return_freed_memory()  # an idle window holds no freed network buffers
 
 
 class TaskRunner(QObject):

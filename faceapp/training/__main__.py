@@ -12,9 +12,11 @@ from faceapp.core.errors import FaceappError
 def _train(args) -> None:
     import torch
 
+    from faceapp.core.host_memory import keep_freed_memory
     from faceapp.training.config import load_config
     from faceapp.training.trainer import train
 
+    keep_freed_memory()  # reuse freed activation memory between steps (faceapp.core.host_memory)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = load_config(args.config)
