@@ -34,6 +34,7 @@ def measure(config: str, *, batch: int | None, steps: int, threads: int, precisi
     if precision == "bf16":  # measure bf16 where asked, whatever the automatic choice would be
         os.environ["FACEAPP_CPU_BF16"] = "1"
     from faceapp.core.devices import cpu_runs_bf16_fast
+    from faceapp.core.host_memory import keep_freed_memory
     from faceapp.core.loading import count_parameters
     from faceapp.training import trainer
     from faceapp.training.config import load_config
@@ -41,6 +42,7 @@ def measure(config: str, *, batch: int | None, steps: int, threads: int, precisi
     from faceapp.training.degradation import sample_rng
     from faceapp.training.tasks import make_task
 
+    keep_freed_memory()  # as `python -m faceapp.training train` does
     torch.set_num_threads(threads)
     cfg = load_config(config)
     if batch:

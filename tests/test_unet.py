@@ -132,20 +132,24 @@ def test_unsupported_options_are_refused(golden_dir, change):
         UNetModel(**{**config, **change})
 
 
+@pytest.mark.parametrize("training", [False, True], ids=["inference", "training"])
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_group_norm_of_bf16_on_the_cpu_matches_the_float32_path(layout):
-    """bf16 input skips the casts to float32 and back on the CPU (speed); the result must be the
-    float32 normalisation rounded to bf16, in the input's dtype and layout, gradients included."""
+def test_group_norm_of_bf16_on_the_cpu_matches_the_float32_path(layout, training):
+    """bf16 input skips the casts to float32 and back on the CPU in inference (speed), and takes
+    them while autograd records (their backward is 2× faster in channels_last); either way the
+    result must be the float32 normalisation rounded to bf16, in the input's dtype and layout."""
     from faceapp.core.nets.unet import GroupNorm32
 
     torch.manual_seed(0)
     norm = GroupNorm32(8, 32)
     torch.nn.init.normal_(norm.weight)
     torch.nn.init.normal_(norm.bias)
-    x = (torch.randn(2, 32, 16, 16) * 3 + 1).to(torch.bfloat16).contiguous(memory_format=layout).requires_grad_()
-    out = norm(x)
+    x = (torch.randn(2, 32, 16, 16) * 3 + 1).to(torch.bfloat16).contiguous(memory_format=layout).requires_grad_(training)
+    with torch.set_grad_enabled(training):
+        out = norm(x)
     reference = torch.nn.functional.group_norm(x.detach().float(), 8, norm.weight, norm.bias, norm.eps)
     assert out.dtype == torch.bfloat16 and out.is_contiguous(memory_format=layout)
     torch.testing.assert_close(out.float(), reference, atol=0.0, rtol=2**-7)  # bf16 keeps 8 bits
-    out.float().sum().backward()
-    assert x.grad is not None and norm.weight.grad is not None and torch.isfinite(x.grad.float()).all()
+    if training:
+        out.float().sum().backward()
+        assert x.grad is not None and norm.weight.grad is not None and torch.isfinite(x.grad.float()).all()

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceapp.core.nets.attention import attention
+
 __all__ = ["ConvRestorer"]
 
 
@@ -55,7 +57,7 @@ class _SelfAttention(nn.Module):
         b, c, h, w = x.shape
         qkv = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, h * w)
         q, k, v = (t.transpose(-1, -2) for t in qkv.unbind(dim=1))  # each [B, heads, HW, ch]
-        out = F.scaled_dot_product_attention(q.contiguous(), k.contiguous(), v.contiguous())
+        out = attention(q.contiguous(), k.contiguous(), v.contiguous())
         return x + self.proj(out.transpose(-1, -2).reshape(b, c, h, w))
 
 

@@ -7,7 +7,8 @@ released weights load strictly. Forward contract: ``x`` in diffusion space [-1, 
 
 Numerics follow the reference: GroupNorm in float32 and cast back, attention through
 :func:`torch.nn.functional.scaled_dot_product_attention` (its 1/√ch scale equals the reference's
-ch^-¼ applied to both q and k; its kernels accumulate the softmax in float32). The network runs in
+ch^-¼ applied to both q and k; its kernels accumulate the softmax in float32; CPU training uses the
+same formula unfused, :mod:`faceapp.core.nets.attention`). The network runs in
 the dtype of its parameters, or under ``torch.autocast``; the result has the dtype of ``x``.
 """
 
@@ -19,6 +20,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from faceapp.core.nets.attention import attention
 
 __all__ = ["FullResolutionTail", "UNetModel", "timestep_embedding"]
 
@@ -42,15 +45,18 @@ class GroupNorm32(nn.GroupNorm):
     """GroupNorm with float32 statistics and parameters whatever the input dtype, returned in it.
 
     Elsewhere the input is cast to float32 and the result back (the reference's numerics). A bf16
-    input on the CPU goes to the CPU kernel as it is: that kernel accumulates in float32 itself and
-    gives the same result, while the two casts cost up to 17× the normalisation (128 channels at
-    256², channels_last) and 12 % of an official UNet-512 forward in bf16 (bench/README.md)."""
+    input on the CPU in inference goes to the CPU kernel as it is: that kernel accumulates in
+    float32 itself and gives the same result, while the two casts cost up to 17× the normalisation
+    (128 channels at 256², channels_last) and 12 % of an official UNet-512 forward in bf16. While
+    autograd records, the casts stay: the bf16 kernel's channels_last backward is 2× slower than
+    the float32 one with its casts (64 channels at 64², 16 faces: 58 against 25 ms), and took a
+    fifth of a ``prior_cpu`` training step (bench/README.md)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = None if self.weight is None else self.weight.float()
         bias = None if self.bias is None else self.bias.float()
         with torch.autocast(device_type=x.device.type, enabled=False):
-            if x.dtype == torch.bfloat16 and x.device.type == "cpu":
+            if x.dtype == torch.bfloat16 and x.device.type == "cpu" and not (torch.is_grad_enabled() and x.requires_grad):
                 return F.group_norm(x, self.num_groups, weight, bias, self.eps)
             out = F.group_norm(x.float(), self.num_groups, weight, bias, self.eps)
         return out.to(x.dtype)
@@ -169,7 +175,7 @@ class AttentionBlock(nn.Module):
         qkv = qkv.reshape(b, self.num_heads, 3, head_ch, -1).transpose(-1, -2)
         # contiguous inputs let SDPA use its fused kernel instead of the math fallback
         q, k, v = (t.contiguous() for t in qkv.unbind(dim=2))  # each [B, heads, T, ch]
-        h = F.scaled_dot_product_attention(q, k, v)
+        h = attention(q, k, v)
         h = h.transpose(-1, -2).reshape(b, c, -1)
         return (flat + self.proj_out(h)).reshape(b, c, *spatial)
 
