@@ -131,3 +131,25 @@ def test_an_untrained_v_prior_already_predicts_the_noise_where_it_dominates():
     assert float(((eps - noise) ** 2).mean()) < 0.01
     eps_engine = FaceEngine.from_networks(torch.nn.Identity(), Silent(), face_size=16)  # "eps": taken as it is
     assert float(eps_engine.predict_eps(x_t, torch.tensor([900, 900])).abs().max()) == 0.0
+
+
+def test_the_vlb_of_each_row_is_the_decoder_nll_at_t0_and_the_posterior_kl_elsewhere():
+    t_tab = tables()
+    torch.manual_seed(3)
+    x0 = torch.rand(4, 3, 8, 8) * 2 - 1
+    t = torch.tensor([0, 300, 0, 20])
+    x_t = diffusion.q_sample(x0, t, torch.randn_like(x0), t_tab)
+    eps, var_values = torch.randn_like(x0), torch.rand_like(x0) * 2 - 1
+    vlb = diffusion.vlb_bits_per_dim(eps, var_values, x0, x_t, t, t_tab)
+
+    def at(table):
+        return table[t].view(-1, 1, 1, 1)
+
+    mean = at(t_tab.posterior_mean_coef1) * diffusion.predict_x0(x_t, t, eps, t_tab) + at(t_tab.posterior_mean_coef2) * x_t
+    log_var = diffusion.model_log_variance(var_values, t, t_tab)
+    true_mean = at(t_tab.posterior_mean_coef1) * x0 + at(t_tab.posterior_mean_coef2) * x_t
+    kl = diffusion.normal_kl(true_mean, at(t_tab.posterior_log_variance_clipped), mean, log_var).mean(dim=(1, 2, 3))
+    nll = -diffusion.discretized_gaussian_log_likelihood(x0, mean=mean, log_scale=0.5 * log_var).mean(dim=(1, 2, 3))
+    expected = torch.where(t == 0, nll, kl) / np.log(2.0)
+    torch.testing.assert_close(vlb, expected.float(), rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(nll, kl)  # the two terms differ, so a row scored with the wrong one fails
