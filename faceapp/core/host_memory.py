@@ -6,10 +6,10 @@ frees hundreds of such activations, so each one comes back as new, zeroed pages 
 4 KiB page at a time: an out-of-place SiLU of a 64 MiB bf16 tensor took 51 ms, 27 ms once its
 memory was reused. Telling the allocator to keep freed memory in its heap (``mallopt``:
 ``M_MMAP_THRESHOLD``, ``M_TRIM_THRESHOLD``, and one arena, so a worker thread's buffers come from
-the same heap as the main thread's) cut an official UNet-512 bf16 forward from 1.35 s to 1.00 s and
-the compact prior's from 117 ms to 99 ms on a 2-core Xeon (bench/README.md), for ~450 MB more peak
-memory on the 512 px model while it runs. :func:`return_freed_memory` hands that memory back to the
-system after a job.
+the same heap as the main thread's) cut an official UNet-512 bf16 forward from 1.35 s to 1.15 s and
+the official default face from 13.2 s to 8.5 s on a 2-core Xeon (bench/README.md), for more peak
+memory while a job runs (official, 1 seed: 1430 → 1474 MB; 4-seed gallery: 2263 → 3063 MB).
+:func:`return_freed_memory` hands that memory back to the system after a job.
 
 Elsewhere (macOS, Windows, musl) both calls do nothing. ``FACEAPP_KEEP_FREED_MEMORY=0`` turns the
 tuning off.
