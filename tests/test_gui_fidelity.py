@@ -81,3 +81,14 @@ def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot,
     assert control.reset_button.isHidden()
     assert gui_util.settings_store(tmp_path).load().fidelity is None  # saved: the model's own from now on
     window.close()
+
+
+def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
+    from faceapp.gui.fidelity_control import FidelityControl
+
+    control = FidelityControl(0.85)
+    qtbot.addWidget(control)
+    assert control.value_label.text() == "Very faithful · 0.85"
+    assert control.value_label.font().bold()  # told apart from the "Faithful" / "Realistic" ends
+    control.slider.setValue(70)  # dragged towards "Realistic"
+    assert control.value_label.text() == "Realistic · 0.30"

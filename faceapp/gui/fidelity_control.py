@@ -1,5 +1,6 @@
-"""The fidelity ↔ realism slider, labelled in words; the start timestep is in its tooltip, and a
-reset button brings it back to the model's own default fidelity."""
+"""The fidelity ↔ realism slider: its ends labelled in words, the current value in bold between
+them (a word and the number the CLI's ``--fidelity`` takes); the start timestep is in its tooltip,
+and a reset button brings it back to the model's own default fidelity."""
 
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ class FidelityControl(QWidget):
         self.slider.setPageStep(10)
         self.value_label = QLabel()
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.value_label.font()
+        font.setBold(True)  # the current value, told apart from the two ends' labels
+        self.value_label.setFont(font)
         self.reset_button = QToolButton()
         self.reset_button.setText("↺ Default")
         policy = self.reset_button.sizePolicy()
@@ -95,7 +99,7 @@ class FidelityControl(QWidget):
             self.fidelityChanged.emit(fidelity)
 
     def _show(self, fidelity: float) -> None:
-        self.value_label.setText(fidelity_words(fidelity))
+        self.value_label.setText(f"{fidelity_words(fidelity)} · {fidelity:.2f}")
         self.reset_button.setVisible(abs(fidelity - self._model_default) > 1e-6)
         tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
                f"{fidelity_to_timestep(fidelity)} of 1000. Left keeps the photo's look; right lets "
