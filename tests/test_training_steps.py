@@ -104,14 +104,16 @@ def test_a_diverging_run_stops_with_a_clear_error(dataset_dir, tmp_path):
     assert not (tmp_path / "checkpoints" / "last.pt").exists()
 
 
-def test_a_compiled_training_step_learns_like_the_plain_one(dataset_dir, tmp_path):
-    """[train] compile = true runs the step through torch.compile: the same losses (to float
-    tolerance) and plain, loadable weights in the checkpoint."""
+@pytest.mark.parametrize("config, option", [("restorer_conv_tiny", "compile"), ("prior_unshuffle_tiny", "compile_loss")])
+def test_a_compiled_training_step_learns_like_the_plain_one(config, option, dataset_dir, tmp_path):
+    """[train] compile = true runs the network through torch.compile, compile_loss = true the
+    prior's hybrid loss: the same losses (to float tolerance) and plain, loadable weights in the
+    checkpoint."""
     import dataclasses
 
     torch.set_num_threads(1)
-    cfg = load_config("restorer_conv_tiny")
-    compiled_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, compile=True))
+    cfg = load_config(config)
+    compiled_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **{option: True}))
     from torch._dynamo.utils import counters
 
     plain = train(cfg, run_dir=tmp_path / "plain", data_root=dataset_dir, max_steps=2, log=lambda _: None)

@@ -72,6 +72,7 @@ class PriorTask:
         self.cfg = cfg
         self.device = device
         self.tables = diffusion.make_tables(cfg.diffusion, device=device)
+        self.hybrid_loss = torch.compile(diffusion.hybrid_loss) if cfg.train.compile_loss else diffusion.hybrid_loss
         self.preview_timesteps = tuple(int(f * cfg.diffusion.timesteps) for f in self.preview_fractions)
 
     def make_sample(self, image: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -85,7 +86,7 @@ class PriorTask:
         x_t = diffusion.q_sample(x0, t, noise, self.tables)
         with autocast():
             out = model(x_t, t)
-        return diffusion.hybrid_loss(out, x0, x_t, t, noise, self.tables, vlb_weight=self.cfg.diffusion.vlb_weight,
+        return self.hybrid_loss(out, x0, x_t, t, noise, self.tables, vlb_weight=self.cfg.diffusion.vlb_weight,
                                      prediction=self.cfg.diffusion.prediction)
 
     def eps(self, model, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
