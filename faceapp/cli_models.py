@@ -76,7 +76,7 @@ def _list(registry: Registry, args) -> int:
     for status in statuses:
         manifest = status.manifest
         mark = " *" if manifest.name == default else ""
-        rows.append((manifest.name + mark, status.state, _size_text(status),
+        rows.append((manifest.name + mark, status.state, status.size_text(),
                      f"{manifest.default_fidelity:g} / {manifest.default_steps}", manifest.licence or "unknown"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
@@ -173,22 +173,6 @@ _METHODS = {"sha256": "checksum matches", "structure": "loads safely, keys and s
             "size": "size matches", "present": "present; nothing to check it against"}
 
 
-def _size_text(status: ModelStatus) -> str:
-    """Size on disk, and the full size when it is known and not all there yet."""
-    expected = [f.file.size for f in status.files]
-    full = _human(sum(expected)) if all(expected) else "?"
-    if status.installed:
-        return _human(status.size_on_disk)
-    return f"{_human(status.size_on_disk)} of {full}" if status.size_on_disk else full
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _as_json(status: ModelStatus, is_default: bool) -> dict:

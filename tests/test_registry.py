@@ -211,6 +211,31 @@ def test_file_states(manifests_dir, registry_for, configs, tmp_path):
     assert registry.is_installed("tiny")  # usable: loading checks them
 
 
+def test_a_models_size_is_told_in_words_while_it_downloads(manifests_dir, registry_for, configs, tmp_path):
+    """The size the model manager and `models list` show: the full size to download, what is
+    there of it, then the size on disk; "unknown" where the manifest gives no size."""
+    data = manifest_data(configs)
+    data["files"][0]["size"], data["files"][1]["size"] = 2_500_000, 1_200_000
+    write_manifest(manifests_dir, data)
+    registry = registry_for()
+    weights = tmp_path / "weights"
+    assert registry.status("tiny").size_text() == "3.7 MB"
+    weights.mkdir()
+    (weights / (PRIOR + ".part")).write_bytes(b"x" * 1500)
+    assert registry.status("tiny").size_text() == "1.5 KB of 3.7 MB"
+    (weights / (PRIOR + ".part")).unlink()
+    (weights / PRIOR).write_bytes(b"x" * 2_500_000)
+    (weights / RESTORER).write_bytes(b"x" * 1_200_000)
+    assert registry.status("tiny").size_text() == "3.7 MB"  # installed: on disk
+
+    write_manifest(manifests_dir, manifest_data(configs))  # sizes not given
+    (weights / PRIOR).unlink()
+    (weights / RESTORER).unlink()
+    assert registry_for().status("tiny").size_text() == "unknown"
+    (weights / (PRIOR + ".part")).write_bytes(b"x" * 999)
+    assert registry_for().status("tiny").size_text() == "999 B so far"
+
+
 def test_weights_beside_the_manifest_win(manifests_dir, registry_for, configs, tmp_path):
     manifest = load_manifest(write_manifest(manifests_dir, manifest_data(configs)))
     registry = registry_for()

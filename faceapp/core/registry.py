@@ -87,6 +87,28 @@ class ModelStatus:
     def size_on_disk(self) -> int:
         return sum(f.size for f in self.files)
 
+    def size_text(self) -> str:
+        """Its size for people: on disk when installed, else the full size, or what is there of it
+        ("12.0 MB of 700.3 MB"); "unknown" (or "12.0 MB so far") where the manifest gives no size."""
+        if self.installed:
+            return human_size(self.size_on_disk)
+        have = human_size(self.size_on_disk) if self.size_on_disk else ""
+        expected = [f.file.size for f in self.files]
+        if not all(expected):
+            return f"{have} so far" if have else "unknown"
+        full = human_size(sum(expected))
+        return f"{have} of {full}" if have else full
+
+
+def human_size(size: int) -> str:
+    """A byte count in decimal units: "512 B", "1.7 MB", "2.1 GB"."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
 
 @dataclass(frozen=True)
 class VerifiedFile:

@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.core.registry import human_size
 from faceapp.gui.notifications import NotificationArea
 from faceapp.gui.worker import TaskRunner
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = ("Model", "State", "Licence")
+_COLUMNS = ("Model", "State", "Size", "Licence")
 
 
 def entry_name(entry: Any) -> str:
@@ -80,7 +81,8 @@ class ModelManagerDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
         self.table.itemSelectionChanged.connect(self._show_description)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -125,13 +127,17 @@ class ModelManagerDialog(QDialog):
             entries = []
         self._entries = {entry_name(e): e for e in entries}
         self.table.setRowCount(len(entries))
+        default = self._default_name()
         for row, entry in enumerate(entries):
             name = entry_name(entry)
             try:
-                state = state_text(self._registry.status(name))
+                status = self._registry.status(name)
+                state, size = state_text(status), status.size_text() if hasattr(status, "size_text") else ""
             except Exception as error:
-                state = f"error: {error}"
-            cells = (getattr(entry, "title", "") or name, state, getattr(entry, "licence", ""))
+                state, size = f"error: {error}", ""
+            title = getattr(entry, "title", "") or name
+            cells = (f"{title} · default" if name == default else title, state, size,
+                     getattr(entry, "licence", ""))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(str(text))
                 item.setData(Qt.ItemDataRole.UserRole, name)
@@ -141,6 +147,13 @@ class ModelManagerDialog(QDialog):
         elif entries:
             self.table.selectRow(0)
         self._update_buttons()
+
+    def _default_name(self) -> str | None:
+        """The model a restore uses when the settings name none (None when that cannot be read)."""
+        try:
+            return self._registry.default().name
+        except Exception:  # no manifests, or a registry without a default: mark nothing
+            return None
 
     def selected_name(self) -> str | None:
         items = self.table.selectedItems()
@@ -185,9 +198,9 @@ class ModelManagerDialog(QDialog):
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
-            self.progress.setFormat(f"{done / 2**20:.0f} of {total / 2**20:.0f} MB")
+            self.progress.setFormat(f"{human_size(done)} of {human_size(total)}")
         else:
-            self.progress.setFormat(f"{done / 2**20:.0f} MB")
+            self.progress.setFormat(human_size(done))
 
     def _task_ended(self, message: str) -> None:
         self._task = None
