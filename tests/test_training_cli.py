@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from faceapp import paths
+from faceapp.core.engine import load_engine
 from faceapp.training.__main__ import main as training_main
 from faceapp.training.evaluate import main as evaluate_main
 
@@ -21,9 +22,11 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
 
     grid = tmp_path / "grid.png"
     assert evaluate_main(["--model", "cli-compact", "--data", str(dataset_dir), "--limit", "2", "--steps", "1",
-                          "--fidelity", "0.5", "--grid", str(grid), "--device", "cpu"]) == 0
+                          "--fidelity", "0.5", "--grid", str(grid), "--device", "cpu", "--refine", "2"]) == 0
     out = capsys.readouterr().out
-    for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step"):
+    engine = load_engine("cli-compact", device="cpu")  # the refined rows start from the model's defaults
+    defaults = f"{engine.default_fidelity:g}, {engine.default_steps} steps"
+    for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step", f"{defaults}, refined ×1", f"{defaults}, refined ×2"):
         assert f"| {label}" in out
     assert "PSNR" in out and "SWD" in out and grid.stat().st_size > 0
     # each row's per-level SWD (finest first), whose mean is the SWD column

@@ -3,7 +3,10 @@ realistic setting that costs at most 1 dB PSNR against the restorer alone."""
 
 from __future__ import annotations
 
-from faceapp.training.evaluate import Row, choose_defaults, default_methods
+import numpy as np
+
+from faceapp.core.settings import SamplerSettings
+from faceapp.training.evaluate import Method, Row, choose_defaults, default_methods, refine_methods, run_method
 
 
 def scored(figures: dict[str, tuple[float, float]]) -> tuple[list, list[Row]]:
@@ -39,3 +42,31 @@ def test_a_prior_that_adds_no_realism_gets_the_most_faithful_setting_and_says_so
     chosen = choose_defaults(methods, rows)
     assert (chosen.fidelity, chosen.steps) == (0.75, 4)
     assert "no setting is more realistic" in chosen.reason
+
+
+def test_refinement_rows_are_scored_but_never_chosen_as_defaults():
+    methods, rows = scored({"restorer only": (25.0, 80.0), "fidelity 0.5, 8 steps": (24.2, 55.0)})
+    refined = refine_methods(0.75, 4, 2)  # that setting alone scores badly; refined, best of all
+    assert [m.refine for m in refined] == [1, 2] and all(m.sampler.fidelity == 0.75 for m in refined)
+    rows += [Row(m.label, psnr=24.5, ssim=0.5, swd=30.0, seconds_per_face=1.0) for m in refined]  # best on both
+    chosen = choose_defaults(methods + refined, rows)
+    assert (chosen.fidelity, chosen.steps) == (0.5, 8)
+
+
+class BrighteningEngine:
+    """Restores by adding 10 grey levels and records the fidelity of each call."""
+
+    def __init__(self):
+        self.fidelities = []
+
+    def restore(self, face, *, sampler, seeds):
+        self.fidelities.append(sampler.fidelity)
+        return [np.clip(face.astype(int) + 10, 0, 255).astype(np.uint8)]
+
+
+def test_a_refined_method_restores_its_own_output_again_at_the_refinement_fidelity():
+    engine = BrighteningEngine()
+    face = np.zeros((256, 256, 3), np.uint8)
+    (out,) = run_method(engine, Method("refined", SamplerSettings(fidelity=0.5, steps=4), refine=2), [face], seed=0)
+    assert (out == 30).all()  # the restoration, then two passes over its output
+    assert engine.fidelities[0] == 0.5 and min(engine.fidelities[1:]) > 0.5  # passes never lower the fidelity

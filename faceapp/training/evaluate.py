@@ -7,8 +7,10 @@ Prints PSNR, SSIM, the Laplacian-pyramid SWD (realism, no pretrained network; it
 level's, finest first: noise-like grain shows in the finest level, missing texture in the next) and the identity
 distance (dlib's face-recognition embedding, with the ``[eval]`` extra) for: bicubic upsampling
 of the degraded face, the restorer alone, and the full pipeline at several fidelities and step
-counts; saves a side-by-side grid (rows: faces; columns: degraded, each method, truth); and says
-which fidelity and step count to ship as the model's defaults (:func:`choose_defaults`).
+counts (and, with ``--refine K``, the model's default setting followed by 1…K refinement passes,
+as the GUI's Refine face and the CLI's ``--refine`` run them); saves a side-by-side grid (rows:
+faces; columns: degraded, each method, truth); and says which fidelity and step count to ship as
+the model's defaults (:func:`choose_defaults`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from faceapp.core import schedule
 from faceapp.core.engine import FaceEngine, load_engine
 from faceapp.core.errors import FaceappError
 from faceapp.core.preferences import PRECISIONS
+from faceapp.core.refine import MAX_REFINE_PASSES, refine_sampler
 from faceapp.core.settings import SamplerSettings
 from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
@@ -43,6 +46,7 @@ EVAL_SIZE = 256  # metrics are computed on the data set's 256 px faces
 class Method:
     label: str
     sampler: SamplerSettings | None  # None: the degraded input itself (bicubic upsampling)
+    refine: int = 0  # refinement passes after the restoration (faceapp.core.refine)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,12 @@ def default_methods(*, fidelities=(0.25, 0.5, 0.75), step_counts=(4, 8), eta: fl
     return methods
 
 
+def refine_methods(fidelity: float, steps: int, passes: int, *, eta: float = 0.5) -> list[Method]:
+    """The restoration at ``fidelity`` with ``steps`` followed by 1…``passes`` refinement passes."""
+    sampler = SamplerSettings(fidelity=fidelity, steps=steps, eta=eta)
+    return [Method(f"{fidelity:g}, {steps} steps, refined ×{k}", sampler, refine=k) for k in range(1, passes + 1)]
+
+
 def degraded_test_set(root, *, limit: int, seed: int, degradation: DegradationConfig):
     """(truth, degraded) uint8 RGB faces of the test split, ``limit`` of them spread over the split;
     face i is degraded with (seed, i)."""
@@ -78,6 +88,8 @@ def run_method(engine: FaceEngine | None, method: Method, degraded: list[np.ndar
     outputs = []
     for face in degraded:
         out = engine.restore(face, sampler=method.sampler, seeds=[seed])[0]
+        for _ in range(method.refine):  # as photo_restore.iter_refine_face: the same seed, a high fidelity
+            out = engine.restore(out, sampler=refine_sampler(method.sampler), seeds=[seed])[0]
         if out.shape[0] != EVAL_SIZE:
             out = cv2.resize(out, (EVAL_SIZE, EVAL_SIZE), interpolation=cv2.INTER_AREA)
         outputs.append(out)
@@ -130,9 +142,9 @@ def choose_defaults(methods: list[Method], rows: list[Row], *, max_psnr_loss: fl
     does not pay at any evaluated setting: the most faithful setting is chosen and the reason says so.
     """
     by_label = {row.label: row for row in rows}
-    restorer = next(by_label[m.label] for m in methods if m.sampler is not None and m.sampler.fidelity >= 1.0)
-    pipeline = [(m.sampler, by_label[m.label]) for m in methods
-                if m.sampler is not None and m.sampler.fidelity < 1.0 and m.label in by_label]
+    sampled = [m for m in methods if m.sampler is not None and not m.refine]  # refinement is not a default
+    restorer = next(by_label[m.label] for m in sampled if m.sampler.fidelity >= 1.0)
+    pipeline = [(m.sampler, by_label[m.label]) for m in sampled if m.sampler.fidelity < 1.0 and m.label in by_label]
     if not pipeline:
         raise ValueError("no pipeline setting was evaluated")
     kept = [(s, r) for s, r in pipeline if r.psnr >= restorer.psnr - max_psnr_loss and r.swd < restorer.swd]
@@ -211,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fidelity", type=float, nargs="+", default=[0.25, 0.5, 0.75])
     p.add_argument("--steps", type=int, nargs="+", default=[4, 8], help="DDIM step counts (default 4 8)")
     p.add_argument("--eta", type=float, default=0.5)
+    p.add_argument("--refine", type=int, default=0, metavar="K", choices=range(MAX_REFINE_PASSES + 1),
+                   help=f"also score the model's default setting followed by 1…K refinement passes (K ≤ "
+                        f"{MAX_REFINE_PASSES}; default 0)")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", nargs="+", default=["auto"], choices=PRECISIONS,
                    help="network precision(s); with several, every method is scored in each (e.g. bf16 fp32)")
@@ -241,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             except IdentityUnavailableError as exc:
                 print(f"note: no identity distance ({exc})", file=sys.stderr)
         methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
+        methods += refine_methods(first.default_fidelity, first.default_steps, args.refine, eta=args.eta)
         outputs = None
         for i, precision in enumerate(args.precision):
             engine = first if i == 0 else load(precision)
