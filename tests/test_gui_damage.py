@@ -8,6 +8,8 @@ import numpy as np
 from gui_util import load, restore, shown_after
 from PySide6.QtCore import QPointF, Qt
 
+from faceapp.core.refine import DEFAULT_REFINE_PASSES
+
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
@@ -64,7 +66,7 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     qtbot.waitUntil(lambda: bool(messages), timeout=60000)
     face = window.session.entries[path].result.faces[0]
     assert len(face.candidates) == count + 3 and face.chosen == count + 2
-    assert "Refined face 1" in messages[-1] and "→" in messages[-1]
+    assert "Refined face 1" in messages[-1] and "→" in messages[-1] and "from where it started" in messages[-1]
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
     assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]
 
@@ -80,4 +82,6 @@ def test_refine_asked_while_more_is_queued_is_refused_and_loses_no_candidate(win
     window.session.refine(path, 0)  # once More is done, Refine runs on its result
     qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     face = window.session.entries[path].result.faces[0]
-    assert len(face.candidates) == count + 4 and len(face.refinements) == 2
+    passes = DEFAULT_REFINE_PASSES  # the Refine action's default
+    assert len(face.candidates) == count + 2 + passes and len(face.refinements) == passes
+    assert ("Refined face 1: the pass changed it by" if passes == 1 else "from where it started") in messages[-1]

@@ -102,7 +102,11 @@ def test_refinement_appends_each_pass_chooses_the_last_and_records_the_changes(d
         assert (after.astype(int) - before.astype(int)).max() == 3  # each pass restored the previous one
     assert [r.index for r in face.refinement_of(3)] == [1, 2, 3]
     assert all(r.change > 0 for r in face.refinements)
-    assert refined.provenance()["faces"][0]["refine"]["passes"] == 3
+    # the passes all brighten: the face moved as far as the three changes together
+    assert face.refinement_distance(3) == pytest.approx(sum(r.change for r in face.refinements), rel=0.02)
+    assert face.refinement_distance(0) is None
+    record = refined.provenance()["faces"][0]["refine"]
+    assert record["passes"] == 3 and record["moved"] == pytest.approx(face.refinement_distance(3), abs=1e-3)
     assert engine.calls[-1] == [3] and sum(1 for p in progress if p.step == 0) == 3
     assert len(result.faces[0].candidates) == 1  # the result refined is unchanged
     assert "refine" not in refined.choose(0, 0).provenance()["faces"][0]

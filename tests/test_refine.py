@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pipeline_util import drain
 
-from faceapp.core.refine import REFINE_FIDELITY, RefinePass, has_converged, iter_refine, iter_refine_steps, pass_change, refine_sampler
+from faceapp.core.refine import REFINE_FIDELITY, RefinePass, iter_refine, iter_refine_steps, pass_change, refine_sampler
 from faceapp.core.settings import SamplerSettings
 
 
@@ -28,12 +28,6 @@ def test_each_pass_restores_the_previous_output_and_reports_its_change():
     assert inputs[0] is start and inputs[1] is passes[0].image and inputs[2] is passes[1].image
     assert final is passes[-1].image
     assert [p.change for p in passes] == pytest.approx([100, 50, 25])
-    assert has_converged([p.change for p in passes])
-
-
-def test_growing_changes_are_not_convergence():
-    assert not has_converged([1.0, 2.0])
-    assert not has_converged([1.0])
 
 
 def test_no_passes_returns_the_input_untouched():

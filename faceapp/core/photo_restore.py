@@ -41,7 +41,7 @@ from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
-from faceapp.core.refine import RefinePass, check_passes, iter_refine_steps, refine_sampler
+from faceapp.core.refine import RefinePass, check_passes, iter_refine_steps, pass_change, refine_sampler
 from faceapp.core.settings import MAX_RESAMPLES, SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
 
@@ -133,6 +133,14 @@ class FaceResult:
             chain.append(records[candidate])
             candidate = records[candidate].source
         return chain[::-1]
+
+    def refinement_distance(self, candidate: int) -> float | None:
+        """How far the refinement passes that led to ``candidate`` moved the face in all: the RMS
+        difference in grey levels from the candidate they started from (None for a sampled candidate)."""
+        passes = self.refinement_of(candidate)
+        if not passes:
+            return None
+        return pass_change(self.candidates[passes[0].source], self.candidates[candidate])
 
     @property
     def restored(self) -> np.ndarray:
@@ -298,7 +306,8 @@ def _face_provenance(face: FaceResult) -> dict[str, Any]:
         record["damage"] = mask_summary(face.damage)
     passes = face.refinement_of(face.chosen)
     if passes:
-        record["refine"] = {"passes": len(passes), "changes": [round(p.change, 3) for p in passes]}
+        record["refine"] = {"passes": len(passes), "changes": [round(p.change, 3) for p in passes],
+                            "moved": round(face.refinement_distance(face.chosen), 3)}
     return record
 
 

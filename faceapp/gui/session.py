@@ -21,7 +21,6 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.core.mask_editing import MaskEditor
-from faceapp.core.refine import has_converged
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import (
     CoreBackend,
@@ -297,9 +296,12 @@ class Session(QObject):
         self.composer.request(path, entry.result)
         face = entry.result.faces[position]
         changes = [r.change for r in face.refinement_of(face.chosen)]
-        verdict = "converging" if has_converged(changes) else "not converged yet"
-        self.info.emit(f"Refined face {position + 1}: change per pass "
-                       + " → ".join(f"{c:.1f}" for c in changes) + f" grey levels ({verdict}).")
+        moved = face.refinement_distance(face.chosen)
+        if len(changes) == 1:
+            self.info.emit(f"Refined face {position + 1}: the pass changed it by {changes[0]:.1f} grey levels.")
+        else:
+            self.info.emit(f"Refined face {position + 1}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
+                           + f" grey levels, {moved:.1f} from where it started.")
 
     def damage_editor(self, path: Path) -> MaskEditor | None:
         """The damage painted over a loaded photo (an empty mask at first); None before it is loaded."""

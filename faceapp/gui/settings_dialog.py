@@ -100,7 +100,9 @@ class SettingsDialog(QDialog):
         self.refine_passes.setRange(1, MAX_REFINE_PASSES)
         self.refine_passes.setValue(prefs.refine_passes)
         self.refine_passes.setToolTip("Passes of Photo → Refine face: the result is restored again this many times; "
-                                      "each pass is shown in the gallery with how much it changed the face")
+                                      "each pass is shown in the gallery with how much it changed the face. Passes "
+                                      "do not settle: each one moves the face further (more contrast), so one is "
+                                      "usually enough")
         self.upscale = _combo(UPSCALES, prefs.upscale, lambda factor: f"×{factor}")
         self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
         self.face_selection.setToolTip("Faces left out are shown switched off: click one to restore it too")
