@@ -128,7 +128,7 @@ def _add_restore_parser(subparsers) -> None:
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
     p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders")
     out = p.add_argument_group("output")
-    out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="where results go (default: beside each input)")
+    out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="the folder the results go to, created if needed (default: beside each input); --pattern names the files")
     out.add_argument("--pattern", default=DEFAULT_NAME_PATTERN,
                      help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
     out.add_argument("--format", choices=OUTPUT_FORMATS, help="output type (default: the input's)")
@@ -252,6 +252,10 @@ class _Restorer:
             raise ValueError(f"--mask {path_text(args.mask)}: there is no such file or folder")
         if args.output is not None and args.output.exists() and not args.output.is_dir():
             raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
+        if args.output is not None and not args.output.exists() and args.output.suffix.lower() in PHOTO_SUFFIXES:
+            raise ValueError(f"-o {args.output}: -o names the folder the results go to, and this looks like a file "
+                             f"name; --pattern and --format name the files (e.g. -o {args.output.parent} --pattern "
+                             f"{args.output.stem})")
         self.prefs = preferences_from(args)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)

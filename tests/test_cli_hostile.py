@@ -207,7 +207,9 @@ def test_usage_errors_are_found_before_any_work(tmp_path, testdata_dir, capsys, 
     (tmp_path / "taken").write_text("a file")
     code, _, err = _run(capsys, source, "-o", tmp_path / "taken")
     assert code == 2 and "that is a file" in err and "File exists" not in err
-    assert fast_engine == [] and not (tmp_path / "out").exists()
+    code, _, err = _run(capsys, source, "-o", tmp_path / "fixed.jpg")  # a file's name, not a folder's
+    assert code == 2 and "looks like a file name" in err and "--pattern fixed" in err
+    assert fast_engine == [] and not (tmp_path / "out").exists() and not (tmp_path / "fixed.jpg").exists()
 
 
 def test_inputs_that_are_not_files_say_what_they_are(tmp_path, capsys):
