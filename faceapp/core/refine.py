@@ -8,10 +8,11 @@ starts close to the face it is given), K times, with the same seed.
 What it does is measured, not assumed (``python -m faceapp.training.evaluate --refine K``; the
 model card has the figures): with faceapp's compact model the passes do **not** converge. Each
 pass moves the face a steady few grey levels further, in the same direction (more contrast and
-fine detail), so the distance from where it started grows pass after pass. The first pass is a
-realism boost (lower SWD) at about 1 dB PSNR; later passes only lose fidelity and identity. Hence
-one pass by default, and each pass's change (root-mean-square difference in grey levels) is
-reported, with the whole distance moved, so a user sees the drift.
+fine detail), so the distance from where it started grows pass after pass, at about 1 dB PSNR
+and some identity a pass. The realism distance (SWD) falls after the first pass, yet the faces look
+harsher and blotchier, and after two or three passes they break up. Hence one pass by default, and
+each pass's change (root-mean-square difference in grey levels) is reported, with the whole
+distance moved, so a user sees the drift.
 
 :func:`iter_refine` is a pure loop over any ``restore(image) → image`` function; :func:`iter_refine_steps`
 is the same loop over a restoration that reports progress, as the photo pipeline's
