@@ -40,3 +40,20 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
 def test_evaluate_without_prior_run_is_a_clear_error(tmp_path, capsys):
     assert evaluate_main(["--restorer-run", str(tmp_path)]) == 1
     assert "--prior-run" in capsys.readouterr().err
+
+
+def test_evaluate_scores_faces_that_need_no_repair(dataset_dir, tmp_path, capsys):
+    torch.set_num_threads(1)
+    for name in ("restorer_tiny", "prior_tiny"):
+        assert training_main(["train", name, "--run-dir", str(tmp_path / name), "--data", str(dataset_dir),
+                              "--max-steps", "1"]) == 0
+    capsys.readouterr()
+    assert evaluate_main(["--restorer-run", str(tmp_path / "restorer_tiny"), "--prior-run", str(tmp_path / "prior_tiny"),
+                          "--data", str(dataset_dir), "--limit", "2", "--steps", "1", "--fidelity", "0.5",
+                          "--degradation", "none", "--no-identity", "--grid", str(tmp_path / "grid.png"),
+                          "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "undegraded" in out and "defaults to ship" not in out  # defaults come from faces that need repair
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ") and "PSNR" not in line}
+    assert rows["input (undegraded)"].split("|")[2].strip() == "inf"  # the input is the truth itself
+    assert "inf" not in rows["restorer only"]

@@ -74,11 +74,14 @@ def refine_methods(fidelity: float, steps: int, passes: int, *, eta: float = 0.5
     return [Method(f"{fidelity:g}, {steps} steps, refined ×{k}", sampler, refine=k) for k in range(1, passes + 1)]
 
 
-def degraded_test_set(root, *, limit: int, seed: int, degradation: DegradationConfig):
+def degraded_test_set(root, *, limit: int, seed: int, degradation: DegradationConfig | None):
     """(truth, degraded) uint8 RGB faces of the test split, ``limit`` of them spread over the split;
-    face i is degraded with (seed, i)."""
+    face i is degraded with (seed, i). ``degradation`` None: the faces as they are (faces that need
+    no repair, to see what a restoration does to them)."""
     faces = FaceDataset(root, split="test", limit=limit, spread=True)
     truth = [faces.image(i) for i in range(len(faces))]
+    if degradation is None:
+        return truth, [im.copy() for im in truth]
     return truth, [degrade(im, degradation, sample_rng(seed, i)) for i, im in enumerate(truth)]
 
 
@@ -119,6 +122,9 @@ def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, l
         outputs.append(out)
     return rows, outputs
 
+
+#: ``--degradation`` value that scores the test faces undegraded.
+NO_DEGRADATION = "none"
 
 #: A default may cost at most this much PSNR against the restorer alone (issue 9's bar).
 MAX_PSNR_LOSS_DB = 1.0
@@ -219,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="../shared/datasets/aaf256", help="data folder (manifest.jsonl + shards)")
     p.add_argument("--limit", type=int, default=24, help="number of test faces (default 24)")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation and the sampler")
-    p.add_argument("--degradation", default="restorer_compact", help="config whose [degradation] is used")
+    p.add_argument("--degradation", default="restorer_compact",
+                   help=f"config whose [degradation] is used, or '{NO_DEGRADATION}': the test faces as they are, "
+                        "to see what a restoration does to a face that needs no repair")
     p.add_argument("--fidelity", type=float, nargs="+", default=[0.25, 0.5, 0.75])
     p.add_argument("--steps", type=int, nargs="+", default=[4, 8], help="DDIM step counts (default 4 8)")
     p.add_argument("--eta", type=float, default=0.5)
@@ -246,8 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             return engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
 
         first = load(args.precision[0])  # weights that do not fit fail here, before the data is read
+        undegraded = args.degradation == NO_DEGRADATION
         truth, degraded = degraded_test_set(
-            args.data, limit=args.limit, seed=args.seed, degradation=load_config(args.degradation).degradation
+            args.data, limit=args.limit, seed=args.seed,
+            degradation=None if undegraded else load_config(args.degradation).degradation,
         )
         identity = None
         if not args.no_identity:
@@ -256,19 +266,23 @@ def main(argv: list[str] | None = None) -> int:
             except IdentityUnavailableError as exc:
                 print(f"note: no identity distance ({exc})", file=sys.stderr)
         methods = default_methods(fidelities=args.fidelity, step_counts=args.steps, eta=args.eta)
+        if undegraded:
+            methods[0] = Method("input (undegraded)", None)
         methods += refine_methods(first.default_fidelity, first.default_steps, args.refine, eta=args.eta)
         outputs = None
         for i, precision in enumerate(args.precision):
             engine = first if i == 0 else load(precision)
-            print(f"{engine.model_name} in {engine.precision}: {len(truth)} test faces, degradation seed {args.seed}")
+            how = "undegraded" if undegraded else f"degradation seed {args.seed}"
+            print(f"{engine.model_name} in {engine.precision}: {len(truth)} test faces, {how}")
             print(format_header())
             rows, scored = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
-            chosen = choose_defaults(methods, rows)
-            print(f"defaults to ship: fidelity {chosen.fidelity:g}, {chosen.steps} steps ({chosen.reason}); "
-                  f"export with --default-fidelity {chosen.fidelity:g} --default-steps {chosen.steps}")
+            if not undegraded:  # defaults are chosen on faces that need repair
+                chosen = choose_defaults(methods, rows)
+                print(f"defaults to ship: fidelity {chosen.fidelity:g}, {chosen.steps} steps ({chosen.reason}); "
+                      f"export with --default-fidelity {chosen.fidelity:g} --default-steps {chosen.steps}")
             outputs = outputs or scored  # the grid shows the first precision
             first = engine = None  # free this precision's networks before the next one loads
-        columns = " | ".join(["degraded", *(m.label for m in methods[1:]), "ground truth"])
+        columns = " | ".join(["input" if undegraded else "degraded", *(m.label for m in methods[1:]), "ground truth"])
         print(f"grid: {save_grid(args.grid, truth, degraded, outputs)} (columns: {columns})")
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
