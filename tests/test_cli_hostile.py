@@ -157,6 +157,7 @@ def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, tes
         import faceapp.core.export as export
         from pipeline_util import identity_engine
         cli._load_engine = lambda prefs: identity_engine(256)
+        signal.signal(signal.{signal_name}, signal.SIG_DFL)  # a plain terminal, even when the tests run under nohup
 
         def write_png(handle, *args, **kwargs):
             handle.write(b"half a file")
