@@ -296,12 +296,11 @@ class Session(QObject):
         self.composer.request(path, entry.result)
         face = entry.result.faces[position]
         changes = [r.change for r in face.refinement_of(face.chosen)]
-        moved = face.refinement_distance(face.chosen)
         if len(changes) == 1:
             self.info.emit(f"Refined face {position + 1}: the pass changed it by {changes[0]:.1f} grey levels.")
-        else:
+        else:  # after several passes, also how far they moved the face in all
             self.info.emit(f"Refined face {position + 1}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
-                           + f" grey levels, {moved:.1f} from where it started.")
+                           + f" grey levels, {face.refinement_distance(face.chosen):.1f} from where it started.")
 
     def damage_editor(self, path: Path) -> MaskEditor | None:
         """The damage painted over a loaded photo (an empty mask at first); None before it is loaded."""
