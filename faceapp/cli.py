@@ -157,6 +157,11 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule (default: %(default)s)")
     model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
                        help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
+    model.add_argument("--spare-sharp-faces", action=argparse.BooleanOptionalAction, default=True,
+                       help="at the model's own fidelity (no --fidelity given), a face the restorer barely changes "
+                            "(sharp already, or only lightly degraded) gets less diffusion, up to none, so the prior "
+                            "cannot smear it; models without a measured ramp spare nothing; each spared face is "
+                            "reported (default: on)")
     model.add_argument("--seed", type=int, default=0, help="first seed (default: %(default)s)")
     model.add_argument("--seeds", type=_positive, default=1, help="candidates per face; one output file each (default: 1)")
     model.add_argument("--upscale", type=int, choices=UPSCALES, default=1, help="enlarge the whole photo (default: 1)")
@@ -230,7 +235,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
     return Preferences(
         device=args.device, precision=args.precision, model=args.model or "", fidelity=args.fidelity,
         steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
-        seeds_per_face=args.seeds, base_seed=args.seed, upscale=args.upscale, face_selection=args.faces,
+        spare_sharp_faces=args.spare_sharp_faces, seeds_per_face=args.seeds, base_seed=args.seed, upscale=args.upscale, face_selection=args.faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
     )
@@ -318,6 +323,14 @@ class _Restorer:
                                                 face_damage=damage.crop if damage is not None else None),
                                         on_progress)
         outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
+        spared = application.spared_faces(result)
+        if spared:
+            record["spared"] = [{"face": s.position + 1, "fidelity": round(s.fidelity, 3),
+                                 "restorer_change": round(s.restorer_change, 2)} for s in spared]
+            from tqdm import tqdm
+
+            message = application.spared_message(result, switch="sparing with --no-spare-sharp-faces, or give --fidelity,")
+            tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]
         for k, dest in enumerate(self.destinations(path, relative)):

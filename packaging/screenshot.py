@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("resources/screenshot.png"))
     parser.add_argument("--size", default="1400x860")
     parser.add_argument("--split", type=float, default=0.5, help="divider position, 0…1")
+    parser.add_argument("--face", type=int, default=1, help="the face whose candidates the seed gallery shows (1 = first)")
     args = parser.parse_args()
 
     if not args.model:
@@ -93,6 +94,7 @@ def main() -> int:
     window.restore_current()
     wait(lambda: window.session.entries[path].composite is not None, 600)
     wait(lambda: not window.session.busy, 30)
+    window.gallery.select_face(args.face - 1)
     window.compare.set_split(args.split)
     wait(lambda: True, 0.5)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -41,9 +41,11 @@ def _toml(value) -> str:
     return json.dumps(value)
 
 
-def install_tiny_model(name: str = TINY_MODEL, *, default_fidelity: float | None = None) -> str:
+def install_tiny_model(name: str = TINY_MODEL, *, default_fidelity: float | None = None,
+                       sharp_faces: tuple[float, float] | None = None) -> str:
     """Write a 64 px random-weight model (manifest + weights) into the isolated user profile;
-    ``default_fidelity`` goes into the manifest when given."""
+    ``default_fidelity`` and the ``sharp_faces`` ramp (untouched below, full above) go into the
+    manifest when given."""
     files = {"prior": f"{name}_prior.safetensors", "restorer": f"{name}_restorer.safetensors"}
     weights = paths.weights_dir()
     weights.mkdir(parents=True, exist_ok=True)
@@ -52,7 +54,9 @@ def install_tiny_model(name: str = TINY_MODEL, *, default_fidelity: float | None
     text = [f'schema = 1\nname = "{name}"\ntitle = "Tiny test model"\nlicence = "MIT"\n'
             'face_size = 64\nface_template = "ffhq5"\ndefault_steps = 4\n'
             + (f'default_fidelity = {default_fidelity}\n' if default_fidelity is not None else '')
-            + '\n[diffusion]\ntimesteps = 1000\nbeta_start = 0.0001\nbeta_end = 0.02\n']
+            + '\n[diffusion]\ntimesteps = 1000\nbeta_start = 0.0001\nbeta_end = 0.02\n'
+            + (f'\n[sharp_faces]\nuntouched_below = {sharp_faces[0]}\nfull_above = {sharp_faces[1]}\n'
+               if sharp_faces is not None else '')]
     for role, arch, config in (("prior", "iddpm_unet", SMALL_UNET_CONFIG),
                                ("restorer", "swinir", SMALL_SWINIR_CONFIG)):
         text.append(f'\n[{role}]\narch = "{arch}"\nfile = "{files[role]}"\nconfig = {_toml(config)}\n')
@@ -179,9 +183,11 @@ def shown_compare_view(qtbot, size=(400, 300)):
 
 
 def set_sampling(window, *, seeds: int, steps: int) -> None:
+    """Sample ``seeds`` candidates in ``steps`` steps, every face diffused: the bundled model spares
+    the face of the test photo (its restorer barely changes it), whose seeds would then all agree."""
     prefs = window.session.prefs
     window.models.apply_preferences(dataclasses.replace(
-        prefs, seeds_per_face=seeds, steps=steps))
+        prefs, seeds_per_face=seeds, steps=steps, spare_sharp_faces=False))
 
 
 def load(window, qtbot, photo):

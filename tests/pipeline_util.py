@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import torch
 
-from faceapp.core.engine import FaceEngine, StepInfo
+from faceapp.core.engine import FaceEngine, PreparedFace, StepInfo
 from faceapp.core.templates import face_template
 
 
@@ -16,7 +17,21 @@ def identity_engine(face_size: int = 512) -> FaceEngine:
     return FaceEngine.from_networks(torch.nn.Identity(), None, face_size=face_size, name="identity", device="cpu")
 
 
-class SteppingEngine:
+class FakeEngine:
+    """What the photo pipeline calls (``prepare``, then ``iter_sample``) over a stand-in's own
+    ``iter_restore(face, sampler=, seeds=, should_cancel=)``: the prepared face holds the crop itself,
+    and no face is spared."""
+
+    def prepare(self, face, sampler):
+        return PreparedFace(estimate=torch.from_numpy(np.array(face)), requested=sampler,
+                            sampler=dataclasses.replace(sampler, spare_sharp_faces=False), restorer_change=0.0)
+
+    def iter_sample(self, prepared, *, seeds, should_cancel=None):
+        return self.iter_restore(prepared.estimate.numpy(), sampler=prepared.sampler, seeds=seeds,
+                                 should_cancel=should_cancel)
+
+
+class SteppingEngine(FakeEngine):
     """A stand-in engine that reports ``steps`` steps and returns the crop shifted by the seed."""
 
     model_name = "stepping"

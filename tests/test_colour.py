@@ -34,9 +34,12 @@ class _RecordingEngine:
         self.inner, self.crops = identity_engine(64), []
         self.face_size, self.template, self.model_name = 64, self.inner.template, "identity"
 
-    def iter_restore(self, face, **kwargs):
+    def prepare(self, face, sampler):
         self.crops.append(face)
-        return (yield from self.inner.iter_restore(face, **kwargs))
+        return self.inner.prepare(face, sampler)
+
+    def iter_sample(self, prepared, **kwargs):
+        return self.inner.iter_sample(prepared, **kwargs)
 
 
 def test_a_wide_gamut_photo_reaches_the_model_in_srgb(tagged):

@@ -4,10 +4,11 @@ file, and every setting of the GUI reaches the restoration (not only the setting
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import gui_util
 import pytest
-from gui_util import TINY_MODEL, load, restore, saved
+from gui_util import TINY_MODEL, install_tiny_model, load, restore, saved
 
 import faceapp.cli as cli
 from faceapp.core.export import read_provenance
@@ -40,6 +41,34 @@ def test_the_cli_and_the_gui_write_byte_identical_files(window, qtbot, photo, tm
     assert provenance["polish_timestep"] == 50 and provenance["faces"][0]["seed"] == 5
 
 
+@pytest.mark.parametrize("spare", [True, False])
+def test_sharp_face_sparing_runs_alike_in_both_front_ends(window, qtbot, photo, tmp_path, retinaface_dir, monkeypatch,
+                                                          capsys, spare):
+    """At the model's own fidelity a face the restorer barely changed is spared (here every face: the
+    ramp's top is 255 grey levels) by both front-ends alike, each saying so; turned off, it is not."""
+    model = install_tiny_model("tiny-sparing", sharp_faces=(254.0, 255.0))
+    _use(window, model=model, device="cpu", seeds_per_face=1, fidelity=None, spare_sharp_faces=spare)
+    path = load(window, qtbot, photo)
+    told = []
+    window.session.info.connect(told.append)
+    restore(window, qtbot, path)
+    [from_gui] = saved(window, qtbot, window.exports.save)
+    fidelity = read_provenance(from_gui)["faces"][0]["fidelity"]
+    assert fidelity == (1.0 if spare else 0.5)  # spared: kept as the restorer made it; else the model's 0.5
+    assert any("Settings ▸ Sharp faces" in text for text in told) == spare
+
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    capsys.readouterr()
+    code = cli.main(["restore", str(photo), "-o", str(tmp_path / "cli"), "--model", model, "--device", "cpu",
+                     "--json", "--no-progress", *([] if spare else ["--no-spare-sharp-faces"])])
+    assert code == 0
+    out = capsys.readouterr()
+    assert (tmp_path / "cli" / from_gui.name).read_bytes() == from_gui.read_bytes()
+    spared = json.loads(out.out)["results"][0].get("spared", [])
+    assert [s["fidelity"] for s in spared] == ([1.0] if spare else [])
+    assert ("--no-spare-sharp-faces" in out.err) == spare
+
+
 def test_upscale_set_in_the_gui_reaches_the_restoration(window, qtbot, photo):
     _use(window, upscale=2, seeds_per_face=1)
     path = load(window, qtbot, photo)
@@ -69,7 +98,7 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     chosen = dict(device="cpu", precision="bf16", model="tiny", steps=7, eta=0.25, polish_timestep=100,
                   seeds_per_face=5, base_seed=11, upscale=4, face_selection="largest", min_face_size=30.0,
                   output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
-                  auto_start=True, repair_resamples=3, refine_passes=4)
+                  auto_start=True, repair_resamples=3, refine_passes=4, spare_sharp_faces=False)
     for name in ("device", "precision", "model", "upscale", "face_selection", "export_format"):
         combo = getattr(dialog, name)
         combo.setCurrentIndex(combo.findData(chosen[name]))
@@ -80,6 +109,7 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     dialog.output_folder.setText(chosen["output_folder"])
     dialog.name_pattern.setText(chosen["name_pattern"])
     dialog.auto_start.setChecked(True)
+    dialog.spare_sharp_faces.setChecked(False)
     assert dialog.preferences() == Preferences(**chosen)
     dialog.steps.setValue(0)  # "Model's default"
     assert dialog.preferences().steps is None

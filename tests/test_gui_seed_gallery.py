@@ -68,3 +68,19 @@ def test_more_candidates_or_a_new_result_make_the_thumbnails_again(qtbot, made):
     made.clear()
     gallery.set_faces([face(3)])  # restored again: new face objects
     assert len(made) == 3 and gallery.thumbnail_count() == 3
+
+
+def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_more(qtbot):
+    """A spared face (or one restored at fidelity 1) gives one face whatever the seed: the gallery
+    says so and "More" would only add copies; the other faces keep it."""
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.show()
+    spared, sampled = face(3), face(2)
+    spared.fidelity, sampled.fidelity = 1.0, 0.8
+    gallery.set_faces([sampled, spared], current=1)
+    assert gallery._alike.isVisible() and not gallery.more_button.isEnabled()
+    gallery.select_face(0)
+    assert not gallery._alike.isVisible() and gallery.more_button.isEnabled()
+    gallery.set_busy(True)
+    assert not gallery.more_button.isEnabled()

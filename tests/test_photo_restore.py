@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from pipeline_util import SteppingEngine, identity_engine, outside_faces, psnr
+from pipeline_util import FakeEngine, SteppingEngine, identity_engine, outside_faces, psnr
 
 from faceapp.core.application import find_faces
 from faceapp.core.errors import Cancelled
@@ -77,7 +77,7 @@ def test_aligned_input_comes_back_whole(engine, testdata_dir):
     np.testing.assert_array_equal(result.composite(), photo.rgb)  # no mask, no feathering
 
 
-class _FlatEngine:
+class _FlatEngine(FakeEngine):
     """Returns a flat grey face whatever it gets: shows which output pixels were restored."""
 
     model_name, face_size = "flat", 64

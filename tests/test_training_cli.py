@@ -6,6 +6,7 @@ import torch
 
 from faceapp import paths
 from faceapp.core.engine import load_engine
+from faceapp.core.sparing import SharpFaceSparing
 from faceapp.training.__main__ import main as training_main
 from faceapp.training.evaluate import main as evaluate_main
 
@@ -16,18 +17,24 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
         args = ["train", name, "--run-dir", str(tmp_path / name), "--data", str(dataset_dir), "--max-steps", "2"]
         assert training_main(args) == 0
     models = paths.user_manifests_dir()  # FACEAPP_HOME is a temporary folder in tests
-    assert training_main(["export", "--restorer-run", str(tmp_path / "restorer_tiny"), "--prior-run",
-                          str(tmp_path / "prior_tiny"), "--out", str(models), "--name", "cli-compact"]) == 0
+    runs = ["--restorer-run", str(tmp_path / "restorer_tiny"), "--prior-run", str(tmp_path / "prior_tiny"),
+            "--out", str(models)]
+    assert training_main(["export", *runs, "--name", "cli-compact", "--sharp-faces", "2", "4"]) == 0
+    assert training_main(["export", *runs, "--name", "cli-no-ramp", "--not-default"]) == 0
     capsys.readouterr()
 
     grid = tmp_path / "grid.png"
     assert evaluate_main(["--model", "cli-compact", "--data", str(dataset_dir), "--limit", "2", "--steps", "1",
-                          "--fidelity", "0.5", "--grid", str(grid), "--device", "cpu", "--refine", "2"]) == 0
+                          "--fidelity", "0.5", "--grid", str(grid), "--device", "cpu", "--refine", "2", "--spared"]) == 0
     out = capsys.readouterr().out
     engine = load_engine("cli-compact", device="cpu")  # the refined rows start from the model's defaults
+    assert engine.sharp_faces == SharpFaceSparing(2.0, 4.0)  # the exported ramp reaches the engine
     defaults = f"{engine.default_fidelity:g}, {engine.default_steps} steps"
-    for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step", f"{defaults}, refined ×1", f"{defaults}, refined ×2"):
+    for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step", f"{defaults}, refined ×1", f"{defaults}, refined ×2",
+                  f"{defaults}, sparing"):
         assert f"| {label}" in out
+    assert evaluate_main(["--model", "cli-no-ramp", "--data", str(dataset_dir), "--spared", "--device", "cpu"]) == 1
+    assert "spares no face" in capsys.readouterr().err
     assert "PSNR" in out and "SWD" in out and grid.stat().st_size > 0
     # each row's per-level SWD (finest first), whose mean is the SWD column
     for line in out.splitlines():

@@ -143,6 +143,41 @@ def iter_refine(result: PhotoResult, engine: Engine, passes: int, *,
     return result
 
 
+class SparedFace(NamedTuple):
+    """A face sharp-face sparing sampled at a higher fidelity than the run asked (``position`` in
+    ``result.faces``; ``restorer_change`` in grey levels, :mod:`faceapp.core.sparing`)."""
+
+    position: int
+    fidelity: float
+    asked: float
+    restorer_change: float
+
+
+def spared_faces(result: PhotoResult) -> list[SparedFace]:
+    """The faces of ``result`` that were spared, in order."""
+    asked = result.settings.sampler.fidelity
+    return [SparedFace(position, face.fidelity, asked, face.restorer_change or 0.0)
+            for position, face in enumerate(result.faces) if face.fidelity is not None and face.fidelity > asked]
+
+
+def spared_message(result: PhotoResult, *, switch: str) -> str | None:
+    """What both front-ends tell a user whose faces were spared, or None when none was; ``switch``
+    names the front-end's way to turn sparing off."""
+    spared = spared_faces(result)
+    if not spared:
+        return None
+
+    def what(face: SparedFace) -> str:
+        kept = "kept as the restorer made it" if face.fidelity >= 1.0 else f"sampled at fidelity {face.fidelity:.2f}"
+        return f"face {face.position + 1} {kept} (restorer change {face.restorer_change:.1f} grey levels)"
+
+    one = len(spared) == 1
+    subject = "a face" if one else f"{len(spared)} faces"
+    return (f"The restorer barely changed {subject} (sharp already, or lightly degraded), so the prior was held "
+            f"back: {'; '.join(map(what, spared))}; the model's default is fidelity {spared[0].asked:.2f}. "
+            f"Turn off {switch} to diffuse {'it' if one else 'them'} fully.")
+
+
 class DamageMask(NamedTuple):
     """A damage mask read from a file: ``photo``, the photo's size; ``crop``, the one face's aligned
     crop mask as the file gave it (None for a mask of the photo's size). The crop mask is the face's

@@ -4,12 +4,19 @@ DifFace (Yue & Loy): x̂0 = restorer(y0) once per face; for every seed, x_N ~ q(
 sampling with the face prior from N down to 0. Seeds are sampled together in batches of at most
 ``max_batch``; each candidate draws all its noise from its own generator, so a seed's candidate is
 the same whether it is computed alone or in a batch.
+
+A restoration comes in two halves: :meth:`FaceEngine.prepare` runs the restorer and settles the
+sampler (a sampler with ``spare_sharp_faces`` is raised to a higher fidelity for a face the restorer
+barely changed, on the model's ramp: :mod:`faceapp.core.sparing`); :meth:`FaceEngine.iter_sample`
+samples the seeds. :meth:`FaceEngine.iter_restore` does both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +29,7 @@ from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
 from faceapp.core.sampling import PREDICTIONS, eps_from_v, iter_sample_ddim, q_sample, randn_per_generator
 from faceapp.core.settings import DEFAULT_FIDELITY, SamplerSettings
+from faceapp.core.sparing import SharpFaceSparing, restorer_change
 from faceapp.core.templates import face_template
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,24 @@ class StepInfo:
     total: int
     timestep: int
     preview: np.ndarray | None  # predicted x0 of the batch's first candidate, HxWx3 uint8 RGB
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedFace:
+    """One face ready to sample (:meth:`FaceEngine.prepare`): the restorer's estimate x̂0
+    (1x3xSxS in [−1, 1], on the engine's device), the sampler the face was asked for, the sampler it
+    is sampled with (a higher fidelity where sharp-face sparing spared it; sparing itself off) and how
+    much the restorer changed it (RMS, grey levels; :mod:`faceapp.core.sparing`)."""
+
+    estimate: torch.Tensor
+    requested: SamplerSettings
+    sampler: SamplerSettings
+    restorer_change: float
+
+    @property
+    def spared(self) -> bool:
+        """Whether the face is sampled at a higher fidelity than it was asked for."""
+        return self.sampler.fidelity > self.requested.fidelity
 
 
 def image_to_tensor(face: np.ndarray) -> torch.Tensor:
@@ -69,6 +95,7 @@ class FaceEngine:
         prediction: str = "eps",
         max_batch: int | None = None,
         precision: str = "auto",
+        sharp_faces: SharpFaceSparing | None = None,
     ) -> None:
         self.device = devices.resolve_device(device)
         if self.device.type == "cpu":
@@ -78,6 +105,7 @@ class FaceEngine:
         self.template = face_template(template, self.face_size)
         self.default_steps = default_steps
         self.default_fidelity = default_fidelity
+        self.sharp_faces = sharp_faces  # the model's sparing ramp; None: no face is ever spared
         self.numerics = resolve_precision(precision, self.device)
         self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
@@ -161,22 +189,10 @@ class FaceEngine:
     ) -> Generator[StepInfo, None, torch.Tensor]:
         """Like :meth:`iter_restore` on a 1x3xHxW tensor in [0, 1]; returns Kx3xSxS in [0, 1] (CPU)."""
         if not seeds:
-            raise ValueError("at least one seed is needed")
-        if should_cancel is not None and should_cancel():
-            raise Cancelled()
-        try:
-            x0_hat = self.estimate(y0)
-            out = yield from in_inference_mode(self._sample_all(x0_hat, sampler, list(seeds), should_cancel))
-            return out.cpu()
-        except Cancelled:
-            raise
-        except Exception as exc:
-            if devices.is_out_of_memory(exc):
-                release_memory(self.device)
-                raise OutOfMemoryError(
-                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=1)
-                ) from exc
-            raise
+            raise ValueError("at least one seed is needed")  # before the restorer runs
+        _check_cancel(should_cancel)
+        prepared = self.prepare(y0, sampler)
+        return (yield from self.iter_sample_tensor(prepared, seeds=seeds, should_cancel=should_cancel))
 
     def restore_tensor(
         self,
@@ -190,17 +206,70 @@ class FaceEngine:
         """:meth:`iter_restore_tensor` run to the end, handing each :class:`StepInfo` to ``on_step``."""
         return drive(self.iter_restore_tensor(y0, sampler=sampler, seeds=seeds, should_cancel=should_cancel), on_step)
 
+    def prepare(self, face: np.ndarray | torch.Tensor, sampler: SamplerSettings) -> PreparedFace:
+        """The first half of a restoration: the restorer's estimate of one aligned face (HxWx3 uint8
+        RGB, or a 1x3xHxW tensor in [0, 1]) and the sampler it will be sampled with, which is
+        ``sampler`` at a higher fidelity when sharp-face sparing spares it. :meth:`iter_sample`
+        does the rest, for any number of seeds."""
+        y0 = image_to_tensor(face) if isinstance(face, np.ndarray) else face
+        y0 = self._at_face_size(y0.to(self.device, torch.float32))
+        with self._out_of_memory_as_error():
+            estimate = self._restore_estimate(y0)
+        change = restorer_change(y0, estimate)
+        used = dataclasses.replace(sampler, spare_sharp_faces=False)
+        if sampler.spare_sharp_faces and self.sharp_faces is not None:
+            used = dataclasses.replace(used, fidelity=self.sharp_faces.fidelity(sampler.fidelity, change))
+        return PreparedFace(estimate=estimate * 2.0 - 1.0, requested=sampler, sampler=used, restorer_change=change)
+
+    def iter_sample(self, prepared: PreparedFace, *, seeds: Sequence[int],
+                    should_cancel: Callable[[], bool] | None = None) -> Generator[StepInfo, None, list[np.ndarray]]:
+        """The second half of a restoration (after :meth:`prepare`): one face_size² uint8 RGB image
+        per seed, yielding a :class:`StepInfo` after every DDIM step (like :meth:`iter_restore`)."""
+        out = yield from self.iter_sample_tensor(prepared, seeds=seeds, should_cancel=should_cancel)
+        return tensor_to_images(out)
+
+    def iter_sample_tensor(self, prepared: PreparedFace, *, seeds: Sequence[int],
+                           should_cancel: Callable[[], bool] | None = None) -> Generator[StepInfo, None, torch.Tensor]:
+        """Like :meth:`iter_sample`; returns Kx3xSxS in [0, 1] (CPU)."""
+        if not seeds:
+            raise ValueError("at least one seed is needed")
+        _check_cancel(should_cancel)
+        with self._out_of_memory_as_error():
+            out = yield from in_inference_mode(self._sample_all(prepared.estimate, prepared.sampler, list(seeds),
+                                                                should_cancel))
+            return out.cpu()
+
     def estimate(self, y0: torch.Tensor) -> torch.Tensor:
         """The restorer's estimate x̂0 = 2·clamp(restorer(y0), 0, 1) − 1 at face_size (1x3xSxS)."""
-        y0 = y0.to(self.device, torch.float32)
+        return self._restore_estimate(self._at_face_size(y0.to(self.device, torch.float32))) * 2.0 - 1.0
+
+    # --- internals --------------------------------------------------------------------------
+    def _at_face_size(self, y0: torch.Tensor) -> torch.Tensor:
         if y0.shape[-2:] != (self.face_size, self.face_size):
             y0 = F.interpolate(y0, size=(self.face_size, self.face_size), mode="bicubic", antialias=True, align_corners=False)
             y0 = y0.clamp(0, 1)
-        with torch.inference_mode(), self.numerics.forward_context(self.device):
-            estimate = self.restorer(y0).float().clamp(0, 1)
-        return estimate * 2.0 - 1.0
+        return y0
 
-    # --- internals --------------------------------------------------------------------------
+    def _restore_estimate(self, y0: torch.Tensor) -> torch.Tensor:
+        """The restorer's output for a face already at face_size, clamped to [0, 1] (float32)."""
+        with torch.inference_mode(), self.numerics.forward_context(self.device):
+            return self.restorer(y0).float().clamp(0, 1)
+
+    @contextlib.contextmanager
+    def _out_of_memory_as_error(self) -> Iterator[None]:
+        """Turns the device's out-of-memory error into :class:`OutOfMemoryError`, memory released."""
+        try:
+            yield
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if devices.is_out_of_memory(exc):
+                release_memory(self.device)
+                raise OutOfMemoryError(
+                    devices.out_of_memory_message(self.device, face_size=self.face_size, batch=1)
+                ) from exc
+            raise
+
     def predict_eps(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """ε predicted by the prior for x at original timesteps t, as float32: the network runs in
         the engine's precision (bf16 weights on a CPU that runs them fast, fp16 autocast on CUDA), the
@@ -234,6 +303,11 @@ class FaceEngine:
             x0 = yield from relay(steps, lambda state, offset=offset: step_info(state, offset=offset, total=total))
             offset += plan.steps
         return ((x0 + 1.0) / 2.0).clamp(0, 1)
+
+
+def _check_cancel(should_cancel: Callable[[], bool] | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise Cancelled()
 
 
 def step_info(state, *, offset: int, total: int) -> StepInfo:
@@ -339,4 +413,5 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         prediction=diffusion.prediction,
         max_batch=max_batch,
         precision=precision,
+        sharp_faces=manifest.sharp_faces,
     )

@@ -23,6 +23,7 @@ from faceapp.core.errors import ManifestError, ModelError
 from faceapp.core.schedule import MAX_START_TIMESTEP
 from faceapp.core.schema import validate_document
 from faceapp.core.settings import DEFAULT_FIDELITY
+from faceapp.core.sparing import SharpFaceSparing
 from faceapp.core.templates import face_template
 
 SCHEMA = 1
@@ -98,6 +99,19 @@ class DiffusionSpec:
         return value
 
 
+GreyLevels = Annotated[float, Field(ge=0.0, le=255.0)]
+
+
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
+class SharpFacesSpec:
+    """``[sharp_faces]``: the sparing ramp of this model's restorer (:mod:`faceapp.core.sparing`),
+    in grey levels of restorer change: at most ``untouched_below``, a face keeps the restorer's
+    estimate; at least ``full_above``, it gets the fidelity asked for."""
+
+    untouched_below: GreyLevels
+    full_above: GreyLevels
+
+
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
 class _ManifestDocument:
     """A ``models/*.toml`` file as written (the schema the file is checked against)."""
@@ -117,6 +131,7 @@ class _ManifestDocument:
     homepage: str = ""
     default: bool = False
     files: tuple[ModelFile, ...] = ()
+    sharp_faces: SharpFacesSpec | None = None
 
     @field_validator("schema")
     @classmethod
@@ -145,6 +160,7 @@ class ModelManifest:
     is_default: bool
     source: Path
     default_fidelity: float = DEFAULT_FIDELITY  # where the model's evaluation says it works best (the slider's start)
+    sharp_faces: SharpFaceSparing | None = None  # None: the model spares no face (no ramp measured for it)
 
     def file(self, name: str) -> ModelFile:
         """The ``[[files]]`` entry called ``name``."""
@@ -185,6 +201,8 @@ def load_manifest(path: Path) -> ModelManifest:
         homepage=doc.homepage, face_size=doc.face_size, face_template=doc.face_template,
         default_steps=doc.default_steps, diffusion=doc.diffusion, prior=doc.prior, restorer=doc.restorer,
         files=doc.files, is_default=doc.default, source=path, default_fidelity=doc.default_fidelity,
+        sharp_faces=(SharpFaceSparing(doc.sharp_faces.untouched_below, doc.sharp_faces.full_above)
+                     if doc.sharp_faces is not None else None),
     )
 
 
@@ -200,6 +218,8 @@ def _check_consistency(doc: _ManifestDocument, path: Path) -> None:
         raise error("face_template", str(exc)) from None
     if not 0.0 < doc.diffusion.beta_start <= doc.diffusion.beta_end < 1.0:
         raise error("diffusion.beta_end", "must satisfy 0 < beta_start <= beta_end < 1")
+    if doc.sharp_faces is not None and doc.sharp_faces.untouched_below >= doc.sharp_faces.full_above:
+        raise error("sharp_faces.full_above", "must be more than sharp_faces.untouched_below")
     names = [f.name for f in doc.files]
     for index, name in enumerate(names):
         if name in names[:index]:

@@ -34,6 +34,7 @@ import numpy as np
 
 from faceapp import __version__
 from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop
+from faceapp.core.engine import PreparedFace
 from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
@@ -51,6 +52,11 @@ class Engine(Protocol):
     face_size: int
     template: np.ndarray
     model_name: str
+
+    def prepare(self, face: np.ndarray, sampler: SamplerSettings) -> PreparedFace: ...
+
+    def iter_sample(self, prepared: PreparedFace, *, seeds: Sequence[int],
+                    should_cancel=None) -> Generator[Any, None, list[np.ndarray]]: ...
 
     def iter_restore(self, face: np.ndarray, *, sampler: SamplerSettings, seeds: Sequence[int],
                      should_cancel=None) -> Generator[Any, None, list[np.ndarray]]: ...
@@ -114,7 +120,10 @@ class Refinement:
 @dataclass(frozen=True, eq=False)
 class FaceResult:
     """One face's crop, its photo→crop affine, and the restored candidates (one per seed, plus the
-    refinement passes in ``refinements``). ``damage``: the crop's damage mask, None when undamaged."""
+    refinement passes in ``refinements``). ``damage``: the crop's damage mask, None when undamaged.
+    ``fidelity``: what the seeds were sampled at (the run's, or higher where sharp-face sparing
+    spared the face); ``restorer_change``: how much the restorer changed the crop (grey levels RMS;
+    :mod:`faceapp.core.sparing`). Both None where unknown."""
 
     face: Face
     aligned: np.ndarray
@@ -124,6 +133,8 @@ class FaceResult:
     chosen: int = 0
     damage: np.ndarray | None = None
     refinements: tuple[Refinement, ...] = ()
+    fidelity: float | None = None
+    restorer_change: float | None = None
 
     def refinement_of(self, candidate: int) -> list[Refinement]:
         """The passes that led to ``candidate``, first to last (empty for a sampled candidate)."""
@@ -302,6 +313,10 @@ def _same_images(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
 def _face_provenance(face: FaceResult) -> dict[str, Any]:
     record: dict[str, Any] = {"box": [round(v, 1) for v in face.face.box], "seed": face.seeds[face.chosen],
                               "seeds": list(face.seeds)}
+    if face.fidelity is not None:
+        record["fidelity"] = round(face.fidelity, 4)
+    if face.restorer_change is not None:
+        record["restorer_change"] = round(face.restorer_change, 2)
     if face.damage is not None:
         record["damage"] = mask_summary(face.damage)
     passes = face.refinement_of(face.chosen)
@@ -367,12 +382,13 @@ def iter_restore_photo(
         yield Progress(position, len(todo), 0, 0)
         crop, affine = _aligned_crop(photo, face, engine, settings)
         crop_damage = face_damage if face_damage is not None else _crop_damage(damage, affine, crop.shape[0])
-        candidates = yield from _run_engine(
+        candidates, prepared = yield from _run_engine(
             engine, crop, settings.sampler, seeds, position=position, count=len(todo), damage=crop_damage,
             resamples=settings.repair_resamples, should_cancel=should_cancel,
         )
         results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
-                                  candidates=tuple(map(_frozen, candidates)), damage=crop_damage))
+                                  candidates=tuple(map(_frozen, candidates)), damage=crop_damage,
+                                  fidelity=prepared.sampler.fidelity, restorer_change=prepared.restorer_change))
     _check(should_cancel)
     plain = fill_damage(photo.rgb, damage) if damage is not None else photo.rgb
     background = upscale_image(plain, settings.upscale, should_cancel=should_cancel)
@@ -429,7 +445,7 @@ def iter_add_candidates(
     new_seeds = [start + k for k in range(count)]
     _check(should_cancel)
     yield Progress(face_index, len(result.faces), 0, 0)
-    new = yield from _run_engine(
+    new, _ = yield from _run_engine(
         engine, face.aligned, result.settings.sampler, new_seeds,
         position=face_index, count=len(result.faces), damage=face.damage,
         resamples=result.settings.repair_resamples, should_cancel=should_cancel,
@@ -470,8 +486,8 @@ def iter_refine_face(
     def restore(current: np.ndarray) -> Generator[Progress, None, np.ndarray]:
         _check(should_cancel)
         yield Progress(face_index, len(result.faces), 0, 0)
-        (refined,) = yield from _run_engine(engine, current, sampler, [seed], position=face_index,
-                                            count=len(result.faces), should_cancel=should_cancel)
+        (refined,), _ = yield from _run_engine(engine, current, sampler, [seed], position=face_index,
+                                               count=len(result.faces), should_cancel=should_cancel)
         return refined
 
     images, records = [], []
@@ -516,13 +532,19 @@ def _run_engine(
     damage: np.ndarray | None = None,
     resamples: int = 1,
     should_cancel: Callable[[], bool] | None,
-) -> Generator[Progress, None, list[np.ndarray]]:
-    """``engine.iter_restore`` (repairing ``damage`` first, when given) with each of its steps
-    yielded as a :class:`Progress` of face ``position``."""
+) -> Generator[Progress, None, tuple[list[np.ndarray], PreparedFace]]:
+    """Restore one crop (repairing ``damage`` first, when given) with each engine step yielded as a
+    :class:`Progress` of face ``position``; returns the candidates and the prepared face, whose
+    sampler says the fidelity they were sampled at. A damaged face is judged for sharp-face sparing
+    on its classically filled crop, once, and every seed's repaired crop restored at that fidelity."""
+    _check(should_cancel)
     if damage is not None:
-        steps = iter_restore_damaged_face(engine, crop, damage, sampler=sampler, seeds=seeds, resamples=resamples,
-                                          should_cancel=should_cancel)
+        prepared = engine.prepare(fill_damage(crop, damage), sampler)
+        steps = iter_restore_damaged_face(engine, crop, damage, sampler=prepared.sampler, seeds=seeds,
+                                          resamples=resamples, should_cancel=should_cancel)
     else:
-        steps = engine.iter_restore(crop, sampler=sampler, seeds=seeds, should_cancel=should_cancel)
-    return (yield from relay(steps, lambda info: Progress(position, count, int(info.step), int(info.total),
-                                                          getattr(info, "preview", None))))
+        prepared = engine.prepare(crop, sampler)
+        steps = engine.iter_sample(prepared, seeds=seeds, should_cancel=should_cancel)
+    images = yield from relay(steps, lambda info: Progress(position, count, int(info.step), int(info.total),
+                                                           getattr(info, "preview", None)))
+    return images, prepared

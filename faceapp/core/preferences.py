@@ -48,6 +48,8 @@ class Preferences:
 
     model: manifest name; "" is the registry's default model. fidelity / steps: None takes the
     model's ``default_fidelity`` / ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
+    spare_sharp_faces: at the model's own fidelity (``fidelity`` None), faces the restorer barely
+    changed get less diffusion (:mod:`faceapp.core.sparing`); a fidelity the user chose is used as it is.
     face_selection / min_face_size: which detected faces are restored. repair_resamples: RePaint
     resamplings per step where damage is painted; refine_passes: passes of the GUI's Refine. output_folder: "" writes
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
@@ -62,6 +64,7 @@ class Preferences:
     eta: Annotated[float, Field(ge=0.0, le=1.0)] = SamplerSettings.eta
     schedule: ScheduleMode = "fast"
     polish_timestep: Annotated[int, Field(ge=0, le=MAX_POLISH_TIMESTEP)] = 0
+    spare_sharp_faces: bool = True
     seeds_per_face: Annotated[int, Field(ge=1, le=64)] = 4
     base_seed: Annotated[int, Field(ge=0)] = 0
     repair_resamples: Annotated[int, Field(ge=1, le=MAX_RESAMPLES)] = 1
@@ -92,10 +95,12 @@ class Preferences:
 
     def sampler(self, default_steps: int, default_fidelity: float = DEFAULT_FIDELITY) -> SamplerSettings:
         """The sampler settings of a run on a model whose own step count and fidelity are
-        ``default_steps`` and ``default_fidelity``."""
+        ``default_steps`` and ``default_fidelity``. Sharp faces are spared only at the model's own
+        fidelity: a fidelity the user set (the slider moved, ``--fidelity``) applies to every face."""
         fidelity = default_fidelity if self.fidelity is None else self.fidelity
         return SamplerSettings(fidelity=fidelity, steps=self.steps or default_steps, eta=self.eta,
-                               schedule=self.schedule, polish_timestep=self.polish_timestep)
+                               schedule=self.schedule, polish_timestep=self.polish_timestep,
+                               spare_sharp_faces=self.spare_sharp_faces and self.fidelity is None)
 
     def replace(self, **changes: object) -> Preferences:
         """A copy with ``changes`` (validated like the constructor)."""

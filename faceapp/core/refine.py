@@ -60,8 +60,9 @@ def pass_change(before: np.ndarray, after: np.ndarray) -> float:
 
 
 def refine_sampler(sampler: SamplerSettings) -> SamplerSettings:
-    """The sampler of a refinement pass: ``sampler`` at a fidelity of at least :data:`REFINE_FIDELITY`."""
-    return dataclasses.replace(sampler, fidelity=max(sampler.fidelity, REFINE_FIDELITY))
+    """The sampler of a refinement pass: ``sampler`` at a fidelity of at least :data:`REFINE_FIDELITY`,
+    never spared (a restored face looks sharp to the restorer: sparing would make the pass a no-op)."""
+    return dataclasses.replace(sampler, fidelity=max(sampler.fidelity, REFINE_FIDELITY), spare_sharp_faces=False)
 
 
 def check_passes(passes: int) -> int:

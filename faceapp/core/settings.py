@@ -33,6 +33,10 @@ class SamplerSettings:
     polish_timestep: 0 (off) or the timestep of a DiffBFR-style texture polish: the sampled face is
         noised again to this (small) timestep and denoised once more by the prior, which sharpens
         fine texture without moving the face (one DDIM step per 50 timesteps; at most 300).
+    spare_sharp_faces: a face the restorer barely changed is sampled at a higher fidelity (up to
+        1, no diffusion), on the ramp its model's manifest states (:mod:`faceapp.core.sparing`);
+        ignored for a model that states none. Off here (the engine's exact DifFace behaviour); the
+        front-ends' preference turns it on.
     """
 
     fidelity: float = DEFAULT_FIDELITY
@@ -40,6 +44,7 @@ class SamplerSettings:
     eta: float = 0.5
     schedule: ScheduleMode = "fast"
     polish_timestep: int = 0
+    spare_sharp_faces: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fidelity <= 1.0:

@@ -85,7 +85,8 @@ class FidelityControl(QWidget):
         """The fidelity the model's evaluation chose (where the reset button goes back to)."""
         self._model_default = round(float(fidelity), 2)
         self.reset_button.setToolTip(f"Back to this model's own fidelity, {self._model_default:.2f} "
-                                     f"({fidelity_words(self._model_default).lower()})")
+                                     f"({fidelity_words(self._model_default).lower()}), where faces the restorer "
+                                     "barely changes are spared (Settings ▸ Sharp faces)")
         self._show(self.fidelity())
 
     def _reset(self) -> None:

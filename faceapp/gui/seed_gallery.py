@@ -36,6 +36,7 @@ class FaceCandidates(Protocol):
     candidates: Sequence[np.ndarray]
     seeds: Sequence[int]
     chosen: int
+    fidelity: float | None  # what the seeds were sampled at (None: unknown)
 
 
 class SeedGallery(QWidget):
@@ -59,6 +60,9 @@ class SeedGallery(QWidget):
         self._hint = QLabel("Restore a photo to choose between candidates of each face.")
         self._hint.setWordWrap(True)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._alike = QLabel("This face was restored at fidelity 1: the restorer's face alone, the same for every "
+                             "seed. Move the fidelity slider towards Realistic and restore again for alternatives.")
+        self._alike.setWordWrap(True)
         self._list = QListWidget()
         self._list.setViewMode(QListView.ViewMode.IconMode)
         self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
@@ -75,6 +79,7 @@ class SeedGallery(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(header)
         layout.addWidget(self._hint)
+        layout.addWidget(self._alike)
         layout.addWidget(self._list, 1)
 
         self._face_combo.currentIndexChanged.connect(self._on_face_changed)
@@ -109,6 +114,11 @@ class SeedGallery(QWidget):
         """Position of the shown face in the list given to :meth:`set_faces` (-1 if none)."""
         return self._face_combo.currentIndex() if self._faces else -1
 
+    def select_face(self, position: int) -> None:
+        """Show the candidates of face ``position`` (as choosing it in the face selector would)."""
+        if 0 <= position < len(self._faces):
+            self._face_combo.setCurrentIndex(position)
+
     def thumbnail_count(self) -> int:
         return self._list.count()
 
@@ -136,12 +146,20 @@ class SeedGallery(QWidget):
         index = self.current_face()
         return self._faces[index] if index >= 0 else None
 
+    def _seeds_alike(self) -> bool:
+        """Whether every seed of the shown face gives the same face (sampled at fidelity 1, e.g. spared)."""
+        face = self._current()
+        fidelity = getattr(face, "fidelity", None) if face is not None else None
+        return fidelity is not None and fidelity >= 1.0
+
     def _update_enabled(self) -> None:
         has = bool(self._faces)
+        alike = has and self._seeds_alike()
         self._hint.setVisible(not has)
+        self._alike.setVisible(alike)
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
-        self.more_button.setEnabled(has and not self._busy)
+        self.more_button.setEnabled(has and not alike and not self._busy)
 
     def _on_face_changed(self, index: int) -> None:
         self._populate()
@@ -163,4 +181,4 @@ class SeedGallery(QWidget):
     def set_busy(self, busy: bool) -> None:
         """Disable "More" while a job runs."""
         self._busy = busy
-        self.more_button.setEnabled(bool(self._faces) and not busy)
+        self._update_enabled()

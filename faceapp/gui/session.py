@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
+from faceapp.core.application import spared_message
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
@@ -197,6 +198,9 @@ class Session(QObject):
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
+        spared = spared_message(outcome.result, switch="Settings ▸ Sharp faces, or move the fidelity slider,")
+        if spared:
+            self.info.emit(f"{path.name}: {spared}")
         self.runFinished.emit(path, outcome.seconds)
 
     def _failed(self, path: Path, error: BaseException) -> None:

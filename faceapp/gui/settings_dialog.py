@@ -82,6 +82,12 @@ class SettingsDialog(QDialog):
         self.polish.setValue(prefs.polish_timestep)
         self.polish.setToolTip("Texture polish: noise each restored face again to this timestep and "
                                "denoise it once more (sharper skin and hair texture; about 1 step per 50)")
+        self.spare_sharp_faces = QCheckBox("Spare faces that are sharp already")
+        self.spare_sharp_faces.setChecked(prefs.spare_sharp_faces)
+        self.spare_sharp_faces.setToolTip("A face the restorer barely changes needs no repair: it gets less of the "
+                                          "prior's diffusion (up to none), so sharp faces are not smeared. Which faces "
+                                          "were spared is said after each restore. Models without a measured "
+                                          "threshold spare no face")
         self.seeds = QSpinBox()
         self.seeds.setRange(1, 64)
         self.seeds.setValue(prefs.seeds_per_face)
@@ -136,6 +142,7 @@ class SettingsDialog(QDialog):
         compute.addRow("Steps", self.steps)
         compute.addRow("Eta", self.eta)
         compute.addRow("Texture polish", self.polish)
+        compute.addRow("Sharp faces", self.spare_sharp_faces)
         compute.addRow("Seeds per face", self.seeds)
         compute.addRow("First seed", self.base_seed)
         compute.addRow("Damage resampling", self.repair_resamples)
@@ -184,6 +191,7 @@ class SettingsDialog(QDialog):
             steps=self.steps.value() or None,
             eta=round(self.eta.value(), 3),
             polish_timestep=self.polish.value(),
+            spare_sharp_faces=self.spare_sharp_faces.isChecked(),
             seeds_per_face=self.seeds.value(),
             base_seed=self.base_seed.value(),
             repair_resamples=self.repair_resamples.value(),

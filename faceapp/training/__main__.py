@@ -26,13 +26,16 @@ def _train(args) -> None:
 
 
 def _export(args) -> None:
+    from faceapp.core.sparing import SharpFaceSparing
     from faceapp.training.export import export_model
 
     evaluation = args.evaluation.read_text(encoding="utf-8") if args.evaluation else ""
     notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
     result = export_model(restorer_run=args.restorer_run, prior_run=args.prior_run, out_dir=args.out,
                           name=args.name, title=args.title, default=not args.not_default,
-                          default_steps=args.default_steps, default_fidelity=args.default_fidelity, evaluation=evaluation, notes=notes)
+                          default_steps=args.default_steps, default_fidelity=args.default_fidelity,
+                          sharp_faces=SharpFaceSparing(*args.sharp_faces) if args.sharp_faces else None,
+                          evaluation=evaluation, notes=notes)
     for path in (result.manifest, *result.files, result.model_card):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
@@ -80,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--default-steps", type=int, default=8, help="the model's default DDIM steps (from the evaluation)")
     e.add_argument("--default-fidelity", type=float, default=0.5,
                    help="the fidelity a restore starts from (from the evaluation: where realism improves without losing the person)")
+    e.add_argument("--sharp-faces", type=float, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
+                   help="the restorer's sparing ramp, in grey levels of restorer change (faceapp.core.sparing; "
+                        "from evaluating both test sets); default: no face is spared")
     e.add_argument("--evaluation", type=Path, help="a file with the evaluation table for the model card")
     e.add_argument("--notes", type=Path, help="a Markdown file added to the model card (e.g. what the figures show)")
     e.set_defaults(func=_export)

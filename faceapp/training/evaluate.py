@@ -74,6 +74,13 @@ def refine_methods(fidelity: float, steps: int, passes: int, *, eta: float = 0.5
     return [Method(f"{fidelity:g}, {steps} steps, refined ×{k}", sampler, refine=k) for k in range(1, passes + 1)]
 
 
+def spared_method(fidelity: float, steps: int, *, eta: float = 0.5) -> Method:
+    """The restoration at ``fidelity`` with ``steps``, sharp faces spared on the model's ramp
+    (:mod:`faceapp.core.sparing`), as the front-ends run the model's default."""
+    return Method(f"{fidelity:g}, {steps} steps, sparing", SamplerSettings(fidelity=fidelity, steps=steps, eta=eta,
+                                                                           spare_sharp_faces=True))
+
+
 def degraded_test_set(root, *, limit: int, seed: int, degradation: DegradationConfig | None):
     """(truth, degraded) uint8 RGB faces of the test split, ``limit`` of them spread over the split;
     face i is degraded with (seed, i). ``degradation`` None: the faces as they are (faces that need
@@ -148,7 +155,8 @@ def choose_defaults(methods: list[Method], rows: list[Row], *, max_psnr_loss: fl
     does not pay at any evaluated setting: the most faithful setting is chosen and the reason says so.
     """
     by_label = {row.label: row for row in rows}
-    sampled = [m for m in methods if m.sampler is not None and not m.refine]  # refinement is not a default
+    # refinement is not a default, and sparing is judged at the defaults, not a candidate for them
+    sampled = [m for m in methods if m.sampler is not None and not m.refine and not m.sampler.spare_sharp_faces]
     restorer = next(by_label[m.label] for m in sampled if m.sampler.fidelity >= 1.0)
     pipeline = [(m.sampler, by_label[m.label]) for m in sampled if m.sampler.fidelity < 1.0 and m.label in by_label]
     if not pipeline:
@@ -234,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refine", type=int, default=0, metavar="K", choices=range(MAX_REFINE_PASSES + 1),
                    help=f"also score the model's default setting followed by 1…K refinement passes (K ≤ "
                         f"{MAX_REFINE_PASSES}; default 0)")
+    p.add_argument("--spared", action="store_true",
+                   help="also score the model's default setting with sharp faces spared, as the front-ends run it "
+                        "(needs a model whose manifest has [sharp_faces])")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", nargs="+", default=["auto"], choices=PRECISIONS,
                    help="network precision(s); with several, every method is scored in each (e.g. bf16 fp32)")
@@ -254,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             return engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
 
         first = load(args.precision[0])  # weights that do not fit fail here, before the data is read
+        if args.spared and first.sharp_faces is None:
+            raise FaceappError(f"{first.model_name} spares no face: its manifest has no [sharp_faces] ramp")
         undegraded = args.degradation == NO_DEGRADATION
         truth, degraded = degraded_test_set(
             args.data, limit=args.limit, seed=args.seed,
@@ -269,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         if undegraded:
             methods[0] = Method("input (undegraded)", None)
         methods += refine_methods(first.default_fidelity, first.default_steps, args.refine, eta=args.eta)
+        if args.spared:
+            methods.append(spared_method(first.default_fidelity, first.default_steps, eta=args.eta))
         outputs = None
         for i, precision in enumerate(args.precision):
             engine = first if i == 0 else load(precision)

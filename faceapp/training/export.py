@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceapp.core.loading import save_safetensors
+from faceapp.core.sparing import SharpFaceSparing
 from faceapp.training.checkpoint import load_run_weights
 from faceapp.training.config import ConfigError, TrainingConfig, parse_config
 from faceapp.training.csvlog import read_log
@@ -41,13 +42,15 @@ def export_model(
     default: bool = True,
     default_steps: int = 8,
     default_fidelity: float = 0.5,
+    sharp_faces: SharpFaceSparing | None = None,
     evaluation: str = "",
     notes: str = "",
 ) -> ExportResult:
     """Write ``<name>-restorer.safetensors``, ``<name>-prior.safetensors``, ``<name>.toml`` and
     ``MODEL_CARD.md`` into ``out_dir`` from two training runs (or their ``ema.safetensors``).
 
-    The model's face size is the prior's ``image_size``. The card lists each network's training
+    ``sharp_faces`` is the restorer's sparing ramp (:mod:`faceapp.core.sparing`), written as the
+    manifest's ``[sharp_faces]``; None spares no face. The model's face size is the prior's ``image_size``. The card lists each network's training
     (steps, samples, hours, its validation curve when a run folder is given), the evaluation table
     and ``notes`` (e.g. what was seen in the figures)."""
     out = Path(out_dir)
@@ -65,7 +68,8 @@ def export_model(
     restorer_cfg = parse_config(entries["restorer"][0]["config"], where="restorer run")
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
-    manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries), encoding="utf-8")
+    manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
+                                            sharp_faces), encoding="utf-8")
     card = out / MODEL_CARD_NAME
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
                                 training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
@@ -84,7 +88,7 @@ def _toml_value(value) -> str:
     raise ConfigError(f"cannot write {value!r} into a manifest")
 
 
-def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries) -> str:
+def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None) -> str:
     d = prior_cfg.diffusion
     lines = [
         "# faceapp's own compact model, exported by python -m faceapp.training export.",
@@ -109,6 +113,9 @@ def _manifest_text(name, title, default, default_steps, default_fidelity, prior_
         f"beta_end = {d.beta_end!r}",
         f"prediction = {_toml_value(d.prediction)}",
     ]
+    if sharp_faces is not None:
+        lines += ["", "[sharp_faces]", f"untouched_below = {float(sharp_faces.untouched_below)!r}",
+                  f"full_above = {float(sharp_faces.full_above)!r}"]
     for kind in ("prior", "restorer"):
         meta, path, _ = entries[kind]
         lines += ["", f"[{kind}]", f"arch = {_toml_value(meta['arch'])}", f"file = {_toml_value(path.name)}",

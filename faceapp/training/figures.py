@@ -4,7 +4,8 @@
 
 Restores with ``faceapp-cli`` itself (so the figures show exactly what a user gets): every
 aligned face of ``testdata/faces`` and every photo of ``testdata/photos`` at each fidelity, seed 0,
-the model's default steps. Writes two JPEG grids:
+the model's default steps. ``--fidelity default`` is a column as the app runs by default: the
+model's own fidelity with sharp faces spared. Writes two JPEG grids:
 
 - ``faces.jpg``: a row per face — the input, then one column per fidelity;
 - ``photos.jpg``: a row per photo — a crop around its detected faces, input then each fidelity.
@@ -29,10 +30,16 @@ TILE = 192
 LABEL_HEIGHT = 22
 
 
-def restore_with_cli(inputs: Path, out: Path, *, model: str | None, fidelity: float, aligned: bool) -> None:
-    """Run ``faceapp-cli restore`` on a folder into ``out`` (PNG, same stems, seed 0)."""
+#: The ``--fidelity`` value that stands for the app's default run (the model's fidelity, sharp faces spared).
+DEFAULT = "default"
+
+
+def restore_with_cli(inputs: Path, out: Path, *, model: str | None, fidelity: float | str, aligned: bool) -> None:
+    """Run ``faceapp-cli restore`` on a folder into ``out`` (PNG, same stems, seed 0); ``fidelity``
+    :data:`DEFAULT` gives no ``--fidelity``, as a user who never moves the slider."""
     cmd = [sys.executable, "-m", "faceapp.cli", "restore", str(inputs), "-o", str(out), "--pattern", "{stem}",
-           "--format", "png", "--fidelity", str(fidelity), "--seed", "0", "--no-progress", "--png-level", "1"]
+           "--format", "png", "--seed", "0", "--no-progress", "--png-level", "1"]
+    cmd += [] if fidelity == DEFAULT else ["--fidelity", str(fidelity)]
     cmd += ["--model", model] if model else []
     cmd += ["--aligned"] if aligned else []
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -74,21 +81,29 @@ def faces_crop_box(rgb: np.ndarray, detector: FaceDetector) -> tuple[int, int, i
     return left, top, int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
 
 
-def make_figures(testdata: Path, out_dir: Path, *, model: str | None, fidelities: list[float]) -> list[Path]:
+def _label(fidelity: float | str) -> str:
+    return "default, spared" if fidelity == DEFAULT else f"fidelity {fidelity:g}"
+
+
+def _fidelity(text: str) -> float | str:
+    return DEFAULT if text == DEFAULT else float(text)
+
+
+def make_figures(testdata: Path, out_dir: Path, *, model: str | None, fidelities: list[float | str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    labels = ["input", *(f"fidelity {f:g}" for f in fidelities)]
+    labels = ["input", *map(_label, fidelities)]
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for kind, aligned in (("faces", True), ("photos", False)):
             sources = sorted(p for p in (testdata / kind).iterdir() if p.is_file())
             for f in fidelities:
-                restore_with_cli(testdata / kind, tmp / kind / f"{f:g}", model=model, fidelity=f, aligned=aligned)
+                restore_with_cli(testdata / kind, tmp / kind / str(f), model=model, fidelity=f, aligned=aligned)
             detector = FaceDetector() if not aligned else None
             rows = [_header(labels)]
             for src in sources:
                 before = read_photo(src).rgb
-                versions = [before] + [read_photo(tmp / kind / f"{f:g}" / f"{src.stem}.png").rgb for f in fidelities]
+                versions = [before] + [read_photo(tmp / kind / str(f) / f"{src.stem}.png").rgb for f in fidelities]
                 if detector is not None:
                     x0, y0, x1, y1 = faces_crop_box(before, detector)
                     versions = [v[y0:y1, x0:x1] for v in versions]
@@ -108,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="registry model (default: the default model)")
     p.add_argument("--testdata", type=Path, default=Path("../shared/testdata"))
     p.add_argument("--out", type=Path, default=Path("docs/model-card"))
-    p.add_argument("--fidelity", type=float, nargs="+", default=[0.75, 0.5, 0.25])
+    p.add_argument("--fidelity", type=_fidelity, nargs="+", default=[0.75, 0.5, 0.25],
+                   help=f"one column per value; '{DEFAULT}': the app's default run (sharp faces spared)")
     args = p.parse_args(argv)
     try:
         for path in make_figures(args.testdata, args.out, model=args.model, fidelities=args.fidelity):

@@ -1,0 +1,136 @@
+"""Sharp-face sparing: a face the restorer barely changed gets less diffusion, on the model's ramp,
+only at the model's own fidelity, recorded per face and told to the user."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from pipeline_util import SmoothingPrior, psnr
+
+from faceapp import paths
+from faceapp.core import application, schedule
+from faceapp.core.engine import FaceEngine
+from faceapp.core.faces import face_from_box
+from faceapp.core.manifest import load_manifest
+from faceapp.core.photo_io import Photo
+from faceapp.core.photo_restore import PhotoSettings, restore_photo
+from faceapp.core.preferences import Preferences
+from faceapp.core.refine import refine_sampler
+from faceapp.core.settings import SamplerSettings
+from faceapp.core.sparing import SharpFaceSparing, restorer_change
+
+RAMP = SharpFaceSparing(untouched_below=5.0, full_above=7.0)
+ASKED = SamplerSettings(fidelity=0.5, steps=4, spare_sharp_faces=True)
+
+
+class Brightening(torch.nn.Module):
+    """A restorer that adds ``levels`` grey levels to every pixel: its change is exactly ``levels``."""
+
+    def __init__(self, levels: float) -> None:
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.levels / 255.0
+
+
+def _engine(levels: float, sharp_faces: SharpFaceSparing | None = RAMP) -> FaceEngine:
+    prior = SmoothingPrior(schedule.alphas_cumprod(schedule.linear_betas()))
+    return FaceEngine.from_networks(Brightening(levels), prior, face_size=64, name="brightening", device="cpu",
+                                    precision="fp32", sharp_faces=sharp_faces)
+
+
+def _face(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(40, 200, (64, 64, 3)).astype(np.uint8)  # room for the brightening
+
+
+def test_the_ramp_goes_from_untouched_to_the_asked_fidelity():
+    assert RAMP.strength(3.0) == 0.0 and RAMP.strength(5.0) == 0.0
+    assert RAMP.strength(6.0) == pytest.approx(0.5)
+    assert RAMP.strength(7.0) == 1.0 and RAMP.strength(40.0) == 1.0
+    assert RAMP.fidelity(0.8, 2.0) == 1.0  # untouched: no diffusion at all
+    assert RAMP.fidelity(0.8, 6.0) == pytest.approx(0.9)  # half the start timestep
+    assert RAMP.fidelity(0.8, 9.0) == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="untouched_below < full_above"):
+        SharpFaceSparing(untouched_below=7.0, full_above=5.0)
+
+
+def test_restorer_change_is_the_rms_difference_in_grey_levels():
+    face = torch.rand(1, 3, 16, 16)
+    assert restorer_change(face, face) == 0.0
+    assert restorer_change(face, face + 10 / 255) == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="shape"):
+        restorer_change(face, face[..., :8])
+
+
+@pytest.mark.parametrize(("levels", "fidelity"), [(2.0, 1.0), (6.0, 0.75), (12.0, 0.5)])
+def test_the_engine_samples_each_face_at_its_spared_fidelity(levels, fidelity):
+    engine = _engine(levels)
+    prepared = engine.prepare(_face(), ASKED)
+    assert prepared.restorer_change == pytest.approx(levels, abs=0.01)
+    assert prepared.sampler.fidelity == pytest.approx(fidelity)
+    assert prepared.spared == (fidelity > 0.5) and not prepared.sampler.spare_sharp_faces
+    plain = dataclasses.replace(ASKED, fidelity=fidelity, spare_sharp_faces=False)
+    spared_out = engine.restore(_face(), sampler=ASKED, seeds=[3])[0]
+    np.testing.assert_array_equal(spared_out, engine.restore(_face(), sampler=plain, seeds=[3])[0])
+
+
+def test_an_untouched_face_is_the_restorers_estimate_and_a_changed_one_is_diffused():
+    face = _face()
+    untouched = _engine(2.0).restore(face, sampler=ASKED, seeds=[0])[0]
+    np.testing.assert_array_equal(untouched, np.clip(face.astype(int) + 2, 0, 255))  # only the restorer's change
+    diffused = _engine(12.0).restore(face, sampler=ASKED, seeds=[0])[0]
+    assert psnr(diffused, np.clip(face.astype(int) + 12, 0, 255).astype(np.uint8)) < 30  # the prior smoothed it
+
+
+def test_sparing_off_or_a_model_without_a_ramp_diffuses_every_face():
+    off = _engine(2.0).prepare(_face(), dataclasses.replace(ASKED, spare_sharp_faces=False))
+    no_ramp = _engine(2.0, sharp_faces=None).prepare(_face(), ASKED)
+    assert off.sampler.fidelity == 0.5 and no_ramp.sampler.fidelity == 0.5
+    assert not off.spared and not no_ramp.spared
+
+
+def test_only_the_models_own_fidelity_spares_faces():
+    assert Preferences().sampler(4, 0.8).spare_sharp_faces  # the default: the model's fidelity, spared
+    assert not Preferences(fidelity=0.8).sampler(4, 0.8).spare_sharp_faces  # a fidelity the user chose
+    assert not Preferences(spare_sharp_faces=False).sampler(4, 0.8).spare_sharp_faces
+
+
+def test_a_refinement_pass_is_never_spared():
+    """A restored face looks sharp to the restorer: spared, the pass the user asked for would do nothing."""
+    assert not refine_sampler(ASKED).spare_sharp_faces
+
+
+def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared():
+    photo = Photo.from_array(np.random.default_rng(1).integers(40, 200, (200, 300, 3)).astype(np.uint8))
+    faces = [face_from_box((30, 50, 130, 150), index=0), face_from_box((170, 50, 270, 150), index=1)]
+    result = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=ASKED))
+    assert [f.fidelity for f in result.faces] == [1.0, 1.0]
+    assert all(f.restorer_change == pytest.approx(2.0, abs=0.05) for f in result.faces)
+    provenance = result.provenance()
+    assert provenance["fidelity"] == 0.5  # what the run asked…
+    assert [f["fidelity"] for f in provenance["faces"]] == [1.0, 1.0]  # …and what each face got
+    assert [s.position for s in application.spared_faces(result)] == [0, 1]
+    message = application.spared_message(result, switch="the switch")
+    assert "2 faces" in message and "face 1 kept as the restorer made it" in message and "the switch" in message
+
+    diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
+    assert [f.fidelity for f in diffused.faces] == [0.5, 0.5]
+    assert application.spared_faces(diffused) == [] and application.spared_message(diffused, switch="x") is None
+
+
+def test_a_manifest_states_its_ramp_and_a_reversed_one_is_refused(tmp_path):
+    shipped = load_manifest(paths.bundled_models_dir() / "faceapp-compact.toml")
+    assert shipped.sharp_faces == SharpFaceSparing(5.0, 7.0)
+    text = shipped.source.read_text(encoding="utf-8")
+    reversed_ramp = tmp_path / "reversed.toml"
+    reversed_ramp.write_text(text.replace("full_above = 7.0", "full_above = 4.0"), encoding="utf-8")
+    with pytest.raises(Exception, match="sharp_faces.full_above"):
+        load_manifest(reversed_ramp)
+    none = tmp_path / "none.toml"
+    none.write_text(text.replace("[sharp_faces]\nuntouched_below = 5.0\nfull_above = 7.0\n", ""), encoding="utf-8")
+    assert load_manifest(none).sharp_faces is None
