@@ -329,7 +329,7 @@ class _Restorer:
                                  "restorer_change": round(s.restorer_change, 2)} for s in spared]
             from tqdm import tqdm
 
-            message = application.spared_message(result, switch="sparing with --no-spare-sharp-faces, or give --fidelity,")
+            message = application.spared_message(result, switch="Give --fidelity or --no-spare-sharp-faces to diffuse them")
             tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]

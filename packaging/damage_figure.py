@@ -4,7 +4,8 @@ background, and what faceapp's pipeline gives back (``faceapp-cli restore --mask
     .venv/bin/python packaging/damage_figure.py ../shared/testdata/photos/cf_03.jpg \
         -o resources/damage_repair.png --model faceapp-compact
 
-With ``--model`` the installed model repairs and restores at its own default fidelity and steps. Without it (no trained
+With ``--model`` the installed model repairs and restores at its own default fidelity and steps,
+sharp faces spared, as the CLI does by default. Without it (no trained
 model exists yet) a stand-in engine is used: the identity restorer and no prior, so a face's
 strokes get the classical pre-fill the prior would start from, and nothing is restored: the
 figure shows the repair path of the pipeline, not the prior's fill.
@@ -55,7 +56,7 @@ def main() -> None:
         from faceapp.core.engine import load_engine
 
         engine = load_engine(args.model)
-        sampler = SamplerSettings(fidelity=engine.default_fidelity, steps=engine.default_steps)  # as the CLI runs it
+        sampler = Preferences().sampler(engine.default_steps, engine.default_fidelity)  # as the CLI runs it by default
     else:
         import torch
 

@@ -115,8 +115,10 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert provenance["fidelity"] == 0.5  # what the run asked…
     assert [f["fidelity"] for f in provenance["faces"]] == [1.0, 1.0]  # …and what each face got
     assert [s.position for s in application.spared_faces(result)] == [0, 1]
-    message = application.spared_message(result, switch="the switch")
-    assert "2 faces" in message and "face 1 kept as the restorer made it" in message and "the switch" in message
+    message = application.spared_message(result, switch="Do this")
+    assert message == "Sharp faces spared: faces 1, 2 kept as the restorer made them. Do this."
+    partly = restore_photo(photo, faces[:1], _engine(6.0), PhotoSettings(sampler=ASKED))
+    assert application.spared_message(partly, switch="Do this") == "Sharp faces spared: face 1 at fidelity 0.75. Do this."
 
     diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
     assert [f.fidelity for f in diffused.faces] == [0.5, 0.5]

@@ -161,21 +161,19 @@ def spared_faces(result: PhotoResult) -> list[SparedFace]:
 
 
 def spared_message(result: PhotoResult, *, switch: str) -> str | None:
-    """What both front-ends tell a user whose faces were spared, or None when none was; ``switch``
-    names the front-end's way to turn sparing off."""
+    """A short line both front-ends show when faces were spared (None when none was): which faces
+    kept the restorer's face, which were sampled at what fidelity; ``switch`` ends it with the
+    front-end's way to diffuse them after all (e.g. "Move the fidelity slider to diffuse them")."""
     spared = spared_faces(result)
     if not spared:
         return None
-
-    def what(face: SparedFace) -> str:
-        kept = "kept as the restorer made it" if face.fidelity >= 1.0 else f"sampled at fidelity {face.fidelity:.2f}"
-        return f"face {face.position + 1} {kept} (restorer change {face.restorer_change:.1f} grey levels)"
-
-    one = len(spared) == 1
-    subject = "a face" if one else f"{len(spared)} faces"
-    return (f"The restorer barely changed {subject} (sharp already, or lightly degraded), so the prior was held "
-            f"back: {'; '.join(map(what, spared))}; the model's default is fidelity {spared[0].asked:.2f}. "
-            f"Turn off {switch} to diffuse {'it' if one else 'them'} fully.")
+    kept = [f.position + 1 for f in spared if f.fidelity >= 1.0]
+    parts = []
+    if kept:
+        faces = f"face {kept[0]}" if len(kept) == 1 else "faces " + ", ".join(map(str, kept))
+        parts.append(f"{faces} kept as the restorer made {'it' if len(kept) == 1 else 'them'}")
+    parts += [f"face {f.position + 1} at fidelity {f.fidelity:.2f}" for f in spared if f.fidelity < 1.0]
+    return f"Sharp faces spared: {'; '.join(parts)}. {switch}."
 
 
 class DamageMask(NamedTuple):
