@@ -185,6 +185,8 @@ def _as_json(status: ModelStatus, is_default: bool) -> dict:
         "licence": manifest.licence,
         "default_fidelity": manifest.default_fidelity,
         "default_steps": manifest.default_steps,
+        "sharp_faces": ({"untouched_below": manifest.sharp_faces.untouched_below,
+                         "full_above": manifest.sharp_faces.full_above} if manifest.sharp_faces else None),
         "homepage": manifest.homepage,
         "description": manifest.description,
         "size_on_disk": status.size_on_disk,
