@@ -28,17 +28,17 @@ def reopened_fidelity(tmp_path) -> float:
 
 def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path):
     slider = window.fidelity.slider
-    slider.setValue(10)
+    slider.setValue(30)  # away from the model's own fidelity, which would mean "the model's default"
     slider.setSliderDown(True)
     seen = []
-    for value in range(11, 61):
+    for value in range(31, 81):
         slider.setValue(value)
         seen.append(window.session.prefs.fidelity)
-    assert seen == pytest.approx([1 - v / 100 for v in range(11, 61)])
+    assert seen == pytest.approx([1 - v / 100 for v in range(31, 81)])
     assert window.writes == []
     slider.setSliderDown(False)  # let go
-    assert window.writes == [pytest.approx(0.4)]
-    assert reopened_fidelity(tmp_path) == pytest.approx(0.4)
+    assert window.writes == [pytest.approx(0.2)]
+    assert reopened_fidelity(tmp_path) == pytest.approx(0.2)
     window.close()
     assert len(window.writes) == 1  # nothing left to save
 
@@ -80,6 +80,10 @@ def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot,
     assert control.fidelity() == pytest.approx(0.8) and window.session.prefs.fidelity is None
     assert control.reset_button.isHidden()
     assert gui_util.settings_store(tmp_path).load().fidelity is None  # saved: the model's own from now on
+    control.slider.setValue(30)
+    control.slider.setValue(20)  # dragged away and back onto the model's 0.8: its default again
+    assert window.session.prefs.fidelity is None and control.reset_button.isHidden()
+    assert window.session.prefs.sampler(4, 0.8).spare_sharp_faces
     window.close()
 
 

@@ -320,8 +320,11 @@ class MainWindow(QMainWindow):
             self.session.restore([self.current])
 
     def _set_fidelity(self, fidelity: float) -> None:
-        """Use the slider's fidelity for the next run; it is written on release or on close."""
-        self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=fidelity)
+        """Use the slider's fidelity for the next run; it is written on release or on close. The
+        slider brought back onto the model's own fidelity means that again (as its reset button
+        does, which hides there): the model's default, where sharp faces are spared."""
+        at_default = abs(fidelity - self.fidelity.model_default()) < 1e-6
+        self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None if at_default else fidelity)
         self._fidelity_unsaved = True
 
     def _use_model_fidelity(self) -> None:
