@@ -56,6 +56,8 @@ def test_sharp_face_sparing_runs_alike_in_both_front_ends(window, qtbot, photo, 
     fidelity = read_provenance(from_gui)["faces"][0]["fidelity"]
     assert fidelity == (1.0 if spare else 0.5)  # spared: kept as the restorer made it; else the model's 0.5
     assert any("Sharp faces spared: face 1" in text for text in told) == spare
+    caption = window.run_panel.preview_caption  # the chosen face says so as long as it is shown
+    assert caption.text().endswith("· spared") == spare and ("instead of 0.50" in caption.toolTip()) == spare
 
     monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
     capsys.readouterr()

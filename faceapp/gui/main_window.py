@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from faceapp import __version__, paths
 from faceapp.gui.actions import build_actions, install_menus
+from faceapp.core.application import spared_faces
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.gui.backend import CoreBackend
@@ -258,8 +259,13 @@ class MainWindow(QMainWindow):
         if entry is None or entry.result is None or position < 0:
             return
         face = entry.result.faces[position]
-        self.run_panel.show_face(face.candidates[face.chosen],
-                                 f"Face {face_number(face, position) + 1} · seed {face.seeds[face.chosen]}")
+        caption, detail = f"Face {face_number(face, position) + 1} · seed {face.seeds[face.chosen]}", ""
+        spared = next((s for s in spared_faces(entry.result) if s.position == position), None)
+        if spared is not None and not face.refinement_of(face.chosen):  # a refinement pass is never spared
+            caption += " · spared"
+            detail = (f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}: the restorer changed "
+                      f"this face by only {spared.restorer_change:.1f} grey levels (Settings ▸ Sharp faces)")
+        self.run_panel.show_face(face.candidates[face.chosen], caption, detail)
 
     def _entry_added(self, path: Path) -> None:
         self.filmstrip.add_photo(path)

@@ -68,10 +68,12 @@ class RunPanel(QWidget):
             self.preview.setPixmap(rgb_to_pixmap(preview, max_side=PREVIEW_PX))
             self.preview_caption.setText("live")
 
-    def show_face(self, rgb: np.ndarray, caption: str) -> None:
-        """A finished face (the chosen candidate), with a caption such as "Face 1 · seed 3"."""
+    def show_face(self, rgb: np.ndarray, caption: str, detail: str = "") -> None:
+        """A finished face (the chosen candidate), with a caption such as "Face 1 · seed 3" and,
+        as the tooltip, ``detail`` when given (else the caption)."""
         self.preview.setPixmap(rgb_to_pixmap(rgb, max_side=PREVIEW_PX))
-        self.preview.setToolTip(caption)
+        self.preview.setToolTip(detail or caption)
+        self.preview_caption.setToolTip(detail)
         self.preview_caption.setText(caption)
 
     def show_text(self, text: str) -> None:
