@@ -2,12 +2,13 @@
 
 For checking an installed or frozen (PyInstaller) app without a person at the screen: the exit
 code is 0 when the photo was read, its faces detected and restored by the default model (the
-bundled one on a fresh install), 1 otherwise; one line on stdout says what happened and how long
+bundled one on a fresh install; every face sampled by the prior, none spared as sharp), 1 otherwise; one line on stdout says what happened and how long
 each part took. A photo without a face fails: it would check neither the detector nor the model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def run_self_test(app: QApplication, window, photo: Path, *, started: float,
     or something failed."""
     errors: list[BaseException] = []
     window.session.error.connect(errors.append)
+    # every face diffused (not saved): a face the model would spare as sharp would leave the prior unchecked
+    window.session.prefs = dataclasses.replace(window.session.prefs, spare_sharp_faces=False)
     added = window.add_paths([photo])
     if not added:
         print(f"self-test: FAILED: {photo} is not a photo faceapp can open")
@@ -49,7 +52,8 @@ def run_self_test(app: QApplication, window, photo: Path, *, started: float,
         elif loaded and entry.composite is not None and entry.state == "done":
             height, width = entry.composite.shape[:2]
             finish(0, f"window open {window.isVisible()}, {path.name} {entry.photo.width}x{entry.photo.height}, "
-                      f"{len(entry.faces)} face(s) restored by {entry.result.model_name} in {entry.run_seconds:.1f} s "
+                      f"{len(entry.faces)} face(s) restored by {entry.result.model_name} at fidelity "
+                      f"{', '.join(f'{face.fidelity:.2f}' for face in entry.result.faces)} in {entry.run_seconds:.1f} s "
                       f"({width}x{height}), loaded {loaded_at[0] - started:.1f} s and done "
                       f"{time.perf_counter() - started:.1f} s from start")
         elif errors or (entry is not None and entry.state == "error"):
