@@ -136,3 +136,20 @@ def test_a_manifest_states_its_ramp_and_a_reversed_one_is_refused(tmp_path):
     none = tmp_path / "none.toml"
     none.write_text(text.replace("[sharp_faces]\nuntouched_below = 5.0\nfull_above = 7.0\n", ""), encoding="utf-8")
     assert load_manifest(none).sharp_faces is None
+
+
+@pytest.mark.parametrize(("levels", "fidelity"), [(2.0, 1.0), (12.0, 0.5)])
+def test_a_damaged_face_is_judged_once_and_every_seeds_repair_restored_at_that_fidelity(levels, fidelity):
+    photo = Photo.from_array(np.random.default_rng(2).integers(40, 200, (200, 200, 3)).astype(np.uint8))
+    face = face_from_box((40, 40, 160, 160), index=0)
+    damage = np.zeros((200, 200), np.uint8)
+    damage[90:100, 50:150] = 255  # a scratch across the face
+    result = restore_photo(photo, [face], _engine(levels), PhotoSettings(sampler=ASKED, seeds_per_face=2),
+                           damage=damage)
+    [restored] = result.faces
+    assert restored.fidelity == pytest.approx(fidelity) and restored.damage is not None
+    assert not np.array_equal(restored.candidates[0], restored.candidates[1])  # each seed its own fill
+    kept = (restored.damage == 0)[..., None].repeat(3, axis=2)
+    as_restored = np.clip(restored.aligned.astype(int) + round(levels), 0, 255)
+    off = np.abs(restored.candidates[0].astype(int) - as_restored)[kept]
+    assert (off.max() <= 1) == (fidelity == 1.0)  # spared: the undamaged pixels are the restorer's own
