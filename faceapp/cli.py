@@ -235,7 +235,8 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
     return Preferences(
         device=args.device, precision=args.precision, model=args.model or "", fidelity=args.fidelity,
         steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
-        spare_sharp_faces=args.spare_sharp_faces, seeds_per_face=args.seeds, base_seed=args.seed, upscale=args.upscale, face_selection=args.faces,
+        spare_sharp_faces=args.spare_sharp_faces, seeds_per_face=args.seeds, base_seed=args.seed,
+        upscale=args.upscale, face_selection=args.faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
     )

@@ -153,3 +153,15 @@ def test_a_damaged_face_is_judged_once_and_every_seeds_repair_restored_at_that_f
     as_restored = np.clip(restored.aligned.astype(int) + round(levels), 0, 255)
     off = np.abs(restored.candidates[0].astype(int) - as_restored)[kept]
     assert (off.max() <= 1) == (fidelity == 1.0)  # spared: the undamaged pixels are the restorer's own
+
+
+def test_a_damaged_face_is_judged_and_repaired_from_one_restorer_run():
+    engine = _engine(2.0)
+    calls = []
+    engine.restorer.register_forward_hook(lambda module, args, out: calls.append(args[0].shape))
+    photo = Photo.from_array(np.random.default_rng(3).integers(40, 200, (200, 200, 3)).astype(np.uint8))
+    damage = np.zeros((200, 200), np.uint8)
+    damage[90:100, 50:150] = 255
+    restore_photo(photo, [face_from_box((40, 40, 160, 160), index=0)], engine,
+                  PhotoSettings(sampler=ASKED, seeds_per_face=2), damage=damage)
+    assert len(calls) == 1 + 2  # the filled crop once (judged and repaired from it), then each seed's repair

@@ -65,13 +65,15 @@ def iter_repair_face(
     jump_length: int = 1,
     resamples: int = 1,
     should_cancel: Callable[[], bool] | None = None,
+    estimate: torch.Tensor | None = None,
 ) -> Generator[StepInfo, None, list[np.ndarray]]:
     """Fill the damaged pixels (``mask`` > 0) of an aligned face (HxWx3 uint8 RGB), once per seed.
 
     ``sampler`` is the restoration's; the hole is sampled with :func:`repair_sampler` of it. Yields
     a :class:`~faceapp.core.engine.StepInfo` after every prior call; returns one HxWx3 uint8 image
     per seed whose undamaged pixels are ``face``'s own. Without a prior the hole gets the
-    restorer's estimate of the pre-filled face.
+    restorer's estimate of the pre-filled face; ``estimate`` is that estimate (1x3xSxS in [−1, 1])
+    when the caller has it already, e.g. from :meth:`~faceapp.core.engine.FaceEngine.prepare`.
     """
     if not seeds:
         raise ValueError("at least one seed is needed")
@@ -83,7 +85,9 @@ def iter_repair_face(
     with torch.inference_mode():
         known = _at(image_to_tensor(face), size) * 2.0 - 1.0
         hole = _at(torch.from_numpy(mask > 0).float()[None, None], size, nearest=True)
-        estimate = engine.estimate(image_to_tensor(fill_damage(face, mask))).to(engine.device)
+        if estimate is None:
+            estimate = engine.estimate(image_to_tensor(fill_damage(face, mask)))
+        estimate = estimate.to(engine.device)
         known, hole = known.to(engine.device), hole.to(engine.device)
     plans = engine.plans(repair_sampler(sampler))
     if not plans:
@@ -139,10 +143,12 @@ def iter_restore_damaged_face(
     seeds: Sequence[int],
     resamples: int = 1,
     should_cancel: Callable[[], bool] | None = None,
+    estimate: torch.Tensor | None = None,
 ) -> Generator[StepInfo, None, list[np.ndarray]]:
     """Restore a damaged aligned face: :func:`iter_repair_face` (``resamples`` RePaint resamplings
-    per step), then each seed's repaired crop restored by the engine with that seed. Yields a
-    :class:`StepInfo` per prior call, counted over both stages; returns one restored face per seed."""
+    per step; ``estimate`` as there), then each seed's repaired crop restored by the engine with that
+    seed. Yields a :class:`StepInfo` per prior call, counted over both stages; returns one restored
+    face per seed."""
     restore_total = len(seeds) * sum(plan.steps for plan in engine.plans(sampler))
     repair = {"done": 0}  # prior calls of the repair: its total grows when a chunk is split
 
@@ -150,8 +156,8 @@ def iter_restore_damaged_face(
         repair["done"] = info.step
         return dataclasses.replace(info, total=info.total + restore_total)
 
-    repaired = yield from relay(iter_repair_face(engine, face, mask, sampler=sampler, seeds=seeds,
-                                                 resamples=resamples, should_cancel=should_cancel), repairing)
+    repaired = yield from relay(iter_repair_face(engine, face, mask, sampler=sampler, seeds=seeds, resamples=resamples,
+                                                 should_cancel=should_cancel, estimate=estimate), repairing)
     offset, total = repair["done"], repair["done"] + restore_total
     restored = []
     for seed, crop in zip(seeds, repaired, strict=True):

@@ -541,7 +541,8 @@ def _run_engine(
     if damage is not None:
         prepared = engine.prepare(fill_damage(crop, damage), sampler)
         steps = iter_restore_damaged_face(engine, crop, damage, sampler=prepared.sampler, seeds=seeds,
-                                          resamples=resamples, should_cancel=should_cancel)
+                                          resamples=resamples, should_cancel=should_cancel,
+                                          estimate=prepared.estimate)  # the restorer runs once on the filled crop
     else:
         prepared = engine.prepare(crop, sampler)
         steps = engine.iter_sample(prepared, seeds=seeds, should_cancel=should_cancel)

@@ -50,9 +50,10 @@ def export_model(
     ``MODEL_CARD.md`` into ``out_dir`` from two training runs (or their ``ema.safetensors``).
 
     ``sharp_faces`` is the restorer's sparing ramp (:mod:`faceapp.core.sparing`), written as the
-    manifest's ``[sharp_faces]``; None spares no face. The model's face size is the prior's ``image_size``. The card lists each network's training
-    (steps, samples, hours, its validation curve when a run folder is given), the evaluation table
-    and ``notes`` (e.g. what was seen in the figures)."""
+    manifest's ``[sharp_faces]``; None spares no face. The model's face size is the prior's
+    ``image_size``. The card lists each network's training (steps, samples, hours, its validation
+    curve when a run folder is given), the evaluation table and ``notes`` (e.g. what was seen in the
+    figures)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     entries, files = {}, []
@@ -69,7 +70,7 @@ def export_model(
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
     manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
-                                            sharp_faces), encoding="utf-8")
+                                       sharp_faces), encoding="utf-8")
     card = out / MODEL_CARD_NAME
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
                                 training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
