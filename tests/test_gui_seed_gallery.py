@@ -84,3 +84,23 @@ def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_
     assert not gallery._alike.isVisible() and gallery.more_button.isEnabled()
     gallery.set_busy(True)
     assert not gallery.more_button.isEnabled()
+
+
+def test_the_chosen_candidate_is_shown_in_its_own_colours(qtbot):
+    """Qt's styles tint a selected icon with the highlight colour; the chosen candidate's thumbnail
+    must show the face as it is (a cast there reads as a cast in the candidate), framed instead."""
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(400, 400)
+    gallery.show()
+    colour = (200, 120, 40)
+    solid = SimpleNamespace(candidates=[np.full((64, 64, 3), colour, np.uint8)] * 2, seeds=[0, 1], chosen=0)
+    gallery.set_faces([solid])
+    listing = gallery._list
+    assert listing.currentRow() == 0
+    shot = listing.viewport().grab().toImage()
+    for row in (0, 1):  # chosen, and not
+        rect = listing.visualItemRect(listing.item(row))
+        pixel = shot.pixelColor(rect.center().x(), rect.top() + seed_gallery._THUMB_PX // 2)
+        assert abs(pixel.red() - colour[0]) <= 2 and abs(pixel.green() - colour[1]) <= 2 \
+            and abs(pixel.blue() - colour[2]) <= 2, (row, pixel.getRgb())

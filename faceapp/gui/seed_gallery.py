@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -37,6 +37,15 @@ class FaceCandidates(Protocol):
     seeds: Sequence[int]
     chosen: int
     fidelity: float | None  # what the seeds were sampled at (None: unknown)
+
+
+def _untinted_icon(pixmap: QPixmap) -> QIcon:
+    """An icon that looks the same selected: Qt's styles blend a selected item's icon with the
+    highlight colour, which would give the chosen candidate a colour cast that it does not have."""
+    icon = QIcon()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+        icon.addPixmap(pixmap, mode)
+    return icon
 
 
 class SeedGallery(QWidget):
@@ -70,6 +79,10 @@ class SeedGallery(QWidget):
         self._list.setMovement(QListView.Movement.Static)
         self._list.setSpacing(4)
         self._list.setUniformItemSizes(True)
+        # the chosen candidate is framed, its thumbnail shown as it is (see _untinted_icon)
+        self._list.setStyleSheet("QListWidget::item { border: 2px solid transparent; border-radius: 3px; }"
+                                 "QListWidget::item:selected { border-color: palette(highlight); background: transparent;"
+                                 " color: palette(text); }")
 
         header = QHBoxLayout()
         header.addWidget(section_title("Seed gallery"))
@@ -134,7 +147,7 @@ class SeedGallery(QWidget):
             self._shown = shown
             self._list.clear()
             for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
-                item = QListWidgetItem(QIcon(rgb_to_pixmap(image, max_side=_THUMB_PX)), f"seed {seed}")
+                item = QListWidgetItem(_untinted_icon(rgb_to_pixmap(image, max_side=_THUMB_PX)), f"seed {seed}")
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 item.setToolTip(f"Candidate {i + 1}, seed {seed}")
                 self._list.addItem(item)
