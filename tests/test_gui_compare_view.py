@@ -102,3 +102,17 @@ def test_clicking_a_face_toggles_it_and_dragging_in_draw_mode_adds_a_box(view, q
         qtbot.mouseMove(view, end)
         qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
     assert drawn.args[0] == pytest.approx((100, 10, 160, 90), abs=2.0)
+
+
+def test_the_box_being_drawn_is_an_outline_over_a_restored_photo(view, qtbot):
+    """While a box is dragged over a split before/after photo, the face under it stays visible."""
+    view.set_images(rgb_to_qimage(solid(100, (200, 200))), rgb_to_qimage(solid(60, (200, 200))))
+    view.set_split(0.5)
+    view.set_draw_mode(True)
+    start = view.image_to_widget(QPointF(110, 20)).toPoint()
+    end = view.image_to_widget(QPointF(190, 100)).toPoint()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, end)
+    inside = view.image_to_widget(QPointF(150, 60)).toPoint()
+    assert rendered(view)[inside.y(), inside.x()].tolist() == [60, 60, 60]
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)

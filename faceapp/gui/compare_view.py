@@ -249,6 +249,7 @@ class CompareView(QWidget):
         self._paint_labels(painter)
         if self._drag == "box" and self._press is not None and self._box_end is not None:
             painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)  # an outline: the face inside stays visible
             painter.drawRect(QRectF(self._press, self._box_end).normalized())
 
     def _paint_faces(self, painter: QPainter) -> None:
