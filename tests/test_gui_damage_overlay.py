@@ -64,18 +64,29 @@ def test_with_the_brush_off_the_mouse_reaches_the_view(overlay, qtbot):
     assert view.rect() == overlay.geometry()
 
 
-def test_the_mask_shows_on_the_before_side_only(overlay, qtbot):
+def test_the_mask_shows_where_it_is_painted_then_on_the_before_side_only(overlay, qtbot):
+    """While the brush is on, every stroke shows where it was painted, on either side of the
+    divider or over the whole "after"; with the brush off, the after side shows the result clean."""
     view = overlay.parentWidget()
     view.set_after(rgb_to_qimage(np.full((100, 160, 3), 90, np.uint8)))
     view.set_split(0.5)
     overlay.set_brush(True)
     overlay.set_brush_radius(8)
     drag(qtbot, overlay, [widget_point(view, 5, 50), widget_point(view, 155, 50)])
-    shown = qimage_to_rgb(view.grab().toImage())
     row = widget_point(view, 0, 50).y()
-    left, right = shown[row, int(view.width() * 0.3)], shown[row, int(view.width() * 0.7)]
-    assert left[0] > left[1] + 40  # red over the before side
-    assert abs(int(right[0]) - int(right[1])) < 5  # the after side untouched
+
+    def red(x_fraction: float) -> bool:
+        pixel = qimage_to_rgb(view.grab().toImage())[row, int(view.width() * x_fraction)]
+        return int(pixel[0]) > int(pixel[1]) + 40
+
+    assert red(0.3) and red(0.7)  # painting: both sides
+    view.set_view_mode("after")
+    assert red(0.7)
+    view.set_view_mode("split")
+    overlay.set_brush(False)
+    assert red(0.3) and not red(0.7)  # the after side untouched
+    view.set_view_mode("after")
+    assert not red(0.7)
     view.set_view_mode("before")
     shown = qimage_to_rgb(view.grab().toImage())
     assert shown[row, int(view.width() * 0.7), 0] > shown[row, int(view.width() * 0.7), 1] + 40

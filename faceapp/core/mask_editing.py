@@ -125,6 +125,12 @@ class MaskEditor:
 
     # ---- history ---------------------------------------------------------------------------
     @property
+    def history(self) -> tuple[Stroke | Clear, ...]:
+        """The steps that made the mask as it is now (an open stroke not yet among them): equal
+        histories give equal masks, so a caller can tell whether the mask changed since it looked."""
+        return tuple(self._done)
+
+    @property
     def can_undo(self) -> bool:
         return bool(self._done) or self._open is not None
 

@@ -40,8 +40,21 @@ class PhotoEntry:
     composite: np.ndarray | None = None  # what the window shows; catches up with ``result`` off-thread
     state: str = "loading"
     run_seconds: float | None = None
+    error: str | None = None  # what the last job of this photo failed with (None: it did not fail)
     saved_to: Path | None = None
     saved_result: Any = None  # the result ``saved_to`` was written from
+    restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
+
+    def inputs(self) -> tuple:
+        """What a restore of this photo starts from besides the preferences: its faces (box, on or
+        off) and the damage painted on it."""
+        faces = tuple((f.index, tuple(f.box), getattr(f, "enabled", True)) for f in self.faces)
+        return faces, self.damage.history if self.damage is not None else ()
+
+    @property
+    def outdated(self) -> bool:
+        """Whether faces or damage changed since the result was made (a restore would differ)."""
+        return self.result is not None and self.restored_inputs is not None and self.inputs() != self.restored_inputs
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The damage brush over the compare view: paints a :class:`~faceapp.core.mask_editing.MaskEditor`
-with the mouse and shows its mask on the "before" side.
+with the mouse and shows its mask on the "before" side (over the whole photo while the brush is on).
 
 A transparent child of :class:`~faceapp.gui.compare_view.CompareView` covering it. While the
 brush is on, a left drag paints (a right drag, or any drag with the eraser on, erases) in photo
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -26,6 +26,8 @@ MASK_COLOUR = (255, 40, 40, 130)
 
 class DamageOverlay(QWidget):
     """Shows and edits the damage mask of the photo in ``view``."""
+
+    maskChanged = Signal()  # the mask shown, or what undo and redo can do, changed
 
     def __init__(self, view: CompareView) -> None:
         super().__init__(view)
@@ -63,6 +65,7 @@ class DamageOverlay(QWidget):
             return  # a photo no longer shown
         self._image = mask_to_qimage(editor.mask(), MASK_COLOUR) if editor is not None and not editor.is_empty() else None
         self.update()
+        self.maskChanged.emit()
 
     # ---- brush -------------------------------------------------------------------------------
     def set_brush(self, enabled: bool) -> None:
@@ -126,17 +129,20 @@ class DamageOverlay(QWidget):
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        if self._view.view_mode() == "after" and self._view.after_image() is not None:
-            return  # the mask belongs to the "before" side
+        has_after = self._view.after_image() is not None
+        if self._view.view_mode() == "after" and has_after and not self._brush:
+            return  # the mask belongs to the "before" side; while painting it shows wherever it is painted
         painter = QPainter(self)
         target = self._view.image_rect()
         if self._image is not None and not target.isEmpty():
-            showing_after = self._view.view_mode() == "split" and self._view.after_image() is not None
-            if showing_after:
+            if self._view.view_mode() == "split" and has_after and not self._brush:
                 painter.setClipRect(QRectF(0, 0, self._view.divider_x(), self.height()))
             painter.drawImage(target, self._image, QRectF(self._image.rect()))
             painter.setClipping(False)
         if self._brush and self._hover is not None:
             radius = self._radius * self._view.zoom()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(0, 0, 0), 3))  # under the dashes: seen on light photos too
+            painter.drawEllipse(self._hover, radius, radius)
             painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
             painter.drawEllipse(self._hover, radius, radius)

@@ -38,7 +38,7 @@ from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea
 from faceapp.gui.qimage import qimage_to_rgb
-from faceapp.gui.run_panel import READY_TEXT, RunPanel
+from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.session import Session, face_number
 from faceapp.gui.settings_store import SettingsStore
@@ -135,6 +135,8 @@ class MainWindow(QMainWindow):
         a["draw_box"].toggled.connect(lambda on: on and a["damage_brush"].setChecked(False))
         a["damage_brush"].toggled.connect(self.damage.set_brush)
         a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
+        a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
+        self.damage.maskChanged.connect(self._damage_changed)
         a["eraser"].toggled.connect(self.damage.set_eraser)
         a["brush_bigger"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() * 1.4))
         a["brush_smaller"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() / 1.4))
@@ -237,14 +239,26 @@ class MainWindow(QMainWindow):
             self.damage.set_editor(self.session.damage_editor(path))
         self.compare.set_after(after.image if after and entry.composite is not None else None)
         self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
+        working = self.session.is_working(path)
         if entry.result is not None:
             faces = list(entry.result.faces)
             self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
                                    numbers=[face_number(f, i) for i, f in enumerate(faces)])
             self._show_chosen_face()
-        elif changed:
-            self.run_panel.clear(READY_TEXT if entry.photo is not None else f"Loading {path.name}…")
+        elif changed or not working:
+            self.run_panel.clear()
+        if not working:
+            self.run_panel.show_text(photo_text(entry))
+        elif changed:  # a job's progress takes over from here
+            self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
+
+    def _damage_changed(self) -> None:
+        """Undo, redo and clear follow the mask; the panel says when a restore would now differ."""
+        self._refresh_enabled()
+        entry = self.session.entries.get(self.current) if self.current else None
+        if entry is not None and entry.photo is not None and not self.session.is_working(entry.path):
+            self.run_panel.show_text(photo_text(entry))
 
     def _edit_damage(self, edit) -> None:
         """Apply ``edit`` (undo, redo, clear) to the damage painted on the photo shown."""
@@ -300,15 +314,30 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, path: Path, seconds: float) -> None:
         self.time_label.setText(f"Last run: {seconds:.1f} s")
-        self.run_panel.show_text(f"{path.name}\nDone in {seconds:.1f} s")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None
         busy = self.session.busy
         restored = entry is not None and entry.composite is not None
+        loaded = entry is not None and entry.photo is not None
         a = self.actions_
-        a["restore"].setEnabled(entry is not None and entry.photo is not None)
+        a["restore"].setEnabled(loaded and any(getattr(f, "enabled", True) for f in entry.faces)
+                                and not self.session.restoring(self.current))
         self.restore_button.setEnabled(a["restore"].isEnabled())
+        a["restore_all"].setEnabled(any(e.photo is not None for e in self.session.entries.values()))
+        for name in ("draw_box", "damage_brush"):
+            a[name].setEnabled(loaded)
+            if not loaded:
+                a[name].setChecked(False)
+        a["eraser"].setEnabled(a["damage_brush"].isChecked())
+        for name in ("toggle_compare", "split_reset"):
+            a[name].setEnabled(restored)
+        for name in ("zoom_fit", "zoom_actual", "zoom_in", "zoom_out"):
+            a[name].setEnabled(loaded)
+        editor = self.damage.editor()
+        a["undo_damage"].setEnabled(editor is not None and editor.can_undo)
+        a["redo_damage"].setEnabled(editor is not None and editor.can_redo)
+        a["clear_damage"].setEnabled(editor is not None and not editor.is_empty())
         a["cancel"].setEnabled(busy)
         self.cancel_button.setEnabled(busy)
         a["save"].setEnabled(restored)
@@ -356,7 +385,8 @@ class MainWindow(QMainWindow):
     def _notice_action(self, action: str) -> None:
         {"models": self.models.open_models, "settings": self.models.open_settings,
          "open": self.open_files, "log": self.actions_["log_folder"].trigger,
-         "save_as": self.exports.save_as, "export_all": self.exports.export_all}[action]()
+         "save_as": self.exports.save_as, "export_all": self.exports.export_all,
+         "draw_box": lambda: self.actions_["draw_box"].setChecked(True)}[action]()
 
     def _about(self) -> None:
         QMessageBox.about(self, "About faceapp",

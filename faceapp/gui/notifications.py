@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 Level = Literal["info", "warning", "error"]
 #: Next steps the window knows how to take when a banner's button is pressed.
-Action = Literal["models", "settings", "open", "log", "save_as", "export_all"]
+Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "draw_box"]
 
 _STYLES = {
     "info": "background:#24425e; color:#f0f0f0;",
@@ -46,7 +46,7 @@ def notice_for_error(error: BaseException) -> Notice:
         return Notice(text, "error", "settings", "Settings…")
     if isinstance(error, errors.NoFaceFoundError):
         return Notice(f"{text} Draw a box around a face (Edit → Draw face box) and restore again.",
-                      "warning")
+                      "warning", "draw_box", "Draw face box")
     if isinstance(error, errors.ImageError):
         return Notice(text, "error", "open", "Open another…")
     if isinstance(error, errors.FaceappError):
@@ -99,6 +99,8 @@ class NotificationArea(QWidget):
     def show_notice(self, notice: Notice) -> None:
         log_level = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
         log.log(log_level[notice.level], "notice: %s", notice.text)
+        for shown in [b for b in self._banners if b.notice == notice]:  # said again: moved to the end, once
+            self._remove(shown)
         banner = _Banner(notice, self)
         banner.closed.connect(self._remove)
         banner.actionTriggered.connect(self.actionTriggered)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from faceapp.gui.fidelity_control import FidelityControl
@@ -14,6 +15,27 @@ from faceapp.gui.qimage import rgb_to_pixmap
 PREVIEW_PX = 144
 NO_PHOTO_TEXT = "Open or drop a photo to start."
 READY_TEXT = "Press Restore to repair the faces of this photo."
+
+
+def photo_text(entry) -> str:
+    """What the panel says about a photo no job is working on (a ``PhotoEntry``): loading or why
+    it could not be opened, what to do next, or how its restore went."""
+    name = entry.path.name
+    if entry.photo is None:
+        return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
+    if entry.result is not None:
+        text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
+        if entry.outdated:
+            text += "\nFaces or damage changed since: press Restore to apply the changes."
+    elif not entry.faces:
+        text = f"No face was found in {name}. Draw a box around a face (Edit ▸ Draw face box), then press Restore."
+    elif not any(getattr(face, "enabled", True) for face in entry.faces):
+        text = f"Every face of {name} is switched off: click a face's box to include it, then press Restore."
+    else:
+        text = READY_TEXT
+    if entry.error:
+        text += f"\nThe last run failed: {entry.error}"
+    return text
 
 
 class RunPanel(QWidget):
@@ -30,7 +52,7 @@ class RunPanel(QWidget):
         self.preview.setStyleSheet(f"background:{PHOTO_BACKGROUND.name()}; color:#aaa; border-radius:4px;")
         self.preview_caption = QLabel()
         self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview_caption.setStyleSheet("color: palette(mid);")
+        self.preview_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quieter than text, readable
         self.progress_text = QLabel()
         self.progress_text.setWordWrap(True)
         self.progress_text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)

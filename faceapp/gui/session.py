@@ -46,6 +46,10 @@ def face_number(face_result: Any, position: int) -> int:
     return index if isinstance(index, int) else position
 
 
+def faces_state(count: int) -> str:
+    """A loaded photo's filmstrip state: how many faces it has."""
+    return f"{count} face{'s' * (count != 1)}"
+
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
@@ -145,7 +149,7 @@ class Session(QObject):
         if entry is None:
             return
         (entry.photo, entry.faces), self.before[path] = value
-        entry.state = f"{len(entry.faces)} face{'s' * (len(entry.faces) != 1)}"
+        entry.state = faces_state(len(entry.faces))
         self.entryChanged.emit(path)
         if not entry.faces:
             self.error.emit(NoFaceFoundError(f"No face was found in {path.name}."))
@@ -159,8 +163,11 @@ class Session(QObject):
             entry = self.entries.get(path)
             if entry is None or entry.photo is None or self._is_queued(path, "restore"):
                 continue
+            if not entry.faces:
+                self.error.emit(NoFaceFoundError(f"No face was found in {path.name}."))  # as when it loaded
+                continue
             if not any(getattr(f, "enabled", True) for f in entry.faces):
-                self.error.emit(NoFaceFoundError(f"No face is selected in {path.name}."))
+                self.info.emit(f"Every face of {path.name} is switched off: click a face's box to include it.")
                 continue
             self._set_state(path, "queued")
             self.queue.add(QueuedJob(
@@ -168,7 +175,7 @@ class Session(QObject):
                      lambda outcome: (outcome, render(outcome.result.photo.to_srgb(outcome.composite)))),
                 "restore", path,
                 on_progress=lambda item, p=path: self._restore_progress(p, item),
-                on_done=lambda value, p=path: self._restored(p, *value),
+                on_done=lambda value, p=path, inputs=entry.inputs(): self._restored(p, *value, inputs=inputs),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
             ))
@@ -189,12 +196,12 @@ class Session(QObject):
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 
-    def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered) -> None:
+    def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple) -> None:
         entry = self.entries.get(path)
         if entry is None:
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
-        entry.result, entry.composite = outcome.result, outcome.composite
+        entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
@@ -204,6 +211,9 @@ class Session(QObject):
         self.runFinished.emit(path, outcome.seconds)
 
     def _failed(self, path: Path, error: BaseException) -> None:
+        entry = self.entries.get(path)
+        if entry is not None:
+            entry.error = str(error) or type(error).__name__
         self._set_state(path, "error")
         self.error.emit(error)
 
@@ -218,7 +228,8 @@ class Session(QObject):
         entry = self.entries[path]
         index = max((f.index for f in entry.faces), default=-1) + 1
         entry.faces = [*entry.faces, self.backend.face_from_box(box, index=index)]
-        entry.state = f"{len(entry.faces)} faces"
+        if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
+            entry.state = faces_state(len(entry.faces))
         self.entryChanged.emit(path)
 
     def choose(self, path: Path, position: int, candidate: int) -> None:
@@ -375,6 +386,8 @@ class Session(QObject):
     # ---- helpers ---------------------------------------------------------------------------
     def _set_state(self, path: Path, state: str) -> None:
         entry = self.entries.get(path)
+        if entry is not None and state != "error":
+            entry.error = None  # a new job, or a cancelled one: the old failure no longer describes it
         if entry is not None and entry.state != state:
             entry.state = state
             self.entryChanged.emit(path)
@@ -382,6 +395,14 @@ class Session(QObject):
     def _is_queued(self, path: Path, *kinds: str) -> bool:
         jobs = [*self.queue.pending(), *([self.queue.current()] if self.queue.current() else [])]
         return any(q.key == path and q.kind in kinds for q in jobs)
+
+    def restoring(self, path: Path) -> bool:
+        """Whether a restore of ``path`` is queued or running (Restore would add nothing)."""
+        return self._is_queued(path, "restore")
+
+    def is_working(self, path: Path) -> bool:
+        """Whether a job of ``path`` (loading, restoring, sampling more, refining) is queued or running."""
+        return self._is_queued(path, "load", "restore", "more", "refine")
 
     def _is_running(self, path: Path) -> bool:
         current = self.queue.current()

@@ -1,0 +1,90 @@
+"""What the window says and offers for the photo shown, in each of its states: loading, not
+readable, no face, ready, being restored, restored, changed since its restore."""
+
+from __future__ import annotations
+
+import gui_util
+import numpy as np
+from gui_util import drop_files, load, restore, set_sampling
+from PIL import Image
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+_TOOLS = ("draw_box", "damage_brush", "zoom_fit", "zoom_actual")
+
+
+def panel_text(window) -> str:
+    return window.run_panel.progress_text.text()
+
+
+def test_an_empty_window_offers_only_what_works_without_a_photo(window):
+    a = window.actions_
+    assert a["open"].isEnabled()
+    for name in ("restore", "restore_all", *_TOOLS, "eraser", "toggle_compare",
+                 "undo_damage", "redo_damage", "clear_damage"):
+        assert not a[name].isEnabled(), name
+
+
+def test_a_photo_that_cannot_be_read_says_so_where_the_photo_would_be(window, qtbot, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    drop_files(window, [broken])
+    path = broken.resolve()
+    qtbot.waitUntil(lambda: window.session.entries[path].state == "error", timeout=20000)
+    assert panel_text(window).startswith("Could not open broken.jpg.")
+    assert "Loading" not in panel_text(window)
+    assert not window.actions_["restore"].isEnabled()
+
+
+def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window, qtbot, tmp_path):
+    empty = tmp_path / "wall.png"
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(empty)
+    path = load(window, qtbot, empty)
+    assert "No face was found in wall.png" in panel_text(window)
+    assert not window.actions_["restore"].isEnabled()
+    assert window.actions_["draw_box"].isEnabled()
+    notices = [n for n in window.notices.notices() if "No face was found" in n.text]
+    assert len(notices) == 1 and notices[0].action == "draw_box"
+    window._notice_action("draw_box")
+    assert window.actions_["draw_box"].isChecked()
+    window.session.restore([path])  # e.g. Restore all: the same warning again is not stacked
+    window.session.restore([path])
+    assert sum("No face" in n.text for n in window.notices.notices()) == 1
+
+
+def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    assert window.actions_["restore"].isEnabled()
+    assert "Loading" not in panel_text(window) and "Press Restore" in panel_text(window)
+    for name in _TOOLS:
+        assert window.actions_[name].isEnabled(), name
+    assert not window.actions_["toggle_compare"].isEnabled()  # nothing to compare yet
+
+    set_sampling(window, seeds=1, steps=2)
+    window.actions_["restore"].trigger()
+    assert not window.actions_["restore"].isEnabled()  # already restoring this photo
+    qtbot.waitUntil(lambda: window.session.entries[path].state == "done", timeout=60000)
+    entry = window.session.entries[path]
+    assert panel_text(window).startswith(f"{photo.name}\nRestored in ")
+    assert "changed since" not in panel_text(window)
+    assert window.actions_["restore"].isEnabled() and window.actions_["toggle_compare"].isEnabled()
+
+    window.actions_["damage_brush"].setChecked(True)
+    assert window.actions_["eraser"].isEnabled()
+    assert not window.actions_["undo_damage"].isEnabled()
+    editor = window.damage.editor()
+    editor.begin_stroke(50, 50, radius=8)
+    editor.end_stroke()
+    assert window.actions_["undo_damage"].isEnabled() and window.actions_["clear_damage"].isEnabled()
+    assert entry.outdated and "changed since" in panel_text(window)
+    window.actions_["undo_damage"].trigger()
+    assert not entry.outdated and "changed since" not in panel_text(window)
+    assert window.actions_["redo_damage"].isEnabled()
+
+    window.session.toggle_face(path, entry.faces[0].index)  # a face switched off
+    assert "changed since" in panel_text(window)
+    window.session.toggle_face(path, entry.faces[0].index)
+    window.session.add_face_box(path, (10, 10, 60, 60))  # a face drawn by hand
+    assert entry.state == "done" and "changed since" in panel_text(window)
+    restore(window, qtbot, path)
+    assert "changed since" not in panel_text(window)
