@@ -38,6 +38,15 @@ def test_lists_models_with_state_and_licence_and_reports_a_bad_import(qtbot, tmp
     defaults = [model for model, cells in rows.items() if cells[0].endswith(" · default")]
     assert defaults == [Registry().default().name]  # the one a restore uses unless told otherwise
 
+    def buttons(model: str) -> tuple[bool, bool, bool]:
+        dialog.table.selectRow(list(rows).index(model))
+        return (dialog.download_button.isEnabled(), dialog.import_button.isEnabled(),
+                dialog.delete_button.isEnabled())
+
+    assert buttons("difface-official") == (True, True, False)  # nothing on disk to delete
+    assert buttons(name) == (False, True, True)  # installed: nothing to download
+    assert buttons("faceapp-compact") == (False, False, False)  # bundled: nothing to do
+
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
     dialog.import_file("difface-official", junk)

@@ -69,6 +69,7 @@ class ModelManagerDialog(QDialog):
         self._relay.progress.connect(self._on_progress)
         self._task: str | None = None  # "download" or "import" while the runner has a job
         self._done_text = ""
+        self._statuses: dict[str, Any] = {}  # each listed model's registry status, by name
         self._runner.finished.connect(lambda *_: self._task_ended(self._done_text))
         self._runner.cancelled.connect(lambda *_: self._task_ended("Download cancelled; "
                                                                   "it resumes next time."))
@@ -126,12 +127,14 @@ class ModelManagerDialog(QDialog):
             self.notices.show_error(error)
             entries = []
         self._entries = {entry_name(e): e for e in entries}
+        self._statuses = {}
         self.table.setRowCount(len(entries))
         default = self._default_name()
         for row, entry in enumerate(entries):
             name = entry_name(entry)
             try:
                 status = self._registry.status(name)
+                self._statuses[name] = status
                 state, size = state_text(status), status.size_text() if hasattr(status, "size_text") else ""
             except Exception as error:
                 state, size = f"error: {error}", ""
@@ -245,12 +248,17 @@ class ModelManagerDialog(QDialog):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        has = self.selected_name() is not None
+        """Each button by what it can do for the selected model: Download while a file with an
+        address is missing, Import while a file is not bundled, Delete while a downloaded or
+        imported file is on disk (bundled files are never deleted)."""
+        status = self._statuses.get(self.selected_name() or "")
+        files = list(getattr(status, "files", ()))
+        own = [f for f in files if not getattr(f, "bundled", False)]
         busy = self._runner.busy
-        self.download_button.setEnabled(has and not busy)
+        self.download_button.setEnabled(not busy and any(f.file.url and f.state != "installed" for f in own))
         self.cancel_button.setEnabled(busy and self._task == "download")
-        self.import_button.setEnabled(has and not busy)
-        self.delete_button.setEnabled(has and not busy)
+        self.import_button.setEnabled(not busy and bool(own))
+        self.delete_button.setEnabled(not busy and any(f.size > 0 for f in own))
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt override)
         self._runner.shutdown()
