@@ -330,7 +330,7 @@ class _Restorer:
                                  "restorer_change": round(s.restorer_change, 2)} for s in spared]
             from tqdm import tqdm
 
-            message = application.spared_message(result, switch="Give --fidelity or --no-spare-sharp-faces to diffuse them")
+            message = application.spared_message(result, switch="Give --fidelity or --no-spare-sharp-faces to diffuse every face")
             tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]

@@ -62,10 +62,17 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     path, entry, count, messages = restored_photo(window, qtbot, photo)
     window.models.apply_preferences(window.session.prefs.replace(refine_passes=3))  # Settings → Refine passes
     assert window.actions_["refine"].isEnabled()
+    states = []
+    window.session.entryChanged.connect(lambda p: states.append(window.session.entries[p].state))
     window.actions_["refine"].trigger()
     qtbot.waitUntil(lambda: bool(messages), timeout=60000)
     face = window.session.entries[path].result.faces[0]
     assert len(face.candidates) == count + 3 and face.chosen == count + 2
+    assert any(s.startswith("refining ") for s in states) and not any(s.startswith("sampling") for s in states)
+    labels = [window.gallery._list.item(i).text() for i in range(window.gallery.thumbnail_count())]
+    assert labels[count:] == [f"seed {face.seeds[count]} · refined"] + [
+        f"seed {face.seeds[count + k]} · refined ×{k + 1}" for k in (1, 2)]  # each pass builds on the last
+    assert "Restored" in window.run_panel.progress_text.text()  # not the refine's last step
     assert "Refined face 1" in messages[-1] and "→" in messages[-1] and "from where it started" in messages[-1]
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
     assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]

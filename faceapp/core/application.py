@@ -163,7 +163,7 @@ def spared_faces(result: PhotoResult) -> list[SparedFace]:
 def spared_message(result: PhotoResult, *, switch: str) -> str | None:
     """A short line both front-ends show when faces were spared (None when none was): which faces
     kept the restorer's face, which were sampled at what fidelity; ``switch`` ends it with the
-    front-end's way to diffuse them after all (e.g. "Move the fidelity slider to diffuse them")."""
+    front-end's way to diffuse them after all (e.g. "Move the fidelity slider to diffuse every face")."""
     spared = spared_faces(result)
     if not spared:
         return None

@@ -147,9 +147,12 @@ class SeedGallery(QWidget):
             self._shown = shown
             self._list.clear()
             for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
-                item = QListWidgetItem(_untinted_icon(rgb_to_pixmap(image, max_side=_THUMB_PX)), f"seed {seed}")
+                passes = len(face.refinement_of(i)) if hasattr(face, "refinement_of") else 0
+                label = f"seed {seed}" + (f" · refined ×{passes}" if passes > 1 else " · refined" if passes else "")
+                item = QListWidgetItem(_untinted_icon(rgb_to_pixmap(image, max_side=_THUMB_PX)), label)
                 item.setData(Qt.ItemDataRole.UserRole, i)
-                item.setToolTip(f"Candidate {i + 1}, seed {seed}")
+                item.setToolTip(f"Candidate {i + 1}, seed {seed}"
+                                + (f", refined {passes} time{'s' * (passes > 1)}" if passes else ""))
                 self._list.addItem(item)
         if face is not None and 0 <= face.chosen < self._list.count():
             self._list.setCurrentRow(face.chosen)

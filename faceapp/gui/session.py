@@ -205,7 +205,7 @@ class Session(QObject):
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
-        spared = spared_message(outcome.result, switch="Move the fidelity slider to diffuse them")
+        spared = spared_message(outcome.result, switch="Move the fidelity slider to diffuse every face")
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         self.runFinished.emit(path, outcome.seconds)
@@ -282,13 +282,14 @@ class Session(QObject):
         self._set_state(path, "queued")
         self.queue.add(QueuedJob(
             job, kind, path,
-            on_progress=lambda item, p=path: self._face_job_progress(p, item, label),
+            on_progress=lambda item, p=path: self._face_job_progress(p, item, label,
+                                                                     "refining" if kind == "refine" else "sampling"),
             on_done=on_done,
             on_failed=lambda error, p=path: self._failed(p, error),
             on_cancelled=lambda p=path: self._set_state(p, "done"),
         ))
 
-    def _face_job_progress(self, path: Path, item: Any, label: str) -> None:
+    def _face_job_progress(self, path: Path, item: Any, label: str, doing: str) -> None:
         if isinstance(item, str):
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
@@ -296,7 +297,7 @@ class Session(QObject):
         total = max(1, item.total_steps)
         text = (f"Face {item.face_index + 1}: {label} · step {item.step} of {total}"
                 if item.total_steps else f"Face {item.face_index + 1}: {label} · preparing")
-        self._set_state(path, f"sampling {round(100 * item.step / total)} %")
+        self._set_state(path, f"{doing} {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
 
     def _refine_done(self, path: Path, grown: Any, position: int) -> None:
