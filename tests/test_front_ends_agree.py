@@ -118,3 +118,11 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     dialog.name_pattern.setText("same_name")
     with pytest.raises(ValueError, match="stem"):
         dialog.preferences()
+
+
+def test_the_settings_dialog_offers_quality_only_where_a_format_uses_it(qtbot):
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    for fmt, lossy in (("png", False), ("tiff", False), ("jpg", True), ("webp", True), ("", True)):
+        dialog.export_format.setCurrentIndex(dialog.export_format.findData(fmt))
+        assert dialog.quality.isEnabled() == lossy, fmt  # "" keeps the original's type: maybe a JPEG

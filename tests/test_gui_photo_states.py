@@ -23,6 +23,7 @@ def test_an_empty_window_offers_only_what_works_without_a_photo(window):
     for name in ("restore", "restore_all", *_TOOLS, "eraser", "toggle_compare",
                  "undo_damage", "redo_damage", "clear_damage"):
         assert not a[name].isEnabled(), name
+    assert window.zoom_label.text() == ""
 
 
 def test_a_photo_that_cannot_be_read_says_so_where_the_photo_would_be(window, qtbot, tmp_path):
@@ -59,6 +60,10 @@ def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
     for name in _TOOLS:
         assert window.actions_[name].isEnabled(), name
     assert not window.actions_["toggle_compare"].isEnabled()  # nothing to compare yet
+    window.actions_["zoom_actual"].trigger()
+    assert window.zoom_label.text() == "Zoom 100 %"
+    window.actions_["zoom_fit"].trigger()
+    assert window.zoom_label.text() == f"Zoom {window.compare.zoom() * 100:.0f} %" != "Zoom 100 %"
 
     set_sampling(window, seeds=1, steps=2)
     window.actions_["restore"].trigger()

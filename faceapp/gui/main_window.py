@@ -110,11 +110,13 @@ class MainWindow(QMainWindow):
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(260)
         self.progress_bar.setVisible(False)
+        self.zoom_label = QLabel()
+        self.zoom_label.setToolTip("Zoom of the photo shown (View → Fit, 100 %, or the mouse wheel)")
         self.time_label = QLabel("No run yet")
         self.model_label = QLabel()
         self.device_label = QLabel()
         self.statusBar().addPermanentWidget(self.progress_bar)
-        for label in (self.time_label, self.model_label, self.device_label):
+        for label in (self.zoom_label, self.time_label, self.model_label, self.device_label):
             label.setContentsMargins(10, 0, 6, 0)
             self.statusBar().addPermanentWidget(label)
 
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
         a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
         self.damage.maskChanged.connect(self._damage_changed)
+        self.compare.zoomChanged.connect(self._show_zoom)
         a["eraser"].toggled.connect(self.damage.set_eraser)
         a["brush_bigger"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() * 1.4))
         a["brush_smaller"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() / 1.4))
@@ -252,6 +255,11 @@ class MainWindow(QMainWindow):
         elif changed:  # a job's progress takes over from here
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
+
+    def _show_zoom(self, zoom: float) -> None:
+        """The photo's zoom in the status bar (blank with no photo shown)."""
+        shown = self.compare.before_image() is not None
+        self.zoom_label.setText(f"Zoom {zoom * 100:.0f} %" if shown else "")
 
     def _damage_changed(self) -> None:
         """Undo, redo and clear follow the mask; the panel says when a restore would now differ."""

@@ -44,6 +44,15 @@ def _combo(values: Sequence[object], current: object, label: Callable[[object], 
     return combo
 
 
+
+def _align_labels(*forms: QFormLayout) -> None:
+    """Give the label columns of several forms one width, so their fields line up."""
+    labels = [form.itemAt(row, QFormLayout.ItemRole.LabelRole) for form in forms for row in range(form.rowCount())]
+    widgets = [item.widget() for item in labels if item is not None and item.widget() is not None]
+    width = max((w.sizeHint().width() for w in widgets), default=0)
+    for widget in widgets:
+        widget.setMinimumWidth(width)
+
 class SettingsDialog(QDialog):
     """Edits a copy of the preferences; :meth:`preferences` returns the result."""
 
@@ -132,6 +141,9 @@ class SettingsDialog(QDialog):
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(prefs.quality)
+        self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless)")
+        self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
+        self._quality_applies()
         self.auto_start = QCheckBox("Start restoring as soon as photos are dropped")
         self.auto_start.setChecked(prefs.auto_start)
 
@@ -161,12 +173,17 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        _align_labels(compute, output)
         for title, form in (("Restoration", compute), ("Output", output)):
             box = QGroupBox(title)
             box.setLayout(form)
             layout.addWidget(box)
         layout.addWidget(self.auto_start)
         layout.addWidget(buttons)
+
+    def _quality_applies(self) -> None:
+        """Quality is for lossy formats: off for PNG and TIFF ("same as the original" may be a JPEG)."""
+        self.quality.setEnabled(self.export_format.currentData() not in ("png", "tiff"))
 
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:
