@@ -33,6 +33,7 @@ def test_a_photo_that_cannot_be_read_says_so_where_the_photo_would_be(window, qt
     path = broken.resolve()
     qtbot.waitUntil(lambda: window.session.entries[path].state == "error", timeout=20000)
     assert panel_text(window).startswith("Could not open broken.jpg.")
+    assert window.compare.message().startswith("broken.jpg could not be opened.")  # where the photo would be
     assert "Loading" not in panel_text(window)
     assert not window.actions_["restore"].isEnabled()
 

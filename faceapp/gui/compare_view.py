@@ -76,12 +76,15 @@ class CompareView(QWidget):
         self._drag: Literal["none", "divider", "pan", "box", "click"] = "none"
         self._box_end: QPointF | None = None
         self._placeholder = "Drop photos here, or use File → Open."
+        self._message = ""  # why the photo selected is not shown (it could not be opened)
 
     # ---- content ---------------------------------------------------------------------------
-    def set_images(self, before: QImage | None, after: QImage | None = None) -> None:
-        """Show a new photo (and optionally its result); the view fits it to the window."""
+    def set_images(self, before: QImage | None, after: QImage | None = None, *, message: str = "") -> None:
+        """Show a new photo (and optionally its result); the view fits it to the window. With no
+        photo, ``message`` says why (else the placeholder asks for one)."""
         self._before = before
         self._after = after
+        self._message = message
         self._faces = []
         self.zoom_fit()
 
@@ -89,6 +92,10 @@ class CompareView(QWidget):
         """Replace the "after" image, keeping zoom and pan (live previews, gallery choices)."""
         self._after = after
         self.update()
+
+    def message(self) -> str:
+        """Why no photo is shown ("" when one is, or when none is selected)."""
+        return self._message
 
     def before_image(self) -> QImage | None:
         return self._before
@@ -229,7 +236,7 @@ class CompareView(QWidget):
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect().adjusted(24, 24, -24, -24),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             self._placeholder)
+                             self._message or self._placeholder)
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 2.0)
         target = self.image_rect()

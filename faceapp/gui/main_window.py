@@ -235,8 +235,10 @@ class MainWindow(QMainWindow):
         changed = path != self.current
         self.current = path
         before, after = self.session.before.get(path), self.session.after.get(path)
-        if changed or self.compare.before_image() is not (before and before.image):
-            self.compare.set_images(before.image if before else None)
+        failed = entry.photo is None and entry.error
+        message = f"{path.name} could not be opened.\n\n{entry.error}" if failed else ""
+        if changed or self.compare.before_image() is not (before and before.image) or self.compare.message() != message:
+            self.compare.set_images(before.image if before else None, message=message)
             self.gallery.clear()
         if changed or self.damage.editor() is None:
             self.damage.set_editor(self.session.damage_editor(path))
