@@ -116,3 +116,22 @@ def test_the_box_being_drawn_is_an_outline_over_a_restored_photo(view, qtbot):
     inside = view.image_to_widget(QPointF(150, 60)).toPoint()
     assert rendered(view)[inside.y(), inside.x()].tolist() == [60, 60, 60]
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+
+
+def test_face_boxes_frame_the_before_side_and_leave_restored_faces_clear(view):
+    """Over the "after" side a box would cut across the restored face the user is judging: only
+    its number tag is drawn there."""
+    view.set_images(rgb_to_qimage(solid(100, (200, 200))), rgb_to_qimage(solid(60, (200, 200))))
+    view.set_faces([FaceOutline(0, (20, 60, 80, 140)), FaceOutline(1, (120, 60, 180, 140))])
+    view.set_split(0.5)
+    shown = rendered(view)
+
+    def left_edge(x0: float) -> list[int]:
+        point = view.image_to_widget(QPointF(x0, 100)).toPoint()
+        return shown[point.y(), point.x()].tolist()
+
+    assert left_edge(20) != [100, 100, 100]  # framed on the before side
+    assert left_edge(120) == [60, 60, 60]  # clear on the after side
+    view.set_view_mode("before")
+    shown = rendered(view)
+    assert left_edge(120) != [100, 100, 100]

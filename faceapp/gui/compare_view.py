@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QRegion,
     QResizeEvent,
     QWheelEvent,
 )
@@ -252,14 +253,25 @@ class CompareView(QWidget):
             painter.setClipRect(QRectF(divider, 0, self.width() - divider, self.height()))
             painter.drawImage(target, self._after, QRectF(self._after.rect()))
             painter.restore()
-        self._paint_faces(painter)
+        self._paint_faces(painter, self._result_area())
         self._paint_labels(painter)
         if self._drag == "box" and self._press is not None and self._box_end is not None:
             painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)  # an outline: the face inside stays visible
             painter.drawRect(QRectF(self._press, self._box_end).normalized())
 
-    def _paint_faces(self, painter: QPainter) -> None:
+    def _result_area(self) -> QRectF:
+        """Where the "after" image is shown (empty when it is not): faces there are left unframed."""
+        if self._after is None or self._before is None or self._mode == "before":
+            return QRectF()
+        if self._mode == "after":
+            return QRectF(self.rect())
+        divider = self.divider_x()
+        return QRectF(divider, 0, self.width() - divider, self.height())
+
+    def _paint_faces(self, painter: QPainter, result_area: QRectF) -> None:
+        """Each face's number tag, and its box where the photo shows its "before" side: a box over
+        a restored face would cut across what the user is judging."""
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
@@ -270,7 +282,12 @@ class CompareView(QWidget):
             style = Qt.PenStyle.SolidLine if face.enabled else Qt.PenStyle.DashLine
             painter.setPen(QPen(colour, 2, style))
             painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.save()
+            if not result_area.isEmpty():
+                outside = QRegion(self.rect()).subtracted(QRegion(result_area.toAlignedRect()))
+                painter.setClipRegion(outside)
             painter.drawRect(rect)
+            painter.restore()
             tag = QRectF(rect.left(), rect.top() - 20, 24, 20)
             painter.fillRect(tag, colour)
             painter.setPen(QColor(0, 0, 0))
