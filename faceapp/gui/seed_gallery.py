@@ -136,8 +136,10 @@ class SeedGallery(QWidget):
         return self._list.count()
 
     def click_candidate(self, candidate: int) -> None:
-        """Choose a candidate as a click would (keyboard and tests)."""
-        self._on_item_clicked(self._list.item(candidate))
+        """Choose a candidate as a click on its thumbnail would (keyboard and tests)."""
+        row = self._row_of(candidate)
+        if row >= 0:
+            self._on_item_clicked(self._list.item(row))
 
     def _populate(self) -> None:
         """Make the current face's thumbnails (unless they are made already) and select its choice."""
@@ -146,17 +148,38 @@ class SeedGallery(QWidget):
         if shown is None or shown is not self._shown:
             self._shown = shown
             self._list.clear()
+            alike = self._seeds_alike()
+            sampled = [i for i in range(len(face.candidates)) if not self._passes(face, i)] if face else []
             for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
-                passes = len(face.refinement_of(i)) if hasattr(face, "refinement_of") else 0
+                passes = self._passes(face, i)
+                if alike and not passes and i != sampled[0]:
+                    continue  # every seed gave this same face: one thumbnail stands for them all
                 label = f"seed {seed}" + (f" · refined ×{passes}" if passes > 1 else " · refined" if passes else "")
+                if alike and not passes and len(sampled) > 1:
+                    label = f"seeds {face.seeds[sampled[0]]}–{face.seeds[sampled[-1]]}"
                 item = QListWidgetItem(_untinted_icon(rgb_to_pixmap(image, max_side=_THUMB_PX)), label)
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 item.setToolTip(f"Candidate {i + 1}, seed {seed}"
                                 + (f", refined {passes} time{'s' * (passes > 1)}" if passes else ""))
                 self._list.addItem(item)
-        if face is not None and 0 <= face.chosen < self._list.count():
-            self._list.setCurrentRow(face.chosen)
+        row = self._row_of(face.chosen) if face is not None else -1
+        if row >= 0:
+            self._list.setCurrentRow(row)
         self._update_enabled()
+
+    @staticmethod
+    def _passes(face: FaceCandidates, candidate: int) -> int:
+        """How many refinement passes made ``candidate`` (0 for a sampled one)."""
+        return len(face.refinement_of(candidate)) if hasattr(face, "refinement_of") else 0
+
+    def _row_of(self, candidate: int) -> int:
+        """The row showing ``candidate`` (-1 if none does); the seeds of a spared face share the
+        first seed's row."""
+        rows = [self._list.item(r).data(Qt.ItemDataRole.UserRole) for r in range(self._list.count())]
+        if candidate in rows:
+            return rows.index(candidate)
+        face = self._current()
+        return 0 if rows and face is not None and self._seeds_alike() and not self._passes(face, candidate) else -1
 
     def _current(self) -> FaceCandidates | None:
         index = self.current_face()
