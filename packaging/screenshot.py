@@ -4,8 +4,8 @@ Run under a real X server (e.g. ``xvfb-run -s "-screen 0 1600x1000x24"``)::
 
     P=../shared/testdata/photos
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python packaging/screenshot.py \
-        $P/gf_Blake_Lively.jpg $P/cf_00.jpg $P/cf_03.jpg $P/cf_06.png $P/gf_10045.png \
-        $P/cf_01.jpg $P/cf_04.jpg --model faceapp-compact --split 0.5
+        $P/gf_Blake_Lively.jpg $P/cf_06.png $P/cf_00.jpg $P/cf_03.jpg $P/gf_10045.png \
+        $P/cf_01.jpg $P/cf_04.jpg --model faceapp-compact --split 0.28 --face 1
 
 Without ``--model`` it installs a stand-in model in a temporary profile (identity restorer, no
 diffusion prior), so the "after" side equals the input and every candidate is the same: the
