@@ -160,10 +160,10 @@ def spared_faces(result: PhotoResult) -> list[SparedFace]:
             for position, face in enumerate(result.faces) if face.fidelity is not None and face.fidelity > asked]
 
 
-def spared_message(result: PhotoResult, *, switch: str) -> str | None:
+def spared_message(result: PhotoResult, *, switch: str = "") -> str | None:
     """A short line both front-ends show when faces were spared (None when none was): which faces
-    kept the restorer's face, which were sampled at what fidelity; ``switch`` ends it with the
-    front-end's way to diffuse them after all (e.g. "Move the fidelity slider to diffuse every face")."""
+    kept the restorer's face, which were sampled at what fidelity; ``switch``, when given, ends it
+    with the front-end's way to diffuse them after all (e.g. "Give --fidelity to diffuse every face")."""
     spared = spared_faces(result)
     if not spared:
         return None
@@ -173,7 +173,7 @@ def spared_message(result: PhotoResult, *, switch: str) -> str | None:
         faces = f"face {kept[0]}" if len(kept) == 1 else "faces " + ", ".join(map(str, kept))
         parts.append(f"{faces} kept as the restorer made {'it' if len(kept) == 1 else 'them'}")
     parts += [f"face {f.position + 1} at fidelity {f.fidelity:.2f}" for f in spared if f.fidelity < 1.0]
-    return f"Sharp faces spared: {'; '.join(parts)}. {switch}."
+    return f"Sharp faces spared: {'; '.join(parts)}." + (f" {switch}." if switch else "")
 
 
 class DamageMask(NamedTuple):

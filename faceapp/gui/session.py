@@ -205,7 +205,7 @@ class Session(QObject):
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
-        spared = spared_message(outcome.result, switch="Move the slider to diffuse every face")
+        spared = spared_message(outcome.result)  # short for the status bar: the gallery says how to diffuse them
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         self.runFinished.emit(path, outcome.seconds)
