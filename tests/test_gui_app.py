@@ -109,3 +109,26 @@ def test_pasted_images_get_distinct_short_names(qtbot, tmp_path, monkeypatch):
     names = [window.session.add_image(image).name for _ in range(3)]
     assert names == ["pasted-20260101-000000.png", "pasted-20260101-000000-1.png", "pasted-20260101-000000-2.png"]
     window.close()
+
+
+def test_a_narrow_window_keeps_every_tool_on_the_toolbar_as_an_icon(qtbot, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolBar
+
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    window.show()
+    toolbar = window.findChild(QToolBar, "main-toolbar")
+
+    def hidden_tools() -> int:  # actions pushed into the toolbar's overflow menu
+        buttons = [toolbar.widgetForAction(a) for a in toolbar.actions() if not a.isSeparator()]
+        return sum(not b.isVisible() for b in buttons)
+
+    window.resize(1500, 800)
+    qtbot.waitUntil(lambda: toolbar.width() > 1400)
+    assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon and hidden_tools() == 0
+    window.resize(900, 700)
+    qtbot.waitUntil(lambda: toolbar.width() < 1000)
+    assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+    qtbot.waitUntil(lambda: hidden_tools() == 0, timeout=2000)  # once the toolbar has laid them out again
+    window.close()

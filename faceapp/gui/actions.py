@@ -96,10 +96,34 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
                 menu.addMenu(recent)
             else:
                 menu.addAction(actions[name])
-    toolbar = QToolBar("Main")
+    toolbar = FittingToolBar("Main")
     toolbar.setObjectName("main-toolbar")
-    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     for name in TOOLBAR:
         toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])
     window.addToolBar(toolbar)
     return recent
+
+
+class FittingToolBar(QToolBar):
+    """A toolbar whose buttons show their text beside the icon while every button fits, and only
+    the icon (the text stays in the tooltip) when the window is too narrow for that: no button is
+    pushed into the overflow menu while a narrower style would show it."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+
+    def width_with_text(self) -> int:
+        """The width every button needs with its text beside the icon."""
+        style = self.toolButtonStyle()
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        width = self.sizeHint().width()
+        self.setToolButtonStyle(style)
+        return width
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        fits = event.size().width() >= self.width_with_text()
+        wanted = Qt.ToolButtonStyle.ToolButtonTextBesideIcon if fits else Qt.ToolButtonStyle.ToolButtonIconOnly
+        if self.toolButtonStyle() != wanted:
+            self.setToolButtonStyle(wanted)
+        super().resizeEvent(event)
