@@ -87,10 +87,45 @@ def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
     assert not entry.outdated and "changed since" not in panel_text(window)
     assert window.actions_["redo_damage"].isEnabled()
 
-    window.session.toggle_face(path, entry.faces[0].index)  # a face switched off
-    assert "changed since" in panel_text(window)
+    window.session.toggle_face(path, entry.faces[0].index)  # its only face switched off
+    assert "switched off" in panel_text(window)
     window.session.toggle_face(path, entry.faces[0].index)
+    assert "changed since" not in panel_text(window)  # back as it was restored
     window.session.add_face_box(path, (10, 10, 60, 60))  # a face drawn by hand
     assert entry.state == "done" and "changed since" in panel_text(window)
     restore(window, qtbot, path)
     assert "changed since" not in panel_text(window)
+
+
+def test_a_photo_waiting_behind_another_says_so_and_offers_no_second_restore(window, qtbot, photo, tmp_path):
+    """With the queue busy on one photo, a second photo's queued restore shows at once (Restore off);
+    the first photo's progress does not spill into the panel of the photo shown."""
+    second = tmp_path / "second.jpg"
+    second.write_bytes(photo.read_bytes())
+    first, other = load(window, qtbot, photo), load(window, qtbot, second)
+    set_sampling(window, seeds=1, steps=500)
+    window.show_photo(first)
+    window.actions_["restore"].trigger()
+    qtbot.waitUntil(lambda: window.session.entries[first].state.startswith("restoring"), timeout=30000)
+    window.show_photo(other)
+    assert "Press Restore" in panel_text(window)
+    window.actions_["restore"].trigger()  # waits behind the first
+    assert window.session.entries[other].state == "queued"
+    assert not window.actions_["restore"].isEnabled()
+    steps = []
+    window.session.progress.connect(lambda p, text, fraction, preview: steps.append(p))
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=30000)
+    assert set(steps) == {first}  # still the first photo's run
+    assert "Face 1 of" not in panel_text(window)  # its steps stay out of this panel
+    window.session.cancel()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+
+
+def test_a_restored_photo_with_every_face_switched_off_does_not_ask_for_restore(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    set_sampling(window, seeds=1, steps=2)
+    restore(window, qtbot, path)
+    for face in list(window.session.entries[path].faces):
+        window.session.toggle_face(path, face.index)
+    assert "switched off" in panel_text(window) and "press Restore to apply" not in panel_text(window)
+    assert not window.actions_["restore"].isEnabled()

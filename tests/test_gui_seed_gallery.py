@@ -77,6 +77,7 @@ def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_
     qtbot.addWidget(gallery)
     gallery.show()
     spared, sampled = face(3), face(2)
+    spared.candidates = [spared.candidates[0]] * 3  # at fidelity 1 every seed gives the restorer's face
     spared.fidelity, sampled.fidelity = 1.0, 0.8
     gallery.set_faces([sampled, spared], current=1)
     assert gallery._alike.isVisible() and not gallery.more_button.isEnabled()
@@ -107,3 +108,18 @@ def test_the_chosen_candidate_is_shown_in_its_own_colours(qtbot):
         pixel = shot.pixelColor(rect.center().x(), rect.top() + seed_gallery._THUMB_PX // 2)
         assert abs(pixel.red() - colour[0]) <= 2 and abs(pixel.green() - colour[1]) <= 2 \
             and abs(pixel.blue() - colour[2]) <= 2, (row, pixel.getRgb())
+
+
+def test_seeds_that_differ_at_fidelity_one_keep_their_thumbnails(qtbot):
+    """A damaged face is filled per seed even when it is spared: its candidates differ, so the
+    gallery shows each of them and offers More."""
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.show()
+    damaged = face(3)
+    damaged.fidelity, damaged.damage = 1.0, np.ones((16, 16), np.uint8)
+    gallery.set_faces([damaged])
+    assert gallery.thumbnail_count() == 3 and not gallery._alike.isVisible() and gallery.more_button.isEnabled()
+    damaged.damage = None  # the same candidates without damage: they still differ, so nothing is merged
+    gallery.set_faces([SimpleNamespace(**vars(damaged))])
+    assert gallery.thumbnail_count() == 3

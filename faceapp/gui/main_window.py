@@ -252,7 +252,7 @@ class MainWindow(QMainWindow):
             self._show_chosen_face()
         elif changed or not working:
             self.run_panel.clear()
-        if not working:
+        if not working or entry.photo is None:  # (loading reports no steps)
             self.run_panel.show_text(photo_text(entry))
         elif changed:  # a job's progress takes over from here
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
@@ -303,6 +303,8 @@ class MainWindow(QMainWindow):
             self.filmstrip.set_thumbnail(path, shown.thumbnail)
         if path == self.current:
             self.show_photo(path)
+        else:
+            self._refresh_enabled()  # e.g. Restore all, once another photo has loaded
 
     def _entry_removed(self, path: Path) -> None:
         self.filmstrip.remove_photo(path)
@@ -320,7 +322,9 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * fraction))
-        self.run_panel.show_progress(path.name, text, preview)
+        self.progress_bar.setToolTip(f"{path.name}: {text}")
+        if path == self.current:  # the panel is about the photo shown; the bar about any run
+            self.run_panel.show_progress(path.name, text, preview)
 
     def _run_finished(self, path: Path, seconds: float) -> None:
         self.time_label.setText(f"Last run: {seconds:.1f} s")
@@ -396,7 +400,8 @@ class MainWindow(QMainWindow):
         {"models": self.models.open_models, "settings": self.models.open_settings,
          "open": self.open_files, "log": self.actions_["log_folder"].trigger,
          "save_as": self.exports.save_as, "export_all": self.exports.export_all,
-         "draw_box": lambda: self.actions_["draw_box"].setChecked(True)}[action]()
+         "draw_box": lambda: self.actions_["draw_box"].isEnabled() and self.actions_["draw_box"].setChecked(True),
+         }[action]()
 
     def _about(self) -> None:
         QMessageBox.about(self, "About faceapp",

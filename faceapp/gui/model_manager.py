@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.registry import human_size
+from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, human_size
 from faceapp.gui.notifications import NotificationArea
 from faceapp.gui.worker import TaskRunner
 
@@ -40,6 +40,10 @@ _COLUMNS = ("Model", "State", "Size", "Licence")
 def entry_name(entry: Any) -> str:
     """The manifest name of a registry entry (entries are objects with ``name`` or plain names)."""
     return str(getattr(entry, "name", entry))
+
+
+#: File states a download fetches (an installed or unverified file is there already).
+_FETCHABLE = frozenset({MISSING, PARTIAL, DAMAGED})
 
 
 def state_text(status: Any) -> str:
@@ -251,13 +255,15 @@ class ModelManagerDialog(QDialog):
         """Each button by what it can do for the selected model: Download while a file with an
         address is missing, Import while a file is not bundled, Delete while a downloaded or
         imported file is on disk (bundled files are never deleted)."""
-        status = self._statuses.get(self.selected_name() or "")
+        name = self.selected_name()
+        status = self._statuses.get(name or "")
         files = list(getattr(status, "files", ()))
         own = [f for f in files if not getattr(f, "bundled", False)]
         busy = self._runner.busy
-        self.download_button.setEnabled(not busy and any(f.file.url and f.state != "installed" for f in own))
+        unreadable = name is not None and status is None  # its status could not be read: importing may mend it
+        self.download_button.setEnabled(not busy and any(f.file.url and f.state in _FETCHABLE for f in own))
         self.cancel_button.setEnabled(busy and self._task == "download")
-        self.import_button.setEnabled(not busy and bool(own))
+        self.import_button.setEnabled(not busy and (bool(own) or unreadable))
         self.delete_button.setEnabled(not busy and any(f.size > 0 for f in own))
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt override)

@@ -23,14 +23,14 @@ def photo_text(entry) -> str:
     name = entry.path.name
     if entry.photo is None:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
-    if entry.result is not None:
-        text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
-        if entry.outdated:
-            text += "\nFaces or damage changed since: press Restore to apply the changes."
-    elif not entry.faces:
+    if not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit ▸ Draw face box), then press Restore."
     elif not any(getattr(face, "enabled", True) for face in entry.faces):
         text = f"Every face of {name} is switched off: click a face's box to include it, then press Restore."
+    elif entry.result is not None:
+        text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
+        if entry.outdated:
+            text += "\nFaces or damage changed since: press Restore to apply the changes."
     else:
         text = READY_TEXT
     if entry.error:

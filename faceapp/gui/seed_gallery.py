@@ -61,6 +61,7 @@ class SeedGallery(QWidget):
         self._busy = False
         self._face_numbers: list[int] = []
         self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
+        self._seeds_agree = False  # whether every seed of the shown face gave the same face
         # the thumbnails were made from
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
@@ -148,7 +149,7 @@ class SeedGallery(QWidget):
         if shown is None or shown is not self._shown:
             self._shown = shown
             self._list.clear()
-            alike = self._seeds_alike()
+            self._seeds_agree = alike = self._seeds_alike()
             sampled = [i for i in range(len(face.candidates)) if not self._passes(face, i)] if face else []
             for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
                 passes = self._passes(face, i)
@@ -179,21 +180,26 @@ class SeedGallery(QWidget):
         if candidate in rows:
             return rows.index(candidate)
         face = self._current()
-        return 0 if rows and face is not None and self._seeds_alike() and not self._passes(face, candidate) else -1
+        return 0 if rows and face is not None and self._seeds_agree and not self._passes(face, candidate) else -1
 
     def _current(self) -> FaceCandidates | None:
         index = self.current_face()
         return self._faces[index] if index >= 0 else None
 
     def _seeds_alike(self) -> bool:
-        """Whether every seed of the shown face gives the same face (sampled at fidelity 1, e.g. spared)."""
+        """Whether every seed of the current face gave the same face: sampled at fidelity 1 (e.g.
+        spared) with no damage to fill (each seed fills damage its own way), and its sampled
+        candidates equal (a texture polish, for one, differs per seed even there)."""
         face = self._current()
         fidelity = getattr(face, "fidelity", None) if face is not None else None
-        return fidelity is not None and fidelity >= 1.0
+        if fidelity is None or fidelity < 1.0 or getattr(face, "damage", None) is not None:
+            return False
+        sampled = [c for i, c in enumerate(face.candidates) if not self._passes(face, i)]
+        return all(np.array_equal(c, sampled[0]) for c in sampled[1:])
 
     def _update_enabled(self) -> None:
         has = bool(self._faces)
-        alike = has and self._seeds_alike()
+        alike = has and self._seeds_agree
         self._hint.setVisible(not has)
         self._alike.setVisible(alike)
         self._list.setVisible(has)

@@ -169,7 +169,6 @@ class Session(QObject):
             if not any(getattr(f, "enabled", True) for f in entry.faces):
                 self.info.emit(f"Every face of {path.name} is switched off: click a face's box to include it.")
                 continue
-            self._set_state(path, "queued")
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
                      lambda outcome: (outcome, render(outcome.result.photo.to_srgb(outcome.composite)))),
@@ -179,6 +178,7 @@ class Session(QObject):
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
             ))
+            self._mark_queued(path)
 
     def cancel(self) -> None:
         """Stop the running restoration within one step and drop queued ones."""
@@ -279,7 +279,6 @@ class Session(QObject):
         return True
 
     def _queue_face_job(self, path: Path, kind: str, job: Job, label: str, on_done) -> None:
-        self._set_state(path, "queued")
         self.queue.add(QueuedJob(
             job, kind, path,
             on_progress=lambda item, p=path: self._face_job_progress(p, item, label,
@@ -288,6 +287,15 @@ class Session(QObject):
             on_failed=lambda error, p=path: self._failed(p, error),
             on_cancelled=lambda p=path: self._set_state(p, "done"),
         ))
+        self._mark_queued(path)
+
+    def _mark_queued(self, path: Path) -> None:
+        """Say that a job of ``path`` waits, once it is in the queue: the window, told now, sees it
+        waiting (Restore off, the panel's text) even when another photo's job keeps the queue busy."""
+        entry = self.entries.get(path)
+        if entry is not None:
+            entry.state, entry.error = "queued", None
+            self.entryChanged.emit(path)
 
     def _face_job_progress(self, path: Path, item: Any, label: str, doing: str) -> None:
         if isinstance(item, str):
