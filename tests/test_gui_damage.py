@@ -92,3 +92,20 @@ def test_refine_asked_while_more_is_queued_is_refused_and_loses_no_candidate(win
     passes = DEFAULT_REFINE_PASSES  # the Refine action's default
     assert len(face.candidates) == count + 2 + passes and len(face.refinements) == passes
     assert ("Refined face 1: the pass changed it by" if passes == 1 else "from where it started") in messages[-1]
+
+
+def test_messages_name_a_face_by_the_number_on_its_tag(window, qtbot, photo):
+    """Face 1 switched off and a face box drawn (face 2): the refine's progress and report say "face
+    2", the number the photo shows, not the face's place among those restored."""
+    path = load(window, qtbot, photo)
+    window.session.add_face_box(path, (250, 40, 330, 120))
+    window.session.toggle_face(path, 0)
+    entry = restore(window, qtbot, path)
+    assert [f.face.index for f in entry.result.faces] == [1]
+    messages, texts = [], []
+    window.session.info.connect(messages.append)
+    window.session.progress.connect(lambda p, text, fraction, preview: texts.append(text))
+    window.actions_["refine"].trigger()
+    qtbot.waitUntil(lambda: bool(messages), timeout=60000)
+    assert messages[-1].startswith("Refined face 2:")
+    assert any(t.startswith("Face 2: refining") for t in texts)

@@ -119,6 +119,9 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert message == "Sharp faces spared: faces 1, 2 kept as the restorer made them. Do this."
     partly = restore_photo(photo, faces[:1], _engine(6.0), PhotoSettings(sampler=ASKED))
     assert application.spared_message(partly, switch="Do this") == "Sharp faces spared: face 1 at fidelity 0.75. Do this."
+    # the window numbers faces as tagged in the photo (face 1 switched off: the first restored is face 2)
+    assert application.spared_message(result, number=lambda position: position + 2) == \
+        "Sharp faces spared: faces 2, 3 kept as the restorer made them."
 
     diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
     assert [f.fidelity for f in diffused.faces] == [0.5, 0.5]

@@ -160,19 +160,23 @@ def spared_faces(result: PhotoResult) -> list[SparedFace]:
             for position, face in enumerate(result.faces) if face.fidelity is not None and face.fidelity > asked]
 
 
-def spared_message(result: PhotoResult, *, switch: str = "") -> str | None:
+def spared_message(result: PhotoResult, *, switch: str = "",
+                   number: Callable[[int], int] | None = None) -> str | None:
     """A short line both front-ends show when faces were spared (None when none was): which faces
     kept the restorer's face, which were sampled at what fidelity; ``switch``, when given, ends it
-    with the front-end's way to diffuse them after all (e.g. "Give --fidelity to diffuse every face")."""
+    with the front-end's way to diffuse them after all (e.g. "Give --fidelity to diffuse every face").
+    ``number(position)`` is the number the front-end shows for a face (default: position + 1; the
+    window numbers faces as the detector found them, switched-off ones included)."""
     spared = spared_faces(result)
     if not spared:
         return None
-    kept = [f.position + 1 for f in spared if f.fidelity >= 1.0]
+    number = number or (lambda position: position + 1)
+    kept = [number(f.position) for f in spared if f.fidelity >= 1.0]
     parts = []
     if kept:
         faces = f"face {kept[0]}" if len(kept) == 1 else "faces " + ", ".join(map(str, kept))
         parts.append(f"{faces} kept as the restorer made {'it' if len(kept) == 1 else 'them'}")
-    parts += [f"face {f.position + 1} at fidelity {f.fidelity:.2f}" for f in spared if f.fidelity < 1.0]
+    parts += [f"face {number(f.position)} at fidelity {f.fidelity:.2f}" for f in spared if f.fidelity < 1.0]
     return f"Sharp faces spared: {'; '.join(parts)}." + (f" {switch}." if switch else "")
 
 

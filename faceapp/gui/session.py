@@ -205,7 +205,8 @@ class Session(QObject):
         self.after[path] = rendered
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
-        spared = spared_message(outcome.result)  # short for the status bar: the gallery says how to diffuse them
+        faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
+        spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         self.runFinished.emit(path, outcome.seconds)
@@ -303,8 +304,12 @@ class Session(QObject):
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
         total = max(1, item.total_steps)
-        text = (f"Face {item.face_index + 1}: {label} · step {item.step} of {total}"
-                if item.total_steps else f"Face {item.face_index + 1}: {label} · preparing")
+        entry = self.entries.get(path)
+        faces = entry.result.faces if entry is not None and entry.result is not None else ()
+        shown = (face_number(faces[item.face_index], item.face_index) if item.face_index < len(faces)
+                 else item.face_index) + 1  # as its tag in the photo
+        text = (f"Face {shown}: {label} · step {item.step} of {total}"
+                if item.total_steps else f"Face {shown}: {label} · preparing")
         self._set_state(path, f"{doing} {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
 
@@ -319,11 +324,12 @@ class Session(QObject):
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
         face = entry.result.faces[position]
+        shown = face_number(face, position) + 1  # as its tag in the photo
         changes = [r.change for r in face.refinement_of(face.chosen)]
         if len(changes) == 1:
-            self.info.emit(f"Refined face {position + 1}: the pass changed it by {changes[0]:.1f} grey levels.")
+            self.info.emit(f"Refined face {shown}: the pass changed it by {changes[0]:.1f} grey levels.")
         else:  # after several passes, also how far they moved the face in all
-            self.info.emit(f"Refined face {position + 1}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
+            self.info.emit(f"Refined face {shown}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
                            + f" grey levels, {face.refinement_distance(face.chosen):.1f} from where it started.")
 
     def damage_editor(self, path: Path) -> MaskEditor | None:
