@@ -67,10 +67,13 @@ def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
     assert window.zoom_label.text() == f"Zoom {window.compare.zoom() * 100:.0f} %" != "Zoom 100 %"
 
     set_sampling(window, seeds=1, steps=2)
+    marked = []  # the face the photo marks as being sampled, at each step
+    window.session.progress.connect(lambda *_: marked.append(window.compare.working_face()))
     window.actions_["restore"].trigger()
     assert not window.actions_["restore"].isEnabled()  # already restoring this photo
     qtbot.waitUntil(lambda: window.session.entries[path].state == "done", timeout=60000)
     entry = window.session.entries[path]
+    assert entry.faces[0].index in marked and window.compare.working_face() is None  # unmarked when done
     assert panel_text(window).startswith(f"{photo.name}\nRestored in ")
     assert "changed since" not in panel_text(window)
     assert window.actions_["restore"].isEnabled() and window.actions_["toggle_compare"].isEnabled()

@@ -36,6 +36,7 @@ _MIN_BOX_PX = 8
 _ZOOM_LIMITS = (0.02, 32.0)
 _ENABLED_COLOUR = QColor(80, 200, 255)
 _DISABLED_COLOUR = QColor(160, 160, 160)
+_WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class CompareView(QWidget):
         self._box_end: QPointF | None = None
         self._placeholder = "Drop photos here, or use File → Open."
         self._message = ""  # why the photo selected is not shown (it could not be opened)
+        self._working: int | None = None  # the face being sampled (detector index)
 
     # ---- content ---------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, *, message: str = "") -> None:
@@ -107,6 +109,15 @@ class CompareView(QWidget):
     def set_faces(self, faces: list[FaceOutline]) -> None:
         self._faces = list(faces)
         self.update()
+
+    def set_working_face(self, index: int | None) -> None:
+        """Mark the face (by detector index) a run is sampling now; None: no run on this photo."""
+        if index != self._working:
+            self._working = index
+            self.update()
+
+    def working_face(self) -> int | None:
+        return self._working
 
     def set_placeholder(self, text: str) -> None:
         """Text shown when no photo is loaded (first-start guidance, drop hint)."""
@@ -279,8 +290,10 @@ class CompareView(QWidget):
             x0, y0, x1, y1 = face.box
             rect = QRectF(self.image_to_widget(QPointF(x0, y0)), self.image_to_widget(QPointF(x1, y1)))
             colour = _ENABLED_COLOUR if face.enabled else _DISABLED_COLOUR
+            working = face.index == self._working
+            colour = _WORKING_COLOUR if working else colour
             style = Qt.PenStyle.SolidLine if face.enabled else Qt.PenStyle.DashLine
-            painter.setPen(QPen(colour, 2, style))
+            painter.setPen(QPen(colour, 3 if working else 2, style))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.save()
             if not result_area.isEmpty():

@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
         self.damage.maskChanged.connect(self._damage_changed)
         self.compare.zoomChanged.connect(self._show_zoom)
+        self.session.workingOn.connect(lambda path, index: path == self.current and self.compare.set_working_face(index))
         a["eraser"].toggled.connect(self.damage.set_eraser)
         a["brush_bigger"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() * 1.4))
         a["brush_smaller"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() / 1.4))
@@ -245,6 +246,8 @@ class MainWindow(QMainWindow):
         self.compare.set_after(after.image if after and entry.composite is not None else None)
         self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
         working = self.session.is_working(path)
+        if changed or not working:
+            self.compare.set_working_face(None)  # marked again by the run's next step
         if entry.result is not None:
             faces = list(entry.result.faces)
             self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),

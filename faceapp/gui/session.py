@@ -57,6 +57,7 @@ class Session(QObject):
     entryChanged = Signal(object)  # Path
     entryRemoved = Signal(object)  # Path
     progress = Signal(object, str, float, object)  # path, text, fraction (-1: unknown), preview
+    workingOn = Signal(object, int)  # path, the detector index of the face being sampled now
     runFinished = Signal(object, float)  # path, seconds
     busyChanged = Signal(bool)
     error = Signal(object)  # BaseException
@@ -173,7 +174,8 @@ class Session(QObject):
                 then(self.backend.restore_job(entry, self.prefs),
                      lambda outcome: (outcome, render(outcome.result.photo.to_srgb(outcome.composite)))),
                 "restore", path,
-                on_progress=lambda item, p=path: self._restore_progress(p, item),
+                on_progress=lambda item, p=path, order=[f.index for f in entry.faces if getattr(f, "enabled", True)]:
+                self._restore_progress(p, item, order),
                 on_done=lambda value, p=path, inputs=entry.inputs(): self._restored(p, *value, inputs=inputs),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
@@ -184,15 +186,18 @@ class Session(QObject):
         """Stop the running restoration within one step and drop queued ones."""
         self.queue.cancel(kinds=("restore", "more", "refine"))
 
-    def _restore_progress(self, path: Path, item: Any) -> None:
+    def _restore_progress(self, path: Path, item: Any, order: list[int]) -> None:
+        """A restore's progress; ``order``: the detector indices of the faces it restores, in turn."""
         if isinstance(item, str):
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)
         fraction = (item.face_index * total + item.step) / (count * total)
-        text = (f"Face {item.face_index + 1} of {count} · step {item.step} of {total}"
-                if item.total_steps else f"Face {item.face_index + 1} of {count} · preparing")
+        index = order[item.face_index] if item.face_index < len(order) else item.face_index
+        which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
+        text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
+        self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 
@@ -306,8 +311,9 @@ class Session(QObject):
         total = max(1, item.total_steps)
         entry = self.entries.get(path)
         faces = entry.result.faces if entry is not None and entry.result is not None else ()
-        shown = (face_number(faces[item.face_index], item.face_index) if item.face_index < len(faces)
-                 else item.face_index) + 1  # as its tag in the photo
+        index = face_number(faces[item.face_index], item.face_index) if item.face_index < len(faces) else item.face_index
+        shown = index + 1  # as its tag in the photo
+        self.workingOn.emit(path, index)
         text = (f"Face {shown}: {label} · step {item.step} of {total}"
                 if item.total_steps else f"Face {shown}: {label} · preparing")
         self._set_state(path, f"{doing} {round(100 * item.step / total)} %")
