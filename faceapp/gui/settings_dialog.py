@@ -147,21 +147,23 @@ class SettingsDialog(QDialog):
         self.auto_start = QCheckBox("Start restoring as soon as photos are dropped")
         self.auto_start.setChecked(prefs.auto_start)
 
-        compute = QFormLayout()
+        compute = QFormLayout()  # where it runs and with what
+        compute.addRow("Model", self.model)
         compute.addRow("Device", self.device)
         compute.addRow("Precision", self.precision)
-        compute.addRow("Model", self.model)
-        compute.addRow("Steps", self.steps)
-        compute.addRow("Eta", self.eta)
-        compute.addRow("Texture polish", self.polish)
-        compute.addRow("Sharp faces", self.spare_sharp_faces)
-        compute.addRow("Seeds per face", self.seeds)
-        compute.addRow("First seed", self.base_seed)
-        compute.addRow("Damage resampling", self.repair_resamples)
-        compute.addRow("Refine passes", self.refine_passes)
-        compute.addRow("Background upscale", self.upscale)
-        compute.addRow("Faces", self.face_selection)
-        compute.addRow("Smallest face", self.min_face_size)
+        restoration = QFormLayout()  # what a restore does
+        restoration.addRow("Faces", self.face_selection)
+        restoration.addRow("Smallest face", self.min_face_size)
+        restoration.addRow("Sharp faces", self.spare_sharp_faces)
+        restoration.addRow("Seeds per face", self.seeds)
+        restoration.addRow("Steps", self.steps)
+        restoration.addRow("Background upscale", self.upscale)
+        sampling = QFormLayout()  # the sampler's finer points, for those who know them
+        sampling.addRow("Eta", self.eta)
+        sampling.addRow("Texture polish", self.polish)
+        sampling.addRow("First seed", self.base_seed)
+        sampling.addRow("Damage resampling", self.repair_resamples)
+        sampling.addRow("Refine passes", self.refine_passes)
         output = QFormLayout()
         output.addRow("Output folder", folder_row)
         output.addRow("Name pattern", self.name_pattern)
@@ -173,8 +175,9 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        _align_labels(compute, output)
-        for title, form in (("Restoration", compute), ("Output", output)):
+        _align_labels(compute, restoration, sampling, output)
+        for title, form in (("Model and device", compute), ("Restoration", restoration),
+                            ("Advanced sampling", sampling), ("Output", output)):
             box = QGroupBox(title)
             box.setLayout(form)
             layout.addWidget(box)
