@@ -46,12 +46,16 @@ def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window,
     assert not window.actions_["restore"].isEnabled()
     assert window.actions_["draw_box"].isEnabled()
     notices = [n for n in window.notices.notices() if "No face was found" in n.text]
-    assert len(notices) == 1 and notices[0].action == "draw_box"
-    window._notice_action("draw_box")
-    assert window.actions_["draw_box"].isChecked()
+    assert len(notices) == 1 and notices[0].action == "draw_box" and notices[0].subject == path
+    other = tmp_path / "other.png"
+    other.write_bytes(empty.read_bytes())
+    window.filmstrip.select(load(window, qtbot, other))  # another photo shown: the banner still means wall.png
+    assert window.current == other.resolve()
+    window._notice_action(notices[0].action, notices[0].subject)
+    assert window.current == path and window.actions_["draw_box"].isChecked()
     window.session.restore([path])  # e.g. Restore all: the same warning again is not stacked
     window.session.restore([path])
-    assert sum("No face" in n.text for n in window.notices.notices()) == 1
+    assert sum("No face" in n.text and n.subject == path for n in window.notices.notices()) == 1
 
 
 def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):

@@ -399,12 +399,20 @@ class MainWindow(QMainWindow):
         self.compare.set_view_mode("split")
         self.compare.set_split(0.5)
 
-    def _notice_action(self, action: str) -> None:
+    def _notice_action(self, action: str, subject: object = None) -> None:
+        """A notice's button: ``subject`` is the photo it is about, when it names one."""
         {"models": self.models.open_models, "settings": self.models.open_settings,
          "open": self.open_files, "log": self.actions_["log_folder"].trigger,
          "save_as": self.exports.save_as, "export_all": self.exports.export_all,
-         "draw_box": lambda: self.actions_["draw_box"].isEnabled() and self.actions_["draw_box"].setChecked(True),
+         "draw_box": lambda: self._draw_box_on(subject),
          }[action]()
+
+    def _draw_box_on(self, path: object) -> None:
+        """Show ``path`` (when it is still loaded; else stay on the photo shown) and start drawing a face box."""
+        if isinstance(path, Path) and path in self.session.entries and path != self.current:
+            self.filmstrip.select(path)
+        if self.actions_["draw_box"].isEnabled():
+            self.actions_["draw_box"].setChecked(True)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About faceapp",

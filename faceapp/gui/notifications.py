@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -33,6 +33,7 @@ class Notice:
     level: Level = "info"
     action: Action | None = None
     action_label: str = ""
+    subject: Any = None  # what the action is about (e.g. a photo's path); None: whatever is shown
 
 
 def notice_for_error(error: BaseException) -> Notice:
@@ -46,7 +47,7 @@ def notice_for_error(error: BaseException) -> Notice:
         return Notice(text, "error", "settings", "Settings…")
     if isinstance(error, errors.NoFaceFoundError):
         return Notice(f"{text} Draw a box around a face (Edit → Draw face box) and restore again.",
-                      "warning", "draw_box", "Draw face box")
+                      "warning", "draw_box", "Draw face box", getattr(error, "path", None))
     if isinstance(error, errors.ImageError):
         return Notice(text, "error", "open", "Open another…")
     if isinstance(error, errors.FaceappError):
@@ -57,7 +58,7 @@ def notice_for_error(error: BaseException) -> Notice:
 
 class _Banner(QFrame):
     closed = Signal(object)
-    actionTriggered = Signal(str)
+    actionTriggered = Signal(str, object)  # action, subject
 
     def __init__(self, notice: Notice, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +74,7 @@ class _Banner(QFrame):
         layout.addWidget(label, 1)
         if notice.action:
             button = QPushButton(notice.action_label or "Fix…")
-            button.clicked.connect(lambda: self.actionTriggered.emit(notice.action))
+            button.clicked.connect(lambda: self.actionTriggered.emit(notice.action, notice.subject))
             layout.addWidget(button)
         dismiss = QPushButton("✕")
         dismiss.setFlat(True)
@@ -86,7 +87,7 @@ class _Banner(QFrame):
 class NotificationArea(QWidget):
     """Shows notices stacked top to bottom; info notices go away by themselves."""
 
-    actionTriggered = Signal(str)
+    actionTriggered = Signal(str, object)  # action, subject
 
     def __init__(self, parent: QWidget | None = None, *, max_visible: int = 3) -> None:
         super().__init__(parent)

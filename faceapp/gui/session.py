@@ -46,6 +46,13 @@ def face_number(face_result: Any, position: int) -> int:
     return index if isinstance(index, int) else position
 
 
+def no_face_found(path: Path) -> NoFaceFoundError:
+    """The error for a photo without a face; its ``path`` lets the notice's button show that photo."""
+    error = NoFaceFoundError(f"No face was found in {path.name}.")
+    error.path = path
+    return error
+
+
 def faces_state(count: int) -> str:
     """A loaded photo's filmstrip state: how many faces it has."""
     return f"{count} face{'s' * (count != 1)}"
@@ -153,7 +160,7 @@ class Session(QObject):
         entry.state = faces_state(len(entry.faces))
         self.entryChanged.emit(path)
         if not entry.faces:
-            self.error.emit(NoFaceFoundError(f"No face was found in {path.name}."))
+            self.error.emit(no_face_found(path))
         elif restore:
             self.restore([path])
 
@@ -165,7 +172,7 @@ class Session(QObject):
             if entry is None or entry.photo is None or self._is_queued(path, "restore"):
                 continue
             if not entry.faces:
-                self.error.emit(NoFaceFoundError(f"No face was found in {path.name}."))  # as when it loaded
+                self.error.emit(no_face_found(path))  # as when it loaded
                 continue
             if not any(getattr(f, "enabled", True) for f in entry.faces):
                 self.info.emit(f"Every face of {path.name} is switched off: click a face's box to include it.")
