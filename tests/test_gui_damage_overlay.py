@@ -106,3 +106,15 @@ def test_switching_photos_keeps_one_listener_per_editor(overlay, qtbot, monkeypa
     assert redraws == [first]  # one redraw per change, not one per switch
     second.begin_stroke(10, 10, radius=3)
     assert redraws == [first]  # a photo no longer shown is not listened to
+
+
+def test_the_window_hears_of_a_stroke_when_it_begins_and_ends_not_on_every_move(overlay, qtbot):
+    """Listeners of maskChanged (the window's actions and panel) run twice per stroke, however long
+    the drag: a long paint session stays smooth on a large photo."""
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    heard = []
+    overlay.maskChanged.connect(lambda: heard.append(overlay.editor().can_undo))
+    drag(qtbot, overlay, [widget_point(view, 10 + 10 * k, 50) for k in range(12)])
+    assert heard == [True, True]  # begun (undo would take it back), ended
+    assert not overlay.editor().is_empty()

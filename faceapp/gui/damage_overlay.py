@@ -27,7 +27,9 @@ MASK_COLOUR = (255, 40, 40, 130)
 class DamageOverlay(QWidget):
     """Shows and edits the damage mask of the photo in ``view``."""
 
-    maskChanged = Signal()  # the mask shown, or what undo and redo can do, changed
+    #: The mask shown, or what undo and redo can do, changed: once when a stroke begins and once
+    #: when it ends (not on every move of a drag), and on undo, redo, clear or another photo.
+    maskChanged = Signal()
 
     def __init__(self, view: CompareView) -> None:
         super().__init__(view)
@@ -65,13 +67,15 @@ class DamageOverlay(QWidget):
             return  # a photo no longer shown
         self._image = mask_to_qimage(editor.mask(), MASK_COLOUR) if editor is not None and not editor.is_empty() else None
         self.update()
-        self.maskChanged.emit()
+        if not self._painting:
+            self.maskChanged.emit()
 
     # ---- brush -------------------------------------------------------------------------------
     def set_brush(self, enabled: bool) -> None:
         """While on, dragging over the photo paints damage (or erases it)."""
         self._brush = bool(enabled)
         if not enabled and self._editor is not None:
+            self._painting = False
             self._editor.end_stroke()
         self._update_mouse_handling()
         self.update()
@@ -120,9 +124,9 @@ class DamageOverlay(QWidget):
         self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if self._painting and self._editor is not None:
+        painting, self._painting = self._painting, False  # (so that the stroke's end is announced)
+        if painting and self._editor is not None:
             self._editor.end_stroke()
-        self._painting = False
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._hover = None
