@@ -45,6 +45,10 @@ class PhotoEntry:
     saved_result: Any = None  # the result ``saved_to`` was written from
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
 
+    def enabled_faces(self) -> list[Any]:
+        """The faces a restore of this photo restores (those not switched off), in order."""
+        return [f for f in self.faces if getattr(f, "enabled", True)]
+
     def inputs(self) -> tuple:
         """What a restore of this photo starts from besides the preferences: its faces (box, on or
         off) and the damage painted on it."""

@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
         restored = entry is not None and entry.composite is not None
         loaded = entry is not None and entry.photo is not None
         a = self.actions_
-        a["restore"].setEnabled(loaded and any(getattr(f, "enabled", True) for f in entry.faces)
+        a["restore"].setEnabled(loaded and bool(entry.enabled_faces())
                                 and not self.session.restoring(self.current))
         self.restore_button.setEnabled(a["restore"].isEnabled())
         a["restore_all"].setEnabled(any(e.photo is not None for e in self.session.entries.values()))

@@ -25,7 +25,7 @@ def photo_text(entry) -> str:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
     if not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit ▸ Draw face box), then press Restore."
-    elif not any(getattr(face, "enabled", True) for face in entry.faces):
+    elif not entry.enabled_faces():
         text = f"Every face of {name} is switched off: click a face's box to include it, then press Restore."
     elif entry.result is not None:
         text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")

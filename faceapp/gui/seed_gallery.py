@@ -62,7 +62,6 @@ class SeedGallery(QWidget):
         self._face_numbers: list[int] = []
         self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
         self._seeds_agree = False  # whether every seed of the shown face gave the same face
-        # the thumbnails were made from
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
         self.more_button = QPushButton("More")
@@ -149,8 +148,8 @@ class SeedGallery(QWidget):
         if shown is None or shown is not self._shown:
             self._shown = shown
             self._list.clear()
-            self._seeds_agree = alike = self._seeds_alike()
             sampled = [i for i in range(len(face.candidates)) if not self._passes(face, i)] if face else []
+            self._seeds_agree = alike = self._seeds_alike(face, sampled)
             for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
                 passes = self._passes(face, i)
                 if alike and not passes and i != sampled[0]:
@@ -186,16 +185,17 @@ class SeedGallery(QWidget):
         index = self.current_face()
         return self._faces[index] if index >= 0 else None
 
-    def _seeds_alike(self) -> bool:
-        """Whether every seed of the current face gave the same face: sampled at fidelity 1 (e.g.
-        spared) with no damage to fill (each seed fills damage its own way), and its sampled
-        candidates equal (a texture polish, for one, differs per seed even there)."""
-        face = self._current()
+    @staticmethod
+    def _seeds_alike(face: FaceCandidates | None, sampled: list[int]) -> bool:
+        """Whether every seed of ``face`` gave the same face (``sampled``: its candidates that are not
+        refinement passes): sampled at fidelity 1 (e.g. spared) with no damage to fill (each seed
+        fills damage its own way), and those candidates equal (a texture polish, for one, differs
+        per seed even there)."""
         fidelity = getattr(face, "fidelity", None) if face is not None else None
-        if fidelity is None or fidelity < 1.0 or getattr(face, "damage", None) is not None:
+        if fidelity is None or fidelity < 1.0 or getattr(face, "damage", None) is not None or not sampled:
             return False
-        sampled = [c for i, c in enumerate(face.candidates) if not self._passes(face, i)]
-        return all(np.array_equal(c, sampled[0]) for c in sampled[1:])
+        first = face.candidates[sampled[0]]
+        return all(np.array_equal(face.candidates[i], first) for i in sampled[1:])
 
     def _update_enabled(self) -> None:
         has = bool(self._faces)

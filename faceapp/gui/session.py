@@ -57,6 +57,7 @@ def faces_state(count: int) -> str:
     """A loaded photo's filmstrip state: how many faces it has."""
     return f"{count} face{'s' * (count != 1)}"
 
+
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
@@ -174,14 +175,14 @@ class Session(QObject):
             if not entry.faces:
                 self.error.emit(no_face_found(path))  # as when it loaded
                 continue
-            if not any(getattr(f, "enabled", True) for f in entry.faces):
+            if not entry.enabled_faces():
                 self.info.emit(f"Every face of {path.name} is switched off: click a face's box to include it.")
                 continue
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
                      lambda outcome: (outcome, render(outcome.result.photo.to_srgb(outcome.composite)))),
                 "restore", path,
-                on_progress=lambda item, p=path, order=[f.index for f in entry.faces if getattr(f, "enabled", True)]:
+                on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()]:
                 self._restore_progress(p, item, order),
                 on_done=lambda value, p=path, inputs=entry.inputs(): self._restored(p, *value, inputs=inputs),
                 on_failed=lambda error, p=path: self._failed(p, error),
