@@ -47,7 +47,7 @@ def test_restore_runs_on_the_worker_thread_and_the_ui_keeps_responding(window, q
     assert stalls.longest < 200, f"the event loop stalled for {stalls.longest} ms"
     assert entry.composite is not None and window.compare.after_image() is not None
     assert entry.composite.shape[:2] == (225, 400)
-    assert "Last run" in window.time_label.text()
+    assert window.time_label.text().startswith(f"Last run: {path.name}, ")  # names its photo
 
 
 def test_cancel_ends_the_run_within_one_step_and_a_new_run_works(window, qtbot, photo):

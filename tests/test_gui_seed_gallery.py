@@ -123,3 +123,24 @@ def test_seeds_that_differ_at_fidelity_one_keep_their_thumbnails(qtbot):
     damaged.damage = None  # the same candidates without damage: they still differ, so nothing is merged
     gallery.set_faces([SimpleNamespace(**vars(damaged))])
     assert gallery.thumbnail_count() == 3
+
+
+@pytest.mark.parametrize("height", [120, 170, 300, 500])
+def test_every_candidate_is_seen_whole_in_a_small_gallery(qtbot, height):
+    """In a small window the thumbnails shrink so that all four seeds, captions included, are seen
+    whole (no row cut in half, none scrolled out of sight); with room they keep their full size."""
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(330, height)
+    gallery.show()
+    rng = np.random.default_rng(0)
+    gallery.set_faces([SimpleNamespace(candidates=[rng.integers(0, 255, (256, 256, 3), np.uint8) for _ in range(4)],
+                                       seeds=[0, 1, 2, 3], chosen=0)])  # faces as large as the app's
+    qtbot.wait(20)  # the list lays its items out
+    listing = gallery._list
+    for row in range(4):
+        rect = listing.visualItemRect(listing.item(row))
+        assert listing.viewport().rect().contains(rect), (row, rect, listing.viewport().rect())
+    assert listing.iconSize().width() >= seed_gallery._MIN_THUMB_PX
+    if height >= 500:
+        assert listing.iconSize().width() == seed_gallery._THUMB_PX

@@ -330,7 +330,11 @@ class MainWindow(QMainWindow):
             self.run_panel.show_progress(path.name, text, preview)
 
     def _run_finished(self, path: Path, seconds: float) -> None:
-        self.time_label.setText(f"Last run: {seconds:.1f} s")
+        """The status bar names the photo of the last run, which need not be the one shown (the
+        panel gives the shown photo's own time)."""
+        name = self.time_label.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 160)
+        self.time_label.setText(f"Last run: {name}, {seconds:.1f} s")
+        self.time_label.setToolTip(f"The last restore took {seconds:.1f} s: {path}")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None

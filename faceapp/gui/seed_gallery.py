@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 from faceapp.gui.look import section_title
 from faceapp.gui.qimage import rgb_to_pixmap
 
-_THUMB_PX = 112
+_THUMB_PX = 112  # thumbnail side when the gallery has the room
+_MIN_THUMB_PX = 48  # the smallest it shrinks to in a small window (then the list scrolls)
+_ITEM_PADDING_PX = 12  # an item's frame and padding around its thumbnail and caption
 
 
 class FaceCandidates(Protocol):
@@ -97,6 +99,7 @@ class SeedGallery(QWidget):
 
         self._face_combo.currentIndexChanged.connect(self._on_face_changed)
         self._list.itemClicked.connect(self._on_item_clicked)
+        self._list.viewport().installEventFilter(self)
         self.more_button.clicked.connect(self._on_more)
         self._update_enabled()
 
@@ -162,6 +165,7 @@ class SeedGallery(QWidget):
                 item.setToolTip(f"Candidate {i + 1}, seed {seed}"
                                 + (f", refined {passes} time{'s' * (passes > 1)}" if passes else ""))
                 self._list.addItem(item)
+            self._fit_thumbnails()
         row = self._row_of(face.chosen) if face is not None else -1
         if row >= 0:
             self._list.setCurrentRow(row)
@@ -222,6 +226,34 @@ class SeedGallery(QWidget):
     def _on_more(self) -> None:
         if self.current_face() >= 0:
             self.moreRequested.emit(self.current_face())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self._list.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_thumbnails()
+        return super().eventFilter(watched, event)
+
+    def _fit_thumbnails(self) -> None:
+        """Size the thumbnails so that every candidate is seen whole, captions included, when the
+        list's room allows (at most ``_THUMB_PX``, at least ``_MIN_THUMB_PX``; below that the list
+        scrolls): in a small window a row cut in half, or half the seeds out of sight, hides the
+        faces being compared."""
+        count = self._list.count()
+        if count == 0:
+            return
+        room = self._list.viewport().size()
+        metrics = self._list.fontMetrics()
+        caption = max(metrics.horizontalAdvance(self._list.item(r).text()) for r in range(count))
+        gap = 2 * self._list.spacing() + _ITEM_PADDING_PX
+        best = 0
+        for columns in range(1, count + 1):
+            rows = -(-count // columns)
+            across = (room.width() - 4) // columns - gap
+            if across < caption:  # the captions set the items' width
+                break
+            best = max(best, min(across, (room.height() - 4) // rows - gap - metrics.height()))
+        side = max(_MIN_THUMB_PX, min(_THUMB_PX, best))
+        if side != self._list.iconSize().width():
+            self._list.setIconSize(QSize(side, side))
 
     def set_busy(self, busy: bool) -> None:
         """Disable "More" while a job runs."""
