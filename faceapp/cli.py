@@ -269,6 +269,7 @@ class _Restorer:
         self.models = application.ModelCache(engine_factory=lambda prefs: _load_engine(prefs),
                                               detector_factory=lambda prefs: self._make_detector())
         self.pattern = args.pattern
+        self._cautioned = False  # the note on a fidelity below the model's range is given once a run
         if self.prefs.seeds_per_face > 1 and "{seed}" not in self.pattern:
             self.pattern += "_seed{seed}"
         output_file_name(Path("photo.jpg"), pattern=self.pattern, fields={"seed": 0})  # a bad pattern fails now
@@ -302,6 +303,17 @@ class _Restorer:
         for face in self.given_faces:
             check_face_in_photo(face.box, face.landmarks, header.width, header.height, name=path_text(path))
 
+    def _caution_once(self, engine) -> None:
+        """Say once per run when --fidelity is below the range the model's evaluation found it works in."""
+        fidelity_range = getattr(engine, "fidelity_range", None)
+        caution = fidelity_range.caution(self.prefs.fidelity, engine.name) if fidelity_range and not self._cautioned else None
+        self._cautioned = True
+        if caution:
+            from tqdm import tqdm
+
+            tqdm.write(f"note: {caution[0].upper()}{caution[1:]} A higher --fidelity, or none (the model's own, "
+                       f"{engine.default_fidelity:g}), keeps to that range.", file=sys.stderr)
+
     def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
         self.preflight(path)
         photo = read_photo(path)
@@ -317,6 +329,7 @@ class _Restorer:
                     "or use --aligned for face crops."
                 )
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
+        self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,

@@ -187,6 +187,8 @@ def _as_json(status: ModelStatus, is_default: bool) -> dict:
         "default_steps": manifest.default_steps,
         "sharp_faces": ({"untouched_below": manifest.sharp_faces.untouched_below,
                          "full_above": manifest.sharp_faces.full_above} if manifest.sharp_faces else None),
+        "fidelity_range": ({"works_down_to": manifest.fidelity_range.works_down_to,
+                            "below": manifest.fidelity_range.below} if manifest.fidelity_range else None),
         "homepage": manifest.homepage,
         "description": manifest.description,
         "size_on_disk": status.size_on_disk,

@@ -42,10 +42,11 @@ def _toml(value) -> str:
 
 
 def install_tiny_model(name: str = TINY_MODEL, *, default_fidelity: float | None = None,
-                       sharp_faces: tuple[float, float] | None = None) -> str:
+                       sharp_faces: tuple[float, float] | None = None,
+                       works_down_to: float | None = None) -> str:
     """Write a 64 px random-weight model (manifest + weights) into the isolated user profile;
-    ``default_fidelity`` and the ``sharp_faces`` ramp (untouched below, full above) go into the
-    manifest when given."""
+    ``default_fidelity``, the ``sharp_faces`` ramp (untouched below, full above) and the lowest
+    fidelity it works at (``[fidelity_range]``) go into the manifest when given."""
     files = {"prior": f"{name}_prior.safetensors", "restorer": f"{name}_restorer.safetensors"}
     weights = paths.weights_dir()
     weights.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,9 @@ def install_tiny_model(name: str = TINY_MODEL, *, default_fidelity: float | None
             + (f'default_fidelity = {default_fidelity}\n' if default_fidelity is not None else '')
             + '\n[diffusion]\ntimesteps = 1000\nbeta_start = 0.0001\nbeta_end = 0.02\n'
             + (f'\n[sharp_faces]\nuntouched_below = {sharp_faces[0]}\nfull_above = {sharp_faces[1]}\n'
-               if sharp_faces is not None else '')]
+               if sharp_faces is not None else '')
+            + (f'\n[fidelity_range]\nworks_down_to = {works_down_to}\nbelow = "it blurs"\n'
+               if works_down_to is not None else '')]
     for role, arch, config in (("prior", "iddpm_unet", SMALL_UNET_CONFIG),
                                ("restorer", "swinir", SMALL_SWINIR_CONFIG)):
         text.append(f'\n[{role}]\narch = "{arch}"\nfile = "{files[role]}"\nconfig = {_toml(config)}\n')

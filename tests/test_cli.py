@@ -253,6 +253,23 @@ def test_fidelity_defaults_to_the_models_own(tmp_path, testdata_dir, capsys, mon
         assert read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))["fidelity"] == expected
 
 
+def test_a_fidelity_below_the_models_range_is_noted_once_a_run(tmp_path, testdata_dir, capsys, monkeypatch):
+    from faceapp.core.manifest import FidelityRange
+
+    engine = identity_engine(256)
+    engine.default_fidelity, engine.fidelity_range = 0.75, FidelityRange(0.6, "skin turns blotchy")
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    faces = [testdata_dir / "faces" / "0143.png", *sorted((testdata_dir / "faces").glob("*.png"))[:1]]
+    code, _, err = _run(capsys, *faces, "--aligned", "--fidelity", "0.3", "-o", tmp_path / "a", "--no-progress")
+    assert code == 0
+    notes = [line for line in err.splitlines() if "below 0.60" in line]
+    assert notes == ["note: Fidelity 0.30 is below 0.60, the lowest at which identity's evaluation found it restores "
+                     "well: skin turns blotchy. A higher --fidelity, or none (the model's own, 0.75), keeps to that range."]
+    for folder, options in (("b", ["--fidelity", "0.6"]), ("c", [])):  # within the range, or the model's own
+        code, _, err = _run(capsys, faces[0], "--aligned", *options, "-o", tmp_path / folder, "--no-progress")
+        assert code == 0 and "below" not in err
+
+
 def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, monkeypatch):
     loads = []
     monkeypatch.setattr(cli, "_load_engine", lambda prefs: loads.append(prefs.model))

@@ -82,11 +82,13 @@ def test_list_json(tiny, capsys, without_bundled_model):
     assert models["difface-official"]["files"][0]["url"].startswith("https://github.com/")
 
 
-def test_list_json_says_which_models_spare_sharp_faces(capsys):
+def test_list_json_says_which_models_spare_sharp_faces_and_where_they_work(capsys):
     assert main(["list", "--json"]) == 0
     models = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
     assert models["faceapp-compact"]["sharp_faces"] == {"untouched_below": 5.0, "full_above": 7.0}
     assert models["difface-official"]["sharp_faces"] is None  # no ramp measured for its restorer
+    assert models["faceapp-compact"]["fidelity_range"]["works_down_to"] == 0.8
+    assert models["difface-official"]["fidelity_range"] is None  # the whole slider
 
 
 def test_download_shows_progress_and_installs(tiny, capsys):

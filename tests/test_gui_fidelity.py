@@ -96,3 +96,35 @@ def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
     assert control.value_label.font().bold()  # told apart from the "Faithful" / "Realistic" ends
     control.slider.setValue(70)  # dragged towards "Realistic"
     assert control.value_label.text() == "Realistic · 0.30"
+
+
+def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(qtbot, tmp_path):
+    from faceapp.core.preferences import Preferences
+    from faceapp.gui.look import CAUTION
+
+    gui_util.install_tiny_model(default_fidelity=0.8, works_down_to=0.6)  # "below: it blurs"
+    store = gui_util.settings_store(tmp_path)
+    store.save(Preferences(model=gui_util.TINY_MODEL))
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    control = window.fidelity
+    assert control.caution() is None and not control.value_label.text().startswith("⚠")
+    control.slider.setValue(40)  # fidelity 0.6: still within
+    assert control.caution() is None
+    control.slider.setValue(70)  # fidelity 0.3: below where the model works
+    assert control.value_label.text() == "⚠ Realistic · 0.30"
+    assert "it blurs" in control.caution() and "it blurs" in control.slider.toolTip()
+    assert control.value_label.palette().color(control.value_label.foregroundRole()) == CAUTION
+
+    # the underline runs from fidelity 0.6 to the realistic end, and not on the faithful side
+    slider = control.slider
+    shot = slider.grab().toImage()
+    columns = [x for x in range(shot.width()) for y in range(shot.height())
+               if abs(shot.pixelColor(x, y).red() - CAUTION.red()) < 8
+               and abs(shot.pixelColor(x, y).green() - CAUTION.green()) < 8
+               and abs(shot.pixelColor(x, y).blue() - CAUTION.blue()) < 8]
+    assert columns, "no underline drawn"
+    assert min(columns) > 0.35 * shot.width() and max(columns) > 0.85 * shot.width()
+    window.close()

@@ -141,6 +141,19 @@ def test_a_manifest_states_its_ramp_and_a_reversed_one_is_refused(tmp_path):
     assert load_manifest(none).sharp_faces is None
 
 
+def test_a_manifest_states_how_far_towards_realistic_its_model_works(tmp_path):
+    shipped = load_manifest(paths.bundled_models_dir() / "faceapp-compact.toml")
+    assert shipped.fidelity_range is not None and shipped.fidelity_range.works_down_to <= shipped.default_fidelity
+    assert shipped.fidelity_range.caution(None, "m") is None  # the model's own fidelity
+    assert shipped.fidelity_range.caution(shipped.fidelity_range.works_down_to, "m") is None
+    assert "blotchy" in shipped.fidelity_range.caution(0.3, "m")
+    text = shipped.source.read_text(encoding="utf-8")
+    above = tmp_path / "above.toml"  # a range whose lowest fidelity is above the default: the default would not work
+    above.write_text(text.replace("works_down_to = 0.8", "works_down_to = 0.9"), encoding="utf-8")
+    with pytest.raises(Exception, match="fidelity_range.works_down_to"):
+        load_manifest(above)
+
+
 @pytest.mark.parametrize(("levels", "fidelity"), [(2.0, 1.0), (12.0, 0.5)])
 def test_a_damaged_face_is_judged_once_and_every_seeds_repair_restored_at_that_fidelity(levels, fidelity):
     photo = Photo.from_array(np.random.default_rng(2).integers(40, 200, (200, 200, 3)).astype(np.uint8))

@@ -6,6 +6,7 @@ import torch
 
 from faceapp import paths
 from faceapp.core.engine import load_engine
+from faceapp.core.manifest import FidelityRange
 from faceapp.core.sparing import SharpFaceSparing
 from faceapp.training.__main__ import main as training_main
 from faceapp.training.evaluate import main as evaluate_main
@@ -19,7 +20,8 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
     models = paths.user_manifests_dir()  # FACEAPP_HOME is a temporary folder in tests
     runs = ["--restorer-run", str(tmp_path / "restorer_tiny"), "--prior-run", str(tmp_path / "prior_tiny"),
             "--out", str(models)]
-    assert training_main(["export", *runs, "--name", "cli-compact", "--sharp-faces", "2", "4"]) == 0
+    assert training_main(["export", *runs, "--name", "cli-compact", "--sharp-faces", "2", "4",
+                          "--works-down-to", "0.4", "skin turns blotchy"]) == 0
     assert training_main(["export", *runs, "--name", "cli-no-ramp", "--not-default"]) == 0
     capsys.readouterr()
 
@@ -29,6 +31,7 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     engine = load_engine("cli-compact", device="cpu")  # the refined rows start from the model's defaults
     assert engine.sharp_faces == SharpFaceSparing(2.0, 4.0)  # the exported ramp reaches the engine
+    assert engine.fidelity_range == FidelityRange(0.4, "skin turns blotchy")  # and so does the range
     defaults = f"{engine.default_fidelity:g}, {engine.default_steps} steps"
     for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step", f"{defaults}, refined ×1", f"{defaults}, refined ×2",
                   f"{defaults}, sparing"):

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from faceapp.core import devices, host_memory, schedule
 from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.manifest import FidelityRange
 from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
 from faceapp.core.sampling import PREDICTIONS, eps_from_v, iter_sample_ddim, q_sample, randn_per_generator
@@ -96,6 +97,7 @@ class FaceEngine:
         max_batch: int | None = None,
         precision: str = "auto",
         sharp_faces: SharpFaceSparing | None = None,
+        fidelity_range: FidelityRange | None = None,
     ) -> None:
         self.device = devices.resolve_device(device)
         if self.device.type == "cpu":
@@ -106,6 +108,7 @@ class FaceEngine:
         self.default_steps = default_steps
         self.default_fidelity = default_fidelity
         self.sharp_faces = sharp_faces  # the model's sparing ramp; None: no face is ever spared
+        self.fidelity_range = fidelity_range  # how far towards realistic it works; None: everywhere
         self.numerics = resolve_precision(precision, self.device)
         self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
@@ -414,4 +417,5 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         max_batch=max_batch,
         precision=precision,
         sharp_faces=manifest.sharp_faces,
+        fidelity_range=manifest.fidelity_range,
     )

@@ -112,6 +112,28 @@ class SharpFacesSpec:
     full_above: GreyLevels
 
 
+Fidelity = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
+class FidelityRange:
+    """``[fidelity_range]``: how far towards "realistic" this model's evaluation found it restores
+    well. ``works_down_to``: the lowest fidelity it works at; ``below``: what its faces show
+    lower down (said to the user who goes there: a clause, e.g. "skin turns blotchy")."""
+
+    works_down_to: Fidelity
+    below: str = ""
+
+    def caution(self, fidelity: float | None, model: str) -> str | None:
+        """What to tell a user restoring with ``model`` at ``fidelity`` (None: the model's own),
+        when that is below where it works; None within its range."""
+        if fidelity is None or fidelity >= self.works_down_to - 1e-6:
+            return None
+        text = (f"fidelity {fidelity:.2f} is below {self.works_down_to:.2f}, the lowest at which {model}'s "
+                "evaluation found it restores well")
+        return text + (f": {self.below}." if self.below else ".")
+
+
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
 class _ManifestDocument:
     """A ``models/*.toml`` file as written (the schema the file is checked against)."""
@@ -125,13 +147,14 @@ class _ManifestDocument:
     diffusion: DiffusionSpec
     restorer: NetworkSpec
     prior: NetworkSpec | None = None
-    default_fidelity: Annotated[float, Field(ge=0.0, le=1.0)] = DEFAULT_FIDELITY
+    default_fidelity: Fidelity = DEFAULT_FIDELITY
     description: str = ""
     licence: str = ""
     homepage: str = ""
     default: bool = False
     files: tuple[ModelFile, ...] = ()
     sharp_faces: SharpFacesSpec | None = None
+    fidelity_range: FidelityRange | None = None
 
     @field_validator("schema")
     @classmethod
@@ -161,6 +184,7 @@ class ModelManifest:
     source: Path
     default_fidelity: float = DEFAULT_FIDELITY  # where the model's evaluation says it works best (the slider's start)
     sharp_faces: SharpFaceSparing | None = None  # None: the model spares no face (no ramp measured for it)
+    fidelity_range: FidelityRange | None = None  # None: it works over the whole slider
 
     def file(self, name: str) -> ModelFile:
         """The ``[[files]]`` entry called ``name``."""
@@ -203,6 +227,7 @@ def load_manifest(path: Path) -> ModelManifest:
         files=doc.files, is_default=doc.default, source=path, default_fidelity=doc.default_fidelity,
         sharp_faces=(SharpFaceSparing(doc.sharp_faces.untouched_below, doc.sharp_faces.full_above)
                      if doc.sharp_faces is not None else None),
+        fidelity_range=doc.fidelity_range,
     )
 
 
@@ -220,6 +245,8 @@ def _check_consistency(doc: _ManifestDocument, path: Path) -> None:
         raise error("diffusion.beta_end", "must satisfy 0 < beta_start <= beta_end < 1")
     if doc.sharp_faces is not None and doc.sharp_faces.untouched_below >= doc.sharp_faces.full_above:
         raise error("sharp_faces.full_above", "must be more than sharp_faces.untouched_below")
+    if doc.fidelity_range is not None and doc.fidelity_range.works_down_to > doc.default_fidelity:
+        raise error("fidelity_range.works_down_to", "must not be above default_fidelity (the default must work)")
     names = [f.name for f in doc.files]
     for index, name in enumerate(names):
         if name in names[:index]:

@@ -1,14 +1,28 @@
 """The fidelity ↔ realism slider: its ends labelled in words, the current value in bold between
 them (a word and the number the CLI's ``--fidelity`` takes); the start timestep is in its tooltip,
-and a reset button brings it back to the model's own default fidelity."""
+and a reset button brings it back to the model's own default fidelity. Where the model's card says
+it stops working well (its manifest's ``[fidelity_range]``), the groove is underlined from there to
+the realistic end, and a value there is shown in the caution colour with the reason."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QLineF, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from faceapp.core.manifest import FidelityRange
 from faceapp.core.schedule import fidelity_to_timestep
 from faceapp.core.settings import DEFAULT_FIDELITY
+from faceapp.gui.look import CAUTION
 
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
           (-1.0, "Very realistic"))
@@ -17,6 +31,32 @@ _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, 
 def fidelity_words(fidelity: float) -> str:
     """A word for a fidelity value: 1 is "Very faithful", 0 "Very realistic"."""
     return next(word for threshold, word in _WORDS if fidelity >= threshold)
+
+
+class _RangeSlider(QSlider):
+    """A horizontal slider that underlines its groove from :attr:`caution_from` (a slider value)
+    to the maximum: the part where the model is not known to work well."""
+
+    caution_from: int | None = None
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        super().paintEvent(event)
+        if self.caution_from is None or self.caution_from >= self.maximum():
+            return
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        style = self.style()
+        groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self)
+        handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self)
+        span = groove.width() - handle.width()
+        start = groove.left() + handle.width() / 2
+        x0 = start + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), self.caution_from, span)
+        x1 = start + span
+        y = min(self.height() - 2.0, groove.center().y() + max(4.0, groove.height() / 2 + 2))
+        painter = QPainter(self)
+        painter.setPen(QPen(CAUTION, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+        painter.drawLine(QLineF(x0, y, x1, y))
+        painter.end()
 
 
 class FidelityControl(QWidget):
@@ -35,7 +75,7 @@ class FidelityControl(QWidget):
 
     def __init__(self, fidelity: float = DEFAULT_FIDELITY, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = _RangeSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setPageStep(10)
         self.value_label = QLabel()
@@ -50,6 +90,8 @@ class FidelityControl(QWidget):
         self.reset_button.setSizePolicy(policy)
         self.reset_button.clicked.connect(self._reset)
         self._model_default = DEFAULT_FIDELITY
+        self._range: FidelityRange | None = None
+        self._model = ""
         ends = QHBoxLayout()
         ends.addWidget(QLabel("Faithful"))
         ends.addStretch(1)
@@ -89,6 +131,18 @@ class FidelityControl(QWidget):
                                      "barely changes are spared (Settings ▸ Sharp faces)")
         self._show(self.fidelity())
 
+    def set_model_range(self, fidelity_range: FidelityRange | None, model: str = "this model") -> None:
+        """Where ``model`` (a name shown to the user) works well; None: the whole slider."""
+        self._range, self._model = fidelity_range, model
+        self.slider.caution_from = (round((1.0 - fidelity_range.works_down_to) * 100) + 1
+                                    if fidelity_range is not None else None)
+        self.slider.update()
+        self._show(self.fidelity())
+
+    def caution(self) -> str | None:
+        """Why the value shown is outside the model's range (None inside it)."""
+        return self._range.caution(self.fidelity(), self._model) if self._range is not None else None
+
     def _reset(self) -> None:
         self.set_fidelity(self._model_default)
         self.resetToModelDefault.emit()
@@ -100,11 +154,19 @@ class FidelityControl(QWidget):
             self.fidelityChanged.emit(fidelity)
 
     def _show(self, fidelity: float) -> None:
-        self.value_label.setText(f"{fidelity_words(fidelity)} · {fidelity:.2f}")
+        caution = self._range.caution(fidelity, self._model) if self._range is not None else None
+        self.value_label.setText(("⚠ " if caution else "") + f"{fidelity_words(fidelity)} · {fidelity:.2f}")
+        palette = self.palette()
+        if caution:
+            palette.setColor(QPalette.ColorRole.WindowText, CAUTION)
+        self.value_label.setPalette(palette)
         self.reset_button.setVisible(abs(fidelity - self._model_default) > 1e-6)
         tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
                f"{fidelity_to_timestep(fidelity)} of 1000. Left keeps the photo's look; right lets "
                "the face prior add more (realistic, but less like the original). Restore again to "
                "apply.")
+        if self._range is not None:
+            tip += (f"\n\nUnderlined: below {self._range.works_down_to:.2f}, where {self._model} is not known "
+                    "to work well." + (f" Now: {caution[0].upper()}{caution[1:]}" if caution else ""))
         self.slider.setToolTip(tip)
         self.value_label.setToolTip(tip)

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QLabel
 PHOTO_BACKGROUND = QColor(38, 38, 42)
 #: A dark plate behind text drawn over a photo.
 TAG_BACKGROUND = QColor(20, 20, 24, 170)
+#: A setting outside what the model was found to do well (readable on the light panel).
+CAUTION = QColor(196, 110, 0)
 
 
 def section_title(text: str) -> QLabel:

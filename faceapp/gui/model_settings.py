@@ -68,9 +68,13 @@ class ModelSettings:
         return self.model_default_fidelity() if fidelity is None else fidelity
 
     def show_fidelity(self) -> None:
-        """Put the slider at :meth:`shown_fidelity`, its reset button at the model's default."""
+        """Put the slider at :meth:`shown_fidelity`, its reset button at the model's default, and
+        mark where the model stops working well."""
         default, chosen = self.model_default_fidelity(), self._window.session.prefs.fidelity
+        manifest = self._manifest()
         self._window.fidelity.set_model_default(default)
+        self._window.fidelity.set_model_range(manifest.fidelity_range if manifest is not None else None,
+                                              manifest.name if manifest is not None else "")
         self._window.fidelity.set_fidelity(default if chosen is None else chosen)
 
     def open_models(self) -> None:

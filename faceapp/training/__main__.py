@@ -26,6 +26,7 @@ def _train(args) -> None:
 
 
 def _export(args) -> None:
+    from faceapp.core.manifest import FidelityRange
     from faceapp.core.sparing import SharpFaceSparing
     from faceapp.training.export import export_model
 
@@ -35,6 +36,8 @@ def _export(args) -> None:
                           name=args.name, title=args.title, default=not args.not_default,
                           default_steps=args.default_steps, default_fidelity=args.default_fidelity,
                           sharp_faces=SharpFaceSparing(*args.sharp_faces) if args.sharp_faces else None,
+                          fidelity_range=(FidelityRange(float(args.works_down_to[0]), args.works_down_to[1])
+                                          if args.works_down_to else None),
                           evaluation=evaluation, notes=notes)
     for path in (result.manifest, *result.files, result.model_card):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
@@ -86,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sharp-faces", type=float, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
                    help="the restorer's sparing ramp, in grey levels of restorer change (faceapp.core.sparing; "
                         "from evaluating both test sets); default: no face is spared")
+    e.add_argument("--works-down-to", nargs=2, metavar=("FIDELITY", "BELOW"),
+                   help="the lowest fidelity the evaluation found the model works at, and what its faces show "
+                        "lower down (a clause told to users who go there); default: the whole slider")
     e.add_argument("--evaluation", type=Path, help="a file with the evaluation table for the model card")
     e.add_argument("--notes", type=Path, help="a Markdown file added to the model card (e.g. what the figures show)")
     e.set_defaults(func=_export)

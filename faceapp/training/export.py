@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceapp.core.loading import save_safetensors
+from faceapp.core.manifest import FidelityRange
 from faceapp.core.sparing import SharpFaceSparing
 from faceapp.training.checkpoint import load_run_weights
 from faceapp.training.config import ConfigError, TrainingConfig, parse_config
@@ -43,6 +44,7 @@ def export_model(
     default_steps: int = 8,
     default_fidelity: float = 0.5,
     sharp_faces: SharpFaceSparing | None = None,
+    fidelity_range: FidelityRange | None = None,
     evaluation: str = "",
     notes: str = "",
 ) -> ExportResult:
@@ -50,7 +52,9 @@ def export_model(
     ``MODEL_CARD.md`` into ``out_dir`` from two training runs (or their ``ema.safetensors``).
 
     ``sharp_faces`` is the restorer's sparing ramp (:mod:`faceapp.core.sparing`), written as the
-    manifest's ``[sharp_faces]``; None spares no face. The model's face size is the prior's
+    manifest's ``[sharp_faces]``; None spares no face. ``fidelity_range`` (the ``[fidelity_range]``:
+    how far towards "realistic" the evaluation found the model works) is told to users who go
+    lower; None: the whole slider. The model's face size is the prior's
     ``image_size``. The card lists each network's training (steps, samples, hours, its validation
     curve when a run folder is given), the evaluation table and ``notes`` (e.g. what was seen in the
     figures)."""
@@ -70,7 +74,7 @@ def export_model(
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
     manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
-                                       sharp_faces), encoding="utf-8")
+                                       sharp_faces, fidelity_range), encoding="utf-8")
     card = out / MODEL_CARD_NAME
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
                                 training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
@@ -89,7 +93,8 @@ def _toml_value(value) -> str:
     raise ConfigError(f"cannot write {value!r} into a manifest")
 
 
-def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None) -> str:
+def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None,
+                   fidelity_range=None) -> str:
     d = prior_cfg.diffusion
     lines = [
         "# faceapp's own compact model, exported by python -m faceapp.training export.",
@@ -117,6 +122,9 @@ def _manifest_text(name, title, default, default_steps, default_fidelity, prior_
     if sharp_faces is not None:
         lines += ["", "[sharp_faces]", f"untouched_below = {float(sharp_faces.untouched_below)!r}",
                   f"full_above = {float(sharp_faces.full_above)!r}"]
+    if fidelity_range is not None:
+        lines += ["", "[fidelity_range]", f"works_down_to = {float(fidelity_range.works_down_to)!r}",
+                  f"below = {_toml_value(fidelity_range.below)}"]
     for kind in ("prior", "restorer"):
         meta, path, _ = entries[kind]
         lines += ["", f"[{kind}]", f"arch = {_toml_value(meta['arch'])}", f"file = {_toml_value(path.name)}",
