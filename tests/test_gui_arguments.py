@@ -25,3 +25,32 @@ def test_an_unknown_option_is_a_usage_error_not_ignored(tmp_path, monkeypatch, c
     with pytest.raises(SystemExit) as exit_:
         parse_arguments(["--self-test"])
     assert exit_.value.code == 2
+
+
+def test_qt_options_are_left_to_qt_and_the_rest_checked_before_it_starts(tmp_path, monkeypatch):
+    from faceapp.gui.app import without_qt_options
+
+    monkeypatch.chdir(tmp_path)
+    args = ["-platform", "offscreen", "-style=fusion", "--reverse", "a.jpg", "--self-test", "--", "-style"]
+    assert without_qt_options(args) == ["a.jpg", "--self-test", "--", "-style"]
+    assert parse_arguments(without_qt_options(["-platform", "offscreen", "a.jpg"])).photos == [Path("a.jpg")]
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (["--help"], 0, "usage: faceapp"),
+    (["--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["--self-test", "photo.jpg"], 1, "needs a display"),
+])
+def test_without_a_display_the_app_answers_instead_of_aborting(args, code, says, tmp_path):
+    """Over ssh with no display, Qt would abort the process (exit 134) with a message about its
+    xcb plugin: --help and usage errors are answered before Qt starts, and the rest says why."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["FACEAPP_HOME"] = str(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "faceapp", *args], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == code, run.stderr
+    assert says in run.stdout + run.stderr

@@ -108,6 +108,44 @@ def close_on_termination(window) -> None:
     log.info("window open; SIGTERM, SIGHUP and Ctrl-C close it")
 
 
+#: Qt's own command-line options (QGuiApplication, QApplication) that take a value, and those that do not.
+_QT_OPTIONS_WITH_VALUE = frozenset({"platform", "platformpluginpath", "platformtheme", "plugin", "qmljsdebugger",
+                                    "qwindowgeometry", "qwindowtitle", "qwindowicon", "display", "geometry", "style",
+                                    "stylesheet", "session", "fontengine"})
+_QT_FLAGS = frozenset({"reverse", "nograb", "dograb", "sync", "widgetcount"})
+
+
+def without_qt_options(args: list[str]) -> list[str]:
+    """``args`` less Qt's own options (``-platform offscreen``, ``-style=fusion``, ``--reverse``…),
+    which the QApplication reads, so that faceapp's arguments can be checked before Qt starts."""
+    kept, skip = [], False
+    for index, arg in enumerate(args):
+        if skip:
+            skip = False
+            continue
+        if arg == "--":
+            return kept + args[index:]
+        name, has_value = arg.lstrip("-").partition("=")[::2], "=" in arg
+        if arg.startswith("-") and not Path(arg).exists() and name[0] in _QT_OPTIONS_WITH_VALUE | _QT_FLAGS:
+            skip = name[0] in _QT_OPTIONS_WITH_VALUE and not has_value
+            continue
+        kept.append(arg)
+    return kept
+
+
+def missing_display() -> str | None:
+    """Why Qt could not open a window here (None when it can, as far as can be told before it
+    starts): on Linux, no X11 or Wayland display and no other platform chosen. Qt itself would
+    abort the process with a message about its xcb plugin."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("faceapp needs a display, and none is set (no DISPLAY or WAYLAND_DISPLAY). Run it in a desktop session; "
+            "for a check without a screen, set QT_QPA_PLATFORM=offscreen; to restore photos without a window, "
+            "use faceapp-cli.")
+
+
 def parse_arguments(args: list[str]) -> argparse.Namespace:
     """``faceapp``'s own arguments (Qt's, such as ``-platform``, already removed): ``photos`` and
     ``self_test``. A usage error exits 2 with a message, like any command-line tool.
@@ -143,15 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     from faceapp.core.host_memory import keep_freed_memory
 
     keep_freed_memory()  # before Qt starts its threads: they then share the heap the engine reuses
+    try:  # before Qt starts: --help and usage errors need no display
+        options = parse_arguments(without_qt_options(argv[1:]))
+    except SystemExit as exit_:  # argparse: 2 on a usage error, 0 on --help
+        return int(exit_.code or 0)
     prepare_qt_environment()
     from PySide6.QtWidgets import QApplication
 
-    ours = QApplication.instance() is None
+    platform_given = any(a.lstrip("-").partition("=")[0] == "platform" for a in argv[1:])
+    if QApplication.instance() is None and not platform_given and (problem := missing_display()):
+        print(f"faceapp: {problem}", file=sys.stderr)
+        return 1
     app = create_application(argv)
-    try:
-        options = parse_arguments(list(app.arguments())[1:] if ours else argv[1:])
-    except SystemExit as exit_:  # argparse: 2 on a usage error, 0 on --help
-        return int(exit_.code or 0)
     log_file = setup_logging()
     log.info("faceapp starting; log file %s", log_file)
     from faceapp.gui.heap import freeze_long_lived_objects
