@@ -1,0 +1,133 @@
+"""Which files in a folder are photos to restore: the one rule both front-ends list folders by.
+
+:func:`list_photos` looks into a folder (and, when asked, its sub-folders) and sorts what it finds:
+the photos to restore; faceapp's own earlier results (recognised by their provenance, so a folder
+restored into itself is not restored again); hidden files and folders (names starting with ``.``,
+such as macOS's ``._photo.jpg`` or a ``.thumbnails`` folder); files that are not photos faceapp
+reads (another type, or a symbolic link to nothing); and sub-folders it could not look into. The
+result says each, so a caller can tell a folder that held no photos and say what it held instead.
+A file named on its own is the caller's business: these rules are for folders only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from faceapp.core.export import is_faceapp_output
+from faceapp.core.preferences import PHOTO_SUFFIXES
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """What :func:`list_photos` found in ``folder``, each kind sorted by path."""
+
+    folder: Path
+    photos: tuple[Path, ...] = ()  #: the photos to restore
+    earlier_results: tuple[Path, ...] = ()  #: photos faceapp wrote itself, left out
+    not_photos: tuple[Path, ...] = ()  #: files of other types, broken links, devices: left out
+    hidden: tuple[Path, ...] = ()  #: hidden files and folders (not looked into), left out
+    unreadable: tuple[Path, ...] = ()  #: folders that could not be listed (permission denied, …)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the folder held no photo to restore (the other fields say what it held)."""
+        return not self.photos
+
+    def relative(self, path: Path) -> Path:
+        """``path`` (one of the files listed) relative to the listed folder, e.g. ``2019/a.jpg``."""
+        return path.relative_to(self.folder)
+
+
+def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> FolderListing:
+    """The photos in ``folder`` (and in its sub-folders when ``recursive``), and what was left out.
+
+    A photo is a file (or a link to one) whose suffix is one of ``PHOTO_SUFFIXES``, whose name
+    does not start with ``.``, that is not inside a hidden folder and that faceapp did not write
+    itself (:func:`~faceapp.core.export.is_faceapp_output`; this opens each photo's header).
+    Links to folders are not followed. Never raises for what is in the folder: a folder that
+    cannot be listed (the given one included) is reported in ``unreadable``.
+    """
+    folder = Path(folder)
+    photos: list[Path] = []
+    results: list[Path] = []
+    others: list[Path] = []
+    hidden: list[Path] = []
+    unreadable: list[Path] = []
+    for path in sorted(_entries(folder, recursive, hidden, unreadable)):
+        if path.name.startswith("."):
+            hidden.append(path)
+        elif path.is_dir():
+            continue  # a sub-folder (looked into when recursive) or a link to one (never followed)
+        elif not path.is_file() or path.suffix.lower() not in PHOTO_SUFFIXES:
+            others.append(path)
+        elif is_faceapp_output(path):
+            results.append(path)
+        else:
+            photos.append(path)
+    return FolderListing(folder, tuple(photos), tuple(results), tuple(others), tuple(sorted(hidden)),
+                         tuple(sorted(unreadable)))
+
+
+def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list[Path]) -> Iterable[Path]:
+    """Every entry of ``folder`` but its sub-folders (all of them, but hidden ones, when ``recursive``,
+    which go to ``hidden`` unvisited); folders that cannot be listed go to ``unreadable``."""
+    if not recursive:
+        try:
+            with os.scandir(folder) as entries:
+                names = [entry.name for entry in entries]
+        except OSError:
+            unreadable.append(folder)
+            return []
+        return [folder / name for name in names]
+    found: list[Path] = []
+    for top, folders, files in os.walk(folder, onerror=lambda exc: unreadable.append(Path(exc.filename or folder))):
+        top_path = Path(top)
+        for name in list(folders):
+            if name.startswith("."):
+                hidden.append(top_path / name)
+                folders.remove(name)
+        found += [top_path / name for name in files]
+    return found
+
+
+def not_photos_text(paths: Iterable[Path]) -> str:
+    """What the files :func:`list_photos` left out as not photos are, in short, e.g.
+    ``.heic ×2, .txt, 1 broken link``."""
+    kinds: Counter[str] = Counter()
+    links = 0
+    for path in paths:
+        if path.is_symlink() and not path.exists():
+            links += 1
+        else:
+            kinds[path.suffix.lower() or "no suffix"] += 1
+    parts = [kind if count == 1 else f"{kind} ×{count}" for kind, count in sorted(kinds.items())]
+    if links:
+        parts.append(f"{links} broken link{'s' if links > 1 else ''}")
+    return ", ".join(parts)
+
+
+def no_photos_text(listing: FolderListing) -> str:
+    """Why a folder gave no photo to open (``listing.empty``), in a sentence for the user: what it
+    holds instead, e.g. photos only in sub-folders (not opened, unless asked to go into them)."""
+    folder = listing.folder
+    if folder in listing.unreadable:
+        return f"The folder {folder.name} could not be opened (no permission to list it?)."
+    try:
+        subfolders = sum(1 for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        subfolders = 0
+    held = []
+    if listing.earlier_results:
+        held.append(f"{len(listing.earlier_results)} of faceapp's own results")
+    if listing.not_photos:
+        held.append(f"files faceapp does not read ({not_photos_text(listing.not_photos)})")
+    if subfolders:
+        held.append(f"{subfolders} sub-folder{'s' if subfolders > 1 else ''}, not opened: open "
+                    f"{'it' if subfolders == 1 else 'one of them'} instead")
+    if listing.hidden:
+        held.append(f"{len(listing.hidden)} hidden file{'s' if len(listing.hidden) > 1 else ''}")
+    return f"No photos to open in {folder.name}" + (": it holds " + "; ".join(held) if held else ": it is empty") + "."

@@ -1,0 +1,72 @@
+"""The one rule both front-ends list folders by: photos, earlier results, hidden and other files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from faceapp.core.export import export_photo
+from faceapp.core.photo_inputs import list_photos, not_photos_text
+
+
+def _photo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (32, 32), (90, 80, 70)).save(path)
+    return path
+
+
+def _album(root: Path) -> Path:
+    """A folder as a user's album looks: photos, a faceapp result, macOS and thumbnail debris, others."""
+    album = root / "album"
+    _photo(album / "b.jpg")
+    _photo(album / "a.PNG")
+    _photo(album / "2019" / "c.webp")
+    _photo(album / ".thumbnails" / "b.jpg")  # a hidden folder: not looked into
+    (album / "._b.jpg").write_bytes(b"\0\5\26\7 AppleDouble")  # macOS resource fork: hidden
+    (album / "clip.heic").write_bytes(b"not read by faceapp")
+    (album / "notes.txt").write_text("who is who")
+    (album / "gone.jpg").symlink_to(album / "nowhere.jpg")
+    export_photo(np.zeros((32, 32, 3), np.uint8), None, None, album / "b_restored.jpg", provenance={"model": "x"})
+    return album
+
+
+def test_a_folder_is_sorted_into_photos_results_hidden_and_other_files(tmp_path):
+    album = _album(tmp_path)
+    listing = list_photos(album)
+    assert listing.photos == (album / "a.PNG", album / "b.jpg")
+    assert listing.earlier_results == (album / "b_restored.jpg",)
+    assert listing.hidden == (album / "._b.jpg", album / ".thumbnails")
+    assert listing.not_photos == (album / "clip.heic", album / "gone.jpg", album / "notes.txt")
+    assert not_photos_text(listing.not_photos) == ".heic, .txt, 1 broken link"
+    assert not listing.empty and listing.unreadable == ()
+
+
+def test_recursive_listing_skips_hidden_folders_and_gives_relative_paths(tmp_path):
+    album = _album(tmp_path)
+    listing = list_photos(album, recursive=True)
+    assert [listing.relative(p) for p in listing.photos] == [Path("2019/c.webp"), Path("a.PNG"), Path("b.jpg")]
+    assert album / ".thumbnails" in listing.hidden
+
+
+def test_a_caller_can_tell_a_folder_without_photos(tmp_path):
+    album = tmp_path / "empty"
+    album.mkdir()
+    (album / "clip.heic").write_bytes(b"x")
+    listing = list_photos(album)
+    assert listing.empty and listing.not_photos == (album / "clip.heic",)
+    missing = list_photos(tmp_path / "nosuch")
+    assert missing.empty and missing.unreadable == (tmp_path / "nosuch",)
+
+
+def test_a_folder_without_photos_says_what_it_holds_instead(tmp_path):
+    from faceapp.core.photo_inputs import no_photos_text
+
+    album = tmp_path / "album"
+    (album / "2019").mkdir(parents=True)
+    (album / "notes.txt").write_text("x")
+    text = no_photos_text(list_photos(album))
+    assert text.startswith("No photos to open in album") and "1 sub-folder" in text and ".txt" in text
+    (tmp_path / "empty").mkdir()
+    assert no_photos_text(list_photos(tmp_path / "empty")) == "No photos to open in empty: it is empty."
