@@ -100,7 +100,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(args.out))
     print(f"wrote {args.out}")
-    window.close()
+    window.close_without_asking()
     app.quit()
     return 0
 

@@ -71,3 +71,15 @@ def without_bundled_model(tmp_path_factory, monkeypatch):
     shutil.copytree(real / "detector", bundled / "detector")
     monkeypatch.setattr(paths, "bundled_models_dir", lambda: bundled)
     return bundled
+
+
+@pytest.fixture(autouse=True)
+def unsaved_work_is_discarded_when_asked(monkeypatch):
+    """A window closed (or a photo removed) with unsaved results asks first; a modal box would
+    wait forever offscreen, so tests answer "discard" unless they answer it themselves."""
+    import faceapp.gui.confirm  # (PySide6 only: no window is made)
+
+    asked = []
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append(text) or "discard")
+    return asked

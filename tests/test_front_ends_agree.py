@@ -126,3 +126,23 @@ def test_the_settings_dialog_offers_quality_only_where_a_format_uses_it(qtbot):
     for fmt, lossy in (("png", False), ("tiff", False), ("jpg", True), ("webp", True), ("", True)):
         dialog.export_format.setCurrentIndex(dialog.export_format.findData(fmt))
         assert dialog.quality.isEnabled() == lossy, fmt  # "" keeps the original's type: maybe a JPEG
+
+
+@pytest.mark.parametrize(("pattern", "says"), [("restored_photo", "must contain {stem}"),
+                                               ("{stem}_{date}", "cannot name a file")])
+def test_a_bad_name_pattern_keeps_the_dialog_open_with_every_edit(qtbot, pattern, says):
+    """OK with one bad field says what is wrong in the dialog and keeps the other edits, instead
+    of closing and throwing every change away; a pattern Save could not use is refused here."""
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.seeds.setValue(6)
+    dialog.name_pattern.setText(pattern)
+    dialog.accept()
+    assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted
+    assert dialog.problem.isVisible() and says in dialog.problem.text()
+    assert dialog.seeds.value() == 6
+    dialog.name_pattern.setText("{stem}_fixed")
+    dialog.accept()
+    assert not dialog.isVisible() and dialog.result() == dialog.DialogCode.Accepted
+    assert dialog.preferences().seeds_per_face == 6

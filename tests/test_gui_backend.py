@@ -63,3 +63,20 @@ def test_a_restore_over_the_memory_budget_fails_before_the_model_loads(monkeypat
     with pytest.raises(MemoryBudgetError, match="big.png: restoring 1200×900 pixels at ×4 as JPEG"):
         next(job(lambda: False))
     assert loads == []
+
+
+def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):
+    """Hidden files (macOS's ``._x.jpg``) and faceapp's own earlier results are not loaded; a
+    photo or result dropped on its own is."""
+    import numpy as np
+    from PIL import Image
+
+    from faceapp.core.export import export_photo
+    from faceapp.gui.backend import expand_paths
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.jpg")
+    (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+    (tmp_path / "notes.txt").write_text("who is who")
+    export_photo(np.zeros((32, 32, 3), np.uint8), None, None, tmp_path / "a_restored.jpg", provenance={"model": "x"})
+    assert expand_paths([tmp_path]) == [tmp_path / "a.jpg"]
+    assert expand_paths([tmp_path / "a_restored.jpg"]) == [tmp_path / "a_restored.jpg"]

@@ -10,8 +10,9 @@ import gui_util
 import numpy as np
 from gui_util import StallMeter, load, restore, saved
 from PySide6.QtCore import QThread
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from faceapp.core.errors import ExportError
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
 
@@ -79,6 +80,7 @@ def test_export_errors_are_notices_with_a_next_step(window, qtbot, photo, tmp_pa
     restore(window, qtbot, path)
     [existing] = saved(window, qtbot, window.exports.save)
     before = existing.read_bytes()
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (90, True))  # the quality asked for a .jpg
     for chosen, expected in ((photo, "original"), (tmp_path / "gone" / "x.png", "does not exist")):
         monkeypatch.setattr(QFileDialog, "getSaveFileName",
                             lambda *_args, name=chosen: (str(name), "PNG (*.png)"))
@@ -126,3 +128,45 @@ def test_dragging_out_an_unsaved_result_saves_it_first(window, qtbot, photo):
     assert window.session.saved_file(path) == written  # the next drag carries this file
     window.gallery.click_candidate(2)
     assert window.session.saved_file(path) is None  # it no longer shows the chosen candidate
+
+
+def test_save_as_adds_the_chosen_types_extension_and_starts_on_the_suggestions_type(window, qtbot, photo, monkeypatch):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    offered = []
+
+    def dialog(parent, caption, folder, filters, selected):
+        offered.append((folder, selected))
+        return str(photo.parent / "noext"), "JPEG (*.jpg *.jpeg)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", dialog)
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: asked.append(args) or (80, True))
+    assert saved(window, qtbot, window.exports.save_as) == [photo.parent / "noext.jpg"]
+    [(suggested, selected)] = offered
+    assert suggested.endswith(".jpg") and selected.startswith("JPEG")  # the list starts on the name's type
+    assert len(asked) == 1  # JPEG: its quality was asked
+
+    # a typed extension wins over the type chosen in the list, and PNG asks no quality
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args: (str(photo.parent / "typed.png"), "JPEG (*.jpg *.jpeg)"))
+    window.gallery.click_candidate(1)
+    assert saved(window, qtbot, window.exports.save_as) == [photo.parent / "typed.png"]
+    assert len(asked) == 1
+    assert read_photo(photo.parent / "typed.png").rgb.shape[2] == 3
+
+
+def test_an_error_that_begins_with_a_file_name_keeps_its_case():
+    from faceapp.gui.export_flow import _sentence
+
+    assert _sentence(ExportError("cf_03.jpg is not restored yet")) == "cf_03.jpg is not restored yet"
+    assert _sentence(ExportError("the folder is read-only")) == "The folder is read-only"
+
+
+def test_save_creates_the_output_folder_of_the_settings_as_the_cli_does(window, qtbot, photo, tmp_path):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    folder = tmp_path / "new" / "restored"
+    window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(folder))
+    [written] = saved(window, qtbot, window.exports.save)
+    assert written.parent == folder and written.exists()

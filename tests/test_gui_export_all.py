@@ -72,10 +72,11 @@ def test_export_all_can_be_cancelled_between_photos(window, qtbot, restored, out
     assert not window.session.export_queue.busy
 
 
-def test_export_all_into_a_missing_folder_is_an_error_notice(window, qtbot, restored, out):
+def test_export_all_into_a_folder_that_cannot_be_made_is_an_error_notice(window, qtbot, restored, out):
     out.rmdir()
+    out.write_bytes(b"a file where the folder was")  # (a folder merely missing is made again)
     assert saved(window, qtbot, window.exports.export_all) == []
     notice = window.notices.notices()[-1]
-    assert notice.level == "error" and "does not exist" in notice.text
+    assert notice.level == "error" and "Cannot create the output folder" in notice.text and "in the way" in notice.text
     assert "0 of 3 photo(s) were saved" in notice.text
     assert notice.action == "export_all"  # the banner's button picks another folder

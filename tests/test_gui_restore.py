@@ -93,8 +93,9 @@ def test_export_records_the_chosen_seed_and_never_overwrites(window, qtbot, phot
     chosen = entry.result.composite().astype(int)
 
     [first] = saved(window, qtbot, window.exports.save)
+    window.gallery.click_candidate(2)  # a new picture: saved beside the first, which stays
     [second] = saved(window, qtbot, window.exports.save)
-    assert first != second and first.parent == photo.parent
+    assert first != second and first.parent == photo.parent and first.exists()
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original
     provenance = read_provenance(first)
     assert provenance["faces"][0]["seed"] == chosen_seed

@@ -43,8 +43,10 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "split_reset": ("&Split view", "compare", "S", "Back to the split view, divider centred"),
     "zoom_fit": ("&Fit", "zoom-fit", "Ctrl+0", "Fit the photo in the window"),
     "zoom_actual": ("&100 %", "zoom-actual", "Ctrl+1", "Show the photo at 100 %"),
-    "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),
+    "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),  # (and Ctrl+=: see build_actions)
     "zoom_out": ("Zoom &out", "zoom-out", _Std.ZoomOut, "Zoom out"),
+    "next_photo": ("&Next photo", "", "PgDown", "Show the next photo of the filmstrip"),
+    "previous_photo": ("&Previous photo", "", "PgUp", "Show the previous photo of the filmstrip"),
     "log_folder": ("Open &log folder", "", "", "Show the folder holding faceapp's log file"),
     "about": ("&About faceapp", "", "", ""),
 }
@@ -64,6 +66,8 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         built[name] = action
     for name in ("draw_box", "damage_brush", "eraser"):
         built[name].setCheckable(True)
+    # Ctrl++ needs Shift on most keyboards: Ctrl+= zooms in too, as in browsers and editors
+    built["zoom_in"].setShortcuts([built["zoom_in"].shortcut(), QKeySequence("Ctrl+=")])
     return built
 
 
@@ -74,7 +78,7 @@ MENUS: dict[str, list[str | None]] = {
     "&Edit": ["undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
-              None, "gallery"],
+              None, "next_photo", "previous_photo", None, "gallery"],
     "&Photo": ["restore", "restore_all", "refine", "cancel"],
     "&Models": ["models"],
     "&Help": ["log_folder", "about"],

@@ -22,6 +22,7 @@ import numpy as np
 
 from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
+from faceapp.core.errors import ExportError
 from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.gui.heap import freeze_long_lived_objects
 
@@ -95,14 +96,28 @@ class RestoreOutcome:
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Photo files among ``paths``; folders contribute their photos (not recursive), sorted."""
+    """Photo files among ``paths``; folders contribute their photos (not recursive), sorted, by the
+    CLI's rule (:func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's own
+    earlier results are left out)."""
+    from faceapp.core.photo_inputs import list_photos
+
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES))
+            found.extend(list_photos(path).photos)
         elif path.suffix.lower() in PHOTO_SUFFIXES or path.is_file():
             found.append(path)
     return found
+
+
+def _make_folder(folder: Path) -> None:
+    """Create the output folder ``folder`` when it is missing (ExportError saying why it cannot be)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ExportError(f"cannot create the output folder {folder}: a file of that name is in the way.") from None
+    except OSError as exc:
+        raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from None
 
 
 class CoreBackend:
@@ -213,7 +228,10 @@ class CoreBackend:
             written = []
             for index, snapshot in enumerate(snapshots):
                 yield ExportStep(index, len(snapshots), snapshot)
-                written.append(write_export(snapshot, destination(snapshot), fmt=fmt, quality=quality, unique=unique,
+                target = destination(snapshot)
+                if unique:  # a name of faceapp's choosing, in the output folder: made when missing, as the CLI does
+                    _make_folder(target.parent)
+                written.append(write_export(snapshot, target, fmt=fmt, quality=quality, unique=unique,
                                             overwrite=overwrite))
                 yield ExportStep(index, len(snapshots), snapshot, written[-1])
             return written
@@ -251,8 +269,6 @@ class CoreBackend:
 
 def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
     """What saving ``entry`` now writes: its result with the current gallery choices (UI thread)."""
-    from faceapp.core.errors import ExportError
-
     if entry.composite is None or entry.result is None:
         raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
     return ExportSnapshot(entry.path, entry.result)

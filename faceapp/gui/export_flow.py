@@ -28,13 +28,31 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.errors import ExportError
+from faceapp.core.export import EXTENSIONS, FORMATS
 from faceapp.gui.backend import ExportStep
 from faceapp.gui.job_queue import QueuedJob
 from faceapp.gui.notifications import Notice
 
 log = logging.getLogger(__name__)
 
-_SAVE_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)"
+_FILTERS = {"PNG": "PNG (*.png)", "JPEG": "JPEG (*.jpg *.jpeg)", "WEBP": "WebP (*.webp)", "TIFF": "TIFF (*.tif *.tiff)"}
+_SAVE_FILTERS = ";;".join(_FILTERS.values())
+
+
+def save_as_target(name: str, chosen_filter: str) -> Path:
+    """The file Save as writes for the ``name`` typed and the file type ``chosen_filter``: a name
+    with a known extension keeps it (what was typed wins over the list), one without gets the
+    chosen type's extension."""
+    path = Path(name)
+    if path.suffix.lower() in FORMATS:
+        return path
+    fmt = next((f for f, text in _FILTERS.items() if text == chosen_filter), "PNG")
+    return path.with_name(path.name + EXTENSIONS[fmt])
+
+
+def filter_for(path: Path) -> str:
+    """The Save as file type that matches ``path``'s extension (PNG when none does)."""
+    return _FILTERS.get(FORMATS.get(path.suffix.lower(), "PNG"), _FILTERS["PNG"])
 
 
 class ExportStatus(QWidget):
@@ -74,6 +92,8 @@ class ExportFlow(QObject):
 
     #: The files one Save, Save as or Export all wrote, also when it failed or stopped early.
     saved = Signal(object)
+    #: A close that waited for files to be written was called off: one of them failed.
+    closeAbandoned = Signal()
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -91,9 +111,21 @@ class ExportFlow(QObject):
         return self._queue.busy
 
     def save(self) -> bool:
-        """Save the shown photo next to its original under a new name; returns whether it started."""
+        """Save the shown photo next to its original under a new name; returns whether it started.
+        A photo already saved as it is now is not written again (Save as writes a copy)."""
         current = self._window.current
-        return current is not None and self._start([current], "save")
+        if current is None:
+            return False
+        done = self._window.session.saved_file(current) if current in self._window.session.entries else None
+        if done is not None:
+            self._window.statusBar().showMessage(f"{current.name} is saved already, as {done} (Save as… writes a copy)", 8000)
+            return False
+        return self._start([current], "save")
+
+    def save_unsaved(self) -> bool:
+        """Save every photo whose result is not saved as it is now, each next to its original."""
+        unsaved = self._window.session.unsaved()
+        return bool(unsaved) and self._start(unsaved, "save")
 
     def save_as(self) -> bool:
         """Ask for a name, format and quality, then save the shown photo there."""
@@ -102,16 +134,18 @@ class ExportFlow(QObject):
             return False
         session = window.session
         suggestion = session.backend.default_output_path(window.current, session.prefs)
-        name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS)
+        name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS,
+                                                   filter_for(Path(suggestion)))
         if not name:
             return False
+        target = save_as_target(name, chosen)
         quality = session.prefs.quality
-        if "JPEG" in chosen or "WebP" in chosen:
+        if FORMATS[target.suffix.lower()] in ("JPEG", "WEBP"):
             quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
             if not ok:
                 return False
         # The file dialog asked before a taken name was chosen: that file is replaced (never the original).
-        return self._start([window.current], "save", dest=Path(name), quality=quality, replace=True)
+        return self._start([window.current], "save", dest=target, quality=quality, replace=True)
 
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""
@@ -194,7 +228,9 @@ class ExportFlow(QObject):
         self.saved.emit(written)
 
     def _failed(self, kind: str, written: list[Path], total: int, error: BaseException) -> None:
-        self._close_when_done = False  # stay open: the user should see what went wrong
+        if self._close_when_done:
+            self._close_when_done = False  # stay open: the user should see what went wrong
+            self.closeAbandoned.emit()
         if not isinstance(error, ExportError):
             self._window.notices.show_error(error)
         elif kind == "export_all":
@@ -218,5 +254,10 @@ class ExportFlow(QObject):
 
 
 def _sentence(error: BaseException) -> str:
+    """The error as a sentence: capitalised, unless it begins with a file name or path (whose
+    case is the file's)."""
     text = str(error) or type(error).__name__
+    first = text.split(" ", 1)[0].rstrip(".:,;")
+    if "." in first or "/" in first or "\\" in first:
+        return text
     return text[:1].upper() + text[1:]

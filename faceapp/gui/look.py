@@ -11,6 +11,8 @@ PHOTO_BACKGROUND = QColor(38, 38, 42)
 TAG_BACKGROUND = QColor(20, 20, 24, 170)
 #: A setting outside what the model was found to do well (readable on the light panel).
 CAUTION = QColor(196, 110, 0)
+#: Text saying what is wrong with a value (readable on the light panel).
+ERROR_TEXT = QColor(190, 30, 30)
 
 
 def section_title(text: str) -> QLabel:

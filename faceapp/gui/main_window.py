@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -25,9 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp import __version__, paths
+from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces
 from faceapp.core.mask_editing import MaskEditor
+from faceapp.core.photo_inputs import list_photos, no_photos_text
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
@@ -36,7 +38,7 @@ from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
-from faceapp.gui.notifications import NotificationArea
+from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
         self._fidelity_unsaved = False  # moved since the preferences were last written
+        self._close_confirmed = False  # the user chose to close despite unsaved or running work
         self.actions_ = build_actions(self)
         self.exports = ExportFlow(self)
         self.models = ModelSettings(self, registry=registry)
@@ -128,7 +131,7 @@ class MainWindow(QMainWindow):
         a["save"].triggered.connect(self.exports.save)
         a["save_as"].triggered.connect(self.exports.save_as)
         a["export_all"].triggered.connect(self.exports.export_all)
-        a["remove"].triggered.connect(lambda: self.current and s.remove(self.current))
+        a["remove"].triggered.connect(self.remove_current)
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
         a["restore_all"].triggered.connect(lambda: s.restore(list(s.entries)))
@@ -157,6 +160,8 @@ class MainWindow(QMainWindow):
         a["zoom_actual"].triggered.connect(self.compare.zoom_actual)
         a["zoom_in"].triggered.connect(lambda: self.compare.set_zoom(self.compare.zoom() * 1.25))
         a["zoom_out"].triggered.connect(lambda: self.compare.set_zoom(self.compare.zoom() / 1.25))
+        a["next_photo"].triggered.connect(lambda: self._step_photo(1))
+        a["previous_photo"].triggered.connect(lambda: self._step_photo(-1))
         a["log_folder"].triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.user_log_dir()))))
         a["about"].triggered.connect(self._about)
@@ -175,6 +180,7 @@ class MainWindow(QMainWindow):
         self.gallery.faceSelected.connect(lambda _position: self._show_chosen_face())
         self.gallery.moreRequested.connect(lambda face: self.current and s.more(self.current, face))
         self.notices.actionTriggered.connect(self._notice_action)
+        self.exports.closeAbandoned.connect(lambda: setattr(self, "_close_confirmed", False))
         s.entryAdded.connect(self._entry_added)
         s.entryChanged.connect(self._entry_changed)
         s.entryRemoved.connect(self._entry_removed)
@@ -186,10 +192,16 @@ class MainWindow(QMainWindow):
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path]) -> list[Path]:
+        """Load photos and the photos of folders; a folder that gave none says what it holds."""
         added = self.session.add_paths(items)
         self.store.add_recent(added)
         if added and self.current is None:
             self.filmstrip.select(added[0])
+        for folder in (Path(item) for item in items):
+            if folder.is_dir() and not any(folder in p.parents for p in self.session.entries):
+                listing = list_photos(folder)
+                if listing.empty:
+                    self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…"))
         return added
 
     def open_files(self) -> None:
@@ -366,6 +378,8 @@ class MainWindow(QMainWindow):
         a["remove"].setEnabled(self.current is not None and self.session.can_remove(self.current))
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.composite is not None for e in self.session.entries.values()))
+        for name in ("next_photo", "previous_photo"):
+            a[name].setEnabled(len(self.session.entries) > 1)
         self.gallery.set_busy(busy)
         if not busy:
             self.progress_bar.setVisible(False)
@@ -374,6 +388,67 @@ class MainWindow(QMainWindow):
     def restore_current(self) -> None:
         if self.current is not None:
             self.session.restore([self.current])
+
+    def remove_current(self) -> None:
+        """Remove the shown photo from the window (never the file); asks first when its result
+        is not saved."""
+        path = self.current
+        if path is None:
+            return
+        if path in self.session.unsaved() and self.session.can_remove(path):
+            answer = confirm.ask_before_discarding(
+                self, f"Remove {path.name}? Its restored result is not saved (the photo file stays as it is).",
+                discard="Remove")
+            if answer != "discard":
+                return
+        self.session.remove(path)
+
+    def _step_photo(self, step: int) -> None:
+        """Show the photo ``step`` places after the shown one in the filmstrip (wrapping round)."""
+        order = self.filmstrip.paths()
+        if not order:
+            return
+        index = order.index(self.current) + step if self.current in order else 0
+        self.filmstrip.select(order[index % len(order)])
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        """Esc leaves the face box or damage brush tool (while a run goes, Esc cancels it first:
+        the Cancel action holds that key while it is enabled)."""
+        tools = [self.actions_[name] for name in ("draw_box", "damage_brush") if self.actions_[name].isChecked()]
+        if event.key() == Qt.Key.Key_Escape and tools:
+            for action in tools:
+                action.setChecked(False)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def close_without_asking(self) -> None:
+        """Close, discarding unsaved results without a question (a self-test, a script)."""
+        self._close_confirmed = True
+        self.close()
+
+    def _confirm_close(self) -> bool:
+        """Whether closing may go on: asks when restored results are not saved or a restore
+        runs; "Save all" saves each next to its original, and the window closes once written."""
+        unsaved = self.session.unsaved()
+        running = self.session.busy
+        if not unsaved and not running:
+            return True
+        names = ", ".join(p.name for p in unsaved[:3]) + (f" and {len(unsaved) - 3} more" if len(unsaved) > 3 else "")
+        lines = []
+        if unsaved:
+            lines.append(f"{len(unsaved)} restored photo{'s are' if len(unsaved) > 1 else ' is'} not saved: {names}.")
+        if running:
+            lines.append("A restore is running: closing stops it.")
+        answer = confirm.ask_before_discarding(
+            self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
+            save="Save all and close" if unsaved else None)
+        if answer == "cancel":
+            return False
+        self._close_confirmed = True
+        if answer == "save":
+            self.exports.save_unsaved()
+        return True
 
     def _set_fidelity(self, fidelity: float) -> None:
         """Use the slider's fidelity for the next run; it is written on release or on close. The
@@ -406,7 +481,7 @@ class MainWindow(QMainWindow):
     def _notice_action(self, action: str, subject: object = None) -> None:
         """A notice's button: ``subject`` is the photo it is about, when it names one."""
         {"models": self.models.open_models, "settings": self.models.open_settings,
-         "open": self.open_files, "log": self.actions_["log_folder"].trigger,
+         "open": self.open_files, "open_folder": self.open_folder, "log": self.actions_["log_folder"].trigger,
          "save_as": self.exports.save_as, "export_all": self.exports.export_all,
          "draw_box": lambda: self._draw_box_on(subject),
          }[action]()
@@ -419,9 +494,16 @@ class MainWindow(QMainWindow):
             self.actions_["draw_box"].setChecked(True)
 
     def _about(self) -> None:
+        """Version, method, and the licence of every model the app knows (some are non-commercial)."""
+        registry = self.models.registry()
+        models = [f"• {m.title}: {m.licence or 'licence unknown'}" for m in (registry.list() if registry else [])]
         QMessageBox.about(self, "About faceapp",
                           f"faceapp {__version__}\nRepairs faces in old, blurry or damaged photos "
-                          "with DifFace (diffused estimation → DDIM with a face prior).")
+                          "with DifFace (diffused estimation → DDIM with a face prior; Yue & Loy).\n\n"
+                          "Models and their licences:\n" + "\n".join(models)
+                          + "\n• Face detector: RetinaFace mobile0.25 (facexlib), MIT\n\n"
+                          "faceapp's own model was trained on All-Age-Faces, research data of mostly "
+                          "East-Asian faces: see its model card (models/MODEL_CARD.md).")
 
     # ---- window state ----------------------------------------------------------------------
     def _restore_window_state(self) -> None:
@@ -434,6 +516,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if not self._close_confirmed and not self._confirm_close():
+            event.ignore()
+            return
         if not self.exports.may_close():  # it closes by itself once the files are written
             event.ignore()
             return

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 Level = Literal["info", "warning", "error"]
 #: Next steps the window knows how to take when a banner's button is pressed.
-Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "draw_box"]
+Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "draw_box", "open_folder"]
 
 _STYLES = {
     "info": "background:#24425e; color:#f0f0f0;",

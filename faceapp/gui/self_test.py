@@ -62,7 +62,7 @@ def run_self_test(app: QApplication, window, photo: Path, *, started: float,
             finish(1, f"{path.name} was not {'restored' if loaded else 'loaded'} within {timeout_s:.0f} s")
         if "code" in outcome:
             timer.stop()
-            window.close()
+            window.close_without_asking()
             app.exit(outcome["code"])
 
     timer = QTimer()

@@ -393,6 +393,10 @@ class Session(QObject):
         """The photos that have a result to save, in filmstrip order."""
         return [path for path, entry in self.entries.items() if entry.composite is not None]
 
+    def unsaved(self) -> list[Path]:
+        """The photos whose result, as it is now, has not been saved (filmstrip order)."""
+        return [path for path in self.restored() if self.saved_file(path) is None]
+
     def record_saved(self, step: ExportStep) -> None:
         """Note the file an export step wrote on its photo (when the photo is still loaded)."""
         entry = self.entries.get(step.snapshot.source)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
@@ -26,9 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.core.errors import ExportError
+from faceapp.core.export import output_file_name
 from faceapp.core.preferences import DEVICES, FACE_SELECTIONS, OUTPUT_FORMATS, PRECISIONS, UPSCALES, Preferences
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
+from faceapp.gui.look import ERROR_TEXT
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
@@ -174,6 +179,12 @@ class SettingsDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.problem = QLabel()  # why OK did not close the dialog
+        self.problem.setWordWrap(True)
+        palette = self.problem.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, ERROR_TEXT)
+        self.problem.setPalette(palette)
+        self.problem.setVisible(False)
         layout = QVBoxLayout(self)
         _align_labels(compute, restoration, sampling, output)
         for title, form in (("Model and device", compute), ("Restoration", restoration),
@@ -182,6 +193,7 @@ class SettingsDialog(QDialog):
             box.setLayout(form)
             layout.addWidget(box)
         layout.addWidget(self.auto_start)
+        layout.addWidget(self.problem)
         layout.addWidget(buttons)
 
     def _quality_applies(self) -> None:
@@ -198,11 +210,28 @@ class SettingsDialog(QDialog):
         if folder:
             self.output_folder.setText(folder)
 
+    def accept(self) -> None:
+        """Close with OK only when every field is valid; else say what is wrong, in the dialog,
+        and keep the edits (the user fixes one field instead of doing them all again)."""
+        try:
+            self.preferences()
+        except ValueError as error:
+            self.problem.setText(f"{str(error)[:1].upper()}{str(error)[1:]}.")
+            self.problem.setVisible(True)
+            self.name_pattern.setFocus()
+            return
+        super().accept()
+
     def preferences(self) -> Preferences:
         """The edited preferences (raises ValueError with a readable message if invalid)."""
         pattern = self.name_pattern.text().strip() or "{stem}_restored"
         if "{stem}" not in pattern:
             raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
+        try:
+            output_file_name("photo.jpg", pattern=pattern)  # as Save names files
+        except ExportError:
+            raise ValueError(f"the name pattern {pattern!r} cannot name a file: the only field it may use is "
+                             "{stem} (the original's name), and it may not contain / or \\") from None
         return dataclasses.replace(
             self._prefs,
             device=self.device.currentData(),

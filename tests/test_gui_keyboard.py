@@ -1,0 +1,55 @@
+"""Keys a user reaches for: Esc leaves a tool, Ctrl+= zooms in, Page Up / Page Down step through
+the filmstrip."""
+
+from __future__ import annotations
+
+import shutil
+
+import gui_util
+from gui_util import load
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+def test_esc_leaves_the_face_box_and_damage_brush_tools(window, qtbot, photo):
+    load(window, qtbot, photo)
+    for name in ("draw_box", "damage_brush"):
+        window.actions_[name].setChecked(True)
+        window.compare.setFocus()
+        qtbot.keyClick(window.compare, Qt.Key.Key_Escape)
+        assert not window.actions_[name].isChecked(), name
+
+
+def test_ctrl_equals_zooms_in_as_ctrl_plus_does(window):
+    shortcuts = window.actions_["zoom_in"].shortcuts()
+    assert QKeySequence("Ctrl+=") in shortcuts and QKeySequence(QKeySequence.StandardKey.ZoomIn) in shortcuts
+
+
+def test_page_down_and_up_step_through_the_photos(window, qtbot, photo, testdata_dir):
+    second = shutil.copy(testdata_dir / "photos" / "cf_06.png", photo.parent / "cf_06.png")
+    first = load(window, qtbot, photo)
+    other = load(window, qtbot, second)
+    order = window.filmstrip.paths()
+    assert order == [first, other] and window.current == first
+    window.actions_["next_photo"].trigger()
+    assert window.current == other
+    window.actions_["next_photo"].trigger()  # wraps round
+    assert window.current == first
+    window.actions_["previous_photo"].trigger()
+    assert window.current == other
+    assert window.actions_["next_photo"].shortcut() == QKeySequence("PgDown")
+
+
+def test_dropping_a_folder_without_photos_says_what_it_holds(window, tmp_path):
+    """(Not a key, but the same first minutes.) Dropping an album whose photos are all in
+    sub-folders, or an empty folder, is not met with silence."""
+    from gui_util import drop_files
+
+    album = tmp_path / "album"
+    (album / "2019").mkdir(parents=True)
+    drop_files(window, [album])
+    notice = window.notices.notices()[-1]
+    assert "No photos to open in album" in notice.text and "sub-folder" in notice.text
+    assert notice.action == "open_folder"

@@ -1,0 +1,80 @@
+"""Restored work is not thrown away unasked: closing the window or removing a photo whose result
+is not saved asks first, "Save all and close" saves before closing, and Save does not write the
+same result twice."""
+
+from __future__ import annotations
+
+import gui_util
+import pytest
+from gui_util import load, restore, saved
+
+import faceapp.gui.confirm
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+class Answers(list):
+    """The user's answers to the questions asked, in order; :attr:`asked` records the texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def __call__(self, parent, text, **buttons) -> str:
+        self.asked.append(text)
+        return self.pop(0)
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    given = Answers()
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding", given)
+    return given
+
+
+def written_beside(photo):
+    return sorted(p.name for p in photo.parent.iterdir() if p != photo)
+
+
+def test_closing_with_an_unsaved_result_asks_and_cancel_keeps_the_window(window, qtbot, photo, answers):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    answers.append("cancel")
+    window.close()
+    assert window.isVisible() and path in window.session.entries
+    assert path.name in answers.asked[-1] and "not saved" in answers.asked[-1]
+    answers.append("save")  # "Save all and close": written next to the original, then closed
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+    assert len(written_beside(photo)) == 1
+
+
+def test_a_saved_result_closes_without_a_question(window, qtbot, photo, answers):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    saved(window, qtbot, window.exports.save)
+    window.close()
+    assert not window.isVisible() and answers.asked == []
+
+
+def test_removing_a_photo_with_an_unsaved_result_asks_first(window, qtbot, photo, answers):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    answers.append("cancel")
+    window.actions_["remove"].trigger()
+    assert path in window.session.entries and "not saved" in answers.asked[-1]
+    answers.append("discard")
+    window.actions_["remove"].trigger()
+    assert path not in window.session.entries
+
+
+def test_save_does_not_write_the_same_result_twice(window, qtbot, photo, answers):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    [first] = saved(window, qtbot, window.exports.save)
+    assert not window.exports.save()  # nothing changed since
+    assert written_beside(photo) == [first.name]
+    assert "saved already" in window.statusBar().currentMessage()
+    window.gallery.click_candidate(1)  # another candidate: a new picture, saved anew
+    [second] = saved(window, qtbot, window.exports.save)
+    assert second != first
