@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
@@ -44,10 +45,12 @@ def test_formats_keep_pixels_metadata_and_provenance(tmp_path, source, suffix):
     assert back.rgb.shape == source.rgb.shape
     if suffix in (".png", ".tif"):
         np.testing.assert_array_equal(back.rgb, source.rgb)
-    else:
+    elif suffix == ".webp":
         assert psnr(back.rgb, source.rgb) > 35
     if suffix == ".jpg":
-        assert back.alpha is None  # JPEG has no alpha channel
+        assert back.alpha is None  # JPEG has no alpha channel: flattened over white, as editors show it
+        a = alpha[:, :, None] / 255.0
+        assert psnr(back.rgb, np.round(source.rgb * a + 255 * (1 - a)).astype(np.uint8)) > 35
     else:
         np.testing.assert_array_equal(back.alpha, alpha)
     assert back.icc == source.icc
@@ -209,3 +212,111 @@ def test_result_gets_a_plain_files_permissions(tmp_path, source):
     umask = os.umask(0o022)
     os.umask(umask)
     assert dest.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+XMP = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about=""'
+       b' xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'
+       b' tiff:Orientation="6"><dc:title><rdf:Alt><rdf:li xml:lang="x-default">Grandma, 1931</rdf:li>'
+       b'</rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+
+
+@pytest.fixture
+def scan(tmp_path) -> Photo:
+    """A photo read from a JPEG scanned at 300×200 dpi (JFIF and EXIF), with an XMP caption and orientation 6."""
+    y, x = np.mgrid[0:40, 0:60]
+    rgb = np.stack([x * 4, y * 5, (x + y) * 2], axis=2).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x011A], exif[0x011B], exif[0x0128] = 300.0, 200.0, 2
+    exif.get_ifd(0x8769).update({0xA002: 60, 0xA003: 40})  # PixelXDimension, PixelYDimension: as stored, not upright
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(rgb).save(path, quality=95, dpi=(300, 200), exif=exif.tobytes(), xmp=XMP)
+    return read_photo(path)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".webp"])
+@pytest.mark.parametrize("upscale", [1, 2])
+def test_resolution_and_xmp_are_kept_and_the_resolution_follows_the_upscale(tmp_path, scan, suffix, upscale):
+    assert scan.dpi == (200, 300)  # turned a quarter by its orientation: x and y swap
+    assert b'tiff:Orientation="1"' in scan.xmp  # the pixels are upright now
+    image = cv2.resize(scan.rgb, (scan.width * upscale, scan.height * upscale)) if upscale > 1 else scan.rgb
+    dest = export_photo(image, None, scan, tmp_path / f"out{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        dpi, xmp, exif = out.info.get("dpi"), out.info.get("xmp"), out.getexif()
+        sizes = exif.get_ifd(0x8769)
+    if suffix != ".webp":  # WebP has no resolution field: its EXIF's says it
+        assert dpi == pytest.approx((200 * upscale, 300 * upscale), abs=0.01)  # the same print size
+    assert float(exif[0x011A]) == pytest.approx(200 * upscale) and float(exif[0x011B]) == pytest.approx(300 * upscale)
+    assert (sizes.get(0xA002), sizes.get(0xA003)) == (image.shape[1], image.shape[0])  # the EXIF's pixel size
+    assert xmp is not None and b"Grandma, 1931" in xmp and b'tiff:Orientation="1"' in xmp
+    assert read_provenance(dest) == PROVENANCE
+
+
+def test_xmp_orientation_as_an_element_is_reset_too(tmp_path):
+    xmp = XMP.replace(b' tiff:Orientation="6">', b"><tiff:Orientation>8</tiff:Orientation>")
+    Image.new("RGB", (20, 10)).save(tmp_path / "turned.webp", xmp=xmp)
+    assert b"<tiff:Orientation>1</tiff:Orientation>" in read_photo(tmp_path / "turned.webp").xmp
+
+
+def test_png_text_chunks_are_kept_beside_a_new_provenance(tmp_path):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "Wedding, 1952")
+    info.add_text("Author", "Studio Brandt " * 100, zip=True)  # a long one, compressed
+    info.add_itxt("Description", "Hochzeit in Köln – ✓", lang="de", tkey="Beschreibung")
+    info.add_text("faceapp", '{"model": "an older run"}')  # a result restored again: its provenance is replaced
+    info.add_itxt("XML:com.adobe.xmp", XMP.decode("utf-8"))
+    Image.new("RGB", (30, 20), (90, 60, 30)).save(tmp_path / "wedding.png", pnginfo=info, dpi=(600, 600))
+    photo = read_photo(tmp_path / "wedding.png")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.png", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        out.load()
+        text, dpi, xmp = dict(out.text), out.info.get("dpi"), out.info.get("xmp")
+    assert text["Title"] == "Wedding, 1952"
+    assert text["Author"] == "Studio Brandt " * 100
+    assert text["Description"] == "Hochzeit in Köln – ✓"
+    assert (text["Description"].lang, text["Description"].tkey) == ("de", "Beschreibung")
+    assert read_provenance(dest) == PROVENANCE
+    assert b"Grandma, 1931" in xmp
+    assert dpi == pytest.approx((600, 600), abs=0.01)
+    # Without a provenance (and into another format) the old run's is not passed off as this one's.
+    assert read_provenance(export_photo(photo.rgb, None, photo, tmp_path / "plain.png")) is None
+
+
+def test_a_transparent_result_is_flattened_over_white_in_jpeg(tmp_path, caplog):
+    rgb = np.zeros((16, 24, 3), np.uint8)  # black, hidden behind transparency on the left half
+    alpha = np.full((16, 24), 255, np.uint8)
+    alpha[:, :12] = 0
+    with caplog.at_level("WARNING", logger="faceapp.core.export"):
+        dest = export_photo(rgb, alpha, None, tmp_path / "cutout.jpg")
+    back = read_photo(dest).rgb
+    assert back[:, :8].min() > 245 and back[:, 16:].max() < 10  # white where it was transparent
+    assert "flattened over white" in caplog.text and "cutout.jpg" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="faceapp.core.export"):
+        export_photo(rgb, np.full((16, 24), 255, np.uint8), None, tmp_path / "opaque.jpg")
+    assert "flattened" not in caplog.text  # nothing to flatten, nothing to say
+
+
+def test_output_size_limits_are_checked_before_any_work(tmp_path):
+    from faceapp.core.export import check_output_size
+
+    check_output_size(65_500, 100, "JPEG")
+    check_output_size(100_000, 100, "PNG")
+    check_output_size(16_383, 16_383, "webp")
+    with pytest.raises(ExportError) as info:
+        check_output_size(65_501, 200, "jpg", name="family_restored.jpg")
+    message = str(info.value)
+    assert message.startswith("family_restored.jpg: 65501×200 pixels is too large for JPEG")
+    assert "65,500" in message and "PNG or TIFF" in message
+    with pytest.raises(ExportError, match=r"^x\.webp: .*too large for WebP.*PNG, JPEG or TIFF"):
+        check_output_size(200, 16_384, "WEBP", name="x.webp")
+    with pytest.raises(ExportError, match=r"too large for WebP.*save as PNG or TIFF"):
+        check_output_size(70_000, 10, ".webp")
+
+    wide = np.zeros((2, 65_501, 3), np.uint8)
+    with pytest.raises(ExportError, match=r"wide\.jpg: 65501×2 pixels is too large for JPEG"):
+        export_photo(wide, None, None, tmp_path / "wide.jpg")
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import struct
 import zlib
 
@@ -170,3 +172,54 @@ def test_missing_and_unsupported_files(tmp_path):
     Image.fromarray(_pattern()).save(tmp_path / "anim.gif")
     with pytest.raises(ImageError, match="not supported"):
         read_photo(tmp_path / "anim.gif")
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+        (IsADirectoryError(errno.EISDIR, "Is a directory"), "it is a folder"),
+        (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+    ],
+)
+def test_a_file_the_system_will_not_open_is_not_called_damaged(tmp_path, monkeypatch, error, words):
+    # Root reads any file whatever its mode, so the refusal is simulated where the file is opened.
+    import faceapp.core.photo_io as photo_io
+
+    path = tmp_path / "locked.jpg"
+    path.write_bytes(_jpeg_bytes())
+
+    def refuse(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(photo_io.Image, "open", refuse)
+    with pytest.raises(ImageError) as info:
+        read_photo(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: cannot read it: ") and words in message
+    assert "damaged" not in message
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a non-root POSIX user")
+def test_an_unreadable_file_is_reported_as_a_permission_problem(tmp_path):
+    path = tmp_path / "locked.jpg"
+    path.write_bytes(_jpeg_bytes())
+    path.chmod(0)
+    try:
+        with pytest.raises(ImageError, match="permission denied"):
+            read_photo(path)
+    finally:
+        path.chmod(0o644)
+
+
+def test_a_folder_is_not_called_damaged(tmp_path):
+    with pytest.raises(ImageError) as info:
+        read_photo(tmp_path)
+    assert "folder" in str(info.value) and "damaged" not in str(info.value)
+
+
+def test_resolution_is_read(tmp_path):
+    Image.fromarray(_pattern()).save(tmp_path / "scan.tif", dpi=(600, 600))
+    Image.fromarray(_pattern()).save(tmp_path / "plain.png")
+    assert read_photo(tmp_path / "scan.tif").dpi == (600, 600)
+    assert read_photo(tmp_path / "plain.png").dpi is None

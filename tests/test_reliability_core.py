@@ -143,3 +143,11 @@ def test_the_header_probe_decodes_nothing_and_turns_the_size_upright(tmp_path):
     (tmp_path / "header_only.png").write_bytes(truncated)
     assert (probe_photo(tmp_path / "header_only.png").width, probe_photo(tmp_path / "header_only.png").height) == (30, 20)
     assert probe_photo(tmp_path / "nowhere.png") is None
+
+
+def test_memory_estimate_counts_the_copy_a_transparent_jpeg_is_flattened_into():
+    width, height = 4000, 3000
+    outputs = width * height * 4
+    opaque = estimate_peak_bytes(width, height, upscale=2, fmt="JPEG")
+    transparent = estimate_peak_bytes(width, height, upscale=2, fmt="JPEG", alpha=True)
+    assert transparent - opaque >= outputs * (1 + 3)  # the alpha channel, and the RGB copy over white

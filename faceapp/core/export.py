@@ -6,10 +6,20 @@ the temporary name carries the process id, and the leftovers of a killed run are
 export into that folder (:mod:`faceapp.core.tempfiles`). An existing file is never replaced unless
 ``overwrite=True``, and the source photo never is. With ``unique=True`` the name is settled only at
 the rename, atomically: when another process took it meanwhile, the next free numbered name is used,
-so two runs into one folder never collide and no finished result is thrown away. The source photo's EXIF (orientation already
-reset to 1 by :func:`faceapp.core.photo_io.read_photo`) and ICC profile are carried over; the
-provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as an iTXt chunk
-named ``faceapp``. JPEG has no alpha channel: the alpha is dropped there. TIFF is written
+so two runs into one folder never collide and no finished result is thrown away.
+
+Metadata carried over from the source photo (as :func:`faceapp.core.photo_io.read_photo` read it):
+the EXIF block and the XMP packet (orientation reset to 1; XMP in every format, inside the TIFF
+tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF density, PNG's pHYs, TIFF's
+resolution tags and the EXIF's; multiplied by the upscale factor, so the print size stays the
+same) and, PNG to PNG, the text chunks (Title, Author, …). A JPEG's IPTC/Photoshop block is not
+kept: Pillow has no option to write one (most tools that write IPTC also write its captions and
+credits into the XMP, which is kept). The provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as a
+text chunk named ``faceapp``. A one-channel (black-and-white) source is written with one grey
+channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB channels). JPEG has
+no alpha channel: a transparent result is flattened over white there, with a warning in the log.
+Results larger than a format allows are refused before anything is written
+(:func:`check_output_size`, which the front-ends call before restoring too). TIFF is written
 uncompressed, because Pillow's libtiff encoders cannot write the EXIF sub-IFD. PNG is encoded here,
 band by band from the arrays, so a large result is never copied whole; the other formats go
 through Pillow, which needs one full copy of the pixels.
@@ -20,6 +30,7 @@ from __future__ import annotations
 import errno
 import logging
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +40,7 @@ import numpy as np
 from PIL import Image
 
 from faceapp.core.errors import ExportError
+from faceapp.core.greyscale import luma
 from faceapp.core.photo_io import Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -48,17 +60,28 @@ PNG_COMPRESS_LEVEL = 3
 #: libwebp's effort (0…6). On the same photos 4, its default, is within 3 % of 6's size in
 #: 40–60 % of its time; methods 0 and 2 are faster but lose 0.3–1 dB at the same quality.
 WEBP_METHOD = 4
+#: The largest side each format can hold (libwebp's limit; libjpeg's JPEG_MAX_DIMENSION).
 WEBP_MAX_SIDE = 16383
+JPEG_MAX_SIDE = 65_500
+_MAX_SIDES = {"WEBP": WEBP_MAX_SIDE, "JPEG": JPEG_MAX_SIDE}
+_FORMAT_LABELS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "TIFF": "TIFF"}
+#: Formats that hold one grey channel (Pillow writes WebP as RGB whatever it is given).
+_GREY_FORMATS = frozenset({"PNG", "JPEG", "TIFF"})
 
 #: Huffman-optimised JPEG (3–16 % smaller) keeps every DCT coefficient in memory, 6 bytes a pixel
 #: at 4:4:4 (2.2 GB for a 24000×16000 result): larger images are written without it.
 _JPEG_OPTIMIZE_MAX_PIXELS = 50_000_000
 _JPEG_MAX_EXIF_BYTES = 65_533  # an APP1 segment's payload limit, less the "Exif\0\0" header Pillow adds
+_JPEG_MAX_XMP_BYTES = 65_504  # the same, less the XMP namespace header (longer XMP needs "extended XMP")
+_JPEG_MAX_DENSITY = 65_535  # JFIF's X/Y density fields are 16 bits
 
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
 _ORIENTATION = 0x0112
+_X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
+_PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
+_XMP_TAG = 700  # TIFF's XMP tag
 _TEMP_SUFFIX = ".part"
 _swept: set[str] = set()  # folders already cleared of killed runs' leftovers by this process
 
@@ -126,6 +149,27 @@ def output_file_name(
     return stem, ext
 
 
+def check_output_size(width: int, height: int, fmt: str, *, name: str | None = None) -> None:
+    """Raise :class:`ExportError` when a ``width``×``height`` result is too large for format ``fmt``.
+
+    ``fmt``: a Pillow format name ("JPEG", "WEBP", …) or an extension ("jpg", ".webp"). ``name``,
+    when given (the file), starts the message. It costs nothing: the front-ends call it with the
+    result's size (the photo's times the upscale) before restoring, so no restore is wasted on a
+    file that cannot be written; :func:`export_photo` calls it too.
+    """
+    fmt = _FORMAT_ALIASES.get(fmt.lower().lstrip("."), fmt.upper())
+    limit = _MAX_SIDES.get(fmt)
+    side = max(width, height)
+    if limit is None or side <= limit:
+        return
+    fits = [_FORMAT_LABELS[f] for f in ("PNG", "JPEG", "TIFF") if f != fmt and side <= _MAX_SIDES.get(f, side)]
+    formats = ", ".join(fits[:-1]) + " or " + fits[-1]  # PNG and TIFF have no such limit
+    raise ExportError(
+        f"{name + ': ' if name else ''}{width}×{height} pixels is too large for {_FORMAT_LABELS[fmt]} "
+        f"(at most {limit:,} pixels a side); save as {formats}, or choose a smaller upscale."
+    )
+
+
 def export_photo(
     image_rgb: np.ndarray,
     alpha: np.ndarray | None,
@@ -149,6 +193,10 @@ def export_photo(
     quality: JPEG and WebP quality 1…100 (JPEG keeps full colour resolution, 4:4:4, from 90 up;
     WebP at 100 is lossless). png_compress_level: zlib level 0…9. webp_method: encoder effort
     0…6. Higher levels and methods are slower for a slightly smaller file.
+
+    ``photo``'s metadata is carried over (see the module's notes); its resolution is scaled by the
+    ratio of ``image_rgb``'s size to the photo's (the upscale). From a one-channel photo the image
+    is written as its grey (:func:`faceapp.core.greyscale.luma`) where the format allows.
     """
     dest = Path(dest)
     fmt = format_for(dest, format)
@@ -162,11 +210,7 @@ def export_photo(
         raise ExportError(f"expected an HxWx3 uint8 RGB image, got {image_rgb.dtype} {image_rgb.shape}")
     if alpha is not None and alpha.shape != image_rgb.shape[:2]:
         raise ExportError(f"the alpha channel {alpha.shape} does not match the image {image_rgb.shape[:2]}")
-    if fmt == "WEBP" and max(image_rgb.shape[:2]) > WEBP_MAX_SIDE:
-        raise ExportError(
-            f"{image_rgb.shape[1]}×{image_rgb.shape[0]} pixels is too large for WebP (at most {WEBP_MAX_SIDE} a side); "
-            "save as PNG, JPEG or TIFF, or choose a smaller upscale."
-        )
+    check_output_size(image_rgb.shape[1], image_rgb.shape[0], fmt, name=str(dest))
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"cannot write {dest}: the folder {folder} does not exist.")
@@ -177,20 +221,35 @@ def export_photo(
     if _taken(dest) and not (overwrite or unique):
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
-    exif, icc = _exif_block(photo, provenance), photo.icc if photo is not None else None
+    height, width = image_rgb.shape[:2]
+    scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
+    grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
+    dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
+    xmp = photo.xmp if photo is not None else None
+    if fmt == "JPEG" and xmp and len(xmp) > _JPEG_MAX_XMP_BYTES:
+        log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
+        xmp = None
+    exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if fmt == "TIFF" else None)
+    icc = photo.icc if photo is not None and not grey else None  # an RGB profile; none fits one grey channel
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
         exif = _exif_block(None, provenance)
+    if fmt == "JPEG" and alpha is not None:
+        if int(alpha.min()) < 255:
+            log.warning("%s: JPEG has no transparency: the transparent parts are flattened over white", dest.name)
+            image_rgb = _over_white(image_rgb, alpha)
+        alpha = None
+    pixels = luma(image_rgb) if grey else image_rgb
     if fmt == "PNG":
-        text = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False)} if provenance is not None else {}
+        text = _png_text(photo, provenance)
 
         def write(handle: IO[bytes]) -> None:
-            write_png(handle, image_rgb, alpha, level=png_compress_level, icc=icc, exif=exif, text=text)
+            write_png(handle, pixels, alpha, level=png_compress_level, icc=icc, exif=exif, text=text, dpi=dpi, xmp=xmp)
     else:
-        image = _to_pillow(image_rgb, alpha if fmt != "JPEG" else None)
-        pixels = image_rgb.shape[0] * image_rgb.shape[1]
-        options = _save_options(fmt, exif, icc, pixels=pixels, quality=quality, webp_method=webp_method)
+        image = _to_pillow(pixels, alpha)
+        options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp if fmt != "TIFF" else None, pixels=width * height,
+                                quality=quality, webp_method=webp_method)
 
         def write(handle: IO[bytes]) -> None:
             image.save(handle, format=fmt, **options)
@@ -236,23 +295,50 @@ def is_faceapp_output(path: str | Path) -> bool:
         return False
 
 
-def _to_pillow(rgb: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
-    """The pixels as a Pillow image, with as few full-size copies as Pillow allows.
+def _to_pillow(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
+    """Grey (HxW) or RGB (HxWx3) pixels, ± alpha, as a Pillow image, with as few copies as Pillow allows.
 
-    RGBA is interleaved into one new buffer that Pillow then uses as it is (a view). RGB is copied
-    once, straight into Pillow's own memory: Pillow stores RGB at four bytes a pixel, so no view
-    of an HxWx3 array exists.
+    Grey without alpha is used as it is (a view), and grey or RGB with alpha is interleaved into
+    one new buffer that Pillow then uses as it is. RGB is copied once, straight into Pillow's own
+    memory: Pillow stores RGB at four bytes a pixel, so no view of an HxWx3 array exists.
     """
-    size = (rgb.shape[1], rgb.shape[0])
+    size = (pixels.shape[1], pixels.shape[0])
+    mode = "L" if pixels.ndim == 2 else "RGB"
     if alpha is None:
-        return Image.frombuffer("RGB", size, np.ascontiguousarray(rgb), "raw", "RGB", 0, 1)
-    rgba = np.empty(rgb.shape[:2] + (4,), dtype=np.uint8)
-    rgba[:, :, :3] = rgb
-    rgba[:, :, 3] = alpha
-    return Image.frombuffer("RGBA", size, rgba, "raw", "RGBA", 0, 1)
+        return Image.frombuffer(mode, size, np.ascontiguousarray(pixels), "raw", mode, 0, 1)
+    colours = 1 if pixels.ndim == 2 else 3
+    interleaved = np.empty(pixels.shape[:2] + (colours + 1,), dtype=np.uint8)
+    interleaved[:, :, :colours] = pixels.reshape(pixels.shape[:2] + (colours,))
+    interleaved[:, :, colours] = alpha
+    mode += "A"
+    return Image.frombuffer(mode, size, interleaved, "raw", mode, 0, 1)
 
 
-def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None) -> bytes | None:
+def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``rgb`` composited over white by ``alpha`` (what an editor shows; a new array), in bands of rows."""
+    out = np.empty_like(rgb)
+    rows = max(1, (1 << 20) // max(1, rgb.shape[1]))
+    for top in range(0, rgb.shape[0], rows):
+        a = alpha[top : top + rows, :, None].astype(np.uint16)
+        # c·a + 255·(255 − a) ≤ 255·255: uint16 holds it, with the rounding half.
+        value = rgb[top : top + rows].astype(np.uint16) * a + 255 * (255 - a) + 127
+        out[top : top + rows] = value // 255
+    return out
+
+
+def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[str, str]:
+    """The text chunks of a PNG result: the source PNG's own (less an older provenance), then the provenance."""
+    text = {k: v for k, v in (photo.png_text or {}).items() if k != PROVENANCE_KEY} if photo is not None else {}
+    if provenance is not None:
+        text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=False)
+    return text
+
+
+def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
+                size: tuple[int, int] | None = None, xmp: bytes | None = None) -> bytes | None:
+    """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` and its
+    pixel dimensions ``size`` (where it has them), the provenance, and ``xmp`` (for TIFF, whose
+    XMP is one of its tags)."""
     exif = Image.Exif()
     if photo is not None and photo.exif:
         try:
@@ -261,15 +347,31 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None) -> bytes
             exif = Image.Exif()
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1
+    for tag, factor in ((_X_RESOLUTION, scale[0]), (_Y_RESOLUTION, scale[1])):
+        if tag in exif and factor != 1.0:
+            try:
+                value = float(exif[tag]) * factor
+            except (TypeError, ValueError, ZeroDivisionError):  # a malformed value is left as it was
+                continue
+            if math.isfinite(value) and value > 0:
+                exif[tag] = value
+    if size is not None and _EXIF_IFD in exif:
+        ifd = exif.get_ifd(_EXIF_IFD)
+        for tag, value in ((_PIXEL_X_DIMENSION, size[0]), (_PIXEL_Y_DIMENSION, size[1])):
+            if tag in ifd:
+                ifd[tag] = value
     if provenance is not None:
         exif[_SOFTWARE] = "faceapp"
         ifd = exif.get_ifd(_EXIF_IFD)
         ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")
+    if xmp:
+        exif[_XMP_TAG] = xmp
     return exif.tobytes() if len(exif) else None
 
 
 def _save_options(
-    fmt: str, exif: bytes | None, icc: bytes | None, *, pixels: int, quality: int, webp_method: int
+    fmt: str, exif: bytes | None, icc: bytes | None, *, dpi: tuple[float, float] | None, xmp: bytes | None,
+    pixels: int, quality: int, webp_method: int,
 ) -> dict[str, Any]:
     """Pillow's save options for JPEG, WebP and TIFF."""
     options: dict[str, Any] = {}
@@ -277,6 +379,12 @@ def _save_options(
         options["exif"] = exif
     if icc:
         options["icc_profile"] = icc
+    if xmp:
+        options["xmp"] = xmp
+    if dpi and fmt == "JPEG":
+        options["dpi"] = tuple(min(_JPEG_MAX_DENSITY, max(1, round(d))) for d in dpi)
+    elif dpi and fmt == "TIFF":
+        options["dpi"] = dpi
     if fmt == "JPEG":
         # Full colour resolution (4:4:4) from quality 90 up: on face crops it keeps 0.6–1.6 dB more
         # chroma PSNR than 4:2:0 for files 20–25 % larger.

@@ -36,6 +36,7 @@ _BACKGROUND_PER_OUTPUT_PIXEL = 3  # the enlarged RGB background the faces are pa
 # Pillow image (4 bytes a pixel), plus JPEG's Huffman optimisation (6, only up to 50 MP; see
 # faceapp.core.export) and libwebp's own picture (ARGB 4 + YUV 1.5).
 _ENCODER_PER_OUTPUT_PIXEL = {"PNG": 0.0, "JPEG": 4.0, "TIFF": 4.0, "WEBP": 9.5}
+_JPEG_FLATTEN_PER_PIXEL = 3.0  # JPEG has no alpha: a transparent result is flattened into a new RGB copy
 _JPEG_OPTIMIZE_PER_PIXEL, _JPEG_OPTIMIZE_MAX_PIXELS = 6.0, 50_000_000
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -118,6 +119,8 @@ def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PN
     encoder = _ENCODER_PER_OUTPUT_PIXEL.get(fmt, 4.0)
     if fmt == "JPEG" and outputs <= _JPEG_OPTIMIZE_MAX_PIXELS:
         encoder += _JPEG_OPTIMIZE_PER_PIXEL
+    if fmt == "JPEG" and alpha:
+        encoder += _JPEG_FLATTEN_PER_PIXEL
     channels = 1 if alpha else 0
     work = inputs * (_PHOTO_PER_INPUT_PIXEL + channels) + outputs * (_BACKGROUND_PER_OUTPUT_PIXEL + channels + encoder)
     return BASE_BYTES + int(max(decode, work))

@@ -3,16 +3,24 @@
 :func:`read_photo` accepts JPEG (and camera MPO), PNG, WebP, TIFF and BMP. It applies the EXIF
 orientation, reduces 16-bit and float images to 8 bits, converts grayscale, palette and CMYK
 images to RGB, and keeps the alpha channel (including palette transparency) separately so that it
-can be re-attached to the result. The EXIF block is kept with its orientation reset to 1 (the
-pixels are already upright) and the ICC profile is kept as found, for export; when it describes
-another RGB space than sRGB (Display P3, Adobe RGB), :attr:`Photo.srgb` holds the pixels converted
-to sRGB for the models and the screen (:mod:`faceapp.core.colour`). Images whose header
-announces more than :data:`MAX_PIXELS` pixels are refused before any pixel is decoded.
+can be re-attached to the result. A black-and-white photo (one grey channel, or RGB whose channels
+are equal: :mod:`faceapp.core.greyscale`) is marked :attr:`Photo.greyscale`, so that its result
+stays grey and, from a one-channel file, is written with one channel.
+
+For export, the EXIF block and the XMP packet are kept with their orientation reset to 1 (the
+pixels are already upright), and the ICC profile, the resolution (DPI) and a PNG's text chunks
+(Title, Author, …) as found; when the profile describes another RGB space than sRGB (Display P3,
+Adobe RGB), :attr:`Photo.srgb` holds the pixels converted to sRGB for the models and the screen
+(:mod:`faceapp.core.colour`). Images whose header announces more than :data:`MAX_PIXELS` pixels are
+refused before any pixel is decoded.
 """
 
 from __future__ import annotations
 
+import errno
 import io
+import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceapp.core import colour
 from faceapp.core.errors import ImageError
+from faceapp.core.greyscale import is_greyscale
 from faceapp.core.pathtext import file_problem
 
 #: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
@@ -35,6 +44,15 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"})
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP"})
 
 _EXIF_ORIENTATION = 0x0112
+_X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
+#: Pillow bands of a one-channel grey image (bilevel, 8-bit, 16/32-bit integer, float), alpha aside.
+_GREY_BANDS = frozenset({"1", "L", "I", "F"})
+#: The orientation in an XMP packet, as an attribute (tiff:Orientation="6") or an element.
+_XMP_ORIENTATION = re.compile(rb"""(:Orientation\s*=\s*["']|:Orientation>)\s*\d+""")
+#: PNG text chunks not carried over: the XMP packet (kept as :attr:`Photo.xmp`) and ImageMagick's
+#: hex copies of the EXIF and XMP blocks, which would still hold the old orientation.
+_PNG_TEXT_DROPPED = frozenset({"xml:com.adobe.xmp", "raw profile type exif", "raw profile type app1",
+                               "raw profile type xmp"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +64,12 @@ class Photo:
     ``rgb`` is in its colour space. srgb_pixels: ``rgb`` converted to sRGB when the profile is
     another space, else None (use :attr:`srgb`). format: Pillow's format name ("JPEG", "PNG", …);
     path: where it was read from (None for photos built in memory).
+
+    greyscale: a black-and-white photo (one grey channel, or RGB channels equal within
+    :data:`~faceapp.core.greyscale.GREY_TOLERANCE`): its result is made grey. single_channel: the
+    file holds one grey channel (L, LA, I;16, …): its result is written so where the format can.
+    dpi: the resolution (x, y) in dots per inch, or None. xmp: the XMP packet with orientation
+    reset to 1, or None. png_text: a PNG's text chunks (Title, Author, …), or None.
     """
 
     path: Path | None
@@ -55,6 +79,11 @@ class Photo:
     icc: bytes | None = None
     format: str | None = None
     srgb_pixels: np.ndarray | None = None
+    greyscale: bool = False
+    single_channel: bool = False
+    dpi: tuple[float, float] | None = None
+    xmp: bytes | None = None
+    png_text: dict[str, str] | None = None
 
     @property
     def srgb(self) -> np.ndarray:
@@ -78,11 +107,12 @@ class Photo:
         return int(self.rgb.shape[0])
 
     @classmethod
-    def from_array(cls, rgb: np.ndarray, *, alpha: np.ndarray | None = None) -> Photo:
-        """A photo held in memory (tests, the GUI's clipboard): no path, no metadata."""
+    def from_array(cls, rgb: np.ndarray, *, alpha: np.ndarray | None = None, greyscale: bool = False) -> Photo:
+        """A photo held in memory (tests, the GUI's clipboard): no path, no metadata; ``greyscale``
+        as the caller says (see :func:`faceapp.core.greyscale.is_greyscale`)."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"expected HxWx3 uint8 RGB, got {rgb.dtype} {rgb.shape}")
-        return cls(path=None, rgb=np.ascontiguousarray(rgb), alpha=alpha)
+        return cls(path=None, rgb=np.ascontiguousarray(rgb), alpha=alpha, greyscale=greyscale)
 
 
 @dataclass(frozen=True)
@@ -143,6 +173,8 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:  # the system's refusal, not the image's fault
+            raise ImageError(_os_problem(path, exc)) from exc
         if "truncated" in str(exc).lower():
             raise ImageError(f"{path}: the file is truncated (incomplete download or copy?).") from exc
         raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
@@ -170,15 +202,65 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()
     image.load()  # decodes now, so truncated files fail here
-    upright = ImageOps.exif_transpose(image) if exif.get(_EXIF_ORIENTATION, 1) != 1 else image
+    orientation = exif.get(_EXIF_ORIENTATION, 1)
+    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
     rgb, alpha, icc = _to_rgb8(upright, icc)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
-    return Photo(path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt, srgb_pixels=srgb)
+    return Photo(
+        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt, srgb_pixels=srgb,
+        greyscale=single_channel or is_greyscale(rgb), single_channel=single_channel,
+        dpi=_dpi(image.info.get("dpi"), quarter_turn=orientation in (5, 6, 7, 8)),
+        xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
+    )
+
+
+def _os_problem(path: Path, exc: OSError) -> str:
+    """What the system's refusal to open ``path`` means, for the user."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"{path}: cannot read it: permission denied (its permissions do not let you read it)."
+    if exc.errno == errno.EISDIR:
+        return f"{path}: cannot read it: it is a folder, not a file."
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return f"{path}: cannot read it: there is no such file (was it moved or deleted?)."
+    return f"{path}: cannot read it: {exc.strerror or exc}."
+
+
+def _dpi(value: object, *, quarter_turn: bool) -> tuple[float, float] | None:
+    """The (x, y) resolution Pillow read, swapped when the picture was turned; None when unusable."""
+    try:
+        x, y = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(x) and math.isfinite(y) and x > 0 and y > 0):
+        return None
+    return (y, x) if quarter_turn else (x, y)
+
+
+def _xmp_upright(xmp: object) -> bytes | None:
+    """The XMP packet with its orientation (if any) set to 1, like the EXIF's; None when there is none."""
+    if isinstance(xmp, tuple) and len(xmp) == 1:  # how Pillow may give a TIFF's tag
+        xmp = xmp[0]
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if not isinstance(xmp, bytes) or not xmp.strip(b"\0 \t\r\n"):
+        return None
+    return _XMP_ORIENTATION.sub(lambda m: m.group(1) + b"1", xmp)
+
+
+def _png_text(image: Image.Image) -> dict[str, str] | None:
+    """A PNG's text chunks (tEXt, zTXt, iTXt; iTXt keep their language), less those :data:`_PNG_TEXT_DROPPED`."""
+    text = {key: value for key, value in getattr(image, "text", {}).items()
+            if isinstance(value, str) and key.lower() not in _PNG_TEXT_DROPPED}
+    return text or None
 
 
 def _exif_bytes(exif: Image.Exif) -> bytes | None:
+    """The EXIF block for the upright pixels: orientation 1, the x and y resolutions swapped by a quarter turn."""
     if not len(exif):
         return None
+    if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) and _X_RESOLUTION in exif and _Y_RESOLUTION in exif:
+        exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = exif[_Y_RESOLUTION], exif[_X_RESOLUTION]
     if _EXIF_ORIENTATION in exif:
         exif[_EXIF_ORIENTATION] = 1
     try:

@@ -15,6 +15,9 @@ repaired with the face prior (:mod:`faceapp.core.face_repair`), each seed its ow
 restored. :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
 (:mod:`faceapp.core.refine`); each pass becomes a candidate.
 
+A black-and-white photo (:attr:`Photo.greyscale`) stays so: the models answer in colour, so every
+candidate, live preview and composite of one is made neutral grey (:mod:`faceapp.core.greyscale`).
+
 The engine's own generator (:meth:`FaceEngine.iter_restore`) is driven directly, on the caller's
 thread; a ``should_cancel`` that returns True stops it between steps and raises
 :class:`Cancelled`, and closing the generator stops it there too (nothing is kept).
@@ -39,6 +42,7 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
+from faceapp.core.greyscale import grey_copy, make_grey
 from faceapp.core.paste import FaceMask, blend_faces, face_mask, face_regions, normalised_weights, output_to_crop, put_face_regions
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
@@ -257,7 +261,8 @@ class PhotoResult:
         return self._blend_state().masks
 
     def composite(self) -> np.ndarray:
-        """The output photo (read-only uint8 RGB at the output scale) with every face's chosen candidate.
+        """The output photo (read-only uint8 RGB at the output scale) with every face's chosen candidate;
+        neutral grey (equal channels) when the photo is black-and-white.
 
         Safe to call from several threads at once; the latest composite is reused while the same
         candidates are shown.
@@ -271,6 +276,8 @@ class PhotoResult:
         put_face_regions(out, state.masks, state.plain)
         restored = [self.photo.from_srgb(f.restored) for f in self.faces]  # back to the photo's colour space
         blend_faces(out, state.plain, restored, state.masks, state.weights)
+        if self.photo.greyscale:  # black-and-white in, black-and-white out, whatever the faces' colour
+            make_grey(out)
         self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
@@ -384,7 +391,7 @@ def iter_restore_photo(
         crop_damage = face_damage if face_damage is not None else _crop_damage(damage, affine, crop.shape[0])
         candidates, prepared = yield from _run_engine(
             engine, crop, settings.sampler, seeds, position=position, count=len(todo), damage=crop_damage,
-            resamples=settings.repair_resamples, should_cancel=should_cancel,
+            resamples=settings.repair_resamples, grey=photo.greyscale, should_cancel=should_cancel,
         )
         results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
                                   candidates=tuple(map(_frozen, candidates)), damage=crop_damage,
@@ -448,7 +455,7 @@ def iter_add_candidates(
     new, _ = yield from _run_engine(
         engine, face.aligned, result.settings.sampler, new_seeds,
         position=face_index, count=len(result.faces), damage=face.damage,
-        resamples=result.settings.repair_resamples, should_cancel=should_cancel,
+        resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
     )
     return result.with_candidates(face_index, new_seeds, new)
 
@@ -487,7 +494,8 @@ def iter_refine_face(
         _check(should_cancel)
         yield Progress(face_index, len(result.faces), 0, 0)
         (refined,), _ = yield from _run_engine(engine, current, sampler, [seed], position=face_index,
-                                               count=len(result.faces), should_cancel=should_cancel)
+                                               count=len(result.faces), grey=result.photo.greyscale,
+                                               should_cancel=should_cancel)
         return refined
 
     images, records = [], []
@@ -531,12 +539,14 @@ def _run_engine(
     count: int,
     damage: np.ndarray | None = None,
     resamples: int = 1,
+    grey: bool = False,
     should_cancel: Callable[[], bool] | None,
 ) -> Generator[Progress, None, tuple[list[np.ndarray], PreparedFace]]:
     """Restore one crop (repairing ``damage`` first, when given) with each engine step yielded as a
     :class:`Progress` of face ``position``; returns the candidates and the prepared face, whose
     sampler says the fidelity they were sampled at. A damaged face is judged for sharp-face sparing
-    on its classically filled crop, once, and every seed's repaired crop restored at that fidelity."""
+    on its classically filled crop, once, and every seed's repaired crop restored at that fidelity.
+    ``grey``: the photo is black-and-white: the candidates and previews are made neutral grey."""
     _check(should_cancel)
     if damage is not None:
         prepared = engine.prepare(fill_damage(crop, damage), sampler)
@@ -546,6 +556,11 @@ def _run_engine(
     else:
         prepared = engine.prepare(crop, sampler)
         steps = engine.iter_sample(prepared, seeds=seeds, should_cancel=should_cancel)
-    images = yield from relay(steps, lambda info: Progress(position, count, int(info.step), int(info.total),
-                                                           getattr(info, "preview", None)))
-    return images, prepared
+    def progress(info: Any) -> Progress:
+        preview = getattr(info, "preview", None)
+        if grey and preview is not None:
+            preview = grey_copy(preview)
+        return Progress(position, count, int(info.step), int(info.total), preview)
+
+    images = yield from relay(steps, progress)
+    return ([grey_copy(image) for image in images] if grey else images), prepared
