@@ -4,14 +4,16 @@
     faceapp-cli models list|download|import|verify|delete …
     faceapp-cli PHOTO …                   (same as "restore")
 
-Exit codes: 0 every input was restored, 1 some inputs failed (the others were still written),
-2 usage error (found before any work). ``--json`` prints a summary on stdout; messages and the
-progress bar go to stderr. SIGTERM and SIGHUP stop like Ctrl-C: the file being written is removed.
+Exit codes: 0 every input was restored (or skipped by ``--skip-existing``), 1 some inputs failed
+(the others were still written), 2 usage error (found before any work). ``--json`` prints a summary
+on stdout; messages, the progress bar and a line per file written (``photo.jpg → out/photo_restored.jpg``)
+go to stderr. SIGTERM and SIGHUP stop like Ctrl-C: the file being written is removed.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -21,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from faceapp.core import application
-from faceapp.core.errors import Cancelled, FaceappError, NoFaceFoundError
+from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
     PNG_COMPRESS_LEVEL,
     WEBP_METHOD,
+    check_output_size,
     format_for,
     is_faceapp_output,
     output_file_name,
@@ -34,6 +37,7 @@ from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, d
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.memory import check_memory_budget, memory_limit
 from faceapp.core.pathtext import path_text
+from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
 from faceapp.core.preferences import (
     DEFAULT_MIN_FACE_SIZE,
@@ -49,6 +53,7 @@ from faceapp.core.preferences import (
 from faceapp.core.progress import drive
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSettings
+from faceapp.core.tempfiles import create_temp
 from faceapp.core.termination import terminate_like_interrupt
 
 log = logging.getLogger(__name__)
@@ -123,15 +128,26 @@ def _within(low: int, high: int):
     return parse
 
 
+def _output_format(text: str) -> str:
+    """A ``--format`` value as the preferences name it (``jpeg`` → ``jpg``, ``tif`` → ``tiff``)."""
+    try:
+        fmt = format_for("x.png", text)
+    except ExportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return next(name for name in OUTPUT_FORMATS if format_for("x.png", name) == fmt)
+
+
 def _add_restore_parser(subparsers) -> None:
     p = subparsers.add_parser("restore", help="restore the faces in photos or folders of photos")
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="photo files or folders (in a folder, hidden files and faceapp's own results are left out)")
     p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="the folder the results go to, created if needed (default: beside each input); --pattern names the files")
     out.add_argument("--pattern", default=DEFAULT_NAME_PATTERN,
                      help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
-    out.add_argument("--format", choices=OUTPUT_FORMATS, help="output type (default: the input's)")
+    out.add_argument("--format", type=_output_format, metavar="{" + ",".join(OUTPUT_FORMATS) + "}",
+                     help="output type; jpeg and tif are accepted too (default: the input's)")
     out.add_argument("--quality", type=_within(1, 100), default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
     out.add_argument("--png-level", type=_within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
@@ -140,6 +156,9 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--overwrite", action="store_true",
                      help="replace existing results instead of choosing a new name; an input photo is never "
                           "replaced (a pattern or folder that would do so is refused)")
+    out.add_argument("--skip-existing", action="store_true",
+                     help="resume a batch: skip an input whose results (every seed's file, under the names "
+                          "--pattern gives) exist already and were written by faceapp; counted as skipped")
     out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
@@ -204,30 +223,48 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
 
 
 # --- the restore command -------------------------------------------------------------------
-def collect_inputs(paths: Sequence[Path], *, recursive: bool) -> list[tuple[Path, Path]]:
+def collect_inputs(paths: Sequence[str | Path], *, recursive: bool) -> list[tuple[Path, Path]]:
     """(file, path relative to the folder it was found in) for every photo named or found.
 
-    Photos found in folders that faceapp itself wrote (earlier results, recognised by their
-    provenance) are left out, so a folder restored into itself is not restored again; a result
-    named on its own is restored.
+    Folders are listed by :func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's
+    own earlier results are left out (a folder restored into itself is not restored again; a
+    result named on its own is restored), and so are files of other types; a note on stderr
+    counts what was left out. A name that is not a folder is kept as a file (restoring it says
+    what is wrong with it, see :func:`missing_input_problem`).
     """
     found: list[tuple[Path, Path]] = []
-    results = 0
-    for path in paths:
+    results, others, unreadable = 0, [], []
+    for path in map(Path, paths):
         if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            for file in sorted(path.glob(pattern)):
-                if file.is_file() and file.suffix.lower() in PHOTO_SUFFIXES and not file.name.startswith("."):
-                    if is_faceapp_output(file):
-                        results += 1
-                        continue
-                    found.append((file, file.relative_to(path)))
+            listing = list_photos(path, recursive=recursive)
+            found += [(file, listing.relative(file)) for file in listing.photos]
+            results += len(listing.earlier_results)
+            others += listing.not_photos
+            unreadable += listing.unreadable
         else:
             found.append((path, Path(path.name)))
     if results:
         print(f"note: {results} earlier result(s) of faceapp in the folders are not restored again "
               "(name a file to restore it anyway).", file=sys.stderr)
+    if others:
+        print(f"note: skipped {len(others)} file(s) in the folders that are not photos faceapp reads "
+              f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.", file=sys.stderr)
+    for folder in unreadable:
+        print(f"note: cannot look into the folder {path_text(folder)} (permission denied?): its photos are "
+              "not restored.", file=sys.stderr)
     return found
+
+
+def missing_input_problem(argument: str | Path) -> str | None:
+    """What is wrong with an input named on the command line that does not exist (None if it does):
+    "there is no such folder" for a name ending in a separator, else "no such file or folder"."""
+    path = Path(argument)
+    if path.exists() or path.is_symlink():  # a broken link: reading it says where it points
+        return None
+    text = os.fspath(argument)
+    separators = (os.sep, os.altsep) if os.altsep else (os.sep,)
+    what = "folder" if text.endswith(separators) else "file or folder"
+    return f"{path_text(text)}: cannot read it: there is no such {what}."
 
 
 def preferences_from(args: argparse.Namespace) -> Preferences:
@@ -270,9 +307,13 @@ class _Restorer:
                                               detector_factory=lambda prefs: self._make_detector())
         self.pattern = args.pattern
         self._cautioned = False  # the note on a fidelity below the model's range is given once a run
+        self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
+        self._spared_advised = False
+        self.spared_photos = 0
+        self._write_problems: dict[Path, OSError | None] = {}  # per folder probed: why nothing can be written there
         if self.prefs.seeds_per_face > 1 and "{seed}" not in self.pattern:
             self.pattern += "_seed{seed}"
-        output_file_name(Path("photo.jpg"), pattern=self.pattern, fields={"seed": 0})  # a bad pattern fails now
+        _check_pattern(args.pattern, self.pattern)  # a bad pattern fails now
         fmt = format_for(f"x.{args.format}") if args.format else None
         self.ext = EXTENSIONS[fmt] if fmt else None
 
@@ -290,18 +331,54 @@ class _Restorer:
             names.append(folder / f"{stem}{suffix}")
         return names
 
-    def preflight(self, path: Path) -> None:
-        """Checks made from the header, before the photo is decoded: memory, the faces given."""
+    def finished(self, path: Path, relative: Path) -> list[Path] | None:
+        """The results of an earlier run of this input (every seed's file, under the names
+        :meth:`destinations` gives, each written by faceapp), or None when any is missing."""
+        names = self.destinations(path, relative)
+        return names if all(name.is_file() and is_faceapp_output(name) for name in names) else None
+
+    def preflight(self, path: Path, relative: Path | None = None) -> None:
+        """Checks made from the header, before the photo is decoded: memory, the faces given, the
+        result's size for its format, and that its folder can be written to."""
         header = probe_photo(path)
         if header is None or header.width * header.height > MAX_PIXELS:
             return  # read_photo says what is wrong with it
-        fmt = format_for(self.destinations(path, Path(path.name))[0])
+        dest = self.destinations(path, relative if relative is not None else Path(path.name))[0]
+        fmt = format_for(dest)
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
                             limit=self.memory_limit, name=path_text(path))
         if not self.args.aligned:
             check_photo_size(header.width, header.height, name=path_text(path))
         for face in self.given_faces:
             check_face_in_photo(face.box, face.landmarks, header.width, header.height, name=path_text(path))
+        check_output_size(header.width * self.prefs.upscale, header.height * self.prefs.upscale, fmt,
+                          name=path_text(path))
+        self._check_writable(dest)
+
+    def _check_writable(self, dest: Path) -> None:
+        """Raise ExportError when ``dest``'s folder cannot be written to (or, when it does not exist
+        yet, the folder it would be made in): each folder is tried once a run, by creating a
+        temporary file there and removing it at once."""
+        folder = dest.parent
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        if not folder.is_dir():
+            return  # a file in the way: making the output folder says so
+        if folder not in self._write_problems:
+            self._write_problems[folder] = _write_problem(folder)
+        exc = self._write_problems[folder]
+        if exc is None:
+            return
+        target = f"write {path_text(dest)}" if folder == dest.parent else f"create the output folder {path_text(dest.parent)}"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            message = f"cannot {target}: the folder {path_text(folder)} is read-only or not yours (permission denied)."
+        elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            message = f"cannot {target}: the disk is full; free some space and try again."
+        else:
+            message = f"cannot {target}: {exc.strerror or exc}."
+        if self.args.output is None:
+            message += " Give -o FOLDER to write the results to another folder."
+        raise ExportError(message)
 
     def _caution_once(self, engine) -> None:
         """Say once per run when --fidelity is below the range the model's evaluation found it works in."""
@@ -315,7 +392,7 @@ class _Restorer:
                        f"{engine.default_fidelity:g}), keeps to that range.", file=sys.stderr)
 
     def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
-        self.preflight(path)
+        self.preflight(path, relative)
         photo = read_photo(path)
         if self.args.aligned:
             faces = []
@@ -338,13 +415,11 @@ class _Restorer:
                                         on_progress)
         outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
         spared = application.spared_faces(result)
+        spared_text = ""
         if spared:
             record["spared"] = [{"face": s.position + 1, "fidelity": round(s.fidelity, 3),
                                  "restorer_change": round(s.restorer_change, 2)} for s in spared]
-            from tqdm import tqdm
-
-            message = application.spared_message(result, switch="Give --fidelity or --no-spare-sharp-faces to diffuse every face")
-            tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
+            spared_text = self._note_spared(path, result, spared)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]
         for k, dest in enumerate(self.destinations(path, relative)):
@@ -361,7 +436,30 @@ class _Restorer:
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
             )
             outputs.append(path_text(written))
+            from tqdm import tqdm
+
+            tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return {**record, "outputs": outputs}
+
+    def _note_spared(self, path: Path, result, spared) -> str:
+        """Say that faces of ``path`` were spared: for a single input the full note; in a batch the
+        advice once a run, and what the output lines of this photo end with (e.g. " (spared: face 2
+        kept)")."""
+        from tqdm import tqdm
+
+        switch = "Give --fidelity or --no-spare-sharp-faces to diffuse every face"
+        self.spared_photos += 1
+        if not self.batch:
+            tqdm.write(f"note: {path_text(path)}: {application.spared_message(result, switch=switch)}", file=sys.stderr)
+            return ""
+        if not self._spared_advised:
+            self._spared_advised = True
+            tqdm.write("note: Sharp faces are spared: a face the restorer barely changes keeps the restorer's result "
+                       "(\"kept\") or is sampled at a higher fidelity, so the prior cannot smear it; the photos' lines "
+                       f"say which. {switch}.", file=sys.stderr)
+        parts = [f"face {s.position + 1} kept" if s.fidelity >= 1.0 else f"face {s.position + 1} at fidelity {s.fidelity:.2f}"
+                 for s in spared]
+        return f" (spared: {', '.join(parts)})"
 
 
 #: Image types a damage mask may be saved as.
@@ -394,6 +492,33 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     if len(kept) < len(inputs):
         print(f"note: {len(inputs) - len(kept)} file(s) used as damage masks are not restored.", file=sys.stderr)
     return kept
+
+
+def _check_pattern(given: str, pattern: str) -> None:
+    """Raise ExportError for a ``--pattern`` that gives no plain file name, saying which fields it may use."""
+    try:
+        pattern.format(stem="photo", seed=0)
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+        problem = f"unknown field {{{exc.args[0]}}}" if isinstance(exc, KeyError) else str(exc)
+        raise ExportError(f"bad output name pattern {given!r}: {problem}. It may use {{stem}} (the input's name "
+                          "without its extension) and {seed} (the seed; added when --seeds is 2 or more); "
+                          "write {{ and }} for a brace.") from None
+    output_file_name(Path("photo.jpg"), pattern=pattern, fields={"seed": 0})
+
+
+def _write_problem(folder: Path) -> OSError | None:
+    """Why no file can be created in ``folder`` (None when one can): a hidden temporary file is made
+    there as a result would be, and removed at once."""
+    try:
+        fd, name = create_temp(folder, "write-test", ".part")
+    except OSError as exc:
+        return exc
+    os.close(fd)
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+    return None
 
 
 def _make_folder(folder: Path) -> None:
@@ -443,6 +568,8 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"error: --overwrite would replace the input photo {clash[0]} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
         return EXIT_USAGE
+    restorer.batch = len(inputs) > 1
+    missing = {Path(a): problem for a in args.inputs if (problem := missing_input_problem(a)) is not None}
     records: list[dict[str, Any]] = []
     bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
     try:
@@ -456,7 +583,13 @@ def run_restore(args: argparse.Namespace) -> int:
                     )
 
             try:
-                records.append(restorer.restore(path, relative, on_progress))
+                if path in missing:
+                    raise ImageError(missing[path])
+                if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
+                    records.append({"input": path_text(path), "status": "skipped",
+                                    "outputs": [path_text(name) for name in existing]})
+                else:
+                    records.append(restorer.restore(path, relative, on_progress))
             except Cancelled:
                 raise
             except FaceappError as exc:
@@ -471,13 +604,13 @@ def run_restore(args: argparse.Namespace) -> int:
             bar.update(1)
     except (KeyboardInterrupt, Cancelled):
         bar.close()
-        print("Interrupted; the files already written are kept.", file=sys.stderr)
-        _print_summary(args, records, len(inputs))
+        print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
+        _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0)
         return EXIT_FAILURE
     bar.close()
-    failed = [r for r in records if r["status"] != "ok"]
+    failed = [r for r in records if r["status"] == "failed"]
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
-    _print_summary(args, records, len(inputs))
+    _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0)
     return code
 
 
@@ -488,14 +621,25 @@ def _is_fatal(exc: FaceappError) -> bool:
     return isinstance(exc, (ModelError, DetectorUnavailableError, DeviceError)) and not isinstance(exc, OutOfMemoryError)
 
 
-def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int) -> None:
+def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int, *, spared: int = 0) -> None:
+    """The run's last words: ``--json``'s document on stdout, else a line on stderr. Skipped inputs
+    are those ``--skip-existing`` found done and those not reached (an interrupt, a fatal error)."""
     ok = sum(1 for r in records if r["status"] == "ok")
+    failed = sum(1 for r in records if r["status"] == "failed")
+    done_before = sum(1 for r in records if r["status"] == "skipped")
     if args.json:
-        summary = {"inputs": total, "restored": ok, "failed": len(records) - ok, "skipped": total - len(records), "results": records}
+        summary = {"inputs": total, "restored": ok, "failed": failed, "skipped": total - ok - failed, "results": records}
         # One write of finished text: an encoding error cannot leave half a document behind.
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    else:
-        print(f"{ok} of {total} photos restored.", file=sys.stderr)
+        return
+    line = f"{ok} of {total} photos restored"
+    if spared:
+        line += f" (sharp faces spared in {spared})"
+    if done_before:
+        line += f"; {done_before} skipped, restored before (--skip-existing)"
+    if failed:
+        line += f"; {failed} failed"
+    print(f"{line}.", file=sys.stderr)
 
 
 # --- entry point ---------------------------------------------------------------------------
