@@ -30,7 +30,6 @@ from faceapp.core.export import (
     WEBP_METHOD,
     check_output_size,
     format_for,
-    is_faceapp_output,
     output_file_name,
 )
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
@@ -333,9 +332,11 @@ class _Restorer:
 
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
-        :meth:`destinations` gives, each written by faceapp), or None when any is missing."""
+        :meth:`destinations` gives, each written by faceapp from this very photo: its provenance
+        names the photo and its size), or None when any is missing. A result of another photo
+        under the same name (a.jpg and a.png, both giving a_restored.png) does not count."""
         names = self.destinations(path, relative)
-        return names if all(name.is_file() and is_faceapp_output(name) for name in names) else None
+        return names if all(name.is_file() and application.is_result_of(name, path) for name in names) else None
 
     def preflight(self, path: Path, relative: Path | None = None) -> None:
         """Checks made from the header, before the photo is decoded: memory, the faces given, the
@@ -434,6 +435,7 @@ class _Restorer:
             written = application.write_result(
                 chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
+                source=path,
             )
             outputs.append(path_text(written))
             from tqdm import tqdm

@@ -376,6 +376,20 @@ def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
     assert code == 0 and "--skip-existing" in out
 
 
+def test_skip_existing_skips_only_a_photos_own_results(tmp_path, testdata_dir, capsys):
+    """a.jpg and a.png both name a_restored.png: the second is written as a_restored_2.png. On a
+    resume a_restored.png is a.jpg's result, not a.png's, so a.png is not skipped on its account."""
+    album = _album(tmp_path, testdata_dir, "a.jpg", "a.png")
+    out_dir = tmp_path / "out"
+    options = ("-o", out_dir, "--format", "png", "--no-progress", *FACE)
+    assert _run(capsys, album, *options)[0] == 0
+    code, out, _ = _run(capsys, album, *options, "--skip-existing", "--json")
+    assert code == 0
+    statuses = {Path(r["input"]).name: r["status"] for r in json.loads(out)["results"]}
+    assert statuses == {"a.jpg": "skipped", "a.png": "ok"}
+    assert read_provenance(out_dir / "a_restored.png")["source"]["name"] == "a.jpg"
+
+
 def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_short(tmp_path, testdata_dir, capsys,
                                                                                       monkeypatch):
     from types import SimpleNamespace

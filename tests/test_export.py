@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 
 import cv2
 import numpy as np
@@ -320,3 +321,14 @@ def test_output_size_limits_are_checked_before_any_work(tmp_path):
     with pytest.raises(ExportError, match=r"wide\.jpg: 65501×2 pixels is too large for JPEG"):
         export_photo(wide, None, None, tmp_path / "wide.jpg")
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
+
+
+def test_a_name_pattern_may_use_its_fields_only_as_plain_names():
+    from faceapp.core.errors import ExportError
+    from faceapp.core.export import output_file_name
+
+    assert output_file_name("a.jpg", pattern="{stem}_s{seed:02d}", fields={"seed": 3}) == ("a_s03", ".jpg")
+    for pattern, says in (("{stem.upper}", "unknown field stem.upper"), ("{stem[0]}", "unknown field stem[0]"),
+                          ("{stem}_{date}", "unknown field date"), ("{stem}{stem.x}", "unknown field stem.x")):
+        with pytest.raises(ExportError, match=re.escape(says)):
+            output_file_name("a.jpg", pattern=pattern)

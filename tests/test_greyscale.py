@@ -73,6 +73,15 @@ def test_grey_files_and_grey_scans_saved_as_rgb_are_black_and_white(tmp_path):
     tinted[5, 7, 0] = min(255, int(tinted[5, 7, 1]) + GREY_TOLERANCE)
     assert is_greyscale(tinted)
 
+    # colour left behind fully transparent pixels is not seen, so it does not count
+    rgba = np.dstack([rgb, np.full(grey.shape, 255, np.uint8)])
+    rgba[:10, :, :3], rgba[:10, :, 3] = (255, 0, 0), 0
+    Image.fromarray(rgba).save(tmp_path / "cutout.png")
+    assert read_photo(tmp_path / "cutout.png").greyscale
+    rgba[:10, :, 3] = 1  # barely seen, but seen: colour
+    Image.fromarray(rgba).save(tmp_path / "cutout2.png")
+    assert not read_photo(tmp_path / "cutout2.png").greyscale
+
 
 def test_grey_is_the_luma_pillow_gives_and_keeps_grey_values(monkeypatch):
     import faceapp.core.greyscale as greyscale

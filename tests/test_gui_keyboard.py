@@ -1,5 +1,5 @@
-"""Keys a user reaches for: Esc leaves a tool, Ctrl+= zooms in, Page Up / Page Down step through
-the filmstrip."""
+"""Keys a user reaches for: Esc leaves a tool, Ctrl+= zooms in, Ctrl+Page Up / Page Down step
+through the filmstrip."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_ctrl_equals_zooms_in_as_ctrl_plus_does(window):
     assert QKeySequence("Ctrl+=") in shortcuts and QKeySequence(QKeySequence.StandardKey.ZoomIn) in shortcuts
 
 
-def test_page_down_and_up_step_through_the_photos(window, qtbot, photo, testdata_dir):
+def test_ctrl_page_down_and_up_step_through_the_photos(window, qtbot, photo, testdata_dir):
     second = shutil.copy(testdata_dir / "photos" / "cf_06.png", photo.parent / "cf_06.png")
     first = load(window, qtbot, photo)
     other = load(window, qtbot, second)
@@ -39,7 +39,7 @@ def test_page_down_and_up_step_through_the_photos(window, qtbot, photo, testdata
     assert window.current == first
     window.actions_["previous_photo"].trigger()
     assert window.current == other
-    assert window.actions_["next_photo"].shortcut() == QKeySequence("PgDown")
+    assert window.actions_["next_photo"].shortcut() == QKeySequence("Ctrl+PgDown")
 
 
 def test_dropping_a_folder_without_photos_says_what_it_holds(window, tmp_path):

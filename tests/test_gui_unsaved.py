@@ -10,7 +10,7 @@ from gui_util import load, restore, saved
 
 import faceapp.gui.confirm
 
-photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+photo, window, gated_export = gui_util.photo, gui_util.window, gui_util.gated_export  # the shared fixtures
 
 
 class Answers(list):
@@ -78,3 +78,31 @@ def test_save_does_not_write_the_same_result_twice(window, qtbot, photo, answers
     window.gallery.click_candidate(1)  # another candidate: a new picture, saved anew
     [second] = saved(window, qtbot, window.exports.save)
     assert second != first
+
+
+def test_closing_while_the_result_is_being_saved_neither_asks_nor_saves_it_twice(window, qtbot, photo, answers,
+                                                                                 gated_export):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    gated_export.gate.clear()
+    assert window.exports.save()
+    window.close()  # its only result is being written: nothing to ask, it closes once written
+    assert answers.asked == [] and window.isVisible()
+    gated_export.gate.set()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+    assert len(written_beside(photo)) == 1
+
+
+def test_save_as_asks_before_replacing_a_file_whose_extension_it_added(window, qtbot, photo, answers, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    taken = photo.parent / "portrait.png"
+    taken.write_bytes(b"the user's own file")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(photo.parent / "portrait"), "PNG (*.png)"))
+    answers.append("cancel")
+    assert not window.exports.save_as()
+    assert taken.read_bytes() == b"the user's own file" and "portrait.png already exists" in answers.asked[-1]
+    answers.append("discard")  # "Replace"
+    assert saved(window, qtbot, window.exports.save_as) == [taken]

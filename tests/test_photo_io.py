@@ -223,3 +223,14 @@ def test_resolution_is_read(tmp_path):
     Image.fromarray(_pattern()).save(tmp_path / "plain.png")
     assert read_photo(tmp_path / "scan.tif").dpi == (600, 600)
     assert read_photo(tmp_path / "plain.png").dpi is None
+
+
+def test_a_resolution_the_file_does_not_give_is_not_invented(tmp_path):
+    """Pillow reports 72 dpi for a JPEG with EXIF but no resolution anywhere: that is not the photo's."""
+    image = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    image.save(tmp_path / "none.jpg", exif=exif.tobytes())
+    image.save(tmp_path / "given.jpg", exif=exif.tobytes(), dpi=(300, 300))
+    assert read_photo(tmp_path / "none.jpg").dpi is None
+    assert read_photo(tmp_path / "given.jpg").dpi == (300.0, 300.0)

@@ -229,8 +229,28 @@ def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None,
 
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,
-                 overwrite: bool = False, **options: Any) -> Path:
+                 overwrite: bool = False, source: Path | None = None, **options: Any) -> Path:
     """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
-    overwrites unless asked). ``options``: png_compress_level, webp_method, unique (see export_photo)."""
+    overwrites unless asked). ``source``: the photo file it was restored from, named in the
+    provenance (name and size) so a later run can tell its results from another photo's.
+    ``options``: png_compress_level, webp_method, unique (see export_photo)."""
+    provenance = result.provenance()
+    if source is not None:
+        provenance["source"] = source_record(source)
     return export.export_photo(result.composite(), result.alpha, result.photo, dest, format=fmt, quality=quality,
-                               provenance=result.provenance(), overwrite=overwrite, **options)
+                               provenance=provenance, overwrite=overwrite, **options)
+
+
+def source_record(source: Path) -> dict[str, Any]:
+    """How a result's provenance names the photo it was restored from."""
+    try:
+        size = Path(source).stat().st_size
+    except OSError:
+        size = None
+    return {"name": Path(source).name, "bytes": size}
+
+
+def is_result_of(result_file: Path, source: Path) -> bool:
+    """Whether ``result_file`` is faceapp's result of the photo ``source`` (by its provenance)."""
+    provenance = export.read_provenance(result_file)
+    return provenance is not None and provenance.get("source") == source_record(source)

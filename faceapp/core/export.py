@@ -19,7 +19,7 @@ text chunk named ``faceapp``. A one-channel (black-and-white) source is written 
 channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB channels). JPEG has
 no alpha channel: a transparent result is flattened over white there, with a warning in the log.
 Results larger than a format allows are refused before anything is written
-(:func:`check_output_size`, which the front-ends call before restoring too). TIFF is written
+(:func:`check_output_size`, which the CLI calls before restoring too; the window checks it when saving). TIFF is written
 uncompressed, because Pillow's libtiff encoders cannot write the EXIF sub-IFD. PNG is encoded here,
 band by band from the arrays, so a large result is never copied whole; the other formats go
 through Pillow, which needs one full copy of the pixels.
@@ -32,6 +32,7 @@ import logging
 import json
 import math
 import os
+import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -140,9 +141,14 @@ def output_file_name(
         ext = input_path.suffix.lower() if input_path.suffix.lower() in FORMATS else ".png"
     elif not ext.startswith("."):
         ext = "." + ext
+    allowed = {"stem", *(fields or {})}
     try:
+        used = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        if not used <= allowed:  # also {stem.upper} or {stem[0]}: attribute and index access are not fields
+            unknown = ", ".join(sorted(used - allowed))
+            raise ValueError(f"unknown field {unknown} (it may use {', '.join('{' + f + '}' for f in sorted(allowed))})")
         stem = pattern.format(stem=input_path.stem, **(fields or {}))
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ExportError(f"bad output name pattern {pattern!r}: {exc}") from None
     if not stem or "/" in stem or "\\" in stem or "\0" in stem:
         raise ExportError(f"bad output name pattern {pattern!r}: it must give a plain file name")
@@ -153,7 +159,7 @@ def check_output_size(width: int, height: int, fmt: str, *, name: str | None = N
     """Raise :class:`ExportError` when a ``width``×``height`` result is too large for format ``fmt``.
 
     ``fmt``: a Pillow format name ("JPEG", "WEBP", …) or an extension ("jpg", ".webp"). ``name``,
-    when given (the file), starts the message. It costs nothing: the front-ends call it with the
+    when given (the file), starts the message. It costs nothing: the CLI calls it with the
     result's size (the photo's times the upscale) before restoring, so no restore is wasted on a
     file that cannot be written; :func:`export_photo` calls it too.
     """

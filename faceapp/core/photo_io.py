@@ -209,8 +209,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
     return Photo(
         path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt, srgb_pixels=srgb,
-        greyscale=single_channel or is_greyscale(rgb), single_channel=single_channel,
-        dpi=_dpi(image.info.get("dpi"), quarter_turn=orientation in (5, 6, 7, 8)),
+        greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel,
+        dpi=_dpi(image.info.get("dpi"), quarter_turn=orientation in (5, 6, 7, 8)) if _states_resolution(image, exif) else None,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
     )
 
@@ -224,6 +224,14 @@ def _os_problem(path: Path, exc: OSError) -> str:
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
         return f"{path}: cannot read it: there is no such file (was it moved or deleted?)."
     return f"{path}: cannot read it: {exc.strerror or exc}."
+
+
+def _states_resolution(image: Image.Image, exif: Image.Exif) -> bool:
+    """Whether the file itself gives a resolution: Pillow reports 72 dpi for a JPEG whose JFIF
+    header has no unit and whose EXIF has no XResolution, a figure no one wrote."""
+    if image.format != "JPEG":
+        return True
+    return image.info.get("jfif_unit") in (1, 2) or _EXIF_X_RESOLUTION in exif
 
 
 def _dpi(value: object, *, quarter_turn: bool) -> tuple[float, float] | None:
@@ -253,6 +261,17 @@ def _png_text(image: Image.Image) -> dict[str, str] | None:
     text = {key: value for key, value in getattr(image, "text", {}).items()
             if isinstance(value, str) and key.lower() not in _PNG_TEXT_DROPPED}
     return text or None
+
+
+def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
+    """Whether the visible pixels are grey: fully transparent ones often keep leftover colour."""
+    if alpha is None:
+        return is_greyscale(rgb)
+    visible = rgb[alpha > 0]
+    return is_greyscale(visible.reshape(-1, 1, 3))
+
+
+_EXIF_X_RESOLUTION = 0x011A
 
 
 def _exif_bytes(exif: Image.Exif) -> bytes | None:

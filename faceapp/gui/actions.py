@@ -45,8 +45,9 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "zoom_actual": ("&100 %", "zoom-actual", "Ctrl+1", "Show the photo at 100 %"),
     "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),  # (and Ctrl+=: see build_actions)
     "zoom_out": ("Zoom &out", "zoom-out", _Std.ZoomOut, "Zoom out"),
-    "next_photo": ("&Next photo", "", "PgDown", "Show the next photo of the filmstrip"),
-    "previous_photo": ("&Previous photo", "", "PgUp", "Show the previous photo of the filmstrip"),
+    # (with Ctrl: plain Page Up / Down belong to the slider and the zoomed photo's scrolling)
+    "next_photo": ("&Next photo", "", "Ctrl+PgDown", "Show the next photo of the filmstrip"),
+    "previous_photo": ("&Previous photo", "", "Ctrl+PgUp", "Show the previous photo of the filmstrip"),
     "log_folder": ("Open &log folder", "", "", "Show the folder holding faceapp's log file"),
     "about": ("&About faceapp", "", "", ""),
 }

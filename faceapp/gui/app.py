@@ -96,8 +96,10 @@ def close_on_termination(window) -> None:
     from faceapp.core.termination import SIGNALS
 
     def close(signum, _frame) -> None:
-        log.info("%s received: closing", signal.Signals(signum).name)
-        QTimer.singleShot(0, window.close)
+        # no question about unsaved results: nobody may be there to answer (logout, a killed job),
+        # and a file being written is still finished first
+        log.info("%s received: closing (unsaved results are not kept)", signal.Signals(signum).name)
+        QTimer.singleShot(0, getattr(window, "close_without_asking", window.close))
 
     for signum in (*SIGNALS, signal.SIGINT):
         if signal.getsignal(signum) is not signal.SIG_IGN:
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare_qt_environment()
     from PySide6.QtWidgets import QApplication
 
-    platform_given = any(a.lstrip("-").partition("=")[0] == "platform" for a in argv[1:])
+    platform_given = any(a.lstrip("-").partition("=")[0] in ("platform", "display") for a in argv[1:])
     if QApplication.instance() is None and not platform_given and (problem := missing_display()):
         print(f"faceapp: {problem}", file=sys.stderr)
         return 1

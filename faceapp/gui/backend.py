@@ -279,4 +279,5 @@ def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quali
     """Write the snapshot to ``dest`` as the CLI would (any thread). A taken name is an error,
     unless ``unique`` (it moves on to the next number) or ``overwrite`` (the file is replaced,
     never when it is the original photo)."""
-    return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique, overwrite=overwrite)
+    return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique, overwrite=overwrite,
+                                    source=snapshot.source)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.errors import ExportError
 from faceapp.core.export import EXTENSIONS, FORMATS
+from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
 from faceapp.gui.job_queue import QueuedJob
 from faceapp.gui.notifications import Notice
@@ -100,6 +101,7 @@ class ExportFlow(QObject):
         self._window = window
         self._queue = window.session.export_queue
         self._close_when_done = False
+        self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
         self.status = ExportStatus()
         window.statusBar().addPermanentWidget(self.status)
         self.status.cancelRequested.connect(self.cancel)
@@ -122,9 +124,13 @@ class ExportFlow(QObject):
             return False
         return self._start([current], "save")
 
+    def unsaved(self) -> list[Path]:
+        """The photos whose result is not saved as it is now, and not being saved either."""
+        return [path for path in self._window.session.unsaved() if path not in self._writing]
+
     def save_unsaved(self) -> bool:
-        """Save every photo whose result is not saved as it is now, each next to its original."""
-        unsaved = self._window.session.unsaved()
+        """Save every photo whose result is not saved (nor being saved), each next to its original."""
+        unsaved = self.unsaved()
         return bool(unsaved) and self._start(unsaved, "save")
 
     def save_as(self) -> bool:
@@ -139,6 +145,10 @@ class ExportFlow(QObject):
         if not name:
             return False
         target = save_as_target(name, chosen)
+        # the dialog asked before replacing the name as typed; a name given its extension here was not asked about
+        if target != Path(name) and target.exists() and confirm.ask_before_discarding(
+                window, f"{target.name} already exists. Replace it?", discard="Replace") != "discard":
+            return False
         quality = session.prefs.quality
         if FORMATS[target.suffix.lower()] in ("JPEG", "WEBP"):
             quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
@@ -186,8 +196,8 @@ class ExportFlow(QObject):
         if not self._close_when_done:
             self._close_when_done = True
             self._window.notices.show_notice(Notice(
-                "faceapp will close once the files being saved are written. To close sooner, "
-                "cancel Export all in the status bar: it stops after the photo being written.",
+                "faceapp will close once the files being saved are written. To stay open, press Cancel "
+                "in the status bar (it stops after the photo being written).",
                 "warning"))
         return False
 
@@ -199,12 +209,24 @@ class ExportFlow(QObject):
         except ExportError as error:
             self._failed(kind, written, len(paths), error)
             return False
+        for path in paths:
+            self._writing[path] = self._writing.get(path, 0) + 1
+
+        def ended(callback):
+            def call(*args):
+                for path in paths:
+                    self._writing[path] -= 1
+                    if not self._writing[path]:
+                        del self._writing[path]
+                callback(*args)
+            return call
+
         self._queue.add(QueuedJob(
             job, kind, paths[0] if len(paths) == 1 else None,
             on_progress=lambda step: self._step(step, written),
-            on_done=lambda _files: self._done(kind, written),
-            on_failed=lambda error: self._failed(kind, written, len(paths), error),
-            on_cancelled=lambda: self._stopped(written, len(paths)),
+            on_done=ended(lambda _files: self._done(kind, written)),
+            on_failed=ended(lambda error: self._failed(kind, written, len(paths), error)),
+            on_cancelled=ended(lambda: self._stopped(kind, written, len(paths))),
         ))
         return True
 
@@ -241,8 +263,12 @@ class ExportFlow(QObject):
             self._window.notices.show_notice(Notice(_sentence(error), "error", "save_as", "Save as…"))
         self.saved.emit(written)
 
-    def _stopped(self, written: list[Path], total: int) -> None:
-        self._window.notices.info(f"Export all stopped: {len(written)} of {total} photo(s) saved.")
+    def _stopped(self, kind: str, written: list[Path], total: int) -> None:
+        if self._close_when_done:  # the unsaved rest would be lost: stay open
+            self._close_when_done = False
+            self.closeAbandoned.emit()
+        what = "Export all" if kind == "export_all" else "Saving"
+        self._window.notices.info(f"{what} stopped: {len(written)} of {total} photo(s) saved.")
         self.saved.emit(written)
 
     def _busy_changed(self, busy: bool) -> None:

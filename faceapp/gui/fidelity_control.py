@@ -6,6 +6,8 @@ the realistic end, and a value there is shown in the caution colour with the rea
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QLineF, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
 from PySide6.QtWidgets import (
@@ -134,7 +136,7 @@ class FidelityControl(QWidget):
     def set_model_range(self, fidelity_range: FidelityRange | None, model: str = "this model") -> None:
         """Where ``model`` (a name shown to the user) works well; None: the whole slider."""
         self._range, self._model = fidelity_range, model
-        self.slider.caution_from = (round((1.0 - fidelity_range.works_down_to) * 100) + 1
+        self.slider.caution_from = (math.floor((1.0 - fidelity_range.works_down_to) * 100 + 1e-6) + 1
                                     if fidelity_range is not None else None)
         self.slider.update()
         self._show(self.fidelity())

@@ -61,7 +61,8 @@ class MainWindow(QMainWindow):
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
         self._fidelity_unsaved = False  # moved since the preferences were last written
-        self._close_confirmed = False  # the user chose to close despite unsaved or running work
+        self._discard_ok: set[Path] | None = None  # the unsaved photos the user agreed to close without
+        self._asking = False  # a close question is open (a second close waits for its answer)
         self.actions_ = build_actions(self)
         self.exports = ExportFlow(self)
         self.models = ModelSettings(self, registry=registry)
@@ -180,7 +181,7 @@ class MainWindow(QMainWindow):
         self.gallery.faceSelected.connect(lambda _position: self._show_chosen_face())
         self.gallery.moreRequested.connect(lambda face: self.current and s.more(self.current, face))
         self.notices.actionTriggered.connect(self._notice_action)
-        self.exports.closeAbandoned.connect(lambda: setattr(self, "_close_confirmed", False))
+        self.exports.closeAbandoned.connect(lambda: setattr(self, "_discard_ok", None))
         s.entryAdded.connect(self._entry_added)
         s.entryChanged.connect(self._entry_changed)
         s.entryRemoved.connect(self._entry_removed)
@@ -395,7 +396,7 @@ class MainWindow(QMainWindow):
         path = self.current
         if path is None:
             return
-        if path in self.session.unsaved() and self.session.can_remove(path):
+        if path in self.exports.unsaved() and self.session.can_remove(path):
             answer = confirm.ask_before_discarding(
                 self, f"Remove {path.name}? Its restored result is not saved (the photo file stays as it is).",
                 discard="Remove")
@@ -423,15 +424,20 @@ class MainWindow(QMainWindow):
         super().keyPressEvent(event)
 
     def close_without_asking(self) -> None:
-        """Close, discarding unsaved results without a question (a self-test, a script)."""
-        self._close_confirmed = True
+        """Close, discarding unsaved results without a question (a self-test, a script, a signal)."""
+        self._discard_ok = set(self.session.entries)
         self.close()
 
     def _confirm_close(self) -> bool:
-        """Whether closing may go on: asks when restored results are not saved or a restore
-        runs; "Save all" saves each next to its original, and the window closes once written."""
-        unsaved = self.session.unsaved()
+        """Whether closing may go on: asks when restored results are not saved (nor being saved)
+        or a restore runs; "Save all" saves each next to its original, and the window closes once
+        written. Asked again only about results that became unsaved since the last answer."""
+        if self._asking:
+            return False
+        unsaved = self.exports.unsaved()
         running = self.session.busy
+        if self._discard_ok is not None and set(unsaved) <= self._discard_ok:
+            return True
         if not unsaved and not running:
             return True
         names = ", ".join(p.name for p in unsaved[:3]) + (f" and {len(unsaved) - 3} more" if len(unsaved) > 3 else "")
@@ -440,12 +446,16 @@ class MainWindow(QMainWindow):
             lines.append(f"{len(unsaved)} restored photo{'s are' if len(unsaved) > 1 else ' is'} not saved: {names}.")
         if running:
             lines.append("A restore is running: closing stops it.")
-        answer = confirm.ask_before_discarding(
-            self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
-            save="Save all and close" if unsaved else None)
+        self._asking = True
+        try:
+            answer = confirm.ask_before_discarding(
+                self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
+                save="Save all and close" if unsaved else None)
+        finally:
+            self._asking = False
         if answer == "cancel":
             return False
-        self._close_confirmed = True
+        self._discard_ok = set(self.session.entries) if answer == "discard" else set()
         if answer == "save":
             self.exports.save_unsaved()
         return True
@@ -516,7 +526,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if not self._close_confirmed and not self._confirm_close():
+        if not self._confirm_close():
             event.ignore()
             return
         if not self.exports.may_close():  # it closes by itself once the files are written
