@@ -30,6 +30,7 @@ from faceapp.core.export import (
     WEBP_METHOD,
     check_output_size,
     format_for,
+    make_output_folder,
     output_file_name,
 )
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
@@ -389,7 +390,7 @@ class _Restorer:
         if caution:
             from tqdm import tqdm
 
-            tqdm.write(f"note: {caution[0].upper()}{caution[1:]} A higher --fidelity, or none (the model's own, "
+            tqdm.write(f"note: {caution} A higher --fidelity, or none (the model's own, "
                        f"{engine.default_fidelity:g}), keeps to that range.", file=sys.stderr)
 
     def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
@@ -429,7 +430,7 @@ class _Restorer:
                 chosen = drive(application.iter_refine(chosen, engine, self.args.refine), on_progress)
                 record.setdefault("refine", []).append(
                     [[round(r.change, 3) for r in f.refinement_of(f.chosen)] for f in chosen.faces])
-            _make_folder(dest.parent)
+            make_output_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
             written = application.write_result(
@@ -521,15 +522,6 @@ def _write_problem(folder: Path) -> OSError | None:
     except OSError:
         pass
     return None
-
-
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        from faceapp.core.errors import ExportError
-
-        raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from exc
 
 
 def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:

@@ -155,6 +155,16 @@ def output_file_name(
     return stem, ext
 
 
+def make_output_folder(folder: str | Path) -> None:
+    """Create the output folder ``folder`` (and its parents) when missing; ExportError says why it cannot be."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ExportError(f"cannot create the output folder {folder}: a file of that name is in the way.") from None
+    except OSError as exc:
+        raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from None
+
+
 def check_output_size(width: int, height: int, fmt: str, *, name: str | None = None) -> None:
     """Raise :class:`ExportError` when a ``width``×``height`` result is too large for format ``fmt``.
 

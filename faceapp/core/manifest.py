@@ -126,10 +126,10 @@ class FidelityRange:
 
     def caution(self, fidelity: float | None, model: str) -> str | None:
         """What to tell a user restoring with ``model`` at ``fidelity`` (None: the model's own),
-        when that is below where it works; None within its range."""
+        as a sentence, when that is below where it works; None within its range."""
         if fidelity is None or fidelity >= self.works_down_to - 1e-6:
             return None
-        text = (f"fidelity {fidelity:.2f} is below {self.works_down_to:.2f}, the lowest at which {model}'s "
+        text = (f"Fidelity {fidelity:.2f} is below {self.works_down_to:.2f}, the lowest at which {model}'s "
                 "evaluation found it restores well")
         return text + (f": {self.below}." if self.below else ".")
 

@@ -23,6 +23,7 @@ import numpy as np
 from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError
+from faceapp.core.export import make_output_folder
 from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.gui.heap import freeze_long_lived_objects
 
@@ -108,16 +109,6 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         elif path.suffix.lower() in PHOTO_SUFFIXES or path.is_file():
             found.append(path)
     return found
-
-
-def _make_folder(folder: Path) -> None:
-    """Create the output folder ``folder`` when it is missing (ExportError saying why it cannot be)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ExportError(f"cannot create the output folder {folder}: a file of that name is in the way.") from None
-    except OSError as exc:
-        raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from None
 
 
 class CoreBackend:
@@ -230,7 +221,7 @@ class CoreBackend:
                 yield ExportStep(index, len(snapshots), snapshot)
                 target = destination(snapshot)
                 if unique:  # a name of faceapp's choosing, in the output folder: made when missing, as the CLI does
-                    _make_folder(target.parent)
+                    make_output_folder(target.parent)
                 written.append(write_export(snapshot, target, fmt=fmt, quality=quality, unique=unique,
                                             overwrite=overwrite))
                 yield ExportStep(index, len(snapshots), snapshot, written[-1])

@@ -169,6 +169,6 @@ class FidelityControl(QWidget):
                "apply.")
         if self._range is not None:
             tip += (f"\n\nUnderlined: below {self._range.works_down_to:.2f}, where {self._model} is not known "
-                    "to work well." + (f" Now: {caution[0].upper()}{caution[1:]}" if caution else ""))
+                    "to work well." + (f" Now: {caution}" if caution else ""))
         self.slider.setToolTip(tip)
         self.value_label.setToolTip(tip)
