@@ -13,7 +13,6 @@ go to stderr. SIGTERM and SIGHUP stop like Ctrl-C: the file being written is rem
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from faceapp.core.export import (
     check_output_size,
     format_for,
     make_output_folder,
+    write_error_message,
     output_file_name,
 )
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
@@ -372,12 +372,7 @@ class _Restorer:
         if exc is None:
             return
         target = f"write {path_text(dest)}" if folder == dest.parent else f"create the output folder {path_text(dest.parent)}"
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            message = f"cannot {target}: the folder {path_text(folder)} is read-only or not yours (permission denied)."
-        elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            message = f"cannot {target}: the disk is full; free some space and try again."
-        else:
-            message = f"cannot {target}: {exc.strerror or exc}."
+        message = write_error_message(exc, target, path_text(folder))
         if self.args.output is None:
             message += " Give -o FOLDER to write the results to another folder."
         raise ExportError(message)

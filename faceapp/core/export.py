@@ -474,8 +474,13 @@ def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:
 
 
 def _os_error_message(exc: OSError, dest: Path) -> str:
+    return write_error_message(exc, f"write {dest}", dest.parent)
+
+
+def write_error_message(exc: OSError, target: str, folder: str | Path) -> str:
+    """Why ``target`` (e.g. "write out/a.jpg") failed in ``folder``, in words: read-only, disk full, or the OS's reason."""
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot write {dest}: the folder {dest.parent} is read-only or not yours (permission denied)."
+        return f"cannot {target}: the folder {folder} is read-only or not yours (permission denied)."
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"cannot write {dest}: the disk is full; free some space and try again."
-    return f"cannot write {dest}: {exc.strerror or exc}."
+        return f"cannot {target}: the disk is full; free some space and try again."
+    return f"cannot {target}: {exc.strerror or exc}."
