@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from icc_util import grey_profile
 from pipeline_util import FakeEngine, identity_engine
 
 from faceapp.core.application import write_result
@@ -129,6 +130,22 @@ def test_a_black_and_white_photo_comes_back_grey_from_a_colour_model(tmp_path, s
             assert np.abs(pixels.astype(int) - expected).mean() < 2
         else:
             np.testing.assert_array_equal(pixels, expected)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif"])
+def test_a_grey_colour_profile_goes_back_on_the_grey_result(tmp_path, suffix):
+    profile = grey_profile(description="Dot Gain 20% (test)")
+    source = tmp_path / f"scan{suffix}"
+    Image.fromarray(_grey(), "L").save(source, icc_profile=profile)
+    photo = read_photo(source)
+    assert photo.icc is None  # no RGB profile: the models see the grey levels as they are
+    result = restore_photo(photo, FACES, _ColourEngine(), PhotoSettings())
+    for out_suffix in sorted({suffix, ".png"}):
+        with Image.open(write_result(result, tmp_path / f"restored{out_suffix}", quality=95)) as written:
+            assert written.mode == "L"
+            assert written.info.get("icc_profile") == profile, out_suffix  # its grey levels mean what the scan's did
+    with Image.open(write_result(result, tmp_path / "restored.webp", quality=95)) as written:
+        assert written.mode == "RGB" and not written.info.get("icc_profile")  # a grey profile does not fit RGB
 
 
 def test_grey_with_alpha_is_written_grey_with_alpha_and_a_grey_rgb_scan_as_rgb(tmp_path):

@@ -246,7 +246,7 @@ def export_photo(
         log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
         xmp = None
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if fmt == "TIFF" else None)
-    icc = photo.icc if photo is not None and not grey else None  # an RGB profile; none fits one grey channel
+    icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))

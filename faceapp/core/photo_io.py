@@ -69,7 +69,10 @@ class Photo:
     :data:`~faceapp.core.greyscale.GREY_TOLERANCE`): its result is made grey. single_channel: the
     file holds one grey channel (L, LA, I;16, …): its result is written so where the format can.
     dpi: the resolution (x, y) in dots per inch, or None. xmp: the XMP packet with orientation
-    reset to 1, or None. png_text: a PNG's text chunks (Title, Author, …), or None.
+    reset to 1, or None. png_text: a PNG's text chunks (Title, Author, …), or None. grey_icc: a
+    one-channel photo's grey ICC profile (Gray Gamma 2.2, Dot Gain 20 %, …), or None: the pixels are
+    passed through as they are, and the profile goes back on a one-channel result, whose grey levels
+    are in the same space.
     """
 
     path: Path | None
@@ -84,6 +87,7 @@ class Photo:
     dpi: tuple[float, float] | None = None
     xmp: bytes | None = None
     png_text: dict[str, str] | None = None
+    grey_icc: bytes | None = None
 
     @property
     def srgb(self) -> np.ndarray:
@@ -205,6 +209,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     orientation = exif.get(_EXIF_ORIENTATION, 1)
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
+    grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     rgb, alpha, icc = _to_rgb8(upright, icc)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
     return Photo(
@@ -212,6 +217,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel,
         dpi=_dpi(image.info.get("dpi"), quarter_turn=orientation in (5, 6, 7, 8)) if _states_resolution(image, exif) else None,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
+        grey_icc=grey_icc,
     )
 
 
@@ -288,12 +294,17 @@ def _exif_bytes(exif: Image.Exif) -> bytes | None:
         return None
 
 
+def _colour_space(icc: bytes | None) -> bytes | None:
+    """The colour space signature of an ICC profile (header bytes 16–19: b"RGB ", b"GRAY", …), or None."""
+    return icc[16:20] if icc is not None and len(icc) >= 20 else None
+
+
 def _rgb_profile(icc: bytes | None) -> bytes | None:
-    """``icc`` if it describes an RGB colour space (header bytes 16–19), else None.
+    """``icc`` if it describes an RGB colour space, else None.
 
     A grey (or other) profile must not be attached to the RGB pixels the pipeline produces.
     """
-    return icc if icc is not None and icc[16:20] == b"RGB " else None
+    return icc if _colour_space(icc) == b"RGB " else None
 
 
 def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndarray | None, bytes | None]:
