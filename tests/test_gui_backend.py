@@ -78,5 +78,8 @@ def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):
     (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
     (tmp_path / "notes.txt").write_text("who is who")
     export_photo(np.zeros((32, 32, 3), np.uint8), None, None, tmp_path / "a_restored.jpg", provenance={"model": "x"})
-    assert expand_paths([tmp_path]) == [tmp_path / "a.jpg"]
-    assert expand_paths([tmp_path / "a_restored.jpg"]) == [tmp_path / "a_restored.jpg"]
+    assert expand_paths([tmp_path]) == ([tmp_path / "a.jpg"], [])
+    assert expand_paths([tmp_path / "a_restored.jpg"]) == ([tmp_path / "a_restored.jpg"], [])
+    (tmp_path / "a.jpg").unlink()
+    photos, [listing] = expand_paths([tmp_path])  # a folder without photos comes back with what it holds
+    assert photos == [] and listing.earlier_results == (tmp_path / "a_restored.jpg",)

@@ -66,7 +66,10 @@ def test_a_folder_without_photos_says_what_it_holds_instead(tmp_path):
     album = tmp_path / "album"
     (album / "2019").mkdir(parents=True)
     (album / "notes.txt").write_text("x")
-    text = no_photos_text(list_photos(album))
+    listing = list_photos(album)
+    assert listing.subfolders == (album / "2019",)
+    assert list_photos(album, recursive=True).subfolders == ()  # looked into
+    text = no_photos_text(listing)
     assert text.startswith("No photos to open in album") and "1 sub-folder" in text and ".txt" in text
     (tmp_path / "empty").mkdir()
     assert no_photos_text(list_photos(tmp_path / "empty")) == "No photos to open in empty: it is empty."

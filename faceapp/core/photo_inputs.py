@@ -31,6 +31,7 @@ class FolderListing:
     not_photos: tuple[Path, ...] = ()  #: files of other types, broken links, devices: left out
     hidden: tuple[Path, ...] = ()  #: hidden files and folders (not looked into), left out
     unreadable: tuple[Path, ...] = ()  #: folders that could not be listed (permission denied, …)
+    subfolders: tuple[Path, ...] = ()  #: sub-folders, and links to folders, not looked into (a listing that is not recursive)
 
     @property
     def empty(self) -> bool:
@@ -57,11 +58,12 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
     others: list[Path] = []
     hidden: list[Path] = []
     unreadable: list[Path] = []
+    subfolders: list[Path] = []
     for path in sorted(_entries(folder, recursive, hidden, unreadable)):
         if path.name.startswith("."):
             hidden.append(path)
         elif path.is_dir():
-            continue  # a sub-folder (looked into when recursive) or a link to one (never followed)
+            subfolders.append(path)  # only when not recursive: os.walk keeps sub-folders out of the files
         elif not path.is_file() or path.suffix.lower() not in PHOTO_SUFFIXES:
             others.append(path)
         elif is_faceapp_output(path):
@@ -69,7 +71,7 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
         else:
             photos.append(path)
     return FolderListing(folder, tuple(photos), tuple(results), tuple(others), tuple(sorted(hidden)),
-                         tuple(sorted(unreadable)))
+                         tuple(sorted(unreadable)), tuple(subfolders))
 
 
 def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list[Path]) -> Iterable[Path]:
@@ -116,10 +118,7 @@ def no_photos_text(listing: FolderListing) -> str:
     folder = listing.folder
     if folder in listing.unreadable:
         return f"The folder {folder.name} could not be opened (no permission to list it?)."
-    try:
-        subfolders = sum(1 for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    except OSError:
-        subfolders = 0
+    subfolders = len(listing.subfolders)
     held = []
     if listing.earlier_results:
         held.append(f"{len(listing.earlier_results)} of faceapp's own results")

@@ -24,6 +24,7 @@ from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError
 from faceapp.core.export import make_output_folder
+from faceapp.core.photo_inputs import FolderListing, list_photos
 from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.gui.heap import freeze_long_lived_objects
 
@@ -96,19 +97,23 @@ class RestoreOutcome:
     model: str
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Photo files among ``paths``; folders contribute their photos (not recursive), sorted, by the
-    CLI's rule (:func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's own
-    earlier results are left out)."""
-    from faceapp.core.photo_inputs import list_photos
+def expand_paths(paths: list[Path]) -> tuple[list[Path], list[FolderListing]]:
+    """Photo files among ``paths``, and the listings of the folders among them that gave none.
 
+    Folders contribute their photos (not recursive), sorted, by the CLI's rule
+    (:func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's own earlier results
+    are left out); a folder without photos is listed once, and its listing says what it holds."""
     found: list[Path] = []
+    empty: list[FolderListing] = []
     for path in paths:
         if path.is_dir():
-            found.extend(list_photos(path).photos)
+            listing = list_photos(path)
+            found.extend(listing.photos)
+            if listing.empty:
+                empty.append(listing)
         elif path.suffix.lower() in PHOTO_SUFFIXES or path.is_file():
             found.append(path)
-    return found
+    return found, empty
 
 
 class CoreBackend:

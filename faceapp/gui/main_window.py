@@ -29,7 +29,7 @@ from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces
 from faceapp.core.mask_editing import MaskEditor
-from faceapp.core.photo_inputs import list_photos, no_photos_text
+from faceapp.core.photo_inputs import no_photos_text
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
@@ -190,19 +190,17 @@ class MainWindow(QMainWindow):
         s.busyChanged.connect(lambda _busy: self._refresh_enabled())
         s.error.connect(self.notices.show_error)
         s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.folderWithoutPhotos.connect(
+            lambda listing: self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…")))
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path]) -> list[Path]:
-        """Load photos and the photos of folders; a folder that gave none says what it holds."""
+        """Load photos and the photos of folders; a folder that gave none says what it holds
+        (``Session.folderWithoutPhotos``)."""
         added = self.session.add_paths(items)
         self.store.add_recent(added)
         if added and self.current is None:
             self.filmstrip.select(added[0])
-        for folder in (Path(item) for item in items):
-            if folder.is_dir() and not any(folder in p.parents for p in self.session.entries):
-                listing = list_photos(folder)
-                if listing.empty:
-                    self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…"))
         return added
 
     def open_files(self) -> None:

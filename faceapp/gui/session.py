@@ -70,6 +70,7 @@ class Session(QObject):
     busyChanged = Signal(bool)
     error = Signal(object)  # BaseException
     info = Signal(str)
+    folderWithoutPhotos = Signal(object)  # FolderListing of a folder given to add_paths that held no photo
 
     def __init__(self, backend: CoreBackend, prefs: Preferences,
                  parent: QObject | None = None) -> None:
@@ -102,10 +103,14 @@ class Session(QObject):
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path], *, restore: bool | None = None) -> list[Path]:
-        """Load photos (folders give their photos); returns the newly added paths."""
+        """Load photos (folders give their photos); returns the newly added paths. A folder that
+        held no photo is announced by ``folderWithoutPhotos``."""
         restore = self.prefs.auto_start if restore is None else restore
         added = []
-        for path in expand_paths([Path(p) for p in items]):
+        photos, empty_folders = expand_paths([Path(p) for p in items])
+        for listing in empty_folders:
+            self.folderWithoutPhotos.emit(listing)
+        for path in photos:
             path = path.resolve()
             if path in self.entries:
                 continue
