@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import logging
 import os
 import re
 
@@ -284,6 +286,51 @@ def test_png_text_chunks_are_kept_beside_a_new_provenance(tmp_path):
     assert dpi == pytest.approx((600, 600), abs=0.01)
     # Without a provenance (and into another format) the old run's is not passed off as this one's.
     assert read_provenance(export_photo(photo.rgb, None, photo, tmp_path / "plain.png")) is None
+
+
+def _photoshop_block(resources: dict[int, bytes]) -> bytes:
+    """A JPEG APP13 segment as Photoshop writes one: "Photoshop 3.0", then 8BIM resources."""
+    import struct
+
+    body = b"Photoshop 3.0\0"
+    for rid, data in resources.items():
+        body += b"8BIM" + struct.pack(">HHI", rid, 0, len(data)) + data + b"\0" * (len(data) % 2)
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+
+
+def _iptc_dataset(number: int, text: str) -> bytes:
+    data = text.encode("utf-8")
+    return bytes([0x1C, 2, number]) + len(data).to_bytes(2, "big") + data
+
+
+def test_a_jpegs_iptc_caption_and_credit_go_into_its_jpeg_result(tmp_path, caplog):
+    from PIL import IptcImagePlugin
+
+    record = _iptc_dataset(120, "Grandma Rose, Naples, 1952") + _iptc_dataset(110, "Studio Brandt")
+    encoded = tmp_path / "plain.jpg"
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(encoded, quality=90, exif=Image.Exif().tobytes(), xmp=XMP)
+    jpeg = encoded.read_bytes()
+    app = 2 + 2 + int.from_bytes(jpeg[4:6], "big")  # after SOI and JFIF, as cameras and Photoshop place it
+    thumbnail = b"\xff\xd8 the unrestored photo, small"
+    (tmp_path / "scan.jpg").write_bytes(jpeg[:app] + _photoshop_block({0x040C: thumbnail, 0x0404: record}) + jpeg[app:])
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert photo.iptc == record
+
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        iptc = IptcImagePlugin.getiptcinfo(out)  # Pillow's own reader of the record
+        resources, xmp = out.info["photoshop"], out.info.get("xmp")
+        out.load()
+    assert iptc[(2, 120)] == b"Grandma Rose, Naples, 1952" and iptc[(2, 110)] == b"Studio Brandt"
+    assert 0x040C not in resources  # the source's thumbnail would show the unrestored photo
+    assert read_provenance(dest) == PROVENANCE and b"Grandma, 1931" in xmp  # the other segments are intact
+    assert psnr(read_photo(dest).rgb, photo.rgb) > 35
+
+    caplog.set_level(logging.WARNING)
+    long = dataclasses.replace(photo, iptc=_iptc_dataset(120, "x" * 30_000) * 3)
+    with Image.open(export_photo(photo.rgb, None, long, tmp_path / "long.jpg")) as out:
+        assert "photoshop" not in out.info  # too long for one segment: left out, and said so
+    assert "IPTC record of long.jpg" in caplog.text
 
 
 def test_a_transparent_result_is_flattened_over_white_in_jpeg(tmp_path, caplog):

@@ -12,9 +12,9 @@ Metadata carried over from the source photo (as :func:`faceapp.core.photo_io.rea
 the EXIF block and the XMP packet (orientation reset to 1; XMP in every format, inside the TIFF
 tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF density, PNG's pHYs, TIFF's
 resolution tags and the EXIF's; multiplied by the upscale factor, so the print size stays the
-same) and, PNG to PNG, the text chunks (Title, Author, …). A JPEG's IPTC/Photoshop block is not
-kept: Pillow has no option to write one (most tools that write IPTC also write its captions and
-credits into the XMP, which is kept). The provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as a
+same), PNG to PNG the text chunks (Title, Author, …) and, JPEG to JPEG, the IPTC record (caption,
+keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
+photo is not). The provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as a
 text chunk named ``faceapp``. A one-channel (black-and-white) source is written with one grey
 channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB channels). JPEG has
 no alpha channel: a transparent result is flattened over white there, with a warning in the log.
@@ -28,6 +28,7 @@ through Pillow, which needs one full copy of the pixels.
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import json
 import math
@@ -42,6 +43,7 @@ from PIL import Image
 
 from faceapp.core.errors import ExportError
 from faceapp.core.greyscale import luma
+from faceapp.core.jpeg_iptc import MAX_IPTC_BYTES, with_iptc
 from faceapp.core.photo_io import Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -266,9 +268,18 @@ def export_photo(
         image = _to_pillow(pixels, alpha)
         options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp if fmt != "TIFF" else None, pixels=width * height,
                                 quality=quality, webp_method=webp_method)
+        iptc = photo.iptc if fmt == "JPEG" and photo is not None else None
+        if iptc and len(iptc) > MAX_IPTC_BYTES:
+            log.warning("IPTC record of %s is %d bytes, too long for one JPEG segment: it is left out", dest.name, len(iptc))
+            iptc = None
 
         def write(handle: IO[bytes]) -> None:
-            image.save(handle, format=fmt, **options)
+            if not iptc:
+                image.save(handle, format=fmt, **options)
+                return
+            encoded = io.BytesIO()
+            image.save(encoded, format=fmt, **options)
+            handle.write(with_iptc(encoded.getbuffer(), iptc))
 
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
 

@@ -31,6 +31,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from faceapp.core import colour
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
+from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID
 from faceapp.core.pathtext import file_problem
 
 #: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
@@ -72,7 +73,7 @@ class Photo:
     reset to 1, or None. png_text: a PNG's text chunks (Title, Author, …), or None. grey_icc: a
     one-channel photo's grey ICC profile (Gray Gamma 2.2, Dot Gain 20 %, …), or None: the pixels are
     passed through as they are, and the profile goes back on a one-channel result, whose grey levels
-    are in the same space.
+    are in the same space. iptc: a JPEG's IPTC-NAA record (caption, keywords, credits), or None.
     """
 
     path: Path | None
@@ -88,6 +89,7 @@ class Photo:
     xmp: bytes | None = None
     png_text: dict[str, str] | None = None
     grey_icc: bytes | None = None
+    iptc: bytes | None = None
 
     @property
     def srgb(self) -> np.ndarray:
@@ -217,7 +219,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel,
         dpi=_dpi(image.info.get("dpi"), quarter_turn=orientation in (5, 6, 7, 8)) if _states_resolution(image, exif) else None,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
-        grey_icc=grey_icc,
+        grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None,
     )
 
 
@@ -292,6 +294,12 @@ def _exif_bytes(exif: Image.Exif) -> bytes | None:
         return exif.tobytes()
     except Exception:  # a malformed EXIF block is dropped rather than failing the photo
         return None
+
+
+def _iptc(image: Image.Image) -> bytes | None:
+    """The IPTC-NAA record of a JPEG's Photoshop block (resource 0x0404), or None."""
+    record = (image.info.get("photoshop") or {}).get(IPTC_RESOURCE_ID)
+    return bytes(record) if isinstance(record, bytes | bytearray) and record else None
 
 
 def _colour_space(icc: bytes | None) -> bytes | None:

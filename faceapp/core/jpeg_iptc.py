@@ -1,0 +1,51 @@
+"""A JPEG's IPTC record (captions, keywords, credits, copyright), carried into the JPEG of a result.
+
+Photo archives and newsrooms keep a photo's caption and credits in its IPTC-NAA record, which a
+JPEG holds as one resource (id 0x0404) of a Photoshop "image resource" block in an APP13 segment.
+Pillow reads that block (``image.info["photoshop"]``) but has no option to write one, so the
+result's JPEG gets the segment here, after Pillow has encoded it: an APP13 segment
+("Photoshop 3.0", then one 8BIM resource holding the record) inserted after the file's other
+application segments (JFIF, EXIF, XMP, ICC), before the image data.
+
+Only the IPTC record is carried over. The Photoshop block's other resources describe the source
+file and would be wrong for the result: its embedded thumbnail shows the unrestored photo, its
+resolution is superseded by the result's, and the IPTC digest (0x0425) is left out so that readers
+do not take the record for one that another program changed.
+"""
+
+from __future__ import annotations
+
+import struct
+
+__all__ = ["IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "photoshop_segment", "with_iptc"]
+
+#: the Photoshop image resource id of the IPTC-NAA record
+IPTC_RESOURCE_ID = 0x0404
+_SIGNATURE = b"Photoshop 3.0\x00"
+_RESOURCE_HEADER = 4 + 2 + 2 + 4  # "8BIM", the id, an empty Pascal name padded to 2 bytes, the size
+#: the largest record one APP13 segment holds (its length field counts itself; the data is padded to even)
+MAX_IPTC_BYTES = 0xFFFF - 2 - len(_SIGNATURE) - _RESOURCE_HEADER - 1
+
+_SOI = b"\xff\xd8"
+
+
+def photoshop_segment(iptc: bytes) -> bytes:
+    """The APP13 segment (marker included) holding ``iptc`` as the one Photoshop image resource."""
+    if len(iptc) > MAX_IPTC_BYTES:
+        raise ValueError(f"an IPTC record of {len(iptc)} bytes does not fit in a JPEG segment ({MAX_IPTC_BYTES} at most)")
+    data = iptc + b"\x00" * (len(iptc) % 2)
+    payload = _SIGNATURE + b"8BIM" + struct.pack(">HHI", IPTC_RESOURCE_ID, 0, len(iptc)) + data
+    return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def with_iptc(jpeg: bytes | memoryview, iptc: bytes) -> bytes:
+    """``jpeg`` (a whole file) with ``iptc`` in an APP13 segment after its application segments.
+
+    Raises ValueError when ``jpeg`` does not start like a JPEG file or the record is too long."""
+    if bytes(jpeg[:len(_SOI)]) != _SOI:
+        raise ValueError("not a JPEG file (no start-of-image marker)")
+    at = len(_SOI)
+    while at + 4 <= len(jpeg) and jpeg[at] == 0xFF and 0xE0 <= jpeg[at + 1] <= 0xEF:  # APP0 … APP15
+        (length,) = struct.unpack(">H", jpeg[at + 2:at + 4])
+        at += 2 + length
+    return b"".join((jpeg[:at], photoshop_segment(iptc), jpeg[at:]))
