@@ -144,3 +144,39 @@ def test_every_candidate_is_seen_whole_in_a_small_gallery(qtbot, height):
     assert listing.iconSize().width() >= seed_gallery._MIN_THUMB_PX
     if height >= 500:
         assert listing.iconSize().width() == seed_gallery._THUMB_PX
+
+
+def test_the_arrow_keys_choose_the_candidate_they_frame(qtbot):
+    """What is framed is what the photo uses: moving with the keyboard chooses, as a click does."""
+    from PySide6.QtCore import Qt
+
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    faces = [face(3)]
+    chosen = []
+
+    def apply(position, candidate):  # as the window does: the result changes, the gallery is told
+        chosen.append((position, candidate))
+        faces[position] = SimpleNamespace(**{**vars(faces[position]), "chosen": candidate})
+        gallery.set_faces(faces, current=position)
+
+    gallery.candidateChosen.connect(apply)
+    gallery.set_faces(faces)
+    assert chosen == []  # showing a face chooses nothing
+    gallery._list.setFocus()
+    qtbot.keyClick(gallery._list, Qt.Key.Key_Right)
+    qtbot.keyClick(gallery._list, Qt.Key.Key_Right)
+    assert chosen == [(0, 1), (0, 2)] and faces[0].chosen == 2
+    qtbot.keyClick(gallery._list, Qt.Key.Key_Home)
+    assert chosen[-1] == (0, 0) and gallery._list.currentRow() == 0
+    gallery.set_faces([face(3, chosen=1)])  # a new result, framed at its choice: nothing chosen by that
+    assert len(chosen) == 3
+
+
+def test_thumbnails_are_sharp_on_a_high_dpi_screen():
+    from faceapp.gui.qimage import rgb_to_pixmap
+
+    image = np.zeros((512, 512, 3), np.uint8)
+    pixmap = rgb_to_pixmap(image, max_side=112, device_pixel_ratio=2.0)
+    assert (pixmap.width(), pixmap.devicePixelRatio()) == (224, 2.0)  # drawn 112 logical px wide, 224 real
+    assert rgb_to_pixmap(image, max_side=112).width() == 112

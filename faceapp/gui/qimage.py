@@ -44,16 +44,23 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
     return rows[:, : 3 * width].reshape(height, width, 3).copy()
 
 
-def rgb_to_pixmap(rgb: np.ndarray, *, max_side: int | None = None) -> QPixmap:
-    """An RGB array as a pixmap, optionally scaled down so its longer side is ``max_side``."""
+def rgb_to_pixmap(rgb: np.ndarray, *, max_side: int | None = None, device_pixel_ratio: float = 1.0) -> QPixmap:
+    """An RGB array as a pixmap, optionally scaled down so its longer side is ``max_side``.
+
+    ``device_pixel_ratio``: the screen's (a widget's ``devicePixelRatioF()``). The pixmap then keeps
+    up to ``max_side × ratio`` pixels and says so, so on a high-DPI screen it is drawn ``max_side``
+    logical pixels wide at full sharpness instead of being enlarged."""
     pixmap = QPixmap.fromImage(rgb_to_qimage(rgb))
-    if max_side is not None and max(pixmap.width(), pixmap.height()) > max_side:
+    ratio = max(1.0, float(device_pixel_ratio))
+    if max_side is not None and max(pixmap.width(), pixmap.height()) > max_side * ratio:
+        side = round(max_side * ratio)
         pixmap = pixmap.scaled(
-            max_side,
-            max_side,
+            side,
+            side,
             Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation,
         )
+    pixmap.setDevicePixelRatio(ratio)
     return pixmap
 
 

@@ -1,4 +1,5 @@
-"""The seed gallery: every candidate of one face as a thumbnail; clicking one chooses it.
+"""The seed gallery: every candidate of one face as a thumbnail; clicking one chooses it, and so
+does moving to it with the arrow keys (what is framed is what the photo uses).
 
 The gallery only displays and reports choices; the window applies them to the photo result
 (``PhotoResult.choose``) and recomposes without sampling again.
@@ -99,6 +100,10 @@ class SeedGallery(QWidget):
 
         self._face_combo.currentIndexChanged.connect(self._on_face_changed)
         self._list.itemClicked.connect(self._on_item_clicked)
+        self._list.itemActivated.connect(self._on_item_clicked)  # Enter
+        self._list.currentItemChanged.connect(self._on_current_changed)  # arrow keys, Home, End
+        self._list.setAccessibleName("Seed gallery")
+        self._list.setAccessibleDescription("Candidates of the face; the selected one is used in the photo")
         self._list.viewport().installEventFilter(self)
         self.more_button.clicked.connect(self._on_more)
         self._update_enabled()
@@ -160,7 +165,8 @@ class SeedGallery(QWidget):
                 label = f"seed {seed}" + (f" · refined ×{passes}" if passes > 1 else " · refined" if passes else "")
                 if alike and not passes and len(sampled) > 1:
                     label = f"seeds {face.seeds[sampled[0]]}–{face.seeds[sampled[-1]]}"
-                item = QListWidgetItem(_untinted_icon(rgb_to_pixmap(image, max_side=_THUMB_PX)), label)
+                pixmap = rgb_to_pixmap(image, max_side=_THUMB_PX, device_pixel_ratio=self.devicePixelRatioF())
+                item = QListWidgetItem(_untinted_icon(pixmap), label)
                 item.setData(Qt.ItemDataRole.UserRole, i)
                 item.setToolTip(f"Candidate {i + 1}, seed {seed}"
                                 + (f", refined {passes} time{'s' * (passes > 1)}" if passes else ""))
@@ -222,6 +228,16 @@ class SeedGallery(QWidget):
         candidate = int(item.data(Qt.ItemDataRole.UserRole))
         self._list.setCurrentItem(item)
         self.candidateChosen.emit(face, candidate)
+
+    def _on_current_changed(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        """The keyboard moved the frame: choose that candidate, unless it is the face's choice already
+        (the gallery itself moves the frame to the choice when it shows a face)."""
+        face = self._current()
+        if item is None or face is None:
+            return
+        candidate = int(item.data(Qt.ItemDataRole.UserRole))
+        if self._row_of(candidate) != self._row_of(face.chosen):
+            self.candidateChosen.emit(self.current_face(), candidate)
 
     def _on_more(self) -> None:
         if self.current_face() >= 0:
