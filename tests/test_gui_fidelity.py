@@ -1,5 +1,6 @@
 """The fidelity slider: every move is used by the next run; the settings file is written when
-the slider is let go of (or the window closes), not on every tick."""
+the slider is let go of, or at once for a key press (and when the window closes), not on every
+tick of a drag."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def reopened_fidelity(tmp_path) -> float:
 def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path):
     slider = window.fidelity.slider
     slider.setValue(30)  # away from the model's own fidelity, which would mean "the model's default"
+    window.writes.clear()
     slider.setSliderDown(True)
     seen = []
     for value in range(31, 81):
@@ -54,12 +56,19 @@ def test_applying_preferences_moves_the_slider_without_saving_or_echoing(window,
     assert window.writes == []
 
 
-def test_a_keyboard_change_is_saved_when_the_window_closes(window, tmp_path):
-    window.fidelity.slider.setValue(window.fidelity.slider.value() + 20)  # as arrow keys do
+def test_a_keyboard_change_is_saved_at_once(window, tmp_path, qtbot):
+    from PySide6.QtCore import Qt
+
+    slider = window.fidelity.slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)  # one page towards realistic
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)
     moved = window.session.prefs.fidelity
-    assert window.writes == []
+    assert window.fidelity.fidelity() == pytest.approx(moved)
+    assert len(window.writes) == 2 and reopened_fidelity(tmp_path) == pytest.approx(moved)  # a crash keeps it
+    assert f"fidelity {moved:.2f}" in slider.accessibleDescription()  # what a screen reader says, not 0–100
     window.close()
-    assert reopened_fidelity(tmp_path) == pytest.approx(moved)
+    assert len(window.writes) == 2  # nothing left to save
 
 
 def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot, tmp_path):
@@ -100,7 +109,7 @@ def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
 
 def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(qtbot, tmp_path):
     from faceapp.core.preferences import Preferences
-    from faceapp.gui.look import CAUTION
+    from faceapp.gui.look import caution_colour
 
     gui_util.install_tiny_model(default_fidelity=0.8, works_down_to=0.6)  # "below: it blurs"
     store = gui_util.settings_store(tmp_path)
@@ -116,15 +125,31 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
     control.slider.setValue(70)  # fidelity 0.3: below where the model works
     assert control.value_label.text() == "⚠ Realistic · 0.30"
     assert "it blurs" in control.caution() and "it blurs" in control.slider.toolTip()
-    assert control.value_label.palette().color(control.value_label.foregroundRole()) == CAUTION
+    caution = caution_colour(control.palette())
+    assert control.value_label.palette().color(control.value_label.foregroundRole()) == caution
 
     # the underline runs from fidelity 0.6 to the realistic end, and not on the faithful side
     slider = control.slider
     shot = slider.grab().toImage()
     columns = [x for x in range(shot.width()) for y in range(shot.height())
-               if abs(shot.pixelColor(x, y).red() - CAUTION.red()) < 8
-               and abs(shot.pixelColor(x, y).green() - CAUTION.green()) < 8
-               and abs(shot.pixelColor(x, y).blue() - CAUTION.blue()) < 8]
+               if abs(shot.pixelColor(x, y).red() - caution.red()) < 8
+               and abs(shot.pixelColor(x, y).green() - caution.green()) < 8
+               and abs(shot.pixelColor(x, y).blue() - caution.blue()) < 8]
     assert columns, "no underline drawn"
     assert min(columns) > 0.35 * shot.width() and max(columns) > 0.85 * shot.width()
     window.close()
+
+
+@pytest.mark.parametrize("window_colour", ["#efefef", "#ffffff", "#353535", "#1e1e1e"])
+def test_caution_and_error_text_stay_readable_in_light_and_dark_themes(window_colour):
+    """The amber "⚠" value and the red Settings error keep WCAG AA contrast (4.5:1) on the theme's
+    window colour, and their hue: in a dark theme the fixed colours read at 2.2–3.6:1."""
+    from PySide6.QtGui import QColor, QPalette
+
+    from faceapp.gui.look import CAUTION, ERROR_TEXT, caution_colour, contrast_ratio, error_colour
+
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Window, QColor(window_colour))
+    for made, hue in ((caution_colour(palette), CAUTION), (error_colour(palette), ERROR_TEXT)):
+        assert contrast_ratio(made, QColor(window_colour)) >= 4.5
+        assert abs(made.hslHue() - hue.hslHue()) <= 2

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from faceapp.core.manifest import FidelityRange
 from faceapp.core.schedule import fidelity_to_timestep
 from faceapp.core.settings import DEFAULT_FIDELITY
-from faceapp.gui.look import CAUTION
+from faceapp.gui.look import caution_colour
 
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
           (-1.0, "Very realistic"))
@@ -56,7 +56,7 @@ class _RangeSlider(QSlider):
         x1 = start + span
         y = min(self.height() - 2.0, groove.center().y() + max(4.0, groove.height() / 2 + 2))
         painter = QPainter(self)
-        painter.setPen(QPen(CAUTION, 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
+        painter.setPen(QPen(caution_colour(self.palette()), 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
         painter.drawLine(QLineF(x0, y, x1, y))
         painter.end()
 
@@ -65,7 +65,8 @@ class FidelityControl(QWidget):
     """A slider from faithful (left) to realistic (right), fidelity in [0, 1].
 
     :attr:`fidelityChanged` follows the user's every move; :attr:`fidelityCommitted` comes when
-    the user lets go of the slider (a good moment to save). :meth:`set_fidelity` emits neither.
+    the user lets go of the slider, or at once for a move made with the keys, the wheel or a click on
+    the groove (a good moment to save). :meth:`set_fidelity` emits neither.
     The reset button (shown while the slider is away from :meth:`set_model_default`'s value) moves
     it back and emits :attr:`resetToModelDefault`: the model's own fidelity is used from then on,
     also after a change of model.
@@ -80,6 +81,7 @@ class FidelityControl(QWidget):
         self.slider = _RangeSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setPageStep(10)
+        self.slider.setAccessibleName("Fidelity")
         self.value_label = QLabel()
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = self.value_label.font()
@@ -154,13 +156,15 @@ class FidelityControl(QWidget):
         self._show(fidelity)
         if not self._quiet:
             self.fidelityChanged.emit(fidelity)
+            if not self.slider.isSliderDown():  # not a drag: this move is the user's last word
+                self.fidelityCommitted.emit(fidelity)
 
     def _show(self, fidelity: float) -> None:
         caution = self._range.caution(fidelity, self._model) if self._range is not None else None
         self.value_label.setText(("⚠ " if caution else "") + f"{fidelity_words(fidelity)} · {fidelity:.2f}")
         palette = self.palette()
         if caution:
-            palette.setColor(QPalette.ColorRole.WindowText, CAUTION)
+            palette.setColor(QPalette.ColorRole.WindowText, caution_colour(palette))
         self.value_label.setPalette(palette)
         self.reset_button.setVisible(abs(fidelity - self._model_default) > 1e-6)
         tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
@@ -172,3 +176,7 @@ class FidelityControl(QWidget):
                     "to work well." + (f" Now: {caution}" if caution else ""))
         self.slider.setToolTip(tip)
         self.value_label.setToolTip(tip)
+        # screen readers would read the slider's inverted 0–100 position: give them the fidelity
+        self.slider.setAccessibleDescription(f"{fidelity_words(fidelity)}, fidelity {fidelity:.2f} (1 keeps the "
+                                             "photo's face, 0 lets the model invent the most)"
+                                             + (f". Caution: {caution}" if caution else ""))

@@ -2,17 +2,59 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QLabel
 
 #: Behind photos and thumbnails: the compare view, the live preview, the filmstrip.
 PHOTO_BACKGROUND = QColor(38, 38, 42)
 #: A dark plate behind text drawn over a photo.
 TAG_BACKGROUND = QColor(20, 20, 24, 170)
-#: A setting outside what the model was found to do well (readable on the light panel).
+#: The hue of a setting outside what the model was found to do well (see :func:`caution_colour`).
 CAUTION = QColor(196, 110, 0)
-#: Text saying what is wrong with a value (readable on the light panel).
+#: The hue of text saying what is wrong with a value (see :func:`error_colour`).
 ERROR_TEXT = QColor(190, 30, 30)
+#: WCAG 2's minimum contrast for normal text (AA)
+TEXT_CONTRAST = 4.5
+
+
+def caution_colour(palette: QPalette) -> QColor:
+    """:data:`CAUTION` as text on the palette's window: amber, readable in light and dark themes."""
+    return readable_on(CAUTION, palette.color(QPalette.ColorRole.Window))
+
+
+def error_colour(palette: QPalette) -> QColor:
+    """:data:`ERROR_TEXT` as text on the palette's window: red, readable in light and dark themes."""
+    return readable_on(ERROR_TEXT, palette.color(QPalette.ColorRole.Window))
+
+
+def readable_on(colour: QColor, background: QColor, minimum: float = TEXT_CONTRAST) -> QColor:
+    """``colour``, its hue kept, darkened on a light background or lightened on a dark one until
+    its contrast with ``background`` is at least ``minimum`` (WCAG 2's ratio of luminances)."""
+    if contrast_ratio(colour, background) >= minimum:
+        return QColor(colour)
+    hue, saturation, lightness, alpha = colour.getHslF()
+    darker = relative_luminance(background) > 0.18  # the middle of the luminance range, in contrast terms
+    steps = 50
+    for step in range(1, steps + 1):
+        shade = lightness * (1 - step / steps) if darker else lightness + (1 - lightness) * step / steps
+        candidate = QColor.fromHslF(max(hue, 0.0), saturation, shade, alpha)
+        if contrast_ratio(candidate, background) >= minimum:
+            return candidate
+    return QColor.fromHslF(max(hue, 0.0), saturation, 0.0 if darker else 1.0, alpha)
+
+
+def relative_luminance(colour: QColor) -> float:
+    """WCAG 2's relative luminance of an sRGB colour (0 black … 1 white)."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(colour.redF()) + 0.7152 * linear(colour.greenF()) + 0.0722 * linear(colour.blueF())
+
+
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2's contrast ratio of two colours, 1 (none) … 21 (black on white)."""
+    high, low = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
 
 
 def section_title(text: str) -> QLabel:
