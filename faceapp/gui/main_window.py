@@ -34,6 +34,7 @@ from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
+from faceapp.gui.elided_label import ElidedLabel
 from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import Filmstrip
 from faceapp.gui.icons import icon
@@ -116,13 +117,15 @@ class MainWindow(QMainWindow):
         self.progress_bar.setVisible(False)
         self.zoom_label = QLabel()
         self.zoom_label.setToolTip("Zoom of the photo shown (View → Fit, 100 %, or the mouse wheel)")
-        self.time_label = QLabel("No run yet")
-        self.model_label = QLabel()
-        self.device_label = QLabel()
+        # the longer labels shorten in a narrow window, and make room while a message is shown
+        self.time_label = ElidedLabel("No run yet")
+        self.model_label = ElidedLabel()
+        self.device_label = ElidedLabel()
         self.statusBar().addPermanentWidget(self.progress_bar)
         for label in (self.zoom_label, self.time_label, self.model_label, self.device_label):
             label.setContentsMargins(10, 0, 6, 0)
             self.statusBar().addPermanentWidget(label)
+        self.statusBar().messageChanged.connect(self._make_room_for_message)
 
     def _wire(self) -> None:
         a, s = self.actions_, self.session
@@ -514,12 +517,21 @@ class MainWindow(QMainWindow):
                           "East-Asian faces: see its model card (models/MODEL_CARD.md).")
 
     # ---- window state ----------------------------------------------------------------------
+    def _make_room_for_message(self, message: str) -> None:
+        """While the status bar shows a message, its shortening labels take at most half of its
+        width between them, so that the message is read (labels give way to it, not it to them)."""
+        labels = (self.time_label, self.model_label, self.device_label)
+        most = max(60, self.statusBar().width() // (2 * len(labels))) if message else 16_777_215  # QWIDGETSIZE_MAX
+        for label in labels:
+            label.setMaximumWidth(most)
+
     def _restore_window_state(self) -> None:
         geometry, state = self.store.geometry(), self.store.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 820)
+        else:  # the first start: a comfortable size that fits the screen (a 1366x768 laptop, 150 % scaling)
+            room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+            self.resize(min(1280, round(room.width() * 0.95)), min(820, round(room.height() * 0.9)))
         if state is not None:
             self.restoreState(state)
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPalette, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from faceapp.gui.fidelity_control import FidelityControl
 from faceapp.gui.icons import icon
 from faceapp.gui.look import PHOTO_BACKGROUND, section_title
 from faceapp.gui.qimage import rgb_to_pixmap
 
-PREVIEW_PX = 144
+PREVIEW_PX = 144  # the live preview's side when the panel has the room
+PREVIEW_MIN_PX = 72  # the smallest it shrinks to in a low window, so its caption keeps its place
 NO_PHOTO_TEXT = "Open or drop a photo to start."
 READY_TEXT = "Press Restore to repair the faces of this photo."
 
@@ -38,6 +39,40 @@ def photo_text(entry) -> str:
     return text
 
 
+class FacePreview(QLabel):
+    """A square picture of one face, ``PREVIEW_PX`` wide when the panel has the room and down to
+    ``PREVIEW_MIN_PX`` when it has not, drawn at the screen's full resolution."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rgb: np.ndarray | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(PREVIEW_MIN_PX, PREVIEW_MIN_PX)
+        self.setMaximumSize(PREVIEW_PX, PREVIEW_PX)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(PREVIEW_PX, PREVIEW_PX)
+
+    def show_rgb(self, rgb: np.ndarray) -> None:
+        self._rgb = rgb
+        self._render()
+
+    def show_text(self, text: str) -> None:
+        self._rgb = None
+        self.clear()
+        self.setText(text)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self._rgb is not None:
+            self._render()
+
+    def _render(self) -> None:
+        side = max(1, min(self.width(), self.height()))
+        self.setPixmap(rgb_to_pixmap(self._rgb, max_side=side, device_pixel_ratio=self.devicePixelRatioF()))
+
+
 class RunPanel(QWidget):
     """Shows what a run is doing; the window connects the buttons and feeds it progress."""
 
@@ -46,9 +81,8 @@ class RunPanel(QWidget):
         self.fidelity = FidelityControl(fidelity)
         self.restore_button = QPushButton(icon("restore"), "Restore")
         self.cancel_button = QPushButton(icon("cancel"), "Cancel")
-        self.preview = QLabel()
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setFixedSize(PREVIEW_PX, PREVIEW_PX)
+        self.preview = FacePreview()
+        self.preview.setAccessibleName("Face preview")
         self.preview.setStyleSheet(f"background:{PHOTO_BACKGROUND.name()}; color:#aaa; border-radius:4px;")
         self.preview_caption = QLabel()
         self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -77,8 +111,8 @@ class RunPanel(QWidget):
 
     def clear(self, text: str = "") -> None:
         """No face to show (another photo, or nothing restored yet); ``text`` says what to do."""
-        self.preview.clear()
-        self.preview.setText("Live preview")
+        self.preview.show_text("Live preview")
+        self.preview.setAccessibleDescription("No face restored yet")
         self.preview.setToolTip("The face being restored, updated after every step")
         self.preview_caption.setText(" ")
         self.progress_text.setText(text or NO_PHOTO_TEXT)
@@ -87,13 +121,15 @@ class RunPanel(QWidget):
         """A step of a run: what is happening and, when given, the current estimate of the face."""
         self.progress_text.setText(f"{title}\n{text}")
         if preview is not None:
-            self.preview.setPixmap(rgb_to_pixmap(preview, max_side=PREVIEW_PX))
+            self.preview.show_rgb(preview)
             self.preview_caption.setText("live")
+            self.preview.setAccessibleDescription("The face being restored")
 
     def show_face(self, rgb: np.ndarray, caption: str, detail: str = "") -> None:
         """A finished face (the chosen candidate), with a caption such as "Face 1 · seed 3" and,
         as the tooltip, ``detail`` when given (else the caption)."""
-        self.preview.setPixmap(rgb_to_pixmap(rgb, max_side=PREVIEW_PX))
+        self.preview.show_rgb(rgb)
+        self.preview.setAccessibleDescription(caption)
         self.preview.setToolTip(detail or caption)
         self.preview_caption.setToolTip(detail)
         self.preview_caption.setText(caption)

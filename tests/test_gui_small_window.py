@@ -1,0 +1,53 @@
+"""The window on small and high-DPI screens: it opens within the screen, and in a low or narrow
+window its parts shrink instead of overlapping or pushing each other out of sight."""
+
+from __future__ import annotations
+
+import gui_util
+import numpy as np
+from PySide6.QtCore import QRect
+
+from faceapp.gui.main_window import MainWindow
+
+
+def test_the_first_window_fits_the_screen(qtbot, tmp_path):
+    window = MainWindow(store=gui_util.settings_store(tmp_path))  # no saved geometry: a first start
+    qtbot.addWidget(window)
+    room = window.screen().availableGeometry()
+    assert window.width() <= room.width() and window.height() <= room.height()
+    window.close()
+
+
+def test_in_a_low_window_the_face_preview_shrinks_above_its_caption(qtbot, tmp_path):
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    window.resize(800, 480)
+    window.show()
+    panel = window.run_panel
+    panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0 · spared")
+    qtbot.wait(50)
+    preview = QRect(panel.preview.mapTo(window, panel.preview.rect().topLeft()), panel.preview.size())
+    caption = QRect(panel.preview_caption.mapTo(window, panel.preview_caption.rect().topLeft()),
+                    panel.preview_caption.size())
+    assert not preview.intersects(caption), (preview, caption)
+    assert panel.preview.pixmap().deviceIndependentSize().height() <= panel.preview.height()  # the face fits its box
+    window.close()
+
+
+def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(qtbot, tmp_path):
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    window.resize(700, 500)
+    window.show()
+    window.device_label.setText("Device: CPU (2 threads, bf16 on AMX), the fastest this machine has")
+    qtbot.wait(50)
+    bar = window.statusBar()
+    labels = (window.time_label, window.model_label, window.device_label)
+    assert all(label.geometry().right() <= bar.width() for label in labels)  # none cut at the edge
+    assert window.device_label.shown_text().endswith("…")
+    assert "the fastest this machine has" in window.device_label.toolTip()  # the whole text
+    bar.showMessage("cf_06.png: Sharp faces spared: faces 1, 2 kept as the restorer made them")
+    qtbot.wait(50)
+    assert sum(label.width() for label in labels) <= bar.width() // 2 + 30  # the message gets the rest
+    bar.clearMessage()
+    window.close()
