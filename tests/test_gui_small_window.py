@@ -5,9 +5,25 @@ from __future__ import annotations
 
 import gui_util
 import numpy as np
+import pytest
 from PySide6.QtCore import QRect
 
 from faceapp.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def shown(qtbot, tmp_path):
+    """A window shown at a given size (width, height)."""
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+
+    def at(width: int, height: int) -> MainWindow:
+        window.resize(width, height)
+        window.show()
+        return window
+
+    yield at
+    window.close()
 
 
 def test_the_first_window_fits_the_screen(qtbot, tmp_path):
@@ -18,11 +34,8 @@ def test_the_first_window_fits_the_screen(qtbot, tmp_path):
     window.close()
 
 
-def test_in_a_low_window_the_face_preview_shrinks_above_its_caption(qtbot, tmp_path):
-    window = MainWindow(store=gui_util.settings_store(tmp_path))
-    qtbot.addWidget(window)
-    window.resize(800, 480)
-    window.show()
+def test_in_a_low_window_the_face_preview_shrinks_above_its_caption(qtbot, shown):
+    window = shown(800, 480)
     panel = window.run_panel
     panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0 · spared")
     qtbot.wait(50)
@@ -31,14 +44,10 @@ def test_in_a_low_window_the_face_preview_shrinks_above_its_caption(qtbot, tmp_p
                     panel.preview_caption.size())
     assert not preview.intersects(caption), (preview, caption)
     assert panel.preview.pixmap().deviceIndependentSize().height() <= panel.preview.height()  # the face fits its box
-    window.close()
 
 
-def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(qtbot, tmp_path):
-    window = MainWindow(store=gui_util.settings_store(tmp_path))
-    qtbot.addWidget(window)
-    window.resize(700, 500)
-    window.show()
+def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(qtbot, shown):
+    window = shown(700, 500)
     window.device_label.setText("Device: CPU (2 threads, bf16 on AMX), the fastest this machine has")
     qtbot.wait(50)
     bar = window.statusBar()
@@ -50,4 +59,3 @@ def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(q
     qtbot.wait(50)
     assert sum(label.width() for label in labels) <= bar.width() // 2 + 30  # the message gets the rest
     bar.clearMessage()
-    window.close()
