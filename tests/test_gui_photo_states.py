@@ -136,3 +136,22 @@ def test_a_restored_photo_with_every_face_switched_off_does_not_ask_for_restore(
         window.session.toggle_face(path, face.index)
     assert "switched off" in panel_text(window) and "press Restore to apply" not in panel_text(window)
     assert not window.actions_["restore"].isEnabled()
+
+
+def test_faces_are_switched_on_and_off_from_the_photo_menu_too(window, qtbot, photo):
+    """Photo ▸ Faces: the keyboard's way to do what a click on a face's box does."""
+    menu = window.faces_menu
+    menu.aboutToShow.emit()
+    assert [a.text() for a in menu.actions()] == ["(no photo)"] and not menu.actions()[0].isEnabled()
+    path = load(window, qtbot, photo)
+    entry = window.session.entries[path]
+    menu.aboutToShow.emit()
+    [face] = menu.actions()
+    assert face.text() == f"Face {entry.faces[0].index + 1}" and face.isChecked()
+    face.trigger()
+    assert not entry.faces[0].enabled and "switched off" in panel_text(window)
+    assert not window.actions_["restore"].isEnabled()
+    menu.aboutToShow.emit()
+    assert not menu.actions()[0].isChecked()
+    menu.actions()[0].trigger()
+    assert entry.faces[0].enabled and window.actions_["restore"].isEnabled()

@@ -72,7 +72,9 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
     return built
 
 
-#: menu title → action names; None is a separator, "recent" the Open recent submenu.
+#: menu title → action names; None is a separator, "recent" the Open recent submenu, "faces" the
+#: Faces submenu (one checkable entry per face of the photo shown: the keyboard's way to switch a
+#: face on or off, as a click on its box does).
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
               "remove", None, "quit"],
@@ -80,7 +82,7 @@ MENUS: dict[str, list[str | None]] = {
               "brush_smaller", "clear_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
               None, "next_photo", "previous_photo", None, "gallery"],
-    "&Photo": ["restore", "restore_all", "refine", "cancel"],
+    "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
     "&Help": ["log_folder", "about"],
 }
@@ -89,16 +91,18 @@ TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "can
                              "settings", "models"]
 
 
-def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
-    """Fill the window's menu bar and add its toolbar; returns the (empty) Open recent menu."""
-    recent = QMenu("Open &recent", window)
+def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str, QMenu]:
+    """Fill the window's menu bar and add its toolbar; returns the (empty) submenus the window
+    fills when they open: "recent" (Open recent) and "faces"."""
+    submenus = {"recent": QMenu("Open &recent", window), "faces": QMenu("Fa&ces", window)}
+    submenus["faces"].setToolTipsVisible(True)
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)
         for name in names:
             if name is None:
                 menu.addSeparator()
-            elif name == "recent":
-                menu.addMenu(recent)
+            elif name in submenus:
+                menu.addMenu(submenus[name])
             else:
                 menu.addAction(actions[name])
     toolbar = FittingToolBar("Main")
@@ -106,7 +110,7 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> QMenu:
     for name in TOOLBAR:
         toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])
     window.addToolBar(toolbar)
-    return recent
+    return submenus
 
 
 class FittingToolBar(QToolBar):

@@ -68,8 +68,10 @@ class MainWindow(QMainWindow):
         self.exports = ExportFlow(self)
         self.models = ModelSettings(self, registry=registry)
         self._build_widgets()
-        self.recent_menu = install_menus(self, self.actions_)
+        submenus = install_menus(self, self.actions_)
+        self.recent_menu, self.faces_menu = submenus["recent"], submenus["faces"]
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.faces_menu.aboutToShow.connect(self._fill_faces)
         self._wire()
         self._restore_window_state()
         self._refresh_enabled()
@@ -231,6 +233,21 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(str(path), lambda p=path: self.add_paths([p]))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _fill_faces(self) -> None:
+        """Photo ▸ Faces: each face of the photo shown, ticked when it is restored; choosing one
+        switches it on or off, as a click on its box does."""
+        self.faces_menu.clear()
+        entry = self.session.entries.get(self.current) if self.current else None
+        for face in entry.faces if entry is not None else ():
+            action = self.faces_menu.addAction(f"Face {face.index + 1}")
+            action.setCheckable(True)
+            action.setChecked(face.enabled)
+            action.setToolTip("Restore this face" if not face.enabled else "Leave this face as it is")
+            action.triggered.connect(lambda _checked, i=face.index: self.current and self.session.toggle_face(self.current, i))
+        if self.faces_menu.isEmpty():
+            self.faces_menu.addAction("(no faces found)" if entry is not None and entry.photo is not None
+                                      else "(no photo)").setEnabled(False)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls() and event.source() is None:
