@@ -105,6 +105,12 @@ def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
     assert control.value_label.font().bold()  # told apart from the "Faithful" / "Realistic" ends
     control.slider.setValue(70)  # dragged towards "Realistic"
     assert control.value_label.text() == "Realistic · 0.30"
+    control.show()
+    control.resize(250, control.height())  # a narrow side panel
+    assert control.value_label.text() == "0.30"  # the number the CLI takes, not words run into the ends
+    assert "Realistic, fidelity 0.30" in control.slider.accessibleDescription()
+    control.resize(600, control.height())
+    assert control.value_label.text() == "Realistic · 0.30"
 
 
 def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(qtbot, tmp_path):

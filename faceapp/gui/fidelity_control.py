@@ -2,14 +2,16 @@
 them (a word and the number the CLI's ``--fidelity`` takes); the start timestep is in its tooltip,
 and a reset button brings it back to the model's own default fidelity. Where the model's card says
 it stops working well (its manifest's ``[fidelity_range]``), the groove is underlined from there to
-the realistic end, and a value there is shown in the caution colour with the reason."""
+the realistic end, and a value there is shown in the caution colour with the reason. Where the
+panel is too narrow for the words, the value is shown as its number alone (the words stay in its
+tooltip and in what screen readers are told)."""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QLineF, Qt, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -96,16 +98,16 @@ class FidelityControl(QWidget):
         self._model_default = DEFAULT_FIDELITY
         self._range: FidelityRange | None = None
         self._model = ""
-        ends = QHBoxLayout()
-        ends.addWidget(QLabel("Faithful"))
-        ends.addStretch(1)
-        ends.addWidget(self.value_label)
-        ends.addWidget(self.reset_button)
-        ends.addStretch(1)
-        ends.addWidget(QLabel("Realistic"))
+        self._ends = QHBoxLayout()
+        self._ends.addWidget(QLabel("Faithful"))
+        self._ends.addStretch(1)
+        self._ends.addWidget(self.value_label)
+        self._ends.addWidget(self.reset_button)
+        self._ends.addStretch(1)
+        self._ends.addWidget(QLabel("Realistic"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(ends)
+        layout.addLayout(self._ends)
         layout.addWidget(self.slider)
         self._quiet = False
         self.slider.valueChanged.connect(self._on_value)
@@ -159,9 +161,22 @@ class FidelityControl(QWidget):
             if not self.slider.isSliderDown():  # not a drag: this move is the user's last word
                 self.fidelityCommitted.emit(fidelity)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._show(self.fidelity())
+
+    def _value_text(self, fidelity: float, caution: str | None) -> str:
+        """"Very faithful · 0.85", or "0.85" alone where the words would not fit between the ends."""
+        mark = "⚠ " if caution else ""
+        text = f"{mark}{fidelity_words(fidelity)} · {fidelity:.2f}"
+        ends = [self._ends.itemAt(i).widget() for i in (0, self._ends.count() - 1)]
+        needed = (sum(end.sizeHint().width() for end in ends) + self.reset_button.sizeHint().width()
+                  + self.value_label.fontMetrics().horizontalAdvance(text) + 4 * self._ends.spacing())
+        return text if needed <= self.width() else f"{mark}{fidelity:.2f}"
+
     def _show(self, fidelity: float) -> None:
         caution = self._range.caution(fidelity, self._model) if self._range is not None else None
-        self.value_label.setText(("⚠ " if caution else "") + f"{fidelity_words(fidelity)} · {fidelity:.2f}")
+        self.value_label.setText(self._value_text(fidelity, caution))
         palette = self.palette()
         if caution:
             palette.setColor(QPalette.ColorRole.WindowText, caution_colour(palette))
