@@ -1,4 +1,5 @@
-"""The before/after compare view: split divider, whole-before/after, zoom alignment, face boxes."""
+"""The before/after compare view: split divider, whole-before/after, zoom alignment, face boxes,
+keyboard use and what screen readers are told."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from gui_util import shown_compare_view  # (offscreen Qt)
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QAccessible, QPalette
 
 from faceapp.gui.compare_view import FaceOutline
 from faceapp.gui.qimage import qimage_to_rgb, rgb_to_qimage
@@ -135,3 +137,61 @@ def test_face_boxes_frame_the_before_side_and_leave_restored_faces_clear(view):
     view.set_view_mode("before")
     shown = rendered(view)
     assert left_edge(120) != [100, 100, 100]
+
+
+def test_arrow_keys_move_the_split_and_home_and_end_put_it_at_the_edges(view, qtbot):
+    view.set_images(rgb_to_qimage(solid(0)), rgb_to_qimage(solid(255)))
+    view.set_split(0.5)
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.split() == pytest.approx(0.48)
+    qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # a larger step
+    assert view.split() == pytest.approx(0.58)
+    qtbot.keyClick(view, Qt.Key.Key_Home)
+    assert view.split() == 0.0
+    qtbot.keyClick(view, Qt.Key.Key_Left)  # stays at the edge
+    assert view.split() == 0.0
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert view.split() == 1.0
+    # with Ctrl the keys are the window's (no shortcut of the view's own), and with no result to
+    # compare there is no split to move
+    qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    assert view.split() == 1.0
+    view.set_images(rgb_to_qimage(solid(0)))
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.split() == 1.0
+
+
+def test_the_focused_view_is_framed_in_the_highlight_colour(view, qtbot):
+    """The view is the window's first Tab stop and takes keys: a keyboard user sees it has focus."""
+    view.set_images(rgb_to_qimage(solid(0)), rgb_to_qimage(solid(255)))
+    highlight = view.palette().color(QPalette.ColorRole.Highlight)
+    w, h = view.width(), view.height()
+    edges = [(h // 2, 0), (h // 2, w - 1), (0, w // 2), (h - 1, w // 2)]  # (row, column): left, right, top, bottom
+
+    view.activateWindow()
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(view.hasFocus)
+    shown = rendered(view)
+    for row, column in edges:
+        assert shown[row, column].tolist() == [highlight.red(), highlight.green(), highlight.blue()]
+    view.clearFocus()
+    qtbot.waitUntil(lambda: not view.hasFocus())
+    shown = rendered(view)
+    for row, column in edges:
+        assert shown[row, column].tolist() != [highlight.red(), highlight.green(), highlight.blue()]
+
+
+def test_screen_readers_hear_what_the_view_shows_and_where_the_split_is(view, qtbot):
+    spoken = QAccessible.queryAccessibleInterface(view)
+    assert spoken.text(QAccessible.Text.Name) == "Before and after"
+    view.set_placeholder("Drop photos here")
+    assert spoken.text(QAccessible.Text.Description) == "Drop photos here"
+    view.set_images(rgb_to_qimage(solid(0)), rgb_to_qimage(solid(255)))
+    view.set_split(0.5)
+    assert spoken.text(QAccessible.Text.Description) == "Before on the left, after on the right; split at 50 %"
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert spoken.text(QAccessible.Text.Description).endswith("split at 52 %")
+    view.set_split(0.25)  # a mouse drag moves it the same way
+    assert spoken.text(QAccessible.Text.Description).endswith("split at 25 %")
+    view.toggle_whole()
+    assert spoken.text(QAccessible.Text.Description) == "The whole photo before restoration"

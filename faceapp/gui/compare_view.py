@@ -3,6 +3,12 @@
 Both images are painted into the same target rectangle (the "before" photo's extent in widget
 coordinates), so an upscaled "after" image always lines up with the original, whatever the zoom
 and pan. Left of the divider shows before, right of it after.
+
+From the keyboard: Left / Right move the divider a little (with Shift, further), Home / End put
+it at the left / right edge. Every other key, and any with Ctrl or Alt, is left to the window's
+shortcuts (zoom, before / after, split reset). While the view has keyboard focus it is framed in
+the palette's highlight colour; screen readers get its name and a description of what it shows,
+the split position included.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QImage,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QPen,
     QRegion,
     QResizeEvent,
@@ -37,6 +45,10 @@ _ZOOM_LIMITS = (0.02, 32.0)
 _ENABLED_COLOUR = QColor(80, 200, 255)
 _DISABLED_COLOUR = QColor(160, 160, 160)
 _WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
+_SPLIT_STEP = 0.02  # a Left / Right key press moves the divider by this much of the width
+_SPLIT_STEP_LARGE = 0.10  # … with Shift
+_FOCUS_FRAME_PX = 2
+ACCESSIBLE_NAME = "Before and after"
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class CompareView(QWidget):
         self._placeholder = "Drop photos here, or use File → Open."
         self._message = ""  # why the photo selected is not shown (it could not be opened)
         self._working: int | None = None  # the face being sampled (detector index)
+        self.setAccessibleName(ACCESSIBLE_NAME)
+        self._describe()
 
     # ---- content ---------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, *, message: str = "") -> None:
@@ -89,11 +103,13 @@ class CompareView(QWidget):
         self._after = after
         self._message = message
         self._faces = []
+        self._describe()
         self.zoom_fit()
 
     def set_after(self, after: QImage | None) -> None:
         """Replace the "after" image, keeping zoom and pan (live previews, gallery choices)."""
         self._after = after
+        self._describe()
         self.update()
 
     def message(self) -> str:
@@ -122,6 +138,7 @@ class CompareView(QWidget):
     def set_placeholder(self, text: str) -> None:
         """Text shown when no photo is loaded (first-start guidance, drop hint)."""
         self._placeholder = text
+        self._describe()
         self.update()
 
     # ---- split and view mode ---------------------------------------------------------------
@@ -133,6 +150,7 @@ class CompareView(QWidget):
         fraction = min(1.0, max(0.0, float(fraction)))
         if fraction != self._split:
             self._split = fraction
+            self._describe()
             self.splitChanged.emit(fraction)
             self.update()
 
@@ -144,6 +162,7 @@ class CompareView(QWidget):
             raise ValueError(f"unknown view mode {mode!r}")
         if mode != self._mode:
             self._mode = mode
+            self._describe()
             self.viewModeChanged.emit(mode)
             self.update()
 
@@ -154,6 +173,23 @@ class CompareView(QWidget):
 
     def divider_x(self) -> float:
         return self._split * self.width()
+
+    def description(self) -> str:
+        """What the view shows, in words: its accessible description (what a screen reader says)."""
+        if self._before is None:
+            return self._message or self._placeholder
+        if self._after is None:
+            return "The photo before restoration; no result yet"
+        if self._mode == "before":
+            return "The whole photo before restoration"
+        if self._mode == "after":
+            return "The whole photo after restoration"
+        return f"Before on the left, after on the right; split at {round(self._split * 100)} %"
+
+    def _describe(self) -> None:
+        text = self.description()
+        if text != self.accessibleDescription():
+            self.setAccessibleDescription(text)
 
     # ---- zoom and pan ----------------------------------------------------------------------
     def zoom(self) -> float:
@@ -249,7 +285,23 @@ class CompareView(QWidget):
             painter.drawText(self.rect().adjusted(24, 24, -24, -24),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              self._message or self._placeholder)
-            return
+        else:
+            self._paint_photo(painter)
+        if self.hasFocus():
+            self._paint_focus_frame(painter)
+
+    def _paint_focus_frame(self, painter: QPainter) -> None:
+        """A thin frame in the palette's highlight colour: keys go to this view now."""
+        painter.save()
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), _FOCUS_FRAME_PX)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        half = _FOCUS_FRAME_PX / 2
+        painter.drawRect(QRectF(self.rect()).adjusted(half, half, -half, -half))
+        painter.restore()
+
+    def _paint_photo(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 2.0)
         target = self.image_rect()
         if self._mode == "after" and self._after is not None:
@@ -389,6 +441,26 @@ class CompareView(QWidget):
         y0, y1 = sorted((min(max(a.y(), 0.0), h), min(max(b.y(), 0.0), h)))
         if x1 - x0 >= _MIN_BOX_PX and y1 - y0 >= _MIN_BOX_PX:
             self.boxDrawn.emit((x0, y0, x1, y1))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        """Left / Right (with Shift: a larger step), Home / End move the divider while the split
+        shows; any other key, or one with Ctrl or Alt, goes on to the parent as before."""
+        key = event.key()
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        splitting_keys = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
+        plain_or_shift = modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
+        if key not in splitting_keys or not plain_or_shift or not self._showing_split():
+            super().keyPressEvent(event)
+            return
+        step = _SPLIT_STEP_LARGE if modifiers == Qt.KeyboardModifier.ShiftModifier else _SPLIT_STEP
+        if key == Qt.Key.Key_Left:
+            target = self._split - step
+        elif key == Qt.Key.Key_Right:
+            target = self._split + step
+        else:
+            target = 0.0 if key == Qt.Key.Key_Home else 1.0
+        self.set_split(round(target, 6))  # steps land on whole hundredths, not 0.47999…
+        event.accept()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         if self._before is None:
