@@ -1,4 +1,5 @@
-"""The filmstrip: one compact row that scrolls sideways, with each photo's state."""
+"""The filmstrip: one compact row that scrolls sideways, with each photo's state, for eyes and for
+screen readers."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from pathlib import Path
 
 import gui_util  # noqa: F401  (offscreen Qt)
 import numpy as np
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QStyle
 
 from faceapp.gui.filmstrip import Filmstrip
-from faceapp.gui.qimage import rgb_to_thumbnail
+from faceapp.gui.qimage import qimage_to_rgb, rgb_to_thumbnail
 
 
 def test_many_photos_stay_in_one_compact_row_that_scrolls_sideways(qtbot):
@@ -46,3 +48,62 @@ def test_state_is_shown_and_selecting_a_photo_reports_it(qtbot):
     assert selected.args == [b]
     strip.remove_photo(a)
     assert strip.paths() == [b]
+
+
+def spoken_items(strip: Filmstrip) -> list[tuple[str, str]]:
+    """(name, description) of each photo, as a screen reader gets them."""
+    spoken = QAccessible.queryAccessibleInterface(strip)
+    children = [spoken.child(i) for i in range(spoken.childCount())]
+    return [(child.text(QAccessible.Text.Name), child.text(QAccessible.Text.Description))
+            for child in children if child.role() == QAccessible.Role.ListItem]
+
+
+def test_screen_readers_hear_each_photos_state_as_it_is_painted(qtbot):
+    strip = Filmstrip()
+    qtbot.addWidget(strip)
+    strip.show()
+    spoken = QAccessible.queryAccessibleInterface(strip)
+    assert spoken.text(QAccessible.Text.Name) == "Loaded photos"
+    assert spoken.text(QAccessible.Text.Description) == "Photos you open or drop appear here."  # the hint painted
+    a, b = Path("/photos/a.jpg"), Path("/photos/b.jpg")
+    strip.add_photo(a)
+    strip.add_photo(b)
+    strip.set_state(a, "done")
+    strip.set_state(b, "restoring 40 %")
+    assert spoken_items(strip) == [("a.jpg, done", str(a)), ("b.jpg, restoring 40 %", str(b))]
+    assert spoken.text(QAccessible.Text.Description) == "2 photos"
+    strip.set_state(b, "")
+    assert spoken_items(strip)[1] == ("b.jpg", str(b))
+
+
+def test_the_current_photo_is_ringed_while_the_strip_has_focus(qtbot):
+    strip = Filmstrip()
+    qtbot.addWidget(strip)
+    strip.resize(600, strip.height())
+    strip.show()
+    qtbot.waitExposed(strip)
+    path = Path("/photos/a.jpg")
+    strip.add_photo(path, rgb_to_thumbnail(np.full((40, 60, 3), 90, np.uint8), 80))
+    strip.select(path)
+    cell = strip.visualItemRect(strip.item(0))
+
+    def shown():
+        return qimage_to_rgb(strip.viewport().grab().toImage()).astype(int)
+
+    strip.activateWindow()
+    strip.setFocus()
+    qtbot.waitUntil(strip.hasFocus)
+    focused = shown()
+    strip.clearFocus()
+    qtbot.waitUntil(lambda: not strip.hasFocus())
+    unfocused = shown()
+    changed = np.abs(focused - unfocused).sum(axis=2) > 40
+    ring = np.zeros_like(changed)  # the cell's outline, 2 px in from its edge
+    ring[cell.top() + 2, cell.left() + 8:cell.right() - 8] = True
+    ring[cell.bottom() - 2, cell.left() + 8:cell.right() - 8] = True
+    ring[cell.top() + 8:cell.bottom() - 8, cell.left() + 2] = True
+    ring[cell.top() + 8:cell.bottom() - 8, cell.right() - 2] = True
+    assert changed[ring].mean() > 0.9  # drawn all round the cell,
+    inside = np.zeros_like(changed)
+    inside[cell.top() + 6:cell.bottom() - 5, cell.left() + 6:cell.right() - 5] = True  # (clear of the round corners)
+    assert not changed[inside].any()  # and nothing else changes: the thumbnail and text stay as they are

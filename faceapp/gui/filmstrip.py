@@ -1,15 +1,17 @@
 """The filmstrip: every loaded photo as a thumbnail with its state (queued, restoring, done…).
 
 One compact row: each cell shows the thumbnail with the photo's name and state beside it; more
-photos than fit scroll sideways (the mouse wheel scrolls the strip too).
+photos than fit scroll sideways (the mouse wheel scrolls the strip too). The cells are painted by
+hand, so each item also carries its name and state as text for screen readers, and the current
+cell is ringed while the strip has keyboard focus.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPalette, QPixmap, QWheelEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPalette, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -38,6 +40,9 @@ _STATE_COLOURS = {"done": QColor(120, 200, 120), "error": QColor(240, 110, 100),
                   "cancelled": QColor(230, 180, 90)}
 _STATE_BUSY = QColor(110, 180, 250)
 _STATE_OTHER = QColor(170, 170, 175)
+_FOCUS_RING = QColor(235, 235, 240, 150)  # light and thin: visible on the selected cell's blue too
+_PLACEHOLDER = "Photos you open or drop appear here."
+ACCESSIBLE_NAME = "Loaded photos"
 
 
 def state_colour(state: str) -> QColor:
@@ -68,6 +73,10 @@ class _CellDelegate(QStyledItemDelegate):
             painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawRoundedRect(cell, 5, 5)
+        if option.state & QStyle.StateFlag.State_HasFocus:  # the current cell of a focused strip
+            painter.setPen(QPen(_FOCUS_RING, 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(cell).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
 
         thumb_box = QRect(option.rect.left() + _PADDING_PX, option.rect.top() + _PADDING_PX,
                           _THUMB.width(), _THUMB.height())
@@ -128,12 +137,14 @@ class Filmstrip(QListWidget):
         palette.setColor(QPalette.ColorRole.Base, PHOTO_BACKGROUND)
         self.setPalette(palette)
         self.setToolTip("Loaded photos. Drag a restored photo out to save it elsewhere.")
+        self.setAccessibleName(ACCESSIBLE_NAME)
         cell = _CellDelegate().sizeHint(QStyleOptionViewItem(), QModelIndex())
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.setFixedHeight(cell.height() + scroll_bar + 2 * self.frameWidth() + 2)
         self._items: dict[Path, QListWidgetItem] = {}
         self._thumbnails: dict[Path, QImage] = {}
         self.currentItemChanged.connect(self._on_current_changed)
+        self._describe()
 
     def add_photo(self, path: Path, thumbnail: QImage | None = None) -> None:
         """Add ``path`` (a no-op if it is already there) with an optional thumbnail."""
@@ -141,9 +152,11 @@ class Filmstrip(QListWidget):
             return
         item = QListWidgetItem(path.name)
         item.setData(_PATH_ROLE, str(path))
-        item.setToolTip(str(path))
+        item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, str(path))
+        self._label(item, path, "")
         self._items[path] = item
         self.addItem(item)
+        self._describe()
         if thumbnail is not None:
             self.set_thumbnail(path, thumbnail)
 
@@ -165,7 +178,19 @@ class Filmstrip(QListWidget):
         item = self._items.get(path)
         if item is not None:
             item.setData(_STATE_ROLE, state)
-            item.setToolTip(f"{path}\n{state}" if state else str(path))
+            self._label(item, path, state)
+
+    @staticmethod
+    def _label(item: QListWidgetItem, path: Path, state: str) -> None:
+        """What a cell says besides its painting: the tooltip, and the accessible text a screen
+        reader reads (the name and the state the cell shows)."""
+        item.setToolTip(f"{path}\n{state}" if state else str(path))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{path.name}, {state}" if state else path.name)
+
+    def _describe(self) -> None:
+        """The strip's accessible description: how many photos it holds, or the hint painted when empty."""
+        count = self.count()
+        self.setAccessibleDescription(_PLACEHOLDER if count == 0 else f"{count} photo{'s' if count > 1 else ''}")
 
     def state_text(self, path: Path) -> str:
         item = self._items.get(path)
@@ -184,6 +209,7 @@ class Filmstrip(QListWidget):
         self._thumbnails.pop(path, None)
         if item is not None:
             self.takeItem(self.row(item))
+            self._describe()
 
     def startDrag(self, _supported_actions: Qt.DropAction) -> None:  # noqa: N802 (Qt override)
         """A drag gesture on a photo: ask the window to drag its result out."""
@@ -196,8 +222,7 @@ class Filmstrip(QListWidget):
         if self.count() == 0:
             painter = QPainter(self.viewport())
             painter.setPen(_STATE_OTHER)
-            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
-                             "Photos you open or drop appear here.")
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, _PLACEHOLDER)
             painter.end()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
