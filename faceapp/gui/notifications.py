@@ -6,8 +6,19 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from faceapp.core import errors
 
@@ -23,6 +34,9 @@ _STYLES = {
     "error": "background:#6e2323; color:#ffecec;",
 }
 _INFO_TIMEOUT_MS = 6000
+#: The stack is at most this many one-line banners tall; longer stacks (or long texts) scroll.
+_MAX_SHOWN_LINES = 4
+CLOSE_NAME = "Close notice"
 
 
 @dataclass(frozen=True)
@@ -66,9 +80,12 @@ class _Banner(QFrame):
         self.setObjectName("notice")
         self.setStyleSheet(f"QFrame#notice {{{_STYLES[notice.level]} border-radius:4px;}}"
                            " QLabel { background: transparent; color: inherit; }")
+        self.setAccessibleName({"info": "Notice", "warning": "Warning", "error": "Error"}[notice.level])
+        self.setAccessibleDescription(notice.text)
         label = QLabel(notice.text)
         label.setWordWrap(True)
         label.setStyleSheet(_STYLES[notice.level] + "background: transparent;")
+        self._label = label
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(label, 1)
@@ -78,24 +95,80 @@ class _Banner(QFrame):
             layout.addWidget(button)
         dismiss = QPushButton("✕")
         dismiss.setFlat(True)
-        dismiss.setToolTip("Dismiss")
+        dismiss.setToolTip(CLOSE_NAME)
+        dismiss.setAccessibleName(CLOSE_NAME)  # else a screen reader reads out the symbol
         dismiss.setFixedWidth(28)
         dismiss.clicked.connect(lambda: self.closed.emit(self))
         layout.addWidget(dismiss)
 
+    def line_height(self) -> int:
+        """The banner's height were its text one line long: the least room the stack shrinks to."""
+        margins = self.layout().contentsMargins()
+        rows = [self._label.fontMetrics().lineSpacing()]
+        rows += [button.sizeHint().height() for button in self.findChildren(QPushButton)]
+        return margins.top() + margins.bottom() + max(rows)
 
-class NotificationArea(QWidget):
-    """Shows notices stacked top to bottom; info notices go away by themselves."""
+
+class NotificationArea(QScrollArea):
+    """Shows notices stacked top to bottom, the newest last; info notices go away by themselves.
+
+    The stack sits in a scroll area so that it never makes the window taller. A plain stack of
+    banners raises the window's minimum height by each banner's full, word-wrapped height (three
+    long ones forced a 701 px tall window, more than a 720 px screen leaves for it), and the window
+    manager then grows the window or pushes it off the screen. Here, with room to spare the area is
+    as tall as its banners (at most :data:`_MAX_SHOWN_LINES` one-line banners, so notices never
+    crowd out the photo); in a small window it shrinks to one line and scrolls, like a message
+    tray, with the newest notice in view. At most ``max_visible`` notices are kept, the oldest
+    dropped first (the one most likely stale); an empty area takes no room at all.
+    """
 
     actionTriggered = Signal(str, object)  # action, subject
 
     def __init__(self, parent: QWidget | None = None, *, max_visible: int = 3) -> None:
         super().__init__(parent)
-        self._layout = QVBoxLayout(self)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)  # never taller than its banners
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own: tabbing to a button scrolls to it
+        self.setAccessibleName("Notices")
+        stack = QWidget()
+        self._layout = QVBoxLayout(stack)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
+        self.setWidget(stack)
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(lambda _low, high: bar.setValue(high))  # keep the newest in view
         self._max_visible = max_visible
         self._banners: list[_Banner] = []
+        self.setVisible(False)
+
+    # ---- size: as tall as the banners when there is room, one line when there is not ----------
+    def _content_height(self) -> int:
+        stack = self.widget()
+        width = self.viewport().width()
+        if stack.hasHeightForWidth() and width > 0:
+            return stack.heightForWidth(width)
+        return stack.sizeHint().height()
+
+    def _line_height(self) -> int:
+        return max((banner.line_height() for banner in self._banners), default=0)
+
+    def _bar_width(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        tallest = _MAX_SHOWN_LINES * self._line_height()
+        return QSize(self.minimumSizeHint().width(), min(self._content_height(), tallest))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        width = self.widget().minimumSizeHint().width() + self._bar_width()
+        return QSize(width, min(self._content_height(), self._line_height()))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # word-wrapped banners are taller when narrower
 
     def show_notice(self, notice: Notice) -> None:
         log_level = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
@@ -109,6 +182,7 @@ class NotificationArea(QWidget):
         self._layout.addWidget(banner)
         while len(self._banners) > self._max_visible:
             self._remove(self._banners[0])
+        self._changed()
         if notice.level == "info":
             QTimer.singleShot(_INFO_TIMEOUT_MS, banner, lambda: self._remove(banner))
 
@@ -129,4 +203,10 @@ class NotificationArea(QWidget):
         if banner in self._banners:
             self._banners.remove(banner)
             banner.hide()
+            self._layout.removeWidget(banner)
             banner.deleteLater()
+            self._changed()
+
+    def _changed(self) -> None:
+        self.setVisible(bool(self._banners))
+        self.updateGeometry()

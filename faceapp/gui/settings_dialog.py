@@ -2,13 +2,16 @@
 faces, upscale, output folder and name pattern.
 
 It edits the core's :class:`~faceapp.core.preferences.Preferences`; every list of choices comes from
-:mod:`faceapp.core.preferences`."""
+:mod:`faceapp.core.preferences`. The form scrolls and the dialog opens no taller than its screen
+leaves room for, so OK and Cancel (outside the scroll area) are always on screen, on a 1366×768
+laptop with a taskbar too."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,7 +26,9 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +43,9 @@ from faceapp.gui.look import ERROR_TEXT
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
 _PRECISION_NAMES = {"auto": "Automatic", "fp32": "32-bit float", "bf16": "bfloat16", "fp16": "16-bit float"}
+#: Room kept free on the dialog's screen for its title bar and frame, which its size leaves out
+#: and which are not known before it is shown.
+_WINDOW_FRAME_ALLOWANCE_PX = 48
 
 
 def _combo(values: Sequence[object], current: object, label: Callable[[object], str]) -> QComboBox:
@@ -57,6 +65,30 @@ def _align_labels(*forms: QFormLayout) -> None:
     width = max((w.sizeHint().width() for w in widgets), default=0)
     for widget in widgets:
         widget.setMinimumWidth(width)
+
+
+class _FormScroller(QScrollArea):
+    """Scrolls the form vertically; asks for the form's whole height (a plain scroll area asks for
+    at most 24 lines) and its full width with room for the scroll bar, so the form never scrolls
+    sideways and scrolls up and down only where the screen is too short for it."""
+
+    def __init__(self, form: QWidget) -> None:
+        super().__init__()
+        self.setWidget(form)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own: tabbing to a field scrolls to it
+
+    def _bar_width(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        form = self.widget().sizeHint()
+        return QSize(form.width() + self._bar_width(), form.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(self.widget().minimumSizeHint().width() + self._bar_width(), super().minimumSizeHint().height())
+
 
 class SettingsDialog(QDialog):
     """Edits a copy of the preferences; :meth:`preferences` returns the result."""
@@ -185,16 +217,32 @@ class SettingsDialog(QDialog):
         palette.setColor(QPalette.ColorRole.WindowText, ERROR_TEXT)
         self.problem.setPalette(palette)
         self.problem.setVisible(False)
-        layout = QVBoxLayout(self)
+        fields = QWidget()
+        fields_layout = QVBoxLayout(fields)
+        fields_layout.setContentsMargins(0, 0, 0, 0)
         _align_labels(compute, restoration, sampling, output)
         for title, form in (("Model and device", compute), ("Restoration", restoration),
                             ("Advanced sampling", sampling), ("Output", output)):
             box = QGroupBox(title)
             box.setLayout(form)
-            layout.addWidget(box)
-        layout.addWidget(self.auto_start)
-        layout.addWidget(self.problem)
+            fields_layout.addWidget(box)
+        fields_layout.addWidget(self.auto_start)
+        fields_layout.addStretch(1)  # (a taller dialog leaves the space under the form)
+        self.form_area = _FormScroller(fields)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form_area, 1)
+        layout.addWidget(self.problem)  # with the buttons, always in view: why OK did not close
         layout.addWidget(buttons)
+        self._fit_to_screen()
+
+    def _fit_to_screen(self) -> None:
+        """Open as large as the form needs, but no taller than the screen's free area (less the
+        title bar and frame): the form then scrolls, and the buttons stay on screen."""
+        wanted = self.sizeHint()
+        room = self.screen().availableGeometry()
+        height = min(wanted.height(), room.height() - _WINDOW_FRAME_ALLOWANCE_PX)
+        width = min(wanted.width(), room.width() - _WINDOW_FRAME_ALLOWANCE_PX)
+        self.resize(max(width, self.minimumSizeHint().width()), max(height, self.minimumSizeHint().height()))
 
     def _quality_applies(self) -> None:
         """Quality is for lossy formats: off for PNG and TIFF ("same as the original" may be a JPEG)."""

@@ -1,0 +1,116 @@
+"""Reaching everything by keyboard and screen reader, on small screens too: the compare view's keys
+beside the window's shortcuts, what notices and hand-painted widgets say, banners that do not
+make the window taller, and a Settings dialog whose OK and Cancel stay on screen."""
+
+from __future__ import annotations
+
+import gui_util
+import pytest
+from gui_util import load, restore, wait_composed
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QAccessible, QScreen
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+
+from faceapp.core.preferences import Preferences
+from faceapp.gui.notifications import NotificationArea, Notice
+from faceapp.gui.settings_dialog import SettingsDialog
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+LONG_TEXT = ("The model file could not be read: it ends early, as a download cut short does. "
+             "Download it again from the Models window, or import a copy you have. ") * 2
+
+
+def spoken_name(widget) -> str:
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
+
+
+def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    wait_composed(window, qtbot, path)
+    view = window.compare
+    for painted in (view, window.filmstrip):  # painted by hand: named for screen readers
+        assert spoken_name(painted)
+    window.activateWindow()
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(view.hasFocus)
+    view.set_split(0.5)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.split() == pytest.approx(0.52)
+    zoom = view.zoom()
+    qtbot.keyClick(view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)  # View → Zoom in
+    assert view.zoom() == pytest.approx(zoom * 1.25)
+    qtbot.keyClick(view, Qt.Key.Key_B)  # View → Before / after
+    assert view.view_mode() == "before"
+    qtbot.keyClick(view, Qt.Key.Key_S)  # View → Split view: divider centred again
+    assert view.view_mode() == "split" and view.split() == 0.5
+
+
+def test_a_notices_close_button_is_named_for_screen_readers(qtbot):
+    area = NotificationArea()
+    qtbot.addWidget(area)
+    area.show_notice(Notice("Saved next to the original.", "info"))
+    close = next(button for button in area.findChildren(QPushButton) if button.text() == "✕")
+    assert spoken_name(close) == "Close notice"
+    assert close.toolTip()
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert area.notices() == []
+
+
+def test_banners_do_not_make_the_window_taller(window, qtbot):
+    """Three long banners in a narrow window once raised its minimum height to 701 px (and so
+    the window's height): more than a 720 px screen leaves for it. Now the stack scrolls: it
+    asks for one banner line at least, and shows every banner whole where the window has room."""
+    def show_three():
+        for number, level in enumerate(("warning", "error", "warning"), 1):
+            window.notices.show_notice(Notice(f"{number}. {LONG_TEXT}", level, "models", "Manage models…"))
+            qtbot.wait(20)  # (one after another, as a session reports them)
+
+    window.resize(window.minimumSizeHint())  # narrow: the texts wrap most
+    qtbot.waitUntil(lambda: window.size() == window.minimumSizeHint())
+    empty_minimum, height = window.minimumSizeHint().height(), window.height()
+    show_three()
+    qtbot.wait(50)  # (the layouts settle)
+    one_banner_line = 60  # about 40 px: a button's height, margins and spacing
+    assert window.minimumSizeHint().height() - empty_minimum <= one_banner_line
+    assert window.minimumSize().height() - empty_minimum <= one_banner_line
+    assert window.height() - height <= one_banner_line
+    assert len(window.notices.notices()) == 3  # each still there: the stack scrolls to them
+    bar = window.notices.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.maximum()  # the newest in view
+    window.notices.clear()
+    qtbot.waitUntil(lambda: not window.notices.isVisible())  # no notice: no room taken
+
+    window.resize(1400, 1000)  # with room, every banner is shown whole as it comes
+    qtbot.waitUntil(lambda: window.size().height() == 1000)
+    show_three()
+    qtbot.waitUntil(lambda: window.notices.isVisible() and bar.maximum() == 0)  # nothing to scroll to
+    wide = window.notices.height()
+    window.resize(800, 1000)  # narrower: the texts wrap to more lines, and the stack grows to show them
+    qtbot.waitUntil(lambda: window.notices.height() > wide)
+
+
+@pytest.mark.parametrize("screen_height", [728, 1040])  # 1366×768 and 1920×1080, less a 40 px taskbar
+def test_settings_fit_the_screen_with_ok_and_cancel_in_view(qtbot, monkeypatch, screen_height):
+    free = QRect(0, 0, 1366, screen_height)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: QRect(free))
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    title_bar = 30
+    assert dialog.height() + title_bar <= free.height()
+    buttons = dialog.findChild(QDialogButtonBox)
+    for which in (QDialogButtonBox.StandardButton.Ok, QDialogButtonBox.StandardButton.Cancel):
+        button = buttons.button(which)
+        corners = (button.mapTo(dialog, button.rect().topLeft()), button.mapTo(dialog, button.rect().bottomRight()))
+        assert button.isVisible() and all(dialog.rect().contains(corner) for corner in corners)
+    bar = dialog.form_area.verticalScrollBar()
+    if dialog.sizeHint().height() + title_bar > free.height():  # the form scrolls, to its last field
+        assert bar.maximum() > 0
+        last, viewport = dialog.auto_start, dialog.form_area.viewport()
+        dialog.form_area.ensureWidgetVisible(last)
+        assert viewport.rect().contains(last.mapTo(viewport, last.rect().center()))
+    else:  # a tall screen shows the whole form at once
+        assert bar.maximum() == 0
