@@ -38,7 +38,7 @@ from faceapp.core.export import output_file_name
 from faceapp.core.preferences import DEVICES, FACE_SELECTIONS, OUTPUT_FORMATS, PRECISIONS, UPSCALES, Preferences
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
-from faceapp.gui.look import ERROR_TEXT
+from faceapp.gui.look import error_colour
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
@@ -214,7 +214,7 @@ class SettingsDialog(QDialog):
         self.problem = QLabel()  # why OK did not close the dialog
         self.problem.setWordWrap(True)
         palette = self.problem.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, ERROR_TEXT)
+        palette.setColor(QPalette.ColorRole.WindowText, error_colour(palette))
         self.problem.setPalette(palette)
         self.problem.setVisible(False)
         fields = QWidget()
