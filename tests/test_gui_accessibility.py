@@ -30,7 +30,7 @@ def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(wi
     restore(window, qtbot, path)
     wait_composed(window, qtbot, path)
     view = window.compare
-    for painted in (view, window.filmstrip):  # painted by hand: named for screen readers
+    for painted in (view, window.filmstrip, window.damage, window.run_panel.preview, window.gallery._list):  # named for screen readers
         assert spoken_name(painted)
     window.activateWindow()
     view.setFocus(Qt.FocusReason.TabFocusReason)

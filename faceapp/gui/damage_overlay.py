@@ -44,6 +44,7 @@ class DamageOverlay(QWidget):
         self._painting = False
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setMouseTracking(True)
+        self.setAccessibleName("Damage painted on the photo")
         self.setGeometry(view.rect())
         view.installEventFilter(self)
         self._update_mouse_handling()
