@@ -76,6 +76,12 @@ def face_mask(affine: np.ndarray, crop_size: int, scale: float, out_size: tuple[
     return FaceMask((x0, y0, x1, y1), np.clip(mask, 0.0, 1.0), inverse_map)
 
 
+#: A feathering blur wider than this many pixels each side is made on a copy reduced to that width,
+#: then enlarged: a face filling an upscaled 48 MP photo (a 4500 px mask, a 449 px blur) took
+#: 18–27 s at full size, under a second so.
+_FEATHER_BLUR_PX = 12
+
+
 def _feather(mask: np.ndarray, *, roi: tuple[int, int, int, int], out_size: tuple[int, int]) -> np.ndarray:
     """Erode, then erode and blur by ≈ √area/20 px; the photo's own border is not treated as an edge."""
     # Pad with ones on the sides where the ROI touches the output border, zeros elsewhere, so the
@@ -93,13 +99,25 @@ def _feather(mask: np.ndarray, *, roi: tuple[int, int, int, int], out_size: tupl
         padded[:pad, :] = padded[pad : pad + 1, :]
     if y1 == height:
         padded[-pad:, :] = padded[-pad - 1 : -pad, :]
-    padded = (padded > 0.999).astype(np.float32)  # only pixels fully inside the crop
-    padded = cv2.erode(padded, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    inside = (padded > 0.999).astype(np.uint8)  # only pixels fully inside the crop
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
     radius = 2 * edge
-    padded = cv2.erode(padded, np.ones((radius, radius), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    blur = 2 * edge + 1
-    padded = cv2.GaussianBlur(padded, (blur, blur), 0, borderType=cv2.BORDER_REPLICATE)
-    return padded[pad:-pad, pad:-pad]
+    inside = cv2.erode(inside, np.ones((radius, radius), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return _gaussian_blur(inside.astype(np.float32), 2 * edge + 1)[pad:-pad, pad:-pad]
+
+
+def _gaussian_blur(image: np.ndarray, size: int) -> np.ndarray:
+    """``cv2.GaussianBlur`` with a ``size``-pixel kernel (its default σ), edges replicated; a kernel
+    wider than ``2·_FEATHER_BLUR_PX + 1`` is applied to a reduced copy, enlarged again (bilinear):
+    what it blurs varies slowly, so that differs by under a hundredth."""
+    if size <= 2 * _FEATHER_BLUR_PX + 1:
+        return cv2.GaussianBlur(image, (size, size), 0, borderType=cv2.BORDER_REPLICATE)
+    height, width = image.shape
+    ratio = _FEATHER_BLUR_PX / (size // 2)
+    small = cv2.resize(image, (max(1, round(width * ratio)), max(1, round(height * ratio))), interpolation=cv2.INTER_AREA)
+    sigma = (0.3 * ((size - 1) * 0.5 - 1) + 0.8) * ratio  # OpenCV's default σ of the full kernel, reduced
+    small = cv2.GaussianBlur(small, (2 * _FEATHER_BLUR_PX + 1,) * 2, sigma, borderType=cv2.BORDER_REPLICATE)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
