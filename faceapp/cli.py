@@ -6,8 +6,9 @@
 
 Exit codes: 0 every input was restored (or skipped by ``--skip-existing``), 1 some inputs failed
 (the others were still written), 2 usage error (found before any work). ``--json`` prints a summary
-on stdout; messages, the progress bar and a line per file written (``photo.jpg → out/photo_restored.jpg``)
-go to stderr. SIGTERM and SIGHUP stop like Ctrl-C: the file being written is removed.
+on stdout; messages, the progress bar, a line per file written (``photo.jpg → out/photo_restored.jpg``)
+and the last line (photos and faces restored, the wall time) go to stderr. SIGTERM and SIGHUP stop
+like Ctrl-C: the file being written is removed; every file written before is in the summary.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +161,9 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--skip-existing", action="store_true",
                      help="resume a batch: skip an input whose results (every seed's file, under the names "
                           "--pattern gives) exist already and were written by faceapp; counted as skipped")
-    out.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    out.add_argument("--json", action="store_true",
+                     help="print a JSON summary on stdout: a record per input (status, results written, faces "
+                          "restored and left out for their size, …), the counts, the faces restored and the seconds taken")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
@@ -191,7 +195,8 @@ def _add_restore_parser(subparsers) -> None:
     faces = p.add_argument_group("faces")
     faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
     faces.add_argument("--min-face-size", type=float, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
-                       help="ignore detected faces smaller than this (default: %(default)s)")
+                       help="leave out detected faces smaller than this (the longer side of the face's box); a note "
+                            "per photo counts those left out (default: %(default)g)")
     faces.add_argument("--face-box", type=_floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
                        help="restore this face (repeatable; no detection)")
     faces.add_argument("--face-landmarks", type=_floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
@@ -388,20 +393,45 @@ class _Restorer:
             tqdm.write(f"note: {caution} A higher --fidelity, or none (the model's own, "
                        f"{engine.default_fidelity:g}), keeps to that range.", file=sys.stderr)
 
-    def restore(self, path: Path, relative: Path, on_progress) -> dict[str, Any]:
+    def restore(self, path: Path, relative: Path, on_progress, keep: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Restore one input and write its results; returns its record for the summary.
+
+        ``keep(record)`` is called as soon as its first result is written (before that file's line
+        is printed): from then on the record is the caller's, and it lists each result the moment
+        it is written, so a Ctrl-C or an error that follows cannot lose one. Its status is "ok"
+        once every result is written, "interrupted" until then.
+        """
+        from tqdm import tqdm
+
         self.preflight(path, relative)
         photo = read_photo(path)
+        record: dict[str, Any] = {"input": path_text(path), "status": "interrupted"}
+        pages = getattr(photo, "pages", 1) or 1
+        if pages > 1:
+            record["pages"] = pages
+            tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
+        too_small = 0
         if self.args.aligned:
             faces = []
         elif self.given_faces:
             faces = self.given_faces
         else:
-            faces = application.find_faces(photo, self.models.detector(self.prefs), self.prefs)
+            found = application.detect_faces(photo, self.models.detector(self.prefs), self.prefs)
+            faces, too_small = found.faces, found.too_small
+            if not any(f.enabled for f in faces) and too_small:
+                raise NoFaceFoundError(
+                    f"{path}: no face found at least {found.min_size:g} px across: "
+                    f"{application.too_small_message(found)}. Lower --min-face-size to restore them, or give a "
+                    "face with --face-box or --face-landmarks."
+                )
             if not any(f.enabled for f in faces):
                 raise NoFaceFoundError(
                     f"{path}: no face found. Give one with --face-box or --face-landmarks, lower --min-face-size, "
                     "or use --aligned for face crops."
                 )
+            if too_small:
+                tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
+                           file=sys.stderr)
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
@@ -410,7 +440,7 @@ class _Restorer:
                                                 damage=damage.photo if damage is not None else None,
                                                 face_damage=damage.crop if damage is not None else None),
                                         on_progress)
-        outputs, record = [], {"input": path_text(path), "status": "ok", "faces": len(result.faces)}
+        record.update(faces=len(result.faces), faces_too_small=too_small)
         spared = application.spared_faces(result)
         spared_text = ""
         if spared:
@@ -419,7 +449,9 @@ class _Restorer:
             spared_text = self._note_spared(path, result, spared)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]
-        for k, dest in enumerate(self.destinations(path, relative)):
+        outputs: list[str] = []
+        destinations = self.destinations(path, relative)
+        for k, dest in enumerate(destinations):
             chosen = result.with_choice([k] * len(result.faces))
             if self.args.refine:
                 chosen = drive(application.iter_refine(chosen, engine, self.args.refine), on_progress)
@@ -433,11 +465,15 @@ class _Restorer:
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
                 source=path,
             )
+            # Recorded before anything else happens (the line below can take a Ctrl-C too).
             outputs.append(path_text(written))
-            from tqdm import tqdm
-
+            if len(outputs) == len(destinations):
+                record["status"] = "ok"
+            if len(outputs) == 1:
+                record["outputs"] = outputs
+                keep(record)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
-        return {**record, "outputs": outputs}
+        return record
 
     def _note_spared(self, path: Path, result, spared) -> str:
         """Say that faces of ``path`` were spared: for a single input the full note; in a batch the
@@ -542,6 +578,7 @@ def run_restore(args: argparse.Namespace) -> int:
     """Restore every input; return the exit code."""
     from tqdm import tqdm
 
+    started = time.monotonic()
     try:
         restorer = _Restorer(args)
         format_for("x.png", args.format)
@@ -563,6 +600,7 @@ def run_restore(args: argparse.Namespace) -> int:
     bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
     try:
         for path, relative in inputs:
+            bar.set_postfix_str("", refresh=False)  # the last photo's faces and steps are not this one's
             bar.set_description(path.name[:30])
 
             def on_progress(progress, bar=bar) -> None:
@@ -571,6 +609,18 @@ def run_restore(args: argparse.Namespace) -> int:
                         f"face {progress.face_index + 1}/{progress.face_count} step {progress.step}/{progress.total_steps}"
                     )
 
+            kept: list[dict[str, Any]] = []  # this input's record, once a result of it is written
+
+            def keep(record: dict[str, Any], kept=kept) -> None:
+                records.append(record)
+                kept.append(record)
+
+            def fail(error: str, kept=kept, path=path) -> None:
+                if kept:  # the results written before the error are still listed
+                    kept[0].update(status="failed", error=error)
+                else:
+                    records.append({"input": path_text(path), "status": "failed", "error": error})
+
             try:
                 if path in missing:
                     raise ImageError(missing[path])
@@ -578,28 +628,30 @@ def run_restore(args: argparse.Namespace) -> int:
                     records.append({"input": path_text(path), "status": "skipped",
                                     "outputs": [path_text(name) for name in existing]})
                 else:
-                    records.append(restorer.restore(path, relative, on_progress))
+                    restorer.restore(path, relative, on_progress, keep)  # its record is kept as it is written
             except Cancelled:
                 raise
             except FaceappError as exc:
-                records.append({"input": path_text(path), "status": "failed", "error": path_text(str(exc))})
+                fail(path_text(str(exc)))
                 bar.write(f"error: {exc}", file=sys.stderr)
                 if _is_fatal(exc):
                     break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
                 log.exception("unexpected error on %s", path)
-                records.append({"input": path_text(path), "status": "failed", "error": f"unexpected error: {exc!r}"})
+                fail(f"unexpected error: {exc!r}")
                 bar.write(f"error: {path}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
     except (KeyboardInterrupt, Cancelled):
         bar.close()
         print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
-        _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0)
+        _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0,
+                       seconds=time.monotonic() - started)
         return EXIT_FAILURE
     bar.close()
     failed = [r for r in records if r["status"] == "failed"]
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
-    _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0)
+    _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0,
+                   seconds=time.monotonic() - started)
     return code
 
 
@@ -610,25 +662,45 @@ def _is_fatal(exc: FaceappError) -> bool:
     return isinstance(exc, (ModelError, DetectorUnavailableError, DeviceError)) and not isinstance(exc, OutOfMemoryError)
 
 
-def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int, *, spared: int = 0) -> None:
+def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int, *, spared: int = 0,
+                   seconds: float = 0.0) -> None:
     """The run's last words: ``--json``'s document on stdout, else a line on stderr. Skipped inputs
-    are those ``--skip-existing`` found done and those not reached (an interrupt, a fatal error)."""
+    are those ``--skip-existing`` found done and those not reached (an interrupt, a fatal error);
+    an interrupted input had some of its results (seeds) written, not all. ``seconds``: the
+    batch's wall time; faces restored are those of the photos written this run."""
     ok = sum(1 for r in records if r["status"] == "ok")
     failed = sum(1 for r in records if r["status"] == "failed")
+    interrupted = sum(1 for r in records if r["status"] == "interrupted")
     done_before = sum(1 for r in records if r["status"] == "skipped")
+    faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
     if args.json:
-        summary = {"inputs": total, "restored": ok, "failed": failed, "skipped": total - ok - failed, "results": records}
+        summary = {"inputs": total, "restored": ok, "failed": failed, "interrupted": interrupted,
+                   "skipped": total - ok - failed - interrupted, "faces_restored": faces,
+                   "seconds": round(seconds, 2), "results": records}
         # One write of finished text: an encoding error cannot leave half a document behind.
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         return
-    line = f"{ok} of {total} photos restored"
+    line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {_duration(seconds)}"
     if spared:
         line += f" (sharp faces spared in {spared})"
+    if interrupted:
+        line += f"; {interrupted} interrupted with some of {'its' if interrupted == 1 else 'their'} results written"
     if done_before:
         line += f"; {done_before} skipped, restored before (--skip-existing)"
     if failed:
         line += f"; {failed} failed"
     print(f"{line}.", file=sys.stderr)
+
+
+def _duration(seconds: float) -> str:
+    """A wall time as a person reads it: "8.4 s", "2 min 05 s", "1 h 02 min"."""
+    if seconds < 59.95:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # --- entry point ---------------------------------------------------------------------------

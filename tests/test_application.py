@@ -71,16 +71,45 @@ def test_face_selection_and_minimum_size_decide_the_faces_restored():
     faces = application.find_faces(photo, detector, Preferences(face_selection="largest"))
     assert [(f.index, f.enabled) for f in faces] == [(0, False), (1, True)]  # shown, but switched off
     faces = application.find_faces(photo, detector, Preferences(min_face_size=40))
-    assert [f.index for f in faces] == [1] and detector.min_sizes[-1] == 40
+    assert [(f.index, f.box) for f in faces] == [(0, big.box)]  # numbered among the faces kept, as the detector does
     result = drive(application.iter_restore(photo, application.find_faces(photo, detector, Preferences(
         face_selection="largest", seeds_per_face=1)), SteppingEngine(face_size=64, steps=1), Preferences()))
     assert [f.face.index for f in result.faces] == [1]
+
+
+def test_the_faces_left_out_for_their_size_are_counted():
+    """A photo's faces under the minimum size are not restored, and the front-ends can say how many."""
+    photo = Photo.from_array(np.zeros((200, 300, 3), np.uint8))
+    tiny = [face_from_box((10 + 20 * i, 10, 24 + 20 * i, 25), index=i) for i in range(3)]  # 15 px
+    big = face_from_box((100, 50, 200, 150), index=3)
+    detector = _Detector([*tiny, big])
+    found = application.detect_faces(photo, detector, Preferences(min_face_size=24, face_selection="largest"))
+    assert [(f.box, f.enabled) for f in found.faces] == [(big.box, True)]
+    assert (found.too_small, found.min_size) == (3, 24)
+    assert application.too_small_message(found, setting="--min-face-size") == \
+        "3 faces smaller than 24 px left out (--min-face-size)"
+    assert [f.box for f in application.find_faces(photo, detector, Preferences(min_face_size=24))] == [big.box]
+    found = application.detect_faces(photo, detector, Preferences(min_face_size=15))
+    assert (len(found.faces), found.too_small, application.too_small_message(found)) == (4, 0, None)
+    found = application.detect_faces(photo, detector, Preferences(min_face_size=15.5))
+    assert application.too_small_message(found) == "3 faces smaller than 15.5 px left out"
+    found = application.detect_faces(photo, _Detector([tiny[0], big]), Preferences(min_face_size=24))
+    assert application.too_small_message(found) == "1 face smaller than 24 px left out"
 
 
 def test_a_real_photo_gives_its_faces(retinaface_dir, testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg")
     faces = application.find_faces(photo, FaceDetector(retinaface_dir), Preferences(face_selection="center"))
     assert len(faces) == 2 and sum(f.enabled for f in faces) == 1
+
+
+def test_a_real_photos_small_faces_are_counted_and_the_others_numbered_as_the_detector_does(retinaface_dir, testdata_dir):
+    photo = read_photo(testdata_dir / "photos" / "cf_00.jpg")  # four faces, 38 to over 50 px
+    detector = FaceDetector(retinaface_dir)
+    found = application.detect_faces(photo, detector, Preferences(min_face_size=48))
+    expected = detector.detect(photo.srgb, min_size=48)
+    assert [(f.index, f.box) for f in found.faces] == [(f.index, f.box) for f in expected]
+    assert found.too_small == len(detector.detect(photo.srgb)) - len(expected) == 2
 
 
 def test_the_engine_cache_loads_again_when_model_device_or_precision_change():

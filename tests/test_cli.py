@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -348,7 +349,7 @@ def test_each_file_written_is_named_with_its_input(tmp_path, testdata_dir, capsy
     assert code == 0
     assert [line for line in err.splitlines() if "→" in line] == [
         f"{album / 'a.jpg'} → {out_dir / 'a_restored.png'}", f"{album / 'a.png'} → {out_dir / 'a_restored_2.png'}"]
-    assert err.rstrip().endswith("2 of 2 photos restored.")
+    assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in \d+\.\d s\.", err.splitlines()[-1])
 
 
 def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
@@ -370,7 +371,8 @@ def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
     assert "a.jpg →" not in err
     code, _, err = _run(capsys, album, *options, "--skip-existing")
     assert code == 0
-    assert err.rstrip().endswith("1 of 3 photos restored; 2 skipped, restored before (--skip-existing).")  # c again
+    assert re.fullmatch(r"1 of 3 photos restored, 1 face, in \d+\.\d s; 2 skipped, restored before \(--skip-existing\)\.",
+                        err.splitlines()[-1])  # c again
     assert not (out_dir / "a_restored_seed0_2.jpg").exists()
     code, out, _ = _run(capsys, "restore", "--help")
     assert code == 0 and "--skip-existing" in out
@@ -405,7 +407,7 @@ def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_s
     assert f"{album / 'b.jpg'} → {tmp_path / 'out' / 'b_restored.jpg'} (spared: face 1 kept)" in err.splitlines()
     assert [r["spared"] for r in json.loads(out)["results"]] == [[{"face": 1, "fidelity": 1.0, "restorer_change": 0.5}]] * 2
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
-    assert err.rstrip().endswith("2 of 2 photos restored (sharp faces spared in 2).")
+    assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in \d+\.\d s \(sharp faces spared in 2\)\.", err.splitlines()[-1])
     code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--no-progress", *FACE)  # one photo: in full
     assert f"note: {album / 'a.jpg'}: Sharp faces spared: face 1 kept as the restorer made it. Give --fidelity" in err
     assert "(spared:" not in err
@@ -448,3 +450,154 @@ def test_a_result_too_large_for_its_format_fails_before_the_photo_is_decoded(tmp
                         "-o", tmp_path / "out", "--no-progress")
     assert code == 1 and decoded == []
     assert "16400×256 pixels is too large for WebP" in err
+
+
+# --- what a batch's lines say: faces left out, the progress bar, the totals -----------------
+def test_faces_under_the_minimum_size_are_counted_once_a_photo(tmp_path, testdata_dir, capsys):
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(testdata_dir / "photos" / "cf_00.jpg", album / name)  # four faces: 38, 46, 50 and more px
+    code, out, err = _run(capsys, album, "-o", tmp_path / "out", "--min-face-size", "48", "--seeds", "2",
+                          "--json", "--no-progress")
+    assert code == 0
+    for name in ("a.jpg", "b.jpg"):
+        note = f"note: {album / name}: 2 faces smaller than 48 px left out (--min-face-size)."
+        assert err.splitlines().count(note) == 1, err  # once a photo, not once a result
+    records = json.loads(out)["results"]
+    assert [(r["faces"], r["faces_too_small"]) for r in records] == [(2, 2), (2, 2)]
+    # None left out: no note, and the record says 0; faces given by hand are not detected at all.
+    code, out, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out2", "--json", "--no-progress")
+    assert code == 0 and "left out" not in err
+    assert json.loads(out)["results"][0]["faces_too_small"] == 0
+    # Every face too small: the error says so rather than "no face found" alone.
+    code, out, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "-o", tmp_path / "out3", "--json",
+                          "--no-progress", "--min-face-size", "100")
+    assert code == 1
+    assert json.loads(out)["results"][0]["error"] == (
+        f"{testdata_dir / 'photos' / 'cf_04.jpg'}: no face found at least 100 px across: 1 face smaller than 100 px "
+        "left out. Lower --min-face-size to restore them, or give a face with --face-box or --face-landmarks.")
+
+
+def _interrupt_after_line(monkeypatch, text: str, *, error: type[BaseException] = KeyboardInterrupt) -> None:
+    """Ctrl-C just after the line naming a file written is printed, the first time it holds ``text``."""
+    import tqdm
+
+    real = tqdm.tqdm.write.__func__
+    fired = []
+
+    def write(cls, s, *args, **kwargs):
+        real(cls, s, *args, **kwargs)
+        if "→" in s and text in s and not fired:
+            fired.append(s)
+            raise error()
+
+    monkeypatch.setattr(tqdm.tqdm, "write", classmethod(write))
+
+
+def test_a_result_written_just_before_ctrl_c_is_in_the_summary(tmp_path, testdata_dir, capsys, monkeypatch):
+    album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg", "c.jpg")
+    out_dir = tmp_path / "out"
+    _interrupt_after_line(monkeypatch, "b_restored.jpg")
+    code, out, err = _run(capsys, album, "-o", out_dir, "--json", "--no-progress", *FACE)
+    assert code == 1 and "Interrupted" in err
+    summary = json.loads(out)
+    assert [(Path(r["input"]).name, r["status"], r["outputs"]) for r in summary["results"]] == [
+        ("a.jpg", "ok", [str(out_dir / "a_restored.jpg")]), ("b.jpg", "ok", [str(out_dir / "b_restored.jpg")])]
+    assert (summary["restored"], summary["skipped"], summary["failed"], summary["interrupted"]) == (2, 1, 0, 0)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a_restored.jpg", "b_restored.jpg"]
+    # Without --json the line counts it too.
+    _interrupt_after_line(monkeypatch, "b_restored.jpg")
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
+    assert code == 1 and "2 of 3 photos restored" in err.splitlines()[-1]
+
+
+def test_the_results_of_a_photo_written_before_an_interrupt_or_error_are_listed(tmp_path, testdata_dir, capsys,
+                                                                                 monkeypatch):
+    from faceapp.core import application
+    from faceapp.core.errors import ExportError
+
+    album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
+    options = ("--seeds", "2", "--json", "--no-progress", *FACE)
+    _interrupt_after_line(monkeypatch, "b_restored_seed0.jpg")  # between b's two seeds
+    code, out, err = _run(capsys, album, "-o", tmp_path / "out", *options)
+    assert code == 1
+    summary = json.loads(out)
+    assert [(r["status"], [Path(o).name for o in r["outputs"]]) for r in summary["results"]] == [
+        ("ok", ["a_restored_seed0.jpg", "a_restored_seed1.jpg"]), ("interrupted", ["b_restored_seed0.jpg"])]
+    assert (summary["restored"], summary["interrupted"], summary["skipped"], summary["faces_restored"]) == (1, 1, 0, 2)
+    _interrupt_after_line(monkeypatch, "b_restored_seed0.jpg")
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--seeds", "2", "--no-progress", *FACE)
+    assert "1 of 2 photos restored, 2 faces, in " in err and "; 1 interrupted with some of its results written." in err
+    # A write that fails after the first seed's: the photo failed, the file written is listed.
+    real, calls = application.write_result, []
+
+    def write_result(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ExportError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(application, "write_result", write_result)
+    code, out, _ = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", *options)
+    assert code == 1
+    [record] = json.loads(out)["results"]
+    assert (record["status"], record["error"], record["outputs"]) == (
+        "failed", "disk full", [str(tmp_path / "out3" / "a_restored_seed0.jpg")])
+
+
+def test_the_progress_bar_shows_the_photo_being_restored_not_the_last(tmp_path, testdata_dir, capsys, monkeypatch):
+    import tqdm
+
+    shown: list[tuple[str, str]] = []
+
+    class Bar(tqdm.tqdm):  # a bar drawn as on a terminal, each state it shows recorded
+        def __init__(self, *args, **kwargs):
+            kwargs.update(disable=False, file=io.StringIO(), mininterval=0)
+            super().__init__(*args, **kwargs)
+
+        def display(self, msg=None, pos=None):
+            shown.append((self.desc, self.postfix or ""))
+            return super().display(msg, pos)
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", album / "a.jpg")  # two faces
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / "b.jpg")  # one face
+    import torch
+    from netutil import SMALL_UNET_CONFIG, random_network
+
+    from faceapp.core.engine import FaceEngine
+
+    prior = random_network("iddpm_unet", SMALL_UNET_CONFIG, seed=3)  # a prior: each face has steps to show
+    engine = FaceEngine.from_networks(torch.nn.Identity(), prior, face_size=64, name="small", device="cpu")
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    code, _, _ = _run(capsys, album, "-o", tmp_path / "out", "--steps", "2", "--no-spare-sharp-faces")
+    assert code == 0
+    assert any(desc.startswith("a.jpg") and "face 2/2" in postfix for desc, postfix in shown)  # it is drawn
+    of_b = [postfix for desc, postfix in shown if desc.startswith("b.jpg")]
+    assert of_b and all(postfix == "" or "face 1/1" in postfix for postfix in of_b), of_b
+
+
+def test_the_summary_gives_the_faces_restored_and_the_time_taken(tmp_path, testdata_dir, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    clock = iter([100.0, 225.4])  # the batch's start and end
+    monkeypatch.setattr(cli, "time", SimpleNamespace(monotonic=lambda: next(clock)))
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", album / "a.jpg")  # two faces
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / "b.jpg")  # one face
+    (album / "c.jpg").write_bytes(b"")  # fails: its faces are not counted
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress")
+    assert code == 1
+    assert err.splitlines()[-1] == "2 of 3 photos restored, 3 faces, in 2 min 05 s; 1 failed."
+    clock = iter([100.0, 108.44])
+    code, out, err = _run(capsys, album / "b.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
+    summary = json.loads(out)
+    assert (summary["faces_restored"], summary["seconds"]) == (1, 8.44)
+    clock = iter([0.0, 8.44])
+    code, _, err = _run(capsys, album / "b.jpg", "-o", tmp_path / "out", "--no-progress")
+    assert err.splitlines()[-1] == "1 of 1 photos restored, 1 face, in 8.4 s."
+    assert [cli._duration(s) for s in (0.04, 59.96, 3599.4, 3725.0)] == ["0.0 s", "1 min 00 s", "59 min 59 s", "1 h 02 min"]

@@ -5,6 +5,7 @@ The CLI and the GUI run the same calls, so the same photo and preferences give t
     models = ModelCache()                                   # engine + detector, loaded lazily
     photo = read_photo(path)
     faces = find_faces(photo, models.detector(), prefs)     # detected, selected, min size applied
+    # (detect_faces(…) gives the same faces and how many smaller ones were left out)
     result = yield from iter_restore(photo, faces, models.engine(prefs), prefs)   # yields Progress
     write_result(result, output_path(path, prefs), prefs=prefs)   # provenance, metadata, no overwrite
 
@@ -102,14 +103,46 @@ class ModelCache:
             self._generation += 1
 
 
-def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
-    """The faces of ``photo`` at least ``prefs.min_face_size`` px; those ``prefs.face_selection``
-    leaves out come back switched off (``enabled=False``), so a user may switch them on."""
+class FoundFaces(NamedTuple):
+    """What :func:`detect_faces` found in a photo: ``faces``, those restored (at least ``min_size``
+    px; the ones the face selection leaves out switched off), and ``too_small``, how many more the
+    detector found that were smaller than ``min_size`` and are left out altogether."""
+
+    faces: list[Face]
+    too_small: int
+    min_size: float
+
+
+def detect_faces(photo: Photo, detector: Any, prefs: Preferences) -> FoundFaces:
+    """The faces of ``photo`` at least ``prefs.min_face_size`` px, and how many smaller ones were
+    left out; those ``prefs.face_selection`` leaves out come back switched off (``enabled=False``),
+    so a user may switch them on. Faces are numbered (``index``) left to right among those kept, as
+    the detector numbers them."""
     import dataclasses
 
-    faces = list(detector.detect(photo.srgb, min_size=prefs.min_face_size))
+    detected = list(detector.detect(photo.srgb, min_size=0.0))
+    min_size = prefs.min_face_size
+    faces = [dataclasses.replace(f, index=i) for i, f in enumerate(f for f in detected if f.size >= min_size)]
     chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}
-    return [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
+    faces = [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
+    return FoundFaces(faces, len(detected) - len(faces), min_size)
+
+
+def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
+    """The faces of ``photo`` at least ``prefs.min_face_size`` px; those ``prefs.face_selection``
+    leaves out come back switched off (``enabled=False``), so a user may switch them on.
+    :func:`detect_faces` also counts the smaller faces left out."""
+    return detect_faces(photo, detector, prefs).faces
+
+
+def too_small_message(found: FoundFaces, *, setting: str = "") -> str | None:
+    """A short line both front-ends show when faces smaller than the minimum size were left out
+    (None when none was), e.g. "24 faces smaller than 24 px left out"; ``setting``, when given,
+    names the front-end's way to change the minimum (e.g. "--min-face-size") in brackets."""
+    if not found.too_small:
+        return None
+    faces = "1 face" if found.too_small == 1 else f"{found.too_small} faces"
+    return f"{faces} smaller than {found.min_size:g} px left out" + (f" ({setting})" if setting else "")
 
 
 def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False) -> PhotoSettings:
