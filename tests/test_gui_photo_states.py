@@ -155,3 +155,17 @@ def test_faces_are_switched_on_and_off_from_the_photo_menu_too(window, qtbot, ph
     assert not menu.actions()[0].isChecked()
     menu.actions()[0].trigger()
     assert entry.faces[0].enabled and window.actions_["restore"].isEnabled()
+
+
+def test_faces_left_out_for_their_size_are_said(window, qtbot, photo):
+    """A face smaller than Settings ▸ Smallest face is not a silent "no face found"."""
+    import dataclasses
+
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, min_face_size=4000))
+    messages = []
+    window.session.info.connect(messages.append)
+    path = load(window, qtbot, photo)
+    qtbot.waitUntil(lambda: any("large enough" in n.text for n in window.notices.notices()), timeout=5000)
+    [notice] = [n for n in window.notices.notices() if "large enough" in n.text]
+    assert f"1 face smaller than 4000 px left out (Settings ▸ Smallest face)" in notice.text
+    assert window.session.entries[path].faces == []

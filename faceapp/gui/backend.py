@@ -116,6 +116,10 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], list[FolderListing]]:
     return found, empty
 
 
+#: where the window's user changes the minimum face size (named in messages)
+SMALLEST_FACE_SETTING = "Settings ▸ Smallest face"
+
+
 class CoreBackend:
     """Builds jobs over the application layer; engine and detector come from replaceable factories."""
 
@@ -141,15 +145,16 @@ class CoreBackend:
     # ---- jobs ------------------------------------------------------------------------------
     def load_job(self, path: Path, prefs: Preferences):
         """Read a photo and find its faces as ``prefs`` say (minimum size; faces the selection
-        leaves out come switched off); returns ``(photo, faces)``."""
+        leaves out come switched off); returns ``(photo, faces, left_out)``, ``left_out`` saying
+        how many faces were too small ("3 faces smaller than 16 px left out …") or None."""
 
-        def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any]]]:
+        def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any], str | None]]:
             from faceapp.core.photo_io import read_photo
 
             photo = read_photo(path)
             yield "detecting faces"
-            faces = application.find_faces(photo, self.detector(prefs), prefs)
-            return photo, faces
+            found = application.detect_faces(photo, self.detector(prefs), prefs)
+            return photo, found.faces, application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
 
         return job
 

@@ -46,9 +46,11 @@ def face_number(face_result: Any, position: int) -> int:
     return index if isinstance(index, int) else position
 
 
-def no_face_found(path: Path) -> NoFaceFoundError:
-    """The error for a photo without a face; its ``path`` lets the notice's button show that photo."""
-    error = NoFaceFoundError(f"No face was found in {path.name}.")
+def no_face_found(path: Path, left_out: str | None = None) -> NoFaceFoundError:
+    """The error for a photo without a face; its ``path`` lets the notice's button show that photo.
+    ``left_out``: why faces the detector found were not kept (too small), when that is the reason."""
+    error = NoFaceFoundError(f"No face was found in {path.name}." if left_out is None
+                             else f"No face large enough was found in {path.name}: {left_out}.")
     error.path = path
     return error
 
@@ -158,16 +160,19 @@ class Session(QObject):
             self.composer.forget(path)
             self.entryRemoved.emit(path)
 
-    def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any]], Rendered], restore: bool) -> None:
+    def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any], str | None], Rendered], restore: bool) -> None:
         entry = self.entries.get(path)
         if entry is None:
             return
-        (entry.photo, entry.faces), self.before[path] = value
+        (entry.photo, entry.faces, left_out), self.before[path] = value
         entry.state = faces_state(len(entry.faces))
         self.entryChanged.emit(path)
         if not entry.faces:
-            self.error.emit(no_face_found(path))
-        elif restore:
+            self.error.emit(no_face_found(path, left_out))
+            return
+        if left_out:
+            self.info.emit(f"{path.name}: {left_out}.")
+        if restore:
             self.restore([path])
 
     # ---- restoring -------------------------------------------------------------------------
