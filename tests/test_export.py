@@ -379,3 +379,126 @@ def test_a_name_pattern_may_use_its_fields_only_as_plain_names():
                           ("{stem}_{date}", "unknown field date"), ("{stem}{stem.x}", "unknown field stem.x")):
         with pytest.raises(ExportError, match=re.escape(says)):
             output_file_name("a.jpg", pattern=pattern)
+
+
+# TIFF 6.0's image-structure tags: how a file stores its pixels, never the result's.
+_STRUCTURE_TAGS = {0x00FE: "NewSubfileType", 0x0100: "ImageWidth", 0x0101: "ImageLength", 0x0102: "BitsPerSample",
+                   0x0103: "Compression", 0x0106: "PhotometricInterpretation", 0x0111: "StripOffsets",
+                   0x0115: "SamplesPerPixel", 0x0116: "RowsPerStrip", 0x0117: "StripByteCounts",
+                   0x011C: "PlanarConfiguration", 0x013D: "Predictor", 0x0153: "SampleFormat"}
+
+
+def _camera_exif(*, sub_ifd: bool = True) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "Scanner Make"
+    exif[0x8298] = "(c) the family"
+    if sub_ifd:  # libtiff's encoders (LZW) cannot write the EXIF sub-IFD; Pillow's raw one can
+        exif.get_ifd(0x8769)[0x9003] = "1962:07:14 10:00:00"  # DateTimeOriginal
+    return exif.tobytes()
+
+
+def _float_tiff(path):
+    y, x = np.mgrid[0:48, 0:64]
+    Image.fromarray(((x * 3 + y) / 250.0).astype(np.float32), "F").save(path, exif=_camera_exif())
+
+
+def _lzw16_tiff(path):
+    y, x = np.mgrid[0:48, 0:64]
+    Image.fromarray((x * 1000 + y * 20).astype(np.uint16)).save(path, compression="tiff_lzw", exif=_camera_exif(sub_ifd=False))
+
+
+def _lzw_rgb_tiff(path):
+    y, x = np.mgrid[0:48, 0:64]
+    rgb = np.stack([x * 4, y * 5, (x + y) * 2], axis=2).astype(np.uint8)
+    Image.fromarray(rgb).save(path, compression="tiff_lzw", exif=_camera_exif(sub_ifd=False))
+
+
+@pytest.mark.parametrize("make", [_float_tiff, _lzw16_tiff, _lzw_rgb_tiff], ids=["float32", "16-bit-lzw", "rgb-lzw"])
+@pytest.mark.parametrize("suffix", [".tif", ".jpg"])
+def test_a_tiffs_file_structure_does_not_travel_into_the_result(tmp_path, make, suffix):
+    """A TIFF's EXIF is its first IFD: its layout tags (SampleFormat 3 of a float TIFF, BitsPerSample
+    16, LZW, strip offsets) must not reach the result, whose own layout differs (a TIFF result saying
+    'float' over 8-bit data could not be read); the camera, dates and copyright do."""
+    make(tmp_path / "scan.tif")
+    with Image.open(tmp_path / "scan.tif") as image:
+        assert set(image.getexif()) & {0x0102, 0x0103, 0x0111}  # the source's first IFD has them
+    photo = read_photo(tmp_path / "scan.tif")
+    kept = Image.Exif()
+    kept.load(photo.exif)
+    assert kept.get(0x010F) == "Scanner Make"
+    assert not set(kept) & set(_STRUCTURE_TAGS), [_STRUCTURE_TAGS[t] for t in set(kept) & set(_STRUCTURE_TAGS)]
+
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"restored{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as image:
+        image.load()  # Pillow reads the result
+        decoded = np.asarray(image.convert("RGB"))
+        exif = image.getexif()
+        own = dict(image.tag_v2) if suffix == ".tif" else {}
+    cv2_decoded = cv2.imread(str(dest))  # and so does OpenCV (libtiff, libjpeg)
+    assert cv2_decoded is not None and cv2_decoded.shape == photo.rgb.shape
+    if suffix == ".tif":  # lossless: the very pixels, and the file's own layout is 8-bit unsigned
+        np.testing.assert_array_equal(decoded, photo.rgb)
+        np.testing.assert_array_equal(cv2_decoded[:, :, ::-1], photo.rgb)
+        assert own.get(0x0153, 1) in (1, (1,), (1, 1, 1)) and set(np.atleast_1d(own[0x0102])) == {8}
+        assert own.get(0x0103) == 1
+    else:
+        assert psnr(decoded, photo.rgb) > 35
+        assert not set(exif) & set(_STRUCTURE_TAGS), [_STRUCTURE_TAGS[t] for t in set(exif) & set(_STRUCTURE_TAGS)]
+    assert exif.get(0x010F) == "Scanner Make" and exif.get(0x8298) == "(c) the family"
+    if make is _float_tiff:
+        assert exif.get_ifd(0x8769).get(0x9003) == "1962:07:14 10:00:00"
+    assert read_provenance(dest) == PROVENANCE
+
+
+def test_structure_tags_in_a_photos_exif_are_never_written(tmp_path, source):
+    """A photo's EXIF claiming a layout (a JPEG whose APP1 block holds SampleFormat 3, or a Photo
+    read before the filter) is written without it: a TIFF result stays readable."""
+    exif = Image.Exif()
+    exif.load(source.exif)
+    exif[0x0153] = 3  # SampleFormat: IEEE float
+    exif[0x0102] = 16  # BitsPerSample
+    photo = dataclasses.replace(source, exif=exif.tobytes())
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.tif")
+    with Image.open(dest) as image:
+        np.testing.assert_array_equal(np.asarray(image.convert("RGB")), source.rgb)
+        assert image.getexif().get(0x010F) == "Test Camera"
+    assert cv2.imread(str(dest)) is not None
+
+
+@pytest.mark.parametrize("upscale", [1, 2])
+def test_an_exif_resolution_without_a_unit_is_in_inches_in_jfif_and_exif_alike(tmp_path, upscale):
+    """EXIF's ResolutionUnit is inches when absent: a JPEG whose EXIF says XResolution 300 and nothing
+    else is a 300 dpi photo, and its result says so in its JFIF header and its EXIF alike (× the upscale)."""
+    exif = Image.Exif()
+    exif[0x010F] = "Scanner Make"
+    exif[0x011A], exif[0x011B] = 300.0, 300.0
+    Image.fromarray(np.zeros((24, 32, 3), np.uint8)).save(tmp_path / "scan.jpg", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert photo.dpi == (300.0, 300.0)
+    rgb = np.zeros((24 * upscale, 32 * upscale, 3), np.uint8)
+    dest = export_photo(rgb, None, photo, tmp_path / "restored.jpg")
+    with Image.open(dest) as image:
+        written = image.getexif()
+        assert image.info.get("jfif_unit") == 1 and image.info.get("jfif_density") == (300 * upscale,) * 2
+        assert float(written[0x011A]) == float(written[0x011B]) == 300.0 * upscale
+        assert written.get(0x0128, 2) == 2  # inches, said or by default
+        assert image.info.get("dpi") == (300 * upscale,) * 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_is_never_opened_to_look_for_a_provenance(tmp_path):
+    """Opening a FIFO waits for a writer: checked in a child process with a timeout, so a
+    regression fails instead of hanging."""
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "photo_restored.jpg"
+    os.mkfifo(fifo)
+    script = ("from faceapp.core.export import is_faceapp_output, read_provenance\n"
+              f"assert is_faceapp_output({str(fifo)!r}) is False\n"
+              f"assert read_provenance({str(fifo)!r}) is None\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a FIFO was opened")
+    assert done.returncode == 0, done.stderr

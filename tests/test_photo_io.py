@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import os
 import struct
+import subprocess
+import sys
+import textwrap
 import zlib
 
 import numpy as np
@@ -13,7 +17,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from faceapp.core.errors import ImageError
-from faceapp.core.photo_io import read_photo
+from faceapp.core.photo_io import probe_photo, read_photo
 
 
 def _pattern(height: int = 40, width: int = 60) -> np.ndarray:
@@ -147,7 +151,7 @@ def _jpeg_bytes() -> bytes:
         ("empty.jpg", b"", "empty"),
         ("notes.jpg", b"this is a text file, not a photo\n" * 10, "not an image"),
         ("truncated.jpg", _jpeg_bytes()[:1500], "truncated"),
-        ("bomb.png", _png_header(40000, 40000), "too large"),
+        ("bomb.png", _png_header(40000, 40000), "40000×40000 pixels is larger than the 120 megapixels"),
     ],
 )
 def test_bad_files_are_refused_with_a_clear_message(tmp_path, name, content, words):
@@ -234,3 +238,93 @@ def test_a_resolution_the_file_does_not_give_is_not_invented(tmp_path):
     image.save(tmp_path / "given.jpg", exif=exif.tobytes(), dpi=(300, 300))
     assert read_photo(tmp_path / "none.jpg").dpi is None
     assert read_photo(tmp_path / "given.jpg").dpi == (300.0, 300.0)
+
+
+@pytest.mark.parametrize("size", [(20000, 20000), (100000, 100000)])
+def test_a_header_past_pillows_own_bomb_limit_is_refused_with_its_size_and_the_limit(tmp_path, size):
+    """Pillow refuses headers over twice its limit (179 MP) inside Image.open, saying no size; the
+    message still gives the photo's size and faceapp's limit."""
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_header(*size))
+    with pytest.raises(ImageError) as info:
+        read_photo(path)
+    assert str(info.value) == (f"{path}: the image is too large: {size[0]}×{size[1]} pixels is larger than the "
+                               "120 megapixels faceapp accepts (a decompression bomb?).")
+    assert probe_photo(path) is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path):
+    """Opening a FIFO blocks until something writes to it: the header probe and the reader must not
+    open one. Run in a child process with a timeout, so a regression fails instead of hanging."""
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    script = textwrap.dedent(f"""
+        from faceapp.core.errors import ImageError
+        from faceapp.core.photo_io import probe_photo, read_photo
+        assert probe_photo({str(fifo)!r}) is None
+        try:
+            read_photo({str(fifo)!r})
+        except ImageError as exc:
+            print(exc)
+    """)
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("reading a FIFO hung (it was opened)")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{fifo}: cannot read it: it is not a regular file (a device, pipe or socket)."
+
+
+@pytest.mark.parametrize(
+    ("brand", "kind"),
+    [(b"heic", "HEIC/HEIF"), (b"heix", "HEIC/HEIF"), (b"mif1", "HEIC/HEIF"), (b"avif", "AVIF")],
+)
+def test_heic_and_avif_files_are_named_with_the_way_to_convert_them(tmp_path, brand, kind):
+    path = tmp_path / f"IMG_0001.{'avif' if kind == 'AVIF' else 'heic'}"
+    path.write_bytes(b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1" + brand + b"\0" * 200)
+    with pytest.raises(ImageError) as info:
+        read_photo(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: this is {'an' if kind == 'AVIF' else 'a'} {kind} image")
+    assert "HEIC, HEIF and AVIF are not supported" in message and "Convert it to JPEG or PNG" in message
+
+
+def test_a_real_avif_is_refused_as_such(tmp_path):
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow cannot write AVIF")
+    Image.fromarray(_pattern()).save(tmp_path / "photo.avif")
+    with pytest.raises(ImageError, match="this is an AVIF image.*Convert it to JPEG or PNG"):
+        read_photo(tmp_path / "photo.avif")
+
+
+def test_a_multi_page_tiff_restores_its_first_page_and_says_how_many_it_has(tmp_path, caplog):
+    first, second = _pattern(), _pattern(20, 30)[::-1].copy()
+    Image.fromarray(first).save(tmp_path / "album.tif", save_all=True,
+                                append_images=[Image.fromarray(second), Image.fromarray(second)])
+    with caplog.at_level(logging.WARNING, logger="faceapp.core.photo_io"):
+        photo = read_photo(tmp_path / "album.tif")
+    np.testing.assert_array_equal(photo.rgb, first)
+    assert photo.pages == 3
+    assert "3 pages" in caplog.text and "only the first" in caplog.text
+    Image.fromarray(first).save(tmp_path / "single.tif")
+    assert read_photo(tmp_path / "single.tif").pages == 1
+    assert read_photo(tmp_path / "album.tif").pages == 3  # a second read counts the same (the file is left on page 1)
+
+
+def test_a_tiffs_thumbnail_directory_is_not_a_page(tmp_path, caplog):
+    from PIL import TiffImagePlugin
+
+    path = tmp_path / "scan.tif"
+    with TiffImagePlugin.AppendingTiffWriter(path, new=True) as tiff:
+        for image, subfile_type in ((Image.fromarray(_pattern()), 0), (Image.fromarray(_pattern(10, 15)), 1)):
+            info = TiffImagePlugin.ImageFileDirectory_v2()
+            info[254] = subfile_type  # NewSubfileType 1: a reduced-resolution copy of another directory
+            image.save(tiff, format="TIFF", tiffinfo=info)
+            tiff.newFrame()
+    with caplog.at_level(logging.WARNING, logger="faceapp.core.photo_io"):
+        photo = read_photo(path)
+    assert photo.pages == 1 and "pages" not in caplog.text
+    np.testing.assert_array_equal(photo.rgb, _pattern())

@@ -33,6 +33,7 @@ import logging
 import json
 import math
 import os
+import stat
 import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,7 +45,7 @@ from PIL import Image
 from faceapp.core.errors import ExportError
 from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import MAX_IPTC_BYTES, with_iptc
-from faceapp.core.photo_io import Photo
+from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
 
@@ -83,6 +84,7 @@ _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
 _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
+_RESOLUTION_UNIT, _INCHES = 0x0128, 2
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
 _XMP_TAG = 700  # TIFF's XMP tag
 _TEMP_SUFFIX = ".part"
@@ -292,8 +294,20 @@ def is_same_file(a: str | Path, b: str | Path) -> bool:
         return False
 
 
+def _special_file(path: str | Path) -> bool:
+    """Whether ``path`` exists but is not a regular file (a FIFO, a device, a socket, a folder):
+    opening a FIFO would wait for a writer forever, so such a path is never opened."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def read_provenance(path: str | Path) -> dict[str, Any] | None:
-    """The provenance dict written by :func:`export_photo`, or None if the file has none."""
+    """The provenance dict written by :func:`export_photo`, or None if the file has none (or is
+    not a regular file)."""
+    if _special_file(path):
+        return None
     with Image.open(path) as image:
         text = image.info.get(PROVENANCE_KEY)
         if not text:
@@ -313,8 +327,11 @@ def read_provenance(path: str | Path) -> dict[str, Any] | None:
 def is_faceapp_output(path: str | Path) -> bool:
     """Whether ``path`` is an image faceapp wrote (its provenance or EXIF Software says so).
 
-    Reads the header only; any file that cannot be opened is not one.
+    Reads the header only; any file that cannot be opened is not one, nor is anything but a
+    regular file (a FIFO is not opened).
     """
+    if _special_file(path):
+        return False
     try:
         with Image.open(path) as image:
             return PROVENANCE_KEY in image.info or image.getexif().get(_SOFTWARE) == "faceapp"
@@ -363,17 +380,24 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
 
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
                 size: tuple[int, int] | None = None, xmp: bytes | None = None) -> bytes | None:
-    """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` and its
-    pixel dimensions ``size`` (where it has them), the provenance, and ``xmp`` (for TIFF, whose
-    XMP is one of its tags)."""
+    """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` (in
+    inches, EXIF's default, when it gives no unit: as the JFIF and TIFF resolution are written)
+    and its pixel dimensions ``size`` (where it has them), the provenance, and ``xmp`` (for TIFF,
+    whose XMP is one of its tags). No image-structure tag (bits per sample, compression, strip
+    offsets, sample format, …: :data:`~faceapp.core.photo_io.STRUCTURE_TAGS`) is carried over:
+    they describe the source file, and Pillow would write them into a TIFF result's own IFD."""
     exif = Image.Exif()
     if photo is not None and photo.exif:
         try:
             exif.load(photo.exif)
         except Exception:  # unreadable source EXIF: start afresh rather than fail the export
             exif = Image.Exif()
+    for tag in [tag for tag in exif if tag in STRUCTURE_TAGS]:
+        del exif[tag]
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1
+    if _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif:
+        exif[_RESOLUTION_UNIT] = _INCHES
     for tag, factor in ((_X_RESOLUTION, scale[0]), (_Y_RESOLUTION, scale[1])):
         if tag in exif and factor != 1.0:
             try:

@@ -12,13 +12,25 @@ pixels are already upright), and the ICC profile, the resolution (DPI) and a PNG
 (Title, Author, …) as found; when the profile describes another RGB space than sRGB (Display P3,
 Adobe RGB), :attr:`Photo.srgb` holds the pixels converted to sRGB for the models and the screen
 (:mod:`faceapp.core.colour`). Images whose header announces more than :data:`MAX_PIXELS` pixels are
-refused before any pixel is decoded.
+refused before any pixel is decoded, with their size and the limit.
+
+A TIFF's EXIF is its first IFD, which also describes how that file stores its pixels (bits per
+sample, compression, strip offsets, sample format, …): only its descriptive tags are kept
+(:data:`TIFF_DESCRIPTIVE_TAGS`: camera, dates, artist, copyright, description, the EXIF and GPS
+sub-IFDs, …), and the image-structure tags of TIFF 6.0 (:data:`STRUCTURE_TAGS`) are dropped from
+any photo's EXIF, so a result never claims a layout it does not have. A multi-page TIFF is
+restored from its first page; :attr:`Photo.pages` says how many it has (a warning is logged).
+
+Only regular files are opened: a FIFO, a device or a socket named as a photo is refused at once
+(opening a FIFO would wait for a writer forever). HEIC/HEIF and AVIF files, which faceapp cannot
+read, are recognised by their signature and the message says how to convert them.
 """
 
 from __future__ import annotations
 
 import errno
 import io
+import logging
 import math
 import re
 import warnings
@@ -34,6 +46,8 @@ from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID
 from faceapp.core.pathtext import file_problem
 
+log = logging.getLogger(__name__)
+
 #: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
 #: as decompression bombs before decoding.
 MAX_PIXELS = 120_000_000
@@ -46,6 +60,52 @@ _ANIMATED_FORMATS = frozenset({"PNG", "WEBP"})
 
 _EXIF_ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
+_RESOLUTION_UNIT = 0x0128
+_INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
+_NEW_SUBFILE_TYPE = 0x00FE
+#: NewSubfileType bits of a TIFF directory that is not a page of its own: a reduced-resolution
+#: copy (a thumbnail) or a transparency mask of another directory.
+_NOT_A_PAGE = 0x1 | 0x4
+
+#: The image-structure tags of TIFF 6.0 (baseline and extensions, sections 8 and 13–22) and of
+#: its later extensions: how a file stores its pixels, true only of the file they were read from.
+#: They are never carried into a result's EXIF, where Pillow would write them back (a TIFF result
+#: saying SampleFormat 3, float, over 8-bit data cannot be read).
+STRUCTURE_TAGS = frozenset({
+    0x00FE, 0x00FF,  # NewSubfileType, SubfileType
+    0x0100, 0x0101, 0x0102, 0x0103,  # ImageWidth, ImageLength, BitsPerSample, Compression
+    0x0106, 0x0107, 0x0108, 0x0109, 0x010A,  # PhotometricInterpretation, Threshholding, CellWidth, CellLength, FillOrder
+    0x0111, 0x0115, 0x0116, 0x0117,  # StripOffsets, SamplesPerPixel, RowsPerStrip, StripByteCounts
+    0x0118, 0x0119, 0x011C,  # MinSampleValue, MaxSampleValue, PlanarConfiguration
+    0x0120, 0x0121, 0x0122, 0x0123, 0x0124, 0x0125,  # FreeOffsets, FreeByteCounts, GrayResponse…, T4/T6Options
+    0x0129, 0x012D, 0x013D, 0x013E, 0x013F,  # PageNumber, TransferFunction, Predictor, WhitePoint, PrimaryChromaticities
+    0x0140, 0x0141, 0x0142, 0x0143, 0x0144, 0x0145,  # ColorMap, HalftoneHints, TileWidth/Length/Offsets/ByteCounts
+    0x0146, 0x0147, 0x014A, 0x014C, 0x014D, 0x014E,  # BadFaxLines, CleanFaxData, SubIFDs, InkSet, InkNames, NumberOfInks
+    0x0150, 0x0151, 0x0152, 0x0153, 0x0154, 0x0155, 0x0156, 0x0157,  # DotRange, …, ExtraSamples, SampleFormat, …, TransferRange
+    0x015B, 0x0200, 0x0201, 0x0202, 0x0203, 0x0205, 0x0206, 0x0207, 0x0208, 0x0209,  # JPEGTables, old-style JPEG
+    0x0211, 0x0212, 0x0213, 0x0214,  # YCbCrCoefficients, YCbCrSubSampling, YCbCrPositioning, ReferenceBlackWhite
+    0x80E3, 0x80E4, 0x80E5, 0x80E6,  # SGI Matteing, DataType, ImageDepth, TileDepth
+})
+
+#: The tags of a TIFF's first IFD that describe the photo rather than the file, and so are kept
+#: as its EXIF: what a camera's or an editor's EXIF holds in its IFD0 (TIFF 6.0's descriptive
+#: tags, EXIF 2.3's IFD0 and the Windows ones), and the pointers to the EXIF and GPS sub-IFDs.
+TIFF_DESCRIPTIVE_TAGS = frozenset({
+    0x010D, 0x010E, 0x010F, 0x0110,  # DocumentName, ImageDescription, Make, Model
+    0x0112, 0x011A, 0x011B, 0x011D, 0x0128,  # Orientation, X/YResolution, PageName, ResolutionUnit
+    0x0131, 0x0132, 0x013B, 0x013C,  # Software, DateTime, Artist, HostComputer
+    0x4746, 0x4749,  # Rating, RatingPercent
+    0x8298, 0x8769, 0x8825,  # Copyright, the EXIF sub-IFD, the GPS sub-IFD
+    0x9003, 0x9004, 0x9010, 0x9011, 0x9012,  # DateTimeOriginal, DateTimeDigitized, OffsetTime…
+    0x9C9B, 0x9C9C, 0x9C9D, 0x9C9E, 0x9C9F,  # XPTitle, XPComment, XPAuthor, XPKeywords, XPSubject
+    0xA420, 0xA430, 0xA431, 0xA432, 0xA433, 0xA434, 0xA435,  # ImageUniqueID, CameraOwnerName, BodySerialNumber, lens
+})
+
+#: ISO base media files (HEIF, AVIF) start with a box of type ``ftyp`` at offset 4 whose brand says
+#: what they hold.
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+                          b"mif1", b"mif2", b"msf1"})
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
 #: Pillow bands of a one-channel grey image (bilevel, 8-bit, 16/32-bit integer, float), alpha aside.
 _GREY_BANDS = frozenset({"1", "L", "I", "F"})
 #: The orientation in an XMP packet, as an attribute (tiff:Orientation="6") or an element.
@@ -74,6 +134,9 @@ class Photo:
     one-channel photo's grey ICC profile (Gray Gamma 2.2, Dot Gain 20 %, …), or None: the pixels are
     passed through as they are, and the profile goes back on a one-channel result, whose grey levels
     are in the same space. iptc: a JPEG's IPTC-NAA record (caption, keywords, credits), or None.
+    pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
+    only the first is read, so a front-end can say that the others are left out (1 for every
+    other file).
     """
 
     path: Path | None
@@ -90,6 +153,7 @@ class Photo:
     png_text: dict[str, str] | None = None
     grey_icc: bytes | None = None
     iptc: bytes | None = None
+    pages: int = 1
 
     @property
     def srgb(self) -> np.ndarray:
@@ -132,7 +196,12 @@ class PhotoHeader:
 
 
 def probe_photo(path: str | Path) -> PhotoHeader | None:
-    """The header of a photo file, or None when it cannot be read (:func:`read_photo` says why)."""
+    """The header of a photo file, or None when it cannot be read (:func:`read_photo` says why).
+
+    A path that is not a regular file (a FIFO, a device, a folder, …) is not opened: None at once
+    (:func:`read_photo` then names what it is)."""
+    if file_problem(path) is not None:
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -175,8 +244,15 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
     except ImageError:
         raise
     except Image.DecompressionBombError:
-        raise ImageError(f"{path}: the image is too large to open safely (a decompression bomb?).") from None
+        size = _header_size(path)
+        if size is not None:
+            raise ImageError(_too_large(path, *size, max_pixels=max_pixels)) from None
+        raise ImageError(f"{path}: the image is too large: larger than the {max_pixels // 1_000_000} megapixels "
+                         "faceapp accepts (a decompression bomb?).") from None
     except UnidentifiedImageError:
+        kind = _heif_kind(path)
+        if kind is not None:
+            raise ImageError(_heif_message(path, kind)) from None
         raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:  # the system's refusal, not the image's fault
@@ -188,23 +264,96 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
         raise ImageError(f"{path}: not enough memory to open this image.") from None
 
 
+def _too_large(path: Path, width: int, height: int, *, max_pixels: int) -> str:
+    return (f"{path}: the image is too large: {width}×{height} pixels is larger than the "
+            f"{max_pixels // 1_000_000} megapixels faceapp accepts (a decompression bomb?).")
+
+
+def _header_size(path: Path) -> tuple[int, int] | None:
+    """The size a photo's header announces, read by its format's plugin without Pillow's
+    decompression-bomb check (which refuses huge headers inside ``Image.open``, size unsaid);
+    None when no supported format's plugin reads it."""
+    try:
+        Image.init()
+        with open(path, "rb") as handle:
+            prefix = handle.read(16)
+            for fmt in SUPPORTED_FORMATS:
+                factory, accept = Image.OPEN.get(fmt, (None, None))
+                if factory is None or (accept is not None and not accept(prefix)):
+                    continue
+                handle.seek(0)
+                try:
+                    image = factory(handle, str(path))
+                except Exception:  # noqa: BLE001 - not this format: try the next
+                    continue
+                width, height = image.size
+                return int(width), int(height)
+    except Exception:  # noqa: BLE001 - the caller falls back to a message without the size
+        return None
+    return None
+
+
+def _heif_kind(path: Path) -> str | None:
+    """"HEIC/HEIF" or "AVIF" when the file's signature (an ``ftyp`` box at offset 4) says so, else None."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return None
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return None
+    brand = head[8:12]
+    if brand in _AVIF_BRANDS:
+        return "AVIF"
+    return "HEIC/HEIF" if brand in _HEIF_BRANDS else None
+
+
+def _heif_message(path: Path, kind: str) -> str:
+    example = "avifdec photo.avif photo.png" if kind == "AVIF" else "heif-convert photo.heic photo.jpg"
+    article = "an" if kind == "AVIF" else "a"
+    return (f"{path}: this is {article} {kind} image, which faceapp cannot read (HEIC, HEIF and AVIF are not "
+            "supported). Convert it to JPEG or PNG first: export it as JPEG from Photos or Preview, or "
+            f"run e.g. `{example}` (libheif) or `magick {path.name} photo.jpg` (ImageMagick).")
+
+
+def _tiff_pages(image: Image.Image) -> int:
+    """How many pages a TIFF holds: its directories less thumbnails and masks; the image is left
+    on its first directory."""
+    frames = getattr(image, "n_frames", 1)
+    if frames <= 1:
+        return 1
+    pages = 0
+    try:
+        for frame in range(frames):
+            image.seek(frame)
+            if not int(getattr(image, "tag_v2", {}).get(_NEW_SUBFILE_TYPE, 0) or 0) & _NOT_A_PAGE:
+                pages += 1
+    except (OSError, EOFError, ValueError, TypeError):  # a damaged later directory: the pages counted so far
+        pass
+    image.seek(0)
+    return max(1, pages)
+
+
 def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     fmt = image.format
     if fmt not in SUPPORTED_FORMATS:
+        kind = "AVIF" if fmt == "AVIF" else "HEIC/HEIF" if fmt == "HEIF" else _heif_kind(path)
+        if kind is not None:  # a plugin (pillow-heif) may open them: the pipeline still does not take them
+            raise ImageError(_heif_message(path, kind))
         raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use JPEG, PNG, WebP, TIFF or BMP).")
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{path}: the image has no pixels.")
     if width * height > max_pixels:
-        raise ImageError(
-            f"{path}: {width}×{height} pixels is larger than the {max_pixels // 1_000_000} megapixels "
-            "faceapp accepts (a decompression bomb?)."
-        )
+        raise ImageError(_too_large(path, width, height, max_pixels=max_pixels))
     if fmt in _ANIMATED_FORMATS and getattr(image, "is_animated", False):
         raise ImageError(
             f"{path}: an animated {fmt} ({getattr(image, 'n_frames', 'several')} frames); faceapp restores "
             "still photos. Save the frame you want as a still image first."
         )
+    pages = _tiff_pages(image) if fmt == "TIFF" else 1
+    if pages > 1:
+        log.warning("%s: a TIFF of %d pages: only the first is restored", path, pages)
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()
     image.load()  # decodes now, so truncated files fail here
@@ -214,12 +363,13 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     rgb, alpha, icc = _to_rgb8(upright, icc)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
+    quarter_turn = orientation in (5, 6, 7, 8)
+    dpi = _dpi(_resolution(image, exif), quarter_turn=quarter_turn) if _states_resolution(image, exif) else None
     return Photo(
-        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif), icc=icc, format=fmt, srgb_pixels=srgb,
-        greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel,
-        dpi=_dpi(image.info.get("dpi"), quarter_turn=orientation in (5, 6, 7, 8)) if _states_resolution(image, exif) else None,
+        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF"), icc=icc, format=fmt,
+        srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
-        grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None,
+        grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None, pages=pages,
     )
 
 
@@ -240,6 +390,17 @@ def _states_resolution(image: Image.Image, exif: Image.Exif) -> bool:
     if image.format != "JPEG":
         return True
     return image.info.get("jfif_unit") in (1, 2) or _EXIF_X_RESOLUTION in exif
+
+
+def _resolution(image: Image.Image, exif: Image.Exif) -> object:
+    """The resolution Pillow read, except for a JPEG whose EXIF gives XResolution without a
+    ResolutionUnit (and whose JFIF header gives none): Pillow then reports 72 dpi, while EXIF's
+    unit is inches when the tag is absent, so the EXIF's figures are the photo's dots per inch."""
+    if (image.format == "JPEG" and image.info.get("jfif_unit") not in (1, 2)
+            and _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif):
+        x = exif[_X_RESOLUTION]
+        return x, exif.get(_Y_RESOLUTION, x)
+    return image.info.get("dpi")
 
 
 def _dpi(value: object, *, quarter_turn: bool) -> tuple[float, float] | None:
@@ -282,10 +443,18 @@ def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
 _EXIF_X_RESOLUTION = 0x011A
 
 
-def _exif_bytes(exif: Image.Exif) -> bytes | None:
-    """The EXIF block for the upright pixels: orientation 1, the x and y resolutions swapped by a quarter turn."""
+def _exif_bytes(exif: Image.Exif, *, tiff: bool = False) -> bytes | None:
+    """The EXIF block for the upright pixels: orientation 1, the x and y resolutions swapped by a
+    quarter turn, the unit of a resolution that has none made explicit (inches, EXIF's default);
+    no image-structure tag, and from a TIFF (``tiff``: ``exif`` is its first IFD) only the
+    descriptive ones."""
+    for tag in list(exif):
+        if tag in STRUCTURE_TAGS or (tiff and tag not in TIFF_DESCRIPTIVE_TAGS):
+            del exif[tag]
     if not len(exif):
         return None
+    if _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif:
+        exif[_RESOLUTION_UNIT] = _INCHES
     if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) and _X_RESOLUTION in exif and _Y_RESOLUTION in exif:
         exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = exif[_Y_RESOLUTION], exif[_X_RESOLUTION]
     if _EXIF_ORIENTATION in exif:
