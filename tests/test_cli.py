@@ -479,6 +479,19 @@ def test_faces_under_the_minimum_size_are_counted_once_a_photo(tmp_path, testdat
         "left out. Lower --min-face-size to restore them, or give a face with --face-box or --face-landmarks.")
 
 
+def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path, testdata_dir, capsys):
+    from PIL import Image
+
+    first = Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB")
+    scan = tmp_path / "scan.tif"
+    first.save(scan, save_all=True, append_images=[first.rotate(180), first.convert("L").convert("RGB")])
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0
+    assert err.count(f"note: {scan} has 3 pages: only the first is restored.") == 1
+    [record] = json.loads(out)["results"]
+    assert record["pages"] == 3 and record["status"] == "ok"
+
+
 def _interrupt_after_line(monkeypatch, text: str, *, error: type[BaseException] = KeyboardInterrupt) -> None:
     """Ctrl-C just after the line naming a file written is printed, the first time it holds ``text``."""
     import tqdm
