@@ -169,3 +169,16 @@ def test_faces_left_out_for_their_size_are_said(window, qtbot, photo):
     [notice] = [n for n in window.notices.notices() if "large enough" in n.text]
     assert f"1 face smaller than 4000 px left out (Settings ▸ Smallest face)" in notice.text
     assert window.session.entries[path].faces == []
+
+
+def test_a_multi_page_tiff_says_only_its_first_page_is_restored(window, qtbot, testdata_dir, tmp_path):
+    from PIL import Image
+
+    first = Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB")
+    scan = tmp_path / "scan.tif"
+    first.save(scan, save_all=True, append_images=[first.rotate(180)])
+    messages = []
+    window.session.info.connect(messages.append)
+    load(window, qtbot, scan)
+    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
+    assert messages == ["scan.tif: It has 2 pages: only the first is restored."]

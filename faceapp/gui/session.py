@@ -170,8 +170,10 @@ class Session(QObject):
         if not entry.faces:
             self.error.emit(no_face_found(path, left_out))
             return
-        if left_out:
-            self.info.emit(f"{path.name}: {left_out}.")
+        notes = [f"{left_out}." if left_out else "",
+                 f"It has {entry.photo.pages} pages: only the first is restored." if entry.photo.pages > 1 else ""]
+        if any(notes):
+            self.info.emit(f"{path.name}: " + " ".join(n for n in notes if n))
         if restore:
             self.restore([path])
 
