@@ -69,6 +69,92 @@ def test_every_face_is_found(detector, testdata_dir, name):
         assert face.score > 0.8
 
 
+def _face_boxes_match(found, expected):
+    """Each expected box holds the centre of exactly one found face, and each found face's centre
+    lies in one expected box."""
+    hits = [[e for e in expected if e[0] <= f.center[0] <= e[2] and e[1] <= f.center[1] <= e[3]] for f in found]
+    assert all(len(h) == 1 for h in hits), [f.box for f, h in zip(found, hits) if len(h) != 1]
+    assert sorted(map(tuple, (h[0] for h in hits))) == sorted(map(tuple, expected))
+
+
+#: A group photo built from the faces of ../shared/testdata/faces: width, height, face crop side;
+#: face centres in columns and rows: on the inner edges of the tiles the full-scale detection pass
+#: runs on (four columns, two rows; checked by test_detection_tiles_overlap_enough), in the
+#: middle of their overlaps (1387, 1350: whole in two or four tiles) and away from them.
+GROUP_PHOTO_SIZE = (4000, 2700, 90)
+GROUP_COLUMNS = (400, 1226, 1387, 1548, 2452, 2774, 3600)
+GROUP_ROWS = (350, 1189, 1350, 1511, 2350)
+
+
+def test_detection_tiles_overlap_enough():
+    """Tiles cover the image and overlap by more than the largest face a tiled pass trusts, both
+    edge margins included, so such a face lies whole and clear of the edges in some tile."""
+    import faceapp.core.faces as faces_module
+
+    for length in (2048, 2049, 2400, 2700, 4000, 5000, 6000, 8000, 12345):
+        spans = faces_module._tile_spans(length)
+        assert spans[0][0] == 0 and spans[-1][1] == length
+        assert all(end - start <= faces_module._TILE_SIDE + 1 for start, end in spans)
+        assert all(a[1] - b[0] >= faces_module._TILE_OVERLAP for a, b in zip(spans, spans[1:]))
+    assert faces_module._TILE_OVERLAP >= faces_module._TILE_MAX_FACE + 2 * faces_module._TILE_EDGE
+    width, height, _ = GROUP_PHOTO_SIZE
+    def inner_edges(length):
+        return {edge for span in faces_module._tile_spans(length) for edge in span} - {0, length}
+
+    assert inner_edges(width) <= set(GROUP_COLUMNS) and len(inner_edges(width)) == 4
+    assert inner_edges(height) <= set(GROUP_ROWS) and len(inner_edges(height)) == 2
+
+
+def test_every_face_of_a_large_group_photo_is_found_once(detector, testdata_dir):
+    """A 600 dpi scan of a group: 35 faces of 90 px (their boxes ~60 px) in 4000x2700. Detecting
+    on one copy reduced to 1600 px made them ~24 px, at the detector's limit: most were lost. Some
+    faces straddle the inner edges of the tiles the full-scale pass runs on, some lie whole in
+    several tiles: each must be found whole, and once."""
+    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
+    width, height, side = GROUP_PHOTO_SIZE
+    photo = np.full((height, width, 3), 90, dtype=np.uint8)
+    expected = []
+    for k, (cy, cx) in enumerate((cy, cx) for cy in GROUP_ROWS for cx in GROUP_COLUMNS):
+        face = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
+        if k >= len(crops):
+            face = face[:, ::-1]  # the second use of a face is mirrored
+        x0, y0 = cx - side // 2, cy - side // 2
+        photo[y0 : y0 + side, x0 : x0 + side] = face
+        expected.append([x0, y0, x0 + side, y0 + side])
+    found = detector.detect(photo)
+    assert len(found) == len(expected) == 35
+    _face_boxes_match(found, expected)
+    assert [f.index for f in found] == list(range(35))
+    centres = [f.center[0] for f in found]
+    assert centres == sorted(centres)
+    for face in found:
+        x0, y0, x1, y1 = face.box
+        assert side / 3 < face.size < side and face.score > 0.9
+        assert (face.landmarks[:, 0] > x0 - 2).all() and (face.landmarks[:, 0] < x1 + 2).all()
+        assert (face.landmarks[:, 1] > y0 - 2).all() and (face.landmarks[:, 1] < y1 + 2).all()
+
+
+def test_an_enlarged_close_up_has_no_duplicate_faces(detector, testdata_dir):
+    """gf_Blake_Lively enlarged to 2400 px wide: its two faces, ~550x800 px, are far larger than the
+    detector's anchors at 1600 px (the old single reduced copy), where they came out as 4
+    overlapping boxes. Found at the coarse scale, each is one box, where the original's is."""
+    original = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg").srgb
+    factor = 2400 / original.shape[1]
+    enlarged = cv2.resize(original, (2400, round(original.shape[0] * factor)), interpolation=cv2.INTER_CUBIC)
+    found = detector.detect(enlarged)
+    reference = detector.detect(original)
+    assert len(reference) == 2
+    assert len(found) == 2
+    (a, b) = (f.box for f in found)
+    assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1])  # apart
+    for face, ref in zip(found, reference):
+        box, scaled = np.array(face.box), np.array(ref.box) * factor
+        inter = np.prod(np.clip(np.minimum(box[2:], scaled[2:]) - np.maximum(box[:2], scaled[:2]), 0, None))
+        union = np.prod(box[2:] - box[:2]) + np.prod(scaled[2:] - scaled[:2]) - inter
+        assert inter / union > 0.7
+        assert np.abs(face.landmarks - ref.landmarks * factor).max() < 0.1 * face.size
+
+
 def test_min_size_drops_small_faces(detector, testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "cf_01.jpg")
     sizes = sorted(f.size for f in detector.detect(photo.rgb))
