@@ -167,13 +167,13 @@ class Session(QObject):
         (entry.photo, entry.faces, left_out), self.before[path] = value
         entry.state = faces_state(len(entry.faces))
         self.entryChanged.emit(path)
+        if entry.photo.pages > 1:
+            self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
         if not entry.faces:
             self.error.emit(no_face_found(path, left_out))
             return
-        notes = [f"{left_out}." if left_out else "",
-                 f"It has {entry.photo.pages} pages: only the first is restored." if entry.photo.pages > 1 else ""]
-        if any(notes):
-            self.info.emit(f"{path.name}: " + " ".join(n for n in notes if n))
+        if left_out:
+            self.info.emit(f"{path.name}: {left_out}.")
         if restore:
             self.restore([path])
 
