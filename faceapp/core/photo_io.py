@@ -389,7 +389,7 @@ def _states_resolution(image: Image.Image, exif: Image.Exif) -> bool:
     header has no unit and whose EXIF has no XResolution, a figure no one wrote."""
     if image.format != "JPEG":
         return True
-    return image.info.get("jfif_unit") in (1, 2) or _EXIF_X_RESOLUTION in exif
+    return image.info.get("jfif_unit") in (1, 2) or _X_RESOLUTION in exif
 
 
 def _resolution(image: Image.Image, exif: Image.Exif) -> object:
@@ -438,9 +438,6 @@ def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
         return is_greyscale(rgb)
     visible = rgb[alpha > 0]
     return is_greyscale(visible.reshape(-1, 1, 3))
-
-
-_EXIF_X_RESOLUTION = 0x011A
 
 
 def _exif_bytes(exif: Image.Exif, *, tiff: bool = False) -> bytes | None:
