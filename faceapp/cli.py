@@ -37,7 +37,7 @@ from faceapp.core.export import (
 )
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
-from faceapp.core.memory import check_memory_budget, memory_limit
+from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import path_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
@@ -352,8 +352,12 @@ class _Restorer:
             return  # read_photo says what is wrong with it
         dest = self.destinations(path, relative if relative is not None else Path(path.name))[0]
         fmt = format_for(dest)
+        # The faces' blending masks grow with the faces' regions: known here for --aligned (the
+        # whole crop) and given faces; detected ones are counted once found (see restore), so here
+        # only what any photo of this size needs.
+        face_area = 1.0 if self.args.aligned else face_area_of(self.given_faces, header.width, header.height)
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
-                            limit=self.memory_limit, name=path_text(path))
+                            limit=self.memory_limit, name=path_text(path), face_area=face_area)
         if not self.args.aligned:
             check_photo_size(header.width, header.height, name=path_text(path))
         for face in self.given_faces:
@@ -432,6 +436,10 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
+            check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale,
+                                fmt=format_for(self.destinations(path, relative)[0]), alpha=photo.alpha is not None,
+                                limit=self.memory_limit, name=path_text(path),
+                                face_area=face_area_of(faces, photo.width, photo.height))
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)

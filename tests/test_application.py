@@ -59,7 +59,7 @@ class _Detector:
     def __init__(self, faces):
         self.faces, self.min_sizes = faces, []
 
-    def detect(self, rgb, *, min_size=0.0):
+    def detect(self, rgb, *, min_size=0.0, should_cancel=None):
         self.min_sizes.append(min_size)
         return [f for f in self.faces if f.box[2] - f.box[0] >= min_size]
 

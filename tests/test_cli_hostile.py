@@ -130,6 +130,46 @@ def test_a_photo_over_the_memory_budget_is_refused_with_the_ways_out(tmp_path, c
     assert code == 1 and ("too large to open safely" in err or "larger than the 120 megapixels" in err)
 
 
+def test_the_memory_budget_counts_the_faces_found(tmp_path, capsys, monkeypatch, testdata_dir, retinaface_dir, fast_engine):
+    """A photo is checked from its header with no faces (what any photo of its size needs), then
+    with the faces found, before the model loads: a group photo of small faces is not refused for
+    a portrait's need, and a portrait whose faces need more than the limit is refused before any
+    restoring."""
+    from faceapp.core.faces import FaceDetector
+    from faceapp.core.memory import estimate_peak_bytes, face_area_of
+    from faceapp.core.photo_io import read_photo
+
+    detector = FaceDetector(retinaface_dir)
+    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))[:4]]
+    group = np.full((1500, 2000, 3), 110, np.uint8)
+    for k, crop in enumerate(crops):
+        group[200 + 700 * (k // 2) : 400 + 700 * (k // 2), 300 + 1000 * (k % 2) : 500 + 1000 * (k % 2)] = \
+            np.asarray(Image.fromarray(crop).resize((200, 200)))
+    Image.fromarray(group).save(tmp_path / "group.png")
+    faces = detector.detect(group)
+    assert len(faces) == 4
+    area = face_area_of(faces, 2000, 1500)
+    needs = estimate_peak_bytes(2000, 1500, upscale=4, fmt="PNG", face_area=area)
+    assert needs < estimate_peak_bytes(2000, 1500, upscale=4, fmt="PNG") - 100e6  # a portrait's need: far more
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", str(needs + 10_000_000))
+    code, _, err = _run(capsys, tmp_path / "group.png", "--upscale", "4", "-o", tmp_path / "out", "--no-progress")
+    assert code == 0, err
+    assert (tmp_path / "out" / "group_restored.png").is_file() and fast_engine
+
+    # A close-up portrait: its two faces' crops cover most of it.
+    fast_engine.clear()
+    portrait = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg")
+    area = face_area_of(detector.detect(portrait.srgb), portrait.width, portrait.height)
+    floor = estimate_peak_bytes(portrait.width, portrait.height, upscale=4, fmt="JPEG", face_area=0.0)
+    needs = estimate_peak_bytes(portrait.width, portrait.height, upscale=4, fmt="JPEG", face_area=area)
+    assert area > 0.5 and needs - floor > 40e6
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", str((floor + needs) // 2))
+    code, _, err = _run(capsys, testdata_dir / "photos" / "gf_Blake_Lively.jpg", "--upscale", "4", "--format", "jpg",
+                        "-o", tmp_path / "out2", "--no-progress")
+    assert code == 1 and "gf_Blake_Lively.jpg: restoring 700×464 pixels at ×4 as JPEG" in err
+    assert fast_engine == [] and not (tmp_path / "out2").exists()
+
+
 # --- 5: file names that are not UTF-8, with --json ----------------------------------------
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that stores names as bytes")
 def test_json_summary_with_a_name_that_is_not_utf8(tmp_path, testdata_dir, monkeypatch):

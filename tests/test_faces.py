@@ -134,6 +134,35 @@ def test_every_face_of_a_large_group_photo_is_found_once(detector, testdata_dir)
         assert (face.landmarks[:, 1] > y0 - 2).all() and (face.landmarks[:, 1] < y1 + 2).all()
 
 
+def test_a_panorama_is_detected_in_pieces_and_each_face_found_once(detector, testdata_dir):
+    """A 9000×700 panorama (a scanned strip of portraits): its coarse pass, once one 9000 px piece
+    (a 20000×760 scan took 0.92 GB for it), runs on tiles of at most 2048 px that overlap by its
+    height, so a face as high as the strip lies whole in one. Faces in the middle of the overlaps,
+    straddling the tiles' inner edges, are each found whole, and once."""
+    import faceapp.core.faces as faces_module
+
+    for width, height in ((9000, 700), (20000, 760), (760, 20000), (30000, 2000)):
+        for window in faces_module._detection_passes(width, height):
+            side = window.tile[0] if window.tile else max(round(width * window.scale), round(height * window.scale))
+            assert side <= 2 * faces_module._TILE_SIDE, (width, height, window)
+    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
+    width, height, side = 9000, 700, 480
+    window = faces_module._detection_passes(width, height)[0]
+    spans = faces_module._tile_spans(width, *window.tile)
+    # One face in the first tile only, one in the last, and one in the middle of each overlap: the
+    # inner edges of both tiles cut across it, unless the overlap holds it whole.
+    columns = [400] + [(a[1] + b[0]) // 2 for a, b in zip(spans, spans[1:])] + [8700]
+    photo = np.full((height, width, 3), 100, dtype=np.uint8)
+    expected = []
+    for k, cx in enumerate(columns):
+        x0, y0 = cx - side // 2, (height - side) // 2
+        photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k], (side, side), interpolation=cv2.INTER_AREA)
+        expected.append([x0, y0, x0 + side, y0 + side])
+    found = detector.detect(photo)
+    _face_boxes_match(found, expected)
+    assert all(side / 2 < face.size < side for face in found)
+
+
 def test_an_enlarged_close_up_has_no_duplicate_faces(detector, testdata_dir):
     """gf_Blake_Lively enlarged to 2400 px wide: its two faces, ~550x800 px, are far larger than the
     detector's anchors at 1600 px (the old single reduced copy), where they came out as 4
@@ -323,3 +352,21 @@ def test_merging_keeps_the_whole_face_and_drops_an_unsure_face_only_finer_passes
                  _Detection((4002, 2001, 4101, 2119), landmarks, 0.85, 1)]
     kept = _merge_detections([unsure, sure, *confirmed])
     assert sorted(d.box for d in kept) == [sure.box, confirmed[1].box]  # the finest copy's box
+
+
+def test_detection_stops_between_its_pieces_when_cancelled(detector, monkeypatch):
+    """A large photo's detection runs for seconds (a 6000×4000 scan: 8 s, in 8 pieces); a cancel
+    (the window's Stop, a removed photo, quitting) is taken before the next piece, not at the end.
+    (3000×2000 here: 3 pieces.)"""
+    from faceapp.core.errors import Cancelled
+
+    calls = []
+    real = detector._net.detect_faces
+    monkeypatch.setattr(detector._net, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    photo = np.full((2000, 3000, 3), 90, dtype=np.uint8)
+    asked = []
+    with pytest.raises(Cancelled):
+        detector.detect(photo, should_cancel=lambda: asked.append(1) or len(asked) > 1)
+    assert len(calls) == 1  # the coarse pass ran; none of the finer pieces did
+    calls.clear()
+    assert detector.detect(photo, should_cancel=lambda: False) == [] and len(calls) == 3

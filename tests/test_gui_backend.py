@@ -83,3 +83,27 @@ def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):
     (tmp_path / "a.jpg").unlink()
     photos, [listing] = expand_paths([tmp_path])  # a folder without photos comes back with what it holds
     assert photos == [] and listing.earlier_results == (tmp_path / "a_restored.jpg",)
+
+
+def test_a_photos_load_stops_within_its_face_detection_when_cancelled(tmp_path):
+    """Detecting the faces of a large scan takes seconds: a load the user cancels (removing the
+    photo, quitting) stops between the detector's pieces rather than running to its end."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from faceapp.core.errors import Cancelled
+
+    Image.fromarray(np.full((2000, 3000, 3), 90, np.uint8)).save(tmp_path / "scan.png")
+    backend = CoreBackend()
+    job = backend.load_job(tmp_path / "scan.png", Preferences())
+    cancel = threading.Event()
+    running = job(cancel.is_set)
+    assert next(running) == "detecting faces"
+    detector, pieces = backend.detector(Preferences()), []
+    real = detector._net.detect_faces
+    detector._net.detect_faces = lambda *a, **k: pieces.append(1) or real(*a, **k)
+    cancel.set()
+    with pytest.raises(Cancelled):
+        next(running)
+    assert pieces == []  # none of its 3 pieces ran

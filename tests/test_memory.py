@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from faceapp.core.memory import MemoryBudgetError, MemoryLimit, check_memory_budget, estimate_peak_bytes
+import numpy as np
+
+from faceapp.core.memory import (
+    PORTRAIT_FACE_AREA,
+    MemoryBudgetError,
+    MemoryLimit,
+    check_memory_budget,
+    estimate_peak_bytes,
+    face_area_of,
+)
 
 # Peak RSS of `faceapp-cli restore PHOTO --upscale S --format F` with the bundled faceapp-compact on
 # 2 CPU cores (/usr/bin/time -v and /proc sampling): a portrait of three faces (the faces' regions
@@ -38,19 +47,52 @@ def test_the_estimate_covers_the_measured_peak_and_is_not_wildly_above_it(width,
         check_memory_budget(width, height, upscale=upscale, fmt=fmt, limit=MemoryLimit(int(peak) - 1, "the test's limit"))
 
 
-def test_a_photo_with_small_faces_may_say_so():
-    """A group photo (forty 200 px faces in 24 MP: their regions cover 0.08 of it) ×2 JPEG peaked at
-    2.04 GB: the default (a portrait) is pessimistic for it, the face area given is close."""
-    from faceapp.core.memory import PORTRAIT_FACE_AREA
+#: The five landmarks of one face of the measured group photo (forty such faces, 360 px crops of
+#: ../shared/testdata/faces on a 6000×4000 background, detected with boxes of about 200×250 px).
+GROUP_FACE_LANDMARKS = [[286, 312], [378, 316], [329, 372], [291, 406], [369, 409]]
 
+
+def _group_photo_faces(enabled: bool = True):
+    import dataclasses
+
+    from faceapp.core.faces import face_from_landmarks
+
+    faces = [face_from_landmarks(np.array(GROUP_FACE_LANDMARKS) + [c * 720, r * 760]) for r in range(5) for c in range(8)]
+    return [dataclasses.replace(f, enabled=enabled) for f in faces]
+
+
+def test_a_photo_with_small_faces_is_estimated_from_its_faces():
+    """The group photo ×2 JPEG peaked at 2.18 GB (`faceapp-cli restore`, /usr/bin/time -v): the
+    default (a portrait: 3.50 GB) would refuse it under a limit it fits in; its faces' own area is
+    close (the estimate at most a fifth above the peak)."""
+    faces = _group_photo_faces()
+    area = face_area_of(faces, 6000, 4000)
+    given = estimate_peak_bytes(6000, 4000, upscale=2, fmt="JPEG", face_area=area)
     default = estimate_peak_bytes(6000, 4000, upscale=2, fmt="JPEG")
-    given = estimate_peak_bytes(6000, 4000, upscale=2, fmt="JPEG", face_area=0.08)
-    assert 2.04e9 <= given <= 1.2 * 2.04e9 < default
     assert default == estimate_peak_bytes(6000, 4000, upscale=2, fmt="JPEG", face_area=PORTRAIT_FACE_AREA)
+    assert 2.18e9 <= given <= 1.2 * 2.18e9 < default
     limit = MemoryLimit(int(given), "the test's limit")
-    check_memory_budget(6000, 4000, upscale=2, fmt="JPEG", face_area=0.08, limit=limit)
+    check_memory_budget(6000, 4000, upscale=2, fmt="JPEG", face_area=area, limit=limit)
     with pytest.raises(MemoryBudgetError):
         check_memory_budget(6000, 4000, upscale=2, fmt="JPEG", limit=limit)
+
+
+def test_the_face_area_counts_the_faces_restored_where_they_lie_on_the_photo():
+    """Each face counts the box its aligned crop covers (about three times the face's), clipped to
+    the photo; switched-off faces are not restored and count nothing."""
+    from faceapp.core.faces import face_from_box
+
+    faces = _group_photo_faces()
+    one = face_area_of(faces[:1], 6000, 4000)
+    assert 0.004 < one < 0.01  # a face of ~250 px: a crop footprint of about 600 px a side
+    assert face_area_of(faces, 6000, 4000) == pytest.approx(40 * one)
+    assert face_area_of(_group_photo_faces(enabled=False), 6000, 4000) == 0.0
+    assert face_area_of([], 6000, 4000) == 0.0
+    # A face filling a portrait: its crop reaches past the photo, which is all that counts.
+    assert face_area_of([face_from_box((100, 100, 500, 500))], 600, 600) == pytest.approx(1.0)
+    # The same face in a corner: half its crop lies outside.
+    corner = face_from_box((0, 0, 200, 200))
+    assert face_area_of([corner], 6000, 4000) < 0.6 * face_area_of([face_from_box((2000, 2000, 2200, 2200))], 6000, 4000)
 
 
 def test_the_estimate_grows_with_what_costs_memory():

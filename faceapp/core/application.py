@@ -113,14 +113,16 @@ class FoundFaces(NamedTuple):
     min_size: float
 
 
-def detect_faces(photo: Photo, detector: Any, prefs: Preferences) -> FoundFaces:
+def detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
+                 should_cancel: Callable[[], bool] | None = None) -> FoundFaces:
     """The faces of ``photo`` at least ``prefs.min_face_size`` px, and how many smaller ones were
     left out; those ``prefs.face_selection`` leaves out come back switched off (``enabled=False``),
     so a user may switch them on. Faces are numbered (``index``) left to right among those kept, as
-    the detector numbers them."""
+    the detector numbers them. ``should_cancel`` is asked between the detector's pieces of work
+    (raises :class:`~faceapp.core.errors.Cancelled`)."""
     import dataclasses
 
-    detected = list(detector.detect(photo.srgb, min_size=0.0))
+    detected = list(detector.detect(photo.srgb, min_size=0.0, should_cancel=should_cancel))
     min_size = prefs.min_face_size
     faces = [dataclasses.replace(f, index=i) for i, f in enumerate(f for f in detected if f.size >= min_size)]
     chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}

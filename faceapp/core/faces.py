@@ -18,7 +18,7 @@ template with a similarity transform (rotation, uniform scale, translation).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from faceapp import paths
-from faceapp.core.errors import DetectorUnavailableError, FaceappError, ImageError
+from faceapp.core.errors import Cancelled, DetectorUnavailableError, FaceappError, ImageError
 from faceapp.core.geometry import MAX_CROP_TO_PHOTO, check_box, check_photo_size
 from faceapp.core.preferences import FaceSelection
 from faceapp.core.templates import face_template
@@ -65,6 +65,10 @@ _PASS_MIN_STEP = 1.2
 _TILE_SIDE = 2048
 _TILE_OVERLAP = 320
 _TILE_EDGE = 32
+#: The coarse pass runs on tiles too once its copy is longer than this (a panorama: 20000×760 took
+#: 0.92 GB in one piece); they overlap by its short side and both edge margins, so a face as large
+#: as the copy's short side lies whole in one of them.
+_COARSE_TILE_FROM = 4096
 #: The largest face (box's long side, px at the pass's scale) a pass is trusted with: a finer
 #: pass over a whole photo this (larger faces come out as overlapping parts) …
 _WHOLE_MAX_FACE = 400.0
@@ -293,8 +297,11 @@ class FaceDetector:
             ) from exc
         return net.to(self.device).eval()
 
-    def detect(self, rgb: np.ndarray, *, min_size: float = 0.0) -> list[Face]:
+    def detect(self, rgb: np.ndarray, *, min_size: float = 0.0,
+               should_cancel: Callable[[], bool] | None = None) -> list[Face]:
         """Faces in an HxWx3 uint8 RGB photo, left to right; boxes smaller than ``min_size`` px dropped.
+        ``should_cancel`` is asked before each piece of work (a pass or a tile: at most about a
+        second on 2 CPU cores); when it returns true, :class:`Cancelled` is raised.
 
         RetinaFace mobile0.25 finds a face reliably when its box is about 30 to 400 px at the scale
         it runs at: at ~25 px it misses some, at ~20 most (a 6000×4000 group photo of 40 faces of
@@ -304,7 +311,9 @@ class FaceDetector:
 
         * a coarse pass over the whole photo, its short side at 640 px (the official scale; small
           photos enlarged to it, their long side to at most 1600 px, as before): large faces, up to
-          one filling the frame (found whole at 540 to 620 px in tight crops);
+          one filling the frame (found whole at 540 to 620 px in tight crops). A copy longer than
+          4096 px (a panorama over 6.4 times as long as high) is cut into 2048 px tiles overlapping
+          by its short side, so a face as high as the photo lies whole in one of them;
         * when that copy is smaller than the photo by more than 1.2 times, finer passes at the
           photo's own scale and at 1/3, 1/9, … of it (while 1.2 times the coarse scale or more), so
           a face of about 30 px or more is found whatever the photo's size. A pass over 2048 px
@@ -335,7 +344,7 @@ class FaceDetector:
         found: list[_Detection] = []
         with torch.inference_mode():
             for rank, window in enumerate(_detection_passes(width, height)):
-                found += self._detect_pass(rgb, window, rank)
+                found += self._detect_pass(rgb, window, rank, should_cancel)
         faces = []
         for detection in _merge_detections(found):
             face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score)
@@ -344,7 +353,8 @@ class FaceDetector:
         faces.sort(key=lambda f: (f.center[0], f.center[1]))
         return [replace(face, index=i) for i, face in enumerate(faces)]
 
-    def _detect_pass(self, rgb: np.ndarray, window: _Pass, rank: int) -> list[_Detection]:
+    def _detect_pass(self, rgb: np.ndarray, window: _Pass, rank: int,
+                     should_cancel: Callable[[], bool] | None = None) -> list[_Detection]:
         """The faces one pass finds in its window of sizes, in photo coordinates."""
         height, width = rgb.shape[:2]
         image = rgb
@@ -354,8 +364,11 @@ class FaceDetector:
         image_h, image_w = image.shape[:2]
         sx, sy = image_w / width, image_h / height
         found = []
-        for y0, y1 in _tile_spans(image_h) if window.tiled else [(0, image_h)]:
-            for x0, x1 in _tile_spans(image_w) if window.tiled else [(0, image_w)]:
+        tile = window.tile or (max(image_w, image_h), 0)
+        for y0, y1 in _tile_spans(image_h, *tile):
+            for x0, x1 in _tile_spans(image_w, *tile):
+                if should_cancel is not None and should_cancel():
+                    raise Cancelled("Face detection cancelled.")
                 bgr = np.ascontiguousarray(image[y0:y1, x0:x1, ::-1])
                 raw = self._net.detect_faces(bgr, conf_threshold=self.conf_threshold, nms_threshold=_SAME_FACE_IOU,
                                              use_origin_size=True)
@@ -376,11 +389,11 @@ class FaceDetector:
 
 @dataclass(frozen=True)
 class _Pass:
-    """One detection pass: its scale, whether it runs on tiles, and the face sizes it is trusted
-    with (box's long side, px at its scale)."""
+    """One detection pass: its scale, its tiles (their side and overlap, px at its scale; None for
+    one piece), and the face sizes it is trusted with (box's long side, px at its scale)."""
 
     scale: float
-    tiled: bool
+    tile: tuple[int, int] | None
     smallest: float
     largest: float
 
@@ -406,18 +419,25 @@ def _detection_passes(width: int, height: int) -> list[_Pass]:
         while finer[-1] / _PASS_RATIO >= _PASS_MIN_STEP * coarse:
             finer.append(finer[-1] / _PASS_RATIO)
         scales += finer[::-1]
-    tiled = [i > 0 and max(round(width * s), round(height * s)) > _TILE_SIDE for i, s in enumerate(scales)]
-    largest = [math.inf] + [_TILE_MAX_FACE if t else _WHOLE_MAX_FACE for t in tiled[1:]]
+    sides = [(round(width * s), round(height * s)) for s in scales]
+    tiles: list[tuple[int, int] | None] = [None] * len(scales)
+    if max(sides[0]) > _COARSE_TILE_FROM:
+        overlap = min(sides[0]) + 2 * _TILE_EDGE
+        tiles[0] = (max(_TILE_SIDE, 2 * overlap), overlap)
+    for i in range(1, len(scales)):
+        if max(sides[i]) > _TILE_SIDE:
+            tiles[i] = (_TILE_SIDE, _TILE_OVERLAP)
+    largest = [math.inf] + [_TILE_MAX_FACE if t else _WHOLE_MAX_FACE for t in tiles[1:]]
     smallest = [_PASS_HANDOVER * largest[i + 1] * scales[i] / scales[i + 1] for i in range(len(scales) - 1)] + [0.0]
-    return [_Pass(s, t, lo, hi) for s, t, lo, hi in zip(scales, tiled, smallest, largest)]
+    return [_Pass(s, t, lo, hi) for s, t, lo, hi in zip(scales, tiles, smallest, largest)]
 
 
-def _tile_spans(length: int) -> list[tuple[int, int]]:
-    """Equal spans of at most about _TILE_SIDE px covering ``length``, overlapping by _TILE_OVERLAP or more."""
-    if length <= _TILE_SIDE:
+def _tile_spans(length: int, side: int = _TILE_SIDE, overlap: int = _TILE_OVERLAP) -> list[tuple[int, int]]:
+    """Equal spans of at most about ``side`` px covering ``length``, overlapping by ``overlap`` or more."""
+    if length <= side:
         return [(0, length)]
-    count = math.ceil((length - _TILE_OVERLAP) / (_TILE_SIDE - _TILE_OVERLAP))
-    span = math.ceil((length + (count - 1) * _TILE_OVERLAP) / count) + 1
+    count = math.ceil((length - overlap) / (side - overlap))
+    span = math.ceil((length + (count - 1) * overlap) / count) + 1
     return [(start, start + span) for start in (i * (length - span) // (count - 1) for i in range(count))]
 
 

@@ -15,7 +15,7 @@ the CLI's ``--memory-limit``.
 
 * decoding: 14 bytes a pixel of the input (Pillow's image, its RGB conversion, the array; the
   face detector, whose passes run on tiles of at most 2048 px, fits in the base's margin: 0.24–0.29
-  GB measured; not so its coarse pass over a long panorama, a 20000×760 scan taking 0.92 GB);
+  GB measured; a 20000×760 panorama 0.16 GB, 0.94 GB before its coarse pass was tiled too);
 * restoring and writing: per pixel of the input the photo kept (3, +1 alpha); per pixel of the
   output the enlarged background (3, +1 alpha), the composite the faces are blended into (3, a copy:
   results are values), the encoder's memory (PNG 0: written band by band; JPEG 4, Pillow's copy, +6
@@ -26,8 +26,11 @@ the CLI's ``--memory-limit``.
 
 The masks are the term the header cannot know: a face's region is the footprint of its aligned crop,
 about three times its box, so a portrait's faces cover the whole photo (measured: 0.95 and 1.25
-of it, three overlapping faces) and a group photo's a few percent (0.08: forty 200 px faces in
+of it, three overlapping faces) and a group photo's a fraction (0.23: forty faces of 250 px in
 24 MP). Unless told (``face_area``), the estimate assumes a portrait: :data:`PORTRAIT_FACE_AREA`.
+Both front-ends tell it once the faces are known (:func:`face_area_of`): the CLI checks a photo
+from its header with no face area (what any photo of its size needs), then again once its faces
+are found, before the model loads; the window checks before each restore.
 
 **Measured** (peak RSS of ``faceapp-cli restore`` with the bundled ``faceapp-compact`` on 2 CPU
 cores, ``/usr/bin/time -v`` and /proc sampling; a portrait of three faces enlarged to 24 MP and
@@ -53,8 +56,9 @@ The QA review measured 3.85 GB for 110 MP ×1 JPEG; re-measured here, 3.66 GB (e
 The face regions measured 1.25 (24 MP) and 0.95 (48 MP) of the photo; where the heap reuses the
 freed feathering temporaries for the encoder's copy, as at 48 MP ×2 JPEG, the estimate is up to
 1.2× the peak. A photo whose faces are small needs less than the default assumes: a 24 MP group
-photo (forty 200 px faces, regions 0.08 of it) ×2 JPEG peaked at 2.04 GB, 1.7× under the estimate
-(3.50 GB); given ``face_area=0.08`` the estimate is 2.22 GB. The base is 0.80–0.86 GB with the
+photo (forty faces of about 250 px, regions 0.23 of it by :func:`face_area_of`) ×2 JPEG peaked at
+2.18 GB, 1.6× under the portrait's estimate (3.50 GB); with its faces' area the estimate is
+2.43 GB (1.11×). The base is 0.80–0.86 GB with the
 model and the detector loaded (1.02 GB peak for a 0.3 MP photo), and decoding with face detection
 took 0.33–0.54 GB above it for 24 MP, 0.66 GB for 48 MP. WebP and TIFF outputs (24 MP ×1, the
 same pipeline run by a script: 1.61 and 1.45 GB) are within their estimates (1.87, 1.73 GB). ×4
@@ -190,6 +194,30 @@ def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PN
     per_output = _BACKGROUND_PER_OUTPUT_PIXEL + channels + _COMPOSITE_PER_OUTPUT_PIXEL + encoder + masks
     work = inputs * (_PHOTO_PER_INPUT_PIXEL + channels) + outputs * per_output
     return BASE_BYTES + int(max(decode, work))
+
+
+def face_area_of(faces, width: int, height: int) -> float:
+    """The ``face_area`` of :func:`estimate_peak_bytes` for ``faces`` (:class:`~faceapp.core.faces.Face`)
+    of a ``width``×``height`` photo: the boxes on the photo that their aligned crops' footprints
+    cover, clipped to it and summed, as a fraction of the photo (the faces' blending masks are that
+    size on the output, at any upscale). Switched-off faces are not restored and do not count."""
+    import numpy as np
+
+    from faceapp.core.faces import alignment_transform
+    from faceapp.core.paste import face_roi
+    from faceapp.core.templates import face_template
+
+    template = face_template("ffhq5", 512)  # the footprint on the photo is the same at any crop size
+    covered = 0
+    for face in faces:
+        if not getattr(face, "enabled", True):
+            continue
+        affine = alignment_transform(face.landmarks, template)
+        if not np.isfinite(affine).all() or abs(np.linalg.det(affine[:, :2])) < 1e-12:
+            return PORTRAIT_FACE_AREA  # landmarks that give no transform: assume the most
+        x0, y0, x1, y1 = face_roi(affine, 512, 1.0, (width, height))
+        covered += (x1 - x0) * (y1 - y0)
+    return covered / max(1, width * height)
 
 
 def check_memory_budget(

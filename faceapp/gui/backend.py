@@ -153,7 +153,7 @@ class CoreBackend:
 
             photo = read_photo(path)
             yield "detecting faces"
-            found = application.detect_faces(photo, self.detector(prefs), prefs)
+            found = application.detect_faces(photo, self.detector(prefs), prefs, should_cancel=should_cancel)
             return photo, found.faces, application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
 
         return job
@@ -165,11 +165,12 @@ class CoreBackend:
         damage = entry.damage.mask() if entry.damage is not None and not entry.damage.is_empty() else None
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
-            from faceapp.core.memory import check_memory_budget
+            from faceapp.core.memory import check_memory_budget, face_area_of
 
             check_memory_budget(photo.width, photo.height, upscale=prefs.upscale,
                                 fmt=application.output_format(photo.path, prefs),
-                                alpha=photo.alpha is not None, name=entry.path.name)
+                                alpha=photo.alpha is not None, name=entry.path.name,
+                                face_area=face_area_of(faces, photo.width, photo.height))
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
