@@ -69,6 +69,12 @@ _TILE_EDGE = 32
 #: 0.92 GB in one piece); they overlap by its short side and both edge margins, so a face as large
 #: as the copy's short side lies whole in one of them.
 _COARSE_TILE_FROM = 4096
+#: Faces under this (box's long side, px on the photo) are mostly missed at the photo's own scale
+#: (a 1600×1000 group photo of faces of 14–28 px: 18–65 % found); once a pass has found one, the
+#: photo is looked at again at twice its scale, if that copy is at most _ENLARGED_MAX_PIXELS.
+_SMALL_FACE = 40.0
+_ENLARGED_SCALE = 2.0
+_ENLARGED_MAX_PIXELS = 25_000_000
 #: The largest face (box's long side, px at the pass's scale) a pass is trusted with: a finer
 #: pass over a whole photo this (larger faces come out as overlapping parts) …
 _WHOLE_MAX_FACE = 400.0
@@ -324,6 +330,12 @@ class FaceDetector:
           inside its window; a coarser pass leaves to the next finer one the faces that one sees
           at up to 3/4 of its limit.
 
+        * when a pass found a face under 40 px (a group photo of small faces), a pass at twice
+          the photo's scale, trusted with faces up to 40 px, unless a pass already ran at 1.67
+          times its scale or more (a small photo, enlarged to 640 px) or that copy would exceed
+          25 megapixels (a photo over 6 MP). Boxes of 14–28 px in a 1600×1000 group photo: 18–65 %
+          found at the photo's scale, 96–100 % so (0.5–1 s → 2–3.5 s). A portrait pays nothing.
+
         Detections of all passes are merged: one face when their IoU exceeds 0.4 (the official
         NMS) or the smaller box lies 65 % or more inside the larger (a part of a face found on its
         own); it takes the box, landmarks and score of the finest pass among the copies near its
@@ -343,8 +355,12 @@ class FaceDetector:
         height, width = rgb.shape[:2]
         found: list[_Detection] = []
         with torch.inference_mode():
-            for rank, window in enumerate(_detection_passes(width, height)):
+            passes = _detection_passes(width, height)
+            for rank, window in enumerate(passes):
                 found += self._detect_pass(rgb, window, rank, should_cancel)
+            enlarged = _enlarged_pass(width, height, passes[-1].scale)
+            if enlarged is not None and any(_box_side(d.box) < _SMALL_FACE for d in found):
+                found += self._detect_pass(rgb, enlarged, len(passes), should_cancel)
         faces = []
         for detection in _merge_detections(found):
             face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score)
@@ -430,6 +446,20 @@ def _detection_passes(width: int, height: int) -> list[_Pass]:
     largest = [math.inf] + [_TILE_MAX_FACE if t else _WHOLE_MAX_FACE for t in tiles[1:]]
     smallest = [_PASS_HANDOVER * largest[i + 1] * scales[i] / scales[i + 1] for i in range(len(scales) - 1)] + [0.0]
     return [_Pass(s, t, lo, hi) for s, t, lo, hi in zip(scales, tiles, smallest, largest)]
+
+
+def _enlarged_pass(width: int, height: int, finest: float) -> _Pass | None:
+    """The pass at twice the photo's scale that finds faces under _SMALL_FACE px (see
+    :meth:`FaceDetector.detect`), or None where the finest pass is enlarged already or the copy
+    would be too large."""
+    if finest >= _ENLARGED_SCALE / _PASS_MIN_STEP or _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS:
+        return None
+    tiled = _ENLARGED_SCALE * max(width, height) > _TILE_SIDE
+    return _Pass(_ENLARGED_SCALE, (_TILE_SIDE, _TILE_OVERLAP) if tiled else None, 0.0, _ENLARGED_SCALE * _SMALL_FACE)
+
+
+def _box_side(box: Sequence[float]) -> float:
+    return max(box[2] - box[0], box[3] - box[1])
 
 
 def _tile_spans(length: int, side: int = _TILE_SIDE, overlap: int = _TILE_OVERLAP) -> list[tuple[int, int]]:
