@@ -414,6 +414,9 @@ class _Restorer:
         if pages > 1:
             record["pages"] = pages
             tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
+        if photo.bits > 8:
+            record["bits_per_channel"] = photo.bits
+            tqdm.write(f"note: {path_text(path)} {application.depth_note(photo.bits)}", file=sys.stderr)
         too_small = 0
         if self.args.aligned:
             faces = []

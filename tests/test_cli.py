@@ -492,6 +492,21 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path, testda
     assert record["pages"] == 3 and record["status"] == "ok"
 
 
+def test_a_48_bit_scan_says_its_result_has_8_bits_per_channel(tmp_path, testdata_dir, capsys):
+    import cv2
+
+    bgr = cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg"))
+    scan = tmp_path / "scan.png"
+    cv2.imwrite(str(scan), bgr.astype(np.uint16) * 257)
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0
+    assert f"note: {scan} has 16 bits per channel; faceapp restores in 8, so the result has 8 bits per channel." in err
+    [record] = json.loads(out)["results"]
+    assert record["bits_per_channel"] == 16 and record["status"] == "ok"
+    code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0 and "bits per channel" not in err and "bits_per_channel" not in json.loads(out)["results"][0]
+
+
 def _interrupt_after_line(monkeypatch, text: str, *, error: type[BaseException] = KeyboardInterrupt) -> None:
     """Ctrl-C just after the line naming a file written is printed, the first time it holds ``text``."""
     import tqdm

@@ -314,6 +314,31 @@ def test_a_multi_page_tiff_restores_its_first_page_and_says_how_many_it_has(tmp_
     assert read_photo(tmp_path / "album.tif").pages == 3  # a second read counts the same (the file is left on page 1)
 
 
+def test_a_photo_says_how_many_bits_per_channel_its_file_had(tmp_path):
+    """A 48-bit scan is read as 8 bits per channel (Pillow gives 16-bit RGB as 8-bit): the photo
+    says the file had 16, so the front-ends can tell the user the result has fewer."""
+    import cv2
+
+    deep = (np.arange(20 * 30 * 3).reshape(20, 30, 3) * 97 % 65536).astype(np.uint16)
+    bgr = np.ascontiguousarray(deep[..., ::-1])
+    cv2.imwrite(str(tmp_path / "scan.png"), bgr)
+    cv2.imwrite(str(tmp_path / "scan.tif"), bgr)
+    cv2.imwrite(str(tmp_path / "alpha.png"), np.dstack([bgr, deep[..., :1]]))
+    cv2.imwrite(str(tmp_path / "grey.png"), deep[..., 0])
+    Image.fromarray(deep[..., 0].astype(np.float32) / 65535).save(tmp_path / "float.tif")
+    for name, bits in (("scan.png", 16), ("scan.tif", 16), ("alpha.png", 16), ("grey.png", 16), ("float.tif", 32)):
+        photo = read_photo(tmp_path / name)
+        assert photo.bits == bits, name
+        assert photo.rgb.dtype == np.uint8
+    np.testing.assert_array_equal(read_photo(tmp_path / "scan.png").rgb, (deep >> 8).astype(np.uint8))
+    Image.fromarray(_pattern()).save(tmp_path / "plain.png")
+    Image.fromarray(_pattern()).save(tmp_path / "plain.tif")
+    Image.fromarray(_pattern()).save(tmp_path / "plain.jpg")
+    Image.fromarray(_pattern()[..., 0] > 128).save(tmp_path / "bilevel.png")
+    for name in ("plain.png", "plain.tif", "plain.jpg", "bilevel.png"):
+        assert read_photo(tmp_path / name).bits == 8, name
+
+
 def test_a_tiffs_thumbnail_directory_is_not_a_page(tmp_path, caplog):
     from PIL import TiffImagePlugin
 

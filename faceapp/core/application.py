@@ -137,6 +137,12 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
     return detect_faces(photo, detector, prefs).faces
 
 
+def depth_note(bits: int) -> str:
+    """What both front-ends say of a photo with more than 8 bits per channel (a 48-bit scan), after
+    its name: faceapp reads, restores and writes 8."""
+    return f"has {bits} bits per channel; faceapp restores in 8, so the result has 8 bits per channel."
+
+
 def too_small_message(found: FoundFaces, *, setting: str = "") -> str | None:
     """A short line both front-ends show when faces smaller than the minimum size were left out
     (None when none was), e.g. "24 faces smaller than 24 px left out"; ``setting``, when given,

@@ -63,6 +63,7 @@ _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT = 0x0128
 _INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
 _NEW_SUBFILE_TYPE = 0x00FE
+_BITS_PER_SAMPLE = 0x0102
 #: NewSubfileType bits of a TIFF directory that is not a page of its own: a reduced-resolution
 #: copy (a thumbnail) or a transparency mask of another directory.
 _NOT_A_PAGE = 0x1 | 0x4
@@ -136,7 +137,9 @@ class Photo:
     are in the same space. iptc: a JPEG's IPTC-NAA record (caption, keywords, credits), or None.
     pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
     only the first is read, so a front-end can say that the others are left out (1 for every
-    other file).
+    other file). bits: the bits per channel of the file's pixels (16 for a 48-bit scan, 32 for a
+    float or 32-bit integer image; 8 for every other file): the pixels here and the results have
+    8, so a front-end can say so when the file had more.
     """
 
     path: Path | None
@@ -154,6 +157,7 @@ class Photo:
     grey_icc: bytes | None = None
     iptc: bytes | None = None
     pages: int = 1
+    bits: int = 8
 
     @property
     def srgb(self) -> np.ndarray:
@@ -354,6 +358,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     pages = _tiff_pages(image) if fmt == "TIFF" else 1
     if pages > 1:
         log.warning("%s: a TIFF of %d pages: only the first is restored", path, pages)
+    bits = _bits_per_channel(image)  # before a PNG's EXIF loads it (Pillow reads 16-bit RGB as 8-bit)
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()
     image.load()  # decodes now, so truncated files fail here
@@ -369,8 +374,26 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF"), icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
-        grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None, pages=pages,
+        grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None, pages=pages, bits=bits,
     )
+
+
+def _bits_per_channel(image: Image.Image) -> int:
+    """The bits per channel of an opened, not yet loaded image's file (8 unless it says more)."""
+    if image.mode in ("I", "F"):
+        return 32
+    if image.mode.startswith("I;16"):
+        return 16
+    bits = 8
+    if image.format == "TIFF":
+        sample_bits = getattr(image, "tag_v2", {}).get(_BITS_PER_SAMPLE)
+        values = sample_bits if isinstance(sample_bits, tuple) else (sample_bits,)
+        bits = max([int(v) for v in values if isinstance(v, int)] or [8])
+    for tile in image.tile or ():  # a 16-bit PNG's raw mode: "RGB;16B", "RGBA;16B", "LA;16B"
+        rawmode = tile.args if isinstance(tile.args, str) else (tile.args[0] if tile.args else "")
+        if isinstance(rawmode, str) and ";16" in rawmode:
+            bits = max(bits, 16)
+    return max(8, bits)
 
 
 def _os_problem(path: Path, exc: OSError) -> str:
