@@ -182,3 +182,15 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(window, qtbot, t
     load(window, qtbot, scan)
     qtbot.waitUntil(lambda: bool(messages), timeout=5000)
     assert messages == ["scan.tif: It has 2 pages: only the first is restored."]
+
+
+def test_a_48_bit_scan_says_its_result_has_8_bits_per_channel(window, qtbot, testdata_dir, tmp_path):
+    import cv2
+
+    scan = tmp_path / "scan.png"
+    cv2.imwrite(str(scan), cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg")).astype("uint16") * 257)
+    messages = []
+    window.session.info.connect(messages.append)
+    load(window, qtbot, scan)
+    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
+    assert messages == ["scan.png has 16 bits per channel; faceapp restores in 8, so the result has 8 bits per channel."]

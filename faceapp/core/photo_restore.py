@@ -281,6 +281,13 @@ class PhotoResult:
         self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
+    def drop_composite_cache(self) -> None:
+        """Free the blending masks and the latest composite that every version of this run shares
+        (a photo no longer on screen); the next :meth:`composite` makes them again, the same pixels."""
+        with self._run.lock:
+            self._run.blend = None
+            self._run.composite = None
+
     def _blend_state(self) -> _Blend:
         with self._run.lock:
             if self._run.blend is None:

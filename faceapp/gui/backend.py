@@ -40,7 +40,9 @@ class PhotoEntry:
     faces: list[Any] = field(default_factory=list)  # core Face, in detector order
     result: Any = None  # core PhotoResult (a value): the last run, with the current gallery choice
     damage: Any = None  # core MaskEditor: the damage painted over the photo (made on first use)
-    composite: np.ndarray | None = None  # what the window shows; catches up with ``result`` off-thread
+    #: what the window shows, catching up with ``result`` off-thread; only while the photo is among
+    #: those on screen (``Session.on_screen``), else None: ``result.composite()`` makes it again
+    composite: np.ndarray | None = None
     state: str = "loading"
     run_seconds: float | None = None
     error: str | None = None  # what the last job of this photo failed with (None: it did not fail)
@@ -271,7 +273,7 @@ class CoreBackend:
 
 def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
     """What saving ``entry`` now writes: its result with the current gallery choices (UI thread)."""
-    if entry.composite is None or entry.result is None:
+    if entry.result is None:
         raise ExportError(f"{entry.path.name} is not restored yet: press Restore first.")
     return ExportSnapshot(entry.path, entry.result)
 

@@ -266,15 +266,22 @@ class MainWindow(QMainWindow):
             return
         changed = path != self.current
         self.current = path
-        before, after = self.session.before.get(path), self.session.after.get(path)
-        failed = entry.photo is None and entry.error
-        message = f"{path.name} could not be opened.\n\n{entry.error}" if failed else ""
-        if changed or self.compare.before_image() is not (before and before.image) or self.compare.message() != message:
-            self.compare.set_images(before.image if before else None, message=message)
+        if changed:
+            self.session.show(path)  # its full-size images come back, if it had given them up
             self.gallery.clear()
-        if changed or self.damage.editor() is None:
-            self.damage.set_editor(self.session.damage_editor(path))
-        self.compare.set_after(after.image if after and entry.composite is not None else None)
+        before, after = self.session.before.get(path), self.session.after.get(path)
+        preparing = self.session.preparing(path)  # shown whole once both sides are ready
+        failed = entry.photo is None and entry.error
+        message = (f"{path.name} could not be opened.\n\n{entry.error}" if failed
+                   else f"Preparing {path.name}…" if preparing else "")
+        before_image = before.image if before is not None and not preparing else None
+        if changed or self.compare.before_image() is not before_image or self.compare.message() != message:
+            self.compare.set_images(before_image, message=message)
+        editor = self.session.damage_editor(path) if before_image is not None else None  # painted where it is seen
+        if changed or self.damage.editor() is not editor:
+            self.damage.set_editor(editor)
+        restored = after is not None and entry.result is not None
+        self.compare.set_after(after.image if restored and not preparing else None)
         self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
         working = self.session.is_working(path)
         if changed or not working:
@@ -370,7 +377,7 @@ class MainWindow(QMainWindow):
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None
         busy = self.session.busy
-        restored = entry is not None and entry.composite is not None
+        restored = entry is not None and entry.result is not None
         loaded = entry is not None and entry.photo is not None
         a = self.actions_
         a["restore"].setEnabled(loaded and bool(entry.enabled_faces())
@@ -396,7 +403,7 @@ class MainWindow(QMainWindow):
         a["refine"].setEnabled(restored and not busy)
         a["remove"].setEnabled(self.current is not None and self.session.can_remove(self.current))
         a["save_as"].setEnabled(restored)
-        a["export_all"].setEnabled(any(e.composite is not None for e in self.session.entries.values()))
+        a["export_all"].setEnabled(any(e.result is not None for e in self.session.entries.values()))
         for name in ("next_photo", "previous_photo"):
             a[name].setEnabled(len(self.session.entries) > 1)
         self.gallery.set_busy(busy)

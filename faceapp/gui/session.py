@@ -5,6 +5,13 @@ Widgets never call the core directly: they call a :class:`Session` method, which
 Everything slow on a large photo (restoring, recomposing after a gallery choice, preparing the
 images to show, :mod:`faceapp.gui.views`, writing files) happens off the UI thread. Files are
 written by a queue of their own, so a Save need not wait for a long restore to end.
+
+Every photo keeps what is slow to make again: the photo, its faces, its result (background and
+candidates) and its thumbnails. What only the screen needs, the full-size "before" and "after"
+images and the composite, is kept for the photos of :attr:`Session.on_screen` alone (the one shown,
+the one shown before it, and more of those shown last within a memory budget): a folder of photos restored at ×2 would otherwise hold several
+copies of each at the output size. A photo shown again gets them back from the composer's thread
+(:meth:`Session.show`).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
-from faceapp.core.application import spared_message
+from faceapp.core.application import depth_note, spared_message
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
@@ -55,6 +62,16 @@ def no_face_found(path: Path, left_out: str | None = None) -> NoFaceFoundError:
     return error
 
 
+#: How many photos keep their full-size images and composite at least: the one shown and the one
+#: shown before it, so that going back to it is instant …
+PHOTOS_KEPT_FULL_SIZE = 2
+#: … and more of those shown last while their full-size images and composites together take at most
+#: this many bytes (about: three bytes a pixel of the photo, and of the result twice), so that
+#: flipping through a few ordinary photos never waits for them. A 12 MP photo restored at ×2 takes
+#: 0.32 GB, a 1 MP one at ×1 9 MB.
+FULL_SIZE_BUDGET_BYTES = 512 * 2**20
+
+
 def faces_state(count: int) -> str:
     """A loaded photo's filmstrip state: how many faces it has."""
     return f"{count} face{'s' * (count != 1)}"
@@ -80,14 +97,20 @@ class Session(QObject):
         self.backend = backend
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
-        #: What the window shows of each photo: "before" and "after", ready-made QImages.
+        #: What the window shows of each photo: "before" and "after", ready-made QImages. Every photo
+        #: has its thumbnails; the full-size ``image`` only the photos of :attr:`on_screen` keep.
         self.before: dict[Path, Rendered] = {}
         self.after: dict[Path, Rendered] = {}
+        #: The photos shown last, the one on screen first (PHOTOS_KEPT_FULL_SIZE, more within
+        #: FULL_SIZE_BUDGET_BYTES): they keep their full-size images and composite. A tuple, replaced
+        #: whole: jobs read it on their thread.
+        self.on_screen: tuple[Path, ...] = ()
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
         self.composer = Composer(self)
         self.composer.composed.connect(self._composed)
+        self.composer.photoRendered.connect(self._photo_rendered)
         self.composer.failed.connect(lambda _path, error: self.error.emit(error))
         self.export_queue = JobQueue(TaskRunner(self, name="faceapp-export"), self)
 
@@ -119,8 +142,9 @@ class Session(QObject):
             self.entries[path] = PhotoEntry(path=path, state="queued")
             added.append(path)
             self.entryAdded.emit(path)
-            self.queue.add(QueuedJob(
-                then(self.backend.load_job(path, self.prefs), lambda value: (value, render(value[0].srgb))),
+            self.queue.add(QueuedJob(  # full size only on screen (read on the worker: _loaded settles it)
+                then(self.backend.load_job(path, self.prefs),
+                     lambda value, p=path: (value, render(value[0].srgb, full_size=p in self.on_screen))),
                 "load", path,
                 on_progress=lambda item, p=path: self._set_state(p, str(item)),
                 on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
@@ -157,6 +181,7 @@ class Session(QObject):
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
             self.after.pop(path, None)
+            self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
 
@@ -165,10 +190,13 @@ class Session(QObject):
         if entry is None:
             return
         (entry.photo, entry.faces, left_out), self.before[path] = value
+        self._keep_or_free_full_size(path)
         entry.state = faces_state(len(entry.faces))
         self.entryChanged.emit(path)
         if entry.photo.pages > 1:
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
+        if entry.photo.bits > 8:
+            self.info.emit(f"{path.name} {depth_note(entry.photo.bits)}")
         if not entry.faces:
             self.error.emit(no_face_found(path, left_out))
             return
@@ -192,7 +220,8 @@ class Session(QObject):
                 continue
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
-                     lambda outcome: (outcome, render(outcome.result.photo.to_srgb(outcome.composite)))),
+                     lambda outcome, p=path: (outcome, render(outcome.result.photo.to_srgb(outcome.composite),
+                                                              full_size=p in self.on_screen))),
                 "restore", path,
                 on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()]:
                 self._restore_progress(p, item, order),
@@ -228,6 +257,7 @@ class Session(QObject):
         self.composer.forget(path)  # a composite of the previous result must not replace this one
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         self.after[path] = rendered
+        self._keep_or_free_full_size(path)
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
@@ -274,6 +304,14 @@ class Session(QObject):
             return  # removed, restored again or chosen again since
         entry.composite = composite
         self.after[path] = rendered
+        self._keep_or_free_full_size(path)
+        self.entryChanged.emit(path)
+
+    def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
+        entry = self.entries.get(path)
+        if entry is None or entry.photo is not photo or path not in self.on_screen:
+            return  # removed, or no longer on screen: its thumbnail is there already
+        self.before[path] = rendered
         self.entryChanged.emit(path)
 
     def more(self, path: Path, position: int, *, count: int | None = None) -> None:
@@ -403,7 +441,7 @@ class Session(QObject):
 
     def restored(self) -> list[Path]:
         """The photos that have a result to save, in filmstrip order."""
-        return [path for path, entry in self.entries.items() if entry.composite is not None]
+        return [path for path, entry in self.entries.items() if entry.result is not None]
 
     def unsaved(self) -> list[Path]:
         """The photos whose result, as it is now, has not been saved (filmstrip order)."""
@@ -417,6 +455,8 @@ class Session(QObject):
         entry.saved_to = step.written
         fresh = step.snapshot.result.same_run(entry.result)  # (never keep an old run alive)
         entry.saved_result = step.snapshot.result if fresh else None
+        if fresh and entry.path not in self.on_screen:
+            entry.result.drop_composite_cache()  # made again for the file
         log.info("saved %s", step.written)
         self.entryChanged.emit(entry.path)
 
@@ -427,6 +467,80 @@ class Session(QObject):
             return None
         fresh = entry.result.same_picture(entry.saved_result)
         return entry.saved_to if fresh and entry.saved_to.exists() else None
+
+    # ---- what is kept in memory ------------------------------------------------------------
+    def show(self, path: Path) -> None:
+        """The window shows ``path`` now: it and the photo shown before it keep their full-size
+        images and composite, and so do the photos shown before those while all of them fit in
+        FULL_SIZE_BUDGET_BYTES; every other photo gives them up (its thumbnails stay). Those it lacks
+        are made on the composer's thread: :meth:`preparing` is true, and :attr:`entryChanged` is
+        emitted as each arrives."""
+        if path not in self.entries:
+            return
+        latest = (path, *(p for p in self.on_screen if p != path))
+        kept, held = 0, 0
+        for kept, shown in enumerate(latest, start=1):
+            held += self._full_size_bytes(shown)
+            if kept > PHOTOS_KEPT_FULL_SIZE and held > FULL_SIZE_BUDGET_BYTES:
+                kept -= 1
+                break
+        self.on_screen = latest[:kept]
+        for left in latest[kept:]:
+            self._free_full_size(left)
+        self._make_full_size(path)
+
+    def _full_size_bytes(self, path: Path) -> int:
+        """About what ``path``'s full-size images and composite take (see FULL_SIZE_BUDGET_BYTES)."""
+        entry = self.entries.get(path)
+        if entry is None or entry.photo is None:
+            return 0
+        scale = entry.result.scale if entry.result is not None else 0
+        return 3 * entry.photo.width * entry.photo.height * (1 + 2 * scale * scale)
+
+    def preparing(self, path: Path) -> bool:
+        """Whether the composer is making full-size images or the composite that ``path`` lacks
+        (it came back on screen)."""
+        entry, before, after = self.entries.get(path), self.before.get(path), self.after.get(path)
+        if entry is None or before is None:
+            return False
+        lacks_after = entry.result is not None and (after is None or after.image is None or entry.composite is None)
+        return ((before.image is None and self.composer.pending_photo(path))
+                or (lacks_after and self.composer.pending(path)))
+
+    def _keep_or_free_full_size(self, path: Path) -> None:
+        """After a job gave ``path`` new images: made whole on screen, cut to thumbnails elsewhere."""
+        if path in self.on_screen:
+            self._make_full_size(path)
+        else:
+            self._free_full_size(path)
+
+    def _make_full_size(self, path: Path) -> None:
+        """Ask the composer for the full-size images and composite ``path`` lacks."""
+        entry = self.entries.get(path)
+        if entry is None:
+            return
+        before = self.before.get(path)
+        if before is not None and before.image is None and not self.composer.pending_photo(path):
+            self.composer.request_photo(path, entry.photo)
+        after = self.after.get(path)
+        lacking = after is None or after.image is None or entry.composite is None
+        if entry.result is not None and lacking and not self.composer.pending(path):
+            self.composer.request(path, entry.result)
+
+    def _free_full_size(self, path: Path) -> None:
+        """Keep only the thumbnails of ``path``: drop its full-size images, its composite, the
+        result's blending masks, and its damage editor while nothing was painted on it."""
+        for images in (self.before, self.after):
+            if path in images:
+                images[path] = images[path].thumbnail_only()
+        entry = self.entries.get(path)
+        if entry is None:
+            return
+        entry.composite = None
+        if entry.result is not None:
+            entry.result.drop_composite_cache()
+        if entry.damage is not None and not entry.damage.can_undo and not entry.damage.can_redo:
+            entry.damage = None  # an empty mask the photo's size: made again when painted on
 
     # ---- helpers ---------------------------------------------------------------------------
     def _set_state(self, path: Path, state: str) -> None:

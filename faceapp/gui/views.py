@@ -3,6 +3,10 @@
 Turning a 24-megapixel array into a QImage, or into a filmstrip thumbnail, takes 50–500 ms; the
 jobs that produce arrays (loading, restoring, recomposing after a gallery click) therefore also
 produce these images before they hand their result to the UI thread.
+
+A full-size image weighs as much as the photo (three bytes a pixel, at the output scale for a
+result); only the photos on screen keep theirs (:meth:`faceapp.gui.session.Session.show`), every
+photo keeps its thumbnail.
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ THUMBNAIL_PX = 168  # the filmstrip's cell at up to 2x device pixels
 
 @dataclass(frozen=True)
 class Rendered:
-    """One array ready to show: full size and as a thumbnail."""
+    """One array ready to show: full size (None where only the thumbnail is kept) and as a thumbnail."""
 
-    image: QImage
+    image: QImage | None
     thumbnail: QImage
 
+    def thumbnail_only(self) -> Rendered:
+        """This, without its full-size image."""
+        return self if self.image is None else Rendered(None, self.thumbnail)
 
-def render(rgb: np.ndarray) -> Rendered:
-    """The QImages of an RGB array (any thread)."""
-    return Rendered(rgb_to_qimage(rgb), rgb_to_thumbnail(rgb, THUMBNAIL_PX))
+
+def render(rgb: np.ndarray, *, full_size: bool = True) -> Rendered:
+    """The QImages of an RGB array (any thread); with ``full_size`` False only the thumbnail."""
+    return Rendered(rgb_to_qimage(rgb) if full_size else None, rgb_to_thumbnail(rgb, THUMBNAIL_PX))
 
 
 def then(job: Job, finish: Callable[[Any], Any]) -> Job:

@@ -1,0 +1,165 @@
+"""What the window keeps of each photo: its thumbnails always, its full-size images and composite
+only while it is on screen (the photo shown and the one shown before it)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import gui_util  # noqa: F401  (offscreen Qt, set up before the window is imported)
+import numpy as np
+import pytest
+from gui_util import drop_files, saved, settings_store, shown_after, wait_composed
+from PIL import Image
+from pipeline_util import SteppingEngine
+from PySide6.QtWidgets import QFileDialog
+
+from faceapp.core.faces import face_from_box
+from faceapp.core.photo_io import read_photo
+import faceapp.gui.session as session_module
+from faceapp.gui.backend import CoreBackend
+from faceapp.gui.main_window import MainWindow
+from faceapp.gui.qimage import qimage_to_rgb
+
+PHOTOS = 4
+
+
+class OneFaceDetector:
+    """A stand-in detector: one face in the middle of any photo."""
+
+    def detect(self, rgb, *, min_size=0.0, should_cancel=None):
+        height, width = rgb.shape[:2]
+        return [face_from_box((0.35 * width, 0.3 * height, 0.65 * width, 0.7 * height), index=0)]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """The window over a quick stand-in engine (one step; each seed's candidate differs); the
+    memory budget for full-size images set to nothing, as if the photos were large."""
+    monkeypatch.setattr(session_module, "FULL_SIZE_BUDGET_BYTES", 0)
+    backend = CoreBackend(engine_factory=lambda prefs: SteppingEngine(face_size=64, steps=1),
+                          detector_factory=lambda prefs: OneFaceDetector())
+    main = MainWindow(store=settings_store(tmp_path), backend=backend)
+    main.models.apply_preferences(dataclasses.replace(main.session.prefs, seeds_per_face=2, auto_start=False))
+    qtbot.addWidget(main)
+    main.show()
+    yield main
+    qtbot.waitUntil(lambda: not main.exports.busy, timeout=20000)
+    main.close()
+
+
+@pytest.fixture
+def photos(window, qtbot, tmp_path) -> list[Path]:
+    """Four different PNG photos, loaded and restored; the first is shown."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    paths = []
+    for number in range(PHOTOS):
+        path = folder / f"photo{number}.png"
+        Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(path)
+        paths.append(path.resolve())
+    drop_files(window, paths)
+    entries = window.session.entries
+    qtbot.waitUntil(lambda: all(entries[p].photo is not None for p in paths), timeout=20000)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(window.session.restored()) == PHOTOS and not window.session.busy, timeout=20000)
+    qtbot.waitUntil(lambda: window.compare.after_image() is not None, timeout=20000)
+    assert window.current == paths[0]
+    return paths
+
+
+def show(window, qtbot, path: Path) -> None:
+    """Select ``path`` in the filmstrip and wait until its before and after are on screen."""
+    window.filmstrip.select(path)
+    qtbot.waitUntil(lambda: window.compare.after_image() is not None, timeout=20000)
+
+
+def holding_full_size(window) -> set[Path]:
+    """The photos that hold a full-size image, a composite, or their result's blending masks."""
+    session, held = window.session, set()
+    for path, entry in session.entries.items():
+        images = [session.before[path].image, session.after[path].image if path in session.after else None]
+        run = entry.result._run if entry.result is not None else None
+        caches = [entry.composite] + ([run.composite, run.blend] if run is not None else [])
+        if any(item is not None for item in images + caches):
+            held.add(path)
+    return held
+
+
+def test_only_the_photo_shown_and_the_one_before_it_keep_full_size_images(window, qtbot, photos):
+    assert holding_full_size(window) == {photos[0]}  # the others were restored while not shown
+    for path in photos[1:]:
+        show(window, qtbot, path)
+    assert holding_full_size(window) == {photos[-1], photos[-2]}  # the one shown and the one before it
+    session = window.session
+    for path in photos:  # every photo keeps its thumbnails and its result
+        assert not session.before[path].thumbnail.isNull() and not session.after[path].thumbnail.isNull()
+        assert session.entries[path].result.background is not None
+
+
+def test_photos_that_fit_the_budget_keep_their_full_size_images(window, qtbot, photos, monkeypatch):
+    """Small photos: every one shown keeps its images while they fit the budget, so flipping back
+    through them never waits; past it, the ones shown longest ago give theirs up."""
+    one = window.session._full_size_bytes(photos[0])
+    monkeypatch.setattr(session_module, "FULL_SIZE_BUDGET_BYTES", 3 * one)
+    for path in photos[1:3]:
+        show(window, qtbot, path)
+    assert holding_full_size(window) == set(photos[:3])
+    window.filmstrip.select(photos[0])  # shown three photos ago: still instant
+    assert window.compare.message() == ""
+    show(window, qtbot, photos[3])
+    assert holding_full_size(window) == {photos[3], photos[0], photos[2]}
+
+
+def test_a_photo_shown_again_gets_its_restored_pixels_back(window, qtbot, photos):
+    first = photos[0]
+    shown_first = shown_after(window)
+    for path in photos[1:3]:
+        show(window, qtbot, path)
+    assert first not in holding_full_size(window)
+
+    window.filmstrip.select(first)
+    assert window.compare.before_image() is None  # made on the composer's thread meanwhile
+    assert window.compare.message() == f"Preparing {first.name}…"
+    qtbot.waitUntil(lambda: window.compare.after_image() is not None, timeout=20000)
+
+    entry = window.session.entries[first]
+    np.testing.assert_array_equal(qimage_to_rgb(window.compare.before_image()), entry.photo.srgb)
+    np.testing.assert_array_equal(shown_after(window), shown_first)  # made again, the same pixels
+    np.testing.assert_array_equal(shown_after(window), entry.photo.to_srgb(entry.composite))
+    assert holding_full_size(window) == {first, photos[2]}
+
+    window.gallery.click_candidate(1)  # its masks are made again for the new choice
+    wait_composed(window, qtbot, first)
+    entry = window.session.entries[first]
+    assert entry.result.choice == (1,)
+    np.testing.assert_array_equal(shown_after(window), entry.result.composite())
+
+
+def test_going_back_to_the_photo_shown_before_is_instant(window, qtbot, photos):
+    show(window, qtbot, photos[1])
+    window.filmstrip.select(photos[0])  # no event is handled between the click and the checks
+    assert window.compare.message() == ""
+    np.testing.assert_array_equal(shown_after(window), window.session.entries[photos[0]].result.composite())
+
+
+def test_export_all_writes_the_photos_not_on_screen_as_they_were_chosen(window, qtbot, photos, tmp_path,
+                                                                      monkeypatch):
+    window.gallery.click_candidate(1)
+    wait_composed(window, qtbot, photos[0])
+    for path in photos[1:3]:
+        show(window, qtbot, path)
+    assert photos[0] not in holding_full_size(window)
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(out))
+
+    written = saved(window, qtbot, window.exports.export_all)
+
+    assert holding_full_size(window) == {photos[2], photos[1]}  # the files' composites were let go
+    results = [window.session.entries[path].result for path in photos]
+    assert results[0].choice == (1,)
+    for result, file in zip(results, written, strict=True):
+        np.testing.assert_array_equal(read_photo(file).rgb, result.composite())
+    assert not np.array_equal(read_photo(written[0]).rgb, results[0].choose(0, 0).composite())
