@@ -203,7 +203,8 @@ def _add_restore_parser(subparsers) -> None:
                        help="restore the face with these eyes, nose and mouth corners (repeatable; no detection)")
     faces.add_argument("--aligned", action="store_true", help="inputs are already aligned face crops")
     faces.add_argument("--detector", choices=sorted(DETECTOR_FILES), default=DEFAULT_DETECTOR, help="face detector (default: %(default)s)")
-    faces.add_argument("--detector-dir", type=Path, help="folder of the detector weights (default: the user data folder)")
+    faces.add_argument("--detector-dir", type=Path, help="folder of the detector weights (default: FACEAPP_DETECTOR_DIR, else the user data "
+                       "folder's detector/, else the detector bundled with faceapp)")
     faces.add_argument("--download-detector", action="store_true", help="download the detector weights if they are missing")
     repair = p.add_argument_group("damage and refinement")
     repair.add_argument("--mask", type=Path, metavar="FILE_OR_FOLDER",

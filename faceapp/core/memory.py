@@ -111,10 +111,12 @@ class MemoryBudgetError(ImageError):
 
 @dataclass(frozen=True)
 class MemoryLimit:
-    """How many bytes a job may use (None: no check), and where that figure comes from."""
+    """How many bytes a job may use (None: no check), where that figure comes from, and the
+    setting that raises it (the one that set it; the environment variable when none did)."""
 
     bytes: int | None
     source: str
+    setting: str = MEMORY_LIMIT_ENV
 
 
 def parse_size(text: str) -> int:
@@ -131,7 +133,7 @@ def memory_limit(setting: str | None = None) -> MemoryLimit:
     for text, source in ((setting, "--memory-limit"), (os.environ.get(MEMORY_LIMIT_ENV), MEMORY_LIMIT_ENV)):
         if text:
             value = parse_size(text)
-            return MemoryLimit(value or None, f"the limit set by {source}")
+            return MemoryLimit(value or None, f"the limit set by {source}", source)
     return MemoryLimit(available_memory(), "the memory free on this machine")
 
 
@@ -239,12 +241,14 @@ def check_memory_budget(
             break
     if fmt != "PNG":
         option = estimate_peak_bytes(width, height, upscale=upscale, fmt="PNG", alpha=alpha, face_area=face_area)
-        ways.append(f"PNG output (needs {_gb(option)})")
+        if option <= limit.bytes:
+            ways.append(f"PNG output (needs {_gb(option)})")
     ways.append("a machine with more memory")
+    example = f"{limit.setting} 32G" if limit.setting.startswith("-") else f"{limit.setting}=32G"
     raise MemoryBudgetError(
         f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt} needs about {_gb(need)} of "
         f"memory, more than the {_gb(limit.bytes)} of {limit.source}. Choose {', or '.join(ways)}; "
-        f"or, if you know more is free, raise the limit with {MEMORY_LIMIT_ENV} (e.g. {MEMORY_LIMIT_ENV}=32G)."
+        f"or, if you know more is free, raise the limit with {limit.setting} (e.g. {example})."
     )
 
 

@@ -19,7 +19,7 @@ sample, compression, strip offsets, sample format, …): only its descriptive ta
 (:data:`TIFF_DESCRIPTIVE_TAGS`: camera, dates, artist, copyright, description, the EXIF and GPS
 sub-IFDs, …), and the image-structure tags of TIFF 6.0 (:data:`STRUCTURE_TAGS`) are dropped from
 any photo's EXIF, so a result never claims a layout it does not have. A multi-page TIFF is
-restored from its first page; :attr:`Photo.pages` says how many it has (a warning is logged).
+restored from its first page; :attr:`Photo.pages` says how many it has (the front-ends say so).
 
 Only regular files are opened: a FIFO, a device or a socket named as a photo is refused at once
 (opening a FIFO would wait for a writer forever). HEIC/HEIF and AVIF files, which faceapp cannot
@@ -357,7 +357,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         )
     pages = _tiff_pages(image) if fmt == "TIFF" else 1
     if pages > 1:
-        log.warning("%s: a TIFF of %d pages: only the first is restored", path, pages)
+        log.info("%s: a TIFF of %d pages: only the first is restored", path, pages)  # the front-ends say so
     bits = _bits_per_channel(image)  # before a PNG's EXIF loads it (Pillow reads 16-bit RGB as 8-bit)
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()
