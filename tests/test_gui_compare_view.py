@@ -195,3 +195,36 @@ def test_screen_readers_hear_what_the_view_shows_and_where_the_split_is(view, qt
     assert spoken.text(QAccessible.Text.Description).endswith("split at 25 %")
     view.toggle_whole()
     assert spoken.text(QAccessible.Text.Description) == "The whole photo before restoration"
+
+
+def test_a_face_box_can_be_drawn_with_the_keyboard(view, qtbot):
+    """Draw mode without a mouse: an arrow key places a box in the middle of what is shown, the
+    arrows move it (Shift: further), + and − resize it, Enter adds it; the divider stays put."""
+    view.set_images(rgb_to_qimage(solid(100, (400, 400))), rgb_to_qimage(solid(60, (400, 400))))
+    view.zoom_fit()
+    view.set_split(0.5)
+    view.set_draw_mode(True)
+    assert "arrow key" in view.accessibleDescription()
+    assert view.key_box() is None
+    qtbot.keyClick(view, Qt.Key.Key_Right)  # places it: no move yet
+    x0, y0, x1, y1 = view.key_box()
+    side = x1 - x0
+    assert side == pytest.approx(100, abs=1) and y1 - y0 == pytest.approx(side)
+    assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((200, 200), abs=1)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(view, Qt.Key.Key_Plus)
+    moved = view.key_box()
+    assert ((moved[0] + moved[2]) / 2, (moved[1] + moved[3]) / 2) == pytest.approx((210, 250), abs=1)
+    assert moved[2] - moved[0] == pytest.approx(side * 1.15, abs=1)
+    top, bottom = (view.image_to_widget(QPointF(moved[0], y)).toPoint() for y in (220, 240))
+    edge = rendered(view)[top.y():bottom.y(), top.x()]
+    assert (edge != [100, 100, 100]).any(axis=1).any()  # its outline is drawn
+    assert view.split() == 0.5
+    with qtbot.waitSignal(view.boxDrawn) as drawn:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert drawn.args[0] == pytest.approx(moved, abs=1e-6)
+    assert view.key_box() is None
+    view.set_draw_mode(False)
+    qtbot.keyClick(view, Qt.Key.Key_Right)  # out of draw mode the arrows move the divider again
+    assert view.split() > 0.5 and view.key_box() is None

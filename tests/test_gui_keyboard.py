@@ -22,6 +22,21 @@ def test_esc_leaves_the_face_box_and_damage_brush_tools(window, qtbot, photo):
         assert not window.actions_[name].isChecked(), name
 
 
+def test_a_missed_face_can_be_added_without_a_mouse(window, qtbot, photo):
+    """D starts drawing a face box with the photo focused, so the arrow keys place and move a box
+    at once; Enter adds it as a face and leaves the tool."""
+    path = load(window, qtbot, photo)
+    faces = len(window.session.entries[path].faces)
+    window.filmstrip.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_D)
+    assert window.actions_["draw_box"].isChecked() and window.compare.hasFocus()
+    qtbot.keyClick(window.compare, Qt.Key.Key_Left)
+    qtbot.keyClick(window.compare, Qt.Key.Key_Left)
+    qtbot.keyClick(window.compare, Qt.Key.Key_Return)
+    assert len(window.session.entries[path].faces) == faces + 1
+    assert not window.actions_["draw_box"].isChecked()
+
+
 def test_ctrl_equals_zooms_in_as_ctrl_plus_does(window):
     shortcuts = window.actions_["zoom_in"].shortcuts()
     assert QKeySequence("Ctrl+=") in shortcuts and QKeySequence(QKeySequence.StandardKey.ZoomIn) in shortcuts

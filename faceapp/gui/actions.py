@@ -24,7 +24,9 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "restore": ("&Restore", "restore", "Ctrl+R", "Restore the faces of this photo"),
     "restore_all": ("Restore &all", "restore", "Ctrl+Shift+R", "Restore every loaded photo in turn"),
     "cancel": ("&Cancel", "cancel", "Esc", "Stop the running restoration"),
-    "draw_box": ("&Draw face box", "draw-box", "D", "Drag a box around a face the detector missed"),
+    "draw_box": ("&Draw face box", "draw-box", "D",
+                 "Drag a box around a face the detector missed (or press an arrow key, move the box with "
+                 "the arrows, resize it with + and −, add it with Enter)"),
     "damage_brush": ("Damage &brush", "brush", "P",
                      "Paint over scratches, tears, stains or missing parts; Restore fills them (right drag erases)"),
     "eraser": ("&Eraser", "eraser", "E", "The damage brush erases instead of painting"),

@@ -48,6 +48,14 @@ _WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
 _SPLIT_STEP = 0.02  # a Left / Right key press moves the divider by this much of the width
 _SPLIT_STEP_LARGE = 0.10  # … with Shift
 _FOCUS_FRAME_PX = 2
+#: Drawing a face box with the keyboard: the box starts at this share of the visible photo's
+#: shorter side; an arrow key moves it by this share of its side (with Shift, the larger one); + and
+#: − scale it by this factor.
+_KEY_BOX_START = 0.25
+_KEY_BOX_STEP, _KEY_BOX_STEP_LARGE = 0.1, 0.5
+_KEY_BOX_SCALE = 1.15
+_DRAW_HELP = ("Drawing a face box: drag around a face, or press an arrow key to place a box, move "
+              "it with the arrow keys, resize it with + and −, add it with Enter; Esc stops")
 ACCESSIBLE_NAME = "Before and after"
 
 
@@ -89,6 +97,7 @@ class CompareView(QWidget):
         self._press_center = QPointF()
         self._drag: Literal["none", "divider", "pan", "box", "click"] = "none"
         self._box_end: QPointF | None = None
+        self._key_box: QRectF | None = None  # a face box placed with the keyboard, in photo pixels
         self._placeholder = "Drop photos here, or use File → Open."
         self._message = ""  # why the photo selected is not shown (it could not be opened)
         self._working: int | None = None  # the face being sampled (detector index)
@@ -178,6 +187,8 @@ class CompareView(QWidget):
         """What the view shows, in words: its accessible description (what a screen reader says)."""
         if self._before is None:
             return self._message or self._placeholder
+        if self._draw_mode:
+            return _DRAW_HELP
         if self._after is None:
             return "The photo before restoration; no result yet"
         if self._mode == "before":
@@ -238,9 +249,18 @@ class CompareView(QWidget):
 
     # ---- box drawing -----------------------------------------------------------------------
     def set_draw_mode(self, enabled: bool) -> None:
-        """While on, a left-drag draws a box around a face the detector missed."""
+        """While on, a left-drag draws a box around a face the detector missed; from the keyboard,
+        an arrow key places a box, the arrows move it, + and − resize it and Enter adds it."""
         self._draw_mode = bool(enabled)
+        self._key_box = None
         self.setCursor(Qt.CursorShape.CrossCursor if enabled else Qt.CursorShape.ArrowCursor)
+        self._describe()
+        self.update()
+
+    def key_box(self) -> tuple[float, float, float, float] | None:
+        """The face box placed with the keyboard (x0, y0, x1, y1 in photo pixels), or None."""
+        box = self._key_box
+        return None if box is None else (box.left(), box.top(), box.right(), box.bottom())
 
     def draw_mode(self) -> bool:
         return self._draw_mode
@@ -322,6 +342,11 @@ class CompareView(QWidget):
             painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)  # an outline: the face inside stays visible
             painter.drawRect(QRectF(self._press, self._box_end).normalized())
+        if self._draw_mode and self._key_box is not None:
+            painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            corners = (self.image_to_widget(self._key_box.topLeft()), self.image_to_widget(self._key_box.bottomRight()))
+            painter.drawRect(QRectF(*corners).normalized())
 
     def _result_area(self) -> QRectF:
         """Where the "after" image is shown (empty when it is not): faces there are left unframed."""
@@ -434,8 +459,13 @@ class CompareView(QWidget):
         self.update()
 
     def _finish_box(self, end: QPointF) -> None:
-        assert self._before is not None and self._press is not None
-        a, b = self.widget_to_image(self._press), self.widget_to_image(end)
+        assert self._press is not None
+        self._emit_box(self.widget_to_image(self._press), self.widget_to_image(end))
+
+    def _emit_box(self, a: QPointF, b: QPointF) -> None:
+        """Say that the box with corners ``a`` and ``b`` (photo pixels) was drawn, clipped to the
+        photo, unless that leaves it under _MIN_BOX_PX a side."""
+        assert self._before is not None
         w, h = self._before.width(), self._before.height()
         x0, x1 = sorted((min(max(a.x(), 0.0), w), min(max(b.x(), 0.0), w)))
         y0, y1 = sorted((min(max(a.y(), 0.0), h), min(max(b.y(), 0.0), h)))
@@ -447,6 +477,9 @@ class CompareView(QWidget):
         shows; any other key, or one with Ctrl or Alt, goes on to the parent as before."""
         key = event.key()
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if self._draw_mode and self._before is not None and self._key_box_key(key, modifiers):
+            event.accept()
+            return
         splitting_keys = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
         plain_or_shift = modifiers in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier)
         if key not in splitting_keys or not plain_or_shift or not self._showing_split():
@@ -461,6 +494,37 @@ class CompareView(QWidget):
             target = 0.0 if key == Qt.Key.Key_Home else 1.0
         self.set_split(round(target, 6))  # steps land on whole hundredths, not 0.47999…
         event.accept()
+
+    def _key_box_key(self, key: int, modifiers: Qt.KeyboardModifier) -> bool:
+        """Drawing a face box from the keyboard (see :meth:`set_draw_mode`); whether ``key`` was one of its keys."""
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if modifiers not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+            return False
+        if key not in arrows and self._key_box is None:
+            return False
+        assert self._before is not None
+        box = self._key_box
+        if box is None:  # the first arrow key places it in the middle of what is shown
+            centre = self.widget_to_image(self._widget_centre())
+            seen = min(self.width(), self.height()) / self._zoom
+            side = _KEY_BOX_START * min(seen, self._before.width(), self._before.height())
+            self._key_box = QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
+        elif key in arrows:
+            share = _KEY_BOX_STEP_LARGE if modifiers == Qt.KeyboardModifier.ShiftModifier else _KEY_BOX_STEP
+            dx, dy = arrows[key]
+            box.translate(dx * share * box.width(), dy * share * box.height())
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus):
+            factor = _KEY_BOX_SCALE if key != Qt.Key.Key_Minus else 1 / _KEY_BOX_SCALE
+            centre = box.center()
+            box.setSize(box.size() * factor)
+            box.moveCenter(centre)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._key_box = None
+            self._emit_box(box.topLeft(), box.bottomRight())
+        else:
+            return False
+        self.update()
+        return True
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         if self._before is None:

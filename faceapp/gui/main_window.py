@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
         a["draw_box"].toggled.connect(lambda on: on and a["damage_brush"].setChecked(False))
+        a["draw_box"].toggled.connect(lambda on: on and self.compare.setFocus())  # its keys work at once
         a["damage_brush"].toggled.connect(self.damage.set_brush)
         a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
         a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
