@@ -405,12 +405,18 @@ def iter_restore_photo(
                                   fidelity=prepared.sampler.fidelity, restorer_change=prepared.restorer_change))
     _check(should_cancel)
     plain = fill_damage(photo.rgb, damage) if damage is not None else photo.rgb
-    background = upscale_image(plain, settings.upscale, should_cancel=should_cancel)
-    alpha = upscale_image(photo.alpha, settings.upscale, should_cancel=should_cancel) if photo.alpha is not None else None
+    background, alpha = (_enlarged(image, settings.upscale, should_cancel) if image is not None else None
+                         for image in (plain, photo.alpha))
     return PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"), damage=damage,
     )
+
+
+def _enlarged(image: np.ndarray, scale: int, should_cancel: Callable[[], bool] | None) -> np.ndarray:
+    """``image`` at ×``scale`` for a result; at ×1 a view of it, not a copy (a photo's pixels are
+    never written to: a 24 MP photo's result holds 69 MB less)."""
+    return image.view() if scale == 1 else upscale_image(image, scale, should_cancel=should_cancel)
 
 
 def _crop_damage(damage: np.ndarray | None, affine: np.ndarray, size: int) -> np.ndarray | None:
