@@ -225,6 +225,18 @@ def test_a_face_box_can_be_drawn_with_the_keyboard(view, qtbot):
         qtbot.keyClick(view, Qt.Key.Key_Return)
     assert drawn.args[0] == pytest.approx(moved, abs=1e-6)
     assert view.key_box() is None
+    # However far it is pushed, the box keeps its centre on the photo, so Enter always adds it.
+    for _ in range(40):
+        qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    x0, _, x1, _ = view.key_box()
+    assert (x0 + x1) / 2 == pytest.approx(400)
+    with qtbot.waitSignal(view.boxDrawn) as drawn:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert drawn.args[0][2] == pytest.approx(400)
+    # A box placed on one photo is not carried over to the next one shown.
+    qtbot.keyClick(view, Qt.Key.Key_Up)
+    view.set_images(rgb_to_qimage(solid(90, (300, 300))), rgb_to_qimage(solid(30, (300, 300))))
+    assert view.key_box() is None
     view.set_draw_mode(False)
     qtbot.keyClick(view, Qt.Key.Key_Right)  # out of draw mode the arrows move the divider again
     assert view.split() > 0.5 and view.key_box() is None

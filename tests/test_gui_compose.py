@@ -60,3 +60,33 @@ def test_quick_clicks_end_showing_the_last_choice(window, qtbot, photo, composit
     assert entry.result.faces[0].chosen == 1
     assert calls[-1][1] == (1,)
     np.testing.assert_array_equal(shown_after(window), entry.result.composite())
+
+
+def test_a_composite_asked_for_after_a_new_run_is_shown_even_while_the_old_one_finishes(qtbot):
+    """A photo's composite is being made when a new run of it arrives (the composer forgets the old
+    one) and the user picks a candidate of the new run: the old job must not take the new request's
+    place, else the new choice is never shown."""
+    from faceapp.gui.composer import Composer
+
+    class Result:
+        def __init__(self, name, gate=None):
+            self.name, self.gate = name, gate
+            self.photo = type("Photo", (), {"to_srgb": staticmethod(lambda rgb: rgb)})()
+
+        def composite(self):
+            if self.gate is not None:
+                self.gate.wait(10)
+            return np.zeros((8, 8, 3), np.uint8)
+
+    composer, delivered = Composer(), []
+    composer.composed.connect(lambda key, result, *_: delivered.append(result.name))
+    gate = threading.Event()
+    composer.request("photo", Result("old run", gate))
+    qtbot.wait(100)  # its composite is being made
+    composer.forget("photo")
+    composer.request("photo", Result("new run"))
+    gate.set()
+    qtbot.waitUntil(lambda: not composer.pending("photo"), timeout=5000)
+    qtbot.wait(100)
+    assert delivered == ["new run"]
+    composer.shutdown()

@@ -137,6 +137,29 @@ def test_a_photo_shown_again_gets_its_restored_pixels_back(window, qtbot, photos
     np.testing.assert_array_equal(shown_after(window), entry.result.composite())
 
 
+def test_a_photo_whose_images_cannot_be_made_says_so_rather_than_preparing_for_ever(window, qtbot, photos,
+                                                                                   monkeypatch):
+    import faceapp.gui.composer as composer_module
+
+    for path in photos[1:3]:
+        show(window, qtbot, path)
+
+    def out_of_memory(_rgb):
+        raise MemoryError("no memory for the full-size image")
+
+    real_render = composer_module.render
+    monkeypatch.setattr(composer_module, "render", out_of_memory)
+    window.filmstrip.select(photos[0])
+    assert window.compare.message() == f"Preparing {photos[0].name}…"
+    qtbot.waitUntil(lambda: "could not be shown" in window.compare.message(), timeout=20000)
+    assert window.compare.message().startswith(f"{photos[0].name} could not be shown")
+    assert any("no memory" in n.text for n in window.notices.notices())
+    monkeypatch.setattr(composer_module, "render", real_render)  # showing it again tries again
+    show(window, qtbot, photos[1])
+    show(window, qtbot, photos[0])
+    assert window.compare.message() == "" and window.compare.before_image() is not None
+
+
 def test_going_back_to_the_photo_shown_before_is_instant(window, qtbot, photos):
     show(window, qtbot, photos[1])
     window.filmstrip.select(photos[0])  # no event is handled between the click and the checks

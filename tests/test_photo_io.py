@@ -340,7 +340,14 @@ def test_a_photo_says_how_many_bits_per_channel_its_file_had(tmp_path):
     Image.fromarray(_pattern()).save(tmp_path / "plain.tif")
     Image.fromarray(_pattern()).save(tmp_path / "plain.jpg")
     Image.fromarray(_pattern()[..., 0] > 128).save(tmp_path / "bilevel.png")
-    for name in ("plain.png", "plain.tif", "plain.jpg", "bilevel.png"):
+    # A BMP of packed 5-6-5 pixels (Pillow's raw mode "BGR;16") has at most 6 bits a channel.
+    packed = ((deep[..., 0] >> 11) << 11 | (deep[..., 1] >> 10) << 5 | deep[..., 2] >> 11).astype("<u2")
+    rows = packed[::-1].tobytes()
+    info = struct.pack("<IiiHHIIiiII", 40, 30, 20, 1, 16, 3, len(rows), 2835, 2835, 0, 0)
+    info += struct.pack("<III", 0xF800, 0x07E0, 0x001F)
+    (tmp_path / "packed.bmp").write_bytes(struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(rows), 0, 0, 14 + len(info))
+                                          + info + rows)
+    for name in ("plain.png", "plain.tif", "plain.jpg", "bilevel.png", "packed.bmp"):
         assert read_photo(tmp_path / name).bits == 8, name
 
 

@@ -67,6 +67,7 @@ was not measured: the model is linear in the output's pixels, as ×1 and ×2 bea
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -248,7 +249,8 @@ def check_memory_budget(
         if option <= limit.bytes:
             ways.append(f"PNG output (needs {_gb(option)})")
     ways.append("a machine with more memory")
-    example = f"{limit.setting} 32G" if limit.setting.startswith("-") else f"{limit.setting}=32G"
+    enough = f"{max(1, math.ceil(need / 2**30))}G"
+    example = f"{limit.setting} {enough}" if limit.setting.startswith("-") else f"{limit.setting}={enough}"
     raise MemoryBudgetError(
         f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt} needs about {_gb(need)} of "
         f"memory, more than the {_gb(limit.bytes)} of {limit.source}. Choose {', or '.join(ways)}; "

@@ -379,21 +379,23 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
 
 
 def _bits_per_channel(image: Image.Image) -> int:
-    """The bits per channel of an opened, not yet loaded image's file (8 unless it says more)."""
-    if image.mode in ("I", "F"):
-        return 32
-    if image.mode.startswith("I;16"):
-        return 16
-    bits = 8
+    """The bits per channel of an opened, not yet loaded image's file (8 unless it says more): a
+    TIFF's BitsPerSample, a PNG's 16-bit raw mode ("RGB;16B", "LA;16B", "I;16B"), Pillow's mode
+    for the others (32-bit integer or float)."""
     if image.format == "TIFF":
         sample_bits = getattr(image, "tag_v2", {}).get(_BITS_PER_SAMPLE)
         values = sample_bits if isinstance(sample_bits, tuple) else (sample_bits,)
-        bits = max([int(v) for v in values if isinstance(v, int)] or [8])
-    for tile in image.tile or ():  # a 16-bit PNG's raw mode: "RGB;16B", "RGBA;16B", "LA;16B"
-        rawmode = tile.args if isinstance(tile.args, str) else (tile.args[0] if tile.args else "")
-        if isinstance(rawmode, str) and ";16" in rawmode:
-            bits = max(bits, 16)
-    return max(8, bits)
+        return max([8] + [int(v) for v in values if isinstance(v, int)])
+    if image.mode.startswith("I;16"):
+        return 16
+    if image.mode in ("I", "F"):
+        return 32
+    if image.format == "PNG":  # BMP's packed 5-6-5 pixels ("BGR;16") are 8 bits a channel at most
+        for tile in image.tile or ():
+            rawmode = tile.args if isinstance(tile.args, str) else (tile.args[0] if tile.args else "")
+            if isinstance(rawmode, str) and ";16" in rawmode:
+                return 16
+    return 8
 
 
 def _os_problem(path: Path, exc: OSError) -> str:

@@ -112,6 +112,7 @@ class CompareView(QWidget):
         self._after = after
         self._message = message
         self._faces = []
+        self._key_box = None  # placed on the photo shown before: not carried over to this one
         self._describe()
         self.zoom_fit()
 
@@ -507,12 +508,16 @@ class CompareView(QWidget):
         if box is None:  # the first arrow key places it in the middle of what is shown
             centre = self.widget_to_image(self._widget_centre())
             seen = min(self.width(), self.height()) / self._zoom
-            side = _KEY_BOX_START * min(seen, self._before.width(), self._before.height())
+            side = max(_MIN_BOX_PX, _KEY_BOX_START * min(seen, self._before.width(), self._before.height()))
             self._key_box = QRectF(centre.x() - side / 2, centre.y() - side / 2, side, side)
         elif key in arrows:
             share = _KEY_BOX_STEP_LARGE if modifiers == Qt.KeyboardModifier.ShiftModifier else _KEY_BOX_STEP
             dx, dy = arrows[key]
             box.translate(dx * share * box.width(), dy * share * box.height())
+            # its centre stays on the photo, so that Enter always has a box on it to add
+            centre = box.center()
+            box.moveCenter(QPointF(min(max(centre.x(), 0.0), float(self._before.width())),
+                                   min(max(centre.y(), 0.0), float(self._before.height()))))
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_Minus):
             factor = _KEY_BOX_SCALE if key != Qt.Key.Key_Minus else 1 / _KEY_BOX_SCALE
             centre = box.center()

@@ -11,6 +11,7 @@ request is skipped or its result dropped, and only the composite of the latest c
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,9 @@ class Composer(QObject):
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faceapp-compose")
         self._latest: dict[tuple[str, Any], int] = {}
+        # One count for every request, never restarted: a job asked for before forget() (or before
+        # a delivery) can never carry the token of a request made after it.
+        self._tokens = itertools.count(1)
         self._finished.connect(self._deliver)  # queued: emitted on the helper thread
 
     def request(self, key: Any, result: Any) -> None:
@@ -68,7 +72,7 @@ class Composer(QObject):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _submit(self, kind: str, key: Any, subject: Any, make: Callable[[Any], Any]) -> None:
-        token = self._latest.get((kind, key), 0) + 1
+        token = next(self._tokens)
         self._latest[(kind, key)] = token
         self._pool.submit(self._make, kind, key, token, subject, make)
 

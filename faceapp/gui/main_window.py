@@ -273,8 +273,11 @@ class MainWindow(QMainWindow):
         before, after = self.session.before.get(path), self.session.after.get(path)
         preparing = self.session.preparing(path)  # shown whole once both sides are ready
         failed = entry.photo is None and entry.error
+        unshown = before is not None and before.image is None and not preparing  # its images failed
         message = (f"{path.name} could not be opened.\n\n{entry.error}" if failed
-                   else f"Preparing {path.name}…" if preparing else "")
+                   else f"Preparing {path.name}…" if preparing
+                   else f"{path.name} could not be shown (the notice says why). Show another photo, then "
+                        "this one again, to try again." if unshown else "")
         before_image = before.image if before is not None and not preparing else None
         if changed or self.compare.before_image() is not before_image or self.compare.message() != message:
             self.compare.set_images(before_image, message=message)

@@ -111,7 +111,7 @@ class Session(QObject):
         self.composer = Composer(self)
         self.composer.composed.connect(self._composed)
         self.composer.photoRendered.connect(self._photo_rendered)
-        self.composer.failed.connect(lambda _path, error: self.error.emit(error))
+        self.composer.failed.connect(self._preparing_failed)
         self.export_queue = JobQueue(TaskRunner(self, name="faceapp-export"), self)
 
     @property
@@ -306,6 +306,13 @@ class Session(QObject):
         self.after[path] = rendered
         self._keep_or_free_full_size(path)
         self.entryChanged.emit(path)
+
+    def _preparing_failed(self, path: Path, error: BaseException) -> None:
+        """A composite or full-size image could not be made: the notice says why, and the window
+        stops saying it is preparing the photo."""
+        self.error.emit(error)
+        if path in self.entries:
+            self.entryChanged.emit(path)
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
         entry = self.entries.get(path)
