@@ -38,6 +38,7 @@ from faceapp.core.export import (
 from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
+from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.pathtext import path_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
@@ -151,6 +152,9 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--format", type=_output_format, metavar="{" + ",".join(OUTPUT_FORMATS) + "}",
                      help="output type; jpeg and tif are accepted too (default: the input's)")
     out.add_argument("--quality", type=_within(1, 100), default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
+    out.add_argument("--8-bit", dest="eight_bit", action="store_true",
+                     help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
+                          "as PNG, and as TIFF when it is grey)")
     out.add_argument("--png-level", type=_within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=_within(0, 6), default=WEBP_METHOD, metavar="0…6",
@@ -282,6 +286,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
         upscale=args.upscale, face_selection=args.faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
+        keep_16_bits=not args.eight_bit,
     )
 
 
@@ -417,7 +422,9 @@ class _Restorer:
             tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
         if photo.bits > 8:
             record["bits_per_channel"] = photo.bits
-            tqdm.write(f"note: {path_text(path)} {application.depth_note(photo.bits)}", file=sys.stderr)
+            note = application.depth_note(photo, format_for(self.destinations(path, relative)[0]),
+                                          keep_16_bits=self.prefs.keep_16_bits, setting="without --8-bit")
+            tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         too_small = 0
         if self.args.aligned:
             faces = []
@@ -440,10 +447,11 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
-            check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale,
-                                fmt=format_for(self.destinations(path, relative)[0]), alpha=photo.alpha is not None,
-                                limit=self.memory_limit, name=path_text(path),
-                                face_area=face_area_of(faces, photo.width, photo.height))
+            fmt = format_for(self.destinations(path, relative)[0])
+            check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,
+                                alpha=photo.alpha is not None, limit=self.memory_limit, name=path_text(path),
+                                face_area=face_area_of(faces, photo.width, photo.height),
+                                sixteen_bit=self.prefs.keep_16_bits and writes_16_bit(photo, fmt))
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
@@ -475,7 +483,7 @@ class _Restorer:
             written = application.write_result(
                 chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
-                source=path,
+                source=path, keep_16_bits=self.prefs.keep_16_bits,
             )
             # Recorded before anything else happens (the line below can take a Ctrl-C too).
             outputs.append(path_text(written))

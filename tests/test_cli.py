@@ -492,17 +492,24 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path, testda
     assert record["pages"] == 3 and record["status"] == "ok"
 
 
-def test_a_48_bit_scan_says_its_result_has_8_bits_per_channel(tmp_path, testdata_dir, capsys):
+def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, testdata_dir, capsys):
     import cv2
 
     bgr = cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg"))
     scan = tmp_path / "scan.png"
-    cv2.imwrite(str(scan), bgr.astype(np.uint16) * 257)
+    cv2.imwrite(str(scan), bgr.astype(np.uint16) * 257 + 100)
     code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0
-    assert f"note: {scan} has 16 bits per channel; faceapp restores in 8, so the result has 8 bits per channel." in err
+    assert (f"note: {scan} has 16 bits per channel; the result keeps them (the restored faces carry the model's "
+            "8 bits, scaled to 16).") in err
     [record] = json.loads(out)["results"]
     assert record["bits_per_channel"] == 16 and record["status"] == "ok"
+    assert cv2.imread(record["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress", "--8-bit")
+    assert code == 0 and "the result is written in 8 (keep 16: without --8-bit)." in err
+    assert cv2.imread(json.loads(out)["results"][0]["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint8
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--no-progress", "--format", "jpg")
+    assert code == 0 and f"note: {scan} has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)." in err
     code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0 and "bits per channel" not in err and "bits_per_channel" not in json.loads(out)["results"][0]
 

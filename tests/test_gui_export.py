@@ -9,6 +9,7 @@ import time
 import gui_util
 import numpy as np
 from gui_util import StallMeter, load, restore, saved
+from pipeline_util import drain
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
@@ -170,3 +171,20 @@ def test_save_creates_the_output_folder_of_the_settings_as_the_cli_does(window, 
     window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(folder))
     [written] = saved(window, qtbot, window.exports.save)
     assert written.parent == folder and written.exists()
+
+
+def test_a_48_bit_scan_is_saved_in_16_bits_unless_the_setting_says_8(window, qtbot, testdata_dir, tmp_path):
+    import cv2
+
+    scan = tmp_path / "scan.png"
+    cv2.imwrite(str(scan), cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg")).astype(np.uint16) * 257 + 100)
+    path = load(window, qtbot, scan)
+    restore(window, qtbot, path)
+    with qtbot.waitSignal(window.exports.saved, timeout=30000) as blocker:
+        assert window.exports.save()
+    [written] = blocker.args[0]
+    assert cv2.imread(str(written), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    window.session.prefs = dataclasses.replace(window.session.prefs, keep_16_bits=False)  # Settings → 16-bit photos
+    job = window.session.export_job([path], dest=tmp_path / "eight.png")
+    [written], _steps = drain(job(lambda: False))
+    assert cv2.imread(str(written), cv2.IMREAD_UNCHANGED).dtype == np.uint8

@@ -184,7 +184,7 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(window, qtbot, t
     assert messages == ["scan.tif: It has 2 pages: only the first is restored."]
 
 
-def test_a_48_bit_scan_says_its_result_has_8_bits_per_channel(window, qtbot, testdata_dir, tmp_path):
+def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir, tmp_path):
     import cv2
 
     scan = tmp_path / "scan.png"
@@ -193,4 +193,5 @@ def test_a_48_bit_scan_says_its_result_has_8_bits_per_channel(window, qtbot, tes
     window.session.info.connect(messages.append)
     load(window, qtbot, scan)
     qtbot.waitUntil(lambda: bool(messages), timeout=5000)
-    assert messages == ["scan.png has 16 bits per channel; faceapp restores in 8, so the result has 8 bits per channel."]
+    assert messages == ["scan.png has 16 bits per channel; the result keeps them (the restored faces carry the model's "
+                        "8 bits, scaled to 16)."]

@@ -47,6 +47,23 @@ def test_the_estimate_covers_the_measured_peak_and_is_not_wildly_above_it(width,
         check_memory_budget(width, height, upscale=upscale, fmt=fmt, limit=MemoryLimit(int(peak) - 1, "the test's limit"))
 
 
+# Peak RSS of `faceapp-cli restore big16.png --upscale S` (PNG; /usr/bin/time -v): gf_Blake_Lively
+# enlarged to a 6000×4000 48-bit PNG (its faces' regions 0.77 of it), written in 16 bits per channel
+# (and with --8-bit: 1.49 and 2.70 GB).
+MEASURED_SIXTEEN_BIT = [(1, 1.69e9), (2, 3.38e9)]
+
+
+@pytest.mark.parametrize(("upscale", "peak"), MEASURED_SIXTEEN_BIT)
+def test_a_16_bit_result_is_estimated_with_its_16_bit_pixels(upscale, peak):
+    estimate = estimate_peak_bytes(6000, 4000, upscale=upscale, fmt="PNG", face_area=0.77, sixteen_bit=True)
+    assert peak <= estimate <= 1.2 * peak, f"estimate {estimate / 1e9:.2f} GB for a measured {peak / 1e9:.2f} GB"
+    eight = estimate_peak_bytes(6000, 4000, upscale=upscale, fmt="PNG", face_area=0.77)
+    assert eight < peak  # the 8-bit estimate would let it be killed
+    limit = MemoryLimit(int(peak) - 1, "the test's limit")
+    with pytest.raises(MemoryBudgetError, match=r"in 16 bits per channel.*8 bits per channel \(needs"):
+        check_memory_budget(6000, 4000, upscale=upscale, fmt="PNG", face_area=0.77, sixteen_bit=True, limit=limit)
+
+
 #: The five landmarks of one face of the measured group photo (forty such faces, 360 px crops of
 #: ../shared/testdata/faces on a 6000×4000 background, detected with boxes of about 200×250 px).
 GROUP_FACE_LANDMARKS = [[286, 312], [378, 316], [329, 372], [291, 406], [369, 409]]

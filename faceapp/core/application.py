@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from faceapp.core import export
+from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import mask_to_photo, read_mask
 from faceapp.core.errors import MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
@@ -137,10 +137,22 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
     return detect_faces(photo, detector, prefs).faces
 
 
-def depth_note(bits: int) -> str:
-    """What both front-ends say of a photo with more than 8 bits per channel (a 48-bit scan), after
-    its name: faceapp reads, restores and writes 8."""
-    return f"has {bits} bits per channel; faceapp restores in 8, so the result has 8 bits per channel."
+def depth_note(photo: Photo, fmt: str, *, keep_16_bits: bool = True, setting: str = "") -> str:
+    """What both front-ends say, after its name, of a photo with more than 8 bits per channel (a
+    48-bit scan) whose result is written as ``fmt``: whether the result keeps 16 bits
+    (:mod:`faceapp.core.sixteen_bit`), and if not why. ``setting``: the front-end's way to keep
+    16 bits when the user turned that off (e.g. "without --8-bit")."""
+    bits = photo.bits
+    if bits != 16:
+        return f"has {bits} bits per channel; faceapp reads it in 8, so the result has 8 bits per channel."
+    if not keep_16_bits:
+        return "has 16 bits per channel; the result is written in 8" + (f" (keep 16: {setting})." if setting else ".")
+    if sixteen_bit.writes_16_bit(photo, fmt):
+        return ("has 16 bits per channel; the result keeps them (the restored faces carry the model's 8 bits, "
+                "scaled to 16).")
+    kinds = "PNG" if photo.alpha is not None or not photo.single_channel else "PNG or TIFF"
+    name = "WebP" if fmt == "WEBP" else fmt
+    return f"has 16 bits per channel; as {name} the result has 8 ({kinds} keeps 16)."
 
 
 def too_small_message(found: FoundFaces, *, setting: str = "") -> str | None:
@@ -270,16 +282,31 @@ def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None,
 
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,
-                 overwrite: bool = False, source: Path | None = None, **options: Any) -> Path:
+                 overwrite: bool = False, source: Path | None = None, keep_16_bits: bool = True,
+                 **options: Any) -> Path:
     """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
     overwrites unless asked). ``source``: the photo file it was restored from, named in the
     provenance (name and size) so a later run can tell its results from another photo's.
+    ``keep_16_bits``: a 16-bit photo's result is written in 16 bits where the format holds them
+    (:func:`faceapp.core.sixteen_bit.writes_16_bit`; the file is read again for them).
     ``options``: png_compress_level, webp_method, unique (see export_photo)."""
     provenance = result.provenance()
     if source is not None:
         provenance["source"] = source_record(source)
-    return export.export_photo(result.composite(), result.alpha, result.photo, dest, format=fmt, quality=quality,
+    image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
+    return export.export_photo(image, alpha, result.photo, dest, format=fmt, quality=quality,
                                provenance=provenance, overwrite=overwrite, **options)
+
+
+def result_pixels(result: PhotoResult, fmt: str, *, keep_16_bits: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The pixels (RGB, alpha or None) that writing ``result`` as ``fmt`` writes: 16 bits per
+    channel where the photo had them, the format holds them and ``keep_16_bits`` (unless the file
+    cannot be read again in 16: then 8, as the log says); else the 8-bit composite."""
+    if keep_16_bits and sixteen_bit.writes_16_bit(result.photo, fmt):
+        pixels = sixteen_bit.read_16_bit(result.photo)
+        if pixels is not None:
+            return sixteen_bit.composite_16_bit(result, pixels)
+    return result.composite(), result.alpha
 
 
 def source_record(source: Path) -> dict[str, Any]:

@@ -20,7 +20,9 @@ channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB chan
 no alpha channel: a transparent result is flattened over white there, with a warning in the log.
 Results larger than a format allows are refused before anything is written
 (:func:`check_output_size`, which the CLI calls before restoring too; the window checks it when saving). TIFF is written
-uncompressed, because Pillow's libtiff encoders cannot write the EXIF sub-IFD. PNG is encoded here,
+uncompressed, because Pillow's libtiff encoders cannot write the EXIF sub-IFD. 16-bit pixels (uint16;
+:mod:`faceapp.core.sixteen_bit`) are written as PNG, or as a one-channel TIFF without alpha (Pillow
+writes no other 16-bit TIFF). PNG is encoded here,
 band by band from the arrays, so a large result is never copied whole; the other formats go
 through Pillow, which needs one full copy of the pixels.
 """
@@ -206,6 +208,9 @@ def export_photo(
 ) -> Path:
     """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written.
 
+    ``image_rgb``: HxWx3 uint8, or uint16 (16 bits per channel; ``alpha`` of the same type) where
+    the file can hold it: PNG, or TIFF from a one-channel photo without alpha.
+
     An existing ``dest`` is an error, unless ``overwrite`` (it is replaced; never when it is
     ``photo``'s own file) or ``unique`` (the first free name of ``STEM_2.EXT``, ``STEM_3.EXT``, …
     is taken at the moment the finished file is renamed into place, and returned).
@@ -226,10 +231,15 @@ def export_photo(
         raise ExportError(f"the PNG compression level must be within 0…9, got {png_compress_level}")
     if not 0 <= webp_method <= 6:
         raise ExportError(f"the WebP method must be within 0…6, got {webp_method}")
-    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
-        raise ExportError(f"expected an HxWx3 uint8 RGB image, got {image_rgb.dtype} {image_rgb.shape}")
-    if alpha is not None and alpha.shape != image_rgb.shape[:2]:
-        raise ExportError(f"the alpha channel {alpha.shape} does not match the image {image_rgb.shape[:2]}")
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype not in (np.uint8, np.uint16):
+        raise ExportError(f"expected an HxWx3 uint8 or uint16 RGB image, got {image_rgb.dtype} {image_rgb.shape}")
+    if alpha is not None and (alpha.shape != image_rgb.shape[:2] or alpha.dtype != image_rgb.dtype):
+        raise ExportError(f"the alpha channel ({alpha.dtype} {alpha.shape}) does not match the image "
+                          f"({image_rgb.dtype} {image_rgb.shape[:2]})")
+    sixteen = image_rgb.dtype == np.uint16
+    if sixteen and not (fmt == "PNG" or (fmt == "TIFF" and alpha is None and photo is not None and photo.single_channel)):
+        raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF from a one-channel "
+                          f"photo without transparency; not as {fmt}")
     check_output_size(image_rgb.shape[1], image_rgb.shape[0], fmt, name=str(dest))
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
@@ -348,6 +358,8 @@ def _to_pillow(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     """
     size = (pixels.shape[1], pixels.shape[0])
     mode = "L" if pixels.ndim == 2 else "RGB"
+    if pixels.dtype == np.uint16:  # 16-bit grey (export lets no other 16-bit image through)
+        return Image.frombuffer("I;16", size, np.ascontiguousarray(pixels, dtype="<u2"), "raw", "I;16", 0, 1)
     if alpha is None:
         return Image.frombuffer(mode, size, np.ascontiguousarray(pixels), "raw", mode, 0, 1)
     colours = 1 if pixels.ndim == 2 else 3

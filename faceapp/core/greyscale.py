@@ -38,8 +38,8 @@ def is_greyscale(rgb: np.ndarray, *, tolerance: int = GREY_TOLERANCE) -> bool:
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
-    """The HxW uint8 grey (BT.601 luma) of an HxWx3 uint8 RGB image."""
-    out = np.empty(rgb.shape[:2], dtype=np.uint8)
+    """The HxW grey (BT.601 luma) of an HxWx3 RGB image, uint8 or uint16 as it is."""
+    out = np.empty(rgb.shape[:2], dtype=rgb.dtype)
     rows = _band_rows(rgb)
     for top in range(0, rgb.shape[0], rows):
         out[top : top + rows] = cv2.cvtColor(rgb[top : top + rows], cv2.COLOR_RGB2GRAY)
@@ -47,7 +47,7 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 
 def make_grey(rgb: np.ndarray) -> np.ndarray:
-    """``rgb`` (HxWx3 uint8, writable) made neutral in place: every channel set to its luma; returned."""
+    """``rgb`` (HxWx3 uint8 or uint16, writable) made neutral in place: every channel set to its luma; returned."""
     rows = _band_rows(rgb)
     for top in range(0, rgb.shape[0], rows):
         band = rgb[top : top + rows]

@@ -105,6 +105,11 @@ _FACE_MASKS_PER_REGION_PIXEL = 14.5
 _ENCODER_PER_OUTPUT_PIXEL = {"PNG": 0.0, "JPEG": 4.0, "TIFF": 4.0, "WEBP": 9.5}
 _JPEG_FLATTEN_PER_PIXEL = 3.0  # JPEG has no alpha: a transparent result is flattened into a new RGB copy
 _JPEG_OPTIMIZE_PER_PIXEL, _JPEG_OPTIMIZE_MAX_PIXELS = 6.0, 50_000_000
+#: A result written in 16 bits (faceapp.core.sixteen_bit), per byte of a 16-bit pixel (6 for RGB, 8
+#: with alpha): reading the file again holds its bytes, OpenCV's decoded copy and the upright RGB
+#: at once (per input pixel); composing holds that RGB, its enlarged copy (per output pixel) and
+#: the 16-bit background under the faces (per pixel of their regions).
+_SIXTEEN_BIT_READ_COPIES = 3
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -180,14 +185,15 @@ def _cgroup_headroom() -> int | None:
 
 
 def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
-                        face_area: float = PORTRAIT_FACE_AREA) -> int:
+                        face_area: float = PORTRAIT_FACE_AREA, sixteen_bit: bool = False) -> int:
     """The peak memory of restoring a ``width``×``height`` photo at ×``upscale`` and writing it as
     ``fmt`` (a Pillow format name: PNG, JPEG, WEBP, TIFF); see the module's notes for the model and
     the measurements behind it.
 
     ``face_area``: the faces' regions (the footprints of their aligned crops, summed; overlapping
     ones count each time) as a fraction of the photo. Unknown from a header: the default assumes a
-    portrait, whose faces cover the photo (:data:`PORTRAIT_FACE_AREA`)."""
+    portrait, whose faces cover the photo (:data:`PORTRAIT_FACE_AREA`). ``sixteen_bit``: the result
+    is written in 16 bits per channel (:func:`faceapp.core.sixteen_bit.writes_16_bit`)."""
     inputs = width * height
     outputs = inputs * upscale * upscale
     decode = inputs * _DECODE_PER_INPUT_PIXEL
@@ -200,6 +206,10 @@ def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PN
     masks = _FACE_MASKS_PER_REGION_PIXEL * max(0.0, face_area)
     per_output = _BACKGROUND_PER_OUTPUT_PIXEL + channels + _COMPOSITE_PER_OUTPUT_PIXEL + encoder + masks
     work = inputs * (_PHOTO_PER_INPUT_PIXEL + channels) + outputs * per_output
+    if sixteen_bit:
+        deep = 2 * (3 + channels)
+        work += max(inputs * deep * _SIXTEEN_BIT_READ_COPIES,
+                    inputs * deep + outputs * deep * (1 + max(0.0, face_area)))
     return BASE_BYTES + int(max(decode, work))
 
 
@@ -230,29 +240,38 @@ def face_area_of(faces, width: int, height: int) -> float:
 def check_memory_budget(
     width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
     limit: MemoryLimit | None = None, name: str = "the photo", face_area: float = PORTRAIT_FACE_AREA,
+    sixteen_bit: bool = False,
 ) -> None:
     """Raise :class:`MemoryBudgetError` if the job's estimated peak exceeds the limit
-    (``face_area``: see :func:`estimate_peak_bytes`)."""
+    (``face_area``, ``sixteen_bit``: see :func:`estimate_peak_bytes`)."""
     limit = limit if limit is not None else memory_limit()
-    need = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area)
+    need = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area,
+                               sixteen_bit=sixteen_bit)
     if limit.bytes is None or need <= limit.bytes:
         return
     ways = []
     smaller = [s for s in (2, 1) if s < upscale]
+    if sixteen_bit:
+        option = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area)
+        if option <= limit.bytes:
+            ways.append(f"8 bits per channel (needs {_gb(option)})")
     for scale in smaller:
-        option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area)
+        option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area,
+                                     sixteen_bit=sixteen_bit)
         if option <= limit.bytes:
             ways.append(f"a smaller upscale (×{scale} needs {_gb(option)})")
             break
     if fmt != "PNG":
-        option = estimate_peak_bytes(width, height, upscale=upscale, fmt="PNG", alpha=alpha, face_area=face_area)
+        option = estimate_peak_bytes(width, height, upscale=upscale, fmt="PNG", alpha=alpha, face_area=face_area,
+                                     sixteen_bit=sixteen_bit)
         if option <= limit.bytes:
             ways.append(f"PNG output (needs {_gb(option)})")
     ways.append("a machine with more memory")
     enough = f"{max(1, math.ceil(need / 2**30))}G"
     example = f"{limit.setting} {enough}" if limit.setting.startswith("-") else f"{limit.setting}={enough}"
+    depth = " in 16 bits per channel" if sixteen_bit else ""
     raise MemoryBudgetError(
-        f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt} needs about {_gb(need)} of "
+        f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt}{depth} needs about {_gb(need)} of "
         f"memory, more than the {_gb(limit.bytes)} of {limit.source}. Choose {', or '.join(ways)}; "
         f"or, if you know more is free, raise the limit with {limit.setting} (e.g. {example})."
     )

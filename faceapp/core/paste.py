@@ -183,9 +183,11 @@ def blend_faces(
     """Add wᵢ·(cropᵢ − plainᵢ) into ``out`` in place over each mask's ROI.
 
     ``plain[i]`` is the background under mask i's ROI, unchanged by the faces (``out`` may hold a
-    copy of the background or the background itself). The work runs in bands of ``band_rows``
+    copy of the background or the background itself). ``out``, ``plain`` and ``crops`` are uint8,
+    or all uint16 (a 16-bit result). The work runs in bands of ``band_rows``
     output rows, so the float temporaries stay small whatever the face's size.
     """
+    top_value = float(np.iinfo(out.dtype).max)
     for crop, base, mask, weight in zip(crops, plain, masks, weights, strict=True):
         if mask.empty():
             continue
@@ -204,5 +206,5 @@ def blend_faces(
             value *= weight[top:bottom, :, None]
             value += target
             value += 0.5
-            np.clip(value, 0, 255, out=value)
+            np.clip(value, 0, top_value, out=value)
             target[...] = value  # truncates: value + 0.5 rounded

@@ -1,7 +1,8 @@
 """Reading photos: any common format and mode in, upright 8-bit RGB (+ alpha) and metadata out.
 
 :func:`read_photo` accepts JPEG (and camera MPO), PNG, WebP, TIFF and BMP. It applies the EXIF
-orientation, reduces 16-bit and float images to 8 bits, converts grayscale, palette and CMYK
+orientation, reduces 16-bit and float images to 8 bits (a 16-bit photo's result gets its 16 back
+at export: :mod:`faceapp.core.sixteen_bit`), converts grayscale, palette and CMYK
 images to RGB, and keeps the alpha channel (including palette transparency) separately so that it
 can be re-attached to the result. A black-and-white photo (one grey channel, or RGB whose channels
 are equal: :mod:`faceapp.core.greyscale`) is marked :attr:`Photo.greyscale`, so that its result
@@ -138,8 +139,9 @@ class Photo:
     pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
     only the first is read, so a front-end can say that the others are left out (1 for every
     other file). bits: the bits per channel of the file's pixels (16 for a 48-bit scan, 32 for a
-    float or 32-bit integer image; 8 for every other file): the pixels here and the results have
-    8, so a front-end can say so when the file had more.
+    float or 32-bit integer image; 8 for every other file): the pixels here have 8 (a 16-bit
+    photo's result gets its 16 back at export: :mod:`faceapp.core.sixteen_bit`). orientation: the
+    file's EXIF orientation (1…8), which made the pixels upright.
     """
 
     path: Path | None
@@ -158,6 +160,7 @@ class Photo:
     iptc: bytes | None = None
     pages: int = 1
     bits: int = 8
+    orientation: int = 1
 
     @property
     def srgb(self) -> np.ndarray:
@@ -375,6 +378,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None, pages=pages, bits=bits,
+        orientation=orientation if orientation in range(1, 9) else 1,
     )
 
 

@@ -281,6 +281,23 @@ class PhotoResult:
         self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
+    def composite_over(self, background: np.ndarray) -> np.ndarray:
+        """The chosen faces blended in place into ``background``, returned: another version of this
+        result's background (the same size, uint8 or uint16, writable), such as the photo's own 16
+        bits enlarged (:mod:`faceapp.core.sixteen_bit`); made grey when the photo is black-and-white.
+        Into uint16 each face goes in its 8 bits scaled to 16 (×257): the model makes 8."""
+        if background.shape != self.background.shape or background.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"expected a uint8 or uint16 background of {self.background.shape}, "
+                             f"got {background.dtype} {background.shape}")
+        state = self._blend_state()
+        gain = 257 if background.dtype == np.uint16 else 1
+        restored = [self.photo.from_srgb(f.restored).astype(background.dtype) * background.dtype.type(gain)
+                    for f in self.faces]
+        blend_faces(background, face_regions(background, state.masks), restored, state.masks, state.weights)
+        if self.photo.greyscale:
+            make_grey(background)
+        return background
+
     def drop_composite_cache(self) -> None:
         """Free the blending masks and the latest composite that every version of this run shares
         (a photo no longer on screen); the next :meth:`composite` makes them again, the same pixels."""

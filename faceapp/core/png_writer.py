@@ -1,4 +1,4 @@
-"""A streaming PNG writer: 8-bit grey or RGB (± alpha) straight from numpy arrays, a band of rows at a time.
+"""A streaming PNG writer: 8- or 16-bit grey or RGB (± alpha) straight from numpy arrays, a band of rows at a time.
 
 Why not Pillow or another library: Pillow first copies the whole image into its own buffer (four
 bytes a pixel, 1.5 GB for a 24000×16000 ×4 result), OpenCV needs a BGR copy and cannot write
@@ -32,7 +32,8 @@ def write_png(
     dpi: tuple[float, float] | None = None,
     xmp: bytes | None = None,
 ) -> None:
-    """Encode an 8-bit grey (HxW) or RGB (HxWx3) PNG, with ``alpha`` when given, band by band.
+    """Encode a grey (HxW) or RGB (HxWx3) PNG, with ``alpha`` when given, band by band: 8 bits per
+    channel from uint8 arrays, 16 from uint16 ones (``pixels`` and ``alpha`` of one type).
 
     Pillow would first copy the whole image into its own memory (four bytes a pixel: 1.5 GB for
     a 24000×16000 result); here only one band of rows exists at a time. Every row uses the "Up"
@@ -45,8 +46,12 @@ def write_png(
     colours = 1 if pixels.ndim == 2 else 3
     channels = colours + (alpha is not None)
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]  # grey, grey + alpha, RGB, RGBA
+    if pixels.dtype not in (np.uint8, np.uint16) or (alpha is not None and alpha.dtype != pixels.dtype):
+        raise ValueError(f"PNG pixels must be uint8 or uint16 (alpha the same), got {pixels.dtype}"
+                         + (f" and {alpha.dtype}" if alpha is not None else ""))
+    depth = 8 * pixels.dtype.itemsize
     handle.write(b"\x89PNG\r\n\x1a\n")
-    _chunk(handle, b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
+    _chunk(handle, b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))
     if icc:
         _chunk(handle, b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))
     if dpi:
@@ -60,9 +65,9 @@ def write_png(
         _text_chunk(handle, key, value)
 
     compressor = zlib.compressobj(level)
-    row_bytes = width * channels
+    row_bytes = width * channels * pixels.dtype.itemsize
     band_rows = max(1, _PNG_BLOCK_BYTES // row_bytes)
-    band = np.empty((band_rows, width, channels), dtype=np.uint8)
+    band = np.empty((band_rows, width, channels), dtype=">u2" if depth == 16 else np.uint8)  # PNG is big-endian
     filtered = np.empty((band_rows, row_bytes + 1), dtype=np.uint8)
     filtered[:, 0] = 2  # "Up": each byte minus the byte above it (zeros above the first row)
     previous = np.zeros(row_bytes, dtype=np.uint8)
@@ -72,7 +77,7 @@ def write_png(
         band[:rows, :, :colours] = pixels[top : top + rows].reshape(rows, width, colours)
         if alpha is not None:
             band[:rows, :, colours] = alpha[top : top + rows]
-        flat = band[:rows].reshape(rows, row_bytes)
+        flat = band[:rows].view(np.uint8).reshape(rows, row_bytes)  # the filter works on bytes at any depth
         np.subtract(flat[0], previous, out=filtered[0, 1:])
         np.subtract(flat[1:], flat[:-1], out=filtered[1:rows, 1:])
         previous = flat[-1].copy()

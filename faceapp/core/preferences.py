@@ -53,7 +53,8 @@ class Preferences:
     face_selection / min_face_size: which detected faces are restored. repair_resamples: RePaint
     resamplings per step where damage is painted; refine_passes: passes of the GUI's Refine. output_folder: "" writes
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
-    (checked when a name is made: :func:`faceapp.core.export.output_file_name`).
+    (checked when a name is made: :func:`faceapp.core.export.output_file_name`). keep_16_bits: a
+    16-bit photo's result is written in 16 bits where the format holds them (PNG; TIFF from a grey one).
     """
 
     device: str = "auto"
@@ -76,6 +77,7 @@ class Preferences:
     name_pattern: str = DEFAULT_NAME_PATTERN
     export_format: OutputFormat = ""
     quality: Annotated[int, Field(ge=1, le=100)] = 95
+    keep_16_bits: bool = True
     auto_start: bool = False
 
     @field_validator("device")

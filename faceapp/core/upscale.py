@@ -23,18 +23,18 @@ _STRIPE_OUTPUT_ROWS = 512
 def upscale_image(
     image: np.ndarray, scale: int, *, stripe_rows: int = _STRIPE_OUTPUT_ROWS, should_cancel: Callable[[], bool] | None = None
 ) -> np.ndarray:
-    """HxW(xC) uint8 → (s·H)x(s·W)(xC) uint8; ``scale`` 1 returns a copy.
+    """HxW(xC) uint8 or uint16 → (s·H)x(s·W)(xC) of the same type; ``scale`` 1 returns a copy.
 
     ``should_cancel()`` is asked before each stripe; True raises :class:`Cancelled`.
     """
     if scale not in SCALES:
         raise ValueError(f"upscale must be one of {SCALES}, got {scale}")
-    if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected a uint8 or uint16 image, got {image.dtype}")
     if scale == 1:
         return image.copy()
     height, width = image.shape[:2]
-    out = np.empty((height * scale, width * scale) + image.shape[2:], dtype=np.uint8)
+    out = np.empty((height * scale, width * scale) + image.shape[2:], dtype=image.dtype)
     in_rows = max(1, stripe_rows // scale)
     for y0 in range(0, height, in_rows):
         if should_cancel is not None and should_cancel():

@@ -169,10 +169,13 @@ class CoreBackend:
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             from faceapp.core.memory import check_memory_budget, face_area_of
 
-            check_memory_budget(photo.width, photo.height, upscale=prefs.upscale,
-                                fmt=application.output_format(photo.path, prefs),
+            from faceapp.core.sixteen_bit import writes_16_bit
+
+            fmt = application.output_format(photo.path, prefs)
+            check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=fmt,
                                 alpha=photo.alpha is not None, name=entry.path.name,
-                                face_area=face_area_of(faces, photo.width, photo.height))
+                                face_area=face_area_of(faces, photo.width, photo.height),
+                                sixteen_bit=prefs.keep_16_bits and writes_16_bit(photo, fmt))
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
@@ -217,7 +220,8 @@ class CoreBackend:
 
     @staticmethod
     def export_job(snapshots: list[ExportSnapshot], destination: Callable[[ExportSnapshot], Path], *,
-                   fmt: str | None = None, quality: int, unique: bool = False, overwrite: bool = False):
+                   fmt: str | None = None, quality: int, unique: bool = False, overwrite: bool = False,
+                   keep_16_bits: bool = True):
         """Write each snapshot to ``destination(snapshot)`` with provenance metadata; returns the files.
 
         The destination is asked for just before each file is written, so free names chosen
@@ -236,7 +240,7 @@ class CoreBackend:
                 if unique:  # a name of faceapp's choosing, in the output folder: made when missing, as the CLI does
                     make_output_folder(target.parent)
                 written.append(write_export(snapshot, target, fmt=fmt, quality=quality, unique=unique,
-                                            overwrite=overwrite))
+                                            overwrite=overwrite, keep_16_bits=keep_16_bits))
                 yield ExportStep(index, len(snapshots), snapshot, written[-1])
             return written
 
@@ -279,9 +283,9 @@ def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
 
 
 def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False,
-                 overwrite: bool = False) -> Path:
+                 overwrite: bool = False, keep_16_bits: bool = True) -> Path:
     """Write the snapshot to ``dest`` as the CLI would (any thread). A taken name is an error,
     unless ``unique`` (it moves on to the next number) or ``overwrite`` (the file is replaced,
     never when it is the original photo)."""
     return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique, overwrite=overwrite,
-                                    source=snapshot.source)
+                                    source=snapshot.source, keep_16_bits=keep_16_bits)

@@ -26,7 +26,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
-from faceapp.core.application import depth_note, spared_message
+from faceapp.core.application import depth_note, output_format, spared_message
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
@@ -196,7 +196,9 @@ class Session(QObject):
         if entry.photo.pages > 1:
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
         if entry.photo.bits > 8:
-            self.info.emit(f"{path.name} {depth_note(entry.photo.bits)}")
+            note = depth_note(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
+                              setting="Settings ▸ 16-bit photos")
+            self.info.emit(f"{path.name} {note}")
         if not entry.faces:
             self.error.emit(no_face_found(path, left_out))
             return
@@ -444,7 +446,8 @@ class Session(QObject):
             return dest if dest is not None else self.backend.default_output_path(snapshot.source, prefs)
 
         return self.backend.export_job(snapshots, destination, fmt=fmt, quality=quality or self.prefs.quality,
-                                       unique=dest is None, overwrite=dest is not None and replace)
+                                       unique=dest is None, overwrite=dest is not None and replace,
+                                       keep_16_bits=self.prefs.keep_16_bits)
 
     def restored(self) -> list[Path]:
         """The photos that have a result to save, in filmstrip order."""

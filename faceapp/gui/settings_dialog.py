@@ -179,6 +179,10 @@ class SettingsDialog(QDialog):
         self.quality.setRange(1, 100)
         self.quality.setValue(prefs.quality)
         self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless)")
+        self.keep_16_bits = QCheckBox("Keep 16 bits per channel")
+        self.keep_16_bits.setChecked(prefs.keep_16_bits)
+        self.keep_16_bits.setToolTip("A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG, or as TIFF "
+                                     "when it is grey; off: 8 bits, smaller files")
         self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
         self._quality_applies()
         self.auto_start = QCheckBox("Start restoring as soon as photos are dropped")
@@ -206,6 +210,7 @@ class SettingsDialog(QDialog):
         output.addRow("Name pattern", self.name_pattern)
         output.addRow("Format", self.export_format)
         output.addRow("Quality", self.quality)
+        output.addRow("16-bit photos", self.keep_16_bits)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -300,5 +305,6 @@ class SettingsDialog(QDialog):
             name_pattern=pattern,
             export_format=self.export_format.currentData(),
             quality=self.quality.value(),
+            keep_16_bits=self.keep_16_bits.isChecked(),
             auto_start=self.auto_start.isChecked(),
         )

@@ -1,0 +1,180 @@
+"""A 16-bit photo's result keeps its 16 bits: the background keeps every bit of the file (turned
+upright, enlarged, its damage filled), the faces are the 8-bit result's scaled to 16, the metadata is
+kept; formats that cannot hold 16 bits, the user's choice of 8, or a file that changed since it was
+opened give the 8-bit result."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_util import FakeEngine, identity_engine, outside_faces
+
+from faceapp.core.application import depth_note, result_pixels, write_result
+from faceapp.core.errors import ExportError
+from faceapp.core.export import export_photo, read_provenance
+from faceapp.core.faces import face_from_box
+from faceapp.core.photo_io import read_photo
+from faceapp.core.photo_restore import PhotoSettings, restore_photo
+from faceapp.core.png_writer import write_png
+from faceapp.core.settings import SamplerSettings
+from faceapp.core.sixteen_bit import SCALE_8_TO_16, read_16_bit, writes_16_bit
+from faceapp.core.upscale import upscale_image
+
+NO_DIFFUSION = SamplerSettings(fidelity=1.0)
+_EXIF_ORIENTATION = 0x0112
+
+
+class _BrighterEngine(FakeEngine):
+    """Returns the crop 40 levels brighter: shows where the faces went and that they are 8-bit."""
+
+    model_name, face_size = "brighter", 128
+    template = identity_engine(128).template
+
+    def iter_restore(self, face, *, sampler, seeds, should_cancel=None):
+        return [np.clip(face.astype(np.int16) + 40, 0, 255).astype(np.uint8) for _ in seeds]
+        yield  # a generator that reports no step
+
+
+def _scan16(testdata_dir, seed: int = 0) -> np.ndarray:
+    """cf_03.jpg as a 48-bit scan (RGB uint16) whose low bytes carry detail 8 bits cannot hold."""
+    rgb = cv2.cvtColor(cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg")), cv2.COLOR_BGR2RGB)
+    fine = np.random.default_rng(seed).integers(0, 200, rgb.shape)
+    return (rgb.astype(np.int64) * 256 + fine).clip(0, 65535).astype(np.uint16)
+
+
+def _write_png16(path, rgb16: np.ndarray, *, orientation: int = 1, alpha: np.ndarray | None = None) -> None:
+    exif = Image.Exif()
+    exif[_EXIF_ORIENTATION] = orientation
+    with open(path, "wb") as handle:
+        write_png(handle, rgb16, alpha, level=1, icc=None, exif=exif.tobytes(), text={"Title": "scan"})
+
+
+def _face(photo, size: float = 0.4):
+    width, height = photo.width, photo.height
+    x0, y0 = width * (1 - size) / 2, height * 0.2
+    return [face_from_box((x0, y0, x0 + width * size, y0 + height * size), index=0)]
+
+
+def _read16(path) -> np.ndarray:
+    pixels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_a_48_bit_scan_comes_back_in_16_bits_with_its_background_untouched(tmp_path, testdata_dir, scale):
+    scan16 = _scan16(testdata_dir)
+    source = tmp_path / "scan.png"
+    _write_png16(source, scan16, orientation=6)  # stored on its side: a quarter turn makes it upright
+    photo = read_photo(source)
+    upright16 = np.rot90(scan16, -1)
+    assert photo.bits == 16 and photo.orientation == 6 and photo.rgb.shape == upright16.shape
+    result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION, upscale=scale))
+
+    written = write_result(result, tmp_path / "out.png", quality=95)
+    out16 = _read16(written)
+    assert out16.dtype == np.uint16 and out16.shape == result.background.shape
+    background16 = upscale_image(np.ascontiguousarray(upright16), scale)
+    outside = outside_faces(result)
+    np.testing.assert_array_equal(out16[outside], background16[outside])  # every bit of the scan
+    assert len(np.unique(out16[outside] & 255)) > 100
+    # The faces: the 8-bit result's, scaled to 16 bits (8-bit rounding apart).
+    eight = result.composite().astype(np.int64)
+    assert np.abs(out16.astype(np.int64) - eight * SCALE_8_TO_16).max() <= 2 * SCALE_8_TO_16
+    inside = ~outside
+    assert (out16[inside].astype(np.int64) - background16[inside]).mean() > 20 * SCALE_8_TO_16  # the brighter faces
+    assert Image.open(written).text["Title"] == "scan" and read_provenance(written) is not None
+    assert Image.open(written).getexif().get(_EXIF_ORIENTATION, 1) == 1
+
+
+def test_a_16_bit_grey_tiff_comes_back_as_a_16_bit_grey_tiff(tmp_path, testdata_dir):
+    grey16 = cv2.cvtColor(_scan16(testdata_dir), cv2.COLOR_RGB2GRAY)
+    source = tmp_path / "grey.tif"
+    Image.frombuffer("I;16", grey16.shape[::-1], np.ascontiguousarray(grey16, dtype="<u2"), "raw", "I;16", 0, 1).save(
+        source, dpi=(600, 600))
+    photo = read_photo(source)
+    assert photo.bits == 16 and photo.single_channel and writes_16_bit(photo, "TIFF")
+    result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION))
+    written = write_result(result, tmp_path / "out.tif", quality=95)
+    with Image.open(written) as image:
+        assert image.mode.startswith("I;16") and image.info["dpi"] == pytest.approx((600, 600))
+    out16 = _read16(written)
+    np.testing.assert_array_equal(out16[outside_faces(result)], grey16[outside_faces(result)])
+    assert read_provenance(written) is not None
+
+
+def test_8_bits_where_the_format_or_the_user_says_so(tmp_path, testdata_dir):
+    source = tmp_path / "scan.png"
+    _write_png16(source, _scan16(testdata_dir))
+    photo = read_photo(source)
+    result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION))
+    eight = write_result(result, tmp_path / "eight.png", quality=95, keep_16_bits=False)
+    np.testing.assert_array_equal(_read16(eight), result.composite())
+    for name in ("out.jpg", "out.webp", "out.tif"):  # colour TIFF: Pillow writes no 16-bit RGB
+        assert _read16(write_result(result, tmp_path / name, quality=100)).dtype == np.uint8, name
+    assert depth_note(photo, "PNG") == ("has 16 bits per channel; the result keeps them (the restored faces carry "
+                                        "the model's 8 bits, scaled to 16).")
+    assert depth_note(photo, "JPEG") == "has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)."
+    assert depth_note(photo, "TIFF") == "has 16 bits per channel; as TIFF the result has 8 (PNG keeps 16)."
+    assert depth_note(photo, "PNG", keep_16_bits=False, setting="without --8-bit") == (
+        "has 16 bits per channel; the result is written in 8 (keep 16: without --8-bit).")
+
+
+def test_a_scan_changed_since_it_was_opened_gives_the_8_bit_result(tmp_path, testdata_dir, caplog):
+    source = tmp_path / "scan.png"
+    _write_png16(source, _scan16(testdata_dir))
+    photo = read_photo(source)
+    result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION))
+    _write_png16(source, 65535 - _scan16(testdata_dir))  # another picture under the same name
+    with caplog.at_level(logging.WARNING):
+        rgb, _alpha = result_pixels(result, "PNG")
+    assert rgb.dtype == np.uint8 and "not the picture that was opened" in caplog.text
+    source.unlink()
+    assert read_16_bit(photo) is None  # gone: the 8-bit result, no error
+    assert write_result(result, tmp_path / "out.png", quality=95).exists()
+
+
+def test_alpha_and_damage_keep_16_bits_where_they_can(tmp_path, testdata_dir):
+    scan16 = _scan16(testdata_dir)
+    height, width = scan16.shape[:2]
+    alpha16 = np.tile(np.linspace(0, 65535, width).astype(np.uint16), (height, 1))
+    source = tmp_path / "scan.png"
+    _write_png16(source, scan16, alpha=alpha16)
+    photo = read_photo(source)
+    damage = np.zeros((height, width), np.uint8)
+    damage[height - 14 : height - 4, 4:40] = 255  # a stain in a corner, away from the face
+    result = restore_photo(photo, _face(photo, 0.2), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION), damage=damage)
+    assert result.faces[0].damage is None  # the stain lies outside the face's crop: filled classically
+    rgb16, out_alpha = result_pixels(result, "PNG")
+    np.testing.assert_array_equal(out_alpha, alpha16)
+    eight = result.composite()
+    stain = damage > 0
+    np.testing.assert_array_equal(rgb16[stain], eight[stain].astype(np.uint16) * SCALE_8_TO_16)  # filled as in 8 bits
+    kept = outside_faces(result) & ~cv2.dilate(damage, np.ones((3, 3), np.uint8)).astype(bool)
+    np.testing.assert_array_equal(rgb16[kept], scan16[kept])
+    written = write_result(result, tmp_path / "out.png", quality=95)
+    assert cv2.imread(str(written), cv2.IMREAD_UNCHANGED).shape == (height, width, 4)
+
+
+def test_png_writer_round_trips_16_bits_and_export_refuses_them_where_they_cannot_go(tmp_path):
+    rng = np.random.default_rng(1)
+    for shape in ((37, 53, 3), (37, 53)):
+        pixels = rng.integers(0, 65536, shape, dtype=np.uint16)
+        alpha = rng.integers(0, 65536, shape[:2], dtype=np.uint16)
+        encoded = io.BytesIO()
+        write_png(encoded, pixels, alpha, level=6, icc=None, exif=None, text={})
+        back = cv2.imdecode(np.frombuffer(encoded.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
+        assert back.dtype == np.uint16
+        np.testing.assert_array_equal(back[..., 3], alpha)
+        np.testing.assert_array_equal(back[..., 0] if len(shape) == 2 else back[..., 2::-1], pixels)
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        write_png(io.BytesIO(), pixels, alpha.astype(np.uint8), level=6, icc=None, exif=None, text={})
+    rgb16 = rng.integers(0, 65536, (20, 30, 3), dtype=np.uint16)
+    for name in ("out.jpg", "out.webp", "out.tif"):
+        with pytest.raises(ExportError, match="16 bits per channel are written as PNG"):
+            export_photo(rgb16, None, None, tmp_path / name)
+    assert not any(tmp_path.iterdir())
