@@ -35,7 +35,10 @@ from faceapp.core.export import (
     write_error_message,
     output_file_name,
 )
-from faceapp.core.faces import DEFAULT_DETECTOR, DETECTOR_FILES, FaceDetector, download_detector_weights, face_from_box, face_from_landmarks
+from faceapp.core.faces import (
+    DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
+    face_from_landmarks,
+)
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
@@ -431,7 +434,7 @@ class _Restorer:
         elif self.given_faces:
             faces = self.given_faces
         else:
-            found = application.detect_faces(photo, self.models.detector(self.prefs), self.prefs)
+            found = drive(application.iter_detect_faces(photo, self.models.detector(self.prefs), self.prefs), on_progress)
             faces, too_small = found.faces, found.too_small
             if not any(f.enabled for f in faces) and too_small:
                 raise NoFaceFoundError(
@@ -624,7 +627,9 @@ def run_restore(args: argparse.Namespace) -> int:
             bar.set_description(path.name[:30])
 
             def on_progress(progress, bar=bar) -> None:
-                if progress.total_steps:
+                if isinstance(progress, DetectionProgress):
+                    bar.set_postfix_str(progress.describe().replace("Finding", "finding"))
+                elif progress.total_steps:
                     bar.set_postfix_str(
                         f"face {progress.face_index + 1}/{progress.face_count} step {progress.step}/{progress.total_steps}"
                     )

@@ -18,6 +18,7 @@ from faceapp.core.faces import (
     select_faces,
 )
 from faceapp.core.photo_io import read_photo
+from faceapp.core.progress import drive
 from faceapp.core.templates import face_template
 
 #: Faces in ../shared/testdata/photos, counted by eye (the partial face at the left edge of
@@ -370,6 +371,12 @@ def test_detection_stops_between_its_pieces_when_cancelled(detector, monkeypatch
     assert len(calls) == 1  # the coarse pass ran; none of the finer pieces did
     calls.clear()
     assert detector.detect(photo, should_cancel=lambda: False) == [] and len(calls) == 3
+    # Each piece reports how far detection has come, by the pixels looked at, up to 100 %.
+    progress = []
+    assert drive(detector.iter_detect(photo), progress.append) == []
+    fractions = [p.fraction for p in progress]
+    assert len(fractions) == 3 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert not any(p.small_faces for p in progress) and progress[0].describe().startswith("Finding faces… ")
 
 
 def test_a_group_photo_of_small_faces_is_looked_at_enlarged(detector, testdata_dir, monkeypatch):
@@ -384,9 +391,16 @@ def test_a_group_photo_of_small_faces_is_looked_at_enlarged(detector, testdata_d
     for k, (y0, x0) in enumerate((y, x) for y in range(40, height - 60, 72) for x in range(40, width - 60, 72)):
         photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
         expected.append([x0, y0, x0 + side, y0 + side])
-    found = detector.detect(photo)
+    progress = []
+    found = drive(detector.iter_detect(photo), progress.append)
     _face_boxes_match(found, expected)
     assert all(14 < face.size < 26 for face in found)
+    # The pass for small faces reports its own progress, after the others reached 100 %.
+    first = [p.fraction for p in progress if not p.small_faces]
+    small = [p.fraction for p in progress if p.small_faces]
+    assert first[-1] == 1.0 and small and small[-1] == 1.0 and progress[len(first)].small_faces
+    assert small == sorted(small) and small[0] < 1.0
+    assert progress[-1].describe() == "Finding small faces… 100 %"
 
     scales = []
     real = detector._detect_pass

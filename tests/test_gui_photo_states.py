@@ -195,3 +195,13 @@ def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir
     qtbot.waitUntil(lambda: bool(messages), timeout=5000)
     assert messages == ["scan.png has 16 bits per channel; the result keeps them (the restored faces carry the model's "
                         "8 bits, scaled to 16)."]
+
+
+def test_loading_shows_how_far_face_detection_has_come(window, qtbot, photo):
+    """A large photo's detection takes seconds: the status bar's bar and the panel follow it."""
+    shown = []
+    window.session.progress.connect(lambda path, text, fraction, preview: shown.append((text, fraction)))
+    load(window, qtbot, photo)
+    assert shown and shown[-1] == ("Finding faces… 100 %", 1.0)
+    assert [f for _, f in shown] == sorted(f for _, f in shown)
+    qtbot.waitUntil(lambda: not window.progress_bar.isVisible(), timeout=5000)  # gone once the photo is loaded

@@ -29,6 +29,7 @@ from faceapp.core.faces import Face, alignment_transform, select_faces
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
 from faceapp.core.preferences import Preferences
+from faceapp.core.progress import drive
 from faceapp.core.settings import DEFAULT_FIDELITY
 
 EngineFactory = Callable[[Preferences], Any]
@@ -119,10 +120,20 @@ def detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
     left out; those ``prefs.face_selection`` leaves out come back switched off (``enabled=False``),
     so a user may switch them on. Faces are numbered (``index``) left to right among those kept, as
     the detector numbers them. ``should_cancel`` is asked between the detector's pieces of work
-    (raises :class:`~faceapp.core.errors.Cancelled`)."""
+    (raises :class:`~faceapp.core.errors.Cancelled`). :func:`iter_detect_faces` reports progress."""
+    return drive(iter_detect_faces(photo, detector, prefs, should_cancel=should_cancel))
+
+
+def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
+                      should_cancel: Callable[[], bool] | None = None) -> Generator[Any, None, FoundFaces]:
+    """:func:`detect_faces`, yielding the detector's :class:`~faceapp.core.faces.DetectionProgress`
+    (a detector without ``iter_detect`` reports none)."""
     import dataclasses
 
-    detected = list(detector.detect(photo.srgb, min_size=0.0, should_cancel=should_cancel))
+    if hasattr(detector, "iter_detect"):
+        detected = list((yield from detector.iter_detect(photo.srgb, min_size=0.0, should_cancel=should_cancel)))
+    else:
+        detected = list(detector.detect(photo.srgb, min_size=0.0, should_cancel=should_cancel))
     min_size = prefs.min_face_size
     faces = [dataclasses.replace(f, index=i) for i, f in enumerate(f for f in detected if f.size >= min_size)]
     chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}

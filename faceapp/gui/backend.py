@@ -155,7 +155,8 @@ class CoreBackend:
 
             photo = read_photo(path)
             yield "detecting faces"
-            found = application.detect_faces(photo, self.detector(prefs), prefs, should_cancel=should_cancel)
+            found = yield from application.iter_detect_faces(photo, self.detector(prefs), prefs,
+                                                             should_cancel=should_cancel)
             return photo, found.faces, application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
 
         return job

@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.application import depth_note, output_format, spared_message
 from faceapp.core.errors import ExportError, NoFaceFoundError
+from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import (
@@ -146,7 +147,7 @@ class Session(QObject):
                 then(self.backend.load_job(path, self.prefs),
                      lambda value, p=path: (value, render(value[0].srgb, full_size=p in self.on_screen))),
                 "load", path,
-                on_progress=lambda item, p=path: self._set_state(p, str(item)),
+                on_progress=lambda item, p=path: self._load_progress(p, item),
                 on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "not loaded"),
@@ -553,6 +554,13 @@ class Session(QObject):
             entry.damage = None  # an empty mask the photo's size: made again when painted on
 
     # ---- helpers ---------------------------------------------------------------------------
+    def _load_progress(self, path: Path, item: Any) -> None:
+        """A load's progress: its stage ("detecting faces"), then how far detection has come."""
+        if isinstance(item, DetectionProgress):
+            self.progress.emit(path, item.describe(), item.fraction, None)
+        else:
+            self._set_state(path, str(item))
+
     def _set_state(self, path: Path, state: str) -> None:
         entry = self.entries.get(path)
         if entry is not None and state != "error":
