@@ -157,7 +157,7 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--quality", type=_within(1, 100), default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
-                          "as PNG, and as TIFF when it is grey)")
+                          "as PNG, and as TIFF when the file has one grey channel)")
     out.add_argument("--png-level", type=_within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=_within(0, 6), default=WEBP_METHOD, metavar="0…6",
@@ -454,7 +454,8 @@ class _Restorer:
             check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,
                                 alpha=photo.alpha is not None, limit=self.memory_limit, name=path_text(path),
                                 face_area=face_area_of(faces, photo.width, photo.height),
-                                sixteen_bit=self.prefs.keep_16_bits and writes_16_bit(photo, fmt))
+                                sixteen_bit=self.prefs.keep_16_bits and writes_16_bit(photo, fmt),
+                                eight_bit_setting="--8-bit")
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)

@@ -60,8 +60,19 @@ def test_a_16_bit_result_is_estimated_with_its_16_bit_pixels(upscale, peak):
     eight = estimate_peak_bytes(6000, 4000, upscale=upscale, fmt="PNG", face_area=0.77)
     assert eight < peak  # the 8-bit estimate would let it be killed
     limit = MemoryLimit(int(peak) - 1, "the test's limit")
-    with pytest.raises(MemoryBudgetError, match=r"in 16 bits per channel.*8 bits per channel \(needs"):
-        check_memory_budget(6000, 4000, upscale=upscale, fmt="PNG", face_area=0.77, sixteen_bit=True, limit=limit)
+    with pytest.raises(MemoryBudgetError, match=r"in 16 bits per channel.*8 bits per channel \(--8-bit\) \(needs"):
+        check_memory_budget(6000, 4000, upscale=upscale, fmt="PNG", face_area=0.77, sixteen_bit=True, limit=limit,
+                            eight_bit_setting="--8-bit")
+
+
+def test_a_16_bit_result_that_fits_only_smaller_and_in_8_bits_is_told_so():
+    """×2 in 16 bits needs 3.96 GB, in 8 bits 2.79, ×1 in 16 bits 1.99 and in 8 bits 1.56: under a
+    1.8 GB limit only the last fits, and the message says so rather than "a machine with more memory"."""
+    limit = MemoryLimit(int(1.8e9), "the test's limit")
+    with pytest.raises(MemoryBudgetError) as caught:
+        check_memory_budget(6000, 4000, upscale=2, fmt="PNG", face_area=0.77, sixteen_bit=True, limit=limit,
+                            eight_bit_setting="--8-bit")
+    assert "Choose a smaller upscale in 8 bits per channel (--8-bit) (×1 needs 1.6 GB), or a machine" in str(caught.value)
 
 
 #: The five landmarks of one face of the measured group photo (forty such faces, 360 px crops of

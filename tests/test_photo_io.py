@@ -68,6 +68,31 @@ def test_exif_orientation_is_applied_and_reset(tmp_path, orientation):
     assert kept[0x010F] == "Test Camera"
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("mode", ["L", "I;16", "RGB"])
+def test_an_uncompressed_tiff_turned_by_its_orientation_tag_is_read_upright(tmp_path, orientation, mode):
+    """Pillow 13's own TIFF decoder scrambles a one-channel uncompressed TIFF that its Orientation
+    tag turns a quarter (5–8); such files are read with libtiff's. The resolution turns with it."""
+    from faceapp.core.sixteen_bit import _upright
+
+    pattern = _pattern(40, 70)
+    if mode == "RGB":
+        stored, expected = pattern, pattern
+    elif mode == "L":
+        stored = pattern[..., 0]
+        expected = np.repeat(stored[..., None], 3, axis=2)
+    else:
+        stored = pattern[..., 0].astype("<u2") * 257 + 3
+        expected = np.repeat(((stored.astype(np.float32) * (255 / 65535)) + 0.5).astype(np.uint8)[..., None], 3, axis=2)
+    image = Image.frombuffer(mode, (70, 40), np.ascontiguousarray(stored), "raw", mode, 0, 1)
+    path = tmp_path / "scan.tif"
+    image.save(path, tiffinfo={0x0112: orientation}, dpi=(300, 600))
+    photo = read_photo(path)
+    np.testing.assert_array_equal(photo.rgb, np.ascontiguousarray(_upright(expected, orientation)))
+    assert photo.orientation == orientation
+    assert photo.dpi == ((600.0, 300.0) if orientation >= 5 else (300.0, 600.0))
+
+
 def test_16_bit_grayscale_is_scaled_to_8_bits(tmp_path):
     values = np.linspace(0, 65535, 50 * 30).reshape(30, 50).astype(np.uint16)
     path = tmp_path / "deep.png"
@@ -347,7 +372,8 @@ def test_a_photo_says_how_many_bits_per_channel_its_file_had(tmp_path):
     info += struct.pack("<III", 0xF800, 0x07E0, 0x001F)
     (tmp_path / "packed.bmp").write_bytes(struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(rows), 0, 0, 14 + len(info))
                                           + info + rows)
-    for name in ("plain.png", "plain.tif", "plain.jpg", "bilevel.png", "packed.bmp"):
+    cv2.imwrite(str(tmp_path / "low.png"), (deep[..., 0] % 256).astype(np.uint16))  # 8-bit values in 16 bits
+    for name in ("plain.png", "plain.tif", "plain.jpg", "bilevel.png", "packed.bmp", "low.png"):
         assert read_photo(tmp_path / name).bits == 8, name
 
 

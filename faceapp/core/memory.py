@@ -240,10 +240,11 @@ def face_area_of(faces, width: int, height: int) -> float:
 def check_memory_budget(
     width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
     limit: MemoryLimit | None = None, name: str = "the photo", face_area: float = PORTRAIT_FACE_AREA,
-    sixteen_bit: bool = False,
+    sixteen_bit: bool = False, eight_bit_setting: str = "",
 ) -> None:
     """Raise :class:`MemoryBudgetError` if the job's estimated peak exceeds the limit
-    (``face_area``, ``sixteen_bit``: see :func:`estimate_peak_bytes`)."""
+    (``face_area``, ``sixteen_bit``: see :func:`estimate_peak_bytes`). ``eight_bit_setting``: the
+    front-end's way to write 8 bits instead of 16, named where that is a way out."""
     limit = limit if limit is not None else memory_limit()
     need = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area,
                                sixteen_bit=sixteen_bit)
@@ -251,15 +252,20 @@ def check_memory_budget(
         return
     ways = []
     smaller = [s for s in (2, 1) if s < upscale]
+    eight_bits = "8 bits per channel" + (f" ({eight_bit_setting})" if eight_bit_setting else "")
     if sixteen_bit:
         option = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area)
         if option <= limit.bytes:
-            ways.append(f"8 bits per channel (needs {_gb(option)})")
+            ways.append(f"{eight_bits} (needs {_gb(option)})")
     for scale in smaller:
         option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area,
                                      sixteen_bit=sixteen_bit)
         if option <= limit.bytes:
             ways.append(f"a smaller upscale (×{scale} needs {_gb(option)})")
+            break
+        option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area)
+        if sixteen_bit and option <= limit.bytes:
+            ways.append(f"a smaller upscale in {eight_bits} (×{scale} needs {_gb(option)})")
             break
     if fmt != "PNG":
         option = estimate_peak_bytes(width, height, upscale=upscale, fmt="PNG", alpha=alpha, face_area=face_area,

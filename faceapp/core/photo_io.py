@@ -34,12 +34,15 @@ import io
 import logging
 import math
 import re
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 
 from faceapp.core import colour
 from faceapp.core.errors import ImageError
@@ -139,9 +142,10 @@ class Photo:
     pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
     only the first is read, so a front-end can say that the others are left out (1 for every
     other file). bits: the bits per channel of the file's pixels (16 for a 48-bit scan, 32 for a
-    float or 32-bit integer image; 8 for every other file): the pixels here have 8 (a 16-bit
-    photo's result gets its 16 back at export: :mod:`faceapp.core.sixteen_bit`). orientation: the
-    file's EXIF orientation (1…8), which made the pixels upright.
+    float or 32-bit integer image; 8 for every other file, and for a 16-bit grey one whose values
+    stay within 0…255): the pixels here have 8 (a 16-bit photo's result gets its 16 back at export:
+    :mod:`faceapp.core.sixteen_bit`). orientation: the file's EXIF orientation (1…8), which made
+    the pixels upright (a TIFF's is applied by Pillow as it decodes).
     """
 
     path: Path | None
@@ -247,6 +251,9 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                if not _turned_raw_tiff(image):
+                    return _decode(path, image, max_pixels=max_pixels)
+            with _libtiff_decoding(), Image.open(path) as image:
                 return _decode(path, image, max_pixels=max_pixels)
     except ImageError:
         raise
@@ -269,6 +276,30 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
         raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to open this image.") from None
+
+
+def _turned_raw_tiff(image: Image.Image) -> bool:
+    """Whether ``image`` is an uncompressed TIFF that its Orientation tag turns a quarter (5–8):
+    Pillow 13's own decoder (not libtiff's) scrambles such one-channel images as it turns them
+    (8- and 16-bit grey, measured; RGB came out right), so those are read with libtiff's."""
+    return (image.format == "TIFF" and not getattr(image, "use_load_libtiff", True)
+            and image.tag_v2.get(_EXIF_ORIENTATION) in (5, 6, 7, 8))
+
+
+_LIBTIFF_SWITCH = threading.Lock()
+
+
+@contextmanager
+def _libtiff_decoding() -> Iterator[None]:
+    """TIFFs opened (and their pages sought) within use libtiff's decoder: Pillow chooses it when a
+    TIFF's directory is read, by its module-wide READ_LIBTIFF. Another thread's TIFF read meanwhile
+    may use it too: it decodes every TIFF Pillow reads, only with the file's bytes read whole."""
+    with _LIBTIFF_SWITCH:
+        before, TiffImagePlugin.READ_LIBTIFF = TiffImagePlugin.READ_LIBTIFF, True
+        try:
+            yield
+        finally:
+            TiffImagePlugin.READ_LIBTIFF = before
 
 
 def _too_large(path: Path, width: int, height: int, *, max_pixels: int) -> str:
@@ -364,21 +395,26 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     bits = _bits_per_channel(image)  # before a PNG's EXIF loads it (Pillow reads 16-bit RGB as 8-bit)
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()
+    turned = exif.get(_EXIF_ORIENTATION, 1)  # the file's: a TIFF's goes once loaded (Pillow turns a TIFF then)
+    turned = turned if turned in range(1, 9) else 1
     image.load()  # decodes now, so truncated files fail here
     orientation = exif.get(_EXIF_ORIENTATION, 1)
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     rgb, alpha, icc = _to_rgb8(upright, icc)
+    if bits == 16 and upright.mode.startswith("I;16") and int(np.asarray(upright).max(initial=0)) <= 255:
+        bits = 8  # 8-bit values in a 16-bit grey file, taken as they are (see _high_depth_to_uint8)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
-    quarter_turn = orientation in (5, 6, 7, 8)
+    quarter_turn = turned in (5, 6, 7, 8)
     dpi = _dpi(_resolution(image, exif), quarter_turn=quarter_turn) if _states_resolution(image, exif) else None
     return Photo(
-        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF"), icc=icc, format=fmt,
+        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn),
+        icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None, pages=pages, bits=bits,
-        orientation=orientation if orientation in range(1, 9) else 1,
+        orientation=turned,
     )
 
 
@@ -469,7 +505,7 @@ def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
     return is_greyscale(visible.reshape(-1, 1, 3))
 
 
-def _exif_bytes(exif: Image.Exif, *, tiff: bool = False) -> bytes | None:
+def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = False) -> bytes | None:
     """The EXIF block for the upright pixels: orientation 1, the x and y resolutions swapped by a
     quarter turn, the unit of a resolution that has none made explicit (inches, EXIF's default);
     no image-structure tag, and from a TIFF (``tiff``: ``exif`` is its first IFD) only the
@@ -481,7 +517,7 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False) -> bytes | None:
         return None
     if _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif:
         exif[_RESOLUTION_UNIT] = _INCHES
-    if exif.get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8) and _X_RESOLUTION in exif and _Y_RESOLUTION in exif:
+    if quarter_turn and _X_RESOLUTION in exif and _Y_RESOLUTION in exif:
         exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = exif[_Y_RESOLUTION], exif[_X_RESOLUTION]
     if _EXIF_ORIENTATION in exif:
         exif[_EXIF_ORIENTATION] = 1

@@ -68,13 +68,20 @@ def read_16_bit(photo: Photo) -> SixteenBitPixels | None:
     if found is None:
         log.warning("%s: not 16-bit pixels OpenCV reads: the result has 8 bits per channel", path)
         return None
-    rgb, alpha = (None if a is None else np.ascontiguousarray(_upright(a, photo.orientation)) for a in found)
-    if rgb is not None and int(rgb.max(initial=0)) <= 255:  # 8-bit values in a 16-bit file, read as 8 bits
-        return None
-    if rgb is None or not _same_picture(rgb, photo.rgb):
+    # Turned as the photo was; or as decoded, for a TIFF that OpenCV turned itself (5.x does,
+    # even unchanged; other versions may not).
+    turns = (photo.orientation, 1) if photo.orientation != 1 else (1,)
+    decoded_rgb, decoded_alpha = found
+    for turn in turns:
+        rgb = _upright(decoded_rgb, turn)
+        if _same_picture(rgb, photo.rgb):
+            break
+    else:
         log.warning("%s: the file is not the picture that was opened (changed since?): the result has "
                     "8 bits per channel", path)
         return None
+    rgb = np.ascontiguousarray(rgb)
+    alpha = None if decoded_alpha is None else np.ascontiguousarray(_upright(decoded_alpha, turn))
     if photo.alpha is None:
         alpha = None
     elif alpha is None:
@@ -88,12 +95,13 @@ def composite_16_bit(
     """``result`` in 16 bits per channel: ``pixels`` (of ``result``'s photo), their damaged parts
     filled as the 8-bit result's were, enlarged by its upscale, with its chosen faces blended in.
     Returns (HxWx3 uint16 RGB, HxW uint16 alpha or None) at the output's size."""
-    rgb = pixels.rgb
-    if result.damage is not None:
+    if result.damage is None:
+        background = upscale_image(pixels.rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
+    else:
+        filled = pixels.rgb.copy()
         damaged = result.damage > 0
-        rgb = rgb.copy()
-        rgb[damaged] = fill_damage(result.photo.rgb, result.damage)[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
-    background = upscale_image(rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
+        filled[damaged] = fill_damage(result.photo.rgb, result.damage)[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
+        background = filled if result.scale == 1 else upscale_image(filled, result.scale, should_cancel=should_cancel)
     alpha = None
     if pixels.alpha is not None and result.alpha is not None:
         alpha = upscale_image(pixels.alpha, result.scale, should_cancel=should_cancel)

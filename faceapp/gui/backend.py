@@ -120,6 +120,7 @@ def expand_paths(paths: list[Path]) -> tuple[list[Path], list[FolderListing]]:
 
 #: where the window's user changes the minimum face size (named in messages)
 SMALLEST_FACE_SETTING = "Settings ▸ Smallest face"
+SIXTEEN_BIT_SETTING = "Settings ▸ 16-bit photos"
 
 
 class CoreBackend:
@@ -176,7 +177,8 @@ class CoreBackend:
             check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=fmt,
                                 alpha=photo.alpha is not None, name=entry.path.name,
                                 face_area=face_area_of(faces, photo.width, photo.height),
-                                sixteen_bit=prefs.keep_16_bits and writes_16_bit(photo, fmt))
+                                sixteen_bit=prefs.keep_16_bits and writes_16_bit(photo, fmt),
+                                eight_bit_setting=SIXTEEN_BIT_SETTING)
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)

@@ -32,6 +32,7 @@ from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import (
+    SIXTEEN_BIT_SETTING,
     CoreBackend,
     ExportSnapshot,
     ExportStep,
@@ -198,7 +199,7 @@ class Session(QObject):
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
         if entry.photo.bits > 8:
             note = depth_note(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
-                              setting="Settings ▸ 16-bit photos")
+                              setting=SIXTEEN_BIT_SETTING)
             self.info.emit(f"{path.name} {note}")
         if not entry.faces:
             self.error.emit(no_face_found(path, left_out))

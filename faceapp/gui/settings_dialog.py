@@ -182,7 +182,7 @@ class SettingsDialog(QDialog):
         self.keep_16_bits = QCheckBox("Keep 16 bits per channel")
         self.keep_16_bits.setChecked(prefs.keep_16_bits)
         self.keep_16_bits.setToolTip("A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG, or as TIFF "
-                                     "when it is grey; off: 8 bits, smaller files")
+                                     "when the file has one grey channel; off: 8 bits, smaller files")
         self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
         self._quality_applies()
         self.auto_start = QCheckBox("Start restoring as soon as photos are dropped")
