@@ -426,7 +426,7 @@ class _Restorer:
         if photo.bits > 8:
             record["bits_per_channel"] = photo.bits
             note = application.depth_note(photo, format_for(self.destinations(path, relative)[0]),
-                                          keep_16_bits=self.prefs.keep_16_bits, setting="without --8-bit")
+                                          keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")
             tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         too_small = 0
         if self.args.aligned:

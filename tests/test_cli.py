@@ -506,7 +506,7 @@ def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, te
     assert record["bits_per_channel"] == 16 and record["status"] == "ok"
     assert cv2.imread(record["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint16
     code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress", "--8-bit")
-    assert code == 0 and "the result is written in 8 (keep 16: without --8-bit)." in err
+    assert code == 0 and "the result is written in 8 (--8-bit)." in err
     assert cv2.imread(json.loads(out)["results"][0]["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint8
     code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--no-progress", "--format", "jpg")
     assert code == 0 and f"note: {scan} has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)." in err

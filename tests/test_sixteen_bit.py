@@ -123,10 +123,10 @@ def test_8_bits_where_the_format_or_the_user_says_so(tmp_path, testdata_dir):
                                         "the model's 8 bits, scaled to 16).")
     assert depth_note(photo, "JPEG") == "has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)."
     assert depth_note(photo, "TIFF") == "has 16 bits per channel; as TIFF the result has 8 (PNG keeps 16)."
-    assert depth_note(photo, "PNG", keep_16_bits=False, setting="without --8-bit") == (
-        "has 16 bits per channel; the result is written in 8 (keep 16: without --8-bit).")
+    assert depth_note(photo, "PNG", keep_16_bits=False, setting="--8-bit") == (
+        "has 16 bits per channel; the result is written in 8 (--8-bit).")
     # As JPEG the setting would not keep 16 bits either: the format is the reason given.
-    assert depth_note(photo, "JPEG", keep_16_bits=False, setting="without --8-bit") == depth_note(photo, "JPEG")
+    assert depth_note(photo, "JPEG", keep_16_bits=False, setting="--8-bit") == depth_note(photo, "JPEG")
 
 
 def test_a_scan_changed_since_it_was_opened_gives_the_8_bit_result(tmp_path, testdata_dir, caplog):

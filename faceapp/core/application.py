@@ -151,8 +151,8 @@ def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:
 def depth_note(photo: Photo, fmt: str, *, keep_16_bits: bool = True, setting: str = "") -> str:
     """What both front-ends say, after its name, of a photo with more than 8 bits per channel (a
     48-bit scan) whose result is written as ``fmt``: whether the result keeps 16 bits
-    (:mod:`faceapp.core.sixteen_bit`), and if not why. ``setting``: the front-end's way to keep
-    16 bits when the user turned that off (e.g. "without --8-bit")."""
+    (:mod:`faceapp.core.sixteen_bit`), and if not why. ``setting``: what made the front-end write
+    8 bits when the user asked for them (e.g. "--8-bit")."""
     bits = photo.bits
     if bits != 16:
         return f"has {bits} bits per channel; faceapp reads it in 8, so the result has 8 bits per channel."
@@ -161,7 +161,7 @@ def depth_note(photo: Photo, fmt: str, *, keep_16_bits: bool = True, setting: st
         name = "WebP" if fmt == "WEBP" else fmt
         return f"has 16 bits per channel; as {name} the result has 8 ({kinds} keeps 16)."
     if not keep_16_bits:
-        return "has 16 bits per channel; the result is written in 8" + (f" (keep 16: {setting})." if setting else ".")
+        return "has 16 bits per channel; the result is written in 8" + (f" ({setting})." if setting else ".")
     return ("has 16 bits per channel; the result keeps them (the restored faces carry the model's 8 bits, "
             "scaled to 16).")
 

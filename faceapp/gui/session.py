@@ -199,7 +199,7 @@ class Session(QObject):
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
         if entry.photo.bits > 8:
             note = depth_note(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
-                              setting=SIXTEEN_BIT_SETTING)
+                              setting=f"{SIXTEEN_BIT_SETTING} is off")
             self.info.emit(f"{path.name} {note}")
         if not entry.faces:
             self.error.emit(no_face_found(path, left_out))
