@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -117,6 +118,14 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _pixels(text: str) -> float:
+    """A size in pixels: a finite number, 0 or more."""
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0.0):
+        raise argparse.ArgumentTypeError(f"must be a number of pixels, 0 or more, got {text}")
+    return value
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -201,7 +210,7 @@ def _add_restore_parser(subparsers) -> None:
                             "$FACEAPP_MEMORY_LIMIT, else the memory free now)")
     faces = p.add_argument_group("faces")
     faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
-    faces.add_argument("--min-face-size", type=float, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
+    faces.add_argument("--min-face-size", type=_pixels, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
                        help="leave out detected faces smaller than this (the longer side of the face's box); a note "
                             "per photo counts those left out (default: %(default)g)")
     faces.add_argument("--face-box", type=_floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
@@ -347,11 +356,12 @@ class _Restorer:
 
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
-        :meth:`destinations` gives, each written by faceapp from this very photo: its provenance
-        names the photo and its size), or None when any is missing. A result of another photo
-        under the same name (a.jpg and a.png, both giving a_restored.png) does not count."""
-        names = self.destinations(path, relative)
-        return names if all(name.is_file() and application.is_result_of(name, path) for name in names) else None
+        :meth:`destinations` gives or the numbered ones an earlier run moved on to, each written by
+        faceapp from this very photo: its provenance names the photo and its size), or None when
+        any is missing. A result of another photo under the same name (a.jpg and a.png, both
+        giving a_restored.png) does not count."""
+        found = [application.earlier_result(name, path) for name in self.destinations(path, relative)]
+        return None if None in found else found
 
     def preflight(self, path: Path, relative: Path | None = None) -> None:
         """Checks made from the header, before the photo is decoded: memory, the faces given, the
@@ -475,7 +485,21 @@ class _Restorer:
             record["damage"] = result.provenance()["damage"]
         outputs: list[str] = []
         destinations = self.destinations(path, relative)
+
+        def settle(name: str) -> None:
+            """List a result of this photo in its record (the moment it is written, or found written)."""
+            outputs.append(name)
+            if len(outputs) == len(destinations):
+                record["status"] = "ok"
+            if len(outputs) == 1:
+                record["outputs"] = outputs
+                keep(record)
+
         for k, dest in enumerate(destinations):
+            earlier = application.earlier_result(dest, path) if self.args.skip_existing else None
+            if earlier is not None:  # a resumed photo: this seed's file was written before
+                settle(path_text(earlier))
+                continue
             chosen = result.with_choice([k] * len(result.faces))
             if self.args.refine:
                 chosen = drive(application.iter_refine(chosen, engine, self.args.refine), on_progress)
@@ -489,13 +513,10 @@ class _Restorer:
                 unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
                 source=path, keep_16_bits=self.prefs.keep_16_bits,
             )
-            # Recorded before anything else happens (the line below can take a Ctrl-C too).
-            outputs.append(path_text(written))
-            if len(outputs) == len(destinations):
-                record["status"] = "ok"
-            if len(outputs) == 1:
-                record["outputs"] = outputs
-                keep(record)
+            settle(path_text(written))  # before anything else happens (the line below can take a Ctrl-C too)
+            if photo.bits > 8 and k == 0:
+                written_header = probe_photo(written)  # 8 or 16: the format, --8-bit, or a file changed since
+                record["written_bits_per_channel"] = written_header.bits if written_header is not None else 8
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
 
@@ -691,17 +712,19 @@ def _is_fatal(exc: FaceappError) -> bool:
 def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int, *, spared: int = 0,
                    seconds: float = 0.0) -> None:
     """The run's last words: ``--json``'s document on stdout, else a line on stderr. Skipped inputs
-    are those ``--skip-existing`` found done and those not reached (an interrupt, a fatal error);
-    an interrupted input had some of its results (seeds) written, not all. ``seconds``: the
-    batch's wall time; faces restored are those of the photos written this run."""
+    are those ``--skip-existing`` found done; inputs not reached (after an interrupt or an error
+    every input would meet), or stopped before their first file was written, are counted apart; an interrupted input had some of its results
+    (seeds) written, not all. ``seconds``: the batch's wall time; faces restored are those of the
+    photos written this run."""
     ok = sum(1 for r in records if r["status"] == "ok")
     failed = sum(1 for r in records if r["status"] == "failed")
     interrupted = sum(1 for r in records if r["status"] == "interrupted")
     done_before = sum(1 for r in records if r["status"] == "skipped")
+    not_reached = total - len(records)
     faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
     if args.json:
         summary = {"inputs": total, "restored": ok, "failed": failed, "interrupted": interrupted,
-                   "skipped": total - ok - failed - interrupted, "faces_restored": faces,
+                   "skipped": done_before, "not_reached": not_reached, "faces_restored": faces,
                    "seconds": round(seconds, 2), "results": records}
         # One write of finished text: an encoding error cannot leave half a document behind.
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
@@ -715,6 +738,8 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
         line += f"; {done_before} skipped, restored before (--skip-existing)"
     if failed:
         line += f"; {failed} failed"
+    if not_reached:
+        line += f"; {not_reached} not reached"
     print(f"{line}.", file=sys.stderr)
 
 

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from faceapp import paths
 from faceapp.core.errors import FaceappError
 from faceapp.core.registry import INSTALLED, UNVERIFIED, ModelStatus, Registry
 
@@ -82,7 +83,12 @@ def _list(registry: Registry, args) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
     print("\n* default model. FIDELITY/STEPS: what a restore uses unless --fidelity or --steps is given.")
-    print(f"Weight files live in {registry.weights_dir}")
+    bundled = any(entry.bundled for status in statuses for entry in status.files)
+    if bundled:
+        print(f"Bundled weight files lie beside their manifests in {paths.bundled_models_dir()}; "
+              f"downloaded and imported ones in {registry.weights_dir}")
+    else:
+        print(f"Weight files live in {registry.weights_dir}")
     if any(s.state == UNVERIFIED for s in statuses):
         print(f"{UNVERIFIED}: some files were placed there by hand and are not checked yet; "
               "'faceapp-cli models verify NAME' checks them (loading the model does too).")

@@ -216,6 +216,9 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert _run(capsys, "restore", tmp_path, "--face-box", "1,2,3")[0] == 2
     assert _run(capsys, "restore", tmp_path, "--png-level", "10")[0] == 2
     assert _run(capsys, "restore", tmp_path, "--webp-method", "-1")[0] == 2
+    for size in ("-5", "nan"):  # argparse's message, not a validation library's dump
+        code, _, err = _run(capsys, "restore", tmp_path, "--min-face-size", size)
+        assert code == 2 and f"--min-face-size: must be a number of pixels, 0 or more, got {size}" in err
     assert _run(capsys)[0] == 2
 
 
@@ -369,27 +372,39 @@ def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
         ("a.jpg", "skipped"), ("b.jpg", "ok"), ("c.jpg", "ok")]
     assert summary["results"][0]["outputs"] == [str(out_dir / "a_restored_seed0.jpg"), str(out_dir / "a_restored_seed1.jpg")]
     assert "a.jpg →" not in err
-    code, _, err = _run(capsys, album, *options, "--skip-existing")
-    assert code == 0
-    assert re.fullmatch(r"1 of 3 photos restored, 1 face, in \d+\.\d s; 2 skipped, restored before \(--skip-existing\)\.",
-                        err.splitlines()[-1])  # c again
-    assert not (out_dir / "a_restored_seed0_2.jpg").exists()
+    # b is finished: its seed 0 file kept (not written again as b_restored_seed0_2.jpg), seed 1 written.
+    assert summary["results"][1]["outputs"] == [str(out_dir / "b_restored_seed0.jpg"), str(out_dir / "b_restored_seed1.jpg")]
+    assert not (out_dir / "b_restored_seed0_2.jpg").exists() and "b.jpg → " + str(out_dir / "b_restored_seed0") not in err
+    # c's results went to numbered names (its own names held the user's files): found there now,
+    # not written again as c_restored_seed0_3.jpg, … on every resume.
+    code, out, err = _run(capsys, album, *options, "--skip-existing", "--json")
+    assert code == 0 and (json.loads(out)["restored"], json.loads(out)["skipped"]) == (0, 3)
+    assert json.loads(out)["results"][2]["outputs"] == [str(out_dir / "c_restored_seed0_2.jpg"),
+                                                        str(out_dir / "c_restored_seed1_2.jpg")]
+    assert not (out_dir / "a_restored_seed0_2.jpg").exists() and not (out_dir / "c_restored_seed0_3.jpg").exists()
     code, out, _ = _run(capsys, "restore", "--help")
     assert code == 0 and "--skip-existing" in out
 
 
 def test_skip_existing_skips_only_a_photos_own_results(tmp_path, testdata_dir, capsys):
     """a.jpg and a.png both name a_restored.png: the second is written as a_restored_2.png. On a
-    resume a_restored.png is a.jpg's result, not a.png's, so a.png is not skipped on its account."""
+    resume a_restored.png is a.jpg's result, not a.png's: a.png is skipped for a_restored_2.png,
+    its own, and not written again as a_restored_3.png."""
     album = _album(tmp_path, testdata_dir, "a.jpg", "a.png")
     out_dir = tmp_path / "out"
     options = ("-o", out_dir, "--format", "png", "--no-progress", *FACE)
     assert _run(capsys, album, *options)[0] == 0
     code, out, _ = _run(capsys, album, *options, "--skip-existing", "--json")
     assert code == 0
-    statuses = {Path(r["input"]).name: r["status"] for r in json.loads(out)["results"]}
-    assert statuses == {"a.jpg": "skipped", "a.png": "ok"}
+    outputs = {Path(r["input"]).name: (r["status"], r["outputs"]) for r in json.loads(out)["results"]}
+    assert outputs == {"a.jpg": ("skipped", [str(out_dir / "a_restored.png")]),
+                       "a.png": ("skipped", [str(out_dir / "a_restored_2.png")])}
     assert read_provenance(out_dir / "a_restored.png")["source"]["name"] == "a.jpg"
+    assert read_provenance(out_dir / "a_restored_2.png")["source"]["name"] == "a.png"
+    (out_dir / "a_restored_2.png").unlink()  # a.png's result gone: restored again, to the first free name
+    code, out, _ = _run(capsys, album, *options, "--skip-existing", "--json")
+    assert [r["status"] for r in json.loads(out)["results"]] == ["skipped", "ok"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["a_restored.png", "a_restored_2.png"]
 
 
 def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_short(tmp_path, testdata_dir, capsys,
@@ -503,13 +518,16 @@ def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, te
     assert (f"note: {scan} has 16 bits per channel; the result keeps them (the restored faces carry the model's "
             "8 bits, scaled to 16).") in err
     [record] = json.loads(out)["results"]
-    assert record["bits_per_channel"] == 16 and record["status"] == "ok"
+    assert (record["bits_per_channel"], record["written_bits_per_channel"], record["status"]) == (16, 16, "ok")
     assert cv2.imread(record["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint16
     code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress", "--8-bit")
     assert code == 0 and "the result is written in 8 (--8-bit)." in err
-    assert cv2.imread(json.loads(out)["results"][0]["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint8
-    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--no-progress", "--format", "jpg")
+    [record] = json.loads(out)["results"]
+    assert cv2.imread(record["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint8
+    assert (record["bits_per_channel"], record["written_bits_per_channel"]) == (16, 8)
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--no-progress", "--format", "jpg", "--json")
     assert code == 0 and f"note: {scan} has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)." in err
+    assert json.loads(out)["results"][0]["written_bits_per_channel"] == 8
     code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0 and "bits per channel" not in err and "bits_per_channel" not in json.loads(out)["results"][0]
 
@@ -539,12 +557,14 @@ def test_a_result_written_just_before_ctrl_c_is_in_the_summary(tmp_path, testdat
     summary = json.loads(out)
     assert [(Path(r["input"]).name, r["status"], r["outputs"]) for r in summary["results"]] == [
         ("a.jpg", "ok", [str(out_dir / "a_restored.jpg")]), ("b.jpg", "ok", [str(out_dir / "b_restored.jpg")])]
-    assert (summary["restored"], summary["skipped"], summary["failed"], summary["interrupted"]) == (2, 1, 0, 0)
+    # c.jpg was not reached: not "skipped", which --skip-existing alone means.
+    assert (summary["restored"], summary["skipped"], summary["not_reached"], summary["failed"],
+            summary["interrupted"]) == (2, 0, 1, 0, 0)
     assert sorted(p.name for p in out_dir.iterdir()) == ["a_restored.jpg", "b_restored.jpg"]
     # Without --json the line counts it too.
     _interrupt_after_line(monkeypatch, "b_restored.jpg")
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
-    assert code == 1 and "2 of 3 photos restored" in err.splitlines()[-1]
+    assert code == 1 and "2 of 3 photos restored" in err.splitlines()[-1] and "; 1 not reached." in err
 
 
 def test_the_results_of_a_photo_written_before_an_interrupt_or_error_are_listed(tmp_path, testdata_dir, capsys,

@@ -72,6 +72,10 @@ def test_list_shows_models_states_and_licences(tiny, capsys):
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "missing" in lines["difface-official"] and "non-commercial" in lines["difface-official"]
     assert "missing" in lines["tiny"] and "MIT" in lines["tiny"]
+    # Where the files are: the bundled model's beside its manifest, not in the (empty) user folder.
+    from faceapp import paths
+
+    assert f"Bundled weight files lie beside their manifests in {paths.bundled_models_dir()}; " in out
 
 
 def test_list_json(tiny, capsys, without_bundled_model):

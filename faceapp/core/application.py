@@ -333,3 +333,15 @@ def is_result_of(result_file: Path, source: Path) -> bool:
     """Whether ``result_file`` is faceapp's result of the photo ``source`` (by its provenance)."""
     provenance = export.read_provenance(result_file)
     return provenance is not None and provenance.get("source") == source_record(source)
+
+
+def earlier_result(dest: Path, source: Path) -> Path | None:
+    """faceapp's result of ``source`` written earlier under the name ``dest`` or, that name being
+    taken then (by another photo's result or a file of the user's), under the next numbered one
+    (``STEM_2.EXT``, …, as an export without overwriting names it); None when there is none."""
+    for candidate in export.numbered_names(dest):
+        if not candidate.exists():
+            return None
+        if candidate.is_file() and is_result_of(candidate, source):
+            return candidate
+    return None

@@ -122,10 +122,10 @@ def default_output_path(
     input_path = Path(input_path)
     folder = Path(folder) if folder is not None else input_path.parent
     stem, ext = output_file_name(input_path, pattern=pattern, ext=ext, fields=fields)
-    return next(c for c in _numbered_names(folder / f"{stem}{ext}") if not _taken(c))
+    return next(c for c in numbered_names(folder / f"{stem}{ext}") if not _taken(c))
 
 
-def _numbered_names(dest: Path) -> Iterator[Path]:
+def numbered_names(dest: Path) -> Iterator[Path]:
     """``dest``, then ``STEM_2.EXT``, ``STEM_3.EXT``, … in its folder."""
     yield dest
     number = 2
@@ -502,7 +502,7 @@ def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:
 
     With ``unique``, a taken name moves on to the next numbered one instead of failing.
     """
-    for candidate in _numbered_names(dest) if unique else (dest,):
+    for candidate in numbered_names(dest) if unique else (dest,):
         try:
             os.link(tmp, candidate)
         except FileExistsError:

@@ -198,12 +198,14 @@ class Photo:
 
 @dataclass(frozen=True)
 class PhotoHeader:
-    """What a photo's header says, read without decoding a pixel: upright size, alpha, format."""
+    """What a photo's header says, read without decoding a pixel: upright size, alpha, format,
+    bits per channel (as :attr:`Photo.bits`, from the header alone)."""
 
     width: int
     height: int
     alpha: bool
     format: str | None
+    bits: int = 8
 
 
 def probe_photo(path: str | Path) -> PhotoHeader | None:
@@ -221,7 +223,7 @@ def probe_photo(path: str | Path) -> PhotoHeader | None:
                 if _header_orientation(image) in (5, 6, 7, 8):  # a quarter turn
                     width, height = height, width
                 alpha = "A" in image.getbands() or "transparency" in image.info
-                return PhotoHeader(width, height, alpha, image.format)
+                return PhotoHeader(width, height, alpha, image.format, _bits_per_channel(image))
     except Exception:  # noqa: BLE001 - any failure is reported by read_photo
         return None
 
