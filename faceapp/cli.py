@@ -528,8 +528,13 @@ class _Restorer:
 
         switch = "Give --fidelity or --no-spare-sharp-faces to diffuse every face"
         self.spared_photos += 1
+        all_kept = len(spared) == len(result.faces) and all(s.fidelity >= 1.0 for s in spared)
+        same_files = self.prefs.seeds_per_face > 1 and all_kept  # no face sampled: no seed differs
         if not self.batch:
-            tqdm.write(f"note: {path_text(path)}: {application.spared_message(result, switch=switch)}", file=sys.stderr)
+            message = application.spared_message(result, switch=switch)
+            if same_files:
+                message += f" Until then the {self.prefs.seeds_per_face} seeds' files are the same."
+            tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
             return ""
         if not self._spared_advised:
             self._spared_advised = True
@@ -538,6 +543,8 @@ class _Restorer:
                        f"say which. {switch}.", file=sys.stderr)
         parts = [f"face {s.position + 1} kept" if s.fidelity >= 1.0 else f"face {s.position + 1} at fidelity {s.fidelity:.2f}"
                  for s in spared]
+        if same_files:
+            parts.append("the seeds' files are the same")
         return f" (spared: {', '.join(parts)})"
 
 

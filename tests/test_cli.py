@@ -425,7 +425,12 @@ def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_s
     assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in \d+\.\d s \(sharp faces spared in 2\)\.", err.splitlines()[-1])
     code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--no-progress", *FACE)  # one photo: in full
     assert f"note: {album / 'a.jpg'}: Sharp faces spared: face 1 kept as the restorer made it. Give --fidelity" in err
-    assert "(spared:" not in err
+    assert "(spared:" not in err and "files are the same" not in err
+    # With more seeds than one and every face kept, each seed's file is the same: said, in both forms.
+    code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--seeds", "2", "--no-progress", *FACE)
+    assert code == 0 and "diffuse every face. Until then the 2 seeds' files are the same." in err
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out4", "--seeds", "2", "--no-progress", *FACE)
+    assert code == 0 and "(spared: face 1 kept, the seeds' files are the same)" in err
 
 
 def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_path, capsys):
