@@ -7,6 +7,7 @@ import gui_util
 import numpy as np
 from gui_util import drop_files, load, restore, set_sampling
 from PIL import Image
+from PySide6.QtCore import QPointF, Qt
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
@@ -56,6 +57,33 @@ def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window,
     window.session.restore([path])  # e.g. Restore all: the same warning again is not stacked
     window.session.restore([path])
     assert sum("No face" in n.text and n.subject == path for n in window.notices.notices()) == 1
+
+
+def test_the_no_face_notice_goes_once_a_face_box_is_drawn(window, qtbot, tmp_path):
+    """A box drawn on a photo without a face answers its notice: it goes, and stays gone while the
+    photo is restored and another one shown; a notice about another photo without a face stays."""
+    grey = np.full((200, 300, 3), 128, np.uint8)
+    Image.fromarray(grey).save(tmp_path / "wall.png")
+    Image.fromarray(grey).save(tmp_path / "floor.png")
+    floor = load(window, qtbot, tmp_path / "floor.png")
+    path = load(window, qtbot, tmp_path / "wall.png")
+
+    def no_face_notices():
+        return [n.subject for n in window.notices.notices() if "No face was found" in n.text]
+
+    assert no_face_notices() == [floor, path]
+    [notice] = [n for n in window.notices.notices() if n.subject == path]
+    window._notice_action(notice.action, notice.subject)  # the banner's "Draw face box"
+    qtbot.waitUntil(lambda: window.compare.before_image() is not None, timeout=5000)  # shown, to draw on
+    start, end = (window.compare.image_to_widget(QPointF(x, y)).toPoint() for x, y in ((100, 50), (200, 150)))
+    qtbot.mousePress(window.compare, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(window.compare, end)
+    qtbot.mouseRelease(window.compare, Qt.MouseButton.LeftButton, pos=end)
+    assert len(window.session.entries[path].faces) == 1
+    assert no_face_notices() == [floor]
+    assert restore(window, qtbot, path).result is not None
+    window.filmstrip.select(floor)
+    assert window.current == floor and no_face_notices() == [floor]
 
 
 def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):

@@ -3,14 +3,19 @@ moves the selection; new candidates or another result make them again."""
 
 from __future__ import annotations
 
+import shutil
 from types import SimpleNamespace
 
-import gui_util  # noqa: F401  (offscreen Qt)
+import gui_util
 import numpy as np
 import pytest
+from gui_util import load, restore, saved
+from PySide6.QtCore import Qt
 
 from faceapp.gui import seed_gallery
 from faceapp.gui.seed_gallery import SeedGallery
+
+window = gui_util.window  # the shared fixture
 
 
 def face(count: int, *, chosen: int = 0) -> SimpleNamespace:
@@ -148,8 +153,6 @@ def test_every_candidate_is_seen_whole_in_a_small_gallery(qtbot, height):
 
 def test_the_arrow_keys_choose_the_candidate_they_frame(qtbot):
     """What is framed is what the photo uses: moving with the keyboard chooses, as a click does."""
-    from PySide6.QtCore import Qt
-
     gallery = SeedGallery()
     qtbot.addWidget(gallery)
     faces = [face(3)]
@@ -171,6 +174,47 @@ def test_the_arrow_keys_choose_the_candidate_they_frame(qtbot):
     assert chosen[-1] == (0, 0) and gallery._list.currentRow() == 0
     gallery.set_faces([face(3, chosen=1)])  # a new result, framed at its choice: nothing chosen by that
     assert len(chosen) == 3
+
+
+def test_showing_another_face_chooses_nothing(qtbot):
+    """Which face the gallery shows is no choice: switching between faces (one spared, its seeds
+    alike) leaves every face's candidate as it was and frames each face's own choice."""
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.show()
+    spared = face(4)
+    spared.candidates, spared.fidelity = [spared.candidates[0]] * 4, 1.0
+    faces = [face(4, chosen=2), face(3), spared]
+    chosen = []
+
+    def apply(position, candidate):  # as the window does
+        chosen.append((position, candidate))
+        faces[position] = SimpleNamespace(**{**vars(faces[position]), "chosen": candidate})
+        gallery.set_faces(faces, current=position)
+
+    gallery.candidateChosen.connect(apply)
+    gallery.set_faces(faces)
+    for position in (1, 2, 0, 2, 1, 0):
+        gallery.select_face(position)
+        framed = gallery._list.currentItem().data(Qt.ItemDataRole.UserRole)
+        assert (gallery.current_face(), framed) == (position, faces[position].chosen)
+    assert chosen == [] and [f.chosen for f in faces] == [2, 0, 0]
+
+
+def test_viewing_the_second_face_of_a_saved_photo_keeps_it_saved(window, qtbot, tmp_path, testdata_dir):
+    """Restored and saved, then the gallery switched to face 2: its candidate, the preview and the
+    saved state stay as they were."""
+    photo = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", tmp_path / "two_faces.jpg")
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    assert len(entry.result.faces) == 2
+    saved(window, qtbot, window.exports.save)
+    result = entry.result
+    window.gallery.select_face(1)
+    qtbot.wait(50)
+    assert [f.chosen for f in entry.result.faces] == [0, 0] and entry.result is result
+    assert window.run_panel.preview_caption.text().startswith(f"Face 2 · seed {result.faces[1].seeds[0]}")
+    assert window.exports.unsaved() == [] and not window.session.composer.pending(path)
 
 
 def test_thumbnails_are_sharp_on_a_high_dpi_screen():

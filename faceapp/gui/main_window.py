@@ -342,6 +342,8 @@ class MainWindow(QMainWindow):
 
     def _entry_changed(self, path: Path) -> None:
         entry = self.session.entries[path]
+        if entry.faces:  # e.g. a box drawn: "no face was found" no longer holds
+            self.notices.withdraw("draw_box", path)
         self.filmstrip.set_state(path, entry.state)
         shown = self.session.after.get(path) or self.session.before.get(path)
         if shown is not None:

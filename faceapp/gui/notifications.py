@@ -195,6 +195,11 @@ class NotificationArea(QScrollArea):
     def notices(self) -> list[Notice]:
         return [banner.notice for banner in self._banners]
 
+    def withdraw(self, action: Action, subject: Any) -> None:
+        """Take down the notices about ``subject`` whose next step is ``action``: it has been taken."""
+        for banner in [b for b in self._banners if (b.notice.action, b.notice.subject) == (action, subject)]:
+            self._remove(banner)
+
     def clear(self) -> None:
         for banner in list(self._banners):
             self._remove(banner)

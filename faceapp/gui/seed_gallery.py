@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -150,31 +150,37 @@ class SeedGallery(QWidget):
             self._on_item_clicked(self._list.item(row))
 
     def _populate(self) -> None:
-        """Make the current face's thumbnails (unless they are made already) and select its choice."""
+        """Make the current face's thumbnails (unless they are made already) and select its choice.
+
+        The list's signals are blocked meanwhile: while it is emptied its current row passes over the
+        previous face's thumbnails (with the new face already selected), and none of its moves here
+        is a user's choice.
+        """
         face = self._current()
         shown = face.candidates if face is not None else None
-        if shown is None or shown is not self._shown:
-            self._shown = shown
-            self._list.clear()
-            sampled = [i for i in range(len(face.candidates)) if not self._passes(face, i)] if face else []
-            self._seeds_agree = alike = self._seeds_alike(face, sampled)
-            for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
-                passes = self._passes(face, i)
-                if alike and not passes and i != sampled[0]:
-                    continue  # every seed gave this same face: one thumbnail stands for them all
-                label = f"seed {seed}" + (f" · refined ×{passes}" if passes > 1 else " · refined" if passes else "")
-                if alike and not passes and len(sampled) > 1:
-                    label = f"seeds {face.seeds[sampled[0]]}–{face.seeds[sampled[-1]]}"
-                pixmap = rgb_to_pixmap(image, max_side=_THUMB_PX, device_pixel_ratio=self.devicePixelRatioF())
-                item = QListWidgetItem(_untinted_icon(pixmap), label)
-                item.setData(Qt.ItemDataRole.UserRole, i)
-                item.setToolTip(f"Candidate {i + 1}, seed {seed}"
-                                + (f", refined {passes} time{'s' * (passes > 1)}" if passes else ""))
-                self._list.addItem(item)
-            self._fit_thumbnails()
-        row = self._row_of(face.chosen) if face is not None else -1
-        if row >= 0:
-            self._list.setCurrentRow(row)
+        with QSignalBlocker(self._list):
+            if shown is None or shown is not self._shown:
+                self._shown = shown
+                self._list.clear()
+                sampled = [i for i in range(len(face.candidates)) if not self._passes(face, i)] if face else []
+                self._seeds_agree = alike = self._seeds_alike(face, sampled)
+                for i, (image, seed) in enumerate(zip(face.candidates, face.seeds) if face else ()):
+                    passes = self._passes(face, i)
+                    if alike and not passes and i != sampled[0]:
+                        continue  # every seed gave this same face: one thumbnail stands for them all
+                    label = f"seed {seed}" + (f" · refined ×{passes}" if passes > 1 else " · refined" if passes else "")
+                    if alike and not passes and len(sampled) > 1:
+                        label = f"seeds {face.seeds[sampled[0]]}–{face.seeds[sampled[-1]]}"
+                    pixmap = rgb_to_pixmap(image, max_side=_THUMB_PX, device_pixel_ratio=self.devicePixelRatioF())
+                    item = QListWidgetItem(_untinted_icon(pixmap), label)
+                    item.setData(Qt.ItemDataRole.UserRole, i)
+                    item.setToolTip(f"Candidate {i + 1}, seed {seed}"
+                                    + (f", refined {passes} time{'s' * (passes > 1)}" if passes else ""))
+                    self._list.addItem(item)
+                self._fit_thumbnails()
+            row = self._row_of(face.chosen) if face is not None else -1
+            if row >= 0:
+                self._list.setCurrentRow(row)
         self._update_enabled()
 
     @staticmethod
@@ -230,14 +236,11 @@ class SeedGallery(QWidget):
         self.candidateChosen.emit(face, candidate)
 
     def _on_current_changed(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
-        """The keyboard moved the frame: choose that candidate, unless it is the face's choice already
-        (the gallery itself moves the frame to the choice when it shows a face)."""
-        face = self._current()
-        if item is None or face is None:
+        """The keyboard moved the frame: choose that candidate (the gallery's own moves, when it shows
+        a face, are not reported: see :meth:`_populate`)."""
+        if item is None or self.current_face() < 0:
             return
-        candidate = int(item.data(Qt.ItemDataRole.UserRole))
-        if self._row_of(candidate) != self._row_of(face.chosen):
-            self.candidateChosen.emit(self.current_face(), candidate)
+        self.candidateChosen.emit(self.current_face(), int(item.data(Qt.ItemDataRole.UserRole)))
 
     def _on_more(self) -> None:
         if self.current_face() >= 0:
