@@ -233,3 +233,18 @@ def test_loading_shows_how_far_face_detection_has_come(window, qtbot, photo):
     assert shown and shown[-1] == ("Finding faces… 100 %", 1.0)
     assert [f for _, f in shown] == sorted(f for _, f in shown)
     qtbot.waitUntil(lambda: not window.progress_bar.isVisible(), timeout=5000)  # gone once the photo is loaded
+
+
+def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_at(window, qtbot, photo):
+    """A slider moved after a restore does not change the result shown: the panel says so, and
+    stops saying so when the slider is back where the result was made."""
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    made_at = entry.result.settings.sampler.fidelity
+    assert "Made at fidelity" not in window.run_panel.progress_text.text()
+    other = 0.3 if made_at > 0.5 else 0.9
+    window.fidelity.slider.setValue(round((1 - other) * 100))  # as a drag or a key moves it (realism to the right)
+    assert (f"Made at fidelity {made_at:.2f}: press Restore to use {other:.2f}."
+            in window.run_panel.progress_text.text())
+    window.fidelity.slider.setValue(round((1 - made_at) * 100))
+    assert "Made at fidelity" not in window.run_panel.progress_text.text()

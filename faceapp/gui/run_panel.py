@@ -18,9 +18,10 @@ NO_PHOTO_TEXT = "Open or drop a photo to start."
 READY_TEXT = "Press Restore to repair the faces of this photo."
 
 
-def photo_text(entry) -> str:
+def photo_text(entry, fidelity: float | None = None) -> str:
     """What the panel says about a photo no job is working on (a ``PhotoEntry``): loading or why
-    it could not be opened, what to do next, or how its restore went."""
+    it could not be opened, what to do next, or how its restore went; ``fidelity``, the slider's,
+    when it is not the one the result shown was made at."""
     name = entry.path.name
     if entry.photo is None:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
@@ -30,6 +31,9 @@ def photo_text(entry) -> str:
         text = f"Every face of {name} is switched off: click a face's box to include it, then press Restore."
     elif entry.result is not None:
         text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
+        made_at = entry.result.settings.sampler.fidelity
+        if fidelity is not None and abs(fidelity - made_at) >= 0.005:
+            text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
         if entry.outdated:
             text += "\nFaces or damage changed since: press Restore to apply the changes."
     else:
