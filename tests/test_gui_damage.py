@@ -70,8 +70,8 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     assert len(face.candidates) == count + 3 and face.chosen == count + 2
     assert any(s.startswith("refining ") for s in states) and not any(s.startswith("sampling") for s in states)
     labels = [window.gallery._list.item(i).text() for i in range(window.gallery.thumbnail_count())]
-    assert labels[count:] == [f"seed {face.seeds[count]} · refined"] + [
-        f"seed {face.seeds[count + k]} · refined ×{k + 1}" for k in (1, 2)]  # each pass builds on the last
+    assert labels[count:] == [f"seed {face.seeds[count]}\nrefined"] + [
+        f"seed {face.seeds[count + k]}\nrefined ×{k + 1}" for k in (1, 2)]  # each pass builds on the last
     assert "Restored" in window.run_panel.progress_text.text()  # not the refine's last step
     assert "Refined face 1" in messages[-1] and "→" in messages[-1] and "from where it started" in messages[-1]
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)

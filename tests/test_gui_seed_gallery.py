@@ -151,6 +151,31 @@ def test_every_candidate_is_seen_whole_in_a_small_gallery(qtbot, height):
         assert listing.iconSize().width() == seed_gallery._THUMB_PX
 
 
+def test_a_refined_candidate_does_not_shrink_the_thumbnails(qtbot):
+    """A refinement's caption says "refined" on a line of its own: as wide as "seed 3", it keeps the
+    columns the sampled seeds had, and every candidate stays in sight (a one-line "seed 3 · refined"
+    forced two columns of small thumbnails and a scroll bar)."""
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (256, 256, 3), np.uint8) for _ in range(9)]
+    sizes, columns = [], []
+    for refined in (False, True):
+        gallery = SeedGallery()
+        qtbot.addWidget(gallery)
+        gallery.resize(330, 360)
+        gallery.show()
+        passes = {8: ["pass"]} if refined else {}
+        gallery.set_faces([SimpleNamespace(candidates=images, seeds=[0, 1, 2, 3, 4, 5, 6, 7, 3], chosen=8,
+                                           refinement_of=lambda candidate: passes.get(candidate, []))])
+        qtbot.wait(20)
+        listing = gallery._list
+        sizes.append(listing.iconSize().width())
+        columns.append(len({listing.visualItemRect(listing.item(row)).x() for row in range(listing.count())}))
+        for row in range(listing.count()):
+            assert listing.viewport().rect().contains(listing.visualItemRect(listing.item(row))), (refined, row)
+    assert columns[1] == columns[0] >= 3 and sizes[1] >= 0.85 * sizes[0]  # only the caption's line is made room for
+    assert listing.item(8).text() == "seed 3\nrefined"
+
+
 def test_the_arrow_keys_choose_the_candidate_they_frame(qtbot):
     """What is framed is what the photo uses: moving with the keyboard chooses, as a click does."""
     gallery = SeedGallery()

@@ -168,7 +168,8 @@ class SeedGallery(QWidget):
                     passes = self._passes(face, i)
                     if alike and not passes and i != sampled[0]:
                         continue  # every seed gave this same face: one thumbnail stands for them all
-                    label = f"seed {seed}" + (f" · refined ×{passes}" if passes > 1 else " · refined" if passes else "")
+                    # "refined" on a line of its own: a caption no wider than "seed 3" keeps the columns
+                    label = f"seed {seed}" + (f"\nrefined ×{passes}" if passes > 1 else "\nrefined" if passes else "")
                     if alike and not passes and len(sampled) > 1:
                         label = f"seeds {face.seeds[sampled[0]]}–{face.seeds[sampled[-1]]}"
                     pixmap = rgb_to_pixmap(image, max_side=_THUMB_PX, device_pixel_ratio=self.devicePixelRatioF())
@@ -261,7 +262,8 @@ class SeedGallery(QWidget):
             return
         room = self._list.viewport().size()
         metrics = self._list.fontMetrics()
-        caption = max(metrics.horizontalAdvance(self._list.item(r).text()) for r in range(count))
+        lines = [self._list.item(r).text().split("\n") for r in range(count)]
+        caption = max(metrics.horizontalAdvance(line) for item in lines for line in item)
         gap = 2 * self._list.spacing() + _ITEM_PADDING_PX
         best = 0
         for columns in range(1, count + 1):
@@ -269,7 +271,10 @@ class SeedGallery(QWidget):
             across = (room.width() - 4) // columns - gap
             if across < caption:  # the captions set the items' width
                 break
-            best = max(best, min(across, (room.height() - 4) // rows - gap - metrics.height()))
+            # each row as high as its thumbnails and its tallest caption (a refinement's has two lines)
+            captions = sum(max(len(item) for item in lines[r * columns : (r + 1) * columns]) for r in range(rows))
+            down = (room.height() - 4 - rows * gap - captions * metrics.height()) // rows
+            best = max(best, min(across, down))
         side = max(_MIN_THUMB_PX, min(_THUMB_PX, best))
         if side != self._list.iconSize().width():
             self._list.setIconSize(QSize(side, side))
