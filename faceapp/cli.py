@@ -433,10 +433,10 @@ class _Restorer:
         if pages > 1:
             record["pages"] = pages
             tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
+        fmt = format_for(self.destinations(path, relative)[0])
         if photo.bits > 8:
             record["bits_per_channel"] = photo.bits
-            note = application.depth_note(photo, format_for(self.destinations(path, relative)[0]),
-                                          keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")
+            note = application.depth_note(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")
             tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         too_small = 0
         if self.args.aligned:
@@ -460,7 +460,6 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
-            fmt = format_for(self.destinations(path, relative)[0])
             check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,
                                 alpha=photo.alpha is not None, limit=self.memory_limit, name=path_text(path),
                                 face_area=face_area_of(faces, photo.width, photo.height),
@@ -720,9 +719,9 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
                    seconds: float = 0.0) -> None:
     """The run's last words: ``--json``'s document on stdout, else a line on stderr. Skipped inputs
     are those ``--skip-existing`` found done; inputs not reached (after an interrupt or an error
-    every input would meet), or stopped before their first file was written, are counted apart; an interrupted input had some of its results
-    (seeds) written, not all. ``seconds``: the batch's wall time; faces restored are those of the
-    photos written this run."""
+    every input would meet), or stopped before their first file was written, are counted apart;
+    an interrupted input had some of its results (seeds) written, not all. ``seconds``: the
+    batch's wall time; faces restored are those of the photos written this run."""
     ok = sum(1 for r in records if r["status"] == "ok")
     failed = sum(1 for r in records if r["status"] == "failed")
     interrupted = sum(1 for r in records if r["status"] == "interrupted")

@@ -125,6 +125,12 @@ def default_output_path(
     return next(c for c in numbered_names(folder / f"{stem}{ext}") if not _taken(c))
 
 
+def holds_16_bits(fmt: str, *, one_channel: bool, alpha: bool) -> bool:
+    """Whether faceapp writes ``fmt`` (a Pillow format name) in 16 bits per channel for a picture of
+    one grey channel or not, with alpha or not: PNG always, TIFF for one channel without alpha."""
+    return fmt == "PNG" or (fmt == "TIFF" and one_channel and not alpha)
+
+
 def numbered_names(dest: Path) -> Iterator[Path]:
     """``dest``, then ``STEM_2.EXT``, ``STEM_3.EXT``, … in its folder."""
     yield dest
@@ -237,7 +243,7 @@ def export_photo(
         raise ExportError(f"the alpha channel ({alpha.dtype} {alpha.shape}) does not match the image "
                           f"({image_rgb.dtype} {image_rgb.shape[:2]})")
     sixteen = image_rgb.dtype == np.uint16
-    if sixteen and not (fmt == "PNG" or (fmt == "TIFF" and alpha is None and photo is not None and photo.single_channel)):
+    if sixteen and not holds_16_bits(fmt, one_channel=photo is not None and photo.single_channel, alpha=alpha is not None):
         raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF from a one-channel "
                           f"photo without transparency; not as {fmt}")
     check_output_size(image_rgb.shape[1], image_rgb.shape[0], fmt, name=str(dest))

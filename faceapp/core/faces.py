@@ -361,20 +361,10 @@ class FaceDetector:
         height, width = rgb.shape[:2]
         found: list[_Detection] = []
         passes = _detection_passes(width, height)
-        total = sum(_pass_pixels(width, height, window) for window in passes)
-        done = 0
-        for rank, window in enumerate(passes):
-            for pixels, detections in self._detect_pass(rgb, window, rank, should_cancel):
-                found += detections
-                done += pixels
-                yield DetectionProgress(done / total)
+        found += yield from self._run_passes(rgb, passes, 0, should_cancel)
         enlarged = _enlarged_pass(width, height, passes[-1].scale)
         if enlarged is not None and any(_box_side(d.box) < _SMALL_FACE for d in found):
-            total, done = _pass_pixels(width, height, enlarged), 0
-            for pixels, detections in self._detect_pass(rgb, enlarged, len(passes), should_cancel):
-                found += detections
-                done += pixels
-                yield DetectionProgress(done / total, small_faces=True)
+            found += yield from self._run_passes(rgb, [enlarged], len(passes), should_cancel, small_faces=True)
         faces = []
         for detection in _merge_detections(found):
             face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score)
@@ -382,6 +372,20 @@ class FaceDetector:
                 faces.append(face)
         faces.sort(key=lambda f: (f.center[0], f.center[1]))
         return [replace(face, index=i) for i, face in enumerate(faces)]
+
+    def _run_passes(self, rgb: np.ndarray, passes: Sequence[_Pass], first_rank: int,
+                    should_cancel: Callable[[], bool] | None, *, small_faces: bool = False,
+                    ) -> Generator[DetectionProgress, None, list[_Detection]]:
+        """What ``passes`` (ranked from ``first_rank``) find, yielding their progress by the pixels
+        of their tiles looked at."""
+        height, width = rgb.shape[:2]
+        total, done, found = sum(_pass_pixels(width, height, window) for window in passes), 0, []
+        for rank, window in enumerate(passes, start=first_rank):
+            for pixels, detections in self._detect_pass(rgb, window, rank, should_cancel):
+                found += detections
+                done += pixels
+                yield DetectionProgress(done / total, small_faces=small_faces)
+        return found
 
     def _detect_pass(self, rgb: np.ndarray, window: _Pass, rank: int, should_cancel: Callable[[], bool] | None = None,
                      ) -> Generator[tuple[int, list[_Detection]], None, None]:

@@ -263,10 +263,11 @@ def check_memory_budget(
         if option <= limit.bytes:
             ways.append(f"a smaller upscale (×{scale} needs {_gb(option)})")
             break
-        option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area)
-        if sixteen_bit and option <= limit.bytes:
-            ways.append(f"a smaller upscale in {eight_bits} (×{scale} needs {_gb(option)})")
-            break
+        if sixteen_bit:
+            option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area)
+            if option <= limit.bytes:
+                ways.append(f"a smaller upscale in {eight_bits} (×{scale} needs {_gb(option)})")
+                break
     if fmt != "PNG":
         option = estimate_peak_bytes(width, height, upscale=upscale, fmt="PNG", alpha=alpha, face_area=face_area,
                                      sixteen_bit=sixteen_bit)

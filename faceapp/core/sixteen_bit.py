@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from faceapp.core.damage import fill_damage
+from faceapp.core.export import holds_16_bits
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import PhotoResult
 from faceapp.core.upscale import upscale_image
@@ -48,8 +49,8 @@ class SixteenBitPixels:
 def writes_16_bit(photo: Photo, fmt: str) -> bool:
     """Whether ``photo``'s result is written in 16 bits per channel as ``fmt`` (a Pillow format
     name): the file had 16 and the format holds them as faceapp writes it."""
-    return photo.bits == 16 and photo.path is not None and (
-        fmt == "PNG" or (fmt == "TIFF" and photo.single_channel and photo.alpha is None))
+    return photo.bits == 16 and photo.path is not None and holds_16_bits(
+        fmt, one_channel=photo.single_channel, alpha=photo.alpha is not None)
 
 
 def read_16_bit(photo: Photo) -> SixteenBitPixels | None:
