@@ -41,6 +41,7 @@ from faceapp.core.faces import (
     face_from_landmarks,
 )
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
+from faceapp.core.mask_files import mask_for, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.pathtext import path_text
@@ -227,7 +228,8 @@ def _add_restore_parser(subparsers) -> None:
                         help="damage mask, white = damaged (scratches, tears, stains, missing parts): the photo's size, or "
                              "the aligned face crop's; a folder holds one mask per photo, named like it (photo.png or "
                              "photo_mask.png) at its path within its input folder (2019/photo.png with --recursive); "
-                             "photos without one are not repaired, and masks among the photos are not restored. Faces "
+                             "photos without one are not repaired, and masks among the photos are not restored (beside "
+                             "photo.jpg, photo.png is its mask if it is black and white). Faces "
                              "are filled by the face prior, the rest classically")
     repair.add_argument("--resample", type=_within(1, MAX_RESAMPLES), default=1, metavar="R",
                         help="RePaint resampling when a face's damage is filled: each step is taken R times, "
@@ -547,36 +549,17 @@ class _Restorer:
         return f" (spared: {', '.join(parts)})"
 
 
-#: Image types a damage mask may be saved as.
-MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
-
-
-def mask_for(option: Path | None, photo: Path, relative: Path | None = None) -> Path | None:
-    """The damage mask of ``photo`` that ``--mask`` names: the file itself, or in a folder the file
-    at the photo's path ``relative`` to the folder it was found in (default: its name), named like
-    it (``2019/photo.png``, ``2019/photo_mask.png``, …); None when there is none."""
-    if option is None or not option.is_dir():
-        return option
-    relative = relative if relative is not None else Path(photo.name)
-    folder = option / relative.parent
-    for stem in (photo.stem, f"{photo.stem}_mask"):
-        for suffix in MASK_SUFFIXES:
-            candidate = folder / f"{stem}{suffix}"
-            if candidate.is_file() and candidate.resolve() != photo.resolve():
-                return candidate
-    return None
-
-
 def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list[tuple[Path, Path]]:
-    """``inputs`` less the files ``--mask`` uses as the masks of other inputs (masks kept beside
-    their photos are not photos to restore)."""
-    if option is None:
-        return inputs
-    masks = {mask.resolve() for path, relative in inputs if (mask := mask_for(option, path, relative)) is not None}
-    kept = [(path, relative) for path, relative in inputs if path.resolve() not in masks]
-    if len(kept) < len(inputs):
-        print(f"note: {len(inputs) - len(kept)} file(s) used as damage masks are not restored.", file=sys.stderr)
-    return kept
+    """``inputs`` less the files ``--mask`` uses as the masks of other inputs, saying what was left out
+    and which pairs could each be the other's mask."""
+    sorted_out = separate_masks(inputs, option)
+    if sorted_out.masks:
+        print(f"note: {sorted_out.masks} file(s) used as damage masks are not restored.", file=sys.stderr)
+    for photo, twin in sorted_out.unclear:
+        print(f"note: {path_text(photo)} and {twin.name} could each be the other's damage mask, and neither looks "
+              f"more like a mask (black and white): both are restored without repair. Name the mask "
+              f"{photo.stem}_mask.png, or keep masks in a folder of their own.", file=sys.stderr)
+    return sorted_out.photos
 
 
 def _check_pattern(given: str, pattern: str) -> None:

@@ -135,3 +135,33 @@ def test_each_seed_refined_is_saved_as_its_own_picture(monkeypatch, retinaface_d
     assert [read_provenance(f)["faces"][0]["seed"] for f in written] == [10, 11]
     first, second = (read_photo(f).rgb for f in written)
     assert not np.array_equal(first, second)  # seed 11's file shows seed 11's face, not seed 10's
+
+
+def test_a_mask_named_like_its_photo_beside_it_repairs_the_photo_and_is_not_restored(engine, damaged, capsys, tmp_path):
+    photo, mask_file, mask = damaged
+    folder = tmp_path / "album"
+    folder.mkdir()
+    Image.open(photo).save(folder / "old.jpg", quality=95)
+    shutil.copy(mask_file, folder / "old.png")  # the mask, named like the photo
+    code, out, err = run(capsys, "restore", folder, "--mask", folder, "--fidelity", "1",
+                         "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0, err
+    [result] = json.loads(out)["results"]
+    assert result["input"].endswith("old.jpg")
+    assert result["damage"]["pixels"] == int((mask > 0).sum())
+    assert "1 file(s) used as damage masks are not restored" in err
+
+
+def test_two_photos_of_one_name_are_both_restored_and_neither_is_taken_for_a_mask(engine, damaged, capsys, tmp_path):
+    photo, _, _ = damaged
+    folder = tmp_path / "album"
+    folder.mkdir()
+    Image.open(photo).save(folder / "old.jpg", quality=95)
+    shutil.copy(photo, folder / "old.png")  # the same photo, saved twice
+    code, out, err = run(capsys, "restore", folder, "--mask", folder, "--fidelity", "1",
+                         "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0, err
+    results = json.loads(out)["results"]
+    assert sorted(r["input"].split("/")[-1] for r in results) == ["old.jpg", "old.png"]
+    assert not any("damage" in r for r in results)
+    assert "could each be the other's damage mask" in err and "old_mask.png" in err

@@ -1,0 +1,131 @@
+"""Which file is a photo's damage mask when the CLI's ``--mask`` names a folder.
+
+A folder of masks holds one per photo, named like it (``photo.png``) or with ``_mask``
+(``photo_mask.png``), at the photo's path within its input folder. The folder may be the photos'
+own: then ``photo.png`` beside ``photo.jpg`` could be either one's mask, and the file whose pixels
+look like a mask (black and white, nothing in between) is taken for the mask. Masks found are not
+photos to restore.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+#: Image types a damage mask may be saved as.
+MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
+
+#: Side of the copy a file is judged on (nearest neighbour, so thin strokes keep their white).
+_JUDGED_SIDE = 256
+#: Share of a mask's pixels that are near black or near white (JPEG ringing allowed for).
+_BLACK_OR_WHITE_SHARE = 0.97
+
+
+def looks_like_mask(path: Path) -> bool:
+    """Whether the image in ``path`` looks like a damage mask: grey, and almost every pixel near
+    black or near white (a black-and-white photo has its mid greys). Unreadable: False."""
+    try:
+        stat = path.stat()
+        return _looks_like_mask(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=256)
+def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (_JUDGED_SIDE, _JUDGED_SIDE))  # JPEG: decoded at a fraction of its size
+            if image.mode == "1":
+                return True
+            scale = _JUDGED_SIDE / max(image.size)
+            if scale < 1:
+                image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                     Image.Resampling.NEAREST)
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.int16)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+    rgb, alpha = rgba[..., :3], rgba[..., 3]
+    spread = rgb.max(axis=2) - rgb.min(axis=2)
+    grey = np.where(alpha >= 128, rgb.mean(axis=2), 0)  # transparent counts as undamaged, as read_mask reads it
+    black_or_white = (grey <= 32) | (grey >= 223)
+    return bool(np.median(spread) <= 10 and black_or_white.mean() >= _BLACK_OR_WHITE_SHARE)
+
+
+def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
+    """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``."""
+    for suffix in MASK_SUFFIXES:
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.is_file() and candidate.resolve() != besides.resolve():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class MaskMatch:
+    """A photo's mask, or the file that may be its mask or its twin (``unclear``)."""
+
+    mask: Path | None = None
+    unclear: Path | None = None
+
+
+def match_mask(option: Path | None, photo: Path, relative: Path | None = None) -> MaskMatch:
+    """The damage mask of ``photo`` that ``--mask`` (``option``) names: the file itself; in a folder,
+    the file at the photo's path ``relative`` to the folder it was found in (default: its name),
+    named ``photo_mask.*`` or else ``photo.*``.
+
+    A ``photo.*`` beside the photo itself, the photo's suffix being a mask's too, could be either
+    one's mask: it is the mask when it looks like one and the photo does not; else ``unclear``."""
+    if option is None or not option.is_dir():
+        return MaskMatch(option)
+    relative = relative if relative is not None else Path(photo.name)
+    folder = option / relative.parent
+    if (named := _named(folder, f"{photo.stem}_mask", besides=photo)) is not None:
+        return MaskMatch(named)
+    twin = _named(folder, photo.stem, besides=photo)
+    if twin is None:
+        return MaskMatch()
+    either_way = twin.parent.resolve() == photo.parent.resolve() and photo.suffix.lower() in MASK_SUFFIXES
+    if not either_way:
+        return MaskMatch(twin)
+    if looks_like_mask(twin) and not looks_like_mask(photo):
+        return MaskMatch(twin)
+    if looks_like_mask(photo) and not looks_like_mask(twin):
+        return MaskMatch()  # this file is the twin's mask
+    return MaskMatch(unclear=twin)
+
+
+def mask_for(option: Path | None, photo: Path, relative: Path | None = None) -> Path | None:
+    """The damage mask of ``photo`` (:func:`match_mask`); None when there is none."""
+    return match_mask(option, photo, relative).mask
+
+
+@dataclass
+class PhotosAndMasks:
+    """Inputs sorted into photos to restore and files used as masks, and the pairs left unclear."""
+
+    photos: list[tuple[Path, Path]] = field(default_factory=list)
+    masks: int = 0
+    unclear: list[tuple[Path, Path]] = field(default_factory=list)
+
+
+def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> PhotosAndMasks:
+    """``inputs`` (path, path relative to its input folder) less the files ``--mask`` uses as the
+    masks of other inputs: masks kept beside their photos are not photos to restore."""
+    if option is None:
+        return PhotosAndMasks(list(inputs))
+    matches = [(path, match_mask(option, path, relative)) for path, relative in inputs]
+    masks = {m.mask.resolve() for _, m in matches if m.mask is not None}
+    result = PhotosAndMasks()
+    for (path, relative), (_, match) in zip(inputs, matches):
+        if path.resolve() in masks:
+            result.masks += 1
+            continue
+        result.photos.append((path, relative))
+        if match.unclear is not None and (match.unclear, path) not in result.unclear:
+            result.unclear.append((path, match.unclear))
+    return result

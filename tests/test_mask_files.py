@@ -1,0 +1,64 @@
+"""Telling a damage mask from a photo when ``--mask`` names a folder of photos and masks."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from faceapp.core.mask_files import looks_like_mask, match_mask, separate_masks
+
+
+def _mask(path, *, size=(300, 200), mode="L"):
+    mask = np.zeros(size[::-1], np.uint8)
+    mask[50:53, 20:280] = 255  # a thin scratch
+    mask[120:180, 100:140] = 255  # a stain
+    Image.fromarray(mask).convert(mode).save(path, **({"quality": 90} if path.suffix == ".jpg" else {}))
+    return path
+
+
+def _photo(path, *, grey=False):
+    y, x = np.mgrid[0:200, 0:300]
+    rgb = np.stack([x * 255 // 300, y * 255 // 200, (x + y) * 255 // 500], axis=2).astype(np.uint8)
+    image = Image.fromarray(rgb)
+    image = image.convert("L") if grey else image
+    image.save(path, **({"quality": 90} if path.suffix == ".jpg" else {}))
+    return path
+
+
+def test_black_and_white_masks_look_like_masks_and_photos_do_not(tmp_path):
+    assert looks_like_mask(_mask(tmp_path / "a.png"))
+    assert looks_like_mask(_mask(tmp_path / "b.jpg", mode="RGB"))  # JPEG ringing allowed for
+    assert looks_like_mask(_mask(tmp_path / "c.png", size=(3000, 2000)))  # thin strokes survive the reduction
+    assert not looks_like_mask(_photo(tmp_path / "d.jpg"))
+    assert not looks_like_mask(_photo(tmp_path / "e.png", grey=True))  # a black-and-white photo has mid greys
+    (tmp_path / "f.png").write_bytes(b"not an image")
+    assert not looks_like_mask(tmp_path / "f.png")
+
+
+def test_the_file_that_looks_like_a_mask_is_the_mask_whichever_suffix_it_has(tmp_path):
+    photo = _photo(tmp_path / "old.png")
+    mask = _mask(tmp_path / "old.jpg", mode="RGB")
+    assert match_mask(tmp_path, photo).mask == mask
+    assert match_mask(tmp_path, mask).mask is None
+    inputs = [(photo, photo.relative_to(tmp_path)), (mask, mask.relative_to(tmp_path))]
+    sorted_out = separate_masks(inputs, tmp_path)
+    assert sorted_out.photos == inputs[:1] and sorted_out.masks == 1 and not sorted_out.unclear
+
+
+def test_a_mask_named_with_mask_wins_and_a_mask_folder_of_its_own_needs_no_judging(tmp_path):
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir(), masks.mkdir()
+    photo = _photo(photos / "old.jpg")
+    _photo(photos / "old.png")  # the same photo in another format
+    named = _mask(photos / "old_mask.png")
+    assert match_mask(photos, photo).mask == named
+    elsewhere = _photo(masks / "old.png")  # in a folder of its own, the name decides
+    assert match_mask(masks, photo).mask == elsewhere
+
+
+def test_two_photos_or_two_masks_of_one_name_are_left_unclear(tmp_path):
+    jpg, png = _photo(tmp_path / "old.jpg"), _photo(tmp_path / "old.png")
+    inputs = [(jpg, jpg.relative_to(tmp_path)), (png, png.relative_to(tmp_path))]
+    sorted_out = separate_masks(inputs, tmp_path)
+    assert sorted_out.photos == inputs and sorted_out.masks == 0
+    assert sorted_out.unclear == [(jpg, png)]  # once per pair
