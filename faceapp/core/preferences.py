@@ -42,6 +42,12 @@ DEFAULT_NAME_PATTERN = "{stem}_restored"
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
+#: The preferences a restore's result does not depend on: which faces are found (the faces are
+#: compared themselves), what Refine does, and how and where results are written.
+NOT_RESTORATION = frozenset({"face_selection", "min_face_size", "refine_passes", "output_folder", "name_pattern",
+                             "export_format", "quality", "keep_16_bits", "auto_start"})
+
+
 @dataclass(frozen=True, config={"extra": "forbid"})
 class Preferences:
     """Everything a user sets for a run, in the CLI's options or the GUI's settings.
@@ -103,6 +109,11 @@ class Preferences:
         return SamplerSettings(fidelity=fidelity, steps=self.steps or default_steps, eta=self.eta,
                                schedule=self.schedule, polish_timestep=self.polish_timestep,
                                spare_sharp_faces=self.spare_sharp_faces and self.fidelity is None)
+
+    def restoration(self) -> tuple[object, ...]:
+        """What a restore's result depends on besides the photo, its faces and its damage: every
+        preference but those of :data:`NOT_RESTORATION`. Equal tuples restore a photo alike."""
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in NOT_RESTORATION)
 
     def replace(self, **changes: object) -> Preferences:
         """A copy with ``changes`` (validated like the constructor)."""

@@ -22,7 +22,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "remove": ("&Remove photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
     "quit": ("&Quit", "", _Std.Quit, "Quit faceapp"),
     "restore": ("&Restore", "restore", "Ctrl+R", "Restore the faces of this photo"),
-    "restore_all": ("Restore &all", "restore", "Ctrl+Shift+R", "Restore every loaded photo in turn"),
+    "restore_all": ("Restore &all", "restore", "Ctrl+Shift+R", "Restore, in turn, every photo not yet restored at these settings"),
     "cancel": ("&Cancel", "cancel", "Esc", "Stop the running restoration"),
     "draw_box": ("&Draw face box", "draw-box", "D",
                  "Drag a box around a face the detector missed (or press an arrow key, move the box with "

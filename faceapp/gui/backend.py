@@ -49,6 +49,7 @@ class PhotoEntry:
     saved_to: Path | None = None
     saved_result: Any = None  # the result ``saved_to`` was written from
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
+    restored_with: tuple | None = None  # the preferences' ``restoration()`` then
 
     def enabled_faces(self) -> list[Any]:
         """The faces a restore of this photo restores (those not switched off), in order."""
@@ -64,6 +65,11 @@ class PhotoEntry:
     def outdated(self) -> bool:
         """Whether faces or damage changed since the result was made (a restore would differ)."""
         return self.result is not None and self.restored_inputs is not None and self.inputs() != self.restored_inputs
+
+    def restored_as(self, prefs: Preferences) -> bool:
+        """Whether the result shown is what a restore with ``prefs`` would make now: nothing
+        changed in its faces, its damage or the preferences a restore depends on."""
+        return self.result is not None and not self.outdated and self.restored_with == prefs.restoration()
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         a["remove"].triggered.connect(self.remove_current)
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
-        a["restore_all"].triggered.connect(lambda: s.restore(list(s.entries)))
+        a["restore_all"].triggered.connect(s.restore_all)
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
         a["draw_box"].toggled.connect(lambda on: on and a["damage_brush"].setChecked(False))

@@ -229,11 +229,27 @@ class Session(QObject):
                 "restore", path,
                 on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()]:
                 self._restore_progress(p, item, order),
-                on_done=lambda value, p=path, inputs=entry.inputs(): self._restored(p, *value, inputs=inputs),
+                on_done=lambda value, p=path, inputs=entry.inputs(), made_with=self.prefs.restoration():
+                self._restored(p, *value, inputs=inputs, made_with=made_with),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
             ))
             self._mark_queued(path)
+
+    def restore_all(self) -> None:
+        """Queue a restore of every photo whose result is missing or no longer what a restore would
+        make (an earlier Restore all cancelled part-way, faces or damage or settings changed since):
+        a photo restored as things stand keeps its result and the seeds picked in its gallery."""
+        loaded = [path for path, entry in self.entries.items() if entry.photo is not None]
+        kept = [path for path in loaded if self.entries[path].restored_as(self.prefs)]
+        if loaded and len(kept) == len(loaded):
+            self.info.emit("Every photo is restored at these settings. To restore one again with the same "
+                           "settings, select it and press Restore.")
+            return
+        if kept:
+            photos = "1 photo" if len(kept) == 1 else f"{len(kept)} photos"
+            self.info.emit(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
+        self.restore([path for path in loaded if path not in kept])
 
     def cancel(self) -> None:
         """Stop the running restoration within one step and drop queued ones."""
@@ -254,12 +270,14 @@ class Session(QObject):
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 
-    def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple) -> None:
+    def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple,
+                  made_with: tuple) -> None:
         entry = self.entries.get(path)
         if entry is None:
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
+        entry.restored_with = made_with
         self.after[path] = rendered
         self._keep_or_free_full_size(path)
         entry.run_seconds, entry.state = outcome.seconds, "done"

@@ -1,0 +1,66 @@
+"""Restore all: every photo that needs it, once; a photo restored as things stand keeps its result
+and the seed picked in its gallery (e.g. Restore all again after cancelling one part-way)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import gui_util
+from gui_util import set_sampling
+
+window = gui_util.window
+
+
+def _two_photos(window, qtbot, tmp_path, testdata_dir):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("anna.jpg", "ben.jpg"):
+        shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, folder / name)
+    set_sampling(window, seeds=2, steps=2)
+    paths = [path.resolve() for path in sorted(folder.iterdir())]
+    gui_util.drop_files(window, paths)
+    qtbot.waitUntil(lambda: all(window.session.entries[p].photo is not None for p in paths), timeout=30000)
+    return paths
+
+
+def test_restore_all_restores_only_the_photos_without_a_current_result(window, qtbot, tmp_path, testdata_dir):
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    with qtbot.waitSignal(session.runFinished, timeout=60000):
+        session.restore([anna])  # as if Restore all was cancelled after the first photo
+    session.choose(anna, 0, 1)  # the user picks the second seed
+    picked = session.entries[anna].result
+
+    finished = []
+    session.runFinished.connect(lambda path, _seconds: finished.append(path))
+    window.actions_["restore_all"].trigger()
+    assert "1 photo already restored at these settings kept" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: session.entries[ben].result is not None and not session.queue.busy, timeout=60000)
+    assert finished == [ben]
+    assert session.entries[anna].result is picked and picked.faces[0].chosen == 1
+
+    window.actions_["restore_all"].trigger()  # nothing left to do: said, not done again
+    assert not session.queue.busy and finished == [ben]
+    assert window.statusBar().currentMessage().startswith("Every photo is restored at these settings")
+
+
+def test_restore_all_restores_again_what_other_settings_or_faces_would_change(window, qtbot, tmp_path, testdata_dir):
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(session.restored()) == 2 and not session.queue.busy, timeout=60000)
+
+    finished = []
+    session.runFinished.connect(lambda path, _seconds: finished.append(path))
+    window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.6))  # the slider moved
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(finished) == 2 and not session.queue.busy, timeout=60000)
+    assert sorted(finished) == [anna, ben]
+
+    session.toggle_face(ben, 0)  # a face switched off and on again: the faces are as they were
+    session.toggle_face(ben, 0)
+    session.add_face_box(ben, (10.0, 10.0, 60.0, 70.0))  # a face drawn: that photo's result is outdated
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(finished) == 3 and not session.queue.busy, timeout=60000)
+    assert finished[2:] == [ben]
