@@ -529,8 +529,8 @@ class _Restorer:
 
         switch = "Give --fidelity or --no-spare-sharp-faces to diffuse every face"
         self.spared_photos += 1
-        all_kept = len(spared) == len(result.faces) and all(s.fidelity >= 1.0 for s in spared)
-        same_files = self.prefs.seeds_per_face > 1 and all_kept  # no face sampled: no seed differs
+        # every face kept, and no damage that each seed fills its own way: no seed's file differs
+        same_files = self.prefs.seeds_per_face > 1 and all(face.seeds_alike() for face in result.faces)
         if not self.batch:
             message = application.spared_message(result, switch=switch)
             if same_files:
@@ -542,8 +542,8 @@ class _Restorer:
             tqdm.write("note: Sharp faces are spared: a face the restorer barely changes keeps the restorer's result "
                        "(\"kept\") or is sampled at a higher fidelity, so the prior cannot smear it; the photos' lines "
                        f"say which. {switch}.", file=sys.stderr)
-        parts = [f"face {s.position + 1} kept" if s.fidelity >= 1.0 else f"face {s.position + 1} at fidelity {s.fidelity:.2f}"
-                 for s in spared]
+        parts = [(f"face {s.position + 1} kept" + (" once its damage was filled" if s.repaired else ""))
+                 if s.fidelity >= 1.0 else f"face {s.position + 1} at fidelity {s.fidelity:.2f}" for s in spared]
         if same_files:
             parts.append("the seeds' files are the same")
         return f" (spared: {', '.join(parts)})"

@@ -414,7 +414,8 @@ def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_s
     from faceapp.core import application
 
     monkeypatch.setattr(application, "spared_faces",
-                        lambda result: [SimpleNamespace(position=0, fidelity=1.0, restorer_change=0.5)])
+                        lambda result: [SimpleNamespace(position=0, fidelity=1.0, restorer_change=0.5,
+                                                        repaired=False)])
     album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
     code, out, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", "--json", *FACE)
     assert code == 0

@@ -165,3 +165,28 @@ def test_two_photos_of_one_name_are_both_restored_and_neither_is_taken_for_a_mas
     assert sorted(r["input"].split("/")[-1] for r in results) == ["old.jpg", "old.png"]
     assert not any("damage" in r for r in results)
     assert "could each be the other's damage mask" in err and "old_mask.png" in err
+
+
+def test_a_sharp_face_with_damage_is_said_to_differ_per_seed(monkeypatch, retinaface_dir, damaged, capsys, tmp_path):
+    """A face the restorer barely changes is kept as it made it, but each seed fills its damage its own
+    way: the seeds' files differ, and the note must not say they are the same."""
+    import torch
+    from pipeline_util import SmoothingPrior
+
+    from faceapp.core import schedule
+    from faceapp.core.engine import FaceEngine
+    from faceapp.core.sparing import SharpFaceSparing
+
+    prior = SmoothingPrior(schedule.alphas_cumprod(schedule.linear_betas()))
+    engine = FaceEngine.from_networks(torch.nn.Identity(), prior, face_size=128, name="sparing", device="cpu",
+                                      sharp_faces=SharpFaceSparing(untouched_below=5.0, full_above=7.0))
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
+    photo, mask_file, _ = damaged
+    code, _, err = run(capsys, "restore", photo, "--mask", mask_file, "--seeds", "2", "--steps", "2",
+                       "-o", tmp_path / "out", "--no-progress")
+    assert code == 0, err
+    assert "face 1 kept as the restorer made it once the prior had filled its damage" in err
+    assert "files are the same" not in err
+    first, second = (read_photo(p).rgb for p in sorted((tmp_path / "out").iterdir()))
+    assert not np.array_equal(first, second)

@@ -181,3 +181,16 @@ def test_a_damaged_face_is_judged_and_repaired_from_one_restorer_run():
     restore_photo(photo, [face_from_box((40, 40, 160, 160), index=0)], engine,
                   PhotoSettings(sampler=ASKED, seeds_per_face=2), damage=damage)
     assert len(calls) == 1 + 2  # the filled crop once (judged and repaired from it), then each seed's repair
+
+
+def test_a_spared_face_with_damage_differs_per_seed_and_the_note_says_its_damage_was_filled():
+    photo = Photo.from_array(np.random.default_rng(1).integers(40, 200, (200, 300, 3)).astype(np.uint8))
+    faces = [face_from_box((30, 50, 130, 150), index=0), face_from_box((170, 50, 270, 150), index=1)]
+    damage = np.zeros((200, 300), np.uint8)
+    damage[90:110, 60:100] = 255  # a stain on face 1 only
+    result = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=ASKED, seeds_per_face=2), damage=damage)
+    assert [f.fidelity for f in result.faces] == [1.0, 1.0]  # both spared…
+    assert not result.faces[0].seeds_alike()  # …but each seed filled face 1's damage its own way
+    assert result.faces[1].seeds_alike()
+    assert application.spared_message(result) == ("Sharp faces spared: face 1 kept as the restorer made it once the "
+                                                   "prior had filled its damage; face 2 kept as the restorer made it.")

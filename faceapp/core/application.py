@@ -215,12 +215,13 @@ class SparedFace(NamedTuple):
     fidelity: float
     asked: float
     restorer_change: float
+    repaired: bool = False  # its damage was filled by the prior first, by each seed its own way
 
 
 def spared_faces(result: PhotoResult) -> list[SparedFace]:
     """The faces of ``result`` that were spared, in order."""
     asked = result.settings.sampler.fidelity
-    return [SparedFace(position, face.fidelity, asked, face.restorer_change or 0.0)
+    return [SparedFace(position, face.fidelity, asked, face.restorer_change or 0.0, face.damage is not None)
             for position, face in enumerate(result.faces) if face.fidelity is not None and face.fidelity > asked]
 
 
@@ -235,13 +236,18 @@ def spared_message(result: PhotoResult, *, switch: str = "",
     if not spared:
         return None
     number = number or (lambda position: position + 1)
-    kept = [number(f.position) for f in spared if f.fidelity >= 1.0]
-    parts = []
-    if kept:
-        faces = f"face {kept[0]}" if len(kept) == 1 else "faces " + ", ".join(map(str, kept))
-        parts.append(f"{faces} kept as the restorer made {'it' if len(kept) == 1 else 'them'}")
-    parts += [f"face {number(f.position)} at fidelity {f.fidelity:.2f}" for f in spared if f.fidelity < 1.0]
-    return f"Sharp faces spared: {'; '.join(parts)}." + (f" {switch}." if switch else "")
+    parts: list[tuple[int, str]] = []  # (first face's number, text), in the faces' order
+    for repaired in (False, True):
+        kept = [number(f.position) for f in spared if f.fidelity >= 1.0 and f.repaired == repaired]
+        if kept:
+            faces = f"face {kept[0]}" if len(kept) == 1 else "faces " + ", ".join(map(str, kept))
+            them = "it" if len(kept) == 1 else "them"
+            parts.append((kept[0], f"{faces} kept as the restorer made {them}" + (
+                f" once the prior had filled {'its' if len(kept) == 1 else 'their'} damage" if repaired else "")))
+    parts += [(number(f.position), f"face {number(f.position)} at fidelity {f.fidelity:.2f}")
+              for f in spared if f.fidelity < 1.0]
+    text = "; ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
+    return f"Sharp faces spared: {text}." + (f" {switch}." if switch else "")
 
 
 class DamageMask(NamedTuple):

@@ -157,6 +157,13 @@ class FaceResult:
             return None
         return pass_change(self.candidates[passes[0].source], self.candidates[candidate])
 
+    def seeds_alike(self) -> bool:
+        """Whether every seed gave the same face (refinement passes aside): e.g. a face kept as the
+        restorer made it, with no damage that each seed fills its own way."""
+        passes = {r.candidate for r in self.refinements}
+        sampled = [c for i, c in enumerate(self.candidates) if i not in passes]
+        return all(np.array_equal(c, sampled[0]) for c in sampled[1:])
+
     @property
     def restored(self) -> np.ndarray:
         return self.candidates[self.chosen]
