@@ -94,7 +94,7 @@ class ModelManagerDialog(QDialog):
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.notices = NotificationArea(self)
+        self.notices = NotificationArea(self, actions=frozenset())  # e.g. no "Manage models…": this is it
 
         self.download_button = QPushButton("Download")
         self.cancel_button = QPushButton("Cancel download")

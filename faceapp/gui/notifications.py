@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -124,8 +124,12 @@ class NotificationArea(QScrollArea):
 
     actionTriggered = Signal(str, object)  # action, subject
 
-    def __init__(self, parent: QWidget | None = None, *, max_visible: int = 3) -> None:
+    def __init__(self, parent: QWidget | None = None, *, max_visible: int = 3,
+                 actions: frozenset[str] | None = None) -> None:
+        """``actions``: the notices' next steps this area's owner carries out (None: every one); a
+        notice whose step is not among them shows no button (a button that did nothing misleads)."""
         super().__init__(parent)
+        self._actions = actions
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -173,6 +177,8 @@ class NotificationArea(QScrollArea):
     def show_notice(self, notice: Notice) -> None:
         log_level = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
         log.log(log_level[notice.level], "notice: %s", notice.text)
+        if notice.action is not None and self._actions is not None and notice.action not in self._actions:
+            notice = replace(notice, action=None, action_label="")
         for shown in [b for b in self._banners if b.notice == notice]:  # said again: moved to the end, once
             self._remove(shown)
         banner = _Banner(notice, self)
