@@ -13,7 +13,7 @@ from pathlib import Path
 
 from faceapp import paths
 from faceapp.core.errors import FaceappError
-from faceapp.core.registry import INSTALLED, UNVERIFIED, ModelStatus, Registry
+from faceapp.core.registry import INSTALLED, MISSING, UNVERIFIED, ModelStatus, Registry
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -146,14 +146,29 @@ def _import(registry: Registry, args) -> int:
 
 
 def _verify(registry: Registry, args) -> int:
-    names = [args.name] if args.name else [
-        m.name for m in registry.list() if registry.is_installed(m.name)
-    ]
+    """Check one model, or every model with files on disk (installed, damaged or partly there):
+    each is reported, and a bad one fails the command without stopping the others' checks."""
+    if args.name:
+        names = [args.name]
+    else:
+        names = [m.name for m in registry.list() if any(f.state != MISSING for f in registry.status(m.name).files)]
     if not names:
         print("No model is installed; nothing to verify.")
+    failed = []
     for name in names:
-        for checked in registry.verify(name):
-            print(f"{name}: {checked.name}: OK ({_METHODS[checked.method]})")
+        try:
+            checked = registry.verify(name)
+        except FaceappError as exc:
+            if args.name:
+                raise
+            print(f"{name}: FAILED: {exc}", file=sys.stderr)
+            failed.append(name)
+            continue
+        for file in checked:
+            print(f"{name}: {file.name}: OK ({_METHODS[file.method]})")
+    if failed:
+        print(f"error: {len(failed)} of {len(names)} models failed: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

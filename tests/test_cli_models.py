@@ -171,3 +171,14 @@ def test_list_does_not_call_hand_placed_files_installed(tiny, capsys):
     assert main(["verify", "tiny"]) == 0 and main(["list"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:1] == ["tiny"])
     assert "installed" in row
+
+
+def test_verify_without_a_name_checks_every_model_on_disk_and_fails_for_a_damaged_one(tiny, capsys):
+    assert main(["import", "tiny", str(tiny)]) == 0
+    installed = paths.weights_dir() / WEIGHTS
+    installed.write_bytes(installed.read_bytes()[:1000])  # cut short (a full disk, a copy stopped)
+    capsys.readouterr()
+    assert main(["verify"]) == 1
+    captured = capsys.readouterr()
+    assert "tiny: FAILED" in captured.err and "1 of 2 models failed: tiny" in captured.err
+    assert "faceapp-compact: " in captured.out and ": OK" in captured.out  # the others are still checked
