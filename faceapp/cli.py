@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from faceapp import __version__
 from faceapp.core import application
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
 from faceapp.core.export import (
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faceapp-cli", description="Restore faces in old, blurry or damaged photos (DifFace)."
     )
+    parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_restore_parser(subparsers)
     try:

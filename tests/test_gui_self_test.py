@@ -72,6 +72,19 @@ def test_self_test_without_one_photo_is_a_usage_error_not_an_abort(tmp_path, ret
                              env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 2, run.stdout + run.stderr
         assert "--self-test needs exactly one PHOTO" in run.stderr and "QThread" not in run.stderr
+    # a folder is not one photo: said, instead of testing whichever photo of it loaded first
+    run = subprocess.run([sys.executable, "-m", "faceapp", "--self-test", str(tmp_path)], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "needs one photo file, not a folder" in run.stderr, run.stdout + run.stderr
+
+
+def test_both_front_ends_say_their_version():
+    from faceapp import __version__
+
+    for program in (["-m", "faceapp"], ["-m", "faceapp.cli"]):
+        run = subprocess.run([sys.executable, *program, "--version"], cwd=REPO, capture_output=True, text=True,
+                             timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        assert run.returncode == 0 and run.stdout.strip() == f"faceapp {__version__}", run.stdout + run.stderr
 
 
 def test_sigterm_closes_the_window_cleanly(tmp_path, retinaface_dir):

@@ -155,10 +155,13 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     An argument that starts with ``-`` but names an existing file is a photo (``faceapp -dash.jpg``);
     an unknown option is an error, not silently dropped.
     """
+    from faceapp import __version__
+
     parser = argparse.ArgumentParser(
         prog="faceapp", description="Restore faces in old, blurry or damaged photos (DifFace).",
         epilog="A photo whose name starts with '-' can also be given after '--'.")
     parser.add_argument("photos", nargs="*", type=Path, metavar="PHOTO", help="photos or folders to open")
+    parser.add_argument("--version", action="version", version=f"faceapp {__version__}")
     parser.add_argument("--self-test", action="store_true",
                         help="open the window, load PHOTO, detect and restore its faces with the default model, "
                              "print one line and quit (0 = ok)")
@@ -169,6 +172,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parsed = parser.parse_args(options)
     if parsed.self_test and len(parsed.photos) != 1:
         parser.error(f"--self-test needs exactly one PHOTO, got {len(parsed.photos)}")
+    if parsed.self_test and parsed.photos[0].is_dir():
+        parser.error(f"--self-test needs one photo file, not a folder ({parsed.photos[0]}): it restores that one photo")
     return parsed
 
 
