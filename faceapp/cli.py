@@ -26,6 +26,7 @@ from typing import Any
 
 from faceapp import __version__
 from faceapp.core import application
+from faceapp.core.damage import mask_warning
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
@@ -473,6 +474,8 @@ class _Restorer:
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
+        if damage is not None and (warning := mask_warning(damage.photo, mask_file.name)) is not None:
+            tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
                                                 face_damage=damage.crop if damage is not None else None),

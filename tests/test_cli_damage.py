@@ -190,3 +190,19 @@ def test_a_sharp_face_with_damage_is_said_to_differ_per_seed(monkeypatch, retina
     assert "files are the same" not in err
     first, second = (read_photo(p).rgb for p in sorted((tmp_path / "out").iterdir()))
     assert not np.array_equal(first, second)
+
+
+def test_an_inverted_mask_is_said_and_an_all_white_one_fails_that_photo(engine, damaged, capsys, tmp_path):
+    photo, mask_file, mask = damaged
+    Image.fromarray(255 - mask).save(tmp_path / "inverted.png")  # black strokes on white
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "inverted.png", "--fidelity", "1",
+                       "--steps", "2", "-o", tmp_path / "out", "--no-progress")
+    assert code == 0 and "marks 98% of the photo as damaged" in err and "inverted" in err
+    Image.fromarray(np.full_like(mask, 255)).save(tmp_path / "white.png")
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "white.png", "--no-progress",
+                       "-o", tmp_path / "out2")
+    assert code == 1 and "white.png marks every pixel as damaged" in err
+    assert not (tmp_path / "out2").exists() or not any((tmp_path / "out2").iterdir())
+    code, _, err = run(capsys, "restore", photo, "--mask", mask_file, "--fidelity", "1", "--steps", "2",
+                       "-o", tmp_path / "out3", "--no-progress")
+    assert code == 0 and "as damaged" not in err  # a right mask: nothing said
