@@ -109,3 +109,16 @@ def test_messages_name_a_face_by_the_number_on_its_tag(window, qtbot, photo):
     qtbot.waitUntil(lambda: bool(messages), timeout=60000)
     assert messages[-1].startswith("Refined face 2:")
     assert any(t.startswith("Face 2: refining") for t in texts)
+
+
+def test_leaving_the_brush_with_esc_puts_the_eraser_away_so_the_next_stroke_paints(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    window.actions_["damage_brush"].setChecked(True)
+    window.actions_["eraser"].setChecked(True)
+    assert window.damage.eraser()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.actions_["damage_brush"].isChecked()
+    assert not window.actions_["eraser"].isChecked() and not window.damage.eraser()
+    window.actions_["damage_brush"].setChecked(True)  # taken up again: it paints
+    paint(window, qtbot, [(10, 200), (60, 120)])
+    assert window.session.damage_editor(path).mask()[160, 35] == 255

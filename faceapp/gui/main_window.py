@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         a["damage_brush"].toggled.connect(self.damage.set_brush)
         a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
         a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
+        a["damage_brush"].toggled.connect(lambda on: on or a["eraser"].setChecked(False))  # the brush paints when next taken up
         self.damage.maskChanged.connect(self._damage_changed)
         self.compare.zoomChanged.connect(self._show_zoom)
         self.session.workingOn.connect(lambda path, index: path == self.current and self.compare.set_working_face(index))
