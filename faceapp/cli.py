@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,8 @@ from faceapp.core.preferences import (
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_NAME_PATTERN,
     FACE_SELECTIONS,
+    MAX_SEEDS,
+    MAX_STEPS,
     OUTPUT_FORMATS,
     PHOTO_SUFFIXES,
     PRECISIONS,
@@ -139,12 +142,26 @@ def _positive(text: str) -> int:
 
 def _within(low: int, high: int):
     def parse(text: str) -> int:
-        value = int(text)
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number within {low}…{high}, got {text!r}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be within {low}…{high}, got {text}")
         return value
 
     return parse
+
+
+def _seed(text: str) -> int:
+    """A seed: a whole number from 0 (below 2⁶³, as torch takes it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text!r}")
+    return value
 
 
 def _output_format(text: str) -> str:
@@ -194,8 +211,9 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--fidelity", type=_fraction, default=None,
                        help="0 = most generative … 1 = restorer only (default: the model's own, shown by "
                             "'faceapp-cli models list'; 0.5 for the official model)")
-    model.add_argument("--steps", type=_positive, default=None,
-                       help=f"sampling steps (default: the model's, {SamplerSettings().steps} for the official model)")
+    model.add_argument("--steps", type=_within(1, MAX_STEPS), default=None,
+                       help=f"sampling steps, 1…{MAX_STEPS} (default: the model's, {SamplerSettings().steps} for the "
+                            "official model)")
     model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
     model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule (default: %(default)s)")
     model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
@@ -205,8 +223,9 @@ def _add_restore_parser(subparsers) -> None:
                             "(sharp already, or only lightly degraded) gets less diffusion, up to none, so the prior "
                             "cannot smear it; models without a measured ramp spare nothing; each spared face is "
                             "reported (default: on)")
-    model.add_argument("--seed", type=int, default=0, help="first seed (default: %(default)s)")
-    model.add_argument("--seeds", type=_positive, default=1, help="candidates per face; one output file each (default: 1)")
+    model.add_argument("--seed", type=_seed, default=0, help="first seed, 0 or more (default: %(default)s)")
+    model.add_argument("--seeds", type=_within(1, MAX_SEEDS), default=1,
+                       help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
     model.add_argument("--upscale", type=int, choices=UPSCALES, default=1, help="enlarge the whole photo (default: 1)")
     model.add_argument("--memory-limit", metavar="SIZE",
                        help="memory a photo may need, e.g. 16G; a photo whose estimated need (size, upscale, "
@@ -242,11 +261,24 @@ def _add_restore_parser(subparsers) -> None:
                              f"iterative refinement; at most {MAX_REFINE_PASSES}); the change of each pass is reported")
 
 
+#: Options whose value may start with a minus (a face cut by the photo's left or top edge).
+_SIGNED_VALUES = ("--face-box", "--face-landmarks")
+_NUMBERS = re.compile(r"-?\d*\.?\d+(?:[eE][-+]?\d+)?(?:[,;]-?\d*\.?\d+(?:[eE][-+]?\d+)?)+")
+
+
 def _normalise_argv(argv: Sequence[str]) -> list[str]:
+    """``restore`` is the default command; ``--face-box -10,-5,90,100`` is taken as
+    ``--face-box=-10,-5,90,100`` (argparse takes a value starting with a minus for an option)."""
     argv = list(argv)
     if argv and argv[0] not in _COMMANDS and not argv[0].startswith("-"):
         argv.insert(0, "restore")
-    return argv
+    joined: list[str] = []
+    for arg in argv:
+        if joined and joined[-1] in _SIGNED_VALUES and arg.startswith("-") and _NUMBERS.fullmatch(arg):
+            joined[-1] = f"{joined[-1]}={arg}"
+        else:
+            joined.append(arg)
+    return joined
 
 
 # --- the restore command -------------------------------------------------------------------
@@ -316,13 +348,21 @@ class _Restorer:
             raise ValueError("--aligned restores each input whole: it cannot be combined with --face-box or --face-landmarks")
         from faceapp.core.devices import resolve_device  # imports torch: only when restoring
 
-        resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
+        device = resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
+        if args.precision == "fp16":
+            from faceapp.core.precision import resolve_precision
+
+            resolve_precision(args.precision, device)  # fp16 on the CPU: a usage error too
         _check_model_name(args.model)  # so is an unknown model
         self.memory_limit = memory_limit(args.memory_limit)
         if args.mask is not None and not args.mask.exists():
             raise ValueError(f"--mask {path_text(args.mask)}: there is no such file or folder")
         if args.output is not None and args.output.exists() and not args.output.is_dir():
             raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
+        if args.output is not None and (blocker := _file_in_the_way(args.output)) is not None:
+            raise ValueError(f"-o {args.output}: cannot make that folder, {blocker} is a file")
+        if args.detector_dir is not None and not args.detector_dir.is_dir():
+            raise ValueError(f"--detector-dir {path_text(args.detector_dir)}: there is no such folder")
         if args.output is not None and not args.output.exists() and args.output.suffix.lower() in PHOTO_SUFFIXES:
             raise ValueError(f"-o {args.output}: -o names the folder the results go to, and this looks like a file "
                              f"name; --pattern and --format name the files (e.g. -o {args.output.parent} --pattern "
@@ -567,6 +607,42 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     return sorted_out.photos
 
 
+#: The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or characters).
+_MAX_NAME_BYTES = 255
+
+
+def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """``inputs`` with each file once (a photo named twice, or named and inside a folder named, is
+    restored once), saying so."""
+    seen: set[str] = set()
+    kept = []
+    for path, relative in inputs:
+        key = os.path.realpath(path)  # (a link loop does not raise here: reading it says what it is)
+        if key not in seen:
+            seen.add(key)
+            kept.append((path, relative))
+    if len(kept) < len(inputs):
+        print(f"note: {len(inputs) - len(kept)} input(s) named more than once are restored once.", file=sys.stderr)
+    return kept
+
+
+def _name_too_long(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> Path | None:
+    """The first result name longer than a file system takes, None when every one fits."""
+    for path, relative in inputs:
+        for name in restorer.destinations(path, relative):
+            if len(os.fsencode(name.name)) > _MAX_NAME_BYTES:
+                return name
+    return None
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The file among ``folder``'s parents that keeps it from being made (None: nothing is in the way)."""
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _check_pattern(given: str, pattern: str) -> None:
     """Raise ExportError for a ``--pattern`` that gives no plain file name, saying which fields it may use."""
     try:
@@ -577,6 +653,10 @@ def _check_pattern(given: str, pattern: str) -> None:
                           "without its extension) and {seed} (the seed; added when --seeds is 2 or more); "
                           "write {{ and }} for a brace.") from None
     output_file_name(Path("photo.jpg"), pattern=pattern, fields={"seed": 0})
+    if Path(given).suffix.lower() in PHOTO_SUFFIXES:
+        raise ExportError(f"bad output name pattern {given!r}: it names the file without its extension (which "
+                          f"follows the format); for {Path(given).suffix} results give --format "
+                          f"{Path(given).suffix.lstrip('.').lower()}.")
 
 
 def _write_problem(folder: Path) -> OSError | None:
@@ -625,10 +705,14 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     inputs = collect_inputs(args.inputs, recursive=args.recursive)
-    inputs = _without_masks(inputs, args.mask)
+    inputs = _without_masks(_once_each(inputs), args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
         return EXIT_FAILURE
+    if (too_long := _name_too_long(restorer, inputs)) is not None:
+        print(f"error: --pattern makes result names too long: {too_long.name[:40]}… is {len(os.fsencode(too_long.name))} "
+              f"bytes, and file systems take at most {_MAX_NAME_BYTES}. Choose a shorter pattern.", file=sys.stderr)
+        return EXIT_USAGE
     if args.overwrite and (clash := _replaced_input(restorer, inputs)) is not None:
         print(f"error: --overwrite would replace the input photo {clash[0]} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)

@@ -219,6 +219,11 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     for size in ("-5", "nan"):  # argparse's message, not a validation library's dump
         code, _, err = _run(capsys, "restore", tmp_path, "--min-face-size", size)
         assert code == 2 and f"--min-face-size: must be a number of pixels, 0 or more, got {size}" in err
+    for option, value, said in (("--seed", "-1", "must be a whole number, 0 or more"),
+                                ("--seeds", "65", "must be within 1…64"), ("--steps", "1001", "must be within 1…1000"),
+                                ("--steps", "two", "must be a whole number within 1…1000")):
+        code, _, err = _run(capsys, "restore", tmp_path, option, value)  # not a pydantic dump
+        assert code == 2 and f"argument {option}: {said}" in err and "validation error" not in err
     assert _run(capsys)[0] == 2
 
 
@@ -289,6 +294,14 @@ def test_contradictory_or_unavailable_choices_are_usage_errors(tmp_path, testdat
     assert code == 2 and "--aligned" in err
     code, _, err = _run(capsys, photo, "--device", "tpu", "-o", tmp_path)
     assert code == 2 and "unknown device" in err
+    code, _, err = _run(capsys, photo, "--device", "cuda:x", "-o", tmp_path)
+    assert code == 2 and "unknown device 'cuda:x'" in err
+    code, _, err = _run(capsys, photo, "--device", "cpu", "--precision", "fp16", "-o", tmp_path)
+    assert code == 2 and "fp16 runs on CUDA or Apple GPUs only" in err
+    code, _, err = _run(capsys, photo, "--detector-dir", tmp_path / "nosuch", "-o", tmp_path)
+    assert code == 2 and "there is no such folder" in err
+    code, _, err = _run(capsys, photo, "--memory-limit", "1K", "-o", tmp_path)
+    assert code == 2 and "give at least 1M" in err
     assert not any(tmp_path.iterdir())
 
 

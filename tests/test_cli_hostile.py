@@ -256,7 +256,23 @@ def test_usage_errors_are_found_before_any_work(tmp_path, testdata_dir, capsys, 
     assert code == 2 and "that is a file" in err and "File exists" not in err
     code, _, err = _run(capsys, source, "-o", tmp_path / "fixed.jpg")  # a file's name, not a folder's
     assert code == 2 and "looks like a file name" in err and "--pattern fixed" in err
+    code, _, err = _run(capsys, source, "-o", tmp_path / "taken" / "sub")  # below a file: found now, not per photo
+    assert code == 2 and f"{tmp_path / 'taken'} is a file" in err
+    code, _, err = _run(capsys, source, "--pattern", "{stem}.png", "-o", tmp_path / "out")
+    assert code == 2 and "give --format png" in err
+    code, _, err = _run(capsys, source, "--pattern", "x" * 300, "-o", tmp_path / "out")
+    assert code == 2 and "file systems take at most 255" in err
     assert fast_engine == [] and not (tmp_path / "out").exists() and not (tmp_path / "fixed.jpg").exists()
+
+
+def test_a_photo_named_twice_is_restored_once_and_a_box_may_start_left_of_the_photo(tmp_path, testdata_dir, capsys,
+                                                                                      fast_engine):
+    source = _photo(tmp_path, testdata_dir)
+    code, out, err = _run(capsys, source, source.parent / "." / source.name, "--face-box", "-10,-10,140,130",
+                          "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0, err
+    assert "1 input(s) named more than once are restored once" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [f"{source.stem}_restored{source.suffix}"]
 
 
 def test_inputs_that_are_not_files_say_what_they_are(tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 
 import torch
 
@@ -34,6 +35,8 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     if name == "auto":
         return torch.device(available_devices()[0])
     if name.startswith("cuda"):
+        if not re.fullmatch(r"cuda(:\d+)?", name):
+            raise DeviceError(f"unknown device {name!r}: use auto, cuda, cuda:N (N a number), mps or cpu")
         if not torch.cuda.is_available():
             raise DeviceError("CUDA was requested but no CUDA GPU is available here; choose the CPU (or auto).")
         device = torch.device(name)

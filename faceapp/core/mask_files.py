@@ -10,6 +10,7 @@ photos to restore.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def looks_like_mask(path: Path) -> bool:
     black or near white (a black-and-white photo has its mid greys). Unreadable: False."""
     try:
         stat = path.stat()
-        return _looks_like_mask(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        return _looks_like_mask(_real(path), stat.st_mtime_ns, stat.st_size)
     except OSError:
         return False
 
@@ -56,11 +57,16 @@ def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
     return bool(np.median(spread) <= 10 and black_or_white.mean() >= _BLACK_OR_WHITE_SHARE)
 
 
+def _real(path: Path) -> str:
+    """``path`` with its links followed (a link loop does not raise)."""
+    return os.path.realpath(path)
+
+
 def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
     """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``."""
     for suffix in MASK_SUFFIXES:
         candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file() and candidate.resolve() != besides.resolve():
+        if candidate.is_file() and _real(candidate) != _real(besides):
             return candidate
     return None
 
@@ -89,7 +95,7 @@ def match_mask(option: Path | None, photo: Path, relative: Path | None = None) -
     twin = _named(folder, photo.stem, besides=photo)
     if twin is None:
         return MaskMatch()
-    either_way = twin.parent.resolve() == photo.parent.resolve() and photo.suffix.lower() in MASK_SUFFIXES
+    either_way = _real(twin.parent) == _real(photo.parent) and photo.suffix.lower() in MASK_SUFFIXES
     if not either_way:
         return MaskMatch(twin)
     if looks_like_mask(twin) and not looks_like_mask(photo):
@@ -119,10 +125,10 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
     if option is None:
         return PhotosAndMasks(list(inputs))
     matches = [(path, match_mask(option, path, relative)) for path, relative in inputs]
-    masks = {m.mask.resolve() for _, m in matches if m.mask is not None}
+    masks = {_real(m.mask) for _, m in matches if m.mask is not None}
     result = PhotosAndMasks()
     for (path, relative), (_, match) in zip(inputs, matches):
-        if path.resolve() in masks:
+        if _real(path) in masks:
             result.masks += 1
             continue
         result.photos.append((path, relative))

@@ -143,6 +143,9 @@ def memory_limit(setting: str | None = None) -> MemoryLimit:
     for text, source in ((setting, "--memory-limit"), (os.environ.get(MEMORY_LIMIT_ENV), MEMORY_LIMIT_ENV)):
         if text:
             value = parse_size(text)
+            if 0 < value < 2**20:
+                raise ValueError(f"{source} {text}: too little to restore a photo in; give at least 1M (e.g. 16G), "
+                                 "or 0 for no check")
             return MemoryLimit(value or None, f"the limit set by {source}", source)
     return MemoryLimit(available_memory(), "the memory free on this machine")
 

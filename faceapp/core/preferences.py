@@ -39,6 +39,9 @@ PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", "
 
 DEFAULT_MIN_FACE_SIZE = 16.0
 DEFAULT_NAME_PATTERN = "{stem}_restored"
+#: Most candidates per face, and most sampling steps, a run may ask for.
+MAX_SEEDS = 64
+MAX_STEPS = 1000
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -67,12 +70,12 @@ class Preferences:
     precision: Precision = "auto"
     model: str = ""
     fidelity: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    steps: Annotated[int, Field(ge=1, le=1000)] | None = None
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] | None = None
     eta: Annotated[float, Field(ge=0.0, le=1.0)] = SamplerSettings.eta
     schedule: ScheduleMode = "fast"
     polish_timestep: Annotated[int, Field(ge=0, le=MAX_POLISH_TIMESTEP)] = 0
     spare_sharp_faces: bool = True
-    seeds_per_face: Annotated[int, Field(ge=1, le=64)] = 4
+    seeds_per_face: Annotated[int, Field(ge=1, le=MAX_SEEDS)] = 4
     base_seed: Annotated[int, Field(ge=0)] = 0
     repair_resamples: Annotated[int, Field(ge=1, le=MAX_RESAMPLES)] = 1
     refine_passes: Annotated[int, Field(ge=1, le=MAX_REFINE_PASSES)] = DEFAULT_REFINE_PASSES

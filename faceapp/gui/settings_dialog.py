@@ -35,7 +35,15 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.errors import ExportError
 from faceapp.core.export import output_file_name
-from faceapp.core.preferences import DEVICES, FACE_SELECTIONS, OUTPUT_FORMATS, PRECISIONS, UPSCALES, Preferences
+from faceapp.core.preferences import (
+    DEVICES,
+    FACE_SELECTIONS,
+    MAX_SEEDS,
+    OUTPUT_FORMATS,
+    PRECISIONS,
+    UPSCALES,
+    Preferences,
+)
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
 from faceapp.gui.look import error_colour
@@ -135,7 +143,7 @@ class SettingsDialog(QDialog):
                                           "were spared is said after each restore. Models without a measured "
                                           "threshold spare no face")
         self.seeds = QSpinBox()
-        self.seeds.setRange(1, 64)
+        self.seeds.setRange(1, MAX_SEEDS)
         self.seeds.setValue(prefs.seeds_per_face)
         self.seeds.setToolTip("Candidates sampled per face, shown in the seed gallery")
         self.base_seed = QSpinBox()
