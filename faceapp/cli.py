@@ -43,7 +43,7 @@ from faceapp.core.faces import (
     DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
     face_from_landmarks,
 )
-from faceapp.core.geometry import check_face_in_photo, check_photo_size
+from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import mask_for, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
@@ -240,7 +240,8 @@ def _add_restore_parser(subparsers) -> None:
                        help="restore this face (repeatable; no detection)")
     faces.add_argument("--face-landmarks", type=_floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
                        help="restore the face with these eyes, nose and mouth corners (repeatable; no detection)")
-    faces.add_argument("--aligned", action="store_true", help="inputs are already aligned face crops")
+    faces.add_argument("--aligned", action="store_true",
+                       help="inputs are already aligned face crops (square, one face filling each)")
     faces.add_argument("--detector", choices=sorted(DETECTOR_FILES), default=DEFAULT_DETECTOR, help="face detector (default: %(default)s)")
     faces.add_argument("--detector-dir", type=Path, help="folder of the detector weights (default: FACEAPP_DETECTOR_DIR, else the user data "
                        "folder's detector/, else the detector bundled with faceapp)")
@@ -422,7 +423,9 @@ class _Restorer:
         face_area = 1.0 if self.args.aligned else face_area_of(self.given_faces, header.width, header.height)
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
                             limit=self.memory_limit, name=path_text(path), face_area=face_area)
-        if not self.args.aligned:
+        if self.args.aligned:
+            check_aligned_crop(header.width, header.height, name=path_text(path))
+        else:
             check_photo_size(header.width, header.height, name=path_text(path))
         for face in self.given_faces:
             check_face_in_photo(face.box, face.landmarks, header.width, header.height, name=path_text(path))

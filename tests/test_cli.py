@@ -137,6 +137,12 @@ def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
     assert code == 0
     written = Path(json.loads(out)["results"][0]["outputs"][0])
     assert psnr(read_photo(written).rgb, read_photo(testdata_dir / "faces" / "0143.png").rgb) > 35
+    # a whole photo is not a face crop: restored as one face it would come out smeared
+    group = testdata_dir / "photos" / "cf_00.jpg"
+    code, out, _ = _run(capsys, group, "--aligned", "-o", tmp_path / "group", "--json", "--no-progress")
+    [result] = json.loads(out)["results"]
+    assert code == 1 and "not an aligned face crop" in result["error"] and "without --aligned" in result["error"]
+    assert not (tmp_path / "group").exists()
 
 
 def test_bad_input_suite(tmp_path, testdata_dir, capsys):
@@ -480,7 +486,7 @@ def test_a_result_too_large_for_its_format_fails_before_the_photo_is_decoded(tmp
     Image.new("RGB", (4100, 64), (90, 80, 70)).save(tmp_path / "strip.png")
     decoded = []
     monkeypatch.setattr(cli, "read_photo", decoded.append)
-    code, _, err = _run(capsys, tmp_path / "strip.png", "--aligned", "--upscale", "4", "--format", "webp",
+    code, _, err = _run(capsys, tmp_path / "strip.png", "--face-box", "10,4,60,60", "--upscale", "4", "--format", "webp",
                         "-o", tmp_path / "out", "--no-progress")
     assert code == 1 and decoded == []
     assert "16400×256 pixels is too large for WebP" in err

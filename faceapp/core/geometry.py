@@ -48,6 +48,20 @@ def check_photo_size(width: int, height: int, *, name: str = "the photo") -> Non
         )
 
 
+#: How far from square an aligned face crop may be (width over height, or its inverse).
+MAX_ALIGNED_ASPECT = 1.1
+
+
+def check_aligned_crop(width: int, height: int, *, name: str = "the photo") -> None:
+    """Raise :class:`ImageError` for an "aligned face crop" that is not square: it is most likely a
+    whole photo, which restored as one face would come out smeared."""
+    if max(width, height) > MAX_ALIGNED_ASPECT * min(width, height):
+        raise ImageError(
+            f"{name} is {width}×{height} pixels: not an aligned face crop, which is square with one face filling it "
+            "(e.g. 512×512). Restore it without --aligned to find and restore its faces."
+        )
+
+
 def check_face_in_photo(box: Sequence[float], landmarks: np.ndarray | None, width: int, height: int,
                         *, name: str = "the photo") -> None:
     """Raise :class:`ImageError` unless the face (box and landmarks) fits a ``width``×``height`` photo."""
