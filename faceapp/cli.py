@@ -72,6 +72,7 @@ from faceapp.core.termination import terminate_like_interrupt
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C (SIGTERM and SIGHUP stop a run the same way)
 _COMMANDS = ("restore", "models")
 
 
@@ -378,7 +379,6 @@ class _Restorer:
         self._cautioned = False  # the note on a fidelity below the model's range is given once a run
         self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
         self._spared_advised = False
-        self.spared_photos = 0
         self._write_problems: dict[Path, OSError | None] = {}  # per folder probed: why nothing can be written there
         if self.prefs.seeds_per_face > 1 and "{seed}" not in self.pattern:
             self.pattern += "_seed{seed}"
@@ -576,7 +576,6 @@ class _Restorer:
         from tqdm import tqdm
 
         switch = "Give --fidelity or --no-spare-sharp-faces to diffuse every face"
-        self.spared_photos += 1
         # every face kept, and no damage that each seed fills its own way: no seed's file differs
         same_files = self.prefs.seeds_per_face > 1 and all(face.seeds_alike() for face in result.faces)
         if not self.batch:
@@ -724,6 +723,7 @@ def run_restore(args: argparse.Namespace) -> int:
     missing = {Path(a): problem for a in args.inputs if (problem := missing_input_problem(a)) is not None}
     records: list[dict[str, Any]] = []
     bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
+    current: list[tuple[Path, list]] = []  # the input being restored, and its record once kept
     try:
         for path, relative in inputs:
             bar.set_postfix_str("", refresh=False)  # the last photo's faces and steps are not this one's
@@ -738,6 +738,7 @@ def run_restore(args: argparse.Namespace) -> int:
                     )
 
             kept: list[dict[str, Any]] = []  # this input's record, once a result of it is written
+            current[:] = [(path, kept)]
 
             def keep(record: dict[str, Any], kept=kept) -> None:
                 records.append(record)
@@ -769,17 +770,18 @@ def run_restore(args: argparse.Namespace) -> int:
                 fail(f"unexpected error: {exc!r}")
                 bar.write(f"error: {path}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
+            current.clear()
     except (KeyboardInterrupt, Cancelled):
         bar.close()
+        if current and not current[0][1]:  # stopped before its first result was written
+            records.append({"input": path_text(current[0][0]), "status": "stopped"})
         print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
-        _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0,
-                       seconds=time.monotonic() - started)
-        return EXIT_FAILURE
+        _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
+        return EXIT_INTERRUPTED
     bar.close()
     failed = [r for r in records if r["status"] == "failed"]
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
-    _print_summary(args, records, len(inputs), spared=restorer.spared_photos if restorer.batch else 0,
-                   seconds=time.monotonic() - started)
+    _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
     return code
 
 
@@ -790,22 +792,26 @@ def _is_fatal(exc: FaceappError) -> bool:
     return isinstance(exc, (ModelError, DetectorUnavailableError, DeviceError)) and not isinstance(exc, OutOfMemoryError)
 
 
-def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int, *, spared: int = 0,
+def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], total: int, *, batch: bool = False,
                    seconds: float = 0.0) -> None:
     """The run's last words: ``--json``'s document on stdout, else a line on stderr. Skipped inputs
-    are those ``--skip-existing`` found done; inputs not reached (after an interrupt or an error
-    every input would meet), or stopped before their first file was written, are counted apart;
-    an interrupted input had some of its results (seeds) written, not all. ``seconds``: the
-    batch's wall time; faces restored are those of the photos written this run."""
+    are those ``--skip-existing`` found done; an interrupted input had some of its results (seeds)
+    written, not all; a stopped one was being restored when the run was interrupted, nothing of
+    it written; inputs not reached (after an interrupt or an error every input would meet) are
+    counted apart. ``batch``: the line counts the photos restored with sharp faces spared (a
+    single photo's note says it in full). ``seconds``: the batch's wall time; faces restored are
+    those of the photos written this run."""
     ok = sum(1 for r in records if r["status"] == "ok")
     failed = sum(1 for r in records if r["status"] == "failed")
     interrupted = sum(1 for r in records if r["status"] == "interrupted")
+    stopped = sum(1 for r in records if r["status"] == "stopped")
     done_before = sum(1 for r in records if r["status"] == "skipped")
     not_reached = total - len(records)
     faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
+    spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
     if args.json:
         summary = {"inputs": total, "restored": ok, "failed": failed, "interrupted": interrupted,
-                   "skipped": done_before, "not_reached": not_reached, "faces_restored": faces,
+                   "stopped": stopped, "skipped": done_before, "not_reached": not_reached, "faces_restored": faces,
                    "seconds": round(seconds, 2), "results": records}
         # One write of finished text: an encoding error cannot leave half a document behind.
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
@@ -819,6 +825,8 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
         line += f"; {done_before} skipped, restored before (--skip-existing)"
     if failed:
         line += f"; {failed} failed"
+    if stopped:
+        line += "; 1 stopped before its results were written"
     if not_reached:
         line += f"; {not_reached} not reached"
     print(f"{line}.", file=sys.stderr)

@@ -16,6 +16,7 @@ from faceapp.core.errors import FaceappError
 from faceapp.core.registry import INSTALLED, MISSING, UNVERIFIED, ModelStatus, Registry
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def add_models_parser(subparsers) -> argparse.ArgumentParser:
@@ -59,7 +60,7 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
         return EXIT_FAILURE
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (faceapp.core.termination)
         print(f"\nInterrupted. {_AFTER_INTERRUPT.get(command, '')}".rstrip(), file=sys.stderr)
-        return EXIT_FAILURE
+        return EXIT_INTERRUPTED
 
 
 def _list(registry: Registry, args) -> int:

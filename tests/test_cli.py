@@ -578,7 +578,7 @@ def test_a_result_written_just_before_ctrl_c_is_in_the_summary(tmp_path, testdat
     out_dir = tmp_path / "out"
     _interrupt_after_line(monkeypatch, "b_restored.jpg")
     code, out, err = _run(capsys, album, "-o", out_dir, "--json", "--no-progress", *FACE)
-    assert code == 1 and "Interrupted" in err
+    assert code == 130 and "Interrupted" in err
     summary = json.loads(out)
     assert [(Path(r["input"]).name, r["status"], r["outputs"]) for r in summary["results"]] == [
         ("a.jpg", "ok", [str(out_dir / "a_restored.jpg")]), ("b.jpg", "ok", [str(out_dir / "b_restored.jpg")])]
@@ -589,7 +589,35 @@ def test_a_result_written_just_before_ctrl_c_is_in_the_summary(tmp_path, testdat
     # Without --json the line counts it too.
     _interrupt_after_line(monkeypatch, "b_restored.jpg")
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
-    assert code == 1 and "2 of 3 photos restored" in err.splitlines()[-1] and "; 1 not reached." in err
+    assert code == 130 and "2 of 3 photos restored" in err.splitlines()[-1] and "; 1 not reached." in err
+
+
+def test_the_photo_being_restored_at_an_interrupt_is_counted_as_stopped_not_as_not_reached(tmp_path, testdata_dir,
+                                                                                          capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from faceapp.core import application
+
+    album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg", "c.jpg")
+    real = application.write_result
+
+    def write_result(result, dest, **kwargs):
+        if dest.name.startswith("b_"):
+            raise KeyboardInterrupt  # Ctrl-C while b.jpg is being written: nothing of it is kept
+        return real(result, dest, **kwargs)
+
+    monkeypatch.setattr(application, "write_result", write_result)
+    monkeypatch.setattr(application, "spared_faces",  # every photo's face spared
+                        lambda result: [SimpleNamespace(position=0, fidelity=1.0, restorer_change=0.5, repaired=False)])
+    code, out, _ = _run(capsys, album, "-o", tmp_path / "out", "--json", "--no-progress", *FACE)
+    summary = json.loads(out)
+    assert code == 130
+    assert [(Path(r["input"]).name, r["status"]) for r in summary["results"]] == [("a.jpg", "ok"), ("b.jpg", "stopped")]
+    assert (summary["restored"], summary["stopped"], summary["not_reached"]) == (1, 1, 1)
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
+    assert err.splitlines()[-1].startswith("1 of 3 photos restored, 1 face, in ")
+    assert err.splitlines()[-1].endswith("(sharp faces spared in 1); 1 stopped before its results were written; "
+                                         "1 not reached.")  # b's spared face is not counted: b was not written
 
 
 def test_the_results_of_a_photo_written_before_an_interrupt_or_error_are_listed(tmp_path, testdata_dir, capsys,
@@ -601,7 +629,7 @@ def test_the_results_of_a_photo_written_before_an_interrupt_or_error_are_listed(
     options = ("--seeds", "2", "--json", "--no-progress", *FACE)
     _interrupt_after_line(monkeypatch, "b_restored_seed0.jpg")  # between b's two seeds
     code, out, err = _run(capsys, album, "-o", tmp_path / "out", *options)
-    assert code == 1
+    assert code == 130
     summary = json.loads(out)
     assert [(r["status"], [Path(o).name for o in r["outputs"]]) for r in summary["results"]] == [
         ("ok", ["a_restored_seed0.jpg", "a_restored_seed1.jpg"]), ("interrupted", ["b_restored_seed0.jpg"])]

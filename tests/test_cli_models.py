@@ -155,7 +155,7 @@ def test_an_interrupted_import_says_it_starts_over(tiny, capsys, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Registry, "import_file", interrupted)
-    assert main(["import", "tiny", str(tiny)]) == 1
+    assert main(["import", "tiny", str(tiny)]) == 130
     err = capsys.readouterr().err
     assert "starts over" in err and "resume" not in err
 
