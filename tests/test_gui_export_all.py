@@ -80,3 +80,19 @@ def test_export_all_into_a_folder_that_cannot_be_made_is_an_error_notice(window,
     assert notice.level == "error" and "Cannot create the output folder" in notice.text and "in the way" in notice.text
     assert "0 of 3 photo(s) were saved" in notice.text
     assert notice.action == "export_all"  # the banner's button picks another folder
+
+
+def test_export_all_again_to_the_same_folder_writes_only_what_changed(window, qtbot, restored, out):
+    first = saved(window, qtbot, window.exports.export_all)
+    assert len(first) == 3
+    assert not window.exports.export_all()  # nothing new: said, no copies
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in first)
+    assert "saved in" in window.notices.notices()[-1].text and "already" in window.notices.notices()[-1].text
+
+    window.session.choose(restored[0], 0, 0)  # (the same pick: nothing changes)
+    window.models.apply_preferences(window.session.prefs.replace(fidelity=0.6))
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.session.restore([restored[1]])  # ben restored again: his saved file is not what he is now
+    again = saved(window, qtbot, window.exports.export_all)
+    assert [p.name for p in again] == [f"{restored[1].stem}_restored_2.jpg"]
+    assert window.notices.notices()[-1].text.endswith("2 saved there before, as they are now, were left as they are.")

@@ -12,6 +12,7 @@ Closing the window while a file is being written waits for it, so no file is lef
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, QUrl, Signal
@@ -102,6 +103,7 @@ class ExportFlow(QObject):
         self._queue = window.session.export_queue
         self._close_when_done = False
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
+        self._already_there = 0  # the last Export all's photos saved in its folder before, left as they are
         self.status = ExportStatus()
         window.statusBar().addPermanentWidget(self.status)
         self.status.cancelRequested.connect(self.cancel)
@@ -160,8 +162,16 @@ class ExportFlow(QObject):
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""
         folder = QFileDialog.getExistingDirectory(self._window, "Export all restored photos to")
-        return bool(folder) and self._start(self._window.session.restored(), "export_all",
-                                            folder=Path(folder))
+        if not folder:
+            return False
+        session = self._window.session
+        restored = session.restored()
+        todo = [path for path in restored if not _saved_in(session.saved_file(path), Path(folder))]
+        self._already_there = len(restored) - len(todo)
+        if restored and not todo:
+            self._window.notices.info(f"Every restored photo is saved in {folder} already, as it is now.")
+            return False
+        return self._start(todo, "export_all", folder=Path(folder))
 
     def cancel(self) -> None:
         """Stop Export all after the photo being written (a single photo is always finished)."""
@@ -246,7 +256,9 @@ class ExportFlow(QObject):
             self._window.statusBar().showMessage(f"Saved {written[-1]}", 8000)
         if kind == "export_all":
             where = f" to {written[0].parent}" if written else ""
-            self._window.notices.info(f"Saved {len(written)} photo(s){where}.")
+            there = (f" {self._already_there} saved there before, as they are now, were left as they are."
+                     if self._already_there else "")
+            self._window.notices.info(f"Saved {len(written)} photo(s){where}.{there}")
         self.saved.emit(written)
 
     def _failed(self, kind: str, written: list[Path], total: int, error: BaseException) -> None:
@@ -277,6 +289,11 @@ class ExportFlow(QObject):
         self.status.setVisible(False)
         if self._close_when_done:
             QTimer.singleShot(0, self._window.close)  # after the job's signals have been handled
+
+
+def _saved_in(file: Path | None, folder: Path) -> bool:
+    """Whether ``file`` (a photo's result saved as it is now, or None) lies in ``folder``."""
+    return file is not None and os.path.realpath(file.parent) == os.path.realpath(folder)
 
 
 def _sentence(error: BaseException) -> str:
