@@ -100,3 +100,22 @@ def test_the_queue_runs_jobs_one_after_another_in_order(runner, qtbot):
         queue.add(QueuedJob(job(name), "restore", on_done=order.append))
     qtbot.waitUntil(lambda: not queue.busy, timeout=5000)
     assert order == ["a", "b", "c"]
+
+
+def test_a_users_error_is_logged_without_a_traceback_and_a_bug_with_one(runner, qtbot, caplog):
+    """A missing photo or a read-only folder is the user's to fix: the window says so, and the log
+    (and the terminal) get one line, not a traceback; an unforeseen error keeps its traceback."""
+    def failing(error):
+        def job(should_cancel):
+            yield 1
+            raise error
+        return job
+
+    with caplog.at_level("WARNING", logger="faceapp.gui.worker"):
+        with qtbot.waitSignal(runner.failed, timeout=5000):
+            runner.submit(failing(ImageError("cannot read photo.jpg")))
+        with qtbot.waitSignal(runner.failed, timeout=5000):
+            runner.submit(failing(ZeroDivisionError("a bug")))
+    users, bug = [r for r in caplog.records if r.name == "faceapp.gui.worker"]
+    assert "cannot read photo.jpg" in users.getMessage() and users.exc_info is None
+    assert bug.exc_info is not None and bug.exc_info[0] is ZeroDivisionError

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from faceapp.core.errors import Cancelled
+from faceapp.core.errors import Cancelled, FaceappError
 from faceapp.core.host_memory import return_freed_memory
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,11 @@ class _Worker(QObject):
                 self.progress.emit(job_id, item)
         except Cancelled:
             self.cancelled.emit(job_id)
-        except Exception as error:  # reported to the user; the traceback goes to the log
-            log.exception("background job %d failed", job_id)
+        except Exception as error:  # reported to the user; a bug's traceback goes to the log
+            if isinstance(error, FaceappError):  # a photo, a disk or a model the user can act on: no traceback
+                log.warning("background job %d failed: %s", job_id, error)
+            else:
+                log.exception("background job %d failed", job_id)
             self.failed.emit(job_id, error)
         else:
             if cancel.is_set():
