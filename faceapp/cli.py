@@ -34,10 +34,11 @@ from faceapp.core.export import (
     PNG_COMPRESS_LEVEL,
     WEBP_METHOD,
     check_output_size,
+    file_identity,
     format_for,
     make_output_folder,
-    write_error_message,
     output_file_name,
+    write_error_message,
 )
 from faceapp.core.faces import (
     DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
@@ -253,7 +254,7 @@ def _add_restore_parser(subparsers) -> None:
                              "the aligned face crop's; a folder holds one mask per photo, named like it (photo.png or "
                              "photo_mask.png) at its path within its input folder (2019/photo.png with --recursive); "
                              "photos without one are not repaired, and masks among the photos are not restored (beside "
-                             "photo.jpg, photo.png is its mask if it is black and white). Faces "
+                             "photo.jpg, photo.png is its mask if it is black and white and the photo is not). Faces "
                              "are filled by the face prior, the rest classically")
     repair.add_argument("--resample", type=_within(1, MAX_RESAMPLES), default=1, metavar="R",
                         help="RePaint resampling when a face's damage is filled: each step is taken R times, "
@@ -363,7 +364,7 @@ class _Restorer:
             raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
         if args.output is not None and (blocker := _file_in_the_way(args.output)) is not None:
             raise ValueError(f"-o {args.output}: cannot make that folder, {blocker} is a file")
-        if args.detector_dir is not None and not args.detector_dir.is_dir():
+        if args.detector_dir is not None and not args.download_detector and not args.detector_dir.is_dir():
             raise ValueError(f"--detector-dir {path_text(args.detector_dir)}: there is no such folder")
         if args.output is not None and not args.output.exists() and args.output.suffix.lower() in PHOTO_SUFFIXES:
             raise ValueError(f"-o {args.output}: -o names the folder the results go to, and this looks like a file "
@@ -437,9 +438,7 @@ class _Restorer:
         """Raise ExportError when ``dest``'s folder cannot be written to (or, when it does not exist
         yet, the folder it would be made in): each folder is tried once a run, by creating a
         temporary file there and removing it at once."""
-        folder = dest.parent
-        while not folder.exists() and folder.parent != folder:
-            folder = folder.parent
+        folder = _nearest_existing(dest.parent)
         if not folder.is_dir():
             return  # a file in the way: making the output folder says so
         if folder not in self._write_problems:
@@ -517,7 +516,8 @@ class _Restorer:
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
-        if damage is not None and (warning := mask_warning(damage.photo, mask_file.name)) is not None:
+        if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
+                                                           mask_file.name, crop=damage.crop is not None)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
@@ -577,7 +577,9 @@ class _Restorer:
 
         switch = "Give --fidelity or --no-spare-sharp-faces to diffuse every face"
         # every face kept, and no damage that each seed fills its own way: no seed's file differs
-        same_files = self.prefs.seeds_per_face > 1 and all(face.seeds_alike() for face in result.faces)
+        # (--refine diffuses each seed's face again, with that seed: the files differ)
+        same_files = (self.prefs.seeds_per_face > 1 and not self.args.refine
+                      and all(face.seeds_alike() for face in result.faces))
         if not self.batch:
             message = application.spared_message(result, switch=switch)
             if same_files:
@@ -609,17 +611,13 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     return sorted_out.photos
 
 
-#: The longest file name most file systems take (ext4, APFS, NTFS: 255 bytes or characters).
-_MAX_NAME_BYTES = 255
-
-
 def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """``inputs`` with each file once (a photo named twice, or named and inside a folder named, is
     restored once), saying so."""
-    seen: set[str] = set()
+    seen: set[object] = set()
     kept = []
     for path, relative in inputs:
-        key = os.path.realpath(path)  # (a link loop does not raise here: reading it says what it is)
+        key = file_identity(path) or os.path.realpath(path)  # (a link loop: reading it says what it is)
         if key not in seen:
             seen.add(key)
             kept.append((path, relative))
@@ -628,21 +626,17 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     return kept
 
 
-def _name_too_long(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> Path | None:
-    """The first result name longer than a file system takes, None when every one fits."""
-    for path, relative in inputs:
-        for name in restorer.destinations(path, relative):
-            if len(os.fsencode(name.name)) > _MAX_NAME_BYTES:
-                return name
-    return None
+def _nearest_existing(folder: Path) -> Path:
+    """``folder``, or the nearest of its parents that exists (what making it starts from)."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
 
 
 def _file_in_the_way(folder: Path) -> Path | None:
     """The file among ``folder``'s parents that keeps it from being made (None: nothing is in the way)."""
-    for parent in [folder, *folder.parents]:
-        if parent.exists():
-            return None if parent.is_dir() else parent
-    return None
+    nearest = _nearest_existing(folder)
+    return nearest if nearest.exists() and not nearest.is_dir() else None
 
 
 def _check_pattern(given: str, pattern: str) -> None:
@@ -655,10 +649,12 @@ def _check_pattern(given: str, pattern: str) -> None:
                           "without its extension) and {seed} (the seed; added when --seeds is 2 or more); "
                           "write {{ and }} for a brace.") from None
     output_file_name(Path("photo.jpg"), pattern=pattern, fields={"seed": 0})
-    if Path(given).suffix.lower() in PHOTO_SUFFIXES:
+    if (suffix := Path(given).suffix.lower()) in PHOTO_SUFFIXES:
+        fmt = suffix.lstrip(".")
+        how = f"for {suffix} results give --format {fmt}" if fmt in OUTPUT_FORMATS or fmt in ("jpeg", "tif") else \
+            f"faceapp writes {', '.join(OUTPUT_FORMATS)} (--format)"
         raise ExportError(f"bad output name pattern {given!r}: it names the file without its extension (which "
-                          f"follows the format); for {Path(given).suffix} results give --format "
-                          f"{Path(given).suffix.lstrip('.').lower()}.")
+                          f"follows the format); {how}.")
 
 
 def _write_problem(folder: Path) -> OSError | None:
@@ -678,18 +674,15 @@ def _write_problem(folder: Path) -> OSError | None:
 
 def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:
     """(input, the result file that would replace it) if --overwrite would replace any input."""
-    def identity(path: Path) -> tuple[int, int] | None:
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        return stat.st_dev, stat.st_ino
-
-    originals = {identity(path): path for path, _ in inputs}
+    originals = {file_identity(path): path for path, _ in inputs}
     originals.pop(None, None)
     for path, relative in inputs:
-        for dest in restorer.destinations(path, relative):
-            key = identity(dest)
+        try:
+            destinations = restorer.destinations(path, relative)
+        except ExportError:
+            continue  # a name that cannot be made fails that photo when it comes
+        for dest in destinations:
+            key = file_identity(dest)
             if key is not None and key in originals:
                 return originals[key], dest
     return None
@@ -711,10 +704,6 @@ def run_restore(args: argparse.Namespace) -> int:
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
         return EXIT_FAILURE
-    if (too_long := _name_too_long(restorer, inputs)) is not None:
-        print(f"error: --pattern makes result names too long: {too_long.name[:40]}… is {len(os.fsencode(too_long.name))} "
-              f"bytes, and file systems take at most {_MAX_NAME_BYTES}. Choose a shorter pattern.", file=sys.stderr)
-        return EXIT_USAGE
     if args.overwrite and (clash := _replaced_input(restorer, inputs)) is not None:
         print(f"error: --overwrite would replace the input photo {clash[0]} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
@@ -723,7 +712,7 @@ def run_restore(args: argparse.Namespace) -> int:
     missing = {Path(a): problem for a in args.inputs if (problem := missing_input_problem(a)) is not None}
     records: list[dict[str, Any]] = []
     bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
-    current: list[tuple[Path, list]] = []  # the input being restored, and its record once kept
+    current: list[Path] = []  # the input being restored, until its record is in
     try:
         for path, relative in inputs:
             bar.set_postfix_str("", refresh=False)  # the last photo's faces and steps are not this one's
@@ -738,17 +727,19 @@ def run_restore(args: argparse.Namespace) -> int:
                     )
 
             kept: list[dict[str, Any]] = []  # this input's record, once a result of it is written
-            current[:] = [(path, kept)]
+            current[:] = [path]
 
             def keep(record: dict[str, Any], kept=kept) -> None:
                 records.append(record)
                 kept.append(record)
+                current.clear()  # its record is in: an interrupt from here on adds none
 
             def fail(error: str, kept=kept, path=path) -> None:
                 if kept:  # the results written before the error are still listed
                     kept[0].update(status="failed", error=error)
                 else:
                     records.append({"input": path_text(path), "status": "failed", "error": error})
+                current.clear()
 
             try:
                 if path in missing:
@@ -756,6 +747,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_text(path), "status": "skipped",
                                     "outputs": [path_text(name) for name in existing]})
+                    current.clear()
                 else:
                     restorer.restore(path, relative, on_progress, keep)  # its record is kept as it is written
             except Cancelled:
@@ -773,8 +765,8 @@ def run_restore(args: argparse.Namespace) -> int:
             current.clear()
     except (KeyboardInterrupt, Cancelled):
         bar.close()
-        if current and not current[0][1]:  # stopped before its first result was written
-            records.append({"input": path_text(current[0][0]), "status": "stopped"})
+        if current:  # stopped before its first result was written (a record clears it)
+            records.append({"input": path_text(current[0]), "status": "stopped"})
         print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
         _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
         return EXIT_INTERRUPTED

@@ -268,11 +268,29 @@ def test_usage_errors_are_found_before_any_work(tmp_path, testdata_dir, capsys, 
 def test_a_photo_named_twice_is_restored_once_and_a_box_may_start_left_of_the_photo(tmp_path, testdata_dir, capsys,
                                                                                       fast_engine):
     source = _photo(tmp_path, testdata_dir)
-    code, out, err = _run(capsys, source, source.parent / "." / source.name, "--face-box", "-10,-10,140,130",
-                          "-o", tmp_path / "out", "--json", "--no-progress")
+    (tmp_path / "link.jpg").symlink_to(source)  # the same photo under another name
+    (tmp_path / "sub").mkdir()
+    code, out, err = _run(capsys, source, tmp_path / "link.jpg", tmp_path / "sub" / ".." / source.name,
+                          "--face-box", "-10,-10,140,130", "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0, err
-    assert "1 input(s) named more than once are restored once" in err
+    assert "2 input(s) named more than once are restored once" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == [f"{source.stem}_restored{source.suffix}"]
+
+
+def test_a_photo_whose_result_cannot_be_named_fails_alone(tmp_path, testdata_dir, capsys, fast_engine):
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("ok.jpg", "a\\b.jpg", "x" * 250 + ".jpg"):  # a backslash; a name the suffix makes too long
+        _photo(album, testdata_dir, name)
+    code, out, err = _run(capsys, album, "-o", tmp_path / "out", "--json", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 1, err
+    results = {Path(r["input"]).name[:8]: r for r in json.loads(out)["results"]}
+    assert results["ok.jpg"]["status"] == "ok"
+    assert "rename the photo" in results["a\\b.jpg"]["error"]
+    assert "file systems take at most 255" in results["x" * 8]["error"]
+    code, _, err = _run(capsys, album / "ok.jpg", "--download-detector", "--detector-dir", tmp_path / "newdet",
+                        "-o", tmp_path / "out2", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 0, err  # a folder --download-detector will make is not "no such folder"
 
 
 def test_inputs_that_are_not_files_say_what_they_are(tmp_path, capsys):

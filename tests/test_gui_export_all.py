@@ -96,3 +96,11 @@ def test_export_all_again_to_the_same_folder_writes_only_what_changed(window, qt
     again = saved(window, qtbot, window.exports.export_all)
     assert [p.name for p in again] == [f"{restored[1].stem}_restored_2.jpg"]
     assert window.notices.notices()[-1].text.endswith("2 saved there before, as they are now, were left as they are.")
+
+    window.models.apply_preferences(window.session.prefs.replace(export_format="png"))  # another format: all again
+    as_png = saved(window, qtbot, window.exports.export_all)
+    assert sorted(p.name for p in as_png) == sorted(f"{p.stem}_restored.png" for p in restored)
+    window.models.apply_preferences(window.session.prefs.replace(quality=80))  # PNG has no quality: nothing new
+    assert not window.exports.export_all()
+    window.models.apply_preferences(window.session.prefs.replace(export_format="jpg"))  # the JPEGs' quality was 95
+    assert len(saved(window, qtbot, window.exports.export_all)) == 3

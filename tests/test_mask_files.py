@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
@@ -33,6 +35,9 @@ def test_black_and_white_masks_look_like_masks_and_photos_do_not(tmp_path):
     assert not looks_like_mask(_photo(tmp_path / "e.png", grey=True))  # a black-and-white photo has mid greys
     (tmp_path / "f.png").write_bytes(b"not an image")
     assert not looks_like_mask(tmp_path / "f.png")
+    ramp = (np.mgrid[0:200, 0:300][1] * 218).astype(np.uint16)  # a 16-bit grey scan: judged in its own range
+    Image.fromarray(ramp).save(tmp_path / "scan.png")
+    assert Image.open(tmp_path / "scan.png").mode.startswith("I") and not looks_like_mask(tmp_path / "scan.png")
 
 
 def test_the_file_that_looks_like_a_mask_is_the_mask_whichever_suffix_it_has(tmp_path):
@@ -62,3 +67,7 @@ def test_two_photos_or_two_masks_of_one_name_are_left_unclear(tmp_path):
     sorted_out = separate_masks(inputs, tmp_path)
     assert sorted_out.photos == inputs and sorted_out.masks == 0
     assert sorted_out.unclear == [(jpg, png)]  # once per pair
+    (tmp_path / "sub").mkdir()
+    spelt_otherwise = tmp_path / "sub" / ".." / "old.png"  # the mask folder named another way than the photos'
+    assert len(separate_masks([(jpg, jpg.relative_to(tmp_path)), (spelt_otherwise, Path("old.png"))],
+                              tmp_path / "sub" / "..").unclear) == 1

@@ -286,6 +286,14 @@ def output_extension(prefs: Preferences) -> str | None:
     return EXTENSIONS[format_for("", prefs.export_format)] if prefs.export_format else None
 
 
+def named_as_settings_say(saved: Path, source: Path, prefs: Preferences) -> bool:
+    """Whether the file ``saved``, a result of ``source``, has the name and type ``prefs`` give a
+    result of it (its pattern and format; a name numbered because the plain one was taken, too)."""
+    stem, suffix = output_file_name(source, pattern=prefs.name_pattern, ext=output_extension(prefs))
+    numbered = saved.stem.startswith(f"{stem}_") and saved.stem[len(stem) + 1:].isdigit()
+    return saved.suffix == suffix and (saved.stem == stem or numbered)
+
+
 def output_format(source: Path | None, prefs: Preferences) -> str:
     """The Pillow format the result of ``source`` is written in (``prefs.export_format``, else the original's)."""
     return format_for("x" + output_file_name(source or Path("pasted.png"), ext=output_extension(prefs))[1])

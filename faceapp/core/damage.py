@@ -82,13 +82,14 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
 MOSTLY_DAMAGED = 0.5
 
 
-def mask_warning(mask: np.ndarray, name: str) -> str | None:
-    """What to tell the user of a mask that marks most of the photo as damaged (None otherwise)."""
+def mask_warning(mask: np.ndarray, name: str, *, crop: bool = False) -> str | None:
+    """What to tell the user of a mask that marks most of the photo (``crop``: of the face crop it
+    was given in) as damaged; None otherwise."""
     share = float((np.asarray(mask) > 0).mean())
     if share <= MOSTLY_DAMAGED:
         return None
-    return (f"damage mask {name} marks {share:.0%} of the photo as damaged: white marks damage and black what to "
-            "keep; if the mask is inverted, invert it and run again.")
+    return (f"damage mask {name} marks {share:.0%} of the {'face crop' if crop else 'photo'} as damaged: white "
+            "marks damage and black what to keep; if the mask is inverted, invert it and run again.")
 
 
 def mask_summary(mask: np.ndarray) -> dict[str, object]:

@@ -163,8 +163,24 @@ def output_file_name(
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise ExportError(f"bad output name pattern {pattern!r}: {exc}") from None
     if not stem or "/" in stem or "\\" in stem or "\0" in stem:
+        if "\\" in input_path.stem and "\\" not in pattern:
+            raise ExportError(f"the photo's name {input_path.name} holds a \\, which a result's name cannot (it "
+                              "separates folders on Windows): rename the photo")
         raise ExportError(f"bad output name pattern {pattern!r}: it must give a plain file name")
+    if (length := name_length(stem + ext)) > MAX_NAME_LENGTH:
+        raise ExportError(f"the result's name {stem[:40]}…{ext} would be {length} {_NAME_UNITS} long, and file systems "
+                          f"take at most {MAX_NAME_LENGTH}: choose a shorter name pattern, or rename the photo")
     return stem, ext
+
+
+#: The longest file name most file systems take: 255 bytes (ext4, APFS) or UTF-16 units (NTFS).
+MAX_NAME_LENGTH = 255
+_NAME_UNITS = "characters" if os.name == "nt" else "bytes"
+
+
+def name_length(name: str) -> int:
+    """How long ``name`` is as this system's file systems count a name's length."""
+    return len(name.encode("utf-16-le")) // 2 if os.name == "nt" else len(os.fsencode(name))
 
 
 def make_output_folder(folder: str | Path) -> None:
@@ -300,6 +316,16 @@ def export_photo(
             handle.write(with_iptc(encoded.getbuffer(), iptc))
 
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
+
+
+def file_identity(path: str | Path) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path`` names, through links and any spelling of its name (a
+    case-insensitive file system's too); None when it cannot be read (missing, a link loop)."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
 
 
 def is_same_file(a: str | Path, b: str | Path) -> bool:

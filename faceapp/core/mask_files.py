@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from faceapp.core.export import file_identity
+
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 
@@ -31,7 +33,7 @@ def looks_like_mask(path: Path) -> bool:
     black or near white (a black-and-white photo has its mid greys). Unreadable: False."""
     try:
         stat = path.stat()
-        return _looks_like_mask(_real(path), stat.st_mtime_ns, stat.st_size)
+        return _looks_like_mask(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
     except OSError:
         return False
 
@@ -47,7 +49,13 @@ def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
             if scale < 1:
                 image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                                      Image.Resampling.NEAREST)
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.int16)
+            if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float grey: its own range
+                grey = np.asarray(image, dtype=np.float64)
+                top = 65535.0 if image.mode.startswith("I;16") or grey.max() > 255 else 255.0
+                level = np.clip(grey * (255.0 / top), 0, 255).astype(np.int16)
+                rgba = np.dstack([level, level, level, np.full_like(level, 255)])
+            else:
+                rgba = np.asarray(image.convert("RGBA"), dtype=np.int16)
     except (OSError, ValueError, Image.DecompressionBombError):
         return False
     rgb, alpha = rgba[..., :3], rgba[..., 3]
@@ -57,16 +65,17 @@ def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
     return bool(np.median(spread) <= 10 and black_or_white.mean() >= _BLACK_OR_WHITE_SHARE)
 
 
-def _real(path: Path) -> str:
-    """``path`` with its links followed (a link loop does not raise)."""
-    return os.path.realpath(path)
+def _identity(path: Path) -> object:
+    """What tells ``path``'s file apart: its (device, inode), through links and another spelling of
+    its name (case-insensitive file systems); its real path where it cannot be read."""
+    return file_identity(path) or os.path.realpath(path)
 
 
 def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
     """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``."""
     for suffix in MASK_SUFFIXES:
         candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file() and _real(candidate) != _real(besides):
+        if candidate.is_file() and _identity(candidate) != _identity(besides):
             return candidate
     return None
 
@@ -95,7 +104,7 @@ def match_mask(option: Path | None, photo: Path, relative: Path | None = None) -
     twin = _named(folder, photo.stem, besides=photo)
     if twin is None:
         return MaskMatch()
-    either_way = _real(twin.parent) == _real(photo.parent) and photo.suffix.lower() in MASK_SUFFIXES
+    either_way = _identity(twin.parent) == _identity(photo.parent) and photo.suffix.lower() in MASK_SUFFIXES
     if not either_way:
         return MaskMatch(twin)
     if looks_like_mask(twin) and not looks_like_mask(photo):
@@ -125,13 +134,16 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
     if option is None:
         return PhotosAndMasks(list(inputs))
     matches = [(path, match_mask(option, path, relative)) for path, relative in inputs]
-    masks = {_real(m.mask) for _, m in matches if m.mask is not None}
+    masks = {_identity(m.mask) for _, m in matches if m.mask is not None}
     result = PhotosAndMasks()
+    pairs: list[set[object]] = []  # the unclear pairs said, each once however its files are spelt
     for (path, relative), (_, match) in zip(inputs, matches):
-        if _real(path) in masks:
+        if _identity(path) in masks:
             result.masks += 1
             continue
         result.photos.append((path, relative))
-        if match.unclear is not None and (match.unclear, path) not in result.unclear:
+        pair = {_identity(path), _identity(match.unclear)} if match.unclear is not None else None
+        if pair is not None and pair not in pairs:
+            pairs.append(pair)
             result.unclear.append((path, match.unclear))
     return result

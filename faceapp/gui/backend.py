@@ -48,6 +48,7 @@ class PhotoEntry:
     error: str | None = None  # what the last job of this photo failed with (None: it did not fail)
     saved_to: Path | None = None
     saved_result: Any = None  # the result ``saved_to`` was written from
+    saved_options: tuple = ()  # and how: :attr:`ExportStep.options`
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
     restored_with: tuple | None = None  # the preferences' ``restoration()`` then
 
@@ -93,6 +94,7 @@ class ExportStep:
     total: int
     snapshot: ExportSnapshot
     written: Path | None = None
+    options: tuple = ()  # how it was written: (quality, keep_16_bits)
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ class CoreBackend:
                     make_output_folder(target.parent)
                 written.append(write_export(snapshot, target, fmt=fmt, quality=quality, unique=unique,
                                             overwrite=overwrite, keep_16_bits=keep_16_bits))
-                yield ExportStep(index, len(snapshots), snapshot, written[-1])
+                yield ExportStep(index, len(snapshots), snapshot, written[-1], (quality, keep_16_bits))
             return written
 
         return job

@@ -12,7 +12,6 @@ Closing the window while a file is being written waits for it, so no file is lef
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, QUrl, Signal
@@ -166,7 +165,7 @@ class ExportFlow(QObject):
             return False
         session = self._window.session
         restored = session.restored()
-        todo = [path for path in restored if not _saved_in(session.saved_file(path), Path(folder))]
+        todo = [path for path in restored if not session.saved_in(path, Path(folder))]
         self._already_there = len(restored) - len(todo)
         if restored and not todo:
             self._window.notices.info(f"Every restored photo is saved in {folder} already, as it is now.")
@@ -289,11 +288,6 @@ class ExportFlow(QObject):
         self.status.setVisible(False)
         if self._close_when_done:
             QTimer.singleShot(0, self._window.close)  # after the job's signals have been handled
-
-
-def _saved_in(file: Path | None, folder: Path) -> bool:
-    """Whether ``file`` (a photo's result saved as it is now, or None) lies in ``folder``."""
-    return file is not None and os.path.realpath(file.parent) == os.path.realpath(folder)
 
 
 def _sentence(error: BaseException) -> str:

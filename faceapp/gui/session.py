@@ -26,8 +26,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
-from faceapp.core.application import depth_note, output_format, spared_message
+from faceapp.core.application import depth_note, named_as_settings_say, output_format, spared_message
 from faceapp.core.errors import ExportError, NoFaceFoundError
+from faceapp.core.export import file_identity, format_for
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
@@ -482,7 +483,7 @@ class Session(QObject):
         entry = self.entries.get(step.snapshot.source)
         if entry is None or step.written is None:
             return
-        entry.saved_to = step.written
+        entry.saved_to, entry.saved_options = step.written, step.options
         fresh = step.snapshot.result.same_run(entry.result)  # (never keep an old run alive)
         entry.saved_result = step.snapshot.result if fresh else None
         if fresh and entry.path not in self.on_screen:
@@ -497,6 +498,19 @@ class Session(QObject):
             return None
         fresh = entry.result.same_picture(entry.saved_result)
         return entry.saved_to if fresh and entry.saved_to.exists() else None
+
+    def saved_in(self, path: Path, folder: Path) -> bool:
+        """Whether ``path``'s result, as it is now, was saved in ``folder`` as Export all would save
+        it now: named as the settings name it (a numbered name too), in their format, quality and depth."""
+        saved = self.saved_file(path)
+        if saved is None or file_identity(saved.parent) != file_identity(folder):
+            return False
+        if not named_as_settings_say(saved, path, self.prefs) or not self.entries[path].saved_options:
+            return False
+        quality, keep_16_bits = self.entries[path].saved_options
+        lossy = format_for(saved) in ("JPEG", "WEBP")  # the only formats a quality changes
+        sixteen = self.entries[path].photo is not None and self.entries[path].photo.bits > 8
+        return (not lossy or quality == self.prefs.quality) and (not sixteen or keep_16_bits == self.prefs.keep_16_bits)
 
     # ---- what is kept in memory ------------------------------------------------------------
     def show(self, path: Path) -> None:
