@@ -64,3 +64,25 @@ def test_restore_all_restores_again_what_other_settings_or_faces_would_change(wi
     window.actions_["restore_all"].trigger()
     qtbot.waitUntil(lambda: len(finished) == 3 and not session.queue.busy, timeout=60000)
     assert finished[2:] == [ben]
+
+
+def test_cancelled_photos_say_what_they_have(window, qtbot, tmp_path, testdata_dir):
+    """Cancel during Restore all: a photo restored before keeps "done", one that never started is as
+    before it was queued; and Restore all says which photo runs with the settings it started with."""
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    with qtbot.waitSignal(session.runFinished, timeout=60000):
+        session.restore([anna])
+    window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.6))
+    session.restore([anna, ben])  # anna runs, ben waits
+    qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring"), timeout=60000)
+    window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.4))
+    window.actions_["restore_all"].trigger()
+    message = window.statusBar().currentMessage()
+    assert "anna.jpg is being restored with the settings of when Restore was pressed" in message
+    assert "ben" not in message  # it was waiting: queued again, with the new settings
+    assert session.entries[ben].restoring_with == session.prefs.restoration()
+    session.cancel()
+    qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
+    assert session.entries[anna].state == "done" and session.entries[anna].result is not None  # its first result
+    assert session.entries[ben].state == "1 face"  # never started: not "cancelled"

@@ -69,16 +69,17 @@ class JobQueue(QObject):
             self.busyChanged.emit(True)
         self._start_next()
 
-    def cancel(self, *, kinds: tuple[str, ...] | None = None, key: Any = None) -> list[QueuedJob]:
-        """Cancel the running job and drop pending ones (of ``kinds`` and, when given, of ``key``;
-        else all); returns the dropped pending jobs."""
+    def cancel(self, *, kinds: tuple[str, ...] | None = None, key: Any = None,
+               running: bool = True) -> list[QueuedJob]:
+        """Cancel the running job (unless not ``running``) and drop pending ones (of ``kinds`` and,
+        when given, of ``key``; else all); returns the dropped pending jobs."""
 
         def matches(queued: QueuedJob) -> bool:
             return (kinds is None or queued.kind in kinds) and (key is None or queued.key == key)
 
         dropped = [q for q in self._pending if matches(q)]
         self._pending = deque(q for q in self._pending if not matches(q))
-        if self._current and matches(self._current[1]):
+        if running and self._current and matches(self._current[1]):
             self._runner.cancel()
         for queued in dropped:
             queued.on_cancelled()

@@ -233,9 +233,10 @@ class Session(QObject):
                 on_done=lambda value, p=path, inputs=entry.inputs(), made_with=self.prefs.restoration():
                 self._restored(p, *value, inputs=inputs, made_with=made_with),
                 on_failed=lambda error, p=path: self._failed(p, error),
-                on_cancelled=lambda p=path: self._set_state(p, "cancelled"),
+                on_cancelled=lambda p=path: self._restore_cancelled(p),
             ))
             self._mark_queued(path)
+            entry.restoring_with = self.prefs.restoration()
 
     def restore_all(self) -> None:
         """Queue a restore of every photo whose result is missing or no longer what a restore would
@@ -247,9 +248,20 @@ class Session(QObject):
             self.info.emit("Every photo is restored at these settings. To restore one again with the same "
                            "settings, select it and press Restore.")
             return
+        said = []
         if kept:
             photos = "1 photo" if len(kept) == 1 else f"{len(kept)} photos"
-            self.info.emit(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
+            said.append(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
+        stale = [path for path in loaded if self.restoring(path)
+                 and self.entries[path].restoring_with != self.prefs.restoration()]
+        for path in stale:  # waiting with other settings: queued again with these
+            self.queue.cancel(kinds=("restore",), key=path, running=False)
+        running = [path for path in stale if self.restoring(path)]
+        if running:  # (a restore running is not queued twice)
+            said.append(f"{running[0].name} is being restored with the settings of when Restore was pressed; "
+                        "press Restore on it again once it is done to use these.")
+        if said:
+            self.info.emit(" ".join(said))
         self.restore([path for path in loaded if path not in kept])
 
     def cancel(self) -> None:
@@ -593,6 +605,20 @@ class Session(QObject):
             self.progress.emit(path, item.describe(), item.fraction, None)
         else:
             self._set_state(path, str(item))
+
+    def _restore_cancelled(self, path: Path) -> None:
+        """A restore of ``path`` was cancelled: a photo with an earlier result keeps it ("done"), one
+        whose restore never started is as before it was queued, and only a first restore stopped
+        part-way is "cancelled"."""
+        entry = self.entries.get(path)
+        if entry is None:
+            return
+        if entry.result is not None:
+            self._set_state(path, "done")
+        elif entry.state == "queued":
+            self._set_state(path, faces_state(len(entry.faces)))
+        else:
+            self._set_state(path, "cancelled")
 
     def _set_state(self, path: Path, state: str) -> None:
         entry = self.entries.get(path)
