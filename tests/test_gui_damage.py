@@ -78,6 +78,17 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]
 
 
+def test_a_seed_picked_while_refine_runs_stays_chosen(window, qtbot, photo):
+    path, _, count, messages = restored_photo(window, qtbot, photo)
+    window.session.choose(path, 0, 1)  # seed 1 is refined…
+    window.session.refine(path, 0)
+    window.session.choose(path, 0, 0)  # …and, while it runs, the user picks seed 0 after all
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    face = window.session.entries[path].result.faces[0]
+    assert len(face.candidates) == count + DEFAULT_REFINE_PASSES and face.chosen == 0
+    assert "The candidate you picked while it ran stays chosen" in messages[-1]
+
+
 def test_refine_asked_while_more_is_queued_is_refused_and_loses_no_candidate(window, qtbot, photo):
     path, _, count, messages = restored_photo(window, qtbot, photo)
     window.session.more(path, 0, count=2)

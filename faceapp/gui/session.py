@@ -373,8 +373,9 @@ class Session(QObject):
         entry = self.entries[path]
         if entry.result is None or position < 0 or self._face_job_waiting(path):
             return
+        picked = entry.result.faces[position].chosen  # the candidate refined
         self._queue_face_job(path, "refine", self.backend.refine_job(entry.result, position, self.prefs, passes),
-                             "refining", lambda grown, p=path: self._refine_done(p, grown, position))
+                             "refining", lambda grown, p=path: self._refine_done(p, grown, position, picked))
 
     def _face_job_waiting(self, path: Path) -> bool:
         """Whether More or Refine is queued or running for ``path``; a second is refused (each grows
@@ -419,24 +420,29 @@ class Session(QObject):
         self._set_state(path, f"{doing} {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
 
-    def _refine_done(self, path: Path, grown: Any, position: int) -> None:
+    def _refine_done(self, path: Path, grown: Any, position: int, picked: int) -> None:
         entry = self.entries.get(path)
         if entry is None or not grown.same_run(entry.result):
             return  # removed or restored again meanwhile
-        choice = list(entry.result.choice)  # keep choices made meanwhile, except the refined face's
-        choice[position] = grown.faces[position].chosen
+        choice = list(entry.result.choice)  # keep choices made meanwhile; the refined face takes its last pass…
+        repicked = choice[position] != picked  # …unless the user picked another of its candidates meanwhile
+        if not repicked:
+            choice[position] = grown.faces[position].chosen
         entry.result = grown.with_choice(choice)
         entry.state = "done"
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
-        face = entry.result.faces[position]
+        face = grown.faces[position]
         shown = face_number(face, position) + 1  # as its tag in the photo
         changes = [r.change for r in face.refinement_of(face.chosen)]
         if len(changes) == 1:
-            self.info.emit(f"Refined face {shown}: the pass changed it by {changes[0]:.1f} grey levels.")
+            text = f"Refined face {shown}: the pass changed it by {changes[0]:.1f} grey levels."
         else:  # after several passes, also how far they moved the face in all
-            self.info.emit(f"Refined face {shown}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
-                           + f" grey levels, {face.refinement_distance(face.chosen):.1f} from where it started.")
+            text = (f"Refined face {shown}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
+                    + f" grey levels, {face.refinement_distance(face.chosen):.1f} from where it started.")
+        if repicked:
+            text += " The candidate you picked while it ran stays chosen; the refined one is in the gallery."
+        self.info.emit(text)
 
     def damage_editor(self, path: Path) -> MaskEditor | None:
         """The damage painted over a loaded photo (an empty mask at first); None before it is loaded."""
