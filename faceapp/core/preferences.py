@@ -116,8 +116,18 @@ class Preferences:
     def restoration(self) -> tuple[object, ...]:
         """What a restore's result depends on besides the photo, its faces and its damage: every
         preference but those of :data:`NOT_RESTORATION`. Equal tuples restore a photo alike."""
-        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in NOT_RESTORATION)
+        return tuple(getattr(self, name) for name in _restoration_fields())
+
+    def restoration_changes(self, made_with: tuple[object, ...]) -> list[str]:
+        """The names of the preferences whose value differs from ``made_with`` (an earlier
+        :meth:`restoration`), in the order they are declared."""
+        return [name for name, then in zip(_restoration_fields(), made_with) if getattr(self, name) != then]
 
     def replace(self, **changes: object) -> Preferences:
         """A copy with ``changes`` (validated like the constructor)."""
         return dataclasses.replace(self, **changes)
+
+
+def _restoration_fields() -> list[str]:
+    """The preferences a restore's result depends on (:meth:`Preferences.restoration`)."""
+    return [f.name for f in dataclasses.fields(Preferences) if f.name not in NOT_RESTORATION]

@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
         elif changed or not working:
             self.run_panel.clear()
         if not working or entry.photo is None:  # (loading reports no steps)
-            self.run_panel.show_text(photo_text(entry, self.fidelity.fidelity()))
+            self.run_panel.show_text(photo_text(entry, self.fidelity.fidelity(), self.session.prefs))
         elif changed:  # a job's progress takes over from here
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
@@ -312,13 +312,13 @@ class MainWindow(QMainWindow):
     def _damage_changed(self) -> None:
         """Undo, redo and clear follow the mask; the panel says when a restore would now differ."""
         self._refresh_enabled()
-        self._show_photo_text()
+        self.show_photo_text()
 
-    def _show_photo_text(self) -> None:
+    def show_photo_text(self) -> None:
         """The panel's words about the photo shown, again (unless a job's progress has the panel)."""
         entry = self.session.entries.get(self.current) if self.current else None
         if entry is not None and entry.photo is not None and not self.session.is_working(entry.path):
-            self.run_panel.show_text(photo_text(entry, self.fidelity.fidelity()))
+            self.run_panel.show_text(photo_text(entry, self.fidelity.fidelity(), self.session.prefs))
 
     def _edit_damage(self, edit) -> None:
         """Apply ``edit`` (undo, redo, clear) to the damage painted on the photo shown."""
@@ -503,14 +503,14 @@ class MainWindow(QMainWindow):
         at_default = abs(fidelity - self.fidelity.model_default()) < 1e-6
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None if at_default else fidelity)
         self._fidelity_unsaved = True
-        self._show_photo_text()  # the result shown may have been made at another fidelity
+        self.show_photo_text()  # the result shown may have been made at another fidelity
 
     def _use_model_fidelity(self) -> None:
         """From now on the model's own fidelity (also after a change of model); saved at once."""
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None)
         self._fidelity_unsaved = True
         self._save_fidelity()
-        self._show_photo_text()
+        self.show_photo_text()
 
     def _save_fidelity(self) -> None:
         if self._fidelity_unsaved:

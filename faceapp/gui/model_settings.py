@@ -56,6 +56,7 @@ class ModelSettings:
         self._window.session.prefs = prefs
         self.show_fidelity()
         self.show_model_and_device()
+        self._window.show_photo_text()  # e.g. "Made with other settings (seeds)"
 
     def model_default_fidelity(self) -> float:
         """The default fidelity of the model a run would use (DEFAULT_FIDELITY when no model can be read)."""

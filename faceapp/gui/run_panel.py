@@ -18,10 +18,18 @@ NO_PHOTO_TEXT = "Open or drop a photo to start."
 READY_TEXT = "Press Restore to repair the faces of this photo."
 
 
-def photo_text(entry, fidelity: float | None = None) -> str:
+#: How the panel names a preference a result was made with (the fidelity has a line of its own).
+_SETTING_NAMES = {"device": "device", "precision": "precision", "model": "model", "steps": "steps", "eta": "η",
+                  "schedule": "schedule", "polish_timestep": "texture polish", "spare_sharp_faces": "sharp-face sparing",
+                  "seeds_per_face": "seeds", "base_seed": "first seed", "repair_resamples": "damage resampling",
+                  "upscale": "upscale"}
+
+
+def photo_text(entry, fidelity: float | None = None, prefs=None) -> str:
     """What the panel says about a photo no job is working on (a ``PhotoEntry``): loading or why
     it could not be opened, what to do next, or how its restore went; ``fidelity``, the slider's,
-    when it is not the one the result shown was made at."""
+    when it is not the one the result shown was made at; ``prefs``, the preferences now, to name
+    the other settings the result was not made with."""
     name = entry.path.name
     if entry.photo is None:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
@@ -34,6 +42,11 @@ def photo_text(entry, fidelity: float | None = None) -> str:
         made_at = entry.result.settings.sampler.fidelity
         if fidelity is not None and abs(fidelity - made_at) >= 0.005:
             text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
+        changed = [_SETTING_NAMES.get(name, name.replace("_", " ")) for name in (
+            prefs.restoration_changes(entry.restored_with) if prefs is not None and entry.restored_with else [])
+            if name != "fidelity"]
+        if changed:
+            text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
         if entry.outdated:
             text += "\nFaces or damage changed since: press Restore to apply the changes."
     else:
