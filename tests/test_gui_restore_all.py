@@ -67,22 +67,50 @@ def test_restore_all_restores_again_what_other_settings_or_faces_would_change(wi
 
 
 def test_cancelled_photos_say_what_they_have(window, qtbot, tmp_path, testdata_dir):
-    """Cancel during Restore all: a photo restored before keeps "done", one that never started is as
-    before it was queued; and Restore all says which photo runs with the settings it started with."""
+    """Cancel during Restore all: a photo restored before keeps "done" and its result, one that never
+    started is as before it was queued; and Restore all says which photo runs with the settings it
+    started with, and queues again with these settings the one that waits."""
     anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
     session = window.session
     with qtbot.waitSignal(session.runFinished, timeout=60000):
         session.restore([anna])
-    window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.6))
+    first, made_with = session.entries[anna].result, session.entries[anna].restored_with
+    set_sampling(window, seeds=1, steps=200)  # long enough to be cancelled while it runs
     session.restore([anna, ben])  # anna runs, ben waits
     qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring"), timeout=60000)
     window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.4))
+    states = []
+    session.entryChanged.connect(lambda path: path == ben and states.append(session.entries[ben].state))
     window.actions_["restore_all"].trigger()
     message = window.statusBar().currentMessage()
     assert "anna.jpg is being restored with the settings of when Restore was pressed" in message
-    assert "ben" not in message  # it was waiting: queued again, with the new settings
+    assert "ben" not in message  # it was waiting: queued again, with the new settings…
     assert session.entries[ben].restoring_with == session.prefs.restoration()
+    assert set(states) <= {"queued"}  # …without passing through another state
     session.cancel()
     qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
-    assert session.entries[anna].state == "done" and session.entries[anna].result is not None  # its first result
+    entry = session.entries[anna]
+    assert entry.state == "done" and entry.result is first and entry.restored_with == made_with  # its first result
     assert session.entries[ben].state == "1 face"  # never started: not "cancelled"
+
+
+def test_restore_all_back_at_the_settings_of_the_results_drops_the_restores_waiting_with_others(
+        window, qtbot, tmp_path, testdata_dir):
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(session.restored()) == 2 and not session.queue.busy, timeout=60000)
+    kept = session.entries[ben].result
+    at_first = session.prefs
+    set_sampling(window, seeds=1, steps=200)  # other settings: anna runs, ben waits
+    session.restore([anna, ben])
+    qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring"), timeout=60000)
+    window.models.apply_preferences(at_first)  # back to the settings both results were made with
+    window.actions_["restore_all"].trigger()
+    message = window.statusBar().currentMessage()
+    assert not message.startswith("Every photo is restored")  # anna's run will replace her result
+    assert "1 photo already restored at these settings kept" in message and "anna.jpg is being restored" in message
+    assert not session.restoring(ben)  # its restore with the other settings is dropped
+    session.cancel()
+    qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
+    assert session.entries[ben].result is kept and session.entries[ben].state == "done"

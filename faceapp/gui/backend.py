@@ -51,7 +51,9 @@ class PhotoEntry:
     saved_options: tuple = ()  # and how: :attr:`ExportStep.options`
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
     restored_with: tuple | None = None  # the preferences' ``restoration()`` then
-    restoring_with: tuple | None = None  # those of the restore queued last (running or waiting)
+    restoring_with: tuple | None = None  # those of the restore queued last (running or waiting)…
+    restoring_inputs: Any = None  # …its :meth:`inputs`…
+    restore_started: bool = False  # …and whether it has begun
 
     def enabled_faces(self) -> list[Any]:
         """The faces a restore of this photo restores (those not switched off), in order."""

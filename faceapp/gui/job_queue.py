@@ -70,9 +70,10 @@ class JobQueue(QObject):
         self._start_next()
 
     def cancel(self, *, kinds: tuple[str, ...] | None = None, key: Any = None,
-               running: bool = True) -> list[QueuedJob]:
+               running: bool = True, notify: bool = True) -> list[QueuedJob]:
         """Cancel the running job (unless not ``running``) and drop pending ones (of ``kinds`` and,
-        when given, of ``key``; else all); returns the dropped pending jobs."""
+        when given, of ``key``; else all); returns the dropped pending jobs. Without ``notify`` the
+        dropped jobs' ``on_cancelled`` is not called (a job replaced by another, not given up)."""
 
         def matches(queued: QueuedJob) -> bool:
             return (kinds is None or queued.kind in kinds) and (key is None or queued.key == key)
@@ -81,7 +82,7 @@ class JobQueue(QObject):
         self._pending = deque(q for q in self._pending if not matches(q))
         if running and self._current and matches(self._current[1]):
             self._runner.cancel()
-        for queued in dropped:
+        for queued in dropped if notify else ():
             queued.on_cancelled()
         if not self.busy:
             self.busyChanged.emit(False)

@@ -236,14 +236,26 @@ class Session(QObject):
                 on_cancelled=lambda p=path: self._restore_cancelled(p),
             ))
             self._mark_queued(path)
-            entry.restoring_with = self.prefs.restoration()
+            entry.restoring_with, entry.restoring_inputs, entry.restore_started = \
+                self.prefs.restoration(), entry.inputs(), False
 
     def restore_all(self) -> None:
         """Queue a restore of every photo whose result is missing or no longer what a restore would
         make (an earlier Restore all cancelled part-way, faces or damage or settings changed since):
         a photo restored as things stand keeps its result and the seeds picked in its gallery."""
         loaded = [path for path, entry in self.entries.items() if entry.photo is not None]
-        kept = [path for path in loaded if self.entries[path].restored_as(self.prefs)]
+        now = self.prefs.restoration()
+
+        def stale(path: Path) -> bool:  # its restore queued or running starts from other settings or inputs
+            entry = self.entries[path]
+            return self.restoring(path) and (entry.restoring_with, entry.restoring_inputs) != (now, entry.inputs())
+
+        dropped = [path for path in filter(stale, loaded)  # one waiting: replaced by a restore as things stand
+                   if self.queue.cancel(kinds=("restore",), key=path, running=False, notify=False)]
+        busy = [path for path in loaded if self.restoring(path)]  # the one running stays, and queued ones
+        kept = [path for path in loaded if path not in busy and self.entries[path].restored_as(self.prefs)]
+        for path in set(dropped) & set(kept):  # its result stands after all: no longer waiting
+            self._restore_cancelled(path)
         if loaded and len(kept) == len(loaded):
             self.info.emit("Every photo is restored at these settings. To restore one again with the same "
                            "settings, select it and press Restore.")
@@ -252,11 +264,7 @@ class Session(QObject):
         if kept:
             photos = "1 photo" if len(kept) == 1 else f"{len(kept)} photos"
             said.append(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
-        stale = [path for path in loaded if self.restoring(path)
-                 and self.entries[path].restoring_with != self.prefs.restoration()]
-        for path in stale:  # waiting with other settings: queued again with these
-            self.queue.cancel(kinds=("restore",), key=path, running=False)
-        running = [path for path in stale if self.restoring(path)]
+        running = [path for path in busy if stale(path)]
         if running:  # (a restore running is not queued twice)
             said.append(f"{running[0].name} is being restored with the settings of when Restore was pressed; "
                         "press Restore on it again once it is done to use these.")
@@ -270,6 +278,8 @@ class Session(QObject):
 
     def _restore_progress(self, path: Path, item: Any, order: list[int]) -> None:
         """A restore's progress; ``order``: the detector indices of the faces it restores, in turn."""
+        if path in self.entries:
+            self.entries[path].restore_started = True
         if isinstance(item, str):
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
@@ -621,7 +631,7 @@ class Session(QObject):
             return
         if entry.result is not None:
             self._set_state(path, "done")
-        elif entry.state == "queued":
+        elif not entry.restore_started:
             self._set_state(path, faces_state(len(entry.faces)))
         else:
             self._set_state(path, "cancelled")
