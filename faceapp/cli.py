@@ -35,6 +35,7 @@ from faceapp.core.export import (
     WEBP_METHOD,
     check_output_size,
     file_identity,
+    file_key,
     format_for,
     make_output_folder,
     output_file_name,
@@ -617,7 +618,7 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     seen: set[object] = set()
     kept = []
     for path, relative in inputs:
-        key = file_identity(path) or os.path.realpath(path)  # (a link loop: reading it says what it is)
+        key = file_key(path)  # (a link loop: reading it says what it is)
         if key not in seen:
             seen.add(key)
             kept.append((path, relative))

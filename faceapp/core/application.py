@@ -290,8 +290,7 @@ def named_as_settings_say(saved: Path, source: Path, prefs: Preferences) -> bool
     """Whether the file ``saved``, a result of ``source``, has the name and type ``prefs`` give a
     result of it (its pattern and format; a name numbered because the plain one was taken, too)."""
     stem, suffix = output_file_name(source, pattern=prefs.name_pattern, ext=output_extension(prefs))
-    numbered = saved.stem.startswith(f"{stem}_") and saved.stem[len(stem) + 1:].isdigit()
-    return saved.suffix == suffix and (saved.stem == stem or numbered)
+    return export.is_numbered_name(saved, Path(stem + suffix))
 
 
 def output_format(source: Path | None, prefs: Preferences) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 
 import torch
 
 from faceapp.core import cpu_bf16
 from faceapp.core.errors import DeviceError
+from faceapp.core.preferences import DEVICE_NAME
 from faceapp.paths import user_cache_dir
 
 
@@ -35,7 +35,7 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     if name == "auto":
         return torch.device(available_devices()[0])
     if name.startswith("cuda"):
-        if not re.fullmatch(r"cuda(:\d+)?", name):
+        if not DEVICE_NAME.fullmatch(name):
             raise DeviceError(f"unknown device {name!r}: use auto, cuda, cuda:N (N a number), mps or cpu")
         if not torch.cuda.is_available():
             raise DeviceError("CUDA was requested but no CUDA GPU is available here; choose the CPU (or auto).")

@@ -140,6 +140,14 @@ def numbered_names(dest: Path) -> Iterator[Path]:
         number += 1
 
 
+def is_numbered_name(path: Path, dest: Path) -> bool:
+    """Whether ``path``'s name is ``dest``'s or one of the numbered names :func:`numbered_names` gives."""
+    if path.suffix != dest.suffix:
+        return False
+    number = path.stem[len(dest.stem) + 1:] if path.stem.startswith(f"{dest.stem}_") else ""
+    return path.stem == dest.stem or (number.isdigit() and int(number) >= 2)
+
+
 def _taken(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
@@ -326,6 +334,12 @@ def file_identity(path: str | Path) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None
     return found.st_dev, found.st_ino
+
+
+def file_key(path: str | Path) -> object:
+    """What tells ``path``'s file apart from others: its :func:`file_identity`, or its real path
+    where it cannot be read (a link loop, a missing file)."""
+    return file_identity(path) or os.path.realpath(path)
 
 
 def is_same_file(a: str | Path, b: str | Path) -> bool:

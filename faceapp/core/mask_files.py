@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceapp.core.export import file_identity
+from faceapp.core.export import file_key
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -65,17 +65,11 @@ def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
     return bool(np.median(spread) <= 10 and black_or_white.mean() >= _BLACK_OR_WHITE_SHARE)
 
 
-def _identity(path: Path) -> object:
-    """What tells ``path``'s file apart: its (device, inode), through links and another spelling of
-    its name (case-insensitive file systems); its real path where it cannot be read."""
-    return file_identity(path) or os.path.realpath(path)
-
-
 def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
     """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``."""
     for suffix in MASK_SUFFIXES:
         candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file() and _identity(candidate) != _identity(besides):
+        if candidate.is_file() and file_key(candidate) != file_key(besides):
             return candidate
     return None
 
@@ -104,7 +98,7 @@ def match_mask(option: Path | None, photo: Path, relative: Path | None = None) -
     twin = _named(folder, photo.stem, besides=photo)
     if twin is None:
         return MaskMatch()
-    either_way = _identity(twin.parent) == _identity(photo.parent) and photo.suffix.lower() in MASK_SUFFIXES
+    either_way = file_key(twin.parent) == file_key(photo.parent) and photo.suffix.lower() in MASK_SUFFIXES
     if not either_way:
         return MaskMatch(twin)
     if looks_like_mask(twin) and not looks_like_mask(photo):
@@ -134,15 +128,15 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
     if option is None:
         return PhotosAndMasks(list(inputs))
     matches = [(path, match_mask(option, path, relative)) for path, relative in inputs]
-    masks = {_identity(m.mask) for _, m in matches if m.mask is not None}
+    masks = {file_key(m.mask) for _, m in matches if m.mask is not None}
     result = PhotosAndMasks()
     pairs: list[set[object]] = []  # the unclear pairs said, each once however its files are spelt
     for (path, relative), (_, match) in zip(inputs, matches):
-        if _identity(path) in masks:
+        if file_key(path) in masks:
             result.masks += 1
             continue
         result.photos.append((path, relative))
-        pair = {_identity(path), _identity(match.unclear)} if match.unclear is not None else None
+        pair = {file_key(path), file_key(match.unclear)} if match.unclear is not None else None
         if pair is not None and pair not in pairs:
             pairs.append(pair)
             result.unclear.append((path, match.unclear))

@@ -42,7 +42,8 @@ DEFAULT_NAME_PATTERN = "{stem}_restored"
 #: Most candidates per face, and most sampling steps, a run may ask for.
 MAX_SEEDS = 64
 MAX_STEPS = 1000
-_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+#: The device names a run may ask for.
+DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 #: The preferences a restore's result does not depend on: which faces are found (the faces are
@@ -93,7 +94,7 @@ class Preferences:
     @classmethod
     def _known_device(cls, value: str) -> str:
         value = value.lower()
-        if not _DEVICE.fullmatch(value):
+        if not DEVICE_NAME.fullmatch(value):
             raise ValueError(f"must be one of {', '.join(DEVICES)} or cuda:N")
         return value
 
