@@ -61,3 +61,39 @@ def test_a_gpu_call_returns_weights_that_join_and_warm_start_the_next(tmp_path, 
     piece.write_bytes(bytes(damage))
     damaged = subprocess.run(["bash", str(JOIN), str(out), str(tmp_path / "joined2")], capture_output=True, text=True)
     assert damaged.returncode == 1 and "FAILED" in damaged.stdout
+
+
+def test_a_part_holds_the_validation_faces_asked_for(tmp_path, dataset_dir):
+    """Checkpoints are validated on up to 16 faces of the val split: a part can carry them all."""
+    import json
+
+    for count in (4, 6):
+        (part,) = pack_parts(dataset_dir, tmp_path / f"data{count}", max_mib=0.3, max_parts=1, val_faces=count,
+                             log=lambda line: None)
+        rows = [json.loads(line) for line in (part / "manifest.jsonl").read_text().splitlines()]
+        assert sum(r["split"] == "val" for r in rows) == count
+        assert sum(r["split"] == "train" for r in rows) > 0
+
+
+def test_a_snapshot_comes_back_beside_the_last_weights_and_is_checked(tmp_path):
+    """SNAPSHOT_MINUTES keeps a run's earlier EMA file aside (a run that overfits late still brings
+    back its earlier weights): gpu_join.sh rebuilds it from its pieces and checks it like the rest."""
+    import hashlib
+
+    out, joined = tmp_path / "out", tmp_path / "joined"
+    out.mkdir()
+    blobs = {"restorer": os.urandom(3000), "restorer-snapshot": os.urandom(2500)}
+    lines = []
+    for name, blob in blobs.items():
+        (out / f"{name}.safetensors.part-00").write_bytes(blob[:2048])
+        (out / f"{name}.safetensors.part-01").write_bytes(blob[2048:])
+        lines.append(f"{hashlib.sha256(blob).hexdigest()}  {name}.safetensors")
+    (out / "job.log").write_text("\n".join(lines) + "\n")
+    join = subprocess.run(["bash", str(JOIN), str(out), str(joined)], capture_output=True, text=True)
+    assert join.returncode == 0, join.stdout + join.stderr
+    assert "restorer-snapshot.safetensors: OK" in join.stdout
+    for name, blob in blobs.items():
+        assert (joined / f"{name}.safetensors").read_bytes() == blob
+    (out / "restorer-snapshot.safetensors.part-01").write_bytes(b"damaged")
+    damaged = subprocess.run(["bash", str(JOIN), str(out), str(tmp_path / "joined2")], capture_output=True, text=True)
+    assert damaged.returncode == 1 and "restorer-snapshot.safetensors: FAILED" in damaged.stdout

@@ -152,3 +152,47 @@ def test_a_log_widens_when_a_resumed_run_logs_a_new_figure(tmp_path):
     log.write(2, {"val": 0.5, "cpu_hours": 0.7})
     assert read_log(tmp_path / "validation.csv") == [{"step": 1, "val": 1.0, "train_hours": 0.5},
                                                       {"step": 2, "val": 0.5, "cpu_hours": 0.7}]
+
+
+def test_samples_seen_are_counted_across_a_warm_start_that_changes_the_batch(dataset_dir, tmp_path):
+    """The GPU call warm-starts the CPU restorer (16 faces a step) with 32 a step: the samples a
+    network has seen (model card, validation.csv, the exported file) are counted, not step × batch."""
+    torch.set_num_threads(1)  # the shared test machine: 2 threads thrash under load
+    cfg = load_config("restorer_tiny")
+    batch = cfg.train.batch_size
+    doubled = parse_config(cfg.source.replace(f"batch_size = {batch}", f"batch_size = {2 * batch}"),
+                           where="restorer_tiny_doubled.toml")
+    first = train(cfg, run_dir=tmp_path / "a", data_root=dataset_dir, max_steps=2, log=quiet)
+    assert ckpt.load_portable(first.portable)[1]["samples_seen"] == 2 * batch
+    train(doubled, run_dir=tmp_path / "b", data_root=dataset_dir, warm_start=first.portable, max_steps=3, log=quiet)
+    second = train(doubled, run_dir=tmp_path / "b", data_root=dataset_dir, max_steps=4, log=quiet)  # a resume
+    expected = 2 * batch + 2 * (2 * batch)
+    assert ckpt.load_portable(second.portable)[1]["samples_seen"] == expected
+    assert read_log(tmp_path / "b" / "validation.csv")[-1]["samples_seen"] == expected
+
+
+def test_workers_degrade_faces_after_this_process_used_opencvs_threads(dataset_dir, tmp_path):
+    """A run with DataLoader workers, started in a process whose OpenCV thread pool is already
+    running (as the trainer's own validation faces start it), trains; and OpenCV keeps to one
+    thread so that N workers do not start N threads each. Run in a child process: a worker stuck on
+    OpenCV's pool would hang, so it is given a time limit."""
+    import subprocess
+    import sys
+
+    script = f"""
+import cv2, numpy as np, torch
+torch.set_num_threads(1)
+cv2.setNumThreads(2)
+for _ in range(4):
+    cv2.GaussianBlur(np.zeros((512, 512, 3), np.uint8), (41, 41), 5)  # the pool is running
+from faceapp.training.config import load_config, parse_config
+from faceapp.training.trainer import train
+cfg = load_config("restorer_tiny")
+cfg = parse_config(cfg.source.replace("[data]", "[data]\\nnum_workers = 2", 1), where="workers.toml")
+assert cfg.data.num_workers == 2
+result = train(cfg, run_dir={str(tmp_path / "run")!r}, data_root={str(dataset_dir)!r}, max_steps=3, log=lambda l: None)
+print("steps", result.end_step, "opencv threads", cv2.getNumThreads())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "steps 3 opencv threads 1" in done.stdout

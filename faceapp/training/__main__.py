@@ -58,7 +58,7 @@ def _pack(args) -> None:
     from faceapp.training.pack import pack_parts
 
     pack_parts(args.data, args.out, max_mib=args.max_mib, quality=args.quality, seed=args.seed,
-               max_parts=args.max_parts)
+               max_parts=args.max_parts, val_faces=args.val_faces)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--quality", type=int, default=0, help="re-encode at this JPEG quality (0: keep the bytes)")
     k.add_argument("--max-parts", type=int, default=0)
     k.add_argument("--seed", type=int, default=0)
+    k.add_argument("--val-faces", type=int, default=4,
+                   help="validation faces in each part (checkpoints are validated on up to 16 of them)")
     k.set_defaults(func=_pack)
     return p
 

@@ -10,7 +10,9 @@
 # pieces when larger; job.log ends with their sha256. Join them with gpu_join.sh.
 # Env: PYTHON (default python3), WHEELS (default .whl; a missing folder installs nothing),
 # KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG (default *_cpu: the shipped
-# model's networks), PIECE_MIB (default 15), OUT.
+# model's networks), PIECE_MIB (default 15), OUT, SNAPSHOT_MINUTES (default none: after that many
+# minutes each run's latest EMA file is kept aside too and returned as <kind>-snapshot.safetensors,
+# so a run that overfits late still brings back its earlier weights).
 set -u -o pipefail
 PART=${1:?data part folder}
 MINUTES=${2:?minutes of training}
@@ -30,6 +32,7 @@ fi
   | tee "$OUT/job.log"
 mkdir -p runs/gpu
 pids=()
+snapshots=()
 for kind in $KINDS; do
   warm=()
   for candidate in ".gpu/carry/$kind.safetensors" "models/faceapp-compact-$kind.safetensors"; do
@@ -39,20 +42,31 @@ for kind in $KINDS; do
   "$PY" -m faceapp.training train "${CONFIG[$kind]}" --run-dir "runs/gpu/$kind" --data "$PART" \
     --minutes "$MINUTES" "${warm[@]}" > "runs/gpu-$kind.log" 2>&1 &
   pids+=($!)
+  if [ -n "${SNAPSHOT_MINUTES:-}" ]; then
+    (sleep "$(awk "BEGIN {print $SNAPSHOT_MINUTES * 60}")"
+     [ -f "runs/gpu/$kind/ema.safetensors" ] && cp "runs/gpu/$kind/ema.safetensors" "runs/gpu/$kind-snapshot.safetensors") &
+    snapshots+=($!)
+  fi
 done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+for pid in "${snapshots[@]}"; do kill "$pid" 2> /dev/null; done  # a run that ended sooner takes none
+# ship NAME FILE: FILE into $OUT as NAME.safetensors, in pieces when larger than PIECE_MIB
+ship() {
+  if [ "$(stat -c %s "$2")" -gt $((PIECE_MIB * 1024 * 1024)) ]; then
+    split -b "${PIECE_MIB}M" -d "$2" "$OUT/$1.safetensors.part-"
+  else
+    cp "$2" "$OUT/$1.safetensors"
+  fi
+  echo "$(sha256sum < "$2" | cut -d' ' -f1)  $1.safetensors" >> "$OUT/job.log"
+}
 logs=()
 for kind in $KINDS; do
   tail -n 5 "runs/gpu-$kind.log" | tee -a "$OUT/job.log"
   weights="runs/gpu/$kind/ema.safetensors"
+  [ -f "runs/gpu/$kind-snapshot.safetensors" ] && ship "$kind-snapshot" "runs/gpu/$kind-snapshot.safetensors"
   if [ -f "$weights" ]; then
-    if [ "$(stat -c %s "$weights")" -gt $((PIECE_MIB * 1024 * 1024)) ]; then
-      split -b "${PIECE_MIB}M" -d "$weights" "$OUT/$kind.safetensors.part-"
-    else
-      cp "$weights" "$OUT/$kind.safetensors"
-    fi
-    (cd "runs/gpu/$kind" && sha256sum ema.safetensors | sed "s/ema/$kind/") >> "$OUT/job.log"
+    ship "$kind" "$weights"
   else
     echo "$kind: no weights (the run stopped before its first checkpoint)" | tee -a "$OUT/job.log"
     status=1

@@ -2,7 +2,8 @@
 
 Each part is a data folder of its own (``manifest.jsonl`` + one tar shard) holding a random,
 disjoint subset of the training faces (optionally re-encoded at a lower JPEG quality) plus the
-first few validation faces for preview grids. Parts stop at ``max_mib``.
+first few validation faces (``val_faces``: the validation figure of each checkpoint is taken on up
+to 16 of them, preview grids on 4). Parts stop at ``max_mib``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from faceapp.training.data import ShardReader, read_manifest
 
-PREVIEW_VAL_FACES = 4
+PREVIEW_VAL_FACES = 4  # the default number of validation faces a part holds
 
 
 def _encode(reader: ShardReader, key: str, quality: int) -> bytes:
@@ -30,12 +31,12 @@ def _encode(reader: ShardReader, key: str, quality: int) -> bytes:
 
 
 def pack_parts(root: str | Path, out: str | Path, *, max_mib: float = 40.0, quality: int = 0, seed: int = 0,
-               max_parts: int = 0, log=print) -> list[Path]:
+               max_parts: int = 0, val_faces: int = PREVIEW_VAL_FACES, log=print) -> list[Path]:
     """Write ``out/part-NN/{manifest.jsonl,part.tar}``; returns the part folders."""
     records = read_manifest(Path(root))
     reader = ShardReader(root, records=records)
     train = [r for r in records if r.split == "train"]
-    val = [r for r in records if r.split == "val"][:PREVIEW_VAL_FACES]
+    val = [r for r in records if r.split == "val"][:val_faces]
     order = np.random.default_rng(seed).permutation(len(train))
     limit = int(max_mib * 2**20) - 64 * 1024  # room for the manifest and tar padding
     parts, i = [], 0

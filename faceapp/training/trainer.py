@@ -66,6 +66,16 @@ def step_generator(seed: int, step: int, device: torch.device) -> torch.Generato
     return torch.Generator(device=device).manual_seed((seed & 0xFFFFFFFF) * 1_000_003 + step)
 
 
+def opencv_for_workers(num_workers: int) -> None:
+    """With DataLoader workers, OpenCV runs on one thread in this process and so in the workers it
+    forks. PyTorch gives each worker one thread, but OpenCV's pool would start a thread per core in
+    every worker: N workers on N cores would fight over N² threads in their blurs and resizes.
+    It is set here, before the fork: ``cv2.setNumThreads`` called inside a forked worker, once this
+    process has used OpenCV's pool, waits forever on pool threads the fork did not copy."""
+    if num_workers > 0:
+        cv2.setNumThreads(1)
+
+
 def loader_generator(seed: int, start_step: int) -> torch.Generator:
     """The DataLoader's own generator, keyed by (seed, first step). Starting an iterator draws
     the workers' base seed from it; drawn from the global RNG instead, that draw would put a
@@ -139,7 +149,8 @@ def train(
 
     model, ema, optimizer = build_training_state(cfg, dev)
 
-    start_step, warmup_from, seconds_before = _restore(run_dir, cfg, model, ema, optimizer, warm_start=warm_start,
+    start_step, warmup_from, seconds_before, samples_before = _restore(
+        run_dir, cfg, model, ema, optimizer, warm_start=warm_start,
                                                        device=dev, log=log)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
@@ -149,6 +160,7 @@ def train(
         f"{torch.get_num_threads()} threads), steps {start_step} → {end_step}")
 
     task = make_task(cfg, device=dev)
+    opencv_for_workers(cfg.data.num_workers)
     root = Path(data_root or cfg.data.root)
     batches = StepBatches(
         FaceDataset(root, split=cfg.data.split, limit=cfg.data.limit), task.make_sample,
@@ -193,16 +205,17 @@ def train(
         if saving:
             figures = {k: float(v) for k, v in task.validate(ema.module, validation, autocast=autocast).items()}
             train_seconds = seconds_before + time.process_time() - cpu_tick
-            validation_log.write(done, {**figures, "samples_seen": done * t.batch_size,
+            samples = samples_before + (done - start_step) * t.batch_size
+            validation_log.write(done, {**figures, "samples_seen": samples,
                                         "cpu_hours": train_seconds / 3600})
             log(f"validation at step {done}: " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
-            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds)
+            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds, samples)
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
             break
     portable = run_dir / ckpt.PORTABLE_NAME
     if start_step >= end_step and not portable.exists():
-        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before)
+        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before, samples_before)
     return TrainResult(run_dir, start_step, max(start_step, done), [float(v) for v in losses], portable)
 
 
@@ -220,9 +233,10 @@ def _check_finite(
             )
 
 
-def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int, float]:
+def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int, float, int]:
     """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin, CPU
-    seconds of training behind the weights)."""
+    seconds of training behind the weights, samples seen). Samples are counted, not worked out from
+    the step: a warm start may change the batch size (the GPU restorer's 32 after the CPU's 16)."""
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
@@ -231,7 +245,10 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         optimizer.load_state_dict(state["optimizer"])
         ckpt.restore_rng_state({k: v.cpu() for k, v in state["rng"].items()})
         log(f"resumed from {path} at step {state['step']}")
-        return int(state["step"]), int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0))
+        step = int(state["step"])
+        # checkpoints written before samples were counted: every step had this config's batch
+        samples = int(state.get("samples_seen", step * cfg.train.batch_size))
+        return step, int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0)), samples
     if warm_start:
         weights, meta = ckpt.load_portable(Path(warm_start))
         added = _added_options(Path(warm_start), meta, cfg)
@@ -254,8 +271,9 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         ema.updates = 0 if missing else int(meta.get("ema_updates", 0))
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
-        return step, step, float(meta.get("train_seconds", 0.0))
-    return 0, 0, 0.0
+        samples = int(meta.get("samples_seen", step * cfg.train.batch_size))
+        return step, step, float(meta.get("train_seconds", 0.0)), samples
+    return 0, 0, 0.0, 0
 
 
 # Per-level block counts a warm start may raise: each network's new blocks start as the identity
@@ -289,15 +307,16 @@ def _raises_counts(stored, new) -> bool:
 
 
 def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int,
-          train_seconds: float) -> None:
+          train_seconds: float, samples_seen: int) -> None:
     ckpt.save_checkpoint(ckpt.checkpoint_path(run_dir), model=model, ema=ema, optimizer=optimizer, step=step,
-                         config_text=cfg.source, extra={"warmup_from": warmup_from, "train_seconds": train_seconds})
+                         config_text=cfg.source, extra={"warmup_from": warmup_from, "train_seconds": train_seconds,
+                                                        "samples_seen": samples_seen})
     ckpt.save_portable(
         run_dir / ckpt.PORTABLE_NAME,
         state_dict=ema.module.state_dict(),
         metadata={"kind": cfg.kind, "name": cfg.name, "arch": cfg.model.arch, "model_config": cfg.model.config,
                   "step": step, "ema_updates": ema.updates, "config": cfg.source,
-                  "samples_seen": step * cfg.train.batch_size, "train_seconds": round(train_seconds, 1)},
+                  "samples_seen": samples_seen, "train_seconds": round(train_seconds, 1)},
     )
 
 
