@@ -6,7 +6,7 @@ Random weights (timing does not depend on their values). Prints a Markdown table
 - the official schedule (SwinIR + 100 UNet calls), extrapolated from the fp32 calls;
 - faceapp's default settings (fidelity 0.5, 8 steps), 1 seed, end to end, in fp32 and bf16;
 - a 4-seed gallery batched in one pass (in the precision "auto" picks) against the 1-seed time;
-- faceapp's CPU model (configs restorer_cpu + prior_cpu): 1 seed at default settings per precision
+- faceapp's CPU model (the networks of the bundled models/faceapp-compact.toml): 1 seed at default settings per precision
   (median of 3 runs), and its 4-seed gallery in the precision "auto" picks;
 - peak resident memory of each end-to-end row (each row runs in its own process).
 
@@ -35,20 +35,22 @@ def _official_configs() -> tuple[dict, dict]:
 
 
 def _build_engine(model: str, device: str, precision: str):
+    import tomllib
+
     import torch
 
     from faceapp.core.engine import FaceEngine
     from faceapp.core.loading import build_network
-    from faceapp.training.config import load_config
 
     torch.manual_seed(0)
     if model == "official":
         prior_cfg, restorer_cfg = _official_configs()
         prior, restorer, size = build_network("iddpm_unet", prior_cfg), build_network("swinir", restorer_cfg), 512
-    else:
-        r, p = load_config("restorer_cpu"), load_config("prior_cpu")
-        restorer, prior = build_network(r.model.arch, r.model.config), build_network(p.model.arch, p.model.config)
-        size = int(p.model.config["image_size"])
+    else:  # the shipped model's networks (its restorer grew deeper than restorer_cpu's in the sixth release)
+        shipped = tomllib.loads((REPO / "models" / "faceapp-compact.toml").read_text())
+        r, p = shipped["restorer"], shipped["prior"]
+        restorer, prior = build_network(r["arch"], r["config"]), build_network(p["arch"], p["config"])
+        size = int(p["config"]["image_size"])
     return FaceEngine.from_networks(restorer, prior, face_size=size, name="bench", device=device, max_batch=4,
                                     precision=precision)
 
