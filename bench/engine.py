@@ -35,22 +35,21 @@ def _official_configs() -> tuple[dict, dict]:
 
 
 def _build_engine(model: str, device: str, precision: str):
-    import tomllib
-
     import torch
 
     from faceapp.core.engine import FaceEngine
     from faceapp.core.loading import build_network
+    from faceapp.core.manifest import load_manifest
 
     torch.manual_seed(0)
     if model == "official":
         prior_cfg, restorer_cfg = _official_configs()
         prior, restorer, size = build_network("iddpm_unet", prior_cfg), build_network("swinir", restorer_cfg), 512
     else:  # the shipped model's networks (its restorer grew deeper than restorer_cpu's in the sixth release)
-        shipped = tomllib.loads((REPO / "models" / "faceapp-compact.toml").read_text())
-        r, p = shipped["restorer"], shipped["prior"]
-        restorer, prior = build_network(r["arch"], r["config"]), build_network(p["arch"], p["config"])
-        size = int(p["config"]["image_size"])
+        shipped = load_manifest(REPO / "models" / "faceapp-compact.toml")
+        r, p = shipped.restorer, shipped.prior
+        restorer, prior = build_network(r.arch, dict(r.config)), build_network(p.arch, dict(p.config))
+        size = shipped.face_size
     return FaceEngine.from_networks(restorer, prior, face_size=size, name="bench", device=device, max_batch=4,
                                     precision=precision)
 

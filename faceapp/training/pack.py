@@ -18,7 +18,7 @@ import numpy as np
 
 from faceapp.training.data import ShardReader, read_manifest
 
-PREVIEW_VAL_FACES = 4  # the default number of validation faces a part holds
+DEFAULT_VAL_FACES = 4  # validation faces a part holds unless asked for more: enough for preview grids
 
 
 def _encode(reader: ShardReader, key: str, quality: int) -> bytes:
@@ -31,7 +31,7 @@ def _encode(reader: ShardReader, key: str, quality: int) -> bytes:
 
 
 def pack_parts(root: str | Path, out: str | Path, *, max_mib: float = 40.0, quality: int = 0, seed: int = 0,
-               max_parts: int = 0, val_faces: int = PREVIEW_VAL_FACES, log=print) -> list[Path]:
+               max_parts: int = 0, val_faces: int = DEFAULT_VAL_FACES, log=print) -> list[Path]:
     """Write ``out/part-NN/{manifest.jsonl,part.tar}``; returns the part folders."""
     records = read_manifest(Path(root))
     reader = ShardReader(root, records=records)

@@ -150,8 +150,7 @@ def train(
     model, ema, optimizer = build_training_state(cfg, dev)
 
     start_step, warmup_from, seconds_before, samples_before = _restore(
-        run_dir, cfg, model, ema, optimizer, warm_start=warm_start,
-                                                       device=dev, log=log)
+        run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev, log=log)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
     autocast = autocast_factory(dev, t.bf16)
