@@ -211,6 +211,7 @@ def _as_json(status: ModelStatus, is_default: bool) -> dict:
                          "full_above": manifest.sharp_faces.full_above} if manifest.sharp_faces else None),
         "fidelity_range": ({"works_down_to": manifest.fidelity_range.works_down_to,
                             "below": manifest.fidelity_range.below} if manifest.fidelity_range else None),
+        "restorer_tones": {"sigma": manifest.restorer_tones} if manifest.restorer_tones is not None else None,
         "homepage": manifest.homepage,
         "description": manifest.description,
         "size_on_disk": status.size_on_disk,

@@ -146,6 +146,8 @@ def test_official_configs_build_the_official_key_sets(golden_dir, role, keys):
     ({"diffusion": {"timesteps": 1000, "beta_start": 0.5, "beta_end": 0.1}}, "diffusion.beta_end"),
     ({"diffusion": {"timesteps": 500, "beta_start": 0.0001, "beta_end": 0.02}}, "diffusion.timesteps"),
     ({"default_fidelity": 1.5}, "default_fidelity"),
+    ({"restorer_tones": {"sigma": 0.0}}, "restorer_tones.sigma"),
+    ({"restorer_tones": {"sigma": 3.0, "radius": 9}}, "restorer_tones.radius"),
 ])
 def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, change, field):
     data = manifest_data(configs)
@@ -161,6 +163,12 @@ def test_invalid_manifest_error_names_file_and_field(manifests_dir, configs, cha
 def test_a_models_default_fidelity_is_read_and_is_optional(manifests_dir, configs):
     assert load_manifest(write_manifest(manifests_dir, manifest_data(configs, default_fidelity=0.65))).default_fidelity == 0.65
     assert load_manifest(write_manifest(manifests_dir, manifest_data(configs, name="plain"))).default_fidelity == 0.5
+
+
+def test_a_models_restorer_tones_are_read_and_are_optional(manifests_dir, configs):
+    toned = manifest_data(configs, name="toned", restorer_tones={"sigma": 2.5})
+    assert load_manifest(write_manifest(manifests_dir, toned)).restorer_tones == 2.5
+    assert load_manifest(write_manifest(manifests_dir, manifest_data(configs, name="plain"))).restorer_tones is None
 
 
 def test_invalid_toml_names_the_file(manifests_dir):

@@ -21,7 +21,7 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
     runs = ["--restorer-run", str(tmp_path / "restorer_tiny"), "--prior-run", str(tmp_path / "prior_tiny"),
             "--out", str(models)]
     assert training_main(["export", *runs, "--name", "cli-compact", "--sharp-faces", "2", "4",
-                          "--works-down-to", "0.4", "skin turns blotchy"]) == 0
+                          "--works-down-to", "0.4", "skin turns blotchy", "--restorer-tones", "2.5"]) == 0
     assert training_main(["export", *runs, "--name", "cli-no-ramp", "--not-default"]) == 0
     capsys.readouterr()
 
@@ -32,6 +32,8 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
     engine = load_engine("cli-compact", device="cpu")  # the refined rows start from the model's defaults
     assert engine.sharp_faces == SharpFaceSparing(2.0, 4.0)  # the exported ramp reaches the engine
     assert engine.fidelity_range == FidelityRange(0.4, "skin turns blotchy")  # and so does the range
+    assert engine.restorer_tones == 2.5 and load_engine("cli-no-ramp", device="cpu").restorer_tones is None
+    assert "restorer tones σ 2.5: 2 test faces" in out  # the evaluation says how it sampled
     defaults = f"{engine.default_fidelity:g}, {engine.default_steps} steps"
     for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step", f"{defaults}, refined ×1", f"{defaults}, refined ×2",
                   f"{defaults}, sparing"):
@@ -50,6 +52,11 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
 def test_evaluate_without_prior_run_is_a_clear_error(tmp_path, capsys):
     assert evaluate_main(["--restorer-run", str(tmp_path)]) == 1
     assert "--prior-run" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_negative_restorer_tones_blur(tmp_path, capsys):
+    assert evaluate_main(["--restorer-run", str(tmp_path), "--prior-run", str(tmp_path), "--restorer-tones", "-1"]) == 1
+    assert "--restorer-tones must be 0 (off) or a blur in face pixels, not -1" in capsys.readouterr().err
 
 
 def test_evaluate_scores_faces_that_need_no_repair(dataset_dir, tmp_path, capsys):

@@ -8,7 +8,8 @@ the same whether it is computed alone or in a batch.
 A restoration comes in two halves: :meth:`FaceEngine.prepare` runs the restorer and settles the
 sampler (a sampler with ``spare_sharp_faces`` is raised to a higher fidelity for a face the restorer
 barely changed, on the model's ramp: :mod:`faceapp.core.sparing`); :meth:`FaceEngine.iter_sample`
-samples the seeds. :meth:`FaceEngine.iter_restore` does both.
+samples the seeds. :meth:`FaceEngine.iter_restore` does both. A model whose manifest says so keeps
+its restorer's tones and broad shapes in every sample (:mod:`faceapp.core.tones`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from faceapp.core.sampling import PREDICTIONS, eps_from_v, iter_sample_ddim, q_s
 from faceapp.core.settings import DEFAULT_FIDELITY, SamplerSettings
 from faceapp.core.sparing import SharpFaceSparing, restorer_change
 from faceapp.core.templates import face_template
+from faceapp.core.tones import keep_restorer_tones
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ class FaceEngine:
         precision: str = "auto",
         sharp_faces: SharpFaceSparing | None = None,
         fidelity_range: FidelityRange | None = None,
+        restorer_tones: float | None = None,
     ) -> None:
         self.device = devices.resolve_device(device)
         if self.device.type == "cpu":
@@ -109,6 +112,7 @@ class FaceEngine:
         self.default_fidelity = default_fidelity
         self.sharp_faces = sharp_faces  # the model's sparing ramp; None: no face is ever spared
         self.fidelity_range = fidelity_range  # how far towards realistic it works; None: everywhere
+        self.restorer_tones = restorer_tones  # σ of faceapp.core.tones; None: sampled as DifFace does
         self.numerics = resolve_precision(precision, self.device)
         self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
@@ -305,6 +309,8 @@ class FaceEngine:
                                      should_cancel=should_cancel)
             x0 = yield from relay(steps, lambda state, offset=offset: step_info(state, offset=offset, total=total))
             offset += plan.steps
+        if self.restorer_tones is not None:
+            x0 = keep_restorer_tones(x0, x0_hat, self.restorer_tones)
         return ((x0 + 1.0) / 2.0).clamp(0, 1)
 
 
@@ -418,4 +424,5 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         precision=precision,
         sharp_faces=manifest.sharp_faces,
         fidelity_range=manifest.fidelity_range,
+        restorer_tones=manifest.restorer_tones,
     )

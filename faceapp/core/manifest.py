@@ -113,6 +113,15 @@ class SharpFacesSpec:
 
 
 Fidelity = Annotated[float, Field(ge=0.0, le=1.0)]
+FacePixels = Annotated[float, Field(gt=0.0, le=64.0)]
+
+
+@pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
+class RestorerTonesSpec:
+    """``[restorer_tones]``: a sampled face keeps its restorer's estimate below a Gaussian blur of
+    ``sigma`` face pixels, taking only finer detail from the prior (:mod:`faceapp.core.tones`)."""
+
+    sigma: FacePixels
 
 
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
@@ -155,6 +164,7 @@ class _ManifestDocument:
     files: tuple[ModelFile, ...] = ()
     sharp_faces: SharpFacesSpec | None = None
     fidelity_range: FidelityRange | None = None
+    restorer_tones: RestorerTonesSpec | None = None
 
     @field_validator("schema")
     @classmethod
@@ -185,6 +195,7 @@ class ModelManifest:
     default_fidelity: float = DEFAULT_FIDELITY  # where the model's evaluation says it works best (the slider's start)
     sharp_faces: SharpFaceSparing | None = None  # None: the model spares no face (no ramp measured for it)
     fidelity_range: FidelityRange | None = None  # None: it works over the whole slider
+    restorer_tones: float | None = None  # σ in face pixels (faceapp.core.tones); None: sampled as DifFace does
 
     def file(self, name: str) -> ModelFile:
         """The ``[[files]]`` entry called ``name``."""
@@ -228,6 +239,7 @@ def load_manifest(path: Path) -> ModelManifest:
         sharp_faces=(SharpFaceSparing(doc.sharp_faces.untouched_below, doc.sharp_faces.full_above)
                      if doc.sharp_faces is not None else None),
         fidelity_range=doc.fidelity_range,
+        restorer_tones=doc.restorer_tones.sigma if doc.restorer_tones is not None else None,
     )
 
 

@@ -38,7 +38,7 @@ def _export(args) -> None:
                           sharp_faces=SharpFaceSparing(*args.sharp_faces) if args.sharp_faces else None,
                           fidelity_range=(FidelityRange(float(args.works_down_to[0]), args.works_down_to[1])
                                           if args.works_down_to else None),
-                          evaluation=evaluation, notes=notes)
+                          restorer_tones=args.restorer_tones, evaluation=evaluation, notes=notes)
     for path in (result.manifest, *result.files, result.model_card):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--works-down-to", nargs=2, metavar=("FIDELITY", "BELOW"),
                    help="the lowest fidelity the evaluation found the model works at, and what its faces show "
                         "lower down (a clause told to users who go there); default: the whole slider")
+    e.add_argument("--restorer-tones", type=float, metavar="SIGMA",
+                   help="keep the restorer's tones below a Gaussian blur of SIGMA face pixels in every sample "
+                        "(faceapp.core.tones; from the evaluation's --restorer-tones); default: sample as DifFace does")
     e.add_argument("--evaluation", type=Path, help="a file with the evaluation table for the model card")
     e.add_argument("--notes", type=Path, help="a Markdown file added to the model card (e.g. what the figures show)")
     e.set_defaults(func=_export)

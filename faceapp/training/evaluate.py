@@ -245,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spared", action="store_true",
                    help="also score the model's default setting with sharp faces spared, as the front-ends run it "
                         "(needs a model whose manifest has [sharp_faces])")
+    p.add_argument("--restorer-tones", type=float, metavar="SIGMA",
+                   help="keep the restorer's tones below a blur of SIGMA face pixels in every sample "
+                        "(faceapp.core.tones; 0: off); default: as the model's manifest says")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", nargs="+", default=["auto"], choices=PRECISIONS,
                    help="network precision(s); with several, every method is scored in each (e.g. bf16 fp32)")
@@ -261,9 +264,15 @@ def main(argv: list[str] | None = None) -> int:
 
         def load(precision: str) -> FaceEngine:
             if args.model:
-                return load_engine(args.model, device=args.device, precision=precision)
-            return engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
+                engine = load_engine(args.model, device=args.device, precision=precision)
+            else:
+                engine = engine_from_runs(args.restorer_run, args.prior_run, device=args.device, precision=precision)
+            if args.restorer_tones is not None:  # 0: off, as DifFace samples
+                engine.restorer_tones = args.restorer_tones or None
+            return engine
 
+        if args.restorer_tones is not None and args.restorer_tones < 0:
+            raise FaceappError(f"--restorer-tones must be 0 (off) or a blur in face pixels, not {args.restorer_tones:g}")
         first = load(args.precision[0])  # weights that do not fit fail here, before the data is read
         if args.spared and first.sharp_faces is None:
             raise FaceappError(f"{first.model_name} spares no face: its manifest has no [sharp_faces] ramp")
@@ -288,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         for i, precision in enumerate(args.precision):
             engine = first if i == 0 else load(precision)
             how = "undegraded" if undegraded else f"degradation seed {args.seed}"
-            print(f"{engine.model_name} in {engine.precision}: {len(truth)} test faces, {how}")
+            tones = f"restorer tones σ {engine.restorer_tones:g}" if engine.restorer_tones else "no restorer tones"
+            print(f"{engine.model_name} in {engine.precision}, {tones}: {len(truth)} test faces, {how}")
             print(format_header())
             rows, scored = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
             if not undegraded:  # defaults are chosen on faces that need repair

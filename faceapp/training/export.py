@@ -45,6 +45,7 @@ def export_model(
     default_fidelity: float = 0.5,
     sharp_faces: SharpFaceSparing | None = None,
     fidelity_range: FidelityRange | None = None,
+    restorer_tones: float | None = None,
     evaluation: str = "",
     notes: str = "",
 ) -> ExportResult:
@@ -54,7 +55,9 @@ def export_model(
     ``sharp_faces`` is the restorer's sparing ramp (:mod:`faceapp.core.sparing`), written as the
     manifest's ``[sharp_faces]``; None spares no face. ``fidelity_range`` (the ``[fidelity_range]``:
     how far towards "realistic" the evaluation found the model works) is told to users who go
-    lower; None: the whole slider. The model's face size is the prior's
+    lower; None: the whole slider. ``restorer_tones`` (σ in face pixels, the ``[restorer_tones]``
+    of :mod:`faceapp.core.tones`) keeps the restorer's tones in every sample; None samples as
+    DifFace does. The model's face size is the prior's
     ``image_size``. The card lists each network's training (steps, samples, hours, its validation
     curve when a run folder is given), the evaluation table and ``notes`` (e.g. what was seen in the
     figures)."""
@@ -74,7 +77,7 @@ def export_model(
     prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
     manifest = out / f"{name}.toml"
     manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
-                                       sharp_faces, fidelity_range), encoding="utf-8")
+                                       sharp_faces, fidelity_range, restorer_tones), encoding="utf-8")
     card = out / MODEL_CARD_NAME
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
                                 training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
@@ -94,7 +97,7 @@ def _toml_value(value) -> str:
 
 
 def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None,
-                   fidelity_range=None) -> str:
+                   fidelity_range=None, restorer_tones=None) -> str:
     d = prior_cfg.diffusion
     lines = [
         "# faceapp's own compact model, exported by python -m faceapp.training export.",
@@ -125,6 +128,8 @@ def _manifest_text(name, title, default, default_steps, default_fidelity, prior_
     if fidelity_range is not None:
         lines += ["", "[fidelity_range]", f"works_down_to = {float(fidelity_range.works_down_to)!r}",
                   f"below = {_toml_value(fidelity_range.below)}"]
+    if restorer_tones is not None:
+        lines += ["", "[restorer_tones]", f"sigma = {float(restorer_tones)!r}"]
     for kind in ("prior", "restorer"):
         meta, path, _ = entries[kind]
         lines += ["", f"[{kind}]", f"arch = {_toml_value(meta['arch'])}", f"file = {_toml_value(path.name)}",

@@ -1,0 +1,38 @@
+"""Keeping the restorer's tones: the prior adds detail, the restorer keeps colour and broad shape.
+
+A small prior samples plausible fine texture but drifts in what is broad: skin turns blotchy, a
+cheek changes colour, and the further towards "realistic" the slider goes, the more. A model whose
+manifest has ``[restorer_tones]`` therefore keeps the low frequencies of its restorer's estimate
+and takes only what is finer from the prior's sample:
+
+    out = sample + G_σ * (estimate − sample)
+
+where G_σ is a Gaussian blur of σ face pixels: what the blur keeps (tones, broad shapes) comes from
+the restorer's estimate, what it removes (texture, fine edges) from the prior's sample. This is the
+low-pass data consistency of ILVR (Choi et al. 2021) applied once, to the finished sample; done at
+every DDIM step it also smooths away the texture the prior adds in its last steps (measured in
+MODEL_CARD.md). A model without the section samples exactly as DifFace does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torchvision.transforms.v2 import functional as tvf
+
+
+def blur_kernel_size(sigma: float) -> int:
+    """The odd kernel width that covers ±3σ of a Gaussian of ``sigma`` pixels."""
+    return 2 * math.ceil(3.0 * sigma) + 1
+
+
+def keep_restorer_tones(samples: torch.Tensor, estimate: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``samples`` (Bx3xHxW) with their low frequencies, below a Gaussian blur of ``sigma`` pixels,
+    replaced by those of ``estimate`` (1x3xHxW or Bx3xHxW, same range), clamped to [−1, 1]."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    size = min(blur_kernel_size(sigma), 2 * min(samples.shape[-2:]) - 1)  # reflect padding needs size < 2·side
+    size -= 1 - size % 2
+    difference = estimate.to(samples.dtype) - samples
+    return (samples + tvf.gaussian_blur(difference, [size, size], [float(sigma), float(sigma)])).clamp(-1.0, 1.0)
