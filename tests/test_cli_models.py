@@ -91,8 +91,10 @@ def test_list_json_says_which_models_spare_sharp_faces_and_where_they_work(capsy
     models = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
     assert models["faceapp-compact"]["sharp_faces"] == {"untouched_below": 5.0, "full_above": 7.0}
     assert models["difface-official"]["sharp_faces"] is None  # no ramp measured for its restorer
-    assert models["faceapp-compact"]["fidelity_range"]["works_down_to"] == 0.8
+    assert models["faceapp-compact"]["fidelity_range"]["works_down_to"] == 0.7
     assert models["difface-official"]["fidelity_range"] is None  # the whole slider
+    assert models["faceapp-compact"]["restorer_tones"]["sigma"] > 0  # its samples keep the restorer's tones
+    assert models["difface-official"]["restorer_tones"] is None  # sampled exactly as DifFace does
 
 
 def test_download_shows_progress_and_installs(tiny, capsys):

@@ -146,10 +146,10 @@ def test_a_manifest_states_how_far_towards_realistic_its_model_works(tmp_path):
     assert shipped.fidelity_range is not None and shipped.fidelity_range.works_down_to <= shipped.default_fidelity
     assert shipped.fidelity_range.caution(None, "m") is None  # the model's own fidelity
     assert shipped.fidelity_range.caution(shipped.fidelity_range.works_down_to, "m") is None
-    assert "blotchy" in shipped.fidelity_range.caution(0.3, "m")
+    assert "scratch-like lines" in shipped.fidelity_range.caution(0.3, "m")
     text = shipped.source.read_text(encoding="utf-8")
     above = tmp_path / "above.toml"  # a range whose lowest fidelity is above the default: the default would not work
-    above.write_text(text.replace("works_down_to = 0.8", "works_down_to = 0.9"), encoding="utf-8")
+    above.write_text(text.replace("works_down_to = 0.7", "works_down_to = 0.9"), encoding="utf-8")
     with pytest.raises(Exception, match="fidelity_range.works_down_to"):
         load_manifest(above)
 
