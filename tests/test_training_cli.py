@@ -24,6 +24,8 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
                           "--works-down-to", "0.4", "skin turns blotchy", "--restorer-tones", "2.5"]) == 0
     assert training_main(["export", *runs, "--name", "cli-no-ramp", "--not-default"]) == 0
     capsys.readouterr()
+    assert training_main(["export", *runs, "--name", "cli-flat", "--restorer-tones", "0"]) == 1  # nothing written
+    assert "positive number of face pixels, not 0" in capsys.readouterr().err and not (models / "cli-flat.toml").exists()
 
     grid = tmp_path / "grid.png"
     assert evaluate_main(["--model", "cli-compact", "--data", str(dataset_dir), "--limit", "2", "--steps", "1",

@@ -61,6 +61,8 @@ def export_model(
     ``image_size``. The card lists each network's training (steps, samples, hours, its validation
     curve when a run folder is given), the evaluation table and ``notes`` (e.g. what was seen in the
     figures)."""
+    if restorer_tones is not None and not restorer_tones > 0:
+        raise ConfigError(f"the restorer tones' blur must be a positive number of face pixels, not {restorer_tones:g}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     entries, files = {}, []
