@@ -77,6 +77,14 @@ def test_every_seed_of_a_toned_model_is_its_plain_sample_on_the_restorers_tones(
     assert abs(mean(toned[0]) - target) < 0.01 < abs(mean(plain[0]) - target)
 
 
+def test_the_live_preview_of_a_toned_model_ends_on_the_result():
+    face = np.random.default_rng(2).integers(20, 180, (SIZE, SIZE, 3)).astype(np.uint8)
+    previews = []
+    result = _engine(3.0).restore(face, sampler=SamplerSettings(fidelity=0.4, steps=3), seeds=[7, 8],
+                                  on_step=lambda info: previews.append(info.preview))
+    assert len(previews) == 3 and np.array_equal(previews[-1], result[0])  # what the user watched is what they get
+
+
 def test_at_fidelity_one_a_toned_model_returns_the_restorers_estimate():
     face = np.random.default_rng(1).integers(20, 180, (SIZE, SIZE, 3)).astype(np.uint8)
     sampler = SamplerSettings(fidelity=1.0, steps=3)

@@ -301,16 +301,18 @@ class FaceEngine:
     def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
         """Run every stage for one batch of seeds; all noise comes from the seeds' generators."""
         generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        finish = (lambda x: keep_restorer_tones(x, x0_hat, self.restorer_tones)) if self.restorer_tones else None
         x0 = x0_hat.expand(len(seeds), -1, -1, -1)
         for plan in plans:
             noise = randn_per_generator(x0.shape[1:], generators, device=self.device)
             x = q_sample(x0, float(self.alphas_cumprod[plan.noise_timestep]), noise)
             steps = iter_sample_ddim(self.predict_eps, x, plan, self.alphas_cumprod, eta=eta, generators=generators,
                                      should_cancel=should_cancel)
-            x0 = yield from relay(steps, lambda state, offset=offset: step_info(state, offset=offset, total=total))
+            x0 = yield from relay(steps, lambda state, offset=offset: step_info(state, offset=offset, total=total,
+                                                                                finish=finish))
             offset += plan.steps
-        if self.restorer_tones is not None:
-            x0 = keep_restorer_tones(x0, x0_hat, self.restorer_tones)
+        if finish is not None:
+            x0 = finish(x0)
         return ((x0 + 1.0) / 2.0).clamp(0, 1)
 
 
@@ -319,11 +321,17 @@ def _check_cancel(should_cancel: Callable[[], bool] | None) -> None:
         raise Cancelled()
 
 
-def step_info(state, *, offset: int, total: int) -> StepInfo:
+def step_info(state, *, offset: int, total: int,
+              finish: Callable[[torch.Tensor], torch.Tensor] | None = None) -> StepInfo:
     """A sampler's step state as front-ends see it: its place in the whole run (``offset`` steps
-    came before it, of ``total``) and the first candidate's current x̂0 as the preview."""
+    came before it, of ``total``) and the first candidate's current x̂0 as the preview, passed
+    through ``finish`` (what the engine does to a finished sample, e.g. keeping the restorer's
+    tones) so that the preview converges to the result."""
+    denoised = state.denoised[:1]
+    if finish is not None:
+        denoised = finish(denoised)
     return StepInfo(step=offset + state.step, total=total, timestep=state.timestep,
-                    preview=tensor_to_images((state.denoised[:1] + 1.0) / 2.0)[0])
+                    preview=tensor_to_images((denoised + 1.0) / 2.0)[0])
 
 
 def iter_seed_chunks(
