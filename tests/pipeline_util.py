@@ -96,6 +96,18 @@ class SmoothingPrior(torch.nn.Module):
         return torch.cat([eps, torch.zeros_like(eps)], dim=1).to(dtype)
 
 
+class Brightening(torch.nn.Module):
+    """A restorer that adds ``levels`` grey levels (of 255) to every pixel: its estimate's tone
+    differs from the input's, and its change (:func:`faceapp.core.sparing.restorer_change`) is exactly ``levels``."""
+
+    def __init__(self, levels: float) -> None:
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.levels / 255.0
+
+
 def smoothing_engine(face_size: int = 512) -> FaceEngine:
     """The real engine with an identity restorer and the :class:`SmoothingPrior`."""
     from faceapp.core import schedule

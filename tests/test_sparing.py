@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from pipeline_util import SmoothingPrior, psnr
+from pipeline_util import Brightening, SmoothingPrior, psnr
 
 from faceapp import paths
 from faceapp.core import application, schedule
@@ -24,17 +24,6 @@ from faceapp.core.sparing import SharpFaceSparing, restorer_change
 
 RAMP = SharpFaceSparing(untouched_below=5.0, full_above=7.0)
 ASKED = SamplerSettings(fidelity=0.5, steps=4, spare_sharp_faces=True)
-
-
-class Brightening(torch.nn.Module):
-    """A restorer that adds ``levels`` grey levels to every pixel: its change is exactly ``levels``."""
-
-    def __init__(self, levels: float) -> None:
-        super().__init__()
-        self.levels = levels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.levels / 255.0
 
 
 def _engine(levels: float, sharp_faces: SharpFaceSparing | None = RAMP) -> FaceEngine:

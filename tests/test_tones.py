@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from pipeline_util import SmoothingPrior
+from pipeline_util import Brightening, SmoothingPrior
 
 from faceapp.core import schedule
 from faceapp.core.engine import FaceEngine, image_to_tensor
@@ -47,16 +47,9 @@ def test_a_blur_must_be_positive_and_the_output_stays_in_range():
     assert out.max() <= 1.0 and torch.allclose(out, torch.ones_like(out))
 
 
-class Brightening(torch.nn.Module):
-    """A restorer that lightens every pixel by a fifth: its estimate's tone differs from the input's."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + 0.2
-
-
 def _engine(tones: float | None) -> FaceEngine:
     prior = SmoothingPrior(schedule.alphas_cumprod(schedule.linear_betas()))
-    return FaceEngine.from_networks(Brightening(), prior, face_size=SIZE, name="toned", device="cpu", precision="fp32",
+    return FaceEngine.from_networks(Brightening(51), prior, face_size=SIZE, name="toned", device="cpu", precision="fp32",
                                     restorer_tones=tones)
 
 
