@@ -1,7 +1,8 @@
 """Where faceapp keeps its files.
 
 - Bundled manifests and compact weights: the ``models/`` folder shipped with the app (the
-  repository's top-level ``models/``, or the PyInstaller bundle's copy).
+  repository's top-level ``models/``, an installed wheel's copy in ``faceapp/_bundled/``, or the
+  PyInstaller bundle's copy); ``resources/`` likewise.
 - Downloaded or imported weights: ``<user data>/weights`` (platformdirs), or the folder named by
   the ``FACEAPP_WEIGHTS_DIR`` environment variable.
 - Face-detector weights: ``<user data>/detector``, or ``FACEAPP_DETECTOR_DIR``.
@@ -66,15 +67,20 @@ def user_manifests_dir() -> Path:
 
 def bundled_models_dir() -> Path:
     """The ``models/`` folder shipped with the app: manifests and the small bundled weights."""
-    frozen_root = getattr(sys, "_MEIPASS", None)
-    if frozen_root:
-        return Path(frozen_root) / "models"
-    return Path(__file__).resolve().parent.parent / "models"
+    return _shipped_folder("models")
 
 
 def resources_dir() -> Path:
     """The ``resources/`` folder (icons, styles)."""
+    return _shipped_folder("resources")
+
+
+def _shipped_folder(name: str) -> Path:
+    """A top-level folder of the repository as this copy of faceapp has it: in a PyInstaller bundle,
+    in an installed wheel (``faceapp/_bundled/<name>``, copied there by setup.py), else the checkout's."""
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root:
-        return Path(frozen_root) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+        return Path(frozen_root) / name
+    package = Path(__file__).resolve().parent
+    installed = package / "_bundled" / name
+    return installed if installed.is_dir() else package.parent / name
