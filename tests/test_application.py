@@ -129,3 +129,27 @@ def test_the_provenance_records_the_precision_that_ran_not_auto():
     engine = SteppingEngine(face_size=64)
     engine.precision = "bf16"  # what "auto" resolved to on this device
     assert application.photo_settings(Preferences(precision="auto"), engine).precision == "bf16"
+
+
+def test_preferences_resolve_to_the_model_and_step_count_a_restore_would_use():
+    from faceapp.core.registry import Registry
+
+    registry = Registry()
+    default = registry.default()
+    official = registry.get("difface-official")
+    assert official.default_steps != default.default_steps  # else the test could not tell them apart
+
+    resolved = application.resolved_preferences(Preferences(), registry)
+    assert (resolved.model, resolved.steps) == (default.name, default.default_steps)
+    # the default model picked by name, its own step count typed in: the same restore
+    by_name = Preferences(model=default.name, steps=default.default_steps)
+    assert application.resolved_preferences(by_name, registry).restoration() == resolved.restoration()
+    # another step count, another model: another restore
+    other_steps = Preferences(steps=default.default_steps + 1)
+    assert application.resolved_preferences(other_steps, registry).restoration() != resolved.restoration()
+    official_prefs = application.resolved_preferences(Preferences(model=official.name), registry)
+    assert (official_prefs.model, official_prefs.steps) == (official.name, official.default_steps)
+    # a fidelity stays as it is (None also spares sharp faces), and a model that is not known is left alone
+    assert application.resolved_preferences(Preferences(), registry).fidelity is None
+    unknown = Preferences(model="no-such-model")
+    assert application.resolved_preferences(unknown, registry) == unknown

@@ -85,7 +85,7 @@ def test_cancelled_photos_say_what_they_have(window, qtbot, tmp_path, testdata_d
     message = window.statusBar().currentMessage()
     assert "anna.jpg is being restored with the settings of when Restore was pressed" in message
     assert "ben" not in message  # it was waiting: queued again, with the new settings…
-    assert session.entries[ben].restoring_with == session.prefs.restoration()
+    assert session.entries[ben].restoring_with == session.backend.resolved(session.prefs).restoration()
     assert set(states) <= {"queued"}  # …without passing through another state
     session.cancel()
     qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
@@ -114,3 +114,25 @@ def test_restore_all_back_at_the_settings_of_the_results_drops_the_restores_wait
     session.cancel()
     qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
     assert session.entries[ben].result is kept and session.entries[ben].state == "done"
+
+
+def test_the_models_own_step_count_typed_in_or_its_name_picked_changes_nothing(window, qtbot, tmp_path, testdata_dir):
+    """Steps set to the model's own count, or the default model picked by its name, restore as the
+    model's defaults did: Restore all keeps the results and the panel names no other setting; another
+    step count is named."""
+    from faceapp.core.registry import Registry
+
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session, default = window.session, Registry().default()
+    window.models.apply_preferences(dataclasses.replace(session.prefs, model="", steps=None))  # the model's own
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(session.restored()) == 2 and not session.queue.busy, timeout=120000)
+
+    window.models.apply_preferences(dataclasses.replace(session.prefs, model=default.name, steps=default.default_steps))
+    window.actions_["restore_all"].trigger()
+    assert not session.queue.busy
+    assert window.statusBar().currentMessage().startswith("Every photo is restored at these settings")
+    assert "other settings" not in window.run_panel.progress_text.text()
+
+    window.models.apply_preferences(dataclasses.replace(session.prefs, steps=default.default_steps - 1))
+    assert "Made with other settings (steps)" in window.run_panel.progress_text.text()

@@ -23,7 +23,7 @@ import numpy as np
 
 from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import mask_to_photo, read_mask
-from faceapp.core.errors import MaskError
+from faceapp.core.errors import FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
 from faceapp.core.faces import Face, alignment_transform, select_faces
 from faceapp.core.photo_io import Photo
@@ -49,6 +49,24 @@ def load_detector_for(prefs: Preferences) -> Any:
     from faceapp.core.faces import FaceDetector
 
     return FaceDetector(device="cpu")
+
+
+def resolved_preferences(prefs: Preferences, registry: Any = None) -> Preferences:
+    """``prefs`` with the model and the step count a restore would use now made explicit: the model
+    "" becomes the registry's default model by name, steps None that model's ``default_steps``.
+    Preferences that resolve alike restore a photo alike, so a front-end that asks whether a result
+    is still what a restore would make compares these: the default model picked by its name, or its
+    own step count typed in, changes nothing, and another model becoming the default changes "".
+    (A fidelity stays as it is: None also spares sharp faces, a typed one does not.) ``prefs`` as
+    they are when the model cannot be resolved (the restore will say why)."""
+    from faceapp.core.registry import Registry
+
+    try:
+        registry = registry if registry is not None else Registry()
+        manifest = registry.get(prefs.model) if prefs.model else registry.default()
+    except FaceappError:
+        return prefs
+    return prefs.replace(model=manifest.name, steps=prefs.steps or manifest.default_steps)
 
 
 def engine_key(prefs: Preferences) -> tuple[str, str, str]:

@@ -50,7 +50,7 @@ class PhotoEntry:
     saved_result: Any = None  # the result ``saved_to`` was written from
     saved_options: tuple = ()  # and how: :attr:`ExportStep.options`
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
-    restored_with: tuple | None = None  # the preferences' ``restoration()`` then
+    restored_with: tuple | None = None  # the resolved preferences' ``restoration()`` then
     restoring_with: tuple | None = None  # those of the restore queued last (running or waiting)…
     restoring_inputs: Any = None  # …its :meth:`inputs`…
     restore_started: bool = False  # …and whether it has begun
@@ -71,8 +71,9 @@ class PhotoEntry:
         return self.result is not None and self.restored_inputs is not None and self.inputs() != self.restored_inputs
 
     def restored_as(self, prefs: Preferences) -> bool:
-        """Whether the result shown is what a restore with ``prefs`` would make now: nothing
-        changed in its faces, its damage or the preferences a restore depends on."""
+        """Whether the result shown is what a restore with ``prefs`` (resolved:
+        :meth:`CoreBackend.resolved`) would make now: nothing changed in its faces, its damage or
+        the preferences a restore depends on."""
         return self.result is not None and not self.outdated and self.restored_with == prefs.restoration()
 
 
@@ -267,6 +268,11 @@ class CoreBackend:
         from faceapp.core.registry import Registry
 
         return Registry()
+
+    def resolved(self, prefs: Preferences) -> Preferences:
+        """``prefs`` with the model and step count a restore would use now made explicit
+        (:func:`faceapp.core.application.resolved_preferences`): what results are compared by."""
+        return application.resolved_preferences(prefs, self.registry())
 
     @staticmethod
     def describe_device(name: str, precision: str = "auto") -> str:

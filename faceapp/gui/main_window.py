@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
         elif changed or not working:
             self.run_panel.clear()
         if not working or entry.photo is None:  # (loading reports no steps)
-            self.run_panel.show_text(photo_text(entry, self.fidelity.fidelity(), self.session.prefs))
+            self.run_panel.show_text(self._photo_text(entry))
         elif changed:  # a job's progress takes over from here
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
@@ -318,7 +318,12 @@ class MainWindow(QMainWindow):
         """The panel's words about the photo shown, again (unless a job's progress has the panel)."""
         entry = self.session.entries.get(self.current) if self.current else None
         if entry is not None and entry.photo is not None and not self.session.is_working(entry.path):
-            self.run_panel.show_text(photo_text(entry, self.fidelity.fidelity(), self.session.prefs))
+            self.run_panel.show_text(self._photo_text(entry))
+
+    def _photo_text(self, entry) -> str:
+        """The panel's words about ``entry``, its result compared with the preferences as a restore
+        would resolve them now (the default model by name, its step count)."""
+        return photo_text(entry, self.fidelity.fidelity(), self.session.backend.resolved(self.session.prefs))
 
     def _edit_damage(self, edit) -> None:
         """Apply ``edit`` (undo, redo, clear) to the damage painted on the photo shown."""

@@ -28,8 +28,8 @@ _SETTING_NAMES = {"device": "device", "precision": "precision", "model": "model"
 def photo_text(entry, fidelity: float | None = None, prefs=None) -> str:
     """What the panel says about a photo no job is working on (a ``PhotoEntry``): loading or why
     it could not be opened, what to do next, or how its restore went; ``fidelity``, the slider's,
-    when it is not the one the result shown was made at; ``prefs``, the preferences now, to name
-    the other settings the result was not made with."""
+    when it is not the one the result shown was made at; ``prefs``, the preferences now (resolved:
+    ``CoreBackend.resolved``), to name the other settings the result was not made with."""
     name = entry.path.name
     if entry.photo is None:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"

@@ -213,6 +213,7 @@ class Session(QObject):
     # ---- restoring -------------------------------------------------------------------------
     def restore(self, targets: list[Path]) -> None:
         """Queue a restore of each photo (already queued or running ones are skipped)."""
+        made_with = self.backend.resolved(self.prefs).restoration()
         for path in targets:
             entry = self.entries.get(path)
             if entry is None or entry.photo is None or self._is_queued(path, "restore"):
@@ -230,21 +231,21 @@ class Session(QObject):
                 "restore", path,
                 on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()]:
                 self._restore_progress(p, item, order),
-                on_done=lambda value, p=path, inputs=entry.inputs(), made_with=self.prefs.restoration():
-                self._restored(p, *value, inputs=inputs, made_with=made_with),
+                on_done=lambda value, p=path, inputs=entry.inputs(): self._restored(p, *value, inputs=inputs,
+                                                                                made_with=made_with),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._restore_cancelled(p),
             ))
             self._mark_queued(path)
-            entry.restoring_with, entry.restoring_inputs, entry.restore_started = \
-                self.prefs.restoration(), entry.inputs(), False
+            entry.restoring_with, entry.restoring_inputs, entry.restore_started = made_with, entry.inputs(), False
 
     def restore_all(self) -> None:
         """Queue a restore of every photo whose result is missing or no longer what a restore would
         make (an earlier Restore all cancelled part-way, faces or damage or settings changed since):
         a photo restored as things stand keeps its result and the seeds picked in its gallery."""
         loaded = [path for path, entry in self.entries.items() if entry.photo is not None]
-        now = self.prefs.restoration()
+        resolved = self.backend.resolved(self.prefs)
+        now = resolved.restoration()
 
         def stale(path: Path) -> bool:  # its restore queued or running starts from other settings or inputs
             entry = self.entries[path]
@@ -253,7 +254,7 @@ class Session(QObject):
         dropped = [path for path in filter(stale, loaded)  # one waiting: replaced by a restore as things stand
                    if self.queue.cancel(kinds=("restore",), key=path, running=False, notify=False)]
         busy = [path for path in loaded if self.restoring(path)]  # the one running stays, and queued ones
-        kept = [path for path in loaded if path not in busy and self.entries[path].restored_as(self.prefs)]
+        kept = [path for path in loaded if path not in busy and self.entries[path].restored_as(resolved)]
         for path in set(dropped) & set(kept):  # its result stands after all: no longer waiting
             self._restore_cancelled(path)
         if loaded and len(kept) == len(loaded):
