@@ -153,3 +153,28 @@ def test_preferences_resolve_to_the_model_and_step_count_a_restore_would_use():
     assert application.resolved_preferences(Preferences(), registry).fidelity is None
     unknown = Preferences(model="no-such-model")
     assert application.resolved_preferences(unknown, registry) == unknown
+
+
+def test_preferences_that_cannot_be_resolved_are_compared_as_they_are(caplog):
+    """A model folder that cannot be read must not stop Restore on the UI thread: the preferences
+    come back as the user set them, and the restore itself says what is wrong."""
+    from faceapp import paths
+    from faceapp.core.registry import Registry
+
+    folder = paths.user_manifests_dir()
+    folder.mkdir(parents=True)
+    (folder / "broken.toml").write_bytes(b'name = "x\xff"\n')  # not UTF-8: skipped, with a reason
+    registry = Registry()
+    assert any("not UTF-8" in problem for problem in registry.problems)
+    assert application.resolved_preferences(Preferences(), registry).model == registry.default().name
+
+    class Unreadable:
+        def default(self):
+            raise PermissionError("the models folder cannot be read")
+
+    class TooManySteps:
+        def default(self):
+            return dataclasses.replace(registry.default(), default_steps=5000)  # more than a run may ask for
+
+    for broken in (Unreadable(), TooManySteps()):
+        assert application.resolved_preferences(Preferences(), broken) == Preferences()

@@ -14,6 +14,7 @@ No Qt here; nothing is kept between calls except what :class:`ModelCache` holds.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
@@ -31,6 +32,8 @@ from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progr
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import drive
 from faceapp.core.settings import DEFAULT_FIDELITY
+
+log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[Preferences], Any]
 DetectorFactory = Callable[[Preferences], Any]
@@ -58,15 +61,18 @@ def resolved_preferences(prefs: Preferences, registry: Any = None) -> Preference
     is still what a restore would make compares these: the default model picked by its name, or its
     own step count typed in, changes nothing, and another model becoming the default changes "".
     (A fidelity stays as it is: None also spares sharp faces, a typed one does not.) ``prefs`` as
-    they are when the model cannot be resolved (the restore will say why)."""
+    they are when the model cannot be resolved: the restore itself says why, on its worker thread,
+    so this never raises (front-ends call it on their UI thread)."""
     from faceapp.core.registry import Registry
 
     try:
         registry = registry if registry is not None else Registry()
         manifest = registry.get(prefs.model) if prefs.model else registry.default()
-    except FaceappError:
+        return prefs.replace(model=manifest.name, steps=prefs.steps or manifest.default_steps)
+    except Exception as exc:  # an unreadable manifest folder, a step count no preference allows, …
+        if not isinstance(exc, FaceappError):
+            log.warning("the model of these preferences could not be resolved: %s", exc)
         return prefs
-    return prefs.replace(model=manifest.name, steps=prefs.steps or manifest.default_steps)
 
 
 def engine_key(prefs: Preferences) -> tuple[str, str, str]:

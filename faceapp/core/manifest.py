@@ -22,7 +22,7 @@ from pydantic import Field, field_validator
 from faceapp.core.errors import ManifestError, ModelError
 from faceapp.core.schedule import MAX_START_TIMESTEP
 from faceapp.core.schema import validate_document
-from faceapp.core.settings import DEFAULT_FIDELITY
+from faceapp.core.settings import DEFAULT_FIDELITY, MAX_TONES_SIGMA
 from faceapp.core.sparing import SharpFaceSparing
 from faceapp.core.templates import face_template
 
@@ -113,7 +113,7 @@ class SharpFacesSpec:
 
 
 Fidelity = Annotated[float, Field(ge=0.0, le=1.0)]
-FacePixels = Annotated[float, Field(gt=0.0, le=64.0)]
+FacePixels = Annotated[float, Field(gt=0.0, le=MAX_TONES_SIGMA)]
 
 
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
@@ -227,6 +227,8 @@ def load_manifest(path: Path) -> ModelManifest:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"Model manifest {path} is not valid TOML: {exc}.") from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"Model manifest {path} is not valid TOML: it is not UTF-8 text.") from None
     except OSError as exc:
         raise ManifestError(f"Cannot read model manifest {path}: {exc.strerror or exc}.") from None
     doc = validate_document(_ManifestDocument, data, where=f"Model manifest {path}", error=ManifestError)

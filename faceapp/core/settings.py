@@ -19,6 +19,15 @@ DEFAULT_FIDELITY = 0.5
 #: Most RePaint resamplings per step a run may ask for (damage repair).
 MAX_RESAMPLES = 10
 
+#: The widest blur (face pixels) below which a model may keep its restorer's tones
+#: (``[restorer_tones]``, :mod:`faceapp.core.tones`): wider keeps almost nothing of the prior.
+MAX_TONES_SIGMA = 64.0
+
+
+def is_tones_sigma(sigma: float) -> bool:
+    """Whether ``sigma`` is a blur a model may keep its restorer's tones below: 0 < σ ≤ :data:`MAX_TONES_SIGMA`."""
+    return 0.0 < sigma <= MAX_TONES_SIGMA  # False for NaN
+
 
 @dataclass(frozen=True)
 class SamplerSettings:

@@ -141,6 +141,7 @@ class CoreBackend:
     def __init__(self, *, engine_factory: EngineFactory = application.load_engine_for,
                  detector_factory: DetectorFactory = application.load_detector_for) -> None:
         self.models = application.ModelCache(engine_factory=engine_factory, detector_factory=detector_factory)
+        self._resolving_registry: Any = None  # read once for :meth:`resolved`, again after the models change
 
     # ---- cached heavy objects (called on the worker thread) --------------------------------
     def engine(self, prefs: Preferences) -> Any:
@@ -156,6 +157,7 @@ class CoreBackend:
     def forget_engine(self) -> None:
         """Drop the cached engine (after the model files changed); never waits for a load."""
         self.models.forget_engine()
+        self._resolving_registry = None
 
     # ---- jobs ------------------------------------------------------------------------------
     def load_job(self, path: Path, prefs: Preferences):
@@ -271,8 +273,16 @@ class CoreBackend:
 
     def resolved(self, prefs: Preferences) -> Preferences:
         """``prefs`` with the model and step count a restore would use now made explicit
-        (:func:`faceapp.core.application.resolved_preferences`): what results are compared by."""
-        return application.resolved_preferences(prefs, self.registry())
+        (:func:`faceapp.core.application.resolved_preferences`): what results are compared by. Called
+        on the UI thread (a slider tick, a damage stroke): the manifests are read once, and again
+        after :meth:`forget_engine` (the model files changed); never raises."""
+        if self._resolving_registry is None:
+            try:
+                self._resolving_registry = self.registry()
+            except Exception as exc:  # e.g. an unreadable manifest folder: compared as the user set them
+                log.warning("the installed models could not be read: %s", exc)
+                return prefs
+        return application.resolved_preferences(prefs, self._resolving_registry)
 
     @staticmethod
     def describe_device(name: str, precision: str = "auto") -> str:
