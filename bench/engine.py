@@ -50,8 +50,9 @@ def _build_engine(model: str, device: str, precision: str):
         r, p = shipped.restorer, shipped.prior
         restorer, prior = build_network(r.arch, dict(r.config)), build_network(p.arch, dict(p.config))
         size = shipped.face_size
+    tones = None if model == "official" else shipped.restorer_tones  # its samples keep the restorer's tones
     return FaceEngine.from_networks(restorer, prior, face_size=size, name="bench", device=device, max_batch=4,
-                                    precision=precision)
+                                    precision=precision, restorer_tones=tones)
 
 
 def run_case(case: str, model: str, precision: str, device: str, threads: int) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from faceapp import paths
@@ -24,8 +25,9 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
                           "--works-down-to", "0.4", "skin turns blotchy", "--restorer-tones", "2.5"]) == 0
     assert training_main(["export", *runs, "--name", "cli-no-ramp", "--not-default"]) == 0
     capsys.readouterr()
-    assert training_main(["export", *runs, "--name", "cli-flat", "--restorer-tones", "0"]) == 1  # nothing written
-    assert "positive number of face pixels, not 0" in capsys.readouterr().err and not (models / "cli-flat.toml").exists()
+    for sigma in ("0", "65", "nan"):  # none of them a blur the manifest allows: refused, nothing written
+        assert training_main(["export", *runs, "--name", "cli-flat", "--restorer-tones", sigma]) == 1
+        assert "above 0 and at most 64" in capsys.readouterr().err and not (models / "cli-flat.toml").exists()
 
     grid = tmp_path / "grid.png"
     assert evaluate_main(["--model", "cli-compact", "--data", str(dataset_dir), "--limit", "2", "--steps", "1",
@@ -56,9 +58,11 @@ def test_evaluate_without_prior_run_is_a_clear_error(tmp_path, capsys):
     assert "--prior-run" in capsys.readouterr().err
 
 
-def test_evaluate_refuses_a_negative_restorer_tones_blur(tmp_path, capsys):
-    assert evaluate_main(["--restorer-run", str(tmp_path), "--prior-run", str(tmp_path), "--restorer-tones", "-1"]) == 1
-    assert "--restorer-tones must be 0 (off) or a blur in face pixels, not -1" in capsys.readouterr().err
+@pytest.mark.parametrize("sigma", ["-1", "65", "nan"])
+def test_evaluate_refuses_a_restorer_tones_blur_no_model_could_have(tmp_path, capsys, sigma):
+    assert evaluate_main(["--restorer-run", str(tmp_path), "--prior-run", str(tmp_path), "--restorer-tones", sigma]) == 1
+    assert f"--restorer-tones must be 0 (off) or a blur in face pixels, above 0 and at most 64, not {sigma}" in \
+        capsys.readouterr().err
 
 
 def test_evaluate_scores_faces_that_need_no_repair(dataset_dir, tmp_path, capsys):

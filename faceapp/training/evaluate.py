@@ -30,7 +30,7 @@ from faceapp.core.engine import FaceEngine, load_engine
 from faceapp.core.errors import FaceappError
 from faceapp.core.preferences import PRECISIONS
 from faceapp.core.refine import MAX_REFINE_PASSES, refine_sampler
-from faceapp.core.settings import SamplerSettings
+from faceapp.core.settings import MAX_TONES_SIGMA, SamplerSettings, is_tones_sigma
 from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
 from faceapp.training.data import FaceDataset
@@ -271,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                 engine.restorer_tones = args.restorer_tones or None
             return engine
 
-        if args.restorer_tones is not None and args.restorer_tones < 0:
-            raise FaceappError(f"--restorer-tones must be 0 (off) or a blur in face pixels, not {args.restorer_tones:g}")
+        if args.restorer_tones is not None and not (args.restorer_tones == 0 or is_tones_sigma(args.restorer_tones)):
+            raise FaceappError(f"--restorer-tones must be 0 (off) or a blur in face pixels, above 0 and at most "
+                               f"{MAX_TONES_SIGMA:g}, not {args.restorer_tones:g}")
         first = load(args.precision[0])  # weights that do not fit fail here, before the data is read
         if args.spared and first.sharp_faces is None:
             raise FaceappError(f"{first.model_name} spares no face: its manifest has no [sharp_faces] ramp")

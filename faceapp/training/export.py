@@ -13,6 +13,7 @@ from pathlib import Path
 
 from faceapp.core.loading import save_safetensors
 from faceapp.core.manifest import FidelityRange
+from faceapp.core.settings import MAX_TONES_SIGMA, is_tones_sigma
 from faceapp.core.sparing import SharpFaceSparing
 from faceapp.training.checkpoint import load_run_weights
 from faceapp.training.config import ConfigError, TrainingConfig, parse_config
@@ -61,8 +62,9 @@ def export_model(
     ``image_size``. The card lists each network's training (steps, samples, hours, its validation
     curve when a run folder is given), the evaluation table and ``notes`` (e.g. what was seen in the
     figures)."""
-    if restorer_tones is not None and not restorer_tones > 0:
-        raise ConfigError(f"the restorer tones' blur must be a positive number of face pixels, not {restorer_tones:g}")
+    if restorer_tones is not None and not is_tones_sigma(restorer_tones):
+        raise ConfigError(f"the restorer tones' blur must be a number of face pixels above 0 and at most "
+                          f"{MAX_TONES_SIGMA:g}, not {restorer_tones:g}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     entries, files = {}, []
