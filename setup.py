@@ -29,8 +29,9 @@ class BuildPyWithBundledFolders(build_py):
             source = root / name
             if not source.is_dir():
                 raise SystemExit(f"cannot build faceapp: the {name}/ folder is missing from {root}")
-            shutil.copytree(source, Path(self.build_lib) / "faceapp" / "_bundled" / name,
-                            ignore=LEFT_OUT, dirs_exist_ok=True)
+            target = Path(self.build_lib) / "faceapp" / "_bundled" / name
+            shutil.rmtree(target, ignore_errors=True)  # pip builds in the source tree: no file of an earlier build stays
+            shutil.copytree(source, target, ignore=LEFT_OUT)
 
 
 setup(cmdclass={"build_py": BuildPyWithBundledFolders})

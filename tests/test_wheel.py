@@ -33,15 +33,27 @@ def installed(tmp_path_factory) -> Path:
             shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "_bundled"))
         else:
             shutil.copy2(path, source / name)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(root / "dist"), str(source)],
-                   check=True, capture_output=True, text=True)
-    wheel = next((root / "dist").glob("faceapp-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert "faceapp/_bundled/models/faceapp-compact.toml" in names
-    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(root / "site"), str(wheel)],
+    wheel = _build_wheel(source, root / "dist")
+    assert "faceapp/_bundled/models/faceapp-compact.toml" in _names(wheel)
+    subprocess.run([*PIP, "install", "--no-deps", "--no-index", "--target", str(root / "site"), str(wheel)],
                    check=True, capture_output=True, text=True)
     return root
+
+
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+def _build_wheel(source: Path, dist: Path) -> Path:
+    """``pip wheel`` of ``source`` (built in place, as pip builds a local folder) into ``dist``."""
+    shutil.rmtree(dist, ignore_errors=True)
+    subprocess.run([*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)],
+                   check=True, capture_output=True, text=True)
+    return next(dist.glob("faceapp-*.whl"))
+
+
+def _names(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
 
 
 def _run(installed: Path, *args: str) -> subprocess.CompletedProcess:
@@ -85,3 +97,14 @@ def test_a_photo_restores_from_a_plain_install_with_an_empty_profile(installed):
     assert json.loads(run.stdout)["faces_restored"] == 1
     assert (out / "cf_04_restored.jpg").is_file()
     assert not (installed / "home" / "detector").exists()  # the bundled detector found the face: nothing fetched
+
+
+def test_a_model_removed_from_the_checkout_leaves_the_next_wheel(installed):
+    """pip builds a local folder in place and its build/ folder stays: a manifest deleted from
+    models/ must not ride along in the next wheel from an earlier build's copy."""
+    source = installed / "source"
+    stale = source / "models" / "retired-model.toml"
+    stale.write_text((source / "models" / "faceapp-compact.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert "faceapp/_bundled/models/retired-model.toml" in _names(_build_wheel(source, installed / "dist-with"))
+    stale.unlink()
+    assert "faceapp/_bundled/models/retired-model.toml" not in _names(_build_wheel(source, installed / "dist-without"))
