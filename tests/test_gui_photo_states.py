@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gui_util
 import numpy as np
-from gui_util import drop_files, load, restore, set_sampling
+from gui_util import TINY_MODEL, drop_files, load, restore, set_sampling
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
@@ -254,3 +254,17 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
     assert "Made with other settings (steps, seeds): press Restore to use these." in window.run_panel.progress_text.text()
     window.models.apply_preferences(prefs)
     assert "other settings" not in window.run_panel.progress_text.text()
+
+
+def test_another_model_is_named_alone_when_the_steps_are_left_to_the_model(window, qtbot, photo):
+    """Steps left to the model (Settings ▸ Steps: the model's): switching models changes the step
+    count with it, and the panel names the model only; a step count the user set is named."""
+    prefs = window.session.prefs
+    window.models.apply_preferences(prefs.replace(model="", steps=None))
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    assert "other settings" not in window.run_panel.progress_text.text()
+    window.models.apply_preferences(window.session.prefs.replace(model=TINY_MODEL))  # its own 4 steps, not 6
+    assert "Made with other settings (model): press Restore" in window.run_panel.progress_text.text()
+    window.models.apply_preferences(window.session.prefs.replace(model="", steps=2))
+    assert "Made with other settings (steps): press Restore" in window.run_panel.progress_text.text()

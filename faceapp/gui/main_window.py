@@ -323,7 +323,9 @@ class MainWindow(QMainWindow):
     def _photo_text(self, entry) -> str:
         """The panel's words about ``entry``, its result compared with the preferences as a restore
         would resolve them now (the default model by name, its step count)."""
-        return photo_text(entry, self.fidelity.fidelity(), self.session.backend.resolved(self.session.prefs))
+        prefs = self.session.prefs
+        return photo_text(entry, self.fidelity.fidelity(), self.session.backend.resolved(prefs),
+                          steps_follow_model=prefs.steps is None)
 
     def _edit_damage(self, edit) -> None:
         """Apply ``edit`` (undo, redo, clear) to the damage painted on the photo shown."""

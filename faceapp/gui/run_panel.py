@@ -25,11 +25,13 @@ _SETTING_NAMES = {"device": "device", "precision": "precision", "model": "model"
                   "upscale": "upscale"}
 
 
-def photo_text(entry, fidelity: float | None = None, prefs=None) -> str:
+def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow_model: bool = False) -> str:
     """What the panel says about a photo no job is working on (a ``PhotoEntry``): loading or why
     it could not be opened, what to do next, or how its restore went; ``fidelity``, the slider's,
     when it is not the one the result shown was made at; ``prefs``, the preferences now (resolved:
-    ``CoreBackend.resolved``), to name the other settings the result was not made with."""
+    ``CoreBackend.resolved``), to name the other settings the result was not made with;
+    ``steps_follow_model``: the user left the step count to the model, so with another model its own
+    count is not named as a second change."""
     name = entry.path.name
     if entry.photo is None:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
@@ -42,9 +44,11 @@ def photo_text(entry, fidelity: float | None = None, prefs=None) -> str:
         made_at = entry.result.settings.sampler.fidelity
         if fidelity is not None and abs(fidelity - made_at) >= 0.005:
             text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
-        changed = [_SETTING_NAMES.get(name, name.replace("_", " ")) for name in (
-            prefs.restoration_changes(entry.restored_with) if prefs is not None and entry.restored_with else [])
-            if name != "fidelity"]
+        names = prefs.restoration_changes(entry.restored_with) if prefs is not None and entry.restored_with else []
+        unnamed = {"fidelity"}  # said above
+        if steps_follow_model and "model" in names:
+            unnamed.add("steps")  # the other model's own count comes with it
+        changed = [_SETTING_NAMES.get(name, name.replace("_", " ")) for name in names if name not in unnamed]
         if changed:
             text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
         if entry.outdated:
