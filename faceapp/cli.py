@@ -405,7 +405,7 @@ class _Restorer:
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
         :meth:`destinations` gives or the numbered ones an earlier run moved on to, each written by
-        faceapp from this very photo: its provenance names the photo and its size), or None when
+        faceapp from this very photo: its provenance names the photo, its size and its SHA-256), or None when
         any is missing. A result of another photo under the same name (a.jpg and a.png, both
         giving a_restored.png) does not count."""
         found = [application.earlier_result(name, path) for name in self.destinations(path, relative)]
@@ -689,6 +689,23 @@ def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tup
     return None
 
 
+def _shared_result(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path, Path] | None:
+    """(one input, another, the result file both would write) if two inputs of this run map to one
+    result name: with --overwrite the second would replace the first's result (without it, the
+    second takes a numbered name)."""
+    writers: dict[str, Path] = {}
+    for path, relative in inputs:
+        try:
+            destinations = restorer.destinations(path, relative)
+        except ExportError:
+            continue  # a name that cannot be made fails that photo when it comes
+        for dest in destinations:
+            key = os.path.normcase(os.path.abspath(dest))
+            if writers.setdefault(key, path) != path:
+                return writers[key], path, dest
+    return None
+
+
 def run_restore(args: argparse.Namespace) -> int:
     """Restore every input; return the exit code."""
     from tqdm import tqdm
@@ -708,6 +725,11 @@ def run_restore(args: argparse.Namespace) -> int:
     if args.overwrite and (clash := _replaced_input(restorer, inputs)) is not None:
         print(f"error: --overwrite would replace the input photo {clash[0]} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
+        return EXIT_USAGE
+    if args.overwrite and (shared := _shared_result(restorer, inputs)) is not None:
+        print(f"error: {shared[0]} and {shared[1]} would both be written to {shared[2]}: with --overwrite the "
+              "second result would replace the first. Give them different names or folders (a --pattern, -r "
+              "to keep sub-folders under -o), or leave out --overwrite to number the second.", file=sys.stderr)
         return EXIT_USAGE
     restorer.batch = len(inputs) > 1
     missing = {Path(a): problem for a in args.inputs if (problem := missing_input_problem(a)) is not None}

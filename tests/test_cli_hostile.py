@@ -85,6 +85,26 @@ def test_overwrite_with_the_stem_pattern_never_replaces_the_original(tmp_path, t
     assert _sha(source) == before
 
 
+
+def test_overwrite_refuses_two_inputs_that_would_write_one_result(tmp_path, testdata_dir, capsys, fast_engine):
+    """Two photos called x.png in two folders, one output folder: with --overwrite the second's
+    result would replace the first's. Refused before any work; without --overwrite the second is
+    numbered."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    Image.open(testdata_dir / "photos" / "cf_04.jpg").save(tmp_path / "a" / "x.png")
+    Image.open(testdata_dir / "photos" / "cf_04.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "b" / "x.png")
+    out = tmp_path / "out"
+    box = ("--face-box", "70,40,140,130", "--no-progress")
+    code, _, err = _run(capsys, tmp_path / "a" / "x.png", tmp_path / "b" / "x.png", "-o", out, "--overwrite", *box)
+    assert code == 2 and "would both be written to" in err and str(out / "x_restored.png") in err
+    assert fast_engine == [] and not out.exists()
+    code, stdout, _ = _run(capsys, tmp_path / "a" / "x.png", tmp_path / "b" / "x.png", "-o", out, "--json", *box)
+    assert code == 0
+    assert [r["outputs"] for r in json.loads(stdout)["results"]] == [[str(out / "x_restored.png")],
+                                                                       [str(out / "x_restored_2.png")]]
+
+
 # --- 2: geometry is checked before OpenCV sees it -----------------------------------------
 def test_degenerate_photos_and_absurd_boxes_fail_at_once(tmp_path, capsys, watchdog, fast_engine):
     Image.new("RGB", (1, 1), (90, 80, 70)).save(tmp_path / "dot.png")
