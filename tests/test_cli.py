@@ -426,6 +426,34 @@ def test_skip_existing_skips_only_a_photos_own_results(tmp_path, testdata_dir, c
     assert sorted(p.name for p in out_dir.iterdir()) == ["a_restored.png", "a_restored_2.png"]
 
 
+
+def test_skip_existing_tells_two_photos_of_one_name_and_size_apart(tmp_path, testdata_dir, capsys):
+    """Two scans of one size and name (uncompressed, from one scanner) in two folders: a result of
+    one is not taken for the other's on a resume; the other is restored. An empty file under a
+    result's name is not a result either: the photo is restored beside it, not failed."""
+    rgb = np.asarray(Image.open(testdata_dir / "photos" / "cf_04.jpg").convert("RGB"))
+    for folder, pixels in (("a", rgb), ("b", rgb[:, ::-1])):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.ascontiguousarray(pixels)).save(tmp_path / folder / "x.bmp")
+    first, second = tmp_path / "a" / "x.bmp", tmp_path / "b" / "x.bmp"
+    assert first.stat().st_size == second.stat().st_size
+    out = tmp_path / "out"
+    options = ("-o", out, "--format", "png", "--no-progress", "--json", *FACE)
+    assert _run(capsys, first, *options)[0] == 0
+    code, stdout, _ = _run(capsys, second, *options, "--skip-existing")
+    assert code == 0 and [r["status"] for r in json.loads(stdout)["results"]] == ["ok"]
+    assert read_provenance(out / "x_restored_2.png")["source"]["sha256"] == hashlib.sha256(second.read_bytes()).hexdigest()
+    code, stdout, _ = _run(capsys, first, second, *options, "--skip-existing")  # both done now
+    assert code == 0 and [r["status"] for r in json.loads(stdout)["results"]] == ["skipped", "skipped"]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "x_restored.png").write_bytes(b"")
+    code, stdout, _ = _run(capsys, first, "-o", empty, "--format", "png", "--no-progress", "--json", *FACE,
+                           "--skip-existing")
+    assert code == 0 and json.loads(stdout)["results"][0]["outputs"] == [str(empty / "x_restored_2.png")]
+
+
 def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_short(tmp_path, testdata_dir, capsys,
                                                                                       monkeypatch):
     from types import SimpleNamespace

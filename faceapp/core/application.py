@@ -14,6 +14,7 @@ No Qt here; nothing is kept between calls except what :class:`ModelCache` holds.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Generator, Sequence
@@ -358,18 +359,39 @@ def result_pixels(result: PhotoResult, fmt: str, *, keep_16_bits: bool = True) -
 
 
 def source_record(source: Path) -> dict[str, Any]:
-    """How a result's provenance names the photo it was restored from."""
+    """How a result's provenance names the photo it was restored from: its file name, size and
+    SHA-256 (two scans of one size and name differ in it)."""
     try:
         size = Path(source).stat().st_size
     except OSError:
         size = None
-    return {"name": Path(source).name, "bytes": size}
+    return {"name": Path(source).name, "bytes": size, "sha256": _sha256(source)}
+
+
+def _sha256(path: Path) -> str | None:
+    """The file's SHA-256 (hex), or None when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def is_result_of(result_file: Path, source: Path) -> bool:
-    """Whether ``result_file`` is faceapp's result of the photo ``source`` (by its provenance)."""
+    """Whether ``result_file`` is faceapp's result of the photo ``source`` (by its provenance): the
+    same name and size, and the same SHA-256 where the result recorded one (results written before
+    it was recorded are matched by name and size)."""
     provenance = export.read_provenance(result_file)
-    return provenance is not None and provenance.get("source") == source_record(source)
+    recorded = provenance.get("source") if provenance is not None else None
+    if not isinstance(recorded, dict):
+        return False
+    try:
+        size = Path(source).stat().st_size
+    except OSError:
+        return False
+    if (recorded.get("name"), recorded.get("bytes")) != (Path(source).name, size):
+        return False
+    return "sha256" not in recorded or recorded["sha256"] == _sha256(source)
 
 
 def earlier_result(dest: Path, source: Path) -> Path | None:

@@ -364,6 +364,13 @@ def read_provenance(path: str | Path) -> dict[str, Any] | None:
     not a regular file)."""
     if _special_file(path):
         return None
+    try:
+        return _provenance_of(path)
+    except Exception:  # not an image (an empty file under a result's name), unreadable, malformed
+        return None
+
+
+def _provenance_of(path: str | Path) -> dict[str, Any] | None:
     with Image.open(path) as image:
         text = image.info.get(PROVENANCE_KEY)
         if not text:
