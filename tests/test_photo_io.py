@@ -263,6 +263,8 @@ def test_a_resolution_the_file_does_not_give_is_not_invented(tmp_path):
     image.save(tmp_path / "given.jpg", exif=exif.tobytes(), dpi=(300, 300))
     assert read_photo(tmp_path / "none.jpg").dpi is None
     assert read_photo(tmp_path / "given.jpg").dpi == (300.0, 300.0)
+    Image.fromarray(_pattern()).save(tmp_path / "bare.tif")  # no resolution tags: Pillow says 1 dpi
+    assert read_photo(tmp_path / "bare.tif").dpi is None
 
 
 @pytest.mark.parametrize("size", [(20000, 20000), (100000, 100000)])

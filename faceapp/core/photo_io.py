@@ -453,7 +453,10 @@ def _os_problem(path: Path, exc: OSError) -> str:
 
 def _states_resolution(image: Image.Image, exif: Image.Exif) -> bool:
     """Whether the file itself gives a resolution: Pillow reports 72 dpi for a JPEG whose JFIF
-    header has no unit and whose EXIF has no XResolution, a figure no one wrote."""
+    header has no unit and whose EXIF has no XResolution, and 1 dpi for a TIFF without resolution
+    tags: figures no one wrote."""
+    if image.format == "TIFF":
+        return _X_RESOLUTION in getattr(image, "tag_v2", {})
     if image.format != "JPEG":
         return True
     return image.info.get("jfif_unit") in (1, 2) or _X_RESOLUTION in exif
