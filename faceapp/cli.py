@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -673,19 +673,25 @@ def _write_problem(folder: Path) -> OSError | None:
     return None
 
 
-def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:
-    """(input, the result file that would replace it) if --overwrite would replace any input."""
-    originals = {file_identity(path): path for path, _ in inputs}
-    originals.pop(None, None)
+def _results_named(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> Iterator[tuple[Path, Path]]:
+    """(input, a result file it would write) for every input and seed, before any numbering."""
     for path, relative in inputs:
         try:
             destinations = restorer.destinations(path, relative)
         except ExportError:
             continue  # a name that cannot be made fails that photo when it comes
         for dest in destinations:
-            key = file_identity(dest)
-            if key is not None and key in originals:
-                return originals[key], dest
+            yield path, dest
+
+
+def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:
+    """(input, the result file that would replace it) if --overwrite would replace any input."""
+    originals = {file_identity(path): path for path, _ in inputs}
+    originals.pop(None, None)
+    for _path, dest in _results_named(restorer, inputs):
+        key = file_identity(dest)
+        if key is not None and key in originals:
+            return originals[key], dest
     return None
 
 
@@ -694,15 +700,10 @@ def _shared_result(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tupl
     result name: with --overwrite the second would replace the first's result (without it, the
     second takes a numbered name)."""
     writers: dict[str, Path] = {}
-    for path, relative in inputs:
-        try:
-            destinations = restorer.destinations(path, relative)
-        except ExportError:
-            continue  # a name that cannot be made fails that photo when it comes
-        for dest in destinations:
-            key = os.path.normcase(os.path.abspath(dest))
-            if writers.setdefault(key, path) != path:
-                return writers[key], path, dest
+    for path, dest in _results_named(restorer, inputs):
+        key = os.path.normcase(os.path.abspath(dest))
+        if writers.setdefault(key, path) != path:
+            return writers[key], path, dest
     return None
 
 
