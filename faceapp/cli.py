@@ -508,11 +508,13 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
-            check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,
-                                alpha=photo.alpha is not None, limit=self.memory_limit, name=path_text(path),
-                                face_area=face_area_of(faces, photo.width, photo.height),
-                                sixteen_bit=self.prefs.keep_16_bits and writes_16_bit(photo, fmt),
-                                eight_bit_setting="--8-bit")
+        # Again with what the header could not tell: the faces found, and the copies a 16-bit result
+        # needs (for given faces and --aligned crops too)
+        check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,
+                            alpha=photo.alpha is not None, limit=self.memory_limit, name=path_text(path),
+                            face_area=1.0 if self.args.aligned else face_area_of(faces, photo.width, photo.height),
+                            sixteen_bit=self.prefs.keep_16_bits and writes_16_bit(photo, fmt),
+                            eight_bit_setting="--8-bit")
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)

@@ -585,6 +585,30 @@ def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, te
     assert code == 0 and "bits per channel" not in err and "bits_per_channel" not in json.loads(out)["results"][0]
 
 
+
+def test_a_48_bit_scan_with_its_face_given_is_checked_for_its_16_bit_memory_too(tmp_path, testdata_dir, capsys):
+    """The header alone cannot tell the copies a 16-bit result needs: a photo whose face is given
+    (no detection) is checked again once read, and refused with --8-bit as the way out."""
+    import cv2
+
+    from faceapp.core.faces import face_from_box
+    from faceapp.core.memory import estimate_peak_bytes, face_area_of
+
+    bgr = cv2.imread(str(testdata_dir / "photos" / "cf_04.jpg"))
+    scan = tmp_path / "scan.png"
+    cv2.imwrite(str(scan), bgr.astype(np.uint16) * 257)
+    height, width = bgr.shape[:2]
+    area = face_area_of([face_from_box((70, 40, 140, 130))], width, height)
+    eight, sixteen = (estimate_peak_bytes(width, height, upscale=1, face_area=area, sixteen_bit=deep) for deep in (False, True))
+    assert eight < sixteen
+    limit = f"{(eight + sixteen) // 2}"  # enough for 8 bits, not for 16
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress", *FACE, "--memory-limit", limit)
+    assert code == 1 and "in 16 bits per channel" in err and "--8-bit" in err
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress", *FACE, "--memory-limit", limit,
+                          "--8-bit")
+    assert code == 0
+
+
 def _interrupt_after_line(monkeypatch, text: str, *, error: type[BaseException] = KeyboardInterrupt) -> None:
     """Ctrl-C just after the line naming a file written is printed, the first time it holds ``text``."""
     import tqdm
