@@ -882,6 +882,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_models_command(args)
     except BrokenPipeError:
         return _reader_went_away()
+    except KeyboardInterrupt:  # before a batch started (loading torch, walking folders), or in `models`
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _reader_went_away() -> int:

@@ -357,3 +357,12 @@ def test_a_closed_pipe_ends_quietly():
     reader.stdout.close()  # like `| head` having read enough
     _, err = reader.communicate(timeout=300)
     assert b"Traceback" not in err and b"BrokenPipeError" not in err, err.decode()
+
+
+def test_ctrl_c_while_the_folders_are_walked_stops_without_a_traceback(tmp_path, capsys, monkeypatch, fast_engine):
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "collect_inputs", interrupted)
+    code, _, err = _run(capsys, tmp_path, "-r", "-o", tmp_path / "out")
+    assert code == 130 and err.strip() == "Interrupted." and not (tmp_path / "out").exists()
