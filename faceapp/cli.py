@@ -686,9 +686,11 @@ def _results_named(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> Iter
             yield path, dest
 
 
-def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:
-    """(input, the result file that would replace it) if --overwrite would replace any input."""
-    originals = {file_identity(path): path for path, _ in inputs}
+def _replaced_input(restorer: _Restorer, inputs: list[tuple[Path, Path]],
+                    found: list[tuple[Path, Path]]) -> tuple[Path, Path] | None:
+    """(file, the result file that would replace it) if --overwrite would replace any file ``found``
+    in the inputs (the photos ``inputs``, and the damage masks among them)."""
+    originals = {file_identity(path): path for path, _ in found}
     originals.pop(None, None)
     for _path, dest in _results_named(restorer, inputs):
         key = file_identity(dest)
@@ -720,13 +722,14 @@ def run_restore(args: argparse.Namespace) -> int:
     except (ValueError, FaceappError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    inputs = collect_inputs(args.inputs, recursive=args.recursive)
-    inputs = _without_masks(_once_each(inputs), args.mask)
+    found = _once_each(collect_inputs(args.inputs, recursive=args.recursive))
+    inputs = _without_masks(found, args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
         return EXIT_FAILURE
-    if args.overwrite and (clash := _replaced_input(restorer, inputs)) is not None:
-        print(f"error: --overwrite would replace the input photo {clash[0]} with a result; faceapp never replaces "
+    if args.overwrite and (clash := _replaced_input(restorer, inputs, found)) is not None:
+        what = "photo" if any(clash[0] == path for path, _ in inputs) else "damage mask"
+        print(f"error: --overwrite would replace the input {what} {clash[0]} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
         return EXIT_USAGE
     if args.overwrite and (shared := _shared_result(restorer, inputs)) is not None:

@@ -366,3 +366,14 @@ def test_ctrl_c_while_the_folders_are_walked_stops_without_a_traceback(tmp_path,
     monkeypatch.setattr(cli, "collect_inputs", interrupted)
     code, _, err = _run(capsys, tmp_path, "-r", "-o", tmp_path / "out")
     assert code == 130 and err.strip() == "Interrupted." and not (tmp_path / "out").exists()
+
+
+def test_overwrite_never_replaces_a_damage_mask_given_beside_the_photos(tmp_path, testdata_dir, capsys, fast_engine):
+    album = tmp_path / "album"
+    album.mkdir()
+    Image.open(testdata_dir / "photos" / "cf_04.jpg").save(album / "old.png")
+    Image.new("L", (225, 225), 0).save(album / "old_mask.png")
+    before = _sha(album / "old_mask.png")
+    code, _, err = _run(capsys, album, "--mask", album, "--pattern", "{stem}_mask", "--overwrite", "--no-progress")
+    assert code == 2 and f"replace the input damage mask {album / 'old_mask.png'}" in err
+    assert _sha(album / "old_mask.png") == before and fast_engine == []
