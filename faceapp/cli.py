@@ -547,10 +547,18 @@ class _Restorer:
                 record["outputs"] = outputs
                 keep(record)
 
+        def note_depth(file: Path) -> None:
+            """The bits per channel of the first result of a deep photo (8 or 16: the format, --8-bit,
+            or a file changed since), whether written now or found written."""
+            if photo.bits > 8 and "written_bits_per_channel" not in record:
+                header = probe_photo(file)
+                record["written_bits_per_channel"] = header.bits if header is not None else 8
+
         for k, dest in enumerate(destinations):
             earlier = application.earlier_result(dest, path) if self.args.skip_existing else None
             if earlier is not None:  # a resumed photo: this seed's file was written before
                 settle(path_text(earlier))
+                note_depth(earlier)
                 continue
             chosen = result.with_choice([k] * len(result.faces))
             if self.args.refine:
@@ -566,9 +574,7 @@ class _Restorer:
                 source=path, keep_16_bits=self.prefs.keep_16_bits,
             )
             settle(path_text(written))  # before anything else happens (the line below can take a Ctrl-C too)
-            if photo.bits > 8 and k == 0:
-                written_header = probe_photo(written)  # 8 or 16: the format, --8-bit, or a file changed since
-                record["written_bits_per_channel"] = written_header.bits if written_header is not None else 8
+            note_depth(written)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
 

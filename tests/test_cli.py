@@ -583,6 +583,13 @@ def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, te
     assert json.loads(out)["results"][0]["written_bits_per_channel"] == 8
     code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0 and "bits per channel" not in err and "bits_per_channel" not in json.loads(out)["results"][0]
+    # a resumed photo says what its results hold too, its first seed's file written by the earlier run
+    resumed = ("-o", tmp_path / "seeds", "--json", "--no-progress", "--seeds", "2")
+    assert _run(capsys, scan, *resumed)[0] == 0
+    (tmp_path / "seeds" / "scan_restored_seed1.png").unlink()
+    code, out, _ = _run(capsys, scan, *resumed, "--skip-existing")
+    [record] = json.loads(out)["results"]
+    assert code == 0 and (record["status"], record["written_bits_per_channel"]) == ("ok", 16)
 
 
 
