@@ -256,6 +256,27 @@ def test_resolution_and_xmp_are_kept_and_the_resolution_follows_the_upscale(tmp_
     assert read_provenance(dest) == PROVENANCE
 
 
+def test_the_xmp_states_the_results_pixel_size_and_resolution(tmp_path):
+    """A scan's XMP that states its size (attributes) and resolution (elements), as stored before its
+    orientation turns it: the result's XMP says the result's, as its EXIF does, at ×2 upright."""
+    xmp = XMP.replace(b' tiff:Orientation="6">', b' xmlns:exif="http://ns.adobe.com/exif/1.0/" tiff:Orientation="6"'
+                      b' tiff:ImageWidth="60" tiff:ImageLength="40" exif:PixelXDimension="60" exif:PixelYDimension="40">'
+                      b'<tiff:XResolution>300/1</tiff:XResolution><tiff:YResolution>200/1</tiff:YResolution>')
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (60, 40)).save(tmp_path / "scan.jpg", dpi=(300, 200), exif=exif.tobytes(), xmp=xmp)
+    photo = read_photo(tmp_path / "scan.jpg")
+    image = cv2.resize(photo.rgb, (photo.width * 2, photo.height * 2))  # 80×120
+    dest = export_photo(image, None, photo, tmp_path / "out.png", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        written = out.info["xmp"]
+    for stated in (b'tiff:ImageWidth="80"', b'tiff:ImageLength="120"', b'exif:PixelXDimension="80"',
+                   b'exif:PixelYDimension="120"', b"<tiff:XResolution>400/1</tiff:XResolution>",
+                   b"<tiff:YResolution>600/1</tiff:YResolution>", b"Grandma, 1931", b'tiff:Orientation="1"'):
+        assert stated in written, stated
+    assert b"</tiff:XResolution>" in written and written.count(b"XResolution") == 2  # the closing tag untouched
+
+
 def test_xmp_orientation_as_an_element_is_reset_too(tmp_path):
     xmp = XMP.replace(b' tiff:Orientation="6">', b"><tiff:Orientation>8</tiff:Orientation>")
     Image.new("RGB", (20, 10)).save(tmp_path / "turned.webp", xmp=xmp)

@@ -35,6 +35,7 @@ import logging
 import json
 import math
 import os
+import re
 import stat
 import string
 from collections.abc import Callable, Iterator
@@ -285,7 +286,7 @@ def export_photo(
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
-    xmp = photo.xmp if photo is not None else None
+    xmp = _xmp_of_result(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
     if fmt == "JPEG" and xmp and len(xmp) > _JPEG_MAX_XMP_BYTES:
         log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
         xmp = None
@@ -441,6 +442,35 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
     if provenance is not None:
         text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=False)
     return text
+
+
+def _xmp_property(name: str) -> re.Pattern[bytes]:
+    """An XMP property's value, as an attribute (``tiff:ImageWidth="4000"``) or an element
+    (``<tiff:ImageWidth>4000</tiff:ImageWidth>``; a closing tag is not followed by a value)."""
+    return re.compile(rb"(:" + name.encode() + rb"""\s*=\s*["']|:""" + name.encode() + rb">)\s*[^\s\"'<]+")
+
+
+#: The pixel sizes an XMP packet may state (tiff: and exif: namespaces), by axis (0: x, 1: y).
+_XMP_SIZES = tuple((_xmp_property(name), axis) for name, axis in (
+    ("ImageWidth", 0), ("PixelXDimension", 0), ("ImageLength", 1), ("PixelYDimension", 1)))
+_XMP_RESOLUTIONS = tuple((_xmp_property(name), axis) for name, axis in (("XResolution", 0), ("YResolution", 1)))
+
+
+def _xmp_of_result(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | None) -> bytes:
+    """The photo's XMP packet as its result carries it: the pixel sizes it states are the result's
+    ``size`` (enlarged, upright) and its resolution the result's ``dpi`` (the photo's times the
+    upscale), as the EXIF block says; a resolution the photo did not state is left as it is."""
+    for pattern, axis in _XMP_SIZES:
+        xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
+    if dpi is not None:
+        for pattern, axis in _XMP_RESOLUTIONS:
+            xmp = pattern.sub(lambda m, value=_xmp_rational(dpi[axis]): m.group(1) + value, xmp)
+    return xmp
+
+
+def _xmp_rational(value: float) -> bytes:
+    """``value`` as XMP writes a TIFF rational: ``600/1``, or in thousandths."""
+    return f"{round(value)}/1".encode() if abs(value - round(value)) < 1e-6 else f"{round(value * 1000)}/1000".encode()
 
 
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
