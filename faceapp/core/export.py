@@ -9,9 +9,9 @@ the rename, atomically: when another process took it meanwhile, the next free nu
 so two runs into one folder never collide and no finished result is thrown away.
 
 Metadata carried over from the source photo (as :func:`faceapp.core.photo_io.read_photo` read it):
-the EXIF block and the XMP packet (orientation reset to 1; XMP in every format, inside the TIFF
-tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF density, PNG's pHYs, TIFF's
-resolution tags and the EXIF's; multiplied by the upscale factor, so the print size stays the
+the EXIF block and the XMP packet (orientation reset to 1, the pixel size the result's; XMP in
+every format, inside the TIFF tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF
+density, PNG's pHYs, TIFF's resolution tags, the EXIF's and the XMP's; multiplied by the upscale factor, so the print size stays the
 same), PNG to PNG the text chunks (Title, Author, …) and, JPEG to JPEG, the IPTC record (caption,
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
 photo is not). The provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as a
