@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from pipeline_util import colour_range, drain, identity_engine, psnr, scratched, scratches, smoothing_engine
 
+from faceapp.core import schedule
+from faceapp.core.engine import FaceEngine
 from faceapp.core.errors import Cancelled, OutOfMemoryError
 from faceapp.core.face_repair import REPAIR_FIDELITY, REPAIR_MIN_STEPS, iter_repair_face, repair_sampler
 from faceapp.core.settings import SamplerSettings
@@ -151,3 +154,38 @@ def test_out_of_memory_repairing_one_seed_is_one_clear_message(testdata_dir):
     _, face = next(faces(testdata_dir, 64))
     with pytest.raises(OutOfMemoryError, match="Out of memory on CPU"):
         repair(engine, scratched(face, mask), mask, seeds=[0, 1], sampler=SamplerSettings(fidelity=0.2, steps=2))
+
+
+class _DarkPatchPrior(torch.nn.Module):
+    """A prior whose every clean-image guess is a dark grey: the off-colour patch a small prior can
+    leave in a hole."""
+
+    def __init__(self, alphas_cumprod) -> None:
+        super().__init__()
+        self.alphas = torch.tensor(alphas_cumprod, dtype=torch.float32)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a = self.alphas[t.cpu()].view(-1, 1, 1, 1)
+        eps = (x.float() - a.sqrt() * -0.6) / (1 - a).sqrt()
+        return torch.cat([eps, torch.zeros_like(eps)], dim=1).to(x.dtype)
+
+
+@pytest.mark.parametrize("tones", [None, 3.0])
+def test_a_toned_model_fills_a_hole_in_the_colours_around_it(testdata_dir, tones):
+    """A model that keeps its restorer's tones keeps them in a hole too: the prior's dark patch
+    becomes detail on the surrounding skin's colour; a model without tones fills as DifFace does."""
+    prior = _DarkPatchPrior(schedule.alphas_cumprod(schedule.linear_betas()))
+    engine = FaceEngine.from_networks(torch.nn.Identity(), prior, face_size=128, name="patchy", device="cpu",
+                                      precision="fp32", restorer_tones=tones)
+    name, face = next(faces(testdata_dir, 128))
+    mask = np.zeros((128, 128), np.uint8)
+    mask[60:72, 30:98] = 255  # a stroke across the middle of the face
+    repaired = repair(engine, scratched(face, mask), mask, seeds=[0, 1])
+    around = face[52:80, 30:98][mask[52:80, 30:98] == 0].reshape(-1, 3).mean(axis=0)
+    for candidate in repaired:
+        np.testing.assert_array_equal(candidate[mask == 0], face[mask == 0])
+        gap = np.abs(candidate[mask > 0].reshape(-1, 3).mean(axis=0) - around).max()
+        if tones:
+            assert gap < 12, f"{name}: the hole is {gap:.0f} grey levels off the skin around it"
+        else:
+            assert gap > 40  # the prior's patch, as the official sampler leaves it

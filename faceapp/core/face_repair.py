@@ -5,7 +5,11 @@ estimate of that face is diffused to the start timestep N, and the prior samples
 RePaint's constraint (:func:`faceapp.core.inpaint.iter_sample_repaint`): after every DDIM step the
 pixels outside the hole are replaced by the original crop noised to the step's level. The result
 keeps every undamaged pixel of the crop exactly and generates the hole consistently with them;
-each seed gives its own fill (the gallery's alternatives). The repaired crop is then restored like
+each seed gives its own fill (the gallery's alternatives). A model that keeps its restorer's tones
+(``[restorer_tones]``) keeps them in the hole too: below its blur, the fill is the restorer's
+estimate of the pre-filled face, joined to the undamaged pixels around it, and only finer detail
+comes from the prior (a small prior's fill at t = 480 left off-colour patches and dark smudges
+across a painted-over nose). The repaired crop is then restored like
 any face (blur, noise and compression removed everywhere), so the undamaged pixels come out as
 they would without a mask.
 
@@ -37,6 +41,7 @@ from faceapp.core.inpaint import iter_sample_repaint, prior_calls
 from faceapp.core.progress import relay
 from faceapp.core.sampling import q_sample, randn_per_generator
 from faceapp.core.settings import SamplerSettings
+from faceapp.core.tones import keep_restorer_tones_in_hole
 
 #: The hole is generated from at least this fidelity's start timestep (0.4 → t = 480, the official
 #: inpainting setting: respaced N = 120 of ddim250), whatever the restoration's fidelity: a hole has
@@ -99,6 +104,10 @@ def iter_repair_face(
         engine, seeds, per_chunk, "repairing",
         lambda chunk, offset, total: _repair_chunk(engine, estimate, known, hole, plan, sampler.eta, chunk, offset,
                                                    total, jump_length, resamples, should_cancel))
+    sigma = getattr(engine, "restorer_tones", None)
+    if sigma:
+        with torch.inference_mode():
+            repaired = keep_restorer_tones_in_hole(repaired, hole * estimate + (1.0 - hole) * known, hole, sigma)
     return _keep_known(face, mask, repaired)
 
 

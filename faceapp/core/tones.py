@@ -36,3 +36,28 @@ def keep_restorer_tones(samples: torch.Tensor, estimate: torch.Tensor, sigma: fl
     size -= 1 - size % 2
     difference = estimate.to(samples.dtype) - samples
     return (samples + tvf.gaussian_blur(difference, [size, size], [float(sigma), float(sigma)])).clamp(-1.0, 1.0)
+
+
+def keep_restorer_tones_in_hole(samples: torch.Tensor, reference: torch.Tensor, hole: torch.Tensor,
+                                sigma: float) -> torch.Tensor:
+    """``samples`` (Bx3xHxW) inside ``hole`` (1x1xHxW, 1 = filled by the prior) with their low
+    frequencies replaced by those of ``reference`` (1x3xHxW: the known pixels around the hole and
+    the restorer's estimate in it), clamped to [−1, 1]; outside the hole, ``reference``.
+
+    The sample's own low frequencies are measured over the hole alone (a blur normalised by the
+    blurred hole), so that a fill darker or lighter than its surroundings loses all of its offset,
+    up to the hole's rim: a plain blur of the difference would leave a stroke a few σ wide with
+    a fifth of it."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    size = min(blur_kernel_size(sigma), 2 * min(samples.shape[-2:]) - 1)
+    size -= 1 - size % 2
+    hole = hole.to(samples.dtype)
+
+    def blur(x: torch.Tensor) -> torch.Tensor:
+        return tvf.gaussian_blur(x, [size, size], [float(sigma), float(sigma)])
+
+    reference = reference.to(samples.dtype)
+    own_low = blur(samples * hole) / blur(hole).clamp_min(1e-3)
+    filled = (samples - own_low + blur(reference)).clamp(-1.0, 1.0)
+    return hole * filled + (1.0 - hole) * reference
