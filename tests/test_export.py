@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import io
 import logging
 import os
 import re
@@ -523,3 +524,30 @@ def test_a_fifo_is_never_opened_to_look_for_a_provenance(tmp_path):
     except subprocess.TimeoutExpired:
         pytest.fail("a FIFO was opened")
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".tif"])
+def test_a_disk_that_fills_while_the_photo_is_written_leaves_no_file(tmp_path, source, monkeypatch, suffix):
+    """The disk fills after 200 bytes: every encoder's write fails, none is reported as saved
+    (Pillow's JPEG encoder, given the file's descriptor, dropped a short write and left a truncated
+    JPEG that was reported as saved)."""
+    from faceapp.core import export
+
+    opened = os.fdopen
+
+    class FillingDisk(io.BufferedWriter):
+        room = 200
+
+        def write(self, data):
+            FillingDisk.room -= len(data)
+            if FillingDisk.room < 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    def fdopen(fd, mode="r", *args, **kwargs):
+        return FillingDisk(opened(fd, mode, buffering=0)) if "w" in mode else opened(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(export.os, "fdopen", fdopen)
+    with pytest.raises(ExportError, match="disk is full"):
+        export_photo(source.rgb, None, source, tmp_path / f"out{suffix}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg"]

@@ -318,7 +318,7 @@ def export_photo(
 
         def write(handle: IO[bytes]) -> None:
             if not iptc:
-                image.save(handle, format=fmt, **options)
+                image.save(_PythonWrites(handle), format=fmt, **options)
                 return
             encoded = io.BytesIO()
             image.save(encoded, format=fmt, **options)
@@ -540,6 +540,22 @@ def _save_options(
     elif fmt == "TIFF":
         options["compression"] = "raw"  # libtiff (deflate, lzw) cannot write the EXIF sub-IFD
     return options
+
+
+class _PythonWrites:
+    """A file handle whose descriptor Pillow does not see, so that its encoders write through
+    Python's ``write``, which raises when the disk fills. Given the descriptor, Pillow's JPEG
+    encoder writes to it itself and drops a short write without a word: on a disk that filled
+    up, a truncated JPEG was reported as saved (QA, Pillow 13)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
 
 
 def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwrite: bool, unique: bool) -> Path:
