@@ -107,7 +107,27 @@ def test_pasted_images_get_distinct_short_names(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(window)
     image = np.zeros((8, 8, 3), np.uint8)
     names = [window.session.add_image(image).name for _ in range(3)]
-    assert names == ["pasted-20260101-000000.png", "pasted-20260101-000000-1.png", "pasted-20260101-000000-2.png"]
+    assert names == ["pasted-20260101-000000.png", "pasted-20260101-000000_2.png", "pasted-20260101-000000_3.png"]
+    window.close()
+
+
+def test_a_pasted_image_that_cannot_be_kept_is_an_error_notice(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    from faceapp import paths
+
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setattr(paths, "user_data_dir", lambda: blocked)
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    image = QImage(16, 16, QImage.Format.Format_RGB888)
+    image.fill(0x808080)
+    QGuiApplication.clipboard().setImage(image)
+    window.paste()
+    [notice] = window.notices.notices()
+    assert notice.level == "error" and "pasted image" in notice.text
+    assert window.session.entries == {}
     window.close()
 
 

@@ -28,6 +28,7 @@ from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces
+from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import no_photos_text
 from faceapp.core.preferences import PHOTO_SUFFIXES
@@ -225,7 +226,10 @@ class MainWindow(QMainWindow):
         if mime.hasUrls():
             self.add_paths([Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()])
         elif mime.hasImage():
-            self.filmstrip.select(self.session.add_image(qimage_to_rgb(mime.imageData())))
+            try:
+                self.filmstrip.select(self.session.add_image(qimage_to_rgb(mime.imageData())))
+            except FaceappError as exc:
+                self.notices.show_error(exc)
         else:
             self.notices.info("The clipboard holds no photo.")
 

@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.application import depth_note, named_as_settings_say, output_format, spared_message
 from faceapp.core.errors import ExportError, NoFaceFoundError
-from faceapp.core.export import file_identity, format_for
+from faceapp.core.export import export_photo, file_identity, format_for, write_error_message
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
@@ -157,16 +157,14 @@ class Session(QObject):
         return added
 
     def add_image(self, rgb: np.ndarray) -> Path:
-        """Load an image that has no file (pasted): it is saved as PNG in the user data folder."""
-        from PIL import Image
-
+        """Load an image that has no file (pasted): it is saved as PNG in the user data folder.
+        Raises :class:`ExportError` when it cannot be saved there (a full or read-only disk)."""
         folder = paths.user_data_dir() / "pasted"
-        folder.mkdir(parents=True, exist_ok=True)
-        base = time.strftime("pasted-%Y%m%d-%H%M%S")
-        path, counter = folder / f"{base}.png", 1
-        while path.exists():
-            path, counter = folder / f"{base}-{counter}.png", counter + 1
-        Image.fromarray(rgb).save(path)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ExportError(write_error_message(exc, f"save the pasted image in {folder}", folder)) from exc
+        path = export_photo(rgb, None, None, folder / f"{time.strftime('pasted-%Y%m%d-%H%M%S')}.png", unique=True)
         self.add_paths([path])
         return path
 
