@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from faceapp.core.engine import FaceEngine
-from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.errors import Cancelled, CorruptModelError, OutOfMemoryError
 from faceapp.core.settings import SamplerSettings
 
 
@@ -159,3 +159,27 @@ def test_polish_alone_works_on_the_restorer_estimate():
     assert not np.array_equal(out[0], face)  # the prior ran
     with pytest.raises(ValueError):
         SamplerSettings(polish_timestep=500)
+
+
+class _Broken(nn.Module):
+    """A network whose damaged weights make every output NaN."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, *args):
+        out = self.network(*args)
+        return torch.full_like(out, float("nan"))
+
+
+@pytest.mark.parametrize("broken", ["restorer", "prior"])
+def test_a_network_that_computes_nan_is_a_model_error_not_a_black_face(broken):
+    restorer, prior = CountingIdentity(), TinyPrior()
+    if broken == "restorer":
+        restorer = _Broken(restorer)
+    else:
+        prior = _Broken(prior)
+    engine = FaceEngine.from_networks(restorer, prior, face_size=32, name="damaged", precision="fp32")
+    with pytest.raises(CorruptModelError, match=f"damaged's {broken} computed invalid numbers.*models verify damaged"):
+        engine.restore(_face(), sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[0])

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from faceapp.core import devices, host_memory, schedule
-from faceapp.core.errors import Cancelled, OutOfMemoryError
+from faceapp.core.errors import Cancelled, CorruptModelError, OutOfMemoryError
 from faceapp.core.manifest import FidelityRange
 from faceapp.core.precision import resolve_precision
 from faceapp.core.progress import drive, relay
@@ -260,7 +260,19 @@ class FaceEngine:
     def _restore_estimate(self, y0: torch.Tensor) -> torch.Tensor:
         """The restorer's output for a face already at face_size, clamped to [0, 1] (float32)."""
         with torch.inference_mode(), self.numerics.forward_context(self.device):
-            return self.restorer(y0).float().clamp(0, 1)
+            return self._finite(self.restorer(y0).float(), "restorer").clamp(0, 1)
+
+    def _finite(self, out: torch.Tensor, network: str) -> torch.Tensor:
+        """``out`` when every value is a number; a :class:`CorruptModelError` when the network gave
+        NaN or infinity (damaged weights, or an overflow of a half precision), which would come
+        out as a black face."""
+        if bool(torch.isfinite(out).all()):
+            return out
+        hint = ("" if self.precision == "fp32" else
+                f"; if they are whole, {self.precision} overflowed: set the precision to fp32")
+        raise CorruptModelError(
+            f"The model {self.name}'s {network} computed invalid numbers (NaN or infinity): its weights may be "
+            f"damaged (faceapp-cli models verify {self.name} checks them){hint}.")
 
     @contextlib.contextmanager
     def _out_of_memory_as_error(self) -> Iterator[None]:
@@ -284,7 +296,7 @@ class FaceEngine:
         assert self.prior is not None
         with self.numerics.forward_context(self.device):
             out = self.prior(x, t)
-        out = out[:, :3].float()
+        out = self._finite(out[:, :3].float(), "prior")
         if self.prediction == "v":
             return eps_from_v(out, x, self._alpha_bar[t.to(self.device)].reshape(-1, 1, 1, 1))
         return out
