@@ -39,6 +39,7 @@ from faceapp.core.export import (
     format_for,
     make_output_folder,
     output_file_name,
+    pattern_fields,
     write_error_message,
 )
 from faceapp.core.faces import (
@@ -382,7 +383,7 @@ class _Restorer:
         self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
         self._spared_advised = False
         self._write_problems: dict[Path, OSError | None] = {}  # per folder probed: why nothing can be written there
-        if self.prefs.seeds_per_face > 1 and "{seed}" not in self.pattern:
+        if self.prefs.seeds_per_face > 1 and "seed" not in pattern_fields(self.pattern):
             self.pattern += "_seed{seed}"
         _check_pattern(args.pattern, self.pattern)  # a bad pattern fails now
         fmt = format_for(f"x.{args.format}") if args.format else None

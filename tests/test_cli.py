@@ -89,6 +89,11 @@ def test_seeds_upscale_and_output_folder(tmp_path, testdata_dir, capsys):
     # Running again never overwrites: new names are chosen.
     assert _run(capsys, photo, "-o", out_dir, "--seeds", "2", "--seed", "5", "--no-progress")[0] == 0
     assert len(list(out_dir.iterdir())) == 4
+    # A pattern that places the seed itself, with a format spec, gets no second seed suffix.
+    padded = tmp_path / "padded"
+    assert _run(capsys, photo, "-o", padded, "--seeds", "2", "--seed", "5", "--pattern", "{stem}_{seed:03d}",
+                "--no-progress")[0] == 0
+    assert sorted(p.name for p in padded.iterdir()) == ["cf_04_005.jpg", "cf_04_006.jpg"]
 
 
 def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):

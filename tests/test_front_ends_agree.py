@@ -143,7 +143,7 @@ def test_a_bad_name_pattern_keeps_the_dialog_open_with_every_edit(qtbot, pattern
     assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted
     assert dialog.problem.isVisible() and says in dialog.problem.text()
     assert dialog.seeds.value() == 6
-    dialog.name_pattern.setText("{stem}_fixed")
+    dialog.name_pattern.setText("{stem:.12}_fixed")  # the name, cut to 12 characters
     dialog.accept()
     assert not dialog.isVisible() and dialog.result() == dialog.DialogCode.Accepted
     assert dialog.preferences().seeds_per_face == 6

@@ -153,6 +153,15 @@ def _taken(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
+def pattern_fields(pattern: str) -> set[str]:
+    """The fields a file name pattern fills, with or without a format spec: {"stem", "seed"} for
+    "{stem}_{seed:03d}"; an empty set for a pattern that does not parse (unbalanced braces)."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    except ValueError:
+        return set()
+
+
 def output_file_name(
     input_path: str | Path, *, pattern: str = "{stem}_restored", ext: str | None = None, fields: dict[str, Any] | None = None
 ) -> tuple[str, str]:
@@ -164,7 +173,8 @@ def output_file_name(
         ext = "." + ext
     allowed = {"stem", *(fields or {})}
     try:
-        used = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        list(string.Formatter().parse(pattern))  # unbalanced braces: ValueError
+        used = pattern_fields(pattern)
         if not used <= allowed:  # also {stem.upper} or {stem[0]}: attribute and index access are not fields
             unknown = ", ".join(sorted(used - allowed))
             raise ValueError(f"unknown field {unknown} (it may use {', '.join('{' + f + '}' for f in sorted(allowed))})")

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.errors import ExportError
-from faceapp.core.export import output_file_name
+from faceapp.core.export import output_file_name, pattern_fields
 from faceapp.core.preferences import (
     DEVICES,
     FACE_SELECTIONS,
@@ -286,7 +286,7 @@ class SettingsDialog(QDialog):
     def preferences(self) -> Preferences:
         """The edited preferences (raises ValueError with a readable message if invalid)."""
         pattern = self.name_pattern.text().strip() or "{stem}_restored"
-        if "{stem}" not in pattern:
+        if "stem" not in pattern_fields(pattern):
             raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
         try:
             output_file_name("photo.jpg", pattern=pattern)  # as Save names files
