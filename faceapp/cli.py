@@ -219,7 +219,8 @@ def _add_restore_parser(subparsers) -> None:
                        help=f"sampling steps, 1…{MAX_STEPS} (default: the model's, {SamplerSettings().steps} for the "
                             "official model)")
     model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
-    model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule (default: %(default)s)")
+    model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule: fast (--steps steps from the start to 0) or official (the official "
+                            "loop: one step per ddim250 timestep; --steps does not apply) (default: %(default)s)")
     model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
                        help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
     model.add_argument("--spare-sharp-faces", action=argparse.BooleanOptionalAction, default=True,
@@ -372,6 +373,10 @@ class _Restorer:
             raise ValueError(f"-o {args.output}: -o names the folder the results go to, and this looks like a file "
                              f"name; --pattern and --format name the files (e.g. -o {args.output.parent} --pattern "
                              f"{args.output.stem})")
+        if args.steps is not None and args.schedule == "official":
+            raise ValueError("--steps sets the fast schedule's step count, and --schedule official runs the "
+                             "official loop, one step per ddim250 timestep from the start down to 0 (--fidelity "
+                             "sets how many): give one or the other")
         self.prefs = preferences_from(args)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)

@@ -515,6 +515,19 @@ def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir,
     assert _run(capsys, photo, "--pattern", "{seed[0]}", "-o", tmp_path)[0] == 2  # not a traceback
 
 
+def test_the_official_schedule_takes_no_step_count_and_its_record_claims_none(tmp_path, testdata_dir, capsys):
+    """The official loop's steps follow the fidelity: --steps beside it is a usage error (it was
+    ignored, and the file's record still said it), and its results record no step count."""
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    code, _, err = _run(capsys, photo, "--schedule", "official", "--steps", "1", "-o", tmp_path)
+    assert code == 2 and "--steps sets the fast schedule's step count" in err and not any(tmp_path.iterdir())
+    code, out, _ = _run(capsys, photo, "--schedule", "official", "--fidelity", "0.97", "-o", tmp_path, "--json",
+                        "--no-progress", *FACE)
+    assert code == 0
+    record = read_provenance(Path(json.loads(out)["results"][0]["outputs"][0]))
+    assert record["schedule"] == "official" and record["steps"] is None
+
+
 def test_a_result_too_large_for_its_format_fails_before_the_photo_is_decoded(tmp_path, capsys, monkeypatch):
     Image.new("RGB", (4100, 64), (90, 80, 70)).save(tmp_path / "strip.png")
     decoded = []

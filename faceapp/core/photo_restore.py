@@ -332,7 +332,7 @@ class PhotoResult:
             "model": self.model_name,
             "precision": self.settings.precision,
             "fidelity": sampler.fidelity,
-            "steps": sampler.steps,
+            "steps": sampler.steps if sampler.schedule == "fast" else None,  # official: the loop's own
             "eta": sampler.eta,
             "schedule": sampler.schedule,
             "polish_timestep": sampler.polish_timestep,
