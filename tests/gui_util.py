@@ -222,3 +222,17 @@ def saved(window, qtbot, start) -> list[Path]:
 def wait_composed(window, qtbot, path) -> None:
     """Wait until the composite of the latest gallery choice is shown."""
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
+
+
+def said(window) -> str:
+    """What the window tells the user now: its status bar's message and its notices, one a line
+    (a passing message goes to the status bar when it fits there, else to a notice)."""
+    return "\n".join(text for text in [window.statusBar().currentMessage(), *(n.text for n in window.notices.notices())]
+                     if text)
+
+
+def hush(window) -> None:
+    """Clear what the window has said (status bar and notices), so that :func:`said` tells what
+    comes next alone."""
+    window.statusBar().clearMessage()
+    window.notices.clear()

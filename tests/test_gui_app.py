@@ -152,3 +152,22 @@ def test_a_narrow_window_keeps_every_tool_on_the_toolbar_as_an_icon(qtbot, tmp_p
     assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
     qtbot.waitUntil(lambda: hidden_tools() == 0, timeout=2000)  # once the toolbar has laid them out again
     window.close()
+
+
+def test_a_message_too_long_for_the_status_bar_is_shown_whole_in_a_notice(qtbot, tmp_path):
+    from faceapp.gui.notifications import info_timeout_ms
+
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.say("Saved photo_restored.jpg")
+    assert window.statusBar().currentMessage() == "Saved photo_restored.jpg" and not window.notices.notices()
+    long = ("cf_00.jpg: Sharp faces spared: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity 0.93. "
+            "Move the fidelity slider and restore again to diffuse every face.")
+    window.statusBar().clearMessage()
+    window.say(long)
+    assert [n.text for n in window.notices.notices()] == [long] and window.statusBar().currentMessage() == ""
+    assert info_timeout_ms(long) > info_timeout_ms("Saved photo_restored.jpg") + 4000  # time to read it
+    window.close()

@@ -8,7 +8,7 @@ import time
 
 import gui_util
 import numpy as np
-from gui_util import StallMeter, load, restore, saved
+from gui_util import StallMeter, load, restore, said, saved
 from pipeline_util import drain
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QFileDialog, QInputDialog
@@ -45,7 +45,7 @@ def test_save_writes_off_the_ui_thread_and_the_event_loop_keeps_ticking(window, 
     assert stalls.longest < 200, f"the event loop stalled for {stalls.longest} ms"
     assert len(stalls.ticks) > 40  # it ticked all through the one-second write
     assert written.exists() and entry.saved_to == written
-    assert window.statusBar().currentMessage() == f"Saved {written}"
+    assert f"Saved {written}" in said(window).splitlines()
     assert not window.exports.status.isVisible()
 
 
@@ -125,7 +125,7 @@ def test_dragging_out_an_unsaved_result_saves_it_first(window, qtbot, photo):
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
     [written] = saved(window, qtbot, window.exports.drag_out)
-    assert "drag it out again" in window.notices.notices()[-1].text
+    assert "drag it out again" in said(window)
     assert window.session.saved_file(path) == written  # the next drag carries this file
     window.gallery.click_candidate(2)
     assert window.session.saved_file(path) is None  # it no longer shows the chosen candidate

@@ -7,7 +7,7 @@ import dataclasses
 import shutil
 
 import gui_util
-from gui_util import set_sampling
+from gui_util import hush, said, set_sampling
 
 window = gui_util.window
 
@@ -35,14 +35,15 @@ def test_restore_all_restores_only_the_photos_without_a_current_result(window, q
     finished = []
     session.runFinished.connect(lambda path, _seconds: finished.append(path))
     window.actions_["restore_all"].trigger()
-    assert "1 photo already restored at these settings kept" in window.statusBar().currentMessage()
+    assert "1 photo already restored at these settings kept" in said(window)
     qtbot.waitUntil(lambda: session.entries[ben].result is not None and not session.queue.busy, timeout=60000)
     assert finished == [ben]
     assert session.entries[anna].result is picked and picked.faces[0].chosen == 1
 
+    hush(window)
     window.actions_["restore_all"].trigger()  # nothing left to do: said, not done again
     assert not session.queue.busy and finished == [ben]
-    assert window.statusBar().currentMessage().startswith("Every photo is restored at these settings")
+    assert "Every photo is restored at these settings" in said(window)
 
 
 def test_restore_all_restores_again_what_other_settings_or_faces_would_change(window, qtbot, tmp_path, testdata_dir):
@@ -81,8 +82,9 @@ def test_cancelled_photos_say_what_they_have(window, qtbot, tmp_path, testdata_d
     window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.4))
     states = []
     session.entryChanged.connect(lambda path: path == ben and states.append(session.entries[ben].state))
+    hush(window)  # what this Restore all says, alone
     window.actions_["restore_all"].trigger()
-    message = window.statusBar().currentMessage()
+    message = said(window)
     assert "anna.jpg is being restored with the settings of when Restore was pressed" in message
     assert "ben" not in message  # it was waiting: queued again, with the new settings…
     assert session.entries[ben].restoring_with == session.backend.resolved(session.prefs).restoration()
@@ -106,9 +108,10 @@ def test_restore_all_back_at_the_settings_of_the_results_drops_the_restores_wait
     session.restore([anna, ben])
     qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring"), timeout=60000)
     window.models.apply_preferences(at_first)  # back to the settings both results were made with
+    hush(window)  # what this Restore all says, alone
     window.actions_["restore_all"].trigger()
-    message = window.statusBar().currentMessage()
-    assert not message.startswith("Every photo is restored")  # anna's run will replace her result
+    message = said(window)
+    assert "Every photo is restored" not in message  # anna's run will replace her result
     assert "1 photo already restored at these settings kept" in message and "anna.jpg is being restored" in message
     assert not session.restoring(ben)  # its restore with the other settings is dropped
     session.cancel()
@@ -129,9 +132,10 @@ def test_the_models_own_step_count_typed_in_or_its_name_picked_changes_nothing(w
     qtbot.waitUntil(lambda: len(session.restored()) == 2 and not session.queue.busy, timeout=120000)
 
     window.models.apply_preferences(dataclasses.replace(session.prefs, model=default.name, steps=default.default_steps))
+    hush(window)
     window.actions_["restore_all"].trigger()
     assert not session.queue.busy
-    assert window.statusBar().currentMessage().startswith("Every photo is restored at these settings")
+    assert "Every photo is restored at these settings" in said(window)
     assert "other settings" not in window.run_panel.progress_text.text()
 
     window.models.apply_preferences(dataclasses.replace(session.prefs, steps=default.default_steps - 1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gui_util
 import pytest
-from gui_util import load, restore, saved
+from gui_util import load, restore, said, saved
 
 import faceapp.gui.confirm
 
@@ -74,7 +74,7 @@ def test_save_does_not_write_the_same_result_twice(window, qtbot, photo, answers
     [first] = saved(window, qtbot, window.exports.save)
     assert not window.exports.save()  # nothing changed since
     assert written_beside(photo) == [first.name]
-    assert "saved already" in window.statusBar().currentMessage()
+    assert "saved already" in said(window)
     window.gallery.click_candidate(1)  # another candidate: a new picture, saved anew
     [second] = saved(window, qtbot, window.exports.save)
     assert second != first

@@ -121,7 +121,7 @@ class ExportFlow(QObject):
             return False
         done = self._window.session.saved_file(current) if current in self._window.session.entries else None
         if done is not None:
-            self._window.statusBar().showMessage(f"{current.name} is saved already, as {done} (Save as… writes a copy)", 8000)
+            self._window.say(f"{current.name} is saved already, as {done} (Save as… writes a copy)")
             return False
         return self._start([current], "save")
 
@@ -252,7 +252,7 @@ class ExportFlow(QObject):
 
     def _done(self, kind: str, written: list[Path]) -> None:
         if written:
-            self._window.statusBar().showMessage(f"Saved {written[-1]}", 8000)
+            self._window.say(f"Saved {written[-1]}")
         if kind == "export_all":
             where = f" to {written[0].parent}" if written else ""
             there = (f" {self._already_there} saved there before, as they are now, were left as they are."

@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
         s.runFinished.connect(self._run_finished)
         s.busyChanged.connect(lambda _busy: self._refresh_enabled())
         s.error.connect(self.notices.show_error)
-        s.info.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        s.info.connect(self.say)
         s.folderWithoutPhotos.connect(
             lambda listing: self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…")))
 
@@ -565,6 +565,22 @@ class MainWindow(QMainWindow):
                           "East-Asian faces: see its model card (models/MODEL_CARD.md).")
 
     # ---- window state ----------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        """A passing message: in the status bar when it fits there whole, else as an info notice
+        above the photo, which wraps it (a long one was cut off in the status bar: "…; face 3 at
+        fidelity (")."""
+        bar = self.statusBar()
+        labels = (self.time_label, self.model_label, self.device_label)
+        most = max(60, bar.width() // (2 * len(labels)))  # what they keep beside a message
+        taken = sum(min(label.sizeHint().width(), most) for label in labels) + self.zoom_label.sizeHint().width()
+        if self.progress_bar.isVisible():
+            taken += self.progress_bar.width()
+        room = bar.width() - taken - 4 * bar.layout().spacing() - 24
+        if bar.fontMetrics().horizontalAdvance(text) <= room:
+            bar.showMessage(text, 8000)
+        else:
+            self.notices.info(text)
+
     def _make_room_for_message(self, message: str) -> None:
         """While the status bar shows a message, its shortening labels take at most half of its
         width between them, so that the message is read (labels give way to it, not it to them)."""

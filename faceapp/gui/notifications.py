@@ -34,9 +34,15 @@ _STYLES = {
     "error": "background:#6e2323; color:#ffecec;",
 }
 _INFO_TIMEOUT_MS = 6000
+_READING_MS_PER_CHARACTER = 60  # about 200 words a minute, for what is longer than a glance
 #: The stack is at most this many one-line banners tall; longer stacks (or long texts) scroll.
 _MAX_SHOWN_LINES = 4
 CLOSE_NAME = "Close notice"
+
+
+def info_timeout_ms(text: str) -> int:
+    """How long an info notice stays: 6 s, and time to read what is longer than about 80 characters."""
+    return _INFO_TIMEOUT_MS + _READING_MS_PER_CHARACTER * max(0, len(text) - 80)
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,7 @@ class NotificationArea(QScrollArea):
             self._remove(self._banners[0])
         self._changed()
         if notice.level == "info":
-            QTimer.singleShot(_INFO_TIMEOUT_MS, banner, lambda: self._remove(banner))
+            QTimer.singleShot(info_timeout_ms(notice.text), banner, lambda: self._remove(banner))
 
     def show_error(self, error: BaseException) -> None:
         self.show_notice(notice_for_error(error))
