@@ -11,7 +11,7 @@ from pipeline_util import Brightening, SmoothingPrior
 from faceapp.core import schedule
 from faceapp.core.engine import FaceEngine, image_to_tensor
 from faceapp.core.settings import SamplerSettings
-from faceapp.core.tones import keep_restorer_tones
+from faceapp.core.tones import keep_restorer_rim, keep_restorer_tones
 
 SIZE = 64
 
@@ -60,7 +60,7 @@ def test_every_seed_of_a_toned_model_is_its_plain_sample_on_the_restorers_tones(
     toned = _engine(3.0).restore(face, sampler=sampler, seeds=[4, 9])
     estimate = _engine(None).estimate(image_to_tensor(face))
     for a, b in zip(plain, toned):
-        expected = keep_restorer_tones(image_to_tensor(a) * 2 - 1, estimate, 3.0)
+        expected = keep_restorer_rim(keep_restorer_tones(image_to_tensor(a) * 2 - 1, estimate, 3.0), estimate)
         got = image_to_tensor(b) * 2 - 1
         assert (got - expected).abs().max() <= 2.5 / 255  # the same seed's sample, toned (uint8 rounding twice)
         assert not np.array_equal(a, b)
@@ -68,6 +68,20 @@ def test_every_seed_of_a_toned_model_is_its_plain_sample_on_the_restorers_tones(
     mean = lambda im: image_to_tensor(im).mean().item()  # noqa: E731
     target = ((estimate + 1) / 2).mean().item()
     assert abs(mean(toned[0]) - target) < 0.01 < abs(mean(plain[0]) - target)
+
+
+def test_the_edge_pixels_of_a_toned_sample_are_the_restorers_and_the_next_ones_half():
+    """The prior's outermost pixels (computed over zero padding) made a speckled frame around an
+    aligned crop restored on its own: a toned model takes them from its restorer's estimate."""
+    face = np.random.default_rng(3).integers(20, 180, (SIZE, SIZE, 3)).astype(np.uint8)
+    engine = _engine(3.0)
+    [toned] = engine.restore(face, sampler=SamplerSettings(fidelity=0.3, steps=3), seeds=[5])
+    estimate = ((engine.estimate(image_to_tensor(face))[0].permute(1, 2, 0).numpy() + 1) * 127.5)
+    gap = np.abs(toned.astype(float) - estimate)
+    for edge in (gap[0], gap[-1], gap[:, 0], gap[:, -1]):
+        assert edge.max() <= 0.5 + 1e-3  # the estimate's, rounded
+    inner = gap[2:-2, 2:-2].mean()
+    assert inner > 1.0 and gap[1, 2:-2].mean() < 0.75 * inner  # detail inside; halfway next to the edge
 
 
 def test_the_live_preview_of_a_toned_model_ends_on_the_result():

@@ -33,7 +33,7 @@ from faceapp.core.sampling import PREDICTIONS, eps_from_v, iter_sample_ddim, q_s
 from faceapp.core.settings import DEFAULT_FIDELITY, SamplerSettings
 from faceapp.core.sparing import SharpFaceSparing, restorer_change
 from faceapp.core.templates import face_template
-from faceapp.core.tones import keep_restorer_tones
+from faceapp.core.tones import keep_restorer_rim, keep_restorer_tones
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,8 @@ class FaceEngine:
     def _sample_batch(self, x0_hat, plans, eta, seeds, offset, total, should_cancel) -> Generator[StepInfo, None, torch.Tensor]:
         """Run every stage for one batch of seeds; all noise comes from the seeds' generators."""
         generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
-        finish = (lambda x: keep_restorer_tones(x, x0_hat, self.restorer_tones)) if self.restorer_tones else None
+        finish = (lambda x: keep_restorer_rim(keep_restorer_tones(x, x0_hat, self.restorer_tones), x0_hat)) \
+            if self.restorer_tones else None
         x0 = x0_hat.expand(len(seeds), -1, -1, -1)
         for plan in plans:
             noise = randn_per_generator(x0.shape[1:], generators, device=self.device)

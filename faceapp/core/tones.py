@@ -11,7 +11,9 @@ where G_σ is a Gaussian blur of σ face pixels: what the blur keeps (tones, bro
 the restorer's estimate, what it removes (texture, fine edges) from the prior's sample. This is the
 low-pass data consistency of ILVR (Choi et al. 2021) applied once, to the finished sample; done at
 every DDIM step it also smooths away the texture the prior adds in its last steps (measured in
-MODEL_CARD.md). A model without the section samples exactly as DifFace does.
+MODEL_CARD.md). The sample's outermost two pixels are the restorer's too (:func:`keep_restorer_rim`),
+and a damage hole's fill keeps the same tones (:func:`keep_restorer_tones_in_hole`). A model without
+the section samples exactly as DifFace does.
 """
 
 from __future__ import annotations
@@ -36,6 +38,28 @@ def keep_restorer_tones(samples: torch.Tensor, estimate: torch.Tensor, sigma: fl
     size -= 1 - size % 2
     difference = estimate.to(samples.dtype) - samples
     return (samples + tvf.gaussian_blur(difference, [size, size], [float(sigma), float(sigma)])).clamp(-1.0, 1.0)
+
+
+#: The prior's outermost pixels, where its convolutions saw zero padding: weight of the restorer's
+#: estimate in them, from the edge inwards.
+RIM_WEIGHTS = (1.0, 0.5)
+
+
+def keep_restorer_rim(samples: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """``samples`` (Bx3xHxW) with their outermost pixels taken from ``estimate`` (1x3xHxW or
+    Bx3xHxW): the edge row and column wholly, the next half (:data:`RIM_WEIGHTS`). The small
+    prior's edge pixels, computed over zero padding, differ from the restorer's by 7–10 grey levels
+    where the rest differs by 2–3, a speckled coloured frame around an aligned crop restored as a
+    picture of its own (a face pasted into its photo fades out before its edge)."""
+    height, width = samples.shape[-2:]
+    weight = torch.zeros(height, width, dtype=samples.dtype, device=samples.device)
+    for depth, share in enumerate(RIM_WEIGHTS):
+        if 2 * depth >= min(height, width):
+            break
+        ring = torch.zeros_like(weight, dtype=torch.bool)
+        ring[depth, :] = ring[-1 - depth, :] = ring[:, depth] = ring[:, -1 - depth] = True
+        weight = torch.where(ring & (weight == 0), torch.tensor(share, dtype=samples.dtype), weight)
+    return samples + weight * (estimate.to(samples.dtype) - samples)
 
 
 def keep_restorer_tones_in_hole(samples: torch.Tensor, reference: torch.Tensor, hole: torch.Tensor,
