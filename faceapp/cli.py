@@ -71,6 +71,7 @@ from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSettings
 from faceapp.core.tempfiles import create_temp
 from faceapp.core.termination import terminate_like_interrupt
+from faceapp.core.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool) -> list[tupl
         print(f"note: {results} earlier result(s) of faceapp in the folders are not restored again "
               "(name a file to restore it anyway).", file=sys.stderr)
     if others:
-        print(f"note: skipped {len(others)} file(s) in the folders that are not photos faceapp reads "
+        print(f"note: skipped {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
               f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.", file=sys.stderr)
     for folder in unreadable:
         print(f"note: cannot look into the folder {path_text(folder)} (permission denied?): its photos are "
@@ -618,7 +619,8 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     and which pairs could each be the other's mask."""
     sorted_out = separate_masks(inputs, option)
     if sorted_out.masks:
-        print(f"note: {sorted_out.masks} file(s) used as damage masks are not restored.", file=sys.stderr)
+        print(f"note: {counted(sorted_out.masks, 'file')} used as damage masks {'is' if sorted_out.masks == 1 else 'are'} "
+              "not restored.", file=sys.stderr)
     for photo, twin in sorted_out.unclear:
         print(f"note: {path_text(photo)} and {twin.name} could each be the other's damage mask, and neither looks "
               f"more like a mask (black and white): both are restored without repair. Name the mask "

@@ -498,7 +498,7 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
     (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")  # hidden: neither restored nor counted
     code, _, err = _run(capsys, tmp_path, "--no-progress")
     assert code == 1 and "no photos found" in err
-    assert "note: skipped 3 file(s) in the folders that are not photos faceapp reads (.heic ×2, 1 broken link); " \
+    assert "note: skipped 3 files in the folders that are not photos faceapp reads (.heic ×2, 1 broken link); " \
            "it reads .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
 

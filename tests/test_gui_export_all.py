@@ -52,7 +52,17 @@ def test_export_all_saves_every_photo_and_reports_progress_per_photo(window, qtb
         entry = window.session.entries[source]
         assert entry.saved_to == file
         assert read_provenance(file)["faces"][0]["seed"] == entry.result.faces[0].seeds[0]
-    assert window.notices.notices()[-1].text == f"Saved 3 photo(s) to {out}."
+    assert window.notices.notices()[-1].text == f"Saved 3 photos to {out}."
+
+
+def test_export_all_names_the_photos_it_left_out_because_they_are_not_restored(window, qtbot, restored, out,
+                                                                                tmp_path, testdata_dir):
+    late = tmp_path / "photos" / "dora.jpg"
+    shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, late)
+    gui_util.load(window, qtbot, late)
+    written = saved(window, qtbot, window.exports.export_all)
+    assert len(written) == 3 and "dora" not in " ".join(p.name for p in out.iterdir())
+    assert window.notices.notices()[-1].text == f"Saved 3 photos to {out}. Not restored yet, so not saved: dora.jpg."
 
 
 def test_export_all_can_be_cancelled_between_photos(window, qtbot, restored, out, gated_export):
@@ -68,7 +78,7 @@ def test_export_all_can_be_cancelled_between_photos(window, qtbot, restored, out
     [written] = blocker.args[0]
     assert list(out.iterdir()) == [written]  # whole files only, no ".part" left over
     assert len(gated_export.threads) == 1
-    assert window.notices.notices()[-1].text == "Export all stopped: 1 of 3 photo(s) saved."
+    assert window.notices.notices()[-1].text == "Export all stopped: 1 of 3 photos saved."
     assert not window.session.export_queue.busy
 
 
@@ -78,7 +88,7 @@ def test_export_all_into_a_folder_that_cannot_be_made_is_an_error_notice(window,
     assert saved(window, qtbot, window.exports.export_all) == []
     notice = window.notices.notices()[-1]
     assert notice.level == "error" and "Cannot create the output folder" in notice.text and "in the way" in notice.text
-    assert "0 of 3 photo(s) were saved" in notice.text
+    assert "0 of 3 photos saved before this" in notice.text
     assert notice.action == "export_all"  # the banner's button picks another folder
 
 
@@ -95,7 +105,7 @@ def test_export_all_again_to_the_same_folder_writes_only_what_changed(window, qt
         window.session.restore([restored[1]])  # ben restored again: his saved file is not what he is now
     again = saved(window, qtbot, window.exports.export_all)
     assert [p.name for p in again] == [f"{restored[1].stem}_restored_2.jpg"]
-    assert window.notices.notices()[-1].text.endswith("2 saved there before, as they are now, were left as they are.")
+    assert window.notices.notices()[-1].text.endswith("2 photos saved there before, as they are now, left as they are.")
 
     window.models.apply_preferences(window.session.prefs.replace(export_format="png"))  # another format: all again
     as_png = saved(window, qtbot, window.exports.export_all)

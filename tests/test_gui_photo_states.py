@@ -36,7 +36,8 @@ def test_a_photo_that_cannot_be_read_says_so_where_the_photo_would_be(window, qt
     assert panel_text(window).startswith("Could not open broken.jpg.")
     assert window.compare.message().startswith("broken.jpg could not be opened.")  # where the photo would be
     assert "Loading" not in panel_text(window)
-    assert not window.actions_["restore"].isEnabled()
+    for name in ("restore", *_TOOLS, "eraser"):  # nothing to restore, paint or erase
+        assert not window.actions_[name].isEnabled(), name
 
 
 def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window, qtbot, tmp_path):

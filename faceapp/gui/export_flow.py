@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.errors import ExportError
 from faceapp.core.export import EXTENSIONS, FORMATS
+from faceapp.core.wording import counted
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
 from faceapp.gui.job_queue import QueuedJob
@@ -103,6 +104,7 @@ class ExportFlow(QObject):
         self._close_when_done = False
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
         self._already_there = 0  # the last Export all's photos saved in its folder before, left as they are
+        self._not_restored: list[Path] = []  # the last Export all's photos without a result to save
         self.status = ExportStatus()
         window.statusBar().addPermanentWidget(self.status)
         self.status.cancelRequested.connect(self.cancel)
@@ -167,6 +169,8 @@ class ExportFlow(QObject):
         restored = session.restored()
         todo = [path for path in restored if not session.saved_in(path, Path(folder))]
         self._already_there = len(restored) - len(todo)
+        self._not_restored = [path for path, entry in session.entries.items()
+                              if entry.photo is not None and entry.result is None]
         if restored and not todo:
             self._window.notices.info(f"Every restored photo is saved in {folder} already, as it is now.")
             return False
@@ -255,9 +259,14 @@ class ExportFlow(QObject):
             self._window.say(f"Saved {written[-1]}")
         if kind == "export_all":
             where = f" to {written[0].parent}" if written else ""
-            there = (f" {self._already_there} saved there before, as they are now, were left as they are."
-                     if self._already_there else "")
-            self._window.notices.info(f"Saved {len(written)} photo(s){where}.{there}")
+            there = (f" {counted(self._already_there, 'photo')} saved there before, as they are now, left as "
+                     "they are." if self._already_there else "")
+            waiting = ""
+            if self._not_restored:
+                names = ", ".join(path.name for path in self._not_restored[:5])
+                more = f" and {len(self._not_restored) - 5} more" if len(self._not_restored) > 5 else ""
+                waiting = f" Not restored yet, so not saved: {names}{more}."
+            self._window.notices.info(f"Saved {counted(len(written), 'photo')}{where}.{there}{waiting}")
         self.saved.emit(written)
 
     def _failed(self, kind: str, written: list[Path], total: int, error: BaseException) -> None:
@@ -268,7 +277,7 @@ class ExportFlow(QObject):
             self._window.notices.show_error(error)
         elif kind == "export_all":
             self._window.notices.show_notice(Notice(
-                f"{_sentence(error)} {len(written)} of {total} photo(s) were saved before this.",
+                f"{_sentence(error)} {len(written)} of {counted(total, 'photo')} saved before this.",
                 "error", "export_all", "Export to another folder…"))
         else:
             self._window.notices.show_notice(Notice(_sentence(error), "error", "save_as", "Save as…"))
@@ -279,7 +288,7 @@ class ExportFlow(QObject):
             self._close_when_done = False
             self.closeAbandoned.emit()
         what = "Export all" if kind == "export_all" else "Saving"
-        self._window.notices.info(f"{what} stopped: {len(written)} of {total} photo(s) saved.")
+        self._window.notices.info(f"{what} stopped: {len(written)} of {counted(total, 'photo')} saved.")
         self.saved.emit(written)
 
     def _busy_changed(self, busy: bool) -> None:
