@@ -38,6 +38,7 @@ def test_a_photo_that_cannot_be_read_says_so_where_the_photo_would_be(window, qt
     assert "Loading" not in panel_text(window)
     for name in ("restore", *_TOOLS, "eraser"):  # nothing to restore, paint or erase
         assert not window.actions_[name].isEnabled(), name
+    assert path not in window.store.recent_files()  # File ▸ Open recent offers no file that cannot be opened
 
 
 def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window, qtbot, tmp_path):

@@ -360,6 +360,8 @@ class MainWindow(QMainWindow):
         entry = self.session.entries[path]
         if entry.faces:  # e.g. a box drawn: "no face was found" no longer holds
             self.notices.withdraw("draw_box", path)
+        if entry.photo is None and entry.state == "error":  # it could not be opened: nothing to reopen
+            self.store.forget_recent(path)
         self.filmstrip.set_state(path, entry.state)
         shown = self.session.after.get(path) or self.session.before.get(path)
         if shown is not None:

@@ -122,6 +122,13 @@ class SettingsStore:
             value = [value]
         return [Path(p) for p in value if p]
 
+    def forget_recent(self, path: Path) -> None:
+        """Take ``path`` off the recent files (it could not be opened)."""
+        recent = self.recent_files()
+        if path in recent:
+            self._settings.setValue("recent/files", [str(p) for p in recent if p != path])
+            self._settings.sync()
+
     def add_recent(self, paths: Iterable[Path]) -> list[Path]:
         """Put ``paths`` at the top of the recent files (the last one first), written once.
 
