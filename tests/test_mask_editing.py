@@ -106,3 +106,26 @@ def test_an_unsubscribed_listener_hears_no_more():
     editor.unsubscribe(listener)  # twice, or one never subscribed: nothing happens
     paint(editor, [(2, 2), (3, 3)])
     assert len(heard) == count > 0
+
+
+def test_a_mask_painted_and_cleared_again_has_the_history_of_an_unpainted_one():
+    """The window tells whether the damage changed since the last restore by the mask's history:
+    a clearing (undone and done again, as a user does) or erasing nothing leaves the mask as it
+    was, and must not read as a change."""
+    editor = MaskEditor(100, 60)
+    assert editor.history == ()
+    paint(editor, [(10, 30), (90, 30)])
+    editor.clear()
+    editor.undo()
+    editor.clear()
+    assert editor.is_empty() and editor.history == ()
+    paint(editor, [(20, 20), (30, 20)], erase=True)  # erasing where nothing is marked
+    assert editor.history == ()
+    paint(editor, [(10, 30), (90, 30)])
+    painted = editor.history
+    assert len(painted) == 1
+    other = MaskEditor(100, 60)
+    paint(other, [(10, 30), (90, 30)])
+    assert other.history == painted  # the same mask, reached two ways
+    paint(editor, [(50, 30), (60, 30)], erase=True)  # erasing a marked part is a change
+    assert editor.history != painted

@@ -125,10 +125,19 @@ class MaskEditor:
 
     # ---- history ---------------------------------------------------------------------------
     @property
-    def history(self) -> tuple[Stroke | Clear, ...]:
-        """The steps that made the mask as it is now (an open stroke not yet among them): equal
-        histories give equal masks, so a caller can tell whether the mask changed since it looked."""
-        return tuple(self._done)
+    def history(self) -> tuple[Stroke, ...]:
+        """The steps that made the mask as it is now, from the last time it was empty (an open
+        stroke not yet among them): equal histories give equal masks, so a caller can tell whether
+        the mask changed since it looked. What a clearing undid, and erasing while nothing was
+        marked, are left out: painted and cleared again, the mask is as it was unpainted (a QA pass
+        was told "damage changed since" about a mask cleared back to empty)."""
+        steps: list[Stroke] = []
+        for action in self._done:
+            if isinstance(action, Clear):
+                steps.clear()
+            elif steps or not action.erase:
+                steps.append(action)
+        return tuple(steps)
 
     @property
     def can_undo(self) -> bool:

@@ -52,7 +52,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         if changed:
             text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
         if entry.outdated:
-            text += "\nFaces or damage changed since: press Restore to apply the changes."
+            text += "\nFaces or damage changed since this result was made: press Restore to apply the changes."
     else:
         text = READY_TEXT
     if entry.error:
