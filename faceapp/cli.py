@@ -509,8 +509,8 @@ class _Restorer:
                 )
             if not any(f.enabled for f in faces):
                 raise NoFaceFoundError(
-                    f"{path}: no face found. Give one with --face-box or --face-landmarks, lower --min-face-size, "
-                    "or use --aligned for face crops."
+                    f"{path}: no face found. Give one with --face-box or --face-landmarks, or use --aligned for "
+                    "face crops."
                 )
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",

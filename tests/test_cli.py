@@ -296,6 +296,7 @@ def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, mon
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
     code, _, err = _run(capsys, tmp_path / "wall.png", "-o", tmp_path / "out", "--no-progress")
     assert code == 1 and "no face found" in err
+    assert "--min-face-size" not in err  # nothing was found to let through
     assert loads == []
 
 

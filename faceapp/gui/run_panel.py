@@ -36,7 +36,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
     if entry.photo is None:
         return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
     if not entry.faces:
-        text = f"No face was found in {name}. Draw a box around a face (Edit ▸ Draw face box), then press Restore."
+        text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."
     elif not entry.enabled_faces():
         text = f"Every face of {name} is switched off: click a face's box to include it, then press Restore."
     elif entry.result is not None:
