@@ -168,6 +168,15 @@ def test_a_restored_photo_with_every_face_switched_off_does_not_ask_for_restore(
     assert not window.actions_["restore"].isEnabled()
 
 
+def test_the_filmstrip_counts_the_faces_switched_on(window, qtbot, tmp_path, testdata_dir):
+    path = load(window, qtbot, testdata_dir / "photos" / "cf_00.jpg")  # four faces
+    assert window.filmstrip.state_text(path) == "4 faces"
+    window.session.toggle_face(path, window.session.entries[path].faces[0].index)  # e.g. a hand taken for a face
+    assert window.filmstrip.state_text(path) == "3 of 4 faces"
+    window.session.toggle_face(path, window.session.entries[path].faces[0].index)
+    assert window.filmstrip.state_text(path) == "4 faces"
+
+
 def test_faces_are_switched_on_and_off_from_the_photo_menu_too(window, qtbot, photo):
     """Photo ▸ Faces: the keyboard's way to do what a click on a face's box does."""
     menu = window.faces_menu

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,12 @@ PHOTOS_KEPT_FULL_SIZE = 2
 FULL_SIZE_BUDGET_BYTES = 512 * 2**20
 
 
-def faces_state(count: int) -> str:
-    """A loaded photo's filmstrip state: how many faces it has."""
-    return f"{count} face{'s' * (count != 1)}"
+def faces_state(faces: Sequence[Any]) -> str:
+    """A loaded photo's filmstrip state: how many faces it has, and how many of them are switched
+    on when not all are ("4 of 5 faces")."""
+    count = len(faces)
+    on = sum(bool(getattr(face, "enabled", True)) for face in faces)
+    return f"{on} of {count} faces" if on < count else f"{count} face{'s' * (count != 1)}"
 
 
 class Session(QObject):
@@ -192,7 +196,7 @@ class Session(QObject):
             return
         (entry.photo, entry.faces, left_out), self.before[path] = value
         self._keep_or_free_full_size(path)
-        entry.state = faces_state(len(entry.faces))
+        entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
         if entry.photo.pages > 1:
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
@@ -322,6 +326,8 @@ class Session(QObject):
         entry = self.entries[path]
         entry.faces = [dataclasses.replace(f, enabled=not f.enabled) if f.index == index else f
                        for f in entry.faces]
+        if entry.state.endswith(("face", "faces")):  # the filmstrip counts the faces switched on
+            entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
 
     def add_face_box(self, path: Path, box: tuple[float, float, float, float]) -> None:
@@ -329,7 +335,7 @@ class Session(QObject):
         index = max((f.index for f in entry.faces), default=-1) + 1
         entry.faces = [*entry.faces, self.backend.face_from_box(box, index=index)]
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
-            entry.state = faces_state(len(entry.faces))
+            entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
 
     def choose(self, path: Path, position: int, candidate: int) -> None:
@@ -631,7 +637,7 @@ class Session(QObject):
         if entry.result is not None:
             self._set_state(path, "done")
         elif not entry.restore_started:
-            self._set_state(path, faces_state(len(entry.faces)))
+            self._set_state(path, faces_state(entry.faces))
         else:
             self._set_state(path, "cancelled")
 
