@@ -350,6 +350,8 @@ class MainWindow(QMainWindow):
             caption += " · spared"
             detail = (f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}: the restorer changed "
                       f"this face by only {spared.restorer_change:.1f} grey levels (Settings ▸ Sharp faces)")
+            if getattr(face, "damage", None) is not None:
+                detail += "; the prior filled its damage, each seed its own way"
         self.run_panel.show_face(face.candidates[face.chosen], caption, detail)
 
     def _entry_added(self, path: Path) -> None:
