@@ -47,7 +47,7 @@ from faceapp.core.faces import (
     face_from_landmarks,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
-from faceapp.core.mask_files import mask_for, separate_masks
+from faceapp.core.mask_files import colour_mask_warning, mask_for, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.pathtext import path_text
@@ -528,6 +528,8 @@ class _Restorer:
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
                                                            mask_file.name, crop=damage.crop is not None)) is not None:
+            tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
+        if damage is not None and (warning := colour_mask_warning(mask_file)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,

@@ -205,4 +205,13 @@ def test_an_inverted_mask_is_said_and_an_all_white_one_fails_that_photo(engine, 
     assert not (tmp_path / "out2").exists() or not any((tmp_path / "out2").iterdir())
     code, _, err = run(capsys, "restore", photo, "--mask", mask_file, "--fidelity", "1", "--steps", "2",
                        "-o", tmp_path / "out3", "--no-progress")
-    assert code == 0 and "as damaged" not in err  # a right mask: nothing said
+    assert code == 0 and "as damaged" not in err and "black and white" not in err  # a right mask: nothing said
+
+
+def test_a_photo_given_as_the_mask_is_said(engine, damaged, capsys, tmp_path, testdata_dir):
+    photo, _, mask = damaged
+    colour = np.asarray(Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB"))
+    Image.fromarray(colour).save(tmp_path / "holiday.png")  # the photo itself, given by mistake
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "holiday.png", "--fidelity", "1",
+                       "--steps", "2", "-o", tmp_path / "out", "--no-progress")
+    assert code == 0 and "damage mask holiday.png is not black and white (is it a photo?)" in err

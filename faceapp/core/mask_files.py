@@ -38,6 +38,15 @@ def looks_like_mask(path: Path) -> bool:
         return False
 
 
+def colour_mask_warning(path: Path) -> str | None:
+    """What to tell the user of a damage mask given by name that is not black and white (a photo
+    given as the mask, say); None for one that looks like a mask."""
+    if looks_like_mask(path):
+        return None
+    return (f"damage mask {path.name} is not black and white (is it a photo?): its light pixels are taken as "
+            "damage and filled. A mask is black where the photo is kept and white where it is damaged.")
+
+
 @functools.lru_cache(maxsize=256)
 def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
     try:
