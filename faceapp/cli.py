@@ -197,10 +197,11 @@ def _add_restore_parser(subparsers) -> None:
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=_within(0, 6), default=WEBP_METHOD, metavar="0…6",
                      help="WebP encoder effort: higher is smaller and slower (default: %(default)s)")
-    out.add_argument("--overwrite", action="store_true",
+    existing = out.add_mutually_exclusive_group()  # replacing a result and keeping it contradict each other
+    existing.add_argument("--overwrite", action="store_true",
                      help="replace existing results instead of choosing a new name; an input photo is never "
                           "replaced (a pattern or folder that would do so is refused)")
-    out.add_argument("--skip-existing", action="store_true",
+    existing.add_argument("--skip-existing", action="store_true",
                      help="resume a batch: skip an input whose results (every seed's file, under the names "
                           "--pattern gives) exist already and were written by faceapp; counted as skipped")
     out.add_argument("--json", action="store_true",

@@ -516,6 +516,12 @@ def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir,
     assert _run(capsys, photo, "--pattern", "{seed[0]}", "-o", tmp_path)[0] == 2  # not a traceback
 
 
+def test_overwrite_and_skip_existing_together_are_a_usage_error(tmp_path, testdata_dir, capsys):
+    """One replaces an earlier result, the other keeps it: given both, neither silently wins."""
+    code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "--overwrite", "--skip-existing", "-o", tmp_path)
+    assert code == 2 and "not allowed with" in err and not any(tmp_path.iterdir())
+
+
 def test_the_official_schedule_takes_no_step_count_and_its_record_claims_none(tmp_path, testdata_dir, capsys):
     """The official loop's steps follow the fidelity: --steps beside it is a usage error (it was
     ignored, and the file's record still said it), and its results record no step count."""
