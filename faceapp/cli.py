@@ -300,7 +300,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool) -> list[tupl
     what is wrong with it, see :func:`missing_input_problem`).
     """
     found: list[tuple[Path, Path]] = []
-    results, others, unreadable = 0, [], []
+    results, others, unreadable, subfolders = 0, [], [], []
     for path in map(Path, paths):
         if path.is_dir():
             listing = list_photos(path, recursive=recursive)
@@ -308,11 +308,16 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool) -> list[tupl
             results += len(listing.earlier_results)
             others += listing.not_photos
             unreadable += listing.unreadable
+            subfolders += listing.subfolders
         else:
             found.append((path, Path(path.name)))
     if results:
-        print(f"note: {results} earlier result(s) of faceapp in the folders are not restored again "
-              "(name a file to restore it anyway).", file=sys.stderr)
+        print(f"note: {counted(results, 'earlier result')} of faceapp in the folders "
+              f"{'is' if results == 1 else 'are'} not restored again (name a file to restore it anyway).", file=sys.stderr)
+    if subfolders:
+        print(f"note: {counted(len(subfolders), 'sub-folder')} not looked into ({', '.join(p.name for p in subfolders[:3])}"
+              f"{', …' if len(subfolders) > 3 else ''}): give -r to restore the photos in sub-folders too.",
+              file=sys.stderr)
     if others:
         print(f"note: skipped {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
               f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.", file=sys.stderr)

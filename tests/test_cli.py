@@ -150,6 +150,16 @@ def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
     assert not (tmp_path / "group").exists()
 
 
+def test_a_folder_whose_sub_folders_are_not_looked_into_says_so(tmp_path, testdata_dir, capsys):
+    album = tmp_path / "album"
+    (album / "1998").mkdir(parents=True)
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / "top.jpg")
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / "1998" / "inside.jpg")
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", *FACE)
+    assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["top_restored.jpg"]
+
+
 def test_bad_input_suite(tmp_path, testdata_dir, capsys):
     inputs = tmp_path / "mixed ünïcødé 照片"
     (inputs / "sub").mkdir(parents=True)
