@@ -18,6 +18,7 @@ from faceapp.core.memory import (
     check_memory_budget,
     estimate_peak_bytes,
     face_area_of,
+    parse_size,
 )
 
 # Peak RSS of `faceapp-cli restore PHOTO --upscale S --format F` with the bundled faceapp-compact on
@@ -66,13 +67,13 @@ def test_a_16_bit_result_is_estimated_with_its_16_bit_pixels(upscale, peak):
 
 
 def test_a_16_bit_result_that_fits_only_smaller_and_in_8_bits_is_told_so():
-    """×2 in 16 bits needs 3.96 GB, in 8 bits 2.79, ×1 in 16 bits 1.99 and in 8 bits 1.56: under a
+    """×2 in 16 bits needs 3.96 GB, in 8 bits 2.79, ×1 in 16 bits 1.99 and in 8 bits 1.56 (1.5 GiB): under a
     1.8 GB limit only the last fits, and the message says so rather than "a machine with more memory"."""
     limit = MemoryLimit(int(1.8e9), "the test's limit")
     with pytest.raises(MemoryBudgetError) as caught:
         check_memory_budget(6000, 4000, upscale=2, fmt="PNG", face_area=0.77, sixteen_bit=True, limit=limit,
                             eight_bit_setting="--8-bit")
-    assert "Choose a smaller upscale in 8 bits per channel (--8-bit) (×1 needs 1.6 GB), or a machine" in str(caught.value)
+    assert "Choose a smaller upscale in 8 bits per channel (--8-bit) (×1 needs 1.5 GiB), or a machine" in str(caught.value)
 
 
 #: The five landmarks of one face of the measured group photo (forty such faces, 360 px crops of
@@ -131,3 +132,11 @@ def test_the_estimate_grows_with_what_costs_memory():
     assert estimate_peak_bytes(4000, 3000, upscale=2, fmt="PNG", face_area=0.0) < base
     for fmt in ("JPEG", "TIFF", "WEBP"):  # each goes through a full copy in Pillow; PNG is written in bands
         assert estimate_peak_bytes(4000, 3000, upscale=2, fmt=fmt) > base
+
+
+def test_a_limit_is_said_back_in_the_units_it_was_given_in():
+    """--memory-limit 1G is 1 GiB: the refusal says "1.0 GiB", not "1.1 GB" (decimal)."""
+    limit = MemoryLimit(parse_size("1G"), "--memory-limit", "--memory-limit")
+    with pytest.raises(MemoryBudgetError) as caught:
+        check_memory_budget(6000, 4000, upscale=2, fmt="PNG", face_area=0.77, limit=limit)
+    assert "more than the 1.0 GiB of --memory-limit" in str(caught.value)

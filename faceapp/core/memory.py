@@ -288,4 +288,6 @@ def check_memory_budget(
 
 
 def _gb(size: int) -> str:
-    return f"{size / 1e9:.1f} GB" if size >= 1e8 else f"{size / 1e6:.0f} MB"
+    """A size in the binary units --memory-limit and FACEAPP_MEMORY_LIMIT take ("16G" is 16 GiB),
+    so that a limit reads back as it was given (QA: "1G" was said as "1.1 GB")."""
+    return f"{size / 2**30:.1f} GiB" if size >= 2**30 / 10 else f"{size / 2**20:.0f} MiB"
