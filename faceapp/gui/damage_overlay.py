@@ -22,6 +22,9 @@ from faceapp.gui.qimage import mask_to_qimage
 
 #: How painted damage is shown: translucent red.
 MASK_COLOUR = (255, 40, 40, 130)
+#: ... and how much of it over the "after" side while the brush is on: enough to see where the
+#: strokes are, little enough to see the repair under them (drawn fully it hid the fill).
+AFTER_SIDE_OPACITY = 0.3
 
 
 class DamageOverlay(QWidget):
@@ -136,13 +139,21 @@ class DamageOverlay(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         has_after = self._view.after_image() is not None
         if self._view.view_mode() == "after" and has_after and not self._brush:
-            return  # the mask belongs to the "before" side; while painting it shows wherever it is painted
+            return  # the mask belongs to the "before" side; while painting it shows faintly on the "after" too
         painter = QPainter(self)
         target = self._view.image_rect()
         if self._image is not None and not target.isEmpty():
-            if self._view.view_mode() == "split" and has_after and not self._brush:
-                painter.setClipRect(QRectF(0, 0, self._view.divider_x(), self.height()))
-            painter.drawImage(target, self._image, QRectF(self._image.rect()))
+            mode, source = self._view.view_mode(), QRectF(self._image.rect())
+            if has_after and mode != "before":
+                # the "after" side shows the repair: with the brush on, its strokes faintly over it
+                before = QRectF(0, 0, self._view.divider_x() if mode == "split" else 0, self.height())
+                if self._brush:
+                    painter.setOpacity(AFTER_SIDE_OPACITY)
+                    painter.setClipRect(QRectF(before.right(), 0, self.width() - before.right(), self.height()))
+                    painter.drawImage(target, self._image, source)
+                    painter.setOpacity(1.0)
+                painter.setClipRect(before)
+            painter.drawImage(target, self._image, source)
             painter.setClipping(False)
         if self._brush and self._hover is not None:
             radius = self._radius * self._view.zoom()
