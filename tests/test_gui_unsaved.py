@@ -71,11 +71,14 @@ def test_removing_a_photo_with_an_unsaved_result_asks_first(window, qtbot, photo
 def test_save_does_not_write_the_same_result_twice(window, qtbot, photo, answers):
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
+    assert window.filmstrip.state_text(path) == "done"
     [first] = saved(window, qtbot, window.exports.save)
+    assert window.filmstrip.state_text(path) == "done · saved"  # the filmstrip tells saved from not
     assert not window.exports.save()  # nothing changed since
     assert written_beside(photo) == [first.name]
     assert "saved already" in said(window)
     window.gallery.click_candidate(1)  # another candidate: a new picture, saved anew
+    assert window.filmstrip.state_text(path) == "done"
     [second] = saved(window, qtbot, window.exports.save)
     assert second != first
 

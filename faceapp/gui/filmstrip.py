@@ -36,7 +36,9 @@ _CELL_SELECTED = QColor(58, 110, 165)
 _CELL_HOVER = QColor(56, 56, 62)
 _THUMB_BACKGROUND = QColor(26, 26, 29)
 _NAME_COLOUR = QColor(235, 235, 235)
-_STATE_COLOURS = {"done": QColor(120, 200, 120), "error": QColor(240, 110, 100),
+#: A restored photo whose result, as it is now, has been saved (a plain "done" has not).
+SAVED_STATE = "done · saved"
+_STATE_COLOURS = {"done": QColor(120, 200, 120), SAVED_STATE: QColor(120, 200, 120), "error": QColor(240, 110, 100),
                   "cancelled": QColor(230, 180, 90)}
 _STATE_BUSY = QColor(110, 180, 250)
 _STATE_OTHER = QColor(170, 170, 175)

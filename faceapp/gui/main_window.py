@@ -37,7 +37,7 @@ from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
 from faceapp.gui.elided_label import ElidedLabel
 from faceapp.gui.export_flow import ExportFlow
-from faceapp.gui.filmstrip import Filmstrip
+from faceapp.gui.filmstrip import SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea, Notice
@@ -364,7 +364,8 @@ class MainWindow(QMainWindow):
             self.notices.withdraw("draw_box", path)
         if entry.photo is None and entry.state == "error":  # it could not be opened: nothing to reopen
             self.store.forget_recent(path)
-        self.filmstrip.set_state(path, entry.state)
+        saved = entry.state == "done" and self.session.saved_file(path) is not None
+        self.filmstrip.set_state(path, SAVED_STATE if saved else entry.state)
         shown = self.session.after.get(path) or self.session.before.get(path)
         if shown is not None:
             self.filmstrip.set_thumbnail(path, shown.thumbnail)
