@@ -798,6 +798,11 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_text(path), "status": "skipped",
                                     "outputs": [path_text(name) for name in existing]})
+                    if changed := application.settings_changed_since(existing[0], restorer.prefs):
+                        records[-1]["made_with_other_settings"] = changed
+                        bar.write(f"note: {path_text(path)}: skipped; its result {path_text(existing[0])} was made "
+                                   f"with other settings ({'; '.join(changed)}): --overwrite restores it again "
+                                   "with these.", file=sys.stderr)
                     current.clear()
                 else:
                     restorer.restore(path, relative, on_progress, keep)  # its record is kept as it is written

@@ -526,6 +526,31 @@ def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir,
     assert _run(capsys, photo, "--pattern", "{seed[0]}", "-o", tmp_path)[0] == 2  # not a traceback
 
 
+def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_path, testdata_dir, capsys,
+                                                                            monkeypatch):
+    import torch
+
+    from faceapp.core.engine import FaceEngine
+    from faceapp.core.registry import Registry
+
+    default = Registry().default()  # what a run without --model restores with: its name and step count
+    engine = FaceEngine.from_networks(torch.nn.Identity(), None, face_size=256, name=default.name, device="cpu",
+                                      default_steps=default.default_steps, default_fidelity=0.8)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    assert _run(capsys, photo, "-o", tmp_path, "--no-progress", *FACE)[0] == 0
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--json", "--no-progress", *FACE)
+    assert code == 0 and "other settings" not in err  # the same options: skipped without a word
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--fidelity", "0.9", "--seed", "3",
+                          "--json", "--no-progress", *FACE)
+    [record] = json.loads(out)["results"]
+    assert code == 0 and record["status"] == "skipped"
+    assert "fidelity 0.80, now 0.90" in record["made_with_other_settings"]
+    assert "first seed 0, now 3" in record["made_with_other_settings"]
+    assert "was made with other settings (" in err and "--overwrite restores it again" in err
+    assert len(list(tmp_path.iterdir())) == 1  # kept as it was
+
+
 def test_overwrite_and_skip_existing_together_are_a_usage_error(tmp_path, testdata_dir, capsys):
     """One replaces an earlier result, the other keeps it: given both, neither silently wins."""
     code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "--overwrite", "--skip-existing", "-o", tmp_path)
