@@ -65,11 +65,11 @@ def test_memory_estimate_refuses_what_cannot_fit_and_names_the_ways_out():
         check_memory_budget(width, height, upscale=4, fmt="JPEG", limit=MemoryLimit(16 * 2**30, "the test's limit"))
     message = str(caught.value)
     assert "13400×8950 pixels at ×4 as JPEG" in message and "the test's limit" in message
-    assert "×2 needs 13.2 GB" in message
-    assert "PNG output" not in message  # ×4 as PNG needs 40.8 GB: not a way out under 16 GiB
+    assert "×2 needs 12.3 GiB" in message
+    assert "PNG output" not in message  # ×4 as PNG needs 38.0 GiB: not a way out under 16 GiB
     with pytest.raises(MemoryBudgetError) as caught:
         check_memory_budget(width, height, upscale=4, fmt="JPEG", limit=MemoryLimit(45 * 2**30, "the test's limit"))
-    assert "PNG output (needs 40.8 GB)" in str(caught.value)
+    assert "PNG output (needs 38.0 GiB)" in str(caught.value)
     check_memory_budget(width, height, upscale=1, fmt="JPEG", limit=MemoryLimit(8 * 2**30, "the test's limit"))
     check_memory_budget(width, height, upscale=4, fmt="JPEG", limit=MemoryLimit(None, "no check"))
 
