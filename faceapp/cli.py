@@ -47,7 +47,7 @@ from faceapp.core.faces import (
     face_from_landmarks,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
-from faceapp.core.mask_files import colour_mask_warning, mask_for, separate_masks
+from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.pathtext import path_text
@@ -514,9 +514,11 @@ class _Restorer:
                     "face with --face-box or --face-landmarks."
                 )
             if not any(f.enabled for f in faces):
+                mask_hint = (" It looks like a damage mask (black and white): give its folder or file with --mask "
+                             "to use it as one." if looks_like_mask(path) else "")
                 raise NoFaceFoundError(
                     f"{path}: no face found. Give one with --face-box or --face-landmarks, or use --aligned for "
-                    "face crops."
+                    f"face crops.{mask_hint}"
                 )
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",

@@ -307,7 +307,13 @@ def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, mon
     code, _, err = _run(capsys, tmp_path / "wall.png", "-o", tmp_path / "out", "--no-progress")
     assert code == 1 and "no face found" in err
     assert "--min-face-size" not in err  # nothing was found to let through
+    assert "damage mask" not in err  # grey, not black and white
     assert loads == []
+    strokes = np.zeros((200, 300), np.uint8)
+    strokes[90:110, 20:280] = 255
+    Image.fromarray(strokes).save(tmp_path / "wall_mask.png")  # a mask restored as a photo (no --mask)
+    code, _, err = _run(capsys, tmp_path / "wall_mask.png", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "It looks like a damage mask (black and white): give its folder or file with --mask" in err
 
 
 def test_contradictory_or_unavailable_choices_are_usage_errors(tmp_path, testdata_dir, capsys):
