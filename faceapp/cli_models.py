@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from faceapp import paths
-from faceapp.core.errors import FaceappError
+from faceapp.core.errors import FaceappError, ModelNotFoundError
 from faceapp.core.registry import INSTALLED, MISSING, UNVERIFIED, ModelStatus, Registry
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -57,7 +57,9 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
         return _COMMANDS[command](registry, args)
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        unknown = isinstance(exc, ModelNotFoundError) and getattr(args, "name", None) and registry is not None \
+            and args.name not in {m.name for m in registry.list()}
+        return EXIT_USAGE if unknown else EXIT_FAILURE  # a name no manifest has: a usage error, as for restore --model
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (faceapp.core.termination)
         print(f"\nInterrupted. {_AFTER_INTERRUPT.get(command, '')}".rstrip(), file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -139,7 +139,9 @@ def test_missing_model_tells_how_to_get_it(capsys):
 
 
 def test_unknown_model_fails(capsys):
-    assert main(["download", "nonesuch"]) == 1
+    assert main(["download", "nonesuch"]) == 2  # a usage error, as restore --model nonesuch is
+    capsys.readouterr()
+    assert main(["verify", "nonesuch"]) == 2
     assert "no model called 'nonesuch'" in capsys.readouterr().err
 
 
