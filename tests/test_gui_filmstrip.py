@@ -107,3 +107,19 @@ def test_the_current_photo_is_ringed_while_the_strip_has_focus(qtbot):
     inside = np.zeros_like(changed)
     inside[cell.top() + 6:cell.bottom() - 5, cell.left() + 6:cell.right() - 5] = True  # (clear of the round corners)
     assert not changed[inside].any()  # and nothing else changes: the thumbnail and text stay as they are
+
+
+def test_the_photo_shown_stays_in_sight_when_the_strip_narrows(qtbot):
+    strip = Filmstrip()
+    qtbot.addWidget(strip)
+    strip.resize(1400, strip.height())
+    strip.show()
+    paths = [Path(f"/photos/photo_{i:02d}.jpg") for i in range(8)]
+    for path in paths:
+        strip.add_photo(path, rgb_to_thumbnail(np.full((40, 50, 3), 90, np.uint8), 80))
+    qtbot.waitExposed(strip)
+    strip.select(paths[5])
+    strip.resize(700, strip.height())  # the window made smaller
+    qtbot.waitUntil(lambda: strip.viewport().width() < 700)
+    rect = strip.visualItemRect(strip.currentItem())
+    assert strip.viewport().rect().contains(rect.center())

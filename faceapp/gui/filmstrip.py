@@ -11,7 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QPalette, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QPixmap,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -202,6 +213,13 @@ class Filmstrip(QListWidget):
         item = self._items.get(path)
         if item is not None:
             self.setCurrentItem(item)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        """Keep the photo shown in sight when the strip narrows (QA: a smaller window scrolled the
+        selected photo out of view)."""
+        super().resizeEvent(event)
+        if self.currentItem() is not None:
+            self.scrollToItem(self.currentItem(), QAbstractItemView.ScrollHint.EnsureVisible)
 
     def paths(self) -> list[Path]:
         return list(self._items)
