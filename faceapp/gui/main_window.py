@@ -576,8 +576,9 @@ class MainWindow(QMainWindow):
         fidelity (")."""
         bar = self.statusBar()
         labels = (self.time_label, self.model_label, self.device_label)
-        most = max(60, bar.width() // (2 * len(labels)))  # what they keep beside a message
-        taken = sum(min(label.sizeHint().width(), most) for label in labels) + self.zoom_label.sizeHint().width()
+        most = max(60, bar.width() // (2 * len(labels)))  # what they may take beside a message
+        # as wide as they may grow while it shows ("Last run: …" is set just after a restore's message)
+        taken = len(labels) * most + self.zoom_label.sizeHint().width()
         if self.progress_bar.isVisible():
             taken += self.progress_bar.width()
         room = bar.width() - taken - 4 * bar.layout().spacing() - 24
