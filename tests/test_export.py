@@ -551,3 +551,15 @@ def test_a_disk_that_fills_while_the_photo_is_written_leaves_no_file(tmp_path, s
     with pytest.raises(ExportError, match="disk is full"):
         export_photo(source.rgb, None, source, tmp_path / f"out{suffix}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg"]
+
+
+@pytest.mark.parametrize("quality", [90, 100])
+def test_a_grainy_photo_is_written_as_jpeg_at_high_quality(tmp_path, quality):
+    """Pillow encodes an optimised JPEG in one buffer it sizes by guess (a byte a pixel below
+    quality 95, two above): strong grain overflowed it and the export failed ("broken data stream")."""
+    grain = np.random.default_rng(0).normal(128, 60, (300, 400, 3)).clip(0, 255).astype(np.uint8)
+    written = export_photo(grain, None, None, tmp_path / "grain.jpg", quality=quality)
+    with Image.open(written) as image:
+        image.load()
+        assert image.size == (400, 300)
+    assert [p.name for p in tmp_path.iterdir()] == ["grain.jpg"]

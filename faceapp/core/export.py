@@ -327,12 +327,21 @@ def export_photo(
             iptc = None
 
         def write(handle: IO[bytes]) -> None:
-            if not iptc:
-                image.save(_PythonWrites(handle), format=fmt, **options)
-                return
-            encoded = io.BytesIO()
-            image.save(encoded, format=fmt, **options)
-            handle.write(with_iptc(encoded.getbuffer(), iptc))
+            target = io.BytesIO() if iptc else _PythonWrites(handle)
+            try:
+                image.save(target, format=fmt, **options)
+            except OSError as exc:
+                # An optimised JPEG is encoded in one buffer whose size Pillow guesses (a byte a pixel
+                # below quality 95): a grainy photo at quality 90 or 100 overflows it ("Suspension not
+                # allowed here"). Written again without optimising, it streams.
+                if fmt != "JPEG" or exc.errno is not None or not options.get("optimize"):
+                    raise
+                log.info("%s: the optimised JPEG did not fit Pillow's buffer; written without optimising", dest.name)
+                target.seek(0)
+                target.truncate()
+                image.save(target, format=fmt, **{**options, "optimize": False})
+            if iptc:
+                handle.write(with_iptc(target.getbuffer(), iptc))
 
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
 
