@@ -129,3 +129,15 @@ def test_a_mask_painted_and_cleared_again_has_the_history_of_an_unpainted_one():
     assert other.history == painted  # the same mask, reached two ways
     paint(editor, [(50, 30), (60, 30)], erase=True)  # erasing a marked part is a change
     assert editor.history != painted
+
+
+def test_an_editor_started_from_a_mask_counts_clearing_or_erasing_it_as_a_change():
+    base = np.zeros((60, 100), np.uint8)
+    base[20:40, 20:80] = 255
+    editor = MaskEditor(100, 60, base=base)
+    untouched = editor.history
+    paint(editor, [(30, 30), (40, 30)], erase=True)
+    assert editor.history != untouched
+    editor.undo()
+    editor.clear()
+    assert editor.is_empty() and editor.history != untouched

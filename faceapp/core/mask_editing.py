@@ -125,17 +125,18 @@ class MaskEditor:
 
     # ---- history ---------------------------------------------------------------------------
     @property
-    def history(self) -> tuple[Stroke, ...]:
+    def history(self) -> tuple[Stroke | Clear, ...]:
         """The steps that made the mask as it is now, from the last time it was empty (an open
         stroke not yet among them): equal histories give equal masks, so a caller can tell whether
         the mask changed since it looked. What a clearing undid, and erasing while nothing was
         marked, are left out: painted and cleared again, the mask is as it was unpainted (a QA pass
         was told "damage changed since" about a mask cleared back to empty)."""
-        steps: list[Stroke] = []
+        based = bool(self._base.any())  # started from a mask: clearing or erasing it is a change
+        steps: list[Stroke | Clear] = []
         for action in self._done:
             if isinstance(action, Clear):
-                steps.clear()
-            elif steps or not action.erase:
+                steps = [action] if based else []
+            elif steps or based or not action.erase:
                 steps.append(action)
         return tuple(steps)
 
