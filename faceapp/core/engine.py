@@ -268,8 +268,8 @@ class FaceEngine:
         out as a black face."""
         if bool(torch.isfinite(out).all()):
             return out
-        hint = ("" if self.precision == "fp32" else
-                f"; if they are whole, {self.precision} overflowed: set the precision to fp32")
+        hint = {"fp16": "; if they are whole, fp16 overflowed: set the precision to fp32",
+                "bf16": "; if they are whole, try the precision fp32"}.get(self.precision, "")
         raise CorruptModelError(
             f"The model {self.name}'s {network} computed invalid numbers (NaN or infinity): its weights may be "
             f"damaged (faceapp-cli models verify {self.name} checks them){hint}.")

@@ -82,6 +82,6 @@ def keep_restorer_tones_in_hole(samples: torch.Tensor, reference: torch.Tensor, 
         return tvf.gaussian_blur(x, [size, size], [float(sigma), float(sigma)])
 
     reference = reference.to(samples.dtype)
-    own_low = blur(samples * hole) / blur(hole).clamp_min(1e-3)
+    own_low = blur(samples * hole) / blur(hole).clamp_min(1e-12)  # (only used inside the hole, where it is > 0)
     filled = (samples - own_low + blur(reference)).clamp(-1.0, 1.0)
     return hole * filled + (1.0 - hole) * reference
