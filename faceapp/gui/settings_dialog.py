@@ -286,13 +286,13 @@ class SettingsDialog(QDialog):
     def preferences(self) -> Preferences:
         """The edited preferences (raises ValueError with a readable message if invalid)."""
         pattern = self.name_pattern.text().strip() or "{stem}_restored"
-        if "stem" not in pattern_fields(pattern):
-            raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
         try:
-            output_file_name("photo.jpg", pattern=pattern)  # as Save names files
+            output_file_name("photo.jpg", pattern=pattern)  # as Save names files (unbalanced braces too)
         except ExportError:
             raise ValueError(f"the name pattern {pattern!r} cannot name a file: the only field it may use is "
                              "{stem} (the original's name), and it may not contain / or \\") from None
+        if "stem" not in pattern_fields(pattern):
+            raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
         return dataclasses.replace(
             self._prefs,
             device=self.device.currentData(),
