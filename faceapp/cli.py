@@ -290,15 +290,19 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
 
 
 # --- the restore command -------------------------------------------------------------------
-def collect_inputs(paths: Sequence[str | Path], *, recursive: bool) -> list[tuple[Path, Path]]:
+def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
+                   own_folders: Sequence[Path | None] = ()) -> list[tuple[Path, Path]]:
     """(file, path relative to the folder it was found in) for every photo named or found.
 
     Folders are listed by :func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's
     own earlier results are left out (a folder restored into itself is not restored again; a
     result named on its own is restored), and so are files of other types; a note on stderr
-    counts what was left out. A name that is not a folder is kept as a file (restoring it says
-    what is wrong with it, see :func:`missing_input_problem`).
+    counts what was left out, and names the sub-folders not looked into without ``recursive``
+    (but links to folders, which -r does not follow either, and ``own_folders``: the output and
+    mask folders). A name that is not a folder is kept as a file (restoring it says what is wrong
+    with it, see :func:`missing_input_problem`).
     """
+    own = {os.path.realpath(folder) for folder in own_folders if folder is not None}
     found: list[tuple[Path, Path]] = []
     results, others, unreadable, subfolders = 0, [], [], []
     for path in map(Path, paths):
@@ -308,7 +312,8 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool) -> list[tupl
             results += len(listing.earlier_results)
             others += listing.not_photos
             unreadable += listing.unreadable
-            subfolders += listing.subfolders
+            subfolders += [folder for folder in listing.subfolders
+                           if not folder.is_symlink() and os.path.realpath(folder) not in own]
         else:
             found.append((path, Path(path.name)))
     if results:
@@ -385,6 +390,7 @@ class _Restorer:
                              "official loop, one step per ddim250 timestep from the start down to 0 (--fidelity "
                              "sets how many): give one or the other")
         self.prefs = preferences_from(args)
+        self._resolved: Preferences | None = None  # (resolved_prefs)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)
         self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
@@ -414,6 +420,12 @@ class _Restorer:
             stem, suffix = output_file_name(path, pattern=self.pattern, ext=self.ext, fields={"seed": self.prefs.base_seed + k})
             names.append(folder / f"{stem}{suffix}")
         return names
+
+    def resolved_prefs(self) -> Preferences:
+        """The run's preferences with the model and step count made explicit, resolved once a run."""
+        if self._resolved is None:
+            self._resolved = application.resolved_preferences(self.prefs)
+        return self._resolved
 
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
@@ -629,8 +641,9 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     and which pairs could each be the other's mask."""
     sorted_out = separate_masks(inputs, option)
     if sorted_out.masks:
-        print(f"note: {counted(sorted_out.masks, 'file')} used as damage masks {'is' if sorted_out.masks == 1 else 'are'} "
-              "not restored.", file=sys.stderr)
+        what = ("1 file used as a damage mask is" if sorted_out.masks == 1
+                else f"{sorted_out.masks} files used as damage masks are")
+        print(f"note: {what} not restored.", file=sys.stderr)
     for photo, twin in sorted_out.unclear:
         print(f"note: {path_text(photo)} and {twin.name} could each be the other's damage mask, and neither looks "
               f"more like a mask (black and white): both are restored without repair. Name the mask "
@@ -746,7 +759,7 @@ def run_restore(args: argparse.Namespace) -> int:
     except (ValueError, FaceappError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    found = _once_each(collect_inputs(args.inputs, recursive=args.recursive))
+    found = _once_each(collect_inputs(args.inputs, recursive=args.recursive, own_folders=(args.output, args.mask)))
     inputs = _without_masks(found, args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
@@ -800,7 +813,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_text(path), "status": "skipped",
                                     "outputs": [path_text(name) for name in existing]})
-                    if changed := application.settings_changed_since(existing[0], restorer.prefs):
+                    if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs()):
                         records[-1]["made_with_other_settings"] = changed
                         bar.write(f"note: {path_text(path)}: skipped; its result {path_text(existing[0])} was made "
                                    f"with other settings ({'; '.join(changed)}): --overwrite restores it again "

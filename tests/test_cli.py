@@ -158,6 +158,12 @@ def test_a_folder_whose_sub_folders_are_not_looked_into_says_so(tmp_path, testda
     code, _, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", *FACE)
     assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["top_restored.jpg"]
+    # its own output folder inside the album, and a link to a folder (-r does not follow it), are not named
+    (album / "elsewhere").symlink_to(tmp_path / "out")
+    code, _, err = _run(capsys, album, "-o", album / "restored", "--no-progress", *FACE)
+    assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
+    code, _, err = _run(capsys, album, "-o", album / "restored", "--no-progress", *FACE)
+    assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
 
 
 def test_bad_input_suite(tmp_path, testdata_dir, capsys):

@@ -95,7 +95,7 @@ def test_masks_kept_beside_their_photos_are_not_restored_as_photos(engine, damag
     assert code == 0, err
     [result] = json.loads(out)["results"]
     assert result["input"].endswith("old.png") and "damage" in result
-    assert "1 file used as damage masks is not restored" in err
+    assert "1 file used as a damage mask is not restored" in err
 
 
 def test_a_mask_of_the_wrong_size_fails_that_photo_and_a_missing_one_is_a_usage_error(engine, damaged, capsys, tmp_path):
@@ -149,7 +149,7 @@ def test_a_mask_named_like_its_photo_beside_it_repairs_the_photo_and_is_not_rest
     [result] = json.loads(out)["results"]
     assert result["input"].endswith("old.jpg")
     assert result["damage"]["pixels"] == int((mask > 0).sum())
-    assert "1 file used as damage masks is not restored" in err
+    assert "1 file used as a damage mask is not restored" in err
 
 
 def test_two_photos_of_one_name_are_both_restored_and_neither_is_taken_for_a_mask(engine, damaged, capsys, tmp_path):

@@ -406,13 +406,20 @@ def earlier_result(dest: Path, source: Path) -> Path | None:
     return None
 
 
-def settings_changed_since(result_file: Path, prefs: Preferences) -> list[str]:
-    """What a restore with ``prefs`` would do otherwise than the one that wrote ``result_file``, as
-    "fidelity 0.80, now 0.90" phrases (empty when nothing, or when the file says too little): the
+def settings_changed_since(result_file: Path, now: Preferences) -> list[str]:
+    """What a restore with ``now`` (resolved: :func:`resolved_preferences`, once a run) would do
+    otherwise than the one that wrote ``result_file``, as "fidelity 0.80, now 0.90" phrases (empty
+    when nothing, or when the file says too little or cannot be read as faceapp wrote it): the
     model, a fidelity given, the step count, eta, the schedule, the texture polish, the upscale and
     the first seed. A resumed batch (--skip-existing) keeps such a result and says so."""
-    record = export.read_provenance(result_file) or {}
-    now = resolved_preferences(prefs)
+    try:
+        return _settings_changed(export.read_provenance(result_file) or {}, now)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # a record not as faceapp writes it
+        log.warning("the settings recorded in %s cannot be compared: %s", result_file, exc)
+        return []
+
+
+def _settings_changed(record: dict, now: Preferences) -> list[str]:
     pairs: list[tuple[str, Any, Any]] = [("model", record.get("model"), now.model),
                                          ("upscale", record.get("upscale"), now.upscale),
                                          ("schedule", record.get("schedule"), now.schedule),
@@ -423,21 +430,15 @@ def settings_changed_since(result_file: Path, prefs: Preferences) -> list[str]:
     if now.fidelity is not None:
         pairs.append(("fidelity", record.get("fidelity"), now.fidelity))
     faces = record.get("faces") or []
-    if faces and isinstance(faces[0], dict) and faces[0].get("seeds"):
+    if faces and faces[0].get("seeds"):
         pairs.append(("first seed", faces[0]["seeds"][0], now.base_seed))
     changed = []
     for name, then, wanted in pairs:
         if then is None or wanted is None:
             continue
         if isinstance(wanted, float) or isinstance(then, float):
-            try:
-                if abs(float(then) - float(wanted)) < 0.005:
-                    continue
-            except (TypeError, ValueError):
-                pass
-            else:
+            if abs(float(then) - float(wanted)) >= 0.005:
                 changed.append(f"{name} {float(then):.2f}, now {float(wanted):.2f}")
-                continue
-        if then != wanted:
+        elif then != wanted:
             changed.append(f"{name} {then}, now {wanted}")
     return changed
