@@ -255,7 +255,7 @@ class ExportFlow(QObject):
                                   step.index + (step.written is not None), step.total, cancellable=True)
 
     def _done(self, kind: str, written: list[Path]) -> None:
-        if written:
+        if written and kind != "export_all":  # (Export all's notice below says where they went)
             self._window.say(f"Saved {written[-1]}")
         if kind == "export_all":
             where = f" to {written[0].parent}" if written else ""

@@ -218,7 +218,8 @@ class Filmstrip(QListWidget):
         """Keep the photo shown in sight when the strip narrows (QA: a smaller window scrolled the
         selected photo out of view)."""
         super().resizeEvent(event)
-        if self.currentItem() is not None:
+        narrower = event.oldSize().width() > event.size().width()  # (a scroll of the user's is kept otherwise)
+        if narrower and self.currentItem() is not None:
             self.scrollToItem(self.currentItem(), QAbstractItemView.ScrollHint.EnsureVisible)
 
     def paths(self) -> list[Path]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -362,8 +363,8 @@ class MainWindow(QMainWindow):
         entry = self.session.entries[path]
         if entry.faces:  # e.g. a box drawn: "no face was found" no longer holds
             self.notices.withdraw("draw_box", path)
-        if entry.photo is None and entry.state == "error":  # it could not be opened: nothing to reopen
-            self.store.forget_recent(path)
+        if entry.photo is None and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
+            self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later)
         saved = entry.state == "done" and self.session.saved_file(path) is not None
         self.filmstrip.set_state(path, SAVED_STATE if saved else entry.state)
         shown = self.session.after.get(path) or self.session.before.get(path)
@@ -579,8 +580,9 @@ class MainWindow(QMainWindow):
         most = max(60, bar.width() // (2 * len(labels)))  # what they may take beside a message
         # as wide as they may grow while it shows ("Last run: …" is set just after a restore's message)
         taken = len(labels) * most + self.zoom_label.sizeHint().width()
-        if self.progress_bar.isVisible():
-            taken += self.progress_bar.width()
+        for shown in (self.progress_bar, self.exports.status):  # a run's or an export's progress
+            if shown.isVisible():
+                taken += shown.width()
         room = bar.width() - taken - 4 * bar.layout().spacing() - 24
         if bar.fontMetrics().horizontalAdvance(text) <= room:
             bar.showMessage(text, 8000)

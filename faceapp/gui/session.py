@@ -530,7 +530,11 @@ class Session(QObject):
         if entry.result is None or entry.saved_to is None:
             return None
         fresh = entry.result.same_picture(entry.saved_result)
-        return entry.saved_to if fresh and entry.saved_to.exists() else None
+        try:
+            there = entry.saved_to.exists()
+        except OSError:  # a folder no longer readable: not known to be there
+            there = False
+        return entry.saved_to if fresh and there else None
 
     def saved_in(self, path: Path, folder: Path) -> bool:
         """Whether ``path``'s result, as it is now, was saved in ``folder`` as Export all would save
