@@ -563,3 +563,24 @@ def test_a_grainy_photo_is_written_as_jpeg_at_high_quality(tmp_path, quality):
         image.load()
         assert image.size == (400, 300)
     assert [p.name for p in tmp_path.iterdir()] == ["grain.jpg"]
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".webp", ".tif"])
+def test_a_pngs_caption_goes_into_the_xmp_of_a_result_in_another_format(tmp_path, suffix):
+    """PNG text chunks have no place in a JPEG, WebP or TIFF: their Title, Author, Description and
+    Copyright go into its XMP as Dublin Core (a scan's caption was lost when its result was a JPEG)."""
+    import xml.dom.minidom
+
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "Oma & Opa, 1952")
+    info.add_itxt("Description", "Hochzeit in Köln <Kirche>")
+    info.add_text("Author", "unknown")
+    Image.fromarray(np.full((40, 60, 3), 100, np.uint8)).save(tmp_path / "scan.png", pnginfo=info)
+    scan = read_photo(tmp_path / "scan.png")
+    xmp = read_photo(export_photo(scan.rgb, None, scan, tmp_path / f"scan_restored{suffix}")).xmp
+    body = xmp.decode("utf-8").split("?>", 1)[1].rsplit("<?xpacket", 1)[0]
+    description = xml.dom.minidom.parseString(body).getElementsByTagName("rdf:Description")[0]
+    said = {node.tagName: node.getElementsByTagName("rdf:li")[0].firstChild.data for node in description.childNodes}
+    assert said == {"dc:title": "Oma & Opa, 1952", "dc:creator": "unknown", "dc:description": "Hochzeit in Köln <Kirche>"}

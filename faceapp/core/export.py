@@ -297,6 +297,8 @@ def export_photo(
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
     xmp = _xmp_of_result(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
+    if xmp is None and fmt != "PNG" and photo is not None and photo.png_text:
+        xmp = _xmp_of_png_text(photo.png_text)  # a PNG's caption kept where text chunks cannot go
     if fmt == "JPEG" and xmp and len(xmp) > _JPEG_MAX_XMP_BYTES:
         log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
         xmp = None
@@ -461,6 +463,33 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
     if provenance is not None:
         text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=False)
     return text
+
+
+#: PNG text keywords (the PNG specification's) and the Dublin Core properties that say the same in XMP.
+_PNG_TEXT_AS_DUBLIN_CORE = (("Title", "title", "Alt"), ("Author", "creator", "Seq"),
+                            ("Description", "description", "Alt"), ("Copyright", "rights", "Alt"))
+
+
+def _xmp_of_png_text(text: dict[str, str]) -> bytes | None:
+    """An XMP packet stating a PNG's Title, Author, Description and Copyright as Dublin Core (what
+    JPEG, WebP and TIFF results carry instead of PNG text chunks; QA: a PNG's caption was lost when
+    its result was a JPEG); None when it has none of them."""
+    from xml.sax.saxutils import escape
+
+    properties = []
+    for keyword, name, container in _PNG_TEXT_AS_DUBLIN_CORE:
+        value = text.get(keyword)
+        if value:
+            item = f'<rdf:li xml:lang="x-default">{escape(value)}</rdf:li>' if container == "Alt" else \
+                f"<rdf:li>{escape(value)}</rdf:li>"
+            properties.append(f"<dc:{name}><rdf:{container}>{item}</rdf:{container}></dc:{name}>")
+    if not properties:
+        return None
+    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            + "".join(properties)
+            + '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode("utf-8")
 
 
 def _xmp_property(name: str) -> re.Pattern[bytes]:
