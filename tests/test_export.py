@@ -579,8 +579,31 @@ def test_a_pngs_caption_goes_into_the_xmp_of_a_result_in_another_format(tmp_path
     info.add_text("Author", "unknown")
     Image.fromarray(np.full((40, 60, 3), 100, np.uint8)).save(tmp_path / "scan.png", pnginfo=info)
     scan = read_photo(tmp_path / "scan.png")
-    xmp = read_photo(export_photo(scan.rgb, None, scan, tmp_path / f"scan_restored{suffix}")).xmp
+    said = _dublin_core(read_photo(export_photo(scan.rgb, None, scan, tmp_path / f"scan_restored{suffix}")).xmp)
+    assert said == {"dc:title": ["Oma & Opa, 1952"], "dc:creator": ["unknown"],
+                    "dc:description": ["Hochzeit in Köln <Kirche>"]}
+
+
+def _dublin_core(xmp: bytes) -> dict[str, list[str]]:
+    """The Dublin Core properties of an XMP packet, each as its list items' texts."""
+    import xml.dom.minidom
+
     body = xmp.decode("utf-8").split("?>", 1)[1].rsplit("<?xpacket", 1)[0]
     description = xml.dom.minidom.parseString(body).getElementsByTagName("rdf:Description")[0]
-    said = {node.tagName: node.getElementsByTagName("rdf:li")[0].firstChild.data for node in description.childNodes}
-    assert said == {"dc:title": "Oma & Opa, 1952", "dc:creator": "unknown", "dc:description": "Hochzeit in Köln <Kirche>"}
+    return {node.tagName: [item.firstChild.data for item in node.getElementsByTagName("rdf:li")]
+            for node in description.childNodes}
+
+
+def test_a_jpegs_iptc_caption_and_keywords_go_into_the_xmp_of_a_png_result(tmp_path):
+    record = (bytes([0x1C, 1, 90, 0, 3]) + b"\x1b%G"  # the record's text is UTF-8
+              + _iptc_dataset(120, "Grandma Rose, Naples, 1952 — the wedding") + _iptc_dataset(80, "Studio Brandt")
+              + _iptc_dataset(25, "wedding") + _iptc_dataset(25, "Napoli") + _iptc_dataset(110, "a credit line"))
+    encoded = tmp_path / "plain.jpg"
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(encoded, quality=90)
+    jpeg = encoded.read_bytes()
+    app = 2 + 2 + int.from_bytes(jpeg[4:6], "big")
+    (tmp_path / "scan.jpg").write_bytes(jpeg[:app] + _photoshop_block({0x0404: record}) + jpeg[app:])
+    photo = read_photo(tmp_path / "scan.jpg")
+    said = _dublin_core(read_photo(export_photo(photo.rgb, None, photo, tmp_path / "scan.png")).xmp)
+    assert said == {"dc:creator": ["Studio Brandt"], "dc:description": ["Grandma Rose, Naples, 1952 — the wedding"],
+                    "dc:subject": ["wedding", "Napoli"]}

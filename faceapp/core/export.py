@@ -47,7 +47,7 @@ from PIL import Image
 
 from faceapp.core.errors import ExportError
 from faceapp.core.greyscale import luma
-from faceapp.core.jpeg_iptc import MAX_IPTC_BYTES, with_iptc
+from faceapp.core.jpeg_iptc import MAX_IPTC_BYTES, iptc_text, with_iptc
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -297,8 +297,8 @@ def export_photo(
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
     xmp = _xmp_of_result(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
-    if xmp is None and fmt != "PNG" and photo is not None and photo.png_text:
-        xmp = _xmp_of_png_text(photo.png_text)  # a PNG's caption kept where text chunks cannot go
+    if xmp is None and photo is not None and (photo.png_text and fmt != "PNG" or photo.iptc and fmt != "JPEG"):
+        xmp = _dublin_core_xmp(photo)  # a caption kept where text chunks or an IPTC record cannot go
     if fmt == "JPEG" and xmp and len(xmp) > _JPEG_MAX_XMP_BYTES:
         log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
         xmp = None
@@ -466,23 +466,32 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
 
 
 #: PNG text keywords (the PNG specification's) and the Dublin Core properties that say the same in XMP.
-_PNG_TEXT_AS_DUBLIN_CORE = (("Title", "title", "Alt"), ("Author", "creator", "Seq"),
-                            ("Description", "description", "Alt"), ("Copyright", "rights", "Alt"))
+_PNG_TEXT_AS_DUBLIN_CORE = {"Title": "title", "Author": "creator", "Description": "description", "Copyright": "rights"}
+#: Each Dublin Core property's XMP container: a language alternative, an ordered or an unordered list.
+_DUBLIN_CORE_CONTAINERS = {"title": "Alt", "creator": "Seq", "description": "Alt", "rights": "Alt", "subject": "Bag"}
 
 
-def _xmp_of_png_text(text: dict[str, str]) -> bytes | None:
-    """An XMP packet stating a PNG's Title, Author, Description and Copyright as Dublin Core (what
-    JPEG, WebP and TIFF results carry instead of PNG text chunks; QA: a PNG's caption was lost when
-    its result was a JPEG); None when it has none of them."""
+def _dublin_core_xmp(photo: Photo) -> bytes | None:
+    """An XMP packet stating, as Dublin Core, the title, creators, description, rights and keywords
+    a PNG's text chunks or a JPEG's IPTC record hold: what a result in another format carries
+    instead, as neither has a place there (QA: a scan's caption was lost when its PNG's result was a
+    JPEG, and a JPEG's IPTC caption and keywords when its result was a PNG); None when there are none."""
     from xml.sax.saxutils import escape
 
+    values: dict[str, list[str]] = {}
+    for keyword, name in _PNG_TEXT_AS_DUBLIN_CORE.items():
+        if (photo.png_text or {}).get(keyword):
+            values[name] = [photo.png_text[keyword]]
+    if photo.iptc:
+        for name, found in iptc_text(photo.iptc).items():
+            values.setdefault(name, found)
     properties = []
-    for keyword, name, container in _PNG_TEXT_AS_DUBLIN_CORE:
-        value = text.get(keyword)
-        if value:
-            item = f'<rdf:li xml:lang="x-default">{escape(value)}</rdf:li>' if container == "Alt" else \
-                f"<rdf:li>{escape(value)}</rdf:li>"
-            properties.append(f"<dc:{name}><rdf:{container}>{item}</rdf:{container}></dc:{name}>")
+    for name, container in _DUBLIN_CORE_CONTAINERS.items():
+        if values.get(name):
+            kept = values[name] if container != "Alt" else values[name][:1]
+            language = ' xml:lang="x-default"' if container == "Alt" else ""
+            items = "".join(f"<rdf:li{language}>{escape(value)}</rdf:li>" for value in kept)
+            properties.append(f"<dc:{name}><rdf:{container}>{items}</rdf:{container}></dc:{name}>")
     if not properties:
         return None
     return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'

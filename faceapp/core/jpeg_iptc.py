@@ -11,13 +11,16 @@ Only the IPTC record is carried over. The Photoshop block's other resources desc
 file and would be wrong for the result: its embedded thumbnail shows the unrestored photo, its
 resolution is superseded by the result's, and the IPTC digest (0x0425) is left out so that readers
 do not take the record for one that another program changed.
+
+A result in another format has no place for the record: :func:`iptc_text` reads its title,
+creators, rights, caption and keywords, which the export states in the result's XMP instead.
 """
 
 from __future__ import annotations
 
 import struct
 
-__all__ = ["IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "photoshop_segment", "with_iptc"]
+__all__ = ["IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "with_iptc"]
 
 #: the Photoshop image resource id of the IPTC-NAA record
 IPTC_RESOURCE_ID = 0x0404
@@ -49,3 +52,36 @@ def with_iptc(jpeg: bytes | memoryview, iptc: bytes) -> bytes:
         (length,) = struct.unpack(">H", jpeg[at + 2:at + 4])
         at += 2 + length
     return b"".join((jpeg[:at], photoshop_segment(iptc), jpeg[at:]))
+
+
+#: The IPTC-NAA application record's datasets (record 2) a result in another format carries, by
+#: what they say: the object name (a title), the by-line (creator), the copyright notice, the
+#: caption and the keywords.
+IPTC_TEXT_DATASETS = {5: "title", 80: "creator", 116: "rights", 120: "description", 25: "subject"}
+_UTF8_MARK = b"\x1b%G"  # record 1, dataset 90 (coded character set): UTF-8
+
+
+def iptc_text(record: bytes) -> dict[str, list[str]]:
+    """The title, creators, rights, description and keywords an IPTC-NAA record holds, as text
+    (see :data:`IPTC_TEXT_DATASETS`; several values where the record repeats a dataset). Each
+    dataset is a tag byte 0x1C, its record and dataset numbers and a 2-byte big-endian length (its
+    high bit set: the length of an extended length follows); text is UTF-8 when record 1 says so,
+    else Latin-1. A record cut short ends the reading."""
+    found: list[tuple[int, int, bytes]] = []
+    at = 0
+    while at + 5 <= len(record) and record[at] == 0x1C:
+        number, dataset, (length,) = record[at + 1], record[at + 2], struct.unpack(">H", record[at + 3:at + 5])
+        at += 5
+        if length & 0x8000:  # an extended dataset: the next (length & 0x7FFF) bytes give its length
+            size = length & 0x7FFF
+            length = int.from_bytes(record[at:at + size], "big")
+            at += size
+        found.append((number, dataset, record[at:at + length]))
+        at += length
+    utf8 = any(number == 1 and dataset == 90 and value.startswith(_UTF8_MARK) for number, dataset, value in found)
+    text: dict[str, list[str]] = {}
+    for number, dataset, value in found:
+        if number == 2 and dataset in IPTC_TEXT_DATASETS and value.strip(b"\x00 "):
+            decoded = value.decode("utf-8", "replace") if utf8 else value.decode("latin-1")
+            text.setdefault(IPTC_TEXT_DATASETS[dataset], []).append(decoded.strip("\x00 "))
+    return text
