@@ -65,6 +65,17 @@ def test_export_all_names_the_photos_it_left_out_because_they_are_not_restored(w
     assert window.notices.notices()[-1].text == f"Saved 3 photos to {out}. Not restored yet, so not saved: dora.jpg."
 
 
+def test_save_after_export_all_elsewhere_still_saves_beside_the_original(window, qtbot, restored, out):
+    """Export all wrote the photos into another folder; Save ("next to the original") writes there
+    too, instead of saying the photo is saved already (QA)."""
+    saved(window, qtbot, window.exports.export_all)
+    window.filmstrip.select(restored[0])
+    [beside] = saved(window, qtbot, window.exports.save)
+    assert beside.parent == restored[0].parent and beside.name == f"{restored[0].stem}_restored.jpg"
+    assert not window.exports.save()  # now saved where Save saves: not again
+    assert "saved already" in gui_util.said(window)
+
+
 def test_export_all_can_be_cancelled_between_photos(window, qtbot, restored, out, gated_export):
     gated_export.gate.clear()
     assert window.exports.export_all()

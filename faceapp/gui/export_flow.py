@@ -116,14 +116,21 @@ class ExportFlow(QObject):
         return self._queue.busy
 
     def save(self) -> bool:
-        """Save the shown photo next to its original under a new name; returns whether it started.
-        A photo already saved as it is now is not written again (Save as writes a copy)."""
+        """Save the shown photo next to its original (or into the output folder the settings name)
+        under a new name; returns whether it started. A photo already saved there as it is now is not
+        written again (Save as writes a copy)."""
         current = self._window.current
         if current is None:
             return False
-        done = self._window.session.saved_file(current) if current in self._window.session.entries else None
-        if done is not None:
-            self._window.say(f"{current.name} is saved already, as {done} (Save as… writes a copy)")
+        session = self._window.session
+        if current not in session.entries:
+            return False
+        # saved where Save saves (the output folder, or beside the original): not written again; saved
+        # elsewhere only (Export all into another folder, Save as), it is saved here too (QA)
+        folder = session.backend.default_output_path(current, session.prefs).parent
+        if session.saved_in(current, folder):
+            self._window.say(f"{current.name} is saved already, as {session.saved_file(current)} "
+                             "(Save as… writes a copy)")
             return False
         return self._start([current], "save")
 
