@@ -108,15 +108,20 @@ def _download(registry: Registry, args) -> int:
     if manifest.licence:
         print(f"Licence of '{args.name}': {manifest.licence}", file=sys.stderr)
     bar: tqdm | None = None
+    label = ""
 
     def start(name: str, index: int, count: int) -> None:
-        nonlocal bar
+        nonlocal bar, label
         if bar is not None:
             bar.close()
-        bar = tqdm(desc=f"{name} ({index}/{count})", unit="B", unit_scale=True,
-                   unit_divisor=1024, file=sys.stderr)
+        bar, label = None, f"{name} ({index}/{count})"
 
     def progress(done: int, total: int | None) -> None:
+        # the bar appears once the transfer reports: a download that fails at once (offline) prints
+        # its error alone, not an empty bar twice before it (QA)
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(desc=label, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr)
         if bar.total != total:
             bar.total = total
         bar.update(done - bar.n)

@@ -107,6 +107,20 @@ def test_download_shows_progress_and_installs(tiny, capsys):
     assert models["tiny"]["state"] == "installed"
 
 
+def test_a_download_that_fails_at_once_prints_its_error_without_an_empty_progress_bar(tiny, capsys, monkeypatch):
+    from faceapp.core.errors import ModelDownloadError
+    from faceapp.core.registry import Registry
+
+    def offline(self, name, *, progress=None, on_file=None, **_):
+        on_file(WEIGHTS, 1, 1)  # the file is announced, then the connection fails
+        raise ModelDownloadError("Could not reach example.org: the connection failed.")
+
+    monkeypatch.setattr(Registry, "download", offline)
+    assert main(["download", "tiny"]) == 1
+    err = capsys.readouterr().err
+    assert "Could not reach example.org" in err and WEIGHTS not in err and "B/s" not in err
+
+
 def test_import_verify_delete(tiny, capsys):
     assert main(["import", "tiny", str(tiny)]) == 0
     assert "is installed" in capsys.readouterr().out
