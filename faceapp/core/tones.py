@@ -29,15 +29,20 @@ def blur_kernel_size(sigma: float) -> int:
     return 2 * math.ceil(3.0 * sigma) + 1
 
 
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``x`` (…xHxW) blurred by a Gaussian of ``sigma`` pixels, reflect-padded (its kernel cut to
+    less than twice the image's shorter side, as reflect padding needs); a ValueError unless σ > 0."""
+    if sigma <= 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    size = min(blur_kernel_size(sigma), 2 * min(x.shape[-2:]) - 1)
+    size -= 1 - size % 2
+    return tvf.gaussian_blur(x, [size, size], [float(sigma), float(sigma)])
+
+
 def keep_restorer_tones(samples: torch.Tensor, estimate: torch.Tensor, sigma: float) -> torch.Tensor:
     """``samples`` (Bx3xHxW) with their low frequencies, below a Gaussian blur of ``sigma`` pixels,
     replaced by those of ``estimate`` (1x3xHxW or Bx3xHxW, same range), clamped to [−1, 1]."""
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    size = min(blur_kernel_size(sigma), 2 * min(samples.shape[-2:]) - 1)  # reflect padding needs size < 2·side
-    size -= 1 - size % 2
-    difference = estimate.to(samples.dtype) - samples
-    return (samples + tvf.gaussian_blur(difference, [size, size], [float(sigma), float(sigma)])).clamp(-1.0, 1.0)
+    return (samples + _blur(estimate.to(samples.dtype) - samples, sigma)).clamp(-1.0, 1.0)
 
 
 #: The prior's outermost pixels, where its convolutions saw zero padding: weight of the restorer's
@@ -52,13 +57,11 @@ def keep_restorer_rim(samples: torch.Tensor, estimate: torch.Tensor) -> torch.Te
     where the rest differs by 2–3, a speckled coloured frame around an aligned crop restored as a
     picture of its own (a face pasted into its photo fades out before its edge)."""
     height, width = samples.shape[-2:]
-    weight = torch.zeros(height, width, dtype=samples.dtype, device=samples.device)
-    for depth, share in enumerate(RIM_WEIGHTS):
-        if 2 * depth >= min(height, width):
-            break
-        ring = torch.zeros_like(weight, dtype=torch.bool)
-        ring[depth, :] = ring[-1 - depth, :] = ring[:, depth] = ring[:, -1 - depth] = True
-        weight = torch.where(ring & (weight == 0), torch.tensor(share, dtype=samples.dtype), weight)
+    rows, cols = torch.arange(height, device=samples.device), torch.arange(width, device=samples.device)
+    depth = torch.minimum(torch.minimum(rows, height - 1 - rows)[:, None],  # how far in from the nearest edge
+                          torch.minimum(cols, width - 1 - cols)[None, :])
+    shares = torch.tensor((*RIM_WEIGHTS, 0.0), dtype=samples.dtype, device=samples.device)
+    weight = shares[depth.clamp(max=len(RIM_WEIGHTS))]
     return samples + weight * (estimate.to(samples.dtype) - samples)
 
 
@@ -72,16 +75,8 @@ def keep_restorer_tones_in_hole(samples: torch.Tensor, reference: torch.Tensor, 
     blurred hole), so that a fill darker or lighter than its surroundings loses all of its offset,
     up to the hole's rim: a plain blur of the difference would leave a stroke a few σ wide with
     a fifth of it."""
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    size = min(blur_kernel_size(sigma), 2 * min(samples.shape[-2:]) - 1)
-    size -= 1 - size % 2
     hole = hole.to(samples.dtype)
-
-    def blur(x: torch.Tensor) -> torch.Tensor:
-        return tvf.gaussian_blur(x, [size, size], [float(sigma), float(sigma)])
-
     reference = reference.to(samples.dtype)
-    own_low = blur(samples * hole) / blur(hole).clamp_min(1e-12)  # (only used inside the hole, where it is > 0)
-    filled = (samples - own_low + blur(reference)).clamp(-1.0, 1.0)
+    own_low = _blur(samples * hole, sigma) / _blur(hole, sigma).clamp_min(1e-12)  # (used inside the hole only, where > 0)
+    filled = (samples - own_low + _blur(reference, sigma)).clamp(-1.0, 1.0)
     return hole * filled + (1.0 - hole) * reference
