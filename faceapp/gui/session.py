@@ -33,6 +33,7 @@ from faceapp.core.export import export_photo, file_identity, format_for, write_e
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
+from faceapp.core.wording import counted
 from faceapp.gui.backend import (
     SIXTEEN_BIT_SETTING,
     CoreBackend,
@@ -81,7 +82,7 @@ def faces_state(faces: Sequence[Any]) -> str:
     on when not all are ("4 of 5 faces")."""
     count = len(faces)
     on = sum(bool(getattr(face, "enabled", True)) for face in faces)
-    return f"{on} of {count} faces" if on < count else f"{count} face{'s' * (count != 1)}"
+    return f"{on} of {count} faces" if on < count else counted(count, "face")
 
 
 class Session(QObject):
