@@ -130,8 +130,10 @@ def test_the_settings_dialog_offers_quality_only_where_a_format_uses_it(qtbot):
 
 
 @pytest.mark.parametrize(("pattern", "says"), [("restored_photo", "must contain {stem}"),
-                                               ("{stem}_{date}", "cannot name a file"),
-                                               ("{stem}_x}", "cannot name a file")])
+                                               ("{stem}_{date}", "cannot name a file (unknown field date"),
+                                               ("{stem}_x}", "cannot name a file (Single '}'"),
+                                               ("{stem}/x", "cannot name a file (it must give a plain file name)"),
+                                               ("{stem}_" + "x" * 300, "would be 310 ")])
 def test_a_bad_name_pattern_keeps_the_dialog_open_with_every_edit(qtbot, pattern, says):
     """OK with one bad field says what is wrong in the dialog and keeps the other edits, instead
     of closing and throwing every change away; a pattern Save could not use is refused here."""

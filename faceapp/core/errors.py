@@ -67,6 +67,16 @@ class ExportError(FaceappError):
     """A result could not be written (read-only folder, full disk, existing file)."""
 
 
+class NamePatternError(ExportError):
+    """A result's name pattern cannot name a file; ``reason`` says what is wrong with it (an unknown
+    field, an unbalanced brace, a slash), for a front end that words the rest itself."""
+
+    def __init__(self, pattern: str, reason: str) -> None:
+        super().__init__(f"bad output name pattern {pattern!r}: {reason}")
+        self.pattern = pattern
+        self.reason = reason
+
+
 class ManifestError(ModelError):
     """A model manifest is missing a field, has a wrong value or cannot be parsed."""
 

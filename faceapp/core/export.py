@@ -45,7 +45,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image
 
-from faceapp.core.errors import ExportError
+from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import MAX_IPTC_BYTES, iptc_text, with_iptc
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
@@ -180,12 +180,12 @@ def output_file_name(
             raise ValueError(f"unknown field {unknown} (it may use {', '.join('{' + f + '}' for f in sorted(allowed))})")
         stem = pattern.format(stem=input_path.stem, **(fields or {}))
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise ExportError(f"bad output name pattern {pattern!r}: {exc}") from None
+        raise NamePatternError(pattern, str(exc)) from None
     if not stem or "/" in stem or "\\" in stem or "\0" in stem:
         if "\\" in input_path.stem and "\\" not in pattern:
             raise ExportError(f"the photo's name {input_path.name} holds a \\, which a result's name cannot (it "
                               "separates folders on Windows): rename the photo")
-        raise ExportError(f"bad output name pattern {pattern!r}: it must give a plain file name")
+        raise NamePatternError(pattern, "it must give a plain file name")
     if (length := name_length(stem + ext)) > MAX_NAME_LENGTH:
         raise ExportError(f"the result's name {stem[:40]}…{ext} would be {length} {_NAME_UNITS} long, and file systems "
                           f"take at most {MAX_NAME_LENGTH}: choose a shorter name pattern, or rename the photo")

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.errors import ExportError
+from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.export import output_file_name, pattern_fields
 from faceapp.core.preferences import (
     DEVICES,
@@ -288,10 +288,11 @@ class SettingsDialog(QDialog):
         pattern = self.name_pattern.text().strip() or "{stem}_restored"
         try:
             output_file_name("photo.jpg", pattern=pattern)  # as Save names files (unbalanced braces too)
-        except ExportError as exc:
-            reason = str(exc).split(": ", 1)[-1]  # what the core found wrong (a field, a brace, a slash)
-            raise ValueError(f"the name pattern {pattern!r} cannot name a file ({reason}): the only field it may "
+        except NamePatternError as exc:  # what the core found wrong: a field, a brace, a slash
+            raise ValueError(f"the name pattern {pattern!r} cannot name a file ({exc.reason}): the only field it may "
                              "use is {stem} (the original's name); write {{ and }} for a brace, and no / or \\") from None
+        except ExportError as exc:  # a name too long for file systems
+            raise ValueError(str(exc)) from None
         if "stem" not in pattern_fields(pattern):
             raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
         return dataclasses.replace(
