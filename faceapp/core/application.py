@@ -143,7 +143,7 @@ def detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
                  should_cancel: Callable[[], bool] | None = None) -> FoundFaces:
     """The faces of ``photo`` at least ``prefs.min_face_size`` px, and how many smaller ones were
     left out; those ``prefs.face_selection`` leaves out come back switched off (``enabled=False``),
-    so a user may switch them on. Faces are numbered (``index``) left to right among those kept, as
+    so a user may switch them on. Faces are numbered (``index``) in reading order among those kept, as
     the detector numbers them. ``should_cancel`` is asked between the detector's pieces of work
     (raises :class:`~faceapp.core.errors.Cancelled`). :func:`iter_detect_faces` reports progress."""
     return drive(iter_detect_faces(photo, detector, prefs, should_cancel=should_cancel))

@@ -102,7 +102,7 @@ class Face:
 
     box: (x0, y0, x1, y1). landmarks: (5, 2) float32 — left eye, right eye, nose, left and right
     mouth corner. score: detector confidence (1.0 for faces given by the user). index: position
-    in the detector's list (left to right). enabled: whether it is to be restored.
+    in the detector's list (in reading order: :func:`reading_order`). enabled: whether it is to be restored.
     """
 
     index: int
@@ -121,6 +121,28 @@ class Face:
     def center(self) -> tuple[float, float]:
         x0, y0, x1, y1 = self.box
         return (x0 + x1) / 2.0, (y0 + y1) / 2.0
+
+
+def reading_order(faces: Sequence[Face]) -> list[Face]:
+    """``faces`` as a reader numbers the people of a group photo: row by row from the top, each row
+    left to right. A face joins the row above it when its centre lies within half a face's height
+    of that row's (mean) centre line, so heads at slightly different heights stay one row, and the
+    back row of a group is numbered before the front row (left to right alone interleaved them)."""
+    rows: list[list[Face]] = []
+    for face in sorted(faces, key=lambda f: f.center[1]):
+        if rows:
+            row = rows[-1]
+            line = sum(f.center[1] for f in row) / len(row)
+            height = max(_box_height(face), sum(_box_height(f) for f in row) / len(row))
+            if face.center[1] - line <= height / 2:
+                row.append(face)
+                continue
+        rows.append([face])
+    return [face for row in rows for face in sorted(row, key=lambda f: f.center[0])]
+
+
+def _box_height(face: Face) -> float:
+    return face.box[3] - face.box[1]
 
 
 def face_from_landmarks(points: Sequence[Sequence[float]] | np.ndarray, *, index: int = 0) -> Face:
@@ -306,7 +328,8 @@ class FaceDetector:
 
     def detect(self, rgb: np.ndarray, *, min_size: float = 0.0,
                should_cancel: Callable[[], bool] | None = None) -> list[Face]:
-        """Faces in an HxWx3 uint8 RGB photo, left to right; boxes smaller than ``min_size`` px dropped.
+        """Faces in an HxWx3 uint8 RGB photo, in reading order (:func:`reading_order`); boxes smaller
+        than ``min_size`` px dropped.
         ``should_cancel`` is asked before each piece of work (a pass or a tile: at most about a
         second on 2 CPU cores); when it returns true, :class:`Cancelled` is raised.
         :meth:`iter_detect` does the same and reports its progress.
@@ -370,8 +393,7 @@ class FaceDetector:
             face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score)
             if face.size >= min_size:
                 faces.append(face)
-        faces.sort(key=lambda f: (f.center[0], f.center[1]))
-        return [replace(face, index=i) for i, face in enumerate(faces)]
+        return [replace(face, index=i) for i, face in enumerate(reading_order(faces))]
 
     def _run_passes(self, rgb: np.ndarray, passes: Sequence[_Pass], first_rank: int,
                     should_cancel: Callable[[], bool] | None, *, small_faces: bool = False,
