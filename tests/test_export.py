@@ -607,3 +607,108 @@ def test_a_jpegs_iptc_caption_and_keywords_go_into_the_xmp_of_a_png_result(tmp_p
     said = _dublin_core(read_photo(export_photo(photo.rgb, None, photo, tmp_path / "scan.png")).xmp)
     assert said == {"dc:creator": ["Studio Brandt"], "dc:description": ["Grandma Rose, Naples, 1952 — the wedding"],
                     "dc:subject": ["wedding", "Napoli"]}
+
+
+def _all_dublin_core(xmp: bytes) -> dict[str, list[str]]:
+    """The Dublin Core properties every rdf:Description of an XMP packet states, each as its texts."""
+    import xml.etree.ElementTree as ElementTree
+
+    dc, rdf = "{http://purl.org/dc/elements/1.1/}", "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    found: dict[str, list[str]] = {}
+    for description in ElementTree.fromstring(xmp).iter(rdf + "Description"):
+        for node in description:
+            if node.tag.startswith(dc):
+                found.setdefault("dc:" + node.tag[len(dc):], []).extend(li.text for li in node.iter(rdf + "li"))
+    return found
+
+
+def _scan_with_iptc(tmp_path, record: bytes, *, xmp: bytes | None) -> Photo:
+    encoded = tmp_path / "plain.jpg"
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(encoded, quality=90, **({"xmp": xmp} if xmp else {}))
+    jpeg = encoded.read_bytes()
+    app = 2 + 2 + int.from_bytes(jpeg[4:6], "big")
+    (tmp_path / "scan.jpg").write_bytes(jpeg[:app] + _photoshop_block({0x0404: record}) + jpeg[app:])
+    return read_photo(tmp_path / "scan.jpg")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_iptc_goes_into_the_xmp_the_photo_has_already(tmp_path, suffix):
+    """Photoshop writes an XMP packet beside the IPTC record (here with a title but no caption):
+    the result keeps the packet and gains the caption, credit and keywords it did not state, not a
+    second title (QA: every IPTC field was lost whenever the photo had any XMP)."""
+    record = (_iptc_dataset(5, "IPTC title") + _iptc_dataset(120, "Grandma Rose, Naples")
+              + _iptc_dataset(80, "Studio Brandt") + _iptc_dataset(25, "wedding") + _iptc_dataset(25, "Napoli"))
+    photo = _scan_with_iptc(tmp_path, record, xmp=XMP)
+    result = read_photo(export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance=PROVENANCE))
+    assert _all_dublin_core(result.xmp) == {"dc:title": ["Grandma, 1931"], "dc:description": ["Grandma Rose, Naples"],
+                                            "dc:creator": ["Studio Brandt"], "dc:subject": ["wedding", "Napoli"]}
+    assert b'tiff:Orientation="1"' in result.xmp
+
+
+def test_a_tiffs_iptc_record_goes_into_its_tiff_and_jpeg_results(tmp_path):
+    """A TIFF holds its IPTC record in a tag, as 4-byte integers padded with zeros (Photoshop's way):
+    a TIFF result gets the same record back, a JPEG result gets it in APP13, a PNG's XMP states it."""
+    import struct
+
+    from PIL import IptcImagePlugin, TiffImagePlugin
+
+    record = _iptc_dataset(120, "TIFF caption") + _iptc_dataset(25, "scan")
+    padded = record + b"\0" * (-len(record) % 4)
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[33723] = padded
+    info.tagtype[33723] = 7  # UNDEFINED, as Pillow writes bytes; then retyped LONG as Photoshop types it
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.tif", tiffinfo=info)
+    tiff = (tmp_path / "scan.tif").read_bytes()
+    entry = struct.pack("<HHI", 33723, 7, len(padded))
+    assert tiff.startswith(b"II") and tiff.count(entry) == 1
+    (tmp_path / "scan.tif").write_bytes(tiff.replace(entry, struct.pack("<HHI", 33723, 4, len(padded) // 4)))
+    photo = read_photo(tmp_path / "scan.tif")
+    assert photo.iptc == record
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.tif", provenance=PROVENANCE)) as out:
+        assert IptcImagePlugin.getiptcinfo(out)[(2, 120)] == b"TIFF caption"
+    assert read_photo(tmp_path / "out.tif").iptc == record
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:
+        assert IptcImagePlugin.getiptcinfo(out)[(2, 25)] == b"scan"
+    png = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "out.png"))
+    assert _all_dublin_core(png.xmp) == {"dc:description": ["TIFF caption"], "dc:subject": ["scan"]}
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+def test_the_photos_own_user_comment_stays_and_the_provenance_goes_into_the_xmp(tmp_path, suffix):
+    """A scanner's or archivist's note in the EXIF UserComment was replaced by the provenance: the
+    note stays, and the provenance is still read back (from the XMP). Restored again, the result
+    carries one provenance, this run's."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0Note from 1985: left is Anna"
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.jpg", exif=exif.tobytes(), xmp=XMP)
+    photo = read_photo(tmp_path / "scan.jpg")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        comment = out.getexif().get_ifd(0x8769).get(0x9286)
+    assert comment == b"ASCII\0\0\0Note from 1985: left is Anna"
+    assert read_provenance(dest) == PROVENANCE
+    again = read_photo(dest)
+    second = {**PROVENANCE, "fidelity": 0.9}
+    twice = export_photo(again.rgb, None, again, tmp_path / f"twice{suffix}", provenance=second)
+    assert read_provenance(twice) == second and read_photo(twice).xmp.count(b"faceapp:provenance>") == 2  # one element
+    assert b"Grandma, 1931" in read_photo(twice).xmp
+    assert read_provenance(export_photo(again.rgb, None, again, tmp_path / f"plain{suffix}")) is None
+
+
+def test_an_earlier_runs_provenance_in_the_user_comment_is_replaced_not_kept(tmp_path):
+    photo = read_photo(export_photo(np.full((30, 40, 3), 100, np.uint8), None, None, tmp_path / "first.jpg",
+                                    provenance=PROVENANCE))
+    second = {**PROVENANCE, "fidelity": 0.9}
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "second.jpg", provenance=second)
+    assert read_provenance(dest) == second and b"faceapp" not in (read_photo(dest).xmp or b"")
+    assert read_provenance(export_photo(photo.rgb, None, photo, tmp_path / "plain.jpg")) is None
+
+
+def test_a_jpegs_comment_goes_into_its_jpeg_and_png_results(tmp_path):
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.jpg", comment=b"Aunt Mary, 1950")
+    photo = read_photo(tmp_path / "scan.jpg")
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance=PROVENANCE)) as out:
+        assert out.info.get("comment") == b"Aunt Mary, 1950"
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.png", provenance=PROVENANCE)) as out:
+        out.load()
+        assert out.text.get("Comment") == "Aunt Mary, 1950"

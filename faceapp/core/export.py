@@ -12,10 +12,13 @@ Metadata carried over from the source photo (as :func:`faceapp.core.photo_io.rea
 the EXIF block and the XMP packet (orientation reset to 1, the pixel size the result's; XMP in
 every format, inside the TIFF tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF
 density, PNG's pHYs, TIFF's resolution tags, the EXIF's and the XMP's; multiplied by the upscale factor, so the print size stays the
-same), PNG to PNG the text chunks (Title, Author, …) and, JPEG to JPEG, the IPTC record (caption,
+same), PNG to PNG the text chunks (Title, Author, …), a JPEG's comment (into a JPEG's COM segment
+or a PNG's Comment chunk) and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
-photo is not). The provenance dict is written as JSON into the EXIF UserComment and, for PNG, also as a
-text chunk named ``faceapp``. A one-channel (black-and-white) source is written with one grey
+photo is not). Text chunks and an IPTC record that the result's format has no place for are stated
+in its XMP as Dublin Core, beside what the photo's XMP states (:mod:`faceapp.core.xmp`). The
+provenance dict is written as JSON into the EXIF UserComment (or, where the photo has a comment of
+its own there, which stays, into the XMP) and, for PNG, also as a text chunk named ``faceapp``. A one-channel (black-and-white) source is written with one grey
 channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB channels). JPEG has
 no alpha channel: a transparent result is flattened over white there, with a warning in the log.
 Results larger than a format allows are refused before anything is written
@@ -35,7 +38,6 @@ import logging
 import json
 import math
 import os
-import re
 import stat
 import string
 from collections.abc import Callable, Iterator
@@ -45,6 +47,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image
 
+from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import MAX_IPTC_BYTES, iptc_text, with_iptc
@@ -90,6 +93,7 @@ _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
 _XMP_TAG = 700  # TIFF's XMP tag
+_TIFF_IPTC_TAG = 33723  # TIFF's IPTC-NAA tag
 _TEMP_SUFFIX = ".part"
 _swept: set[str] = set()  # folders already cleared of killed runs' leftovers by this process
 
@@ -296,18 +300,26 @@ def export_photo(
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
-    xmp = _xmp_of_result(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
-    if xmp is None and photo is not None and (photo.png_text and fmt != "PNG" or photo.iptc and fmt != "JPEG"):
-        xmp = _dublin_core_xmp(photo)  # a caption kept where text chunks or an IPTC record cannot go
+    xmp = xmp_packets.result_packet(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
+    xmp = xmp_packets.with_provenance(xmp, None)  # an earlier run's is not this one's
+    if photo is not None:
+        xmp = xmp_packets.with_dublin_core(xmp, _dublin_core_values(photo, fmt))
+    own_comment = photo is not None and _own_user_comment(photo.exif)
+    if provenance is not None and own_comment:  # the photo's comment stays; the provenance goes into the XMP
+        xmp = xmp_packets.with_provenance(xmp, json.dumps(provenance, ensure_ascii=False))
     if fmt == "JPEG" and xmp and len(xmp) > _JPEG_MAX_XMP_BYTES:
         log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
         xmp = None
-    exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if fmt == "TIFF" else None)
+    tiff = fmt == "TIFF"
+    exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
+                       iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
         exif = _exif_block(None, provenance)
+        if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
+            xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
         if int(alpha.min()) < 255:
             log.warning("%s: JPEG has no transparency: the transparent parts are flattened over white", dest.name)
@@ -323,6 +335,8 @@ def export_photo(
         image = _to_pillow(pixels, alpha)
         options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp if fmt != "TIFF" else None, pixels=width * height,
                                 quality=quality, webp_method=webp_method)
+        if fmt == "JPEG" and photo is not None and photo.comment:
+            options["comment"] = photo.comment  # the photo's COM segment, which fits one as it did there
         iptc = photo.iptc if fmt == "JPEG" and photo is not None else None
         if iptc and len(iptc) > MAX_IPTC_BYTES:
             log.warning("IPTC record of %s is %d bytes, too long for one JPEG segment: it is left out", dest.name, len(iptc))
@@ -397,9 +411,11 @@ def _provenance_of(path: str | Path) -> dict[str, Any] | None:
         text = image.info.get(PROVENANCE_KEY)
         if not text:
             comment = image.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
-            if isinstance(comment, bytes):
-                comment = comment[8:].decode("utf-8", "replace") if comment[:8] in (b"UNICODE\0", b"ASCII\0\0\0") else comment.decode("utf-8", "replace")
-            text = comment
+            text = _user_comment_text(comment) if _user_comment_is_provenance(comment) else None
+        if not text:  # the photo's own comment kept its place: the provenance is in the XMP
+            xmp = image.info.get("xmp")
+            xmp = xmp[0] if isinstance(xmp, tuple) and xmp else xmp
+            text = xmp_packets.provenance_text(xmp.encode("utf-8") if isinstance(xmp, str) else xmp)
     if not text:
         return None
     try:
@@ -458,84 +474,55 @@ def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[str, str]:
-    """The text chunks of a PNG result: the source PNG's own (less an older provenance), then the provenance."""
+    """The text chunks of a PNG result: the source PNG's own (less an older provenance) or a JPEG's
+    comment, then the provenance."""
     text = {k: v for k, v in (photo.png_text or {}).items() if k != PROVENANCE_KEY} if photo is not None else {}
+    if photo is not None and photo.comment and "Comment" not in text:  # a JPEG's COM: PNG's own keyword for it
+        text["Comment"] = _decoded(photo.comment)
     if provenance is not None:
         text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=False)
     return text
 
 
+def _decoded(text: bytes) -> str:
+    """A comment's bytes as text: UTF-8 where they are, else Latin-1 (what older JPEG writers used)."""
+    try:
+        return text.decode("utf-8").strip("\0")
+    except UnicodeDecodeError:
+        return text.decode("latin-1").strip("\0")
+
+
 #: PNG text keywords (the PNG specification's) and the Dublin Core properties that say the same in XMP.
 _PNG_TEXT_AS_DUBLIN_CORE = {"Title": "title", "Author": "creator", "Description": "description", "Copyright": "rights"}
-#: Each Dublin Core property's XMP container: a language alternative, an ordered or an unordered list.
-_DUBLIN_CORE_CONTAINERS = {"title": "Alt", "creator": "Seq", "description": "Alt", "rights": "Alt", "subject": "Bag"}
-
-
-def _dublin_core_xmp(photo: Photo) -> bytes | None:
-    """An XMP packet stating, as Dublin Core, the title, creators, description, rights and keywords
-    a PNG's text chunks or a JPEG's IPTC record hold: what a result in another format carries
-    instead, as neither has a place there (QA: a scan's caption was lost when its PNG's result was a
-    JPEG, and a JPEG's IPTC caption and keywords when its result was a PNG); None when there are none."""
-    from xml.sax.saxutils import escape
-
+def _dublin_core_values(photo: Photo, fmt: str) -> dict[str, list[str]]:
+    """The title, creators, description, rights and keywords a PNG's text chunks or a photo's IPTC
+    record hold, where the result's format ``fmt`` has no place for them: what its XMP states
+    instead, as Dublin Core (QA: a scan's caption was lost when its PNG's result was a JPEG, and a
+    JPEG's IPTC caption and keywords when its result was a PNG, also beside an XMP packet of its own)."""
     values: dict[str, list[str]] = {}
-    for keyword, name in _PNG_TEXT_AS_DUBLIN_CORE.items():
-        if (photo.png_text or {}).get(keyword):
-            values[name] = [photo.png_text[keyword]]
-    if photo.iptc:
+    if fmt != "PNG":
+        for keyword, name in _PNG_TEXT_AS_DUBLIN_CORE.items():
+            if (photo.png_text or {}).get(keyword):
+                values[name] = [photo.png_text[keyword]]
+    if photo.iptc and fmt not in _IPTC_FORMATS:
         for name, found in iptc_text(photo.iptc).items():
             values.setdefault(name, found)
-    properties = []
-    for name, container in _DUBLIN_CORE_CONTAINERS.items():
-        if values.get(name):
-            kept = values[name] if container != "Alt" else values[name][:1]
-            language = ' xml:lang="x-default"' if container == "Alt" else ""
-            items = "".join(f"<rdf:li{language}>{escape(value)}</rdf:li>" for value in kept)
-            properties.append(f"<dc:{name}><rdf:{container}>{items}</rdf:{container}></dc:{name}>")
-    if not properties:
-        return None
-    return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
-            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-            '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
-            + "".join(properties)
-            + '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>').encode("utf-8")
+    return values
 
 
-def _xmp_property(name: str) -> re.Pattern[bytes]:
-    """An XMP property's value, as an attribute (``tiff:ImageWidth="4000"``) or an element
-    (``<tiff:ImageWidth>4000</tiff:ImageWidth>``; a closing tag is not followed by a value)."""
-    return re.compile(rb"(:" + name.encode() + rb"""\s*=\s*["']|:""" + name.encode() + rb">)\s*[^\s\"'<]+")
-
-
-#: The pixel sizes an XMP packet may state (tiff: and exif: namespaces), by axis (0: x, 1: y).
-_XMP_SIZES = tuple((_xmp_property(name), axis) for name, axis in (
-    ("ImageWidth", 0), ("PixelXDimension", 0), ("ImageLength", 1), ("PixelYDimension", 1)))
-_XMP_RESOLUTIONS = tuple((_xmp_property(name), axis) for name, axis in (("XResolution", 0), ("YResolution", 1)))
-
-
-def _xmp_of_result(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | None) -> bytes:
-    """The photo's XMP packet as its result carries it: the pixel sizes it states are the result's
-    ``size`` (enlarged, upright) and its resolution the result's ``dpi`` (the photo's times the
-    upscale), as the EXIF block says; a resolution the photo did not state is left as it is."""
-    for pattern, axis in _XMP_SIZES:
-        xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
-    if dpi is not None:
-        for pattern, axis in _XMP_RESOLUTIONS:
-            xmp = pattern.sub(lambda m, value=_xmp_rational(dpi[axis]): m.group(1) + value, xmp)
-    return xmp
-
-
-def _xmp_rational(value: float) -> bytes:
-    """``value`` as XMP writes a TIFF rational: ``600/1``, or in thousandths."""
-    return f"{round(value)}/1".encode() if abs(value - round(value)) < 1e-6 else f"{round(value * 1000)}/1000".encode()
+#: The formats that hold an IPTC record: JPEG (an APP13 segment) and TIFF (its IPTC-NAA tag).
+_IPTC_FORMATS = frozenset({"JPEG", "TIFF"})
 
 
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
-                size: tuple[int, int] | None = None, xmp: bytes | None = None) -> bytes | None:
+                size: tuple[int, int] | None = None, xmp: bytes | None = None, iptc: bytes | None = None,
+                comment_kept: bool = False) -> bytes | None:
     """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` (in
     inches, EXIF's default, when it gives no unit: as the JFIF and TIFF resolution are written)
-    and its pixel dimensions ``size`` (where it has them), the provenance, and ``xmp`` (for TIFF,
-    whose XMP is one of its tags). No image-structure tag (bits per sample, compression, strip
+    and its pixel dimensions ``size`` (where it has them), the provenance in the UserComment (unless
+    ``comment_kept``: the photo's own comment stays there), and ``xmp`` and ``iptc`` (for TIFF,
+    whose XMP and IPTC record are tags of its own). An earlier run's provenance in the UserComment
+    is not kept. No image-structure tag (bits per sample, compression, strip
     offsets, sample format, …: :data:`~faceapp.core.photo_io.STRUCTURE_TAGS`) is carried over:
     they describe the source file, and Pillow would write them into a TIFF result's own IFD."""
     exif = Image.Exif()
@@ -563,13 +550,60 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         for tag, value in ((_PIXEL_X_DIMENSION, size[0]), (_PIXEL_Y_DIMENSION, size[1])):
             if tag in ifd:
                 ifd[tag] = value
+    if _EXIF_IFD in exif and _user_comment_is_provenance(exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)):
+        del exif.get_ifd(_EXIF_IFD)[_USER_COMMENT]
     if provenance is not None:
         exif[_SOFTWARE] = "faceapp"
-        ifd = exif.get_ifd(_EXIF_IFD)
-        ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")
+        if not comment_kept:
+            ifd = exif.get_ifd(_EXIF_IFD)
+            ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")
     if xmp:
         exif[_XMP_TAG] = xmp
+    if iptc:
+        exif[_TIFF_IPTC_TAG] = iptc
     return exif.tobytes() if len(exif) else None
+
+
+def _user_comment_text(value: object) -> str:
+    """An EXIF UserComment as text: its 8-byte character code (ASCII, UNICODE, JIS or undefined)
+    and the text after it, padding of zeros and spaces stripped."""
+    if isinstance(value, str):
+        return value.strip("\0 ")
+    if not isinstance(value, bytes | bytearray):
+        return ""
+    code, body = bytes(value[:8]), bytes(value[8:])
+    if code == b"UNICODE\0":
+        # UTF-16 in the EXIF block's byte order, which Pillow does not say: the order that gives text
+        texts = [body.decode(order, "replace") for order in ("utf-16-be", "utf-16-le")]
+        return min(texts, key=lambda text: sum(not ch.isprintable() for ch in text)).strip("\0 ")
+    if code in (b"ASCII\0\0\0", b"JIS\0\0\0\0\0", b"\0" * 8):
+        return body.decode("utf-8", "replace").strip("\0 ")
+    return bytes(value).decode("utf-8", "replace").strip("\0 ")  # no character code: the text alone
+
+
+def _user_comment_is_provenance(value: object) -> bool:
+    """Whether an EXIF UserComment is the provenance an earlier faceapp run wrote (a JSON object)."""
+    text = _user_comment_text(value)
+    if not text.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _own_user_comment(exif_bytes: bytes | None) -> bool:
+    """Whether a photo's EXIF holds a UserComment of its own (a note, not an earlier run's provenance),
+    which its result keeps (QA: a scan's "left is Anna" was replaced by the provenance)."""
+    if not exif_bytes:
+        return False
+    exif = Image.Exif()
+    try:
+        exif.load(exif_bytes)
+        value = exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+    except Exception:  # unreadable EXIF: the export starts afresh, with nothing to keep
+        return False
+    return bool(_user_comment_text(value)) and not _user_comment_is_provenance(value)
 
 
 def _save_options(

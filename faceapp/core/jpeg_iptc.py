@@ -1,4 +1,4 @@
-"""A JPEG's IPTC record (captions, keywords, credits, copyright), carried into the JPEG of a result.
+"""A photo's IPTC record (captions, keywords, credits, copyright), carried into the JPEG of a result.
 
 Photo archives and newsrooms keep a photo's caption and credits in its IPTC-NAA record, which a
 JPEG holds as one resource (id 0x0404) of a Photoshop "image resource" block in an APP13 segment.
@@ -12,7 +12,9 @@ file and would be wrong for the result: its embedded thumbnail shows the unresto
 resolution is superseded by the result's, and the IPTC digest (0x0425) is left out so that readers
 do not take the record for one that another program changed.
 
-A result in another format has no place for the record: :func:`iptc_text` reads its title,
+A TIFF holds the record in its own tag (33723, IPTC-NAA), which a TIFF result gets back (and a
+TIFF's record goes into a JPEG result's APP13 as a JPEG's does). A PNG or WebP result has no place
+for the record: :func:`iptc_text` reads its title,
 creators, rights, caption and keywords, which the export states in the result's XMP instead.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "with_iptc"]
+__all__ = ["IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "trimmed", "with_iptc"]
 
 #: the Photoshop image resource id of the IPTC-NAA record
 IPTC_RESOURCE_ID = 0x0404
@@ -61,12 +63,10 @@ IPTC_TEXT_DATASETS = {5: "title", 80: "creator", 116: "rights", 120: "descriptio
 _UTF8_MARK = b"\x1b%G"  # record 1, dataset 90 (coded character set): UTF-8
 
 
-def iptc_text(record: bytes) -> dict[str, list[str]]:
-    """The title, creators, rights, description and keywords an IPTC-NAA record holds, as text
-    (see :data:`IPTC_TEXT_DATASETS`; several values where the record repeats a dataset). Each
-    dataset is a tag byte 0x1C, its record and dataset numbers and a 2-byte big-endian length (its
-    high bit set: the length of an extended length follows); text is UTF-8 when record 1 says so,
-    else Latin-1. A record cut short ends the reading."""
+def _datasets(record: bytes) -> tuple[list[tuple[int, int, bytes]], int]:
+    """The record's datasets as (record number, dataset number, value), and where the last ends.
+    Each is a tag byte 0x1C, its record and dataset numbers and a 2-byte big-endian length (its high
+    bit set: the length of an extended length follows); anything else ends the reading."""
     found: list[tuple[int, int, bytes]] = []
     at = 0
     while at + 5 <= len(record) and record[at] == 0x1C:
@@ -78,6 +78,20 @@ def iptc_text(record: bytes) -> dict[str, list[str]]:
             at += size
         found.append((number, dataset, record[at:at + length]))
         at += length
+    return found, min(at, len(record))
+
+
+def trimmed(record: bytes) -> bytes:
+    """``record`` without what follows its last dataset: a TIFF stores the record as 4-byte
+    integers (Photoshop's habit), padded with zeros to a multiple of 4."""
+    return record[:_datasets(record)[1]]
+
+
+def iptc_text(record: bytes) -> dict[str, list[str]]:
+    """The title, creators, rights, description and keywords an IPTC-NAA record holds, as text
+    (see :data:`IPTC_TEXT_DATASETS`; several values where the record repeats a dataset); text is
+    UTF-8 when record 1 says so, else Latin-1. A record cut short ends the reading."""
+    found, _ = _datasets(record)
     utf8 = any(number == 1 and dataset == 90 and value.startswith(_UTF8_MARK) for number, dataset, value in found)
     text: dict[str, list[str]] = {}
     for number, dataset, value in found:

@@ -47,7 +47,7 @@ from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
 from faceapp.core import colour
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
-from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID
+from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, trimmed
 from faceapp.core.pathtext import file_problem
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"})
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP"})
 
 _EXIF_ORIENTATION = 0x0112
+_TIFF_IPTC_TAG = 33723  # IPTC-NAA
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT = 0x0128
 _INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
@@ -138,7 +139,9 @@ class Photo:
     reset to 1, or None. png_text: a PNG's text chunks (Title, Author, …), or None. grey_icc: a
     one-channel photo's grey ICC profile (Gray Gamma 2.2, Dot Gain 20 %, …), or None: the pixels are
     passed through as they are, and the profile goes back on a one-channel result, whose grey levels
-    are in the same space. iptc: a JPEG's IPTC-NAA record (caption, keywords, credits), or None.
+    are in the same space. iptc: a JPEG's or a TIFF's IPTC-NAA record (caption, keywords, credits),
+    or None. comment: a JPEG's comment (its COM segment: a caption some scanners and archives
+    write), or None.
     pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
     only the first is read, so a front-end can say that the others are left out (1 for every
     other file). bits: the bits per channel of the file's pixels (16 for a 48-bit scan, 32 for a
@@ -162,6 +165,7 @@ class Photo:
     png_text: dict[str, str] | None = None
     grey_icc: bytes | None = None
     iptc: bytes | None = None
+    comment: bytes | None = None
     pages: int = 1
     bits: int = 8
     orientation: int = 1
@@ -415,7 +419,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
-        grey_icc=grey_icc, iptc=_iptc(image) if fmt == "JPEG" else None, pages=pages, bits=bits,
+        grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
         orientation=turned,
     )
 
@@ -533,9 +537,26 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = Fa
 
 
 def _iptc(image: Image.Image) -> bytes | None:
-    """The IPTC-NAA record of a JPEG's Photoshop block (resource 0x0404), or None."""
-    record = (image.info.get("photoshop") or {}).get(IPTC_RESOURCE_ID)
+    """The IPTC-NAA record of a JPEG's Photoshop block (resource 0x0404) or of a TIFF's IPTC tag
+    (33723), or None."""
+    if image.format in ("JPEG", "MPO"):
+        record = (image.info.get("photoshop") or {}).get(IPTC_RESOURCE_ID)
+    elif image.format == "TIFF":
+        # The tag's bytes as stored: Photoshop types it as 4-byte integers, which Pillow would decode
+        # as numbers (its own IPTC reader takes the raw bytes the same way).
+        record = getattr(image.tag_v2, "_tagdata", {}).get(_TIFF_IPTC_TAG)
+        record = trimmed(bytes(record)) if isinstance(record, bytes | bytearray) else None
+    else:
+        return None
     return bytes(record) if isinstance(record, bytes | bytearray) and record else None
+
+
+def _comment(image: Image.Image) -> bytes | None:
+    """A JPEG's comment (COM segment), or None."""
+    comment = image.info.get("comment") if image.format in ("JPEG", "MPO") else None
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8")
+    return comment if isinstance(comment, bytes) and comment.strip(b"\0 \t\r\n") else None
 
 
 def _colour_space(icc: bytes | None) -> bytes | None:

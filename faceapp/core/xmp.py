@@ -1,0 +1,154 @@
+"""A result's XMP packet: the photo's own, stating the result's size, plus what has no other place.
+
+A result carries its photo's XMP packet (:func:`result_packet` makes the pixel sizes and the
+resolution it states the result's). Two things are added to it, each as an ``rdf:Description`` of
+its own inserted before the packet's closing ``</rdf:RDF>`` (XMP allows several; each declares its
+namespaces, so the packet's own prefixes do not matter), the rest of the packet kept byte for byte:
+
+* Dublin Core properties (title, creator, description, rights, subject) from a PNG's text chunks or
+  an IPTC record, when the result's format has no place for those (:func:`with_dublin_core`); a
+  property the packet states already is not added again (Photoshop keeps its IPTC in step with its
+  XMP, so most packets that have one state both);
+* faceapp's provenance (:func:`with_provenance`), where the EXIF UserComment that holds it
+  otherwise is the photo's own comment and stays so.
+
+The packet is read with the standard library's expat parser, which expands no external entity and
+refuses entity-expansion attacks; a packet it cannot parse is left as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ElementTree
+from xml.sax.saxutils import escape
+
+__all__ = ["DUBLIN_CORE_CONTAINERS", "provenance_text", "result_packet", "with_dublin_core", "with_provenance"]
+
+log = logging.getLogger(__name__)
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+#: the namespace of faceapp's own XMP property, its provenance
+FACEAPP_NAMESPACE = "urn:faceapp:xmp:1.0#"
+#: Each Dublin Core property's XMP container: a language alternative, an ordered or an unordered list.
+DUBLIN_CORE_CONTAINERS = {"title": "Alt", "creator": "Seq", "description": "Alt", "rights": "Alt", "subject": "Bag"}
+
+_PACKET_START = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+_PACKET_END = '</x:xmpmeta><?xpacket end="w"?>'
+_RDF_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?RDF\s*>")
+_PROVENANCE_BLOCK = re.compile(
+    rb'<rdf:Description rdf:about="" xmlns:rdf="' + re.escape(_RDF.encode()) + rb'" xmlns:faceapp="'
+    + re.escape(FACEAPP_NAMESPACE.encode()) + rb'">.*?</rdf:Description>', re.DOTALL)
+
+
+def _description(namespace_prefix: str, namespace: str, body: str) -> str:
+    return (f'<rdf:Description rdf:about="" xmlns:rdf="{_RDF}" xmlns:{namespace_prefix}="{namespace}">'
+            f"{body}</rdf:Description>")
+
+
+def _with_description(xmp: bytes | None, description: str) -> bytes | None:
+    """``xmp`` with ``description`` inserted before its closing ``</rdf:RDF>`` (a new packet when
+    ``xmp`` is None); None when the packet has no ``rdf:RDF`` to insert it into."""
+    if xmp is None:
+        return (_PACKET_START + f'<rdf:RDF xmlns:rdf="{_RDF}">' + description + "</rdf:RDF>" + _PACKET_END).encode("utf-8")
+    ends = list(_RDF_END.finditer(xmp))
+    if not ends:
+        return None
+    at = ends[-1].start()
+    return xmp[:at] + description.encode("utf-8") + xmp[at:]
+
+
+def _parsed(xmp: bytes) -> ElementTree.Element | None:
+    """The packet's XML tree, or None when it is not well-formed (a broken packet is kept as it is)."""
+    try:
+        return ElementTree.fromstring(xmp.rstrip(b"\0 \t\r\n"))
+    except ElementTree.ParseError:
+        return None
+
+
+def _stated(root: ElementTree.Element, namespace: str) -> set[str]:
+    """The names of the properties in ``namespace`` that the packet's descriptions state, as
+    elements or as attributes."""
+    names: set[str] = set()
+    prefix = "{" + namespace + "}"
+    for description in root.iter("{" + _RDF + "}Description"):
+        for key in (*description.attrib, *(child.tag for child in description)):
+            if isinstance(key, str) and key.startswith(prefix):
+                names.add(key[len(prefix):])
+    return names
+
+
+def with_dublin_core(xmp: bytes | None, values: dict[str, list[str]]) -> bytes | None:
+    """``xmp`` (or a new packet) stating also each Dublin Core property of ``values`` (names of
+    :data:`DUBLIN_CORE_CONTAINERS` → texts) that it does not state yet; ``xmp`` as it was when it
+    states them all or cannot be parsed."""
+    if xmp is not None:
+        root = _parsed(xmp)
+        if root is None:
+            log.info("an XMP packet that is not well-formed is kept as it is: its caption and keywords are not added")
+            return xmp
+        values = {name: texts for name, texts in values.items() if name not in _stated(root, _DUBLIN_CORE)}
+    properties = []
+    for name, container in DUBLIN_CORE_CONTAINERS.items():
+        if values.get(name):
+            kept = values[name] if container != "Alt" else values[name][:1]
+            language = ' xml:lang="x-default"' if container == "Alt" else ""
+            items = "".join(f"<rdf:li{language}>{escape(value)}</rdf:li>" for value in kept)
+            properties.append(f"<dc:{name}><rdf:{container}>{items}</rdf:{container}></dc:{name}>")
+    if not properties:
+        return xmp
+    return _with_description(xmp, _description("dc", _DUBLIN_CORE, "".join(properties))) or xmp
+
+
+def with_provenance(xmp: bytes | None, provenance: str | None) -> bytes | None:
+    """``xmp`` without the provenance an earlier faceapp run put into it, and with ``provenance``
+    (JSON text) when given; None for no packet at all."""
+    if xmp is not None:
+        xmp = _PROVENANCE_BLOCK.sub(b"", xmp)
+    if provenance is None:
+        return xmp
+    block = _description("faceapp", FACEAPP_NAMESPACE, f"<faceapp:provenance>{escape(provenance)}</faceapp:provenance>")
+    added = _with_description(xmp, block)
+    if added is None:
+        log.info("an XMP packet without rdf:RDF: the provenance is not added to it")
+        return xmp
+    return added
+
+
+def provenance_text(xmp: bytes | None) -> str | None:
+    """The provenance (JSON text) :func:`with_provenance` put into ``xmp``, or None."""
+    if not xmp or FACEAPP_NAMESPACE.encode() not in xmp:
+        return None
+    root = _parsed(xmp)
+    found = None if root is None else root.find(f".//{{{FACEAPP_NAMESPACE}}}provenance")
+    return found.text if found is not None else None
+
+
+def _property(name: str) -> re.Pattern[bytes]:
+    """An XMP property's value, as an attribute (``tiff:ImageWidth="4000"``) or an element
+    (``<tiff:ImageWidth>4000</tiff:ImageWidth>``; a closing tag is not followed by a value)."""
+    return re.compile(rb"(:" + name.encode() + rb"""\s*=\s*["']|:""" + name.encode() + rb">)\s*[^\s\"'<]+")
+
+
+#: The pixel sizes an XMP packet may state (tiff: and exif: namespaces), by axis (0: x, 1: y).
+_SIZES = tuple((_property(name), axis) for name, axis in (
+    ("ImageWidth", 0), ("PixelXDimension", 0), ("ImageLength", 1), ("PixelYDimension", 1)))
+_RESOLUTIONS = tuple((_property(name), axis) for name, axis in (("XResolution", 0), ("YResolution", 1)))
+
+
+def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | None) -> bytes:
+    """The photo's XMP packet as its result carries it: the pixel sizes it states are the result's
+    ``size`` (enlarged, upright) and its resolution the result's ``dpi`` (the photo's times the
+    upscale), as the EXIF block says; a resolution the photo did not state is left as it is."""
+    for pattern, axis in _SIZES:
+        xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
+    if dpi is not None:
+        for pattern, axis in _RESOLUTIONS:
+            xmp = pattern.sub(lambda m, value=_rational(dpi[axis]): m.group(1) + value, xmp)
+    return xmp
+
+
+def _rational(value: float) -> bytes:
+    """``value`` as XMP writes a TIFF rational: ``600/1``, or in thousandths."""
+    return f"{round(value)}/1".encode() if abs(value - round(value)) < 1e-6 else f"{round(value * 1000)}/1000".encode()
