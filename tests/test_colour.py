@@ -84,3 +84,22 @@ def test_srgb_and_untagged_photos_are_not_converted(testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "cf_03.jpg")
     assert photo.srgb is photo.rgb and photo.to_srgb(photo.rgb) is photo.rgb
     assert colour.is_srgb(None) and not colour.is_srgb(PROFILES["display-p3"])
+
+
+#: sRGB's primaries, adapted to D50 (the columns of its RGB → XYZ matrix).
+SRGB_D50 = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+def test_a_profile_is_srgb_by_its_colours_not_by_its_name():
+    """GIMP embeds "Linear sRGB" in linear-light exports: by its name it was taken for sRGB, and the
+    model got linear light (QA: faces came out more saturated, eyes bluish). The built-in sRGB
+    profile and one under another name that maps colours the same are sRGB."""
+    from PIL import ImageCms
+
+    linear = rgb_profile(SRGB_D50, gamma=1.0, description="GIMP built-in Linear sRGB")
+    assert not colour.is_srgb(linear)
+    grey_ramp = np.repeat(np.arange(0, 256, 32, dtype=np.uint8)[None, :, None], 3, axis=2)
+    assert colour.to_srgb(grey_ramp, linear)[0, 1, 0] > 90  # linear 32 is sRGB ~99: converted
+    assert colour.is_srgb(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    assert not colour.is_srgb(rgb_profile(description="sRGB-ish Adobe RGB (test)"))  # Adobe RGB, whatever its name
+    assert colour.is_srgb(None) and colour.is_srgb(b"not a profile")

@@ -19,15 +19,27 @@ log = logging.getLogger(__name__)
 
 
 def is_srgb(icc: bytes | None) -> bool:
-    """Whether pixels tagged with ``icc`` are sRGB already (no profile, an sRGB one, or one LittleCMS cannot read)."""
-    if not icc:
-        return True
+    """Whether pixels tagged with ``icc`` are sRGB already: no profile, one that maps every colour of
+    a 9-level grid to sRGB within :data:`SRGB_TOLERANCE` (however it is named), or one LittleCMS
+    cannot read. Its name alone is not trusted (QA: GIMP's "Linear sRGB" and "e-sRGB" were taken for
+    sRGB, and the model was given linear light)."""
+    return not icc or _maps_to_srgb(icc)
+
+
+#: The most (in 8-bit levels) an sRGB profile's colours may move when converted to LittleCMS's own
+#: sRGB: rounding, and the lookup tables of profiles written as tables instead of curves.
+SRGB_TOLERANCE = 2
+_GRID = np.stack(np.meshgrid(*[np.linspace(0, 255, 9).round()] * 3, indexing="ij"), axis=-1).reshape(1, -1, 3).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=8)
+def _maps_to_srgb(icc: bytes) -> bool:
     try:
-        description = ImageCms.getProfileDescription(_profile(icc))
+        converted = _apply(_transforms(icc)[0], _GRID)
     except (ImageCms.PyCMSError, OSError, ValueError):
         log.warning("unreadable ICC profile: the pixels are taken as sRGB")
         return True
-    return "srgb" in description.lower()
+    return int(np.abs(converted.astype(np.int16) - _GRID).max()) <= SRGB_TOLERANCE
 
 
 def to_srgb(rgb: np.ndarray, icc: bytes | None) -> np.ndarray:
