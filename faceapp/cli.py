@@ -226,10 +226,9 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
                        help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
     model.add_argument("--spare-sharp-faces", action=argparse.BooleanOptionalAction, default=True,
-                       help="at the model's own fidelity (no --fidelity given), a face the restorer barely changes "
-                            "(sharp already, or only lightly degraded) gets less diffusion, up to none, so the prior "
-                            "cannot smear it; models without a measured ramp spare nothing; each spared face is "
-                            "reported (default: on)")
+                       help="a face the restorer barely changes (sharp already, or only lightly degraded) gets "
+                            "less diffusion than --fidelity asks, up to none, so the prior cannot smear it; models "
+                            "without a measured ramp spare nothing; each spared face is reported (default: on)")
     model.add_argument("--seed", type=_seed, default=0, help="first seed, 0 or more (default: %(default)s)")
     model.add_argument("--seeds", type=_within(1, MAX_SEEDS), default=1,
                        help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
@@ -613,7 +612,7 @@ class _Restorer:
         kept)")."""
         from tqdm import tqdm
 
-        switch = "Give --fidelity or --no-spare-sharp-faces to diffuse every face"
+        switch = "Give --no-spare-sharp-faces to diffuse every face"
         # every face kept, and no damage that each seed fills its own way: no seed's file differs
         # (--refine diffuses each seed's face again, with that seed: the files differ)
         same_files = (self.prefs.seeds_per_face > 1 and not self.args.refine

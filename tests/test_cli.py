@@ -500,7 +500,7 @@ def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_s
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
     assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in \d+\.\d s \(sharp faces spared in 2\)\.", err.splitlines()[-1])
     code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--no-progress", *FACE)  # one photo: in full
-    assert f"note: {album / 'a.jpg'}: Sharp faces spared: face 1 kept as the restorer made it. Give --fidelity" in err
+    assert f"note: {album / 'a.jpg'}: Sharp faces spared: face 1 kept as the restorer made it. Give --no-spare-sharp-faces" in err
     assert "(spared:" not in err and "files are the same" not in err
     # With more seeds than one and every face kept, each seed's file is the same: said, in both forms.
     code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--seeds", "2", "--no-progress", *FACE)

@@ -165,7 +165,7 @@ def test_a_message_too_long_for_the_status_bar_is_shown_whole_in_a_notice(qtbot,
     window.say("Saved photo_restored.jpg")
     assert window.statusBar().currentMessage() == "Saved photo_restored.jpg" and not window.notices.notices()
     long = ("cf_00.jpg: Sharp faces spared: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity 0.93. "
-            "Move the fidelity slider and restore again to diffuse every face.")
+            "Switch off Settings ▸ Sharp faces and restore again to diffuse every face.")
     window.statusBar().clearMessage()
     window.say(long)
     assert [n.text for n in window.notices.notices()] == [long] and window.statusBar().currentMessage() == ""

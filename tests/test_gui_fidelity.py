@@ -84,6 +84,7 @@ def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot,
     assert control.reset_button.isHidden()  # nothing to go back to
     control.slider.setValue(60)  # the user picks fidelity 0.4
     assert window.session.prefs.fidelity == pytest.approx(0.4)
+    assert window.session.prefs.sampler(4, 0.8).spare_sharp_faces  # sharp faces stay spared there too
     assert not control.reset_button.isHidden()
     control.reset_button.click()
     assert control.fidelity() == pytest.approx(0.8) and window.session.prefs.fidelity is None

@@ -86,6 +86,9 @@ def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_
     spared.fidelity, sampled.fidelity = 1.0, 0.8
     gallery.set_faces([sampled, spared], current=1)
     assert gallery._alike.isVisible() and not gallery.more_button.isEnabled()
+    assert "Move the fidelity slider towards Realistic" in gallery._alike.text()  # the run was at fidelity 1
+    gallery.set_faces([sampled, spared], current=1, run_fidelity=0.8)
+    assert "Settings ▸ Sharp faces" in gallery._alike.text() and "slider" not in gallery._alike.text()  # spared
     assert gallery.thumbnail_count() == 1 and gallery._list.item(0).text() == "seeds 0–2"  # not three copies
     assert gallery._list.currentRow() == 0
     gallery.select_face(0)

@@ -83,10 +83,11 @@ def test_sparing_off_or_a_model_without_a_ramp_diffuses_every_face():
     assert not off.spared and not no_ramp.spared
 
 
-def test_only_the_models_own_fidelity_spares_faces():
+def test_faces_are_spared_at_any_fidelity_unless_switched_off():
     assert Preferences().sampler(4, 0.8).spare_sharp_faces  # the default: the model's fidelity, spared
-    assert not Preferences(fidelity=0.8).sampler(4, 0.8).spare_sharp_faces  # a fidelity the user chose
+    assert Preferences(fidelity=0.81).sampler(4, 0.8).spare_sharp_faces  # a fidelity the user chose: spared too
     assert not Preferences(spare_sharp_faces=False).sampler(4, 0.8).spare_sharp_faces
+    assert not Preferences(fidelity=0.5, spare_sharp_faces=False).sampler(4, 0.8).spare_sharp_faces
 
 
 def test_a_refinement_pass_is_never_spared():

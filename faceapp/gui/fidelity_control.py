@@ -133,8 +133,7 @@ class FidelityControl(QWidget):
         """The fidelity the model's evaluation chose (where the reset button goes back to)."""
         self._model_default = round(float(fidelity), 2)
         self.reset_button.setToolTip(f"Back to this model's own fidelity, {self._model_default:.2f} "
-                                     f"({fidelity_words(self._model_default).lower()}), where faces the restorer "
-                                     "barely changes are spared (Settings ▸ Sharp faces)")
+                                     f"({fidelity_words(self._model_default).lower()})")
         self._show(self.fidelity())
 
     def set_model_range(self, fidelity_range: FidelityRange | None, model: str = "this model") -> None:

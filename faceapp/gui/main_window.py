@@ -299,7 +299,8 @@ class MainWindow(QMainWindow):
         if entry.result is not None:
             faces = list(entry.result.faces)
             self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
-                                   numbers=[face_number(f, i) for i, f in enumerate(faces)])
+                                   numbers=[face_number(f, i) for i, f in enumerate(faces)],
+                                   run_fidelity=entry.result.settings.sampler.fidelity)
             self._show_chosen_face()
         elif changed or not working:
             self.run_panel.clear()

@@ -33,6 +33,14 @@ _MIN_THUMB_PX = 48  # the smallest it shrinks to in a small window (then the lis
 _ITEM_PADDING_PX = 12  # an item's frame and padding around its thumbnail and caption
 
 
+#: Why every seed of a face gave the same face: the run's fidelity was 1, or the face was spared.
+_ALIKE_AT_FIDELITY_1 = ("This face was restored at fidelity 1: the restorer's face alone, the same for every seed. "
+                        "Move the fidelity slider towards Realistic and restore again for alternatives.")
+_ALIKE_SPARED = ("This face is sharp already, so it keeps the restorer's face at any fidelity, the same for every "
+                 "seed (the prior would only smear it). To diffuse it anyway, switch off Settings ▸ Sharp faces "
+                 "and restore again.")
+
+
 class FaceCandidates(Protocol):
     """What the gallery reads from a face's result (``FaceResult`` satisfies it)."""
 
@@ -61,6 +69,7 @@ class SeedGallery(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._faces: list[FaceCandidates] = []
+        self._run_fidelity: float | None = None
         self._busy = False
         self._face_numbers: list[int] = []
         self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
@@ -72,8 +81,7 @@ class SeedGallery(QWidget):
         self._hint = QLabel("Restore a photo to choose between candidates of each face.")
         self._hint.setWordWrap(True)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self._alike = QLabel("This face was restored at fidelity 1: the restorer's face alone, the same for every "
-                             "seed. Move the fidelity slider towards Realistic and restore again for alternatives.")
+        self._alike = QLabel(_ALIKE_AT_FIDELITY_1)
         self._alike.setWordWrap(True)
         self._list = QListWidget()
         self._list.setViewMode(QListView.ViewMode.IconMode)
@@ -109,8 +117,9 @@ class SeedGallery(QWidget):
         self._update_enabled()
 
     def set_faces(self, faces: Sequence[FaceCandidates], *, numbers: Sequence[int] | None = None,
-                  current: int = 0) -> None:
-        """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user.
+                  current: int = 0, run_fidelity: float | None = None) -> None:
+        """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user;
+        ``run_fidelity`` the fidelity the run asked for (a face sampled above it was spared).
 
         Called again with the same candidates (a choice changed, a run reported progress), it only
         moves the selection: the current face's thumbnails are made again only when its
@@ -118,6 +127,7 @@ class SeedGallery(QWidget):
         a new one, a choice keeps it).
         """
         self._faces = list(faces)
+        self._run_fidelity = run_fidelity
         self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
         self._face_combo.blockSignals(True)  # one _populate below, whichever face is current
         self._face_combo.clear()
@@ -219,6 +229,8 @@ class SeedGallery(QWidget):
         alike = has and self._seeds_agree
         self._hint.setVisible(not has)
         self._alike.setVisible(alike)
+        spared = self._run_fidelity is not None and self._run_fidelity < 1.0  # its face was sampled at 1 all the same
+        self._alike.setText(_ALIKE_SPARED if spared else _ALIKE_AT_FIDELITY_1)
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
         self.more_button.setEnabled(has and not alike and not self._busy)

@@ -310,7 +310,8 @@ class Session(QObject):
         entry.run_seconds, entry.state = outcome.seconds, "done"
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
-        spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
+        spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
+                                switch="Settings ▸ Sharp faces off diffuses every face")
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         self.runFinished.emit(path, outcome.seconds)
