@@ -51,6 +51,11 @@ from faceapp.gui.settings_store import SettingsStore
 log = logging.getLogger(__name__)
 
 
+
+def _names(paths: list[Path]) -> str:
+    """Up to three photos' names, and how many more."""
+    return ", ".join(p.name for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+
 class MainWindow(QMainWindow):
     """faceapp's window: filmstrip, compare view, fidelity slider, seed gallery, export."""
 
@@ -446,13 +451,16 @@ class MainWindow(QMainWindow):
 
     def remove_current(self) -> None:
         """Remove the shown photo from the window (never the file); asks first when its result
-        is not saved."""
+        is not saved or damage painted on it is not restored yet."""
         path = self.current
         if path is None:
             return
-        if path in self.exports.unsaved() and self.session.can_remove(path):
+        lost = [what for what, pending in (("its restored result is not saved", self.exports.unsaved()),
+                                           ("the damage painted on it is not restored yet", self.session.unrestored_damage()))
+                if path in pending]
+        if lost and self.session.can_remove(path):
             answer = confirm.ask_before_discarding(
-                self, f"Remove {path.name}? Its restored result is not saved (the photo file stays as it is).",
+                self, f"Remove {path.name}? {' and '.join(lost).capitalize()} (the photo file stays as it is).",
                 discard="Remove")
             if answer != "discard":
                 return
@@ -483,27 +491,32 @@ class MainWindow(QMainWindow):
         self.close()
 
     def _confirm_close(self) -> bool:
-        """Whether closing may go on: asks when restored results are not saved (nor being saved)
-        or a restore runs; "Save all" saves each next to its original, and the window closes once
-        written. Asked again only about results that became unsaved since the last answer."""
+        """Whether closing may go on: asks when restored results are not saved (nor being saved),
+        damage is painted that no result holds yet, or a restore runs; "Save all" saves each result
+        next to its original, and the window closes once written. Asked again only about photos
+        that became unsaved since the last answer."""
         if self._asking:
             return False
         unsaved = self.exports.unsaved()
+        painted = self.session.unrestored_damage()
         running = self.session.busy
-        if self._discard_ok is not None and set(unsaved) <= self._discard_ok:
+        if self._discard_ok is not None and set(unsaved) | set(painted) <= self._discard_ok:
             return True
-        if not unsaved and not running:
+        if not unsaved and not painted and not running:
             return True
-        names = ", ".join(p.name for p in unsaved[:3]) + (f" and {len(unsaved) - 3} more" if len(unsaved) > 3 else "")
         lines = []
         if unsaved:
-            lines.append(f"{len(unsaved)} restored photo{'s are' if len(unsaved) > 1 else ' is'} not saved: {names}.")
+            lines.append(f"{len(unsaved)} restored photo{'s are' if len(unsaved) > 1 else ' is'} not saved: "
+                         f"{_names(unsaved)}.")
+        if painted:
+            lines.append(f"Damage painted on {_names(painted)} is not restored yet: closing loses the strokes "
+                         "(Cancel, then Restore).")
         if running:
             lines.append("A restore is running: closing stops it.")
         self._asking = True
         try:
             answer = confirm.ask_before_discarding(
-                self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
+                self, "\n".join(lines), discard="Close without saving" if unsaved or painted else "Close",
                 save="Save all and close" if unsaved else None)
         finally:
             self._asking = False

@@ -513,6 +513,18 @@ class Session(QObject):
         """The photos whose result, as it is now, has not been saved (filmstrip order)."""
         return [path for path in self.restored() if self.saved_file(path) is None]
 
+    def unrestored_damage(self) -> list[Path]:
+        """The photos with damage painted that no result holds yet: closing would lose the strokes
+        (filmstrip order)."""
+        pending = []
+        for path, entry in self.entries.items():
+            if entry.damage is None or entry.damage.is_empty():
+                continue
+            restored = entry.restored_inputs[1] if entry.result is not None and entry.restored_inputs else None
+            if restored != entry.damage.history:
+                pending.append(path)
+        return pending
+
     def record_saved(self, step: ExportStep) -> None:
         """Note the file an export step wrote on its photo (when the photo is still loaded)."""
         entry = self.entries.get(step.snapshot.source)
