@@ -563,6 +563,9 @@ class _Restorer:
             spared_text = self._note_spared(path, result, spared)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]
+            covered = application.covered_features_message(result)
+            if covered:
+                tqdm.write(f"note: {path_text(path)}: {covered}", file=sys.stderr)
         outputs: list[str] = []
         destinations = self.destinations(path, relative)
 

@@ -215,3 +215,22 @@ def test_a_photo_given_as_the_mask_is_said(engine, damaged, capsys, tmp_path, te
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "holiday.png", "--fidelity", "1",
                        "--steps", "2", "-o", tmp_path / "out", "--no-progress")
     assert code == 0 and "damage mask holiday.png is not black and white (is it a photo?)" in err
+
+
+def test_damage_over_the_eyes_is_said_to_be_drawn_anew(engine, damaged, capsys, tmp_path, retinaface_dir):
+    """A thick stroke across both eyes: the prior draws them anew (QA: every seed gave a skin-coloured
+    smear there), which the user is told, with what to do instead; a thin scratch across the face is not."""
+    from faceapp.core.faces import FaceDetector
+
+    photo, mask_file, _ = damaged
+    code, _, err = run(capsys, "restore", photo, "--mask", mask_file, "-o", tmp_path / "thin", "--no-progress")
+    assert code == 0 and "hides features" not in err
+    [face] = FaceDetector(retinaface_dir).detect(read_photo(photo).rgb)
+    (lx, ly), (rx, ry) = face.landmarks[0], face.landmarks[1]
+    mask = np.zeros((read_photo(photo).height, read_photo(photo).width), np.uint8)
+    width = max(3, round(0.3 * float(np.hypot(rx - lx, ry - ly))))
+    cv2.line(mask, (round(lx) - width, round(ly)), (round(rx) + width, round(ry)), 255, width)
+    Image.fromarray(mask).save(tmp_path / "eyes_mask.png")
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "eyes_mask.png", "-o", tmp_path / "thick",
+                       "--no-progress")
+    assert code == 0 and "hides features (face 1: both eyes)" in err and "a thin stroke" in err

@@ -9,7 +9,15 @@ import pytest
 from PIL import Image
 from pipeline_util import scratches
 
-from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop, mask_to_photo, read_mask
+from faceapp.core.damage import (
+    check_mask,
+    covered_features,
+    fill_damage,
+    mask_summary,
+    mask_to_crop,
+    mask_to_photo,
+    read_mask,
+)
 from faceapp.core.errors import MaskError
 from faceapp.core.faces import align_face, face_from_box
 from faceapp.core.templates import face_template
@@ -153,3 +161,23 @@ def test_a_wide_hole_is_filled_smoothly_and_without_a_seam_at_its_rim():
     count = cv2.blur(outside.astype(np.float64), (3, 3))[..., None]
     step = np.abs(filled - total / np.maximum(count, 1e-9))[rim]
     assert step.mean() < 2.5  # no seam (the enlarged fill alone, without its rim filled again: 4.5)
+
+
+def test_damage_hiding_an_eye_or_the_mouth_is_told_apart_from_a_thin_scratch():
+    points = face_template("ffhq5", 256)  # left eye, right eye, nose, mouth corners of an aligned crop
+    (lx, ly), (rx, ry) = points[0], points[1]
+    distance = float(np.hypot(rx - lx, ry - ly))
+
+    def stroke(start, end, width):
+        mask = np.zeros((256, 256), np.uint8)
+        cv2.line(mask, tuple(map(round, start)), tuple(map(round, end)), 255, width)
+        return mask
+
+    across_the_eyes = (lx - 20, ly), (rx + 20, ry)
+    assert covered_features(stroke(*across_the_eyes, round(0.3 * distance)), points) == ["both eyes"]
+    assert covered_features(stroke(*across_the_eyes, 4), points) == []  # a scratch: the eyes beside it stay
+    assert covered_features(stroke((lx - 20, ly), (lx + 12, ly), round(0.3 * distance)), points) == ["an eye"]
+    mouth = stroke(points[3] - (8, 0), points[4] + (8, 0), round(0.3 * distance))
+    assert covered_features(mouth, points) == ["the mouth"]
+    assert covered_features(np.maximum(mouth, stroke(*across_the_eyes, 20)), points) == ["both eyes", "the mouth"]
+    assert covered_features(np.zeros((256, 256), np.uint8), points) == []

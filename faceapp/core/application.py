@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from faceapp.core import export, sixteen_bit
-from faceapp.core.damage import mask_to_photo, read_mask
+from faceapp.core.damage import covered_features, mask_to_photo, read_mask
 from faceapp.core.errors import FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
 from faceapp.core.faces import Face, alignment_transform, select_faces
@@ -273,6 +273,28 @@ def spared_message(result: PhotoResult, *, switch: str = "",
               for f in spared if f.fidelity < 1.0]
     text = "; ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
     return f"Sharp faces spared: {text}." + (f" {switch}." if switch else "")
+
+
+def covered_features_message(result: PhotoResult, *, number: Callable[[int], int] | None = None) -> str | None:
+    """A line both front-ends show when painted damage hides a face's eyes or mouth (None when it
+    hides none): the prior draws them anew, not from the person's own, and a small prior brings
+    them back smoothed or closed (QA: a stroke across two faces' eyes gave every seed a skin-coloured
+    smear there); what to do instead. ``number`` as in :func:`spared_message`."""
+    number = number or (lambda position: position + 1)
+    parts = []
+    for position, face in enumerate(result.faces):
+        if face.damage is None:
+            continue
+        points = np.asarray(face.face.landmarks, dtype=np.float64).reshape(-1, 2)
+        in_crop = points @ np.asarray(face.affine, dtype=np.float64)[:, :2].T + np.asarray(face.affine)[:, 2]
+        covered = covered_features(face.damage, in_crop)
+        if covered:
+            parts.append(f"face {number(position)}: {', '.join(covered)}")
+    if not parts:
+        return None
+    return (f"The damage marked hides features ({'; '.join(parts)}). The prior draws them anew, knowing nothing "
+            "of the person's own, so they may come back smoothed or closed: paint only the damaged pixels (a thin "
+            "stroke along a scratch keeps what lies beside it).")
 
 
 class DamageMask(NamedTuple):

@@ -27,7 +27,13 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
-from faceapp.core.application import depth_note, named_as_settings_say, output_format, spared_message
+from faceapp.core.application import (
+    covered_features_message,
+    depth_note,
+    named_as_settings_say,
+    output_format,
+    spared_message,
+)
 from faceapp.core.errors import ExportError, NoFaceFoundError
 from faceapp.core.export import export_photo, file_identity, format_for, write_error_message
 from faceapp.core.faces import DetectionProgress
@@ -314,6 +320,9 @@ class Session(QObject):
                                 switch="Settings ▸ Sharp faces off diffuses every face")
         if spared:
             self.info.emit(f"{path.name}: {spared}")
+        covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
+        if covered:
+            self.info.emit(f"{path.name}: {covered}")
         self.runFinished.emit(path, outcome.seconds)
 
     def _failed(self, path: Path, error: BaseException) -> None:
