@@ -59,3 +59,17 @@ def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(q
     qtbot.wait(50)
     assert sum(label.width() for label in labels) <= bar.width() // 2 + 30  # the message gets the rest
     bar.clearMessage()
+
+
+def test_a_low_window_does_not_outgrow_itself_when_a_restore_fills_the_side_panel(qtbot, shown):
+    """A 1366×768 laptop at 150 % leaves the window about 460 px: after a restore (a notice, the face
+    preview, the gallery's note) it grew past the screen, its status bar out of sight (QA). The side
+    panel scrolls instead."""
+    window = shown(900, 460)
+    window.say("cf_00.jpg: Sharp faces spared: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity "
+               "0.94. Settings ▸ Sharp faces off diffuses every face.")
+    window.run_panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0 · spared")
+    window.gallery._alike.setVisible(True)
+    qtbot.wait(50)
+    assert window.minimumSizeHint().height() <= 460 and window.height() <= 460
+    assert window.statusBar().geometry().bottom() < window.height()

@@ -16,10 +16,12 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -105,11 +107,19 @@ class MainWindow(QMainWindow):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(self.run_panel)
         side_layout.addWidget(self.gallery, 1)
-        side.setMinimumWidth(300)
+        # The panel scrolls in a window too low for it instead of setting the window's least height:
+        # on a 1366×768 screen at 150 % the window outgrew the screen after a restore (QA), its
+        # status bar and filmstrip out of sight and the face preview squashed under its caption.
+        self.side_panel = QScrollArea()
+        self.side_panel.setWidget(side)
+        self.side_panel.setWidgetResizable(True)
+        self.side_panel.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_panel.setMinimumWidth(300)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.compare)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.side_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([900, 340])
 
