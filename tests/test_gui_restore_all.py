@@ -89,7 +89,11 @@ def test_cancelled_photos_say_what_they_have(window, qtbot, tmp_path, testdata_d
     assert "ben" not in message  # it was waiting: queued again, with the new settings…
     assert session.entries[ben].restoring_with == session.backend.resolved(session.prefs).restoration()
     assert set(states) <= {"queued"}  # …without passing through another state
+    hush(window)
     session.cancel()
+    message = said(window)  # what was given up is said (QA: the queue went without a word)
+    assert "Cancelled anna.jpg; it shows its earlier result." in message
+    assert "Not restored, as they were still waiting: ben.jpg." in message
     qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
     entry = session.entries[anna]
     assert entry.state == "done" and entry.result is first and entry.restored_with == made_with  # its first result

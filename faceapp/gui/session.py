@@ -283,8 +283,22 @@ class Session(QObject):
         self.restore([path for path in loaded if path not in kept])
 
     def cancel(self) -> None:
-        """Stop the running restoration within one step and drop queued ones."""
-        self.queue.cancel(kinds=("restore", "more", "refine"))
+        """Stop the running restoration within one step and drop queued ones, saying what was
+        given up (QA: cancelling Restore all dropped the whole queue, and a cancelled re-restore
+        brought the earlier result back, without a word)."""
+        kinds = ("restore", "more", "refine")
+        running = self.queue.current()
+        dropped = self.queue.cancel(kinds=kinds)
+        said = []
+        if running is not None and running.kind in kinds and running.key in self.entries:
+            earlier = self.entries[running.key].result is not None
+            said.append(f"Cancelled {running.key.name}" + ("; it shows its earlier result." if earlier else "."))
+        waiting = [q.key.name for q in dropped if isinstance(q.key, Path) and q.kind == "restore"]
+        if waiting:
+            names = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3 else "")
+            said.append(f"Not restored, as they were still waiting: {names}.")
+        if said:
+            self.info.emit(" ".join(said))
 
     def _restore_progress(self, path: Path, item: Any, order: list[int]) -> None:
         """A restore's progress; ``order``: the detector indices of the faces it restores, in turn."""
