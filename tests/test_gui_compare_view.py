@@ -88,13 +88,20 @@ def test_wheel_zoom_keeps_the_photo_point_under_the_cursor(view):
     assert (after.x(), after.y()) == pytest.approx((before.x(), before.y()), abs=1e-6)
 
 
-def test_clicking_a_face_toggles_it_and_dragging_in_draw_mode_adds_a_box(view, qtbot):
+def test_clicking_a_face_or_its_tag_and_dragging_in_draw_mode_adds_a_box(view, qtbot):
+    """A click inside a face's box says which face (the window shows it in the gallery); a click
+    on its number tag switches it on or off."""
     view.set_images(rgb_to_qimage(solid(100, (200, 200))))
     view.set_faces([FaceOutline(0, (20, 20, 80, 80)), FaceOutline(1, (120, 120, 180, 180))])
+    toggled = []
+    view.faceToggled.connect(toggled.append)
     centre = view.image_to_widget(QPointF(150, 150)).toPoint()
-    with qtbot.waitSignal(view.faceToggled) as toggled:
+    with qtbot.waitSignal(view.faceClicked) as clicked:
         qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=centre)
-    assert toggled.args == [1]
+    assert clicked.args == [1] and toggled == []
+    tag = view.image_to_widget(QPointF(120, 120)).toPoint() + QPoint(8, -8)  # on the tag above the corner
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=tag)
+    assert toggled == [1]
 
     view.set_draw_mode(True)
     start = view.image_to_widget(QPointF(100, 10)).toPoint()

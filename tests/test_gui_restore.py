@@ -106,3 +106,18 @@ def test_export_records_the_chosen_seed_and_never_overwrites(window, qtbot, phot
     with pytest.raises(ExportError, match="original"):
         window.session.export_job([path], dest=photo)
     assert hashlib.sha256(photo.read_bytes()).hexdigest() == original
+
+
+def test_clicking_a_restored_face_shows_its_seeds_and_its_tag_switches_it_off(window, qtbot, tmp_path, testdata_dir):
+    """A new user clicks a face to see its seeds: that face comes up in the gallery, still switched on
+    (QA: the click switched it off, and the gallery stayed where it was); its number tag switches it off."""
+    import shutil
+
+    path = load(window, qtbot, shutil.copy(testdata_dir / "photos" / "cf_06.png", tmp_path / "two.png"))
+    entry = restore(window, qtbot, path)
+    assert window.gallery.current_face() == 0 and len(entry.result.faces) == 2
+    window.compare.faceClicked.emit(entry.faces[1].index)
+    assert window.gallery.current_face() == 1
+    assert all(face.enabled for face in window.session.entries[path].faces)
+    window.compare.faceToggled.emit(entry.faces[1].index)
+    assert not window.session.entries[path].faces[1].enabled

@@ -68,13 +68,17 @@ class FaceOutline:
     enabled: bool = True
 
 
+#: A face's number tag (widget pixels): a button that switches the face on or off.
+_TAG_WIDTH, _TAG_HEIGHT = 24, 20
+
 class CompareView(QWidget):
     """Shows a photo before and after restoration with a draggable split, zoom and pan."""
 
     splitChanged = Signal(float)
     zoomChanged = Signal(float)
     viewModeChanged = Signal(str)
-    faceToggled = Signal(int)
+    faceToggled = Signal(int)  # a face's number tag clicked: switch it on or off
+    faceClicked = Signal(int)  # a click inside a face's box
     boxDrawn = Signal(object)  # Box in photo pixels
     dragOutRequested = Signal()
 
@@ -285,6 +289,14 @@ class CompareView(QWidget):
     def _showing_split(self) -> bool:
         return self._mode == "split" and self._after is not None and self._before is not None
 
+    def _tag_rect(self, face: FaceOutline) -> QRectF:
+        """Where a face's number tag is drawn (widget pixels): above its box's top-left corner."""
+        corner = self.image_to_widget(QPointF(face.box[0], face.box[1]))
+        return QRectF(corner.x(), corner.y() - _TAG_HEIGHT, _TAG_WIDTH, _TAG_HEIGHT)
+
+    def _tag_at(self, widget_point: QPointF) -> FaceOutline | None:
+        return next((face for face in self._faces if self._tag_rect(face).contains(widget_point)), None)
+
     def _face_at(self, widget_point: QPointF) -> FaceOutline | None:
         p = self.widget_to_image(widget_point)
         for face in self._faces:
@@ -379,7 +391,7 @@ class CompareView(QWidget):
                 painter.setClipRegion(outside)
             painter.drawRect(rect)
             painter.restore()
-            tag = QRectF(rect.left(), rect.top() - 20, 24, 20)
+            tag = self._tag_rect(face)
             painter.fillRect(tag, colour)
             painter.setPen(QColor(0, 0, 0))
             painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(face.index + 1))
@@ -451,9 +463,12 @@ class CompareView(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mouseReleaseEvent(event)
         if self._drag == "click" and self._press is not None:
-            face = self._face_at(self._press)
-            if face is not None:
-                self.faceToggled.emit(face.index)
+            tag = self._tag_at(self._press)
+            face = self._face_at(self._press) if tag is None else None
+            if tag is not None:
+                self.faceToggled.emit(tag.index)
+            elif face is not None:
+                self.faceClicked.emit(face.index)
         elif self._drag == "box" and self._press is not None:
             self._finish_box(event.position())
         self._drag, self._press, self._box_end = "none", None, None

@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.photoSelected.connect(self.show_photo)
         self.filmstrip.dragOutRequested.connect(self.exports.drag_out)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
+        self.compare.faceClicked.connect(self._face_clicked)
         self.compare.boxDrawn.connect(self._box_drawn)
         self.compare.dragOutRequested.connect(self.exports.drag_out)
         self.gallery.candidateChosen.connect(
@@ -353,6 +354,20 @@ class MainWindow(QMainWindow):
         editor = self.damage.editor()
         if editor is not None:
             edit(editor)
+
+    def _face_clicked(self, index: int) -> None:
+        """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a
+        face to see its seeds); one the result does not hold (not restored yet, switched off) is
+        switched on or off, as a click on its number tag does."""
+        entry = self.session.entries.get(self.current) if self.current else None
+        if entry is None:
+            return
+        faces = entry.result.faces if entry.result is not None else []
+        position = next((i for i, face in enumerate(faces) if face_number(face, i) == index), None)
+        if position is None:
+            self.session.toggle_face(self.current, index)
+        else:
+            self.gallery.select_face(position)
 
     def _show_chosen_face(self) -> None:
         """Show the chosen candidate of the gallery's face in the preview box."""
