@@ -506,6 +506,9 @@ class _Restorer:
             record["pages"] = pages
             tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
         fmt = format_for(self.destinations(path, relative)[0])
+        if (cmyk := application.cmyk_note(photo)) is not None:
+            record["cmyk"] = True
+            tqdm.write(f"note: {path_text(path)} {cmyk}", file=sys.stderr)
         if photo.bits > 8:
             record["bits_per_channel"] = photo.bits
             note = application.depth_note(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")

@@ -844,3 +844,16 @@ def test_the_summary_gives_the_faces_restored_and_the_time_taken(tmp_path, testd
     code, _, err = _run(capsys, album / "b.jpg", "-o", tmp_path / "out", "--no-progress")
     assert err.splitlines()[-1] == "1 of 1 photos restored, 1 face, in 8.4 s."
     assert [cli._duration(s) for s in (0.04, 59.96, 3599.4, 3725.0)] == ["0.0 s", "1 min 00 s", "59 min 59 s", "1 h 02 min"]
+
+
+def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, capsys):
+    """A print scan in CMYK silently became an untagged sRGB file (QA): the note says so, and how
+    its colours were converted (here without a profile: by a plain formula)."""
+    scan = tmp_path / "print.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("CMYK").save(scan, quality=95)
+    code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0 and json.loads(out)["results"][0]["cmyk"] is True
+    assert f"note: {scan} is CMYK; it is restored in RGB, converted without a colour profile" in err
+    assert "the result is an sRGB file" in err
+    code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
+    assert "CMYK" not in err and "cmyk" not in json.loads(out)["results"][0]

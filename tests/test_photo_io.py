@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from faceapp.core.errors import ImageError
-from faceapp.core.photo_io import probe_photo, read_photo
+from faceapp.core.photo_io import Photo, probe_photo, read_photo
 
 
 def _pattern(height: int = 40, width: int = 60) -> np.ndarray:
@@ -129,6 +129,8 @@ def test_cmyk_jpeg_becomes_rgb(tmp_path):
     left, right = photo.rgb[:, 2:6].reshape(-1, 3).mean(0), photo.rgb[:, 10:14].reshape(-1, 3).mean(0)
     assert left[0] > 200 and left[1] < 60 and left[2] < 60
     assert right[2] > 200 and right[0] < 60
+    assert photo.cmyk and not photo.cmyk_profiled  # no profile: the plain conversion
+    assert not Photo.from_array(photo.rgb).cmyk
 
 
 @pytest.mark.parametrize("suffix", [".webp", ".tif", ".bmp", ".png"])

@@ -191,6 +191,16 @@ def depth_note(photo: Photo, fmt: str, *, keep_16_bits: bool = True, setting: st
             "scaled to 16).")
 
 
+def cmyk_note(photo: Photo) -> str | None:
+    """What both front-ends say, after its name, of a CMYK photo (a print scan): its result is an
+    RGB file (None for any other photo)."""
+    if not photo.cmyk:
+        return None
+    how = ("through its colour profile" if photo.cmyk_profiled
+           else "without a colour profile, by a plain formula: its colours may differ from a print's")
+    return f"is CMYK; it is restored in RGB, converted {how}, and the result is an sRGB file."
+
+
 def too_small_message(found: FoundFaces, *, setting: str = "") -> str | None:
     """A short line both front-ends show when faces smaller than the minimum size were left out
     (None when none was), e.g. "24 faces smaller than 24 px left out"; ``setting``, when given,

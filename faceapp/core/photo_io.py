@@ -141,7 +141,8 @@ class Photo:
     passed through as they are, and the profile goes back on a one-channel result, whose grey levels
     are in the same space. iptc: a JPEG's or a TIFF's IPTC-NAA record (caption, keywords, credits),
     or None. comment: a JPEG's comment (its COM segment: a caption some scanners and archives
-    write), or None.
+    write), or None. cmyk: the file's pixels were CMYK (a print scan), converted to sRGB here through
+    its ICC profile when it had one (``cmyk_profiled``), else by Pillow's plain formula.
     pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
     only the first is read, so a front-end can say that the others are left out (1 for every
     other file). bits: the bits per channel of the file's pixels (16 for a 48-bit scan, 32 for a
@@ -166,6 +167,8 @@ class Photo:
     grey_icc: bytes | None = None
     iptc: bytes | None = None
     comment: bytes | None = None
+    cmyk: bool = False
+    cmyk_profiled: bool = False
     pages: int = 1
     bits: int = 8
     orientation: int = 1
@@ -408,6 +411,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
+    icc_in = icc
     rgb, alpha, icc = _to_rgb8(upright, icc)
     if bits == 16 and upright.mode.startswith("I;16") and int(np.asarray(upright).max(initial=0)) <= 255:
         bits = 8  # 8-bit values in a 16-bit grey file, taken as they are (see _high_depth_to_uint8)
@@ -420,6 +424,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
+        cmyk=upright.mode == "CMYK", cmyk_profiled=upright.mode == "CMYK" and _cmyk_profile_used(icc_in),
         orientation=turned,
     )
 
@@ -597,6 +602,19 @@ def _high_depth_to_uint8(array: np.ndarray) -> np.ndarray:
     array = array.astype(np.uint32, copy=False) if array.dtype.kind == "u" else np.clip(array, 0, None)
     top = 255 if int(array.max(initial=0)) <= 255 else 65535
     return ((array.astype(np.float32) * (255.0 / top)) + 0.5).astype(np.uint8)
+
+
+def _cmyk_profile_used(icc: bytes | None) -> bool:
+    """Whether :func:`_cmyk_to_rgb` converts through ``icc``: a CMYK profile LittleCMS can read."""
+    if _colour_space(icc) != b"CMYK":
+        return False
+    try:
+        from PIL import ImageCms
+
+        ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except Exception:  # a broken profile: the plain conversion is used
+        return False
+    return True
 
 
 def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> np.ndarray:

@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
 from faceapp.core.application import (
+    cmyk_note,
     covered_features_message,
     depth_note,
     named_as_settings_say,
@@ -207,6 +208,8 @@ class Session(QObject):
         self.entryChanged.emit(path)
         if entry.photo.pages > 1:
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
+        if (cmyk := cmyk_note(entry.photo)) is not None:
+            self.info.emit(f"{path.name} {cmyk}")
         if entry.photo.bits > 8:
             note = depth_note(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
                               setting=f"{SIXTEEN_BIT_SETTING} is off")
