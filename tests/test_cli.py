@@ -522,7 +522,7 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
     code, _, err = _run(capsys, tmp_path, "--no-progress")
     assert code == 1 and "no photos found" in err
     assert "note: skipped 3 files in the folders that are not photos faceapp reads (.heic ×2, 1 broken link); " \
-           "it reads .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
+           "it reads .avif, .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
 
 def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir, capsys):

@@ -23,8 +23,9 @@ any photo's EXIF, so a result never claims a layout it does not have. A multi-pa
 restored from its first page; :attr:`Photo.pages` says how many it has (the front-ends say so).
 
 Only regular files are opened: a FIFO, a device or a socket named as a photo is refused at once
-(opening a FIFO would wait for a writer forever). HEIC/HEIF and AVIF files, which faceapp cannot
-read, are recognised by their signature and the message says how to convert them.
+(opening a FIFO would wait for a writer forever). HEIC/HEIF files (and AVIF where Pillow cannot
+decode it), which faceapp cannot read, are recognised by their signature and the message says how
+to convert them.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError, features
 
 from faceapp.core import colour
 from faceapp.core.errors import ImageError
@@ -57,7 +58,10 @@ log = logging.getLogger(__name__)
 MAX_PIXELS = 120_000_000
 
 #: Pillow format names accepted on input.
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP"})
+#: AVIF where this Pillow decodes it (its wheels carry libavif from Pillow 11.3; a phone's or a web
+#: page's photo): read like the others, its result written as PNG (:func:`~faceapp.core.export.default_output_path`).
+READS_AVIF = features.check("avif")
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else [])})
 #: Formats whose several frames are an animation (refused), unlike MPO's and TIFF's extra pictures
 #: (a camera's preview, a page's thumbnail), of which the first is the photo.
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP"})
@@ -351,16 +355,17 @@ def _heif_kind(path: Path) -> str | None:
         return None
     brand = head[8:12]
     if brand in _AVIF_BRANDS:
-        return "AVIF"
+        return None if READS_AVIF else "AVIF"  # one Pillow could not open: damaged
     return "HEIC/HEIF" if brand in _HEIF_BRANDS else None
 
 
 def _heif_message(path: Path, kind: str) -> str:
-    example = "avifdec photo.avif photo.png" if kind == "AVIF" else "heif-convert photo.heic photo.jpg"
+    example = "avifdec photo.avif photo.png` (libavif)" if kind == "AVIF" else "heif-convert photo.heic photo.jpg` (libheif)"
     article = "an" if kind == "AVIF" else "a"
-    return (f"{path}: this is {article} {kind} image, which faceapp cannot read (HEIC, HEIF and AVIF are not "
+    unsupported = "HEIC and HEIF are" if READS_AVIF else "HEIC, HEIF and AVIF are"
+    return (f"{path}: this is {article} {kind} image, which faceapp cannot read ({unsupported} not "
             "supported). Convert it to JPEG or PNG first: export it as JPEG from Photos or Preview, or "
-            f"run e.g. `{example}` (libheif) or `magick {path.name} photo.jpg` (ImageMagick).")
+            f"run e.g. `{example} or `magick {path.name} photo.jpg` (ImageMagick).")
 
 
 def _tiff_pages(image: Image.Image) -> int:
@@ -384,10 +389,11 @@ def _tiff_pages(image: Image.Image) -> int:
 def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     fmt = image.format
     if fmt not in SUPPORTED_FORMATS:
-        kind = "AVIF" if fmt == "AVIF" else "HEIC/HEIF" if fmt == "HEIF" else _heif_kind(path)
+        kind = "AVIF" if fmt == "AVIF" else "HEIC/HEIF" if fmt == "HEIF" else _heif_kind(path)  # (AVIF: Pillow without it)
         if kind is not None:  # a plugin (pillow-heif) may open them: the pipeline still does not take them
             raise ImageError(_heif_message(path, kind))
-        raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use JPEG, PNG, WebP, TIFF or BMP).")
+        readable = "JPEG, PNG, WebP, TIFF, BMP or AVIF" if READS_AVIF else "JPEG, PNG, WebP, TIFF or BMP"
+        raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use {readable}).")
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{path}: the image has no pixels.")
