@@ -171,3 +171,13 @@ def test_a_message_too_long_for_the_status_bar_is_shown_whole_in_a_notice(qtbot,
     assert [n.text for n in window.notices.notices()] == [long] and window.statusBar().currentMessage() == ""
     assert info_timeout_ms(long) > info_timeout_ms("Saved photo_restored.jpg") + 4000  # time to read it
     window.close()
+
+
+def test_an_empty_window_offers_no_tool_that_needs_a_photo(qtbot, tmp_path):
+    """QA: Bigger/Smaller brush were enabled with no photo loaded."""
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    needs_a_photo = ("draw_box", "damage_brush", "eraser", "brush_bigger", "brush_smaller", "restore", "save",
+                     "remove", "zoom_in", "clear_damage")
+    assert [name for name in needs_a_photo if window.actions_[name].isEnabled()] == []
+    window.close()

@@ -83,8 +83,10 @@ class WorkingBackend(CoreBackend):
         return job
 
 
-def test_remove_is_disabled_on_the_photo_being_worked_on_and_says_why(qtbot, tmp_path):
-    """Issue 13 #16: "Remove photo" on the photo being restored silently did nothing."""
+def test_remove_on_the_photo_being_worked_on_says_why_it_waits(qtbot, tmp_path):
+    """Issue 13 #16: "Remove photo" on the photo being restored silently did nothing; then it was
+    greyed out with nothing saying why (QA). It stays enabled, says to press Cancel first, and
+    removes the photo once its job is over."""
     import gui_util
     from faceapp.gui.main_window import MainWindow
 
@@ -96,9 +98,9 @@ def test_remove_is_disabled_on_the_photo_being_worked_on_and_says_why(qtbot, tmp
         path = window.add_paths([tmp_path / "a.jpg"])[0]
         remove = window.actions_["remove"]
         qtbot.waitUntil(lambda: window.session.entries[path].state == "detecting faces", timeout=10000)
-        assert not remove.isEnabled() and not window.session.can_remove(path)
+        assert remove.isEnabled() and not window.session.can_remove(path)
         with qtbot.waitSignal(window.session.info, timeout=5000) as said:
-            window.session.remove(path)
+            remove.trigger()
         assert "press Cancel first" in said.args[0] and path in window.session.entries
         backend.gate.set()
         qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)

@@ -448,6 +448,8 @@ class MainWindow(QMainWindow):
             if not loaded:
                 a[name].setChecked(False)
         a["eraser"].setEnabled(a["damage_brush"].isChecked())
+        for name in ("brush_bigger", "brush_smaller"):  # (set before the brush is taken up, too)
+            a[name].setEnabled(loaded)
         for name in ("toggle_compare", "split_reset"):
             a[name].setEnabled(restored)
         for name in ("zoom_fit", "zoom_actual", "zoom_in", "zoom_out"):
@@ -460,7 +462,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(busy)
         a["save"].setEnabled(restored)
         a["refine"].setEnabled(restored and not busy)
-        a["remove"].setEnabled(self.current is not None and self.session.can_remove(self.current))
+        # enabled while the photo is being worked on too: Remove then says to press Cancel first
+        # (QA: it was greyed out with nothing saying why)
+        a["remove"].setEnabled(self.current is not None)
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.result is not None for e in self.session.entries.values()))
         for name in ("next_photo", "previous_photo"):
