@@ -125,3 +125,21 @@ def test_export_all_again_to_the_same_folder_writes_only_what_changed(window, qt
     assert not window.exports.export_all()
     window.models.apply_preferences(window.session.prefs.replace(export_format="jpg"))  # the JPEGs' quality was 95
     assert len(saved(window, qtbot, window.exports.export_all)) == 3
+
+
+def test_export_all_into_the_top_folder_of_the_disk_asks_first(window, qtbot, tmp_path, testdata_dir, monkeypatch):
+    """Qt's own folder dialog, a path typed into it twice, answered "/" and the photos went there
+    (QA): a disk's top folder is confirmed first, and nothing is written when the user says no."""
+    import faceapp.gui.confirm
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, folder / "anna.jpg")
+    gui_util.load(window, qtbot, photo)
+    gui_util.restore(window, qtbot, photo)
+    asked = []
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding",
+                        lambda _parent, text, **_buttons: asked.append(text) or "cancel")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: "/")
+    assert not window.exports.export_all()
+    assert asked and "the top folder of the disk" in asked[0] and not window.exports.busy

@@ -172,6 +172,13 @@ class ExportFlow(QObject):
         folder = QFileDialog.getExistingDirectory(self._window, "Export all restored photos to")
         if not folder:
             return False
+        if Path(folder).resolve() == Path(Path(folder).resolve().anchor):
+            # QA: Qt's own folder dialog, a path typed into it twice, gave "/" and the photos went there
+            answer = confirm.ask_before_discarding(
+                self._window, f"Save the restored photos into {folder}, the top folder of the disk?",
+                discard="Save there")
+            if answer != "discard":
+                return False
         session = self._window.session
         restored = session.restored()
         todo = [path for path in restored if not session.saved_in(path, Path(folder))]
