@@ -170,6 +170,18 @@ def test_a_message_too_long_for_the_status_bar_is_shown_whole_in_a_notice(qtbot,
     window.say(long)
     assert [n.text for n in window.notices.notices()] == [long] and window.statusBar().currentMessage() == ""
     assert info_timeout_ms(long) > info_timeout_ms("Saved photo_restored.jpg") + 4000  # time to read it
+    # A message that fits beside the labels but not beside a run's progress bar, which a restore
+    # it starts shows next (QA: cut off by it): a notice too.
+    hush = gui_util.hush
+    hush(window)
+    window.progress_bar.setVisible(False)
+    bar = window.statusBar()
+    fits_alone = "x" * 10
+    while bar.fontMetrics().horizontalAdvance(fits_alone + "x" * 10) < bar.width() - 3 * max(60, bar.width() // 6) \
+            - window.zoom_label.sizeHint().width() - 4 * bar.layout().spacing() - 24:
+        fits_alone += "x" * 10
+    window.say(fits_alone)
+    assert [n.text for n in window.notices.notices()] == [fits_alone]
     window.close()
 
 

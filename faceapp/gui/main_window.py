@@ -623,9 +623,11 @@ class MainWindow(QMainWindow):
         most = max(60, bar.width() // (2 * len(labels)))  # what they may take beside a message
         # as wide as they may grow while it shows ("Last run: …" is set just after a restore's message)
         taken = len(labels) * most + self.zoom_label.sizeHint().width()
-        for shown in (self.progress_bar, self.exports.status):  # a run's or an export's progress
-            if shown.isVisible():
-                taken += shown.width()
+        # a run's progress bar, shown or not: a run may start right after the message (QA: "1 photo
+        # already restored at these settings kept a" was cut off by the bar of the restore it started)
+        taken += self.progress_bar.maximumWidth()
+        if self.exports.status.isVisible():  # an export's progress
+            taken += self.exports.status.width()
         room = bar.width() - taken - 4 * bar.layout().spacing() - 24
         if bar.fontMetrics().horizontalAdvance(text) <= room:
             bar.showMessage(text, 8000)
