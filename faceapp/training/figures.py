@@ -36,10 +36,11 @@ DEFAULT = "default"
 
 def restore_with_cli(inputs: Path, out: Path, *, model: str | None, fidelity: float | str, aligned: bool) -> None:
     """Run ``faceapp-cli restore`` on a folder into ``out`` (PNG, same stems, seed 0); ``fidelity``
-    :data:`DEFAULT` gives no ``--fidelity``, as a user who never moves the slider."""
+    :data:`DEFAULT` gives no ``--fidelity``, as a user who never moves the slider, and sharp faces
+    spared; another fidelity is given to every face (``--no-spare-sharp-faces``), to show the prior's work."""
     cmd = [sys.executable, "-m", "faceapp.cli", "restore", str(inputs), "-o", str(out), "--pattern", "{stem}",
            "--format", "png", "--seed", "0", "--no-progress", "--png-level", "1"]
-    cmd += [] if fidelity == DEFAULT else ["--fidelity", str(fidelity)]
+    cmd += [] if fidelity == DEFAULT else ["--fidelity", str(fidelity), "--no-spare-sharp-faces"]
     cmd += ["--model", model] if model else []
     cmd += ["--aligned"] if aligned else []
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
