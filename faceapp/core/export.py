@@ -300,16 +300,15 @@ def export_photo(
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
-    xmp = xmp_packets.result_packet(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
-    xmp = xmp_packets.with_provenance(xmp, None)  # an earlier run's is not this one's
-    if photo is not None:
-        xmp = xmp_packets.with_dublin_core(xmp, _dublin_core_values(photo, fmt))
+    own_xmp = xmp_packets.result_packet(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
+    own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
+    with_text = xmp_packets.with_dublin_core(own_xmp, _dublin_core_values(photo, fmt)) if photo is not None else own_xmp
     own_comment = photo is not None and _own_user_comment(photo.exif)
+    xmp = with_text
     if provenance is not None and own_comment:  # the photo's comment stays; the provenance goes into the XMP
-        xmp = xmp_packets.with_provenance(xmp, json.dumps(provenance, ensure_ascii=False))
-    if fmt == "JPEG" and xmp and len(xmp) > _JPEG_MAX_XMP_BYTES:
-        log.warning("XMP of %s is %d bytes, too long for JPEG: it is left out", dest.name, len(xmp))
-        xmp = None
+        xmp = xmp_packets.with_provenance(with_text, json.dumps(provenance, ensure_ascii=True))
+    if fmt == "JPEG":
+        xmp = _fitting_jpeg_xmp(dest.name, xmp, with_text, own_xmp)
     tiff = fmt == "TIFF"
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment)
@@ -411,7 +410,7 @@ def _provenance_of(path: str | Path) -> dict[str, Any] | None:
         text = image.info.get(PROVENANCE_KEY)
         if not text:
             comment = image.getexif().get_ifd(_EXIF_IFD).get(_USER_COMMENT)
-            text = _user_comment_text(comment) if _user_comment_is_provenance(comment) else None
+            text = _user_comment_text(comment) if _user_comment_json(comment) is not None else None
         if not text:  # the photo's own comment kept its place: the provenance is in the XMP
             xmp = image.info.get("xmp")
             xmp = xmp[0] if isinstance(xmp, tuple) and xmp else xmp
@@ -480,8 +479,22 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
     if photo is not None and photo.comment and "Comment" not in text:  # a JPEG's COM: PNG's own keyword for it
         text["Comment"] = _decoded(photo.comment)
     if provenance is not None:
-        text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=False)
+        text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=True)  # a file name that is not UTF-8 too
     return text
+
+
+def _fitting_jpeg_xmp(name: str, *packets: bytes | None) -> bytes | None:
+    """The first of ``packets`` (the result's XMP, then it without the provenance, then the photo's
+    own alone) that fits a JPEG's XMP segment, saying what was left out; None when none fits (the
+    photo's own packet too long: left out, as before)."""
+    full = packets[0]
+    for packet in packets:
+        if packet is None or len(packet) <= _JPEG_MAX_XMP_BYTES:
+            if packet is not full:
+                log.warning("XMP of %s would be %d bytes, too long for JPEG: %s", name, len(full or b""),
+                            "the photo's own is kept, without what faceapp adds to it" if packet else "it is left out")
+            return packet
+    return None
 
 
 def _decoded(text: bytes) -> str:
@@ -582,14 +595,26 @@ def _user_comment_text(value: object) -> str:
 
 
 def _user_comment_is_provenance(value: object) -> bool:
-    """Whether an EXIF UserComment is the provenance an earlier faceapp run wrote (a JSON object)."""
+    """Whether an EXIF UserComment is the provenance an earlier faceapp run wrote: a JSON object
+    with its keys (a phone maker's JSON note is the photo's own)."""
+    found = _user_comment_json(value)
+    return found is not None and _PROVENANCE_KEYS <= found.keys()
+
+
+def _user_comment_json(value: object) -> dict[str, Any] | None:
+    """An EXIF UserComment holding a JSON object, as that object; else None."""
     text = _user_comment_text(value)
     if not text.startswith("{"):
-        return False
+        return None
     try:
-        return isinstance(json.loads(text), dict)
+        found = json.loads(text)
     except json.JSONDecodeError:
-        return False
+        return None
+    return found if isinstance(found, dict) else None
+
+
+#: Keys every provenance faceapp has written holds.
+_PROVENANCE_KEYS = frozenset({"model", "fidelity", "faces"})
 
 
 def _own_user_comment(exif_bytes: bytes | None) -> bool:

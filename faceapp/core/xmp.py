@@ -37,9 +37,14 @@ DUBLIN_CORE_CONTAINERS = {"title": "Alt", "creator": "Seq", "description": "Alt"
 _PACKET_START = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
 _PACKET_END = '</x:xmpmeta><?xpacket end="w"?>'
 _RDF_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?RDF\s*>")
-_PROVENANCE_BLOCK = re.compile(
-    rb'<rdf:Description rdf:about="" xmlns:rdf="' + re.escape(_RDF.encode()) + rb'" xmlns:faceapp="'
-    + re.escape(FACEAPP_NAMESPACE.encode()) + rb'">.*?</rdf:Description>', re.DOTALL)
+#: The prefixes a packet binds to faceapp's namespace (as written here, or as a tool that rewrote
+#: the packet quotes it), and a description left empty that declares it.
+_FACEAPP_PREFIX = re.compile(rb"""xmlns:([\w.-]+)\s*=\s*["']""" + re.escape(FACEAPP_NAMESPACE.encode()) + rb"""["']""")
+_EMPTY_FACEAPP_DESCRIPTION = re.compile(
+    rb"""<([\w.-]+:)?Description\b[^>]*=\s*["']""" + re.escape(FACEAPP_NAMESPACE.encode())
+    + rb"""["'][^>]*>\s*</\1?Description\s*>""")
+#: What XML 1.0 does not allow in text (control characters but tab, newline, return; U+FFFE, U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _description(namespace_prefix: str, namespace: str, body: str) -> str:
@@ -94,21 +99,31 @@ def with_dublin_core(xmp: bytes | None, values: dict[str, list[str]]) -> bytes |
         if values.get(name):
             kept = values[name] if container != "Alt" else values[name][:1]
             language = ' xml:lang="x-default"' if container == "Alt" else ""
-            items = "".join(f"<rdf:li{language}>{escape(value)}</rdf:li>" for value in kept)
+            items = "".join(f"<rdf:li{language}>{_text(value)}</rdf:li>" for value in kept)
             properties.append(f"<dc:{name}><rdf:{container}>{items}</rdf:{container}></dc:{name}>")
     if not properties:
         return xmp
     return _with_description(xmp, _description("dc", _DUBLIN_CORE, "".join(properties))) or xmp
 
 
+def _text(value: str) -> str:
+    """``value`` as XML text: escaped, less the characters XML does not allow (a control character
+    in an IPTC caption would make the whole packet unreadable)."""
+    return escape(_NOT_XML.sub("", value))
+
+
 def with_provenance(xmp: bytes | None, provenance: str | None) -> bytes | None:
-    """``xmp`` without the provenance an earlier faceapp run put into it, and with ``provenance``
-    (JSON text) when given; None for no packet at all."""
-    if xmp is not None:
-        xmp = _PROVENANCE_BLOCK.sub(b"", xmp)
+    """``xmp`` without the provenance an earlier faceapp run put into it (also where a tool rewrote
+    its description), and with ``provenance`` (JSON text) when given; None for no packet at all."""
+    if xmp is not None and FACEAPP_NAMESPACE.encode() in xmp:
+        for prefix in set(_FACEAPP_PREFIX.findall(xmp)):  # the element, wherever a tool moved it…
+            element = re.escape(prefix) + rb":provenance"
+            xmp = re.sub(rb"<" + element + rb"\b[^>]*>.*?</" + element + rb"\s*>|<" + element + rb"\b[^>]*/>",
+                         b"", xmp, flags=re.DOTALL)
+        xmp = _EMPTY_FACEAPP_DESCRIPTION.sub(b"", xmp)  # …and the description it had to itself
     if provenance is None:
         return xmp
-    block = _description("faceapp", FACEAPP_NAMESPACE, f"<faceapp:provenance>{escape(provenance)}</faceapp:provenance>")
+    block = _description("faceapp", FACEAPP_NAMESPACE, f"<faceapp:provenance>{_text(provenance)}</faceapp:provenance>")
     added = _with_description(xmp, block)
     if added is None:
         log.info("an XMP packet without rdf:RDF: the provenance is not added to it")
@@ -121,8 +136,8 @@ def provenance_text(xmp: bytes | None) -> str | None:
     if not xmp or FACEAPP_NAMESPACE.encode() not in xmp:
         return None
     root = _parsed(xmp)
-    found = None if root is None else root.find(f".//{{{FACEAPP_NAMESPACE}}}provenance")
-    return found.text if found is not None else None
+    found = [] if root is None else root.findall(f".//{{{FACEAPP_NAMESPACE}}}provenance")
+    return found[-1].text if found else None  # the last: this run's, added after anything left of older ones
 
 
 def _property(name: str) -> re.Pattern[bytes]:
