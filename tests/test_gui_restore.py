@@ -14,6 +14,7 @@ from PySide6.QtCore import QThread
 from faceapp.core.errors import ExportError
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
+from faceapp.gui.session import face_number
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
@@ -113,11 +114,16 @@ def test_clicking_a_restored_face_shows_its_seeds_and_its_tag_switches_it_off(wi
     (QA: the click switched it off, and the gallery stayed where it was); its number tag switches it off."""
     import shutil
 
-    path = load(window, qtbot, shutil.copy(testdata_dir / "photos" / "cf_06.png", tmp_path / "two.png"))
+    shutil.copy(testdata_dir / "photos" / "cf_06.png", tmp_path / "two.png")
+    shutil.copy(testdata_dir / "photos" / "gf_10045.png", tmp_path / "three.png")
+    path = load(window, qtbot, tmp_path / "three.png")  # three faces: the first switched off, so that
+    window.session.toggle_face(path, 0)  # a face's number and its place in the result differ
     entry = restore(window, qtbot, path)
-    assert window.gallery.current_face() == 0 and len(entry.result.faces) == 2
-    window.compare.faceClicked.emit(entry.faces[1].index)
+    assert [face_number(f, i) for i, f in enumerate(entry.result.faces)] == [1, 2]
+    window.compare.faceClicked.emit(2)  # the third face: the result's second
     assert window.gallery.current_face() == 1
-    assert all(face.enabled for face in window.session.entries[path].faces)
-    window.compare.faceToggled.emit(entry.faces[1].index)
-    assert not window.session.entries[path].faces[1].enabled
+    assert [face.enabled for face in window.session.entries[path].faces] == [False, True, True]
+    window.compare.faceClicked.emit(0)  # not restored: switched on, as its tag would
+    assert window.session.entries[path].faces[0].enabled
+    window.compare.faceToggled.emit(2)
+    assert not window.session.entries[path].faces[2].enabled

@@ -133,3 +133,16 @@ def test_closing_or_removing_with_damage_painted_but_not_restored_asks_first(win
     saved(window, qtbot, window.exports.save)
     window.close()  # the strokes are in the saved result: nothing is lost
     assert not window.isVisible() and len(answers.asked) == 2
+
+
+def test_save_all_and_close_with_strokes_not_restored_asks_once(window, qtbot, photo, answers):
+    """The question said the strokes would be lost; "Save all and close" saves the result and closes
+    without asking about the strokes again once the file is written (review)."""
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    _paint(window, path)
+    answers.append("save")
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+    assert len(answers.asked) == 1 and "not saved" in answers.asked[0] and "Damage painted on" in answers.asked[0]
+    assert len(written_beside(photo)) == 1

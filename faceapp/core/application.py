@@ -61,7 +61,7 @@ def resolved_preferences(prefs: Preferences, registry: Any = None) -> Preference
     Preferences that resolve alike restore a photo alike, so a front-end that asks whether a result
     is still what a restore would make compares these: the default model picked by its name, or its
     own step count typed in, changes nothing, and another model becoming the default changes "".
-    (A fidelity stays as it is: None also spares sharp faces, a typed one does not.) ``prefs`` as
+    (A fidelity stays as it is.) ``prefs`` as
     they are when the model cannot be resolved: the restore itself says why, on its worker thread,
     so this never raises (front-ends call it on their UI thread)."""
     from faceapp.core.registry import Registry

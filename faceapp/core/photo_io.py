@@ -64,7 +64,7 @@ READS_AVIF = features.check("avif")
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else [])})
 #: Formats whose several frames are an animation (refused), unlike MPO's and TIFF's extra pictures
 #: (a camera's preview, a page's thumbnail), of which the first is the photo.
-_ANIMATED_FORMATS = frozenset({"PNG", "WEBP"})
+_ANIMATED_FORMATS = frozenset({"PNG", "WEBP", "AVIF"})
 
 _EXIF_ORIENTATION = 0x0112
 _TIFF_IPTC_TAG = 33723  # IPTC-NAA
@@ -278,6 +278,8 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
                          "faceapp accepts (a decompression bomb?).") from None
     except UnidentifiedImageError:
         kind = _heif_kind(path)
+        if kind == "AVIF" and READS_AVIF:  # an AVIF Pillow reads, yet not this one
+            raise ImageError(f"{path}: the AVIF image is damaged and cannot be read.") from None
         if kind is not None:
             raise ImageError(_heif_message(path, kind)) from None
         raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
@@ -355,7 +357,7 @@ def _heif_kind(path: Path) -> str | None:
         return None
     brand = head[8:12]
     if brand in _AVIF_BRANDS:
-        return None if READS_AVIF else "AVIF"  # one Pillow could not open: damaged
+        return "AVIF"
     return "HEIC/HEIF" if brand in _HEIF_BRANDS else None
 
 
@@ -417,8 +419,11 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
-    icc_in = icc
-    rgb, alpha, icc = _to_rgb8(upright, icc)
+    cmyk = upright.mode == "CMYK"
+    if cmyk:
+        (rgb, cmyk_profiled), alpha, icc = _cmyk_to_rgb(upright, icc), None, None
+    else:
+        (rgb, alpha, icc), cmyk_profiled = _to_rgb8(upright, icc), False
     if bits == 16 and upright.mode.startswith("I;16") and int(np.asarray(upright).max(initial=0)) <= 255:
         bits = 8  # 8-bit values in a 16-bit grey file, taken as they are (see _high_depth_to_uint8)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
@@ -430,7 +435,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
-        cmyk=upright.mode == "CMYK", cmyk_profiled=upright.mode == "CMYK" and _cmyk_profile_used(icc_in),
+        cmyk=cmyk, cmyk_profiled=cmyk_profiled,
         orientation=turned,
     )
 
@@ -584,16 +589,14 @@ def _rgb_profile(icc: bytes | None) -> bytes | None:
 
 
 def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndarray | None, bytes | None]:
-    """Pixels of any Pillow mode as (HxWx3 uint8 RGB, HxW uint8 alpha or None, ICC to keep)."""
+    """Pixels of any Pillow mode but CMYK (:func:`_cmyk_to_rgb`) as (HxWx3 uint8 RGB, HxW uint8
+    alpha or None, ICC to keep)."""
     mode = image.mode
-    if mode != "CMYK":
-        icc = _rgb_profile(icc)
+    icc = _rgb_profile(icc)
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         gray = _high_depth_to_uint8(np.asarray(image))
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), None, icc
-    if mode == "CMYK":
-        return _cmyk_to_rgb(image, icc), None, None
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         return np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3]), icc
@@ -610,21 +613,9 @@ def _high_depth_to_uint8(array: np.ndarray) -> np.ndarray:
     return ((array.astype(np.float32) * (255.0 / top)) + 0.5).astype(np.uint8)
 
 
-def _cmyk_profile_used(icc: bytes | None) -> bool:
-    """Whether :func:`_cmyk_to_rgb` converts through ``icc``: a CMYK profile LittleCMS can read."""
-    if _colour_space(icc) != b"CMYK":
-        return False
-    try:
-        from PIL import ImageCms
-
-        ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    except Exception:  # a broken profile: the plain conversion is used
-        return False
-    return True
-
-
-def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> np.ndarray:
-    """CMYK → sRGB through its ICC profile when it has one, else Pillow's plain conversion."""
+def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bool]:
+    """CMYK → sRGB through its ICC profile when it has one, else Pillow's plain conversion; and
+    whether the profile was used."""
     if icc:
         try:
             from PIL import ImageCms
@@ -632,7 +623,7 @@ def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> np.ndarray:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
             if converted is not None:
-                return np.ascontiguousarray(np.asarray(converted))
+                return np.ascontiguousarray(np.asarray(converted)), True
         except Exception:  # a broken profile falls back to the plain conversion
             pass
-    return np.ascontiguousarray(np.asarray(image.convert("RGB")))
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))), False

@@ -551,7 +551,8 @@ class MainWindow(QMainWindow):
             self._asking = False
         if answer == "cancel":
             return False
-        self._discard_ok = set(self.session.entries) if answer == "discard" else set()
+        # "Save all" saves the results; the strokes not restored were said to be lost: not asked again
+        self._discard_ok = set(self.session.entries) if answer == "discard" else set(painted)
         if answer == "save":
             self.exports.save_unsaved()
         return True
@@ -559,7 +560,7 @@ class MainWindow(QMainWindow):
     def _set_fidelity(self, fidelity: float) -> None:
         """Use the slider's fidelity for the next run; it is written on release or on close. The
         slider brought back onto the model's own fidelity means that again (as its reset button
-        does, which hides there): the model's default, where sharp faces are spared."""
+        does, which hides there): the model's default."""
         at_default = abs(fidelity - self.fidelity.model_default()) < 1e-6
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None if at_default else fidelity)
         self._fidelity_unsaved = True
