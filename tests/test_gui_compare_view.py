@@ -247,3 +247,13 @@ def test_a_face_box_can_be_drawn_with_the_keyboard(view, qtbot):
     view.set_draw_mode(False)
     qtbot.keyClick(view, Qt.Key.Key_Right)  # out of draw mode the arrows move the divider again
     assert view.split() > 0.5 and view.key_box() is None
+
+
+def test_a_faces_number_tag_says_what_a_click_does(view, qtbot):
+    view.set_images(rgb_to_qimage(solid(100, (200, 200))))
+    view.set_faces([FaceOutline(0, (120, 120, 180, 180), False)])
+    tag = view.image_to_widget(QPointF(120, 120)).toPoint() + QPoint(8, -8)
+    qtbot.mouseMove(view, tag)
+    assert view.toolTip() == "Face 1: click to switch it on" and view.cursor().shape() == Qt.CursorShape.PointingHandCursor
+    qtbot.mouseMove(view, view.image_to_widget(QPointF(20, 20)).toPoint())
+    assert view.toolTip() == ""

@@ -457,7 +457,11 @@ class CompareView(QWidget):
                 self.update()
         elif not self._draw_mode:
             near = self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
-            self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.ArrowCursor)
+            tag = None if near else self._tag_at(pos)
+            self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.PointingHandCursor if tag
+                           else Qt.CursorShape.ArrowCursor)
+            self.setToolTip("" if tag is None else
+                            f"Face {tag.index + 1}: click to switch it {'off' if tag.enabled else 'on'}")
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton:

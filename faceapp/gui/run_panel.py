@@ -38,7 +38,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
     if not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."
     elif not entry.enabled_faces():
-        text = f"Every face of {name} is switched off: click a face's box to include it, then press Restore."
+        text = f"Every face of {name} is switched off: click a face's number to include it, then press Restore."
     elif entry.result is not None:
         text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
         made_at = entry.result.settings.sampler.fidelity

@@ -234,7 +234,7 @@ class Session(QObject):
                 self.error.emit(no_face_found(path))  # as when it loaded
                 continue
             if not entry.enabled_faces():
-                self.info.emit(f"Every face of {path.name} is switched off: click a face's box to include it.")
+                self.info.emit(f"Every face of {path.name} is switched off: click a face's number to include it.")
                 continue
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),

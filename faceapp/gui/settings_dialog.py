@@ -165,7 +165,7 @@ class SettingsDialog(QDialog):
                                       "usually enough")
         self.upscale = _combo(UPSCALES, prefs.upscale, lambda factor: f"×{factor}")
         self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
-        self.face_selection.setToolTip("Faces left out are shown switched off: click one to restore it too")
+        self.face_selection.setToolTip("Faces left out are shown switched off: click a face's number to restore it too")
         self.min_face_size = QSpinBox()
         self.min_face_size.setRange(0, 4096)
         self.min_face_size.setSuffix(" px")
