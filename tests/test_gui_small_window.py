@@ -73,3 +73,17 @@ def test_a_low_window_does_not_outgrow_itself_when_a_restore_fills_the_side_pane
     qtbot.wait(50)
     assert window.minimumSizeHint().height() <= 460 and window.height() <= 460
     assert window.statusBar().geometry().bottom() < window.height()
+
+
+def test_the_gallery_comes_into_sight_when_asked_for_in_a_low_window(qtbot, shown):
+    """In a low window the side panel scrolls: G (and a click on a restored face) brings the seed
+    gallery into sight instead of moving its selection out of sight (QA)."""
+    window = shown(900, 420)
+    window.run_panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0")
+    qtbot.wait(50)
+    bar = window.side_panel.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0  # the gallery is below the fold
+    window.actions_["gallery"].trigger()
+    qtbot.wait(50)
+    top = window.gallery.mapTo(window.side_panel.widget(), window.gallery.rect().topLeft()).y()
+    assert bar.value() > 0 and top - bar.value() < window.side_panel.viewport().height()

@@ -303,8 +303,8 @@ def covered_features_message(result: PhotoResult, *, number: Callable[[int], int
     if not parts:
         return None
     return (f"The damage marked hides features ({'; '.join(parts)}). The prior draws them anew, knowing nothing "
-            "of the person's own, so they may come back smoothed or closed: paint only the damaged pixels (a thin "
-            "stroke along a scratch keeps what lies beside it).")
+            "of the person's own, so they may come back smoothed or closed: where the eyes or mouth are not "
+            "damaged themselves, leave them unpainted (zoom in for a finer stroke along a scratch).")
 
 
 class DamageMask(NamedTuple):

@@ -31,7 +31,7 @@ from PySide6.QtGui import (
     QResizeEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from faceapp.gui.look import PHOTO_BACKGROUND, TAG_BACKGROUND
 
@@ -295,7 +295,8 @@ class CompareView(QWidget):
         return QRectF(corner.x(), corner.y() - _TAG_HEIGHT, _TAG_WIDTH, _TAG_HEIGHT)
 
     def _tag_at(self, widget_point: QPointF) -> FaceOutline | None:
-        return next((face for face in self._faces if self._tag_rect(face).contains(widget_point)), None)
+        """The face whose tag is at ``widget_point``: of tags that overlap, the one drawn last (on top)."""
+        return next((face for face in reversed(self._faces) if self._tag_rect(face).contains(widget_point)), None)
 
     def _face_at(self, widget_point: QPointF) -> FaceOutline | None:
         p = self.widget_to_image(widget_point)
@@ -460,8 +461,10 @@ class CompareView(QWidget):
             tag = None if near else self._tag_at(pos)
             self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.PointingHandCursor if tag
                            else Qt.CursorShape.ArrowCursor)
-            self.setToolTip("" if tag is None else
-                            f"Face {tag.index + 1}: click to switch it {'off' if tag.enabled else 'on'}")
+            tip = "" if tag is None else f"Face {tag.index + 1}: click to switch it {'off' if tag.enabled else 'on'}"
+            if tip != self.toolTip():
+                QToolTip.hideText()  # (a shown tip would linger, naming the face left)
+                self.setToolTip(tip)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() != Qt.MouseButton.LeftButton:

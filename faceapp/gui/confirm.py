@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str | None = None) -> str:
     """Show ``text`` with a ``discard`` button, a ``save`` button when given, and Cancel (the
-    default, so that Enter loses nothing); returns "save", "discard" or "cancel"."""
+    default is Save when given, else Cancel: Enter loses nothing); returns "save", "discard" or "cancel"."""
     box = QMessageBox(QMessageBox.Icon.Warning, "faceapp", text, parent=parent)
     save_button = box.addButton(save, QMessageBox.ButtonRole.AcceptRole) if save else None
     discard_button = box.addButton(discard, QMessageBox.ButtonRole.DestructiveRole)

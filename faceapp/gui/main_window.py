@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         a["refine"].triggered.connect(lambda: self.current and s.refine(self.current, self.gallery.current_face()))
         a["settings"].triggered.connect(self.models.open_settings)
         a["models"].triggered.connect(self.models.open_models)
-        a["gallery"].triggered.connect(self.gallery.setFocus)
+        a["gallery"].triggered.connect(self._focus_gallery)
         a["toggle_compare"].triggered.connect(self.compare.toggle_whole)
         a["split_reset"].triggered.connect(self._split_reset)
         a["zoom_fit"].triggered.connect(self.compare.zoom_fit)
@@ -355,6 +355,12 @@ class MainWindow(QMainWindow):
         if editor is not None:
             edit(editor)
 
+    def _focus_gallery(self) -> None:
+        """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window
+        (QA: its arrow keys changed seeds out of sight)."""
+        self.gallery.setFocus()
+        self.side_panel.ensureWidgetVisible(self.gallery)
+
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a
         face to see its seeds); one the result does not hold (not restored yet, switched off) is
@@ -368,6 +374,7 @@ class MainWindow(QMainWindow):
             self.session.toggle_face(self.current, index)
         else:
             self.gallery.select_face(position)
+            self.side_panel.ensureWidgetVisible(self.gallery)  # (a low window scrolls its side panel)
 
     def _show_chosen_face(self) -> None:
         """Show the chosen candidate of the gallery's face in the preview box."""
@@ -545,7 +552,7 @@ class MainWindow(QMainWindow):
         self._asking = True
         try:
             answer = confirm.ask_before_discarding(
-                self, "\n".join(lines), discard="Close without saving" if unsaved or painted else "Close",
+                self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
                 save="Save all and close" if unsaved else None)
         finally:
             self._asking = False

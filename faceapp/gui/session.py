@@ -334,7 +334,8 @@ class Session(QObject):
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
         spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
-                                switch="Settings ▸ Sharp faces off diffuses every face")
+                                switch="To let the prior work on every face, switch off Settings ▸ Sharp faces "
+                                       "and restore again")
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
