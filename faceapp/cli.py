@@ -188,8 +188,10 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--pattern", default=DEFAULT_NAME_PATTERN,
                      help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
     out.add_argument("--format", type=_output_format, metavar="{" + ",".join(OUTPUT_FORMATS) + "}",
-                     help="output type; jpeg and tif are accepted too (default: the input's)")
-    out.add_argument("--quality", type=_within(1, 100), default=95, help="JPEG/WebP quality 1…100 (default: %(default)s)")
+                     help="output type; jpeg and tif are accepted too (default: the input's; PNG for BMP and "
+                          "AVIF photos)")
+    out.add_argument("--quality", type=_within(1, 100), default=95,
+                     help="JPEG/WebP quality 1…100; WebP at 100 is lossless (default: %(default)s)")
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
                           "as PNG, and as TIFF when the file has one grey channel)")
