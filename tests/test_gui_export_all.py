@@ -143,3 +143,4 @@ def test_export_all_into_the_top_folder_of_the_disk_asks_first(window, qtbot, tm
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: "/")
     assert not window.exports.export_all()
     assert asked and "the top folder of the disk" in asked[0] and not window.exports.busy
+    window.close_without_asking()  # (the answer above is always Cancel: closing would be refused)
