@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.errors import ExportError
 from faceapp.core.export import EXTENSIONS, FORMATS
-from faceapp.core.wording import counted
+from faceapp.core.wording import counted, listed
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
 from faceapp.gui.job_queue import QueuedJob
@@ -277,9 +277,7 @@ class ExportFlow(QObject):
                      "they are." if self._already_there else "")
             waiting = ""
             if self._not_restored:
-                names = ", ".join(path.name for path in self._not_restored[:5])
-                more = f" and {len(self._not_restored) - 5} more" if len(self._not_restored) > 5 else ""
-                waiting = f" Not restored yet, so not saved: {names}{more}."
+                waiting = f" Not restored yet, so not saved: {listed([p.name for p in self._not_restored], most=5)}."
             self._window.notices.info(f"Saved {counted(len(written), 'photo')}{where}.{there}{waiting}")
         self.saved.emit(written)
 

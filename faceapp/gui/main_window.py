@@ -35,6 +35,7 @@ from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import no_photos_text
 from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.core.wording import listed
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 
 def _names(paths: list[Path]) -> str:
     """Up to three photos' names, and how many more."""
-    return ", ".join(p.name for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return listed([p.name for p in paths])
 
 class MainWindow(QMainWindow):
     """faceapp's window: filmstrip, compare view, fidelity slider, seed gallery, export."""

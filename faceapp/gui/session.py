@@ -40,7 +40,7 @@ from faceapp.core.export import export_photo, file_identity, format_for, write_e
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
-from faceapp.core.wording import counted
+from faceapp.core.wording import counted, listed
 from faceapp.gui.backend import (
     SIXTEEN_BIT_SETTING,
     CoreBackend,
@@ -298,8 +298,7 @@ class Session(QObject):
             said.append(f"Cancelled {running.key.name}" + ("; it shows its earlier result." if earlier else "."))
         waiting = [q.key.name for q in dropped if isinstance(q.key, Path) and q.kind == "restore"]
         if waiting:
-            names = ", ".join(waiting[:3]) + (f" and {len(waiting) - 3} more" if len(waiting) > 3 else "")
-            said.append(f"Not restored, as they were still waiting: {names}.")
+            said.append(f"Not restored, as they were still waiting: {listed(waiting)}.")
         if said:
             self.info.emit(" ".join(said))
 
