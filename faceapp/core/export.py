@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
@@ -93,7 +93,6 @@ _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
 _XMP_TAG = 700  # TIFF's XMP tag
-_TIFF_IPTC_TAG = 33723  # TIFF's IPTC-NAA tag
 _TEMP_SUFFIX = ".part"
 _swept: set[str] = set()  # folders already cleared of killed runs' leftovers by this process
 
@@ -573,7 +572,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     if xmp:
         exif[_XMP_TAG] = xmp
     if iptc:
-        exif[_TIFF_IPTC_TAG] = iptc
+        exif[TiffImagePlugin.IPTC_NAA_CHUNK] = iptc
     return exif.tobytes() if len(exif) else None
 
 

@@ -67,7 +67,6 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP", "AVIF"})
 
 _EXIF_ORIENTATION = 0x0112
-_TIFF_IPTC_TAG = 33723  # IPTC-NAA
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT = 0x0128
 _INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
@@ -560,7 +559,7 @@ def _iptc(image: Image.Image) -> bytes | None:
     elif image.format == "TIFF":
         # The tag's bytes as stored: Photoshop types it as 4-byte integers, which Pillow would decode
         # as numbers (its own IPTC reader takes the raw bytes the same way).
-        record = getattr(image.tag_v2, "_tagdata", {}).get(_TIFF_IPTC_TAG)
+        record = getattr(image.tag_v2, "_tagdata", {}).get(TiffImagePlugin.IPTC_NAA_CHUNK)
         record = trimmed(bytes(record)) if isinstance(record, bytes | bytearray) else None
     else:
         return None
