@@ -87,15 +87,21 @@ def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_
     gallery.set_faces([sampled, spared], current=1)
     assert gallery._alike.isVisible() and not gallery.more_button.isEnabled()
     assert "Move the fidelity slider towards Realistic" in gallery._alike.text()  # the run was at fidelity 1
-    gallery.set_faces([sampled, spared], current=1, run_fidelity=0.8)
-    assert "Settings ▸ Sharp faces" in gallery._alike.text() and "slider" not in gallery._alike.text()  # spared
+    line = SimpleNamespace(text="Sharp already: kept as the restorer made it", diffuse=True, fidelity=1.0, asked=0.8)
+    gallery.set_faces([sampled, spared], current=1, sparing=[None, line])
+    assert not gallery._alike.isVisible() and gallery._sparing_text.text() == line.text  # spared: its own line…
+    assert gallery.diffuse_button.isVisible() and gallery.diffuse_button.text() == "Diffuse anyway"  # …and its way out
+    with qtbot.waitSignal(gallery.diffuseRequested) as asked:
+        gallery.diffuse_button.click()
+    assert asked.args == [1, True]
     assert gallery.thumbnail_count() == 1 and gallery._list.item(0).text() == "seeds 0–2"  # not three copies
     assert gallery._list.currentRow() == 0
     gallery.select_face(0)
     assert not gallery._alike.isVisible() and gallery.more_button.isEnabled()
-    assert gallery.thumbnail_count() == 2
+    assert gallery.thumbnail_count() == 2 and not gallery.diffuse_button.isVisible()  # not spared
     gallery.set_busy(True)
-    assert not gallery.more_button.isEnabled()
+    gallery.select_face(1)
+    assert not gallery.more_button.isEnabled() and not gallery.diffuse_button.isEnabled()
 
 
 def test_the_chosen_candidate_is_shown_in_its_own_colours(qtbot):

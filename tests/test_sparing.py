@@ -16,7 +16,8 @@ from faceapp.core.engine import FaceEngine
 from faceapp.core.faces import face_from_box
 from faceapp.core.manifest import load_manifest
 from faceapp.core.photo_io import Photo
-from faceapp.core.photo_restore import PhotoSettings, restore_photo
+from faceapp.core.photo_restore import PhotoSettings, add_candidates, iter_resample_face, refine_face, restore_photo
+from faceapp.core.progress import drive
 from faceapp.core.preferences import Preferences
 from faceapp.core.refine import refine_sampler
 from faceapp.core.settings import SamplerSettings
@@ -109,6 +110,10 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert message == "Sharp faces spared: faces 1, 2 kept as the restorer made them. Do this."
     partly = restore_photo(photo, faces[:1], _engine(6.0), PhotoSettings(sampler=ASKED))
     assert application.spared_message(partly, switch="Do this") == "Sharp faces spared: face 1 at fidelity 0.75. Do this."
+    line = application.sparing_choice(partly, 0)  # the seed gallery's line and button
+    assert line.diffuse and "sampled at fidelity 0.75 instead of 0.50" in line.text
+    line = application.sparing_choice(result, 1)
+    assert line.diffuse and "kept as the restorer made it, the same for every seed" in line.text
     # the window numbers faces as tagged in the photo (face 1 switched off: the first restored is face 2)
     assert application.spared_message(result, number=lambda position: position + 2) == \
         "Sharp faces spared: faces 2, 3 kept as the restorer made them."
@@ -116,6 +121,7 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
     assert [f.fidelity for f in diffused.faces] == [0.5, 0.5]
     assert application.spared_faces(diffused) == [] and application.spared_message(diffused, switch="x") is None
+    assert application.sparing_choice(diffused, 0) is None  # nothing to offer
 
 
 def test_a_manifest_states_its_ramp_and_a_reversed_one_is_refused(tmp_path):
@@ -184,3 +190,44 @@ def test_a_spared_face_with_damage_differs_per_seed_and_the_note_says_its_damage
     assert result.faces[1].seeds_alike()
     assert application.spared_message(result) == ("Sharp faces spared: face 1 kept as the restorer made it once the "
                                                    "prior had filled its damage; face 2 kept as the restorer made it.")
+
+
+def test_one_face_diffused_anyway_is_sampled_at_the_run_fidelity_and_can_be_spared_again():
+    """The gallery's "Diffuse anyway": one spared face's seeds sampled again at the fidelity asked,
+    the same faces a restore without sparing gives; the flag rides on the Face, so a later restore,
+    More and the provenance keep it; "Spare again" brings the restorer's face back."""
+    photo = Photo.from_array(np.random.default_rng(1).integers(40, 200, (200, 300, 3)).astype(np.uint8))
+    faces = [face_from_box((30, 50, 130, 150), index=0), face_from_box((170, 50, 270, 150), index=1)]
+    engine = _engine(2.0)
+    settings = PhotoSettings(sampler=ASKED, seeds_per_face=3)
+    result = restore_photo(photo, faces, engine, settings)
+    assert [f.fidelity for f in result.faces] == [1.0, 1.0] and result.faces[0].seeds_alike()
+    refined = refine_face(result.choose(0, 2), 0, engine, 1)  # a pass on seed 2, chosen: gone after the resample
+
+    diffused = drive(iter_resample_face(refined, 0, engine, diffuse_anyway=True))
+    face = diffused.faces[0]
+    assert face.fidelity == 0.5 and face.face.diffuse_anyway and face.seeds == (0, 1, 2)
+    assert face.refinements == () and face.chosen == 2  # the refined seed's own candidate
+    assert not face.seeds_alike()
+    unspared = dataclasses.replace(settings, sampler=dataclasses.replace(ASKED, spare_sharp_faces=False))
+    plain = restore_photo(photo, faces[:1], engine, unspared).faces[0]
+    for mine, theirs in zip(face.candidates, plain.candidates, strict=True):
+        np.testing.assert_array_equal(mine, theirs)  # seed s is the same face however it was asked for
+    assert diffused.faces[1] is refined.faces[1]  # the other face untouched
+    assert [s.position for s in application.spared_faces(diffused)] == [1]
+    line = application.sparing_choice(diffused, 0)
+    assert not line.diffuse and "Diffused at fidelity 0.50 as you asked" in line.text  # "Spare again"
+    assert diffused.provenance()["faces"][0]["diffuse_anyway"] is True
+    assert "diffuse_anyway" not in diffused.provenance()["faces"][1]
+    assert diffused.same_run(result)  # a version of the run: the window keeps its other choices
+
+    again = restore_photo(photo, [face.face, faces[1]], engine, settings)  # the flag survives a new restore
+    assert [f.fidelity for f in again.faces] == [0.5, 1.0]
+    more = add_candidates(diffused, 0, engine, 1)
+    seed_3 = restore_photo(photo, faces[:1], engine, dataclasses.replace(unspared, base_seed=3)).faces[0]
+    np.testing.assert_array_equal(more.faces[0].candidates[-1], seed_3.candidates[0])  # More diffuses it too
+
+    spared = drive(iter_resample_face(diffused, 0, engine, diffuse_anyway=False))
+    assert spared.faces[0].fidelity == 1.0 and not spared.faces[0].face.diffuse_anyway
+    for mine, theirs in zip(spared.faces[0].candidates, result.faces[0].candidates, strict=True):
+        np.testing.assert_array_equal(mine, theirs)

@@ -260,6 +260,36 @@ def spared_faces(result: PhotoResult) -> list[SparedFace]:
             for position, face in enumerate(result.faces) if face.fidelity is not None and face.fidelity > asked]
 
 
+class SparingChoice(NamedTuple):
+    """What the seed gallery says of one face's sharp-face sparing, and the choice it offers:
+    ``diffuse`` True offers "Diffuse anyway" (the face was spared), False "Spare again" (the user
+    had it diffused); ``fidelity`` what its seeds were sampled at, ``asked`` the run's."""
+
+    text: str
+    diffuse: bool
+    fidelity: float
+    asked: float
+
+
+def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
+    """The gallery's sparing line for face ``position`` of ``result``; None when sparing did not
+    touch it and the user did not ask for it to be diffused."""
+    face, asked = result.faces[position], result.settings.sampler.fidelity
+    if face.fidelity is None:
+        return None
+    if face.face.diffuse_anyway:
+        return SparingChoice(f"Diffused at fidelity {face.fidelity:.2f} as you asked, though it looked sharp.",
+                             False, face.fidelity, asked)
+    if face.fidelity <= asked:
+        return None
+    if face.fidelity >= 1.0:
+        what = ("kept as the restorer made it" + (", its damage filled by each seed its own way"
+                                                    if face.damage is not None else ", the same for every seed"))
+    else:
+        what = f"sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}, so the prior changes it less"
+    return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, face.fidelity, asked)
+
+
 def spared_message(result: PhotoResult, *, switch: str = "",
                    number: Callable[[int], int] | None = None) -> str | None:
     """A short line both front-ends show when faces were spared (None when none was): which faces

@@ -103,6 +103,8 @@ class Face:
     box: (x0, y0, x1, y1). landmarks: (5, 2) float32 — left eye, right eye, nose, left and right
     mouth corner. score: detector confidence (1.0 for faces given by the user). index: position
     in the detector's list (in reading order: :func:`reading_order`). enabled: whether it is to be restored.
+    diffuse_anyway: the user asked the prior to work on this face at the run's fidelity even if it is
+    sharp already (sharp-face sparing off for this face alone; :func:`faceapp.core.photo_restore.face_sampler`).
     """
 
     index: int
@@ -110,6 +112,7 @@ class Face:
     landmarks: np.ndarray
     score: float
     enabled: bool = True
+    diffuse_anyway: bool = False
 
     @property
     def size(self) -> float:

@@ -13,7 +13,8 @@ A ``damage`` mask (HxW uint8, 255 = damaged; :mod:`faceapp.core.damage`) repairs
 the background's damaged pixels are filled classically, and a face with damaged pixels is first
 repaired with the face prior (:mod:`faceapp.core.face_repair`), each seed its own fill, then
 restored. :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
-(:mod:`faceapp.core.refine`); each pass becomes a candidate.
+(:mod:`faceapp.core.refine`); each pass becomes a candidate. :func:`iter_resample_face` samples one
+face's seeds again with sharp-face sparing switched off for it (:attr:`Face.diffuse_anyway`) or back on.
 
 A black-and-white photo (:attr:`Photo.greyscale`) stays so: the models answer in colour, so every
 candidate, live preview and composite of one is made neutral grey (:mod:`faceapp.core.greyscale`).
@@ -355,6 +356,8 @@ def _face_provenance(face: FaceResult) -> dict[str, Any]:
         record["fidelity"] = round(face.fidelity, 4)
     if face.restorer_change is not None:
         record["restorer_change"] = round(face.restorer_change, 2)
+    if face.face.diffuse_anyway:
+        record["diffuse_anyway"] = True  # sharp-face sparing switched off for this face by the user
     if face.damage is not None:
         record["damage"] = mask_summary(face.damage)
     passes = face.refinement_of(face.chosen)
@@ -421,7 +424,8 @@ def iter_restore_photo(
         crop, affine = _aligned_crop(photo, face, engine, settings)
         crop_damage = face_damage if face_damage is not None else _crop_damage(damage, affine, crop.shape[0])
         candidates, prepared = yield from _run_engine(
-            engine, crop, settings.sampler, seeds, position=position, count=len(todo), damage=crop_damage,
+            engine, crop, face_sampler(settings.sampler, face), seeds, position=position, count=len(todo),
+            damage=crop_damage,
             resamples=settings.repair_resamples, grey=photo.greyscale, should_cancel=should_cancel,
         )
         results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
@@ -490,7 +494,7 @@ def iter_add_candidates(
     _check(should_cancel)
     yield Progress(face_index, len(result.faces), 0, 0)
     new, _ = yield from _run_engine(
-        engine, face.aligned, result.settings.sampler, new_seeds,
+        engine, face.aligned, face_sampler(result.settings.sampler, face.face), new_seeds,
         position=face_index, count=len(result.faces), damage=face.damage,
         resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
     )
@@ -508,6 +512,40 @@ def add_candidates(
 ) -> PhotoResult:
     """:func:`iter_add_candidates` run to completion, passing each :class:`Progress` to ``on_progress``."""
     return drive(iter_add_candidates(result, face_index, engine, count, should_cancel=should_cancel), on_progress)
+
+
+def iter_resample_face(
+    result: PhotoResult,
+    face_index: int,
+    engine: Engine,
+    *,
+    diffuse_anyway: bool,
+    should_cancel: Callable[[], bool] | None = None,
+) -> Generator[Progress, None, PhotoResult]:
+    """Sample one face's seeds again, with sharp-face sparing off for it (``diffuse_anyway``: the
+    prior works on it at the run's fidelity however sharp it is) or on again; returns ``result`` with
+    that face's candidates replaced, its :class:`Face` carrying the flag (a later restore of the photo
+    keeps it) and the same seed chosen. Its refinement passes are dropped: they refined candidates
+    that are gone. Yields :class:`Progress` like :func:`iter_add_candidates`; cancelling returns nothing.
+    """
+    face = result.faces[face_index]
+    passes = {r.candidate for r in face.refinements}
+    sampled = [i for i in range(len(face.candidates)) if i not in passes]
+    chain = face.refinement_of(face.chosen)
+    chosen = sampled.index(chain[0].source if chain else face.chosen)
+    seeds = [face.seeds[i] for i in sampled]
+    flagged = dataclasses.replace(face.face, diffuse_anyway=diffuse_anyway)
+    _check(should_cancel)
+    yield Progress(face_index, len(result.faces), 0, 0)
+    candidates, prepared = yield from _run_engine(
+        engine, face.aligned, face_sampler(result.settings.sampler, flagged), seeds,
+        position=face_index, count=len(result.faces), damage=face.damage,
+        resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
+    )
+    resampled = dataclasses.replace(face, face=flagged, seeds=tuple(seeds), candidates=tuple(map(_frozen, candidates)),
+                                    chosen=chosen, refinements=(), fidelity=prepared.sampler.fidelity,
+                                    restorer_change=prepared.restorer_change)
+    return result._with_face(face_index, resampled)
 
 
 def iter_refine_face(
@@ -559,6 +597,14 @@ def refine_face(result: PhotoResult, face_index: int, engine: Engine, passes: in
                 on_progress: Callable[[Progress], None] | None = None) -> PhotoResult:
     """:func:`iter_refine_face` run to completion, passing each :class:`Progress` to ``on_progress``."""
     return drive(iter_refine_face(result, face_index, engine, passes, should_cancel=should_cancel), on_progress)
+
+
+def face_sampler(sampler: SamplerSettings, face: Face) -> SamplerSettings:
+    """How ``face`` is sampled: ``sampler``, with sharp-face sparing off where the user asked the
+    prior to work on this face anyway (:attr:`Face.diffuse_anyway`)."""
+    if face.diffuse_anyway and sampler.spare_sharp_faces:
+        return dataclasses.replace(sampler, spare_sharp_faces=False)
+    return sampler
 
 
 def _check(should_cancel: Callable[[], bool] | None) -> None:

@@ -216,6 +216,14 @@ class CoreBackend:
         return self._engine_job(prefs, lambda engine, cancel: iter_add_candidates(
             result, face_index, engine, count, should_cancel=cancel))
 
+    def resample_job(self, result: Any, face_index: int, prefs: Preferences, *, diffuse_anyway: bool):
+        """Sample one face's seeds again with sharp-face sparing off for it (``diffuse_anyway``) or on
+        again; yields core ``Progress``, returns ``result`` with that face's candidates replaced."""
+        from faceapp.core.photo_restore import iter_resample_face
+
+        return self._engine_job(prefs, lambda engine, cancel: iter_resample_face(
+            result, face_index, engine, diffuse_anyway=diffuse_anyway, should_cancel=cancel))
+
     def refine_job(self, result: Any, face_index: int, prefs: Preferences, passes: int):
         """Refine the chosen candidate of one face ``passes`` times; yields core ``Progress``.
 

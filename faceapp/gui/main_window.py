@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
-from faceapp.core.application import spared_faces
+from faceapp.core.application import spared_faces, sparing_choice
 from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import no_photos_text
@@ -206,6 +206,8 @@ class MainWindow(QMainWindow):
             lambda face, cand: self.current and s.choose(self.current, face, cand))
         self.gallery.faceSelected.connect(lambda _position: self._show_chosen_face())
         self.gallery.moreRequested.connect(lambda face: self.current and s.more(self.current, face))
+        self.gallery.diffuseRequested.connect(
+            lambda face, diffuse: self.current and s.diffuse_anyway(self.current, face, diffuse))
         self.notices.actionTriggered.connect(self._notice_action)
         self.exports.closeAbandoned.connect(lambda: setattr(self, "_discard_ok", None))
         s.entryAdded.connect(self._entry_added)
@@ -317,7 +319,7 @@ class MainWindow(QMainWindow):
             faces = list(entry.result.faces)
             self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
                                    numbers=[face_number(f, i) for i, f in enumerate(faces)],
-                                   run_fidelity=entry.result.settings.sampler.fidelity)
+                                   sparing=[sparing_choice(entry.result, i) for i in range(len(faces))])
             self._show_chosen_face()
         elif changed or not working:
             self.run_panel.clear()
@@ -389,7 +391,8 @@ class MainWindow(QMainWindow):
         if spared is not None and not face.refinement_of(face.chosen):  # a refinement pass is never spared
             caption += " · spared"
             detail = (f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}: the restorer changed "
-                      f"this face by only {spared.restorer_change:.1f} grey levels (Settings ▸ Sharp faces)")
+                      f"this face by only {spared.restorer_change:.1f} grey levels (Diffuse anyway, in the seed gallery, "
+                      "lets the prior work on it)")
             if getattr(face, "damage", None) is not None:
                 detail += "; the prior filled its damage, each seed its own way"
         self.run_panel.show_face(face.candidates[face.chosen], caption, detail)

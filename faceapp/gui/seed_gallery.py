@@ -33,12 +33,19 @@ _MIN_THUMB_PX = 48  # the smallest it shrinks to in a small window (then the lis
 _ITEM_PADDING_PX = 12  # an item's frame and padding around its thumbnail and caption
 
 
-#: Why every seed of a face gave the same face: the run's fidelity was 1, or the face was spared.
+#: Why every seed of a face gave the same face when the run's fidelity was 1 (a face spared as sharp
+#: says so on its sparing line, with its "Diffuse anyway" button).
 _ALIKE_AT_FIDELITY_1 = ("This face was restored at fidelity 1: the restorer's face alone, the same for every seed. "
                         "Move the fidelity slider towards Realistic and restore again for alternatives.")
-_ALIKE_SPARED = ("This face is sharp already, so it keeps the restorer's face at any fidelity, the same for every "
-                 "seed (the prior would only smear it). To diffuse it anyway, switch off Settings ▸ Sharp faces "
-                 "and restore again.")
+
+
+class SparingLine(Protocol):
+    """What the gallery shows of a face's sharp-face sparing (``faceapp.core.application.SparingChoice``)."""
+
+    text: str
+    diffuse: bool  # True: the face was spared, "Diffuse anyway" is offered; False: "Spare again"
+    fidelity: float
+    asked: float
 
 
 class FaceCandidates(Protocol):
@@ -64,12 +71,13 @@ class SeedGallery(QWidget):
 
     candidateChosen = Signal(int, int)  # face index, candidate index
     moreRequested = Signal(int)  # face index
+    diffuseRequested = Signal(int, bool)  # face index; True: diffuse it anyway, False: spare it again
     faceSelected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._faces: list[FaceCandidates] = []
-        self._run_fidelity: float | None = None
+        self._sparing: list[SparingLine | None] = []
         self._busy = False
         self._face_numbers: list[int] = []
         self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
@@ -83,6 +91,9 @@ class SeedGallery(QWidget):
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._alike = QLabel(_ALIKE_AT_FIDELITY_1)
         self._alike.setWordWrap(True)
+        self._sparing_text = QLabel()
+        self._sparing_text.setWordWrap(True)
+        self.diffuse_button = QPushButton("Diffuse anyway")
         self._list = QListWidget()
         self._list.setViewMode(QListView.ViewMode.IconMode)
         self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
@@ -104,6 +115,10 @@ class SeedGallery(QWidget):
         layout.addLayout(header)
         layout.addWidget(self._hint)
         layout.addWidget(self._alike)
+        sparing = QHBoxLayout()
+        sparing.addWidget(self._sparing_text, 1)
+        sparing.addWidget(self.diffuse_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(sparing)
         layout.addWidget(self._list, 1)
 
         self._face_combo.currentIndexChanged.connect(self._on_face_changed)
@@ -114,12 +129,13 @@ class SeedGallery(QWidget):
         self._list.setAccessibleDescription("Candidates of the face; the selected one is used in the photo")
         self._list.viewport().installEventFilter(self)
         self.more_button.clicked.connect(self._on_more)
+        self.diffuse_button.clicked.connect(self._on_diffuse)
         self._update_enabled()
 
     def set_faces(self, faces: Sequence[FaceCandidates], *, numbers: Sequence[int] | None = None,
-                  current: int = 0, run_fidelity: float | None = None) -> None:
+                  current: int = 0, sparing: Sequence[SparingLine | None] | None = None) -> None:
         """Show a photo's restored faces; ``numbers`` are the face numbers shown to the user;
-        ``run_fidelity`` the fidelity the run asked for (a face sampled above it was spared).
+        ``sparing`` each face's sharp-face sparing line (None: not spared), with its button.
 
         Called again with the same candidates (a choice changed, a run reported progress), it only
         moves the selection: the current face's thumbnails are made again only when its
@@ -127,7 +143,7 @@ class SeedGallery(QWidget):
         a new one, a choice keeps it).
         """
         self._faces = list(faces)
-        self._run_fidelity = run_fidelity
+        self._sparing = list(sparing) if sparing is not None else [None] * len(self._faces)
         self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
         self._face_combo.blockSignals(True)  # one _populate below, whichever face is current
         self._face_combo.clear()
@@ -224,16 +240,30 @@ class SeedGallery(QWidget):
         first = face.candidates[sampled[0]]
         return all(np.array_equal(face.candidates[i], first) for i in sampled[1:])
 
+    def sparing_line(self) -> SparingLine | None:
+        """The shown face's sparing line (None: it was not spared, nor diffused on request)."""
+        index = self.current_face()
+        return self._sparing[index] if 0 <= index < len(self._sparing) else None
+
     def _update_enabled(self) -> None:
         has = bool(self._faces)
         alike = has and self._seeds_agree
+        line = self.sparing_line()
         self._hint.setVisible(not has)
-        self._alike.setVisible(alike)
-        spared = self._run_fidelity is not None and self._run_fidelity < 1.0  # its face was sampled at 1 all the same
-        self._alike.setText(_ALIKE_SPARED if spared else _ALIKE_AT_FIDELITY_1)
+        self._alike.setVisible(alike and line is None)  # a spared face's own line says why its seeds agree
+        self._sparing_text.setVisible(line is not None)
+        self.diffuse_button.setVisible(line is not None)
+        if line is not None:
+            self._sparing_text.setText(line.text)
+            self.diffuse_button.setText("Diffuse anyway" if line.diffuse else "Spare again")
+            self.diffuse_button.setToolTip(
+                f"Sample this face's seeds again at fidelity {line.asked:.2f}, as the other faces: the prior adds "
+                "detail, and may smear a face that was sharp" if line.diffuse else
+                "Sample this face's seeds again with sharp-face sparing: the restorer's face comes back")
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
         self.more_button.setEnabled(has and not alike and not self._busy)
+        self.diffuse_button.setEnabled(not self._busy)
 
     def _on_face_changed(self, index: int) -> None:
         self._populate()
@@ -254,6 +284,11 @@ class SeedGallery(QWidget):
         if item is None or self.current_face() < 0:
             return
         self.candidateChosen.emit(self.current_face(), int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _on_diffuse(self) -> None:
+        line = self.sparing_line()
+        if line is not None:
+            self.diffuseRequested.emit(self.current_face(), line.diffuse)
 
     def _on_more(self) -> None:
         if self.current_face() >= 0:
@@ -292,6 +327,6 @@ class SeedGallery(QWidget):
             self._list.setIconSize(QSize(side, side))
 
     def set_busy(self, busy: bool) -> None:
-        """Disable "More" while a job runs."""
+        """Disable "More" and "Diffuse anyway" while a job runs."""
         self._busy = busy
         self._update_enabled()

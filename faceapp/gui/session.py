@@ -92,6 +92,9 @@ def faces_state(faces: Sequence[Any]) -> str:
     return f"{on} of {count} faces" if on < count else counted(count, "face")
 
 
+#: The jobs that make a new version of one face of a restored photo (one at a time per photo).
+_FACE_JOBS = ("more", "refine", "resample")
+
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
@@ -289,7 +292,7 @@ class Session(QObject):
         """Stop the running restoration within one step and drop queued ones, saying what was
         given up (QA: cancelling Restore all dropped the whole queue, and a cancelled re-restore
         brought the earlier result back, without a word)."""
-        kinds = ("restore", "more", "refine")
+        kinds = ("restore", *_FACE_JOBS)
         running = self.queue.current()
         dropped = self.queue.cancel(kinds=kinds)
         said = []
@@ -333,8 +336,8 @@ class Session(QObject):
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
         spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
-                                switch="To let the prior work on every face, switch off Settings ▸ Sharp faces "
-                                       "and restore again")
+                                switch="To let the prior work on one of them anyway, click it and press Diffuse "
+                                       "anyway in the seed gallery")
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
@@ -420,10 +423,22 @@ class Session(QObject):
         self._queue_face_job(path, "refine", self.backend.refine_job(entry.result, position, self.prefs, passes),
                              "refining", lambda grown, p=path: self._refine_done(p, grown, position, picked))
 
+    def diffuse_anyway(self, path: Path, position: int, diffuse: bool = True) -> None:
+        """Sample one face's seeds again with sharp-face sparing off for it (``diffuse``: the prior
+        works on it at the run's fidelity, however sharp it looked) or on again (on the worker); the
+        photo's face keeps the choice for later restores."""
+        entry = self.entries[path]
+        if entry.result is None or position < 0 or self._face_job_waiting(path):
+            return
+        job = self.backend.resample_job(entry.result, position, self.prefs, diffuse_anyway=diffuse)
+        self._queue_face_job(path, "resample", job, "diffusing" if diffuse else "sparing",
+                             lambda resampled, p=path: self._resample_done(p, resampled, position))
+
     def _face_job_waiting(self, path: Path) -> bool:
-        """Whether More or Refine is queued or running for ``path``; a second is refused (each grows
-        the result it started from, so the later would drop the earlier's candidates)."""
-        if not self._is_queued(path, "more", "refine"):
+        """Whether More, Refine or Diffuse anyway is queued or running for ``path``; a second is
+        refused (each makes a new version of the result it started from, so the later would drop the
+        earlier's candidates)."""
+        if not self._is_queued(path, *_FACE_JOBS):
             return False
         self.info.emit("This photo's faces are still being sampled or refined: try again once that is done.")
         return True
@@ -495,6 +510,28 @@ class Session(QObject):
         if entry.damage is None:
             entry.damage = MaskEditor(entry.photo.width, entry.photo.height)
         return entry.damage
+
+    def _resample_done(self, path: Path, resampled: Any, position: int) -> None:
+        entry = self.entries.get(path)
+        if entry is None or not resampled.same_run(entry.result):
+            return  # removed or restored again meanwhile
+        choice = list(entry.result.choice)  # the other faces keep choices made meanwhile
+        choice[position] = resampled.faces[position].chosen
+        entry.result = resampled.with_choice(choice)
+        face = resampled.faces[position].face
+        entry.faces = [face if f.index == face.index else f for f in entry.faces]  # a later restore keeps it
+        entry.state = "done"
+        self.entryChanged.emit(path)
+        self.composer.request(path, entry.result)
+        shown = face_number(resampled.faces[position], position) + 1  # as its tag in the photo
+        fidelity = resampled.faces[position].fidelity
+        if face.diffuse_anyway:
+            text = (f"Face {shown} diffused at fidelity {fidelity:.2f}, though it looked sharp: pick a seed in the "
+                    "gallery, or Spare again for the restorer's face.")
+        else:
+            text = (f"Face {shown} spared again: kept as the restorer made it." if fidelity is not None and fidelity >= 1.0
+                    else f"Face {shown} spared again: sampled at fidelity {fidelity:.2f}.")
+        self.info.emit(text)
 
     def _more_done(self, path: Path, grown: Any, position: int, count: int) -> None:
         entry = self.entries.get(path)
@@ -703,7 +740,7 @@ class Session(QObject):
 
     def is_working(self, path: Path) -> bool:
         """Whether a job of ``path`` (loading, restoring, sampling more, refining) is queued or running."""
-        return self._is_queued(path, "load", "restore", "more", "refine")
+        return self._is_queued(path, "load", "restore", *_FACE_JOBS)
 
     def _is_running(self, path: Path) -> bool:
         current = self.queue.current()

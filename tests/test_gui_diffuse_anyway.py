@@ -1,0 +1,64 @@
+"""The seed gallery's "Diffuse anyway": a face spared as sharp is sampled again at the run's
+fidelity on the worker, the window keeps it diffused through later restores and in the saved file's
+provenance, and "Spare again" brings the restorer's face back."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gui_util
+import numpy as np
+from gui_util import install_tiny_model, load, restore, said, saved
+
+from faceapp.core.export import read_provenance
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+def _resampled(window, qtbot, path):
+    window.gallery.diffuse_button.click()
+    assert window.session.busy and not window.gallery.diffuse_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    gui_util.wait_composed(window, qtbot, path)
+    return window.session.entries[path]
+
+
+def test_a_spared_face_is_diffused_on_request_and_spared_again(window, qtbot, photo):
+    model = install_tiny_model("tiny-sparing", sharp_faces=(254.0, 255.0))  # every face is "sharp"
+    window.models.apply_preferences(dataclasses.replace(
+        window.session.prefs, model=model, device="cpu", seeds_per_face=3, fidelity=0.6, spare_sharp_faces=True))
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    kept = entry.result.faces[0]
+    assert kept.fidelity == 1.0 and window.gallery.thumbnail_count() == 1  # one face for every seed
+    button = window.gallery.diffuse_button
+    assert button.isVisible() and button.text() == "Diffuse anyway" and "0.60" in button.toolTip()
+    assert "Sharp already" in window.gallery._sparing_text.text() and not window.gallery._alike.isVisible()
+
+    entry = _resampled(window, qtbot, path)
+    face = entry.result.faces[0]
+    assert face.fidelity == 0.6 and face.seeds == kept.seeds and face.face.diffuse_anyway
+    assert window.gallery.thumbnail_count() == 3  # three seeds, three faces to choose from
+    assert button.text() == "Spare again" and "as you asked" in window.gallery._sparing_text.text()
+    assert "Face 1 diffused at fidelity 0.60" in said(window)
+    assert not np.array_equal(gui_util.shown_after(window), kept.restored)
+    assert [f.diffuse_anyway for f in entry.faces][:1] == [True]  # the photo's face keeps the request…
+    window.gallery.click_candidate(2)
+
+    entry = restore(window, qtbot, path)  # …so restoring the photo again diffuses it again
+    assert entry.result.faces[0].fidelity == 0.6
+    [written] = saved(window, qtbot, window.exports.save)
+    assert read_provenance(written)["faces"][0]["diffuse_anyway"] is True
+
+    entry = _resampled(window, qtbot, path)  # Spare again
+    face = entry.result.faces[0]
+    assert face.fidelity == 1.0 and not face.face.diffuse_anyway and not entry.faces[0].diffuse_anyway
+    np.testing.assert_array_equal(face.restored, kept.restored)
+    assert window.gallery.thumbnail_count() == 1 and button.text() == "Diffuse anyway"
+    assert "Face 1 spared again" in said(window)
+
+
+def test_a_face_the_model_does_not_spare_offers_no_diffuse_button(window, qtbot, photo):
+    path = load(window, qtbot, photo)  # the fixture's settings diffuse every face
+    restore(window, qtbot, path)
+    assert window.gallery.thumbnail_count() == 3 and not window.gallery.diffuse_button.isVisible()
