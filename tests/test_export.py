@@ -712,3 +712,40 @@ def test_a_jpegs_comment_goes_into_its_jpeg_and_png_results(tmp_path):
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.png", provenance=PROVENANCE)) as out:
         out.load()
         assert out.text.get("Comment") == "Aunt Mary, 1950"
+
+
+def _exif_ifd_types(path) -> dict[int, int]:
+    """The type of each tag of a file's EXIF sub-IFD, as written in the file."""
+    from PIL import TiffImagePlugin
+
+    with Image.open(path) as image:
+        raw = image.info["exif"][6:] if image.format == "JPEG" else path.read_bytes()
+        offset = image.getexif()[0x8769]
+    directory = TiffImagePlugin.ImageFileDirectory_v2(raw[:8])
+    stream = io.BytesIO(raw)
+    stream.seek(offset)
+    directory.load(stream)
+    return dict(directory.tagtype)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_exif_tags_are_written_with_the_standards_types(tmp_path, suffix):
+    """Pillow wrote the UserComment (faceapp's provenance, or the photo's own note), the maker notes
+    and the other binary EXIF tags as BYTE, and an exposure bias of +0.3 as unsigned: libtiff drops
+    such a tag ("Wrong data type 1 for UserComment; tag ignored"), and libexif too. Typed as the
+    EXIF standard says, they reach every reader."""
+    exif = Image.Exif()
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x9101] = b"\x01\x02\x03\x00"  # ComponentsConfiguration
+    ifd[0x927C] = b"Canon\0maker note"  # MakerNote
+    ifd[0x9204] = 0.3  # ExposureBiasValue
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "camera.jpg", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "camera.jpg")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance={"software": "faceapp"})
+    types = _exif_ifd_types(dest)
+    undefined, signed_rational = 7, 10
+    assert types[0x9286] == undefined and types[0x9101] == undefined and types[0x927C] == undefined
+    assert types[0x9204] == signed_rational
+    assert read_provenance(dest) == {"software": "faceapp"}
+    with Image.open(dest) as out:
+        assert out.getexif().get_ifd(0x8769)[0x927C] == b"Canon\0maker note"

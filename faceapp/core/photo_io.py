@@ -45,13 +45,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError, features
 
-from faceapp.core import colour
+from faceapp.core import colour, exif_types
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, trimmed
 from faceapp.core.pathtext import file_problem
 
 log = logging.getLogger(__name__)
+
+exif_types.register()  # every EXIF block faceapp writes (read here, re-written by export) typed as the standard says
 
 #: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
 #: as decompression bombs before decoding.
