@@ -191,7 +191,8 @@ def _add_restore_parser(subparsers) -> None:
                      help="output type; jpeg and tif are accepted too (default: the input's; PNG for BMP and "
                           "AVIF photos)")
     out.add_argument("--quality", type=_within(1, 100), default=95,
-                     help="JPEG/WebP quality 1…100; WebP at 100 is lossless (default: %(default)s)")
+                     help="JPEG/WebP quality 1…100; WebP at 100 is lossless, as is the WebP of a lossless WebP photo "
+                          "(default: %(default)s)")
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
                           "as PNG, and as TIFF when the file has one grey channel)")

@@ -749,3 +749,24 @@ def test_exif_tags_are_written_with_the_standards_types(tmp_path, suffix):
     assert read_provenance(dest) == {"software": "faceapp"}
     with Image.open(dest) as out:
         assert out.getexif().get_ifd(0x8769)[0x927C] == b"Canon\0maker note"
+
+
+@pytest.mark.parametrize("extended", [False, True])
+def test_a_lossless_webps_result_is_lossless_and_a_lossy_ones_lossy(tmp_path, extended):
+    """A lossless WebP came back lossy at the default quality (95): its pixels changed where the
+    restoration left them alone. Its result is lossless, like a PNG's (an extended file, with an
+    ICC profile and alpha, too); a lossy WebP's stays lossy at the quality asked."""
+    rgb = np.random.default_rng(3).integers(0, 255, (48, 64, 3), np.uint8)
+    image = Image.fromarray(rgb)
+    options = {"icc_profile": ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()} if extended else {}
+    if extended:
+        image = image.convert("RGBA")
+    image.save(tmp_path / "lossless.webp", lossless=True, **options)
+    image.save(tmp_path / "lossy.webp", quality=90, **options)
+    lossless, lossy = read_photo(tmp_path / "lossless.webp"), read_photo(tmp_path / "lossy.webp")
+    assert lossless.webp_lossless and not lossy.webp_lossless
+    out = read_photo(export_photo(lossless.rgb, lossless.alpha, lossless, tmp_path / "out.webp"))
+    np.testing.assert_array_equal(out.rgb, rgb)
+    assert out.webp_lossless  # and so restored again, it stays lossless
+    out = export_photo(lossy.rgb, lossy.alpha, lossy, tmp_path / "lossy_out.webp")
+    assert not read_photo(out).webp_lossless

@@ -260,7 +260,7 @@ def export_photo(
     is taken at the moment the finished file is renamed into place, and returned).
 
     quality: JPEG and WebP quality 1…100 (JPEG keeps full colour resolution, 4:4:4, from 90 up;
-    WebP at 100 is lossless). png_compress_level: zlib level 0…9. webp_method: encoder effort
+    WebP at 100 is lossless, and so is the WebP of a lossless WebP photo at any quality). png_compress_level: zlib level 0…9. webp_method: encoder effort
     0…6. Higher levels and methods are slower for a slightly smaller file.
 
     ``photo``'s metadata is carried over (see the module's notes); its resolution is scaled by the
@@ -332,7 +332,8 @@ def export_photo(
     else:
         image = _to_pillow(pixels, alpha)
         options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp if fmt != "TIFF" else None, pixels=width * height,
-                                quality=quality, webp_method=webp_method)
+                                quality=quality, webp_method=webp_method,
+                                lossless=photo is not None and photo.webp_lossless)
         if fmt == "JPEG" and photo is not None and photo.comment:
             options["comment"] = photo.comment  # the photo's COM segment, which fits one as it did there
         iptc = photo.iptc if fmt == "JPEG" and photo is not None else None
@@ -632,9 +633,10 @@ def _own_user_comment(exif_bytes: bytes | None) -> bool:
 
 def _save_options(
     fmt: str, exif: bytes | None, icc: bytes | None, *, dpi: tuple[float, float] | None, xmp: bytes | None,
-    pixels: int, quality: int, webp_method: int,
+    pixels: int, quality: int, webp_method: int, lossless: bool = False,
 ) -> dict[str, Any]:
-    """Pillow's save options for JPEG, WebP and TIFF."""
+    """Pillow's save options for JPEG, WebP and TIFF; ``lossless``: a WebP is written lossless
+    whatever the quality (the photo was a lossless WebP)."""
     options: dict[str, Any] = {}
     if exif:
         options["exif"] = exif
@@ -651,7 +653,7 @@ def _save_options(
         # chroma PSNR than 4:2:0 for files 20–25 % larger.
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=pixels <= _JPEG_OPTIMIZE_MAX_PIXELS)
     elif fmt == "WEBP":
-        options.update(quality=quality, method=webp_method, lossless=quality >= 100)
+        options.update(quality=quality, method=webp_method, lossless=lossless or quality >= 100)
     elif fmt == "TIFF":
         options["compression"] = "raw"  # libtiff (deflate, lzw) cannot write the EXIF sub-IFD
     return options

@@ -154,7 +154,8 @@ class Photo:
     float or 32-bit integer image; 8 for every other file, and for a 16-bit grey one whose values
     stay within 0…255): the pixels here have 8 (a 16-bit photo's result gets its 16 back at export:
     :mod:`faceapp.core.sixteen_bit`). orientation: the file's EXIF orientation (1…8), which made
-    the pixels upright (a TIFF's is applied by Pillow as it decodes).
+    the pixels upright (a TIFF's is applied by Pillow as it decodes). webp_lossless: a WebP whose
+    picture is compressed without loss (a VP8L bitstream): its WebP result is written lossless too.
     """
 
     path: Path | None
@@ -177,6 +178,7 @@ class Photo:
     pages: int = 1
     bits: int = 8
     orientation: int = 1
+    webp_lossless: bool = False
 
     @property
     def srgb(self) -> np.ndarray:
@@ -437,7 +439,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
         cmyk=cmyk, cmyk_profiled=cmyk_profiled,
-        orientation=turned,
+        orientation=turned, webp_lossless=fmt == "WEBP" and _webp_lossless(path),
     )
 
 
@@ -551,6 +553,27 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = Fa
         return exif.tobytes()
     except Exception:  # a malformed EXIF block is dropped rather than failing the photo
         return None
+
+
+def _webp_lossless(path: Path) -> bool:
+    """Whether the WebP file at ``path`` holds a lossless picture: its first image chunk is VP8L
+    (lossy is "VP8 "; an extended file, VP8X, has ICC, alpha or animation chunks before it). Pillow
+    does not say; False for a file that cannot be read so far."""
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(12)[8:12] != b"WEBP":
+                return False
+            for _ in range(64):  # chunks before the picture: VP8X, ICCP, ALPH (a handful at most)
+                header = stream.read(8)
+                if len(header) < 8:
+                    return False
+                kind, size = header[:4], int.from_bytes(header[4:], "little")
+                if kind in (b"VP8L", b"VP8 "):
+                    return kind == b"VP8L"
+                stream.seek(size + (size & 1), io.SEEK_CUR)  # chunks are padded to an even length
+    except OSError:
+        return False
+    return False
 
 
 def _iptc(image: Image.Image) -> bytes | None:

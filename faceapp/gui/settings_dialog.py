@@ -186,7 +186,8 @@ class SettingsDialog(QDialog):
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(prefs.quality)
-        self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless)")
+        self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless; WebP at 100, or from a lossless "
+                                "WebP photo, too)")
         self.keep_16_bits = QCheckBox("Keep 16 bits per channel")
         self.keep_16_bits.setChecked(prefs.keep_16_bits)
         self.keep_16_bits.setToolTip("A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG, or as TIFF "
