@@ -770,3 +770,29 @@ def test_a_lossless_webps_result_is_lossless_and_a_lossy_ones_lossy(tmp_path, ex
     assert out.webp_lossless  # and so restored again, it stays lossless
     out = export_photo(lossy.rgb, lossy.alpha, lossy, tmp_path / "lossy_out.webp")
     assert not read_photo(out).webp_lossless
+
+
+def test_a_pngs_gamma_and_primaries_stay_on_its_png_result(tmp_path):
+    """A PNG from an older Mac or a scanner states its encoding gamma (gAMA 1/1.8) and primaries
+    (cHRM): the result dropped them, and a browser showed its unchanged background darker than the
+    photo's. They stay; an sRGB chunk stays too, but never beside an ICC profile."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add(b"gAMA", (55556).to_bytes(4, "big"))
+    primaries = (31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)
+    info.add(b"cHRM", b"".join(v.to_bytes(4, "big") for v in primaries))
+    Image.new("RGB", (40, 30), (100, 120, 140)).save(tmp_path / "mac.png", pnginfo=info)
+    photo = read_photo(tmp_path / "mac.png")
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.png")) as out:
+        assert out.info["gamma"] == pytest.approx(0.55556)
+        assert out.info["chromaticity"] == pytest.approx([v / 100_000 for v in primaries])
+    Image.new("RGB", (40, 30)).save(tmp_path / "srgb.png", pnginfo=PngImagePlugin.PngInfo())
+    plain = read_photo(tmp_path / "srgb.png")
+    assert plain.png_colour is None
+    with_intent = dataclasses.replace(plain, png_colour={b"sRGB": b"\x00"})
+    with Image.open(export_photo(plain.rgb, None, with_intent, tmp_path / "intent.png")) as out:
+        assert out.info["srgb"] == 0
+    profiled = dataclasses.replace(with_intent, icc=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    with Image.open(export_photo(plain.rgb, None, profiled, tmp_path / "profiled.png")) as out:
+        assert "srgb" not in out.info and "icc_profile" in out.info

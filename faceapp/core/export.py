@@ -12,7 +12,7 @@ Metadata carried over from the source photo (as :func:`faceapp.core.photo_io.rea
 the EXIF block and the XMP packet (orientation reset to 1, the pixel size the result's; XMP in
 every format, inside the TIFF tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF
 density, PNG's pHYs, TIFF's resolution tags, the EXIF's and the XMP's; multiplied by the upscale factor, so the print size stays the
-same), PNG to PNG the text chunks (Title, Author, …), a JPEG's comment (into a JPEG's COM segment
+same), PNG to PNG the text chunks (Title, Author, …) and the gAMA, cHRM and sRGB chunks, a JPEG's comment (into a JPEG's COM segment
 or a PNG's Comment chunk) and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
 photo is not). Text chunks and an IPTC record that the result's format has no place for are stated
@@ -328,7 +328,8 @@ def export_photo(
         text = _png_text(photo, provenance)
 
         def write(handle: IO[bytes]) -> None:
-            write_png(handle, pixels, alpha, level=png_compress_level, icc=icc, exif=exif, text=text, dpi=dpi, xmp=xmp)
+            write_png(handle, pixels, alpha, level=png_compress_level, icc=icc, exif=exif, text=text, dpi=dpi, xmp=xmp,
+                      colour=photo.png_colour if photo is not None else None)
     else:
         image = _to_pillow(pixels, alpha)
         options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp if fmt != "TIFF" else None, pixels=width * height,

@@ -35,6 +35,7 @@ import io
 import logging
 import math
 import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -156,6 +157,8 @@ class Photo:
     :mod:`faceapp.core.sixteen_bit`). orientation: the file's EXIF orientation (1…8), which made
     the pixels upright (a TIFF's is applied by Pillow as it decodes). webp_lossless: a WebP whose
     picture is compressed without loss (a VP8L bitstream): its WebP result is written lossless too.
+    png_colour: a PNG's colour chunks other than its ICC profile (gAMA, cHRM, sRGB: chunk name →
+    payload), or None: a PNG result carries them, so a viewer shows its pixels as it showed the photo's.
     """
 
     path: Path | None
@@ -179,6 +182,7 @@ class Photo:
     bits: int = 8
     orientation: int = 1
     webp_lossless: bool = False
+    png_colour: dict[bytes, bytes] | None = None
 
     @property
     def srgb(self) -> np.ndarray:
@@ -437,6 +441,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
+        png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
         cmyk=cmyk, cmyk_profiled=cmyk_profiled,
         orientation=turned, webp_lossless=fmt == "WEBP" and _webp_lossless(path),
@@ -523,6 +528,23 @@ def _png_text(image: Image.Image) -> dict[str, str] | None:
     text = {key: value for key, value in getattr(image, "text", {}).items()
             if isinstance(value, str) and key.lower() not in _PNG_TEXT_DROPPED}
     return text or None
+
+
+def _png_colour(image: Image.Image) -> dict[bytes, bytes] | None:
+    """A PNG's gAMA, cHRM and sRGB chunks as their payloads (from the values Pillow parsed; a value
+    out of the chunk's range is left out)."""
+    chunks: dict[bytes, bytes] = {}
+    gamma, primaries, intent = (image.info.get(key) for key in ("gamma", "chromaticity", "srgb"))
+    try:
+        if gamma is not None:
+            chunks[b"gAMA"] = struct.pack(">I", round(float(gamma) * 100_000))
+        if primaries is not None and len(primaries) == 8:
+            chunks[b"cHRM"] = struct.pack(">8I", *(round(float(v) * 100_000) for v in primaries))
+        if intent is not None:
+            chunks[b"sRGB"] = struct.pack(">B", int(intent))
+    except (struct.error, TypeError, ValueError):  # malformed: the ones read so far are kept
+        pass
+    return chunks or None
 
 
 def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:

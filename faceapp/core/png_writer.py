@@ -31,6 +31,7 @@ def write_png(
     text: dict[str, str],
     dpi: tuple[float, float] | None = None,
     xmp: bytes | None = None,
+    colour: dict[bytes, bytes] | None = None,
 ) -> None:
     """Encode a grey (HxW) or RGB (HxWx3) PNG, with ``alpha`` when given, band by band: 8 bits per
     channel from uint8 arrays, 16 from uint16 ones (``pixels`` and ``alpha`` of one type).
@@ -41,6 +42,8 @@ def write_png(
     (Paeth) in 50–75 % of its time. ``text``: keyword → value, each a tEXt chunk, or iTXt when
     the value is not Latin-1 or carries a language (Pillow's ``iTXt``), compressed when long.
     ``dpi``: the pHYs chunk. ``xmp``: the packet, in the iTXt chunk XMP readers look for.
+    ``colour``: gAMA, cHRM and sRGB chunks (name → payload) written as given, except an sRGB chunk
+    beside an ICC profile, which the PNG standard forbids.
     """
     height, width = pixels.shape[:2]
     colours = 1 if pixels.ndim == 2 else 3
@@ -52,6 +55,9 @@ def write_png(
     depth = 8 * pixels.dtype.itemsize
     handle.write(b"\x89PNG\r\n\x1a\n")
     _chunk(handle, b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0))
+    for name, payload in (colour or {}).items():
+        if name in (b"gAMA", b"cHRM") or (name == b"sRGB" and not icc):
+            _chunk(handle, name, payload)
     if icc:
         _chunk(handle, b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc))
     if dpi:
