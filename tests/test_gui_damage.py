@@ -133,3 +133,26 @@ def test_leaving_the_brush_with_esc_puts_the_eraser_away_so_the_next_stroke_pain
     window.actions_["damage_brush"].setChecked(True)  # taken up again: it paints
     paint(window, qtbot, [(10, 200), (60, 120)])
     assert window.session.damage_editor(path).mask()[160, 35] == 255
+
+
+def test_the_brush_starts_at_a_size_that_suits_the_photos_faces_and_keeps_the_users(window, qtbot, photo, tmp_path):
+    from faceapp.core.mask_editing import default_brush_radius
+
+    path = load(window, qtbot, photo)
+    entry = window.session.entries[path]
+    qtbot.waitUntil(lambda: bool(entry.faces), timeout=20000)
+    suited = default_brush_radius(entry.photo.width, entry.photo.height, [f.size for f in entry.faces])
+    qtbot.waitUntil(lambda: window.damage.brush_radius() == suited, timeout=5000)
+    assert suited != 8.0  # (not the old fixed size, or this proves nothing)
+    window.actions_["brush_bigger"].trigger()
+    bigger = window.damage.brush_radius()
+    assert bigger > suited
+
+    other = tmp_path / "other.png"
+    from PIL import Image
+    Image.new("RGB", (3000, 2000), (120, 100, 90)).save(other)  # no face: sized from the photo
+    second = load(window, qtbot, other)
+    window.show_photo(second)
+    qtbot.waitUntil(lambda: window.damage.brush_radius() == default_brush_radius(3000, 2000), timeout=5000)
+    window.show_photo(path)
+    assert window.damage.brush_radius() == bigger  # the size the user chose for this photo

@@ -141,3 +141,15 @@ def test_an_editor_started_from_a_mask_counts_clearing_or_erasing_it_as_a_change
     editor.undo()
     editor.clear()
     assert editor.is_empty() and editor.history != untouched
+
+
+def test_the_default_brush_suits_the_photos_faces_or_its_size():
+    """One fixed radius (8 px) was a third of the faces of a small scan, which a stroke across the
+    eyes then hid, and a speck on a large one: the brush starts at 2 % of the median face."""
+    from faceapp.core.mask_editing import default_brush_radius
+
+    assert default_brush_radius(4000, 3000, [400, 420, 380]) == pytest.approx(8.0)
+    assert default_brush_radius(4000, 3000, [900, 90, 400]) == pytest.approx(8.0)  # the median face
+    assert default_brush_radius(248, 189, [45, 47, 44]) == 1.5  # no thinner than a stroke can follow
+    assert default_brush_radius(4000, 3000) == pytest.approx(8.0)  # no face: from the photo's size
+    assert default_brush_radius(30000, 20000, [5000]) == 40.0

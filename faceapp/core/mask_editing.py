@@ -10,7 +10,7 @@ with :meth:`MaskEditor.subscribe` hear of every change (until :meth:`~MaskEditor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -21,6 +21,24 @@ from faceapp.core.damage import DAMAGED, check_mask
 #: Brush radii the editor accepts (photo pixels).
 MIN_BRUSH_RADIUS = 1
 MAX_BRUSH_RADIUS = 500
+
+#: The brush a photo starts with: a radius of 2 % of its faces' size (a stroke a tenth of the eye
+#: distance wide, thin enough to follow a scratch past an eye: strokes of a fifth of the eye distance
+#: hid the eyes, which the prior then drew anew), or of 0.2 % of its longer side without a face,
+#: within these bounds (photo pixels).
+_BRUSH_PER_FACE = 0.02
+_BRUSH_PER_SIDE = 0.002
+_DEFAULT_BRUSH_BOUNDS = (1.5, 40.0)
+
+
+def default_brush_radius(width: int, height: int, face_sizes: Sequence[float] = ()) -> float:
+    """The brush radius a photo of ``width``×``height`` starts with, from its faces' sizes (their
+    boxes' longer sides; the median counts) or, with none, from the photo's size: one fixed radius
+    was a third of the faces of a small scan and a speck on a large one."""
+    sizes = sorted(float(s) for s in face_sizes if s > 0)
+    radius = _BRUSH_PER_FACE * sizes[len(sizes) // 2] if sizes else _BRUSH_PER_SIDE * max(width, height)
+    low, high = _DEFAULT_BRUSH_BOUNDS
+    return float(min(high, max(low, radius)))
 
 
 @dataclass(frozen=True)

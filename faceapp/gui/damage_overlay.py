@@ -10,6 +10,7 @@ editor's.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -43,6 +44,7 @@ class DamageOverlay(QWidget):
         self._brush = False
         self._eraser = False
         self._radius = 8.0
+        self._chosen: weakref.WeakKeyDictionary[MaskEditor, float] = weakref.WeakKeyDictionary()  # sized by the user
         self._hover: QPointF | None = None
         self._painting = False
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
@@ -58,6 +60,8 @@ class DamageOverlay(QWidget):
         if self._editor is not None and self._listener is not None:
             self._editor.unsubscribe(self._listener)  # one listener per editor shown, however often photos switch
         self._editor, self._listener = editor, None
+        if editor in self._chosen:
+            self._radius = self._chosen[editor]  # the size the user gave this photo's brush
         if editor is not None:
             self._listener = lambda e=editor: self._mask_changed(e)
             editor.subscribe(self._listener)
@@ -94,9 +98,19 @@ class DamageOverlay(QWidget):
         return self._eraser
 
     def set_brush_radius(self, radius: float) -> None:
-        """Brush radius in photo pixels."""
+        """Brush radius in photo pixels, chosen by the user: the shown photo keeps it (switching
+        photos and back brings it back) instead of its suggested one."""
         self._radius = float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
+        if self._editor is not None:
+            self._chosen[self._editor] = self._radius
         self.update()
+
+    def suggest_brush_radius(self, radius: float) -> None:
+        """The radius that suits the shown photo (:func:`~faceapp.core.mask_editing.default_brush_radius`),
+        used until the user sizes this photo's brush."""
+        if self._editor is not None and self._editor not in self._chosen:
+            self._radius = float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
+            self.update()
 
     def brush_radius(self) -> float:
         return self._radius

@@ -32,7 +32,7 @@ from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces, sparing_choice
 from faceapp.core.errors import FaceappError
-from faceapp.core.mask_editing import MaskEditor
+from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.photo_inputs import no_photos_text
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import listed
@@ -309,6 +309,8 @@ class MainWindow(QMainWindow):
         editor = self.session.damage_editor(path) if before_image is not None else None  # painted where it is seen
         if changed or self.damage.editor() is not editor:
             self.damage.set_editor(editor)
+        if editor is not None:  # again once its faces are found: the brush suits their size
+            self.damage.suggest_brush_radius(default_brush_radius(editor.width, editor.height, [f.size for f in entry.faces]))
         restored = after is not None and entry.result is not None
         self.compare.set_after(after.image if restored and not preparing else None)
         self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled) for f in entry.faces])
