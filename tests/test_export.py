@@ -796,3 +796,41 @@ def test_a_pngs_gamma_and_primaries_stay_on_its_png_result(tmp_path):
     profiled = dataclasses.replace(with_intent, icc=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
     with Image.open(export_photo(plain.rgb, None, profiled, tmp_path / "profiled.png")) as out:
         assert "srgb" not in out.info and "icc_profile" in out.info
+
+
+def _exif_with_odd_types() -> bytes:
+    """A big-endian EXIF block, orientation 6, whose sub-IFD stores tags with other types than the
+    standard's (as some cameras and editors do): ComponentsConfiguration as SHORT×4, FileSource as
+    SHORT 3, ISOSpeed as a negative SSHORT; and a DateTimeOriginal."""
+    import struct
+
+    date = b"2001:02:03 04:05:06\0"
+    sub_at = 8 + 2 + 2 * 12 + 4  # IFD0: two entries
+    data_at = sub_at + 2 + 4 * 12 + 4  # the sub-IFD: four entries, then its values
+    ifd0 = struct.pack(">H", 2) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + struct.pack(">HHII", 0x8769, 4, 1, sub_at)
+    ifd0 += struct.pack(">I", 0)
+    entries = [
+        struct.pack(">HHIhH", 0x8833, 8, 1, -5, 0),  # ISOSpeed, SSHORT
+        struct.pack(">HHII", 0x9003, 2, len(date), data_at),  # DateTimeOriginal, ASCII
+        struct.pack(">HHII", 0x9101, 3, 4, data_at + len(date)),  # ComponentsConfiguration, SHORT×4
+        struct.pack(">HHIHH", 0xA300, 3, 1, 3, 0),  # FileSource, SHORT
+    ]
+    sub = struct.pack(">H", len(entries)) + b"".join(entries) + struct.pack(">I", 0)
+    return b"Exif\0\0MM\0*" + struct.pack(">I", 8) + ifd0 + sub + date + struct.pack(">4H", 1, 2, 3, 0)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_exif_tags_stored_with_other_types_are_conformed_or_dropped_alone(tmp_path, suffix):
+    """Typed as the standard says, a tag a camera stored otherwise made the turned photo unreadable
+    (Pillow's exif_transpose re-encodes the EXIF: TypeError) or cost the whole EXIF block; now such a
+    value is converted (FileSource SHORT 3 → the byte 3) or only that tag is left out."""
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "odd.jpg", exif=_exif_with_odd_types())
+    photo = read_photo(tmp_path / "odd.jpg")
+    assert (photo.width, photo.height) == (30, 40)  # turned upright
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance={"software": "faceapp"})
+    with Image.open(dest) as out:
+        ifd = out.getexif().get_ifd(0x8769)
+    assert ifd[0x9003] == "2001:02:03 04:05:06"  # the rest of the block stays
+    assert ifd[0xA300] == b"\x03" and ifd[0x9101] == b"\x01\x02\x03\x00"
+    assert 0x8833 not in ifd  # a negative ISO speed fits no LONG: that tag alone is left out
+    assert read_provenance(dest) == {"software": "faceapp"}

@@ -9,13 +9,23 @@ another type (libtiff: "Wrong data type 1 for UserComment; tag ignored"; libexif
 result's provenance, the photo's own comment and its camera's maker notes were lost to them.
 
 :func:`register` adds the standard's types to Pillow's table once, before faceapp writes an EXIF
-block; reading is unchanged (a file's own types are read from the file). The lengths stay unknown,
-as for the tags Pillow guesses, so a malformed value with several items is written as it is.
+block (a file's own types are still what Pillow reads). The lengths stay unknown, as for the tags
+Pillow guesses, so a value of several items is written as it is. Once typed, a tag is written with
+its type whatever the photo stored it as: :func:`conform` turns such values into the standard's
+form (a FileSource stored as SHORT 3 into the byte 3) and drops the tags whose value cannot be
+(a negative ISOSpeed), before any EXIF block is written, so that one odd tag costs that tag, not the
+whole block. Nothing in faceapp rewrites a photo's EXIF through Pillow otherwise (``photo_io`` turns
+pixels upright itself rather than with ``ImageOps.exif_transpose``, which re-encodes the EXIF).
 """
 
 from __future__ import annotations
 
-from PIL import ExifTags, TiffTags
+import logging
+from numbers import Integral, Real
+
+from PIL import ExifTags, Image, TiffTags
+
+log = logging.getLogger(__name__)
 
 #: EXIF sub-IFD tags the standard types UNDEFINED, SRATIONAL or LONG (Pillow's table has ExifVersion,
 #: FlashpixVersion and CFAPattern already).
@@ -39,7 +49,10 @@ STANDARD_TYPES: dict[int, tuple[str, int]] = {
     0xA300: ("FileSource", TiffTags.UNDEFINED),
     0xA301: ("SceneType", TiffTags.UNDEFINED),
     0xA40B: ("DeviceSettingDescription", TiffTags.UNDEFINED),
+    0xA462: ("SourceExposureTimesOfCompositeImage", TiffTags.UNDEFINED),
 }
+
+_UINT32 = 2**32
 
 
 def register() -> None:
@@ -48,3 +61,38 @@ def register() -> None:
     table = TiffTags.TAGS_V2_GROUPS.setdefault(ExifTags.IFD.Exif, {})
     for tag, (name, kind) in STANDARD_TYPES.items():
         table.setdefault(tag, TiffTags.TagInfo(tag, name, kind, None, {}))
+
+
+def conform(exif: Image.Exif) -> None:
+    """Make the EXIF sub-IFD of ``exif`` (in place) writable with the types :func:`register` gives:
+    whole numbers 0…255 stored for an UNDEFINED tag become its bytes, text its ASCII bytes; a value
+    that does not fit its type (a negative LONG, text for a rational) is dropped, and logged."""
+    if ExifTags.IFD.Exif not in exif:
+        return
+    ifd = exif.get_ifd(ExifTags.IFD.Exif)
+    for tag in [tag for tag in ifd if tag in STANDARD_TYPES]:
+        name, kind = STANDARD_TYPES[tag]
+        value = _conformed(ifd[tag], kind)
+        if value is None:
+            log.info("EXIF %s (%r) does not fit its standard type: left out", name, ifd[tag])
+            del ifd[tag]
+        else:
+            ifd[tag] = value
+
+
+def _conformed(value: object, kind: int) -> object | None:
+    """``value`` in the form Pillow writes as ``kind``, or None when it cannot be."""
+    items = value if isinstance(value, tuple) else (value,)
+    if kind == TiffTags.UNDEFINED:
+        if isinstance(value, bytes):
+            return value
+        if isinstance(value, str):
+            return value.encode("ascii", "replace")
+        if items and all(isinstance(v, Integral) and 0 <= v <= 255 for v in items):
+            return bytes(int(v) for v in items)
+        return None
+    if kind == TiffTags.LONG:
+        fits = items and all(isinstance(v, Integral) and 0 <= v < _UINT32 for v in items)
+        return value if fits else None
+    fits = items and all(isinstance(v, Real) and not isinstance(v, bool) for v in items)  # SRATIONAL
+    return value if fits else None

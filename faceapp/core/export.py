@@ -47,6 +47,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, TiffImagePlugin
 
+from faceapp.core import exif_types
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
@@ -575,6 +576,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         exif[_XMP_TAG] = xmp
     if iptc:
         exif[TiffImagePlugin.IPTC_NAA_CHUNK] = iptc
+    exif_types.conform(exif)
     return exif.tobytes() if len(exif) else None
 
 

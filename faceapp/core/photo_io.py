@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, TiffImagePlugin, UnidentifiedImageError, features
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError, features
 
 from faceapp.core import colour, exif_types
 from faceapp.core.errors import ImageError
@@ -70,6 +70,12 @@ SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP", "AVIF"})
 
 _EXIF_ORIENTATION = 0x0112
+#: How each EXIF orientation other than 1 turns the stored pixels upright (as ImageOps.exif_transpose).
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT = 0x0128
 _INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
@@ -423,7 +429,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     turned = turned if turned in range(1, 9) else 1
     image.load()  # decodes now, so truncated files fail here
     orientation = exif.get(_EXIF_ORIENTATION, 1)
-    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    upright = image.transpose(_TURNS[orientation]) if orientation in _TURNS else image  # (not exif_transpose:
+    # it re-encodes the EXIF, and a tag whose stored type differs from the standard's would raise there)
     single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     cmyk = upright.mode == "CMYK"
@@ -572,6 +579,7 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = Fa
     if _EXIF_ORIENTATION in exif:
         exif[_EXIF_ORIENTATION] = 1
     try:
+        exif_types.conform(exif)
         return exif.tobytes()
     except Exception:  # a malformed EXIF block is dropped rather than failing the photo
         return None
