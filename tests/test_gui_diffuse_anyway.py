@@ -62,3 +62,48 @@ def test_a_face_the_model_does_not_spare_offers_no_diffuse_button(window, qtbot,
     path = load(window, qtbot, photo)  # the fixture's settings diffuse every face
     restore(window, qtbot, path)
     assert window.gallery.thumbnail_count() == 3 and not window.gallery.diffuse_button.isVisible()
+
+
+def _sparing_window(window, qtbot, photo):
+    model = install_tiny_model("tiny-sparing", sharp_faces=(254.0, 255.0))  # every face is "sharp"
+    window.models.apply_preferences(dataclasses.replace(
+        window.session.prefs, model=model, device="cpu", seeds_per_face=3, fidelity=0.6, spare_sharp_faces=True))
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    return path
+
+
+def test_a_restore_pressed_while_a_face_is_resampled_restores_it_as_asked(window, qtbot, photo):
+    """Restore pressed right after Diffuse anyway: the restore (queued behind it) diffuses the face
+    too, and the gallery offers Spare again (the request was the photo's as soon as it was made)."""
+    path = _sparing_window(window, qtbot, photo)
+    window.gallery.diffuse_button.click()
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.actions_["restore"].trigger()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    entry = window.session.entries[path]
+    assert entry.result.faces[0].fidelity == 0.6 and entry.faces[0].diffuse_anyway
+    assert window.gallery.diffuse_button.text() == "Spare again"
+
+
+def test_diffusing_a_switched_off_face_leaves_it_off(window, qtbot, photo):
+    path = _sparing_window(window, qtbot, photo)
+    entry = window.session.entries[path]
+    window.session.toggle_face(path, entry.faces[0].index)  # switched off after the restore
+    _resampled(window, qtbot, path)
+    assert not entry.faces[0].enabled and entry.faces[0].diffuse_anyway  # still off: only the request changed
+
+
+def test_a_cancelled_diffuse_anyway_takes_the_request_back(window, qtbot, photo):
+    path = _sparing_window(window, qtbot, photo)
+    entry = window.session.entries[path]
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, steps=200))  # slow enough to cancel
+    steps = []
+    window.session.progress.connect(lambda p, text, fraction, preview: steps.append(fraction))
+    window.gallery.diffuse_button.click()
+    assert entry.faces[0].diffuse_anyway  # the photo's at once (a Restore pressed now would use it)
+    qtbot.waitUntil(lambda: any(f > 0 for f in steps), timeout=30000)  # sampling
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    assert not entry.faces[0].diffuse_anyway and entry.result.faces[0].fidelity == 1.0
+    assert window.gallery.diffuse_button.text() == "Diffuse anyway"

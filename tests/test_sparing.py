@@ -122,6 +122,8 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert [f.fidelity for f in diffused.faces] == [0.5, 0.5]
     assert application.spared_faces(diffused) == [] and application.spared_message(diffused, switch="x") is None
     assert application.sparing_choice(diffused, 0) is None  # nothing to offer
+    off = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=dataclasses.replace(ASKED, spare_sharp_faces=False)))
+    assert application.sparing_choice(off, 0) is None  # sparing off: no line, no button
 
 
 def test_a_manifest_states_its_ramp_and_a_reversed_one_is_refused(tmp_path):
@@ -217,6 +219,7 @@ def test_one_face_diffused_anyway_is_sampled_at_the_run_fidelity_and_can_be_spar
     assert [s.position for s in application.spared_faces(diffused)] == [1]
     line = application.sparing_choice(diffused, 0)
     assert not line.diffuse and "Diffused at fidelity 0.50 as you asked" in line.text  # "Spare again"
+    assert application.resample_message(diffused, 0).startswith("Face 1 diffused at fidelity 0.50")
     assert diffused.provenance()["faces"][0]["diffuse_anyway"] is True
     assert "diffuse_anyway" not in diffused.provenance()["faces"][1]
     assert diffused.same_run(result)  # a version of the run: the window keeps its other choices
@@ -229,5 +232,9 @@ def test_one_face_diffused_anyway_is_sampled_at_the_run_fidelity_and_can_be_spar
 
     spared = drive(iter_resample_face(diffused, 0, engine, diffuse_anyway=False))
     assert spared.faces[0].fidelity == 1.0 and not spared.faces[0].face.diffuse_anyway
+    assert application.resample_message(spared, 0) == "Face 1 spared again: kept as the restorer made it."
+    blurry = restore_photo(photo, faces[:1], _engine(12.0), settings)  # a face sparing leaves alone anyway
+    assert application.resample_message(drive(iter_resample_face(blurry, 0, _engine(12.0), diffuse_anyway=False)), 0) \
+        == "Face 1 sampled again at fidelity 0.50: it is not sharp enough to be spared."
     for mine, theirs in zip(spared.faces[0].candidates, result.faces[0].candidates, strict=True):
         np.testing.assert_array_equal(mine, theirs)

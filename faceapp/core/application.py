@@ -263,23 +263,24 @@ def spared_faces(result: PhotoResult) -> list[SparedFace]:
 class SparingChoice(NamedTuple):
     """What the seed gallery says of one face's sharp-face sparing, and the choice it offers:
     ``diffuse`` True offers "Diffuse anyway" (the face was spared), False "Spare again" (the user
-    had it diffused); ``fidelity`` what its seeds were sampled at, ``asked`` the run's."""
+    had it diffused); ``asked`` the run's fidelity."""
 
     text: str
     diffuse: bool
-    fidelity: float
     asked: float
 
 
 def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
     """The gallery's sparing line for face ``position`` of ``result``; None when sparing did not
-    touch it and the user did not ask for it to be diffused."""
-    face, asked = result.faces[position], result.settings.sampler.fidelity
-    if face.fidelity is None:
+    touch it and the user did not ask for it to be diffused, and whenever the run spared nothing
+    (sparing off, or fidelity 1, where the prior does nothing to any face)."""
+    face, sampler = result.faces[position], result.settings.sampler
+    asked = sampler.fidelity
+    if face.fidelity is None or not sampler.spare_sharp_faces or asked >= 1.0:
         return None
     if face.face.diffuse_anyway:
         return SparingChoice(f"Diffused at fidelity {face.fidelity:.2f} as you asked, though it looked sharp.",
-                             False, face.fidelity, asked)
+                             False, asked)
     if face.fidelity <= asked:
         return None
     if face.fidelity >= 1.0:
@@ -287,7 +288,22 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
                                                     if face.damage is not None else ", the same for every seed"))
     else:
         what = f"sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}, so the prior changes it less"
-    return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, face.fidelity, asked)
+    return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, asked)
+
+
+def resample_message(result: PhotoResult, position: int, *, number: Callable[[int], int] | None = None) -> str:
+    """What the window says once face ``position`` was sampled again by "Diffuse anyway" or "Spare
+    again" (:func:`faceapp.core.photo_restore.iter_resample_face`); ``number`` as in :func:`spared_message`."""
+    face, asked = result.faces[position], result.settings.sampler.fidelity
+    shown = (number or (lambda i: i + 1))(position)
+    if face.face.diffuse_anyway:
+        return (f"Face {shown} diffused at fidelity {asked:.2f}: pick a seed in the gallery, or Spare again for "
+                "the restorer's face.")
+    if face.fidelity is None or face.fidelity <= asked:
+        return f"Face {shown} sampled again at fidelity {asked:.2f}: it is not sharp enough to be spared."
+    if face.fidelity >= 1.0:
+        return f"Face {shown} spared again: kept as the restorer made it."
+    return f"Face {shown} spared again: sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}."
 
 
 def spared_message(result: PhotoResult, *, switch: str = "",

@@ -538,16 +538,17 @@ def _png_text(image: Image.Image) -> dict[str, str] | None:
 
 
 def _png_colour(image: Image.Image) -> dict[bytes, bytes] | None:
-    """A PNG's gAMA, cHRM and sRGB chunks as their payloads (from the values Pillow parsed; a value
-    out of the chunk's range is left out)."""
+    """A PNG's gAMA, cHRM and sRGB chunks as their payloads (from the values Pillow parsed; a gamma
+    of 0, which the PNG standard forbids, a negative primary and a value out of its chunk's range are
+    left out)."""
     chunks: dict[bytes, bytes] = {}
     gamma, primaries, intent = (image.info.get(key) for key in ("gamma", "chromaticity", "srgb"))
     try:
-        if gamma is not None:
+        if gamma is not None and float(gamma) > 0:
             chunks[b"gAMA"] = struct.pack(">I", round(float(gamma) * 100_000))
-        if primaries is not None and len(primaries) == 8:
+        if primaries is not None and len(primaries) == 8 and all(float(v) >= 0 for v in primaries):
             chunks[b"cHRM"] = struct.pack(">8I", *(round(float(v) * 100_000) for v in primaries))
-        if intent is not None:
+        if intent is not None and 0 <= int(intent) <= 3:
             chunks[b"sRGB"] = struct.pack(">B", int(intent))
     except (struct.error, TypeError, ValueError):  # malformed: the ones read so far are kept
         pass

@@ -524,8 +524,8 @@ def iter_resample_face(
 ) -> Generator[Progress, None, PhotoResult]:
     """Sample one face's seeds again, with sharp-face sparing off for it (``diffuse_anyway``: the
     prior works on it at the run's fidelity however sharp it is) or on again; returns ``result`` with
-    that face's candidates replaced, its :class:`Face` carrying the flag (a later restore of the photo
-    keeps it) and the same seed chosen. Its refinement passes are dropped: they refined candidates
+    that face's candidates replaced, its :class:`Face` carrying the flag (a front-end passes that Face
+    to later restores of the photo, which then sample it so too) and the same seed chosen. Its refinement passes are dropped: they refined candidates
     that are gone. Yields :class:`Progress` like :func:`iter_add_candidates`; cancelling returns nothing.
     """
     face = result.faces[face_index]

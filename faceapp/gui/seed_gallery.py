@@ -44,8 +44,7 @@ class SparingLine(Protocol):
 
     text: str
     diffuse: bool  # True: the face was spared, "Diffuse anyway" is offered; False: "Spare again"
-    fidelity: float
-    asked: float
+    asked: float  # the run's fidelity
 
 
 class FaceCandidates(Protocol):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from faceapp.core.application import (
     depth_note,
     named_as_settings_say,
     output_format,
+    resample_message,
     spared_message,
 )
 from faceapp.core.errors import ExportError, NoFaceFoundError
@@ -94,6 +95,7 @@ def faces_state(faces: Sequence[Any]) -> str:
 
 #: The jobs that make a new version of one face of a restored photo (one at a time per photo).
 _FACE_JOBS = ("more", "refine", "resample")
+
 
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
@@ -430,9 +432,21 @@ class Session(QObject):
         entry = self.entries[path]
         if entry.result is None or position < 0 or self._face_job_waiting(path):
             return
+        if self._is_queued(path, "restore"):  # its result would replace the one sampled here
+            self.info.emit(f"{path.name} is being restored: try again once that is done.")
+            return
+        index = entry.result.faces[position].face.index
+        was = next((f.diffuse_anyway for f in entry.faces if f.index == index), False)
+        self._flag_face(entry, index, diffuse)  # now: a Restore pressed meanwhile restores the face so
         job = self.backend.resample_job(entry.result, position, self.prefs, diffuse_anyway=diffuse)
         self._queue_face_job(path, "resample", job, "diffusing" if diffuse else "sparing",
-                             lambda resampled, p=path: self._resample_done(p, resampled, position))
+                             lambda resampled, p=path: self._resample_done(p, resampled, position),
+                             given_up=lambda e=entry: self._flag_face(e, index, was))
+
+    @staticmethod
+    def _flag_face(entry: PhotoEntry, index: int, diffuse: bool) -> None:
+        """Whether the photo's face ``index`` is diffused even if sharp (restores of the photo keep it)."""
+        entry.faces = [dataclasses.replace(f, diffuse_anyway=diffuse) if f.index == index else f for f in entry.faces]
 
     def _face_job_waiting(self, path: Path) -> bool:
         """Whether More, Refine or Diffuse anyway is queued or running for ``path``; a second is
@@ -443,14 +457,17 @@ class Session(QObject):
         self.info.emit("This photo's faces are still being sampled or refined: try again once that is done.")
         return True
 
-    def _queue_face_job(self, path: Path, kind: str, job: Job, label: str, on_done) -> None:
+    def _queue_face_job(self, path: Path, kind: str, job: Job, label: str, on_done,
+                        given_up: Callable[[], None] | None = None) -> None:
+        """Queue a job on one face of a restored photo; ``given_up`` is called when it fails or is cancelled."""
+        undo = given_up or (lambda: None)
         self.queue.add(QueuedJob(
             job, kind, path,
             on_progress=lambda item, p=path: self._face_job_progress(p, item, label,
                                                                      "refining" if kind == "refine" else "sampling"),
             on_done=on_done,
-            on_failed=lambda error, p=path: self._failed(p, error),
-            on_cancelled=lambda p=path: self._set_state(p, "done"),
+            on_failed=lambda error, p=path: (undo(), self._failed(p, error)),
+            on_cancelled=lambda p=path: (undo(), self._set_state(p, "done")),
         ))
         self._mark_queued(path)
 
@@ -517,21 +534,12 @@ class Session(QObject):
             return  # removed or restored again meanwhile
         choice = list(entry.result.choice)  # the other faces keep choices made meanwhile
         choice[position] = resampled.faces[position].chosen
-        entry.result = resampled.with_choice(choice)
-        face = resampled.faces[position].face
-        entry.faces = [face if f.index == face.index else f for f in entry.faces]  # a later restore keeps it
+        entry.result = resampled.with_choice(choice)  # (the photo's face was flagged when it was asked)
         entry.state = "done"
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
-        shown = face_number(resampled.faces[position], position) + 1  # as its tag in the photo
-        fidelity = resampled.faces[position].fidelity
-        if face.diffuse_anyway:
-            text = (f"Face {shown} diffused at fidelity {fidelity:.2f}, though it looked sharp: pick a seed in the "
-                    "gallery, or Spare again for the restorer's face.")
-        else:
-            text = (f"Face {shown} spared again: kept as the restorer made it." if fidelity is not None and fidelity >= 1.0
-                    else f"Face {shown} spared again: sampled at fidelity {fidelity:.2f}.")
-        self.info.emit(text)
+        faces = resampled.faces
+        self.info.emit(resample_message(resampled, position, number=lambda i: face_number(faces[i], i) + 1))
 
     def _more_done(self, path: Path, grown: Any, position: int, count: int) -> None:
         entry = self.entries.get(path)
@@ -739,7 +747,8 @@ class Session(QObject):
         return self._is_queued(path, "restore")
 
     def is_working(self, path: Path) -> bool:
-        """Whether a job of ``path`` (loading, restoring, sampling more, refining) is queued or running."""
+        """Whether a job of ``path`` (loading, restoring, sampling more, refining, resampling a face) is
+        queued or running."""
         return self._is_queued(path, "load", "restore", *_FACE_JOBS)
 
     def _is_running(self, path: Path) -> bool:
