@@ -188,8 +188,8 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--pattern", default=DEFAULT_NAME_PATTERN,
                      help="output file name without extension; {stem} and {seed} are replaced (default: %(default)s)")
     out.add_argument("--format", type=_output_format, metavar="{" + ",".join(OUTPUT_FORMATS) + "}",
-                     help="output type; jpeg and tif are accepted too (default: the input's; PNG for BMP and "
-                          "AVIF photos)")
+                     help="output type; jpeg and tif are accepted too (default: the input's; JPEG for HEIC "
+                          "photos, PNG for BMP and AVIF ones)")
     out.add_argument("--quality", type=_within(1, 100), default=95,
                      help="JPEG/WebP quality 1…100; WebP at 100 is lossless, as is the WebP of a lossless WebP photo "
                           "(default: %(default)s)")

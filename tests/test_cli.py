@@ -515,14 +515,14 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
     assert [r["error"] for r in json.loads(out)["results"]] == [
         f"{tmp_path / 'nosuch'}/: cannot read it: there is no such folder.",
         f"{tmp_path / 'nosuch.jpg'}: cannot read it: there is no such file or folder."]
-    (tmp_path / "clip.heic").write_bytes(b"x")
-    (tmp_path / "scan.HEIC").write_bytes(b"x")
+    (tmp_path / "clip.psd").write_bytes(b"x")
+    (tmp_path / "scan.PSD").write_bytes(b"x")
     (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
     (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")  # hidden: neither restored nor counted
     code, _, err = _run(capsys, tmp_path, "--no-progress")
     assert code == 1 and "no photos found" in err
-    assert "note: skipped 3 files in the folders that are not photos faceapp reads (.heic ×2, 1 broken link); " \
-           "it reads .avif, .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
+    assert "note: skipped 3 files in the folders that are not photos faceapp reads (.psd ×2, 1 broken link); " \
+           "it reads .avif, .bmp, .heic, .heif, .hif, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
 
 def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir, capsys):

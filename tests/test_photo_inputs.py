@@ -25,7 +25,7 @@ def _album(root: Path) -> Path:
     _photo(album / "2019" / "c.webp")
     _photo(album / ".thumbnails" / "b.jpg")  # a hidden folder: not looked into
     (album / "._b.jpg").write_bytes(b"\0\5\26\7 AppleDouble")  # macOS resource fork: hidden
-    (album / "clip.heic").write_bytes(b"not read by faceapp")
+    (album / "clip.psd").write_bytes(b"not read by faceapp")
     (album / "notes.txt").write_text("who is who")
     (album / "gone.jpg").symlink_to(album / "nowhere.jpg")
     export_photo(np.zeros((32, 32, 3), np.uint8), None, None, album / "b_restored.jpg", provenance={"model": "x"})
@@ -38,8 +38,8 @@ def test_a_folder_is_sorted_into_photos_results_hidden_and_other_files(tmp_path)
     assert listing.photos == (album / "a.PNG", album / "b.jpg")
     assert listing.earlier_results == (album / "b_restored.jpg",)
     assert listing.hidden == (album / "._b.jpg", album / ".thumbnails")
-    assert listing.not_photos == (album / "clip.heic", album / "gone.jpg", album / "notes.txt")
-    assert not_photos_text(listing.not_photos) == ".heic, .txt, 1 broken link"
+    assert listing.not_photos == (album / "clip.psd", album / "gone.jpg", album / "notes.txt")
+    assert not_photos_text(listing.not_photos) == ".psd, .txt, 1 broken link"
     assert not listing.empty and listing.unreadable == ()
 
 
@@ -53,9 +53,9 @@ def test_recursive_listing_skips_hidden_folders_and_gives_relative_paths(tmp_pat
 def test_a_caller_can_tell_a_folder_without_photos(tmp_path):
     album = tmp_path / "empty"
     album.mkdir()
-    (album / "clip.heic").write_bytes(b"x")
+    (album / "clip.psd").write_bytes(b"x")
     listing = list_photos(album)
-    assert listing.empty and listing.not_photos == (album / "clip.heic",)
+    assert listing.empty and listing.not_photos == (album / "clip.psd",)
     missing = list_photos(tmp_path / "nosuch")
     assert missing.empty and missing.unreadable == (tmp_path / "nosuch",)
 

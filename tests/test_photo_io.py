@@ -11,12 +11,15 @@ import subprocess
 import sys
 import textwrap
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from faceapp.core import photo_io
 from faceapp.core.errors import ImageError
+from faceapp.core.export import default_output_path, export_photo
 from faceapp.core.photo_io import Photo, probe_photo, read_photo
 
 
@@ -305,15 +308,40 @@ def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path):
     assert done.stdout.strip() == f"{fifo}: cannot read it: it is not a regular file (a device, pipe or socket)."
 
 
-@pytest.mark.parametrize(("brand", "kind"), [(b"heic", "HEIC/HEIF"), (b"heix", "HEIC/HEIF"), (b"mif1", "HEIC/HEIF")])
-def test_heic_files_are_named_with_the_way_to_convert_them(tmp_path, brand, kind):
+HEIC = Path(__file__).parent / "data" / "synthetic.heic"  # 96×64, made with ImageMagick; EXIF orientation 6, a date
+
+
+def test_a_heic_photo_is_read_with_its_exif_turned_once_and_its_result_is_a_jpeg(tmp_path):
+    """An iPhone's HEIC photo (of a print) was refused with advice to convert it: it is read, its
+    EXIF kept. The container's rotation turns it (libheif), so its EXIF orientation is not applied a
+    second time; its result is a JPEG by default, a phone photo's usual kind (a PNG is 25 MB)."""
+    photo = read_photo(HEIC)
+    assert photo.format == "HEIF" and (photo.width, photo.height) == (96, 64)  # not turned by the EXIF's 6
+    assert np.abs(photo.rgb[20:44, 30:66].mean((0, 1)) - (200, 150, 120)).max() < 6
+    exif = Image.Exif()
+    exif.load(photo.exif)
+    assert exif.get_ifd(0x8769)[0x9003] == "1987:06:05 04:03:02" and exif.get(0x0112, 1) == 1
+    dest = export_photo(photo.rgb, None, photo, default_output_path(HEIC, folder=tmp_path))
+    assert dest.name == "synthetic_restored.jpg"
+    with Image.open(dest) as out:
+        assert out.format == "JPEG" and out.getexif().get_ifd(0x8769)[0x9003] == "1987:06:05 04:03:02"
+
+
+@pytest.mark.parametrize("brand", [b"heic", b"heix", b"mif1"])
+def test_a_damaged_heic_is_said_to_be_damaged_and_without_its_reader_the_way_to_convert_it(tmp_path, brand,
+                                                                                          monkeypatch):
     path = tmp_path / "IMG_0001.heic"
     path.write_bytes(b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1" + brand + b"\0" * 200)
-    with pytest.raises(ImageError) as info:
+    with pytest.raises(ImageError, match="the HEIC/HEIF image is damaged and cannot be read"):
         read_photo(path)
-    message = str(info.value)
-    assert message.startswith(f"{path}: this is a {kind} image")
-    assert "not supported" in message and "Convert it to JPEG or PNG" in message and "heif-convert" in message
+    monkeypatch.setattr(photo_io, "READS_HEIF", False)  # a platform without pi-heif's wheel
+    monkeypatch.setattr(photo_io, "SUPPORTED_FORMATS", photo_io.SUPPORTED_FORMATS - {"HEIF"})
+    for unreadable in (path, HEIC):
+        with pytest.raises(ImageError) as info:
+            read_photo(unreadable)
+        message = str(info.value)
+        assert message.startswith(f"{unreadable}: this is a HEIC/HEIF image")
+        assert "not supported here" in message and "Convert it to JPEG or PNG" in message and "heif-convert" in message
 
 
 def test_an_avif_photo_is_read_with_its_metadata_and_a_damaged_one_is_said_to_be(tmp_path):

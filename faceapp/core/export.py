@@ -122,7 +122,8 @@ def default_output_path(
     """A path for a result that does not exist yet (``_2``, ``_3``, … appended when needed).
 
     pattern may use {stem} and any key of ``fields`` (e.g. {seed}); ext defaults to the input's
-    extension when it is writable, else .png. folder defaults to the input's folder.
+    extension when it is writable, else .jpg for a HEIC photo and .png for the others. folder defaults
+    to the input's folder.
     """
     input_path = Path(input_path)
     folder = Path(folder) if folder is not None else input_path.parent
@@ -166,13 +167,19 @@ def pattern_fields(pattern: str) -> set[str]:
         return set()
 
 
+#: The result's extension for a photo of a type faceapp reads but does not write (others: PNG): a
+#: phone's HEIC photo, lossy, becomes a JPEG (a PNG of a 12 MP photo is some 25 MB).
+_RESULT_EXTENSIONS = {".heic": ".jpg", ".heif": ".jpg", ".hif": ".jpg"}
+
+
 def output_file_name(
     input_path: str | Path, *, pattern: str = "{stem}_restored", ext: str | None = None, fields: dict[str, Any] | None = None
 ) -> tuple[str, str]:
     """(stem, extension) of a result's file name; see :func:`default_output_path`."""
     input_path = Path(input_path)
     if ext is None:
-        ext = input_path.suffix.lower() if input_path.suffix.lower() in FORMATS else ".png"
+        suffix = input_path.suffix.lower()
+        ext = suffix if suffix in FORMATS else _RESULT_EXTENSIONS.get(suffix, ".png")
     elif not ext.startswith("."):
         ext = "." + ext
     allowed = {"stem", *(fields or {})}

@@ -64,7 +64,18 @@ MAX_PIXELS = 120_000_000
 #: AVIF where this Pillow decodes it (its wheels carry libavif from Pillow 11.3; a phone's or a web
 #: page's photo): read like the others, its result written as PNG (:func:`~faceapp.core.export.default_output_path`).
 READS_AVIF = features.check("avif")
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else [])})
+#: HEIC/HEIF (an iPhone's photos) through pi-heif, libheif's decoder as a Pillow plugin: it applies the
+#: container's rotation and sets the EXIF orientation to 1, so a photo is turned once. Without it (a
+#: platform its wheels do not cover) such a photo is refused with the way to convert it.
+try:
+    import pi_heif
+except ImportError:  # pragma: no cover - a dependency; only a platform without its wheel lacks it
+    pi_heif = None
+READS_HEIF = pi_heif is not None
+if pi_heif is not None:
+    pi_heif.register_heif_opener()
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else []),
+                               *(["HEIF"] if READS_HEIF else [])})
 #: Formats whose several frames are an animation (refused), unlike MPO's and TIFF's extra pictures
 #: (a camera's preview, a page's thumbnail), of which the first is the photo.
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP", "AVIF"})
@@ -291,8 +302,8 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
                          "faceapp accepts (a decompression bomb?).") from None
     except UnidentifiedImageError:
         kind = _heif_kind(path)
-        if kind == "AVIF" and READS_AVIF:  # an AVIF Pillow reads, yet not this one
-            raise ImageError(f"{path}: the AVIF image is damaged and cannot be read.") from None
+        if (kind == "AVIF" and READS_AVIF) or (kind == "HEIC/HEIF" and READS_HEIF):  # read, yet not this one
+            raise ImageError(f"{path}: the {kind} image is damaged and cannot be read.") from None
         if kind is not None:
             raise ImageError(_heif_message(path, kind)) from None
         raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
@@ -377,9 +388,8 @@ def _heif_kind(path: Path) -> str | None:
 def _heif_message(path: Path, kind: str) -> str:
     example = "avifdec photo.avif photo.png` (libavif)" if kind == "AVIF" else "heif-convert photo.heic photo.jpg` (libheif)"
     article = "an" if kind == "AVIF" else "a"
-    unsupported = "HEIC and HEIF are" if READS_AVIF else "HEIC, HEIF and AVIF are"
-    return (f"{path}: this is {article} {kind} image, which faceapp cannot read ({unsupported} not "
-            "supported). Convert it to JPEG or PNG first: export it as JPEG from Photos or Preview, or "
+    return (f"{path}: this is {article} {kind} image, which faceapp cannot read on this system ({kind} is not "
+            "supported here). Convert it to JPEG or PNG first: export it as JPEG from Photos or Preview, or "
             f"run e.g. `{example} or `magick {path.name} photo.jpg` (ImageMagick).")
 
 
@@ -405,9 +415,10 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     fmt = image.format
     if fmt not in SUPPORTED_FORMATS:
         kind = "AVIF" if fmt == "AVIF" else "HEIC/HEIF" if fmt == "HEIF" else _heif_kind(path)  # (AVIF: Pillow without it)
-        if kind is not None:  # a plugin (pillow-heif) may open them: the pipeline still does not take them
+        if kind is not None:
             raise ImageError(_heif_message(path, kind))
-        readable = "JPEG, PNG, WebP, TIFF, BMP or AVIF" if READS_AVIF else "JPEG, PNG, WebP, TIFF or BMP"
+        names = ["JPEG", "PNG", "WebP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else []), *(["HEIC"] if READS_HEIF else [])]
+        readable = ", ".join(names[:-1]) + " or " + names[-1]
         raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use {readable}).")
     width, height = image.size
     if width <= 0 or height <= 0:

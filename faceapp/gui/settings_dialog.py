@@ -183,6 +183,7 @@ class SettingsDialog(QDialog):
         self.name_pattern.setToolTip("Output file name without extension; {stem} is the original's name")
         self.export_format = _combo(("", *OUTPUT_FORMATS), prefs.export_format,
                                     lambda value: _FORMAT_NAMES.get(value, value))
+        self.export_format.setToolTip("Same as the original: a HEIC photo's result is a JPEG, a BMP's or AVIF's a PNG")
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(prefs.quality)
