@@ -82,13 +82,28 @@ def test_banners_do_not_make_the_window_taller(window, qtbot):
     window.notices.clear()
     qtbot.waitUntil(lambda: not window.notices.isVisible())  # no notice: no room taken
 
-    window.resize(1400, 1000)  # with room, every banner is shown whole as it comes
+    window.resize(1800, 1000)  # with room, every banner is shown whole as it comes (above the photo only)
     qtbot.waitUntil(lambda: window.size().height() == 1000)
     show_three()
     qtbot.waitUntil(lambda: window.notices.isVisible() and bar.maximum() == 0)  # nothing to scroll to
     wide = window.notices.height()
-    window.resize(800, 1000)  # narrower: the texts wrap to more lines, and the stack grows to show them
+    window.resize(1200, 1000)  # narrower: the texts wrap to more lines, and the stack grows to show them
     qtbot.waitUntil(lambda: window.notices.height() > wide)
+
+
+def test_a_notice_leaves_the_side_panel_where_it_is(window, qtbot):
+    """Across the whole window a notice pushed the side panel down as it came, and "Diffuse anyway"
+    moved from under the pointer as it was clicked (QA): notices stack above the photo only."""
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.size().height() == 800)
+
+    def top(widget) -> int:
+        return widget.mapTo(window, widget.rect().topLeft()).y()
+
+    side, photo = top(window.side_panel), top(window.compare)
+    window.notices.show_notice(Notice("Face 2 diffused at fidelity 0.80.", "info"))
+    qtbot.waitUntil(lambda: top(window.compare) > photo)  # the photo makes room…
+    assert top(window.side_panel) == side  # …the side panel does not move
 
 
 @pytest.mark.parametrize("screen_height", [728, 1040])  # 1366×768 and 1920×1080, less a 40 px taskbar

@@ -73,6 +73,7 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     assert labels[count:] == [f"seed {face.seeds[count]}\nrefined"] + [
         f"seed {face.seeds[count + k]}\nrefined ×{k + 1}" for k in (1, 2)]  # each pass builds on the last
     assert "Restored" in window.run_panel.progress_text.text()  # not the refine's last step
+    assert window.run_panel.preview_caption.text().endswith("· refined ×3")  # as its thumbnail says
     assert "Refined face 1" in messages[-1] and "→" in messages[-1] and "from where it started" in messages[-1]
     qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
     assert shown_after(window).shape[:2] == entry.photo.srgb.shape[:2]

@@ -34,13 +34,15 @@ def test_a_spared_face_is_diffused_on_request_and_spared_again(window, qtbot, ph
     button = window.gallery.diffuse_button
     assert button.isVisible() and button.text() == "Diffuse anyway" and "0.60" in button.toolTip()
     assert "Sharp already" in window.gallery._sparing_text.text() and not window.gallery._alike.isVisible()
+    assert window.gallery._face_combo.itemText(0) == "Face 1 · spared"  # the face list says which are
 
     entry = _resampled(window, qtbot, path)
     face = entry.result.faces[0]
     assert face.fidelity == 0.6 and face.seeds == kept.seeds and face.face.diffuse_anyway
     assert window.gallery.thumbnail_count() == 3  # three seeds, three faces to choose from
     assert button.text() == "Spare again" and "as you asked" in window.gallery._sparing_text.text()
-    assert "Face 1 diffused at fidelity 0.60" in said(window)
+    assert f"{path.name}: Face 1 diffused at fidelity 0.60" in said(window)  # which photo's face 1
+    assert window.gallery._face_combo.itemText(0) == "Face 1"
     assert not np.array_equal(gui_util.shown_after(window), kept.restored)
     assert [f.diffuse_anyway for f in entry.faces][:1] == [True]  # the photo's face keeps the request…
     window.gallery.click_candidate(2)
@@ -94,7 +96,12 @@ def test_diffusing_a_switched_off_face_leaves_it_off(window, qtbot, photo):
     assert not entry.faces[0].enabled and entry.faces[0].diffuse_anyway  # still off: only the request changed
 
 
-def test_a_cancelled_diffuse_anyway_takes_the_request_back(window, qtbot, photo):
+def test_a_cancelled_diffuse_anyway_takes_the_request_back(window, qtbot, photo, monkeypatch):
+    import faceapp.gui.confirm
+
+    asked = []
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append(text) or "cancel")
     path = _sparing_window(window, qtbot, photo)
     entry = window.session.entries[path]
     window.models.apply_preferences(dataclasses.replace(window.session.prefs, steps=200))  # slow enough to cancel
@@ -103,7 +110,24 @@ def test_a_cancelled_diffuse_anyway_takes_the_request_back(window, qtbot, photo)
     window.gallery.diffuse_button.click()
     assert entry.faces[0].diffuse_anyway  # the photo's at once (a Restore pressed now would use it)
     qtbot.waitUntil(lambda: any(f > 0 for f in steps), timeout=30000)  # sampling
+    window.close()  # asks first, and says what runs
+    assert window.isVisible() and "Sampling a face again is running: closing stops it." in asked[-1]
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding", lambda parent, text, **buttons: "discard")
     window.cancel_button.click()
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
     assert not entry.faces[0].diffuse_anyway and entry.result.faces[0].fidelity == 1.0
     assert window.gallery.diffuse_button.text() == "Diffuse anyway"
+
+
+def test_diffuse_anyway_pressed_from_the_keyboard_gets_the_focus_back(window, qtbot, photo):
+    """Pressed with Space, the button is disabled while its job runs, which moved the focus on to
+    the thumbnails: a second Space did nothing (QA). The focus comes back to it."""
+    path = _sparing_window(window, qtbot, photo)
+    button = window.gallery.diffuse_button
+    button.setFocus()
+    qtbot.waitUntil(button.hasFocus)
+    qtbot.keyClick(button, " ")
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    gui_util.wait_composed(window, qtbot, path)
+    qtbot.waitUntil(button.hasFocus)
+    assert button.text() == "Spare again"

@@ -233,6 +233,8 @@ def test_one_face_diffused_anyway_is_sampled_at_the_run_fidelity_and_can_be_spar
     spared = drive(iter_resample_face(diffused, 0, engine, diffuse_anyway=False))
     assert spared.faces[0].fidelity == 1.0 and not spared.faces[0].face.diffuse_anyway
     assert application.resample_message(spared, 0) == "Face 1 spared again: kept as the restorer made it."
+    assert application.resample_message(spared, 0, dropped_passes=1).endswith(
+        "Its refinement pass went with the candidates it refined (Refine face makes new ones).")
     blurry = restore_photo(photo, faces[:1], _engine(12.0), settings)  # a face sparing leaves alone anyway
     assert application.resample_message(drive(iter_resample_face(blurry, 0, _engine(12.0), diffuse_anyway=False)), 0) \
         == "Face 1 sampled again at fidelity 0.50: it is not sharp enough to be spared."

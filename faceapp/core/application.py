@@ -291,19 +291,26 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
     return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, asked)
 
 
-def resample_message(result: PhotoResult, position: int, *, number: Callable[[int], int] | None = None) -> str:
+def resample_message(result: PhotoResult, position: int, *, number: Callable[[int], int] | None = None,
+                     dropped_passes: int = 0) -> str:
     """What the window says once face ``position`` was sampled again by "Diffuse anyway" or "Spare
-    again" (:func:`faceapp.core.photo_restore.iter_resample_face`); ``number`` as in :func:`spared_message`."""
+    again" (:func:`faceapp.core.photo_restore.iter_resample_face`); ``number`` as in :func:`spared_message`;
+    ``dropped_passes``: the refinement passes the face had, which went with the candidates they refined."""
     face, asked = result.faces[position], result.settings.sampler.fidelity
     shown = (number or (lambda i: i + 1))(position)
     if face.face.diffuse_anyway:
-        return (f"Face {shown} diffused at fidelity {asked:.2f}: pick a seed in the gallery, or Spare again for "
+        text = (f"Face {shown} diffused at fidelity {asked:.2f}: pick a seed in the gallery, or Spare again for "
                 "the restorer's face.")
-    if face.fidelity is None or face.fidelity <= asked:
-        return f"Face {shown} sampled again at fidelity {asked:.2f}: it is not sharp enough to be spared."
-    if face.fidelity >= 1.0:
-        return f"Face {shown} spared again: kept as the restorer made it."
-    return f"Face {shown} spared again: sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}."
+    elif face.fidelity is None or face.fidelity <= asked:
+        text = f"Face {shown} sampled again at fidelity {asked:.2f}: it is not sharp enough to be spared."
+    elif face.fidelity >= 1.0:
+        text = f"Face {shown} spared again: kept as the restorer made it."
+    else:
+        text = f"Face {shown} spared again: sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}."
+    if dropped_passes:
+        text += (f" Its refinement pass{'es' if dropped_passes > 1 else ''} went with the candidates "
+                 f"{'they' if dropped_passes > 1 else 'it'} refined (Refine face makes new ones).")
+    return text
 
 
 def spared_message(result: PhotoResult, *, switch: str = "",

@@ -118,8 +118,15 @@ class MainWindow(QMainWindow):
         self.side_panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side_panel.setMinimumWidth(300)
 
+        # Notices stack above the photo only: across the whole window each one pushed the side panel
+        # down too, and a button there moved from under the pointer as it was clicked (QA).
+        photo_column = QWidget()
+        photo_layout = QVBoxLayout(photo_column)
+        photo_layout.setContentsMargins(0, 0, 0, 0)
+        photo_layout.addWidget(self.notices)
+        photo_layout.addWidget(self.compare, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.compare)
+        self.splitter.addWidget(photo_column)
         self.splitter.addWidget(self.side_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([900, 340])
@@ -127,7 +134,6 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.notices)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.filmstrip)
         self.setCentralWidget(central)
@@ -389,6 +395,9 @@ class MainWindow(QMainWindow):
             return
         face = entry.result.faces[position]
         caption, detail = f"Face {face_number(face, position) + 1} · seed {face.seeds[face.chosen]}", ""
+        passes = len(face.refinement_of(face.chosen))
+        if passes:  # as its thumbnail says
+            caption += " · refined" + (f" ×{passes}" if passes > 1 else "")
         spared = next((s for s in spared_faces(entry.result) if s.position == position), None)
         if spared is not None and not face.refinement_of(face.chosen):  # a refinement pass is never spared
             caption += " · spared"
@@ -554,7 +563,7 @@ class MainWindow(QMainWindow):
             lines.append(f"Damage painted on {_names(painted)} is not restored yet: closing loses the strokes "
                          "(Cancel, then Restore).")
         if running:
-            lines.append("A restore is running: closing stops it.")
+            lines.append(f"{self.session.running_job_text()} is running: closing stops it.")
         self._asking = True
         try:
             answer = confirm.ask_before_discarding(

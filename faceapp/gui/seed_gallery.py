@@ -77,6 +77,7 @@ class SeedGallery(QWidget):
         super().__init__(parent)
         self._faces: list[FaceCandidates] = []
         self._sparing: list[SparingLine | None] = []
+        self._refocus = False  # give "Diffuse anyway" the focus back once its job is done
         self._busy = False
         self._face_numbers: list[int] = []
         self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
@@ -146,8 +147,8 @@ class SeedGallery(QWidget):
         self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
         self._face_combo.blockSignals(True)  # one _populate below, whichever face is current
         self._face_combo.clear()
-        for number in self._face_numbers:
-            self._face_combo.addItem(f"Face {number + 1}")
+        for number, line in zip(self._face_numbers, self._sparing, strict=False):
+            self._face_combo.addItem(f"Face {number + 1}" + (" · spared" if line is not None and line.diffuse else ""))
         if self._faces:
             self._face_combo.setCurrentIndex(min(max(current, 0), len(self._faces) - 1))
         self._face_combo.blockSignals(False)
@@ -287,6 +288,7 @@ class SeedGallery(QWidget):
     def _on_diffuse(self) -> None:
         line = self.sparing_line()
         if line is not None:
+            self._refocus = self.diffuse_button.hasFocus()  # disabled while it runs, which moves the focus on
             self.diffuseRequested.emit(self.current_face(), line.diffuse)
 
     def _on_more(self) -> None:
@@ -326,6 +328,11 @@ class SeedGallery(QWidget):
             self._list.setIconSize(QSize(side, side))
 
     def set_busy(self, busy: bool) -> None:
-        """Disable "More" and "Diffuse anyway" while a job runs."""
+        """Disable "More" and "Diffuse anyway" while a job runs (the keyboard focus comes back to
+        "Diffuse anyway" when it was pressed from the keyboard)."""
         self._busy = busy
         self._update_enabled()
+        if not busy and self._refocus:
+            self._refocus = False
+            if self.diffuse_button.isVisible():
+                self.diffuse_button.setFocus()

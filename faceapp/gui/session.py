@@ -138,6 +138,13 @@ class Session(QObject):
     def busy(self) -> bool:
         return self.queue.busy
 
+    def running_job_text(self) -> str:
+        """What runs now, as the start of a sentence ("A restore", "Sampling a face again", …)."""
+        current = self.queue.current()
+        kind = current.kind if current is not None else ""
+        return {"load": "Loading a photo", "restore": "A restore", "more": "Sampling more seeds",
+                "refine": "Refining a face", "resample": "Sampling a face again"}.get(kind, "A restore")
+
     def shutdown(self) -> None:
         """Stop restoring at once; wait for a file being written (see ExportFlow.may_close)."""
         self.queue.cancel()
@@ -338,8 +345,8 @@ class Session(QObject):
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
         spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
-                                switch="To let the prior work on one of them anyway, click it and press Diffuse "
-                                       "anyway in the seed gallery")
+                                switch="To let the prior work on a spared face anyway, click the face and press "
+                                       "Diffuse anyway in the seed gallery")
         if spared:
             self.info.emit(f"{path.name}: {spared}")
         covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
@@ -439,8 +446,9 @@ class Session(QObject):
         was = next((f.diffuse_anyway for f in entry.faces if f.index == index), False)
         self._flag_face(entry, index, diffuse)  # now: a Restore pressed meanwhile restores the face so
         job = self.backend.resample_job(entry.result, position, self.prefs, diffuse_anyway=diffuse)
+        passes = len(entry.result.faces[position].refinements)  # dropped with the candidates they refined
         self._queue_face_job(path, "resample", job, "diffusing" if diffuse else "sparing",
-                             lambda resampled, p=path: self._resample_done(p, resampled, position),
+                             lambda resampled, p=path: self._resample_done(p, resampled, position, passes),
                              given_up=lambda e=entry: self._flag_face(e, index, was))
 
     @staticmethod
@@ -528,7 +536,7 @@ class Session(QObject):
             entry.damage = MaskEditor(entry.photo.width, entry.photo.height)
         return entry.damage
 
-    def _resample_done(self, path: Path, resampled: Any, position: int) -> None:
+    def _resample_done(self, path: Path, resampled: Any, position: int, dropped_passes: int) -> None:
         entry = self.entries.get(path)
         if entry is None or not resampled.same_run(entry.result):
             return  # removed or restored again meanwhile
@@ -539,7 +547,9 @@ class Session(QObject):
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
         faces = resampled.faces
-        self.info.emit(resample_message(resampled, position, number=lambda i: face_number(faces[i], i) + 1))
+        said = resample_message(resampled, position, number=lambda i: face_number(faces[i], i) + 1,
+                                dropped_passes=dropped_passes)
+        self.info.emit(f"{path.name}: {said}")
 
     def _more_done(self, path: Path, grown: Any, position: int, count: int) -> None:
         entry = self.entries.get(path)
