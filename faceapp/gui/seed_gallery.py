@@ -39,6 +39,9 @@ _ALIKE_AT_FIDELITY_1 = ("This face was restored at fidelity 1: the restorer's fa
                         "Move the fidelity slider towards Realistic and restore again for alternatives.")
 
 
+_MORE_TIP = "Sample more candidates of this face with new seeds"
+
+
 class SparingLine(Protocol):
     """What the gallery shows of a face's sharp-face sparing (``faceapp.core.application.SparingChoice``)."""
 
@@ -85,7 +88,7 @@ class SeedGallery(QWidget):
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
         self.more_button = QPushButton("More")
-        self.more_button.setToolTip("Sample more candidates of this face with new seeds")
+        self.more_button.setToolTip(_MORE_TIP)
         self._hint = QLabel("Restore a photo to choose between candidates of each face.")
         self._hint.setWordWrap(True)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -263,6 +266,9 @@ class SeedGallery(QWidget):
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
         self.more_button.setEnabled(has and not alike and not self._busy)
+        self.more_button.setToolTip(  # (a disabled button's tooltip says why it is off)
+            _MORE_TIP if not alike else "Every seed gives this face the same: Diffuse anyway first" if line is not None
+            else "Every seed gives the same face at fidelity 1: move the fidelity slider and restore again")
         self.diffuse_button.setEnabled(not self._busy)
 
     def _on_face_changed(self, index: int) -> None:
