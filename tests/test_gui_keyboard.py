@@ -47,13 +47,15 @@ def test_ctrl_page_down_and_up_step_through_the_photos(window, qtbot, photo, tes
     first = load(window, qtbot, photo)
     other = load(window, qtbot, second)
     order = window.filmstrip.paths()
-    assert order == [first, other] and window.current == first
-    window.actions_["next_photo"].trigger()
-    assert window.current == other
+    assert order == [first, other] and window.current == other  # the photo opened last is shown
     window.actions_["next_photo"].trigger()  # wraps round
     assert window.current == first
-    window.actions_["previous_photo"].trigger()
+    window.actions_["next_photo"].trigger()
     assert window.current == other
+    window.actions_["previous_photo"].trigger()
+    assert window.current == first
+    window.add_paths([other])  # asked for again (Open Recent): shown, not loaded twice
+    assert window.current == other and window.filmstrip.paths() == [first, other]
     assert window.actions_["next_photo"].shortcut() == QKeySequence("Ctrl+PgDown")
 
 

@@ -229,12 +229,16 @@ class MainWindow(QMainWindow):
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path]) -> list[Path]:
-        """Load photos and the photos of folders; a folder that gave none says what it holds
-        (``Session.folderWithoutPhotos``)."""
+        """Load photos and the photos of folders, and show the first of them (QA: File → Open added
+        the photo to the filmstrip but left the one shown before on screen, where it was easy to
+        miss); a photo open already is shown when asked for again (Open Recent). A folder that gave
+        none says what it holds (``Session.folderWithoutPhotos``)."""
         added = self.session.add_paths(items)
         self.store.add_recent(added)
-        if added and self.current is None:
-            self.filmstrip.select(added[0])
+        again = [path for path in (p.resolve() for p in items) if path in self.session.entries]
+        first = added[0] if added else next(iter(again), None)
+        if first is not None:
+            self.filmstrip.select(first)
         return added
 
     def open_files(self) -> None:
