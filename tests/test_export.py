@@ -834,3 +834,20 @@ def test_exif_tags_stored_with_other_types_are_conformed_or_dropped_alone(tmp_pa
     assert ifd[0xA300] == b"\x03" and ifd[0x9101] == b"\x01\x02\x03\x00"
     assert 0x8833 not in ifd  # a negative ISO speed fits no LONG: that tag alone is left out
     assert read_provenance(dest) == {"software": "faceapp"}
+
+
+def test_a_unicode_user_comment_of_a_big_endian_exif_is_turned_for_a_tiff_result(tmp_path):
+    """Pillow writes TIFF little-endian: a big-endian camera EXIF's UNICODE UserComment kept its
+    UTF-16BE bytes there, which readers decode as the wrong text (exiftool: "Wrong byte order")."""
+    exif = Image.Exif()  # a new block is big-endian ("MM")
+    note = "Anna und Jürgen, 1985"
+    exif.get_ifd(0x8769)[0x9286] = b"UNICODE\0" + note.encode("utf-16-be")
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.jpg", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert photo.exif[6:8] == b"MM"
+    tiff = export_photo(photo.rgb, None, photo, tmp_path / "out.tif")
+    assert tiff.read_bytes()[:2] == b"II"
+    with Image.open(tiff) as out:
+        assert out.getexif().get_ifd(0x8769)[0x9286] == b"UNICODE\0" + note.encode("utf-16-le")
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:  # a JPEG keeps the block's order
+        assert out.getexif().get_ifd(0x8769)[0x9286] == b"UNICODE\0" + note.encode("utf-16-be")

@@ -181,12 +181,12 @@ def depth_note(photo: Photo, fmt: str, *, keep_16_bits: bool = True, setting: st
     bits = photo.bits
     if bits != 16:
         return f"has {bits} bits per channel; faceapp reads it in 8, so the result has 8 bits per channel."
+    if not keep_16_bits:  # (whatever the format: the user asked for 8)
+        return "has 16 bits per channel; the result is written in 8" + (f" ({setting})." if setting else ".")
     if not sixteen_bit.writes_16_bit(photo, fmt):
         kinds = "PNG" if photo.alpha is not None or not photo.single_channel else "PNG or TIFF"
         name = "WebP" if fmt == "WEBP" else fmt
         return f"has 16 bits per channel; as {name} the result has 8 ({kinds} keeps 16)."
-    if not keep_16_bits:
-        return "has 16 bits per channel; the result is written in 8" + (f" ({setting})." if setting else ".")
     return ("has 16 bits per channel; the result keeps them (the restored faces carry the model's 8 bits, "
             "scaled to 16).")
 

@@ -318,7 +318,8 @@ def export_photo(
         xmp = _fitting_jpeg_xmp(dest.name, xmp, with_text, own_xmp)
     tiff = fmt == "TIFF"
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
-                       iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment)
+                       iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment,
+                       little_endian=tiff)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
@@ -538,13 +539,15 @@ _IPTC_FORMATS = frozenset({"JPEG", "TIFF"})
 
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
                 size: tuple[int, int] | None = None, xmp: bytes | None = None, iptc: bytes | None = None,
-                comment_kept: bool = False) -> bytes | None:
+                comment_kept: bool = False, little_endian: bool = False) -> bytes | None:
     """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` (in
     inches, EXIF's default, when it gives no unit: as the JFIF and TIFF resolution are written)
     and its pixel dimensions ``size`` (where it has them), the provenance in the UserComment (unless
     ``comment_kept``: the photo's own comment stays there), and ``xmp`` and ``iptc`` (for TIFF,
     whose XMP and IPTC record are tags of its own). An earlier run's provenance in the UserComment
-    is not kept. No image-structure tag (bits per sample, compression, strip
+    is not kept. ``little_endian``: the result is written little-endian whatever the block's own
+    order (Pillow writes TIFF so), so a UNICODE UserComment's UTF-16 is turned to match (exiftool:
+    "Wrong byte order for EXIF UserComment UNICODE text"). No image-structure tag (bits per sample, compression, strip
     offsets, sample format, …: :data:`~faceapp.core.photo_io.STRUCTURE_TAGS`) is carried over:
     they describe the source file, and Pillow would write them into a TIFF result's own IFD."""
     exif = Image.Exif()
@@ -555,6 +558,13 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
             exif = Image.Exif()
     for tag in [tag for tag in exif if tag in STRUCTURE_TAGS]:
         del exif[tag]
+    if little_endian and getattr(exif, "endian", None) == ">" and _EXIF_IFD in exif:
+        ifd = exif.get_ifd(_EXIF_IFD)
+        comment = ifd.get(_USER_COMMENT)
+        if isinstance(comment, bytes) and comment.startswith(b"UNICODE\0") and len(comment) % 2 == 0:
+            body, swapped = comment[8:], bytearray(len(comment) - 8)
+            swapped[0::2], swapped[1::2] = body[1::2], body[0::2]  # UTF-16BE → LE
+            ifd[_USER_COMMENT] = comment[:8] + bytes(swapped)
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1
     if _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif:

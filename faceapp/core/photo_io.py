@@ -23,9 +23,9 @@ any photo's EXIF, so a result never claims a layout it does not have. A multi-pa
 restored from its first page; :attr:`Photo.pages` says how many it has (the front-ends say so).
 
 Only regular files are opened: a FIFO, a device or a socket named as a photo is refused at once
-(opening a FIFO would wait for a writer forever). HEIC/HEIF files (and AVIF where Pillow cannot
-decode it), which faceapp cannot read, are recognised by their signature and the message says how
-to convert them.
+(opening a FIFO would wait for a writer forever). HEIC/HEIF photos are read through pi-heif
+(:data:`READS_HEIF`); where it or Pillow's AVIF decoder is missing, such files are recognised by
+their signature and the message says how to convert them.
 """
 
 from __future__ import annotations
