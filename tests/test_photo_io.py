@@ -327,6 +327,27 @@ def test_a_heic_photo_is_read_with_its_exif_turned_once_and_its_result_is_a_jpeg
         assert out.format == "JPEG" and out.getexif().get_ifd(0x8769)[0x9003] == "1987:06:05 04:03:02"
 
 
+HEIC_P3_NCLX = HEIC.with_name("synthetic_p3_nclx.heic")  # Display P3 stated by an nclx box (no ICC profile)
+#: Display P3 → sRGB in linear light, as published (e.g. by the CSS Color 4 sample code).
+_P3_TO_SRGB = np.array([[1.2249401, -0.2249404, 0.0], [-0.0420569, 1.0420571, 0.0], [-0.0196376, -0.0786361, 1.0982735]])
+
+
+def test_a_heic_whose_colour_is_stated_by_code_points_is_converted_to_srgb():
+    """A HEIC may state its colour space by code points (an nclx box: primaries, transfer) instead
+    of an ICC profile; Display P3 pixels stated so were taken as sRGB and came out washed out (QA).
+    They are converted to sRGB (by the published P3 → sRGB matrix, within a level of rounding)."""
+    with Image.open(HEIC_P3_NCLX) as image:
+        assert image.info["nclx_profile"]["color_primaries"] == 12 and "icc_profile" not in image.info
+        stored = np.asarray(image.convert("RGB")).astype(np.float64) / 255
+    photo = read_photo(HEIC_P3_NCLX)
+    linear = np.where(stored <= 0.04045, stored / 12.92, ((stored + 0.055) / 1.055) ** 2.4) @ _P3_TO_SRGB.T
+    linear = np.clip(linear, 0, 1)
+    expected = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055) * 255
+    assert np.abs(photo.rgb - expected).max() <= 1.0
+    assert np.abs(photo.rgb - stored * 255).max() > 20  # (not the stored pixels as they were)
+    assert photo.icc is None and photo.srgb is photo.rgb  # sRGB now: the result needs no profile
+
+
 @pytest.mark.parametrize("brand", [b"heic", b"heix", b"mif1"])
 def test_a_damaged_heic_is_said_to_be_damaged_and_without_its_reader_the_way_to_convert_it(tmp_path, brand,
                                                                                           monkeypatch):

@@ -4,6 +4,8 @@ The models were trained on sRGB faces, and the window draws sRGB. A photo whose 
 describes another RGB space keeps its pixels and its profile (the background of the result is
 those pixels, the file carries that profile); only what the model sees, what it returns and what
 the window shows are converted, with LittleCMS through ``PIL.ImageCms`` (relative colorimetric).
+A HEIF photo that states its colours by code points (primaries, transfer) instead of a profile is
+converted to sRGB when it is read (:func:`nclx_to_srgb`), as there is no profile to write back.
 """
 
 from __future__ import annotations
@@ -69,3 +71,72 @@ def _transforms(icc: bytes) -> tuple[ImageCms.ImageCmsTransform, ImageCms.ImageC
 def _apply(transform: ImageCms.ImageCmsTransform, rgb: np.ndarray) -> np.ndarray:
     converted = ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(rgb)), transform)
     return np.asarray(converted)
+
+
+# ---- HEIF colour given as code points (an nclx box), not as an ICC profile -------------------------
+
+#: The nclx transfer characteristics (ITU-T H.273) decoded with the sRGB curve: sRGB (13) and
+#: BT.709/BT.601 (1, 6, 14, 15), which still-image encoders use for SDR photos alike. PQ and HLG
+#: (HDR: 16, 18) are left as they are.
+_SRGB_LIKE_TRANSFERS = frozenset({1, 6, 13, 14, 15})
+_SRGB_PRIMARIES = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06))
+_D65 = (0.3127, 0.3290)
+#: Bradford's cone response matrix (chromatic adaptation between white points).
+_BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+
+
+def nclx_to_srgb(rgb: np.ndarray, nclx: dict) -> np.ndarray | None:
+    """HxWx3 uint8 pixels whose colour a HEIF file states as code points (pi-heif's
+    ``nclx_profile``: the primaries' and white point's chromaticities, the transfer) converted to
+    sRGB, the colours sRGB cannot show clipped; None when they are sRGB already (BT.709 primaries)
+    or their transfer is not the sRGB-like curve of SDR photos. Without this, Display P3 pixels
+    described so were taken as sRGB and came out washed out (QA)."""
+    try:
+        primaries = tuple((float(nclx[f"color_primary_{c}_x"]), float(nclx[f"color_primary_{c}_y"]))
+                          for c in ("red", "green", "blue"))
+        white = (float(nclx["color_primary_white_x"]), float(nclx["color_primary_white_y"]))
+        transfer = int(nclx.get("transfer_characteristics", 13))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if transfer not in _SRGB_LIKE_TRANSFERS or _close(primaries, _SRGB_PRIMARIES) and _close((white,), (_D65,)):
+        return None
+    to_srgb_matrix = np.linalg.inv(_rgb_to_xyz(_SRGB_PRIMARIES, _D65)) @ _adaptation(white, _D65) @ _rgb_to_xyz(primaries, white)
+    linear = _SRGB_DECODE[rgb]  # uint8 → linear light, by table
+    out = np.empty_like(rgb)
+    for top in range(0, rgb.shape[0], 256):  # a band of rows at a time: a 12 MP photo in float is 144 MB
+        band = linear[top : top + 256] @ to_srgb_matrix.T.astype(np.float32)
+        out[top : top + 256] = _srgb_encode(band)
+    log.info("colour stated by code points (primaries %s, white %s): converted to sRGB", primaries, white)
+    return out
+
+
+def _close(a, b, tolerance: float = 0.002) -> bool:
+    return bool(np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), atol=tolerance))
+
+
+def _xyz(xy: tuple[float, float]) -> np.ndarray:
+    x, y = xy
+    return np.array([x / y, 1.0, (1.0 - x - y) / y])
+
+
+def _rgb_to_xyz(primaries, white) -> np.ndarray:
+    """The linear RGB → XYZ matrix of an RGB space given by its primaries' and white's xy."""
+    columns = np.stack([_xyz(p) for p in primaries], axis=1)
+    scale = np.linalg.solve(columns, _xyz(white))
+    return columns * scale
+
+
+def _adaptation(source_white, target_white) -> np.ndarray:
+    """Bradford's XYZ → XYZ matrix from one white point to another (identity when they agree)."""
+    source, target = _BRADFORD @ _xyz(source_white), _BRADFORD @ _xyz(target_white)
+    return np.linalg.inv(_BRADFORD) @ np.diag(target / source) @ _BRADFORD
+
+
+def _srgb_encode(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0.0, 1.0)
+    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+    return np.clip(np.rint(encoded * 255.0), 0, 255).astype(np.uint8)
+
+
+_LEVELS = np.arange(256, dtype=np.float64) / 255.0
+_SRGB_DECODE = np.where(_LEVELS <= 0.04045, _LEVELS / 12.92, ((_LEVELS + 0.055) / 1.055) ** 2.4).astype(np.float32)

@@ -449,6 +449,9 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         (rgb, cmyk_profiled), alpha, icc = _cmyk_to_rgb(upright, icc), None, None
     else:
         (rgb, alpha, icc), cmyk_profiled = _to_rgb8(upright, icc), False
+    if fmt == "HEIF" and icc is None and isinstance(image.info.get("nclx_profile"), dict):
+        converted = colour.nclx_to_srgb(rgb, image.info["nclx_profile"])  # its colour as code points, not a profile
+        rgb = rgb if converted is None else converted
     if bits == 16 and upright.mode.startswith("I;16") and int(np.asarray(upright).max(initial=0)) <= 255:
         bits = 8  # 8-bit values in a 16-bit grey file, taken as they are (see _high_depth_to_uint8)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
