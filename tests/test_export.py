@@ -851,3 +851,28 @@ def test_a_unicode_user_comment_of_a_big_endian_exif_is_turned_for_a_tiff_result
         assert out.getexif().get_ifd(0x8769)[0x9286] == b"UNICODE\0" + note.encode("utf-16-le")
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:  # a JPEG keeps the block's order
         assert out.getexif().get_ifd(0x8769)[0x9286] == b"UNICODE\0" + note.encode("utf-16-be")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
+def test_the_exif_block_has_the_tags_the_standard_requires(tmp_path, suffix):
+    """A photo without EXIF got a block of faceapp's with the provenance alone, which validators
+    reject (exiftool -validate: "Missing required JPEG ExifIFD tag 0x9000 ExifVersion", …): it holds
+    the version, colour space and (but in a TIFF) the pixel size; a JPEG's its components and chroma
+    positioning too. A camera's block keeps its own values."""
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "plain.png")
+    photo = read_photo(tmp_path / "plain.png")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance={"software": "faceapp"})
+    with Image.open(dest) as out:
+        exif = out.getexif()
+        ifd = exif.get_ifd(0x8769)
+    assert ifd[0x9000] == b"0232" and ifd[0xA000] == b"0100" and ifd[0xA001] == 1  # ColorSpace sRGB
+    assert (ifd.get(0xA002), ifd.get(0xA003)) == ((None, None) if suffix == ".tif" else (40, 30))
+    if suffix == ".jpg":
+        assert ifd[0x9101] == b"\x01\x02\x03\x00" and exif[0x0213] == 1
+    assert read_provenance(dest) == {"software": "faceapp"}
+    camera = Image.Exif()
+    camera.get_ifd(0x8769)[0x9000] = b"0231"
+    Image.new("RGB", (40, 30)).save(tmp_path / "camera.jpg", exif=camera.tobytes())
+    own = read_photo(tmp_path / "camera.jpg")
+    with Image.open(export_photo(own.rgb, None, own, tmp_path / f"camera_out{suffix}")) as out:
+        assert out.getexif().get_ifd(0x8769)[0x9000] == b"0231"

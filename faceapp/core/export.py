@@ -47,7 +47,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, TiffImagePlugin
 
-from faceapp.core import exif_types
+from faceapp.core import colour, exif_types
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
@@ -93,6 +93,8 @@ _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
+_YCBCR_POSITIONING = 0x0213
+_COMPONENTS_CONFIGURATION = 0x9101
 _XMP_TAG = 700  # TIFF's XMP tag
 _TEMP_SUFFIX = ".part"
 _swept: set[str] = set()  # folders already cleared of killed runs' leftovers by this process
@@ -319,12 +321,12 @@ def export_photo(
     tiff = fmt == "TIFF"
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment,
-                       little_endian=tiff)
+                       little_endian=tiff, fmt=fmt, srgb=photo is None or colour.is_srgb(photo.icc))
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
-        exif = _exif_block(None, provenance)
+        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt)
         if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
@@ -539,7 +541,8 @@ _IPTC_FORMATS = frozenset({"JPEG", "TIFF"})
 
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
                 size: tuple[int, int] | None = None, xmp: bytes | None = None, iptc: bytes | None = None,
-                comment_kept: bool = False, little_endian: bool = False) -> bytes | None:
+                comment_kept: bool = False, little_endian: bool = False, fmt: str | None = None,
+                srgb: bool = True) -> bytes | None:
     """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` (in
     inches, EXIF's default, when it gives no unit: as the JFIF and TIFF resolution are written)
     and its pixel dimensions ``size`` (where it has them), the provenance in the UserComment (unless
@@ -549,7 +552,10 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     order (Pillow writes TIFF so), so a UNICODE UserComment's UTF-16 is turned to match (exiftool:
     "Wrong byte order for EXIF UserComment UNICODE text"). No image-structure tag (bits per sample, compression, strip
     offsets, sample format, …: :data:`~faceapp.core.photo_io.STRUCTURE_TAGS`) is carried over:
-    they describe the source file, and Pillow would write them into a TIFF result's own IFD."""
+    they describe the source file, and Pillow would write them into a TIFF result's own IFD. For a
+    ``fmt`` given, the EXIF IFD gets the tags the EXIF standard requires where it lacks them (version,
+    colour space: ``srgb`` or uncalibrated; but in a TIFF, the pixel size; a JPEG's components and, in
+    IFD0, its chroma positioning: QA, exiftool -validate)."""
     exif = Image.Exif()
     if photo is not None and photo.exif:
         try:
@@ -589,12 +595,30 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         if not comment_kept:
             ifd = exif.get_ifd(_EXIF_IFD)
             ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")
+    if fmt is not None and (_EXIF_IFD in exif or exif.get_ifd(_EXIF_IFD)):  # (one made above is not "in" yet)
+        ifd = exif.get_ifd(_EXIF_IFD)
+        for tag, value in _required_exif_tags(srgb=srgb, jpeg=fmt == "JPEG").items():
+            ifd.setdefault(tag, value)
+        if size is not None and fmt != "TIFF":  # (a TIFF's own tags state its size: the standard asks none here)
+            ifd.setdefault(_PIXEL_X_DIMENSION, size[0])
+            ifd.setdefault(_PIXEL_Y_DIMENSION, size[1])
+    if fmt == "JPEG" and len(exif):
+        exif[_YCBCR_POSITIONING] = 1  # (a structure tag, dropped above) centred chroma, as libjpeg writes it
     if xmp:
         exif[_XMP_TAG] = xmp
     if iptc:
         exif[TiffImagePlugin.IPTC_NAA_CHUNK] = iptc
     exif_types.conform(exif)
     return exif.tobytes() if len(exif) else None
+
+
+def _required_exif_tags(*, srgb: bool, jpeg: bool) -> dict[int, Any]:
+    """The tags the EXIF standard requires of an EXIF IFD (2.32, "mandatory"; the pixel size is set
+    apart), with the values a result has: given where the photo's block, or faceapp's own, lacks them."""
+    tags: dict[int, Any] = {0x9000: b"0232", 0xA000: b"0100", 0xA001: 1 if srgb else 0xFFFF}  # versions, ColorSpace
+    if jpeg:
+        tags[_COMPONENTS_CONFIGURATION] = b"\x01\x02\x03\x00"  # Y, Cb, Cr
+    return tags
 
 
 def _user_comment_text(value: object) -> str:
