@@ -876,3 +876,35 @@ def test_the_exif_block_has_the_tags_the_standard_requires(tmp_path, suffix):
     own = read_photo(tmp_path / "camera.jpg")
     with Image.open(export_photo(own.rgb, None, own, tmp_path / f"camera_out{suffix}")) as out:
         assert out.getexif().get_ifd(0x8769)[0x9000] == b"0231"
+
+
+def test_an_iptc_records_place_and_credit_go_into_the_xmp_of_a_png_result(tmp_path):
+    """Formats QA: a JPEG's IPTC city was lost when its result was a PNG (which holds no IPTC
+    record): it goes into the XMP as the IPTC Core schema says (photoshop:City, …), beside what the
+    packet states already (its own headline is not written twice)."""
+    import xml.etree.ElementTree as ElementTree
+
+    from faceapp.core.xmp import TEXT_NAMESPACES
+
+    record = (_iptc_dataset(90, "Zürich") + _iptc_dataset(101, "Schweiz") + _iptc_dataset(110, "Studio Brandt")
+              + _iptc_dataset(105, "IPTC headline") + _iptc_dataset(92, "Hall A"))
+    utf8 = bytes([0x1C, 1, 90, 0, 3]) + b"\x1b%G"
+    packet = XMP.replace(b"</rdf:RDF>", b'<rdf:Description rdf:about="" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/">'
+                         b"<photoshop:Headline>Its own headline</photoshop:Headline></rdf:Description></rdf:RDF>")
+    photo = dataclasses.replace(read_photo(_jpeg_with(tmp_path, packet)), iptc=utf8 + record)
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.png")
+    stated: dict[str, list[str]] = {}
+    for node in ElementTree.fromstring(read_photo(dest).xmp).iter():
+        for prefix, namespace in TEXT_NAMESPACES.items():
+            if node.tag.startswith("{" + namespace + "}"):
+                stated.setdefault(f"{prefix}:{node.tag.split('}')[1]}", []).append(node.text)
+    assert stated == {"photoshop:City": ["Zürich"], "photoshop:Country": ["Schweiz"], "photoshop:Credit": ["Studio Brandt"],
+                      "photoshop:Headline": ["Its own headline"], "Iptc4xmpCore:Location": ["Hall A"]}
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:  # a JPEG keeps the record
+        assert b"photoshop:City" not in (out.info.get("xmp") or b"")
+
+
+def _jpeg_with(tmp_path, xmp: bytes):
+    path = tmp_path / "with_xmp.jpg"
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(path, xmp=xmp)
+    return path

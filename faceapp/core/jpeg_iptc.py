@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "trimmed", "with_iptc"]
+__all__ = ["IPTC_PLACE_DATASETS", "IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "trimmed", "with_iptc"]
 
 #: the Photoshop image resource id of the IPTC-NAA record
 IPTC_RESOURCE_ID = 0x0404
@@ -60,6 +60,12 @@ def with_iptc(jpeg: bytes | memoryview, iptc: bytes) -> bytes:
 #: what they say: the object name (a title), the by-line (creator), the copyright notice, the
 #: caption and the keywords.
 IPTC_TEXT_DATASETS = {5: "title", 80: "creator", 116: "rights", 120: "description", 25: "subject"}
+#: … and those the IPTC Core schema puts into XMP's Photoshop and IPTC Core namespaces (prefix:name):
+#: where the photo was taken, its headline, credit, source, instructions and the creator's title.
+IPTC_PLACE_DATASETS = {90: "photoshop:City", 95: "photoshop:State", 101: "photoshop:Country",
+                       92: "Iptc4xmpCore:Location", 100: "Iptc4xmpCore:CountryCode", 105: "photoshop:Headline",
+                       110: "photoshop:Credit", 115: "photoshop:Source", 40: "photoshop:Instructions",
+                       85: "photoshop:AuthorsPosition", 103: "photoshop:TransmissionReference"}
 _UTF8_MARK = b"\x1b%G"  # record 1, dataset 90 (coded character set): UTF-8
 
 
@@ -87,15 +93,16 @@ def trimmed(record: bytes) -> bytes:
     return record[:_datasets(record)[1]]
 
 
-def iptc_text(record: bytes) -> dict[str, list[str]]:
-    """The title, creators, rights, description and keywords an IPTC-NAA record holds, as text
-    (see :data:`IPTC_TEXT_DATASETS`; several values where the record repeats a dataset); text is
-    UTF-8 when record 1 says so, else Latin-1. A record cut short ends the reading."""
+def iptc_text(record: bytes, datasets: dict[int, str] = IPTC_TEXT_DATASETS) -> dict[str, list[str]]:
+    """The texts an IPTC-NAA record holds for ``datasets`` (dataset number → name: by default the
+    title, creators, rights, description and keywords of :data:`IPTC_TEXT_DATASETS`; several values
+    where the record repeats a dataset); text is UTF-8 when record 1 says so, else Latin-1. A
+    record cut short ends the reading."""
     found, _ = _datasets(record)
     utf8 = any(number == 1 and dataset == 90 and value.startswith(_UTF8_MARK) for number, dataset, value in found)
     text: dict[str, list[str]] = {}
     for number, dataset, value in found:
-        if number == 2 and dataset in IPTC_TEXT_DATASETS and value.strip(b"\x00 "):
+        if number == 2 and dataset in datasets and value.strip(b"\x00 "):
             decoded = value.decode("utf-8", "replace") if utf8 else value.decode("latin-1")
-            text.setdefault(IPTC_TEXT_DATASETS[dataset], []).append(decoded.strip("\x00 "))
+            text.setdefault(datasets[dataset], []).append(decoded.strip("\x00 "))
     return text

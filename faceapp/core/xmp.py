@@ -9,6 +9,8 @@ namespaces, so the packet's own prefixes do not matter), the rest of the packet 
   an IPTC record, when the result's format has no place for those (:func:`with_dublin_core`); a
   property the packet states already is not added again (Photoshop keeps its IPTC in step with its
   XMP, so most packets that have one state both);
+* an IPTC record's place, headline, credit and the like, as the IPTC Core schema's Photoshop and
+  IPTC Core properties (:func:`with_text_properties`), on the same terms;
 * faceapp's provenance (:func:`with_provenance`), where the EXIF UserComment that holds it
   otherwise is the photo's own comment and stays so.
 
@@ -23,7 +25,8 @@ import re
 import xml.etree.ElementTree as ElementTree
 from xml.sax.saxutils import escape
 
-__all__ = ["DUBLIN_CORE_CONTAINERS", "provenance_text", "result_packet", "with_dublin_core", "with_provenance"]
+__all__ = ["DUBLIN_CORE_CONTAINERS", "TEXT_NAMESPACES", "provenance_text", "result_packet", "with_dublin_core",
+           "with_provenance", "with_text_properties"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +107,28 @@ def with_dublin_core(xmp: bytes | None, values: dict[str, list[str]]) -> bytes |
     if not properties:
         return xmp
     return _with_description(xmp, _description("dc", _DUBLIN_CORE, "".join(properties))) or xmp
+
+
+#: The namespaces of the simple text properties :func:`with_text_properties` adds, by prefix.
+TEXT_NAMESPACES = {"photoshop": "http://ns.adobe.com/photoshop/1.0/",
+                   "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"}
+
+
+def with_text_properties(xmp: bytes | None, values: dict[str, str]) -> bytes | None:
+    """``xmp`` (or a new packet) stating also each simple text property of ``values`` ("prefix:name"
+    → text, the prefixes of :data:`TEXT_NAMESPACES`) that it does not state yet: an IPTC record's
+    city, country, headline, credit, … where the result's format has no place for the record."""
+    if xmp is not None:
+        root = _parsed(xmp)
+        if root is None:
+            return xmp
+        values = {key: text for key, text in values.items()
+                  if key.split(":", 1)[1] not in _stated(root, TEXT_NAMESPACES[key.split(":", 1)[0]])}
+    for prefix, namespace in TEXT_NAMESPACES.items():
+        body = "".join(f"<{key}>{_text(text)}</{key}>" for key, text in values.items() if key.startswith(prefix + ":"))
+        if body:
+            xmp = _with_description(xmp, _description(prefix, namespace, body)) or xmp
+    return xmp
 
 
 def _text(value: str) -> str:
