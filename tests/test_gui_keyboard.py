@@ -56,6 +56,8 @@ def test_ctrl_page_down_and_up_step_through_the_photos(window, qtbot, photo, tes
     assert window.current == first
     window.add_paths([other])  # asked for again (Open Recent): shown, not loaded twice
     assert window.current == other and window.filmstrip.paths() == [first, other]
+    assert window.add_paths([photo.parent]) == [first, other]  # their folder opened again: its first shown
+    assert window.current == first and set(window.store.recent_files()[:2]) == {first, other}  # up the list
     assert window.actions_["next_photo"].shortcut() == QKeySequence("Ctrl+PgDown")
 
 

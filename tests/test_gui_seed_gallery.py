@@ -87,7 +87,7 @@ def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_
     gallery.set_faces([sampled, spared], current=1)
     assert gallery._alike.isVisible() and not gallery.more_button.isEnabled()
     assert "Move the fidelity slider towards Realistic" in gallery._alike.text()  # the run was at fidelity 1
-    line = SimpleNamespace(text="Sharp already: kept as the restorer made it", diffuse=True, asked=0.8)
+    line = SimpleNamespace(text="Sharp already: kept as the restorer made it", diffuse=True, asked=0.8, kept=True)
     gallery.set_faces([sampled, spared], current=1, sparing=[None, line])
     assert not gallery._alike.isVisible() and gallery._sparing_text.text() == line.text  # spared: its own line…
     assert gallery.diffuse_button.isVisible() and gallery.diffuse_button.text() == "Diffuse anyway"  # …and its way out

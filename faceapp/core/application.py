@@ -268,6 +268,7 @@ class SparingChoice(NamedTuple):
     text: str
     diffuse: bool
     asked: float
+    kept: bool = False  # spared whole: the restorer's face, the same for every seed
 
 
 def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
@@ -288,7 +289,8 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
                                                     if face.damage is not None else ", the same for every seed"))
     else:
         what = f"sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}, so the prior changes it less"
-    return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, asked)
+    return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, asked,
+                         kept=face.fidelity >= 1.0)
 
 
 def resample_message(result: PhotoResult, position: int, *, number: Callable[[int], int] | None = None,

@@ -118,15 +118,12 @@ class MainWindow(QMainWindow):
         self.side_panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side_panel.setMinimumWidth(300)
 
-        # Notices stack above the photo only: across the whole window each one pushed the side panel
-        # down too, and a button there moved from under the pointer as it was clicked (QA).
-        photo_column = QWidget()
-        photo_layout = QVBoxLayout(photo_column)
-        photo_layout.setContentsMargins(0, 0, 0, 0)
-        photo_layout.addWidget(self.notices)
-        photo_layout.addWidget(self.compare, 1)
+        # Notices float over the top of the photo: across the window each one pushed the side panel
+        # down (a button moved from under the pointer as it was clicked), and above the photo it
+        # moved the photo under a brush stroke (QA).
+        self.notices.float_over(self.compare)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(photo_column)
+        self.splitter.addWidget(self.compare)
         self.splitter.addWidget(self.side_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([900, 340])
@@ -177,8 +174,8 @@ class MainWindow(QMainWindow):
         self.compare.zoomChanged.connect(self._show_zoom)
         self.session.workingOn.connect(lambda path, index: path == self.current and self.compare.set_working_face(index))
         a["eraser"].toggled.connect(self.damage.set_eraser)
-        a["brush_bigger"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() * 1.4))
-        a["brush_smaller"].triggered.connect(lambda: self.damage.set_brush_radius(self.damage.brush_radius() / 1.4))
+        a["brush_bigger"].triggered.connect(lambda: self._resize_brush(1.4))
+        a["brush_smaller"].triggered.connect(lambda: self._resize_brush(1 / 1.4))
         a["undo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.undo))
         a["redo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.redo))
         a["clear_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.clear))
@@ -231,15 +228,15 @@ class MainWindow(QMainWindow):
     def add_paths(self, items: list[Path]) -> list[Path]:
         """Load photos and the photos of folders, and show the first of them (QA: File → Open added
         the photo to the filmstrip but left the one shown before on screen, where it was easy to
-        miss); a photo open already is shown when asked for again (Open Recent). A folder that gave
-        none says what it holds (``Session.folderWithoutPhotos``)."""
-        added = self.session.add_paths(items)
-        self.store.add_recent(added)
-        again = [path for path in (p.resolve() for p in items) if path in self.session.entries]
-        first = added[0] if added else next(iter(again), None)
-        if first is not None:
-            self.filmstrip.select(first)
-        return added
+        miss); photos open already are shown when asked for again (Open Recent, a folder opened
+        again) and move up the recent list. Returns the photos asked for, new and open alike. A
+        folder that gave none says what it holds (``Session.folderWithoutPhotos``)."""
+        self.session.add_paths(items)
+        opened = self.session.opened_photos(items)
+        self.store.add_recent(opened)
+        if opened:
+            self.filmstrip.select(opened[0])
+        return opened
 
     def open_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES))
@@ -375,6 +372,12 @@ class MainWindow(QMainWindow):
         (QA: its arrow keys changed seeds out of sight)."""
         self.gallery.setFocus()
         self.side_panel.ensureWidgetVisible(self.gallery)
+
+    def _resize_brush(self, factor: float) -> None:
+        """[ and ]: the brush's size, said in the status bar (QA: on a large photo at Fit the circle is
+        a dot whose size cannot be judged)."""
+        self.damage.set_brush_radius(self.damage.brush_radius() * factor)
+        self.statusBar().showMessage(f"Brush: {2 * self.damage.brush_radius():.1f} px across (photo pixels)", 3000)
 
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -38,6 +38,7 @@ _READING_MS_PER_CHARACTER = 60  # about 200 words a minute, for what is longer t
 #: The stack is at most this many one-line banners tall; longer stacks (or long texts) scroll.
 _MAX_SHOWN_LINES = 4
 CLOSE_NAME = "Close notice"
+_FLOAT_MARGIN = 6  # px between a floating stack and the edges of the view it floats over
 
 
 def info_timeout_ms(text: str) -> int:
@@ -134,6 +135,7 @@ class NotificationArea(QScrollArea):
                  actions: frozenset[str] | None = None) -> None:
         """``actions``: the notices' next steps this area's owner carries out (None: every one); a
         notice whose step is not among them shows no button (a button that did nothing misleads)."""
+        self._host: QWidget | None = None  # the widget it floats over (float_over), or None: in a layout
         super().__init__(parent)
         self._actions = actions
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -153,10 +155,34 @@ class NotificationArea(QScrollArea):
         self._banners: list[_Banner] = []
         self.setVisible(False)
 
+    # ---- floating over the photo --------------------------------------------------------------
+    def float_over(self, host: QWidget) -> None:
+        """Float over the top of ``host`` (the photo view) instead of taking room in a layout: in a
+        layout each notice that came or went moved the photo, rescaled it at Fit, and moved it under
+        a brush stroke or a divider drag (QA). As tall as in a layout, at most half the host."""
+        self._host = host
+        self.setParent(host)
+        host.installEventFilter(self)
+        self._place()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self._host and event.type() == QEvent.Type.Resize:
+            self._place()
+        return super().eventFilter(watched, event)
+
+    def _place(self) -> None:
+        host = self._host
+        if host is None:
+            return
+        width = max(0, host.width() - 2 * _FLOAT_MARGIN)
+        tallest = min(_MAX_SHOWN_LINES * self._line_height(), max(self._line_height(), host.height() // 2))
+        self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, min(self._content_height(width), tallest))
+        self.raise_()
+
     # ---- size: as tall as the banners when there is room, one line when there is not ----------
-    def _content_height(self) -> int:
+    def _content_height(self, width: int | None = None) -> int:
         stack = self.widget()
-        width = self.viewport().width()
+        width = self.viewport().width() if width is None else width
         if stack.hasHeightForWidth() and width > 0:
             return stack.heightForWidth(width)
         return stack.sizeHint().height()
@@ -177,7 +203,7 @@ class NotificationArea(QScrollArea):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
+        if event.size().width() != event.oldSize().width() and self._host is None:
             self.updateGeometry()  # word-wrapped banners are taller when narrower
 
     def show_notice(self, notice: Notice) -> None:
@@ -226,4 +252,8 @@ class NotificationArea(QScrollArea):
 
     def _changed(self) -> None:
         self.setVisible(bool(self._banners))
-        self.updateGeometry()
+        if self._host is not None:
+            QTimer.singleShot(0, self, self._place)  # once the banner's own layout has its size
+            self._place()
+        else:
+            self.updateGeometry()

@@ -48,6 +48,7 @@ class SparingLine(Protocol):
     text: str
     diffuse: bool  # True: the face was spared, "Diffuse anyway" is offered; False: "Spare again"
     asked: float  # the run's fidelity
+    kept: bool  # spared whole (the restorer's face for every seed), not only sampled at a higher fidelity
 
 
 class FaceCandidates(Protocol):
@@ -150,8 +151,9 @@ class SeedGallery(QWidget):
         self._face_numbers = list(numbers) if numbers is not None else list(range(len(faces)))
         self._face_combo.blockSignals(True)  # one _populate below, whichever face is current
         self._face_combo.clear()
-        for number, line in zip(self._face_numbers, self._sparing, strict=False):
-            self._face_combo.addItem(f"Face {number + 1}" + (" · spared" if line is not None and line.diffuse else ""))
+        for number, line in zip(self._face_numbers, self._sparing, strict=False):  # (QA: one word for both
+            spared = "" if line is None or not line.diffuse else " · kept" if line.kept else " · spared"  # kinds hid which)
+            self._face_combo.addItem(f"Face {number + 1}{spared}")
         if self._faces:
             self._face_combo.setCurrentIndex(min(max(current, 0), len(self._faces) - 1))
         self._face_combo.blockSignals(False)

@@ -180,6 +180,11 @@ class Session(QObject):
             ))
         return added
 
+    def opened_photos(self, items: list[Path]) -> list[Path]:
+        """The photos ``items`` name (folders give theirs), in that order, that are open here."""
+        photos, _ = expand_paths([Path(p) for p in items])
+        return [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
+
     def add_image(self, rgb: np.ndarray) -> Path:
         """Load an image that has no file (pasted): it is saved as PNG in the user data folder.
         Raises :class:`ExportError` when it cannot be saved there (a full or read-only disk)."""
