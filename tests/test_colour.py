@@ -103,3 +103,22 @@ def test_a_profile_is_srgb_by_its_colours_not_by_its_name():
     assert colour.is_srgb(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
     assert not colour.is_srgb(rgb_profile(description="sRGB-ish Adobe RGB (test)"))  # Adobe RGB, whatever its name
     assert colour.is_srgb(None) and colour.is_srgb(b"not a profile")
+
+
+@pytest.mark.parametrize("odd", [
+    {"color_primaries": 2},  # unspecified: libheif reports every coordinate as 0 (it divided by zero)
+    {"color_primary_red_y": 0.0},  # a primary on the x axis
+    {"color_primary_green_x": float("nan")},  # (a black image)
+    {"color_primary_blue_x": 0.68, "color_primary_blue_y": 0.32},  # two primaries alike: no RGB space
+    {"transfer_characteristics": 16},  # PQ (HDR): not converted
+])
+def test_odd_code_points_leave_the_pixels_as_they_are(odd):
+    from faceapp.core.colour import nclx_to_srgb
+
+    p3 = {"color_primaries": 12, "transfer_characteristics": 13, "color_primary_red_x": 0.68, "color_primary_red_y": 0.32,
+          "color_primary_green_x": 0.265, "color_primary_green_y": 0.69, "color_primary_blue_x": 0.15,
+          "color_primary_blue_y": 0.06, "color_primary_white_x": 0.3127, "color_primary_white_y": 0.329}
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
+    assert nclx_to_srgb(pixels, p3) is not None  # (P3 itself is converted)
+    unspecified = {key: 0.0 for key in p3 if key.startswith("color_primary_")} if odd.get("color_primaries") == 2 else {}
+    assert nclx_to_srgb(pixels, {**p3, **unspecified, **odd}) is None

@@ -744,7 +744,8 @@ def test_exif_tags_are_written_with_the_standards_types(tmp_path, suffix):
     dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance={"software": "faceapp"})
     types = _exif_ifd_types(dest)
     undefined, signed_rational = 7, 10
-    assert types[0x9286] == undefined and types[0x9101] == undefined and types[0x927C] == undefined
+    assert types[0x9286] == undefined and types[0x927C] == undefined
+    assert types[0x9101] == undefined if suffix == ".jpg" else 0x9101 not in types  # (not allowed in TIFF)
     assert types[0x9204] == signed_rational
     assert read_provenance(dest) == {"software": "faceapp"}
     with Image.open(dest) as out:
@@ -831,7 +832,7 @@ def test_exif_tags_stored_with_other_types_are_conformed_or_dropped_alone(tmp_pa
     with Image.open(dest) as out:
         ifd = out.getexif().get_ifd(0x8769)
     assert ifd[0x9003] == "2001:02:03 04:05:06"  # the rest of the block stays
-    assert ifd[0xA300] == b"\x03" and ifd[0x9101] == b"\x01\x02\x03\x00"
+    assert ifd[0xA300] == b"\x03" and ifd.get(0x9101) == (b"\x01\x02\x03\x00" if suffix == ".jpg" else None)
     assert 0x8833 not in ifd  # a negative ISO speed fits no LONG: that tag alone is left out
     assert read_provenance(dest) == {"software": "faceapp"}
 
@@ -869,7 +870,16 @@ def test_the_exif_block_has_the_tags_the_standard_requires(tmp_path, suffix):
     assert (ifd.get(0xA002), ifd.get(0xA003)) == ((None, None) if suffix == ".tif" else (40, 30))
     if suffix == ".jpg":
         assert ifd[0x9101] == b"\x01\x02\x03\x00" and exif[0x0213] == 1
+        assert (exif[0x011A], exif[0x011B], exif[0x0128]) == (72.0, 72.0, 2)  # EXIF's default, in inches
     assert read_provenance(dest) == {"software": "faceapp"}
+    from icc_util import rgb_profile
+
+    scan = dataclasses.replace(photo, dpi=(300.0, 300.0), icc=rgb_profile())  # Adobe RGB
+    with Image.open(export_photo(photo.rgb, None, scan, tmp_path / f"scan{suffix}", provenance={"software": "faceapp"})) as out:
+        exif = out.getexif()
+        assert exif.get_ifd(0x8769)[0xA001] == 0xFFFF  # not sRGB: uncalibrated
+        if suffix == ".jpg":
+            assert (exif[0x011A], exif[0x011B]) == (300.0, 300.0)  # the photo's resolution, as its JFIF header says
     camera = Image.Exif()
     camera.get_ifd(0x8769)[0x9000] = b"0231"
     Image.new("RGB", (40, 30)).save(tmp_path / "camera.jpg", exif=camera.tobytes())

@@ -96,15 +96,25 @@ def nclx_to_srgb(rgb: np.ndarray, nclx: dict) -> np.ndarray | None:
                           for c in ("red", "green", "blue"))
         white = (float(nclx["color_primary_white_x"]), float(nclx["color_primary_white_y"]))
         transfer = int(nclx.get("transfer_characteristics", 13))
+        code = int(nclx.get("color_primaries", 0))
     except (KeyError, TypeError, ValueError):
         return None
-    if transfer not in _SRGB_LIKE_TRANSFERS or _close(primaries, _SRGB_PRIMARIES) and _close((white,), (_D65,)):
+    chromaticities = [*primaries, white]
+    if (code in (1, 2)  # BT.709 (sRGB's), or unspecified: libheif takes that for sRGB (its coordinates are 0)
+            or transfer not in _SRGB_LIKE_TRANSFERS
+            or not all(np.isfinite(xy).all() and 0 < xy[0] < 1 and 0 < xy[1] < 1 for xy in map(np.array, chromaticities))
+            or _close(primaries, _SRGB_PRIMARIES) and _close((white,), (_D65,))):
         return None
-    to_srgb_matrix = np.linalg.inv(_rgb_to_xyz(_SRGB_PRIMARIES, _D65)) @ _adaptation(white, _D65) @ _rgb_to_xyz(primaries, white)
-    linear = _SRGB_DECODE[rgb]  # uint8 → linear light, by table
+    try:
+        to_srgb_matrix = (np.linalg.inv(_rgb_to_xyz(_SRGB_PRIMARIES, _D65)) @ _adaptation(white, _D65)
+                          @ _rgb_to_xyz(primaries, white)).T.astype(np.float32)
+    except np.linalg.LinAlgError:  # primaries on one line: no RGB space
+        return None
+    if not np.isfinite(to_srgb_matrix).all() or np.abs(to_srgb_matrix).max() > 10:  # (real spaces: under 3)
+        return None
     out = np.empty_like(rgb)
-    for top in range(0, rgb.shape[0], 256):  # a band of rows at a time: a 12 MP photo in float is 144 MB
-        band = linear[top : top + 256] @ to_srgb_matrix.T.astype(np.float32)
+    for top in range(0, rgb.shape[0], 256):  # a band of rows at a time: a 48 MP photo in float is 576 MB
+        band = _SRGB_DECODE[rgb[top : top + 256]] @ to_srgb_matrix  # uint8 → linear light by table, then the matrix
         out[top : top + 256] = _srgb_encode(band)
     log.info("colour stated by code points (primaries %s, white %s): converted to sRGB", primaries, white)
     return out

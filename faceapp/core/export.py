@@ -95,6 +95,10 @@ _RESOLUTION_UNIT, _INCHES = 0x0128, 2
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
 _YCBCR_POSITIONING = 0x0213
 _COMPONENTS_CONFIGURATION = 0x9101
+_COLOR_SPACE = 0xA001
+#: The text tags EXIF codes with an 8-byte character code ("UNICODE\0": UTF-16 in the block's byte
+#: order), by (IFD, tag): the UserComment, the GPS processing method and area information.
+_CODED_TEXT_TAGS = ((_EXIF_IFD, _USER_COMMENT), (0x8825, 27), (0x8825, 28))
 _XMP_TAG = 700  # TIFF's XMP tag
 _TEMP_SUFFIX = ".part"
 _swept: set[str] = set()  # folders already cleared of killed runs' leftovers by this process
@@ -329,7 +333,7 @@ def export_photo(
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
-        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt)
+        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=photo is None or colour.is_srgb(photo.icc))
         if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
@@ -567,13 +571,14 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
             exif = Image.Exif()
     for tag in [tag for tag in exif if tag in STRUCTURE_TAGS]:
         del exif[tag]
-    if little_endian and getattr(exif, "endian", None) == ">" and _EXIF_IFD in exif:
-        ifd = exif.get_ifd(_EXIF_IFD)
-        comment = ifd.get(_USER_COMMENT)
-        if isinstance(comment, bytes) and comment.startswith(b"UNICODE\0") and len(comment) % 2 == 0:
-            body, swapped = comment[8:], bytearray(len(comment) - 8)
-            swapped[0::2], swapped[1::2] = body[1::2], body[0::2]  # UTF-16BE → LE
-            ifd[_USER_COMMENT] = comment[:8] + bytes(swapped)
+    if little_endian and getattr(exif, "endian", None) == ">":
+        for ifd_tag, tag in _CODED_TEXT_TAGS:
+            ifd = exif.get_ifd(ifd_tag) if ifd_tag in exif else {}
+            text = ifd.get(tag)
+            if isinstance(text, bytes) and text.startswith(b"UNICODE\0") and len(text) % 2 == 0:
+                body, swapped = text[8:], bytearray(len(text) - 8)
+                swapped[0::2], swapped[1::2] = body[1::2], body[0::2]  # UTF-16BE → LE
+                ifd[tag] = text[:8] + bytes(swapped)
     if _ORIENTATION in exif:
         exif[_ORIENTATION] = 1
     if _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif:
@@ -602,11 +607,18 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         ifd = exif.get_ifd(_EXIF_IFD)
         for tag, value in _required_exif_tags(srgb=srgb, jpeg=fmt == "JPEG").items():
             ifd.setdefault(tag, value)
+        ifd[_COLOR_SPACE] = 1 if srgb else 0xFFFF  # the result's (a camera's 2, or its P3 pixels made sRGB)
+        if fmt == "TIFF":
+            ifd.pop(_COMPONENTS_CONFIGURATION, None)  # describes compressed YCbCr data: not allowed in TIFF
         if size is not None and fmt != "TIFF":  # (a TIFF's own tags state its size: the standard asks none here)
             ifd.setdefault(_PIXEL_X_DIMENSION, size[0])
             ifd.setdefault(_PIXEL_Y_DIMENSION, size[1])
     if fmt == "JPEG" and len(exif):
         exif[_YCBCR_POSITIONING] = 1  # (a structure tag, dropped above) centred chroma, as libjpeg writes it
+        if _X_RESOLUTION not in exif or _Y_RESOLUTION not in exif:  # required in a JPEG's IFD0: the photo's
+            dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else (72.0, 72.0)
+            exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi  # (as the JFIF header says it), else EXIF's default
+            exif[_RESOLUTION_UNIT] = _INCHES
     if xmp:
         exif[_XMP_TAG] = xmp
     if iptc:
@@ -618,7 +630,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
 def _required_exif_tags(*, srgb: bool, jpeg: bool) -> dict[int, Any]:
     """The tags the EXIF standard requires of an EXIF IFD (2.32, "mandatory"; the pixel size is set
     apart), with the values a result has: given where the photo's block, or faceapp's own, lacks them."""
-    tags: dict[int, Any] = {0x9000: b"0232", 0xA000: b"0100", 0xA001: 1 if srgb else 0xFFFF}  # versions, ColorSpace
+    tags: dict[int, Any] = {0x9000: b"0232", 0xA000: b"0100", _COLOR_SPACE: 1 if srgb else 0xFFFF}  # versions, ColorSpace
     if jpeg:
         tags[_COMPONENTS_CONFIGURATION] = b"\x01\x02\x03\x00"  # Y, Cb, Cr
     return tags

@@ -471,8 +471,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
 
 def _bits_per_channel(image: Image.Image) -> int:
     """The bits per channel of an opened, not yet loaded image's file (8 unless it says more): a
-    TIFF's BitsPerSample, a PNG's 16-bit raw mode ("RGB;16B", "LA;16B", "I;16B"), Pillow's mode
-    for the others (32-bit integer or float)."""
+    TIFF's BitsPerSample, a PNG's 16-bit raw mode ("RGB;16B", "LA;16B", "I;16B"), a HEIF's bit
+    depth (pi-heif reads 10 and 12 bits as 8), Pillow's mode for the others (32-bit integer or float)."""
     if image.format == "TIFF":
         sample_bits = getattr(image, "tag_v2", {}).get(_BITS_PER_SAMPLE)
         values = sample_bits if isinstance(sample_bits, tuple) else (sample_bits,)
@@ -481,6 +481,8 @@ def _bits_per_channel(image: Image.Image) -> int:
         return 16
     if image.mode in ("I", "F"):
         return 32
+    if image.format == "HEIF" and isinstance(image.info.get("bit_depth"), int):  # 10 or 12 (a camera's .HIF)
+        return max(8, image.info["bit_depth"])
     if image.format == "PNG":  # BMP's packed 5-6-5 pixels ("BGR;16") are 8 bits a channel at most
         for tile in image.tile or ():
             rawmode = tile.args if isinstance(tile.args, str) else (tile.args[0] if tile.args else "")
