@@ -897,7 +897,7 @@ def test_an_iptc_records_place_and_credit_go_into_the_xmp_of_a_png_result(tmp_pa
     from faceapp.core.xmp import TEXT_NAMESPACES
 
     record = (_iptc_dataset(90, "Zürich") + _iptc_dataset(101, "Schweiz") + _iptc_dataset(110, "Studio Brandt")
-              + _iptc_dataset(105, "IPTC headline") + _iptc_dataset(92, "Hall A"))
+              + _iptc_dataset(105, "IPTC headline") + _iptc_dataset(92, "Hall A") + _iptc_dataset(55, "19520700"))
     utf8 = bytes([0x1C, 1, 90, 0, 3]) + b"\x1b%G"
     packet = XMP.replace(b"</rdf:RDF>", b'<rdf:Description rdf:about="" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/">'
                          b"<photoshop:Headline>Its own headline</photoshop:Headline></rdf:Description></rdf:RDF>")
@@ -909,7 +909,8 @@ def test_an_iptc_records_place_and_credit_go_into_the_xmp_of_a_png_result(tmp_pa
             if node.tag.startswith("{" + namespace + "}"):
                 stated.setdefault(f"{prefix}:{node.tag.split('}')[1]}", []).append(node.text)
     assert stated == {"photoshop:City": ["Zürich"], "photoshop:Country": ["Schweiz"], "photoshop:Credit": ["Studio Brandt"],
-                      "photoshop:Headline": ["Its own headline"], "Iptc4xmpCore:Location": ["Hall A"]}
+                      "photoshop:Headline": ["Its own headline"], "Iptc4xmpCore:Location": ["Hall A"],
+                      "photoshop:DateCreated": ["1952-07"]}  # (July 1952, its day unknown: IIM's 00)
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:  # a JPEG keeps the record
         assert b"photoshop:City" not in (out.info.get("xmp") or b"")
 

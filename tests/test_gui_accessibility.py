@@ -82,7 +82,7 @@ def test_banners_do_not_make_the_window_taller(window, qtbot):
     window.notices.clear()
     qtbot.waitUntil(lambda: not window.notices.isVisible())  # no notice: no room taken
 
-    window.resize(1800, 1000)  # with room, every banner is shown whole as it comes (above the photo only)
+    window.resize(1800, 1000)  # with room, every banner is shown whole as it comes (over the photo)
     qtbot.waitUntil(lambda: window.size().height() == 1000)
     show_three()
     qtbot.waitUntil(lambda: window.notices.isVisible() and bar.maximum() == 0)  # nothing to scroll to
@@ -109,6 +109,7 @@ def test_a_notice_moves_nothing_under_the_pointer(window, qtbot):
     shown = window.notices.geometry()
     assert window.notices.parent() is window.compare and window.compare.rect().contains(shown)
     assert shown.height() <= window.compare.height() // 2  # over the top of the photo, never most of it
+    assert not window.splitter.isCollapsible(0)  # (collapsed, the photo would hide the notices too)
 
 
 @pytest.mark.parametrize("screen_height", [728, 1040])  # 1366×768 and 1920×1080, less a 40 px taskbar

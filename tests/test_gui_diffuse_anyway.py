@@ -132,3 +132,10 @@ def test_diffuse_anyway_pressed_from_the_keyboard_gets_the_focus_back(window, qt
     gui_util.wait_composed(window, qtbot, path)
     qtbot.waitUntil(button.hasFocus)
     assert button.text() == "Spare again"
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, steps=60))  # time to move on
+    qtbot.keyClick(button, " ")  # Spare again, and the user goes on to the face list meanwhile:
+    combo = window.gallery._face_combo
+    combo.setFocus()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    qtbot.wait(50)
+    assert combo.hasFocus() and not button.hasFocus()  # not taken back from where the user went

@@ -268,7 +268,7 @@ class SparingChoice(NamedTuple):
     text: str
     diffuse: bool
     asked: float
-    kept: bool = False  # spared whole: the restorer's face, the same for every seed
+    kept: bool = False  # spared whole, at fidelity 1 (the restorer's face; each seed differs only where it fills damage)
 
 
 def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:

@@ -37,6 +37,7 @@ import io
 import logging
 import json
 import math
+import re
 import os
 import stat
 import string
@@ -51,7 +52,7 @@ from faceapp.core import colour, exif_types
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
-from faceapp.core.jpeg_iptc import IPTC_PLACE_DATASETS, MAX_IPTC_BYTES, iptc_text, with_iptc
+from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, with_iptc
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -317,8 +318,11 @@ def export_photo(
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
     with_text = xmp_packets.with_dublin_core(own_xmp, _dublin_core_values(photo, fmt)) if photo is not None else own_xmp
     if photo is not None and photo.iptc and fmt not in _IPTC_FORMATS:  # the record's place, credit, … too
-        places = iptc_text(photo.iptc, IPTC_PLACE_DATASETS)
-        with_text = xmp_packets.with_text_properties(with_text, {key: found[0] for key, found in places.items()})
+        core = {key: found[0] for key, found in iptc_text(photo.iptc, IPTC_CORE_DATASETS).items()}
+        date = core.pop("photoshop:DateCreated", "")
+        if re.fullmatch(r"\d{8}", date) and date != "00000000":  # IIM's CCYYMMDD; XMP's date is YYYY-MM-DD
+            core["photoshop:DateCreated"] = f"{date[:4]}-{date[4:6]}-{date[6:]}".replace("-00", "")
+        with_text = xmp_packets.with_text_properties(with_text, core)
     own_comment = photo is not None and _own_user_comment(photo.exif)
     xmp = with_text
     if provenance is not None and own_comment:  # the photo's comment stays; the provenance goes into the XMP

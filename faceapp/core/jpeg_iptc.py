@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["IPTC_PLACE_DATASETS", "IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "trimmed", "with_iptc"]
+__all__ = ["IPTC_CORE_DATASETS", "IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "trimmed", "with_iptc"]
 
 #: the Photoshop image resource id of the IPTC-NAA record
 IPTC_RESOURCE_ID = 0x0404
@@ -61,11 +61,12 @@ def with_iptc(jpeg: bytes | memoryview, iptc: bytes) -> bytes:
 #: caption and the keywords.
 IPTC_TEXT_DATASETS = {5: "title", 80: "creator", 116: "rights", 120: "description", 25: "subject"}
 #: … and those the IPTC Core schema puts into XMP's Photoshop and IPTC Core namespaces (prefix:name):
-#: where the photo was taken, its headline, credit, source, instructions and the creator's title.
-IPTC_PLACE_DATASETS = {90: "photoshop:City", 95: "photoshop:State", 101: "photoshop:Country",
+#: where and when the photo was taken, its headline, credit, source, instructions, the creator's title.
+IPTC_CORE_DATASETS = {90: "photoshop:City", 95: "photoshop:State", 101: "photoshop:Country",
                        92: "Iptc4xmpCore:Location", 100: "Iptc4xmpCore:CountryCode", 105: "photoshop:Headline",
                        110: "photoshop:Credit", 115: "photoshop:Source", 40: "photoshop:Instructions",
-                       85: "photoshop:AuthorsPosition", 103: "photoshop:TransmissionReference"}
+                       85: "photoshop:AuthorsPosition", 103: "photoshop:TransmissionReference",
+                       55: "photoshop:DateCreated"}  # (IIM's CCYYMMDD: export writes it as XMP's YYYY-MM-DD)
 _UTF8_MARK = b"\x1b%G"  # record 1, dataset 90 (coded character set): UTF-8
 
 

@@ -98,7 +98,7 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
 
 def not_photos_text(paths: Iterable[Path]) -> str:
     """What the files :func:`list_photos` left out as not photos are, in short, e.g.
-    ``.heic ×2, .txt, 1 broken link``."""
+    ``.psd ×2, .txt, 1 broken link``."""
     kinds: Counter[str] = Counter()
     links = 0
     for path in paths:

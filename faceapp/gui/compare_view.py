@@ -413,11 +413,12 @@ class CompareView(QWidget):
             self._paint_tag(painter, "Before" if self._mode == "before" else "After", left=True)
 
     def _paint_tag(self, painter: QPainter, text: str, *, left: bool) -> None:
-        """A label on a dark rounded plate in a top corner, readable over any photo."""
+        """A label on a dark rounded plate in a bottom corner, readable over any photo (the top is
+        where notices float over the view)."""
         metrics = painter.fontMetrics()
         width, height = metrics.horizontalAdvance(text) + 16, metrics.height() + 6
         x = 10 if left else self.width() - 10 - width
-        plate = QRectF(x, 10, width, height)
+        plate = QRectF(x, self.height() - 10 - height, width, height)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)

@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.compare)
         self.splitter.addWidget(self.side_panel)
         self.splitter.setStretchFactor(0, 1)
+        self.splitter.setCollapsible(0, False)  # the photo, and the notices floating over it, stay in sight
         self.splitter.setSizes([900, 340])
 
         central = QWidget()
@@ -231,8 +232,7 @@ class MainWindow(QMainWindow):
         miss); photos open already are shown when asked for again (Open Recent, a folder opened
         again) and move up the recent list. Returns the photos asked for, new and open alike. A
         folder that gave none says what it holds (``Session.folderWithoutPhotos``)."""
-        self.session.add_paths(items)
-        opened = self.session.opened_photos(items)
+        _added, opened = self.session.open_paths(items)
         self.store.add_recent(opened)
         if opened:
             self.filmstrip.select(opened[0])

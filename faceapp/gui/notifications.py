@@ -1,4 +1,5 @@
-"""Non-modal messages: a stack of banners above the photo, each with an optional next step."""
+"""Non-modal messages: a stack of banners floating over the top of the photo, each with an optional
+next step."""
 
 from __future__ import annotations
 
@@ -126,7 +127,9 @@ class NotificationArea(QScrollArea):
     as tall as its banners (at most :data:`_MAX_SHOWN_LINES` one-line banners, so notices never
     crowd out the photo); in a small window it shrinks to one line and scrolls, like a message
     tray, with the newest notice in view. At most ``max_visible`` notices are kept, the oldest
-    dropped first (the one most likely stale); an empty area takes no room at all.
+    dropped first (the one most likely stale); an empty area takes no room at all. The window makes
+    it float over the top of the photo instead (:meth:`float_over`), so that nothing moves as
+    notices come and go; then it is at most half the photo view tall, and only its banners cover it.
     """
 
     actionTriggered = Signal(str, object)  # action, subject
@@ -162,6 +165,9 @@ class NotificationArea(QScrollArea):
         a brush stroke or a divider drag (QA). As tall as in a layout, at most half the host."""
         self._host = host
         self.setParent(host)
+        for surface in (self, self.viewport(), self.widget()):  # only the banners cover the photo
+            surface.setAutoFillBackground(False)
+        self.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
         host.installEventFilter(self)
         self._place()
 

@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -48,7 +49,7 @@ class SparingLine(Protocol):
     text: str
     diffuse: bool  # True: the face was spared, "Diffuse anyway" is offered; False: "Spare again"
     asked: float  # the run's fidelity
-    kept: bool  # spared whole (the restorer's face for every seed), not only sampled at a higher fidelity
+    kept: bool  # spared whole (at fidelity 1: the restorer's face), not only sampled at a higher fidelity
 
 
 class FaceCandidates(Protocol):
@@ -81,7 +82,8 @@ class SeedGallery(QWidget):
         super().__init__(parent)
         self._faces: list[FaceCandidates] = []
         self._sparing: list[SparingLine | None] = []
-        self._refocus = False  # give "Diffuse anyway" the focus back once its job is done
+        self._refocus = False  # give "Diffuse anyway" the focus back once its job is done…
+        self._moved_to: QWidget | None = None  # …if it is still where disabling the button sent it
         self._busy = False
         self._face_numbers: list[int] = []
         self._shown: Sequence[np.ndarray] | None = None  # the candidates whose thumbnails are shown
@@ -296,7 +298,7 @@ class SeedGallery(QWidget):
     def _on_diffuse(self) -> None:
         line = self.sparing_line()
         if line is not None:
-            self._refocus = self.diffuse_button.hasFocus()  # disabled while it runs, which moves the focus on
+            self._refocus = self.diffuse_button.hasFocus()  # disabled while it runs, which moves the focus on…
             self.diffuseRequested.emit(self.current_face(), line.diffuse)
 
     def _on_more(self) -> None:
@@ -338,9 +340,12 @@ class SeedGallery(QWidget):
     def set_busy(self, busy: bool) -> None:
         """Disable "More" and "Diffuse anyway" while a job runs (the keyboard focus comes back to
         "Diffuse anyway" when it was pressed from the keyboard)."""
-        self._busy = busy
+        was, self._busy = self._busy, busy
+        focused = self.diffuse_button.hasFocus()
         self._update_enabled()
-        if not busy and self._refocus:
+        if busy and not was and self._refocus:  # (the window says it again and again while a job runs)
+            self._moved_to = QApplication.focusWidget() if focused else None  # …to here (None: moved on already)
+        elif not busy and was and self._refocus:
             self._refocus = False
-            if self.diffuse_button.isVisible():
+            if self.diffuse_button.isVisible() and QApplication.focusWidget() is self._moved_to:  # not moved since
                 self.diffuse_button.setFocus()

@@ -157,6 +157,11 @@ class Session(QObject):
     def add_paths(self, items: list[Path], *, restore: bool | None = None) -> list[Path]:
         """Load photos (folders give their photos); returns the newly added paths. A folder that
         held no photo is announced by ``folderWithoutPhotos``."""
+        return self.open_paths(items, restore=restore)[0]
+
+    def open_paths(self, items: list[Path], *, restore: bool | None = None) -> tuple[list[Path], list[Path]]:
+        """:meth:`add_paths`, returning also every photo ``items`` name (folders give theirs) that is
+        open now, in their order, new and open already alike (one listing of the folders)."""
         restore = self.prefs.auto_start if restore is None else restore
         added = []
         photos, empty_folders = expand_paths([Path(p) for p in items])
@@ -178,12 +183,8 @@ class Session(QObject):
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._set_state(p, "not loaded"),
             ))
-        return added
-
-    def opened_photos(self, items: list[Path]) -> list[Path]:
-        """The photos ``items`` name (folders give theirs), in that order, that are open here."""
-        photos, _ = expand_paths([Path(p) for p in items])
-        return [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
+        opened = [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
+        return added, opened
 
     def add_image(self, rgb: np.ndarray) -> Path:
         """Load an image that has no file (pasted): it is saved as PNG in the user data folder.
