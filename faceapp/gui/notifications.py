@@ -153,7 +153,7 @@ class NotificationArea(QScrollArea):
         self._layout.setSpacing(4)
         self.setWidget(stack)
         bar = self.verticalScrollBar()
-        bar.rangeChanged.connect(lambda _low, high: bar.setValue(high))  # keep the newest in view
+        bar.rangeChanged.connect(lambda _low, _high: self._show_newest())
         self._max_visible = max_visible
         self._banners: list[_Banner] = []
         self.setVisible(False)
@@ -211,6 +211,14 @@ class NotificationArea(QScrollArea):
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width() and self._host is None:
             self.updateGeometry()  # word-wrapped banners are taller when narrower
+
+    def _show_newest(self) -> None:
+        """Scroll the newest notice into view: its end, or, when it is taller than the area (a long
+        text in a small window), its middle, where its buttons are (QA: at the window's least size
+        the end of an eight-line banner showed, its "Show log" and close buttons out of view)."""
+        bar = self.verticalScrollBar()
+        taller = self._banners[-1].height() - self.viewport().height() if self._banners else 0
+        bar.setValue(bar.maximum() - max(0, taller) // 2)
 
     def show_notice(self, notice: Notice) -> None:
         log_level = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
