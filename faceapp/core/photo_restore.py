@@ -493,11 +493,7 @@ def iter_add_candidates(
     new_seeds = [start + k for k in range(count)]
     _check(should_cancel)
     yield Progress(face_index, len(result.faces), 0, 0)
-    new, _ = yield from _run_engine(
-        engine, face.aligned, face_sampler(result.settings.sampler, face.face), new_seeds,
-        position=face_index, count=len(result.faces), damage=face.damage,
-        resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
-    )
+    new, _ = yield from _sample_again(result, face_index, engine, face.face, new_seeds, should_cancel)
     return result.with_candidates(face_index, new_seeds, new)
 
 
@@ -537,11 +533,7 @@ def iter_resample_face(
     flagged = dataclasses.replace(face.face, diffuse_anyway=diffuse_anyway)
     _check(should_cancel)
     yield Progress(face_index, len(result.faces), 0, 0)
-    candidates, prepared = yield from _run_engine(
-        engine, face.aligned, face_sampler(result.settings.sampler, flagged), seeds,
-        position=face_index, count=len(result.faces), damage=face.damage,
-        resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
-    )
+    candidates, prepared = yield from _sample_again(result, face_index, engine, flagged, seeds, should_cancel)
     resampled = dataclasses.replace(face, face=flagged, seeds=tuple(seeds), candidates=tuple(map(_frozen, candidates)),
                                     chosen=chosen, refinements=(), fidelity=prepared.sampler.fidelity,
                                     restorer_change=prepared.restorer_change)
@@ -597,6 +589,20 @@ def refine_face(result: PhotoResult, face_index: int, engine: Engine, passes: in
                 on_progress: Callable[[Progress], None] | None = None) -> PhotoResult:
     """:func:`iter_refine_face` run to completion, passing each :class:`Progress` to ``on_progress``."""
     return drive(iter_refine_face(result, face_index, engine, passes, should_cancel=should_cancel), on_progress)
+
+
+def _sample_again(
+    result: PhotoResult, face_index: int, engine: Engine, face: Face, seeds: list[int],
+    should_cancel: Callable[[], bool] | None,
+) -> Generator[Progress, None, tuple[list[np.ndarray], PreparedFace]]:
+    """Sample ``seeds`` of a face ``result`` holds (its aligned crop, its damage repaired again) with
+    the run's settings as ``face`` asks (:func:`face_sampler`); as :func:`_run_engine`."""
+    stored = result.faces[face_index]
+    return (yield from _run_engine(
+        engine, stored.aligned, face_sampler(result.settings.sampler, face), seeds,
+        position=face_index, count=len(result.faces), damage=stored.damage,
+        resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
+    ))
 
 
 def face_sampler(sampler: SamplerSettings, face: Face) -> SamplerSettings:

@@ -28,6 +28,10 @@ MASK_COLOUR = (255, 40, 40, 130)
 AFTER_SIDE_OPACITY = 0.3
 
 
+def _clamped(radius: float) -> float:
+    """A brush radius within what the mask editor takes (photo pixels)."""
+    return float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
+
 class DamageOverlay(QWidget):
     """Shows and edits the damage mask of the photo in ``view``."""
 
@@ -100,7 +104,7 @@ class DamageOverlay(QWidget):
     def set_brush_radius(self, radius: float) -> None:
         """Brush radius in photo pixels, chosen by the user: the shown photo keeps it (switching
         photos and back brings it back) instead of its suggested one."""
-        self._radius = float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
+        self._radius = _clamped(radius)
         if self._editor is not None:
             self._chosen[self._editor] = self._radius
         self.update()
@@ -109,7 +113,7 @@ class DamageOverlay(QWidget):
         """The radius that suits the shown photo (:func:`~faceapp.core.mask_editing.default_brush_radius`),
         used until the user sizes this photo's brush."""
         if self._editor is not None and self._editor not in self._chosen:
-            self._radius = float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
+            self._radius = _clamped(radius)
             self.update()
 
     def brush_radius(self) -> float:
