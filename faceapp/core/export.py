@@ -330,14 +330,15 @@ def export_photo(
     if fmt == "JPEG":
         xmp = _fitting_jpeg_xmp(dest.name, xmp, with_text, own_xmp)
     tiff = fmt == "TIFF"
+    srgb = photo is None or colour.is_srgb(photo.icc)
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment,
-                       little_endian=tiff, fmt=fmt, srgb=photo is None or colour.is_srgb(photo.icc))
+                       little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
-        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=photo is None or colour.is_srgb(photo.icc))
+        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb)
         if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
@@ -553,7 +554,7 @@ _IPTC_FORMATS = frozenset({"JPEG", "TIFF"})
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
                 size: tuple[int, int] | None = None, xmp: bytes | None = None, iptc: bytes | None = None,
                 comment_kept: bool = False, little_endian: bool = False, fmt: str | None = None,
-                srgb: bool = True) -> bytes | None:
+                srgb: bool = True, dpi: tuple[float, float] | None = None) -> bytes | None:
     """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` (in
     inches, EXIF's default, when it gives no unit: as the JFIF and TIFF resolution are written)
     and its pixel dimensions ``size`` (where it has them), the provenance in the UserComment (unless
@@ -566,7 +567,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     they describe the source file, and Pillow would write them into a TIFF result's own IFD. For a
     ``fmt`` given, the EXIF IFD gets the tags the EXIF standard requires where it lacks them (version,
     colour space: ``srgb`` or uncalibrated; but in a TIFF, the pixel size; a JPEG's components and, in
-    IFD0, its chroma positioning: QA, exiftool -validate)."""
+    IFD0, its chroma positioning and resolution: ``dpi``, the result's, else 72; QA, exiftool -validate)."""
     exif = Image.Exif()
     if photo is not None and photo.exif:
         try:
@@ -619,9 +620,8 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
             ifd.setdefault(_PIXEL_Y_DIMENSION, size[1])
     if fmt == "JPEG" and len(exif):
         exif[_YCBCR_POSITIONING] = 1  # (a structure tag, dropped above) centred chroma, as libjpeg writes it
-        if _X_RESOLUTION not in exif or _Y_RESOLUTION not in exif:  # required in a JPEG's IFD0: the photo's
-            dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else (72.0, 72.0)
-            exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi  # (as the JFIF header says it), else EXIF's default
+        if _X_RESOLUTION not in exif or _Y_RESOLUTION not in exif:  # required in a JPEG's IFD0: the result's
+            exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi or (72.0, 72.0)  # (as the JFIF header says it), else EXIF's default
             exif[_RESOLUTION_UNIT] = _INCHES
     if xmp:
         exif[_XMP_TAG] = xmp
