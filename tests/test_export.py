@@ -203,9 +203,12 @@ def test_jpeg_with_oversized_exif_keeps_the_provenance(tmp_path, source):
     """Camera EXIF over the JPEG segment limit must not fail the export."""
     exif = Image.Exif()
     exif[0x010E] = "x" * 70_000  # ImageDescription: a 70 kB block, like big maker notes
-    big = Photo(path=source.path, rgb=source.rgb, alpha=None, exif=exif.tobytes(), icc=None, format="PNG")
+    big = Photo(path=source.path, rgb=source.rgb, alpha=None, exif=exif.tobytes(), icc=None, format="PNG", dpi=(300.0, 300.0))
     dest = export_photo(source.rgb, None, big, tmp_path / "big.jpg", provenance={"seed": 7})
     assert read_provenance(dest) == {"seed": 7}
+    with Image.open(dest) as out:  # the provenance's own block states the resolution the JFIF header does
+        assert out.info["dpi"] == pytest.approx((300, 300))
+        assert (out.getexif()[0x011A], out.getexif()[0x011B]) == (300.0, 300.0)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")

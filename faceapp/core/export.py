@@ -338,7 +338,7 @@ def export_photo(
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
-        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb)
+        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb, dpi=dpi)
         if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
