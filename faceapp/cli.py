@@ -504,18 +504,7 @@ class _Restorer:
         self.preflight(path, relative)
         photo = read_photo(path)
         record: dict[str, Any] = {"input": path_text(path), "status": "interrupted"}
-        pages = getattr(photo, "pages", 1) or 1
-        if pages > 1:
-            record["pages"] = pages
-            tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
         fmt = format_for(self.destinations(path, relative)[0])
-        if (cmyk := application.cmyk_note(photo)) is not None:
-            record["cmyk"] = True
-            tqdm.write(f"note: {path_text(path)} {cmyk}", file=sys.stderr)
-        if photo.bits > 8:
-            record["bits_per_channel"] = photo.bits
-            note = application.depth_note(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")
-            tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         too_small = 0
         if self.args.aligned:
             faces = []
@@ -540,6 +529,18 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
+        # What the result will be unlike the photo: said once there are faces to restore
+        pages = getattr(photo, "pages", 1) or 1
+        if pages > 1:
+            record["pages"] = pages
+            tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
+        if (cmyk := application.cmyk_note(photo)) is not None:
+            record["cmyk"] = True
+            tqdm.write(f"note: {path_text(path)} {cmyk}", file=sys.stderr)
+        if photo.bits > 8:
+            record["bits_per_channel"] = photo.bits
+            note = application.depth_note(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")
+            tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         # Again with what the header could not tell: the faces found, and the copies a 16-bit result
         # needs (for given faces and --aligned crops too)
         check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,

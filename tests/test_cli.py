@@ -307,6 +307,8 @@ def test_a_fidelity_below_the_models_range_is_noted_once_a_run(tmp_path, testdat
 
 
 def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, monkeypatch):
+    import cv2
+
     loads = []
     monkeypatch.setattr(cli, "_load_engine", lambda prefs: loads.append(prefs.model))
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
@@ -315,6 +317,10 @@ def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, mon
     assert "--min-face-size" not in err  # nothing was found to let through
     assert "damage mask" not in err  # grey, not black and white
     assert loads == []
+    # nothing is written, so nothing is said of what a result would keep (16 bits here)
+    cv2.imwrite(str(tmp_path / "deep.png"), np.full((200, 300, 3), 128 * 257, np.uint16))
+    code, _, err = _run(capsys, tmp_path / "deep.png", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "no face found" in err and "note:" not in err
     strokes = np.zeros((200, 300), np.uint8)
     strokes[90:110, 20:280] = 255
     Image.fromarray(strokes).save(tmp_path / "wall_mask.png")  # a mask restored as a photo (no --mask)

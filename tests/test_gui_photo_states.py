@@ -236,6 +236,24 @@ def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir
                         "8 bits, scaled to 16)."]
 
 
+def test_a_48_bit_scan_without_a_face_says_what_its_result_keeps_once_a_face_box_is_drawn(window, qtbot, tmp_path):
+    """Nothing is restored from a photo without a face: what its result would keep is said only when
+    a box drawn on it gives it one, and once."""
+    import cv2
+
+    scan = tmp_path / "wall.png"
+    cv2.imwrite(str(scan), np.full((200, 300, 3), 128 * 257, np.uint16))
+    messages = []
+    window.session.info.connect(messages.append)
+    path = load(window, qtbot, scan)
+    assert any("No face was found" in n.text for n in window.notices.notices())
+    assert messages == []
+    window.session.add_face_box(path, (100, 50, 200, 150))
+    window.session.add_face_box(path, (20, 20, 80, 80))
+    assert messages == ["wall.png has 16 bits per channel; the result keeps them (the restored faces carry the model's "
+                        "8 bits, scaled to 16)."]
+
+
 def test_loading_shows_how_far_face_detection_has_come(window, qtbot, photo):
     """A large photo's detection takes seconds: the status bar's bar and the panel follow it."""
     shown = []

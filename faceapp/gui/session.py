@@ -224,6 +224,18 @@ class Session(QObject):
         self._keep_or_free_full_size(path)
         entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
+        if not entry.faces:  # what its result would be waits for a face (a box drawn on it)
+            self.error.emit(no_face_found(path, left_out))
+            return
+        self._result_notes(path, entry)
+        if left_out:
+            self.info.emit(f"{path.name}: {left_out}.")
+        if restore:
+            self.restore([path])
+
+    def _result_notes(self, path: Path, entry: PhotoEntry) -> None:
+        """What the photo's result will be unlike the photo (only its first page, RGB for CMYK, 8 or
+        16 bits): said once, when the photo has a face to restore."""
         if entry.photo.pages > 1:
             self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
         if (cmyk := cmyk_note(entry.photo)) is not None:
@@ -232,13 +244,6 @@ class Session(QObject):
             note = depth_note(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
                               setting=f"{SIXTEEN_BIT_SETTING} is off")
             self.info.emit(f"{path.name} {note}")
-        if not entry.faces:
-            self.error.emit(no_face_found(path, left_out))
-            return
-        if left_out:
-            self.info.emit(f"{path.name}: {left_out}.")
-        if restore:
-            self.restore([path])
 
     # ---- restoring -------------------------------------------------------------------------
     def restore(self, targets: list[Path]) -> None:
@@ -379,7 +384,10 @@ class Session(QObject):
     def add_face_box(self, path: Path, box: tuple[float, float, float, float]) -> None:
         entry = self.entries[path]
         index = max((f.index for f in entry.faces), default=-1) + 1
+        first = not entry.faces
         entry.faces = [*entry.faces, self.backend.face_from_box(box, index=index)]
+        if first:
+            self._result_notes(path, entry)
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
             entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
