@@ -35,10 +35,34 @@ def test_a_photo_that_cannot_be_read_says_so_where_the_photo_would_be(window, qt
     qtbot.waitUntil(lambda: window.session.entries[path].state == "error", timeout=20000)
     assert panel_text(window).startswith("Could not open broken.jpg.")
     assert window.compare.message().startswith("broken.jpg could not be opened.")  # where the photo would be
+    reason = window.session.entries[path].error
+    assert reason in window.compare.message() and reason not in panel_text(window)  # said once in the window…
+    assert "Photo ▸ Remove photo" in panel_text(window)  # …the panel says what to do
     assert "Loading" not in panel_text(window)
     for name in ("restore", *_TOOLS, "eraser"):  # nothing to restore, paint or erase
         assert not window.actions_[name].isEnabled(), name
     assert path not in window.store.recent_files()  # File ▸ Open recent offers no file that cannot be opened
+
+
+def test_a_photo_that_could_not_be_opened_is_read_again_when_opened_again(window, qtbot, tmp_path, photo):
+    """A truncated download finished, a file mended: opening it again reads it again, in its place in
+    the filmstrip, and the notice that it could not be opened goes."""
+    broken = tmp_path / "download.jpg"
+    whole = photo.read_bytes()
+    broken.write_bytes(whole[: len(whole) // 3])
+    path = broken.resolve()
+    window.add_paths([broken])
+    qtbot.waitUntil(lambda: window.session.entries[path].state == "error", timeout=20000)
+    assert [n.subject for n in window.notices.notices() if n.action == "open"] == [path]
+    window.add_paths([broken])  # still broken: said again, once
+    qtbot.waitUntil(lambda: window.session.entries[path].state == "error", timeout=20000)
+    assert [n.subject for n in window.notices.notices() if n.action == "open"] == [path]
+    broken.write_bytes(whole)
+    window.add_paths([broken])
+    qtbot.waitUntil(lambda: window.session.entries[path].photo is not None, timeout=20000)
+    assert list(window.session.entries) == [path] and window.session.entries[path].error is None
+    assert not [n for n in window.notices.notices() if n.action == "open"]
+    assert "Could not open" not in panel_text(window) and window.compare.message() == ""
 
 
 def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window, qtbot, tmp_path):

@@ -70,8 +70,8 @@ def notice_for_error(error: BaseException) -> Notice:
     if isinstance(error, errors.NoFaceFoundError):
         return Notice(f"{text} Draw a box around a face (Edit → Draw face box), then press Restore.",
                       "warning", "draw_box", "Draw face box", getattr(error, "path", None))
-    if isinstance(error, errors.ImageError):
-        return Notice(text, "error", "open", "Open another…")
+    if isinstance(error, errors.ImageError):  # its subject: the photo that could not be opened, if one
+        return Notice(text, "error", "open", "Open another…", getattr(error, "path", None))
     if isinstance(error, errors.FaceappError):
         return Notice(text, "error")
     return Notice(f"Unexpected error: {text}. The log file has the details.", "error", "log",

@@ -34,7 +34,10 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
     count is not named as a second change."""
     name = entry.path.name
     if entry.photo is None:
-        return f"Could not open {name}.\n{entry.error}" if entry.error else f"Loading {name}…"
+        if not entry.error:
+            return f"Loading {name}…"
+        # why is said where the photo would be (and in its notice)
+        return f"Could not open {name}. Open it again once it is mended, or take it off with Photo ▸ Remove photo."
     if not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."
     elif not entry.enabled_faces():

@@ -169,11 +169,16 @@ class Session(QObject):
             self.folderWithoutPhotos.emit(listing)
         for path in photos:
             path = path.resolve()
-            if path in self.entries:
+            entry = self.entries.get(path)
+            if entry is not None and entry.photo is None and entry.state in ("error", "not loaded"):
+                entry.state, entry.error = "queued", None  # could not be opened: read again, it may be mended
+                self.entryChanged.emit(path)
+            elif entry is not None:
                 continue
-            self.entries[path] = PhotoEntry(path=path, state="queued")
-            added.append(path)
-            self.entryAdded.emit(path)
+            else:
+                self.entries[path] = PhotoEntry(path=path, state="queued")
+                added.append(path)
+                self.entryAdded.emit(path)
             self.queue.add(QueuedJob(  # full size only on screen (read on the worker: _loaded settles it)
                 then(self.backend.load_job(path, self.prefs),
                      lambda value, p=path: (value, render(value[0].srgb, full_size=p in self.on_screen))),
@@ -369,6 +374,8 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
+            if entry.photo is None and getattr(error, "path", None) is None:
+                error.path = path  # it could not be opened: its notice goes once it is (opened again, mended)
         self._set_state(path, "error")
         self.error.emit(error)
 
