@@ -20,7 +20,7 @@ def probe_calls(monkeypatch):
 
     def fake_measure():
         calls.append(1)
-        return {"fp32_ms": 10.0, "bf16_ms": 5.0, "bf16_fast": True}
+        return {"fp32_ms": 10.0, "bf16_ms": 5.0, "bf16_fast": True, "settled": True}
 
     monkeypatch.setattr(cpu_bf16, "cpu_capabilities", lambda: dict(BF16_CPU))
     monkeypatch.setattr(cpu_bf16, "measure", fake_measure)
@@ -66,10 +66,28 @@ def test_an_unwritable_cache_folder_still_answers(probe_calls, tmp_path, caplog)
     assert [p.name for p in tmp_path.iterdir()] == [blocked.name]  # no temporary file left behind
 
 
-def test_the_real_probe_times_both_precisions():
+def test_the_real_probe_times_both_precisions_and_leaves_the_thread_count_alone():
+    threads = torch.get_num_threads()
     result = cpu_bf16.measure()
     assert result["fp32_ms"] > 0 and result["bf16_ms"] > 0
     assert result["bf16_fast"] == (result["bf16_ms"] <= cpu_bf16.FAST_RATIO * result["fp32_ms"])
+    assert isinstance(result["settled"], bool)
+    assert torch.get_num_threads() == threads
+
+
+def test_a_verdict_the_two_halves_disagree_on_is_used_but_not_cached(monkeypatch, tmp_path):
+    """A busy machine at the first start: a spell that slowed bf16's first half gives an unsettled
+    verdict; it is used, not kept, and the next start measures again (and keeps a settled one)."""
+    busy_first_half = {"fp32": [10e-3] * 16, "bf16": [20e-3] * 8 + [7.5e-3] * 8}
+    idle = {"fp32": [10e-3] * 16, "bf16": [9.5e-3] * 16}
+    timings = iter([busy_first_half, idle])
+    monkeypatch.setattr(cpu_bf16, "cpu_capabilities", lambda: dict(BF16_CPU))
+    monkeypatch.setattr(cpu_bf16, "probe_rounds", lambda: next(timings))
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True  # best times 7.5 against 10 ms: bf16, this time
+    assert not (tmp_path / "cpu-bf16.json").exists()
+    assert cpu_bf16.bf16_is_faster(tmp_path) is False
+    cached = json.loads((tmp_path / "cpu-bf16.json").read_text())
+    assert cached["settled"] is True and cached["bf16_fast"] is False
 
 
 @pytest.mark.parametrize("fast", [True, False])
