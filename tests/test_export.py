@@ -255,7 +255,8 @@ def test_resolution_and_xmp_are_kept_and_the_resolution_follows_the_upscale(tmp_
     if suffix != ".webp":  # WebP has no resolution field: its EXIF's says it
         assert dpi == pytest.approx((200 * upscale, 300 * upscale), abs=0.01)  # the same print size
     assert float(exif[0x011A]) == pytest.approx(200 * upscale) and float(exif[0x011B]) == pytest.approx(300 * upscale)
-    assert (sizes.get(0xA002), sizes.get(0xA003)) == (image.shape[1], image.shape[0])  # the EXIF's pixel size
+    # the EXIF's pixel size: the result's (a TIFF's own tags state it: none in its EXIF IFD)
+    assert (sizes.get(0xA002), sizes.get(0xA003)) == ((None, None) if suffix == ".tif" else (image.shape[1], image.shape[0]))
     assert xmp is not None and b"Grandma, 1931" in xmp and b'tiff:Orientation="1"' in xmp
     assert read_provenance(dest) == PROVENANCE
 
@@ -873,7 +874,8 @@ def test_the_exif_block_has_the_tags_the_standard_requires(tmp_path, suffix):
     assert (ifd.get(0xA002), ifd.get(0xA003)) == ((None, None) if suffix == ".tif" else (40, 30))
     if suffix == ".jpg":
         assert ifd[0x9101] == b"\x01\x02\x03\x00" and exif[0x0213] == 1
-        assert (exif[0x011A], exif[0x011B], exif[0x0128]) == (72.0, 72.0, 2)  # EXIF's default, in inches
+    if suffix in (".jpg", ".tif"):  # required in a JPEG's EXIF and in a TIFF's first IFD: EXIF's default
+        assert (exif[0x011A], exif[0x011B], exif[0x0128]) == (72.0, 72.0, 2)
     assert read_provenance(dest) == {"software": "faceapp"}
     from icc_util import rgb_profile
 
@@ -884,11 +886,15 @@ def test_the_exif_block_has_the_tags_the_standard_requires(tmp_path, suffix):
         if suffix == ".jpg":
             assert (exif[0x011A], exif[0x011B]) == (300.0, 300.0)  # the photo's resolution, as its JFIF header says
     camera = Image.Exif()
-    camera.get_ifd(0x8769)[0x9000] = b"0231"
+    camera.get_ifd(0x8769).update({0x9000: b"0231", 0xA002: 40, 0xA003: 30})
     Image.new("RGB", (40, 30)).save(tmp_path / "camera.jpg", exif=camera.tobytes())
     own = read_photo(tmp_path / "camera.jpg")
-    with Image.open(export_photo(own.rgb, None, own, tmp_path / f"camera_out{suffix}")) as out:
-        assert out.getexif().get_ifd(0x8769)[0x9000] == b"0231"
+    upscaled = own.rgb.repeat(2, axis=0).repeat(2, axis=1)
+    with Image.open(export_photo(upscaled, None, own, tmp_path / f"camera_out{suffix}")) as out:
+        ifd = out.getexif().get_ifd(0x8769)
+    assert ifd[0x9000] == b"0231"
+    # the result's size, but not in a TIFF, where the standard allows no pixel size in the EXIF IFD
+    assert (ifd.get(0xA002), ifd.get(0xA003)) == ((None, None) if suffix == ".tif" else (80, 60))
 
 
 def test_an_iptc_records_place_and_credit_go_into_the_xmp_of_a_png_result(tmp_path):

@@ -94,6 +94,8 @@ _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
 _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION = 0xA002, 0xA003
+#: The resolution a JPEG's EXIF and a TIFF must state when the photo gave none: EXIF's default.
+_DEFAULT_DPI = (72.0, 72.0)
 _YCBCR_POSITIONING = 0x0213
 _COMPONENTS_CONFIGURATION = 0x9101
 _COLOR_SPACE = 0xA001
@@ -566,8 +568,9 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     offsets, sample format, …: :data:`~faceapp.core.photo_io.STRUCTURE_TAGS`) is carried over:
     they describe the source file, and Pillow would write them into a TIFF result's own IFD. For a
     ``fmt`` given, the EXIF IFD gets the tags the EXIF standard requires where it lacks them (version,
-    colour space: ``srgb`` or uncalibrated; but in a TIFF, the pixel size; a JPEG's components and, in
-    IFD0, its chroma positioning and resolution: ``dpi``, the result's, else 72; QA, exiftool -validate)."""
+    colour space: ``srgb`` or uncalibrated; the pixel size, which a TIFF's may not hold, not even the
+    camera's; a JPEG's components and, in IFD0, its chroma positioning and resolution: ``dpi``, the
+    result's, else 72; QA, exiftool -validate)."""
     exif = Image.Exif()
     if photo is not None and photo.exif:
         try:
@@ -613,15 +616,16 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         for tag, value in _required_exif_tags(srgb=srgb, jpeg=fmt == "JPEG").items():
             ifd.setdefault(tag, value)
         ifd[_COLOR_SPACE] = 1 if srgb else 0xFFFF  # the result's (a camera's 2, or its P3 pixels made sRGB)
-        if fmt == "TIFF":
-            ifd.pop(_COMPONENTS_CONFIGURATION, None)  # describes compressed YCbCr data: not allowed in TIFF
-        if size is not None and fmt != "TIFF":  # (a TIFF's own tags state its size: the standard asks none here)
+        if fmt == "TIFF":  # these describe compressed data; a TIFF's own tags state its size
+            for tag in (_COMPONENTS_CONFIGURATION, _PIXEL_X_DIMENSION, _PIXEL_Y_DIMENSION):
+                ifd.pop(tag, None)  # (exiftool -validate: "not allowed in TIFF")
+        elif size is not None:
             ifd.setdefault(_PIXEL_X_DIMENSION, size[0])
             ifd.setdefault(_PIXEL_Y_DIMENSION, size[1])
     if fmt == "JPEG" and len(exif):
         exif[_YCBCR_POSITIONING] = 1  # (a structure tag, dropped above) centred chroma, as libjpeg writes it
         if _X_RESOLUTION not in exif or _Y_RESOLUTION not in exif:  # required in a JPEG's IFD0: the result's
-            exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi or (72.0, 72.0)  # (as the JFIF header says it), else EXIF's default
+            exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi or _DEFAULT_DPI  # (as the JFIF header says it), else EXIF's default
             exif[_RESOLUTION_UNIT] = _INCHES
     if xmp:
         exif[_XMP_TAG] = xmp
@@ -709,8 +713,8 @@ def _save_options(
         options["xmp"] = xmp
     if dpi and fmt == "JPEG":
         options["dpi"] = tuple(min(_JPEG_MAX_DENSITY, max(1, round(d))) for d in dpi)
-    elif dpi and fmt == "TIFF":
-        options["dpi"] = dpi
+    elif fmt == "TIFF":  # required in a TIFF's first IFD: the result's, else EXIF's default (as JPEG's)
+        options["dpi"] = dpi or _DEFAULT_DPI
     if fmt == "JPEG":
         # Full colour resolution (4:4:4) from quality 90 up: on face crops it keeps 0.6–1.6 dB more
         # chroma PSNR than 4:2:0 for files 20–25 % larger.
