@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 from faceapp.core.errors import ExportError
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
+from faceapp.gui import confirm
 
 photo, window, gated_export = gui_util.photo, gui_util.window, gui_util.gated_export
 
@@ -81,11 +82,14 @@ def test_export_errors_are_notices_with_a_next_step(window, qtbot, photo, tmp_pa
     restore(window, qtbot, path)
     [existing] = saved(window, qtbot, window.exports.save)
     before = existing.read_bytes()
-    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (90, True))  # the quality asked for a .jpg
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: asked.append(args) or (90, True))  # a .jpg's quality
+    monkeypatch.setattr(confirm, "ask_before_discarding", lambda *args, **kwargs: asked.append(args) or "discard")
     for chosen, expected in ((photo, "original"), (tmp_path / "gone" / "x.png", "does not exist")):
         monkeypatch.setattr(QFileDialog, "getSaveFileName",
                             lambda *_args, name=chosen: (str(name), "PNG (*.png)"))
-        assert saved(window, qtbot, window.exports.save_as) == []
+        assert window.exports.save_as() is False  # refused before any question: no quality, no "replace it?"
+        assert asked == []
         notice = window.notices.notices()[-1]
         assert expected in notice.text and notice.level == "error"
         assert notice.action == "save_as"  # the banner's button opens Save as
@@ -98,8 +102,13 @@ def test_save_as_replaces_a_file_the_user_confirmed_replacing(window, qtbot, pho
     entry = restore(window, qtbot, path)
     taken = photo.parent / "taken.png"
     taken.write_bytes(b"an older file")
-    # The file dialog asks "replace it?" before it returns a taken name: the answer was yes.
+    # "Replace it?" is asked once the name is known not to be the original's (the file dialog does not)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(taken), "PNG (*.png)"))
+    answers, asked = ["cancel", "discard"], []
+    monkeypatch.setattr(confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append(text) or answers.pop(0))
+    assert window.exports.save_as() is False  # not replaced
+    assert taken.read_bytes() == b"an older file" and asked == ["taken.png already exists. Replace it?"]
     assert saved(window, qtbot, window.exports.save_as) == [taken]
     assert read_provenance(taken)["faces"][0]["seed"] == entry.result.faces[0].seeds[0]
     assert entry.saved_to == taken
@@ -136,7 +145,7 @@ def test_save_as_adds_the_chosen_types_extension_and_starts_on_the_suggestions_t
     restore(window, qtbot, path)
     offered = []
 
-    def dialog(parent, caption, folder, filters, selected):
+    def dialog(parent, caption, folder, filters, selected, *options):
         offered.append((folder, selected))
         return str(photo.parent / "noext"), "JPEG (*.jpg *.jpeg)"
 

@@ -101,6 +101,9 @@ def test_export_all_into_a_folder_that_cannot_be_made_is_an_error_notice(window,
     assert notice.level == "error" and "Cannot create the output folder" in notice.text and "in the way" in notice.text
     assert "0 of 3 photos saved before this" in notice.text
     assert notice.action == "export_all"  # the banner's button picks another folder
+    out.unlink()  # (or another folder chosen): the export that works answers the error, which goes
+    assert len(saved(window, qtbot, window.exports.export_all)) == 3
+    assert not [n for n in window.notices.notices() if n.level == "error"]
 
 
 def test_export_all_again_to_the_same_folder_writes_only_what_changed(window, qtbot, restored, out):

@@ -302,13 +302,11 @@ def export_photo(
         raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF from a one-channel "
                           f"photo without transparency; not as {fmt}")
     check_output_size(image_rgb.shape[1], image_rgb.shape[0], fmt, name=str(dest))
-    folder = dest.parent if str(dest.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"cannot write {dest}: the folder {folder} does not exist.")
     if overwrite and unique:
         raise ValueError("overwrite and unique exclude each other")
-    if overwrite and photo is not None and photo.path is not None and is_same_file(dest, photo.path):
-        raise ExportError(f"{dest} is the original photo: faceapp never replaces it; choose another name or folder.")
+    original = photo.path if photo is not None and not unique else None  # (unique: a free name beside it)
+    if (problem := destination_problem(dest, original)) is not None:
+        raise ExportError(problem)
     if _taken(dest) and not (overwrite or unique):
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
@@ -385,6 +383,20 @@ def export_photo(
                 handle.write(with_iptc(target.getbuffer(), iptc))
 
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
+
+
+def destination_problem(dest: str | Path, original: str | Path | None) -> str | None:
+    """Why a result cannot be written to ``dest`` whatever it holds, said before any work (a Save as
+    asks no more once this answers): its folder does not exist, or it is the ``original`` photo,
+    which faceapp never replaces; None when neither. (A folder that refuses writing is found when
+    the file is written: only the attempt is sure.)"""
+    dest = Path(dest)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    if not folder.is_dir():
+        return f"cannot write {dest}: the folder {folder} does not exist."
+    if original is not None and is_same_file(dest, original):
+        return f"{dest} is the original photo: faceapp never replaces it; choose another name or folder."
+    return None
 
 
 def file_identity(path: str | Path) -> tuple[int, int] | None:

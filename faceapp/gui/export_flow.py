@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.errors import ExportError
-from faceapp.core.export import EXTENSIONS, FORMATS
+from faceapp.core.export import EXTENSIONS, FORMATS, destination_problem
 from faceapp.core.wording import counted, listed
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
@@ -150,13 +150,18 @@ class ExportFlow(QObject):
             return False
         session = window.session
         suggestion = session.backend.default_output_path(window.current, session.prefs)
+        # (replacing a file is asked here, once it is known not to be the original photo)
         name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS,
-                                                   filter_for(Path(suggestion)))
+                                                   filter_for(Path(suggestion)),
+                                                   QFileDialog.Option.DontConfirmOverwrite)
         if not name:
             return False
         target = save_as_target(name, chosen)
-        # the dialog asked before replacing the name as typed; a name given its extension here was not asked about
-        if target != Path(name) and target.exists() and confirm.ask_before_discarding(
+        problem = destination_problem(target, window.current)
+        if problem is not None:  # refused before any question
+            window.notices.show_notice(Notice(_sentence(ExportError(problem)), "error", "save_as", "Save as…"))
+            return False
+        if target.exists() and confirm.ask_before_discarding(
                 window, f"{target.name} already exists. Replace it?", discard="Replace") != "discard":
             return False
         quality = session.prefs.quality
@@ -269,6 +274,8 @@ class ExportFlow(QObject):
                                   step.index + (step.written is not None), step.total, cancellable=True)
 
     def _done(self, kind: str, written: list[Path]) -> None:
+        if written:  # an export like one that failed worked (another folder, space made): its error goes
+            self._window.notices.withdraw("export_all" if kind == "export_all" else "save_as", None)
         if written and kind != "export_all":  # (Export all's notice below says where they went)
             self._window.say(f"Saved {written[-1]}")
         if kind == "export_all":
