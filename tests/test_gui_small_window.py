@@ -87,3 +87,25 @@ def test_the_gallery_comes_into_sight_when_asked_for_in_a_low_window(qtbot, show
     qtbot.wait(50)
     top = window.gallery.mapTo(window.side_panel.widget(), window.gallery.rect().topLeft()).y()
     assert bar.value() > 0 and top - bar.value() < window.side_panel.viewport().height()
+
+
+def test_tabbing_into_the_scrolled_side_panel_brings_the_control_into_sight(qtbot, shown):
+    """Keyboard QA: the side panel's scroll area was a Tab stop of its own, with no focus to see, and
+    tabbing from the photo to the fidelity slider of a panel scrolled down moved the slider out of
+    sight. The panel takes no Tab stop; a control tabbed to is scrolled into sight, the slider with
+    its value above it."""
+    from PySide6.QtCore import Qt
+
+    window = shown(900, 420)
+    window.run_panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    assert window.side_panel.focusPolicy() == Qt.FocusPolicy.NoFocus
+    bar = window.side_panel.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    assert bar.value() > 0
+    window.compare.setFocus(Qt.FocusReason.TabFocusReason)
+    window.focusNextChild()  # Tab, from the photo
+    assert window.fidelity.slider.hasFocus()
+    top = window.fidelity.mapTo(window.side_panel.widget(), window.fidelity.rect().topLeft()).y()
+    assert bar.value() <= top  # the control's top, its value, is in sight

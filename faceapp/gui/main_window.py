@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QLabel,
@@ -117,6 +118,8 @@ class MainWindow(QMainWindow):
         self.side_panel.setFrameShape(QFrame.Shape.NoFrame)
         self.side_panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.side_panel.setMinimumWidth(300)
+        self.side_panel.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own (nothing showed it)
+        QApplication.instance().focusChanged.connect(self._scroll_to_focus)
 
         # Notices float over the top of the photo: across the window each one pushed the side panel
         # down (a button moved from under the pointer as it was clicked), and above the photo it
@@ -613,6 +616,13 @@ class MainWindow(QMainWindow):
         if self.current is not None and self.session.entries[self.current].photo is not None:
             self.session.add_face_box(self.current, box)
             self.actions_["draw_box"].setChecked(False)
+
+    def _scroll_to_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """A control of the side panel given the focus (Tab from the photo) is scrolled into sight:
+        the fidelity slider with its value above it (keyboard QA)."""
+        if new is None or not self.side_panel.widget().isAncestorOf(new):
+            return
+        self.side_panel.ensureWidgetVisible(self.fidelity if self.fidelity.isAncestorOf(new) else new, 0, 0)
 
     def _split_reset(self) -> None:
         self.compare.set_view_mode("split")
