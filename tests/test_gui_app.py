@@ -54,6 +54,28 @@ def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     reopened.close()
 
 
+def test_a_window_saved_at_another_screen_scale_comes_back_at_the_size_the_user_saw(qtbot, tmp_path):
+    """Qt restores a saved window in the device pixels it had: at 200 % a window saved at 150 % came
+    back a quarter smaller (HiDPI QA). Here the saved geometry stands for such a shrunk one; the
+    size the user saw comes back, within the screen."""
+    store = gui_util.settings_store(tmp_path)
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    window.resize(525, 390)
+    window.close()  # what Qt would restore after the scale changed 150 % → 200 % of a 700×520 window
+    store.save_window(store.geometry(), store.window_state(), (700, 520))
+    reopened = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(reopened)
+    assert (reopened.width(), reopened.height()) == (700, 520)
+    reopened.close()
+    store.save_window(store.geometry(), store.window_state(), (5000, 4000))  # saved on a larger screen
+    reopened = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(reopened)
+    room = reopened.screen().availableGeometry()
+    assert reopened.width() <= room.width() and reopened.height() <= room.height()
+    reopened.close()
+
+
 def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
     store = gui_util.settings_store(tmp_path)
     store._settings.setValue("prefs/version", 1)

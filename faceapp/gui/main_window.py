@@ -688,6 +688,13 @@ class MainWindow(QMainWindow):
         geometry, state = self.store.geometry(), self.store.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
+            # Qt keeps the saved size in device pixels: at another scale (a laptop docked to a monitor,
+            # 150 % → 200 %) the window came back a quarter smaller, the gallery out of sight (QA). It
+            # keeps its size as the user saw it, as far as the screen has room.
+            size = self.store.window_size()
+            if size is not None and not (self.isMaximized() or self.isFullScreen()) and size != (self.width(), self.height()):
+                room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+                self.resize(min(size[0], room.width()), min(size[1], room.height()))
         else:  # the first start: a comfortable size that fits the screen (a 1366x768 laptop, 150 % scaling)
             room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
             self.resize(min(1280, round(room.width() * 0.95)), min(820, round(room.height() * 0.9)))
@@ -702,6 +709,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._save_fidelity()
-        self.store.save_window(self.saveGeometry(), self.saveState())
+        normal = self.normalGeometry() if self.isMaximized() or self.isFullScreen() else self.geometry()
+        self.store.save_window(self.saveGeometry(), self.saveState(), (normal.width(), normal.height()))
         self.session.shutdown()
         super().closeEvent(event)

@@ -111,9 +111,20 @@ class SettingsStore:
         value = self._settings.value("window/state")
         return value if isinstance(value, QByteArray) else None
 
-    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+    def window_size(self) -> tuple[int, int] | None:
+        """The window's size when it was saved, in the screen's logical pixels (None if unknown)."""
+        value = self._settings.value("window/size")
+        try:
+            width, height = (int(v) for v in str(value).split("x"))
+        except (TypeError, ValueError):
+            return None
+        return (width, height) if width > 0 and height > 0 else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray, size: tuple[int, int] | None = None) -> None:
         self._settings.setValue("window/geometry", geometry)
         self._settings.setValue("window/state", state)
+        if size is not None:
+            self._settings.setValue("window/size", f"{size[0]}x{size[1]}")
         self._settings.sync()
 
     def recent_files(self) -> list[Path]:
