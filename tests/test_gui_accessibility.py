@@ -114,6 +114,24 @@ def test_a_notice_moves_nothing_under_the_pointer(window, qtbot):
     assert not window.splitter.isCollapsible(0)  # (collapsed, the photo would hide the notices too)
 
 
+def test_a_notice_with_room_for_it_shows_whole_without_a_scroll_bar(window, qtbot):
+    """QA at 973×630: a three-line notice showed 2.3 lines high with a scroll bar of its own, under
+    room for it all (a bar left from its first, roomless moment narrowed the text into a line more
+    than the height made for it). At each width the notice shows whole, unless taller than its room."""
+    text = ("gf_Blake_Lively.jpg: Sharp faces spared: face 2 kept as the restorer made it. To let the prior "
+            "work on a spared face anyway, click the face and press Diffuse anyway in the seed gallery.")
+    for width in range(840, 1120, 9):
+        window.notices.clear()
+        window.resize(width, 630)
+        qtbot.wait(10)
+        window.notices.show_notice(Notice(text, "info"))
+        qtbot.wait(20)
+        area, bar = window.notices, window.notices.verticalScrollBar()
+        needed = area.widget().heightForWidth(area.width())
+        if needed <= window.compare.height() // 2 and needed <= 4 * area._line_height():
+            assert (bar.maximum(), area.height()) == (0, needed), width
+
+
 @pytest.mark.parametrize("screen_height", [728, 1040])  # 1366×768 and 1920×1080, less a 40 px taskbar
 def test_settings_fit_the_screen_with_ok_and_cancel_in_view(qtbot, monkeypatch, screen_height):
     free = QRect(0, 0, 1366, screen_height)

@@ -182,7 +182,13 @@ class NotificationArea(QScrollArea):
             return
         width = max(0, host.width() - 2 * _FLOAT_MARGIN)
         tallest = min(_MAX_SHOWN_LINES * self._line_height(), max(self._line_height(), host.height() // 2))
-        self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, min(self._content_height(width), tallest))
+        content = self._content_height(width)
+        # A scroll bar only where the banners are taller than the room: one left from a moment
+        # without room narrowed the text into a line more than the height made for it, and the
+        # bar stayed (QA: a 3-line notice shown 2.3 lines high, with a bar, under ample room).
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if content > tallest
+                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, min(content, tallest))
         self.raise_()
 
     # ---- size: as tall as the banners when there is room, one line when there is not ----------
