@@ -79,6 +79,21 @@ def test_zoom_and_pan_keep_an_upscaled_after_aligned_with_before(view):
     assert np.mean(np.abs(all_before - all_after)) < 2.0
 
 
+def test_100_percent_shows_one_photo_pixel_per_screen_pixel_on_a_hidpi_screen(view, monkeypatch):
+    """HiDPI QA: at 200 % screen scaling, "100 %" drew each photo pixel over 2×2 screen pixels, so
+    fine restored detail could not be looked at pixel for pixel. 100 % is one photo pixel per device
+    pixel, and the zoom shown counts device pixels."""
+    view.set_images(rgb_to_qimage(solid(90, (120, 200))))
+    monkeypatch.setattr(view, "devicePixelRatioF", lambda: 2.0)
+    view.zoom_actual()
+    assert view.zoom() == pytest.approx(0.5)  # half a logical pixel: one device pixel
+    assert view.device_zoom() == pytest.approx(1.0)
+    assert view.image_rect().width() == pytest.approx(100)
+    monkeypatch.setattr(view, "devicePixelRatioF", lambda: 1.0)
+    view.zoom_actual()
+    assert view.zoom() == view.device_zoom() == pytest.approx(1.0)
+
+
 def test_wheel_zoom_keeps_the_photo_point_under_the_cursor(view):
     view.set_images(rgb_to_qimage(solid(100)))
     anchor = QPointF(120, 90)

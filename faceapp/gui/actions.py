@@ -44,7 +44,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
                        "Cycle split view, whole before and whole after"),
     "split_reset": ("&Split view", "compare", "S", "Back to the split view, divider centred"),
     "zoom_fit": ("&Fit", "zoom-fit", "Ctrl+0", "Fit the photo in the window"),
-    "zoom_actual": ("&100 %", "zoom-actual", "Ctrl+1", "Show the photo at 100 %"),
+    "zoom_actual": ("&100 %", "zoom-actual", "Ctrl+1", "Show the photo at 100 %: one photo pixel per screen pixel"),
     "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),  # (and Ctrl+=: see build_actions)
     "zoom_out": ("Zoom &out", "zoom-out", _Std.ZoomOut, "Zoom out"),
     # (with Ctrl: plain Page Up / Down belong to the slider and the zoomed photo's scrolling)

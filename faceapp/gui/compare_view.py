@@ -216,9 +216,15 @@ class CompareView(QWidget):
         self._fit = True
         self._apply_fit()
 
+    def device_zoom(self) -> float:
+        """The zoom in the screen's device pixels (what "100 %" means): :meth:`zoom` is in the
+        widget's device-independent pixels, two device pixels each on a screen at 200 %."""
+        return self._zoom * self.devicePixelRatioF()
+
     def zoom_actual(self) -> None:
-        """Show the photo at 100 % (one photo pixel per device-independent pixel)."""
-        self.set_zoom(1.0)
+        """Show the photo at 100 %: one photo pixel per screen (device) pixel, so that restored
+        detail can be looked at pixel for pixel on a HiDPI screen too (QA)."""
+        self.set_zoom(1.0 / self.devicePixelRatioF())
 
     def set_zoom(self, zoom: float, *, anchor: QPointF | None = None) -> None:
         """Zoom to ``zoom`` keeping the photo point under ``anchor`` (widget coordinates) fixed."""
@@ -336,7 +342,7 @@ class CompareView(QWidget):
         painter.restore()
 
     def _paint_photo(self, painter: QPainter) -> None:
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 2.0)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.device_zoom() < 2.0)
         target = self.image_rect()
         if self._mode == "after" and self._after is not None:
             painter.drawImage(target, self._after, QRectF(self._after.rect()))

@@ -341,10 +341,11 @@ class MainWindow(QMainWindow):
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
 
-    def _show_zoom(self, zoom: float) -> None:
-        """The photo's zoom in the status bar (blank with no photo shown)."""
+    def _show_zoom(self, _zoom: float) -> None:
+        """The photo's zoom in the status bar, in screen pixels (100 %: one photo pixel to one
+        screen pixel, also on a HiDPI screen); blank with no photo shown."""
         shown = self.compare.before_image() is not None
-        self.zoom_label.setText(f"Zoom {zoom * 100:.0f} %" if shown else "")
+        self.zoom_label.setText(f"Zoom {self.compare.device_zoom() * 100:.0f} %" if shown else "")
 
     def _damage_changed(self) -> None:
         """Undo, redo and clear follow the mask; the panel says when a restore would now differ."""
