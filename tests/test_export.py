@@ -211,6 +211,26 @@ def test_jpeg_with_oversized_exif_keeps_the_provenance(tmp_path, source):
         assert (out.getexif()[0x011A], out.getexif()[0x011B]) == (300.0, 300.0)
 
 
+def test_a_camera_exif_that_fits_a_jpeg_stays_whole_when_the_provenance_would_not_fit_beside_it(tmp_path, source):
+    """Archivist QA: a camera's 65 kB EXIF fitted its JPEG, the provenance added to it did not, and
+    the result lost the date taken, GPS and copyright. The camera's block stays whole; the provenance
+    goes into the XMP, from where it is read back as well."""
+    exif = Image.Exif()
+    exif[0x8298] = "Family archive"  # Copyright
+    exif.get_ifd(0x8769)[0x9003] = "1962:07:14 15:30:00"  # DateTimeOriginal
+    exif[0x010E] = "Long family history. " * 3060  # ImageDescription: the block just over 64 kB
+    block = exif.tobytes()
+    assert 64_000 < len(block) < 65_533
+    photo = Photo(path=source.path, rgb=source.rgb, alpha=None, exif=block, icc=None, format="JPEG")
+    provenance = {"software": "faceapp", "faces": [{"seed": seed, "fidelity": 0.8} for seed in range(40)]}
+    dest = export_photo(source.rgb, None, photo, tmp_path / "kept.jpg", provenance=provenance)
+    with Image.open(dest) as out:
+        kept = out.getexif()
+    assert kept[0x8298] == "Family archive" and kept.get_ifd(0x8769)[0x9003] == "1962:07:14 15:30:00"
+    assert kept[0x010E] == exif[0x010E]
+    assert read_provenance(dest) == provenance
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_result_gets_a_plain_files_permissions(tmp_path, source):
     """Written through a private temporary file, a result must still be readable as any new file

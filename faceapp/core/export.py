@@ -335,8 +335,17 @@ def export_photo(
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment,
                        little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
+    if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES and provenance is not None and not own_comment:
+        # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fitted is kept whole, and the
+        # provenance goes into the XMP (QA: a 65 KB block lost its date, GPS and copyright to it)
+        exif = _exif_block(photo, provenance, scale=scale, size=(width, height), comment_kept=True, fmt=fmt,
+                           srgb=srgb, dpi=dpi)
+        if len(exif or b"") <= _JPEG_MAX_EXIF_BYTES:
+            own_comment = True
+            xmp = _fitting_jpeg_xmp(dest.name, xmp_packets.with_provenance(with_text, json.dumps(provenance, ensure_ascii=True)),
+                                    with_text, own_xmp)
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
-        # A JPEG APP1 segment holds at most 64 KiB: keep the provenance, drop the camera's EXIF.
+        # Too long even so: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
         exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb, dpi=dpi)
         if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
