@@ -270,6 +270,22 @@ def test_a_resolution_the_file_does_not_give_is_not_invented(tmp_path):
     assert read_photo(tmp_path / "given.jpg").dpi == (300.0, 300.0)
     Image.fromarray(_pattern()).save(tmp_path / "bare.tif")  # no resolution tags: Pillow says 1 dpi
     assert read_photo(tmp_path / "bare.tif").dpi is None
+    # A resolution with no unit (ResolutionUnit 1) is an aspect ratio, not dots per inch: exiftool
+    # writes 1 × 1 so into the EXIF of a JPEG whose JFIF header has no unit (archivist QA)
+    ratio = Image.Exif()
+    ratio.update({0x010F: "Camera", 0x011A: 1.0, 0x011B: 1.0, 0x0128: 1})
+    image.save(tmp_path / "ratio.jpg", exif=ratio.tobytes())
+    assert read_photo(tmp_path / "ratio.jpg").dpi is None
+    from faceapp.core.export import export_photo
+
+    ratio_photo = read_photo(tmp_path / "ratio.jpg")
+    upscaled = ratio_photo.rgb.repeat(2, axis=0).repeat(2, axis=1)
+    with Image.open(export_photo(upscaled, None, ratio_photo, tmp_path / "out.jpg")) as out:
+        exif = out.getexif()
+        assert out.info.get("jfif_unit") == 0  # states no dots per inch …
+        assert (exif[0x011A], exif[0x011B], exif[0x0128]) == (1.0, 1.0, 1)  # … and keeps the ratio as it was
+    Image.fromarray(_pattern()).save(tmp_path / "ratio.tif", tiffinfo={0x011A: 1.0, 0x011B: 1.0, 0x0128: 1})
+    assert read_photo(tmp_path / "ratio.tif").dpi is None
 
 
 @pytest.mark.parametrize("size", [(20000, 20000), (100000, 100000)])

@@ -612,8 +612,9 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         exif[_ORIENTATION] = 1
     if _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif:
         exif[_RESOLUTION_UNIT] = _INCHES
+    ratio = exif.get(_RESOLUTION_UNIT) == 1  # unit "none": an aspect ratio, which an upscale keeps
     for tag, factor in ((_X_RESOLUTION, scale[0]), (_Y_RESOLUTION, scale[1])):
-        if tag in exif and factor != 1.0:
+        if tag in exif and factor != 1.0 and not ratio:
             try:
                 value = float(exif[tag]) * factor
             except (TypeError, ValueError, ZeroDivisionError):  # a malformed value is left as it was

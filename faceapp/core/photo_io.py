@@ -89,6 +89,7 @@ _TURNS = {
 }
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT = 0x0128
+_NO_UNIT = 1  # ResolutionUnit "none": the resolution is an aspect ratio
 _INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
 _NEW_SUBFILE_TYPE = 0x00FE
 _BITS_PER_SAMPLE = 0x0102
@@ -505,12 +506,15 @@ def _os_problem(path: Path, exc: OSError) -> str:
 def _states_resolution(image: Image.Image, exif: Image.Exif) -> bool:
     """Whether the file itself gives a resolution: Pillow reports 72 dpi for a JPEG whose JFIF
     header has no unit and whose EXIF has no XResolution, and 1 dpi for a TIFF without resolution
-    tags: figures no one wrote."""
+    tags: figures no one wrote. Nor does a resolution whose unit is "none" (ResolutionUnit 1: an
+    aspect ratio, e.g. the 1 × 1 exiftool writes into a JPEG whose JFIF header has no unit), which
+    Pillow reads as dots per inch (archivist QA: results said 1 dpi, or the upscale factor)."""
     if image.format == "TIFF":
-        return _X_RESOLUTION in getattr(image, "tag_v2", {})
+        tags = getattr(image, "tag_v2", {})
+        return _X_RESOLUTION in tags and tags.get(_RESOLUTION_UNIT) != _NO_UNIT
     if image.format != "JPEG":
         return True
-    return image.info.get("jfif_unit") in (1, 2) or _X_RESOLUTION in exif
+    return image.info.get("jfif_unit") in (1, 2) or (_X_RESOLUTION in exif and exif.get(_RESOLUTION_UNIT) != _NO_UNIT)
 
 
 def _resolution(image: Image.Image, exif: Image.Exif) -> object:
