@@ -242,6 +242,39 @@ def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, tes
     assert list(out_dir.iterdir()) == []  # no hidden .part file, no result
 
 
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_name):
+    """Archivist QA: Ctrl-C in the first seconds (torch loading) printed a 30-line traceback, and
+    SIGTERM or SIGHUP then exited 143 or 129; README promises 130 for each."""
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        signal.signal(signal.{signal_name}, signal.default_int_handler if "{signal_name}" == "SIGINT" else signal.SIG_DFL)
+
+        class StopWhileLoading:  # the signal arrives while faceapp.cli (torch, …) is being imported
+            def find_spec(self, name, path=None, target=None):
+                if name == "faceapp.cli":
+                    os.kill(os.getpid(), signal.{signal_name})
+                return None
+
+        sys.meta_path.insert(0, StopWhileLoading())
+        from faceapp.cli_launcher import main
+        sys.exit(main())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "Interrupted."
+
+
+def test_the_command_is_the_launcher_and_exits_as_the_cli_does():
+    import tomllib
+
+    from faceapp import cli_launcher
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts["faceapp-cli"] == "faceapp.cli_launcher:main"
+    assert cli_launcher.EXIT_INTERRUPTED == cli.EXIT_INTERRUPTED
+
+
 # --- 8: two runs into one folder ----------------------------------------------------------
 def test_a_name_taken_while_encoding_moves_on_to_the_next_number(tmp_path, testdata_dir, capsys, monkeypatch):
     import faceapp.core.export as export

@@ -1,0 +1,27 @@
+"""The ``faceapp-cli`` command: it stops cleanly from its first moment.
+
+Loading the command (torch, OpenCV, the engine) takes seconds, and a Ctrl-C, SIGTERM or SIGHUP then
+printed a Python traceback or killed the process with 143 or 129, where README promises exit code
+130 for each (archivist QA). This module imports nothing heavy: it sets the signals up, then loads
+:mod:`faceapp.cli`, whose ``main`` handles them once a command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from faceapp.core.termination import terminate_like_interrupt
+
+#: The exit code of a stopped run (128 + SIGINT), as :data:`faceapp.cli.EXIT_INTERRUPTED`.
+EXIT_INTERRUPTED = 130
+
+
+def main() -> int:
+    """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading."""
+    try:
+        with terminate_like_interrupt():
+            from faceapp.cli import main as run_command
+    except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return run_command()
