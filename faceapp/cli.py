@@ -182,7 +182,7 @@ def _add_restore_parser(subparsers) -> None:
     p = subparsers.add_parser("restore", help="restore the faces in photos or folders of photos")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="photo files or folders (in a folder, hidden files and faceapp's own results are left out)")
-    p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders")
+    p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders (and folders linked into them)")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="the folder the results go to, created if needed (default: beside each input); --pattern names the files")
     out.add_argument("--pattern", default=DEFAULT_NAME_PATTERN,
@@ -299,10 +299,10 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
     Folders are listed by :func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's
     own earlier results are left out (a folder restored into itself is not restored again; a
     result named on its own is restored), and so are files of other types; a note on stderr
-    counts what was left out, and names the sub-folders not looked into without ``recursive``
-    (but links to folders, which -r does not follow either, and ``own_folders``: the output and
-    mask folders). A name that is not a folder is kept as a file (restoring it says what is wrong
-    with it, see :func:`missing_input_problem`).
+    counts what was left out, and names the sub-folders (and links to folders) not looked into
+    without ``recursive`` (but ``own_folders``: the output and mask folders). A name that is not a
+    folder is kept as a file (restoring it says what is wrong with it, see
+    :func:`missing_input_problem`).
     """
     own = {os.path.realpath(folder) for folder in own_folders if folder is not None}
     found: list[tuple[Path, Path]] = []
@@ -314,8 +314,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
             results += len(listing.earlier_results)
             others += listing.not_photos
             unreadable += listing.unreadable
-            subfolders += [folder for folder in listing.subfolders
-                           if not folder.is_symlink() and os.path.realpath(folder) not in own]
+            subfolders += [folder for folder in listing.subfolders if os.path.realpath(folder) not in own]
         else:
             found.append((path, Path(path.name)))
     if results:

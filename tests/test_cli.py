@@ -158,12 +158,32 @@ def test_a_folder_whose_sub_folders_are_not_looked_into_says_so(tmp_path, testda
     code, _, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", *FACE)
     assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["top_restored.jpg"]
-    # its own output folder inside the album, and a link to a folder (-r does not follow it), are not named
-    (album / "elsewhere").symlink_to(tmp_path / "out")
+    # its own output folder inside the album is not named; a link to a folder (-r follows it) is
+    (album / "elsewhere").symlink_to(album / "1998")
+    code, _, err = _run(capsys, album, "-o", album / "restored", "--no-progress", *FACE)
+    assert code == 0 and "note: 2 sub-folders not looked into (1998, elsewhere): give -r" in err
+    (album / "elsewhere").unlink()
+    (album / "1998").rename(tmp_path / "1998")  # the year folder on another drive, linked into the album
+    (album / "1998").symlink_to(tmp_path / "1998")
     code, _, err = _run(capsys, album, "-o", album / "restored", "--no-progress", *FACE)
     assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
-    code, _, err = _run(capsys, album, "-o", album / "restored", "--no-progress", *FACE)
-    assert code == 0 and "note: 1 sub-folder not looked into (1998): give -r" in err
+
+
+def test_recursion_follows_links_to_folders_once_each(tmp_path, testdata_dir, capsys):
+    """Archivist QA: -r skipped an album's year folders that were links to a network drive, without
+    a word. Links are followed; a loop back up the tree, or a second link to a folder, adds nothing."""
+    album, drive = tmp_path / "album", tmp_path / "nas" / "1970"
+    drive.mkdir(parents=True)
+    album.mkdir()
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / "top.jpg")
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", drive / "inside.jpg")
+    (album / "1970").symlink_to(drive)
+    (album / "again").symlink_to(drive)  # the same folder linked twice
+    (drive / "loop").symlink_to(album)  # and a way back up
+    code, out, err = _run(capsys, album, "-r", "-o", tmp_path / "out", "--no-progress", "--json", *FACE)
+    assert code == 0, err
+    inputs = sorted(Path(r["input"]).relative_to(album).as_posix() for r in json.loads(out)["results"])
+    assert inputs == ["1970/inside.jpg", "top.jpg"]
 
 
 def test_bad_input_suite(tmp_path, testdata_dir, capsys):

@@ -49,8 +49,10 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
     A photo is a file (or a link to one) whose suffix is one of ``PHOTO_SUFFIXES``, whose name
     does not start with ``.``, that is not inside a hidden folder and that faceapp did not write
     itself (:func:`~faceapp.core.export.is_faceapp_output`; this opens each photo's header).
-    Links to folders are not followed. Never raises for what is in the folder: a folder that
-    cannot be listed (the given one included) is reported in ``unreadable``.
+    Links to folders are followed (an album whose year folders are links to a network drive), each
+    folder listed once: a link back up the tree or to a folder listed already is not. Never raises
+    for what is in the folder: a folder that cannot be listed (the given one included) is reported
+    in ``unreadable``.
     """
     folder = Path(folder)
     photos: list[Path] = []
@@ -86,12 +88,20 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
             return []
         return [folder / name for name in names]
     found: list[Path] = []
-    for top, folders, files in os.walk(folder, onerror=lambda exc: unreadable.append(Path(exc.filename or folder))):
+    visited = {os.path.realpath(folder)}
+    for top, folders, files in os.walk(folder, followlinks=True,
+                                       onerror=lambda exc: unreadable.append(Path(exc.filename or folder))):
         top_path = Path(top)
+        folders.sort(key=lambda name: ((top_path / name).is_symlink(), name))  # a folder before links to it
         for name in list(folders):
+            real = os.path.realpath(top_path / name)
             if name.startswith("."):
                 hidden.append(top_path / name)
                 folders.remove(name)
+            elif real in visited:  # a link back up the tree (a loop), or to a folder listed already
+                folders.remove(name)
+            else:
+                visited.add(real)
         found += [top_path / name for name in files]
     return found
 
