@@ -771,6 +771,8 @@ def run_restore(args: argparse.Namespace) -> int:
     inputs = _without_masks(found, args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
+        if args.json:  # a script reading stdout gets its document, as with any other failed run
+            _print_summary(args, [], 0, seconds=time.monotonic() - started)
         return EXIT_FAILURE
     if args.overwrite and (clash := _replaced_input(restorer, inputs, found)) is not None:
         what = "photo" if any(clash[0] == path for path, _ in inputs) else "damage mask"

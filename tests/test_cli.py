@@ -545,8 +545,11 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
     (tmp_path / "scan.PSD").write_bytes(b"x")
     (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
     (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")  # hidden: neither restored nor counted
+    code, out, err = _run(capsys, tmp_path, "--no-progress")
+    assert code == 1 and "no photos found" in err and out == ""
+    code, out, _ = _run(capsys, tmp_path, "--no-progress", "--json")  # (QA: stdout was empty, a script's parser failed)
+    assert code == 1 and json.loads(out)["inputs"] == 0 and json.loads(out)["results"] == []
     code, _, err = _run(capsys, tmp_path, "--no-progress")
-    assert code == 1 and "no photos found" in err
     assert "note: skipped 3 files in the folders that are not photos faceapp reads (.psd ×2, 1 broken link); " \
            "it reads .avif, .bmp, .heic, .heif, .hif, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
