@@ -917,8 +917,29 @@ def _duration(seconds: float) -> str:
 
 
 # --- entry point ---------------------------------------------------------------------------
+class _NoteHandler(logging.Handler):
+    """faceapp's own warnings (a JPEG flattened over white, metadata too long for its segment) as the
+    CLI's other remarks: ``note: …`` lines on stderr, above the progress bar. Without it Python
+    printed them bare (QA: a line without a prefix among the notes)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from tqdm import tqdm
+
+        try:
+            tqdm.write(f"note: {record.getMessage()}", file=sys.stderr)
+        except Exception:  # (logging never raises into the run)
+            self.handleError(record)
+
+
+def _show_warnings_as_notes() -> None:
+    logger = logging.getLogger("faceapp")
+    if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
+        logger.addHandler(_NoteHandler(logging.WARNING))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``faceapp-cli``; return the exit code."""
+    _show_warnings_as_notes()
     argv = _normalise_argv(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:

@@ -886,3 +886,16 @@ def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, ca
     assert "the result is an sRGB file" in err
     code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
     assert "CMYK" not in err and "cmyk" not in json.loads(out)["results"][0]
+
+
+def test_faceapps_own_warnings_are_notes_like_the_rest(tmp_path, testdata_dir, capsys):
+    """Archivist QA: "alpha_restored.jpg: JPEG has no transparency…" came out bare, without the
+    ``note:`` every other remark of the CLI has."""
+    rgb = np.asarray(Image.open(testdata_dir / "photos" / "cf_04.jpg").convert("RGB"))
+    alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    alpha[:10] = 0
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "alpha.png")
+    code, _, err = _run(capsys, tmp_path / "alpha.png", "--format", "jpg", "-o", tmp_path / "out", "--no-progress", *FACE)
+    assert code == 0
+    [line] = [line for line in err.splitlines() if "no transparency" in line]
+    assert line.startswith("note: alpha_restored.jpg: JPEG has no transparency")
