@@ -137,6 +137,10 @@ def test_a_photo_over_the_memory_budget_is_refused_with_the_ways_out(tmp_path, c
                       "--no-progress", "--memory-limit", "0")
     assert code == 0
     assert _run(capsys, tmp_path / "big.jpg", "--memory-limit", "lots")[0] == 2
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", "abc")  # a bad value from the environment says it came from there
+    code, _, err = _run(capsys, tmp_path / "big.jpg", "--no-progress")
+    assert code == 2 and "FACEAPP_MEMORY_LIMIT: not a memory size: 'abc'" in err
+    monkeypatch.delenv("FACEAPP_MEMORY_LIMIT")
     # A limit given on the command line is raised there; a way out that would not fit is not offered.
     code, _, err = _run(capsys, tmp_path / "big.jpg", "--upscale", "4", "--face-box", "10,10,90,90", "-o", tmp_path / "out",
                         "--no-progress", "--memory-limit", "10M")

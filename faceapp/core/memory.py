@@ -142,7 +142,10 @@ def memory_limit(setting: str | None = None) -> MemoryLimit:
     memory free now. ``0`` means no check."""
     for text, source in ((setting, "--memory-limit"), (os.environ.get(MEMORY_LIMIT_ENV), MEMORY_LIMIT_ENV)):
         if text:
-            value = parse_size(text)
+            try:
+                value = parse_size(text)
+            except ValueError as exc:  # (QA: from the environment, the message did not say where it came from)
+                raise ValueError(f"{source}: {exc}") from None
             if 0 < value < 2**20:
                 raise ValueError(f"{source} {text}: too little to restore a photo in; give at least 1M (e.g. 16G), "
                                  "or 0 for no check")
