@@ -401,6 +401,7 @@ class _Restorer:
         self._cautioned = False  # the note on a fidelity below the model's range is given once a run
         self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
         self._spared_advised = False
+        self._numbered_advised = False  # said once a run: results written under numbered names
         self._write_problems: dict[Path, OSError | None] = {}  # per folder probed: why nothing can be written there
         if self.prefs.seeds_per_face > 1 and "seed" not in pattern_fields(self.pattern):
             self.pattern += "_seed{seed}"
@@ -612,6 +613,11 @@ class _Restorer:
             )
             settle(path_text(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
+            if written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
+                self._numbered_advised = True
+                tqdm.write(f"note: {path_text(dest)} exists, so this result is {written.name}, and so on for "
+                           "results whose names are taken. Running a batch again? --skip-existing leaves photos "
+                           "restored before alone; --overwrite replaces their results.", file=sys.stderr)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
 

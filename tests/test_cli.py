@@ -899,3 +899,20 @@ def test_faceapps_own_warnings_are_notes_like_the_rest(tmp_path, testdata_dir, c
     assert code == 0
     [line] = [line for line in err.splitlines() if "no transparency" in line]
     assert line.startswith("note: alpha_restored.jpg: JPEG has no transparency")
+
+
+def test_a_batch_run_again_says_once_that_its_results_take_numbered_names(tmp_path, testdata_dir, capsys):
+    """Archivist QA: running a batch again wrote a second, identical copy of every result (x_2.jpg)
+    without a word: the first numbered name says why, once, and what to give instead."""
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / name)
+    assert _run(capsys, album, "-o", tmp_path / "out", "--no-progress", *FACE)[0] == 0
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", *FACE)
+    assert code == 0
+    notes = [line for line in err.splitlines() if "--skip-existing" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"note: {tmp_path / 'out' / 'a_restored.jpg'} exists, so this "
+                                                   "result is a_restored_2.jpg")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a_restored.jpg", "a_restored_2.jpg", "b_restored.jpg", "b_restored_2.jpg"]
