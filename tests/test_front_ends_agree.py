@@ -61,8 +61,8 @@ def test_sharp_face_sparing_runs_alike_in_both_front_ends(window, qtbot, photo, 
     assert fidelity == (1.0 if spare else run_fidelity)  # spared: kept as the restorer made it
     assert any("Sharp faces spared: face 1" in text for text in told) == spare
     caption = window.run_panel.preview_caption  # the chosen face says so as long as it is shown
-    assert caption.text().endswith("· spared") == spare
-    assert (f"instead of {run_fidelity:.2f}" in caption.toolTip()) == spare
+    assert (caption.text() == "Face 1 · kept") == spare  # as the face list says it; one face for every seed
+    assert ("Kept as the restorer made it" in caption.toolTip() and f"at {run_fidelity:.2f})" in caption.toolTip()) == spare
 
     monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
     capsys.readouterr()

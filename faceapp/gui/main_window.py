@@ -411,10 +411,15 @@ class MainWindow(QMainWindow):
             caption += " · refined" + (f" ×{passes}" if passes > 1 else "")
         spared = next((s for s in spared_faces(entry.result) if s.position == position), None)
         if spared is not None and not face.refinement_of(face.chosen):  # a refinement pass is never spared
-            caption += " · spared"
-            detail = (f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}: the restorer changed "
-                      f"this face by only {spared.restorer_change:.1f} grey levels (Diffuse anyway, in the seed gallery, "
-                      "lets the prior work on it)")
+            # in the words of the face list: "kept" (the restorer's face) or "spared" (sampled higher)
+            kept = spared.fidelity >= 1.0
+            if kept and getattr(face, "damage", None) is None:  # the same for every seed: no seed to name
+                caption = f"Face {face_number(face, position) + 1}"
+            caption += " · kept" if kept else " · spared"
+            how = ("Kept as the restorer made it" if kept
+                   else f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}")
+            detail = (f"{how}: the restorer changed this face by only {spared.restorer_change:.1f} grey levels "
+                      f"(Diffuse anyway, in the seed gallery, lets the prior work on it at {spared.asked:.2f})")
             if getattr(face, "damage", None) is not None:
                 detail += "; the prior filled its damage, each seed its own way"
         self.run_panel.show_face(face.candidates[face.chosen], caption, detail)
