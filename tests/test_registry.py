@@ -242,6 +242,12 @@ def test_a_models_size_is_told_in_words_while_it_downloads(manifests_dir, regist
     assert registry_for().status("tiny").size_text() == "unknown"
     (weights / (PRIOR + ".part")).write_bytes(b"x" * 999)
     assert registry_for().status("tiny").size_text() == "999 B so far"
+    estimated = manifest_data(configs)  # (QA: the official model's row said "unknown", its text "about 700 MB")
+    estimated["files"][0]["approx_size"], estimated["files"][1]["approx_size"] = 640_000_000, 63_000_000
+    write_manifest(manifests_dir, estimated)
+    assert registry_for().status("tiny").size_text() == "999 B of about 703.0 MB"
+    (weights / (PRIOR + ".part")).unlink()
+    assert registry_for().status("tiny").size_text() == "about 703.0 MB"
 
 
 def test_weights_beside_the_manifest_win(manifests_dir, registry_for, configs, tmp_path):

@@ -43,6 +43,7 @@ class ModelFile:
     name: str
     url: str = ""  # "" = no download address: the file must be imported
     size: Annotated[int, Field(ge=0)] = 0  # bytes, 0 = unknown
+    approx_size: Annotated[int, Field(ge=0)] = 0  # bytes, roughly, for people where ``size`` is unknown (0: not given)
     sha256: str = ""  # lower-case hex, "" = unknown: verification is structural
 
     @field_validator("name")

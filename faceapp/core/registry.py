@@ -94,9 +94,12 @@ class ModelStatus:
             return human_size(self.size_on_disk)
         have = human_size(self.size_on_disk) if self.size_on_disk else ""
         expected = [f.file.size for f in self.files]
-        if not all(expected):
+        if all(expected):
+            full = human_size(sum(expected))
+        elif all(f.file.size or f.file.approx_size for f in self.files):  # the manifest's estimate
+            full = "about " + human_size(sum(f.file.size or f.file.approx_size for f in self.files))
+        else:
             return f"{have} so far" if have else "unknown"
-        full = human_size(sum(expected))
         return f"{have} of {full}" if have else full
 
 
