@@ -28,7 +28,7 @@ from typing import Any
 from faceapp import __version__
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
-from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
+from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, MaskError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
     PNG_COMPRESS_LEVEL,
@@ -551,7 +551,10 @@ class _Restorer:
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
-        damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
+        try:
+            damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
+        except MaskError as exc:  # it names the mask: the line names the photo too, as every other error does
+            raise MaskError(f"{path_text(path)}: {exc}") from exc
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
                                                            mask_file.name, crop=damage.crop is not None)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)

@@ -103,6 +103,7 @@ def test_a_mask_of_the_wrong_size_fails_that_photo_and_a_missing_one_is_a_usage_
     Image.fromarray(mask[:100]).save(tmp_path / "small.png")
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "small.png", "--no-progress")
     assert code == 1 and "small.png is 400×100" in err and "400×225" in err
+    assert f"error: {photo}: damage mask small.png" in err  # which photo's mask, as every error line says (QA)
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "nowhere.png", "--no-progress")
     assert code == 2 and "--mask" in err
 
