@@ -28,7 +28,7 @@ from typing import Any
 from faceapp import __version__
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
-from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, MaskError, NoFaceFoundError
+from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
     PNG_COMPRESS_LEVEL,
@@ -551,10 +551,7 @@ class _Restorer:
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
-        try:
-            damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
-        except MaskError as exc:  # it names the mask: the line names the photo too, as every other error does
-            raise MaskError(f"{path_text(path)}: {exc}") from exc
+        damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
                                                            mask_file.name, crop=damage.crop is not None)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
@@ -844,7 +841,10 @@ def run_restore(args: argparse.Namespace) -> int:
                 raise
             except FaceappError as exc:
                 fail(path_text(str(exc)))
-                bar.write(f"error: {exc}", file=sys.stderr)
+                # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
+                # a result's name too long: only the other file was named); not one that stops the batch
+                named = _is_fatal(exc) or path.name in str(exc)
+                bar.write(f"error: {exc}" if named else f"error: {path_text(path)}: {exc}", file=sys.stderr)
                 if _is_fatal(exc):
                     break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on

@@ -345,6 +345,8 @@ def test_a_photo_whose_result_cannot_be_named_fails_alone(tmp_path, testdata_dir
     assert results["ok.jpg"]["status"] == "ok"
     assert "rename the photo" in results["a\\b.jpg"]["error"]
     assert "file systems take at most 255" in results["x" * 8]["error"]
+    [line] = [line for line in err.splitlines() if "take at most 255" in line]
+    assert line.startswith(f"error: {album / ('x' * 250 + '.jpg')}: the result's name")  # which photo (QA)
     code, _, err = _run(capsys, album / "ok.jpg", "--download-detector", "--detector-dir", tmp_path / "newdet",
                         "-o", tmp_path / "out2", "--no-progress", "--face-box", "70,40,140,130")
     assert code == 0, err  # a folder --download-detector will make is not "no such folder"
