@@ -229,6 +229,14 @@ def test_a_camera_exif_that_fits_a_jpeg_stays_whole_when_the_provenance_would_no
     assert kept[0x8298] == "Family archive" and kept.get_ifd(0x8769)[0x9003] == "1962:07:14 15:30:00"
     assert kept[0x010E] == exif[0x010E]
     assert read_provenance(dest) == provenance
+    # where the XMP cannot take it (no rdf:RDF to add it to; or too long), the provenance is never
+    # lost: it stays in the EXIF, and the camera's block goes, as before (review)
+    broken_xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">no RDF here</x:xmpmeta>'
+    crowded_xmp = XMP.replace(b"Grandma, 1931", b"y" * 65_000)
+    for xmp in (broken_xmp, crowded_xmp):
+        with_xmp = dataclasses.replace(photo, xmp=xmp)
+        dest = export_photo(source.rgb, None, with_xmp, tmp_path / "kept.jpg", provenance=provenance, overwrite=True)
+        assert read_provenance(dest) == provenance
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")

@@ -17,8 +17,9 @@ or a PNG's Comment chunk) and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC re
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
 photo is not). Text chunks and an IPTC record that the result's format has no place for are stated
 in its XMP as Dublin Core, beside what the photo's XMP states (:mod:`faceapp.core.xmp`). The
-provenance dict is written as JSON into the EXIF UserComment (or, where the photo has a comment of
-its own there, which stays, into the XMP) and, for PNG, also as a text chunk named ``faceapp``. A one-channel (black-and-white) source is written with one grey
+provenance dict is written as JSON into the EXIF UserComment (or into the XMP: where the photo has a
+comment of its own there, which stays, and in a JPEG whose camera EXIF fits its 64 KiB segment but
+would not with the provenance beside it) and, for PNG, also as a text chunk named ``faceapp``. A one-channel (black-and-white) source is written with one grey
 channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB channels). JPEG has
 no alpha channel: a transparent result is flattened over white there, with a warning in the log.
 Results larger than a format allows are refused before anything is written
@@ -323,32 +324,36 @@ def export_photo(
         if re.fullmatch(r"\d{8}", date) and date != "00000000":  # IIM's CCYYMMDD; XMP's date is YYYY-MM-DD
             core["photoshop:DateCreated"] = f"{date[:4]}-{date[4:6]}-{date[6:]}".replace("-00", "")
         with_text = xmp_packets.with_text_properties(with_text, core)
-    own_comment = photo is not None and _own_user_comment(photo.exif)
+    # The provenance goes into the EXIF UserComment, or into the XMP where the photo's own comment is
+    # there (it stays) or, in a JPEG, where a camera's EXIF that fits would not with it beside.
+    provenance_in_xmp = photo is not None and _own_user_comment(photo.exif)
+    provenance_text = json.dumps(provenance, ensure_ascii=True) if provenance is not None else None
     xmp = with_text
-    if provenance is not None and own_comment:  # the photo's comment stays; the provenance goes into the XMP
-        xmp = xmp_packets.with_provenance(with_text, json.dumps(provenance, ensure_ascii=True))
+    if provenance_text is not None and provenance_in_xmp:
+        xmp = xmp_packets.with_provenance(with_text, provenance_text)
     if fmt == "JPEG":
         xmp = _fitting_jpeg_xmp(dest.name, xmp, with_text, own_xmp)
     tiff = fmt == "TIFF"
     srgb = photo is None or colour.is_srgb(photo.icc)
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
-                       iptc=photo.iptc if tiff and photo is not None else None, comment_kept=own_comment,
+                       iptc=photo.iptc if tiff and photo is not None else None, comment_kept=provenance_in_xmp,
                        little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
-    if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES and provenance is not None and not own_comment:
-        # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fitted is kept whole, and the
-        # provenance goes into the XMP (QA: a 65 KB block lost its date, GPS and copyright to it)
-        exif = _exif_block(photo, provenance, scale=scale, size=(width, height), comment_kept=True, fmt=fmt,
-                           srgb=srgb, dpi=dpi)
-        if len(exif or b"") <= _JPEG_MAX_EXIF_BYTES:
-            own_comment = True
-            xmp = _fitting_jpeg_xmp(dest.name, xmp_packets.with_provenance(with_text, json.dumps(provenance, ensure_ascii=True)),
-                                    with_text, own_xmp)
+    if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES and provenance_text is not None and not provenance_in_xmp:
+        # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fits is kept whole, and the
+        # provenance goes into the XMP, where it fits there (QA: a 65 KB block lost its date, GPS and
+        # copyright to the provenance added to it)
+        camera = _exif_block(photo, provenance, scale=scale, size=(width, height), comment_kept=True, fmt=fmt,
+                             srgb=srgb, dpi=dpi)
+        with_provenance = xmp_packets.with_provenance(with_text, provenance_text)
+        if (len(camera or b"") <= _JPEG_MAX_EXIF_BYTES and with_provenance is not None
+                and len(with_provenance) <= _JPEG_MAX_XMP_BYTES and xmp_packets.provenance_text(with_provenance)):
+            exif, xmp, provenance_in_xmp = camera, with_provenance, True
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # Too long even so: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
         exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb, dpi=dpi)
-        if own_comment and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
+        if provenance_in_xmp and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
         if int(alpha.min()) < 255:
