@@ -42,6 +42,15 @@ def test_the_verdict_is_measured_once_and_cached(probe_calls, tmp_path):
     assert cached["fingerprint"]["cpu_name"] == "Test CPU" and cached["bf16_ms"] == 5.0
 
 
+def test_a_cache_the_old_two_thread_probe_wrote_is_measured_again(probe_calls, tmp_path):
+    """Review: the old probe's verdicts (no "settled": a busy machine could have fooled it into fp32
+    for good) are measured once more."""
+    old = {"fingerprint": cpu_bf16.fingerprint(BF16_CPU), "fp32_ms": 44.0, "bf16_ms": 45.2, "bf16_fast": False}
+    (tmp_path / "cpu-bf16.json").write_text(json.dumps(old))
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True
+    assert len(probe_calls) == 1 and json.loads((tmp_path / "cpu-bf16.json").read_text())["settled"] is True
+
+
 def test_a_cache_of_another_cpu_or_torch_is_measured_again(probe_calls, tmp_path):
     stale = {"fingerprint": {**cpu_bf16.fingerprint(BF16_CPU), "torch": "1.0"}, "bf16_fast": False}
     (tmp_path / "cpu-bf16.json").write_text(json.dumps(stale))

@@ -72,7 +72,10 @@ def probe_rounds(rounds: int = 2 * _ROUNDS_PER_HALF) -> dict[str, list[float]]:
     two-thread forward at every barrier whatever its precision: on 2 cores beside two busy
     processes, two threads timed fp32 and bf16 alike (48 against 45 ms; 7.1 against 3.6 idle), so
     bf16 lost, while one thread kept the idle ratio (about 0.5). In turns, so a busy spell slows
-    both. The thread count is restored afterwards."""
+    both. The thread count is restored afterwards, for the calling thread: a thread whose first
+    torch work falls within the probe keeps one thread (OpenMP copies the count then), so the probe
+    runs before any worker does torch work (the window's status bar asks at its start; the CLI
+    before its batch)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -120,7 +123,8 @@ def bf16_is_faster(cache_dir: Path | None) -> bool:
     key = fingerprint(capabilities)
     path = cache_dir / _CACHE_NAME if cache_dir is not None else None
     cached = _read(path)
-    if cached is not None and cached.get("fingerprint") == key and isinstance(cached.get("bf16_fast"), bool):
+    if (cached is not None and cached.get("fingerprint") == key and isinstance(cached.get("bf16_fast"), bool)
+            and cached.get("settled") is True):  # (an answer of the two-thread probe, which busy machines fooled, is not)
         return cached["bf16_fast"]
     result = measure()
     log.info("CPU bf16 probe: fp32 %.1f ms, bf16 %.1f ms → %s%s", result["fp32_ms"], result["bf16_ms"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 
 import torch
 
@@ -68,9 +69,13 @@ def cpu_runs_bf16_fast() -> bool:
     return _measured_bf16_fast()
 
 
+_PROBE_LOCK = threading.Lock()
+
+
 @functools.cache
 def _measured_bf16_fast() -> bool:
-    return cpu_bf16.bf16_is_faster(user_cache_dir())
+    with _PROBE_LOCK:  # one probe at a time (the cache answers the second caller from the file)
+        return cpu_bf16.bf16_is_faster(user_cache_dir())
 
 
 def configure_cpu_threads(threads: int | None = None) -> int:
