@@ -70,13 +70,14 @@ from faceapp.core.progress import drive
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSettings
 from faceapp.core.tempfiles import create_temp
+from faceapp.core import termination
 from faceapp.core.termination import terminate_like_interrupt
 from faceapp.core.wording import counted
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C (SIGTERM and SIGHUP stop a run the same way)
+EXIT_INTERRUPTED = termination.EXIT_INTERRUPTED
 _COMMANDS = ("restore", "models")
 
 
@@ -929,13 +930,15 @@ def _duration(seconds: float) -> str:
 class _NoteHandler(logging.Handler):
     """faceapp's own warnings (a JPEG flattened over white, metadata too long for its segment) as the
     CLI's other remarks: ``note: …`` lines on stderr, above the progress bar. Without it Python
-    printed them bare (QA: a line without a prefix among the notes)."""
+    printed them bare (QA: a line without a prefix among the notes). Errors are printed as Python
+    did, with their traceback (an unexpected error's is the only record of it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         from tqdm import tqdm
 
         try:
-            tqdm.write(f"note: {record.getMessage()}", file=sys.stderr)
+            text = f"note: {record.getMessage()}" if record.levelno < logging.ERROR else self.format(record)
+            tqdm.write(text, file=sys.stderr)
         except Exception:  # (logging never raises into the run)
             self.handleError(record)
 

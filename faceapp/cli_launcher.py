@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import sys
 
-from faceapp.core.termination import terminate_like_interrupt
-
-#: The exit code of a stopped run (128 + SIGINT), as :data:`faceapp.cli.EXIT_INTERRUPTED`.
-EXIT_INTERRUPTED = 130
+from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
 
 
 def main() -> int:
-    """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading."""
+    """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading (or
+    before its command handles stops itself: parsing its arguments)."""
     try:
         with terminate_like_interrupt():
             from faceapp.cli import main as run_command
+
+            return run_command()
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return run_command()

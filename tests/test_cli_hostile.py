@@ -276,7 +276,22 @@ def test_the_command_is_the_launcher_and_exits_as_the_cli_does():
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts["faceapp-cli"] == "faceapp.cli_launcher:main"
-    assert cli_launcher.EXIT_INTERRUPTED == cli.EXIT_INTERRUPTED
+    assert callable(cli_launcher.main)
+
+
+def test_an_unexpected_error_fails_its_photo_and_prints_its_traceback(tmp_path, testdata_dir, capsys, monkeypatch):
+    """A bug fails one photo, not the batch, and its traceback is on stderr: the CLI has no log file,
+    so that is its only record (review: the warnings-as-notes handler had made it a bare note)."""
+    source = _photo(tmp_path, testdata_dir)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli.application, "iter_restore", broken)
+    code, _, err = _run(capsys, source, "-o", tmp_path / "out", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 1
+    assert f"error: {source}: unexpected error: RuntimeError('a bug')" in err
+    assert "Traceback" in err and 'raise RuntimeError("a bug")' in err and "note: unexpected" not in err
 
 
 # --- 8: two runs into one folder ----------------------------------------------------------

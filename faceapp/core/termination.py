@@ -13,6 +13,9 @@ import signal
 import threading
 from collections.abc import Iterator
 
+#: The exit code of a command stopped by Ctrl-C, SIGTERM or SIGHUP: 128 + SIGINT, as shells report Ctrl-C.
+EXIT_INTERRUPTED = 130
+
 #: The signals handled like SIGINT (SIGHUP does not exist on Windows).
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
