@@ -109,3 +109,10 @@ def test_tabbing_into_the_scrolled_side_panel_brings_the_control_into_sight(qtbo
     assert window.fidelity.slider.hasFocus()
     top = window.fidelity.mapTo(window.side_panel.widget(), window.fidelity.rect().topLeft()).y()
     assert bar.value() <= top  # the control's top, its value, is in sight
+    # a click gives the focus too, but scrolls nothing: the control stays under the pointer (review)
+    window.compare.setFocus(Qt.FocusReason.TabFocusReason)
+    bar.setValue(bar.maximum())
+    scrolled = bar.value()
+    qtbot.mousePress(window.fidelity.slider, Qt.MouseButton.LeftButton, pos=window.fidelity.slider.rect().center())
+    qtbot.mouseRelease(window.fidelity.slider, Qt.MouseButton.LeftButton, pos=window.fidelity.slider.rect().center())
+    assert window.fidelity.slider.hasFocus() and bar.value() == scrolled

@@ -628,6 +628,8 @@ class MainWindow(QMainWindow):
         the fidelity slider with its value above it (keyboard QA)."""
         if new is None or not self.side_panel.widget().isAncestorOf(new):
             return
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:  # a click: nothing moves under the pointer
+            return
         self.side_panel.ensureWidgetVisible(self.fidelity if self.fidelity.isAncestorOf(new) else new, 0, 0)
 
     def _split_reset(self) -> None:
@@ -692,17 +694,22 @@ class MainWindow(QMainWindow):
 
     def _restore_window_state(self) -> None:
         geometry, state = self.store.geometry(), self.store.window_state()
+        room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
             # Qt keeps the saved size in device pixels: at another scale (a laptop docked to a monitor,
             # 150 % → 200 %) the window came back a quarter smaller, the gallery out of sight (QA). It
-            # keeps its size as the user saw it, as far as the screen has room.
+            # keeps its size as the user saw it, frame and all within the screen.
             size = self.store.window_size()
             if size is not None and not (self.isMaximized() or self.isFullScreen()) and size != (self.width(), self.height()):
-                room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-                self.resize(min(size[0], room.width()), min(size[1], room.height()))
+                frame = self.frameGeometry().size() - self.size()  # (none until the window manager adds one)
+                width = min(size[0], room.width() - frame.width())
+                height = min(size[1], room.height() - frame.height())
+                self.resize(width, height)
+                left = min(max(self.x(), room.left()), room.right() + 1 - width - frame.width())
+                top = min(max(self.y(), room.top()), room.bottom() + 1 - height - frame.height())
+                self.move(left, top)
         else:  # the first start: a comfortable size that fits the screen (a 1366x768 laptop, 150 % scaling)
-            room = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
             self.resize(min(1280, round(room.width() * 0.95)), min(820, round(room.height() * 0.9)))
         if state is not None:
             self.restoreState(state)
