@@ -197,3 +197,26 @@ def test_a_48_bit_scan_is_saved_in_16_bits_unless_the_setting_says_8(window, qtb
     job = window.session.export_job([path], dest=tmp_path / "eight.png")
     [written], _steps = drain(job(lambda: False))
     assert cv2.imread(str(written), cv2.IMREAD_UNCHANGED).dtype == np.uint8
+
+
+def test_a_saved_photo_takes_down_only_its_own_failed_saves_notice(window, qtbot, photo, tmp_path):
+    """Review: a save that worked took down every save error, also another photo's still unsaved."""
+    other = tmp_path / "other.jpg"
+    other.write_bytes(photo.read_bytes())
+    first = load(window, qtbot, photo)
+    restore(window, qtbot, first)  # (Restore acts on the photo shown: the one loaded last)
+    second = load(window, qtbot, other)
+    restore(window, qtbot, second)
+    blocked = tmp_path / "blocked"
+    blocked.write_bytes(b"a file where the output folder would be")
+    window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(blocked))
+    window.filmstrip.select(first)
+    assert saved(window, qtbot, window.exports.save) == []
+    assert [n.subject for n in window.notices.notices() if n.action == "save_as"] == [first]
+    window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(tmp_path / "restored"))
+    window.filmstrip.select(second)
+    assert len(saved(window, qtbot, window.exports.save)) == 1
+    assert [n.subject for n in window.notices.notices() if n.action == "save_as"] == [first]  # still unsaved
+    window.filmstrip.select(first)
+    assert len(saved(window, qtbot, window.exports.save)) == 1
+    assert not [n for n in window.notices.notices() if n.action == "save_as"]

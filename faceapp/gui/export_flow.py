@@ -159,7 +159,8 @@ class ExportFlow(QObject):
         target = save_as_target(name, chosen)
         problem = destination_problem(target, window.current)
         if problem is not None:  # refused before any question
-            window.notices.show_notice(Notice(_sentence(ExportError(problem)), "error", "save_as", "Save as…"))
+            window.notices.show_notice(Notice(_sentence(ExportError(problem)), "error", "save_as", "Save as…",
+                                              window.current))
             return False
         if target.exists() and confirm.ask_before_discarding(
                 window, f"{target.name} already exists. Replace it?", discard="Replace") != "discard":
@@ -169,7 +170,7 @@ class ExportFlow(QObject):
             quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
             if not ok:
                 return False
-        # The file dialog asked before a taken name was chosen: that file is replaced (never the original).
+        # A taken name was asked about above: that file is replaced (never the original).
         return self._start([window.current], "save", dest=target, quality=quality, replace=True)
 
     def export_all(self) -> bool:
@@ -239,7 +240,7 @@ class ExportFlow(QObject):
         try:
             job = self._window.session.export_job(paths, **options)
         except ExportError as error:
-            self._failed(kind, written, len(paths), error)
+            self._failed(kind, written, paths, error)
             return False
         for path in paths:
             self._writing[path] = self._writing.get(path, 0) + 1
@@ -256,8 +257,8 @@ class ExportFlow(QObject):
         self._queue.add(QueuedJob(
             job, kind, paths[0] if len(paths) == 1 else None,
             on_progress=lambda step: self._step(step, written),
-            on_done=ended(lambda _files: self._done(kind, written)),
-            on_failed=ended(lambda error: self._failed(kind, written, len(paths), error)),
+            on_done=ended(lambda _files: self._done(kind, written, paths)),
+            on_failed=ended(lambda error: self._failed(kind, written, paths, error)),
             on_cancelled=ended(lambda: self._stopped(kind, written, len(paths))),
         ))
         return True
@@ -273,9 +274,12 @@ class ExportFlow(QObject):
             self.status.show_step(f"Saving {step.index + 1} of {step.total}: {name}",
                                   step.index + (step.written is not None), step.total, cancellable=True)
 
-    def _done(self, kind: str, written: list[Path]) -> None:
+    def _done(self, kind: str, written: list[Path], paths: list[Path]) -> None:
         if written:  # an export like one that failed worked (another folder, space made): its error goes
-            self._window.notices.withdraw("export_all" if kind == "export_all" else "save_as", None)
+            if kind == "export_all":
+                self._window.notices.withdraw("export_all", None)
+            else:  # (only that photo's: another's failed save still stands)
+                self._window.notices.withdraw("save_as", paths[0])
         if written and kind != "export_all":  # (Export all's notice below says where they went)
             self._window.say(f"Saved {written[-1]}")
         if kind == "export_all":
@@ -288,7 +292,8 @@ class ExportFlow(QObject):
             self._window.notices.info(f"Saved {counted(len(written), 'photo')}{where}.{there}{waiting}")
         self.saved.emit(written)
 
-    def _failed(self, kind: str, written: list[Path], total: int, error: BaseException) -> None:
+    def _failed(self, kind: str, written: list[Path], paths: list[Path], error: BaseException) -> None:
+        total = len(paths)
         if self._close_when_done:
             self._close_when_done = False  # stay open: the user should see what went wrong
             self.closeAbandoned.emit()
@@ -299,7 +304,7 @@ class ExportFlow(QObject):
                 f"{_sentence(error)} {len(written)} of {counted(total, 'photo')} saved before this.",
                 "error", "export_all", "Export to another folder…"))
         else:
-            self._window.notices.show_notice(Notice(_sentence(error), "error", "save_as", "Save as…"))
+            self._window.notices.show_notice(Notice(_sentence(error), "error", "save_as", "Save as…", paths[0]))
         self.saved.emit(written)
 
     def _stopped(self, kind: str, written: list[Path], total: int) -> None:

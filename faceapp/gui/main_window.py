@@ -640,14 +640,20 @@ class MainWindow(QMainWindow):
         """A notice's button: ``subject`` is the photo it is about, when it names one."""
         {"models": self.models.open_models, "settings": self.models.open_settings,
          "open": self.open_files, "open_folder": self.open_folder, "log": self.actions_["log_folder"].trigger,
-         "save_as": self.exports.save_as, "export_all": self.exports.export_all,
+         "save_as": lambda: self._show_if_loaded(subject) and self.exports.save_as(),
+         "export_all": self.exports.export_all,
          "draw_box": lambda: self._draw_box_on(subject),
          }[action]()
 
-    def _draw_box_on(self, path: object) -> None:
-        """Show ``path`` (when it is still loaded; else stay on the photo shown) and start drawing a face box."""
+    def _show_if_loaded(self, path: object) -> bool:
+        """Show ``path`` when it is still loaded (else stay on the photo shown); whether it is shown."""
         if isinstance(path, Path) and path in self.session.entries and path != self.current:
             self.filmstrip.select(path)
+        return path is None or path == self.current
+
+    def _draw_box_on(self, path: object) -> None:
+        """Show ``path`` (when it is still loaded; else stay on the photo shown) and start drawing a face box."""
+        self._show_if_loaded(path)
         if self.actions_["draw_box"].isEnabled():
             self.actions_["draw_box"].setChecked(True)
 
