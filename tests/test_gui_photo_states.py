@@ -7,7 +7,8 @@ import gui_util
 import numpy as np
 from gui_util import TINY_MODEL, drop_files, load, restore, set_sampling
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtWidgets import QApplication
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
@@ -123,6 +124,12 @@ def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
     assert window.zoom_label.text() == "Zoom 100 %"
     window.actions_["zoom_fit"].trigger()
     assert window.zoom_label.text() == f"Zoom {window.compare.zoom() * 100:.0f} %" != "Zoom 100 %"
+    window.actions_["zoom_actual"].trigger()  # then the window goes to a screen at 200 %: the label follows
+    window.compare.devicePixelRatioF = lambda: 2.0
+    QApplication.sendEvent(window.compare, QEvent(QEvent.Type.DevicePixelRatioChange))
+    assert window.zoom_label.text() == "Zoom 200 %"
+    del window.compare.devicePixelRatioF
+    window.actions_["zoom_fit"].trigger()
 
     set_sampling(window, seeds=1, steps=2)
     marked = []  # the face the photo marks as being sampled, at each step

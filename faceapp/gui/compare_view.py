@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -316,6 +316,12 @@ class CompareView(QWidget):
         super().resizeEvent(event)
         if self._fit:
             self._apply_fit()
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        handled = super().event(event)
+        if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another scale:
+            self.zoomChanged.emit(self._zoom)  # the same zoom is another share of its pixels (review)
+        return handled
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)

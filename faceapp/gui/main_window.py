@@ -432,8 +432,8 @@ class MainWindow(QMainWindow):
         entry = self.session.entries[path]
         if entry.faces:  # e.g. a box drawn: "no face was found" no longer holds
             self.notices.withdraw("draw_box", path)
-        if entry.photo is not None:  # opened again, mended: "could not be opened" no longer holds
-            self.notices.withdraw("open", path)
+        if entry.photo is not None or entry.state == "queued":  # opened (again): "could not be opened" no longer
+            self.notices.withdraw("open", path)  # holds, or is said anew if it still cannot be
         if entry.photo is None and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
             self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later)
         saved = entry.state == "done" and self.session.saved_file(path) is not None

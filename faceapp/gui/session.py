@@ -36,7 +36,7 @@ from faceapp.core.application import (
     resample_message,
     spared_message,
 )
-from faceapp.core.errors import ExportError, NoFaceFoundError
+from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
 from faceapp.core.export import export_photo, file_identity, format_for, write_error_message
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
@@ -172,7 +172,7 @@ class Session(QObject):
             entry = self.entries.get(path)
             if entry is not None and entry.photo is None and entry.state in ("error", "not loaded"):
                 entry.state, entry.error = "queued", None  # could not be opened: read again, it may be mended
-                self.entryChanged.emit(path)
+                self.entryChanged.emit(path)  # (its notice goes: a new one comes if it fails again)
             elif entry is not None:
                 continue
             else:
@@ -374,8 +374,8 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
-            if entry.photo is None and getattr(error, "path", None) is None:
-                error.path = path  # it could not be opened: its notice goes once it is (opened again, mended)
+            if entry.photo is None and isinstance(error, ImageError) and getattr(error, "path", None) is None:
+                error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
         self._set_state(path, "error")
         self.error.emit(error)
 
