@@ -778,7 +778,7 @@ def run_restore(args: argparse.Namespace) -> int:
     inputs = _without_masks(found, args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
-        if args.json:  # a script reading stdout gets its document, as with any other failed run
+        if args.json:  # a script reading stdout gets its document, as after photos that failed (usage errors: none)
             _print_summary(args, [], 0, seconds=time.monotonic() - started)
         return EXIT_FAILURE
     if args.overwrite and (clash := _replaced_input(restorer, inputs, found)) is not None:

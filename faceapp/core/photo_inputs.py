@@ -92,7 +92,9 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
     for top, folders, files in os.walk(folder, followlinks=True,
                                        onerror=lambda exc: unreadable.append(Path(exc.filename or folder))):
         top_path = Path(top)
-        folders.sort(key=lambda name: ((top_path / name).is_symlink(), name))  # a folder before links to it
+        # within one folder, its sub-folders before links (a link elsewhere in the tree to a folder
+        # listed later still lists that folder under the link's name)
+        folders.sort(key=lambda name: ((top_path / name).is_symlink(), name))
         for name in list(folders):
             real = os.path.realpath(top_path / name)
             if name.startswith("."):
