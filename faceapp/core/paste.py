@@ -171,6 +171,16 @@ def paste_faces(
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class KeptDetail:
+    """What a face pasted as a change keeps of the photo (see :func:`blend_faces`): ``reference``,
+    the unrestored crop (the crops' type), and ``hole``, float32 weights in [0, 1] of the crop's
+    damaged pixels (softened), where the restored crop is pasted whole; None: no damage."""
+
+    reference: np.ndarray
+    hole: np.ndarray | None = None
+
+
 def blend_faces(
     out: np.ndarray,
     plain: Sequence[np.ndarray],
@@ -178,6 +188,7 @@ def blend_faces(
     masks: Sequence[FaceMask],
     weights: Sequence[np.ndarray],
     *,
+    kept: Sequence[KeptDetail | None] | None = None,
     band_rows: int = _BAND_ROWS,
 ) -> None:
     """Add wᵢ·(cropᵢ − plainᵢ) into ``out`` in place over each mask's ROI.
@@ -186,9 +197,15 @@ def blend_faces(
     copy of the background or the background itself). ``out``, ``plain`` and ``crops`` are uint8,
     or all uint16 (a 16-bit result). The work runs in bands of ``band_rows``
     output rows, so the float temporaries stay small whatever the face's size.
+
+    A face with a :class:`KeptDetail` in ``kept`` is pasted as its change instead: wᵢ·(cropᵢ −
+    referenceᵢ), both warped alike, so the background keeps what the crop's resolution cannot hold
+    (the fine detail of a face larger than the crop, or of a photo upscaled); in its hole the crop
+    is pasted whole, as without it.
     """
     top_value = float(np.iinfo(out.dtype).max)
-    for crop, base, mask, weight in zip(crops, plain, masks, weights, strict=True):
+    kept = kept if kept is not None else [None] * len(crops)
+    for crop, base, mask, weight, detail in zip(crops, plain, masks, weights, kept, strict=True):
         if mask.empty():
             continue
         x0, y0, x1, y1 = mask.roi
@@ -196,13 +213,23 @@ def blend_faces(
             bottom = min(y1 - y0, top + band_rows)
             band_map = mask.inverse_map.copy()
             band_map[:, 2] += mask.inverse_map[:, 1] * top
+            size = (x1 - x0, bottom - top)
             warped = cv2.warpAffine(
-                crop, band_map, (x1 - x0, bottom - top), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_REPLICATE,
+                crop, band_map, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
             )
             target = out[y0 + top : y0 + bottom, x0:x1]
             value = warped.astype(np.float32)
             value -= base[top:bottom]
+            if detail is not None:  # + (plain − reference): the change alone, outside the hole
+                unrestored = cv2.warpAffine(detail.reference, band_map, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                                            borderMode=cv2.BORDER_REPLICATE)
+                kept_part = base[top:bottom].astype(np.float32)
+                kept_part -= unrestored
+                if detail.hole is not None:
+                    hole = cv2.warpAffine(detail.hole, band_map, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+                    kept_part *= (1.0 - hole)[:, :, None]
+                value += kept_part
             value *= weight[top:bottom, :, None]
             value += target
             value += 0.5
