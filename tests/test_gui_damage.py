@@ -37,6 +37,7 @@ def test_painted_damage_is_repaired_by_restore_and_undo_clear_work(window, qtbot
 
     window.models.apply_preferences(window.session.prefs.replace(repair_resamples=2))  # Settings → Damage resampling
     entry = restore(window, qtbot, path)
+    assert not window.actions_["damage_brush"].isChecked() and not window.damage.brush()  # the fill in plain sight
     assert entry.result.damage is not None
     assert entry.result.provenance()["damage"]["pixels"] == int((editor.mask() > 0).sum())
     assert entry.result.provenance()["damage"]["resamples"] == 2

@@ -165,6 +165,7 @@ class MainWindow(QMainWindow):
         a["remove"].triggered.connect(self.remove_current)
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
+        a["restore_all"].triggered.connect(self._put_brush_down)
         a["restore_all"].triggered.connect(s.restore_all)
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
@@ -516,7 +517,13 @@ class MainWindow(QMainWindow):
     # ---- actions ---------------------------------------------------------------------------
     def restore_current(self) -> None:
         if self.current is not None:
+            self._put_brush_down()
             self.session.restore([self.current])
+
+    def _put_brush_down(self) -> None:
+        """A restore asked for ends painting: the strokes drawn over the after side hid the fill the
+        user wants to judge (QA); P takes the brush up again."""
+        self.actions_["damage_brush"].setChecked(False)
 
     def remove_current(self) -> None:
         """Remove the shown photo from the window (never the file); asks first when its result
