@@ -149,7 +149,7 @@ def test_the_brush_starts_at_a_size_that_suits_the_photos_faces_and_keeps_the_us
     window.actions_["brush_bigger"].trigger()
     bigger = window.damage.brush_radius()
     assert bigger > suited
-    assert window.statusBar().currentMessage() == f"Brush: {2 * bigger:.1f} px across (photo pixels)"  # its size, said
+    assert window.statusBar().currentMessage() == f"Brush: {2 * bigger:.0f} px across (photo pixels)"  # its size, said
 
     other = tmp_path / "other.png"
     from PIL import Image

@@ -36,7 +36,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "redo_damage": ("Re&do damage stroke", "", _Std.Redo, "Do again the damage stroke taken back"),
     "clear_damage": ("C&lear damage", "", "Ctrl+Shift+Backspace", "Remove all the damage painted on this photo"),
     "refine": ("Re&fine face", "restore", "F",
-               "Restore the chosen candidate of the selected face again at a high fidelity (Settings → Refine passes); each pass joins the gallery"),
+               "Restore the selected face's chosen candidate again, at a high fidelity; each pass joins the gallery"),
     "settings": ("Se&ttings…", "settings", "Ctrl+,", "Device, model, steps, seeds, output"),
     "models": ("&Models…", "models", "Ctrl+M", "Download, import and delete models"),
     "gallery": ("Seed &gallery", "gallery", "G", "Show the candidates of the selected face"),

@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
         """[ and ]: the brush's size, said in the status bar (QA: on a large photo at Fit the circle is
         a dot whose size cannot be judged)."""
         self.damage.set_brush_radius(self.damage.brush_radius() * factor)
-        self.statusBar().showMessage(f"Brush: {2 * self.damage.brush_radius():.1f} px across (photo pixels)", 3000)
+        self.statusBar().showMessage(f"Brush: {2 * self.damage.brush_radius():.0f} px across (photo pixels)", 3000)
 
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a

@@ -153,9 +153,9 @@ class SettingsDialog(QDialog):
         self.repair_resamples.setRange(1, MAX_RESAMPLES)
         self.repair_resamples.setSpecialValueText("Off")  # each step once
         self.repair_resamples.setValue(prefs.repair_resamples)
-        self.repair_resamples.setToolTip("Where damage is painted on a face: how often each step is noised again and "
-                                         "repeated (RePaint resampling). More blends the filled part better; each "
-                                         "one adds the face's sampling time again")
+        self.repair_resamples.setToolTip("Where damage is painted on a face: how many times each step of the fill "
+                                         "is gone over again (RePaint resampling). More joins the filled part to the "
+                                         "rest of the face better; each adds the face's sampling time again.")
         self.refine_passes = QSpinBox()
         self.refine_passes.setRange(1, MAX_REFINE_PASSES)
         self.refine_passes.setValue(prefs.refine_passes)
