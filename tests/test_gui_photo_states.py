@@ -328,3 +328,23 @@ def test_another_model_is_named_alone_when_the_steps_are_left_to_the_model(windo
     assert "Made with other settings (model): press Restore" in window.run_panel.progress_text.text()
     window.models.apply_preferences(window.session.prefs.replace(model="", steps=2))
     assert "Made with other settings (steps): press Restore" in window.run_panel.progress_text.text()
+
+
+def test_a_long_restore_says_how_long_it_has_left(window, qtbot, photo, monkeypatch):
+    """QA: runs of 45-55 s showed a bar and a step count, no time. Once the pace of its steps is
+    known, the progress says how long is left; timed from its first step, not from a model load."""
+    import faceapp.gui.session as session_module
+    from faceapp.core.photo_restore import Progress
+
+    path = load(window, qtbot, photo)
+    now = [100.0]
+    monkeypatch.setattr(session_module.time, "monotonic", lambda: now[0])
+    shown = []
+    window.session.progress.connect(lambda p, text, fraction, preview: shown.append(text))
+    window.session._restore_progress(path, "loading the model", [0])
+    for step, at in ((1, 104.0), (2, 105.0), (6, 144.0)):  # face 1 of 1, 10 steps: 40 s from step 1 to 6
+        now[0] = at
+        window.session._restore_progress(path, Progress(0, 1, step, 10), [0])
+    assert shown[0] == "Loading the model…"
+    assert shown[1:3] == ["Face 1 · step 1 of 10", "Face 1 · step 2 of 10"]  # too soon to tell
+    assert shown[3] == "Face 1 · step 6 of 10 · about 30 s left"  # half of it in 40 s, 0.4 left: 32 s

@@ -41,7 +41,7 @@ from faceapp.core.export import export_photo, file_identity, format_for, write_e
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
-from faceapp.core.wording import counted, listed
+from faceapp.core.wording import counted, listed, time_left
 from faceapp.gui.backend import (
     SIXTEEN_BIT_SETTING,
     CoreBackend,
@@ -117,6 +117,8 @@ class Session(QObject):
         self.backend = backend
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
+        #: each running restore's clock: when its steps began, and the share of it done then
+        self._restore_clocks: dict[Path, tuple[float, float]] = {}
         #: What the window shows of each photo: "before" and "after", ready-made QImages. Every photo
         #: has its thumbnails; the full-size ``image`` only the photos of :attr:`on_screen` keep.
         self.before: dict[Path, Rendered] = {}
@@ -277,6 +279,7 @@ class Session(QObject):
                 on_cancelled=lambda p=path: self._restore_cancelled(p),
             ))
             self._mark_queued(path)
+            self._restore_clocks.pop(path, None)  # (an earlier run's)
             entry.restoring_with, entry.restoring_inputs, entry.restore_started = made_with, entry.inputs(), False
 
     def restore_all(self) -> None:
@@ -335,6 +338,7 @@ class Session(QObject):
         if path in self.entries:
             self.entries[path].restore_started = True
         if isinstance(item, str):
+            self._restore_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
@@ -343,6 +347,10 @@ class Session(QObject):
         index = order[item.face_index] if item.face_index < len(order) else item.face_index
         which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
+        # how long it has left, timed from its first step (a model loading before it says nothing of its pace)
+        clock = self._restore_clocks.setdefault(path, (time.monotonic(), fraction))
+        if (left := time_left(time.monotonic() - clock[0], fraction, since=clock[1])) is not None:
+            text += f" · {left}"
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
