@@ -218,6 +218,10 @@ def test_a_face_spared_whole_keeps_the_photos_own_detail_and_only_the_restorers_
     hole = damage > 0
     assert np.abs(out[hole] - photo.rgb.astype(np.int16)[hole]).mean() > 20  # the stain's noise is not kept there
 
+    faithful = dataclasses.replace(ASKED, fidelity=1.0)  # the restorer alone, asked for: the same for a sharp face…
+    assert restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=faithful)).keeps_detail(0)
+    assert not restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=faithful)).keeps_detail(0)  # …not a degraded one
+    assert not restore_photo(photo, faces, _engine(2.0, sharp_faces=None), PhotoSettings(sampler=faithful)).keeps_detail(0)
     diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
     assert not diffused.keeps_detail(0)
     x0, y0, x1, y1 = diffused.masks()[0].roi

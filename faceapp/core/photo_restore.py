@@ -217,6 +217,9 @@ class PhotoResult:
     settings: PhotoSettings
     model_name: str
     damage: np.ndarray | None = None
+    #: the restorer change (grey levels) under which the model's ramp calls a face sharp (None: the
+    #: model has no ramp): such a face the prior did not touch keeps the photo's detail (:meth:`keeps_detail`)
+    sharp_below: float | None = None
     _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
@@ -318,12 +321,15 @@ class PhotoResult:
 
     def keeps_detail(self, position: int) -> bool:
         """Whether face ``position`` is pasted as the restorer's change to it, keeping the photo's
-        own fine detail: a face spared whole (sharp: the restorer's face at fidelity 1 where the run
-        asked for less; its damage, if any, filled), showing a candidate no refinement pass made.
-        Pasted whole, a face larger than the model's crop came back softer than the sharp photo it
-        was spared in (QA: 15–34 % of its fine detail gone; a small stain blurred the whole face)."""
+        own fine detail: a sharp face (the restorer changed it less than :attr:`sharp_below`) that
+        the prior did not touch (fidelity 1: spared whole, or asked for; its damage, if any, filled),
+        showing a candidate no refinement pass made. Pasted whole, a face larger than the model's
+        crop came back softer than the sharp photo it was spared in (QA: 15–34 % of its fine detail
+        gone; a small stain blurred the whole face). A face the restorer changed more (a degraded
+        one) is pasted whole: finer than the crop, its photo holds noise, grain or print dots."""
         face = self.faces[position]
-        return (face.fidelity is not None and face.fidelity >= 1.0 > self.settings.sampler.fidelity
+        return (face.fidelity is not None and face.fidelity >= 1.0 and self.sharp_below is not None
+                and face.restorer_change is not None and face.restorer_change <= self.sharp_below
                 and not face.refinement_of(face.chosen))
 
     def _kept_details(self, dtype: np.dtype) -> list[KeptDetail | None]:
@@ -471,6 +477,7 @@ def iter_restore_photo(
     return PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"), damage=damage,
+        sharp_below=ramp.untouched_below if (ramp := getattr(engine, "sharp_faces", None)) is not None else None,
     )
 
 
