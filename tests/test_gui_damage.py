@@ -6,6 +6,7 @@ from __future__ import annotations
 import gui_util
 import numpy as np
 from gui_util import load, restore, shown_after
+from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
 from faceapp.core.refine import DEFAULT_REFINE_PASSES
@@ -122,6 +123,15 @@ def test_messages_name_a_face_by_the_number_on_its_tag(window, qtbot, photo):
     qtbot.waitUntil(lambda: bool(messages), timeout=60000)
     assert messages[-1].startswith("Refined face 2:")
     assert any(t.startswith("Face 2: refining") for t in texts)
+
+
+def test_a_restore_that_cannot_start_leaves_the_brush_in_hand(window, qtbot, tmp_path):
+    """Review: Restore on a photo without a face, which restores nothing, put the brush down too."""
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")
+    load(window, qtbot, tmp_path / "wall.png")
+    window.actions_["damage_brush"].setChecked(True)
+    window.restore_current()
+    assert window.actions_["damage_brush"].isChecked()
 
 
 def test_leaving_the_brush_with_esc_puts_the_eraser_away_so_the_next_stroke_paints(window, qtbot, photo):

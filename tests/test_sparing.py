@@ -207,6 +207,7 @@ def test_a_face_spared_whole_keeps_the_photos_own_detail_and_only_the_restorers_
     damage[95:105, 60:100] = 255  # a stain on face 1
     result = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=ASKED), damage=damage)
     assert [result.keeps_detail(i) for i in range(2)] == [True, True]
+    assert [face.get("detail_kept") for face in result.provenance()["faces"]] == [True, True]  # the file says so
     out = result.composite().astype(np.int16)
     brighter = photo.rgb.astype(np.int16) + 2
     near_hole = cv2.dilate(damage, np.ones((41, 41), np.uint8)) > 0  # the hole, its softened edge (a crop px: 3.2 px)
@@ -222,12 +223,31 @@ def test_a_face_spared_whole_keeps_the_photos_own_detail_and_only_the_restorers_
     assert restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=faithful)).keeps_detail(0)
     assert not restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=faithful)).keeps_detail(0)  # …not a degraded one
     assert not restore_photo(photo, faces, _engine(2.0, sharp_faces=None), PhotoSettings(sampler=faithful)).keeps_detail(0)
+    polished = dataclasses.replace(faithful, polish_timestep=200)  # the prior's texture polish touches it (review)
+    assert not restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=polished)).keeps_detail(0)
+    # the face's own model decides: a face sampled again with a model without a ramp is pasted whole
+    spared = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=ASKED))
+    again = drive(iter_resample_face(spared, 0, _engine(2.0, sharp_faces=None), diffuse_anyway=False))
+    assert spared.keeps_detail(0) and not again.keeps_detail(0) and again.keeps_detail(1)
     diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
-    assert not diffused.keeps_detail(0)
+    assert not diffused.keeps_detail(0) and "detail_kept" not in diffused.provenance()["faces"][0]
     x0, y0, x1, y1 = diffused.masks()[0].roi
     core = diffused.masks()[0].weights >= 0.999
     pasted = diffused.composite().astype(np.int16)[y0:y1, x0:x1][core]
     assert np.abs(pasted - photo.rgb.astype(np.int16)[y0:y1, x0:x1][core]).mean() > 20  # the crop's own, smoother
+
+
+@pytest.mark.parametrize("upscale", [1, 2])
+def test_a_kept_face_the_restorer_does_not_change_is_the_background_exactly(upscale):
+    """At any upscale and in 16 bits, a kept face adds nothing but the restorer's change: none here,
+    so the result is its background, pixel for pixel, overlapping faces and a face past the edge too."""
+    photo = Photo.from_array(np.random.default_rng(5).integers(40, 200, (200, 300, 3)).astype(np.uint8))
+    faces = [face_from_box((-20, 40, 90, 150), index=0), face_from_box((60, 50, 170, 160), index=1)]
+    result = restore_photo(photo, faces, _engine(0.0), PhotoSettings(sampler=ASKED, upscale=upscale))
+    assert all(result.keeps_detail(i) for i in range(2))
+    np.testing.assert_array_equal(result.composite(), result.background)
+    deep = result.background.astype(np.uint16) * np.uint16(257) + np.uint16(3)  # a 16-bit background's own low bits
+    np.testing.assert_array_equal(result.composite_over(deep.copy()), deep)
 
 
 def test_one_face_diffused_anyway_is_sampled_at_the_run_fidelity_and_can_be_spared_again():

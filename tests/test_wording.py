@@ -1,5 +1,6 @@
 """The small pieces of wording both front-ends share."""
 
+from faceapp.core.progress import StepClock
 from faceapp.core.wording import counted, listed, time_left
 
 
@@ -13,11 +14,23 @@ def test_counted_and_listed_names():
 
 def test_time_left_is_said_once_the_pace_is_known_and_rounded_as_people_say_it():
     """Runs of 45-55 s (×2 upscale, sharp faces off, seeds) showed a bar and no time (QA)."""
-    assert time_left(1.0, 0.5) is None  # too soon: the first steps' pace misleads
-    assert time_left(10.0, 0.01) is None
-    assert time_left(10.0, 1.0) is None  # finished
-    assert time_left(10.0, 0.5) == "about 10 s left"
-    assert time_left(10.0, 0.25) == "about 30 s left"
-    assert time_left(12.0, 0.1) == "about 2 min left"
-    assert time_left(3.0, 0.8) == "a few seconds left"
-    assert time_left(20.0, 0.6, since=0.1) == "about 15 s left"  # timed from 10 % on: half of it took 20 s, 0.4 left
+    assert time_left(1.0, 4, 10) is None  # too soon: the first steps' pace misleads
+    assert time_left(10.0, 1, 10) is None
+    assert time_left(10.0, 5, 0) is None  # finished
+    assert time_left(10.0, 5, 5) == "about 10 s left"
+    assert time_left(10.0, 5, 15) == "about 30 s left"
+    assert time_left(12.0, 2, 20) == "about 2 min left"
+    assert time_left(11.8, 2, 10) == "about 1 min left"  # 59 s: not "about 60 s" (review)
+    assert time_left(3.0, 8, 2) == "a few seconds left"
+
+
+def test_the_step_clock_counts_sampled_steps_and_skips_faces_spared_whole():
+    """Review: a face spared whole (no steps) took a share of the run, so the time left after it was
+    a few seconds with 35 s to go: the pace is per sampling step."""
+    clock = StepClock(100.0)
+    clock.advance(1, 1)  # face 1 (the second) at its first step: face 0 took none
+    clock.advance(1, 3)
+    assert clock.steps == 2
+    assert clock.steps_left(1, 2, 3, 8) == 5
+    clock.advance(2, 2)  # the next face's second step
+    assert clock.steps == 4 and clock.steps_left(2, 4, 2, 8) == 6 + 8

@@ -9,7 +9,9 @@ The blending mask is an all-ones crop warped the same way (so it is cut where th
 photo, and faces touching the border blend right up to it), eroded, then eroded and blurred by
 ≈ √area/20 pixels. Where faces overlap, each face's weight is divided by the sum of the weights
 there (when that sum exceeds 1), so no face clobbers its neighbour:
-out = bg + Σᵢ wᵢ·(faceᵢ − bg). Pixels outside every ROI are the background, untouched, so the
+out = bg + Σᵢ wᵢ·(faceᵢ − bg); a face pasted as its change (:class:`KeptDetail`: a sharp one the prior
+did not touch) adds wᵢ·(faceᵢ − unrestoredᵢ) instead, so the photo keeps the detail finer than the crop.
+Pixels outside every ROI are the background, untouched, so the
 blend can also be written into the background itself (:func:`blend_faces`), keeping aside only the
 face regions of the plain background (:func:`face_regions`) to restore them before the next one.
 """

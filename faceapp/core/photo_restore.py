@@ -35,6 +35,7 @@ import threading
 
 import cv2
 import numpy as np
+from numpy.typing import DTypeLike
 
 from faceapp import __version__
 from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop
@@ -149,6 +150,9 @@ class FaceResult:
     refinements: tuple[Refinement, ...] = ()
     fidelity: float | None = None
     restorer_change: float | None = None
+    #: sharp by its model's ramp and sampled by no prior step (polish included): pasted as the
+    #: restorer's change, keeping the photo's detail (:meth:`PhotoResult.keeps_detail`)
+    detail_kept: bool = False
 
     def refinement_of(self, candidate: int) -> list[Refinement]:
         """The passes that led to ``candidate``, first to last (empty for a sampled candidate)."""
@@ -217,9 +221,6 @@ class PhotoResult:
     settings: PhotoSettings
     model_name: str
     damage: np.ndarray | None = None
-    #: the restorer change (grey levels) under which the model's ramp calls a face sharp (None: the
-    #: model has no ramp): such a face the prior did not touch keeps the photo's detail (:meth:`keeps_detail`)
-    sharp_below: float | None = None
     _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
@@ -328,11 +329,9 @@ class PhotoResult:
         gone; a small stain blurred the whole face). A face the restorer changed more (a degraded
         one) is pasted whole: finer than the crop, its photo holds noise, grain or print dots."""
         face = self.faces[position]
-        return (face.fidelity is not None and face.fidelity >= 1.0 and self.sharp_below is not None
-                and face.restorer_change is not None and face.restorer_change <= self.sharp_below
-                and not face.refinement_of(face.chosen))
+        return face.detail_kept and not face.refinement_of(face.chosen)
 
-    def _kept_details(self, dtype: np.dtype) -> list[KeptDetail | None]:
+    def _kept_details(self, dtype: DTypeLike) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
         reference in ``dtype`` (uint16: the 8-bit crop scaled ×257, as the faces are)."""
         gain = 257 if np.dtype(dtype) == np.uint16 else 1
@@ -400,6 +399,8 @@ def _face_provenance(face: FaceResult) -> dict[str, Any]:
     if face.damage is not None:
         record["damage"] = mask_summary(face.damage)
     passes = face.refinement_of(face.chosen)
+    if face.detail_kept and not passes:
+        record["detail_kept"] = True  # pasted as the restorer's change: the photo's own detail stays
     if passes:
         record["refine"] = {"passes": len(passes), "changes": [round(p.change, 3) for p in passes],
                             "moved": round(face.refinement_distance(face.chosen), 3)}
@@ -469,7 +470,8 @@ def iter_restore_photo(
         )
         results.append(FaceResult(face=face, aligned=_frozen(crop), affine=affine, seeds=tuple(seeds),
                                   candidates=tuple(map(_frozen, candidates)), damage=crop_damage,
-                                  fidelity=prepared.sampler.fidelity, restorer_change=prepared.restorer_change))
+                                  fidelity=prepared.sampler.fidelity, restorer_change=prepared.restorer_change,
+                                  detail_kept=keeps_photo_detail(engine, prepared)))
     _check(should_cancel)
     plain = fill_damage(photo.rgb, damage) if damage is not None else photo.rgb
     background, alpha = (_enlarged(image, settings.upscale, should_cancel) if image is not None else None
@@ -477,7 +479,6 @@ def iter_restore_photo(
     return PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"), damage=damage,
-        sharp_below=ramp.untouched_below if (ramp := getattr(engine, "sharp_faces", None)) is not None else None,
     )
 
 
@@ -591,7 +592,8 @@ def iter_resample_face(
     candidates, prepared = yield from _sample_again(result, face_index, engine, flagged, seeds, should_cancel)
     resampled = dataclasses.replace(face, face=flagged, seeds=tuple(seeds), candidates=tuple(map(_frozen, candidates)),
                                     chosen=chosen, refinements=(), fidelity=prepared.sampler.fidelity,
-                                    restorer_change=prepared.restorer_change)
+                                    restorer_change=prepared.restorer_change,
+                                    detail_kept=keeps_photo_detail(engine, prepared))
     return result._with_face(face_index, resampled)
 
 
@@ -658,6 +660,17 @@ def _sample_again(
         position=face_index, count=len(result.faces), damage=stored.damage,
         resamples=result.settings.repair_resamples, grey=result.photo.greyscale, should_cancel=should_cancel,
     ))
+
+
+def keeps_photo_detail(engine: Engine, prepared: PreparedFace) -> bool:
+    """Whether the faces sampled from ``prepared`` keep the photo's own detail when pasted: sharp by
+    ``engine``'s ramp (the restorer changed it at most ``untouched_below``) and sampled by no prior
+    step, polish included (a face finer than the crop holds noise, grain or print dots, and one the
+    prior drew holds the prior's texture: both are pasted whole)."""
+    ramp, plans = getattr(engine, "sharp_faces", None), getattr(engine, "plans", None)
+    if ramp is None or plans is None or prepared.restorer_change is None:
+        return False
+    return prepared.restorer_change <= ramp.untouched_below and not plans(prepared.sampler)
 
 
 def face_sampler(sampler: SamplerSettings, face: Face) -> SamplerSettings:

@@ -31,3 +31,27 @@ def relay(generator: Generator[Any, None, T], convert: Callable[[Any], Any]) -> 
             yield convert(item)
     finally:
         generator.close()
+
+
+class StepClock:
+    """The pace of a photo's sampling steps, for the time it has left: counts the steps of its faces
+    as :class:`~faceapp.core.photo_restore.Progress` reports them (step s of t, face f of n) from the
+    first one timed; a face the prior does not sample (spared whole: no steps) costs nothing, and the
+    faces still to come are counted at the current face's steps (an estimate on the long side)."""
+
+    def __init__(self, now: float) -> None:
+        self.started = now
+        self.steps = 0
+        self._last: tuple[int, int] | None = None
+
+    def advance(self, face_index: int, step: int) -> None:
+        """Face ``face_index`` reached step ``step``."""
+        if self._last is not None:
+            last_face, last_step = self._last
+            self.steps += max(0, step - last_step) if face_index == last_face else step
+        self._last = (face_index, step)
+
+    @staticmethod
+    def steps_left(face_index: int, face_count: int, step: int, total_steps: int) -> int:
+        """The steps after step ``step`` of face ``face_index``: its own, and those of the faces after it."""
+        return (total_steps - step) + (face_count - face_index - 1) * total_steps

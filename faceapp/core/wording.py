@@ -14,22 +14,21 @@ def listed(names: list[str], *, most: int = 3) -> str:
     return ", ".join(names[:most]) + more
 
 
-#: A run's time left is said once this share of it is done, and this many seconds have passed:
-#: earlier, the first steps' pace (kernels being chosen, caches filling) misleads.
-_TIME_LEFT_FROM_FRACTION = 0.05
+#: A run's time left is said once this many of its sampling steps are timed, over at least this
+#: many seconds: earlier, the first steps' pace (kernels being chosen, caches filling) misleads.
+_TIME_LEFT_FROM_STEPS = 2
 _TIME_LEFT_FROM_SECONDS = 2.0
 
 
-def time_left(elapsed: float, done: float, *, since: float = 0.0) -> str | None:
+def time_left(elapsed: float, steps_done: int, steps_left: int) -> str | None:
     """How long a run has left, in words ("about 40 s left", "about 2 min left"), from ``elapsed``
-    seconds spent on the share ``done − since`` of it (``since``: the share done when timing began);
-    None while too little is done to tell, or when it is finished."""
-    share = done - since
-    if share < _TIME_LEFT_FROM_FRACTION or elapsed < _TIME_LEFT_FROM_SECONDS or done >= 1.0:
+    seconds spent on ``steps_done`` sampling steps, with ``steps_left`` to go; None while too few
+    are timed to tell, or when none is left."""
+    if steps_done < _TIME_LEFT_FROM_STEPS or elapsed < _TIME_LEFT_FROM_SECONDS or steps_left <= 0:
         return None
-    left = elapsed * (1.0 - done) / share
+    left = elapsed / steps_done * steps_left
     if left < 10:
         return "a few seconds left"
-    if left < 60:
+    if left < 57.5:
         return f"about {5 * round(left / 5)} s left"
-    return f"about {round(left / 60)} min left"
+    return f"about {max(1, round(left / 60))} min left"

@@ -521,9 +521,12 @@ class MainWindow(QMainWindow):
             self.session.restore([self.current])
 
     def _put_brush_down(self) -> None:
-        """A restore asked for ends painting: the strokes drawn over the after side hid the fill the
-        user wants to judge (QA); P takes the brush up again."""
-        self.actions_["damage_brush"].setChecked(False)
+        """A restore asked for ends painting on the photo shown, when it has faces to restore: the
+        strokes drawn over the after side hid the fill the user wants to judge (QA); P takes the
+        brush up again. (Before the restore reads the damage: a stroke being drawn ends first.)"""
+        entry = self.session.entries.get(self.current) if self.current is not None else None
+        if entry is not None and entry.photo is not None and entry.enabled_faces():
+            self.actions_["damage_brush"].setChecked(False)
 
     def remove_current(self) -> None:
         """Remove the shown photo from the window (never the file); asks first when its result

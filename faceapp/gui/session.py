@@ -41,6 +41,7 @@ from faceapp.core.export import export_photo, file_identity, format_for, write_e
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.preferences import Preferences
+from faceapp.core.progress import StepClock
 from faceapp.core.wording import counted, listed, time_left
 from faceapp.gui.backend import (
     SIXTEEN_BIT_SETTING,
@@ -117,8 +118,8 @@ class Session(QObject):
         self.backend = backend
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
-        #: each running restore's clock: when its steps began, and the share of it done then
-        self._restore_clocks: dict[Path, tuple[float, float]] = {}
+        #: each running restore's steps, timed (for the time it has left)
+        self._restore_clocks: dict[Path, StepClock] = {}
         #: What the window shows of each photo: "before" and "after", ready-made QImages. Every photo
         #: has its thumbnails; the full-size ``image`` only the photos of :attr:`on_screen` keep.
         self.before: dict[Path, Rendered] = {}
@@ -216,6 +217,7 @@ class Session(QObject):
             self.info.emit(f"{path.name} is being worked on: press Cancel first, then remove it.")
         elif path in self.entries:
             del self.entries[path]
+            self._restore_clocks.pop(path, None)
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
             self.after.pop(path, None)
@@ -347,16 +349,19 @@ class Session(QObject):
         index = order[item.face_index] if item.face_index < len(order) else item.face_index
         which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
-        # how long it has left, timed from its first step (a model loading before it says nothing of its pace)
-        clock = self._restore_clocks.setdefault(path, (time.monotonic(), fraction))
-        if (left := time_left(time.monotonic() - clock[0], fraction, since=clock[1])) is not None:
-            text += f" · {left}"
+        if item.total_steps:  # how long it has left, from the pace of its steps (not of a model loading)
+            clock = self._restore_clocks.setdefault(path, StepClock(time.monotonic()))
+            clock.advance(item.face_index, item.step)
+            steps_left = clock.steps_left(item.face_index, count, item.step, item.total_steps)
+            if (left := time_left(time.monotonic() - clock.started, clock.steps, steps_left)) is not None:
+                text += f" · {left}"
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 
     def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple,
                   made_with: tuple) -> None:
+        self._restore_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is None:
             return
@@ -379,6 +384,7 @@ class Session(QObject):
         self.runFinished.emit(path, outcome.seconds)
 
     def _failed(self, path: Path, error: BaseException) -> None:
+        self._restore_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
@@ -759,6 +765,7 @@ class Session(QObject):
         """A restore of ``path`` was cancelled: a photo with an earlier result keeps it ("done"), one
         whose restore never started is as before it was queued, and only a first restore stopped
         part-way is "cancelled"."""
+        self._restore_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is None:
             return
