@@ -6,6 +6,7 @@
 - Downloaded or imported weights: ``<user data>/weights`` (platformdirs), or the folder named by
   the ``FACEAPP_WEIGHTS_DIR`` environment variable.
 - Face-detector weights: ``<user data>/detector``, or ``FACEAPP_DETECTOR_DIR``.
+- The window's settings: the platform's user config folder, or ``<FACEAPP_HOME>``.
 - Logs: the platform's user log folder, or ``<FACEAPP_HOME>/logs``.
 - Cache (answers measured once per machine, e.g. whether bf16 is fast here): the platform's user
   cache folder, or ``<FACEAPP_HOME>/cache``.
@@ -34,6 +35,14 @@ def user_data_dir() -> Path:
     """Per-user data folder (created on demand by the callers that write to it)."""
     home = _home_override()
     return home if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_config_dir() -> Path:
+    """Per-user settings folder (the window's ``settings.ini``): the platform's config folder (on
+    Linux ``~/.config/faceapp``, where settings are looked for; the data folder held them before),
+    or ``FACEAPP_HOME`` itself."""
+    home = _home_override()
+    return home if home else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def user_log_dir() -> Path:

@@ -216,3 +216,27 @@ def test_an_empty_window_offers_no_tool_that_needs_a_photo(qtbot, tmp_path):
                      "remove", "zoom_in", "clear_damage")
     assert [name for name in needs_a_photo if window.actions_[name].isEnabled()] == []
     window.close()
+
+
+def test_settings_live_in_the_user_config_folder_and_an_earlier_file_moves_there(tmp_path, monkeypatch):
+    """QA: the window's settings were kept in the data folder (~/.local/share), where nobody looks
+    for settings on Linux; an earlier version's file moves to the config folder, kept whole."""
+    import sys
+
+    from faceapp import paths
+    from faceapp.gui.settings_store import settings_file
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("XDG folders: Linux")
+    monkeypatch.delenv("FACEAPP_HOME", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    earlier = tmp_path / "data" / "faceapp" / "settings.ini"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("[prefs]\nseeds_per_face=6\n")
+    assert paths.user_config_dir() == tmp_path / "config" / "faceapp"
+    moved = settings_file()
+    assert moved == tmp_path / "config" / "faceapp" / "settings.ini"
+    assert moved.read_text() == "[prefs]\nseeds_per_face=6\n" and not earlier.exists()
+    earlier.write_text("[prefs]\nseeds_per_face=2\n")  # a file in both places: the config folder's wins
+    assert settings_file() == moved and moved.read_text() == "[prefs]\nseeds_per_face=6\n"

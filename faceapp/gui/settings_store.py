@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -66,14 +67,31 @@ def valid_preferences(values: dict[str, Any]) -> Preferences:
                 log.warning("ignoring stored setting %s=%r", name, values.pop(name))
 
 
+SETTINGS_NAME = "settings.ini"
+
+
+def settings_file() -> Path:
+    """The window's settings file, in the user config folder; one that an earlier version kept in
+    the user data folder is moved there first (it stays where it was if it cannot be moved)."""
+    folder = paths.user_config_dir()
+    path, earlier = folder / SETTINGS_NAME, paths.user_data_dir() / SETTINGS_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if earlier != path and earlier.is_file() and not path.exists():
+            shutil.move(earlier, path)
+            log.info("settings moved from %s to %s", earlier, path)
+    except OSError as exc:
+        log.warning("settings stay in %s: %s", earlier, exc)
+        return earlier
+    return path
+
+
 class SettingsStore:
     """Reads and writes :class:`Preferences`, window geometry and recent files."""
 
     def __init__(self, settings: QSettings | None = None) -> None:
         if settings is None:
-            folder = paths.user_data_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+            settings = QSettings(str(settings_file()), QSettings.Format.IniFormat)
         self._settings = settings
 
     def load(self) -> Preferences:
