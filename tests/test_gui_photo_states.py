@@ -312,6 +312,11 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
     prefs = window.session.prefs
     window.models.apply_preferences(prefs.replace(seeds_per_face=prefs.seeds_per_face + 1, steps=3))
     assert "Made with other settings (steps, seeds): press Restore to use these." in window.run_panel.progress_text.text()
+    window.fidelity.slider.setValue(round((1 - other) * 100))  # both: one sentence (QA: two "press Restore")
+    assert (f"Made at fidelity {made_at:.2f} and with other settings (steps, seeds): press Restore to use "
+            f"{other:.2f} and these." in window.run_panel.progress_text.text())
+    assert window.run_panel.progress_text.text().count("press Restore") == 1
+    window.fidelity.slider.setValue(round((1 - made_at) * 100))
     window.models.apply_preferences(prefs)
     assert "other settings" not in window.run_panel.progress_text.text()
 
@@ -325,7 +330,7 @@ def test_another_model_is_named_alone_when_the_steps_are_left_to_the_model(windo
     restore(window, qtbot, path)
     assert "other settings" not in window.run_panel.progress_text.text()
     window.models.apply_preferences(window.session.prefs.replace(model=TINY_MODEL))  # its own 4 steps, not 6
-    assert "Made with other settings (model): press Restore" in window.run_panel.progress_text.text()
+    assert "other settings (model): press Restore" in window.run_panel.progress_text.text()  # (its own fidelity too)
     window.models.apply_preferences(window.session.prefs.replace(model="", steps=2))
     assert "Made with other settings (steps): press Restore" in window.run_panel.progress_text.text()
 

@@ -45,14 +45,18 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
     elif entry.result is not None:
         text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
         made_at = entry.result.settings.sampler.fidelity
-        if fidelity is not None and abs(fidelity - made_at) >= 0.005:
-            text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
+        other_fidelity = fidelity is not None and abs(fidelity - made_at) >= 0.005
         names = prefs.restoration_changes(entry.restored_with) if prefs is not None and entry.restored_with else []
-        unnamed = {"fidelity"}  # said above
+        unnamed = {"fidelity"}  # said with the slider's value
         if steps_follow_model and "model" in names:
             unnamed.add("steps")  # the other model's own count comes with it
         changed = [_SETTING_NAMES.get(name, name.replace("_", " ")) for name in names if name not in unnamed]
-        if changed:
+        if other_fidelity and changed:  # one sentence, one "press Restore" (QA: two stacked)
+            text += (f"\nMade at fidelity {made_at:.2f} and with other settings ({', '.join(changed)}): press Restore "
+                     f"to use {fidelity:.2f} and these.")
+        elif other_fidelity:
+            text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
+        elif changed:
             text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
         if entry.outdated:
             text += "\nFaces or damage changed since this result was made: press Restore to apply the changes."
