@@ -125,6 +125,20 @@ def test_messages_name_a_face_by_the_number_on_its_tag(window, qtbot, photo):
     assert any(t.startswith("Face 2: refining") for t in texts)
 
 
+def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, photo):
+    """QA: the note saying why an eye came back drawn anew went away in seconds, before a user back
+    from a long run had read it: it is a warning, which stays until closed."""
+    path = load(window, qtbot, photo)
+    [face] = window.session.entries[path].faces[:1]
+    (lx, ly), (rx, ry) = face.landmarks[0], face.landmarks[1]
+    width = max(3.0, 0.3 * float(np.hypot(rx - lx, ry - ly)))
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(lx - width, ly), (rx + width, ry)], radius=width / 2)
+    restore(window, qtbot, path)
+    [notice] = [n for n in window.notices.notices() if "hides features" in n.text]
+    assert notice.level == "warning" and notice.subject == path and notice.text.startswith(path.name)
+
+
 def test_a_restore_that_cannot_start_leaves_the_brush_in_hand(window, qtbot, tmp_path):
     """Review: Restore on a photo without a face, which restores nothing, put the brush down too."""
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")

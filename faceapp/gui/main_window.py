@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         s.busyChanged.connect(lambda _busy: self._refresh_enabled())
         s.error.connect(self.notices.show_error)
         s.info.connect(self.say)
+        s.warning.connect(lambda text, path: self.notices.show_notice(Notice(text, "warning", subject=path)))
         s.folderWithoutPhotos.connect(
             lambda listing: self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…")))
 
