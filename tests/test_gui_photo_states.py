@@ -353,3 +353,9 @@ def test_a_long_restore_says_how_long_it_has_left(window, qtbot, photo, monkeypa
     assert shown[0] == "Loading the model…"
     assert shown[1:3] == ["Face 1 · step 1 of 10", "Face 1 · step 2 of 10"]  # too soon to tell
     assert shown[3] == "Face 1 · step 6 of 10 · about 30 s left"  # half of it in 40 s, 0.4 left: 32 s
+    # a job on one face (More, Diffuse anyway: ~35 s) says it too, timed afresh
+    window.session._face_job_progress(path, "sampling", "More", "sampling")
+    for step, at in ((1, 200.0), (2, 201.0), (6, 240.0)):
+        now[0] = at
+        window.session._face_job_progress(path, Progress(0, 1, step, 10), "More", "sampling")
+    assert shown[-1] == "Face 1: More · step 6 of 10 · about 30 s left"

@@ -120,7 +120,7 @@ class Session(QObject):
         self.backend = backend
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
-        #: each running restore's steps, timed (for the time it has left)
+        #: the steps of the job of each photo (a restore, More, Refine…), timed: the time it has left
         self._restore_clocks: dict[Path, StepClock] = {}
         #: What the window shows of each photo: "before" and "after", ready-made QImages. Every photo
         #: has its thumbnails; the full-size ``image`` only the photos of :attr:`on_screen` keep.
@@ -351,12 +351,7 @@ class Session(QObject):
         index = order[item.face_index] if item.face_index < len(order) else item.face_index
         which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
-        if item.total_steps:  # how long it has left, from the pace of its steps (not of a model loading)
-            clock = self._restore_clocks.setdefault(path, StepClock(time.monotonic()))
-            clock.advance(item.face_index, item.step)
-            steps_left = clock.steps_left(item.face_index, count, item.step, item.total_steps)
-            if (left := time_left(time.monotonic() - clock.started, clock.steps, steps_left)) is not None:
-                text += f" · {left}"
+        text += self._time_left(path, item.face_index, count, item.step, item.total_steps)
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
@@ -506,6 +501,7 @@ class Session(QObject):
                         given_up: Callable[[], None] | None = None) -> None:
         """Queue a job on one face of a restored photo; ``given_up`` is called when it fails or is cancelled."""
         undo = given_up or (lambda: None)
+        self._restore_clocks.pop(path, None)  # (an earlier job's)
         self.queue.add(QueuedJob(
             job, kind, path,
             on_progress=lambda item, p=path: self._face_job_progress(p, item, label,
@@ -524,8 +520,21 @@ class Session(QObject):
             entry.state, entry.error = "queued", None
             self.entryChanged.emit(path)
 
+    def _time_left(self, path: Path, face_index: int, face_count: int, step: int, total_steps: int) -> str:
+        """What a job of ``path`` says of the time it has left (e.g. " · about 30 s left") at step
+        ``step`` of ``total_steps`` of face ``face_index`` (of ``face_count``), from the pace of its
+        steps so far (not of a model loading before them); "" while too soon to tell."""
+        if not total_steps:
+            return ""
+        clock = self._restore_clocks.setdefault(path, StepClock(time.monotonic()))
+        clock.advance(face_index, step)
+        left = time_left(time.monotonic() - clock.started, clock.steps,
+                         clock.steps_left(face_index, face_count, step, total_steps))
+        return f" · {left}" if left is not None else ""
+
     def _face_job_progress(self, path: Path, item: Any, label: str, doing: str) -> None:
         if isinstance(item, str):
+            self._restore_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
@@ -537,6 +546,7 @@ class Session(QObject):
         self.workingOn.emit(path, index)
         text = (f"Face {shown}: {label} · step {item.step} of {total}"
                 if item.total_steps else f"Face {shown}: {label} · preparing")
+        text += self._time_left(path, 0, 1, item.step, item.total_steps)  # (one face: the one this job samples)
         self._set_state(path, f"{doing} {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
 
