@@ -121,7 +121,7 @@ class Session(QObject):
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
         #: the steps of the job of each photo (a restore, More, Refine…), timed: the time it has left
-        self._restore_clocks: dict[Path, StepClock] = {}
+        self._job_clocks: dict[Path, StepClock] = {}
         #: What the window shows of each photo: "before" and "after", ready-made QImages. Every photo
         #: has its thumbnails; the full-size ``image`` only the photos of :attr:`on_screen` keep.
         self.before: dict[Path, Rendered] = {}
@@ -219,7 +219,7 @@ class Session(QObject):
             self.info.emit(f"{path.name} is being worked on: press Cancel first, then remove it.")
         elif path in self.entries:
             del self.entries[path]
-            self._restore_clocks.pop(path, None)
+            self._job_clocks.pop(path, None)
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
             self.after.pop(path, None)
@@ -283,7 +283,7 @@ class Session(QObject):
                 on_cancelled=lambda p=path: self._restore_cancelled(p),
             ))
             self._mark_queued(path)
-            self._restore_clocks.pop(path, None)  # (an earlier run's)
+            self._job_clocks.pop(path, None)  # (an earlier run's)
             entry.restoring_with, entry.restoring_inputs, entry.restore_started = made_with, entry.inputs(), False
 
     def restore_all(self) -> None:
@@ -342,7 +342,7 @@ class Session(QObject):
         if path in self.entries:
             self.entries[path].restore_started = True
         if isinstance(item, str):
-            self._restore_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
+            self._job_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
@@ -358,7 +358,7 @@ class Session(QObject):
 
     def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple,
                   made_with: tuple) -> None:
-        self._restore_clocks.pop(path, None)
+        self._job_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is None:
             return
@@ -381,7 +381,7 @@ class Session(QObject):
         self.runFinished.emit(path, outcome.seconds)
 
     def _failed(self, path: Path, error: BaseException) -> None:
-        self._restore_clocks.pop(path, None)
+        self._job_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
@@ -501,7 +501,7 @@ class Session(QObject):
                         given_up: Callable[[], None] | None = None) -> None:
         """Queue a job on one face of a restored photo; ``given_up`` is called when it fails or is cancelled."""
         undo = given_up or (lambda: None)
-        self._restore_clocks.pop(path, None)  # (an earlier job's)
+        self._job_clocks.pop(path, None)  # (an earlier job's)
         self.queue.add(QueuedJob(
             job, kind, path,
             on_progress=lambda item, p=path: self._face_job_progress(p, item, label,
@@ -526,7 +526,7 @@ class Session(QObject):
         steps so far (not of a model loading before them); "" while too soon to tell."""
         if not total_steps:
             return ""
-        clock = self._restore_clocks.setdefault(path, StepClock(time.monotonic()))
+        clock = self._job_clocks.setdefault(path, StepClock(time.monotonic()))
         clock.advance(face_index, step)
         left = time_left(time.monotonic() - clock.started, clock.steps,
                          clock.steps_left(face_index, face_count, step, total_steps))
@@ -534,7 +534,7 @@ class Session(QObject):
 
     def _face_job_progress(self, path: Path, item: Any, label: str, doing: str) -> None:
         if isinstance(item, str):
-            self._restore_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
+            self._job_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
@@ -777,7 +777,7 @@ class Session(QObject):
         """A restore of ``path`` was cancelled: a photo with an earlier result keeps it ("done"), one
         whose restore never started is as before it was queued, and only a first restore stopped
         part-way is "cancelled"."""
-        self._restore_clocks.pop(path, None)
+        self._job_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is None:
             return
