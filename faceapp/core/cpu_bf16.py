@@ -129,8 +129,8 @@ def bf16_is_faster(cache_dir: Path | None) -> bool:
     result = measure()
     log.info("CPU bf16 probe: fp32 %.1f ms, bf16 %.1f ms → %s%s", result["fp32_ms"], result["bf16_ms"],
              "bf16" if result["bf16_fast"] else "fp32",
-             "" if result.get("settled", True) else " (unsettled: the CPU was busy; measured again next start)")
-    if path is not None and result.get("settled", True):
+             "" if result["settled"] else " (unsettled: the CPU was busy; measured again next start)")
+    if path is not None and result["settled"]:
         _write(path, {"fingerprint": key, **result})
     return result["bf16_fast"]
 

@@ -154,6 +154,12 @@ class FaceResult:
     #: restorer's change, keeping the photo's detail (:meth:`PhotoResult.keeps_detail`)
     detail_kept: bool = False
 
+    @property
+    def keeps_detail(self) -> bool:
+        """Whether the candidate shown is pasted as the restorer's change, keeping the photo's own
+        fine detail: :attr:`detail_kept`, and no refinement pass made it (a pass is the prior's)."""
+        return self.detail_kept and not self.refinement_of(self.chosen)
+
     def refinement_of(self, candidate: int) -> list[Refinement]:
         """The passes that led to ``candidate``, first to last (empty for a sampled candidate)."""
         chain = []
@@ -295,7 +301,7 @@ class PhotoResult:
         state = self._blend_state()
         out = self.background.copy()
         put_face_regions(out, state.masks, state.plain)
-        restored = [self.photo.from_srgb(f.restored) for f in self.faces]  # back to the photo's colour space
+        restored = [self._in_photo(f.restored, np.uint8) for f in self.faces]  # back to the photo's colour space
         blend_faces(out, state.plain, restored, state.masks, state.weights, kept=self._kept_details(np.uint8))
         if self.photo.greyscale:  # black-and-white in, black-and-white out, whatever the faces' colour
             make_grey(out)
@@ -311,9 +317,7 @@ class PhotoResult:
             raise ValueError(f"expected a uint8 or uint16 background of {self.background.shape}, "
                              f"got {background.dtype} {background.shape}")
         state = self._blend_state()
-        gain = 257 if background.dtype == np.uint16 else 1
-        restored = [self.photo.from_srgb(f.restored).astype(background.dtype) * background.dtype.type(gain)
-                    for f in self.faces]
+        restored = [self._in_photo(f.restored, background.dtype) for f in self.faces]
         blend_faces(background, face_regions(background, state.masks), restored, state.masks, state.weights,
                     kept=self._kept_details(background.dtype))
         if self.photo.greyscale:
@@ -322,27 +326,26 @@ class PhotoResult:
 
     def keeps_detail(self, position: int) -> bool:
         """Whether face ``position`` is pasted as the restorer's change to it, keeping the photo's
-        own fine detail: a sharp face (the restorer changed it less than :attr:`sharp_below`) that
-        the prior did not touch (fidelity 1: spared whole, or asked for; its damage, if any, filled),
+        own fine detail (:attr:`FaceResult.keeps_detail`): a sharp face by its model's ramp that the
+        prior did not touch (fidelity 1: spared whole, or asked for; its damage, if any, filled),
         showing a candidate no refinement pass made. Pasted whole, a face larger than the model's
         crop came back softer than the sharp photo it was spared in (QA: 15–34 % of its fine detail
         gone; a small stain blurred the whole face). A face the restorer changed more (a degraded
         one) is pasted whole: finer than the crop, its photo holds noise, grain or print dots."""
-        face = self.faces[position]
-        return face.detail_kept and not face.refinement_of(face.chosen)
+        return self.faces[position].keeps_detail
+
+    def _in_photo(self, crop: np.ndarray, dtype: DTypeLike) -> np.ndarray:
+        """An sRGB uint8 crop in the photo's colour space and in ``dtype`` (uint16: its 8 bits
+        scaled ×257, 255 → 65535)."""
+        dtype = np.dtype(dtype)
+        converted = self.photo.from_srgb(crop)
+        return converted if dtype == np.uint8 else converted.astype(dtype) * dtype.type(257)
 
     def _kept_details(self, dtype: DTypeLike) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
-        reference in ``dtype`` (uint16: the 8-bit crop scaled ×257, as the faces are)."""
-        gain = 257 if np.dtype(dtype) == np.uint16 else 1
-        details: list[KeptDetail | None] = []
-        for position, face in enumerate(self.faces):
-            if not self.keeps_detail(position):
-                details.append(None)
-                continue
-            reference = self.photo.from_srgb(face.aligned).astype(dtype) * np.dtype(dtype).type(gain)
-            details.append(KeptDetail(reference, _soft_hole(face.damage)))
-        return details
+        reference in ``dtype`` as the faces are (:meth:`_in_photo`)."""
+        return [KeptDetail(self._in_photo(face.aligned, dtype), _soft_hole(face.damage)) if face.keeps_detail else None
+                for face in self.faces]
 
     def drop_composite_cache(self) -> None:
         """Free the blending masks and the latest composite that every version of this run shares
@@ -399,7 +402,7 @@ def _face_provenance(face: FaceResult) -> dict[str, Any]:
     if face.damage is not None:
         record["damage"] = mask_summary(face.damage)
     passes = face.refinement_of(face.chosen)
-    if face.detail_kept and not passes:
+    if face.keeps_detail:
         record["detail_kept"] = True  # pasted as the restorer's change: the photo's own detail stays
     if passes:
         record["refine"] = {"passes": len(passes), "changes": [round(p.change, 3) for p in passes],
