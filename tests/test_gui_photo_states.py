@@ -340,22 +340,25 @@ def test_a_long_restore_says_how_long_it_has_left(window, qtbot, photo, monkeypa
     known, the progress says how long is left; timed from its first step, not from a model load."""
     import faceapp.gui.session as session_module
     from faceapp.core.photo_restore import Progress
+    from faceapp.core.progress import StepClock
 
     path = load(window, qtbot, photo)
     now = [100.0]
     monkeypatch.setattr(session_module.time, "monotonic", lambda: now[0])
     shown = []
     window.session.progress.connect(lambda p, text, fraction, preview: shown.append(text))
-    window.session._restore_progress(path, "loading the model", [0])
+    clock = StepClock()  # (one restore's)
+    window.session._restore_progress(path, "loading the model", [0], clock)
     for step, at in ((1, 104.0), (2, 105.0), (6, 144.0)):  # face 1 of 1, 10 steps: 40 s from step 1 to 6
         now[0] = at
-        window.session._restore_progress(path, Progress(0, 1, step, 10), [0])
+        window.session._restore_progress(path, Progress(0, 1, step, 10), [0], clock)
     assert shown[0] == "Loading the model…"
     assert shown[1:3] == ["Face 1 · step 1 of 10", "Face 1 · step 2 of 10"]  # too soon to tell
     assert shown[3] == "Face 1 · step 6 of 10 · about 30 s left"  # half of it in 40 s, 0.4 left: 32 s
     # a job on one face (More, Diffuse anyway: ~35 s) says it too, timed afresh
-    window.session._face_job_progress(path, "sampling", "More", "sampling")
+    clock = StepClock()  # (the job's own)
+    window.session._face_job_progress(path, "sampling", "More", "sampling", clock)
     for step, at in ((1, 200.0), (2, 201.0), (6, 240.0)):
         now[0] = at
-        window.session._face_job_progress(path, Progress(0, 1, step, 10), "More", "sampling")
+        window.session._face_job_progress(path, Progress(0, 1, step, 10), "More", "sampling", clock)
     assert shown[-1] == "Face 1: More · step 6 of 10 · about 30 s left"

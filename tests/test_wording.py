@@ -27,10 +27,10 @@ def test_time_left_is_said_once_the_pace_is_known_and_rounded_as_people_say_it()
 def test_the_step_clock_counts_sampled_steps_and_skips_faces_spared_whole():
     """Review: a face spared whole (no steps) took a share of the run, so the time left after it was
     a few seconds with 35 s to go: the pace is per sampling step."""
-    clock = StepClock(100.0)
-    clock.advance(1, 1)  # face 1 (the second) at its first step: face 0 took none
-    clock.advance(1, 3)
-    assert clock.steps == 2
+    clock = StepClock()
+    clock.advance(1, 1, 100.0)  # face 1 (the second) at its first step: face 0 took none
+    clock.advance(1, 3, 104.0)
+    assert clock.steps == 2 and clock.started == 100.0
     assert clock.steps_left(1, 2, 3, 8) == 5
-    clock.advance(2, 2)  # the next face's second step
+    clock.advance(2, 2, 110.0)  # the next face's second step
     assert clock.steps == 4 and clock.steps_left(2, 4, 2, 8) == 6 + 8

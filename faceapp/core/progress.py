@@ -34,19 +34,25 @@ def relay(generator: Generator[Any, None, T], convert: Callable[[Any], Any]) -> 
 
 
 class StepClock:
-    """The pace of a photo's sampling steps, for the time it has left: counts the steps of its faces
+    """The pace of a job's sampling steps, for the time it has left: counts the steps of its faces
     as :class:`~faceapp.core.photo_restore.Progress` reports them (step s of t, face f of n) from the
     first one timed; a face the prior does not sample (spared whole: no steps) costs nothing, and the
     faces still to come are counted at the current face's steps (an estimate on the long side)."""
 
-    def __init__(self, now: float) -> None:
-        self.started = now
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Time afresh from the next step (a stage without steps, a model loading, came between)."""
+        self.started: float | None = None
         self.steps = 0
         self._last: tuple[int, int] | None = None
 
-    def advance(self, face_index: int, step: int) -> None:
-        """Face ``face_index`` reached step ``step``."""
-        if self._last is not None:
+    def advance(self, face_index: int, step: int, now: float) -> None:
+        """Face ``face_index`` reached step ``step`` at time ``now``."""
+        if self._last is None:
+            self.started = now
+        else:
             last_face, last_step = self._last
             self.steps += max(0, step - last_step) if face_index == last_face else step
         self._last = (face_index, step)

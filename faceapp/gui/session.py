@@ -86,6 +86,18 @@ PHOTOS_KEPT_FULL_SIZE = 2
 FULL_SIZE_BUDGET_BYTES = 512 * 2**20
 
 
+def _time_left(clock: StepClock, face_index: int, face_count: int, step: int, total_steps: int) -> str:
+    """What a job says of the time it has left (e.g. " · about 30 s left") at step ``step`` of
+    ``total_steps`` of face ``face_index`` (of ``face_count``), from the pace of its steps on
+    ``clock`` (not of a model loading before them); "" while too soon to tell."""
+    if not total_steps:
+        return ""
+    now = time.monotonic()
+    clock.advance(face_index, step, now)
+    left = time_left(now - clock.started, clock.steps, clock.steps_left(face_index, face_count, step, total_steps))
+    return f" · {left}" if left is not None else ""
+
+
 def faces_state(faces: Sequence[Any]) -> str:
     """A loaded photo's filmstrip state: how many faces it has, and how many of them are switched
     on when not all are ("4 of 5 faces")."""
@@ -120,8 +132,6 @@ class Session(QObject):
         self.backend = backend
         self.prefs = prefs
         self.entries: dict[Path, PhotoEntry] = {}
-        #: the steps of the job of each photo (a restore, More, Refine…), timed: the time it has left
-        self._job_clocks: dict[Path, StepClock] = {}
         #: What the window shows of each photo: "before" and "after", ready-made QImages. Every photo
         #: has its thumbnails; the full-size ``image`` only the photos of :attr:`on_screen` keep.
         self.before: dict[Path, Rendered] = {}
@@ -219,7 +229,6 @@ class Session(QObject):
             self.info.emit(f"{path.name} is being worked on: press Cancel first, then remove it.")
         elif path in self.entries:
             del self.entries[path]
-            self._job_clocks.pop(path, None)
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
             self.after.pop(path, None)
@@ -275,15 +284,14 @@ class Session(QObject):
                      lambda outcome, p=path: (outcome, render(outcome.result.photo.to_srgb(outcome.composite),
                                                               full_size=p in self.on_screen))),
                 "restore", path,
-                on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()]:
-                self._restore_progress(p, item, order),
+                on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()], clock=StepClock():
+                self._restore_progress(p, item, order, clock),
                 on_done=lambda value, p=path, inputs=entry.inputs(): self._restored(p, *value, inputs=inputs,
                                                                                 made_with=made_with),
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: self._restore_cancelled(p),
             ))
             self._mark_queued(path)
-            self._job_clocks.pop(path, None)  # (an earlier run's)
             entry.restoring_with, entry.restoring_inputs, entry.restore_started = made_with, entry.inputs(), False
 
     def restore_all(self) -> None:
@@ -337,12 +345,13 @@ class Session(QObject):
         if said:
             self.info.emit(" ".join(said))
 
-    def _restore_progress(self, path: Path, item: Any, order: list[int]) -> None:
-        """A restore's progress; ``order``: the detector indices of the faces it restores, in turn."""
+    def _restore_progress(self, path: Path, item: Any, order: list[int], clock: StepClock) -> None:
+        """A restore's progress; ``order``: the detector indices of the faces it restores, in turn;
+        ``clock``: this restore's, for the time it has left."""
         if path in self.entries:
             self.entries[path].restore_started = True
         if isinstance(item, str):
-            self._job_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
+            clock.reset()  # (a stage before the steps: their clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
@@ -351,14 +360,13 @@ class Session(QObject):
         index = order[item.face_index] if item.face_index < len(order) else item.face_index
         which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
-        text += self._time_left(path, item.face_index, count, item.step, item.total_steps)
+        text += _time_left(clock, item.face_index, count, item.step, item.total_steps)
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
 
     def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple,
                   made_with: tuple) -> None:
-        self._job_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is None:
             return
@@ -381,7 +389,6 @@ class Session(QObject):
         self.runFinished.emit(path, outcome.seconds)
 
     def _failed(self, path: Path, error: BaseException) -> None:
-        self._job_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
@@ -501,11 +508,10 @@ class Session(QObject):
                         given_up: Callable[[], None] | None = None) -> None:
         """Queue a job on one face of a restored photo; ``given_up`` is called when it fails or is cancelled."""
         undo = given_up or (lambda: None)
-        self._job_clocks.pop(path, None)  # (an earlier job's)
         self.queue.add(QueuedJob(
             job, kind, path,
-            on_progress=lambda item, p=path: self._face_job_progress(p, item, label,
-                                                                     "refining" if kind == "refine" else "sampling"),
+            on_progress=lambda item, p=path, clock=StepClock(): self._face_job_progress(
+                p, item, label, "refining" if kind == "refine" else "sampling", clock),
             on_done=on_done,
             on_failed=lambda error, p=path: (undo(), self._failed(p, error)),
             on_cancelled=lambda p=path: (undo(), self._set_state(p, "done")),
@@ -520,21 +526,9 @@ class Session(QObject):
             entry.state, entry.error = "queued", None
             self.entryChanged.emit(path)
 
-    def _time_left(self, path: Path, face_index: int, face_count: int, step: int, total_steps: int) -> str:
-        """What a job of ``path`` says of the time it has left (e.g. " · about 30 s left") at step
-        ``step`` of ``total_steps`` of face ``face_index`` (of ``face_count``), from the pace of its
-        steps so far (not of a model loading before them); "" while too soon to tell."""
-        if not total_steps:
-            return ""
-        clock = self._job_clocks.setdefault(path, StepClock(time.monotonic()))
-        clock.advance(face_index, step)
-        left = time_left(time.monotonic() - clock.started, clock.steps,
-                         clock.steps_left(face_index, face_count, step, total_steps))
-        return f" · {left}" if left is not None else ""
-
-    def _face_job_progress(self, path: Path, item: Any, label: str, doing: str) -> None:
+    def _face_job_progress(self, path: Path, item: Any, label: str, doing: str, clock: StepClock) -> None:
         if isinstance(item, str):
-            self._job_clocks.pop(path, None)  # (a stage before the steps: their clock starts with them)
+            clock.reset()  # (a stage before the steps: their clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
@@ -546,7 +540,7 @@ class Session(QObject):
         self.workingOn.emit(path, index)
         text = (f"Face {shown}: {label} · step {item.step} of {total}"
                 if item.total_steps else f"Face {shown}: {label} · preparing")
-        text += self._time_left(path, 0, 1, item.step, item.total_steps)  # (one face: the one this job samples)
+        text += _time_left(clock, 0, 1, item.step, item.total_steps)  # (one face: the one this job samples)
         self._set_state(path, f"{doing} {round(100 * item.step / total)} %")
         self.progress.emit(path, text, item.step / total, getattr(item, "preview", None))
 
@@ -777,7 +771,6 @@ class Session(QObject):
         """A restore of ``path`` was cancelled: a photo with an earlier result keeps it ("done"), one
         whose restore never started is as before it was queued, and only a first restore stopped
         part-way is "cancelled"."""
-        self._job_clocks.pop(path, None)
         entry = self.entries.get(path)
         if entry is None:
             return
