@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +122,14 @@ def not_photos_text(paths: Iterable[Path]) -> str:
     if links:
         parts.append(f"{links} broken link{'s' if links > 1 else ''}")
     return ", ".join(parts)
+
+
+def not_opened_text(paths: Sequence[Path]) -> str:
+    """What the window says of files given to it one by one that are no photos it reads (a
+    sidecar, a text dropped with the photos): they were not opened, and what it reads."""
+    what = paths[0].name if len(paths) == 1 else f"{len(paths)} files ({not_photos_text(paths)})"
+    return (f"Not opened: {what}, not {'a photo' if len(paths) == 1 else 'photos'} faceapp reads "
+            f"({', '.join(sorted(PHOTO_SUFFIXES))}).")
 
 
 def no_photos_text(listing: FolderListing) -> str:

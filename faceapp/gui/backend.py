@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError
 from faceapp.core.export import make_output_folder
 from faceapp.core.photo_inputs import FolderListing, list_photos
+from faceapp.core.photo_io import probe_photo
 from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.gui.heap import freeze_long_lived_objects
 
@@ -111,23 +112,39 @@ class RestoreOutcome:
     model: str
 
 
-def expand_paths(paths: list[Path]) -> tuple[list[Path], list[FolderListing]]:
-    """Photo files among ``paths``, and the listings of the folders among them that gave none.
+class ExpandedPaths(NamedTuple):
+    """What :func:`expand_paths` made of the paths given to the window."""
+
+    photos: list[Path]  #: the photo files to open, in order
+    empty_folders: list[FolderListing]  #: the folders that gave none, each saying what it holds
+    not_photos: list[Path]  #: files named one by one that are not photos (a sidecar, a text), not opened
+
+
+def expand_paths(paths: list[Path]) -> ExpandedPaths:
+    """Photo files among ``paths``, the listings of the folders among them that gave none, and the
+    files named that are no photos.
 
     Folders contribute their photos (not recursive), sorted, by the CLI's rule
     (:func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's own earlier results
-    are left out); a folder without photos is listed once, and its listing says what it holds."""
+    are left out); a folder without photos is listed once, and its listing says what it holds. A
+    file named by itself is opened when its suffix is a photo's (if it is broken, its load says
+    why) or when its header is an image's whatever its name (a scan saved without a suffix); other
+    files (QA: the .xmp sidecars and notes dropped with a photo each became an error tile) are
+    left out and listed."""
     found: list[Path] = []
     empty: list[FolderListing] = []
+    not_photos: list[Path] = []
     for path in paths:
         if path.is_dir():
             listing = list_photos(path)
             found.extend(listing.photos)
             if listing.empty:
                 empty.append(listing)
-        elif path.suffix.lower() in PHOTO_SUFFIXES or path.is_file():
+        elif path.suffix.lower() in PHOTO_SUFFIXES or probe_photo(path) is not None:
             found.append(path)
-    return found, empty
+        else:
+            not_photos.append(path)
+    return ExpandedPaths(found, empty, not_photos)
 
 
 #: where the window's user changes the minimum face size (named in messages)

@@ -289,11 +289,22 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls() and event.source() is None:
-            event.acceptProposedAction()
+            self._accept_as_copy(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         files = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         if self.add_paths(files):
+            self._accept_as_copy(event)
+
+    @staticmethod
+    def _accept_as_copy(event: QDropEvent) -> None:
+        """Takes a drag as a copy, whatever the source proposed: the window only reads the files,
+        and a source told they were moved may delete its own (QA: a file manager's drag offering
+        copy, move and link was answered "moved"). A source that offers no copy gets its own."""
+        if event.possibleActions() & Qt.DropAction.CopyAction:
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
             event.acceptProposedAction()
 
     # ---- showing ---------------------------------------------------------------------------
@@ -339,6 +350,8 @@ class MainWindow(QMainWindow):
             self.run_panel.clear()
         if not working or entry.photo is None:  # (loading reports no steps)
             self.run_panel.show_text(self._photo_text(entry))
+        elif entry.state == "queued":  # also when it is queued while shown (QA: "Press Restore" stayed)
+            self.run_panel.show_text(f"{path.name}\nWaiting its turn: the photos before it come first…")
         elif changed:  # a job's progress takes over from here
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()

@@ -37,7 +37,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         if not entry.error:
             return f"Loading {name}…"
         # why is said where the photo would be (and in its notice); opening it again reads it again
-        return f"Could not open {name}. Open it again to try again, or take it off with Photo ▸ Remove photo."
+        return f"Could not open {name}. Open it again to try again, or take it off with File ▸ Remove photo (Delete)."
     if not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."
     elif not entry.enabled_faces():

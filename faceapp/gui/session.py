@@ -40,6 +40,7 @@ from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
 from faceapp.core.export import export_photo, file_identity, format_for, write_error_message
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
+from faceapp.core.photo_inputs import not_opened_text
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import StepClock
 from faceapp.core.wording import counted, listed, time_left
@@ -179,9 +180,11 @@ class Session(QObject):
         open now, in their order, new and open already alike (one listing of the folders)."""
         restore = self.prefs.auto_start if restore is None else restore
         added = []
-        photos, empty_folders = expand_paths([Path(p) for p in items])
+        photos, empty_folders, not_photos = expand_paths([Path(p) for p in items])
         for listing in empty_folders:
             self.folderWithoutPhotos.emit(listing)
+        if not_photos:
+            self.info.emit(not_opened_text(not_photos))
         for path in photos:
             path = path.resolve()
             entry = self.entries.get(path)
