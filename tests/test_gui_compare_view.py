@@ -183,6 +183,36 @@ def test_arrow_keys_move_the_split_and_home_and_end_put_it_at_the_edges(view, qt
     assert view.split() == 1.0
 
 
+def test_a_zoomed_photo_pans_with_the_keyboard_and_never_leaves_the_view(view, qtbot):
+    """QA: a zoomed photo could be panned with the mouse only, and dragged right off the view."""
+    view.set_images(rgb_to_qimage(solid(0, (200, 300))), rgb_to_qimage(solid(255, (200, 300))))
+    view.set_zoom(4.0)
+    centre = QPointF(view.width() / 2, view.height() / 2)
+    seen = view.widget_to_image(centre)
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # shows what is below
+    below = view.widget_to_image(centre)
+    assert below.x() == pytest.approx(seen.x()) and below.y() > seen.y()
+    qtbot.keyClick(view, Qt.Key.Key_PageUp)  # a page up
+    page = view.widget_to_image(centre)
+    assert below.y() - page.y() == pytest.approx(0.9 * view.height() / 4.0)
+    split = view.split()
+    qtbot.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)  # with Ctrl: pans, the split stays
+    assert view.widget_to_image(centre).x() > page.x() and view.split() == split
+    qtbot.keyClick(view, Qt.Key.Key_Right)  # without: the divider, as before
+    assert view.split() > split
+    view.toggle_whole()  # no divider to move: Left / Right pan
+    x = view.widget_to_image(centre).x()
+    qtbot.keyClick(view, Qt.Key.Key_Left)
+    assert view.widget_to_image(centre).x() < x
+    for _ in range(100):  # however far it is pushed, the photo stays under the view's centre
+        qtbot.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+    assert view.widget_to_image(centre).toTuple() == pytest.approx((0.0, 200.0))
+    view.pan_by(-1e6, 1e6)  # or dragged
+    assert view.widget_to_image(centre).toTuple() == pytest.approx((300.0, 0.0))
+    assert view.image_rect().contains(centre)
+
+
 def test_the_focused_view_is_framed_in_the_highlight_colour(view, qtbot):
     """The view is the window's first Tab stop and takes keys: a keyboard user sees it has focus."""
     view.set_images(rgb_to_qimage(solid(0)), rgb_to_qimage(solid(255)))

@@ -48,6 +48,8 @@ _WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
 _SPLIT_STEP = 0.02  # a Left / Right key press moves the divider by this much of the width
 _SPLIT_STEP_LARGE = 0.10  # … with Shift
 _FOCUS_FRAME_PX = 2
+_PAN_STEP = 0.1  # an arrow key pans the photo by this much of the view (Page Up / Down: _PAN_PAGE)
+_PAN_PAGE = 0.9
 #: Drawing a face box with the keyboard: the box starts at this share of the visible photo's
 #: shorter side; an arrow key moves it by this share of its side (with Shift, the larger one); + and
 #: − scale it by this factor.
@@ -234,15 +236,24 @@ class CompareView(QWidget):
         self._fit = False
         self._zoom = zoom
         offset = (anchor - self._widget_centre()) / zoom
-        self._center = fixed - offset
+        self._set_center(fixed - offset)
         self.zoomChanged.emit(zoom)
         self.update()
 
     def pan_by(self, dx: float, dy: float) -> None:
-        """Move the photo by (dx, dy) widget pixels."""
+        """Move the photo by (dx, dy) widget pixels (as far as :meth:`_set_center` lets it)."""
         self._fit = False
-        self._center = self._center - QPointF(dx, dy) / self._zoom
+        self._set_center(self._center - QPointF(dx, dy) / self._zoom)
         self.update()
+
+    def _set_center(self, center: QPointF) -> None:
+        """Show photo point ``center`` in the middle of the view, kept on the photo: the photo
+        always covers the view's centre (QA: dragged off the view, it left an empty canvas that only
+        Fit brought back)."""
+        if self._before is not None:
+            center = QPointF(min(max(center.x(), 0.0), float(self._before.width())),
+                             min(max(center.y(), 0.0), float(self._before.height())))
+        self._center = center
 
     def image_to_widget(self, point: QPointF) -> QPointF:
         return (point - self._center) * self._zoom + self._widget_centre()
@@ -467,7 +478,7 @@ class CompareView(QWidget):
             if self._drag == "pan" or abs(delta.x()) + abs(delta.y()) > _CLICK_SLOP_PX:
                 self._drag = "pan"
                 self._fit = False
-                self._center = self._press_center - delta / self._zoom
+                self._set_center(self._press_center - delta / self._zoom)
                 self.update()
         elif not self._draw_mode:
             near = self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
@@ -510,10 +521,15 @@ class CompareView(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         """Left / Right (with Shift: a larger step), Home / End move the divider while the split
-        shows; any other key, or one with Ctrl or Alt, goes on to the parent as before."""
+        shows; the arrows with Ctrl, Up / Down and Page Up / Down (and Left / Right without a split)
+        pan the photo (QA: a zoomed photo could be panned with the mouse only); any other key, or
+        one with Alt, goes on to the parent as before."""
         key = event.key()
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if self._draw_mode and self._before is not None and self._key_box_key(key, modifiers):
+            event.accept()
+            return
+        if self._before is not None and self._pan_key(key, modifiers):
             event.accept()
             return
         splitting_keys = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Home, Qt.Key.Key_End)
@@ -530,6 +546,24 @@ class CompareView(QWidget):
             target = 0.0 if key == Qt.Key.Key_Home else 1.0
         self.set_split(round(target, 6))  # steps land on whole hundredths, not 0.47999…
         event.accept()
+
+    def _pan_key(self, key: int, modifiers: Qt.KeyboardModifier) -> bool:
+        """Panning from the keyboard (see :meth:`keyPressEvent`); whether ``key`` panned."""
+        arrows = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        pages = {Qt.Key.Key_PageUp: -1, Qt.Key.Key_PageDown: 1}
+        if modifiers == Qt.KeyboardModifier.ControlModifier and key in arrows:
+            (dx, dy), share = arrows[key], _PAN_STEP
+        elif modifiers != Qt.KeyboardModifier.NoModifier:
+            return False
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down) or (key in arrows and not self._showing_split()):
+            (dx, dy), share = arrows[key], _PAN_STEP
+        elif key in pages:
+            (dx, dy), share = (0, pages[key]), _PAN_PAGE
+        else:
+            return False
+        # the key names where the view goes, so the photo moves the other way
+        self.pan_by(-dx * share * self.width(), -dy * share * self.height())
+        return True
 
     def _key_box_key(self, key: int, modifiers: Qt.KeyboardModifier) -> bool:
         """Drawing a face box from the keyboard (see :meth:`set_draw_mode`); whether ``key`` was one of its keys."""
