@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import gui_util
-from gui_util import load
+from gui_util import load, restore
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
@@ -72,3 +72,20 @@ def test_dropping_a_folder_without_photos_says_what_it_holds(window, tmp_path):
     notice = window.notices.notices()[-1]
     assert "No photos to open in album" in notice.text and "sub-folder" in notice.text
     assert notice.action == "open_folder"
+
+
+def test_every_control_the_keyboard_reaches_has_a_name_a_screen_reader_says(window, qtbot, photo):
+    """QA: the gallery's face list had a tooltip but no name: a screen reader said only "combo box"."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QWidget
+
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    window.show()
+    reached = [w for w in window.findChildren(QWidget)
+               if w.isVisibleTo(window) and w.isEnabled() and w.focusPolicy() & Qt.FocusPolicy.TabFocus]
+    assert len(reached) >= 5
+    unnamed = [f"{type(w).__name__} {w.objectName()!r} {w.toolTip()!r}" for w in reached
+               if not QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name).strip()]
+    assert unnamed == []

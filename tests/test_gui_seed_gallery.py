@@ -251,6 +251,34 @@ def test_viewing_the_second_face_of_a_saved_photo_keeps_it_saved(window, qtbot, 
     assert window.exports.unsaved() == [] and not window.session.composer.pending(path)
 
 
+def test_the_face_the_gallery_shows_is_marked_on_the_photo(window, qtbot, tmp_path, testdata_dir):
+    """QA: with several faces nothing on the photo said which one the gallery showed: its outline
+    and number tag are white, the others keep their colour."""
+    from PySide6.QtCore import QPointF
+
+    from faceapp.gui.qimage import qimage_to_rgb
+
+    photo = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", tmp_path / "two_faces.jpg")
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    indices = [f.face.index for f in entry.result.faces]
+    view = window.compare
+    view.set_split(1.0)  # the before side: every outline shows
+
+    def tag_colour(index):  # the middle of the face's number tag, as drawn
+        box = next(f.box for f in entry.faces if f.index == index)
+        corner = view.image_to_widget(QPointF(box[0], box[1]))
+        rendered = qimage_to_rgb(view.grab().toImage())
+        return tuple(rendered[int(corner.y()) - 4, int(corner.x()) + 4])
+
+    for position in (1, 0):
+        window.gallery.select_face(position)
+        qtbot.wait(20)
+        assert view.selected_face() == indices[position]
+        assert tag_colour(indices[position]) == (255, 255, 255)
+        assert tag_colour(indices[1 - position]) != (255, 255, 255)
+
+
 def test_thumbnails_are_sharp_on_a_high_dpi_screen():
     from faceapp.gui.qimage import rgb_to_pixmap
 

@@ -45,6 +45,7 @@ _ZOOM_LIMITS = (0.02, 32.0)
 _ENABLED_COLOUR = QColor(80, 200, 255)
 _DISABLED_COLOUR = QColor(160, 160, 160)
 _WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
+_SELECTED_COLOUR = QColor(255, 255, 255)  # the face the seed gallery shows
 _SPLIT_STEP = 0.02  # a Left / Right key press moves the divider by this much of the width
 _SPLIT_STEP_LARGE = 0.10  # … with Shift
 _FOCUS_FRAME_PX = 2
@@ -107,6 +108,7 @@ class CompareView(QWidget):
         self._placeholder = "Drop photos here, or use File → Open."
         self._message = ""  # why the photo selected is not shown (it could not be opened)
         self._working: int | None = None  # the face being sampled (detector index)
+        self._selected: int | None = None  # the face the seed gallery shows (detector index)
         self.setAccessibleName(ACCESSIBLE_NAME)
         self._describe()
 
@@ -150,6 +152,16 @@ class CompareView(QWidget):
 
     def working_face(self) -> int | None:
         return self._working
+
+    def set_selected_face(self, index: int | None) -> None:
+        """Mark the face (by detector index) the seed gallery shows: a white outline and tag (QA:
+        with five faces nothing on the photo said which one the gallery was showing)."""
+        if index != self._selected:
+            self._selected = index
+            self.update()
+
+    def selected_face(self) -> int | None:
+        return self._selected
 
     def set_placeholder(self, text: str) -> None:
         """Text shown when no photo is loaded (first-start guidance, drop hint)."""
@@ -404,10 +416,10 @@ class CompareView(QWidget):
             x0, y0, x1, y1 = face.box
             rect = QRectF(self.image_to_widget(QPointF(x0, y0)), self.image_to_widget(QPointF(x1, y1)))
             colour = _ENABLED_COLOUR if face.enabled else _DISABLED_COLOUR
-            working = face.index == self._working
-            colour = _WORKING_COLOUR if working else colour
+            working, selected = face.index == self._working, face.index == self._selected
+            colour = _WORKING_COLOUR if working else _SELECTED_COLOUR if selected else colour
             style = Qt.PenStyle.SolidLine if face.enabled else Qt.PenStyle.DashLine
-            painter.setPen(QPen(colour, 3 if working else 2, style))
+            painter.setPen(QPen(colour, 3 if working or selected else 2, style))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.save()
             if not result_area.isEmpty():

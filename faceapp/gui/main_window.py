@@ -318,6 +318,7 @@ class MainWindow(QMainWindow):
         if changed:
             self.session.show(path)  # its full-size images come back, if it had given them up
             self.gallery.clear()
+            self.compare.set_selected_face(None)
         before, after = self.session.before.get(path), self.session.after.get(path)
         preparing = self.session.preparing(path)  # shown whole once both sides are ready
         failed = entry.photo is None and entry.error
@@ -418,8 +419,10 @@ class MainWindow(QMainWindow):
         entry = self.session.entries.get(self.current) if self.current else None
         position = self.gallery.current_face()
         if entry is None or entry.result is None or position < 0:
+            self.compare.set_selected_face(None)
             return
         face = entry.result.faces[position]
+        self.compare.set_selected_face(face_number(face, position))  # framed on the photo too
         caption, detail = f"Face {face_number(face, position) + 1} · seed {face.seeds[face.chosen]}", ""
         passes = len(face.refinement_of(face.chosen))
         if passes:  # as its thumbnail says
@@ -468,6 +471,7 @@ class MainWindow(QMainWindow):
             self.damage.set_editor(None)
             self.compare.set_images(None)
             self.gallery.clear()
+            self.compare.set_selected_face(None)
             self.run_panel.clear()
 
     def _progress(self, path: Path, text: str, fraction: float, preview) -> None:

@@ -90,6 +90,7 @@ class SeedGallery(QWidget):
         self._seeds_agree = False  # whether every seed of the shown face gave the same face
         self._face_combo = QComboBox()
         self._face_combo.setToolTip("Which face's candidates to show")
+        self._face_combo.setAccessibleName("Face shown in the seed gallery")
         self.more_button = QPushButton("More")
         self.more_button.setToolTip(_MORE_TIP)
         self._hint = QLabel("Restore a photo to choose between candidates of each face.")
