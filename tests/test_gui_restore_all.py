@@ -144,3 +144,20 @@ def test_the_models_own_step_count_typed_in_or_its_name_picked_changes_nothing(w
 
     window.models.apply_preferences(dataclasses.replace(session.prefs, steps=default.default_steps - 1))
     assert "Made with other settings (steps)" in window.run_panel.progress_text.text()
+
+
+def test_a_photo_restored_out_of_sight_says_nothing_over_the_one_shown(window, qtbot, tmp_path, testdata_dir,
+                                                                       monkeypatch):
+    """QA: during Restore all, every photo's "Sharp faces spared" note stacked over the photo shown
+    and hid its faces; only the photo shown says it (the others' galleries say it when shown)."""
+    import faceapp.gui.session as session_module
+
+    monkeypatch.setattr(session_module, "spared_message", lambda result, **_: "face 1 kept as the restorer made it.")
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    window.show_photo(anna)
+    hush(window)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: all(window.session.entries[p].result is not None for p in (anna, ben))
+                    and not window.session.queue.busy, timeout=60000)
+    assert f"{anna.name}: face 1 kept" in said(window)
+    assert f"{ben.name}:" not in said(window)

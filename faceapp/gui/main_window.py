@@ -226,6 +226,9 @@ class MainWindow(QMainWindow):
         s.busyChanged.connect(lambda _busy: self._refresh_enabled())
         s.error.connect(self.notices.show_error)
         s.info.connect(self.say)
+        # a photo restored out of sight (Restore all) says nothing over the one shown: its gallery
+        # says what was spared once it is shown (QA: the notes of other photos piled up over faces)
+        s.note.connect(lambda text, path: path == self.current and self.say(text))
         s.warning.connect(lambda text, path: self.notices.show_notice(Notice(text, "warning", subject=path)))
         s.folderWithoutPhotos.connect(
             lambda listing: self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…")))

@@ -123,6 +123,8 @@ class Session(QObject):
     busyChanged = Signal(bool)
     error = Signal(object)  # BaseException
     info = Signal(str)
+    #: a passing remark on one photo's result: text, photo (the window says it when that photo is shown)
+    note = Signal(str, object)
     #: a remark that explains what the result shows (stays until closed, unlike ``info``): text, photo
     warning = Signal(str, object)
     folderWithoutPhotos = Signal(object)  # FolderListing of a folder given to add_paths that held no photo
@@ -385,7 +387,7 @@ class Session(QObject):
                                 switch="To let the prior work on a spared face anyway, click the face and press "
                                        "Diffuse anyway in the seed gallery")
         if spared:
-            self.info.emit(f"{path.name}: {spared}")
+            self.note.emit(f"{path.name}: {spared}", path)
         covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)
