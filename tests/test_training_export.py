@@ -54,7 +54,8 @@ def test_exported_weights_are_the_runs_ema_in_fp16(dataset_dir, tmp_path):
     run = train(load_config("prior_tiny"), run_dir=tmp_path / "p", data_root=dataset_dir, max_steps=2,
                 log=lambda _: None)
     train(load_config("restorer_tiny"), run_dir=tmp_path / "r", data_root=dataset_dir, max_steps=1, log=lambda _: None)
-    result = export_model(restorer_run=tmp_path / "r", prior_run=tmp_path / "p", out_dir=tmp_path / "m")
+    result = export_model(restorer_run=tmp_path / "r", prior_run=tmp_path / "p", out_dir=tmp_path / "m",
+                          name="fp16-compact")
     exported = load_file(str(result.files[1]))
     ema = torch.load(run.run_dir / "checkpoints" / "last.pt", weights_only=True)["ema"]["module"]
     assert set(exported) == set(ema)
@@ -89,8 +90,9 @@ def test_a_new_machine_warm_starts_from_the_shipped_weights(kind, config, datase
     other = "prior_tiny" if kind == "restorer" else "restorer_conv_tiny"
     other_kind = "prior" if kind == "restorer" else "restorer"
     train(load_config(other), run_dir=runs[other_kind], data_root=dataset_dir, max_steps=1, log=lambda _: None)
-    result = export_model(restorer_run=runs["restorer"], prior_run=runs["prior"], out_dir=tmp_path / "models")
-    shipped = tmp_path / "models" / f"faceapp-compact-{kind}.safetensors"
+    result = export_model(restorer_run=runs["restorer"], prior_run=runs["prior"], out_dir=tmp_path / "models",
+                          name="shipped-compact")
+    shipped = tmp_path / "models" / f"shipped-compact-{kind}.safetensors"
 
     resumed = train(cfg, run_dir=tmp_path / "new-machine", data_root=dataset_dir, warm_start=shipped, max_steps=2,
                     log=lambda _: None)

@@ -7,12 +7,24 @@ import sys
 from pathlib import Path
 
 from faceapp.core.errors import FaceappError
+from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
+from faceapp.training.arguments import (
+    existing_file,
+    folder,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
+    weights_or_run,
+)
 
 
-def _train(args) -> None:
+def _train(args) -> int:
     import torch
 
     from faceapp.core.host_memory import keep_freed_memory
+    from faceapp.training.checkpoint import checkpoint_path
     from faceapp.training.config import load_config
     from faceapp.training.trainer import train
 
@@ -20,9 +32,26 @@ def _train(args) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = load_config(args.config)
-    result = train(cfg, run_dir=args.run_dir, device=args.device, data_root=args.data, max_steps=args.max_steps,
-                   warm_start=args.warm_start, time_limit_s=args.minutes * 60 if args.minutes else None)
-    print(f"{cfg.name}: steps {result.start_step} → {result.end_step}; EMA weights in {result.portable}")
+    try:
+        result = train(cfg, run_dir=args.run_dir, device=args.device, data_root=args.data, max_steps=args.max_steps,
+                       warm_start=args.warm_start, time_limit_s=args.minutes * 60 if args.minutes else None)
+    except KeyboardInterrupt:  # a second Ctrl-C (or one before training started)
+        print(f"Interrupted; {args.run_dir} keeps its last checkpoint (run the same command to resume).",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if result.stopped_by:
+        print(f"Stopped by {result.stopped_by}: step {result.end_step} saved in {checkpoint_path(args.run_dir)}; "
+              "run the same command to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    target = args.max_steps or cfg.train.max_steps
+    if result.start_step >= target:
+        why = (f"--max-steps {target} (the step to stop at, not a number of steps to add)" if args.max_steps else
+               f"the config's max_steps {target}: the run is finished")
+        print(f"{cfg.name}: already at step {result.start_step} ≥ {why}; nothing to train. "
+              f"EMA weights in {result.portable}")
+    else:
+        print(f"{cfg.name}: steps {result.start_step} → {result.end_step}; EMA weights in {result.portable}")
+    return 0
 
 
 def _export(args) -> None:
@@ -36,9 +65,11 @@ def _export(args) -> None:
                           name=args.name, title=args.title, default=not args.not_default,
                           default_steps=args.default_steps, default_fidelity=args.default_fidelity,
                           sharp_faces=SharpFaceSparing(*args.sharp_faces) if args.sharp_faces else None,
-                          fidelity_range=(FidelityRange(float(args.works_down_to[0]), args.works_down_to[1])
+                          fidelity_range=(FidelityRange(args.works_down_to[0], args.works_down_to[1])
                                           if args.works_down_to else None),
                           restorer_tones=args.restorer_tones, evaluation=evaluation, notes=notes)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for path in (result.manifest, *result.files, result.model_card):
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
@@ -65,68 +96,120 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m faceapp.training", description="Train faceapp's compact model.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train (or resume) one network from a config")
+    t = sub.add_parser("train", help="train (or resume) one network from a config",
+                       description="Train (or resume) one network. Ctrl-C, SIGTERM or SIGHUP stop it after the current "
+                                   "step with a checkpoint; the same command resumes it.")
     t.add_argument("config", help="config file, or a name in faceapp/training/configs/ (e.g. prior_compact)")
-    t.add_argument("--run-dir", type=Path, required=True, help="run folder: checkpoints, losses.csv, samples/")
+    t.add_argument("--run-dir", type=folder, required=True,
+                   help="run folder: checkpoints, losses.csv, samples/ (made if missing; resumed if it holds a "
+                        "checkpoint)")
     t.add_argument("--data", help="data folder (manifest.jsonl + shards); default: the config's")
-    t.add_argument("--max-steps", type=int, help="stop at this step (default: the config's max_steps)")
-    t.add_argument("--minutes", type=float, help="stop (and checkpoint) after this many minutes")
-    t.add_argument("--warm-start", type=Path, help="ema.safetensors of an earlier run, when --run-dir is new")
-    t.add_argument("--device", default="auto")
-    t.add_argument("--threads", type=int, help="CPU threads for torch")
+    t.add_argument("--max-steps", type=positive_int,
+                   help="stop at this step number (default: the config's max_steps); steps count on across resumes and "
+                        "warm starts, so after a warm start from step N it must be above N")
+    t.add_argument("--minutes", type=positive_float,
+                   help="stop (and checkpoint) after this many minutes; default: no time limit")
+    t.add_argument("--warm-start", type=weights_or_run,
+                   help="an earlier run's ema.safetensors (or its run folder, or an exported *-restorer/*-prior."
+                        "safetensors) to start from; only for a --run-dir without a checkpoint")
+    t.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (a GPU if there is one; default auto)")
+    t.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: torch's, one per core)")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("export", help="export EMA weights as a faceapp model (fp16 + manifest + card)")
-    e.add_argument("--restorer-run", type=Path, required=True)
-    e.add_argument("--prior-run", type=Path, required=True)
-    e.add_argument("--out", type=Path, required=True, help="manifest folder, e.g. models/")
-    e.add_argument("--name", default="faceapp-compact")
+    e.add_argument("--restorer-run", type=Path, required=True,
+                   help="the restorer's run folder (its ema.safetensors is exported), or an ema.safetensors file")
+    e.add_argument("--prior-run", type=Path, required=True,
+                   help="the prior's run folder (its ema.safetensors is exported), or an ema.safetensors file")
+    e.add_argument("--out", type=folder, required=True,
+                   help="manifest folder to write into, e.g. models/ (the bundled one) or the user's manifest folder")
+    e.add_argument("--name", default="faceapp-compact",
+                   help="the model's name: lower-case letters, digits, '.', '_' and '-' (default faceapp-compact, "
+                        "the bundled model's, which only --out models may take)")
     e.add_argument("--not-default", action="store_true", help="do not mark the model default = true")
     e.add_argument("--title", default="faceapp compact (256 px, CPU-friendly)", help="the model's display name")
-    e.add_argument("--default-steps", type=int, default=8, help="the model's default DDIM steps (from the evaluation)")
-    e.add_argument("--default-fidelity", type=float, default=0.5,
-                   help="the fidelity a restore starts from (from the evaluation: where realism improves without losing the person)")
-    e.add_argument("--sharp-faces", type=float, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
+    e.add_argument("--default-steps", type=positive_int, default=8,
+                   help="the model's default DDIM steps (from the evaluation; default 8)")
+    e.add_argument("--default-fidelity", type=unit_interval, default=0.5,
+                   help="the fidelity a restore starts from, 0 to 1 (from the evaluation: where realism improves "
+                        "without losing the person; default 0.5)")
+    e.add_argument("--sharp-faces", type=non_negative_float, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
                    help="the restorer's sparing ramp, in grey levels of restorer change (faceapp.core.sparing; "
-                        "from evaluating both test sets); default: no face is spared")
+                        "from evaluating both test sets; UNTOUCHED_BELOW < FULL_ABOVE); default: no face is spared")
     e.add_argument("--works-down-to", nargs=2, metavar=("FIDELITY", "BELOW"),
-                   help="the lowest fidelity the evaluation found the model works at, and what its faces show "
-                        "lower down (a clause told to users who go there); default: the whole slider")
+                   help="the lowest fidelity (0 to 1, at most --default-fidelity) the evaluation found the model works "
+                        "at, and what its faces show lower down (a clause told to users who go there); default: the "
+                        "whole slider")
     e.add_argument("--restorer-tones", type=float, metavar="SIGMA",
                    help="keep the restorer's tones below a Gaussian blur of SIGMA face pixels in every sample "
                         "(faceapp.core.tones; from the evaluation's --restorer-tones); default: sample as DifFace does")
-    e.add_argument("--evaluation", type=Path, help="a file with the evaluation table for the model card")
-    e.add_argument("--notes", type=Path, help="a Markdown file added to the model card (e.g. what the figures show)")
-    e.set_defaults(func=_export)
+    e.add_argument("--evaluation", type=existing_file, help="a file with the evaluation table for the model card")
+    e.add_argument("--notes", type=existing_file,
+                   help="a Markdown file added to the model card (e.g. what the figures show)")
+    e.set_defaults(func=_export, check=lambda args: _check_export(e, args))
 
     b = sub.add_parser("budget", help="print parameters, fp16 size, FLOPs and CPU time of a config pair")
-    b.add_argument("--restorer", default="restorer_compact")
-    b.add_argument("--prior", default="prior_compact")
-    b.add_argument("--steps", type=int, default=8)
-    b.add_argument("--threads", type=int, default=2)
+    b.add_argument("--restorer", default="restorer_compact", help="the restorer's config (default restorer_compact)")
+    b.add_argument("--prior", default="prior_compact", help="the prior's config (default prior_compact)")
+    b.add_argument("--steps", type=positive_int, default=8, help="DDIM steps of one restore (default 8)")
+    b.add_argument("--threads", type=positive_int, default=2, help="CPU threads to measure on (default 2)")
     b.set_defaults(func=_budget)
 
     k = sub.add_parser("pack", help="pack the data set into parts small enough for one GPU job each")
-    k.add_argument("--data", default="../shared/datasets/aaf256")
-    k.add_argument("--out", type=Path, default=Path(".gpu/data"))
-    k.add_argument("--max-mib", type=float, default=34.0)
-    k.add_argument("--quality", type=int, default=0, help="re-encode at this JPEG quality (0: keep the bytes)")
-    k.add_argument("--max-parts", type=int, default=0)
-    k.add_argument("--seed", type=int, default=0)
-    k.add_argument("--val-faces", type=int, default=4,
-                   help="validation faces in each part (checkpoints are validated on up to 16 of them)")
+    k.add_argument("--data", default="../shared/datasets/aaf256",
+                   help="data folder to pack (manifest.jsonl + shards; default ../shared/datasets/aaf256)")
+    k.add_argument("--out", type=folder, default=Path(".gpu/data"),
+                   help="folder the parts are written into, one subfolder each (default .gpu/data)")
+    k.add_argument("--max-mib", type=positive_float, default=34.0, help="the most MiB a part may hold (default 34)")
+    k.add_argument("--quality", type=_jpeg_quality, default=0,
+                   help="re-encode at this JPEG quality, 1 to 100 (default 0: keep the bytes)")
+    k.add_argument("--max-parts", type=non_negative_int, default=0, help="stop after this many parts (default 0: all)")
+    k.add_argument("--seed", type=non_negative_int, default=0, help="seed of the faces' shuffle (default 0)")
+    k.add_argument("--val-faces", type=non_negative_int, default=4,
+                   help="validation faces in each part (checkpoints are validated on up to 16 of them; default 4)")
     k.set_defaults(func=_pack)
     return p
 
 
+def _jpeg_quality(text: str) -> int:
+    value = non_negative_int(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 100 (or 0: keep the bytes), not {text}")
+    return value
+
+
+def _check_export(parser: argparse.ArgumentParser, args) -> None:
+    """The checks of export's options that involve two values."""
+    if args.sharp_faces and not args.sharp_faces[0] < args.sharp_faces[1]:
+        parser.error(f"--sharp-faces: UNTOUCHED_BELOW ({args.sharp_faces[0]:g}) must be below FULL_ABOVE "
+                     f"({args.sharp_faces[1]:g})")
+    if args.works_down_to:
+        try:
+            fidelity = unit_interval(args.works_down_to[0])
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"--works-down-to: FIDELITY {exc}")
+        if fidelity > args.default_fidelity:
+            parser.error(f"--works-down-to: FIDELITY ({fidelity:g}) must not be above --default-fidelity "
+                         f"({args.default_fidelity:g}): the default must work")
+        if not args.works_down_to[1].strip():
+            parser.error("--works-down-to: BELOW must say what faces show below that fidelity")
+        args.works_down_to = (fidelity, args.works_down_to[1])
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "check", None):
+        args.check(args)
     try:
-        args.func(args)
+        with terminate_like_interrupt():  # SIGTERM and SIGHUP end a command as Ctrl-C does
+            return args.func(args) or 0
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -12,15 +12,17 @@ for a new run. :func:`load_run_weights` and :func:`load_run_network` read it fro
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError
+from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError, FaceappError
 from faceapp.core.loading import load_network
 from faceapp.training.config import ConfigError
 
@@ -32,11 +34,37 @@ def checkpoint_path(run_dir: Path) -> Path:
     return Path(run_dir) / "checkpoints" / CHECKPOINT_NAME
 
 
+#: Free bytes below which a failed write is put down to a full disk (torch reports one as "unexpected pos").
+FULL_DISK_BYTES = 1 << 20
+
+
+class CheckpointWriteError(FaceappError):
+    """A checkpoint or weight file could not be written (a full disk, a read-only folder)."""
+
+
 def _atomic(path: Path, write) -> None:
+    """Write ``path`` through ``write(temporary path)`` and rename it into place: a reader sees the old
+    file or the new one, never part of one. On any failure (Ctrl-C included) the temporary file is
+    removed, so a full disk is not left fuller; a failed write raises :class:`CheckpointWriteError`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            free = None
+        tmp.unlink(missing_ok=True)
+        if not isinstance(exc, (OSError, RuntimeError)):
+            raise
+        if getattr(exc, "errno", None) == errno.ENOSPC or (free is not None and free < FULL_DISK_BYTES):
+            reason = os.strerror(errno.ENOSPC)
+        else:
+            reason = getattr(exc, "strerror", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointWriteError(f"cannot write {path.name} in {path.parent}: {reason}; free some space (or "
+                                   "fix the folder) and run the same command again to resume") from None
 
 
 def rng_state() -> dict[str, torch.Tensor]:
@@ -79,6 +107,25 @@ def save_portable(path: Path, *, state_dict: dict, metadata: dict[str, object]) 
     tensors = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in state_dict.items()}
     meta = {k: json.dumps(v) for k, v in metadata.items()}
     _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+
+def portable_metadata(path: Path) -> dict[str, object]:
+    """The metadata of a file written by :func:`save_portable`, without reading its weights."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return {k: json.loads(v) for k, v in (fh.metadata() or {}).items()}
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise CorruptModelError(f"{path} is not a readable weight file ({exc})") from None
+
+
+def checkpoint_step(path: Path) -> int:
+    """The step of the checkpoint at ``path``, read without loading its tensors into memory."""
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["step"])
+    except Exception as exc:  # torch raises several unrelated types for a damaged file
+        raise CorruptModelError(f"training checkpoint {path} cannot be read ({exc}); delete it to start over") from None
 
 
 def load_portable(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:

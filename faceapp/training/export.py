@@ -8,18 +8,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceapp import paths
+from faceapp.core.errors import ManifestError
 from faceapp.core.loading import save_safetensors
-from faceapp.core.manifest import FidelityRange
+from faceapp.core.manifest import FidelityRange, load_manifest
 from faceapp.core.settings import MAX_TONES_SIGMA, is_tones_sigma
 from faceapp.core.sparing import SharpFaceSparing
-from faceapp.training.checkpoint import load_run_weights
+from faceapp.training.checkpoint import (
+    PORTABLE_NAME,
+    checkpoint_path,
+    checkpoint_step,
+    load_run_weights,
+    run_weights_path,
+)
 from faceapp.training.config import ConfigError, TrainingConfig, parse_config
 from faceapp.training.csvlog import read_log
 
+#: The bundled model, whose card is the repository's ``models/MODEL_CARD.md``; any other model's card is
+#: ``<name>.md`` beside its manifest.
+SHIPPED_NAME = "faceapp-compact"
 MODEL_CARD_NAME = "MODEL_CARD.md"
+#: A model name is a file name: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit
+#: (the manifest schema's pattern).
+MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+#: A network trained fewer steps than this is exported with a warning: it restores faces poorly, if at all
+#: (the shipped networks trained for thousands; smoke runs for tens).
+MIN_TRAINED_STEPS = 1000
 DATA_NOTE = (
     "Trained on aaf256: 12,233 aligned faces of the All-Age-Faces data set (mostly East-Asian faces "
     "aged 2-80, web photos). The upstream data set has no licence file and asks users to cite its "
@@ -32,6 +52,84 @@ class ExportResult:
     manifest: Path
     files: tuple[Path, ...]
     model_card: Path
+    warnings: tuple[str, ...] = ()  # one line each, for the user (a network trained only a few steps)
+
+
+def model_card_name(name: str) -> str:
+    """The file name of model ``name``'s card, beside its manifest."""
+    return MODEL_CARD_NAME if name == SHIPPED_NAME else f"{name}.md"
+
+
+def bundled_model_names() -> dict[str, Path]:
+    """The names of the models the app bundles (the manifests of :func:`faceapp.paths.bundled_models_dir`)."""
+    names = {}
+    for path in sorted(paths.bundled_models_dir().glob("*.toml")):
+        try:
+            with open(path, "rb") as fh:
+                name = tomllib.load(fh).get("name")
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(name, str):
+            names[name] = path
+    return names
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _check_destination(out: Path, name: str) -> None:
+    """Refuse a name that is not a plain file name, an ``out`` that is a file, and the name of a bundled model
+    outside the bundled folder (the registry would show the bundled one and hide the export)."""
+    if not MODEL_NAME.fullmatch(name):
+        raise ConfigError(f"--name {name!r} is not a model name: use lower-case letters, digits, '.', '_' and '-', "
+                          "starting with a letter or digit (it names the files written into --out)")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file: give the manifest folder to write the model into")
+    bundled = bundled_model_names()
+    if name in bundled and not _same_folder(out, bundled[name].parent):
+        raise ConfigError(f"{name} is the name of a model bundled with the app ({bundled[name]}), which would hide "
+                          f"this one: give the export another --name (or --out {bundled[name].parent} to replace it)")
+
+
+def _run_warnings(kind: str, run: Path, meta: dict) -> list[str]:
+    """Refuse a run folder whose ema.safetensors is older than its checkpoint (a save cut short: the card's curve
+    would list steps the exported weights never took); warnings for one newer than its checkpoint and for a
+    network trained fewer than :data:`MIN_TRAINED_STEPS` steps."""
+    weights = run_weights_path(run)
+    step = int(meta.get("step", 0))
+    warnings = []
+    folder = weights.parent if weights.name == PORTABLE_NAME else None
+    checkpoint = checkpoint_path(folder) if folder is not None else None
+    if checkpoint is not None and checkpoint.is_file():
+        saved = checkpoint_step(checkpoint)
+        if step < saved:
+            raise ConfigError(f"{weights} holds the {kind}'s step {step} but {checkpoint} step {saved} (a save was cut "
+                              f"short): run `python -m faceapp.training train <its config> --run-dir {folder}` once to "
+                              "rewrite it from the checkpoint, then export")
+        if step > saved:
+            warnings.append(f"{weights} (step {step}) is newer than {checkpoint} (step {saved}): a save was cut short; "
+                            f"the export takes step {step}, a resume of {folder} retrains from step {saved}")
+    if step < MIN_TRAINED_STEPS:
+        warnings.append(f"the {kind} ({weights}) has trained only {step:,} steps: a model this untrained restores "
+                        f"faces as noise; export a run trained for thousands of steps")
+    return warnings
+
+
+def _validate_manifest(text: str, manifest: Path) -> None:
+    """Check a manifest's ``text`` with the app's own validator (:func:`faceapp.core.manifest.load_manifest`)
+    before anything is written, so that the app never skips what export wrote."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / manifest.name
+        path.write_text(text, encoding="utf-8")
+        try:
+            load_manifest(path)
+        except ManifestError as exc:
+            raise ConfigError(f"{str(exc).replace(str(path), str(manifest))} Nothing was written; change the "
+                              "export's options.") from None
 
 
 def export_model(
@@ -50,8 +148,11 @@ def export_model(
     evaluation: str = "",
     notes: str = "",
 ) -> ExportResult:
-    """Write ``<name>-restorer.safetensors``, ``<name>-prior.safetensors``, ``<name>.toml`` and
-    ``MODEL_CARD.md`` into ``out_dir`` from two training runs (or their ``ema.safetensors``).
+    """Write ``<name>-restorer.safetensors``, ``<name>-prior.safetensors``, ``<name>.toml`` and the
+    model card (:func:`model_card_name`: ``<name>.md``, the bundled model's ``MODEL_CARD.md``) into
+    ``out_dir`` from two training runs (or their ``ema.safetensors``). The manifest is checked with the
+    app's validator, the name against the bundled models', and each run's ``ema.safetensors`` against
+    its checkpoint, before anything is written (:class:`ConfigError`).
 
     ``sharp_faces`` is the restorer's sparing ramp (:mod:`faceapp.core.sparing`), written as the
     manifest's ``[sharp_faces]``; None spares no face. ``fidelity_range`` (the ``[fidelity_range]``:
@@ -66,26 +167,39 @@ def export_model(
         raise ConfigError(f"the restorer tones' blur must be a number of face pixels above 0 and at most "
                           f"{MAX_TONES_SIGMA:g}, not {restorer_tones:g}")
     out = Path(out_dir)
+    _check_destination(out, name)
+    runs = {"restorer": Path(restorer_run), "prior": Path(prior_run)}
+    loaded, warnings = {}, []
+    for kind, run in runs.items():
+        loaded[kind] = load_run_weights(run, kind)
+        warnings += _run_warnings(kind, run, loaded[kind][1])
+    restorer_cfg = parse_config(loaded["restorer"][1]["config"], where="restorer run")
+    prior_cfg = parse_config(loaded["prior"][1]["config"], where="prior run")
+    manifest = out / f"{name}.toml"
+    card_name = model_card_name(name)
+
+    def manifest_text(entries) -> str:
+        return _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
+                              sharp_faces, fidelity_range, restorer_tones, card_name=card_name)
+
+    # the files' sizes and checksums are known once written: checked as "unknown" (0, "") first
+    _validate_manifest(manifest_text({kind: (meta, f"{name}-{kind}.safetensors", 0, "")
+                                      for kind, (_, meta) in loaded.items()}), manifest)
     out.mkdir(parents=True, exist_ok=True)
     entries, files = {}, []
-    for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run))):
-        weights, meta = load_run_weights(run, kind)
+    for kind, (weights, meta) in loaded.items():
         # the run's own metadata (JSON, as in its ema.safetensors): a new machine warm-starts from the shipped file
         path = save_safetensors(weights, out / f"{name}-{kind}.safetensors",
                                 metadata={k: json.dumps(v) for k, v in meta.items()})
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        entries[kind] = (meta, path, digest)
+        entries[kind] = (meta, path.name, path.stat().st_size, digest)
         files.append(path)
-    curves = {kind: _validation_rows(run) for kind, run in (("restorer", Path(restorer_run)), ("prior", Path(prior_run)))}
-    restorer_cfg = parse_config(entries["restorer"][0]["config"], where="restorer run")
-    prior_cfg = parse_config(entries["prior"][0]["config"], where="prior run")
-    manifest = out / f"{name}.toml"
-    manifest.write_text(_manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
-                                       sharp_faces, fidelity_range, restorer_tones), encoding="utf-8")
-    card = out / MODEL_CARD_NAME
+    curves = {kind: _validation_rows(run) for kind, run in runs.items()}
+    manifest.write_text(manifest_text(entries), encoding="utf-8")
+    card = out / card_name
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
                                 training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
-    return ExportResult(manifest, tuple(files), card)
+    return ExportResult(manifest, tuple(files), card, tuple(warnings))
 
 
 def _toml_value(value) -> str:
@@ -101,7 +215,8 @@ def _toml_value(value) -> str:
 
 
 def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None,
-                   fidelity_range=None, restorer_tones=None) -> str:
+                   fidelity_range=None, restorer_tones=None, *, card_name=MODEL_CARD_NAME) -> str:
+    """The manifest's TOML; ``entries``: (run metadata, file name, size, sha256) by network."""
     d = prior_cfg.diffusion
     lines = [
         "# faceapp's own compact model, exported by python -m faceapp.training export.",
@@ -111,8 +226,8 @@ def _manifest_text(name, title, default, default_steps, default_fidelity, prior_
         'description = """',
         "A small restorer and face prior trained by the faceapp project for fast restoration on a "
         "CPU, bundled with the app (no download). Less detailed than the official DifFace model. "
-        "Trained on research data (All-Age-Faces): see MODEL_CARD.md.\"\"\"",
-        'licence = "faceapp project weights; training data is research data (see MODEL_CARD.md)"',
+        f"Trained on research data (All-Age-Faces): see {card_name}.\"\"\"",
+        f'licence = "faceapp project weights; training data is research data (see {card_name})"',
         'homepage = ""',
         f"face_size = {int(prior_cfg.model.config['image_size'])}",
         'face_template = "ffhq5"',
@@ -135,14 +250,14 @@ def _manifest_text(name, title, default, default_steps, default_fidelity, prior_
     if restorer_tones is not None:
         lines += ["", "[restorer_tones]", f"sigma = {float(restorer_tones)!r}"]
     for kind in ("prior", "restorer"):
-        meta, path, _ = entries[kind]
-        lines += ["", f"[{kind}]", f"arch = {_toml_value(meta['arch'])}", f"file = {_toml_value(path.name)}",
+        meta, file_name, _, _ = entries[kind]
+        lines += ["", f"[{kind}]", f"arch = {_toml_value(meta['arch'])}", f"file = {_toml_value(file_name)}",
                   "", f"[{kind}.config]"]
         lines += [f"{k} = {_toml_value(v)}" for k, v in meta["model_config"].items()]
     for kind in ("prior", "restorer"):
-        _, path, digest = entries[kind]
-        lines += ["", "[[files]]", f"name = {_toml_value(path.name)}", 'url = ""',
-                  f"size = {path.stat().st_size}", f"sha256 = {_toml_value(digest)}"]
+        _, file_name, size, digest = entries[kind]
+        lines += ["", "[[files]]", f"name = {_toml_value(file_name)}", 'url = ""',
+                  f"size = {size}", f"sha256 = {_toml_value(digest)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -193,10 +308,10 @@ def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:
 def _model_card(name, title, entries, evaluation, curves, notes, *, training: str) -> str:
     rows = []
     for kind in ("restorer", "prior"):
-        meta, path, digest = entries[kind]
+        meta, _, size, digest = entries[kind]
         hours = float(meta.get("train_seconds", 0.0)) / 3600
         rows.append(f"| {kind} | `{meta['arch']}` | {meta.get('step', 0):,} | {int(meta.get('samples_seen', 0)):,} | "
-                    f"{hours:.1f} | {path.stat().st_size / 1e6:.1f} MB | `{digest[:16]}…` |")
+                    f"{hours:.1f} | {size / 1e6:.1f} MB | `{digest[:16]}…` |")
     restorer_arch = ARCH_TEXT.get(entries["restorer"][0]["arch"], entries["restorer"][0]["arch"])
     prior_arch = ARCH_TEXT.get(entries["prior"][0]["arch"], entries["prior"][0]["arch"])
     prior_config = entries["prior"][0].get("model_config", {})

@@ -11,9 +11,14 @@ s is keyed by (seed, s), the checkpoint restores network, EMA, optimiser and the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
+import os
+import signal
+import threading
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,7 +32,7 @@ from faceapp.core.errors import FaceappError
 from faceapp.core.loading import build_network, count_parameters
 from faceapp.training import checkpoint as ckpt
 from faceapp.training.batches import StepBatches
-from faceapp.training.config import ConfigError, TrainingConfig
+from faceapp.training.config import CONFIGS_DIR, ConfigError, TrainingConfig, load_config, parse_config
 from faceapp.training.csvlog import CsvLog
 from faceapp.training.data import DatasetError, FaceDataset
 from faceapp.training.degradation import sample_rng
@@ -43,6 +48,10 @@ class TrainingDivergedError(FaceappError):
     """The loss became NaN or infinite; the last checkpoint before it is kept."""
 
 
+class RunInUseError(FaceappError):
+    """Another trainer holds the run folder's lock."""
+
+
 @dataclass(frozen=True)
 class TrainResult:
     run_dir: Path
@@ -50,6 +59,77 @@ class TrainResult:
     end_step: int
     losses: list[float]  # loss of every step run in this call, in order
     portable: Path
+    stopped_by: str | None = None  # the signal (SIGINT, SIGTERM, SIGHUP) that stopped it before its last step
+
+
+LOCK_NAME = "train.lock"
+
+#: The signals that make a run stop after its current step with a checkpoint (SIGHUP does not exist on Windows).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class _StopRequest:
+    """Set by the first stop signal: the run saves after its current step and returns. A second one stops at once
+    (KeyboardInterrupt), keeping only the last checkpoint."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __call__(self, signum, _frame) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt(f"stopped by a second {signal.Signals(signum).name}")
+        self.signal = signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _stop_after_step():
+    """Within the block, SIGINT, SIGTERM and SIGHUP ask the run to stop after its current step (main thread
+    only; a signal the process was told to ignore, as ``nohup`` ignores SIGHUP, stays ignored)."""
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    previous = {signum: signal.signal(signum, request) for signum in STOP_SIGNALS
+                if signal.getsignal(signum) is not signal.SIG_IGN}
+    try:
+        yield request
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _ignore_stop_signals(_worker_id: int) -> None:
+    """DataLoader worker start: Ctrl-C reaches the whole process group, and a worker it killed would fail the
+    step the main process finishes before saving; the main process alone decides when to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path):
+    """Hold an exclusive lock on ``run_dir`` (``train.lock``, with the holder's process id) for the block;
+    raises :class:`RunInUseError` while another trainer holds it. Without ``fcntl`` (Windows) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = run_dir / LOCK_NAME
+    with open(path, "a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            raise RunInUseError(f"another trainer{f' (process {holder})' if holder.isdigit() else ''} is using "
+                                f"{run_dir}: wait for it to finish, or give another --run-dir") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.truncate(0)
 
 
 def learning_rate(step: int, *, base: float, warmup: int, warmup_from: int = 0,
@@ -136,27 +216,45 @@ def train(
     time_limit_s: float | None = None,
     log: Callable[[str], None] = print,
 ) -> TrainResult:
-    """Train ``cfg`` in ``run_dir`` until ``max_steps`` (default: the config's), resuming if a
-    checkpoint is there, else optionally warm-starting from a portable EMA file.
+    """Train ``cfg`` in ``run_dir`` until ``max_steps`` (default: the config's; a step number, counted
+    across resumes and warm starts), resuming if a checkpoint is there, else optionally warm-starting
+    from a portable EMA file.
 
     With ``time_limit_s``, training stops after the first step that ends past the limit and
-    saves a checkpoint there (the next call resumes from it).
+    saves a checkpoint there (the next call resumes from it). SIGINT (Ctrl-C), SIGTERM and SIGHUP do
+    the same after the current step, and the result says which signal stopped it. The run folder is
+    locked while it trains: a second trainer on it raises :class:`RunInUseError`.
     """
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"the run folder {run_dir} is a file: give a folder (new or holding a run) as --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(run_dir), _stop_after_step() as stop:
+        return _train(cfg, run_dir=run_dir, device=device, data_root=data_root, max_steps=max_steps,
+                      warm_start=warm_start, time_limit_s=time_limit_s, log=log, stop=stop)
+
+
+def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, warm_start, time_limit_s, log,
+           stop: _StopRequest) -> TrainResult:
     dev = resolve_device(device)
     end_step = int(max_steps if max_steps is not None else cfg.train.max_steps)
     t = cfg.train
 
     model, ema, optimizer = build_training_state(cfg, dev)
 
+    resumed = ckpt.checkpoint_path(run_dir).exists()
     start_step, warmup_from, seconds_before, samples_before = _restore(
         run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev, log=log)
-    run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
+    portable = run_dir / ckpt.PORTABLE_NAME
+    if resumed:
+        _refresh_portable(run_dir, cfg, ema, start_step, seconds_before, samples_before, log=log)
     autocast = autocast_factory(dev, t.bf16)
     precision = "float32" if autocast is contextlib.nullcontext else "bf16 autocast"
+    steps = (f"steps {start_step} → {end_step}" if start_step < end_step else
+             f"already at step {start_step} ≥ {end_step} (the step to stop at), nothing to train")
     log(f"{cfg.kind} {cfg.name}: {cfg.model.arch}, {count_parameters(model):,} parameters, on {dev} ({precision}, "
-        f"{torch.get_num_threads()} threads), steps {start_step} → {end_step}")
+        f"{torch.get_num_threads()} threads), {steps}")
 
     task = make_task(cfg, device=dev)
     opencv_for_workers(cfg.data.num_workers)
@@ -171,6 +269,7 @@ def train(
         batches, sampler=range(start_step, end_step), batch_size=None, num_workers=cfg.data.num_workers,
         pin_memory=dev.type == "cuda", persistent_workers=False,
         prefetch_factor=4 if cfg.data.num_workers else None, generator=loader_generator(t.seed, start_step),
+        worker_init_fn=_ignore_stop_signals if cfg.data.num_workers else None,
     )
     # the compiled module shares the parameters; EMA, checkpoints and validation use the plain one
     step_model = torch.compile(model) if t.compile else model
@@ -189,7 +288,10 @@ def train(
         losses.append(loss.detach())
         done = step + 1
         out_of_time = time_limit_s is not None and time.perf_counter() - tick > time_limit_s
-        last = done == end_step or out_of_time
+        stopping = stop.signal is not None
+        if stopping:
+            log(f"{stop.signal} received: saving a checkpoint at step {done} (send it again to stop without saving)")
+        last = done == end_step or out_of_time or stopping
         saving = done % t.checkpoint_every == 0 or last
         if done % t.log_every == 0 or saving:  # never save weights trained on a NaN
             _check_finite(cfg, run_dir, done, loss=loss, grad_norm=grad_norm)
@@ -200,9 +302,11 @@ def train(
             csv_log.write(done, values)
             log(f"step {done}: " + ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
         if done % t.sample_every == 0 or last:
-            _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
+            with _keeping_rng():
+                _save_preview(run_dir, done, task.preview(ema.module, preview_batch))
         if saving:
-            figures = {k: float(v) for k, v in task.validate(ema.module, validation, autocast=autocast).items()}
+            with _keeping_rng():
+                figures = {k: float(v) for k, v in task.validate(ema.module, validation, autocast=autocast).items()}
             train_seconds = seconds_before + time.process_time() - cpu_tick
             samples = samples_before + (done - start_step) * t.batch_size
             validation_log.write(done, {**figures, "samples_seen": samples,
@@ -212,10 +316,24 @@ def train(
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
             break
-    portable = run_dir / ckpt.PORTABLE_NAME
+        if stopping:
+            break
     if start_step >= end_step and not portable.exists():
         _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before, samples_before)
-    return TrainResult(run_dir, start_step, max(start_step, done), [float(v) for v in losses], portable)
+    end = max(start_step, done)
+    return TrainResult(run_dir, start_step, end, [float(v) for v in losses], portable,
+                       stopped_by=stop.signal if stop.signal is not None and end < end_step else None)
+
+
+@contextlib.contextmanager
+def _keeping_rng():
+    """Run the block (a preview, a validation) without moving the global RNG states that training draws from:
+    a run that saves at an extra step (a time limit, Ctrl-C) then resumes exactly as if it had not."""
+    state = ckpt.rng_state()
+    try:
+        yield
+    finally:
+        ckpt.restore_rng_state(state)
 
 
 def _check_finite(
@@ -239,6 +357,10 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
+        if warm_start:
+            raise ConfigError(f"{run_dir} already holds a checkpoint at step {int(state['step'])}: give a new "
+                              f"--run-dir to warm-start from {warm_start}, or leave out --warm-start to resume it")
+        _compare_configs(run_dir, state, cfg, log=log)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
@@ -249,6 +371,10 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         samples = int(state.get("samples_seen", step * cfg.train.batch_size))
         return step, int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0)), samples
     if warm_start:
+        warm_start = ckpt.run_weights_path(warm_start)
+        if not warm_start.is_file():
+            raise ConfigError(f"--warm-start {warm_start} does not exist: give an ema.safetensors (or the run folder "
+                              "holding one, or an exported *-restorer/*-prior.safetensors)")
         weights, meta = ckpt.load_portable(Path(warm_start))
         added = _added_options(Path(warm_start), meta, cfg)
         try:  # only options the file lacks may leave layers without weights
@@ -275,13 +401,68 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
     return 0, 0, 0.0, 0
 
 
+#: Settings of a run that make its network: a checkpoint resumes only under a config that has them all the same.
+NETWORK_KEYS = ("kind", "model.arch", "model.config")
+
+
+def _flat(doc: dict, prefix: str = "") -> dict[str, object]:
+    """``doc``'s values by dotted key (``train.lr``), lists for tuples."""
+    flat = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
+def _settings(text: str, where: str) -> dict[str, object]:
+    """The settings of a config's TOML ``text`` by dotted key, defaults filled in (as written when it no
+    longer parses: a config of an older trainer), without its name and source."""
+    try:
+        doc = dataclasses.asdict(parse_config(text, where=where))
+    except ConfigError:
+        doc = tomllib.loads(text)
+    flat = _flat(doc)
+    flat.pop("name", None)
+    flat.pop("source", None)
+    return flat
+
+
+def _compare_configs(run_dir: Path, state: dict, cfg: TrainingConfig, *, log) -> None:
+    """Check ``cfg`` against the config stored in the run's checkpoint: another network (:data:`NETWORK_KEYS`) is a
+    :class:`ConfigError` naming the options that differ; other changed settings (a new learning rate) are
+    logged, old → new, and the checkpoint's config is kept as ``config.<step>.toml`` beside ``config.toml``."""
+    text, step = state.get("config"), int(state["step"])
+    if not isinstance(text, str) or text == cfg.source:
+        return
+    old, new = _settings(text, f"{run_dir}/checkpoint"), _settings(cfg.source, cfg.name)
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    network = [k for k in changed if any(k == n or k.startswith(n + ".") for n in NETWORK_KEYS)]
+
+    def value(doc, key):
+        return repr(doc[key]) if key in doc else "not set"
+
+    if network:
+        diffs = "; ".join(f"{k} is {value(old, k)} in the run, {value(new, k)} in {cfg.name}" for k in network)
+        raise ConfigError(f"{run_dir} holds a checkpoint (step {step}) of another network than {cfg.name} ({diffs}): "
+                          f"give a new --run-dir, or resume with the config the run was trained with")
+    if not changed:
+        return
+    archive = run_dir / f"config.{step}.toml"
+    archive.write_text(text, encoding="utf-8")
+    log(f"note: {cfg.name} resumes step {step} with changed settings ("
+        + ", ".join(f"{k} {value(old, k)} → {value(new, k)}" for k in changed)
+        + f"); the config of the steps before is kept as {archive}")
+
+
 # Per-level block counts a warm start may raise: each network's new blocks start as the identity
 # (residual pairs whose last convolution is zero), appended after the ones the file holds, so the
 # grown network computes exactly what the stored one did.
 DEPTH_OPTIONS = {"conv_restorer": "blocks"}
 
 
-def _added_options(path: Path, meta: dict, cfg: TrainingConfig) -> dict:
+def _added_options(path: Path, meta: dict, cfg: TrainingConfig, *, suggest: bool = True) -> dict:
     """Options by which ``cfg``'s network grows the one stored in ``path``: options the file lacks
     (e.g. the UNet's ``tail_channels``, whose new layers start from their own initialisation) and
     per-level block counts raised (:data:`DEPTH_OPTIONS`); {} when it is the same network. Raises
@@ -290,13 +471,32 @@ def _added_options(path: Path, meta: dict, cfg: TrainingConfig) -> dict:
     same_arch = meta.get("arch") == cfg.model.arch and isinstance(stored, dict)
     depth = DEPTH_OPTIONS.get(cfg.model.arch)
     deeper = same_arch and depth in stored and _raises_counts(stored[depth], cfg.model.config.get(depth))
-    if not same_arch or any(cfg.model.config.get(k) != v for k, v in stored.items() if not (k == depth and deeper)):
-        raise ConfigError(
-            f"{path} holds a different network ({meta.get('arch')}) than {cfg.name}: warm-start from a file written "
-            "by the same configuration, or one that only adds options or blocks to it"
-        )
+    hint = "warm-start from a file written by the same configuration, or one that only adds options or blocks to it"
+    if not same_arch:
+        raise ConfigError(f"{path} holds a different network ({meta.get('arch')}) than {cfg.name} ({cfg.model.arch}): "
+                          f"{hint}{_fitting(meta) if suggest else ''}")
+    differ = [k for k, v in stored.items() if cfg.model.config.get(k) != v and not (k == depth and deeper)]
+    if differ:
+        options = "; ".join(f"{k} is {stored[k]!r} in the file, {cfg.model.config.get(k, 'not set')!r} in {cfg.name}"
+                            for k in differ)
+        raise ConfigError(f"{path} holds a different network ({meta.get('arch')} with other [model.config] options: "
+                          f"{options}) than {cfg.name}: {hint}{_fitting(meta) if suggest else ''}")
     added = {k: v for k, v in cfg.model.config.items() if k not in stored}
     return {**added, depth: cfg.model.config[depth]} if deeper else added
+
+
+def _fitting(meta: dict) -> str:
+    """The bundled configs whose network a file with ``meta`` warm-starts, as a clause for an error ("" if none)."""
+    names = []
+    for path in sorted(CONFIGS_DIR.glob("*.toml")):
+        try:
+            other = load_config(path)
+            if other.kind == meta.get("kind") and other.model.arch == meta.get("arch"):
+                _added_options(Path(path), meta, other, suggest=False)
+                names.append(path.stem)
+        except ConfigError:
+            continue
+    return f" (its network fits the bundled {', '.join(names)})" if names else ""
 
 
 def _raises_counts(stored, new) -> bool:
@@ -307,9 +507,16 @@ def _raises_counts(stored, new) -> bool:
 
 def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int,
           train_seconds: float, samples_seen: int) -> None:
+    """Write the run's ``ema.safetensors``, then its checkpoint: a process killed between the two leaves
+    the EMA file ahead of the checkpoint, matching the validation.csv row just written; the next resume
+    sees the steps differ and rewrites the EMA file from the checkpoint (:func:`_refresh_portable`)."""
+    _save_portable(run_dir, cfg, ema, step, train_seconds, samples_seen)
     ckpt.save_checkpoint(ckpt.checkpoint_path(run_dir), model=model, ema=ema, optimizer=optimizer, step=step,
                          config_text=cfg.source, extra={"warmup_from": warmup_from, "train_seconds": train_seconds,
                                                         "samples_seen": samples_seen})
+
+
+def _save_portable(run_dir: Path, cfg: TrainingConfig, ema, step: int, train_seconds: float, samples_seen: int) -> None:
     ckpt.save_portable(
         run_dir / ckpt.PORTABLE_NAME,
         state_dict=ema.module.state_dict(),
@@ -317,6 +524,23 @@ def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, 
                   "step": step, "ema_updates": ema.updates, "config": cfg.source,
                   "samples_seen": samples_seen, "train_seconds": round(train_seconds, 1)},
     )
+
+
+def _refresh_portable(run_dir: Path, cfg: TrainingConfig, ema, step: int, train_seconds: float, samples_seen: int,
+                      *, log) -> None:
+    """After a resume, rewrite ``ema.safetensors`` from the checkpoint when it is missing, unreadable or of
+    another step (a process killed between the two writes of a save): exports and evaluations read it."""
+    path = run_dir / ckpt.PORTABLE_NAME
+    try:
+        stored = ckpt.portable_metadata(path).get("step") if path.is_file() else None
+    except FaceappError:
+        stored = "an unreadable file"
+    if stored == step:
+        return
+    _save_portable(run_dir, cfg, ema, step, train_seconds, samples_seen)
+    if stored is not None:
+        was = stored if isinstance(stored, str) else f"of step {stored}"
+        log(f"{path} was {was}, the checkpoint is of step {step}: rewrote it from the checkpoint")
 
 
 def validation_batch(root: Path, task, cfg: TrainingConfig) -> dict[str, torch.Tensor]:
