@@ -66,8 +66,7 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
 
 
 def _list(registry: Registry, args) -> int:
-    for problem in registry.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    # (a manifest skipped is said once, as the registry logs it: a note on stderr)
     statuses = [registry.status(m.name) for m in registry.list()]
     default = registry.default().name if statuses else None
     if args.json:

@@ -286,6 +286,21 @@ def test_models_command_is_wired(capsys):
     assert "difface-official" in out
 
 
+def test_models_list_says_once_why_a_manifest_is_skipped(capsys):
+    """QA: each skipped manifest was said twice, as a note and as a warning."""
+    from faceapp import paths
+
+    folder = paths.user_manifests_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken.toml").write_text('schema = 1\nname = "broken"\n', encoding="utf-8")
+    try:
+        code, out, err = _run(capsys, "models", "list")
+    finally:
+        (folder / "broken.toml").unlink()
+    assert code == 0 and "faceapp-compact" in out
+    assert err.count("broken.toml") == 1 and "is skipped" in err
+
+
 def test_steps_default_to_the_models_own(tmp_path, testdata_dir, capsys, monkeypatch):
     engine = identity_engine(256)
     engine.default_steps = 3
