@@ -97,3 +97,14 @@ def test_evaluation_without_dlib_scores_everything_else(tmp_path, capsys, monkey
     assert all(f"training runs in {p}, no restorer tones:" in captured.out for p in ("fp32", "bf16"))
     rows = [line for line in captured.out.splitlines() if line.startswith("| fidelity 0.5, 1 step")]
     assert len(rows) == 2 and all("n/a" in row for row in rows)  # a row per precision
+
+
+def test_a_runs_weight_file_is_readable_as_its_other_files_are(tmp_path):
+    """QA: ema.safetensors came out owner-only (0600) beside the run's 0644 files: another account
+    evaluating or exporting the run could not read it."""
+    import os
+
+    from faceapp.core.tempfiles import plain_file_mode
+
+    path = write_run(tmp_path, "restorer_tiny") / PORTABLE_NAME
+    assert os.stat(path).st_mode & 0o777 == plain_file_mode()

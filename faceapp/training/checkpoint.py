@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError, FaceappError
 from faceapp.core.loading import load_network
+from faceapp.core.tempfiles import plain_file_mode
 from faceapp.training.config import ConfigError
 
 CHECKPOINT_NAME = "last.pt"
@@ -106,7 +107,12 @@ def save_portable(path: Path, *, state_dict: dict, metadata: dict[str, object]) 
     """Write ``state_dict`` as float16 safetensors with JSON-encoded ``metadata``."""
     tensors = {k: (v.half() if v.is_floating_point() else v).contiguous().cpu() for k, v in state_dict.items()}
     meta = {k: json.dumps(v) for k, v in metadata.items()}
-    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+    def write(tmp: Path) -> None:
+        save_file(tensors, str(tmp), metadata=meta)
+        os.chmod(tmp, plain_file_mode())  # save_file makes its file owner-only, unlike the run's other files
+
+    _atomic(Path(path), write)
 
 
 def portable_metadata(path: Path) -> dict[str, object]:
