@@ -53,7 +53,7 @@ def test_sharp_face_sparing_runs_alike_in_both_front_ends(window, qtbot, photo, 
     _use(window, model=model, device="cpu", seeds_per_face=1, fidelity=asked, spare_sharp_faces=spare)
     path = load(window, qtbot, photo)
     told = []
-    window.session.info.connect(told.append)
+    window.session.note.connect(lambda text, about: about == path and told.append(text))
     restore(window, qtbot, path)
     [from_gui] = saved(window, qtbot, window.exports.save)
     fidelity = read_provenance(from_gui)["faces"][0]["fidelity"]
