@@ -430,6 +430,36 @@ def test_verify_uses_the_checksum_when_known(
         registry.verify("tiny")
 
 
+def test_files_copied_in_by_hand_are_checked_once_when_the_model_loads(
+    manifests_dir, registry_for, configs, sources, tmp_path
+):
+    """QA: weights copied into the weights folder by hand, one with flipped bytes, loaded without a
+    check and pasted noise over every face; loading checks them as verify does, once."""
+    import shutil
+
+    from faceapp.core.engine import load_engine
+
+    data = manifest_data(configs)
+    for entry in data["files"]:
+        entry["sha256"] = sha256(sources[entry["name"]])
+    write_manifest(manifests_dir, data)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name, source in sources.items():
+        shutil.copy(source, weights / name)
+    flipped = bytearray((weights / RESTORER).read_bytes())
+    flipped[len(flipped) // 2] ^= 0xFF  # same size: only the checksum tells
+    (weights / RESTORER).write_bytes(bytes(flipped))
+    registry = registry_for()
+    assert registry.status("tiny").state == "unverified"
+    with pytest.raises(CorruptModelError, match=f"checksum of {RESTORER}.*models delete tiny"):
+        load_engine("tiny", device="cpu", registry=registry)
+    shutil.copy(sources[RESTORER], weights / RESTORER)  # a good copy
+    assert load_engine("tiny", device="cpu", registry=registry).name == "tiny"
+    assert registry.status("tiny").state == "installed"  # checked once: recorded
+    assert registry.check_unverified("tiny") == []
+
+
 # --- download -----------------------------------------------------------------------------------
 def test_http_download_cut_mid_file_resumes_then_restores_a_face(manifests_dir, registry_for, configs, sources):
     """The whole user path: download over HTTP, connection lost, resume, verify, load, restore."""

@@ -418,6 +418,7 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
 
     registry = registry or Registry()
     manifest = registry.require_installed(name or None)
+    registry.check_unverified(manifest.name)  # files copied in by hand: their checksum, once
     target = devices.resolve_device(device)
     if target.type == "cpu":
         devices.configure_cpu_threads()

@@ -414,19 +414,29 @@ class Registry:
                 the message names it and how to replace it.
         """
         manifest = self.require_installed(name)
-        checked = []
-        for entry in manifest.files:
-            path = self.file_path(manifest, entry.name)
-            try:
-                method = self._check_file(manifest, entry, path)
-            except (CorruptModelError, ArchitectureMismatchError) as exc:
-                raise type(exc)(
-                    f"{exc} To replace it:  {CLI} models delete {name}  then download or "
-                    "import the model again."
-                ) from None
-            checked.append(VerifiedFile(entry.name, path, method))
-            self._record_verified(path)
-        return checked
+        return [self._verify_file(manifest, entry, self.file_path(manifest, entry.name)) for entry in manifest.files]
+
+    def check_unverified(self, name: str | None = None) -> list[VerifiedFile]:
+        """Check, as :meth:`verify` does, the files of model ``name`` (None: the default) that
+        faceapp did not download, import or verify itself: files copied into the weights folder by
+        hand, or changed since (QA: a copy with flipped bytes loaded and pasted noise over every
+        face). The engine calls this before loading; files that pass are recorded, so each is read
+        once. Raises as :meth:`verify` does."""
+        manifest = self.require_installed(name)
+        return [self._verify_file(manifest, f.file, f.path)
+                for f in self.status(manifest.name).files if f.state == UNVERIFIED]
+
+    def _verify_file(self, manifest: ModelManifest, entry: ModelFile, path: Path) -> VerifiedFile:
+        """Check one installed file (:meth:`_check_file`) and record it as verified."""
+        try:
+            method = self._check_file(manifest, entry, path)
+        except (CorruptModelError, ArchitectureMismatchError) as exc:
+            raise type(exc)(
+                f"{exc} To replace it:  {CLI} models delete {manifest.name}  then download or "
+                "import the model again."
+            ) from None
+        self._record_verified(path)
+        return VerifiedFile(entry.name, path, method)
 
     # --- the record of checked files ------------------------------------------------------
     def _verified_record(self) -> dict:
