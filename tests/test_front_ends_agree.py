@@ -156,3 +156,21 @@ def test_a_bad_name_pattern_keeps_the_dialog_open_with_every_edit(qtbot, pattern
     dialog.accept()
     assert not dialog.isVisible() and dialog.result() == dialog.DialogCode.Accepted
     assert dialog.preferences().seeds_per_face == 6
+
+
+def test_the_output_folder_takes_the_home_folder_and_refuses_a_relative_path(qtbot, monkeypatch, tmp_path):
+    """QA: '~/restored' made a folder named '~' under wherever the app was started, and Save said
+    the photo was in the home folder; a relative path is refused, with the field to fix focused."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.output_folder.setText(" ~/restored ")
+    assert dialog.preferences().output_folder == str(tmp_path / "restored")
+    dialog.output_folder.setText("restored")
+    dialog.accept()
+    assert dialog.isVisible() and "is not a full path" in dialog.problem.text()
+    assert dialog.focusWidget() is dialog.output_folder
+    dialog.output_folder.setText("")  # none: beside the original
+    dialog.accept()
+    assert not dialog.isVisible() and dialog.preferences().output_folder == ""

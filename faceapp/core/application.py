@@ -413,7 +413,7 @@ def output_format(source: Path | None, prefs: Preferences) -> str:
 def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None, fields: dict[str, Any] | None = None) -> Path:
     """Where the result of ``source`` goes: ``folder``, else ``prefs.output_folder``, else beside it,
     named by ``prefs.name_pattern`` (``_2``, ``_3``, … appended while the name is taken)."""
-    folder = folder or (Path(prefs.output_folder) if prefs.output_folder else source.parent)
+    folder = folder or (Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent)
     return default_output_path(source, folder=folder, pattern=prefs.name_pattern, ext=output_extension(prefs), fields=fields)
 
 

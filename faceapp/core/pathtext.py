@@ -47,3 +47,18 @@ def file_problem(path: str | os.PathLike) -> str | None:
     if not stat.S_ISREG(mode):
         return "it is not a regular file (a device, pipe or socket)"
     return None
+
+
+def typed_folder(text: str) -> str:
+    """A folder as typed by a user into a settings field: "" stays "" (none set), ``~`` is the home
+    folder, and a relative path, which would name a folder under wherever the app happened to be
+    started, is refused with a ValueError saying what to give (QA: ``~/restored`` made a folder
+    named ``~`` there)."""
+    text = text.strip()
+    if not text:
+        return ""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        raise ValueError(f"the output folder {text!r} is not a full path: give one that starts with / or ~, "
+                         "or choose it with Browse…")
+    return str(path)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.export import output_file_name, pattern_fields
+from faceapp.core.pathtext import typed_folder
 from faceapp.core.preferences import (
     DEVICES,
     FACE_SELECTIONS,
@@ -281,7 +282,7 @@ class SettingsDialog(QDialog):
         except ValueError as error:
             self.problem.setText(f"{str(error)[:1].upper()}{str(error)[1:]}.")
             self.problem.setVisible(True)
-            self.name_pattern.setFocus()
+            getattr(error, "field", self.name_pattern).setFocus()  # the field to fix
             return
         super().accept()
 
@@ -297,6 +298,11 @@ class SettingsDialog(QDialog):
             raise ValueError(str(exc)) from None
         if "stem" not in pattern_fields(pattern):
             raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
+        try:
+            output_folder = typed_folder(self.output_folder.text())
+        except ValueError as error:
+            error.field = self.output_folder  # type: ignore[attr-defined]
+            raise
         return dataclasses.replace(
             self._prefs,
             device=self.device.currentData(),
@@ -313,7 +319,7 @@ class SettingsDialog(QDialog):
             upscale=self.upscale.currentData(),
             face_selection=self.face_selection.currentData(),
             min_face_size=float(self.min_face_size.value()),
-            output_folder=self.output_folder.text().strip(),
+            output_folder=output_folder,
             name_pattern=pattern,
             export_format=self.export_format.currentData(),
             quality=self.quality.value(),
