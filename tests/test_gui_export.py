@@ -177,7 +177,10 @@ def test_save_creates_the_output_folder_of_the_settings_as_the_cli_does(window, 
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
     folder = tmp_path / "new" / "restored"
-    window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(folder))
+    save = window.actions_["save"]
+    assert "next to the original" in save.toolTip()
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, output_folder=str(folder)))
+    assert f"Save into {folder}" in save.toolTip() and save.statusTip().startswith(f"Save into {folder}")  # (QA)
     [written] = saved(window, qtbot, window.exports.save)
     assert written.parent == folder and written.exists()
 

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._refresh_enabled()
         self.models.show_fidelity()
         self.models.show_model_and_device()
+        self.models.show_save_destination()
         self.models.check_models()
 
     # ---- layout ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
 from faceapp.gui.notifications import Notice
@@ -56,7 +57,18 @@ class ModelSettings:
         self._window.session.prefs = prefs
         self.show_fidelity()
         self.show_model_and_device()
+        self.show_save_destination()
         self._window.show_photo_text()  # e.g. "Made with other settings (seeds)"
+
+    def show_save_destination(self) -> None:
+        """Save's tooltip and status tip name where it writes: beside the original, or the output
+        folder of the settings (QA: it said "next to the original" with a folder set)."""
+        folder = self._window.session.prefs.output_folder
+        tip = f"Save into {folder} (never overwrites)" if folder else "Save next to the original (never overwrites)"
+        save = self._window.actions_["save"]
+        shortcut = save.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        save.setStatusTip(tip)
+        save.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
 
     def model_default_fidelity(self) -> float:
         """The default fidelity of the model a run would use (DEFAULT_FIDELITY when no model can be read)."""
