@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,7 @@ class FileServer(http.server.ThreadingHTTPServer):
         self.ignore_range = False
         self.cuts_left = 0  # this many responses stop after cut_after body bytes
         self.cut_after = 1 << 20 | 5000
+        self.trickle = 0  # when set, the body goes out this many bytes at a time, 20 ms apart (a slow server)
 
     def url(self, path: str = "/model.pth") -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
@@ -56,7 +58,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if srv.cuts_left:
             srv.cuts_left -= 1
             body = body[: srv.cut_after]
-        self.wfile.write(body)
+        if not srv.trickle:
+            self.wfile.write(body)
+            return
+        for start in range(0, len(body), srv.trickle):
+            try:
+                self.wfile.write(body[start:start + srv.trickle])
+                self.wfile.flush()
+            except OSError:  # the client went away (a cancelled download)
+                return
+            time.sleep(0.02)
 
 
 @contextmanager

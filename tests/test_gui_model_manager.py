@@ -4,12 +4,15 @@ import errors non-modally."""
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 import gui_util
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QPushButton
 
 from faceapp import paths
+from faceapp.core.errors import Cancelled
 from faceapp.core.registry import Registry
 from faceapp.gui.model_manager import ModelManagerDialog
 
@@ -76,3 +79,56 @@ def test_an_import_runs_on_the_background_thread_and_installs_the_file(qtbot, tm
     assert weights.is_file()
     assert [n.text for n in dialog.notices.notices()] == [f"Imported {mine.name}."]
     dialog.reject()
+
+
+class StalledRegistry(Registry):
+    """The real registry whose download waits, as on a server that stopped sending, until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def download(self, name, *, progress=None, should_cancel=None):
+        self.started.set()
+        self.release.wait(30)
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("Download cancelled; it will resume where it stopped.")
+        return []
+
+
+def test_cancel_says_so_at_once_and_close_does_not_wait_for_a_stalled_download(qtbot):
+    """QA: Cancel download showed nothing for 23 s, and Close during a slow download froze the
+    window for 10 s (the dialog waited for the download's thread)."""
+    registry = StalledRegistry()
+    dialog = ModelManagerDialog(registry)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.table.selectRow([dialog.table.item(r, 0).data(0x0100) for r in range(dialog.table.rowCount())]
+                           .index("difface-official"))
+    dialog.download_selected()
+    assert registry.started.wait(10)
+    dialog.cancel_button.click()
+    assert dialog.progress.format() == "Cancelling…" and not dialog.cancel_button.isEnabled()
+    thread = dialog._runner.thread
+    started = time.monotonic()
+    dialog.reject()
+    assert time.monotonic() - started < 3 and not dialog.isVisible()  # it waited 10 s before
+    assert thread.isRunning()  # the download stops on its own thread…
+    registry.release.set()
+    qtbot.waitUntil(lambda: not thread.isRunning(), timeout=10000)  # …which then ends
+
+
+def test_a_manifest_that_cannot_be_read_is_said_in_the_dialog(qtbot):
+    """QA: a user's broken manifest made its model vanish from the window without a word."""
+    folder = paths.user_manifests_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "broken.toml").write_text('schema = 1\nname = "broken"\n', encoding="utf-8")
+    try:
+        dialog = ModelManagerDialog(Registry())
+        qtbot.addWidget(dialog)
+        [notice] = dialog.notices.notices()
+        assert notice.level == "warning" and "broken.toml" in notice.text and "is skipped" in notice.text
+        dialog.reject()
+    finally:
+        (folder / "broken.toml").unlink()

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QDialog,
     QFileDialog,
     QHBoxLayout,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, human_size
-from faceapp.gui.notifications import NotificationArea
+from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class ModelManagerDialog(QDialog):
         self._relay = _ProgressRelay()
         self._relay.progress.connect(self._on_progress)
         self._task: str | None = None  # "download" or "import" while the runner has a job
+        self._cancelling = False  # the download was asked to stop and has not yet
         self._done_text = ""
         self._statuses: dict[str, Any] = {}  # each listed model's registry status, by name
         self._runner.finished.connect(lambda *_: self._task_ended(self._done_text))
@@ -102,7 +104,7 @@ class ModelManagerDialog(QDialog):
         self.delete_button = QPushButton("Delete")
         close = QPushButton("Close")
         self.download_button.clicked.connect(self.download_selected)
-        self.cancel_button.clicked.connect(self._runner.cancel)
+        self.cancel_button.clicked.connect(self._cancel_download)
         self.import_button.clicked.connect(self._import)
         self.delete_button.clicked.connect(self._delete)
         close.clicked.connect(self.accept)
@@ -120,6 +122,8 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addLayout(buttons)
         self.refresh()
+        for problem in getattr(registry, "problems", ()):  # (QA: a broken manifest's model just was not listed)
+            self.notices.show_notice(Notice(problem, "warning"))
 
     def refresh(self) -> None:
         """Re-read the registry into the table."""
@@ -194,14 +198,23 @@ class ModelManagerDialog(QDialog):
         self._start(job, "import", done_text=f"Imported {path.name}.")
 
     def _start(self, job: Any, task: str, *, done_text: str) -> None:
-        self._task, self._done_text = task, done_text
+        self._task, self._done_text, self._cancelling = task, done_text, False
         self.progress.setRange(0, 0)
         self.progress.setFormat("")
         self.progress.setVisible(True)
         self._runner.submit(job)
         self._update_buttons()
 
+    def _cancel_download(self) -> None:
+        """Ask the download to stop; said at once, while it finishes the read under way."""
+        self._runner.cancel()
+        self._cancelling = True
+        self.progress.setFormat("Cancelling…")
+        self._update_buttons()
+
     def _on_progress(self, done: int, total: int | None) -> None:
+        if self._cancelling:
+            return  # its "Cancelling…" stays
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
@@ -262,10 +275,21 @@ class ModelManagerDialog(QDialog):
         busy = self._runner.busy
         unreadable = name is not None and status is None  # its status could not be read: importing may mend it
         self.download_button.setEnabled(not busy and any(f.file.url and f.state in _FETCHABLE for f in own))
-        self.cancel_button.setEnabled(busy and self._task == "download")
+        self.cancel_button.setEnabled(busy and self._task == "download" and not self._cancelling)
         self.import_button.setEnabled(not busy and (bool(own) or unreadable))
         self.delete_button.setEnabled(not busy and any(f.size > 0 for f in own))
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt override)
-        self._runner.shutdown()
+        """Close at once: a download under way is cancelled and left to stop on its own thread,
+        which outlives the dialog (QA: closing during a slow download froze the window for 10 s)."""
+        if self._runner.busy:
+            runner = self._runner
+            for signal in (runner.finished, runner.failed, runner.cancelled, runner.busyChanged):
+                signal.disconnect()
+            self._relay.progress.disconnect()
+            runner.cancel()
+            runner.setParent(QApplication.instance())
+            runner.busyChanged.connect(lambda busy: busy or (runner.shutdown(), runner.deleteLater()))
+        else:
+            self._runner.shutdown()
         super().done(result)
