@@ -288,8 +288,12 @@ class ModelManagerDialog(QDialog):
                 signal.disconnect()
             self._relay.progress.disconnect()
             runner.cancel()
-            runner.setParent(QApplication.instance())
+            app = QApplication.instance()
+            runner.setParent(app)
             runner.busyChanged.connect(lambda busy: busy or (runner.shutdown(), runner.deleteLater()))
+            # quitting meanwhile waits for it (a stalled server: its socket timeout), rather than
+            # destroying a running thread
+            app.aboutToQuit.connect(lambda: runner.busy and runner.shutdown(timeout_ms=40_000))
         else:
             self._runner.shutdown()
         super().done(result)
