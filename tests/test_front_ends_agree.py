@@ -158,6 +158,20 @@ def test_a_bad_name_pattern_keeps_the_dialog_open_with_every_edit(qtbot, pattern
     assert dialog.preferences().seeds_per_face == 6
 
 
+def test_devices_this_computer_lacks_are_offered_greyed_out_and_named_so(qtbot):
+    """QA: on a computer without a GPU, CUDA and MPS could be chosen like the CPU, and the next
+    restore failed; a device set before (on another computer) stays selected, to be changed."""
+    dialog = SettingsDialog(Preferences(device="mps"), models=[], available=["cpu"])
+    qtbot.addWidget(dialog)
+    items = {dialog.device.itemData(r): dialog.device.model().item(r) for r in range(dialog.device.count())}
+    assert items["cuda"].text() == "CUDA (none found on this computer)" and not items["cuda"].isEnabled()
+    assert items["cpu"].text() == "CPU" and items["cpu"].isEnabled() and items["auto"].isEnabled()
+    assert items["mps"].isEnabled() and dialog.device.currentData() == "mps"  # (the current setting)
+    everything = SettingsDialog(Preferences(), models=[])  # (without the list: all offered)
+    qtbot.addWidget(everything)
+    assert all(everything.device.model().item(r).isEnabled() for r in range(everything.device.count()))
+
+
 def test_the_output_folder_takes_the_home_folder_and_refuses_a_relative_path(qtbot, monkeypatch, tmp_path):
     """QA: '~/restored' made a folder named '~' under wherever the app was started, and Save said
     the photo was in the home folder; a relative path is refused, with the field to fix focused."""

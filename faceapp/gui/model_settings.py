@@ -42,7 +42,10 @@ class ModelSettings:
         from faceapp.gui.settings_dialog import SettingsDialog
 
         window = self._window
-        dialog = SettingsDialog(window.session.prefs, models=self._model_choices(), parent=window)
+        from faceapp.core.devices import available_devices
+
+        dialog = SettingsDialog(window.session.prefs, models=self._model_choices(), available=available_devices(),
+                                parent=window)
         if dialog.exec():
             try:
                 prefs = dialog.preferences()

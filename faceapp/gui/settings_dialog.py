@@ -103,13 +103,25 @@ class SettingsDialog(QDialog):
     """Edits a copy of the preferences; :meth:`preferences` returns the result."""
 
     def __init__(self, prefs: Preferences, *, models: Sequence[tuple[str, str]] = (),
-                 devices: Sequence[str] = DEVICES, parent: QWidget | None = None) -> None:
+                 devices: Sequence[str] = DEVICES, available: Sequence[str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        """``available``: the devices this computer has (:func:`faceapp.core.devices.available_devices`);
+        the others are offered greyed out, named as not found (None: every one is available)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._prefs = prefs
 
+        def found(name: str) -> bool:
+            return available is None or name == "auto" or any(a.split(":")[0] == name.split(":")[0] for a in available)
+
         self.device = _combo(["auto", *[d for d in devices if d != "auto"]], prefs.device,
-                             lambda name: "Automatic (best available)" if name == "auto" else name.upper())
+                             lambda name: "Automatic (best available)" if name == "auto"
+                             else name.upper() + ("" if found(name) else " (none found on this computer)"))
+        for row in range(self.device.count()):  # QA: CUDA could be chosen on a computer without one
+            if not found(self.device.itemData(row)) and self.device.itemData(row) != prefs.device:
+                self.device.model().item(row).setEnabled(False)
+        self.device.setToolTip("Where faces are restored: Automatic takes an NVIDIA GPU (CUDA) or an Apple GPU (MPS) "
+                               "when there is one, else the CPU")
         self.precision = _combo(PRECISIONS, prefs.precision, lambda name: _PRECISION_NAMES.get(name, name))
         self.precision.setToolTip("Automatic: bfloat16 on a CPU where it measures faster than 32-bit (timed once, then "
                                   "remembered), 16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and "
