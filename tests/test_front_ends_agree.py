@@ -172,6 +172,20 @@ def test_devices_this_computer_lacks_are_offered_greyed_out_and_named_so(qtbot):
     assert all(everything.device.model().item(r).isEnabled() for r in range(everything.device.count()))
 
 
+def test_every_setting_says_what_it_does_in_a_tooltip_that_wraps(qtbot):
+    """QA: six settings had no tooltip, and the texture polish's ran about 1,100 px wide on one line."""
+    from PySide6.QtGui import Qt
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit
+
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    fields = [w for w in vars(dialog).values() if isinstance(w, (QComboBox, QAbstractSpinBox, QLineEdit, QAbstractButton))]
+    assert len(fields) >= 18 and [type(w).__name__ for w in fields if not w.toolTip()] == []
+    long = [w.toolTip() for w in fields if len(w.toolTip()) > 100]
+    assert long and all(Qt.mightBeRichText(tip) and tip.startswith("<p>") for tip in long)  # shown wrapped
+    assert "{stem}" in dialog.name_pattern.toolTip()  # (the words kept, escaped where needed)
+
+
 def test_the_output_folder_takes_the_home_folder_and_refuses_a_relative_path(qtbot, monkeypatch, tmp_path):
     """QA: '~/restored' made a folder named '~' under wherever the app was started, and Save said
     the photo was in the home folder; a relative path is refused, with the field to fix focused."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QLabel
+import html
+
+from PySide6.QtGui import QColor, QFont, QPalette, Qt
+from PySide6.QtWidgets import QLabel, QWidget
 
 #: Behind photos and thumbnails: the compare view, the live preview, the filmstrip.
 PHOTO_BACKGROUND = QColor(38, 38, 42)
@@ -64,3 +66,16 @@ def section_title(text: str) -> QLabel:
     font.setBold(True)
     label.setFont(font)
     return label
+
+
+#: A tooltip longer than this many characters is shown wrapped (Qt shows plain text on one line).
+WRAPPED_TIP_CHARS = 80
+
+
+def wrap_long_tooltips(root: QWidget) -> None:
+    """Show every long plain-text tooltip of ``root`` and its children wrapped, as rich text (QA:
+    the texture polish's ran about 1,100 px wide, off a small screen); the words are unchanged."""
+    for widget in (root, *root.findChildren(QWidget)):
+        tip = widget.toolTip()
+        if len(tip) > WRAPPED_TIP_CHARS and not Qt.mightBeRichText(tip):
+            widget.setToolTip(f"<p>{html.escape(tip)}</p>")

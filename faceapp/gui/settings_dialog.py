@@ -47,7 +47,7 @@ from faceapp.core.preferences import (
 )
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
-from faceapp.gui.look import error_colour
+from faceapp.gui.look import error_colour, wrap_long_tooltips
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
@@ -131,24 +131,29 @@ class SettingsDialog(QDialog):
         for name, title in models:
             self.model.addItem(title or name, name)
         self._select(self.model, prefs.model)
+        self.model.setToolTip("The face model that restores: Default model is the one the Models window marks as "
+                              "default (Models… installs others)")
 
         self.steps = QSpinBox()
         self.steps.setRange(0, 250)
         self.steps.setSpecialValueText("Model's default")
         self.steps.setValue(prefs.steps or 0)
-        self.steps.setToolTip("DDIM steps per face: more is slower and slightly finer")
+        self.steps.setToolTip("How many denoising steps the face prior takes per face (DDIM): more is slower and "
+                              "slightly finer; the model's default is what its evaluation chose")
         self.eta = QDoubleSpinBox()
         self.eta.setRange(0.0, 1.0)
         self.eta.setSingleStep(0.1)
         self.eta.setValue(prefs.eta)
-        self.eta.setToolTip("0 = deterministic steps, 1 = fresh noise at every step")
+        self.eta.setToolTip("How much fresh randomness each denoising step adds (DDIM's η): 0 follows one fixed "
+                            "path per seed, 1 adds new noise at every step for more varied detail")
         self.polish = QSpinBox()
         self.polish.setRange(0, MAX_POLISH_TIMESTEP)
         self.polish.setSingleStep(50)
         self.polish.setSpecialValueText("Off")
         self.polish.setValue(prefs.polish_timestep)
-        self.polish.setToolTip("Texture polish: noise each restored face again to this timestep and "
-                               "denoise it once more (sharper skin and hair texture; about 1 step per 50)")
+        self.polish.setToolTip("Texture polish: after the restore, add a little noise to each face again and take "
+                               "it out once more, for sharper skin and hair texture. The number is how much noise (a "
+                               "diffusion timestep: 100 is light, 300 strong); each 50 costs about one step more")
         self.spare_sharp_faces = QCheckBox("Spare faces that are sharp already")
         self.spare_sharp_faces.setChecked(prefs.spare_sharp_faces)
         self.spare_sharp_faces.setToolTip("A face the restorer barely changes needs no repair: it gets less of the "
@@ -162,6 +167,8 @@ class SettingsDialog(QDialog):
         self.base_seed = QSpinBox()
         self.base_seed.setRange(0, 2**31 - 1)
         self.base_seed.setValue(prefs.base_seed)
+        self.base_seed.setToolTip("The seed of each face's first candidate (the next ones count up from it): the same "
+                                  "photo, settings and seed give the same result, in the window and the CLI")
         self.repair_resamples = QSpinBox()
         self.repair_resamples.setRange(1, MAX_RESAMPLES)
         self.repair_resamples.setSpecialValueText("Off")  # each step once
@@ -177,6 +184,8 @@ class SettingsDialog(QDialog):
                                       "do not settle: each one moves the face further (more contrast), so one is "
                                       "usually enough")
         self.upscale = _combo(UPSCALES, prefs.upscale, lambda factor: f"×{factor}")
+        self.upscale.setToolTip("Enlarge the whole photo by this factor (the background by a classical resampling, "
+                                "the restored faces pasted in at the new size); ×1 keeps its size")
         self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
         self.face_selection.setToolTip("Faces left out are shown switched off: click a face's number to restore it too")
         self.min_face_size = QSpinBox()
@@ -187,6 +196,8 @@ class SettingsDialog(QDialog):
 
         self.output_folder = QLineEdit(prefs.output_folder)
         self.output_folder.setPlaceholderText("Next to the original")
+        self.output_folder.setToolTip("Where Save writes results (a full path; ~ is your home folder); empty: next "
+                                      "to each original. Originals are never overwritten")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         folder_row = QHBoxLayout()
@@ -210,6 +221,8 @@ class SettingsDialog(QDialog):
         self._quality_applies()
         self.auto_start = QCheckBox("Start restoring as soon as photos are dropped")
         self.auto_start.setChecked(prefs.auto_start)
+        self.auto_start.setToolTip("Photos opened or dropped are restored at once with these settings, in turn, "
+                                   "without pressing Restore")
 
         compute = QFormLayout()  # where it runs and with what
         compute.addRow("Model", self.model)
@@ -261,6 +274,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.form_area, 1)
         layout.addWidget(self.problem)  # with the buttons, always in view: why OK did not close
         layout.addWidget(buttons)
+        wrap_long_tooltips(self)
         self._fit_to_screen()
 
     def _fit_to_screen(self) -> None:
