@@ -132,3 +132,21 @@ def test_a_manifest_that_cannot_be_read_is_said_in_the_dialog(qtbot):
         dialog.reject()
     finally:
         (folder / "broken.toml").unlink()
+
+
+def test_the_settings_model_list_says_which_models_are_missing_and_names_the_default(qtbot):
+    """QA: the official model, not installed, could be chosen without a hint, and "Default model"
+    did not say which model it is."""
+    from faceapp.core.preferences import Preferences
+    from faceapp.gui.model_settings import ModelSettings
+    from faceapp.gui.settings_dialog import SettingsDialog
+
+    registry = Registry()
+    settings = ModelSettings(None, registry=registry)  # (its registry given: no window needed to list models)
+    choices = dict(settings._model_choices())
+    official = registry.get("difface-official").title
+    assert choices["difface-official"] == f"{official} (not installed: see Models…)"
+    assert choices["faceapp-compact"] == registry.get("faceapp-compact").title
+    dialog = SettingsDialog(Preferences(), models=list(choices.items()), default_model=settings._default_title())
+    qtbot.addWidget(dialog)
+    assert dialog.model.itemText(0) == f"Default model ({registry.default().title})"

@@ -45,7 +45,7 @@ class ModelSettings:
         from faceapp.core.devices import available_devices
 
         dialog = SettingsDialog(window.session.prefs, models=self._model_choices(), available=available_devices(),
-                                parent=window)
+                                default_model=self._default_title(), parent=window)
         if dialog.exec():
             try:
                 prefs = dialog.preferences()
@@ -156,10 +156,21 @@ class ModelSettings:
             return name or "none installed"
         return manifest.title if installed else f"{manifest.title} (not installed)"
 
-    def _model_choices(self) -> list[tuple[str, str]]:
+    def _default_title(self) -> str:
+        """The title of the model a restore uses when the settings name none ("" if none can be read)."""
         registry = self.registry()
         try:
-            return [(m.name, m.title) for m in registry.list()] if registry else []
+            return registry.default().title if registry else ""
+        except Exception:
+            return ""
+
+    def _model_choices(self) -> list[tuple[str, str]]:
+        """(name, what the settings' model list shows) of each model: its title, and whether its
+        files are missing (QA: a model not installed could be chosen without a hint)."""
+        registry = self.registry()
+        try:
+            return [(m.name, m.title if registry.is_installed(m.name) else f"{m.title} (not installed: see Models…)")
+                    for m in registry.list()] if registry else []
         except Exception:
             log.exception("listing models failed")
             return []

@@ -104,9 +104,11 @@ class SettingsDialog(QDialog):
 
     def __init__(self, prefs: Preferences, *, models: Sequence[tuple[str, str]] = (),
                  devices: Sequence[str] = DEVICES, available: Sequence[str] | None = None,
-                 parent: QWidget | None = None) -> None:
-        """``available``: the devices this computer has (:func:`faceapp.core.devices.available_devices`);
-        the others are offered greyed out, named as not found (None: every one is available)."""
+                 default_model: str = "", parent: QWidget | None = None) -> None:
+        """``models``: (name, text shown) of each model; ``default_model``: what the default model
+        is called, named beside "Default model"; ``available``: the devices this computer has
+        (:func:`faceapp.core.devices.available_devices`); the others are offered greyed out, named
+        as not found (None: every one is available)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._prefs = prefs
@@ -127,7 +129,7 @@ class SettingsDialog(QDialog):
                                   "remembered), 16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and "
                                   "recorded with each result.")
         self.model = QComboBox()
-        self.model.addItem("Default model", "")
+        self.model.addItem(f"Default model ({default_model})" if default_model else "Default model", "")
         for name, title in models:
             self.model.addItem(title or name, name)
         self._select(self.model, prefs.model)
