@@ -150,3 +150,28 @@ def test_the_settings_model_list_says_which_models_are_missing_and_names_the_def
     dialog = SettingsDialog(Preferences(), models=list(choices.items()), default_model=settings._default_title())
     qtbot.addWidget(dialog)
     assert dialog.model.itemText(0) == f"Default model ({registry.default().title})"
+
+
+def test_delete_asks_by_title_and_size_and_says_what_it_freed(qtbot, monkeypatch):
+    """QA: the question named the model's internal name alone, said nothing of a model that can
+    only come back by import, and nothing was said once it was done; old notices stayed on."""
+    from PySide6.QtWidgets import QMessageBox
+
+    name = gui_util.install_tiny_model()
+    registry = Registry()
+    size = registry.status(name).size_text()
+    dialog = ModelManagerDialog(registry)
+    qtbot.addWidget(dialog)
+    dialog.notices.info("an earlier download failed")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text: asked.append(text)
+                        or QMessageBox.StandardButton.Yes)
+    dialog.table.selectRow([dialog.table.item(r, 0).data(0x0100) for r in range(dialog.table.rowCount())].index(name))
+    dialog._delete()
+    [question] = asked
+    assert question.startswith(f"Delete the weight files of Tiny test model ({size})?")
+    assert "no download address" in question and "import its files again" in question
+    [said] = [n.text for n in dialog.notices.notices()]
+    assert said == f"Deleted 2 files of Tiny test model, {size} freed."
+    assert not registry.is_installed(name)
+    dialog.reject()

@@ -53,6 +53,24 @@ def state_text(status: Any) -> str:
     return str(value).replace("_", " ")
 
 
+def title_of(entry: Any, name: str) -> str:
+    """What a model is called for the user: its title, else its name."""
+    return getattr(entry, "title", "") or name
+
+
+def delete_question(entry: Any, status: Any) -> str:
+    """What Delete asks: the model by its title, the size its files free, and, for a model without
+    a download address, that it comes back only by importing its files again (QA: the question
+    named the model's internal name alone)."""
+    name = getattr(entry, "name", "") or "this model"
+    files = [f for f in getattr(status, "files", ()) if not getattr(f, "bundled", False) and getattr(f, "size", 0)]
+    size = sum(f.size for f in files)
+    text = f"Delete the weight files of {title_of(entry, name)}" + (f" ({human_size(size)})?" if size else "?")
+    if files and not all(getattr(f.file, "url", "") for f in files):
+        text += " It has no download address: to use it again, you would import its files again."
+    return text
+
+
 class _ProgressRelay(QObject):
     """Carries download progress from the worker thread to the dialog (queued signal)."""
 
@@ -199,6 +217,7 @@ class ModelManagerDialog(QDialog):
 
     def _start(self, job: Any, task: str, *, done_text: str) -> None:
         self._task, self._done_text, self._cancelling = task, done_text, False
+        self.notices.clear()  # what was said of earlier work (QA: a failed download's notice stayed on)
         self.progress.setRange(0, 0)
         self.progress.setFormat("")
         self.progress.setVisible(True)
@@ -248,12 +267,19 @@ class ModelManagerDialog(QDialog):
         name = self.selected_name()
         if name is None:
             return
-        answer = QMessageBox.question(self, "Delete model", f"Delete the weight files of {name}?")
+        self.notices.clear()  # what was said of earlier work (QA: a failed download's notice stayed on)
+        answer = QMessageBox.question(self, "Delete model", delete_question(self._entries.get(name), self._statuses.get(name)))
         if answer == QMessageBox.StandardButton.Yes:
             try:
-                self._registry.delete(name)
+                result = self._registry.delete(name)
             except Exception as error:
                 self.notices.show_error(error)
+            else:
+                freed = sum(getattr(f, "size", 0) for f in getattr(self._statuses.get(name), "files", ())
+                            if not getattr(f, "bundled", False))
+                count = len(getattr(result, "deleted", ()))
+                self.notices.info(f"Deleted {count} file{'s' if count != 1 else ''} of {title_of(self._entries.get(name), name)}"
+                                  + (f", {human_size(freed)} freed." if freed else "."))
             self.refresh()
             self.modelsChanged.emit()
 
