@@ -384,6 +384,18 @@ def test_import_checks_a_known_checksum(manifests_dir, registry_for, configs, so
         registry_for().import_file("tiny", sources[PRIOR])
 
 
+def test_import_of_a_file_that_is_no_weights_says_so_and_not_to_import_it_again(tiny, tmp_path):
+    """QA: a photo given to Import was "damaged, truncated or not a PyTorch checkpoint. Download or
+    import it again": advice for an installed file, not for the one being imported."""
+    photo = tmp_path / "holiday.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2000))
+    with pytest.raises(CorruptModelError) as caught:
+        tiny.import_file("tiny", photo)
+    said = str(caught.value)
+    assert said.startswith(f"Cannot import {photo}: it is not a weight file faceapp can read")
+    assert "again" not in said and not (tmp_path / "weights" / PRIOR).exists()
+
+
 def test_import_of_a_missing_file_says_so(tiny, tmp_path):
     with pytest.raises(ModelError, match="no such file"):
         tiny.import_file("tiny", tmp_path / "nowhere.pth")

@@ -339,7 +339,12 @@ class Registry:
         problem = file_problem(source)
         if problem is not None:
             raise ModelError(f"Cannot import {source}: {problem}.")
-        entry, state_dict = self._identify(manifest, source, as_file)
+        try:
+            entry, state_dict = self._identify(manifest, source, as_file)
+        except CorruptModelError:  # (its reader's advice, "download or import it again", is for installed files)
+            raise CorruptModelError(
+                f"Cannot import {source}: it is not a weight file faceapp can read (a PyTorch checkpoint, "
+                ".pth, .pt or .ckpt, or .safetensors), or it is damaged. Nothing was imported.") from None
         if (manifest.source.parent / entry.name).is_file():  # cheap refusal before reading the file
             raise ModelError(f"{entry.name} is bundled with '{name}' already; nothing to import.")
         dest = self.weights_dir / entry.name
