@@ -77,7 +77,14 @@ def test_an_import_runs_on_the_background_thread_and_installs_the_file(qtbot, tm
         assert not dialog.import_button.isEnabled()  # one job at a time, while it runs
     assert registry.import_threads and registry.import_threads[0] is not QThread.currentThread()
     assert weights.is_file()
-    assert [n.text for n in dialog.notices.notices()] == [f"Imported {mine.name}."]
+    assert [n.text for n in dialog.notices.notices()] == [f"Imported {mine.name} into Tiny test model: it is installed."]
+    renamed = shutil.copy(weights, tmp_path / "downloaded.pth")  # another name: said which file it became, and what is left
+    (paths.weights_dir() / f"{name}_restorer.safetensors").unlink()
+    weights.unlink()
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=30000):
+        dialog.import_file(name, renamed)
+    assert [n.text for n in dialog.notices.notices()] == [
+        f"Imported downloaded.pth as {weights.name} of Tiny test model; it still lacks {name}_restorer.safetensors."]
     dialog.reject()
 
 

@@ -94,7 +94,7 @@ class ModelManagerDialog(QDialog):
         self._cancelling = False  # the download was asked to stop and has not yet
         self._done_text = ""
         self._statuses: dict[str, Any] = {}  # each listed model's registry status, by name
-        self._runner.finished.connect(lambda *_: self._task_ended(self._done_text))
+        self._runner.finished.connect(lambda _job, result: self._task_ended(self._finished_text(result)))
         self._runner.cancelled.connect(lambda *_: self._task_ended("Download cancelled; "
                                                                   "it resumes next time."))
         self._runner.failed.connect(self._on_failed)
@@ -209,11 +209,25 @@ class ModelManagerDialog(QDialog):
             return
 
         def job(should_cancel):
-            self._registry.import_file(name, path)
-            return name
+            return name, self._registry.import_file(name, path)
             yield  # makes this a generator: the worker drives jobs as generators
 
         self._start(job, "import", done_text=f"Imported {path.name}.")
+
+    def _finished_text(self, result: Any) -> str:
+        """What a finished job says: an import names the file it became and what the model still
+        lacks (QA: "Imported renamed.safetensors." left a user of a two-file model guessing)."""
+        if self._task != "import" or not isinstance(result, tuple):
+            return self._done_text
+        name, dest = result
+        entry = self._entries.get(name)
+        try:
+            missing = [f.file.name for f in self._registry.status(name).files if f.state not in ("installed", "unverified")]
+        except Exception:  # (the listing says what it can)
+            missing = []
+        dest_name, given = Path(dest).name, self._done_text.removeprefix("Imported ").rstrip(".")
+        text = f"Imported {given}" + (f" as {dest_name} of" if dest_name != given else " into") + f" {title_of(entry, name)}"
+        return text + (f"; it still lacks {', '.join(missing)}." if missing else ": it is installed.")
 
     def _start(self, job: Any, task: str, *, done_text: str) -> None:
         self._task, self._done_text, self._cancelling = task, done_text, False
