@@ -105,8 +105,29 @@ def test_unreachable_server_is_a_download_error(tmp_path):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(ModelDownloadError, match="Could not reach 127.0.0.1"):
+    with pytest.raises(ModelDownloadError, match="Could not reach 127.0.0.1") as caught:
         download_file(f"http://127.0.0.1:{port}/m.pth", tmp_path / "m.pth", timeout=5)
+    assert str(caught.value).startswith(f"Could not reach 127.0.0.1:{port}: it refused the connection.")
+    assert "where it stopped" not in str(caught.value)  # (nothing of it here to go on from)
+
+
+def test_an_offline_computer_is_told_in_words(tmp_path, monkeypatch):
+    """QA: offline, the error was "([Errno -2] Name or service not known) … a partial download
+    resumes", though nothing had been downloaded."""
+    import urllib.error
+    import urllib.request
+
+    def offline(*_args, **_kwargs):
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(ModelDownloadError) as caught:
+        download_file("https://example.org/m.pth", tmp_path / "m.pth", retries=0)
+    said = str(caught.value)
+    assert "this computer seems to be offline" in said and "Errno" not in said and "where it stopped" not in said
+    partial_path(tmp_path / "m.pth").write_bytes(b"x" * 100)  # part of it came before
+    with pytest.raises(ModelDownloadError, match="goes on from where it stopped"):
+        download_file("https://example.org/m.pth", tmp_path / "m.pth", retries=0)
 
 
 def test_cancel_keeps_part_for_a_later_resume(server, tmp_path):

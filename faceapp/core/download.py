@@ -114,7 +114,7 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> N
             f"Downloading {url} failed: the server answered HTTP {exc.code} {exc.reason}."
         ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        raise _network_error(url, exc) from None
+        raise _network_error(url, exc, resumes=have > 0) from None
     with response:
         start, total = _resume_offset(response, have, expected_size)
         mode = "ab" if start else "wb"
@@ -210,15 +210,21 @@ def _host(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc or url
 
 
-def _network_error(url: str, exc: BaseException) -> ModelDownloadError:
+def _network_error(url: str, exc: BaseException, *, resumes: bool = False) -> ModelDownloadError:
+    """The error for a server that could not be reached, in words (QA: "[Errno -2] Name or service
+    not known" offline); ``resumes``: part of the file is here, and the next try goes on from it."""
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, (socket.timeout, TimeoutError)):
-        what = "timed out"
+        what = "the connection timed out"
+    elif isinstance(reason, socket.gaierror):
+        what = "its name could not be looked up (this computer seems to be offline, or its DNS is not answering)"
+    elif isinstance(reason, ConnectionRefusedError):
+        what = "it refused the connection"
     else:
-        what = f"failed ({reason})"
+        what = f"the connection failed ({reason})"
     return ModelDownloadError(
-        f"Could not reach {_host(url)}: the connection {what}. Check the internet connection "
-        "(or proxy) and try again; a partial download resumes."
+        f"Could not reach {_host(url)}: {what}. Check the internet connection (or proxy) and try again"
+        + ("; the download goes on from where it stopped." if resumes else ".")
     )
 
 
