@@ -136,7 +136,9 @@ def test_the_settings_dialog_offers_quality_only_where_a_format_uses_it(qtbot):
 
 
 @pytest.mark.parametrize(("pattern", "says"), [("restored_photo", "must contain {stem}"),
-                                               ("{stem}_{date}", "cannot name a file (unknown field date"),
+                                               ("{stem}_{date}", "uses {date}, but a name here may use only {stem}, "
+                                                                 "the original's name"),
+                                               ("{stem}_{seed}", "{seed} numbers the CLI's files of --seeds N"),
                                                ("{stem}_x}", "cannot name a file (Single '}'"),
                                                ("{stem}/x", "cannot name a file (it must give a plain file name)"),
                                                ("{stem}_" + "x" * 300, "would be 310 ")])

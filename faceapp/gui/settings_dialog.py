@@ -320,6 +320,12 @@ class SettingsDialog(QDialog):
         try:
             output_file_name("photo.jpg", pattern=pattern)  # as Save names files (unbalanced braces too)
         except NamePatternError as exc:  # what the core found wrong: a field, a brace, a slash
+            unknown = sorted(pattern_fields(pattern) - {"stem"}) if exc.reason.startswith("unknown field") else []
+            if unknown:  # (QA: the reason and the advice both listed the fields it may use)
+                seed = (" ({seed} numbers the CLI's files of --seeds N; a photo saved here holds the seed picked "
+                        "for each face)") if "seed" in unknown else ""
+                raise ValueError(f"the name pattern {pattern!r} uses {', '.join('{' + f + '}' for f in unknown)}, "
+                                 f"but a name here may use only {{stem}}, the original's name{seed}") from None
             raise ValueError(f"the name pattern {pattern!r} cannot name a file ({exc.reason}): the only field it may "
                              "use is {stem} (the original's name); write {{ and }} for a brace, and no / or \\") from None
         except ExportError as exc:  # a name too long for file systems
