@@ -182,3 +182,21 @@ def test_delete_asks_by_title_and_size_and_says_what_it_freed(qtbot, monkeypatch
     assert said == f"Deleted 2 files of Tiny test model, {size} freed."
     assert not registry.is_installed(name)
     dialog.reject()
+
+
+def test_a_model_that_cannot_be_used_is_said_in_the_windows_words(qtbot):
+    """QA: the window's notice for a damaged model told its user to type faceapp-cli commands."""
+    from faceapp.core.errors import ModelNotFoundError
+    from faceapp.gui.notifications import notice_for_error
+
+    name = gui_util.install_tiny_model()
+    damaged = paths.weights_dir() / f"{name}_prior.safetensors"
+    damaged.unlink()
+    try:
+        Registry().require_installed(name)
+    except ModelNotFoundError as error:
+        notice = notice_for_error(error)
+        assert "faceapp-cli" in str(error)  # (the CLI keeps its own advice)
+    assert notice.text == (f"The model Tiny test model cannot be used: {damaged.name} (missing). "
+                           "Download it, or import its files, in Models…")
+    assert (notice.level, notice.action) == ("error", "models")

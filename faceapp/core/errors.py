@@ -22,7 +22,12 @@ class ModelError(FaceappError):
 
 
 class ModelNotFoundError(ModelError):
-    """No manifest with that name, or its weight files are not installed."""
+    """No manifest with that name, or its weight files are not installed.
+
+    ``missing``: for a known model, its title and what is wrong with its files (e.g. ``"x.pth
+    (damaged)"``), for front-ends that say it in their own words (the message's advice is the CLI's)."""
+
+    missing: tuple[str, str] | None = None
 
 
 class ModelDownloadError(ModelError):

@@ -263,7 +263,9 @@ class Registry:
             lines.append("Import each file with:")
         lines.append(f"  {CLI} models import {manifest.name} FILE")
         lines.append(f"(or copy the files into {self.weights_dir}).")
-        raise ModelNotFoundError("\n".join(lines))
+        error = ModelNotFoundError("\n".join(lines))
+        error.missing = (manifest.title or manifest.name, listing)
+        raise error
 
     # --- installing -----------------------------------------------------------------------
     def download(

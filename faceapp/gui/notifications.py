@@ -61,6 +61,10 @@ class Notice:
 def notice_for_error(error: BaseException) -> Notice:
     """The banner for an error: the core's message plus the next step that fits its kind."""
     text = str(error) or type(error).__name__
+    if isinstance(error, errors.ModelNotFoundError) and error.missing is not None:  # in the window's words
+        title, files = error.missing  # (QA: the message told a window user to type faceapp-cli commands)
+        return Notice(f"The model {title} cannot be used: {files}. Download it, or import its files, in Models…",
+                      "error", "models", "Manage models…")
     if isinstance(error, errors.ModelError):
         return Notice(text, "error", "models", "Manage models…")
     if isinstance(error, errors.OutOfMemoryError):
