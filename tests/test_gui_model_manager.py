@@ -96,7 +96,7 @@ class StalledRegistry(Registry):
         self.release = threading.Event()
         self.started = threading.Event()
 
-    def download(self, name, *, progress=None, should_cancel=None):
+    def download(self, name, *, progress=None, on_file=None, should_cancel=None):
         self.started.set()
         self.release.wait(30)
         if should_cancel is not None and should_cancel():
@@ -200,3 +200,29 @@ def test_a_model_that_cannot_be_used_is_said_in_the_windows_words(qtbot):
     assert notice.text == (f"The model Tiny test model cannot be used: {damaged.name} (missing). "
                            "Download it, or import its files, in Models…")
     assert (notice.level, notice.action) == ("error", "models")
+
+
+class TwoFileRegistry(StalledRegistry):
+    """A download of two files that stops in the second, until released."""
+
+    def download(self, name, *, progress=None, on_file=None, should_cancel=None):
+        on_file("a.pth", 1, 2)
+        progress(33_100_000, 33_100_000)
+        on_file("b.pth", 2, 2)
+        progress(1_000_000, 26_900_000)
+        return super().download(name, progress=progress, should_cancel=should_cancel)
+
+
+def test_a_download_of_several_files_says_which_file_is_under_way(qtbot):
+    """QA: the bar showed "1.0 MB of 33.1 MB" for a 60 MB model and started again for the next file."""
+    registry = TwoFileRegistry()
+    dialog = ModelManagerDialog(registry)
+    qtbot.addWidget(dialog)
+    dialog.table.selectRow([dialog.table.item(r, 0).data(0x0100) for r in range(dialog.table.rowCount())]
+                           .index("difface-official"))
+    dialog.download_selected()
+    assert registry.started.wait(10)
+    qtbot.waitUntil(lambda: dialog.progress.format() == "File 2 of 2: 1.0 MB of 26.9 MB", timeout=5000)
+    registry.release.set()
+    qtbot.waitUntil(lambda: not dialog._runner.busy, timeout=10000)
+    dialog.reject()

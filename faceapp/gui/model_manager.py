@@ -72,9 +72,11 @@ def delete_question(entry: Any, status: Any) -> str:
 
 
 class _ProgressRelay(QObject):
-    """Carries download progress from the worker thread to the dialog (queued signal)."""
+    """Carries download progress from the worker thread to the dialog (queued signals): bytes of
+    the file under way, and which file of how many it is."""
 
     progress = Signal(object, object)
+    file = Signal(int, int)
 
 
 class ModelManagerDialog(QDialog):
@@ -90,6 +92,8 @@ class ModelManagerDialog(QDialog):
         self._runner = TaskRunner(self, name="faceapp-download")
         self._relay = _ProgressRelay()
         self._relay.progress.connect(self._on_progress)
+        self._relay.file.connect(self._on_file)
+        self._file_of = ""  # "file 1 of 2: " while a download of several files runs
         self._task: str | None = None  # "download" or "import" while the runner has a job
         self._cancelling = False  # the download was asked to stop and has not yet
         self._done_text = ""
@@ -196,6 +200,7 @@ class ModelManagerDialog(QDialog):
 
         def job(should_cancel):
             self._registry.download(name, progress=lambda done, total: relay.progress.emit(done, total),
+                                    on_file=lambda _file, index, count: relay.file.emit(index, count),
                                     should_cancel=should_cancel)
             return name
             yield  # makes this a generator: the worker drives jobs as generators
@@ -230,7 +235,7 @@ class ModelManagerDialog(QDialog):
         return text + (f"; it still lacks {', '.join(missing)}." if missing else ": it is installed.")
 
     def _start(self, job: Any, task: str, *, done_text: str) -> None:
-        self._task, self._done_text, self._cancelling = task, done_text, False
+        self._task, self._done_text, self._cancelling, self._file_of = task, done_text, False, ""
         self.notices.clear()  # what was said of earlier work (QA: a failed download's notice stayed on)
         self.progress.setRange(0, 0)
         self.progress.setFormat("")
@@ -245,15 +250,19 @@ class ModelManagerDialog(QDialog):
         self.progress.setFormat("Cancelling…")
         self._update_buttons()
 
+    def _on_file(self, index: int, count: int) -> None:
+        """A download's next file starts (QA: the bar started again at 0 with nothing saying so)."""
+        self._file_of = f"File {index} of {count}: " if count > 1 else ""
+
     def _on_progress(self, done: int, total: int | None) -> None:
         if self._cancelling:
             return  # its "Cancelling…" stays
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
-            self.progress.setFormat(f"{human_size(done)} of {human_size(total)}")
+            self.progress.setFormat(f"{self._file_of}{human_size(done)} of {human_size(total)}")
         else:
-            self.progress.setFormat(human_size(done))
+            self.progress.setFormat(self._file_of + human_size(done))
 
     def _task_ended(self, message: str) -> None:
         self._task = None
@@ -327,6 +336,7 @@ class ModelManagerDialog(QDialog):
             for signal in (runner.finished, runner.failed, runner.cancelled, runner.busyChanged):
                 signal.disconnect()
             self._relay.progress.disconnect()
+            self._relay.file.disconnect()
             runner.cancel()
             app = QApplication.instance()
             runner.setParent(app)
