@@ -226,3 +226,16 @@ def test_a_download_of_several_files_says_which_file_is_under_way(qtbot):
     registry.release.set()
     qtbot.waitUntil(lambda: not dialog._runner.busy, timeout=10000)
     dialog.reject()
+
+
+window = gui_util.window  # the shared fixture
+
+
+def test_a_manifest_added_while_the_window_is_open_shows_in_the_models_dialog(window, monkeypatch):
+    """QA: a model whose manifest was added after the window opened appeared only after a restart."""
+    window.models.registry()  # read once, as the window does at its start
+    listed = []
+    monkeypatch.setattr(ModelManagerDialog, "exec", lambda dialog: listed.append(sorted(dialog._entries)) or dialog.reject())
+    name = gui_util.install_tiny_model("tiny-added-later")
+    window.models.open_models()
+    assert name in listed[0]

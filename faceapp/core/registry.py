@@ -152,27 +152,32 @@ class Registry:
         self.reload()
 
     def reload(self) -> None:
-        """Read the manifest folders again (after the user added or removed a manifest)."""
-        self.problems, self._manifests = [], {}
+        """Read the manifest folders again (after the user added or removed a manifest). The new
+        list replaces the old one whole, so a thread reading the registry meanwhile (a restore
+        loading its model) sees one or the other, never a half-read list."""
+        problems: list[str] = []
+        manifests: dict[str, ModelManifest] = {}
         for folder in self.manifest_dirs:
             for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
                 try:
                     manifest = load_manifest(path)
                 except ModelError as exc:
-                    self._problem(f"{exc} The model is skipped.")
+                    problems.append(self._problem(f"{exc} The model is skipped."))
                     continue
-                earlier = self._manifests.get(manifest.name)
+                earlier = manifests.get(manifest.name)
                 if earlier is not None:
-                    self._problem(
+                    problems.append(self._problem(
                         f"Model manifest {path} is skipped: {earlier.source} already defines "
                         f"a model called '{manifest.name}'."
-                    )
+                    ))
                     continue
-                self._manifests[manifest.name] = manifest
+                manifests[manifest.name] = manifest
+        self.problems, self._manifests = problems, manifests
 
-    def _problem(self, message: str) -> None:
+    @staticmethod
+    def _problem(message: str) -> str:
         log.warning("%s", message)
-        self.problems.append(message)
+        return message
 
     # --- looking up -----------------------------------------------------------------------
     def list(self) -> list[ModelManifest]:

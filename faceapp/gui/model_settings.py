@@ -99,6 +99,7 @@ class ModelSettings:
         registry = self.registry()
         if registry is None:
             return
+        registry.reload()  # manifests added or mended since the window opened (QA: seen only after a restart)
         dialog = ModelManagerDialog(registry, self._window)
         dialog.modelsChanged.connect(self._window.session.backend.forget_engine)
         dialog.exec()
