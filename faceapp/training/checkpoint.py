@@ -58,14 +58,18 @@ def _atomic(path: Path, write) -> None:
         except OSError:
             free = None
         tmp.unlink(missing_ok=True)
-        if not isinstance(exc, (OSError, RuntimeError)):
+        if not isinstance(exc, Exception):  # Ctrl-C, exit: not a write that failed
             raise
-        if getattr(exc, "errno", None) == errno.ENOSPC or (free is not None and free < FULL_DISK_BYTES):
-            reason = os.strerror(errno.ENOSPC)
-        else:
-            reason = getattr(exc, "strerror", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise CheckpointWriteError(f"cannot write {path.name} in {path.parent}: {reason}; free some space (or "
-                                   "fix the folder) and run the same command again to resume") from None
+        full = getattr(exc, "errno", None) == errno.ENOSPC or "os error 28" in str(exc) or (
+            free is not None and free < FULL_DISK_BYTES)  # (torch says "unexpected pos", safetensors "os error 28")
+        if full:
+            raise CheckpointWriteError(f"cannot write {path.name} in {path.parent}: {os.strerror(errno.ENOSPC)}; "
+                                       "free some space and run the same command again to resume") from exc
+        if not isinstance(exc, (OSError, RuntimeError, SafetensorError)):
+            raise  # not a write that failed: a bug, with its traceback
+        reason = getattr(exc, "strerror", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointWriteError(f"cannot write {path.name} in {path.parent}: {reason}; once the folder is "
+                                   "writable, run the same command again to resume") from exc
 
 
 def rng_state() -> dict[str, torch.Tensor]:

@@ -108,8 +108,8 @@ def _run_warnings(kind: str, run: Path, meta: dict) -> list[str]:
         saved = checkpoint_step(checkpoint)
         if step < saved:
             raise ConfigError(f"{weights} holds the {kind}'s step {step} but {checkpoint} step {saved} (a save was cut "
-                              f"short): run `python -m faceapp.training train <its config> --run-dir {folder}` once to "
-                              "rewrite it from the checkpoint, then export")
+                              f"short): run `python -m faceapp.training train <its config> --run-dir {folder} "
+                              f"--max-steps {saved}` to rewrite it from the checkpoint (it trains nothing), then export")
         if step > saved:
             warnings.append(f"{weights} (step {step}) is newer than {checkpoint} (step {saved}): a save was cut short; "
                             f"the export takes step {step}, a resume of {folder} retrains from step {saved}")

@@ -9,8 +9,8 @@
 # preview grids, training logs) and each network's EMA weights, split into <kind>.safetensors.part-NN
 # pieces when larger; job.log ends with their sha256. Join them with gpu_join.sh.
 # Env: PYTHON (default python3), WHEELS (default .whl; a missing folder installs nothing),
-# KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG (default *_cpu: the shipped
-# model's networks), PIECE_MIB (default 15), OUT, SNAPSHOT_MINUTES (default none: after that many
+# KINDS (default "prior restorer"), RESTORER_CONFIG / PRIOR_CONFIG (default restorer_cpu_deep /
+# prior_cpu: the shipped model's networks), PIECE_MIB (default 15), OUT, SNAPSHOT_MINUTES (default none: after that many
 # minutes each run's latest EMA file is kept aside too and returned as <kind>-snapshot.safetensors,
 # so a run that overfits late still brings back its earlier weights).
 set -u -o pipefail
@@ -22,7 +22,7 @@ KINDS=${KINDS:-prior restorer}
 PIECE_MIB=${PIECE_MIB:-15}
 WHEELS=${WHEELS:-.whl}
 export PYTHONUNBUFFERED=1
-declare -A CONFIG=([restorer]=${RESTORER_CONFIG:-restorer_cpu} [prior]=${PRIOR_CONFIG:-prior_cpu})
+declare -A CONFIG=([restorer]=${RESTORER_CONFIG:-restorer_cpu_deep} [prior]=${PRIOR_CONFIG:-prior_cpu})
 if [ -d "$WHEELS" ]; then
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl \
     || { echo "installing $WHEELS/ failed" | tee "$OUT/job.log"; exit 1; }

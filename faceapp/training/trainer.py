@@ -105,7 +105,7 @@ def _ignore_stop_signals(_worker_id: int) -> None:
 
 
 @contextlib.contextmanager
-def run_lock(run_dir: Path):
+def run_lock(run_dir: Path, log: Callable[[str], None] = print):
     """Hold an exclusive lock on ``run_dir`` (``train.lock``, with the holder's process id) for the block;
     raises :class:`RunInUseError` while another trainer holds it. Without ``fcntl`` (Windows) nothing is locked."""
     try:
@@ -117,11 +117,15 @@ def run_lock(run_dir: Path):
     with open(path, "a+", encoding="utf-8") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:  # held by another process
             fh.seek(0)
             holder = fh.read().strip()
             raise RunInUseError(f"another trainer{f' (process {holder})' if holder.isdigit() else ''} is using "
                                 f"{run_dir}: wait for it to finish, or give another --run-dir") from None
+        except OSError as exc:  # a file system without locks (Lustre without flock, some NFS): train unlocked
+            log(f"note: cannot lock {path} ({exc.strerror or exc}): training without a lock")
+            yield
+            return
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")
@@ -229,7 +233,7 @@ def train(
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"the run folder {run_dir} is a file: give a folder (new or holding a run) as --run-dir")
     run_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(run_dir), _stop_after_step() as stop:
+    with run_lock(run_dir, log), _stop_after_step() as stop:
         return _train(cfg, run_dir=run_dir, device=device, data_root=data_root, max_steps=max_steps,
                       warm_start=warm_start, time_limit_s=time_limit_s, log=log, stop=stop)
 
@@ -357,9 +361,9 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
-        if warm_start:
-            raise ConfigError(f"{run_dir} already holds a checkpoint at step {int(state['step'])}: give a new "
-                              f"--run-dir to warm-start from {warm_start}, or leave out --warm-start to resume it")
+        if warm_start:  # the same command run again resumes (review): the file only starts a new run
+            log(f"note: {run_dir} holds a checkpoint at step {int(state['step'])}, which this resumes; --warm-start "
+                f"{warm_start} starts only a new run (give another --run-dir for that)")
         _compare_configs(run_dir, state, cfg, log=log)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
