@@ -351,9 +351,10 @@ def test_pytorch_checkpoint_imported_as_a_safetensors_file_is_converted(
     loading.load_network("swinir", configs["swinir"], dest)  # loads strictly
 
 
-def test_import_refuses_a_checkpoint_with_pickled_objects(tiny, sources, tmp_path):
+@pytest.mark.parametrize("file_name", [PRIOR, "downloaded.pth"])  # by its name, or read to find which it is
+def test_import_refuses_a_checkpoint_with_pickled_objects(tiny, sources, tmp_path, file_name):
     marker = tmp_path / "code_ran"
-    evil = tmp_path / "evil" / PRIOR
+    evil = tmp_path / "evil" / file_name
     evil.parent.mkdir()
     state = torch.load(sources[PRIOR], weights_only=True)
     torch.save({**state, "payload": _RunsCode(marker)}, evil)
@@ -464,7 +465,11 @@ def test_files_copied_in_by_hand_are_checked_once_when_the_model_loads(
     (weights / RESTORER).write_bytes(bytes(flipped))
     registry = registry_for()
     assert registry.status("tiny").state == "unverified"
-    with pytest.raises(CorruptModelError, match=f"checksum of {RESTORER}.*models delete tiny"):
+    with pytest.raises(CorruptModelError, match=f"checksum of {RESTORER}.*models delete tiny") as caught:
+        load_engine("tiny", device="cpu", registry=registry)
+    assert caught.value.missing == ("Tiny tiny", f"{RESTORER} (damaged)")  # (the window says it in its words)
+    assert [f.state for f in registry.status("tiny").files] == ["installed", "damaged"]  # until it changes
+    with pytest.raises(ModelNotFoundError, match=rf"{RESTORER} \(damaged\)"):
         load_engine("tiny", device="cpu", registry=registry)
     shutil.copy(sources[RESTORER], weights / RESTORER)  # a good copy
     assert load_engine("tiny", device="cpu", registry=registry).name == "tiny"
@@ -644,7 +649,7 @@ def test_hand_placed_files_show_as_unverified_until_checked(tiny, sources, tmp_p
     assert [f.state for f in status.files] == ["unverified", "unverified"] and status.state == "unverified"
     with pytest.raises(CorruptModelError):
         tiny.verify("tiny")
-    assert tiny.status("tiny").files[0].state == "unverified"
+    assert tiny.status("tiny").files[0].state == "damaged"  # found so: said so until the file changes (QA)
     tiny.import_file("tiny", sources[PRIOR])  # checked and copied: recorded
     assert [f.state for f in tiny.status("tiny").files] == ["installed", "unverified"]
     tiny.verify("tiny")

@@ -18,16 +18,17 @@ class Cancelled(FaceappError):
 
 # --- models and weights -------------------------------------------------------------------
 class ModelError(FaceappError):
-    """A model could not be found, fetched, verified or loaded."""
+    """A model could not be found, fetched, verified or loaded.
+
+    ``missing``: where it is a known model's files, its title and what is wrong with them (e.g.
+    ``"x.pth (damaged)"``), for front-ends that say it in their own words (the message's advice is
+    the CLI's)."""
+
+    missing: tuple[str, str] | None = None
 
 
 class ModelNotFoundError(ModelError):
-    """No manifest with that name, or its weight files are not installed.
-
-    ``missing``: for a known model, its title and what is wrong with its files (e.g. ``"x.pth
-    (damaged)"``), for front-ends that say it in their own words (the message's advice is the CLI's)."""
-
-    missing: tuple[str, str] | None = None
+    """No manifest with that name, or its weight files are not installed."""
 
 
 class ModelDownloadError(ModelError):

@@ -24,6 +24,7 @@ from faceapp.core.errors import (
     ModelDownloadError,
     ModelError,
     ModelNotFoundError,
+    UnsafeCheckpointError,
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
 from faceapp.core.pathtext import file_problem
@@ -235,10 +236,11 @@ class Registry:
         bundled = path.parent == manifest.source.parent
         if path.is_file():
             size = path.stat().st_size
-            if entry.size and size != entry.size:
+            recorded = None if bundled else self._recorded(path)
+            if (entry.size and size != entry.size) or recorded == DAMAGED:
                 state = DAMAGED
             else:
-                state = INSTALLED if bundled or self._is_verified(path) else UNVERIFIED
+                state = INSTALLED if bundled or recorded == "verified" else UNVERIFIED
             return FileStatus(entry, state, path, size, bundled)
         part = partial_path(path)
         if part.is_file():
@@ -348,6 +350,8 @@ class Registry:
             raise ModelError(f"Cannot import {source}: {problem}.")
         try:
             entry, state_dict = self._identify(manifest, source, as_file)
+        except UnsafeCheckpointError:  # (a file that would run code says so, whatever its name)
+            raise
         except CorruptModelError:  # (its reader's advice, "download or import it again", is for installed files)
             raise CorruptModelError(
                 f"Cannot import {source}: it is not a weight file faceapp can read (a PyTorch checkpoint, "
@@ -439,14 +443,18 @@ class Registry:
                 for f in self.status(manifest.name).files if f.state == UNVERIFIED]
 
     def _verify_file(self, manifest: ModelManifest, entry: ModelFile, path: Path) -> VerifiedFile:
-        """Check one installed file (:meth:`_check_file`) and record it as verified."""
+        """Check one installed file (:meth:`_check_file`) and record it as verified, or as damaged
+        (its state until the file changes: the Models window then offers to download it again)."""
         try:
             method = self._check_file(manifest, entry, path)
         except (CorruptModelError, ArchitectureMismatchError) as exc:
-            raise type(exc)(
+            self._record_verified(path, damaged=True)
+            error = type(exc)(
                 f"{exc} To replace it:  {CLI} models delete {manifest.name}  then download or "
                 "import the model again."
-            ) from None
+            )
+            error.missing = (manifest.title or manifest.name, f"{entry.name} (damaged)")
+            raise error from None
         self._record_verified(path)
         return VerifiedFile(entry.name, path, method)
 
@@ -458,20 +466,30 @@ class Registry:
             return {}
         return record if isinstance(record, dict) else {}
 
+    def _recorded(self, path: Path) -> str | None:
+        """"verified" or "damaged" when ``path`` is unchanged since faceapp last checked it (a download,
+        an import, a verify, a load), else None."""
+        if path.parent != self.weights_dir:
+            return None
+        stat = path.stat()
+        entry = self._verified_record().get(path.name)
+        if entry == [stat.st_size, stat.st_mtime_ns]:
+            return "verified"
+        if entry == [stat.st_size, stat.st_mtime_ns, DAMAGED]:
+            return DAMAGED
+        return None
+
     def _is_verified(self, path: Path) -> bool:
         """Whether ``path`` is unchanged since faceapp downloaded, imported or verified it."""
-        if path.parent != self.weights_dir:
-            return False
-        stat = path.stat()
-        return self._verified_record().get(path.name) == [stat.st_size, stat.st_mtime_ns]
+        return self._recorded(path) == "verified"
 
-    def _record_verified(self, path: Path) -> None:
-        """Note that ``path`` (in the weights folder) passed its checks; best effort."""
+    def _record_verified(self, path: Path, *, damaged: bool = False) -> None:
+        """Note that ``path`` (in the weights folder) passed its checks, or failed them; best effort."""
         if path.parent != self.weights_dir:
             return
         record = self._verified_record()
         stat = path.stat()
-        record[path.name] = [stat.st_size, stat.st_mtime_ns]
+        record[path.name] = [stat.st_size, stat.st_mtime_ns, *([DAMAGED] if damaged else [])]
         target = self.weights_dir / _VERIFIED_RECORD
         temp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         try:

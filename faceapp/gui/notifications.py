@@ -61,7 +61,7 @@ class Notice:
 def notice_for_error(error: BaseException) -> Notice:
     """The banner for an error: the core's message plus the next step that fits its kind."""
     text = str(error) or type(error).__name__
-    if isinstance(error, errors.ModelNotFoundError) and error.missing is not None:  # in the window's words
+    if isinstance(error, errors.ModelError) and error.missing is not None:  # in the window's words
         title, files = error.missing  # (QA: the message told a window user to type faceapp-cli commands)
         return Notice(f"The model {title} cannot be used: {files}. Download it, or import its files, in Models…",
                       "error", "models", "Manage models…")
