@@ -99,9 +99,10 @@ def test_files_named_one_by_one_that_are_no_photos_are_left_out_and_listed(tmp_p
     (tmp_path / "a.xmp").write_text("<x:xmpmeta/>")
     (tmp_path / "notes.txt").write_text("who is who")
     (tmp_path / "empty.jpg").write_bytes(b"")
-    named = [tmp_path / n for n in ("a.jpg", "a.xmp", "notes.txt", "scan", "empty.jpg")]
+    (tmp_path / "gone").symlink_to(tmp_path / "moved away")  # cannot be read at all: its load says why
+    named = [tmp_path / n for n in ("a.jpg", "a.xmp", "notes.txt", "scan", "empty.jpg", "gone")]
     photos, empty, not_photos = expand_paths(named)
-    assert photos == [tmp_path / "a.jpg", tmp_path / "scan", tmp_path / "empty.jpg"] and empty == []
+    assert photos == [tmp_path / n for n in ("a.jpg", "scan", "empty.jpg", "gone")] and empty == []
     assert not_photos == [tmp_path / "a.xmp", tmp_path / "notes.txt"]
     said = not_opened_text(not_photos)
     assert said.startswith("Not opened: 2 files (.txt, .xmp), not photos faceapp reads (") and ".jpg" in said

@@ -12,6 +12,7 @@ collector (:mod:`faceapp.gui.heap`).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError
 from faceapp.core.export import make_output_folder
 from faceapp.core.photo_inputs import FolderListing, list_photos
+from faceapp.core.pathtext import file_problem
 from faceapp.core.photo_io import probe_photo
 from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.gui.heap import freeze_long_lived_objects
@@ -128,9 +130,10 @@ def expand_paths(paths: list[Path]) -> ExpandedPaths:
     (:func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's own earlier results
     are left out); a folder without photos is listed once, and its listing says what it holds. A
     file named by itself is opened when its suffix is a photo's (if it is broken, its load says
-    why) or when its header is an image's whatever its name (a scan saved without a suffix); other
-    files (QA: the .xmp sidecars and notes dropped with a photo each became an error tile) are
-    left out and listed."""
+    why), when its header is an image's whatever its name (a scan saved without a suffix), or when
+    it cannot be read at all (its load says why: missing, no permission, a broken link); other files
+    (QA: the .xmp sidecars and notes dropped with a photo each became an error tile) are left out
+    and listed."""
     found: list[Path] = []
     empty: list[FolderListing] = []
     not_photos: list[Path] = []
@@ -140,8 +143,9 @@ def expand_paths(paths: list[Path]) -> ExpandedPaths:
             found.extend(listing.photos)
             if listing.empty:
                 empty.append(listing)
-        elif path.suffix.lower() in PHOTO_SUFFIXES or probe_photo(path) is not None:
-            found.append(path)
+        elif (path.suffix.lower() in PHOTO_SUFFIXES or file_problem(path) is not None
+              or not os.access(path, os.R_OK) or probe_photo(path) is not None):
+            found.append(path)  # (a file that cannot be read at all: its load says why, e.g. no permission)
         else:
             not_photos.append(path)
     return ExpandedPaths(found, empty, not_photos)
