@@ -204,13 +204,20 @@ def test_a_zoomed_photo_pans_with_the_keyboard_and_never_leaves_the_view(view, q
     x = view.widget_to_image(centre).x()
     qtbot.keyClick(view, Qt.Key.Key_Left)
     assert view.widget_to_image(centre).x() < x
-    for _ in range(100):  # however far it is pushed, the photo stays under the view's centre
+    for _ in range(100):  # however far it is pushed, the view stays on the photo: its corner at the photo's
         qtbot.keyClick(view, Qt.Key.Key_Down, Qt.KeyboardModifier.ControlModifier)
         qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
-    assert view.widget_to_image(centre).toTuple() == pytest.approx((0.0, 200.0))
+    assert view.widget_to_image(QPointF(0, view.height())).toTuple() == pytest.approx((0.0, 200.0))
     view.pan_by(-1e6, 1e6)  # or dragged
-    assert view.widget_to_image(centre).toTuple() == pytest.approx((300.0, 0.0))
-    assert view.image_rect().contains(centre)
+    assert view.widget_to_image(QPointF(view.width(), 0)).toTuple() == pytest.approx((300.0, 0.0))
+    view.zoom_fit()  # a photo that fits the view: the keys leave it fitted and centred (review)
+    fitted = view.image_rect()
+    for key in (Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_Left):
+        qtbot.keyClick(view, key)
+    view.pan_by(40, 40)
+    assert view.image_rect() == fitted
+    view.resize(view.width() + 60, view.height())  # still fitting: it follows the view
+    assert view.image_rect() != fitted
 
 
 def test_the_focused_view_is_framed_in_the_highlight_colour(view, qtbot):

@@ -252,20 +252,33 @@ class CompareView(QWidget):
         self.zoomChanged.emit(zoom)
         self.update()
 
-    def pan_by(self, dx: float, dy: float) -> None:
-        """Move the photo by (dx, dy) widget pixels (as far as :meth:`_set_center` lets it)."""
-        self._fit = False
+    def pan_by(self, dx: float, dy: float) -> bool:
+        """Move the photo by (dx, dy) widget pixels, as far as :meth:`_set_center` lets it; whether
+        it moved (a photo that fits the view does not: it stays fitted)."""
+        before = QPointF(self._center)
         self._set_center(self._center - QPointF(dx, dy) / self._zoom)
+        if self._center == before:
+            return False
+        self._fit = False
         self.update()
+        return True
 
     def _set_center(self, center: QPointF) -> None:
-        """Show photo point ``center`` in the middle of the view, kept on the photo: the photo
-        always covers the view's centre (QA: dragged off the view, it left an empty canvas that only
-        Fit brought back)."""
+        """Show photo point ``center`` in the middle of the view, as far as the photo goes: along a
+        side where the photo is larger than the view, the view stays within the photo; along one
+        where it is smaller, the photo stays centred (QA: dragged off the view, it left an empty
+        canvas that only Fit brought back)."""
         if self._before is not None:
-            center = QPointF(min(max(center.x(), 0.0), float(self._before.width())),
-                             min(max(center.y(), 0.0), float(self._before.height())))
+            center = QPointF(self._within(center.x(), self._before.width(), self.width()),
+                             self._within(center.y(), self._before.height(), self.height()))
         self._center = center
+
+    def _within(self, value: float, photo_side: int, view_side: int) -> float:
+        """``value``, a centre along one side, kept so that the view shows photo on that side."""
+        half = view_side / (2.0 * self._zoom)  # half the view, in photo pixels
+        if photo_side <= 2.0 * half:
+            return photo_side / 2.0
+        return min(max(value, half), photo_side - half)
 
     def image_to_widget(self, point: QPointF) -> QPointF:
         return (point - self._center) * self._zoom + self._widget_centre()
@@ -489,9 +502,11 @@ class CompareView(QWidget):
             delta = pos - self._press
             if self._drag == "pan" or abs(delta.x()) + abs(delta.y()) > _CLICK_SLOP_PX:
                 self._drag = "pan"
-                self._fit = False
+                before = QPointF(self._center)
                 self._set_center(self._press_center - delta / self._zoom)
-                self.update()
+                if self._center != before:  # (a photo that fits the view stays fitted)
+                    self._fit = False
+                    self.update()
         elif not self._draw_mode:
             near = self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
             tag = None if near else self._tag_at(pos)
@@ -573,9 +588,9 @@ class CompareView(QWidget):
             (dx, dy), share = (0, pages[key]), _PAN_PAGE
         else:
             return False
-        # the key names where the view goes, so the photo moves the other way
-        self.pan_by(-dx * share * self.width(), -dy * share * self.height())
-        return True
+        # the key names where the view goes, so the photo moves the other way; a photo that fits
+        # the view along that side does not move (and the key goes on to the window)
+        return self.pan_by(-dx * share * self.width(), -dy * share * self.height())
 
     def _key_box_key(self, key: int, modifiers: Qt.KeyboardModifier) -> bool:
         """Drawing a face box from the keyboard (see :meth:`set_draw_mode`); whether ``key`` was one of its keys."""
