@@ -239,3 +239,27 @@ def test_a_manifest_added_while_the_window_is_open_shows_in_the_models_dialog(wi
     name = gui_util.install_tiny_model("tiny-added-later")
     window.models.open_models()
     assert name in listed[0]
+
+
+class FloodingRegistry(Registry):
+    """A download reporting every few bytes, as a fast link read piece by piece does."""
+
+    def download(self, name, *, progress=None, on_file=None, should_cancel=None):
+        on_file("a.pth", 1, 1)
+        for done in range(1, 20_001):
+            progress(done, 20_000)
+        return []
+
+
+def test_a_fast_downloads_progress_reaches_the_window_a_few_times_a_second(qtbot):
+    """Review: every socket read was a queued signal to the window (tens of thousands a file)."""
+    dialog = ModelManagerDialog(FloodingRegistry())
+    qtbot.addWidget(dialog)
+    reports = []
+    dialog._relay.progress.connect(lambda done, total: reports.append(done))
+    dialog.table.selectRow([dialog.table.item(r, 0).data(0x0100) for r in range(dialog.table.rowCount())]
+                           .index("difface-official"))
+    with qtbot.waitSignal(dialog.modelsChanged, timeout=10000):
+        dialog.download_selected()
+    assert reports[0] == 1 and reports[-1] == 20_000 and len(reports) < 100
+    dialog.reject()

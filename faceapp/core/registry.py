@@ -39,7 +39,8 @@ INSTALLED, MISSING, PARTIAL, DAMAGED = "installed", "missing", "partial", "damag
 #: A file of the right size that faceapp did not put there nor check yet (copied by hand): usable,
 #: it is checked when loaded or by ``models verify``, but not shown as installed until then.
 UNVERIFIED = "unverified"
-_USABLE = frozenset({INSTALLED, UNVERIFIED})
+#: File states a model can load from (an unverified file is checked first).
+USABLE = frozenset({INSTALLED, UNVERIFIED})
 
 #: In the weights folder: {file name: [size, mtime_ns]} of each file downloaded, imported or verified.
 _VERIFIED_RECORD = ".verified.json"
@@ -69,7 +70,7 @@ class ModelStatus:
     @property
     def installed(self) -> bool:
         """Every file is there (unverified ones included: they are checked when loaded)."""
-        return all(f.state in _USABLE for f in self.files)
+        return all(f.state in USABLE for f in self.files)
 
     @property
     def state(self) -> str:
@@ -78,7 +79,7 @@ class ModelStatus:
         states = {f.state for f in self.files}
         if states <= {INSTALLED}:
             return INSTALLED
-        if states <= _USABLE:
+        if states <= USABLE:
             return UNVERIFIED
         if DAMAGED in states:
             return DAMAGED
@@ -260,7 +261,7 @@ class Registry:
         status = self.status(manifest.name)
         if status.installed:
             return manifest
-        absent = [f for f in status.files if f.state not in _USABLE]
+        absent = [f for f in status.files if f.state not in USABLE]
         listing = ", ".join(f"{f.file.name} ({f.state})" for f in absent)
         lines = [f"The model '{manifest.name}' is not installed: {listing}."]
         if all(f.file.url for f in absent):
@@ -296,7 +297,7 @@ class Registry:
                 one (it is removed).
         """
         manifest = self.get(name)
-        todo = [f for f in self.status(name).files if f.state not in _USABLE]
+        todo = [f for f in self.status(name).files if f.state not in USABLE]
         no_url = [f.file.name for f in todo if not f.file.url]
         if no_url:
             raise ModelDownloadError(

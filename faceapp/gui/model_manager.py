@@ -8,6 +8,7 @@ hundreds of MB) run on a background thread through :class:`TaskRunner`, one at a
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, human_size
+from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, USABLE, human_size
 from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
 
@@ -58,12 +59,17 @@ def title_of(entry: Any, name: str) -> str:
     return getattr(entry, "title", "") or name
 
 
+def own_files(status: Any) -> list[Any]:
+    """The files of a model's status that Delete may remove: on disk, not bundled."""
+    return [f for f in getattr(status, "files", ()) if not getattr(f, "bundled", False) and getattr(f, "size", 0)]
+
+
 def delete_question(entry: Any, status: Any) -> str:
     """What Delete asks: the model by its title, the size its files free, and, for a model without
     a download address, that it comes back only by importing its files again (QA: the question
     named the model's internal name alone)."""
     name = getattr(entry, "name", "") or "this model"
-    files = [f for f in getattr(status, "files", ()) if not getattr(f, "bundled", False) and getattr(f, "size", 0)]
+    files = own_files(status)
     size = sum(f.size for f in files)
     text = f"Delete the weight files of {title_of(entry, name)}" + (f" ({human_size(size)})?" if size else "?")
     if files and not all(getattr(f.file, "url", "") for f in files):
@@ -168,7 +174,7 @@ class ModelManagerDialog(QDialog):
                 state, size = state_text(status), status.size_text() if hasattr(status, "size_text") else ""
             except Exception as error:
                 state, size = f"error: {error}", ""
-            title = getattr(entry, "title", "") or name
+            title = title_of(entry, name)
             cells = (f"{title} · default" if name == default else title, state, size,
                      getattr(entry, "licence", ""))
             for column, text in enumerate(cells):
@@ -198,9 +204,22 @@ class ModelManagerDialog(QDialog):
             return
         relay = self._relay
 
+        shown = [0.0]  # when progress was last sent: at most 10 a second reach the window (review: one per
+        # read), and each file's first
+
+        def progress(done: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - shown[0] >= 0.1 or done == total:
+                shown[0] = now
+                relay.progress.emit(done, total)
+
+        def started(_file: str, index: int, count: int) -> None:
+            shown[0] = 0.0
+            relay.file.emit(index, count)
+
         def job(should_cancel):
-            self._registry.download(name, progress=lambda done, total: relay.progress.emit(done, total),
-                                    on_file=lambda _file, index, count: relay.file.emit(index, count),
+            self._registry.download(name, progress=progress,
+                                    on_file=started,
                                     should_cancel=should_cancel)
             return name
             yield  # makes this a generator: the worker drives jobs as generators
@@ -214,7 +233,7 @@ class ModelManagerDialog(QDialog):
             return
 
         def job(should_cancel):
-            return name, self._registry.import_file(name, path)
+            return name, path, self._registry.import_file(name, path)
             yield  # makes this a generator: the worker drives jobs as generators
 
         self._start(job, "import", done_text=f"Imported {path.name}.")
@@ -224,13 +243,13 @@ class ModelManagerDialog(QDialog):
         lacks (QA: "Imported renamed.safetensors." left a user of a two-file model guessing)."""
         if self._task != "import" or not isinstance(result, tuple):
             return self._done_text
-        name, dest = result
+        name, source, dest = result
         entry = self._entries.get(name)
         try:
-            missing = [f.file.name for f in self._registry.status(name).files if f.state not in ("installed", "unverified")]
+            missing = [f.file.name for f in self._registry.status(name).files if f.state not in USABLE]
         except Exception:  # (the listing says what it can)
             missing = []
-        dest_name, given = Path(dest).name, self._done_text.removeprefix("Imported ").rstrip(".")
+        dest_name, given = Path(dest).name, Path(source).name
         text = f"Imported {given}" + (f" as {dest_name} of" if dest_name != given else " into") + f" {title_of(entry, name)}"
         return text + (f"; it still lacks {', '.join(missing)}." if missing else ": it is installed.")
 
@@ -297,10 +316,10 @@ class ModelManagerDialog(QDialog):
                 result = self._registry.delete(name)
             except Exception as error:
                 self.notices.show_error(error)
-            else:
-                freed = sum(getattr(f, "size", 0) for f in getattr(self._statuses.get(name), "files", ())
-                            if not getattr(f, "bundled", False))
-                count = len(getattr(result, "deleted", ()))
+            else:  # what went, not what was asked (a file another model shares stays)
+                deleted = set(getattr(result, "deleted", ()))
+                freed = sum(f.size for f in own_files(self._statuses.get(name)) if f.path in deleted)
+                count = len(deleted)
                 self.notices.info(f"Deleted {count} file{'s' if count != 1 else ''} of {title_of(self._entries.get(name), name)}"
                                   + (f", {human_size(freed)} freed." if freed else "."))
             self.refresh()
@@ -340,10 +359,19 @@ class ModelManagerDialog(QDialog):
             runner.cancel()
             app = QApplication.instance()
             runner.setParent(app)
-            runner.busyChanged.connect(lambda busy: busy or (runner.shutdown(), runner.deleteLater()))
             # quitting meanwhile waits for it (a stalled server: its socket timeout), rather than
             # destroying a running thread
-            app.aboutToQuit.connect(lambda: runner.busy and runner.shutdown(timeout_ms=40_000))
+            def at_quit() -> None:
+                runner.shutdown(timeout_ms=40_000)
+
+            def ended(busy: bool) -> None:
+                if not busy:
+                    app.aboutToQuit.disconnect(at_quit)
+                    runner.shutdown()
+                    runner.deleteLater()
+
+            app.aboutToQuit.connect(at_quit)
+            runner.busyChanged.connect(ended)
         else:
             self._runner.shutdown()
         super().done(result)
