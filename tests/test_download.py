@@ -175,6 +175,12 @@ def test_full_disk_is_a_download_error_and_keeps_nothing_half_named(server, tmp_
         def write(self, data):
             raise OSError(errno.ENOSPC, "No space left on device")
 
+        def fileno(self):  # (the .part file is also opened to lock it)
+            return self._file.fileno()
+
+        def close(self):
+            self._file.close()
+
     monkeypatch.setattr(download, "open", FullDisk, raising=False)
     dest = tmp_path / "m.pth"
     with pytest.raises(ModelDownloadError, match="full"):
@@ -189,3 +195,26 @@ def test_file_url_works_for_local_mirrors(tmp_path):
     dest = download_file(source.as_uri(), tmp_path / "out" / "m.pth", expected_size=len(PAYLOAD))
     assert dest.read_bytes() == PAYLOAD
     assert source.read_bytes() == PAYLOAD
+
+
+def test_a_second_download_of_the_same_file_is_refused_while_the_first_runs(server, tmp_path):
+    """Review: a Models window reopened while its closed download still ran could start a second
+    one into the same .part, interleaving bytes; the checksum then failed and all was lost."""
+    fcntl = pytest.importorskip("fcntl")
+    dest = tmp_path / "m.pth"
+    with open(partial_path(dest), "ab") as other:  # the first download, holding its .part
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ModelDownloadError, match="m.pth is being downloaded already"):
+            download_file(server.url(), dest)
+    assert partial_path(dest).exists()  # the first one's file is left alone
+    assert download_file(server.url(), dest).read_bytes() == PAYLOAD  # once it is done, a download works
+    assert not partial_path(dest).exists()
+
+
+def test_a_download_that_gets_nothing_leaves_no_partial_file(tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ModelDownloadError):
+        download_file(f"http://127.0.0.1:{port}/m.pth", tmp_path / "m.pth", timeout=5)
+    assert list(tmp_path.iterdir()) == []

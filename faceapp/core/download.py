@@ -9,6 +9,7 @@ URLs work too (local mirrors), without resume.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import http.client
@@ -19,7 +20,7 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
@@ -72,24 +73,54 @@ def download_file(
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _disk_error(exc, dest.parent) from exc
-    if expected_size and part.exists() and part.stat().st_size > expected_size:
-        part.unlink()  # longer than the real file: cannot be a prefix of it
-    attempt = 0
-    while True:
-        try:
-            _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
-            break
-        except _ConnectionLost as exc:
-            if attempt >= retries:
-                raise ModelDownloadError(
-                    f"The connection to {_host(url)} dropped while downloading {dest.name} "
-                    f"({exc}). What arrived is kept; run the download again to resume."
-                ) from None
-            attempt += 1
-            log.warning("download of %s interrupted (%s); resuming (try %d)", url, exc, attempt)
-    _check_complete(part, dest.name, expected_size, sha256)
-    os.replace(part, dest)
+    with _sole_download(part, dest.name):
+        if expected_size and part.stat().st_size > expected_size:
+            part.unlink()  # longer than the real file: cannot be a prefix of it
+        attempt = 0
+        while True:
+            try:
+                _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
+                break
+            except _ConnectionLost as exc:
+                if attempt >= retries:
+                    raise ModelDownloadError(
+                        f"The connection to {_host(url)} dropped while downloading {dest.name} "
+                        f"({exc}). What arrived is kept; run the download again to resume."
+                    ) from None
+                attempt += 1
+                log.warning("download of %s interrupted (%s); resuming (try %d)", url, exc, attempt)
+        _check_complete(part, dest.name, expected_size, sha256)
+        os.replace(part, dest)
     return dest
+
+
+@contextlib.contextmanager
+def _sole_download(part: Path, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``part`` (made if missing) for the block: a second download of the
+    same file, from another window or a faceapp-cli run, is refused instead of appending its bytes
+    to the same file (review: the checksum then failed and the whole partial download was lost). An
+    empty ``part`` made here goes again when the block ends without a byte (offline: no "partial"
+    state left behind). Without ``fcntl``, or on a file system without locks, nothing is locked."""
+    made = not part.exists()
+    try:
+        handle = open(part, "ab")  # noqa: SIM115 (held across the block)
+    except OSError as exc:
+        raise _disk_error(exc, part) from exc
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ModelDownloadError(f"{name} is being downloaded already (by another faceapp window or "
+                                     "command): wait for that download to finish.") from None
+        except (ImportError, OSError):
+            pass
+        yield
+    finally:
+        handle.close()
+        if made and part.exists() and part.stat().st_size == 0:
+            part.unlink(missing_ok=True)
 
 
 def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> None:
