@@ -8,6 +8,7 @@ import threading
 import time
 
 import gui_util
+import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QPushButton
 
@@ -192,11 +193,10 @@ def test_a_model_that_cannot_be_used_is_said_in_the_windows_words(qtbot):
     name = gui_util.install_tiny_model()
     damaged = paths.weights_dir() / f"{name}_prior.safetensors"
     damaged.unlink()
-    try:
+    with pytest.raises(ModelNotFoundError) as caught:
         Registry().require_installed(name)
-    except ModelNotFoundError as error:
-        notice = notice_for_error(error)
-        assert "faceapp-cli" in str(error)  # (the CLI keeps its own advice)
+    assert "faceapp-cli" in str(caught.value)  # (the CLI keeps its own advice)
+    notice = notice_for_error(caught.value)
     assert notice.text == (f"The model Tiny test model cannot be used: {damaged.name} (missing). "
                            "Download it, or import its files, in Models…")
     assert (notice.level, notice.action) == ("error", "models")

@@ -99,9 +99,11 @@ def _stop_after_step():
 
 
 def _ignore_stop_signals(_worker_id: int) -> None:
-    """DataLoader worker start: Ctrl-C reaches the whole process group, and a worker it killed would fail the
-    step the main process finishes before saving; the main process alone decides when to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """DataLoader worker start: Ctrl-C (or a kill of the process group) reaches every worker, and a worker it
+    killed would fail the step the main process finishes before saving; the main process alone decides when
+    to stop. (Forked workers inherit the run's handler, spawned ones, as on macOS, would not.)"""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
