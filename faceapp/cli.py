@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import re
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from faceapp import __version__
+from faceapp.arguments import floats, fraction, pixels, seed, within
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
@@ -111,65 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _floats(count: int):
-    def parse(text: str) -> list[float]:
-        try:
-            values = [float(v) for v in text.replace(";", ",").split(",")]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {text!r}") from None
-        if len(values) != count:
-            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {len(values)}")
-        return values
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be within 0…1, got {text}")
-    return value
-
-
-def _pixels(text: str) -> float:
-    """A size in pixels: a finite number, 0 or more."""
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise argparse.ArgumentTypeError(f"must be a number of pixels, 0 or more, got {text}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def _within(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number within {low}…{high}, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be within {low}…{high}, got {text}")
-        return value
-
-    return parse
-
-
-def _seed(text: str) -> int:
-    """A seed: a whole number from 0 (below 2⁶³, as torch takes it)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text!r}")
-    return value
-
-
 def _output_format(text: str) -> str:
     """A ``--format`` value as the preferences name it (``jpeg`` → ``jpg``, ``tif`` → ``tiff``)."""
     try:
@@ -191,15 +132,15 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--format", type=_output_format, metavar="{" + ",".join(OUTPUT_FORMATS) + "}",
                      help="output type; jpeg and tif are accepted too (default: the input's; JPEG for HEIC "
                           "photos, PNG for BMP and AVIF ones)")
-    out.add_argument("--quality", type=_within(1, 100), default=95,
+    out.add_argument("--quality", type=within(1, 100), default=95,
                      help="JPEG/WebP quality 1…100; WebP at 100 is lossless, as is the WebP of a lossless WebP photo "
                           "(default: %(default)s)")
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
                           "as PNG, and as TIFF when the file has one grey channel)")
-    out.add_argument("--png-level", type=_within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
+    out.add_argument("--png-level", type=within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
-    out.add_argument("--webp-method", type=_within(0, 6), default=WEBP_METHOD, metavar="0…6",
+    out.add_argument("--webp-method", type=within(0, 6), default=WEBP_METHOD, metavar="0…6",
                      help="WebP encoder effort: higher is smaller and slower (default: %(default)s)")
     existing = out.add_mutually_exclusive_group()  # replacing a result and keeping it contradict each other
     existing.add_argument("--overwrite", action="store_true",
@@ -218,23 +159,23 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--precision", choices=PRECISIONS, default="auto",
                        help="precision of the networks: auto = bf16 on a CPU where it measures faster (timed once, "
                             "cached), fp16 on CUDA, else fp32; recorded in the provenance (default: %(default)s)")
-    model.add_argument("--fidelity", type=_fraction, default=None,
+    model.add_argument("--fidelity", type=fraction, default=None,
                        help="0 = most generative … 1 = restorer only (default: the model's own, shown by "
                             "'faceapp-cli models list'; 0.5 for the official model)")
-    model.add_argument("--steps", type=_within(1, MAX_STEPS), default=None,
+    model.add_argument("--steps", type=within(1, MAX_STEPS), default=None,
                        help=f"sampling steps, 1…{MAX_STEPS} (default: the model's, {SamplerSettings().steps} for the "
                             "official model)")
-    model.add_argument("--eta", type=_fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
+    model.add_argument("--eta", type=fraction, default=SamplerSettings().eta, help="DDIM eta (default: %(default)s)")
     model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule: fast (--steps steps from the start to 0) or official (the official "
                             "loop: one step per ddim250 timestep; --steps does not apply) (default: %(default)s)")
-    model.add_argument("--polish", type=_within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
+    model.add_argument("--polish", type=within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
                        help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
     model.add_argument("--spare-sharp-faces", action=argparse.BooleanOptionalAction, default=True,
                        help="a face the restorer barely changes (sharp already, or only lightly degraded) gets "
                             "less diffusion than --fidelity asks, up to none, so the prior cannot smear it; models "
                             "without a measured ramp spare nothing; each spared face is reported (default: on)")
-    model.add_argument("--seed", type=_seed, default=0, help="first seed, 0 or more (default: %(default)s)")
-    model.add_argument("--seeds", type=_within(1, MAX_SEEDS), default=1,
+    model.add_argument("--seed", type=seed, default=0, help="first seed, 0 or more (default: %(default)s)")
+    model.add_argument("--seeds", type=within(1, MAX_SEEDS), default=1,
                        help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
     model.add_argument("--upscale", type=int, choices=UPSCALES, default=1, help="enlarge the whole photo (default: 1)")
     model.add_argument("--memory-limit", metavar="SIZE",
@@ -243,12 +184,12 @@ def _add_restore_parser(subparsers) -> None:
                             "$FACEAPP_MEMORY_LIMIT, else the memory free now)")
     faces = p.add_argument_group("faces")
     faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
-    faces.add_argument("--min-face-size", type=_pixels, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
+    faces.add_argument("--min-face-size", type=pixels, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
                        help="leave out detected faces smaller than this (the longer side of the face's box); a note "
                             "per photo counts those left out (default: %(default)g)")
-    faces.add_argument("--face-box", type=_floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
+    faces.add_argument("--face-box", type=floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
                        help="restore this face (repeatable; no detection)")
-    faces.add_argument("--face-landmarks", type=_floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
+    faces.add_argument("--face-landmarks", type=floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
                        help="restore the face with these eyes, nose and mouth corners (repeatable; no detection)")
     faces.add_argument("--aligned", action="store_true",
                        help="inputs are already aligned face crops (square, one face filling each)")
@@ -264,10 +205,10 @@ def _add_restore_parser(subparsers) -> None:
                              "photos without one are not repaired, and masks among the photos are not restored (beside "
                              "photo.jpg, photo.png is its mask if it is black and white and the photo is not). Faces "
                              "are filled by the face prior, the rest classically")
-    repair.add_argument("--resample", type=_within(1, MAX_RESAMPLES), default=1, metavar="R",
+    repair.add_argument("--resample", type=within(1, MAX_RESAMPLES), default=1, metavar="R",
                         help="RePaint resampling when a face's damage is filled: each step is taken R times, "
                              "re-noised in between, which blends the fill better at R times the cost (default: 1)")
-    repair.add_argument("--refine", type=_within(0, MAX_REFINE_PASSES), default=0, metavar="K",
+    repair.add_argument("--refine", type=within(0, MAX_REFINE_PASSES), default=0, metavar="K",
                         help="run the restoration again on its own output K times at a high fidelity (IDM-style "
                              f"iterative refinement; at most {MAX_REFINE_PASSES}); the change of each pass is reported")
 

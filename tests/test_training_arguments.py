@@ -50,11 +50,11 @@ def _usage_error(run, argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("option, values, says", [
-    ("--minutes", ["0"], "must be above 0"),
-    ("--minutes", ["-1"], "must be above 0"),
-    ("--max-steps", ["0"], "must be 1 or more"),
-    ("--max-steps", ["-5"], "must be 1 or more"),
-    ("--threads", ["-1"], "must be 1 or more"),
+    ("--minutes", ["0"], "must be a number above 0, got 0"),
+    ("--minutes", ["-1"], "must be a number above 0"),
+    ("--max-steps", ["0"], "must be a whole number, 1 or more, got 0"),
+    ("--max-steps", ["-5"], "must be a whole number, 1 or more"),
+    ("--threads", ["-1"], "must be a whole number, 1 or more"),
     ("--run-dir", ["FILE"], "is a file: give a folder"),
     ("--warm-start", ["nowhere"], "is missing: give an ema.safetensors"),
 ])
@@ -69,10 +69,10 @@ def test_train_refuses_nonsense_arguments(option, values, says, tmp_path, capsys
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--fidelity", "2"], "must be from 0 to 1"),
-    (["--steps", "0"], "must be from 1 to 1000"),
-    (["--eta", "5"], "must be from 0 to 1"),
-    (["--limit", "-1"], "must be 1 or more"),
+    (["--fidelity", "2"], "must be within 0…1, got 2"),
+    (["--steps", "0"], "must be within 1…1000, got 0"),
+    (["--eta", "5"], "must be within 0…1"),
+    (["--limit", "-1"], "must be a whole number, 1 or more"),
     (["--grid", "x.xyz"], "cannot write an image with suffix '.xyz'"),
 ])
 def test_evaluate_refuses_nonsense_arguments_before_evaluating(argv, says, tmp_path, capsys):
@@ -83,10 +83,10 @@ def test_evaluate_refuses_nonsense_arguments_before_evaluating(argv, says, tmp_p
 @pytest.mark.parametrize("argv, says", [
     (["--evaluation", "nope.md"], "argument --evaluation: nope.md does not exist"),
     (["--out", "FILE"], "argument --out: FILE is a file"),
-    (["--works-down-to", "abc", "x"], "--works-down-to: FIDELITY 'abc' is not a number"),
+    (["--works-down-to", "abc", "x"], "--works-down-to: FIDELITY must be a number within 0…1, got 'abc'"),
     (["--sharp-faces", "7", "5"], "--sharp-faces: UNTOUCHED_BELOW (7) must be below FULL_ABOVE (5)"),
-    (["--default-fidelity", "1.5"], "argument --default-fidelity: must be from 0 to 1"),
-    (["--default-steps", "0"], "argument --default-steps: must be 1 or more"),
+    (["--default-fidelity", "1.5"], "argument --default-fidelity: must be within 0…1, got 1.5"),
+    (["--default-steps", "0"], "argument --default-steps: must be a whole number, 1 or more"),
 ])
 def test_export_refuses_nonsense_arguments(argv, says, tmp_path, capsys):
     afile = tmp_path / "afile"

@@ -8,16 +8,8 @@ from pathlib import Path
 
 from faceapp.core.errors import FaceappError
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
-from faceapp.training.arguments import (
-    existing_file,
-    folder,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    unit_interval,
-    weights_or_run,
-)
+from faceapp.arguments import above_zero, at_least, fraction, within, zero_or_more
+from faceapp.training.arguments import existing_file, folder, weights_or_run
 
 
 def _train(args) -> int:
@@ -104,16 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run folder: checkpoints, losses.csv, samples/ (made if missing; resumed if it holds a "
                         "checkpoint)")
     t.add_argument("--data", help="data folder (manifest.jsonl + shards); default: the config's")
-    t.add_argument("--max-steps", type=positive_int,
+    t.add_argument("--max-steps", type=at_least(1),
                    help="stop at this step number (default: the config's max_steps); steps count on across resumes and "
                         "warm starts, so after a warm start from step N it must be above N")
-    t.add_argument("--minutes", type=positive_float,
+    t.add_argument("--minutes", type=above_zero,
                    help="stop (and checkpoint) after this many minutes; default: no time limit")
     t.add_argument("--warm-start", type=weights_or_run,
                    help="an earlier run's ema.safetensors (or its run folder, or an exported *-restorer/*-prior."
                         "safetensors) to start from; only for a --run-dir without a checkpoint")
     t.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (a GPU if there is one; default auto)")
-    t.add_argument("--threads", type=positive_int, help="CPU threads for torch (default: torch's, one per core)")
+    t.add_argument("--threads", type=at_least(1), help="CPU threads for torch (default: torch's, one per core)")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("export", help="export EMA weights as a faceapp model (fp16 + manifest + card)")
@@ -128,12 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "the bundled model's, which only --out models may take)")
     e.add_argument("--not-default", action="store_true", help="do not mark the model default = true")
     e.add_argument("--title", default="faceapp compact (256 px, CPU-friendly)", help="the model's display name")
-    e.add_argument("--default-steps", type=positive_int, default=8,
+    e.add_argument("--default-steps", type=at_least(1), default=8,
                    help="the model's default DDIM steps (from the evaluation; default 8)")
-    e.add_argument("--default-fidelity", type=unit_interval, default=0.5,
+    e.add_argument("--default-fidelity", type=fraction, default=0.5,
                    help="the fidelity a restore starts from, 0 to 1 (from the evaluation: where realism improves "
                         "without losing the person; default 0.5)")
-    e.add_argument("--sharp-faces", type=non_negative_float, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
+    e.add_argument("--sharp-faces", type=zero_or_more, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
                    help="the restorer's sparing ramp, in grey levels of restorer change (faceapp.core.sparing; "
                         "from evaluating both test sets; UNTOUCHED_BELOW < FULL_ABOVE); default: no face is spared")
     e.add_argument("--works-down-to", nargs=2, metavar=("FIDELITY", "BELOW"),
@@ -151,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("budget", help="print parameters, fp16 size, FLOPs and CPU time of a config pair")
     b.add_argument("--restorer", default="restorer_compact", help="the restorer's config (default restorer_compact)")
     b.add_argument("--prior", default="prior_compact", help="the prior's config (default prior_compact)")
-    b.add_argument("--steps", type=positive_int, default=8, help="DDIM steps of one restore (default 8)")
-    b.add_argument("--threads", type=positive_int, default=2, help="CPU threads to measure on (default 2)")
+    b.add_argument("--steps", type=at_least(1), default=8, help="DDIM steps of one restore (default 8)")
+    b.add_argument("--threads", type=at_least(1), default=2, help="CPU threads to measure on (default 2)")
     b.set_defaults(func=_budget)
 
     k = sub.add_parser("pack", help="pack the data set into parts small enough for one GPU job each")
@@ -160,22 +152,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data folder to pack (manifest.jsonl + shards; default ../shared/datasets/aaf256)")
     k.add_argument("--out", type=folder, default=Path(".gpu/data"),
                    help="folder the parts are written into, one subfolder each (default .gpu/data)")
-    k.add_argument("--max-mib", type=positive_float, default=34.0, help="the most MiB a part may hold (default 34)")
-    k.add_argument("--quality", type=_jpeg_quality, default=0,
+    k.add_argument("--max-mib", type=above_zero, default=34.0, help="the most MiB a part may hold (default 34)")
+    k.add_argument("--quality", type=within(0, 100), default=0,
                    help="re-encode at this JPEG quality, 1 to 100 (default 0: keep the bytes)")
-    k.add_argument("--max-parts", type=non_negative_int, default=0, help="stop after this many parts (default 0: all)")
-    k.add_argument("--seed", type=non_negative_int, default=0, help="seed of the faces' shuffle (default 0)")
-    k.add_argument("--val-faces", type=non_negative_int, default=4,
+    k.add_argument("--max-parts", type=at_least(0), default=0, help="stop after this many parts (default 0: all)")
+    k.add_argument("--seed", type=at_least(0), default=0, help="seed of the faces' shuffle (default 0)")
+    k.add_argument("--val-faces", type=at_least(0), default=4,
                    help="validation faces in each part (checkpoints are validated on up to 16 of them; default 4)")
     k.set_defaults(func=_pack)
     return p
-
-
-def _jpeg_quality(text: str) -> int:
-    value = non_negative_int(text)
-    if value > 100:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 100 (or 0: keep the bytes), not {text}")
-    return value
 
 
 def _check_export(parser: argparse.ArgumentParser, args) -> None:
@@ -185,7 +170,7 @@ def _check_export(parser: argparse.ArgumentParser, args) -> None:
                      f"({args.sharp_faces[1]:g})")
     if args.works_down_to:
         try:
-            fidelity = unit_interval(args.works_down_to[0])
+            fidelity = fraction(args.works_down_to[0])
         except argparse.ArgumentTypeError as exc:
             parser.error(f"--works-down-to: FIDELITY {exc}")
         if fidelity > args.default_fidelity:

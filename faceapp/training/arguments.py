@@ -1,69 +1,11 @@
-"""Checked command-line values of the training tools: argparse ``type=`` functions whose errors end
-the command as a one-line usage error (exit 2) before any work starts."""
+"""Checked paths for the training tools' command lines: argparse ``type=`` functions whose errors
+end the command as a one-line usage error (exit 2) before any work starts. Numbers are checked by
+:mod:`faceapp.arguments`, as in ``faceapp-cli``."""
 
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
-
-
-def _number(text: str, kind=float):
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
-    if kind is float and not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """A whole number of at least 1."""
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """A whole number of at least 0."""
-    value = _number(text, int)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number above 0."""
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number of at least 0."""
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    """A number from 0 to 1 (a fidelity, DDIM's η)."""
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
-    return value
-
-
-def ddim_steps(text: str) -> int:
-    """A DDIM step count, 1 to 1000 (as :class:`faceapp.core.settings.SamplerSettings` takes)."""
-    value = _number(text, int)
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 1000, not {text}")
-    return value
 
 
 def existing_file(text: str) -> Path:

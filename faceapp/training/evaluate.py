@@ -28,10 +28,11 @@ import torch
 from faceapp.core import schedule
 from faceapp.core.engine import FaceEngine, load_engine
 from faceapp.core.errors import FaceappError
-from faceapp.core.preferences import PRECISIONS
+from faceapp.core.preferences import MAX_STEPS, PRECISIONS
 from faceapp.core.refine import MAX_REFINE_PASSES, refine_sampler
 from faceapp.core.settings import MAX_TONES_SIGMA, SamplerSettings, is_tones_sigma
-from faceapp.training.arguments import ddim_steps, image_path, positive_int, unit_interval
+from faceapp.arguments import at_least, fraction, within
+from faceapp.training.arguments import image_path
 from faceapp.training.checkpoint import load_run_network
 from faceapp.training.config import DegradationConfig, load_config, parse_config
 from faceapp.training.data import FaceDataset
@@ -232,16 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--restorer-run", type=Path, help="training run folder (or ema.safetensors) of the restorer")
     p.add_argument("--prior-run", type=Path, help="training run folder (or ema.safetensors) of the prior")
     p.add_argument("--data", default="../shared/datasets/aaf256", help="data folder (manifest.jsonl + shards)")
-    p.add_argument("--limit", type=positive_int, default=24, help="number of test faces (default 24)")
+    p.add_argument("--limit", type=at_least(1), default=24, help="number of test faces (default 24)")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation and the sampler")
     p.add_argument("--degradation", default="restorer_compact",
                    help=f"config whose [degradation] is used, or '{NO_DEGRADATION}': the test faces as they are, "
                         "to see what a restoration does to a face that needs no repair")
-    p.add_argument("--fidelity", type=unit_interval, nargs="+", default=[0.25, 0.5, 0.75],
+    p.add_argument("--fidelity", type=fraction, nargs="+", default=[0.25, 0.5, 0.75],
                    help="fidelities (0 to 1) to score the pipeline at, each with every --steps (default 0.25 0.5 0.75)")
-    p.add_argument("--steps", type=ddim_steps, nargs="+", default=[4, 8],
+    p.add_argument("--steps", type=within(1, MAX_STEPS), nargs="+", default=[4, 8],
                    help="DDIM step counts, 1 to 1000 (default 4 8)")
-    p.add_argument("--eta", type=unit_interval, default=0.5,
+    p.add_argument("--eta", type=fraction, default=0.5,
                    help="DDIM stochasticity, 0 (deterministic) to 1 (fresh noise each step; default 0.5)")
     p.add_argument("--refine", type=int, default=0, metavar="K", choices=range(MAX_REFINE_PASSES + 1),
                    help=f"also score the model's default setting followed by 1…K refinement passes (K ≤ "
