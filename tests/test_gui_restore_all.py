@@ -161,3 +161,37 @@ def test_a_photo_restored_out_of_sight_says_nothing_over_the_one_shown(window, q
                     and not window.session.queue.busy, timeout=60000)
     assert f"{anna.name}: face 1 kept" in said(window)
     assert f"{ben.name}:" not in said(window)
+
+
+def test_restore_all_pressed_while_photos_are_still_opening_restores_them_once_opened(window, qtbot, tmp_path,
+                                                                                      testdata_dir):
+    """QA: pressed just after opening a folder, Restore all left out every photo not yet read (20 of
+    28), without a word; they are restored once opened, and said so."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for name in ("anna.jpg", "ben.jpg"):
+        shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, folder / name)
+    set_sampling(window, seeds=1, steps=2)
+    hush(window)
+    window.add_paths([folder])
+    paths = [p.resolve() for p in sorted(folder.iterdir())]
+    assert all(window.session.entries[p].photo is None for p in paths)  # still being opened
+    window.actions_["restore_all"].trigger()
+    assert "2 photos still being opened are restored once opened" in said(window)
+    qtbot.waitUntil(lambda: all(window.session.entries[p].result is not None for p in paths), timeout=60000)
+
+
+def test_cancel_names_the_photos_restore_all_would_have_restored_once_opened(window, qtbot, tmp_path,
+                                                                              testdata_dir):
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for name in ("anna.jpg", "ben.jpg"):
+        shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, folder / name)
+    window.add_paths([folder])
+    window.actions_["restore_all"].trigger()
+    hush(window)
+    window.session.cancel()
+    assert "Not restored, as they were still waiting: " in said(window) and "ben.jpg" in said(window)
+    qtbot.waitUntil(lambda: all(e.photo is not None for e in window.session.entries.values()), timeout=30000)
+    qtbot.wait(200)
+    assert all(e.result is None and not window.session.restoring(e.path) for e in window.session.entries.values())

@@ -57,6 +57,7 @@ class PhotoEntry:
     restoring_with: tuple | None = None  # those of the restore queued last (running or waiting)…
     restoring_inputs: Any = None  # …its :meth:`inputs`…
     restore_started: bool = False  # …and whether it has begun
+    restore_when_loaded: bool = False  # Restore all was pressed while it was still loading
 
     def enabled_faces(self) -> list[Any]:
         """The faces a restore of this photo restores (those not switched off), in order."""

@@ -505,7 +505,8 @@ class MainWindow(QMainWindow):
         a["restore"].setEnabled(loaded and bool(entry.enabled_faces())
                                 and not self.session.restoring(self.current))
         self.restore_button.setEnabled(a["restore"].isEnabled())
-        a["restore_all"].setEnabled(any(e.photo is not None for e in self.session.entries.values()))
+        a["restore_all"].setEnabled(any(e.photo is not None or self.session.opening(e.path)  # (restored once opened)
+                                        for e in self.session.entries.values()))
         for name in ("draw_box", "damage_brush"):
             a[name].setEnabled(loaded)
             if not loaded:

@@ -248,6 +248,7 @@ class Session(QObject):
         (entry.photo, entry.faces, left_out), self.before[path] = value
         self._keep_or_free_full_size(path)
         entry.state = faces_state(entry.faces)
+        entry.restore_when_loaded, restore = False, restore or entry.restore_when_loaded
         self.entryChanged.emit(path)
         if not entry.faces:  # what its result would be waits for a face (a box drawn on it)
             self.error.emit(no_face_found(path, left_out))
@@ -302,8 +303,13 @@ class Session(QObject):
     def restore_all(self) -> None:
         """Queue a restore of every photo whose result is missing or no longer what a restore would
         make (an earlier Restore all cancelled part-way, faces or damage or settings changed since):
-        a photo restored as things stand keeps its result and the seeds picked in its gallery."""
+        a photo restored as things stand keeps its result and the seeds picked in its gallery. A
+        photo still loading is restored once it has loaded (QA: pressed just after opening a folder,
+        Restore all left out the 20 photos not yet read, without a word)."""
         loaded = [path for path, entry in self.entries.items() if entry.photo is not None]
+        loading = [path for path, entry in self.entries.items() if entry.photo is None and self.opening(path)]
+        for path in loading:
+            self.entries[path].restore_when_loaded = True
         resolved = self.backend.resolved(self.prefs)
         now = resolved.restoration()
 
@@ -317,11 +323,14 @@ class Session(QObject):
         kept = [path for path in loaded if path not in busy and self.entries[path].restored_as(resolved)]
         for path in set(dropped) & set(kept):  # its result stands after all: no longer waiting
             self._restore_cancelled(path)
-        if loaded and len(kept) == len(loaded):
+        if loaded and len(kept) == len(loaded) and not loading:
             self.info.emit("Every photo is restored at these settings. To restore one again with the same "
                            "settings, select it and press Restore.")
             return
         said = []
+        if loading:
+            said.append(f"{counted(len(loading), 'photo')} still being opened {'is' if len(loading) == 1 else 'are'} "
+                        "restored once opened.")
         if kept:
             photos = "1 photo" if len(kept) == 1 else f"{len(kept)} photos"
             said.append(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
@@ -345,6 +354,10 @@ class Session(QObject):
             earlier = self.entries[running.key].result is not None
             said.append(f"Cancelled {running.key.name}" + ("; it shows its earlier result." if earlier else "."))
         waiting = [q.key.name for q in dropped if isinstance(q.key, Path) and q.kind == "restore"]
+        for entry in self.entries.values():  # (Restore all's photos still being opened)
+            if entry.restore_when_loaded:
+                entry.restore_when_loaded = False
+                waiting.append(entry.path.name)
         if waiting:
             said.append(f"Not restored, as they were still waiting: {listed(waiting)}.")
         if said:
@@ -397,6 +410,7 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
+            entry.restore_when_loaded = False
             if entry.photo is None and isinstance(error, ImageError) and getattr(error, "path", None) is None:
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
         self._set_state(path, "error")
@@ -797,6 +811,10 @@ class Session(QObject):
     def _is_queued(self, path: Path, *kinds: str) -> bool:
         jobs = [*self.queue.pending(), *([self.queue.current()] if self.queue.current() else [])]
         return any(q.key == path and q.kind in kinds for q in jobs)
+
+    def opening(self, path: Path) -> bool:
+        """Whether ``path`` is still being read (its load queued or running)."""
+        return self._is_queued(path, "load")
 
     def restoring(self, path: Path) -> bool:
         """Whether a restore of ``path`` is queued or running (Restore would add nothing)."""
