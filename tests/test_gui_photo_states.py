@@ -189,6 +189,17 @@ def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
     assert "changed since" not in panel_text(window)
 
 
+def test_a_photo_waiting_to_be_opened_is_not_said_to_be_queued_for_a_restore(window, qtbot, photo, tmp_path):
+    """QA: the filmstrip said "queued" of photos waiting to be read and of photos waiting to be
+    restored alike."""
+    second = tmp_path / "second.jpg"
+    second.write_bytes(photo.read_bytes())
+    window.add_paths([photo, second])
+    assert window.filmstrip.state_text(second.resolve()) == "to open"
+    qtbot.waitUntil(lambda: window.session.entries[second.resolve()].photo is not None, timeout=30000)
+    assert window.filmstrip.state_text(second.resolve()) != "to open"
+
+
 def test_a_photo_waiting_behind_another_says_so_and_offers_no_second_restore(window, qtbot, photo, tmp_path):
     """With the queue busy on one photo, a second photo's queued restore shows at once (Restore off);
     the first photo's progress does not spill into the panel of the photo shown."""
@@ -202,7 +213,7 @@ def test_a_photo_waiting_behind_another_says_so_and_offers_no_second_restore(win
     window.show_photo(other)
     assert "Press Restore" in panel_text(window)
     window.actions_["restore"].trigger()  # waits behind the first
-    assert window.session.entries[other].state == "queued"
+    assert window.session.entries[other].state == "queued" and window.filmstrip.state_text(other) == "queued"
     assert "Waiting its turn" in panel_text(window) and "Press Restore" not in panel_text(window)
     assert not window.actions_["restore"].isEnabled()
     steps = []

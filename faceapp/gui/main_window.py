@@ -49,7 +49,7 @@ from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
-from faceapp.gui.session import Session, face_number
+from faceapp.gui.session import TO_OPEN, Session, face_number
 from faceapp.gui.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
@@ -356,7 +356,8 @@ class MainWindow(QMainWindow):
         if not working or entry.photo is None:  # (loading reports no steps)
             self.run_panel.show_text(self._photo_text(entry))
         elif entry.state == "queued":  # also when it is queued while shown (QA: "Press Restore" stayed)
-            self.run_panel.show_text(f"{path.name}\nWaiting its turn: the photos before it come first…")
+            self.run_panel.show_text(f"{path.name}\nWaiting its turn: the work queued before it comes first (photos "
+                                     "being opened and their faces found, other restores)…")
         elif changed:  # a job's progress takes over from here
             self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
@@ -448,13 +449,13 @@ class MainWindow(QMainWindow):
 
     def _entry_added(self, path: Path) -> None:
         self.filmstrip.add_photo(path)
-        self.filmstrip.set_state(path, "queued")
+        self.filmstrip.set_state(path, TO_OPEN)
 
     def _entry_changed(self, path: Path) -> None:
         entry = self.session.entries[path]
         if entry.faces:  # e.g. a box drawn: "no face was found" no longer holds
             self.notices.withdraw("draw_box", path)
-        if entry.photo is not None or entry.state == "queued":  # opened (again): "could not be opened" no longer
+        if entry.photo is not None or entry.state == TO_OPEN:  # opened (again): "could not be opened" no longer
             self.notices.withdraw("open", path)  # holds, or is said anew if it still cannot be
         if entry.photo is None and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
             self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later)

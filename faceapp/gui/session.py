@@ -109,6 +109,8 @@ def faces_state(faces: Sequence[Any]) -> str:
 
 #: The jobs that make a new version of one face of a restored photo (one at a time per photo).
 _FACE_JOBS = ("more", "refine", "resample")
+#: The state of a photo waiting to be read (QA: "queued" said that and "waiting to be restored" alike).
+TO_OPEN = "to open"
 
 
 class Session(QObject):
@@ -191,12 +193,12 @@ class Session(QObject):
             path = path.resolve()
             entry = self.entries.get(path)
             if entry is not None and entry.photo is None and entry.state in ("error", "not loaded"):
-                entry.state, entry.error = "queued", None  # could not be opened: read again, it may be mended
+                entry.state, entry.error = TO_OPEN, None  # could not be opened: read again, it may be mended
                 self.entryChanged.emit(path)  # (its notice goes: a new one comes if it fails again)
             elif entry is not None:
                 continue
             else:
-                self.entries[path] = PhotoEntry(path=path, state="queued")
+                self.entries[path] = PhotoEntry(path=path, state=TO_OPEN)
                 added.append(path)
                 self.entryAdded.emit(path)
             self.queue.add(QueuedJob(  # full size only on screen (read on the worker: _loaded settles it)
