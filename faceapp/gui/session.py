@@ -336,6 +336,10 @@ class Session(QObject):
         if kept:
             photos = "1 photo" if len(kept) == 1 else f"{len(kept)} photos"
             said.append(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
+        again = [path for path in loaded if path not in kept and path not in busy and self.entries[path].result is not None]
+        if again:  # (QA: their results and seed picks were replaced without a word)
+            said.append(f"{counted(len(again), 'photo')} restored with other settings, faces or damage "
+                        f"{'is' if len(again) == 1 else 'are'} restored again with these (seeds picked there are not kept).")
         running = [path for path in busy if stale(path)]
         if running:  # (a restore running is not queued twice)
             said.append(f"{running[0].name} is being restored with the settings of when Restore was pressed; "
