@@ -147,3 +147,18 @@ def test_export_all_into_the_top_folder_of_the_disk_asks_first(window, qtbot, tm
     assert not window.exports.export_all()
     assert asked and "the top folder of the disk" in asked[0] and not window.exports.busy
     window.close_without_asking()  # (the answer above is always Cancel: closing would be refused)
+
+
+def test_the_export_all_dialog_starts_by_the_photos_then_in_the_last_export_folder(window, qtbot, restored,
+                                                                                   tmp_path, monkeypatch):
+    """QA: the folder dialogs opened in the folder the app was started from."""
+    asked_in = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda _parent, _title, start="": asked_in.append(start) or str(tmp_path / "out"))
+    (tmp_path / "out").mkdir()
+    window.show_photo(restored[0])
+    saved(window, qtbot, window.exports.export_all)
+    window.exports.export_all()
+    assert asked_in == [str(restored[0].parent), str(tmp_path / "out")]
+    window.open_folder()
+    assert asked_in[-1] == str(restored[0].parent)

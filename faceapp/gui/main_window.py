@@ -247,13 +247,18 @@ class MainWindow(QMainWindow):
             self.filmstrip.select(opened[0])
         return opened
 
+    def start_folder(self) -> str:
+        """Where a file dialog starts: the folder of the photo shown, else the home folder (QA: the
+        folder the app happened to be started from)."""
+        return str(self.current.parent if self.current is not None else Path.home())
+
     def open_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES))
-        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", f"Photos ({patterns})")
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", self.start_folder(), f"Photos ({patterns})")
         self.add_paths([Path(f) for f in files])
 
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos", self.start_folder())
         if folder:
             self.add_paths([Path(folder)])
 
