@@ -162,3 +162,22 @@ def test_the_export_all_dialog_starts_by_the_photos_then_in_the_last_export_fold
     assert asked_in == [str(restored[0].parent), str(tmp_path / "out")]
     window.open_folder()
     assert asked_in[-1] == str(restored[0].parent)
+
+
+def test_the_close_question_says_save_all_writes_beside_the_originals_not_the_export_folder(
+        window, qtbot, restored, out, monkeypatch):
+    """QA: after Export all, a seed picked again and "Save all and close" wrote beside the originals,
+    with nothing saying so, while the export folder kept the old picture."""
+    import faceapp.gui.confirm
+
+    import dataclasses
+
+    saved(window, qtbot, window.exports.export_all)
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, fidelity=0.6))
+    gui_util.restore(window, qtbot, restored[0])  # a new result: not saved anywhere
+    assert window.exports.unsaved() == [restored[0]]
+    asked = []
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append(text) or "cancel")
+    window.close()
+    assert asked and f"Save all writes each next to its original, not into {out} (where Export all wrote)." in asked[0]

@@ -43,6 +43,7 @@ def test_closing_with_an_unsaved_result_asks_and_cancel_keeps_the_window(window,
     window.close()
     assert window.isVisible() and path in window.session.entries
     assert path.name in answers.asked[-1] and "not saved" in answers.asked[-1]
+    assert "Save all writes each next to its original." in answers.asked[-1]  # where (QA)
     answers.append("save")  # "Save all and close": written next to the original, then closed
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)

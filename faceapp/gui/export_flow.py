@@ -105,7 +105,8 @@ class ExportFlow(QObject):
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
         self._already_there = 0  # the last Export all's photos saved in its folder before, left as they are
         self._not_restored: list[Path] = []  # the last Export all's photos without a result to save
-        self._last_export: Path | None = None  # the folder Export all wrote into last: its dialog starts there
+        #: the folder Export all wrote into last: its dialog starts there, and the close question names it
+        self.last_export_folder: Path | None = None
         self.status = ExportStatus()
         window.statusBar().addPermanentWidget(self.status)
         self.status.cancelRequested.connect(self.cancel)
@@ -176,7 +177,7 @@ class ExportFlow(QObject):
 
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""
-        start = self._window.session.prefs.output_folder or self._last_export or self._window.start_folder()
+        start = self._window.session.prefs.output_folder or self.last_export_folder or self._window.start_folder()
         folder = QFileDialog.getExistingDirectory(self._window, "Export all restored photos to", str(start))
         if not folder:
             return False
@@ -196,7 +197,7 @@ class ExportFlow(QObject):
         if restored and not todo:
             self._window.notices.info(f"Every restored photo is saved in {folder} already, as it is now.")
             return False
-        self._last_export = Path(folder)
+        self.last_export_folder = Path(folder)
         return self._start(todo, "export_all", folder=Path(folder))
 
     def cancel(self) -> None:

@@ -614,8 +614,12 @@ class MainWindow(QMainWindow):
             return True
         lines = []
         if unsaved:
+            folder, exported = self.session.prefs.output_folder, self.exports.last_export_folder
+            where = f"into {folder}" if folder else "each next to its original"  # (QA: it did not say where)
+            if exported is not None and str(exported) != folder:
+                where += f", not into {exported} (where Export all wrote)"
             lines.append(f"{len(unsaved)} restored photo{'s are' if len(unsaved) > 1 else ' is'} not saved: "
-                         f"{_names(unsaved)}.")
+                         f"{_names(unsaved)}. Save all writes {where}.")
         if painted:
             lines.append(f"Damage painted on {_names(painted)} is not restored yet: closing loses the strokes "
                          "(Cancel, then Restore).")
