@@ -176,8 +176,9 @@ def test_the_close_question_says_save_all_writes_beside_the_originals_not_the_ex
     window.models.apply_preferences(dataclasses.replace(window.session.prefs, fidelity=0.6))
     gui_util.restore(window, qtbot, restored[0])  # a new result: not saved anywhere
     assert window.exports.unsaved() == [restored[0]]
-    asked = []
+    asked, answers = [], ["cancel", "discard"]
     monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding",
-                        lambda parent, text, **buttons: asked.append(text) or "cancel")
+                        lambda parent, text, **buttons: asked.append(text) or answers.pop(0))
     window.close()
     assert asked and f"Save all writes each next to its original, not into {out} (where Export all wrote)." in asked[0]
+    window.close()  # (closed without saving: the test leaves no window running)
