@@ -72,7 +72,7 @@ from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSet
 from faceapp.core.tempfiles import create_temp
 from faceapp.core import termination
 from faceapp.core.termination import terminate_like_interrupt
-from faceapp.core.wording import counted
+from faceapp.core.wording import counted, duration
 
 log = logging.getLogger(__name__)
 
@@ -840,7 +840,7 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
         # One write of finished text: an encoding error cannot leave half a document behind.
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
         return
-    line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {_duration(seconds)}"
+    line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {duration(seconds)}"
     if spared:
         line += f" (sharp faces spared in {spared})"
     if interrupted:
@@ -854,17 +854,6 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     if not_reached:
         line += f"; {not_reached} not reached"
     print(f"{line}.", file=sys.stderr)
-
-
-def _duration(seconds: float) -> str:
-    """A wall time as a person reads it: "8.4 s", "2 min 05 s", "1 h 02 min"."""
-    if seconds < 59.95:
-        return f"{seconds:.1f} s"
-    whole = round(seconds)
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 # --- entry point ---------------------------------------------------------------------------

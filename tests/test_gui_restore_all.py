@@ -198,3 +198,24 @@ def test_cancel_names_the_photos_restore_all_would_have_restored_once_opened(win
     qtbot.waitUntil(lambda: all(e.photo is not None for e in window.session.entries.values()), timeout=30000)
     qtbot.wait(200)
     assert all(e.result is None and not window.session.restoring(e.path) for e in window.session.entries.values())
+
+
+def test_restore_all_counts_the_album_and_says_how_it_went(window, qtbot, tmp_path, testdata_dir):
+    """QA: only the photo under way had progress and time left, and the end of a 27-photo album
+    passed without a word."""
+    import numpy as np
+    from PIL import Image
+
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    wall = tmp_path / "wall.png"  # no face in it: not restored, and counted so
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(wall)
+    window.add_paths([wall])
+    qtbot.waitUntil(lambda: window.session.entries[wall.resolve()].photo is not None, timeout=30000)
+    texts = []
+    window.session.progress.connect(lambda path, text, fraction, preview: texts.append(text))
+    hush(window)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: "Restore all: " in said(window), timeout=60000)
+    assert any(t.startswith("Photo 1 of 2 · ") for t in texts) and any(t.startswith("Photo 2 of 2") for t in texts)
+    summary = next(line for line in said(window).splitlines() if line.startswith("Restore all: "))
+    assert summary.startswith("Restore all: 2 of 3 photos restored in ") and "; 1 not (" in summary

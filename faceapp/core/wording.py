@@ -32,3 +32,14 @@ def time_left(elapsed: float, steps_done: int, steps_left: int) -> str | None:
     if left < 57.5:
         return f"about {5 * round(left / 5)} s left"
     return f"about {max(1, round(left / 60))} min left"
+
+
+def duration(seconds: float) -> str:
+    """A wall time as a person reads it: "8.4 s", "2 min 05 s", "1 h 02 min"."""
+    if seconds < 59.95:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"

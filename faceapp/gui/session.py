@@ -43,7 +43,7 @@ from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import StepClock
-from faceapp.core.wording import counted, listed, time_left
+from faceapp.core.wording import counted, duration, listed, time_left
 from faceapp.gui.backend import (
     SIXTEEN_BIT_SETTING,
     CoreBackend,
@@ -113,6 +113,26 @@ _FACE_JOBS = ("more", "refine", "resample")
 TO_OPEN = "to open"
 
 
+@dataclasses.dataclass
+class _Album:
+    """A Restore all under way: its photos, those whose restore has ended (restored or not), and
+    since when; the window says "photo 3 of 27", the time it has left in all and, at the end, a
+    summary (QA: only the photo under way had a progress bar and time left, and the end passed
+    without a word)."""
+
+    photos: set[Path]  # those it restores, in any order
+    started: float
+    ended: set[Path] = dataclasses.field(default_factory=set)
+    restored: set[Path] = dataclasses.field(default_factory=set)
+    left_out: set[Path] = dataclasses.field(default_factory=set)  # with no face, or every face off: not run
+
+    def progress_text(self) -> str:
+        """"Photo 3 of 27 (about 2 min left in all) · ", to put before a restore's own progress."""
+        done, count = len(self.ended), len(self.photos)
+        left = time_left(time.monotonic() - self.started, done, count - done)
+        return f"Photo {min(done + 1, count)} of {count}" + (f" ({left} in all)" if left else "") + " · "
+
+
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
@@ -145,6 +165,7 @@ class Session(QObject):
         #: FULL_SIZE_BUDGET_BYTES): they keep their full-size images and composite. A tuple, replaced
         #: whole: jobs read it on their thread.
         self.on_screen: tuple[Path, ...] = ()
+        self._album: _Album | None = None  # the Restore all under way
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
@@ -242,6 +263,9 @@ class Session(QObject):
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
+            if self._album is not None:  # (no longer one of its photos)
+                self._album.photos.discard(path)
+                self._album_ended(path, restored=False)  # (the last one it waited for, maybe)
 
     def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any], str | None], Rendered], restore: bool) -> None:
         entry = self.entries.get(path)
@@ -254,6 +278,7 @@ class Session(QObject):
         self.entryChanged.emit(path)
         if not entry.faces:  # what its result would be waits for a face (a box drawn on it)
             self.error.emit(no_face_found(path, left_out))
+            self._album_ended(path, restored=False, left_out=True)
             return
         self._result_notes(path, entry)
         if left_out:
@@ -283,9 +308,11 @@ class Session(QObject):
                 continue
             if not entry.faces:
                 self.error.emit(no_face_found(path))  # as when it loaded
+                self._album_ended(path, restored=False, left_out=True)
                 continue
             if not entry.enabled_faces():
                 self.info.emit(f"Every face of {path.name} is switched off: click a face's number to include it.")
+                self._album_ended(path, restored=False, left_out=True)
                 continue
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
@@ -346,13 +373,18 @@ class Session(QObject):
                         "press Restore on it again once it is done to use these.")
         if said:
             self.info.emit(" ".join(said))
-        self.restore([path for path in loaded if path not in kept])
+        targets = [path for path in loaded if path not in kept]
+        album = {path for path in [*targets, *loading] if path not in busy}
+        if len(album) > 1:
+            self._album = _Album(album, time.monotonic())
+        self.restore(targets)
 
     def cancel(self) -> None:
         """Stop the running restoration within one step and drop queued ones, saying what was
         given up (QA: cancelling Restore all dropped the whole queue, and a cancelled re-restore
         brought the earlier result back, without a word)."""
         kinds = ("restore", *_FACE_JOBS)
+        self._album = None  # (what it gave up is said below)
         running = self.queue.current()
         dropped = self.queue.cancel(kinds=kinds)
         said = []
@@ -368,6 +400,26 @@ class Session(QObject):
             said.append(f"Not restored, as they were still waiting: {listed(waiting)}.")
         if said:
             self.info.emit(" ".join(said))
+
+    def _album_ended(self, path: Path, *, restored: bool, left_out: bool = False) -> None:
+        """``path``'s part in the Restore all under way has ended (``left_out``: without a restore
+        run, and so without a number among the photos it counts); the last one says how it went."""
+        album = self._album
+        if album is None:
+            return
+        if path in album.photos and left_out:
+            album.photos.discard(path)
+            album.left_out.add(path)
+        elif path in album.photos:
+            album.ended.add(path)
+            if restored:
+                album.restored.add(path)
+        if album.ended >= album.photos and (album.photos or album.left_out):
+            self._album = None
+            count, done = len(album.photos | album.left_out), len(album.restored & album.photos)
+            self.info.emit(f"Restore all: {done} of {counted(count, 'photo')} restored in "
+                           f"{duration(time.monotonic() - album.started)}"
+                           + (f"; {count - done} not (the notices and the filmstrip say why)." if done < count else "."))
 
     def _restore_progress(self, path: Path, item: Any, order: list[int], clock: StepClock) -> None:
         """A restore's progress; ``order``: the detector indices of the faces it restores, in turn;
@@ -385,6 +437,8 @@ class Session(QObject):
         which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
         text += _time_left(clock, item.face_index, count, item.step, item.total_steps)
+        if self._album is not None and path in self._album.photos:
+            text = self._album.progress_text() + text
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {round(100 * fraction)} %")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
@@ -411,6 +465,7 @@ class Session(QObject):
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)
         self.runFinished.emit(path, outcome.seconds)
+        self._album_ended(path, restored=True)
 
     def _failed(self, path: Path, error: BaseException) -> None:
         entry = self.entries.get(path)
@@ -421,6 +476,7 @@ class Session(QObject):
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
         self._set_state(path, "error")
         self.error.emit(error)
+        self._album_ended(path, restored=False)
 
     # ---- faces and candidates --------------------------------------------------------------
     def toggle_face(self, path: Path, index: int) -> None:
@@ -796,6 +852,7 @@ class Session(QObject):
         """A restore of ``path`` was cancelled: a photo with an earlier result keeps it ("done"), one
         whose restore never started is as before it was queued, and only a first restore stopped
         part-way is "cancelled"."""
+        self._album_ended(path, restored=False)
         entry = self.entries.get(path)
         if entry is None:
             return
