@@ -219,3 +219,19 @@ def test_restore_all_counts_the_album_and_says_how_it_went(window, qtbot, tmp_pa
     assert any(t.startswith("Photo 1 of 2 · ") for t in texts) and any(t.startswith("Photo 2 of 2") for t in texts)
     summary = next(line for line in said(window).splitlines() if line.startswith("Restore all: "))
     assert summary.startswith("Restore all: 2 of 3 photos restored in ") and "; 1 not (" in summary
+
+
+def test_removing_the_photo_being_restored_lets_the_rest_of_the_album_go_on(window, qtbot, tmp_path, testdata_dir):
+    """QA: a photo being restored could be removed only after Cancel, which dropped the whole album."""
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    set_sampling(window, seeds=1, steps=200)  # slow enough to be removed while it runs
+    window.actions_["restore_all"].trigger()
+    first = window.session.queue.current().key
+    qtbot.waitUntil(lambda: window.session.entries[first].state.startswith("restoring"), timeout=30000)
+    other = ben if first == anna else anna
+    window.show_photo(first)
+    window.remove_current()
+    qtbot.waitUntil(lambda: first not in window.session.entries, timeout=30000)  # stopped within a step, gone
+    assert window.session.restoring(other)  # the rest of the album goes on
+    window.session.cancel()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)

@@ -37,6 +37,7 @@ class JobQueue(QObject):
     """Runs queued jobs one at a time on the runner's thread."""
 
     busyChanged = Signal(bool)
+    ended = Signal(object)  # the key of a job that has ended (done, failed or cancelled), after its callback
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -104,6 +105,7 @@ class JobQueue(QObject):
         queued = self._current[1]
         self._current = None
         getattr(queued, callback)(*args)
+        self.ended.emit(queued.key)
         self._start_next()
         if not self.busy:
             self.busyChanged.emit(False)

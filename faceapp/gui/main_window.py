@@ -532,8 +532,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.setEnabled(busy)
         a["save"].setEnabled(restored)
         a["refine"].setEnabled(restored and not busy)
-        # enabled while the photo is being worked on too: Remove then says to press Cancel first
-        # (QA: it was greyed out with nothing saying why)
+        # enabled while the photo is being worked on too: Remove stops its work, then removes it
         a["remove"].setEnabled(self.current is not None)
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.result is not None for e in self.session.entries.values()))
@@ -566,7 +565,7 @@ class MainWindow(QMainWindow):
         lost = [what for what, pending in (("its restored result is not saved", self.exports.unsaved()),
                                            ("the damage painted on it is not restored yet", self.session.unrestored_damage()))
                 if path in pending]
-        if lost and self.session.can_remove(path):
+        if lost:
             answer = confirm.ask_before_discarding(
                 self, f"Remove {path.name}? {' and '.join(lost).capitalize()} (the photo file stays as it is).",
                 discard="Remove")

@@ -166,9 +166,11 @@ class Session(QObject):
         #: whole: jobs read it on their thread.
         self.on_screen: tuple[Path, ...] = ()
         self._album: _Album | None = None  # the Restore all under way
+        self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
+        self.queue.ended.connect(lambda key: key in self._removing and self.remove(key))
         self.composer = Composer(self)
         self.composer.composed.connect(self._composed)
         self.composer.photoRendered.connect(self._photo_rendered)
@@ -247,15 +249,19 @@ class Session(QObject):
         return path
 
     def can_remove(self, path: Path) -> bool:
-        """Whether :meth:`remove` would remove the photo (no job of it is running)."""
+        """Whether :meth:`remove` would remove the photo at once (no job of it is running)."""
         return path in self.entries and not self._is_running(path)
 
     def remove(self, path: Path) -> None:
-        """Forget a photo and drop its queued jobs; a photo whose job is running stays, and
-        :attr:`info` says so."""
+        """Forget a photo and drop its queued jobs; a photo whose job is running has that job
+        stopped (within a step) and goes once it has, the others' work going on (QA: it had to wait
+        for Cancel, which dropped a whole Restore all)."""
         if path in self.entries and self._is_running(path):
-            self.info.emit(f"{path.name} is being worked on: press Cancel first, then remove it.")
+            self._removing.add(path)
+            self.queue.cancel(key=path)
+            self.info.emit(f"{path.name} is removed once its work stops (within a step); the other photos' go on.")
         elif path in self.entries:
+            self._removing.discard(path)
             del self.entries[path]
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
