@@ -133,3 +133,27 @@ def test_dropping_many_photos_writes_the_recent_files_once(qtbot, tmp_path):
         qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     finally:
         window.close()
+
+
+def test_a_photo_opened_again_before_its_removal_took_place_stays(qtbot, tmp_path):
+    """Review: Remove on a photo being read, then Open of the same file before the read stopped:
+    the photo vanished once the read ended, though the user had just opened it."""
+    import gui_util
+    from faceapp.gui.main_window import MainWindow
+
+    backend = WorkingBackend()
+    window = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
+    qtbot.addWidget(window)
+    window.session.error.connect(lambda _error: None)  # "no face found": expected here
+    try:
+        path = window.add_paths([tmp_path / "a.jpg"])[0]
+        qtbot.waitUntil(lambda: window.session.entries[path].state == "detecting faces", timeout=10000)
+        window.actions_["remove"].trigger()
+        assert path in window.session.entries  # (its read stops first)
+        window.add_paths([tmp_path / "a.jpg"])  # opened again meanwhile
+        backend.gate.set()
+        qtbot.waitUntil(lambda: not window.session.busy, timeout=10000)
+        assert path in window.session.entries and window.session.entries[path].photo is not None  # read again
+    finally:
+        backend.gate.set()
+        window.close()

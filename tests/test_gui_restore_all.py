@@ -235,3 +235,20 @@ def test_removing_the_photo_being_restored_lets_the_rest_of_the_album_go_on(wind
     assert window.session.restoring(other)  # the rest of the album goes on
     window.session.cancel()
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+
+
+def test_restore_all_pressed_twice_keeps_one_album(window, qtbot, tmp_path, testdata_dir):
+    """Review: pressed again while photos were still being opened, Restore all started a second
+    count over the photos left, and the first album's summary never came."""
+    folder = tmp_path / "album"
+    folder.mkdir()
+    for name in ("anna.jpg", "ben.jpg", "cleo.jpg"):
+        shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, folder / name)
+    set_sampling(window, seeds=1, steps=2)
+    window.add_paths([folder])
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: any(e.photo is not None for e in window.session.entries.values()), timeout=30000)
+    window.actions_["restore_all"].trigger()  # again, some photos opened, some not
+    hush(window)
+    qtbot.waitUntil(lambda: "Restore all: " in said(window), timeout=60000)
+    assert "Restore all: 3 of 3 photos restored in " in said(window)

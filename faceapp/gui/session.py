@@ -167,10 +167,11 @@ class Session(QObject):
         self.on_screen: tuple[Path, ...] = ()
         self._album: _Album | None = None  # the Restore all under way
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
+        self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
-        self.queue.ended.connect(lambda key: key in self._removing and self.remove(key))
+        self.queue.ended.connect(self._job_ended)
         self.composer = Composer(self)
         self.composer.composed.connect(self._composed)
         self.composer.photoRendered.connect(self._photo_rendered)
@@ -214,6 +215,9 @@ class Session(QObject):
             self.info.emit(not_opened_text(not_photos))
         for path in photos:
             path = path.resolve()
+            if path in self._removing:  # opened again before its removal took place: it stays (review)
+                self._removing.discard(path)
+                self._reopened.add(path)
             entry = self.entries.get(path)
             if entry is not None and entry.photo is None and entry.state in ("error", "not loaded"):
                 entry.state, entry.error = TO_OPEN, None  # could not be opened: read again, it may be mended
@@ -270,12 +274,27 @@ class Session(QObject):
             self.composer.forget(path)
             self.entryRemoved.emit(path)
             if self._album is not None:  # (no longer one of its photos)
-                self._album.photos.discard(path)
-                self._album_ended(path, restored=False)  # (the last one it waited for, maybe)
+                for photos in (self._album.photos, self._album.ended, self._album.restored, self._album.left_out):
+                    photos.discard(path)
+                if not self._album.photos and not self._album.left_out:
+                    self._album = None
+                else:
+                    self._album_ended(path, restored=False)  # (the last one it waited for, maybe)
+
+    def _job_ended(self, key: Any) -> None:
+        """A job has ended: a photo removed while it ran goes now; one opened again meanwhile whose
+        load was stopped is read again."""
+        if key in self._removing:
+            self.remove(key)
+        elif key in self._reopened:
+            self._reopened.discard(key)
+            entry = self.entries.get(key)
+            if entry is not None and entry.photo is None and not self.opening(key):
+                self.open_paths([key], restore=False)
 
     def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any], str | None], Rendered], restore: bool) -> None:
         entry = self.entries.get(path)
-        if entry is None:
+        if entry is None or path in self._removing:  # (being removed: it starts nothing, says nothing)
             return
         (entry.photo, entry.faces, left_out), self.before[path] = value
         self._keep_or_free_full_size(path)
@@ -381,7 +400,9 @@ class Session(QObject):
             self.info.emit(" ".join(said))
         targets = [path for path in loaded if path not in kept]
         album = {path for path in [*targets, *loading] if path not in busy}
-        if len(album) > 1:
+        if self._album is not None:  # pressed again while one runs: the same album, grown
+            self._album.photos |= album
+        elif len(album) > 1:
             self._album = _Album(album, time.monotonic())
         self.restore(targets)
 
@@ -452,7 +473,7 @@ class Session(QObject):
     def _restored(self, path: Path, outcome: RestoreOutcome, rendered: Rendered, *, inputs: tuple,
                   made_with: tuple) -> None:
         entry = self.entries.get(path)
-        if entry is None:
+        if entry is None or path in self._removing:  # (being removed: its result goes with it)
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
@@ -473,7 +494,8 @@ class Session(QObject):
         self.runFinished.emit(path, outcome.seconds)
         self._album_ended(path, restored=True)
 
-    def _failed(self, path: Path, error: BaseException) -> None:
+    def _failed(self, path: Path, error: BaseException, *, album: bool = True) -> None:
+        """A job of ``path`` failed (``album``: a load or a restore, which ends its part in a Restore all)."""
         entry = self.entries.get(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
@@ -482,7 +504,8 @@ class Session(QObject):
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
         self._set_state(path, "error")
         self.error.emit(error)
-        self._album_ended(path, restored=False)
+        if album:
+            self._album_ended(path, restored=False)
 
     # ---- faces and candidates --------------------------------------------------------------
     def toggle_face(self, path: Path, index: int) -> None:
@@ -600,7 +623,7 @@ class Session(QObject):
             on_progress=lambda item, p=path, clock=StepClock(): self._face_job_progress(
                 p, item, label, "refining" if kind == "refine" else "sampling", clock),
             on_done=on_done,
-            on_failed=lambda error, p=path: (undo(), self._failed(p, error)),
+            on_failed=lambda error, p=path: (undo(), self._failed(p, error, album=False)),
             on_cancelled=lambda p=path: (undo(), self._set_state(p, "done")),
         ))
         self._mark_queued(path)
