@@ -218,3 +218,17 @@ def test_a_download_that_gets_nothing_leaves_no_partial_file(tmp_path):
     with pytest.raises(ModelDownloadError):
         download_file(f"http://127.0.0.1:{port}/m.pth", tmp_path / "m.pth", timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_part_file_started_over_stays_the_locked_file(server, tmp_path, monkeypatch):
+    """Review: a .part longer than the file was deleted inside the lock, and the next write made a
+    new, unlocked file at its name, which a second download could lock and write into too."""
+    dest = tmp_path / "m.pth"
+    partial_path(dest).write_bytes(b"x" * (len(PAYLOAD) + 10))  # longer than the real file
+    locked = partial_path(dest).stat().st_ino
+    fetched_into = []
+    real_fetch = download._fetch_into
+    monkeypatch.setattr(download, "_fetch_into",
+                        lambda url, part, *args: fetched_into.append(part.stat().st_ino) or real_fetch(url, part, *args))
+    assert download_file(server.url(), dest, expected_size=len(PAYLOAD)).read_bytes() == PAYLOAD
+    assert fetched_into == [locked]  # the same file, emptied, not a new one

@@ -75,7 +75,8 @@ def download_file(
         raise _disk_error(exc, dest.parent) from exc
     with _sole_download(part, dest.name):
         if expected_size and part.stat().st_size > expected_size:
-            part.unlink()  # longer than the real file: cannot be a prefix of it
+            os.truncate(part, 0)  # longer than the real file: cannot be a prefix of it (emptied, not
+            # deleted: the lock is on this file)
         attempt = 0
         while True:
             try:
@@ -118,9 +119,9 @@ def _sole_download(part: Path, name: str) -> Iterator[None]:
             pass
         yield
     finally:
-        handle.close()
         if made and part.exists() and part.stat().st_size == 0:
-            part.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)  # (while the lock is held: no other download is writing it)
+        handle.close()
 
 
 def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> None:
@@ -139,7 +140,7 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> N
         if exc.code == 416 and have:
             if _range_total(exc) == have:
                 return  # the partial file is already the whole file
-            part.unlink()  # not a prefix of this file: start over
+            os.truncate(part, 0)  # not a prefix of this file: start over (the same, locked file)
             return _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
         raise ModelDownloadError(
             f"Downloading {url} failed: the server answered HTTP {exc.code} {exc.reason}."
