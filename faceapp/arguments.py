@@ -87,7 +87,9 @@ def floats(count: int):
         try:
             values = [float(v) for v in text.replace(";", ",").split(",")]
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {text!r}") from None
+            values = [math.nan]
+        if not all(math.isfinite(v) for v in values):  # (nan and inf read as floats)
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {text!r}")
         if len(values) != count:
             raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {len(values)}")
         return values

@@ -934,3 +934,10 @@ def test_a_batch_run_again_says_once_that_its_results_take_numbered_names(tmp_pa
                                                    "result is a_restored_2.jpg")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "a_restored.jpg", "a_restored_2.jpg", "b_restored.jpg", "b_restored_2.jpg"]
+
+
+def test_a_face_box_of_numbers_that_are_not_finite_is_a_usage_error(capsys, tmp_path):
+    """Review: nan and inf read as numbers and reached the face geometry."""
+    for box in ("nan,0,10,10", "0,0,inf,10"):
+        code, _, err = _run(capsys, "restore", tmp_path, "--face-box", box)
+        assert code == 2 and "--face-box: expected 4 comma-separated numbers" in err

@@ -177,7 +177,7 @@ class ExportFlow(QObject):
 
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""
-        start = self._window.session.prefs.output_folder or self.last_export_folder or self._window.start_folder()
+        start = self.last_export_folder or self._window.session.prefs.output_folder or self._window.start_folder()
         folder = QFileDialog.getExistingDirectory(self._window, "Export all restored photos to", str(start))
         if not folder:
             return False
