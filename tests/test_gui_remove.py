@@ -83,17 +83,23 @@ class WorkingBackend(CoreBackend):
         return job
 
 
-def test_remove_on_the_photo_being_worked_on_stops_its_work_and_removes_it(qtbot, tmp_path):
-    """Issue 13 #16: "Remove photo" on the photo being restored silently did nothing; then it was
-    greyed out with nothing saying why (QA); then it said to press Cancel first, which dropped a
-    whole Restore all (QA). It stops that photo's job and removes the photo once the job is over."""
-    import gui_util
+@pytest.fixture
+def working(qtbot, tmp_path):
+    """A window over :class:`WorkingBackend` (its photos' reads wait for the backend's gate)."""
     from faceapp.gui.main_window import MainWindow
 
     backend = WorkingBackend()
     window = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
     qtbot.addWidget(window)
     window.session.error.connect(lambda _error: None)  # "no face found": expected here
+    return window, backend
+
+
+def test_remove_on_the_photo_being_worked_on_stops_its_work_and_removes_it(qtbot, tmp_path, working):
+    """Issue 13 #16: "Remove photo" on the photo being restored silently did nothing; then it was
+    greyed out with nothing saying why (QA); then it said to press Cancel first, which dropped a
+    whole Restore all (QA). It stops that photo's job and removes the photo once the job is over."""
+    window, backend = working
     try:
         path = window.add_paths([tmp_path / "a.jpg"])[0]
         remove = window.actions_["remove"]
@@ -135,16 +141,10 @@ def test_dropping_many_photos_writes_the_recent_files_once(qtbot, tmp_path):
         window.close()
 
 
-def test_a_photo_opened_again_before_its_removal_took_place_stays(qtbot, tmp_path):
+def test_a_photo_opened_again_before_its_removal_took_place_stays(qtbot, tmp_path, working):
     """Review: Remove on a photo being read, then Open of the same file before the read stopped:
     the photo vanished once the read ended, though the user had just opened it."""
-    import gui_util
-    from faceapp.gui.main_window import MainWindow
-
-    backend = WorkingBackend()
-    window = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
-    qtbot.addWidget(window)
-    window.session.error.connect(lambda _error: None)  # "no face found": expected here
+    window, backend = working
     try:
         path = window.add_paths([tmp_path / "a.jpg"])[0]
         qtbot.waitUntil(lambda: window.session.entries[path].state == "detecting faces", timeout=10000)
