@@ -140,11 +140,8 @@ def checkpoint_step(path: Path) -> int:
 
 def load_portable(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
     """Read a file written by :func:`save_portable`: (state dict, metadata)."""
-    from safetensors import safe_open
-
+    meta = portable_metadata(path)
     try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = {k: json.loads(v) for k, v in (fh.metadata() or {}).items()}
         return load_file(str(path)), meta
     except (OSError, SafetensorError, ValueError) as exc:
         raise CorruptModelError(f"{path} is not a readable weight file ({exc})") from None
