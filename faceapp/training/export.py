@@ -10,7 +10,6 @@ import hashlib
 import json
 import re
 import tempfile
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from faceapp import paths
 from faceapp.core.errors import ManifestError
 from faceapp.core.loading import save_safetensors
 from faceapp.core.manifest import FidelityRange, load_manifest
+from faceapp.core.registry import Registry
 from faceapp.core.settings import MAX_TONES_SIGMA, is_tones_sigma
 from faceapp.core.sparing import SharpFaceSparing
 from faceapp.training.checkpoint import (
@@ -61,17 +61,9 @@ def model_card_name(name: str) -> str:
 
 
 def bundled_model_names() -> dict[str, Path]:
-    """The names of the models the app bundles (the manifests of :func:`faceapp.paths.bundled_models_dir`)."""
-    names = {}
-    for path in sorted(paths.bundled_models_dir().glob("*.toml")):
-        try:
-            with open(path, "rb") as fh:
-                name = tomllib.load(fh).get("name")
-        except (OSError, tomllib.TOMLDecodeError):
-            continue
-        if isinstance(name, str):
-            names[name] = path
-    return names
+    """The names of the models the app bundles, each with its manifest (read by the app's registry,
+    over :func:`faceapp.paths.bundled_models_dir` alone)."""
+    return {m.name: m.source for m in Registry([paths.bundled_models_dir()]).list()}
 
 
 def _same_folder(a: Path, b: Path) -> bool:
