@@ -255,8 +255,13 @@ class CompareView(QWidget):
     def pan_by(self, dx: float, dy: float) -> bool:
         """Move the photo by (dx, dy) widget pixels, as far as :meth:`_set_center` lets it; whether
         it moved (a photo that fits the view does not: it stays fitted)."""
+        return self._pan_to(self._center - QPointF(dx, dy) / self._zoom)
+
+    def _pan_to(self, center: QPointF) -> bool:
+        """Show photo point ``center`` in the middle (as far as :meth:`_set_center` lets it); whether
+        the photo moved (if it did, the view no longer fits it to the window)."""
         before = QPointF(self._center)
-        self._set_center(self._center - QPointF(dx, dy) / self._zoom)
+        self._set_center(center)
         if self._center == before:
             return False
         self._fit = False
@@ -502,11 +507,7 @@ class CompareView(QWidget):
             delta = pos - self._press
             if self._drag == "pan" or abs(delta.x()) + abs(delta.y()) > _CLICK_SLOP_PX:
                 self._drag = "pan"
-                before = QPointF(self._center)
-                self._set_center(self._press_center - delta / self._zoom)
-                if self._center != before:  # (a photo that fits the view stays fitted)
-                    self._fit = False
-                    self.update()
+                self._pan_to(self._press_center - delta / self._zoom)  # (a photo that fits the view stays fitted)
         elif not self._draw_mode:
             near = self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
             tag = None if near else self._tag_at(pos)
