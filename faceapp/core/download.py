@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
+from faceapp.core.file_lock import lock_exclusively
 
 log = logging.getLogger(__name__)
 
@@ -101,22 +102,16 @@ def _sole_download(part: Path, name: str) -> Iterator[None]:
     same file, from another window or a faceapp-cli run, is refused instead of appending its bytes
     to the same file (review: the checksum then failed and the whole partial download was lost). An
     empty ``part`` made here goes again when the block ends without a byte (offline: no "partial"
-    state left behind). Without ``fcntl``, or on a file system without locks, nothing is locked."""
+    state left behind). Where there are no locks (:mod:`faceapp.core.file_lock`), nothing is locked."""
     made = not part.exists()
     try:
         handle = open(part, "ab")  # noqa: SIM115 (held across the block)
     except OSError as exc:
         raise _disk_error(exc, part) from exc
     try:
-        try:
-            import fcntl
-
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if lock_exclusively(handle)[0] == "held":
             raise ModelDownloadError(f"{name} is being downloaded already (by another faceapp window or "
-                                     "command): wait for that download to finish.") from None
-        except (ImportError, OSError):
-            pass
+                                     "command): wait for that download to finish.")
         yield
     finally:
         if made and part.exists() and part.stat().st_size == 0:

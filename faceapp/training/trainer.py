@@ -29,6 +29,7 @@ import torch
 
 from faceapp.core.devices import cpu_runs_bf16_fast, resolve_device
 from faceapp.core.errors import FaceappError
+from faceapp.core.file_lock import lock_exclusively
 from faceapp.core.loading import build_network, count_parameters
 from faceapp.training import checkpoint as ckpt
 from faceapp.training.batches import StepBatches
@@ -109,23 +110,18 @@ def _ignore_stop_signals(_worker_id: int) -> None:
 @contextlib.contextmanager
 def run_lock(run_dir: Path, log: Callable[[str], None] = print):
     """Hold an exclusive lock on ``run_dir`` (``train.lock``, with the holder's process id) for the block;
-    raises :class:`RunInUseError` while another trainer holds it. Without ``fcntl`` (Windows) nothing is locked."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
+    raises :class:`RunInUseError` while another trainer holds it. Where there are no locks
+    (:func:`faceapp.core.file_lock.lock_exclusively`) it trains unlocked, with a note."""
     path = run_dir / LOCK_NAME
     with open(path, "a+", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # held by another process
+        result, why = lock_exclusively(fh)
+        if result == "held":
             fh.seek(0)
             holder = fh.read().strip()
             raise RunInUseError(f"another trainer{f' (process {holder})' if holder.isdigit() else ''} is using "
-                                f"{run_dir}: wait for it to finish, or give another --run-dir") from None
-        except OSError as exc:  # a file system without locks (Lustre without flock, some NFS): train unlocked
-            log(f"note: cannot lock {path} ({exc.strerror or exc}): training without a lock")
+                                f"{run_dir}: wait for it to finish, or give another --run-dir")
+        if result == "unavailable":  # (Lustre without flock, some NFS; Windows): train unlocked
+            log(f"note: cannot lock {path} ({why}): training without a lock")
             yield
             return
         fh.seek(0)
