@@ -55,6 +55,13 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
 }
 
 
+def set_tip(action: QAction, tip: str) -> None:
+    """``tip`` as the action's status tip, and as its tooltip with its shortcut."""
+    shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    action.setToolTip(f"{tip} ({shown})" if shown else tip)
+    action.setStatusTip(tip)
+
+
 def build_actions(parent: QWidget) -> dict[str, QAction]:
     """A QAction per entry of :data:`ACTIONS`, parented to ``parent``."""
     built: dict[str, QAction] = {}
@@ -63,9 +70,7 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
         if tip:
-            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{tip} ({shown})" if shown else tip)
-            action.setStatusTip(tip)
+            set_tip(action, tip)
         built[name] = action
     for name in ("draw_box", "damage_brush", "eraser"):
         built[name].setCheckable(True)

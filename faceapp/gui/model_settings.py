@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
+from faceapp.gui.actions import set_tip
 from faceapp.gui.notifications import Notice
 from faceapp.core.preferences import Preferences
 from faceapp.core.settings import DEFAULT_FIDELITY
@@ -68,10 +68,7 @@ class ModelSettings:
         folder of the settings (QA: it said "next to the original" with a folder set)."""
         folder = self._window.session.prefs.output_folder
         tip = f"Save into {folder} (never overwrites)" if folder else "Save next to the original (never overwrites)"
-        save = self._window.actions_["save"]
-        shortcut = save.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        save.setStatusTip(tip)
-        save.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        set_tip(self._window.actions_["save"], tip)
 
     def model_default_fidelity(self) -> float:
         """The default fidelity of the model a run would use (DEFAULT_FIDELITY when no model can be read)."""
