@@ -889,7 +889,8 @@ def test_the_summary_gives_the_faces_restored_and_the_time_taken(tmp_path, testd
     assert err.splitlines()[-1] == "1 of 1 photos restored, 1 face, in 8.4 s."
     from faceapp.core.wording import duration
 
-    assert [duration(s) for s in (0.04, 59.96, 3599.4, 3725.0)] == ["0.0 s", "1 min 00 s", "59 min 59 s", "1 h 02 min"]
+    assert [duration(s) for s in (0.04, 0.06, 59.96, 3599.4, 3725.0)] == [
+        "under 0.1 s", "0.1 s", "1 min 00 s", "59 min 59 s", "1 h 02 min"]  # not "0.0 s" for a photo of spared faces
 
 
 def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, capsys):

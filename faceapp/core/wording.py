@@ -35,7 +35,9 @@ def time_left(elapsed: float, steps_done: int, steps_left: int) -> str | None:
 
 
 def duration(seconds: float) -> str:
-    """A wall time as a person reads it: "8.4 s", "2 min 05 s", "1 h 02 min"."""
+    """A wall time as a person reads it: "under 0.1 s", "8.4 s", "2 min 05 s", "1 h 02 min"."""
+    if seconds < 0.05:  # "0.0 s" reads as though nothing was done
+        return "under 0.1 s"
     if seconds < 59.95:
         return f"{seconds:.1f} s"
     whole = round(seconds)

@@ -36,7 +36,7 @@ from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.photo_inputs import no_photos_text
 from faceapp.core.preferences import PHOTO_SUFFIXES
-from faceapp.core.wording import listed
+from faceapp.core.wording import duration, listed
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
@@ -499,8 +499,8 @@ class MainWindow(QMainWindow):
         """The status bar names the photo of the last run, which need not be the one shown (the
         panel gives the shown photo's own time)."""
         name = self.time_label.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 160)
-        self.time_label.setText(f"Last run: {name}, {seconds:.1f} s")
-        self.time_label.setToolTip(f"The last restore took {seconds:.1f} s: {path}")
+        self.time_label.setText(f"Last run: {name}, {duration(seconds)}")
+        self.time_label.setToolTip(f"The last restore took {duration(seconds)}: {path}")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None

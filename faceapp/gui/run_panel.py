@@ -7,6 +7,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from faceapp.core.wording import duration
 from faceapp.gui.fidelity_control import FidelityControl
 from faceapp.gui.icons import icon
 from faceapp.gui.look import PHOTO_BACKGROUND, section_title
@@ -43,7 +44,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
     elif not entry.enabled_faces():
         text = f"Every face of {name} is switched off: click a face's number to include it, then press Restore."
     elif entry.result is not None:
-        text = f"{name}\nRestored" + (f" in {entry.run_seconds:.1f} s" if entry.run_seconds is not None else "")
+        text = f"{name}\nRestored" + (f" in {duration(entry.run_seconds)}" if entry.run_seconds is not None else "")
         made_at = entry.result.settings.sampler.fidelity
         other_fidelity = fidelity is not None and abs(fidelity - made_at) >= 0.005
         names = prefs.restoration_changes(entry.restored_with) if prefs is not None and entry.restored_with else []
