@@ -118,6 +118,40 @@ def test_ctrl_c_in_train_saves_and_says_how_to_resume(dataset_dir, tmp_path, mon
     assert ckpt.portable_metadata(run / "ema.safetensors")["step"] == 1
 
 
+def test_a_stop_during_a_checkpoints_validation_trains_no_further_step(dataset_dir, tmp_path, monkeypatch,
+                                                                     signals_fail_the_test):
+    """A signal that arrives while step 2's checkpoint is validated and saved ends the run there: it
+    had trained step 3 and saved again (a minute more of a real run, and a second save to wait for)."""
+    real_save, saves = trainer._save, []
+
+    def save(*args, **kwargs):
+        saves.append(args[5])  # the step saved
+        if len(saves) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "_save", save)
+    said = []
+    stopped = train(load_config("restorer_tiny"), run_dir=tmp_path / "run", data_root=dataset_dir, log=said.append)
+    assert (stopped.end_step, stopped.stopped_by, saves) == (2, "SIGTERM", [2])
+    assert ckpt.checkpoint_step(ckpt.checkpoint_path(tmp_path / "run")) == 2
+    assert any(line.startswith("SIGTERM received") and "step 2" in line for line in said)
+
+
+def test_a_refused_run_leaves_no_new_run_folder_behind(tmp_path):
+    """A run refused before its first step (here: no dataset where --data says) leaves no empty run
+    folder holding only its lock file (QA: the folder looked like a run to resume); a folder that
+    existed stays."""
+    for run in (tmp_path / "runs" / "new", tmp_path / "existing"):
+        if run.name == "existing":
+            run.mkdir()
+        with pytest.raises(FaceappError):
+            train(load_config("restorer_tiny"), run_dir=run, data_root=tmp_path / "no-such-data", log=quiet)
+        assert run.exists() == (run.name == "existing")
+        if run.exists():
+            assert not any(run.iterdir())
+
+
 @pytest.mark.parametrize("failure", ["torch", "os", "safetensors"])
 def test_a_full_disk_leaves_no_temporary_file_and_says_so(dataset_dir, tmp_path, monkeypatch, capsys, failure):
     """The checkpoint (torch: "unexpected pos", or an OSError) or the EMA file written before it

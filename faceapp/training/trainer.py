@@ -230,10 +230,33 @@ def train(
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"the run folder {run_dir} is a file: give a folder (new or holding a run) as --run-dir")
+    made = [folder for folder in (run_dir, *run_dir.parents) if not folder.exists()]  # by this call
+    present = set(os.listdir(run_dir)) if not made else set()
     run_dir.mkdir(parents=True, exist_ok=True)
-    with run_lock(run_dir, log), _stop_after_step() as stop:
-        return _train(cfg, run_dir=run_dir, device=device, data_root=data_root, max_steps=max_steps,
-                      warm_start=warm_start, time_limit_s=time_limit_s, log=log, stop=stop)
+    try:
+        with run_lock(run_dir, log), _stop_after_step() as stop:
+            return _train(cfg, run_dir=run_dir, device=device, data_root=data_root, max_steps=max_steps,
+                          warm_start=warm_start, time_limit_s=time_limit_s, log=log, stop=stop)
+    except RunInUseError:
+        raise  # (the folder is another trainer's)
+    except BaseException:
+        _tidy_refused_run(run_dir, made, present)
+        raise
+
+
+def _tidy_refused_run(run_dir: Path, made: list[Path], present: set[str]) -> None:
+    """A run that ended before it wrote anything of its own (a log, a checkpoint) takes back what it added
+    to ``run_dir`` (its lock and config files; the folders in ``made``, ``run_dir`` and the new parents
+    above it, when empty), so that no empty run is left behind to look like one to resume."""
+    added = set(os.listdir(run_dir)) - present
+    if not added <= {LOCK_NAME, "config.toml"}:
+        return
+    for name in added:
+        with contextlib.suppress(OSError):
+            (run_dir / name).unlink(missing_ok=True)
+    for folder in made:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # (only when empty)
 
 
 def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, warm_start, time_limit_s, log,
@@ -319,6 +342,9 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
             break
         if stopping:
+            break
+        if saving and stop.signal is not None:  # it came while this checkpoint was validated and saved
+            log(f"{stop.signal} received: the checkpoint at step {done} is saved")
             break
     if start_step >= end_step and not portable.exists():
         _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before, samples_before)
