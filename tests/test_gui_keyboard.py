@@ -3,6 +3,7 @@ through the filmstrip."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import gui_util
@@ -57,7 +58,10 @@ def test_ctrl_page_down_and_up_step_through_the_photos(window, qtbot, photo, tes
     window.add_paths([other])  # asked for again (Open Recent): shown, not loaded twice
     assert window.current == other and window.filmstrip.paths() == [first, other]
     assert window.add_paths([photo.parent]) == [first, other]  # their folder opened again: its first shown
-    assert window.current == first and set(window.store.recent_files()[:2]) == {first, other}  # up the list
+    assert window.current == first  # Open recent has the folder, not its photos, on top:
+    assert window.store.recent_files()[:3] == [photo.parent, other, first]
+    window._fill_recent()
+    assert [a.text() for a in window.recent_menu.actions()][:2] == [f"{photo.parent}{os.sep}", str(other)]
     assert window.actions_["next_photo"].shortcut() == QKeySequence("Ctrl+PgDown")
 
 

@@ -150,3 +150,12 @@ def no_photos_text(listing: FolderListing) -> str:
     if listing.hidden:
         held.append(f"{len(listing.hidden)} hidden file{'s' if len(listing.hidden) > 1 else ''}")
     return f"No photos to open in {folder.name}" + (": it holds " + "; ".join(held) if held else ": it is empty") + "."
+
+
+def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:
+    """What of ``items`` (the files and folders asked for) belongs on a recent list, given the
+    photos ``opened`` from them: a photo that opened, and a folder that gave at least one (as the
+    folder: its photos would push every earlier entry off the list)."""
+    photos = set(opened)
+    return [item for item in items
+            if item in photos or (item.is_dir() and any(item in photo.parents for photo in opened))]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QStyle,
     QProgressBar,
     QScrollArea,
     QSplitter,
@@ -34,7 +35,7 @@ from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces, sparing_choice
 from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
-from faceapp.core.photo_inputs import no_photos_text
+from faceapp.core.photo_inputs import no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import duration, listed
 from faceapp.gui.backend import CoreBackend
@@ -240,9 +241,11 @@ class MainWindow(QMainWindow):
         the photo to the filmstrip but left the one shown before on screen, where it was easy to
         miss); photos open already are shown when asked for again (Open Recent, a folder opened
         again) and move up the recent list. Returns the photos asked for, new and open alike. A
-        folder that gave none says what it holds (``Session.folderWithoutPhotos``)."""
+        folder that gave none says what it holds (``Session.folderWithoutPhotos``). Open recent
+        gets what was asked for: a folder that gave photos as the folder (QA: its photos had pushed
+        every earlier entry off the list), and each photo asked for by itself."""
         _added, opened = self.session.open_paths(items)
-        self.store.add_recent(opened)
+        self.store.add_recent(recent_entries(items, opened))
         if opened:
             self.filmstrip.select(opened[0])
         return opened
@@ -276,8 +279,12 @@ class MainWindow(QMainWindow):
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
+        folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
         for path in self.store.recent_files():
-            self.recent_menu.addAction(str(path), lambda p=path: self.add_paths([p]))
+            if path.is_dir():  # said as a folder (a photo's menu entry has no icon)
+                self.recent_menu.addAction(folder_icon, f"{path}{os.sep}", lambda p=path: self.add_paths([p]))
+            else:
+                self.recent_menu.addAction(str(path), lambda p=path: self.add_paths([p]))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
 
@@ -774,3 +781,4 @@ class MainWindow(QMainWindow):
         self.store.save_window(self.saveGeometry(), self.saveState(), (normal.width(), normal.height()))
         self.session.shutdown()
         super().closeEvent(event)
+
