@@ -473,3 +473,20 @@ def test_a_tiffs_thumbnail_directory_is_not_a_page(tmp_path, caplog):
         photo = read_photo(path)
     assert photo.pages == 1 and "pages" not in caplog.text
     np.testing.assert_array_equal(photo.rgb, _pattern())
+
+
+def test_a_tiff_whose_thumbnail_comes_first_is_read_from_its_page(tmp_path):
+    """A scanner's TIFF may hold its reduced-resolution copy in the first directory (QA: the
+    100x56 thumbnail was restored, without a word, instead of the photo)."""
+    from PIL import TiffImagePlugin
+
+    path = tmp_path / "scan.tif"
+    with TiffImagePlugin.AppendingTiffWriter(path, new=True) as tiff:
+        for image, subfile_type in ((Image.fromarray(_pattern(10, 15)), 1), (Image.fromarray(_pattern()), 0)):
+            info = TiffImagePlugin.ImageFileDirectory_v2()
+            info[254] = subfile_type
+            image.save(tiff, format="TIFF", tiffinfo=info)
+            tiff.newFrame()
+    photo = read_photo(path)
+    assert photo.pages == 1
+    np.testing.assert_array_equal(photo.rgb, _pattern())

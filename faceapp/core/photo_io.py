@@ -396,19 +396,21 @@ def _heif_message(path: Path, kind: str) -> str:
 
 def _tiff_pages(image: Image.Image) -> int:
     """How many pages a TIFF holds: its directories less thumbnails and masks; the image is left
-    on its first directory."""
+    on its first page (a scanner may write the thumbnail first: QA, the thumbnail was restored),
+    or on its first directory when every one is marked a thumbnail or mask."""
     frames = getattr(image, "n_frames", 1)
     if frames <= 1:
         return 1
-    pages = 0
+    pages, first = 0, None
     try:
         for frame in range(frames):
             image.seek(frame)
             if not int(getattr(image, "tag_v2", {}).get(_NEW_SUBFILE_TYPE, 0) or 0) & _NOT_A_PAGE:
                 pages += 1
+                first = frame if first is None else first
     except (OSError, EOFError, ValueError, TypeError):  # a damaged later directory: the pages counted so far
         pass
-    image.seek(0)
+    image.seek(first or 0)
     return max(1, pages)
 
 
@@ -421,6 +423,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         names = ["JPEG", "PNG", "WebP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else []), *(["HEIC"] if READS_HEIF else [])]
         readable = ", ".join(names[:-1]) + " or " + names[-1]
         raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use {readable}).")
+    pages = _tiff_pages(image) if fmt == "TIFF" else 1  # (on its first page: the size is that page's)
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{path}: the image has no pixels.")
@@ -431,7 +434,6 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
             f"{path}: an animated {fmt} ({getattr(image, 'n_frames', 'several')} frames); faceapp restores "
             "still photos. Save the frame you want as a still image first."
         )
-    pages = _tiff_pages(image) if fmt == "TIFF" else 1
     if pages > 1:
         log.info("%s: a TIFF of %d pages: only the first is restored", path, pages)  # the front-ends say so
     bits = _bits_per_channel(image)  # before a PNG's EXIF loads it (Pillow reads 16-bit RGB as 8-bit)
