@@ -93,3 +93,18 @@ def test_every_control_the_keyboard_reaches_has_a_name_a_screen_reader_says(wind
     unnamed = [f"{type(w).__name__} {w.objectName()!r} {w.toolTip()!r}" for w in reached
                if not QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name).strip()]
     assert unnamed == []
+
+
+def test_a_letter_typed_on_the_filmstrip_does_not_switch_photos(window, qtbot, photo, testdata_dir):
+    """A one-letter shortcut whose action is off (E, the eraser, without the brush; B before a
+    restore) reached the filmstrip, whose type-to-search jumped to the photo named with that letter
+    (QA: the user then painted on the wrong photo)."""
+    eye = shutil.copy(testdata_dir / "photos" / "cf_06.png", photo.parent / "eye_torn.png")
+    first = load(window, qtbot, photo)
+    load(window, qtbot, eye)
+    window.filmstrip.select(first)
+    window.filmstrip.setFocus()
+    assert not window.actions_["eraser"].isEnabled()
+    qtbot.keyClick(window.filmstrip, Qt.Key.Key_E)
+    qtbot.keyClicks(window.filmstrip, "eye")
+    assert window.current == first

@@ -133,6 +133,11 @@ class Filmstrip(QListWidget):
     photoSelected = Signal(object)  # Path
     dragOutRequested = Signal(object)  # Path
 
+    def keyboardSearch(self, search: str) -> None:  # noqa: N802 (Qt override)
+        """No type-to-search: the window's one-letter shortcuts (E, B, P, …) reach the strip while
+        their action is off, and a jump to the photo named with that letter was taken for the
+        shortcut (QA: a user then painted on the wrong photo)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFlow(QListView.Flow.LeftToRight)
