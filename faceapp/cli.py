@@ -199,7 +199,8 @@ def _add_restore_parser(subparsers) -> None:
     faces.add_argument("--download-detector", action="store_true", help="download the detector weights if they are missing")
     repair = p.add_argument_group("damage and refinement")
     repair.add_argument("--mask", type=Path, metavar="FILE_OR_FOLDER",
-                        help="damage mask, white = damaged (scratches, tears, stains, missing parts): the photo's size, or "
+                        help="damage mask, white (or strokes of any light colour) on black = damaged (scratches, tears, stains, "
+                             "missing parts): the photo's size, or "
                              "the aligned face crop's; a folder holds one mask per photo, named like it (photo.png or "
                              "photo_mask.png) at its path within its input folder (2019/photo.png with --recursive); "
                              "photos without one are not repaired, and masks among the photos are not restored (beside "

@@ -33,6 +33,21 @@ def test_read_mask_of_the_photos_size_marks_white_pixels_damaged(tmp_path):
     np.testing.assert_array_equal(mask > 0, painted > 0)
 
 
+def test_strokes_painted_in_a_colour_mark_damage_and_an_empty_mask_is_said(tmp_path):
+    """Red over the damage is a common way to make a mask in an editor; pure red is grey level 76,
+    so its strokes had repaired nothing, told "its light pixels are taken as damage" (QA)."""
+    from faceapp.core.damage import mask_warning
+
+    painted = scratches(60, 80)
+    rgb = np.zeros((60, 80, 3), np.uint8)
+    rgb[painted > 0] = (255, 0, 0)
+    Image.fromarray(rgb).save(tmp_path / "red.png")
+    mask, _ = read_mask(tmp_path / "red.png", width=80, height=60)
+    np.testing.assert_array_equal(mask > 0, painted > 0)
+    assert mask_warning(mask, "red.png") is None
+    assert "marks no pixel as damaged" in mask_warning(np.zeros_like(mask), "black.png")
+
+
 def test_read_mask_takes_an_aligned_crop_sized_mask_and_transparent_pixels_as_undamaged(tmp_path):
     rgba = np.zeros((64, 64, 4), np.uint8)
     rgba[..., :3] = 255

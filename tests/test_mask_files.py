@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceapp.core.mask_files import looks_like_mask, match_mask, separate_masks
+from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, match_mask, separate_masks
 
 
 def _mask(path, *, size=(300, 200), mode="L"):
@@ -38,6 +38,22 @@ def test_black_and_white_masks_look_like_masks_and_photos_do_not(tmp_path):
     ramp = (np.mgrid[0:200, 0:300][1] * 218).astype(np.uint16)  # a 16-bit grey scan: judged in its own range
     Image.fromarray(ramp).save(tmp_path / "scan.png")
     assert Image.open(tmp_path / "scan.png").mode.startswith("I") and not looks_like_mask(tmp_path / "scan.png")
+
+
+def test_red_strokes_and_soft_edges_are_a_mask_and_only_a_photo_is_warned_of(tmp_path):
+    """QA: red strokes on black, and a mask blurred at its edges, were both asked "is it a photo?"."""
+    import cv2
+
+    grey = np.asarray(Image.open(_mask(tmp_path / "white.png")))
+    red = np.zeros((*grey.shape, 3), np.uint8)
+    red[..., 0] = grey
+    Image.fromarray(red).save(tmp_path / "red.png")
+    assert looks_like_mask(tmp_path / "red.png") and colour_mask_warning(tmp_path / "red.png") is None
+    Image.fromarray(cv2.GaussianBlur(grey, (0, 0), 2.0)).save(tmp_path / "soft.png")
+    assert not looks_like_mask(tmp_path / "soft.png")  # (too grey to be told from a photo beside it)
+    assert colour_mask_warning(tmp_path / "soft.png") is None
+    assert "is it a photo?" in colour_mask_warning(_photo(tmp_path / "photo.jpg"))
+    assert "is it a photo?" in colour_mask_warning(_photo(tmp_path / "grey.png", grey=True))
 
 
 def test_the_file_that_looks_like_a_mask_is_the_mask_whichever_suffix_it_has(tmp_path):

@@ -53,8 +53,9 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
     """Read a mask file (white = damaged): returns the 0/255 mask and what it covers.
 
     The file must be as large as the photo (``width``×``height``: "photo") or as an aligned face
-    crop (``crop_size``²: "crop"). It is read like a photo (EXIF orientation applied); grey levels
-    from :data:`MASK_THRESHOLD` up count as damaged, and transparent pixels as undamaged.
+    crop (``crop_size``²: "crop"). It is read like a photo (EXIF orientation applied); pixels whose
+    brightest channel is :data:`MASK_THRESHOLD` or more count as damaged (white, light grey, and
+    strokes painted in a colour: pure red is dark grey as a grey level, QA), transparent ones as undamaged.
     Raises :class:`MaskError` naming the file and the sizes that would fit.
     """
     path = Path(path)
@@ -62,8 +63,7 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
         image = read_photo(path)
     except ImageError as exc:
         raise MaskError(f"damage mask {exc}") from exc
-    grey = cv2.cvtColor(image.rgb, cv2.COLOR_RGB2GRAY)
-    damaged = grey >= MASK_THRESHOLD
+    damaged = image.rgb.max(axis=2) >= MASK_THRESHOLD
     if image.alpha is not None:
         damaged &= image.alpha >= MASK_THRESHOLD
     if damaged.all():
@@ -86,8 +86,12 @@ MOSTLY_DAMAGED = 0.5
 
 def mask_warning(mask: np.ndarray, name: str, *, crop: bool = False) -> str | None:
     """What to tell the user of a mask that marks most of the photo (``crop``: of the face crop it
-    was given in) as damaged; None otherwise."""
+    was given in) as damaged, or none of it (all black, or painted in black on a transparent layer:
+    QA, restored without a word as if no mask were given); None otherwise."""
     share = float((np.asarray(mask) > 0).mean())
+    if share == 0:
+        return (f"damage mask {name} marks no pixel as damaged (it is all black, or its light parts are "
+                "transparent): nothing is filled. White, or any light colour, marks damage.")
     if share <= MOSTLY_DAMAGED:
         return None
     return (f"damage mask {name} marks {share:.0%} of the {'face crop' if crop else 'photo'} as damaged: white "

@@ -24,36 +24,47 @@ MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
 
 #: Side of the copy a file is judged on (nearest neighbour, so thin strokes keep their white).
 _JUDGED_SIDE = 256
-#: Share of a mask's pixels that are near black or near white (JPEG ringing allowed for).
+#: Share of a mask's pixels that are near black or near full brightness (JPEG ringing allowed for).
 _BLACK_OR_WHITE_SHARE = 0.97
+#: The same share for a mask given by name, whose strokes may have soft (blurred) edges.
+_SOFT_MASK_SHARE = 0.8
 
 
 def looks_like_mask(path: Path) -> bool:
-    """Whether the image in ``path`` looks like a damage mask: grey, and almost every pixel near
-    black or near white (a black-and-white photo has its mid greys). Unreadable: False."""
-    try:
-        stat = path.stat()
-        return _looks_like_mask(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return False
+    """Whether the image in ``path`` looks like a damage mask: black, with strokes in white or one
+    colour (red strokes are a common way to mark damage in an editor), almost every pixel near
+    black or near full brightness (a black-and-white photo has its mid greys). Unreadable: False."""
+    share = _black_or_white_share(path)
+    return share is not None and share >= _BLACK_OR_WHITE_SHARE
 
 
 def colour_mask_warning(path: Path) -> str | None:
     """What to tell the user of a damage mask given by name that is not black and white (a photo
-    given as the mask, say); None for one that looks like a mask."""
-    if looks_like_mask(path):
+    given as the mask, say); None for one that looks like a mask, soft edges allowed."""
+    share = _black_or_white_share(path)
+    if share is not None and share >= _SOFT_MASK_SHARE:
         return None
-    return (f"damage mask {path.name} is not black and white (is it a photo?): its light pixels are taken as "
+    return (f"damage mask {path.name} is not black and white (is it a photo?): its bright pixels are taken as "
             "damage and filled. A mask is black where the photo is kept and white where it is damaged.")
 
 
+def _black_or_white_share(path: Path) -> float | None:
+    """The share of the image's pixels near black or near full brightness, or None when it has the
+    colours of a photo or cannot be read."""
+    try:
+        stat = path.stat()
+        return _judged_share(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return None
+
+
 @functools.lru_cache(maxsize=256)
-def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
+def _judged_share(path: str, _mtime_ns: int, _size: int) -> float | None:
     try:
         with Image.open(path) as image:
             image.draft("RGB", (_JUDGED_SIDE, _JUDGED_SIDE))  # JPEG: decoded at a fraction of its size
             if image.mode == "1":
-                return True
+                return 1.0
             scale = _JUDGED_SIDE / max(image.size)
             if scale < 1:
                 image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
@@ -66,12 +77,14 @@ def _looks_like_mask(path: str, _mtime_ns: int, _size: int) -> bool:
             else:
                 rgba = np.asarray(image.convert("RGBA"), dtype=np.int16)
     except (OSError, ValueError, Image.DecompressionBombError):
-        return False
+        return None
     rgb, alpha = rgba[..., :3], rgba[..., 3]
     spread = rgb.max(axis=2) - rgb.min(axis=2)
-    grey = np.where(alpha >= 128, rgb.mean(axis=2), 0)  # transparent counts as undamaged, as read_mask reads it
-    black_or_white = (grey <= 32) | (grey >= 223)
-    return bool(np.median(spread) <= 10 and black_or_white.mean() >= _BLACK_OR_WHITE_SHARE)
+    if np.median(spread) > 10:  # the colours of a photo
+        return None
+    # the brightest channel, as read_mask reads a mask; transparent counts as undamaged
+    value = np.where(alpha >= 128, rgb.max(axis=2), 0)
+    return float(((value <= 32) | (value >= 223)).mean())
 
 
 def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
