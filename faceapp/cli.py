@@ -47,7 +47,7 @@ from faceapp.core.faces import (
     face_from_landmarks,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
-from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, separate_masks
+from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.pathtext import path_text
@@ -72,7 +72,7 @@ from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSet
 from faceapp.core.tempfiles import create_temp
 from faceapp.core import termination
 from faceapp.core.termination import terminate_like_interrupt
-from faceapp.core.wording import counted, duration
+from faceapp.core.wording import counted, duration, listed
 
 log = logging.getLogger(__name__)
 
@@ -544,8 +544,10 @@ class _Restorer:
             chosen = result.with_choice([k] * len(result.faces))
             if self.args.refine:
                 chosen = drive(application.iter_refine(chosen, engine, self.args.refine), on_progress)
-                record.setdefault("refine", []).append(
-                    [[round(r.change, 3) for r in f.refinement_of(f.chosen)] for f in chosen.faces])
+                changes = [[round(r.change, 3) for r in f.refinement_of(f.chosen)] for f in chosen.faces]
+                record.setdefault("refine", []).append(changes)
+                tqdm.write(f"note: {path_text(path)}: {_refined_text(changes, seed=k + 1 if len(destinations) > 1 else None)}",
+                           file=sys.stderr)
             make_output_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
@@ -593,6 +595,17 @@ class _Restorer:
         return f" (spared: {', '.join(parts)})"
 
 
+def _refined_text(changes: list[list[float]], *, seed: int | None = None) -> str:
+    """What --refine did to a result (``changes``: each face's passes' RMS changes; ``seed``: which
+    of several results), said as --help promises (QA: only --json had it)."""
+    which = f" (result {seed})" if seed is not None else ""
+    faces = "; ".join(f"face {number} moved " + ", ".join(f"{change:.1f}" for change in passes)
+                      for number, passes in enumerate(changes, start=1) if passes)
+    passes = max((len(p) for p in changes), default=0)
+    times = "once" if passes == 1 else f"{passes} times"
+    return f"refined {times}{which}: {faces} grey levels (RMS){', pass by pass' if passes > 1 else ''}."
+
+
 def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list[tuple[Path, Path]]:
     """``inputs`` less the files ``--mask`` uses as the masks of other inputs, saying what was left out
     and which pairs could each be the other's mask."""
@@ -601,6 +614,16 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
         what = ("1 file used as a damage mask is" if sorted_out.masks == 1
                 else f"{sorted_out.masks} files used as damage masks are")
         print(f"note: {what} not restored.", file=sys.stderr)
+    if sorted_out.without_mask:
+        nearly = [(photo, miss) for photo in sorted_out.without_mask
+                  if (miss := near_miss(option, photo, dict(inputs).get(photo))) is not None]
+        hint = "".join(f" {miss.name} looks meant for {photo.name}: name it {photo.stem}_mask{miss.suffix}."
+                       for photo, miss in nearly[:3])
+        print(f"note: {path_text(option)} holds no damage mask for {len(sorted_out.without_mask)} of "
+              f"{counted(len(sorted_out.photos), 'photo')} ({listed([p.name for p in sorted_out.without_mask])}): "
+              f"{'it is' if len(sorted_out.without_mask) == 1 else 'they are'} restored without repair. A photo's "
+              f"mask is named like it (photo.png or photo_mask.png) at its path within its input folder.{hint}",
+              file=sys.stderr)
     for photo, twin in sorted_out.unclear:
         print(f"note: {path_text(photo)} and {twin.name} could each be the other's damage mask, and neither looks "
               f"more like a mask (black and white): both are restored without repair. Name the mask "
@@ -716,6 +739,9 @@ def run_restore(args: argparse.Namespace) -> int:
     except (ValueError, FaceappError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.resample > 1 and args.mask is None:  # (QA: taken without a word)
+        print(f"note: --resample {args.resample} applies to the damage a mask marks: without --mask it does nothing.",
+              file=sys.stderr)
     found = _once_each(collect_inputs(args.inputs, recursive=args.recursive, own_folders=(args.output, args.mask)))
     inputs = _without_masks(found, args.mask)
     if not inputs:

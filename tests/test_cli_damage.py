@@ -64,12 +64,16 @@ def test_a_folder_of_masks_is_matched_by_name(engine, damaged, capsys, tmp_path)
     masks = tmp_path / "masks"
     masks.mkdir()
     shutil.copy(mask_file, masks / "old.png")
-    shutil.copy(photo, photo.parent / "other.png")  # no mask: restored without repair
-    code, out, _ = run(capsys, "restore", photo.parent, "--mask", masks, "--fidelity", "1", "-o", tmp_path / "out",
-                       "--json", "--no-progress")
+    shutil.copy(photo, photo.parent / "other.png")  # no mask: restored without repair, and said (QA: silent)
+    shutil.copy(photo, photo.parent / "third.png")
+    shutil.copy(mask_file, masks / "third.png.png")  # a near miss
+    code, out, err = run(capsys, "restore", photo.parent, "--mask", masks, "--fidelity", "1", "-o", tmp_path / "out",
+                         "--json", "--no-progress")
     assert code == 0
     results = {r["input"].split("/")[-1]: r for r in json.loads(out)["results"]}
     assert "damage" in results["old.png"] and "damage" not in results["other.png"]
+    assert f"note: {masks} holds no damage mask for 2 of 3 photos (other.png, third.png): they are restored" in err
+    assert "third.png.png looks meant for third.png: name it third_mask.png." in err
 
 
 def test_recursive_photos_of_one_name_get_the_masks_at_their_own_paths(engine, damaged, capsys, tmp_path):
@@ -106,18 +110,22 @@ def test_a_mask_of_the_wrong_size_fails_that_photo_and_a_missing_one_is_a_usage_
     assert f"error: {photo}: damage mask small.png" in err  # which photo's mask, as every error line says (QA)
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "nowhere.png", "--no-progress")
     assert code == 2 and "--mask" in err
+    code, _, err = run(capsys, "restore", tmp_path / "nowhere.jpg", "--resample", "3", "--no-progress")
+    assert "note: --resample 3 applies to the damage a mask marks: without --mask it does nothing." in err
 
 
 def test_refine_runs_k_passes_and_reports_their_changes(monkeypatch, retinaface_dir, testdata_dir, capsys, tmp_path):
     stepping = SteppingEngine(face_size=64, steps=1)
     monkeypatch.setattr(cli, "_load_engine", lambda prefs: stepping)
     monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
-    code, out, _ = run(capsys, "restore", testdata_dir / "photos" / "cf_03.jpg", "--refine", "3", "--seed", "2",
-                       "-o", tmp_path, "--json", "--no-progress")
+    code, out, err = run(capsys, "restore", testdata_dir / "photos" / "cf_03.jpg", "--refine", "3", "--seed", "2",
+                         "-o", tmp_path, "--json", "--no-progress")
     assert code == 0
     summary = json.loads(out)["results"][0]
     changes = summary["refine"][0][0]
     assert len(changes) == 3 and all(c > 0 for c in changes)
+    said = ", ".join(f"{c:.1f}" for c in changes)  # said without --json too, as --help promises (QA)
+    assert f"refined 3 times: face 1 moved {said} grey levels (RMS), pass by pass." in err
     assert len(stepping.calls) == 4  # the restoration, then three passes
     written = tmp_path / summary["outputs"][0].split("/")[-1]
     assert read_provenance(written)["faces"][0]["refine"]["passes"] == 3

@@ -142,6 +142,8 @@ class PhotosAndMasks:
     photos: list[tuple[Path, Path]] = field(default_factory=list)
     masks: int = 0
     unclear: list[tuple[Path, Path]] = field(default_factory=list)
+    #: photos to restore that a folder of masks holds no mask for
+    without_mask: list[Path] = field(default_factory=list)
 
 
 def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> PhotosAndMasks:
@@ -158,8 +160,29 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
             result.masks += 1
             continue
         result.photos.append((path, relative))
+        if match.mask is None and match.unclear is None and option.is_dir():
+            result.without_mask.append(path)
         pair = {file_key(path), file_key(match.unclear)} if match.unclear is not None else None
         if pair is not None and pair not in pairs:
             pairs.append(pair)
             result.unclear.append((path, match.unclear))
     return result
+
+
+def near_miss(option: Path, photo: Path, relative: Path | None = None) -> Path | None:
+    """A file in the folder of masks ``option``, where ``photo``'s mask would be, whose name starts
+    with the photo's and is not a name a mask is found by (``photo.jpg.png``, ``photo-mask.png``):
+    most likely meant as its mask. None when there is none."""
+    relative = relative if relative is not None else Path(photo.name)
+    folder = option / relative.parent
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+    except OSError:
+        return None
+    for name in names:
+        candidate = Path(name)
+        if (name.startswith(photo.stem) and candidate.suffix.lower() in MASK_SUFFIXES
+                and candidate.stem not in (photo.stem, f"{photo.stem}_mask")
+                and file_key(folder / name) != file_key(photo)):
+            return folder / name
+    return None
