@@ -3,6 +3,8 @@ work from the menu, and Refine adds its passes to the gallery with their changes
 
 from __future__ import annotations
 
+import shutil
+
 import gui_util
 import numpy as np
 from gui_util import load, restore, shown_after
@@ -10,6 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
 from faceapp.core.refine import DEFAULT_REFINE_PASSES
+from faceapp.gui.notifications import Notice
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
@@ -137,6 +140,14 @@ def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, 
     restore(window, qtbot, path)
     [notice] = [n for n in window.notices.notices() if "hides features" in n.text]
     assert notice.level == "warning" and notice.subject == path and notice.text.startswith(path.name)
+    # it is about this photo: out of sight while another is shown (QA: it stayed over the next
+    # photo, where the user was about to paint), back with its photo; an error stays in sight
+    other = load(window, qtbot, shutil.copy(photo, photo.parent / "other.jpg"))
+    window.notices.show_notice(Notice("broken.jpg could not be opened", "error", subject=path))
+    assert window.current == other and notice not in window.notices.notices_in_sight()
+    assert any(n.level == "error" for n in window.notices.notices_in_sight())
+    window.filmstrip.select(path)
+    assert notice in window.notices.notices_in_sight()
 
 
 def test_a_restore_that_cannot_start_leaves_the_brush_in_hand(window, qtbot, tmp_path):

@@ -333,6 +333,7 @@ class MainWindow(QMainWindow):
         self.current = path
         if changed:
             self.session.show(path)  # its full-size images come back, if it had given them up
+            self.notices.show_photo(path)  # (another photo's notes wait until it is shown)
             self.gallery.clear()
             self.compare.set_selected_face(None)
         before, after = self.session.before.get(path), self.session.after.get(path)

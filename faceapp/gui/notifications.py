@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
@@ -160,6 +161,7 @@ class NotificationArea(QScrollArea):
         bar.rangeChanged.connect(lambda _low, _high: self._show_newest())
         self._max_visible = max_visible
         self._banners: list[_Banner] = []
+        self._shown_photo: Any = None  # the photo shown (show_photo): notes about another stay out of sight
         self.setVisible(False)
 
     # ---- floating over the photo --------------------------------------------------------------
@@ -242,8 +244,9 @@ class NotificationArea(QScrollArea):
         banner.actionTriggered.connect(self.actionTriggered)
         self._banners.append(banner)
         self._layout.addWidget(banner)
-        while len(self._banners) > self._max_visible:
-            self._remove(self._banners[0])
+        banner.setVisible(self._in_sight(notice))
+        while len(self._banners) > self._max_visible:  # the oldest out of sight first, then the oldest
+            self._remove(next((b for b in self._banners if not self._in_sight(b.notice)), self._banners[0]))
         self._changed()
         if notice.level == "info":
             QTimer.singleShot(info_timeout_ms(notice.text), banner, lambda: self._remove(banner))
@@ -257,6 +260,10 @@ class NotificationArea(QScrollArea):
     def notices(self) -> list[Notice]:
         return [banner.notice for banner in self._banners]
 
+    def notices_in_sight(self) -> list[Notice]:
+        """The notices shown with the photo shown now (:meth:`show_photo`)."""
+        return [banner.notice for banner in self._banners if self._in_sight(banner.notice)]
+
     def withdraw(self, action: Action, subject: Any) -> None:
         """Take down the notices about ``subject`` whose next step is ``action``: it has been taken."""
         for banner in [b for b in self._banners if (b.notice.action, b.notice.subject) == (action, subject)]:
@@ -265,6 +272,20 @@ class NotificationArea(QScrollArea):
     def clear(self) -> None:
         for banner in list(self._banners):
             self._remove(banner)
+
+    def show_photo(self, photo: Any) -> None:
+        """``photo`` is the one shown now: warnings and notes about another photo (a notice's
+        subject) wait out of sight until theirs is shown again (QA: one photo's "damage hides
+        features" stayed over the next photo, where the user was about to paint). Errors stay in
+        sight whatever is shown: a photo that could not be opened is said however it was added."""
+        self._shown_photo = photo
+        for banner in self._banners:
+            banner.setVisible(self._in_sight(banner.notice))
+        self._changed()
+
+    def _in_sight(self, notice: Notice) -> bool:
+        return (notice.level == "error" or not isinstance(notice.subject, Path)
+                or self._shown_photo is None or notice.subject == self._shown_photo)
 
     def _remove(self, banner: _Banner) -> None:
         if banner in self._banners:
@@ -275,7 +296,7 @@ class NotificationArea(QScrollArea):
             self._changed()
 
     def _changed(self) -> None:
-        self.setVisible(bool(self._banners))
+        self.setVisible(any(self._in_sight(banner.notice) for banner in self._banners))
         if self._host is not None:
             QTimer.singleShot(0, self, self._place)  # once the banner's own layout has its size
             self._place()
