@@ -123,7 +123,7 @@ def test_a_photos_load_stops_within_its_face_detection_when_cancelled(tmp_path):
     job = backend.load_job(tmp_path / "scan.png", Preferences())
     cancel = threading.Event()
     running = job(cancel.is_set)
-    assert next(running) == "detecting faces"
+    assert next(running).stage == "detecting faces"
     detector, pieces = backend.detector(Preferences()), []
     real = detector._net.detect_faces
     detector._net.detect_faces = lambda *a, **k: pieces.append(1) or real(*a, **k)

@@ -398,3 +398,44 @@ def test_a_long_restore_says_how_long_it_has_left(window, qtbot, photo, monkeypa
         now[0] = at
         window.session._face_job_progress(path, Progress(0, 1, step, 10), "More", "sampling", clock)
     assert shown[-1] == "Face 1: More · step 6 of 10 · about 30 s left"
+
+
+def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path):
+    """A large scan's faces take seconds to find (QA: 40 s of an empty view on a 22 MP scan under
+    load): the photo shows as soon as it is read, its thumbnail too, and only painting and
+    restoring wait for its faces."""
+    import threading
+
+    from faceapp.core.faces import face_from_box
+    from faceapp.core.photo_io import Photo
+    from faceapp.gui.backend import CoreBackend, PhotoRead
+    from faceapp.gui.main_window import MainWindow
+
+    class SlowDetection(CoreBackend):
+        gate = threading.Event()
+
+        def load_job(self, path, prefs):
+            def job(should_cancel):
+                photo = Photo.from_array(np.full((120, 160, 3), 200, np.uint8))
+                yield PhotoRead(photo)
+                self.gate.wait(20)
+                return photo, [face_from_box((40, 30, 100, 100))], None
+
+            return job
+
+    backend = SlowDetection()
+    window = MainWindow(store=gui_util.settings_store(tmp_path), backend=backend)
+    qtbot.addWidget(window)
+    try:
+        path = window.add_paths([tmp_path / "scan.png"])[0]
+        qtbot.waitUntil(lambda: window.session.entries[path].state == "detecting faces", timeout=10000)
+        qtbot.waitUntil(lambda: window.compare.before_image() is not None, timeout=10000)
+        assert window.compare.before_image().width() == 160 and window.compare.message() == ""
+        assert window.filmstrip.item(0).data(Qt.ItemDataRole.UserRole + 2) is not None  # its thumbnail
+        assert not window.actions_["damage_brush"].isEnabled() and not window.actions_["restore"].isEnabled()
+        backend.gate.set()
+        qtbot.waitUntil(lambda: window.actions_["restore"].isEnabled(), timeout=10000)
+        assert window.actions_["damage_brush"].isEnabled() and window.compare.before_image().width() == 160
+    finally:
+        backend.gate.set()
+        window.session.shutdown()

@@ -34,6 +34,15 @@ from faceapp.gui.heap import freeze_long_lived_objects
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PhotoRead:
+    """A load job's progress once the photo is read, before its faces are found (which takes
+    seconds on a large scan): the window can show it meanwhile."""
+
+    photo: Any  # core Photo
+    stage: str = "detecting faces"
+
+
 @dataclass
 class PhotoEntry:
     """One loaded photo and everything the window knows about it."""
@@ -191,7 +200,7 @@ class CoreBackend:
             from faceapp.core.photo_io import read_photo
 
             photo = read_photo(path)
-            yield "detecting faces"
+            yield PhotoRead(photo)
             found = yield from application.iter_detect_faces(photo, self.detector(prefs), prefs,
                                                              should_cancel=should_cancel)
             return photo, found.faces, application.too_small_message(found, setting=SMALLEST_FACE_SETTING)

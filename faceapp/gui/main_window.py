@@ -339,7 +339,8 @@ class MainWindow(QMainWindow):
         before, after = self.session.before.get(path), self.session.after.get(path)
         preparing = self.session.preparing(path)  # shown whole once both sides are ready
         failed = entry.photo is None and entry.error
-        unshown = before is not None and before.image is None and not preparing  # its images failed
+        # its images failed (a photo whose faces are still being found may have only its thumbnail yet)
+        unshown = before is not None and before.image is None and not preparing and entry.photo is not None
         message = (f"{path.name} could not be opened.\n\n{entry.error}" if failed
                    else f"Preparing {path.name}…" if preparing
                    else f"{path.name} could not be shown (the notice says why). Show another photo, then "

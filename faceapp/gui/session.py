@@ -56,7 +56,7 @@ from faceapp.gui.backend import (
 )
 from faceapp.gui.composer import Composer
 from faceapp.gui.job_queue import JobQueue, QueuedJob
-from faceapp.gui.views import Rendered, render, then
+from faceapp.gui.views import Rendered, ShownEarly, render, shown_early, then
 from faceapp.gui.worker import Job, TaskRunner
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,7 @@ class Session(QObject):
         self._album: _Album | None = None  # the Restore all under way
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
+        self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
@@ -229,8 +230,7 @@ class Session(QObject):
                 added.append(path)
                 self.entryAdded.emit(path)
             self.queue.add(QueuedJob(  # full size only on screen (read on the worker: _loaded settles it)
-                then(self.backend.load_job(path, self.prefs),
-                     lambda value, p=path: (value, render(value[0].srgb, full_size=p in self.on_screen))),
+                shown_early(self.backend.load_job(path, self.prefs), full_size=lambda p=path: p in self.on_screen),
                 "load", path,
                 on_progress=lambda item, p=path: self._load_progress(p, item),
                 on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
@@ -270,6 +270,7 @@ class Session(QObject):
             self.queue.cancel(key=path)  # else a re-added photo would get the old job's result
             self.before.pop(path, None)
             self.after.pop(path, None)
+            self._read.pop(path, None)
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
@@ -296,6 +297,7 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is None or path in self._removing:  # (being removed: it starts nothing, says nothing)
             return
+        self._read.pop(path, None)
         (entry.photo, entry.faces, left_out), self.before[path] = value
         self._keep_or_free_full_size(path)
         entry.state = faces_state(entry.faces)
@@ -555,7 +557,7 @@ class Session(QObject):
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
         entry = self.entries.get(path)
-        if entry is None or entry.photo is not photo or path not in self.on_screen:
+        if entry is None or (entry.photo or self._read.get(path)) is not photo or path not in self.on_screen:
             return  # removed, or no longer on screen: its thumbnail is there already
         self.before[path] = rendered
         self.entryChanged.emit(path)
@@ -844,11 +846,12 @@ class Session(QObject):
     def _make_full_size(self, path: Path) -> None:
         """Ask the composer for the full-size images and composite ``path`` lacks."""
         entry = self.entries.get(path)
-        if entry is None:
+        photo = entry.photo or self._read.get(path) if entry is not None else None  # (read, faces not yet found)
+        if photo is None:
             return
         before = self.before.get(path)
         if before is not None and before.image is None and not self.composer.pending_photo(path):
-            self.composer.request_photo(path, entry.photo)
+            self.composer.request_photo(path, photo)
         after = self.after.get(path)
         lacking = after is None or after.image is None or entry.composite is None
         if entry.result is not None and lacking and not self.composer.pending(path):
@@ -871,9 +874,20 @@ class Session(QObject):
 
     # ---- helpers ---------------------------------------------------------------------------
     def _load_progress(self, path: Path, item: Any) -> None:
-        """A load's progress: its stage ("detecting faces"), then how far detection has come."""
+        """A load's progress: the photo read (shown while its faces are found: a large scan's take
+        seconds, QA: 40 s of an empty view) and the stage, then how far detection has come."""
         if isinstance(item, DetectionProgress):
             self.progress.emit(path, item.describe(), item.fraction, None)
+        elif isinstance(item, ShownEarly):
+            entry = self.entries.get(path)
+            if entry is None or path in self._removing:
+                return
+            self.before[path], self._read[path] = item.rendered, item.photo
+            if path in self.on_screen and item.rendered.image is None:  # (it came on screen meanwhile)
+                self.composer.request_photo(path, item.photo)
+            if entry.state == item.stage:  # (else the new state says it)
+                self.entryChanged.emit(path)
+            self._set_state(path, item.stage)
         else:
             self._set_state(path, str(item))
 

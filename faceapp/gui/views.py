@@ -49,3 +49,36 @@ def then(job: Job, finish: Callable[[Any], Any]) -> Job:
         return finish(value)
 
     return wrapped
+
+
+@dataclass(frozen=True)
+class ShownEarly:
+    """A photo drawn as soon as it is read (a load job's progress), and the stage its load is at."""
+
+    photo: Any  # core Photo
+    rendered: Rendered
+    stage: str
+
+
+def shown_early(job: Job, *, full_size: Callable[[], bool]) -> Job:
+    """A load ``job`` whose ``PhotoRead`` progress (the photo, read) is drawn on the same background
+    thread and passed on as :class:`ShownEarly`; it returns ``(value, Rendered)``, the drawing
+    made once (when the job yields no ``PhotoRead``, it is made from the photo it returns).
+    ``full_size()``, asked when it draws: whether the photo is on screen (else only its thumbnail)."""
+
+    def wrapped(should_cancel) -> Generator[Any, None, Any]:
+        running, rendered = job(should_cancel), None
+        while True:
+            try:
+                item = next(running)
+            except StopIteration as stop:
+                value = stop.value
+                break
+            photo = getattr(item, "photo", None)
+            if photo is not None and hasattr(item, "stage"):
+                rendered = render(photo.srgb, full_size=full_size())
+                item = ShownEarly(photo, rendered, item.stage)
+            yield item
+        return value, rendered if rendered is not None else render(value[0].srgb, full_size=full_size())
+
+    return wrapped
