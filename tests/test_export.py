@@ -641,6 +641,16 @@ def test_a_jpegs_iptc_caption_and_keywords_go_into_the_xmp_of_a_png_result(tmp_p
                     "dc:subject": ["wedding", "Napoli"]}
 
 
+def test_an_iptc_caption_in_windows_1252_keeps_its_dashes_and_quotes(tmp_path):
+    """A record without the UTF-8 mark, written by Photoshop or exiftool's "Latin": its en dash
+    and curly apostrophe had become the control characters U+0096 and U+0092 (QA)."""
+    caption = "Müller family, Köln – Anna’s café"
+    record = bytes([0x1C, 2, 120]) + len(caption).to_bytes(2, "big") + caption.encode("cp1252")
+    photo = _scan_with_iptc(tmp_path, record, xmp=None)
+    said = _dublin_core(read_photo(export_photo(photo.rgb, None, photo, tmp_path / "scan.png")).xmp)
+    assert said["dc:description"] == [caption]
+
+
 def _all_dublin_core(xmp: bytes) -> dict[str, list[str]]:
     """The Dublin Core properties every rdf:Description of an XMP packet states, each as its texts."""
     import xml.etree.ElementTree as ElementTree

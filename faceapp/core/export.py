@@ -53,7 +53,7 @@ from faceapp.core import colour, exif_types
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
-from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, with_iptc
+from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, legacy_text, with_iptc
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -550,11 +550,9 @@ def _fitting_jpeg_xmp(name: str, *packets: bytes | None) -> bytes | None:
 
 
 def _decoded(text: bytes) -> str:
-    """A comment's bytes as text: UTF-8 where they are, else Latin-1 (what older JPEG writers used)."""
-    try:
-        return text.decode("utf-8").strip("\0")
-    except UnicodeDecodeError:
-        return text.decode("latin-1").strip("\0")
+    """A comment's bytes as text: UTF-8 where they are, else what older JPEG writers used
+    (:func:`faceapp.core.jpeg_iptc.legacy_text`)."""
+    return legacy_text(text).strip("\0")
 
 
 #: PNG text keywords (the PNG specification's) and the Dublin Core properties that say the same in XMP.

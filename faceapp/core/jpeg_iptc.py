@@ -94,16 +94,31 @@ def trimmed(record: bytes) -> bytes:
     return record[:_datasets(record)[1]]
 
 
+def legacy_text(value: bytes) -> str:
+    """Text from a field without a stated encoding (an IPTC record without its UTF-8 mark, a JPEG
+    comment): UTF-8 where the bytes are UTF-8, else Windows-1252, which Photoshop and exiftool's
+    "Latin" write and whose quotes and dashes Latin-1 turns into control characters (QA: "Köln –
+    café" lost its dash), else Latin-1 for the five bytes Windows-1252 leaves undefined."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return value.decode("cp1252")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
 def iptc_text(record: bytes, datasets: dict[int, str] = IPTC_TEXT_DATASETS) -> dict[str, list[str]]:
     """The texts an IPTC-NAA record holds for ``datasets`` (dataset number → name: by default the
     title, creators, rights, description and keywords of :data:`IPTC_TEXT_DATASETS`; several values
-    where the record repeats a dataset); text is UTF-8 when record 1 says so, else Latin-1. A
-    record cut short ends the reading."""
+    where the record repeats a dataset); text is UTF-8 when record 1 says so or the bytes are
+    UTF-8, else Windows-1252 (:func:`legacy_text`). A record cut short ends the reading."""
     found, _ = _datasets(record)
     utf8 = any(number == 1 and dataset == 90 and value.startswith(_UTF8_MARK) for number, dataset, value in found)
     text: dict[str, list[str]] = {}
     for number, dataset, value in found:
         if number == 2 and dataset in datasets and value.strip(b"\x00 "):
-            decoded = value.decode("utf-8", "replace") if utf8 else value.decode("latin-1")
+            decoded = value.decode("utf-8", "replace") if utf8 else legacy_text(value)
             text.setdefault(datasets[dataset], []).append(decoded.strip("\x00 "))
     return text
