@@ -259,6 +259,19 @@ def test_resolution_is_read(tmp_path):
     assert read_photo(tmp_path / "plain.png").dpi is None
 
 
+def test_a_resolution_given_only_in_the_exif_of_a_webp_or_png_is_read(tmp_path):
+    """A WebP or a PNG without pHYs may state its resolution in its EXIF alone (QA: a 600 dpi
+    scan's TIFF result said 72 dpi); centimetres are turned to inches, no unit is no resolution."""
+    image = Image.fromarray(_pattern())
+    for name, unit, resolution, dpi in (("a.webp", 2, 600.0, (600.0, 600.0)), ("b.png", 3, 100.0, (254.0, 254.0)),
+                                        ("c.webp", 1, 600.0, None)):
+        exif = Image.Exif()
+        exif.update({0x011A: resolution, 0x011B: resolution, 0x0128: unit})
+        image.save(tmp_path / name, exif=exif.tobytes(), **({"lossless": True} if name.endswith("webp") else {}))
+        read = read_photo(tmp_path / name).dpi
+        assert (read is None and dpi is None) or read == pytest.approx(dpi), name
+
+
 def test_a_resolution_the_file_does_not_give_is_not_invented(tmp_path):
     """Pillow reports 72 dpi for a JPEG with EXIF but no resolution anywhere: that is not the photo's."""
     image = Image.fromarray(np.zeros((8, 8, 3), np.uint8))

@@ -527,7 +527,19 @@ def _resolution(image: Image.Image, exif: Image.Exif) -> object:
             and _X_RESOLUTION in exif and _RESOLUTION_UNIT not in exif):
         x = exif[_X_RESOLUTION]
         return x, exif.get(_Y_RESOLUTION, x)
-    return image.info.get("dpi")
+    dpi = image.info.get("dpi")
+    if dpi is None and image.format not in ("JPEG", "TIFF") and _X_RESOLUTION in exif:
+        # a WebP, HEIC or PNG (without pHYs) states its resolution in its EXIF alone (QA: a 600 dpi
+        # scan's TIFF result said 72 dpi, its JPEG result "no unit")
+        unit = exif.get(_RESOLUTION_UNIT, _INCHES)
+        per_inch = 2.54 if unit == 3 else 1.0 if unit == _INCHES else None  # (3: centimetres; 1: no unit)
+        if per_inch is not None:
+            try:
+                x = float(exif[_X_RESOLUTION])
+                return x * per_inch, float(exif.get(_Y_RESOLUTION, x)) * per_inch
+            except (TypeError, ValueError, ZeroDivisionError):
+                return None
+    return dpi
 
 
 def _dpi(value: object, *, quarter_turn: bool) -> tuple[float, float] | None:
