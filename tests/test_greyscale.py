@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import cv2
 import numpy as np
 import pytest
@@ -144,8 +146,26 @@ def test_a_grey_colour_profile_goes_back_on_the_grey_result(tmp_path, suffix):
         with Image.open(write_result(result, tmp_path / f"restored{out_suffix}", quality=95)) as written:
             assert written.mode == "L"
             assert written.info.get("icc_profile") == profile, out_suffix  # its grey levels mean what the scan's did
-    with Image.open(write_result(result, tmp_path / "restored.webp", quality=95)) as written:
+    with Image.open(write_result(result, tmp_path / "restored.webp", quality=100)) as written:
         assert written.mode == "RGB" and not written.info.get("icc_profile")  # a grey profile does not fit RGB
+        # so its levels are turned into sRGB's (QA: a Gray Gamma 1.8 scan's WebP came out darker)
+        from PIL import ImageCms
+
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        expected = ImageCms.profileToProfile(Image.fromarray(result.composite()[..., 0], "L"),
+                                             ImageCms.ImageCmsProfile(io.BytesIO(profile)), srgb, outputMode="RGB")
+        assert np.abs(np.asarray(written, dtype=int) - np.asarray(expected, dtype=int)).max() <= 1
+
+
+def test_a_grey_gamma_18_scans_webp_result_keeps_its_tones(tmp_path):
+    profile = grey_profile(gamma=1.8, description="Gray Gamma 1.8 (test)")
+    Image.fromarray(_grey(), "L").save(tmp_path / "scan.png", icc_profile=profile)
+    result = restore_photo(read_photo(tmp_path / "scan.png"), FACES, _ColourEngine(), PhotoSettings())
+    with Image.open(write_result(result, tmp_path / "restored.webp", quality=100)) as written:
+        mid = np.asarray(written, dtype=float)[..., 1]
+    levels = result.composite()[..., 0].astype(float)
+    lighter = (mid - levels)[(levels > 60) & (levels < 200)]  # gamma 1.8 mid-tones are lighter in sRGB
+    assert lighter.mean() > 8
 
 
 def test_grey_with_alpha_is_written_grey_with_alpha_and_a_grey_rgb_scan_as_rgb(tmp_path):

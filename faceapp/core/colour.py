@@ -73,6 +73,27 @@ def _apply(transform: ImageCms.ImageCmsTransform, rgb: np.ndarray) -> np.ndarray
     return np.asarray(converted)
 
 
+def grey_to_srgb(rgb: np.ndarray, grey_icc: bytes) -> np.ndarray:
+    """HxWx3 uint8 grey pixels (equal channels) in the space of a grey profile converted to sRGB, for
+    a file that cannot hold one grey channel and so not its profile (WebP: a Gray Gamma 1.8 scan came
+    out 12–19 levels darker, its profile dropped and its levels read as sRGB). An unreadable profile
+    leaves the pixels as they are."""
+    try:
+        transform = _grey_transform(grey_icc)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        log.warning("unreadable grey ICC profile: the grey levels are taken as sRGB")
+        return rgb
+    grey = Image.fromarray(np.ascontiguousarray(rgb[..., 0]), "L")
+    return np.asarray(ImageCms.applyTransform(grey, transform))
+
+
+@functools.lru_cache(maxsize=4)
+def _grey_transform(grey_icc: bytes) -> ImageCms.ImageCmsTransform:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    return ImageCms.buildTransform(_profile(grey_icc), srgb, "L", "RGB",
+                                   renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+
+
 # ---- HEIF colour given as code points (an nclx box), not as an ICC profile -------------------------
 
 #: The nclx transfer characteristics (ITU-T H.273) decoded with the sRGB curve: sRGB (13) and

@@ -339,6 +339,8 @@ def export_photo(
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=provenance_in_xmp,
                        little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
+    if photo is not None and photo.grey_icc and not grey and image_rgb.dtype == np.uint8:
+        image_rgb = colour.grey_to_srgb(image_rgb, photo.grey_icc)  # (WebP: its levels as sRGB, untagged)
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES and provenance_text is not None and not provenance_in_xmp:
         # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fits is kept whole, and the
         # provenance goes into the XMP, where it fits there (QA: a 65 KB block lost its date, GPS and
