@@ -503,3 +503,33 @@ def test_a_tiff_whose_thumbnail_comes_first_is_read_from_its_page(tmp_path):
     photo = read_photo(path)
     assert photo.pages == 1
     np.testing.assert_array_equal(photo.rgb, _pattern())
+
+
+@pytest.mark.parametrize("marking", ["R03", "ColorSpace 2"])
+def test_a_cameras_adobe_rgb_photo_without_a_profile_is_read_and_written_as_adobe_rgb(tmp_path, marking):
+    """A camera set to Adobe RGB embeds no profile: DCF's "R03" index with ColorSpace "uncalibrated",
+    or ColorSpace 2. Its faces had been restored as sRGB and its result labelled sRGB (QA)."""
+    from icc_util import ADOBE_RGB, rgb_profile
+
+    exif = Image.Exif()
+    exif[0x010F] = "Camera"
+    exif_ifd = exif.get_ifd(0x8769)
+    if marking == "R03":
+        exif_ifd[0xA001] = 0xFFFF
+        exif_ifd[0xA005] = {1: "R03"}
+    else:
+        exif_ifd[0xA001] = 2
+    grid = np.stack(np.meshgrid(*[np.linspace(0, 255, 9).round()] * 3, indexing="ij"), axis=-1)
+    pixels = grid.reshape(27, 27, 3).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "dsc.jpg", exif=exif.tobytes(), quality=100, subsampling=0)
+    photo = read_photo(tmp_path / "dsc.jpg")
+    assert photo.icc is not None and b"Adobe RGB (1998)" in photo.icc
+    independent = ImageCms.profileToProfile(Image.fromarray(photo.rgb), ImageCms.ImageCmsProfile(io.BytesIO(rgb_profile(ADOBE_RGB))),
+                                            ImageCms.createProfile("sRGB"))
+    assert np.abs(photo.srgb.astype(int) - np.asarray(independent, dtype=int)).max() <= 1  # Adobe RGB, not sRGB
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:
+        assert out.info.get("icc_profile") == photo.icc
+        assert out.getexif().get_ifd(0x8769).get(0xA001) == 0xFFFF  # not "sRGB"
+    exif_ifd[0xA001] = 1  # an sRGB camera photo stays untagged
+    Image.fromarray(pixels).save(tmp_path / "srgb.jpg", exif=exif.tobytes())
+    assert read_photo(tmp_path / "srgb.jpg").icc is None

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, TiffImagePlugin, UnidentifiedImageError, features
 
-from faceapp.core import colour, exif_types
+from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, trimmed
@@ -452,6 +452,9 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         (rgb, cmyk_profiled), alpha, icc = _cmyk_to_rgb(upright, icc), None, None
     else:
         (rgb, alpha, icc), cmyk_profiled = _to_rgb8(upright, icc), False
+    if icc is None and not cmyk and not single_channel and _exif_says_adobe_rgb(exif):
+        icc = icc_profiles.adobe_rgb_compatible()  # (as Photoshop and Lightroom read it)
+        log.info("%s: its EXIF says Adobe RGB without a profile: read as Adobe RGB (1998)", path)
     if fmt == "HEIF" and icc is None and isinstance(image.info.get("nclx_profile"), dict):
         converted = colour.nclx_to_srgb(rgb, image.info["nclx_profile"])  # its colour as code points, not a profile
         rgb = rgb if converted is None else converted
@@ -667,6 +670,27 @@ def _comment(image: Image.Image) -> bytes | None:
 def _colour_space(icc: bytes | None) -> bytes | None:
     """The colour space signature of an ICC profile (header bytes 16–19: b"RGB ", b"GRAY", …), or None."""
     return icc[16:20] if icc is not None and len(icc) >= 20 else None
+
+
+#: EXIF's ColorSpace (in the EXIF sub-IFD) and the interoperability index (in its Interop IFD).
+_EXIF_IFD, _INTEROP_IFD, _COLOR_SPACE, _INTEROP_INDEX = 0x8769, 0xA005, 0xA001, 0x0001
+_ADOBE_RGB_COLOR_SPACE, _UNCALIBRATED = 2, 0xFFFF
+
+
+def _exif_says_adobe_rgb(exif: Image.Exif) -> bool:
+    """Whether a camera marked the photo's pixels Adobe RGB without embedding a profile: ColorSpace
+    2 (some cameras), or "uncalibrated" with DCF's interoperability index "R03" (the DCF option
+    file: Nikon, Canon; QA: such a photo's result said sRGB, and its faces were restored as sRGB)."""
+    try:
+        space = exif.get_ifd(_EXIF_IFD).get(_COLOR_SPACE)
+        if space == _ADOBE_RGB_COLOR_SPACE:
+            return True
+        index = exif.get_ifd(_INTEROP_IFD).get(_INTEROP_INDEX) if space == _UNCALIBRATED else None
+    except (KeyError, TypeError, ValueError, OSError, SyntaxError, struct.error):
+        return False
+    if isinstance(index, bytes):
+        index = index.decode("ascii", "replace")
+    return isinstance(index, str) and index.strip("\0 ") == "R03"
 
 
 def _rgb_profile(icc: bytes | None) -> bytes | None:
