@@ -651,6 +651,35 @@ def test_an_iptc_caption_in_windows_1252_keeps_its_dashes_and_quotes(tmp_path):
     assert said["dc:description"] == [caption]
 
 
+@pytest.mark.parametrize("iptc_as", ["record", "resources"])
+def test_a_pngs_imagemagick_raw_profiles_of_xmp_and_iptc_are_kept(tmp_path, iptc_as):
+    """ImageMagick keeps a PNG's XMP and IPTC as "Raw profile type" text chunks in hexadecimal (the
+    IPTC as the record, or, as exiftool writes it, as Photoshop resources): both had been lost, the
+    XMP even in a PNG result (QA)."""
+    from PIL import PngImagePlugin
+
+    def raw(name: str, data: bytes) -> str:
+        digits = data.hex()
+        return f"\n{name}\n{len(data):8d}\n" + "\n".join(digits[i:i + 72] for i in range(0, len(digits), 72)) + "\n"
+
+    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           b'<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:description><rdf:Alt>'
+           b'<rdf:li xml:lang="x-default">Anna at the tower</rdf:li></rdf:Alt></dc:description></rdf:Description>'
+           b'</rdf:RDF></x:xmpmeta>')
+    record = _iptc_dataset(120, "Grandma Rose, 1948") + _iptc_dataset(25, "Rose")
+    iptc = record if iptc_as == "record" else _photoshop_block({0x0404: record})[4 + 14:]  # (its 8BIM resources)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Raw profile type xmp", raw("xmp", xmp), zip=True)
+    info.add_text("Raw profile type iptc", raw("IPTC profile", iptc), zip=True)
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.png", pnginfo=info)
+    photo = read_photo(tmp_path / "scan.png")
+    assert photo.xmp is not None and b"Anna at the tower" in photo.xmp and photo.iptc == record
+    as_jpeg = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "scan.jpg"))
+    assert as_jpeg.iptc == record and b"Anna at the tower" in as_jpeg.xmp
+    as_png = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "restored.png"))
+    assert _all_dublin_core(as_png.xmp)["dc:description"] == ["Anna at the tower"]
+
+
 def _all_dublin_core(xmp: bytes) -> dict[str, list[str]]:
     """The Dublin Core properties every rdf:Description of an XMP packet states, each as its texts."""
     import xml.etree.ElementTree as ElementTree

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["IPTC_CORE_DATASETS", "IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_text", "photoshop_segment", "trimmed", "with_iptc"]
+__all__ = ["IPTC_CORE_DATASETS", "IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_from_resources", "iptc_text",
+           "legacy_text", "photoshop_segment", "trimmed", "with_iptc"]
 
 #: the Photoshop image resource id of the IPTC-NAA record
 IPTC_RESOURCE_ID = 0x0404
@@ -41,6 +42,27 @@ def photoshop_segment(iptc: bytes) -> bytes:
     data = iptc + b"\x00" * (len(iptc) % 2)
     payload = _SIGNATURE + b"8BIM" + struct.pack(">HHI", IPTC_RESOURCE_ID, 0, len(iptc)) + data
     return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def iptc_from_resources(resources: bytes) -> bytes | None:
+    """The IPTC-NAA record (resource 0x0404) among Photoshop image resources (``8BIM`` blocks, as
+    ImageMagick and exiftool keep them in a PNG's "Raw profile type 8bim" or "iptc" text), or None.
+    A block cut short ends the reading."""
+    at = 0
+    while at + 12 <= len(resources) and resources[at:at + 4] == b"8BIM":
+        (resource,) = struct.unpack(">H", resources[at + 4:at + 6])
+        name = resources[at + 6]
+        at += 6 + name + 1 + (name + 1) % 2  # the Pascal name, padded to an even length
+        if at + 4 > len(resources):
+            return None
+        (size,) = struct.unpack(">I", resources[at:at + 4])
+        data = resources[at + 4:at + 4 + size]
+        if len(data) < size:
+            return None
+        if resource == IPTC_RESOURCE_ID:
+            return trimmed(data) or None
+        at += 4 + size + size % 2
+    return None
 
 
 def with_iptc(jpeg: bytes | memoryview, iptc: bytes) -> bytes:

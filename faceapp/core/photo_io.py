@@ -49,7 +49,7 @@ from PIL import Image, TiffImagePlugin, UnidentifiedImageError, features
 from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
-from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, trimmed
+from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, iptc_from_resources, trimmed
 from faceapp.core.pathtext import file_problem
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,8 @@ _AVIF_BRANDS = frozenset({b"avif", b"avis"})
 _GREY_BANDS = frozenset({"1", "L", "I", "F"})
 #: The orientation in an XMP packet, as an attribute (tiff:Orientation="6") or an element.
 _XMP_ORIENTATION = re.compile(rb"""(:Orientation\s*=\s*["']|:Orientation>)\s*\d+""")
+#: ImageMagick's "Raw profile type" text: a line naming the block, its length, its bytes in hexadecimal.
+_RAW_PROFILE = re.compile(r"\s*[^\n]*\n\s*(\d+)[ \t]*\n([0-9a-fA-F\s]*)\Z")
 #: PNG text chunks not carried over: the XMP packet (kept as :attr:`Photo.xmp`) and ImageMagick's
 #: hex copies of the EXIF and XMP blocks, which would still hold the old orientation.
 _PNG_TEXT_DROPPED = frozenset({"xml:com.adobe.xmp", "raw profile type exif", "raw profile type app1",
@@ -467,7 +469,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn),
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
-        xmp=_xmp_upright(image.info.get("xmp")), png_text=_png_text(image) if fmt == "PNG" else None,
+        xmp=_xmp_upright(image.info.get("xmp") or _png_raw_profile(image, "xmp")),
+        png_text=_png_text(image) if fmt == "PNG" else None,
         png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
         cmyk=cmyk, cmyk_profiled=cmyk_profiled,
@@ -654,9 +657,30 @@ def _iptc(image: Image.Image) -> bytes | None:
         # as numbers (its own IPTC reader takes the raw bytes the same way).
         record = getattr(image.tag_v2, "_tagdata", {}).get(TiffImagePlugin.IPTC_NAA_CHUNK)
         record = trimmed(bytes(record)) if isinstance(record, bytes | bytearray) else None
+    elif image.format == "PNG":  # ImageMagick's and exiftool's text chunks
+        iptc = _png_raw_profile(image, "iptc")
+        record = iptc if iptc and iptc[:1] == b"\x1c" else iptc_from_resources(iptc or _png_raw_profile(image, "8bim") or b"")
     else:
         return None
     return bytes(record) if isinstance(record, bytes | bytearray) and record else None
+
+
+def _png_raw_profile(image: Image.Image, kind: str) -> bytes | None:
+    """The block a PNG holds as ImageMagick's "Raw profile type <kind>" text chunk (exiftool writes
+    them too): a line naming it, its length, then its bytes in hexadecimal. Pillow reads the EXIF one
+    itself; the XMP and IPTC ones were lost (QA). None when absent or malformed."""
+    if image.format != "PNG":
+        return None
+    text = next((value for key, value in getattr(image, "text", {}).items()
+                 if key.lower() == f"raw profile type {kind}" and isinstance(value, str)), None)
+    found = _RAW_PROFILE.match(text) if text else None
+    if found is None:
+        return None
+    try:
+        length, data = int(found.group(1)), bytes.fromhex("".join(found.group(2).split()))
+    except ValueError:  # an odd number of digits
+        return None
+    return data[:length] if data and len(data) >= length else None
 
 
 def _comment(image: Image.Image) -> bytes | None:
