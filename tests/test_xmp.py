@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from faceapp.core import xmp
@@ -53,3 +54,68 @@ def test_a_jpeg_result_keeps_the_photos_own_xmp_when_faceapps_additions_would_no
         assert out.getexif().get_ifd(0x8769)[0x9286] == b"ASCII\0\0\0left is Anna"
     small = export_photo(np.asarray(photo.rgb), None, photo, tmp_path / "out.png", provenance=provenance)
     assert read_provenance(small)["source"]["name"] == "sc\udcffan.jpg"  # a name that is not UTF-8 is written too
+
+
+_ELEMENTS = b"""<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>
+ <rdf:Description rdf:about='' xmlns:mwg-rs='http://www.metadataworkinggroup.com/schemas/regions/'
+  xmlns:stArea='http://ns.adobe.com/xmp/sType/Area#' xmlns:stDim='http://ns.adobe.com/xap/1.0/sType/Dimensions#'>
+  <mwg-rs:Regions rdf:parseType='Resource'>
+   <mwg-rs:AppliedToDimensions rdf:parseType='Resource'><stDim:h>400</stDim:h><stDim:unit>pixel</stDim:unit>
+    <stDim:w>225</stDim:w></mwg-rs:AppliedToDimensions>
+   <mwg-rs:RegionList><rdf:Bag><rdf:li rdf:parseType='Resource'>
+    <mwg-rs:Area rdf:parseType='Resource'><stArea:h>0.22</stArea:h><stArea:unit>normalized</stArea:unit>
+     <stArea:w>0.45</stArea:w><stArea:x>0.35</stArea:x><stArea:y>0.60</stArea:y></mwg-rs:Area>
+    <mwg-rs:Name>Anna</mwg-rs:Name></rdf:li></rdf:Bag></mwg-rs:RegionList>
+  </mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>"""
+_ATTRIBUTES = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+               b'<rdf:Description rdf:about="" xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" '
+               b'xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#" '
+               b'xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#"><mwg-rs:Regions rdf:parseType="Resource">'
+               b'<mwg-rs:AppliedToDimensions stDim:w="225" stDim:h="400" stDim:unit="pixel"/><mwg-rs:RegionList>'
+               b'<rdf:Bag><rdf:li><rdf:Description mwg-rs:Name="Anna"><mwg-rs:Area stArea:x="0.35" stArea:y="0.6" '
+               b'stArea:w="0.45" stArea:h="0.22" stArea:unit="normalized"/></rdf:Description></rdf:li></rdf:Bag>'
+               b'</mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>')
+
+
+def _regions(xmp: bytes) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """(the AppliedToDimensions' w and h, each Area's x, y, w, h), read with an XML parser."""
+    import xml.etree.ElementTree as ElementTree
+
+    dim, area = "{http://ns.adobe.com/xap/1.0/sType/Dimensions#}", "{http://ns.adobe.com/xmp/sType/Area#}"
+    root = ElementTree.fromstring(xmp)
+
+    def fields(node, namespace):
+        values = {k[len(namespace):]: v for k, v in node.attrib.items() if k.startswith(namespace)}
+        values.update({child.tag[len(namespace):]: child.text for child in node if child.tag.startswith(namespace)})
+        return {k: float(v) for k, v in values.items() if k != "unit"}
+
+    mwg = "{http://www.metadataworkinggroup.com/schemas/regions/}"
+    return (fields(next(root.iter(mwg + "AppliedToDimensions")), dim),
+            [fields(node, area) for node in root.iter(mwg + "Area")])
+
+
+@pytest.mark.parametrize("packet", [_ELEMENTS, _ATTRIBUTES], ids=["elements", "attributes"])
+def test_face_regions_stated_on_a_turned_pictures_stored_pixels_are_turned_with_it(packet):
+    """A face tag (MWG region) stated on the 225x400 pixels as stored, the picture turned a quarter
+    clockwise (EXIF 6) to 400x225: the tag sat across another part of the picture once the photo
+    was turned (QA). A region stated on the upright picture already is left as it is."""
+    dimensions, [area] = _regions(xmp.upright_regions(packet, 6, (225, 400)))
+    assert dimensions == {"w": 400, "h": 225}
+    assert area == pytest.approx({"x": 0.4, "y": 0.35, "w": 0.22, "h": 0.45})
+    _, [area] = _regions(xmp.upright_regions(packet, 8, (225, 400)))
+    assert area == pytest.approx({"x": 0.6, "y": 0.65, "w": 0.22, "h": 0.45})
+    assert xmp.upright_regions(packet, 6, (400, 225)) == packet  # stated on the upright picture
+    assert xmp.upright_regions(packet, 3, (225, 400)) == packet  # a half turn does not tell
+    dimensions, [area] = _regions(xmp.result_packet(packet, (450, 800), None))  # enlarged 2x: the pixels say so
+    assert dimensions == {"w": 450, "h": 800} and area["x"] == pytest.approx(0.35)
+
+
+def test_a_turned_jpegs_face_regions_come_out_turned_in_its_result(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (225, 400), (90, 80, 70)).save(tmp_path / "dsc.jpg", exif=exif.tobytes(), xmp=_ELEMENTS)
+    photo = read_photo(tmp_path / "dsc.jpg")
+    assert (photo.width, photo.height) == (400, 225)
+    written = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg"))
+    dimensions, [area] = _regions(written.xmp.split(b"?>", 1)[-1].rsplit(b"<?xpacket", 1)[0])
+    assert dimensions == {"w": 400, "h": 225} and area["x"] == pytest.approx(0.4)

@@ -47,6 +47,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin, UnidentifiedImageError, features
 
 from faceapp.core import colour, exif_types, icc_profiles
+from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, iptc_from_resources, trimmed
@@ -469,7 +470,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn),
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
-        xmp=_xmp_upright(image.info.get("xmp") or _png_raw_profile(image, "xmp")),
+        xmp=_xmp_upright(image.info.get("xmp") or _png_raw_profile(image, "xmp"), turned, (width, height)),
         png_text=_png_text(image) if fmt == "PNG" else None,
         png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
@@ -559,15 +560,17 @@ def _dpi(value: object, *, quarter_turn: bool) -> tuple[float, float] | None:
     return (y, x) if quarter_turn else (x, y)
 
 
-def _xmp_upright(xmp: object) -> bytes | None:
-    """The XMP packet with its orientation (if any) set to 1, like the EXIF's; None when there is none."""
+def _xmp_upright(xmp: object, orientation: int = 1, stored: tuple[int, int] = (0, 0)) -> bytes | None:
+    """The XMP packet with its orientation (if any) set to 1, like the EXIF's, and its face regions
+    stated on the upright picture (:func:`faceapp.core.xmp.upright_regions`: the picture was stored
+    ``stored`` pixels wide and high, turned by ``orientation``); None when there is none."""
     if isinstance(xmp, tuple) and len(xmp) == 1:  # how Pillow may give a TIFF's tag
         xmp = xmp[0]
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
     if not isinstance(xmp, bytes) or not xmp.strip(b"\0 \t\r\n"):
         return None
-    return _XMP_ORIENTATION.sub(lambda m: m.group(1) + b"1", xmp)
+    return xmp_packets.upright_regions(_XMP_ORIENTATION.sub(lambda m: m.group(1) + b"1", xmp), orientation, stored)
 
 
 def _png_text(image: Image.Image) -> dict[str, str] | None:

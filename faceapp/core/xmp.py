@@ -183,10 +183,12 @@ _RESOLUTIONS = tuple((_property(name), axis) for name, axis in (("XResolution", 
 
 def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | None) -> bytes:
     """The photo's XMP packet as its result carries it: the pixel sizes it states are the result's
-    ``size`` (enlarged, upright) and its resolution the result's ``dpi`` (the photo's times the
-    upscale), as the EXIF block says; a resolution the photo did not state is left as it is."""
+    ``size`` (enlarged, upright), its face regions' (MWG) dimensions too, and its resolution the
+    result's ``dpi`` (the photo's times the upscale), as the EXIF block says; a resolution the photo
+    did not state is left as it is."""
     for pattern, axis in _SIZES:
         xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
+    xmp = _REGION_DIMENSIONS.sub(lambda m: _with_dimensions(m.group(0), size), xmp)
     if dpi is not None:
         for pattern, axis in _RESOLUTIONS:
             xmp = pattern.sub(lambda m, value=_rational(dpi[axis]): m.group(1) + value, xmp)
@@ -196,3 +198,76 @@ def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | 
 def _rational(value: float) -> bytes:
     """``value`` as XMP writes a TIFF rational: ``600/1``, or in thousandths."""
     return f"{round(value)}/1".encode() if abs(value - round(value)) < 1e-6 else f"{round(value * 1000)}/1000".encode()
+
+
+# ---- face regions (the Metadata Working Group's mwg-rs:Regions) ------------------------------------
+
+#: A region list's AppliedToDimensions and each region's Area, as a struct of attributes or of elements.
+_REGION_DIMENSIONS = re.compile(
+    rb"<([\w.-]+:)?AppliedToDimensions\b(?:[^>]*/>|[^>]*>.*?</\1?AppliedToDimensions\s*>)", re.DOTALL)
+_REGION_AREA = re.compile(rb"<([\w.-]+:)?Area\b(?:[^>]*/>|[^>]*>.*?</\1?Area\s*>)", re.DOTALL)
+_WIDTH, _HEIGHT = _property("w"), _property("h")
+_X, _Y = _property("x"), _property("y")
+_NUMBER = re.compile(rb"[\s\"'>]*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)")
+
+
+def _value(pattern: re.Pattern[bytes], struct: bytes) -> float | None:
+    found = pattern.search(struct)
+    if found is None:
+        return None
+    number = _NUMBER.match(struct, found.end(1))
+    try:
+        return float(number.group(1)) if number else None
+    except ValueError:
+        return None
+
+
+def _with_values(struct: bytes, values: dict[re.Pattern[bytes], str]) -> bytes:
+    for pattern, value in values.items():
+        struct = pattern.sub(lambda m, value=value.encode(): m.group(1) + value, struct, count=1)
+    return struct
+
+
+def _with_dimensions(struct: bytes, size: tuple[int, int]) -> bytes:
+    """An AppliedToDimensions struct stating ``size`` (pixels; normalized areas stay as they are)."""
+    return _with_values(struct, {_WIDTH: str(size[0]), _HEIGHT: str(size[1])})
+
+
+#: Where a point (x, y) of a picture stored with each EXIF orientation is once it is upright, in
+#: coordinates normalised to 0…1; 5 to 8 swap width and height.
+_UPRIGHT = {2: lambda x, y: (1 - x, y), 3: lambda x, y: (1 - x, 1 - y), 4: lambda x, y: (x, 1 - y),
+            5: lambda x, y: (y, x), 6: lambda x, y: (1 - y, x), 7: lambda x, y: (1 - y, 1 - x),
+            8: lambda x, y: (y, 1 - x)}
+
+
+def upright_regions(xmp: bytes, orientation: int, stored: tuple[int, int]) -> bytes:
+    """``xmp`` whose face regions (MWG) are stated on the picture as stored (``stored`` pixels, turned
+    a quarter by EXIF ``orientation`` 5 to 8), stated on the upright picture the photo becomes:
+    the areas' centres and sizes turned with it and the dimensions swapped (QA: a person's tag sat
+    across another's mouth once the photo was turned). Regions stated on the upright picture
+    already, whose dimensions say so, and half turns, which leave the dimensions alike and so do not
+    tell, are left as they are."""
+    if orientation not in (5, 6, 7, 8) or stored[0] == stored[1] or b"AppliedToDimensions" not in xmp:
+        return xmp
+    dimensions = _REGION_DIMENSIONS.search(xmp)
+    if dimensions is None or (_value(_WIDTH, dimensions.group(0)), _value(_HEIGHT, dimensions.group(0))) != stored:
+        return xmp
+    turn = _UPRIGHT[orientation]
+
+    def area(found: re.Match[bytes]) -> bytes:
+        struct = found.group(0)
+        x, y, w, h = (_value(pattern, struct) for pattern in (_X, _Y, _WIDTH, _HEIGHT))
+        if None in (x, y) or b"normalized" not in struct:
+            return struct
+        x, y = turn(x, y)
+        values = {_X: _number(x), _Y: _number(y)}
+        if w is not None and h is not None:
+            values.update({_WIDTH: _number(h), _HEIGHT: _number(w)})
+        return _with_values(struct, values)
+
+    xmp = _REGION_AREA.sub(area, xmp)
+    return _REGION_DIMENSIONS.sub(lambda m: _with_dimensions(m.group(0), (stored[1], stored[0])), xmp, count=1)
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
