@@ -119,3 +119,23 @@ def test_a_turned_jpegs_face_regions_come_out_turned_in_its_result(tmp_path):
     written = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg"))
     dimensions, [area] = _regions(written.xmp.split(b"?>", 1)[-1].rsplit(b"<?xpacket", 1)[0])
     assert dimensions == {"w": 400, "h": 225} and area["x"] == pytest.approx(0.4)
+
+
+def test_a_result_drops_the_extended_xmp_pointer_and_a_cmyk_photos_stale_colour_mode():
+    """A result carries no extended XMP, so its pointer would dangle; a CMYK scan's result is RGB
+    without that CMYK profile (QA: Photoshop's ColorMode=CMYK and the SWOP profile's name stayed)."""
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description rdf:about="" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" '
+              b'xmlns:xmpNote="http://ns.adobe.com/xmp/note/" xmpNote:HasExtendedXMP="4E7B69DB" '
+              b'photoshop:ICCProfile="U.S. Web Coated (SWOP) v2"><photoshop:ColorMode>4</photoshop:ColorMode>'
+              b'<xmpNote:HasExtendedXMP>4E7B69DB</xmpNote:HasExtendedXMP>'
+              b'<photoshop:ICCProfile>U.S. Web Coated (SWOP) v2</photoshop:ICCProfile>'
+              b'<photoshop:Headline>Rose</photoshop:Headline></rdf:Description></rdf:RDF></x:xmpmeta>')
+    rgb = xmp.result_packet(packet, (40, 30), None, converted_from_cmyk=True)
+    assert b"HasExtendedXMP" not in rgb and b"ICCProfile" not in rgb and b"SWOP" not in rgb
+    assert b"<photoshop:ColorMode>3</photoshop:ColorMode>" in rgb and b"<photoshop:Headline>Rose<" in rgb
+    import xml.etree.ElementTree as ElementTree
+
+    ElementTree.fromstring(rgb)  # still well-formed
+    kept = xmp.result_packet(packet, (40, 30), None)
+    assert b"HasExtendedXMP" not in kept and kept.count(b"SWOP") == 2 and b">4</photoshop:ColorMode>" in kept

@@ -315,7 +315,8 @@ def export_photo(
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
-    own_xmp = xmp_packets.result_packet(photo.xmp, (width, height), dpi) if photo is not None and photo.xmp else None
+    own_xmp = (xmp_packets.result_packet(photo.xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
+               if photo is not None and photo.xmp else None)
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
     with_text = xmp_packets.with_dublin_core(own_xmp, _dublin_core_values(photo, fmt)) if photo is not None else own_xmp
     if photo is not None and photo.iptc and fmt not in _IPTC_FORMATS:  # the record's place, credit, … too

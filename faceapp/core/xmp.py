@@ -181,18 +181,32 @@ _SIZES = tuple((_property(name), axis) for name, axis in (
 _RESOLUTIONS = tuple((_property(name), axis) for name, axis in (("XResolution", 0), ("YResolution", 1)))
 
 
-def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | None) -> bytes:
+def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | None, *,
+                  converted_from_cmyk: bool = False) -> bytes:
     """The photo's XMP packet as its result carries it: the pixel sizes it states are the result's
     ``size`` (enlarged, upright), its face regions' (MWG) dimensions too, and its resolution the
     result's ``dpi`` (the photo's times the upscale), as the EXIF block says; a resolution the photo
-    did not state is left as it is."""
+    did not state is left as it is. The pointer to an extended XMP packet, which results do not
+    carry, goes; so do, for a CMYK photo written as RGB (``converted_from_cmyk``), the colour mode
+    and the CMYK profile's name Photoshop states (QA: both stale in the result)."""
     for pattern, axis in _SIZES:
         xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
     xmp = _REGION_DIMENSIONS.sub(lambda m: _with_dimensions(m.group(0), size), xmp)
+    xmp = _without_property(xmp, "HasExtendedXMP")
+    if converted_from_cmyk:
+        xmp = _property("ColorMode").sub(lambda m: m.group(1) + b"3", xmp)  # Photoshop's 4 (CMYK) → 3 (RGB)
+        xmp = _without_property(xmp, "ICCProfile")
     if dpi is not None:
         for pattern, axis in _RESOLUTIONS:
             xmp = pattern.sub(lambda m, value=_rational(dpi[axis]): m.group(1) + value, xmp)
     return xmp
+
+
+def _without_property(xmp: bytes, name: str) -> bytes:
+    """``xmp`` without the simple property ``name`` of any prefix, as an attribute or an element."""
+    name_bytes = re.escape(name.encode())
+    xmp = re.sub(rb"""\s+[\w.-]+:""" + name_bytes + rb"""\s*=\s*(["']).*?\1""", b"", xmp, flags=re.DOTALL)
+    return re.sub(rb"<([\w.-]+:)" + name_bytes + rb"\b(?:[^>]*/>|[^>]*>[^<]*</\1" + name_bytes + rb"\s*>)", b"", xmp)
 
 
 def _rational(value: float) -> bytes:
