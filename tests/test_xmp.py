@@ -139,3 +139,43 @@ def test_a_result_drops_the_extended_xmp_pointer_and_a_cmyk_photos_stale_colour_
     ElementTree.fromstring(rgb)  # still well-formed
     kept = xmp.result_packet(packet, (40, 30), None)
     assert b"HasExtendedXMP" not in kept and kept.count(b"SWOP") == 2 and b">4</photoshop:ColorMode>" in kept
+
+
+def test_a_result_is_a_new_document_derived_from_its_photo(tmp_path):
+    """A result carried its photo's document and instance ids and dates, so an asset manager took
+    it for the same file (QA): it gets ids of its own, names the photo's as what it derives from,
+    and its modification dates (XMP and EXIF) are when it was written; the photo's own dates stay."""
+    import re
+
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+              b'xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" xmlns:stRef="http://ns.adobe.com/xap/1.0/sType/ResourceRef#" '
+              b'xmp:ModifyDate="2019-03-01T10:00:00+01:00" xmp:CreateDate="1972-06-15T14:30:00" '
+              b'xmpMM:DocumentID="xmp.did:1111" xmpMM:InstanceID="xmp.iid:2222">'
+              b'<xmpMM:DerivedFrom rdf:parseType="Resource"><stRef:instanceID>xmp.iid:0</stRef:instanceID>'
+              b'</xmpMM:DerivedFrom></rdf:Description></rdf:RDF></x:xmpmeta>')
+    exif = Image.Exif()
+    exif.update({0x0132: "2019:03:01 10:00:00"})
+    exif.get_ifd(0x8769)[0x9003] = "1972:06:15 14:30:00"
+    Image.new("RGB", (40, 30), (90, 80, 70)).save(tmp_path / "scan.jpg", exif=exif.tobytes(), xmp=packet)
+    photo = read_photo(tmp_path / "scan.jpg")
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance={"software": "faceapp"})) as out:
+        written, result_exif = out.info["xmp"], out.getexif()
+    body = written.split(b"?>", 1)[-1].rsplit(b"<?xpacket", 1)[0]
+    import xml.etree.ElementTree as ElementTree
+
+    root = ElementTree.fromstring(body)
+    mm, ref = "{http://ns.adobe.com/xap/1.0/mm/}", "{http://ns.adobe.com/xap/1.0/sType/ResourceRef#}"
+    values = {}
+    for description in root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description"):
+        values.update(description.attrib)
+        values.update({child.tag: child for child in description})
+    assert values[mm + "DocumentID"] not in ("xmp.did:1111", None) and values[mm + "InstanceID"] != "xmp.iid:2222"
+    [derived] = list(root.iter(mm + "DerivedFrom"))  # the photo's, in place of its own earlier one
+    assert {child.tag: child.text for child in derived} == {ref + "instanceID": "xmp.iid:2222",
+                                                            ref + "documentID": "xmp.did:1111"}
+    assert values[mm + "OriginalDocumentID"].text == "xmp.did:1111"
+    assert values["{http://ns.adobe.com/xap/1.0/}CreateDate"] == "1972-06-15T14:30:00"
+    assert not values["{http://ns.adobe.com/xap/1.0/}ModifyDate"].startswith("2019")
+    assert result_exif[0x0132][:4] != "2019" and re.fullmatch(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d", result_exif[0x0132])
+    assert result_exif.get_ifd(0x8769)[0x9003] == "1972:06:15 14:30:00"

@@ -43,6 +43,7 @@ import os
 import stat
 import string
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,6 +92,8 @@ _JPEG_MAX_DENSITY = 65_535  # JFIF's X/Y density fields are 16 bits
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
+_MODIFY_DATE = 0x0132  # EXIF's DateTime: when the file was changed
+_OFFSET_TIME = 0x9010  # its time zone (EXIF 2.31)
 _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
@@ -315,8 +318,11 @@ def export_photo(
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
+    modified = datetime.now().astimezone().replace(microsecond=0)  # the result's modification date
     own_xmp = (xmp_packets.result_packet(photo.xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
                if photo is not None and photo.xmp else None)
+    if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
+        own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat())
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
     with_text = xmp_packets.with_dublin_core(own_xmp, _dublin_core_values(photo, fmt)) if photo is not None else own_xmp
     if photo is not None and photo.iptc and fmt not in _IPTC_FORMATS:  # the record's place, credit, … too
@@ -336,7 +342,7 @@ def export_photo(
         xmp = _fitting_jpeg_xmp(dest.name, xmp, with_text, own_xmp)
     tiff = fmt == "TIFF"
     srgb = photo is None or colour.is_srgb(photo.icc)
-    exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None,
+    exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None, modified=modified,
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=provenance_in_xmp,
                        little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
@@ -346,7 +352,7 @@ def export_photo(
         # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fits is kept whole, and the
         # provenance goes into the XMP, where it fits there (QA: a 65 KB block lost its date, GPS and
         # copyright to the provenance added to it)
-        camera = _exif_block(photo, provenance, scale=scale, size=(width, height), comment_kept=True, fmt=fmt,
+        camera = _exif_block(photo, provenance, scale=scale, size=(width, height), comment_kept=True, fmt=fmt, modified=modified,
                              srgb=srgb, dpi=dpi)
         with_provenance = xmp_packets.with_provenance(with_text, provenance_text)
         if (len(camera or b"") <= _JPEG_MAX_EXIF_BYTES and with_provenance is not None
@@ -355,7 +361,7 @@ def export_photo(
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # Too long even so: keep the provenance, drop the camera's EXIF.
         log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
-        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb, dpi=dpi)
+        exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb, dpi=dpi, modified=modified)
         if provenance_in_xmp and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
     if fmt == "JPEG" and alpha is not None:
@@ -583,7 +589,8 @@ _IPTC_FORMATS = frozenset({"JPEG", "TIFF"})
 def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale: tuple[float, float] = (1.0, 1.0),
                 size: tuple[int, int] | None = None, xmp: bytes | None = None, iptc: bytes | None = None,
                 comment_kept: bool = False, little_endian: bool = False, fmt: str | None = None,
-                srgb: bool = True, dpi: tuple[float, float] | None = None) -> bytes | None:
+                srgb: bool = True, dpi: tuple[float, float] | None = None,
+                modified: datetime | None = None) -> bytes | None:
     """The EXIF block of a result: the photo's, orientation 1, its resolution times ``scale`` (in
     inches, EXIF's default, when it gives no unit: as the JFIF and TIFF resolution are written)
     and its pixel dimensions ``size`` (where it has them), the provenance in the UserComment (unless
@@ -636,6 +643,10 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         del exif.get_ifd(_EXIF_IFD)[_USER_COMMENT]
     if provenance is not None:
         exif[_SOFTWARE] = "faceapp"
+        if modified is not None:  # the file's change date (the photo's own dates stay), and its offset
+            exif[_MODIFY_DATE] = modified.strftime("%Y:%m:%d %H:%M:%S")
+            offset = modified.strftime("%z")
+            exif.get_ifd(_EXIF_IFD)[_OFFSET_TIME] = f"{offset[:3]}:{offset[3:]}"
         if not comment_kept:
             ifd = exif.get_ifd(_EXIF_IFD)
             ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")
