@@ -55,6 +55,7 @@ from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, legacy_text, with_iptc
+from faceapp.core.maker_notes import keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -671,7 +672,9 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     if iptc:
         exif[TiffImagePlugin.IPTC_NAA_CHUNK] = iptc
     exif_types.conform(exif)
-    return exif.tobytes() if len(exif) else None
+    if not len(exif):
+        return None
+    return keep_maker_note(photo.exif, exif.tobytes()) if photo is not None and photo.exif else exif.tobytes()
 
 
 def _required_exif_tags(*, srgb: bool, jpeg: bool) -> dict[int, Any]:

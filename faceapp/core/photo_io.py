@@ -51,6 +51,7 @@ from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ImageError
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, iptc_from_resources, trimmed
+from faceapp.core.maker_notes import keep_maker_note
 from faceapp.core.pathtext import file_problem
 
 log = logging.getLogger(__name__)
@@ -467,7 +468,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     quarter_turn = turned in (5, 6, 7, 8)
     dpi = _dpi(_resolution(image, exif), quarter_turn=quarter_turn) if _states_resolution(image, exif) else None
     return Photo(
-        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn),
+        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn,
+                                                         source=_stored_exif(image)),
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp") or _png_raw_profile(image, "xmp"), turned, (width, height)),
@@ -606,11 +608,13 @@ def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
     return is_greyscale(visible.reshape(-1, 1, 3))
 
 
-def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = False) -> bytes | None:
+def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = False,
+                source: bytes | None = None) -> bytes | None:
     """The EXIF block for the upright pixels: orientation 1, the x and y resolutions swapped by a
     quarter turn, the unit of a resolution that has none made explicit (inches, EXIF's default);
     no image-structure tag, and from a TIFF (``tiff``: ``exif`` is its first IFD) only the
-    descriptive ones."""
+    descriptive ones. ``source``: the file's EXIF block as stored, whose maker note's offsets are
+    kept pointing at its values (:mod:`faceapp.core.maker_notes`)."""
     for tag in list(exif):
         if tag in STRUCTURE_TAGS or (tiff and tag not in TIFF_DESCRIPTIVE_TAGS):
             del exif[tag]
@@ -624,9 +628,15 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = Fa
         exif[_EXIF_ORIENTATION] = 1
     try:
         exif_types.conform(exif)
-        return exif.tobytes()
+        return keep_maker_note(source, exif.tobytes()) if source else exif.tobytes()
     except Exception:  # a malformed EXIF block is dropped rather than failing the photo
         return None
+
+
+def _stored_exif(image: Image.Image) -> bytes | None:
+    """The EXIF block as the file stores it (JPEG, PNG, WebP, HEIC), or None."""
+    raw = image.info.get("exif")
+    return bytes(raw) if isinstance(raw, bytes | bytearray) else None
 
 
 def _webp_lossless(path: Path) -> bool:
