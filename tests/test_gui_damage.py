@@ -194,3 +194,38 @@ def test_the_brush_starts_at_a_size_that_suits_the_photos_faces_and_keeps_the_us
     qtbot.waitUntil(lambda: window.damage.brush_radius() == default_brush_radius(3000, 2000), timeout=5000)
     window.show_photo(path)
     assert window.damage.brush_radius() == bigger  # the size the user chose for this photo
+
+
+def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, photo, monkeypatch):
+    """QA: the painting lived only in memory: after Save and Quit it was gone, and it could not go
+    to the CLI. Edit ▸ Save damage mask… writes photo_mask.png beside the photo (the name
+    faceapp-cli restore --mask finds); Load damage mask… adds a mask file's damage, undoably."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from faceapp.core.damage import read_mask
+
+    path = load(window, qtbot, photo)
+    a = window.actions_
+    assert a["load_damage"].isEnabled() and not a["save_damage"].isEnabled()  # nothing painted to save
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(10, 200), (60, 120)])
+    editor = window.session.damage_editor(path)
+    painted = editor.mask()
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda _parent, _title, start, _filter: offered.append(start) or (start, "PNG mask (*.png)"))
+    a["save_damage"].trigger()
+    saved = path.with_name(f"{path.stem}_mask.png")
+    assert offered == [str(saved)] and saved.is_file()
+    np.testing.assert_array_equal(read_mask(saved, width=editor.width, height=editor.height)[0], painted)
+    a["clear_damage"].trigger()
+    assert editor.is_empty()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(saved), "Masks"))
+    a["load_damage"].trigger()
+    np.testing.assert_array_equal(editor.mask(), painted)
+    a["undo_damage"].trigger()
+    assert editor.is_empty()  # (the load was one step)
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(photo.parent / "small.png")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(photo.parent / "small.png"), "Masks"))
+    a["load_damage"].trigger()
+    assert editor.is_empty() and any("small.png is 10×10" in n.text for n in window.notices.notices())

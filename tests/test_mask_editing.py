@@ -153,3 +153,24 @@ def test_the_default_brush_suits_the_photos_faces_or_its_size():
     assert default_brush_radius(248, 189, [45, 47, 44]) == 1.5  # no thinner than a stroke can follow
     assert default_brush_radius(4000, 3000) == pytest.approx(8.0)  # no face: from the photo's size
     assert default_brush_radius(30000, 20000, [5000]) == 40.0
+
+
+def test_a_loaded_mask_adds_to_the_painting_as_one_step_that_the_history_tells():
+    editor = MaskEditor(40, 30)
+    editor.begin_stroke(5, 5, radius=2)
+    editor.end_stroke()
+    painted = editor.mask()
+    loaded = np.zeros((30, 40), np.uint8)
+    loaded[20:25, 30:35] = 255
+    before = editor.history
+    editor.load(loaded)
+    assert (editor.mask() == np.maximum(painted, loaded)).all() and editor.history != before
+    editor.undo()
+    assert (editor.mask() == painted).all() and editor.history == before
+    editor.redo()
+    assert (editor.mask() == np.maximum(painted, loaded)).all()
+    again = MaskEditor(40, 30)
+    again.begin_stroke(5, 5, radius=2)
+    again.end_stroke()
+    again.load(loaded.copy())
+    assert again.history == editor.history  # the same mask loaded: the same history

@@ -1,7 +1,7 @@
 """Painting a damage mask by hand: brush strokes, eraser, clear, undo and redo (no Qt).
 
 A :class:`MaskEditor` holds the edits made to one photo's mask as a history of actions (a stroke
-with its brush radius, painting or erasing; a clear) and rasterises them to the HxW uint8 mask
+with its brush radius, painting or erasing; a clear; a mask loaded from a file) and rasterises them to the HxW uint8 mask
 of :mod:`faceapp.core.damage` (255 = damaged). The GUI turns mouse events into
 :meth:`MaskEditor.begin_stroke` / :meth:`~MaskEditor.extend_stroke` / :meth:`~MaskEditor.end_stroke`
 calls in photo pixels and draws :meth:`MaskEditor.mask` over the photo; listeners registered
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from faceapp.core.damage import DAMAGED, check_mask
+from faceapp.core.damage import DAMAGED, check_mask, mask_summary
 
 #: Brush radii the editor accepts (photo pixels).
 MIN_BRUSH_RADIUS = 1
@@ -55,6 +55,15 @@ class Clear:
     """The whole mask cleared."""
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A mask read from a file, added to what is painted (``digest`` tells two apart: equal
+    digests, equal masks)."""
+
+    digest: str
+    mask: np.ndarray = field(compare=False, repr=False)
+
+
 @dataclass
 class _OpenStroke:
     points: list[tuple[float, float]] = field(default_factory=list)
@@ -82,8 +91,8 @@ class MaskEditor:
     def __init__(self, width: int, height: int, *, base: np.ndarray | None = None) -> None:
         self.width, self.height = int(width), int(height)
         self._base = check_mask(base, self.width, self.height) if base is not None else np.zeros((self.height, self.width), np.uint8)
-        self._done: list[Stroke | Clear] = []
-        self._undone: list[Stroke | Clear] = []
+        self._done: list[Stroke | Clear | Loaded] = []
+        self._undone: list[Stroke | Clear | Loaded] = []
         self._open: _OpenStroke | None = None
         self._raster = self._base.copy()
         self._listeners: list[Callable[[], None]] = []
@@ -136,25 +145,34 @@ class MaskEditor:
             self._raster[...] = 0
             self._push(Clear())
 
-    def _push(self, action: Stroke | Clear) -> None:
+    def load(self, mask: np.ndarray) -> None:
+        """Add the damage ``mask`` marks (HxW, the photo's size; non-zero = damaged: a mask file
+        read with :func:`faceapp.core.damage.read_mask`) to the painted mask, as one undoable step."""
+        self.end_stroke()
+        marked = check_mask(mask, self.width, self.height)
+        digest = mask_summary(marked)["sha256"]
+        np.maximum(self._raster, marked, out=self._raster)
+        self._push(Loaded(digest, marked))
+
+    def _push(self, action: Stroke | Clear | Loaded) -> None:
         self._done.append(action)
         self._undone.clear()
         self._changed()
 
     # ---- history ---------------------------------------------------------------------------
     @property
-    def history(self) -> tuple[Stroke | Clear, ...]:
+    def history(self) -> tuple[Stroke | Clear | Loaded, ...]:
         """The steps that made the mask as it is now, from the last time it was empty (an open
         stroke not yet among them): equal histories give equal masks, so a caller can tell whether
         the mask changed since it looked. What a clearing undid, and erasing while nothing was
         marked, are left out: painted and cleared again, the mask is as it was unpainted (a QA pass
         was told "damage changed since" about a mask cleared back to empty)."""
         based = bool(self._base.any())  # started from a mask: clearing or erasing it is a change
-        steps: list[Stroke | Clear] = []
+        steps: list[Stroke | Clear | Loaded] = []
         for action in self._done:
             if isinstance(action, Clear):
                 steps = [action] if based else []
-            elif steps or based or not action.erase:
+            elif steps or based or not getattr(action, "erase", False):
                 steps.append(action)
         return tuple(steps)
 
@@ -184,6 +202,8 @@ class MaskEditor:
         for action in self._done:
             if isinstance(action, Clear):
                 raster[...] = 0
+            elif isinstance(action, Loaded):
+                np.maximum(raster, action.mask, out=raster)
             else:
                 draw_stroke(raster, action)
         self._raster = raster

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceapp.core.export import file_key
+from faceapp.core.export import export_photo, file_key
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -186,3 +186,18 @@ def near_miss(option: Path, photo: Path, relative: Path | None = None) -> Path |
                 and file_key(folder / name) != file_key(photo)):
             return folder / name
     return None
+
+
+def mask_file_for(photo: Path) -> Path:
+    """Where a photo's damage mask is saved by default: ``photo_mask.png`` beside it, the name
+    ``faceapp-cli restore --mask`` finds first (given the photo's folder)."""
+    return photo.with_name(f"{photo.stem}_mask.png")
+
+
+def write_mask(mask: np.ndarray, dest: Path, *, overwrite: bool = False) -> Path:
+    """Write the HxW damage ``mask`` (non-zero = damaged) to ``dest`` as a PNG, white on black, as
+    :func:`faceapp.core.damage.read_mask` reads it; written whole or not at all. Raises
+    :class:`~faceapp.core.errors.ExportError` when it cannot be (a full or read-only disk, a name
+    taken and not ``overwrite``)."""
+    white = np.where(np.asarray(mask) > 0, np.uint8(255), np.uint8(0))
+    return export_photo(np.repeat(white[..., None], 3, axis=2), None, None, dest, format="PNG", overwrite=overwrite)

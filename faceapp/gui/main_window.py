@@ -33,8 +33,10 @@ from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces, sparing_choice
+from faceapp.core.damage import mask_warning, read_mask
 from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
+from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, write_mask
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import duration, listed
@@ -186,6 +188,8 @@ class MainWindow(QMainWindow):
         a["undo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.undo))
         a["redo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.redo))
         a["clear_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.clear))
+        a["load_damage"].triggered.connect(self.load_damage_mask)
+        a["save_damage"].triggered.connect(self.save_damage_mask)
         a["refine"].triggered.connect(lambda: self.current and s.refine(self.current, self.gallery.current_face()))
         a["settings"].triggered.connect(self.models.open_settings)
         a["models"].triggered.connect(self.models.open_models)
@@ -406,6 +410,45 @@ class MainWindow(QMainWindow):
         if editor is not None:
             edit(editor)
 
+    def load_damage_mask(self) -> None:
+        """Edit ▸ Load damage mask…: a mask file made elsewhere, or saved from here, added to the
+        damage painted on the photo shown (undoable)."""
+        editor = self.damage.editor()
+        if editor is None or self.current is None:
+            return
+        found = mask_file_for(self.current)
+        start = str(found if found.is_file() else self.current.parent)
+        patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
+        chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
+        if not chosen:
+            return
+        try:
+            mask, _covers = read_mask(chosen, width=editor.width, height=editor.height)
+        except FaceappError as exc:
+            self.notices.show_error(exc)
+            return
+        editor.load(mask)
+        said = mask_warning(mask, Path(chosen).name)
+        self.say(f"Damage mask {Path(chosen).name} added: Undo takes it back." if said is None else said[:1].upper() + said[1:])
+
+    def save_damage_mask(self) -> None:
+        """Edit ▸ Save damage mask…: the damage painted on the photo shown, as a mask file (by default
+        photo_mask.png beside the photo, which faceapp-cli restore --mask finds)."""
+        editor = self.damage.editor()
+        if editor is None or self.current is None or editor.is_empty():
+            return
+        chosen, _ = QFileDialog.getSaveFileName(self, "Save the damage mask", str(mask_file_for(self.current)),
+                                                "PNG mask (*.png)")
+        if not chosen:
+            return
+        dest = Path(chosen) if Path(chosen).suffix.lower() == ".png" else Path(chosen + ".png")
+        try:  # (the dialog asked before replacing a file)
+            written = write_mask(editor.mask(), dest, overwrite=True)
+        except FaceappError as exc:
+            self.notices.show_error(exc)
+            return
+        self.say(f"Damage mask saved as {written}.")
+
     def _focus_gallery(self) -> None:
         """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window
         (QA: its arrow keys changed seeds out of sight)."""
@@ -537,6 +580,8 @@ class MainWindow(QMainWindow):
         a["undo_damage"].setEnabled(editor is not None and editor.can_undo)
         a["redo_damage"].setEnabled(editor is not None and editor.can_redo)
         a["clear_damage"].setEnabled(editor is not None and not editor.is_empty())
+        a["load_damage"].setEnabled(editor is not None)
+        a["save_damage"].setEnabled(editor is not None and not editor.is_empty())
         a["cancel"].setEnabled(busy)
         self.cancel_button.setEnabled(busy)
         a["save"].setEnabled(restored)
