@@ -357,9 +357,13 @@ def covered_features_message(result: PhotoResult, *, number: Callable[[int], int
             parts.append(f"face {number(position)}: {', '.join(covered)}")
     if not parts:
         return None
+    whole = any(part.endswith("most of the face") for part in parts)
     return (f"The damage marked hides features ({'; '.join(parts)}). The prior draws them anew, knowing nothing "
-            "of the person's own, so they may come back smoothed or closed: where the eyes or mouth are not "
-            "damaged themselves, leave them unpainted (zoom in for a finer stroke along a scratch).")
+            "of the person's own, so they may come back smoothed or closed"
+            + (", and a face mostly under the mask has too little left to restore from: it comes back as a "
+               "blur or a ghost of a face, not the person" if whole else "")
+            + ": where the eyes or mouth are not damaged themselves, leave them unpainted (zoom in for a finer "
+            "stroke along a scratch).")
 
 
 class DamageMask(NamedTuple):

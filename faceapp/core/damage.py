@@ -204,12 +204,16 @@ COVERED_SHARE = 0.5
 #: The features' extent, in eye distances: a disc round each eye, a band along the mouth.
 _EYE_RADIUS = 0.25
 _MOUTH_HALF_HEIGHT = 0.15
+#: The face itself: an oval round the middle of the eyes and mouth, this many eye distances across
+#: and high (brows to chin, cheek to cheek).
+_FACE_HALF_WIDTH, _FACE_HALF_HEIGHT = 1.0, 1.25
 
 
 def covered_features(mask: np.ndarray, landmarks: np.ndarray) -> list[str]:
     """Which of a face's eyes and mouth its damage ``mask`` (HxW, > 0 damaged) mostly hides
-    (:data:`COVERED_SHARE`): "both eyes", "an eye", "the mouth", in that order; ``landmarks`` are
-    the face's five points (left eye, right eye, nose, mouth corners) in the mask's pixels."""
+    (:data:`COVERED_SHARE`): "both eyes", "an eye", "the mouth", in that order, or "most of the
+    face" alone when it hides most of the face (QA: a face under the mask came back a flat block);
+    ``landmarks`` are the face's five points (left eye, right eye, nose, mouth corners) in the mask's pixels."""
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
     distance = float(np.hypot(*(points[1] - points[0])))
     if distance < 1.0 or not mask.any():
@@ -221,6 +225,11 @@ def covered_features(mask: np.ndarray, landmarks: np.ndarray) -> list[str]:
     def share(region: np.ndarray) -> float:
         return float(damaged[region].mean()) if region.any() else 0.0
 
+    centre = (points[:2].mean(axis=0) + points[3:].mean(axis=0)) / 2
+    face = (((xs - centre[0]) / (_FACE_HALF_WIDTH * distance)) ** 2
+            + ((ys - centre[1]) / (_FACE_HALF_HEIGHT * distance)) ** 2) <= 1.0
+    if share(face) >= COVERED_SHARE:
+        return ["most of the face"]
     eyes = sum(share(np.hypot(xs - x, ys - y) <= _EYE_RADIUS * distance) >= COVERED_SHARE for x, y in points[:2])
     left, right = points[3], points[4]
     along = right - left
