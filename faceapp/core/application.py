@@ -360,9 +360,9 @@ def covered_features_message(result: PhotoResult, *, number: Callable[[int], int
     whole = any(part.endswith("most of the face") for part in parts)
     return (f"The damage marked hides features ({'; '.join(parts)}). The prior draws them anew, knowing nothing "
             "of the person's own, so they may come back smoothed or closed"
-            + (", and a face mostly under the mask has too little left to restore from: it comes back as a "
-               "blur or a ghost of a face, not the person" if whole else "")
-            + ": where the eyes or mouth are not damaged themselves, leave them unpainted (zoom in for a finer "
+            + ("; a face mostly under the mask has too little left to restore from and comes back as a blur "
+               "or a ghost of a face, not the person. Where" if whole else ": where")
+            + " the eyes or mouth are not damaged themselves, leave them unpainted (zoom in for a finer "
             "stroke along a scratch).")
 
 
