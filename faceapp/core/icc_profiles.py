@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 import struct
 
+__all__ = ["adobe_rgb_compatible", "curve_tag", "description_tag", "display_profile", "text_tag", "xyz_tag"]
+
 #: The ICC profile connection space's white (D50), XYZ.
 _D50 = (0.9642, 1.0, 0.8249)
 #: Adobe RGB (1998): its red, green and blue primaries' XYZ, adapted to D50 (the columns of its
@@ -29,12 +31,12 @@ _D65 = (0.95047, 1.0, 1.08883)
 @functools.cache
 def adobe_rgb_compatible() -> bytes:
     """An ICC profile of the Adobe RGB (1998) colour space (read by LittleCMS as such)."""
-    curve = _curve(_ADOBE_RGB_GAMMA)
-    return _profile(b"RGB ", [
-        (b"desc", _description("Adobe RGB (1998) compatible (faceapp)")),
-        (b"cprt", _text("No copyright, use freely")),
-        (b"wtpt", _xyz(*_D65)),
-        (b"rXYZ", _xyz(*_ADOBE_RGB_D50[0])), (b"gXYZ", _xyz(*_ADOBE_RGB_D50[1])), (b"bXYZ", _xyz(*_ADOBE_RGB_D50[2])),
+    curve = curve_tag(_ADOBE_RGB_GAMMA)
+    return display_profile(b"RGB ", [
+        (b"desc", description_tag("Adobe RGB (1998) compatible (faceapp)")),
+        (b"cprt", text_tag("No copyright, use freely")),
+        (b"wtpt", xyz_tag(*_D65)),
+        (b"rXYZ", xyz_tag(*_ADOBE_RGB_D50[0])), (b"gXYZ", xyz_tag(*_ADOBE_RGB_D50[1])), (b"bXYZ", xyz_tag(*_ADOBE_RGB_D50[2])),
         (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
     ])
 
@@ -43,26 +45,28 @@ def _s15_fixed16(value: float) -> bytes:
     return struct.pack(">i", round(value * 65536))
 
 
-def _xyz(x: float, y: float, z: float) -> bytes:
+def xyz_tag(x: float, y: float, z: float) -> bytes:
+    """An ``XYZ`` tag of one colour."""
     return b"XYZ \0\0\0\0" + _s15_fixed16(x) + _s15_fixed16(y) + _s15_fixed16(z)
 
 
-def _curve(gamma: float) -> bytes:
+def curve_tag(gamma: float) -> bytes:
     """A ``curv`` tag of one gamma (u8Fixed8)."""
     return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256))
 
 
-def _text(text: str) -> bytes:
+def text_tag(text: str) -> bytes:
+    """A ``text`` tag (ASCII)."""
     return b"text\0\0\0\0" + text.encode("ascii") + b"\0"
 
 
-def _description(text: str) -> bytes:
+def description_tag(text: str) -> bytes:
     """A v2 ``desc`` tag: the ASCII name, and empty Unicode and ScriptCode names."""
     name = text.encode("ascii") + b"\0"
     return b"desc\0\0\0\0" + struct.pack(">I", len(name)) + name + b"\0" * 8 + b"\0" * 3 + b"\0" * 67
 
 
-def _profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+def display_profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     """An ICC v2.1 display profile (PCS XYZ) of ``colour_space`` holding ``tags``, each 4-byte aligned."""
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
@@ -72,5 +76,5 @@ def _profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
         data += body
     header = (struct.pack(">I", offset + len(data)) + b"\0" * 4 + bytes([2, 0x10, 0, 0]) + b"mntr" + colour_space
               + b"XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 24 + struct.pack(">I", 0)  # rendering intent: perceptual
-              + _xyz(*_D50)[8:] + b"\0" * 48)
+              + xyz_tag(*_D50)[8:] + b"\0" * 48)
     return header + struct.pack(">I", len(tags)) + table + data
