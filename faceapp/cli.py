@@ -477,6 +477,8 @@ class _Restorer:
         if pages > 1:
             record["pages"] = pages
             tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
+        if (misnamed := _misnamed_note(photo, fmt, given=self.args.format is not None)) is not None:
+            tqdm.write(f"note: {path_text(path)} {misnamed}", file=sys.stderr)
         if (cmyk := application.cmyk_note(photo)) is not None:
             record["cmyk"] = True
             tqdm.write(f"note: {path_text(path)} {cmyk}", file=sys.stderr)
@@ -593,6 +595,21 @@ class _Restorer:
         if same_files:
             parts.append("the seeds' files are the same")
         return f" (spared: {', '.join(parts)})"
+
+
+#: Pillow's names of the lossless formats a photo may be stored in, as the front-ends say them.
+_LOSSLESS = {"PNG": "PNG", "TIFF": "TIFF", "BMP": "BMP"}
+
+
+def _misnamed_note(photo, fmt: str, *, given: bool) -> str | None:
+    """What to say of a lossless photo (a PNG, TIFF or BMP) whose name says JPEG, so that its result,
+    named as the photo is, would be a lossy JPEG without a word (QA); None otherwise, or when
+    --format chose the type."""
+    stored = _LOSSLESS.get(photo.format or "")
+    if given or fmt != "JPEG" or stored is None or photo.path is None or photo.path.suffix.lower() not in (".jpg", ".jpeg"):
+        return None
+    return (f"is a {stored} file, though its name says JPEG: its result is a JPEG, as the name says "
+            f"(give --format {stored.lower() if stored != 'BMP' else 'png'} to keep it lossless).")
 
 
 def _refined_text(changes: list[list[float]], *, seed: int | None = None) -> str:

@@ -906,6 +906,20 @@ def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, ca
     assert "CMYK" not in err and "cmyk" not in json.loads(out)["results"][0]
 
 
+def test_a_png_named_as_a_jpeg_is_said_to_become_a_jpeg(tmp_path, testdata_dir, capsys):
+    """QA: a lossless PNG named .jpg was written as a lossy JPEG without a word."""
+    misnamed = tmp_path / "scan.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").save(misnamed, format="PNG")
+    code, _, err = _run(capsys, misnamed, "-o", tmp_path / "out", "--no-progress")
+    assert code == 0
+    assert (f"note: {misnamed} is a PNG file, though its name says JPEG: its result is a JPEG, as the name says "
+            "(give --format png to keep it lossless).") in err
+    code, _, err = _run(capsys, misnamed, "-o", tmp_path / "out", "--format", "png", "--no-progress")
+    assert "though its name says" not in err
+    code, _, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--no-progress")
+    assert "though its name says" not in err
+
+
 def test_faceapps_own_warnings_are_notes_like_the_rest(tmp_path, testdata_dir, capsys):
     """Archivist QA: "alpha_restored.jpg: JPEG has no transparency…" came out bare, without the
     ``note:`` every other remark of the CLI has."""
