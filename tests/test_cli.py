@@ -496,6 +496,31 @@ def test_skip_existing_skips_only_a_photos_own_results(tmp_path, testdata_dir, c
 
 
 
+def test_a_photo_replaced_while_it_is_restored_is_restored_again_on_a_resume(tmp_path, testdata_dir, capsys,
+                                                                              monkeypatch):
+    """QA: a sync replaced a photo while the batch restored it; the result, made from the old
+    picture, named the new file's size and hash, so --skip-existing took the new photo for done,
+    for ever. The provenance names the file as it was read."""
+    from faceapp.core import application
+
+    album = _album(tmp_path, testdata_dir, "p.jpg")
+    photo = album / "p.jpg"
+    read = hashlib.sha256(photo.read_bytes()).hexdigest()
+    real = application.iter_restore
+
+    def replaced_meanwhile(*args, **kwargs):
+        shutil.copy(testdata_dir / "photos" / "cf_06.png", photo)  # (a PNG under the .jpg name: another picture)
+        return (yield from real(*args, **kwargs))
+
+    monkeypatch.setattr(application, "iter_restore", replaced_meanwhile)
+    options = ("-o", tmp_path / "out", "--no-progress", "--json", *FACE)
+    assert _run(capsys, photo, *options)[0] == 0
+    assert read_provenance(tmp_path / "out" / "p_restored.jpg")["source"]["sha256"] == read
+    monkeypatch.setattr(application, "iter_restore", real)
+    code, stdout, _ = _run(capsys, photo, *options, "--skip-existing")
+    assert code == 0 and [r["status"] for r in json.loads(stdout)["results"]] == ["ok"]  # the new picture
+
+
 def test_skip_existing_tells_two_photos_of_one_name_and_size_apart(tmp_path, testdata_dir, capsys):
     """Two scans of one size and name (uncompressed, from one scanner) in two folders: a result of
     one is not taken for the other's on a resume; the other is restored. An empty file under a

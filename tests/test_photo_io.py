@@ -533,3 +533,23 @@ def test_a_cameras_adobe_rgb_photo_without_a_profile_is_read_and_written_as_adob
     exif_ifd[0xA001] = 1  # an sRGB camera photo stays untagged
     Image.fromarray(pixels).save(tmp_path / "srgb.jpg", exif=exif.tobytes())
     assert read_photo(tmp_path / "srgb.jpg").icc is None
+
+
+def test_a_photo_records_the_file_it_was_read_from_and_refuses_one_changing_meanwhile(tmp_path, monkeypatch):
+    import hashlib
+
+    path = tmp_path / "scan.png"
+    Image.fromarray(_pattern()).save(path)
+    photo = read_photo(path)
+    assert (photo.file_bytes, photo.file_sha256) == (path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+    real = photo_io._read_photo
+
+    def still_being_written(*args, **kwargs):
+        read = real(*args, **kwargs)
+        with open(path, "ab") as more:
+            more.write(b"\0" * 10)
+        return read
+
+    monkeypatch.setattr(photo_io, "_read_photo", still_being_written)
+    with pytest.raises(ImageError, match="the file changed while it was being read"):
+        read_photo(path)

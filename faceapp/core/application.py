@@ -432,7 +432,7 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
     ``options``: png_compress_level, webp_method, unique (see export_photo)."""
     provenance = result.provenance()
     if source is not None:
-        provenance["source"] = source_record(source)
+        provenance["source"] = source_record(source, result.photo)
     image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     return export.export_photo(image, alpha, result.photo, dest, format=fmt, quality=quality,
                                provenance=provenance, overwrite=overwrite, **options)
@@ -449,9 +449,12 @@ def result_pixels(result: PhotoResult, fmt: str, *, keep_16_bits: bool = True) -
     return result.composite(), result.alpha
 
 
-def source_record(source: Path) -> dict[str, Any]:
+def source_record(source: Path, photo: Photo | None = None) -> dict[str, Any]:
     """How a result's provenance names the photo it was restored from: its file name, size and
-    SHA-256 (two scans of one size and name differ in it)."""
+    SHA-256 (two scans of one size and name differ in it); those ``photo`` recorded when it read
+    the file, where it did (the file may have been replaced since: QA), else the file's now."""
+    if photo is not None and photo.file_sha256 is not None and photo.path is not None and photo.path.name == Path(source).name:
+        return {"name": Path(source).name, "bytes": photo.file_bytes, "sha256": photo.file_sha256}
     try:
         size = Path(source).stat().st_size
     except OSError:

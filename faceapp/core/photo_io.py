@@ -30,7 +30,9 @@ their signature and the message says how to convert them.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import hashlib
 import io
 import logging
 import math
@@ -205,6 +207,10 @@ class Photo:
     orientation: int = 1
     webp_lossless: bool = False
     png_colour: dict[bytes, bytes] | None = None
+    #: the file's size and SHA-256 as it was read (None for a photo without a file): what a result's
+    #: provenance names, though the file be replaced while the photo is restored (QA: a sync did)
+    file_bytes: int | None = None
+    file_sha256: str | None = None
 
     @property
     def srgb(self) -> np.ndarray:
@@ -282,13 +288,42 @@ def _header_orientation(image: Image.Image) -> int:
 
 
 def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
-    """Read a photo from disk; raise :class:`ImageError` with a user-facing message on failure."""
+    """Read a photo from disk; raise :class:`ImageError` with a user-facing message on failure.
+    The photo records the file's size and SHA-256 as read; a file that changes while it is read (a
+    copy or a sync still writing it) is refused."""
     path = Path(path)
     problem = file_problem(path)
     if problem is not None:
         raise ImageError(f"{path}: cannot read it: {problem}.")
-    if path.stat().st_size == 0:
+    before = _file_state(path)
+    if before[0] == 0:
         raise ImageError(f"{path}: the file is empty.")
+    digest = _file_sha256(path)
+    photo = _read_photo(path, max_pixels=max_pixels)
+    if _file_state(path) != before:
+        raise ImageError(f"{path}: the file changed while it was being read (a copy or sync still writing it?): "
+                         "open it again once it is complete.")
+    return dataclasses.replace(photo, file_bytes=before[0], file_sha256=digest)
+
+
+def _file_state(path: Path) -> tuple[int, int, int]:
+    """(size, modification time in ns, inode) of ``path``: what a change of the file changes."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ImageError(_os_problem(path, exc)) from exc
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def _file_sha256(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise ImageError(_os_problem(path, exc)) from exc
+
+
+def _read_photo(path: Path, *, max_pixels: int) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
