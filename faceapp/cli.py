@@ -394,7 +394,8 @@ class _Restorer:
         # only what any photo of this size needs.
         face_area = 1.0 if self.args.aligned else face_area_of(self.given_faces, header.width, header.height)
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
-                            limit=self.memory_limit, name=path_text(path), face_area=face_area)
+                            limit=self.memory_limit, name=path_text(path), face_area=face_area,
+                            faces_unknown=not self.args.aligned and not self.given_faces)
         if self.args.aligned:
             check_aligned_crop(header.width, header.height, name=path_text(path))
         else:

@@ -140,3 +140,19 @@ def test_a_limit_is_said_back_in_the_units_it_was_given_in():
     with pytest.raises(MemoryBudgetError) as caught:
         check_memory_budget(6000, 4000, upscale=2, fmt="PNG", face_area=0.77, limit=limit)
     assert "more than the 1.0 GiB of --memory-limit" in str(caught.value)
+
+
+def test_a_check_before_the_faces_are_found_gives_the_range_and_a_limit_that_fits_the_most():
+    """QA: 12000x9000 at x2 was refused "needs about 5.3 GiB (e.g. --memory-limit 6G)"; with 6G it
+    was refused again after 32 s of face detection, now needing 10.1 GiB."""
+    limit = MemoryLimit(parse_size("1M"), "--memory-limit", "--memory-limit")
+    with pytest.raises(MemoryBudgetError) as caught:
+        check_memory_budget(12000, 9000, upscale=2, fmt="JPEG", face_area=0.0, limit=limit, faces_unknown=True)
+    least = estimate_peak_bytes(12000, 9000, upscale=2, fmt="JPEG", face_area=0.0)
+    most = estimate_peak_bytes(12000, 9000, upscale=2, fmt="JPEG", face_area=1.0)
+    message = str(caught.value)
+    assert f"from about {least / 2**30:.1f} GiB to {most / 2**30:.1f} GiB (the larger its faces, the more)" in message
+    suggested = int(message.split("e.g. --memory-limit ")[1].split("G")[0])
+    assert suggested * 2**30 >= most  # following the advice is not refused once the faces are found
+    check_memory_budget(12000, 9000, upscale=2, fmt="JPEG", face_area=1.0,
+                        limit=MemoryLimit(suggested * 2**30, "--memory-limit", "--memory-limit"))

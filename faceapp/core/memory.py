@@ -246,16 +246,21 @@ def face_area_of(faces, width: int, height: int) -> float:
 def check_memory_budget(
     width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
     limit: MemoryLimit | None = None, name: str = "the photo", face_area: float = PORTRAIT_FACE_AREA,
-    sixteen_bit: bool = False, eight_bit_setting: str = "",
+    sixteen_bit: bool = False, eight_bit_setting: str = "", faces_unknown: bool = False,
 ) -> None:
     """Raise :class:`MemoryBudgetError` if the job's estimated peak exceeds the limit
     (``face_area``, ``sixteen_bit``: see :func:`estimate_peak_bytes`). ``eight_bit_setting``: the
-    front-end's way to write 8 bits instead of 16, named where that is a way out."""
+    front-end's way to write 8 bits instead of 16, named where that is a way out. ``faces_unknown``:
+    checked before its faces are found, with ``face_area`` the least they take: the message gives
+    the most they could take too, and a limit that fits it (QA: following the first figure's
+    advice was refused again once the faces were found, with a figure twice as large)."""
     limit = limit if limit is not None else memory_limit()
     need = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area,
                                sixteen_bit=sixteen_bit)
     if limit.bytes is None or need <= limit.bytes:
         return
+    most = need if not faces_unknown else estimate_peak_bytes(
+        width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=PORTRAIT_FACE_AREA, sixteen_bit=sixteen_bit)
     ways = []
     smaller = [s for s in (2, 1) if s < upscale]
     eight_bits = "8 bits per channel" + (f" ({eight_bit_setting})" if eight_bit_setting else "")
@@ -280,11 +285,13 @@ def check_memory_budget(
         if option <= limit.bytes:
             ways.append(f"PNG output (needs {_gb(option)})")
     ways.append("a machine with more memory")
-    enough = f"{max(1, math.ceil(need / 2**30))}G"
+    enough = f"{max(1, math.ceil(most / 2**30))}G"
     example = f"{limit.setting} {enough}" if limit.setting.startswith("-") else f"{limit.setting}={enough}"
     depth = " in 16 bits per channel" if sixteen_bit else ""
+    amount = (f"about {_gb(need)}" if most <= need else
+              f"from about {_gb(need)} to {_gb(most)} (the larger its faces, the more)")
     raise MemoryBudgetError(
-        f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt}{depth} needs about {_gb(need)} of "
+        f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt}{depth} needs {amount} of "
         f"memory, more than the {_gb(limit.bytes)} of {limit.source}. Choose {', or '.join(ways)}; "
         f"or, if you know more is free, raise the limit with {limit.setting} (e.g. {example})."
     )
