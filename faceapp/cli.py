@@ -14,6 +14,7 @@ like Ctrl-C: the file being written is removed; every file written before is in 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -422,7 +423,7 @@ class _Restorer:
         message = write_error_message(exc, target, path_text(folder))
         if self.args.output is None:
             message += " Give -o FOLDER to write the results to another folder."
-        raise ExportError(message)
+        raise ExportError(message) from exc
 
     def _caution_once(self, engine) -> None:
         """Say once per run when --fidelity is below the range the model's evaluation found it works in."""
@@ -554,11 +555,16 @@ class _Restorer:
             make_output_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
-            written = application.write_result(
-                chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
-                unique=not self.args.overwrite, png_compress_level=self.args.png_level, webp_method=self.args.webp_method,
-                source=path, keep_16_bits=self.prefs.keep_16_bits,
-            )
+            try:
+                written = application.write_result(
+                    chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
+                    unique=not self.args.overwrite, png_compress_level=self.args.png_level,
+                    webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
+                )
+            except ExportError as exc:
+                if _folder_refuses(exc):  # the next photos for this folder fail before they are restored
+                    self._write_problems[_nearest_existing(dest.parent)] = exc.__cause__
+                raise
             settle(path_text(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
             if written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
@@ -832,7 +838,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 # a result's name too long: only the other file was named); not one that stops the batch
                 named = _is_fatal(exc) or path.name in str(exc)
                 bar.write(f"error: {exc}" if named else f"error: {path_text(path)}: {exc}", file=sys.stderr)
-                if _is_fatal(exc):
+                if _stops_batch(exc, args):
                     break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
                 log.exception("unexpected error on %s", path)
@@ -852,6 +858,25 @@ def run_restore(args: argparse.Namespace) -> int:
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
     _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
     return code
+
+
+#: What a folder's refusal to take a file is, by errno: a full disk, a read-only one or folder.
+_REFUSING_FOLDER = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _folder_refuses(exc: BaseException) -> bool:
+    """Whether ``exc`` (an ExportError) is its folder's refusal of any file: full, or read-only."""
+    return isinstance(exc, ExportError) and getattr(exc.__cause__, "errno", None) in _REFUSING_FOLDER
+
+
+def _stops_batch(exc: FaceappError, args: argparse.Namespace) -> bool:
+    """Errors that would repeat for every input: :func:`_is_fatal`'s, and, where every result goes
+    to one folder (-o), that folder's refusal (QA: on a full disk every remaining photo was
+    restored, minutes of work, only to fail at its write)."""
+    if not _folder_refuses(exc) or args.output is None:
+        return _is_fatal(exc)
+    whole_disk = exc.__cause__.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # (else one folder: -r has others)
+    return whole_disk or not args.recursive
 
 
 def _is_fatal(exc: FaceappError) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -519,6 +521,34 @@ def test_a_photo_replaced_while_it_is_restored_is_restored_again_on_a_resume(tmp
     monkeypatch.setattr(application, "iter_restore", real)
     code, stdout, _ = _run(capsys, photo, *options, "--skip-existing")
     assert code == 0 and [r["status"] for r in json.loads(stdout)["results"]] == ["ok"]  # the new picture
+
+
+def test_a_full_output_disk_stops_the_batch_at_the_first_photo(tmp_path, testdata_dir, capsys, monkeypatch):
+    """QA: with the disk full every remaining photo was restored, minutes of work, only to fail at
+    its write. With -o (one folder) the batch stops at the first; the rest are counted not reached.
+    Results beside each photo (no -o): the same folder's next photo fails before it is restored."""
+    from faceapp.core import application
+
+    album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg", "c.jpg")
+    restores = []
+    real = application.iter_restore
+
+    def counted(*args, **kwargs):
+        restores.append(1)
+        return (yield from real(*args, **kwargs))
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(application, "iter_restore", counted)
+    monkeypatch.setattr(os, "fsync", no_space)
+    code, out, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", "--json", *FACE)
+    summary = json.loads(out)
+    assert code == 1 and len(restores) == 1 and summary["failed"] == 1 and summary["not_reached"] == 2
+    assert err.count("the disk is full") == 1
+    restores.clear()
+    code, out, err = _run(capsys, album, "--no-progress", "--json", *FACE)
+    assert code == 1 and len(restores) == 1 and json.loads(out)["failed"] == 3  # (each said, none restored again)
 
 
 def test_skip_existing_tells_two_photos_of_one_name_and_size_apart(tmp_path, testdata_dir, capsys):
