@@ -430,9 +430,13 @@ def test_a_name_pattern_may_use_its_fields_only_as_plain_names():
 
     assert output_file_name("a.jpg", pattern="{stem}_s{seed:02d}", fields={"seed": 3}) == ("a_s03", ".jpg")
     for pattern, says in (("{stem.upper}", "unknown field stem.upper"), ("{stem[0]}", "unknown field stem[0]"),
-                          ("{stem}_{date}", "unknown field date"), ("{stem}{stem.x}", "unknown field stem.x")):
+                          ("{stem}_{date}", "unknown field date"), ("{stem}{stem.x}", "unknown field stem.x"),
+                          # QA: a blank name, a quoted one and hidden results (which folder runs leave out)
+                          ("  ", "it must give a plain file name"), ("..", "it must give a plain file name"),
+                          ("{stem!r}", "may not convert its value"), (".hidden_{stem}", "it names hidden files")):
         with pytest.raises(ExportError, match=re.escape(says)):
             output_file_name("a.jpg", pattern=pattern)
+    assert output_file_name(".a.jpg", pattern="{stem}_x") == (".a_x", ".jpg")  # a hidden photo's own name
 
 
 # TIFF 6.0's image-structure tags: how a file stores its pixels, never the result's.

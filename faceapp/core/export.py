@@ -198,7 +198,9 @@ def output_file_name(
         ext = "." + ext
     allowed = {"stem", *(fields or {})}
     try:
-        list(string.Formatter().parse(pattern))  # unbalanced braces: ValueError
+        parsed = list(string.Formatter().parse(pattern))  # unbalanced braces: ValueError
+        if any(conversion for _, _, _, conversion in parsed):  # (QA: {stem!r} named a file 'cf_04'.jpg)
+            raise ValueError("a field may not convert its value ({stem!r}, {stem!s}); give {stem}")
         used = pattern_fields(pattern)
         if not used <= allowed:  # also {stem.upper} or {stem[0]}: attribute and index access are not fields
             unknown = ", ".join(sorted(used - allowed))
@@ -206,11 +208,14 @@ def output_file_name(
         stem = pattern.format(stem=input_path.stem, **(fields or {}))
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise NamePatternError(pattern, str(exc)) from None
-    if not stem or "/" in stem or "\\" in stem or "\0" in stem:
+    if not stem.strip(" .") or "/" in stem or "\\" in stem or "\0" in stem:  # (QA: "  " named "  .jpg")
         if "\\" in input_path.stem and "\\" not in pattern:
             raise ExportError(f"the photo's name {input_path.name} holds a \\, which a result's name cannot (it "
                               "separates folders on Windows): rename the photo")
         raise NamePatternError(pattern, "it must give a plain file name")
+    if stem.startswith(".") and not input_path.name.startswith("."):
+        raise NamePatternError(pattern, "it names hidden files (starting with a dot), which a folder of photos "
+                                        "opened or restored later leaves out")
     if (length := name_length(stem + ext)) > MAX_NAME_LENGTH:
         raise ExportError(f"the result's name {stem[:40]}…{ext} would be {length} {_NAME_UNITS} long, and file systems "
                           f"take at most {MAX_NAME_LENGTH}: choose a shorter name pattern, or rename the photo")
