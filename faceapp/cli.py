@@ -569,9 +569,11 @@ class _Restorer:
             note_depth(written)
             if written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
                 self._numbered_advised = True
+                advice = ("" if self.args.skip_existing else  # (QA: given it already, told to give it)
+                          " Running a batch again? --skip-existing leaves photos restored before alone; "
+                          "--overwrite replaces their results.")
                 tqdm.write(f"note: {path_text(dest)} exists, so this result is {written.name}, and so on for "
-                           "results whose names are taken. Running a batch again? --skip-existing leaves photos "
-                           "restored before alone; --overwrite replaces their results.", file=sys.stderr)
+                           f"results whose names are taken.{advice}", file=sys.stderr)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
 

@@ -462,6 +462,8 @@ def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
         ("a.jpg", "skipped"), ("b.jpg", "ok"), ("c.jpg", "ok")]
     assert summary["results"][0]["outputs"] == [str(out_dir / "a_restored_seed0.jpg"), str(out_dir / "a_restored_seed1.jpg")]
     assert "a.jpg →" not in err
+    # c's names were taken (the user's files): said, without advising --skip-existing, given already (QA)
+    assert "c_restored_seed0.jpg exists, so this result is" in err and "Running a batch again?" not in err
     # b is finished: its seed 0 file kept (not written again as b_restored_seed0_2.jpg), seed 1 written.
     assert summary["results"][1]["outputs"] == [str(out_dir / "b_restored_seed0.jpg"), str(out_dir / "b_restored_seed1.jpg")]
     assert not (out_dir / "b_restored_seed0_2.jpg").exists() and "b.jpg → " + str(out_dir / "b_restored_seed0") not in err
