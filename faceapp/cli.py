@@ -826,9 +826,10 @@ def run_restore(args: argparse.Namespace) -> int:
                                     "outputs": [path_text(name) for name in existing]})
                     if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs()):
                         records[-1]["made_with_other_settings"] = changed
-                        bar.write(f"note: {path_text(path)}: skipped; its result {path_text(existing[0])} was made "
-                                   f"with other settings ({'; '.join(changed)}): --overwrite restores it again "
-                                   "with these.", file=sys.stderr)
+                        if not any("made_with_other_settings" in r for r in records[:-1]):  # the rest: counted
+                            bar.write(f"note: {path_text(path)}: skipped; its result {path_text(existing[0])} was "
+                                      f"made with other settings ({'; '.join(changed)}): --overwrite restores it "
+                                      "again with these.", file=sys.stderr)
                     current.clear()
                 else:
                     restorer.restore(path, relative, on_progress, keep)  # its record is kept as it is written
@@ -856,6 +857,9 @@ def run_restore(args: argparse.Namespace) -> int:
         _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
         return EXIT_INTERRUPTED
     bar.close()
+    if (others := sum("made_with_other_settings" in r for r in records)) > 1:  # (QA: a note each, hundreds)
+        print(f"note: {counted(others - 1, 'more skipped photo')} also had results made with other settings "
+              "(--json lists them): --overwrite restores them again with these.", file=sys.stderr)
     failed = [r for r in records if r["status"] == "failed"]
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
     _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)

@@ -662,6 +662,14 @@ def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_p
     assert "first seed 0, now 3" in record["made_with_other_settings"]
     assert "was made with other settings (" in err and "--overwrite restores it again" in err
     assert len(list(tmp_path.iterdir())) == 1  # kept as it was
+    for name in ("b.jpg", "c.jpg"):  # more photos: one note, then a count (QA: a note each, hundreds)
+        shutil.copy(photo, tmp_path / name)
+        assert _run(capsys, tmp_path / name, "-o", tmp_path, "--no-progress", *FACE)[0] == 0
+    code, out, err = _run(capsys, photo, tmp_path / "b.jpg", tmp_path / "c.jpg", "-o", tmp_path, "--skip-existing",
+                          "--fidelity", "0.9", "--json", "--no-progress", *FACE)
+    assert code == 0 and err.count("was made with other settings") == 1
+    assert "note: 2 more skipped photos also had results made with other settings" in err
+    assert all("made_with_other_settings" in r for r in json.loads(out)["results"])
 
 
 def test_overwrite_and_skip_existing_together_are_a_usage_error(tmp_path, testdata_dir, capsys):
