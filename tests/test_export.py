@@ -682,6 +682,14 @@ def test_a_pngs_imagemagick_raw_profiles_of_xmp_and_iptc_are_kept(tmp_path, iptc
     assert as_jpeg.iptc == record and b"Anna at the tower" in as_jpeg.xmp
     as_png = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "restored.png"))
     assert _all_dublin_core(as_png.xmp)["dc:description"] == ["Anna at the tower"]
+    import time
+
+    hostile = PngImagePlugin.PngInfo()  # review: a regular expression took 21 s on this 211-byte file
+    hostile.add_text("Raw profile type iptc", "\n" * 65536, zip=True)
+    Image.new("RGB", (40, 30)).save(tmp_path / "hostile.png", pnginfo=hostile)
+    started = time.perf_counter()
+    assert read_photo(tmp_path / "hostile.png").iptc is None
+    assert time.perf_counter() - started < 2.0
 
 
 def _all_dublin_core(xmp: bytes) -> dict[str, list[str]]:
