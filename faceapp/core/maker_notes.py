@@ -24,6 +24,12 @@ _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 
 #: "OLYMP\0" and "SANYO\0", 8; "Panasonic\0\0\0" and "SONY DSC \0\0\0", 12).
 _IFD_STARTS = (0, 6, 8, 10, 12)
 _MOST_ENTRIES = 512
+#: Bytes a maker may leave between its note's IFD and its first value (a next-IFD link, padding).
+_VALUES_GAP = 16
+#: The signatures of notes whose offsets count from the note itself (or from a TIFF header of its
+#: own): nothing in them moves with the note.
+_COUNTING_FROM_THE_NOTE = (b"FUJIFILM", b"Nikon\0\x02", b"OLYMPUS\0", b"OM SYSTEM\0", b"LEICA", b"Apple iOS",
+                           b"GENERALE", b"Ricoh", b"KDK", b"SIGMA", b"FOVEON")
 
 
 def keep_maker_note(before: bytes, after: bytes) -> bytes:
@@ -47,6 +53,9 @@ def keep_maker_note(before: bytes, after: bytes) -> bytes:
     base = len(_EXIF_HEADER) if bytes(after[:6]) == _EXIF_HEADER else 0
     for field_at, value in entries:
         struct.pack_into(order + "I", patched, base + new_at + field_at, value + new_at - old_at)
+    footer = _footer_at(note, order)
+    if footer is not None and struct.unpack_from(order + "I", note, footer)[0] == old_at:  # (Canon's; review)
+        struct.pack_into(order + "I", patched, base + new_at + footer, new_at)
     return bytes(patched)
 
 
@@ -83,9 +92,14 @@ def _entry(tiff: bytes, order: str, ifd: int, tag: int) -> int | None:
 
 
 def _absolute_entries(note: bytes, note_at: int, order: str) -> list[tuple[int, int]]:
-    """The offset fields of the note's IFD (where each is within the note, and its value) when every
-    value stored outside its entry lies within the note counted from the block's header; none when
-    the note is no IFD this reads, or its offsets count from elsewhere."""
+    """The offset fields of the note's IFD (where each is within the note, and its value) when its
+    values are counted from the block's header; none when the note is no IFD this reads, carries a
+    maker's signature whose offsets count from the note (Fujifilm's, Nikon's, …), or its offsets
+    count from elsewhere, or cannot be told apart (review: Fujifilm's, counted from the note, were
+    also within the note counted from the header, and "fixed" broken). Told by where its first value
+    lies: a maker writes it just after the IFD, so counted from the header it is ``note_at`` further."""
+    if note.startswith(_COUNTING_FROM_THE_NOTE):
+        return []
     for start in _IFD_STARTS:
         try:
             (count,) = struct.unpack_from(order + "H", note, start)
@@ -93,6 +107,7 @@ def _absolute_entries(note: bytes, note_at: int, order: str) -> list[tuple[int, 
             return []
         if not 0 < count <= _MOST_ENTRIES or start + 2 + 12 * count > len(note):
             continue
+        after_ifd = start + 2 + 12 * count  # where values may start (after a next-IFD link, maybe)
         fields, plausible = [], True
         for index in range(count):
             at = start + 2 + 12 * index
@@ -102,12 +117,25 @@ def _absolute_entries(note: bytes, note_at: int, order: str) -> list[tuple[int, 
                 break
             size = _TYPE_SIZES[kind] * items
             if size > 4:
-                if not (note_at <= value and value + size <= note_at + len(note)):
+                if not (note_at + after_ifd <= value and value + size <= note_at + len(note)):
                     plausible = False  # counted from elsewhere (the note itself, or its own header)
                     break
                 fields.append((at + 8, value))
-        if plausible and fields:
-            return fields
-        if plausible:
+        if not plausible:
+            continue
+        if not fields:
             return []  # an IFD whose values all fit in their entries: nothing to move
+        first = min(value for _, value in fields)
+        from_header = first - note_at - after_ifd <= _VALUES_GAP
+        from_note = after_ifd <= first <= after_ifd + _VALUES_GAP
+        return fields if from_header and not from_note else []
     return []
+
+
+def _footer_at(note: bytes, order: str) -> int | None:
+    """Where a Canon note's footer (a TIFF header: its byte order and the note's own offset, which
+    readers check against where the note is) holds that offset within the note, or None."""
+    footer = note[-8:]
+    if len(note) >= 8 and footer[:4] in (b"II*\0", b"MM\0*"):
+        return len(note) - 4
+    return None
