@@ -218,6 +218,15 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     saved = path.with_name(f"{path.stem}_mask.png")
     assert offered == [str(saved)] and saved.is_file()
     np.testing.assert_array_equal(read_mask(saved, width=editor.width, height=editor.height)[0], painted)
+    from faceapp.core.photo_inputs import list_photos
+
+    assert saved not in list_photos(path.parent).photos  # (review: the folder opened again listed it as a photo)
+    kept = saved.read_bytes()  # a name typed without .png: the file named with it is not replaced unasked (review)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(saved.with_suffix("")), "PNG mask (*.png)"))
+    a["clear_damage"].trigger()
+    paint(window, qtbot, [(20, 20), (30, 30)])
+    a["save_damage"].trigger()
+    assert saved.read_bytes() == kept and any("already exists" in n.text for n in window.notices.notices())
     a["clear_damage"].trigger()
     assert editor.is_empty()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(saved), "Masks"))

@@ -87,3 +87,24 @@ def test_two_photos_or_two_masks_of_one_name_are_left_unclear(tmp_path):
     spelt_otherwise = tmp_path / "sub" / ".." / "old.png"  # the mask folder named another way than the photos'
     assert len(separate_masks([(jpg, jpg.relative_to(tmp_path)), (spelt_otherwise, Path("old.png"))],
                               tmp_path / "sub" / "..").unclear) == 1
+
+
+def test_a_saved_mask_never_replaces_its_photo_and_is_left_out_of_the_photos(tmp_path):
+    """Review: saving a PNG photo's mask under the photo's own name replaced the photo with black;
+    a saved mask came back as a photo (without a face) when its folder was opened again."""
+    import pytest
+
+    from faceapp.core.errors import ExportError
+    from faceapp.core.mask_files import mask_file_for, write_mask
+    from faceapp.core.photo_inputs import list_photos
+
+    photo = _photo(tmp_path / "scan.png")
+    before = photo.read_bytes()
+    mask = np.zeros((200, 300), np.uint8)
+    mask[10:20, 10:50] = 255
+    with pytest.raises(ExportError, match="never replaces it"):
+        write_mask(mask, photo, photo=photo, overwrite=True)
+    assert photo.read_bytes() == before
+    written = write_mask(mask, mask_file_for(photo), photo=photo)
+    assert written == tmp_path / "scan_mask.png" and looks_like_mask(written)
+    assert list_photos(tmp_path).photos == (photo,) and written in list_photos(tmp_path).earlier_results

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceapp.core.export import export_photo, file_key
+from faceapp import __version__
+from faceapp.core.errors import ExportError
+from faceapp.core.export import destination_problem, export_photo, file_key
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -194,10 +196,14 @@ def mask_file_for(photo: Path) -> Path:
     return photo.with_name(f"{photo.stem}_mask.png")
 
 
-def write_mask(mask: np.ndarray, dest: Path, *, overwrite: bool = False) -> Path:
-    """Write the HxW damage ``mask`` (non-zero = damaged) to ``dest`` as a PNG, white on black, as
-    :func:`faceapp.core.damage.read_mask` reads it; written whole or not at all. Raises
-    :class:`~faceapp.core.errors.ExportError` when it cannot be (a full or read-only disk, a name
-    taken and not ``overwrite``)."""
+def write_mask(mask: np.ndarray, dest: Path, *, photo: Path, overwrite: bool = False) -> Path:
+    """Write the HxW damage ``mask`` (non-zero = damaged) of ``photo`` to ``dest`` as a PNG, white
+    on black, as :func:`faceapp.core.damage.read_mask` reads it; written whole or not at all, and
+    marked as faceapp's own file, so that a folder of photos opened later leaves it out (review: it
+    came back as a photo without a face). Raises :class:`~faceapp.core.errors.ExportError` when it
+    cannot be (``dest`` is the photo itself, a full or read-only disk, a name taken and not ``overwrite``)."""
+    if (problem := destination_problem(dest, photo)) is not None:
+        raise ExportError(problem)
     white = np.where(np.asarray(mask) > 0, np.uint8(255), np.uint8(0))
-    return export_photo(np.repeat(white[..., None], 3, axis=2), None, None, dest, format="PNG", overwrite=overwrite)
+    return export_photo(np.repeat(white[..., None], 3, axis=2), None, None, dest, format="PNG", overwrite=overwrite,
+                        provenance={"software": f"faceapp {__version__}", "damage_mask_of": photo.name})

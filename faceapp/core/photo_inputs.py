@@ -27,7 +27,7 @@ class FolderListing:
 
     folder: Path
     photos: tuple[Path, ...] = ()  #: the photos to restore
-    earlier_results: tuple[Path, ...] = ()  #: photos faceapp wrote itself, left out
+    earlier_results: tuple[Path, ...] = ()  #: photos and damage masks faceapp wrote itself, left out
     not_photos: tuple[Path, ...] = ()  #: files of other types, broken links, devices: left out
     hidden: tuple[Path, ...] = ()  #: hidden files and folders (not looked into), left out
     unreadable: tuple[Path, ...] = ()  #: folders that could not be listed (permission denied, …)
@@ -141,7 +141,7 @@ def no_photos_text(listing: FolderListing) -> str:
     subfolders = len(listing.subfolders)
     held = []
     if listing.earlier_results:
-        held.append(f"{len(listing.earlier_results)} of faceapp's own results")
+        held.append(f"{len(listing.earlier_results)} of faceapp's own results or damage masks")
     if listing.not_photos:
         held.append(f"files faceapp does not read ({not_photos_text(listing.not_photos)})")
     if subfolders:

@@ -441,9 +441,10 @@ class MainWindow(QMainWindow):
                                                 "PNG mask (*.png)")
         if not chosen:
             return
-        dest = Path(chosen) if Path(chosen).suffix.lower() == ".png" else Path(chosen + ".png")
-        try:  # (the dialog asked before replacing a file)
-            written = write_mask(editor.mask(), dest, overwrite=True)
+        named = Path(chosen).suffix.lower() == ".png"
+        dest = Path(chosen) if named else Path(chosen + ".png")
+        try:  # (the dialog asked before replacing the file it was given, not one named with .png added)
+            written = write_mask(editor.mask(), dest, photo=self.current, overwrite=named)
         except FaceappError as exc:
             self.notices.show_error(exc)
             return
