@@ -641,10 +641,16 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
                 else f"{sorted_out.masks} files used as damage masks are")
         print(f"note: {what} not restored.", file=sys.stderr)
     if sorted_out.without_mask:
-        nearly = [(photo, miss) for photo in sorted_out.without_mask
-                  if (miss := near_miss(option, photo, dict(inputs).get(photo))) is not None]
+        stems = {photo.stem for photo, _ in sorted_out.photos}
+        relatives = dict(inputs)
+        nearly = []
+        for photo in sorted_out.without_mask:  # (three said at most: stop looking there)
+            if (miss := near_miss(option, photo, relatives.get(photo), others=stems - {photo.stem})) is not None:
+                nearly.append((photo, miss))
+                if len(nearly) == 3:
+                    break
         hint = "".join(f" {miss.name} looks meant for {photo.name}: name it {photo.stem}_mask{miss.suffix}."
-                       for photo, miss in nearly[:3])
+                       for photo, miss in nearly)
         print(f"note: {path_text(option)} holds no damage mask for {len(sorted_out.without_mask)} of "
               f"{counted(len(sorted_out.photos), 'photo')} ({listed([p.name for p in sorted_out.without_mask])}): "
               f"{'it is' if len(sorted_out.without_mask) == 1 else 'they are'} restored without repair. A photo's "

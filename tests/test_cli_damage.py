@@ -74,6 +74,13 @@ def test_a_folder_of_masks_is_matched_by_name(engine, damaged, capsys, tmp_path)
     assert "damage" in results["old.png"] and "damage" not in results["other.png"]
     assert f"note: {masks} holds no damage mask for 2 of 3 photos (other.png, third.png): they are restored" in err
     assert "third.png.png looks meant for third.png: name it third_mask.png." in err
+    # review: IMG_10's mask is not IMG_1's, nor is a photo-like file named like one
+    for name in ("IMG_1.png", "IMG_10.png"):
+        shutil.copy(photo, photo.parent / name)
+    shutil.copy(mask_file, masks / "IMG_10.png")
+    shutil.copy(photo, masks / "other-edit.png")
+    code, _, err = run(capsys, photo.parent, "--mask", masks, "--fidelity", "1", "-o", tmp_path / "out2", "--no-progress")
+    assert code == 0 and "looks meant for IMG_1.png" not in err and "looks meant for other.png" not in err
 
 
 def test_recursive_photos_of_one_name_get_the_masks_at_their_own_paths(engine, damaged, capsys, tmp_path):

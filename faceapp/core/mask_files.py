@@ -171,23 +171,30 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
     return result
 
 
-def near_miss(option: Path, photo: Path, relative: Path | None = None) -> Path | None:
-    """A file in the folder of masks ``option``, where ``photo``'s mask would be, whose name starts
-    with the photo's and is not a name a mask is found by (``photo.jpg.png``, ``photo-mask.png``):
-    most likely meant as its mask. None when there is none."""
+def near_miss(option: Path, photo: Path, relative: Path | None = None, *, others: set[str] = frozenset()) -> Path | None:
+    """A file in the folder of masks ``option``, where ``photo``'s mask would be, named like the photo
+    and then a separator (``photo.jpg.png``, ``photo-mask.png``, ``photo mask.png``) but not as a mask
+    is found by, that looks like a mask: most likely meant as its mask. Not one named for another
+    photo (``others``: the stems of the photos restored: IMG_10.png is not IMG_1.jpg's, review).
+    None when there is none."""
     relative = relative if relative is not None else Path(photo.name)
     folder = option / relative.parent
-    try:
-        names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
-    except OSError:
-        return None
-    for name in names:
+    for name in _file_names(folder):
         candidate = Path(name)
-        if (name.startswith(photo.stem) and candidate.suffix.lower() in MASK_SUFFIXES
-                and candidate.stem not in (photo.stem, f"{photo.stem}_mask")
-                and file_key(folder / name) != file_key(photo)):
+        rest = name[len(photo.stem):]
+        if (name.startswith(photo.stem) and rest[:1] in (".", "-", "_", " ") and candidate.suffix.lower() in MASK_SUFFIXES
+                and candidate.stem not in (photo.stem, f"{photo.stem}_mask", *others)
+                and file_key(folder / name) != file_key(photo) and looks_like_mask(folder / name)):
             return folder / name
     return None
+
+
+def _file_names(folder: Path) -> list[str]:
+    """The names of the files in ``folder``, sorted (none when it cannot be listed)."""
+    try:
+        return sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+    except OSError:
+        return []
 
 
 def mask_file_for(photo: Path) -> Path:
