@@ -148,6 +148,11 @@ def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, 
     assert any(n.level == "error" for n in window.notices.notices_in_sight())
     window.filmstrip.select(path)
     assert notice in window.notices.notices_in_sight()
+    window.filmstrip.select(other)
+    window.session.remove(path)  # taken off the filmstrip: its notes go with it (review: they came back)
+    assert notice not in window.notices.notices()
+    window.session.remove(other)
+    assert window.current is None and window.notices._shown_photo is None
 
 
 def test_a_restore_that_cannot_start_leaves_the_brush_in_hand(window, qtbot, tmp_path):

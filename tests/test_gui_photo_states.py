@@ -406,6 +406,7 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
     restoring wait for its faces."""
     import threading
 
+    from faceapp.core.errors import DetectorUnavailableError
     from faceapp.core.faces import face_from_box
     from faceapp.core.photo_io import Photo
     from faceapp.gui.backend import CoreBackend, PhotoRead
@@ -413,12 +414,15 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
 
     class SlowDetection(CoreBackend):
         gate = threading.Event()
+        fail = False
 
         def load_job(self, path, prefs):
             def job(should_cancel):
                 photo = Photo.from_array(np.full((120, 160, 3), 200, np.uint8))
                 yield PhotoRead(photo)
                 self.gate.wait(20)
+                if self.fail:
+                    raise DetectorUnavailableError("The face detector weights are missing")
                 return photo, [face_from_box((40, 30, 100, 100))], None
 
             return job
@@ -436,6 +440,16 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
         backend.gate.set()
         qtbot.waitUntil(lambda: window.actions_["restore"].isEnabled(), timeout=10000)
         assert window.actions_["damage_brush"].isEnabled() and window.compare.before_image().width() == 160
+        # its faces cannot be found (review): the photo read and its image go, the view says why
+        backend.gate.clear()
+        backend.fail = True
+        window.session.error.connect(lambda _error: None)
+        failing = window.add_paths([tmp_path / "other.png"])[0]
+        qtbot.waitUntil(lambda: window.compare.before_image() is not None and window.current == failing, timeout=10000)
+        backend.gate.set()
+        qtbot.waitUntil(lambda: window.session.entries[failing].state == "error", timeout=10000)
+        assert failing not in window.session._read and failing not in window.session.before
+        assert window.compare.before_image() is None and "could not be opened" in window.compare.message()
     finally:
         backend.gate.set()
         window.session.shutdown()

@@ -529,8 +529,10 @@ class MainWindow(QMainWindow):
 
     def _entry_removed(self, path: Path) -> None:
         self.filmstrip.remove_photo(path)
+        self.notices.forget(path)
         if path == self.current:
             self.current = None
+            self.notices.show_photo(None)
             self.damage.set_editor(None)
             self.compare.set_images(None)
             self.gallery.clear()

@@ -273,6 +273,12 @@ class NotificationArea(QScrollArea):
         for banner in list(self._banners):
             self._remove(banner)
 
+    def forget(self, subject: Any) -> None:
+        """Take down every notice about ``subject`` (a photo taken off the filmstrip: review, its
+        hidden notes had come back when it was opened again)."""
+        for banner in [b for b in self._banners if b.notice.subject == subject]:
+            self._remove(banner)
+
     def show_photo(self, photo: Any) -> None:
         """``photo`` is the one shown now: warnings and notes about another photo (a notice's
         subject) wait out of sight until theirs is shown again (QA: one photo's "damage hides

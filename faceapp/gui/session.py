@@ -235,7 +235,7 @@ class Session(QObject):
                 on_progress=lambda item, p=path: self._load_progress(p, item),
                 on_done=lambda value, p=path, r=restore: self._loaded(p, value, r),
                 on_failed=lambda error, p=path: self._failed(p, error),
-                on_cancelled=lambda p=path: self._set_state(p, "not loaded"),
+                on_cancelled=lambda p=path: (self._forget_read(p), self._set_state(p, "not loaded")),
             ))
         opened = [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
         return added, opened
@@ -499,6 +499,7 @@ class Session(QObject):
     def _failed(self, path: Path, error: BaseException, *, album: bool = True) -> None:
         """A job of ``path`` failed (``album``: a load or a restore, which ends its part in a Restore all)."""
         entry = self.entries.get(path)
+        self._forget_read(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
             entry.restore_when_loaded = False
@@ -508,6 +509,14 @@ class Session(QObject):
         self.error.emit(error)
         if album:
             self._album_ended(path, restored=False)
+
+    def _forget_read(self, path: Path) -> None:
+        """A load that showed its photo early ended without its faces (failed, cancelled): the photo
+        it read, and the image drawn of it, go (review: kept, out of the memory budget, and shown
+        under "could not be opened")."""
+        entry = self.entries.get(path)
+        if self._read.pop(path, None) is not None and entry is not None and entry.photo is None:
+            self.before.pop(path, None)
 
     # ---- faces and candidates --------------------------------------------------------------
     def toggle_face(self, path: Path, index: int) -> None:
@@ -821,10 +830,11 @@ class Session(QObject):
     def _full_size_bytes(self, path: Path) -> int:
         """About what ``path``'s full-size images and composite take (see FULL_SIZE_BUDGET_BYTES)."""
         entry = self.entries.get(path)
-        if entry is None or entry.photo is None:
+        photo = entry.photo or self._read.get(path) if entry is not None else None  # (shown while its faces are found)
+        if photo is None:
             return 0
         scale = entry.result.scale if entry.result is not None else 0
-        return 3 * entry.photo.width * entry.photo.height * (1 + 2 * scale * scale)
+        return 3 * photo.width * photo.height * (1 + 2 * scale * scale)
 
     def preparing(self, path: Path) -> bool:
         """Whether the composer is making full-size images or the composite that ``path`` lacks
