@@ -171,6 +171,12 @@ def provenance_text(xmp: bytes | None) -> str | None:
     return found[-1].text if found else None  # the last: this run's, added after anything left of older ones
 
 
+def _element(name: str) -> re.Pattern[bytes]:
+    """An element ``name`` of any prefix, empty (``<a:Area .../>``) or with its content, whole."""
+    tag = re.escape(name.encode())
+    return re.compile(rb"<([\w.-]+:)?" + tag + rb"\b(?:[^>]*/>|[^>]*>.*?</\1?" + tag + rb"\s*>)", re.DOTALL)
+
+
 def _property(name: str) -> re.Pattern[bytes]:
     """An XMP property's value, as an attribute (``tiff:ImageWidth="4000"``) or an element
     (``<tiff:ImageWidth>4000</tiff:ImageWidth>``; a closing tag is not followed by a value)."""
@@ -193,6 +199,8 @@ def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | 
     and the CMYK profile's name Photoshop states (QA: both stale in the result)."""
     for pattern, axis in _SIZES:
         xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
+    if _parsed(xmp) is None:  # (its structs are edited only in a packet that parses: an element left
+        return xmp            # open made the searches for its end scan the rest of the packet again and again)
     xmp = _REGION_DIMENSIONS.sub(lambda m: _with_dimensions(m.group(0), size), xmp)
     xmp = _without_property(xmp, "HasExtendedXMP")
     if converted_from_cmyk:
@@ -220,9 +228,8 @@ def _rational(value: float) -> bytes:
 # ---- face regions (the Metadata Working Group's mwg-rs:Regions) ------------------------------------
 
 #: A region list's AppliedToDimensions and each region's Area, as a struct of attributes or of elements.
-_REGION_DIMENSIONS = re.compile(
-    rb"<([\w.-]+:)?AppliedToDimensions\b(?:[^>]*/>|[^>]*>.*?</\1?AppliedToDimensions\s*>)", re.DOTALL)
-_REGION_AREA = re.compile(rb"<([\w.-]+:)?Area\b(?:[^>]*/>|[^>]*>.*?</\1?Area\s*>)", re.DOTALL)
+_REGION_DIMENSIONS = _element("AppliedToDimensions")
+_REGION_AREA = _element("Area")
 _WIDTH, _HEIGHT = _property("w"), _property("h")
 _X, _Y = _property("x"), _property("y")
 _NUMBER = re.compile(rb"[\s\"'>]*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)")
@@ -264,7 +271,8 @@ def upright_regions(xmp: bytes, orientation: int, stored: tuple[int, int]) -> by
     across another's mouth once the photo was turned). Regions stated on the upright picture
     already, whose dimensions say so, and half turns, which leave the dimensions alike and so do not
     tell, are left as they are."""
-    if orientation not in (5, 6, 7, 8) or stored[0] == stored[1] or b"AppliedToDimensions" not in xmp:
+    if (orientation not in (5, 6, 7, 8) or stored[0] == stored[1] or b"AppliedToDimensions" not in xmp
+            or _parsed(xmp) is None):
         return xmp
     dimensions = _REGION_DIMENSIONS.search(xmp)
     if dimensions is None or (_value(_WIDTH, dimensions.group(0)), _value(_HEIGHT, dimensions.group(0))) != stored:
@@ -294,7 +302,7 @@ def _number(value: float) -> str:
 
 _MEDIA_MANAGEMENT = "http://ns.adobe.com/xap/1.0/mm/"
 _RESOURCE_REF = "http://ns.adobe.com/xap/1.0/sType/ResourceRef#"
-_DERIVED_FROM = re.compile(rb"<([\w.-]+:)?DerivedFrom\b(?:[^>]*/>|[^>]*>.*?</\1?DerivedFrom\s*>)", re.DOTALL)
+_DERIVED_FROM = _element("DerivedFrom")
 _DATES = tuple(_property(name) for name in ("ModifyDate", "MetadataDate"))
 
 
@@ -306,17 +314,20 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     where none was stated, and the modification and metadata dates ``when`` (ISO 8601) where stated.
     A packet without those ids, or that cannot be parsed, keeps its ids as they are."""
     new_id = new_id or (lambda: uuid.uuid4().hex)
-    for pattern in _DATES:
-        xmp = pattern.sub(lambda m: m.group(1) + when.encode(), xmp)
     root = _parsed(xmp)
     if root is None:
         return xmp
+    for pattern in _DATES:  # the first of each: the photo's own (a Pantry's come after; review)
+        xmp = pattern.sub(lambda m: m.group(1) + when.encode(), xmp, count=1)
     ids = {name: _first_value(root, _MEDIA_MANAGEMENT, name) for name in ("DocumentID", "InstanceID", "OriginalDocumentID")}
     if ids["DocumentID"] is None and ids["InstanceID"] is None:
         return xmp
-    xmp = _property("DocumentID").sub(lambda m: m.group(1) + f"xmp.did:{new_id()}".encode(), xmp)
-    xmp = _property("InstanceID").sub(lambda m: m.group(1) + f"xmp.iid:{new_id()}".encode(), xmp)
-    xmp = _DERIVED_FROM.sub(b"", xmp)
+    xmp = _property("DocumentID").sub(lambda m: m.group(1) + f"xmp.did:{new_id()}".encode(), xmp, count=1)
+    xmp = _property("InstanceID").sub(lambda m: m.group(1) + f"xmp.iid:{new_id()}".encode(), xmp, count=1)
+    pantry = xmp.find(b":Pantry")  # (its ingredients' records, which keep theirs)
+    earlier = _DERIVED_FROM.search(xmp)
+    if earlier is not None and (pantry < 0 or earlier.start() < pantry):
+        xmp = xmp[:earlier.start()] + xmp[earlier.end():]
     reference = "".join(f"<stRef:{field}>{_text(ids[name])}</stRef:{field}>"
                         for field, name in (("instanceID", "InstanceID"), ("documentID", "DocumentID")) if ids[name])
     body = f'<xmpMM:DerivedFrom rdf:parseType="Resource" xmlns:stRef="{_RESOURCE_REF}">{reference}</xmpMM:DerivedFrom>'
