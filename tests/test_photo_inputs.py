@@ -73,3 +73,21 @@ def test_a_folder_without_photos_says_what_it_holds_instead(tmp_path):
     assert text.startswith("No photos to open in album") and "1 sub-folder" in text and ".txt" in text
     (tmp_path / "empty").mkdir()
     assert no_photos_text(list_photos(tmp_path / "empty")) == "No photos to open in empty: it is empty."
+
+
+def test_the_recent_list_gets_what_was_asked_for_however_it_was_spelt(tmp_path, monkeypatch):
+    """Review: a relative path (faceapp photo.jpg, faceapp .) or one through a link was never found
+    among the photos opened, which are resolved, and Open recent stayed empty."""
+    from faceapp.core.photo_inputs import recent_entries
+
+    album = tmp_path / "album"
+    album.mkdir()
+    photo = album / "a.jpg"
+    photo.write_bytes(b"")
+    (tmp_path / "link").symlink_to(album)
+    monkeypatch.chdir(tmp_path)
+    opened = [photo.resolve()]
+    assert recent_entries([Path("album/a.jpg")], opened) == [photo.resolve()]
+    assert recent_entries([Path("album")], opened) == [album.resolve()]
+    assert recent_entries([Path("link")], opened) == [album.resolve()]
+    assert recent_entries([Path("elsewhere")], opened) == []

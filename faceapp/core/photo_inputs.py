@@ -154,8 +154,9 @@ def no_photos_text(listing: FolderListing) -> str:
 
 def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:
     """What of ``items`` (the files and folders asked for) belongs on a recent list, given the
-    photos ``opened`` from them: a photo that opened, and a folder that gave at least one (as the
-    folder: its photos would push every earlier entry off the list)."""
+    photos ``opened`` from them (resolved): a photo that opened, and a folder that gave at least one
+    (as the folder: its photos would push every earlier entry off the list); each resolved."""
     photos = set(opened)
-    return [item for item in items
+    asked = [Path(os.path.realpath(item)) for item in items]  # (opened photos are resolved: a relative or
+    return [item for item in asked                            # linked path asked for was never found; review)
             if item in photos or (item.is_dir() and any(item in photo.parents for photo in opened))]
