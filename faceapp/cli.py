@@ -625,11 +625,12 @@ def _refined_text(changes: list[list[float]], *, seed: int | None = None) -> str
     """What --refine did to a result (``changes``: each face's passes' RMS changes; ``seed``: which
     of several results), said as --help promises (QA: only --json had it)."""
     which = f" (result {seed})" if seed is not None else ""
-    faces = "; ".join(f"face {number} moved " + ", ".join(f"{change:.1f}" for change in passes)
+    faces = "; ".join(f"face {number} moved " + ", ".join(f"{change:.1f}" if change >= 0.05 else "under 0.1"
+                                                           for change in passes) + " grey levels"
                       for number, passes in enumerate(changes, start=1) if passes)
     passes = max((len(p) for p in changes), default=0)
     times = "once" if passes == 1 else f"{passes} times"
-    return f"refined {times}{which}: {faces} grey levels (RMS){', pass by pass' if passes > 1 else ''}."
+    return f"refined {times}{which}: {faces} (RMS{', pass by pass' if passes > 1 else ''})."
 
 
 def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list[tuple[Path, Path]]:

@@ -132,7 +132,7 @@ def test_refine_runs_k_passes_and_reports_their_changes(monkeypatch, retinaface_
     changes = summary["refine"][0][0]
     assert len(changes) == 3 and all(c > 0 for c in changes)
     said = ", ".join(f"{c:.1f}" for c in changes)  # said without --json too, as --help promises (QA)
-    assert f"refined 3 times: face 1 moved {said} grey levels (RMS), pass by pass." in err
+    assert f"refined 3 times: face 1 moved {said} grey levels (RMS, pass by pass)." in err
     assert len(stepping.calls) == 4  # the restoration, then three passes
     written = tmp_path / summary["outputs"][0].split("/")[-1]
     assert read_provenance(written)["faces"][0]["refine"]["passes"] == 3

@@ -150,6 +150,7 @@ def test_a_refused_run_leaves_no_new_run_folder_behind(tmp_path):
         assert run.exists() == (run.name == "existing")
         if run.exists():
             assert not any(run.iterdir())
+    assert not (tmp_path / "runs").exists()  # the new folder above the run's went too
 
 
 @pytest.mark.parametrize("failure", ["torch", "os", "safetensors"])

@@ -159,7 +159,7 @@ def test_a_result_is_a_new_document_derived_from_its_photo(tmp_path):
               b'</rdf:Description></rdf:RDF></x:xmpmeta>')
     exif = Image.Exif()
     exif.update({0x0132: "2019:03:01 10:00:00"})
-    exif.get_ifd(0x8769)[0x9003] = "1972:06:15 14:30:00"
+    exif.get_ifd(0x8769).update({0x9003: "1972:06:15 14:30:00", 0x9290: "42", 0x9291: "17"})  # (and fractions)
     Image.new("RGB", (40, 30), (90, 80, 70)).save(tmp_path / "scan.jpg", exif=exif.tobytes(), xmp=packet)
     photo = read_photo(tmp_path / "scan.jpg")
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance={"software": "faceapp"})) as out:
@@ -185,6 +185,8 @@ def test_a_result_is_a_new_document_derived_from_its_photo(tmp_path):
     assert not values["{http://ns.adobe.com/xap/1.0/}ModifyDate"].startswith("2019")
     assert result_exif[0x0132][:4] != "2019" and re.fullmatch(r"\d{4}:\d\d:\d\d \d\d:\d\d:\d\d", result_exif[0x0132])
     assert result_exif.get_ifd(0x8769)[0x9003] == "1972:06:15 14:30:00"
+    assert 0x9290 not in result_exif.get_ifd(0x8769)  # the old change date's fraction (review)
+    assert result_exif.get_ifd(0x8769)[0x9291] == "17"  # the photo's own
 
 
 def test_a_malformed_packet_is_kept_as_it_is_and_quickly():

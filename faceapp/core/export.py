@@ -95,6 +95,7 @@ _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
 _MODIFY_DATE = 0x0132  # EXIF's DateTime: when the file was changed
 _OFFSET_TIME = 0x9010  # its time zone (EXIF 2.31)
+_SUB_SEC_TIME = 0x9290  # its fraction of a second
 _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
@@ -653,6 +654,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
             exif[_MODIFY_DATE] = modified.strftime("%Y:%m:%d %H:%M:%S")
             offset = modified.strftime("%z")
             exif.get_ifd(_EXIF_IFD)[_OFFSET_TIME] = f"{offset[:3]}:{offset[3:]}"
+            exif.get_ifd(_EXIF_IFD).pop(_SUB_SEC_TIME, None)  # the photo's fraction of its own change date
         if not comment_kept:
             ifd = exif.get_ifd(_EXIF_IFD)
             ifd[_USER_COMMENT] = b"ASCII\0\0\0" + json.dumps(provenance, ensure_ascii=True).encode("ascii")

@@ -20,6 +20,7 @@ creators, rights, caption and keywords, which the export states in the result's 
 
 from __future__ import annotations
 
+import codecs
 import struct
 
 __all__ = ["IPTC_CORE_DATASETS", "IPTC_RESOURCE_ID", "MAX_IPTC_BYTES", "iptc_from_resources", "iptc_text",
@@ -116,6 +117,15 @@ def trimmed(record: bytes) -> bytes:
     return record[:_datasets(record)[1]]
 
 
+def _as_latin_1(error: UnicodeDecodeError) -> tuple[str, int]:
+    """A byte Windows-1252 leaves undefined, read as Latin-1 (the rest of the text stays Windows-1252)."""
+    return error.object[error.start:error.end].decode("latin-1"), error.end
+
+
+_LATIN_1_FALLBACK = "faceapp-latin-1"
+codecs.register_error(_LATIN_1_FALLBACK, _as_latin_1)
+
+
 def legacy_text(value: bytes) -> str:
     """Text from a field without a stated encoding (an IPTC record without its UTF-8 mark, a JPEG
     comment): UTF-8 where the bytes are UTF-8, else Windows-1252, which Photoshop and exiftool's
@@ -124,11 +134,7 @@ def legacy_text(value: bytes) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    try:
-        return value.decode("cp1252")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
+        return value.decode("cp1252", errors=_LATIN_1_FALLBACK)  # (per byte: review)
 
 
 def iptc_text(record: bytes, datasets: dict[int, str] = IPTC_TEXT_DATASETS) -> dict[str, list[str]]:

@@ -145,9 +145,10 @@ _GREY_BANDS = frozenset({"1", "L", "I", "F"})
 #: The orientation in an XMP packet, as an attribute (tiff:Orientation="6") or an element.
 _XMP_ORIENTATION = re.compile(rb"""(:Orientation\s*=\s*["']|:Orientation>)\s*\d+""")
 #: PNG text chunks not carried over: the XMP packet (kept as :attr:`Photo.xmp`) and ImageMagick's
-#: hex copies of the EXIF and XMP blocks, which would still hold the old orientation.
+#: hex copies of the EXIF and XMP blocks, which would still hold the old orientation, and of the
+#: Photoshop resources, whose thumbnail and resolution are the photo's (its IPTC record is read).
 _PNG_TEXT_DROPPED = frozenset({"xml:com.adobe.xmp", "raw profile type exif", "raw profile type app1",
-                               "raw profile type xmp"})
+                               "raw profile type xmp", "raw profile type 8bim"})  # (8BIM: a stale thumbnail, resolution)
 
 
 @dataclass(frozen=True, eq=False)
@@ -296,8 +297,8 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
     before = _file_state(path)
     if before[0] == 0:
         raise ImageError(f"{path}: the file is empty.")
+    photo = _read_photo(path, max_pixels=max_pixels)  # (refusals first: a file too large is not hashed; review)
     digest = _file_sha256(path)
-    photo = _read_photo(path, max_pixels=max_pixels)
     if _file_state(path) != before:
         raise ImageError(f"{path}: the file changed while it was being read (a copy or sync still writing it?): "
                          "open it again once it is complete.")
@@ -705,7 +706,8 @@ def _iptc(image: Image.Image) -> bytes | None:
         record = trimmed(bytes(record)) if isinstance(record, bytes | bytearray) else None
     elif image.format == "PNG":  # ImageMagick's and exiftool's text chunks
         iptc = _png_raw_profile(image, "iptc")
-        record = iptc if iptc and iptc[:1] == b"\x1c" else iptc_from_resources(iptc or _png_raw_profile(image, "8bim") or b"")
+        record = (trimmed(iptc) if iptc and iptc[:1] == b"\x1c"
+                  else iptc_from_resources(iptc or _png_raw_profile(image, "8bim") or b""))
     else:
         return None
     return bytes(record) if isinstance(record, bytes | bytearray) and record else None
