@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image, TiffImagePlugin
+from PIL import ExifTags, Image, TiffImagePlugin
 
 from faceapp.core import colour, exif_types
 from faceapp.core import xmp as xmp_packets
@@ -93,9 +93,8 @@ _JPEG_MAX_DENSITY = 65_535  # JFIF's X/Y density fields are 16 bits
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
-_MODIFY_DATE = 0x0132  # EXIF's DateTime: when the file was changed
-_OFFSET_TIME = 0x9010  # its time zone (EXIF 2.31)
-_SUB_SEC_TIME = 0x9290  # its fraction of a second
+_MODIFY_DATE = ExifTags.Base.DateTime  # when the file was changed, its time zone and fraction of a second
+_OFFSET_TIME, _SUB_SEC_TIME = ExifTags.Base.OffsetTime, ExifTags.Base.SubsecTime
 _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import struct
 
+from PIL import ExifTags
+
 __all__ = ["keep_maker_note"]
 
 _EXIF_HEADER = b"Exif\0\0"
-_EXIF_IFD, _MAKER_NOTE = 0x8769, 0x927C
+_EXIF_IFD, _MAKER_NOTE = ExifTags.IFD.Exif, ExifTags.Base.MakerNote
 #: Bytes per value of each TIFF type (1 BYTE … 13 IFD).
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
 #: Where a note's IFD may start: at once (Canon), or after a maker's header ("AOC\0" Pentax, 6 bytes;

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, TiffImagePlugin, UnidentifiedImageError, features
+from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, features
 
 from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core import xmp as xmp_packets
@@ -746,9 +746,7 @@ def _colour_space(icc: bytes | None) -> bytes | None:
     return icc[16:20] if icc is not None and len(icc) >= 20 else None
 
 
-#: EXIF's ColorSpace (in the EXIF sub-IFD) and the interoperability index (in its Interop IFD).
-_EXIF_IFD, _INTEROP_IFD, _COLOR_SPACE, _INTEROP_INDEX = 0x8769, 0xA005, 0xA001, 0x0001
-_ADOBE_RGB_COLOR_SPACE, _UNCALIBRATED = 2, 0xFFFF
+_ADOBE_RGB_COLOR_SPACE, _UNCALIBRATED = 2, 0xFFFF  # EXIF ColorSpace values
 
 
 def _exif_says_adobe_rgb(exif: Image.Exif) -> bool:
@@ -756,10 +754,10 @@ def _exif_says_adobe_rgb(exif: Image.Exif) -> bool:
     2 (some cameras), or "uncalibrated" with DCF's interoperability index "R03" (the DCF option
     file: Nikon, Canon; QA: such a photo's result said sRGB, and its faces were restored as sRGB)."""
     try:
-        space = exif.get_ifd(_EXIF_IFD).get(_COLOR_SPACE)
+        space = exif.get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.ColorSpace)
         if space == _ADOBE_RGB_COLOR_SPACE:
             return True
-        index = exif.get_ifd(_INTEROP_IFD).get(_INTEROP_INDEX) if space == _UNCALIBRATED else None
+        index = exif.get_ifd(ExifTags.IFD.Interop).get(ExifTags.Base.InteropIndex) if space == _UNCALIBRATED else None
     except (KeyError, TypeError, ValueError, OSError, SyntaxError, struct.error):
         return False
     if isinstance(index, bytes):
