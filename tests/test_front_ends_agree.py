@@ -18,6 +18,22 @@ from faceapp.gui.settings_dialog import SettingsDialog
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
+@pytest.fixture(autouse=True)
+def one_moment(monkeypatch):
+    """Both front-ends write their results at one moment: a result states when it was written (its
+    EXIF DateTime), which would differ between two writes a second apart."""
+    from datetime import datetime, timezone
+
+    from faceapp.core import export
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 5, 12, 0, 0, tzinfo=timezone.utc)
+
+    monkeypatch.setattr(export, "datetime", Frozen)
+
+
 def _use(window, **changes) -> None:
     window.models.apply_preferences(dataclasses.replace(window.session.prefs, **changes))
 
