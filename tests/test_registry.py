@@ -424,6 +424,20 @@ def test_verify_rejects_a_truncated_file_with_a_clear_message(tiny, sources, tmp
     assert "faceapp-cli models delete tiny" in str(caught.value)
 
 
+def test_verify_says_a_damaged_file_though_another_is_missing(tiny, sources, tmp_path):
+    """QA: a damaged file copied in by hand went unsaid: verify reported only the missing one."""
+    damaged = tmp_path / "weights" / PRIOR
+    damaged.parent.mkdir(parents=True, exist_ok=True)
+    damaged.write_bytes(sources[PRIOR].read_bytes()[:5000])
+    with pytest.raises(CorruptModelError) as caught:
+        tiny.verify("tiny")
+    assert str(damaged) in str(caught.value)
+    damaged.unlink()
+    tiny.import_file("tiny", sources[PRIOR])
+    with pytest.raises(ModelNotFoundError, match="not installed"):  # what is there is fine: what is missing
+        tiny.verify("tiny")
+
+
 def test_verify_uses_the_checksum_when_known(
     manifests_dir, registry_for, configs, sources, tmp_path
 ):
