@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -411,12 +412,14 @@ class Registry:
             try:
                 loading.check_state_dict(spec.arch, spec.config, state_dict)
             except ArchitectureMismatchError as exc:
-                reasons.append(f"not the {role} ({spec.arch}): {exc}")
+                log.info("%s is not the %s of %s: %s", source, role, manifest.name, exc)  # (the keys, for who asks)
+                reasons.append(f"its {role} ({spec.arch}, {_entry_counts(str(exc))})")
             else:
                 return manifest.file(spec.file), state_dict
-        raise ArchitectureMismatchError(
-            f"{source} is not a weight file of the model '{manifest.name}'. "
-            + " ".join(reasons)
+        files = " and ".join(f.name for f in manifest.files)
+        raise ArchitectureMismatchError(  # (QA: a paragraph of tensor names, run together)
+            f"{source} is not a weight file of the model '{manifest.name}': it fits neither "
+            + " nor ".join(reasons) + f". The model's files are {files}."
         )
 
     # --- checking and removing ------------------------------------------------------------
@@ -579,3 +582,9 @@ def _atomic_copy(source: Path, dest: Path) -> None:
     finally:
         if temp is not None:
             Path(temp).unlink(missing_ok=True)
+
+
+def _entry_counts(mismatch: str) -> str:
+    """The "N entries in the file, M expected" of a weights mismatch's message, or "other tensors"."""
+    found = re.search(r"\((\d+ entries in the file, \d+ expected)\)", mismatch)
+    return found.group(1) if found else "other tensors"
