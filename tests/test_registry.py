@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
