@@ -196,6 +196,8 @@ def test_damage_hiding_an_eye_or_the_mouth_is_told_apart_from_a_thin_scratch():
     assert covered_features(mouth, points) == ["the mouth"]
     assert covered_features(np.maximum(mouth, stroke(*across_the_eyes, 20)), points) == ["both eyes", "the mouth"]
     assert covered_features(np.zeros((256, 256), np.uint8), points) == []
+    nose = stroke(points[2] - (15, 0), points[2] + (15, 0), round(0.3 * distance))  # a fold across it
+    assert covered_features(nose, points) == ["the nose"]
     assert covered_features(np.full((256, 256), 255, np.uint8), points) == ["most of the face"]
     left_part = np.zeros((256, 256), np.uint8)
     left_part[:, :round(0.6 * 256)] = 255  # QA's "left 60 %": a ghost of a face in a square

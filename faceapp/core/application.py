@@ -362,7 +362,7 @@ def covered_features_message(result: PhotoResult, *, number: Callable[[int], int
             "of the person's own, so they may come back smoothed or closed"
             + ("; a face mostly under the mask has too little left to restore from and comes back as a blur "
                "or a ghost of a face, not the person. Where" if whole else ": where")
-            + " the eyes or mouth are not damaged themselves, leave them unpainted (zoom in for a finer "
+            + " the eyes, nose or mouth are not damaged themselves, leave them unpainted (zoom in for a finer "
             "stroke along a scratch).")
 
 

@@ -204,14 +204,15 @@ COVERED_SHARE = 0.5
 #: The features' extent, in eye distances: a disc round each eye, a band along the mouth.
 _EYE_RADIUS = 0.25
 _MOUTH_HALF_HEIGHT = 0.15
+_NOSE_RADIUS = 0.2
 #: The face itself: an oval round the middle of the eyes and mouth, this many eye distances across
 #: and high (brows to chin, cheek to cheek).
 _FACE_HALF_WIDTH, _FACE_HALF_HEIGHT = 1.0, 1.25
 
 
 def covered_features(mask: np.ndarray, landmarks: np.ndarray) -> list[str]:
-    """Which of a face's eyes and mouth its damage ``mask`` (HxW, > 0 damaged) mostly hides
-    (:data:`COVERED_SHARE`): "both eyes", "an eye", "the mouth", in that order, or "most of the
+    """Which of a face's eyes, nose and mouth its damage ``mask`` (HxW, > 0 damaged) mostly hides
+    (:data:`COVERED_SHARE`): "both eyes", "an eye", "the nose", "the mouth", in that order, or "most of the
     face" alone when it hides most of the face (QA: a face under the mask came back a flat block);
     ``landmarks`` are the face's five points (left eye, right eye, nose, mouth corners) in the mask's pixels."""
     points = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
@@ -236,5 +237,7 @@ def covered_features(mask: np.ndarray, landmarks: np.ndarray) -> list[str]:
     length = float(np.hypot(*along))
     t = np.clip(((xs - left[0]) * along[0] + (ys - left[1]) * along[1]) / max(length, 1e-6) ** 2, 0.0, 1.0)
     mouth = np.hypot(xs - (left[0] + t * along[0]), ys - (left[1] + t * along[1])) <= _MOUTH_HALF_HEIGHT * distance
+    nose = np.hypot(xs - points[2][0], ys - points[2][1]) <= _NOSE_RADIUS * distance
     found = ["both eyes"] if eyes == 2 else ["an eye"] if eyes == 1 else []
+    found += ["the nose"] if share(nose) >= COVERED_SHARE else []  # (QA: a small face's nose went unsaid)
     return found + (["the mouth"] if share(mouth) >= COVERED_SHARE else [])
