@@ -62,8 +62,9 @@ class ShownEarly:
 
 def shown_early(job: Job, *, full_size: Callable[[], bool]) -> Job:
     """A load ``job`` whose ``PhotoRead`` progress (the photo, read) is drawn on the same background
-    thread and passed on as :class:`ShownEarly`; it returns ``(value, Rendered)``, the drawing
-    made once (when the job yields no ``PhotoRead``, it is made from the photo it returns).
+    thread and passed on as :class:`ShownEarly`; it returns ``(value, Rendered)``, that drawing (made
+    again at full size if the photo came on screen meanwhile; from the photo it returns when the job
+    yields no ``PhotoRead``).
     ``full_size()``, asked when it draws: whether the photo is on screen (else only its thumbnail)."""
 
     def wrapped(should_cancel) -> Generator[Any, None, Any]:
@@ -79,6 +80,8 @@ def shown_early(job: Job, *, full_size: Callable[[], bool]) -> Job:
                 rendered = render(photo.srgb, full_size=full_size())
                 item = ShownEarly(photo, rendered, item.stage)
             yield item
-        return value, rendered if rendered is not None else render(value[0].srgb, full_size=full_size())
+        if rendered is None or (rendered.image is None and full_size()):  # (it came on screen meanwhile)
+            rendered = render(value[0].srgb, full_size=full_size())
+        return value, rendered
 
     return wrapped
