@@ -284,6 +284,18 @@ def test_missing_weights_name_the_folder_and_the_file(tmp_path, model, monkeypat
     assert list(tmp_path.iterdir()) == []  # nothing fetched or created
 
 
+def test_damaged_detector_weights_are_said_in_a_sentence_without_torchs_advice(tmp_path):
+    """QA: torch's paragraph ("Re-running torch.load with weights_only set to False will likely
+    succeed…") went to the window: unsafe advice, and the fix buried."""
+    (tmp_path / "detection_mobilenet0.25_Final.pth").write_text("garbage")
+    with pytest.raises(DetectorUnavailableError) as info:
+        FaceDetector(tmp_path).detect(np.zeros((64, 64, 3), np.uint8))
+    message = str(info.value)
+    assert message.startswith(f"The face detector weights {tmp_path / 'detection_mobilenet0.25_Final.pth'} cannot be "
+                              "read: the file is damaged, or not the detector's weights.")
+    assert "remove it to use the bundled detector" in message and "weights_only" not in message
+
+
 def test_default_weights_folder_is_in_the_user_data_folder(isolated_profile):
     with pytest.raises(DetectorUnavailableError, match=str(isolated_profile / "detector")):
         FaceDetector(model="retinaface_resnet50")  # the larger detector is not bundled

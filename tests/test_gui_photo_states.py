@@ -449,7 +449,9 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
         backend.gate.set()
         qtbot.waitUntil(lambda: window.session.entries[failing].state == "error", timeout=10000)
         assert failing not in window.session._read and failing not in window.session.before
-        assert window.compare.before_image() is None and "could not be opened" in window.compare.message()
+        assert window.compare.before_image() is None  # (QA: said "could not be opened", and left Open recent)
+        assert window.compare.message().startswith("The faces of other.png could not be found.")
+        assert failing in window.store.recent_files()
     finally:
         backend.gate.set()
         window.session.shutdown()

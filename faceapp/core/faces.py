@@ -17,6 +17,7 @@ template with a similarity transform (rotation, uniform scale, translation).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,8 @@ from faceapp.core.geometry import MAX_CROP_TO_PHOTO, check_box, check_photo_size
 from faceapp.core.preferences import FaceSelection
 from faceapp.core.progress import drive
 from faceapp.core.templates import face_template
+
+log = logging.getLogger(__name__)
 
 #: Weight file and download address of each detector facexlib knows.
 DETECTOR_FILES = {
@@ -303,9 +306,11 @@ class FaceDetector:
             try:
                 state = torch.load(weights, map_location="cpu", weights_only=True)
             except Exception as exc:
-                raise DetectorUnavailableError(
-                    f"The face detector weights {weights} cannot be read ({exc}); replace the file "
-                    f"(download: {url})."
+                log.warning("the face detector weights %s cannot be read: %s", weights, exc)  # (torch's words: the log)
+                raise DetectorUnavailableError(  # (QA: torch's paragraph advised loading it unsafely)
+                    f"The face detector weights {weights} cannot be read: the file is damaged, or not "
+                    f"the detector's weights. Replace it (download: {url})"
+                    + (", or remove it to use the bundled detector." if bundled.is_file() else ".")
                 ) from exc
         elif bundled.is_file():
             weights = bundled

@@ -58,6 +58,8 @@ class PhotoEntry:
     state: str = "loading"
     run_seconds: float | None = None
     error: str | None = None  # what the last job of this photo failed with (None: it did not fail)
+    #: its load failed because the file cannot be read (not because its faces could not be found)
+    unreadable: bool = False
     saved_to: Path | None = None
     saved_result: Any = None  # the result ``saved_to`` was written from
     saved_options: tuple = ()  # and how: :attr:`ExportStep.options`

@@ -345,7 +345,8 @@ class MainWindow(QMainWindow):
         failed = entry.photo is None and entry.error
         # its images failed (a photo whose faces are still being found may have only its thumbnail yet)
         unshown = before is not None and before.image is None and not preparing and entry.photo is not None
-        message = (f"{path.name} could not be opened.\n\n{entry.error}" if failed
+        message = ((f"{path.name} could not be opened." if entry.unreadable else
+                    f"The faces of {path.name} could not be found.") + f"\n\n{entry.error}" if failed
                    else f"Preparing {path.name}…" if preparing
                    else f"{path.name} could not be shown (the notice says why). Show another photo, then "
                         "this one again, to try again." if unshown else "")
@@ -515,8 +516,9 @@ class MainWindow(QMainWindow):
             self.notices.withdraw("draw_box", path)
         if entry.photo is not None or entry.state == TO_OPEN:  # opened (again): "could not be opened" no longer
             self.notices.withdraw("open", path)  # holds, or is said anew if it still cannot be
-        if entry.photo is None and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
-            self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later)
+        if entry.unreadable and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
+            self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later; one whose
+            # faces could not be found, a detector's failure, stays: QA, good photos left the list)
         saved = entry.state == "done" and self.session.saved_file(path) is not None
         self.filmstrip.set_state(path, SAVED_STATE if saved else entry.state)
         shown = self.session.after.get(path) or self.session.before.get(path)

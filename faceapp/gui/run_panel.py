@@ -38,6 +38,8 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         if not entry.error:
             return f"Loading {name}…"
         # why is said where the photo would be (and in its notice); opening it again reads it again
+        if not entry.unreadable:  # read, but its faces could not be found (the detector failed)
+            return f"The faces of {name} could not be found: the notice says why. Open it again to try again."
         return f"Could not open {name}. Open it again to try again, or take it off with File ▸ Remove photo (Delete)."
     if not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."

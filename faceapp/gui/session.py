@@ -502,6 +502,7 @@ class Session(QObject):
         self._forget_read(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
+            entry.unreadable = entry.photo is None and isinstance(error, ImageError)
             entry.restore_when_loaded = False
             if entry.photo is None and isinstance(error, ImageError) and getattr(error, "path", None) is None:
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
