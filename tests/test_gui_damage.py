@@ -226,12 +226,6 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     from faceapp.core.photo_inputs import list_photos
 
     assert saved not in list_photos(path.parent).photos  # (review: the folder opened again listed it as a photo)
-    kept = saved.read_bytes()  # a name typed without .png: the file named with it is not replaced unasked (review)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(saved.with_suffix("")), "PNG mask (*.png)"))
-    a["clear_damage"].trigger()
-    paint(window, qtbot, [(20, 20), (30, 30)])
-    a["save_damage"].trigger()
-    assert saved.read_bytes() == kept and any("already exists" in n.text for n in window.notices.notices())
     a["clear_damage"].trigger()
     assert editor.is_empty()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(saved), "Masks"))
@@ -242,4 +236,27 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(photo.parent / "small.png")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(photo.parent / "small.png"), "Masks"))
     a["load_damage"].trigger()
-    assert editor.is_empty() and any("small.png is 10×10" in n.text for n in window.notices.notices())
+    [said] = [n for n in window.notices.notices() if "small.png is 10×10" in n.text]
+    assert editor.is_empty() and said.text.startswith("Damage mask") and said.action is None  # (QA: "Open another…")
+    assert said.subject == path
+    kept = saved.read_bytes()  # a name typed without .png: the file named with it is not replaced unasked (review)
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(saved.with_suffix("")), "PNG mask (*.png)"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.StandardButton.No)
+    a["clear_damage"].trigger()
+    paint(window, qtbot, [(20, 20), (30, 30)])
+    a["save_damage"].trigger()
+    assert saved.read_bytes() == kept and asked == [f"{saved.name} exists already. Replace it?"]
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.StandardButton.Yes)
+    a["save_damage"].trigger()
+    assert saved.read_bytes() != kept  # (QA: "allow overwriting", a choice the window does not have)
+    other = photo.parent / "other.png"  # another photo is never replaced by a mask (QA: one open beside it was)
+    Image.fromarray(np.full((20, 20, 3), 90, np.uint8)).save(other)
+    before = other.read_bytes()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(other), "PNG mask (*.png)"))
+    a["save_damage"].trigger()
+    assert other.read_bytes() == before
+    [refused] = [n for n in window.notices.notices() if "not a damage mask faceapp saved" in n.text]
+    assert refused.subject == path

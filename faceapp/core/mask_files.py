@@ -19,7 +19,7 @@ from PIL import Image
 
 from faceapp import __version__
 from faceapp.core.errors import ExportError
-from faceapp.core.export import destination_problem, export_photo, file_key
+from faceapp.core.export import destination_problem, export_photo, file_key, is_faceapp_output
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -208,9 +208,13 @@ def write_mask(mask: np.ndarray, dest: Path, *, photo: Path, overwrite: bool = F
     on black, as :func:`faceapp.core.damage.read_mask` reads it; written whole or not at all, and
     marked as faceapp's own file, so that a folder of photos opened later leaves it out (review: it
     came back as a photo without a face). Raises :class:`~faceapp.core.errors.ExportError` when it
-    cannot be (``dest`` is the photo itself, a full or read-only disk, a name taken and not ``overwrite``)."""
+    cannot be (``dest`` is the photo itself or a file faceapp did not write, a full or read-only disk, a name
+    taken and not ``overwrite``)."""
     if (problem := destination_problem(dest, photo)) is not None:
         raise ExportError(problem)
+    if dest.exists() and not is_faceapp_output(dest):  # (QA: another photo open in the window was replaced)
+        raise ExportError(f"{dest} is not a damage mask faceapp saved: faceapp does not replace it; choose another "
+                          "name.")
     white = np.where(np.asarray(mask) > 0, np.uint8(255), np.uint8(0))
     return export_photo(np.repeat(white[..., None], 3, axis=2), None, None, dest, format="PNG", overwrite=overwrite,
                         provenance={"software": f"faceapp {__version__}", "damage_mask_of": photo.name})

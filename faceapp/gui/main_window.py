@@ -426,6 +426,7 @@ class MainWindow(QMainWindow):
         try:
             mask, _covers = read_mask(chosen, width=editor.width, height=editor.height)
         except FaceappError as exc:
+            exc.path = self.current  # about this photo: it goes with it (QA: it stayed over the others)
             self.notices.show_error(exc)
             return
         editor.load(mask)
@@ -444,10 +445,13 @@ class MainWindow(QMainWindow):
             return
         named = Path(chosen).suffix.lower() == ".png"
         dest = Path(chosen) if named else Path(chosen + ".png")
-        try:  # (the dialog asked before replacing the file it was given, not one named with .png added)
-            written = write_mask(editor.mask(), dest, photo=self.current, overwrite=named)
+        if not named and dest.exists() and QMessageBox.question(  # (the dialog asked about the name as typed)
+                self, "Replace the mask?", f"{dest.name} exists already. Replace it?") != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            written = write_mask(editor.mask(), dest, photo=self.current, overwrite=True)
         except FaceappError as exc:
-            self.notices.show_error(exc)
+            self.notices.show_notice(Notice(str(exc), "error", subject=self.current))  # (goes with its photo)
             return
         self.say(f"Damage mask saved as {written}.")
 

@@ -75,6 +75,8 @@ def notice_for_error(error: BaseException) -> Notice:
     if isinstance(error, errors.NoFaceFoundError):
         return Notice(f"{text} Draw a box around a face (Edit → Draw face box), then press Restore.",
                       "warning", "draw_box", "Draw face box", getattr(error, "path", None))
+    if isinstance(error, errors.MaskError):  # a mask file, not a photo: no "Open another…" (QA)
+        return Notice(text[:1].upper() + text[1:], "error", subject=getattr(error, "path", None))
     if isinstance(error, errors.ImageError):  # its subject: the photo that could not be opened, if one
         return Notice(text, "error", "open", "Open another…", getattr(error, "path", None))
     if isinstance(error, errors.FaceappError):
