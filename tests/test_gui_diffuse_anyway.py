@@ -113,7 +113,7 @@ def test_a_cancelled_diffuse_anyway_takes_the_request_back(window, qtbot, photo,
     assert entry.faces[0].diffuse_anyway  # the photo's at once (a Restore pressed now would use it)
     qtbot.waitUntil(lambda: any(f > 0 for f in steps), timeout=30000)  # sampling
     window.close()  # asks first, and says what runs
-    assert window.isVisible() and "Sampling a face again is running: closing stops it." in asked[-1]
+    assert window.isVisible() and "Sampling a face again is under way: closing stops it." in asked[-1]
     monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding", lambda parent, text, **buttons: "discard")
     window.cancel_button.click()
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)

@@ -435,8 +435,12 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
         qtbot.waitUntil(lambda: window.session.entries[path].state == "detecting faces", timeout=10000)
         qtbot.waitUntil(lambda: window.compare.before_image() is not None, timeout=10000)
         assert window.compare.before_image().width() == 160 and window.compare.message() == ""
+        assert window.actions_["zoom_fit"].isEnabled()  # (QA: the wheel zoomed, Fit was greyed out)
         assert window.filmstrip.item(0).data(Qt.ItemDataRole.UserRole + 2) is not None  # its thumbnail
         assert not window.actions_["damage_brush"].isEnabled() and not window.actions_["restore"].isEnabled()
+        waiting = window.add_paths([tmp_path / "next.png"])[0]  # opened meanwhile: its turn comes after
+        assert window.current == waiting and window.compare.message() == "Opening next.png…"  # (QA: "Drop photos…")
+        window.filmstrip.select(path)
         backend.gate.set()
         qtbot.waitUntil(lambda: window.actions_["restore"].isEnabled(), timeout=10000)
         assert window.actions_["damage_brush"].isEnabled() and window.compare.before_image().width() == 160

@@ -349,7 +349,9 @@ class MainWindow(QMainWindow):
                     f"The faces of {path.name} could not be found.") + f"\n\n{entry.error}" if failed
                    else f"Preparing {path.name}…" if preparing
                    else f"{path.name} could not be shown (the notice says why). Show another photo, then "
-                        "this one again, to try again." if unshown else "")
+                        "this one again, to try again." if unshown
+                   # (QA: the empty window's "Drop photos or folders here" while it waited its turn)
+                   else f"Opening {path.name}…" if entry.photo is None and before is None else "")
         before_image = before.image if before is not None and not preparing else None
         if changed or self.compare.before_image() is not before_image or self.compare.message() != message:
             self.compare.set_images(before_image, message=message)
@@ -583,8 +585,9 @@ class MainWindow(QMainWindow):
             a[name].setEnabled(loaded)
         for name in ("toggle_compare", "split_reset"):
             a[name].setEnabled(restored)
+        shown = self.compare.before_image() is not None  # (also while its faces are found: QA, the wheel zoomed)
         for name in ("zoom_fit", "zoom_actual", "zoom_in", "zoom_out"):
-            a[name].setEnabled(loaded)
+            a[name].setEnabled(shown)
         editor = self.damage.editor()
         a["undo_damage"].setEnabled(editor is not None and editor.can_undo)
         a["redo_damage"].setEnabled(editor is not None and editor.can_redo)
@@ -686,7 +689,7 @@ class MainWindow(QMainWindow):
             lines.append(f"Damage painted on {_names(painted)} is not restored yet: closing loses the strokes "
                          "(Cancel, then Restore).")
         if running:
-            lines.append(f"{self.session.running_job_text()} is running: closing stops it.")
+            lines.append(f"{self.session.running_job_text()} is under way: closing stops it.")
         self._asking = True
         try:
             answer = confirm.ask_before_discarding(

@@ -187,7 +187,7 @@ class Session(QObject):
         """What runs now, as the start of a sentence ("A restore", "Sampling a face again", …)."""
         current = self.queue.current()
         kind = current.kind if current is not None else ""
-        return {"load": "Loading a photo", "restore": "A restore", "more": "Sampling more seeds",
+        return {"load": "Opening a photo", "restore": "A restore", "more": "Sampling more seeds",
                 "refine": "Refining a face", "resample": "Sampling a face again"}.get(kind, "A restore")
 
     def shutdown(self) -> None:
@@ -263,7 +263,8 @@ class Session(QObject):
         if path in self.entries and self._is_running(path):
             self._removing.add(path)
             self.queue.cancel(key=path)
-            self.info.emit(f"{path.name} is removed once its work stops (within a step); the other photos' go on.")
+            self.info.emit(f"{path.name} is removed once its work stops (within a step); the other photos' work "
+                           "goes on.")
         elif path in self.entries:
             self._removing.discard(path)
             del self.entries[path]
