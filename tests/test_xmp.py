@@ -200,3 +200,19 @@ def test_a_malformed_packet_is_kept_as_it_is_and_quickly():
     assert xmp.result_packet(broken, (40, 30), None) == broken
     assert xmp.upright_regions(broken, 6, (30, 40)) == broken
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_pantrys_ingredients_keep_their_sizes_and_ids():
+    """Review and QA: Photoshop's Pantry records the documents placed in the photo, each with its own
+    size, ids and dates; the result's size and new ids were written over theirs too, and a photo
+    stating no ids of its own was said to derive from an ingredient."""
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+              b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" '
+              b'tiff:ImageWidth="400"><xmpMM:Pantry><rdf:Bag><rdf:li><rdf:Description tiff:ImageWidth="6000" '
+              b'xmpMM:InstanceID="xmp.iid:P1" xmp:ModifyDate="2019-01-01T00:00:00"/></rdf:li></rdf:Bag>'
+              b'</xmpMM:Pantry></rdf:Description></rdf:RDF></x:xmpmeta>')
+    enlarged = xmp.result_packet(packet, (800, 450), None)
+    assert b'tiff:ImageWidth="800"' in enlarged and b'tiff:ImageWidth="6000"' in enlarged
+    derived = xmp.as_derived(enlarged, "2026-12-05T12:00:00+00:00")
+    assert derived == enlarged  # no ids of its own: none made up from an ingredient's, nor its date changed

@@ -197,19 +197,35 @@ def result_packet(xmp: bytes, size: tuple[int, int], dpi: tuple[float, float] | 
     did not state is left as it is. The pointer to an extended XMP packet, which results do not
     carry, goes; so do, for a CMYK photo written as RGB (``converted_from_cmyk``), the colour mode
     and the CMYK profile's name Photoshop states (QA: both stale in the result)."""
-    for pattern, axis in _SIZES:
-        xmp = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, xmp)
-    if _parsed(xmp) is None:  # (its structs are edited only in a packet that parses: an element left
-        return xmp            # open made the searches for its end scan the rest of the packet again and again)
-    xmp = _REGION_DIMENSIONS.sub(lambda m: _with_dimensions(m.group(0), size), xmp)
-    xmp = _without_property(xmp, "HasExtendedXMP")
-    if converted_from_cmyk:
-        xmp = _property("ColorMode").sub(lambda m: m.group(1) + b"3", xmp)  # Photoshop's 4 (CMYK) → 3 (RGB)
-        xmp = _without_property(xmp, "ICCProfile")
-    if dpi is not None:
-        for pattern, axis in _RESOLUTIONS:
-            xmp = pattern.sub(lambda m, value=_rational(dpi[axis]): m.group(1) + value, xmp)
-    return xmp
+    if _parsed(xmp) is None:  # (edited only in a packet that parses: an element left open made the
+        return xmp            # searches for its end scan the rest of the packet again and again)
+
+    def own(part: bytes) -> bytes:  # (what the photo states of itself, not its Pantry's ingredients: review)
+        for pattern, axis in _SIZES:
+            part = pattern.sub(lambda m, value=str(size[axis]).encode(): m.group(1) + value, part)
+        part = _REGION_DIMENSIONS.sub(lambda m: _with_dimensions(m.group(0), size), part)
+        if converted_from_cmyk:
+            part = _property("ColorMode").sub(lambda m: m.group(1) + b"3", part)  # Photoshop's 4 (CMYK) → 3 (RGB)
+            part = _without_property(part, "ICCProfile")
+        if dpi is not None:
+            for pattern, axis in _RESOLUTIONS:
+                part = pattern.sub(lambda m, value=_rational(dpi[axis]): m.group(1) + value, part)
+        return part
+
+    return _without_property(_outside_pantry(xmp, own), "HasExtendedXMP")
+
+
+#: Photoshop's record of the documents placed in this one (their own sizes, ids and dates).
+_PANTRY = _element("Pantry")
+
+
+def _outside_pantry(xmp: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    """``xmp`` with ``edit`` applied to all but its Pantry (an ``xmpMM:Pantry`` element)."""
+    parts, at = [], 0
+    for found in _PANTRY.finditer(xmp):
+        parts += [edit(xmp[at:found.start()]), found.group(0)]
+        at = found.end()
+    return b"".join([*parts, edit(xmp[at:])])
 
 
 def _without_property(xmp: bytes, name: str) -> bytes:
@@ -317,17 +333,24 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     root = _parsed(xmp)
     if root is None:
         return xmp
-    for pattern in _DATES:  # the first of each: the photo's own (a Pantry's come after; review)
-        xmp = pattern.sub(lambda m: m.group(1) + when.encode(), xmp, count=1)
+
+    def dated(part: bytes) -> bytes:  # (the photo's own: its Pantry's ingredients keep theirs; review)
+        for pattern in _DATES:
+            part = pattern.sub(lambda m: m.group(1) + when.encode(), part)
+        return part
+
+    xmp = _outside_pantry(xmp, dated)
     ids = {name: _first_value(root, _MEDIA_MANAGEMENT, name) for name in ("DocumentID", "InstanceID", "OriginalDocumentID")}
     if ids["DocumentID"] is None and ids["InstanceID"] is None:
         return xmp
-    xmp = _property("DocumentID").sub(lambda m: m.group(1) + f"xmp.did:{new_id()}".encode(), xmp, count=1)
-    xmp = _property("InstanceID").sub(lambda m: m.group(1) + f"xmp.iid:{new_id()}".encode(), xmp, count=1)
-    pantry = xmp.find(b":Pantry")  # (its ingredients' records, which keep theirs)
-    earlier = _DERIVED_FROM.search(xmp)
-    if earlier is not None and (pantry < 0 or earlier.start() < pantry):
-        xmp = xmp[:earlier.start()] + xmp[earlier.end():]
+    document, instance = f"xmp.did:{new_id()}".encode(), f"xmp.iid:{new_id()}".encode()
+
+    def renamed(part: bytes) -> bytes:
+        part = _property("DocumentID").sub(lambda m: m.group(1) + document, part)
+        part = _property("InstanceID").sub(lambda m: m.group(1) + instance, part)
+        return _DERIVED_FROM.sub(b"", part)  # (an earlier derivation: this one replaces it)
+
+    xmp = _outside_pantry(xmp, renamed)
     reference = "".join(f"<stRef:{field}>{_text(ids[name])}</stRef:{field}>"
                         for field, name in (("instanceID", "InstanceID"), ("documentID", "DocumentID")) if ids[name])
     body = f'<xmpMM:DerivedFrom rdf:parseType="Resource" xmlns:stRef="{_RESOURCE_REF}">{reference}</xmpMM:DerivedFrom>'
@@ -337,9 +360,13 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
 
 
 def _first_value(root: ElementTree.Element, namespace: str, name: str) -> str | None:
-    """The first value of the simple property ``name`` the packet's descriptions state."""
+    """The first value of the simple property ``name`` the packet's descriptions state (not those of
+    its Pantry's ingredients)."""
     key = "{" + namespace + "}" + name
+    ingredients = {id(node) for pantry in root.iter("{" + _MEDIA_MANAGEMENT + "}Pantry") for node in pantry.iter()}
     for description in root.iter("{" + _RDF + "}Description"):
+        if id(description) in ingredients:
+            continue
         if key in description.attrib:
             return description.attrib[key]
         child = description.find(key)
