@@ -609,10 +609,19 @@ def _xmp_upright(xmp: object, orientation: int = 1, stored: tuple[int, int] = (0
     return xmp_packets.upright_regions(_XMP_ORIENTATION.sub(lambda m: m.group(1) + b"1", xmp), orientation, stored)
 
 
+#: The prefixes of the text chunks ImageMagick writes as copies of a photo's EXIF and XMP properties
+#: and file dates ("exif:DateTime", "xmpMM:InstanceID", "date:modify"): stale in a result, whose
+#: EXIF and XMP say what is true of it (QA: they contradicted its new ids and dates).
+_IMAGEMAGICK_PROPERTIES = ("exif:", "xmp:", "xmpmm:", "xmprights:", "date:", "tiff:", "photoshop:", "aux:",
+                           "crs:", "iptc4xmpcore:", "dc:")
+
+
 def _png_text(image: Image.Image) -> dict[str, str] | None:
-    """A PNG's text chunks (tEXt, zTXt, iTXt; iTXt keep their language), less those :data:`_PNG_TEXT_DROPPED`."""
+    """A PNG's text chunks (tEXt, zTXt, iTXt; iTXt keep their language), less those :data:`_PNG_TEXT_DROPPED`
+    and ImageMagick's copies of properties (:data:`_IMAGEMAGICK_PROPERTIES`)."""
     text = {key: value for key, value in getattr(image, "text", {}).items()
-            if isinstance(value, str) and key.lower() not in _PNG_TEXT_DROPPED}
+            if isinstance(value, str) and key.lower() not in _PNG_TEXT_DROPPED
+            and not key.lower().startswith(_IMAGEMAGICK_PROPERTIES)}
     return text or None
 
 
