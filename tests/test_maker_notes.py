@@ -51,11 +51,12 @@ def _note_at(block: bytes, order: str) -> int:
                 if struct.unpack_from(order + "H", tiff, exif_ifd + 2 + 12 * i)[0] == 0x927C)
 
 
-def _model_in(block: bytes, order: str) -> bytes:
+def _model_in(block: bytes, order: str, *, note_order: str | None = None) -> bytes:
     """The model name a reader finds through the note's first entry, counted from the block's header
-    (``Exif\\0\\0`` dropped) as the note itself says."""
+    (``Exif\\0\\0`` dropped) as the note itself says (in ``note_order``: a note keeps its own byte
+    order in a block of the other)."""
     tiff = block[6:] if block.startswith(b"Exif\0\0") else block
-    _tag, _kind, count, value = struct.unpack_from(order + "HHII", tiff, _note_at(block, order) + 2)
+    _tag, _kind, count, value = struct.unpack_from((note_order or order) + "HHII", tiff, _note_at(block, order) + 2)
     return tiff[value:value + count]
 
 
@@ -67,15 +68,22 @@ def test_a_canon_style_maker_note_is_still_read_in_the_result(tmp_path, order):
     assert _model_in(block, order) == MODEL
     Image.fromarray(np.full((30, 40, 3), 90, np.uint8)).save(tmp_path / "dsc.jpg", exif=block)
     photo = read_photo(tmp_path / "dsc.jpg")
-    for suffix in (".jpg", ".png", ".webp"):
+    for suffix in (".jpg", ".png", ".webp", ".tif"):  # (a TIFF's EXIF is laid out again by its writer: QA)
         with Image.open(export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}",
                                      provenance={"software": "faceapp"})) as out:
-            written = out.info["exif"]
-        written_order = "<" if written[6:8] == b"II" or written[:2] == b"II" else ">"
-        assert written_order == order and _model_in(written, order) == MODEL, suffix
+            written = out.info["exif"] if suffix != ".tif" else (tmp_path / "out.tif").read_bytes()
+        written_order = "<" if written[6:8] == b"II" or written[:2] == b"II" else ">"  # (a TIFF's: "<")
+        assert written_order == (order if suffix != ".tif" else "<"), suffix
+        assert _model_in(written, written_order, note_order=order) == MODEL, suffix
         tiff = written[6:] if written.startswith(b"Exif\0\0") else written
         footer = tiff.index(MODEL) + len(MODEL) + 4  # Canon's footer states where its note is now (review)
-        assert struct.unpack_from(order + "I", tiff, footer)[0] == _note_at(written, order) != _note_at(block, order), suffix
+        assert struct.unpack_from(order + "I", tiff, footer)[0] == _note_at(written, written_order), suffix
+        assert _note_at(written, written_order) != _note_at(block, order), suffix
+    # the TIFF as a photo: its file is its EXIF, the note's offsets counted from the file's start (QA)
+    from_tiff = read_photo(tmp_path / "out.tif")
+    with Image.open(export_photo(from_tiff.rgb, None, from_tiff, tmp_path / "again.jpg",
+                                 provenance={"software": "faceapp"})) as out:
+        assert _model_in(out.info["exif"], "<", note_order=order) == MODEL
 
 
 _NOTE_AT = 8 + 2 + 12 + 4 + 2 + 12 + 4 + 6  # where _exif_with_note puts the note, with the default room

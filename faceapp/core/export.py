@@ -55,7 +55,7 @@ from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, legacy_text, with_iptc
-from faceapp.core.maker_notes import keep_maker_note
+from faceapp.core.maker_notes import has_maker_note, keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
@@ -395,7 +395,10 @@ def export_photo(
             iptc = None
 
         def write(handle: IO[bytes]) -> None:
-            target = io.BytesIO() if iptc else _PythonWrites(handle)
+            # A TIFF's EXIF directory is laid out again by Pillow's writer: a maker note in it is moved
+            # once more and its offsets must follow (QA: Panasonic's serial read as garbage in a TIFF)
+            noted = fmt == "TIFF" and exif is not None and has_maker_note(exif)
+            target = io.BytesIO() if iptc or noted else _PythonWrites(handle)
             try:
                 image.save(target, format=fmt, **options)
             except OSError as exc:
@@ -408,7 +411,9 @@ def export_photo(
                 target.seek(0)
                 target.truncate()
                 image.save(target, format=fmt, **{**options, "optimize": False})
-            if iptc:
+            if noted:
+                handle.write(keep_maker_note(exif, target.getvalue()))
+            elif iptc:
                 handle.write(with_iptc(target.getbuffer(), iptc))
 
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)

@@ -16,7 +16,7 @@ import struct
 
 from PIL import ExifTags
 
-__all__ = ["keep_maker_note"]
+__all__ = ["has_maker_note", "keep_maker_note"]
 
 _EXIF_HEADER = b"Exif\0\0"
 _EXIF_IFD, _MAKER_NOTE = ExifTags.IFD.Exif, ExifTags.Base.MakerNote
@@ -38,12 +38,12 @@ def keep_maker_note(before: bytes, after: bytes) -> bytes:
     """``after`` (an EXIF block, with or without ``Exif\\0\\0``, written anew from ``before``) with its
     maker note's offsets moved by as much as the note moved, where they counted from the block's
     header in ``before``; ``after`` as it is otherwise (no note, a note that did not move, one whose
-    offsets count otherwise, a byte order that changed, a block that cannot be read)."""
+    offsets count otherwise, a block that cannot be read)."""
     old, new = _maker_note(before), _maker_note(after)
     if old is None or new is None:
         return after
     (old_order, old_at, note), (new_order, new_at, new_note) = old, new
-    if new_at == old_at or old_order != new_order or note != new_note:
+    if new_at == old_at or note != new_note:  # (a note keeps its own byte order whatever its block's)
         return after
     for order in (old_order, "<" if old_order == ">" else ">"):  # (a note may keep its own byte order)
         entries = _absolute_entries(note, old_at, order)
@@ -59,6 +59,11 @@ def keep_maker_note(before: bytes, after: bytes) -> bytes:
     if footer is not None and struct.unpack_from(order + "I", note, footer)[0] == old_at:  # (Canon's; review)
         struct.pack_into(order + "I", patched, base + new_at + footer, new_at)
     return bytes(patched)
+
+
+def has_maker_note(block: bytes) -> bool:
+    """Whether the EXIF block (or TIFF file) holds a maker note this module reads."""
+    return _maker_note(block) is not None
 
 
 def _maker_note(block: bytes) -> tuple[str, int, bytes] | None:

@@ -36,6 +36,7 @@ import hashlib
 import io
 import logging
 import math
+import mmap
 import re
 import struct
 import threading
@@ -501,9 +502,14 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
     quarter_turn = turned in (5, 6, 7, 8)
     dpi = _dpi(_resolution(image, exif), quarter_turn=quarter_turn) if _states_resolution(image, exif) else None
+    source = _stored_exif(image, path)
+    try:
+        exif_block = _exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn, source=source)
+    finally:
+        if isinstance(source, mmap.mmap):
+            source.close()
     return Photo(
-        path=path, rgb=rgb, alpha=alpha, exif=_exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn,
-                                                         source=_stored_exif(image)),
+        path=path, rgb=rgb, alpha=alpha, exif=exif_block,
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
         xmp=_xmp_upright(image.info.get("xmp") or _png_raw_profile(image, "xmp"), turned, (width, height)),
@@ -676,10 +682,20 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = Fa
         return None
 
 
-def _stored_exif(image: Image.Image) -> bytes | None:
-    """The EXIF block as the file stores it (JPEG, PNG, WebP, HEIC), or None."""
+def _stored_exif(image: Image.Image, path: Path) -> bytes | mmap.mmap | None:
+    """The EXIF block as the file stores it (JPEG, PNG, WebP, HEIC), or a TIFF file itself, mapped
+    (its first directory is its EXIF, and a maker note's offsets count from the file's start; QA),
+    or None."""
     raw = image.info.get("exif")
-    return bytes(raw) if isinstance(raw, bytes | bytearray) else None
+    if isinstance(raw, bytes | bytearray):
+        return bytes(raw)
+    if image.format == "TIFF":
+        try:
+            with open(path, "rb") as handle:
+                return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def _webp_lossless(path: Path) -> bool:
