@@ -423,7 +423,9 @@ class _Restorer:
         message = write_error_message(exc, target, path_text(folder))
         if self.args.output is None:
             message += " Give -o FOLDER to write the results to another folder."
-        raise ExportError(message) from exc
+        refused = ExportError(message)
+        refused.folder_refuses = True  # (tried just now)
+        raise refused from exc
 
     def _caution_once(self, engine) -> None:
         """Say once per run when --fidelity is below the range the model's evaluation found it works in."""
@@ -552,18 +554,21 @@ class _Restorer:
                 record.setdefault("refine", []).append(changes)
                 tqdm.write(f"note: {path_text(path)}: {_refined_text(changes, seed=k + 1 if len(destinations) > 1 else None)}",
                            file=sys.stderr)
-            make_output_folder(dest.parent)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
             try:
+                make_output_folder(dest.parent)
                 written = application.write_result(
                     chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
                     unique=not self.args.overwrite, png_compress_level=self.args.png_level,
                     webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
                 )
             except ExportError as exc:
-                if _folder_refuses(exc):  # the next photos for this folder fail before they are restored
-                    self._write_problems[_nearest_existing(dest.parent)] = exc.__cause__
+                folder = _nearest_existing(dest.parent)
+                # (one locked file, EACCES on Windows, is not its folder's refusal: the folder is tried again)
+                exc.folder_refuses = _folder_refuses(exc) and (_whole_disk(exc) or _write_problem(folder) is not None)
+                if exc.folder_refuses:
+                    self._write_problems[folder] = exc.__cause__  # the next photos for it fail before restoring
                 raise
             settle(path_text(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
@@ -882,14 +887,22 @@ def _folder_refuses(exc: BaseException) -> bool:
     return isinstance(exc, ExportError) and getattr(exc.__cause__, "errno", None) in _REFUSING_FOLDER
 
 
+def _whole_disk(exc: BaseException) -> bool:
+    """Whether ``exc``'s cause is a refusal of its whole disk: full, or read-only."""
+    return getattr(exc.__cause__, "errno", None) in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 def _stops_batch(exc: FaceappError, args: argparse.Namespace) -> bool:
     """Errors that would repeat for every input: :func:`_is_fatal`'s, and, where every result goes
     to one folder (-o), that folder's refusal (QA: on a full disk every remaining photo was
-    restored, minutes of work, only to fail at its write)."""
+    restored, minutes of work, only to fail at its write): a whole disk's, or, without -r (whose
+    sub-folders are others), the folder's, found by a write to it that fails (preflight's, or one
+    tried again after a result's write was refused: a locked file is not its folder's refusal)."""
     if not _folder_refuses(exc) or args.output is None:
         return _is_fatal(exc)
-    whole_disk = exc.__cause__.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # (else one folder: -r has others)
-    return whole_disk or not args.recursive
+    if _whole_disk(exc):
+        return True
+    return not args.recursive and getattr(exc, "folder_refuses", False)
 
 
 def _is_fatal(exc: FaceappError) -> bool:

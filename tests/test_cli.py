@@ -551,6 +551,32 @@ def test_a_full_output_disk_stops_the_batch_at_the_first_photo(tmp_path, testdat
     restores.clear()
     code, out, err = _run(capsys, album, "--no-progress", "--json", *FACE)
     assert code == 1 and len(restores) == 1 and json.loads(out)["failed"] == 3  # (each said, none restored again)
+    monkeypatch.undo()
+    monkeypatch.setattr(application, "iter_restore", counted)
+    real_mkdir = Path.mkdir
+
+    def full_at_mkdir(self, *args, **kwargs):  # a new -o folder cannot be made on a full disk (review)
+        if self.name == "new":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", full_at_mkdir)
+    restores.clear()
+    code, out, err = _run(capsys, album, "-o", tmp_path / "new", "--no-progress", "--json", *FACE)
+    assert code == 1 and len(restores) == 1 and json.loads(out)["not_reached"] == 2 and "the disk is full" in err
+    monkeypatch.setattr(Path, "mkdir", real_mkdir)
+    real_replace = os.replace
+
+    def locked(source, target):  # one result open in a viewer (Windows: EACCES): not the folder's refusal
+        if str(target).endswith("a_restored.jpg"):
+            raise PermissionError(errno.EACCES, "The process cannot access the file")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", locked)
+    restores.clear()
+    code, out, err = _run(capsys, album, "-o", tmp_path / "out2", "--overwrite", "--no-progress", "--json", *FACE)
+    summary = json.loads(out)
+    assert code == 1 and len(restores) == 3 and (summary["restored"], summary["failed"]) == (2, 1)
 
 
 def test_skip_existing_tells_two_photos_of_one_name_and_size_apart(tmp_path, testdata_dir, capsys):

@@ -238,8 +238,8 @@ def make_output_folder(folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise ExportError(f"cannot create the output folder {folder}: a file of that name is in the way.") from None
-    except OSError as exc:
-        raise ExportError(f"cannot create the output folder {folder}: {exc.strerror or exc}.") from None
+    except OSError as exc:  # (its cause kept: a full or read-only disk stops a batch; review)
+        raise ExportError(write_error_message(exc, f"create the output folder {folder}", Path(folder).parent)) from exc
 
 
 def check_output_size(width: int, height: int, fmt: str, *, name: str | None = None) -> None:
