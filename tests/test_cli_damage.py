@@ -79,6 +79,8 @@ def test_a_folder_of_masks_is_matched_by_name(engine, damaged, capsys, tmp_path)
         shutil.copy(photo, photo.parent / name)
     shutil.copy(mask_file, masks / "IMG_10.png")
     shutil.copy(photo, masks / "other-edit.png")
+    shutil.copy(photo, photo.parent / "IMG_1_2.png")  # review: IMG_1_2's own mask is not offered to IMG_1
+    shutil.copy(mask_file, masks / "IMG_1_2_mask.png")
     code, _, err = run(capsys, photo.parent, "--mask", masks, "--fidelity", "1", "-o", tmp_path / "out2", "--no-progress")
     assert code == 0 and "looks meant for IMG_1.png" not in err and "looks meant for other.png" not in err
 

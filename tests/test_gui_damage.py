@@ -153,6 +153,7 @@ def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, 
     assert notice not in window.notices.notices()
     window.session.remove(other)
     assert window.current is None and window.notices._shown_photo is None
+    assert not window.actions_["zoom_fit"].isEnabled()  # no photo to fit (review)
 
 
 def test_a_restore_that_cannot_start_leaves_the_brush_in_hand(window, qtbot, tmp_path):

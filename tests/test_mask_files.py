@@ -105,6 +105,13 @@ def test_a_saved_mask_never_replaces_its_photo_and_is_left_out_of_the_photos(tmp
     with pytest.raises(ExportError, match="never replaces it"):
         write_mask(mask, photo, photo=photo, overwrite=True)
     assert photo.read_bytes() == before
+    from faceapp.core.export import export_photo
+
+    result = export_photo(np.zeros((200, 300, 3), np.uint8), None, None, tmp_path / "scan_restored.png",
+                          provenance={"software": "faceapp"})
+    with pytest.raises(ExportError, match="not a damage mask faceapp saved"):  # faceapp's own, but no mask (review)
+        write_mask(mask, result, photo=photo, overwrite=True)
     written = write_mask(mask, mask_file_for(photo), photo=photo)
     assert written == tmp_path / "scan_mask.png" and looks_like_mask(written)
     assert list_photos(tmp_path).photos == (photo,) and written in list_photos(tmp_path).earlier_results
+    assert write_mask(mask, written, photo=photo, overwrite=True) == written  # its own mask: replaced

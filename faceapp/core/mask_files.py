@@ -19,7 +19,7 @@ from PIL import Image
 
 from faceapp import __version__
 from faceapp.core.errors import ExportError
-from faceapp.core.export import destination_problem, export_photo, file_key, is_faceapp_output
+from faceapp.core.export import destination_problem, export_photo, file_key, read_provenance
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -184,6 +184,7 @@ def near_miss(option: Path, photo: Path, relative: Path | None = None, *, others
         rest = name[len(photo.stem):]
         if (name.startswith(photo.stem) and rest[:1] in (".", "-", "_", " ") and candidate.suffix.lower() in MASK_SUFFIXES
                 and candidate.stem not in (photo.stem, f"{photo.stem}_mask", *others)
+                and candidate.stem.removesuffix("_mask") not in others  # (another photo's own mask: review)
                 and file_key(folder / name) != file_key(photo) and looks_like_mask(folder / name)):
             return folder / name
     return None
@@ -212,9 +213,16 @@ def write_mask(mask: np.ndarray, dest: Path, *, photo: Path, overwrite: bool = F
     taken and not ``overwrite``)."""
     if (problem := destination_problem(dest, photo)) is not None:
         raise ExportError(problem)
-    if dest.exists() and not is_faceapp_output(dest):  # (QA: another photo open in the window was replaced)
+    if dest.exists() and not _is_saved_mask(dest):  # (QA: another photo open in the window was replaced;
+        # review: a restored result, faceapp's own too, was)
         raise ExportError(f"{dest} is not a damage mask faceapp saved: faceapp does not replace it; choose another "
                           "name.")
     white = np.where(np.asarray(mask) > 0, np.uint8(255), np.uint8(0))
     return export_photo(np.repeat(white[..., None], 3, axis=2), None, None, dest, format="PNG", overwrite=overwrite,
                         provenance={"software": f"faceapp {__version__}", "damage_mask_of": photo.name})
+
+
+def _is_saved_mask(path: Path) -> bool:
+    """Whether ``path`` is a damage mask :func:`write_mask` wrote (its provenance says whose)."""
+    provenance = read_provenance(path)
+    return provenance is not None and "damage_mask_of" in provenance

@@ -546,6 +546,7 @@ class MainWindow(QMainWindow):
             self.gallery.clear()
             self.compare.set_selected_face(None)
             self.run_panel.clear()
+            self._refresh_enabled()  # once the view is cleared (review: zoom stayed on)
 
     def _progress(self, path: Path, text: str, fraction: float, preview) -> None:
         self.progress_bar.setVisible(True)
