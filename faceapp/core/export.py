@@ -412,7 +412,8 @@ def export_photo(
                 target.truncate()
                 image.save(target, format=fmt, **{**options, "optimize": False})
             if noted:
-                handle.write(keep_maker_note(exif, target.getvalue()))
+                with target.getbuffer() as written:  # (patched where it lies: a TIFF can be hundreds of MB)
+                    handle.write(keep_maker_note(exif, written))
             elif iptc:
                 handle.write(with_iptc(target.getbuffer(), iptc))
 

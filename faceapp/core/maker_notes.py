@@ -34,11 +34,11 @@ _COUNTING_FROM_THE_NOTE = (b"FUJIFILM", b"Nikon\0\x02", b"OLYMPUS\0", b"OM SYSTE
                            b"GENERALE", b"Ricoh", b"KDK", b"SIGMA", b"FOVEON")
 
 
-def keep_maker_note(before: bytes, after: bytes) -> bytes:
+def keep_maker_note(before: bytes, after: bytes | memoryview) -> bytes | memoryview:
     """``after`` (an EXIF block, with or without ``Exif\\0\\0``, written anew from ``before``) with its
     maker note's offsets moved by as much as the note moved, where they counted from the block's
     header in ``before``; ``after`` as it is otherwise (no note, a note that did not move, one whose
-    offsets count otherwise, a block that cannot be read)."""
+    offsets count otherwise, a block that cannot be read). A writable memoryview is patched in place."""
     old, new = _maker_note(before), _maker_note(after)
     if old is None or new is None:
         return after
@@ -51,14 +51,15 @@ def keep_maker_note(before: bytes, after: bytes) -> bytes:
             break
     else:
         return after
-    patched = bytearray(after)
+    in_place = isinstance(after, memoryview) and not after.readonly  # (a TIFF file in memory: no copy; review)
+    patched = after if in_place else bytearray(after)
     base = len(_EXIF_HEADER) if bytes(after[:6]) == _EXIF_HEADER else 0
     for field_at, value in entries:
         struct.pack_into(order + "I", patched, base + new_at + field_at, value + new_at - old_at)
     footer = _footer_at(note, order)
     if footer is not None and struct.unpack_from(order + "I", note, footer)[0] == old_at:  # (Canon's; review)
         struct.pack_into(order + "I", patched, base + new_at + footer, new_at)
-    return bytes(patched)
+    return patched if in_place else bytes(patched)
 
 
 def has_maker_note(block: bytes) -> bool:
