@@ -396,7 +396,11 @@ class _Restorer:
         face_area = 1.0 if self.args.aligned else face_area_of(self.given_faces, header.width, header.height)
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
                             limit=self.memory_limit, name=path_text(path), face_area=face_area,
-                            faces_unknown=not self.args.aligned and not self.given_faces)
+                            faces_unknown=not self.args.aligned and not self.given_faces,
+                            # a 16-bit photo's PNG result keeps its 16 bits (a TIFF's, only for one grey
+                            # channel, which the header does not tell): its copies counted (review)
+                            sixteen_bit=self.prefs.keep_16_bits and header.bits == 16 and fmt == "PNG",
+                            eight_bit_setting="--8-bit")
         if self.args.aligned:
             check_aligned_crop(header.width, header.height, name=path_text(path))
         else:
