@@ -376,8 +376,8 @@ def test_import_refuses_weights_of_another_architecture(tiny, sources, tmp_path)
     with pytest.raises(ArchitectureMismatchError, match="not a weight file of the model 'tiny'") as caught:
         tiny.import_file("tiny", stranger)
     said = str(caught.value)  # one sentence for each network, not a paragraph of tensor names (QA)
-    assert re.search(r"it fits neither its prior \(iddpm_unet, 1 entries in the file, \d+ expected\) nor its "
-                     r"restorer \(swinir, 1 entries in the file, \d+ expected\)\. The model's files are ", said)
+    assert re.search(r"it fits neither its prior \(iddpm_unet, 1 tensor in the file, \d+ expected\) nor "
+                     r"its restorer \(swinir, 1 tensor in the file, \d+ expected\)\. The model's files are ", said)
     assert "conv.weight" not in said
     assert not (tmp_path / "weights").exists() or not any((tmp_path / "weights").iterdir())
 

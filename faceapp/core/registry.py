@@ -30,6 +30,7 @@ from faceapp.core.errors import (
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
 from faceapp.core.pathtext import file_problem
 from faceapp.core.tempfiles import create_temp, sweep_stale
+from faceapp.core.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -417,9 +418,9 @@ class Registry:
             else:
                 return manifest.file(spec.file), state_dict
         files = " and ".join(f.name for f in manifest.files)
+        fits = "fits neither " + " nor ".join(reasons) if len(reasons) > 1 else "does not fit " + "".join(reasons)
         raise ArchitectureMismatchError(  # (QA: a paragraph of tensor names, run together)
-            f"{source} is not a weight file of the model '{manifest.name}': it fits neither "
-            + " nor ".join(reasons) + f". The model's files are {files}."
+            f"{source} is not a weight file of the model '{manifest.name}': it {fits}. The model's files are {files}."
         )
 
     # --- checking and removing ------------------------------------------------------------
@@ -585,6 +586,12 @@ def _atomic_copy(source: Path, dest: Path) -> None:
 
 
 def _entry_counts(mismatch: str) -> str:
-    """The "N entries in the file, M expected" of a weights mismatch's message, or "other tensors"."""
-    found = re.search(r"\((\d+ entries in the file, \d+ expected)\)", mismatch)
-    return found.group(1) if found else "other tensors"
+    """What a weights mismatch's message says of the tensors, shortly: "114 tensors in the file, 630
+    expected", or, as many as expected, "170 tensors of other shapes" (review); else "other tensors"."""
+    found = re.search(r"\((\d+) entries in the file, (\d+) expected\)", mismatch)
+    if found is None:
+        return "other tensors"
+    held, expected = int(found.group(1)), int(found.group(2))
+    if held == expected:
+        return f"{counted(held, 'tensor')} of other shapes"
+    return f"{counted(held, 'tensor')} in the file, {expected} expected"
