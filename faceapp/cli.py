@@ -630,6 +630,14 @@ def _misnamed_note(photo, fmt: str, *, given: bool) -> str | None:
             f"(give --format {stored.lower() if stored != 'BMP' else 'png'} to keep it lossless).")
 
 
+def _say_other_settings(count: int) -> None:
+    """The count of the skipped photos made with other settings after the first, said once a run
+    (QA: a note each, hundreds of them)."""
+    if count > 1:
+        print(f"note: {counted(count - 1, 'more skipped photo')} also had results made with other settings "
+              "(--json lists them): --overwrite restores them again with these.", file=sys.stderr)
+
+
 def _refined_text(changes: list[list[float]], *, seed: int | None = None) -> str:
     """What --refine did to a result (``changes``: each face's passes' RMS changes; ``seed``: which
     of several results), said as --help promises (QA: only --json had it)."""
@@ -804,6 +812,7 @@ def run_restore(args: argparse.Namespace) -> int:
     restorer.batch = len(inputs) > 1
     missing = {Path(a): problem for a in args.inputs if (problem := missing_input_problem(a)) is not None}
     records: list[dict[str, Any]] = []
+    other_settings = 0  # skipped photos whose results were made with other settings
     bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
     current: list[Path] = []  # the input being restored, until its record is in
     try:
@@ -842,7 +851,8 @@ def run_restore(args: argparse.Namespace) -> int:
                                     "outputs": [path_text(name) for name in existing]})
                     if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs()):
                         records[-1]["made_with_other_settings"] = changed
-                        if not any("made_with_other_settings" in r for r in records[:-1]):  # the rest: counted
+                        other_settings += 1
+                        if other_settings == 1:  # the rest: counted at the end
                             bar.write(f"note: {path_text(path)}: skipped; its result {path_text(existing[0])} was "
                                       f"made with other settings ({'; '.join(changed)}): --overwrite restores it "
                                       "again with these.", file=sys.stderr)
@@ -869,13 +879,12 @@ def run_restore(args: argparse.Namespace) -> int:
         bar.close()
         if current:  # stopped before its first result was written (a record clears it)
             records.append({"input": path_text(current[0]), "status": "stopped"})
+        _say_other_settings(other_settings)
         print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
         _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
         return EXIT_INTERRUPTED
     bar.close()
-    if (others := sum("made_with_other_settings" in r for r in records)) > 1:  # (QA: a note each, hundreds)
-        print(f"note: {counted(others - 1, 'more skipped photo')} also had results made with other settings "
-              "(--json lists them): --overwrite restores them again with these.", file=sys.stderr)
+    _say_other_settings(other_settings)
     failed = [r for r in records if r["status"] == "failed"]
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
     _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)

@@ -167,10 +167,10 @@ def test_save_as_adds_the_chosen_types_extension_and_starts_on_the_suggestions_t
 
 
 def test_an_error_that_begins_with_a_file_name_keeps_its_case():
-    from faceapp.gui.export_flow import _sentence
+    from faceapp.gui.notifications import error_sentence
 
-    assert _sentence(ExportError("cf_03.jpg is not restored yet")) == "cf_03.jpg is not restored yet"
-    assert _sentence(ExportError("the folder is read-only")) == "The folder is read-only"
+    assert error_sentence(ExportError("cf_03.jpg is not restored yet")) == "cf_03.jpg is not restored yet"
+    assert error_sentence(ExportError("the folder is read-only")) == "The folder is read-only"
 
 
 def test_save_creates_the_output_folder_of_the_settings_as_the_cli_does(window, qtbot, photo, tmp_path):

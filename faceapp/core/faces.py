@@ -305,6 +305,10 @@ class FaceDetector:
         if weights.is_file():
             try:
                 state = torch.load(weights, map_location="cpu", weights_only=True)
+            except OSError as exc:  # (the system's refusal: not the file's fault; review)
+                raise DetectorUnavailableError(
+                    f"The face detector weights {weights} cannot be read: {exc.strerror or exc}."
+                ) from exc
             except Exception as exc:
                 log.warning("the face detector weights %s cannot be read: %s", weights, exc)  # (torch's words: the log)
                 raise DetectorUnavailableError(  # (QA: torch's paragraph advised loading it unsafely)

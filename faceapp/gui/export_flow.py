@@ -33,7 +33,7 @@ from faceapp.core.wording import counted, listed
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
 from faceapp.gui.job_queue import QueuedJob
-from faceapp.gui.notifications import Notice
+from faceapp.gui.notifications import Notice, error_sentence
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class ExportFlow(QObject):
         target = save_as_target(name, chosen)
         problem = destination_problem(target, window.current)
         if problem is not None:  # refused before any question
-            window.notices.show_notice(Notice(_sentence(ExportError(problem)), "error", "save_as", "Save as…",
+            window.notices.show_notice(Notice(error_sentence(ExportError(problem)), "error", "save_as", "Save as…",
                                               window.current))
             return False
         if target.exists() and confirm.ask_before_discarding(
@@ -305,10 +305,10 @@ class ExportFlow(QObject):
             self._window.notices.show_error(error)
         elif kind == "export_all":
             self._window.notices.show_notice(Notice(
-                f"{_sentence(error)} {len(written)} of {counted(total, 'photo')} saved before this.",
+                f"{error_sentence(error)} {len(written)} of {counted(total, 'photo')} saved before this.",
                 "error", "export_all", "Export to another folder…"))
         else:
-            self._window.notices.show_notice(Notice(_sentence(error), "error", "save_as", "Save as…", paths[0]))
+            self._window.notices.show_notice(Notice(error_sentence(error), "error", "save_as", "Save as…", paths[0]))
         self.saved.emit(written)
 
     def _stopped(self, kind: str, written: list[Path], total: int) -> None:
@@ -325,13 +325,3 @@ class ExportFlow(QObject):
         self.status.setVisible(False)
         if self._close_when_done:
             QTimer.singleShot(0, self._window.close)  # after the job's signals have been handled
-
-
-def _sentence(error: BaseException) -> str:
-    """The error as a sentence: capitalised, unless it begins with a file name or path (whose
-    case is the file's)."""
-    text = str(error) or type(error).__name__
-    first = text.split(" ", 1)[0].rstrip(".:,;")
-    if "." in first or "/" in first or "\\" in first:
-        return text
-    return text[:1].upper() + text[1:]

@@ -48,7 +48,7 @@ from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
-from faceapp.gui.notifications import NotificationArea, Notice
+from faceapp.gui.notifications import NotificationArea, Notice, error_sentence
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
@@ -453,7 +453,7 @@ class MainWindow(QMainWindow):
         try:
             written = write_mask(editor.mask(), dest, photo=self.current, overwrite=True)
         except FaceappError as exc:
-            self.notices.show_notice(Notice(str(exc), "error", subject=self.current))  # (goes with its photo)
+            self.notices.show_notice(Notice(error_sentence(exc), "error", subject=self.current))  # (goes with its photo)
             return
         self.say(f"Damage mask saved as {written}.")
 

@@ -59,6 +59,16 @@ class Notice:
     subject: Any = None  # what the action is about (e.g. a photo's path); None: whatever is shown
 
 
+def error_sentence(error: BaseException) -> str:
+    """The error as a sentence: capitalised, unless it begins with a file name or path (whose
+    case is the file's)."""
+    text = str(error) or type(error).__name__
+    first = text.split(" ", 1)[0].rstrip(".:,;")
+    if "." in first or "/" in first or "\\" in first:
+        return text
+    return text[:1].upper() + text[1:]
+
+
 def notice_for_error(error: BaseException) -> Notice:
     """The banner for an error: the core's message plus the next step that fits its kind."""
     text = str(error) or type(error).__name__
@@ -76,7 +86,7 @@ def notice_for_error(error: BaseException) -> Notice:
         return Notice(f"{text} Draw a box around a face (Edit → Draw face box), then press Restore.",
                       "warning", "draw_box", "Draw face box", getattr(error, "path", None))
     if isinstance(error, errors.MaskError):  # a mask file, not a photo: no "Open another…" (QA)
-        return Notice(text[:1].upper() + text[1:], "error", subject=getattr(error, "path", None))
+        return Notice(error_sentence(error), "error", subject=getattr(error, "path", None))
     if isinstance(error, errors.ImageError):  # its subject: the photo that could not be opened, if one
         return Notice(text, "error", "open", "Open another…", getattr(error, "path", None))
     if isinstance(error, errors.FaceappError):

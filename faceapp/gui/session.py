@@ -500,10 +500,11 @@ class Session(QObject):
     def _failed(self, path: Path, error: BaseException, *, album: bool = True) -> None:
         """A job of ``path`` failed (``album``: a load or a restore, which ends its part in a Restore all)."""
         entry = self.entries.get(path)
+        read = path in self._read  # (its file was read: what failed came after, finding its faces; review)
         self._forget_read(path)
         if entry is not None:
             entry.error = str(error) or type(error).__name__
-            entry.unreadable = entry.photo is None and isinstance(error, ImageError)
+            entry.unreadable = entry.photo is None and not read
             entry.restore_when_loaded = False
             if entry.photo is None and isinstance(error, ImageError) and getattr(error, "path", None) is None:
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
