@@ -166,6 +166,8 @@ def _verify(registry: Registry, args) -> int:
         try:
             checked = registry.verify(name)
         except FaceappError as exc:
+            for file in getattr(exc, "checked", []):  # the files there and sound, before what is missing
+                print(f"{name}: {file.name}: OK ({_METHODS[file.method]})")
             if args.name:
                 raise
             print(f"{name}: FAILED: {exc}", file=sys.stderr)

@@ -439,8 +439,9 @@ def test_verify_says_a_damaged_file_though_another_is_missing(tiny, sources, tmp
     assert str(damaged) in str(caught.value)
     damaged.unlink()
     tiny.import_file("tiny", sources[PRIOR])
-    with pytest.raises(ModelNotFoundError, match="not installed"):  # what is there is fine: what is missing
+    with pytest.raises(ModelNotFoundError, match="not installed") as caught:  # what is there is fine: what is missing
         tiny.verify("tiny")
+    assert [file.name for file in caught.value.checked] == [PRIOR]  # listed by the CLI (review)
 
 
 def test_verify_uses_the_checksum_when_known(

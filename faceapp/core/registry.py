@@ -439,7 +439,11 @@ class Registry:
         # the files there are checked first: a damaged one is said even while another is missing
         # (QA: a damaged hand-copied file went unsaid behind "not installed")
         checked = [self._verify_file(manifest, f.file, f.path) for f in present]
-        self.require_installed(manifest.name)  # (a file missing: how to get it)
+        try:
+            self.require_installed(manifest.name)  # (a file missing: how to get it)
+        except ModelNotFoundError as missing:
+            missing.checked = checked  # what was there and sound, for the caller to list (review)
+            raise
         return checked
 
     def check_unverified(self, name: str | None = None) -> list[VerifiedFile]:
