@@ -115,6 +115,11 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert line.diffuse and not line.kept and "sampled at fidelity 0.75 instead of 0.50" in line.text
     line = application.sparing_choice(result, 1)
     assert line.diffuse and line.kept and "kept as the restorer made it, the same for every seed" in line.text
+    from faceapp.core.progress import drive
+
+    refined = drive(application.iter_refine_face(result, 1, _engine(2.0), 1))  # (QA: still "the same for every seed")
+    assert refined.faces[1].refinement_of(refined.faces[1].chosen)
+    assert "then refined: the pass shown is Refine's" in application.sparing_choice(refined, 1).text
     # the window numbers faces as tagged in the photo (face 1 switched off: the first restored is face 2)
     assert application.spared_message(result, number=lambda position: position + 2) == \
         "Sharp faces spared: faces 2, 3 kept as the restorer made them."

@@ -284,7 +284,9 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
                              False, asked)
     if face.fidelity <= asked:
         return None
-    if face.fidelity >= 1.0:
+    if face.fidelity >= 1.0 and face.refinement_of(face.chosen):  # (QA: "the same for every seed" under a pass)
+        what = "kept as the restorer made it, then refined: the pass shown is Refine's, which diffused it again"
+    elif face.fidelity >= 1.0:
         what = ("kept as the restorer made it" + (", its damage filled by each seed its own way"
                                                     if face.damage is not None else ", the same for every seed"))
     else:
