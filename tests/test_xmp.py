@@ -216,3 +216,20 @@ def test_a_pantrys_ingredients_keep_their_sizes_and_ids():
     assert b'tiff:ImageWidth="800"' in enlarged and b'tiff:ImageWidth="6000"' in enlarged
     derived = xmp.as_derived(enlarged, "2026-12-05T12:00:00+00:00")
     assert derived == enlarged  # no ids of its own: none made up from an ingredient's, nor its date changed
+
+
+def test_a_resolution_stated_only_in_the_xmp_is_the_photos(tmp_path):
+    """QA: Photoshop's 300 dpi stated in the XMP alone (no EXIF resolution, a JFIF header without a
+    unit) became 72 dpi in the result's EXIF while its XMP still said 300."""
+    def packet(unit: str) -> bytes:
+        return (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                b'<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:XResolution="300/1" '
+                b'tiff:YResolution="300/1" tiff:ResolutionUnit="' + unit.encode() + b'"/></rdf:RDF></x:xmpmeta>')
+
+    Image.new("RGB", (40, 30), (90, 80, 70)).save(tmp_path / "scan.jpg", xmp=packet("2"))
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert photo.dpi == (300.0, 300.0)
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:
+        assert out.info.get("dpi") == (300, 300)  # (its JFIF header; the EXIF, when there is one, says the same)
+    Image.new("RGB", (40, 30), (90, 80, 70)).save(tmp_path / "ratio.jpg", xmp=packet("1"))  # no unit: no resolution
+    assert read_photo(tmp_path / "ratio.jpg").dpi is None

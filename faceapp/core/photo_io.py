@@ -501,7 +501,8 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         bits = 8  # 8-bit values in a 16-bit grey file, taken as they are (see _high_depth_to_uint8)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
     quarter_turn = turned in (5, 6, 7, 8)
-    dpi = _dpi(_resolution(image, exif), quarter_turn=quarter_turn) if _states_resolution(image, exif) else None
+    dpi = _dpi(_resolution(image, exif) if _states_resolution(image, exif)
+               else xmp_packets.stated_resolution(_xmp_bytes(image.info.get("xmp"))), quarter_turn=quarter_turn)
     source = _stored_exif(image, path)
     try:
         exif_block = _exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn, source=source)
@@ -602,15 +603,21 @@ def _dpi(value: object, *, quarter_turn: bool) -> tuple[float, float] | None:
     return (y, x) if quarter_turn else (x, y)
 
 
+def _xmp_bytes(xmp: object) -> bytes | None:
+    """An XMP packet as Pillow gives it (bytes, str, or a TIFF tag's one-item tuple) as bytes, or None."""
+    if isinstance(xmp, tuple) and len(xmp) == 1:
+        xmp = xmp[0]
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return xmp if isinstance(xmp, bytes) and xmp.strip(b"\0 \t\r\n") else None
+
+
 def _xmp_upright(xmp: object, orientation: int = 1, stored: tuple[int, int] = (0, 0)) -> bytes | None:
     """The XMP packet with its orientation (if any) set to 1, like the EXIF's, and its face regions
     stated on the upright picture (:func:`faceapp.core.xmp.upright_regions`: the picture was stored
     ``stored`` pixels wide and high, turned by ``orientation``); None when there is none."""
-    if isinstance(xmp, tuple) and len(xmp) == 1:  # how Pillow may give a TIFF's tag
-        xmp = xmp[0]
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8")
-    if not isinstance(xmp, bytes) or not xmp.strip(b"\0 \t\r\n"):
+    xmp = _xmp_bytes(xmp)  # (how Pillow may give a TIFF's tag: a one-item tuple)
+    if xmp is None:
         return None
     return xmp_packets.upright_regions(_XMP_ORIENTATION.sub(lambda m: m.group(1) + b"1", xmp), orientation, stored)
 
