@@ -513,6 +513,12 @@ class Session(QObject):
         if album:
             self._album_ended(path, restored=False)
 
+    def _picture(self, path: Path) -> Any:
+        """The photo ``path`` shows: its loaded photo, or the one read while its faces are found
+        (shown early); None when it has neither (core Photo)."""
+        entry = self.entries.get(path)
+        return None if entry is None else entry.photo or self._read.get(path)
+
     def _forget_read(self, path: Path) -> None:
         """A load that showed its photo early ended without its faces (failed, cancelled): the photo
         it read, and the image drawn of it, go (review: kept, out of the memory budget, and shown
@@ -569,7 +575,7 @@ class Session(QObject):
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
         entry = self.entries.get(path)
-        if entry is None or (entry.photo or self._read.get(path)) is not photo or path not in self.on_screen:
+        if entry is None or self._picture(path) is not photo or path not in self.on_screen:
             return  # removed, or no longer on screen: its thumbnail is there already
         self.before[path] = rendered
         self.entryChanged.emit(path)
@@ -832,8 +838,7 @@ class Session(QObject):
 
     def _full_size_bytes(self, path: Path) -> int:
         """About what ``path``'s full-size images and composite take (see FULL_SIZE_BUDGET_BYTES)."""
-        entry = self.entries.get(path)
-        photo = entry.photo or self._read.get(path) if entry is not None else None  # (shown while its faces are found)
+        entry, photo = self.entries.get(path), self._picture(path)
         if photo is None:
             return 0
         scale = entry.result.scale if entry.result is not None else 0
@@ -858,8 +863,7 @@ class Session(QObject):
 
     def _make_full_size(self, path: Path) -> None:
         """Ask the composer for the full-size images and composite ``path`` lacks."""
-        entry = self.entries.get(path)
-        photo = entry.photo or self._read.get(path) if entry is not None else None  # (read, faces not yet found)
+        entry, photo = self.entries.get(path), self._picture(path)
         if photo is None:
             return
         before = self.before.get(path)
