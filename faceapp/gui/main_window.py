@@ -48,7 +48,7 @@ from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
-from faceapp.gui.notifications import NotificationArea, Notice, error_sentence
+from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
             return
         editor.load(mask)
         said = mask_warning(mask, Path(chosen).name)
-        self.say(f"Damage mask {Path(chosen).name} added: Undo takes it back." if said is None else said[:1].upper() + said[1:])
+        self.say(f"Damage mask {Path(chosen).name} added: Undo takes it back." if said is None else sentence(said))
 
     def save_damage_mask(self) -> None:
         """Edit ▸ Save damage mask…: the damage painted on the photo shown, as a mask file (by default

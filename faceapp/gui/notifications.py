@@ -60,9 +60,13 @@ class Notice:
 
 
 def error_sentence(error: BaseException) -> str:
-    """The error as a sentence: capitalised, unless it begins with a file name or path (whose
-    case is the file's)."""
-    text = str(error) or type(error).__name__
+    """The error as a sentence (:func:`sentence`)."""
+    return sentence(str(error) or type(error).__name__)
+
+
+def sentence(text: str) -> str:
+    """``text`` (a core message, worded to follow a CLI's "error: " or "note: ") as a sentence:
+    capitalised, unless it begins with a file name or path (whose case is the file's)."""
     first = text.split(" ", 1)[0].rstrip(".:,;")
     if "." in first or "/" in first or "\\" in first:
         return text
