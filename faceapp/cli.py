@@ -615,16 +615,16 @@ class _Restorer:
         return f" (spared: {', '.join(parts)})"
 
 
-#: Pillow's names of the lossless formats a photo may be stored in, as the front-ends say them.
-_LOSSLESS = {"PNG": "PNG", "TIFF": "TIFF", "BMP": "BMP"}
+#: Pillow's names of the lossless formats a photo may be stored in (the front-ends say them so too).
+_LOSSLESS = frozenset({"PNG", "TIFF", "BMP"})
 
 
 def _misnamed_note(photo, fmt: str, *, given: bool) -> str | None:
     """What to say of a lossless photo (a PNG, TIFF or BMP) whose name says JPEG, so that its result,
     named as the photo is, would be a lossy JPEG without a word (QA); None otherwise, or when
     --format chose the type."""
-    stored = _LOSSLESS.get(photo.format or "")
-    if given or fmt != "JPEG" or stored is None or photo.path is None or photo.path.suffix.lower() not in (".jpg", ".jpeg"):
+    stored = photo.format
+    if given or fmt != "JPEG" or stored not in _LOSSLESS or photo.path is None or photo.path.suffix.lower() not in (".jpg", ".jpeg"):
         return None
     return (f"is a {stored} file, though its name says JPEG: its result is a JPEG, as the name says "
             f"(give --format {stored.lower() if stored != 'BMP' else 'png'} to keep it lossless).")
