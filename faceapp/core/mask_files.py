@@ -183,8 +183,8 @@ def near_miss(option: Path, photo: Path, relative: Path | None = None, *, others
         candidate = Path(name)
         rest = name[len(photo.stem):]
         if (name.startswith(photo.stem) and rest[:1] in (".", "-", "_", " ") and candidate.suffix.lower() in MASK_SUFFIXES
-                and candidate.stem not in (photo.stem, f"{photo.stem}_mask", *others)
-                and candidate.stem.removesuffix("_mask") not in others  # (another photo's own mask: review)
+                and candidate.stem not in (photo.stem, f"{photo.stem}_mask")
+                and candidate.stem.removesuffix("_mask") not in others  # (another photo's, or its own mask: review)
                 and file_key(folder / name) != file_key(photo) and looks_like_mask(folder / name)):
             return folder / name
     return None
