@@ -501,8 +501,9 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         bits = 8  # 8-bit values in a 16-bit grey file, taken as they are (see _high_depth_to_uint8)
     srgb = None if colour.is_srgb(icc) else colour.to_srgb(rgb, icc)
     quarter_turn = turned in (5, 6, 7, 8)
+    stored_xmp = _xmp_bytes(image.info.get("xmp"))
     dpi = _dpi(_resolution(image, exif) if _states_resolution(image, exif)
-               else xmp_packets.stated_resolution(_xmp_bytes(image.info.get("xmp"))), quarter_turn=quarter_turn)
+               else xmp_packets.stated_resolution(stored_xmp), quarter_turn=quarter_turn)
     source = _stored_exif(image, path)
     try:
         exif_block = _exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn, source=source)
@@ -513,7 +514,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         path=path, rgb=rgb, alpha=alpha, exif=exif_block,
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
-        xmp=_xmp_upright(image.info.get("xmp") or _png_raw_profile(image, "xmp"), turned, (width, height)),
+        xmp=_xmp_upright(stored_xmp or _xmp_bytes(_png_raw_profile(image, "xmp")), turned, (width, height)),
         png_text=_png_text(image) if fmt == "PNG" else None,
         png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
@@ -612,11 +613,10 @@ def _xmp_bytes(xmp: object) -> bytes | None:
     return xmp if isinstance(xmp, bytes) and xmp.strip(b"\0 \t\r\n") else None
 
 
-def _xmp_upright(xmp: object, orientation: int = 1, stored: tuple[int, int] = (0, 0)) -> bytes | None:
-    """The XMP packet with its orientation (if any) set to 1, like the EXIF's, and its face regions
-    stated on the upright picture (:func:`faceapp.core.xmp.upright_regions`: the picture was stored
-    ``stored`` pixels wide and high, turned by ``orientation``); None when there is none."""
-    xmp = _xmp_bytes(xmp)  # (how Pillow may give a TIFF's tag: a one-item tuple)
+def _xmp_upright(xmp: bytes | None, orientation: int = 1, stored: tuple[int, int] = (0, 0)) -> bytes | None:
+    """The XMP packet (:func:`_xmp_bytes`) with its orientation (if any) set to 1, like the EXIF's, and
+    its face regions stated on the upright picture (:func:`faceapp.core.xmp.upright_regions`: the
+    picture was stored ``stored`` pixels wide and high, turned by ``orientation``); None when there is none."""
     if xmp is None:
         return None
     return xmp_packets.upright_regions(_XMP_ORIENTATION.sub(lambda m: m.group(1) + b"1", xmp), orientation, stored)
