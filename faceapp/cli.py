@@ -51,7 +51,7 @@ from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.sixteen_bit import writes_16_bit
-from faceapp.core.pathtext import path_text
+from faceapp.core.pathtext import message_text, path_json, path_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
 from faceapp.core.preferences import (
@@ -265,7 +265,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
         print(f"note: {counted(results, 'earlier result')} of faceapp in the folders "
               f"{'is' if results == 1 else 'are'} not restored again (name a file to restore it anyway).", file=sys.stderr)
     if subfolders:
-        print(f"note: {counted(len(subfolders), 'sub-folder')} not looked into ({', '.join(p.name for p in subfolders[:3])}"
+        print(f"note: {counted(len(subfolders), 'sub-folder')} not looked into ({', '.join(path_text(p.name) for p in subfolders[:3])}"
               f"{', …' if len(subfolders) > 3 else ''}): give -r to restore the photos in sub-folders too.",
               file=sys.stderr)
     if others:
@@ -321,13 +321,13 @@ class _Restorer:
         if args.mask is not None and not args.mask.exists():
             raise ValueError(f"--mask {path_text(args.mask)}: there is no such file or folder")
         if args.output is not None and args.output.exists() and not args.output.is_dir():
-            raise ValueError(f"-o {args.output}: that is a file; -o names the folder the results go to")
+            raise ValueError(f"-o {path_text(args.output)}: that is a file; -o names the folder the results go to")
         if args.output is not None and (blocker := _file_in_the_way(args.output)) is not None:
-            raise ValueError(f"-o {args.output}: cannot make that folder, {blocker} is a file")
+            raise ValueError(f"-o {path_text(args.output)}: cannot make that folder, {path_text(blocker)} is a file")
         if args.detector_dir is not None and not args.download_detector and not args.detector_dir.is_dir():
             raise ValueError(f"--detector-dir {path_text(args.detector_dir)}: there is no such folder")
         if args.output is not None and not args.output.exists() and args.output.suffix.lower() in PHOTO_SUFFIXES:
-            raise ValueError(f"-o {args.output}: -o names the folder the results go to, and this looks like a file "
+            raise ValueError(f"-o {path_text(args.output)}: -o names the folder the results go to, and this looks like a file "
                              f"name; --pattern and --format name the files (e.g. -o {args.output.parent} --pattern "
                              f"{args.output.stem})")
         if args.steps is not None and args.schedule == "official":
@@ -454,7 +454,7 @@ class _Restorer:
 
         self.preflight(path, relative)
         photo = read_photo(path)
-        record: dict[str, Any] = {"input": path_text(path), "status": "interrupted"}
+        record: dict[str, Any] = {"input": path_json(path), "status": "interrupted"}
         fmt = format_for(self.destinations(path, relative)[0])
         too_small = 0
         if self.args.aligned:
@@ -548,7 +548,7 @@ class _Restorer:
         for k, dest in enumerate(destinations):
             earlier = application.earlier_result(dest, path) if self.args.skip_existing else None
             if earlier is not None:  # a resumed photo: this seed's file was written before
-                settle(path_text(earlier))
+                settle(path_json(earlier))
                 note_depth(earlier)
                 continue
             chosen = result.with_choice([k] * len(result.faces))
@@ -574,14 +574,14 @@ class _Restorer:
                 if exc.folder_refuses:
                     self._write_problems[folder] = exc.__cause__  # the next photos for it fail before restoring
                 raise
-            settle(path_text(written))  # before anything else happens (the line below can take a Ctrl-C too)
+            settle(path_json(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
             if written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
                 self._numbered_advised = True
                 advice = ("" if self.args.skip_existing else  # (QA: given it already, told to give it)
                           " Running a batch again? --skip-existing leaves photos restored before alone; "
                           "--overwrite replaces their results.")
-                tqdm.write(f"note: {path_text(dest)} exists, so this result is {written.name}, and so on for "
+                tqdm.write(f"note: {path_text(dest)} exists, so this result is {path_text(written.name)}, and so on for "
                            f"results whose names are taken.{advice}", file=sys.stderr)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
@@ -667,17 +667,17 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
                 nearly.append((photo, miss))
                 if len(nearly) == 3:
                     break
-        hint = "".join(f" {miss.name} looks meant for {photo.name}: name it {photo.stem}_mask{miss.suffix}."
+        hint = "".join(f" {path_text(miss.name)} looks meant for {path_text(photo.name)}: name it {path_text(photo.stem)}_mask{path_text(miss.suffix)}."
                        for photo, miss in nearly)
         print(f"note: {path_text(option)} holds no damage mask for {len(sorted_out.without_mask)} of "
-              f"{counted(len(sorted_out.photos), 'photo')} ({listed([p.name for p in sorted_out.without_mask])}): "
+              f"{counted(len(sorted_out.photos), 'photo')} ({listed([path_text(p.name) for p in sorted_out.without_mask])}): "
               f"{'it is' if len(sorted_out.without_mask) == 1 else 'they are'} restored without repair. A photo's "
               f"mask is named like it (photo.png or photo_mask.png) at its path within its input folder.{hint}",
               file=sys.stderr)
     for photo, twin in sorted_out.unclear:
-        print(f"note: {path_text(photo)} and {twin.name} could each be the other's damage mask, and neither looks "
+        print(f"note: {path_text(photo)} and {path_text(twin.name)} could each be the other's damage mask, and neither looks "
               f"more like a mask (black and white): both are restored without repair. Name the mask "
-              f"{photo.stem}_mask.png, or keep masks in a folder of their own.", file=sys.stderr)
+              f"{path_text(photo.stem)}_mask.png, or keep masks in a folder of their own.", file=sys.stderr)
     return sorted_out.photos
 
 
@@ -787,7 +787,7 @@ def run_restore(args: argparse.Namespace) -> int:
         restorer = _Restorer(args)
         format_for("x.png", args.format)
     except (ValueError, FaceappError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {message_text(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     if args.resample > 1 and args.mask is None:  # (QA: taken without a word)
         print(f"note: --resample {args.resample} applies to the damage a mask marks: without --mask it does nothing.",
@@ -801,11 +801,11 @@ def run_restore(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     if args.overwrite and (clash := _replaced_input(restorer, inputs, found)) is not None:
         what = "photo" if any(clash[0] == path for path, _ in inputs) else "damage mask"
-        print(f"error: --overwrite would replace the input {what} {clash[0]} with a result; faceapp never replaces "
+        print(f"error: --overwrite would replace the input {what} {path_text(clash[0])} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
         return EXIT_USAGE
     if args.overwrite and (shared := _shared_result(restorer, inputs)) is not None:
-        print(f"error: {shared[0]} and {shared[1]} would both be written to {shared[2]}: with --overwrite the "
+        print(f"error: {path_text(shared[0])} and {path_text(shared[1])} would both be written to {path_text(shared[2])}: with --overwrite the "
               "second result would replace the first. Give them different names or folders (a --pattern, -r "
               "to keep sub-folders under -o), or leave out --overwrite to number the second.", file=sys.stderr)
         return EXIT_USAGE
@@ -840,15 +840,15 @@ def run_restore(args: argparse.Namespace) -> int:
                 if kept:  # the results written before the error are still listed
                     kept[0].update(status="failed", error=error)
                 else:
-                    records.append({"input": path_text(path), "status": "failed", "error": error})
+                    records.append({"input": path_json(path), "status": "failed", "error": error})
                 current.clear()
 
             try:
                 if path in missing:
                     raise ImageError(missing[path])
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
-                    records.append({"input": path_text(path), "status": "skipped",
-                                    "outputs": [path_text(name) for name in existing]})
+                    records.append({"input": path_json(path), "status": "skipped",
+                                    "outputs": [path_json(name) for name in existing]})
                     if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs()):
                         records[-1]["made_with_other_settings"] = changed
                         other_settings += 1
@@ -862,23 +862,24 @@ def run_restore(args: argparse.Namespace) -> int:
             except Cancelled:
                 raise
             except FaceappError as exc:
-                fail(path_text(str(exc)))
+                fail(path_json(str(exc)))
                 # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
                 # a result's name too long: only the other file was named); not one that stops the batch
                 named = _is_fatal(exc) or path.name in str(exc)
-                bar.write(f"error: {exc}" if named else f"error: {path_text(path)}: {exc}", file=sys.stderr)
+                bar.write(f"error: {message_text(str(exc))}" if named else f"error: {path_text(path)}: {message_text(str(exc))}",
+                          file=sys.stderr)
                 if _stops_batch(exc, args):
                     break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
                 log.exception("unexpected error on %s", path)
                 fail(f"unexpected error: {exc!r}")
-                bar.write(f"error: {path}: unexpected error: {exc!r}", file=sys.stderr)
+                bar.write(f"error: {path_text(path)}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
             current.clear()
     except (KeyboardInterrupt, Cancelled):
         bar.close()
         if current:  # stopped before its first result was written (a record clears it)
-            records.append({"input": path_text(current[0]), "status": "stopped"})
+            records.append({"input": path_json(current[0]), "status": "stopped"})
         _say_other_settings(other_settings)
         print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
         _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
@@ -976,7 +977,7 @@ class _NoteHandler(logging.Handler):
         from tqdm import tqdm
 
         try:
-            text = f"note: {record.getMessage()}" if record.levelno < logging.ERROR else self.format(record)
+            text = f"note: {message_text(record.getMessage())}" if record.levelno < logging.ERROR else self.format(record)
             tqdm.write(text, file=sys.stderr)
         except Exception:  # (logging never raises into the run)
             self.handleError(record)

@@ -216,6 +216,24 @@ def test_json_summary_with_a_name_that_is_not_utf8(tmp_path, testdata_dir, monke
     assert summary["results"][0]["outputs"][0].endswith("bad\\xff\\xfename_restored.jpg")
 
 
+def test_a_name_with_terminal_control_characters_is_printed_escaped(tmp_path, testdata_dir, fast_engine, capsys):
+    """A file name may hold a newline, a terminal escape sequence (which would recolour the user's
+    terminal) or a right-to-left override (which shows the name's end reversed): messages show each
+    as an escape; the JSON summary names the file exactly."""
+    name = "red\x1b[31mphoto\nline\u202egpj.jpg"
+    source = _photo(tmp_path, testdata_dir, name=name)
+    code, out, err = _run(capsys, source, "--json", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 0
+    assert "\x1b" not in err and "\u202e" not in err and "\nline" not in err
+    assert "red\\x1b[31mphoto\\nline\\u202egpj.jpg → " in err
+    summary = json.loads(out)
+    assert summary["results"][0]["input"] == str(source)
+    assert Path(summary["results"][0]["outputs"][0]).is_file()
+    missing = tmp_path / "gone\x1b]0;title\x07.jpg"
+    code, _, err = _run(capsys, missing, "--no-progress")
+    assert code != 0 and "gone\\x1b]0;title\\x07.jpg" in err and "\x1b" not in err and "\x07" not in err
+
+
 # --- 6: SIGTERM and SIGHUP clean up like SIGINT -------------------------------------------
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
 def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, testdata_dir, signal_name):

@@ -1,9 +1,13 @@
 """Paths as text a user can read, and why a path is not the file it should be.
 
 A file name on Linux is bytes; Python shows those that are not valid UTF-8 as lone surrogates,
-which a strict UTF-8 stream cannot encode (and which are not valid in JSON text). :func:`path_text`
-shows such bytes as ``\\xff`` escapes instead. :func:`file_problem` tells a missing file from a
-folder, a broken or looping symbolic link and an unreadable path, so messages say which it is.
+which a strict UTF-8 stream cannot encode (and which are not valid in JSON text). :func:`path_json`
+writes such bytes as ``\\xff`` escapes instead. :func:`path_text`, for messages, also escapes the
+characters of a name that would act on a terminal rather than show: control characters (a newline
+that splits a message, an escape sequence that recolours the terminal or moves its cursor) and the
+bidirectional overrides that display a name's end reversed (``photo\\u202egpj.exe``).
+:func:`file_problem` tells a missing file from a folder, a broken or looping symbolic link and an
+unreadable path, so messages say which it is.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import stat
 from pathlib import Path
 
 
-def path_text(path: str | os.PathLike) -> str:
-    """``path`` as a str that encodes as UTF-8: undecodable bytes become ``\\xNN`` escapes."""
+def path_json(path: str | os.PathLike) -> str:
+    """``path`` as a str that encodes as UTF-8: undecodable bytes become ``\\xNN`` escapes; every
+    other character stays (JSON escapes control characters itself)."""
     text = os.fspath(path)
     if isinstance(text, bytes):
         return text.decode("utf-8", "backslashreplace")
@@ -24,6 +29,39 @@ def path_text(path: str | os.PathLike) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return text
+
+
+#: Characters that change how the rest of a line shows: bidirectional embeddings, overrides and
+#: isolates (U+202A–U+202E, U+2066–U+2069), the direction marks, and the line and paragraph separators
+_UNSHOWN = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _shown(char: str) -> str:
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code < 0xA0:  # C0, DEL and C1 controls
+        return _NAMED_ESCAPES.get(char, f"\\x{code:02x}")
+    if char in _UNSHOWN:
+        return f"\\u{code:04x}"
+    return char
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """``path`` as a message shows it: as :func:`path_json`, and with the characters that would act
+    on a terminal instead of showing (controls, bidirectional overrides) written as escapes."""
+    text = path_json(path)
+    if text.isprintable():  # (the common case: a plain name; isprintable is False for every escaped one)
+        return text
+    return "".join(_shown(char) for char in text)
+
+
+def message_text(message: str) -> str:
+    """A message (an exception's text, which names files in its own words) as :func:`path_text`
+    shows a path, its line breaks kept."""
+    text = path_json(message)
+    if text.replace("\n", "").isprintable():
+        return text
+    return "".join(char if char == "\n" else _shown(char) for char in text)
 
 
 def file_problem(path: str | os.PathLike) -> str | None:
