@@ -493,10 +493,6 @@ class Registry:
             return DAMAGED
         return None
 
-    def _is_verified(self, path: Path) -> bool:
-        """Whether ``path`` is unchanged since faceapp downloaded, imported or verified it."""
-        return self._recorded(path) == "verified"
-
     def _record_verified(self, path: Path, *, damaged: bool = False) -> None:
         """Note that ``path`` (in the weights folder) passed its checks, or failed them; best effort."""
         if path.parent != self.weights_dir:

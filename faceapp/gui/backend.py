@@ -123,7 +123,6 @@ class RestoreOutcome:
     result: Any
     composite: np.ndarray
     seconds: float
-    model: str
 
 
 class ExpandedPaths(NamedTuple):
@@ -232,8 +231,7 @@ class CoreBackend:
             result = yield from application.iter_restore(photo, faces, engine, prefs, damage=damage,
                                                          should_cancel=should_cancel)
             composite = result.composite()
-            return RestoreOutcome(result, composite, time.perf_counter() - started,
-                                  getattr(engine, "name", ""))
+            return RestoreOutcome(result, composite, time.perf_counter() - started)
 
         return job
 

@@ -314,9 +314,6 @@ class CompareView(QWidget):
         box = self._key_box
         return None if box is None else (box.left(), box.top(), box.right(), box.bottom())
 
-    def draw_mode(self) -> bool:
-        return self._draw_mode
-
     # ---- internals -------------------------------------------------------------------------
     def _widget_centre(self) -> QPointF:
         return QPointF(self.width() / 2.0, self.height() / 2.0)
