@@ -12,6 +12,7 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
 from faceapp.core.refine import DEFAULT_REFINE_PASSES
+from faceapp.gui.filmstrip import state_colour
 from faceapp.gui.notifications import Notice
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
@@ -74,6 +75,8 @@ def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, q
     face = window.session.entries[path].result.faces[0]
     assert len(face.candidates) == count + 3 and face.chosen == count + 2
     assert any(s.startswith("refining ") for s in states) and not any(s.startswith("sampling") for s in states)
+    running = [s for s in states if s.startswith(("refining", "loading"))]
+    assert all(state_colour(s) == state_colour("restoring 1 %") for s in running)  # in the running photo's blue
     labels = [window.gallery._list.item(i).text() for i in range(window.gallery.thumbnail_count())]
     assert labels[count:] == [f"seed {face.seeds[count]}\nrefined"] + [
         f"seed {face.seeds[count + k]}\nrefined ×{k + 1}" for k in (1, 2)]  # each pass builds on the last

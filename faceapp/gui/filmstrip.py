@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.gui.look import PHOTO_BACKGROUND
+from faceapp.gui.session import is_busy_state
 
 _THUMB = QSize(84, 56)
 _TEXT_WIDTH_PX = 132
@@ -62,7 +63,7 @@ def state_colour(state: str) -> QColor:
     """The colour a state is written in: done green, error red, running blue, others grey."""
     if state in _STATE_COLOURS:
         return _STATE_COLOURS[state]
-    if state.startswith(("restoring", "loading", "detecting", "sampling")):
+    if is_busy_state(state):
         return _STATE_BUSY
     return _STATE_OTHER
 

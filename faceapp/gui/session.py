@@ -107,6 +107,16 @@ def faces_state(faces: Sequence[Any]) -> str:
     return f"{on} of {count} faces" if on < count else counted(count, "face")
 
 
+#: The first words of the states of a photo that a job is working on.
+_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining")
+
+
+def is_busy_state(state: str) -> bool:
+    """Whether ``state`` says that a job is working on the photo (loading the model, finding faces,
+    restoring, sampling more seeds, refining)."""
+    return state.startswith(_BUSY_STATE_WORDS)
+
+
 #: The jobs that make a new version of one face of a restored photo (one at a time per photo).
 _FACE_JOBS = ("more", "refine", "resample")
 #: The state of a photo waiting to be read (QA: "queued" said that and "waiting to be restored" alike).
