@@ -12,7 +12,9 @@ from gui_util import TINY_MODEL, install_tiny_model, load, restore, saved
 
 import faceapp.cli as cli
 from faceapp.core.export import read_provenance
-from faceapp.core.preferences import Preferences
+from faceapp.core.preferences import MAX_SEEDS, MAX_STEPS, Preferences
+from faceapp.core.refine import MAX_REFINE_PASSES
+from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
 from faceapp.gui.settings_dialog import SettingsDialog
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
@@ -141,6 +143,15 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     dialog.name_pattern.setText("same_name")
     with pytest.raises(ValueError, match="stem"):
         dialog.preferences()
+
+
+def test_settings_at_the_limits_the_cli_takes_come_back_unchanged_from_the_dialog(qtbot):
+    """Review: the dialog cut a stored step count above 250 to 250 without a word (the CLI takes 1000)."""
+    limits = Preferences(steps=MAX_STEPS, seeds_per_face=MAX_SEEDS, repair_resamples=MAX_RESAMPLES,
+                         refine_passes=MAX_REFINE_PASSES, polish_timestep=MAX_POLISH_TIMESTEP, quality=100)
+    dialog = SettingsDialog(limits, models=[])
+    qtbot.addWidget(dialog)
+    assert dialog.preferences() == limits
 
 
 def test_the_settings_dialog_offers_quality_only_where_a_format_uses_it(qtbot):

@@ -37,9 +37,11 @@ from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.export import output_file_name, pattern_fields
 from faceapp.core.pathtext import typed_folder
 from faceapp.core.preferences import (
+    DEFAULT_NAME_PATTERN,
     DEVICES,
     FACE_SELECTIONS,
     MAX_SEEDS,
+    MAX_STEPS,
     OUTPUT_FORMATS,
     PRECISIONS,
     UPSCALES,
@@ -137,7 +139,7 @@ class SettingsDialog(QDialog):
                               "default (Models… installs others)")
 
         self.steps = QSpinBox()
-        self.steps.setRange(0, 250)
+        self.steps.setRange(0, MAX_STEPS)  # 0: the model's own (as the CLI, 1…MAX_STEPS)
         self.steps.setSpecialValueText("Model's default")
         self.steps.setValue(prefs.steps or 0)
         self.steps.setToolTip("How many denoising steps the face prior takes per face (DDIM): more is slower and "
@@ -316,7 +318,7 @@ class SettingsDialog(QDialog):
 
     def preferences(self) -> Preferences:
         """The edited preferences (raises ValueError with a readable message if invalid)."""
-        pattern = self.name_pattern.text().strip() or "{stem}_restored"
+        pattern = self.name_pattern.text().strip() or DEFAULT_NAME_PATTERN
         try:
             output_file_name("photo.jpg", pattern=pattern)  # as Save names files (unbalanced braces too)
         except NamePatternError as exc:  # what the core found wrong: a field, a brace, a slash
