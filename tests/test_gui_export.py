@@ -4,10 +4,12 @@ and closing waits for the file."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 import gui_util
 import numpy as np
+import pytest
 from gui_util import StallMeter, load, restore, said, saved
 from pipeline_util import drain
 from PySide6.QtCore import QThread
@@ -223,3 +225,15 @@ def test_a_saved_photo_takes_down_only_its_own_failed_saves_notice(window, qtbot
     window.filmstrip.select(first)
     assert len(saved(window, qtbot, window.exports.save)) == 1
     assert not [n for n in window.notices.notices() if n.action == "save_as"]
+
+
+def test_an_export_onto_the_original_by_another_name_is_refused_before_any_work(window, qtbot, photo):
+    """The original is never replaced, whatever its name: a hard link to it is the same file."""
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    alias = photo.parent / "alias.jpg"
+    os.link(photo, alias)
+    before = photo.read_bytes()
+    with pytest.raises(ExportError, match="is the original photo"):
+        window.session.export_job([path], dest=alias, replace=True)
+    assert photo.read_bytes() == before

@@ -37,7 +37,7 @@ from faceapp.core.application import (
     spared_message,
 )
 from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
-from faceapp.core.export import export_photo, file_identity, format_for, write_error_message
+from faceapp.core.export import destination_problem, export_photo, file_identity, format_for, write_error_message
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
@@ -751,13 +751,13 @@ class Session(QObject):
         One photo may be given its file name ``dest`` (with ``replace``, a file of that name is
         replaced: the user confirmed it); otherwise each gets a free name in ``folder``, or in the
         output folder, or next to its original. Raises ExportError at once
-        when a photo is not restored yet or ``dest`` is the original.
+        when a photo is not restored yet or ``dest`` is the original or in no folder.
         """
         snapshots = [snapshot_for_export(self.entries[path]) for path in paths]
         if dest is not None and len(paths) != 1:
             raise ValueError("a file name can be given for one photo only")
-        if dest is not None and dest.resolve() == paths[0].resolve():
-            raise ExportError("Saving over the original photo is not allowed; choose another name.")
+        if dest is not None and (problem := destination_problem(dest, paths[0])) is not None:
+            raise ExportError(problem)  # (the core's rule: a hard link to the original is the original too)
         prefs = self.prefs if folder is None else dataclasses.replace(self.prefs, output_folder=str(folder))
 
         def destination(snapshot: ExportSnapshot) -> Path:
