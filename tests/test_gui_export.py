@@ -204,6 +204,25 @@ def test_a_48_bit_scan_is_saved_in_16_bits_unless_the_setting_says_8(window, qtb
     assert cv2.imread(str(written), cv2.IMREAD_UNCHANGED).dtype == np.uint8
 
 
+def test_the_16_bit_setting_makes_a_scan_saved_again_only_where_its_file_holds_16_bits(window, qtbot, testdata_dir,
+                                                                                     tmp_path):
+    """Review: a 48-bit scan saved as JPEG (8 bits whatever the setting) counted as changed when the
+    16-bit setting changed, and Export all wrote it again."""
+    import cv2
+
+    scan = tmp_path / "scan.png"
+    cv2.imwrite(str(scan), cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg")).astype(np.uint16) * 257 + 100)
+    path = load(window, qtbot, scan)
+    restore(window, qtbot, path)
+    for fmt, holds_16 in (("jpg", False), ("png", True)):
+        window.session.prefs = dataclasses.replace(window.session.prefs, export_format=fmt, keep_16_bits=True)
+        with qtbot.waitSignal(window.exports.saved, timeout=30000):
+            assert window.exports.save()
+        assert window.session.saved_in(path, tmp_path)
+        window.session.prefs = dataclasses.replace(window.session.prefs, keep_16_bits=False)  # Settings → 16-bit
+        assert window.session.saved_in(path, tmp_path) is not holds_16, fmt
+
+
 def test_a_saved_photo_takes_down_only_its_own_failed_saves_notice(window, qtbot, photo, tmp_path):
     """Review: a save that worked took down every save error, also another photo's still unsaved."""
     other = tmp_path / "other.jpg"

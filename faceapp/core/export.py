@@ -82,6 +82,8 @@ _MAX_SIDES = {"WEBP": WEBP_MAX_SIDE, "JPEG": JPEG_MAX_SIDE}
 _FORMAT_LABELS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "TIFF": "TIFF"}
 #: Formats that hold one grey channel (Pillow writes WebP as RGB whatever it is given).
 _GREY_FORMATS = frozenset({"PNG", "JPEG", "TIFF"})
+#: The formats whose files a quality setting changes.
+LOSSY_FORMATS = frozenset({"JPEG", "WEBP"})
 
 #: Huffman-optimised JPEG (3–16 % smaller) keeps every DCT coefficient in memory, 6 bytes a pixel
 #: at 4:4:4 (2.2 GB for a 24000×16000 result): larger images are written without it.

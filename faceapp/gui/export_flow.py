@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.errors import ExportError
-from faceapp.core.export import EXTENSIONS, FORMATS, destination_problem
+from faceapp.core.export import EXTENSIONS, FORMATS, LOSSY_FORMATS, destination_problem
 from faceapp.core.wording import counted, listed
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
@@ -168,7 +168,7 @@ class ExportFlow(QObject):
                 window, f"{target.name} already exists. Replace it?", discard="Replace") != "discard":
             return False
         quality = session.prefs.quality
-        if FORMATS[target.suffix.lower()] in ("JPEG", "WEBP"):
+        if FORMATS[target.suffix.lower()] in LOSSY_FORMATS:
             quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
             if not ok:
                 return False

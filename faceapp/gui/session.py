@@ -37,12 +37,20 @@ from faceapp.core.application import (
     spared_message,
 )
 from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
-from faceapp.core.export import destination_problem, export_photo, file_identity, format_for, write_error_message
+from faceapp.core.export import (
+    LOSSY_FORMATS,
+    destination_problem,
+    export_photo,
+    file_identity,
+    format_for,
+    write_error_message,
+)
 from faceapp.core.faces import DetectionProgress
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import StepClock
+from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.wording import counted, duration, listed, time_left
 from faceapp.gui.backend import (
     SIXTEEN_BIT_SETTING,
@@ -821,9 +829,10 @@ class Session(QObject):
         if not named_as_settings_say(saved, path, self.prefs) or not self.entries[path].saved_options:
             return False
         quality, keep_16_bits = self.entries[path].saved_options
-        lossy = format_for(saved) in ("JPEG", "WEBP")  # the only formats a quality changes
-        sixteen = self.entries[path].photo is not None and self.entries[path].photo.bits > 8
-        return (not lossy or quality == self.prefs.quality) and (not sixteen or keep_16_bits == self.prefs.keep_16_bits)
+        fmt, photo = format_for(saved), self.entries[path].photo
+        sixteen = photo is not None and writes_16_bit(photo, fmt)  # (a JPEG is 8-bit whatever the setting)
+        return ((fmt not in LOSSY_FORMATS or quality == self.prefs.quality)
+                and (not sixteen or keep_16_bits == self.prefs.keep_16_bits))
 
     # ---- what is kept in memory ------------------------------------------------------------
     def show(self, path: Path) -> None:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.errors import ExportError, NamePatternError
-from faceapp.core.export import output_file_name, pattern_fields
+from faceapp.core.export import LOSSY_FORMATS, format_for, output_file_name, pattern_fields
 from faceapp.core.pathtext import typed_folder
 from faceapp.core.preferences import (
     DEFAULT_NAME_PATTERN,
@@ -292,7 +292,8 @@ class SettingsDialog(QDialog):
 
     def _quality_applies(self) -> None:
         """Quality is for lossy formats: off for PNG and TIFF ("same as the original" may be a JPEG)."""
-        self.quality.setEnabled(self.export_format.currentData() not in ("png", "tiff"))
+        chosen = self.export_format.currentData()
+        self.quality.setEnabled(not chosen or format_for("x.png", chosen) in LOSSY_FORMATS)
 
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:
