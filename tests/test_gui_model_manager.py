@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QPushButton
 
 from faceapp import paths
 from faceapp.core.errors import Cancelled
-from faceapp.core.registry import Registry
+from faceapp.core.registry import Registry, human_size
 from faceapp.gui.model_manager import ModelManagerDialog
 
 
@@ -182,6 +182,35 @@ def test_delete_asks_by_title_and_size_and_says_what_it_freed(qtbot, monkeypatch
     [said] = [n.text for n in dialog.notices.notices()]
     assert said == f"Deleted 2 files of Tiny test model, {size} freed."
     assert not registry.is_installed(name)
+    dialog.reject()
+
+
+def test_delete_does_not_count_a_file_another_model_uses_as_freed(qtbot, monkeypatch):
+    """Review: the question counted every file of the model, also one another model shares, which
+    Delete keeps."""
+    from PySide6.QtWidgets import QMessageBox
+
+    name = gui_util.install_tiny_model()
+    weights, manifests = paths.weights_dir(), paths.user_manifests_dir()
+    shutil.copy(weights / f"{name}_restorer.safetensors", weights / "twin_restorer.safetensors")
+    text = (manifests / f"{name}.toml").read_text(encoding="utf-8")  # a twin sharing the prior's file
+    (manifests / "twin.toml").write_text(text.replace(f'name = "{name}"', 'name = "twin"').replace(
+        f"{name}_restorer.safetensors", "twin_restorer.safetensors"), encoding="utf-8")
+    registry = Registry()
+    restorer = weights / f"{name}_restorer.safetensors"
+    dialog = ModelManagerDialog(registry)
+    qtbot.addWidget(dialog)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text: asked.append(text)
+                        or QMessageBox.StandardButton.Yes)
+    dialog.table.selectRow([dialog.table.item(r, 0).data(0x0100) for r in range(dialog.table.rowCount())].index(name))
+    size = human_size(restorer.stat().st_size)
+    dialog._delete()
+    [question] = asked
+    assert question.startswith(f"Delete the weight files of Tiny test model ({size})?")
+    assert f"{name}_prior.safetensors stays: another model uses it." in question
+    assert [n.text for n in dialog.notices.notices()] == [f"Deleted 1 file of Tiny test model, {size} freed."]
+    assert registry.is_installed("twin") and not restorer.exists()
     dialog.reject()
 
 

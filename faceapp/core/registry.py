@@ -132,6 +132,20 @@ class DeleteResult:
     kept: tuple[tuple[Path, str], ...]  # (file, why it was kept)
 
 
+@dataclass(frozen=True)
+class DeletionPlan:
+    """What :meth:`Registry.delete` would do with a model's files: remove ``files`` (with their
+    partial downloads) and keep ``kept``, each with the reason."""
+
+    files: tuple[FileStatus, ...]
+    kept: tuple[tuple[Path, str], ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes the removed files take on disk now."""
+        return sum(entry.size for entry in self.files)
+
+
 #: ``on_file(file_name, index, count)``: :meth:`Registry.download` starts file ``index``
 #: (1-based) of the ``count`` it has to fetch; ``progress`` then reports bytes of that file.
 FileStarted = Callable[[str, int, int], None]
@@ -531,29 +545,37 @@ class Registry:
         loading.check_state_dict(spec.arch, spec.config, state_dict)
         return "structure"
 
-    def delete(self, name: str) -> DeleteResult:
-        """Remove the model's downloaded or imported files (and partial downloads) from the
-        weights folder. Bundled files and files another model also uses are kept."""
-        manifest = self.get(name)
+    def deletion_plan(self, name: str) -> DeletionPlan:
+        """What :meth:`delete` would remove of the model's files and what it would keep: bundled
+        files, and files another model also uses, are kept (what a Delete question asks about)."""
         shared = {
             f.name: other.name
             for other in self.list() if other.name != name
             for f in other.files
         }
-        deleted, kept = [], []
+        files, kept = [], []
         for entry in self.status(name).files:
             if entry.bundled:
                 kept.append((entry.path, "bundled with the app"))
-                continue
-            if entry.file.name in shared:
+            elif entry.file.name in shared:
                 kept.append((entry.path, f"also used by the model '{shared[entry.file.name]}'"))
-                continue
+            else:
+                files.append(entry)
+        return DeletionPlan(tuple(files), tuple(kept))
+
+    def delete(self, name: str) -> DeleteResult:
+        """Remove the model's downloaded or imported files (and partial downloads) from the
+        weights folder. Bundled files and files another model also uses are kept."""
+        manifest = self.get(name)
+        plan = self.deletion_plan(name)
+        deleted = []
+        for entry in plan.files:
             for path in (self.weights_dir / entry.file.name, partial_path(entry.path)):
                 if path.is_file():
                     path.unlink()
                     deleted.append(path)
         log.info("deleted %d files of model %s", len(deleted), manifest.name)
-        return DeleteResult(tuple(deleted), tuple(kept))
+        return DeleteResult(tuple(deleted), plan.kept)
 
 
 def _is_safetensors(path: Path) -> bool:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, USABLE, human_size
+from faceapp.core.wording import listed
 from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
 
@@ -59,19 +60,19 @@ def title_of(entry: Any, name: str) -> str:
     return getattr(entry, "title", "") or name
 
 
-def own_files(status: Any) -> list[Any]:
-    """The files of a model's status that Delete may remove: on disk, not bundled."""
-    return [f for f in getattr(status, "files", ()) if not getattr(f, "bundled", False) and getattr(f, "size", 0)]
-
-
-def delete_question(entry: Any, status: Any) -> str:
-    """What Delete asks: the model by its title, the size its files free, and, for a model without
-    a download address, that it comes back only by importing its files again (QA: the question
-    named the model's internal name alone)."""
+def delete_question(entry: Any, plan: Any) -> str:
+    """What Delete asks, from the registry's ``deletion_plan``: the model by its title, the size
+    its files free, the files it keeps because another model uses them, and, for a model without a
+    download address, that it comes back only by importing its files again (QA: the question named
+    the model's internal name alone; review: it counted a file another model shares as freed)."""
     name = getattr(entry, "name", "") or "this model"
-    files = own_files(status)
+    files = [f for f in getattr(plan, "files", ()) if f.size]
     size = sum(f.size for f in files)
     text = f"Delete the weight files of {title_of(entry, name)}" + (f" ({human_size(size)})?" if size else "?")
+    shared = [path.name for path, why in getattr(plan, "kept", ()) if why.startswith("also used")]
+    if shared:
+        one = len(shared) == 1
+        text += f" {listed(shared)} {'stays' if one else 'stay'}: another model uses {'it' if one else 'them'}."
     if files and not all(getattr(f.file, "url", "") for f in files):
         text += " It has no download address: to use it again, you would import its files again."
     return text
@@ -310,7 +311,12 @@ class ModelManagerDialog(QDialog):
         if name is None:
             return
         self.notices.clear()  # what was said of earlier work (QA: a failed download's notice stayed on)
-        answer = QMessageBox.question(self, "Delete model", delete_question(self._entries.get(name), self._statuses.get(name)))
+        try:
+            plan = self._registry.deletion_plan(name)
+        except Exception as error:  # (a manifest removed meanwhile)
+            self.notices.show_error(error)
+            return
+        answer = QMessageBox.question(self, "Delete model", delete_question(self._entries.get(name), plan))
         if answer == QMessageBox.StandardButton.Yes:
             try:
                 result = self._registry.delete(name)
@@ -318,7 +324,7 @@ class ModelManagerDialog(QDialog):
                 self.notices.show_error(error)
             else:  # what went, not what was asked (a file another model shares stays)
                 deleted = set(getattr(result, "deleted", ()))
-                freed = sum(f.size for f in own_files(self._statuses.get(name)) if f.path in deleted)
+                freed = sum(f.size for f in plan.files if f.path in deleted)
                 count = len(deleted)
                 self.notices.info(f"Deleted {count} file{'s' if count != 1 else ''} of {title_of(self._entries.get(name), name)}"
                                   + (f", {human_size(freed)} freed." if freed else "."))
