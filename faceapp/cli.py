@@ -481,18 +481,15 @@ class _Restorer:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
         # What the result will be unlike the photo: said once there are faces to restore
-        pages = getattr(photo, "pages", 1) or 1
-        if pages > 1:
-            record["pages"] = pages
-            tqdm.write(f"note: {path_text(path)} has {pages} pages: only the first is restored.", file=sys.stderr)
-        if (misnamed := _misnamed_note(photo, fmt, given=self.args.format is not None)) is not None:
-            tqdm.write(f"note: {path_text(path)} {misnamed}", file=sys.stderr)
-        if (cmyk := application.cmyk_note(photo)) is not None:
+        if photo.pages > 1:
+            record["pages"] = photo.pages
+        if photo.cmyk:
             record["cmyk"] = True
-            tqdm.write(f"note: {path_text(path)} {cmyk}", file=sys.stderr)
         if photo.bits > 8:
             record["bits_per_channel"] = photo.bits
-            note = application.depth_note(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, setting="--8-bit")
+        for note in application.result_notes(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, eight_bit_setting="--8-bit",
+                                             format_chosen=self.args.format is not None,
+                                             keep_lossless=lambda kind: f"give --format {kind.lower()}"):
             tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         # Again with what the header could not tell: the faces found, and the copies a 16-bit result
         # needs (for given faces and --aligned crops too)
@@ -613,21 +610,6 @@ class _Restorer:
         if same_files:
             parts.append("the seeds' files are the same")
         return f" (spared: {', '.join(parts)})"
-
-
-#: Pillow's names of the lossless formats a photo may be stored in (the front-ends say them so too).
-_LOSSLESS = frozenset({"PNG", "TIFF", "BMP"})
-
-
-def _misnamed_note(photo, fmt: str, *, given: bool) -> str | None:
-    """What to say of a lossless photo (a PNG, TIFF or BMP) whose name says JPEG, so that its result,
-    named as the photo is, would be a lossy JPEG without a word (QA); None otherwise, or when
-    --format chose the type."""
-    stored = photo.format
-    if given or fmt != "JPEG" or stored not in _LOSSLESS or photo.path is None or photo.path.suffix.lower() not in (".jpg", ".jpeg"):
-        return None
-    return (f"is a {stored} file, though its name says JPEG: its result is a JPEG, as the name says "
-            f"(give --format {stored.lower() if stored != 'BMP' else 'png'} to keep it lossless).")
 
 
 def _say_other_settings(count: int) -> None:

@@ -287,7 +287,21 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(window, qtbot, t
     window.session.info.connect(messages.append)
     load(window, qtbot, scan)
     qtbot.waitUntil(lambda: bool(messages), timeout=5000)
-    assert messages == ["scan.tif: It has 2 pages: only the first is restored."]
+    assert messages == ["scan.tif has 2 pages: only the first is restored."]
+
+
+def test_a_png_named_jpg_says_its_result_is_a_jpeg_as_the_cli_does(window, qtbot, testdata_dir, tmp_path):
+    """Review: the CLI said so (QA), the window wrote a lossy JPEG of a lossless photo without a word."""
+    from PIL import Image
+
+    misnamed = tmp_path / "scan.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").save(misnamed, format="PNG")
+    messages = []
+    window.session.info.connect(messages.append)
+    load(window, qtbot, misnamed)
+    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
+    assert messages == ["scan.jpg is a PNG file, though its name says JPEG: its result is a JPEG, as the name says "
+                        "(Settings ▸ Format: PNG to keep it lossless)."]
 
 
 def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir, tmp_path):

@@ -201,6 +201,41 @@ def cmyk_note(photo: Photo) -> str | None:
     return f"is CMYK; it is restored in RGB, converted {how}, and the result is an sRGB file."
 
 
+#: Pillow's names of the lossless formats a photo may be stored in.
+_LOSSLESS = frozenset({"PNG", "TIFF", "BMP"})
+
+
+def misnamed_note(photo: Photo, fmt: str, *, format_chosen: bool, keep_lossless: Callable[[str], str]) -> str | None:
+    """What both front-ends say, after its name, of a lossless photo (a PNG, TIFF or BMP) whose name
+    says JPEG, so that its result, named as the photo is, would be a lossy JPEG without a word (QA);
+    None otherwise, or when the user chose the result's format (``format_chosen``).
+    ``keep_lossless(fmt)``: the front-end's words for choosing ``fmt`` (e.g. "give --format png")."""
+    stored = photo.format
+    if format_chosen or fmt != "JPEG" or stored not in _LOSSLESS or photo.path is None:
+        return None
+    if photo.path.suffix.lower() not in (".jpg", ".jpeg"):
+        return None
+    return (f"is a {stored} file, though its name says JPEG: its result is a JPEG, as the name says "
+            f"({keep_lossless('PNG' if stored == 'BMP' else stored)} to keep it lossless).")
+
+
+def result_notes(photo: Photo, fmt: str, *, keep_16_bits: bool, eight_bit_setting: str, format_chosen: bool,
+                 keep_lossless: Callable[[str], str]) -> list[str]:
+    """Everything both front-ends say, after the photo's name, of how its result written as ``fmt``
+    will be unlike the photo: only its first page, a JPEG of a lossless file named .jpg, RGB for
+    CMYK, 8 or 16 bits (:func:`misnamed_note`, :func:`cmyk_note`, :func:`depth_note`)."""
+    notes = []
+    if photo.pages > 1:
+        notes.append(f"has {photo.pages} pages: only the first is restored.")
+    if (misnamed := misnamed_note(photo, fmt, format_chosen=format_chosen, keep_lossless=keep_lossless)) is not None:
+        notes.append(misnamed)
+    if (cmyk := cmyk_note(photo)) is not None:
+        notes.append(cmyk)
+    if photo.bits > 8:
+        notes.append(depth_note(photo, fmt, keep_16_bits=keep_16_bits, setting=eight_bit_setting))
+    return notes
+
+
 def too_small_message(found: FoundFaces, *, setting: str = "") -> str | None:
     """A short line both front-ends show when faces smaller than the minimum size were left out
     (None when none was), e.g. "24 faces smaller than 24 px left out"; ``setting``, when given,

@@ -165,6 +165,7 @@ def expand_paths(paths: list[Path]) -> ExpandedPaths:
 #: where the window's user changes the minimum face size (named in messages)
 SMALLEST_FACE_SETTING = "Settings ▸ Smallest face"
 SIXTEEN_BIT_SETTING = "Settings ▸ 16-bit photos"
+FORMAT_SETTING = "Settings ▸ Format"
 
 
 class CoreBackend:

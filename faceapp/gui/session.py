@@ -28,12 +28,11 @@ from PySide6.QtCore import QObject, Signal
 
 from faceapp import paths
 from faceapp.core.application import (
-    cmyk_note,
     covered_features_message,
-    depth_note,
     named_as_settings_say,
     output_format,
     resample_message,
+    result_notes,
     spared_message,
 )
 from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
@@ -53,6 +52,7 @@ from faceapp.core.progress import StepClock
 from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.wording import counted, duration, listed, time_left
 from faceapp.gui.backend import (
+    FORMAT_SETTING,
     SIXTEEN_BIT_SETTING,
     CoreBackend,
     ExportSnapshot,
@@ -333,15 +333,12 @@ class Session(QObject):
             self.restore([path])
 
     def _result_notes(self, path: Path, entry: PhotoEntry) -> None:
-        """What the photo's result will be unlike the photo (only its first page, RGB for CMYK, 8 or
-        16 bits): said once, when the photo has a face to restore."""
-        if entry.photo.pages > 1:
-            self.info.emit(f"{path.name}: It has {entry.photo.pages} pages: only the first is restored.")
-        if (cmyk := cmyk_note(entry.photo)) is not None:
-            self.info.emit(f"{path.name} {cmyk}")
-        if entry.photo.bits > 8:
-            note = depth_note(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
-                              setting=f"{SIXTEEN_BIT_SETTING} is off")
+        """What the photo's result will be unlike the photo (only its first page, a JPEG of a PNG
+        named .jpg, RGB for CMYK, 8 or 16 bits): said once, when the photo has a face to restore."""
+        for note in result_notes(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
+                                 eight_bit_setting=f"{SIXTEEN_BIT_SETTING} is off",
+                                 format_chosen=bool(self.prefs.export_format),
+                                 keep_lossless=lambda kind: f"{FORMAT_SETTING}: {kind}"):
             self.info.emit(f"{path.name} {note}")
 
     # ---- restoring -------------------------------------------------------------------------
