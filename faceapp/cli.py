@@ -50,7 +50,6 @@ from faceapp.core.faces import (
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
-from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.pathtext import message_text, path_json, path_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
@@ -493,11 +492,8 @@ class _Restorer:
             tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
         # Again with what the header could not tell: the faces found, and the copies a 16-bit result
         # needs (for given faces and --aligned crops too)
-        check_memory_budget(photo.width, photo.height, upscale=self.prefs.upscale, fmt=fmt,
-                            alpha=photo.alpha is not None, limit=self.memory_limit, name=path_text(path),
-                            face_area=1.0 if self.args.aligned else face_area_of(faces, photo.width, photo.height),
-                            sixteen_bit=self.prefs.keep_16_bits and writes_16_bit(photo, fmt),
-                            eight_bit_setting="--8-bit")
+        application.check_restore_memory(photo, faces, self.prefs, fmt, name=path_text(path), eight_bit_setting="--8-bit",
+                                         limit=self.memory_limit, aligned=self.args.aligned)
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)

@@ -200,6 +200,32 @@ def test_the_memory_budget_counts_the_faces_found(tmp_path, capsys, monkeypatch,
     assert fast_engine == [] and not (tmp_path / "out2").exists()
 
 
+def test_a_16_bit_grey_tiffs_result_counts_its_16_bit_copies_once_the_photo_is_read(tmp_path, testdata_dir,
+                                                                                    fast_engine, capsys, monkeypatch):
+    """The header cannot tell a TIFF's channels; once read, a grey 16-bit TIFF's result is known to
+    be written in 16 bits, and its copies count: over the limit, --8-bit is the way out."""
+    import cv2
+
+    from faceapp.core.faces import Face
+    from faceapp.core.memory import estimate_peak_bytes, face_area_of
+
+    grey = cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg"), cv2.IMREAD_GRAYSCALE).astype(np.uint16) * 257
+    scan = tmp_path / "scan.tif"
+    cv2.imwrite(str(scan), grey)
+    box = (100.0, 30.0, 205.0, 170.0)
+    area = face_area_of([Face(index=0, box=box, landmarks=np.zeros((5, 2), np.float32), score=1.0)], 400, 225)
+    eight, sixteen = (estimate_peak_bytes(400, 225, upscale=4, fmt="TIFF", face_area=area, sixteen_bit=bits)
+                      for bits in (False, True))
+    assert sixteen - eight > 5e6
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", str((eight + sixteen) // 2))
+    argv = (scan, "--upscale", "4", "--face-box", ",".join(map(str, box)), "-o", tmp_path / "out", "--no-progress")
+    code, _, err = _run(capsys, *argv)
+    assert code == 1 and "--8-bit" in err and not (tmp_path / "out").exists()
+    code, _, err = _run(capsys, *argv, "--8-bit")
+    assert code == 0, err
+    assert cv2.imread(str(tmp_path / "out" / "scan_restored.tif"), cv2.IMREAD_UNCHANGED).dtype == np.uint8
+
+
 # --- 5: file names that are not UTF-8, with --json ----------------------------------------
 @pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that stores names as bytes")
 def test_json_summary_with_a_name_that_is_not_utf8(tmp_path, testdata_dir, monkeypatch):

@@ -28,6 +28,7 @@ from faceapp.core.damage import covered_features, mask_to_photo, read_mask
 from faceapp.core.errors import FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
 from faceapp.core.faces import Face, alignment_transform, select_faces
+from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
 from faceapp.core.preferences import Preferences
@@ -199,6 +200,19 @@ def cmyk_note(photo: Photo) -> str | None:
     how = ("through its colour profile" if photo.cmyk_profiled
            else "without a colour profile, by a plain formula: its colours may differ from a print's")
     return f"is CMYK; it is restored in RGB, converted {how}, and the result is an sRGB file."
+
+
+def check_restore_memory(photo: Photo, faces: Sequence[Face], prefs: Preferences, fmt: str, *, name: str,
+                         eight_bit_setting: str, limit: MemoryLimit | None = None, aligned: bool = False) -> None:
+    """Raise :class:`~faceapp.core.errors.MemoryBudgetError` when restoring ``faces`` of ``photo``
+    (an aligned crop: the whole of it) and writing its result as ``fmt`` would need more memory
+    than there is (:func:`faceapp.core.memory.check_memory_budget`): the check both front-ends
+    make once the faces are known, with the copies a 16-bit result needs."""
+    check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=fmt, alpha=photo.alpha is not None,
+                        limit=limit, name=name,
+                        face_area=1.0 if aligned else face_area_of(faces, photo.width, photo.height),
+                        sixteen_bit=prefs.keep_16_bits and sixteen_bit.writes_16_bit(photo, fmt),
+                        eight_bit_setting=eight_bit_setting)
 
 
 #: Pillow's names of the lossless formats a photo may be stored in.

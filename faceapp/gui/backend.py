@@ -216,16 +216,8 @@ class CoreBackend:
         damage = entry.damage.mask() if entry.damage is not None and not entry.damage.is_empty() else None
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
-            from faceapp.core.memory import check_memory_budget, face_area_of
-
-            from faceapp.core.sixteen_bit import writes_16_bit
-
-            fmt = application.output_format(photo.path, prefs)
-            check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=fmt,
-                                alpha=photo.alpha is not None, name=entry.path.name,
-                                face_area=face_area_of(faces, photo.width, photo.height),
-                                sixteen_bit=prefs.keep_16_bits and writes_16_bit(photo, fmt),
-                                eight_bit_setting=SIXTEEN_BIT_SETTING)
+            application.check_restore_memory(photo, faces, prefs, application.output_format(photo.path, prefs),
+                                             name=entry.path.name, eight_bit_setting=SIXTEEN_BIT_SETTING)
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
