@@ -796,7 +796,7 @@ def run_restore(args: argparse.Namespace) -> int:
     try:
         for path, relative in inputs:
             bar.set_postfix_str("", refresh=False)  # the last photo's faces and steps are not this one's
-            bar.set_description(path.name[:30])
+            bar.set_description(path_text(path.name)[:30])
 
             def on_progress(progress, bar=bar) -> None:
                 if isinstance(progress, DetectionProgress):
