@@ -252,3 +252,23 @@ def test_restore_all_pressed_twice_keeps_one_album(window, qtbot, tmp_path, test
     hush(window)
     qtbot.waitUntil(lambda: "Restore all: " in said(window), timeout=60000)
     assert "Restore all: 3 of 3 photos restored in " in said(window)
+
+
+def test_restore_all_just_after_cancel_restores_the_photo_being_cancelled_too(window, qtbot, tmp_path, testdata_dir):
+    """QA: Esc, then Restore all at once: the photo whose restore was still stopping counted as being
+    restored, was left out, and "2 of 2 photos restored" did not name it."""
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    set_sampling(window, seeds=1, steps=200)
+    session.restore([anna])
+    qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring "), timeout=60000)
+    session.cancel()
+    assert session.queue.current() is not None  # still stopping (within one step)
+    set_sampling(window, seeds=1, steps=2)
+    messages = []
+    session.info.connect(messages.append)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
+    assert session.entries[anna].result is not None and session.entries[anna].state == "done"
+    assert session.entries[ben].result is not None
+    assert messages[-1].startswith("Restore all: 2 of 2 photos restored in ")

@@ -31,6 +31,7 @@ class QueuedJob:
     on_done: Callable[[Any], None] = _ignore
     on_failed: Callable[[BaseException], None] = _ignore
     on_cancelled: Callable[[], None] = _ignore
+    stopping: bool = False  # cancelled while it ran: it ends within a step (its on_cancelled then)
 
 
 class JobQueue(QObject):
@@ -82,6 +83,7 @@ class JobQueue(QObject):
         dropped = [q for q in self._pending if matches(q)]
         self._pending = deque(q for q in self._pending if not matches(q))
         if running and self._current and matches(self._current[1]):
+            self._current[1].stopping = True
             self._runner.cancel()
         for queued in dropped if notify else ():
             queued.on_cancelled()

@@ -347,7 +347,7 @@ class Session(QObject):
         made_with = self.backend.resolved(self.prefs).restoration()
         for path in targets:
             entry = self.entries.get(path)
-            if entry is None or entry.photo is None or self._is_queued(path, "restore"):
+            if entry is None or entry.photo is None or self.restoring(path):
                 continue
             if not entry.faces:
                 self.error.emit(no_face_found(path))  # as when it loaded
@@ -927,7 +927,9 @@ class Session(QObject):
     def _restore_cancelled(self, path: Path) -> None:
         """A restore of ``path`` was cancelled: a photo with an earlier result keeps it ("done"), one
         whose restore never started is as before it was queued, and only a first restore stopped
-        part-way is "cancelled"."""
+        part-way is "cancelled". One queued again while it stopped is left to that restore."""
+        if self.restoring(path):
+            return
         self._album_ended(path, restored=False)
         entry = self.entries.get(path)
         if entry is None:
@@ -956,8 +958,11 @@ class Session(QObject):
         return self._is_queued(path, "load")
 
     def restoring(self, path: Path) -> bool:
-        """Whether a restore of ``path`` is queued or running (Restore would add nothing)."""
-        return self._is_queued(path, "restore")
+        """Whether a restore of ``path`` is queued or running and not being stopped (Restore would
+        add nothing; QA: pressed just after Cancel, Restore all left out the photo still stopping)."""
+        current = self.queue.current()
+        return any(q.key == path and q.kind == "restore" for q in self.queue.pending()) or (
+            current is not None and current.key == path and current.kind == "restore" and not current.stopping)
 
     def is_working(self, path: Path) -> bool:
         """Whether a job of ``path`` (loading, restoring, sampling more, refining, resampling a face) is
