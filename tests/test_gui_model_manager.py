@@ -214,6 +214,29 @@ def test_delete_does_not_count_a_file_another_model_uses_as_freed(qtbot, monkeyp
     dialog.reject()
 
 
+def test_enter_closes_the_models_window_and_tab_leaves_the_table(qtbot, monkeypatch):
+    """QA: in a keyboard-only session, Enter on the table started a 700 MB download (Download was
+    the default button), and Tab walked the table's cells without ever reaching a button."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    registry = Registry()
+    asked = []
+    monkeypatch.setattr(registry, "download", lambda *args, **kwargs: asked.append(args))
+    dialog = ModelManagerDialog(registry)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    dialog.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(dialog.table.hasFocus)
+    dialog.table.selectRow(0)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Tab)
+    assert isinstance(QApplication.focusWidget(), QPushButton) and QApplication.focusWidget().window() is dialog
+    dialog.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    assert not dialog.isVisible() and asked == []
+
+
 def test_a_model_that_cannot_be_used_is_said_in_the_windows_words(qtbot):
     """QA: the window's notice for a damaged model told its user to type faceapp-cli commands."""
     from faceapp.core.errors import ModelNotFoundError

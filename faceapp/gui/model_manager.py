@@ -119,6 +119,7 @@ class ModelManagerDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons (QA: it walked the cells)
         self.table.itemSelectionChanged.connect(self._show_description)
         self.description = QLabel()
         self.description.setWordWrap(True)
@@ -140,7 +141,9 @@ class ModelManagerDialog(QDialog):
         buttons = QHBoxLayout()
         for button in (self.download_button, self.cancel_button, self.import_button,
                        self.delete_button):
+            button.setAutoDefault(False)  # Enter never starts one (QA: it began a 700 MB download)
             buttons.addWidget(button)
+        close.setDefault(True)
         buttons.addStretch(1)
         buttons.addWidget(close)
 
