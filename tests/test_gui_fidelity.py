@@ -8,6 +8,7 @@ import dataclasses
 
 import gui_util
 import pytest
+from PySide6.QtCore import Qt
 
 from faceapp.gui.main_window import MainWindow
 
@@ -86,9 +87,14 @@ def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot,
     assert window.session.prefs.fidelity == pytest.approx(0.4)
     assert window.session.prefs.sampler(4, 0.8).spare_sharp_faces  # sharp faces stay spared there too
     assert not control.reset_button.isHidden()
-    control.reset_button.click()
+    window.show()
+    window.activateWindow()
+    control.reset_button.setFocus(Qt.FocusReason.TabFocusReason)  # reached with Tab, pressed with Space
+    qtbot.waitUntil(control.reset_button.hasFocus)
+    qtbot.keyClick(control.reset_button, Qt.Key.Key_Space)
     assert control.fidelity() == pytest.approx(0.8) and window.session.prefs.fidelity is None
     assert control.reset_button.isHidden()
+    assert control.slider.hasFocus()  # the keyboard stays by it, on the slider it set
     assert gui_util.settings_store(tmp_path).load().fidelity is None  # saved: the model's own from now on
     control.slider.setValue(30)
     control.slider.setValue(20)  # dragged away and back onto the model's 0.8: its default again

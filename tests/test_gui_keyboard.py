@@ -38,6 +38,23 @@ def test_a_missed_face_can_be_added_without_a_mouse(window, qtbot, photo):
     assert not window.actions_["draw_box"].isChecked()
 
 
+def test_g_takes_the_keyboard_to_the_seed_thumbnails_so_the_arrows_pick_a_seed(window, qtbot, photo):
+    """QA: G focused the gallery's frame, not its thumbnails: Right did nothing, and no focus showed."""
+    from PySide6.QtWidgets import QApplication
+
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    assert entry.result.faces[0].chosen == 0 and len(entry.result.faces[0].candidates) > 1
+    window.activateWindow()
+    window.filmstrip.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.filmstrip.hasFocus)
+    qtbot.keyClick(window, Qt.Key.Key_G)
+    focused = QApplication.focusWidget()
+    assert focused is not None and window.gallery.isAncestorOf(focused)
+    qtbot.keyClick(focused, Qt.Key.Key_Right)
+    assert window.session.entries[path].result.faces[0].chosen == 1
+
+
 def test_ctrl_equals_zooms_in_as_ctrl_plus_does(window):
     shortcuts = window.actions_["zoom_in"].shortcuts()
     assert QKeySequence("Ctrl+=") in shortcuts and QKeySequence(QKeySequence.StandardKey.ZoomIn) in shortcuts

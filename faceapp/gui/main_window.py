@@ -174,7 +174,8 @@ class MainWindow(QMainWindow):
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
         a["draw_box"].toggled.connect(lambda on: on and a["damage_brush"].setChecked(False))
-        a["draw_box"].toggled.connect(lambda on: on and self.compare.setFocus())  # its keys work at once
+        a["draw_box"].toggled.connect(  # its keys work at once
+            lambda on: on and self.compare.setFocus(Qt.FocusReason.ShortcutFocusReason))
         a["damage_brush"].toggled.connect(self.damage.set_brush)
         a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
         a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
@@ -460,7 +461,7 @@ class MainWindow(QMainWindow):
     def _focus_gallery(self) -> None:
         """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window
         (QA: its arrow keys changed seeds out of sight)."""
-        self.gallery.setFocus()
+        self.gallery.setFocus(Qt.FocusReason.ShortcutFocusReason)  # (its thumbnails: the gallery's focus proxy)
         self.side_panel.ensureWidgetVisible(self.gallery)
 
     def _resize_brush(self, factor: float) -> None:

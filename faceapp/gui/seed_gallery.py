@@ -102,6 +102,7 @@ class SeedGallery(QWidget):
         self._sparing_text.setWordWrap(True)
         self.diffuse_button = QPushButton("Diffuse anyway")
         self._list = QListWidget()
+        self.setFocusProxy(self._list)  # the keyboard, given to the gallery (G), goes to its thumbnails
         self._list.setViewMode(QListView.ViewMode.IconMode)
         self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
         self._list.setResizeMode(QListView.ResizeMode.Adjust)
@@ -349,4 +350,4 @@ class SeedGallery(QWidget):
         elif not busy and was and self._refocus:
             self._refocus = False
             if self.diffuse_button.isVisible() and QApplication.focusWidget() is self._moved_to:  # not moved since
-                self.diffuse_button.setFocus()
+                self.diffuse_button.setFocus(Qt.FocusReason.ShortcutFocusReason)
