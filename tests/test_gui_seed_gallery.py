@@ -279,10 +279,12 @@ def test_the_face_the_gallery_shows_is_marked_on_the_photo(window, qtbot, tmp_pa
         assert tag_colour(indices[1 - position]) != (255, 255, 255)
 
 
-def test_thumbnails_are_sharp_on_a_high_dpi_screen():
+def test_thumbnails_are_sharp_on_a_high_dpi_screen(qtbot):  # (qtbot: the QApplication a QPixmap needs)
     from faceapp.gui.qimage import rgb_to_pixmap
 
     image = np.zeros((512, 512, 3), np.uint8)
     pixmap = rgb_to_pixmap(image, max_side=112, device_pixel_ratio=2.0)
     assert (pixmap.width(), pixmap.devicePixelRatio()) == (224, 2.0)  # drawn 112 logical px wide, 224 real
     assert rgb_to_pixmap(image, max_side=112).width() == 112
+    face = rgb_to_pixmap(np.zeros((256, 256, 3), np.uint8), max_side=144, device_pixel_ratio=2.0)  # the preview's
+    assert (face.width(), face.devicePixelRatio()) == (288, 2.0)  # 144 logical px, as its box (QA: 128, framed)
