@@ -8,7 +8,8 @@ import shutil
 
 import gui_util
 from gui_util import load, restore
-from PySide6.QtCore import Qt
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeySequence
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
@@ -55,6 +56,38 @@ def test_g_takes_the_keyboard_to_the_seed_thumbnails_so_the_arrows_pick_a_seed(w
     assert window.session.entries[path].result.faces[0].chosen == 1
 
 
+def test_damage_can_be_painted_and_erased_without_a_mouse(window, qtbot, photo):
+    """QA: the damage brush painted with a mouse only. P gives the photo the keyboard; an arrow key
+    places the brush, Space paints where it is, Shift with an arrow paints as it moves, each one
+    stroke that Undo takes back; with the eraser (E), Space erases."""
+    path = load(window, qtbot, photo)
+    window.activateWindow()
+    window.filmstrip.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.filmstrip.hasFocus)
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    assert window.actions_["damage_brush"].isChecked() and window.compare.hasFocus()
+    editor = window.session.damage_editor(path)
+    radius = window.damage.brush_radius()
+    qtbot.keyClick(window.compare, Qt.Key.Key_Right)  # placed, in the middle of the photo: nothing painted
+    assert editor.is_empty()
+    qtbot.keyClick(window.compare, Qt.Key.Key_Space)
+    dab = editor.mask() > 0
+    ys, xs = np.nonzero(dab)
+    centre = window.compare.widget_to_image(QPointF(window.compare.width() / 2, window.compare.height() / 2))
+    assert abs(xs.mean() - centre.x()) < 2 and abs(ys.mean() - centre.y()) < 2
+    for _ in range(3):
+        qtbot.keyClick(window.compare, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    line = editor.mask() > 0
+    assert np.nonzero(line)[1].max() >= xs.max() + 3 * radius - 1  # painted three radii to the right
+    window.actions_["undo_damage"].trigger()
+    assert 0 < (editor.mask() > 0).sum() < line.sum()  # one move taken back
+    qtbot.keyClick(window.compare, Qt.Key.Key_E)  # the eraser
+    qtbot.keyClick(window.compare, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.compare, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window.compare, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert editor.is_empty()
+
+
 def test_ctrl_equals_zooms_in_as_ctrl_plus_does(window):
     shortcuts = window.actions_["zoom_in"].shortcuts()
     assert QKeySequence("Ctrl+=") in shortcuts and QKeySequence(QKeySequence.StandardKey.ZoomIn) in shortcuts
@@ -97,7 +130,6 @@ def test_dropping_a_folder_without_photos_says_what_it_holds(window, tmp_path):
 
 def test_every_control_the_keyboard_reaches_has_a_name_a_screen_reader_says(window, qtbot, photo):
     """QA: the gallery's face list had a tooltip but no name: a screen reader said only "combo box"."""
-    from PySide6.QtCore import Qt
     from PySide6.QtGui import QAccessible
     from PySide6.QtWidgets import QWidget
 

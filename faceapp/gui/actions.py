@@ -28,7 +28,9 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
                  "Drag a box around a face the detector missed (or press an arrow key, move the box with "
                  "the arrows, resize it with + and −, add it with Enter)"),
     "damage_brush": ("Damage &brush", "brush", "P",
-                     "Paint over scratches, tears, stains or missing parts; Restore fills them (right drag erases)"),
+                     "Paint over scratches, tears, stains or missing parts; Restore fills them (right drag erases; "
+                     "from the keyboard: an arrow key places the brush, the arrows move it, Shift with an arrow "
+                     "paints as it moves, Space paints where it is)"),
     "eraser": ("&Eraser", "eraser", "E", "The damage brush erases instead of painting"),
     "brush_bigger": ("Bigger brush", "", "]", "Make the damage brush bigger"),
     "brush_smaller": ("Smaller brush", "", "[", "Make the damage brush smaller"),

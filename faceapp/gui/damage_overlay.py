@@ -4,8 +4,11 @@ with the mouse and shows its mask on the "before" side (over the whole photo whi
 A transparent child of :class:`~faceapp.gui.compare_view.CompareView` covering it. While the
 brush is on, a left drag paints (a right drag, or any drag with the eraser on, erases) in photo
 pixels through the view's own transform, so zoom and pan are respected; while it is off, the
-mouse passes through to the view. Display and dispatch only: the mask and its history are the
-editor's.
+mouse passes through to the view. With the view focused the brush also paints from the keyboard
+(QA: it could be used with a mouse only): an arrow key places the brush where the pointer was or
+in the middle of what is shown, the arrows move it by its radius, Shift with an arrow paints as it
+moves, and Space paints where it is (each is one stroke, undone alone). Display and dispatch only:
+the mask and its history are the editor's.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QWidget
 
 from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, MaskEditor
@@ -26,6 +29,8 @@ MASK_COLOUR = (255, 40, 40, 130)
 #: ... and how much of it over the "after" side while the brush is on: enough to see where the
 #: strokes are, little enough to see the repair under them (drawn fully it hid the fill).
 AFTER_SIDE_OPACITY = 0.3
+#: The keys that move the brush from the keyboard, and which way (photo pixels, in brush radii).
+_ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
 def _clamped(radius: float) -> float:
@@ -50,6 +55,7 @@ class DamageOverlay(QWidget):
         self._radius = 8.0
         self._chosen: weakref.WeakKeyDictionary[MaskEditor, float] = weakref.WeakKeyDictionary()  # sized by the user
         self._hover: QPointF | None = None
+        self._key_point: QPointF | None = None  # the brush placed from the keyboard (photo pixels)
         self._painting = False
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setMouseTracking(True)
@@ -63,7 +69,7 @@ class DamageOverlay(QWidget):
         """Show and edit ``editor``'s mask (None: nothing to show)."""
         if self._editor is not None and self._listener is not None:
             self._editor.unsubscribe(self._listener)  # one listener per editor shown, however often photos switch
-        self._editor, self._listener = editor, None
+        self._editor, self._listener, self._key_point = editor, None, None
         if editor in self._chosen:
             self._radius = self._chosen[editor]  # the size the user gave this photo's brush
         if editor is not None:
@@ -86,6 +92,8 @@ class DamageOverlay(QWidget):
     def set_brush(self, enabled: bool) -> None:
         """While on, dragging over the photo paints damage (or erases it)."""
         self._brush = bool(enabled)
+        if not enabled:
+            self._key_point = None
         if not enabled and self._editor is not None:
             self._painting = False
             self._editor.end_stroke()
@@ -125,9 +133,44 @@ class DamageOverlay(QWidget):
 
     # ---- Qt events ---------------------------------------------------------------------------
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
-        if watched is self._view and event.type() == event.Type.Resize:
+        if watched is self._view and event.type() == QEvent.Type.Resize:
             self.setGeometry(self._view.rect())
+        elif watched is self._view and event.type() == QEvent.Type.KeyPress and self._brush:
+            return self._paint_key(event)
         return False
+
+    def _paint_key(self, event: QKeyEvent) -> bool:
+        """Painting from the keyboard (see the module's notes); whether ``event`` was one of its keys."""
+        key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        before = self._view.before_image()
+        size = (before.width(), before.height()) if before is not None else None
+        if self._editor is None or size is None or modifiers not in (Qt.KeyboardModifier.NoModifier,
+                                                                       Qt.KeyboardModifier.ShiftModifier):
+            return False
+        if key not in _ARROWS and not (key == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.NoModifier):
+            return False
+        if event.isAutoRepeat() and key == Qt.Key.Key_Space:
+            return True  # (held down: one dab)
+        start = self._key_point
+        if start is None:  # placed where the pointer is, else in the middle of what is shown
+            where = self._hover if self._hover is not None else QPointF(self.width() / 2.0, self.height() / 2.0)
+            start = self._clamped_point(self._view.widget_to_image(where), size)
+        point = start
+        if key in _ARROWS and self._key_point is not None:
+            dx, dy = _ARROWS[key]
+            point = self._clamped_point(start + QPointF(dx * self._radius, dy * self._radius), size)
+        if key == Qt.Key.Key_Space or (key in _ARROWS and modifiers == Qt.KeyboardModifier.ShiftModifier):
+            self._editor.begin_stroke(start.x(), start.y(), radius=self._radius, erase=self._eraser)
+            self._editor.extend_stroke(point.x(), point.y())
+            self._editor.end_stroke()
+        self._key_point = point
+        self._hover = self._view.image_to_widget(point)
+        self.update()
+        return True
+
+    @staticmethod
+    def _clamped_point(point: QPointF, size: tuple[int, int]) -> QPointF:
+        return QPointF(min(max(point.x(), 0.0), float(size[0] - 1)), min(max(point.y(), 0.0), float(size[1] - 1)))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
@@ -139,7 +182,7 @@ class DamageOverlay(QWidget):
         self._painting = True
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        self._hover = event.position()
+        self._hover, self._key_point = event.position(), None  # (the keyboard goes on from the pointer)
         if self._painting and self._editor is not None:
             p = self._view.widget_to_image(event.position())
             self._editor.extend_stroke(p.x(), p.y())

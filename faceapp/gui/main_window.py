@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
         a["draw_box"].toggled.connect(  # its keys work at once
             lambda on: on and self.compare.setFocus(Qt.FocusReason.ShortcutFocusReason))
         a["damage_brush"].toggled.connect(self.damage.set_brush)
+        a["damage_brush"].toggled.connect(  # its keys work at once
+            lambda on: on and self.compare.setFocus(Qt.FocusReason.ShortcutFocusReason))
         a["damage_brush"].toggled.connect(lambda on: on and a["draw_box"].setChecked(False))
         a["damage_brush"].toggled.connect(lambda _on: self._refresh_enabled())
         a["damage_brush"].toggled.connect(lambda on: on or a["eraser"].setChecked(False))  # the brush paints when next taken up
