@@ -88,6 +88,18 @@ def test_damage_can_be_painted_and_erased_without_a_mouse(window, qtbot, photo):
     assert editor.is_empty()
 
 
+def test_f10_opens_the_first_menu(window, qtbot):
+    """QA: F10, the usual key for the menu bar on Linux desktops, did nothing."""
+    window.show()
+    window.activateWindow()
+    window.compare.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.compare.hasFocus)
+    qtbot.keyClick(window.compare, Qt.Key.Key_F10)
+    opened = window.menuBar().activeAction()
+    assert opened is not None and opened.text() == "&File"
+    qtbot.keyClick(window.menuBar(), Qt.Key.Key_Escape)
+
+
 def test_ctrl_equals_zooms_in_as_ctrl_plus_does(window):
     shortcuts = window.actions_["zoom_in"].shortcuts()
     assert QKeySequence("Ctrl+=") in shortcuts and QKeySequence(QKeySequence.StandardKey.ZoomIn) in shortcuts

@@ -119,6 +119,10 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
                 menu.addMenu(submenus[name])
             else:
                 menu.addAction(actions[name])
+    menu_key = QAction("Menu bar", window)  # F10 opens the first menu, as on Linux desktops (QA: Alt alone did)
+    menu_key.setShortcut(QKeySequence(Qt.Key.Key_F10))
+    menu_key.triggered.connect(lambda: window.menuBar().setActiveAction(window.menuBar().actions()[0]))
+    window.addAction(menu_key)
     toolbar = FittingToolBar("Main")
     toolbar.setObjectName("main-toolbar")
     for name in TOOLBAR:
