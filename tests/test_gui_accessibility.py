@@ -58,6 +58,32 @@ def test_a_notices_close_button_is_named_for_screen_readers(qtbot):
     assert area.notices() == []
 
 
+def test_an_info_notice_waits_while_the_keyboard_is_on_it(qtbot, monkeypatch):
+    """QA: an info notice went after 6 s while its close button was being reached with Tab."""
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    from faceapp.gui import notifications
+
+    monkeypatch.setattr(notifications, "info_timeout_ms", lambda text: 50)
+    monkeypatch.setattr(notifications, "_INFO_RECHECK_MS", 50)
+    host = QWidget()
+    qtbot.addWidget(host)
+    elsewhere, area = QLineEdit(), NotificationArea()
+    layout = QVBoxLayout(host)
+    layout.addWidget(area)
+    layout.addWidget(elsewhere)
+    host.show()
+    host.activateWindow()
+    area.show_notice(Notice("Saved next to the original.", "info"))
+    close = next(button for button in area.findChildren(QPushButton) if button.text() == "✕")
+    close.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(close.hasFocus)
+    qtbot.wait(300)
+    assert [n.text for n in area.notices()] == ["Saved next to the original."]
+    elsewhere.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: area.notices() == [], timeout=2000)
+
+
 def test_banners_do_not_make_the_window_taller(window, qtbot):
     """Three long banners in a narrow window once raised its minimum height to 701 px (and so
     the window's height): more than a 720 px screen leaves for it. Now the stack scrolls: it

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -41,6 +42,10 @@ _READING_MS_PER_CHARACTER = 60  # about 200 words a minute, for what is longer t
 _MAX_SHOWN_LINES = 4
 CLOSE_NAME = "Close notice"
 _FLOAT_MARGIN = 6  # px between a floating stack and the edges of the view it floats over
+
+
+#: How often an info notice held by the pointer or the keyboard looks again whether it may go.
+_INFO_RECHECK_MS = 1000
 
 
 def info_timeout_ms(text: str) -> int:
@@ -124,6 +129,8 @@ class _Banner(QFrame):
             layout.addWidget(button)
         dismiss = QPushButton("✕")
         dismiss.setFlat(True)
+        # flat, it showed nothing when the keyboard reached it (QA): a frame while it has the focus
+        dismiss.setStyleSheet("QPushButton:focus { border: 1px solid palette(highlight); border-radius: 3px; }")
         dismiss.setToolTip(CLOSE_NAME)
         dismiss.setAccessibleName(CLOSE_NAME)  # else a screen reader reads out the symbol
         dismiss.setFixedWidth(28)
@@ -265,7 +272,16 @@ class NotificationArea(QScrollArea):
             self._remove(next((b for b in self._banners if not self._in_sight(b.notice)), self._banners[0]))
         self._changed()
         if notice.level == "info":
-            QTimer.singleShot(info_timeout_ms(notice.text), banner, lambda: self._remove(banner))
+            QTimer.singleShot(info_timeout_ms(notice.text), banner, lambda: self._expire(banner))
+
+    def _expire(self, banner: _Banner) -> None:
+        """An info notice's time is up: it goes, unless the pointer is on it or the keyboard in it,
+        where it waits until they leave (QA: it went while its button was being reached with Tab)."""
+        focused = QApplication.focusWidget()
+        if banner.underMouse() or (focused is not None and banner.isAncestorOf(focused)):
+            QTimer.singleShot(_INFO_RECHECK_MS, banner, lambda: self._expire(banner))
+        else:
+            self._remove(banner)
 
     def show_error(self, error: BaseException) -> None:
         self.show_notice(notice_for_error(error))
