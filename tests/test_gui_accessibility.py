@@ -58,6 +58,24 @@ def test_a_notices_close_button_is_named_for_screen_readers(qtbot):
     assert area.notices() == []
 
 
+def test_a_notices_close_button_shows_in_the_banners_text_colour(qtbot):
+    """QA: the style's dark ✕ hardly showed on an error's dark red."""
+    from PySide6.QtGui import QColor
+
+    area = NotificationArea()
+    qtbot.addWidget(area)
+    area.resize(500, 60)
+    area.show()
+    area.show_notice(Notice("Could not open broken.jpg: the file is damaged.", "error"))
+    close = next(button for button in area.findChildren(QPushButton) if button.text() == "✕")
+    qtbot.waitUntil(close.isVisible)
+    image = area.grab().toImage()  # (the button over its banner, as shown)
+    rect = close.rect().translated(close.mapTo(area, close.rect().topLeft()))
+    lightest = max(QColor(image.pixel(x, y)).lightness() for x in range(rect.left(), rect.right())
+                   for y in range(rect.top(), rect.bottom()))
+    assert lightest > 200
+
+
 def test_an_info_notice_waits_while_the_keyboard_is_on_it(qtbot, monkeypatch):
     """QA: an info notice went after 6 s while its close button was being reached with Tab."""
     from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget

@@ -129,8 +129,11 @@ class _Banner(QFrame):
             layout.addWidget(button)
         dismiss = QPushButton("✕")
         dismiss.setFlat(True)
-        # flat, it showed nothing when the keyboard reached it (QA): a frame while it has the focus
-        dismiss.setStyleSheet("QPushButton:focus { border: 1px solid palette(highlight); border-radius: 3px; }")
+        # in the banner's text colour (the style's dark ✕ hardly showed on its dark red), and, flat,
+        # it showed nothing when the keyboard reached it (QA): a frame while it has the focus
+        colour = _STYLES[notice.level].split("color:")[1].split(";")[0]
+        dismiss.setStyleSheet(f"QPushButton {{ color: {colour}; border: 1px solid transparent; }}"
+                              " QPushButton:focus { border: 1px solid palette(highlight); border-radius: 3px; }")
         dismiss.setToolTip(CLOSE_NAME)
         dismiss.setAccessibleName(CLOSE_NAME)  # else a screen reader reads out the symbol
         dismiss.setFixedWidth(28)
