@@ -140,3 +140,20 @@ def test_diffuse_anyway_pressed_from_the_keyboard_gets_the_focus_back(window, qt
     qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     qtbot.wait(50)
     assert combo.hasFocus() and not button.hasFocus()  # not taken back from where the user went
+
+
+def test_a_kept_face_once_refined_is_no_longer_called_kept(window, qtbot, photo):
+    """The face list said "Face 1 · kept" (as the restorer made it) over a refined candidate."""
+    model = install_tiny_model("tiny-sparing", sharp_faces=(254.0, 255.0))  # every face is "sharp"
+    window.models.apply_preferences(dataclasses.replace(
+        window.session.prefs, model=model, device="cpu", seeds_per_face=2, spare_sharp_faces=True, refine_passes=1))
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    assert window.gallery._face_combo.itemText(0) == "Face 1 · kept"
+    window.actions_["refine"].trigger()
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    assert window.session.entries[path].result.faces[0].refinement_of(window.session.entries[path].result.faces[0].chosen)
+    assert window.gallery._face_combo.itemText(0) == "Face 1"
+    assert window.run_panel.preview_caption.text().endswith("· refined")
+    window.gallery.click_candidate(0)  # the restorer's face again: kept
+    assert window.gallery._face_combo.itemText(0) == "Face 1 · kept"
