@@ -3,6 +3,8 @@ readable, no face, ready, being restored, restored, changed since its restore.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import gui_util
 import numpy as np
 from gui_util import TINY_MODEL, drop_files, load, restore, set_sampling
@@ -265,8 +267,6 @@ def test_faces_are_switched_on_and_off_from_the_photo_menu_too(window, qtbot, ph
 
 def test_faces_left_out_for_their_size_are_said(window, qtbot, photo):
     """A face smaller than Settings ▸ Smallest face is not a silent "no face found"."""
-    import dataclasses
-
     window.models.apply_preferences(dataclasses.replace(window.session.prefs, min_face_size=4000))
     messages = []
     window.session.info.connect(messages.append)
@@ -474,3 +474,26 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
     finally:
         backend.gate.set()
         window.session.shutdown()
+
+
+def test_a_failed_restore_again_leaves_the_photo_done_with_its_earlier_result(window, qtbot, photo, tmp_path):
+    """QA: restored, then restored again with a model not installed: the failure is said, the
+    earlier result stays, and the filmstrip said "error" in red for good (never "saved" after a save)."""
+    from faceapp.gui.filmstrip import SAVED_STATE
+
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    first = entry.result
+    tiny = window.session.prefs.model
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, model="difface-official"))
+    errors = []
+    window.session.error.connect(errors.append)
+    window.session.restore([path])
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    assert errors and entry.result is first
+    assert entry.state == "done" and "The last run failed" in window.run_panel.progress_text.text()
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, model=tiny))
+    window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(tmp_path))
+    with qtbot.waitSignal(window.exports.saved, timeout=30000):
+        assert window.exports.save()
+    qtbot.waitUntil(lambda: window.filmstrip.state_text(path) == SAVED_STATE, timeout=5000)

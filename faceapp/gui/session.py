@@ -523,7 +523,13 @@ class Session(QObject):
             entry.restore_when_loaded = False
             if entry.photo is None and isinstance(error, ImageError) and getattr(error, "path", None) is None:
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
-        self._set_state(path, "error")
+        if entry is not None and entry.result is not None:  # its earlier result stands, as after a cancel (QA:
+            failure = entry.error  # "error" in red stayed on a good result, and never became "saved")
+            self._set_state(path, "done")  # (which clears the error…
+            entry.error = failure  # …that the panel says, "the last run failed", until the next run)
+            self.entryChanged.emit(path)
+        else:
+            self._set_state(path, "error")
         self.error.emit(error)
         if album:
             self._album_ended(path, restored=False)
