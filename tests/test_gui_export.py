@@ -256,3 +256,25 @@ def test_an_export_onto_the_original_by_another_name_is_refused_before_any_work(
     with pytest.raises(ExportError, match="is the original photo"):
         window.session.export_job([path], dest=alias, replace=True)
     assert photo.read_bytes() == before
+
+
+def test_a_photos_saved_file_written_over_makes_it_unsaved(window, qtbot, photo, tmp_path, monkeypatch):
+    """QA: Save as over another photo's saved result left that photo "saved": Save refused ("saved
+    already") and closing would not have asked, its result lost."""
+    from faceapp.gui.filmstrip import SAVED_STATE
+
+    second = photo.parent / "second.jpg"
+    second.write_bytes(photo.read_bytes())
+    first_path, second_path = load(window, qtbot, photo), load(window, qtbot, second)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: len(window.session.restored()) == 2, timeout=60000)
+    window.filmstrip.select(first_path)
+    [written] = saved(window, qtbot, window.exports.save)
+    assert window.session.saved_file(first_path) == written
+    window.filmstrip.select(second_path)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(written), "JPEG (*.jpg)"))
+    monkeypatch.setattr(confirm, "ask_before_discarding", lambda *args, **kwargs: "discard")  # Replace
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (95, True))  # the JPEG's quality
+    assert saved(window, qtbot, window.exports.save_as) == [written]
+    assert window.session.saved_file(first_path) is None and window.session.saved_file(second_path) == written
+    assert window.filmstrip.state_text(first_path) == "done" and window.filmstrip.state_text(second_path) == SAVED_STATE

@@ -436,6 +436,16 @@ def destination_problem(dest: str | Path, original: str | Path | None) -> str | 
     return None
 
 
+def file_stamp(path: str | Path) -> tuple[int, int, int, int] | None:
+    """What tells a file from one written over it since: its device, inode (a file renamed over it,
+    as results are written, is another), size and modification time; None when it cannot be read."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
 def file_identity(path: str | Path) -> tuple[int, int] | None:
     """(device, inode) of the file ``path`` names, through links and any spelling of its name (a
     case-insensitive file system's too); None when it cannot be read (missing, a link loop)."""

@@ -63,6 +63,7 @@ class PhotoEntry:
     saved_to: Path | None = None
     saved_result: Any = None  # the result ``saved_to`` was written from
     saved_options: tuple = ()  # and how: :attr:`ExportStep.options`
+    saved_stamp: tuple | None = None  # ``saved_to`` as written: :func:`faceapp.core.export.file_stamp`
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
     restored_with: tuple | None = None  # the resolved preferences' ``restoration()`` then
     restoring_with: tuple | None = None  # those of the restore queued last (running or waiting)…

@@ -41,6 +41,7 @@ from faceapp.core.export import (
     destination_problem,
     export_photo,
     file_identity,
+    file_stamp,
     format_for,
     write_error_message,
 )
@@ -804,12 +805,16 @@ class Session(QObject):
         if entry is None or step.written is None:
             return
         entry.saved_to, entry.saved_options = step.written, step.options
+        entry.saved_stamp = file_stamp(step.written)
         fresh = step.snapshot.result.same_run(entry.result)  # (never keep an old run alive)
         entry.saved_result = step.snapshot.result if fresh else None
         if fresh and entry.path not in self.on_screen:
             entry.result.drop_composite_cache()  # made again for the file
         log.info("saved %s", step.written)
         self.entryChanged.emit(entry.path)
+        for other in self.entries.values():  # a photo whose saved file this one replaced is unsaved now
+            if other is not entry and other.saved_to is not None and other.saved_to == step.written:
+                self.entryChanged.emit(other.path)  # (QA: Save as over it left it "saved")
 
     def saved_file(self, path: Path) -> Path | None:
         """The file last saved of ``path`` if it shows the photo as it is now, else None."""
@@ -817,10 +822,7 @@ class Session(QObject):
         if entry.result is None or entry.saved_to is None:
             return None
         fresh = entry.result.same_picture(entry.saved_result)
-        try:
-            there = entry.saved_to.exists()
-        except OSError:  # a folder no longer readable: not known to be there
-            there = False
+        there = file_stamp(entry.saved_to) == entry.saved_stamp  # not gone, nor written over since
         return entry.saved_to if fresh and there else None
 
     def saved_in(self, path: Path, folder: Path) -> bool:
