@@ -39,7 +39,7 @@ from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, write_mask
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
-from faceapp.core.wording import duration, listed
+from faceapp.core.wording import counted, duration, listed
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
@@ -717,6 +717,7 @@ class MainWindow(QMainWindow):
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None if at_default else fidelity)
         self._fidelity_unsaved = True
         self.show_photo_text()  # the result shown may have been made at another fidelity
+        self.note_waiting_restores()
 
     def _use_model_fidelity(self) -> None:
         """From now on the model's own fidelity (also after a change of model); saved at once."""
@@ -724,6 +725,7 @@ class MainWindow(QMainWindow):
         self._fidelity_unsaved = True
         self._save_fidelity()
         self.show_photo_text()
+        self.note_waiting_restores()
 
     def _save_fidelity(self) -> None:
         if self._fidelity_unsaved:
@@ -782,6 +784,16 @@ class MainWindow(QMainWindow):
                           "East-Asian faces: see its model card (models/MODEL_CARD.md).")
 
     # ---- window state ----------------------------------------------------------------------
+    def note_waiting_restores(self) -> None:
+        """Settings changed while restores wait in the queue: say that those keep the settings of
+        when Restore was pressed, and how to apply these (QA: found out photo by photo afterwards)."""
+        waiting = self.session.waiting_with_other_settings()
+        if waiting:
+            one = len(waiting) == 1
+            self.say(f"{counted(len(waiting), 'photo')} waiting to be restored {'keeps' if one else 'keep'} the "
+                     f"settings of when Restore was pressed: Restore all again restores {'it' if one else 'them'} "
+                     "with these")
+
     def say(self, text: str) -> None:
         """A passing message: in the status bar when it fits there whole, else as an info notice
         above the photo, which wraps it (a long one was cut off in the status bar: "…; face 3 at

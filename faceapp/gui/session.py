@@ -965,6 +965,13 @@ class Session(QObject):
         """Whether ``path`` is still being read (its load queued or running)."""
         return self._is_queued(path, "load")
 
+    def waiting_with_other_settings(self) -> list[Path]:
+        """The photos whose restore waits in the queue with settings other than the preferences now
+        (a restore takes those of when it was asked for; Restore all asks again with these)."""
+        now = self.backend.resolved(self.prefs).restoration()
+        return [q.key for q in self.queue.pending()
+                if q.kind == "restore" and q.key in self.entries and self.entries[q.key].restoring_with != now]
+
     def restoring(self, path: Path) -> bool:
         """Whether a restore of ``path`` is queued or running and not being stopped (Restore would
         add nothing; QA: pressed just after Cancel, Restore all left out the photo still stopping)."""
