@@ -277,17 +277,22 @@ def test_faces_left_out_for_their_size_are_said(window, qtbot, photo):
     assert window.session.entries[path].faces == []
 
 
+def said_on_opening(window, qtbot, path) -> list[str]:
+    """What the window says of ``path`` as it opens it (what its result will be unlike it)."""
+    messages = []
+    window.session.info.connect(messages.append)
+    load(window, qtbot, path)
+    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
+    return messages
+
+
 def test_a_multi_page_tiff_says_only_its_first_page_is_restored(window, qtbot, testdata_dir, tmp_path):
     from PIL import Image
 
     first = Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB")
     scan = tmp_path / "scan.tif"
     first.save(scan, save_all=True, append_images=[first.rotate(180)])
-    messages = []
-    window.session.info.connect(messages.append)
-    load(window, qtbot, scan)
-    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
-    assert messages == ["scan.tif has 2 pages: only the first is restored."]
+    assert said_on_opening(window, qtbot, scan) == ["scan.tif has 2 pages: only the first is restored."]
 
 
 def test_a_png_named_jpg_says_its_result_is_a_jpeg_as_the_cli_does(window, qtbot, testdata_dir, tmp_path):
@@ -296,12 +301,9 @@ def test_a_png_named_jpg_says_its_result_is_a_jpeg_as_the_cli_does(window, qtbot
 
     misnamed = tmp_path / "scan.jpg"
     Image.open(testdata_dir / "photos" / "cf_03.jpg").save(misnamed, format="PNG")
-    messages = []
-    window.session.info.connect(messages.append)
-    load(window, qtbot, misnamed)
-    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
-    assert messages == ["scan.jpg is a PNG file, though its name says JPEG: its result is a JPEG, as the name says "
-                        "(Settings ▸ Format: PNG to keep it lossless)."]
+    assert said_on_opening(window, qtbot, misnamed) == [
+        "scan.jpg is a PNG file, though its name says JPEG: its result is a JPEG, as the name says "
+        "(Settings ▸ Format: PNG to keep it lossless)."]
 
 
 def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir, tmp_path):
@@ -309,12 +311,9 @@ def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir
 
     scan = tmp_path / "scan.png"
     cv2.imwrite(str(scan), cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg")).astype("uint16") * 257)
-    messages = []
-    window.session.info.connect(messages.append)
-    load(window, qtbot, scan)
-    qtbot.waitUntil(lambda: bool(messages), timeout=5000)
-    assert messages == ["scan.png has 16 bits per channel; the result keeps them (the restored faces carry the model's "
-                        "8 bits, scaled to 16)."]
+    assert said_on_opening(window, qtbot, scan) == [
+        "scan.png has 16 bits per channel; the result keeps them (the restored faces carry the model's "
+        "8 bits, scaled to 16)."]
 
 
 def test_a_48_bit_scan_without_a_face_says_what_its_result_keeps_once_a_face_box_is_drawn(window, qtbot, tmp_path):
