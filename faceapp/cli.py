@@ -843,13 +843,13 @@ def run_restore(args: argparse.Namespace) -> int:
                 fail(path_json(str(exc)))
                 # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
                 # a result's name too long: only the other file was named); not one that stops the batch
-                named = _is_fatal(exc) or path.name in str(exc)
-                bar.write(f"error: {message_text(str(exc))}" if named else f"error: {path_text(path)}: {message_text(str(exc))}",
-                          file=sys.stderr)
+                named = _is_fatal(exc) or path.name in str(exc) or path_text(path.name) in str(exc)
+                said = message_text(str(exc), path)  # (its name, wherever the message has it, escaped)
+                bar.write(f"error: {said}" if named else f"error: {path_text(path)}: {said}", file=sys.stderr)
                 if _stops_batch(exc, args):
                     break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
-                log.exception("unexpected error on %s", path)
+                log.exception("unexpected error on %s", path_text(path))
                 fail(f"unexpected error: {exc!r}")
                 bar.write(f"error: {path_text(path)}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
@@ -955,7 +955,7 @@ class _NoteHandler(logging.Handler):
         from tqdm import tqdm
 
         try:
-            text = f"note: {message_text(record.getMessage())}" if record.levelno < logging.ERROR else self.format(record)
+            text = message_text(f"note: {record.getMessage()}" if record.levelno < logging.ERROR else self.format(record))
             tqdm.write(text, file=sys.stderr)
         except Exception:  # (logging never raises into the run)
             self.handleError(record)

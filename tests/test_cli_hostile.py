@@ -242,7 +242,8 @@ def test_json_summary_with_a_name_that_is_not_utf8(tmp_path, testdata_dir, monke
     assert summary["results"][0]["outputs"][0].endswith("bad\\xff\\xfename_restored.jpg")
 
 
-def test_a_name_with_terminal_control_characters_is_printed_escaped(tmp_path, testdata_dir, fast_engine, capsys):
+def test_a_name_with_terminal_control_characters_is_printed_escaped(tmp_path, testdata_dir, fast_engine, capsys,
+                                                                    monkeypatch):
     """A file name may hold a newline, a terminal escape sequence (which would recolour the user's
     terminal) or a right-to-left override (which shows the name's end reversed): messages show each
     as an escape; the JSON summary names the file exactly."""
@@ -258,7 +259,16 @@ def test_a_name_with_terminal_control_characters_is_printed_escaped(tmp_path, te
     missing = tmp_path / "gone\x1b]0;title\x07.jpg"
     code, _, err = _run(capsys, missing, "--no-progress")
     assert code != 0 and "gone\\x1b]0;title\\x07.jpg" in err and "\x1b" not in err and "\x07" not in err
-
+    assert err.count("gone\\x1b") == 1  # named once (review: the escaped name was not found in the message)
+    broken = tmp_path / "bro\nken\x1b[2J.jpg"  # a file the core names in its own message
+    broken.write_bytes(b"not a photo")
+    code, _, err = _run(capsys, broken, "--no-progress")
+    error_lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code != 0 and len(error_lines) == 1 and "bro\\nken\\x1b[2J.jpg" in error_lines[0], err
+    assert "\x1b" not in err and err.count("bro\\nken") == 1
+    monkeypatch.setattr(cli._Restorer, "restore", lambda *args: (_ for _ in ()).throw(RuntimeError("a bug")))
+    code, _, err = _run(capsys, source, "--no-progress")  # an unexpected error: logged with its traceback
+    assert code != 0 and "unexpected error" in err and "a bug" in err and "\x1b" not in err
 
 # --- 6: SIGTERM and SIGHUP clean up like SIGINT -------------------------------------------
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])

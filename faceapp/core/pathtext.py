@@ -32,8 +32,9 @@ def path_json(path: str | os.PathLike) -> str:
 
 
 #: Characters that change how the rest of a line shows: bidirectional embeddings, overrides and
-#: isolates (U+202A–U+202E, U+2066–U+2069), the direction marks, and the line and paragraph separators
-_UNSHOWN = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
+#: isolates (U+202A–U+202E, U+2066–U+2069), the direction marks (U+061C, U+200E, U+200F), and the
+#: line and paragraph separators
+_UNSHOWN = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u2028\u2029")
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -55,10 +56,16 @@ def path_text(path: str | os.PathLike) -> str:
     return "".join(_shown(char) for char in text)
 
 
-def message_text(message: str) -> str:
+def message_text(message: str, *named: str | os.PathLike) -> str:
     """A message (an exception's text, which names files in its own words) as :func:`path_text`
-    shows a path, its line breaks kept."""
+    shows a path: the ``named`` paths in it, whole or by their file name, shown as
+    :func:`path_text` shows them (a newline in a name escaped too), the message's own line breaks
+    kept, and every other control character escaped."""
     text = path_json(message)
+    spellings = {path_json(spelled) for path in named for spelled in (os.fspath(path), os.path.basename(os.fspath(path)))}
+    for raw in sorted(spellings, key=len, reverse=True):  # the whole path before its file name
+        if raw:
+            text = text.replace(raw, path_text(raw))
     if text.replace("\n", "").isprintable():
         return text
     return "".join(char if char == "\n" else _shown(char) for char in text)
