@@ -211,6 +211,8 @@ def test_delete_does_not_count_a_file_another_model_uses_as_freed(qtbot, monkeyp
     assert f"{name}_prior.safetensors stays: another model uses it." in question
     assert [n.text for n in dialog.notices.notices()] == [f"Deleted 1 file of Tiny test model, {size} freed."]
     assert registry.is_installed("twin") and not restorer.exists()
+    dialog.table.selectRow([dialog.table.item(r, 0).data(0x0100) for r in range(dialog.table.rowCount())].index(name))
+    assert not dialog.delete_button.isEnabled()  # what it has left is the twin's too: nothing to free
     dialog.reject()
 
 
@@ -235,6 +237,15 @@ def test_enter_closes_the_models_window_and_tab_leaves_the_table(qtbot, monkeypa
     dialog.table.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
     assert not dialog.isVisible() and asked == []
+    again = ModelManagerDialog(registry)  # (opened again, as the window does): a button reached with
+    qtbot.addWidget(again)  # Tab, Enter presses it
+    again.show()
+    again.activateWindow()
+    again.table.selectRow(0)
+    again.download_button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(again.download_button.hasFocus)
+    qtbot.keyClick(again.download_button, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: asked != [], timeout=5000)
 
 
 def test_a_model_that_cannot_be_used_is_said_in_the_windows_words(qtbot):

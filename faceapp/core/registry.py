@@ -135,15 +135,23 @@ class DeleteResult:
 @dataclass(frozen=True)
 class DeletionPlan:
     """What :meth:`Registry.delete` would do with a model's files: remove ``files`` (with their
-    partial downloads) and keep ``kept``, each with the reason."""
+    partial downloads), keep the ``bundled`` ones and those ``shared`` with another model (each
+    with that model's name)."""
 
     files: tuple[FileStatus, ...]
-    kept: tuple[tuple[Path, str], ...]
+    bundled: tuple[Path, ...] = ()
+    shared: tuple[tuple[Path, str], ...] = ()
 
     @property
     def size(self) -> int:
         """Bytes the removed files take on disk now."""
         return sum(entry.size for entry in self.files)
+
+    @property
+    def kept(self) -> tuple[tuple[Path, str], ...]:
+        """The files kept, each with why."""
+        return (*((path, "bundled with the app") for path in self.bundled),
+                *((path, f"also used by the model '{other}'") for path, other in self.shared))
 
 
 #: ``on_file(file_name, index, count)``: :meth:`Registry.download` starts file ``index``
@@ -553,15 +561,15 @@ class Registry:
             for other in self.list() if other.name != name
             for f in other.files
         }
-        files, kept = [], []
+        files, bundled, kept_for = [], [], []
         for entry in self.status(name).files:
             if entry.bundled:
-                kept.append((entry.path, "bundled with the app"))
+                bundled.append(entry.path)
             elif entry.file.name in shared:
-                kept.append((entry.path, f"also used by the model '{shared[entry.file.name]}'"))
+                kept_for.append((entry.path, shared[entry.file.name]))
             else:
                 files.append(entry)
-        return DeletionPlan(tuple(files), tuple(kept))
+        return DeletionPlan(tuple(files), tuple(bundled), tuple(kept_for))
 
     def delete(self, name: str) -> DeleteResult:
         """Remove the model's downloaded or imported files (and partial downloads) from the

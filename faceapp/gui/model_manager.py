@@ -66,10 +66,9 @@ def delete_question(entry: Any, plan: Any) -> str:
     download address, that it comes back only by importing its files again (QA: the question named
     the model's internal name alone; review: it counted a file another model shares as freed)."""
     name = getattr(entry, "name", "") or "this model"
-    files = [f for f in getattr(plan, "files", ()) if f.size]
-    size = sum(f.size for f in files)
-    text = f"Delete the weight files of {title_of(entry, name)}" + (f" ({human_size(size)})?" if size else "?")
-    shared = [path.name for path, why in getattr(plan, "kept", ()) if why.startswith("also used")]
+    files = [f for f in plan.files if f.size]
+    text = f"Delete the weight files of {title_of(entry, name)}" + (f" ({human_size(plan.size)})?" if plan.size else "?")
+    shared = [path.name for path, _other in plan.shared]
     if shared:
         one = len(shared) == 1
         text += f" {listed(shared)} {'stays' if one else 'stay'}: another model uses {'it' if one else 'them'}."
@@ -141,9 +140,8 @@ class ModelManagerDialog(QDialog):
         buttons = QHBoxLayout()
         for button in (self.download_button, self.cancel_button, self.import_button,
                        self.delete_button):
-            button.setAutoDefault(False)  # Enter never starts one (QA: it began a 700 MB download)
             buttons.addWidget(button)
-        close.setDefault(True)
+        close.setDefault(True)  # Enter closes, unless a button has the focus (QA: it began a 700 MB download)
         buttons.addStretch(1)
         buttons.addWidget(close)
 
@@ -344,7 +342,7 @@ class ModelManagerDialog(QDialog):
     def _update_buttons(self) -> None:
         """Each button by what it can do for the selected model: Download while a file with an
         address is missing, Import while a file is not bundled, Delete while a downloaded or
-        imported file is on disk (bundled files are never deleted)."""
+        imported file is on disk that no other model uses (bundled files are never deleted)."""
         name = self.selected_name()
         status = self._statuses.get(name or "")
         files = list(getattr(status, "files", ()))
@@ -354,7 +352,15 @@ class ModelManagerDialog(QDialog):
         self.download_button.setEnabled(not busy and any(f.file.url and f.state in _FETCHABLE for f in own))
         self.cancel_button.setEnabled(busy and self._task == "download" and not self._cancelling)
         self.import_button.setEnabled(not busy and (bool(own) or unreadable))
-        self.delete_button.setEnabled(not busy and any(f.size > 0 for f in own))
+        self.delete_button.setEnabled(not busy and own != [] and self._deletes_something(name))
+
+    def _deletes_something(self, name: str | None) -> bool:
+        """Whether Delete would free a file of ``name`` (review: a model whose files on disk are all
+        another model's too could be "deleted", freeing nothing)."""
+        try:
+            return name is not None and self._registry.deletion_plan(name).size > 0
+        except Exception:  # (a manifest gone meanwhile: the next refresh says so)
+            return False
 
     def done(self, result: int) -> None:  # noqa: D401 (Qt override)
         """Close at once: a download under way is cancelled and left to stop on its own thread,
