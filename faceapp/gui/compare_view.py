@@ -548,7 +548,8 @@ class CompareView(QWidget):
         """Left / Right (with Shift: a larger step), Home / End move the divider while the split
         shows; the arrows with Ctrl, Up / Down and Page Up / Down (and Left / Right without a split)
         pan the photo (QA: a zoomed photo could be panned with the mouse only); any other key, or
-        one with Alt, goes on to the parent as before."""
+        one with Alt, goes on to the parent as before. While the damage brush is on, its overlay
+        takes the arrows, with or without Shift, and Space first (:mod:`faceapp.gui.damage_overlay`)."""
         key = event.key()
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if self._draw_mode and self._before is not None and self._key_box_key(key, modifiers):

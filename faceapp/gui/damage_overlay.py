@@ -163,8 +163,7 @@ class DamageOverlay(QWidget):
             self._editor.begin_stroke(start.x(), start.y(), radius=self._radius, erase=self._eraser)
             self._editor.extend_stroke(point.x(), point.y())
             self._editor.end_stroke()
-        self._key_point = point
-        self._hover = self._view.image_to_widget(point)
+        self._key_point = point  # (the ring is drawn there, wherever the photo is panned or zoomed to)
         self.update()
         return True
 
@@ -216,10 +215,11 @@ class DamageOverlay(QWidget):
                 painter.setClipRect(before)
             painter.drawImage(target, self._image, source)
             painter.setClipping(False)
-        if self._brush and self._hover is not None:
+        ring = self._view.image_to_widget(self._key_point) if self._key_point is not None else self._hover
+        if self._brush and ring is not None:
             radius = self._radius * self._view.zoom()
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(QPen(QColor(0, 0, 0), 3))  # under the dashes: seen on light photos too
-            painter.drawEllipse(self._hover, radius, radius)
+            painter.drawEllipse(ring, radius, radius)
             painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
-            painter.drawEllipse(self._hover, radius, radius)
+            painter.drawEllipse(ring, radius, radius)
