@@ -449,11 +449,8 @@ def file_stamp(path: str | Path) -> tuple[int, int, int, int] | None:
 def file_identity(path: str | Path) -> tuple[int, int] | None:
     """(device, inode) of the file ``path`` names, through links and any spelling of its name (a
     case-insensitive file system's too); None when it cannot be read (missing, a link loop)."""
-    try:
-        found = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return found.st_dev, found.st_ino
+    stamp = file_stamp(path)
+    return None if stamp is None else (stamp[0], stamp[1])
 
 
 def file_key(path: str | Path) -> object:

@@ -31,7 +31,8 @@ class QueuedJob:
     on_done: Callable[[Any], None] = _ignore
     on_failed: Callable[[BaseException], None] = _ignore
     on_cancelled: Callable[[], None] = _ignore
-    stopping: bool = False  # cancelled while it ran: it ends within a step (its on_cancelled then)
+    stopping: bool = False  # cancelled while it ran: it ends within a step (on_cancelled; on_done or
+    # on_failed when it had ended before the cancel reached it)
 
 
 class JobQueue(QObject):

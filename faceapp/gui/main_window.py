@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
         self._fidelity_unsaved = False  # moved since the preferences were last written
+        self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
         self._discard_ok: set[Path] | None = None  # the unsaved photos the user agreed to close without
         self._asking = False  # a close question is open (a second close waits for its answer)
         self.actions_ = build_actions(self)
@@ -788,7 +789,8 @@ class MainWindow(QMainWindow):
         """Settings changed while restores wait in the queue: say that those keep the settings of
         when Restore was pressed, and how to apply these (QA: found out photo by photo afterwards)."""
         waiting = self.session.waiting_with_other_settings()
-        if waiting:
+        said_before, self._waiting_noted = self._waiting_noted, tuple(waiting)
+        if waiting and tuple(waiting) != said_before:  # once for the same photos (the slider changes on every step)
             one = len(waiting) == 1
             self.say(f"{counted(len(waiting), 'photo')} waiting to be restored {'keeps' if one else 'keep'} the "
                      f"settings of when Restore was pressed: Restore all again restores {'it' if one else 'them'} "

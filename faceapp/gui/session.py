@@ -344,7 +344,8 @@ class Session(QObject):
 
     # ---- restoring -------------------------------------------------------------------------
     def restore(self, targets: list[Path]) -> None:
-        """Queue a restore of each photo (already queued or running ones are skipped)."""
+        """Queue a restore of each photo (already queued or running ones are skipped; one whose
+        restore is being stopped by Cancel is queued again)."""
         made_with = self.backend.resolved(self.prefs).restoration()
         for path in targets:
             entry = self.entries.get(path)
@@ -465,7 +466,7 @@ class Session(QObject):
             count, done = len(album.photos | album.left_out), len(album.restored & album.photos)
             self.info.emit(f"Restore all: {done} of {counted(count, 'photo')} restored in "
                            f"{duration(time.monotonic() - album.started)}"
-                           + (f"; {count - done} not (the notices and the filmstrip say why)." if done < count else "."))
+                           + (f"; {count - done} not (their notices say why)." if done < count else "."))
 
     def _restore_progress(self, path: Path, item: Any, order: list[int], clock: StepClock) -> None:
         """A restore's progress; ``order``: the detector indices of the faces it restores, in turn;
@@ -499,7 +500,8 @@ class Session(QObject):
         entry.restored_with = made_with
         self.after[path] = rendered
         self._keep_or_free_full_size(path)
-        entry.run_seconds, entry.state = outcome.seconds, "done"
+        requeued = self.restoring(path)  # (it ended before a Cancel reached it, and was asked for again)
+        entry.run_seconds, entry.state = outcome.seconds, "queued" if requeued else "done"
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
         spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
@@ -511,7 +513,8 @@ class Session(QObject):
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)
         self.runFinished.emit(path, outcome.seconds)
-        self._album_ended(path, restored=True)
+        if not requeued:  # (the restore asked for again ends its part in a Restore all)
+            self._album_ended(path, restored=True)
 
     def _failed(self, path: Path, error: BaseException, *, album: bool = True) -> None:
         """A job of ``path`` failed (``album``: a load or a restore, which ends its part in a Restore all)."""
@@ -524,15 +527,16 @@ class Session(QObject):
             entry.restore_when_loaded = False
             if entry.photo is None and isinstance(error, ImageError) and getattr(error, "path", None) is None:
                 error.path = path  # the file could not be read: its notice goes once it is (opened again, mended)
-        if entry is not None and entry.result is not None:  # its earlier result stands, as after a cancel (QA:
-            failure = entry.error  # "error" in red stayed on a good result, and never became "saved")
-            self._set_state(path, "done")  # (which clears the error…
+        requeued = self.restoring(path)  # (a restore stopped by Cancel and asked for again: it waits)
+        if entry is not None and (entry.result is not None or requeued):  # an earlier result stands, as after a
+            failure = entry.error  # cancel (QA: "error" in red stayed on a good result, and never became "saved")
+            self._set_state(path, "queued" if requeued else "done")  # (which clears the error…
             entry.error = failure  # …that the panel says, "the last run failed", until the next run)
             self.entryChanged.emit(path)
         else:
             self._set_state(path, "error")
         self.error.emit(error)
-        if album:
+        if album and not requeued:
             self._album_ended(path, restored=False)
 
     def _picture(self, path: Path) -> Any:
@@ -822,7 +826,8 @@ class Session(QObject):
         if entry.result is None or entry.saved_to is None:
             return None
         fresh = entry.result.same_picture(entry.saved_result)
-        there = file_stamp(entry.saved_to) == entry.saved_stamp  # not gone, nor written over since
+        stamp = file_stamp(entry.saved_to)
+        there = stamp is not None and stamp == entry.saved_stamp  # not gone, nor written over since
         return entry.saved_to if fresh and there else None
 
     def saved_in(self, path: Path, folder: Path) -> bool:
