@@ -256,14 +256,19 @@ def test_restore_all_pressed_twice_keeps_one_album(window, qtbot, tmp_path, test
 
 def test_restore_all_just_after_cancel_restores_the_photo_being_cancelled_too(window, qtbot, tmp_path, testdata_dir):
     """QA: Esc, then Restore all at once: the photo whose restore was still stopping counted as being
-    restored, was left out, and "2 of 2 photos restored" did not name it."""
+    restored, was left out, and "2 of 2 photos restored" did not name it; Restore itself stayed greyed
+    out until the run had stopped, and a press then was lost."""
     anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
     session = window.session
     set_sampling(window, seeds=1, steps=200)
-    session.restore([anna])
+    window.filmstrip.select(anna)
+    qtbot.waitUntil(lambda: window.current == anna)
+    window.actions_["restore"].trigger()
     qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring "), timeout=60000)
+    assert not window.actions_["restore"].isEnabled()
     session.cancel()
-    assert session.queue.current() is not None  # still stopping (within one step)
+    assert session.queue.current() is not None  # still stopping (within one step)…
+    assert window.actions_["restore"].isEnabled()  # …and Restore is offered again already (QA: lost)
     set_sampling(window, seeds=1, steps=2)
     messages = []
     session.info.connect(messages.append)
@@ -288,7 +293,7 @@ def test_settings_changed_while_photos_wait_say_the_waiting_keep_theirs(window, 
     monkeypatch.setattr(window, "say", said_now.append)
     window.fidelity.slider.setValue(window.fidelity.slider.value() + 10)
     assert said_now == ["1 photo waiting to be restored keeps the settings of when Restore was pressed: "
-                        "Restore all again restores it with these"]
+                        "Restore all again restores it with these."]
     window.fidelity.slider.setValue(window.fidelity.slider.value() + 5)  # a further step: not said again
     assert len(said_now) == 1
     assert session.waiting_with_other_settings() == [ben]

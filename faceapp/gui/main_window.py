@@ -794,7 +794,7 @@ class MainWindow(QMainWindow):
             one = len(waiting) == 1
             self.say(f"{counted(len(waiting), 'photo')} waiting to be restored {'keeps' if one else 'keep'} the "
                      f"settings of when Restore was pressed: Restore all again restores {'it' if one else 'them'} "
-                     "with these")
+                     "with these.")
 
     def say(self, text: str) -> None:
         """A passing message: in the status bar when it fits there whole, else as an info notice

@@ -447,6 +447,8 @@ class Session(QObject):
             said.append(f"Not restored, as they were still waiting: {listed(waiting)}.")
         if said:
             self.info.emit(" ".join(said))
+        if running is not None and running.key in self.entries:  # Restore is offered again at once, while
+            self.entryChanged.emit(running.key)  # it stops (QA: pressed then, it was greyed out and lost)
 
     def _album_ended(self, path: Path, *, restored: bool, left_out: bool = False) -> None:
         """``path``'s part in the Restore all under way has ended (``left_out``: without a restore
