@@ -964,8 +964,11 @@ class Session(QObject):
             entry.state = state
             self.entryChanged.emit(path)
 
-    def _is_queued(self, path: Path, *kinds: str) -> bool:
-        jobs = [*self.queue.pending(), *([self.queue.current()] if self.queue.current() else [])]
+    def _is_queued(self, path: Path, *kinds: str, stopping: bool = True) -> bool:
+        """Whether a job of ``kinds`` on ``path`` waits or runs (without ``stopping``: not one that a
+        Cancel is stopping)."""
+        current = self.queue.current()
+        jobs = [*self.queue.pending(), *([current] if current is not None and (stopping or not current.stopping) else [])]
         return any(q.key == path and q.kind in kinds for q in jobs)
 
     def opening(self, path: Path) -> bool:
@@ -982,9 +985,7 @@ class Session(QObject):
     def restoring(self, path: Path) -> bool:
         """Whether a restore of ``path`` is queued or running and not being stopped (Restore would
         add nothing; QA: pressed just after Cancel, Restore all left out the photo still stopping)."""
-        current = self.queue.current()
-        return any(q.key == path and q.kind == "restore" for q in self.queue.pending()) or (
-            current is not None and current.key == path and current.kind == "restore" and not current.stopping)
+        return self._is_queued(path, "restore", stopping=False)
 
     def is_working(self, path: Path) -> bool:
         """Whether a job of ``path`` (loading, restoring, sampling more, refining, resampling a face) is
