@@ -352,7 +352,7 @@ class ModelManagerDialog(QDialog):
         self.download_button.setEnabled(not busy and any(f.file.url and f.state in _FETCHABLE for f in own))
         self.cancel_button.setEnabled(busy and self._task == "download" and not self._cancelling)
         self.import_button.setEnabled(not busy and (bool(own) or unreadable))
-        self.delete_button.setEnabled(not busy and own != [] and self._deletes_something(name))
+        self.delete_button.setEnabled(not busy and self._deletes_something(name))
 
     def _deletes_something(self, name: str | None) -> bool:
         """Whether Delete would free a file of ``name`` (review: a model whose files on disk are all
