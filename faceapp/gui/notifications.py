@@ -31,11 +31,9 @@ Level = Literal["info", "warning", "error"]
 #: Next steps the window knows how to take when a banner's button is pressed.
 Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "draw_box", "open_folder"]
 
-_STYLES = {
-    "info": "background:#24425e; color:#f0f0f0;",
-    "warning": "background:#6b5313; color:#fff6dc;",
-    "error": "background:#6e2323; color:#ffecec;",
-}
+#: Each level's banner colour and text colour.
+_COLOURS = {"info": ("#24425e", "#f0f0f0"), "warning": ("#6b5313", "#fff6dc"), "error": ("#6e2323", "#ffecec")}
+_STYLES = {level: f"background:{back}; color:{text};" for level, (back, text) in _COLOURS.items()}
 _INFO_TIMEOUT_MS = 6000
 _READING_MS_PER_CHARACTER = 60  # about 200 words a minute, for what is longer than a glance
 #: The stack is at most this many one-line banners tall; longer stacks (or long texts) scroll.
@@ -131,8 +129,7 @@ class _Banner(QFrame):
         dismiss.setFlat(True)
         # in the banner's text colour (the style's dark ✕ hardly showed on its dark red), and, flat,
         # it showed nothing when the keyboard reached it (QA): a frame while it has the focus
-        colour = _STYLES[notice.level].split("color:")[1].split(";")[0]
-        dismiss.setStyleSheet(f"QPushButton {{ color: {colour}; border: 1px solid transparent; }}"
+        dismiss.setStyleSheet(f"QPushButton {{ color: {_COLOURS[notice.level][1]}; border: 1px solid transparent; }}"
                               " QPushButton:focus { border: 1px solid palette(highlight); border-radius: 3px; }")
         dismiss.setToolTip(CLOSE_NAME)
         dismiss.setAccessibleName(CLOSE_NAME)  # else a screen reader reads out the symbol
