@@ -46,6 +46,7 @@ from faceapp.core.export import (
     write_error_message,
 )
 from faceapp.core.faces import DetectionProgress
+from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
 from faceapp.core.preferences import Preferences
@@ -294,6 +295,8 @@ class Session(QObject):
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
+            if not self.busy:  # its images went back to the C heap; a running job hands them on when it ends
+                return_freed_memory()
             if self._album is not None:  # (no longer one of its photos)
                 for photos in (self._album.photos, self._album.ended, self._album.restored, self._album.left_out):
                     photos.discard(path)
