@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import logging
 import os
 import re
@@ -50,7 +49,8 @@ from faceapp.core.faces import (
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
-from faceapp.core.pathtext import message_text, path_json, path_text
+from faceapp.cli_json import print_json
+from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
 from faceapp.core.preferences import (
@@ -840,7 +840,7 @@ def run_restore(args: argparse.Namespace) -> int:
             except Cancelled:
                 raise
             except FaceappError as exc:
-                fail(path_json(str(exc)))
+                fail(plain_text(str(exc)))
                 # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
                 # a result's name too long: only the other file was named); not one that stops the batch
                 named = _is_fatal(exc) or path.name in str(exc) or path_text(path.name) in str(exc)
@@ -925,8 +925,7 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
         summary = {"inputs": total, "restored": ok, "failed": failed, "interrupted": interrupted,
                    "stopped": stopped, "skipped": done_before, "not_reached": not_reached, "faces_restored": faces,
                    "seconds": round(seconds, 2), "results": records}
-        # One write of finished text: an encoding error cannot leave half a document behind.
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        print_json(summary)
         return
     line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {duration(seconds)}"
     if spared:

@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from faceapp import paths
+from faceapp.cli_json import print_json
 from faceapp.core.errors import FaceappError, ModelNotFoundError
 from faceapp.core.registry import INSTALLED, MISSING, UNVERIFIED, ModelStatus, Registry
 
@@ -70,7 +70,7 @@ def _list(registry: Registry, args) -> int:
     statuses = [registry.status(m.name) for m in registry.list()]
     default = registry.default().name if statuses else None
     if args.json:
-        print(json.dumps([_as_json(s, s.manifest.name == default) for s in statuses], indent=2))
+        print_json([_as_json(s, s.manifest.name == default) for s in statuses])
         return EXIT_OK
     if not statuses:
         print("No models found.")

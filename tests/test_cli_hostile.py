@@ -238,8 +238,34 @@ def test_json_summary_with_a_name_that_is_not_utf8(tmp_path, testdata_dir, monke
     text = stdout.buffer.getvalue().decode("utf-8")  # strict: valid UTF-8 throughout
     summary = json.loads(text)
     assert code == 0
-    assert summary["results"][0]["input"].endswith("bad\\xff\\xfename.jpg")
-    assert summary["results"][0]["outputs"][0].endswith("bad\\xff\\xfename_restored.jpg")
+    assert os.fsencode(summary["results"][0]["input"]) == name  # the exact name, read back (QA: "\\xff" text)
+    assert os.path.isfile(summary["results"][0]["outputs"][0])
+    assert os.fsencode(summary["results"][0]["outputs"][0]).endswith(b"/bad\xff\xfename_restored.jpg")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_json_summary_is_utf8_whatever_the_locale(tmp_path, testdata_dir, monkeypatch, encoding):
+    """A cron job's locale may be ASCII: the document still comes out, as UTF-8 (QA: a traceback
+    after the photo was restored, and no JSON)."""
+    photo = tmp_path / "café 東京.jpg"
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", photo)
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    code = cli.main([str(photo), "--json", "--no-progress", "--face-box", "70,40,140,130"])
+    stdout.flush()
+    summary = json.loads(stdout.buffer.getvalue().decode("utf-8"))
+    assert code == 0
+    assert summary["results"][0]["input"] == str(photo)
+    assert os.path.isfile(summary["results"][0]["outputs"][0])
+
+
+def test_json_summary_with_stdout_closed_restores_and_says_nothing(tmp_path, testdata_dir, monkeypatch):
+    """``faceapp-cli restore … --json >&-``: Python has no stdout; the photo is restored, no traceback."""
+    photo = tmp_path / "p.jpg"
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", photo)
+    monkeypatch.setattr(sys, "stdout", None)
+    assert cli.main([str(photo), "--json", "--no-progress", "--face-box", "70,40,140,130"]) == 0
+    assert (tmp_path / "p_restored.jpg").is_file()
 
 
 def test_a_name_with_terminal_control_characters_is_printed_escaped(tmp_path, testdata_dir, fast_engine, capsys,

@@ -1,8 +1,9 @@
 """Paths as text a user can read, and why a path is not the file it should be.
 
 A file name on Linux is bytes; Python shows those that are not valid UTF-8 as lone surrogates,
-which a strict UTF-8 stream cannot encode (and which are not valid in JSON text). :func:`path_json`
-writes such bytes as ``\\xff`` escapes instead. :func:`path_text`, for messages, also escapes the
+which a strict UTF-8 stream cannot encode. :func:`path_json` keeps them (the exact name, which the
+command line's JSON writes as ``\\udcNN`` escapes); :func:`plain_text` writes such bytes as ``\\xff``
+escapes, for a message. :func:`path_text`, for messages, also escapes the
 characters of a name that would act on a terminal rather than show: control characters (a newline
 that splits a message, an escape sequence that recolours the terminal or moves its cursor) and the
 bidirectional overrides that display a name's end reversed (``photo\\u202egpj.exe``).
@@ -19,9 +20,16 @@ from pathlib import Path
 
 
 def path_json(path: str | os.PathLike) -> str:
-    """``path`` as a str that encodes as UTF-8: undecodable bytes become ``\\xNN`` escapes; every
-    other character stays (JSON escapes control characters itself)."""
-    text = os.fspath(path)
+    """``path`` exactly, as a str for a JSON document: bytes that are not UTF-8 stay lone
+    surrogates (``os.fsdecode``), which the command line's JSON writes as escapes that read
+    back to the same str."""
+    return os.fsdecode(path)
+
+
+def plain_text(text: str | bytes | os.PathLike) -> str:
+    """``text`` (a path or a message naming one) as a str that encodes as UTF-8: undecodable bytes
+    become ``\\xNN`` escapes; every other character stays."""
+    text = os.fspath(text)
     if isinstance(text, bytes):
         return text.decode("utf-8", "backslashreplace")
     try:
@@ -48,9 +56,9 @@ def _shown(char: str) -> str:
 
 
 def path_text(path: str | os.PathLike) -> str:
-    """``path`` as a message shows it: as :func:`path_json`, and with the characters that would act
+    """``path`` as a message shows it: as :func:`plain_text`, and with the characters that would act
     on a terminal instead of showing (controls, bidirectional overrides) written as escapes."""
-    text = path_json(path)
+    text = plain_text(path)
     if text.isprintable():  # (the common case: a plain name; isprintable is False for every escaped one)
         return text
     return "".join(_shown(char) for char in text)
@@ -61,8 +69,8 @@ def message_text(message: str, *named: str | os.PathLike) -> str:
     shows a path: the ``named`` paths in it, whole or by their file name, shown as
     :func:`path_text` shows them (a newline in a name escaped too), the message's own line breaks
     kept, and every other control character escaped."""
-    text = path_json(message)
-    spellings = {path_json(spelled) for path in named for spelled in (os.fspath(path), os.path.basename(os.fspath(path)))}
+    text = plain_text(message)
+    spellings = {plain_text(spelled) for path in named for spelled in (os.fspath(path), os.path.basename(os.fspath(path)))}
     for raw in sorted(spellings, key=len, reverse=True):  # the whole path before its file name
         if raw:
             text = text.replace(raw, path_text(raw))

@@ -1,0 +1,40 @@
+"""The command line's JSON documents (``restore --json``, ``models list --json``) on stdout.
+
+JSON travels as UTF-8 (RFC 8259), so the document is written to stdout as UTF-8 bytes whatever
+the locale says (a cron job's ASCII locale made the write fail after the photos were restored).
+A file name on Linux is bytes: those that are not valid UTF-8 reach Python as lone surrogates
+(U+DC80–U+DCFF, ``os.fsdecode``), and the document carries them as ``\\udcNN`` escapes. That is
+valid JSON text that ``json.loads`` reads back as the very same str, which ``os.fsencode`` (or
+``open``) turns into the file's name again; every other character is written as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(document: Any) -> str:
+    """``document`` as indented JSON text that encodes as UTF-8: surrogates written as escapes."""
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def print_json(document: Any) -> None:
+    """Write ``document`` and a newline to stdout as UTF-8, in one write of finished text (an error
+    cannot leave half a document behind); nothing when the process has no stdout (closed: ``>&-``)."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    text = json_text(document) + "\n"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:  # a text-only stream (a test's StringIO): it takes the str
+        stream.write(text)
+        return
+    stream.flush()  # (whatever was written as text goes first)
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
