@@ -37,6 +37,7 @@ from faceapp.core.export import (
     file_identity,
     file_key,
     format_for,
+    is_faceapp_output,
     make_output_folder,
     output_file_name,
     pattern_fields,
@@ -145,7 +146,8 @@ def _add_restore_parser(subparsers) -> None:
     existing = out.add_mutually_exclusive_group()  # replacing a result and keeping it contradict each other
     existing.add_argument("--overwrite", action="store_true",
                      help="replace existing results instead of choosing a new name; an input photo is never "
-                          "replaced (a pattern or folder that would do so is refused)")
+                          "replaced (a pattern or folder that would do so is refused), nor any other file faceapp "
+                          "did not write (the result takes a new name, and a note says so)")
     existing.add_argument("--skip-existing", action="store_true",
                      help="resume a batch: skip an input whose results (every seed's file, under the names "
                           "--pattern gives) exist already and were written by faceapp; counted as skipped")
@@ -345,6 +347,7 @@ class _Restorer:
         self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
         self._spared_advised = False
         self._numbered_advised = False  # said once a run: results written under numbered names
+        self._written: set[Path] = set()  # the result files this run wrote
         self._write_problems: dict[Path, OSError | None] = {}  # per folder probed: why nothing can be written there
         if self.prefs.seeds_per_face > 1 and "seed" not in pattern_fields(self.pattern):
             self.pattern += "_seed{seed}"
@@ -553,11 +556,14 @@ class _Restorer:
                            file=sys.stderr)
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
+            # --overwrite replaces results, never a file faceapp did not write (QA: an original in -o
+            # named as a result was replaced); that result is numbered instead
+            replace = self.args.overwrite and not _someone_elses(dest)
             try:
                 make_output_folder(dest.parent)
                 written = application.write_result(
-                    chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=self.args.overwrite,
-                    unique=not self.args.overwrite, png_compress_level=self.args.png_level,
+                    chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=replace,
+                    unique=not replace, png_compress_level=self.args.png_level,
                     webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
                 )
             except ExportError as exc:
@@ -569,13 +575,18 @@ class _Restorer:
                 raise
             settle(path_json(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
-            if written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
+            if written != dest and self.args.overwrite:
+                tqdm.write(f"note: {path_text(dest)} was not written by faceapp, so --overwrite leaves it as it is: "
+                           f"this result is {path_text(written.name)}.", file=sys.stderr)
+            elif written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
                 self._numbered_advised = True
-                advice = ("" if self.args.skip_existing else  # (QA: given it already, told to give it)
-                          " Running a batch again? --skip-existing leaves photos restored before alone; "
-                          "--overwrite replaces their results.")
+                # the advice only for an earlier run's result (QA: given for a name this run took, or the input's)
+                earlier = dest not in self._written and not self.args.skip_existing and is_faceapp_output(dest)
+                advice = (" Running a batch again? --skip-existing leaves photos restored before alone; "
+                          "--overwrite replaces their results.") if earlier else ""
                 tqdm.write(f"note: {path_text(dest)} exists, so this result is {path_text(written.name)}, and so on for "
                            f"results whose names are taken.{advice}", file=sys.stderr)
+            self._written.add(written)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
 
@@ -672,6 +683,11 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     if len(kept) < len(inputs):
         print(f"note: {len(inputs) - len(kept)} input(s) named more than once are restored once.", file=sys.stderr)
     return kept
+
+
+def _someone_elses(dest: Path) -> bool:
+    """Whether a file faceapp did not write is at ``dest`` (a link counts as the file it is)."""
+    return os.path.lexists(dest) and not is_faceapp_output(dest)
 
 
 def _nearest_existing(folder: Path) -> Path:

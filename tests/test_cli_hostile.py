@@ -105,6 +105,48 @@ def test_overwrite_refuses_two_inputs_that_would_write_one_result(tmp_path, test
                                                                        [str(out / "x_restored_2.png")]]
 
 
+def test_overwrite_replaces_results_but_never_a_file_faceapp_did_not_write(tmp_path, testdata_dir, capsys, fast_engine):
+    """An archive folder as -o holding an original named as a result would be (QA: --pattern
+    '{stem}' into it replaced archive/p.jpg, not an input of the run): it stays, the result is
+    numbered and a note says why; an earlier result of faceapp's there is replaced."""
+    (tmp_path / "scans").mkdir()
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    source = _photo(tmp_path / "scans", testdata_dir, "p.jpg")
+    shutil.copy(testdata_dir / "photos" / "cf_03.jpg", archive / "p.jpg")
+    kept = _sha(archive / "p.jpg")
+    argv = (source, "-o", archive, "--pattern", "{stem}", "--overwrite", "--json", "--no-progress",
+            "--face-box", "70,40,140,130")
+    code, out, err = _run(capsys, *argv)
+    assert code == 0 and _sha(archive / "p.jpg") == kept
+    assert json.loads(out)["results"][0]["outputs"] == [str(archive / "p_2.jpg")]
+    assert "was not written by faceapp, so --overwrite leaves it as it is" in err and "p_2.jpg" in err
+    first = (archive / "p_2.jpg").stat().st_ino
+    code, out, err = _run(capsys, *argv[:4], "p_2", *argv[5:])  # the result just written: replaced
+    assert code == 0 and json.loads(out)["results"][0]["outputs"] == [str(archive / "p_2.jpg")]
+    assert (archive / "p_2.jpg").stat().st_ino != first and not (archive / "p_2_2.jpg").exists()
+    assert "leaves it as it is" not in err and _sha(archive / "p.jpg") == kept
+
+
+def test_a_numbered_result_advises_resuming_only_after_an_earlier_run(tmp_path, testdata_dir, capsys, fast_engine):
+    """"Running a batch again?" is said when the name is an earlier run's result, not when this
+    run took it (two photos of one name) or when it is some other file (QA)."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _photo(tmp_path / folder, testdata_dir, "x.jpg")
+    out = tmp_path / "out"
+    box = ("--face-box", "70,40,140,130", "--no-progress")
+    code, _, err = _run(capsys, tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg", "-o", out, *box)
+    assert code == 0 and (out / "x_restored_2.jpg").is_file()
+    assert "x_restored.jpg exists, so this result is x_restored_2.jpg" in err and "Running a batch again" not in err
+    code, _, err = _run(capsys, tmp_path / "a" / "x.jpg", "-o", out, *box)
+    assert code == 0 and "Running a batch again? --skip-existing" in err
+    shutil.copy(testdata_dir / "photos" / "cf_03.jpg", out / "y_restored.jpg")  # not faceapp's
+    shutil.copy(tmp_path / "a" / "x.jpg", tmp_path / "y.jpg")
+    code, _, err = _run(capsys, tmp_path / "y.jpg", "-o", out, *box)
+    assert code == 0 and "y_restored.jpg exists" in err and "Running a batch again" not in err
+
+
 # --- 2: geometry is checked before OpenCV sees it -----------------------------------------
 def test_degenerate_photos_and_absurd_boxes_fail_at_once(tmp_path, capsys, watchdog, fast_engine):
     Image.new("RGB", (1, 1), (90, 80, 70)).save(tmp_path / "dot.png")
