@@ -247,7 +247,8 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
     counts what was left out, and names the sub-folders (and links to folders) not looked into
     without ``recursive`` (but ``own_folders``: the output and mask folders). A name that is not a
     folder is kept as a file (restoring it says what is wrong with it, see
-    :func:`missing_input_problem`).
+    :func:`missing_input_problem`), and so is a folder that cannot be listed (restoring it fails:
+    :func:`unlisted_folder_problem`).
     """
     own = {os.path.realpath(folder) for folder in own_folders if folder is not None}
     found: list[tuple[Path, Path]] = []
@@ -272,10 +273,15 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
     if others:
         print(f"note: skipped {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
               f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.", file=sys.stderr)
-    for folder in unreadable:
-        print(f"note: cannot look into the folder {path_text(folder)} (permission denied?): its photos are "
-              "not restored.", file=sys.stderr)
+    # a folder that cannot be listed is an input that fails, in the summary, the exit code and
+    # --json's records (QA: a note only, and exit code 0, for a cron job's locked sub-folder)
+    found += [(folder, Path(folder.name)) for folder in unreadable]
     return found
+
+
+def unlisted_folder_problem(folder: Path) -> str:
+    """Why a folder that could not be listed restores nothing."""
+    return f"cannot look into the folder {path_text(folder)} (permission denied?): its photos are not restored."
 
 
 def missing_input_problem(argument: str | Path) -> str | None:
@@ -840,6 +846,8 @@ def run_restore(args: argparse.Namespace) -> int:
             try:
                 if path in missing:
                     raise ImageError(missing[path])
+                if path.is_dir():  # (collect_inputs lists a folder only when it could not look into it)
+                    raise ImageError(unlisted_folder_problem(path))
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_json(path), "status": "skipped",
                                     "outputs": [path_json(name) for name in existing]})

@@ -147,6 +147,30 @@ def test_a_numbered_result_advises_resuming_only_after_an_earlier_run(tmp_path, 
     assert code == 0 and "y_restored.jpg exists" in err and "Running a batch again" not in err
 
 
+def test_a_sub_folder_that_cannot_be_listed_fails_the_run(tmp_path, testdata_dir, capsys, fast_engine, monkeypatch):
+    """A cron job over an album with a locked sub-folder: its photos are not restored, so the run
+    exits 1 and --json has a failed record for it (QA: a note only, exit code 0, "failed": 0)."""
+    album = tmp_path / "album"
+    for folder in ("ok", "locked"):
+        (album / folder).mkdir(parents=True)
+        _photo(album / folder, testdata_dir, "p.jpg")
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if os.fspath(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)  # (as root a chmod 000 refuses nothing)
+    code, out, err = _run(capsys, album, "-r", "-o", tmp_path / "out", "--json", "--no-progress",
+                          "--face-box", "70,40,140,130")
+    summary = json.loads(out)
+    assert code == 1 and summary["restored"] == 1 and summary["failed"] == 1
+    failed = [r for r in summary["results"] if r["status"] == "failed"]
+    assert [r["input"] for r in failed] == [str(album / "locked")]
+    assert "cannot look into the folder" in failed[0]["error"] and "cannot look into the folder" in err
+
+
 # --- 2: geometry is checked before OpenCV sees it -----------------------------------------
 def test_degenerate_photos_and_absurd_boxes_fail_at_once(tmp_path, capsys, watchdog, fast_engine):
     Image.new("RGB", (1, 1), (90, 80, 70)).save(tmp_path / "dot.png")
