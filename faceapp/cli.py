@@ -14,6 +14,7 @@ like Ctrl-C: the file being written is removed; every file written before is in 
 from __future__ import annotations
 
 import argparse
+import difflib
 import errno
 import logging
 import os
@@ -222,11 +223,11 @@ _NUMBERS = re.compile(r"-?\d*\.?\d+(?:[eE][-+]?\d+)?(?:[,;]-?\d*\.?\d+(?:[eE][-+
 
 
 def _normalise_argv(argv: Sequence[str]) -> list[str]:
-    """``restore`` is the default command; ``--face-box -10,-5,90,100`` is taken as
+    """``restore`` is the default command (before ``--`` too); ``--face-box -10,-5,90,100`` is taken as
     ``--face-box=-10,-5,90,100`` (argparse takes a value starting with a minus for an option)."""
     argv = list(argv)
-    if argv and argv[0] not in _COMMANDS and not argv[0].startswith("-"):
-        argv.insert(0, "restore")
+    if argv and argv[0] not in _COMMANDS and (argv[0] == "--" or not argv[0].startswith("-")):
+        argv.insert(0, "restore")  # ("-- -scan.jpg": a photo whose name starts with a minus)
     joined: list[str] = []
     for arg in argv:
         if joined and joined[-1] in _SIGNED_VALUES and arg.startswith("-") and _NUMBERS.fullmatch(arg):
@@ -234,6 +235,15 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
         else:
             joined.append(arg)
     return joined
+
+
+def _mistyped_command(argv: Sequence[str]) -> str | None:
+    """The command meant, when the first argument, which is no command, option or file (it would be
+    the first photo of an implied ``restore``), is a command mistyped (``restor``, ``model``)."""
+    if not argv or argv[0] in _COMMANDS or argv[0].startswith("-") or os.path.lexists(argv[0]):
+        return None
+    close = difflib.get_close_matches(argv[0], _COMMANDS, n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 # --- the restore command -------------------------------------------------------------------
@@ -993,10 +1003,12 @@ def _show_warnings_as_notes() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``faceapp-cli``; return the exit code."""
     _show_warnings_as_notes()
-    argv = _normalise_argv(sys.argv[1:] if argv is None else argv)
+    given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        if (meant := _mistyped_command(given)) is not None:  # (QA: "restor a.jpg" restored a.jpg, then failed)
+            parser.error(f"unknown command {given[0]!r} (did you mean {meant!r}?)")
+        args = parser.parse_args(_normalise_argv(given))
     except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
         return int(exit_.code or 0)
     if args.command is None:

@@ -276,6 +276,21 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert _run(capsys)[0] == 2
 
 
+def test_a_mistyped_command_is_a_usage_error_not_a_photo(tmp_path, testdata_dir, capsys, monkeypatch):
+    """``faceapp-cli restor a.jpg`` restored a.jpg and failed on "restor" (QA); a file of that name
+    is still a photo, and ``--`` starts the photos of the implied restore."""
+    monkeypatch.chdir(tmp_path)
+    for typed, meant in (("restor", "restore"), ("model", "models"), ("modles", "models")):
+        code, out, err = _run(capsys, typed, "a.jpg")
+        assert code == 2 and f"unknown command {typed!r} (did you mean {meant!r}?)" in err and out == ""
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "model")
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "-scan.jpg")
+    code, _, err = _run(capsys, "model", "-o", "out")  # a photo called "model": restored
+    assert code == 0 and "unknown command" not in err and len(list((tmp_path / "out").iterdir())) == 1
+    code, out, err = _run(capsys, "--", "-scan.jpg")
+    assert code == 0 and (tmp_path / "-scan_restored.jpg").is_file(), err
+
+
 def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "faceapp.cli", "--help"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
