@@ -88,6 +88,52 @@ def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
     assert loaded.seeds_per_face == 3  # the valid ones are kept
 
 
+def test_a_hand_edited_settings_file_never_stops_the_window(tmp_path):
+    """A layout version that is no whole number, recent files that are no list of paths and a name
+    pattern that names no file (QA: the window did not start; every Open failed; Save did nothing):
+    each is left out, the rest kept."""
+    (tmp_path / "settings.ini").write_text(
+        "[prefs]\nversion=2.0\nseeds_per_face=3\nname_pattern={bogus}/../{stem}\n"
+        "[recent]\nfiles=@ByteArray(xyz)\n")
+    store = gui_util.settings_store(tmp_path)
+    loaded = store.load()
+    assert loaded.seeds_per_face == 3 and loaded.name_pattern == "{stem}_restored"
+    assert store.recent_files() == []
+    assert store.add_recent([tmp_path / "a.jpg"]) == [tmp_path / "a.jpg"]
+    store._settings.setValue("recent/files", [str(tmp_path / "b.jpg"), 7, ""])
+    assert store.recent_files() == [tmp_path / "b.jpg"]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="file names are bytes on POSIX only")
+def test_a_photo_name_that_is_not_utf8_is_kept_off_the_recent_files(tmp_path):
+    """Qt's strings cannot hold it: it came back as "caf\ufffd.jpg", naming no file (QA)."""
+    store = gui_util.settings_store(tmp_path)
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.jpg"))
+    assert store.add_recent([tmp_path / "a.jpg", odd]) == [tmp_path / "a.jpg"]
+    assert gui_util.settings_store(tmp_path).recent_files() == [tmp_path / "a.jpg"]
+
+
+def test_the_app_starts_when_its_log_file_cannot_be_opened(tmp_path, monkeypatch):
+    """A file where the log folder should be (or a read-only disk): the log goes to the terminal
+    only, said there, and the app goes on (QA: it exited with a traceback)."""
+    import logging
+    import sys
+
+    from faceapp.gui.app import setup_logging
+
+    blocker = tmp_path / "log"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr("faceapp.paths.user_log_dir", lambda: blocker)
+    root = logging.getLogger()
+    handlers, level, hook = list(root.handlers), root.level, sys.excepthook
+    try:
+        assert setup_logging() is None
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        sys.excepthook = hook
+
+
 def test_settings_of_the_first_layout_are_migrated(tmp_path):
     store = gui_util.settings_store(tmp_path)
     store._settings.setValue("prefs/upscale", "2")  # no version: the layout before versions

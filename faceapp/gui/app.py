@@ -34,23 +34,29 @@ def prepare_qt_environment() -> None:
             del os.environ[name]
 
 
-def setup_logging(*, level: int = logging.INFO) -> Path:
-    """Log to ``<user log dir>/faceapp.log`` (rotated) and to stderr; returns the log file."""
+def setup_logging(*, level: int = logging.INFO) -> Path | None:
+    """Log to ``<user log dir>/faceapp.log`` (rotated) and to stderr; returns the log file, or None
+    when it cannot be opened (a file where its folder should be, a read-only disk, …): the app
+    starts anyway, logging to stderr, and says why there (QA: it did not start at all)."""
     from faceapp import paths
 
-    folder = paths.user_log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    log_file = folder / "faceapp.log"
-    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3,
-                                                   encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.setLevel(level)
-    root.addHandler(handler)
     console = logging.StreamHandler()
     console.setLevel(logging.WARNING)
     root.addHandler(console)
     sys.excepthook = _log_uncaught
+    log_file = paths.user_log_dir() / "faceapp.log"
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3,
+                                                       encoding="utf-8")
+    except OSError as exc:
+        log.warning("no log file: cannot open %s (%s); logging to the terminal only", log_file,
+                    exc.strerror or exc)
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
     return log_file
 
 
@@ -200,8 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"faceapp: {problem}", file=sys.stderr)
         return 1
     app = create_application(argv)
-    log_file = setup_logging()
-    log.info("faceapp starting; log file %s", log_file)
+    log.info("faceapp starting; log file %s", setup_logging())
     from faceapp.gui.heap import freeze_long_lived_objects
     from faceapp.gui.main_window import MainWindow
 

@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from PySide6.QtCore import QByteArray, QSettings
 
 from faceapp import paths
+from faceapp.core.errors import ExportError
+from faceapp.core.export import output_file_name
 from faceapp.core.preferences import PREFERENCES_VERSION, Preferences
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,18 @@ def _migrate(values: dict[str, Any], version: int, read) -> dict[str, Any]:
     return values
 
 
+def _layout_version(stored: Any) -> int:
+    """The stored layout's version: 0 when none is stored (the first layout had none), the current
+    one when it is not a whole number (a hand-edited file; QA: the window did not start)."""
+    if stored is None or stored == "":
+        return 0
+    try:
+        return int(str(stored))
+    except ValueError:
+        log.warning("ignoring stored setting version=%r", stored)
+        return PREFERENCES_VERSION
+
+
 def _is_old_default_fidelity(value: Any) -> bool:
     try:
         return value is not None and float(value) == 0.5
@@ -53,8 +67,15 @@ def _is_old_default_fidelity(value: Any) -> bool:
 
 
 def valid_preferences(values: dict[str, Any]) -> Preferences:
-    """``Preferences`` from stored values; each invalid value is dropped (its default is used)."""
+    """``Preferences`` from stored values; each invalid value is dropped (its default is used), a
+    name pattern that names no file too (QA: a hand-edited one made Save do nothing)."""
     values = dict(values)
+    pattern = values.get("name_pattern")
+    if pattern is not None:
+        try:
+            output_file_name("photo.jpg", pattern=str(pattern))  # as the settings dialog checks it
+        except ExportError:
+            log.warning("ignoring stored setting name_pattern=%r", values.pop("name_pattern"))
     while True:
         try:
             return Preferences(**values)
@@ -86,6 +107,15 @@ def settings_file() -> Path:
     return path
 
 
+def _has_qt_text(path: Path) -> bool:
+    """Whether ``path`` survives a trip through a Qt string (its name decodes as UTF-8)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class SettingsStore:
     """Reads and writes :class:`Preferences`, window geometry and recent files."""
 
@@ -97,7 +127,7 @@ class SettingsStore:
     def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
         read = self._settings.value
-        version = int(read("prefs/version") or 0)
+        version = _layout_version(read("prefs/version"))
         values = {name: read(f"prefs/{name}") for name in _FIELDS}
         values = {name: value for name, value in values.items() if value is not None}
         values = _migrate(values, version, read)
@@ -146,10 +176,15 @@ class SettingsStore:
         self._settings.sync()
 
     def recent_files(self) -> list[Path]:
+        """The recent files, newest first; what is not a path in the stored list is left out (a
+        hand-edited file; QA: a byte array there stopped every photo from opening)."""
         value = self._settings.value("recent/files") or []
         if isinstance(value, str):
             value = [value]
-        return [Path(p) for p in value if p]
+        if not isinstance(value, list):
+            log.warning("ignoring stored recent files %r", value)
+            return []
+        return [Path(p) for p in value if isinstance(p, str) and p]
 
     def forget_recent(self, path: Path) -> None:
         """Take ``path`` off the recent files (it could not be opened)."""
@@ -168,7 +203,8 @@ class SettingsStore:
         if not added:
             return self.recent_files()
         fresh = set(added)
-        recent = (added + [p for p in self.recent_files() if p not in fresh])[:MAX_RECENT]
+        # a name that is not UTF-8 has no Qt string (it came back as "caf\ufffd.jpg", naming no file)
+        recent = [p for p in added + [p for p in self.recent_files() if p not in fresh] if _has_qt_text(p)][:MAX_RECENT]
         self._settings.setValue("recent/files", [str(p) for p in recent])
         self._settings.sync()
         return recent
