@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from pathlib import Path
 
 import gui_util
 import numpy as np
@@ -278,3 +279,23 @@ def test_a_photos_saved_file_written_over_makes_it_unsaved(window, qtbot, photo,
     assert saved(window, qtbot, window.exports.save_as) == [written]
     assert window.session.saved_file(first_path) is None and window.session.saved_file(second_path) == written
     assert window.filmstrip.state_text(first_path) == "done" and window.filmstrip.state_text(second_path) == SAVED_STATE
+
+
+def test_a_photo_with_a_very_long_name_restores_and_save_as_offers_a_name_that_fits(window, qtbot, photo,
+                                                                                     monkeypatch):
+    """A downloaded photo's 250-byte name leaves no room for "_restored" (QA: its restore failed,
+    and Save and Save as did nothing, the errors only in the log). It restores; Save says why it
+    cannot name the file; Save as offers a shortened name, and saves."""
+    long_photo = photo.rename(photo.with_name("x" * (250 - len(photo.suffix)) + photo.suffix))
+    path = load(window, qtbot, long_photo)
+    assert restore(window, qtbot, path).result is not None
+    assert window.exports.save() is False
+    notice = window.notices.notices()[-1]
+    assert notice.level == "error" and "would be" in notice.text and notice.action == "save_as"
+    assert sorted(p.name for p in long_photo.parent.iterdir()) == [long_photo.name]
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda _parent, _title, name, *_args: offered.append(name) or (name, "PNG (*.png)"))
+    monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (90, True))  # a .jpg's quality
+    [written] = saved(window, qtbot, window.exports.save_as)
+    assert offered == [str(long_photo.parent / ("x" * 100 + "_restored.jpg"))] and written.name == Path(offered[0]).name

@@ -25,8 +25,8 @@ import numpy as np
 
 from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import covered_features, mask_to_photo, read_mask
-from faceapp.core.errors import FaceappError, MaskError
-from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name
+from faceapp.core.errors import ExportError, FaceappError, MaskError
+from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
 from faceapp.core.faces import Face, alignment_transform, select_faces
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo
@@ -456,13 +456,16 @@ def output_extension(prefs: Preferences) -> str | None:
 def named_as_settings_say(saved: Path, source: Path, prefs: Preferences) -> bool:
     """Whether the file ``saved``, a result of ``source``, has the name and type ``prefs`` give a
     result of it (its pattern and format; a name numbered because the plain one was taken, too)."""
-    stem, suffix = output_file_name(source, pattern=prefs.name_pattern, ext=output_extension(prefs))
+    try:
+        stem, suffix = output_file_name(source, pattern=prefs.name_pattern, ext=output_extension(prefs))
+    except ExportError:  # the settings give it no name (the photo's is too long for one): not theirs
+        return False
     return export.is_numbered_name(saved, Path(stem + suffix))
 
 
 def output_format(source: Path | None, prefs: Preferences) -> str:
     """The Pillow format the result of ``source`` is written in (``prefs.export_format``, else the original's)."""
-    return format_for("x" + output_file_name(source or Path("pasted.png"), ext=output_extension(prefs))[1])
+    return format_for("x" + result_extension(source or Path("pasted.png"), output_extension(prefs)))
 
 
 def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None, fields: dict[str, Any] | None = None) -> Path:
@@ -470,6 +473,17 @@ def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None,
     named by ``prefs.name_pattern`` (``_2``, ``_3``, … appended while the name is taken)."""
     folder = folder or (Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent)
     return default_output_path(source, folder=folder, pattern=prefs.name_pattern, ext=output_extension(prefs), fields=fields)
+
+
+def suggested_output_path(source: Path, prefs: Preferences) -> Path:
+    """A name to offer for the result of ``source`` (Save as): :func:`output_path`'s, or, when the
+    settings give it none (the photo's name too long for a result's), the photo's name shortened
+    with "_restored" and the result's extension, in the folder it would go to."""
+    try:
+        return output_path(source, prefs)
+    except ExportError:
+        folder = Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent
+        return folder / f"{source.stem[:100].rstrip(' .')}_restored{result_extension(source, output_extension(prefs))}"
 
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,

@@ -188,16 +188,22 @@ def pattern_fields(pattern: str) -> set[str]:
 _RESULT_EXTENSIONS = {".heic": ".jpg", ".heif": ".jpg", ".hif": ".jpg"}
 
 
+def result_extension(input_path: str | Path, ext: str | None = None) -> str:
+    """The extension of a result of ``input_path``: ``ext`` (with its dot), else the photo's own
+    when faceapp writes that type, else the one :data:`_RESULT_EXTENSIONS` gives (PNG for others).
+    Whatever the photo's name (one too long for a result's name still has a result type)."""
+    if ext is None:
+        suffix = Path(input_path).suffix.lower()
+        return suffix if suffix in FORMATS else _RESULT_EXTENSIONS.get(suffix, ".png")
+    return ext if ext.startswith(".") else "." + ext
+
+
 def output_file_name(
     input_path: str | Path, *, pattern: str = "{stem}_restored", ext: str | None = None, fields: dict[str, Any] | None = None
 ) -> tuple[str, str]:
     """(stem, extension) of a result's file name; see :func:`default_output_path`."""
     input_path = Path(input_path)
-    if ext is None:
-        suffix = input_path.suffix.lower()
-        ext = suffix if suffix in FORMATS else _RESULT_EXTENSIONS.get(suffix, ".png")
-    elif not ext.startswith("."):
-        ext = "." + ext
+    ext = result_extension(input_path, ext)
     allowed = {"stem", *(fields or {})}
     try:
         parsed = list(string.Formatter().parse(pattern))  # unbalanced braces: ValueError

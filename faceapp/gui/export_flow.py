@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.core.application import suggested_output_path
 from faceapp.core.errors import ExportError
 from faceapp.core.export import EXTENSIONS, FORMATS, LOSSY_FORMATS, destination_problem
 from faceapp.core.wording import counted, listed
@@ -129,7 +130,11 @@ class ExportFlow(QObject):
             return False
         # saved where Save saves (the output folder, or beside the original): not written again; saved
         # elsewhere only (Export all into another folder, Save as), it is saved here too (QA)
-        folder = session.backend.default_output_path(current, session.prefs).parent
+        try:
+            folder = session.backend.default_output_path(current, session.prefs).parent
+        except ExportError as error:  # no name for it (a photo's name too long for a result's): said
+            self._failed("save", [], [current], error)
+            return False
         if session.saved_in(current, folder):
             self._window.say(f"{current.name} is saved already, as {session.saved_file(current)} "
                              "(Save as… writes a copy)")
@@ -151,7 +156,7 @@ class ExportFlow(QObject):
         if window.current is None:
             return False
         session = window.session
-        suggestion = session.backend.default_output_path(window.current, session.prefs)
+        suggestion = suggested_output_path(window.current, session.prefs)  # (a name too long: shortened)
         # (replacing a file is asked here, once it is known not to be the original photo)
         name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS,
                                                    filter_for(Path(suggestion)),
