@@ -594,6 +594,55 @@ def test_delete_keeps_bundled_and_shared_files(manifests_dir, registry_for, conf
     assert [path for path, _ in result.kept] == [manifests_dir / RESTORER, weights / "shared.bin"]
     assert (manifests_dir / RESTORER).exists() and (weights / "shared.bin").exists()
     assert not (weights / PRIOR).exists()
+    # a file beside a manifest of the user's (a model exported from training) is not the app's (QA)
+    why = dict(result.kept)[manifests_dir / RESTORER]
+    assert why != "bundled with the app" and f"beside the model's manifest in {manifests_dir}" in why
+    assert dict(Registry().deletion_plan("faceapp-compact").kept) == {
+        path: "bundled with the app" for path in Registry().network_paths("faceapp-compact").values()}
+
+
+def test_a_weights_folder_that_cannot_be_read_leaves_the_bundled_model_working(manifests_dir, configs, tmp_path,
+                                                                                 monkeypatch):
+    """A weights folder made by sudo (mode 700, root's): every model failed, the bundled one too,
+    with a traceback (QA). Its files are missing to faceapp, the others' models work, and a restore
+    needing it says why."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    write_manifest(manifests_dir, manifest_data(configs, name="downloaded"))
+    bundled = manifest_data(configs, name="bundled", default=True)
+    write_manifest(manifests_dir / "app", bundled)
+    for name in (PRIOR, RESTORER):
+        (manifests_dir / "app" / name).write_bytes(b"x")
+    is_file = Path.is_file
+
+    def refusing(path):
+        if path.parent == weights:
+            raise PermissionError(13, "Permission denied", str(path))
+        return is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", refusing)  # (as root nothing is refused)
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != weights)
+    registry = Registry([manifests_dir / "app", manifests_dir], weights_dir=weights)
+    assert registry.default().name == "bundled" and registry.is_installed("bundled")
+    assert registry.status("downloaded").state == "missing"
+    with pytest.raises(ModelNotFoundError, match="cannot read its weights folder") as raised:
+        registry.require_installed("downloaded")
+    if os.name == "posix":
+        assert f"sudo chown -R \"$USER\" {weights}" in str(raised.value)
+
+
+def test_a_weight_file_that_cannot_be_read_is_said_so(tiny, sources, monkeypatch):
+    """``models verify`` and a load of a file faceapp may not read: "Cannot read …" (QA: a traceback)."""
+    tiny.import_file("tiny", sources[PRIOR])
+    tiny.import_file("tiny", sources[RESTORER])
+    path = tiny.file_path(tiny.get("tiny"), PRIOR)
+
+    def refusing(checked, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(checked))
+
+    monkeypatch.setattr("faceapp.core.loading.read_state_dict", refusing)
+    with pytest.raises(ModelError, match=f"Cannot read {re.escape(str(path))}: Permission denied"):
+        tiny.verify("tiny")
 
 
 def test_import_of_a_folder_or_a_looping_link_says_what_it_is(tiny, tmp_path):

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -150,8 +151,23 @@ class DeletionPlan:
     @property
     def kept(self) -> tuple[tuple[Path, str], ...]:
         """The files kept, each with why."""
-        return (*((path, "bundled with the app") for path in self.bundled),
+        return (*((path, _beside_manifest_text(path)) for path in self.bundled),
                 *((path, f"also used by the model '{other}'") for path, other in self.shared))
+
+
+def _beside_manifest_text(path: Path) -> str:
+    """Why a weight file beside its manifest is kept: shipped with the app, or placed there by the
+    user (a model exported from training: QA, it was called "bundled with the app")."""
+    if _same_folder(path.parent, paths.bundled_models_dir()):
+        return "bundled with the app"
+    return f"it lies beside the model's manifest in {path.parent}: faceapp deletes only files it downloaded or imported"
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 #: ``on_file(file_name, index, count)``: :meth:`Registry.download` starts file ``index``
@@ -259,6 +275,13 @@ class Registry:
     def _file_status(self, manifest: ModelManifest, entry: ModelFile) -> FileStatus:
         path = self.file_path(manifest, entry.name)
         bundled = path.parent == manifest.source.parent
+        try:
+            return self._file_state(entry, path, bundled)
+        except OSError as exc:  # a folder that cannot be read (made by sudo): this file, not every model
+            log.info("cannot look at %s: %s", path, exc.strerror or exc)
+            return FileStatus(entry, MISSING, path, 0, bundled)
+
+    def _file_state(self, entry: ModelFile, path: Path, bundled: bool) -> FileStatus:
         if path.is_file():
             size = path.stat().st_size
             recorded = None if bundled else self._recorded(path)
@@ -295,6 +318,9 @@ class Registry:
             lines.append("Import each file with:")
         lines.append(f"  {CLI} models import {manifest.name} FILE")
         lines.append(f"(or copy the files into {self.weights_dir}).")
+        if os.name == "posix" and os.path.isdir(self.weights_dir) and not os.access(self.weights_dir, os.R_OK | os.X_OK):
+            lines.insert(1, f"faceapp cannot read its weights folder {self.weights_dir} (permission denied): give it "
+                            f"back to your user, e.g.  sudo chown -R \"$USER\" {shlex.quote(str(self.weights_dir))}")
         error = ModelNotFoundError("\n".join(lines))
         error.missing = (manifest.title or manifest.name, listing)
         raise error
@@ -483,6 +509,8 @@ class Registry:
         (its state until the file changes: the Models window then offers to download it again)."""
         try:
             method = self._check_file(manifest, entry, path)
+        except OSError as exc:  # (QA: "unexpected error: PermissionError" and a traceback)
+            raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
         except (CorruptModelError, ArchitectureMismatchError) as exc:
             self._record_verified(path, damaged=True)
             error = type(exc)(
