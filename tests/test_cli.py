@@ -259,6 +259,20 @@ def test_missing_detector_weights(tmp_path, testdata_dir, capsys, monkeypatch):
     assert (tmp_path / "cf_04_restored.jpg").is_file()
 
 
+@pytest.mark.parametrize("content", [b"garbage", b""])
+def test_a_damaged_detector_file_is_one_error_without_torchs_advice(tmp_path, testdata_dir, capsys, monkeypatch,
+                                                                     content):
+    """The detector's damage as one sentence (QA: torch's paragraph, advising weights_only=False,
+    was echoed as a note before it; an empty file's note ended in "cannot be read: ")."""
+    folder = tmp_path / "detector"
+    folder.mkdir()
+    (folder / "detection_mobilenet0.25_Final.pth").write_bytes(content)
+    monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(folder))
+    code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "the file is damaged, or not the detector's weights" in err
+    assert "weights_only" not in err and "note:" not in err
+
+
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert _run(capsys, "restore", tmp_path, "--upscale", "3")[0] == 2
     assert _run(capsys, "restore", tmp_path, "--fidelity", "2")[0] == 2

@@ -310,7 +310,7 @@ class FaceDetector:
                     f"The face detector weights {weights} cannot be read: {exc.strerror or exc}."
                 ) from exc
             except Exception as exc:
-                log.warning("the face detector weights %s cannot be read: %s", weights, exc)  # (torch's words: the log)
+                log.info("the face detector weights %s cannot be read: %s", weights, exc)  # (torch's words: the log only)
                 raise DetectorUnavailableError(  # (QA: torch's paragraph advised loading it unsafely)
                     f"The face detector weights {weights} cannot be read: the file is damaged, or not "
                     f"the detector's weights. Replace it (download: {url})"
