@@ -134,6 +134,20 @@ def test_the_app_starts_when_its_log_file_cannot_be_opened(tmp_path, monkeypatch
         sys.excepthook = hook
 
 
+def test_a_settings_file_that_cannot_be_written_is_said_once(qtbot, tmp_path):
+    """A folder where settings.ini should be (or a read-only disk, a file of root's): the window says
+    so when it starts and does not repeat it on every change (QA: changes were lost without a
+    word)."""
+    (tmp_path / "settings.ini").mkdir()
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    said = [n.text for n in window.notices.notices()]
+    assert any(t.startswith("Settings not read, defaults used: ") and "cannot be read or written" in t for t in said)
+    window.save_settings(dataclasses.replace(window.session.prefs, seeds_per_face=2))
+    assert [n.text for n in window.notices.notices()] == said  # the same problem: said once
+    window.close()
+
+
 def test_settings_of_the_first_layout_are_migrated(tmp_path):
     store = gui_util.settings_store(tmp_path)
     store._settings.setValue("prefs/upscale", "2")  # no version: the layout before versions

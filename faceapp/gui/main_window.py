@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
         self._fidelity_unsaved = False  # moved since the preferences were last written
+        self._settings_problem: str | None = None  # said already: the settings file's
         self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
         self._discard_ok: set[Path] | None = None  # the unsaved photos the user agreed to close without
         self._asking = False  # a close question is open (a second close waits for its answer)
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.models.show_model_and_device()
         self.models.show_save_destination()
         self.models.check_models()
+        self._say_settings_problem(self.store.problem(), "Settings not read, defaults used")
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -730,8 +732,18 @@ class MainWindow(QMainWindow):
 
     def _save_fidelity(self) -> None:
         if self._fidelity_unsaved:
-            self.store.save(self.session.prefs)
+            self.save_settings(self.session.prefs)
             self._fidelity_unsaved = False
+
+    def save_settings(self, prefs) -> None:
+        """Write the settings; when they cannot be written, say so once a problem (they last until
+        faceapp closes)."""
+        self._say_settings_problem(self.store.save(prefs), "Settings are not saved")
+
+    def _say_settings_problem(self, problem: str | None, what: str) -> None:
+        if problem is not None and problem != self._settings_problem:
+            self._settings_problem = problem
+            self.notices.show_notice(Notice(f"{what}: {problem}. Changes apply until faceapp closes.", "warning"))
 
     def _box_drawn(self, box) -> None:
         if self.current is not None and self.session.entries[self.current].photo is not None:

@@ -52,7 +52,7 @@ class ModelSettings:
             except ValueError as error:
                 window.notices.show_notice(Notice(f"Settings not changed: {error}", "warning"))
                 return
-            window.store.save(prefs)
+            window.save_settings(prefs)
             self.apply_preferences(prefs)
 
     def apply_preferences(self, prefs: Preferences) -> None:

@@ -136,13 +136,26 @@ class SettingsStore:
                 values[name] = None
         return valid_preferences(values)
 
-    def save(self, prefs: Preferences) -> None:
+    def save(self, prefs: Preferences) -> str | None:
+        """Write ``prefs``; returns :meth:`problem` (None when they were written)."""
         self._settings.remove("sampler")  # the version-0 layout, migrated on load
         self._settings.setValue("prefs/version", PREFERENCES_VERSION)
         for name in _FIELDS:
             value = getattr(prefs, name)
             self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
         self._settings.sync()
+        return self.problem()
+
+    def problem(self) -> str | None:
+        """Why the settings file could not be read or written (the last time it was), else None:
+        QSettings says nothing by itself (QA: changes were lost without a word)."""
+        status = self._settings.status()
+        if status == QSettings.Status.AccessError:
+            return (f"{self._settings.fileName()} cannot be read or written (no permission, a read-only disk, or "
+                    "a folder in its place)")
+        if status == QSettings.Status.FormatError:
+            return f"{self._settings.fileName()} is not a settings file faceapp can read"
+        return None
 
     def update(self, prefs: Preferences, **changes: object) -> Preferences:
         """Save and return ``prefs`` with ``changes`` applied (validated by the schema)."""
