@@ -148,6 +148,25 @@ def test_a_settings_file_that_cannot_be_written_is_said_once(qtbot, tmp_path):
     window.close()
 
 
+def test_settings_reset_or_a_model_gone_are_said_at_start_with_the_way_to_settings(qtbot, tmp_path):
+    """A fidelity of 7 and steps of -3 go back to their defaults, and a model chosen in Settings
+    whose manifest is gone stays chosen: the window says both when it starts, each with a button to
+    Settings (QA: the one said nothing, the other only when Restore failed, pointing to Models)."""
+    store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/version", PREFERENCES_VERSION)
+    store._settings.setValue("prefs/fidelity", "7")
+    store._settings.setValue("prefs/steps", "-3")
+    store._settings.setValue("prefs/model", "gone-model")
+    store._settings.sync()
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    notices = {n.text: n for n in window.notices.notices()}
+    reset = notices["Settings not valid in the settings file, back to their defaults: fidelity, steps."]
+    gone = next(n for text, n in notices.items() if text.startswith("The model 'gone-model' chosen in Settings"))
+    assert reset.action == gone.action == "settings" and window.session.prefs.model == "gone-model"
+    window.close()
+
+
 def test_settings_of_the_first_layout_are_migrated(tmp_path):
     store = gui_util.settings_store(tmp_path)
     store._settings.setValue("prefs/upscale", "2")  # no version: the layout before versions

@@ -121,6 +121,12 @@ class ModelSettings:
                 "models", "Models…"))
         else:
             self._window.compare.set_placeholder(_DROP_HINT)
+        chosen = self._window.session.prefs.model
+        if registry is not None and chosen and chosen not in {m.name for m in registry.list()}:
+            # (QA: said only by Restore, whose button opened the Models window; the fix is in Settings)
+            self._window.notices.show_notice(Notice(
+                f"The model '{chosen}' chosen in Settings is not known any more (its manifest is gone): restores "
+                "fail until another is chosen there.", "warning", "settings", "Settings…"))
 
     def show_model_and_device(self) -> None:
         """The model a run would use and the device it would run on, in the status bar."""

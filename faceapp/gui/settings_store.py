@@ -66,16 +66,19 @@ def _is_old_default_fidelity(value: Any) -> bool:
         return False
 
 
-def valid_preferences(values: dict[str, Any]) -> Preferences:
-    """``Preferences`` from stored values; each invalid value is dropped (its default is used), a
-    name pattern that names no file too (QA: a hand-edited one made Save do nothing)."""
+def valid_preferences(values: dict[str, Any], dropped: list[str] | None = None) -> Preferences:
+    """``Preferences`` from stored values; each invalid value is dropped (its default is used, its
+    name appended to ``dropped``), a name pattern that names no file too (QA: a hand-edited one
+    made Save do nothing)."""
     values = dict(values)
+    dropped = [] if dropped is None else dropped
     pattern = values.get("name_pattern")
     if pattern is not None:
         try:
             output_file_name("photo.jpg", pattern=str(pattern))  # as the settings dialog checks it
         except ExportError:
             log.warning("ignoring stored setting name_pattern=%r", values.pop("name_pattern"))
+            dropped.append("name_pattern")
     while True:
         try:
             return Preferences(**values)
@@ -83,9 +86,11 @@ def valid_preferences(values: dict[str, Any]) -> Preferences:
             bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
             if not bad & values.keys():
                 log.warning("stored settings are invalid (%s); using defaults", error)
+                dropped += sorted(values)
                 return Preferences()
-            for name in bad & values.keys():
+            for name in sorted(bad & values.keys()):
                 log.warning("ignoring stored setting %s=%r", name, values.pop(name))
+                dropped.append(name)
 
 
 SETTINGS_NAME = "settings.ini"
@@ -123,6 +128,8 @@ class SettingsStore:
         if settings is None:
             settings = QSettings(str(settings_file()), QSettings.Format.IniFormat)
         self._settings = settings
+        #: the stored settings the last :meth:`load` found invalid and left at their defaults
+        self.reset: list[str] = []
 
     def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
@@ -134,7 +141,8 @@ class SettingsStore:
         for name in ("steps", "fidelity"):  # stored as "model": the model's own
             if values.get(name) in ("", "model"):
                 values[name] = None
-        return valid_preferences(values)
+        self.reset = []
+        return valid_preferences(values, self.reset)
 
     def save(self, prefs: Preferences) -> str | None:
         """Write ``prefs``; returns :meth:`problem` (None when they were written)."""
