@@ -894,14 +894,25 @@ def run_restore(args: argparse.Namespace) -> int:
             records.append({"input": path_json(current[0]), "status": "stopped"})
         _say_other_settings(other_settings)
         print("Interrupted; the files already written are kept (--skip-existing resumes the batch).", file=sys.stderr)
-        _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
+        _print_summary(args, _with_not_reached(records, inputs), len(inputs), batch=restorer.batch,
+                       seconds=time.monotonic() - started)
         return EXIT_INTERRUPTED
     bar.close()
     _say_other_settings(other_settings)
     failed = [r for r in records if r["status"] == "failed"]
     code = EXIT_OK if not failed and len(records) == len(inputs) else EXIT_FAILURE
-    _print_summary(args, records, len(inputs), batch=restorer.batch, seconds=time.monotonic() - started)
+    _print_summary(args, _with_not_reached(records, inputs), len(inputs), batch=restorer.batch,
+                   seconds=time.monotonic() - started)
     return code
+
+
+def _with_not_reached(records: list[dict[str, Any]], inputs: list[tuple[Path, Path]]) -> list[dict[str, Any]]:
+    """``records`` and one ``"not_reached"`` record for each input the batch stopped before (an
+    interrupt, or an error every input would meet), in input order: a script retries those by name
+    (QA: only their count was given)."""
+    reached = {record["input"] for record in records}
+    return records + [{"input": path_json(path), "status": "not_reached"}
+                      for path, _ in inputs if path_json(path) not in reached]
 
 
 #: What a folder's refusal to take a file is, by errno: a full disk, a read-only one or folder.
@@ -952,7 +963,7 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     interrupted = sum(1 for r in records if r["status"] == "interrupted")
     stopped = sum(1 for r in records if r["status"] == "stopped")
     done_before = sum(1 for r in records if r["status"] == "skipped")
-    not_reached = total - len(records)
+    not_reached = sum(1 for r in records if r["status"] == "not_reached")
     faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
     spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
     if args.json:

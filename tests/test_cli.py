@@ -576,6 +576,8 @@ def test_a_full_output_disk_stops_the_batch_at_the_first_photo(tmp_path, testdat
     code, out, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", "--json", *FACE)
     summary = json.loads(out)
     assert code == 1 and len(restores) == 1 and summary["failed"] == 1 and summary["not_reached"] == 2
+    assert [(r["input"], r["status"]) for r in summary["results"]] == [  # named, to retry (QA: counted only)
+        (str(album / "a.jpg"), "failed"), (str(album / "b.jpg"), "not_reached"), (str(album / "c.jpg"), "not_reached")]
     assert err.count("the disk is full") == 1
     restores.clear()
     code, out, err = _run(capsys, album, "--no-progress", "--json", *FACE)
@@ -880,8 +882,9 @@ def test_a_result_written_just_before_ctrl_c_is_in_the_summary(tmp_path, testdat
     code, out, err = _run(capsys, album, "-o", out_dir, "--json", "--no-progress", *FACE)
     assert code == 130 and "Interrupted" in err
     summary = json.loads(out)
-    assert [(Path(r["input"]).name, r["status"], r["outputs"]) for r in summary["results"]] == [
-        ("a.jpg", "ok", [str(out_dir / "a_restored.jpg")]), ("b.jpg", "ok", [str(out_dir / "b_restored.jpg")])]
+    assert [(Path(r["input"]).name, r["status"], r.get("outputs")) for r in summary["results"]] == [
+        ("a.jpg", "ok", [str(out_dir / "a_restored.jpg")]), ("b.jpg", "ok", [str(out_dir / "b_restored.jpg")]),
+        ("c.jpg", "not_reached", None)]
     # c.jpg was not reached: not "skipped", which --skip-existing alone means.
     assert (summary["restored"], summary["skipped"], summary["not_reached"], summary["failed"],
             summary["interrupted"]) == (2, 0, 1, 0, 0)
@@ -912,7 +915,8 @@ def test_the_photo_being_restored_at_an_interrupt_is_counted_as_stopped_not_as_n
     code, out, _ = _run(capsys, album, "-o", tmp_path / "out", "--json", "--no-progress", *FACE)
     summary = json.loads(out)
     assert code == 130
-    assert [(Path(r["input"]).name, r["status"]) for r in summary["results"]] == [("a.jpg", "ok"), ("b.jpg", "stopped")]
+    assert [(Path(r["input"]).name, r["status"]) for r in summary["results"]] == [("a.jpg", "ok"), ("b.jpg", "stopped"),
+                                                                                  ("c.jpg", "not_reached")]
     assert (summary["restored"], summary["stopped"], summary["not_reached"]) == (1, 1, 1)
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
     assert err.splitlines()[-1].startswith("1 of 3 photos restored, 1 face, in ")
