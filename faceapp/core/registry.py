@@ -48,6 +48,7 @@ USABLE = frozenset({INSTALLED, UNVERIFIED})
 #: In the weights folder: {file name: [size, mtime_ns]} of each file downloaded, imported or verified.
 _VERIFIED_RECORD = ".verified.json"
 
+_RECORD_SUFFIX = ".recording"  # the record's next version, written beside it and renamed into place
 _IMPORT_SUFFIX = ".importing"  # an import's temporary copy; an import never resumes, it starts over
 
 
@@ -551,12 +552,16 @@ class Registry:
         stat = path.stat()
         record[path.name] = [stat.st_size, stat.st_mtime_ns, *([DAMAGED] if damaged else [])]
         target = self.weights_dir / _VERIFIED_RECORD
-        temp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        sweep_stale(self.weights_dir, _RECORD_SUFFIX)  # (QA: a killed run's copies stayed for ever)
+        temp = None
         try:
-            temp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+            fd, temp = create_temp(self.weights_dir, "verified", _RECORD_SUFFIX)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, indent=1))
             os.replace(temp, target)
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            if temp is not None:
+                Path(temp).unlink(missing_ok=True)
             log.warning("cannot record that %s was verified: %s", path, exc)
 
     def _check_file(self, manifest, entry: ModelFile, path: Path, *, state_dict=None) -> str:
