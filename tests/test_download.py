@@ -79,6 +79,18 @@ def test_checksum_mismatch_is_rejected_and_removed(server, tmp_path):
     assert not partial_path(dest).exists()
 
 
+def test_a_damaged_part_kept_from_before_is_blamed_not_the_server(server, tmp_path):
+    """A resumed download whose kept part was damaged fails its checksum: the message says to
+    download it again (QA: it blamed the server); the next try fetches it whole."""
+    dest = tmp_path / "m.pth"
+    partial_path(dest).write_bytes(bytes(1000))  # not PAYLOAD's first bytes
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    with pytest.raises(CorruptModelError, match="went on from the part downloaded before") as raised:
+        download_file(server.url(), dest, sha256=digest)
+    assert "serving a different file" not in str(raised.value) and not partial_path(dest).exists()
+    assert download_file(server.url(), dest, sha256=digest).read_bytes() == PAYLOAD
+
+
 def test_wrong_size_is_rejected_and_removed(server, tmp_path):
     dest = tmp_path / "m.pth"
     with pytest.raises(CorruptModelError, match="bytes instead of"):

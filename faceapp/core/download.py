@@ -78,6 +78,7 @@ def download_file(
         if expected_size and part.stat().st_size > expected_size:
             os.truncate(part, 0)  # longer than the real file: cannot be a prefix of it (emptied, not
             # deleted: the lock is on this file)
+        kept_from_before = part.stat().st_size > 0
         attempt = 0
         while True:
             try:
@@ -91,7 +92,7 @@ def download_file(
                     ) from None
                 attempt += 1
                 log.warning("download of %s interrupted (%s); resuming (try %d)", url, exc, attempt)
-        _check_complete(part, dest.name, expected_size, sha256)
+        _check_complete(part, dest.name, expected_size, sha256, resumed=kept_from_before)
         os.replace(part, dest)
     return dest
 
@@ -205,7 +206,10 @@ def _copy_body(response, part, mode, start, total, progress, should_cancel) -> N
         raise _ConnectionLost(f"{done} of {total} bytes received")
 
 
-def _check_complete(part: Path, name: str, expected_size: int | None, sha256: str | None) -> None:
+def _check_complete(part: Path, name: str, expected_size: int | None, sha256: str | None, *,
+                    resumed: bool = False) -> None:
+    """Refuse (and remove) a finished download of the wrong size or checksum. ``resumed``: it went
+    on from a partial file kept from an earlier run, the likelier culprit than the server (QA)."""
     size = part.stat().st_size
     if expected_size and size != expected_size:
         part.unlink()
@@ -217,10 +221,12 @@ def _check_complete(part: Path, name: str, expected_size: int | None, sha256: st
         actual = file_sha256(part)
         if actual != sha256:
             part.unlink()
+            advice = ("It went on from the part downloaded before, which may have been damaged since: download "
+                      "it again, whole this time." if resumed else
+                      "Try again later; if it keeps happening the server is serving a different file.")
             raise CorruptModelError(
                 f"The download of {name} does not match its checksum (sha256 {actual}, "
-                f"expected {sha256}); it was removed. Try again later; if it keeps happening the "
-                "server is serving a different file."
+                f"expected {sha256}); it was removed. {advice}"
             )
 
 
