@@ -362,7 +362,9 @@ class _Restorer:
         self._cautioned = False  # the note on a fidelity below the model's range is given once a run
         self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
         self._spared_advised = False
-        self._numbered_advised = False  # said once a run: results written under numbered names
+        # said once a run: results written under numbered names, the advice for a batch run again,
+        # a file of the user's that --overwrite left
+        self._numbered_noted = self._resume_advised = self._overwrite_noted = False
         self._written: set[Path] = set()  # the result files this run wrote
         self._write_problems: dict[Path, OSError | None] = {}  # per folder probed: why nothing can be written there
         if self.prefs.seeds_per_face > 1 and "seed" not in pattern_fields(self.pattern):
@@ -573,12 +575,16 @@ class _Restorer:
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
             # --overwrite replaces results, never a file faceapp did not write (QA: an original in -o
-            # named as a result was replaced); that result is numbered instead
-            replace = self.args.overwrite and not _someone_elses(dest)
+            # named as a result was replaced): this photo's result numbered beside it by an earlier run
+            # is replaced instead, else the result takes the next number (review: a number a run)
+            target, replace = dest, self.args.overwrite
+            if replace and _someone_elses(dest):
+                target = application.earlier_result(dest, path) or dest
+                replace = target != dest
             try:
                 make_output_folder(dest.parent)
                 written = application.write_result(
-                    chosen, dest, fmt=format_for(dest), quality=self.prefs.quality, overwrite=replace,
+                    chosen, target, fmt=format_for(dest), quality=self.prefs.quality, overwrite=replace,
                     unique=not replace, png_compress_level=self.args.png_level,
                     webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
                 )
@@ -591,20 +597,37 @@ class _Restorer:
                 raise
             settle(path_json(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
-            if written != dest and self.args.overwrite:
-                tqdm.write(f"note: {path_text(dest)} was not written by faceapp, so --overwrite leaves it as it is: "
-                           f"this result is {path_text(written.name)}.", file=sys.stderr)
-            elif written != dest and not self._numbered_advised:  # (QA: a batch run again doubled the folder unasked)
-                self._numbered_advised = True
-                # the advice only for an earlier run's result (QA: given for a name this run took, or the input's)
-                earlier = dest not in self._written and not self.args.skip_existing and is_faceapp_output(dest)
-                advice = (" Running a batch again? --skip-existing leaves photos restored before alone; "
-                          "--overwrite replaces their results.") if earlier else ""
-                tqdm.write(f"note: {path_text(dest)} exists, so this result is {path_text(written.name)}, and so on for "
-                           f"results whose names are taken.{advice}", file=sys.stderr)
+            if written != dest:
+                self._note_numbered(dest, written)
             self._written.add(written)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
+
+    def _note_numbered(self, dest: Path, written: Path) -> None:
+        """Say why a result was written under another name than ``dest``, once a run for each
+        reason: a file of the user's there (--overwrite leaves it), a name taken (QA: a batch run
+        again doubled the folder unasked), with the advice for running a batch again only when
+        the name holds an earlier run's result (QA: given for a name this run took, or the input's)."""
+        from tqdm import tqdm
+
+        if self.args.overwrite:
+            if not self._overwrite_noted:
+                self._overwrite_noted = True
+                tqdm.write(f"note: {path_text(dest)} was not written by faceapp, so --overwrite leaves it as it is: "
+                           f"this result is {path_text(written.name)}, and so on for other such files.", file=sys.stderr)
+            return
+        earlier = dest not in self._written and not self.args.skip_existing and is_faceapp_output(dest)
+        if earlier and not self._resume_advised:
+            self._resume_advised = self._numbered_noted = True
+            advice = (" Running a batch again? --skip-existing leaves photos restored before alone; "
+                      "--overwrite replaces their results.")
+        elif not self._numbered_noted:
+            self._numbered_noted = True
+            advice = ""
+        else:
+            return
+        tqdm.write(f"note: {path_text(dest)} exists, so this result is {path_text(written.name)}, and so on for "
+                   f"results whose names are taken.{advice}", file=sys.stderr)
 
     def _note_spared(self, path: Path, result, spared) -> str:
         """Say that faces of ``path`` were spared: for a single input the full note; in a batch the
