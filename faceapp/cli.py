@@ -240,8 +240,10 @@ def _normalise_argv(argv: Sequence[str]) -> list[str]:
 def _mistyped_command(argv: Sequence[str]) -> str | None:
     """The command meant, when the first argument, which is no command, option or file (it would be
     the first photo of an implied ``restore``), is a command mistyped (``restor``, ``model``)."""
-    if not argv or argv[0] in _COMMANDS or argv[0].startswith("-") or os.path.lexists(argv[0]):
-        return None
+    first = argv[0] if argv else ""
+    if (not first or first in _COMMANDS or first.startswith("-") or os.path.lexists(first)
+            or os.sep in first or (os.altsep and os.altsep in first) or Path(first).suffix):
+        return None  # (a photo missing, restore.jpg or ./restor, is said as one: review)
     close = difflib.get_close_matches(argv[0], _COMMANDS, n=1, cutoff=0.7)
     return close[0] if close else None
 

@@ -297,6 +297,9 @@ def test_a_mistyped_command_is_a_usage_error_not_a_photo(tmp_path, testdata_dir,
     for typed, meant in (("restor", "restore"), ("model", "models"), ("modles", "models")):
         code, out, err = _run(capsys, typed, "a.jpg")
         assert code == 2 and f"unknown command {typed!r} (did you mean {meant!r}?)" in err and out == ""
+    for missing in ("restore.jpg", "models.png", "./restor"):  # photos that are not there, said as such (review)
+        code, _, err = _run(capsys, missing)
+        assert code == 1 and "unknown command" not in err and "no such file" in err
     shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "model")
     shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "-scan.jpg")
     code, _, err = _run(capsys, "model", "-o", "out")  # a photo called "model": restored

@@ -106,14 +106,15 @@ class ModelSettings:
         self.show_model_and_device()
 
     def check_models(self) -> None:
-        """On first start with no model installed, say what to do."""
+        """At start: with no model installed (the first start), say what to do; with a model chosen
+        in Settings that is not known any more, say so."""
         registry = self.registry()
         try:
-            installed = registry is not None and any(registry.is_installed(m.name)
-                                                     for m in registry.list())
+            known = [m.name for m in registry.list()] if registry is not None else []
+            installed = any(registry.is_installed(name) for name in known)
         except Exception:
             log.exception("checking installed models failed")
-            installed = False
+            known, installed = [], False
         if not installed:
             self._window.compare.set_placeholder(_FIRST_START)
             self._window.notices.show_notice(Notice(
@@ -122,7 +123,7 @@ class ModelSettings:
         else:
             self._window.compare.set_placeholder(_DROP_HINT)
         chosen = self._window.session.prefs.model
-        if registry is not None and chosen and chosen not in {m.name for m in registry.list()}:
+        if known and chosen and chosen not in known:
             # (QA: said only by Restore, whose button opened the Models window; the fix is in Settings)
             self._window.notices.show_notice(Notice(
                 f"The model '{chosen}' chosen in Settings is not known any more (its manifest is gone): restores "
