@@ -178,3 +178,19 @@ def test_preferences_that_cannot_be_resolved_are_compared_as_they_are(caplog):
 
     for broken in (Unreadable(), TooManySteps()):
         assert application.resolved_preferences(Preferences(), broken) == Preferences()
+
+
+@pytest.mark.parametrize("stem", ["写真" * 41, "x" * 246])
+def test_save_as_offers_a_name_that_fits_for_a_photo_whose_name_is_too_long(tmp_path, stem):
+    """Save as's suggestion for a photo whose name leaves no room for "_restored": shortened until
+    the name fits in bytes (review: cut to 100 characters, a CJK name was still over 255 bytes)."""
+    from faceapp.core.application import suggested_output_path
+    from faceapp.core.export import MAX_NAME_LENGTH, name_length
+    from faceapp.core.preferences import Preferences
+
+    photo = tmp_path / f"{stem}.jpg"
+    suggested = suggested_output_path(photo, Preferences())
+    assert suggested.parent == tmp_path and suggested.name.endswith("_restored.jpg")
+    assert suggested.name.startswith(stem[:40]) and name_length(suggested.name) <= MAX_NAME_LENGTH
+    into = Preferences(output_folder=str(tmp_path / "out"))
+    assert suggested_output_path(photo, into).parent == tmp_path / "out"

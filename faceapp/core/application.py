@@ -471,19 +471,27 @@ def output_format(source: Path | None, prefs: Preferences) -> str:
 def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None, fields: dict[str, Any] | None = None) -> Path:
     """Where the result of ``source`` goes: ``folder``, else ``prefs.output_folder``, else beside it,
     named by ``prefs.name_pattern`` (``_2``, ``_3``, … appended while the name is taken)."""
-    folder = folder or (Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent)
+    folder = folder or _output_folder(source, prefs)
     return default_output_path(source, folder=folder, pattern=prefs.name_pattern, ext=output_extension(prefs), fields=fields)
+
+
+def _output_folder(source: Path, prefs: Preferences) -> Path:
+    """The folder results of ``source`` go to: ``prefs.output_folder``, else the photo's own."""
+    return Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent
 
 
 def suggested_output_path(source: Path, prefs: Preferences) -> Path:
     """A name to offer for the result of ``source`` (Save as): :func:`output_path`'s, or, when the
     settings give it none (the photo's name too long for a result's), the photo's name shortened
-    with "_restored" and the result's extension, in the folder it would go to."""
+    until "_restored" and the result's extension fit a file name, in the folder it would go to."""
     try:
         return output_path(source, prefs)
     except ExportError:
-        folder = Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent
-        return folder / f"{source.stem[:100].rstrip(' .')}_restored{result_extension(source, output_extension(prefs))}"
+        tail = f"_restored{result_extension(source, output_extension(prefs))}"
+        stem = source.stem
+        while stem and export.name_length(stem + tail) > export.MAX_NAME_LENGTH - 16:  # (room for a "_2")
+            stem = stem[:-1]
+        return _output_folder(source, prefs) / f"{stem.rstrip(' .') or 'photo'}{tail}"
 
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,

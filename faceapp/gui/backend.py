@@ -337,6 +337,10 @@ class CoreBackend:
     def default_output_path(path: Path, prefs: Preferences) -> Path:
         return application.output_path(path, prefs)
 
+    @staticmethod
+    def suggested_output_path(path: Path, prefs: Preferences) -> Path:
+        return application.suggested_output_path(path, prefs)
+
 
 def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
     """What saving ``entry`` now writes: its result with the current gallery choices (UI thread)."""

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.application import suggested_output_path
 from faceapp.core.errors import ExportError
 from faceapp.core.export import EXTENSIONS, FORMATS, LOSSY_FORMATS, destination_problem
 from faceapp.core.wording import counted, listed
@@ -156,7 +155,7 @@ class ExportFlow(QObject):
         if window.current is None:
             return False
         session = window.session
-        suggestion = suggested_output_path(window.current, session.prefs)  # (a name too long: shortened)
+        suggestion = session.backend.suggested_output_path(window.current, session.prefs)  # (too long: shortened)
         # (replacing a file is asked here, once it is known not to be the original photo)
         name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS,
                                                    filter_for(Path(suggestion)),
