@@ -78,11 +78,12 @@ def download_file(
         if expected_size and part.stat().st_size > expected_size:
             os.truncate(part, 0)  # longer than the real file: cannot be a prefix of it (emptied, not
             # deleted: the lock is on this file)
-        kept_from_before = part.stat().st_size > 0
+        kept_from_before = part.stat().st_size > 0  # (a part an earlier run left)
         attempt = 0
         while True:
-            try:
-                _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
+            try:  # (a server that ignored the Range, or a part that was no prefix: fetched whole after all)
+                kept_from_before = _fetch_into(url, part, expected_size, progress, should_cancel, timeout) \
+                    and kept_from_before
                 break
             except _ConnectionLost as exc:
                 if attempt >= retries:
@@ -120,11 +121,12 @@ def _sole_download(part: Path, name: str) -> Iterator[None]:
         handle.close()
 
 
-def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> None:
-    """Append the rest of ``url`` to ``part``; return when the body is complete."""
+def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> bool:
+    """Append the rest of ``url`` to ``part``; return when the body is complete: whether the file
+    went on from bytes ``part`` held already (False: it was fetched from its first byte)."""
     have = part.stat().st_size if part.exists() else 0
     if expected_size and have == expected_size:
-        return  # an earlier run finished the transfer but not the verification
+        return True  # an earlier run finished the transfer but not the verification
     if should_cancel and should_cancel():
         raise Cancelled("Download cancelled.")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
@@ -135,7 +137,7 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> N
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:
             if _range_total(exc) == have:
-                return  # the partial file is already the whole file
+                return True  # the partial file is already the whole file
             os.truncate(part, 0)  # not a prefix of this file: start over (the same, locked file)
             return _fetch_into(url, part, expected_size, progress, should_cancel, timeout)
         raise ModelDownloadError(
@@ -149,6 +151,7 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> N
         if have and not start:
             log.info("%s ignored the Range request; restarting %s", _host(url), part.name)
         _copy_body(response, part, mode, start, total, progress, should_cancel)
+    return start > 0
 
 
 def _range_total(exc: urllib.error.HTTPError) -> int | None:
@@ -221,8 +224,8 @@ def _check_complete(part: Path, name: str, expected_size: int | None, sha256: st
         actual = file_sha256(part)
         if actual != sha256:
             part.unlink()
-            advice = ("It went on from the part downloaded before, which may have been damaged since: download "
-                      "it again, whole this time." if resumed else
+            advice = ("It went on from the part downloaded before, which may have been damaged since: run the "
+                      "download again (it starts from the beginning)." if resumed else
                       "Try again later; if it keeps happening the server is serving a different file.")
             raise CorruptModelError(
                 f"The download of {name} does not match its checksum (sha256 {actual}, "
