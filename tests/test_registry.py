@@ -693,6 +693,7 @@ def test_a_killed_imports_temporary_file_is_swept_by_the_next_import(tiny, sourc
     leftover.write_bytes(b"0" * 100)
     record = weights / f"{temp_prefix('verified', dead)}k1ll3d_1.recording"  # the record's, being renamed (QA)
     record.write_text("{}")
+    (weights / f".verified.json.{dead}.tmp").write_text("{}")  # as earlier versions named it (review)
     tiny.import_file("tiny", sources[PRIOR])
     assert sorted(p.name for p in weights.iterdir()) == [".verified.json", PRIOR]
 

@@ -30,7 +30,7 @@ from faceapp.core.errors import (
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
 from faceapp.core.pathtext import file_problem
-from faceapp.core.tempfiles import create_temp, sweep_stale
+from faceapp.core.tempfiles import create_temp, process_exists, sweep_stale
 from faceapp.core.wording import counted
 
 log = logging.getLogger(__name__)
@@ -553,6 +553,10 @@ class Registry:
         record[path.name] = [stat.st_size, stat.st_mtime_ns, *([DAMAGED] if damaged else [])]
         target = self.weights_dir / _VERIFIED_RECORD
         sweep_stale(self.weights_dir, _RECORD_SUFFIX)  # (QA: a killed run's copies stayed for ever)
+        for leftover in self.weights_dir.glob(f"{_VERIFIED_RECORD}.*.tmp"):  # as earlier versions named them
+            pid = leftover.name.split(".")[-2]
+            if pid.isdigit() and not process_exists(int(pid)):
+                leftover.unlink(missing_ok=True)
         temp = None
         try:
             fd, temp = create_temp(self.weights_dir, "verified", _RECORD_SUFFIX)

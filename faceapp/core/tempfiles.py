@@ -87,7 +87,7 @@ def sweep_stale(folder: Path, suffix: str, *, now: float | None = None) -> list[
         path = Path(folder) / name
         host, pid = match.group(1), int(match.group(2))
         if host == here:
-            if _process_exists(pid):
+            if process_exists(pid):
                 continue
         elif not _older_than(path, now - STALE_AGE):
             continue
@@ -107,7 +107,8 @@ def _older_than(path: Path, moment: float) -> bool:
         return False
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether process ``pid`` may still run here (another user's, or one that cannot be asked, counts)."""
     if pid == os.getpid():
         return True
     try:
