@@ -834,12 +834,13 @@ def run_restore(args: argparse.Namespace) -> int:
         if args.json:  # a script reading stdout gets its document, as after photos that failed (usage errors: none)
             _print_summary(args, [], 0, seconds=time.monotonic() - started)
         return EXIT_FAILURE
-    if args.overwrite and (clash := _replaced_input(restorer, inputs, found)) is not None:
+    photos = [(path, relative) for path, relative in inputs if not path.is_dir()]  # (a folder not listed: no result)
+    if args.overwrite and (clash := _replaced_input(restorer, photos, found)) is not None:
         what = "photo" if any(clash[0] == path for path, _ in inputs) else "damage mask"
         print(f"error: --overwrite would replace the input {what} {path_text(clash[0])} with a result; faceapp never replaces "
               "an original. Choose another --pattern or output folder (-o).", file=sys.stderr)
         return EXIT_USAGE
-    if args.overwrite and (shared := _shared_result(restorer, inputs)) is not None:
+    if args.overwrite and (shared := _shared_result(restorer, photos)) is not None:
         print(f"error: {path_text(shared[0])} and {path_text(shared[1])} would both be written to {path_text(shared[2])}: with --overwrite the "
               "second result would replace the first. Give them different names or folders (a --pattern, -r "
               "to keep sub-folders under -o), or leave out --overwrite to number the second.", file=sys.stderr)

@@ -183,6 +183,11 @@ def test_a_sub_folder_that_cannot_be_listed_fails_the_run(tmp_path, testdata_dir
     failed = [r for r in summary["results"] if r["status"] == "failed"]
     assert [r["input"] for r in failed] == [str(album / "locked")]
     assert "cannot look into the folder" in failed[0]["error"] and "cannot look into the folder" in err
+    # a photo named as the folder: its result's name is not refused as shared with the folder (review)
+    Image.open(album / "ok" / "p.jpg").save(album / "locked.png")
+    code, out, err = _run(capsys, album, "-r", "-o", tmp_path / "out", "--overwrite", "--json", "--no-progress",
+                          "--face-box", "70,40,140,130")
+    assert code == 1 and json.loads(out)["restored"] == 2, err
 
 
 # --- 2: geometry is checked before OpenCV sees it -----------------------------------------
