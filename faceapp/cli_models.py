@@ -87,8 +87,8 @@ def _list(registry: Registry, args) -> int:
     print("\n* default model. FIDELITY/STEPS: what a restore uses unless --fidelity or --steps is given.")
     bundled = any(entry.bundled for status in statuses for entry in status.files)
     if bundled:
-        print(f"Bundled weight files lie beside their manifests in {paths.bundled_models_dir()}; "
-              f"downloaded and imported ones in {registry.weights_dir}")
+        print(f"Weight files beside a model's manifest are used from there (the app's own in {paths.bundled_models_dir()}); "
+              f"downloaded and imported ones live in {registry.weights_dir}")
     else:
         print(f"Weight files live in {registry.weights_dir}")
     if any(s.state == UNVERIFIED for s in statuses):

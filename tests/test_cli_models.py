@@ -75,7 +75,7 @@ def test_list_shows_models_states_and_licences(tiny, capsys):
     # Where the files are: the bundled model's beside its manifest, not in the (empty) user folder.
     from faceapp import paths
 
-    assert f"Bundled weight files lie beside their manifests in {paths.bundled_models_dir()}; " in out
+    assert f"Weight files beside a model's manifest are used from there (the app's own in {paths.bundled_models_dir()}); " in out
 
 
 def test_list_json(tiny, capsys, without_bundled_model):

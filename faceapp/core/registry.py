@@ -161,7 +161,7 @@ def _beside_manifest_text(path: Path) -> str:
     user (a model exported from training: QA, it was called "bundled with the app")."""
     if _same_folder(path.parent, paths.bundled_models_dir()):
         return "bundled with the app"
-    return f"it lies beside the model's manifest in {path.parent}: faceapp deletes only files it downloaded or imported"
+    return "beside the model's own manifest (faceapp deletes only the files it downloaded or imported)"
 
 
 def _same_folder(a: Path, b: Path) -> bool:
@@ -311,17 +311,20 @@ class Registry:
             return manifest
         absent = [f for f in status.files if f.state not in USABLE]
         listing = ", ".join(f"{f.file.name} ({f.state})" for f in absent)
-        lines = [f"The model '{manifest.name}' is not installed: {listing}."]
-        if all(f.file.url for f in absent):
-            lines.append(f"Download it with:  {CLI} models download {manifest.name}")
-            lines.append("or, if you already have the files, import each one with:")
-        else:
-            lines.append("Import each file with:")
-        lines.append(f"  {CLI} models import {manifest.name} FILE")
-        lines.append(f"(or copy the files into {self.weights_dir}).")
         if os.name == "posix" and os.path.isdir(self.weights_dir) and not os.access(self.weights_dir, os.R_OK | os.X_OK):
-            lines.insert(1, f"faceapp cannot read its weights folder {self.weights_dir} (permission denied): give it "
-                            f"back to your user, e.g.  sudo chown -R \"$USER\" {shlex.quote(str(self.weights_dir))}")
+            # (the files may well be there: downloading them again would not help; review)
+            lines = [f"The model '{manifest.name}' cannot be used: faceapp cannot read its weights folder "
+                     f"{self.weights_dir} (permission denied). Give it back to your user, e.g.  "
+                     f"sudo chown -R \"$USER\" {shlex.quote(str(self.weights_dir))}"]
+        else:
+            lines = [f"The model '{manifest.name}' is not installed: {listing}."]
+            if all(f.file.url for f in absent):
+                lines.append(f"Download it with:  {CLI} models download {manifest.name}")
+                lines.append("or, if you already have the files, import each one with:")
+            else:
+                lines.append("Import each file with:")
+            lines.append(f"  {CLI} models import {manifest.name} FILE")
+            lines.append(f"(or copy the files into {self.weights_dir}).")
         error = ModelNotFoundError("\n".join(lines))
         error.missing = (manifest.title or manifest.name, listing)
         raise error
@@ -409,7 +412,8 @@ class Registry:
                 f"Cannot import {source}: it is not a weight file faceapp can read (a PyTorch checkpoint, "
                 ".pth, .pt or .ckpt, or .safetensors), or it is damaged. Nothing was imported.") from None
         if (manifest.source.parent / entry.name).is_file():  # cheap refusal before reading the file
-            raise ModelError(f"{entry.name} is bundled with '{name}' already; nothing to import.")
+            raise ModelError(f"{entry.name} lies beside the manifest of '{name}' already ({manifest.source.parent}); "
+                             "nothing to import.")
         dest = self.weights_dir / entry.name
         sweep_stale(self.weights_dir, _IMPORT_SUFFIX)
         convert = dest.suffix == ".safetensors" and not _is_safetensors(source)
