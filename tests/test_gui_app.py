@@ -113,7 +113,7 @@ def test_a_photo_name_that_is_not_utf8_is_kept_off_the_recent_files(tmp_path):
     assert gui_util.settings_store(tmp_path).recent_files() == [tmp_path / "a.jpg"]
 
 
-def test_the_app_starts_when_its_log_file_cannot_be_opened(tmp_path, monkeypatch):
+def test_the_app_starts_when_its_log_file_cannot_be_opened(qtbot, tmp_path, monkeypatch):
     """A file where the log folder should be (or a read-only disk): the log goes to the terminal
     only, said there, and the app goes on (QA: it exited with a traceback)."""
     import logging
@@ -128,6 +128,10 @@ def test_the_app_starts_when_its_log_file_cannot_be_opened(tmp_path, monkeypatch
     handlers, level, hook = list(root.handlers), root.level, sys.excepthook
     try:
         assert setup_logging() is None
+        window = MainWindow(store=gui_util.settings_store(tmp_path))
+        window.say_no_log_file()  # what main() does then: a desktop launch has no terminal (review)
+        assert window.notices.notices()[-1].text.startswith(f"No log file this time: {blocker} cannot be written")
+        window.close()
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
@@ -142,7 +146,8 @@ def test_a_settings_file_that_cannot_be_written_is_said_once(qtbot, tmp_path):
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     said = [n.text for n in window.notices.notices()]
-    assert any(t.startswith("Settings not read, defaults used: ") and "cannot be read or written" in t for t in said)
+    assert any(t.startswith("Settings could not be read, so the defaults are used: ") and "cannot be read or written" in t
+               for t in said)
     window.save_settings(dataclasses.replace(window.session.prefs, seeds_per_face=2))
     assert [n.text for n in window.notices.notices()] == said  # the same problem: said once
     window.close()
@@ -161,7 +166,7 @@ def test_settings_reset_or_a_model_gone_are_said_at_start_with_the_way_to_settin
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     notices = {n.text: n for n in window.notices.notices()}
-    reset = notices["Settings not valid in the settings file, back to their defaults: fidelity, steps."]
+    reset = notices["Settings that were not valid went back to their defaults: fidelity 7, steps -3."]
     gone = next(n for text, n in notices.items() if text.startswith("The model 'gone-model' chosen in Settings"))
     assert reset.action == gone.action == "settings" and window.session.prefs.model == "gone-model"
     window.close()

@@ -206,12 +206,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"faceapp: {problem}", file=sys.stderr)
         return 1
     app = create_application(argv)
-    log.info("faceapp starting; log file %s", setup_logging())
+    log_file = setup_logging()
+    log.info("faceapp starting; log file %s", log_file)
     from faceapp.gui.heap import freeze_long_lived_objects
     from faceapp.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
+    if log_file is None:  # (a desktop launch has no terminal to read the warning on: review)
+        window.say_no_log_file()
     close_on_termination(window)
     freeze_long_lived_objects()
     if options.self_test:

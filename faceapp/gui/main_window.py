@@ -53,7 +53,7 @@ from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.session import TO_OPEN, Session, face_number
-from faceapp.gui.settings_store import SettingsStore
+from faceapp.gui.settings_store import SettingsStore, invalid_text
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,10 @@ class MainWindow(QMainWindow):
         self.models.show_model_and_device()
         self.models.show_save_destination()
         self.models.check_models()
-        self._say_settings_problem(self.store.problem(), "Settings not read, defaults used")
-        if self.store.reset:  # (QA: a hand-edited fidelity of 7 went back to the default without a word)
+        self._say_settings_problem(self.store.problem(), "Settings could not be read, so the defaults are used")
+        if self.store.invalid_on_load:  # (QA: a hand-edited fidelity of 7 went back to the default without a word)
             self.notices.show_notice(Notice(
-                f"Settings not valid in the settings file, back to their defaults: {', '.join(self.store.reset)}.",
+                f"Settings that were not valid went back to their defaults: {invalid_text(self.store.invalid_on_load)}.",
                 "warning", "settings", "Settings…"))
 
     # ---- layout ----------------------------------------------------------------------------
@@ -739,10 +739,17 @@ class MainWindow(QMainWindow):
             self.save_settings(self.session.prefs)
             self._fidelity_unsaved = False
 
+    def say_no_log_file(self) -> None:
+        """Say that this run keeps no log file (its folder cannot be written), so errors' details
+        are not kept."""
+        self.notices.show_notice(Notice(
+            f"No log file this time: {paths.user_log_dir()} cannot be written, so the details of any error are "
+            "not kept.", "warning"))
+
     def save_settings(self, prefs) -> None:
         """Write the settings; when they cannot be written, say so once a problem (they last until
         faceapp closes)."""
-        self._say_settings_problem(self.store.save(prefs), "Settings are not saved")
+        self._say_settings_problem(self.store.save(prefs), "Settings could not be saved")
 
     def _say_settings_problem(self, problem: str | None, what: str) -> None:
         if problem is not None and problem != self._settings_problem:

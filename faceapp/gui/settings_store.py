@@ -66,31 +66,38 @@ def _is_old_default_fidelity(value: Any) -> bool:
         return False
 
 
-def valid_preferences(values: dict[str, Any], dropped: list[str] | None = None) -> Preferences:
-    """``Preferences`` from stored values; each invalid value is dropped (its default is used, its
-    name appended to ``dropped``), a name pattern that names no file too (QA: a hand-edited one
-    made Save do nothing)."""
-    values = dict(values)
-    dropped = [] if dropped is None else dropped
+def valid_preferences(values: dict[str, Any]) -> tuple[Preferences, dict[str, Any]]:
+    """``Preferences`` from stored values, and the stored values it left out as invalid, by name:
+    each invalid value is dropped (its default is used), a name pattern that names no file too
+    (QA: a hand-edited one made Save do nothing)."""
+    values, dropped = dict(values), {}
     pattern = values.get("name_pattern")
     if pattern is not None:
         try:
             output_file_name("photo.jpg", pattern=str(pattern))  # as the settings dialog checks it
         except ExportError:
-            log.warning("ignoring stored setting name_pattern=%r", values.pop("name_pattern"))
-            dropped.append("name_pattern")
+            dropped["name_pattern"] = values.pop("name_pattern")
     while True:
         try:
-            return Preferences(**values)
+            prefs = Preferences(**values)
+            break
         except ValidationError as error:
             bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
             if not bad & values.keys():
                 log.warning("stored settings are invalid (%s); using defaults", error)
-                dropped += sorted(values)
-                return Preferences()
+                dropped.update(values)
+                prefs = Preferences()
+                break
             for name in sorted(bad & values.keys()):
-                log.warning("ignoring stored setting %s=%r", name, values.pop(name))
-                dropped.append(name)
+                dropped[name] = values.pop(name)
+    for name, value in dropped.items():
+        log.warning("ignoring stored setting %s=%r", name, value)
+    return prefs, dropped
+
+
+def invalid_text(dropped: dict[str, Any]) -> str:
+    """The settings left out as invalid, for people: "fidelity 7, steps -3, name pattern {bogus}"."""
+    return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in dropped.items())
 
 
 SETTINGS_NAME = "settings.ini"
@@ -128,8 +135,8 @@ class SettingsStore:
         if settings is None:
             settings = QSettings(str(settings_file()), QSettings.Format.IniFormat)
         self._settings = settings
-        #: the stored settings the last :meth:`load` found invalid and left at their defaults
-        self.reset: list[str] = []
+        #: the stored settings the last :meth:`load` found invalid and left at their defaults, by name
+        self.invalid_on_load: dict[str, Any] = {}
 
     def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
@@ -141,8 +148,8 @@ class SettingsStore:
         for name in ("steps", "fidelity"):  # stored as "model": the model's own
             if values.get(name) in ("", "model"):
                 values[name] = None
-        self.reset = []
-        return valid_preferences(values, self.reset)
+        prefs, self.invalid_on_load = valid_preferences(values)
+        return prefs
 
     def save(self, prefs: Preferences) -> str | None:
         """Write ``prefs``; returns :meth:`problem` (None when they were written)."""
@@ -162,7 +169,7 @@ class SettingsStore:
             return (f"{self._settings.fileName()} cannot be read or written (no permission, a read-only disk, or "
                     "a folder in its place)")
         if status == QSettings.Status.FormatError:
-            return f"{self._settings.fileName()} is not a settings file faceapp can read"
+            return f"{self._settings.fileName()} is not a settings file faceapp can read (remove it to start afresh)"
         return None
 
     def update(self, prefs: Preferences, **changes: object) -> Preferences:
