@@ -295,8 +295,8 @@ class Session(QObject):
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
-            if not self.busy:  # its images went back to the C heap; a running job hands them on when it ends
-                return_freed_memory()
+            if not self.busy and not self.export_queue.busy:  # its images went back to the C heap (a job
+                return_freed_memory()  # running hands them on when it ends: not trimmed under its feet)
             if self._album is not None:  # (no longer one of its photos)
                 for photos in (self._album.photos, self._album.ended, self._album.restored, self._album.left_out):
                     photos.discard(path)
