@@ -980,8 +980,8 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     """The run's last words: ``--json``'s document on stdout, else a line on stderr. Skipped inputs
     are those ``--skip-existing`` found done; an interrupted input had some of its results (seeds)
     written, not all; a stopped one was being restored when the run was interrupted, nothing of
-    it written; inputs not reached (after an interrupt or an error every input would meet) are
-    counted apart. ``batch``: the line counts the photos restored with sharp faces spared (a
+    it written; an input not reached (after an interrupt or an error every input would meet) has a
+    ``"not_reached"`` record (:func:`_with_not_reached`). ``batch``: the line counts the photos restored with sharp faces spared (a
     single photo's note says it in full). ``seconds``: the batch's wall time; faces restored are
     those of the photos written this run."""
     ok = sum(1 for r in records if r["status"] == "ok")
