@@ -209,6 +209,11 @@ def test_bad_input_suite(tmp_path, testdata_dir, capsys):
     assert "too large" in status["bomb.png"]["error"]
     for name in ("empty.jpg", "truncated.jpg", "readme.jpg", "bomb.png"):
         assert name in err  # each failure is named on stderr
+        assert status[name]["error_kind"] == "unreadable"  # what went wrong, for a script (QA)
+    assert "error_kind" not in status["good.jpg"]
+    Image.new("RGB", (320, 240), (120, 160, 200)).save(tmp_path / "sky.jpg")  # no face: told apart from damage
+    code, out, _ = _run(capsys, "restore", tmp_path / "sky.jpg", "-o", out_dir, "--json", "--no-progress")
+    assert code == 1 and json.loads(out)["results"][0]["error_kind"] == "no_face"
     written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
     assert written == ["good_restored.jpg", "sub/портрет_restored.png"]
     assert read_photo(out_dir / "sub" / "портрет_restored.png").alpha is not None  # alpha kept
