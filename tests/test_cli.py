@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 from pipeline_util import identity_engine, psnr
 
 import faceapp.cli as cli
@@ -1039,6 +1039,8 @@ def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, ca
     assert code == 0 and json.loads(out)["results"][0]["cmyk"] is True
     assert f"note: {scan} is CMYK; it is restored in RGB, converted without a colour profile" in err
     assert "the result is an sRGB file" in err
+    result = Image.open(json.loads(out)["results"][0]["outputs"][0])  # and says so (QA: untagged)
+    assert ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(result.info["icc_profile"]))).startswith("sRGB")
     code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
     assert "CMYK" not in err and "cmyk" not in json.loads(out)["results"][0]
 

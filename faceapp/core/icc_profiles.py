@@ -1,5 +1,6 @@
 """ICC profiles faceapp writes itself: an Adobe RGB (1998) compatible one, for a camera's photo whose
-EXIF says its pixels are Adobe RGB without a profile embedded (DCF's option file).
+EXIF says its pixels are Adobe RGB without a profile embedded (DCF's option file), and sRGB, for the
+pixels of a CMYK scan faceapp converted.
 
 A camera set to Adobe RGB writes no profile: it marks the photo with EXIF ColorSpace 2, or, as DCF 2.0
 has it, ColorSpace "uncalibrated" and the interoperability index "R03". Photoshop and Lightroom read
@@ -16,7 +17,7 @@ from __future__ import annotations
 import functools
 import struct
 
-__all__ = ["adobe_rgb_compatible", "curve_tag", "description_tag", "display_profile", "text_tag", "xyz_tag"]
+__all__ = ["adobe_rgb_compatible", "curve_tag", "description_tag", "display_profile", "srgb", "text_tag", "xyz_tag"]
 
 #: The ICC profile connection space's white (D50), XYZ.
 _D50 = (0.9642, 1.0, 0.8249)
@@ -39,6 +40,15 @@ def adobe_rgb_compatible() -> bytes:
         (b"rXYZ", xyz_tag(*_ADOBE_RGB_D50[0])), (b"gXYZ", xyz_tag(*_ADOBE_RGB_D50[1])), (b"bXYZ", xyz_tag(*_ADOBE_RGB_D50[2])),
         (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
     ])
+
+
+@functools.cache
+def srgb() -> bytes:
+    """LittleCMS's own sRGB profile, for pixels faceapp converted to sRGB itself (a CMYK print scan's),
+    so their result says what they are (review: an archive's CMYK scan became an untagged TIFF)."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def _s15_fixed16(value: float) -> bytes:

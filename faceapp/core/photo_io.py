@@ -488,7 +488,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     cmyk = upright.mode == "CMYK"
     if cmyk:
-        (rgb, cmyk_profiled), alpha, icc = _cmyk_to_rgb(upright, icc), None, None
+        (rgb, cmyk_profiled), alpha, icc = _cmyk_to_rgb(upright, icc), None, icc_profiles.srgb()  # (tagged: QA)
     else:
         (rgb, alpha, icc), cmyk_profiled = _to_rgb8(upright, icc), False
     if icc is None and not cmyk and not single_channel and _exif_says_adobe_rgb(exif):
