@@ -583,6 +583,7 @@ class _Restorer:
             if replace and _someone_elses(dest):
                 target = application.earlier_result(dest, path) or dest
                 replace = target != dest
+            on_progress(f"writing {path_text(dest.name)}")  # (a 1.7 GB PNG: minutes)
             try:
                 make_output_folder(dest.parent)
                 written = application.write_result(
@@ -857,7 +858,9 @@ def run_restore(args: argparse.Namespace) -> int:
             bar.set_description(path_text(path.name)[:30])
 
             def on_progress(progress, bar=bar) -> None:
-                if isinstance(progress, DetectionProgress):
+                if isinstance(progress, str):  # a stage after the faces (QA: a big scan sat on its last face)
+                    bar.set_postfix_str(progress)
+                elif isinstance(progress, DetectionProgress):
                     bar.set_postfix_str(progress.describe().replace("Finding", "finding"))
                 elif progress.total_steps:
                     bar.set_postfix_str(

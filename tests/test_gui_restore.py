@@ -127,3 +127,20 @@ def test_clicking_a_restored_face_shows_its_seeds_and_its_tag_switches_it_off(wi
     assert window.session.entries[path].faces[0].enabled
     window.compare.faceToggled.emit(2)
     assert not window.session.entries[path].faces[2].enabled
+
+
+def test_enlarging_a_photo_after_its_faces_is_shown_as_work_in_progress(window, qtbot, photo):
+    """At ×2 the photo is enlarged after its last face (half a minute for a 120 MP scan): the panel
+    says so, and the photo counts as busy meanwhile (QA: the progress sat on the last face's step)."""
+    import dataclasses
+
+    from faceapp.gui.session import is_busy_state
+
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, upscale=2))
+    path = load(window, qtbot, photo)
+    seen = []
+    window.session.progress.connect(
+        lambda where, text, *_: seen.append((text, is_busy_state(window.session.entries[where].state))))
+    assert restore(window, qtbot, path).result.background.shape[0] == 2 * read_photo(photo).height
+    assert ("Enlarging the photo ×2…", True) in seen
+    assert [text for text, _ in seen].index("Enlarging the photo ×2…") == len(seen) - 1  # after every face

@@ -106,6 +106,18 @@ def _small_photo() -> tuple[Photo, list]:
     return Photo.from_array(rgb), faces
 
 
+def test_enlarging_the_photo_after_its_faces_is_a_stage_of_the_progress():
+    """A 120 MP scan at ×2 spends half a minute enlarging after its last face: the progress names
+    that stage (QA: it sat on the last face's step); at ×1 there is no such stage."""
+    photo, faces = _small_photo()
+    for upscale, stages in ((2, ["enlarging the photo ×2"]), (1, [])):
+        events = []
+        restore_photo(photo, faces, SteppingEngine(face_size=64, steps=1), PhotoSettings(upscale=upscale),
+                      on_progress=events.append)
+        assert [e for e in events if isinstance(e, str)] == stages and not isinstance(events[0], str)
+        assert isinstance(events[-1], str) == bool(stages)  # after the faces
+
+
 def test_progress_candidates_and_seeds():
     photo, faces = _small_photo()
     engine = SteppingEngine(face_size=64, steps=3)

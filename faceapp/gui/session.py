@@ -118,12 +118,12 @@ def faces_state(faces: Sequence[Any]) -> str:
 
 
 #: The first words of the states of a photo that a job is working on.
-_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining")
+_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging")
 
 
 def is_busy_state(state: str) -> bool:
     """Whether ``state`` says that a job is working on the photo (loading the model, finding faces,
-    restoring, sampling more seeds, refining)."""
+    restoring, enlarging it after its faces, sampling more seeds, refining)."""
     return state.startswith(_BUSY_STATE_WORDS)
 
 
