@@ -33,4 +33,18 @@ def test_the_step_clock_counts_sampled_steps_and_skips_faces_spared_whole():
     assert clock.steps == 2 and clock.started == 100.0
     assert clock.steps_left(1, 2, 3, 8) == 5
     clock.advance(2, 2, 110.0)  # the next face's second step
-    assert clock.steps == 4 and clock.steps_left(2, 4, 2, 8) == 6 + 8
+    assert clock.steps == 4 and clock.steps_left(2, 4, 2, 8) == 6 + round(8 * 2 / 3)  # 2 of 3 faces sampled
+
+
+def test_the_faces_to_come_are_expected_to_be_spared_as_often_as_those_so_far():
+    """QA: a scan of 120 faces, 104 of them spared, was said to have a minute left at 8 s and
+    finished at 20 s: the faces to come were all counted as sampled."""
+    clock = StepClock()
+    for face in range(0, 40, 8):  # 5 of the first 40 faces sampled, 6 steps each
+        for step in range(1, 7):
+            clock.advance(face, step, float(face * 6 + step))
+    assert clock.steps_left(32, 120, 6, 6) == round(87 * 6 * 5 / 33)  # 79 steps, not 522
+    every = StepClock()  # every face sampled: each face to come counted whole, as before
+    for face in range(3):
+        every.advance(face, 6, float(face))
+    assert every.steps_left(2, 10, 6, 6) == 7 * 6

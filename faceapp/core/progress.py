@@ -37,7 +37,9 @@ class StepClock:
     """The pace of a job's sampling steps, for the time it has left: counts the steps of its faces
     as :class:`~faceapp.core.photo_restore.Progress` reports them (step s of t, face f of n) from the
     first one timed; a face the prior does not sample (spared whole: no steps) costs nothing, and the
-    faces still to come are counted at the current face's steps (an estimate on the long side)."""
+    faces still to come are counted at the current face's steps, as many of them as the share of the
+    faces so far that the prior sampled (QA: a scan of 120 faces, 104 spared, was said to have a
+    minute left with seconds to go)."""
 
     def __init__(self) -> None:
         self.reset()
@@ -47,6 +49,7 @@ class StepClock:
         self.started: float | None = None
         self.steps = 0
         self._last: tuple[int, int] | None = None
+        self._sampled: set[int] = set()  # the faces that had steps
 
     def advance(self, face_index: int, step: int, now: float) -> None:
         """Face ``face_index`` reached step ``step`` at time ``now``."""
@@ -56,8 +59,10 @@ class StepClock:
             last_face, last_step = self._last
             self.steps += max(0, step - last_step) if face_index == last_face else step
         self._last = (face_index, step)
+        self._sampled.add(face_index)
 
-    @staticmethod
-    def steps_left(face_index: int, face_count: int, step: int, total_steps: int) -> int:
-        """The steps after step ``step`` of face ``face_index``: its own, and those of the faces after it."""
-        return (total_steps - step) + (face_count - face_index - 1) * total_steps
+    def steps_left(self, face_index: int, face_count: int, step: int, total_steps: int) -> int:
+        """The steps after step ``step`` of face ``face_index``: its own, and those expected of the
+        faces after it (their count times the share of faces up to this one that had steps)."""
+        share = len(self._sampled | {face_index}) / (face_index + 1)
+        return (total_steps - step) + round((face_count - face_index - 1) * total_steps * share)
