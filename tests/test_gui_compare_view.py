@@ -309,3 +309,27 @@ def test_a_faces_number_tag_says_what_a_click_does(view, qtbot):
     assert view.toolTip() == "Face 1: click to switch it on" and view.cursor().shape() == Qt.CursorShape.PointingHandCursor
     qtbot.mouseMove(view, view.image_to_widget(QPointF(20, 20)).toPoint())
     assert view.toolTip() == ""
+
+
+def test_number_tags_that_would_overlap_are_left_out_until_the_photo_is_zoomed_in(view):
+    """A group scan at a small zoom: 120 tags piled up and cut to one digit (QA). A tag that would
+    cover another is not drawn (nor clickable), the selected face's always is; zoomed in, all are,
+    each as wide as its number."""
+    view.resize(400, 300)
+    view.set_images(rgb_to_qimage(solid(100, (1200, 1600))))
+    faces = [FaceOutline(i, (40 + 60 * (i % 20), 40 + 60 * (i // 20), 80 + 60 * (i % 20), 80 + 60 * (i // 20)))
+             for i in range(120)]
+    view.set_faces(faces)
+    view.set_selected_face(117)
+    view.zoom_fit()  # 400 px for 1600: a face's 60 px pitch is 15 px on screen, under a tag's width
+    shown = view._shown_tags()
+    rects = [rect for _, rect in shown]
+    assert 117 in [face.index for face, _ in shown] and len(shown) < 60
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+    hidden = next(face for face in faces if face.index not in {f.index for f, _ in shown})
+    corner = view.image_to_widget(QPointF(hidden.box[0], hidden.box[1])) + QPointF(2, -2)
+    assert view._tag_at(corner) is not hidden
+    view.set_zoom(4.0)  # 240 px a face: every tag in view has room
+    on_screen = [face for face in faces if view.rect().contains(view.image_to_widget(QPointF(*face.box[:2])).toPoint())]
+    assert {face.index for face in on_screen} <= {face.index for face, _ in view._shown_tags()}
+    assert all(rect.width() > 24 for face, rect in view._shown_tags() if face.index >= 99)  # three digits fit

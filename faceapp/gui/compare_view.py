@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -333,14 +334,34 @@ class CompareView(QWidget):
     def _showing_split(self) -> bool:
         return self._mode == "split" and self._after is not None and self._before is not None
 
-    def _tag_rect(self, face: FaceOutline) -> QRectF:
-        """Where a face's number tag is drawn (widget pixels): above its box's top-left corner."""
+    def _tag_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setBold(True)
+        return font
+
+    def _tag_rect(self, face: FaceOutline, metrics: QFontMetrics) -> QRectF:
+        """Where a face's number tag is drawn (widget pixels): above its box's top-left corner, as
+        wide as its number needs ("118": QA, cut to one digit)."""
         corner = self.image_to_widget(QPointF(face.box[0], face.box[1]))
-        return QRectF(corner.x(), corner.y() - _TAG_HEIGHT, _TAG_WIDTH, _TAG_HEIGHT)
+        width = max(_TAG_WIDTH, metrics.horizontalAdvance(str(face.index + 1)) + 8)
+        return QRectF(corner.x(), corner.y() - _TAG_HEIGHT, width, _TAG_HEIGHT)
+
+    def _shown_tags(self) -> list[tuple[FaceOutline, QRectF]]:
+        """The number tags drawn, each with its place: a tag that would overlap one drawn already is
+        left out (a group scan at a small zoom: QA, 120 tags piled up unreadable), the face being
+        sampled and the selected one first; zooming in shows the others."""
+        metrics = QFontMetrics(self._tag_font())
+        first = sorted(self._faces, key=lambda face: face.index not in (self._working, self._selected))
+        shown: list[tuple[FaceOutline, QRectF]] = []
+        for face in first:
+            rect = self._tag_rect(face, metrics)
+            if not any(rect.intersects(other) for _, other in shown):
+                shown.append((face, rect))
+        return shown
 
     def _tag_at(self, widget_point: QPointF) -> FaceOutline | None:
-        """The face whose tag is at ``widget_point``: of tags that overlap, the one drawn last (on top)."""
-        return next((face for face in reversed(self._faces) if self._tag_rect(face).contains(widget_point)), None)
+        """The face whose tag (one of those drawn) is at ``widget_point``."""
+        return next((face for face, rect in self._shown_tags() if rect.contains(widget_point)), None)
 
     def _face_at(self, widget_point: QPointF) -> FaceOutline | None:
         p = self.widget_to_image(widget_point)
@@ -424,9 +445,8 @@ class CompareView(QWidget):
     def _paint_faces(self, painter: QPainter, result_area: QRectF) -> None:
         """Each face's number tag, and its box where the photo shows its "before" side: a box over
         a restored face would cut across what the user is judging."""
-        font = QFont(self.font())
-        font.setBold(True)
-        painter.setFont(font)
+        painter.setFont(self._tag_font())
+        tags = dict((face.index, rect) for face, rect in self._shown_tags())
         for face in self._faces:
             x0, y0, x1, y1 = face.box
             rect = QRectF(self.image_to_widget(QPointF(x0, y0)), self.image_to_widget(QPointF(x1, y1)))
@@ -442,7 +462,9 @@ class CompareView(QWidget):
                 painter.setClipRegion(outside)
             painter.drawRect(rect)
             painter.restore()
-            tag = self._tag_rect(face)
+            tag = tags.get(face.index)
+            if tag is None:  # (its tag would cover another's: left out at this zoom)
+                continue
             painter.fillRect(tag, colour)
             painter.setPen(QColor(0, 0, 0))
             painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(face.index + 1))
