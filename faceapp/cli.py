@@ -903,7 +903,7 @@ def run_restore(args: argparse.Namespace) -> int:
             except Cancelled:
                 raise
             except FaceappError as exc:
-                fail(plain_text(str(exc)), error_kind(exc))
+                fail(plain_text(str(exc)), exc.kind)
                 # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
                 # a result's name too long: only the other file was named); not one that stops the batch
                 named = _is_fatal(exc) or path.name in str(exc) or path_text(path.name) in str(exc)
@@ -933,23 +933,6 @@ def run_restore(args: argparse.Namespace) -> int:
     _print_summary(args, _with_not_reached(records, inputs), len(inputs), batch=restorer.batch,
                    seconds=time.monotonic() - started)
     return code
-
-
-def error_kind(exc: FaceappError) -> str:
-    """What went wrong with an input, for a script (``--json``'s ``error_kind``): ``no_face`` (none
-    found, or all too small), ``too_large`` (it would not fit in memory), ``mask`` (its damage
-    mask), ``unreadable`` (no photo faceapp can read, or not there), ``write`` (its result could
-    not be written), ``model``, ``detector`` or ``device`` (what restores it is missing or broken),
-    else ``other`` (an error that is no FaceappError, a bug, is recorded as ``unexpected``)."""
-    from faceapp.core.errors import DetectorUnavailableError, DeviceError, MaskError, ModelError
-    from faceapp.core.memory import MemoryBudgetError
-
-    for kind, classes in (("no_face", NoFaceFoundError), ("too_large", MemoryBudgetError), ("mask", MaskError),
-                          ("unreadable", ImageError), ("write", ExportError), ("model", ModelError),
-                          ("detector", DetectorUnavailableError), ("device", DeviceError)):
-        if isinstance(exc, classes):
-            return kind
-    return "other"
 
 
 def _with_not_reached(records: list[dict[str, Any]], inputs: list[tuple[Path, Path]]) -> list[dict[str, Any]]:

@@ -209,11 +209,16 @@ def test_bad_input_suite(tmp_path, testdata_dir, capsys):
     assert "too large" in status["bomb.png"]["error"]
     for name in ("empty.jpg", "truncated.jpg", "readme.jpg", "bomb.png"):
         assert name in err  # each failure is named on stderr
-        assert status[name]["error_kind"] == "unreadable"  # what went wrong, for a script (QA)
+    kinds = {name: status[name]["error_kind"] for name in ("empty.jpg", "truncated.jpg", "readme.jpg", "bomb.png")}
+    assert kinds == {"empty.jpg": "unreadable", "truncated.jpg": "unreadable", "readme.jpg": "unreadable",
+                     "bomb.png": "too_large"}  # what went wrong, for a script (QA; review: a big scan is no damage)
     assert "error_kind" not in status["good.jpg"]
     Image.new("RGB", (320, 240), (120, 160, 200)).save(tmp_path / "sky.jpg")  # no face: told apart from damage
     code, out, _ = _run(capsys, "restore", tmp_path / "sky.jpg", "-o", out_dir, "--json", "--no-progress")
     assert code == 1 and json.loads(out)["results"][0]["error_kind"] == "no_face"
+    code, out, _ = _run(capsys, "restore", tmp_path / "sky.jpg", "-o", out_dir, "--json", "--no-progress",
+                        "--face-box", "5000,5000,5100,5100")  # a box far outside the photo
+    assert code == 1 and json.loads(out)["results"][0]["error_kind"] == "face"
     written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
     assert written == ["good_restored.jpg", "sub/портрет_restored.png"]
     assert read_photo(out_dir / "sub" / "портрет_restored.png").alpha is not None  # alpha kept

@@ -173,3 +173,17 @@ def test_the_cli_refuses_a_fifo_named_on_its_command_line_instead_of_hanging(tmp
     assert done.returncode == 1, done.stderr
     assert f"{fifo}: cannot read it: it is not a regular file (a device, pipe or socket)." in done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_each_kind_of_failure_has_its_word_for_scripts():
+    """``--json``'s error_kind: a subclass keeps its own word, not its base's (review: every
+    ImageError, a too-large scan too, was "unreadable")."""
+    from faceapp.core import errors
+    from faceapp.core.memory import MemoryBudgetError
+
+    expected = {errors.ImageError: "unreadable", errors.PhotoTooLargeError: "too_large", MemoryBudgetError: "too_large",
+                errors.FaceGeometryError: "face", errors.MaskError: "mask", errors.NoFaceFoundError: "no_face",
+                errors.ExportError: "write", errors.NamePatternError: "write", errors.CorruptModelError: "model",
+                errors.ModelNotFoundError: "model", errors.DetectorUnavailableError: "detector",
+                errors.OutOfMemoryError: "device", errors.FaceappError: "other"}
+    assert {cls: cls.kind for cls in expected} == expected

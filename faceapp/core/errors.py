@@ -1,16 +1,21 @@
 """Named exceptions with messages a user can act on.
 
 Every error faceapp raises on purpose derives from :class:`FaceappError`; its ``str()`` is the
-message shown to the user (GUI notification, CLI stderr). Tracebacks go to the log only.
+message shown to the user (GUI notification, CLI stderr). Tracebacks go to the log only. Its
+``kind`` says what went wrong in a word a script can test (``faceapp-cli --json``'s ``error_kind``).
 """
 
 
 class FaceappError(Exception):
     """Base class of every error faceapp reports to the user."""
 
+    kind = "other"
+
 
 class Cancelled(FaceappError):
     """The user cancelled the job; nothing was written and no state was kept."""
+
+    kind = "cancelled"
 
     def __init__(self, message: str = "Cancelled.") -> None:
         super().__init__(message)
@@ -25,6 +30,7 @@ class ModelError(FaceappError):
     the CLI's)."""
 
     missing: tuple[str, str] | None = None
+    kind = "model"
 
 
 class ModelNotFoundError(ModelError):
@@ -51,6 +57,8 @@ class UnsafeCheckpointError(CorruptModelError):
 class DeviceError(FaceappError):
     """The requested compute device is unavailable or ran out of memory."""
 
+    kind = "device"
+
 
 class OutOfMemoryError(DeviceError):
     """The device ran out of memory; the message names a next step."""
@@ -58,19 +66,40 @@ class OutOfMemoryError(DeviceError):
 
 # --- photos --------------------------------------------------------------------------------
 class ImageError(FaceappError):
-    """A photo could not be read (missing, unreadable, truncated, too large, wrong format)."""
+    """A photo could not be read (missing, unreadable, truncated, wrong format)."""
+
+    kind = "unreadable"
+
+
+class PhotoTooLargeError(ImageError):
+    """A photo is larger than faceapp accepts (its pixels, or the memory its restore needs)."""
+
+    kind = "too_large"
+
+
+class FaceGeometryError(ImageError):
+    """A photo or face cannot be aligned: a photo too small to hold a face, a face box far outside
+    it, an "aligned crop" that is not square."""
+
+    kind = "face"
 
 
 class NoFaceFoundError(FaceappError):
     """No face was detected in a photo."""
 
+    kind = "no_face"
+
 
 class DetectorUnavailableError(FaceappError):
     """The face detector's weights are missing and cannot be fetched."""
 
+    kind = "detector"
+
 
 class ExportError(FaceappError):
     """A result could not be written (read-only folder, full disk, existing file)."""
+
+    kind = "write"
 
 
 class NamePatternError(ExportError):
@@ -89,3 +118,5 @@ class ManifestError(ModelError):
 
 class MaskError(ImageError):
     """A damage mask could not be read or does not fit its photo."""
+
+    kind = "mask"

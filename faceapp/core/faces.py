@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from faceapp import paths
-from faceapp.core.errors import Cancelled, DetectorUnavailableError, FaceappError, ImageError
+from faceapp.core.errors import Cancelled, DetectorUnavailableError, FaceappError, FaceGeometryError, ImageError
 from faceapp.core.geometry import MAX_CROP_TO_PHOTO, check_box, check_photo_size
 from faceapp.core.preferences import FaceSelection
 from faceapp.core.progress import drive
@@ -227,7 +227,7 @@ def align_face(rgb: np.ndarray, landmarks: np.ndarray, *, template: np.ndarray, 
 
     Pixels outside the photo are filled by reflection. When the face is larger in the photo than
     in the crop, the surrounding region is first reduced with area averaging (no aliasing).
-    Raises :class:`ImageError` for a photo under 8 pixels a side or a crop that reaches far
+    Raises :class:`FaceGeometryError` for a photo under 8 pixels a side or a crop that reaches far
     beyond the photo (OpenCV's reflection would spin on either; see :mod:`faceapp.core.geometry`).
     """
     height, width = rgb.shape[:2]
@@ -236,7 +236,7 @@ def align_face(rgb: np.ndarray, landmarks: np.ndarray, *, template: np.ndarray, 
     scale = math.sqrt(abs(np.linalg.det(affine[:, :2])))
     reach = MAX_CROP_TO_PHOTO * max(width, height)
     if not np.isfinite(affine).all() or scale <= 0 or size / scale > reach or not _centre_within(affine, size, width, height, reach):
-        raise ImageError(
+        raise FaceGeometryError(
             f"the face reaches far beyond the {width}×{height} photo (far too large or too far outside "
             "it, or its landmarks coincide); check the face box or landmarks."
         )

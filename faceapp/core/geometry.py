@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from faceapp.core.errors import ImageError
+from faceapp.core.errors import FaceGeometryError
 
 MIN_PHOTO_SIDE = 8
 MIN_FACE_SIDE = 4.0
@@ -40,9 +40,9 @@ def check_box(box: Sequence[float]) -> None:
 
 
 def check_photo_size(width: int, height: int, *, name: str = "the photo") -> None:
-    """Raise :class:`ImageError` for a photo too small to hold a face."""
+    """Raise :class:`FaceGeometryError` for a photo too small to hold a face."""
     if min(width, height) < MIN_PHOTO_SIDE:
-        raise ImageError(
+        raise FaceGeometryError(
             f"{name} is {width}×{height} pixels: too small to hold a face "
             f"(at least {MIN_PHOTO_SIDE} pixels a side)."
         )
@@ -53,10 +53,10 @@ MAX_ALIGNED_ASPECT = 1.1
 
 
 def check_aligned_crop(width: int, height: int, *, name: str = "the photo") -> None:
-    """Raise :class:`ImageError` for an "aligned face crop" that is not square: it is most likely a
+    """Raise :class:`FaceGeometryError` for an "aligned face crop" that is not square: it is most likely a
     whole photo, which restored as one face would come out smeared."""
     if max(width, height) > MAX_ALIGNED_ASPECT * min(width, height):
-        raise ImageError(
+        raise FaceGeometryError(
             f"{name} is {width}×{height} pixels: not an aligned face crop, which is square with one face filling it "
             "(e.g. 512×512). Restore it without --aligned to find and restore its faces."
         )
@@ -64,22 +64,22 @@ def check_aligned_crop(width: int, height: int, *, name: str = "the photo") -> N
 
 def check_face_in_photo(box: Sequence[float], landmarks: np.ndarray | None, width: int, height: int,
                         *, name: str = "the photo") -> None:
-    """Raise :class:`ImageError` unless the face (box and landmarks) fits a ``width``×``height`` photo."""
+    """Raise :class:`FaceGeometryError` unless the face (box and landmarks) fits a ``width``×``height`` photo."""
     try:
         check_box(box)
     except ValueError as exc:
-        raise ImageError(f"{name}: {exc}.") from None
+        raise FaceGeometryError(f"{name}: {exc}.") from None
     if landmarks is not None and not np.isfinite(np.asarray(landmarks, dtype=np.float64)).all():
-        raise ImageError(f"{name}: the face's landmarks are not finite numbers.")
+        raise FaceGeometryError(f"{name}: the face's landmarks are not finite numbers.")
     x0, y0, x1, y1 = (float(v) for v in box)
     limit = MAX_FACE_TO_PHOTO * max(width, height)
     if max(x1 - x0, y1 - y0) > limit:
-        raise ImageError(
+        raise FaceGeometryError(
             f"{name}: the face box {_rounded(box)} is far larger than the {width}×{height} photo "
             f"(at most {MAX_FACE_TO_PHOTO:g} times its longer side, {limit:g} pixels)."
         )
     if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-        raise ImageError(f"{name}: the face box {_rounded(box)} lies outside the {width}×{height} photo.")
+        raise FaceGeometryError(f"{name}: the face box {_rounded(box)} lies outside the {width}×{height} photo.")
 
 
 def _rounded(box: Sequence[float]) -> str:

@@ -73,7 +73,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceapp.core.errors import ImageError
+from faceapp.core.errors import PhotoTooLargeError
 
 MEMORY_LIMIT_ENV = "FACEAPP_MEMORY_LIMIT"
 
@@ -115,7 +115,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
-class MemoryBudgetError(ImageError):
+class MemoryBudgetError(PhotoTooLargeError):
     """The photo would need more memory than the limit allows; the message says what to change."""
 
 

@@ -51,7 +51,7 @@ from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, featur
 
 from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core import xmp as xmp_packets
-from faceapp.core.errors import ImageError
+from faceapp.core.errors import ImageError, PhotoTooLargeError
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, iptc_from_resources, trimmed
 from faceapp.core.maker_notes import keep_maker_note
@@ -337,8 +337,8 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
     except Image.DecompressionBombError:
         size = _header_size(path)
         if size is not None:
-            raise ImageError(_too_large(path, *size, max_pixels=max_pixels)) from None
-        raise ImageError(f"{path}: the image is too large: larger than the {max_pixels // 1_000_000} megapixels "
+            raise PhotoTooLargeError(_too_large(path, *size, max_pixels=max_pixels)) from None
+        raise PhotoTooLargeError(f"{path}: the image is too large: larger than the {max_pixels // 1_000_000} megapixels "
                          "faceapp accepts (a decompression bomb?).") from None
     except UnidentifiedImageError:
         kind = _heif_kind(path)
@@ -467,7 +467,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     if width <= 0 or height <= 0:
         raise ImageError(f"{path}: the image has no pixels.")
     if width * height > max_pixels:
-        raise ImageError(_too_large(path, width, height, max_pixels=max_pixels))
+        raise PhotoTooLargeError(_too_large(path, width, height, max_pixels=max_pixels))
     if fmt in _ANIMATED_FORMATS and getattr(image, "is_animated", False):
         raise ImageError(
             f"{path}: an animated {fmt} ({getattr(image, 'n_frames', 'several')} frames); faceapp restores "
