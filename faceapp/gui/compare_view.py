@@ -348,10 +348,11 @@ class CompareView(QWidget):
 
     def _shown_tags(self) -> list[tuple[FaceOutline, QRectF]]:
         """The number tags drawn, each with its place: a tag that would overlap one drawn already is
-        left out (a group scan at a small zoom: QA, 120 tags piled up unreadable), the face being
-        sampled and the selected one first; zooming in shows the others."""
+        left out (a group scan at a small zoom: QA, 120 tags piled up unreadable), the selected
+        face's first; zooming in shows the others. Which are drawn does not follow the face being
+        sampled, or a tag could move from under the pointer between a press and its release (review)."""
         metrics = QFontMetrics(self._tag_font())
-        first = sorted(self._faces, key=lambda face: face.index not in (self._working, self._selected))
+        first = sorted(self._faces, key=lambda face: face.index != self._selected)
         shown: list[tuple[FaceOutline, QRectF]] = []
         for face in first:
             rect = self._tag_rect(face, metrics)
