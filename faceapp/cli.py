@@ -583,7 +583,7 @@ class _Restorer:
             if replace and _someone_elses(dest):
                 target = application.earlier_result(dest, path) or dest
                 replace = target != dest
-            on_progress(f"writing {path_text(dest.name)}")  # (a 1.7 GB PNG: minutes)
+            on_progress(f"writing {path_text(target.name)}")  # (a 1.7 GB PNG: minutes)
             try:
                 make_output_folder(dest.parent)
                 written = application.write_result(

@@ -6,7 +6,7 @@ The CLI and the GUI run the same calls, so the same photo and preferences give t
     photo = read_photo(path)
     faces = find_faces(photo, models.detector(), prefs)     # detected, selected, min size applied
     # (detect_faces(…) gives the same faces and how many smaller ones were left out)
-    result = yield from iter_restore(photo, faces, models.engine(prefs), prefs)   # yields Progress
+    result = yield from iter_restore(photo, faces, models.engine(prefs), prefs)   # yields Progress, then stages (str)
     write_result(result, output_path(path, prefs), prefs=prefs)   # provenance, metadata, no overwrite
 
 No Qt here; nothing is kept between calls except what :class:`ModelCache` holds.
@@ -273,10 +273,10 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False)
 def iter_restore(photo: Photo, faces: Sequence[Face], engine: Engine, prefs: Preferences, *,
                  aligned: bool = False, damage: np.ndarray | None = None, face_damage: np.ndarray | None = None,
                  should_cancel: Callable[[], bool] | None = None,
-                 ) -> Generator[Progress, None, PhotoResult]:
+                 ) -> Generator[Progress | str, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo`` as ``prefs`` say, repairing ``damage`` (a mask of
     the photo's size, 255 = damaged, with ``prefs.repair_resamples`` RePaint resamplings per step); yields
-    Progress, returns the result. ``face_damage``: the one face's own crop mask, when the mask was
+    Progress, then the stages after the faces (str), returns the result. ``face_damage``: the one face's own crop mask, when the mask was
     given in the crop (:class:`DamageMask`)."""
     settings = photo_settings(prefs, engine, aligned=aligned)
     return (yield from iter_restore_photo(photo, faces, engine, settings, damage=damage, face_damage=face_damage,

@@ -1,8 +1,8 @@
 """Whole-photo restoration: align every face, restore it with the engine, paste it back.
 
 :func:`iter_restore_photo` is a generator: it yields :class:`Progress` (one at the start of each
-face, then one per sampling step), then a str naming a stage after the faces that takes time
-(enlarging the photo), and returns a :class:`PhotoResult`; drive it with
+face, then one per sampling step), then a str naming each stage after the faces that takes time
+(repairing the damage, enlarging the photo), and returns a :class:`PhotoResult`; drive it with
 ``result = yield from iter_restore_photo(...)`` or :func:`restore_photo`; more candidates of one
 face come the same way from :func:`iter_add_candidates` or :func:`add_candidates`. It restores the
 faces it is given that are ``enabled``;
@@ -439,7 +439,8 @@ def iter_restore_photo(
     should_cancel: Callable[[], bool] | None = None,
 ) -> Generator[Progress | str, None, PhotoResult]:
     """Restore the enabled ``faces`` of ``photo``; yields :class:`Progress` for each face, then the
-    name of a stage that takes time after them (a str: enlarging the photo), returns the result.
+    name of each stage that takes time after them (a str: repairing the damage, enlarging the
+    photo), returns the result.
 
     With ``settings.aligned`` the whole photo is the one face (``faces`` is ignored). A photo
     too small for a face, or a face far outside it, raises :class:`ImageError` before any work.
@@ -478,6 +479,8 @@ def iter_restore_photo(
                                   fidelity=prepared.sampler.fidelity, restorer_change=prepared.restorer_change,
                                   detail_kept=keeps_photo_detail(engine, prepared)))
     _check(should_cancel)
+    if damage is not None:  # (inpainting a large scan's damage takes a while too: review)
+        yield "repairing the damage"
     plain = fill_damage(photo.rgb, damage) if damage is not None else photo.rgb
     if settings.upscale > 1:  # (a 120 MP scan's takes half a minute: QA, the progress sat on the last face)
         yield f"enlarging the photo ×{settings.upscale}"

@@ -118,12 +118,12 @@ def faces_state(faces: Sequence[Any]) -> str:
 
 
 #: The first words of the states of a photo that a job is working on.
-_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging")
+_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging", "repairing")
 
 
 def is_busy_state(state: str) -> bool:
     """Whether ``state`` says that a job is working on the photo (loading the model, finding faces,
-    restoring, enlarging it after its faces, sampling more seeds, refining)."""
+    restoring, repairing its damage and enlarging it after its faces, sampling more seeds, refining)."""
     return state.startswith(_BUSY_STATE_WORDS)
 
 
@@ -478,10 +478,13 @@ class Session(QObject):
         ``clock``: this restore's, for the time it has left."""
         if path in self.entries:
             self.entries[path].restore_started = True
-        if isinstance(item, str):
-            clock.reset()  # (a stage before the steps: their clock starts with them)
+        if isinstance(item, str):  # a stage before the steps (loading the model) or after them (enlarging)
+            clock.reset()  # (the steps' clock starts with them)
             self._set_state(path, item)
-            self.progress.emit(path, item.capitalize() + "…", -1.0, None)
+            text = item.capitalize() + "…"
+            if self._album is not None and path in self._album.photos:  # (Restore all: which photo, review)
+                text = self._album.progress_text() + text
+            self.progress.emit(path, text, -1.0, None)
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)
         fraction = (item.face_index * total + item.step) / (count * total)
@@ -688,8 +691,8 @@ class Session(QObject):
             self.entryChanged.emit(path)
 
     def _face_job_progress(self, path: Path, item: Any, label: str, doing: str, clock: StepClock) -> None:
-        if isinstance(item, str):
-            clock.reset()  # (a stage before the steps: their clock starts with them)
+        if isinstance(item, str):  # a stage before the steps (loading the model)
+            clock.reset()  # (the steps' clock starts with them)
             self._set_state(path, item)
             self.progress.emit(path, item.capitalize() + "…", -1.0, None)
             return
