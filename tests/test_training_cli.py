@@ -42,6 +42,12 @@ def test_train_export_evaluate(dataset_dir, tmp_path, capsys):
     for label in ("bicubic", "restorer only", "fidelity 0.5, 1 step", f"{defaults}, refined ×1", f"{defaults}, refined ×2",
                   f"{defaults}, sparing"):
         assert f"| {label}" in out
+    assert evaluate_main(["--model", "cli-compact", "--data", str(dataset_dir), "--limit", "2", "--steps", "1",
+                          "--fidelity", "0.5", "--grid", str(grid), "--device", "cpu", "--precision", "fp32", "bf16"]) == 0
+    both = capsys.readouterr().out  # the same seeds in two precisions: how far apart (issue 10's ≥ 40 dB)
+    apart = both.split("bf16 against fp32, the same faces and seeds (PSNR between the two outputs):")[1].splitlines()
+    assert [line.split(":")[0].strip() for line in apart[1:3]] == ["restorer only", "fidelity 0.5, 1 step"]
+    assert all(float(line.split(":")[1].split()[0]) > 20 for line in apart[1:3])
     assert evaluate_main(["--model", "cli-no-ramp", "--data", str(dataset_dir), "--spared", "--device", "cpu"]) == 1
     assert "spares no face" in capsys.readouterr().err
     assert "PSNR" in out and "SWD" in out and grid.stat().st_size > 0

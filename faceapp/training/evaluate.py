@@ -132,6 +132,19 @@ def evaluate(engine, truth, degraded, methods: list[Method], *, seed: int = 0, l
     return rows, outputs
 
 
+def precision_agreement(methods: list[Method], first: list[list[np.ndarray]], other: list[list[np.ndarray]],
+                        first_name: str, other_name: str) -> str:
+    """How far apart two precisions' outputs of the same faces and seeds are, per method that runs
+    a network: mean and lowest PSNR between them (inf where identical)."""
+    lines = [f"{other_name} against {first_name}, the same faces and seeds (PSNR between the two outputs):"]
+    for method, ours, theirs in zip(methods, first, other):
+        if method.sampler is None:
+            continue  # (bicubic: no network)
+        apart = [psnr(a, b) for a, b in zip(ours, theirs)]
+        lines.append(f"  {method.label}: {np.mean(apart):.1f} dB, lowest {min(apart):.1f} dB")
+    return "\n".join(lines)
+
+
 #: ``--degradation`` value that scores the test faces undegraded.
 NO_DEGRADATION = "none"
 
@@ -255,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(faceapp.core.tones; 0: off); default: as the model's manifest says")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (a GPU if there is one; default auto)")
     p.add_argument("--precision", nargs="+", default=["auto"], choices=PRECISIONS,
-                   help="network precision(s); with several, every method is scored in each (e.g. bf16 fp32)")
+                   help="network precision(s); with several, every method is scored in each, and its outputs "
+                        "compared with the first precision's (PSNR between them; e.g. fp32 bf16)")
     p.add_argument("--no-identity", action="store_true", help="skip the identity distance (needs the [eval] extra)")
     p.add_argument("--grid", type=image_path, default=Path("runs/eval_grid.png"),
                    help="image file (.png, .jpg) to save the grid of faces to (default runs/eval_grid.png, under the "
@@ -309,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{engine.model_name} in {engine.precision}, {tones}: {len(truth)} test faces, {how}")
             print(format_header())
             rows, scored = evaluate(engine, truth, degraded, methods, seed=args.seed, identity=identity)
+            if outputs is not None:  # the same seeds in another precision: how far apart (issue 10: ≥ 40 dB)
+                print(precision_agreement(methods, outputs, scored, args.precision[0], precision))
             if not undegraded:  # defaults are chosen on faces that need repair
                 chosen = choose_defaults(methods, rows)
                 print(f"defaults to ship: fidelity {chosen.fidelity:g}, {chosen.steps} steps ({chosen.reason}); "
