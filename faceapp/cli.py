@@ -153,8 +153,9 @@ def _add_restore_parser(subparsers) -> None:
                      help="resume a batch: skip an input whose results (every seed's file, under the names "
                           "--pattern gives) exist already and were written by faceapp; counted as skipped")
     out.add_argument("--json", action="store_true",
-                     help="print a JSON summary on stdout: a record per input (status, results written, faces "
-                          "restored and left out for their size, …), the counts, the faces restored and the seconds taken")
+                     help="print a JSON summary on stdout (UTF-8): a record per input (status, results written, "
+                          "faces restored and left out for their size, a failure's error and error_kind, …; inputs "
+                          "not reached too), the counts, the faces restored and the seconds taken")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
