@@ -17,6 +17,7 @@ class FileServer(http.server.ThreadingHTTPServer):
         self.files = dict(files)
         self.requests: list[dict] = []
         self.ignore_range = False
+        self.range_ignores_left = 0  # this many requests with a Range are answered whole all the same
         self.cuts_left = 0  # this many responses stop after cut_after body bytes
         self.cut_after = 1 << 20 | 5000
         self.trickle = 0  # when set, the body goes out this many bytes at a time, 20 ms apart (a slow server)
@@ -40,7 +41,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         start = 0
         wanted = self.headers.get("Range")
-        if wanted and not srv.ignore_range:
+        ignored = srv.ignore_range or (bool(wanted) and srv.range_ignores_left > 0)
+        if wanted and srv.range_ignores_left:
+            srv.range_ignores_left -= 1
+        if wanted and not ignored:
             start = int(wanted.removeprefix("bytes=").split("-")[0])
             if start >= len(data):
                 self.send_response(416)

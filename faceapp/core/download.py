@@ -37,7 +37,10 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
 class _ConnectionLost(Exception):
-    """The response ended early; the .part file holds what arrived."""
+    """The response ended early; the .part file holds what arrived. ``appended``: it went on from
+    bytes the part held before this response (False: the response wrote it from its first byte)."""
+
+    appended = True
 
 
 def partial_path(dest: Path) -> Path:
@@ -86,6 +89,7 @@ def download_file(
                     and kept_from_before
                 break
             except _ConnectionLost as exc:
+                kept_from_before = kept_from_before and exc.appended  # (restarted, then cut: review)
                 if attempt >= retries:
                     raise ModelDownloadError(
                         f"The connection to {_host(url)} dropped while downloading {dest.name} "
@@ -150,7 +154,11 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> b
         mode = "ab" if start else "wb"
         if have and not start:
             log.info("%s ignored the Range request; restarting %s", _host(url), part.name)
-        _copy_body(response, part, mode, start, total, progress, should_cancel)
+        try:
+            _copy_body(response, part, mode, start, total, progress, should_cancel)
+        except _ConnectionLost as lost:
+            lost.appended = start > 0
+            raise
     return start > 0
 
 
