@@ -46,7 +46,7 @@ from faceapp.core.export import (
 )
 from faceapp.core.faces import (
     DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
-    face_from_landmarks,
+    face_from_landmarks, UNSURE_FACE_SCORE,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
@@ -188,6 +188,10 @@ def _add_restore_parser(subparsers) -> None:
                             "$FACEAPP_MEMORY_LIMIT, else the memory free now)")
     faces = p.add_argument_group("faces")
     faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
+    faces.add_argument("--unsure-faces", action="store_true",
+                       help="restore the faces the detector is unsure of too (scored under "
+                            f"{UNSURE_FACE_SCORE:g}: a hand, a pattern); without it they are left out where it is sure "
+                            "of other faces, and a note names them")
     faces.add_argument("--min-face-size", type=pixels, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
                        help="leave out detected faces smaller than this (the longer side of the face's box); a note "
                             "per photo counts those left out (default: %(default)g)")
@@ -315,7 +319,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
         device=args.device, precision=args.precision, model=args.model or "", fidelity=args.fidelity,
         steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
         spare_sharp_faces=args.spare_sharp_faces, seeds_per_face=args.seeds, base_seed=args.seed,
-        upscale=args.upscale, face_selection=args.faces,
+        upscale=args.upscale, face_selection=args.faces, include_unsure_faces=args.unsure_faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
         keep_16_bits=not args.eight_bit,
@@ -503,6 +507,11 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
+            if found.unsure:  # (QA: a hand at a group photo's edge was restored into a face)
+                record["unsure_faces_left_out"] = [f.index + 1 for f in found.unsure]
+                tqdm.write(f"note: {path_text(path)}: "
+                           f"{application.unsure_message(found, way='--unsure-faces restores such faces too')}.",
+                           file=sys.stderr)
         # What the result will be unlike the photo: said once there are faces to restore
         if photo.pages > 1:
             record["pages"] = photo.pages
@@ -535,7 +544,7 @@ class _Restorer:
         spared = application.spared_faces(result)
         spared_text = ""
         if spared:
-            record["spared"] = [{"face": s.position + 1, "fidelity": round(s.fidelity, 3),
+            record["spared"] = [{"face": _face_number(result, s.position), "fidelity": round(s.fidelity, 3),
                                  "restorer_change": round(s.restorer_change, 2)} for s in spared]
             spared_text = self._note_spared(path, result, spared)
         if result.damage is not None:
@@ -645,7 +654,7 @@ class _Restorer:
         same_files = (self.prefs.seeds_per_face > 1 and not self.args.refine
                       and all(face.seeds_alike() for face in result.faces))
         if not self.batch:
-            message = application.spared_message(result, switch=switch)
+            message = application.spared_message(result, switch=switch, number=lambda p: _face_number(result, p))
             if same_files:
                 message += f" Until then the {self.prefs.seeds_per_face} seeds' files are the same."
             tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
@@ -655,8 +664,9 @@ class _Restorer:
             tqdm.write("note: Sharp faces are spared: a face the restorer barely changes keeps the restorer's result "
                        "(\"kept\") or is sampled at a higher fidelity, so the prior cannot smear it; the photos' lines "
                        f"say which. {switch}.", file=sys.stderr)
-        parts = [(f"face {s.position + 1} kept" + (" once its damage was filled" if s.repaired else ""))
-                 if s.fidelity >= 1.0 else f"face {s.position + 1} at fidelity {s.fidelity:.2f}" for s in spared]
+        parts = [(f"face {_face_number(result, s.position)} kept" + (" once its damage was filled" if s.repaired else ""))
+                 if s.fidelity >= 1.0 else f"face {_face_number(result, s.position)} at fidelity {s.fidelity:.2f}"
+                 for s in spared]
         if same_files:
             parts.append("the seeds' files are the same")
         return f" (spared: {', '.join(parts)})"
@@ -726,6 +736,13 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     if len(kept) < len(inputs):
         print(f"note: {len(inputs) - len(kept)} input(s) named more than once are restored once.", file=sys.stderr)
     return kept
+
+
+def _face_number(result, position: int) -> int:
+    """The number a face restored at ``position`` of ``result`` has in its photo: the detector's (a
+    face left out before it, unsure or not selected, keeps its number; review: "faces 1, 2, 3, 4
+    kept" named the face left off)."""
+    return result.faces[position].face.index + 1
 
 
 def _someone_elses(dest: Path) -> bool:

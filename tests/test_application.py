@@ -97,6 +97,30 @@ def test_the_faces_left_out_for_their_size_are_counted():
     assert application.too_small_message(found) == "1 face smaller than 24 px left out"
 
 
+def test_a_face_the_detector_is_unsure_of_is_left_off_beside_faces_it_is_sure_of(retinaface_dir, testdata_dir):
+    """QA: a hand at the edge of a group photo (scored 0.966) was restored into a face-like smear.
+    Beside faces the detector is sure of it is found but switched off, and said; a photo whose only
+    face is unsure restores it; the preference restores every one."""
+    import dataclasses
+
+    photo = Photo.from_array(np.zeros((200, 300, 3), np.uint8))
+    sure, unsure = face_from_box((100, 50, 200, 150), index=0), face_from_box((10, 10, 40, 40), index=1)
+    unsure = dataclasses.replace(unsure, score=0.95)
+    found = application.detect_faces(photo, _Detector([sure, unsure]), Preferences())
+    assert [(f.index, f.enabled) for f in found.faces] == [(0, True), (1, False)]
+    assert application.unsure_message(found, way="X restores it") == (
+        "face 2 left off: the detector is unsure it is a face (score 0.950, under 0.97); X restores it")
+    alone = application.detect_faces(photo, _Detector([unsure]), Preferences())
+    assert [f.enabled for f in alone.faces] == [True] and application.unsure_message(alone, way="") is None
+    every = application.detect_faces(photo, _Detector([sure, unsure]), Preferences(include_unsure_faces=True))
+    assert [f.enabled for f in every.faces] == [True, True] and not every.unsure
+    largest = application.detect_faces(photo, _Detector([sure, unsure]), Preferences(face_selection="largest"))
+    assert not largest.unsure  # (left out by the selection, not for the detector's doubt)
+    real = application.detect_faces(read_photo(testdata_dir / "photos" / "cf_01.jpg"), FaceDetector(retinaface_dir),
+                                    Preferences())  # four men and the hand on a shoulder
+    assert [f.index + 1 for f in real.unsure] == [4] and sum(f.enabled for f in real.faces) == 4
+
+
 def test_a_real_photo_gives_its_faces(retinaface_dir, testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg")
     faces = application.find_faces(photo, FaceDetector(retinaface_dir), Preferences(face_selection="center"))

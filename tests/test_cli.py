@@ -283,6 +283,19 @@ def test_a_damaged_detector_file_is_one_error_without_torchs_advice(tmp_path, te
     assert "weights_only" not in err and "note:" not in err
 
 
+def test_a_face_the_detector_is_unsure_of_is_left_out_and_named(tmp_path, testdata_dir, capsys):
+    """cf_01's hand on a shoulder (QA: restored into a face): left out with a note naming it by the
+    number the detector gives it, listed in --json; --unsure-faces restores it too."""
+    photo = testdata_dir / "photos" / "cf_01.jpg"
+    code, out, err = _run(capsys, photo, "-o", tmp_path / "a", "--json", "--no-progress")
+    record = json.loads(out)["results"][0]
+    assert code == 0 and record["faces"] == 4 and record["unsure_faces_left_out"] == [4]
+    assert "face 4 left off: the detector is unsure it is a face (score 0.96" in err and "--unsure-faces" in err
+    code, out, err = _run(capsys, photo, "-o", tmp_path / "b", "--json", "--no-progress", "--unsure-faces")
+    record = json.loads(out)["results"][0]
+    assert code == 0 and record["faces"] == 5 and "unsure_faces_left_out" not in record and "unsure" not in err
+
+
 def test_usage_errors_exit_2(tmp_path, capsys):
     assert _run(capsys, "restore", tmp_path, "--upscale", "3")[0] == 2
     assert _run(capsys, "restore", tmp_path, "--fidelity", "2")[0] == 2

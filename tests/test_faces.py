@@ -22,8 +22,9 @@ from faceapp.core.photo_io import read_photo
 from faceapp.core.progress import drive
 from faceapp.core.templates import face_template
 
-#: Faces in ../shared/testdata/photos, counted by eye (the partial face at the left edge of
-#: cf_01 counts; the back of a head in cf_03 does not).
+#: What the detector finds in ../shared/testdata/photos, checked by eye: the faces, and in cf_01 a
+#: hand on a shoulder at the left edge too (scored 0.966: left off as unsure,
+#: faceapp.core.faces.UNSURE_FACE_SCORE); the back of a head in cf_03 is not found.
 FACES_PER_PHOTO = {
     "cf_00.jpg": 4,
     "cf_01.jpg": 5,

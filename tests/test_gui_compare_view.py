@@ -307,6 +307,10 @@ def test_a_faces_number_tag_says_what_a_click_does(view, qtbot):
     tag = view.image_to_widget(QPointF(120, 120)).toPoint() + QPoint(8, -8)
     qtbot.mouseMove(view, tag)
     assert view.toolTip() == "Face 1: click to switch it on" and view.cursor().shape() == Qt.CursorShape.PointingHandCursor
+    view.set_faces([FaceOutline(0, (120, 120, 180, 180), False, unsure=True)])  # why it is off (QA: a hand)
+    qtbot.mouseMove(view, view.image_to_widget(QPointF(20, 20)).toPoint())
+    qtbot.mouseMove(view, tag)
+    assert view.toolTip() == "Face 1: the detector is unsure it is a face; click to switch it on"
     qtbot.mouseMove(view, view.image_to_widget(QPointF(20, 20)).toPoint())
     assert view.toolTip() == ""
 

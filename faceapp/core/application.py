@@ -27,13 +27,14 @@ from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import covered_features, mask_to_photo, read_mask
 from faceapp.core.errors import ExportError, FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
-from faceapp.core.faces import Face, alignment_transform, select_faces
+from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, select_faces
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import drive
 from faceapp.core.settings import DEFAULT_FIDELITY
+from faceapp.core.wording import listed
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +133,14 @@ class ModelCache:
 
 class FoundFaces(NamedTuple):
     """What :func:`detect_faces` found in a photo: ``faces``, those restored (at least ``min_size``
-    px; the ones the face selection leaves out switched off), and ``too_small``, how many more the
-    detector found that were smaller than ``min_size`` and are left out altogether."""
+    px; the ones the face selection leaves out switched off, and those the detector is unsure of,
+    ``unsure``), and ``too_small``, how many more the detector found that were smaller than
+    ``min_size`` and are left out altogether."""
 
     faces: list[Face]
     too_small: int
     min_size: float
+    unsure: tuple[Face, ...] = ()  # switched off: the detector is unsure they are faces
 
 
 def detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
@@ -163,8 +166,31 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
     min_size = prefs.min_face_size
     faces = [dataclasses.replace(f, index=i) for i, f in enumerate(f for f in detected if f.size >= min_size)]
     chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}
-    faces = [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
-    return FoundFaces(faces, len(detected) - len(faces), min_size)
+    unsure = () if prefs.include_unsure_faces else unsure_faces(faces)
+    on = chosen - {f.index for f in unsure}
+    faces = [f if f.index in on else dataclasses.replace(f, enabled=False) for f in faces]
+    return FoundFaces(faces, len(detected) - len(faces), min_size, tuple(f for f in faces if f.index in chosen - on))
+
+
+def unsure_faces(faces: Sequence[Face]) -> tuple[Face, ...]:
+    """The faces the detector is unsure of (scored under :data:`UNSURE_FACE_SCORE`), where it is
+    sure of another: those are left switched off. In a photo whose faces are all unsure (one
+    heavily degraded face) none is: restoring it is why the photo was given."""
+    unsure = tuple(f for f in faces if f.score < UNSURE_FACE_SCORE)
+    return unsure if len(unsure) < len(faces) else ()
+
+
+def unsure_message(found: FoundFaces, *, way: str) -> str | None:
+    """A line both front-ends show when faces the detector is unsure of were left off (None when
+    none was), e.g. "face 4 left off: the detector is unsure it is a face (score 0.966, under 0.97); …", ending
+    with ``way``, the front-end's way to restore it."""
+    if not found.unsure:
+        return None
+    numbers = listed([str(f.index + 1) for f in found.unsure])
+    which = f"face {numbers}" if len(found.unsure) == 1 else f"faces {numbers}"
+    scores = ", ".join(f"{f.score:.3f}" for f in found.unsure)
+    return (f"{which} left off: the detector is unsure {'it is a face' if len(found.unsure) == 1 else 'they are faces'} "
+            f"(score {scores}, under {UNSURE_FACE_SCORE:g}); {way}")
 
 
 def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:

@@ -48,7 +48,7 @@ DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 #: The preferences a restore's result does not depend on: which faces are found (the faces are
 #: compared themselves), what Refine does, and how and where results are written.
-NOT_RESTORATION = frozenset({"face_selection", "min_face_size", "refine_passes", "output_folder", "name_pattern",
+NOT_RESTORATION = frozenset({"face_selection", "min_face_size", "include_unsure_faces", "refine_passes", "output_folder", "name_pattern",
                              "export_format", "quality", "keep_16_bits", "auto_start"})
 
 
@@ -60,7 +60,9 @@ class Preferences:
     model's ``default_fidelity`` / ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
     spare_sharp_faces: faces the restorer barely changed get less diffusion (:mod:`faceapp.core.sparing`),
     at the model's own fidelity and at one the user chose alike.
-    face_selection / min_face_size: which detected faces are restored. repair_resamples: RePaint
+    face_selection / min_face_size / include_unsure_faces: which detected faces are restored (a face
+    the detector is unsure of is left off where it is sure of others, unless the last says so:
+    :data:`faceapp.core.faces.UNSURE_FACE_SCORE`). repair_resamples: RePaint
     resamplings per step where damage is painted; refine_passes: passes of the GUI's Refine. output_folder: "" writes
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
     (checked when a name is made: :func:`faceapp.core.export.output_file_name`). keep_16_bits: a
@@ -82,6 +84,7 @@ class Preferences:
     refine_passes: Annotated[int, Field(ge=1, le=MAX_REFINE_PASSES)] = DEFAULT_REFINE_PASSES
     upscale: int = 1
     face_selection: FaceSelection = "all"
+    include_unsure_faces: bool = False
     min_face_size: Annotated[float, Field(ge=0.0)] = DEFAULT_MIN_FACE_SIZE
     output_folder: str = ""
     name_pattern: str = DEFAULT_NAME_PATTERN

@@ -70,6 +70,7 @@ class FaceOutline:
     index: int
     box: Box  # x0, y0, x1, y1 in photo pixels
     enabled: bool = True
+    unsure: bool = False  # the detector is unsure it is a face (left off where it is sure of others)
 
 
 #: A face's number tag (widget pixels): a button that switches the face on or off.
@@ -533,7 +534,9 @@ class CompareView(QWidget):
             tag = None if near else self._tag_at(pos)
             self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.PointingHandCursor if tag
                            else Qt.CursorShape.ArrowCursor)
-            tip = "" if tag is None else f"Face {tag.index + 1}: click to switch it {'off' if tag.enabled else 'on'}"
+            tip = "" if tag is None else (f"Face {tag.index + 1}: "
+                                          + ("the detector is unsure it is a face; " if tag.unsure else "")
+                                          + f"click to switch it {'off' if tag.enabled else 'on'}")
             if tip != self.toolTip():
                 QToolTip.hideText()  # (a shown tip would linger, naming the face left)
                 self.setToolTip(tip)
