@@ -116,6 +116,9 @@ def test_a_face_the_detector_is_unsure_of_is_left_off_beside_faces_it_is_sure_of
     assert [f.enabled for f in every.faces] == [True, True] and not every.unsure
     largest = application.detect_faces(photo, _Detector([sure, unsure]), Preferences(face_selection="largest"))
     assert not largest.unsure  # (left out by the selection, not for the detector's doubt)
+    big_doubt = dataclasses.replace(face_from_box((0, 0, 290, 190), index=1), score=0.9)  # a pattern, larger
+    largest = application.detect_faces(photo, _Detector([sure, big_doubt]), Preferences(face_selection="largest"))
+    assert [f.enabled for f in largest.faces] == [True, False]  # the largest face it is sure of
     real = application.detect_faces(read_photo(testdata_dir / "photos" / "cf_01.jpg"), FaceDetector(retinaface_dir),
                                     Preferences())  # four men and the hand on a shoulder
     assert [f.index + 1 for f in real.unsure] == [4] and sum(f.enabled for f in real.faces) == 4

@@ -165,11 +165,13 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
         detected = list(detector.detect(photo.srgb, min_size=0.0, should_cancel=should_cancel))
     min_size = prefs.min_face_size
     faces = [dataclasses.replace(f, index=i) for i, f in enumerate(f for f in detected if f.size >= min_size)]
-    chosen = {f.index for f in select_faces(faces, prefs.face_selection, image_size=(photo.width, photo.height))}
     unsure = () if prefs.include_unsure_faces else unsure_faces(faces)
-    on = chosen - {f.index for f in unsure}
-    faces = [f if f.index in on else dataclasses.replace(f, enabled=False) for f in faces]
-    return FoundFaces(faces, len(detected) - len(faces), min_size, tuple(f for f in faces if f.index in chosen - on))
+    doubtful = {f.index for f in unsure}  # (chosen among the others: "largest" is the largest sure face)
+    chosen = {f.index for f in select_faces([f for f in faces if f.index not in doubtful], prefs.face_selection,
+                                            image_size=(photo.width, photo.height))}
+    faces = [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
+    said = tuple(f for f in faces if f.index in doubtful) if prefs.face_selection == "all" else ()
+    return FoundFaces(faces, len(detected) - len(faces), min_size, said)
 
 
 def unsure_faces(faces: Sequence[Face]) -> tuple[Face, ...]:
