@@ -496,3 +496,15 @@ def test_a_failed_restore_again_leaves_the_photo_done_with_its_earlier_result(wi
     with qtbot.waitSignal(window.exports.saved, timeout=30000):
         assert window.exports.save()
     qtbot.waitUntil(lambda: window.filmstrip.state_text(path) == SAVED_STATE, timeout=5000)
+
+
+def test_the_panel_says_why_a_face_the_user_did_not_switch_off_is_off(window, qtbot, testdata_dir, tmp_path):
+    """cf_01's hand on a shoulder is found but left off as a face the detector is unsure of (QA):
+    the panel says so and how to restore it too; switched on, the line goes."""
+    import shutil
+
+    path = load(window, qtbot, shutil.copy(testdata_dir / "photos" / "cf_01.jpg", tmp_path / "band.jpg"))
+    said = "Face 4 is off: the detector is unsure it is a face. Click its number to restore it too."
+    assert said in window.run_panel.progress_text.text()
+    window.session.toggle_face(path, 3)
+    qtbot.waitUntil(lambda: said not in window.run_panel.progress_text.text())
