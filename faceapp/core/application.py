@@ -178,7 +178,7 @@ def unsure_faces(faces: Sequence[Face]) -> tuple[Face, ...]:
     """The faces the detector is unsure of (scored under :data:`UNSURE_FACE_SCORE`), where it is
     sure of another: those are left switched off. In a photo whose faces are all unsure (one
     heavily degraded face) none is: restoring it is why the photo was given."""
-    unsure = tuple(f for f in faces if f.score < UNSURE_FACE_SCORE)
+    unsure = tuple(f for f in faces if f.unsure)
     return unsure if len(unsure) < len(faces) else ()
 
 

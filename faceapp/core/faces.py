@@ -135,6 +135,11 @@ class Face:
         x0, y0, x1, y1 = self.box
         return (x0 + x1) / 2.0, (y0 + y1) / 2.0
 
+    @property
+    def unsure(self) -> bool:
+        """Whether the detector is unsure this is a face (scored under :data:`UNSURE_FACE_SCORE`)."""
+        return self.score < UNSURE_FACE_SCORE
+
 
 def reading_order(faces: Sequence[Face]) -> list[Face]:
     """``faces`` as a reader numbers the people of a group photo: row by row from the top, each row

@@ -35,7 +35,6 @@ from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import spared_faces, sparing_choice
 from faceapp.core.damage import mask_warning, read_mask
 from faceapp.core.errors import FaceappError
-from faceapp.core.faces import UNSURE_FACE_SCORE
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, write_mask
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
@@ -373,7 +372,7 @@ class MainWindow(QMainWindow):
             self.damage.suggest_brush_radius(default_brush_radius(editor.width, editor.height, [f.size for f in entry.faces]))
         restored = after is not None and entry.result is not None
         self.compare.set_after(after.image if restored and not preparing else None)
-        self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled, getattr(f, "score", 1.0) < UNSURE_FACE_SCORE)
+        self.compare.set_faces([FaceOutline(f.index, tuple(f.box), f.enabled, getattr(f, "unsure", False))
                                 for f in entry.faces])
         working = self.session.is_working(path)
         if changed or not working:

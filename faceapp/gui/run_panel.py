@@ -7,7 +7,6 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from faceapp.core.faces import UNSURE_FACE_SCORE
 from faceapp.core.wording import duration, listed
 from faceapp.gui.fidelity_control import FidelityControl
 from faceapp.gui.icons import icon
@@ -66,8 +65,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
             text += "\nFaces or damage changed since this result was made: press Restore to apply the changes."
     else:
         text = READY_TEXT
-    doubtful = [face for face in entry.faces
-                if not getattr(face, "enabled", True) and getattr(face, "score", 1.0) < UNSURE_FACE_SCORE]
+    doubtful = [face for face in entry.faces if not getattr(face, "enabled", True) and getattr(face, "unsure", False)]
     if doubtful and entry.enabled_faces():  # (why a face is off that the user did not switch off: QA, a hand)
         numbers = listed([str(face.index + 1) for face in doubtful])
         one = len(doubtful) == 1
