@@ -57,6 +57,7 @@ from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, legacy_text, with_iptc
 from faceapp.core.maker_notes import has_maker_note, keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
+from faceapp.core.pathtext import is_same_file
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
 
@@ -463,14 +464,6 @@ def file_key(path: str | Path) -> object:
     """What tells ``path``'s file apart from others: its :func:`file_identity`, or its real path
     where it cannot be read (a link loop, a missing file)."""
     return file_identity(path) or os.path.realpath(path)
-
-
-def is_same_file(a: str | Path, b: str | Path) -> bool:
-    """Whether two paths name one existing file (through links, ``..`` or another spelling)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _special_file(path: str | Path) -> bool:

@@ -8,7 +8,7 @@ characters of a name that would act on a terminal rather than show: control char
 that splits a message, an escape sequence that recolours the terminal or moves its cursor) and the
 bidirectional overrides that display a name's end reversed (``photo\\u202egpj.exe``).
 :func:`file_problem` tells a missing file from a folder, a broken or looping symbolic link and an
-unreadable path, so messages say which it is.
+unreadable path, so messages say which it is; :func:`is_same_file` whether two paths name one file.
 """
 
 from __future__ import annotations
@@ -77,6 +77,14 @@ def message_text(message: str, *named: str | os.PathLike) -> str:
     if text.replace("\n", "").isprintable():
         return text
     return "".join(char if char == "\n" else _shown(char) for char in text)
+
+
+def is_same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one existing file (through links, ``..`` or another spelling)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def file_problem(path: str | os.PathLike) -> str | None:

@@ -29,7 +29,7 @@ from faceapp.core.errors import (
     UnsafeCheckpointError,
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
-from faceapp.core.pathtext import file_problem
+from faceapp.core.pathtext import file_problem, is_same_file
 from faceapp.core.tempfiles import create_temp, process_exists, sweep_stale
 from faceapp.core.wording import counted
 
@@ -159,16 +159,9 @@ class DeletionPlan:
 def _beside_manifest_text(path: Path) -> str:
     """Why a weight file beside its manifest is kept: shipped with the app, or placed there by the
     user (a model exported from training: QA, it was called "bundled with the app")."""
-    if _same_folder(path.parent, paths.bundled_models_dir()):
+    if is_same_file(path.parent, paths.bundled_models_dir()):
         return "bundled with the app"
     return "beside the model's own manifest (faceapp deletes only the files it downloaded or imported)"
-
-
-def _same_folder(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 #: ``on_file(file_name, index, count)``: :meth:`Registry.download` starts file ``index``
