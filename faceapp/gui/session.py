@@ -479,12 +479,8 @@ class Session(QObject):
         if path in self.entries:
             self.entries[path].restore_started = True
         if isinstance(item, str):  # a stage before the steps (loading the model) or after them (enlarging)
-            clock.reset()  # (the steps' clock starts with them)
-            self._set_state(path, item)
-            text = item.capitalize() + "…"
-            if self._album is not None and path in self._album.photos:  # (Restore all: which photo, review)
-                text = self._album.progress_text() + text
-            self.progress.emit(path, text, -1.0, None)
+            in_album = self._album is not None and path in self._album.photos  # (Restore all: which photo, review)
+            self._stage_progress(path, item, clock, prefix=self._album.progress_text() if in_album else "")
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)
         fraction = (item.face_index * total + item.step) / (count * total)
@@ -690,11 +686,16 @@ class Session(QObject):
             entry.state, entry.error = "queued", None
             self.entryChanged.emit(path)
 
+    def _stage_progress(self, path: Path, stage: str, clock: StepClock, *, prefix: str = "") -> None:
+        """A job's stage without steps (``stage``, e.g. "loading model"): the photo's state, and the
+        progress line busy, after ``prefix``; the steps' clock starts again with them."""
+        clock.reset()
+        self._set_state(path, stage)
+        self.progress.emit(path, prefix + stage.capitalize() + "…", -1.0, None)
+
     def _face_job_progress(self, path: Path, item: Any, label: str, doing: str, clock: StepClock) -> None:
         if isinstance(item, str):  # a stage before the steps (loading the model)
-            clock.reset()  # (the steps' clock starts with them)
-            self._set_state(path, item)
-            self.progress.emit(path, item.capitalize() + "…", -1.0, None)
+            self._stage_progress(path, item, clock)
             return
         total = max(1, item.total_steps)
         entry = self.entries.get(path)
