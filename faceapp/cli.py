@@ -27,6 +27,7 @@ from typing import Any
 
 from faceapp import __version__
 from faceapp.arguments import floats, fraction, pixels, seed, within
+from faceapp.cli_json import print_json
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
@@ -46,12 +47,11 @@ from faceapp.core.export import (
 )
 from faceapp.core.faces import (
     DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
-    face_from_landmarks, UNSURE_FACE_SCORE,
+    UNSURE_FACE_SCORE, face_from_landmarks,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
-from faceapp.cli_json import print_json
 from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
 from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
