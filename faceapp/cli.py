@@ -178,6 +178,10 @@ def _add_restore_parser(subparsers) -> None:
                        help="a face the restorer barely changes (sharp already, or only lightly degraded) gets "
                             "less diffusion than --fidelity asks, up to none, so the prior cannot smear it; models "
                             "without a measured ramp spare nothing; each spared face is reported (default: on)")
+    model.add_argument("--match-grain", action=argparse.BooleanOptionalAction, default=True,
+                       help="give each restored face the grain or noise of the photo around it, as much as it "
+                            "lacks, so it does not look pasted in (a printed screen is not matched); "
+                            "--no-match-grain leaves faces as smooth as the model makes them (default: on)")
     model.add_argument("--seed", type=seed, default=0, help="first seed, 0 or more (default: %(default)s)")
     model.add_argument("--seeds", type=within(1, MAX_SEEDS), default=1,
                        help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
@@ -318,7 +322,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
     return Preferences(
         device=args.device, precision=args.precision, model=args.model or "", fidelity=args.fidelity,
         steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
-        spare_sharp_faces=args.spare_sharp_faces, seeds_per_face=args.seeds, base_seed=args.seed,
+        spare_sharp_faces=args.spare_sharp_faces, match_grain=args.match_grain, seeds_per_face=args.seeds, base_seed=args.seed,
         upscale=args.upscale, face_selection=args.faces, include_unsure_faces=args.unsure_faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,

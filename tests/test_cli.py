@@ -738,11 +738,12 @@ def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_p
     code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--json", "--no-progress", *FACE)
     assert code == 0 and "other settings" not in err  # the same options: skipped without a word
     code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--fidelity", "0.9", "--seed", "3",
-                          "--json", "--no-progress", *FACE)
+                          "--no-match-grain", "--json", "--no-progress", *FACE)
     [record] = json.loads(out)["results"]
     assert code == 0 and record["status"] == "skipped"
     assert "fidelity 0.80, now 0.90" in record["made_with_other_settings"]
     assert "first seed 0, now 3" in record["made_with_other_settings"]
+    assert "grain matching on, now off" in record["made_with_other_settings"]
     assert "was made with other settings (" in err and "--overwrite restores it again" in err
     assert len(list(tmp_path.iterdir())) == 1  # kept as it was
     for name in ("b.jpg", "c.jpg"):  # more photos: one note, then a count (QA: a note each, hundreds)

@@ -82,9 +82,10 @@ def test_a_48_bit_scan_comes_back_in_16_bits_with_its_background_untouched(tmp_p
     outside = outside_faces(result)
     np.testing.assert_array_equal(out16[outside], background16[outside])  # every bit of the scan
     assert len(np.unique(out16[outside] & 255)) > 100
-    # The faces: the 8-bit result's, scaled to 16 bits (8-bit rounding apart).
+    # The faces: the 8-bit result's, scaled to 16 bits (8-bit rounding apart: the enlarged background's,
+    # the blend's, and the grain's, which is the same noise in both).
     eight = result.composite().astype(np.int64)
-    assert np.abs(out16.astype(np.int64) - eight * SCALE_8_TO_16).max() <= 2 * SCALE_8_TO_16
+    assert np.abs(out16.astype(np.int64) - eight * SCALE_8_TO_16).max() <= 3 * SCALE_8_TO_16
     inside = ~outside
     assert (out16[inside].astype(np.int64) - background16[inside]).mean() > 20 * SCALE_8_TO_16  # the brighter faces
     assert Image.open(written).text["Title"] == "scan" and read_provenance(written) is not None

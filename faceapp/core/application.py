@@ -294,7 +294,7 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False)
         sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8, getattr(engine, "default_fidelity", DEFAULT_FIDELITY)),
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
         aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
-        repair_resamples=prefs.repair_resamples,
+        repair_resamples=prefs.repair_resamples, match_grain=prefs.match_grain,
     )
 
 
@@ -605,8 +605,8 @@ def settings_changed_since(result_file: Path, now: Preferences) -> list[str]:
     """What a restore with ``now`` (resolved: :func:`resolved_preferences`, once a run) would do
     otherwise than the one that wrote ``result_file``, as "fidelity 0.80, now 0.90" phrases (empty
     when nothing, or when the file says too little or cannot be read as faceapp wrote it): the
-    model, a fidelity given, the step count, eta, the schedule, the texture polish, the upscale and
-    the first seed. A resumed batch (--skip-existing) keeps such a result and says so."""
+    model, a fidelity given, the step count, eta, the schedule, the texture polish, the upscale,
+    grain matching and the first seed. A resumed batch (--skip-existing) keeps such a result and says so."""
     try:
         return _settings_changed(export.read_provenance(result_file) or {}, now)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # a record not as faceapp writes it
@@ -614,12 +614,17 @@ def settings_changed_since(result_file: Path, now: Preferences) -> list[str]:
         return []
 
 
+def _on_off(value: object) -> str | None:
+    return None if value is None else "on" if value else "off"
+
+
 def _settings_changed(record: dict, now: Preferences) -> list[str]:
     pairs: list[tuple[str, Any, Any]] = [("model", record.get("model"), now.model),
                                          ("upscale", record.get("upscale"), now.upscale),
                                          ("schedule", record.get("schedule"), now.schedule),
                                          ("eta", record.get("eta"), now.eta),
-                                         ("texture polish", record.get("polish_timestep"), now.polish_timestep)]
+                                         ("texture polish", record.get("polish_timestep"), now.polish_timestep),
+                                         ("grain matching", _on_off(record.get("match_grain")), _on_off(now.match_grain))]
     if now.schedule == "fast":
         pairs.append(("steps", record.get("steps"), now.steps))
     if now.fidelity is not None:

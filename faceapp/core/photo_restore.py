@@ -45,6 +45,7 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
+from faceapp.core.grain import Grain, add_grain, face_grains
 from faceapp.core.greyscale import grey_copy, make_grey
 from faceapp.core.paste import (
     FaceMask,
@@ -84,7 +85,8 @@ class PhotoSettings:
 
     seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …). upscale: 1, 2 or 4.
     aligned: the photo is already an aligned face crop: it is restored whole and no mask is
-    applied. precision: the engine's inference precision, recorded in the provenance.
+    applied. match_grain: each pasted face gets the grain of the photo around it
+    (:mod:`faceapp.core.grain`; not an aligned crop, which has nothing around its face). precision: the engine's inference precision, recorded in the provenance.
     repair_resamples: RePaint resamplings per step when damaged faces are repaired (1 = none).
     """
 
@@ -95,6 +97,7 @@ class PhotoSettings:
     aligned: bool = False
     precision: str = "auto"
     repair_resamples: int = 1
+    match_grain: bool = True
 
     def __post_init__(self) -> None:
         if self.seeds_per_face < 1:
@@ -202,12 +205,13 @@ class _RunCache:
     """What every version of one run's result shares: the blend state and the latest composite
     (keyed by the candidate images it shows, not their indices: versions that grew different
     candidates at the same index, such as each seed refined on its own, show different pictures;
-    choosing back and forth, or saving what is shown, costs nothing)."""
+    choosing back and forth, or saving what is shown, costs nothing), with the grain it gave each
+    face (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.blend: _Blend | None = None
-        self.composite: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
+        self.composite: tuple[tuple[np.ndarray, ...], np.ndarray, list[Grain | None]] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,26 +308,42 @@ class PhotoResult:
         put_face_regions(out, state.masks, state.plain)
         restored = [self._in_photo(f.restored, np.uint8) for f in self.faces]  # back to the photo's colour space
         blend_faces(out, state.plain, restored, state.masks, state.weights, kept=self._kept_details(np.uint8))
+        grains = self._grains(out, state)
+        add_grain(out, state.masks, state.weights, grains, self.scale)
         if self.photo.greyscale:  # black-and-white in, black-and-white out, whatever the faces' colour
             make_grey(out)
-        self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
+        self._run.composite = (shown, _frozen(out), grains)  # one assignment: readers see the old or the new
         return out
 
     def composite_over(self, background: np.ndarray) -> np.ndarray:
         """The chosen faces blended in place into ``background``, returned: another version of this
         result's background (the same size, uint8 or uint16, writable), such as the photo's own 16
         bits enlarged (:mod:`faceapp.core.sixteen_bit`); made grey when the photo is black-and-white.
-        Into uint16 each face goes in its 8 bits scaled to 16 (×257): the model makes 8."""
+        Into uint16 each face goes in its 8 bits scaled to 16 (×257): the model makes 8; so does the
+        grain :meth:`composite` gives it, the same noise (measured there, on the 8-bit result)."""
         if background.shape != self.background.shape or background.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"expected a uint8 or uint16 background of {self.background.shape}, "
                              f"got {background.dtype} {background.shape}")
+        shown = self.shown()
+        cached = self._run.composite
+        if cached is None or not _same_images(cached[0], shown):
+            self.composite()
+            cached = self._run.composite
         state = self._blend_state()
         restored = [self._in_photo(f.restored, background.dtype) for f in self.faces]
         blend_faces(background, face_regions(background, state.masks), restored, state.masks, state.weights,
                     kept=self._kept_details(background.dtype))
+        add_grain(background, state.masks, state.weights, cached[2], self.scale)
         if self.photo.greyscale:
             make_grey(background)
         return background
+
+    def _grains(self, blended: np.ndarray, state: _Blend) -> list[Grain | None]:
+        """The grain each face of ``blended`` (the 8-bit output with the faces in) lacks, measured
+        against the background, as the settings ask (:mod:`faceapp.core.grain`; None: none)."""
+        if not self.settings.match_grain or self.settings.aligned:
+            return [None] * len(state.masks)
+        return face_grains(state.plain, blended, state.masks, state.weights, self.scale)
 
     def keeps_detail(self, position: int) -> bool:
         """Whether face ``position`` is pasted as the restorer's change to it, keeping the photo's
@@ -380,6 +400,7 @@ class PhotoResult:
             "schedule": sampler.schedule,
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
+            "match_grain": self.settings.match_grain and not self.settings.aligned,
             "faces": [_face_provenance(f) for f in self.faces],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),

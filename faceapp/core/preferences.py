@@ -59,7 +59,8 @@ class Preferences:
     model: manifest name; "" is the registry's default model. fidelity / steps: None takes the
     model's ``default_fidelity`` / ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
     spare_sharp_faces: faces the restorer barely changed get less diffusion (:mod:`faceapp.core.sparing`),
-    at the model's own fidelity and at one the user chose alike.
+    at the model's own fidelity and at one the user chose alike. match_grain: each restored face
+    gets the grain of the photo around it (:mod:`faceapp.core.grain`).
     face_selection / min_face_size / include_unsure_faces: which detected faces are restored (a face
     the detector is unsure of is left off where it is sure of others, unless the last says so:
     :data:`faceapp.core.faces.UNSURE_FACE_SCORE`). repair_resamples: RePaint
@@ -78,6 +79,7 @@ class Preferences:
     schedule: ScheduleMode = "fast"
     polish_timestep: Annotated[int, Field(ge=0, le=MAX_POLISH_TIMESTEP)] = 0
     spare_sharp_faces: bool = True
+    match_grain: bool = True
     seeds_per_face: Annotated[int, Field(ge=1, le=MAX_SEEDS)] = 4
     base_seed: Annotated[int, Field(ge=0)] = 0
     repair_resamples: Annotated[int, Field(ge=1, le=MAX_RESAMPLES)] = 1

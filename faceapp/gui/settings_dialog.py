@@ -164,6 +164,11 @@ class SettingsDialog(QDialog):
                                           "prior's diffusion (up to none), so sharp faces are not smeared. Which faces "
                                           "were spared is said after each restore. Models without a measured "
                                           "threshold spare no face")
+        self.match_grain = QCheckBox("Match the photo's grain")
+        self.match_grain.setChecked(prefs.match_grain)
+        self.match_grain.setToolTip("Give each restored face the grain or noise of the photo around it, as much as "
+                                    "it lacks, so it does not look pasted in. Off: faces stay as smooth as the "
+                                    "model makes them. A printed screen (halftone dots) is not matched")
         self.seeds = QSpinBox()
         self.seeds.setRange(1, MAX_SEEDS)
         self.seeds.setValue(prefs.seeds_per_face)
@@ -236,6 +241,7 @@ class SettingsDialog(QDialog):
         restoration.addRow("Faces", self.face_selection)
         restoration.addRow("Smallest face", self.min_face_size)
         restoration.addRow("Sharp faces", self.spare_sharp_faces)
+        restoration.addRow("Grain", self.match_grain)
         restoration.addRow("Seeds per face", self.seeds)
         restoration.addRow("Steps", self.steps)
         restoration.addRow("Background upscale", self.upscale)
@@ -349,6 +355,7 @@ class SettingsDialog(QDialog):
             eta=round(self.eta.value(), 3),
             polish_timestep=self.polish.value(),
             spare_sharp_faces=self.spare_sharp_faces.isChecked(),
+            match_grain=self.match_grain.isChecked(),
             seeds_per_face=self.seeds.value(),
             base_seed=self.base_seed.value(),
             repair_resamples=self.repair_resamples.value(),
