@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from pipeline_util import FakeEngine, identity_engine, outside_faces
+from pipeline_util import FakeEngine, SmoothingEngine, identity_engine, outside_faces
 
 from faceapp.core.application import depth_note, result_pixels, write_result
 from faceapp.core.errors import ExportError
@@ -185,3 +185,25 @@ def test_png_writer_round_trips_16_bits_and_export_refuses_them_where_they_canno
         with pytest.raises(ExportError, match="16 bits per channel are written as PNG"):
             export_photo(rgb16, None, None, tmp_path / name)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_grainy_48_bit_scan_gets_its_grain_on_the_faces_of_the_16_bit_file(tmp_path):
+    size = 240
+    noise = cv2.GaussianBlur(np.random.default_rng(3).standard_normal((size, size)).astype(np.float32), (0, 0), 0.8)
+    scan16 = np.clip(30000 + (6 * 257 / noise.std()) * noise[..., None] + np.zeros(3), 0, 65535).astype(np.uint16)
+    source = tmp_path / "grainy.png"
+    _write_png16(source, scan16)
+    photo = read_photo(source)
+    faces = [face_from_box((70, 60, 170, 160), index=0)]
+
+    def fine_detail(matched: bool):
+        result = restore_photo(photo, faces, SmoothingEngine(), PhotoSettings(sampler=NO_DIFFUSION, match_grain=matched))
+        out16 = _read16(write_result(result, tmp_path / f"out_{matched}.png", quality=95)).astype(np.float32) / 257
+        assert out16.max() > 0  # (16 bits read back)
+        residual = out16 - cv2.GaussianBlur(out16, (0, 0), 1.0)
+        return residual[100:130, 100:130].std(), residual[5:45, 5:45].std()  # the face's middle, a corner
+
+    face_smooth, _ = fine_detail(False)
+    face_grain, photo_grain = fine_detail(True)
+    assert face_smooth < 0.4 * photo_grain
+    assert 0.85 * photo_grain < face_grain < 1.15 * photo_grain

@@ -4,25 +4,27 @@ The models return faces smoother than film or a sensor ever made them: pasted in
 such a face looks cut out and stuck on (a retoucher, QA: "the grain stops at the hairline"). So once
 the faces are blended in, each gets the grain it lacks, measured on the photo around it:
 
-- **measured** at the photo's own scale on a window over the face, on the flattest 40 % of its
-  pixels (smooth gradients, where a high-pass filter keeps grain rather than detail; clipped blacks
-  and whites left out): the 3×3 covariance of the high-pass x − G₁∗x and its correlation between
-  horizontal neighbours, which says how fine the grain is (white noise: −0.17; a film scan's
-  clumps: +0.3 to +0.6). The photo is measured on the background, the face on the blended result
-  where the face's weight is ≥ 0.9: what the restorer left of grain, or the photo's own detail of a
-  face pasted as its change;
+- **measured** on a window over the face at the photo's own scale, on the photo's flattest 40 %
+  of its pixels (smooth gradients, where a high-pass filter keeps grain rather than detail; clipped
+  blacks and whites left out): the 3×3 covariance of the high-pass x − G₁∗x and its correlation
+  between horizontal neighbours, which says how fine the grain is (white noise: −0.17; a film
+  scan's clumps: +0.3 to +0.6). The photo is measured on its own pixels, the face on the blended
+  result (brought back to the photo's scale) at those of the pixels where the face's weight is
+  ≥ 0.9: what the restorer left of grain, or the photo's own detail of a face pasted as its change;
 - **added**: the difference of the two covariances (what the face lacks, per channel and between
   channels, so colour noise stays colour noise and film grain stays grey), as white noise blurred to
   the grain's fineness, mixed across channels, on the photo's pixel grid, enlarged like the
-  background (Lanczos: the grain of a ×2 background is the photo's, enlarged), and faded in with the
-  face's blending weight w as √(w(2 − w)): where the face covers a share w, (1 − w)² of the photo's
-  own grain variance is left and the added grain makes up the rest.
+  background (Lanczos: the grain of a ×2 background is the photo's, enlarged), and faded in over
+  the blend so that the grain's variance stays the photo's: where faces cover a share W of a pixel,
+  (1 − W)² of the photo's own grain is left and W² of the face's, and the added grain makes up the
+  rest; faces that overlap share it by their weights.
 
-What is not grain is left alone: a printed screen (halftone dots: the high-pass more anticorrelated
-between neighbours than white noise is) and less than half a grey level of it. What is added is
-capped (:data:`MAX_GRAIN`): a photo buried in noise does not bury its faces too. The noise is drawn
-per 64-pixel block of the photo from a fixed seed, so a result is the same every time, in the
-preview and in the file, and faces that overlap share one grain.
+What is not grain is left alone: a printed screen (halftone dots: sharp peaks in the high-pass's
+spectrum that no grain has), texture coarser than grain (neighbours correlated as white noise
+blurred by more than 1.2 pixels), and less than a grey level of it; nor does a face get any that
+has most of the photo's grain already (85 %: a sharp face pasted as its change keeps the photo's). What is added is capped
+(:data:`MAX_GRAIN`): a photo buried in noise does not bury its faces too. The noise is one fixed
+field over the photo, so a result is the same every time, in the preview and in the file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -49,16 +52,23 @@ _CLIPPED = 8
 _WINDOW = 384
 #: A face's weight from which a pixel counts as the face's own when the face is measured.
 _INTERIOR = 0.9
-#: Grain (the standard deviation of its high-pass, grey levels, the channels' root mean square) less
-#: than this is not added.
-MIN_GRAIN = 0.5
+#: Grain (the standard deviation of the noise added, grey levels, the channels' root mean square)
+#: less than this is not added.
+MIN_GRAIN = 1.0
 #: The most grain added (the same measure).
-MAX_GRAIN = 8.0
-#: A neighbour correlation of the photo's high-pass below this is a printed screen, not grain.
-_SCREEN_CORRELATION = -0.25
-#: The blurs that shape white noise into grain, σ in photo pixels (0: white).
-_BLURS = tuple(round(0.05 * k, 2) for k in range(41))
-_BLOCK = 64  # photo pixels a side of each block of noise drawn from its own generator
+MAX_GRAIN = 10.0
+#: A face with this share of the photo's grain (high-pass variance) has its grain: the rest is the
+#: measurements' own noise (a face pasted as its change, the photo's detail kept, measured 0.95–1.0).
+_OWN_ENOUGH = 0.85
+#: The blurs that shape white noise into grain, σ in photo pixels (0: white); texture whose
+#: neighbours correlate more than the last's is coarser than grain.
+_BLURS = tuple(round(0.05 * k, 2) for k in range(25))
+#: A printed screen: this share or more of the high-pass's power (periods under 12 px) lies in
+#: spectral peaks 30 times their surroundings (measured: halftone screens of 2–8 px at any angle
+#: 0.98; a halftone print's face 0.42; film grain, sensor noise, JPEG blocks, faces 0.00).
+_SCREEN_SHARE = 0.1
+_SCREEN_PEAK = 30.0
+_SCREEN_PERIOD = 12.0
 _MARGIN = 12  # photo pixels of noise beyond a band: the widest blur's and Lanczos's reach
 _SEED = 20_261_205
 _BAND_ROWS = 128  # output rows grained at a time
@@ -67,37 +77,49 @@ _BAND_ROWS = 128  # output rows grained at a time
 @dataclass(frozen=True)
 class Texture:
     """What a window holds of grain: ``covariance``, 3×3, of its high-pass on flat pixels (grey
-    levels²), and ``correlation``, of the brightness high-pass between horizontal neighbours."""
+    levels²); ``correlation``, of the brightness high-pass between horizontal neighbours; and
+    ``screen``, whether it is a printed screen (asked of the photo only)."""
 
     covariance: np.ndarray
     correlation: float
+    screen: bool = False
 
 
 @dataclass(frozen=True)
 class Grain:
     """The grain one face gets: white noise blurred by ``blur`` (σ, photo pixels), scaled so that
     its high-pass has unit variance, then mixed into RGB by ``mix`` (3×3: the high-pass of the
-    grain added has covariance mix·mixᵀ)."""
+    grain added has covariance mix·mixᵀ). ``own_share``: the face's own grain, as a share of the
+    photo's (their high-pass variances), which the fade over the blend allows for."""
 
     mix: np.ndarray
     blur: float
+    own_share: float = 0.0
 
     @property
     def strength(self) -> float:
-        """The standard deviation of the added grain's high-pass, grey levels (the root mean square
-        over the channels)."""
-        return float(np.linalg.norm(self.mix) / np.sqrt(3.0))
+        """The standard deviation of the noise added, grey levels (the root mean square over the
+        channels)."""
+        return float(np.linalg.norm(self.mix) / np.sqrt(3.0)) * _shaping()[_BLURS.index(self.blur)].gain
 
 
-def measure_texture(image: np.ndarray, where: np.ndarray | None = None) -> Texture | None:
+def measure_texture(image: np.ndarray, where: np.ndarray | None = None, *, screen: bool = False) -> Texture | None:
     """The grain of ``image`` (HxWx3, at the photo's scale, values in 8-bit grey levels, any
-    number type), on the flattest of the pixels ``where`` says (HxW bool; None: all); None when
-    too few pixels are flat and unclipped to tell."""
+    number type) on the flattest of the pixels ``where`` says (HxW bool; None: all)
+    (:func:`flat_pixels`, :func:`texture_at`); ``screen``: whether to ask if it is a printed screen."""
+    image = np.asarray(image, dtype=np.float32)
+    flat = flat_pixels(image, where)
+    return None if flat is None else texture_at(image, flat, screen=screen)
+
+
+def flat_pixels(image: np.ndarray, where: np.ndarray | None = None) -> np.ndarray | None:
+    """The flattest 40 % of the pixels ``where`` says (HxW bool; None: all) of ``image`` (HxWx3,
+    8-bit grey levels, any number type), clipped blacks and whites and the edges left out: where
+    a high-pass holds grain rather than detail. None when too few are left to tell."""
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
         return None
-    brightness = image.mean(axis=2)
-    smooth = cv2.GaussianBlur(brightness, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
+    smooth = cv2.GaussianBlur(image.mean(axis=2), (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
     slope = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
     usable = (smooth > _CLIPPED) & (smooth < 255 - _CLIPPED)
     usable[:3], usable[-3:], usable[:, :3], usable[:, -3:] = False, False, False, False  # filters' edges
@@ -106,45 +128,86 @@ def measure_texture(image: np.ndarray, where: np.ndarray | None = None) -> Textu
     if np.count_nonzero(usable) * _FLAT_SHARE < _MIN_FLAT_PIXELS:
         return None
     flat = usable & (slope <= np.quantile(slope[usable], _FLAT_SHARE))
+    return flat if np.count_nonzero(flat) >= _MIN_FLAT_PIXELS else None
+
+
+def texture_at(image: np.ndarray, flat: np.ndarray, *, screen: bool = False) -> Texture | None:
+    """The grain of ``image`` (HxWx3, 8-bit grey levels) measured on the pixels ``flat`` (HxW
+    bool; None when fewer than a few hundred); ``screen``: whether to ask if it is a printed screen."""
     if np.count_nonzero(flat) < _MIN_FLAT_PIXELS:
         return None
+    image = np.asarray(image, dtype=np.float32)
     residual = image - cv2.GaussianBlur(image, (0, 0), _HIGHPASS_SIGMA, borderType=cv2.BORDER_REFLECT)
     covariance = np.cov(residual[flat].T.astype(np.float64))
     bright = residual.mean(axis=2)
     pairs = flat[:, :-1] & flat[:, 1:]
     left, right = bright[:, :-1][pairs].astype(np.float64), bright[:, 1:][pairs].astype(np.float64)
-    spread = math.sqrt(float(np.mean(left * left) * np.mean(right * right)))
-    correlation = float(np.mean(left * right) / spread) if pairs.any() and spread > 0 else 0.0
-    return Texture(covariance, correlation)
+    spread = math.sqrt(float(np.mean(left * left) * np.mean(right * right))) if pairs.any() else 0.0
+    correlation = float(np.mean(left * right) / spread) if spread > 0 else 0.0
+    return Texture(covariance, correlation, screen and is_screen(image.mean(axis=2)))
+
+
+def is_screen(brightness: np.ndarray) -> bool:
+    """Whether ``brightness`` (HxW float32, the photo's scale) is a printed screen: its fine detail
+    (periods under 12 px) mostly in sharp spectral peaks, as halftone dots are and grain never is."""
+    detail = brightness - cv2.GaussianBlur(brightness, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
+    height, width = detail.shape
+    taper = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
+    power = np.abs(np.fft.fft2(detail * taper)) ** 2
+    fine = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :]) >= 1.0 / _SCREEN_PERIOD
+    total = float(power[fine].sum())
+    if total <= 0:
+        return False
+    level = np.log(np.fft.fftshift(power) + 1e-6 * total / power.size).astype(np.float32)
+    around = cv2.blur(level, (9, 9), borderType=cv2.BORDER_REFLECT)  # (shifted: the peaks' neighbours are near)
+    peaks = np.fft.ifftshift(level - around > math.log(_SCREEN_PEAK)) & fine
+    return float(power[peaks].sum()) >= _SCREEN_SHARE * total
 
 
 def grain_to_add(photo: Texture | None, face: Texture | None) -> Grain | None:
     """The grain a face whose own is ``face`` lacks in a photo whose grain is ``photo`` (None:
-    none, or none to add: either unknown, the photo's texture a printed screen, or under
-    :data:`MIN_GRAIN`)."""
-    if photo is None or face is None or photo.correlation < _SCREEN_CORRELATION:
+    none, or none to add: either unknown, the photo's texture a printed screen or coarser than
+    grain, the face's own grain most of the photo's, or the difference under :data:`MIN_GRAIN`);
+    capped at :data:`MAX_GRAIN`."""
+    shaping = _shaping()
+    if photo is None or face is None or photo.screen or photo.correlation > shaping[-1].correlation:
         return None
     values, vectors = np.linalg.eigh(photo.covariance - face.covariance)
-    mix = vectors * np.sqrt(np.clip(values, 0.0, None))  # the part of the difference that is a variance
-    grain = Grain(mix, _blur_for(photo.correlation))
+    # the symmetric square root of the difference's positive part: one answer for like covariances,
+    # so faces that overlap mix the shared noise alike rather than with eigenvectors of either sign
+    mix = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    own = float(np.trace(face.covariance) / max(float(np.trace(photo.covariance)), 1e-12))
+    if own >= _OWN_ENOUGH:
+        return None
+    grain = Grain(mix, _blur_for(photo.correlation), own)
     strength = grain.strength
     if strength < MIN_GRAIN:
         return None
-    return Grain(mix * (MAX_GRAIN / strength), grain.blur) if strength > MAX_GRAIN else grain
+    return Grain(mix * (MAX_GRAIN / strength), grain.blur, grain.own_share) if strength > MAX_GRAIN else grain
+
+
+class _Shape(NamedTuple):
+    """What a blur of :data:`_BLURS` makes of unit white noise: the standard deviation of its
+    high-pass (``highpass``), that high-pass's neighbour correlation, and ``gain``, the standard
+    deviation of the blurred noise scaled to a unit high-pass."""
+
+    highpass: float
+    correlation: float
+    gain: float
 
 
 @functools.cache
-def _shaping() -> tuple[tuple[float, float], ...]:
-    """For each blur of :data:`_BLURS`: the standard deviation of white noise's high-pass after
-    it, and that high-pass's neighbour correlation (from the filters' own impulse response)."""
+def _shaping() -> tuple[_Shape, ...]:
+    """:class:`_Shape` of each blur, from the filters' own impulse response."""
     impulse = np.zeros((49, 49), np.float32)
     impulse[24, 24] = 1.0
     rows = []
     for blur in _BLURS:
-        shaped = _blurred(impulse, blur)
-        response = (shaped - cv2.GaussianBlur(shaped, (0, 0), _HIGHPASS_SIGMA, borderType=cv2.BORDER_REFLECT)).astype(np.float64)
+        shaped = _blurred(impulse, blur).astype(np.float64)
+        response = shaped - cv2.GaussianBlur(shaped, (0, 0), _HIGHPASS_SIGMA, borderType=cv2.BORDER_REFLECT)
         energy = float(np.sum(response * response))
-        rows.append((math.sqrt(energy), float(np.sum(response[:, :-1] * response[:, 1:]) / energy)))
+        rows.append(_Shape(math.sqrt(energy), float(np.sum(response[:, :-1] * response[:, 1:]) / energy),
+                           math.sqrt(float(np.sum(shaped * shaped)) / energy)))
     return tuple(rows)
 
 
@@ -155,7 +218,7 @@ def _blurred(image: np.ndarray, blur: float) -> np.ndarray:
 def _blur_for(correlation: float) -> float:
     """The blur whose grain's high-pass correlates between neighbours as ``correlation`` says."""
     shaping = _shaping()
-    best = min(range(len(_BLURS)), key=lambda k: abs(shaping[k][1] - correlation))
+    best = min(range(len(_BLURS)), key=lambda k: abs(shaping[k].correlation - correlation))
     return _BLURS[best]
 
 
@@ -187,53 +250,87 @@ def at_photo_scale(image: np.ndarray, scale: int, unit: float = 1.0) -> np.ndarr
     return cv2.resize(values, (width // scale, height // scale), interpolation=cv2.INTER_AREA)
 
 
-def face_grains(plain: Sequence[np.ndarray], blended: np.ndarray, masks: Sequence[FaceMask],
+def face_grains(photo: np.ndarray, plain: Sequence[np.ndarray], blended: np.ndarray, masks: Sequence[FaceMask],
                 weights: Sequence[np.ndarray], scale: int) -> list[Grain | None]:
-    """The grain each face lacks: ``blended``, the output with the faces in (HxWx3 uint8 or
-    uint16, ``scale`` times the photo's size), and ``plain``, the output without them under each
-    mask's box (:func:`faceapp.core.paste.face_regions`), its normalised weight ``weights``."""
+    """The grain each face lacks: ``photo``, the photo's own pixels (HxWx3 uint8); ``blended``,
+    the output with the faces in (uint8 or uint16, ``scale`` times the photo's size), and
+    ``plain``, the output without them under each mask's box (:func:`faceapp.core.paste.face_regions`);
+    each face's normalised weight in ``weights``.
+
+    Enlarged and brought back to the photo's scale, grain comes back softer than the photo's own
+    (white noise at ×2: 0.8 of it): the face, measured so, is put in the photo's terms by how much
+    softer the plain background comes back the same way."""
     unit = 257.0 if blended.dtype == np.uint16 else 1.0
     grains: list[Grain | None] = []
     for region, mask, weight in zip(plain, masks, weights, strict=True):
-        if mask.empty():
-            grains.append(None)
-            continue
         wx0, wy0, wx1, wy1 = measure_window(mask.roi, scale)
-        x0, y0 = mask.roi[:2]
-        if wx1 - wx0 < 8 * scale or wy1 - wy0 < 8 * scale:
+        if mask.empty() or wx1 - wx0 < 8 * scale or wy1 - wy0 < 8 * scale:
             grains.append(None)
             continue
-        within = (slice(wy0 - y0, wy1 - y0), slice(wx0 - x0, wx1 - x0))  # the window in the mask's box
-        inside = at_photo_scale(weight[within], scale) >= _INTERIOR
-        photo = measure_texture(at_photo_scale(region[within], scale, unit))
-        face = measure_texture(at_photo_scale(blended[wy0:wy1, wx0:wx1], scale, unit), inside)
-        grains.append(grain_to_add(photo, face))
+        x0, y0 = mask.roi[:2]
+        inside = at_photo_scale(weight[wy0 - y0 : wy1 - y0, wx0 - x0 : wx1 - x0], scale) >= _INTERIOR
+        window = photo[wy0 // scale : wy1 // scale, wx0 // scale : wx1 // scale]
+        flat = flat_pixels(window)  # (the photo's: a smooth fill in the face must not pick where it is measured)
+        if flat is None:
+            grains.append(None)
+            continue
+        around = texture_at(window, flat, screen=True)
+        own = texture_at(at_photo_scale(blended[wy0:wy1, wx0:wx1], scale, unit), flat & inside)
+        if scale > 1 and around is not None and own is not None:
+            back = texture_at(at_photo_scale(region[wy0 - y0 : wy1 - y0, wx0 - x0 : wx1 - x0], scale, unit), flat)
+            softer = float(np.trace(around.covariance)) / max(float(np.trace(back.covariance)), 1e-12) if back else 1.0
+            own = Texture(own.covariance * softer, own.correlation)
+        grains.append(grain_to_add(around, own))
     return grains
 
 
 def add_grain(out: np.ndarray, masks: Sequence[FaceMask], weights: Sequence[np.ndarray],
               grains: Sequence[Grain | None], scale: int, *, band_rows: int = _BAND_ROWS) -> None:
     """Add each face's grain into ``out`` (HxWx3 uint8 or uint16, the output at ``scale`` times the
-    photo's size) in place, faded in by its normalised blending weight, in bands of ``band_rows``
-    output rows."""
+    photo's size) in place over its normalised blending weight, in bands of ``band_rows`` output
+    rows. Where faces cover a share W of a pixel (their weights' sum), the grain is faded in by
+    √(((2W − W²) − W²·s)/(1 − s)), s the face's own share of the photo's grain: what keeps the
+    grain's variance the photo's, (1 − W)² of it left of the photo's own and W²·s the face's,
+    where the two are unrelated; at most 1, what the face's middle gets (a face with much grain of
+    its own, the photo's detail kept, would get several times that: its grain is the photo's, and
+    no dip to fill). Each face adds its part by its weight's share of W."""
     unit = 257.0 if out.dtype == np.uint16 else 1.0
     top_value = float(np.iinfo(out.dtype).max)
     for mask, weight, grain in zip(masks, weights, grains, strict=True):
         if grain is None or mask.empty():
             continue
         x0, y0, x1, y1 = mask.roi
-        mix = (grain.mix * unit / _shaping()[_BLURS.index(grain.blur)][0]).astype(np.float32)
+        mix = (grain.mix * unit / _shaping()[_BLURS.index(grain.blur)].highpass).astype(np.float32)
         noise = _WhiteNoise()
         for top in range(y0, y1, band_rows):
             bottom = min(y1, top + band_rows)
             added = cv2.transform(_grain_field(noise, top, bottom, x0, x1, scale, grain.blur), mix)
-            fade = weight[top - y0 : bottom - y0]
-            added *= np.sqrt(fade * (2.0 - fade))[..., None]
+            own = weight[top - y0 : bottom - y0]
+            covered = _covered(masks, weights, top, bottom, x0, x1)
+            fade = ((2.0 - covered) * covered - covered * covered * grain.own_share) / (1.0 - grain.own_share)
+            np.clip(fade, 0.0, 1.0, out=fade)  # (never more than the face's middle gets: see above)
+            fade = np.sqrt(fade) * own / np.maximum(covered, 1e-6)
+            added *= fade[..., None]
             target = out[top:bottom, x0:x1]
             added += target
             np.rint(added, out=added)
             np.clip(added, 0.0, top_value, out=added)
             target[...] = added
+
+
+def _covered(masks: Sequence[FaceMask], weights: Sequence[np.ndarray], top: int, bottom: int,
+             left: int, right: int) -> np.ndarray:
+    """The sum of every face's normalised weight over output rows [top, bottom) and columns
+    [left, right) (float32): how much of each pixel the faces cover."""
+    total = np.zeros((bottom - top, right - left), np.float32)
+    for mask, weight in zip(masks, weights, strict=True):
+        if mask.empty():
+            continue
+        x0, y0, x1, y1 = mask.roi
+        r0, r1, c0, c1 = max(top, y0), min(bottom, y1), max(left, x0), min(right, x1)
+        if r0 < r1 and c0 < c1:
+            total[r0 - top : r1 - top, c0 - left : c1 - left] += weight[r0 - y0 : r1 - y0, c0 - x0 : c1 - x0]
+    return total
 
 
 def _grain_field(noise: _WhiteNoise, top: int, bottom: int, left: int, right: int, scale: int,
@@ -270,6 +367,7 @@ class _WhiteNoise:
 
 
 _TILE = 1024
+_BLOCK = 64  # photo pixels a side of each piece of the tile
 
 
 @functools.cache

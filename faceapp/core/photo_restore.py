@@ -205,13 +205,14 @@ class _RunCache:
     """What every version of one run's result shares: the blend state and the latest composite
     (keyed by the candidate images it shows, not their indices: versions that grew different
     candidates at the same index, such as each seed refined on its own, show different pictures;
-    choosing back and forth, or saving what is shown, costs nothing), with the grain it gave each
-    face (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
+    choosing back and forth, or saving what is shown, costs nothing), and the grain each face of
+    the latest composite got (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.blend: _Blend | None = None
-        self.composite: tuple[tuple[np.ndarray, ...], np.ndarray, list[Grain | None]] | None = None
+        self.composite: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
+        self.grains: tuple[tuple[np.ndarray, ...], list[Grain | None]] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,42 +309,45 @@ class PhotoResult:
         put_face_regions(out, state.masks, state.plain)
         restored = [self._in_photo(f.restored, np.uint8) for f in self.faces]  # back to the photo's colour space
         blend_faces(out, state.plain, restored, state.masks, state.weights, kept=self._kept_details(np.uint8))
-        grains = self._grains(out, state)
-        add_grain(out, state.masks, state.weights, grains, self.scale)
+        self._add_grain(out, state.plain, shown, state)
         if self.photo.greyscale:  # black-and-white in, black-and-white out, whatever the faces' colour
             make_grey(out)
-        self._run.composite = (shown, _frozen(out), grains)  # one assignment: readers see the old or the new
+        self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
     def composite_over(self, background: np.ndarray) -> np.ndarray:
         """The chosen faces blended in place into ``background``, returned: another version of this
         result's background (the same size, uint8 or uint16, writable), such as the photo's own 16
         bits enlarged (:mod:`faceapp.core.sixteen_bit`); made grey when the photo is black-and-white.
-        Into uint16 each face goes in its 8 bits scaled to 16 (×257): the model makes 8; so does the
-        grain :meth:`composite` gives it, the same noise (measured there, on the 8-bit result)."""
+        Into uint16 each face goes in its 8 bits scaled to 16 (×257): the model makes 8; its grain
+        is the same noise as :meth:`composite`'s, as measured there if the composite was made."""
         if background.shape != self.background.shape or background.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"expected a uint8 or uint16 background of {self.background.shape}, "
                              f"got {background.dtype} {background.shape}")
-        shown = self.shown()
-        cached = self._run.composite
-        if cached is None or not _same_images(cached[0], shown):
-            self.composite()
-            cached = self._run.composite
         state = self._blend_state()
         restored = [self._in_photo(f.restored, background.dtype) for f in self.faces]
-        blend_faces(background, face_regions(background, state.masks), restored, state.masks, state.weights,
-                    kept=self._kept_details(background.dtype))
-        add_grain(background, state.masks, state.weights, cached[2], self.scale)
+        plain = face_regions(background, state.masks)
+        blend_faces(background, plain, restored, state.masks, state.weights, kept=self._kept_details(background.dtype))
+        self._add_grain(background, plain, self.shown(), state)
         if self.photo.greyscale:
             make_grey(background)
         return background
 
-    def _grains(self, blended: np.ndarray, state: _Blend) -> list[Grain | None]:
-        """The grain each face of ``blended`` (the 8-bit output with the faces in) lacks, measured
-        against the background, as the settings ask (:mod:`faceapp.core.grain`; None: none)."""
+    def _add_grain(self, blended: np.ndarray, plain: Sequence[np.ndarray], shown: tuple[np.ndarray, ...],
+                   state: _Blend) -> None:
+        """Give each face of ``blended`` (the output with the ``shown`` candidates blended in, uint8
+        or uint16; ``plain``, the same without them under each face's box) the grain of the photo
+        that it lacks, as the settings ask (:mod:`faceapp.core.grain`): measured once for the
+        candidates shown, so every version of the output gets the same."""
         if not self.settings.match_grain or self.settings.aligned:
-            return [None] * len(state.masks)
-        return face_grains(state.plain, blended, state.masks, state.weights, self.scale)
+            return
+        cached = self._run.grains  # (read once: another thread may store its own meanwhile)
+        if cached is not None and _same_images(cached[0], shown):
+            grains = cached[1]
+        else:
+            grains = face_grains(self.photo.rgb, plain, blended, state.masks, state.weights, self.scale)
+            self._run.grains = (shown, grains)
+        add_grain(blended, state.masks, state.weights, grains, self.scale)
 
     def keeps_detail(self, position: int) -> bool:
         """Whether face ``position`` is pasted as the restorer's change to it, keeping the photo's
@@ -400,7 +404,7 @@ class PhotoResult:
             "schedule": sampler.schedule,
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
-            "match_grain": self.settings.match_grain and not self.settings.aligned,
+            "match_grain": self.settings.match_grain,
             "faces": [_face_provenance(f) for f in self.faces],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
