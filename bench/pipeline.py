@@ -1,6 +1,6 @@
 """Benchmark the whole-photo pipeline on a 24-megapixel photo with 3 faces (tiny model).
 
-    .venv/bin/python bench/pipeline.py [--upscale 1 2 4] [--threads 2] [--grain 5]
+    .venv/bin/python bench/pipeline.py [--upscale 1 2 4] [--threads 2]
 
 Each configuration runs in a fresh process, so "peak RSS" is that run's own maximum resident
 memory (ru_maxrss): reading, detection, restoring three faces with a tiny random-weight model
@@ -8,8 +8,7 @@ memory (ru_maxrss): reading, detection, restoring three faces with a tiny random
 upscale, the composite blended into the upscaled background in place (twice: the second is what
 a gallery click costs), then a PNG and a JPEG export with the default options, as the CLI does.
 The photo is a smooth random texture at 6000×4000 with three face crops of
-../shared/testdata/faces pasted in at 600 px; ``--grain STD`` puts film-like grain over it, and each
-upscale runs with grain matching (the default) and without, so the composite's rows show its cost.
+../shared/testdata/faces pasted in at 600 px.
 """
 
 from __future__ import annotations
@@ -29,9 +28,8 @@ SHARED = Path(os.environ.get("FACEAPP_SHARED_DIR", REPO.parent / "shared"))
 WIDTH, HEIGHT = 6000, 4000
 
 
-def make_photo(path: Path, *, grain: float = 0.0) -> None:
-    """A 24 MP JPEG: a smooth random texture (no faces) with three real face crops pasted on it;
-    ``grain``: the standard deviation (grey levels) of film-like grain over all of it."""
+def make_photo(path: Path) -> None:
+    """A 24 MP JPEG: a smooth random texture (no faces) with three real face crops pasted on it."""
     import cv2
     import numpy as np
 
@@ -41,9 +39,6 @@ def make_photo(path: Path, *, grain: float = 0.0) -> None:
         face = cv2.resize(cv2.imread(str(SHARED / "testdata" / "faces" / name)), (600, 600), interpolation=cv2.INTER_AREA)
         x, y = 700 + i * 1700, 900 + (i % 2) * 1200
         canvas[y : y + 600, x : x + 600] = face
-    if grain:  # grey clumps about a pixel wide, as a film scan's
-        noise = cv2.GaussianBlur(np.random.default_rng(1).standard_normal((HEIGHT, WIDTH), np.float32), (0, 0), 0.8)
-        canvas = np.clip(canvas + (grain / noise.std()) * noise[..., None], 0, 255).astype(np.uint8)
     cv2.imwrite(str(path), canvas, [cv2.IMWRITE_JPEG_QUALITY, 92])
 
 
@@ -59,7 +54,7 @@ def tiny_engine():
     return FaceEngine.from_networks(restorer, prior, face_size=64, name="tiny-random", device="cpu")
 
 
-def run_once(photo_path: Path, upscale: int, threads: int, match_grain: bool = True) -> dict:
+def run_once(photo_path: Path, upscale: int, threads: int) -> dict:
     import torch
 
     torch.set_num_threads(threads)
@@ -78,7 +73,7 @@ def run_once(photo_path: Path, upscale: int, threads: int, match_grain: bool = T
 
     t = time.perf_counter()
     detector = FaceDetector(SHARED / "weights" / "retinaface", model="retinaface_mobile0.25")
-    settings = PhotoSettings(sampler=SamplerSettings(fidelity=0.5, steps=4), upscale=upscale, match_grain=match_grain)
+    settings = PhotoSettings(sampler=SamplerSettings(fidelity=0.5, steps=4), upscale=upscale)
     faces = find_faces(photo, detector, Preferences())
     timings["detect"] = time.perf_counter() - t
 
@@ -104,44 +99,36 @@ def run_once(photo_path: Path, upscale: int, threads: int, match_grain: bool = T
             timings[f"export {fmt}"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"upscale": upscale, "match_grain": match_grain, "faces": len(faces), "output": f"{image.shape[1]}x{image.shape[0]}", "timings": timings, "peak_rss_mib": peak_mib}
+    return {"upscale": upscale, "faces": len(faces), "output": f"{image.shape[1]}x{image.shape[0]}", "timings": timings, "peak_rss_mib": peak_mib}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--upscale", type=int, nargs="+", default=[1, 2, 4], choices=(1, 2, 4))
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--grain", type=float, default=0.0, metavar="STD",
-                        help="film-like grain of this standard deviation (grey levels) over the photo, so the rows "
-                             "show grain matching's cost (faceapp.core.grain); each upscale then runs without it too")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--no-match-grain", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_once(args.child, args.upscale[0], args.threads, match_grain=not args.no_match_grain)))
+        print(json.dumps(run_once(args.child, args.upscale[0], args.threads)))
         return 0
 
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "photo24mp.jpg"
-        make_photo(photo, grain=args.grain)
+        make_photo(photo)
         rows = []
         for upscale in args.upscale:
-            for matched in ((True, False) if args.grain else (True,)):
-                done = subprocess.run(
-                    [sys.executable, __file__, "--child", str(photo), "--upscale", str(upscale), "--threads", str(args.threads),
-                     *([] if matched else ["--no-match-grain"])],
-                    capture_output=True, text=True, check=True, cwd=REPO,
-                )
-                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", str(photo), "--upscale", str(upscale), "--threads", str(args.threads)],
+                capture_output=True, text=True, check=True, cwd=REPO,
+            )
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     stages = list(rows[0]["timings"])
-    grain = f", grain σ {args.grain:g}" if args.grain else ""
-    print(f"24 MP photo ({WIDTH}x{HEIGHT}{grain}), 3 faces, tiny model (64 px, 4 steps), {args.threads} CPU threads\n")
-    print("| upscale | grain matched | output | faces | " + " | ".join(f"{s} (s)" for s in stages) + " | peak RSS (MiB) |")
-    print("|---|---|---|---|" + "---|" * len(stages) + "---|")
+    print(f"24 MP photo ({WIDTH}x{HEIGHT}), 3 faces, tiny model (64 px, 4 steps), {args.threads} CPU threads\n")
+    print("| upscale | output | faces | " + " | ".join(f"{s} (s)" for s in stages) + " | peak RSS (MiB) |")
+    print("|---|---|---|" + "---|" * len(stages) + "---|")
     for row in rows:
         cells = " | ".join(f"{row['timings'][s]:.2f}" for s in stages)
-        matched = "yes" if row["match_grain"] else "no"
-        print(f"| ×{row['upscale']} | {matched} | {row['output']} | {row['faces']} | {cells} | {row['peak_rss_mib']:.0f} |")
+        print(f"| ×{row['upscale']} | {row['output']} | {row['faces']} | {cells} | {row['peak_rss_mib']:.0f} |")
     return 0
 
 

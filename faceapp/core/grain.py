@@ -4,13 +4,14 @@ The models return faces smoother than film or a sensor ever made them: pasted in
 such a face looks cut out and stuck on (a retoucher, QA: "the grain stops at the hairline"). So once
 the faces are blended in, each gets the grain it lacks, measured on the photo around it:
 
-- **measured** on a window over the face at the photo's own scale, on the photo's flattest 40 %
-  of its pixels (smooth gradients, where a high-pass filter keeps grain rather than detail; clipped
-  blacks and whites left out): the 3×3 covariance of the high-pass x − G₁∗x and its correlation
-  between horizontal neighbours, which says how fine the grain is (white noise: −0.17; a film
-  scan's clumps: +0.3 to +0.6). The photo is measured on its own pixels, the face on the blended
-  result (brought back to the photo's scale) at those of the pixels where the face's weight is
-  ≥ 0.9: what the restorer left of grain, or the photo's own detail of a face pasted as its change;
+- **measured** on a window over the face at the photo's own scale, on the photo's quietest 30 %
+  of its 8×8 blocks as bright as the face, around the face's box (where a high-pass filter keeps
+  grain rather than detail; clipped blacks and whites and damage left out): the 3×3 covariance of
+  the high-pass x − G₁∗x and its correlation between horizontal neighbours, which says how fine
+  the grain is (white noise: −0.17; a film scan's clumps: +0.3 to +0.6). The photo is measured on
+  its own pixels, the face on the blended result (brought back to the photo's scale) at those of
+  the pixels where the face's weight is ≥ 0.9: what the restorer left of grain, or the photo's own
+  detail of a face pasted as its change;
 - **added**: the difference of the two covariances (what the face lacks, per channel and between
   channels, so colour noise stays colour noise and film grain stays grey), as white noise blurred to
   the grain's fineness, mixed across channels, on the photo's pixel grid, enlarged like the
@@ -21,10 +22,11 @@ the faces are blended in, each gets the grain it lacks, measured on the photo ar
 
 What is not grain is left alone: a printed screen (halftone dots: sharp peaks in the high-pass's
 spectrum that no grain has), texture coarser than grain (neighbours correlated as white noise
-blurred by more than 1.2 pixels), and less than a grey level of it; nor does a face get any that
-has most of the photo's grain already (85 %: a sharp face pasted as its change keeps the photo's). What is added is capped
-(:data:`MAX_GRAIN`): a photo buried in noise does not bury its faces too. The noise is one fixed
-field over the photo, so a result is the same every time, in the preview and in the file.
+blurred by more than 2 pixels), and less than a grey level of it; nor does a face get any that
+has most of the photo's grain already (85 %: a sharp face pasted as its change keeps the
+photo's). What is added is capped (:data:`MAX_GRAIN`): a photo buried in noise does not bury its
+faces too. The noise is one fixed field over the photo, so a result is the same every time, in
+the preview and in the file.
 """
 
 from __future__ import annotations
@@ -42,30 +44,32 @@ from faceapp.core.paste import FaceMask
 
 #: σ (photo pixels) of the Gaussian whose difference from the image is the high-pass measured.
 _HIGHPASS_SIGMA = 1.0
-#: The share of a window's pixels, flattest first, where grain is measured.
-_FLAT_SHARE = 0.4
-#: Fewer flat pixels than this measure nothing (a face a few pixels wide).
-_MIN_FLAT_PIXELS = 256
+#: The share of a window's 8×8 blocks, quietest first, where grain is measured.
+_QUIET_SHARE = 0.3
+_BLOCK_SIDE = 8
+#: Fewer quiet blocks than this measure nothing (a face a few pixels wide).
+_MIN_QUIET_BLOCKS = 6
 #: Grey levels (8-bit) near black or white where grain is clipped away: not measured there.
 _CLIPPED = 8
 #: The most of a face measured, photo pixels a side (the grain is the same all over it).
 _WINDOW = 384
+#: Grey levels beyond the face's middle 80 % of brightness where the photo's grain is measured too.
+_TONE_MARGIN = 12.0
 #: A face's weight from which a pixel counts as the face's own when the face is measured.
 _INTERIOR = 0.9
 #: Grain (the standard deviation of the noise added, grey levels, the channels' root mean square)
 #: less than this is not added.
 MIN_GRAIN = 1.0
 #: The most grain added (the same measure).
-MAX_GRAIN = 10.0
+MAX_GRAIN = 16.0
 #: A face with this share of the photo's grain (high-pass variance) has its grain: the rest is the
 #: measurements' own noise (a face pasted as its change, the photo's detail kept, measured 0.95–1.0).
 _OWN_ENOUGH = 0.85
 #: The blurs that shape white noise into grain, σ in photo pixels (0: white); texture whose
 #: neighbours correlate more than the last's is coarser than grain.
-_BLURS = tuple(round(0.05 * k, 2) for k in range(25))
+_BLURS = tuple(round(0.05 * k, 2) for k in range(41))
 #: A printed screen: this share or more of the high-pass's power (periods under 12 px) lies in
-#: spectral peaks 30 times their surroundings (measured: halftone screens of 2–8 px at any angle
-#: 0.98; a halftone print's face 0.42; film grain, sensor noise, JPEG blocks, faces 0.00).
+#: spectral peaks 30 times their surroundings (:func:`is_screen`).
 _SCREEN_SHARE = 0.1
 _SCREEN_PEAK = 30.0
 _SCREEN_PERIOD = 12.0
@@ -105,40 +109,71 @@ class Grain:
 
 def measure_texture(image: np.ndarray, where: np.ndarray | None = None, *, screen: bool = False) -> Texture | None:
     """The grain of ``image`` (HxWx3, at the photo's scale, values in 8-bit grey levels, any
-    number type) on the flattest of the pixels ``where`` says (HxW bool; None: all)
+    number type) where :func:`flat_pixels` says, among the pixels ``where`` says (HxW bool; None: all)
     (:func:`flat_pixels`, :func:`texture_at`); ``screen``: whether to ask if it is a printed screen."""
     image = np.asarray(image, dtype=np.float32)
     flat = flat_pixels(image, where)
     return None if flat is None else texture_at(image, flat, screen=screen)
 
 
-def flat_pixels(image: np.ndarray, where: np.ndarray | None = None) -> np.ndarray | None:
-    """The flattest 40 % of the pixels ``where`` says (HxW bool; None: all) of ``image`` (HxWx3,
-    8-bit grey levels, any number type), clipped blacks and whites and the edges left out: where
-    a high-pass holds grain rather than detail. None when too few are left to tell."""
+def flat_pixels(image: np.ndarray, where: np.ndarray | None = None, *,
+                brightness: tuple[float, float] | None = None) -> np.ndarray | None:
+    """The pixels of ``image`` (HxWx3, 8-bit grey levels, any number type) where grain shows
+    rather than detail: those of its quietest 30 % of 8×8 blocks (the least high-pass power),
+    among the blocks all of whose pixels ``where`` allows (HxW bool; None: all), unclipped (not
+    near black or white) and, given ``brightness`` (low, high), of such brightness (grain depends
+    on it: film's is strongest in the mid-tones, a sensor's in the shadows). The quietest blocks
+    hold grain alone where others hold texture too (QA: the smoothest pixels of a small JPEG of a
+    sequinned dress measured ten times its grain). None when too few are left to tell."""
     image = np.asarray(image, dtype=np.float32)
-    if image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
+    height, width = (size - size % _BLOCK_SIDE for size in image.shape[:2])
+    if image.ndim != 3 or height < 2 * _BLOCK_SIDE or width < 2 * _BLOCK_SIDE:
         return None
     smooth = cv2.GaussianBlur(image.mean(axis=2), (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
-    slope = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
-    usable = (smooth > _CLIPPED) & (smooth < 255 - _CLIPPED)
-    usable[:3], usable[-3:], usable[:, :3], usable[:, -3:] = False, False, False, False  # filters' edges
+    low, high = brightness if brightness is not None else (0.0, 255.0)
+    usable = (smooth > max(low, _CLIPPED)) & (smooth < min(high, 255 - _CLIPPED))
     if where is not None:
         usable &= where
-    if np.count_nonzero(usable) * _FLAT_SHARE < _MIN_FLAT_PIXELS:
+    energy = np.sum(_highpass(image) ** 2, axis=2)
+    rows, cols = height // _BLOCK_SIDE, width // _BLOCK_SIDE
+
+    def per_block(values: np.ndarray) -> np.ndarray:
+        return values[:height, :width].reshape(rows, _BLOCK_SIDE, cols, _BLOCK_SIDE).swapaxes(1, 2).reshape(rows, cols, -1)
+
+    allowed = per_block(usable).all(axis=2)
+    if np.count_nonzero(allowed) * _QUIET_SHARE < _MIN_QUIET_BLOCKS:
         return None
-    flat = usable & (slope <= np.quantile(slope[usable], _FLAT_SHARE))
-    return flat if np.count_nonzero(flat) >= _MIN_FLAT_PIXELS else None
+    power = per_block(energy).sum(axis=2)
+    quiet = allowed & (power <= np.quantile(power[allowed], _QUIET_SHARE))
+    pixels = np.zeros(image.shape[:2], bool)
+    pixels[:height, :width] = np.repeat(np.repeat(quiet, _BLOCK_SIDE, axis=0), _BLOCK_SIDE, axis=1)
+    return pixels
+
+
+def _highpass(image: np.ndarray) -> np.ndarray:
+    return image - cv2.GaussianBlur(image, (0, 0), _HIGHPASS_SIGMA, borderType=cv2.BORDER_REFLECT)
+
+
+@functools.cache
+def _quiet_bias() -> float:
+    """What the quietest blocks measure of white noise's high-pass variance, as a share of it: the
+    measurement is divided by it (grain that is not white, fewer values apart, comes out a little
+    under)."""
+    noise = np.random.default_rng(_SEED).standard_normal((256, 256, 3)).astype(np.float32) * 10 + 128
+    residual = _highpass(noise)
+    quiet = flat_pixels(noise)
+    return float(np.mean(residual[quiet] ** 2) / np.mean(residual ** 2))
 
 
 def texture_at(image: np.ndarray, flat: np.ndarray, *, screen: bool = False) -> Texture | None:
     """The grain of ``image`` (HxWx3, 8-bit grey levels) measured on the pixels ``flat`` (HxW
     bool; None when fewer than a few hundred); ``screen``: whether to ask if it is a printed screen."""
-    if np.count_nonzero(flat) < _MIN_FLAT_PIXELS:
+    if np.count_nonzero(flat) < _MIN_QUIET_BLOCKS * _BLOCK_SIDE**2:
         return None
     image = np.asarray(image, dtype=np.float32)
-    residual = image - cv2.GaussianBlur(image, (0, 0), _HIGHPASS_SIGMA, borderType=cv2.BORDER_REFLECT)
-    covariance = np.cov(residual[flat].T.astype(np.float64))
+    residual = _highpass(image)
+    values = residual[flat].astype(np.float64)
+    covariance = values.T @ values / len(values) / _quiet_bias()  # (the high-pass's mean is 0)
     bright = residual.mean(axis=2)
     pairs = flat[:, :-1] & flat[:, 1:]
     left, right = bright[:, :-1][pairs].astype(np.float64), bright[:, 1:][pairs].astype(np.float64)
@@ -149,8 +184,16 @@ def texture_at(image: np.ndarray, flat: np.ndarray, *, screen: bool = False) -> 
 
 def is_screen(brightness: np.ndarray) -> bool:
     """Whether ``brightness`` (HxW float32, the photo's scale) is a printed screen: its fine detail
-    (periods under 12 px) mostly in sharp spectral peaks, as halftone dots are and grain never is."""
+    (periods under 12 px) mostly in sharp spectral peaks, as halftone dots are and grain never is;
+    looked for away from the strongest edges (the 40 % steepest pixels), since a straight edge's
+    spectrum is a line of such peaks (the edge of a face on a dark backdrop read as a screen).
+    Measured so: halftone screens of 2–8 px at any angle 0.54–0.98 of the power in peaks, the
+    halftone child of gf_Blake_Lively 0.16; grain, sensor noise, faces and such an edge 0.00."""
+    smooth = cv2.GaussianBlur(brightness, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
+    slope = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+    calm = (slope <= np.quantile(slope, 0.6)).astype(np.float32)
     detail = brightness - cv2.GaussianBlur(brightness, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
+    detail = detail * cv2.GaussianBlur(calm, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
     height, width = detail.shape
     taper = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
     power = np.abs(np.fft.fft2(detail * taper)) ** 2
@@ -222,10 +265,19 @@ def _blur_for(correlation: float) -> float:
     return _BLURS[best]
 
 
-def measure_window(roi: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
-    """The part of a face's output box (x0, y0, x1, y1) where its grain is measured: whole photo
-    pixels (multiples of ``scale``), at most :data:`_WINDOW` photo pixels a side, about its centre."""
+def measure_window(roi: tuple[int, int, int, int], scale: int,
+                   box: Sequence[float] | None = None) -> tuple[int, int, int, int]:
+    """The part of a face's output box ``roi`` (x0, y0, x1, y1) where its grain is measured: the
+    face's own ``box`` (photo pixels, x0, y0, x1, y1) and a quarter of its size around (the whole
+    box where not given; QA: the box, three times the face, reached into the next picture of a
+    collage), in whole photo pixels (multiples of ``scale``), at most :data:`_WINDOW` photo pixels
+    a side, about its centre."""
     x0, y0, x1, y1 = roi
+    if box is not None:
+        bx0, by0, bx1, by1 = box
+        reach_x, reach_y = (bx1 - bx0) / 4.0, (by1 - by0) / 4.0
+        x0, x1 = max(x0, math.floor((bx0 - reach_x) * scale)), min(x1, math.ceil((bx1 + reach_x) * scale))
+        y0, y1 = max(y0, math.floor((by0 - reach_y) * scale)), min(y1, math.ceil((by1 + reach_y) * scale))
 
     def span(start: int, stop: int) -> tuple[int, int]:
         first, last = -(-start // scale), stop // scale  # whole photo pixels inside
@@ -251,37 +303,65 @@ def at_photo_scale(image: np.ndarray, scale: int, unit: float = 1.0) -> np.ndarr
 
 
 def face_grains(photo: np.ndarray, plain: Sequence[np.ndarray], blended: np.ndarray, masks: Sequence[FaceMask],
-                weights: Sequence[np.ndarray], scale: int) -> list[Grain | None]:
+                weights: Sequence[np.ndarray], scale: int,
+                boxes: Sequence[Sequence[float] | None] | None = None,
+                damage: np.ndarray | None = None) -> list[Grain | None]:
     """The grain each face lacks: ``photo``, the photo's own pixels (HxWx3 uint8); ``blended``,
     the output with the faces in (uint8 or uint16, ``scale`` times the photo's size), and
     ``plain``, the output without them under each mask's box (:func:`faceapp.core.paste.face_regions`);
-    each face's normalised weight in ``weights``.
+    each face's normalised weight in ``weights``; ``boxes``, each face's box in the photo
+    (:func:`measure_window`). The photo is measured at the brightness of the face (its box's middle
+    80 %, and a little more): a bright face on a dark, noisy backdrop got the shadows' noise (QA).
+    ``damage`` (the photo's size, 255 = damaged) is measured nowhere: a scratch is not grain, and
+    its smooth fill in a face that keeps the photo's grain would call for grain all over it.
 
     Enlarged and brought back to the photo's scale, grain comes back softer than the photo's own
     (white noise at ×2: 0.8 of it): the face, measured so, is put in the photo's terms by how much
     softer the plain background comes back the same way."""
     unit = 257.0 if blended.dtype == np.uint16 else 1.0
+    undamaged = None if damage is None else cv2.dilate(damage, np.ones((7, 7), np.uint8)) == 0
     grains: list[Grain | None] = []
-    for region, mask, weight in zip(plain, masks, weights, strict=True):
-        wx0, wy0, wx1, wy1 = measure_window(mask.roi, scale)
+    for region, mask, weight, box in zip(plain, masks, weights, boxes or [None] * len(masks), strict=True):
+        wx0, wy0, wx1, wy1 = measure_window(mask.roi, scale, box)
         if mask.empty() or wx1 - wx0 < 8 * scale or wy1 - wy0 < 8 * scale:
             grains.append(None)
             continue
         x0, y0 = mask.roi[:2]
         inside = at_photo_scale(weight[wy0 - y0 : wy1 - y0, wx0 - x0 : wx1 - x0], scale) >= _INTERIOR
         window = photo[wy0 // scale : wy1 // scale, wx0 // scale : wx1 // scale]
-        flat = flat_pixels(window)  # (the photo's: a smooth fill in the face must not pick where it is measured)
+        face = at_photo_scale(blended[wy0:wy1, wx0:wx1], scale, unit)
+        tones = face.mean(axis=2)[inside & _within_box(inside.shape, (wx0 // scale, wy0 // scale), box)]
+        if tones.size < _MIN_QUIET_BLOCKS * _BLOCK_SIDE**2:
+            grains.append(None)
+            continue
+        low, high = np.percentile(tones, (10, 90))
+        # (the photo's flat pixels: a smooth fill in the face must not pick where it is measured)
+        where = None if undamaged is None else undamaged[wy0 // scale : wy1 // scale, wx0 // scale : wx1 // scale]
+        flat = flat_pixels(window, where, brightness=(low - _TONE_MARGIN, high + _TONE_MARGIN))
         if flat is None:
             grains.append(None)
             continue
         around = texture_at(window, flat, screen=True)
-        own = texture_at(at_photo_scale(blended[wy0:wy1, wx0:wx1], scale, unit), flat & inside)
+        own = texture_at(face, flat & inside)
         if scale > 1 and around is not None and own is not None:
             back = texture_at(at_photo_scale(region[wy0 - y0 : wy1 - y0, wx0 - x0 : wx1 - x0], scale, unit), flat)
             softer = float(np.trace(around.covariance)) / max(float(np.trace(back.covariance)), 1e-12) if back else 1.0
             own = Texture(own.covariance * softer, own.correlation)
         grains.append(grain_to_add(around, own))
     return grains
+
+
+def _within_box(shape: tuple[int, ...], origin: tuple[int, int], box: Sequence[float] | None) -> np.ndarray:
+    """Which pixels of a window of ``shape`` at photo pixel ``origin`` lie in the face's ``box``
+    (photo pixels; None: all of them): the face itself, not the rest of its crop."""
+    inside = np.zeros(shape[:2], bool)
+    if box is None:
+        inside[...] = True
+        return inside
+    x0, y0 = origin
+    bx0, by0, bx1, by1 = (int(round(v)) for v in box)
+    inside[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = True
+    return inside
 
 
 def add_grain(out: np.ndarray, masks: Sequence[FaceMask], weights: Sequence[np.ndarray],

@@ -345,9 +345,18 @@ class PhotoResult:
         if cached is not None and _same_images(cached[0], shown):
             grains = cached[1]
         else:
-            grains = face_grains(self.photo.rgb, plain, blended, state.masks, state.weights, self.scale)
+            grains = face_grains(self.photo.rgb, plain, blended, state.masks, state.weights, self.scale,
+                                 [f.face.box for f in self.faces], self.damage)
             self._run.grains = (shown, grains)
         add_grain(blended, state.masks, state.weights, grains, self.scale)
+
+    def _grains_shown(self) -> list[Grain | None]:
+        """The grain each face of the output as shown got (None each where it is not known: no
+        output of these candidates made yet, or none asked for)."""
+        cached = self._run.grains
+        if cached is not None and _same_images(cached[0], self.shown()) and self.settings.match_grain:
+            return list(cached[1])
+        return [None] * len(self.faces)
 
     def keeps_detail(self, position: int) -> bool:
         """Whether face ``position`` is pasted as the restorer's change to it, keeping the photo's
@@ -405,7 +414,7 @@ class PhotoResult:
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
             "match_grain": self.settings.match_grain,
-            "faces": [_face_provenance(f) for f in self.faces],
+            "faces": [_face_provenance(f, grain) for f, grain in zip(self.faces, self._grains_shown(), strict=True)],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
         }
@@ -416,9 +425,11 @@ def _same_images(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
-def _face_provenance(face: FaceResult) -> dict[str, Any]:
+def _face_provenance(face: FaceResult, grain: Grain | None = None) -> dict[str, Any]:
     record: dict[str, Any] = {"box": [round(v, 1) for v in face.face.box], "seed": face.seeds[face.chosen],
                               "seeds": list(face.seeds)}
+    if grain is not None:
+        record["grain"] = round(grain.strength, 2)  # grey levels of grain matched to the photo's
     if face.fidelity is not None:
         record["fidelity"] = round(face.fidelity, 4)
     if face.restorer_change is not None:
