@@ -109,8 +109,8 @@ class Grain:
 
 def measure_texture(image: np.ndarray, where: np.ndarray | None = None, *, screen: bool = False) -> Texture | None:
     """The grain of ``image`` (HxWx3, at the photo's scale, values in 8-bit grey levels, any
-    number type) where :func:`flat_pixels` says, among the pixels ``where`` says (HxW bool; None: all)
-    (:func:`flat_pixels`, :func:`texture_at`); ``screen``: whether to ask if it is a printed screen."""
+    number type) on its :func:`flat_pixels` among those ``where`` says (HxW bool; None: all), by
+    :func:`texture_at`; ``screen``: whether to ask if it is a printed screen."""
     image = np.asarray(image, dtype=np.float32)
     flat = flat_pixels(image, where)
     return None if flat is None else texture_at(image, flat, screen=screen)
@@ -167,7 +167,8 @@ def _quiet_bias() -> float:
 
 def texture_at(image: np.ndarray, flat: np.ndarray, *, screen: bool = False) -> Texture | None:
     """The grain of ``image`` (HxWx3, 8-bit grey levels) measured on the pixels ``flat`` (HxW
-    bool; None when fewer than a few hundred); ``screen``: whether to ask if it is a printed screen."""
+    bool; None when fewer than six blocks' worth); ``screen``: whether to ask if it is a printed
+    screen."""
     if np.count_nonzero(flat) < _MIN_QUIET_BLOCKS * _BLOCK_SIDE**2:
         return None
     image = np.asarray(image, dtype=np.float32)
@@ -187,8 +188,9 @@ def is_screen(brightness: np.ndarray) -> bool:
     (periods under 12 px) mostly in sharp spectral peaks, as halftone dots are and grain never is;
     looked for away from the strongest edges (the 40 % steepest pixels), since a straight edge's
     spectrum is a line of such peaks (the edge of a face on a dark backdrop read as a screen).
-    Measured so: halftone screens of 2–8 px at any angle 0.54–0.98 of the power in peaks, the
-    halftone child of gf_Blake_Lively 0.16; grain, sensor noise, faces and such an edge 0.00."""
+    Checked: halftone screens of 2, 3, 4, 6 and 8 px at 0°, 15° and 45° and the halftone child of
+    gf_Blake_Lively are screens; grain, sensor noise, the other faces of ../shared/testdata and
+    such an edge are not."""
     smooth = cv2.GaussianBlur(brightness, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
     slope = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
     calm = (slope <= np.quantile(slope, 0.6)).astype(np.float32)
