@@ -238,3 +238,27 @@ def test_coarse_grain_of_an_enlarged_print_is_matched_too_and_the_file_says_how_
     [face] = result.provenance()["faces"]
     assert face["grain"] > 2.0
     assert "grain" not in _restore(rgb, match_grain=False).provenance()["faces"][0]
+
+
+@pytest.mark.parametrize("quality, matched", [(70, False), (84, False), (95, True)])
+def test_a_jpeg_saved_at_a_low_quality_has_no_grain_left_to_match(tmp_path, quality, matched):
+    """QA: small web JPEGs (cf_00.jpg at quality 82, cf_04.jpg at 63) got speckle their photos do not
+    have: what such a file holds at the grain's scale is the encoder's, not the film's or sensor's."""
+    from PIL import Image
+
+    from faceapp.core.photo_io import read_photo
+
+    path = tmp_path / "grainy.jpg"
+    Image.fromarray(_grainy_photo(std=8.0)).save(path, quality=quality)
+    photo = read_photo(path)
+    assert photo.jpeg_quality == quality  # (Pillow's tables: the standard ones, scaled)
+    made = [restore_photo(photo, [face_from_box(BOX, index=0)], SmoothingEngine(),
+                          PhotoSettings(sampler=NO_DIFFUSION, match_grain=match)).composite() for match in (True, False)]
+    assert (not np.array_equal(made[0], made[1])) == matched
+    assert read_photo(_png(tmp_path, _grainy_photo())).jpeg_quality is None
+
+
+def _png(folder, rgb: np.ndarray):
+    path = folder / "grainy.png"
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return path

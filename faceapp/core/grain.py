@@ -24,9 +24,9 @@ What is not grain is left alone: a printed screen (halftone dots: sharp peaks in
 spectrum that no grain has), texture coarser than grain (neighbours correlated as white noise
 blurred by more than 2 pixels), and less than a grey level of it; nor does a face get any that
 has most of the photo's grain already (85 %: a sharp face pasted as its change keeps the
-photo's). What is added is capped (:data:`MAX_GRAIN`): a photo buried in noise does not bury its
-faces too. The noise is one fixed field over the photo, so a result is the same every time, in
-the preview and in the file.
+photo's), nor a JPEG saved below quality 85 (:data:`MIN_JPEG_QUALITY`). What is added is capped
+(:data:`MAX_GRAIN`): a photo buried in noise does not bury its faces too. The noise is one fixed
+field over the photo, so a result is the same every time, in the preview and in the file.
 """
 
 from __future__ import annotations
@@ -105,6 +105,18 @@ class Grain:
         """The standard deviation of the noise added, grey levels (the root mean square over the
         channels)."""
         return float(np.linalg.norm(self.mix) / np.sqrt(3.0)) * _shaping()[_BLURS.index(self.blur)].gain
+
+
+#: A JPEG saved at a lower quality than this has lost its fine grain to the encoder: what is left
+#: at that scale is the encoder's own (ringing, blocks, smeared noise), and random grain added to
+#: match it is speckle the photo does not have (QA: cf_00.jpg at 82, cf_04.jpg at 63).
+MIN_JPEG_QUALITY = 85
+
+
+def grain_survives(jpeg_quality: int | None) -> bool:
+    """Whether a photo holds grain to match: not a JPEG saved below :data:`MIN_JPEG_QUALITY`
+    (``jpeg_quality``: its estimate, :attr:`faceapp.core.photo_io.Photo.jpeg_quality`; None: not a JPEG)."""
+    return jpeg_quality is None or jpeg_quality >= MIN_JPEG_QUALITY
 
 
 def measure_texture(image: np.ndarray, where: np.ndarray | None = None, *, screen: bool = False) -> Texture | None:

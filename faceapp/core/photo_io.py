@@ -207,6 +207,9 @@ class Photo:
     orientation: int = 1
     webp_lossless: bool = False
     png_colour: dict[bytes, bytes] | None = None
+    #: the quality a JPEG was saved at (1–100), estimated from its brightness quantisation table
+    #: (the IJG scaling of the standard table); None for other files
+    jpeg_quality: int | None = None
     #: the file's size and SHA-256 as it was read (None for a photo without a file): what a result's
     #: provenance names, though the file be replaced while the photo is restored (QA: a sync did)
     file_bytes: int | None = None
@@ -520,7 +523,27 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
         cmyk=cmyk, cmyk_profiled=cmyk_profiled,
         orientation=turned, webp_lossless=fmt == "WEBP" and _webp_lossless(path),
+        jpeg_quality=_jpeg_quality(image) if fmt == "JPEG" else None,
     )
+
+
+#: The IJG's standard brightness quantisation table (JPEG Annex K), row by row as Pillow gives it.
+_STANDARD_LUMA_TABLE = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40,
+                                 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24,
+                                 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98,
+                                 112, 100, 103, 99], dtype=np.float64)
+
+
+def _jpeg_quality(image: Image.Image) -> int | None:
+    """The quality a JPEG was saved at, as the IJG's encoder scales its standard table for it
+    (the mean of the file's brightness table over the standard one); None when it has none."""
+    tables = getattr(image, "quantization", None) or {}
+    table = tables.get(0)
+    if table is None or len(table) != 64:
+        return None
+    scale = float(np.mean(np.asarray(table, dtype=np.float64) / _STANDARD_LUMA_TABLE)) * 100.0
+    quality = (200.0 - scale) / 2.0 if scale <= 100.0 else 5000.0 / scale
+    return int(round(min(100.0, max(1.0, quality))))
 
 
 def _bits_per_channel(image: Image.Image) -> int:

@@ -45,7 +45,7 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
-from faceapp.core.grain import Grain, add_grain, face_grains
+from faceapp.core.grain import Grain, add_grain, face_grains, grain_survives
 from faceapp.core.greyscale import grey_copy, make_grey
 from faceapp.core.paste import (
     FaceMask,
@@ -339,7 +339,7 @@ class PhotoResult:
         or uint16; ``plain``, the same without them under each face's box) the grain of the photo
         that it lacks, as the settings ask (:mod:`faceapp.core.grain`): measured once for the
         candidates shown, so every version of the output gets the same."""
-        if not self.settings.match_grain or self.settings.aligned:
+        if not self.settings.match_grain or self.settings.aligned or not grain_survives(self.photo.jpeg_quality):
             return
         cached = self._run.grains  # (read once: another thread may store its own meanwhile)
         if cached is not None and _same_images(cached[0], shown):
