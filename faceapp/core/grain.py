@@ -395,10 +395,9 @@ def add_grain(out: np.ndarray, masks: Sequence[FaceMask], weights: Sequence[np.n
             continue
         x0, y0, x1, y1 = mask.roi
         mix = (grain.mix * unit / _shaping()[_BLURS.index(grain.blur)].highpass).astype(np.float32)
-        noise = _WhiteNoise()
         for top in range(y0, y1, band_rows):
             bottom = min(y1, top + band_rows)
-            added = cv2.transform(_grain_field(noise, top, bottom, x0, x1, scale, grain.blur), mix)
+            added = cv2.transform(_grain_field(top, bottom, x0, x1, scale, grain.blur), mix)
             own = weight[top - y0 : bottom - y0]
             covered = _covered(masks, weights, top, bottom, x0, x1)
             fade = ((2.0 - covered) * covered - covered * covered * grain.own_share) / (1.0 - grain.own_share)
@@ -427,37 +426,34 @@ def _covered(masks: Sequence[FaceMask], weights: Sequence[np.ndarray], top: int,
     return total
 
 
-def _grain_field(noise: _WhiteNoise, top: int, bottom: int, left: int, right: int, scale: int,
-                 blur: float) -> np.ndarray:
-    """Output rows [top, bottom) and columns [left, right) of the photo's white ``noise``, blurred
-    by ``blur`` on the photo's grid and enlarged ``scale`` times with Lanczos (float32, HxWx3)."""
+def _grain_field(top: int, bottom: int, left: int, right: int, scale: int, blur: float) -> np.ndarray:
+    """Output rows [top, bottom) and columns [left, right) of the photo's white noise
+    (:func:`_white_noise`), blurred by ``blur`` on the photo's grid and enlarged ``scale`` times with
+    Lanczos (float32, HxWx3)."""
     p0, p1 = top // scale - _MARGIN, -(-bottom // scale) + _MARGIN
     q0, q1 = left // scale - _MARGIN, -(-right // scale) + _MARGIN
-    field = _blurred(noise.window(p0, p1, q0, q1), blur)
+    field = _blurred(_white_noise(p0, p1, q0, q1), blur)
     if scale > 1:
         field = cv2.resize(field, ((q1 - q0) * scale, (p1 - p0) * scale), interpolation=cv2.INTER_LANCZOS4)
     return field[top - p0 * scale : bottom - p0 * scale, left - q0 * scale : right - q0 * scale]
 
 
-class _WhiteNoise:
-    """One fixed field of unit white noise over the photo's pixels (and beyond), three channels,
-    float32, so any window of it is the same whichever band asks: each 64-pixel block of it is a
-    piece of one 1024-pixel tile of noise drawn once, at an offset that the block's place picks.
-    (Drawing the noise itself took 80 % of the grain's time on a 24 MP face; pieces of white noise
-    side by side are white noise, and a piece recurs at random places out of 900,000 offsets.)"""
-
-    def window(self, p0: int, p1: int, q0: int, q1: int) -> np.ndarray:
-        """Photo rows [p0, p1) and columns [q0, q1)."""
-        tile = _noise_tile()
-        field = np.empty((p1 - p0, q1 - q0, 3), np.float32)
-        for by in range(p0 // _BLOCK, -(-p1 // _BLOCK)):
-            for bx in range(q0 // _BLOCK, -(-q1 // _BLOCK)):
-                oy, ox = _block_offset(by, bx)
-                ys, xs = by * _BLOCK, bx * _BLOCK
-                r0, r1 = max(p0, ys), min(p1, ys + _BLOCK)
-                c0, c1 = max(q0, xs), min(q1, xs + _BLOCK)
-                field[r0 - p0 : r1 - p0, c0 - q0 : c1 - q0] = tile[oy + r0 - ys : oy + r1 - ys, ox + c0 - xs : ox + c1 - xs]
-        return field
+def _white_noise(p0: int, p1: int, q0: int, q1: int) -> np.ndarray:
+    """Photo rows [p0, p1) and columns [q0, q1) (beyond the photo too) of one fixed field of unit
+    white noise, three channels, float32, the same whichever band asks: each 64-pixel block of it
+    is a piece of one 1024-pixel tile of noise drawn once, at an offset that the block's place
+    picks. (Drawing the noise itself took 80 % of the grain's time on a 24 MP face; pieces of white
+    noise side by side are white noise, and a piece recurs at random places out of 900,000 offsets.)"""
+    tile = _noise_tile()
+    field = np.empty((p1 - p0, q1 - q0, 3), np.float32)
+    for by in range(p0 // _BLOCK, -(-p1 // _BLOCK)):
+        for bx in range(q0 // _BLOCK, -(-q1 // _BLOCK)):
+            oy, ox = _block_offset(by, bx)
+            ys, xs = by * _BLOCK, bx * _BLOCK
+            r0, r1 = max(p0, ys), min(p1, ys + _BLOCK)
+            c0, c1 = max(q0, xs), min(q1, xs + _BLOCK)
+            field[r0 - p0 : r1 - p0, c0 - q0 : c1 - q0] = tile[oy + r0 - ys : oy + r1 - ys, ox + c0 - xs : ox + c1 - xs]
+    return field
 
 
 _TILE = 1024

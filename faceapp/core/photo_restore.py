@@ -86,7 +86,8 @@ class PhotoSettings:
     seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …). upscale: 1, 2 or 4.
     aligned: the photo is already an aligned face crop: it is restored whole and no mask is
     applied. match_grain: each pasted face gets the grain of the photo around it
-    (:mod:`faceapp.core.grain`; not an aligned crop, which has nothing around its face). precision: the engine's inference precision, recorded in the provenance.
+    (:mod:`faceapp.core.grain`; not an aligned crop, which has nothing around its face).
+    precision: the engine's inference precision, recorded in the provenance.
     repair_resamples: RePaint resamplings per step when damaged faces are repaired (1 = none).
     """
 
@@ -341,22 +342,17 @@ class PhotoResult:
         candidates shown, so every version of the output gets the same."""
         if not self.settings.match_grain or self.settings.aligned or not grain_survives(self.photo.jpeg_quality):
             return
-        cached = self._run.grains  # (read once: another thread may store its own meanwhile)
-        if cached is not None and _same_images(cached[0], shown):
-            grains = cached[1]
-        else:
+        grains = self._cached_grains(shown)
+        if grains is None:
             grains = face_grains(self.photo.rgb, plain, blended, state.masks, state.weights, self.scale,
                                  [f.face.box for f in self.faces], self.damage)
             self._run.grains = (shown, grains)
         add_grain(blended, state.masks, state.weights, grains, self.scale)
 
-    def _grains_shown(self) -> list[Grain | None]:
-        """The grain each face of the output as shown got (None each where it is not known: no
-        output of these candidates made yet, or none asked for)."""
-        cached = self._run.grains
-        if cached is not None and _same_images(cached[0], self.shown()) and self.settings.match_grain:
-            return list(cached[1])
-        return [None] * len(self.faces)
+    def _cached_grains(self, shown: tuple[np.ndarray, ...]) -> list[Grain | None] | None:
+        """The grain measured for the candidates ``shown``, if it was (None: not yet, or none asked for)."""
+        cached = self._run.grains  # (read once: another thread may store its own meanwhile)
+        return cached[1] if cached is not None and _same_images(cached[0], shown) else None
 
     def keeps_detail(self, position: int) -> bool:
         """Whether face ``position`` is pasted as the restorer's change to it, keeping the photo's
@@ -414,7 +410,8 @@ class PhotoResult:
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
             "match_grain": self.settings.match_grain,
-            "faces": [_face_provenance(f, grain) for f, grain in zip(self.faces, self._grains_shown(), strict=True)],
+            "faces": [_face_provenance(f, grain) for f, grain in
+                      zip(self.faces, self._cached_grains(self.shown()) or [None] * len(self.faces), strict=True)],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
         }
