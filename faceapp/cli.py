@@ -180,7 +180,8 @@ def _add_restore_parser(subparsers) -> None:
                             "without a measured ramp spare nothing; each spared face is reported (default: on)")
     model.add_argument("--match-grain", action=argparse.BooleanOptionalAction, default=True,
                        help="give each restored face the grain or noise of the photo around it, as much as it "
-                            "lacks, so it does not look pasted in (a printed screen is not matched); "
+                            "lacks, so it does not look pasted in (not a printed screen, nor a JPEG saved below "
+                            "quality 85, whose fine detail is the encoder's); "
                             "--no-match-grain leaves faces as smooth as the model makes them (default: on)")
     model.add_argument("--seed", type=seed, default=0, help="first seed, 0 or more (default: %(default)s)")
     model.add_argument("--seeds", type=within(1, MAX_SEEDS), default=1,

@@ -68,6 +68,14 @@ def _combo(values: Sequence[object], current: object, label: Callable[[object], 
     return combo
 
 
+def _check(text: str, checked: bool, tip: str) -> QCheckBox:
+    """A check box saying ``text``, ``checked`` or not, with the tooltip ``tip``."""
+    box = QCheckBox(text)
+    box.setChecked(checked)
+    box.setToolTip(tip)
+    return box
+
+
 
 def _align_labels(*forms: QFormLayout) -> None:
     """Give the label columns of several forms one width, so their fields line up."""
@@ -158,17 +166,16 @@ class SettingsDialog(QDialog):
         self.polish.setToolTip("Texture polish: after the restore, add a little noise to each face again and take "
                                "it out once more, for sharper skin and hair texture. The number is how much noise (a "
                                "diffusion timestep: 100 is light, 300 strong); each 50 costs about one step more")
-        self.spare_sharp_faces = QCheckBox("Spare faces that are sharp already")
-        self.spare_sharp_faces.setChecked(prefs.spare_sharp_faces)
-        self.spare_sharp_faces.setToolTip("A face the restorer barely changes needs no repair: it gets less of the "
-                                          "prior's diffusion (up to none), so sharp faces are not smeared. Which faces "
-                                          "were spared is said after each restore. Models without a measured "
-                                          "threshold spare no face")
-        self.match_grain = QCheckBox("Match the photo's grain")
-        self.match_grain.setChecked(prefs.match_grain)
-        self.match_grain.setToolTip("Give each restored face the grain or noise of the photo around it, as much as "
-                                    "it lacks, so it does not look pasted in. Off: faces stay as smooth as the "
-                                    "model makes them. A printed screen (halftone dots) is not matched")
+        self.spare_sharp_faces = _check("Spare faces that are sharp already", prefs.spare_sharp_faces,
+                                        "A face the restorer barely changes needs no repair: it gets less of the "
+                                        "prior's diffusion (up to none), so sharp faces are not smeared. Which faces "
+                                        "were spared is said after each restore. Models without a measured "
+                                        "threshold spare no face")
+        self.match_grain = _check("Match the photo's grain", prefs.match_grain,
+                                  "Give each restored face the grain or noise of the photo around it, as much as "
+                                  "it lacks, so it does not look pasted in. Off: faces stay as smooth as the "
+                                  "model makes them. A printed screen (halftone dots) is not matched, nor a JPEG "
+                                  "saved below quality 85 (its fine detail is the encoder's)")
         self.seeds = QSpinBox()
         self.seeds.setRange(1, MAX_SEEDS)
         self.seeds.setValue(prefs.seeds_per_face)
@@ -222,16 +229,14 @@ class SettingsDialog(QDialog):
         self.quality.setValue(prefs.quality)
         self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless; WebP at 100, or from a lossless "
                                 "WebP photo, too)")
-        self.keep_16_bits = QCheckBox("Keep 16 bits per channel")
-        self.keep_16_bits.setChecked(prefs.keep_16_bits)
-        self.keep_16_bits.setToolTip("A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG, or as TIFF "
-                                     "when the file has one grey channel; off: 8 bits, smaller files")
+        self.keep_16_bits = _check("Keep 16 bits per channel", prefs.keep_16_bits,
+                                   "A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG, or as "
+                                   "TIFF when the file has one grey channel; off: 8 bits, smaller files")
         self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
         self._quality_applies()
-        self.auto_start = QCheckBox("Start restoring as soon as photos are dropped")
-        self.auto_start.setChecked(prefs.auto_start)
-        self.auto_start.setToolTip("Photos opened or dropped are restored at once with these settings, in turn, "
-                                   "without pressing Restore")
+        self.auto_start = _check("Start restoring as soon as photos are dropped", prefs.auto_start,
+                                 "Photos opened or dropped are restored at once with these settings, in turn, "
+                                 "without pressing Restore")
 
         compute = QFormLayout()  # where it runs and with what
         compute.addRow("Model", self.model)
