@@ -139,7 +139,7 @@ def _add_restore_parser(subparsers) -> None:
                           "(default: %(default)s)")
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
-                          "as PNG, and as TIFF when the file has one grey channel)")
+                          "as PNG or TIFF; as TIFF not for a grey photo with transparency)")
     out.add_argument("--png-level", type=within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=within(0, 6), default=WEBP_METHOD, metavar="0…6",
@@ -429,9 +429,9 @@ class _Restorer:
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
                             limit=self.memory_limit, name=path_text(path), face_area=face_area,
                             faces_unknown=not self.args.aligned and not self.given_faces,
-                            # a 16-bit photo's PNG result keeps its 16 bits (a TIFF's, only for one grey
-                            # channel, which the header does not tell): its copies counted (review)
-                            sixteen_bit=self.prefs.keep_16_bits and header.bits == 16 and fmt == "PNG",
+                            # a 16-bit photo's PNG or TIFF result keeps its 16 bits (a TIFF's not for grey
+                            # with alpha, which the header does not tell: counted too): its copies (review)
+                            sixteen_bit=self.prefs.keep_16_bits and header.bits == 16 and fmt in ("PNG", "TIFF"),
                             eight_bit_setting="--8-bit")
         if self.args.aligned:
             check_aligned_crop(header.width, header.height, name=path_text(path))

@@ -844,7 +844,7 @@ def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, te
     assert cv2.imread(record["outputs"][0], cv2.IMREAD_UNCHANGED).dtype == np.uint8
     assert (record["bits_per_channel"], record["written_bits_per_channel"]) == (16, 8)
     code, out, err = _run(capsys, scan, "-o", tmp_path / "out", "--no-progress", "--format", "jpg", "--json")
-    assert code == 0 and f"note: {scan} has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)." in err
+    assert code == 0 and f"note: {scan} has 16 bits per channel; as JPEG the result has 8 (PNG or TIFF keeps 16)." in err
     assert json.loads(out)["results"][0]["written_bits_per_channel"] == 8
     code, out, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0 and "bits per channel" not in err and "bits_per_channel" not in json.loads(out)["results"][0]

@@ -130,8 +130,9 @@ def test_the_estimate_grows_with_what_costs_memory():
     assert estimate_peak_bytes(4000, 3000, upscale=2, fmt="PNG", alpha=True) > base
     assert estimate_peak_bytes(4000, 3000, upscale=2, fmt="PNG", face_area=2.0) > base
     assert estimate_peak_bytes(4000, 3000, upscale=2, fmt="PNG", face_area=0.0) < base
-    for fmt in ("JPEG", "TIFF", "WEBP"):  # each goes through a full copy in Pillow; PNG is written in bands
+    for fmt in ("JPEG", "WEBP"):  # each goes through a full copy in Pillow; PNG and TIFF are written in bands
         assert estimate_peak_bytes(4000, 3000, upscale=2, fmt=fmt) > base
+    assert estimate_peak_bytes(4000, 3000, upscale=2, fmt="TIFF") == base
 
 
 def test_a_limit_is_said_back_in_the_units_it_was_given_in():

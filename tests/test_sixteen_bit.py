@@ -1,6 +1,6 @@
 """A 16-bit photo's result keeps its 16 bits: the background keeps every bit of the file (turned
 upright, enlarged, its damage filled), the faces are the 8-bit result's scaled to 16, the metadata is
-kept; formats that cannot hold 16 bits, the user's choice of 8, or a file that changed since it was
+kept (PNG, and TIFF but grey with alpha); formats that cannot hold 16 bits, the user's choice of 8, or a file that changed since it was
 opened give the 8-bit result."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import logging
 import cv2
 import numpy as np
 import pytest
+from icc_util import rgb_profile
 from PIL import Image
 from pipeline_util import FakeEngine, SmoothingEngine, identity_engine, outside_faces
 
@@ -23,6 +24,7 @@ from faceapp.core.photo_restore import PhotoSettings, restore_photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.settings import SamplerSettings
 from faceapp.core.sixteen_bit import SCALE_8_TO_16, read_16_bit, writes_16_bit
+from faceapp.core.tiff_writer import write_tiff
 from faceapp.core.upscale import upscale_image
 
 NO_DIFFUSION = SamplerSettings(fidelity=1.0)
@@ -118,12 +120,12 @@ def test_8_bits_where_the_format_or_the_user_says_so(tmp_path, testdata_dir):
     result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION))
     eight = write_result(result, tmp_path / "eight.png", quality=95, keep_16_bits=False)
     np.testing.assert_array_equal(_read16(eight), result.composite())
-    for name in ("out.jpg", "out.webp", "out.tif"):  # colour TIFF: Pillow writes no 16-bit RGB
+    for name in ("out.jpg", "out.webp"):
         assert _read16(write_result(result, tmp_path / name, quality=100)).dtype == np.uint8, name
     assert depth_note(photo, "PNG") == ("has 16 bits per channel; the result keeps them (the restored faces carry "
                                         "the model's 8 bits, scaled to 16).")
-    assert depth_note(photo, "JPEG") == "has 16 bits per channel; as JPEG the result has 8 (PNG keeps 16)."
-    assert depth_note(photo, "TIFF") == "has 16 bits per channel; as TIFF the result has 8 (PNG keeps 16)."
+    assert depth_note(photo, "JPEG") == "has 16 bits per channel; as JPEG the result has 8 (PNG or TIFF keeps 16)."
+    assert depth_note(photo, "TIFF") == depth_note(photo, "PNG")
     assert depth_note(photo, "PNG", keep_16_bits=False, setting="--8-bit") == (
         "has 16 bits per channel; the result is written in 8 (--8-bit).")
     # The setting is the reason given whatever the format: "(PNG keeps 16)" was untrue under --8-bit (QA).
@@ -181,7 +183,7 @@ def test_png_writer_round_trips_16_bits_and_export_refuses_them_where_they_canno
     with pytest.raises(ValueError, match="uint8 or uint16"):
         write_png(io.BytesIO(), pixels, alpha.astype(np.uint8), level=6, icc=None, exif=None, text={})
     rgb16 = rng.integers(0, 65536, (20, 30, 3), dtype=np.uint16)
-    for name in ("out.jpg", "out.webp", "out.tif"):
+    for name in ("out.jpg", "out.webp"):
         with pytest.raises(ExportError, match="16 bits per channel are written as PNG"):
             export_photo(rgb16, None, None, tmp_path / name)
     assert not any(tmp_path.iterdir())
@@ -207,3 +209,41 @@ def test_a_grainy_48_bit_scan_gets_its_grain_on_the_faces_of_the_16_bit_file(tmp
     face_grain, photo_grain = fine_detail(True)
     assert face_smooth < 0.4 * photo_grain
     assert 0.85 * photo_grain < face_grain < 1.15 * photo_grain
+
+
+@pytest.mark.parametrize("with_alpha", [False, True], ids=["rgb", "rgba"])
+def test_a_48_bit_tiff_scan_comes_back_as_a_16_bit_tiff_with_its_metadata(tmp_path, testdata_dir, with_alpha):
+    """A scanner's 48-bit TIFF saved as TIFF keeps its 16 bits (Pillow writes no 16-bit RGB TIFF:
+    they were 8 until faceapp wrote its TIFFs itself), its resolution, profile and EXIF."""
+    stored = _scan16(testdata_dir)
+    height, width = stored.shape[:2]
+    alpha16 = np.tile(np.linspace(0, 65535, width).astype(np.uint16), (height, 1)) if with_alpha else None
+    profile = rgb_profile()
+    exif = Image.Exif()
+    exif[_EXIF_ORIENTATION] = 1 if with_alpha else 6
+    exif[0x010F], exif[0x0110] = "Epson", "Perfection V600"  # Make, Model
+    exif.get_ifd(0x8769)[0x9003] = "1962:05:04 10:00:00"  # DateTimeOriginal
+    source = tmp_path / "scan.tif"
+    with open(source, "wb") as handle:
+        write_tiff(handle, stored, alpha16, icc=profile, exif=exif.tobytes(), dpi=(1200, 1200))
+    photo = read_photo(source)
+    assert photo.bits == 16 and not photo.single_channel and writes_16_bit(photo, "TIFF")
+    upright = np.ascontiguousarray(stored if with_alpha else np.rot90(stored, -1))
+    result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION, upscale=2))
+
+    written = write_result(result, tmp_path / "out.tif", quality=95)
+    out16 = cv2.imread(str(written), cv2.IMREAD_UNCHANGED)
+    assert out16.dtype == np.uint16 and out16.shape == result.background.shape[:2] + (4 if with_alpha else 3,)
+    out_rgb = cv2.cvtColor(out16[..., :3], cv2.COLOR_BGR2RGB)
+    outside = outside_faces(result)
+    np.testing.assert_array_equal(out_rgb[outside], upscale_image(upright, 2)[outside])  # every bit of the scan
+    inside = ~outside
+    assert (out_rgb[inside].astype(np.int64) - upscale_image(upright, 2)[inside]).mean() > 20 * SCALE_8_TO_16
+    if with_alpha:
+        np.testing.assert_array_equal(out16[..., 3], upscale_image(alpha16, 2))
+    with Image.open(written) as image:
+        assert image.info["dpi"] == pytest.approx((2400, 2400)) and image.info["icc_profile"] == profile
+        tags = image.getexif()
+        assert (tags[0x010F], tags[0x0110], tags.get(_EXIF_ORIENTATION, 1)) == ("Epson", "Perfection V600", 1)
+        assert tags.get_ifd(0x8769)[0x9003] == "1962:05:04 10:00:00"
+    assert read_provenance(written) is not None

@@ -23,12 +23,12 @@ would not with the provenance beside it) and, for PNG, also as a text chunk name
 channel where the format has one (PNG, JPEG, TIFF; WebP has none: equal RGB channels). JPEG has
 no alpha channel: a transparent result is flattened over white there, with a warning in the log.
 Results larger than a format allows are refused before anything is written
-(:func:`check_output_size`, which the CLI calls before restoring too; the window checks it when saving). TIFF is written
-uncompressed, because Pillow's libtiff encoders cannot write the EXIF sub-IFD. 16-bit pixels (uint16;
-:mod:`faceapp.core.sixteen_bit`) are written as PNG, or as a one-channel TIFF without alpha (Pillow
-writes no other 16-bit TIFF). PNG is encoded here,
-band by band from the arrays, so a large result is never copied whole; the other formats go
-through Pillow, which needs one full copy of the pixels.
+(:func:`check_output_size`, which the CLI calls before restoring too; the window checks it when saving). 16-bit pixels
+(uint16; :mod:`faceapp.core.sixteen_bit`) are written as PNG or TIFF (but a grey TIFF with alpha,
+which neither Pillow nor OpenCV reads back in 16 bits, is written in 8). PNG and TIFF are encoded
+here (:mod:`faceapp.core.png_writer`, :mod:`faceapp.core.tiff_writer`; TIFF uncompressed, as
+scanners write it), band by band from the arrays, so a large result is never copied whole; JPEG
+and WebP go through Pillow, which needs one full copy of the pixels.
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.greyscale import luma
 from faceapp.core.jpeg_iptc import IPTC_CORE_DATASETS, MAX_IPTC_BYTES, iptc_text, legacy_text, with_iptc
-from faceapp.core.maker_notes import has_maker_note, keep_maker_note
+from faceapp.core.maker_notes import keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.pathtext import is_same_file
 from faceapp.core.png_writer import write_png
 from faceapp.core.tempfiles import create_temp, sweep_stale
+from faceapp.core.tiff_writer import write_tiff
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,9 @@ def default_output_path(
 
 def holds_16_bits(fmt: str, *, one_channel: bool, alpha: bool) -> bool:
     """Whether faceapp writes ``fmt`` (a Pillow format name) in 16 bits per channel for a picture of
-    one grey channel or not, with alpha or not: PNG always, TIFF for one channel without alpha."""
-    return fmt == "PNG" or (fmt == "TIFF" and one_channel and not alpha)
+    one grey channel or not, with alpha or not: PNG always, TIFF but for grey with alpha (a 16-bit
+    grey-and-alpha TIFF is one that neither Pillow nor OpenCV reads back in 16 bits)."""
+    return fmt == "PNG" or (fmt == "TIFF" and not (one_channel and alpha))
 
 
 def numbered_names(dest: Path) -> Iterator[Path]:
@@ -289,7 +291,7 @@ def export_photo(
     """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written.
 
     ``image_rgb``: HxWx3 uint8, or uint16 (16 bits per channel; ``alpha`` of the same type) where
-    the file can hold it: PNG, or TIFF from a one-channel photo without alpha.
+    the file can hold it (:func:`holds_16_bits`): PNG, or TIFF but from a grey photo with alpha.
 
     An existing ``dest`` is an error, unless ``overwrite`` (it is replaced; never when it is
     ``photo``'s own file) or ``unique`` (the first free name of ``STEM_2.EXT``, ``STEM_3.EXT``, …
@@ -318,8 +320,8 @@ def export_photo(
                           f"({image_rgb.dtype} {image_rgb.shape[:2]})")
     sixteen = image_rgb.dtype == np.uint16
     if sixteen and not holds_16_bits(fmt, one_channel=photo is not None and photo.single_channel, alpha=alpha is not None):
-        raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF from a one-channel "
-                          f"photo without transparency; not as {fmt}")
+        raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF but from a grey "
+                          f"photo with transparency; not as {fmt}")
     check_output_size(image_rgb.shape[1], image_rgb.shape[0], fmt, name=str(dest))
     if overwrite and unique:
         raise ValueError("overwrite and unique exclude each other")
@@ -391,9 +393,13 @@ def export_photo(
         def write(handle: IO[bytes]) -> None:
             write_png(handle, pixels, alpha, level=png_compress_level, icc=icc, exif=exif, text=text, dpi=dpi, xmp=xmp,
                       colour=photo.png_colour if photo is not None else None)
+    elif fmt == "TIFF":  # (its XMP and IPTC record are tags of the EXIF block's first directory)
+
+        def write(handle: IO[bytes]) -> None:  # (the resolution is required in a TIFF: the result's, else EXIF's default)
+            write_tiff(handle, pixels, alpha, icc=icc, exif=exif, dpi=dpi or _DEFAULT_DPI)
     else:
         image = _to_pillow(pixels, alpha)
-        options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp if fmt != "TIFF" else None, pixels=width * height,
+        options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp, pixels=width * height,
                                 quality=quality, webp_method=webp_method,
                                 lossless=photo is not None and photo.webp_lossless)
         if fmt == "JPEG" and photo is not None and photo.comment:
@@ -404,10 +410,7 @@ def export_photo(
             iptc = None
 
         def write(handle: IO[bytes]) -> None:
-            # A TIFF's EXIF directory is laid out again by Pillow's writer: a maker note in it is moved
-            # once more and its offsets must follow (QA: Panasonic's serial read as garbage in a TIFF)
-            noted = fmt == "TIFF" and exif is not None and has_maker_note(exif)
-            target = io.BytesIO() if iptc or noted else _PythonWrites(handle)
+            target = io.BytesIO() if iptc else _PythonWrites(handle)
             try:
                 image.save(target, format=fmt, **options)
             except OSError as exc:
@@ -420,10 +423,7 @@ def export_photo(
                 target.seek(0)
                 target.truncate()
                 image.save(target, format=fmt, **{**options, "optimize": False})
-            if noted:
-                with target.getbuffer() as written:  # (patched where it lies: a TIFF can be hundreds of MB)
-                    handle.write(keep_maker_note(exif, written))
-            elif iptc:
+            if iptc:
                 handle.write(with_iptc(target.getbuffer(), iptc))
 
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
@@ -529,8 +529,6 @@ def _to_pillow(pixels: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     """
     size = (pixels.shape[1], pixels.shape[0])
     mode = "L" if pixels.ndim == 2 else "RGB"
-    if pixels.dtype == np.uint16:  # 16-bit grey (export lets no other 16-bit image through)
-        return Image.frombuffer("I;16", size, np.ascontiguousarray(pixels, dtype="<u2"), "raw", "I;16", 0, 1)
     if alpha is None:
         return Image.frombuffer(mode, size, np.ascontiguousarray(pixels), "raw", mode, 0, 1)
     colours = 1 if pixels.ndim == 2 else 3
@@ -764,8 +762,8 @@ def _save_options(
     fmt: str, exif: bytes | None, icc: bytes | None, *, dpi: tuple[float, float] | None, xmp: bytes | None,
     pixels: int, quality: int, webp_method: int, lossless: bool = False,
 ) -> dict[str, Any]:
-    """Pillow's save options for JPEG, WebP and TIFF; ``lossless``: a WebP is written lossless
-    whatever the quality (the photo was a lossless WebP)."""
+    """Pillow's save options for JPEG and WebP; ``lossless``: a WebP is written lossless whatever
+    the quality (the photo was a lossless WebP)."""
     options: dict[str, Any] = {}
     if exif:
         options["exif"] = exif
@@ -775,16 +773,12 @@ def _save_options(
         options["xmp"] = xmp
     if dpi and fmt == "JPEG":
         options["dpi"] = tuple(min(_JPEG_MAX_DENSITY, max(1, round(d))) for d in dpi)
-    elif fmt == "TIFF":  # required in a TIFF's first IFD: the result's, else EXIF's default (as JPEG's)
-        options["dpi"] = dpi or _DEFAULT_DPI
     if fmt == "JPEG":
         # Full colour resolution (4:4:4) from quality 90 up: on face crops it keeps 0.6–1.6 dB more
         # chroma PSNR than 4:2:0 for files 20–25 % larger.
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=pixels <= _JPEG_OPTIMIZE_MAX_PIXELS)
     elif fmt == "WEBP":
         options.update(quality=quality, method=webp_method, lossless=lossless or quality >= 100)
-    elif fmt == "TIFF":
-        options["compression"] = "raw"  # libtiff (deflate, lzw) cannot write the EXIF sub-IFD
     return options
 
 

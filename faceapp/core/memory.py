@@ -18,8 +18,8 @@ the CLI's ``--memory-limit``.
   GB measured; a 20000×760 panorama 0.16 GB, 0.94 GB before its coarse pass was tiled too);
 * restoring and writing: per pixel of the input the photo kept (3, +1 alpha); per pixel of the
   output the enlarged background (3, +1 alpha), the composite the faces are blended into (3, a copy:
-  results are values), the encoder's memory (PNG 0: written band by band; JPEG 4, Pillow's copy, +6
-  for Huffman optimisation up to 50 MP, +3 to flatten a transparent result; TIFF 4; WebP 9.5), and
+  results are values), the encoder's memory (PNG and TIFF 0: written band by band; JPEG 4, Pillow's
+  copy, +6 for Huffman optimisation up to 50 MP, +3 to flatten a transparent result; WebP 9.5), and
   the faces' blending masks: 14.5 bytes a pixel of the faces' regions on the output (each face's
   float32 weights, their normalisation where faces overlap, the plain background under them, and
   the float32 temporaries of feathering, of which the heap keeps what it cannot reuse).
@@ -61,7 +61,8 @@ photo (forty faces of about 250 px, regions 0.23 of it by :func:`face_area_of`) 
 2.43 GB (1.11×). The base is 0.80–0.86 GB with the
 model and the detector loaded (1.02 GB peak for a 0.3 MP photo), and decoding with face detection
 took 0.33–0.54 GB above it for 24 MP, 0.66 GB for 48 MP. WebP and TIFF outputs (24 MP ×1, the
-same pipeline run by a script: 1.61 and 1.45 GB) are within their estimates (1.87, 1.73 GB). ×4
+same pipeline run by a script: 1.61 and 1.45 GB) are within their estimates (1.87, 1.73 GB; TIFF,
+then written through Pillow, is now written in bands: its estimate 1.64 GB). ×4
 was not measured: the model is linear in the output's pixels, as ×1 and ×2 bear out.
 """
 
@@ -99,10 +100,11 @@ _COMPOSITE_PER_OUTPUT_PIXEL = 3  # PhotoResult.composite(): a copy of the backgr
 #: where faces overlap (4), the plain background under them (3), and what the heap keeps of the
 #: feathering's float32 temporaries (fitted to the measured peaks: 14.0 needed, 14.5 kept).
 _FACE_MASKS_PER_REGION_PIXEL = 14.5
-# The encoder's extra memory: PNG is written band by band here; the others go through a full
-# Pillow image (4 bytes a pixel), plus JPEG's Huffman optimisation (6, only up to 50 MP; see
+# The encoder's extra memory: PNG and TIFF are written band by band here (TIFF measured: 0 MB over a
+# 12000×8000 result, where Pillow's TIFF encoder took 4.0 bytes a pixel); JPEG and WebP go through a
+# full Pillow image (4 bytes a pixel), plus JPEG's Huffman optimisation (6, only up to 50 MP; see
 # faceapp.core.export) and libwebp's own picture (ARGB 4 + YUV 1.5).
-_ENCODER_PER_OUTPUT_PIXEL = {"PNG": 0.0, "JPEG": 4.0, "TIFF": 4.0, "WEBP": 9.5}
+_ENCODER_PER_OUTPUT_PIXEL = {"PNG": 0.0, "JPEG": 4.0, "TIFF": 0.0, "WEBP": 9.5}
 _JPEG_FLATTEN_PER_PIXEL = 3.0  # JPEG has no alpha: a transparent result is flattened into a new RGB copy
 _JPEG_OPTIMIZE_PER_PIXEL, _JPEG_OPTIMIZE_MAX_PIXELS = 6.0, 50_000_000
 #: A result written in 16 bits (faceapp.core.sixteen_bit), per byte of a 16-bit pixel (6 for RGB, 8

@@ -7,9 +7,9 @@ restored faces blended in (:func:`composite_16_bit`). The background keeps every
 the faces have the model's 8 bits, scaled to 16. Holding the 16 bits only while a file is written
 keeps a window of loaded photos at the 8-bit size.
 
-Formats that hold 16 bits and that faceapp writes in 16: PNG (grey or RGB, ± alpha) and TIFF for a
-one-channel photo without alpha (Pillow writes 16-bit grey TIFF, not 16-bit RGB or grey with alpha).
-JPEG and WebP are 8-bit.
+Formats that hold 16 bits and that faceapp writes in 16 (:func:`faceapp.core.export.holds_16_bits`):
+PNG (grey or RGB, ± alpha) and TIFF but for grey with alpha (a file neither Pillow nor OpenCV reads
+back in 16 bits). JPEG and WebP are 8-bit.
 """
 
 from __future__ import annotations

@@ -230,8 +230,8 @@ class SettingsDialog(QDialog):
         self.quality.setToolTip("JPEG and WebP quality (PNG and TIFF are lossless; WebP at 100, or from a lossless "
                                 "WebP photo, too)")
         self.keep_16_bits = _check("Keep 16 bits per channel", prefs.keep_16_bits,
-                                   "A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG, or as "
-                                   "TIFF when the file has one grey channel; off: 8 bits, smaller files")
+                                   "A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG or TIFF "
+                                   "(as TIFF not for a grey photo with transparency); off: 8 bits, smaller files")
         self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
         self._quality_applies()
         self.auto_start = _check("Start restoring as soon as photos are dropped", prefs.auto_start,
