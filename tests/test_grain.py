@@ -262,3 +262,19 @@ def _png(folder, rgb: np.ndarray):
     path = folder / "grainy.png"
     cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     return path
+
+
+def test_switching_grain_off_and_on_is_a_composite_of_the_same_restore():
+    """The window switches grain matching without restoring again: the same run's faces, composed
+    with or without the grain, as a restore with the setting would have made them."""
+    rgb = _grainy_photo()
+    matched = _restore(rgb)
+    plain = _restore(rgb, match_grain=False).composite()
+    off = matched.with_grain(False)
+    assert off.same_run(matched) and not off.same_picture(matched) and matched.with_grain(True) is matched
+    matched.composite()  # (the grain measured, the composite cached: switching must not reuse it)
+    np.testing.assert_array_equal(off.composite(), plain)
+    assert "grain" not in off.provenance()["faces"][0] and off.provenance()["match_grain"] is False
+    back = off.with_grain(True)
+    np.testing.assert_array_equal(back.composite(), matched.composite())
+    assert back.same_picture(matched) and back.provenance()["faces"][0]["grain"] > 1.0

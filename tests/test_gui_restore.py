@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 
 import gui_util
 import numpy as np
 import pytest
-from gui_util import StallMeter, load, restore, saved, set_sampling, shown_after, wait_composed
+from gui_util import StallMeter, hush, load, restore, said, saved, set_sampling, shown_after, wait_composed
 from PySide6.QtCore import QThread
 
 from faceapp.core.errors import ExportError
@@ -144,3 +145,35 @@ def test_enlarging_a_photo_after_its_faces_is_shown_as_work_in_progress(window, 
     assert restore(window, qtbot, path).result.background.shape[0] == 2 * read_photo(photo).height
     assert ("Enlarging the photo ×2…", True) in seen
     assert [text for text, _ in seen].index("Enlarging the photo ×2…") == len(seen) - 1  # after every face
+
+
+def test_switching_grain_matching_in_settings_recomposes_without_restoring_again(window, qtbot, tmp_path, testdata_dir):
+    """Settings ▸ Grain applies to the photo shown at once, as a composite of the same restore: no
+    restore runs again, the seeds stay, and Restore all finds the photo restored at these settings."""
+    import cv2
+
+    rgb = cv2.imread(str(testdata_dir / "photos" / gui_util.PHOTO))
+    grain = np.random.default_rng(0).standard_normal(rgb.shape[:2])[..., None] * 7
+    grainy = tmp_path / "grainy.png"  # (a PNG: a JPEG below quality 85 gets no grain)
+    cv2.imwrite(str(grainy), np.clip(rgb + grain, 0, 255).astype(np.uint8))
+    path = load(window, qtbot, grainy)
+    entry = restore(window, qtbot, path)
+    matched = shown_after(window).astype(int)
+    assert entry.result.settings.match_grain and entry.result.provenance()["faces"][0]["grain"] > 1.0
+    finished = []
+    window.session.runFinished.connect(lambda *args: finished.append(args))
+    result = entry.result
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, match_grain=False))
+    assert not window.session.busy  # nothing queued
+    wait_composed(window, qtbot, path)
+    plain = shown_after(window).astype(int)
+    assert entry.result.same_run(result) and not entry.result.settings.match_grain
+    np.testing.assert_array_equal(plain, entry.result.composite())
+    assert np.abs(plain - matched).max() > 5  # the grain is gone from the faces…
+    away = entry.result.masks()[0].roi
+    outside = np.ones(plain.shape[:2], bool)
+    outside[away[1]:away[3], away[0]:away[2]] = False
+    np.testing.assert_array_equal(plain[outside], matched[outside])  # …and only from them
+    hush(window)
+    window.actions_["restore_all"].trigger()
+    assert "Every photo is restored at these settings" in said(window) and not finished

@@ -206,13 +206,13 @@ class _RunCache:
     """What every version of one run's result shares: the blend state and the latest composite
     (keyed by the candidate images it shows, not their indices: versions that grew different
     candidates at the same index, such as each seed refined on its own, show different pictures;
-    choosing back and forth, or saving what is shown, costs nothing), and the grain each face of
-    the latest composite got (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
+    choosing back and forth, or saving what is shown, costs nothing; and by whether grain is
+    matched: :meth:`PhotoResult.with_grain`), and the grain each face of the latest composite got (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.blend: _Blend | None = None
-        self.composite: tuple[tuple[np.ndarray, ...], np.ndarray] | None = None
+        self.composite: tuple[tuple[np.ndarray, ...], bool, np.ndarray] | None = None  # (shown, grain matched, image)
         self.grains: tuple[tuple[np.ndarray, ...], list[Grain | None]] | None = None
 
 
@@ -275,12 +275,21 @@ class PhotoResult:
         return other is not None and other._run is self._run
 
     def same_picture(self, other: PhotoResult | None) -> bool:
-        """Whether ``other`` is a version of the same run showing the same candidates (the same image).
+        """Whether ``other`` is a version of the same run showing the same candidates (the same image),
+        with grain matched alike.
 
         The candidates themselves are compared, not their indices: two versions may hold different
         candidates at one index (each grown from the same result on its own).
         """
-        return self.same_run(other) and _same_images(other.shown(), self.shown())
+        return (self.same_run(other) and other.settings.match_grain == self.settings.match_grain
+                and _same_images(other.shown(), self.shown()))
+
+    def with_grain(self, match: bool) -> PhotoResult:
+        """This result with grain matching on or off (:attr:`PhotoSettings.match_grain`): a version
+        of the same run, so switching costs a composite, not a restore (the grain measured is kept)."""
+        if match == self.settings.match_grain:
+            return self
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, match_grain=match))
 
     def shown(self) -> tuple[np.ndarray, ...]:
         """The candidate image each face shows."""
@@ -302,9 +311,10 @@ class PhotoResult:
         candidates are shown.
         """
         shown = self.shown()
+        grain = self.settings.match_grain
         cached = self._run.composite
-        if cached is not None and _same_images(cached[0], shown):
-            return cached[1]
+        if cached is not None and cached[1] == grain and _same_images(cached[0], shown):
+            return cached[2]
         state = self._blend_state()
         out = self.background.copy()
         put_face_regions(out, state.masks, state.plain)
@@ -313,7 +323,7 @@ class PhotoResult:
         self._add_grain(out, state.plain, shown, state)
         if self.photo.greyscale:  # black-and-white in, black-and-white out, whatever the faces' colour
             make_grey(out)
-        self._run.composite = (shown, _frozen(out))  # one assignment: readers see the old or the new
+        self._run.composite = (shown, grain, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
     def composite_over(self, background: np.ndarray) -> np.ndarray:
@@ -411,7 +421,8 @@ class PhotoResult:
             "upscale": self.scale,
             "match_grain": self.settings.match_grain,
             "faces": [_face_provenance(f, grain) for f, grain in
-                      zip(self.faces, self._cached_grains(self.shown()) or [None] * len(self.faces), strict=True)],
+                      zip(self.faces, (self.settings.match_grain and self._cached_grains(self.shown()))
+                          or [None] * len(self.faces), strict=True)],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
         }

@@ -47,9 +47,10 @@ DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 #: The preferences a restore's result does not depend on: which faces are found (the faces are
-#: compared themselves), what Refine does, and how and where results are written.
+#: compared themselves), what Refine does, how and where results are written, and grain matching
+#: (the window switches a result's grain without restoring again: PhotoResult.with_grain).
 NOT_RESTORATION = frozenset({"face_selection", "min_face_size", "include_unsure_faces", "refine_passes", "output_folder", "name_pattern",
-                             "export_format", "quality", "keep_16_bits", "auto_start"})
+                             "export_format", "quality", "keep_16_bits", "auto_start", "match_grain"})
 
 
 @dataclass(frozen=True, config={"extra": "forbid"})

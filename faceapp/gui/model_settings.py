@@ -56,8 +56,8 @@ class ModelSettings:
             self.apply_preferences(prefs)
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Use ``prefs`` from now on (the next run) and show them."""
-        self._window.session.prefs = prefs
+        """Use ``prefs`` from now on (the next run; grain matching at once) and show them."""
+        self._window.session.use_preferences(prefs)
         self.show_fidelity()
         self.show_model_and_device()
         self.show_save_destination()

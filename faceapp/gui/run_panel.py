@@ -22,7 +22,6 @@ READY_TEXT = "Press Restore to repair the faces of this photo."
 #: How the panel names a preference a result was made with (the fidelity has a line of its own).
 _SETTING_NAMES = {"device": "device", "precision": "precision", "model": "model", "steps": "steps", "eta": "η",
                   "schedule": "schedule", "polish_timestep": "texture polish", "spare_sharp_faces": "sharp-face sparing",
-                  "match_grain": "grain matching",
                   "seeds_per_face": "seeds", "base_seed": "first seed", "repair_resamples": "damage resampling",
                   "upscale": "upscale"}
 

@@ -503,6 +503,9 @@ class Session(QObject):
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         entry.restored_with = made_with
         self.after[path] = rendered
+        if self._with_grain_now(outcome.result) is not outcome.result:  # switched while it ran
+            entry.result, entry.composite = self._with_grain_now(outcome.result), None
+            self.composer.request(path, entry.result)
         self._keep_or_free_full_size(path)
         requeued = self.restoring(path)  # (it ended before a Cancel reached it, and was asked for again)
         entry.run_seconds, entry.state = outcome.seconds, "queued" if requeued else "done"
@@ -576,6 +579,22 @@ class Session(QObject):
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
             entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
+
+    def use_preferences(self, prefs: Preferences) -> None:
+        """Use ``prefs`` from now on: restores started later take them, and the results shown take
+        grain matching at once (a composite, not a restore: :meth:`PhotoResult.with_grain`)."""
+        self.prefs = prefs
+        for path, entry in self.entries.items():
+            if entry.result is not None and self._with_grain_now(entry.result) is not entry.result:
+                entry.result = self._with_grain_now(entry.result)
+                entry.composite = None  # (off screen: made again when shown)
+                self.entryChanged.emit(path)
+                if path in self.on_screen:
+                    self.composer.request(path, entry.result)
+
+    def _with_grain_now(self, result: Any) -> Any:
+        """``result`` with grain matching as the preferences say now (``result`` itself when it has it)."""
+        return result.with_grain(self.prefs.match_grain)
 
     def choose(self, path: Path, position: int, candidate: int) -> None:
         """Use another candidate of a face; the composite is rebuilt in the background without
@@ -717,7 +736,7 @@ class Session(QObject):
         repicked = choice[position] != picked  # …unless the user picked another of its candidates meanwhile
         if not repicked:
             choice[position] = grown.faces[position].chosen
-        entry.result = grown.with_choice(choice)
+        entry.result = self._with_grain_now(grown.with_choice(choice))
         entry.state = "done"
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
@@ -748,7 +767,7 @@ class Session(QObject):
             return  # removed or restored again meanwhile
         choice = list(entry.result.choice)  # the other faces keep choices made meanwhile
         choice[position] = resampled.faces[position].chosen
-        entry.result = resampled.with_choice(choice)  # (the photo's face was flagged when it was asked)
+        entry.result = self._with_grain_now(resampled.with_choice(choice))  # (its face was flagged when it was asked)
         entry.state = "done"
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
@@ -761,7 +780,7 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is None or not grown.same_run(entry.result):
             return  # removed or restored again meanwhile: the candidates belong to an old run
-        entry.result = grown.with_choice(entry.result.choice)  # keep choices made while sampling
+        entry.result = self._with_grain_now(grown.with_choice(entry.result.choice))  # keep choices made while sampling
         entry.state = "done"
         self.entryChanged.emit(path)
         seeds = entry.result.faces[position].seeds[-count:]

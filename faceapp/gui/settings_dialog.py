@@ -175,7 +175,8 @@ class SettingsDialog(QDialog):
                                   "Give each restored face the grain or noise of the photo around it, as much as "
                                   "it lacks, so it does not look pasted in. Off: faces stay as smooth as the "
                                   "model makes them. A printed screen (halftone dots) is not matched, nor a JPEG "
-                                  "saved below quality 85 (its fine detail is the encoder's)")
+                                  "saved below quality 85 (its fine detail is the encoder's). Switching it applies to "
+                                  "restored photos at once, without restoring them again")
         self.seeds = QSpinBox()
         self.seeds.setRange(1, MAX_SEEDS)
         self.seeds.setValue(prefs.seeds_per_face)
