@@ -764,6 +764,31 @@ def test_a_tiffs_iptc_record_goes_into_its_tiff_and_jpeg_results(tmp_path):
     assert _all_dublin_core(png.xmp) == {"dc:description": ["TIFF caption"], "dc:subject": ["scan"]}
 
 
+@pytest.mark.parametrize("suffix", [".tif", ".jpg"])
+def test_a_tiff_whose_exif_has_an_interop_directory_keeps_its_exif(tmp_path, suffix):
+    """QA: cameras, Lightroom and exiftool give the EXIF an Interop directory (InteropIndex R98);
+    Pillow read it from the TIFF's file once that was closed, and the whole EXIF was dropped (camera,
+    dates, copyright). And a TIFF result got it as an offset into nothing (exiftool: "Bad format")."""
+    from PIL import TiffImagePlugin
+
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[0x010F], info[0x8298] = "Canon", "(c) Joe"  # Make, Copyright
+    info[0x8769] = {0x9003: "1962:07:14 15:30:00", 0xA005: {1: "R98", 2: b"0100"}}  # DateTimeOriginal, Interop
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.tif", tiffinfo=info)
+    with Image.open(tmp_path / "scan.tif") as source:  # (the source as a camera's: the Interop directory read back)
+        assert source.getexif().get_ifd(0xA005)[1] == "R98"
+    photo = read_photo(tmp_path / "scan.tif")
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance=PROVENANCE)) as out:
+        exif = out.getexif()
+        assert (exif[0x010F], exif[0x8298], exif.get_ifd(0x8769)[0x9003]) == ("Canon", "(c) Joe", "1962:07:14 15:30:00")
+        interop = exif.get_ifd(0x8769).get(0xA005)
+        if suffix == ".tif":  # DCF's, a camera JPEG's (exiftool -validate: not allowed in TIFF)
+            assert interop is None
+        else:
+            assert exif.get_ifd(0xA005)[1] == "R98"
+    assert read_provenance(tmp_path / f"out{suffix}") == PROVENANCE
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".png", ".webp", ".tif"])
 def test_the_photos_own_user_comment_stays_and_the_provenance_goes_into_the_xmp(tmp_path, suffix):
     """A scanner's or archivist's note in the EXIF UserComment was replaced by the provenance: the

@@ -93,6 +93,16 @@ def test_a_file_past_4_gb_is_written_as_bigtiff(tmp_path, monkeypatch):
         assert image.info["dpi"] == pytest.approx((600, 600))
 
 
+def test_the_metadata_counts_toward_the_4_gb_too(tmp_path, monkeypatch):
+    """QA: pixels just under the limit with a large profile or XMP failed as the file was written."""
+    pixels, _ = _picture(np.uint8, 3, False)
+    monkeypatch.setattr(tiff_writer, "_CLASSIC_LIMIT", pixels.nbytes + 1000)
+    for icc, header in ((None, b"II\x2a\x00"), (b"\0" * 2000, b"II\x2b\x00")):
+        buffer = io.BytesIO()
+        write_tiff(buffer, pixels, None, icc=icc, exif=None, dpi=(72, 72))
+        assert buffer.getvalue()[:4] == header
+
+
 def test_refuses_what_it_cannot_write():
     with pytest.raises(ValueError, match="uint8 or uint16"):
         write_tiff(io.BytesIO(), np.zeros((4, 4, 3), np.float32), None, icc=None, exif=None, dpi=(72, 72))

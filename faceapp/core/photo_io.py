@@ -483,6 +483,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     exif = image.getexif()
     turned = exif.get(_EXIF_ORIENTATION, 1)  # the file's: a TIFF's goes once loaded (Pillow turns a TIFF then)
     turned = turned if turned in range(1, 9) else 1
+    _read_sub_directories(exif)  # (a TIFF's are read from its file, which loading closes)
     image.load()  # decodes now, so truncated files fail here
     orientation = exif.get(_EXIF_ORIENTATION, 1)
     upright = image.transpose(_TURNS[orientation]) if orientation in _TURNS else image  # (not exif_transpose:
@@ -509,7 +510,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
                else xmp_packets.stated_resolution(stored_xmp), quarter_turn=quarter_turn)
     source = _stored_exif(image, path)
     try:
-        exif_block = _exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn, source=source)
+        exif_block = _exif_bytes(exif, tiff=fmt == "TIFF", quarter_turn=quarter_turn, source=source, path=path)
     finally:
         if isinstance(source, mmap.mmap):
             source.close()
@@ -688,12 +689,13 @@ def _looks_grey(rgb: np.ndarray, alpha: np.ndarray | None) -> bool:
 
 
 def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = False,
-                source: bytes | None = None) -> bytes | None:
+                source: bytes | None = None, path: Path | None = None) -> bytes | None:
     """The EXIF block for the upright pixels: orientation 1, the x and y resolutions swapped by a
     quarter turn, the unit of a resolution that has none made explicit (inches, EXIF's default);
     no image-structure tag, and from a TIFF (``tiff``: ``exif`` is its first IFD) only the
     descriptive ones. ``source``: the file's EXIF block as stored, whose maker note's offsets are
-    kept pointing at its values (:mod:`faceapp.core.maker_notes`)."""
+    kept pointing at its values (:mod:`faceapp.core.maker_notes`). ``path``: the file, named in the
+    log when its EXIF cannot be carried over."""
     for tag in list(exif):
         if tag in STRUCTURE_TAGS or (tiff and tag not in TIFF_DESCRIPTIVE_TAGS):
             del exif[tag]
@@ -708,8 +710,24 @@ def _exif_bytes(exif: Image.Exif, *, tiff: bool = False, quarter_turn: bool = Fa
     try:
         exif_types.conform(exif)
         return keep_maker_note(source, exif.tobytes()) if source else exif.tobytes()
-    except Exception:  # a malformed EXIF block is dropped rather than failing the photo
+    except Exception as exc:  # a malformed EXIF block is dropped rather than failing the photo
+        log.warning("%s: its EXIF cannot be carried over (%s): the result has none", path, exc)
         return None
+
+
+def _read_sub_directories(exif: Image.Exif) -> None:
+    """Read ``exif``'s EXIF, GPS and Interop directories now: Pillow reads a TIFF's from the file
+    when first asked, and the file is closed once the image is loaded (QA: a TIFF whose EXIF had an
+    Interop directory lost its whole EXIF, camera, dates and copyright, without a word). Only those
+    the block points to: one asked for is written, even empty. One that cannot be read is left out
+    as before."""
+    try:
+        if ExifTags.IFD.GPSInfo in exif:
+            exif.get_ifd(ExifTags.IFD.GPSInfo)
+        if ExifTags.IFD.Exif in exif and ExifTags.IFD.Interop in exif.get_ifd(ExifTags.IFD.Exif):
+            exif.get_ifd(ExifTags.IFD.Interop)
+    except Exception:  # (malformed: the block is checked whole when it is written)
+        log.debug("an EXIF sub-directory cannot be read", exc_info=True)
 
 
 def _stored_exif(image: Image.Image, path: Path) -> bytes | mmap.mmap | None:

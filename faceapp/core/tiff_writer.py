@@ -10,8 +10,10 @@ the pixels and writes the pixels after them, uncompressed, in strips of about 25
 rows converted at a time. A file of 4 GB or more is written as BigTIFF (TIFF 6's offsets are 32-bit).
 
 A maker note inside the EXIF block keeps its offsets where they count from the block's start
-(:func:`faceapp.core.maker_notes.keep_maker_note`), as in any TIFF export; in a BigTIFF it is
-carried as it is.
+(:func:`faceapp.core.maker_notes.keep_maker_note`), as in any TIFF export. In a BigTIFF (an
+enlarged 45 MP 48-bit scan, ×4) it is carried as it is, so such offsets point elsewhere, and
+exiftool reads its GPS directory wrongly (Pillow writes the directory pointers as 4-byte LONGs,
+which Pillow and libtiff read back; QA).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ _CLASSIC_LIMIT = 2**32 - (1 << 20)  # TIFF 6's offsets are 32-bit; the tags need
 _WIDTH, _LENGTH, _BITS, _COMPRESSION, _PHOTOMETRIC = 256, 257, 258, 259, 262
 _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_BYTE_COUNTS = 273, 277, 278, 279
 _X_RESOLUTION, _Y_RESOLUTION, _PLANAR, _RESOLUTION_UNIT = 282, 283, 284, 296
-_EXTRA_SAMPLES, _ICC_PROFILE = 338, 34675
+_EXTRA_SAMPLES, _ICC_PROFILE, _INTEROP = 338, 34675, 0xA005
 _UNASSOCIATED_ALPHA = 2  # ExtraSamples: alpha that is not premultiplied (as PNG's)
 _RGB, _MIN_IS_BLACK = 2, 1
 
@@ -65,7 +67,7 @@ def write_tiff(
     samples = colours + (alpha is not None)
     depth = pixels.dtype.itemsize
     stride = width * samples * depth
-    big = stride * height >= _CLASSIC_LIMIT
+    big = stride * height + len(exif or b"") + len(icc or b"") >= _CLASSIC_LIMIT
     header = b"II\x2b\x00\x08\x00\x00\x00" + bytes(8) if big else b"II\x2a\x00\x00\x00\x00\x00"
     ifd = ImageFileDirectory_v2(header)
     _copy_exif_tags(ifd, exif)
@@ -102,16 +104,21 @@ def write_tiff(
 
 
 def _copy_exif_tags(ifd: ImageFileDirectory_v2, exif: bytes | None) -> None:
-    """The EXIF block's first-directory tags into ``ifd``, its sub-directories as Pillow's writer
-    lays them out (a dictionary value), any tag of a pixel layout left out."""
+    """The EXIF block's first-directory tags into ``ifd``, its EXIF and GPS directories as Pillow's
+    writer lays them out (a dictionary value); left out: any tag of a pixel layout, and the Interop
+    directory, whose DCF index describes a camera's JPEG (exiftool -validate: not allowed in TIFF;
+    copied as the offset it was, it pointed into nothing, QA)."""
     if not exif:
         return
     tags = Image.Exif()
     tags.load(exif)
     for key in list(tags):
-        if key in STRUCTURE_TAGS:  # (the block has none; a layout is this writer's alone)
+        if key in STRUCTURE_TAGS or key == _INTEROP:  # (the block has no layout; that is this writer's alone)
             continue
-        ifd[key] = tags.get_ifd(key) if key in TiffTags.TAGS_V2_GROUPS else tags[key]
+        if key in TiffTags.TAGS_V2_GROUPS:
+            ifd[key] = {tag: value for tag, value in tags.get_ifd(key).items() if tag != _INTEROP}
+        else:
+            ifd[key] = tags[key]
 
 
 def _write_pixels(handle: IO[bytes], pixels: np.ndarray, alpha: np.ndarray | None, stride: int) -> None:
