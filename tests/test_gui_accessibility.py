@@ -78,6 +78,7 @@ def test_a_notices_close_button_shows_in_the_banners_text_colour(qtbot):
 
 def test_an_info_notice_waits_while_the_keyboard_is_on_it(qtbot, monkeypatch):
     """QA: an info notice went after 6 s while its close button was being reached with Tab."""
+    from PySide6.QtGui import QCursor
     from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
     from faceapp.gui import notifications
@@ -98,6 +99,7 @@ def test_an_info_notice_waits_while_the_keyboard_is_on_it(qtbot, monkeypatch):
     qtbot.waitUntil(close.hasFocus)
     qtbot.wait(300)
     assert [n.text for n in area.notices()] == ["Saved next to the original."]
+    QCursor.setPos(5000, 5000)  # (where an earlier test left the pointer, on the banner, it holds it too)
     elsewhere.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.waitUntil(lambda: area.notices() == [], timeout=2000)
 
@@ -199,3 +201,31 @@ def test_settings_fit_the_screen_with_ok_and_cancel_in_view(qtbot, monkeypatch, 
         assert viewport.rect().contains(last.mapTo(viewport, last.rect().center()))
     else:  # a tall screen shows the whole form at once
         assert bar.maximum() == 0
+
+
+def test_an_info_notice_waits_while_the_pointer_is_on_it(qtbot, monkeypatch):
+    """An info notice being read with the pointer on it (about to press its button) stays."""
+    from PySide6.QtGui import QCursor
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    from faceapp.gui import notifications
+
+    monkeypatch.setattr(notifications, "info_timeout_ms", lambda text: 50)
+    monkeypatch.setattr(notifications, "_INFO_RECHECK_MS", 50)
+    host = QWidget()
+    qtbot.addWidget(host)
+    area, elsewhere = NotificationArea(), QLineEdit()
+    layout = QVBoxLayout(host)
+    layout.addWidget(area)
+    layout.addWidget(elsewhere)
+    host.show()
+    elsewhere.setFocus()  # (the keyboard is not on it)
+    area.show_notice(Notice("Saved next to the original.", "info"))
+    close = next(button for button in area.findChildren(QPushButton) if button.text() == "✕")
+    qtbot.waitUntil(close.isVisible)
+    banner = close.parentWidget()
+    QCursor.setPos(banner.mapToGlobal(banner.rect().center()))
+    qtbot.wait(300)
+    assert [n.text for n in area.notices()] == ["Saved next to the original."]
+    QCursor.setPos(5000, 5000)
+    qtbot.waitUntil(lambda: area.notices() == [], timeout=2000)

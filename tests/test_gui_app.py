@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 import gui_util
+import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from faceapp.core.preferences import PREFERENCES_VERSION
 from faceapp.gui.app import prepare_qt_environment
@@ -324,3 +326,39 @@ def test_settings_live_in_the_user_config_folder_and_an_earlier_file_moves_there
     assert moved.read_text() == "[prefs]\nseeds_per_face=6\n" and not earlier.exists()
     earlier.write_text("[prefs]\nseeds_per_face=2\n")  # a file in both places: the config folder's wins
     assert settings_file() == moved and moved.read_text() == "[prefs]\nseeds_per_face=6\n"
+
+
+def test_a_faces_number_tag_under_a_notice_is_drawn_below_it_and_still_switches_the_face(qtbot, tmp_path):
+    """QA: the first face of a family photo, near its top, had its tag under the note the restore
+    left; it could not be switched off until the note went. The tag moves below the notices, inside
+    its box, and back when they go."""
+    from PySide6.QtCore import QPointF
+
+    from faceapp.gui.compare_view import FaceOutline
+    from faceapp.gui.notifications import Notice
+    from faceapp.gui.qimage import rgb_to_qimage
+
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    view = window.compare
+    view.set_images(rgb_to_qimage(np.full((400, 400, 3), 90, np.uint8)))
+    view.zoom_fit()
+    view.set_faces([FaceOutline(0, (150, 2, 250, 120))])  # a face at the photo's top edge
+    [(_, free)] = view._shown_tags()
+    window.notices.show_notice(Notice("A note that stays until it is closed, over the top of the photo.", "warning"))
+    qtbot.waitUntil(lambda: view._covered_top > 0)
+    banner_bottom = window.notices.geometry().bottom()
+    [(face, moved)] = view._shown_tags()
+    assert moved.top() > banner_bottom and moved.top() > free.top()
+    assert moved.bottom() <= view.image_to_widget(QPointF(250, 120)).y()  # within its box
+    toggled = []
+    view.faceToggled.connect(toggled.append)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=moved.center().toPoint())
+    assert toggled == [0]
+    window.notices.clear()
+    qtbot.waitUntil(lambda: view._covered_top == 0)
+    assert view._shown_tags()[0][1] == free
+    window.close()

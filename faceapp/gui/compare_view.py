@@ -111,6 +111,7 @@ class CompareView(QWidget):
         self._message = ""  # why the photo selected is not shown (it could not be opened)
         self._working: int | None = None  # the face being sampled (detector index)
         self._selected: int | None = None  # the face the seed gallery shows (detector index)
+        self._covered_top = 0  # widget pixels at the top that notices floating over the view cover
         self.setAccessibleName(ACCESSIBLE_NAME)
         self._describe()
 
@@ -145,6 +146,14 @@ class CompareView(QWidget):
     def set_faces(self, faces: list[FaceOutline]) -> None:
         self._faces = list(faces)
         self.update()
+
+    def set_covered_top(self, pixels: int) -> None:
+        """How many pixels at the top of the view notices floating over it cover (0: none): a face
+        number tag that would lie under them is drawn below them, inside its box (QA: the first
+        face of a family photo could not be switched off while a note was shown)."""
+        if pixels != self._covered_top:
+            self._covered_top = max(0, int(pixels))
+            self.update()
 
     def set_working_face(self, index: int | None) -> None:
         """Mark the face (by detector index) a run is sampling now; None: no run on this photo."""
@@ -342,10 +351,13 @@ class CompareView(QWidget):
 
     def _tag_rect(self, face: FaceOutline, metrics: QFontMetrics) -> QRectF:
         """Where a face's number tag is drawn (widget pixels): above its box's top-left corner, as
-        wide as its number needs ("118": QA, cut to one digit)."""
+        wide as its number needs ("118": QA, cut to one digit); where that lies above the view or
+        under the notices (:meth:`set_covered_top`), lower, inside the box, as far as its bottom."""
         corner = self.image_to_widget(QPointF(face.box[0], face.box[1]))
+        bottom = self.image_to_widget(QPointF(face.box[2], face.box[3])).y()
         width = max(_TAG_WIDTH, metrics.horizontalAdvance(str(face.index + 1)) + 8)
-        return QRectF(corner.x(), corner.y() - _TAG_HEIGHT, width, _TAG_HEIGHT)
+        top = max(corner.y() - _TAG_HEIGHT, min(float(self._covered_top), bottom - _TAG_HEIGHT))
+        return QRectF(corner.x(), top, width, _TAG_HEIGHT)
 
     def _shown_tags(self) -> list[tuple[FaceOutline, QRectF]]:
         """The number tags drawn, each with its place: a tag that would overlap one drawn already is

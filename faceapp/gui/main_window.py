@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         # down (a button moved from under the pointer as it was clicked), and above the photo it
         # moved the photo under a brush stroke (QA).
         self.notices.float_over(self.compare)
+        self.notices.coveredChanged.connect(self.compare.set_covered_top)  # (face tags stay clickable below it)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.compare)
         self.splitter.addWidget(self.side_panel)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QCursor, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -161,12 +161,15 @@ class NotificationArea(QScrollArea):
     """
 
     actionTriggered = Signal(str, object)  # action, subject
+    #: floating (float_over): how many pixels at the top of the host the banners cover now (0: none)
+    coveredChanged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, *, max_visible: int = 3,
                  actions: frozenset[str] | None = None) -> None:
         """``actions``: the notices' next steps this area's owner carries out (None: every one); a
         notice whose step is not among them shows no button (a button that did nothing misleads)."""
         self._host: QWidget | None = None  # the widget it floats over (float_over), or None: in a layout
+        self._covered = 0  # what coveredChanged said last
         super().__init__(parent)
         self._actions = actions
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -219,6 +222,10 @@ class NotificationArea(QScrollArea):
                                         else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, min(content, tallest))
         self.raise_()
+        covered = _FLOAT_MARGIN + self.height() if self.isVisibleTo(host) else 0
+        if covered != self._covered:
+            self._covered = covered
+            self.coveredChanged.emit(covered)
 
     # ---- size: as tall as the banners when there is room, one line when there is not ----------
     def _content_height(self, width: int | None = None) -> int:
@@ -278,7 +285,9 @@ class NotificationArea(QScrollArea):
         """An info notice's time is up: it goes, unless the pointer is on it or the keyboard in it,
         where it waits until they leave (QA: it went while its button was being reached with Tab)."""
         focused = QApplication.focusWidget()
-        if banner.underMouse() or (focused is not None and banner.isAncestorOf(focused)):
+        pointer = banner.rect().contains(banner.mapFromGlobal(QCursor.pos()))  # (underMouse can stay set
+        # when the pointer left without a Leave event: QA, a test's pointer held a later notice)
+        if (banner.isVisible() and pointer) or (focused is not None and banner.isAncestorOf(focused)):
             QTimer.singleShot(_INFO_RECHECK_MS, banner, lambda: self._expire(banner))
         else:
             self._remove(banner)
