@@ -278,3 +278,31 @@ def test_switching_grain_off_and_on_is_a_composite_of_the_same_restore():
     back = off.with_grain(True)
     np.testing.assert_array_equal(back.composite(), matched.composite())
     assert back.same_picture(matched) and back.provenance()["faces"][0]["grain"] > 1.0
+
+
+def test_the_file_names_the_grain_each_face_got_however_it_was_made(tmp_path):
+    """Review: the provenance was read before the pixels were made, so a result written straight
+    away (every CLI result; in the window, one switched to grain off screen) lacked the amounts."""
+    from faceapp.core.application import write_result
+    from faceapp.core.export import read_provenance
+
+    rgb = _grainy_photo()
+    for name, result in (("fresh", _restore(rgb)), ("switched", _restore(rgb, match_grain=False).with_grain(True))):
+        written = write_result(result, tmp_path / f"{name}.png", quality=95)
+        assert read_provenance(written)["faces"][0]["grain"] > 1.0, name
+
+
+def test_switching_grain_where_it_adds_none_leaves_the_picture_the_same(tmp_path):
+    """A JPEG saved below quality 85 gets no grain: switching the setting changes nothing there, so
+    a file saved from it stays up to date and no composite is made again (review)."""
+    from PIL import Image
+
+    from faceapp.core.photo_io import read_photo
+
+    path = tmp_path / "web.jpg"
+    Image.fromarray(_grainy_photo()).save(path, quality=70)
+    result = restore_photo(read_photo(path), [face_from_box(BOX, index=0)], SmoothingEngine(),
+                           PhotoSettings(sampler=NO_DIFFUSION))
+    assert result.settings.match_grain and not result.grain_matched
+    assert result.with_grain(False).same_picture(result)
+    assert result.with_grain(False).composite() is result.composite()  # (the cached one)

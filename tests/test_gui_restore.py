@@ -177,3 +177,28 @@ def test_switching_grain_matching_in_settings_recomposes_without_restoring_again
     hush(window)
     window.actions_["restore_all"].trigger()
     assert "Every photo is restored at these settings" in said(window) and not finished
+
+
+def test_grain_switched_while_a_restore_runs_applies_to_its_result(window, qtbot, tmp_path, testdata_dir):
+    """The restore was queued with grain matching on; switched off before it ends, the result it
+    brings is shown without grain, as the settings now say."""
+    import cv2
+
+    rgb = cv2.imread(str(testdata_dir / "photos" / gui_util.PHOTO))
+    grain = np.random.default_rng(0).standard_normal(rgb.shape[:2])[..., None] * 7
+    grainy = tmp_path / "grainy.png"
+    cv2.imwrite(str(grainy), np.clip(rgb + grain, 0, 255).astype(np.uint8))
+    path = load(window, qtbot, grainy)
+    set_sampling(window, seeds=1, steps=30)
+    steps = []
+    window.session.progress.connect(lambda p, text, fraction, preview: steps.append(preview))
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.actions_["restore"].trigger()
+        qtbot.waitUntil(lambda: sum(s is not None for s in steps) >= 1, timeout=30000)
+        window.models.apply_preferences(dataclasses.replace(window.session.prefs, match_grain=False))
+    entry = window.session.entries[path]
+    assert not entry.result.settings.match_grain and "grain" not in entry.result.provenance()["faces"][0]
+    wait_composed(window, qtbot, path)
+    qtbot.waitUntil(lambda: entry.composite is not None)
+    np.testing.assert_array_equal(shown_after(window), entry.result.composite())
+    assert np.abs(entry.result.composite().astype(int) - entry.result.with_grain(True).composite()).max() > 5

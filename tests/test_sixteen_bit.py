@@ -1,10 +1,11 @@
 """A 16-bit photo's result keeps its 16 bits: the background keeps every bit of the file (turned
 upright, enlarged, its damage filled), the faces are the 8-bit result's scaled to 16, the metadata is
-kept (PNG, and TIFF but grey with alpha); formats that cannot hold 16 bits, the user's choice of 8, or a file that changed since it was
+kept (PNG, and TIFF except grey with alpha); formats that cannot hold 16 bits, the user's choice of 8, or a file that changed since it was
 opened give the 8-bit result."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 
@@ -19,7 +20,7 @@ from faceapp.core.application import depth_note, result_pixels, write_result
 from faceapp.core.errors import ExportError
 from faceapp.core.export import export_photo, read_provenance
 from faceapp.core.faces import face_from_box
-from faceapp.core.photo_io import read_photo
+from faceapp.core.photo_io import Photo, read_photo
 from faceapp.core.photo_restore import PhotoSettings, restore_photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.settings import SamplerSettings
@@ -186,7 +187,13 @@ def test_png_writer_round_trips_16_bits_and_export_refuses_them_where_they_canno
     for name in ("out.jpg", "out.webp"):
         with pytest.raises(ExportError, match="16 bits per channel are written as PNG"):
             export_photo(rgb16, None, None, tmp_path / name)
-    assert not any(tmp_path.iterdir())
+    # grey with alpha: a 16-bit TIFF that neither Pillow nor OpenCV reads back in 16 bits
+    grey_with_alpha = dataclasses.replace(Photo.from_array(np.zeros((20, 30, 3), np.uint8),
+                                                           alpha=np.zeros((20, 30), np.uint8)), single_channel=True)
+    with pytest.raises(ExportError, match="except from a grey photo with transparency; not so"):
+        export_photo(rgb16, alpha[:20, :30], grey_with_alpha, tmp_path / "out.tif")
+    export_photo(rgb16, alpha[:20, :30], None, tmp_path / "colour.tif")  # (colour with alpha: written)
+    assert [path.name for path in tmp_path.iterdir()] == ["colour.tif"]
 
 
 def test_a_grainy_48_bit_scan_gets_its_grain_on_the_faces_of_the_16_bit_file(tmp_path):

@@ -531,10 +531,10 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
     ``keep_16_bits``: a 16-bit photo's result is written in 16 bits where the format holds them
     (:func:`faceapp.core.sixteen_bit.writes_16_bit`; the file is read again for them).
     ``options``: png_compress_level, webp_method, unique (see export_photo)."""
-    provenance = result.provenance()
+    image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
+    provenance = result.provenance()  # (after the pixels: it names the grain each face got, measured there)
     if source is not None:
         provenance["source"] = source_record(source, result.photo)
-    image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     return export.export_photo(image, alpha, result.photo, dest, format=fmt, quality=quality,
                                provenance=provenance, overwrite=overwrite, **options)
 

@@ -291,7 +291,7 @@ def export_photo(
     """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written.
 
     ``image_rgb``: HxWx3 uint8, or uint16 (16 bits per channel; ``alpha`` of the same type) where
-    the file can hold it (:func:`holds_16_bits`): PNG, or TIFF but from a grey photo with alpha.
+    the file can hold it (:func:`holds_16_bits`): PNG, or TIFF except from a grey photo with alpha.
 
     An existing ``dest`` is an error, unless ``overwrite`` (it is replaced; never when it is
     ``photo``'s own file) or ``unique`` (the first free name of ``STEM_2.EXT``, ``STEM_3.EXT``, …
@@ -320,8 +320,8 @@ def export_photo(
                           f"({image_rgb.dtype} {image_rgb.shape[:2]})")
     sixteen = image_rgb.dtype == np.uint16
     if sixteen and not holds_16_bits(fmt, one_channel=photo is not None and photo.single_channel, alpha=alpha is not None):
-        raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF but from a grey "
-                          f"photo with transparency; not as {fmt}")
+        raise ExportError(f"{dest.name}: 16 bits per channel are written as PNG, or as TIFF except from a grey "
+                          f"photo with transparency; not {'so' if fmt == 'TIFF' else 'as ' + fmt}")
     check_output_size(image_rgb.shape[1], image_rgb.shape[0], fmt, name=str(dest))
     if overwrite and unique:
         raise ValueError("overwrite and unique exclude each other")

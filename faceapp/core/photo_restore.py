@@ -281,8 +281,15 @@ class PhotoResult:
         The candidates themselves are compared, not their indices: two versions may hold different
         candidates at one index (each grown from the same result on its own).
         """
-        return (self.same_run(other) and other.settings.match_grain == self.settings.match_grain
+        return (self.same_run(other) and other.grain_matched == self.grain_matched
                 and _same_images(other.shown(), self.shown()))
+
+    @property
+    def grain_matched(self) -> bool:
+        """Whether the faces get the photo's grain: asked for (:attr:`PhotoSettings.match_grain`),
+        with a photo around them (not an aligned crop) whose fine detail is grain (not a JPEG saved
+        below quality 85: :func:`faceapp.core.grain.grain_survives`)."""
+        return self.settings.match_grain and not self.settings.aligned and grain_survives(self.photo.jpeg_quality)
 
     def with_grain(self, match: bool) -> PhotoResult:
         """This result with grain matching on or off (:attr:`PhotoSettings.match_grain`): a version
@@ -311,7 +318,7 @@ class PhotoResult:
         candidates are shown.
         """
         shown = self.shown()
-        grain = self.settings.match_grain
+        grain = self.grain_matched
         cached = self._run.composite
         if cached is not None and cached[1] == grain and _same_images(cached[0], shown):
             return cached[2]
@@ -350,7 +357,7 @@ class PhotoResult:
         or uint16; ``plain``, the same without them under each face's box) the grain of the photo
         that it lacks, as the settings ask (:mod:`faceapp.core.grain`): measured once for the
         candidates shown, so every version of the output gets the same."""
-        if not self.settings.match_grain or self.settings.aligned or not grain_survives(self.photo.jpeg_quality):
+        if not self.grain_matched:
             return
         grains = self._cached_grains(shown)
         if grains is None:
@@ -421,7 +428,7 @@ class PhotoResult:
             "upscale": self.scale,
             "match_grain": self.settings.match_grain,
             "faces": [_face_provenance(f, grain) for f, grain in
-                      zip(self.faces, (self.settings.match_grain and self._cached_grains(self.shown()))
+                      zip(self.faces, (self.grain_matched and self._cached_grains(self.shown()))
                           or [None] * len(self.faces), strict=True)],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),

@@ -504,8 +504,7 @@ class Session(QObject):
         entry.restored_with = made_with
         self.after[path] = rendered
         if self._with_grain_now(outcome.result) is not outcome.result:  # switched while it ran
-            entry.result, entry.composite = self._with_grain_now(outcome.result), None
-            self.composer.request(path, entry.result)
+            entry.result, entry.composite = self._with_grain_now(outcome.result), None  # (made again if on screen:)
         self._keep_or_free_full_size(path)
         requeued = self.restoring(path)  # (it ended before a Cancel reached it, and was asked for again)
         entry.run_seconds, entry.state = outcome.seconds, "queued" if requeued else "done"
