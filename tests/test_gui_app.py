@@ -333,6 +333,7 @@ def test_a_faces_number_tag_under_a_notice_is_drawn_below_it_and_still_switches_
     left; it could not be switched off until the note went. The tag moves below the notices, inside
     its box, and back when they go."""
     from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QLabel
 
     from faceapp.gui.compare_view import FaceOutline
     from faceapp.gui.notifications import Notice
@@ -346,19 +347,25 @@ def test_a_faces_number_tag_under_a_notice_is_drawn_below_it_and_still_switches_
     view = window.compare
     view.set_images(rgb_to_qimage(np.full((400, 400, 3), 90, np.uint8)))
     view.zoom_fit()
-    view.set_faces([FaceOutline(0, (150, 2, 250, 120))])  # a face at the photo's top edge
-    [(_, free)] = view._shown_tags()
+    view.set_faces([FaceOutline(0, (150, 2, 250, 120)), FaceOutline(1, (300, 1, 312, 8))])  # at the photo's top edge
+    free = dict(view._shown_tags())
     window.notices.show_notice(Notice("A note that stays until it is closed, over the top of the photo.", "warning"))
     qtbot.waitUntil(lambda: view._covered_top > 0)
     banner_bottom = window.notices.geometry().bottom()
-    [(face, moved)] = view._shown_tags()
-    assert moved.top() > banner_bottom and moved.top() > free.top()
-    assert moved.bottom() <= view.image_to_widget(QPointF(250, 120)).y()  # within its box
+    moved = {face.index: rect for face, rect in view._shown_tags()}
+    assert view.image_to_widget(QPointF(312, 8)).y() < banner_bottom  # face 2 is under the banner whole…
+    for index in (0, 1):  # …and its tag, like face 1's, is below it, where it can be seen and clicked
+        assert moved[index].top() > banner_bottom
+    assert moved[0].bottom() <= view.image_to_widget(QPointF(250, 120)).y()  # within its box
     toggled = []
     view.faceToggled.connect(toggled.append)
-    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=moved.center().toPoint())
+    view.faceClicked.connect(toggled.append)
+    banner = window.notices.findChildren(QLabel)[0]
+    qtbot.mouseClick(banner, Qt.MouseButton.LeftButton)  # (over face 1's box: the banner's, not the photo's)
+    assert toggled == []
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=moved[0].center().toPoint())
     assert toggled == [0]
     window.notices.clear()
     qtbot.waitUntil(lambda: view._covered_top == 0)
-    assert view._shown_tags()[0][1] == free
+    assert {face.index: rect for face, rect in view._shown_tags()} == {face.index: rect for face, rect in free.items()}
     window.close()

@@ -343,3 +343,19 @@ def test_number_tags_that_would_overlap_are_left_out_until_the_photo_is_zoomed_i
     before = [face.index for face, _ in view._shown_tags()]
     view.set_working_face(hidden.index)  # a run moving on to a face whose tag is hidden: the tags stay put (review)
     assert [face.index for face, _ in view._shown_tags()] == before
+
+
+def test_a_number_tag_is_drawn_over_the_split_divider(view):
+    """QA: the divider ran through the tag of a face it crossed, over its number."""
+    from faceapp.gui.compare_view import _ENABLED_COLOUR
+
+    view.set_images(rgb_to_qimage(solid(0, (200, 200))), rgb_to_qimage(solid(60, (200, 200))))
+    view.zoom_fit()
+    view.set_faces([FaceOutline(0, (90, 60, 150, 120))])
+    [(_, tag)] = view._shown_tags()
+    view.set_split((tag.left() + 3) / view.width())
+    assert abs(view.divider_x() - (tag.left() + 3)) < 1.5  # the divider crosses the tag, left of its number
+    column = int(round(view.divider_x()))
+    pixels = rendered(view)[int(tag.top()) + 2 : int(tag.bottom()) - 2, column]
+    fill = (_ENABLED_COLOUR.red(), _ENABLED_COLOUR.green(), _ENABLED_COLOUR.blue())
+    assert (np.abs(pixels.astype(int) - fill).max(axis=1) <= 2).all()

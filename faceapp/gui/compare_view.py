@@ -352,11 +352,15 @@ class CompareView(QWidget):
     def _tag_rect(self, face: FaceOutline, metrics: QFontMetrics) -> QRectF:
         """Where a face's number tag is drawn (widget pixels): above its box's top-left corner, as
         wide as its number needs ("118": QA, cut to one digit); where that lies above the view or
-        under the notices (:meth:`set_covered_top`), lower, inside the box, as far as its bottom."""
+        under the notices (:meth:`set_covered_top`) while some of the box is in view, just below
+        them, inside the box or, a box the notices cover whole, under it (QA: a small face at the
+        photo's top kept its tag out of reach)."""
         corner = self.image_to_widget(QPointF(face.box[0], face.box[1]))
         bottom = self.image_to_widget(QPointF(face.box[2], face.box[3])).y()
         width = max(_TAG_WIDTH, metrics.horizontalAdvance(str(face.index + 1)) + 8)
-        top = max(corner.y() - _TAG_HEIGHT, min(float(self._covered_top), bottom - _TAG_HEIGHT))
+        top = corner.y() - _TAG_HEIGHT
+        if bottom > 0:
+            top = max(top, float(self._covered_top))
         return QRectF(corner.x(), top, width, _TAG_HEIGHT)
 
     def _shown_tags(self) -> list[tuple[FaceOutline, QRectF]]:
@@ -435,8 +439,8 @@ class CompareView(QWidget):
             painter.setClipRect(QRectF(divider, 0, self.width() - divider, self.height()))
             painter.drawImage(target, self._after, QRectF(self._after.rect()))
             painter.restore()
-        self._paint_faces(painter, self._result_area())
         self._paint_labels(painter)
+        self._paint_faces(painter, self._result_area())  # (over the divider: it ran through a tag's number, QA)
         if self._drag == "box" and self._press is not None and self._box_end is not None:
             painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
             painter.setBrush(Qt.BrushStyle.NoBrush)  # an outline: the face inside stays visible

@@ -197,6 +197,9 @@ class NotificationArea(QScrollArea):
         a brush stroke or a divider drag (QA). As tall as in a layout, at most half the host."""
         self._host = host
         self.setParent(host)
+        # A click on a banner is the banner's: passed on, it reached the photo under it and switched
+        # off faces that could not be seen (QA)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoMousePropagation)
         for surface in (self, self.viewport(), self.widget()):  # only the banners cover the photo
             surface.setAutoFillBackground(False)
         self.setStyleSheet("QScrollArea, QScrollArea > QWidget > QWidget { background: transparent; }")
