@@ -369,3 +369,24 @@ def test_a_faces_number_tag_under_a_notice_is_drawn_below_it_and_still_switches_
     qtbot.waitUntil(lambda: view._covered_top == 0)
     assert {face.index: rect for face, rect in view._shown_tags()} == {face.index: rect for face, rect in free.items()}
     window.close()
+
+
+def test_a_long_note_about_one_photo_goes_out_of_sight_with_it(qtbot, tmp_path):
+    """QA: gf_10045's "Sharp faces spared" stayed over the next photo shown: a passing note about a
+    photo is that photo's, as its warnings are."""
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    first, second = tmp_path / "first.jpg", tmp_path / "second.jpg"
+    window.notices.show_photo(first)
+    window.say("first.jpg: Sharp faces spared: faces 1, 2 kept as the restorer made them; face 3 at fidelity "
+               "0.89. To let the prior work on a spared face anyway, click the face and press Diffuse anyway.",
+               subject=first)
+    assert window.notices.isVisible()
+    window.notices.show_photo(second)
+    assert not window.notices.isVisible() and len(window.notices.notices()) == 1
+    window.notices.show_photo(first)
+    assert window.notices.isVisible()
+    window.close()

@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         s.info.connect(self.say)
         # a photo restored out of sight (Restore all) says nothing over the one shown: its gallery
         # says what was spared once it is shown (QA: the notes of other photos piled up over faces)
-        s.note.connect(lambda text, path: path == self.current and self.say(text))
+        s.note.connect(lambda text, path: path == self.current and self.say(text, subject=path))
         s.warning.connect(lambda text, path: self.notices.show_notice(Notice(text, "warning", subject=path)))
         s.folderWithoutPhotos.connect(
             lambda listing: self.notices.show_notice(Notice(no_photos_text(listing), "warning", "open_folder", "Open folder…")))
@@ -821,10 +821,11 @@ class MainWindow(QMainWindow):
                      f"settings of when Restore was pressed: Restore all again restores {'it' if one else 'them'} "
                      "with these.")
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, *, subject: Path | None = None) -> None:
         """A passing message: in the status bar when it fits there whole, else as an info notice
         above the photo, which wraps it (a long one was cut off in the status bar: "…; face 3 at
-        fidelity (")."""
+        fidelity ("); ``subject``: the photo it is about, whose notice goes out of sight while
+        another photo is shown (QA: one photo's "Sharp faces spared" stayed over the next)."""
         bar = self.statusBar()
         labels = (self.time_label, self.model_label, self.device_label)
         most = max(60, bar.width() // (2 * len(labels)))  # what they may take beside a message
@@ -839,7 +840,7 @@ class MainWindow(QMainWindow):
         if bar.fontMetrics().horizontalAdvance(text) <= room:
             bar.showMessage(text, 8000)
         else:
-            self.notices.info(text)
+            self.notices.show_notice(Notice(text, "info", subject=subject))
 
     def _make_room_for_message(self, message: str) -> None:
         """While the status bar shows a message, its shortening labels take at most half of its
