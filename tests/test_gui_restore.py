@@ -202,3 +202,23 @@ def test_grain_switched_while_a_restore_runs_applies_to_its_result(window, qtbot
     qtbot.waitUntil(lambda: entry.composite is not None)
     np.testing.assert_array_equal(shown_after(window), entry.result.composite())
     assert np.abs(entry.result.composite().astype(int) - entry.result.with_grain(True).composite()).max() > 5
+
+
+def test_a_picture_saved_before_is_saved_already_when_shown_again(window, qtbot, photo):
+    """GUI QA: saved with grain on, then off, then switched on again, Save wrote a third file the
+    same as the first: the files saved are remembered, not only the last."""
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    [first] = saved(window, qtbot, window.exports.save)
+    window.gallery.click_candidate(1)
+    [second] = saved(window, qtbot, window.exports.save)
+    assert second != first and window.session.saved_file(path) == second
+    window.gallery.click_candidate(0)  # the first picture again
+    assert window.session.saved_file(path) == first
+    files = sorted(photo.parent.iterdir())
+    hush(window)
+    window.exports.save()
+    assert "saved already" in said(window) and sorted(photo.parent.iterdir()) == files
+    first.unlink()  # gone since: not saved any more
+    assert window.session.saved_file(path) is None
+    assert entry.saved_to == second

@@ -43,6 +43,22 @@ class PhotoRead:
     stage: str = "detecting faces"
 
 
+#: The files saved of one photo that are remembered (to tell that the picture shown is saved already).
+SAVES_KEPT = 8
+
+
+@dataclass(frozen=True)
+class SavedFile:
+    """A file an export wrote of a photo: ``path``; ``result``, what it was written from (None for
+    an earlier run's: such results are not kept alive); ``options``, how
+    (:attr:`ExportStep.options`); ``stamp``, the file as written (:func:`faceapp.core.export.file_stamp`)."""
+
+    path: Path
+    result: Any
+    options: tuple
+    stamp: tuple | None
+
+
 @dataclass
 class PhotoEntry:
     """One loaded photo and everything the window knows about it."""
@@ -60,16 +76,20 @@ class PhotoEntry:
     error: str | None = None  # what the last job of this photo failed with (None: it did not fail)
     #: its load failed because the file cannot be read (not because its faces could not be found)
     unreadable: bool = False
-    saved_to: Path | None = None
-    saved_result: Any = None  # the result ``saved_to`` was written from
-    saved_options: tuple = ()  # and how: :attr:`ExportStep.options`
-    saved_stamp: tuple | None = None  # ``saved_to`` as written: :func:`faceapp.core.export.file_stamp`
+    #: the files saved of it, the last last (at most SAVES_KEPT): a picture shown again after
+    #: another was saved (a gallery pick, grain switched back) is saved already (QA: saved twice)
+    saves: list[SavedFile] = field(default_factory=list)
     restored_inputs: Any = None  # :meth:`inputs` when the restore that made ``result`` was queued
     restored_with: tuple | None = None  # the resolved preferences' ``restoration()`` then
     restoring_with: tuple | None = None  # those of the restore queued last (running or waiting)…
     restoring_inputs: Any = None  # …its :meth:`inputs`…
     restore_started: bool = False  # …and whether it has begun
     restore_when_loaded: bool = False  # Restore all was pressed while it was still loading
+
+    @property
+    def saved_to(self) -> Path | None:
+        """The file saved of it last (None: none yet)."""
+        return self.saves[-1].path if self.saves else None
 
     def enabled_faces(self) -> list[Any]:
         """The faces a restore of this photo restores (those not switched off), in order."""

@@ -55,12 +55,14 @@ from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.wording import counted, duration, listed, time_left
 from faceapp.gui.backend import (
     FORMAT_SETTING,
+    SAVES_KEPT,
     SIXTEEN_BIT_SETTING,
     CoreBackend,
     ExportSnapshot,
     ExportStep,
     PhotoEntry,
     RestoreOutcome,
+    SavedFile,
     expand_paths,
     snapshot_for_export,
 )
@@ -835,38 +837,47 @@ class Session(QObject):
         entry = self.entries.get(step.snapshot.source)
         if entry is None or step.written is None:
             return
-        entry.saved_to, entry.saved_options = step.written, step.options
-        entry.saved_stamp = file_stamp(step.written)
         fresh = step.snapshot.result.same_run(entry.result)  # (never keep an old run alive)
-        entry.saved_result = step.snapshot.result if fresh else None
+        saved = SavedFile(step.written, step.snapshot.result if fresh else None, step.options, file_stamp(step.written))
+        earlier = [s if s.result is None or s.result.same_run(entry.result) else dataclasses.replace(s, result=None)
+                   for s in entry.saves if s.path != step.written]
+        entry.saves = [*earlier[-(SAVES_KEPT - 1):], saved]
         if fresh and entry.path not in self.on_screen:
             entry.result.drop_composite_cache()  # made again for the file
         log.info("saved %s", step.written)
         self.entryChanged.emit(entry.path)
         for other in self.entries.values():  # a photo whose saved file this one replaced is unsaved now
-            if other is not entry and other.saved_to is not None and other.saved_to == step.written:
+            if other is not entry and any(s.path == step.written for s in other.saves):
                 self.entryChanged.emit(other.path)  # (QA: Save as over it left it "saved")
 
     def saved_file(self, path: Path) -> Path | None:
-        """The file last saved of ``path`` if it shows the photo as it is now, else None."""
+        """The file saved last of ``path`` that shows the photo as it is now, else None."""
+        saved = self._saved(path)
+        return saved.path if saved is not None else None
+
+    def _saved(self, path: Path) -> SavedFile | None:
+        """The :class:`SavedFile` saved last of ``path`` that shows the photo as it is now, not gone
+        nor written over since; None when none does."""
         entry = self.entries[path]
-        if entry.result is None or entry.saved_to is None:
+        if entry.result is None:
             return None
-        fresh = entry.result.same_picture(entry.saved_result)
-        stamp = file_stamp(entry.saved_to)
-        there = stamp is not None and stamp == entry.saved_stamp  # not gone, nor written over since
-        return entry.saved_to if fresh and there else None
+        for saved in reversed(entry.saves):
+            if entry.result.same_picture(saved.result):
+                stamp = file_stamp(saved.path)
+                if stamp is not None and stamp == saved.stamp:
+                    return saved
+        return None
 
     def saved_in(self, path: Path, folder: Path) -> bool:
         """Whether ``path``'s result, as it is now, was saved in ``folder`` as Export all would save
         it now: named as the settings name it (a numbered name too), in their format, quality and depth."""
-        saved = self.saved_file(path)
-        if saved is None or file_identity(saved.parent) != file_identity(folder):
+        saved = self._saved(path)
+        if saved is None or file_identity(saved.path.parent) != file_identity(folder):
             return False
-        if not named_as_settings_say(saved, path, self.prefs) or not self.entries[path].saved_options:
+        if not named_as_settings_say(saved.path, path, self.prefs) or not saved.options:
             return False
-        quality, keep_16_bits = self.entries[path].saved_options
-        fmt, photo = format_for(saved), self.entries[path].photo
+        quality, keep_16_bits = saved.options
+        fmt, photo = format_for(saved.path), self.entries[path].photo
         sixteen = photo is not None and writes_16_bit(photo, fmt)  # (a JPEG is 8-bit whatever the setting)
         return ((fmt not in LOSSY_FORMATS or quality == self.prefs.quality)
                 and (not sixteen or keep_16_bits == self.prefs.keep_16_bits))
