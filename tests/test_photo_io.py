@@ -553,3 +553,19 @@ def test_a_photo_records_the_file_it_was_read_from_and_refuses_one_changing_mean
     monkeypatch.setattr(photo_io, "_read_photo", still_being_written)
     with pytest.raises(ImageError, match="the file changed while it was being read"):
         read_photo(path)
+
+
+def test_a_tiff_of_pixels_pillow_cannot_decode_is_named_a_tiff_with_what_to_do(tmp_path):
+    """QA: ImageMagick's 16-bit grey TIFF with alpha was "not an image, or a format faceapp cannot
+    read": the user was not told it is a TIFF, nor what would open."""
+    from faceapp.core.tiff_writer import write_tiff
+
+    path = tmp_path / "grey_alpha16.tif"
+    grey = np.full((16, 24), 30000, np.uint16)
+    with open(path, "wb") as handle:
+        write_tiff(handle, grey, grey, icc=None, exif=None, dpi=(300, 300))
+    with pytest.raises(ImageError, match=r"a TIFF faceapp cannot read: damaged, or with pixels of a kind .* as PNG"):
+        read_photo(path)
+    (tmp_path / "notes.tif").write_bytes(b"not a picture at all")  # named .tif, not a TIFF
+    with pytest.raises(ImageError, match="not an image, or a format faceapp cannot read"):
+        read_photo(tmp_path / "notes.tif")

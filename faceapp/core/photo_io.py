@@ -318,6 +318,15 @@ def _file_state(path: Path) -> tuple[int, int, int]:
     return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
+def _tiff_signature(path: Path) -> bool:
+    """Whether the file at ``path`` begins as a TIFF or BigTIFF does (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+    except OSError:
+        return False
+
+
 def _file_sha256(path: Path) -> str:
     try:
         with open(path, "rb") as handle:
@@ -349,6 +358,10 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
             raise ImageError(f"{path}: the {kind} image is damaged and cannot be read.") from None
         if kind is not None:
             raise ImageError(_heif_message(path, kind)) from None
+        if _tiff_signature(path):  # (QA: ImageMagick's 16-bit grey TIFF with alpha was "not an image")
+            raise ImageError(f"{path}: a TIFF faceapp cannot read: damaged, or with pixels of a kind it does not read "
+                             "(such as 16-bit grey with transparency). If it opens elsewhere, save it again as an 8- "
+                             "or 16-bit RGB TIFF, or as PNG.") from None
         raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:  # the system's refusal, not the image's fault
