@@ -74,6 +74,9 @@ _SCREEN_SHARE = 0.1
 _SCREEN_PEAK = 30.0
 _SCREEN_PERIOD = 12.0
 _MARGIN = 12  # photo pixels of noise beyond a band: the widest blur's and Lanczos's reach
+#: Crop pixels beyond the damage that its fill's soft edge reaches in a face that keeps its detail
+#: (faceapp.core.photo_restore: 2 of margin, feathered over as many), and a pixel more.
+_FILL_EDGE = 5
 _SEED = 20_261_205
 _BAND_ROWS = 128  # output rows grained at a time
 
@@ -333,7 +336,6 @@ def face_grains(photo: np.ndarray, plain: Sequence[np.ndarray], blended: np.ndar
     (white noise at ×2: 0.8 of it): the face, measured so, is put in the photo's terms by how much
     softer the plain background comes back the same way."""
     unit = 257.0 if blended.dtype == np.uint16 else 1.0
-    undamaged = None if damage is None else cv2.dilate(damage, np.ones((7, 7), np.uint8)) == 0
     grains: list[Grain | None] = []
     for region, mask, weight, box in zip(plain, masks, weights, boxes or [None] * len(masks), strict=True):
         wx0, wy0, wx1, wy1 = measure_window(mask.roi, scale, box)
@@ -350,7 +352,8 @@ def face_grains(photo: np.ndarray, plain: Sequence[np.ndarray], blended: np.ndar
             continue
         low, high = np.percentile(tones, (10, 90))
         # (the photo's flat pixels: a smooth fill in the face must not pick where it is measured)
-        where = None if undamaged is None else undamaged[wy0 // scale : wy1 // scale, wx0 // scale : wx1 // scale]
+        where = (None if damage is None
+                 else _undamaged(damage[wy0 // scale : wy1 // scale, wx0 // scale : wx1 // scale], mask, scale))
         flat = flat_pixels(window, where, brightness=(low - _TONE_MARGIN, high + _TONE_MARGIN))
         if flat is None:
             grains.append(None)
@@ -359,7 +362,9 @@ def face_grains(photo: np.ndarray, plain: Sequence[np.ndarray], blended: np.ndar
         # The face's own grain on its own quietest blocks, as the photo's is on the photo's: on the
         # photo's it met the restored face's features and came out 0.25–0.34 of the photo's grain
         # where it is 0.01–0.04 (a synthetic film; its faces got 10–18 % too little grain, QA).
-        own_flat = flat_pixels(face, inside, brightness=(low - _TONE_MARGIN, high + _TONE_MARGIN))
+        # (not in the damage either: its smooth fill would be the quietest, QA)
+        own_flat = flat_pixels(face, inside if where is None else inside & where,
+                               brightness=(low - _TONE_MARGIN, high + _TONE_MARGIN))
         own = None if own_flat is None else texture_at(face, own_flat)
         if scale > 1 and around is not None and own is not None:
             back = texture_at(at_photo_scale(region[wy0 - y0 : wy1 - y0, wx0 - x0 : wx1 - x0], scale, unit), flat)
@@ -367,6 +372,17 @@ def face_grains(photo: np.ndarray, plain: Sequence[np.ndarray], blended: np.ndar
             own = Texture(own.covariance * softer, own.correlation)
         grains.append(grain_to_add(around, own))
     return grains
+
+
+def _undamaged(damage: np.ndarray, mask: FaceMask, scale: int) -> np.ndarray:
+    """Where a window of ``damage`` (255 = damaged, photo pixels) is far enough from the damage to
+    measure a face's grain: beyond the soft edge of the hole's fill, :data:`_FILL_EDGE` pixels of the
+    face's crop (3 photo pixels at least; at 3, a filled stain's edge in a small model's crop was
+    the face's quietest blocks, and its grain was read as a fifth too weak)."""
+    crop_per_output = math.sqrt(abs(float(np.linalg.det(mask.inverse_map[:, :2])))) or 1.0
+    reach = max(3, math.ceil(_FILL_EDGE / (crop_per_output * scale)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    return cv2.dilate(damage, kernel) == 0
 
 
 def _within_box(shape: tuple[int, ...], origin: tuple[int, int], box: Sequence[float] | None) -> np.ndarray:
