@@ -222,3 +222,5 @@ def test_a_picture_saved_before_is_saved_already_when_shown_again(window, qtbot,
     first.unlink()  # gone since: not saved any more
     assert window.session.saved_file(path) is None
     assert entry.saved_to == second
+    restore(window, qtbot, path)  # a new run: the files saved of the old one hold none of its memory
+    assert entry.saved_to == second and all(saved.result is None for saved in entry.saves)

@@ -504,6 +504,7 @@ class Session(QObject):
         self.composer.forget(path)  # a composite of the previous result must not replace this one
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         entry.restored_with = made_with
+        entry.saves = [dataclasses.replace(s, result=None) for s in entry.saves]  # (an old run is not kept alive)
         self.after[path] = rendered
         if self._with_grain_now(outcome.result) is not outcome.result:  # switched while it ran
             entry.result, entry.composite = self._with_grain_now(outcome.result), None  # (made again if on screen:)
