@@ -207,7 +207,8 @@ class _RunCache:
     (keyed by the candidate images it shows, not their indices: versions that grew different
     candidates at the same index, such as each seed refined on its own, show different pictures;
     choosing back and forth, or saving what is shown, costs nothing; and by whether grain is
-    matched: :meth:`PhotoResult.with_grain`), and the grain each face of the latest composite got (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
+    matched: :meth:`PhotoResult.with_grain`), and the grain each face of the latest composite got
+    (:mod:`faceapp.core.grain`), which a 16-bit version of it gets too."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()

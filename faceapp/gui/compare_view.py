@@ -149,8 +149,8 @@ class CompareView(QWidget):
 
     def set_covered_top(self, pixels: int) -> None:
         """How many pixels at the top of the view notices floating over it cover (0: none): a face
-        number tag that would lie under them is drawn below them, inside its box (QA: the first
-        face of a family photo could not be switched off while a note was shown)."""
+        number tag that would lie under them is drawn just below them (:meth:`_tag_rect`; QA: the
+        first face of a family photo could not be switched off while a note was shown)."""
         if pixels != self._covered_top:
             self._covered_top = max(0, int(pixels))
             self.update()
