@@ -24,3 +24,7 @@ def main() -> int:
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # python -m faceapp.cli_launcher: as faceapp-cli (CLI QA: it did nothing, exit 0)
+    raise SystemExit(main())

@@ -442,6 +442,10 @@ def test_the_command_is_the_launcher_and_exits_as_the_cli_does():
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     assert scripts["faceapp-cli"] == "faceapp.cli_launcher:main"
     assert callable(cli_launcher.main)
+    # run as a module it is the command too (CLI QA: it printed nothing and exited 0, a script's "success")
+    done = subprocess.run([sys.executable, "-m", "faceapp.cli_launcher", "restore", "--no-such-option"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "usage: faceapp-cli restore" in done.stderr
 
 
 def test_an_unexpected_error_fails_its_photo_and_prints_its_traceback(tmp_path, testdata_dir, capsys, monkeypatch):
