@@ -39,6 +39,7 @@ from faceapp.core.export import (
     file_identity,
     file_key,
     format_for,
+    holds_16_bits,
     is_faceapp_output,
     make_output_folder,
     output_file_name,
@@ -429,9 +430,10 @@ class _Restorer:
         check_memory_budget(header.width, header.height, upscale=self.prefs.upscale, fmt=fmt, alpha=header.alpha,
                             limit=self.memory_limit, name=path_text(path), face_area=face_area,
                             faces_unknown=not self.args.aligned and not self.given_faces,
-                            # a 16-bit photo's PNG or TIFF result keeps its 16 bits (a TIFF's not for grey
-                            # with alpha, which the header does not tell: counted too): its copies (review)
-                            sixteen_bit=self.prefs.keep_16_bits and header.bits == 16 and fmt in ("PNG", "TIFF"),
+                            # a 16-bit photo's result keeps its 16 bits where the format holds them (a grey
+                            # TIFF with alpha does not, but the header does not tell grey: the most copies)
+                            sixteen_bit=self.prefs.keep_16_bits and header.bits == 16
+                            and holds_16_bits(fmt, one_channel=False, alpha=header.alpha),
                             eight_bit_setting="--8-bit")
         if self.args.aligned:
             check_aligned_crop(header.width, header.height, name=path_text(path))

@@ -319,10 +319,11 @@ def _file_state(path: Path) -> tuple[int, int, int]:
 
 
 def _tiff_signature(path: Path) -> bool:
-    """Whether the file at ``path`` begins as a TIFF or BigTIFF does (False when it cannot be read)."""
+    """Whether the file at ``path`` begins as a TIFF or BigTIFF does (Pillow's own list of their
+    signatures; False when it cannot be read)."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(4) in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+            return handle.read(4) in TiffImagePlugin.PREFIXES
     except OSError:
         return False
 
