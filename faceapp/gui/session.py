@@ -506,8 +506,9 @@ class Session(QObject):
         entry.restored_with = made_with
         entry.saves = [dataclasses.replace(s, result=None) for s in entry.saves]  # (an old run is not kept alive)
         self.after[path] = rendered
-        if self._with_grain_now(outcome.result) is not outcome.result:  # switched while it ran
-            entry.result, entry.composite = self._with_grain_now(outcome.result), None  # (made again if on screen:)
+        shown = self._with_grain_now(outcome.result)
+        if shown is not outcome.result:  # switched while it ran
+            entry.result, entry.composite = shown, None  # (made again if on screen:)
         self._keep_or_free_full_size(path)
         requeued = self.restoring(path)  # (it ended before a Cancel reached it, and was asked for again)
         entry.run_seconds, entry.state = outcome.seconds, "queued" if requeued else "done"
@@ -587,9 +588,9 @@ class Session(QObject):
         grain matching at once (a composite, not a restore: :meth:`PhotoResult.with_grain`)."""
         self.prefs = prefs
         for path, entry in self.entries.items():
-            if entry.result is not None and self._with_grain_now(entry.result) is not entry.result:
-                entry.result = self._with_grain_now(entry.result)
-                entry.composite = None  # (off screen: made again when shown)
+            shown = None if entry.result is None else self._with_grain_now(entry.result)
+            if shown is not entry.result:
+                entry.result, entry.composite = shown, None  # (off screen: made again when shown)
                 self.entryChanged.emit(path)
                 if path in self.on_screen:
                     self.composer.request(path, entry.result)
