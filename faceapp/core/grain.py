@@ -40,7 +40,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from faceapp.core.paste import FaceMask
+from faceapp.core.paste import HOLE_MARGIN_PX, FaceMask
 
 #: σ (photo pixels) of the Gaussian whose difference from the image is the high-pass measured.
 _HIGHPASS_SIGMA = 1.0
@@ -75,8 +75,8 @@ _SCREEN_PEAK = 30.0
 _SCREEN_PERIOD = 12.0
 _MARGIN = 12  # photo pixels of noise beyond a band: the widest blur's and Lanczos's reach
 #: Crop pixels beyond the damage that its fill's soft edge reaches in a face that keeps its detail
-#: (faceapp.core.photo_restore: 2 of margin, feathered over as many), and a pixel more.
-_FILL_EDGE = 5
+#: (:func:`faceapp.core.paste.soft_hole`: the margin, feathered over as many), and a pixel more.
+_FILL_EDGE = 2 * HOLE_MARGIN_PX + 1
 _SEED = 20_261_205
 _BAND_ROWS = 128  # output rows grained at a time
 

@@ -183,6 +183,21 @@ class KeptDetail:
     hole: np.ndarray | None = None
 
 
+#: A hole's edge (px of the crop) widened and softened where a face pasted as its change meets the
+#: fill: the damaged pixels' own neighbours carry some of the stain (anti-aliasing, a scan's blur).
+HOLE_MARGIN_PX = 2
+
+
+def soft_hole(damage: np.ndarray | None) -> np.ndarray | None:
+    """A crop's damage mask (255 = damaged) as :class:`KeptDetail`'s ``hole``: float32 weights in
+    [0, 1], widened by :data:`HOLE_MARGIN_PX` and feathered over as many; None for none."""
+    if damage is None:
+        return None
+    side = 2 * HOLE_MARGIN_PX + 1
+    grown = cv2.dilate((damage > 0).astype(np.float32), np.ones((side, side), np.uint8))
+    return np.clip(cv2.GaussianBlur(grown, (side, side), 0) * 2.0, 0.0, 1.0)
+
+
 def blend_faces(
     out: np.ndarray,
     plain: Sequence[np.ndarray],

@@ -56,6 +56,7 @@ from faceapp.core.paste import (
     normalised_weights,
     output_to_crop,
     put_face_regions,
+    soft_hole,
 )
 from faceapp.core.photo_io import Photo
 from faceapp.core.progress import drive, relay
@@ -392,7 +393,7 @@ class PhotoResult:
     def _kept_details(self, dtype: DTypeLike) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
         reference in ``dtype`` as the faces are (:meth:`_in_photo`)."""
-        return [KeptDetail(self._in_photo(face.aligned, dtype), _soft_hole(face.damage)) if face.keeps_detail else None
+        return [KeptDetail(self._in_photo(face.aligned, dtype), soft_hole(face.damage)) if face.keeps_detail else None
                 for face in self.faces]
 
     def drop_composite_cache(self) -> None:
@@ -542,21 +543,6 @@ def iter_restore_photo(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"), damage=damage,
     )
-
-
-#: A hole's edge (px of the crop) widened and softened where a face pasted as its change meets the
-#: fill: the damaged pixels' own neighbours carry some of the stain (anti-aliasing, a scan's blur).
-_HOLE_MARGIN_PX = 2
-
-
-def _soft_hole(damage: np.ndarray | None) -> np.ndarray | None:
-    """A crop's damage mask (255 = damaged) as float32 weights in [0, 1], widened by
-    :data:`_HOLE_MARGIN_PX` and feathered over as many; None for none."""
-    if damage is None:
-        return None
-    side = 2 * _HOLE_MARGIN_PX + 1
-    grown = cv2.dilate((damage > 0).astype(np.float32), np.ones((side, side), np.uint8))
-    return np.clip(cv2.GaussianBlur(grown, (side, side), 0) * 2.0, 0.0, 1.0)
 
 
 def _enlarged(image: np.ndarray, scale: int, should_cancel: Callable[[], bool] | None) -> np.ndarray:
