@@ -123,8 +123,36 @@ def _output_format(text: str) -> str:
     return next(name for name in OUTPUT_FORMATS if format_for("x.png", name) == fmt)
 
 
+class _Given(argparse.Action):
+    """Store the value and remember that the option was given (``given``): an encoder option given
+    for results of another format is said (:func:`_unused_format_options`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given = getattr(namespace, "given", frozenset()) | {self.dest}
+
+
+#: The encoder options of ``restore``: (option, the result formats it applies to) by destination.
+_FORMAT_OPTIONS = {"quality": ("--quality", ("JPEG", "WEBP")), "png_level": ("--png-level", ("PNG",)),
+                   "webp_method": ("--webp-method", ("WEBP",))}
+_FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "TIFF": "TIFF"}
+
+
+def _unused_format_options(given: frozenset[str], formats: set[str]) -> list[str]:
+    """Notes on the encoder options in ``given`` that apply to none of the result ``formats``
+    (Pillow's names), which the run would otherwise take without a word (QA: --quality with PNG)."""
+    made = " and ".join(sorted(_FORMAT_NAMES[fmt] for fmt in formats))
+    notes = []
+    for dest, (option, applies_to) in _FORMAT_OPTIONS.items():
+        if dest in given and formats and not formats & set(applies_to):
+            notes.append(f"{option} applies to {' and '.join(_FORMAT_NAMES[f] for f in applies_to)} results; "
+                         f"these are {made}, so it does nothing (--format chooses the type).")
+    return notes
+
+
 def _add_restore_parser(subparsers) -> None:
     p = subparsers.add_parser("restore", help="restore the faces in photos or folders of photos")
+    p.set_defaults(given=frozenset())
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="photo files or folders (in a folder, hidden files and faceapp's own results are left out)")
     p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders (and folders linked into them)")
@@ -135,15 +163,15 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--format", type=_output_format, metavar="{" + ",".join(OUTPUT_FORMATS) + "}",
                      help="output type; jpeg and tif are accepted too (default: the input's; JPEG for HEIC "
                           "photos, PNG for BMP and AVIF ones)")
-    out.add_argument("--quality", type=within(1, 100), default=95,
+    out.add_argument("--quality", type=within(1, 100), default=95, action=_Given,
                      help="JPEG/WebP quality 1…100; WebP at 100 is lossless, as is the WebP of a lossless WebP photo "
                           "(default: %(default)s)")
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
                           "as PNG or TIFF; as TIFF not for a grey photo with transparency)")
-    out.add_argument("--png-level", type=within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9",
+    out.add_argument("--png-level", type=within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9", action=_Given,
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
-    out.add_argument("--webp-method", type=within(0, 6), default=WEBP_METHOD, metavar="0…6",
+    out.add_argument("--webp-method", type=within(0, 6), default=WEBP_METHOD, metavar="0…6", action=_Given,
                      help="WebP encoder effort: higher is smaller and slower (default: %(default)s)")
     existing = out.add_mutually_exclusive_group()  # replacing a result and keeping it contradict each other
     existing.add_argument("--overwrite", action="store_true",
@@ -156,7 +184,8 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary on stdout (UTF-8): a record per input (status, results written, "
                           "faces restored and left out for their size, a failure's error and error_kind, …; inputs "
-                          "not reached too), the counts, the faces restored and the seconds taken")
+                          "not reached too), the counts, the faces restored and the seconds taken; none after a usage "
+                          "error, which exits with code 2 before any work")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
@@ -861,6 +890,8 @@ def run_restore(args: argparse.Namespace) -> int:
             _print_summary(args, [], 0, seconds=time.monotonic() - started)
         return EXIT_FAILURE
     photos = [(path, relative) for path, relative in inputs if not path.is_dir()]  # (a folder not listed: no result)
+    for note in _unused_format_options(args.given, {application.output_format(path, restorer.prefs) for path, _ in photos}):
+        print(f"note: {note}", file=sys.stderr)
     if args.overwrite and (clash := _replaced_input(restorer, photos, found)) is not None:
         what = "photo" if any(clash[0] == path for path, _ in inputs) else "damage mask"
         print(f"error: --overwrite would replace the input {what} {path_text(clash[0])} with a result; faceapp never replaces "

@@ -110,6 +110,19 @@ def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):
     assert sizes["9"] < sizes["0"] / 1.5
 
 
+def test_an_encoder_option_for_none_of_the_results_formats_is_said(tmp_path, testdata_dir, capsys):
+    jpeg, png = testdata_dir / "photos" / "cf_00.jpg", testdata_dir / "photos" / "cf_06.png"
+    code, _, err = _run(capsys, jpeg, png, "-o", tmp_path / "a", "--quality", "80", "--png-level", "9",
+                        "--webp-method", "2", "--no-progress")
+    assert code == 0, err
+    assert "note: --webp-method applies to WebP results; these are JPEG and PNG, so it does nothing" in err
+    assert "--quality applies" not in err and "--png-level applies" not in err  # (each applies to one of them)
+    code, _, err = _run(capsys, png, "-o", tmp_path / "b", "--format", "tif", "--quality", "80", "--no-progress")
+    assert code == 0 and "note: --quality applies to JPEG and WebP results; these are TIFF, so it does nothing" in err
+    code, _, err = _run(capsys, png, "-o", tmp_path / "c", "--format", "webp", "--no-progress")  # (defaults: no note)
+    assert code == 0 and "applies to" not in err
+
+
 def test_texture_polish_changes_the_result(tmp_path, testdata_dir, capsys, monkeypatch):
     """With a real (small, random) prior at fidelity 1, only the polish stage samples: the output
     differs from the restorer's estimate exactly when the polish runs."""
