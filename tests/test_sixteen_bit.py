@@ -114,6 +114,24 @@ def test_a_16_bit_grey_tiff_comes_back_as_a_16_bit_grey_tiff(tmp_path, testdata_
     assert read_provenance(written) is not None
 
 
+def test_a_16_bit_grey_png_with_alpha_comes_back_as_one(tmp_path, testdata_dir):
+    grey16 = cv2.cvtColor(_scan16(testdata_dir), cv2.COLOR_RGB2GRAY)
+    height, width = grey16.shape
+    alpha16 = np.tile(np.linspace(0, 65535, width).astype(np.uint16), (height, 1))
+    source = tmp_path / "grey_alpha.png"
+    _write_png16(source, grey16, alpha=alpha16)
+    photo = read_photo(source)  # (Pillow opens such a file as RGBA)
+    assert photo.bits == 16 and photo.single_channel and photo.greyscale and writes_16_bit(photo, "PNG")
+    result = restore_photo(photo, _face(photo), _BrighterEngine(), PhotoSettings(sampler=NO_DIFFUSION))
+    written = write_result(result, tmp_path / "out.png", quality=95)
+    with open(written, "rb") as handle:
+        depth, colour_type = handle.read(26)[24:26]
+    assert (depth, colour_type) == (16, 4)  # grey with alpha, as the photo was: not RGBA
+    out = cv2.imread(str(written), cv2.IMREAD_UNCHANGED)  # (OpenCV reads grey with alpha as BGRA)
+    np.testing.assert_array_equal(out[:, :, 3], alpha16)
+    np.testing.assert_array_equal(out[:, :, 0][outside_faces(result)], grey16[outside_faces(result)])
+
+
 def test_8_bits_where_the_format_or_the_user_says_so(tmp_path, testdata_dir):
     source = tmp_path / "scan.png"
     _write_png16(source, _scan16(testdata_dir))

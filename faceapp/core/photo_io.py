@@ -493,6 +493,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     if pages > 1:
         log.info("%s: a TIFF of %d pages: only the first is restored", path, pages)  # the front-ends say so
     bits = _bits_per_channel(image)  # before a PNG's EXIF loads it (Pillow reads 16-bit RGB as 8-bit)
+    grey_with_alpha_16 = _png_raw_mode(image).startswith("LA;16")  # (before loading, as above)
     icc = image.info.get("icc_profile") or None
     exif = image.getexif()
     turned = exif.get(_EXIF_ORIENTATION, 1)  # the file's: a TIFF's goes once loaded (Pillow turns a TIFF then)
@@ -502,7 +503,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     orientation = exif.get(_EXIF_ORIENTATION, 1)
     upright = image.transpose(_TURNS[orientation]) if orientation in _TURNS else image  # (not exif_transpose:
     # it re-encodes the EXIF, and a tag whose stored type differs from the standard's would raise there)
-    single_channel = {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
+    single_channel = grey_with_alpha_16 or {band for band in upright.getbands() if band not in ("A", "a")} <= _GREY_BANDS
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     cmyk = upright.mode == "CMYK"
     if cmyk:
@@ -575,12 +576,21 @@ def _bits_per_channel(image: Image.Image) -> int:
         return 32
     if image.format == "HEIF" and isinstance(image.info.get("bit_depth"), int):  # 10 or 12 (a camera's .HIF)
         return max(8, image.info["bit_depth"])
-    if image.format == "PNG":  # BMP's packed 5-6-5 pixels ("BGR;16") are 8 bits a channel at most
-        for tile in image.tile or ():
-            rawmode = tile.args if isinstance(tile.args, str) else (tile.args[0] if tile.args else "")
-            if isinstance(rawmode, str) and ";16" in rawmode:
-                return 16
+    if image.format == "PNG" and ";16" in _png_raw_mode(image):  # (BMP's 5-6-5 pixels, "BGR;16": 8 bits at most)
+        return 16
     return 8
+
+
+def _png_raw_mode(image: Image.Image) -> str:
+    """An opened, not yet loaded PNG's raw mode, the pixels as the file holds them ("LA;16B": 16-bit
+    grey with alpha, which Pillow opens as RGBA); "" for other files."""
+    if image.format != "PNG":
+        return ""
+    for tile in image.tile or ():
+        rawmode = tile.args if isinstance(tile.args, str) else (tile.args[0] if tile.args else "")
+        if isinstance(rawmode, str) and rawmode:
+            return rawmode
+    return ""
 
 
 def _os_problem(path: Path, exc: OSError) -> str:
