@@ -757,7 +757,12 @@ def test_a_tiffs_iptc_record_goes_into_its_tiff_and_jpeg_results(tmp_path):
     assert photo.iptc == record
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.tif", provenance=PROVENANCE)) as out:
         assert IptcImagePlugin.getiptcinfo(out)[(2, 120)] == b"TIFF caption"
+        assert out.tag_v2.tagtype[33723] == 4  # LONG, as Photoshop types it (UNDEFINED: exiftool -validate warns)
     assert read_photo(tmp_path / "out.tif").iptc == record
+    odd = dataclasses.replace(photo, iptc=record + _iptc_dataset(80, "xy"))  # (another length: 1 byte past whole LONGs)
+    with Image.open(export_photo(photo.rgb, None, odd, tmp_path / "odd.tif", provenance=PROVENANCE)) as out:
+        assert out.tag_v2.tagtype[33723] == 4 and IptcImagePlugin.getiptcinfo(out)[(2, 80)] == b"xy"
+    assert read_photo(tmp_path / "odd.tif").iptc == odd.iptc
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as out:
         assert IptcImagePlugin.getiptcinfo(out)[(2, 25)] == b"scan"
     png = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "out.png"))

@@ -19,6 +19,7 @@ which Pillow and libtiff read back; QA).
 from __future__ import annotations
 
 import io
+import struct
 from typing import IO
 
 import numpy as np
@@ -35,7 +36,7 @@ _CLASSIC_LIMIT = 2**32 - (1 << 20)  # TIFF 6's offsets are 32-bit; the tags need
 _WIDTH, _LENGTH, _BITS, _COMPRESSION, _PHOTOMETRIC = 256, 257, 258, 259, 262
 _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_BYTE_COUNTS = 273, 277, 278, 279
 _X_RESOLUTION, _Y_RESOLUTION, _PLANAR, _RESOLUTION_UNIT = 282, 283, 284, 296
-_EXTRA_SAMPLES, _ICC_PROFILE, _INTEROP = 338, 34675, 0xA005
+_EXTRA_SAMPLES, _ICC_PROFILE, _INTEROP, _IPTC = 338, 34675, 0xA005, 33723
 _UNASSOCIATED_ALPHA = 2  # ExtraSamples: alpha that is not premultiplied (as PNG's)
 _RGB, _MIN_IS_BLACK = 2, 1
 
@@ -95,6 +96,7 @@ def write_tiff(
     written = io.BytesIO()
     pixels_at = ifd.save(written)  # the header, the directories and their data; the pixels follow
     directory = written.getbuffer()
+    _type_iptc_as_longs(directory, big=big)
     if exif is not None and not big and has_maker_note(exif):
         directory = keep_maker_note(exif, directory)
     handle.write(directory)
@@ -117,8 +119,27 @@ def _copy_exif_tags(ifd: ImageFileDirectory_v2, exif: bytes | None) -> None:
             continue
         if key in TiffTags.TAGS_V2_GROUPS:
             ifd[key] = {tag: value for tag, value in tags.get_ifd(key).items() if tag != _INTEROP}
+        elif key == _IPTC and isinstance(tags[key], bytes):  # whole LONGs (:func:`_type_iptc_as_longs`)
+            ifd[key] = tags[key] + bytes(-len(tags[key]) % 4)
         else:
             ifd[key] = tags[key]
+
+
+def _type_iptc_as_longs(directory: memoryview, *, big: bool) -> None:
+    """Retype the first directory's IPTC-NAA entry from UNDEFINED (Pillow's type for bytes) to LONG,
+    as Photoshop writes it and exiftool -validate expects; its bytes, padded with zeros to whole
+    LONGs (:func:`_copy_exif_tags`), stay where they are. Pillow cannot write the LONGs itself: it
+    takes the tag for a single value. ``directory``: the file's header and directories, writable."""
+    offset, count, entry_size = ("<Q", "<Q", 20) if big else ("<I", "<H", 12)
+    first = struct.unpack_from(offset, directory, 8 if big else 4)[0]
+    entries = struct.unpack_from(count, directory, first)[0]
+    start = first + struct.calcsize(count)
+    for at in range(start, start + entries * entry_size, entry_size):
+        tag, kind = struct.unpack_from("<HH", directory, at)
+        length = struct.unpack_from(offset, directory, at + 4)[0]
+        if tag == _IPTC and kind == TiffTags.UNDEFINED and length % 4 == 0:
+            struct.pack_into("<H", directory, at + 2, TiffTags.LONG)
+            struct.pack_into(offset, directory, at + 4, length // 4)
 
 
 def _write_pixels(handle: IO[bytes], pixels: np.ndarray, alpha: np.ndarray | None, stride: int) -> None:
