@@ -435,3 +435,33 @@ def test_a_group_photo_of_small_faces_is_looked_at_enlarged(detector, testdata_d
     monkeypatch.setattr(detector, "_detect_pass", lambda rgb, window, *a: scales.append(window.scale) or real(rgb, window, *a))
     portrait = read_photo(testdata_dir / "photos" / "gf_Blake_Lively.jpg")
     assert len(detector.detect(portrait.srgb)) == 2 and max(scales) < 2.0
+
+
+def test_a_large_photos_small_faces_are_looked_at_enlarged_where_they_are(detector, testdata_dir, monkeypatch):
+    """A scan whose enlarged copy would be too large (over 25 MP; here the limit is lowered to 4 MP
+    to keep the test quick) is looked at enlarged in the tiles that hold a small face found, each
+    enlarged on its own: a group of faces of about 25 px at one end of a wide photo is found whole,
+    as the whole enlarged copy finds it, and the tiles of the empty rest are not looked at."""
+    from faceapp.core import faces as faces_module
+
+    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
+    width, height, side = 2400, 700, 26
+    photo = np.full((height, width, 3), 110, dtype=np.uint8)
+    expected = []
+    for k, (y0, x0) in enumerate((y, x) for y in range(40, height - 60, 72) for x in range(40, 800, 72)):
+        photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
+        expected.append([x0, y0, x0 + side, y0 + side])
+    pieces = []
+    real = detector._net.detect_faces
+    monkeypatch.setattr(detector._net, "detect_faces", lambda bgr, *a, **k: pieces.append(bgr.shape) or real(bgr, *a, **k))
+    whole = detector.detect(photo)  # (4 × 1.7 MP: the whole enlarged copy)
+    _face_boxes_match(whole, expected)
+    looked_whole = sum(h * w for h, w, _ in pieces)
+    monkeypatch.setattr(faces_module, "_ENLARGED_MAX_PIXELS", 4_000_000)
+    pieces.clear()
+    progress = []
+    found = drive(detector.iter_detect(photo), progress.append)
+    _face_boxes_match(found, expected)
+    assert [f.box for f in found] == [f.box for f in whole]  # the same pixels in each tile: the same boxes
+    assert looked_whole - sum(h * w for h, w, _ in pieces) >= 2 * width * 2 * height / 3  # its last tile: not looked at
+    assert progress[-1].describe() == "Finding small faces… 100 %"

@@ -75,9 +75,10 @@ _TILE_EDGE = 32
 _COARSE_TILE_FROM = 4096
 #: Faces under this (box's long side, px on the photo) are mostly missed at the photo's own scale
 #: (a 1600×1000 group photo of faces of 14–28 px: 18–65 % found); once a pass has found one, the
-#: photo is looked at again at twice its scale, if that copy is at most _ENLARGED_MAX_PIXELS.
+#: photo is looked at again at twice its scale: all of it if that copy is at most
+#: _ENLARGED_MAX_PIXELS, else the copy's tiles that hold a small face found.
 _SMALL_FACE = 40.0
-_ENLARGED_SCALE = 2.0
+_ENLARGED_SCALE = 2
 _ENLARGED_MAX_PIXELS = 25_000_000
 #: The largest face (box's long side, px at the pass's scale) a pass is trusted with: a finer
 #: pass over a whole photo this (larger faces come out as overlapping parts) …
@@ -381,9 +382,12 @@ class FaceDetector:
 
         * when a pass found a face under 40 px (a group photo of small faces), a pass at twice
           the photo's scale, trusted with faces up to 40 px, unless a pass already ran at 1.67
-          times its scale or more (a small photo, enlarged to 640 px) or that copy would exceed
-          25 megapixels (a photo over 6 MP). Boxes of 14–28 px in a 1600×1000 group photo: 18–65 %
-          found at the photo's scale, 96–100 % so (0.5–1 s → 2–3.5 s). A portrait pays nothing.
+          times its scale or more (a small photo, enlarged to 640 px). Boxes of 14–28 px in a
+          1600×1000 group photo: 18–65 % found at the photo's scale, 96–100 % so (0.5–1 s →
+          2–3.5 s). Where the enlarged copy would exceed 25 megapixels (a photo over 6 MP), only
+          its tiles that hold a small face found are looked at, each enlarged from the photo on
+          its own (the same pixels, without the whole copy): the faces of a group lie near each
+          other. A portrait pays nothing.
 
         Detections of all passes are merged: one face when their IoU exceeds 0.4 (the official
         NMS) or the smaller box lies 65 % or more inside the larger (a part of a face found on its
@@ -409,8 +413,8 @@ class FaceDetector:
         found: list[_Detection] = []
         passes = _detection_passes(width, height)
         found += yield from self._run_passes(rgb, passes, 0, should_cancel)
-        enlarged = _enlarged_pass(width, height, passes[-1].scale)
-        if enlarged is not None and any(_box_side(d.box) < _SMALL_FACE for d in found):
+        enlarged = _enlarged_pass(width, height, passes[-1].scale, [d.box for d in found if _box_side(d.box) < _SMALL_FACE])
+        if enlarged is not None:
             found += yield from self._run_passes(rgb, [enlarged], len(passes), should_cancel, small_faces=True)
         faces = []
         for detection in _merge_detections(found):
@@ -440,34 +444,34 @@ class FaceDetector:
         import torch
 
         height, width = rgb.shape[:2]
-        image = rgb
         image_w, image_h = _pass_size(width, height, window)
-        if (image_w, image_h) != (width, height):
-            image = cv2.resize(rgb, (image_w, image_h), interpolation=cv2.INTER_AREA if window.scale < 1 else cv2.INTER_LINEAR)
+        image = None  # a pass over some tiles enlarges each from the photo, not the whole photo
+        if not window.near:
+            image = rgb if (image_w, image_h) == (width, height) else cv2.resize(
+                rgb, (image_w, image_h), interpolation=cv2.INTER_AREA if window.scale < 1 else cv2.INTER_LINEAR)
         sx, sy = image_w / width, image_h / height
-        tile = window.tile or (max(image_w, image_h), 0)
-        for y0, y1 in _tile_spans(image_h, *tile):
-            for x0, x1 in _tile_spans(image_w, *tile):
-                if should_cancel is not None and should_cancel():
-                    raise Cancelled("Face detection cancelled.")
-                bgr = np.ascontiguousarray(image[y0:y1, x0:x1, ::-1])
-                with torch.inference_mode():  # not across the yield: the caller's code runs in between
-                    raw = self._net.detect_faces(bgr, conf_threshold=self.conf_threshold, nms_threshold=_SAME_FACE_IOU,
-                                                 use_origin_size=True)
-                found = []
-                for row in np.asarray(raw, dtype=np.float64):
-                    bx0, by0, bx1, by1 = row[:4]
-                    if not window.smallest <= max(bx1 - bx0, by1 - by0) <= window.largest:
-                        continue
-                    if ((x0 > 0 and bx0 < _TILE_EDGE) or (x1 < image_w and bx1 > x1 - x0 - _TILE_EDGE)
-                            or (y0 > 0 and by0 < _TILE_EDGE) or (y1 < image_h and by1 > y1 - y0 - _TILE_EDGE)):
-                        continue  # cut by a tile's inner edge: whole in the neighbouring tile
-                    box = ((bx0 + x0) / sx, (by0 + y0) / sy, (bx1 + x0) / sx, (by1 + y0) / sy)
-                    landmarks = ((row[5:15].reshape(5, 2) + np.array([x0, y0])) / np.array([sx, sy])).astype(np.float32)
-                    if np.linalg.norm(landmarks[1] - landmarks[0]) < _MIN_EYE_DISTANCE:
-                        continue
-                    found.append(_Detection(tuple(float(v) for v in box), landmarks, float(row[4]), rank))
-                yield (x1 - x0) * (y1 - y0), found
+        for x0, y0, x1, y1 in _pass_tiles(width, height, window):
+            if should_cancel is not None and should_cancel():
+                raise Cancelled("Face detection cancelled.")
+            piece = image[y0:y1, x0:x1] if image is not None else _enlarged_piece(rgb, int(window.scale), (x0, y0, x1, y1))
+            bgr = np.ascontiguousarray(piece[:, :, ::-1])
+            with torch.inference_mode():  # not across the yield: the caller's code runs in between
+                raw = self._net.detect_faces(bgr, conf_threshold=self.conf_threshold, nms_threshold=_SAME_FACE_IOU,
+                                             use_origin_size=True)
+            found = []
+            for row in np.asarray(raw, dtype=np.float64):
+                bx0, by0, bx1, by1 = row[:4]
+                if not window.smallest <= max(bx1 - bx0, by1 - by0) <= window.largest:
+                    continue
+                if ((x0 > 0 and bx0 < _TILE_EDGE) or (x1 < image_w and bx1 > x1 - x0 - _TILE_EDGE)
+                        or (y0 > 0 and by0 < _TILE_EDGE) or (y1 < image_h and by1 > y1 - y0 - _TILE_EDGE)):
+                    continue  # cut by a tile's inner edge: whole in the neighbouring tile
+                box = ((bx0 + x0) / sx, (by0 + y0) / sy, (bx1 + x0) / sx, (by1 + y0) / sy)
+                landmarks = ((row[5:15].reshape(5, 2) + np.array([x0, y0])) / np.array([sx, sy])).astype(np.float32)
+                if np.linalg.norm(landmarks[1] - landmarks[0]) < _MIN_EYE_DISTANCE:
+                    continue
+                found.append(_Detection(tuple(float(v) for v in box), landmarks, float(row[4]), rank))
+            yield (x1 - x0) * (y1 - y0), found
 
 
 @dataclass(frozen=True)
@@ -487,12 +491,14 @@ class DetectionProgress:
 @dataclass(frozen=True)
 class _Pass:
     """One detection pass: its scale, its tiles (their side and overlap, px at its scale; None for
-    one piece), and the face sizes it is trusted with (box's long side, px at its scale)."""
+    one piece), the face sizes it is trusted with (box's long side, px at its scale), and ``near``:
+    boxes (photo px) of which a tile must hold one whole to be looked at; () for every tile."""
 
     scale: float
     tile: tuple[int, int] | None
     smallest: float
     largest: float
+    near: tuple[tuple[float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -536,21 +542,46 @@ def _pass_size(width: int, height: int, window: _Pass) -> tuple[int, int]:
     return max(1, round(width * window.scale)), max(1, round(height * window.scale))
 
 
-def _pass_pixels(width: int, height: int, window: _Pass) -> int:
-    """The pixels ``window``'s tiles hold (overlaps counted in each): the pass's share of the work."""
+def _pass_tiles(width: int, height: int, window: _Pass) -> list[tuple[int, int, int, int]]:
+    """The tiles (x0, y0, x1, y1: px at its scale) ``window`` looks at, row by row: all of its copy's,
+    or those that hold one of its ``near`` boxes whole."""
     image_w, image_h = _pass_size(width, height, window)
     tile = window.tile or (max(image_w, image_h), 0)
-    return sum(y1 - y0 for y0, y1 in _tile_spans(image_h, *tile)) * sum(x1 - x0 for x0, x1 in _tile_spans(image_w, *tile))
+    tiles = [(x0, y0, x1, y1) for y0, y1 in _tile_spans(image_h, *tile) for x0, x1 in _tile_spans(image_w, *tile)]
+    if not window.near:
+        return tiles
+    sx, sy = image_w / width, image_h / height
+    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in tiles
+            if any(x0 <= b[0] * sx and b[2] * sx <= x1 and y0 <= b[1] * sy and b[3] * sy <= y1 for b in window.near)]
 
 
-def _enlarged_pass(width: int, height: int, finest: float) -> _Pass | None:
+def _pass_pixels(width: int, height: int, window: _Pass) -> int:
+    """The pixels ``window``'s tiles hold (overlaps counted in each): the pass's share of the work."""
+    return sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in _pass_tiles(width, height, window))
+
+
+def _enlarged_pass(width: int, height: int, finest: float, small: Sequence[Sequence[float]]) -> _Pass | None:
     """The pass at twice the photo's scale that finds faces under _SMALL_FACE px (see
-    :meth:`FaceDetector.detect`), or None where the finest pass is enlarged already or the copy
-    would be too large."""
-    if finest >= _ENLARGED_SCALE / _PASS_MIN_STEP or _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS:
+    :meth:`FaceDetector.detect`), once the others found the ``small`` faces (boxes, photo px): over
+    the whole copy, or where that copy would be over _ENLARGED_MAX_PIXELS, over its tiles that hold
+    one of them; None where none was found or the finest pass is enlarged already."""
+    if not small or finest >= _ENLARGED_SCALE / _PASS_MIN_STEP:
         return None
     tiled = _ENLARGED_SCALE * max(width, height) > _TILE_SIDE
-    return _Pass(_ENLARGED_SCALE, (_TILE_SIDE, _TILE_OVERLAP) if tiled else None, 0.0, _ENLARGED_SCALE * _SMALL_FACE)
+    near = tuple(tuple(map(float, box)) for box in small) if _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS else ()
+    return _Pass(_ENLARGED_SCALE, (_TILE_SIDE, _TILE_OVERLAP) if tiled else None, 0.0, _ENLARGED_SCALE * _SMALL_FACE, near)
+
+
+def _enlarged_piece(rgb: np.ndarray, factor: int, tile: tuple[int, int, int, int]) -> np.ndarray:
+    """The tile (x0, y0, x1, y1) of ``rgb`` enlarged ``factor`` times (bilinear), made from the photo's
+    pixels under it and one more each way (those bilinear reads): the same pixels as that tile of the
+    whole enlarged copy, which is not made (a 24 MP scan's at ×2: 288 MB)."""
+    x0, y0, x1, y1 = tile
+    height, width = rgb.shape[:2]
+    sx0, sy0 = max(0, x0 // factor - 1), max(0, y0 // factor - 1)
+    sx1, sy1 = min(width, -(-x1 // factor) + 1), min(height, -(-y1 // factor) + 1)
+    region = cv2.resize(rgb[sy0:sy1, sx0:sx1], ((sx1 - sx0) * factor, (sy1 - sy0) * factor), interpolation=cv2.INTER_LINEAR)
+    return region[y0 - sy0 * factor : y1 - sy0 * factor, x0 - sx0 * factor : x1 - sx0 * factor]
 
 
 def _box_side(box: Sequence[float]) -> float:
