@@ -169,3 +169,43 @@ def test_a_letter_typed_on_the_filmstrip_does_not_switch_photos(window, qtbot, p
     qtbot.keyClick(window.filmstrip, Qt.Key.Key_E)
     qtbot.keyClicks(window.filmstrip, "eye")
     assert window.current == first
+
+
+def _tab_round(window, qtbot, start, *, backwards: bool = False) -> list:
+    """The widgets Tab (Shift+Tab) visits from ``start`` until focus comes back to it (at most 40)."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(start.hasFocus)
+    key, modifier = (Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier) if backwards else (Qt.Key.Key_Tab, Qt.KeyboardModifier.NoModifier)
+    visited = []
+    for _ in range(40):
+        qtbot.keyClick(QApplication.focusWidget(), key, modifier)
+        focused = QApplication.focusWidget()
+        if focused is start:
+            break
+        visited.append(focused)
+    return visited
+
+
+def test_tab_goes_round_every_control_both_ways_before_and_after_a_restore(window, qtbot, photo):
+    """QA: before a restore, Tab stopped at Restore for good (the gallery, whose thumbnails were
+    hidden, sent the focus to them); after it, Tab skipped the gallery's face list, More and Diffuse
+    anyway, which Shift+Tab reached. Tab now visits every control the keyboard can reach, and
+    Shift+Tab the same ones, in the opposite order."""
+    from PySide6.QtWidgets import QWidget
+
+    path = load(window, qtbot, photo)
+    window.show()
+    for stage in ("loaded", "restored"):
+        forwards = _tab_round(window, qtbot, window.restore_button)
+        assert forwards and forwards[-1] is not None, stage
+        assert window.restore_button not in forwards and len(set(map(id, forwards))) == len(forwards), stage
+        backwards = _tab_round(window, qtbot, window.restore_button, backwards=True)
+        assert backwards == forwards[::-1], stage
+        reachable = [w for w in window.findChildren(QWidget) if w.isVisible() and w.isEnabled()
+                     and w.focusPolicy() & Qt.FocusPolicy.TabFocus and w is not window.restore_button]
+        assert {id(w) for w in reachable} <= {id(w) for w in forwards}, (stage, [type(w).__name__ for w in reachable if w not in forwards])
+        if stage == "loaded":
+            restore(window, qtbot, path)

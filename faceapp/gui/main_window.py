@@ -472,7 +472,8 @@ class MainWindow(QMainWindow):
     def _focus_gallery(self) -> None:
         """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window
         (QA: its arrow keys changed seeds out of sight)."""
-        self.gallery.setFocus(Qt.FocusReason.ShortcutFocusReason)  # (its thumbnails: the gallery's focus proxy)
+        if not self.gallery.focus_candidates():
+            self.statusBar().showMessage("The seed gallery fills once the photo is restored.", 3000)
         self.side_panel.ensureWidgetVisible(self.gallery)
 
     def _resize_brush(self, factor: float) -> None:

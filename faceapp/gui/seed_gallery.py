@@ -101,8 +101,7 @@ class SeedGallery(QWidget):
         self._sparing_text = QLabel()
         self._sparing_text.setWordWrap(True)
         self.diffuse_button = QPushButton("Diffuse anyway")
-        self._list = QListWidget()
-        self.setFocusProxy(self._list)  # the keyboard, given to the gallery (G), goes to its thumbnails
+        self._list = QListWidget()  # (no focus proxy: while the list is hidden, Tab stuck before the gallery, QA)
         self._list.setViewMode(QListView.ViewMode.IconMode)
         self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
         self._list.setResizeMode(QListView.ResizeMode.Adjust)
@@ -179,6 +178,14 @@ class SeedGallery(QWidget):
 
     def thumbnail_count(self) -> int:
         return self._list.count()
+
+    def focus_candidates(self, reason: Qt.FocusReason = Qt.FocusReason.ShortcutFocusReason) -> bool:
+        """Give the keyboard to the thumbnails, where the arrow keys pick a seed; False (nothing
+        focused) while there are none to show."""
+        if not self._list.isVisibleTo(self) or not self._list.isEnabled():
+            return False
+        self._list.setFocus(reason)
+        return True
 
     def click_candidate(self, candidate: int) -> None:
         """Choose a candidate as a click on its thumbnail would (keyboard and tests)."""
