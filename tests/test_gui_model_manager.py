@@ -326,3 +326,24 @@ def test_a_fast_downloads_progress_reaches_the_window_a_few_times_a_second(qtbot
         dialog.download_selected()
     assert reports[0] == 1 and reports[-1] == 20_000 and len(reports) < 100
     dialog.reject()
+
+
+def test_the_dialog_fits_a_small_screen_with_its_buttons_in_view(qtbot, monkeypatch):
+    """QA: at 200 % on a 1280×720 screen (640×360 px free) the dialog opened 720×380, Close off
+    the right edge and the Download row half off the bottom. It opens within the screen; the table
+    scrolls."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QScreen
+
+    free = QRect(0, 0, 640, 360)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: QRect(free))
+    dialog = ModelManagerDialog(Registry())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    title_bar = 30
+    assert dialog.width() <= free.width() and dialog.height() + title_bar <= free.height()
+    for button in dialog.findChildren(QPushButton):
+        if button.isVisible():
+            corners = (button.mapTo(dialog, button.rect().topLeft()), button.mapTo(dialog, button.rect().bottomRight()))
+            assert all(dialog.rect().contains(corner) for corner in corners), button.text()

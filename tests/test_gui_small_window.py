@@ -75,6 +75,14 @@ def test_a_low_window_does_not_outgrow_itself_when_a_restore_fills_the_side_pane
     assert window.statusBar().geometry().bottom() < window.height()
 
 
+def test_the_window_fits_a_1280_by_720_screen_at_200_percent(qtbot, shown):
+    """QA: at 200 % a 1280×720 screen is 640×360 px; the window could not be less than 367 px
+    high, so its status bar was off the screen before a title bar or a panel took their share."""
+    window = shown(640, 330)
+    assert window.minimumSizeHint().width() <= 640 and window.minimumSizeHint().height() <= 330
+    assert window.height() <= 330 and window.statusBar().geometry().bottom() < window.height()
+
+
 def test_the_gallery_comes_into_sight_when_asked_for_in_a_low_window(qtbot, shown):
     """In a low window the side panel scrolls: G (and a click on a restored face) brings the seed
     gallery into sight instead of moving its selection out of sight (QA)."""

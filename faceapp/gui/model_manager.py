@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, USABLE, human_size
 from faceapp.core.wording import listed
+from faceapp.gui.look import fit_to_screen
 from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
 
@@ -93,7 +94,6 @@ class ModelManagerDialog(QDialog):
     def __init__(self, registry: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
-        self.resize(720, 380)
         self._registry = registry
         self._runner = TaskRunner(self, name="faceapp-download")
         self._relay = _ProgressRelay()
@@ -154,6 +154,7 @@ class ModelManagerDialog(QDialog):
         self.refresh()
         for problem in getattr(registry, "problems", ()):  # (QA: a broken manifest's model just was not listed)
             self.notices.show_notice(Notice(problem, "warning"))
+        fit_to_screen(self, QSize(720, 380))  # (the table scrolls in a smaller one)
 
     def refresh(self) -> None:
         """Re-read the registry into the table."""

@@ -49,14 +49,11 @@ from faceapp.core.preferences import (
 )
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
-from faceapp.gui.look import error_colour, wrap_long_tooltips
+from faceapp.gui.look import error_colour, fit_to_screen, wrap_long_tooltips
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
 _PRECISION_NAMES = {"auto": "Automatic", "fp32": "32-bit float", "bf16": "bfloat16", "fp16": "16-bit float"}
-#: Room kept free on the dialog's screen for its title bar and frame, which its size leaves out
-#: and which are not known before it is shown.
-_WINDOW_FRAME_ALLOWANCE_PX = 48
 
 
 def _combo(values: Sequence[object], current: object, label: Callable[[object], str]) -> QComboBox:
@@ -291,16 +288,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.problem)  # with the buttons, always in view: why OK did not close
         layout.addWidget(buttons)
         wrap_long_tooltips(self)
-        self._fit_to_screen()
-
-    def _fit_to_screen(self) -> None:
-        """Open as large as the form needs, but no taller than the screen's free area (less the
-        title bar and frame): the form then scrolls, and the buttons stay on screen."""
-        wanted = self.sizeHint()
-        room = self.screen().availableGeometry()
-        height = min(wanted.height(), room.height() - _WINDOW_FRAME_ALLOWANCE_PX)
-        width = min(wanted.width(), room.width() - _WINDOW_FRAME_ALLOWANCE_PX)
-        self.resize(max(width, self.minimumSizeHint().width()), max(height, self.minimumSizeHint().height()))
+        fit_to_screen(self, self.sizeHint())  # (the form scrolls; the buttons stay on the screen)
 
     def _quality_applies(self) -> None:
         """Quality is for lossy formats: off for PNG and TIFF ("same as the original" may be a JPEG)."""
