@@ -577,7 +577,7 @@ class MainWindow(QMainWindow):
         panel gives the shown photo's own time)."""
         name = self.time_label.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 160)
         self.time_label.setText(f"Last run: {name}, {duration(seconds)}")
-        self.time_label.setToolTip(f"The last restore took {duration(seconds)}: {path}")
+        self.time_label.setToolTip(f"The last run (a restore, More, Refine or Diffuse anyway) took {duration(seconds)}: {path}")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None

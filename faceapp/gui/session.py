@@ -690,11 +690,21 @@ class Session(QObject):
                         given_up: Callable[[], None] | None = None) -> None:
         """Queue a job on one face of a restored photo; ``given_up`` is called when it fails or is cancelled."""
         undo = given_up or (lambda: None)
+        clock, started = StepClock(), []  # started: when its first progress came (it may wait in the queue)
+
+        def progress(item: Any) -> None:
+            started[:] = started or [time.monotonic()]
+            self._face_job_progress(path, item, label, "refining" if kind == "refine" else "sampling", clock)
+
+        def done(value: Any) -> None:
+            on_done(value)
+            if started:  # the status bar's "Last run" (QA: after a 30 s Diffuse anyway it gave the restore's 0.3 s)
+                self.runFinished.emit(path, time.monotonic() - started[0])
+
         self.queue.add(QueuedJob(
             job, kind, path,
-            on_progress=lambda item, p=path, clock=StepClock(): self._face_job_progress(
-                p, item, label, "refining" if kind == "refine" else "sampling", clock),
-            on_done=on_done,
+            on_progress=progress,
+            on_done=done,
             on_failed=lambda error, p=path: (undo(), self._failed(p, error, album=False)),
             on_cancelled=lambda p=path: (undo(), self._set_state(p, "done")),
         ))
