@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.gui.look import PHOTO_BACKGROUND
+from faceapp.gui.look import PHOTO_BACKGROUND, readable_on
 from faceapp.gui.session import is_busy_state
 
 _THUMB = QSize(84, 56)
@@ -68,6 +68,17 @@ def state_colour(state: str) -> QColor:
     return _STATE_OTHER
 
 
+def cell_background(*, selected: bool, hovered: bool) -> QColor:
+    """What a cell's text is written on: the selection's blue, the hover's grey, else the strip's."""
+    return _CELL_SELECTED if selected else _CELL_HOVER if hovered else PHOTO_BACKGROUND
+
+
+def state_text_colour(state: str, background: QColor) -> QColor:
+    """:func:`state_colour`, lightened where needed to be read on ``background`` (WCAG AA: QA, the
+    green "done" on the selected cell's blue was 4.3:1)."""
+    return readable_on(state_colour(state), background)
+
+
 class _CellDelegate(QStyledItemDelegate):
     """Paints one photo: thumbnail on the left, name and coloured state on the right."""
 
@@ -79,12 +90,10 @@ class _CellDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         cell = option.rect.adjusted(2, 2, -2, -2)
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.setBrush(_CELL_SELECTED)
-        elif option.state & QStyle.StateFlag.State_MouseOver:
-            painter.setBrush(_CELL_HOVER)
-        else:
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        painter.setBrush(cell_background(selected=selected, hovered=hovered) if selected or hovered
+                         else Qt.BrushStyle.NoBrush)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawRoundedRect(cell, 5, 5)
         if option.state & QStyle.StateFlag.State_HasFocus:  # the current cell of a focused strip
@@ -116,8 +125,7 @@ class _CellDelegate(QStyledItemDelegate):
                          painter.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, text_width))
         state = str(index.data(_STATE_ROLE) or "")
         painter.setFont(option.font)
-        colour = state_colour(state)
-        painter.setPen(colour.lighter(150) if option.state & QStyle.StateFlag.State_Selected else colour)
+        painter.setPen(state_text_colour(state, cell_background(selected=selected, hovered=hovered)))
         painter.drawText(QRect(text_left, top + line, text_width, line),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          metrics.elidedText(state, Qt.TextElideMode.ElideRight, text_width))
