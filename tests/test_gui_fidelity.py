@@ -134,9 +134,11 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
     control = window.fidelity
     assert control.caution() is None and not control.value_label.text().startswith("⚠")
     control.slider.setValue(40)  # fidelity 0.6: still within
-    assert control.caution() is None
+    assert control.caution() is None and not control.caution_label.isVisible()
     control.slider.setValue(70)  # fidelity 0.3: below where the model works
     assert control.value_label.text() == "⚠ Realistic · 0.30"
+    # said in view too, not only in a tooltip, which the keyboard never shows (QA)
+    assert control.caution_label.isVisible() and control.caution_label.text() == control.caution()
     assert "it blurs" in control.caution() and "it blurs" in control.slider.toolTip()
     caution = caution_colour(control.palette())
     assert control.value_label.palette().color(control.value_label.foregroundRole()) == caution

@@ -109,6 +109,12 @@ class FidelityControl(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._ends)
         layout.addWidget(self.slider)
+        # The caution in words, in view: a tooltip is for the mouse (QA: a keyboard user saw the
+        # amber value and never learnt why)
+        self.caution_label = QLabel()
+        self.caution_label.setWordWrap(True)
+        self.caution_label.setVisible(False)
+        layout.addWidget(self.caution_label)
         self._quiet = False
         self.slider.valueChanged.connect(self._on_value)
         self.slider.sliderReleased.connect(lambda: self.fidelityCommitted.emit(self.fidelity()))
@@ -180,6 +186,9 @@ class FidelityControl(QWidget):
         if caution:
             palette.setColor(QPalette.ColorRole.WindowText, caution_colour(palette))
         self.value_label.setPalette(palette)
+        self.caution_label.setPalette(palette)
+        self.caution_label.setText(caution or "")
+        self.caution_label.setVisible(bool(caution))
         self.reset_button.setVisible(abs(fidelity - self._model_default) > 1e-6)
         tip = (f"Fidelity {fidelity:.2f}: diffusion starts at timestep "
                f"{fidelity_to_timestep(fidelity)} of 1000. Left keeps the photo's look; right lets "
