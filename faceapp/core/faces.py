@@ -385,9 +385,11 @@ class FaceDetector:
           times its scale or more (a small photo, enlarged to 640 px). Boxes of 14–28 px in a
           1600×1000 group photo: 18–65 % found at the photo's scale, 96–100 % so (0.5–1 s →
           2–3.5 s). Where the enlarged copy would exceed 25 megapixels (a photo over 6 MP), only
-          its tiles that hold a small face found are looked at, each enlarged from the photo on
-          its own (the same pixels, without the whole copy): the faces of a group lie near each
-          other. A portrait pays nothing.
+          its tiles that hold a small face found are looked at: the faces of a group lie near
+          each other. When the other passes found no face at all, the whole photo is looked at
+          so (a class photo whose faces are all under 30 px; a photo without faces takes about
+          five times as long). Each tile is enlarged from the photo on its own (the same pixels,
+          without the whole copy: a 24 MP scan's would take 288 MB). A portrait pays nothing.
 
         Detections of all passes are merged: one face when their IoU exceeds 0.4 (the official
         NMS) or the smaller box lies 65 % or more inside the larger (a part of a face found on its
@@ -413,7 +415,8 @@ class FaceDetector:
         found: list[_Detection] = []
         passes = _detection_passes(width, height)
         found += yield from self._run_passes(rgb, passes, 0, should_cancel)
-        enlarged = _enlarged_pass(width, height, passes[-1].scale, [d.box for d in found if _box_side(d.box) < _SMALL_FACE])
+        enlarged = _enlarged_pass(width, height, passes[-1].scale, [d.box for d in found if _box_side(d.box) < _SMALL_FACE],
+                                  none_found=not _merge_detections(found))
         if enlarged is not None:
             found += yield from self._run_passes(rgb, [enlarged], len(passes), should_cancel, small_faces=True)
         faces = []
@@ -445,8 +448,8 @@ class FaceDetector:
 
         height, width = rgb.shape[:2]
         image_w, image_h = _pass_size(width, height, window)
-        image = None  # a pass over some tiles enlarges each from the photo, not the whole photo
-        if not window.near:
+        image = None  # the enlarged pass enlarges each tile from the photo, not the whole photo
+        if window.scale != _ENLARGED_SCALE:
             image = rgb if (image_w, image_h) == (width, height) else cv2.resize(
                 rgb, (image_w, image_h), interpolation=cv2.INTER_AREA if window.scale < 1 else cv2.INTER_LINEAR)
         sx, sy = image_w / width, image_h / height
@@ -560,15 +563,19 @@ def _pass_pixels(width: int, height: int, window: _Pass) -> int:
     return sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in _pass_tiles(width, height, window))
 
 
-def _enlarged_pass(width: int, height: int, finest: float, small: Sequence[Sequence[float]]) -> _Pass | None:
+def _enlarged_pass(width: int, height: int, finest: float, small: Sequence[Sequence[float]], *,
+                   none_found: bool = False) -> _Pass | None:
     """The pass at twice the photo's scale that finds faces under _SMALL_FACE px (see
     :meth:`FaceDetector.detect`), once the others found the ``small`` faces (boxes, photo px): over
     the whole copy, or where that copy would be over _ENLARGED_MAX_PIXELS, over its tiles that hold
-    one of them; None where none was found or the finest pass is enlarged already."""
-    if not small or finest >= _ENLARGED_SCALE / _PASS_MIN_STEP:
+    one of them; over the whole copy too when the others found no face at all (``none_found``: a
+    photo given to restore faces, whose faces may all be too small for them). None where neither
+    holds or the finest pass is enlarged already."""
+    if not (small or none_found) or finest >= _ENLARGED_SCALE / _PASS_MIN_STEP:
         return None
     tiled = _ENLARGED_SCALE * max(width, height) > _TILE_SIDE
-    near = tuple(tuple(map(float, box)) for box in small) if _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS else ()
+    too_large = _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS
+    near = tuple(tuple(map(float, box)) for box in small) if small and too_large else ()
     return _Pass(_ENLARGED_SCALE, (_TILE_SIDE, _TILE_OVERLAP) if tiled else None, 0.0, _ENLARGED_SCALE * _SMALL_FACE, near)
 
 
