@@ -519,7 +519,7 @@ class _Restorer:
         photo = read_photo(path)
         record: dict[str, Any] = {"input": path_json(path), "status": "interrupted"}
         fmt = format_for(self.destinations(path, relative)[0])
-        too_small = 0
+        too_small, found = 0, None
         if self.args.aligned:
             faces = []
         elif self.given_faces:
@@ -572,6 +572,11 @@ class _Restorer:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
         if damage is not None and (warning := colour_mask_warning(mask_file)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
+        unsure = {f.index for f in found.unsure} if found is not None else set()
+        if damage is not None and (left := application.left_off_damage_message(
+                faces, damage.photo, way="--unsure-faces restores the faces the detector is unsure of too"
+                if any(not f.enabled and f.index in unsure for f in faces) else "--faces all restores every face")):
+            tqdm.write(f"note: {path_text(path)}: {left[0].upper()}{left[1:]}.", file=sys.stderr)
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
                                                 face_damage=damage.crop if damage is not None else None),

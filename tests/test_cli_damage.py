@@ -252,3 +252,26 @@ def test_damage_over_the_eyes_is_said_to_be_drawn_anew(engine, damaged, capsys, 
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "eyes_mask.png", "-o", tmp_path / "thick",
                        "--no-progress")
     assert code == 0 and "hides features (face 1: both eyes)" in err and "leave them unpainted" in err
+
+
+def test_damage_on_a_face_left_off_is_said_to_be_filled_as_background(engine, capsys, tmp_path, testdata_dir,
+                                                                      retinaface_dir):
+    """QA: a scratch across a face the detector was unsure of (left off) was filled as the background
+    is, smearing the glasses and mouth, without a word. The note names the face and the option that
+    restores it as a face; damage only on faces restored gets no such note."""
+    from faceapp.core.faces import FaceDetector
+
+    photo = testdata_dir / "photos" / "cf_01.jpg"  # its face 4, a hand, is left off as unsure
+    rgb = read_photo(photo).rgb
+    faces = FaceDetector(retinaface_dir, device="cpu").detect(rgb)
+    x0, y0, x1, y1 = (round(v) for v in faces[3].box)
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.line(mask, (x0, y0), (x1, y1), 255, 3)  # across the left-off face
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out", "--no-progress")
+    assert code == 0, err
+    assert "The damage marked on face 4, switched off, is filled smoothly from around it" in err
+    assert "--unsure-faces restores the faces the detector is unsure of too" in err
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out2",
+                       "--unsure-faces", "--no-progress")
+    assert code == 0 and "switched off" not in err

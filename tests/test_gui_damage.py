@@ -159,6 +159,21 @@ def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, 
     assert not window.actions_["zoom_fit"].isEnabled()  # no photo to fit (review)
 
 
+def test_damage_on_a_face_switched_off_is_said_to_be_filled_as_background(window, qtbot, photo):
+    """QA (CLI): damage across a face left off was filled as the background's is, without a word.
+    Painted over a face switched off, the restore's note says so and how to switch it on."""
+    path = load(window, qtbot, photo)
+    window.session.add_face_box(path, (250, 40, 330, 120))  # (a face to restore besides the one off)
+    entry = window.session.entries[path]
+    x0, y0, x1, y1 = entry.faces[0].box
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(x0 + 2, y0 + 2), (x1 - 2, y1 - 2)])
+    window.session.toggle_face(path, 0)
+    entry = restore(window, qtbot, path)
+    assert any(path.name in text and "face 1, switched off, is filled smoothly" in text
+               and "click its number" in text for text in gui_util.said(window).splitlines())
+
+
 def test_a_restore_that_cannot_start_leaves_the_brush_in_hand(window, qtbot, tmp_path):
     """Review: Restore on a photo without a face, which restores nothing, put the brush down too."""
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(tmp_path / "wall.png")

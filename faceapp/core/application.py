@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
@@ -417,6 +418,30 @@ def spared_message(result: PhotoResult, *, switch: str = "",
               for f in spared if f.fidelity < 1.0]
     text = "; ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
     return f"Sharp faces spared: {text}." + (f" {switch}." if switch else "")
+
+
+def left_off_damage_message(faces: Sequence[Face], damage: np.ndarray | None, *, way: str) -> str | None:
+    """A line both front-ends show when damage marked (``damage``: the photo's mask, > 0 damaged)
+    lies on faces switched off (left out by the face selection, the detector unsure of them, or the
+    user), None when on none: their damage is filled as the background's is, smoothly from around
+    it, not drawn by the face prior (QA: a scratch across a left-off face's glasses and mouth came
+    back smeared, without a word). ``way``: how the front-end switches such a face on."""
+    if damage is None:
+        return None
+    height, width = damage.shape[:2]
+
+    def damaged(face: Face) -> bool:
+        x0, y0, x1, y1 = face.box
+        left, top = max(0, math.floor(x0)), max(0, math.floor(y0))
+        right, bottom = min(width, math.ceil(x1)), min(height, math.ceil(y1))
+        return left < right and top < bottom and bool(damage[top:bottom, left:right].any())
+
+    hit = [f.index + 1 for f in faces if not f.enabled and damaged(f)]
+    if not hit:
+        return None
+    which = f"face {hit[0]}" if len(hit) == 1 else f"faces {listed([str(n) for n in hit])}"
+    return (f"the damage marked on {which}, switched off, is filled smoothly from around it as the background's "
+            f"is, not drawn by the face prior; {way}")
 
 
 def covered_features_message(result: PhotoResult, *, number: Callable[[int], int] | None = None) -> str | None:

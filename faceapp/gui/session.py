@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.application import (
     covered_features_message,
+    left_off_damage_message,
     named_as_settings_say,
     output_format,
     resample_message,
@@ -522,6 +523,12 @@ class Session(QObject):
         covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)
+        switched_on = {index: on for index, _box, on in inputs[0]}  # as the restore was asked
+        left = left_off_damage_message([dataclasses.replace(f, enabled=switched_on.get(f.index, f.enabled)) for f in entry.faces],
+                                       outcome.result.damage,
+                                       way="click its number in the photo to switch it on, and restore again")
+        if left:
+            self.note.emit(f"{path.name}: {left[0].upper()}{left[1:]}.", path)
         self.runFinished.emit(path, outcome.seconds)
         if not requeued:  # (the restore asked for again ends its part in a Restore all)
             self._album_ended(path, restored=True)
