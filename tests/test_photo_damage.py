@@ -4,6 +4,8 @@ iterative refinement of a face."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from faceapp.core.photo_io import Photo, read_photo
 from faceapp.core.photo_restore import (
     PhotoSettings,
     add_candidates,
+    filled_background,
     iter_restore_photo,
     refine_face,
     restore_photo,
@@ -47,7 +50,8 @@ def test_strokes_over_a_face_and_the_background_come_back_filled(damaged_photo):
     error = np.abs(out.astype(int) - original.rgb.astype(int)).max(axis=2)
     assert error[mask > 0].mean() < 20, "the strokes still show"
     assert (error[mask > 0] > 120).mean() < 0.01
-    untouched = outside_faces(result) & (mask == 0)
+    rim = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0  # (filled too: a scratch's rim)
+    untouched = outside_faces(result) & ~rim
     np.testing.assert_array_equal(out[untouched], damaged.rgb[untouched])
     assert damaged.rgb[mask > 0].min() == 255  # the photo given is never modified
     face_damage = result.faces[0].damage
@@ -150,3 +154,43 @@ def test_a_mask_given_in_the_face_crop_is_that_faces_mask_as_it_is(damaged_photo
     np.testing.assert_array_equal(result.faces[0].damage, stroke)  # not grown by a warp there and back
     assert result.damage is not None and result.provenance()["damage"]["pixels"] > 0
     np.testing.assert_array_equal(add_candidates(result, 0, engine, 1).faces[0].damage, stroke)
+
+
+def _grainy_print(sigma: float, *, jpeg_quality: int | None = None) -> tuple[Photo, np.ndarray]:
+    """A 400×300 print of one brown with grain of ``sigma`` grey levels, its corner torn off (white),
+    the tear's rim a pixel wide half way between; and the mask of the tear, not of its rim."""
+    rng = np.random.default_rng(7)
+    rgb = np.clip(np.array([150.0, 128.0, 110.0]) + rng.normal(0.0, sigma, (300, 400, 1)), 0, 255).astype(np.uint8)
+    mask = np.zeros((300, 400), np.uint8)
+    corner = np.array([[400, 120], [400, 300], [180, 300]], np.int32)
+    cv2.fillPoly(mask, [corner], 255)
+    rim = (cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0) & (mask == 0)
+    rgb[mask > 0] = 245
+    rgb[rim] = 200
+    photo = Photo.from_array(rgb)
+    return (photo if jpeg_quality is None else dataclasses.replace(photo, jpeg_quality=jpeg_quality)), mask
+
+
+def _highpass(image: np.ndarray) -> np.ndarray:
+    image = image.astype(np.float32)
+    return image - cv2.GaussianBlur(image, (0, 0), 1.0)
+
+
+def test_a_fill_in_a_grainy_photo_gets_its_grain_and_its_rim_is_filled_too():
+    """QA: a torn corner of a grainy scan came back a smooth, plastic patch (high-pass 0.16 grey
+    levels inside, 2.16 around), a faint line along its edge where the tear's rim lay just outside
+    the mask. The fill takes the rim too and gets the photo's grain; a photo without grain, or a
+    JPEG saved below quality 85 (its fine texture is the encoder's), gets none."""
+    photo, mask = _grainy_print(4.0)
+    filled, filled_mask = filled_background(photo, mask)
+    inside = cv2.erode(mask, np.ones((9, 9), np.uint8)) > 0
+    around = cv2.dilate(mask, np.ones((9, 9), np.uint8)) == 0
+    grain, photo_grain = _highpass(filled)[inside].std(), _highpass(photo.rgb)[around].std()
+    assert 0.75 * photo_grain < grain < 1.25 * photo_grain, (grain, photo_grain)
+    rim = (filled_mask > 0) & (mask == 0)
+    assert rim.any() and abs(filled[rim].astype(float).mean() - photo.rgb[around].astype(float).mean()) < 6
+    np.testing.assert_array_equal(filled[filled_mask == 0], photo.rgb[filled_mask == 0])
+    np.testing.assert_array_equal(filled, filled_background(photo, mask)[0])  # the same every time
+    for smooth in (_grainy_print(0.0)[0], dataclasses.replace(photo, jpeg_quality=70)):
+        plain = filled_background(smooth, mask)[0]
+        assert _highpass(plain)[inside].std() < 0.5

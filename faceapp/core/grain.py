@@ -496,3 +496,52 @@ def _block_offset(by: int, bx: int) -> tuple[int, int]:
     h ^= h >> 16
     span = _TILE - _BLOCK
     return h % span, (h // span) % span
+
+
+#: A classical fill is grained a tile of this many photo pixels a side at a time, each measured on
+#: the photo around it, this many pixels beyond the tile.
+_FILL_TILE = 512
+_FILL_SURROUND = 128
+
+
+def grain_fill(filled: np.ndarray, photo: np.ndarray, damage: np.ndarray) -> None:
+    """Give the pixels a classical fill made (``damage`` > 0 in ``filled``, HxWx3 uint8, changed in
+    place) the grain of the photo around them: Telea's fill is smooth, and a torn corner of a grainy
+    scan came back a plastic patch (QA: a high-pass of 0.16 grey levels inside it, 2.16 around).
+
+    The grain is measured as a face's is (:func:`face_grains`), on ``photo``'s own undamaged pixels
+    (its quietest 8×8 blocks as bright as the fill; none where too few are, a printed screen (asked
+    of the first tile measured) and texture coarser than grain left alone), tile by tile (:data:`_FILL_TILE` px, each measured over :data:`_FILL_SURROUND` px
+    more around it, so neighbouring tiles measure much the same), and added from the photo's one
+    noise field, so a result is the same every time. The fill counts as having no grain of its own.
+    The caller leaves out a JPEG saved below :data:`MIN_JPEG_QUALITY` (:func:`grain_survives`)."""
+    height, width = damage.shape[:2]
+    damaged = damage > 0
+    none = Texture(np.zeros((3, 3)), 0.0)
+    screen: bool | None = None  # whether the photo is a printed screen, once a tile has told
+    for top in range(0, height, _FILL_TILE):
+        for left in range(0, width, _FILL_TILE):
+            bottom, right = min(height, top + _FILL_TILE), min(width, left + _FILL_TILE)
+            here = damaged[top:bottom, left:right]
+            if not here.any():
+                continue
+            wy0, wx0 = max(0, top - _FILL_SURROUND), max(0, left - _FILL_SURROUND)
+            wy1, wx1 = min(height, bottom + _FILL_SURROUND), min(width, right + _FILL_SURROUND)
+            window = photo[wy0:wy1, wx0:wx1]
+            clear = cv2.dilate(damage[wy0:wy1, wx0:wx1], np.ones((5, 5), np.uint8)) == 0  # (a stain's rim is no grain)
+            tones = filled[top:bottom, left:right][here].mean(axis=1)
+            low, high = np.percentile(tones, (10, 90))
+            flat = flat_pixels(window, clear, brightness=(low - _TONE_MARGIN, high + _TONE_MARGIN))
+            around = None if flat is None else texture_at(window, flat, screen=screen is None)
+            if around is not None and screen is None:  # (asked once: a print's screen is the whole print's)
+                screen = around.screen
+            if screen:
+                return
+            grain = grain_to_add(around, none)
+            if grain is None:
+                continue
+            mix = (grain.mix / _shaping()[_BLURS.index(grain.blur)].highpass).astype(np.float32)
+            added = cv2.transform(_grain_field(top, bottom, left, right, 1, grain.blur), mix)
+            tile = filled[top:bottom, left:right]
+            tile[here] = np.clip(np.rint(tile[here].astype(np.float32) + added[here]), 0, 255).astype(np.uint8)
+

@@ -45,7 +45,7 @@ from faceapp.core.errors import Cancelled
 from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
-from faceapp.core.grain import Grain, add_grain, face_grains, grain_survives
+from faceapp.core.grain import Grain, add_grain, face_grains, grain_fill, grain_survives
 from faceapp.core.greyscale import grey_copy, make_grey
 from faceapp.core.paste import (
     FaceMask,
@@ -534,7 +534,7 @@ def iter_restore_photo(
     _check(should_cancel)
     if damage is not None:  # (inpainting a large scan's damage takes a while too: review)
         yield "repairing the damage"
-    plain = fill_damage(photo.rgb, damage) if damage is not None else photo.rgb
+    plain = filled_background(photo, damage)[0] if damage is not None else photo.rgb
     if settings.upscale > 1:  # (a 120 MP scan's takes half a minute: QA, the progress sat on the last face)
         yield f"enlarging the photo ×{settings.upscale}"
     background, alpha = (_enlarged(image, settings.upscale, should_cancel) if image is not None else None
@@ -543,6 +543,24 @@ def iter_restore_photo(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"), damage=damage,
     )
+
+
+#: Photo pixels beyond the damage marked that its classical fill takes too: a scan's blur and a
+#: mask's own edge leave a stain's rim just outside it (QA: a faint line along a torn corner's edge).
+_FILL_MARGIN_PX = 1
+
+
+def filled_background(photo: Photo, damage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``photo``'s pixels (a new array) with the ``damage`` marked (255 = damaged) and its rim
+    (:data:`_FILL_MARGIN_PX`) filled classically from around it, given the photo's grain where it
+    has grain (:func:`faceapp.core.grain.grain_fill`; not a JPEG saved below quality 85): what a
+    result's background starts from. Also the mask of the pixels filled."""
+    side = 2 * _FILL_MARGIN_PX + 1
+    filled_mask = cv2.dilate(damage, np.ones((side, side), np.uint8))
+    filled = fill_damage(photo.rgb, filled_mask)
+    if grain_survives(photo.jpeg_quality):
+        grain_fill(filled, photo.rgb, filled_mask)
+    return filled, filled_mask
 
 
 def _enlarged(image: np.ndarray, scale: int, should_cancel: Callable[[], bool] | None) -> np.ndarray:

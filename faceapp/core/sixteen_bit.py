@@ -21,10 +21,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from faceapp.core.damage import fill_damage
 from faceapp.core.export import holds_16_bits
 from faceapp.core.photo_io import Photo
-from faceapp.core.photo_restore import PhotoResult
+from faceapp.core.photo_restore import PhotoResult, filled_background
 from faceapp.core.upscale import upscale_image
 
 log = logging.getLogger(__name__)
@@ -100,8 +99,9 @@ def composite_16_bit(
         background = upscale_image(pixels.rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
     else:
         filled = pixels.rgb.copy()
-        damaged = result.damage > 0
-        filled[damaged] = fill_damage(result.photo.rgb, result.damage)[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
+        background, filled_mask = filled_background(result.photo, result.damage)
+        damaged = filled_mask > 0
+        filled[damaged] = background[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
         background = filled if result.scale == 1 else upscale_image(filled, result.scale, should_cancel=should_cancel)
     alpha = None
     if pixels.alpha is not None and result.alpha is not None:
