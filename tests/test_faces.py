@@ -386,7 +386,8 @@ def test_merging_keeps_the_whole_face_and_drops_an_unsure_face_only_finer_passes
 def test_detection_stops_between_its_pieces_when_cancelled(detector, monkeypatch):
     """A large photo's detection runs for seconds (a 6000×4000 scan: 8 s, in 8 pieces); a cancel
     (the window's Stop, a removed photo, quitting) is taken before the next piece, not at the end.
-    (3000×2000 here: 3 pieces, and 12 more at twice the scale when they found no face.)"""
+    (3000×2000 here: 3 pieces.)"""
+    from faceapp.core import faces as faces_module
     from faceapp.core.errors import Cancelled
 
     calls = []
@@ -398,14 +399,14 @@ def test_detection_stops_between_its_pieces_when_cancelled(detector, monkeypatch
         detector.detect(photo, should_cancel=lambda: asked.append(1) or len(asked) > 1)
     assert len(calls) == 1  # the coarse pass ran; none of the finer pieces did
     calls.clear()
-    # (no face found: the photo is looked at enlarged too, in 12 tiles of 2048 px)
-    assert detector.detect(photo, should_cancel=lambda: False) == [] and len(calls) == 3 + 12
+    monkeypatch.setattr(faces_module, "_ENLARGED_MAX_PIXELS", 0)  # (no look at twice the scale: it finds none)
+    assert detector.detect(photo, should_cancel=lambda: False) == [] and len(calls) == 3
     # Each piece reports how far detection has come, by the pixels looked at, up to 100 %.
     progress = []
     assert drive(detector.iter_detect(photo), progress.append) == []
-    fractions = [p.fraction for p in progress if not p.small_faces]
+    fractions = [p.fraction for p in progress]
     assert len(fractions) == 3 and fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert progress[0].describe().startswith("Finding faces… ") and len(progress) == 3 + 12
+    assert not any(p.small_faces for p in progress) and progress[0].describe().startswith("Finding faces… ")
 
 
 def test_a_group_photo_of_small_faces_is_looked_at_enlarged(detector, testdata_dir, monkeypatch):
@@ -455,6 +456,23 @@ def test_a_photo_whose_faces_are_all_too_small_for_its_own_scale_is_looked_at_en
     assert any(p.small_faces for p in progress)  # (the photo's own passes found nothing)
     assert len(found) >= len(expected) // 4
     assert all(any(e[0] <= f.center[0] <= e[2] and e[1] <= f.center[1] <= e[3] for e in expected) for f in found)
+
+
+def test_the_enlarged_look_of_a_large_photo_is_bounded_and_reaches_its_edges():
+    """Review: a 24 MP photo in which no face turned up was looked at whole at twice its scale (a
+    landscape took five times as long to open): only photos up to 6 MP are. A small face cut by the
+    photo's edge (its box runs past it) still has its tile looked at, as do those of faces inside."""
+    from faceapp.core.faces import _enlarged_pass, _pass_tiles
+
+    assert _enlarged_pass(6000, 4000, 1.0, [], none_found=True) is None
+    whole = _enlarged_pass(2400, 1600, 1.0, [], none_found=True)
+    assert whole is not None and not whole.near and len(_pass_tiles(2400, 1600, whole)) == 6
+    cut = [(-0.8, 1500.0, 30.0, 1530.0), (5985.0, 2000.0, 6002.0, 2020.0), (3000.0, 10.0, 3020.0, 30.0)]
+    tiles = _pass_tiles(6000, 4000, _enlarged_pass(6000, 4000, 1.0, cut))
+    for x0, y0, x1, y1 in cut:
+        centre = ((x0 + x1), (y0 + y1))  # (at twice the scale)
+        assert any(t[0] <= centre[0] <= t[2] and t[1] <= centre[1] <= t[3] for t in tiles), (x0, y0)
+    assert len(tiles) < 35 // 3
 
 
 def test_a_large_photos_small_faces_are_looked_at_enlarged_where_they_are(detector, testdata_dir, monkeypatch):

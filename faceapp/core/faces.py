@@ -386,10 +386,11 @@ class FaceDetector:
           1600×1000 group photo: 18–65 % found at the photo's scale, 96–100 % so (0.5–1 s →
           2–3.5 s). Where the enlarged copy would exceed 25 megapixels (a photo over 6 MP), only
           its tiles that hold a small face found are looked at: the faces of a group lie near
-          each other. When the other passes found no face at all, the whole photo is looked at
-          so (a class photo whose faces are all under 30 px; a photo without faces takes about
-          five times as long). Each tile is enlarged from the photo on its own (the same pixels,
-          without the whole copy: a 24 MP scan's would take 288 MB). A portrait pays nothing.
+          each other. When the other passes found no face at all in a photo up to 6 MP, the whole
+          photo is looked at so (a class photo whose faces are all under 30 px; a photo without
+          faces takes about five times as long). Each tile is enlarged from the photo on its own
+          (the same pixels, without the whole copy: a 24 MP scan's would take 288 MB). A portrait
+          pays nothing.
 
         Detections of all passes are merged: one face when their IoU exceeds 0.4 (the official
         NMS) or the smaller box lies 65 % or more inside the larger (a part of a face found on its
@@ -416,7 +417,7 @@ class FaceDetector:
         passes = _detection_passes(width, height)
         found += yield from self._run_passes(rgb, passes, 0, should_cancel)
         enlarged = _enlarged_pass(width, height, passes[-1].scale, [d.box for d in found if _box_side(d.box) < _SMALL_FACE],
-                                  none_found=not _merge_detections(found))
+                                  none_found=not any(d.rank == 0 or d.score >= _FINER_ONLY_SCORE for d in found))
         if enlarged is not None:
             found += yield from self._run_passes(rgb, [enlarged], len(passes), should_cancel, small_faces=True)
         faces = []
@@ -449,14 +450,14 @@ class FaceDetector:
         height, width = rgb.shape[:2]
         image_w, image_h = _pass_size(width, height, window)
         image = None  # the enlarged pass enlarges each tile from the photo, not the whole photo
-        if window.scale != _ENLARGED_SCALE:
+        if not window.piecewise:
             image = rgb if (image_w, image_h) == (width, height) else cv2.resize(
                 rgb, (image_w, image_h), interpolation=cv2.INTER_AREA if window.scale < 1 else cv2.INTER_LINEAR)
         sx, sy = image_w / width, image_h / height
         for x0, y0, x1, y1 in _pass_tiles(width, height, window):
             if should_cancel is not None and should_cancel():
                 raise Cancelled("Face detection cancelled.")
-            piece = image[y0:y1, x0:x1] if image is not None else _enlarged_piece(rgb, int(window.scale), (x0, y0, x1, y1))
+            piece = image[y0:y1, x0:x1] if image is not None else _enlarged_piece(rgb, _ENLARGED_SCALE, (x0, y0, x1, y1))
             bgr = np.ascontiguousarray(piece[:, :, ::-1])
             with torch.inference_mode():  # not across the yield: the caller's code runs in between
                 raw = self._net.detect_faces(bgr, conf_threshold=self.conf_threshold, nms_threshold=_SAME_FACE_IOU,
@@ -502,6 +503,7 @@ class _Pass:
     smallest: float
     largest: float
     near: tuple[tuple[float, float, float, float], ...] = ()
+    piecewise: bool = False  # each tile enlarged from the photo on its own (:func:`_enlarged_piece`)
 
 
 @dataclass(frozen=True)
@@ -569,14 +571,18 @@ def _enlarged_pass(width: int, height: int, finest: float, small: Sequence[Seque
     :meth:`FaceDetector.detect`), once the others found the ``small`` faces (boxes, photo px): over
     the whole copy, or where that copy would be over _ENLARGED_MAX_PIXELS, over its tiles that hold
     one of them; over the whole copy too when the others found no face at all (``none_found``: a
-    photo given to restore faces, whose faces may all be too small for them). None where neither
-    holds or the finest pass is enlarged already."""
-    if not (small or none_found) or finest >= _ENLARGED_SCALE / _PASS_MIN_STEP:
+    photo given to restore faces, whose faces may all be too small for them) and that copy is not
+    too large (a 24 MP landscape would take five times as long to look at: review). None where
+    neither holds or the finest pass is enlarged already. Boxes cut by the photo's edge count as
+    far as they lie in it (the detector's run past it)."""
+    too_large = _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS
+    if not (small or (none_found and not too_large)) or finest >= _ENLARGED_SCALE / _PASS_MIN_STEP:
         return None
     tiled = _ENLARGED_SCALE * max(width, height) > _TILE_SIDE
-    too_large = _ENLARGED_SCALE**2 * width * height > _ENLARGED_MAX_PIXELS
-    near = tuple(tuple(map(float, box)) for box in small) if small and too_large else ()
-    return _Pass(_ENLARGED_SCALE, (_TILE_SIDE, _TILE_OVERLAP) if tiled else None, 0.0, _ENLARGED_SCALE * _SMALL_FACE, near)
+    near = tuple((max(0.0, float(x0)), max(0.0, float(y0)), min(float(width), float(x1)), min(float(height), float(y1)))
+                 for x0, y0, x1, y1 in small) if too_large else ()
+    return _Pass(_ENLARGED_SCALE, (_TILE_SIDE, _TILE_OVERLAP) if tiled else None, 0.0, _ENLARGED_SCALE * _SMALL_FACE,
+                 near, piecewise=True)
 
 
 def _enlarged_piece(rgb: np.ndarray, factor: int, tile: tuple[int, int, int, int]) -> np.ndarray:
