@@ -194,3 +194,20 @@ def test_a_fill_in_a_grainy_photo_gets_its_grain_and_its_rim_is_filled_too():
     for smooth in (_grainy_print(0.0)[0], dataclasses.replace(photo, jpeg_quality=70)):
         plain = filled_background(smooth, mask)[0]
         assert _highpass(plain)[inside].std() < 0.5
+
+
+def test_the_middle_of_a_large_hole_gets_grain_too():
+    """Review: the fill is grained tile by tile (512 px), each measured on the photo around it; the
+    tiles inside a large hole, with no photo around them to measure, stayed smooth, in blocks. They
+    take the grain of the nearest tile measured."""
+    rng = np.random.default_rng(11)
+    rgb = np.clip(130.0 + rng.normal(0.0, 4.0, (1000, 1400, 1)), 0, 255).astype(np.uint8).repeat(3, axis=2)
+    mask = np.zeros((1000, 1400), np.uint8)
+    mask[:900, :1300] = 255  # a hole whose first tile's window (640 px) is all damage
+    rgb[mask > 0] = 250
+    filled, _ = filled_background(Photo.from_array(rgb), mask)
+    around = _highpass(rgb)[cv2.dilate(mask, np.ones((9, 9), np.uint8)) == 0].std()
+    for top in range(0, 900 - 8, 512):
+        for left in range(0, 1300 - 8, 512):
+            tile = _highpass(filled)[top + 4 : min(900, top + 512) - 4, left + 4 : min(1300, left + 512) - 4]
+            assert tile.std() > 0.7 * around, (top, left, tile.std(), around)

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+from faceapp.core.errors import Cancelled
 from faceapp.core.paste import HOLE_MARGIN_PX, FaceMask
 
 #: σ (photo pixels) of the Gaussian whose difference from the image is the high-pass measured.
@@ -504,44 +505,62 @@ _FILL_TILE = 512
 _FILL_SURROUND = 128
 
 
-def grain_fill(filled: np.ndarray, photo: np.ndarray, damage: np.ndarray) -> None:
+def grain_fill(filled: np.ndarray, damage: np.ndarray, *, should_cancel: Callable[[], bool] | None = None) -> None:
     """Give the pixels a classical fill made (``damage`` > 0 in ``filled``, HxWx3 uint8, changed in
     place) the grain of the photo around them: Telea's fill is smooth, and a torn corner of a grainy
     scan came back a plastic patch (QA: a high-pass of 0.16 grey levels inside it, 2.16 around).
 
-    The grain is measured as a face's is (:func:`face_grains`), on ``photo``'s own undamaged pixels
-    (its quietest 8×8 blocks as bright as the fill; none where too few are, a printed screen (asked
-    of the first tile measured) and texture coarser than grain left alone), tile by tile (:data:`_FILL_TILE` px, each measured over :data:`_FILL_SURROUND` px
-    more around it, so neighbouring tiles measure much the same), and added from the photo's one
-    noise field, so a result is the same every time. The fill counts as having no grain of its own.
-    The caller leaves out a JPEG saved below :data:`MIN_JPEG_QUALITY` (:func:`grain_survives`)."""
+    The grain is measured as a face's is (:func:`face_grains`), on the photo's pixels around the
+    fill (its quietest 8×8 blocks as bright as the fill; a printed screen, asked of the first tile
+    measured, and texture coarser than grain left alone; the fill's window is asked, not the damaged
+    photo's, whose stain edges read as a screen's peaks), tile by tile (:data:`_FILL_TILE` px, each
+    measured over :data:`_FILL_SURROUND` px more around it, so neighbouring tiles measure much the
+    same). A tile with too little of the photo around it to measure (inside a large hole) takes the
+    grain of the nearest tile measured (review: the middle of a torn quarter stayed smooth, in
+    512 px blocks). The grain is added from the photo's one noise field, so a result is the same
+    every time; the fill counts as having none of its own. ``should_cancel`` is asked before each
+    tile (raises :class:`~faceapp.core.errors.Cancelled`). The caller leaves out a JPEG saved below
+    :data:`MIN_JPEG_QUALITY` (:func:`grain_survives`)."""
     height, width = damage.shape[:2]
     damaged = damage > 0
     none = Texture(np.zeros((3, 3)), 0.0)
     screen: bool | None = None  # whether the photo is a printed screen, once a tile has told
+    measured: dict[tuple[int, int], Grain | None] = {}  # tile (top, left) → its grain (None: none to add)
+    unmeasured: list[tuple[int, int]] = []
     for top in range(0, height, _FILL_TILE):
         for left in range(0, width, _FILL_TILE):
+            if should_cancel is not None and should_cancel():
+                raise Cancelled("Repairing the damage cancelled.")
             bottom, right = min(height, top + _FILL_TILE), min(width, left + _FILL_TILE)
             here = damaged[top:bottom, left:right]
             if not here.any():
                 continue
             wy0, wx0 = max(0, top - _FILL_SURROUND), max(0, left - _FILL_SURROUND)
             wy1, wx1 = min(height, bottom + _FILL_SURROUND), min(width, right + _FILL_SURROUND)
-            window = photo[wy0:wy1, wx0:wx1]
+            window = filled[wy0:wy1, wx0:wx1]  # (nothing added yet: the grain goes in once all are measured)
             clear = cv2.dilate(damage[wy0:wy1, wx0:wx1], np.ones((5, 5), np.uint8)) == 0  # (a stain's rim is no grain)
             tones = filled[top:bottom, left:right][here].mean(axis=1)
             low, high = np.percentile(tones, (10, 90))
             flat = flat_pixels(window, clear, brightness=(low - _TONE_MARGIN, high + _TONE_MARGIN))
             around = None if flat is None else texture_at(window, flat, screen=screen is None)
-            if around is not None and screen is None:  # (asked once: a print's screen is the whole print's)
+            if around is None:
+                unmeasured.append((top, left))
+                continue
+            if screen is None:  # (asked once: a print's screen is the whole print's)
                 screen = around.screen
             if screen:
                 return
-            grain = grain_to_add(around, none)
-            if grain is None:
-                continue
-            mix = (grain.mix / _shaping()[_BLURS.index(grain.blur)].highpass).astype(np.float32)
-            added = cv2.transform(_grain_field(top, bottom, left, right, 1, grain.blur), mix)
-            tile = filled[top:bottom, left:right]
-            tile[here] = np.clip(np.rint(tile[here].astype(np.float32) + added[here]), 0, 255).astype(np.uint8)
-
+            measured[top, left] = grain_to_add(around, none)
+    for top, left in unmeasured:  # (inside a large hole: the nearest tile's grain)
+        if measured:
+            nearest = min(measured, key=lambda at: (at[0] - top) ** 2 + (at[1] - left) ** 2)
+            measured[top, left] = measured[nearest]
+    for (top, left), grain in measured.items():
+        if grain is None:
+            continue
+        bottom, right = min(height, top + _FILL_TILE), min(width, left + _FILL_TILE)
+        here = damaged[top:bottom, left:right]
+        mix = (grain.mix / _shaping()[_BLURS.index(grain.blur)].highpass).astype(np.float32)
+        added = cv2.transform(_grain_field(top, bottom, left, right, 1, grain.blur), mix)
+        tile = filled[top:bottom, left:right]
+        tile[here] = np.clip(np.rint(tile[here].astype(np.float32) + added[here]), 0, 255).astype(np.uint8)

@@ -534,7 +534,7 @@ def iter_restore_photo(
     _check(should_cancel)
     if damage is not None:  # (inpainting a large scan's damage takes a while too: review)
         yield "repairing the damage"
-    plain = filled_background(photo, damage)[0] if damage is not None else photo.rgb
+    plain = filled_background(photo, damage, should_cancel=should_cancel)[0] if damage is not None else photo.rgb
     if settings.upscale > 1:  # (a 120 MP scan's takes half a minute: QA, the progress sat on the last face)
         yield f"enlarging the photo ×{settings.upscale}"
     background, alpha = (_enlarged(image, settings.upscale, should_cancel) if image is not None else None
@@ -550,16 +550,19 @@ def iter_restore_photo(
 _FILL_MARGIN_PX = 1
 
 
-def filled_background(photo: Photo, damage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def filled_background(photo: Photo, damage: np.ndarray, *, should_cancel: Callable[[], bool] | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """``photo``'s pixels (a new array) with the ``damage`` marked (255 = damaged) and its rim
     (:data:`_FILL_MARGIN_PX`) filled classically from around it, given the photo's grain where it
     has grain (:func:`faceapp.core.grain.grain_fill`; not a JPEG saved below quality 85): what a
-    result's background starts from. Also the mask of the pixels filled."""
+    result's background starts from. Also the mask of the pixels filled. The grain is part of the
+    fill, whatever grain matching (which gives restored faces theirs) is set to: a fill without it
+    is a smooth patch the photo never had. ``should_cancel``: asked between the grain's tiles."""
     side = 2 * _FILL_MARGIN_PX + 1
     filled_mask = cv2.dilate(damage, np.ones((side, side), np.uint8))
     filled = fill_damage(photo.rgb, filled_mask)
     if grain_survives(photo.jpeg_quality):
-        grain_fill(filled, photo.rgb, filled_mask)
+        grain_fill(filled, filled_mask, should_cancel=should_cancel)
     return filled, filled_mask
 
 

@@ -99,7 +99,7 @@ def composite_16_bit(
         background = upscale_image(pixels.rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
     else:
         filled = pixels.rgb.copy()
-        background, filled_mask = filled_background(result.photo, result.damage)
+        background, filled_mask = filled_background(result.photo, result.damage, should_cancel=should_cancel)
         damaged = filled_mask > 0
         filled[damaged] = background[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
         background = filled if result.scale == 1 else upscale_image(filled, result.scale, should_cancel=should_cancel)
