@@ -519,7 +519,7 @@ class _Restorer:
         photo = read_photo(path)
         record: dict[str, Any] = {"input": path_json(path), "status": "interrupted"}
         fmt = format_for(self.destinations(path, relative)[0])
-        too_small, found = 0, None
+        too_small = 0
         if self.args.aligned:
             faces = []
         elif self.given_faces:
@@ -572,10 +572,8 @@ class _Restorer:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
         if damage is not None and (warning := colour_mask_warning(mask_file)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
-        unsure = {f.index for f in found.unsure} if found is not None else set()
-        if damage is not None and (left := application.left_off_damage_message(
-                faces, damage.photo, way="--unsure-faces restores the faces the detector is unsure of too"
-                if any(not f.enabled and f.index in unsure for f in faces) else "--faces all restores every face")):
+        if hit := application.faces_left_off_with_damage(faces, damage.photo if damage is not None else None):
+            left = application.left_off_damage_message(hit, way=self._switch_on(faces, hit))
             tqdm.write(f"note: {path_text(path)}: {left[0].upper()}{left[1:]}.", file=sys.stderr)
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
@@ -656,6 +654,19 @@ class _Restorer:
             self._written.add(written)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
+
+    def _switch_on(self, faces: list, hit: list) -> str:
+        """The options that would restore the faces ``hit`` (switched off) as faces: --unsure-faces
+        for those the detector is unsure of, --faces all for those the selection left out (review:
+        one option named for all, the wrong one with --faces largest)."""
+        unsure = set() if self.prefs.include_unsure_faces else {f.index for f in application.unsure_faces(faces)}
+        doubted = any(f.index in unsure for f in hit)
+        selected = self.prefs.face_selection != "all"
+        if doubted and selected:
+            return "--faces all with --unsure-faces restores every face"
+        if doubted:
+            return "--unsure-faces restores the faces the detector is unsure of too"
+        return "--faces all restores every face"
 
     def _note_numbered(self, dest: Path, written: Path) -> None:
         """Say why a result was written under another name than ``dest``, once a run for each

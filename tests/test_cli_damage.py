@@ -275,3 +275,10 @@ def test_damage_on_a_face_left_off_is_said_to_be_filled_as_background(engine, ca
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out2",
                        "--unsure-faces", "--no-progress")
     assert code == 0 and "switched off" not in err
+    # left off twice over: by --faces largest, and as unsure (review: it named --faces all alone)
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out3",
+                       "--faces", "largest", "--no-progress")
+    assert code == 0 and "face 4, switched off" in err and "--faces all with --unsure-faces restores every face" in err
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out4",
+                       "--faces", "largest", "--unsure-faces", "--no-progress")
+    assert code == 0 and "face 4, switched off" in err and "--faces all restores every face" in err

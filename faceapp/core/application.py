@@ -420,14 +420,12 @@ def spared_message(result: PhotoResult, *, switch: str = "",
     return f"Sharp faces spared: {text}." + (f" {switch}." if switch else "")
 
 
-def left_off_damage_message(faces: Sequence[Face], damage: np.ndarray | None, *, way: str) -> str | None:
-    """A line both front-ends show when damage marked (``damage``: the photo's mask, > 0 damaged)
-    lies on faces switched off (left out by the face selection, the detector unsure of them, or the
-    user), None when on none: their damage is filled as the background's is, smoothly from around
-    it, not drawn by the face prior (QA: a scratch across a left-off face's glasses and mouth came
-    back smeared, without a word). ``way``: how the front-end switches such a face on."""
+def faces_left_off_with_damage(faces: Sequence[Face], damage: np.ndarray | None) -> list[Face]:
+    """The faces switched off (left out by the face selection, the detector unsure of them, or the
+    user) whose box holds damage marked (``damage``: the photo's mask, > 0 damaged): a restore fills
+    it as the background's is, not with the face prior."""
     if damage is None:
-        return None
+        return []
     height, width = damage.shape[:2]
 
     def damaged(face: Face) -> bool:
@@ -436,10 +434,19 @@ def left_off_damage_message(faces: Sequence[Face], damage: np.ndarray | None, *,
         right, bottom = min(width, math.ceil(x1)), min(height, math.ceil(y1))
         return left < right and top < bottom and bool(damage[top:bottom, left:right].any())
 
-    hit = [f.index + 1 for f in faces if not f.enabled and damaged(f)]
+    return [f for f in faces if not f.enabled and damaged(f)]
+
+
+def left_off_damage_message(hit: Sequence[Face], *, way: str) -> str | None:
+    """A line both front-ends show when damage marked lies on faces switched off (``hit``:
+    :func:`faces_left_off_with_damage`), None for none: their damage is filled smoothly from around
+    it as the background's is, not drawn by the face prior (QA: a scratch across a left-off face's
+    glasses and mouth came back smeared, without a word). ``way``: how the front-end switches such
+    a face on."""
     if not hit:
         return None
-    which = f"face {hit[0]}" if len(hit) == 1 else f"faces {listed([str(n) for n in hit])}"
+    numbers = [str(f.index + 1) for f in hit]
+    which = f"face {numbers[0]}" if len(numbers) == 1 else f"faces {listed(numbers)}"
     return (f"the damage marked on {which}, switched off, is filled smoothly from around it as the background's "
             f"is, not drawn by the face prior; {way}")
 

@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.application import (
     covered_features_message,
+    faces_left_off_with_damage,
     left_off_damage_message,
     named_as_settings_say,
     output_format,
@@ -524,9 +525,10 @@ class Session(QObject):
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)
         switched_on = {index: on for index, _box, on in inputs[0]}  # as the restore was asked
-        left = left_off_damage_message([dataclasses.replace(f, enabled=switched_on.get(f.index, f.enabled)) for f in entry.faces],
-                                       outcome.result.damage,
-                                       way="click its number in the photo to switch it on, and restore again")
+        left = left_off_damage_message(
+            faces_left_off_with_damage([dataclasses.replace(f, enabled=switched_on.get(f.index, f.enabled))
+                                        for f in entry.faces], outcome.result.damage),
+            way="click its number in the photo to switch it on, and restore again")
         if left:
             self.note.emit(f"{path.name}: {left[0].upper()}{left[1:]}.", path)
         self.runFinished.emit(path, outcome.seconds)
@@ -697,15 +699,19 @@ class Session(QObject):
                         given_up: Callable[[], None] | None = None) -> None:
         """Queue a job on one face of a restored photo; ``given_up`` is called when it fails or is cancelled."""
         undo = given_up or (lambda: None)
-        clock, started = StepClock(), []  # started: when its first progress came (it may wait in the queue)
+        clock = StepClock()
+        started: list[float] = []  # when its first progress came: the job began (it may have waited in the queue)
 
         def progress(item: Any) -> None:
-            started[:] = started or [time.monotonic()]
+            if not started:
+                started.append(time.monotonic())
             self._face_job_progress(path, item, label, "refining" if kind == "refine" else "sampling", clock)
 
         def done(value: Any) -> None:
             on_done(value)
-            if started:  # the status bar's "Last run" (QA: after a 30 s Diffuse anyway it gave the restore's 0.3 s)
+            # the status bar's "Last run" (QA: after a 30 s Diffuse anyway it gave the restore's 0.3 s),
+            # unless the photo went meanwhile (review: it named a photo no longer there)
+            if started and path in self.entries:
                 self.runFinished.emit(path, time.monotonic() - started[0])
 
         self.queue.add(QueuedJob(
