@@ -33,6 +33,8 @@ from faceapp.core.damage import mask_warning
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
+    FORMAT_LABELS,
+    LOSSY_FORMATS,
     PNG_COMPRESS_LEVEL,
     WEBP_METHOD,
     check_output_size,
@@ -133,19 +135,18 @@ class _Given(argparse.Action):
 
 
 #: The encoder options of ``restore``: (option, the result formats it applies to) by destination.
-_FORMAT_OPTIONS = {"quality": ("--quality", ("JPEG", "WEBP")), "png_level": ("--png-level", ("PNG",)),
+_FORMAT_OPTIONS = {"quality": ("--quality", tuple(sorted(LOSSY_FORMATS))), "png_level": ("--png-level", ("PNG",)),
                    "webp_method": ("--webp-method", ("WEBP",))}
-_FORMAT_NAMES = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "TIFF": "TIFF"}
 
 
 def _unused_format_options(given: frozenset[str], formats: set[str]) -> list[str]:
     """Notes on the encoder options in ``given`` that apply to none of the result ``formats``
     (Pillow's names), which the run would otherwise take without a word (QA: --quality with PNG)."""
-    made = " and ".join(sorted(_FORMAT_NAMES[fmt] for fmt in formats))
+    made = " and ".join(sorted(FORMAT_LABELS[fmt] for fmt in formats))
     notes = []
     for dest, (option, applies_to) in _FORMAT_OPTIONS.items():
         if dest in given and formats and not formats & set(applies_to):
-            notes.append(f"{option} applies to {' and '.join(_FORMAT_NAMES[f] for f in applies_to)} results; "
+            notes.append(f"{option} applies to {' and '.join(FORMAT_LABELS[f] for f in applies_to)} results; "
                          f"these are {made}, so it does nothing (--format chooses the type).")
     return notes
 

@@ -56,6 +56,17 @@ def test_g_takes_the_keyboard_to_the_seed_thumbnails_so_the_arrows_pick_a_seed(w
     assert window.session.entries[path].result.faces[0].chosen == 1
 
 
+def test_g_before_a_restore_says_the_gallery_is_empty_yet(window, qtbot, photo):
+    """The gallery's thumbnails come with a restore: G before one leaves the focus where it was and
+    says why (it used to send the focus to the hidden thumbnails, trapping Tab)."""
+    load(window, qtbot, photo)
+    window.activateWindow()
+    window.filmstrip.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.filmstrip.hasFocus)
+    qtbot.keyClick(window, Qt.Key.Key_G)
+    assert window.filmstrip.hasFocus() and "seed gallery fills once the photo is restored" in gui_util.said(window)
+
+
 def test_damage_can_be_painted_and_erased_without_a_mouse(window, qtbot, photo):
     """QA: the damage brush painted with a mouse only. P gives the photo the keyboard; an arrow key
     places the brush, Space paints where it is, Shift with an arrow paints as it moves, each one

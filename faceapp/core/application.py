@@ -215,8 +215,7 @@ def depth_note(photo: Photo, fmt: str, *, keep_16_bits: bool = True, setting: st
         return "has 16 bits per channel; the result is written in 8" + (f" ({setting})." if setting else ".")
     if not sixteen_bit.writes_16_bit(photo, fmt):
         kinds = "PNG" if photo.alpha is not None and photo.single_channel else "PNG or TIFF"
-        name = "WebP" if fmt == "WEBP" else fmt
-        return f"has 16 bits per channel; as {name} the result has 8 ({kinds} keeps 16)."
+        return f"has 16 bits per channel; as {export.FORMAT_LABELS.get(fmt, fmt)} the result has 8 ({kinds} keeps 16)."
     return ("has 16 bits per channel; the result keeps them (the restored faces carry the model's 8 bits, "
             "scaled to 16).")
 

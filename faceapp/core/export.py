@@ -81,7 +81,8 @@ WEBP_METHOD = 4
 WEBP_MAX_SIDE = 16383
 JPEG_MAX_SIDE = 65_500
 _MAX_SIDES = {"WEBP": WEBP_MAX_SIDE, "JPEG": JPEG_MAX_SIDE}
-_FORMAT_LABELS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "TIFF": "TIFF"}
+#: Each format as the user reads it.
+FORMAT_LABELS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "TIFF": "TIFF"}
 #: Formats that hold one grey channel (Pillow writes WebP as RGB whatever it is given).
 _GREY_FORMATS = frozenset({"PNG", "JPEG", "TIFF"})
 #: The formats whose files a quality setting changes.
@@ -266,10 +267,10 @@ def check_output_size(width: int, height: int, fmt: str, *, name: str | None = N
     side = max(width, height)
     if limit is None or side <= limit:
         return
-    fits = [_FORMAT_LABELS[f] for f in ("PNG", "JPEG", "TIFF") if f != fmt and side <= _MAX_SIDES.get(f, side)]
+    fits = [FORMAT_LABELS[f] for f in ("PNG", "JPEG", "TIFF") if f != fmt and side <= _MAX_SIDES.get(f, side)]
     formats = ", ".join(fits[:-1]) + " or " + fits[-1]  # PNG and TIFF have no such limit
     raise ExportError(
-        f"{name + ': ' if name else ''}{width}×{height} pixels is too large for {_FORMAT_LABELS[fmt]} "
+        f"{name + ': ' if name else ''}{width}×{height} pixels is too large for {FORMAT_LABELS[fmt]} "
         f"(at most {limit:,} pixels a side); save as {formats}, or choose a smaller upscale."
     )
 

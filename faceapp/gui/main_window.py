@@ -472,7 +472,7 @@ class MainWindow(QMainWindow):
     def _focus_gallery(self) -> None:
         """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window
         (QA: its arrow keys changed seeds out of sight)."""
-        if not self.gallery.focus_candidates():
+        if not self.gallery.focus_thumbnails():
             self.statusBar().showMessage("The seed gallery fills once the photo is restored.", 3000)
         self.side_panel.ensureWidgetVisible(self.gallery)
 

@@ -179,7 +179,7 @@ class SeedGallery(QWidget):
     def thumbnail_count(self) -> int:
         return self._list.count()
 
-    def focus_candidates(self, reason: Qt.FocusReason = Qt.FocusReason.ShortcutFocusReason) -> bool:
+    def focus_thumbnails(self, reason: Qt.FocusReason = Qt.FocusReason.ShortcutFocusReason) -> bool:
         """Give the keyboard to the thumbnails, where the arrow keys pick a seed; False (nothing
         focused) while there are none to show."""
         if not self._list.isVisibleTo(self) or not self._list.isEnabled():
