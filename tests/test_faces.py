@@ -409,18 +409,25 @@ def test_detection_stops_between_its_pieces_when_cancelled(detector, monkeypatch
     assert not any(p.small_faces for p in progress) and progress[0].describe().startswith("Finding faces… ")
 
 
+def _class_photo(testdata_dir, width: int, height: int, side: int, *, group_width: int | None = None):
+    """A class photo: the test faces at ``side`` px in rows and columns 72 px apart on grey, over
+    the first ``group_width`` px (the whole width: None); the photo and each face's box."""
+    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
+    photo = np.full((height, width, 3), 110, dtype=np.uint8)
+    expected = []
+    right = width - 60 if group_width is None else group_width
+    for k, (y0, x0) in enumerate((y, x) for y in range(40, height - 60, 72) for x in range(40, right, 72)):
+        photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
+        expected.append([x0, y0, x0 + side, y0 + side])
+    return photo, expected
+
+
 def test_a_group_photo_of_small_faces_is_looked_at_enlarged(detector, testdata_dir, monkeypatch):
     """An old class photo: faces of about 20 px (boxes 18–23 px; the restore's default minimum is
     16). At the photo's own scale the detector finds only some of them (18–65 % measured); once it
     has found one under 40 px it looks again at twice the scale, and finds each face once. A
     portrait, whose faces are large, is not looked at again."""
-    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
-    width, height, side = 1200, 800, 30
-    photo = np.full((height, width, 3), 110, dtype=np.uint8)
-    expected = []
-    for k, (y0, x0) in enumerate((y, x) for y in range(40, height - 60, 72) for x in range(40, width - 60, 72)):
-        photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
-        expected.append([x0, y0, x0 + side, y0 + side])
+    photo, expected = _class_photo(testdata_dir, 1200, 800, 30)
     progress = []
     found = drive(detector.iter_detect(photo), progress.append)
     _face_boxes_match(found, expected)
@@ -444,13 +451,7 @@ def test_a_photo_whose_faces_are_all_too_small_for_its_own_scale_is_looked_at_en
     none of them, and before, the restore said "no face found". Finding none at all, it looks again
     at twice the scale, as it does once it finds a small face, and finds a good part of them (at
     this size the detector's limit: the restore's default minimum is 16)."""
-    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
-    width, height, side = 1200, 800, 20
-    photo = np.full((height, width, 3), 110, dtype=np.uint8)
-    expected = []
-    for k, (y0, x0) in enumerate((y, x) for y in range(40, height - 60, 72) for x in range(40, width - 60, 72)):
-        photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
-        expected.append([x0, y0, x0 + side, y0 + side])
+    photo, expected = _class_photo(testdata_dir, 1200, 800, 20)
     progress = []
     found = drive(detector.iter_detect(photo), progress.append)
     assert any(p.small_faces for p in progress)  # (the photo's own passes found nothing)
@@ -482,13 +483,8 @@ def test_a_large_photos_small_faces_are_looked_at_enlarged_where_they_are(detect
     as the whole enlarged copy finds it, and the tiles of the empty rest are not looked at."""
     from faceapp.core import faces as faces_module
 
-    crops = [read_photo(path).srgb for path in sorted((testdata_dir / "faces").glob("*.png"))]
-    width, height, side = 2400, 700, 26
-    photo = np.full((height, width, 3), 110, dtype=np.uint8)
-    expected = []
-    for k, (y0, x0) in enumerate((y, x) for y in range(40, height - 60, 72) for x in range(40, 800, 72)):
-        photo[y0 : y0 + side, x0 : x0 + side] = cv2.resize(crops[k % len(crops)], (side, side), interpolation=cv2.INTER_AREA)
-        expected.append([x0, y0, x0 + side, y0 + side])
+    width, height = 2400, 700
+    photo, expected = _class_photo(testdata_dir, width, height, 26, group_width=800)
     pieces = []
     real = detector._net.detect_faces
     monkeypatch.setattr(detector._net, "detect_faces", lambda bgr, *a, **k: pieces.append(bgr.shape) or real(bgr, *a, **k))
