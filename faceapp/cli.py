@@ -50,7 +50,7 @@ from faceapp.core.export import (
 )
 from faceapp.core.faces import (
     DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
-    UNSURE_FACE_SCORE, face_from_landmarks,
+    UNSURE_CUT_FACE_SCORE, UNSURE_FACE_SCORE, face_from_landmarks,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
@@ -226,8 +226,9 @@ def _add_restore_parser(subparsers) -> None:
     faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
     faces.add_argument("--unsure-faces", action="store_true",
                        help="restore the faces the detector is unsure of too (scored under "
-                            f"{UNSURE_FACE_SCORE:g}: a hand, a pattern); without it they are left out where it is sure "
-                            "of other faces, and a note names them")
+                            f"{UNSURE_FACE_SCORE:g}, or {UNSURE_CUT_FACE_SCORE:g} for a face cut by the photo's edge: "
+                            "a hand, a pattern); without it they are left out where it is sure of other faces, and a "
+                            "note names them")
     faces.add_argument("--min-face-size", type=pixels, default=DEFAULT_MIN_FACE_SIZE, metavar="PX",
                        help="leave out detected faces smaller than this (the longer side of the face's box); a note "
                             "per photo counts those left out (default: %(default)g)")

@@ -221,3 +221,27 @@ def test_save_as_offers_a_name_that_fits_for_a_photo_whose_name_is_too_long(tmp_
     assert suggested.name.startswith(stem[:40]) and name_length(suggested.name) <= MAX_NAME_LENGTH
     into = Preferences(output_folder=str(tmp_path / "out"))
     assert suggested_output_path(photo, into).parent == tmp_path / "out"
+
+
+def test_a_face_cut_by_the_photos_edge_is_restored_at_a_lower_score(retinaface_dir, testdata_dir):
+    """QA: a half face at a scan's edge (0.885) and one cut by its foot (0.967) were left off as
+    faces the detector is unsure of, with the hand it is meant for (0.966, inside the photo). A face
+    whose box runs past the photo's edge is unsure only under 0.85; one inside, under 0.97."""
+    import cv2
+
+    whole = cv2.resize(read_photo(testdata_dir / "faces" / "0143.png").srgb, (200, 200))
+    half = cv2.resize(read_photo(testdata_dir / "faces" / "0345.png").srgb, (200, 200))[:, :94]
+    canvas = np.full((300, 600, 3), 120, np.uint8)
+    canvas[50:250, 40:240] = whole
+    canvas[50:250, 600 - 94 :] = half  # the rest of it beyond the photo's edge
+    found = application.detect_faces(Photo.from_array(canvas), FaceDetector(retinaface_dir), Preferences())
+    cut = [f for f in found.faces if f.cut]
+    assert len(found.faces) == 2 and len(cut) == 1 and cut[0].box[2] > 600
+    assert 0.85 < cut[0].score < 0.97 and cut[0].enabled and found.unsure == ()
+    inside = dataclasses.replace(cut[0], cut=False)  # the same score inside the photo: unsure
+    assert inside.unsure and not cut[0].unsure
+    message = application.unsure_message(application.FoundFaces([inside], 0, 16.0, (inside,)), way="x")
+    assert "under 0.97)" in message
+    low = dataclasses.replace(cut[0], score=0.8)
+    message = application.unsure_message(application.FoundFaces([inside, low], 0, 16.0, (inside, low)), way="x")
+    assert "under 0.97; 0.85 for a face cut by the photo's edge)" in message

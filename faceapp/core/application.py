@@ -176,7 +176,7 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
 
 
 def unsure_faces(faces: Sequence[Face]) -> tuple[Face, ...]:
-    """The faces the detector is unsure of (scored under :data:`UNSURE_FACE_SCORE`), where it is
+    """The faces the detector is unsure of (:attr:`~faceapp.core.faces.Face.unsure`), where it is
     sure of another: those are left switched off. In a photo whose faces are all unsure (one
     heavily degraded face) none is: restoring it is why the photo was given."""
     unsure = tuple(f for f in faces if f.unsure)
@@ -192,8 +192,11 @@ def unsure_message(found: FoundFaces, *, way: str) -> str | None:
     numbers = listed([str(f.index + 1) for f in found.unsure])
     which = f"face {numbers}" if len(found.unsure) == 1 else f"faces {numbers}"
     scores = ", ".join(f"{f.score:.3f}" for f in found.unsure)
+    bars = sorted({f.unsure_below for f in found.unsure}, reverse=True)
+    under = f"under {bars[0]:g}" + (f"; {bars[1]:g} for a face cut by the photo's edge" if len(bars) > 1 else
+                                     " for a face cut by the photo's edge" if bars[0] != UNSURE_FACE_SCORE else "")
     return (f"{which} left off: the detector is unsure {'it is a face' if len(found.unsure) == 1 else 'they are faces'} "
-            f"(score {scores}, under {UNSURE_FACE_SCORE:g}); {way}")
+            f"(score {scores}, {under}); {way}")
 
 
 def find_faces(photo: Photo, detector: Any, prefs: Preferences) -> list[Face]:

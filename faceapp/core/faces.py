@@ -104,6 +104,10 @@ _FINER_ONLY_SCORE = 0.95
 #: there to switch on, and a photo whose only faces are unsure restores them (12 % of heavily
 #: degraded test faces scored between 0.8 and 0.97).
 UNSURE_FACE_SCORE = 0.97
+#: … and this for a face cut by the photo's edge (its box runs past it): part of it is missing, so
+#: the detector is less sure of it (QA: a half face at a scan's edge scored 0.885, one cut by its
+#: foot 0.967, and both were left off with the hand), and a hand or a pattern cut so is rare.
+UNSURE_CUT_FACE_SCORE = 0.85
 _MIN_EYE_DISTANCE = 5.0
 
 
@@ -114,6 +118,7 @@ class Face:
     box: (x0, y0, x1, y1). landmarks: (5, 2) float32 — left eye, right eye, nose, left and right
     mouth corner. score: detector confidence (1.0 for faces given by the user). index: position
     in the detector's list (in reading order: :func:`reading_order`). enabled: whether it is to be restored.
+    cut: the detector's box runs past the photo's edge (part of the face is outside the photo).
     diffuse_anyway: the user asked the prior to work on this face at the run's fidelity even if it is
     sharp already (sharp-face sparing off for this face alone; :func:`faceapp.core.photo_restore.face_sampler`).
     """
@@ -124,6 +129,7 @@ class Face:
     score: float
     enabled: bool = True
     diffuse_anyway: bool = False
+    cut: bool = False
 
     @property
     def size(self) -> float:
@@ -137,9 +143,15 @@ class Face:
         return (x0 + x1) / 2.0, (y0 + y1) / 2.0
 
     @property
+    def unsure_below(self) -> float:
+        """The score under which the detector is unsure this is a face: :data:`UNSURE_FACE_SCORE`,
+        or :data:`UNSURE_CUT_FACE_SCORE` for a face cut by the photo's edge."""
+        return UNSURE_CUT_FACE_SCORE if self.cut else UNSURE_FACE_SCORE
+
+    @property
     def unsure(self) -> bool:
-        """Whether the detector is unsure this is a face (scored under :data:`UNSURE_FACE_SCORE`)."""
-        return self.score < UNSURE_FACE_SCORE
+        """Whether the detector is unsure this is a face (scored under :attr:`unsure_below`)."""
+        return self.score < self.unsure_below
 
 
 def reading_order(faces: Sequence[Face]) -> list[Face]:
@@ -422,7 +434,9 @@ class FaceDetector:
             found += yield from self._run_passes(rgb, [enlarged], len(passes), should_cancel, small_faces=True)
         faces = []
         for detection in _merge_detections(found):
-            face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score)
+            x0, y0, x1, y1 = detection.box
+            cut = x0 < -1.0 or y0 < -1.0 or x1 > width + 1.0 or y1 > height + 1.0
+            face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score, cut=cut)
             if face.size >= min_size:
                 faces.append(face)
         return [replace(face, index=i) for i, face in enumerate(reading_order(faces))]

@@ -64,7 +64,7 @@ class Preferences:
     gets the grain of the photo around it (:mod:`faceapp.core.grain`).
     face_selection / min_face_size / include_unsure_faces: which detected faces are restored (a face
     the detector is unsure of is left off where it is sure of others, unless the last says so:
-    :data:`faceapp.core.faces.UNSURE_FACE_SCORE`). repair_resamples: RePaint
+    :attr:`faceapp.core.faces.Face.unsure`). repair_resamples: RePaint
     resamplings per step where damage is painted; refine_passes: passes of the GUI's Refine. output_folder: "" writes
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
     (checked when a name is made: :func:`faceapp.core.export.output_file_name`). keep_16_bits: a
