@@ -210,12 +210,21 @@ def test_a_sharp_face_with_damage_is_said_to_differ_per_seed(monkeypatch, retina
     assert not np.array_equal(first, second)
 
 
-def test_an_inverted_mask_is_said_and_an_all_white_one_fails_that_photo(engine, damaged, capsys, tmp_path):
+def test_an_inverted_mask_fails_that_photo_and_a_mostly_white_one_is_said(engine, damaged, capsys, tmp_path):
+    """QA: a 99 % mask (inverted) wrote a flat grey photo with square patches of faces, with a note
+    only: a mask of 95 % or more fails its photo, nothing written; one of more than half is said."""
     photo, mask_file, mask = damaged
     Image.fromarray(255 - mask).save(tmp_path / "inverted.png")  # black strokes on white
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "inverted.png", "--fidelity", "1",
                        "--steps", "2", "-o", tmp_path / "out", "--no-progress")
-    assert code == 0 and "marks 98% of the photo as damaged" in err and "inverted" in err
+    assert code == 1 and "marks 98% of the photo as damaged" in err and "inverted: invert it" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    most = mask.copy()
+    most[: mask.shape[0] * 3 // 4] = 255  # three quarters of it
+    Image.fromarray(most).save(tmp_path / "most.png")
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "most.png", "--fidelity", "1",
+                       "--steps", "2", "-o", tmp_path / "out1", "--no-progress")
+    assert code == 0 and "of the photo as damaged" in err and "if the mask is inverted" in err
     Image.fromarray(np.full_like(mask, 255)).save(tmp_path / "white.png")
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "white.png", "--no-progress",
                        "-o", tmp_path / "out2")

@@ -56,7 +56,8 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
     crop (``crop_size``²: "crop"). It is read like a photo (EXIF orientation applied); pixels whose
     brightest channel is :data:`MASK_THRESHOLD` or more count as damaged (white, light grey, and
     strokes painted in a colour: pure red is dark grey as a grey level, QA), transparent ones as undamaged.
-    Raises :class:`MaskError` naming the file and the sizes that would fit.
+    Raises :class:`MaskError` naming the file and the sizes that would fit, and for a mask of the
+    photo's size that marks :data:`INVERTED_SHARE` of it or more (inverted, most likely).
     """
     path = Path(path)
     try:
@@ -72,6 +73,10 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
     mask = np.where(damaged, np.uint8(DAMAGED), np.uint8(0))
     size = (image.width, image.height)
     if size == (width, height):
+        if (share := float(damaged.mean())) >= INVERTED_SHARE:
+            raise MaskError(f"damage mask {path.name} marks {share:.0%} of the photo as damaged, which leaves too "
+                            "little of it to fill that from: white marks damage and black what to keep. It looks "
+                            "inverted: invert it and run again.")
         return mask, "photo"
     if crop_size is not None and size == (crop_size, crop_size):
         return mask, "crop"
@@ -80,8 +85,11 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
     raise MaskError(f"damage mask {path.name} is {size[0]}×{size[1]}; it must be {fits}.{hint}")
 
 
-#: A mask that marks more of a photo than this as damaged is more likely inverted than right.
+#: A mask that marks more of a photo than this as damaged is more likely inverted than right …
 MOSTLY_DAMAGED = 0.5
+#: … and one of the photo's size that marks this much is refused: what a fill makes of the rest is
+#: no restoration (QA: a 99 % mask wrote a flat grey photo with square patches of faces).
+INVERTED_SHARE = 0.95
 
 
 def mask_warning(mask: np.ndarray, name: str, *, crop: bool = False) -> str | None:
