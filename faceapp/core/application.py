@@ -191,7 +191,7 @@ def unsure_message(found: FoundFaces, *, way: str) -> str | None:
         return None
     numbers = listed([str(f.index + 1) for f in found.unsure])
     which = f"face {numbers}" if len(found.unsure) == 1 else f"faces {numbers}"
-    scores = ", ".join(f"{f.score:.3f}" for f in found.unsure)
+    scores = ", ".join(f"{math.floor(f.score * 1000) / 1000:.3f}" for f in found.unsure)  # (0.9699: not "0.970, under 0.97")
     bars = sorted({f.unsure_below for f in found.unsure}, reverse=True)
     under = f"under {bars[0]:g}" + (f"; {bars[1]:g} for a face cut by the photo's edge" if len(bars) > 1 else
                                      " for a face cut by the photo's edge" if bars[0] != UNSURE_FACE_SCORE else "")
