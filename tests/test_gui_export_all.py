@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 
 import gui_util
+import numpy as np
 import pytest
+from PIL import Image
 from gui_util import saved, set_sampling
 from PySide6.QtWidgets import QFileDialog
 
@@ -60,9 +62,14 @@ def test_export_all_names_the_photos_it_left_out_because_they_are_not_restored(w
     late = tmp_path / "photos" / "dora.jpg"
     shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, late)
     gui_util.load(window, qtbot, late)
+    wall = tmp_path / "photos" / "wall.png"  # a photo without faces (QA: called "not restored yet")
+    Image.fromarray(np.full((120, 160, 3), 128, np.uint8)).save(wall)
+    gui_util.load(window, qtbot, wall)
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     written = saved(window, qtbot, window.exports.export_all)
     assert len(written) == 3 and "dora" not in " ".join(p.name for p in out.iterdir())
-    assert window.notices.notices()[-1].text == f"Saved 3 photos to {out}. Not restored yet, so not saved: dora.jpg."
+    assert window.notices.notices()[-1].text == (f"Saved 3 photos to {out}. Not restored yet, so not saved: dora.jpg. "
+                                                 "No face found, so not saved: wall.png.")
 
 
 def test_save_after_export_all_elsewhere_still_saves_beside_the_original(window, qtbot, restored, out):

@@ -104,7 +104,8 @@ class ExportFlow(QObject):
         self._close_when_done = False
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
         self._already_there = 0  # the last Export all's photos saved in its folder before, left as they are
-        self._not_restored: list[Path] = []  # the last Export all's photos without a result to save
+        self._not_restored: list[Path] = []  # the last Export all's photos without a result to save…
+        self._faceless: list[Path] = []  # …and those of them in which no face was found
         #: the folder Export all wrote into last: its dialog starts there, and the close question names it
         self.last_export_folder: Path | None = None
         self.status = ExportStatus()
@@ -198,6 +199,7 @@ class ExportFlow(QObject):
         self._already_there = len(restored) - len(todo)
         self._not_restored = [path for path, entry in session.entries.items()
                               if entry.photo is not None and entry.result is None]
+        self._faceless = [path for path in self._not_restored if not session.entries[path].faces]
         if restored and not todo:
             self._window.notices.info(f"Every restored photo is saved in {folder} already, as it is now.")
             return False
@@ -295,8 +297,10 @@ class ExportFlow(QObject):
             there = (f" {counted(self._already_there, 'photo')} saved there before, as they are now, left as "
                      "they are." if self._already_there else "")
             waiting = ""
-            if self._not_restored:
-                waiting = f" Not restored yet, so not saved: {listed([p.name for p in self._not_restored], most=5)}."
+            if later := [p for p in self._not_restored if p not in self._faceless]:
+                waiting = f" Not restored yet, so not saved: {listed([p.name for p in later], most=5)}."
+            if self._faceless:  # (QA: called "not restored yet", as if they would be)
+                waiting += f" No face found, so not saved: {listed([p.name for p in self._faceless], most=5)}."
             self._window.notices.info(f"Saved {counted(len(written), 'photo')}{where}.{there}{waiting}")
         self.saved.emit(written)
 
