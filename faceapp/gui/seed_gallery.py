@@ -70,6 +70,10 @@ def _untinted_icon(pixmap: QPixmap) -> QIcon:
     return icon
 
 
+#: Why "More" and "Diffuse anyway" are off while a job runs.
+_BUSY_TIP = "Available once the restores running now are done (they run one at a time; Cancel stops them)."
+
+
 class SeedGallery(QWidget):
     """Thumbnails of one face's K candidates, a face selector and a "More" button."""
 
@@ -284,6 +288,9 @@ class SeedGallery(QWidget):
         self.more_button.setToolTip(  # (a disabled button's tooltip says why it is off)
             _MORE_TIP if not alike else "Every seed gives this face the same: Diffuse anyway first" if line is not None
             else "Every seed gives the same face at fidelity 1: move the fidelity slider and restore again")
+        for button in (self.more_button, self.diffuse_button):  # (QA: greyed out for a whole Restore all, unsaid)
+            tip = button.toolTip().removeprefix(f"{_BUSY_TIP} ")
+            button.setToolTip(f"{_BUSY_TIP} {tip}" if self._busy and has else tip)
         self.diffuse_button.setEnabled(not self._busy)
 
     def _on_face_changed(self, index: int) -> None:
