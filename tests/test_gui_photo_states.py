@@ -336,10 +336,12 @@ def test_a_48_bit_scan_without_a_face_says_what_its_result_keeps_once_a_face_box
 
 def test_loading_shows_how_far_face_detection_has_come(window, qtbot, photo):
     """A large photo's detection takes seconds: the status bar's bar and the panel follow it."""
-    shown = []
+    shown, bar = [], []
     window.session.progress.connect(lambda path, text, fraction, preview: shown.append((text, fraction)))
+    window.session.progress.connect(lambda *_: bar.append(window.progress_bar.text()))
     load(window, qtbot, photo)
     assert shown and shown[-1] == ("Finding faces… 100 %", 1.0)
+    assert bar[-1] == f"{photo.name} · 100%"  # whose progress (QA: "84 %" alone, another photo shown)
     assert [f for _, f in shown] == sorted(f for _, f in shown)
     qtbot.waitUntil(lambda: not window.progress_bar.isVisible(), timeout=5000)  # gone once the photo is loaded
 

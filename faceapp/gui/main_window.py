@@ -568,6 +568,9 @@ class MainWindow(QMainWindow):
         else:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * fraction))
+            # whose progress it is, in the bar itself (QA: "84 %" alone, while another photo was shown)
+            name = self.progress_bar.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 150)
+            self.progress_bar.setFormat(f"{name} · %p%")
         self.progress_bar.setToolTip(f"{path.name}: {text}")
         if path == self.current:  # the panel is about the photo shown; the bar about any run
             self.run_panel.show_progress(path.name, text, preview)
