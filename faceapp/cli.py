@@ -575,8 +575,8 @@ class _Restorer:
         if damage is not None and (warning := colour_mask_warning(mask_file)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
         if hit := application.faces_left_off_with_damage(faces, damage.photo if damage is not None else None):
-            left = application.left_off_damage_message(hit, way=self._switch_on(faces, hit))
-            tqdm.write(f"note: {path_text(path)}: {left[0].upper()}{left[1:]}.", file=sys.stderr)
+            tqdm.write(f"note: {path_text(path)}: {application.left_off_damage_message(hit, way=self._switch_on(faces, hit))}",
+                       file=sys.stderr)
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
                                                 face_damage=damage.crop if damage is not None else None),

@@ -449,8 +449,8 @@ def left_off_damage_message(hit: Sequence[Face], *, way: str) -> str | None:
         return None
     numbers = [str(f.index + 1) for f in hit]
     which = f"face {numbers[0]}" if len(numbers) == 1 else f"faces {listed(numbers)}"
-    return (f"the damage marked on {which}, switched off, is filled smoothly from around it as the background's "
-            f"is, not drawn by the face prior; {way}")
+    return (f"The damage marked on {which}, switched off, is filled smoothly from around it as the background's "
+            f"is, not drawn by the face prior; {way}.")
 
 
 def covered_features_message(result: PhotoResult, *, number: Callable[[int], int] | None = None) -> str | None:

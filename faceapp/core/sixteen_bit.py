@@ -99,9 +99,9 @@ def composite_16_bit(
         background = upscale_image(pixels.rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
     else:
         filled = pixels.rgb.copy()
-        background, filled_mask = filled_background(result.photo, result.damage, should_cancel=should_cancel)
+        filled8, filled_mask = filled_background(result.photo, result.damage, should_cancel=should_cancel)
         damaged = filled_mask > 0
-        filled[damaged] = background[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
+        filled[damaged] = filled8[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
         background = filled if result.scale == 1 else upscale_image(filled, result.scale, should_cancel=should_cancel)
     alpha = None
     if pixels.alpha is not None and result.alpha is not None:

@@ -271,6 +271,7 @@ class SeedGallery(QWidget):
         has = bool(self._faces)
         alike = has and self._seeds_agree
         line = self.sparing_line()
+        busy = f"{_BUSY_TIP} " if self._busy and has else ""  # (QA: greyed out for a whole Restore all, unsaid)
         self._hint.setVisible(not has)
         self._alike.setVisible(alike and line is None)  # a spared face's own line says why its seeds agree
         self._sparing_text.setVisible(line is not None)
@@ -278,19 +279,16 @@ class SeedGallery(QWidget):
         if line is not None:
             self._sparing_text.setText(line.text)
             self.diffuse_button.setText("Diffuse anyway" if line.diffuse else "Spare again")
-            self.diffuse_button.setToolTip(
+            self.diffuse_button.setToolTip(busy + (
                 f"Sample this face's seeds again at fidelity {line.asked:.2f}, as the other faces: the prior adds "
                 "detail, and may smear a face that was sharp" if line.diffuse else
-                "Sample this face's seeds again with sharp-face sparing: the restorer's face comes back")
+                "Sample this face's seeds again with sharp-face sparing: the restorer's face comes back"))
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
         self.more_button.setEnabled(has and not alike and not self._busy)
-        self.more_button.setToolTip(  # (a disabled button's tooltip says why it is off)
+        self.more_button.setToolTip(busy + (  # (a disabled button's tooltip says why it is off)
             _MORE_TIP if not alike else "Every seed gives this face the same: Diffuse anyway first" if line is not None
-            else "Every seed gives the same face at fidelity 1: move the fidelity slider and restore again")
-        for button in (self.more_button, self.diffuse_button):  # (QA: greyed out for a whole Restore all, unsaid)
-            tip = button.toolTip().removeprefix(f"{_BUSY_TIP} ")
-            button.setToolTip(f"{_BUSY_TIP} {tip}" if self._busy and has else tip)
+            else "Every seed gives the same face at fidelity 1: move the fidelity slider and restore again"))
         self.diffuse_button.setEnabled(not self._busy)
 
     def _on_face_changed(self, index: int) -> None:

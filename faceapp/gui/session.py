@@ -530,7 +530,7 @@ class Session(QObject):
                                         for f in entry.faces], outcome.result.damage),
             way="click its number in the photo to switch it on, and restore again")
         if left:
-            self.note.emit(f"{path.name}: {left[0].upper()}{left[1:]}.", path)
+            self.note.emit(f"{path.name}: {left}", path)
         self.runFinished.emit(path, outcome.seconds)
         if not requeued:  # (the restore asked for again ends its part in a Restore all)
             self._album_ended(path, restored=True)
