@@ -68,21 +68,22 @@ def test_every_layout_comes_back_bit_for_bit(tmp_path, dtype, dims, with_alpha):
 
 def test_the_pixels_own_tags_win_over_the_exif_blocks(tmp_path):
     """An EXIF block that still says another file's layout (a source TIFF's size, compression,
-    depth, planes) must not reach the result: it would be unreadable."""
+    predictor, depth, planes) must not reach the result: it would be unreadable."""
     pixels, _ = _picture(np.uint16, 3, False)
-    liar = _exif(t256=5, t257=7, t259=5, t262=6, t277=1, t284=2, t339=3)
+    liar = _exif(t256=5, t257=7, t259=5, t262=6, t277=1, t284=2, t317=3, t339=3)
     path = tmp_path / "out.tif"
     with open(path, "wb") as handle:
         write_tiff(handle, pixels, None, icc=None, exif=liar, dpi=(72, 72))
     np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), pixels[..., ::-1])
     with Image.open(path) as image:
-        assert image.size == (53, 37) and image.tag_v2[259] == 1 and image.tag_v2[262] == 2
+        assert image.size == (53, 37) and image.tag_v2[262] == 2
+        assert image.tag_v2[259] == 8 and image.tag_v2[317] == 2  # Deflate, horizontal differencing
         assert 339 not in image.tag_v2 and image.getexif()[0x010F] == "Nikon"
 
 
 def test_a_file_past_4_gb_is_written_as_bigtiff(tmp_path, monkeypatch):
     monkeypatch.setattr(tiff_writer, "_CLASSIC_LIMIT", 1000)  # (a 4 GB test file would take minutes)
-    pixels, alpha = _picture(np.uint16, 3, True)
+    pixels, alpha = _picture(np.uint16, 3, True, shape=(301, 407))  # four strips, offsets of 8 bytes
     path = tmp_path / "big.tif"
     with open(path, "wb") as handle:
         write_tiff(handle, pixels, alpha, icc=None, exif=_exif(), dpi=(600, 600))
@@ -101,6 +102,29 @@ def test_the_metadata_counts_toward_the_4_gb_too(tmp_path, monkeypatch):
         buffer = io.BytesIO()
         write_tiff(buffer, pixels, None, icc=icc, exif=None, dpi=(72, 72))
         assert buffer.getvalue()[:4] == header
+
+
+def test_pixels_are_stored_deflated_in_far_fewer_bytes(tmp_path):
+    """An enlarged photo's smooth pixels take a fraction of their raw size, and come back whole."""
+    ramp = np.linspace(0, 65535, 640, dtype=np.uint16)
+    pixels = np.dstack([ramp[None, :].repeat(480, 0), ramp[::-1, None][:480].repeat(640, 1), np.full((480, 640), 9000, np.uint16)])
+    path = tmp_path / "smooth.tif"
+    with open(path, "wb") as handle:
+        write_tiff(handle, pixels, None, icc=None, exif=None, dpi=(72, 72))
+    assert path.stat().st_size < pixels.nbytes / 20
+    np.testing.assert_array_equal(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), pixels[..., ::-1])
+
+
+def test_noise_that_deflate_cannot_shrink_counts_toward_the_4_gb(tmp_path, monkeypatch):
+    """Whether a file needs BigTIFF is settled before its strips are deflated: noise, which Deflate
+    stores with a little overhead, must not take a file whose raw pixels fit past the limit."""
+    pixels, alpha = _picture(np.uint8, 3, True, shape=(301, 407))
+    monkeypatch.setattr(tiff_writer, "_CLASSIC_LIMIT", pixels.nbytes + alpha.nbytes + 16)
+    path = tmp_path / "noise.tif"
+    with open(path, "wb") as handle:
+        write_tiff(handle, pixels, alpha, icc=None, exif=None, dpi=(72, 72))
+    assert path.stat().st_size > tiff_writer._CLASSIC_LIMIT  # (as classic TIFF, its offsets would overflow)
+    assert path.read_bytes()[:4] == b"II\x2b\x00"
 
 
 def test_refuses_what_it_cannot_write():

@@ -26,8 +26,8 @@ Results larger than a format allows are refused before anything is written
 (:func:`check_output_size`, which the CLI calls before restoring too; the window checks it when saving). 16-bit pixels
 (uint16; :mod:`faceapp.core.sixteen_bit`) are written as PNG or TIFF (but a grey TIFF with alpha,
 which neither Pillow nor OpenCV reads back in 16 bits, is written in 8). PNG and TIFF are encoded
-here (:mod:`faceapp.core.png_writer`, :mod:`faceapp.core.tiff_writer`; TIFF uncompressed, as
-scanners write it), band by band from the arrays, so a large result is never copied whole; JPEG
+here (:mod:`faceapp.core.png_writer`, :mod:`faceapp.core.tiff_writer`; TIFF with Deflate and the
+horizontal predictor), band by band from the arrays, so a large result is never copied whole; JPEG
 and WebP go through Pillow, which needs one full copy of the pixels.
 """
 
