@@ -23,7 +23,7 @@ import numpy as np
 
 from faceapp.core.export import holds_16_bits
 from faceapp.core.photo_io import Photo
-from faceapp.core.photo_restore import PhotoResult, filled_background
+from faceapp.core.photo_restore import PhotoResult
 from faceapp.core.upscale import upscale_image
 
 log = logging.getLogger(__name__)
@@ -99,9 +99,9 @@ def composite_16_bit(
         background = upscale_image(pixels.rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
     else:
         filled = pixels.rgb.copy()
-        filled8, filled_mask = filled_background(result.photo, result.damage, should_cancel=should_cancel)
-        damaged = filled_mask > 0
-        filled[damaged] = filled8[damaged].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
+        fill = result.background_fill(should_cancel=should_cancel)
+        box = filled[fill.top : fill.top + fill.mask.shape[0], fill.left : fill.left + fill.mask.shape[1]]
+        box[fill.mask] = fill.pixels[fill.mask].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
         background = filled if result.scale == 1 else upscale_image(filled, result.scale, should_cancel=should_cancel)
     alpha = None
     if pixels.alpha is not None and result.alpha is not None:
