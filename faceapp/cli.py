@@ -569,6 +569,9 @@ class _Restorer:
         self._caution_once(engine)
         mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
+        if damage is not None:  # again with its fill (the model is loaded by now, and kept for the next photo)
+            application.check_restore_memory(photo, faces, self.prefs, fmt, name=path_text(path), eight_bit_setting="--8-bit",
+                                             limit=self.memory_limit, aligned=self.args.aligned, damage=damage.photo)
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
                                                            mask_file.name, crop=damage.crop is not None)) is not None:
             tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)

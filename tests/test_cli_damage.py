@@ -291,3 +291,21 @@ def test_damage_on_a_face_left_off_is_said_to_be_filled_as_background(engine, ca
     code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out4",
                        "--faces", "largest", "--unsure-faces", "--no-progress")
     assert code == 0 and "face 4, switched off" in err and "--faces all restores every face" in err
+
+
+def test_the_memory_check_counts_the_fill_of_the_damage(engine, damaged, capsys, tmp_path):
+    """A large torn area takes memory to fill (a 24 MP scan's torn quarter about 1 GB): a photo that
+    fits without its mask is refused with it, before its result is made, rather than killed."""
+    from faceapp.core.memory import BASE_BYTES
+
+    photo, _, _ = damaged
+    torn = np.zeros((225, 400), np.uint8)
+    torn[:200, :350] = 255  # most of it, the face included
+    Image.fromarray(torn).save(tmp_path / "torn.png")
+    limit = str(BASE_BYTES + 4 * 2**20)  # the photo's restore needs 2 MB over the base; its fill 6 MB more
+    code, _, err = run(capsys, "restore", photo, "-o", tmp_path / "plain", "--memory-limit", limit, "--no-progress")
+    assert code == 0, err
+    code, _, err = run(capsys, "restore", photo, "--mask", tmp_path / "torn.png", "-o", tmp_path / "torn",
+                       "--memory-limit", limit, "--no-progress")
+    assert code == 1 and "needs about" in err and "more than the" in err
+    assert not (tmp_path / "torn").exists() or not any((tmp_path / "torn").iterdir())

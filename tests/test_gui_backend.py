@@ -65,6 +65,27 @@ def test_a_restore_over_the_memory_budget_fails_before_the_model_loads(monkeypat
     assert loads == []
 
 
+def test_the_memory_check_counts_the_fill_of_the_damage_painted(monkeypatch, tmp_path):
+    """A large area painted as damage takes memory to fill: refused before any work when it would
+    not fit, though the same photo without it fits."""
+    import numpy as np
+    import pytest
+
+    from faceapp.core.mask_editing import MaskEditor
+    from faceapp.core.memory import BASE_BYTES, MemoryBudgetError
+    from faceapp.core.photo_io import Photo
+    from faceapp.gui.backend import PhotoEntry
+
+    loads = []
+    backend = CoreBackend(engine_factory=lambda prefs: loads.append(prefs))
+    entry = PhotoEntry(tmp_path / "torn.png", photo=Photo.from_array(np.zeros((900, 1200, 3), np.uint8)))
+    monkeypatch.setenv("FACEAPP_MEMORY_LIMIT", str(BASE_BYTES + 48 * 2**20))  # the restore needs 27 MB over the base
+    next(backend.restore_job(entry, Preferences())(lambda: False))  # fits: on to loading the model
+    entry.damage = MaskEditor(1200, 900, base=np.pad(np.full((800, 1000), 255, np.uint8), ((0, 100), (0, 200))))
+    with pytest.raises(MemoryBudgetError, match="torn.png: restoring 1200×900 pixels"):
+        next(backend.restore_job(entry, Preferences())(lambda: False))  # its fill: about 85 MB
+
+
 def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):
     """Hidden files (macOS's ``._x.jpg``) and faceapp's own earlier results are not loaded; a
     photo or result dropped on its own is."""

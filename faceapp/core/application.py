@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from faceapp.core import export, sixteen_bit
-from faceapp.core.damage import covered_features, mask_to_photo, read_mask
+from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo, read_mask
 from faceapp.core.errors import ExportError, FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
 from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, select_faces
@@ -234,16 +234,19 @@ def cmyk_note(photo: Photo) -> str | None:
 
 
 def check_restore_memory(photo: Photo, faces: Sequence[Face], prefs: Preferences, fmt: str, *, name: str,
-                         eight_bit_setting: str, limit: MemoryLimit | None = None, aligned: bool = False) -> None:
+                         eight_bit_setting: str, limit: MemoryLimit | None = None, aligned: bool = False,
+                         damage: np.ndarray | None = None) -> None:
     """Raise :class:`~faceapp.core.errors.MemoryBudgetError` when restoring ``faces`` of ``photo``
     (an aligned crop: the whole of it) and writing its result as ``fmt`` would need more memory
     than there is (:func:`faceapp.core.memory.check_memory_budget`): the check both front-ends
-    make once the faces are known, with the copies a 16-bit result needs."""
+    make once the faces are known, with the copies a 16-bit result needs and the classical fill of
+    the ``damage`` marked (a mask of the photo's size; a large scan's torn corner takes gigabytes)."""
     check_memory_budget(photo.width, photo.height, upscale=prefs.upscale, fmt=fmt, alpha=photo.alpha is not None,
                         limit=limit, name=name,
                         face_area=1.0 if aligned else face_area_of(faces, photo.width, photo.height),
                         sixteen_bit=prefs.keep_16_bits and sixteen_bit.writes_16_bit(photo, fmt),
-                        eight_bit_setting=eight_bit_setting)
+                        eight_bit_setting=eight_bit_setting,
+                        fill_bytes=fill_peak_bytes(damage) if damage is not None else 0)
 
 
 #: Pillow's names of the lossless formats a photo may be stored in.

@@ -11,11 +11,15 @@ The limit is the memory free now (``MemAvailable``, and the control group's head
 container), unless the user sets one: ``FACEAPP_MEMORY_LIMIT`` (e.g. ``16G``, ``0`` = no check) or
 the CLI's ``--memory-limit``.
 
-**The model.** peak = :data:`BASE_BYTES` + max(decoding, restoring and writing), where
+**The model.** peak = :data:`BASE_BYTES` + max(decoding, filling, restoring and writing), where
 
 * decoding: 14 bytes a pixel of the input (Pillow's image, its RGB conversion, the array; the
   face detector, whose passes run on tiles of at most 2048 px, fits in the base's margin: 0.24–0.29
   GB measured; a 20000×760 panorama 0.16 GB, 0.94 GB before its coarse pass was tiled too);
+* filling, when damage is marked: the photo kept (3, +1 alpha) and what the classical fill of the
+  damage takes (:func:`faceapp.core.damage.fill_peak_bytes`: per pixel of the photo, of the box
+  it works on and of the damage; a 24 MP photo's torn quarter about 1 GB, twelve scratches across it
+  0.5 GB), which both front-ends tell once the mask is known;
 * restoring and writing: per pixel of the input the photo kept (3, +1 alpha); per pixel of the
   output the enlarged background (3, +1 alpha), the composite the faces are blended into (3, a copy:
   results are values), the encoder's memory (PNG and TIFF 0: written band by band; JPEG 4, Pillow's
@@ -193,7 +197,7 @@ def _cgroup_headroom() -> int | None:
 
 
 def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
-                        face_area: float = PORTRAIT_FACE_AREA, sixteen_bit: bool = False) -> int:
+                        face_area: float = PORTRAIT_FACE_AREA, sixteen_bit: bool = False, fill_bytes: int = 0) -> int:
     """The peak memory of restoring a ``width``×``height`` photo at ×``upscale`` and writing it as
     ``fmt`` (a Pillow format name: PNG, JPEG, WEBP, TIFF); see the module's notes for the model and
     the measurements behind it.
@@ -201,7 +205,9 @@ def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PN
     ``face_area``: the faces' regions (the footprints of their aligned crops, summed; overlapping
     ones count each time) as a fraction of the photo. Unknown from a header: the default assumes a
     portrait, whose faces cover the photo (:data:`PORTRAIT_FACE_AREA`). ``sixteen_bit``: the result
-    is written in 16 bits per channel (:func:`faceapp.core.sixteen_bit.writes_16_bit`)."""
+    is written in 16 bits per channel (:func:`faceapp.core.sixteen_bit.writes_16_bit`). ``fill_bytes``:
+    what filling the damage marked on the photo takes above it
+    (:func:`faceapp.core.damage.fill_peak_bytes`), before the result is made."""
     inputs = width * height
     outputs = inputs * upscale * upscale
     decode = inputs * _DECODE_PER_INPUT_PIXEL
@@ -218,7 +224,8 @@ def estimate_peak_bytes(width: int, height: int, *, upscale: int, fmt: str = "PN
         deep = 2 * (3 + channels)
         work += max(inputs * deep * _SIXTEEN_BIT_READ_COPIES,
                     inputs * deep + outputs * deep * (1 + max(0.0, face_area)))
-    return BASE_BYTES + int(max(decode, work))
+    filling = inputs * (_PHOTO_PER_INPUT_PIXEL + channels) + fill_bytes if fill_bytes else 0
+    return BASE_BYTES + int(max(decode, filling, work))
 
 
 def face_area_of(faces, width: int, height: int) -> float:
@@ -248,42 +255,44 @@ def face_area_of(faces, width: int, height: int) -> float:
 def check_memory_budget(
     width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
     limit: MemoryLimit | None = None, name: str = "the photo", face_area: float = PORTRAIT_FACE_AREA,
-    sixteen_bit: bool = False, eight_bit_setting: str = "", faces_unknown: bool = False,
+    sixteen_bit: bool = False, eight_bit_setting: str = "", faces_unknown: bool = False, fill_bytes: int = 0,
 ) -> None:
     """Raise :class:`MemoryBudgetError` if the job's estimated peak exceeds the limit
     (``face_area``, ``sixteen_bit``: see :func:`estimate_peak_bytes`). ``eight_bit_setting``: the
     front-end's way to write 8 bits instead of 16, named where that is a way out. ``faces_unknown``:
     checked before its faces are found, with ``face_area`` the least they take: the message gives
     the most they could take too, and a limit that fits it (QA: following the first figure's
-    advice was refused again once the faces were found, with a figure twice as large)."""
+    advice was refused again once the faces were found, with a figure twice as large). ``fill_bytes``:
+    see :func:`estimate_peak_bytes`."""
     limit = limit if limit is not None else memory_limit()
-    need = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area,
-                               sixteen_bit=sixteen_bit)
+
+    def estimate(*, scale: int = upscale, fmt: str = fmt, face_area: float = face_area, deep: bool = sixteen_bit) -> int:
+        return estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area,
+                                   sixteen_bit=deep, fill_bytes=fill_bytes)
+
+    need = estimate()
     if limit.bytes is None or need <= limit.bytes:
         return
-    most = need if not faces_unknown else estimate_peak_bytes(
-        width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=PORTRAIT_FACE_AREA, sixteen_bit=sixteen_bit)
+    most = need if not faces_unknown else estimate(face_area=PORTRAIT_FACE_AREA)
     ways = []
     smaller = [s for s in (2, 1) if s < upscale]
     eight_bits = "8 bits per channel" + (f" ({eight_bit_setting})" if eight_bit_setting else "")
     if sixteen_bit:
-        option = estimate_peak_bytes(width, height, upscale=upscale, fmt=fmt, alpha=alpha, face_area=face_area)
+        option = estimate(deep=False)
         if option <= limit.bytes:
             ways.append(f"{eight_bits} (needs {_gb(option)})")
     for scale in smaller:
-        option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area,
-                                     sixteen_bit=sixteen_bit)
+        option = estimate(scale=scale)
         if option <= limit.bytes:
             ways.append(f"a smaller upscale (×{scale} needs {_gb(option)})")
             break
         if sixteen_bit:
-            option = estimate_peak_bytes(width, height, upscale=scale, fmt=fmt, alpha=alpha, face_area=face_area)
+            option = estimate(scale=scale, deep=False)
             if option <= limit.bytes:
                 ways.append(f"a smaller upscale in {eight_bits} (×{scale} needs {_gb(option)})")
                 break
     if fmt != "PNG":
-        option = estimate_peak_bytes(width, height, upscale=upscale, fmt="PNG", alpha=alpha, face_area=face_area,
-                                     sixteen_bit=sixteen_bit)
+        option = estimate(fmt="PNG")
         if option <= limit.bytes:
             ways.append(f"PNG output (needs {_gb(option)})")
     ways.append("a machine with more memory")

@@ -238,7 +238,7 @@ class CoreBackend:
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             application.check_restore_memory(photo, faces, prefs, application.output_format(photo.path, prefs),
-                                             name=entry.path.name, eight_bit_setting=SIXTEEN_BIT_SETTING)
+                                             name=entry.path.name, eight_bit_setting=SIXTEEN_BIT_SETTING, damage=damage)
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
