@@ -1045,3 +1045,27 @@ def _jpeg_with(tmp_path, xmp: bytes):
     path = tmp_path / "with_xmp.jpg"
     Image.new("RGB", (40, 30), (120, 90, 60)).save(path, xmp=xmp)
     return path
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png", ".webp"])
+def test_exif_text_in_any_language_keeps_its_bytes(tmp_path, suffix):
+    """QA: a caption and an artist stored in UTF-8 (as exiftool and most programs write them) came
+    back with a '?' for every letter beyond ASCII; a Latin-1 copyright and a lens named in the EXIF
+    sub-IFD too. Each result carries the very bytes the photo had."""
+    texts = {0x010E: "Taufe von Ännchen, 1952".encode(), 0x013B: "Günter Müller".encode(),
+             0x8298: "© Käthe".encode("latin-1")}
+    lens = "Objektiv für Ümlaute · 祖母".encode()
+    exif = Image.Exif()
+    for tag, text in texts.items():
+        exif[tag] = text
+    exif.get_ifd(0x8769)[0xA434] = lens  # LensModel
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(tmp_path / "taufe.jpg", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "taufe.jpg")
+
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"restored{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as image:
+        back = image.getexif()
+        lens_back = back.get_ifd(0x8769)[0xA434]
+    for tag, text in texts.items():
+        assert back[tag].encode("latin-1") == text  # (Pillow reads the bytes as Latin-1)
+    assert lens_back.encode("latin-1") == lens

@@ -27,9 +27,26 @@ from PIL import ExifTags, Image, TiffTags
 
 log = logging.getLogger(__name__)
 
-#: EXIF sub-IFD tags the standard types UNDEFINED, SRATIONAL or LONG (Pillow's table has ExifVersion,
-#: FlashpixVersion and CFAPattern already).
+#: EXIF sub-IFD tags the standard types UNDEFINED, SRATIONAL, LONG or ASCII (Pillow's table has
+#: ExifVersion, FlashpixVersion and CFAPattern already; typed as ASCII, text of any language is
+#: written as its bytes, :func:`_keep_text_bytes`).
 STANDARD_TYPES: dict[int, tuple[str, int]] = {
+    0x8824: ("SpectralSensitivity", TiffTags.ASCII),
+    0x9003: ("DateTimeOriginal", TiffTags.ASCII),
+    0x9004: ("DateTimeDigitized", TiffTags.ASCII),
+    0x9010: ("OffsetTime", TiffTags.ASCII),
+    0x9011: ("OffsetTimeOriginal", TiffTags.ASCII),
+    0x9012: ("OffsetTimeDigitized", TiffTags.ASCII),
+    0x9290: ("SubSecTime", TiffTags.ASCII),
+    0x9291: ("SubSecTimeOriginal", TiffTags.ASCII),
+    0x9292: ("SubSecTimeDigitized", TiffTags.ASCII),
+    0xA004: ("RelatedSoundFile", TiffTags.ASCII),
+    0xA420: ("ImageUniqueID", TiffTags.ASCII),
+    0xA430: ("CameraOwnerName", TiffTags.ASCII),
+    0xA431: ("BodySerialNumber", TiffTags.ASCII),
+    0xA433: ("LensMake", TiffTags.ASCII),
+    0xA434: ("LensModel", TiffTags.ASCII),
+    0xA435: ("LensSerialNumber", TiffTags.ASCII),
     0x8828: ("OECF", TiffTags.UNDEFINED),
     0x8831: ("StandardOutputSensitivity", TiffTags.LONG),
     0x8832: ("RecommendedExposureIndex", TiffTags.LONG),
@@ -66,7 +83,12 @@ def register() -> None:
 def conform(exif: Image.Exif) -> None:
     """Make the EXIF sub-IFD of ``exif`` (in place) writable with the types :func:`register` gives:
     whole numbers 0…255 stored for an UNDEFINED tag become its bytes, text its ASCII bytes; a value
-    that does not fit its type (a negative LONG, text for a rational) is dropped, and logged."""
+    that does not fit its type (a negative LONG, text for a rational) is dropped, and logged. Text
+    of ASCII tags beyond ASCII keeps its bytes (:func:`_keep_text_bytes`)."""
+    _keep_text_bytes(exif, None)
+    for group in (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo):
+        if group in exif:
+            _keep_text_bytes(exif.get_ifd(group), group)
     if ExifTags.IFD.Exif not in exif:
         return
     ifd = exif.get_ifd(ExifTags.IFD.Exif)
@@ -80,9 +102,26 @@ def conform(exif: Image.Exif) -> None:
             ifd[tag] = value
 
 
+def _keep_text_bytes(tags, group: int | None) -> None:
+    """Give the text of ``tags``' ASCII tags (a directory of ``group``; None: the first) that is not
+    plain ASCII as bytes, which Pillow writes as they are: it reads such text as Latin-1 and writes
+    text as ASCII, each other character a '?' (QA: a caption "Taufe von Ännchen" and an artist
+    "Günter Müller", stored in UTF-8 as exiftool and most programs write them, came back as
+    "Taufe von ??nnchen" and "G??nter M??ller"). Read text goes back to the file's very bytes;
+    text faceapp sets beyond Latin-1 is written in UTF-8."""
+    for tag, value in list(tags.items()):
+        if isinstance(value, str) and not value.isascii() and TiffTags.lookup(tag, group).type == TiffTags.ASCII:
+            try:
+                tags[tag] = value.encode("latin-1")
+            except UnicodeEncodeError:
+                tags[tag] = value.encode("utf-8")
+
+
 def _conformed(value: object, kind: int) -> object | None:
     """``value`` in the form Pillow writes as ``kind``, or None when it cannot be."""
     items = value if isinstance(value, tuple) else (value,)
+    if kind == TiffTags.ASCII:
+        return value if isinstance(value, (str, bytes)) else None
     if kind == TiffTags.UNDEFINED:
         if isinstance(value, bytes):
             return value

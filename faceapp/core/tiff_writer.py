@@ -36,6 +36,7 @@ import numpy as np
 from PIL import Image, TiffTags
 from PIL.TiffImagePlugin import ImageFileDirectory_v2
 
+from faceapp.core import exif_types
 from faceapp.core.maker_notes import has_maker_note, keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS
 
@@ -136,6 +137,7 @@ def _copy_exif_tags(ifd: ImageFileDirectory_v2, exif: bytes | None) -> None:
         return
     tags = Image.Exif()
     tags.load(exif)
+    exif_types.conform(tags)  # (text beyond ASCII as its bytes: Pillow writes text as ASCII, '?' for the rest)
     for key in list(tags):
         if key in STRUCTURE_TAGS or key == _INTEROP:  # (the block has no layout; that is this writer's alone)
             continue
