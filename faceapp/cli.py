@@ -233,9 +233,10 @@ def _add_restore_parser(subparsers) -> None:
                        help="leave out detected faces smaller than this (the longer side of the face's box); a note "
                             "per photo counts those left out (default: %(default)g)")
     faces.add_argument("--face-box", type=floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
-                       help="restore this face (repeatable; no detection)")
+                       help="restore this face (repeatable; no detection; the same place in every photo given)")
     faces.add_argument("--face-landmarks", type=floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
-                       help="restore the face with these eyes, nose and mouth corners (repeatable; no detection)")
+                       help="restore the face with these eyes, nose and mouth corners (repeatable; no detection; "
+                            "the same place in every photo given)")
     faces.add_argument("--aligned", action="store_true",
                        help="inputs are already aligned face crops (square, one face filling each)")
     faces.add_argument("--detector", choices=sorted(DETECTOR_FILES), default=DEFAULT_DETECTOR, help="face detector (default: %(default)s)")
@@ -538,10 +539,10 @@ class _Restorer:
             if not any(f.enabled for f in faces):
                 mask_hint = (" It looks like a damage mask (black and white): give its folder or file with --mask "
                              "to use it as one." if looks_like_mask(path) else "")
-                raise NoFaceFoundError(
-                    f"{path}: no face found. Give one with --face-box or --face-landmarks, or use --aligned for "
-                    f"face crops.{mask_hint}"
-                )
+                way = ("nothing to restore in it (a face the detector missed can be given with --face-box or "
+                       "--face-landmarks, with this photo alone)" if self.batch else
+                       "Give one with --face-box or --face-landmarks, or use --aligned for face crops")
+                raise NoFaceFoundError(f"{path}: no face found{': ' if self.batch else '. '}{way}.{mask_hint}")
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
@@ -911,6 +912,11 @@ def run_restore(args: argparse.Namespace) -> int:
             _print_summary(args, [], 0, seconds=time.monotonic() - started)
         return EXIT_FAILURE
     photos = [(path, relative) for path, relative in inputs if not path.is_dir()]  # (a folder not listed: no result)
+    if restorer.given_faces and len(photos) > 1:  # (QA: one box drew a ghostly face into every landscape of a folder)
+        given = " and ".join(name for name, used in (("--face-box", args.face_box), ("--face-landmarks", args.face_landmarks))
+                             if used)
+        print(f"note: the faces given by {given} are restored at the same place in each of the {len(photos)} photos "
+              "(no face is looked for); to give a face of one photo, restore that photo alone.", file=sys.stderr)
     for note in _unused_format_options(args.given, {application.output_format(path, restorer.prefs) for path, _ in photos}):
         print(f"note: {note}", file=sys.stderr)
     if args.overwrite and (clash := _replaced_input(restorer, photos, found)) is not None:

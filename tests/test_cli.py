@@ -1130,3 +1130,21 @@ def test_a_face_box_of_numbers_that_are_not_finite_is_a_usage_error(capsys, tmp_
     for box in ("nan,0,10,10", "0,0,inf,10"):
         code, _, err = _run(capsys, "restore", tmp_path, "--face-box", box)
         assert code == 2 and "--face-box: expected 4 comma-separated numbers" in err
+
+
+def test_a_face_given_for_several_photos_is_said_and_a_batch_without_faces_is_not_told_to_give_one(tmp_path, capsys,
+                                                                                                  testdata_dir):
+    """QA: in a folder, a landscape's "no face found. Give one with --face-box" was followed, and the
+    one box drew a ghostly face into the sky of every landscape, without a word."""
+    album = tmp_path / "album"
+    album.mkdir()
+    Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(album / "sky.png")
+    Image.fromarray(np.full((200, 300, 3), 90, np.uint8)).save(album / "sea.png")
+    code, _, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and err.count("no face found: nothing to restore in it") == 2
+    assert "Give one with --face-box" not in err and "with this photo alone" in err
+    code, _, err = _run(capsys, album / "sky.png", "-o", tmp_path / "out", "--no-progress")
+    assert "no face found. Give one with --face-box or --face-landmarks" in err  # one photo: the way in full
+    code, _, err = _run(capsys, album, "-o", tmp_path / "boxed", "--no-progress", "--face-box", "100,50,180,150")
+    assert ("note: the faces given by --face-box are restored at the same place in each of the 2 photos (no face is "
+            "looked for); to give a face of one photo, restore that photo alone.") in err
