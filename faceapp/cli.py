@@ -973,7 +973,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_json(path), "status": "skipped",
                                     "outputs": [path_json(name) for name in existing]})
-                    if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs()):
+                    if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs(), source=path):
                         records[-1]["made_with_other_settings"] = changed
                         other_settings += 1
                         if other_settings == 1:  # the rest: counted at the end

@@ -735,16 +735,22 @@ def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir,
     assert _run(capsys, photo, "--pattern", "{seed[0]}", "-o", tmp_path)[0] == 2  # not a traceback
 
 
-def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_path, testdata_dir, capsys,
-                                                                            monkeypatch):
+def _engine_named_as_the_default():
+    """An identity engine that a run without --model takes for the default model (its name and
+    step count), so a resumed batch finds nothing else changed."""
     import torch
 
     from faceapp.core.engine import FaceEngine
     from faceapp.core.registry import Registry
 
-    default = Registry().default()  # what a run without --model restores with: its name and step count
-    engine = FaceEngine.from_networks(torch.nn.Identity(), None, face_size=256, name=default.name, device="cpu",
-                                      default_steps=default.default_steps, default_fidelity=0.8)
+    default = Registry().default()
+    return FaceEngine.from_networks(torch.nn.Identity(), None, face_size=256, name=default.name, device="cpu",
+                                    default_steps=default.default_steps, default_fidelity=0.8)
+
+
+def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_path, testdata_dir, capsys,
+                                                                            monkeypatch):
+    engine = _engine_named_as_the_default()
     monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
     photo = testdata_dir / "photos" / "cf_04.jpg"
     assert _run(capsys, photo, "-o", tmp_path, "--no-progress", *FACE)[0] == 0
@@ -759,6 +765,15 @@ def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_p
     assert "grain matching on, now off" in record["made_with_other_settings"]
     assert "was made with other settings (" in err and "--overwrite restores it again" in err
     assert len(list(tmp_path.iterdir())) == 1  # kept as it was
+    # (QA: these were skipped without a word; the standing note invites --no-spare-sharp-faces)
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--no-spare-sharp-faces", "--quality", "80",
+                          "--precision", "bf16", "--json", "--no-progress", *FACE)
+    [record] = json.loads(out)["results"]
+    assert code == 0 and record["made_with_other_settings"] == [
+        "sharp-face sparing on, now off", "precision fp32, now bf16", "quality 95, now 80"]
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--quality", "94", "--precision", "fp32",
+                          "--json", "--no-progress", *FACE)
+    assert "made_with_other_settings" not in json.loads(out)["results"][0]  # (94 is one from the file's 95: the same)
     for name in ("b.jpg", "c.jpg"):  # more photos: one note, then a count (QA: a note each, hundreds)
         shutil.copy(photo, tmp_path / name)
         assert _run(capsys, tmp_path / name, "-o", tmp_path, "--no-progress", *FACE)[0] == 0
@@ -1148,3 +1163,19 @@ def test_a_face_given_for_several_photos_is_said_and_a_batch_without_faces_is_no
     code, _, err = _run(capsys, album, "-o", tmp_path / "boxed", "--no-progress", "--face-box", "100,50,180,150")
     assert ("note: the faces given by --face-box are restored at the same place in each of the 2 photos (no face is "
             "looked for); to give a face of one photo, restore that photo alone.") in err
+
+
+def test_a_resumed_batch_tells_a_16_bit_result_from_the_8_bit_one_asked_now(tmp_path, testdata_dir, capsys, monkeypatch):
+    """QA: --8-bit added to a resumed batch kept a 48-bit scan's 16-bit result without a word."""
+    import cv2
+
+    engine = _engine_named_as_the_default()
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    scan = tmp_path / "scan.png"
+    cv2.imwrite(str(scan), cv2.imread(str(testdata_dir / "photos" / "cf_04.jpg")).astype(np.uint16) * 257)
+    out_dir = tmp_path / "out"
+    assert _run(capsys, scan, "-o", out_dir, "--no-progress", *FACE)[0] == 0
+    code, out, _ = _run(capsys, scan, "-o", out_dir, "--skip-existing", "--json", "--no-progress", *FACE)
+    assert "made_with_other_settings" not in json.loads(out)["results"][0]
+    code, out, _ = _run(capsys, scan, "-o", out_dir, "--skip-existing", "--8-bit", "--json", "--no-progress", *FACE)
+    assert json.loads(out)["results"][0]["made_with_other_settings"] == ["16 bits per channel, now 8"]

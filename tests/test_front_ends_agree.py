@@ -42,7 +42,7 @@ def _use(window, **changes) -> None:
 
 def test_the_cli_and_the_gui_write_byte_identical_files(window, qtbot, photo, tmp_path, retinaface_dir, monkeypatch):
     _use(window, model=TINY_MODEL, device="cpu", seeds_per_face=1, base_seed=5, steps=None, fidelity=0.7,
-         eta=0.3, upscale=2, polish_timestep=50, quality=90)
+         eta=0.3, upscale=2, polish_timestep=50, quality=90, spare_sharp_faces=True)  # (the CLI's default, as the app's)
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
     [from_gui] = saved(window, qtbot, window.exports.save)

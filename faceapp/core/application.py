@@ -638,17 +638,40 @@ def earlier_result(dest: Path, source: Path) -> Path | None:
     return None
 
 
-def settings_changed_since(result_file: Path, now: Preferences) -> list[str]:
+def settings_changed_since(result_file: Path, now: Preferences, *, source: Path | None = None) -> list[str]:
     """What a restore with ``now`` (resolved: :func:`resolved_preferences`, once a run) would do
     otherwise than the one that wrote ``result_file``, as "fidelity 0.80, now 0.90" phrases (empty
     when nothing, or when the file says too little or cannot be read as faceapp wrote it): the
     model, a fidelity given, the step count, eta, the schedule, the texture polish, the upscale,
-    grain matching and the first seed. A resumed batch (--skip-existing) keeps such a result and says so."""
+    grain matching, sharp-face sparing, a precision given and the first seed; and from the file
+    itself, a JPEG's quality and, given the photo it was restored from (``source``), whether it
+    keeps a deep photo's 16 bits. A resumed batch (--skip-existing) keeps such a result and says so."""
     try:
-        return _settings_changed(export.read_provenance(result_file) or {}, now)
+        return _settings_changed(export.read_provenance(result_file) or {}, now) + _file_changed(result_file, now, source)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # a record not as faceapp writes it
         log.warning("the settings recorded in %s cannot be compared: %s", result_file, exc)
         return []
+
+
+def _file_changed(result_file: Path, now: Preferences, source: Path | None) -> list[str]:
+    """What of ``now`` the result file shows it was written otherwise (QA: --8-bit and --quality 80
+    on a resumed batch kept 16-bit and quality-95 results without a word)."""
+    from faceapp.core.photo_io import jpeg_file_quality, probe_photo
+
+    changed = []
+    result = probe_photo(result_file)
+    if result is None:
+        return changed
+    if result.format == "JPEG" and (quality := jpeg_file_quality(result_file)) is not None \
+            and abs(quality - now.quality) > 1:  # (the estimate is exact to 98; 99 and 100 read one less)
+        changed.append(f"quality {quality}, now {now.quality}")
+    photo = probe_photo(source) if source is not None else None
+    if photo is not None and photo.bits > 8 and result.format in ("PNG", "TIFF"):
+        if result.bits > 8 and not now.keep_16_bits:
+            changed.append(f"{result.bits} bits per channel, now 8")
+        elif result.bits == 8 and now.keep_16_bits:
+            changed.append("8 bits per channel, now 16")
+    return changed
 
 
 def _on_off(value: object) -> str | None:
@@ -661,7 +684,11 @@ def _settings_changed(record: dict, now: Preferences) -> list[str]:
                                          ("schedule", record.get("schedule"), now.schedule),
                                          ("eta", record.get("eta"), now.eta),
                                          ("texture polish", record.get("polish_timestep"), now.polish_timestep),
-                                         ("grain matching", _on_off(record.get("match_grain")), _on_off(now.match_grain))]
+                                         ("grain matching", _on_off(record.get("match_grain")), _on_off(now.match_grain)),
+                                         ("sharp-face sparing", _on_off(record.get("spare_sharp_faces")),
+                                          _on_off(now.spare_sharp_faces))]
+    if now.precision != "auto":  # ("auto" is what this machine measures best: a record from another is no change)
+        pairs.append(("precision", record.get("precision"), now.precision))
     if now.schedule == "fast":
         pairs.append(("steps", record.get("steps"), now.steps))
     if now.fidelity is not None:

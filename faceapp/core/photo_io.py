@@ -550,6 +550,16 @@ _STANDARD_LUMA_TABLE = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19,
                                  112, 100, 103, 99], dtype=np.float64)
 
 
+def jpeg_file_quality(path: str | Path) -> int | None:
+    """The quality the JPEG file at ``path`` was saved at (:func:`_jpeg_quality`); None when it
+    cannot be told or read."""
+    try:
+        with Image.open(path) as image:
+            return _jpeg_quality(image) if image.format == "JPEG" else None
+    except Exception:  # noqa: BLE001 - unreadable: nothing to tell
+        return None
+
+
 def _jpeg_quality(image: Image.Image) -> int | None:
     """The quality a JPEG was saved at, as the IJG's encoder scales its standard table for it
     (the mean of the file's brightness table over the standard one); None when it has none."""

@@ -458,6 +458,7 @@ class PhotoResult:
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
             "match_grain": self.settings.match_grain,
+            "spare_sharp_faces": sampler.spare_sharp_faces,
             "faces": [_face_provenance(f, grain) for f, grain in
                       zip(self.faces, (self.grain_matched and self._cached_grains(self.shown()))
                           or [None] * len(self.faces), strict=True)],
