@@ -27,7 +27,7 @@ from typing import Any
 
 from faceapp import __version__
 from faceapp.arguments import floats, fraction, pixels, seed, within
-from faceapp.cli_json import print_json
+from faceapp.cli_json import print_json, restore_document
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
@@ -1070,20 +1070,13 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     ``"not_reached"`` record (:func:`_with_not_reached`). ``batch``: the line counts the photos restored with sharp faces spared (a
     single photo's note says it in full). ``seconds``: the batch's wall time; faces restored are
     those of the photos written this run."""
-    ok = sum(1 for r in records if r["status"] == "ok")
-    failed = sum(1 for r in records if r["status"] == "failed")
-    interrupted = sum(1 for r in records if r["status"] == "interrupted")
-    stopped = sum(1 for r in records if r["status"] == "stopped")
-    done_before = sum(1 for r in records if r["status"] == "skipped")
-    not_reached = sum(1 for r in records if r["status"] == "not_reached")
-    faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
-    spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
+    summary = restore_document(records, total, seconds=seconds)
     if args.json:
-        summary = {"inputs": total, "restored": ok, "failed": failed, "interrupted": interrupted,
-                   "stopped": stopped, "skipped": done_before, "not_reached": not_reached, "faces_restored": faces,
-                   "seconds": round(seconds, 2), "results": records}
         print_json(summary)
         return
+    ok, failed, interrupted, stopped, done_before, not_reached, faces = (summary[key] for key in (
+        "restored", "failed", "interrupted", "stopped", "skipped", "not_reached", "faces_restored"))
+    spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
     line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {duration(seconds)}"
     if spared:
         line += f" (sharp faces spared in {spared})"
@@ -1148,6 +1141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reader_went_away()
     except KeyboardInterrupt:  # before a batch started (loading torch, walking folders), or in `models`
         print("Interrupted.", file=sys.stderr)
+        if args.command == "restore" and args.json:  # (QA: a script reading stdout got nothing to parse)
+            print_json(restore_document([], 0))
         return EXIT_INTERRUPTED
 
 

@@ -38,3 +38,21 @@ def print_json(document: Any) -> None:
     stream.flush()  # (whatever was written as text goes first)
     buffer.write(text.encode("utf-8"))
     buffer.flush()
+
+
+def restore_document(records: list[dict[str, Any]], total: int, *, seconds: float = 0.0) -> dict[str, Any]:
+    """``restore --json``'s document: the count of inputs, of each status among ``records`` (one a
+    input) and of faces restored (those of the photos written this run), the wall time, the records."""
+    def count(status: str) -> int:
+        return sum(1 for r in records if r["status"] == status)
+
+    faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
+    return {"inputs": total, "restored": count("ok"), "failed": count("failed"), "interrupted": count("interrupted"),
+            "stopped": count("stopped"), "skipped": count("skipped"), "not_reached": count("not_reached"),
+            "faces_restored": faces, "seconds": round(seconds, 2), "results": records}
+
+
+def asks_for_restore_json(argv: list[str]) -> bool:
+    """Whether a ``faceapp-cli`` command line asks ``restore`` (the default command) for its JSON
+    document, read before the parser is loaded."""
+    return "--json" in argv and bool(argv) and argv[0] != "models"

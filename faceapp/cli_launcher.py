@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from faceapp.cli_json import asks_for_restore_json, print_json, restore_document
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
 
 
@@ -23,6 +24,8 @@ def main() -> int:
             return run_command()
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
         print("Interrupted.", file=sys.stderr)
+        if asks_for_restore_json(sys.argv[1:]):  # (QA: a script reading stdout got nothing to parse)
+            print_json(restore_document([], 0))
         return EXIT_INTERRUPTED
 
 

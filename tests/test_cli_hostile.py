@@ -434,6 +434,37 @@ def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_nam
     assert done.stderr.strip() == "Interrupted."
 
 
+@pytest.mark.parametrize("when", ["loading", "listing"])
+def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_path):
+    """QA: Ctrl-C in the first seconds of a `--json` run left stdout empty, and a script parsing it
+    failed (README: only a usage error prints no document). Stopped while the command loads, or
+    while it lists the photos of the folders given, the document says nothing was restored."""
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.argv = ["faceapp-cli", "restore", {str(tmp_path)!r}, "--json"]
+
+        class Stop:
+            def find_spec(self, name, path=None, target=None):
+                if name == "faceapp.cli" and {when!r} == "loading":
+                    os.kill(os.getpid(), signal.SIGINT)
+                return None
+
+        sys.meta_path.insert(0, Stop())
+        if {when!r} == "listing":
+            import faceapp.cli
+
+            def stopped(*args, **kwargs):
+                raise KeyboardInterrupt
+            faceapp.cli.collect_inputs = stopped
+        from faceapp.cli_launcher import main
+        sys.exit(main())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    document = json.loads(done.stdout)
+    assert document["inputs"] == 0 and document["restored"] == 0 and document["results"] == []
+
+
 def test_the_command_is_the_launcher_and_exits_as_the_cli_does():
     import tomllib
 
