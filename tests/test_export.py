@@ -1069,3 +1069,27 @@ def test_exif_text_in_any_language_keeps_its_bytes(tmp_path, suffix):
     for tag, text in texts.items():
         assert back[tag].encode("latin-1") == text  # (Pillow reads the bytes as Latin-1)
     assert lens_back.encode("latin-1") == lens
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".jpg"])
+def test_a_scans_only_date_is_kept_as_when_it_was_digitized(tmp_path, suffix):
+    """QA: a scanner writes the scan's date as the file's DateTime alone; the result's own change
+    date replaced it, and 1952 was nowhere in the result. A photo with its original date keeps that."""
+    scan = Image.fromarray(np.full((48, 64, 3), 120, np.uint8))
+    exif = Image.Exif()
+    exif[0x0132] = "1952:06:21 14:00:00"  # DateTime
+    scan.save(tmp_path / "hochzeit.tif", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "hochzeit.tif")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"restored{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as image:
+        back = image.getexif()
+        digitized = dict(back.get_ifd(0x8769))
+    assert digitized[0x9004] == "1952:06:21 14:00:00" and back[0x0132] != "1952:06:21 14:00:00"
+
+    exif.get_ifd(0x8769)[0x9003] = "1952:06:20 11:00:00"  # DateTimeOriginal: the date that says when
+    scan.save(tmp_path / "taken.tif", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "taken.tif")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"taken_restored{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as image:
+        kept = dict(image.getexif().get_ifd(0x8769))
+    assert kept[0x9003] == "1952:06:20 11:00:00" and 0x9004 not in kept

@@ -100,6 +100,9 @@ _USER_COMMENT = 0x9286
 _SOFTWARE = 0x0131
 _MODIFY_DATE = ExifTags.Base.DateTime  # when the file was changed, its time zone and fraction of a second
 _OFFSET_TIME, _SUB_SEC_TIME = ExifTags.Base.OffsetTime, ExifTags.Base.SubsecTime
+#: When the picture was taken and digitized, with their offsets and fractions of a second
+_ORIGINAL_DATE, _DIGITIZED_DATE = ExifTags.Base.DateTimeOriginal, ExifTags.Base.DateTimeDigitized
+_OFFSET_TIME_DIGITIZED, _SUB_SEC_TIME_DIGITIZED = ExifTags.Base.OffsetTimeDigitized, ExifTags.Base.SubsecTimeDigitized
 _ORIENTATION = 0x0112
 _X_RESOLUTION, _Y_RESOLUTION = 0x011A, 0x011B
 _RESOLUTION_UNIT, _INCHES = 0x0128, 2
@@ -663,6 +666,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     if provenance is not None:
         exif[_SOFTWARE] = "faceapp"
         if modified is not None:  # the file's change date (the photo's own dates stay), and its offset
+            _keep_only_date(exif)
             exif[_MODIFY_DATE] = modified.strftime("%Y:%m:%d %H:%M:%S")
             offset = modified.strftime("%z")
             exif.get_ifd(_EXIF_IFD)[_OFFSET_TIME] = f"{offset[:3]}:{offset[3:]}"
@@ -694,6 +698,20 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     if not len(exif):
         return None
     return keep_maker_note(photo.exif, exif.tobytes()) if photo is not None and photo.exif else exif.tobytes()
+
+
+def _keep_only_date(exif: Image.Exif) -> None:
+    """A photo whose one date is its file's (DateTime: a scanner's TIFF, an old camera's JPEG) keeps
+    it as the date it was digitized, before the result's change date replaces it (QA: a 1952
+    wedding scan's only date became the restore's), with its offset and fraction of a second."""
+    date = exif.get(_MODIFY_DATE)
+    ifd = exif.get_ifd(_EXIF_IFD)
+    if not date or _ORIGINAL_DATE in ifd or _DIGITIZED_DATE in ifd:
+        return
+    ifd[_DIGITIZED_DATE] = date
+    for own, digitized in ((_OFFSET_TIME, _OFFSET_TIME_DIGITIZED), (_SUB_SEC_TIME, _SUB_SEC_TIME_DIGITIZED)):
+        if own in ifd and digitized not in ifd:
+            ifd[digitized] = ifd[own]
 
 
 def _required_exif_tags(*, srgb: bool, jpeg: bool) -> dict[int, Any]:
