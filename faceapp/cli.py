@@ -326,7 +326,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
               f"{', …' if len(subfolders) > 3 else ''}): give -r to restore the photos in sub-folders too.",
               file=sys.stderr)
     if others:
-        print(f"note: skipped {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
+        print(f"note: left out {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
               f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.", file=sys.stderr)
     # a folder that cannot be listed is an input that fails, in the summary, the exit code and
     # --json's records (QA: a note only, and exit code 0, for a cron job's locked sub-folder)

@@ -718,7 +718,7 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
     code, out, _ = _run(capsys, tmp_path, "--no-progress", "--json")  # (QA: stdout was empty, a script's parser failed)
     assert code == 1 and json.loads(out)["inputs"] == 0 and json.loads(out)["results"] == []
     code, _, err = _run(capsys, tmp_path, "--no-progress")
-    assert "note: skipped 3 files in the folders that are not photos faceapp reads (.psd ×2, 1 broken link); " \
+    assert "note: left out 3 files in the folders that are not photos faceapp reads (.psd ×2, 1 broken link); " \
            "it reads .avif, .bmp, .heic, .heif, .hif, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
 
