@@ -719,9 +719,9 @@ class _Restorer:
             return ""
         if not self._spared_advised:
             self._spared_advised = True
-            tqdm.write("note: Sharp faces are spared: a face the restorer barely changes keeps the restorer's result "
-                       "(\"kept\") or is sampled at a higher fidelity, so the prior cannot smear it; the photos' lines "
-                       f"say which. {switch}.", file=sys.stderr)
+            tqdm.write("note: Faces the restorer barely changes are spared the prior, which would smear them: such a "
+                       "face keeps the restorer's result (\"kept\") or is sampled at a higher fidelity; the photos' "
+                       f"lines say which. {switch}.", file=sys.stderr)
         parts = [(f"face {_face_number(result, s.position)} kept" + (" once its damage was filled" if s.repaired else ""))
                  if s.fidelity >= 1.0 else f"face {_face_number(result, s.position)} at fidelity {s.fidelity:.2f}"
                  for s in spared]
@@ -1067,7 +1067,7 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     are those ``--skip-existing`` found done; an interrupted input had some of its results (seeds)
     written, not all; a stopped one was being restored when the run was interrupted, nothing of
     it written; an input not reached (after an interrupt or an error every input would meet) has a
-    ``"not_reached"`` record (:func:`_with_not_reached`). ``batch``: the line counts the photos restored with sharp faces spared (a
+    ``"not_reached"`` record (:func:`_with_not_reached`). ``batch``: the line counts the photos restored with faces spared the prior (a
     single photo's note says it in full). ``seconds``: the batch's wall time; faces restored are
     those of the photos written this run."""
     summary = restore_document(records, total, seconds=seconds)
@@ -1079,7 +1079,7 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
     line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {duration(seconds)}"
     if spared:
-        line += f" (sharp faces spared in {spared})"
+        line += f" (faces spared the prior in {spared})"
     if interrupted:
         line += f"; {interrupted} interrupted with some of {'its' if interrupted == 1 else 'their'} results written"
     if done_before:

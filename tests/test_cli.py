@@ -688,13 +688,13 @@ def test_a_batch_gives_the_sparing_advice_once_and_each_photos_spared_faces_in_s
     album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
     code, out, err = _run(capsys, album, "-o", tmp_path / "out", "--no-progress", "--json", *FACE)
     assert code == 0
-    assert err.count("Sharp faces are spared") == 1 and "Sharp faces spared:" not in err
+    assert err.count("Faces the restorer barely changes are spared") == 1 and "so spared the prior:" not in err
     assert f"{album / 'b.jpg'} → {tmp_path / 'out' / 'b_restored.jpg'} (spared: face 1 kept)" in err.splitlines()
     assert [r["spared"] for r in json.loads(out)["results"]] == [[{"face": 1, "fidelity": 1.0, "restorer_change": 0.5}]] * 2
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
-    assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in (\d+\.\d|under 0\.1) s \(sharp faces spared in 2\)\.", err.splitlines()[-1])
+    assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in (\d+\.\d|under 0\.1) s \(faces spared the prior in 2\)\.", err.splitlines()[-1])
     code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--no-progress", *FACE)  # one photo: in full
-    assert f"note: {album / 'a.jpg'}: Sharp faces spared: face 1 kept as the restorer made it. Give --no-spare-sharp-faces" in err
+    assert f"note: {album / 'a.jpg'}: Barely changed by the restorer, so spared the prior: face 1 kept as the restorer made it. Give --no-spare-sharp-faces" in err
     assert "(spared:" not in err and "files are the same" not in err
     # With more seeds than one and every face kept, each seed's file is the same: said, in both forms.
     code, _, err = _run(capsys, album / "a.jpg", "-o", tmp_path / "out3", "--seeds", "2", "--no-progress", *FACE)
@@ -975,7 +975,7 @@ def test_the_photo_being_restored_at_an_interrupt_is_counted_as_stopped_not_as_n
     assert (summary["restored"], summary["stopped"], summary["not_reached"]) == (1, 1, 1)
     code, _, err = _run(capsys, album, "-o", tmp_path / "out2", "--no-progress", *FACE)
     assert err.splitlines()[-1].startswith("1 of 3 photos restored, 1 face, in ")
-    assert err.splitlines()[-1].endswith("(sharp faces spared in 1); 1 stopped before its results were written; "
+    assert err.splitlines()[-1].endswith("(faces spared the prior in 1); 1 stopped before its results were written; "
                                          "1 not reached.")  # b's spared face is not counted: b was not written
 
 

@@ -77,7 +77,7 @@ def test_sharp_face_sparing_runs_alike_in_both_front_ends(window, qtbot, photo, 
     fidelity = read_provenance(from_gui)["faces"][0]["fidelity"]
     run_fidelity = 0.5 if asked is None else asked  # the model's own 0.5, or the user's
     assert fidelity == (1.0 if spare else run_fidelity)  # spared: kept as the restorer made it
-    assert any("Sharp faces spared: face 1" in text for text in told) == spare
+    assert any("Barely changed by the restorer, so spared the prior: face 1" in text for text in told) == spare
     caption = window.run_panel.preview_caption  # the chosen face says so as long as it is shown
     assert (caption.text() == "Face 1 · kept") == spare  # as the face list says it; one face for every seed
     assert ("Kept as the restorer made it" in caption.toolTip() and f"at {run_fidelity:.2f})" in caption.toolTip()) == spare

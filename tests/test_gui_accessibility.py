@@ -136,7 +136,7 @@ def test_a_notice_with_room_for_it_shows_whole_without_a_scroll_bar(window, qtbo
     """QA at 973×630: a three-line notice showed 2.3 lines high with a scroll bar of its own, under
     room for it all (a bar left from its first, roomless moment narrowed the text into a line more
     than the height made for it). At each width the notice shows whole, unless taller than its room."""
-    text = ("gf_Blake_Lively.jpg: Sharp faces spared: face 2 kept as the restorer made it. To let the prior "
+    text = ("gf_Blake_Lively.jpg: Barely changed by the restorer, so spared the prior: face 2 kept as the restorer made it. To let the prior "
             "work on a spared face anyway, click the face and press Diffuse anyway in the seed gallery.")
     for width in range(840, 1120, 9):
         window.notices.clear()

@@ -273,7 +273,7 @@ def test_a_message_too_long_for_the_status_bar_is_shown_whole_in_a_notice(qtbot,
     qtbot.waitExposed(window)
     window.say("Saved photo_restored.jpg")
     assert window.statusBar().currentMessage() == "Saved photo_restored.jpg" and not window.notices.notices()
-    long = ("cf_00.jpg: Sharp faces spared: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity 0.93. "
+    long = ("cf_00.jpg: Barely changed by the restorer, so spared the prior: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity 0.93. "
             "Switch off Settings ▸ Sharp faces and restore again to diffuse every face.")
     window.statusBar().clearMessage()
     window.say(long)
@@ -381,7 +381,7 @@ def test_a_long_note_about_one_photo_goes_out_of_sight_with_it(qtbot, tmp_path):
     qtbot.waitExposed(window)
     first, second = tmp_path / "first.jpg", tmp_path / "second.jpg"
     window.notices.show_photo(first)
-    window.say("first.jpg: Sharp faces spared: faces 1, 2 kept as the restorer made them; face 3 at fidelity "
+    window.say("first.jpg: Barely changed by the restorer, so spared the prior: faces 1, 2 kept as the restorer made them; face 3 at fidelity "
                "0.89. To let the prior work on a spared face anyway, click the face and press Diffuse anyway.",
                subject=first)
     assert window.notices.isVisible()

@@ -55,7 +55,7 @@ def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(q
     assert all(label.geometry().right() <= bar.width() for label in labels)  # none cut at the edge
     assert window.device_label.shown_text().endswith("…")
     assert "the fastest this machine has" in window.device_label.toolTip()  # the whole text
-    bar.showMessage("cf_06.png: Sharp faces spared: faces 1, 2 kept as the restorer made them")
+    bar.showMessage("cf_06.png: Barely changed by the restorer, so spared the prior: faces 1, 2 kept as the restorer made them")
     qtbot.wait(50)
     assert sum(label.width() for label in labels) <= bar.width() // 2 + 30  # the message gets the rest
     bar.clearMessage()
@@ -66,7 +66,7 @@ def test_a_low_window_does_not_outgrow_itself_when_a_restore_fills_the_side_pane
     preview, the gallery's note) it grew past the screen, its status bar out of sight (QA). The side
     panel scrolls instead."""
     window = shown(900, 460)
-    window.say("cf_00.jpg: Sharp faces spared: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity "
+    window.say("cf_00.jpg: Barely changed by the restorer, so spared the prior: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity "
                "0.94. Settings ▸ Sharp faces off diffuses every face.")
     window.run_panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0 · spared")
     window.gallery._alike.setVisible(True)

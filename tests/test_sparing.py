@@ -108,9 +108,9 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert [f["fidelity"] for f in provenance["faces"]] == [1.0, 1.0]  # …and what each face got
     assert [s.position for s in application.spared_faces(result)] == [0, 1]
     message = application.spared_message(result, switch="Do this")
-    assert message == "Sharp faces spared: faces 1, 2 kept as the restorer made them. Do this."
+    assert message == "Barely changed by the restorer, so spared the prior: faces 1, 2 kept as the restorer made them. Do this."
     partly = restore_photo(photo, faces[:1], _engine(6.0), PhotoSettings(sampler=ASKED))
-    assert application.spared_message(partly, switch="Do this") == "Sharp faces spared: face 1 at fidelity 0.75. Do this."
+    assert application.spared_message(partly, switch="Do this") == "Barely changed by the restorer, so spared the prior: face 1 at fidelity 0.75. Do this."
     line = application.sparing_choice(partly, 0)  # the seed gallery's line and button
     assert line.diffuse and not line.kept and "sampled at fidelity 0.75 instead of 0.50" in line.text
     line = application.sparing_choice(result, 1)
@@ -122,11 +122,15 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert "then refined: the pass shown is Refine's" in application.sparing_choice(refined, 1).text
     # the window numbers faces as tagged in the photo (face 1 switched off: the first restored is face 2)
     assert application.spared_message(result, number=lambda position: position + 2) == \
-        "Sharp faces spared: faces 2, 3 kept as the restorer made them."
+        "Barely changed by the restorer, so spared the prior: faces 2, 3 kept as the restorer made them."
 
     diffused = restore_photo(photo, faces, _engine(12.0), PhotoSettings(sampler=ASKED))
     assert [f.fidelity for f in diffused.faces] == [0.5, 0.5]
     assert application.spared_faces(diffused) == [] and application.spared_message(diffused, switch="x") is None
+    barely = dataclasses.replace(diffused, faces=(dataclasses.replace(diffused.faces[0], fidelity=0.503), diffused.faces[1]))
+    assert application.spared_faces(barely) == []  # shown as 0.50 (QA: "spared: face 1 at fidelity 0.30" at 0.3)
+    more = dataclasses.replace(diffused, faces=(dataclasses.replace(diffused.faces[0], fidelity=0.51), diffused.faces[1]))
+    assert application.spared_message(more) == "Barely changed by the restorer, so spared the prior: face 1 at fidelity 0.51."
     assert application.sparing_choice(diffused, 0) is None  # nothing to offer
     off = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=dataclasses.replace(ASKED, spare_sharp_faces=False)))
     assert application.sparing_choice(off, 0) is None  # sparing off: no line, no button
@@ -196,7 +200,7 @@ def test_a_spared_face_with_damage_differs_per_seed_and_the_note_says_its_damage
     assert [f.fidelity for f in result.faces] == [1.0, 1.0]  # both spared…
     assert not result.faces[0].seeds_alike()  # …but each seed filled face 1's damage its own way
     assert result.faces[1].seeds_alike()
-    assert application.spared_message(result) == ("Sharp faces spared: face 1 kept as the restorer made it once the "
+    assert application.spared_message(result) == ("Barely changed by the restorer, so spared the prior: face 1 kept as the restorer made it once the "
                                                    "prior had filled its damage; face 2 kept as the restorer made it.")
 
 

@@ -336,11 +336,17 @@ class SparedFace(NamedTuple):
     repaired: bool = False  # its damage was filled by the prior first, by each seed its own way
 
 
+#: A face sampled at less than this over the fidelity asked was not spared in any way a user could
+#: tell: the front-ends show fidelities to two places (QA: "spared: face 1 at fidelity 0.30" at --fidelity 0.3).
+_SPARED_BY_AT_LEAST = 0.005
+
+
 def spared_faces(result: PhotoResult) -> list[SparedFace]:
     """The faces of ``result`` that were spared, in order."""
     asked = result.settings.sampler.fidelity
     return [SparedFace(position, face.fidelity, asked, face.restorer_change or 0.0, face.damage is not None)
-            for position, face in enumerate(result.faces) if face.fidelity is not None and face.fidelity > asked]
+            for position, face in enumerate(result.faces)
+            if face.fidelity is not None and face.fidelity >= asked + _SPARED_BY_AT_LEAST]
 
 
 class SparingChoice(NamedTuple):
@@ -363,9 +369,9 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
     if face.fidelity is None or not sampler.spare_sharp_faces or asked >= 1.0:
         return None
     if face.face.diffuse_anyway:
-        return SparingChoice(f"Diffused at fidelity {face.fidelity:.2f} as you asked, though it looked sharp.",
+        return SparingChoice(f"Diffused at fidelity {face.fidelity:.2f} as you asked, though the restorer barely changed it.",
                              False, asked)
-    if face.fidelity <= asked:
+    if face.fidelity < asked + _SPARED_BY_AT_LEAST:  # (not spared, or by less than the two places shown)
         return None
     if face.fidelity >= 1.0 and face.refinement_of(face.chosen):  # (QA: "the same for every seed" under a pass)
         what = "kept as the restorer made it, then refined: the pass shown is Refine's, which diffused it again"
@@ -422,7 +428,7 @@ def spared_message(result: PhotoResult, *, switch: str = "",
     parts += [(number(f.position), f"face {number(f.position)} at fidelity {f.fidelity:.2f}")
               for f in spared if f.fidelity < 1.0]
     text = "; ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
-    return f"Sharp faces spared: {text}." + (f" {switch}." if switch else "")
+    return f"Barely changed by the restorer, so spared the prior: {text}." + (f" {switch}." if switch else "")
 
 
 def faces_left_off_with_damage(faces: Sequence[Face], damage: np.ndarray | None) -> list[Face]:
