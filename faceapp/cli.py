@@ -1077,7 +1077,10 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     ok, failed, interrupted, stopped, done_before, not_reached, faces = (summary[key] for key in (
         "restored", "failed", "interrupted", "stopped", "skipped", "not_reached", "faces_restored"))
     spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
-    line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {duration(seconds)}"
+    if getattr(args, "aligned", False):  # a crop is one face (QA: "12 of 12 photos restored" of face crops)
+        line = f"{ok} of {total} face crops restored, in {duration(seconds)}"
+    else:
+        line = f"{ok} of {total} photos restored, {faces} face{'' if faces == 1 else 's'}, in {duration(seconds)}"
     if spared:
         line += f" (faces spared the prior in {spared})"
     if interrupted:

@@ -157,6 +157,8 @@ def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
     assert code == 0
     written = Path(json.loads(out)["results"][0]["outputs"][0])
     assert psnr(read_photo(written).rgb, read_photo(testdata_dir / "faces" / "0143.png").rgb) > 35
+    code, _, err = _run(capsys, testdata_dir / "faces" / "0143.png", "--aligned", "-o", tmp_path / "b", "--no-progress")
+    assert re.fullmatch(r"1 of 1 face crops restored, in .*\.", err.splitlines()[-1])  # (QA: "1 of 1 photos", "1 face")
     # a whole photo is not a face crop: restored as one face it would come out smeared
     group = testdata_dir / "photos" / "cf_00.jpg"
     code, out, _ = _run(capsys, group, "--aligned", "-o", tmp_path / "group", "--json", "--no-progress")
