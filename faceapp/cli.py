@@ -4,8 +4,9 @@
     faceapp-cli models list|download|import|verify|delete …
     faceapp-cli PHOTO …                   (same as "restore")
 
-Exit codes: 0 every input was restored (or skipped by ``--skip-existing``), 1 some inputs failed
-(the others were still written), 2 usage error (found before any work). ``--json`` prints a summary
+Exit codes: 0 every input was restored (or skipped by ``--skip-existing``, or, in a batch, had no
+face to restore), 1 some inputs failed (the others were still written; a photo given alone in which
+no face is found too), 2 usage error (found before any work). ``--json`` prints a summary
 on stdout; messages, the progress bar, a line per file written (``photo.jpg → out/photo_restored.jpg``)
 and the last line (photos and faces restored, the wall time) go to stderr. SIGTERM and SIGHUP stop
 like Ctrl-C: the file being written is removed; every file written before is in the summary.
@@ -184,8 +185,8 @@ def _add_restore_parser(subparsers) -> None:
                           "--pattern gives) exist already and were written by faceapp; counted as skipped")
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary on stdout (UTF-8): a record per input (status, results written, "
-                          "faces restored and left out for their size, a failure's error and error_kind, …; inputs "
-                          "not reached too), the counts, the faces restored and the seconds taken; none after a usage "
+                          "faces restored and left out for their size, a failure's error and error_kind, a batch's "
+                          "photo without a face as no_face with its reason, …; inputs not reached too), the counts, the faces restored and the seconds taken; none after a usage "
                           "error, which exits with code 2 before any work")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     model = p.add_argument_group("model and sampling")
@@ -986,14 +987,20 @@ def run_restore(args: argparse.Namespace) -> int:
             except Cancelled:
                 raise
             except FaceappError as exc:
-                fail(plain_text(str(exc)), exc.kind)
-                # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
-                # a result's name too long: only the other file was named); not one that stops the batch
-                named = _is_fatal(exc) or path.name in str(exc) or path_text(path.name) in str(exc)
                 said = message_text(str(exc), path)  # (its name, wherever the message has it, escaped)
-                bar.write(f"error: {said}" if named else f"error: {path_text(path)}: {said}", file=sys.stderr)
-                if _stops_batch(exc, args):
-                    break
+                if isinstance(exc, NoFaceFoundError) and restorer.batch and not kept:
+                    # in a batch, a photo without a face (a landscape, a detail shot) is not a failure; the
+                    # one photo asked for is (QA, twice: every rerun exited 1 for an archive's landscapes)
+                    records.append({"input": path_json(path), "status": "no_face", "reason": plain_text(str(exc))})
+                    bar.write(f"note: {said}", file=sys.stderr)
+                else:
+                    fail(plain_text(str(exc)), exc.kind)
+                    # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
+                    # a result's name too long: only the other file was named); not one that stops the batch
+                    named = _is_fatal(exc) or path.name in str(exc) or path_text(path.name) in str(exc)
+                    bar.write(f"error: {said}" if named else f"error: {path_text(path)}: {said}", file=sys.stderr)
+                    if _stops_batch(exc, args):
+                        break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
                 log.exception("unexpected error on %s", path_text(path))
                 fail(f"unexpected error: {exc!r}", "unexpected")
@@ -1087,6 +1094,8 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
         line += f"; {interrupted} interrupted with some of {'its' if interrupted == 1 else 'their'} results written"
     if done_before:
         line += f"; {done_before} skipped, restored before (--skip-existing)"
+    if summary["no_face"]:
+        line += f"; {summary['no_face']} with no face found (nothing written)"
     if failed:
         line += f"; {failed} failed"
     if stopped:

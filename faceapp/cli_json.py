@@ -48,7 +48,8 @@ def restore_document(records: list[dict[str, Any]], total: int, *, seconds: floa
 
     faces = sum(r.get("faces", 0) for r in records if r.get("outputs") and r["status"] != "skipped")
     return {"inputs": total, "restored": count("ok"), "failed": count("failed"), "interrupted": count("interrupted"),
-            "stopped": count("stopped"), "skipped": count("skipped"), "not_reached": count("not_reached"),
+            "stopped": count("stopped"), "skipped": count("skipped"), "no_face": count("no_face"),
+            "not_reached": count("not_reached"),
             "faces_restored": faces, "seconds": round(seconds, 2), "results": records}
 
 
