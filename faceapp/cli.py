@@ -657,7 +657,7 @@ class _Restorer:
             settle(path_json(written))  # before anything else happens (the line below can take a Ctrl-C too)
             note_depth(written)
             if written != dest:
-                self._note_numbered(dest, written)
+                self._note_numbered(dest, written, path)
             self._written.add(written)
             tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
         return record
@@ -675,12 +675,20 @@ class _Restorer:
             return "--unsure-faces restores the faces the detector is unsure of too"
         return "--faces all restores every face"
 
-    def _note_numbered(self, dest: Path, written: Path) -> None:
-        """Say why a result was written under another name than ``dest``, once a run for each
-        reason: a file of the user's there (--overwrite leaves it), a name taken (QA: a batch run
-        again doubled the folder unasked), with the advice for running a batch again only when
-        the name holds an earlier run's result (QA: given for a name this run took, or the input's)."""
+    def _note_numbered(self, dest: Path, written: Path, source: Path) -> None:
+        """Say why a result of ``source`` was written under another name than ``dest``, once a run
+        for each reason: a file of the user's there (--overwrite leaves it), a name taken (QA: a
+        batch run again doubled the folder unasked), with the advice for running a batch again only
+        when the name holds an earlier run's result (QA: given for a name this run took, or the
+        input's); each time the name holds the result of an earlier version of the photo (QA: an
+        edited photo's new result went beside the stale one, said to be a name taken)."""
         from tqdm import tqdm
+
+        if not self.args.overwrite and application.is_result_of_another_version(dest, source):
+            tqdm.write(f"note: {path_text(dest)} is the result of an earlier version of {path_text(source.name)} (the "
+                       f"photo has changed since), so this result is {path_text(written.name)}: --overwrite replaces "
+                       "such results.", file=sys.stderr)
+            return
 
         if self.args.overwrite:
             if not self._overwrite_noted:

@@ -632,6 +632,15 @@ def is_result_of(result_file: Path, source: Path) -> bool:
     return "sha256" not in recorded or recorded["sha256"] == _sha256(source)
 
 
+def is_result_of_another_version(result_file: Path, source: Path) -> bool:
+    """Whether ``result_file`` is faceapp's result of a photo named as ``source`` that was not the
+    file ``source`` is now (another size, or SHA-256): an earlier version of it, edited since."""
+    provenance = export.read_provenance(result_file) if result_file.is_file() else None
+    recorded = provenance.get("source") if provenance is not None else None
+    return (isinstance(recorded, dict) and recorded.get("name") == Path(source).name
+            and not is_result_of(result_file, source))
+
+
 def earlier_result(dest: Path, source: Path) -> Path | None:
     """faceapp's result of ``source`` written earlier under the name ``dest`` or, that name being
     taken then (by another photo's result or a file of the user's), under the next numbered one
