@@ -163,11 +163,11 @@ class SettingsDialog(QDialog):
         self.polish.setToolTip("Texture polish: after the restore, add a little noise to each face again and take "
                                "it out once more, for sharper skin and hair texture. The number is how much noise (a "
                                "diffusion timestep: 100 is light, 300 strong); each 50 costs about one step more")
-        self.spare_sharp_faces = _check("Spare faces that are sharp already", prefs.spare_sharp_faces,
-                                        "A face the restorer barely changes needs no repair: it gets less of the "
-                                        "prior's diffusion (up to none), so sharp faces are not smeared. Which faces "
-                                        "were spared is said after each restore. Models without a measured "
-                                        "threshold spare no face")
+        self.spare_sharp_faces = _check("Spare faces the restorer barely changes", prefs.spare_sharp_faces,
+                                        "A face the restorer barely changes (sharp already, or degraded in a way it "
+                                        "leaves alone) gets less of the prior's diffusion (up to none), which would "
+                                        "smear it. Which faces were spared is said after each restore. Models "
+                                        "without a measured threshold spare no face")
         self.match_grain = _check("Match the photo's grain", prefs.match_grain,
                                   "Give each restored face the grain or noise of the photo around it, as much as "
                                   "it lacks, so it does not look pasted in. Off: faces stay as smooth as the "
@@ -243,7 +243,7 @@ class SettingsDialog(QDialog):
         restoration = QFormLayout()  # what a restore does
         restoration.addRow("Faces", self.face_selection)
         restoration.addRow("Smallest face", self.min_face_size)
-        restoration.addRow("Sharp faces", self.spare_sharp_faces)
+        restoration.addRow("Sparing", self.spare_sharp_faces)
         restoration.addRow("Grain", self.match_grain)
         restoration.addRow("Seeds per face", self.seeds)
         restoration.addRow("Steps", self.steps)
