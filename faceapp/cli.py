@@ -207,7 +207,7 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--polish", type=within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
                        help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
     model.add_argument("--spare-sharp-faces", action=argparse.BooleanOptionalAction, default=True,
-                       help="a face the restorer barely changes (sharp already, or only lightly degraded) gets "
+                       help="a face the restorer barely changes (sharp already, or degraded in a way it leaves alone) gets "
                             "less diffusion than --fidelity asks, up to none, so the prior cannot smear it; models "
                             "without a measured ramp spare nothing; each spared face is reported (default: on)")
     model.add_argument("--match-grain", action=argparse.BooleanOptionalAction, default=True,
@@ -439,6 +439,16 @@ class _Restorer:
             self._resolved = application.resolved_preferences(self.prefs)
         return self._resolved
 
+    def model_spares(self) -> bool:
+        """Whether the run's model spares faces at all (its manifest states a ramp; true when it
+        cannot be told): without one, sparing on or off restores alike."""
+        from faceapp.core.registry import Registry
+
+        try:
+            return Registry().get(self.resolved_prefs().model).sharp_faces is not None
+        except Exception:  # noqa: BLE001 - an unknown model: the restore says why
+            return True
+
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
         :meth:`destinations` gives or the numbered ones an earlier run moved on to, each written by
@@ -534,8 +544,9 @@ class _Restorer:
             if not any(f.enabled for f in faces) and too_small:
                 raise NoFaceFoundError(
                     f"{path}: no face found at least {found.min_size:g} px across: "
-                    f"{application.too_small_message(found)}. Lower --min-face-size to restore them, or give a "
-                    "face with --face-box or --face-landmarks."
+                    f"{application.too_small_message(found)}. Lower --min-face-size to restore them"
+                    + (" (or give a face the detector missed with --face-box or --face-landmarks, with this photo "
+                       "alone)." if self.batch else ", or give a face with --face-box or --face-landmarks.")
                 )
             if not any(f.enabled for f in faces):
                 mask_hint = (" It looks like a damage mask (black and white): give its folder or file with --mask "
@@ -684,10 +695,11 @@ class _Restorer:
         edited photo's new result went beside the stale one, said to be a name taken)."""
         from tqdm import tqdm
 
-        if not self.args.overwrite and application.is_result_of_another_version(dest, source):
-            tqdm.write(f"note: {path_text(dest)} is the result of an earlier version of {path_text(source.name)} (the "
-                       f"photo has changed since), so this result is {path_text(written.name)}: --overwrite replaces "
-                       "such results.", file=sys.stderr)
+        if (not self.args.overwrite and dest not in self._written
+                and application.is_result_of_another_version(dest, source)):
+            tqdm.write(f"note: {path_text(dest)} is faceapp's result of another file named {path_text(source.name)} (an "
+                       "earlier version of this photo, or another photo of that name), so this result is "
+                       f"{path_text(written.name)}.", file=sys.stderr)
             return
 
         if self.args.overwrite:
@@ -982,7 +994,8 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_json(path), "status": "skipped",
                                     "outputs": [path_json(name) for name in existing]})
-                    if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs(), source=path):
+                    if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs(),
+                                                                  sparing_matters=restorer.model_spares()):
                         records[-1]["made_with_other_settings"] = changed
                         other_settings += 1
                         if other_settings == 1:  # the rest: counted at the end

@@ -41,7 +41,7 @@ def print_json(document: Any) -> None:
 
 
 def restore_document(records: list[dict[str, Any]], total: int, *, seconds: float = 0.0) -> dict[str, Any]:
-    """``restore --json``'s document: the count of inputs, of each status among ``records`` (one a
+    """``restore --json``'s document: the count of inputs, of each status among ``records`` (one an
     input) and of faces restored (those of the photos written this run), the wall time, the records."""
     def count(status: str) -> int:
         return sum(1 for r in records if r["status"] == status)

@@ -594,8 +594,14 @@ def test_a_photo_replaced_while_it_is_restored_is_restored_again_on_a_resume(tmp
     code, stdout, err = _run(capsys, photo, *options, "--skip-existing")
     assert code == 0 and [r["status"] for r in json.loads(stdout)["results"]] == ["ok"]  # the new picture
     # (QA: beside the stale result, said only to be a name taken)
-    assert (f"note: {tmp_path / 'out' / 'p_restored.jpg'} is the result of an earlier version of p.jpg (the photo has "
-            "changed since), so this result is p_restored_2.jpg: --overwrite replaces such results.") in err
+    assert (f"note: {tmp_path / 'out' / 'p_restored.jpg'} is faceapp's result of another file named p.jpg (an earlier "
+            "version of this photo, or another photo of that name), so this result is p_restored_2.jpg.") in err
+    # two photos of one name from two folders into one: the second's name was taken by this run (review)
+    for year in ("2019", "2020"):
+        (tmp_path / year).mkdir()
+        shutil.copy(testdata_dir / "photos" / ("cf_04.jpg" if year == "2019" else "cf_03.jpg"), tmp_path / year / "IMG_0001.jpg")
+    code, _, err = _run(capsys, tmp_path / "2019", tmp_path / "2020", "-o", tmp_path / "years", "--no-progress", *FACE)
+    assert code == 0 and "another file named" not in err and "exists, so this result is IMG_0001_restored_2.jpg" in err
 
 
 def test_a_full_output_disk_stops_the_batch_at_the_first_photo(tmp_path, testdata_dir, capsys, monkeypatch):

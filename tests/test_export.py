@@ -1059,6 +1059,7 @@ def test_exif_text_in_any_language_keeps_its_bytes(tmp_path, suffix):
     for tag, text in texts.items():
         exif[tag] = text
     exif.get_ifd(0x8769)[0xA434] = lens  # LensModel
+    exif.get_ifd(0x8769)[0xA437] = "Günter Müller".encode()  # EXIF 3.0's Photographer (review)
     Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(tmp_path / "taufe.jpg", exif=exif.tobytes())
     photo = read_photo(tmp_path / "taufe.jpg")
 
@@ -1066,9 +1067,10 @@ def test_exif_text_in_any_language_keeps_its_bytes(tmp_path, suffix):
     with Image.open(dest) as image:
         back = image.getexif()
         lens_back = back.get_ifd(0x8769)[0xA434]
+        photographer = back.get_ifd(0x8769)[0xA437]
     for tag, text in texts.items():
         assert back[tag].encode("latin-1") == text  # (Pillow reads the bytes as Latin-1)
-    assert lens_back.encode("latin-1") == lens
+    assert lens_back.encode("latin-1") == lens and photographer.encode("latin-1") == "Günter Müller".encode()
 
 
 @pytest.mark.parametrize("suffix", [".tif", ".jpg"])
@@ -1093,3 +1095,11 @@ def test_a_scans_only_date_is_kept_as_when_it_was_digitized(tmp_path, suffix):
     with Image.open(dest) as image:
         kept = dict(image.getexif().get_ifd(0x8769))
     assert kept[0x9003] == "1952:06:20 11:00:00" and 0x9004 not in kept
+
+    undated = Image.fromarray(np.full((48, 64, 3), 120, np.uint8))  # no date at all: restored, then again (review)
+    undated.save(tmp_path / "undated.tif")
+    first = export_photo(undated_rgb := np.asarray(undated), None, read_photo(tmp_path / "undated.tif"),
+                         tmp_path / f"undated_restored{suffix}", provenance=PROVENANCE)
+    again = export_photo(undated_rgb, None, read_photo(first), tmp_path / f"again{suffix}", provenance=PROVENANCE)
+    with Image.open(again) as image:
+        assert 0x9004 not in dict(image.getexif().get_ifd(0x8769))  # faceapp's own change date is no scan's

@@ -30,7 +30,7 @@ from faceapp.core.errors import ExportError, FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
 from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, select_faces
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
-from faceapp.core.photo_io import Photo
+from faceapp.core.photo_io import Photo, jpeg_file_quality, probe_photo
 from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import drive
@@ -653,47 +653,49 @@ def earlier_result(dest: Path, source: Path) -> Path | None:
     return None
 
 
-def settings_changed_since(result_file: Path, now: Preferences, *, source: Path | None = None) -> list[str]:
+def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matters: bool = True) -> list[str]:
     """What a restore with ``now`` (resolved: :func:`resolved_preferences`, once a run) would do
     otherwise than the one that wrote ``result_file``, as "fidelity 0.80, now 0.90" phrases (empty
     when nothing, or when the file says too little or cannot be read as faceapp wrote it): the
     model, a fidelity given, the step count, eta, the schedule, the texture polish, the upscale,
     grain matching, sharp-face sparing, a precision given and the first seed; and from the file
-    itself, a JPEG's quality and, given the photo it was restored from (``source``), whether it
-    keeps a deep photo's 16 bits. A resumed batch (--skip-existing) keeps such a result and says so."""
+    itself, a JPEG's quality and whether it holds 16 bits where 8 are asked now. ``sparing_matters``: false for a model without a sparing ramp, which
+    restores alike with sparing on or off. A resumed batch (--skip-existing) keeps such a result and says so."""
     try:
-        return _settings_changed(export.read_provenance(result_file) or {}, now) + _file_changed(result_file, now, source)
+        changed = _settings_changed(export.read_provenance(result_file) or {}, now, sparing_matters=sparing_matters)
+        return changed + _file_changed(result_file, now)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # a record not as faceapp writes it
         log.warning("the settings recorded in %s cannot be compared: %s", result_file, exc)
         return []
 
 
-def _file_changed(result_file: Path, now: Preferences, source: Path | None) -> list[str]:
+def _file_changed(result_file: Path, now: Preferences) -> list[str]:
     """What of ``now`` the result file shows it was written otherwise (QA: --8-bit and --quality 80
     on a resumed batch kept 16-bit and quality-95 results without a word)."""
-    from faceapp.core.photo_io import jpeg_file_quality, probe_photo
-
     changed = []
     result = probe_photo(result_file)
     if result is None:
         return changed
-    if result.format == "JPEG" and (quality := jpeg_file_quality(result_file)) is not None \
-            and abs(quality - now.quality) > 1:  # (the estimate is exact to 98; 99 and 100 read one less)
+    quality = jpeg_file_quality(result_file) if result.format == "JPEG" else None
+    # (the estimate is exact from 14 to 98; 99 and 100 read one less, lower qualities more)
+    if quality is not None and min(quality, now.quality) >= _QUALITY_TOLD_FROM and abs(quality - now.quality) > 1:
         changed.append(f"quality {quality}, now {now.quality}")
-    photo = probe_photo(source) if source is not None else None
-    if photo is not None and photo.bits > 8 and result.format in ("PNG", "TIFF"):
-        if result.bits > 8 and not now.keep_16_bits:
-            changed.append(f"{result.bits} bits per channel, now 8")
-        elif result.bits == 8 and now.keep_16_bits:
-            changed.append("8 bits per channel, now 16")
+    # 16 bits where 8 are asked; not the other way: a 16-bit photo's result may be 8 bits whatever is
+    # asked (a 16-bit CMYK scan, a grey one with alpha as TIFF), and a note on every run would be false
+    if result.bits > 8 and not now.keep_16_bits:
+        changed.append(f"{result.bits} bits per channel, now 8")
     return changed
+
+
+#: JPEG qualities from which a result's is told from its file exactly enough to compare.
+_QUALITY_TOLD_FROM = 14
 
 
 def _on_off(value: object) -> str | None:
     return None if value is None else "on" if value else "off"
 
 
-def _settings_changed(record: dict, now: Preferences) -> list[str]:
+def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool = True) -> list[str]:
     pairs: list[tuple[str, Any, Any]] = [("model", record.get("model"), now.model),
                                          ("upscale", record.get("upscale"), now.upscale),
                                          ("schedule", record.get("schedule"), now.schedule),
@@ -701,7 +703,7 @@ def _settings_changed(record: dict, now: Preferences) -> list[str]:
                                          ("texture polish", record.get("polish_timestep"), now.polish_timestep),
                                          ("grain matching", _on_off(record.get("match_grain")), _on_off(now.match_grain)),
                                          ("sharp-face sparing", _on_off(record.get("spare_sharp_faces")),
-                                          _on_off(now.spare_sharp_faces))]
+                                          _on_off(now.spare_sharp_faces) if sparing_matters else None)]
     if now.precision != "auto":  # ("auto" is what this machine measures best: a record from another is no change)
         pairs.append(("precision", record.get("precision"), now.precision))
     if now.schedule == "fast":

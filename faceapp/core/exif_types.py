@@ -47,6 +47,13 @@ STANDARD_TYPES: dict[int, tuple[str, int]] = {
     0xA433: ("LensMake", TiffTags.ASCII),
     0xA434: ("LensModel", TiffTags.ASCII),
     0xA435: ("LensSerialNumber", TiffTags.ASCII),
+    0xA436: ("ImageTitle", TiffTags.ASCII),  # EXIF 3.0's text tags
+    0xA437: ("Photographer", TiffTags.ASCII),
+    0xA438: ("ImageEditor", TiffTags.ASCII),
+    0xA439: ("CameraFirmware", TiffTags.ASCII),
+    0xA43A: ("RAWDevelopingSoftware", TiffTags.ASCII),
+    0xA43B: ("ImageEditingSoftware", TiffTags.ASCII),
+    0xA43C: ("MetadataEditingSoftware", TiffTags.ASCII),
     0x8828: ("OECF", TiffTags.UNDEFINED),
     0x8831: ("StandardOutputSensitivity", TiffTags.LONG),
     0x8832: ("RecommendedExposureIndex", TiffTags.LONG),
@@ -120,8 +127,8 @@ def _keep_text_bytes(tags, group: int | None) -> None:
 def _conformed(value: object, kind: int) -> object | None:
     """``value`` in the form Pillow writes as ``kind``, or None when it cannot be."""
     items = value if isinstance(value, tuple) else (value,)
-    if kind == TiffTags.ASCII:
-        return value if isinstance(value, (str, bytes)) else None
+    if kind == TiffTags.ASCII:  # (a number a camera stored instead is written as its digits)
+        return value if isinstance(value, (str, bytes)) else str(value) if isinstance(value, Integral) else None
     if kind == TiffTags.UNDEFINED:
         if isinstance(value, bytes):
             return value

@@ -664,9 +664,11 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     if _EXIF_IFD in exif and _user_comment_is_provenance(exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)):
         del exif.get_ifd(_EXIF_IFD)[_USER_COMMENT]
     if provenance is not None:
+        ours = exif.get(_SOFTWARE) == "faceapp"  # a faceapp result restored again: its date is faceapp's
         exif[_SOFTWARE] = "faceapp"
         if modified is not None:  # the file's change date (the photo's own dates stay), and its offset
-            _keep_only_date(exif)
+            if not ours:
+                _keep_only_date(exif)
             exif[_MODIFY_DATE] = modified.strftime("%Y:%m:%d %H:%M:%S")
             offset = modified.strftime("%z")
             exif.get_ifd(_EXIF_IFD)[_OFFSET_TIME] = f"{offset[:3]}:{offset[3:]}"
@@ -701,8 +703,8 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
 
 
 def _keep_only_date(exif: Image.Exif) -> None:
-    """A photo whose one date is its file's (DateTime: a scanner's TIFF, an old camera's JPEG) keeps
-    it as the date it was digitized, before the result's change date replaces it (QA: a 1952
+    """A photo whose one date is its file's (DateTime: a scanner's TIFF, an old camera's JPEG, or an
+    editor's save) keeps it as the date it was digitized, before the result's change date replaces it (QA: a 1952
     wedding scan's only date became the restore's), with its offset and fraction of a second."""
     date = exif.get(_MODIFY_DATE)
     ifd = exif.get_ifd(_EXIF_IFD)

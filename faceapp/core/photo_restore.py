@@ -320,7 +320,7 @@ class PhotoResult:
 
     def background_fill(self, *, should_cancel: Callable[[], bool] | None = None) -> BackgroundFill | None:
         """The classical fill of this result's damage (None without damage), at the photo's size:
-        kept from the restore for a photo of more than 8 bits, else made once per run (each seed's
+        kept from the restore for a photo of 16 bits, else made once per run (each seed's
         16-bit file takes the same; a 24 MP scan's torn quarter takes 13 s to fill)."""
         if self.damage is None:
             return None
@@ -567,7 +567,7 @@ def iter_restore_photo(
     plain, fill = photo.rgb, None
     if damage is not None:
         plain, filled_mask = filled_background(photo, damage, should_cancel=should_cancel)
-        fill = BackgroundFill.of(plain, filled_mask) if photo.bits > 8 else None  # (for its 16-bit result)
+        fill = BackgroundFill.of(plain, filled_mask) if photo.bits == 16 else None  # (for its 16-bit result)
     if settings.upscale > 1:  # (a 120 MP scan's takes half a minute: QA, the progress sat on the last face)
         yield f"enlarging the photo ×{settings.upscale}"
     background, alpha = (_enlarged(image, settings.upscale, should_cancel) if image is not None else None

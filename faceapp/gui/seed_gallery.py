@@ -281,7 +281,7 @@ class SeedGallery(QWidget):
             self.diffuse_button.setText("Diffuse anyway" if line.diffuse else "Spare again")
             self.diffuse_button.setToolTip(busy + (
                 f"Sample this face's seeds again at fidelity {line.asked:.2f}, as the other faces: the prior adds "
-                "detail, and may smear a face that was sharp" if line.diffuse else
+                "detail, and may smear a face the restorer barely changed" if line.diffuse else
                 "Sample this face's seeds again with sharp-face sparing: the restorer's face comes back"))
         self._list.setVisible(has)
         self._face_combo.setEnabled(has)
