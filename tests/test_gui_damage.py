@@ -139,9 +139,15 @@ def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, 
     (lx, ly), (rx, ry) = face.landmarks[0], face.landmarks[1]
     width = max(3.0, 0.3 * float(np.hypot(rx - lx, ry - ly)))
     window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(5, 5), (20, 5)], radius=2)  # the background: nothing to say
+    assert not [n for n in window.notices.notices() if "hides features" in n.text]
     paint(window, qtbot, [(lx - width, ly), (rx + width, ry)], radius=width / 2)
+    # said as the stroke ends, before a restore draws them anew (QA: said only after it)
+    [live] = [n for n in window.notices.notices() if "hides features" in n.text]
+    assert "(face 1: both eyes)" in live.text and live.level == "warning"
+    paint(window, qtbot, [(5, 12), (20, 12)], radius=2)  # another stroke that hides nothing more: not said again
     restore(window, qtbot, path)
-    [notice] = [n for n in window.notices.notices() if "hides features" in n.text]
+    [notice] = [n for n in window.notices.notices() if "hides features" in n.text]  # the restore's, the same words
     assert notice.level == "warning" and notice.subject == path and notice.text.startswith(path.name)
     # it is about this photo: out of sight while another is shown (QA: it stayed over the next
     # photo, where the user was about to paint), back with its photo; an error stays in sight

@@ -477,6 +477,33 @@ def covered_features_message(result: PhotoResult, *, number: Callable[[int], int
         covered = covered_features(face.damage, in_crop)
         if covered:
             parts.append(f"face {number(position)}: {', '.join(covered)}")
+    return _hidden_features_text(parts)
+
+
+def features_hidden_by_paint(faces: Sequence[Face], damage: np.ndarray, *,
+                             number: Callable[[int], int] | None = None) -> str | None:
+    """:func:`covered_features_message` before a restore: what the damage painted on a photo
+    (``damage``, its size, > 0 damaged) hides of the eyes, nose and mouth of its faces switched on,
+    for the window to say as a stroke ends (QA: said only after the restore, when the smile had been
+    redrawn closed). ``number`` as in :func:`spared_message`, of a position in ``faces``."""
+    number = number or (lambda position: position + 1)
+    height, width = damage.shape[:2]
+    parts = []
+    for position, face in enumerate(faces):
+        if not face.enabled:
+            continue
+        points = np.asarray(face.landmarks, dtype=np.float64).reshape(-1, 2)
+        reach = 2.0 * float(np.hypot(*(points[1] - points[0]))) + 1.0  # (the face's oval and features lie within)
+        left, top = (max(0, int(v - reach)) for v in points.mean(axis=0))
+        right, bottom = (int(v + reach) + 1 for v in points.mean(axis=0))
+        covered = covered_features(damage[top : min(height, bottom), left : min(width, right)], points - (left, top))
+        if covered:
+            parts.append(f"face {number(position)}: {', '.join(covered)}")
+    return _hidden_features_text(parts)
+
+
+def _hidden_features_text(parts: list[str]) -> str | None:
+    """The words of :func:`covered_features_message` for ``parts`` ("face 1: the mouth", …)."""
     if not parts:
         return None
     whole = any(part.endswith("most of the face") for part in parts)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
-from faceapp.core.application import spared_faces, sparing_choice
+from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
 from faceapp.core.damage import mask_warning, read_mask
 from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.store = store or SettingsStore()
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
+        self._hidden_said: dict[Path, str] = {}  # the features-hidden warning last given for a photo's paint
         self._fidelity_unsaved = False  # moved since the preferences were last written
         self._settings_problem: str | None = None  # said already: the settings file's
         self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
@@ -405,6 +406,24 @@ class MainWindow(QMainWindow):
         """Undo, redo and clear follow the mask; the panel says when a restore would now differ."""
         self._refresh_enabled()
         self.show_photo_text()
+        self._say_features_hidden()
+
+    def _say_features_hidden(self) -> None:
+        """Warn, as a stroke ends, when the paint hides a face's eyes, nose or mouth (QA: said only
+        after the restore, when the prior had already drawn the smile closed); once for each change
+        of what it hides."""
+        path, editor = self.current, self.damage.editor()
+        entry = self.session.entries.get(path) if path is not None else None
+        if entry is None or editor is None or editor.is_empty() or not entry.faces:
+            self._hidden_said.pop(path, None)
+            return
+        faces = list(entry.faces)
+        hidden = features_hidden_by_paint(faces, editor.mask(), number=lambda p: faces[p].index + 1)  # (as tagged)
+        if hidden is None:
+            self._hidden_said.pop(path, None)
+        elif self._hidden_said.get(path) != hidden:
+            self._hidden_said[path] = hidden
+            self.notices.show_notice(Notice(f"{path.name}: {hidden}", "warning", subject=path))
 
     def show_photo_text(self) -> None:
         """The panel's words about the photo shown, again (unless a job's progress has the panel)."""
