@@ -294,3 +294,19 @@ def test_thumbnails_are_sharp_on_a_high_dpi_screen(qtbot):  # (qtbot: the QAppli
     assert rgb_to_pixmap(image, max_side=112).width() == 112
     face = rgb_to_pixmap(np.zeros((256, 256, 3), np.uint8), max_side=144, device_pixel_ratio=2.0)  # the preview's
     assert (face.width(), face.devicePixelRatio()) == (288, 2.0)  # 144 logical px, as its box (QA: 128, framed)
+
+
+def test_the_face_shown_stays_shown_when_the_photo_is_restored_again_with_fewer_faces(window, qtbot, testdata_dir,
+                                                                                    tmp_path):
+    """GUI QA: face 3's seeds were shown; restored again with face 2 switched off, the gallery kept
+    its position in the list, and showed face 4."""
+    photo = shutil.copy(testdata_dir / "photos" / "cf_00.jpg", tmp_path / "family.jpg")
+    gui_util.set_sampling(window, seeds=1, steps=1)
+    path = load(window, qtbot, photo)
+    assert len(window.session.entries[path].faces) >= 4
+    restore(window, qtbot, path)
+    window.gallery.select_face(2)
+    assert window.gallery.current_number() == 2  # face 3, as tagged
+    window.session.toggle_face(path, 1)  # face 2 off
+    restore(window, qtbot, path)
+    assert window.gallery.current_number() == 2 and window.gallery.current_face() == 1

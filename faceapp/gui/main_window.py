@@ -381,8 +381,11 @@ class MainWindow(QMainWindow):
             self.compare.set_working_face(None)  # marked again by the run's next step
         if entry.result is not None:
             faces = list(entry.result.faces)
-            self.gallery.set_faces(faces, current=max(0, self.gallery.current_face()),
-                                   numbers=[face_number(f, i) for i, f in enumerate(faces)],
+            numbers = [face_number(f, i) for i, f in enumerate(faces)]
+            shown = self.gallery.current_number()  # the same face stays shown (GUI QA: restored again with
+            # another face switched off, the gallery's position showed the next face)
+            current = numbers.index(shown) if shown in numbers else max(0, self.gallery.current_face())
+            self.gallery.set_faces(faces, current=current, numbers=numbers,
                                    sparing=[sparing_choice(entry.result, i) for i in range(len(faces))])
             self._show_chosen_face()
         elif changed or not working:

@@ -175,6 +175,11 @@ class SeedGallery(QWidget):
         """Position of the shown face in the list given to :meth:`set_faces` (-1 if none)."""
         return self._face_combo.currentIndex() if self._faces else -1
 
+    def current_number(self) -> int | None:
+        """The number (as given to :meth:`set_faces`) of the face shown; None when none is."""
+        position = self.current_face()
+        return self._face_numbers[position] if 0 <= position < len(self._face_numbers) else None
+
     def select_face(self, position: int) -> None:
         """Show the candidates of face ``position`` (as choosing it in the face selector would)."""
         if 0 <= position < len(self._faces):
