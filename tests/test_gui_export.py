@@ -158,7 +158,8 @@ def test_save_as_adds_the_chosen_types_extension_and_starts_on_the_suggestions_t
     assert saved(window, qtbot, window.exports.save_as) == [photo.parent / "noext.jpg"]
     [(suggested, selected)] = offered
     assert suggested.endswith(".jpg") and selected.startswith("JPEG")  # the list starts on the name's type
-    assert len(asked) == 1  # JPEG: its quality was asked
+    assert len(asked) == 1  # JPEG: its quality was asked, saying of which file and type (GUI QA: "Quality (1–100)")
+    assert asked[0][1] == "JPEG quality" and asked[0][2].startswith("JPEG quality of noext.jpg (1–100")
 
     # a typed extension wins over the type chosen in the list, and PNG asks no quality
     monkeypatch.setattr(QFileDialog, "getSaveFileName",

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core.errors import ExportError
-from faceapp.core.export import EXTENSIONS, FORMATS, LOSSY_FORMATS, destination_problem
+from faceapp.core.export import EXTENSIONS, FORMAT_LABELS, FORMATS, LOSSY_FORMATS, destination_problem
 from faceapp.core.wording import counted, listed
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
@@ -174,7 +174,9 @@ class ExportFlow(QObject):
             return False
         quality = session.prefs.quality
         if FORMATS[target.suffix.lower()] in LOSSY_FORMATS:
-            quality, ok = QInputDialog.getInt(window, "Quality", "Quality (1–100)", quality, 1, 100)
+            label = FORMAT_LABELS[FORMATS[target.suffix.lower()]]  # (GUI QA: the box said not of what)
+            quality, ok = QInputDialog.getInt(window, f"{label} quality", f"{label} quality of {target.name} (1–100; "
+                                              "higher keeps more detail in a larger file)", quality, 1, 100)
             if not ok:
                 return False
         # A taken name was asked about above: that file is replaced (never the original).
