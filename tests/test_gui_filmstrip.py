@@ -128,10 +128,10 @@ def test_the_photo_shown_stays_in_sight_when_the_strip_narrows(qtbot):
 def test_every_state_is_readable_on_every_cell(qtbot):
     """QA: the green "done" on the selected cell's blue was 4.3:1, under WCAG AA's 4.5:1; each state's
     colour keeps its hue and is lightened as far as its cell needs."""
-    from faceapp.gui.filmstrip import SAVED_STATE, cell_background, state_colour, state_text_colour
+    from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, cell_background, state_colour, state_text_colour
     from faceapp.gui.look import TEXT_CONTRAST, contrast_ratio
 
-    for state in ("done", SAVED_STATE, "error", "cancelled", "restoring 40 %", "queued", "loading"):
+    for state in ("done", SAVED_STATE, CHANGED_STATE, "error", "cancelled", "restoring 40 %", "queued", "loading"):
         for selected, hovered in ((False, False), (False, True), (True, False)):
             background = cell_background(selected=selected, hovered=hovered)
             colour = state_text_colour(state, background)

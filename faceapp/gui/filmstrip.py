@@ -50,8 +50,11 @@ _THUMB_BACKGROUND = QColor(26, 26, 29)
 _NAME_COLOUR = QColor(235, 235, 235)
 #: A restored photo whose result, as it is now, has been saved (a plain "done" has not).
 SAVED_STATE = "done · saved"
+#: A restored photo whose faces or damage changed since: a restore would differ (GUI QA: "done" said
+#: otherwise than the panel's "changed since this result was made").
+CHANGED_STATE = "done · changed"
 _STATE_COLOURS = {"done": QColor(120, 200, 120), SAVED_STATE: QColor(120, 200, 120), "error": QColor(240, 110, 100),
-                  "cancelled": QColor(230, 180, 90)}
+                  "cancelled": QColor(230, 180, 90), CHANGED_STATE: QColor(230, 180, 90)}
 _STATE_BUSY = QColor(110, 180, 250)
 _STATE_OTHER = QColor(170, 170, 175)
 _FOCUS_RING = QColor(235, 235, 240, 150)  # light and thin: visible on the selected cell's blue too

@@ -45,7 +45,7 @@ from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
 from faceapp.gui.elided_label import ElidedLabel
 from faceapp.gui.export_flow import ExportFlow
-from faceapp.gui.filmstrip import SAVED_STATE, Filmstrip
+from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
@@ -406,10 +406,22 @@ class MainWindow(QMainWindow):
         self.zoom_label.setText(f"Zoom {self.compare.device_zoom() * 100:.0f} %" if shown else "")
 
     def _damage_changed(self) -> None:
-        """Undo, redo and clear follow the mask; the panel says when a restore would now differ."""
+        """Undo, redo and clear follow the mask; the panel and the filmstrip say when a restore would now differ."""
         self._refresh_enabled()
         self.show_photo_text()
+        if self.current is not None and self.current in self.session.entries:
+            self._show_state(self.current)
         self._say_features_hidden()
+
+    def _show_state(self, path: Path) -> None:
+        """The photo's state in the filmstrip: a restored one's as saved, or changed since."""
+        entry = self.session.entries[path]
+        state = entry.state
+        if state == "done" and entry.outdated:
+            state = CHANGED_STATE
+        elif state == "done" and self.session.saved_file(path) is not None:
+            state = SAVED_STATE
+        self.filmstrip.set_state(path, state)
 
     def _say_features_hidden(self) -> None:
         """Warn, as a stroke ends, when the paint hides a face's eyes, nose or mouth (QA: said only
@@ -560,8 +572,7 @@ class MainWindow(QMainWindow):
         if entry.unreadable and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
             self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later; one whose
             # faces could not be found, a detector's failure, stays: QA, good photos left the list)
-        saved = entry.state == "done" and self.session.saved_file(path) is not None
-        self.filmstrip.set_state(path, SAVED_STATE if saved else entry.state)
+        self._show_state(path)
         shown = self.session.after.get(path) or self.session.before.get(path)
         if shown is not None:
             self.filmstrip.set_thumbnail(path, shown.thumbnail)
