@@ -518,14 +518,19 @@ class MainWindow(QMainWindow):
 
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a
-        face to see its seeds); one the result does not hold (not restored yet, switched off) is
-        switched on or off, as a click on its number tag does."""
+        face to see its seeds); one switched off is switched on, as a click on its number tag does;
+        one to be restored stays so, and the status bar says how to leave it out (GUI QA: a click
+        to focus the view switched a face off, unnoticed, and Restore went grey)."""
         entry = self.session.entries.get(self.current) if self.current else None
         if entry is None:
             return
         faces = entry.result.faces if entry.result is not None else []
         position = next((i for i, face in enumerate(faces) if face_number(face, i) == index), None)
-        if position is None:
+        clicked = next((face for face in entry.faces if face.index == index), None)
+        if position is None and clicked is not None and clicked.enabled:
+            self.say(f"Face {index + 1} is restored with the others; click its number to leave it out.",
+                     subject=self.current)
+        elif position is None:
             self.session.toggle_face(self.current, index)
         else:
             self.gallery.select_face(position)
