@@ -399,6 +399,7 @@ class _Restorer:
                              "sets how many): give one or the other")
         self.prefs = preferences_from(args)
         self._resolved: Preferences | None = None  # (resolved_prefs)
+        self._model_spares: bool | None = None  # (model_spares)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)
         self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
@@ -444,10 +445,12 @@ class _Restorer:
         cannot be told): without one, sparing on or off restores alike."""
         from faceapp.core.registry import Registry
 
-        try:
-            return Registry().get(self.resolved_prefs().model).sharp_faces is not None
-        except Exception:  # noqa: BLE001 - an unknown model: the restore says why
-            return True
+        if self._model_spares is None:  # (once a run: asked of every photo skipped)
+            try:
+                self._model_spares = Registry().get(self.resolved_prefs().model).sharp_faces is not None
+            except Exception:  # noqa: BLE001 - an unknown model: the restore says why
+                self._model_spares = True
+        return self._model_spares
 
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names

@@ -247,3 +247,18 @@ def test_a_face_cut_by_the_photos_edge_is_restored_at_a_lower_score(retinaface_d
     low = dataclasses.replace(cut[0], score=0.8)
     message = application.unsure_message(application.FoundFaces([inside, low], 0, 16.0, (inside, low)), way="x")
     assert "under 0.97; 0.85 for a face cut by the photo's edge)" in message
+
+
+def test_sparing_switched_is_a_change_only_for_a_model_that_spares(tmp_path):
+    """Review: with a model that states no sparing ramp, sparing on or off restores alike, so a
+    resumed batch must not call a result made with it on 'made with other settings'."""
+    import numpy as np
+
+    from faceapp.core.export import export_photo
+    from faceapp.core.preferences import Preferences
+
+    result = export_photo(np.zeros((16, 16, 3), np.uint8), None, None, tmp_path / "r.png",
+                          provenance={"model": "m", "spare_sharp_faces": True})
+    now = Preferences(model="m", spare_sharp_faces=False)
+    assert application.settings_changed_since(result, now) == ["sharp-face sparing on, now off"]
+    assert application.settings_changed_since(result, now, sparing_matters=False) == []
