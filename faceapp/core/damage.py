@@ -174,12 +174,14 @@ def _inpaint(region: np.ndarray, mask: np.ndarray, radius: int, flag: int) -> np
     return cv2.inpaint(coarse, rim, MAX_FILL_RADIUS, flag)
 
 
-def _fill_box(rows: np.ndarray, cols: np.ndarray, radius: int, height: int, width: int) -> tuple[int, int, int, int]:
+def _fill_box(damaged: tuple[int, int, int, int], radius: int, height: int, width: int) -> tuple[int, int, int, int]:
     """The rows and columns (y0, y1, x0, x1) :func:`fill_damage` works on: the damaged pixels'
-    bounding box and the neighbourhood it fills them from, within the photo."""
+    bounding box (``damaged``: left, top, width, height, as ``cv2.boundingRect`` gives it) and the
+    neighbourhood it fills them from, within the photo."""
+    left, top, box_width, box_height = damaged
     margin = 2 * radius + 2
-    return (max(0, int(rows.min()) - margin), min(height, int(rows.max()) + margin + 1),
-            max(0, int(cols.min()) - margin), min(width, int(cols.max()) + margin + 1))
+    return (max(0, top - margin), min(height, top + box_height + margin),
+            max(0, left - margin), min(width, left + box_width + margin))
 
 
 #: The memory :func:`fill_damage` (and the grain a result's fill then gets) takes above the photo's
@@ -200,12 +202,12 @@ def fill_peak_bytes(mask: np.ndarray) -> int:
     if count == 0:
         return 0
     height, width = damaged.shape[:2]
-    left, top, box_width, box_height = cv2.boundingRect(damaged.view(np.uint8))
+    box = cv2.boundingRect(damaged.view(np.uint8))
+    left, top, box_width, box_height = box
     # the widest stroke measured within the damage's box, with a row and column of the photo round it
     # (beyond the box nothing is damaged: the same distances as over the whole mask, at its cost)
-    around = np.s_[max(0, top - 1) : top + box_height + 1, max(0, left - 1) : left + box_width + 1]
-    corners = (np.array([top, top + box_height - 1]), np.array([left, left + box_width - 1]))
-    y0, y1, x0, x1 = _fill_box(*corners, fill_radius(damaged[around]), height, width)
+    around = damaged[max(0, top - 1) : top + box_height + 1, max(0, left - 1) : left + box_width + 1]
+    y0, y1, x0, x1 = _fill_box(box, fill_radius(around), height, width)
     return (_FILL_PER_PHOTO_PIXEL * height * width + _FILL_PER_BOX_PIXEL * (y1 - y0) * (x1 - x0)
             + _FILL_PER_DAMAGED_PIXEL * count)
 
@@ -222,11 +224,11 @@ def fill_damage(rgb: np.ndarray, mask: np.ndarray, *, method: FillMethod = "tele
     height, width = rgb.shape[:2]
     mask = check_mask(mask, width, height)
     out = np.array(rgb, dtype=np.uint8, copy=True)
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
+    box = cv2.boundingRect(mask)  # (of the damaged pixels: no index arrays of a large photo's)
+    if box[2] == 0:
         return out
     radius = radius or fill_radius(mask)
-    y0, y1, x0, x1 = _fill_box(rows, cols, radius, height, width)
+    y0, y1, x0, x1 = _fill_box(box, radius, height, width)
     region = np.ascontiguousarray(out[y0:y1, x0:x1])
     region_mask = np.ascontiguousarray(mask[y0:y1, x0:x1])
     if region_mask.all():  # nothing to fill from: a neutral grey rather than OpenCV's black

@@ -319,8 +319,8 @@ class PhotoResult:
         return dataclasses.replace(self, settings=dataclasses.replace(self.settings, match_grain=match))
 
     def background_fill(self, *, should_cancel: Callable[[], bool] | None = None) -> BackgroundFill | None:
-        """The classical fill of this result's damage (None without damage), at the photo's size:
-        kept from the restore for a photo of 16 bits, else made once per run (each seed's
+        """The classical fill of this result's damage (None without damage), within the box of the
+        pixels filled: kept from the restore for a photo of 16 bits, else made once per run (each seed's
         16-bit file takes the same; a 24 MP scan's torn quarter takes 13 s to fill)."""
         if self.damage is None:
             return None

@@ -527,14 +527,14 @@ class MainWindow(QMainWindow):
         faces = entry.result.faces if entry.result is not None else []
         position = next((i for i, face in enumerate(faces) if face_number(face, i) == index), None)
         clicked = next((face for face in entry.faces if face.index == index), None)
-        if position is None and clicked is not None and clicked.enabled:
-            self.say(f"Face {index + 1} is restored with the others; click its number to leave it out.",
-                     subject=self.current)
-        elif position is None:
-            self.session.toggle_face(self.current, index)
-        else:
+        if position is not None:
             self.gallery.select_face(position)
             self.side_panel.ensureWidgetVisible(self.gallery)  # (a low window scrolls its side panel)
+        elif clicked is not None and clicked.enabled:
+            self.say(f"Face {index + 1} is restored with the others; click its number to leave it out.",
+                     subject=self.current)
+        else:
+            self.session.toggle_face(self.current, index)
 
     def _show_chosen_face(self) -> None:
         """Show the chosen candidate of the gallery's face in the preview box."""
