@@ -166,6 +166,25 @@ def test_every_candidate_is_seen_whole_in_a_small_gallery(qtbot, height):
         assert listing.iconSize().width() == seed_gallery._THUMB_PX
 
 
+@pytest.mark.parametrize(("count", "width", "rows"), [(4, 460, [2, 2]), (4, 560, [4]), (5, 560, [3, 2]), (6, 560, [3, 3])])
+def test_the_candidates_come_in_even_rows(qtbot, count, width, rows):
+    """GUI QA: four seeds in a panel with room for three a row came as 3 + 1; rows are as even as the
+    room allows (the candidates being compared side by side), and one row when they all fit."""
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(width, 600)
+    gallery.show()
+    rng = np.random.default_rng(0)
+    gallery.set_faces([SimpleNamespace(candidates=[rng.integers(0, 255, (256, 256, 3), np.uint8) for _ in range(count)],
+                                       seeds=list(range(count)), chosen=0)])
+    qtbot.wait(20)
+    listing = gallery._list
+    tops = [listing.visualItemRect(listing.item(row)).top() for row in range(count)]
+    assert [tops.count(top) for top in sorted(set(tops))] == rows
+    assert listing.iconSize().width() == seed_gallery._THUMB_PX
+    assert all(listing.viewport().rect().contains(listing.visualItemRect(listing.item(row))) for row in range(count))
+
+
 def test_a_refined_candidate_does_not_shrink_the_thumbnails(qtbot):
     """A refinement's caption says "refined" on a line of its own: as wide as "seed 3", it keeps the
     columns the sampled seeds had, and every candidate stays in sight (a one-line "seed 3 · refined"

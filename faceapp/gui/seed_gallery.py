@@ -343,7 +343,8 @@ class SeedGallery(QWidget):
         metrics = self._list.fontMetrics()
         lines = [self._list.item(r).text().split("\n") for r in range(count)]
         caption = max(metrics.horizontalAdvance(line) for item in lines for line in item)
-        gap = 2 * self._list.spacing() + _ITEM_PADDING_PX
+        spacing = self._list.spacing()
+        gap = 2 * spacing + _ITEM_PADDING_PX
         best = 0
         for columns in range(1, count + 1):
             rows = -(-count // columns)
@@ -355,8 +356,22 @@ class SeedGallery(QWidget):
             down = (room.height() - 4 - rows * gap - captions * metrics.height()) // rows
             best = max(best, min(across, down))
         side = max(_MIN_THUMB_PX, min(_THUMB_PX, best))
+        # the list fills its rows from the left, so four seeds with room for three a row came as 3 + 1
+        # (GUI QA): then they go into a grid of even rows spread across the room (a grid's rows are
+        # all as high as its tallest caption, so its thumbnails may shrink a little to fit it)
+        fit = max(1, (room.width() - 4) // (max(side, caption) + gap))
+        rows = -(-count // fit)
+        grid = QSize()
+        if count % fit and rows > 1:
+            columns = -(-count // rows)
+            tallest = max(len(item) for item in lines) * metrics.height()
+            side = max(_MIN_THUMB_PX, min(side, (room.height() - 4) // rows - gap - tallest))
+            spread = (room.width() - 4 - spacing) // columns  # (the list puts its spacing between cells and at the edges)
+            grid = QSize(spread - spacing, side + gap - spacing + tallest)
         if side != self._list.iconSize().width():
             self._list.setIconSize(QSize(side, side))
+        if grid != self._list.gridSize():
+            self._list.setGridSize(grid)
 
     def set_busy(self, busy: bool) -> None:
         """Disable "More" and "Diffuse anyway" while a job runs (the keyboard focus comes back to
