@@ -341,9 +341,17 @@ def test_loading_shows_how_far_face_detection_has_come(window, qtbot, photo):
     window.session.progress.connect(lambda *_: bar.append(window.progress_bar.text()))
     load(window, qtbot, photo)
     assert shown and shown[-1] == ("Finding faces… 100 %", 1.0)
-    assert bar[-1] == f"{photo.name} · 100%"  # whose progress (QA: "84 %" alone, another photo shown)
+    assert bar[-1] == f"{photo.name} · 100 %"  # whose progress (QA: "84 %" alone, another photo shown)
     assert [f for _, f in shown] == sorted(f for _, f in shown)
     qtbot.waitUntil(lambda: not window.progress_bar.isVisible(), timeout=5000)  # gone once the photo is loaded
+
+
+def test_the_progress_bar_rounds_as_the_filmstrip_does(window, qtbot, photo):
+    """Step 2 of 3 reads 67 % in the status bar's bar as beside the photo in the filmstrip (GUI QA:
+    the bar truncated to 66 %)."""
+    path = load(window, qtbot, photo)
+    window.session.progress.emit(path, "Face 1 · step 2 of 3", 2 / 3, None)
+    assert window.progress_bar.text() == f"{photo.name} · 67 %"
 
 
 def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_at(window, qtbot, photo):

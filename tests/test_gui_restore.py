@@ -207,6 +207,21 @@ def test_grain_switched_while_a_restore_runs_applies_to_its_result(window, qtbot
     assert np.abs(entry.result.composite().astype(int) - entry.result.with_grain(True).composite()).max() > 5
 
 
+def test_saved_already_offers_save_as_and_goes_once_saved_again(window, qtbot, photo):
+    """Save of a photo saved as it is says so, with Save as… to write a copy; the notice goes when
+    the photo is saved again (GUI QA: it stayed a few seconds beside the new "Saved")."""
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    [first] = saved(window, qtbot, window.exports.save)
+    hush(window)
+    window.exports.save()
+    [notice] = [n for n in window.notices.notices() if "saved already" in n.text]
+    assert (notice.action, notice.action_label, notice.subject) == ("save_as", "Save as…", path)
+    first.unlink()
+    saved(window, qtbot, window.exports.save)
+    assert "saved already" not in said(window)
+
+
 def test_a_picture_saved_before_is_saved_already_when_shown_again(window, qtbot, photo):
     """GUI QA: saved with grain on, then off, then switched on again, Save wrote a third file the
     same as the first: the files saved are remembered, not only the last."""

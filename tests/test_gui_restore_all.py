@@ -33,7 +33,7 @@ def test_restore_all_restores_only_the_photos_without_a_current_result(window, q
     picked = session.entries[anna].result
 
     finished = []
-    session.runFinished.connect(lambda path, _seconds: finished.append(path))
+    session.runFinished.connect(lambda path, _seconds, _run: finished.append(path))
     window.actions_["restore_all"].trigger()
     assert "1 photo already restored at these settings kept" in said(window)
     qtbot.waitUntil(lambda: session.entries[ben].result is not None and not session.queue.busy, timeout=60000)
@@ -53,7 +53,7 @@ def test_restore_all_restores_again_what_other_settings_or_faces_would_change(wi
     qtbot.waitUntil(lambda: len(session.restored()) == 2 and not session.queue.busy, timeout=60000)
 
     finished = []
-    session.runFinished.connect(lambda path, _seconds: finished.append(path))
+    session.runFinished.connect(lambda path, _seconds, _run: finished.append(path))
     window.models.apply_preferences(dataclasses.replace(session.prefs, fidelity=0.6))  # the slider moved
     hush(window)
     window.actions_["restore_all"].trigger()

@@ -61,6 +61,22 @@ def test_a_narrow_status_bar_shortens_its_labels_and_leaves_room_for_a_message(q
     bar.clearMessage()
 
 
+def test_a_short_message_leaves_the_labels_whole(qtbot, shown):
+    """GUI QA: the brush's size ("Brush: 40 px across") shortened the model's name, each label being
+    held to a sixth of the bar whatever the message; the labels give up only what a message needs."""
+    window = shown(1280, 800)
+    window.model_label.setText("Model: faceapp-compact · fidelity 0.80 · 6 steps")
+    window.device_label.setText("Device: CPU (2 threads, bf16)")
+    bar = window.statusBar()
+    message = "Brush: 40 px across (photo pixels)"
+    bar.showMessage(message)
+    qtbot.wait(50)
+    labels = (window.time_label, window.model_label, window.device_label)
+    assert all(label.shown_text() == label.text() for label in labels)
+    assert bar.fontMetrics().horizontalAdvance(message) < min(label.geometry().left() for label in labels)
+    bar.clearMessage()
+
+
 def test_a_low_window_does_not_outgrow_itself_when_a_restore_fills_the_side_panel(qtbot, shown):
     """A 1366×768 laptop at 150 % leaves the window about 460 px: after a restore (a notice, the face
     preview, the gallery's note) it grew past the screen, its status bar out of sight (QA). The side

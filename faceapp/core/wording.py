@@ -14,6 +14,12 @@ def listed(names: list[str], *, most: int = 3) -> str:
     return ", ".join(names[:most]) + more
 
 
+def percent(fraction: float) -> str:
+    """A share of a run done, as every progress display shows it ("67 %"): rounded, so that the
+    progress bar and the filmstrip never read 66 % and 67 % for the same step."""
+    return f"{round(100 * fraction)} %"
+
+
 #: A run's time left is said once this many of its sampling steps are timed, over at least this
 #: many seconds: earlier, the first steps' pace (kernels being chosen, caches filling) misleads.
 _TIME_LEFT_FROM_STEPS = 2

@@ -136,8 +136,11 @@ class ExportFlow(QObject):
             self._failed("save", [], [current], error)
             return False
         if session.saved_in(current, folder):
-            self._window.say(f"{current.name} is saved already, as {session.saved_file(current)} "
-                             "(Save as… writes a copy)")
+            # a notice with Save as… on it, taken down once the photo is saved again (GUI QA: it stayed
+            # beside the next "Saved"), not a passing message
+            self._window.notices.show_notice(Notice(
+                f"{current.name} is saved already, as {session.saved_file(current)}: Save as… writes a copy.",
+                "info", "save_as", "Save as…", current))
             return False
         return self._start([current], "save")
 

@@ -39,7 +39,7 @@ from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, write_mask
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
-from faceapp.core.wording import counted, duration, listed
+from faceapp.core.wording import counted, duration, listed, percent
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.damage_overlay import DamageOverlay
@@ -608,17 +608,18 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(round(1000 * fraction))
             # whose progress it is, in the bar itself (QA: "84 %" alone, while another photo was shown)
             name = self.progress_bar.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 150)
-            self.progress_bar.setFormat(f"{name} · %p%")
+            self.progress_bar.setFormat(f"{name} · {percent(fraction)}")
         self.progress_bar.setToolTip(f"{path.name}: {text}")
         if path == self.current:  # the panel is about the photo shown; the bar about any run
             self.run_panel.show_progress(path.name, text, preview)
 
-    def _run_finished(self, path: Path, seconds: float) -> None:
+    def _run_finished(self, path: Path, seconds: float, run: str) -> None:
         """The status bar names the photo of the last run, which need not be the one shown (the
-        panel gives the shown photo's own time)."""
+        panel gives the shown photo's own restore time), and the run when it was not a restore."""
         name = self.time_label.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 160)
-        self.time_label.setText(f"Last run: {name}, {duration(seconds)}")
-        self.time_label.setToolTip(f"The last run (a restore, More, Refine or Diffuse anyway) took {duration(seconds)}: {path}")
+        which = "" if run == "Restore" else f" ({run})"
+        self.time_label.setText(f"Last run{which}: {name}, {duration(seconds)}")
+        self.time_label.setToolTip(f"The last run ({run}) took {duration(seconds)}: {path}")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None
@@ -885,12 +886,24 @@ class MainWindow(QMainWindow):
             self.notices.show_notice(Notice(text, "info", subject=subject))
 
     def _make_room_for_message(self, message: str) -> None:
-        """While the status bar shows a message, its shortening labels take at most half of its
-        width between them, so that the message is read (labels give way to it, not it to them)."""
-        labels = (self.time_label, self.model_label, self.device_label)
-        most = max(60, self.statusBar().width() // (2 * len(labels))) if message else 16_777_215  # QWIDGETSIZE_MAX
-        for label in labels:
+        """While the status bar shows a message, its shortening labels give way to it, not it to
+        them: they share what the message leaves, the narrowest whole first, and shorten only when
+        that is too little (GUI QA: a short "Brush: 40 px across" message shortened the model's
+        name, when each label was held to a sixth of the bar whatever the message's length)."""
+        labels = sorted((self.time_label, self.model_label, self.device_label), key=lambda l: l.sizeHint().width())
+        if not message:
+            for label in labels:
+                label.setMaximumWidth(16_777_215)  # QWIDGETSIZE_MAX
+            return
+        bar = self.statusBar()
+        room = (bar.width() - bar.fontMetrics().horizontalAdvance(message) - self.zoom_label.sizeHint().width()
+                - (self.progress_bar.width() if self.progress_bar.isVisible() else 0)
+                - (self.exports.status.width() if self.exports.status.isVisible() else 0)
+                - 6 * bar.layout().spacing() - 32)
+        for left, label in zip(range(len(labels), 0, -1), labels):
+            most = max(60, room // left)
             label.setMaximumWidth(most)
+            room -= min(most, label.sizeHint().width())
 
     def _restore_window_state(self) -> None:
         geometry, state = self.store.geometry(), self.store.window_state()
