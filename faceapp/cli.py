@@ -215,6 +215,11 @@ def _add_restore_parser(subparsers) -> None:
                             "lacks, so it does not look pasted in (not a printed screen, nor a JPEG saved below "
                             "quality 85, whose fine detail is the encoder's); "
                             "--no-match-grain leaves faces as smooth as the model makes them (default: on)")
+    model.add_argument("--descreen", action=argparse.BooleanOptionalAction, default=True,
+                       help="a photo printed with a halftone screen (a newspaper, magazine or book's dots), its "
+                            "faces too, is restored with the screen smoothed out of it, as a scanner's descreen "
+                            "does, only where the screen is; each photo so smoothed is reported; --no-descreen "
+                            "restores the dots as they are (default: on)")
     model.add_argument("--seed", type=seed, default=0, help="first seed, 0 or more (default: %(default)s)")
     model.add_argument("--seeds", type=within(1, MAX_SEEDS), default=1,
                        help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
@@ -357,7 +362,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
     return Preferences(
         device=args.device, precision=args.precision, model=args.model or "", fidelity=args.fidelity,
         steps=args.steps, eta=args.eta, schedule=args.schedule, polish_timestep=args.polish,
-        spare_sharp_faces=args.spare_sharp_faces, match_grain=args.match_grain, seeds_per_face=args.seeds, base_seed=args.seed,
+        spare_sharp_faces=args.spare_sharp_faces, match_grain=args.match_grain, descreen=args.descreen, seeds_per_face=args.seeds, base_seed=args.seed,
         upscale=args.upscale, face_selection=args.faces, include_unsure_faces=args.unsure_faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
@@ -607,6 +612,10 @@ class _Restorer:
             record["spared"] = [{"face": _face_number(result, s.position), "fidelity": round(s.fidelity, 3),
                                  "restorer_change": round(s.restorer_change, 2)} for s in spared]
             spared_text = self._note_spared(path, result, spared)
+        descreened = application.descreened_message(result, switch="--no-descreen keeps the dots.")
+        if descreened:
+            record["descreened"] = result.screen.provenance()
+            tqdm.write(f"note: {path_text(path)}: {descreened}", file=sys.stderr)
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]
             covered = application.covered_features_message(result)

@@ -65,7 +65,7 @@ def _write_bad_files(folder: Path) -> None:
 def test_restore_one_photo_with_json_summary(tmp_path, testdata_dir, capsys):
     source = tmp_path / "people.jpg"
     shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", source)
-    code, out, _ = _run(capsys, "restore", source, "--fidelity", "1", "--json", "--no-progress", "--format", "png")
+    code, out, err = _run(capsys, "restore", source, "--fidelity", "1", "--json", "--no-progress", "--format", "png")
     assert code == 0
     summary = json.loads(out)
     assert summary["restored"] == 1 and summary["failed"] == 0
@@ -73,9 +73,18 @@ def test_restore_one_photo_with_json_summary(tmp_path, testdata_dir, capsys):
     assert record["faces"] == 2
     written = Path(record["outputs"][0])
     assert written == tmp_path / "people_restored.png"
-    assert psnr(read_photo(written).rgb, read_photo(source).rgb) > 35
+    # its left half is a magazine's halftone print, its faces too: the dots are smoothed out there,
+    # said, and recorded; the photo beside it is left as it was
+    assert 3.0 <= record["descreened"]["period_px"] <= 4.5 and 0.3 <= record["descreened"]["share"] <= 0.6
+    assert "Printed with a halftone screen (dots 3.7 px apart)" in err and "--no-descreen keeps the dots" in err
+    right = np.s_[:, 420:]
+    assert psnr(read_photo(written).rgb[right], read_photo(source).rgb[right]) > 35
     provenance = read_provenance(written)
     assert provenance["fidelity"] == 1.0 and len(provenance["faces"]) == 2
+    assert provenance["descreened"] == record["descreened"] and provenance["descreen"] is True
+    code, out, err = _run(capsys, "restore", source, "--fidelity", "1", "--json", "--no-progress", "--format", "png",
+                          "--skip-existing", "--no-descreen")
+    assert "printed-dot smoothing on, now off" in json.loads(out)["results"][0]["made_with_other_settings"]
 
 
 def test_seeds_upscale_and_output_folder(tmp_path, testdata_dir, capsys):
@@ -785,6 +794,9 @@ def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_p
     code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--quality", "94", "--precision", "fp32",
                           "--json", "--no-progress", *FACE)
     assert "made_with_other_settings" not in json.loads(out)["results"][0]  # (94 is one from the file's 95: the same)
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--no-descreen", "--json", "--no-progress",
+                          *FACE)  # (cf_04 has no printed screen: smoothing on or off made the same result)
+    assert "made_with_other_settings" not in json.loads(out)["results"][0]
     for name in ("b.jpg", "c.jpg"):  # more photos: one note, then a count (QA: a note each, hundreds)
         shutil.copy(photo, tmp_path / name)
         assert _run(capsys, tmp_path / name, "-o", tmp_path, "--no-progress", *FACE)[0] == 0

@@ -125,7 +125,7 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
                   seeds_per_face=5, base_seed=11, upscale=4, face_selection="largest", min_face_size=30.0,
                   output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
                   auto_start=True, repair_resamples=3, refine_passes=4, spare_sharp_faces=False, keep_16_bits=False,
-                  match_grain=False)
+                  match_grain=False, descreen=False)
     for name in ("device", "precision", "model", "upscale", "face_selection", "export_format"):
         combo = getattr(dialog, name)
         combo.setCurrentIndex(combo.findData(chosen[name]))
@@ -138,6 +138,7 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     dialog.auto_start.setChecked(True)
     dialog.spare_sharp_faces.setChecked(False)
     dialog.match_grain.setChecked(False)
+    dialog.descreen.setChecked(False)
     dialog.keep_16_bits.setChecked(False)
     assert dialog.preferences() == Preferences(**chosen)
     dialog.steps.setValue(0)  # "Model's default"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 import time
 
 import gui_util
@@ -13,6 +14,7 @@ from gui_util import StallMeter, hush, load, restore, said, saved, set_sampling,
 from PySide6.QtCore import QThread
 
 from faceapp.core.errors import ExportError
+from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
 from faceapp.gui.session import face_number
@@ -242,3 +244,18 @@ def test_a_picture_saved_before_is_saved_already_when_shown_again(window, qtbot,
     assert entry.saved_to == second
     restore(window, qtbot, path)  # a new run: the files saved of the old one hold none of its memory
     assert entry.saved_to == second and all(saved.result is None for saved in entry.saves)
+
+
+def test_a_printed_photo_is_said_to_be_smoothed_and_its_before_side_keeps_the_dots(window, qtbot, tmp_path, testdata_dir):
+    """gf_Blake_Lively's halftone half: the restore smooths its dots out and says so, with the
+    setting that keeps them; the before side shows the photo as it is."""
+    folder = tmp_path / "print"
+    folder.mkdir()
+    photo = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", folder / "clipping.jpg")
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    assert entry.result.screen is not None
+    assert any("Printed with a halftone screen" in n.text and "Settings ▸ Halftone off keeps the dots" in n.text
+               for n in window.notices.notices())
+    assert np.abs(entry.result.photo.rgb[:, :300].astype(int) - entry.photo.rgb[:, :300]).mean() > 5
+    np.testing.assert_array_equal(qimage_to_rgb(window.compare.before_image()), entry.photo.rgb)

@@ -8,7 +8,8 @@ from faceapp.core.preferences import Preferences
 def test_restoration_changes_with_what_a_restore_depends_on_and_not_with_where_it_is_saved():
     prefs = Preferences()
     for change in ({"fidelity": 0.6}, {"steps": 3}, {"seeds_per_face": 2}, {"base_seed": 7}, {"upscale": 2},
-                   {"model": "other"}, {"precision": "fp32"}, {"spare_sharp_faces": False}):
+                   {"model": "other"}, {"precision": "fp32"}, {"spare_sharp_faces": False},
+                   {"descreen": False}):
         assert prefs.replace(**change).restoration() != prefs.restoration(), change
     # grain matching too: the window switches it on the result shown (PhotoResult.with_grain)
     for change in ({"quality": 80}, {"export_format": "png"}, {"output_folder": "/tmp"}, {"keep_16_bits": False},

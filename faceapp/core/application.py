@@ -300,7 +300,7 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False)
         sampler=prefs.sampler(getattr(engine, "default_steps", None) or 8, getattr(engine, "default_fidelity", DEFAULT_FIDELITY)),
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
         aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
-        repair_resamples=prefs.repair_resamples, match_grain=prefs.match_grain,
+        repair_resamples=prefs.repair_resamples, match_grain=prefs.match_grain, descreen=prefs.descreen,
     )
 
 
@@ -462,6 +462,19 @@ def left_off_damage_message(hit: Sequence[Face], *, way: str) -> str | None:
             f"is, not drawn by the face prior; {way}.")
 
 
+def descreened_message(result: PhotoResult, *, switch: str = "") -> str | None:
+    """What smoothing out a printed screen did to the photo of ``result``, if it did: "Printed
+    with a halftone screen (dots 3.7 px apart): smoothed out of 46 % of the photo before its faces
+    were restored" and ``switch``, the front-end's way to keep the screen; None when it did not."""
+    screen = result.screen
+    if screen is None:
+        return None
+    where = "the whole photo" if screen.share >= 0.995 else f"{max(1, round(100 * screen.share))} % of the photo"
+    text = (f"Printed with a halftone screen (dots {screen.period:.1f} px apart): smoothed out of {where} "
+            "before its faces were restored")
+    return f"{text}. {switch}" if switch else f"{text}."
+
+
 def covered_features_message(result: PhotoResult, *, number: Callable[[int], int] | None = None) -> str | None:
     """A line both front-ends show when painted damage hides a face's eyes or mouth (None when it
     hides none): the prior draws them anew, not from the person's own, and a small prior brings
@@ -614,7 +627,7 @@ def result_pixels(result: PhotoResult, fmt: str, *, keep_16_bits: bool = True) -
     channel where the photo had them, the format holds them and ``keep_16_bits`` (unless the file
     cannot be read again in 16: then 8, as the log says); else the 8-bit composite."""
     if keep_16_bits and sixteen_bit.writes_16_bit(result.photo, fmt):
-        pixels = sixteen_bit.read_16_bit(result.photo)
+        pixels = sixteen_bit.read_16_bit(result.photo, screen=result.screen)
         if pixels is not None:
             return sixteen_bit.composite_16_bit(result, pixels)
     return result.composite(), result.alpha
@@ -731,6 +744,9 @@ def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool =
                                          ("grain matching", _on_off(record.get("match_grain")), _on_off(now.match_grain)),
                                          ("sharp-face sparing", _on_off(record.get("spare_sharp_faces")),
                                           _on_off(now.spare_sharp_faces) if sparing_matters else None)]
+    # (smoothing that was on and found no printed screen made the result it would make off)
+    if "descreened" in record or record.get("descreen") is False:
+        pairs.append(("printed-dot smoothing", _on_off(record.get("descreen")), _on_off(now.descreen)))
     if now.precision != "auto":  # ("auto" is what this machine measures best: a record from another is no change)
         pairs.append(("precision", record.get("precision"), now.precision))
     if now.schedule == "fast":

@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from faceapp.core.errors import Cancelled
+from faceapp.core.halftone import is_screen
 from faceapp.core.paste import HOLE_MARGIN_PX, FaceMask
 
 #: σ (photo pixels) of the Gaussian whose difference from the image is the high-pass measured.
@@ -69,11 +70,6 @@ _OWN_ENOUGH = 0.85
 #: The blurs that shape white noise into grain, σ in photo pixels (0: white); texture whose
 #: neighbours correlate more than the last's is coarser than grain.
 _BLURS = tuple(round(0.05 * k, 2) for k in range(41))
-#: A printed screen: this share or more of the high-pass's power (periods under 12 px) lies in
-#: spectral peaks 30 times their surroundings (:func:`is_screen`).
-_SCREEN_SHARE = 0.1
-_SCREEN_PEAK = 30.0
-_SCREEN_PERIOD = 12.0
 _MARGIN = 12  # photo pixels of noise beyond a band: the widest blur's and Lanczos's reach
 #: Crop pixels beyond the damage that its fill's soft edge reaches in a face that keeps its detail
 #: (:func:`faceapp.core.paste.soft_hole`: the margin, feathered over as many), and a pixel more.
@@ -197,32 +193,6 @@ def texture_at(image: np.ndarray, flat: np.ndarray, *, screen: bool = False) -> 
     spread = math.sqrt(float(np.mean(left * left) * np.mean(right * right))) if pairs.any() else 0.0
     correlation = float(np.mean(left * right) / spread) if spread > 0 else 0.0
     return Texture(covariance, correlation, screen and is_screen(image.mean(axis=2)))
-
-
-def is_screen(brightness: np.ndarray) -> bool:
-    """Whether ``brightness`` (HxW float32, the photo's scale) is a printed screen: its fine detail
-    (periods under 12 px) mostly in sharp spectral peaks, as halftone dots are and grain never is;
-    looked for away from the strongest edges (the 40 % steepest pixels), since a straight edge's
-    spectrum is a line of such peaks (the edge of a face on a dark backdrop read as a screen).
-    Checked: halftone screens of 2, 3, 4, 6 and 8 px at 0°, 15° and 45° and the halftone child of
-    gf_Blake_Lively are screens; grain, sensor noise, the other faces of ../shared/testdata and
-    such an edge are not."""
-    smooth = cv2.GaussianBlur(brightness, (0, 0), 2.0, borderType=cv2.BORDER_REFLECT)
-    slope = np.hypot(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
-    calm = (slope <= np.quantile(slope, 0.6)).astype(np.float32)
-    detail = brightness - cv2.GaussianBlur(brightness, (0, 0), 4.0, borderType=cv2.BORDER_REFLECT)
-    detail = detail * cv2.GaussianBlur(calm, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT)
-    height, width = detail.shape
-    taper = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
-    power = np.abs(np.fft.fft2(detail * taper)) ** 2
-    fine = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :]) >= 1.0 / _SCREEN_PERIOD
-    total = float(power[fine].sum())
-    if total <= 0:
-        return False
-    level = np.log(np.fft.fftshift(power) + 1e-6 * total / power.size).astype(np.float32)
-    around = cv2.blur(level, (9, 9), borderType=cv2.BORDER_REFLECT)  # (shifted: the peaks' neighbours are near)
-    peaks = np.fft.ifftshift(level - around > math.log(_SCREEN_PEAK)) & fine
-    return float(power[peaks].sum()) >= _SCREEN_SHARE * total
 
 
 def grain_to_add(photo: Texture | None, face: Texture | None) -> Grain | None:

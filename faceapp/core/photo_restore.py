@@ -13,7 +13,9 @@ of enabled faces passed in), not :attr:`Face.index`. Which faces to pass is
 A ``damage`` mask (HxW uint8, 255 = damaged; :mod:`faceapp.core.damage`) repairs the photo too:
 the background's damaged pixels are filled classically, and a face with damaged pixels is first
 repaired with the face prior (:mod:`faceapp.core.face_repair`), each seed its own fill, then
-restored. :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
+restored. A photo printed with a halftone screen, its faces too, is restored from the photo with the
+screen smoothed out (:mod:`faceapp.core.halftone`; ``PhotoResult.photo`` is that photo, the
+stage "smoothing out the printed screen" yielded first). :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
 (:mod:`faceapp.core.refine`); each pass becomes a candidate. :func:`iter_resample_face` samples one
 face's seeds again with sharp-face sparing switched off for it (:attr:`Face.diffuse_anyway`) or back on.
 
@@ -47,6 +49,7 @@ from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
 from faceapp.core.grain import Grain, add_grain, face_grains, grain_fill, grain_survives
 from faceapp.core.greyscale import grey_copy, make_grey
+from faceapp.core.halftone import Screen, descreen, find_screen
 from faceapp.core.paste import (
     FaceMask,
     KeptDetail,
@@ -90,6 +93,8 @@ class PhotoSettings:
     (:mod:`faceapp.core.grain`; not an aligned crop, which has nothing around its face).
     precision: the engine's inference precision, recorded in the provenance.
     repair_resamples: RePaint resamplings per step when damaged faces are repaired (1 = none).
+    descreen: a printed halftone screen that the faces are printed with is smoothed out of the
+    photo before they are restored (:mod:`faceapp.core.halftone`).
     """
 
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
@@ -100,6 +105,7 @@ class PhotoSettings:
     precision: str = "auto"
     repair_resamples: int = 1
     match_grain: bool = True
+    descreen: bool = True
 
     def __post_init__(self) -> None:
         if self.seeds_per_face < 1:
@@ -254,6 +260,9 @@ class PhotoResult:
     settings: PhotoSettings
     model_name: str
     damage: np.ndarray | None = None
+    #: the printed screen smoothed out of the photo before its faces were restored (``photo`` is
+    #: the photo so smoothed), or None
+    screen: Screen | None = None
     _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
@@ -458,12 +467,14 @@ class PhotoResult:
             "polish_timestep": sampler.polish_timestep,
             "upscale": self.scale,
             "match_grain": self.settings.match_grain,
+            "descreen": self.settings.descreen,
             "spare_sharp_faces": sampler.spare_sharp_faces,
             "faces": [_face_provenance(f, grain) for f, grain in
                       zip(self.faces, (self.grain_matched and self._cached_grains(self.shown()))
                           or [None] * len(self.faces), strict=True)],
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
+            **({"descreened": self.screen.provenance()} if self.screen is not None else {}),
         }
 
 
@@ -492,6 +503,14 @@ def _face_provenance(face: FaceResult, grain: Grain | None = None) -> dict[str, 
         record["refine"] = {"passes": len(passes), "changes": [round(p.change, 3) for p in passes],
                             "moved": round(face.refinement_distance(face.chosen), 3)}
     return record
+
+
+def descreened(photo: Photo, screen: Screen, *, should_cancel: Callable[[], bool] | None = None) -> Photo:
+    """``photo`` with ``screen`` smoothed out of its pixels (and of their sRGB version)."""
+    srgb = photo.srgb_pixels
+    return dataclasses.replace(
+        photo, rgb=_frozen(descreen(photo.rgb, screen, should_cancel=should_cancel)),
+        srgb_pixels=None if srgb is None else _frozen(descreen(srgb, screen, should_cancel=should_cancel)))
 
 
 def whole_image_face(photo: Photo, engine: Engine) -> Face:
@@ -545,6 +564,12 @@ def iter_restore_photo(
             raise ValueError(f"a face's own damage mask needs exactly one face, not {len(todo)}")
         face_damage = check_mask(face_damage, engine.face_size, engine.face_size, name="the face's damage mask")
         face_damage = _frozen(face_damage) if face_damage.any() else None
+    screen = find_screen(photo.rgb, should_cancel=should_cancel) if settings.descreen else None
+    if screen is not None and not any(screen.holds(photo.rgb, face.box) for face in todo):
+        screen = None  # (a dotted wall behind the faces, not a print of them: left as it is)
+    if screen is not None:
+        yield "smoothing out the printed screen"
+        photo = descreened(photo, screen, should_cancel=should_cancel)
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
     results = []
     for position, face in enumerate(todo):
@@ -574,7 +599,7 @@ def iter_restore_photo(
                          for image in (plain, photo.alpha))
     result = PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
-        model_name=getattr(engine, "model_name", "model"), damage=damage,
+        model_name=getattr(engine, "model_name", "model"), damage=damage, screen=screen,
     )
     result._run.fill = fill
     return result

@@ -61,7 +61,8 @@ class Preferences:
     model's ``default_fidelity`` / ``default_steps``. seeds_per_face: candidates per face (seeds base_seed, base_seed + 1, …).
     spare_sharp_faces: faces the restorer barely changed get less diffusion (:mod:`faceapp.core.sparing`),
     at the model's own fidelity and at one the user chose alike. match_grain: each restored face
-    gets the grain of the photo around it (:mod:`faceapp.core.grain`).
+    gets the grain of the photo around it (:mod:`faceapp.core.grain`). descreen: a photo whose faces are
+    printed with a halftone screen is restored with the screen smoothed out (:mod:`faceapp.core.halftone`).
     face_selection / min_face_size / include_unsure_faces: which detected faces are restored (a face
     the detector is unsure of is left off where it is sure of others, unless the last says so:
     :attr:`faceapp.core.faces.Face.unsure`). repair_resamples: RePaint
@@ -81,6 +82,7 @@ class Preferences:
     polish_timestep: Annotated[int, Field(ge=0, le=MAX_POLISH_TIMESTEP)] = 0
     spare_sharp_faces: bool = True
     match_grain: bool = True
+    descreen: bool = True
     seeds_per_face: Annotated[int, Field(ge=1, le=MAX_SEEDS)] = 4
     base_seed: Annotated[int, Field(ge=0)] = 0
     repair_resamples: Annotated[int, Field(ge=1, le=MAX_RESAMPLES)] = 1

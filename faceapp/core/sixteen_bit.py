@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from faceapp.core.export import holds_16_bits
+from faceapp.core.halftone import Screen, descreen
 from faceapp.core.photo_io import Photo
 from faceapp.core.photo_restore import PhotoResult
 from faceapp.core.upscale import upscale_image
@@ -52,8 +53,9 @@ def writes_16_bit(photo: Photo, fmt: str) -> bool:
         fmt, one_channel=photo.single_channel, alpha=photo.alpha is not None)
 
 
-def read_16_bit(photo: Photo) -> SixteenBitPixels | None:
-    """``photo``'s file read again in 16 bits per channel, turned upright as ``photo`` was; None
+def read_16_bit(photo: Photo, *, screen: Screen | None = None) -> SixteenBitPixels | None:
+    """``photo``'s file read again in 16 bits per channel, turned upright as ``photo`` was (and
+    with ``screen``, the printed screen smoothed out of ``photo``, smoothed out as well); None
     (logged) when it cannot be: the file is gone, another picture now, or not 16-bit pixels that
     OpenCV reads (a 16-bit CMYK or palette file). The caller then writes the 8-bit result."""
     path = photo.path
@@ -74,6 +76,8 @@ def read_16_bit(photo: Photo) -> SixteenBitPixels | None:
     decoded_rgb, decoded_alpha = found
     for turn in turns:
         rgb = _upright(decoded_rgb, turn)
+        if screen is not None and rgb.shape[:2] == screen.shape:
+            rgb = descreen(rgb, screen)
         if _same_picture(rgb, photo.rgb):
             break
     else:

@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, Signal
 from faceapp import paths
 from faceapp.core.application import (
     covered_features_message,
+    descreened_message,
     faces_left_off_with_damage,
     left_off_damage_message,
     named_as_settings_say,
@@ -524,6 +525,9 @@ class Session(QObject):
                                        "Diffuse anyway in the seed gallery")
         if spared:
             self.note.emit(f"{path.name}: {spared}", path)
+        descreened = descreened_message(outcome.result, switch="Settings ▸ Halftone off keeps the dots.")
+        if descreened:
+            self.note.emit(f"{path.name}: {descreened}", path)
         covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)

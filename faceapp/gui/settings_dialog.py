@@ -174,6 +174,11 @@ class SettingsDialog(QDialog):
                                   "model makes them. A printed screen (halftone dots) is not matched, nor a JPEG "
                                   "saved below quality 85 (its fine detail is the encoder's). Switching it applies to "
                                   "restored photos at once, without restoring them again")
+        self.descreen = _check("Smooth out printed dots", prefs.descreen,
+                               "A photo printed with a halftone screen (the dots of a newspaper, magazine or book), "
+                               "its faces too, is restored with the screen smoothed out of it, only where the "
+                               "screen is: the restorer reads dots as detail and smears them. Each photo so "
+                               "smoothed is said after its restore. Off: the dots are restored as they are")
         self.seeds = QSpinBox()
         self.seeds.setRange(1, MAX_SEEDS)
         self.seeds.setValue(prefs.seeds_per_face)
@@ -245,6 +250,7 @@ class SettingsDialog(QDialog):
         restoration.addRow("Smallest face", self.min_face_size)
         restoration.addRow("Sparing", self.spare_sharp_faces)
         restoration.addRow("Grain", self.match_grain)
+        restoration.addRow("Halftone", self.descreen)
         restoration.addRow("Seeds per face", self.seeds)
         restoration.addRow("Steps", self.steps)
         restoration.addRow("Background upscale", self.upscale)
@@ -350,6 +356,7 @@ class SettingsDialog(QDialog):
             polish_timestep=self.polish.value(),
             spare_sharp_faces=self.spare_sharp_faces.isChecked(),
             match_grain=self.match_grain.isChecked(),
+            descreen=self.descreen.isChecked(),
             seeds_per_face=self.seeds.value(),
             base_seed=self.base_seed.value(),
             repair_resamples=self.repair_resamples.value(),
