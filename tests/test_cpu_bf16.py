@@ -84,6 +84,16 @@ def test_the_real_probe_times_both_precisions_and_leaves_the_thread_count_alone(
     assert torch.get_num_threads() == threads
 
 
+def test_the_probe_leaves_the_global_random_generator_alone():
+    """A training run seeds torch, then asks whether bf16 is fast: a first run, which measures,
+    must build the same network as the next, which reads the cached verdict (ML QA)."""
+    torch.manual_seed(5)
+    cpu_bf16.probe_rounds(rounds=2)
+    after_probe = torch.rand(4)
+    torch.manual_seed(5)
+    assert torch.equal(torch.rand(4), after_probe)
+
+
 def test_a_verdict_the_two_halves_disagree_on_is_used_but_not_cached(monkeypatch, tmp_path):
     """A busy machine at the first start: a spell that slowed bf16's first half gives an unsettled
     verdict; it is used, not kept, and the next start measures again (and keeps a settled one)."""

@@ -149,9 +149,35 @@ def test_export_refuses_the_bundled_models_name_outside_the_bundled_folder(runs,
     bundled.mkdir()
     shutil.copy(REPO / "models" / "faceapp-compact.toml", bundled)
     monkeypatch.setattr(export_module.paths, "bundled_models_dir", lambda: bundled)
-    result = export_model(restorer_run=restorer, prior_run=prior, out_dir=bundled)
+    result = export_model(restorer_run=restorer, prior_run=prior, out_dir=bundled, replace=True)
     assert result.model_card == bundled / "MODEL_CARD.md"
     assert "see MODEL_CARD.md" in result.manifest.read_text()
+
+
+def test_export_replaces_a_model_only_when_asked(runs, tmp_path, monkeypatch):
+    """ML QA: an export with the default name into models/ replaced the shipped model and its
+    hand-kept card without a word; an earlier export of the same name went the same way."""
+    restorer, prior = runs
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    shutil.copy(REPO / "models" / "faceapp-compact.toml", bundled)
+    (bundled / "MODEL_CARD.md").write_text("# kept by hand\n")
+    monkeypatch.setattr(export_module.paths, "bundled_models_dir", lambda: bundled)
+    kept = (bundled / "faceapp-compact.toml").read_bytes()
+    with pytest.raises(ConfigError, match=r"faceapp-compact.toml exists.*--replace.*Nothing was written"):
+        export_model(restorer_run=restorer, prior_run=prior, out_dir=bundled)
+    assert (bundled / "faceapp-compact.toml").read_bytes() == kept
+    assert (bundled / "MODEL_CARD.md").read_text() == "# kept by hand\n" and len(list(bundled.iterdir())) == 2
+    user = tmp_path / "user"
+    first = export_model(restorer_run=restorer, prior_run=prior, out_dir=user, name="mine")
+    # a user's model is named by its name, described as what it is, and told it is not the default
+    text = first.manifest.read_text()
+    assert 'title = "mine"' in text and "bundled with the app" not in text
+    assert any("stays the default" in w and "--model mine" in w for w in first.warnings)
+    with pytest.raises(ConfigError, match="mine.toml exists"):
+        export_model(restorer_run=restorer, prior_run=prior, out_dir=user, name="mine", default_steps=3)
+    again = export_model(restorer_run=restorer, prior_run=prior, out_dir=user, name="mine", default_steps=3, replace=True)
+    assert "default_steps = 3" in again.manifest.read_text()
 
 
 def test_two_models_exported_into_one_folder_keep_their_own_cards(runs, tmp_path):
@@ -175,7 +201,7 @@ def test_export_warns_about_a_barely_trained_network(runs, tmp_path, capsys):
     assert any("the prior" in w and "has trained only 2 steps" in w for w in result.warnings)
     capsys.readouterr()
     assert training_main(["export", "--restorer-run", str(restorer), "--prior-run", str(prior), "--out",
-                          str(tmp_path / "m2"), "--name", "early"]) == 0
+                          str(tmp_path / "m2"), "--name", "early", "--not-default"]) == 0
     warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 2 and all("has trained only 2 steps" in w for w in warnings)
 

@@ -54,13 +54,17 @@ def fingerprint(capabilities: dict) -> dict:
 
 def _probe_layers(dtype: torch.dtype) -> list[tuple[torch.nn.Conv2d, torch.Tensor]]:
     """The probe's convolutions and inputs in ``dtype``, channels_last (the layout faceapp's CPU
-    networks run in)."""
+    networks run in). Made without drawing from torch's global generator: a training run seeds it
+    before it asks whether bf16 is fast, and a first run (no verdict cached yet) initialised its
+    network differently from the next (ML QA: the same config and seed, another loss at step 10)."""
     gen = torch.Generator().manual_seed(0)
     layers = []
-    for channels, size in _PROBE_LEVELS:
-        conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(dtype=dtype, memory_format=torch.channels_last)
-        x = torch.randn(_PROBE_BATCH, channels, size, size, generator=gen).to(dtype=dtype, memory_format=torch.channels_last)
-        layers.append((conv, x))
+    with torch.random.fork_rng(devices=[]):
+        for channels, size in _PROBE_LEVELS:
+            conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(dtype=dtype, memory_format=torch.channels_last)
+            x = torch.randn(_PROBE_BATCH, channels, size, size, generator=gen).to(dtype=dtype,
+                                                                                  memory_format=torch.channels_last)
+            layers.append((conv, x))
     return layers
 
 

@@ -54,7 +54,7 @@ def _export(args) -> None:
     evaluation = args.evaluation.read_text(encoding="utf-8") if args.evaluation else ""
     notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
     result = export_model(restorer_run=args.restorer_run, prior_run=args.prior_run, out_dir=args.out,
-                          name=args.name, title=args.title, default=not args.not_default,
+                          name=args.name, title=args.title, default=not args.not_default, replace=args.replace,
                           default_steps=args.default_steps, default_fidelity=args.default_fidelity,
                           sharp_faces=SharpFaceSparing(*args.sharp_faces) if args.sharp_faces else None,
                           fidelity_range=(FidelityRange(args.works_down_to[0], args.works_down_to[1])
@@ -118,8 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--name", default="faceapp-compact",
                    help="the model's name: lower-case letters, digits, '.', '_' and '-' (default faceapp-compact, "
                         "the bundled model's, which only --out models may take)")
-    e.add_argument("--not-default", action="store_true", help="do not mark the model default = true")
-    e.add_argument("--title", default="faceapp compact (256 px, CPU-friendly)", help="the model's display name")
+    e.add_argument("--not-default", action="store_true",
+                   help="do not mark the model default = true (a model in the user's manifest folder is the default "
+                        "only while the bundled one cannot be used: choose it with --model NAME or in Settings)")
+    e.add_argument("--replace", action="store_true",
+                   help="replace a model of this name already in --out (its weights, manifest and card); without it "
+                        "the export refuses, writing nothing")
+    e.add_argument("--title", help="the model's display name (default: the bundled model's for its name, else the name)")
     e.add_argument("--default-steps", type=at_least(1), default=8,
                    help="the model's default DDIM steps (from the evaluation; default 8)")
     e.add_argument("--default-fidelity", type=fraction, default=0.5,

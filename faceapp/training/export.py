@@ -45,6 +45,7 @@ DATA_NOTE = (
     "aged 2-80, web photos). The upstream data set has no licence file and asks users to cite its "
     "paper; treat it as research data."
 )
+SHIPPED_TITLE = "faceapp compact (256 px, CPU-friendly)"
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,9 @@ def export_model(
     prior_run: str | Path,
     out_dir: str | Path,
     name: str = "faceapp-compact",
-    title: str = "faceapp compact (256 px, CPU-friendly)",
+    title: str | None = None,
     default: bool = True,
+    replace: bool = False,
     default_steps: int = 8,
     default_fidelity: float = 0.5,
     sharp_faces: SharpFaceSparing | None = None,
@@ -154,7 +156,12 @@ def export_model(
     DifFace does. The model's face size is the prior's
     ``image_size``. The card lists each network's training (steps, samples, hours, its validation
     curve when a run folder is given), the evaluation table and ``notes`` (e.g. what was seen in the
-    figures)."""
+    figures). ``title`` defaults to the bundled model's for its name, else to the name.
+
+    A model of that name already in ``out_dir`` (the bundled one in models/, an earlier export) is
+    replaced only with ``replace``: its card may hold what no export writes (:class:`ConfigError`)."""
+    if title is None:
+        title = SHIPPED_TITLE if name == SHIPPED_NAME else name
     if restorer_tones is not None and not is_tones_sigma(restorer_tones):
         raise ConfigError(f"the restorer tones' blur must be a number of face pixels above 0 and at most "
                           f"{MAX_TONES_SIGMA:g}, not {restorer_tones:g}")
@@ -169,10 +176,19 @@ def export_model(
     prior_cfg = parse_config(loaded["prior"][1]["config"], where="prior run")
     manifest = out / f"{name}.toml"
     card_name = model_card_name(name)
+    there = [path for path in (manifest, out / card_name, *(out / f"{name}-{kind}.safetensors" for kind in runs))
+             if path.exists()]
+    if there and not replace:
+        raise ConfigError(f"{there[0]} exists: the model {name!r} is in {out} already (the bundled one, or an earlier "
+                          "export), and its card may hold what no export writes. Give another --name, or --replace to "
+                          "replace its files and its card. Nothing was written.")
+
+    data = _data_note(restorer_cfg, prior_cfg)
 
     def manifest_text(entries) -> str:
         return _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
-                              sharp_faces, fidelity_range, restorer_tones, card_name=card_name)
+                              sharp_faces, fidelity_range, restorer_tones, card_name=card_name,
+                              aaf256=data == DATA_NOTE)
 
     # the files' sizes and checksums are known once written: checked as "unknown" (0, "") first
     _validate_manifest(manifest_text({kind: (meta, f"{name}-{kind}.safetensors", 0, "")
@@ -186,11 +202,15 @@ def export_model(
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         entries[kind] = (meta, path.name, path.stat().st_size, digest)
         files.append(path)
+    bundled = paths.bundled_models_dir()
+    if default and not _same_folder(out, bundled) and any(m.is_default for m in Registry([bundled]).list()):
+        warnings.append(f"{name} is marked default = true, but a model bundled with the app stays the default while "
+                        f"it can be used: choose {name} with --model {name}, or in Settings ▸ Model")
     curves = {kind: _validation_rows(run) for kind, run in runs.items()}
     manifest.write_text(manifest_text(entries), encoding="utf-8")
     card = out / card_name
     card.write_text(_model_card(name, title, entries, evaluation, curves, notes,
-                                training=_training_text(restorer_cfg, prior_cfg)), encoding="utf-8")
+                                training=_training_text(restorer_cfg, prior_cfg), data=data), encoding="utf-8")
     return ExportResult(manifest, tuple(files), card, tuple(warnings))
 
 
@@ -207,19 +227,27 @@ def _toml_value(value) -> str:
 
 
 def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None,
-                   fidelity_range=None, restorer_tones=None, *, card_name=MODEL_CARD_NAME) -> str:
+                   fidelity_range=None, restorer_tones=None, *, card_name=MODEL_CARD_NAME, aaf256=True) -> str:
     """The manifest's TOML; ``entries``: (run metadata, file name, size, sha256) by network."""
     d = prior_cfg.diffusion
+    if name == SHIPPED_NAME:
+        description = ("A small restorer and face prior trained by the faceapp project for fast restoration on a "
+                       "CPU, bundled with the app (no download). Less detailed than the official DifFace model. "
+                       f"Trained on research data (All-Age-Faces): see {card_name}.")
+    else:
+        description = ("A restorer and face prior trained with faceapp's training code "
+                       f"({'on research data, All-Age-Faces' if aaf256 else 'on the data its card names'}): "
+                       f"see {card_name}.")
+    licence = ("faceapp project weights; training data is research data" if aaf256
+               else "weights trained with faceapp; the training data's terms apply")
     lines = [
-        "# faceapp's own compact model, exported by python -m faceapp.training export.",
+        "# A faceapp model, exported by python -m faceapp.training export.",
         "schema = 1",
         f"name = {_toml_value(name)}",
         f"title = {_toml_value(title)}",
         'description = """',
-        "A small restorer and face prior trained by the faceapp project for fast restoration on a "
-        "CPU, bundled with the app (no download). Less detailed than the official DifFace model. "
-        f"Trained on research data (All-Age-Faces): see {card_name}.\"\"\"",
-        f'licence = "faceapp project weights; training data is research data (see {card_name})"',
+        f'{description}"""',
+        f'licence = "{licence} (see {card_name})"',
         'homepage = ""',
         f"face_size = {int(prior_cfg.model.config['image_size'])}",
         'face_template = "ffhq5"',
@@ -297,7 +325,16 @@ def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:
     )
 
 
-def _model_card(name, title, entries, evaluation, curves, notes, *, training: str) -> str:
+def _data_note(restorer_cfg, prior_cfg) -> str:
+    """The card's words on the training data: aaf256's terms, or the folders the runs read."""
+    roots = sorted({cfg.data.root for cfg in (restorer_cfg, prior_cfg)})
+    if all(Path(root).name == "aaf256" for root in roots):
+        return DATA_NOTE
+    return (f"Trained on the faces in {' and '.join(f'`{root}`' for root in roots)} (the runs' data folders). "
+            "Say here what they are, where they come from and under which terms.")
+
+
+def _model_card(name, title, entries, evaluation, curves, notes, *, training: str, data: str = DATA_NOTE) -> str:
     rows = []
     for kind in ("restorer", "prior"):
         meta, _, size, digest = entries[kind]
@@ -324,7 +361,7 @@ def _model_card(name, title, entries, evaluation, curves, notes, *, training: st
         *rows,
         "",
         "## Training data",
-        DATA_NOTE,
+        data,
         "",
         "## Training",
         training,
