@@ -58,7 +58,7 @@ from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_f
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
-from faceapp.core.photo_io import MAX_PIXELS, probe_photo, read_photo
+from faceapp.core.photo_io import MAX_PIXELS, file_is_whole, probe_photo, read_photo
 from faceapp.core.preferences import (
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_NAME_PATTERN,
@@ -464,7 +464,7 @@ class _Restorer:
         any is missing. A result of another photo under the same name (a.jpg and a.png, both
         giving a_restored.png) does not count."""
         found = [application.earlier_result(name, path) for name in self.destinations(path, relative)]
-        return None if None in found else found
+        return None if None in found or not all(file_is_whole(f) for f in found) else found
 
     def preflight(self, path: Path, relative: Path | None = None) -> None:
         """Checks made from the header, before the photo is decoded: memory, the faces given, the
@@ -642,7 +642,8 @@ class _Restorer:
 
         for k, dest in enumerate(destinations):
             earlier = application.earlier_result(dest, path) if self.args.skip_existing else None
-            if earlier is not None:  # a resumed photo: this seed's file was written before
+            cut_short = earlier is not None and not file_is_whole(earlier)
+            if earlier is not None and not cut_short:  # a resumed photo: this seed's file was written before
                 settle(path_json(earlier))
                 note_depth(earlier)
                 continue
@@ -662,6 +663,10 @@ class _Restorer:
             if replace and _someone_elses(dest):
                 target = application.earlier_result(dest, path) or dest
                 replace = target != dest
+            if cut_short:  # (QA: a result cut short by a copy or a sync counted as restored)
+                target, replace = earlier, True
+                tqdm.write(f"note: {path_text(earlier)} is cut short (a copy or a sync interrupted?): this photo is "
+                           "restored again, and its result replaces it.", file=sys.stderr)
             on_progress(f"writing {path_text(target.name)}")  # (a 1.7 GB PNG: minutes)
             try:
                 make_output_folder(dest.parent)

@@ -199,7 +199,8 @@ _AFTER_INTERRUPT = {
 }
 _COMMANDS = {"list": _list, "download": _download, "import": _import, "verify": _verify,
              "delete": _delete}
-_METHODS = {"sha256": "checksum matches", "structure": "loads safely, keys and shapes match",
+_METHODS = {"sha256": "checksum matches", "structure": "loads safely, keys and shapes match, numbers finite",
+            "sha256 and structure": "checksum matches; loads safely, keys and shapes match, numbers finite",
             "size": "size matches", "present": "present; nothing to check it against"}
 
 

@@ -20,7 +20,7 @@ from pipeline_util import identity_engine, psnr
 
 import faceapp.cli as cli
 from faceapp.core.export import read_provenance
-from faceapp.core.photo_io import read_photo
+from faceapp.core.photo_io import file_is_whole, read_photo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -555,6 +555,28 @@ def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
     assert not (out_dir / "a_restored_seed0_2.jpg").exists() and not (out_dir / "c_restored_seed0_3.jpg").exists()
     code, out, _ = _run(capsys, "restore", "--help")
     assert code == 0 and "--skip-existing" in out
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "tif"])
+def test_skip_existing_restores_again_a_result_cut_short(tmp_path, testdata_dir, capsys, fmt):
+    """QA: a result cut by an interrupted copy or sync counted as restored; it is restored again, in
+    its place, and said."""
+    album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
+    out_dir = tmp_path / "out"
+    options = ("-o", out_dir, "--format", fmt, "--no-progress", *FACE)
+    assert _run(capsys, album, *options)[0] == 0
+    cut = out_dir / f"b_restored.{fmt}"
+    whole = cut.read_bytes()
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    code, out, err = _run(capsys, album, *options, "--skip-existing", "--json")
+    summary = json.loads(out)
+    assert code == 0 and [r["status"] for r in summary["results"]] == ["skipped", "ok"]
+    if fmt == "webp":  # (its metadata comes last in the file: cut off, it is not known as faceapp's result)
+        assert file_is_whole(out_dir / "b_restored_2.webp") and "b_restored.webp exists, so this result is" in err
+        return
+    assert f"note: {cut} is cut short" in err and "its result replaces it" in err
+    assert cut.stat().st_size == len(whole) and sorted(p.name for p in out_dir.iterdir()) == [
+        f"a_restored.{fmt}", f"b_restored.{fmt}"]
 
 
 def test_skip_existing_skips_only_a_photos_own_results(tmp_path, testdata_dir, capsys):

@@ -277,6 +277,50 @@ def test_default_prefers_installed_models(manifests_dir, registry_for, configs, 
     assert registry.default().name == "b"  # installed and marked default
 
 
+def test_a_damaged_bundled_default_is_not_replaced_by_another_model_unsaid(manifests_dir, registry_for, configs,
+                                                                         tmp_path):
+    """QA: the bundled model's prior cut short, and a user's model restored every photo in its place
+    without a word; the default stays the default, and its restore says what to do: reinstall (an
+    import or a copy in the weights folder is not read while the bundled file lies beside the manifest)."""
+    data = manifest_data(configs, name="bundled", default=True)
+    data["files"] = [{"name": PRIOR, "url": "", "size": 100, "sha256": ""},
+                     {"name": RESTORER, "url": "", "size": 0, "sha256": ""}]
+    write_manifest(manifests_dir, data)
+    (manifests_dir / PRIOR).write_bytes(b"x" * 60)  # cut short: 60 of its 100 bytes
+    (manifests_dir / RESTORER).write_bytes(b"x")
+    user = manifest_data(configs, name="mine")
+    user["files"] = [{"name": "m.pth"}]
+    user["prior"]["file"] = user["restorer"]["file"] = "m.pth"
+    write_manifest(manifests_dir, user)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "m.pth").write_bytes(b"x")
+    registry = registry_for()
+    assert registry.default().name == "bundled"
+    with pytest.raises(ModelNotFoundError, match=r"'bundled' that came with faceapp is damaged: .*Reinstall faceapp"):
+        registry.require_installed()
+
+
+def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_dir, registry_for, configs, sources):
+    """ML QA: a manifest whose width its own (checksummed) weights do not have verified "OK
+    (checksum matches)"; QA: bytes of NaN in a prior verified OK, then every restore failed."""
+    data = manifest_data(configs)
+    for entry in data["files"]:
+        entry["sha256"] = sha256(sources[entry["name"]])
+    write_manifest(manifests_dir, data)
+    for source in sources.values():
+        registry_for().import_file("tiny", source)
+    data["prior"]["config"] = {**configs["iddpm_unet"], "model_channels": 2 * configs["iddpm_unet"]["model_channels"]}
+    write_manifest(manifests_dir, data)  # (edited by hand since)
+    registry = registry_for()
+    with pytest.raises(ArchitectureMismatchError, match="do not fit"):
+        registry.verify("tiny")
+    state = dict(loading.read_state_dict(sources[PRIOR]))
+    first = next(k for k, v in state.items() if v.is_floating_point())
+    state[first] = torch.full_like(state[first], float("nan"))
+    with pytest.raises(CorruptModelError, match="invalid numbers"):
+        loading.check_finite(state, sources[PRIOR])
+
+
 def test_missing_model_error_says_how_to_get_it(manifests_dir, registry_for, configs, tmp_path):
     data = manifest_data(configs)
     for entry in data["files"]:
@@ -454,7 +498,7 @@ def test_verify_uses_the_checksum_when_known(
     registry = registry_for()
     for source in sources.values():
         registry.import_file("tiny", source)
-    assert [c.method for c in registry.verify("tiny")] == ["sha256", "sha256"]
+    assert [c.method for c in registry.verify("tiny")] == ["sha256 and structure"] * 2
     installed = tmp_path / "weights" / RESTORER
     flipped = bytearray(installed.read_bytes())
     flipped[-100] ^= 0xFF  # same size, different content

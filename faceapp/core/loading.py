@@ -300,6 +300,15 @@ def check_state_dict(
     )
 
 
+def check_finite(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike) -> None:
+    """Raise :class:`CorruptModelError` when a floating-point tensor of ``state_dict`` (read from
+    ``path``) holds NaN or infinity: damaged bytes that load, then make every result invalid."""
+    bad = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CorruptModelError(f"{path} holds invalid numbers (NaN or infinity) in {len(bad)} of its tensors "
+                                f"({bad[0]}{', …' if len(bad) > 1 else ''}): the file is damaged.")
+
+
 def load_network(
     arch: str,
     config: Mapping[str, Any],

@@ -37,6 +37,7 @@ import io
 import logging
 import math
 import mmap
+import os
 import re
 import struct
 import threading
@@ -558,6 +559,42 @@ def jpeg_file_quality(path: str | Path) -> int | None:
             return _jpeg_quality(image) if image.format == "JPEG" else None
     except Exception:  # noqa: BLE001 - unreadable: nothing to tell
         return None
+
+
+#: A PNG's last chunk, whole: IEND, no data, its CRC.
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+_TIFF_PIECES = ((273, 279), (324, 325))  # (StripOffsets, StripByteCounts), (TileOffsets, TileByteCounts)
+
+
+def file_is_whole(path: str | Path) -> bool:
+    """Whether the JPEG, PNG, WebP or TIFF file at ``path`` holds all that it says it does, as a
+    file faceapp writes always does: a JPEG's end marker, a PNG's last chunk, a WebP's RIFF size,
+    every TIFF strip within the file. A copy or a sync cut short is not (QA: a result cut to 20 KB
+    counted as restored by --skip-existing). True for other formats; False for a file that cannot
+    be read."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as file:
+            head = file.read(12)
+            file.seek(max(0, size - 1024))
+            tail = file.read()
+        if head[:3] == b"\xff\xd8\xff":
+            return b"\xff\xd9" in tail[-64:]  # (its end marker, give or take a little padding after it)
+        if head[:8] == b"\x89PNG\r\n\x1a\n":
+            return tail.endswith(_PNG_END)
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return int.from_bytes(head[4:8], "little") + 8 <= size
+        if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            with warnings.catch_warnings(), Image.open(path) as image:
+                warnings.simplefilter("ignore")  # (Pillow's "Truncated File Read": what is asked here)
+                for offsets, counts in _TIFF_PIECES:
+                    starts, lengths = image.tag_v2.get(offsets), image.tag_v2.get(counts)
+                    if starts is not None and lengths is not None:
+                        ends = np.asarray(starts, np.int64).ravel() + np.asarray(lengths, np.int64).ravel()
+                        return bool(ends.max(initial=0) <= size)
+        return True
+    except Exception:  # noqa: BLE001 - unreadable: not whole
+        return False
 
 
 def _jpeg_quality(image: Image.Image) -> int | None:

@@ -233,13 +233,19 @@ class Registry:
 
     def default(self) -> ModelManifest:
         """The installed model marked ``default = true``, else the first installed model, else
-        the model marked default, else the first one."""
+        the model marked default, else the first one. A model marked default whose files are
+        damaged or half downloaded is still the default (its restore then says so): another model
+        standing in for it unsaid was a surprise (QA: a damaged bundled prior, and a user's model
+        restored every photo, its name only in the provenance)."""
         manifests = self.list()
         if not manifests:
             raise ModelNotFoundError(
                 "No model manifests were found in "
                 f"{' or '.join(str(d) for d in self.manifest_dirs)}. Reinstall faceapp."
             )
+        marked = next((m for m in manifests if m.is_default), None)
+        if marked is not None and any(f.state in (DAMAGED, PARTIAL) for f in self.status(marked.name).files):
+            return marked
         pool = [m for m in manifests if self.is_installed(m.name)] or manifests
         return next((m for m in pool if m.is_default), pool[0])
 
@@ -309,6 +315,10 @@ class Registry:
             lines = [f"The model '{manifest.name}' cannot be used: faceapp cannot read its weights folder "
                      f"{self.weights_dir} (permission denied). Give it back to your user, e.g.  "
                      f"sudo chown -R \"$USER\" {shlex.quote(str(self.weights_dir))}"]
+        elif any(f.bundled and f.state == DAMAGED for f in absent):
+            # (bundled files are found beside the manifest first: an import or a copy would not be read)
+            lines = [f"The model '{manifest.name}' that came with faceapp is damaged: {listing}. Reinstall faceapp "
+                     "(pip install --force-reinstall faceapp; from a checkout, git checkout -- models) to repair it."]
         else:
             lines = [f"The model '{manifest.name}' is not installed: {listing}."]
             if all(f.file.url for f in absent):
@@ -511,10 +521,10 @@ class Registry:
             raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
         except (CorruptModelError, ArchitectureMismatchError) as exc:
             self._record_verified(path, damaged=True)
-            error = type(exc)(
-                f"{exc} To replace it:  {CLI} models delete {manifest.name}  then download or "
-                "import the model again."
-            )
+            fix = ("Reinstall faceapp to repair it (pip install --force-reinstall faceapp; from a checkout, "
+                   "git checkout -- models)." if path.parent == manifest.source.parent
+                   else f"To replace it:  {CLI} models delete {manifest.name}  then download or import the model again.")
+            error = type(exc)(f"{exc} {fix}")
             error.missing = (manifest.title or manifest.name, f"{entry.name} (damaged)")
             raise error from None
         self._record_verified(path)
@@ -573,19 +583,21 @@ class Registry:
                 f"{path} has {size} bytes, but the model's file {entry.name} has {entry.size}: "
                 "it is truncated or a different file."
             )
-        if entry.sha256:
-            if file_sha256(path) != entry.sha256:
-                raise CorruptModelError(f"{path} does not match the checksum of {entry.name}.")
-            return "sha256"
+        if entry.sha256 and file_sha256(path) != entry.sha256:
+            raise CorruptModelError(f"{path} does not match the checksum of {entry.name}.")
         spec = manifest.network_for_file(entry.name)
         if spec is None:
-            return "size" if entry.size else "present"
+            return "sha256" if entry.sha256 else "size" if entry.size else "present"
         from faceapp.core import loading  # imports torch: only when a file must be read
 
+        # the file as the manifest builds its network, checksum or not (ML QA: a manifest's arch
+        # misspelt, or a width that its own exported file does not have, verified "OK (checksum
+        # matches)"), and its numbers finite (QA: bytes of NaN verified OK, then every restore failed)
         if state_dict is None:
             state_dict = loading.read_state_dict(path)
         loading.check_state_dict(spec.arch, spec.config, state_dict)
-        return "structure"
+        loading.check_finite(state_dict, path)
+        return "sha256 and structure" if entry.sha256 else "structure"
 
     def deletion_plan(self, name: str) -> DeletionPlan:
         """What :meth:`delete` would remove of the model's files and what it would keep: bundled
