@@ -3,9 +3,9 @@ appears: the menus and the toolbar."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMenuBar, QToolBar, QWidget
 
 from faceapp.gui.icons import icon
 
@@ -119,6 +119,8 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
                 menu.addMenu(submenus[name])
             else:
                 menu.addAction(actions[name])
+    for menu in window.menuBar().findChildren(QMenu):
+        menu.aboutToHide.connect(lambda bar=window.menuBar(): QTimer.singleShot(0, lambda: _leave_menu_bar(bar)))
     menu_key = QAction("Menu bar", window)  # F10 opens the first menu, as on Linux desktops (QA: Alt alone did)
     menu_key.setShortcut(QKeySequence(Qt.Key.Key_F10))
     menu_key.triggered.connect(lambda: window.menuBar().setActiveAction(window.menuBar().actions()[0]))
@@ -129,6 +131,15 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
         toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])
     window.addToolBar(toolbar)
     return submenus
+
+
+def _leave_menu_bar(bar: QMenuBar) -> None:
+    """A menu closed by Esc (opened by F10 or Alt+letter) leaves the menu bar holding the keyboard,
+    its title highlighted by no style the QA saw: Tab, the arrows and the slider did nothing until a
+    second Esc. Unless another menu opened meanwhile (the arrows move between them), the menu bar
+    lets go at once, giving the keyboard back where it was (Qt's own second Esc)."""
+    if QApplication.activePopupWidget() is None and QApplication.focusWidget() is bar:
+        QApplication.sendEvent(bar, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
 
 
 class FittingToolBar(QToolBar):

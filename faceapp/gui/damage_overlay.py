@@ -6,8 +6,9 @@ brush is on, a left drag paints (a right drag, or any drag with the eraser on, e
 pixels through the view's own transform, so zoom and pan are respected; while it is off, the
 mouse passes through to the view. With the view focused the brush also paints from the keyboard
 (QA: it could be used with a mouse only): an arrow key places the brush where the pointer was or
-in the middle of what is shown, the arrows move it by its radius, Shift with an arrow paints as it
-moves, and Space paints where it is (each is one stroke, undone alone). Display and dispatch only:
+in the middle of the "before" side shown (not under the split's handle, QA), the arrows move it by
+its radius, Shift with arrows paints as it moves (one stroke until Shift is let go, undone at once,
+as a drag is: QA, four steps took four undos), and Space paints where it is. Display and dispatch only:
 the mask and its history are the editor's.
 """
 
@@ -57,6 +58,7 @@ class DamageOverlay(QWidget):
         self._hover: QPointF | None = None
         self._key_point: QPointF | None = None  # the brush placed from the keyboard (photo pixels)
         self._painting = False
+        self._key_stroke = False  # a stroke painted with Shift and the arrows, open until Shift is let go
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setMouseTracking(True)
         self.setAccessibleName("Damage painted on the photo")
@@ -67,6 +69,7 @@ class DamageOverlay(QWidget):
     # ---- what is shown and edited ------------------------------------------------------------
     def set_editor(self, editor: MaskEditor | None) -> None:
         """Show and edit ``editor``'s mask (None: nothing to show)."""
+        self._end_key_stroke()
         if self._editor is not None and self._listener is not None:
             self._editor.unsubscribe(self._listener)  # one listener per editor shown, however often photos switch
         self._editor, self._listener, self._key_point = editor, None, None
@@ -92,6 +95,7 @@ class DamageOverlay(QWidget):
     def set_brush(self, enabled: bool) -> None:
         """While on, dragging over the photo paints damage (or erases it)."""
         self._brush = bool(enabled)
+        self._end_key_stroke()
         if not enabled:
             self._key_point = None
         if not enabled and self._editor is not None:
@@ -137,7 +141,18 @@ class DamageOverlay(QWidget):
             self.setGeometry(self._view.rect())
         elif watched is self._view and event.type() == QEvent.Type.KeyPress and self._brush:
             return self._paint_key(event)
+        elif watched is self._view and event.type() == QEvent.Type.KeyRelease and event.key() == Qt.Key.Key_Shift:
+            self._end_key_stroke()
+        elif watched is self._view and event.type() == QEvent.Type.FocusOut:
+            self._end_key_stroke()
         return False
+
+    def _end_key_stroke(self) -> None:
+        """End the stroke painted from the keyboard, if one is open (announced as a drag's end is)."""
+        if self._key_stroke:
+            self._key_stroke = self._painting = False
+            if self._editor is not None:
+                self._editor.end_stroke()
 
     def _paint_key(self, event: QKeyEvent) -> bool:
         """Painting from the keyboard (see the module's notes); whether ``event`` was one of its keys."""
@@ -152,20 +167,36 @@ class DamageOverlay(QWidget):
         if event.isAutoRepeat() and key == Qt.Key.Key_Space:
             return True  # (held down: one dab)
         start = self._key_point
-        if start is None:  # placed where the pointer is, else in the middle of what is shown
-            where = self._hover if self._hover is not None else QPointF(self.width() / 2.0, self.height() / 2.0)
+        if start is None:  # placed where the pointer is, else in the middle of the "before" side shown
+            where = self._hover if self._hover is not None else self._middle_of_before()
             start = self._clamped_point(self._view.widget_to_image(where), size)
         point = start
         if key in _ARROWS and self._key_point is not None:
             dx, dy = _ARROWS[key]
             point = self._clamped_point(start + QPointF(dx * self._radius, dy * self._radius), size)
-        if key == Qt.Key.Key_Space or (key in _ARROWS and modifiers == Qt.KeyboardModifier.ShiftModifier):
-            self._editor.begin_stroke(start.x(), start.y(), radius=self._radius, erase=self._eraser)
+        if key in _ARROWS and modifiers == Qt.KeyboardModifier.ShiftModifier:
+            if not self._key_stroke:
+                self._editor.begin_stroke(start.x(), start.y(), radius=self._radius, erase=self._eraser)
+                self._key_stroke = self._painting = True
             self._editor.extend_stroke(point.x(), point.y())
+        else:
+            self._end_key_stroke()
+        if key == Qt.Key.Key_Space:
+            self._editor.begin_stroke(start.x(), start.y(), radius=self._radius, erase=self._eraser)
             self._editor.end_stroke()
         self._key_point = point  # (the ring is drawn there, wherever the photo is panned or zoomed to)
         self.update()
         return True
+
+    def _middle_of_before(self) -> QPointF:
+        """The middle of the "before" side as shown: of the part of the photo left of the split's
+        handle, or of all that is shown."""
+        shown = self._view.image_rect().intersected(QRectF(self.rect()))
+        if shown.isEmpty():
+            shown = QRectF(self.rect())
+        if self._view.view_mode() == "split" and self._view.after_image() is not None:
+            shown.setRight(min(shown.right(), max(shown.left() + 1.0, self._view.divider_x())))
+        return shown.center()
 
     @staticmethod
     def _clamped_point(point: QPointF, size: tuple[int, int]) -> QPointF:
