@@ -13,6 +13,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication
 
+from faceapp.gui.shortcuts_dialog import ShortcutsDialog
+
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
@@ -253,3 +255,21 @@ def test_tab_goes_round_every_control_both_ways_before_and_after_a_restore(windo
         assert {id(w) for w in reachable} <= {id(w) for w in forwards}, (stage, [type(w).__name__ for w in reachable if w not in forwards])
         if stage == "loaded":
             restore(window, qtbot, path)
+
+
+def test_help_lists_every_key_and_a_tool_says_its_keys_as_it_is_taken_up(window, qtbot):
+    """GUI QA: G, B, the brush's and the face box's keys were in tooltips and the README only."""
+    dialog = ShortcutsDialog(window.actions_, window)
+    qtbot.addWidget(dialog)
+    rows = [tuple(dialog.table.item(r, c).text() for c in range(3)) for r in range(dialog.table.rowCount())]
+    assert ("View menu", "G", "Seed gallery") in rows and ("Edit menu", "P", "Damage brush") in rows
+    assert any(keys == "Shift + arrows" and "one stroke" in what for _where, keys, what in rows)
+    shortcuts = {s.toString() for a in window.actions_.values() for s in a.shortcuts() if not s.isEmpty()}
+    listed = {k for _where, keys, _what in rows for k in keys.split(", ")}
+    assert shortcuts <= listed  # every action's shortcut, read from the actions
+    assert window.actions_["shortcuts"].shortcut() == QKeySequence(QKeySequence.StandardKey.HelpContents)
+    gui_util.hush(window)
+    window.actions_["damage_brush"].setChecked(True)
+    assert "Shift + arrows paint, Space dabs" in gui_util.said(window)
+    window.actions_["draw_box"].setChecked(True)
+    assert "press an arrow key to place one" in gui_util.said(window)

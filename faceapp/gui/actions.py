@@ -57,6 +57,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     # (with Ctrl: plain Page Up / Down belong to the slider and the zoomed photo's scrolling)
     "next_photo": ("&Next photo", "", "Ctrl+PgDown", "Show the next photo of the filmstrip"),
     "previous_photo": ("&Previous photo", "", "Ctrl+PgUp", "Show the previous photo of the filmstrip"),
+    "shortcuts": ("&Keyboard shortcuts", "", _Std.HelpContents, "Every key the window answers, in one list"),
     "log_folder": ("Open &log folder", "", "", "Show the folder holding faceapp's log file"),
     "about": ("&About faceapp", "", "", ""),
 }
@@ -98,7 +99,7 @@ MENUS: dict[str, list[str | None]] = {
               None, "next_photo", "previous_photo", None, "gallery"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
-    "&Help": ["log_folder", "about"],
+    "&Help": ["shortcuts", "log_folder", "about"],
 }
 TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "cancel", None,
                              "draw_box", "damage_brush", "eraser", "toggle_compare", "zoom_fit", "zoom_actual", None,

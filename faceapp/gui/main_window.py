@@ -54,6 +54,7 @@ from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.session import TO_OPEN, Session, face_number
 from faceapp.gui.settings_store import SettingsStore, invalid_text
+from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,15 @@ class MainWindow(QMainWindow):
         a["log_folder"].triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.user_log_dir()))))
         a["about"].triggered.connect(self._about)
+        a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self.actions_, self).exec())
+        # how a tool is used from the keyboard, said as it is taken up (GUI QA: in tooltips only,
+        # which a keyboard cannot open)
+        a["draw_box"].toggled.connect(lambda on: on and self.say(
+            "Face box: drag around a face, or press an arrow key to place one (the arrows move it, + / − resize "
+            "it, Enter adds it, Esc leaves)"))
+        a["damage_brush"].toggled.connect(lambda on: on and self.say(
+            "Damage brush: paint with the mouse (a right drag erases), or press an arrow key to place it "
+            "(Shift + arrows paint, Space dabs, [ / ] size, E erases, Esc leaves)"))
         self.restore_button.clicked.connect(self.restore_current)
         self.cancel_button.clicked.connect(s.cancel)
         self.fidelity.fidelityChanged.connect(self._set_fidelity)
