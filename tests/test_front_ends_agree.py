@@ -148,6 +148,20 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
         dialog.preferences()
 
 
+def test_the_steps_step_from_the_models_own_count(qtbot):
+    """GUI QA: Up on "Model's default" gave 1, then 2, for a model of 6 steps."""
+    dialog = SettingsDialog(Preferences(), models=[("tiny", "Tiny")], model_steps={"": 6, "tiny": 4})
+    qtbot.addWidget(dialog)
+    assert dialog.steps.text() == "Model's default (6)"
+    dialog.steps.stepUp()
+    assert dialog.steps.value() == 7
+    dialog.steps.setValue(0)
+    dialog.model.setCurrentIndex(dialog.model.findData("tiny"))
+    assert dialog.steps.text() == "Model's default (4)"
+    dialog.steps.stepDown()
+    assert dialog.steps.value() == 3 and dialog.preferences().steps == 3
+
+
 def test_settings_at_the_limits_the_cli_takes_come_back_unchanged_from_the_dialog(qtbot):
     """Review: the dialog cut a stored step count above 250 to 250 without a word (the CLI takes 1000)."""
     limits = Preferences(steps=MAX_STEPS, seeds_per_face=MAX_SEEDS, repair_resamples=MAX_RESAMPLES,

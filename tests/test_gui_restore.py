@@ -130,7 +130,7 @@ def test_clicking_a_restored_face_shows_its_seeds_and_its_tag_switches_it_off(wi
     assert window.session.entries[path].faces[0].enabled
     window.compare.faceClicked.emit(0)  # to be restored: a click leaves it so (GUI QA: a click to focus the
     assert window.session.entries[path].faces[0].enabled  # view switched a face off), and says how
-    assert "Face 1 is restored with the others; click its number to leave it out." in gui_util.said(window)
+    assert "Face 1 is restored with the others; click its number (or use Photo ▸ Faces) to leave it out." in gui_util.said(window)
     window.compare.faceToggled.emit(2)
     assert not window.session.entries[path].faces[2].enabled
 

@@ -147,3 +147,25 @@ def test_save_all_and_close_with_strokes_not_restored_asks_once(window, qtbot, p
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
     assert len(answers.asked) == 1 and "not saved" in answers.asked[0] and "Damage painted on" in answers.asked[0]
     assert len(written_beside(photo)) == 1
+
+
+def test_the_question_before_discarding_has_access_keys(qtbot, monkeypatch):
+    """GUI QA: "Save all and close" and "Close without saving" could be reached with Tab only."""
+    monkeypatch.undo()  # (the real question, not the suite's stand-in)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from faceapp.gui import confirm
+
+    seen = []
+
+    def answer() -> None:
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        seen.extend(b.text() for b in box.buttons())
+        box.reject()
+
+    QTimer.singleShot(50, answer)
+    assert confirm.ask_before_discarding(None, "2 photos are not saved.", discard="Close without saving",
+                                         save="Save all and close") == "cancel"
+    assert "&Save all and close" in seen and "Close &without saving" in seen
+    assert confirm.with_access_key("Replace", {"c"}) == "&Replace" and confirm.with_access_key("&Keep", set()) == "&Keep"

@@ -8,12 +8,26 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
+def with_access_key(text: str, taken: set[str]) -> str:
+    """``text`` with an access key (Alt + an underlined letter): the first letter starting a word that
+    ``taken`` (lower-case letters, updated) has not; unchanged when it has one already or none is
+    left (GUI QA: "Save all and close" and "Close without saving" could be reached with Tab only)."""
+    if "&" in text:
+        return text
+    for position, letter in enumerate(text):
+        if letter.isalpha() and (position == 0 or text[position - 1] == " ") and letter.lower() not in taken:
+            taken.add(letter.lower())
+            return f"{text[:position]}&{text[position:]}"
+    return text
+
+
 def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str | None = None) -> str:
     """Show ``text`` with a ``discard`` button, a ``save`` button when given, and Cancel (the
     default is Save when given, else Cancel: Enter loses nothing); returns "save", "discard" or "cancel"."""
     box = QMessageBox(QMessageBox.Icon.Warning, "faceapp", text, parent=parent)
-    save_button = box.addButton(save, QMessageBox.ButtonRole.AcceptRole) if save else None
-    discard_button = box.addButton(discard, QMessageBox.ButtonRole.DestructiveRole)
+    taken = {"c"}  # (Cancel's)
+    save_button = box.addButton(with_access_key(save, taken), QMessageBox.ButtonRole.AcceptRole) if save else None
+    discard_button = box.addButton(with_access_key(discard, taken), QMessageBox.ButtonRole.DestructiveRole)
     cancel_button = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(save_button or cancel_button)
     box.exec()

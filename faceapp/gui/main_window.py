@@ -541,7 +541,8 @@ class MainWindow(QMainWindow):
             self.gallery.select_face(position)
             self.side_panel.ensureWidgetVisible(self.gallery)  # (a low window scrolls its side panel)
         elif clicked is not None and clicked.enabled:
-            self.say(f"Face {index + 1} is restored with the others; click its number to leave it out.",
+            self.say(f"Face {index + 1} is restored with the others; click its number (or use Photo ▸ Faces) to leave "
+                     "it out.",
                      subject=self.current)
         else:
             self.session.toggle_face(self.current, index)

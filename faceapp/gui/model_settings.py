@@ -45,7 +45,7 @@ class ModelSettings:
         from faceapp.core.devices import available_devices
 
         dialog = SettingsDialog(window.session.prefs, models=self._model_choices(), available=available_devices(),
-                                default_model=self._default_title(), parent=window)
+                                default_model=self._default_title(), model_steps=self._model_steps(), parent=window)
         if dialog.exec():
             try:
                 prefs = dialog.preferences()
@@ -161,6 +161,15 @@ class ModelSettings:
         except Exception:
             return name or "none installed"
         return manifest.title if installed else f"{manifest.title} (not installed)"
+
+    def _model_steps(self) -> dict[str, int]:
+        """Each model's own step count by name, "" the default model's (empty if none can be read)."""
+        registry = self.registry()
+        try:
+            steps = {m.name: m.default_steps for m in registry.list()} if registry else {}
+            return {**steps, "": registry.default().default_steps} if steps else {}
+        except Exception:
+            return {}
 
     def _default_title(self) -> str:
         """The title of the model a restore uses when the settings name none ("" if none can be read)."""

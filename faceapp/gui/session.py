@@ -521,8 +521,8 @@ class Session(QObject):
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
         spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
-                                switch="To let the prior work on a spared face anyway, click the face and press "
-                                       "Diffuse anyway in the seed gallery")
+                                switch="To let the prior work on a spared face anyway, choose it in the seed "
+                                       "gallery (a click on the face, or its face list) and press Diffuse anyway")
         if spared:
             self.note.emit(f"{path.name}: {spared}", path)
         descreened = descreened_message(outcome.result, switch="Settings ▸ Halftone off keeps the dots.")
@@ -535,7 +535,7 @@ class Session(QObject):
         left = left_off_damage_message(
             faces_left_off_with_damage([dataclasses.replace(f, enabled=switched_on.get(f.index, f.enabled))
                                         for f in entry.faces], outcome.result.damage),
-            way="click its number in the photo to switch it on, and restore again")
+            way="click its number in the photo (or use Photo ▸ Faces) to switch it on, and restore again")
         if left:
             self.note.emit(f"{path.name}: {left}", path)
         self.runFinished.emit(path, outcome.seconds, "Restore")

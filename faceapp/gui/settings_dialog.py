@@ -9,7 +9,7 @@ laptop with a taskbar too."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette
@@ -106,14 +106,36 @@ class _FormScroller(QScrollArea):
         return QSize(self.widget().minimumSizeHint().width() + self._bar_width(), super().minimumSizeHint().height())
 
 
+class _StepsBox(QSpinBox):
+    """The step count, 0 showing as the model's own ("Model's default (6)"): stepped from there,
+    not from 0 (GUI QA: Up on "Model's default" gave 1, then 2, for a model of 6 steps)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._model_default: int | None = None
+        self.setSpecialValueText("Model's default")
+
+    def set_model_default(self, steps: int | None) -> None:
+        self._model_default = steps
+        self.setSpecialValueText(f"Model's default ({steps})" if steps else "Model's default")
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 (Qt override)
+        if self.value() == self.minimum() and self._model_default:
+            self.setValue(max(1, min(self.maximum(), self._model_default + steps)))
+        else:
+            super().stepBy(steps)
+
+
 class SettingsDialog(QDialog):
     """Edits a copy of the preferences; :meth:`preferences` returns the result."""
 
     def __init__(self, prefs: Preferences, *, models: Sequence[tuple[str, str]] = (),
                  devices: Sequence[str] = DEVICES, available: Sequence[str] | None = None,
-                 default_model: str = "", parent: QWidget | None = None) -> None:
+                 default_model: str = "", model_steps: Mapping[str, int] | None = None,
+                 parent: QWidget | None = None) -> None:
         """``models``: (name, text shown) of each model; ``default_model``: what the default model
-        is called, named beside "Default model"; ``available``: the devices this computer has
+        is called, named beside "Default model"; ``model_steps``: each model's own step count by
+        name ("" the default model's), shown as the steps' "Model's default" and stepped from; ``available``: the devices this computer has
         (:func:`faceapp.core.devices.available_devices`); the others are offered greyed out, named
         as not found (None: every one is available)."""
         super().__init__(parent)
@@ -143,10 +165,13 @@ class SettingsDialog(QDialog):
         self.model.setToolTip("The face model that restores: Default model is the one the Models window marks as "
                               "default (Models… installs others)")
 
-        self.steps = QSpinBox()
+        self.steps = _StepsBox()
         self.steps.setRange(0, MAX_STEPS)  # 0: the model's own (as the CLI, 1…MAX_STEPS)
-        self.steps.setSpecialValueText("Model's default")
         self.steps.setValue(prefs.steps or 0)
+        self._model_steps = dict(model_steps or {})
+        self.model.currentIndexChanged.connect(lambda _row: self.steps.set_model_default(
+            self._model_steps.get(self.model.currentData())))
+        self.steps.set_model_default(self._model_steps.get(self.model.currentData()))
         self.steps.setToolTip("How many denoising steps the face prior takes per face (DDIM): more is slower and "
                               "slightly finer; the model's default is what its evaluation chose")
         self.eta = QDoubleSpinBox()
