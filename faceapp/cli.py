@@ -58,7 +58,7 @@ from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_f
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
-from faceapp.core.photo_io import MAX_PIXELS, file_is_whole, probe_photo, read_photo
+from faceapp.core.photo_io import MAX_PIXELS, file_is_whole, probe_photo, quiet_pillow_warnings, read_photo
 from faceapp.core.preferences import (
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_NAME_PATTERN,
@@ -1161,6 +1161,7 @@ class _NoteHandler(logging.Handler):
 
 
 def _show_warnings_as_notes() -> None:
+    quiet_pillow_warnings()
     logger = logging.getLogger("faceapp")
     if not any(isinstance(handler, _NoteHandler) for handler in logger.handlers):
         logger.addHandler(_NoteHandler(logging.WARNING))

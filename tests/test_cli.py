@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -1233,3 +1234,19 @@ def test_a_resumed_batch_tells_a_16_bit_result_from_the_8_bit_one_asked_now(tmp_
     assert "made_with_other_settings" not in json.loads(out)["results"][0]
     code, out, _ = _run(capsys, scan, "-o", out_dir, "--skip-existing", "--8-bit", "--json", "--no-progress", *FACE)
     assert json.loads(out)["results"][0]["made_with_other_settings"] == ["16 bits per channel, now 8"]
+
+
+def test_a_photo_whose_exif_is_damaged_is_restored_and_said_once(tmp_path, testdata_dir, capsys):
+    """QA: a JPEG whose EXIF points past its end printed Pillow's raw warning twice, and its EXIF
+    was left out without a word."""
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    source = tmp_path / "meta.jpg"
+    Image.open(testdata_dir / "photos" / "cf_04.jpg").save(source, exif=exif.tobytes())
+    data = bytearray(source.read_bytes())
+    tiff = data.find(b"Exif\x00\x00") + 6
+    struct.pack_into("<I" if data[tiff : tiff + 2] == b"II" else ">I", data, tiff + 4, 0xFFFFFF00)  # IFD0 far away
+    source.write_bytes(bytes(data))
+    code, _out, err = _run(capsys, source, "-o", tmp_path / "out", "--no-progress")
+    assert code == 0 and err.count("its EXIF metadata is damaged") == 1
+    assert "left out of the result" in err

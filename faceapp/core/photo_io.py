@@ -339,13 +339,17 @@ def _file_sha256(path: Path) -> str:
 
 def _read_photo(path: Path, *, max_pixels: int) -> Photo:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                if not _turned_raw_tiff(image):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # (faceapp's own limit says more)
+            try:
+                with Image.open(path) as image:
+                    if not _turned_raw_tiff(image):
+                        return _decode(path, image, max_pixels=max_pixels)
+                with _libtiff_decoding(), Image.open(path) as image:
                     return _decode(path, image, max_pixels=max_pixels)
-            with _libtiff_decoding(), Image.open(path) as image:
-                return _decode(path, image, max_pixels=max_pixels)
+            finally:
+                _say_decoder_warnings(path, caught)
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -373,6 +377,25 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
         raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to open this image.") from None
+
+
+def quiet_pillow_warnings() -> None:
+    """Keep Pillow's warnings off the terminal: reading a photo says them in faceapp's words
+    (:func:`_say_decoder_warnings`), and the other reads of the same file (its header, its metadata
+    for a result) would print them again as Python's raw lines."""
+    warnings.filterwarnings("ignore", module=r"PIL\.")
+
+
+def _say_decoder_warnings(path: Path, caught: list[warnings.WarningMessage]) -> None:
+    """Pillow's warnings while ``path`` was read, once each, as faceapp's own (a front-end shows
+    them: the CLI as notes), not Python's raw lines (QA: "PIL/TiffImagePlugin.py:982: UserWarning:
+    Corrupt EXIF data…", twice)."""
+    for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        if "exif" in text.lower():
+            log.warning("%s: its EXIF metadata is damaged (%s): what cannot be read of it is left out of the result",
+                        path, text.rstrip("."))
+        else:
+            log.warning("%s: %s", path, text)
 
 
 def _turned_raw_tiff(image: Image.Image) -> bool:

@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     app = create_application(argv)
     log_file = setup_logging()
     log.info("faceapp starting; log file %s", log_file)
+    from faceapp.core.photo_io import quiet_pillow_warnings
+
+    quiet_pillow_warnings()  # (reading a photo logs them in faceapp's words)
     from faceapp.gui.heap import freeze_long_lived_objects
     from faceapp.gui.main_window import MainWindow
 
