@@ -91,6 +91,8 @@ def _list(registry: Registry, args) -> int:
               f"downloaded and imported ones live in {registry.weights_dir}")
     else:
         print(f"Weight files live in {registry.weights_dir}")
+    # (ML QA: the folder for a model of one's own was named only by an error message)
+    print(f"Your own models' manifests go in {paths.user_manifests_dir()}")
     if any(s.state == UNVERIFIED for s in statuses):
         print(f"{UNVERIFIED}: some files were placed there by hand and are not checked yet; "
               "'faceapp-cli models verify NAME' checks them (loading the model does too).")
@@ -189,6 +191,9 @@ def _delete(registry: Registry, args) -> int:
         print(f"Kept {path}: {why}")
     if not result.deleted:
         print(f"No downloaded or imported files of '{args.name}' to delete.")
+    manifest = registry.get(args.name).source
+    if manifest.parent != paths.bundled_models_dir():  # (ML QA: deleted, and still listed, without a word why)
+        print(f"Its manifest {manifest} stays, so it is still listed: remove that file to take the model off the list.")
     return EXIT_OK
 
 

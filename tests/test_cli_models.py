@@ -127,9 +127,12 @@ def test_import_verify_delete(tiny, capsys):
     assert main(["verify", "tiny"]) == 0
     assert f"tiny: {WEIGHTS}: OK" in capsys.readouterr().out
     assert main(["delete", "tiny"]) == 0
-    assert "Deleted" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Deleted" in out and f"Its manifest {paths.user_manifests_dir() / 'tiny.toml'} stays" in out
     assert not (paths.weights_dir() / WEIGHTS).exists()
     assert tiny.exists()
+    assert main(["list"]) == 0
+    assert f"Your own models' manifests go in {paths.user_manifests_dir()}" in capsys.readouterr().out
 
 
 def test_import_of_a_wrong_file_fails_with_a_message(tiny, tmp_path, capsys):

@@ -86,3 +86,12 @@ def test_evaluate_scores_faces_that_need_no_repair(dataset_dir, tmp_path, capsys
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ") and "PSNR" not in line}
     assert rows["input (undegraded)"].split("|")[2].strip() == "inf"  # the input is the truth itself
     assert "inf" not in rows["restorer only"]
+
+
+def test_a_run_stopped_by_its_time_limit_says_how_to_go_on(dataset_dir, tmp_path, capsys):
+    """ML QA: after --minutes ran out, only a Ctrl-C's stop said "run the same command to resume"."""
+    torch.set_num_threads(1)
+    args = ["train", "prior_tiny", "--run-dir", str(tmp_path / "run"), "--data", str(dataset_dir), "--minutes", "0.0001"]
+    assert training_main(args) == 0
+    out = capsys.readouterr().out
+    assert "is saved in" in out and "run the same command to go on" in out

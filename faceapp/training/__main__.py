@@ -43,6 +43,9 @@ def _train(args) -> int:
               f"EMA weights in {result.portable}")
     else:
         print(f"{cfg.name}: steps {result.start_step} → {result.end_step}; EMA weights in {result.portable}")
+        if result.end_step < target:  # (--minutes ran out: ML QA, the way on was said after a Ctrl-C only)
+            print(f"Step {result.end_step} of {target} is saved in {checkpoint_path(args.run_dir)}: run the same "
+                  "command to go on.")
     return 0
 
 
