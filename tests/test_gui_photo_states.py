@@ -516,7 +516,7 @@ def test_the_panel_says_why_a_face_the_user_did_not_switch_off_is_off(window, qt
     import shutil
 
     path = load(window, qtbot, shutil.copy(testdata_dir / "photos" / "cf_01.jpg", tmp_path / "band.jpg"))
-    said = "Face 4 is off: the detector is unsure it is a face. Click its number to restore it too."
+    said = "Face 4 is off: the detector is unsure it is a face. Click its number (or use Photo ▸ Faces) to restore it too."
     assert said in window.run_panel.progress_text.text()
     window.session.toggle_face(path, 3)
     qtbot.waitUntil(lambda: said not in window.run_panel.progress_text.text())

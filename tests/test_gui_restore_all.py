@@ -95,7 +95,7 @@ def test_cancelled_photos_say_what_they_have(window, qtbot, tmp_path, testdata_d
     hush(window)
     session.cancel()
     message = said(window)  # what was given up is said (QA: the queue went without a word)
-    assert "Cancelled anna.jpg; it shows its earlier result." in message
+    assert "Cancelling anna.jpg: it stops at the end of its current step, then shows its earlier result." in message
     assert "Not restored, as they were still waiting: ben.jpg." in message
     qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
     entry = session.entries[anna]

@@ -448,7 +448,10 @@ class Session(QObject):
         said = []
         if running is not None and running.kind in kinds and running.key in self.entries:
             earlier = self.entries[running.key].result is not None
-            said.append(f"Cancelled {running.key.name}" + ("; it shows its earlier result." if earlier else "."))
+            # (it stops at the end of the step it is on: seconds, with a large model on a CPU; GUI QA:
+            # "Cancelled" was said while the filmstrip still read "restoring 8 %")
+            said.append(f"Cancelling {running.key.name}: it stops at the end of its current step"
+                        + (", then shows its earlier result." if earlier else "."))
         waiting = [q.key.name for q in dropped if isinstance(q.key, Path) and q.kind == "restore"]
         for entry in self.entries.values():  # (Restore all's photos still being opened)
             if entry.restore_when_loaded:
