@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import shutil
 import time
+from pathlib import Path
 
 import gui_util
 import numpy as np
@@ -259,3 +260,11 @@ def test_a_printed_photo_is_said_to_be_smoothed_and_its_before_side_keeps_the_do
                for n in window.notices.notices())
     assert np.abs(entry.result.photo.rgb[:, :300].astype(int) - entry.photo.rgb[:, :300]).mean() > 5
     np.testing.assert_array_equal(qimage_to_rgb(window.compare.before_image()), entry.photo.rgb)
+    plain = restore(window, qtbot, load(window, qtbot, Path(shutil.copy(testdata_dir / "photos" / "cf_03.jpg", folder))))
+    assert not plain.result.printed
+    # Settings ▸ Halftone off: the printed photo's result was made otherwise, the other's was not
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, descreen=False))
+    resolved = window.session.backend.resolved(window.session.prefs)
+    assert plain.restored_as(resolved) and not entry.restored_as(resolved)
+    window.filmstrip.select(path)
+    assert "other settings (halftone smoothing)" in window.run_panel.progress_text.text()

@@ -35,7 +35,7 @@ def dots(rgb: np.ndarray, screen) -> float:
     """The power of ``rgb``'s brightness at ``screen``'s spectral peaks of its period and finer: its
     dots (not the coarser moiré of two inks' screens, which the blur leaves in part)."""
     own = screen.peaks[np.hypot(screen.peaks[:, 0], screen.peaks[:, 1]) >= 0.8 / screen.period]
-    return power_at(rgb.astype(np.float32).mean(axis=2), own)[0]
+    return power_at(rgb.astype(np.float32).mean(axis=2), own, resolution=screen.resolution)[0]
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,24 @@ def test_only_the_printed_part_of_a_collage_is_smoothed(testdata_dir):
     np.testing.assert_array_equal(smooth[:, 520:], rgb[:, 520:])  # a tile's feathering beyond it, untouched
 
 
-def test_a_face_before_a_dotted_wall_is_restored_as_it_is(face):
+@pytest.mark.parametrize("period", [3.0, 4.0, 5.0, 6.0])
+@pytest.mark.parametrize("scan_blur", [0.6, 0.0])
+def test_a_printed_half_beside_a_photo_leaves_the_photo_as_it_is(face, testdata_dir, period, scan_blur):
+    """Review: crisp dots made so many peaks that any picture met them, and the unprinted half of
+    such a collage was blurred too."""
+    photo = cv2.resize(read_photo(testdata_dir / "photos" / "cf_00.jpg").rgb, (1024, 1024))
+    collage = np.concatenate([printed(cv2.resize(face, (1024, 1024)), period, scan_blur=scan_blur), photo], axis=1)
+    screen = find_screen(collage)
+    assert screen is not None and screen.share == pytest.approx(0.5, abs=0.07)
+    assert not screen.holds(collage, (1300, 300, 1800, 800))
+    np.testing.assert_array_equal(descreen(collage, screen)[:, 1200:], collage[:, 1200:])
+
+
+@pytest.mark.parametrize("period", [5.0, 7.0])
+def test_a_face_before_a_dotted_wall_is_restored_as_it_is(face, period):
     """A dotted wall (a real, regular pattern of dots) beside a face is found as a screen, but the
     face is not printed with it: the photo is left as it is."""
-    wall = printed(np.full((512, 256, 3), 150, np.uint8), 7.0, (30.0, 30.0, 30.0), scan_blur=0.8)
+    wall = printed(np.full((512, 256, 3), 150, np.uint8), period, (30.0, 30.0, 30.0), scan_blur=0.8)
     photo = np.concatenate([wall, face], axis=1)
     screen = find_screen(photo)
     assert screen is not None and not screen.holds(photo, (256 + 128, 128, 256 + 384, 384))
@@ -138,3 +152,24 @@ def test_a_printed_16_bit_scan_keeps_its_16_bits_smoothed_as_its_8(face, tmp_pat
     rgb, _alpha = result_pixels(result, "PNG")
     assert rgb.dtype == np.uint16
     assert np.abs(rgb / 257.0 - result.composite()).mean() < 1.0
+
+
+def test_damage_and_transparency_are_not_smeared_into_the_pixels_kept(face):
+    """Review: the blur smeared a white scratch 3–4 px beyond its mask (the fill keeps all but 1 px
+    of them: a bright rim around every fill) and a transparent background into a cut-out's edge."""
+    print_scan = printed(face, 6.0)
+    screen = find_screen(print_scan)
+    clean = descreen(print_scan, screen).astype(int)
+    scratched, damage = print_scan.copy(), np.zeros(face.shape[:2], np.uint8)
+    scratched[:, 250:253] = 255
+    damage[:, 250:253] = 255
+    beside = np.s_[:, [246, 247, 248, 254, 255, 256]]  # (2–4 px from it: 1 px goes with the fill)
+    smeared = descreen(scratched, screen).astype(int)
+    assert (smeared[beside] - clean[beside]).mean() > 10  # brighter (as it was)
+    kept = descreen(scratched, screen.keeping(damage, None)).astype(int)
+    assert abs((kept[beside] - clean[beside]).mean()) < 2  # as bright as without the scratch
+    cut_out, alpha = print_scan.copy(), np.full(face.shape[:2], 255, np.uint8)
+    cut_out[:, :200], alpha[:, :200] = 0, 0  # transparent black left of the cut
+    edge = np.s_[:, 200:204]
+    assert abs((descreen(cut_out, screen.keeping(None, alpha)).astype(int)[edge] - clean[edge]).mean()) < 2
+    assert (descreen(cut_out, screen).astype(int)[edge] - clean[edge]).mean() < -10  # darker (as it was)

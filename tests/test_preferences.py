@@ -15,3 +15,13 @@ def test_restoration_changes_with_what_a_restore_depends_on_and_not_with_where_i
     for change in ({"quality": 80}, {"export_format": "png"}, {"output_folder": "/tmp"}, {"keep_16_bits": False},
                    {"refine_passes": 2}, {"match_grain": False}):
         assert prefs.replace(**change).restoration() == prefs.restoration(), change
+
+
+def test_halftone_smoothing_changes_only_a_printed_photos_restore():
+    """Review: switching Settings ▸ Halftone made every restored photo "made with other settings",
+    and Restore all restored them all again, their seed picks lost."""
+    on, off = Preferences(), Preferences(descreen=False)
+    assert on.restoration() != off.restoration() and off.restoration_changes(on.restoration()) == ["descreen"]
+    assert on.restoration(printed=False) == off.restoration(printed=False)
+    assert off.restoration_changes(on.restoration(), printed=False) == []
+    assert on.replace(steps=3).restoration_changes(off.restoration(), printed=False) == ["steps"]

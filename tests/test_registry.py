@@ -300,7 +300,8 @@ def test_a_damaged_bundled_default_is_not_replaced_by_another_model_unsaid(manif
         registry.require_installed()
 
 
-def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_dir, registry_for, configs, sources):
+def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_dir, registry_for, configs, sources,
+                                                                    tmp_path):
     """ML QA: a manifest whose width its own (checksummed) weights do not have verified "OK
     (checksum matches)"; QA: bytes of NaN in a prior verified OK, then every restore failed."""
     data = manifest_data(configs)
@@ -314,11 +315,17 @@ def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_d
     registry = registry_for()
     with pytest.raises(ArchitectureMismatchError, match="do not fit"):
         registry.verify("tiny")
+    data["prior"]["config"] = configs["iddpm_unet"]
+    data["files"][0]["sha256"] = ""  # (a file of NaN has another checksum)
+    write_manifest(manifests_dir, data)
     state = dict(loading.read_state_dict(sources[PRIOR]))
     first = next(k for k, v in state.items() if v.is_floating_point())
     state[first] = torch.full_like(state[first], float("nan"))
+    damaged = tmp_path / "nan" / PRIOR
+    damaged.parent.mkdir()
+    torch.save(state, damaged)
     with pytest.raises(CorruptModelError, match="invalid numbers"):
-        loading.check_finite(state, sources[PRIOR])
+        registry_for().import_file("tiny", damaged)
 
 
 def test_missing_model_error_says_how_to_get_it(manifests_dir, registry_for, configs, tmp_path):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -51,13 +51,17 @@ _PROBES = 16
 #: detail's power lies at the screen's peaks and their neighbours (some 100 of a tile's 16,000 fine
 #: frequencies: 1 % of an unscreened tile's power, were it spread evenly).
 _TILE_SHARE = 0.1
+#: … and this many times the share of its fine frequencies that the peaks and their neighbours are.
+_OVER_EVEN = 5.0
+#: A tile's strongest peaks (each with its mirror image) that may be the screen's.
+_TILE_PEAKS = 16
 #: A face's box narrower than this (px) is told to be on the screen by the map of its tiles.
 _SMALLEST_WINDOW = 48
 #: The blur's σ in periods of the screen: exp(−2π²σ²/period²) = 0.05 leaves 5 % of its contrast.
 _SIGMA_PER_PERIOD = math.sqrt(math.log(20.0) / (2.0 * math.pi**2))
 #: The map of screened tiles is kept at this fraction of the photo's size (it is smooth).
 _MAP_SCALE = 8
-_BAND_ROWS = 512  # rows smoothed at a time
+_BAND_ROWS = 128  # rows smoothed at a time (a 24 MP photo's float bands: ~40 MB)
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ def _spectrum(brightness: np.ndarray) -> _Spectrum:
 
 
 def screen_peaks(brightness: np.ndarray) -> np.ndarray | None:
-    """The spectral peaks, as (fy, fx) rows in cycles per pixel, the screen's own first, of the printed screen that
+    """The spectral peaks, as (fy, fx) rows in cycles per pixel (the screen's own first, then the
+    others, the strongest first), of the printed screen that
     ``brightness`` (HxW float32) is, or None when it is not one: its fine detail (periods under 12
     px) mostly in sharp spectral peaks that lie in more than one direction, as halftone dots do and
     grain, noise, a straight edge or stripes (a door's panels, a banister) never do. Checked:
@@ -117,8 +122,11 @@ def screen_peaks(brightness: np.ndarray) -> np.ndarray | None:
     # harmonics the strongest peaks, as in gf_Blake_Lively: 1.76 px, its screen 3.4 px; a weak, lower
     # peak may be the beat of two inks' screens, a moiré that a blur to its period would take the
     # picture with)
-    strong = power[peaks] >= _FUNDAMENTAL * power[peaks].max()
-    order = np.argsort(np.hypot(found[:, 0], found[:, 1]) + np.where(strong, 0.0, 1.0), kind="stable")
+    strength = power[peaks]
+    strong = strength >= _FUNDAMENTAL * strength.max()
+    fundamental = int(np.argmin(np.where(strong, np.hypot(found[:, 0], found[:, 1]), np.inf)))
+    order = np.argsort(-strength, kind="stable")  # then the others, the strongest first
+    order = np.concatenate([[fundamental], order[order != fundamental]])
     return found[order]
 
 
@@ -128,26 +136,40 @@ def is_screen(brightness: np.ndarray) -> bool:
     return screen_peaks(brightness) is not None
 
 
-def power_at(brightness: np.ndarray, peaks: np.ndarray) -> tuple[float, float]:
-    """The power of ``brightness``'s fine detail at the spectral ``peaks`` ((fy, fx) rows, cycles
-    per pixel) and their neighbouring frequencies, and that of all its fine detail."""
-    spectrum = _spectrum(brightness)
-    height, width = brightness.shape
+def _near(shape: tuple[int, int], peaks: np.ndarray, resolution: float) -> np.ndarray:
+    """The frequencies of an HxW spectrum (unshifted) within a bin, and within ``resolution``
+    cycles per pixel (how exactly the peaks are known), of the spectral ``peaks``."""
+    height, width = shape
     near = np.zeros((height, width), bool)
     rows, columns = np.rint(peaks[:, 0] * height).astype(int), np.rint(peaks[:, 1] * width).astype(int)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
+    reach_y, reach_x = 1 + round(resolution * height), 1 + round(resolution * width)
+    for dy in range(-reach_y, reach_y + 1):
+        for dx in range(-reach_x, reach_x + 1):
             near[(rows + dy) % height, (columns + dx) % width] = True
+    return near
+
+
+def power_at(brightness: np.ndarray, peaks: np.ndarray, *, resolution: float = 0.0) -> tuple[float, float]:
+    """The power of ``brightness``'s fine detail at the spectral ``peaks`` ((fy, fx) rows, cycles
+    per pixel, known to within ``resolution``) and their neighbouring frequencies, and that of all
+    its fine detail."""
+    spectrum = _spectrum(brightness)
+    near = _near(brightness.shape, peaks, resolution)
     return float(spectrum.power[near & spectrum.fine].sum()), spectrum.total
 
 
-def _share_at(brightness: np.ndarray, peaks: np.ndarray) -> float:
-    """The share of ``brightness``'s fine detail power at the spectral ``peaks`` (:func:`power_at`)."""
-    at, total = power_at(brightness, peaks)
-    return at / total if total > 0 else 0.0
+def _on_screen(brightness: np.ndarray, peaks: np.ndarray, resolution: float) -> bool:
+    """Whether ``brightness`` holds the screen of ``peaks`` (:func:`power_at`): its fine detail's
+    power at them is :data:`_TILE_SHARE` of all, and :data:`_OVER_EVEN` times what they would hold
+    of power spread evenly (the share of the fine frequencies they and their neighbours are)."""
+    at, total = power_at(brightness, peaks, resolution=resolution)
+    height, width = brightness.shape
+    fine = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :]) >= 1.0 / _SCREEN_PERIOD
+    even = float((_near(brightness.shape, peaks, resolution) & fine).sum()) / max(1, int(fine.sum()))
+    return total > 0 and at / total >= max(_TILE_SHARE, _OVER_EVEN * even)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Screen:
     """A printed screen found in a photo: ``period``, px between its dots (its lowest spectral
     peak's); ``peaks``, its spectral peaks ((fy, fx) rows, cycles per pixel); ``weights``, where it
@@ -159,6 +181,23 @@ class Screen:
     weights: np.ndarray
     share: float
     shape: tuple[int, int]
+    #: how exactly ``peaks`` are known (cycles per pixel): half a bin of the tiles they were found in
+    resolution: float = 0.0
+    #: HxW uint8, how much each pixel enters the blur (255 whole, 0 not at all: damage marked and the
+    #: pixels around it, transparent ones), or None for every pixel whole: so a white scratch is not
+    #: smeared into the pixels its fill keeps, nor a transparent background into a cut-out's edge
+    kept: np.ndarray | None = None
+
+    def keeping(self, damage: np.ndarray | None, alpha: np.ndarray | None) -> Screen:
+        """This screen blurred without ``damage`` (HxW, > 0 damaged, and a pixel around it: a
+        scan's soft edge) and as transparent as ``alpha`` says (HxW uint8), when there is either."""
+        if damage is None and alpha is None:
+            return self
+        kept = np.full(self.shape, 255, np.uint8) if alpha is None else alpha.copy()
+        if damage is not None:
+            kept[cv2.dilate((damage > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 0
+        kept.flags.writeable = False
+        return replace(self, kept=kept)
 
     @property
     def sigma(self) -> float:
@@ -177,7 +216,7 @@ class Screen:
             return bool(self._weight_at((x0 + x1) / 2, (y0 + y1) / 2) >= 0.5)
         cy, cx, half = (y0 + y1) // 2, (x0 + x1) // 2, _SMALL_PHOTO // 2
         window = rgb[max(y0, cy - half) : min(y1, cy + half), max(x0, cx - half) : min(x1, cx + half)]
-        return _share_at(window.astype(np.float32).mean(axis=2), self.peaks) >= _TILE_SHARE
+        return _on_screen(window.astype(np.float32).mean(axis=2), self.peaks, self.resolution)
 
     def _weight_at(self, x: float, y: float) -> float:
         row = min(self.weights.shape[0] - 1, max(0, round((y + 0.5) / _MAP_SCALE - 0.5)))
@@ -226,7 +265,16 @@ def find_screen(rgb: np.ndarray, *, should_cancel: Callable[[], bool] | None = N
     if len(probes) < len(every):  # (every tile is asked anyway: its own peaks tell the period better)
         found = [peaks for peaks in (screen_peaks(brightness(r, c)) for r, c in every) if peaks is not None]
     period = 1.0 / float(np.median([np.hypot(*peaks[0]) for peaks in found]))
-    peaks = np.unique(np.rint(np.concatenate(found) * tile), axis=0) / tile
+    # the screen's peaks: each screened tile's strongest, those that most of the tiles share (every
+    # peak of every tile, the crisp dots' many harmonics and their sums, came to a tenth of all the
+    # fine frequencies: noise met them, and a collage's unprinted half was "printed", review)
+    bins = [{tuple(b) for b in np.rint(peaks[:_TILE_PEAKS] * tile).astype(int)} for peaks in found]
+    counts: dict[tuple[int, int], int] = {}
+    for tile_bins in bins:
+        for b in tile_bins:
+            counts[b] = counts.get(b, 0) + 1
+    shared = [b for b, n in counts.items() if n >= max(1, math.ceil(len(bins) / 3))]
+    peaks = np.asarray(shared, np.float64) / tile
     # a tile is the screen when this share of its fine detail's power is at the screen's peaks
     # (0.11–0.59 in the halftone half of gf_Blake_Lively, its dark corner too; ≤ 0.04 beside it)
     small = (max(1, height // _MAP_SCALE), max(1, width // _MAP_SCALE))
@@ -234,12 +282,13 @@ def find_screen(rgb: np.ndarray, *, should_cancel: Callable[[], bool] | None = N
     side = math.ceil(tile / _MAP_SCALE)
     screened = 0
     for r, c in every:
-        if _share_at(brightness(r, c), peaks) >= _TILE_SHARE:
+        if _on_screen(brightness(r, c), peaks, 0.0):
             screened += 1
             top, left = round(tops[r] / _MAP_SCALE), round(lefts[c] / _MAP_SCALE)
             cover[top : top + side, left : left + side] = 1.0
     weights = cv2.GaussianBlur(cover, (0, 0), side / 4, borderType=cv2.BORDER_REPLICATE)  # (feathered: ½ at its edge)
-    return Screen(period=period, peaks=peaks, weights=weights, share=screened / len(every), shape=(height, width))
+    return Screen(period=period, peaks=peaks, weights=weights, share=screened / len(every), shape=(height, width),
+                  resolution=0.5 / tile)
 
 
 def descreen(pixels: np.ndarray, screen: Screen, *, should_cancel: Callable[[], bool] | None = None) -> np.ndarray:
@@ -256,7 +305,16 @@ def descreen(pixels: np.ndarray, screen: Screen, *, should_cancel: Callable[[], 
         bottom = min(height, top + _BAND_ROWS)
         lo, hi = max(0, top - reach), min(height, bottom + reach)
         band = pixels[lo:hi].astype(np.float32)
-        smooth = cv2.GaussianBlur(band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)[top - lo : bottom - lo]
+        if screen.kept is None:
+            smooth = cv2.GaussianBlur(band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)[top - lo : bottom - lo]
+        else:  # a blur of the kept pixels only, weighted by how much each is kept
+            kept = screen.kept[lo:hi].astype(np.float32) / 255.0
+            share = cv2.GaussianBlur(kept, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
+            kept_band = band * (kept[:, :, None] if band.ndim == 3 else kept)
+            total = cv2.GaussianBlur(kept_band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
+            plain = cv2.GaussianBlur(band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
+            share = share[:, :, None] if band.ndim == 3 else share
+            smooth = np.where(share > 1e-3, total / np.maximum(share, 1e-3), plain)[top - lo : bottom - lo]
         band = band[top - lo : bottom - lo]
         rows = (np.arange(top, bottom) + 0.5) * screen.weights.shape[0] / height - 0.5
         columns = (np.arange(width) + 0.5) * screen.weights.shape[1] / width - 0.5

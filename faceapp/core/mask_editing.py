@@ -135,6 +135,11 @@ class MaskEditor:
         draw_stroke(self._raster, Stroke((last, (float(x), float(y))), self._open.radius, self._open.erase))
         self._changed()
 
+    @property
+    def stroke_open(self) -> bool:
+        """Whether a stroke is being drawn (begun, not yet ended: an undo or a clear ends it)."""
+        return self._open is not None
+
     def end_stroke(self) -> None:
         """Close the open stroke: it becomes one step of the history (what undo takes back)."""
         if self._open is None:

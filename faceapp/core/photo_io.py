@@ -302,7 +302,11 @@ def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
     before = _file_state(path)
     if before[0] == 0:
         raise ImageError(f"{path}: the file is empty.")
-    photo = _read_photo(path, max_pixels=max_pixels)  # (refusals first: a file too large is not hashed; review)
+    _reading.path, _reading.said = path, set()  # (whose Pillow's warnings are: quiet_pillow_warnings)
+    try:
+        photo = _read_photo(path, max_pixels=max_pixels)  # (refusals first: a file too large is not hashed; review)
+    finally:
+        _reading.path = _reading.said = None
     digest = _file_sha256(path)
     if _file_state(path) != before:
         raise ImageError(f"{path}: the file changed while it was being read (a copy or sync still writing it?): "
@@ -339,17 +343,13 @@ def _file_sha256(path: Path) -> str:
 
 def _read_photo(path: Path, *, max_pixels: int) -> Photo:
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # (faceapp's own limit says more)
-            try:
-                with Image.open(path) as image:
-                    if not _turned_raw_tiff(image):
-                        return _decode(path, image, max_pixels=max_pixels)
-                with _libtiff_decoding(), Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if not _turned_raw_tiff(image):
                     return _decode(path, image, max_pixels=max_pixels)
-            finally:
-                _say_decoder_warnings(path, caught)
+            with _libtiff_decoding(), Image.open(path) as image:
+                return _decode(path, image, max_pixels=max_pixels)
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -379,23 +379,43 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
         raise ImageError(f"{path}: not enough memory to open this image.") from None
 
 
+#: The photo this thread is reading, and the Pillow warnings said of it (:func:`quiet_pillow_warnings`).
+_reading = threading.local()
+
+
 def quiet_pillow_warnings() -> None:
-    """Keep Pillow's warnings off the terminal: reading a photo says them in faceapp's words
-    (:func:`_say_decoder_warnings`), and the other reads of the same file (its header, its metadata
-    for a result) would print them again as Python's raw lines."""
-    warnings.filterwarnings("ignore", module=r"PIL\.")
+    """Pillow's warnings (its UserWarnings: "Corrupt EXIF data…") go to faceapp's log, not to the
+    terminal as Python's raw lines (QA: "PIL/TiffImagePlugin.py:982: UserWarning: Corrupt EXIF
+    data…", twice): while a photo is read, once each, in faceapp's words, which a front-end shows
+    (the CLI as notes); later reads of the same file (its header, its metadata for a result) only
+    in the log file. Installed once, by a front-end as it starts (a process-wide hook: each thread's
+    photo is its own)."""
+    warnings.filterwarnings("always", category=UserWarning, module=r"PIL\.")
+    shown = warnings.showwarning
+    if getattr(shown, "quiets_pillow", False):
+        return
 
-
-def _say_decoder_warnings(path: Path, caught: list[warnings.WarningMessage]) -> None:
-    """Pillow's warnings while ``path`` was read, once each, as faceapp's own (a front-end shows
-    them: the CLI as notes), not Python's raw lines (QA: "PIL/TiffImagePlugin.py:982: UserWarning:
-    Corrupt EXIF data…", twice)."""
-    for text in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
-        if "exif" in text.lower():
-            log.warning("%s: its EXIF metadata is damaged (%s): what cannot be read of it is left out of the result",
-                        path, text.rstrip("."))
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 (warnings' signature)
+        if issubclass(category, UserWarning) and f"{os.sep}PIL{os.sep}" in str(filename):
+            _say_pillow_warning(" ".join(str(message).split()))
         else:
-            log.warning("%s: %s", path, text)
+            shown(message, category, filename, lineno, file, line)
+
+    show.quiets_pillow = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
+def _say_pillow_warning(text: str) -> None:
+    path, said = getattr(_reading, "path", None), getattr(_reading, "said", None)
+    if path is None or said is None or text in said:
+        log.info("Pillow: %s", text)
+        return
+    said.add(text)
+    if "exif" in text.lower():
+        log.warning("%s: its EXIF metadata is damaged (%s): what cannot be read of it is left out of the result",
+                    path, text.rstrip("."))
+    else:
+        log.warning("%s: %s", path, text)
 
 
 def _turned_raw_tiff(image: Image.Image) -> bool:
@@ -594,7 +614,8 @@ def file_is_whole(path: str | Path) -> bool:
     file faceapp writes always does: a JPEG's end marker, a PNG's last chunk, a WebP's RIFF size,
     every TIFF strip within the file. A copy or a sync cut short is not (QA: a result cut to 20 KB
     counted as restored by --skip-existing). True for other formats; False for a file that cannot
-    be read."""
+    be read. (A WebP result cut short has lost its metadata, which comes last: it is not known as
+    faceapp's result at all, and --skip-existing writes a new one beside it.)"""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as file:

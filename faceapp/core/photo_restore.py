@@ -2,7 +2,7 @@
 
 :func:`iter_restore_photo` is a generator: it yields :class:`Progress` (one at the start of each
 face, then one per sampling step), then a str naming each stage after the faces that takes time
-(repairing the damage, enlarging the photo), and returns a :class:`PhotoResult`; drive it with
+(repairing the damage, enlarging the photo; and the printed screen's before them), and returns a :class:`PhotoResult`; drive it with
 ``result = yield from iter_restore_photo(...)`` or :func:`restore_photo`; more candidates of one
 face come the same way from :func:`iter_add_candidates` or :func:`add_candidates`. It restores the
 faces it is given that are ``enabled``;
@@ -14,8 +14,9 @@ A ``damage`` mask (HxW uint8, 255 = damaged; :mod:`faceapp.core.damage`) repairs
 the background's damaged pixels are filled classically, and a face with damaged pixels is first
 repaired with the face prior (:mod:`faceapp.core.face_repair`), each seed its own fill, then
 restored. A photo printed with a halftone screen, its faces too, is restored from the photo with the
-screen smoothed out (:mod:`faceapp.core.halftone`; ``PhotoResult.photo`` is that photo, the
-stage "smoothing out the printed screen" yielded first). :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
+screen smoothed out (:mod:`faceapp.core.halftone`; ``PhotoResult.photo`` is that photo; the stages
+"looking for a printed screen", for a large photo, and "smoothing out the printed screen" are
+yielded before the faces). :func:`iter_refine_face` feeds a face's chosen candidate back through the restoration
 (:mod:`faceapp.core.refine`); each pass becomes a candidate. :func:`iter_resample_face` samples one
 face's seeds again with sharp-face sparing switched off for it (:attr:`Face.diffuse_anyway`) or back on.
 
@@ -263,6 +264,8 @@ class PhotoResult:
     #: the printed screen smoothed out of the photo before its faces were restored (``photo`` is
     #: the photo so smoothed), or None
     screen: Screen | None = None
+    #: whether the faces are printed with a halftone screen (smoothed out or not, as the settings said)
+    printed: bool = False
     _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
@@ -505,6 +508,11 @@ def _face_provenance(face: FaceResult, grain: Grain | None = None) -> dict[str, 
     return record
 
 
+#: Photos of this many pixels or more say that a printed screen is being looked for (a 24 MP one's
+#: search takes 0.1 s, or 4 s where there is one: bench/README.md).
+_SAY_LOOKING_FROM = 4_000_000
+
+
 def descreened(photo: Photo, screen: Screen, *, should_cancel: Callable[[], bool] | None = None) -> Photo:
     """``photo`` with ``screen`` smoothed out of its pixels (and of their sRGB version)."""
     srgb = photo.srgb_pixels
@@ -564,11 +572,19 @@ def iter_restore_photo(
             raise ValueError(f"a face's own damage mask needs exactly one face, not {len(todo)}")
         face_damage = check_mask(face_damage, engine.face_size, engine.face_size, name="the face's damage mask")
         face_damage = _frozen(face_damage) if face_damage.any() else None
-    screen = find_screen(photo.rgb, should_cancel=should_cancel) if settings.descreen else None
+    # looked for whether smoothing is on or off (cheap where there is none: 16 tiles), so that the
+    # result says whether the setting changes it
+    if photo.width * photo.height >= _SAY_LOOKING_FROM:
+        yield "looking for a printed screen"
+    screen = find_screen(photo.rgb, should_cancel=should_cancel)
     if screen is not None and not any(screen.holds(photo.rgb, face.box) for face in todo):
         screen = None  # (a dotted wall behind the faces, not a print of them: left as it is)
+    printed = screen is not None
+    if not settings.descreen:
+        screen = None
     if screen is not None:
         yield "smoothing out the printed screen"
+        screen = screen.keeping(damage, photo.alpha)  # (neither smeared into the pixels around them)
         photo = descreened(photo, screen, should_cancel=should_cancel)
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
     results = []
@@ -599,7 +615,7 @@ def iter_restore_photo(
                          for image in (plain, photo.alpha))
     result = PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
-        model_name=getattr(engine, "model_name", "model"), damage=damage, screen=screen,
+        model_name=getattr(engine, "model_name", "model"), damage=damage, screen=screen, printed=printed,
     )
     result._run.fill = fill
     return result

@@ -124,19 +124,33 @@ class Preferences:
                                schedule=self.schedule, polish_timestep=self.polish_timestep,
                                spare_sharp_faces=self.spare_sharp_faces)
 
-    def restoration(self) -> tuple[object, ...]:
+    def restoration(self, *, printed: bool = True) -> tuple[object, ...]:
         """What a restore's result depends on besides the photo, its faces and its damage: every
-        preference but those of :data:`NOT_RESTORATION`. Equal tuples restore a photo alike."""
-        return tuple(getattr(self, name) for name in _restoration_fields())
+        preference but those of :data:`NOT_RESTORATION`. Equal tuples restore a photo alike.
+        ``printed``: false for a photo whose faces are printed with no halftone screen, whose restore
+        ``descreen`` does not change (its place holds None)."""
+        return unprinted(tuple(getattr(self, name) for name in _restoration_fields()), printed=printed)
 
-    def restoration_changes(self, made_with: tuple[object, ...]) -> list[str]:
+    def restoration_changes(self, made_with: tuple[object, ...], *, printed: bool = True) -> list[str]:
         """The names of the preferences whose value differs from ``made_with`` (an earlier
-        :meth:`restoration`), in the order they are declared."""
-        return [name for name, then in zip(_restoration_fields(), made_with) if getattr(self, name) != then]
+        :meth:`restoration`), in the order they are declared (``printed``: as :meth:`restoration`)."""
+        now = self.restoration(printed=printed)
+        return [name for name, value, then in zip(_restoration_fields(), now, unprinted(made_with, printed=printed))
+                if value != then]
 
     def replace(self, **changes: object) -> Preferences:
         """A copy with ``changes`` (validated like the constructor)."""
         return dataclasses.replace(self, **changes)
+
+
+def unprinted(made_with: tuple[object, ...], *, printed: bool) -> tuple[object, ...]:
+    """``made_with`` (a :meth:`Preferences.restoration`) with ``descreen``'s place None unless
+    ``printed``: a photo with no printed screen is restored alike with it on or off (review:
+    switching Settings ▸ Halftone made every restored photo "made with other settings", and
+    Restore all restored them all again, their seed picks lost)."""
+    if printed:
+        return made_with
+    return tuple(None if name == "descreen" else value for name, value in zip(_restoration_fields(), made_with))
 
 
 def _restoration_fields() -> list[str]:

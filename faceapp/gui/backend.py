@@ -28,7 +28,7 @@ from faceapp.core.export import make_output_folder
 from faceapp.core.photo_inputs import FolderListing, list_photos
 from faceapp.core.pathtext import file_problem
 from faceapp.core.photo_io import probe_photo
-from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
+from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences, unprinted
 from faceapp.gui.heap import freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,10 @@ class PhotoEntry:
         """Whether the result shown is what a restore with ``prefs`` (resolved:
         :meth:`CoreBackend.resolved`) would make now: nothing changed in its faces, its damage or
         the preferences a restore depends on."""
-        return self.result is not None and not self.outdated and self.restored_with == prefs.restoration()
+        if self.result is None or self.outdated or self.restored_with is None:
+            return False
+        printed = self.result.printed
+        return unprinted(self.restored_with, printed=printed) == prefs.restoration(printed=printed)
 
 
 @dataclass(frozen=True)

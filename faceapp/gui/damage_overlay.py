@@ -175,7 +175,7 @@ class DamageOverlay(QWidget):
             dx, dy = _ARROWS[key]
             point = self._clamped_point(start + QPointF(dx * self._radius, dy * self._radius), size)
         if key in _ARROWS and modifiers == Qt.KeyboardModifier.ShiftModifier:
-            if not self._key_stroke:
+            if not self._key_stroke or not self._editor.stroke_open:  # (an undo with Shift held ended it: review)
                 self._editor.begin_stroke(start.x(), start.y(), radius=self._radius, erase=self._eraser)
                 self._key_stroke = self._painting = True
             self._editor.extend_stroke(point.x(), point.y())

@@ -23,7 +23,7 @@ READY_TEXT = "Press Restore to repair the faces of this photo."
 _SETTING_NAMES = {"device": "device", "precision": "precision", "model": "model", "steps": "steps", "eta": "η",
                   "schedule": "schedule", "polish_timestep": "texture polish", "spare_sharp_faces": "sharp-face sparing",
                   "seeds_per_face": "seeds", "base_seed": "first seed", "repair_resamples": "damage resampling",
-                  "upscale": "upscale"}
+                  "upscale": "upscale", "descreen": "halftone smoothing"}
 
 
 def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow_model: bool = False) -> str:
@@ -49,7 +49,8 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         text = f"{name}\nRestored" + (f" in {duration(entry.run_seconds)}" if entry.run_seconds is not None else "")
         made_at = entry.result.settings.sampler.fidelity
         other_fidelity = fidelity is not None and abs(fidelity - made_at) >= 0.005
-        names = prefs.restoration_changes(entry.restored_with) if prefs is not None and entry.restored_with else []
+        names = (prefs.restoration_changes(entry.restored_with, printed=entry.result.printed)
+                 if prefs is not None and entry.restored_with else [])
         unnamed = {"fidelity"}  # said with the slider's value
         if steps_follow_model and "model" in names:
             unnamed.add("steps")  # the other model's own count comes with it
