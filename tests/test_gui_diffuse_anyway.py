@@ -33,7 +33,7 @@ def test_a_spared_face_is_diffused_on_request_and_spared_again(window, qtbot, ph
     assert kept.fidelity == 1.0 and window.gallery.thumbnail_count() == 1  # one face for every seed
     button = window.gallery.diffuse_button
     assert button.isVisible() and button.text() == "Diffuse anyway" and "0.60" in button.toolTip()
-    assert "Sharp already" in window.gallery._sparing_text.text() and not window.gallery._alike.isVisible()
+    assert "Barely changed by the restorer" in window.gallery._sparing_text.text() and not window.gallery._alike.isVisible()
     assert window.gallery._face_combo.itemText(0) == "Face 1 · kept"  # the face list says which are, and how
     assert window.run_panel.preview_caption.text() == "Face 1 · kept"  # and the preview in the same words (QA)
     assert not window.gallery.more_button.isEnabled() and "Diffuse anyway first" in window.gallery.more_button.toolTip()

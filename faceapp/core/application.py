@@ -380,7 +380,9 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
                                                     if face.damage is not None else ", the same for every seed"))
     else:
         what = f"sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}, so the prior changes it less"
-    return SparingChoice(f"Sharp already: {what} (the prior would mostly smear it).", True, asked,
+    # (not "Sharp already": blurry prints and printed faces smoothed out are spared too, as the
+    # photo's notice says: "Barely changed by the restorer")
+    return SparingChoice(f"Barely changed by the restorer: {what} (the prior would mostly smear it).", True, asked,
                          kept=face.fidelity >= 1.0)
 
 
