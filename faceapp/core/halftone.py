@@ -7,14 +7,18 @@ it). A scanner's "descreen" blurs the dots away before anything else; so does fa
 faces are cropped:
 
 - **found** tile by tile (:data:`_TILE` px; 128 on photos under 1,024 px a side), each asked
-  :func:`is_screen`: its fine detail (periods under 12 px) mostly in sharp spectral peaks, as a
-  screen's dots are and grain, noise, JPEG blocks or texture never are. A few tiles spread over the
-  photo are asked first; only when one is screened are they all asked, so an ordinary photo costs
-  16 tiles' work. The screen's period is the median over its tiles of their lowest peak's;
+  :func:`screen_peaks`: its fine detail (periods under 12 px) mostly in sharp spectral peaks lying
+  in more than one direction, as a screen's dots are and grain, noise, JPEG blocks, edges or stripes
+  never are. A few tiles spread over the photo are asked first; only when one is screened are they
+  all asked, so an ordinary photo costs 16 tiles' work. The screen's peaks are the screened tiles'
+  strongest that most of them share, its period the median of the tiles' own (each tile's lowest
+  peak of some strength); the map of where it is holds the tiles with enough of their fine detail
+  at those peaks, and a face is printed with it when its own box is so (:meth:`Screen.holds`);
 - **smoothed out** by a Gaussian blur that leaves 5 % of the screen's contrast (σ = 0.39 periods;
   the finer detail a screen cannot print anyway), only where the screen is: the tiles' map, its
   edges feathered over a tile, so the unscreened part of a collage, or the white paper around a
-  clipping, keeps its sharpness.
+  clipping, keeps its sharpness; damage marked and transparent pixels are left out of the blur
+  (:meth:`Screen.keeping`). A photo whose faces are not printed with it is left alone.
 
 The restored faces then start from the print's picture rather than its dots, and the photo around
 them has no dots either. The result's provenance says so (:meth:`Screen.provenance`).
@@ -274,9 +278,11 @@ def find_screen(rgb: np.ndarray, *, should_cancel: Callable[[], bool] | None = N
         for b in tile_bins:
             counts[b] = counts.get(b, 0) + 1
     shared = [b for b, n in counts.items() if n >= max(1, math.ceil(len(bins) / 3))]
-    peaks = np.asarray(shared, np.float64) / tile
-    # a tile is the screen when this share of its fine detail's power is at the screen's peaks
-    # (0.11–0.59 in the halftone half of gf_Blake_Lively, its dark corner too; ≤ 0.04 beside it)
+    if not shared:  # (tiles that share no peak: the strongest of them all)
+        shared = sorted(counts, key=counts.__getitem__, reverse=True)[:_TILE_PEAKS]
+    peaks = np.asarray(shared, np.float64).reshape(-1, 2) / tile
+    # a tile is the screen when enough of its fine detail's power is at the screen's peaks (its
+    # light tones' faint dots too, which its own peaks alone would not tell)
     small = (max(1, height // _MAP_SCALE), max(1, width // _MAP_SCALE))
     cover = np.zeros(small, np.float32)
     side = math.ceil(tile / _MAP_SCALE)
