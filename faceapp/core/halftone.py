@@ -55,12 +55,12 @@ _PROBES = 16
 #: detail's power lies at the screen's peaks and their neighbours (some 100 of a tile's 16,000 fine
 #: frequencies: 1 % of an unscreened tile's power, were it spread evenly).
 _TILE_SHARE = 0.1
-#: … and this many times the share of its fine frequencies that the peaks and their neighbours are.
+#: … and this many times what the same frequencies hold without peaks (their rings' mean).
 _OVER_EVEN = 5.0
 #: A tile's strongest peaks (each with its mirror image) that may be the screen's.
 _TILE_PEAKS = 16
 #: A face's box narrower than this (px) is told to be on the screen by the map of its tiles.
-_SMALLEST_WINDOW = 48
+_SMALLEST_WINDOW = 32
 #: The blur's σ in periods of the screen: exp(−2π²σ²/period²) = 0.05 leaves 5 % of its contrast.
 _SIGMA_PER_PERIOD = math.sqrt(math.log(20.0) / (2.0 * math.pi**2))
 #: The map of screened tiles is kept at this fraction of the photo's size (it is smooth).
@@ -163,14 +163,22 @@ def power_at(brightness: np.ndarray, peaks: np.ndarray, *, resolution: float = 0
 
 
 def _on_screen(brightness: np.ndarray, peaks: np.ndarray, resolution: float) -> bool:
-    """Whether ``brightness`` holds the screen of ``peaks`` (:func:`power_at`): its fine detail's
-    power at them is :data:`_TILE_SHARE` of all, and :data:`_OVER_EVEN` times what they would hold
-    of power spread evenly (the share of the fine frequencies they and their neighbours are)."""
-    at, total = power_at(brightness, peaks, resolution=resolution)
-    height, width = brightness.shape
-    fine = np.hypot(np.fft.fftfreq(height)[:, None], np.fft.fftfreq(width)[None, :]) >= 1.0 / _SCREEN_PERIOD
-    even = float((_near(brightness.shape, peaks, resolution) & fine).sum()) / max(1, int(fine.sum()))
-    return total > 0 and at / total >= max(_TILE_SHARE, _OVER_EVEN * even)
+    """Whether ``brightness`` holds the screen of ``peaks``: its fine detail's power at them and
+    their neighbours (:func:`power_at`) is :data:`_TILE_SHARE` of all, and :data:`_OVER_EVEN` times
+    what those frequencies hold in a picture without peaks: each the mean of its ring (the
+    frequencies as far from 0; a photo's power falls off away from 0, so a brick wall's peaks at 10
+    px met a face's own detail there: QA)."""
+    spectrum = _spectrum(brightness)
+    if spectrum.total <= 0:
+        return False
+    near = _near(brightness.shape, peaks, resolution) & spectrum.fine
+    ring = np.rint(np.hypot(spectrum.fy, spectrum.fx) * max(brightness.shape)).astype(np.int64)
+    away = ~near  # (a ring's mean without the peaks: a screen's own would raise it to them)
+    ring_mean = (np.bincount(ring[away], weights=spectrum.power[away], minlength=ring.max() + 1)
+                 / np.maximum(np.bincount(ring[away], minlength=ring.max() + 1), 1))
+    at = float(spectrum.power[near].sum())
+    expected = float(ring_mean[ring[near]].sum())
+    return at >= max(_TILE_SHARE * spectrum.total, _OVER_EVEN * expected)
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,11 +217,13 @@ class Screen:
         return _SIGMA_PER_PERIOD * self.period
 
     def holds(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> bool:
-        """Whether ``box`` (x0, y0, x1, y1) of ``rgb`` (the photo the screen was found in) is
-        printed with this screen: its own fine detail is at the screen's peaks, as a screened
-        tile's is (a face beside a dotted wall is not, though the wall's tile reaches it); a box
-        too small to tell is by the map. Its middle :data:`_SMALL_PHOTO` px at most are asked."""
-        x0, y0, x1, y1 = (round(v) for v in box)
+        """Whether the face in ``box`` (x0, y0, x1, y1) of ``rgb`` (the photo the screen was found
+        in) is printed with this screen: the middle half of the box, the face's own, has its fine
+        detail at the screen's peaks, as a screened tile's is (a face before a dotted or brick wall
+        has not, though the wall's tiles surround it); a box too small to tell is by the map. At
+        most :data:`_SMALL_PHOTO` px of it are asked."""
+        x0, y0, x1, y1 = box  # its middle half: the face itself, not what is behind it (QA: a brick wall)
+        x0, y0, x1, y1 = (round(v) for v in ((3 * x0 + x1) / 4, (3 * y0 + y1) / 4, (x0 + 3 * x1) / 4, (y0 + 3 * y1) / 4))
         x0, y0 = max(0, x0), max(0, y0)
         x1, y1 = min(rgb.shape[1], x1), min(rgb.shape[0], y1)
         if min(x1 - x0, y1 - y0) < _SMALLEST_WINDOW:

@@ -320,8 +320,10 @@ class PhotoResult:
     def grain_matched(self) -> bool:
         """Whether the faces get the photo's grain: asked for (:attr:`PhotoSettings.match_grain`),
         with a photo around them (not an aligned crop) whose fine detail is grain (not a JPEG saved
-        below quality 85: :func:`faceapp.core.grain.grain_survives`)."""
-        return self.settings.match_grain and not self.settings.aligned and grain_survives(self.photo.jpeg_quality)
+        below quality 85: :func:`faceapp.core.grain.grain_survives`), and not a print whose dots were
+        smoothed out (what is left of them read as grain: QA, coloured noise sprinkled over a face)."""
+        return (self.settings.match_grain and not self.settings.aligned and self.screen is None
+                and grain_survives(self.photo.jpeg_quality))
 
     def with_grain(self, match: bool) -> PhotoResult:
         """This result with grain matching on or off (:attr:`PhotoSettings.match_grain`): a version
