@@ -27,6 +27,7 @@ them has no dots either. The result's provenance says so (:meth:`Screen.provenan
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -283,13 +284,10 @@ def find_screen(rgb: np.ndarray, *, should_cancel: Callable[[], bool] | None = N
     # peak of every tile, the crisp dots' many harmonics and their sums, came to a tenth of all the
     # fine frequencies: noise met them, and a collage's unprinted half was "printed", review)
     bins = [{tuple(b) for b in np.rint(peaks[:_TILE_PEAKS] * tile).astype(int)} for peaks in found]
-    counts: dict[tuple[int, int], int] = {}
-    for tile_bins in bins:
-        for b in tile_bins:
-            counts[b] = counts.get(b, 0) + 1
+    counts = Counter(b for tile_bins in bins for b in tile_bins)
     shared = [b for b, n in counts.items() if n >= max(1, math.ceil(len(bins) / 3))]
-    if not shared:  # (tiles that share no peak: the strongest of them all)
-        shared = sorted(counts, key=counts.__getitem__, reverse=True)[:_TILE_PEAKS]
+    if not shared:  # (tiles that share no peak: the most shared of them all)
+        shared = [b for b, _n in counts.most_common(_TILE_PEAKS)]
     peaks = np.asarray(shared, np.float64).reshape(-1, 2) / tile
     # a tile is the screen when enough of its fine detail's power is at the screen's peaks (its
     # light tones' faint dots too, which its own peaks alone would not tell)
