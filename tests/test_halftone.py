@@ -208,3 +208,24 @@ def test_a_printed_face_is_found_among_its_dots(face, retinaface_dir, testdata_d
     detector = FaceDetector(retinaface_dir, model="retinaface_mobile0.25")
     assert detect_faces(photo, detector, Preferences(descreen=False)).faces == []
     assert len(detect_faces(photo, detector, Preferences()).faces) == 1
+
+
+def test_a_photo_is_searched_for_its_screen_once(face, monkeypatch):
+    """A print restored again (another fidelity, another seed) is not searched again for its
+    screen: 3.4 s of a 25 MP print's every restore (bench/README.md). Another photo is."""
+    from faceapp.core import photo_restore
+    from faceapp.core.photo_io import Photo
+
+    searched = []
+    real = photo_restore.find_screen
+    monkeypatch.setattr(photo_restore, "find_screen", lambda rgb, **kw: searched.append(rgb) or real(rgb, **kw))
+    photo = Photo(path=None, rgb=printed(face, 4.0))
+    engine = identity_engine(512)
+    whole = whole_image_face(photo, engine)
+    for fidelity in (1.0, 0.9):
+        result = restore_photo(photo, [whole], engine, PhotoSettings(sampler=SamplerSettings(fidelity=fidelity)))
+        assert result.screen is not None
+    assert len(searched) == 1
+    other = Photo(path=None, rgb=photo.rgb.copy())
+    assert restore_photo(other, [whole], engine, PhotoSettings(sampler=SamplerSettings(fidelity=1.0))).screen is not None
+    assert len(searched) == 2

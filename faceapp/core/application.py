@@ -29,10 +29,11 @@ from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo
 from faceapp.core.errors import ExportError, FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
 from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, select_faces
-from faceapp.core.halftone import descreen, find_screen
+from faceapp.core.halftone import descreen
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo, jpeg_file_quality, probe_photo
-from faceapp.core.photo_restore import Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo
+from faceapp.core.photo_restore import (Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo,
+                                        photo_screen)
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import drive
 from faceapp.core.settings import DEFAULT_FIDELITY
@@ -169,7 +170,7 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
     detected = yield from detect(photo.srgb)
     if not detected and prefs.descreen:  # (QA: half the faces of printed clippings were not found
         # among their dots: looked for again with the dots smoothed out, as they are restored)
-        screen = find_screen(photo.rgb, should_cancel=should_cancel)
+        screen = photo_screen(photo, should_cancel=should_cancel)
         if screen is not None:
             detected = yield from detect(descreen(photo.srgb, screen, should_cancel=should_cancel))
     min_size = prefs.min_face_size

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, Protocol
 
 import dataclasses
 import threading
+import weakref
 
 import cv2
 import numpy as np
@@ -578,7 +579,7 @@ def iter_restore_photo(
     # result says whether the setting changes it
     if photo.width * photo.height >= _SAY_LOOKING_FROM:
         yield "looking for a printed screen"
-    screen = find_screen(photo.rgb, should_cancel=should_cancel)
+    screen = photo_screen(photo, should_cancel=should_cancel)
     if screen is not None and not any(screen.holds(photo.rgb, face.box) for face in todo):
         screen = None  # (a dotted wall behind the faces, not a print of them: left as it is)
     printed = screen is not None
@@ -621,6 +622,25 @@ def iter_restore_photo(
     )
     result._run.fill = fill
     return result
+
+
+#: each photo's printed screen once looked for (or None where it has none), for as long as the photo
+#: lives: restoring it again at another fidelity or seed, or after its faces were looked for among
+#: its dots, does not search its tiles again (3.4 s for a 25 MP print: bench/README.md)
+_SCREENS: weakref.WeakKeyDictionary[Photo, Screen | None] = weakref.WeakKeyDictionary()
+_SCREENS_LOCK = threading.Lock()
+
+
+def photo_screen(photo: Photo, *, should_cancel: Callable[[], bool] | None = None) -> Screen | None:
+    """:func:`~faceapp.core.halftone.find_screen` of ``photo``'s pixels, looked for once per photo
+    (a search cancelled part way keeps nothing). A photo's pixels are not changed in place."""
+    with _SCREENS_LOCK:
+        if photo in _SCREENS:
+            return _SCREENS[photo]
+    screen = find_screen(photo.rgb, should_cancel=should_cancel)
+    with _SCREENS_LOCK:
+        _SCREENS[photo] = screen
+    return screen
 
 
 #: Photo pixels beyond the damage marked that its classical fill takes too: a scan's blur and a
