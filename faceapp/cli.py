@@ -14,6 +14,12 @@ like Ctrl-C: the file being written is removed; every file written before is in 
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m faceapp.cli: run as the command is, by its launcher, which stops
+    # cleanly while the imports below load (a Ctrl-C in its first seconds printed a traceback)
+    from faceapp.cli_launcher import main as _launch
+
+    raise SystemExit(_launch())
+
 import argparse
 import difflib
 import errno
@@ -1205,6 +1211,3 @@ def _reader_went_away() -> int:
     os.close(devnull)
     return EXIT_FAILURE
 
-
-if __name__ == "__main__":
-    sys.exit(main())

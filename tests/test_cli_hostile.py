@@ -434,6 +434,28 @@ def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_nam
     assert done.stderr.strip() == "Interrupted."
 
 
+def test_python_m_faceapp_cli_stopped_while_loading_exits_130_without_a_traceback():
+    """Run as ``python -m faceapp.cli`` (README's way without the console script) a Ctrl-C in its
+    first seconds printed a traceback from torch's import, where ``faceapp-cli`` says "Interrupted."."""
+    script = textwrap.dedent("""
+        import os, runpy, signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        class StopWhileLoading:  # the signal arrives while torch is being imported
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch":
+                    os.kill(os.getpid(), signal.SIGINT)
+                return None
+
+        sys.argv = ["faceapp.cli", "restore", "nothing.jpg"]
+        sys.meta_path.insert(0, StopWhileLoading())
+        runpy.run_module("faceapp.cli", run_name="__main__", alter_sys=True)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "Interrupted."
+
+
 @pytest.mark.parametrize("when", ["loading", "listing"])
 def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_path):
     """QA: Ctrl-C in the first seconds of a `--json` run left stdout empty, and a script parsing it

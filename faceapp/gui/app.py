@@ -188,9 +188,20 @@ def main(argv: list[str] | None = None) -> int:
 
     ``--self-test PHOTO`` loads and restores PHOTO, prints one line and quits (see :mod:`faceapp.gui.self_test`).
     Arguments are checked before the window (and its worker threads) exists: a usage error exits 2.
+    A Ctrl-C while it loads (torch and Qt take seconds) exits 130 with one line, not a traceback;
+    once the window is open, it closes the window (:func:`close_on_termination`).
     """
     started = time.perf_counter()
-    argv = list(sys.argv if argv is None else argv)
+    try:
+        return _open_window(list(sys.argv if argv is None else argv), started)
+    except KeyboardInterrupt:  # (only while loading: the open window handles SIGINT itself)
+        from faceapp.core.termination import EXIT_INTERRUPTED
+
+        print("faceapp: interrupted while starting.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _open_window(argv: list[str], started: float) -> int:
     from faceapp.core.host_memory import keep_freed_memory
 
     keep_freed_memory()  # before Qt starts its threads: they then share the heap the engine reuses
