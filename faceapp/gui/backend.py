@@ -24,7 +24,9 @@ import numpy as np
 from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError
+from faceapp.core.damage import read_mask
 from faceapp.core.export import make_output_folder
+from faceapp.core.mask_files import write_mask
 from faceapp.core.photo_inputs import FolderListing, list_photos
 from faceapp.core.pathtext import file_problem
 from faceapp.core.photo_io import probe_photo
@@ -316,6 +318,30 @@ class CoreBackend:
                                             overwrite=overwrite, keep_16_bits=keep_16_bits))
                 yield ExportStep(index, len(snapshots), snapshot, written[-1], (quality, keep_16_bits))
             return written
+
+        return job
+
+    @staticmethod
+    def read_mask_job(file: Path, width: int, height: int):
+        """Read the damage mask ``file`` for a ``width`` × ``height`` photo
+        (:func:`faceapp.core.damage.read_mask`); returns it, HxW uint8, 255 = damaged."""
+
+        def job(should_cancel) -> Generator[None, None, np.ndarray]:
+            mask, _covers = read_mask(file, width=width, height=height)
+            return mask
+            yield  # makes this a generator: the worker drives jobs as generators
+
+        return job
+
+    @staticmethod
+    def write_mask_job(mask: np.ndarray, dest: Path, photo: Path):
+        """Write ``mask`` (painted on ``photo``) as the mask file ``dest``, replacing a mask file
+        of faceapp's there, never a photo (:func:`faceapp.core.mask_files.write_mask`); returns
+        the file written."""
+
+        def job(should_cancel) -> Generator[None, None, Path]:
+            return write_mask(mask, dest, photo=photo, overwrite=True)
+            yield  # makes this a generator: the worker drives jobs as generators
 
         return job
 

@@ -33,10 +33,10 @@ from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
-from faceapp.core.damage import mask_warning, read_mask
+from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
-from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, write_mask
+from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import counted, duration, listed, percent
@@ -481,15 +481,23 @@ class MainWindow(QMainWindow):
         chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
         if not chosen:
             return
-        try:
-            mask, _covers = read_mask(chosen, width=editor.width, height=editor.height)
-        except FaceappError as exc:
-            exc.path = self.current  # about this photo: it goes with it (QA: it stayed over the others)
+        path, name = self.current, Path(chosen).name
+
+        def read(mask) -> None:
+            editor = self.session.damage_editor(path)  # (the photo it was chosen for, shown or not)
+            if editor is None:
+                return
+            editor.load(mask)
+            said = mask_warning(mask, name)
+            self.say(f"Damage mask {name} added to {path.name}: Undo takes it back." if said is None else sentence(said))
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, FaceappError):
+                exc.path = path  # about this photo: it goes with it (QA: it stayed over the others)
             self.notices.show_error(exc)
-            return
-        editor.load(mask)
-        said = mask_warning(mask, Path(chosen).name)
-        self.say(f"Damage mask {Path(chosen).name} added: Undo takes it back." if said is None else sentence(said))
+
+        self.say(f"Reading the damage mask {name}…")  # (on the files' queue, after any file being saved)
+        self.session.read_damage_mask(path, Path(chosen), on_read=read, on_failed=failed)
 
     def save_damage_mask(self) -> None:
         """Edit ▸ Save damage mask…: the damage painted on the photo shown, as a mask file (by default
@@ -506,12 +514,16 @@ class MainWindow(QMainWindow):
         if not named and dest.exists() and QMessageBox.question(  # (the dialog asked about the name as typed)
                 self, "Replace the mask?", f"{dest.name} exists already. Replace it?") != QMessageBox.StandardButton.Yes:
             return
-        try:
-            written = write_mask(editor.mask(), dest, photo=self.current, overwrite=True)
-        except FaceappError as exc:
-            self.notices.show_notice(Notice(error_sentence(exc), "error", subject=self.current))  # (goes with its photo)
-            return
-        self.say(f"Damage mask saved as {written}.")
+        path = self.current
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, FaceappError):
+                self.notices.show_notice(Notice(error_sentence(exc), "error", subject=path))  # (goes with its photo)
+            else:
+                self.notices.show_error(exc)
+
+        self.session.save_damage_mask(path, editor.mask(), dest, on_failed=failed,
+                                      on_saved=lambda written: self.say(f"Damage mask saved as {written}."))
 
     def _focus_gallery(self) -> None:
         """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window

@@ -847,6 +847,27 @@ class Session(QObject):
                                        unique=dest is None, overwrite=dest is not None and replace,
                                        keep_16_bits=self.prefs.keep_16_bits)
 
+    # ---- damage mask files ------------------------------------------------------------------
+    def read_damage_mask(self, path: Path, file: Path, *, on_read: Callable[[np.ndarray], None],
+                         on_failed: Callable[[BaseException], None]) -> None:
+        """Read the mask file ``file`` for the loaded photo ``path`` on the files' queue (a 24 MP
+        mask takes 2 s, the window stood frozen meanwhile: review); then, on the UI thread,
+        ``on_read(mask)``, unless the photo was removed meanwhile, or ``on_failed(error)``."""
+        entry = self.entries.get(path)
+        if entry is None or entry.photo is None:
+            return
+        job = self.backend.read_mask_job(file, entry.photo.width, entry.photo.height)
+        self.export_queue.add(QueuedJob(job, "mask", path, on_failed=on_failed,
+                                        on_done=lambda mask: on_read(mask) if path in self.entries else None))
+
+    def save_damage_mask(self, path: Path, mask: np.ndarray, dest: Path, *, on_saved: Callable[[Path], None],
+                         on_failed: Callable[[BaseException], None]) -> None:
+        """Write ``mask``, painted on photo ``path``, as the mask file ``dest`` on the files' queue
+        (0.9 s for a 24 MP mask); then ``on_saved(file)`` or ``on_failed(error)`` on the UI thread.
+        Closing the window waits for it (:meth:`shutdown`)."""
+        self.export_queue.add(QueuedJob(self.backend.write_mask_job(mask, dest, path), "mask", path,
+                                        on_done=on_saved, on_failed=on_failed))
+
     def restored(self) -> list[Path]:
         """The photos that have a result to save, in filmstrip order."""
         return [path for path, entry in self.entries.items() if entry.result is not None]
