@@ -569,3 +569,22 @@ def test_a_tiff_of_pixels_pillow_cannot_decode_is_named_a_tiff_with_what_to_do(t
     (tmp_path / "notes.tif").write_bytes(b"not a picture at all")  # named .tif, not a TIFF
     with pytest.raises(ImageError, match="not an image, or a format faceapp cannot read"):
         read_photo(tmp_path / "notes.tif")
+
+
+@pytest.mark.parametrize("profile", ["rgb", "damaged"])
+def test_a_cmyk_photo_whose_profile_cannot_be_used_says_so(tmp_path, profile):
+    """Code review: a CMYK scan whose embedded profile failed was said to have none ("converted
+    without a colour profile"); it says the profile could not be used, and why."""
+    from faceapp.core.application import cmyk_note
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = srgb if profile == "rgb" else srgb[:20].replace(b"RGB ", b"CMYK") + b"\x00" * 40
+    cmyk = np.zeros((16, 16, 4), dtype=np.uint8)
+    cmyk[:, :8] = (0, 255, 255, 0)
+    Image.fromarray(cmyk, "CMYK").save(tmp_path / "scan.jpg", quality=100, icc_profile=icc)
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert photo.cmyk and not photo.cmyk_profiled
+    assert photo.rgb[:, 2:6].reshape(-1, 3).mean(0)[0] > 200  # still red: the plain formula
+    note = cmyk_note(photo)
+    assert "without a colour profile" not in note and "its colour profile cannot be used" in note
+    assert ("not for CMYK" in note) == (profile == "rgb") and ("damaged" in note) == (profile == "damaged")

@@ -237,8 +237,10 @@ def cmyk_note(photo: Photo) -> str | None:
     RGB file (None for any other photo)."""
     if not photo.cmyk:
         return None
+    plain = "by a plain formula: its colours may differ from a print's"
     how = ("through its colour profile" if photo.cmyk_profiled
-           else "without a colour profile, by a plain formula: its colours may differ from a print's")
+           else f"without a colour profile, {plain}" if photo.cmyk_profile_problem is None
+           else f"{plain} (its colour profile cannot be used: {photo.cmyk_profile_problem})")
     return f"is CMYK; it is restored in RGB, converted {how}, and the result is an sRGB file."
 
 

@@ -173,7 +173,8 @@ class Photo:
     are in the same space. iptc: a JPEG's or a TIFF's IPTC-NAA record (caption, keywords, credits),
     or None. comment: a JPEG's comment (its COM segment: a caption some scanners and archives
     write), or None. cmyk: the file's pixels were CMYK (a print scan), converted to sRGB here through
-    its ICC profile when it had one (``cmyk_profiled``), else by Pillow's plain formula.
+    its ICC profile when it had one (``cmyk_profiled``), else by Pillow's plain formula; a profile
+    that could not be used (damaged, or not a CMYK one) is said in ``cmyk_profile_problem``.
     pages: how many pages the file holds (a multi-page TIFF; thumbnails and masks not counted):
     only the first is read, so a front-end can say that the others are left out (1 for every
     other file). bits: the bits per channel of the file's pixels (16 for a 48-bit scan, 32 for a
@@ -203,6 +204,7 @@ class Photo:
     comment: bytes | None = None
     cmyk: bool = False
     cmyk_profiled: bool = False
+    cmyk_profile_problem: str | None = None
     pages: int = 1
     bits: int = 8
     orientation: int = 1
@@ -551,9 +553,13 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     grey_icc = icc if single_channel and _colour_space(icc) == b"GRAY" else None
     cmyk = upright.mode == "CMYK"
     if cmyk:
-        (rgb, cmyk_profiled), alpha, icc = _cmyk_to_rgb(upright, icc), None, icc_profiles.srgb()  # (tagged: QA)
+        (rgb, cmyk_profile_problem), alpha = _cmyk_to_rgb(upright, icc), None
+        cmyk_profiled, icc = bool(icc) and cmyk_profile_problem is None, icc_profiles.srgb()  # (tagged: QA)
+        if cmyk_profile_problem is not None:
+            log.info("%s: its CMYK colour profile cannot be used (%s): converted by a plain formula",
+                        path, cmyk_profile_problem)
     else:
-        (rgb, alpha, icc), cmyk_profiled = _to_rgb8(upright, icc), False
+        (rgb, alpha, icc), cmyk_profiled, cmyk_profile_problem = _to_rgb8(upright, icc), False, None
     if icc is None and not cmyk and not single_channel and _exif_says_adobe_rgb(exif):
         icc = icc_profiles.adobe_rgb_compatible()  # (as Photoshop and Lightroom read it)
         log.info("%s: its EXIF says Adobe RGB without a profile: read as Adobe RGB (1998)", path)
@@ -581,7 +587,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         png_text=_png_text(image) if fmt == "PNG" else None,
         png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
-        cmyk=cmyk, cmyk_profiled=cmyk_profiled,
+        cmyk=cmyk, cmyk_profiled=cmyk_profiled, cmyk_profile_problem=cmyk_profile_problem,
         orientation=turned, webp_lossless=fmt == "WEBP" and _webp_lossless(path),
         jpeg_quality=_jpeg_quality(image) if fmt == "JPEG" else None,
     )
@@ -986,17 +992,23 @@ def _high_depth_to_uint8(array: np.ndarray) -> np.ndarray:
     return ((array.astype(np.float32) * (255.0 / top)) + 0.5).astype(np.uint8)
 
 
-def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bool]:
-    """CMYK → sRGB through its ICC profile when it has one, else Pillow's plain conversion; and
-    whether the profile was used."""
+def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | None]:
+    """CMYK → sRGB through its ICC profile when it has one, else Pillow's plain conversion; and,
+    where it had a profile that could not be used (damaged, or made for RGB), why not (else None)."""
+    problem = None
     if icc:
-        try:
-            from PIL import ImageCms
+        from PIL import ImageCms
 
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-            if converted is not None:
-                return np.ascontiguousarray(np.asarray(converted)), True
-        except Exception:  # a broken profile falls back to the plain conversion
-            pass
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"))), False
+        space = _colour_space(icc)
+        if space in (b"RGB ", b"GRAY", b"Lab ", b"XYZ "):
+            problem = f"it is a profile for {space.decode('ascii', 'replace').strip()}, not for CMYK"
+        else:
+            try:
+                source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+                converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+                if converted is not None:
+                    return np.ascontiguousarray(np.asarray(converted)), None
+                problem = "the colour engine returned nothing"
+            except (ImageCms.PyCMSError, OSError, ValueError) as exc:  # a broken profile: the plain conversion
+                problem = f"it is damaged: {exc}"
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))), problem
