@@ -64,6 +64,25 @@ def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path, withou
     window.close()
 
 
+def test_models_that_cannot_be_read_are_not_called_missing(qtbot, tmp_path, monkeypatch):
+    """Code review: any error while listing the models (a folder it may not read) was said as "No
+    face model is installed: download one", sending the user to download what they have."""
+    from faceapp.core.registry import Registry
+
+    def unreadable(self):
+        raise PermissionError(13, "Permission denied", "/home/me/.local/share/faceapp/models")
+
+    monkeypatch.setattr(Registry, "list", unreadable)
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    texts = [n.text for n in window.notices.notices()]
+    assert not any("No face model is installed" in text for text in texts)
+    [said] = [text for text in texts if text.startswith("The installed models could not be read")]
+    assert "Permission denied" in said and "/home/me/.local/share/faceapp/models" in said
+    assert "download" not in window.compare._placeholder.lower()
+    window.close()
+
+
 def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     store = gui_util.settings_store(tmp_path)
     prefs = dataclasses.replace(store.load(), seeds_per_face=6, upscale=2, name_pattern="{stem}_fixed",

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtWidgets import QMainWindow
 
 from faceapp.gui.actions import set_tip
+from faceapp.core.errors import FaceappError
 from faceapp.gui.notifications import Notice
 from faceapp.core.preferences import Preferences
 from faceapp.core.settings import DEFAULT_FIDELITY
@@ -112,9 +113,17 @@ class ModelSettings:
         try:
             known = [m.name for m in registry.list()] if registry is not None else []
             installed = any(registry.is_installed(name) for name in known)
-        except Exception:
-            log.exception("checking installed models failed")
-            known, installed = [], False
+        except Exception as error:  # (code review: said "No face model is installed", to download one)
+            if isinstance(error, (OSError, FaceappError)):
+                log.warning("checking installed models failed: %s", error)
+            else:
+                log.exception("checking installed models failed")
+            self._window.compare.set_placeholder(_DROP_HINT)
+            self._window.notices.show_notice(Notice(
+                f"The installed models could not be read ({str(error).rstrip('.') or type(error).__name__}). "
+                "Restores may fail until that is mended; Models… shows each model and its files.",
+                "error", "models", "Models…"))
+            return
         if not installed:
             self._window.compare.set_placeholder(_FIRST_START)
             self._window.notices.show_notice(Notice(
