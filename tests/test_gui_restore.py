@@ -18,7 +18,7 @@ from faceapp.core.errors import ExportError
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
-from faceapp.gui.session import face_number
+from faceapp.gui.session import detector_index
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
@@ -123,7 +123,7 @@ def test_clicking_a_restored_face_shows_its_seeds_and_its_tag_switches_it_off(wi
     path = load(window, qtbot, tmp_path / "three.png")  # three faces: the first switched off, so that
     window.session.toggle_face(path, 0)  # a face's number and its place in the result differ
     entry = restore(window, qtbot, path)
-    assert [face_number(f, i) for i, f in enumerate(entry.result.faces)] == [1, 2]
+    assert [detector_index(f, i) for i, f in enumerate(entry.result.faces)] == [1, 2]
     window.compare.faceClicked.emit(2)  # the third face: the result's second
     assert window.gallery.current_face() == 1
     assert [face.enabled for face in window.session.entries[path].faces] == [False, True, True]

@@ -13,7 +13,11 @@ faces are cropped:
   all asked, so an ordinary photo costs 16 tiles' work. The screen's peaks are the screened tiles'
   strongest that most of them share, its period the median of the tiles' own (each tile's lowest
   peak of some strength); the map of where it is holds the tiles with enough of their fine detail
-  at those peaks, and a face is printed with it when its own box is so (:meth:`Screen.holds`);
+  at those peaks, and a face is printed with it when the middle half of its box holds the
+  screen (:meth:`Screen.holds`: its share at the screen's peaks weighed against what those
+  frequencies hold without peaks, so a brick wall's lines are not taken for a print). A photo is
+  searched once (:func:`faceapp.core.photo_restore.photo_screen`), and a photo where no face is
+  found is looked at again with its dots smoothed out (:func:`faceapp.core.application.iter_detect_faces`);
 - **smoothed out** by a Gaussian blur that leaves 5 % of the screen's contrast (σ = 0.39 periods;
   the finer detail a screen cannot print anyway), only where the screen is: the tiles' map, its
   edges feathered over a tile, so the unscreened part of a collage, or the white paper around a

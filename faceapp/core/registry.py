@@ -257,9 +257,8 @@ class Registry:
         return beside if beside.is_file() else self.weights_dir / filename
 
     def network_paths(self, name: str) -> dict[str, Path | None]:
-        """The weight file of each network by role (None for weightless networks), for the
-        engine: ``load_network(spec.arch, spec.config, path, ...)``. The model must be
-        installed."""
+        """The weight file of each network by role (None for weightless networks), each where
+        :meth:`file_path` finds it. The model must be installed."""
         manifest = self.require_installed(name)
         return {
             role: self.file_path(manifest, spec.file) if spec.file else None

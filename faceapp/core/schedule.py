@@ -65,11 +65,6 @@ def fidelity_to_timestep(fidelity: float, *, max_timestep: int = MAX_START_TIMES
     return int(round(max_timestep * (1.0 - fidelity)))
 
 
-def timestep_to_fidelity(timestep: int, *, max_timestep: int = MAX_START_TIMESTEP) -> float:
-    """Inverse of :func:`fidelity_to_timestep` (clamped to [0, 1])."""
-    return float(min(1.0, max(0.0, 1.0 - timestep / max_timestep)))
-
-
 @dataclass(frozen=True)
 class SamplingPlan:
     """Where x_N is formed and which timesteps the DDIM loop visits (descending).

@@ -52,7 +52,7 @@ from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, 
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.run_panel import RunPanel, photo_text
 from faceapp.gui.seed_gallery import SeedGallery
-from faceapp.gui.session import TO_OPEN, Session, face_number
+from faceapp.gui.session import TO_OPEN, Session, detector_index
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 
@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
             self.compare.set_working_face(None)  # marked again by the run's next step
         if entry.result is not None:
             faces = list(entry.result.faces)
-            numbers = [face_number(f, i) for i, f in enumerate(faces)]
+            numbers = [detector_index(f, i) for i, f in enumerate(faces)]
             shown = self.gallery.current_number()  # the same face stays shown (GUI QA: restored again with
             # another face switched off, the gallery's position showed the next face)
             current = numbers.index(shown) if shown in numbers else max(0, self.gallery.current_face())
@@ -547,7 +547,7 @@ class MainWindow(QMainWindow):
         if entry is None:
             return
         faces = entry.result.faces if entry.result is not None else []
-        position = next((i for i, face in enumerate(faces) if face_number(face, i) == index), None)
+        position = next((i for i, face in enumerate(faces) if detector_index(face, i) == index), None)
         clicked = next((face for face in entry.faces if face.index == index), None)
         if position is not None:
             self.gallery.select_face(position)
@@ -567,8 +567,8 @@ class MainWindow(QMainWindow):
             self.compare.set_selected_face(None)
             return
         face = entry.result.faces[position]
-        self.compare.set_selected_face(face_number(face, position))  # framed on the photo too
-        caption, detail = f"Face {face_number(face, position) + 1} · seed {face.seeds[face.chosen]}", ""
+        self.compare.set_selected_face(detector_index(face, position))  # framed on the photo too
+        caption, detail = f"Face {detector_index(face, position) + 1} · seed {face.seeds[face.chosen]}", ""
         passes = len(face.refinement_of(face.chosen))
         if passes:  # as its thumbnail says
             caption += " · refined" + (f" ×{passes}" if passes > 1 else "")
@@ -577,7 +577,7 @@ class MainWindow(QMainWindow):
             # in the words of the face list: "kept" (the restorer's face) or "spared" (sampled higher)
             kept = spared.fidelity >= 1.0
             if kept and getattr(face, "damage", None) is None:  # the same for every seed: no seed to name
-                caption = f"Face {face_number(face, position) + 1}"
+                caption = f"Face {detector_index(face, position) + 1}"
             caption += " · kept" if kept else " · spared"
             how = ("Kept as the restorer made it" if kept
                    else f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}")

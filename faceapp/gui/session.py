@@ -77,7 +77,7 @@ from faceapp.gui.worker import Job, TaskRunner
 log = logging.getLogger(__name__)
 
 
-def face_number(face_result: Any, position: int) -> int:
+def detector_index(face_result: Any, position: int) -> int:
     """The detector index of a per-face result: the number shown to the user is this + 1."""
     index = getattr(getattr(face_result, "face", None), "index", None)
     return index if isinstance(index, int) else position
@@ -279,10 +279,6 @@ class Session(QObject):
         path = export_photo(rgb, None, None, folder / f"{time.strftime('pasted-%Y%m%d-%H%M%S')}.png", unique=True)
         self.add_paths([path])
         return path
-
-    def can_remove(self, path: Path) -> bool:
-        """Whether :meth:`remove` would remove the photo at once (no job of it is running)."""
-        return path in self.entries and not self._is_running(path)
 
     def remove(self, path: Path) -> None:
         """Forget a photo and drop its queued jobs; a photo whose job is running has that job
@@ -523,7 +519,7 @@ class Session(QObject):
         entry.run_seconds, entry.state = outcome.seconds, "queued" if requeued else "done"
         self.entryChanged.emit(path)
         faces = outcome.result.faces  # numbered as their tags in the photo; short: the gallery says how to diffuse them
-        spared = spared_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1,
+        spared = spared_message(outcome.result, number=lambda position: detector_index(faces[position], position) + 1,
                                 switch="To let the prior work on a spared face anyway, choose it in the seed "
                                        "gallery (a click on the face, or its face list) and press Diffuse anyway")
         if spared:
@@ -531,7 +527,7 @@ class Session(QObject):
         descreened = descreened_message(outcome.result, switch="Settings ▸ Halftone off keeps the dots.")
         if descreened:
             self.note.emit(f"{path.name}: {descreened}", path)
-        covered = covered_features_message(outcome.result, number=lambda position: face_number(faces[position], position) + 1)
+        covered = covered_features_message(outcome.result, number=lambda position: detector_index(faces[position], position) + 1)
         if covered:  # why an eye or the mouth looks drawn anew: said until read (QA: gone in 40 s)
             self.warning.emit(f"{path.name}: {covered}", path)
         switched_on = {index: on for index, _box, on in inputs[0]}  # as the restore was asked
@@ -755,7 +751,7 @@ class Session(QObject):
         total = max(1, item.total_steps)
         entry = self.entries.get(path)
         faces = entry.result.faces if entry is not None and entry.result is not None else ()
-        index = face_number(faces[item.face_index], item.face_index) if item.face_index < len(faces) else item.face_index
+        index = detector_index(faces[item.face_index], item.face_index) if item.face_index < len(faces) else item.face_index
         shown = index + 1  # as its tag in the photo
         self.workingOn.emit(path, index)
         text = (f"Face {shown}: {label} · step {item.step} of {total}"
@@ -777,7 +773,7 @@ class Session(QObject):
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
         face = grown.faces[position]
-        shown = face_number(face, position) + 1  # as its tag in the photo
+        shown = detector_index(face, position) + 1  # as its tag in the photo
         changes = [r.change for r in face.refinement_of(face.chosen)]
         if len(changes) == 1:
             text = f"Refined face {shown}: the pass changed it by {changes[0]:.1f} grey levels."
@@ -808,7 +804,7 @@ class Session(QObject):
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
         faces = resampled.faces
-        said = resample_message(resampled, position, number=lambda i: face_number(faces[i], i) + 1,
+        said = resample_message(resampled, position, number=lambda i: detector_index(faces[i], i) + 1,
                                 dropped_passes=dropped_passes)
         self.info.emit(f"{path.name}: {said}")
 

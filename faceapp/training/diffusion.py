@@ -27,8 +27,6 @@ class DiffusionTables:
 
     betas: torch.Tensor
     alphas_cumprod: torch.Tensor
-    alphas_cumprod_prev: torch.Tensor
-    posterior_variance: torch.Tensor
     posterior_log_variance_clipped: torch.Tensor
     posterior_mean_coef1: torch.Tensor
     posterior_mean_coef2: torch.Tensor
@@ -48,7 +46,7 @@ def make_tables(cfg: DiffusionConfig, *, device: torch.device | str = "cpu") -> 
     post_log_var = torch.log(torch.cat([post_var[1:2], post_var[1:]]))
     coef1 = betas * torch.sqrt(abar_prev) / (1.0 - abar)
     coef2 = (1.0 - abar_prev) * torch.sqrt(1.0 - betas) / (1.0 - abar)
-    tensors = [betas, abar, abar_prev, post_var, post_log_var, coef1, coef2]
+    tensors = [betas, abar, post_log_var, coef1, coef2]
     return DiffusionTables(*(t.to(device) for t in tensors))
 
 

@@ -208,10 +208,6 @@ def format_row(row: Row) -> str:
             f"{row.seconds_per_face:7.2f} |")
 
 
-def format_table(rows: list[Row]) -> str:
-    return "\n".join([format_header(), *(format_row(r) for r in rows)])
-
-
 def save_grid(path: Path, truth, degraded, outputs, *, faces: int = 4, tile: int = 128) -> Path:
     """Rows: the first ``faces`` faces; columns: degraded, each method's output, ground truth."""
     def small(im):
