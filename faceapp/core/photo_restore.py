@@ -456,6 +456,8 @@ class PhotoResult:
                                       output_to_crop(f.affine, self.scale)) for f in self.faces]
                 else:
                     masks = [face_mask(f.affine, f.aligned.shape[0], self.scale, (width, height)) for f in self.faces]
+                if self.alpha is not None:  # transparent pixels keep their hidden colour, byte for byte
+                    masks = [_on_visible(mask, self.alpha) for mask in masks]
                 self._run.blend = _Blend(masks, normalised_weights(masks), face_regions(self.background, masks))
             return self._run.blend
 
@@ -531,14 +533,55 @@ def whole_image_face(photo: Photo, engine: Engine) -> Face:
     return Face(index=0, box=(0.0, 0.0, float(photo.width), float(photo.height)), landmarks=landmarks, score=1.0)
 
 
+def _on_visible(mask: FaceMask, alpha: np.ndarray) -> FaceMask:
+    """``mask`` with no weight on the fully transparent pixels of ``alpha`` (the output's): a face
+    is pasted only where it can be seen, the colour hidden under the rest left as the file had it
+    (geometry QA: 1,555 hidden pixels of a cut-out changed)."""
+    if mask.empty():
+        return mask
+    x0, y0, x1, y1 = mask.roi
+    hidden = alpha[y0:y1, x0:x1] == 0
+    if not hidden.any():
+        return mask
+    return dataclasses.replace(mask, weights=np.where(hidden, np.float32(0), mask.weights))
+
+
 def _aligned_crop(photo: Photo, face: Face, engine: Engine, settings: PhotoSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The face's aligned crop of the photo's sRGB pixels, and the photo → crop affine. A photo
+    with transparent pixels gives the models only the colour that shows (:func:`_visible_crop`)."""
+    crop, affine = _crop_of(photo.srgb, photo, face, engine, settings)
+    if photo.alpha is not None and not photo.alpha.all():
+        crop = _visible_crop(crop, photo, face, engine, settings)
+    return crop, affine
+
+
+def _crop_of(pixels: np.ndarray, photo: Photo, face: Face, engine: Engine, settings: PhotoSettings,
+             ) -> tuple[np.ndarray, np.ndarray]:
     if not settings.aligned:  # the models see sRGB, whatever the photo's profile
-        return align_face(photo.srgb, face.landmarks, template=engine.template, size=engine.face_size)
+        return align_face(pixels, face.landmarks, template=engine.template, size=engine.face_size)
     size = engine.face_size
     sx, sy = size / photo.width, size / photo.height
     affine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
     interpolation = cv2.INTER_AREA if min(sx, sy) < 1 else cv2.INTER_CUBIC
-    return cv2.resize(photo.srgb, (size, size), interpolation=interpolation), affine
+    return cv2.resize(pixels, (size, size), interpolation=interpolation), affine
+
+
+def _visible_crop(crop: np.ndarray, photo: Photo, face: Face, engine: Engine, settings: PhotoSettings) -> np.ndarray:
+    """``crop`` as the visible pixels alone make it: the colour hidden under fully transparent
+    pixels (any colour at all: a cut-out's magenta) neither bleeds into the face's edge as the crop
+    is resampled nor is seen by the models there (geometry QA: a magenta fringe along a cut-out
+    face's edge). Resampled premultiplied by whether each pixel shows; where little shows, filled
+    from what does around it (OpenCV's inpainting, 0.06 s for half a 512 px crop)."""
+    shows = photo.alpha > 0
+    shown, _ = _crop_of(np.where(shows[..., None], photo.srgb, np.uint8(0)), photo, face, engine, settings)
+    weight, _ = _crop_of(shows.astype(np.uint8) * np.uint8(255), photo, face, engine, settings)
+    weight = weight.astype(np.float32)
+    visible = np.clip(shown.astype(np.float32) * (255.0 / np.maximum(weight, 1.0))[..., None], 0, 255)
+    visible = np.rint(visible).astype(np.uint8)
+    unseen = weight < 128  # (mostly hidden: its colour is the hidden one's, divided back up from noise)
+    if unseen.all():
+        return crop
+    return cv2.inpaint(visible, unseen.astype(np.uint8), 3, cv2.INPAINT_TELEA) if unseen.any() else visible
 
 
 def iter_restore_photo(
