@@ -572,6 +572,8 @@ class _Restorer:
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)
+            if (turned := application.turned_message(found)) is not None:  # (geometry QA: faces lost)
+                tqdm.write(f"note: {path_text(path)}: {turned}.", file=sys.stderr)
             if found.unsure:  # (QA: a hand at a group photo's edge was restored into a face)
                 record["unsure_faces_left_out"] = [f.index + 1 for f in found.unsure]
                 tqdm.write(f"note: {path_text(path)}: "

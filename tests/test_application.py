@@ -139,6 +139,27 @@ def test_a_real_photos_small_faces_are_counted_and_the_others_numbered_as_the_de
     assert found.too_small == len(detector.detect(photo.srgb)) - len(expected) == 2
 
 
+@pytest.mark.parametrize("quarters", [1, 3])
+def test_a_photo_lying_on_its_side_gives_every_face_where_it_lies(retinaface_dir, testdata_dir, quarters):
+    """Geometry QA: cf_00's four faces, the photo turned a quarter (pixels, no EXIF), gave 3 or 2 of
+    them. Faces lying on their side are looked for with the photo set upright too; they come back
+    in the photo's own coordinates, and the photo is said to lie on its side."""
+    detector = FaceDetector(retinaface_dir, model="retinaface_mobile0.25")
+    upright = read_photo(testdata_dir / "photos" / "cf_00.jpg")
+    standing = application.detect_faces(upright, detector, Preferences())
+    assert len(standing.faces) == 4 and standing.turned == 0 and application.turned_message(standing) is None
+    lying = np.ascontiguousarray(np.rot90(upright.rgb, quarters))
+    found = application.detect_faces(Photo.from_array(lying), detector, Preferences())
+    assert len(found.faces) == 4 and found.turned == 4 - quarters
+    marks = np.zeros(upright.rgb.shape[:2], np.uint8)  # each upright face's centre, turned as the photo was
+    for number, face in enumerate(standing.faces, start=1):
+        marks[round(face.center[1]), round(face.center[0])] = number
+    turned_marks = np.rot90(marks, quarters)
+    expected = sorted((float(x), float(y)) for y, x in zip(*np.nonzero(turned_marks), strict=True))
+    np.testing.assert_allclose(sorted(f.center for f in found.faces), expected, atol=3)
+    assert "seems to lie on its side" in application.turned_message(found)
+
+
 def test_the_engine_cache_loads_again_when_model_device_or_precision_change():
     loads = []
     cache = application.ModelCache(engine_factory=lambda prefs: loads.append(prefs) or object())

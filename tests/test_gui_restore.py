@@ -34,6 +34,19 @@ def test_dropping_a_photo_loads_it_and_outlines_its_faces(window, qtbot, photo):
     assert not window.notices.notices()  # the tiny model is installed: no first-start warning
 
 
+def test_a_photo_lying_on_its_side_is_said_to_and_gives_every_face(window, qtbot, tmp_path, testdata_dir):
+    """Geometry QA: a photo scanned on its side lost faces; they are found upright, and the window
+    says that the photo lies on its side."""
+    from PIL import Image
+
+    lying = tmp_path / "scan.png"
+    Image.open(testdata_dir / "photos" / "cf_00.jpg").transpose(Image.Transpose.ROTATE_90).save(lying)
+    with qtbot.waitSignal(window.session.info, timeout=20000) as info:
+        path = load(window, qtbot, lying)
+    assert len(window.session.entries[path].faces) == 4
+    assert info.args[0].startswith("scan.png: seems to lie on its side: more of its faces were found")
+
+
 def test_restore_runs_on_the_worker_thread_and_the_ui_keeps_responding(window, qtbot, photo):
     path = load(window, qtbot, photo)
     progress = []

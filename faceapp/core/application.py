@@ -28,7 +28,7 @@ from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo, read_mask
 from faceapp.core.errors import ExportError, FaceappError, MaskError
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
-from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, select_faces
+from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, righting_turn, select_faces, turned_back
 from faceapp.core.halftone import descreen
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo, jpeg_file_quality, probe_photo
@@ -144,6 +144,9 @@ class FoundFaces(NamedTuple):
     too_small: int
     min_size: float
     unsure: tuple[Face, ...] = ()  # switched off: the detector is unsure they are faces
+    #: quarter turns (``np.rot90``'s ``k``) that set the photo upright, where its faces were found
+    #: so: it lies on its side or upside down (0: as it is)
+    turned: int = 0
 
 
 def detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
@@ -167,12 +170,21 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
             return list((yield from detector.iter_detect(pixels, min_size=0.0, should_cancel=should_cancel)))
         return list(detector.detect(pixels, min_size=0.0, should_cancel=should_cancel))
 
-    detected = yield from detect(photo.srgb)
+    pixels = photo.srgb
+    detected = yield from detect(pixels)
     if not detected and prefs.descreen:  # (QA: half the faces of printed clippings were not found
         # among their dots: looked for again with the dots smoothed out, as they are restored)
         screen = photo_screen(photo, should_cancel=should_cancel)
         if screen is not None:
-            detected = yield from detect(descreen(photo.srgb, screen, should_cancel=should_cancel))
+            pixels = descreen(photo.srgb, screen, should_cancel=should_cancel)
+            detected = yield from detect(pixels)
+    turn = righting_turn(detected)
+    if turn:  # a photo on its side: its faces looked for upright too, the more found kept
+        upright = yield from detect(np.ascontiguousarray(np.rot90(pixels, turn)))
+        if len(upright) > len(detected):
+            detected = [turned_back(face, turn, photo.width, photo.height) for face in upright]
+        else:
+            turn = 0
     min_size = prefs.min_face_size
     faces = [dataclasses.replace(f, index=i) for i, f in enumerate(f for f in detected if f.size >= min_size)]
     unsure = () if prefs.include_unsure_faces else unsure_faces(faces)
@@ -181,7 +193,18 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
                                             image_size=(photo.width, photo.height))}
     faces = [f if f.index in chosen else dataclasses.replace(f, enabled=False) for f in faces]
     said = tuple(f for f in faces if f.index in doubtful) if prefs.face_selection == "all" else ()
-    return FoundFaces(faces, len(detected) - len(faces), min_size, said)
+    return FoundFaces(faces, len(detected) - len(faces), min_size, said, turn)
+
+
+def turned_message(found: FoundFaces) -> str | None:
+    """What both front-ends say, after the photo's name, when its faces were found with the photo
+    turned upright (:attr:`FoundFaces.turned`; None when as it is): a scan lying on its side."""
+    if not found.turned:
+        return None
+    lies = "upside down" if found.turned == 2 else "on its side"
+    turn = {1: "a quarter anticlockwise", 2: "half a turn", 3: "a quarter clockwise"}[found.turned]
+    return (f"seems to lie {lies}: more of its faces were found with it turned {turn}; the result keeps the "
+            "photo as it lies (turn it in a photo viewer or editor)")
 
 
 def unsure_faces(faces: Sequence[Face]) -> tuple[Face, ...]:

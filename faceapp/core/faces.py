@@ -179,6 +179,54 @@ def _box_height(face: Face) -> float:
     return face.box[3] - face.box[1]
 
 
+def righting_turn(faces: Sequence[Face]) -> int:
+    """How many quarter turns (``np.rot90``'s ``k``: anticlockwise as shown) would set ``faces``
+    upright, when most of them lie a quarter or a half turn from upright (a photo scanned on its
+    side, or upside down); 0 when they stand, lean no more than a detector finds anyway, or
+    disagree. A detector finds fewer faces on their side (geometry QA: a group photo turned a
+    quarter lost one face of four, turned half, three)."""
+    turns = []
+    for face in faces:
+        points = face.landmarks.astype(np.float64)
+        across = points[1] - points[0]  # left eye to right eye: along +x in an upright face
+        down = (points[3] + points[4] - points[0] - points[1]) / 2.0  # eyes to mouth: along +y
+        if np.hypot(*down) < 0.5 * np.hypot(*across):  # (landmarks folded up: an upside-down face's)
+            continue
+        both = across / max(np.hypot(*across), 1e-6) + np.array([down[1], -down[0]]) / np.hypot(*down)
+        angle = math.degrees(math.atan2(both[1], both[0]))  # 0: upright
+        quarter = round(angle / 90.0)
+        if abs(angle - 90.0 * quarter) <= _TURN_TOLERANCE_DEG:
+            turns.append(quarter % 4)
+    if not faces or len(turns) * 2 <= len(faces):
+        return 0
+    turn = max(set(turns), key=turns.count)
+    return turn if turns.count(turn) * 2 > len(faces) else 0
+
+
+#: A face within this many degrees of a quarter (or half) turn counts as lying so.
+_TURN_TOLERANCE_DEG = 35.0
+
+
+def turned_back(face: Face, turn: int, width: int, height: int) -> Face:
+    """``face`` as found in ``np.rot90(photo, turn)``, in the ``width`` × ``height`` photo's own
+    coordinates (its landmarks keep their meaning: the left eye is still the left eye)."""
+    def back(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if turn % 4 == 1:
+            return width - 1 - y, x
+        if turn % 4 == 2:
+            return width - 1 - x, height - 1 - y
+        if turn % 4 == 3:
+            return y, height - 1 - x
+        return x, y
+
+    x0, y0, x1, y1 = face.box
+    box_x, box_y = back(np.array([x0, x1], np.float64), np.array([y0, y1], np.float64))
+    lx, ly = back(face.landmarks[:, 0].astype(np.float64), face.landmarks[:, 1].astype(np.float64))
+    landmarks = np.stack([lx, ly], axis=1).astype(np.float32)
+    box = (float(box_x.min()), float(box_y.min()), float(box_x.max()), float(box_y.max()))
+    return replace(face, box=box, landmarks=landmarks)
+
+
 def face_from_landmarks(points: Sequence[Sequence[float]] | np.ndarray, *, index: int = 0) -> Face:
     """A face given by its five landmarks; the box is derived from them."""
     landmarks = np.asarray(points, dtype=np.float32).reshape(-1, 2)

@@ -222,7 +222,8 @@ class CoreBackend:
     def load_job(self, path: Path, prefs: Preferences):
         """Read a photo and find its faces as ``prefs`` say (minimum size; faces the selection
         leaves out come switched off); returns ``(photo, faces, left_out)``, ``left_out`` saying
-        how many faces were too small ("3 faces smaller than 16 px left out …") or None."""
+        how many faces were too small ("3 faces smaller than 16 px left out …") and, with faces,
+        that the photo lies on its side (:func:`~faceapp.core.application.turned_message`), or None."""
 
         def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any], str | None]]:
             from faceapp.core.photo_io import read_photo
@@ -231,7 +232,9 @@ class CoreBackend:
             yield PhotoRead(photo)
             found = yield from application.iter_detect_faces(photo, self.detector(prefs), prefs,
                                                              should_cancel=should_cancel)
-            return photo, found.faces, application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
+            left_out = application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
+            turned = application.turned_message(found) if found.faces else None  # (said with the faces)
+            return photo, found.faces, "; ".join(note for note in (left_out, turned) if note) or None
 
         return job
 
