@@ -56,7 +56,7 @@ from faceapp.core.export import (
     write_error_message,
 )
 from faceapp.core.faces import (
-    DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box,
+    DEFAULT_DETECTOR, DETECTOR_FILES, DetectionProgress, FaceDetector, download_detector_weights, face_from_box, face_in_box,
     UNSURE_CUT_FACE_SCORE, UNSURE_FACE_SCORE, face_from_landmarks,
 )
 from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
@@ -245,7 +245,10 @@ def _add_restore_parser(subparsers) -> None:
                        help="leave out detected faces smaller than this (the longer side of the face's box); a note "
                             "per photo counts those left out (default: %(default)g)")
     faces.add_argument("--face-box", type=floats(4), action="append", default=[], metavar="X0,Y0,X1,Y1",
-                       help="restore this face (repeatable; no detection; the same place in every photo given)")
+                       help="restore the face in this box, one like those faceapp draws around the faces it "
+                            "finds, brow to chin and cheek to cheek: the detector looks for the face within it, "
+                            "and where it finds none, the box is read as such a box (repeatable; the same place "
+                            "in every photo given)")
     faces.add_argument("--face-landmarks", type=floats(10), action="append", default=[], metavar="X1,Y1,…,X5,Y5",
                        help="restore the face with these eyes, nose and mouth corners (repeatable; no detection; "
                             "the same place in every photo given)")
@@ -418,6 +421,7 @@ class _Restorer:
                                               detector_factory=lambda prefs: self._make_detector())
         self.pattern = args.pattern
         self._cautioned = False  # the note on a fidelity below the model's range is given once a run
+        self._cautioned_boxes = False  # the note on boxes placed without a detector: once a run
         self.batch = False  # several inputs: the sparing advice is given once, each photo's in short
         self._spared_advised = False
         # said once a run: results written under numbered names, the advice for a batch run again,
@@ -430,6 +434,26 @@ class _Restorer:
         _check_pattern(args.pattern, self.pattern)  # a bad pattern fails now
         fmt = format_for(f"x.{args.format}") if args.format else None
         self.ext = EXTENSIONS[fmt] if fmt else None
+
+    def _given_faces_in(self, photo: Any) -> list[Any]:
+        """The faces given, those given as boxes found in ``photo`` where each box is
+        (:func:`faceapp.core.faces.face_in_box`: a box drawn loosely gives the face as it is)."""
+        boxes = len(self.args.face_box)
+        if not boxes:
+            return self.given_faces
+        try:
+            detector = self.models.detector(self.prefs)
+        except FaceappError as error:
+            if not self._cautioned_boxes:
+                self._cautioned_boxes = True
+                from tqdm import tqdm
+
+                tqdm.write(f"note: the face detector is unavailable ({error}); faces given with --face-box are "
+                           "placed where a detector's box holds a face (brow to chin, cheek to cheek).",
+                           file=sys.stderr)
+            return self.given_faces
+        return [face_in_box(photo.srgb, face.box, detector, index=face.index) for face in self.given_faces[:boxes]] \
+            + self.given_faces[boxes:]
 
     def _make_detector(self) -> FaceDetector:
         if self.args.download_detector:
@@ -551,7 +575,7 @@ class _Restorer:
         if self.args.aligned:
             faces = []
         elif self.given_faces:
-            faces = self.given_faces
+            faces = self._given_faces_in(photo)
         else:
             found = drive(application.iter_detect_faces(photo, self.models.detector(self.prefs), self.prefs), on_progress)
             faces, too_small = found.faces, found.too_small

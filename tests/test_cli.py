@@ -1126,6 +1126,17 @@ def test_the_summary_gives_the_faces_restored_and_the_time_taken(tmp_path, testd
         "under 0.1 s", "0.1 s", "1 min 00 s", "59 min 59 s", "1 h 02 min"]  # not "0.0 s" for a photo of spared faces
 
 
+def test_a_palette_image_is_said_to_become_a_full_colour_result(tmp_path, testdata_dir, capsys):
+    """Geometry QA: an indexed-colour PNG came back as an RGB PNG without a word."""
+    indexed = tmp_path / "indexed.png"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("P", palette=Image.Palette.ADAPTIVE).save(indexed)
+    code, out, err = _run(capsys, indexed, "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0 and Image.open(json.loads(out)["results"][0]["outputs"][0]).mode == "RGB"
+    assert f"note: {indexed} is a palette image (256 colours at most): its result is a full-colour PNG" in err
+    code, out, err = _run(capsys, testdata_dir / "photos" / "cf_06.png", "-o", tmp_path / "out", "--no-progress")
+    assert "palette image" not in err
+
+
 def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, capsys):
     """A print scan in CMYK silently became an untagged sRGB file (QA): the note says so, and how
     its colours were converted (here without a profile: by a plain formula)."""

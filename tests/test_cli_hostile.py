@@ -291,14 +291,14 @@ def test_a_16_bit_grey_tiffs_result_counts_its_16_bit_copies_once_the_photo_is_r
     be written in 16 bits, and its copies count: over the limit, --8-bit is the way out."""
     import cv2
 
-    from faceapp.core.faces import Face
+    from faceapp.core.faces import face_from_box
     from faceapp.core.memory import estimate_peak_bytes, face_area_of
 
     grey = cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg"), cv2.IMREAD_GRAYSCALE).astype(np.uint16) * 257
     scan = tmp_path / "scan.tif"
     cv2.imwrite(str(scan), grey)
-    box = (100.0, 30.0, 205.0, 170.0)
-    area = face_area_of([Face(index=0, box=box, landmarks=np.zeros((5, 2), np.float32), score=1.0)], 400, 225)
+    box = (100.0, 30.0, 205.0, 170.0)  # (its face as the detector boxes it)
+    area = face_area_of([face_from_box(box)], 400, 225)
     eight, sixteen = (estimate_peak_bytes(400, 225, upscale=4, fmt="TIFF", face_area=area, sixteen_bit=bits)
                       for bits in (False, True))
     assert sixteen - eight > 5e6

@@ -243,6 +243,40 @@ def test_faces_given_by_hand():
         face_from_landmarks([[0, 0]] * 4)
 
 
+def test_a_box_drawn_like_the_detectors_gives_the_face_at_its_size(detector, testdata_dir):
+    """Geometry QA: a face given by the box faceapp itself draws around a face found (its outline
+    in the window) was read as eyes to mouth, its landmarks 1.3–1.5× too far apart: cut out that
+    much too small. Read back, each sure face's box gives landmarks within 10 % of its own."""
+    ratios = []
+    for name in ("cf_00.jpg", "cf_01.jpg", "gf_Blake_Lively.jpg"):
+        for face in detector.detect(read_photo(testdata_dir / "photos" / name).srgb):
+            if face.score >= 0.97:
+                boxed = face_from_box(face.box).landmarks
+                ratios.append(np.hypot(*(boxed[1] - boxed[0])) / np.hypot(*(face.landmarks[1] - face.landmarks[0])))
+                ratios.append(np.hypot(*(boxed[3] + boxed[4] - boxed[0] - boxed[1]))
+                              / np.hypot(*(face.landmarks[3] + face.landmarks[4] - face.landmarks[0] - face.landmarks[1])))
+    assert len(ratios) >= 10 and 0.9 <= np.median(ratios) <= 1.1, ratios
+
+
+@pytest.mark.parametrize("loose", [0.6, 1.0, 1.6])
+def test_a_face_is_looked_for_in_a_box_drawn_loosely(detector, testdata_dir, loose):
+    """Geometry QA: a box around the whole head (a face crop's tile) gave a face 1.4× too small,
+    returned as blurred as it was. The detector looks in the box: tight, as drawn, or loose, the
+    face comes back where the detector finds it on its own; a box around no face is read as a box."""
+    from faceapp.core.faces import face_in_box
+
+    rgb = read_photo(testdata_dir / "photos" / "cf_01.jpg").srgb
+    found = max(detector.detect(rgb), key=lambda f: f.score)
+    (cx, cy), side = found.center, found.size * loose
+    box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    given = face_in_box(rgb, box, detector, index=3)
+    assert given.index == 3 and given.score == 1.0
+    np.testing.assert_allclose(given.landmarks, found.landmarks, atol=0.06 * found.size)
+    empty = (0.0, 0.0, 40.0, 40.0)
+    assert detector.detect(np.ascontiguousarray(rgb[:50, :50])) == []
+    np.testing.assert_array_equal(face_in_box(rgb, empty, detector).landmarks, face_from_box(empty).landmarks)
+
+
 def test_faces_are_numbered_row_by_row_like_a_reader_would():
     """A back row of three (heads at slightly different heights) and a front row of two between
     them: 1-2-3 along the back, 4-5 along the front, not interleaved by their x positions."""

@@ -220,7 +220,7 @@ def test_the_grain_is_measured_around_the_face_not_in_the_next_picture_of_a_coll
     rng = np.random.default_rng(5)
     rgb[:, :110] = 185 + 14 * rng.standard_normal((SIZE, 110, 3))  # another one, flat and very grainy, on the left
     rgb = np.clip(rgb, 0, 255).astype(np.uint8)
-    boxes = ((134, 110, 214, 190),)
+    boxes = ((118, 94, 230, 206),)
     result = _restore(rgb, boxes=boxes)
     assert result.masks()[0].roi[0] < 100  # the face's paste-back reaches into it…
     np.testing.assert_array_equal(result.composite(), _restore(rgb, boxes=boxes, match_grain=False).composite())  # …no grain

@@ -47,6 +47,18 @@ def test_a_photo_lying_on_its_side_is_said_to_and_gives_every_face(window, qtbot
     assert info.args[0].startswith("scan.png: seems to lie on its side: more of its faces were found")
 
 
+def test_a_box_drawn_loosely_around_a_face_gives_the_face_the_detector_sees(window, qtbot, photo):
+    """Geometry QA: a face box drawn around a whole head was read as eyes to mouth (the face cut
+    out 1.4× too small). The window looks for the face in the box drawn."""
+    path = load(window, qtbot, photo)
+    found = window.session.entries[path].faces[0]
+    (cx, cy), side = found.center, 1.5 * found.size
+    window.session.add_face_box(path, (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2))
+    drawn = window.session.entries[path].faces[-1]
+    assert drawn.index == found.index + 1 and drawn.score == 1.0
+    np.testing.assert_allclose(drawn.landmarks, found.landmarks, atol=0.06 * found.size)
+
+
 def test_restore_runs_on_the_worker_thread_and_the_ui_keeps_responding(window, qtbot, photo):
     path = load(window, qtbot, photo)
     progress = []

@@ -57,7 +57,7 @@ def _write_png16(path, rgb16: np.ndarray, *, orientation: int = 1, alpha: np.nda
         write_png(handle, rgb16, alpha, level=1, icc=None, exif=exif.tobytes(), text={"Title": "scan"})
 
 
-def _face(photo, size: float = 0.4):
+def _face(photo, size: float = 0.55):
     width, height = photo.width, photo.height
     x0, y0 = width * (1 - size) / 2, height * 0.2
     return [face_from_box((x0, y0, x0 + width * size, y0 + height * size), index=0)]
@@ -244,7 +244,7 @@ def test_a_grainy_48_bit_scan_gets_its_grain_on_the_faces_of_the_16_bit_file(tmp
     source = tmp_path / "grainy.png"
     _write_png16(source, scan16)
     photo = read_photo(source)
-    faces = [face_from_box((70, 60, 170, 160), index=0)]
+    faces = [face_from_box((50, 40, 190, 180), index=0)]
 
     def fine_detail(matched: bool):
         result = restore_photo(photo, faces, SmoothingEngine(), PhotoSettings(sampler=NO_DIFFUSION, match_grain=matched))

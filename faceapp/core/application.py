@@ -127,6 +127,11 @@ class ModelCache:
                 self._detector = self._detector_factory(prefs or Preferences())
             return self._detector
 
+    def another_detector(self, prefs: Preferences | None = None) -> Any:
+        """A face detector of its own, for a second thread (facexlib's RetinaFace keeps each call's
+        sizes on itself: two threads must not share one); not cached here."""
+        return self._detector_factory(prefs or Preferences())
+
     def forget_engine(self) -> None:
         """Drop the cached engine; never waits for a load."""
         with self._lock:
@@ -305,7 +310,7 @@ def result_notes(photo: Photo, fmt: str, *, keep_16_bits: bool, eight_bit_settin
                  keep_lossless: Callable[[str], str]) -> list[str]:
     """Everything both front-ends say, after the photo's name, of how its result written as ``fmt``
     will be unlike the photo: only its first page, a JPEG of a lossless file named .jpg, RGB for
-    CMYK, 8 or 16 bits (:func:`misnamed_note`, :func:`cmyk_note`, :func:`depth_note`)."""
+    CMYK, full colour for a palette image, 8 or 16 bits (:func:`misnamed_note`, :func:`cmyk_note`, :func:`depth_note`)."""
     notes = []
     if photo.pages > 1:
         notes.append(f"has {photo.pages} pages: only the first is restored.")
@@ -313,6 +318,9 @@ def result_notes(photo: Photo, fmt: str, *, keep_16_bits: bool, eight_bit_settin
         notes.append(misnamed)
     if (cmyk := cmyk_note(photo)) is not None:
         notes.append(cmyk)
+    if photo.palette and fmt in _LOSSLESS:  # (geometry QA: an indexed PNG came back RGB unsaid)
+        notes.append(f"is a palette image (256 colours at most): its result is a full-colour {fmt}, as the "
+                     "restored faces' many colours need.")
     if photo.bits > 8:
         notes.append(depth_note(photo, fmt, keep_16_bits=keep_16_bits, setting=eight_bit_setting))
     return notes

@@ -205,6 +205,9 @@ class Photo:
     cmyk: bool = False
     cmyk_profiled: bool = False
     cmyk_profile_problem: str | None = None
+    #: the file's pixels were a palette of at most 256 colours (an indexed PNG, GIF, BMP or TIFF):
+    #: its result holds the restored faces' many colours, in full colour
+    palette: bool = False
     pages: int = 1
     bits: int = 8
     orientation: int = 1
@@ -588,6 +591,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
         cmyk=cmyk, cmyk_profiled=cmyk_profiled, cmyk_profile_problem=cmyk_profile_problem,
+        palette=upright.mode in ("P", "PA") and not single_channel,
         orientation=turned, webp_lossless=fmt == "WEBP" and _webp_lossless(path),
         jpeg_quality=_jpeg_quality(image) if fmt == "JPEG" else None,
     )

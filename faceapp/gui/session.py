@@ -591,7 +591,7 @@ class Session(QObject):
         entry = self.entries[path]
         index = max((f.index for f in entry.faces), default=-1) + 1
         first = not entry.faces
-        entry.faces = [*entry.faces, self.backend.face_from_box(box, index=index)]
+        entry.faces = [*entry.faces, self.backend.face_in_box(entry.photo, box, index=index, prefs=self.prefs)]
         if first:
             self._result_notes(path, entry)
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
