@@ -169,3 +169,20 @@ def test_the_question_before_discarding_has_access_keys(qtbot, monkeypatch):
                                          save="Save all and close") == "cancel"
     assert "&Save all and close" in seen and "Close &without saving" in seen
     assert confirm.with_access_key("Replace", {"c"}) == "&Replace" and confirm.with_access_key("&Keep", set()) == "&Keep"
+
+
+def test_a_result_finished_while_the_close_question_is_open_is_asked_about(window, qtbot, photo, answers,
+                                                                          monkeypatch, tmp_path):
+    """GUI QA: a restore that ended while "A restore is under way: closing stops it" was on screen
+    was thrown away by Close, never offered to save. Closing asks again, about it alone."""
+    import shutil
+
+    path = load(window, qtbot, photo)
+    later = load(window, qtbot, shutil.copy(photo, photo.parent / "later.jpg"))
+    unsaved = iter([[path], [path, later], [path, later]])  # ``later`` finishes under the first question
+    monkeypatch.setattr(window.exports, "unsaved", lambda: next(unsaved))
+    answers.extend(["discard", "discard"])
+    window.close()
+    assert len(answers.asked) == 2 and not window.isVisible()
+    assert path.name in answers.asked[0] and "later.jpg" not in answers.asked[0]
+    assert "later.jpg" in answers.asked[1] and path.name not in answers.asked[1]

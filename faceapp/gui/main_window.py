@@ -756,6 +756,8 @@ class MainWindow(QMainWindow):
             return True
         if not unsaved and not painted and not running:
             return True
+        # those the user agreed to lose are not asked about again
+        unsaved = [path for path in unsaved if self._discard_ok is None or path not in self._discard_ok]
         lines = []
         if unsaved:
             folder, exported = self.session.prefs.output_folder, self.exports.last_export_folder
@@ -778,11 +780,16 @@ class MainWindow(QMainWindow):
             self._asking = False
         if answer == "cancel":
             return False
-        # "Save all" saves the results; the strokes not restored were said to be lost: not asked again
-        self._discard_ok = set(self.session.entries) if answer == "discard" else set(painted)
+        # "Save all" saves the results (those finished meanwhile too); the strokes not restored were
+        # said to be lost: not asked again
         if answer == "save":
+            self._discard_ok = set(painted)
             self.exports.save_unsaved()
-        return True
+            return True
+        self._discard_ok = (self._discard_ok or set()) | set(unsaved) | set(painted)
+        # a result that came while the question was open was never offered to save: asked about now
+        # (QA: one that finished under the question was thrown away unsaid)
+        return self._confirm_close()
 
     def _set_fidelity(self, fidelity: float) -> None:
         """Use the slider's fidelity for the next run; it is written on release or on close. The
