@@ -169,6 +169,7 @@ def test_the_question_before_discarding_has_access_keys(qtbot, monkeypatch):
                                          save="Save all and close") == "cancel"
     assert "&Save all and close" in seen and "Close &without saving" in seen
     assert confirm.with_access_key("Replace", {"c"}) == "&Replace" and confirm.with_access_key("&Keep", set()) == "&Keep"
+    assert confirm.with_access_key("Close", {"c"}) == "C&lose"  # (QA: beside Cancel, Alt+C did nothing)
 
 
 def test_a_result_finished_while_the_close_question_is_open_is_asked_about(window, qtbot, photo, answers,

@@ -10,13 +10,16 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 def with_access_key(text: str, taken: set[str]) -> str:
     """``text`` with an access key (Alt + an underlined letter): the first letter starting a word that
-    ``taken`` (lower-case letters, updated) has not; unchanged when it has one already or none is
-    left (GUI QA: "Save all and close" and "Close without saving" could be reached with Tab only)."""
+    ``taken`` (lower-case letters, updated) has not, else its first other letter free ("C&lose" beside
+    Cancel); unchanged when it has one already or none is left (GUI QA: "Save all and close" and
+    "Close without saving" could be reached with Tab only, and a lone "Close" by none of its letters)."""
     if "&" in text:
         return text
-    for position, letter in enumerate(text):
-        if letter.isalpha() and (position == 0 or text[position - 1] == " ") and letter.lower() not in taken:
-            taken.add(letter.lower())
+    starts = [p for p, letter in enumerate(text) if letter.isalpha() and (p == 0 or text[p - 1] == " ")]
+    others = [p for p, letter in enumerate(text) if letter.isalpha() and p not in starts]
+    for position in starts + others:
+        if text[position].lower() not in taken:
+            taken.add(text[position].lower())
             return f"{text[:position]}&{text[position:]}"
     return text
 
