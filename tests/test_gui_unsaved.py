@@ -187,3 +187,15 @@ def test_a_result_finished_while_the_close_question_is_open_is_asked_about(windo
     assert len(answers.asked) == 2 and not window.isVisible()
     assert path.name in answers.asked[0] and "later.jpg" not in answers.asked[0]
     assert "later.jpg" in answers.asked[1] and path.name not in answers.asked[1]
+
+
+def test_the_title_names_the_photo_shown_and_marks_an_unsaved_result(window, qtbot, photo):
+    """GUI QA: the title said "faceapp" all afternoon, whatever photo was shown."""
+    path = load(window, qtbot, photo)
+    assert window.windowTitle() == f"{path.name}[*] — faceapp" and not window.isWindowModified()
+    restore(window, qtbot, path)
+    assert window.isWindowModified()  # restored, not saved
+    saved(window, qtbot, window.exports.save)
+    assert not window.isWindowModified()
+    window.session.remove(path)
+    assert window.windowTitle() == "faceapp"

@@ -251,7 +251,9 @@ def _open_window(argv: list[str], started: float) -> int:
         return run_self_test(app, window, options.photos[0], started=started)
     if options.photos:
         window.add_paths(options.photos)
-    return app.exec()
+    code = app.exec()
+    log.info("window closed; exiting with code %d", code)
+    return code
 
 
 if __name__ == "__main__":

@@ -357,6 +357,7 @@ class MainWindow(QMainWindow):
             return
         changed = path != self.current
         self.current = path
+        self._show_title()
         if changed:
             self.session.show(path)  # its full-size images come back, if it had given them up
             self.notices.show_photo(path)  # (another photo's notes wait until it is shown)
@@ -449,6 +450,17 @@ class MainWindow(QMainWindow):
         elif self._hidden_said.get(path) != hidden:
             self._hidden_said[path] = hidden
             self.notices.show_notice(Notice(f"{path.name}: {hidden}", "warning", subject=path))
+
+    def _show_title(self) -> None:
+        """The title names the photo shown, marked (an asterisk on Linux and Windows, the close
+        button's dot on macOS) while its result is not saved (GUI QA: "faceapp" all afternoon, in a
+        taskbar of many photos)."""
+        if self.current is None:
+            self.setWindowTitle("faceapp")
+            self.setWindowModified(False)
+            return
+        self.setWindowTitle(f"{self.current.name}[*] — faceapp")
+        self.setWindowModified(self.current in self.exports.unsaved())
 
     def show_photo_text(self) -> None:
         """The panel's words about the photo shown, again (unless a job's progress has the panel)."""
@@ -614,6 +626,7 @@ class MainWindow(QMainWindow):
         self.notices.forget(path)
         if path == self.current:
             self.current = None
+            self._show_title()
             self.notices.show_photo(None)
             self.damage.set_editor(None)
             self.compare.set_images(None)
