@@ -14,7 +14,6 @@ No Qt here; nothing is kept between calls except what :class:`ModelCache` holds.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -27,6 +26,7 @@ import numpy as np
 from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo, read_mask
 from faceapp.core.errors import ExportError, FaceappError, MaskError
+from faceapp.core.file_digest import file_sha256
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
 from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, righting_turn, select_faces, turned_back
 from faceapp.core.halftone import descreen
@@ -693,8 +693,7 @@ def source_record(source: Path, photo: Photo | None = None) -> dict[str, Any]:
 def _sha256(path: Path) -> str | None:
     """The file's SHA-256 (hex), or None when it cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 

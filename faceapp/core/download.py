@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import http.client
 import logging
 import os
@@ -24,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
+from faceapp.core.file_digest import file_sha256
 from faceapp.core.file_lock import lock_exclusively
 
 log = logging.getLogger(__name__)
@@ -239,15 +239,6 @@ def _check_complete(part: Path, name: str, expected_size: int | None, sha256: st
                 f"The download of {name} does not match its checksum (sha256 {actual}, "
                 f"expected {sha256}); it was removed. {advice}"
             )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _host(url: str) -> str:

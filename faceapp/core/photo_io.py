@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import hashlib
 import io
 import logging
 import math
@@ -53,6 +52,7 @@ from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, featur
 from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.errors import ImageError, PhotoTooLargeError
+from faceapp.core.file_digest import file_sha256
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, iptc_from_resources, trimmed
 from faceapp.core.maker_notes import keep_maker_note
@@ -340,8 +340,7 @@ def _tiff_signature(path: Path) -> bool:
 
 def _file_sha256(path: Path) -> str:
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        return file_sha256(path)
     except OSError as exc:
         raise ImageError(_os_problem(path, exc)) from exc
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceapp import paths
-from faceapp.core.download import ProgressCallback, download_file, file_sha256, partial_path
+from faceapp.core.download import ProgressCallback, download_file, partial_path
+from faceapp.core.file_digest import file_sha256
 from faceapp.core.errors import (
     ArchitectureMismatchError,
     CorruptModelError,

@@ -6,7 +6,6 @@ the user's manifest folder) and loads through the registry like any other model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from faceapp import paths
 from faceapp.core.errors import ManifestError
+from faceapp.core.file_digest import file_sha256
 from faceapp.core.loading import save_safetensors
 from faceapp.core.manifest import FidelityRange, load_manifest
 from faceapp.core.registry import Registry
@@ -199,7 +199,7 @@ def export_model(
         # the run's own metadata (JSON, as in its ema.safetensors): a new machine warm-starts from the shipped file
         path = save_safetensors(weights, out / f"{name}-{kind}.safetensors",
                                 metadata={k: json.dumps(v) for k, v in meta.items()})
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
         entries[kind] = (meta, path.name, path.stat().st_size, digest)
         files.append(path)
     bundled = paths.bundled_models_dir()
