@@ -166,7 +166,7 @@ def test_enlarging_a_photo_after_its_faces_is_shown_as_work_in_progress(window, 
     says so, and the photo counts as busy meanwhile (QA: the progress sat on the last face's step)."""
     import dataclasses
 
-    from faceapp.gui.session import is_busy_state
+    from faceapp.gui.photo_words import is_busy_state
 
     window.models.apply_preferences(dataclasses.replace(window.session.prefs, upscale=2))
     path = load(window, qtbot, photo)

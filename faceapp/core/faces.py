@@ -31,7 +31,6 @@ from faceapp.core.errors import Cancelled, DetectorUnavailableError, FaceappErro
 from faceapp.core.geometry import MAX_CROP_TO_PHOTO, check_box, check_photo_size
 from faceapp.core.preferences import FaceSelection
 from faceapp.core.progress import drive
-from faceapp.core.templates import face_template
 
 log = logging.getLogger(__name__)
 

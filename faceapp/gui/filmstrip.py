@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.gui.look import PHOTO_BACKGROUND, readable_on
-from faceapp.gui.session import is_busy_state
+from faceapp.gui.photo_words import is_busy_state
 
 _THUMB = QSize(84, 56)
 _TEXT_WIDTH_PX = 132

@@ -50,9 +50,10 @@ from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
 from faceapp.gui.qimage import qimage_to_rgb
-from faceapp.gui.run_panel import RunPanel, photo_text
+from faceapp.gui.photo_words import TO_OPEN, photo_text
+from faceapp.gui.run_panel import RunPanel
 from faceapp.gui.seed_gallery import SeedGallery
-from faceapp.gui.session import TO_OPEN, Session, detector_index
+from faceapp.gui.session import Session, detector_index
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ from faceapp.gui.backend import (
 )
 from faceapp.gui.composer import Composer
 from faceapp.gui.job_queue import JobQueue, QueuedJob
+from faceapp.gui.photo_words import TO_OPEN, Album, faces_state
 from faceapp.gui.views import Rendered, ShownEarly, render, shown_early, then
 from faceapp.gui.worker import Job, TaskRunner
 
@@ -114,53 +115,11 @@ def _time_left(clock: StepClock, face_index: int, face_count: int, step: int, to
     return f" · {left}" if left is not None else ""
 
 
-def faces_state(faces: Sequence[Any]) -> str:
-    """A loaded photo's filmstrip state: how many faces it has, and how many of them are switched
-    on when not all are ("4 of 5 faces")."""
-    count = len(faces)
-    on = sum(bool(getattr(face, "enabled", True)) for face in faces)
-    return f"{on} of {count} faces" if on < count else counted(count, "face")
-
-
-#: The first words of the states of a photo that a job is working on.
-_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging", "repairing")
-
-
-def is_busy_state(state: str) -> bool:
-    """Whether ``state`` says that a job is working on the photo (loading the model, finding faces,
-    restoring, repairing its damage and enlarging it after its faces, sampling more seeds, refining)."""
-    return state.startswith(_BUSY_STATE_WORDS)
-
-
 #: The jobs that make a new version of one face of a restored photo (one at a time per photo).
 _FACE_JOBS = ("more", "refine", "resample")
 #: The status bar's name of a face job's run, by its progress label: the seed gallery's button that
 #: asked for it (GUI QA: "Last run 1.7 s" of a Diffuse anyway, beside the panel's "Restored in 1.6 s")
 _RUN_NAMES = {"more candidates": "More", "refining": "Refine", "diffusing": "Diffuse anyway", "sparing": "Spare again"}
-#: The state of a photo waiting to be read (QA: "queued" said that and "waiting to be restored" alike).
-TO_OPEN = "to open"
-
-
-@dataclasses.dataclass
-class _Album:
-    """A Restore all under way: its photos, those whose restore has ended (restored or not), and
-    since when; the window says "photo 3 of 27", the time it has left in all and, at the end, a
-    summary (QA: only the photo under way had a progress bar and time left, and the end passed
-    without a word)."""
-
-    photos: set[Path]  # those it restores, in any order
-    started: float
-    ended: set[Path] = dataclasses.field(default_factory=set)
-    restored: set[Path] = dataclasses.field(default_factory=set)
-    left_out: set[Path] = dataclasses.field(default_factory=set)  # with no face, or every face off: not run
-
-    def progress_text(self) -> str:
-        """"Photo 3 of 27 (about 2 min left in all) · ", to put before a restore's own progress."""
-        done, count = len(self.ended), len(self.photos)
-        left = time_left(time.monotonic() - self.started, done, count - done)
-        return f"Photo {min(done + 1, count)} of {count}" + (f" ({left} in all)" if left else "") + " · "
-
-
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
@@ -193,7 +152,7 @@ class Session(QObject):
         #: FULL_SIZE_BUDGET_BYTES): they keep their full-size images and composite. A tuple, replaced
         #: whole: jobs read it on their thread.
         self.on_screen: tuple[Path, ...] = ()
-        self._album: _Album | None = None  # the Restore all under way
+        self._album: Album | None = None  # the Restore all under way
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
@@ -430,7 +389,7 @@ class Session(QObject):
         if self._album is not None:  # pressed again while one runs: the same album, grown
             self._album.photos |= album
         elif len(album) > 1:
-            self._album = _Album(album, time.monotonic())
+            self._album = Album(album, time.monotonic())
         self.restore(targets)
 
     def cancel(self) -> None:

@@ -1,0 +1,116 @@
+"""What the window says of a photo, in plain Python (tested without Qt): the restoration panel's
+text about it (:func:`photo_text`), its filmstrip state (:func:`faces_state`, :data:`TO_OPEN`,
+:func:`is_busy_state`), and a Restore all's progress (:class:`Album`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from faceapp.core.wording import counted, duration, listed, time_left
+
+READY_TEXT = "Press Restore to repair the faces of this photo."
+
+
+#: How the panel names a preference a result was made with (the fidelity has a line of its own).
+_SETTING_NAMES = {"device": "device", "precision": "precision", "model": "model", "steps": "steps", "eta": "η",
+                  "schedule": "schedule", "polish_timestep": "texture polish", "spare_sharp_faces": "sharp-face sparing",
+                  "seeds_per_face": "seeds", "base_seed": "first seed", "repair_resamples": "damage resampling",
+                  "upscale": "upscale", "descreen": "halftone smoothing"}
+
+
+def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow_model: bool = False) -> str:
+    """What the panel says about a photo no job is working on (a ``PhotoEntry``): loading or why
+    it could not be opened, what to do next, or how its restore went; ``fidelity``, the slider's,
+    when it is not the one the result shown was made at; ``prefs``, the preferences now (resolved:
+    ``CoreBackend.resolved``), to name the other settings the result was not made with;
+    ``steps_follow_model``: the user left the step count to the model, so with another model its own
+    count is not named as a second change."""
+    name = entry.path.name
+    if entry.photo is None:
+        if not entry.error:
+            return f"Loading {name}…"
+        # why is said where the photo would be (and in its notice); opening it again reads it again
+        if not entry.unreadable:  # read, but its faces could not be found (the detector failed)
+            return f"The faces of {name} could not be found: the notice says why. Open it again to try again."
+        return f"Could not open {name}. Open it again to try again, or take it off with File ▸ Remove photo (Delete)."
+    if not entry.faces:
+        text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."
+    elif not entry.enabled_faces():
+        text = f"Every face of {name} is switched off: click a face's number to include it, then press Restore."
+    elif entry.result is not None:
+        text = f"{name}\nRestored" + (f" in {duration(entry.run_seconds)}" if entry.run_seconds is not None else "")
+        made_at = entry.result.settings.sampler.fidelity
+        other_fidelity = fidelity is not None and abs(fidelity - made_at) >= 0.005
+        names = (prefs.restoration_changes(entry.restored_with, printed=entry.result.printed)
+                 if prefs is not None and entry.restored_with else [])
+        unnamed = {"fidelity"}  # said with the slider's value
+        if steps_follow_model and "model" in names:
+            unnamed.add("steps")  # the other model's own count comes with it
+        changed = [_SETTING_NAMES.get(name, name.replace("_", " ")) for name in names if name not in unnamed]
+        if other_fidelity and changed:  # one sentence, one "press Restore" (QA: two stacked)
+            text += (f"\nMade at fidelity {made_at:.2f} and with other settings ({', '.join(changed)}): press Restore "
+                     f"to use {fidelity:.2f} and these.")
+        elif other_fidelity:
+            text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
+        elif changed:
+            text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
+        if entry.outdated:
+            text += "\nFaces or damage changed since this result was made: press Restore to apply the changes."
+    else:
+        text = READY_TEXT
+    doubtful = [face for face in entry.faces if not getattr(face, "enabled", True) and getattr(face, "unsure", False)]
+    if doubtful and entry.enabled_faces():  # (why a face is off that the user did not switch off: QA, a hand)
+        numbers = listed([str(face.index + 1) for face in doubtful])
+        one = len(doubtful) == 1
+        text += (f"\nFace{'' if one else 's'} {numbers} {'is' if one else 'are'} off: the detector is unsure "
+                 f"{'it is a face' if one else 'they are faces'}. Click {'its number' if one else 'a number'} "
+                 "(or use Photo ▸ Faces) to restore it too.")
+    if entry.error:
+        text += f"\nThe last run failed: {entry.error}"
+    return text
+
+
+def faces_state(faces: Sequence[Any]) -> str:
+    """A loaded photo's filmstrip state: how many faces it has, and how many of them are switched
+    on when not all are ("4 of 5 faces")."""
+    count = len(faces)
+    on = sum(bool(getattr(face, "enabled", True)) for face in faces)
+    return f"{on} of {count} faces" if on < count else counted(count, "face")
+
+
+#: The first words of the states of a photo that a job is working on.
+_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging", "repairing")
+
+
+def is_busy_state(state: str) -> bool:
+    """Whether ``state`` says that a job is working on the photo (loading the model, finding faces,
+    restoring, repairing its damage and enlarging it after its faces, sampling more seeds, refining)."""
+    return state.startswith(_BUSY_STATE_WORDS)
+
+
+#: The state of a photo waiting to be read (QA: "queued" said that and "waiting to be restored" alike).
+TO_OPEN = "to open"
+
+
+@dataclasses.dataclass
+class Album:
+    """A Restore all under way: its photos, those whose restore has ended (restored or not), and
+    since when; the window says "photo 3 of 27", the time it has left in all and, at the end, a
+    summary (QA: only the photo under way had a progress bar and time left, and the end passed
+    without a word)."""
+
+    photos: set[Path]  # those it restores, in any order
+    started: float
+    ended: set[Path] = dataclasses.field(default_factory=set)
+    restored: set[Path] = dataclasses.field(default_factory=set)
+    left_out: set[Path] = dataclasses.field(default_factory=set)  # with no face, or every face off: not run
+
+    def progress_text(self) -> str:
+        """"Photo 3 of 27 (about 2 min left in all) · ", to put before a restore's own progress."""
+        done, count = len(self.ended), len(self.photos)
+        left = time_left(time.monotonic() - self.started, done, count - done)
+        return f"Photo {min(done + 1, count)} of {count}" + (f" ({left} in all)" if left else "") + " · "

@@ -1,0 +1,65 @@
+"""What the window says of a photo, without Qt: the restoration panel's text, the filmstrip's
+state and Restore all's progress (faceapp.gui.photo_words)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from faceapp.core.faces import face_from_box
+from faceapp.core.preferences import Preferences
+from faceapp.gui.backend import PhotoEntry
+from faceapp.gui.photo_words import READY_TEXT, Album, faces_state, is_busy_state, photo_text
+
+
+def _entry(*, faces=2, off=(), result_fidelity=None, **fields) -> PhotoEntry:
+    found = [face_from_box((10 + 60 * k, 10, 60 + 60 * k, 60), index=k) for k in range(faces)]
+    found = [dataclasses.replace(f, enabled=f.index not in off) for f in found]
+    result = None
+    if result_fidelity is not None:
+        result = SimpleNamespace(settings=SimpleNamespace(sampler=SimpleNamespace(fidelity=result_fidelity)),
+                                 printed=False)
+    return PhotoEntry(path=Path("/photos/wedding.jpg"), photo=SimpleNamespace(), faces=found, result=result, **fields)
+
+
+def test_the_panel_says_what_to_do_next_with_a_photo():
+    assert photo_text(PhotoEntry(path=Path("/photos/wedding.jpg"))) == "Loading wedding.jpg…"
+    unreadable = PhotoEntry(path=Path("/photos/wedding.jpg"), error="truncated", unreadable=True)
+    assert photo_text(unreadable).startswith("Could not open wedding.jpg.")
+    assert photo_text(_entry(faces=0)).startswith("No face was found in wedding.jpg. Draw a box")
+    assert photo_text(_entry(off=(0, 1))).startswith("Every face of wedding.jpg is switched off")
+    assert photo_text(_entry()) == READY_TEXT
+
+
+def test_the_panel_says_when_a_result_was_made_otherwise_than_a_restore_would_make_it_now():
+    made = Preferences(seeds_per_face=4)
+    entry = _entry(result_fidelity=0.8, run_seconds=1.5, restored_with=made.restoration())
+    assert photo_text(entry, 0.8, made) == "wedding.jpg\nRestored in 1.5 s"
+    assert photo_text(entry, 0.6, made).endswith("Made at fidelity 0.80: press Restore to use 0.60.")
+    other = dataclasses.replace(made, seeds_per_face=6)
+    assert photo_text(entry, 0.8, other).endswith("Made with other settings (seeds): press Restore to use these.")
+    both = photo_text(entry, 0.6, other)
+    assert both.count("press Restore") == 1 and "fidelity 0.80 and with other settings (seeds)" in both
+    entry.error = "out of memory"
+    assert photo_text(entry, 0.8, made).endswith("The last run failed: out of memory")
+
+
+def test_the_filmstrip_counts_the_faces_switched_on_and_tells_busy_states():
+    assert faces_state(_entry().faces) == "2 faces"
+    assert faces_state(_entry(off=(1,)).faces) == "1 of 2 faces"
+    assert faces_state(_entry(faces=1).faces) == "1 face"
+    assert is_busy_state("restoring face 1 of 2") and is_busy_state("detecting faces")
+    assert not is_busy_state("2 faces") and not is_busy_state("done")
+
+
+def test_restore_all_says_which_photo_of_how_many_and_the_time_left_in_all():
+    photos = {Path(f"/p/{k}.jpg") for k in range(4)}
+    album = Album(photos, started=time.monotonic() - 60.0)
+    assert album.progress_text() == "Photo 1 of 4 · "  # (too soon to tell the time left)
+    album.ended.update(list(photos)[:2])
+    text = album.progress_text()
+    assert text.startswith("Photo 3 of 4 (") and "left in all) · " in text
+    album.ended.update(photos)
+    assert album.progress_text().startswith("Photo 4 of 4")
