@@ -64,7 +64,7 @@ from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_f
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
 from faceapp.core.photo_inputs import list_photos, not_photos_text
-from faceapp.core.photo_io import MAX_PIXELS, file_is_whole, probe_photo, quiet_pillow_warnings, read_photo
+from faceapp.core.photo_io import file_is_whole, max_pixels_accepted, probe_photo, quiet_pillow_warnings, read_photo
 from faceapp.core.preferences import (
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_NAME_PATTERN,
@@ -500,7 +500,7 @@ class _Restorer:
         """Checks made from the header, before the photo is decoded: memory, the faces given, the
         result's size for its format, and that its folder can be written to."""
         header = probe_photo(path)
-        if header is None or header.width * header.height > MAX_PIXELS:
+        if header is None or header.width * header.height > max_pixels_accepted():
             return  # read_photo says what is wrong with it
         dest = self.destinations(path, relative if relative is not None else Path(path.name))[0]
         fmt = format_for(dest)

@@ -310,8 +310,23 @@ def test_a_header_past_pillows_own_bomb_limit_is_refused_with_its_size_and_the_l
     with pytest.raises(ImageError) as info:
         read_photo(path)
     assert str(info.value) == (f"{path}: the image is too large: {size[0]}×{size[1]} pixels is larger than the "
-                               "120 megapixels faceapp accepts (a decompression bomb?).")
+                               "120 megapixels faceapp accepts (a decompression bomb? A real scan can be read "
+                               "with FACEAPP_MAX_MEGAPIXELS set higher, memory allowing).")
     assert probe_photo(path) is None
+
+
+def test_a_scan_larger_than_the_limit_is_read_with_the_limit_raised(tmp_path, monkeypatch, caplog):
+    """An archive's 1,200 dpi scan of a large print runs past 120 MP, and was refused with no way
+    round: FACEAPP_MAX_MEGAPIXELS sets the limit (here made small, to test with a small photo)."""
+    path = tmp_path / "scan.png"
+    Image.fromarray(_pattern()).save(path)  # (60×40: 2,400 pixels)
+    monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "0.002")
+    with pytest.raises(ImageError, match="larger than the 0.002 megapixels .* FACEAPP_MAX_MEGAPIXELS set higher"):
+        read_photo(path)
+    monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "0.003")
+    assert read_photo(path).width == 60
+    monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "lots")
+    assert read_photo(path).width == 60 and "FACEAPP_MAX_MEGAPIXELS=lots is not a number" in caplog.text
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")

@@ -62,9 +62,29 @@ log = logging.getLogger(__name__)
 
 exif_types.register()  # every EXIF block faceapp writes (read here, re-written by export) typed as the standard says
 
-#: Largest photo accepted (pixels). 24 MP camera photos pass; headers claiming more are refused
-#: as decompression bombs before decoding.
+#: Largest photo accepted (pixels), unless :data:`MAX_MEGAPIXELS_ENV` says otherwise. 24 MP camera
+#: photos pass; headers claiming more are refused as decompression bombs before decoding.
 MAX_PIXELS = 120_000_000
+#: The environment variable that sets another limit, in megapixels: an archive's 1,200 dpi scans
+#: of large prints run past 120 MP. The memory check (:mod:`faceapp.core.memory`) still applies.
+MAX_MEGAPIXELS_ENV = "FACEAPP_MAX_MEGAPIXELS"
+
+
+def max_pixels_accepted() -> int:
+    """The largest photo read (pixels): :data:`MAX_MEGAPIXELS_ENV` where it is set to a number of
+    megapixels above 0 (a value that is not is logged and ignored), else :data:`MAX_PIXELS`."""
+    value = os.environ.get(MAX_MEGAPIXELS_ENV, "").strip()
+    if not value:
+        return MAX_PIXELS
+    try:
+        megapixels = float(value)
+    except ValueError:
+        megapixels = math.nan
+    if not (math.isfinite(megapixels) and megapixels > 0):
+        log.warning("%s=%s is not a number of megapixels above 0: photos up to %d MP are read",
+                    MAX_MEGAPIXELS_ENV, value, MAX_PIXELS // 1_000_000)
+        return MAX_PIXELS
+    return max(1, int(megapixels * 1_000_000))
 
 #: Pillow format names accepted on input.
 #: AVIF where this Pillow decodes it (its wheels carry libavif from Pillow 11.3; a phone's or a web
@@ -296,11 +316,15 @@ def _header_orientation(image: Image.Image) -> int:
     return int(exif.get(_EXIF_ORIENTATION, 1))
 
 
-def read_photo(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Photo:
+def read_photo(path: str | Path, *, max_pixels: int | None = None) -> Photo:
     """Read a photo from disk; raise :class:`ImageError` with a user-facing message on failure.
     The photo records the file's size and SHA-256 as read; a file that changes while it is read (a
-    copy or a sync still writing it) is refused."""
+    copy or a sync still writing it) is refused. ``max_pixels``: the largest accepted (None:
+    :func:`max_pixels_accepted`)."""
     path = Path(path)
+    max_pixels = max_pixels_accepted() if max_pixels is None else max_pixels
+    if max_pixels > 2 * (Image.MAX_IMAGE_PIXELS or 0):  # (Pillow's own bomb check refuses twice its limit)
+        Image.MAX_IMAGE_PIXELS = max_pixels
     problem = file_problem(path)
     if problem is not None:
         raise ImageError(f"{path}: cannot read it: {problem}.")
@@ -360,8 +384,9 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
         size = _header_size(path)
         if size is not None:
             raise PhotoTooLargeError(_too_large(path, *size, max_pixels=max_pixels)) from None
-        raise PhotoTooLargeError(f"{path}: the image is too large: larger than the {max_pixels // 1_000_000} megapixels "
-                         "faceapp accepts (a decompression bomb?).") from None
+        raise PhotoTooLargeError(f"{path}: the image is too large: larger than the {_megapixels(max_pixels)} "
+                                 f"megapixels faceapp accepts (a decompression bomb? A real scan can be read with "
+                                 f"{MAX_MEGAPIXELS_ENV} set higher, memory allowing).") from None
     except UnidentifiedImageError:
         kind = _heif_kind(path)
         if (kind == "AVIF" and READS_AVIF) or (kind == "HEIC/HEIF" and READS_HEIF):  # read, yet not this one
@@ -448,7 +473,12 @@ def _libtiff_decoding() -> Iterator[None]:
 
 def _too_large(path: Path, width: int, height: int, *, max_pixels: int) -> str:
     return (f"{path}: the image is too large: {width}×{height} pixels is larger than the "
-            f"{max_pixels // 1_000_000} megapixels faceapp accepts (a decompression bomb?).")
+            f"{_megapixels(max_pixels)} megapixels faceapp accepts (a decompression bomb? A real scan can be read "
+            f"with {MAX_MEGAPIXELS_ENV} set higher, memory allowing).")
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:g}"
 
 
 def _header_size(path: Path) -> tuple[int, int] | None:
