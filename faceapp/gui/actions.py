@@ -26,7 +26,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "cancel": ("&Cancel", "cancel", "Esc", "Stop the running restoration"),
     "draw_box": ("&Draw face box", "draw-box", "D",
                  "Drag a box around a face the detector missed (or press an arrow key, move the box with "
-                 "the arrows, resize it with + and −, add it with Enter)"),
+                 "the arrows, resize it with + and -, add it with Enter)"),
     "damage_brush": ("Damage &brush", "brush", "P",
                      "Paint over scratches, tears, stains or missing parts; Restore fills them (right drag erases; "
                      "from the keyboard: an arrow key places the brush, the arrows move it, Shift with an arrow "

@@ -59,7 +59,7 @@ _KEY_BOX_START = 0.25
 _KEY_BOX_STEP, _KEY_BOX_STEP_LARGE = 0.1, 0.5
 _KEY_BOX_SCALE = 1.15
 _DRAW_HELP = ("Drawing a face box: drag around a face, or press an arrow key to place a box, move "
-              "it with the arrow keys, resize it with + and −, add it with Enter; Esc stops")
+              "it with the arrow keys, resize it with + and -, add it with Enter; Esc stops")
 ACCESSIBLE_NAME = "Before and after"
 
 
@@ -313,7 +313,7 @@ class CompareView(QWidget):
     # ---- box drawing -----------------------------------------------------------------------
     def set_draw_mode(self, enabled: bool) -> None:
         """While on, a left-drag draws a box around a face the detector missed; from the keyboard,
-        an arrow key places a box, the arrows move it, + and − resize it and Enter adds it."""
+        an arrow key places a box, the arrows move it, + and - resize it and Enter adds it."""
         self._draw_mode = bool(enabled)
         self._key_box = None
         self.setCursor(Qt.CursorShape.CrossCursor if enabled else Qt.CursorShape.ArrowCursor)

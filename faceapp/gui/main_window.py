@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         # how a tool is used from the keyboard, said as it is taken up (GUI QA: in tooltips only,
         # which a keyboard cannot open)
         a["draw_box"].toggled.connect(lambda on: on and self.say(
-            "Face box: drag around a face, or press an arrow key to place one (the arrows move it, + / − resize "
+            "Face box: drag around a face, or press an arrow key to place one (the arrows move it, + / - resize "
             "it, Enter adds it, Esc leaves)"))
         a["damage_brush"].toggled.connect(lambda on: on and self.say(
             "Damage brush: paint with the mouse (a right drag erases), or press an arrow key to place it "

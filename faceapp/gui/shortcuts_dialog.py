@@ -18,7 +18,7 @@ VIEW_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Menus", "F10", "Open the first menu (the arrows move between menus; Esc leaves)"),
     ("Photo", "Left / Right", "Move the split's divider (Home / End: to an edge)"),
     ("Photo", "Up / Down, Page Up / Page Down, Ctrl + arrows", "Pan a zoomed photo"),
-    ("Face box (D)", "An arrow key", "Place a box; the arrows move it, + / − resize it, Enter adds it"),
+    ("Face box (D)", "An arrow key", "Place a box; the arrows move it, + / - resize it, Enter adds it"),
     ("Damage brush (P)", "An arrow key", "Place the brush; the arrows move it"),
     ("Damage brush (P)", "Shift + arrows", "Paint as it moves (one stroke until Shift is let go)"),
     ("Damage brush (P)", "Space", "Paint where the brush is"),
