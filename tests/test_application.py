@@ -160,6 +160,31 @@ def test_a_photo_lying_on_its_side_gives_every_face_where_it_lies(retinaface_dir
     assert "seems to lie on its side" in application.turned_message(found)
 
 
+def test_a_face_standing_among_faces_lying_is_kept_when_they_are_looked_for_upright():
+    """Review: set upright, a photo's lying faces are found and its one standing face is not (it
+    lies then); the faces found both ways are kept, each once."""
+    from faceapp.core.faces import turned_back
+
+    lying = face_from_box((30, 40, 90, 100), index=0)  # (where set upright it is the first face found)
+    (cx, cy), points = lying.center, lying.landmarks - lying.center  # turned a quarter about its middle
+    lying = dataclasses.replace(lying, landmarks=np.stack([cx + points[:, 1], cy - points[:, 0]], axis=1))
+    standing = face_from_box((230, 130, 290, 190), index=1)
+    # the photo is 300×200; set upright (np.rot90 by the turn the lying face asks) it is 200×300
+    upright_faces = [face_from_box(box, index=k) for k, box in
+                     enumerate([(100, 30, 160, 90), (100, 120, 160, 180), (100, 210, 160, 270)])]
+
+    class Detector:
+        def detect(self, rgb, *, min_size=0.0, should_cancel=None):
+            return [lying, standing] if rgb.shape[:2] == (200, 300) else upright_faces
+
+    photo = Photo.from_array(np.zeros((200, 300, 3), np.uint8))
+    found = application.detect_faces(photo, Detector(), Preferences())
+    assert found.turned != 0 and len(found.faces) == 4
+    turned = [turned_back(f, found.turned, 300, 200).center for f in upright_faces]
+    centres = [f.center for f in found.faces]
+    assert standing.center in centres and all(any(np.allclose(c, t) for c in centres) for t in turned)
+
+
 def test_the_engine_cache_loads_again_when_model_device_or_precision_change():
     loads = []
     cache = application.ModelCache(engine_factory=lambda prefs: loads.append(prefs) or object())

@@ -463,7 +463,26 @@ def test_contradictory_or_unavailable_choices_are_usage_errors(tmp_path, testdat
 
 
 # --- a batch: fail before the work, say where results went, resume, quieter notes ----------
-FACE = ("--face-box", "70,40,140,130")  # cf_04's face: no detection needed
+FACE = ("--face-box", "70,40,140,130")  # cf_04's face (looked for in the box alone)
+
+
+def test_a_face_box_drawn_loosely_or_without_a_detector_still_restores_the_face(tmp_path, testdata_dir, capsys):
+    """Geometry QA: a box drawn around a whole head was read as eyes to mouth. The detector looks
+    in the box: a loose box and a tight one give the same result; without a detector the box is
+    read as a detector's and a note says so."""
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    results = []
+    for box in ("70,40,140,130", "45,10,165,160"):  # its face's box, and one around its whole head
+        out = tmp_path / box.replace(",", "_")
+        assert _run(capsys, photo, "--face-box", box, "-o", out, "--no-progress")[0] == 0
+        results.append(np.asarray(Image.open(out / "cf_04_restored.jpg")))
+    difference = np.abs(results[0].astype(int) - results[1])[10:160, 45:165]  # (over the head)
+    assert difference.mean() < 0.5, difference.mean()
+    empty = tmp_path / "no-detector"
+    empty.mkdir()
+    code, _, err = _run(capsys, photo, "--face-box", "70,40,140,130", "--detector", "retinaface_resnet50",
+                        "--detector-dir", empty, "-o", tmp_path / "boxed", "--no-progress")
+    assert code == 0 and "note: the face detector is unavailable" in err and "placed where a detector's box" in err
 
 
 def _album(tmp_path, testdata_dir, *names: str) -> Path:

@@ -199,3 +199,20 @@ def test_the_title_names_the_photo_shown_and_marks_an_unsaved_result(window, qtb
     assert not window.isWindowModified()
     window.session.remove(path)
     assert window.windowTitle() == "faceapp"
+
+
+def test_save_all_at_the_second_close_question_leaves_what_the_first_was_told_to_lose(window, qtbot, photo,
+                                                                                       answers, monkeypatch):
+    """Review: answering "Save all and close" to the question asked again saved the photos the user
+    had just said to close without saving, too."""
+    import shutil
+
+    path = load(window, qtbot, photo)
+    later = load(window, qtbot, shutil.copy(photo, photo.parent / "later.jpg"))
+    unsaved = iter([[path], [path, later], [path, later]])
+    monkeypatch.setattr(window.exports, "unsaved", lambda: next(unsaved))
+    saving = []
+    monkeypatch.setattr(window.exports, "save_unsaved", lambda leaving=frozenset(): saving.append(set(leaving)) or True)
+    answers.extend(["discard", "save"])
+    window.close()
+    assert saving == [{path}] and len(answers.asked) == 2

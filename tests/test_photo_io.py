@@ -325,8 +325,13 @@ def test_a_scan_larger_than_the_limit_is_read_with_the_limit_raised(tmp_path, mo
         read_photo(path)
     monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "0.003")
     assert read_photo(path).width == 60
-    monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "lots")
-    assert read_photo(path).width == 60 and "FACEAPP_MAX_MEGAPIXELS=lots is not a number" in caplog.text
+    for wrong in ("lots", "1e303"):
+        monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", wrong)
+        assert read_photo(path).width == 60 and f"FACEAPP_MAX_MEGAPIXELS={wrong} is not a number" in caplog.text
+    huge = tmp_path / "huge.png"  # (review: past Pillow's own limit, 179 MP, its header could not be read,
+    huge.write_bytes(_png_header(20000, 10000))  # and the CLI's memory check before decoding was skipped)
+    monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "300")
+    assert probe_photo(huge).width == 20000
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")

@@ -97,6 +97,21 @@ def test_colour_hidden_under_transparent_pixels_is_kept_and_never_seen_in_the_fa
     assert magenta.max() < 12, magenta.max()
 
 
+def test_colour_hidden_under_transparent_pixels_is_not_taken_for_a_print(testdata_dir):
+    """Review: a face whose left half was transparent over magenta was found "printed" (the sharp
+    edge of the hidden colour looked like a screen), smoothed, and 7,168 hidden pixels changed."""
+    face = read_photo(testdata_dir / "faces" / "0143.png").rgb
+    shows = np.full(face.shape[:2], 255, np.uint8)
+    shows[:, : face.shape[1] // 2] = 0
+    rgb = face.copy()
+    rgb[shows == 0] = (255, 0, 255)
+    photo = Photo(path=None, rgb=rgb, alpha=shows)
+    engine = identity_engine(512)
+    result = restore_photo(photo, [], engine, PhotoSettings(sampler=NO_DIFFUSION, aligned=True, match_grain=False))
+    assert not result.printed and result.screen is None
+    np.testing.assert_array_equal(result.composite()[shows == 0], rgb[shows == 0])
+
+
 def test_aligned_input_comes_back_whole(engine, testdata_dir):
     photo = read_photo(testdata_dir / "faces" / "0143.png")
     result = restore_photo(photo, [], engine, PhotoSettings(sampler=NO_DIFFUSION, aligned=True))

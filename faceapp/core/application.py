@@ -28,7 +28,8 @@ from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo
 from faceapp.core.errors import ExportError, FaceappError, MaskError
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
-from faceapp.core.faces import UNSURE_FACE_SCORE, Face, alignment_transform, righting_turn, select_faces, turned_back
+from faceapp.core.faces import (UNSURE_FACE_SCORE, Face, alignment_transform, reading_order, righting_turn, same_place,
+                                select_faces, turned_back)
 from faceapp.core.halftone import descreen
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo, jpeg_file_quality, probe_photo
@@ -184,10 +185,14 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
             pixels = descreen(photo.srgb, screen, should_cancel=should_cancel)
             detected = yield from detect(pixels)
     turn = righting_turn(detected)
-    if turn:  # a photo on its side: its faces looked for upright too, the more found kept
+    if turn:  # a photo on its side: its faces looked for upright too, kept where that finds more
         upright = yield from detect(np.ascontiguousarray(np.rot90(pixels, turn)))
-        if len(upright) > len(detected):
-            detected = [turned_back(face, turn, photo.width, photo.height) for face in upright]
+        found = [turned_back(face, turn, photo.width, photo.height) for face in upright]
+        # with the faces found as it lies that set upright did not find (one standing among faces
+        # lying: review)
+        found += [face for face in detected if not any(same_place(face, other) for other in found)]
+        if len(found) > len(detected):
+            detected = reading_order(found)
         else:
             turn = 0
     min_size = prefs.min_face_size

@@ -178,12 +178,22 @@ def _box_height(face: Face) -> float:
     return face.box[3] - face.box[1]
 
 
+def same_place(face: Face, other: Face) -> bool:
+    """Whether two faces found are one: either's centre lies in the other's box."""
+    def inside(point: tuple[float, float], box: tuple[float, float, float, float]) -> bool:
+        return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+    return inside(face.center, other.box) or inside(other.center, face.box)
+
+
 def righting_turn(faces: Sequence[Face]) -> int:
-    """How many quarter turns (``np.rot90``'s ``k``: anticlockwise as shown) would set ``faces``
-    upright, when most of them lie a quarter or a half turn from upright (a photo scanned on its
-    side, or upside down); 0 when they stand, lean no more than a detector finds anyway, or
-    disagree. A detector finds fewer faces on their side (geometry QA: a group photo turned a
-    quarter lost one face of four, turned half, three)."""
+    """How many quarter turns (``np.rot90``'s ``k``: anticlockwise as shown) would set upright the
+    faces of ``faces`` that lie a quarter or a half turn over (a photo scanned on its side, or
+    upside down; the turn most of those lying share); 0 when none lies so. A detector finds fewer
+    faces on their side (geometry QA: a group photo turned a quarter lost one face of four, turned
+    half, three; review: one standing face beside four lying, of which one was found, must not hide
+    them), so the faces are looked for once more with the photo so turned (:func:`faceapp.core.
+    application.iter_detect_faces`), which costs one detection where someone lies down."""
     turns = []
     for face in faces:
         points = face.landmarks.astype(np.float64)
@@ -196,10 +206,8 @@ def righting_turn(faces: Sequence[Face]) -> int:
         quarter = round(angle / 90.0)
         if abs(angle - 90.0 * quarter) <= _TURN_TOLERANCE_DEG:
             turns.append(quarter % 4)
-    if not faces or len(turns) * 2 <= len(faces):
-        return 0
-    turn = max(set(turns), key=turns.count)
-    return turn if turns.count(turn) * 2 > len(faces) else 0
+    lying = [turn for turn in turns if turn]
+    return max(set(lying), key=lying.count) if lying else 0
 
 
 #: A face within this many degrees of a quarter (or half) turn counts as lying so.
@@ -218,8 +226,9 @@ def turned_back(face: Face, turn: int, width: int, height: int) -> Face:
             return y, height - 1 - x
         return x, y
 
-    x0, y0, x1, y1 = face.box
-    box_x, box_y = back(np.array([x0, x1], np.float64), np.array([y0, y1], np.float64))
+    x0, y0, x1, y1 = face.box  # (edges, not pixel centres: a box spans its pixels' width, review)
+    box_x, box_y = back(np.array([x0 - 0.5, x1 - 0.5], np.float64), np.array([y0 - 0.5, y1 - 0.5], np.float64))
+    box_x, box_y = box_x + 0.5, box_y + 0.5
     lx, ly = back(face.landmarks[:, 0].astype(np.float64), face.landmarks[:, 1].astype(np.float64))
     landmarks = np.stack([lx, ly], axis=1).astype(np.float32)
     box = (float(box_x.min()), float(box_y.min()), float(box_x.max()), float(box_y.max()))
@@ -252,7 +261,7 @@ _LANDMARKS_IN_BOX = np.array([[0.274, 0.394], [0.726, 0.394], [0.5, 0.578], [0.3
 
 #: :func:`face_in_box` looks for the face in the box with this share of the box's side around it,
 #: the box brought to this many pixels a side (the detector's surest sizes).
-_BOX_MARGIN, _BOX_SIDE_PX = 0.5, 256
+_BOX_MARGIN, _BOX_SIDE_PX = 0.5, 160
 
 
 def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
@@ -270,8 +279,8 @@ def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
 
 def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face:
     """The face a user marked with ``box`` in ``rgb``: the detector looks for it in the box and a
-    margin around it, brought to a size it finds faces at, and the surest face whose centre lies
-    in the box is taken, landmarks and all, so a box drawn loosely (around the whole head, or only
+    margin around it, brought to a size it finds faces at (:meth:`FaceDetector.detect_once`), and
+    of the faces whose centre lies in the box the one nearest its middle is taken, landmarks and all, so a box drawn loosely (around the whole head, or only
     eyes to mouth) gives the face as it is (geometry QA: a head's box was cut out 1.4× too small and
     came back as blurred as it went in). Where the detector finds none there, :func:`face_from_box`.
     The face counts as sure (score 1): the user said it is one."""
@@ -288,16 +297,17 @@ def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *
         size = (max(8, round(region.shape[1] * scale)), max(8, round(region.shape[0] * scale)))
         region = cv2.resize(region, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         inside = []
-        for face in detector.detect(np.ascontiguousarray(region)):
+        look = getattr(detector, "detect_once", None) or detector.detect
+        for face in look(np.ascontiguousarray(region)):
             points = face.landmarks / np.float32(scale) + np.array([left, top], dtype=np.float32)
             fx0, fy0, fx1, fy1 = face.box
             found = Face(index=index, box=(fx0 / scale + left, fy0 / scale + top, fx1 / scale + left, fy1 / scale + top),
                          landmarks=points.astype(np.float32), score=1.0, cut=face.cut)
             cx, cy = found.center
             if x0 <= cx <= x1 and y0 <= cy <= y1:
-                inside.append((face.score, found))
-        if inside:
-            return max(inside, key=lambda pair: pair[0])[1]
+                inside.append((math.hypot(cx - (x0 + x1) / 2, cy - (y0 + y1) / 2), found))
+        if inside:  # the face the box is drawn around: the one nearest its middle (a neighbour's
+            return min(inside, key=lambda pair: pair[0])[1]  # may score higher: review)
     return face_from_box(box, index=index)
 
 
@@ -527,14 +537,18 @@ class FaceDetector:
                                   none_found=not any(d.rank == 0 or d.score >= _FINER_ONLY_SCORE for d in found))
         if enlarged is not None:
             found += yield from self._run_passes(rgb, [enlarged], len(passes), should_cancel, small_faces=True)
-        faces = []
-        for detection in _merge_detections(found):
-            x0, y0, x1, y1 = detection.box
-            cut = x0 < -1.0 or y0 < -1.0 or x1 > width + 1.0 or y1 > height + 1.0
-            face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score, cut=cut)
-            if face.size >= min_size:
-                faces.append(face)
-        return [replace(face, index=i) for i, face in enumerate(reading_order(faces))]
+        return _faces_of(found, width, height, min_size)
+
+    def detect_once(self, rgb: np.ndarray) -> list[Face]:
+        """The faces in a small image (up to about 640 px a side) looked at once, as it is: no
+        passes, no enlarged look (:meth:`detect`'s cost on a 512 px region was 1.3–2.6 s with
+        them, most of it the enlarged look for faces that a region sized for its face has none of:
+        review). For :func:`face_in_box`, whose region is brought to the detector's size."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ImageError(f"face detection needs an RGB image, got shape {rgb.shape}")
+        height, width = rgb.shape[:2]
+        found = drive(self._run_passes(rgb, [_Pass(1.0, None, 0.0, math.inf)], 0, None))
+        return _faces_of(found, width, height, 0.0)
 
     def _run_passes(self, rgb: np.ndarray, passes: Sequence[_Pass], first_rank: int,
                     should_cancel: Callable[[], bool] | None, *, small_faces: bool = False,
@@ -730,6 +744,19 @@ def _box_overlap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
     area_a = (a[2] - a[0]) * (a[3] - a[1])
     area_b = (b[2] - b[0]) * (b[3] - b[1])
     return inter / (area_a + area_b - inter), inter / max(min(area_a, area_b), 1e-9)
+
+
+def _faces_of(found: Sequence[_Detection], width: int, height: int, min_size: float) -> list[Face]:
+    """The faces of a ``width``×``height`` photo that detections ``found`` make (merged), those
+    at least ``min_size`` px, numbered in reading order."""
+    faces = []
+    for detection in _merge_detections(found):
+        x0, y0, x1, y1 = detection.box
+        cut = x0 < -1.0 or y0 < -1.0 or x1 > width + 1.0 or y1 > height + 1.0
+        face = Face(index=0, box=detection.box, landmarks=detection.landmarks, score=detection.score, cut=cut)
+        if face.size >= min_size:
+            faces.append(face)
+    return [replace(face, index=i) for i, face in enumerate(reading_order(faces))]
 
 
 def _merge_detections(found: Sequence[_Detection]) -> list[_Detection]:

@@ -204,17 +204,22 @@ class Screen:
     #: pixels around it, transparent ones), or None for every pixel whole: so a white scratch is not
     #: smeared into the pixels its fill keeps, nor a transparent background into a cut-out's edge
     kept: np.ndarray | None = None
+    #: HxW bool, the pixels left as they are (fully transparent ones: the colour hidden under them
+    #: is the file's, review), or None for none
+    untouched: np.ndarray | None = None
 
     def keeping(self, damage: np.ndarray | None, alpha: np.ndarray | None) -> Screen:
         """This screen blurred without ``damage`` (HxW, > 0 damaged, and a pixel around it: a
-        scan's soft edge) and as transparent as ``alpha`` says (HxW uint8), when there is either."""
+        scan's soft edge) and as transparent as ``alpha`` says (HxW uint8), when there is either;
+        fully transparent pixels are left as they are."""
         if damage is None and alpha is None:
             return self
         kept = np.full(self.shape, 255, np.uint8) if alpha is None else alpha.copy()
         if damage is not None:
             kept[cv2.dilate((damage > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 0
         kept.flags.writeable = False
-        return replace(self, kept=kept)
+        untouched = None if alpha is None or alpha.all() else alpha == 0
+        return replace(self, kept=kept, untouched=untouched)
 
     @property
     def sigma(self) -> float:
@@ -342,4 +347,7 @@ def descreen(pixels: np.ndarray, screen: Screen, *, should_cancel: Callable[[], 
             weight = weight[:, :, None]
         top_value = np.iinfo(pixels.dtype).max
         out[top:bottom] = np.clip(np.rint(band + weight * (smooth - band)), 0, top_value).astype(pixels.dtype)
+        if screen.untouched is not None:
+            hidden = screen.untouched[top:bottom]
+            out[top:bottom][hidden] = pixels[top:bottom][hidden]
     return out

@@ -80,11 +80,23 @@ def max_pixels_accepted() -> int:
         megapixels = float(value)
     except ValueError:
         megapixels = math.nan
-    if not (math.isfinite(megapixels) and megapixels > 0):
-        log.warning("%s=%s is not a number of megapixels above 0: photos up to %d MP are read",
-                    MAX_MEGAPIXELS_ENV, value, MAX_PIXELS // 1_000_000)
+    if not (math.isfinite(megapixels) and 0 < megapixels <= _MAX_MEGAPIXELS_SETTING):
+        log.warning("%s=%s is not a number of megapixels from 0 to %d: photos up to %d MP are read",
+                    MAX_MEGAPIXELS_ENV, value, _MAX_MEGAPIXELS_SETTING, MAX_PIXELS // 1_000_000)
         return MAX_PIXELS
     return max(1, int(megapixels * 1_000_000))
+
+
+#: The largest :data:`MAX_MEGAPIXELS_ENV` taken (a million megapixels: no scan is near it).
+_MAX_MEGAPIXELS_SETTING = 1_000_000
+
+
+def _let_pillow_open(max_pixels: int) -> None:
+    """Raise Pillow's own decompression-bomb limit where faceapp's is higher: Pillow refuses, inside
+    ``Image.open``, an image over twice its limit (179 MP), header and all (review: with the limit
+    set to 300 MP, such a scan's header could not be read, and its memory went unchecked)."""
+    if max_pixels > 2 * (Image.MAX_IMAGE_PIXELS or 0):
+        Image.MAX_IMAGE_PIXELS = max_pixels
 
 #: Pillow format names accepted on input.
 #: AVIF where this Pillow decodes it (its wheels carry libavif from Pillow 11.3; a phone's or a web
@@ -290,6 +302,7 @@ def probe_photo(path: str | Path) -> PhotoHeader | None:
     (:func:`read_photo` then names what it is)."""
     if file_problem(path) is not None:
         return None
+    _let_pillow_open(max_pixels_accepted())
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -323,8 +336,7 @@ def read_photo(path: str | Path, *, max_pixels: int | None = None) -> Photo:
     :func:`max_pixels_accepted`)."""
     path = Path(path)
     max_pixels = max_pixels_accepted() if max_pixels is None else max_pixels
-    if max_pixels > 2 * (Image.MAX_IMAGE_PIXELS or 0):  # (Pillow's own bomb check refuses twice its limit)
-        Image.MAX_IMAGE_PIXELS = max_pixels
+    _let_pillow_open(max_pixels)
     problem = file_problem(path)
     if problem is not None:
         raise ImageError(f"{path}: cannot read it: {problem}.")

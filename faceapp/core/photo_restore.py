@@ -680,7 +680,12 @@ def photo_screen(photo: Photo, *, should_cancel: Callable[[], bool] | None = Non
     with _SCREENS_LOCK:
         if photo in _SCREENS:
             return _SCREENS[photo]
-    screen = find_screen(photo.rgb, should_cancel=should_cancel)
+    pixels = photo.rgb
+    if photo.alpha is not None and not photo.alpha.all():  # the colour hidden under transparent pixels
+        hidden = photo.alpha == 0  # is no print's (review: a cut-out hiding magenta was "printed")
+        pixels = pixels.copy()
+        pixels[hidden] = np.asarray(photo.rgb[~hidden].mean(axis=0) if (~hidden).any() else 0, np.uint8)
+    screen = find_screen(pixels, should_cancel=should_cancel)
     with _SCREENS_LOCK:
         _SCREENS[photo] = screen
     return screen

@@ -100,7 +100,7 @@ def close_on_termination(window) -> None:
     times a second, all afternoon)."""
     import socket
 
-    from PySide6.QtCore import QSocketNotifier, QTimer
+    from PySide6.QtCore import QCoreApplication, QSocketNotifier, QTimer
 
     from faceapp.core.termination import SIGNALS
 
@@ -127,6 +127,13 @@ def close_on_termination(window) -> None:
 
     notifier.activated.connect(woken)
     window._signal_wakeup = (reader, writer, notifier)  # (they live as long as the window)
+
+    def forget() -> None:  # (a signal after the window is gone must not write to a closed socket's
+        signal.set_wakeup_fd(-1)  # number, which another file may have taken by then: review)
+
+    window.destroyed.connect(forget)
+    if (app := QCoreApplication.instance()) is not None:
+        app.aboutToQuit.connect(forget)
     log.info("window open; SIGTERM, SIGHUP and Ctrl-C close it")
 
 

@@ -148,9 +148,10 @@ class ExportFlow(QObject):
         """The photos whose result is not saved as it is now, and not being saved either."""
         return [path for path in self._window.session.unsaved() if path not in self._writing]
 
-    def save_unsaved(self) -> bool:
-        """Save every photo whose result is not saved (nor being saved), each next to its original."""
-        unsaved = self.unsaved()
+    def save_unsaved(self, leaving: frozenset[Path] | set[Path] = frozenset()) -> bool:
+        """Save every photo whose result is not saved (nor being saved), each next to its original,
+        but those in ``leaving`` (the user chose to lose them)."""
+        unsaved = [path for path in self.unsaved() if path not in leaving]
         return bool(unsaved) and self._start(unsaved, "save")
 
     def save_as(self) -> bool:
@@ -243,10 +244,13 @@ class ExportFlow(QObject):
             return True
         if not self._close_when_done:
             self._close_when_done = True
-            self._window.notices.show_notice(Notice(
-                "faceapp will close once the files being saved are written. To stay open, press Cancel "
-                "in the status bar (it stops after the photo being written).",
-                "warning"))
+            files = [queued.kind for queued in (self._queue.current(), *self._queue.pending()) if queued is not None]
+            if set(files) <= {"mask"}:  # a damage mask's file: a second's work, which no Cancel stops (review)
+                text = "faceapp will close once the damage mask being saved is written."
+            else:
+                text = ("faceapp will close once the files being saved are written. To stay open, press Cancel "
+                        "in the status bar (it stops after the photo being written).")
+            self._window.notices.show_notice(Notice(text, "warning"))
         return False
 
     # ---- the job's callbacks (UI thread) ---------------------------------------------------

@@ -796,9 +796,10 @@ class MainWindow(QMainWindow):
             return False
         # "Save all" saves the results (those finished meanwhile too); the strokes not restored were
         # said to be lost: not asked again
-        if answer == "save":
-            self._discard_ok = set(painted)
-            self.exports.save_unsaved()
+        if answer == "save":  # (a photo the user chose to lose at an earlier question stays lost: review)
+            lost = self._discard_ok or set()
+            self._discard_ok = lost | set(painted)
+            self.exports.save_unsaved(leaving=lost)
             return True
         self._discard_ok = (self._discard_ok or set()) | set(unsaved) | set(painted)
         # a result that came while the question was open was never offered to save: asked about now

@@ -812,7 +812,8 @@ class Session(QObject):
         if entry is None or entry.photo is None:
             return
         job = self.backend.read_mask_job(file, entry.photo.width, entry.photo.height)
-        self.export_queue.add(QueuedJob(job, "mask", path, on_failed=on_failed,
+        self.export_queue.add(QueuedJob(job, "mask", path,  # (a photo removed meanwhile gets nothing: review)
+                                        on_failed=lambda error: on_failed(error) if path in self.entries else None,
                                         on_done=lambda mask: on_read(mask) if path in self.entries else None))
 
     def save_damage_mask(self, path: Path, mask: np.ndarray, dest: Path, *, on_saved: Callable[[Path], None],
