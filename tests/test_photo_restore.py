@@ -97,6 +97,27 @@ def test_colour_hidden_under_transparent_pixels_is_kept_and_never_seen_in_the_fa
     assert magenta.max() < 12, magenta.max()
 
 
+def test_a_cut_out_face_in_a_large_photo_is_cut_from_its_part_of_the_photo_alike(testdata_dir, monkeypatch):
+    """Review: the visible colour was resampled from a copy of the whole photo, twice, for every
+    face; only the part the crop is cut from is copied now, and the crop is the same."""
+    from faceapp.core import photo_restore
+
+    face = read_photo(testdata_dir / "faces" / "0143.png").rgb
+    canvas = np.full((1600, 1600, 3), (255, 0, 255), np.uint8)
+    alpha = np.zeros((1600, 1600), np.uint8)
+    canvas[600:1112, 500:1012] = face
+    cv2.ellipse(alpha, (756, 856), (190, 230), 0, 0, 360, 255, -1)
+    photo = Photo(path=None, rgb=canvas, alpha=alpha)
+    engine, settings = identity_engine(512), PhotoSettings(sampler=NO_DIFFUSION)
+    boxed = face_from_box((650, 700, 862, 1000))
+    crop, affine = photo_restore._aligned_crop(photo, boxed, engine, settings)
+    assert photo_restore._footprint(affine, 512, 1600, 1600) is not None  # (a part, not the whole)
+    monkeypatch.setattr(photo_restore, "_footprint", lambda *args: None)
+    whole, _ = photo_restore._aligned_crop(photo, boxed, engine, settings)
+    difference = np.abs(crop.astype(int) - whole)
+    assert difference.mean() < 0.1 and difference.max() <= 6, (difference.mean(), difference.max())
+
+
 def test_colour_hidden_under_transparent_pixels_is_not_taken_for_a_print(testdata_dir):
     """Review: a face whose left half was transparent over magenta was found "printed" (the sharp
     edge of the hidden colour looked like a screen), smoothed, and 7,168 hidden pixels changed."""
