@@ -192,8 +192,9 @@ def righting_turn(faces: Sequence[Face]) -> int:
     upside down; the turn most of those lying share); 0 when none lies so. A detector finds fewer
     faces on their side (geometry QA: a group photo turned a quarter lost one face of four, turned
     half, three; review: one standing face beside four lying, of which one was found, must not hide
-    them), so the faces are looked for once more with the photo so turned (:func:`faceapp.core.
-    application.iter_detect_faces`), which costs one detection where someone lies down."""
+    them), so the faces are looked for once more with the photo so turned
+    (:func:`faceapp.core.application.iter_detect_faces`): one detection more where someone lies
+    down."""
     turns = []
     for face in faces:
         points = face.landmarks.astype(np.float64)
@@ -280,10 +281,11 @@ def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
 def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face:
     """The face a user marked with ``box`` in ``rgb``: the detector looks for it in the box and a
     margin around it, brought to a size it finds faces at (:meth:`FaceDetector.detect_once`), and
-    of the faces whose centre lies in the box the one nearest its middle is taken, landmarks and all, so a box drawn loosely (around the whole head, or only
-    eyes to mouth) gives the face as it is (geometry QA: a head's box was cut out 1.4× too small and
-    came back as blurred as it went in). Where the detector finds none there, :func:`face_from_box`.
-    The face counts as sure (score 1): the user said it is one."""
+    of the faces whose centre lies in the box the one nearest its middle is taken, landmarks and
+    all, so a box drawn loosely (around the whole head, or only eyes to mouth) gives the face as it
+    is (geometry QA: a head's box was cut out 1.4× too small and came back as blurred as it went
+    in). Where the detector finds none there, :func:`face_from_box`. The face counts as sure
+    (score 1): the user said it is one."""
     check_box(box)
     x0, y0, x1, y1 = (float(v) for v in box)
     height, width = rgb.shape[:2]
@@ -300,9 +302,11 @@ def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *
         look = getattr(detector, "detect_once", None) or detector.detect
         for face in look(np.ascontiguousarray(region)):
             points = face.landmarks / np.float32(scale) + np.array([left, top], dtype=np.float32)
-            fx0, fy0, fx1, fy1 = face.box
-            found = Face(index=index, box=(fx0 / scale + left, fy0 / scale + top, fx1 / scale + left, fy1 / scale + top),
-                         landmarks=points.astype(np.float32), score=1.0, cut=face.cut)
+            fx0, fy0, fx1, fy1 = (v / scale for v in face.box)
+            fx0, fy0, fx1, fy1 = fx0 + left, fy0 + top, fx1 + left, fy1 + top
+            cut = fx0 < -1.0 or fy0 < -1.0 or fx1 > width + 1.0 or fy1 > height + 1.0  # (by the photo's edge)
+            found = Face(index=index, box=(fx0, fy0, fx1, fy1), landmarks=points.astype(np.float32), score=1.0,
+                         cut=cut)
             cx, cy = found.center
             if x0 <= cx <= x1 and y0 <= cy <= y1:
                 inside.append((math.hypot(cx - (x0 + x1) / 2, cy - (y0 + y1) / 2), found))

@@ -772,6 +772,7 @@ class MainWindow(QMainWindow):
             return True
         # those the user agreed to lose are not asked about again
         unsaved = [path for path in unsaved if self._discard_ok is None or path not in self._discard_ok]
+        painted = [path for path in painted if self._discard_ok is None or path not in self._discard_ok]
         lines = []
         if unsaved:
             folder, exported = self.session.prefs.output_folder, self.exports.last_export_folder
