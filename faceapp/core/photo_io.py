@@ -12,8 +12,9 @@ For export, the EXIF block and the XMP packet are kept with their orientation re
 pixels are already upright), and the ICC profile, the resolution (DPI) and a PNG's text chunks
 (Title, Author, …) as found; when the profile describes another RGB space than sRGB (Display P3,
 Adobe RGB), :attr:`Photo.srgb` holds the pixels converted to sRGB for the models and the screen
-(:mod:`faceapp.core.colour`). Images whose header announces more than :data:`MAX_PIXELS` pixels are
-refused before any pixel is decoded, with their size and the limit.
+(:mod:`faceapp.core.colour`). Images whose header announces more than :data:`MAX_PIXELS` pixels (or
+the limit ``FACEAPP_MAX_MEGAPIXELS`` sets: :func:`max_pixels_accepted`) are refused before any pixel
+is decoded, with their size and the limit.
 
 A TIFF's EXIF is its first IFD, which also describes how that file stores its pixels (bits per
 sample, compression, strip offsets, sample format, …): only its descriptive tags are kept
@@ -601,7 +602,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         cmyk_profiled, icc = bool(icc) and cmyk_profile_problem is None, icc_profiles.srgb()  # (tagged: QA)
         if cmyk_profile_problem is not None:
             log.info("%s: its CMYK colour profile cannot be used (%s): converted by a plain formula",
-                        path, cmyk_profile_problem)
+                     path, cmyk_profile_problem)
     else:
         (rgb, alpha, icc), cmyk_profiled, cmyk_profile_problem = _to_rgb8(upright, icc), False, None
     if icc is None and not cmyk and not single_channel and _exif_says_adobe_rgb(exif):
