@@ -598,6 +598,7 @@ class _Restorer:
                            file=sys.stderr)
             if (turned := application.turned_message(found)) is not None:  # (geometry QA: faces lost)
                 tqdm.write(f"note: {path_text(path)}: {turned}.", file=sys.stderr)
+                record["upright_turn_clockwise_degrees"] = (4 - found.turned) % 4 * 90  # (a script turns it)
             if found.unsure:  # (QA: a hand at a group photo's edge was restored into a face)
                 record["unsure_faces_left_out"] = [f.index + 1 for f in found.unsure]
                 tqdm.write(f"note: {path_text(path)}: "

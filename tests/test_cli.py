@@ -1145,6 +1145,20 @@ def test_the_summary_gives_the_faces_restored_and_the_time_taken(tmp_path, testd
         "under 0.1 s", "0.1 s", "1 min 00 s", "59 min 59 s", "1 h 02 min"]  # not "0.0 s" for a photo of spared faces
 
 
+def test_a_photo_lying_on_its_side_is_said_to_and_its_json_gives_the_turn_that_sets_it_upright(
+        tmp_path, testdata_dir, capsys):
+    """Geometry QA: a scan on its side lost faces, unsaid. Its faces are found; a note says it lies
+    on its side and the JSON record how to turn it upright (a script can turn it)."""
+    lying = tmp_path / "scan.png"
+    Image.open(testdata_dir / "photos" / "cf_00.jpg").transpose(Image.Transpose.ROTATE_90).save(lying)  # anticlockwise
+    code, out, err = _run(capsys, lying, "-o", tmp_path / "out", "--json", "--no-progress")
+    [record] = json.loads(out)["results"]
+    assert code == 0 and record["faces"] == 4 and record["upright_turn_clockwise_degrees"] == 90
+    assert f"note: {lying}: seems to lie on its side: more of its faces were found with it turned a quarter clockwise" in err
+    code, out, _ = _run(capsys, testdata_dir / "photos" / "cf_00.jpg", "-o", tmp_path / "out2", "--json", "--no-progress")
+    assert "upright_turn_clockwise_degrees" not in json.loads(out)["results"][0]
+
+
 def test_a_palette_image_is_said_to_become_a_full_colour_result(tmp_path, testdata_dir, capsys):
     """Geometry QA: an indexed-colour PNG came back as an RGB PNG without a word."""
     indexed = tmp_path / "indexed.png"
