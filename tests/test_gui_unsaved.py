@@ -216,3 +216,26 @@ def test_save_all_at_the_second_close_question_leaves_what_the_first_was_told_to
     answers.extend(["discard", "save"])
     window.close()
     assert saving == [{path}] and len(answers.asked) == 2
+
+
+def test_cancel_at_a_close_question_asked_again_calls_off_the_whole_close(window, qtbot, photo, answers,
+                                                                         monkeypatch):
+    """GUI QA: "Close without saving" at the first question, Cancel at the one asked again: the
+    next close no longer named the first photo, and closed without saving it."""
+    import shutil
+
+    path = load(window, qtbot, photo)
+    later = load(window, qtbot, shutil.copy(photo, photo.parent / "later.jpg"))
+    calls = []
+
+    def unsaved():  # ``later`` finishes under the first question
+        calls.append(1)
+        return [path] if len(calls) == 1 else [path, later]
+
+    monkeypatch.setattr(window.exports, "unsaved", unsaved)
+    answers.extend(["discard", "cancel", "discard"])
+    window.close()
+    assert window.isVisible() and len(answers.asked) == 2
+    window.close()  # asked about both again
+    assert path.name in answers.asked[2] and "later.jpg" in answers.asked[2]
+    assert not window.isVisible()

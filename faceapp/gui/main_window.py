@@ -793,7 +793,8 @@ class MainWindow(QMainWindow):
                 save="Save all and close" if unsaved else None)
         finally:
             self._asking = False
-        if answer == "cancel":
+        if answer == "cancel":  # the whole close is called off: an earlier answer of it no longer holds
+            self._discard_ok = None  # (GUI QA: a photo let go at the first question was lost at the next close)
             return False
         # "Save all" saves the results (those finished meanwhile too); the strokes not restored were
         # said to be lost: not asked again
