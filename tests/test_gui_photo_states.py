@@ -330,6 +330,7 @@ def test_a_48_bit_scan_without_a_face_says_what_its_result_keeps_once_a_face_box
     assert messages == []
     window.session.add_face_box(path, (100, 50, 200, 150))
     window.session.add_face_box(path, (20, 20, 80, 80))
+    messages = [m for m in messages if not m.startswith("No face found in the box")]  # (said of the second box)
     assert messages == ["wall.png has 16 bits per channel; the result keeps them (the restored faces carry the model's "
                         "8 bits, scaled to 16)."]
 

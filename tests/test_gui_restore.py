@@ -49,14 +49,27 @@ def test_a_photo_lying_on_its_side_is_said_to_and_gives_every_face(window, qtbot
 
 def test_a_box_drawn_loosely_around_a_face_gives_the_face_the_detector_sees(window, qtbot, photo):
     """Geometry QA: a face box drawn around a whole head was read as eyes to mouth (the face cut
-    out 1.4× too small). The window looks for the face in the box drawn."""
+    out 1.4× too small). The window looks for the face in the box drawn. GUI QA: a box around a
+    face listed already added a second copy of it (restored twice); it switches that face on."""
     path = load(window, qtbot, photo)
-    found = window.session.entries[path].faces[0]
+    entry = window.session.entries[path]
+    found = entry.faces[0]
     (cx, cy), side = found.center, 1.5 * found.size
-    window.session.add_face_box(path, (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2))
-    drawn = window.session.entries[path].faces[-1]
-    assert drawn.index == found.index + 1 and drawn.score == 1.0
+    box = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    window.session.toggle_face(path, found.index)  # switched off: the box switches it on again
+    with qtbot.waitSignal(window.session.info) as said:
+        window.session.add_face_box(path, box)
+    assert said.args[0] == "The box holds face 1: switched on again."
+    assert len(entry.faces) == 1 and entry.faces[0].enabled
+    entry.faces = []  # a face the detector missed in the whole photo
+    window.session.add_face_box(path, box)
+    [drawn] = entry.faces
+    assert drawn.score == 1.0
     np.testing.assert_allclose(drawn.landmarks, found.landmarks, atol=0.06 * found.size)
+    with qtbot.waitSignal(window.session.info) as said:  # a box with no face in it: said, added anyway
+        window.session.add_face_box(path, (1.0, 1.0, 40.0, 40.0))
+    assert said.args[0] == "No face found in the box: face 2 is restored as drawn (its number switches it off)."
+    assert len(entry.faces) == 2
 
 
 def test_restore_runs_on_the_worker_thread_and_the_ui_keeps_responding(window, qtbot, photo):

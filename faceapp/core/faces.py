@@ -279,13 +279,20 @@ def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
 
 
 def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face:
+    """:func:`find_face_in_box`, else (no face found there) :func:`face_from_box`: the user said a
+    face is there, which the detector may not see (a face blurred past its reach)."""
+    found = find_face_in_box(rgb, box, detector, index=index)
+    return found if found is not None else face_from_box(box, index=index)
+
+
+def find_face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face | None:
     """The face a user marked with ``box`` in ``rgb``: the detector looks for it in the box and a
     margin around it, brought to a size it finds faces at (:meth:`FaceDetector.detect_once`), and
     of the faces whose centre lies in the box the one nearest its middle is taken, landmarks and
     all, so a box drawn loosely (around the whole head, or only eyes to mouth) gives the face as it
     is (geometry QA: a head's box was cut out 1.4× too small and came back as blurred as it went
-    in). Where the detector finds none there, :func:`face_from_box`. The face counts as sure
-    (score 1): the user said it is one."""
+    in); None where the detector finds none there. The face counts as sure (score 1): the user
+    said it is one."""
     check_box(box)
     x0, y0, x1, y1 = (float(v) for v in box)
     height, width = rgb.shape[:2]
@@ -312,7 +319,7 @@ def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *
                 inside.append((math.hypot(cx - (x0 + x1) / 2, cy - (y0 + y1) / 2), found))
         if inside:  # the face the box is drawn around: the one nearest its middle (a neighbour's
             return min(inside, key=lambda pair: pair[0])[1]  # may score higher: review)
-    return face_from_box(box, index=index)
+    return None
 
 
 def select_faces(

@@ -380,21 +380,24 @@ class CoreBackend:
         device = resolve_device(name)
         return f"{describe_device(device)}, {resolve_precision(precision, device).name}"
 
-    def face_in_box(self, photo: Any, box: tuple[float, float, float, float], *, index: int, prefs: Preferences) -> Any:
+    def face_in_box(self, photo: Any, box: tuple[float, float, float, float], *, index: int,
+                    prefs: Preferences) -> tuple[Any, bool]:
         """The face a box drawn on ``photo`` marks (:func:`faceapp.core.faces.face_in_box`), on the
         UI thread: a detector of its own (the worker's may be busy with another photo; made once,
         0.02 s once torch is loaded) looks once in the box's region, 0.01-0.03 s on 2 cores of a
-        Xeon (:meth:`~faceapp.core.faces.FaceDetector.detect_once`). Without a detector, where a
-        detector's box would hold it."""
-        from faceapp.core.faces import face_from_box, face_in_box
+        Xeon (:meth:`~faceapp.core.faces.FaceDetector.detect_once`). Returns the face and whether the
+        detector found it; where it found none (or there is no detector), the face a detector's
+        box would hold."""
+        from faceapp.core.faces import face_from_box, find_face_in_box
 
         if self._box_detector is None:
             try:
                 self._box_detector = self.models.another_detector(prefs)
             except (FaceappError, OSError) as error:
                 log.warning("no detector for a face box (%s): placed as a detector's box holds a face", error)
-                return face_from_box(box, index=index)
-        return face_in_box(photo.srgb, box, self._box_detector, index=index)
+                return face_from_box(box, index=index), False
+        found = find_face_in_box(photo.srgb, box, self._box_detector, index=index)
+        return (found, True) if found is not None else (face_from_box(box, index=index), False)
 
     @staticmethod
     def default_output_path(path: Path, prefs: Preferences) -> Path:

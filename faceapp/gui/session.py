@@ -48,7 +48,7 @@ from faceapp.core.export import (
     format_for,
     write_error_message,
 )
-from faceapp.core.faces import DetectionProgress
+from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
@@ -547,15 +547,32 @@ class Session(QObject):
         self.entryChanged.emit(path)
 
     def add_face_box(self, path: Path, box: tuple[float, float, float, float]) -> None:
+        """Add the face a box drawn on the photo marks, as the detector finds it in the box. A box
+        around a face listed already switches that face on, or says it is there (GUI QA: a second
+        copy of it, numbered out of sight, was restored twice); a box in which no face is found is
+        restored as a face anyway, and said so where the photo has faces found (GUI QA: a box on a
+        wall came back with a ghost of a face, unsaid; a photo without any was said to have none)."""
         entry = self.entries[path]
         index = max((f.index for f in entry.faces), default=-1) + 1
+        face, found = self.backend.face_in_box(entry.photo, box, index=index, prefs=self.prefs)
+        listed_already = next((f for f in entry.faces if found and same_place(f, face)), None)
+        if listed_already is not None:
+            number = listed_already.index + 1
+            if listed_already.enabled:
+                self.info.emit(f"The box holds face {number}, restored already.")
+                return
+            self.toggle_face(path, listed_already.index)
+            self.info.emit(f"The box holds face {number}: switched on again.")
+            return
         first = not entry.faces
-        entry.faces = [*entry.faces, self.backend.face_in_box(entry.photo, box, index=index, prefs=self.prefs)]
+        entry.faces = [*entry.faces, face]
         if first:
             self._result_notes(path, entry)
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
             entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
+        if not found and not first:  # (a photo without faces was said to have none: it is known)
+            self.info.emit(f"No face found in the box: face {index + 1} is restored as drawn (its number switches it off).")
 
     def use_preferences(self, prefs: Preferences) -> None:
         """Use ``prefs`` from now on: restores started later take them, and the results shown take
