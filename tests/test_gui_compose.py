@@ -70,7 +70,7 @@ def test_a_composite_asked_for_after_a_new_run_is_shown_even_while_the_old_one_f
 
     class Result:
         def __init__(self, name, gate=None):
-            self.name, self.gate = name, gate
+            self.name, self.gate, self.alpha = name, gate, None
             self.photo = type("Photo", (), {"to_srgb": staticmethod(lambda rgb: rgb)})()
 
         def composite(self):

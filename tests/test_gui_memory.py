@@ -150,7 +150,7 @@ def test_a_photo_whose_images_cannot_be_made_says_so_rather_than_preparing_for_e
     for path in photos[1:3]:
         show(window, qtbot, path)
 
-    def out_of_memory(_rgb):
+    def out_of_memory(_rgb, **_options):
         raise MemoryError("no memory for the full-size image")
 
     real_render = composer_module.render

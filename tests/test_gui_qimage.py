@@ -36,3 +36,20 @@ def test_thumbnail_keeps_the_aspect_and_never_exceeds_its_size():
     assert pixels[:, :55].max() < 10 and pixels[:, 65:].min() > 190
     small = rgb_to_thumbnail(np.zeros((20, 30, 3), np.uint8), 120)
     assert (small.width(), small.height()) == (30, 20)
+
+
+def test_a_transparent_photo_is_shown_over_a_checkerboard_not_its_hidden_colour():
+    """GUI QA: a cut-out's hidden magenta filled the view and the filmstrip thumbnail."""
+    from faceapp.gui.views import render
+
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    rgb[:] = (255, 0, 255)  # hidden where transparent
+    rgb[16:48, 16:48] = (200, 150, 120)  # the cut-out
+    alpha = np.zeros((64, 64), np.uint8)
+    alpha[16:48, 16:48] = 255
+    shown = qimage_to_rgb(render(rgb, alpha=alpha).image)
+    np.testing.assert_array_equal(shown[16:48, 16:48], rgb[16:48, 16:48])
+    outside = shown[alpha == 0]
+    assert (outside[:, 0] == outside[:, 1]).all() and (outside[:, 1] == outside[:, 2]).all()  # grey, no magenta
+    assert len(np.unique(outside[:, 0])) == 2  # a checkerboard's two greys
+    np.testing.assert_array_equal(qimage_to_rgb(render(rgb).image), rgb)  # no alpha: as it is

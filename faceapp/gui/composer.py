@@ -51,7 +51,7 @@ class Composer(QObject):
 
     def request_photo(self, key: Any, photo: Any) -> None:
         """Render ``photo`` (a core Photo) as its "before" images; supersedes earlier requests."""
-        self._submit(_PHOTO, key, photo, lambda p: render(p.srgb))
+        self._submit(_PHOTO, key, photo, lambda p: render(p.srgb, alpha=p.alpha))
 
     def pending(self, key: Any) -> bool:
         """Whether a composite for ``key`` has been asked for and not yet delivered."""
@@ -101,4 +101,4 @@ class Composer(QObject):
 def _composite_images(result: Any) -> tuple[Any, Any]:
     """A result's composite and its Rendered (the screen is taken as sRGB)."""
     composite = result.composite()
-    return composite, render(result.photo.to_srgb(composite))
+    return composite, render(result.photo.to_srgb(composite), alpha=result.alpha)

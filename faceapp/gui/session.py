@@ -328,7 +328,8 @@ class Session(QObject):
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
                      lambda outcome, p=path: (outcome, render(outcome.result.photo.to_srgb(outcome.composite),
-                                                              full_size=p in self.on_screen))),
+                                                              full_size=p in self.on_screen,
+                                                              alpha=outcome.result.alpha))),
                 "restore", path,
                 on_progress=lambda item, p=path, order=[f.index for f in entry.enabled_faces()], clock=StepClock():
                 self._restore_progress(p, item, order, clock),

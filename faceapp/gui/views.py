@@ -36,9 +36,28 @@ class Rendered:
         return self if self.image is None else Rendered(None, self.thumbnail)
 
 
-def render(rgb: np.ndarray, *, full_size: bool = True) -> Rendered:
-    """The QImages of an RGB array (any thread); with ``full_size`` False only the thumbnail."""
+def render(rgb: np.ndarray, *, full_size: bool = True, alpha: np.ndarray | None = None) -> Rendered:
+    """The QImages of an RGB array (any thread); with ``full_size`` False only the thumbnail. A
+    photo with ``alpha`` (HxW uint8) is shown over a grey checkerboard where it is transparent, as
+    image editors show it (GUI QA: the colour hidden under a cut-out's transparent pixels, magenta,
+    filled the view and the thumbnail)."""
+    if alpha is not None and not alpha.all():
+        rgb = over_checkerboard(rgb, alpha)
     return Rendered(rgb_to_qimage(rgb) if full_size else None, rgb_to_thumbnail(rgb, THUMBNAIL_PX))
+
+
+#: The checkerboard behind transparent pixels: its squares' side (photo px) and two greys.
+_CHECKER_PX, _CHECKER_GREYS = 16, (150, 110)
+
+
+def over_checkerboard(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``rgb`` (HxWx3 uint8) blended by ``alpha`` (HxW uint8) over a grey checkerboard: a new array."""
+    height, width = alpha.shape
+    rows, columns = np.ogrid[:height, :width]
+    light = ((rows // _CHECKER_PX + columns // _CHECKER_PX) % 2 == 0)
+    board = np.where(light, np.uint8(_CHECKER_GREYS[0]), np.uint8(_CHECKER_GREYS[1]))
+    weight = alpha.astype(np.float32)[..., None] / 255.0
+    return np.rint(rgb * weight + board[..., None] * (1.0 - weight)).astype(np.uint8)
 
 
 def then(job: Job, finish: Callable[[Any], Any]) -> Job:
@@ -77,11 +96,11 @@ def shown_early(job: Job, *, full_size: Callable[[], bool]) -> Job:
                 break
             photo = getattr(item, "photo", None)
             if photo is not None and hasattr(item, "stage"):
-                rendered = render(photo.srgb, full_size=full_size())
+                rendered = render(photo.srgb, full_size=full_size(), alpha=photo.alpha)
                 item = ShownEarly(photo, rendered, item.stage)
             yield item
         if rendered is None or (rendered.image is None and full_size()):  # (it came on screen meanwhile)
-            rendered = render(value[0].srgb, full_size=full_size())
+            rendered = render(value[0].srgb, full_size=full_size(), alpha=value[0].alpha)
         return value, rendered
 
     return wrapped
