@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pipeline_util import identity_engine
+from signal_util import run_stopped_while_importing
 
 import faceapp.cli as cli
 
@@ -415,21 +416,10 @@ def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, tes
 def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_name):
     """Archivist QA: Ctrl-C in the first seconds (torch loading) printed a 30-line traceback, and
     SIGTERM or SIGHUP then exited 143 or 129; README promises 130 for each."""
-    script = textwrap.dedent(f"""
-        import os, signal, sys
-        signal.signal(signal.{signal_name}, signal.default_int_handler if "{signal_name}" == "SIGINT" else signal.SIG_DFL)
-
-        class StopWhileLoading:  # the signal arrives while faceapp.cli (torch, …) is being imported
-            def find_spec(self, name, path=None, target=None):
-                if name == "faceapp.cli":
-                    os.kill(os.getpid(), signal.{signal_name})
-                return None
-
-        sys.meta_path.insert(0, StopWhileLoading())
+    done = run_stopped_while_importing("faceapp.cli", """
         from faceapp.cli_launcher import main
         sys.exit(main())
-    """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    """, signal_name=signal_name)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "Interrupted."
 
@@ -437,21 +427,11 @@ def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_nam
 def test_python_m_faceapp_cli_stopped_while_loading_exits_130_without_a_traceback():
     """Run as ``python -m faceapp.cli`` (README's way without the console script) a Ctrl-C in its
     first seconds printed a traceback from torch's import, where ``faceapp-cli`` says "Interrupted."."""
-    script = textwrap.dedent("""
-        import os, runpy, signal, sys
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-        class StopWhileLoading:  # the signal arrives while torch is being imported
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch":
-                    os.kill(os.getpid(), signal.SIGINT)
-                return None
-
+    done = run_stopped_while_importing("torch", """
+        import runpy
         sys.argv = ["faceapp.cli", "restore", "nothing.jpg"]
-        sys.meta_path.insert(0, StopWhileLoading())
         runpy.run_module("faceapp.cli", run_name="__main__", alter_sys=True)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "Interrupted."
 

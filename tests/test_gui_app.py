@@ -30,26 +30,13 @@ def test_cv2_plugin_path_is_removed_but_other_values_are_kept(monkeypatch):
 def test_ctrl_c_while_the_app_loads_exits_130_without_a_traceback(tmp_path):
     """Started from a terminal, a Ctrl-C in the seconds torch and Qt take to load printed a
     40-line traceback (QA); it says one line and exits 130, as faceapp-cli does."""
-    import subprocess
-    import sys
-    import textwrap
+    from signal_util import run_stopped_while_importing
 
-    script = textwrap.dedent("""
-        import os, signal, sys
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-        class StopWhileLoading:  # the signal arrives while torch is being imported
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch":
-                    os.kill(os.getpid(), signal.SIGINT)
-                return None
-
-        sys.meta_path.insert(0, StopWhileLoading())
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FACEAPP_HOME=str(tmp_path / "home"))
+    done = run_stopped_while_importing("torch", """
         from faceapp.gui.app import main
         sys.exit(main(["faceapp"]))
-    """)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FACEAPP_HOME=str(tmp_path / "home"))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    """, env=env)
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip() == "faceapp: interrupted while starting."
 
