@@ -335,9 +335,12 @@ def descreen(pixels: np.ndarray, screen: Screen, *, should_cancel: Callable[[], 
             share = cv2.GaussianBlur(kept, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
             kept_band = band * (kept[:, :, None] if band.ndim == 3 else kept)
             total = cv2.GaussianBlur(kept_band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
-            plain = cv2.GaussianBlur(band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
             share = share[:, :, None] if band.ndim == 3 else share
-            smooth = np.where(share > 1e-3, total / np.maximum(share, 1e-3), plain)[top - lo : bottom - lo]
+            smooth = total / np.maximum(share, 1e-3)
+            if (lost := share <= 1e-3).any():  # (nothing kept near: the plain blur, made only then)
+                plain = cv2.GaussianBlur(band, (0, 0), screen.sigma, borderType=cv2.BORDER_REFLECT)
+                smooth = np.where(lost, plain, smooth)
+            smooth = smooth[top - lo : bottom - lo]
         band = band[top - lo : bottom - lo]
         rows = (np.arange(top, bottom) + 0.5) * screen.weights.shape[0] / height - 0.5
         columns = (np.arange(width) + 0.5) * screen.weights.shape[1] / width - 0.5

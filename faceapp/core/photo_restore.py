@@ -575,26 +575,31 @@ def _visible_crop(crop: np.ndarray, affine: np.ndarray, photo: Photo, face: Face
     face's edge). Resampled premultiplied by whether each pixel shows; where little shows, filled
     from what does around it (OpenCV's inpainting, 0.06 s for half a 512 px crop). Only the part of
     the photo the crop is cut from is copied (review: the whole photo, twice, for every face)."""
+    def premultiplied(region: tuple[int, int, int, int] | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The crop of what shows (hidden pixels black) and of how much shows (0–255), cut from
+        ``region`` of the photo (None: all of it); None where all of it shows."""
+        x0, y0, x1, y1 = region or (0, 0, photo.width, photo.height)
+        pixels, shows = photo.srgb[y0:y1, x0:x1], photo.alpha[y0:y1, x0:x1] > 0
+        if shows.all():
+            return None
+
+        def resampled(image: np.ndarray) -> np.ndarray:
+            if region is None:
+                return _crop_of(image, photo, face, engine, settings)[0]
+            landmarks = face.landmarks - np.array([x0, y0], np.float32)
+            return align_face(image, landmarks, template=engine.template, size=engine.face_size)[0]
+
+        return (resampled(np.where(shows[..., None], pixels, np.uint8(0))),
+                resampled(shows.astype(np.uint8) * np.uint8(255)).astype(np.float32))
+
     region = None if settings.aligned else _footprint(affine, crop.shape[0], photo.width, photo.height)
-    x0, y0, x1, y1 = region or (0, 0, photo.width, photo.height)
-    pixels, shows = photo.srgb[y0:y1, x0:x1], photo.alpha[y0:y1, x0:x1] > 0
-    if shows.all():
-        return crop
-
-    def resampled(image: np.ndarray) -> np.ndarray:
-        if region is None:
-            return _crop_of(image, photo, face, engine, settings)[0]
-        landmarks = face.landmarks - np.array([x0, y0], np.float32)
-        return align_face(image, landmarks, template=engine.template, size=engine.face_size)[0]
-
     try:
-        shown = resampled(np.where(shows[..., None], pixels, np.uint8(0)))
-        weight = resampled(shows.astype(np.uint8) * np.uint8(255)).astype(np.float32)
+        made = premultiplied(region)
     except FaceGeometryError:  # (a region too small beside a crop reaching far out: the whole photo)
-        region, (x0, y0) = None, (0, 0)
-        pixels, shows = photo.srgb, photo.alpha > 0
-        shown = resampled(np.where(shows[..., None], pixels, np.uint8(0)))
-        weight = resampled(shows.astype(np.uint8) * np.uint8(255)).astype(np.float32)
+        made = premultiplied(None)
+    if made is None:
+        return crop
+    shown, weight = made
     visible = np.clip(shown.astype(np.float32) * (255.0 / np.maximum(weight, 1.0))[..., None], 0, 255)
     visible = np.rint(visible).astype(np.uint8)
     unseen = weight < 128  # (mostly hidden: its colour is the hidden one's, divided back up from noise)
