@@ -447,7 +447,7 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
                 self.gate.wait(20)
                 if self.fail:
                     raise DetectorUnavailableError("The face detector weights are missing")
-                return photo, [face_from_box((40, 30, 100, 100))], None
+                return photo, [face_from_box((40, 30, 100, 100))], None, None
 
             return job
 

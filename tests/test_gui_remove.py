@@ -30,7 +30,7 @@ class RecordingBackend(CoreBackend):
                 self.gate.wait(20)
             self.loaded.append(path.name)
             yield "detecting faces"
-            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [], None
+            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [], None, None
 
         return job
 
@@ -78,7 +78,7 @@ class WorkingBackend(CoreBackend):
         def job(should_cancel):
             yield "detecting faces"
             self.gate.wait(20)
-            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [], None
+            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [], None, None
 
         return job
 

@@ -87,6 +87,9 @@ class PhotoEntry:
     restoring_inputs: Any = None  # …its :meth:`inputs`…
     restore_started: bool = False  # …and whether it has begun
     restore_when_loaded: bool = False  # Restore all was pressed while it was still loading
+    #: that the photo seems to lie on its side (:func:`~faceapp.core.application.turned_message`;
+    #: None: upright), said in the panel while it is shown (GUI QA: a passing notice only)
+    lies: str | None = None
 
     @property
     def saved_to(self) -> Path | None:
@@ -222,11 +225,12 @@ class CoreBackend:
     # ---- jobs ------------------------------------------------------------------------------
     def load_job(self, path: Path, prefs: Preferences):
         """Read a photo and find its faces as ``prefs`` say (minimum size; faces the selection
-        leaves out come switched off); returns ``(photo, faces, left_out)``, ``left_out`` saying
-        how many faces were too small ("3 faces smaller than 16 px left out …") and, with faces,
-        that the photo lies on its side (:func:`~faceapp.core.application.turned_message`), or None."""
+        leaves out come switched off); returns ``(photo, faces, left_out, lies)``, ``left_out``
+        saying how many faces were too small ("3 faces smaller than 16 px left out …") or None, and
+        ``lies``, with faces, that the photo lies on its side
+        (:func:`~faceapp.core.application.turned_message`) or None."""
 
-        def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any], str | None]]:
+        def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any], str | None, str | None]]:
             from faceapp.core.photo_io import read_photo
 
             photo = read_photo(path)
@@ -234,8 +238,8 @@ class CoreBackend:
             found = yield from application.iter_detect_faces(photo, self.detector(prefs), prefs,
                                                              should_cancel=should_cancel)
             left_out = application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
-            turned = application.turned_message(found) if found.faces else None  # (said with the faces)
-            return photo, found.faces, "; ".join(note for note in (left_out, turned) if note) or None
+            lies = application.turned_message(found) if found.faces else None  # (said with the faces)
+            return photo, found.faces, left_out, lies
 
         return job
 

@@ -69,6 +69,8 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         text += (f"\nFace{'' if one else 's'} {numbers} {'is' if one else 'are'} off: the detector is unsure "
                  f"{'it is a face' if one else 'they are faces'}. Click {'its number' if one else 'a number'} "
                  "(or use Photo ▸ Faces) to restore it too.")
+    if entry.lies and entry.faces:
+        text += f"\nThe photo {entry.lies}."
     if entry.error:
         text += f"\nThe last run failed: {entry.error}"
     return text

@@ -279,12 +279,13 @@ class Session(QObject):
             if entry is not None and entry.photo is None and not self.opening(key):
                 self.open_paths([key], restore=False)
 
-    def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any], str | None], Rendered], restore: bool) -> None:
+    def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any], str | None, str | None], Rendered],
+                restore: bool) -> None:
         entry = self.entries.get(path)
         if entry is None or path in self._removing:  # (being removed: it starts nothing, says nothing)
             return
         self._read.pop(path, None)
-        (entry.photo, entry.faces, left_out), self.before[path] = value
+        (entry.photo, entry.faces, left_out, entry.lies), self.before[path] = value
         self._keep_or_free_full_size(path)
         entry.state = faces_state(entry.faces)
         entry.restore_when_loaded, restore = False, restore or entry.restore_when_loaded
@@ -294,8 +295,9 @@ class Session(QObject):
             self._album_ended(path, restored=False, left_out=True)
             return
         self._result_notes(path, entry)
-        if left_out:
-            self.info.emit(f"{path.name}: {left_out}.")
+        for note in (left_out, entry.lies):
+            if note:
+                self.info.emit(f"{path.name}: {note}.")
         if restore:
             self.restore([path])
 
