@@ -43,6 +43,7 @@ import os
 import stat
 import string
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -311,6 +312,27 @@ def export_photo(
     """
     dest = Path(dest)
     fmt = format_for(dest, format)
+    _check_export(image_rgb, alpha, photo, dest, fmt, quality=quality, png_compress_level=png_compress_level,
+                  webp_method=webp_method, overwrite=overwrite, unique=unique)
+    height, width = image_rgb.shape[:2]
+    meta = _result_metadata(photo, fmt, dest.name, (width, height), provenance)
+    if photo is not None and photo.grey_icc and not meta.grey and image_rgb.dtype == np.uint8:
+        image_rgb = colour.grey_to_srgb(image_rgb, photo.grey_icc)  # (WebP: its levels as sRGB, untagged)
+    if fmt == "JPEG" and alpha is not None:
+        if int(alpha.min()) < 255:
+            log.warning("%s: JPEG has no transparency: the transparent parts are flattened over white", dest.name)
+            image_rgb = _over_white(image_rgb, alpha)
+        alpha = None
+    pixels = luma(image_rgb) if meta.grey else image_rgb
+    write = _writer(fmt, pixels, alpha, meta, photo, provenance, name=dest.name, quality=quality,
+                    png_compress_level=png_compress_level, webp_method=webp_method)
+    return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
+
+
+def _check_export(image_rgb: np.ndarray, alpha: np.ndarray | None, photo: Photo | None, dest: Path, fmt: str, *,
+                  quality: int, png_compress_level: int, webp_method: int, overwrite: bool, unique: bool) -> None:
+    """Raise ExportError (ValueError for ``overwrite`` with ``unique``) when :func:`export_photo`
+    cannot write ``image_rgb`` to ``dest`` as asked, before any work."""
     if not 1 <= quality <= 100:
         raise ExportError(f"quality must be within 1…100, got {quality}")
     if not 0 <= png_compress_level <= 9:
@@ -335,7 +357,23 @@ def export_photo(
     if _taken(dest) and not (overwrite or unique):
         raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
-    height, width = image_rgb.shape[:2]
+
+@dataclass(frozen=True)
+class _ResultMetadata:
+    """What a result file carries of its photo (:func:`_result_metadata`)."""
+
+    exif: bytes | None
+    xmp: bytes | None
+    icc: bytes | None
+    dpi: tuple[float, float] | None
+    grey: bool  # written as one grey channel
+
+
+def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, int],
+                     provenance: dict[str, Any] | None) -> _ResultMetadata:
+    """The metadata of a ``size`` (width, height) result of ``photo`` written as ``fmt`` to a file
+    called ``name`` (said in warnings), with ``provenance`` (see the module's notes)."""
+    width, height = size
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
@@ -360,15 +398,13 @@ def export_photo(
     if provenance_text is not None and provenance_in_xmp:
         xmp = xmp_packets.with_provenance(with_text, provenance_text)
     if fmt == "JPEG":
-        xmp = _fitting_jpeg_xmp(dest.name, xmp, with_text, own_xmp)
+        xmp = _fitting_jpeg_xmp(name, xmp, with_text, own_xmp)
     tiff = fmt == "TIFF"
     srgb = photo is None or colour.is_srgb(photo.icc)
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None, modified=modified,
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=provenance_in_xmp,
                        little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
     icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
-    if photo is not None and photo.grey_icc and not grey and image_rgb.dtype == np.uint8:
-        image_rgb = colour.grey_to_srgb(image_rgb, photo.grey_icc)  # (WebP: its levels as sRGB, untagged)
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES and provenance_text is not None and not provenance_in_xmp:
         # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fits is kept whole, and the
         # provenance goes into the XMP, where it fits there (QA: a 65 KB block lost its date, GPS and
@@ -381,56 +417,63 @@ def export_photo(
             exif, xmp, provenance_in_xmp = camera, with_provenance, True
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES:
         # Too long even so: keep the provenance, drop the camera's EXIF.
-        log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", dest.name, len(exif))
+        log.warning("EXIF of %s is %d bytes, too long for JPEG: only the provenance is kept", name, len(exif))
         exif = _exif_block(None, provenance, size=(width, height), fmt=fmt, srgb=srgb, dpi=dpi, modified=modified)
         if provenance_in_xmp and provenance is not None and xmp is not None:  # the comment went with the camera's EXIF
             xmp = xmp_packets.with_provenance(xmp, None)
-    if fmt == "JPEG" and alpha is not None:
-        if int(alpha.min()) < 255:
-            log.warning("%s: JPEG has no transparency: the transparent parts are flattened over white", dest.name)
-            image_rgb = _over_white(image_rgb, alpha)
-        alpha = None
-    pixels = luma(image_rgb) if grey else image_rgb
+    return _ResultMetadata(exif=exif, xmp=xmp, icc=icc, dpi=dpi, grey=grey)
+
+
+def _writer(fmt: str, pixels: np.ndarray, alpha: np.ndarray | None, meta: _ResultMetadata, photo: Photo | None,
+            provenance: dict[str, Any] | None, *, name: str, quality: int, png_compress_level: int,
+            webp_method: int) -> Callable[[IO[bytes]], None]:
+    """What writes ``pixels`` (+ ``alpha``) with ``meta`` as a ``fmt`` file to an open handle
+    (:func:`_write_atomically` gives it the temporary file); ``name``: the file's, said in warnings."""
+    exif, xmp, icc, dpi = meta.exif, meta.xmp, meta.icc, meta.dpi
     if fmt == "PNG":
         text = _png_text(photo, provenance)
 
         def write(handle: IO[bytes]) -> None:
             write_png(handle, pixels, alpha, level=png_compress_level, icc=icc, exif=exif, text=text, dpi=dpi, xmp=xmp,
                       colour=photo.png_colour if photo is not None else None)
-    elif fmt == "TIFF":  # (its XMP and IPTC record are tags of the EXIF block's first directory)
+
+        return write
+    if fmt == "TIFF":  # (its XMP and IPTC record are tags of the EXIF block's first directory)
 
         def write(handle: IO[bytes]) -> None:  # (the resolution is required in a TIFF: the result's, else EXIF's default)
             write_tiff(handle, pixels, alpha, icc=icc, exif=exif, dpi=dpi or _DEFAULT_DPI)
-    else:
-        image = _to_pillow(pixels, alpha)
-        options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp, pixels=width * height,
-                                quality=quality, webp_method=webp_method,
-                                lossless=photo is not None and photo.webp_lossless)
-        if fmt == "JPEG" and photo is not None and photo.comment:
-            options["comment"] = photo.comment  # the photo's COM segment, which fits one as it did there
-        iptc = photo.iptc if fmt == "JPEG" and photo is not None else None
-        if iptc and len(iptc) > MAX_IPTC_BYTES:
-            log.warning("IPTC record of %s is %d bytes, too long for one JPEG segment: it is left out", dest.name, len(iptc))
-            iptc = None
 
-        def write(handle: IO[bytes]) -> None:
-            target = io.BytesIO() if iptc else _PythonWrites(handle)
-            try:
-                image.save(target, format=fmt, **options)
-            except OSError as exc:
-                # An optimised JPEG is encoded in one buffer whose size Pillow guesses (a byte a pixel
-                # below quality 95): a grainy photo at quality 90 or 100 overflows it ("Suspension not
-                # allowed here"). Written again without optimising, it streams.
-                if fmt != "JPEG" or exc.errno is not None or not options.get("optimize"):
-                    raise
-                log.info("%s: the optimised JPEG did not fit Pillow's buffer; written without optimising", dest.name)
-                target.seek(0)
-                target.truncate()
-                image.save(target, format=fmt, **{**options, "optimize": False})
-            if iptc:
-                handle.write(with_iptc(target.getbuffer(), iptc))
+        return write
+    image = _to_pillow(pixels, alpha)
+    height, width = pixels.shape[:2]
+    options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp, pixels=width * height,
+                            quality=quality, webp_method=webp_method,
+                            lossless=photo is not None and photo.webp_lossless)
+    if fmt == "JPEG" and photo is not None and photo.comment:
+        options["comment"] = photo.comment  # the photo's COM segment, which fits one as it did there
+    iptc = photo.iptc if fmt == "JPEG" and photo is not None else None
+    if iptc and len(iptc) > MAX_IPTC_BYTES:
+        log.warning("IPTC record of %s is %d bytes, too long for one JPEG segment: it is left out", name, len(iptc))
+        iptc = None
 
-    return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
+    def write(handle: IO[bytes]) -> None:
+        target = io.BytesIO() if iptc else _PythonWrites(handle)
+        try:
+            image.save(target, format=fmt, **options)
+        except OSError as exc:
+            # An optimised JPEG is encoded in one buffer whose size Pillow guesses (a byte a pixel
+            # below quality 95): a grainy photo at quality 90 or 100 overflows it ("Suspension not
+            # allowed here"). Written again without optimising, it streams.
+            if fmt != "JPEG" or exc.errno is not None or not options.get("optimize"):
+                raise
+            log.info("%s: the optimised JPEG did not fit Pillow's buffer; written without optimising", name)
+            target.seek(0)
+            target.truncate()
+            image.save(target, format=fmt, **{**options, "optimize": False})
+        if iptc:
+            handle.write(with_iptc(target.getbuffer(), iptc))
+
+    return write
 
 
 def destination_problem(dest: str | Path, original: str | Path | None) -> str | None:
