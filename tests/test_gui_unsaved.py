@@ -14,14 +14,17 @@ photo, window, gated_export = gui_util.photo, gui_util.window, gui_util.gated_ex
 
 
 class Answers(list):
-    """The user's answers to the questions asked, in order; :attr:`asked` records the texts."""
+    """The user's answers to the questions asked, in order; :attr:`asked` records the texts, and
+    :attr:`options` how each was asked (its buttons, whether Save loses some of it)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.asked: list[str] = []
+        self.options: list[dict] = []
 
-    def __call__(self, parent, text, **buttons) -> str:
+    def __call__(self, parent, text, **options) -> str:
         self.asked.append(text)
+        self.options.append(options)
         return self.pop(0)
 
 
@@ -146,6 +149,7 @@ def test_save_all_and_close_with_strokes_not_restored_asks_once(window, qtbot, p
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
     assert len(answers.asked) == 1 and "not saved" in answers.asked[0] and "Damage painted on" in answers.asked[0]
+    assert answers.options[0]["save_loses_some"]  # so Enter does not save and lose the strokes (GUI QA)
     assert len(written_beside(photo)) == 1
 
 
@@ -157,17 +161,22 @@ def test_the_question_before_discarding_has_access_keys(qtbot, monkeypatch):
 
     from faceapp.gui import confirm
 
-    seen = []
-
     def answer() -> None:
         box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
         seen.extend(b.text() for b in box.buttons())
+        defaults.append(box.defaultButton().text())
         box.reject()
 
+    seen, defaults = [], []
     QTimer.singleShot(50, answer)
     assert confirm.ask_before_discarding(None, "2 photos are not saved.", discard="Close without saving",
                                          save="Save all and close") == "cancel"
     assert "&Save all and close" in seen and "Close &without saving" in seen
+    # Enter saves, unless saving too loses some of it (GUI QA: Enter saved, and lost the strokes)
+    QTimer.singleShot(50, answer)
+    confirm.ask_before_discarding(None, "1 photo is not saved. Damage painted on it is not restored yet.",
+                                  discard="Close without saving", save="Save all and close", save_loses_some=True)
+    assert defaults == ["&Save all and close", "Cancel"]
     assert confirm.with_access_key("Replace", {"c"}) == "&Replace" and confirm.with_access_key("&Keep", set()) == "&Keep"
     assert confirm.with_access_key("Close", {"c"}) == "C&lose"  # (QA: beside Cancel, Alt+C did nothing)
 

@@ -32,10 +32,10 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
                      "from the keyboard: an arrow key places the brush, the arrows move it, Shift with an arrow "
                      "paints as it moves, Space paints where it is)"),
     "eraser": ("&Eraser", "eraser", "E", "The damage brush erases instead of painting"),
-    "brush_bigger": ("Bigger brush", "", "]", "Make the damage brush bigger"),
-    "brush_smaller": ("Smaller brush", "", "[", "Make the damage brush smaller"),
+    "brush_bigger": ("B&igger brush", "", "]", "Make the damage brush bigger"),
+    "brush_smaller": ("&Smaller brush", "", "[", "Make the damage brush smaller"),
     "undo_damage": ("&Undo damage stroke", "", _Std.Undo, "Take back the last damage stroke, clear or mask loaded"),
-    "redo_damage": ("Re&do damage stroke", "", _Std.Redo, "Do again the damage stroke taken back"),
+    "redo_damage": ("&Redo damage stroke", "", _Std.Redo, "Do again the damage stroke taken back"),
     "clear_damage": ("C&lear damage", "", "Ctrl+Shift+Backspace", "Remove all the damage painted on this photo"),
     "load_damage": ("Load damage &mask…", "", "",
                     "Add the damage a mask file marks (white on black, the photo's size) to what is painted"),
@@ -109,7 +109,7 @@ TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "can
 def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str, QMenu]:
     """Fill the window's menu bar and add its toolbar; returns the (empty) submenus the window
     fills when they open: "recent" (Open recent) and "faces"."""
-    submenus = {"recent": QMenu("Open &recent", window), "faces": QMenu("Fa&ces", window)}
+    submenus = {"recent": QMenu("Open re&cent", window), "faces": QMenu("Fac&es", window)}
     submenus["faces"].setToolTipsVisible(True)
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)

@@ -24,15 +24,18 @@ def with_access_key(text: str, taken: set[str]) -> str:
     return text
 
 
-def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str | None = None) -> str:
-    """Show ``text`` with a ``discard`` button, a ``save`` button when given, and Cancel (the
-    default is Save when given, else Cancel: Enter loses nothing); returns "save", "discard" or "cancel"."""
+def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str | None = None,
+                          save_loses_some: bool = False) -> str:
+    """Show ``text`` with a ``discard`` button, a ``save`` button when given, and Cancel; returns
+    "save", "discard" or "cancel". The default is Save when given, else Cancel: Enter loses nothing;
+    but where Save too loses some of what is asked about (``save_loses_some``: strokes painted and
+    not restored), the default is Cancel (GUI QA: Enter saved and closed, and the strokes were lost)."""
     box = QMessageBox(QMessageBox.Icon.Warning, "faceapp", text, parent=parent)
     taken = {"c"}  # (Cancel's)
     save_button = box.addButton(with_access_key(save, taken), QMessageBox.ButtonRole.AcceptRole) if save else None
     discard_button = box.addButton(with_access_key(discard, taken), QMessageBox.ButtonRole.DestructiveRole)
     cancel_button = box.addButton(QMessageBox.StandardButton.Cancel)
-    box.setDefaultButton(save_button or cancel_button)
+    box.setDefaultButton(cancel_button if save_loses_some or save_button is None else save_button)
     box.exec()
     clicked = box.clickedButton()
     if save_button is not None and clicked is save_button:

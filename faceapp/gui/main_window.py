@@ -790,7 +790,7 @@ class MainWindow(QMainWindow):
         try:
             answer = confirm.ask_before_discarding(
                 self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
-                save="Save all and close" if unsaved else None)
+                save="Save all and close" if unsaved else None, save_loses_some=bool(painted))
         finally:
             self._asking = False
         if answer == "cancel":  # the whole close is called off: an earlier answer of it no longer holds

@@ -127,11 +127,11 @@ class ModelManagerDialog(QDialog):
         self.progress.setVisible(False)
         self.notices = NotificationArea(self, actions=frozenset())  # e.g. no "Manage models…": this is it
 
-        self.download_button = QPushButton("Download")
-        self.cancel_button = QPushButton("Cancel download")
-        self.import_button = QPushButton("Import file…")
-        self.delete_button = QPushButton("Delete")
-        close = QPushButton("Close")
+        self.download_button = QPushButton("&Download")
+        self.cancel_button = QPushButton("Cancel do&wnload")
+        self.import_button = QPushButton("&Import file…")
+        self.delete_button = QPushButton("D&elete")
+        close = QPushButton("&Close")
         self.download_button.clicked.connect(self.download_selected)
         self.cancel_button.clicked.connect(self._cancel_download)
         self.import_button.clicked.connect(self._import)
