@@ -18,13 +18,18 @@ from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
-def test_esc_leaves_the_face_box_and_damage_brush_tools(window, qtbot, photo):
+def test_esc_leaves_the_face_box_and_damage_brush_tools_and_their_hints_go(window, qtbot, photo):
+    """Keyboard QA: the brush's hint stayed over the photo after Esc had left the brush."""
     load(window, qtbot, photo)
+    window.resize(900, 700)  # (narrow enough that the hints are notices over the photo)
     for name in ("draw_box", "damage_brush"):
         window.actions_[name].setChecked(True)
+        hint = [notice.text for notice in window.notices.notices() if "Esc leaves" in notice.text]
+        assert hint and hint[0].startswith(("Face box:", "Damage brush:"))
         window.compare.setFocus()
         qtbot.keyClick(window.compare, Qt.Key.Key_Escape)
         assert not window.actions_[name].isChecked(), name
+        assert not [notice for notice in window.notices.notices() if "Esc leaves" in notice.text], name
 
 
 def test_a_missed_face_can_be_added_without_a_mouse(window, qtbot, photo):

@@ -65,6 +65,15 @@ def _names(paths: list[Path]) -> str:
     """Up to three photos' names, and how many more."""
     return listed([p.name for p in paths])
 
+#: What a tool's action says as it is taken up: how it is used from the keyboard.
+_TOOL_HINTS = {
+    "draw_box": "Face box: drag around a face, or press an arrow key to place one (the arrows move it, + / - resize "
+                "it, Enter adds it, Esc leaves)",
+    "damage_brush": "Damage brush: paint with the mouse (a right drag erases), or press an arrow key to place it "
+                    "(Shift + arrows paint, Space dabs, [ / ] size, E erases, Esc leaves)",
+}
+
+
 class MainWindow(QMainWindow):
     """faceapp's window: filmstrip, compare view, fidelity slider, seed gallery, export."""
 
@@ -220,14 +229,8 @@ class MainWindow(QMainWindow):
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.user_log_dir()))))
         a["about"].triggered.connect(self._about)
         a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self.actions_, self).exec())
-        # how a tool is used from the keyboard, said as it is taken up (GUI QA: in tooltips only,
-        # which a keyboard cannot open)
-        a["draw_box"].toggled.connect(lambda on: on and self.say(
-            "Face box: drag around a face, or press an arrow key to place one (the arrows move it, + / - resize "
-            "it, Enter adds it, Esc leaves)"))
-        a["damage_brush"].toggled.connect(lambda on: on and self.say(
-            "Damage brush: paint with the mouse (a right drag erases), or press an arrow key to place it "
-            "(Shift + arrows paint, Space dabs, [ / ] size, E erases, Esc leaves)"))
+        for name in _TOOL_HINTS:
+            a[name].toggled.connect(lambda on, name=name: self._tool_hint(name, on))
         self.restore_button.clicked.connect(self.restore_current)
         self.cancel_button.clicked.connect(s.cancel)
         self.fidelity.fidelityChanged.connect(self._set_fidelity)
@@ -910,6 +913,18 @@ class MainWindow(QMainWindow):
             self.say(f"{counted(len(waiting), 'photo')} waiting to be restored {'keeps' if one else 'keep'} the "
                      f"settings of when Restore was pressed: Restore all again restores {'it' if one else 'them'} "
                      "with these.")
+
+    def _tool_hint(self, tool: str, on: bool) -> None:
+        """Say how ``tool`` is used from the keyboard as it is taken up (GUI QA: in tooltips only,
+        which a keyboard cannot open); take the words down as it is left (keyboard QA: the brush's
+        stayed over the photo after Esc)."""
+        text = _TOOL_HINTS[tool]
+        if on:
+            self.say(text)
+            return
+        self.notices.take_down(text)
+        if self.statusBar().currentMessage() == text:
+            self.statusBar().clearMessage()
 
     def say(self, text: str, *, subject: Path | None = None) -> None:
         """A passing message: in the status bar when it fits there whole, else as an info notice

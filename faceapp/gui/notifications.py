@@ -313,6 +313,11 @@ class NotificationArea(QScrollArea):
         for banner in [b for b in self._banners if (b.notice.action, b.notice.subject) == (action, subject)]:
             self._remove(banner)
 
+    def take_down(self, text: str) -> None:
+        """Take down the notices saying ``text`` (a hint whose moment has passed)."""
+        for banner in [b for b in self._banners if b.notice.text == text]:
+            self._remove(banner)
+
     def clear(self) -> None:
         for banner in list(self._banners):
             self._remove(banner)
