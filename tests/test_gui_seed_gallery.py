@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from faceapp.gui import seed_gallery
 from faceapp.gui.seed_gallery import SeedGallery
 
-window = gui_util.window  # the shared fixture
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 
 
 def face(count: int, *, chosen: int = 0) -> SimpleNamespace:
@@ -274,6 +274,20 @@ def test_viewing_the_second_face_of_a_saved_photo_keeps_it_saved(window, qtbot, 
     assert [f.chosen for f in entry.result.faces] == [0, 0] and entry.result is result
     assert window.run_panel.preview_caption.text().startswith(f"Face 2 · seed {result.faces[1].seeds[0]}")
     assert window.exports.unsaved() == [] and not window.session.composer.pending(path)
+
+
+def test_back_on_a_photo_its_gallery_shows_the_face_it_showed(window, qtbot, tmp_path, testdata_dir, photo):
+    """Keyboard QA: face 2 picked, another photo shown, then this one again: the gallery was back on
+    face 1."""
+    two = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", tmp_path / "two_faces.jpg")
+    path = load(window, qtbot, two)
+    restore(window, qtbot, path)
+    window.gallery.select_face(1)
+    other = load(window, qtbot, photo)
+    assert window.current == other
+    window.show_photo(path)
+    assert window.gallery.current_face() == 1
+    assert window.run_panel.preview_caption.text().startswith("Face 2")
 
 
 def test_the_face_the_gallery_shows_is_marked_on_the_photo(window, qtbot, tmp_path, testdata_dir):

@@ -86,6 +86,9 @@ class MainWindow(QMainWindow):
         self.store = store or SettingsStore()
         self.session = Session(backend or CoreBackend(), self.store.load(), self)
         self.current: Path | None = None
+        #: the face each photo's gallery showed last (its number), shown again when the photo is
+        #: (keyboard QA: back on a photo, the gallery was on face 1 again)
+        self._gallery_faces: dict[Path, int] = {}
         self._hidden_said: dict[Path, str] = {}  # the features-hidden warning last given for a photo's paint
         self._fidelity_unsaved = False  # moved since the preferences were last written
         self._settings_problem: str | None = None  # said already: the settings file's
@@ -360,6 +363,8 @@ class MainWindow(QMainWindow):
         if entry is None:
             return
         changed = path != self.current
+        if changed and self.current is not None and (number := self.gallery.current_number()) is not None:
+            self._gallery_faces[self.current] = number
         self.current = path
         self._show_title()
         if changed:
@@ -397,8 +402,9 @@ class MainWindow(QMainWindow):
         if entry.result is not None:
             faces = list(entry.result.faces)
             numbers = [detector_index(f, i) for i, f in enumerate(faces)]
-            shown = self.gallery.current_number()  # the same face stays shown (GUI QA: restored again with
-            # another face switched off, the gallery's position showed the next face)
+            # the same face stays shown (GUI QA: restored again with another face switched off, the
+            # gallery's position showed the next face), or is shown again with its photo
+            shown = self._gallery_faces.pop(path, None) if changed else self.gallery.current_number()
             current = numbers.index(shown) if shown in numbers else max(0, self.gallery.current_face())
             self.gallery.set_faces(faces, current=current, numbers=numbers,
                                    sparing=[sparing_choice(entry.result, i) for i in range(len(faces))])
@@ -627,6 +633,7 @@ class MainWindow(QMainWindow):
 
     def _entry_removed(self, path: Path) -> None:
         self.filmstrip.remove_photo(path)
+        self._gallery_faces.pop(path, None)
         self.notices.forget(path)
         if path == self.current:
             self.current = None
