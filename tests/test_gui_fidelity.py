@@ -168,3 +168,34 @@ def test_caution_and_error_text_stay_readable_in_light_and_dark_themes(window_co
     for made, hue in ((caution_colour(palette), CAUTION), (error_colour(palette), ERROR_TEXT)):
         assert contrast_ratio(made, QColor(window_colour)) >= 4.5
         assert abs(made.hslHue() - hue.hslHue()) <= 2
+
+
+def test_the_slider_is_framed_in_the_highlight_colour_while_it_has_the_keyboard(qtbot):
+    """Keyboard QA: where the keyboard was, on the slider, showed as a faint 1 px outline."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
+
+    from faceapp.gui.fidelity_control import FidelityControl
+    from faceapp.gui.qimage import qimage_to_rgb
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    control, other = FidelityControl(0.8), QPushButton("elsewhere")
+    layout = QVBoxLayout(holder)
+    layout.addWidget(control)
+    layout.addWidget(other)
+    holder.show()
+    holder.activateWindow()
+    highlight = control.slider.palette().color(QPalette.ColorRole.Highlight)
+
+    def highlighted_edge() -> float:
+        rgb = qimage_to_rgb(control.slider.grab().toImage()).astype(int)
+        edge = rgb[rgb.shape[0] // 2, :2]  # the left edge, half way down
+        return float((abs(edge - [highlight.red(), highlight.green(), highlight.blue()]).sum(axis=1) < 40).mean())
+
+    other.setFocus()
+    qtbot.waitUntil(other.hasFocus)
+    assert highlighted_edge() == 0.0
+    control.slider.setFocus()
+    qtbot.waitUntil(control.slider.hasFocus)
+    assert highlighted_edge() == 1.0

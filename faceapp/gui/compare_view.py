@@ -34,7 +34,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from faceapp.gui.look import PHOTO_BACKGROUND, TAG_BACKGROUND
+from faceapp.gui.look import FOCUS_FRAME_PX, PHOTO_BACKGROUND, TAG_BACKGROUND
 
 ViewMode = Literal["split", "before", "after"]
 Box = tuple[float, float, float, float]
@@ -49,7 +49,6 @@ _WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
 _SELECTED_COLOUR = QColor(255, 255, 255)  # the face the seed gallery shows
 _SPLIT_STEP = 0.02  # a Left / Right key press moves the divider by this much of the width
 _SPLIT_STEP_LARGE = 0.10  # … with Shift
-_FOCUS_FRAME_PX = 2
 _PAN_STEP = 0.1  # an arrow key pans the photo by this much of the view (Page Up / Down: _PAN_PAGE)
 _PAN_PAGE = 0.9
 #: Drawing a face box with the keyboard: the box starts at this share of the visible photo's
@@ -416,11 +415,11 @@ class CompareView(QWidget):
     def _paint_focus_frame(self, painter: QPainter) -> None:
         """A thin frame in the palette's highlight colour: keys go to this view now."""
         painter.save()
-        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), _FOCUS_FRAME_PX)
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), FOCUS_FRAME_PX)
         pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        half = _FOCUS_FRAME_PX / 2
+        half = FOCUS_FRAME_PX / 2
         painter.drawRect(QRectF(self.rect()).adjusted(half, half, -half, -half))
         painter.restore()
 

@@ -57,7 +57,8 @@ _STATE_COLOURS = {"done": QColor(120, 200, 120), SAVED_STATE: QColor(120, 200, 1
                   "cancelled": QColor(230, 180, 90), CHANGED_STATE: QColor(230, 180, 90)}
 _STATE_BUSY = QColor(110, 180, 250)
 _STATE_OTHER = QColor(170, 170, 175)
-_FOCUS_RING = QColor(235, 235, 240, 150)  # light and thin: visible on the selected cell's blue too
+_FOCUS_RING = QColor(235, 235, 240, 235)  # light: visible on the selected cell's blue too
+_FOCUS_RING_PX = 2  # (keyboard QA: at 1 px and half-transparent, hard to find)
 _PLACEHOLDER = "Photos you open or drop appear here."
 ACCESSIBLE_NAME = "Loaded photos"
 
@@ -100,9 +101,10 @@ class _CellDelegate(QStyledItemDelegate):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.drawRoundedRect(cell, 5, 5)
         if option.state & QStyle.StateFlag.State_HasFocus:  # the current cell of a focused strip
-            painter.setPen(QPen(_FOCUS_RING, 1))
+            painter.setPen(QPen(_FOCUS_RING, _FOCUS_RING_PX))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRoundedRect(QRectF(cell).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
+            half = _FOCUS_RING_PX / 2
+            painter.drawRoundedRect(QRectF(cell).adjusted(half, half, -half, -half), 5, 5)
 
         thumb_box = QRect(option.rect.left() + _PADDING_PX, option.rect.top() + _PADDING_PX,
                           _THUMB.width(), _THUMB.height())

@@ -14,6 +14,8 @@ PHOTO_BACKGROUND = QColor(38, 38, 42)
 TAG_BACKGROUND = QColor(20, 20, 24, 170)
 #: The hue of a setting outside what the model was found to do well (see :func:`caution_colour`).
 CAUTION = QColor(196, 110, 0)
+#: The width of the frame in the highlight colour around a view or slider that has the keyboard.
+FOCUS_FRAME_PX = 2
 #: The hue of text saying what is wrong with a value (see :func:`error_colour`).
 ERROR_TEXT = QColor(190, 30, 30)
 #: WCAG 2's minimum contrast for normal text (AA)
