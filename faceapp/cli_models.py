@@ -12,7 +12,7 @@ from pathlib import Path
 
 from faceapp import paths
 from faceapp.cli_json import print_json
-from faceapp.core.errors import FaceappError, ModelNotFoundError
+from faceapp.core.errors import FaceappError, ModelError, ModelNotFoundError
 from faceapp.core.registry import INSTALLED, MISSING, UNVERIFIED, ModelStatus, Registry
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -38,7 +38,8 @@ def add_models_parser(subparsers) -> argparse.ArgumentParser:
     imp.add_argument("--as", dest="as_file", metavar="FILENAME",
                      help="which file of the model FILE is (default: found by name or content)")
     check = sub.add_parser("verify", help="check that a model's files are complete and intact")
-    check.add_argument("name", nargs="?", help="model name (default: every installed model)")
+    check.add_argument("name", nargs="?", help="model name (default: every installed model, the model manifests "
+                                               "and the face detector)")
     delete = sub.add_parser("delete", help="remove a model's downloaded or imported files")
     delete.add_argument("name", help="model name, as shown by 'models list'")
     return parser
@@ -58,7 +59,7 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
         unknown = isinstance(exc, ModelNotFoundError) and getattr(args, "name", None) and registry is not None \
-            and args.name not in {m.name for m in registry.list()}
+            and args.name not in {m.name for m in registry.list()} | {path.stem for path in registry.unreadable}
         return EXIT_USAGE if unknown else EXIT_FAILURE  # a name no manifest has: a usage error, as for restore --model
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (faceapp.core.termination)
         print(f"\nInterrupted. {_AFTER_INTERRUPT.get(command, '')}".rstrip(), file=sys.stderr)
@@ -68,7 +69,10 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
 def _list(registry: Registry, args) -> int:
     # (a manifest skipped is said once, as the registry logs it: a note on stderr)
     statuses = [registry.status(m.name) for m in registry.list()]
-    default = registry.default().name if statuses else None
+    try:
+        default = registry.default().name if statuses else None
+    except ModelError:  # the default model's manifest cannot be read (said in a note): none marked
+        default = None
     if args.json:
         print_json([_as_json(s, s.manifest.name == default) for s in statuses])
         return EXIT_OK
@@ -161,7 +165,7 @@ def _verify(registry: Registry, args) -> int:
         names = [args.name]
     else:
         names = [m.name for m in registry.list() if any(f.state != MISSING for f in registry.status(m.name).files)]
-    if not names:
+    if not names and not args.name and not registry.unreadable:
         print("No model is installed; nothing to verify.")
     failed = []
     for name in names:
@@ -177,10 +181,35 @@ def _verify(registry: Registry, args) -> int:
             continue
         for file in checked:
             print(f"{name}: {file.name}: OK ({_METHODS[file.method]})")
+    checks = len(names)
+    if not args.name:  # the manifests that could not be read, and the detector, fail it too (fault QA: exit 0)
+        for path in registry.unreadable:
+            print(f"{path.stem}: FAILED: its manifest {path} cannot be read (the note above says why)", file=sys.stderr)
+            failed.append(path.stem)
+        checks += len(registry.unreadable) + 1
+        if (detector := _verify_detector()) is not None:
+            failed.append(detector)
     if failed:
-        print(f"error: {len(failed)} of {len(names)} models failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"error: {len(failed)} of {checks} checks failed: {', '.join(failed)}", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _verify_detector() -> str | None:
+    """Check the face detector a restore would use (the user's file, else the bundled copy): says
+    how, and returns None; or says why not and returns its name (fault QA: a damaged detector was
+    never checked, and found no face in any photo)."""
+    from faceapp.core.errors import DetectorUnavailableError
+    from faceapp.core.faces import DEFAULT_DETECTOR, FaceDetector
+
+    name = f"detector {DEFAULT_DETECTOR}"
+    try:
+        detector = FaceDetector(model=DEFAULT_DETECTOR)
+    except DetectorUnavailableError as exc:
+        print(f"{name}: FAILED: {exc}", file=sys.stderr)
+        return name
+    print(f"{name}: {detector.weights.name}: OK ({detector.checked})")
+    return None
 
 
 def _delete(registry: Registry, args) -> int:

@@ -22,6 +22,7 @@ def main() -> None:
     import torch
 
     from faceapp.core.faces import BUNDLED_DETECTOR, bundled_detector_path
+    from faceapp.core.file_digest import file_sha256
     from faceapp.core.loading import save_safetensors
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,7 +33,8 @@ def main() -> None:
     state = {k.removeprefix("module."): v for k, v in state.items()}
     path = save_safetensors(state, args.out, dtype=None,
                             metadata={"source": args.pth.name, "licence": "MIT (Pytorch_Retinaface, biubug6)"})
-    print(f"wrote {path} ({path.stat().st_size:,} bytes, {len(state)} tensors)")
+    print(f"wrote {path} ({path.stat().st_size:,} bytes, {len(state)} tensors; SHA-256 {file_sha256(path)}: "
+          "faceapp.core.faces.BUNDLED_DETECTOR_SHA256 must say so)")
 
 
 if __name__ == "__main__":

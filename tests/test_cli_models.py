@@ -201,5 +201,33 @@ def test_verify_without_a_name_checks_every_model_on_disk_and_fails_for_a_damage
     capsys.readouterr()
     assert main(["verify"]) == 1
     captured = capsys.readouterr()
-    assert "tiny: FAILED" in captured.err and "1 of 2 models failed: tiny" in captured.err
+    assert "tiny: FAILED" in captured.err and "1 of 3 checks failed: tiny" in captured.err
     assert "faceapp-compact: " in captured.out and ": OK" in captured.out  # the others are still checked
+    assert "detector retinaface_mobile0.25: retinaface_mobile0.25.safetensors: OK (checksum matches)" in captured.out
+
+
+def test_verify_fails_for_a_manifest_that_cannot_be_read_and_names_it(tiny, capsys):
+    """Fault QA: a user's damaged manifest left verify at exit 0, and the model was "no model called" it."""
+    (paths.user_manifests_dir() / "mine.toml").write_text('name = "mine"\ntitle = [cut short', encoding="utf-8")
+    assert main(["verify"]) == 1
+    err = capsys.readouterr().err
+    assert "mine: FAILED: its manifest" in err and "1 of 3 checks failed: mine" in err
+    assert main(["verify", "mine"]) == 1  # (no usage error: the model is there, and broken)
+    err = capsys.readouterr().err
+    assert "The model 'mine' cannot be used:" in err and "mine.toml" in err and "no model called" not in err
+
+
+def test_a_damaged_bundled_manifest_is_said_not_replaced_by_another_model(tiny, capsys, without_bundled_model):
+    """Fault QA: with the bundled model's manifest cut short, restores offered the official model's
+    700 MB download, or quietly used a user's model."""
+    from faceapp.core.errors import ModelError
+    from faceapp.core.registry import Registry
+
+    (without_bundled_model / "faceapp-compact.toml").write_text('schema = 1\nname = "faceapp-compact"\ntitle = "fa',
+                                                                encoding="utf-8")
+    (paths.user_manifests_dir() / "tiny.toml").write_text(
+        (paths.user_manifests_dir() / "tiny.toml").read_text().replace("default = true\n", ""), encoding="utf-8")
+    assert main(["import", "tiny", str(tiny)]) == 0  # a user's model, installed: it does not stand in
+    with pytest.raises(ModelError, match="The model that came with faceapp cannot be used: .*faceapp-compact.toml"):
+        Registry().default()
+    assert main(["list"]) == 0  # still listed, none marked default

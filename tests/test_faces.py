@@ -370,6 +370,37 @@ def test_damaged_bundled_detector_is_reported(tmp_path, monkeypatch):
         FaceDetector(tmp_path / "empty")
 
 
+def test_a_bundled_detector_damaged_inside_is_reported_not_taken_for_a_photo_without_faces(tmp_path, monkeypatch):
+    """Fault QA: 800 KB overwritten in the middle of the bundled detector (its size and header
+    whole) loaded; every photo then had "no face found"."""
+    import faceapp.core.faces as faces
+
+    bundled = faces.bundled_detector_path(faces.BUNDLED_DETECTOR)
+    damaged = tmp_path / "bundle" / bundled.name
+    damaged.parent.mkdir()
+    content = bytearray(bundled.read_bytes())
+    content[300_000:1_100_000] = b"\xff" * 800_000
+    damaged.write_bytes(bytes(content))
+    monkeypatch.setattr(faces, "bundled_detector_path", lambda name: damaged)
+    with pytest.raises(DetectorUnavailableError, match=r"bundled face detector .* is damaged \(its checksum does not match\)"):
+        FaceDetector(tmp_path / "empty")
+    damaged.write_bytes(bundled.read_bytes())
+    assert FaceDetector(tmp_path / "empty").checked == "checksum matches"
+
+
+def test_detector_weights_of_invalid_numbers_are_said_to_be_damaged(tmp_path, retinaface_dir):
+    """Fault QA: weights turned to NaN found no face in any photo, and that was all that was said."""
+    import torch
+
+    state = torch.load(retinaface_dir / "detection_mobilenet0.25_Final.pth", map_location="cpu", weights_only=True)
+    first = next(key for key, value in state.items() if value.is_floating_point())
+    state[first] = torch.full_like(state[first], float("nan"))
+    torch.save(state, tmp_path / "detection_mobilenet0.25_Final.pth")
+    with pytest.raises(DetectorUnavailableError, match="hold invalid numbers .* the file is damaged") as info:
+        FaceDetector(tmp_path)
+    assert "remove it to use the bundled detector" in str(info.value)
+
+
 def test_corrupt_weights_are_reported(tmp_path):
     (tmp_path / "detection_mobilenet0.25_Final.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(DetectorUnavailableError, match="cannot be read"):

@@ -49,6 +49,9 @@ DEFAULT_DETECTOR = "retinaface_mobile0.25"
 #: The detector shipped with the app (``models/detector/<name>.safetensors``, converted by
 #: packaging/convert_detector.py from the MIT-licensed Pytorch_Retinaface weights).
 BUNDLED_DETECTOR = "retinaface_mobile0.25"
+#: Its file's SHA-256 (packaging/convert_detector.py prints it), checked as it loads: a damaged copy
+#: found no face in any photo, unsaid (fault QA: 800 KB overwritten in its middle).
+BUNDLED_DETECTOR_SHA256 = "9cf17403cc5e87ded0897368b22cd49d304ca6ad8f282fb074a0db9e45f71d8e"
 
 
 def bundled_detector_path(model: str) -> Path:
@@ -432,12 +435,17 @@ class FaceDetector:
         self.model_dir = Path(model_dir) if model_dir is not None else paths.detector_dir()
         self.device = device
         self.conf_threshold = conf_threshold
+        #: the file its weights came from, and how they were checked ("checksum matches": the
+        #: bundled copy; "numbers finite": a file of the user's, which nothing else vouches for)
+        self.weights: Path | None = None
+        self.checked = ""
         self._net = self._load()
 
     def _load(self):
         import torch
         from facexlib.detection.retinaface import RetinaFace
 
+        from faceapp.core.file_digest import file_sha256
         from faceapp.core.loading import read_state_dict
 
         file_name, url = DETECTOR_FILES[self.model_name]
@@ -461,13 +469,23 @@ class FaceDetector:
             weights = bundled
             try:
                 state = read_state_dict(bundled)
-            except FaceappError as exc:
+                if self.model_name == BUNDLED_DETECTOR and file_sha256(bundled) != BUNDLED_DETECTOR_SHA256:
+                    raise FaceappError("its checksum does not match")
+            except (FaceappError, OSError) as exc:
                 raise DetectorUnavailableError(
                     f"The bundled face detector {bundled} is damaged ({exc}); reinstall faceapp, or put "
                     f"{file_name} into {self.model_dir} (download: {url})."
                 ) from exc
+            self.checked = "checksum matches"
         else:
             raise DetectorUnavailableError(missing_weights_message(self.model_name, self.model_dir))
+        if any(value.is_floating_point() and not torch.isfinite(value).all() for value in state.values()):
+            raise DetectorUnavailableError(  # (fault QA: NaN weights found no face, and that was all it said)
+                f"The face detector weights {weights} hold invalid numbers (NaN or infinity): the file is "
+                f"damaged. Replace it (download: {url})"
+                + (", or remove it to use the bundled detector." if weights != bundled and bundled.is_file() else ".")
+            )
+        self.weights, self.checked = weights, self.checked or "loads safely, numbers finite"
         state = {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
         network_name = "resnet50" if self.model_name.endswith("resnet50") else "mobile0.25"
         net = RetinaFace(network_name=network_name, half=False, device=torch.device(self.device))

@@ -171,6 +171,10 @@ FileStarted = Callable[[str, int, int], None]
 
 
 # --- the registry -------------------------------------------------------------------------
+#: How a file that came with faceapp is repaired.
+_REINSTALL = ("Reinstall faceapp to repair it (pip install --force-reinstall faceapp; from a checkout, "
+              "git checkout -- models).")
+
 class Registry:
     """The models faceapp knows (bundled and user manifests) and their weight files."""
 
@@ -185,6 +189,8 @@ class Registry:
         self.weights_dir = Path(weights_dir) if weights_dir is not None else paths.weights_dir()
         #: Messages about manifests that were skipped (invalid or a repeated name).
         self.problems: list[str] = []
+        #: The manifests that could not be read, and why (:func:`load_manifest`'s message).
+        self.unreadable: dict[Path, str] = {}
         self._manifests: dict[str, ModelManifest] = {}
         self.reload()
 
@@ -194,12 +200,14 @@ class Registry:
         loading its model) sees one or the other, never a half-read list."""
         problems: list[str] = []
         manifests: dict[str, ModelManifest] = {}
+        unreadable: dict[Path, str] = {}
         for folder in self.manifest_dirs:
             for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
                 try:
                     manifest = load_manifest(path)
                 except ModelError as exc:
                     problems.append(self._problem(f"{exc} The model is skipped."))
+                    unreadable[path] = str(exc)
                     continue
                 earlier = manifests.get(manifest.name)
                 if earlier is not None:
@@ -209,7 +217,7 @@ class Registry:
                     ))
                     continue
                 manifests[manifest.name] = manifest
-        self.problems, self._manifests = problems, manifests
+        self.problems, self._manifests, self.unreadable = problems, manifests, unreadable
 
     @staticmethod
     def _problem(message: str) -> str:
@@ -226,6 +234,10 @@ class Registry:
         try:
             return self._manifests[name]
         except KeyError:
+            # its manifest is there, but cannot be read (fault QA: "no model called" it, beside it)
+            for path, why in self.unreadable.items():
+                if path.stem == name:
+                    raise ModelNotFoundError(f"The model '{name}' cannot be used: {why}") from None
             known = ", ".join(self._manifests) or "none"
             raise ModelNotFoundError(
                 f"There is no model called '{name}'. Known models: {known}. Model manifests "
@@ -237,8 +249,15 @@ class Registry:
         the model marked default, else the first one. A model marked default whose files are
         damaged or half downloaded is still the default (its restore then says so): another model
         standing in for it unsaid was a surprise (QA: a damaged bundled prior, and a user's model
-        restored every photo, its name only in the provenance)."""
+        restored every photo, its name only in the provenance). Where none is marked default and a
+        bundled manifest cannot be read (it was the default's), a ModelError says so."""
         manifests = self.list()
+        broken = [why for path, why in self.unreadable.items() if is_same_file(path.parent, paths.bundled_models_dir())]
+        if broken and not any(m.is_default for m in manifests):
+            # the default model came with faceapp and its manifest is damaged: said, not replaced by
+            # another model (fault QA: a user's model restored in its place, or the official model
+            # was offered for download)
+            raise ModelError(f"The model that came with faceapp cannot be used: {broken[0]} {_REINSTALL}")
         if not manifests:
             raise ModelNotFoundError(
                 "No model manifests were found in "
@@ -521,9 +540,8 @@ class Registry:
             raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
         except (CorruptModelError, ArchitectureMismatchError) as exc:
             self._record_verified(path, damaged=True)
-            fix = ("Reinstall faceapp to repair it (pip install --force-reinstall faceapp; from a checkout, "
-                   "git checkout -- models)." if path.parent == manifest.source.parent
-                   else f"To replace it:  {CLI} models delete {manifest.name}  then download or import the model again.")
+            fix = (_REINSTALL if path.parent == manifest.source.parent
+                   else f"To replace it, run {CLI} models delete {manifest.name}, then download or import the model again.")
             error = type(exc)(f"{exc} {fix}")
             error.missing = (manifest.title or manifest.name, f"{entry.name} (damaged)")
             raise error from None
