@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from faceapp.cli_json import print_json, restore_document
+from faceapp.cli_json import print_json, restore_document, unreached_document
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
@@ -995,7 +995,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before a batch started (loading torch, walking folders), or in `models`
         print("Interrupted.", file=sys.stderr)
         if args.command == "restore" and args.json:  # (QA: a script reading stdout got nothing to parse)
-            print_json(restore_document([], 0))
+            print_json(unreached_document(args.inputs))
         return EXIT_INTERRUPTED
 
 

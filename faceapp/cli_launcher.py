@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from faceapp.cli_json import asks_for_restore_json, print_json, restore_document
+from faceapp.cli_json import asks_for_restore_json, inputs_named, print_json, unreached_document
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
 
 
@@ -25,7 +25,7 @@ def main() -> int:
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
         print("Interrupted.", file=sys.stderr)
         if asks_for_restore_json(sys.argv[1:]):  # (QA: a script reading stdout got nothing to parse)
-            print_json(restore_document([], 0))
+            print_json(unreached_document(inputs_named(sys.argv[1:])))
         return EXIT_INTERRUPTED
 
 
