@@ -24,6 +24,7 @@ import argparse
 import errno
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -681,7 +682,8 @@ def _check_pattern(given: str, pattern: str) -> None:
 
 def _write_problem(folder: Path) -> OSError | None:
     """Why no file can be created in ``folder`` (None when one can): a hidden temporary file is made
-    there as a result would be, and removed at once."""
+    there as a result would be, and removed at once; a disk with next to no room left is full (an
+    empty file fits on it: fault QA, a full disk was found after the restore)."""
     try:
         fd, name = create_temp(folder, "write-test", ".part")
     except OSError as exc:
@@ -691,7 +693,15 @@ def _write_problem(folder: Path) -> OSError | None:
         os.unlink(name)
     except OSError:
         pass
-    return None
+    try:
+        full = shutil.disk_usage(folder).free < _LEAST_FREE_BYTES
+    except OSError:  # (no figure: the write will tell)
+        full = False
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) if full else None
+
+
+#: Less room than this on the output disk is none: no result fits (the smallest are some 20 KB).
+_LEAST_FREE_BYTES = 64 * 1024
 
 
 def _results_named(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> Iterator[tuple[Path, Path]]:

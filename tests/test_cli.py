@@ -534,6 +534,24 @@ def test_a_read_only_folder_fails_each_photo_before_it_is_restored(tmp_path, tes
     assert sorted(p.name for p in album.iterdir()) == ["a.jpg", "b.jpg"]
 
 
+def test_a_full_output_disk_fails_each_photo_before_it_is_restored(tmp_path, testdata_dir, capsys, monkeypatch):
+    """Fault QA: on a disk with no room left an empty test file still fitted, so each photo was
+    restored (11 s) before its write said the disk was full."""
+    album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=0) if Path(path) == out_dir
+                        else real(path))
+    decoded = []
+    monkeypatch.setattr(cli, "read_photo", decoded.append)  # no photo may be decoded
+    code, out, err = _run(capsys, album, "-o", out_dir, "--json", "--no-progress", *FACE)
+    assert code == 1 and decoded == [] and list(out_dir.iterdir()) == []
+    results = json.loads(out)["results"]
+    assert results[0]["error"] == f"cannot write {out_dir / 'a_restored.jpg'}: the disk is full; free some space and try again."
+    assert results[1]["status"] == "not_reached"
+
+
 def test_each_file_written_is_named_with_its_input(tmp_path, testdata_dir, capsys):
     album = _album(tmp_path, testdata_dir, "a.jpg", "a.png")  # one stem: the lines say which is which
     out_dir = tmp_path / "out"

@@ -1103,3 +1103,18 @@ def test_a_scans_only_date_is_kept_as_when_it_was_digitized(tmp_path, suffix):
     again = export_photo(undated_rgb, None, read_photo(first), tmp_path / f"again{suffix}", provenance=PROVENANCE)
     with Image.open(again) as image:
         assert 0x9004 not in dict(image.getexif().get_ifd(0x8769))  # faceapp's own change date is no scan's
+
+
+def test_why_a_write_failed_is_said_in_words():
+    """Fault QA: a read-only disk was said to be "read-only or not yours (permission denied)"."""
+    import errno
+
+    from faceapp.core.export import write_error_message
+
+    def said(code: int) -> str:
+        return write_error_message(OSError(code, os.strerror(code)), "write out/a.jpg", "out")
+
+    assert said(errno.EROFS) == "cannot write out/a.jpg: the folder out is on a read-only disk."
+    assert said(errno.EACCES) == "cannot write out/a.jpg: the folder out is read-only or not yours (permission denied)."
+    assert said(errno.ENOSPC) == "cannot write out/a.jpg: the disk is full; free some space and try again."
+    assert said(errno.EIO) == f"cannot write out/a.jpg: {os.strerror(errno.EIO)}."

@@ -929,7 +929,9 @@ def _os_error_message(exc: OSError, dest: Path) -> str:
 
 def write_error_message(exc: OSError, target: str, folder: str | Path) -> str:
     """Why ``target`` (e.g. "write out/a.jpg") failed in ``folder``, in words: read-only, disk full, or the OS's reason."""
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if exc.errno == errno.EROFS:  # (fault QA: a read-only disk was said to be "not yours")
+        return f"cannot {target}: the folder {folder} is on a read-only disk."
+    if exc.errno in (errno.EACCES, errno.EPERM):
         return f"cannot {target}: the folder {folder} is read-only or not yours (permission denied)."
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"cannot {target}: the disk is full; free some space and try again."
