@@ -82,3 +82,20 @@ def test_every_button_of_the_models_dialog_has_an_access_key_of_its_own(qtbot):
     qtbot.addWidget(dialog)
     _assert_all_reachable(dialog)
     dialog.reject()  # (stops its download thread)
+
+
+def test_help_says_the_licences_of_qt_and_of_the_models_and_where_the_model_card_is(window, monkeypatch):
+    """Packager QA: the bundle carries Qt (LGPL) and no word of it; the About box named the model
+    card by a checkout's path."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from faceapp import paths
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "aboutQt", lambda parent, *args: shown.append("Qt"))
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    window.actions_["about_qt"].trigger()
+    window.actions_["about"].trigger()
+    assert shown[0] == "Qt" and str(paths.bundled_models_dir() / "MODEL_CARD.md") in shown[1]
+    assert "about_qt" in [name for name, action in window.actions_.items()
+                          if action in window.menuBar().actions()[-1].menu().actions()]

@@ -18,7 +18,7 @@ from conftest import REPO_ROOT, TESTDATA_DIR
 pytestmark = pytest.mark.slow
 
 #: What a wheel is built from (a clean clone has these and more; a copy keeps build/ out of the checkout).
-SOURCES = ("faceapp", "models", "resources", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
+SOURCES = ("faceapp", "models", "resources", "docs/model-card", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +30,13 @@ def installed(tmp_path_factory) -> Path:
     for name in SOURCES:
         path = REPO_ROOT / name
         if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "_bundled"))
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__", "_bundled"))  # (parents made)
         else:
             shutil.copy2(path, source / name)
     wheel = _build_wheel(source, root / "dist")
     assert "faceapp/_bundled/models/faceapp-compact.toml" in _names(wheel)
+    # the model card's figures, where its links point (packager QA: the card's pictures were missing)
+    assert "faceapp/_bundled/docs/model-card/faces.jpg" in _names(wheel)
     subprocess.run([*PIP, "install", "--no-deps", "--no-index", "--target", str(root / "site"), str(wheel)],
                    check=True, capture_output=True, text=True)
     return root

@@ -60,6 +60,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "shortcuts": ("&Keyboard shortcuts", "", _Std.HelpContents, "Every key the window answers, in one list"),
     "log_folder": ("Open &log folder", "", "", "Show the folder holding faceapp's log file"),
     "about": ("&About faceapp", "", "", ""),
+    "about_qt": ("About &Qt", "", "", "The version and licence of Qt, the toolkit of faceapp's window"),
 }
 
 
@@ -99,7 +100,7 @@ MENUS: dict[str, list[str | None]] = {
               None, "next_photo", "previous_photo", None, "gallery"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
-    "&Help": ["shortcuts", "log_folder", "about"],
+    "&Help": ["shortcuts", "log_folder", "about", "about_qt"],
 }
 TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "cancel", None,
                              "draw_box", "damage_brush", "eraser", "toggle_compare", "zoom_fit", "zoom_actual", None,

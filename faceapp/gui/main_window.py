@@ -231,6 +231,7 @@ class MainWindow(QMainWindow):
         a["log_folder"].triggered.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.user_log_dir()))))
         a["about"].triggered.connect(self._about)
+        a["about_qt"].triggered.connect(lambda: QMessageBox.aboutQt(self))  # (its licence: the LGPL asks it said)
         a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self.actions_, self).exec())
         for name in _TOOL_HINTS:
             a[name].toggled.connect(lambda on, name=name: self._tool_hint(name, on))
@@ -907,7 +908,7 @@ class MainWindow(QMainWindow):
                           "Models and their licences:\n" + "\n".join(models)
                           + "\n• Face detector: RetinaFace mobile0.25 (facexlib), MIT\n\n"
                           "faceapp's own model was trained on All-Age-Faces, research data of mostly "
-                          "East-Asian faces: see its model card (models/MODEL_CARD.md).")
+                          f"East-Asian faces: see its model card ({paths.bundled_models_dir() / 'MODEL_CARD.md'}).")
 
     # ---- window state ----------------------------------------------------------------------
     def note_waiting_restores(self) -> None:
