@@ -462,6 +462,8 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
         assert window.actions_["zoom_fit"].isEnabled()  # (QA: the wheel zoomed, Fit was greyed out)
         assert window.filmstrip.item(0).data(Qt.ItemDataRole.UserRole + 2) is not None  # its thumbnail
         assert not window.actions_["damage_brush"].isEnabled() and not window.actions_["restore"].isEnabled()
+        # nothing a Cancel stops: it is not offered (keyboard QA: offered, it did nothing)
+        assert not window.actions_["cancel"].isEnabled() and not window.cancel_button.isEnabled()
         waiting = window.add_paths([tmp_path / "next.png"])[0]  # opened meanwhile: its turn comes after
         assert window.current == waiting and window.compare.message() == "Opening next.png…"  # (QA: "Drop photos…")
         window.filmstrip.select(path)

@@ -698,8 +698,8 @@ class MainWindow(QMainWindow):
         a["clear_damage"].setEnabled(editor is not None and not editor.is_empty())
         a["load_damage"].setEnabled(editor is not None)
         a["save_damage"].setEnabled(editor is not None and not editor.is_empty())
-        a["cancel"].setEnabled(busy)
-        self.cancel_button.setEnabled(busy)
+        a["cancel"].setEnabled(self.session.cancellable)
+        self.cancel_button.setEnabled(a["cancel"].isEnabled())
         a["save"].setEnabled(restored)
         a["refine"].setEnabled(restored and not busy)
         # enabled while the photo is being worked on too: Remove stops its work, then removes it
@@ -752,7 +752,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.select(order[index % len(order)])
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        """Esc leaves the face box or damage brush tool (while a run goes, Esc cancels it first:
+        """Esc leaves the face box or damage brush tool (while a restore goes, Esc cancels it first:
         the Cancel action holds that key while it is enabled)."""
         tools = [self.actions_[name] for name in ("draw_box", "damage_brush") if self.actions_[name].isChecked()]
         if event.key() == Qt.Key.Key_Escape and tools:

@@ -170,6 +170,15 @@ class Session(QObject):
     def busy(self) -> bool:
         return self.queue.busy
 
+    @property
+    def cancellable(self) -> bool:
+        """Whether :meth:`cancel` has something to stop: a restore, or a face's More, Refine or
+        resampling, running or waiting, or photos Restore all waits to open (keyboard QA: Cancel
+        was offered while photos were only being opened, and did nothing)."""
+        jobs = [self.queue.current(), *self.queue.pending()]
+        return (any(job is not None and job.kind in ("restore", *_FACE_JOBS) for job in jobs)
+                or any(entry.restore_when_loaded for entry in self.entries.values()))
+
     def running_job_text(self) -> str:
         """What runs now, as the start of a sentence ("A restore", "Sampling a face again", …)."""
         current = self.queue.current()
