@@ -471,7 +471,7 @@ class FaceDetector:
                 state = read_state_dict(bundled)
                 if self.model_name == BUNDLED_DETECTOR and file_sha256(bundled) != BUNDLED_DETECTOR_SHA256:
                     raise FaceappError("its checksum does not match")
-            except (FaceappError, OSError) as exc:
+            except FaceappError as exc:  # (an OSError is the system's refusal, not the file's fault)
                 raise DetectorUnavailableError(
                     f"The bundled face detector {bundled} is damaged ({exc}); reinstall faceapp, or put "
                     f"{file_name} into {self.model_dir} (download: {url})."

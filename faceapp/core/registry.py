@@ -170,11 +170,12 @@ def _beside_manifest_text(path: Path) -> str:
 FileStarted = Callable[[str, int, int], None]
 
 
-# --- the registry -------------------------------------------------------------------------
 #: How a file that came with faceapp is repaired.
 _REINSTALL = ("Reinstall faceapp to repair it (pip install --force-reinstall faceapp; from a checkout, "
               "git checkout -- models).")
 
+
+# --- the registry -------------------------------------------------------------------------
 class Registry:
     """The models faceapp knows (bundled and user manifests) and their weight files."""
 
