@@ -246,6 +246,52 @@ def test_a_face_spared_whole_keeps_the_photos_own_detail_and_only_the_restorers_
     assert np.abs(pasted - photo.rgb.astype(np.int16)[y0:y1, x0:x1][core]).mean() > 20  # the crop's own, smoother
 
 
+class _SmoothingBrightening(torch.nn.Module):
+    """A restorer that blurs (σ 1.5 px of its crop) and adds 2 grey levels: a sharp face's texture
+    smoothed as the real restorer smooths hair and grain, its tone corrected."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        blurred = cv2.GaussianBlur(x[0].permute(1, 2, 0).numpy(), (0, 0), 1.5)
+        return torch.from_numpy(blurred).permute(2, 0, 1)[None] + 2.0 / 255.0
+
+
+def test_a_kept_face_larger_than_the_crop_keeps_its_texture_and_takes_the_restorers_tone():
+    """Result QA: a face-filling portrait, "kept", came back with its hair melted and its grain gone:
+    its crop's 256 px held less than the photo, and the restorer's change smoothed what the photo
+    resolved. From a face larger than the crop only the change's broad part is pasted; from one the
+    crop enlarges (the restorer saw all the photo holds) the whole change still is."""
+    def stripes(size: int, period: float) -> np.ndarray:
+        x = np.arange(size)
+        wave = 120 + 5 * np.sin(2 * np.pi * x / period)
+        return np.repeat(np.repeat(wave[None, :, None], size, axis=0), 3, axis=2).round().astype(np.uint8)
+
+    def texture(image: np.ndarray, where: np.ndarray) -> float:  # the stripes' amplitude there: RMS of a high-pass
+        grey = image[..., 1].astype(np.float32)
+        return float(np.sqrt(np.mean((grey - cv2.GaussianBlur(grey, (0, 0), 6.0))[where] ** 2)))
+
+    prior = SmoothingPrior(schedule.alphas_cumprod(schedule.linear_betas()))
+    engine = FaceEngine.from_networks(_SmoothingBrightening(), prior, face_size=64, name="smoothing", device="cpu",
+                                      precision="fp32", sharp_faces=RAMP)
+    for side, period, keeps_texture in ((400, 15.0, True), (40, 3.0, False)):  # 4 and 0.4 photo px a crop px
+        photo = Photo.from_array(stripes(side, period))  # stripes 3.8 and 7.5 crop px apart
+        box = (side * 0.3, side * 0.3, side * 0.7, side * 0.7)
+        result = restore_photo(photo, [face_from_box(box, index=0)], engine,
+                               PhotoSettings(sampler=ASKED, match_grain=False, descreen=False))
+        assert result.keeps_detail(0)
+        mask = result.masks()[0]
+        x0, y0, x1, y1 = mask.roi
+        held = mask.weights >= 0.999
+        before = photo.rgb[y0:y1, x0:x1]
+        after = result.composite()[y0:y1, x0:x1]
+        inner = cv2.erode(held.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0  # (clear of the mask's edge)
+        kept = texture(after, inner) / texture(before, inner)
+        brightened = float(after[inner].astype(np.int16).mean() - before[inner].astype(np.int16).mean())
+        if keeps_texture:
+            assert kept > 0.9 and brightened == pytest.approx(2.0, abs=0.5)
+        else:
+            assert kept < 0.7  # the restorer's whole change, its smoothing too
+
+
 @pytest.mark.parametrize("upscale", [1, 2])
 def test_a_kept_face_the_restorer_does_not_change_is_the_background_exactly(upscale):
     """At any upscale and in 16 bits, a kept face adds nothing but the restorer's change: none here,

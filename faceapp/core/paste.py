@@ -10,7 +10,9 @@ photo, and faces touching the border blend right up to it), eroded, then eroded 
 ≈ √area/20 pixels. Where faces overlap, each face's weight is divided by the sum of the weights
 there (when that sum exceeds 1), so no face clobbers its neighbour:
 out = bg + Σᵢ wᵢ·(faceᵢ − bg); a face pasted as its change (:class:`KeptDetail`: a sharp one the prior
-did not touch) adds wᵢ·(faceᵢ − unrestoredᵢ) instead, so the photo keeps the detail finer than the crop.
+did not touch) adds wᵢ·(faceᵢ − unrestoredᵢ) instead, so the photo keeps the detail finer than the crop
+(and, where the photo resolves the face finer than the crop, only the change's broad part is added:
+:data:`KEPT_CHANGE_SIGMA_PX`).
 Pixels outside every ROI are the background, untouched, so the
 blend can also be written into the background itself (:func:`blend_faces`), keeping aside only the
 face regions of the plain background (:func:`face_regions`) to restore them before the next one.
@@ -175,12 +177,15 @@ def paste_faces(
 
 @dataclass(frozen=True, eq=False)
 class KeptDetail:
-    """What a face pasted as a change keeps of the photo (see :func:`blend_faces`): ``reference``,
-    the unrestored crop (the crops' type), and ``hole``, float32 weights in [0, 1] of the crop's
-    damaged pixels (softened), where the restored crop is pasted whole; None: no damage."""
+    """What a face pasted as its change keeps of the photo (see :func:`blend_faces`): ``reference``,
+    the unrestored crop (the crops' type); ``hole``, float32 weights in [0, 1] of the crop's
+    damaged pixels (softened), where the restored crop is pasted whole (None: no damage); and
+    ``change_sigma``, the scale (σ, px of the crop) below which the restorer's change is left out
+    (:func:`kept_change_sigma`; 0: none is)."""
 
     reference: np.ndarray
     hole: np.ndarray | None = None
+    change_sigma: float = 0.0
 
 
 #: A hole's edge (px of the crop) widened and softened where a face pasted as its change meets the
@@ -196,6 +201,35 @@ def soft_hole(damage: np.ndarray | None) -> np.ndarray | None:
     side = 2 * HOLE_MARGIN_PX + 1
     grown = cv2.dilate((damage > 0).astype(np.float32), np.ones((side, side), np.uint8))
     return np.clip(cv2.GaussianBlur(grown, (side, side), 0) * 2.0, 0.0, 1.0)
+
+
+#: A face pasted as its change, cut from a photo that resolves it finer than the crop (2 photo px
+#: or more a crop px), takes the restorer's change only at scales above this (σ of a Gaussian, px of
+#: the crop): its broad corrections (tone, colour, shapes), not its finer change, made from a view
+#: coarser than the photo's, which on a sharp face is mostly smoothing the photo's own texture
+#: (result QA: a face-filling portrait "kept" came back with its hair melted and its grain gone).
+#: From a face the crop enlarges, the restorer saw all the photo holds: its whole change is pasted
+#: (it takes out a scan's dither and JPEG noise there); between the two, the scale ramps.
+KEPT_CHANGE_SIGMA_PX = 2.0
+
+
+def kept_change_sigma(affine: np.ndarray) -> float:
+    """:attr:`KeptDetail.change_sigma` for a face cut with the 2x3 photo → crop ``affine``."""
+    photo_px_per_crop_px = 1.0 / math.sqrt(max(abs(float(np.linalg.det(affine[:, :2]))), 1e-12))
+    return KEPT_CHANGE_SIGMA_PX * min(max(photo_px_per_crop_px - 1.0, 0.0), 1.0)
+
+
+def _kept_reference(crop: np.ndarray, detail: KeptDetail) -> np.ndarray:
+    """The reference a face pasted as its change is compared with: :attr:`KeptDetail.reference`
+    plus the part of the restorer's change finer than its ``change_sigma`` (rounded to the crops'
+    type, which both are warped in alike: no change adds nothing), so that ``crop`` − it is the
+    change's broad part alone; the reference itself where that scale is 0."""
+    if detail.change_sigma <= 0.0:
+        return detail.reference
+    change = crop.astype(np.float32) - detail.reference.astype(np.float32)
+    fine = change - cv2.GaussianBlur(change, (0, 0), detail.change_sigma)
+    reference = np.rint(detail.reference.astype(np.float32) + fine)
+    return np.clip(reference, 0, np.iinfo(crop.dtype).max).astype(crop.dtype)
 
 
 def blend_faces(
@@ -226,6 +260,7 @@ def blend_faces(
         if mask.empty():
             continue
         x0, y0, x1, y1 = mask.roi
+        reference = _kept_reference(crop, detail) if detail is not None else None
         for top in range(0, y1 - y0, band_rows):
             bottom = min(y1 - y0, top + band_rows)
             band_map = mask.inverse_map.copy()
@@ -238,7 +273,7 @@ def blend_faces(
             value = warped.astype(np.float32)
             value -= base[top:bottom]
             if detail is not None:  # + (plain − reference): the change alone, outside the hole
-                unrestored = cv2.warpAffine(detail.reference, band_map, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                unrestored = cv2.warpAffine(reference, band_map, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                                             borderMode=cv2.BORDER_REPLICATE)
                 kept_part = base[top:bottom].astype(np.float32)
                 kept_part -= unrestored

@@ -56,6 +56,7 @@ from faceapp.core.halftone import Screen, descreen, find_screen
 from faceapp.core.paste import (
     FaceMask,
     KeptDetail,
+    kept_change_sigma,
     blend_faces,
     face_mask,
     face_regions,
@@ -438,8 +439,8 @@ class PhotoResult:
     def _kept_details(self, dtype: DTypeLike) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
         reference in ``dtype`` as the faces are (:meth:`_in_photo`)."""
-        return [KeptDetail(self._in_photo(face.aligned, dtype), soft_hole(face.damage)) if face.keeps_detail else None
-                for face in self.faces]
+        return [KeptDetail(self._in_photo(face.aligned, dtype), soft_hole(face.damage), kept_change_sigma(face.affine))
+                if face.keeps_detail else None for face in self.faces]
 
     def drop_composite_cache(self) -> None:
         """Free the blending masks and the latest composite that every version of this run shares
