@@ -164,3 +164,26 @@ def test_a_kept_face_once_refined_is_no_longer_called_kept(window, qtbot, photo)
     assert window.run_panel.preview_caption.text().endswith("· refined")
     window.gallery.click_candidate(0)  # the restorer's face again: kept
     assert window.gallery._face_combo.itemText(0) == "Face 1 · kept"
+
+
+def test_refine_on_a_spared_face_asks_first_and_cancel_leaves_it_kept(window, qtbot, photo, monkeypatch):
+    """Damage QA: Refine let the prior smear a face kept as sharp, unasked, and the smeared pass was
+    picked. It asks first, and Cancel (the default) refines nothing."""
+    from faceapp.gui import confirm
+
+    model = install_tiny_model("tiny-sparing", sharp_faces=(254.0, 255.0))  # every face is "sharp"
+    window.models.apply_preferences(dataclasses.replace(
+        window.session.prefs, model=model, device="cpu", seeds_per_face=2, fidelity=0.6, spare_sharp_faces=True))
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    asked, answers = [], ["cancel", "discard"]  # then the close question's: "Close without saving"
+    monkeypatch.setattr(confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append((text, buttons)) or (answers.pop(0) if answers
+                                                                                         else "discard"))
+    window.actions_["refine"].trigger()
+    assert not window.session.busy and entry.result.faces[0].refinements == ()
+    text, buttons = asked[0]
+    assert text.startswith("Face 1 was spared the prior") and buttons["discard"] == "Refine anyway"
+    window.actions_["refine"].trigger()  # "Refine anyway"
+    qtbot.waitUntil(lambda: bool(window.session.entries[path].result.faces[0].refinements), timeout=60000)
+    assert len(asked) == 2

@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         a["clear_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.clear))
         a["load_damage"].triggered.connect(self.load_damage_mask)
         a["save_damage"].triggered.connect(self.save_damage_mask)
-        a["refine"].triggered.connect(lambda: self.current and s.refine(self.current, self.gallery.current_face()))
+        a["refine"].triggered.connect(self._refine_shown_face)
         a["settings"].triggered.connect(self.models.open_settings)
         a["models"].triggered.connect(self.models.open_models)
         a["gallery"].triggered.connect(self._focus_gallery)
@@ -921,6 +921,21 @@ class MainWindow(QMainWindow):
             self.say(f"{counted(len(waiting), 'photo')} waiting to be restored {'keeps' if one else 'keep'} the "
                      f"settings of when Restore was pressed: Restore all again restores {'it' if one else 'them'} "
                      "with these.")
+
+    def _refine_shown_face(self) -> None:
+        """Refine the face the seed gallery shows; one spared the prior asks first, Cancel the
+        default (damage QA: Refine let the prior smear a face kept as sharp, unasked, and picked it)."""
+        entry = self.session.entries.get(self.current) if self.current is not None else None
+        position = self.gallery.current_face()
+        if entry is None or entry.result is None or position < 0:
+            return
+        choice = sparing_choice(entry.result, position)
+        if choice is not None and choice.diffuse and confirm.ask_before_discarding(
+                self, f"Face {self.gallery.current_number() + 1} was spared the prior: the restorer barely changed it, "
+                      "and the prior would mostly smear it. Refine lets the prior work on it all the same.",
+                discard="Refine anyway") != "discard":
+            return
+        self.session.refine(entry.path, position)
 
     def _tool_hint(self, tool: str, on: bool) -> None:
         """Say how ``tool`` is used from the keyboard as it is taken up (GUI QA: in tooltips only,
