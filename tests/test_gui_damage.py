@@ -131,6 +131,19 @@ def test_messages_name_a_face_by_the_number_on_its_tag(window, qtbot, photo):
     assert any(t.startswith("Face 2: refining") for t in texts)
 
 
+def test_the_warning_that_damage_hides_features_goes_when_the_damage_is_cleared(window, qtbot, photo):
+    """Damage QA: "The damage marked hides features (face 2: both eyes)" stayed after Clear damage."""
+    path = load(window, qtbot, photo)
+    [face] = window.session.entries[path].faces[:1]
+    (lx, ly), (rx, ry) = face.landmarks[0], face.landmarks[1]
+    width = max(3.0, 0.3 * float(np.hypot(rx - lx, ry - ly)))
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(lx - width, ly), (rx + width, ry)], radius=width / 2)
+    assert [n for n in window.notices.notices() if "hides features" in n.text]
+    window.actions_["clear_damage"].trigger()
+    assert not [n for n in window.notices.notices() if "hides features" in n.text]
+
+
 def test_damage_over_the_eyes_is_a_warning_that_stays_until_read(window, qtbot, photo):
     """QA: the note saying why an eye came back drawn anew went away in seconds, before a user back
     from a long run had read it: it is a warning, which stays until closed."""

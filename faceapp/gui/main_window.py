@@ -448,17 +448,24 @@ class MainWindow(QMainWindow):
     def _say_features_hidden(self) -> None:
         """Warn, as a stroke ends, when the paint hides a face's eyes, nose or mouth (QA: said only
         after the restore, when the prior had already drawn the smile closed); once for each change
-        of what it hides."""
+        of what it hides; the warning goes when it no longer holds (damage QA: it stayed after
+        Clear damage)."""
         path, editor = self.current, self.damage.editor()
         entry = self.session.entries.get(path) if path is not None else None
-        if entry is None or editor is None or editor.is_empty() or not entry.faces:
-            self._hidden_said.pop(path, None)
+        if path is None:
             return
-        faces = list(entry.faces)
-        hidden = features_hidden_by_paint(faces, editor.mask(), number=lambda p: faces[p].index + 1)  # (as tagged)
+        hidden = None
+        if entry is not None and editor is not None and not editor.is_empty() and entry.faces:
+            faces = list(entry.faces)
+            hidden = features_hidden_by_paint(faces, editor.mask(), number=lambda p: faces[p].index + 1)  # (as tagged)
+        said = self._hidden_said.get(path)
+        if hidden == said:
+            return
+        if said is not None:
+            self.notices.take_down(f"{path.name}: {said}")
         if hidden is None:
             self._hidden_said.pop(path, None)
-        elif self._hidden_said.get(path) != hidden:
+        else:
             self._hidden_said[path] = hidden
             self.notices.show_notice(Notice(f"{path.name}: {hidden}", "warning", subject=path))
 
