@@ -311,6 +311,23 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     assert refused.subject == path
 
 
+def test_a_mask_saved_beside_a_photo_is_offered_when_the_photo_opens(window, qtbot, photo):
+    """Damage QA: reopened, a photo's saved strokes had to be looked for with Load damage mask…:
+    its photo_mask.png beside it is offered, once, and its button loads it."""
+    width, height = Image.open(photo).size
+    mask = np.zeros((height, width), np.uint8)
+    mask[100:110, 40:200] = 255
+    Image.fromarray(mask).save(photo.with_name(f"{photo.stem}_mask.png"))
+    path = load(window, qtbot, photo)
+    [offer] = [n for n in window.notices.notices() if n.action == "load_mask"]
+    assert offer.subject == path and offer.text.startswith(f"{photo.stem}_mask.png beside {photo.name}")
+    window.notices.actionTriggered.emit("load_mask", path)  # its button, "Load it"
+    editor = window.session.damage_editor(path)
+    qtbot.waitUntil(lambda: not editor.is_empty(), timeout=10000)
+    assert (editor.mask() > 0).sum() == (mask > 0).sum()
+    assert not [n for n in window.notices.notices() if n.action == "load_mask"]  # taken: not offered again
+
+
 def test_a_mask_file_is_read_and_written_off_the_ui_thread_for_the_photo_it_was_chosen_for(
         window, qtbot, photo, monkeypatch):
     """Review: Load and Save damage mask read and wrote on the UI thread (a 24 MP mask: 2.2 s and

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         #: (keyboard QA: back on a photo, the gallery was on face 1 again)
         self._gallery_faces: dict[Path, int] = {}
         self._hidden_said: dict[Path, str] = {}  # the features-hidden warning last given for a photo's paint
+        self._masks_offered: set[Path] = set()  # photos whose mask beside them was offered (once a session)
         self._fidelity_unsaved = False  # moved since the preferences were last written
         self._settings_problem: str | None = None  # said already: the settings file's
         self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
@@ -509,9 +510,24 @@ class MainWindow(QMainWindow):
         start = str(found if found.is_file() else self.current.parent)
         patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
         chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
-        if not chosen:
-            return
-        path, name = self.current, Path(chosen).name
+        if chosen:
+            self._add_damage_mask(self.current, Path(chosen))
+
+    def _offer_mask_beside(self, path: Path) -> None:
+        """Once a photo is open, offer the damage mask saved beside it (``photo_mask.png``, where Save
+        damage mask puts it and ``faceapp-cli restore --mask`` finds it; damage QA: reopened, the
+        photo's saved strokes had to be looked for with Load damage mask…)."""
+        self._masks_offered.add(path)
+        mask = mask_file_for(path)
+        if mask.is_file():
+            self.notices.show_notice(Notice(f"{mask.name} beside {path.name} looks like its damage mask.", "info",
+                                            action="load_mask", action_label="Load it", subject=path))
+
+    def _add_damage_mask(self, path: Path, file: Path) -> None:
+        """Read the mask ``file`` (off the UI thread) and add its damage to what is painted on the
+        loaded photo ``path`` (undoable)."""
+        name = file.name
+        self.notices.withdraw("load_mask", path)  # (offered when the photo opened: taken now)
 
         def read(mask) -> None:
             editor = self.session.damage_editor(path)  # (the photo it was chosen for, shown or not)
@@ -527,7 +543,7 @@ class MainWindow(QMainWindow):
             self.notices.show_error(exc)
 
         self.say(f"Reading the damage mask {name}…")  # (on the files' queue, after any file being saved)
-        self.session.read_damage_mask(path, Path(chosen), on_read=read, on_failed=failed)
+        self.session.read_damage_mask(path, file, on_read=read, on_failed=failed)
 
     def save_damage_mask(self) -> None:
         """Edit ▸ Save damage mask…: the damage painted on the photo shown, as a mask file (by default
@@ -627,6 +643,8 @@ class MainWindow(QMainWindow):
             self.notices.withdraw("draw_box", path)
         if entry.photo is not None or entry.state == TO_OPEN:  # opened (again): "could not be opened" no longer
             self.notices.withdraw("open", path)  # holds, or is said anew if it still cannot be
+        if entry.photo is not None and path not in self._masks_offered:
+            self._offer_mask_beside(path)
         if entry.unreadable and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
             self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later; one whose
             # faces could not be found, a detector's failure, stays: QA, good photos left the list)
@@ -641,6 +659,7 @@ class MainWindow(QMainWindow):
 
     def _entry_removed(self, path: Path) -> None:
         self.filmstrip.remove_photo(path)
+        self._masks_offered.discard(path)  # (opened again, it is offered again)
         self._gallery_faces.pop(path, None)
         self.notices.forget(path)
         if path == self.current:
@@ -891,6 +910,7 @@ class MainWindow(QMainWindow):
          "save_as": lambda: self._show_if_loaded(subject) and self.exports.save_as(),
          "export_all": self.exports.export_all,
          "draw_box": lambda: self._draw_box_on(subject),
+         "load_mask": lambda: isinstance(subject, Path) and self._add_damage_mask(subject, mask_file_for(subject)),
          }[action]()
 
     def _show_if_loaded(self, path: object) -> bool:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 Level = Literal["info", "warning", "error"]
 #: Next steps the window knows how to take when a banner's button is pressed.
-Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "draw_box", "open_folder"]
+Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "draw_box", "open_folder", "load_mask"]
 
 #: Each level's banner colour and text colour.
 _COLOURS = {"info": ("#24425e", "#f0f0f0"), "warning": ("#6b5313", "#fff6dc"), "error": ("#6e2323", "#ffecec")}
