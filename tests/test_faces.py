@@ -565,3 +565,26 @@ def test_a_large_photos_small_faces_are_looked_at_enlarged_where_they_are(detect
     assert [f.box for f in found] == [f.box for f in whole]  # the same pixels in each tile: the same boxes
     assert looked_whole - sum(h * w for h, w, _ in pieces) >= 2 * width * 2 * height / 3  # its last tile: not looked at
     assert progress[-1].describe() == "Finding small faces… 100 %"
+
+
+def test_a_detector_file_with_entries_besides_its_weights_is_said_not_to_fit(tmp_path, retinaface_dir):
+    """Review: an extra entry that is no tensor (an epoch) crashed the check for invalid numbers."""
+    import torch
+
+    state = torch.load(retinaface_dir / "detection_mobilenet0.25_Final.pth", map_location="cpu", weights_only=True)
+    torch.save({**state, "epoch": 3}, tmp_path / "detection_mobilenet0.25_Final.pth")
+    with pytest.raises(DetectorUnavailableError, match="does not fit the retinaface_mobile0.25 detector"):
+        FaceDetector(tmp_path)
+
+
+def test_a_bundled_detector_the_system_will_not_read_is_said_so_not_called_damaged(tmp_path, monkeypatch):
+    import faceapp.core.faces as faces
+    import faceapp.core.file_digest as file_digest
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(file_digest, "file_sha256", refused)
+    with pytest.raises(DetectorUnavailableError, match="cannot be read: Permission denied") as info:
+        FaceDetector(tmp_path / "empty")
+    assert "damaged" not in str(info.value) and faces.BUNDLED_DETECTOR in str(info.value)

@@ -436,7 +436,8 @@ class FaceDetector:
         self.device = device
         self.conf_threshold = conf_threshold
         #: the file its weights came from, and how they were checked ("checksum matches": the
-        #: bundled copy; "numbers finite": a file of the user's, which nothing else vouches for)
+        #: bundled copy; "loads safely, numbers finite": a file of the user's, which nothing else
+        #: vouches for)
         self.weights: Path | None = None
         self.checked = ""
         self._net = self._load()
@@ -471,7 +472,11 @@ class FaceDetector:
                 state = read_state_dict(bundled)
                 if self.model_name == BUNDLED_DETECTOR and file_sha256(bundled) != BUNDLED_DETECTOR_SHA256:
                     raise FaceappError("its checksum does not match")
-            except FaceappError as exc:  # (an OSError is the system's refusal, not the file's fault)
+            except OSError as exc:  # (the system's refusal while it is checked, not the file's fault: review)
+                raise DetectorUnavailableError(
+                    f"The bundled face detector {bundled} cannot be read: {exc.strerror or exc}."
+                ) from exc
+            except FaceappError as exc:
                 raise DetectorUnavailableError(
                     f"The bundled face detector {bundled} is damaged ({exc}); reinstall faceapp, or put "
                     f"{file_name} into {self.model_dir} (download: {url})."
@@ -479,7 +484,8 @@ class FaceDetector:
             self.checked = "checksum matches"
         else:
             raise DetectorUnavailableError(missing_weights_message(self.model_name, self.model_dir))
-        if any(value.is_floating_point() and not torch.isfinite(value).all() for value in state.values()):
+        if any(isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all()
+               for value in state.values()):  # (a file's other entries, an epoch say, are not weights: review)
             raise DetectorUnavailableError(  # (fault QA: NaN weights found no face, and that was all it said)
                 f"The face detector weights {weights} hold invalid numbers (NaN or infinity): the file is "
                 f"damaged. Replace it (download: {url})"
