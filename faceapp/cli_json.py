@@ -10,8 +10,6 @@ valid JSON text that ``json.loads`` reads back as the very same str, which ``os.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import sys
@@ -64,19 +62,6 @@ def unreached_document(inputs: Sequence[str | Path]) -> dict[str, Any]:
     folders): every input named, photo or folder, is ``"not_reached"``, to retry by name (fault QA:
     ``"inputs": 0`` and no results, where README promises the inputs not reached)."""
     return restore_document([{"input": path_json(path), "status": "not_reached"} for path in inputs], len(inputs))
-
-
-def inputs_named(argv: list[str]) -> list[str]:
-    """The photos and folders a ``faceapp-cli restore`` command line names (none if it is not one,
-    or is wrong: its error is said when it runs)."""
-    from faceapp.cli_parser import build_parser, normalise_argv
-
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):  # (argparse's usage text is the run's to say)
-            args = build_parser().parse_args(normalise_argv(argv))
-    except SystemExit:
-        return []
-    return list(args.inputs) if args.command == "restore" else []
 
 
 def asks_for_restore_json(argv: list[str]) -> bool:

@@ -2,30 +2,36 @@
 
 Loading the command (torch, OpenCV, the engine) takes seconds, and a Ctrl-C, SIGTERM or SIGHUP then
 printed a Python traceback or killed the process with 143 or 129, where README promises exit code
-130 for each (archivist QA). This module imports nothing heavy: it sets the signals up, then loads
-:mod:`faceapp.cli`, whose ``main`` handles them once a command runs.
+130 for each (archivist QA). This module imports nothing heavy: it sets the signals up, then (for a
+``restore --json``) reads the inputs named with the command's parser and loads :mod:`faceapp.cli`,
+whose ``main`` handles them once a command runs; a stop before then does nothing heavy.
 """
 
 from __future__ import annotations
 
 import sys
 
-from faceapp.cli_json import asks_for_restore_json, inputs_named, print_json, unreached_document
+from faceapp.cli_json import asks_for_restore_json, print_json, unreached_document
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
 
 
 def main() -> int:
     """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading (or
     before its command handles stops itself: parsing its arguments)."""
+    argv, inputs = sys.argv[1:], []
     try:
         with terminate_like_interrupt():
+            if asks_for_restore_json(argv):  # what a stop while loading lists as not reached: read first,
+                from faceapp.cli_parser import inputs_named  # while stops are handled (review: read in the
+
+                inputs = inputs_named(argv)  # handler, a second Ctrl-C gave a traceback and no document)
             from faceapp.cli import main as run_command
 
             return run_command()
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
         print("Interrupted.", file=sys.stderr)
-        if asks_for_restore_json(sys.argv[1:]):  # (QA: a script reading stdout got nothing to parse)
-            print_json(unreached_document(inputs_named(sys.argv[1:])))
+        if asks_for_restore_json(argv):  # (QA: a script reading stdout got nothing to parse)
+            print_json(unreached_document(inputs))
         return EXIT_INTERRUPTED
 
 

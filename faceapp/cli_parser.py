@@ -6,7 +6,9 @@ is the default command; a negative box value is a value), and the ``restore`` op
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import io
 import os
 import re
 from collections.abc import Sequence
@@ -249,3 +251,12 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
     )
 
 
+def inputs_named(argv: Sequence[str]) -> list[str]:
+    """The photos and folders a ``faceapp-cli restore`` command line names (none if it is not one,
+    or is wrong, or asks for help: what it prints is the run's to print)."""
+    try:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            args = build_parser().parse_args(normalise_argv(argv))
+    except SystemExit:
+        return []
+    return list(args.inputs) if args.command == "restore" else []

@@ -436,19 +436,20 @@ def test_python_m_faceapp_cli_stopped_while_loading_exits_130_without_a_tracebac
     assert done.stderr.strip() == "Interrupted."
 
 
-@pytest.mark.parametrize("when", ["loading", "listing"])
+@pytest.mark.parametrize("when", ["parsing", "loading", "listing"])
 def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_path):
     """QA: Ctrl-C in the first seconds of a `--json` run left stdout empty, and a script parsing it
     failed (README: only a usage error prints no document). Stopped while the command loads, or
     while it lists the photos of the folders given, the document says nothing was restored, and
-    lists the inputs named as not reached (fault QA: "inputs": 0, nothing to retry)."""
+    lists the inputs named as not reached (fault QA: "inputs": 0, nothing to retry); stopped while
+    it reads them, none (review: read in the stop's handler, a second stop gave no document)."""
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.argv = ["faceapp-cli", "restore", {str(tmp_path)!r}, "--json"]
 
         class Stop:
             def find_spec(self, name, path=None, target=None):
-                if name == "faceapp.cli" and {when!r} == "loading":
+                if (name, {when!r}) in (("faceapp.cli", "loading"), ("faceapp.cli_parser", "parsing")):
                     os.kill(os.getpid(), signal.SIGINT)
                 return None
 
@@ -465,8 +466,8 @@ def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr
     document = json.loads(done.stdout)
-    assert document["inputs"] == 1 and document["restored"] == 0 and document["not_reached"] == 1
-    assert document["results"] == [{"input": str(tmp_path), "status": "not_reached"}]
+    named = [] if when == "parsing" else [{"input": str(tmp_path), "status": "not_reached"}]
+    assert document["inputs"] == len(named) and document["restored"] == 0 and document["results"] == named
 
 
 def test_the_command_is_the_launcher_and_exits_as_the_cli_does():
