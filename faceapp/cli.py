@@ -24,7 +24,6 @@ import argparse
 import errno
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +34,7 @@ from faceapp.cli_json import print_json, restore_document, unreached_document
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
-from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, NoFaceFoundError
+from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, ModelError, ModelNotFoundError, NoFaceFoundError
 from faceapp.core.export import (
     EXTENSIONS,
     check_output_size,
@@ -82,11 +81,18 @@ def _load_engine(prefs: Preferences):
 
 
 def _check_model_name(name: str | None) -> None:
-    """Raise ModelNotFoundError for a ``--model`` no manifest defines (before any work)."""
+    """Raise ModelNotFoundError for a ``--model`` no manifest defines (before any work: a usage
+    error). A model whose manifest cannot be read is no usage error: each photo's restore says why
+    (exit 1, with the JSON document)."""
     if name is not None:
         from faceapp.core.registry import Registry
 
-        Registry().get(name)
+        try:
+            Registry().get(name)
+        except ModelNotFoundError:
+            raise
+        except ModelError:
+            pass
 
 
 # --- the restore command -------------------------------------------------------------------
@@ -682,26 +688,29 @@ def _check_pattern(given: str, pattern: str) -> None:
 
 def _write_problem(folder: Path) -> OSError | None:
     """Why no file can be created in ``folder`` (None when one can): a hidden temporary file is made
-    there as a result would be, and removed at once; a disk with next to no room left is full (an
-    empty file fits on it: fault QA, a full disk was found after the restore)."""
+    there as a result would be, :data:`_ROOM_TRIED` bytes are written into it, and it is removed at
+    once (an empty file fits on a full disk: fault QA, the disk was found full after the restore;
+    review: what the disk's free space says for another user, a quota or a reserve, a write tells)."""
     try:
         fd, name = create_temp(folder, "write-test", ".part")
     except OSError as exc:
         return exc
-    os.close(fd)
+    problem = None
     try:
-        os.unlink(name)
-    except OSError:
-        pass
-    try:
-        full = shutil.disk_usage(folder).free < _LEAST_FREE_BYTES
-    except OSError:  # (no figure: the write will tell)
-        full = False
-    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) if full else None
+        os.write(fd, bytes(_ROOM_TRIED))
+    except OSError as exc:
+        problem = exc
+    finally:
+        os.close(fd)
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+    return problem
 
 
-#: Less room than this on the output disk is none: no result fits (the smallest are some 20 KB).
-_LEAST_FREE_BYTES = 64 * 1024
+#: What the write test writes: less room than this is none (the smallest results are some 20 KB).
+_ROOM_TRIED = 64 * 1024
 
 
 def _results_named(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> Iterator[tuple[Path, Path]]:

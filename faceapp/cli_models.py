@@ -59,7 +59,7 @@ def run_models_command(args: argparse.Namespace, *, registry: Registry | None = 
     except FaceappError as exc:
         print(f"error: {exc}", file=sys.stderr)
         unknown = isinstance(exc, ModelNotFoundError) and getattr(args, "name", None) and registry is not None \
-            and args.name not in {m.name for m in registry.list()} | {path.stem for path in registry.unreadable}
+            and args.name not in {m.name for m in registry.list()}
         return EXIT_USAGE if unknown else EXIT_FAILURE  # a name no manifest has: a usage error, as for restore --model
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP (faceapp.core.termination)
         print(f"\nInterrupted. {_AFTER_INTERRUPT.get(command, '')}".rstrip(), file=sys.stderr)
@@ -166,7 +166,7 @@ def _verify(registry: Registry, args) -> int:
     else:
         names = [m.name for m in registry.list() if any(f.state != MISSING for f in registry.status(m.name).files)]
     if not names and not args.name and not registry.unreadable:
-        print("No model is installed; nothing to verify.")
+        print("No model is installed.")  # (the face detector is still checked: review)
     failed = []
     for name in names:
         try:

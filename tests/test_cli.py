@@ -540,13 +540,21 @@ def test_a_full_output_disk_fails_each_photo_before_it_is_restored(tmp_path, tes
     album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    real = shutil.disk_usage
-    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=0) if Path(path) == out_dir
-                        else real(path))
+    real, tried = cli.create_temp, []
+
+    def on_a_full_disk(folder, *args, **kwargs):  # the write test's file there takes no byte: /dev/full
+        if Path(folder) != out_dir:
+            return real(folder, *args, **kwargs)
+        fd, name = real(folder, *args, **kwargs)
+        os.close(fd)
+        tried.append(Path(name))
+        return os.open("/dev/full", os.O_WRONLY), name
+
+    monkeypatch.setattr(cli, "create_temp", on_a_full_disk)
     decoded = []
     monkeypatch.setattr(cli, "read_photo", decoded.append)  # no photo may be decoded
     code, out, err = _run(capsys, album, "-o", out_dir, "--json", "--no-progress", *FACE)
-    assert code == 1 and decoded == [] and list(out_dir.iterdir()) == []
+    assert code == 1 and decoded == [] and list(out_dir.iterdir()) == [] and len(tried) == 1
     results = json.loads(out)["results"]
     assert results[0]["error"] == f"cannot write {out_dir / 'a_restored.jpg'}: the disk is full; free some space and try again."
     assert results[1]["status"] == "not_reached"

@@ -215,6 +215,15 @@ def test_verify_fails_for_a_manifest_that_cannot_be_read_and_names_it(tiny, caps
     assert main(["verify", "mine"]) == 1  # (no usage error: the model is there, and broken)
     err = capsys.readouterr().err
     assert "The model 'mine' cannot be used:" in err and "mine.toml" in err and "no model called" not in err
+    from faceapp.cli import main as cli_main  # restoring with it is no usage error either: each photo says why
+
+    photo = paths.user_manifests_dir().parent / "a.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 64), (120, 100, 90)).save(photo)
+    assert cli_main(["restore", str(photo), "--model", "mine", "--aligned", "--json", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["results"][0]["error"].startswith("The model 'mine' cannot be used:")
 
 
 def test_a_damaged_bundled_manifest_is_said_not_replaced_by_another_model(tiny, capsys, without_bundled_model):

@@ -238,7 +238,7 @@ class Registry:
             # its manifest is there, but cannot be read (fault QA: "no model called" it, beside it)
             for path, why in self.unreadable.items():
                 if path.stem == name:
-                    raise ModelNotFoundError(f"The model '{name}' cannot be used: {why}") from None
+                    raise ModelError(f"The model '{name}' cannot be used: {why}") from None
             known = ", ".join(self._manifests) or "none"
             raise ModelNotFoundError(
                 f"There is no model called '{name}'. Known models: {known}. Model manifests "
