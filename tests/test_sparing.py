@@ -351,3 +351,20 @@ def test_one_face_diffused_anyway_is_sampled_at_the_run_fidelity_and_can_be_spar
         == "Face 1 sampled again at fidelity 0.50: it is not sharp enough to be spared."
     for mine, theirs in zip(spared.faces[0].candidates, result.faces[0].candidates, strict=True):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_kept_face_s_damage_fill_leaves_no_rim_around_its_hole():
+    """Review: only the broad part of a kept face's change is pasted, and a scratch's fill, 100
+    levels darker, spread into it: a faint dark rim beside the hole. Outside the hole the change
+    pasted is the change there, none here."""
+    from faceapp.core.paste import KeptDetail, _kept_reference, soft_hole
+
+    reference = np.full((64, 64, 3), 200, np.uint8)
+    damage = np.zeros((64, 64), np.uint8)
+    damage[30:34, 8:56] = 255
+    crop = reference.copy()
+    crop[damage > 0] = 100  # the fill, where the scratch was
+    hole = soft_hole(damage)
+    pasted_change = crop.astype(np.float32) - _kept_reference(crop, KeptDetail(reference, hole, 2.0))
+    as_pasted = (1.0 - hole)[:, :, None] * pasted_change  # (blend_faces: the change's share, outside the hole)
+    assert np.abs(as_pasted).max() <= 1.0
