@@ -464,6 +464,10 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
         assert not window.actions_["damage_brush"].isEnabled() and not window.actions_["restore"].isEnabled()
         # nothing a Cancel stops: it is not offered (keyboard QA: offered, it did nothing)
         assert not window.actions_["cancel"].isEnabled() and not window.cancel_button.isEnabled()
+        window.actions_["restore_all"].trigger()  # it waits for the photo: Cancel gives that up
+        assert window.actions_["cancel"].isEnabled() and window.cancel_button.isEnabled()
+        window.actions_["cancel"].trigger()
+        assert not window.actions_["cancel"].isEnabled()
         waiting = window.add_paths([tmp_path / "next.png"])[0]  # opened meanwhile: its turn comes after
         assert window.current == waiting and window.compare.message() == "Opening next.png…"  # (QA: "Drop photos…")
         window.filmstrip.select(path)

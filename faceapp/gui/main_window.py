@@ -195,6 +195,8 @@ class MainWindow(QMainWindow):
         a["restore"].triggered.connect(self.restore_current)
         a["restore_all"].triggered.connect(self._put_brush_down)
         a["restore_all"].triggered.connect(s.restore_all)
+        # photos still opening wait for it: Cancel gives them up (review: offered only once one opened)
+        a["restore_all"].triggered.connect(self._refresh_enabled)
         a["cancel"].triggered.connect(s.cancel)
         a["draw_box"].toggled.connect(self.compare.set_draw_mode)
         a["draw_box"].toggled.connect(lambda on: on and a["damage_brush"].setChecked(False))
@@ -463,7 +465,7 @@ class MainWindow(QMainWindow):
         if hidden == said:
             return
         if said is not None:
-            self.notices.take_down(f"{path.name}: {said}")
+            self.notices.take_down(f"{path.name}: {said}", path)
         if hidden is None:
             self._hidden_said.pop(path, None)
         else:
@@ -660,6 +662,7 @@ class MainWindow(QMainWindow):
     def _entry_removed(self, path: Path) -> None:
         self.filmstrip.remove_photo(path)
         self._masks_offered.discard(path)  # (opened again, it is offered again)
+        self._hidden_said.pop(path, None)  # (opened again and painted alike, it is warned again: review)
         self._gallery_faces.pop(path, None)
         self.notices.forget(path)
         if path == self.current:

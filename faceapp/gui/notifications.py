@@ -313,9 +313,10 @@ class NotificationArea(QScrollArea):
         for banner in [b for b in self._banners if (b.notice.action, b.notice.subject) == (action, subject)]:
             self._remove(banner)
 
-    def take_down(self, text: str) -> None:
-        """Take down the notices saying ``text`` (a hint whose moment has passed)."""
-        for banner in [b for b in self._banners if b.notice.text == text]:
+    def take_down(self, text: str, subject: Any = None) -> None:
+        """Take down the notices saying ``text`` about ``subject`` (a hint whose moment has passed;
+        review: two photos of one name in two folders say the same words)."""
+        for banner in [b for b in self._banners if (b.notice.text, b.notice.subject) == (text, subject)]:
             self._remove(banner)
 
     def clear(self) -> None:
