@@ -23,6 +23,7 @@ if __name__ == "__main__":  # python -m faceapp.cli: run as the command is, by i
 import argparse
 import errno
 import logging
+import math
 import os
 import sys
 import time
@@ -34,7 +35,10 @@ from faceapp.cli_json import print_json, restore_document, unreached_document
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
-from faceapp.core.errors import Cancelled, ExportError, FaceappError, ImageError, ModelError, ModelNotFoundError, NoFaceFoundError
+from faceapp.core.errors import (
+    Cancelled, DetectorUnavailableError, ExportError, FaceappError, FaceGeometryError, ImageError, ModelError,
+    ModelNotFoundError, NoFaceFoundError,
+)
 from faceapp.core.export import (
     EXTENSIONS,
     check_output_size,
@@ -49,6 +53,7 @@ from faceapp.core.export import (
     write_error_message,
 )
 from faceapp.core.faces import (
+    UNSURE_FACE_SCORE,
     DetectionProgress,
     FaceDetector,
     download_detector_weights,
@@ -56,7 +61,7 @@ from faceapp.core.faces import (
     face_in_box,
     face_from_landmarks,
 )
-from faceapp.core.geometry import check_aligned_crop, check_face_in_photo, check_photo_size
+from faceapp.core.geometry import aligned_crop_problem, check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
@@ -272,6 +277,19 @@ class _Restorer:
         found = [application.earlier_result(name, path) for name in self.destinations(path, relative)]
         return None if None in found or not all(file_is_whole(f) for f in found) else found
 
+    def _check_crop_holds_its_face(self, photo, path: Path) -> None:
+        """Raise FaceGeometryError when an ``--aligned`` input's largest sure face is far smaller than
+        a crop's (:func:`~faceapp.core.geometry.aligned_crop_problem`): a whole photo, square, restored
+        as one face comes out smeared. Without a detector, its shape alone was judged."""
+        try:
+            detector = self.models.detector(self.prefs)
+        except DetectorUnavailableError:
+            return
+        sure = [face for face in detector.detect(photo.rgb) if face.score >= UNSURE_FACE_SCORE]
+        eyes = [math.dist(face.landmarks[0], face.landmarks[1]) for face in sure]
+        if (problem := aligned_crop_problem(eyes, photo.width, photo.height, name=path_text(path))) is not None:
+            raise FaceGeometryError(problem)
+
     def preflight(self, path: Path, relative: Path | None = None) -> None:
         """Checks made from the header, before the photo is decoded: memory, the faces given, the
         result's size for its format, and that its folder can be written to."""
@@ -350,6 +368,7 @@ class _Restorer:
         too_small = 0
         if self.args.aligned:
             faces = []
+            self._check_crop_holds_its_face(photo, path)
         elif self.given_faces:
             faces = self._given_faces_in(photo)
         else:

@@ -175,6 +175,14 @@ def test_aligned_face_crops(tmp_path, testdata_dir, capsys):
     [result] = json.loads(out)["results"]
     assert code == 1 and "not an aligned face crop" in result["error"] and "without --aligned" in result["error"]
     assert not (tmp_path / "group").exists()
+    # nor is a square one whose face is small in it (new-user QA: a 225 px half-length portrait
+    # went through, and came back smeared); the faces of aligned crops fill them, as in 0143.png
+    portrait = testdata_dir / "photos" / "cf_04.jpg"
+    assert Image.open(portrait).size == (225, 225)
+    code, out, _ = _run(capsys, portrait, "--aligned", "-o", tmp_path / "square", "--json", "--no-progress")
+    [result] = json.loads(out)["results"]
+    assert code == 1 and "its largest face has its eyes" in result["error"] and "without --aligned" in result["error"]
+    assert not (tmp_path / "square").exists()
 
 
 def test_a_folder_whose_sub_folders_are_not_looked_into_says_so(tmp_path, testdata_dir, capsys):

@@ -62,6 +62,29 @@ def check_aligned_crop(width: int, height: int, *, name: str = "the photo") -> N
         )
 
 
+#: In an aligned face crop the eyes lie this share of its side apart (the FFHQ template: 0.246) …
+ALIGNED_EYE_SHARE = 0.246
+#: … and a crop whose largest sure face has its eyes less than this part of that apart is no crop
+#: of that face: a whole photo, square, given as one (new-user QA: a 225 px half-length portrait,
+#: eyes 25 px apart, was restored whole and came back smeared).
+MIN_ALIGNED_EYE_RATIO = 0.5
+
+
+def aligned_crop_problem(eye_distances: Sequence[float], width: int, height: int,
+                         *, name: str = "the photo") -> str | None:
+    """Why a square image given as an aligned face crop is none (None when it may be one):
+    ``eye_distances``, in pixels, of the faces the detector is sure of in it. With none found, its
+    shape alone says (a crop too degraded for the detector is still restored)."""
+    if not eye_distances:
+        return None
+    widest = max(eye_distances)
+    if widest >= MIN_ALIGNED_EYE_RATIO * ALIGNED_EYE_SHARE * min(width, height):
+        return None
+    return (f"{name} is {width}×{height} pixels and its largest face has its eyes {widest:.0f} px apart: not an "
+            f"aligned face crop, whose face fills it (eyes about {ALIGNED_EYE_SHARE * min(width, height):.0f} px "
+            "apart at that size). Restore it without --aligned to find and restore its faces.")
+
+
 def check_face_in_photo(box: Sequence[float], landmarks: np.ndarray | None, width: int, height: int,
                         *, name: str = "the photo") -> None:
     """Raise :class:`FaceGeometryError` unless the face (box and landmarks) fits a ``width``×``height`` photo."""
