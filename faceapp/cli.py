@@ -53,7 +53,6 @@ from faceapp.core.export import (
     write_error_message,
 )
 from faceapp.core.faces import (
-    UNSURE_FACE_SCORE,
     DetectionProgress,
     FaceDetector,
     download_detector_weights,
@@ -285,7 +284,7 @@ class _Restorer:
             detector = self.models.detector(self.prefs)
         except DetectorUnavailableError:
             return
-        sure = [face for face in detector.detect(photo.rgb) if face.score >= UNSURE_FACE_SCORE]
+        sure = [face for face in detector.detect(photo.rgb) if not face.unsure]
         eyes = [math.dist(face.landmarks[0], face.landmarks[1]) for face in sure]
         if (problem := aligned_crop_problem(eyes, photo.width, photo.height, name=path_text(path))) is not None:
             raise FaceGeometryError(problem)

@@ -117,6 +117,8 @@ def _time_left(clock: StepClock, face_index: int, face_count: int, step: int, to
 
 #: The jobs that make a new version of one face of a restored photo (one at a time per photo).
 _FACE_JOBS = ("more", "refine", "resample")
+#: The jobs Cancel stops: restores, and the face jobs.
+_CANCELLED_KINDS = ("restore", *_FACE_JOBS)
 #: The status bar's name of a face job's run, by its progress label: the seed gallery's button that
 #: asked for it (GUI QA: "Last run 1.7 s" of a Diffuse anyway, beside the panel's "Restored in 1.6 s")
 _RUN_NAMES = {"more candidates": "More", "refining": "Refine", "diffusing": "Diffuse anyway", "sparing": "Spare again"}
@@ -176,7 +178,7 @@ class Session(QObject):
         resampling, running or waiting, or photos Restore all waits to open (keyboard QA: Cancel
         was offered while photos were only being opened, and did nothing)."""
         jobs = [self.queue.current(), *self.queue.pending()]
-        return (any(job is not None and job.kind in ("restore", *_FACE_JOBS) for job in jobs)
+        return (any(job is not None and job.kind in _CANCELLED_KINDS for job in jobs)
                 or any(entry.restore_when_loaded for entry in self.entries.values()))
 
     def running_job_text(self) -> str:
@@ -408,7 +410,7 @@ class Session(QObject):
         """Stop the running restoration within one step and drop queued ones, saying what was
         given up (QA: cancelling Restore all dropped the whole queue, and a cancelled re-restore
         brought the earlier result back, without a word)."""
-        kinds = ("restore", *_FACE_JOBS)
+        kinds = _CANCELLED_KINDS
         self._album = None  # (what it gave up is said below)
         running = self.queue.current()
         dropped = self.queue.cancel(kinds=kinds)
