@@ -9,7 +9,7 @@ import gui_util
 import numpy as np
 from gui_util import load, restore, shown_after
 from PIL import Image
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 from faceapp.core.refine import DEFAULT_REFINE_PASSES
 from faceapp.gui.filmstrip import state_colour
@@ -213,6 +213,46 @@ def test_leaving_the_brush_with_esc_puts_the_eraser_away_so_the_next_stroke_pain
     window.actions_["damage_brush"].setChecked(True)  # taken up again: it paints
     paint(window, qtbot, [(10, 200), (60, 120)])
     assert window.session.damage_editor(path).mask()[160, 35] == 255
+
+
+def test_the_brush_paints_under_the_notices_over_the_photo_and_their_buttons_still_work(window, qtbot, photo):
+    """Small-laptop QA: three notices covered the top quarter of the photo, and a stroke there
+    painted nothing without a word. With a tool in hand the notices step aside: the stroke reaches
+    the photo under them, while their close buttons stay theirs, and they come back whole after."""
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    path = load(window, qtbot, photo)
+    window.compare.set_zoom(3 * window.compare.zoom())  # the photo fills the view, under the notices too
+    window.notices.show_notice(Notice("A note that stays until it is closed, over the top of the photo. " * 3,
+                                      "warning"))
+    qtbot.waitUntil(lambda: window.compare._covered_top > 0)
+    banner = next(b for b in window.notices.findChildren(QLabel) if b.text().startswith("A note"))
+    under = banner.mapTo(window.compare, banner.rect().center())  # the photo under the banner's text
+    top = window.compare.widget_to_image(QPointF(under))
+    editor = window.session.damage_editor(path)
+    assert 0 <= top.y() < window.session.entries[path].photo.height and editor.is_empty()
+    qtbot.mouseClick(banner, Qt.MouseButton.LeftButton)  # no tool in hand: the banner's
+    assert editor.is_empty()
+
+    window.actions_["damage_brush"].setChecked(True)
+    window.damage.set_brush_radius(4)
+    start = banner.rect().center()
+    qtbot.mousePress(banner, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(banner, start + QPoint(40, 0))
+    qtbot.mouseRelease(banner, Qt.MouseButton.LeftButton, pos=start + QPoint(40, 0))
+    painted = editor.mask()
+    assert painted[round(top.y()), round(top.x())] == 255  # the stroke reached the photo
+    end = window.compare.widget_to_image(QPointF(banner.mapTo(window.compare, start + QPoint(40, 0))))
+    assert painted[round(end.y()), round(end.x())] == 255  # and its drag too
+    close = next(b for b in banner.parentWidget().findChildren(QPushButton) if b.text() == "✕")
+    pixels = int((painted > 0).sum())
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not any(n.text.startswith("A note") for n in window.notices.notices()))
+    assert int((editor.mask() > 0).sum()) == pixels  # the close button closed, and painted nothing
+
+    window.notices.show_notice(Notice("Another note.", "warning"))
+    window.actions_["damage_brush"].setChecked(False)
+    assert not window.notices.stepped_aside()
 
 
 def test_the_brush_starts_at_a_size_that_suits_the_photos_faces_and_keeps_the_users(window, qtbot, photo, tmp_path):

@@ -212,6 +212,9 @@ class MainWindow(QMainWindow):
         self.compare.zoomChanged.connect(self._show_zoom)
         self.session.workingOn.connect(lambda path, index: path == self.current and self.compare.set_working_face(index))
         a["eraser"].toggled.connect(self.damage.set_eraser)
+        for tool in ("draw_box", "damage_brush"):  # notices over the photo let a tool reach it
+            a[tool].toggled.connect(lambda _on: self.notices.step_aside(
+                a["draw_box"].isChecked() or a["damage_brush"].isChecked()))
         a["brush_bigger"].triggered.connect(lambda: self._resize_brush(1.4))
         a["brush_smaller"].triggered.connect(lambda: self._resize_brush(1 / 1.4))
         a["undo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.undo))

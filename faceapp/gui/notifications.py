@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCursor, QResizeEvent
+from PySide6.QtGui import QColor, QCursor, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -34,6 +34,12 @@ Action = Literal["models", "settings", "open", "log", "save_as", "export_all", "
 #: Each level's banner colour and text colour.
 _COLOURS = {"info": ("#24425e", "#f0f0f0"), "warning": ("#6b5313", "#fff6dc"), "error": ("#6e2323", "#ffecec")}
 _STYLES = {level: f"background:{back}; color:{text};" for level, (back, text) in _COLOURS.items()}
+#: A banner's background while a tool works on the photo (:meth:`NotificationArea.step_aside`): the
+#: photo shows through it.
+_SEE_THROUGH_ALPHA = 150
+#: The pointer's events a banner passes on to the photo under it while it steps aside.
+_PASSED_ON = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseMove,
+                        QEvent.Type.MouseButtonRelease})
 _INFO_TIMEOUT_MS = 6000
 _READING_MS_PER_CHARACTER = 60  # about 200 words a minute, for what is longer than a glance
 #: The stack is at most this many one-line banners tall; longer stacks (or long texts) scroll.
@@ -110,8 +116,7 @@ class _Banner(QFrame):
         super().__init__(parent)
         self.notice = notice
         self.setObjectName("notice")
-        self.setStyleSheet(f"QFrame#notice {{{_STYLES[notice.level]} border-radius:4px;}}"
-                           " QLabel { background: transparent; color: inherit; }")
+        self.set_see_through(False)
         self.setAccessibleName({"info": "Notice", "warning": "Warning", "error": "Error"}[notice.level])
         self.setAccessibleDescription(notice.text)
         label = QLabel(notice.text)
@@ -136,6 +141,17 @@ class _Banner(QFrame):
         dismiss.setFixedWidth(28)
         dismiss.clicked.connect(lambda: self.closed.emit(self))
         layout.addWidget(dismiss)
+        for button in self.findChildren(QPushButton):  # (a tool's cross cursor is for the photo)
+            button.setCursor(Qt.CursorShape.ArrowCursor)
+
+    def set_see_through(self, on: bool) -> None:
+        """Let the photo show through the banner's background (its text and buttons stay solid)."""
+        back, text = _COLOURS[self.notice.level]
+        if on:
+            colour = QColor(back)
+            back = f"rgba({colour.red()}, {colour.green()}, {colour.blue()}, {_SEE_THROUGH_ALPHA})"
+        self.setStyleSheet(f"QFrame#notice {{background:{back}; color:{text}; border-radius:4px;}}"
+                           " QLabel { background: transparent; color: inherit; }")
 
     def line_height(self) -> int:
         """The banner's height were its text one line long: the least room the stack shrinks to."""
@@ -170,6 +186,8 @@ class NotificationArea(QScrollArea):
         notice whose step is not among them shows no button (a button that did nothing misleads)."""
         self._host: QWidget | None = None  # the widget it floats over (float_over), or None: in a layout
         self._covered = 0  # what coveredChanged said last
+        self._aside = False  # step_aside: the pointer's events reach the photo under the banners
+        self._passed_to: QWidget | None = None  # where a press on a banner went, for its drag and release
         super().__init__(parent)
         self._actions = actions
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -183,6 +201,7 @@ class NotificationArea(QScrollArea):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.setWidget(stack)
+        stack.installEventFilter(self)  # (step_aside: what the banners' text does not take reaches it)
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(lambda _low, _high: self._show_newest())
         self._max_visible = max_visible
@@ -209,7 +228,61 @@ class NotificationArea(QScrollArea):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if watched is self._host and event.type() == QEvent.Type.Resize:
             self._place()
+        elif watched is self.widget() and self._aside and self._host is not None:
+            if event.type() in _PASSED_ON:
+                return self._pass_on(event)
+            if event.type() == QEvent.Type.Leave and self._passed_to is not None:
+                QApplication.sendEvent(self._passed_to, QEvent(QEvent.Type.Leave))  # (a brush ring left behind)
+                self._passed_to = None
         return super().eventFilter(watched, event)
+
+    # ---- stepping aside for a tool that works on the photo ------------------------------------
+    def step_aside(self, on: bool) -> None:
+        """While a tool works on the photo (the damage brush, a face box), the banners step aside:
+        the photo shows through them, and a press, drag or hover on one, off its buttons, reaches
+        the photo under it; an info notice goes on time even with the pointer painting over it.
+        QA: at 1366×768 three banners covered the top quarter of the photo, where brush strokes
+        painted nothing and said nothing, and one kept itself up while the pointer rested there."""
+        on = bool(on)
+        if on == self._aside:
+            return
+        self._aside = on
+        self.widget().setMouseTracking(on)  # (the brush's ring follows the pointer over the banners)
+        for banner in self._banners:
+            banner.set_see_through(on)
+        if not on:
+            self.widget().unsetCursor()
+            self._passed_to = None
+
+    def stepped_aside(self) -> bool:
+        return self._aside
+
+    def _pass_on(self, event: QMouseEvent) -> bool:
+        """Send ``event`` (the pointer's, on the banners) to what lies under the banners at its
+        place: a press's drag and release follow it there."""
+        host = self._host
+        assert host is not None
+        at = self.widget().mapTo(host, event.position())
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) \
+                or self._passed_to is None or event.buttons() == Qt.MouseButton.NoButton:
+            self._passed_to = self._beneath(at)
+        target = self._passed_to
+        passed = QMouseEvent(event.type(), target.mapFrom(host, at), event.globalPosition(), event.button(),
+                             event.buttons(), event.modifiers())
+        QApplication.sendEvent(target, passed)
+        self.widget().setCursor(target.cursor())
+        return True
+
+    def _beneath(self, at) -> QWidget:
+        """The host's topmost child that takes the pointer at ``at`` (host pixels), or the host."""
+        host = self._host
+        assert host is not None
+        for child in reversed(host.children()):
+            if (isinstance(child, QWidget) and child is not self and child.isVisible()
+                    and not child.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+                    and child.geometry().contains(at.toPoint())):
+                return child
+        return host
 
     def _place(self) -> None:
         host = self._host
@@ -273,6 +346,7 @@ class NotificationArea(QScrollArea):
         for shown in [b for b in self._banners if b.notice == notice]:  # said again: moved to the end, once
             self._remove(shown)
         banner = _Banner(notice, self)
+        banner.set_see_through(self._aside)
         banner.closed.connect(self._remove)
         banner.actionTriggered.connect(self.actionTriggered)
         self._banners.append(banner)
@@ -286,10 +360,11 @@ class NotificationArea(QScrollArea):
 
     def _expire(self, banner: _Banner) -> None:
         """An info notice's time is up: it goes, unless the pointer is on it or the keyboard in it,
-        where it waits until they leave (QA: it went while its button was being reached with Tab)."""
+        where it waits until they leave (QA: it went while its button was being reached with Tab).
+        A pointer painting through it (:meth:`step_aside`) does not hold it."""
         focused = QApplication.focusWidget()
-        pointer = banner.rect().contains(banner.mapFromGlobal(QCursor.pos()))  # (underMouse can stay set
-        # when the pointer left without a Leave event: QA, a test's pointer held a later notice)
+        pointer = not self._aside and banner.rect().contains(banner.mapFromGlobal(QCursor.pos()))  # (underMouse
+        # can stay set when the pointer left without a Leave event: QA, a test's pointer held a later notice)
         if (banner.isVisible() and pointer) or (focused is not None and banner.isAncestorOf(focused)):
             QTimer.singleShot(_INFO_RECHECK_MS, banner, lambda: self._expire(banner))
         else:
