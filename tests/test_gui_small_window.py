@@ -140,3 +140,45 @@ def test_tabbing_into_the_scrolled_side_panel_brings_the_control_into_sight(qtbo
     qtbot.mousePress(window.fidelity.slider, Qt.MouseButton.LeftButton, pos=window.fidelity.slider.rect().center())
     qtbot.mouseRelease(window.fidelity.slider, Qt.MouseButton.LeftButton, pos=window.fidelity.slider.rect().center())
     assert window.fidelity.slider.hasFocus() and bar.value() == scrolled
+
+
+def test_a_maximised_1366_by_768_window_shows_every_seed_without_scrolling(qtbot, shown):
+    """Small-laptop QA: maximised on a 1366×768 screen with a taskbar (a 1366×690 window) the side
+    panel scrolled after a restore, the second row of seeds cut in half, because the thumbnail list
+    asked for 192 px where smaller thumbnails fitted. Every candidate and its caption is in sight."""
+    from types import SimpleNamespace
+
+    window = shown(1366, 690)
+    window.run_panel.show_face(np.full((256, 256, 3), 128, np.uint8), "Face 1 · seed 0 · spared")
+    face = SimpleNamespace(candidates=[np.full((64, 64, 3), 40 * k, np.uint8) for k in range(4)],
+                           seeds=[0, 1, 2, 3], chosen=0, fidelity=0.94, passes=None)
+    spared = SimpleNamespace(text="Barely changed by the restorer: sampled at fidelity 0.94 instead of 0.80, so the prior "
+                                  "changes it less (the prior would mostly smear it).", diffuse=True, asked=0.8, kept=False)
+    window.gallery.set_faces([face], sparing=[spared])
+    qtbot.wait(100)
+    assert window.side_panel.verticalScrollBar().maximum() == 0
+    candidates = window.gallery._list
+    room = candidates.viewport().rect()
+    for row in range(candidates.count()):
+        assert room.contains(candidates.visualItemRect(candidates.item(row)))  # whole, caption included
+
+
+def test_the_shortcuts_list_fits_a_1280_by_720_screen_at_125_percent(qtbot, shown, monkeypatch):
+    """Small-laptop QA: the list of keys opened 760×560 whatever the screen; at 1280×720 and 125 %
+    (1024×544 px free) its Close button was under the taskbar. It opens within the screen."""
+    from PySide6.QtGui import QScreen
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from faceapp.gui.shortcuts_dialog import ShortcutsDialog
+
+    free = QRect(0, 0, 1024, 544)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: QRect(free))
+    window = shown(1000, 500)
+    dialog = ShortcutsDialog(window.actions_, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    title_bar = 30
+    assert dialog.width() <= free.width() and dialog.height() + title_bar <= free.height()
+    close = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close)
+    assert dialog.rect().contains(close.mapTo(dialog, close.rect().bottomRight()))

@@ -17,13 +17,11 @@ from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropE
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QStyle,
     QProgressBar,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -53,6 +51,7 @@ from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.gui.photo_words import TO_OPEN, photo_text
 from faceapp.gui.run_panel import RunPanel
 from faceapp.gui.seed_gallery import SeedGallery
+from faceapp.gui.side_panel import SidePanel
 from faceapp.gui.session import Session, detector_index
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
@@ -131,21 +130,7 @@ class MainWindow(QMainWindow):
         self.cancel_button = self.run_panel.cancel_button
         self.cancel_button.setToolTip(self.actions_["cancel"].toolTip())
 
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(self.run_panel)
-        side_layout.addWidget(self.gallery, 1)
-        # The panel scrolls in a window too low for it instead of setting the window's least height:
-        # on a 1366×768 screen at 150 % the window outgrew the screen after a restore (QA), its
-        # status bar and filmstrip out of sight and the face preview squashed under its caption.
-        self.side_panel = QScrollArea()
-        self.side_panel.setWidget(side)
-        self.side_panel.setWidgetResizable(True)
-        self.side_panel.setFrameShape(QFrame.Shape.NoFrame)
-        self.side_panel.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.side_panel.setMinimumWidth(300)
-        self.side_panel.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own (nothing showed it)
+        self.side_panel = SidePanel(self.run_panel, self.gallery)
         QApplication.instance().focusChanged.connect(self._scroll_to_focus)
 
         # Notices float over the top of the photo: across the window each one pushed the side panel

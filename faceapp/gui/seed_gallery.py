@@ -43,6 +43,23 @@ _ALIKE_AT_FIDELITY_1 = ("This face was restored at fidelity 1: the restorer's fa
 _MORE_TIP = "Sample more candidates of this face with new seeds"
 
 
+class _CandidateList(QListWidget):
+    """The thumbnails. It asks for one row of the smallest thumbnails, captions included, and takes
+    whatever room the panel has beyond that (:meth:`SeedGallery._fit_thumbnails` sizes them to
+    it): asking for a list view's usual 192 px made the side panel scroll at 1366×768, the second
+    row of seeds cut in half, where smaller thumbnails fitted (small-laptop QA)."""
+
+    def _least_height(self) -> int:
+        row = _MIN_THUMB_PX + 2 * self.spacing() + _ITEM_PADDING_PX + self.fontMetrics().height()
+        return row + 2 * self.frameWidth() + 4
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(super().sizeHint().width(), self._least_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(super().minimumSizeHint().width(), self._least_height())
+
+
 class SparingLine(Protocol):
     """What the gallery shows of a face's sharp-face sparing (``faceapp.core.application.SparingChoice``)."""
 
@@ -105,7 +122,7 @@ class SeedGallery(QWidget):
         self._sparing_text = QLabel()
         self._sparing_text.setWordWrap(True)
         self.diffuse_button = QPushButton("Diffuse anyway")
-        self._list = QListWidget()  # (no focus proxy: while the list is hidden, Tab stuck before the gallery, QA)
+        self._list = _CandidateList()  # (no focus proxy: while the list is hidden, Tab stuck before the gallery, QA)
         self._list.setViewMode(QListView.ViewMode.IconMode)
         self._list.setIconSize(QSize(_THUMB_PX, _THUMB_PX))
         self._list.setResizeMode(QListView.ResizeMode.Adjust)

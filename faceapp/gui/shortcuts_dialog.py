@@ -8,10 +8,12 @@ actions themselves, so it cannot drift from them; the rest is :data:`VIEW_KEYS`.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from faceapp.gui.actions import MENUS
+from faceapp.gui.look import fit_to_screen
 
 #: Keys that belong to a part of the window rather than to an action: (where, keys, what they do).
 VIEW_KEYS: tuple[tuple[str, str, str], ...] = (
@@ -73,4 +75,4 @@ class ShortcutsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(760, 560)
+        fit_to_screen(self, QSize(760, 560))  # (QA: at 1280×720 and 125 % its Close was under the taskbar)
