@@ -110,11 +110,16 @@ def test_face_regions_stated_on_a_turned_pictures_stored_pixels_are_turned_with_
     assert dimensions == {"w": 450, "h": 800} and area["x"] == pytest.approx(0.35)
 
 
-def test_a_turned_jpegs_face_regions_come_out_turned_in_its_result(tmp_path):
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_a_turned_photos_face_regions_come_out_turned_in_its_result(tmp_path, suffix):
+    """Photo-archivist QA: a TIFF's region came out turned the wrong way, Pillow giving a turned
+    TIFF's size as upright already, where a JPEG's is the stored one."""
     exif = Image.Exif()
     exif[0x0112] = 6
-    Image.new("RGB", (225, 400), (90, 80, 70)).save(tmp_path / "dsc.jpg", exif=exif.tobytes(), xmp=_ELEMENTS)
-    photo = read_photo(tmp_path / "dsc.jpg")
+    if suffix == ".tif":
+        exif[700] = _ELEMENTS  # (a TIFF's XMP is its tag 700)
+    Image.new("RGB", (225, 400), (90, 80, 70)).save(tmp_path / f"dsc{suffix}", exif=exif.tobytes(), xmp=_ELEMENTS)
+    photo = read_photo(tmp_path / f"dsc{suffix}")
     assert (photo.width, photo.height) == (400, 225)
     written = read_photo(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg"))
     dimensions, [area] = _regions(written.xmp.split(b"?>", 1)[-1].rsplit(b"<?xpacket", 1)[0])

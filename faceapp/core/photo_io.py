@@ -131,6 +131,7 @@ _RESOLUTION_UNIT = 0x0128
 _NO_UNIT = 1  # ResolutionUnit "none": the resolution is an aspect ratio
 _INCHES = 2  # EXIF's and TIFF's ResolutionUnit when the tag is absent
 _NEW_SUBFILE_TYPE = 0x00FE
+_TIFF_WIDTH, _TIFF_HEIGHT = 0x0100, 0x0101  # ImageWidth, ImageLength: the stored picture's
 _BITS_PER_SAMPLE = 0x0102
 #: NewSubfileType bits of a TIFF directory that is not a page of its own: a reduced-resolution
 #: copy (a thumbnail) or a transparency mask of another directory.
@@ -572,6 +573,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         raise ImageError(f"{path}: {fmt or 'unknown'} images are not supported (use {readable}).")
     pages = _tiff_pages(image) if fmt == "TIFF" else 1  # (on its first page: the size is that page's)
     width, height = image.size
+    stored_size = _stored_size(image)
     if width <= 0 or height <= 0:
         raise ImageError(f"{path}: the image has no pixels.")
     if width * height > max_pixels:
@@ -628,7 +630,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         path=path, rgb=rgb, alpha=alpha, exif=exif_block,
         icc=icc, format=fmt,
         srgb_pixels=srgb, greyscale=single_channel or _looks_grey(rgb, alpha), single_channel=single_channel, dpi=dpi,
-        xmp=_xmp_upright(stored_xmp or _xmp_bytes(_png_raw_profile(image, "xmp")), turned, (width, height)),
+        xmp=_xmp_upright(stored_xmp or _xmp_bytes(_png_raw_profile(image, "xmp")), turned, stored_size),
         png_text=_png_text(image) if fmt == "PNG" else None,
         png_colour=_png_colour(image) if fmt == "PNG" else None,
         grey_icc=grey_icc, iptc=_iptc(image), comment=_comment(image), pages=pages, bits=bits,
@@ -802,6 +804,16 @@ def _xmp_bytes(xmp: object) -> bytes | None:
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")
     return xmp if isinstance(xmp, bytes) and xmp.strip(b"\0 \t\r\n") else None
+
+
+def _stored_size(image: Image.Image) -> tuple[int, int]:
+    """The picture's width and height as its file stores them, before its EXIF orientation turns it:
+    Pillow gives a turned TIFF's size as upright already (photo-archivist QA: its face regions were
+    turned the wrong way), a JPEG's or PNG's as stored."""
+    tags = getattr(image, "tag_v2", None) if image.format == "TIFF" else None
+    if tags is not None and _TIFF_WIDTH in tags and _TIFF_HEIGHT in tags:
+        return int(tags[_TIFF_WIDTH]), int(tags[_TIFF_HEIGHT])
+    return image.size
 
 
 def _xmp_upright(xmp: bytes | None, orientation: int = 1, stored: tuple[int, int] = (0, 0)) -> bytes | None:
