@@ -122,3 +122,17 @@ def test_odd_code_points_leave_the_pixels_as_they_are(odd):
     assert nclx_to_srgb(pixels, p3) is not None  # (P3 itself is converted)
     unspecified = {key: 0.0 for key in p3 if key.startswith("color_primary_")} if odd.get("color_primaries") == 2 else {}
     assert nclx_to_srgb(pixels, {**p3, **unspecified, **odd}) is None
+
+
+def test_a_damaged_profile_is_named_with_its_photo_and_left_out_of_the_result(tmp_path, caplog, testdata_dir):
+    """Photo-archivist QA: a JPEG whose Adobe RGB profile was cut short was read as sRGB, as it must
+    be, but its result carried the damaged profile (while its EXIF said sRGB), and the note did not
+    say which photo of a batch it was about."""
+    path = tmp_path / "scan.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB").save(path, icc_profile=rgb_profile()[:300])
+    with caplog.at_level("WARNING"):
+        photo = read_photo(path)
+    assert photo.icc is None and photo.srgb is photo.rgb
+    assert "scan.jpg: its ICC colour profile is damaged" in caplog.text
+    with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as result:
+        assert not result.info.get("icc_profile")

@@ -44,6 +44,15 @@ def _maps_to_srgb(icc: bytes) -> bool:
     return int(np.abs(converted.astype(np.int16) - _GRID).max()) <= SRGB_TOLERANCE
 
 
+def usable(icc: bytes) -> bool:
+    """Whether LittleCMS can convert RGB pixels tagged with ``icc`` to sRGB and back."""
+    try:
+        _transforms(icc)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return False
+    return True
+
+
 def to_srgb(rgb: np.ndarray, icc: bytes | None) -> np.ndarray:
     """HxWx3 uint8 pixels in the space of ``icc`` converted to sRGB (returned as is when that is sRGB)."""
     return rgb if is_srgb(icc) else _apply(_transforms(icc)[0], rgb)
