@@ -315,16 +315,19 @@ def export_photo(
     _check_export(image_rgb, alpha, photo, dest, fmt, quality=quality, png_compress_level=png_compress_level,
                   webp_method=webp_method, overwrite=overwrite, unique=unique)
     height, width = image_rgb.shape[:2]
-    meta = _result_metadata(photo, fmt, dest.name, (width, height), provenance)
+    # what the warnings name: the photo (a batch's result may be renamed STEM_2 as it is written:
+    # QA, a note named another photo's result)
+    said = str(photo.path) if photo is not None and photo.path is not None else dest.name
+    meta = _result_metadata(photo, fmt, said, (width, height), provenance)
     if photo is not None and photo.grey_icc and not meta.grey and image_rgb.dtype == np.uint8:
         image_rgb = colour.grey_to_srgb(image_rgb, photo.grey_icc)  # (WebP: its levels as sRGB, untagged)
     if fmt == "JPEG" and alpha is not None:
         if int(alpha.min()) < 255:
-            log.warning("%s: JPEG has no transparency: the transparent parts are flattened over white", dest.name)
+            log.warning("%s: JPEG has no transparency: the transparent parts are flattened over white", said)
             image_rgb = _over_white(image_rgb, alpha)
         alpha = None
     pixels = luma(image_rgb) if meta.grey else image_rgb
-    write = _writer(fmt, pixels, alpha, meta, photo, provenance, name=dest.name, quality=quality,
+    write = _writer(fmt, pixels, alpha, meta, photo, provenance, name=said, quality=quality,
                     png_compress_level=png_compress_level, webp_method=webp_method)
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
 
