@@ -64,7 +64,7 @@ from faceapp.core.geometry import aligned_crop_problem, check_aligned_crop, chec
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
-from faceapp.core.photo_inputs import list_photos, not_photos_text
+from faceapp.core.photo_inputs import is_folder, list_photos, not_photos_text
 from faceapp.core.photo_io import file_is_whole, max_pixels_accepted, probe_photo, quiet_pillow_warnings, read_photo
 from faceapp.core.preferences import OUTPUT_FORMATS, PHOTO_SUFFIXES, Preferences
 from faceapp.core.progress import drive
@@ -117,7 +117,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
     found: list[tuple[Path, Path]] = []
     results, others, unreadable, subfolders = 0, [], [], []
     for path in map(Path, paths):
-        if path.is_dir():
+        if is_folder(path):
             listing = list_photos(path, recursive=recursive)
             found += [(file, listing.relative(file)) for file in listing.photos]
             results += len(listing.earlier_results)
@@ -151,9 +151,12 @@ def missing_input_problem(argument: str | Path) -> str | None:
     """What is wrong with an input named on the command line that does not exist (None if it does):
     "there is no such folder" for a name ending in a separator, else "no such file or folder"."""
     path = Path(argument)
-    if path.exists() or path.is_symlink():  # a broken link: reading it says where it points
-        return None
     text = os.fspath(argument)
+    try:
+        if path.exists() or path.is_symlink():  # a broken link: reading it says where it points
+            return None
+    except OSError as error:  # (a name too long for the system: batch QA, a traceback stopped the batch)
+        return f"{path_text(text)}: cannot read it: {(error.strerror or str(error)).lower()}."
     separators = (os.sep, os.altsep) if os.altsep else (os.sep,)
     what = "folder" if text.endswith(separators) else "file or folder"
     return f"{path_text(text)}: cannot read it: there is no such {what}."
@@ -785,10 +788,13 @@ def run_restore(args: argparse.Namespace) -> int:
     inputs = _without_masks(found, args.mask)
     if not inputs:
         print("error: no photos found in the given folders", file=sys.stderr)
-        if args.json:  # a script reading stdout gets its document, as after photos that failed (usage errors: none)
-            _print_summary(args, [], 0, seconds=time.monotonic() - started)
+        if args.json:  # a script reading stdout gets its document, as after photos that failed (usage errors: none),
+            # each folder named a failed input (batch QA: exit 1 with "failed": 0 read as success)
+            empty = [{"input": path_json(folder), "status": "failed", "error": f"{path_text(folder)}: no photos found in it.",
+                      "error_kind": "no_photos"} for folder in args.inputs]
+            _print_summary(args, empty, len(empty), seconds=time.monotonic() - started)
         return EXIT_FAILURE
-    photos = [(path, relative) for path, relative in inputs if not path.is_dir()]  # (a folder not listed: no result)
+    photos = [(path, relative) for path, relative in inputs if not is_folder(path)]  # (a folder not listed: no result)
     if restorer.given_faces and len(photos) > 1:  # (QA: one box drew a ghostly face into every landscape of a folder)
         given = " and ".join(name for name, used in (("--face-box", args.face_box), ("--face-landmarks", args.face_landmarks))
                              if used)
@@ -845,7 +851,7 @@ def run_restore(args: argparse.Namespace) -> int:
             try:
                 if path in missing:
                     raise ImageError(missing[path])
-                if path.is_dir():  # (collect_inputs lists a folder only when it could not look into it)
+                if is_folder(path):  # (collect_inputs lists a folder only when it could not look into it)
                     raise ImageError(unlisted_folder_problem(path))
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_json(path), "status": "skipped",

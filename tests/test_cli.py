@@ -812,10 +812,25 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
     code, out, err = _run(capsys, tmp_path, "--no-progress")
     assert code == 1 and "no photos found" in err and out == ""
     code, out, _ = _run(capsys, tmp_path, "--no-progress", "--json")  # (QA: stdout was empty, a script's parser failed)
-    assert code == 1 and json.loads(out)["inputs"] == 0 and json.loads(out)["results"] == []
+    assert code == 1 and json.loads(out)["inputs"] == 1 and json.loads(out)["failed"] == 1  # (batch QA: "failed": 0)
+    assert json.loads(out)["results"] == [{"input": str(tmp_path), "status": "failed", "error_kind": "no_photos",
+                                           "error": f"{tmp_path}: no photos found in it."}]
     code, _, err = _run(capsys, tmp_path, "--no-progress")
     assert "note: left out 3 files in the folders that are not photos faceapp reads (.psd ×2, 1 broken link); " \
            "it reads .avif, .bmp, .heic, .heif, .hif, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
+
+
+def test_a_name_too_long_for_the_system_fails_alone(tmp_path, testdata_dir, capsys):
+    """Batch QA: a name of over 255 bytes stopped the whole batch with a traceback, the photos named
+    beside it not restored and no --json document printed."""
+    long = tmp_path / ("x" * 300 + ".jpg")
+    code, out, err = _run(capsys, long, testdata_dir / "photos" / "cf_04.jpg", "-o", tmp_path / "out", "--json",
+                          "--no-progress", *FACE)
+    assert code == 1
+    document = json.loads(out)
+    assert (document["restored"], document["failed"]) == (1, 1)
+    [failed] = [r for r in document["results"] if r["status"] == "failed"]
+    assert failed["error_kind"] == "unreadable" and failed["error"].endswith("cannot read it: file name too long.")
 
 
 def test_format_aliases_and_the_fields_a_pattern_may_use(tmp_path, testdata_dir, capsys):

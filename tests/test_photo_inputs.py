@@ -50,6 +50,29 @@ def test_recursive_listing_skips_hidden_folders_and_gives_relative_paths(tmp_pat
     assert album / ".thumbnails" in listing.hidden
 
 
+def test_a_tree_deeper_than_the_system_takes_lists_what_it_can(tmp_path):
+    """Batch QA: an archive's folders nested past the system's longest path (4,096 bytes on Linux)
+    stopped the listing with a traceback. What lies within reach is listed; the rest is unreadable."""
+    import os
+
+    album = tmp_path / "album"
+    _photo(album / "top.jpg")
+    deep = os.open(album, os.O_RDONLY)
+    try:
+        for level in range(20):  # (made from inside, a step at a time: the whole path is too long to name)
+            name = f"{level:02d}" + "y" * 240
+            os.mkdir(name, dir_fd=deep)
+            inner = os.open(name, os.O_RDONLY, dir_fd=deep)
+            os.close(deep)
+            deep = inner
+    finally:
+        os.close(deep)
+    for recursive in (True, False):
+        listing = list_photos(album, recursive=recursive)
+        assert listing.photos == (album / "top.jpg",)
+    assert list_photos(album, recursive=True).unreadable  # said, not raised
+
+
 def test_a_caller_can_tell_a_folder_without_photos(tmp_path):
     album = tmp_path / "empty"
     album.mkdir()

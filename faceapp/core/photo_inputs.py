@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +64,9 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
     for path in sorted(_entries(folder, recursive, hidden, unreadable)):
         if path.name.startswith("."):
             hidden.append(path)
-        elif path.is_dir():
+        elif is_folder(path):
             subfolders.append(path)  # only when not recursive: os.walk keeps sub-folders out of the files
-        elif not path.is_file() or path.suffix.lower() not in PHOTO_SUFFIXES:
+        elif not _is_file(path) or path.suffix.lower() not in PHOTO_SUFFIXES:
             others.append(path)
         elif is_faceapp_output(path):
             results.append(path)
@@ -94,7 +94,7 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
         top_path = Path(top)
         # within one folder, its sub-folders before links (a link elsewhere in the tree to a folder
         # listed later still lists that folder under the link's name)
-        folders.sort(key=lambda name: ((top_path / name).is_symlink(), name))
+        folders.sort(key=lambda name: (_is_link(top_path / name), name))
         for name in list(folders):
             real = os.path.realpath(top_path / name)
             if name.startswith("."):
@@ -108,13 +108,39 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
     return found
 
 
+def is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder (or a link to one); False where the system cannot look at it: a
+    name or path longer than it takes, which pathlib passes on as an error (batch QA: one such name
+    stopped a whole batch with a traceback). Reading it then says what is wrong."""
+    return _looked_at(path.is_dir)
+
+
+def _is_file(path: Path) -> bool:
+    return _looked_at(path.is_file)
+
+
+def _is_link(path: Path) -> bool:
+    return _looked_at(path.is_symlink)
+
+
+def _exists(path: Path) -> bool:
+    return _looked_at(path.exists)
+
+
+def _looked_at(test: Callable[[], bool]) -> bool:
+    try:
+        return test()
+    except OSError:
+        return False
+
+
 def not_photos_text(paths: Iterable[Path]) -> str:
     """What the files :func:`list_photos` left out as not photos are, in short, e.g.
     ``.psd ×2, .txt, 1 broken link``."""
     kinds: Counter[str] = Counter()
     links = 0
     for path in paths:
-        if path.is_symlink() and not path.exists():
+        if _is_link(path) and not _exists(path):
             links += 1
         else:
             kinds[path.suffix.lower() or "no suffix"] += 1
