@@ -182,6 +182,9 @@ class _Restorer:
             raise ValueError(f"--mask {path_text(args.mask)}: there is no such file or folder")
         if args.output is not None and args.output.exists() and not args.output.is_dir():
             raise ValueError(f"-o {path_text(args.output)}: that is a file; -o names the folder the results go to")
+        if args.output is not None and (link := _broken_link_on_the_way(args.output)) is not None:
+            raise ValueError(f"-o {path_text(args.output)}: {path_text(link)} is a link to {path_text(os.readlink(link))}, "
+                             "which does not exist (a drive that is not connected?)")
         if args.output is not None and (blocker := _file_in_the_way(args.output)) is not None:
             raise ValueError(f"-o {path_text(args.output)}: cannot make that folder, {path_text(blocker)} is a file")
         if args.detector_dir is not None and not args.download_detector and not args.detector_dir.is_dir():
@@ -681,6 +684,15 @@ def _nearest_existing(folder: Path) -> Path:
     while not folder.exists() and folder.parent != folder:
         folder = folder.parent
     return folder
+
+
+def _broken_link_on_the_way(folder: Path) -> Path | None:
+    """``folder`` or the first of its parents that is a link to nothing (batch QA: an output folder
+    linked to a drive not connected failed every photo with "a file of that name is in the way")."""
+    for path in (folder, *folder.parents):
+        if os.path.islink(path) and not path.exists():
+            return path
+    return None
 
 
 def _file_in_the_way(folder: Path) -> Path | None:

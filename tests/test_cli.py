@@ -820,6 +820,16 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
            "it reads .avif, .bmp, .heic, .heif, .hif, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
 
+def test_an_output_folder_linked_to_a_drive_not_connected_is_a_usage_error(tmp_path, testdata_dir, capsys):
+    """Batch QA: -o naming a link to an unplugged drive failed every photo, each with "a file of
+    that name is in the way"; it is said once, before any work, with where the link points."""
+    (tmp_path / "out").symlink_to(tmp_path / "usb" / "restored")
+    for output in (tmp_path / "out", tmp_path / "out" / "2019"):
+        code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "-o", output, "--no-progress", *FACE)
+        assert code == 2
+        assert f"{tmp_path / 'out'} is a link to {tmp_path / 'usb' / 'restored'}, which does not exist" in err
+
+
 def test_a_name_too_long_for_the_system_fails_alone(tmp_path, testdata_dir, capsys):
     """Batch QA: a name of over 255 bytes stopped the whole batch with a traceback, the photos named
     beside it not restored and no --json document printed."""
