@@ -392,7 +392,8 @@ class _Restorer:
                 way = ("nothing to restore in it (a face the detector missed can be given with --face-box or "
                        "--face-landmarks, with this photo alone)" if self.batch else
                        "Give one with --face-box or --face-landmarks, or use --aligned for face crops")
-                raise NoFaceFoundError(f"{path}: no face found{': ' if self.batch else '. '}{way}.{mask_hint}")
+                raise NoFaceFoundError(f"{path}: no face found{': ' if self.batch else '. '}{way}.{mask_hint}"
+                                       f"{application.other_pages_note(photo)}")
             if too_small:
                 tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
                            file=sys.stderr)

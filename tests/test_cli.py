@@ -975,6 +975,12 @@ def test_a_multi_page_tiff_says_only_its_first_page_is_restored(tmp_path, testda
     assert err.count(f"note: {scan} has 3 pages: only the first is restored.") == 1
     [record] = json.loads(out)["results"]
     assert record["pages"] == 3 and record["status"] == "ok"
+    # Batch QA: a scan whose face is on its second page said only "no face found"
+    blank = Image.new("RGB", first.size, (200, 190, 180))
+    blank.save(scan, save_all=True, append_images=[first])
+    code, out, _ = _run(capsys, scan, "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 1 and json.loads(out)["results"][0]["error"].endswith(
+        "Only the first of its 2 pages was looked at: save the page with the faces as a photo of its own.")
 
 
 def test_a_48_bit_scan_keeps_16_bits_as_png_and_says_when_it_cannot(tmp_path, testdata_dir, capsys):

@@ -112,6 +112,17 @@ def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window,
     assert sum("No face" in n.text and n.subject == path for n in window.notices.notices()) == 1
 
 
+def test_a_scan_whose_faces_are_on_a_later_page_says_only_its_first_was_looked_at(window, qtbot, tmp_path):
+    """Batch QA: a two-page scan, its face on the second page, said only "no face found"."""
+    scan = tmp_path / "scan.tif"
+    wall = Image.fromarray(np.full((200, 300, 3), 128, np.uint8))
+    wall.save(scan, save_all=True, append_images=[wall])
+    load(window, qtbot, scan)
+    [notice] = [n for n in window.notices.notices() if "No face was found" in n.text]
+    assert "No face was found in scan.tif. Only the first of its 2 pages was looked at: save the page with the faces " \
+           "as a photo of its own." in notice.text
+
+
 def test_the_no_face_notice_goes_once_a_face_box_is_drawn(window, qtbot, tmp_path):
     """A box drawn on a photo without a face answers its notice: it goes, and stays gone while the
     photo is restored and another one shown; a notice about another photo without a face stays."""

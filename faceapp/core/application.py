@@ -311,6 +311,15 @@ def misnamed_note(photo: Photo, fmt: str, *, format_chosen: bool, keep_lossless:
             f"({keep_lossless('PNG' if stored == 'BMP' else stored)} to keep it lossless).")
 
 
+def other_pages_note(photo: Photo) -> str:
+    """For a photo in which no face was found: that only the first of its pages was looked at, when
+    it has more (batch QA: a scan's face on its second page was only "no face found"); else ""."""
+    if photo.pages <= 1:
+        return ""
+    return (f" Only the first of its {photo.pages} pages was looked at: save the page with the faces as a photo "
+            "of its own.")
+
+
 def result_notes(photo: Photo, fmt: str, *, keep_16_bits: bool, eight_bit_setting: str, format_chosen: bool,
                  keep_lossless: Callable[[str], str]) -> list[str]:
     """Everything both front-ends say, after the photo's name, of how its result written as ``fmt``
