@@ -244,8 +244,27 @@ def test_the_brush_paints_under_the_notices_over_the_photo_and_their_buttons_sti
     assert painted[round(top.y()), round(top.x())] == 255  # the stroke reached the photo
     end = window.compare.widget_to_image(QPointF(banner.mapTo(window.compare, start + QPoint(40, 0))))
     assert painted[round(end.y()), round(end.x())] == 255  # and its drag too
+    assert window.notices.widget().cursor().shape() == window.damage.cursor().shape()  # the brush's cursor
+    qtbot.mouseMove(banner, start + QPoint(80, 0))  # a hover over the banner shows where the brush would paint
+    assert window.damage._hover is not None and window.damage._hover.x() > window.compare.image_to_widget(end).x()
+
+    # A stroke let go above the photo ends there: hovering over the photo afterwards paints nothing
+    qtbot.mousePress(banner, Qt.MouseButton.LeftButton, pos=start + QPoint(0, 2))
+    above = start - QPoint(0, banner.mapTo(window, start).y() + 20)  # over the window's menu bar
+    qtbot.mouseMove(banner, above)
+    qtbot.mouseRelease(banner, Qt.MouseButton.LeftButton, pos=above)
+    painted = editor.mask().copy()
+    middle = window.compare.rect().center()
+    qtbot.mouseMove(window.damage, middle)
+    qtbot.mouseMove(window.damage, middle + QPoint(30, 30))
+    np.testing.assert_array_equal(editor.mask(), painted)
     close = next(b for b in banner.parentWidget().findChildren(QPushButton) if b.text() == "✕")
-    pixels = int((painted > 0).sum())
+    under_close = window.compare.widget_to_image(QPointF(close.mapTo(window.compare, close.rect().center())))
+    editor.begin_stroke(under_close.x(), under_close.y(), radius=6, erase=False)  # damage under the button
+    editor.end_stroke()
+    pixels = int((editor.mask() > 0).sum())
+    qtbot.mouseClick(close, Qt.MouseButton.RightButton)  # a right click on the button: no erasing under it
+    assert int((editor.mask() > 0).sum()) == pixels
     qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not any(n.text.startswith("A note") for n in window.notices.notices()))
     assert int((editor.mask() > 0).sum()) == pixels  # the close button closed, and painted nothing

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QCursor, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -116,7 +116,6 @@ class _Banner(QFrame):
         super().__init__(parent)
         self.notice = notice
         self.setObjectName("notice")
-        self.set_see_through(False)
         self.setAccessibleName({"info": "Notice", "warning": "Warning", "error": "Error"}[notice.level])
         self.setAccessibleDescription(notice.text)
         label = QLabel(notice.text)
@@ -143,9 +142,14 @@ class _Banner(QFrame):
         layout.addWidget(dismiss)
         for button in self.findChildren(QPushButton):  # (a tool's cross cursor is for the photo)
             button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.set_see_through(False)
 
     def set_see_through(self, on: bool) -> None:
-        """Let the photo show through the banner's background (its text and buttons stay solid)."""
+        """Let the photo show through the banner's background (its text and buttons stay solid), and
+        the pointer's moves without a button reach the stack it is in (Qt drops them at a widget
+        that does not track the mouse: review, the brush's ring went out over the banners)."""
+        self.setMouseTracking(on)
+        self._label.setMouseTracking(on)
         back, text = _COLOURS[self.notice.level]
         if on:
             colour = QColor(back)
@@ -231,7 +235,8 @@ class NotificationArea(QScrollArea):
         elif watched is self.widget() and self._aside and self._host is not None:
             if event.type() in _PASSED_ON:
                 return self._pass_on(event)
-            if event.type() == QEvent.Type.Leave and self._passed_to is not None:
+            if (event.type() == QEvent.Type.Leave and self._passed_to is not None
+                    and QApplication.mouseButtons() == Qt.MouseButton.NoButton):  # (not while a stroke goes on)
                 QApplication.sendEvent(self._passed_to, QEvent(QEvent.Type.Leave))  # (a brush ring left behind)
                 self._passed_to = None
         return super().eventFilter(watched, event)
@@ -250,7 +255,9 @@ class NotificationArea(QScrollArea):
         self.widget().setMouseTracking(on)  # (the brush's ring follows the pointer over the banners)
         for banner in self._banners:
             banner.set_see_through(on)
-        if not on:
+        if on and self._host is not None:  # the tool's cursor over the banners too, from the first move
+            self.widget().setCursor(self._beneath(QPointF(self._host.rect().center())).cursor())
+        else:
             self.widget().unsetCursor()
             self._passed_to = None
 
@@ -259,12 +266,17 @@ class NotificationArea(QScrollArea):
 
     def _pass_on(self, event: QMouseEvent) -> bool:
         """Send ``event`` (the pointer's, on the banners) to what lies under the banners at its
-        place: a press's drag and release follow it there."""
+        place: a press's drag and release follow it there, wherever the pointer goes (review: a
+        stroke let go above the photo never ended). A press on a banner's button that the button
+        does not take (a right click) is the banner's: it erased the photo under a close button."""
         host = self._host
         assert host is not None
         at = self.widget().mapTo(host, event.position())
-        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick) \
-                or self._passed_to is None or event.buttons() == Qt.MouseButton.NoButton:
+        pressed = event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
+        if pressed and isinstance(self.widget().childAt(event.position().toPoint()), QPushButton):
+            return True
+        hover = event.type() == QEvent.Type.MouseMove and event.buttons() == Qt.MouseButton.NoButton
+        if pressed or hover or self._passed_to is None:
             self._passed_to = self._beneath(at)
         target = self._passed_to
         passed = QMouseEvent(event.type(), target.mapFrom(host, at), event.globalPosition(), event.button(),
