@@ -184,7 +184,7 @@ class _Restorer:
             raise ValueError(f"-o {path_text(args.output)}: that is a file; -o names the folder the results go to")
         if args.output is not None and (link := _broken_link_on_the_way(args.output)) is not None:
             raise ValueError(f"-o {path_text(args.output)}: {path_text(link)} is a link to {path_text(os.readlink(link))}, "
-                             "which does not exist (a drive that is not connected?)")
+                             "which cannot be reached (a drive that is not connected?)")
         if args.output is not None and (blocker := _file_in_the_way(args.output)) is not None:
             raise ValueError(f"-o {path_text(args.output)}: cannot make that folder, {path_text(blocker)} is a file")
         if args.detector_dir is not None and not args.download_detector and not args.detector_dir.is_dir():
@@ -804,7 +804,7 @@ def run_restore(args: argparse.Namespace) -> int:
         if args.json:  # a script reading stdout gets its document, as after photos that failed (usage errors: none),
             # each folder named a failed input (batch QA: exit 1 with "failed": 0 read as success)
             empty = [{"input": path_json(folder), "status": "failed", "error": f"{path_text(folder)}: no photos found in it.",
-                      "error_kind": "no_photos"} for folder in args.inputs]
+                      "error_kind": "no_photos"} for folder in dict.fromkeys(map(Path, args.inputs))]
             _print_summary(args, empty, len(empty), seconds=time.monotonic() - started)
         return EXIT_FAILURE
     photos = [(path, relative) for path, relative in inputs if not is_folder(path)]  # (a folder not listed: no result)

@@ -133,6 +133,6 @@ def test_a_damaged_profile_is_named_with_its_photo_and_left_out_of_the_result(tm
     with caplog.at_level("WARNING"):
         photo = read_photo(path)
     assert photo.icc is None and photo.srgb is photo.rgb
-    assert "scan.jpg: its ICC colour profile is damaged" in caplog.text
+    assert "scan.jpg: its ICC colour profile cannot be used (damaged" in caplog.text
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as result:
         assert not result.info.get("icc_profile")

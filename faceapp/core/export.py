@@ -374,8 +374,9 @@ class _ResultMetadata:
 
 def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, int],
                      provenance: dict[str, Any] | None) -> _ResultMetadata:
-    """The metadata of a ``size`` (width, height) result of ``photo`` written as ``fmt`` to a file
-    called ``name`` (said in warnings), with ``provenance`` (see the module's notes)."""
+    """The metadata of a ``size`` (width, height) result of ``photo`` written as ``fmt``, with
+    ``provenance`` (see the module's notes); ``name``: what warnings name (the photo, see
+    :func:`export_photo`)."""
     width, height = size
     scale = (width / photo.width, height / photo.height) if photo is not None else (1.0, 1.0)
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
@@ -431,7 +432,8 @@ def _writer(fmt: str, pixels: np.ndarray, alpha: np.ndarray | None, meta: _Resul
             provenance: dict[str, Any] | None, *, name: str, quality: int, png_compress_level: int,
             webp_method: int) -> Callable[[IO[bytes]], None]:
     """What writes ``pixels`` (+ ``alpha``) with ``meta`` as a ``fmt`` file to an open handle
-    (:func:`_write_atomically` gives it the temporary file); ``name``: the file's, said in warnings."""
+    (:func:`_write_atomically` gives it the temporary file); ``name``: what warnings name (the photo,
+    see :func:`export_photo`)."""
     exif, xmp, icc, dpi = meta.exif, meta.xmp, meta.icc, meta.dpi
     if fmt == "PNG":
         text = _png_text(photo, provenance)

@@ -607,15 +607,16 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
                      path, cmyk_profile_problem)
     else:
         (rgb, alpha, icc), cmyk_profiled, cmyk_profile_problem = _to_rgb8(upright, icc), False, None
-        if icc is not None and not single_channel and not colour.usable(icc):
-            # (photo-archivist QA: the damaged profile went into the result, whose EXIF said sRGB,
-            # and the note named no photo)
-            log.warning("%s: its ICC colour profile is damaged: its pixels are taken as sRGB, and its result "
-                        "is written without that profile", path)
-            icc = None
+    unusable = icc is not None and not cmyk and not single_channel and not colour.usable(icc)
+    if unusable:  # (photo-archivist QA: a damaged profile went into the result, whose EXIF said
+        icc = None  # sRGB, and the note named no photo)
     if icc is None and not cmyk and not single_channel and _exif_says_adobe_rgb(exif):
         icc = icc_profiles.adobe_rgb_compatible()  # (as Photoshop and Lightroom read it)
-        log.info("%s: its EXIF says Adobe RGB without a profile: read as Adobe RGB (1998)", path)
+        log.info("%s: its EXIF says Adobe RGB without %s: read as Adobe RGB (1998)", path,
+                 "a profile it can use" if unusable else "a profile")
+    elif unusable:
+        log.warning("%s: its ICC colour profile cannot be used (damaged, or made to convert one way only): its "
+                    "pixels are taken as sRGB, and its result is written without that profile", path)
     if fmt == "HEIF" and icc is None and isinstance(image.info.get("nclx_profile"), dict):
         converted = colour.nclx_to_srgb(rgb, image.info["nclx_profile"])  # its colour as code points, not a profile
         rgb = rgb if converted is None else converted
