@@ -85,12 +85,13 @@ def detector_index(face_result: Any, position: int) -> int:
     return index if isinstance(index, int) else position
 
 
-def no_face_found(path: Path, left_out: str | None = None, *, pages: str = "") -> NoFaceFoundError:
-    """The error for a photo without a face; its ``path`` lets the notice's button show that photo.
-    ``left_out``: why faces the detector found were not kept (too small), when that is the reason;
-    ``pages``: :func:`~faceapp.core.application.other_pages_note`."""
+def no_face_found(path: Path, photo: Any, left_out: str | None = None) -> NoFaceFoundError:
+    """The error for ``photo`` (read from ``path``) without a face; its ``path`` lets the notice's
+    button show that photo. ``left_out``: why faces the detector found were not kept (too small),
+    when that is the reason. A photo of several pages says only its first was looked at."""
     error = NoFaceFoundError((f"No face was found in {path.name}." if left_out is None
-                              else f"No face large enough was found in {path.name}: {left_out}.") + pages)
+                              else f"No face large enough was found in {path.name}: {left_out}.")
+                             + other_pages_note(photo))
     error.path = path
     return error
 
@@ -304,7 +305,7 @@ class Session(QObject):
         entry.restore_when_loaded, restore = False, restore or entry.restore_when_loaded
         self.entryChanged.emit(path)
         if not entry.faces:  # what its result would be waits for a face (a box drawn on it)
-            self.error.emit(no_face_found(path, left_out, pages=other_pages_note(entry.photo)))
+            self.error.emit(no_face_found(path, entry.photo, left_out))
             self._album_ended(path, restored=False, left_out=True)
             return
         self._result_notes(path, entry)
@@ -333,7 +334,7 @@ class Session(QObject):
             if entry is None or entry.photo is None or self.restoring(path):
                 continue
             if not entry.faces:
-                self.error.emit(no_face_found(path, pages=other_pages_note(entry.photo)))  # as when it loaded
+                self.error.emit(no_face_found(path, entry.photo))  # as when it loaded
                 self._album_ended(path, restored=False, left_out=True)
                 continue
             if not entry.enabled_faces():
