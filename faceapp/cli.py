@@ -1028,6 +1028,7 @@ def _show_warnings_as_notes() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``faceapp-cli``; return the exit code."""
     _show_warnings_as_notes()
+    _escape_what_the_terminal_cannot_show()
     given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -1053,6 +1054,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "restore" and args.json:  # (QA: a script reading stdout got nothing to parse)
             print_json(unreached_document(args.inputs))
         return EXIT_INTERRUPTED
+
+
+def _escape_what_the_terminal_cannot_show() -> None:
+    """A terminal whose encoding is not UTF-8 (``LANG=en_US.ISO-8859-1``) gets ``\\u2026`` for a
+    character it cannot show, not a UnicodeEncodeError (unicode QA: ``restore --help``, with its '…',
+    and ``models list``, with its '—', ended in a traceback)."""
+    for stream in (sys.stdout, sys.stderr):
+        if callable(getattr(stream, "reconfigure", None)) and (stream.errors or "strict") == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _reader_went_away() -> int:

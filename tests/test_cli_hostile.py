@@ -484,6 +484,18 @@ def test_the_command_is_the_launcher_and_exits_as_the_cli_does():
     assert done.returncode == 2 and "usage: faceapp-cli restore" in done.stderr
 
 
+
+@pytest.mark.parametrize("command", [["restore", "--help"], ["models", "list"]])
+def test_a_terminal_that_is_not_utf8_gets_escapes_not_a_traceback(tmp_path, command):
+    """LANG=en_US.ISO-8859-1: the help's '…' and the model list's '—' are written as escapes (unicode
+    QA: a UnicodeEncodeError traceback, exit 1)."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "FACEAPP_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "faceapp.cli_launcher", *command], capture_output=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr.decode("latin-1")[-2000:]
+    out = done.stdout.decode("latin-1")
+    assert "Traceback" not in done.stderr.decode("latin-1") and "\\u20" in out and "faceapp" in out
+
 def test_an_unexpected_error_fails_its_photo_and_prints_its_traceback(tmp_path, testdata_dir, capsys, monkeypatch):
     """A bug fails one photo, not the batch, and its traceback is on stderr: the CLI has no log file,
     so that is its only record (review: the warnings-as-notes handler had made it a bare note)."""

@@ -37,6 +37,26 @@ def test_qt_options_are_left_to_qt_and_the_rest_checked_before_it_starts(tmp_pat
     assert parse_arguments(without_qt_options(["-platform", "offscreen", "a.jpg"])).photos == [Path("a.jpg")]
 
 
+
+def test_a_photo_name_that_is_not_utf8_reaches_faceapp_not_qt(tmp_path):
+    """"Open with faceapp" on caf\xe9.jpg (a Latin-1 name from an old CD): PySide6 crashed the
+    process (exit 139) when the QApplication was given the name; it is given the Qt options only."""
+    import os
+    import subprocess
+
+    from faceapp.gui.app import qt_arguments
+
+    name = os.fsdecode(b"caf\xe9.jpg")
+    assert qt_arguments(["faceapp", "-platform", "offscreen", name, "-style=fusion"]) == [
+        "faceapp", "-platform", "offscreen", "-style=fusion"]
+    script = ("import os, sys; from faceapp.gui.app import create_application; "
+              "app = create_application(['faceapp', os.fsdecode(b'caf\\xe9.jpg'), '-platform', 'offscreen']); "
+              "print(app.platformName())")
+    env = {**os.environ, "QT_QPA_PLATFORM": "", "FACEAPP_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "offscreen"  # Qt's own option still reaches Qt
+
 @pytest.mark.parametrize(("args", "code", "says"), [
     (["--help"], 0, "usage: faceapp"),
     (["--bogus"], 2, "unrecognized arguments: --bogus"),

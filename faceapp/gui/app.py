@@ -76,7 +76,7 @@ def create_application(argv: list[str] | None = None):
         return existing
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication(argv if argv is not None else sys.argv)
+    app = QApplication(qt_arguments(argv if argv is not None else sys.argv))
     app.setApplicationName("faceapp")
     app.setOrganizationName("faceapp")
     from faceapp import __version__, paths
@@ -147,19 +147,42 @@ _QT_FLAGS = frozenset({"reverse", "nograb", "dograb", "sync", "widgetcount"})
 def without_qt_options(args: list[str]) -> list[str]:
     """``args`` less Qt's own options (``-platform offscreen``, ``-style=fusion``, ``--reverse``…),
     which the QApplication reads, so that faceapp's arguments can be checked before Qt starts."""
-    kept, skip = [], False
+    return _split_qt_options(args)[0]
+
+
+def qt_arguments(argv: list[str]) -> list[str]:
+    """What the QApplication is given of the command line ``argv``: the program and Qt's own options,
+    not the photos. A name that is not UTF-8 (``caf\udce9.jpg``, from an old CD or a FAT drive) has no
+    Qt string, and PySide6 crashed the process on one (unicode QA: exit 139 on "Open with faceapp")."""
+    program = argv[0] if argv and _has_text(argv[0]) else "faceapp"
+    return [program] + [arg for arg in _split_qt_options(argv[1:])[1] if _has_text(arg)]
+
+
+def _has_text(arg: str) -> bool:
+    try:
+        arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _split_qt_options(args: list[str]) -> tuple[list[str], list[str]]:
+    """(faceapp's arguments, Qt's options with their values) of ``args``."""
+    kept, qt, skip = [], [], False
     for index, arg in enumerate(args):
         if skip:
             skip = False
+            qt.append(arg)
             continue
         if arg == "--":
-            return kept + args[index:]
+            return kept + args[index:], qt
         name, has_value = arg.lstrip("-").partition("=")[::2], "=" in arg
         if arg.startswith("-") and not Path(arg).exists() and name[0] in _QT_OPTIONS_WITH_VALUE | _QT_FLAGS:
             skip = name[0] in _QT_OPTIONS_WITH_VALUE and not has_value
+            qt.append(arg)
             continue
         kept.append(arg)
-    return kept
+    return kept, qt
 
 
 def missing_display() -> str | None:
