@@ -611,6 +611,21 @@ def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
     assert code == 0 and "--skip-existing" in out
 
 
+
+def test_skip_existing_knows_its_results_after_their_names_changed_unicode_form(tmp_path, testdata_dir, capsys):
+    """Unicode QA: a photo and its result renamed from composed to decomposed form (a Mac, a NAS, a
+    sync tool) were restored again, as "Zoë café_restored_2.jpg"."""
+    composed, decomposed = "Zo\u00eb caf\u00e9", "Zoe\u0308 cafe\u0301"
+    album = _album(tmp_path, testdata_dir, f"{composed}.jpg")
+    out_dir = tmp_path / "out"
+    options = ("-o", out_dir, "--no-progress", *FACE)
+    assert _run(capsys, album, *options)[0] == 0
+    (album / f"{composed}.jpg").rename(album / f"{decomposed}.jpg")
+    (out_dir / f"{composed}_restored.jpg").rename(out_dir / f"{decomposed}_restored.jpg")
+    code, out, _ = _run(capsys, album, *options, "--skip-existing", "--json")
+    assert code == 0 and json.loads(out)["skipped"] == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == [f"{decomposed}_restored.jpg"]
+
 @pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "tif"])
 def test_skip_existing_restores_again_a_result_cut_short(tmp_path, testdata_dir, capsys, fmt):
     """QA: a result cut by an interrupted copy or sync counted as restored; it is restored again, in

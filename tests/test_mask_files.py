@@ -77,6 +77,15 @@ def test_a_mask_named_with_mask_wins_and_a_mask_folder_of_its_own_needs_no_judgi
     assert match_mask(masks, photo).mask == elsewhere
 
 
+def test_a_mask_is_found_whichever_unicode_form_its_name_is_in(tmp_path):
+    """Unicode QA: the photo's name decomposed ("e" + accent, as a Mac writes it), its mask's
+    composed: "holds no damage mask", and the mask was restored as a photo."""
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir(), masks.mkdir()
+    photo = _photo(photos / "Zoe\u0308.jpg")
+    mask = _mask(masks / "Zo\u00eb_mask.png")
+    assert match_mask(masks, photo).mask == mask
+
 def test_two_photos_or_two_masks_of_one_name_are_left_unclear(tmp_path):
     jpg, png = _photo(tmp_path / "old.jpg"), _photo(tmp_path / "old.png")
     inputs = [(jpg, jpg.relative_to(tmp_path)), (png, png.relative_to(tmp_path))]

@@ -33,6 +33,7 @@ from faceapp.core.faces import (UNSURE_FACE_SCORE, Face, alignment_transform, re
 from faceapp.core.halftone import descreen
 from faceapp.core.memory import MemoryLimit, check_memory_budget, face_area_of
 from faceapp.core.photo_io import Photo, jpeg_file_quality, probe_photo
+from faceapp.core.pathtext import same_name
 from faceapp.core.photo_restore import (Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo,
                                         photo_screen)
 from faceapp.core.preferences import Preferences
@@ -724,7 +725,8 @@ def is_result_of(result_file: Path, source: Path) -> bool:
         size = Path(source).stat().st_size
     except OSError:
         return False
-    if (recorded.get("name"), recorded.get("bytes")) != (Path(source).name, size):
+    name = recorded.get("name")  # (spelt as on the disk it was written from: unicode QA)
+    if not isinstance(name, str) or not same_name(name, Path(source).name) or recorded.get("bytes") != size:
         return False
     return "sha256" not in recorded or recorded["sha256"] == _sha256(source)
 
@@ -734,8 +736,8 @@ def is_result_of_another_version(result_file: Path, source: Path) -> bool:
     file ``source`` is now (another size, or SHA-256): an earlier version of it, edited since."""
     provenance = export.read_provenance(result_file) if result_file.is_file() else None
     recorded = provenance.get("source") if provenance is not None else None
-    return (isinstance(recorded, dict) and recorded.get("name") == Path(source).name
-            and not is_result_of(result_file, source))
+    return (isinstance(recorded, dict) and isinstance(recorded.get("name"), str)
+            and same_name(recorded["name"], Path(source).name) and not is_result_of(result_file, source))
 
 
 def earlier_result(dest: Path, source: Path) -> Path | None:

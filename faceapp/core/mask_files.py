@@ -20,6 +20,7 @@ from PIL import Image
 from faceapp import __version__
 from faceapp.core.errors import ExportError
 from faceapp.core.export import destination_problem, export_photo, file_key, read_provenance
+from faceapp.core.pathtext import name_forms
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -90,11 +91,13 @@ def _judged_share(path: str, _mtime_ns: int, _size: int) -> float | None:
 
 
 def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
-    """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``."""
+    """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``, its name in any
+    Unicode form (unicode QA: a photo's name decomposed, as a Mac writes it, and its mask's composed)."""
     for suffix in MASK_SUFFIXES:
-        candidate = folder / f"{stem}{suffix}"
-        if candidate.is_file() and file_key(candidate) != file_key(besides):
-            return candidate
+        for spelt in name_forms(stem):
+            candidate = folder / f"{spelt}{suffix}"
+            if candidate.is_file() and file_key(candidate) != file_key(besides):
+                return candidate
     return None
 
 

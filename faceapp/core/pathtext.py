@@ -7,7 +7,7 @@ escapes, for a message. :func:`path_text`, for messages, also escapes the
 characters of a name that would act on a terminal rather than show: control characters (a newline
 that splits a message, an escape sequence that recolours the terminal or moves its cursor) and the
 bidirectional overrides that display a name's end reversed (``photo\\u202egpj.exe``).
-:func:`file_problem` tells a missing file from a folder, a broken or looping symbolic link and an
+:func:`same_name` tells two spellings of one name apart from two names. :func:`file_problem` tells a missing file from a folder, a broken or looping symbolic link and an
 unreadable path, so messages say which it is; :func:`is_same_file` whether two paths name one file.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import unicodedata
 from pathlib import Path
 
 
@@ -24,6 +25,23 @@ def path_json(path: str | os.PathLike) -> str:
     surrogates (``os.fsdecode``), which the command line's JSON writes as escapes that read
     back to the same str."""
     return os.fsdecode(path)
+
+
+def same_name(first: str, second: str) -> bool:
+    """Whether two file names are one name spelt two ways: in Unicode's composed and decomposed forms
+    ("é" as one character or as "e" and an accent: a Mac, a NAS or a sync tool may turn one into the
+    other), or read under two locales (a name not decodable under the C locale kept as surrogates)."""
+    return _name_key(first) == _name_key(second)
+
+
+def name_forms(name: str) -> list[str]:
+    """``name`` as it is and in Unicode's composed (NFC) and decomposed (NFD) forms, each once."""
+    return list(dict.fromkeys((name, unicodedata.normalize("NFC", name), unicodedata.normalize("NFD", name))))
+
+
+def _name_key(name: str) -> str:
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
+    return unicodedata.normalize("NFC", text)
 
 
 def plain_text(text: str | bytes | os.PathLike) -> str:
