@@ -1118,3 +1118,20 @@ def test_why_a_write_failed_is_said_in_words():
     assert said(errno.EACCES) == "cannot write out/a.jpg: the folder out is read-only or not yours (permission denied)."
     assert said(errno.ENOSPC) == "cannot write out/a.jpg: the disk is full; free some space and try again."
     assert said(errno.EIO) == f"cannot write out/a.jpg: {os.strerror(errno.EIO)}."
+
+
+def test_a_folder_on_a_drive_not_connected_is_not_made(tmp_path, monkeypatch):
+    """``-o /media/ann/USB/restored`` with the drive unplugged: said, and nothing made on this disk."""
+    from faceapp.core import export
+
+    media = tmp_path / "media"
+    (media / "ann").mkdir(parents=True)
+    monkeypatch.setattr(export, "MOUNT_FOLDERS", (media,))
+    assert export.missing_drive(media / "USB" / "restored") == media / "USB"
+    assert export.missing_drive(media / "ann" / "USB" / "a" / "b") == media / "ann" / "USB"
+    assert export.missing_drive(tmp_path / "elsewhere" / "new") is None  # an ordinary new folder
+    with pytest.raises(ExportError, match="USB is not there"):
+        export.make_output_folder(media / "ann" / "USB" / "restored")
+    assert sorted(p.name for p in media.rglob("*")) == ["ann"]
+    export.make_output_folder(tmp_path / "elsewhere" / "new")
+    assert (tmp_path / "elsewhere" / "new").is_dir()

@@ -248,6 +248,26 @@ def test_a_saved_photo_takes_down_only_its_own_failed_saves_notice(window, qtbot
     assert not [n for n in window.notices.notices() if n.action == "save_as"]
 
 
+def test_save_into_an_output_folder_on_a_drive_gone_since_says_so_and_makes_nothing(window, qtbot, photo, tmp_path,
+                                                                                  monkeypatch):
+    """Settings QA: the output folder kept in the settings was on a drive not connected now; Save made
+    the whole path again on the computer's own disk and said "Saved"."""
+    from faceapp.core import export
+
+    media = tmp_path / "media"
+    (media / "ann").mkdir(parents=True)
+    monkeypatch.setattr(export, "MOUNT_FOLDERS", (media,))
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    drive = media / "ann" / "USB"
+    window.session.prefs = dataclasses.replace(window.session.prefs, output_folder=str(drive / "photos" / "restored"))
+    assert saved(window, qtbot, window.exports.save) == []
+    assert not drive.exists()
+    [notice] = [n for n in window.notices.notices() if n.level == "error"]
+    assert f"{drive} is not there" in notice.text and "not connected" in notice.text
+    drive.mkdir()  # connected (a folder here as a mount point would be)
+    assert [p.parent for p in saved(window, qtbot, window.exports.save)] == [drive / "photos" / "restored"]
+
 def test_an_export_onto_the_original_by_another_name_is_refused_before_any_work(window, qtbot, photo):
     """The original is never replaced, whatever its name: a hard link to it is the same file."""
     path = load(window, qtbot, photo)

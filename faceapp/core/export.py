@@ -248,10 +248,42 @@ def name_length(name: str) -> int:
     return len(name.encode("utf-16-le")) // 2 if os.name == "nt" else len(os.fsencode(name))
 
 
+#: Folders that removable drives are mounted in (Linux, macOS): a drive not connected has no folder there.
+MOUNT_FOLDERS = (Path("/media"), Path("/run/media"), Path("/mnt"), Path("/Volumes"))
+
+
+def missing_drive(folder: str | Path) -> Path | None:
+    """The drive ``folder`` is on when that drive is not connected (None otherwise): a Windows drive
+    letter that is not there, or a folder one or two down in :data:`MOUNT_FOLDERS` (``/mnt/USB``,
+    ``/media/ann/USB``) that the path goes through and that is missing."""
+    folder = Path(folder).absolute()
+    if folder.drive and not Path(folder.anchor).exists():
+        return Path(folder.anchor)
+    for mounts in MOUNT_FOLDERS:
+        if not folder.is_relative_to(mounts) or folder == mounts:
+            continue
+        here = mounts
+        for part in folder.relative_to(mounts).parts[:2]:  # /media/USB, /media/ann/USB, /run/media/ann/USB
+            here = here / part
+            if here.is_mount():
+                return None
+            if not here.exists():
+                return here
+        return None
+    return None
+
+
 def make_output_folder(folder: str | Path) -> None:
-    """Create the output folder ``folder`` (and its parents) when missing; ExportError says why it cannot be."""
+    """Create the output folder ``folder`` (and its parents) when missing; ExportError says why it
+    cannot be. On a drive that is not connected it is not made (settings QA: the output folder kept in
+    the window's settings was on an unplugged drive, and Save made its whole path again on the
+    computer's own disk, then said "Saved")."""
+    folder = Path(folder)
+    if not folder.is_dir() and (drive := missing_drive(folder)) is not None:
+        raise ExportError(f"cannot create the output folder {folder}: {drive} is not there (a drive that is not "
+                          "connected?). Connect it, or choose another output folder.")
     try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise ExportError(f"cannot create the output folder {folder}: a file of that name is in the way.") from None
     except OSError as exc:  # (its cause kept: a full or read-only disk stops a batch; review)
