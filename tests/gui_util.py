@@ -9,6 +9,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -81,8 +82,8 @@ def settings_store(folder: Path):
 
 def drop_files(widget, files: list[Path]) -> QDropEvent:
     """Deliver a drop of ``files`` onto ``widget`` as a file manager would."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
+    mime = QMimeData()  # (its names' bytes percent-encoded, as a file manager writes them)
+    mime.setUrls([QUrl("file://" + quote(os.fsencode(Path(f).absolute()))) for f in files])
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     widget.dropEvent(event)

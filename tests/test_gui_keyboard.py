@@ -188,6 +188,13 @@ def test_ctrl_page_down_and_up_step_through_the_photos(window, qtbot, photo, tes
     assert window.store.recent_files()[:3] == [photo.parent, other, first]
     window._fill_recent()
     assert [a.text() for a in window.recent_menu.actions()][:2] == [f"{photo.parent}{os.sep}", str(other)]
+    # an "&" in a name is shown, not taken as an access key; a long path is shortened in the middle (unicode QA)
+    anded, deep = photo.parent / "Oma & Opa.jpg", photo.parent.joinpath(*["a_long_folder_name"] * 30, "x.jpg")
+    window.store.add_recent([deep, anded])
+    window._fill_recent()
+    first, second = window.recent_menu.actions()[:2]
+    assert first.text() == str(anded).replace("&", "&&") and first.toolTip() == str(anded)
+    assert second.text().endswith("x.jpg") and "…" in second.text() and second.toolTip() == str(deep)
     assert window.actions_["next_photo"].shortcut() == QKeySequence("Ctrl+PgDown")
 
 

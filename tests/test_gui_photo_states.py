@@ -538,3 +538,20 @@ def test_the_panel_says_why_a_face_the_user_did_not_switch_off_is_off(window, qt
     assert said in window.run_panel.progress_text.text()
     window.session.toggle_face(path, 3)
     qtbot.waitUntil(lambda: said not in window.run_panel.progress_text.text())
+
+
+def test_a_photo_whose_name_is_not_utf8_opens_and_shows_its_bytes(window, qtbot, photo):
+    """Unicode QA: caf\xe9.jpg (a Latin-1 name, from an old CD) dropped gave "there is no such file";
+    opened from a folder, clicking it showed nothing: its path had lost the byte in Qt's strings."""
+    import os
+
+    odd = photo.with_name(os.fsdecode(b"caf\xe9.jpg"))
+    photo.rename(odd)
+    path = load(window, qtbot, odd)  # dropped, as a file manager encodes the name
+    assert window.current == path
+    other = load(window, qtbot, gui_util.Path(gui_util.shutil.copy(odd, odd.with_name("other.jpg"))))
+    assert window.current == other
+    window.filmstrip.select(path)  # clicked in the strip: it is shown
+    assert window.current == path
+    item = window.filmstrip.currentItem()
+    assert item.text() == "caf\\xe9.jpg" and window.windowTitle().startswith("caf\\xe9.jpg")

@@ -34,8 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceapp.core.pathtext import path_text
 from faceapp.gui.look import PHOTO_BACKGROUND, readable_on
 from faceapp.gui.photo_words import is_busy_state
+from faceapp.gui.url_paths import path_data, path_from_data
 
 _THUMB = QSize(84, 56)
 _TEXT_WIDTH_PX = 132
@@ -182,9 +184,9 @@ class Filmstrip(QListWidget):
         """Add ``path`` (a no-op if it is already there) with an optional thumbnail."""
         if path in self._items:
             return
-        item = QListWidgetItem(path.name)
-        item.setData(_PATH_ROLE, str(path))
-        item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, str(path))
+        item = QListWidgetItem(path_text(path.name))  # (a name that is not UTF-8 shows its bytes: caf\xe9.jpg)
+        item.setData(_PATH_ROLE, path_data(path))
+        item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, path_text(path))
         self._label(item, path, "")
         self._items[path] = item
         self.addItem(item)
@@ -216,8 +218,9 @@ class Filmstrip(QListWidget):
     def _label(item: QListWidgetItem, path: Path, state: str) -> None:
         """What a cell says besides its painting: the tooltip, and the accessible text a screen
         reader reads (the name and the state the cell shows)."""
-        item.setToolTip(f"{path}\n{state}" if state else str(path))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{path.name}, {state}" if state else path.name)
+        shown, name = path_text(path), path_text(path.name)
+        item.setToolTip(f"{shown}\n{state}" if state else shown)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{name}, {state}" if state else name)
 
     def _describe(self) -> None:
         """The strip's accessible description: how many photos it holds, or the hint painted when empty."""
@@ -255,7 +258,7 @@ class Filmstrip(QListWidget):
         """A drag gesture on a photo: ask the window to drag its result out."""
         item = self.currentItem()
         if item is not None:
-            self.dragOutRequested.emit(Path(item.data(_PATH_ROLE)))
+            self.dragOutRequested.emit(path_from_data(item.data(_PATH_ROLE)))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         super().paintEvent(event)
@@ -277,4 +280,4 @@ class Filmstrip(QListWidget):
 
     def _on_current_changed(self, current: QListWidgetItem | None, _previous: object) -> None:
         if current is not None:
-            self.photoSelected.emit(Path(current.data(_PATH_ROLE)))
+            self.photoSelected.emit(path_from_data(current.data(_PATH_ROLE)))

@@ -33,6 +33,7 @@ from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
+from faceapp.core.pathtext import path_text
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
@@ -55,6 +56,7 @@ from faceapp.gui.side_panel import SidePanel
 from faceapp.gui.session import Session, detector_index
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
+from faceapp.gui.url_paths import local_files
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +295,7 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
         if mime.hasUrls():
-            self.add_paths([Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()])
+            self.add_paths(local_files(mime.urls()))
         elif mime.hasImage():
             try:
                 self.filmstrip.select(self.session.add_image(qimage_to_rgb(mime.imageData())))
@@ -305,11 +307,15 @@ class MainWindow(QMainWindow):
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+        metrics = self.recent_menu.fontMetrics()
+        widest = metrics.averageCharWidth() * 90  # (about 90 characters)
         for path in self.store.recent_files():
-            if path.is_dir():  # said as a folder (a photo's menu entry has no icon)
-                self.recent_menu.addAction(folder_icon, f"{path}{os.sep}", lambda p=path: self.add_paths([p]))
-            else:
-                self.recent_menu.addAction(str(path), lambda p=path: self.add_paths([p]))
+            folder = path.is_dir()  # said as a folder (a photo's menu entry has no icon)
+            shown = metrics.elidedText(path_text(path) + (os.sep if folder else ""), Qt.TextElideMode.ElideMiddle, widest)
+            action = self.recent_menu.addAction(shown.replace("&", "&&"), lambda p=path: self.add_paths([p]))
+            action.setToolTip(path_text(path))  # (an & is no access key; a long path is shortened in the middle)
+            if folder:
+                action.setIcon(folder_icon)
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
 
@@ -333,7 +339,7 @@ class MainWindow(QMainWindow):
             self._accept_as_copy(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        files = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        files = local_files(event.mimeData().urls())
         if self.add_paths(files):
             self._accept_as_copy(event)
 
@@ -468,7 +474,7 @@ class MainWindow(QMainWindow):
             self.setWindowTitle("faceapp")
             self.setWindowModified(False)
             return
-        self.setWindowTitle(f"{self.current.name}[*] — faceapp")
+        self.setWindowTitle(f"{path_text(self.current.name)}[*] — faceapp")
         self.setWindowModified(self.current in self.exports.unsaved())
 
     def show_photo_text(self) -> None:
