@@ -5,7 +5,10 @@ One function, looked up through this module at call time, so tests answer it wit
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
+
+from faceapp.gui.plain_label import shown_text
 
 
 def with_access_key(text: str, taken: set[str]) -> str:
@@ -30,7 +33,8 @@ def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str
     "save", "discard" or "cancel". The default is Save when given, else Cancel: Enter loses nothing;
     but where Save too loses some of what is asked about (``save_loses_some``: strokes painted and
     not restored), the default is Cancel (GUI QA: Enter saved and closed, and the strokes were lost)."""
-    box = QMessageBox(QMessageBox.Icon.Warning, "faceapp", text, parent=parent)
+    box = QMessageBox(QMessageBox.Icon.Warning, "faceapp", shown_text(text), parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # (it names photos: a name is not HTML)
     taken = {"c"}  # (Cancel's)
     save_button = box.addButton(with_access_key(save, taken), QMessageBox.ButtonRole.AcceptRole) if save else None
     discard_button = box.addButton(with_access_key(discard, taken), QMessageBox.ButtonRole.DestructiveRole)

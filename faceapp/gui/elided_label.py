@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
+
+from faceapp.gui.plain_label import PlainLabel
 
 
-class ElidedLabel(QLabel):
+class ElidedLabel(PlainLabel):
     """A label whose text ends in "…" when it is given less width than the text needs.
 
     Its minimum width is a few characters, so a status bar in a narrow window shortens its labels
@@ -21,8 +23,9 @@ class ElidedLabel(QLabel):
         self._own_tooltip = ""
 
     def shown_text(self) -> str:
-        """The text as it is drawn now: whole, or shortened with "…"."""
-        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+        """The text as it is drawn now: whole, or shortened with "…" (as a :class:`PlainLabel` shows it)."""
+        return self.fontMetrics().elidedText(self.displayed_text(), Qt.TextElideMode.ElideRight,
+                                             self.contentsRect().width())
 
     def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
         super().setText(text)
@@ -49,5 +52,5 @@ class ElidedLabel(QLabel):
         painter.end()
 
     def _update_tooltip(self) -> None:
-        whole = self.text() if self.shown_text() != self.text() else ""
-        super().setToolTip(self._own_tooltip or whole)
+        whole = self.displayed_text() if self.shown_text() != self.displayed_text() else ""
+        super().setToolTip(getattr(self, "_own_tooltip", "") or whole)  # (setText runs in PlainLabel's __init__)

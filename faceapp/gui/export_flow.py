@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QProgressBar,
     QToolButton,
@@ -34,6 +33,7 @@ from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
 from faceapp.gui.job_queue import QueuedJob
 from faceapp.gui.notifications import Notice, error_sentence
+from faceapp.gui.plain_label import PlainLabel
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class ExportStatus(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.label = QLabel()
+        self.label = PlainLabel()
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)

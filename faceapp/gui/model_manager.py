@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -35,6 +34,7 @@ from faceapp.core.wording import listed
 from faceapp.gui.look import fit_to_screen
 from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
+from faceapp.gui.plain_label import PlainLabel
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class ModelManagerDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the buttons (QA: it walked the cells)
         self.table.itemSelectionChanged.connect(self._show_description)
-        self.description = QLabel()
+        self.description = PlainLabel()
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar()

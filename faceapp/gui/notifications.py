@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core import errors
+from faceapp.gui.plain_label import PlainLabel
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class _Banner(QFrame):
         self.setObjectName("notice")
         self.setAccessibleName({"info": "Notice", "warning": "Warning", "error": "Error"}[notice.level])
         self.setAccessibleDescription(notice.text)
-        label = QLabel(notice.text)
+        label = PlainLabel(notice.text)
         label.setWordWrap(True)
         label.setStyleSheet(_STYLES[notice.level] + "background: transparent;")
         self._label = label

@@ -11,6 +11,7 @@ from faceapp.gui.fidelity_control import FidelityControl
 from faceapp.gui.icons import icon
 from faceapp.gui.look import PHOTO_BACKGROUND, section_title
 from faceapp.gui.qimage import rgb_to_pixmap
+from faceapp.gui.plain_label import PlainLabel
 
 PREVIEW_PX = 144  # the live preview's side when the panel has the room
 PREVIEW_MIN_PX = 72  # the smallest it shrinks to in a low window, so its caption keeps its place
@@ -60,10 +61,10 @@ class RunPanel(QWidget):
         self.preview = FacePreview()
         self.preview.setAccessibleName("Face preview")
         self.preview.setStyleSheet(f"background:{PHOTO_BACKGROUND.name()}; color:#aaa; border-radius:4px;")
-        self.preview_caption = QLabel()
+        self.preview_caption = PlainLabel()
         self.preview_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview_caption.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quieter than text, readable
-        self.progress_text = QLabel()
+        self.progress_text = PlainLabel()
         self.progress_text.setWordWrap(True)
         self.progress_text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 

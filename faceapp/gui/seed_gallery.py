@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.gui.look import section_title
 from faceapp.gui.qimage import rgb_to_pixmap
+from faceapp.gui.plain_label import PlainLabel
 
 _THUMB_PX = 112  # thumbnail side when the gallery has the room
 _MIN_THUMB_PX = 48  # the smallest it shrinks to in a small window (then the list scrolls)
@@ -119,7 +120,7 @@ class SeedGallery(QWidget):
         self._hint.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._alike = QLabel(_ALIKE_AT_FIDELITY_1)
         self._alike.setWordWrap(True)
-        self._sparing_text = QLabel()
+        self._sparing_text = PlainLabel()
         self._sparing_text.setWordWrap(True)
         self.diffuse_button = QPushButton("Diffuse anyway")
         self._list = _CandidateList()  # (no focus proxy: while the list is hidden, Tab stuck before the gallery, QA)

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -50,6 +49,7 @@ from faceapp.core.preferences import (
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
 from faceapp.gui.look import error_colour, fit_to_screen, wrap_long_tooltips
+from faceapp.gui.plain_label import PlainLabel
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
@@ -297,7 +297,7 @@ class SettingsDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        self.problem = QLabel()  # why OK did not close the dialog
+        self.problem = PlainLabel()  # why OK did not close the dialog
         self.problem.setWordWrap(True)
         palette = self.problem.palette()
         palette.setColor(QPalette.ColorRole.WindowText, error_colour(palette))
