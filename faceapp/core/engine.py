@@ -83,6 +83,10 @@ def tensor_to_images(batch: torch.Tensor) -> list[np.ndarray]:
 class FaceEngine:
     """A restorer and a diffusion prior on one device, ready to restore aligned faces."""
 
+    #: Networks learn faces at common exposure: the photo pipeline stretches a dark or faded face's
+    #: levels for them (:mod:`faceapp.core.face_levels`).
+    stretches_levels = True
+
     def __init__(
         self,
         *,

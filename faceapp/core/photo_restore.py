@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 import dataclasses
+import logging
 import math
 import threading
 import weakref
@@ -47,6 +48,7 @@ from faceapp import __version__
 from faceapp.core.damage import check_mask, fill_damage, mask_summary, mask_to_crop
 from faceapp.core.engine import PreparedFace
 from faceapp.core.errors import Cancelled, FaceGeometryError
+from faceapp.core.face_levels import FaceLevels
 from faceapp.core.face_repair import iter_restore_damaged_face
 from faceapp.core.faces import Face, align_face
 from faceapp.core.geometry import check_face_in_photo, check_photo_size
@@ -70,6 +72,9 @@ from faceapp.core.progress import drive, relay
 from faceapp.core.refine import RefinePass, check_passes, iter_refine_steps, pass_change, refine_sampler
 from faceapp.core.settings import MAX_RESAMPLES, SamplerSettings
 from faceapp.core.upscale import SCALES, upscale_image
+
+log = logging.getLogger(__name__)
+
 
 class Engine(Protocol):
     """What the pipeline needs from :class:`faceapp.core.engine.FaceEngine`."""
@@ -957,21 +962,33 @@ def _run_engine(
     :class:`Progress` of face ``position``; returns the candidates and the prepared face, whose
     sampler says the fidelity they were sampled at. A damaged face is judged for sharp-face sparing
     on its classically filled crop, once, and every seed's repaired crop restored at that fidelity.
-    ``grey``: the photo is black-and-white: the candidates and previews are made neutral grey."""
+    ``grey``: the photo is black-and-white: the candidates and previews are made neutral grey. A dark
+    or faded face is restored with its levels stretched, and its candidates and previews mapped back
+    (:mod:`faceapp.core.face_levels`)."""
     _check(should_cancel)
+    # a dark or faded face is stretched for the model's networks, and back after (a stand-in engine
+    # without networks, in the tests, takes faces as they are)
+    levels = FaceLevels.of(crop, damage) if getattr(engine, "stretches_levels", False) else FaceLevels()
+    if not levels.identity:
+        log.info("face %d: levels stretched ×%.2f for the model (a dark or faded face)", position + 1, levels.gain)
+    work = levels.stretch(crop)
     if damage is not None:
-        prepared = engine.prepare(fill_damage(crop, damage), sampler)
-        steps = iter_restore_damaged_face(engine, crop, damage, sampler=prepared.sampler, seeds=seeds,
+        prepared = engine.prepare(fill_damage(work, damage), sampler)
+        steps = iter_restore_damaged_face(engine, work, damage, sampler=prepared.sampler, seeds=seeds,
                                           resamples=resamples, should_cancel=should_cancel,
                                           estimate=prepared.estimate)  # the restorer runs once on the filled crop
     else:
-        prepared = engine.prepare(crop, sampler)
+        prepared = engine.prepare(work, sampler)
         steps = engine.iter_sample(prepared, seeds=seeds, should_cancel=should_cancel)
+
+    def finished(image: np.ndarray) -> np.ndarray:
+        image = levels.undo(image)
+        return grey_copy(image) if grey else image
+
     def progress(info: Any) -> Progress:
         preview = getattr(info, "preview", None)
-        if grey and preview is not None:
-            preview = grey_copy(preview)
-        return Progress(position, count, int(info.step), int(info.total), preview)
+        return Progress(position, count, int(info.step), int(info.total),
+                        finished(preview) if preview is not None else None)
 
     images = yield from relay(steps, progress)
-    return ([grey_copy(image) for image in images] if grey else images), prepared
+    return [finished(image) for image in images], prepared

@@ -1,0 +1,74 @@
+"""A dark or faded face is restored with its levels stretched, and comes back at the photo's own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from pipeline_util import SteppingEngine, drain
+
+from faceapp.core.engine import FaceEngine
+from faceapp.core.face_levels import MAX_GAIN, FaceLevels
+from faceapp.core.faces import face_from_box
+from faceapp.core.photo_io import Photo
+from faceapp.core.photo_restore import PhotoSettings, iter_restore_photo
+from faceapp.core.settings import SamplerSettings
+
+
+def _face(testdata_dir, name="0143.png") -> np.ndarray:
+    return np.asarray(Image.open(testdata_dir / "faces" / name).convert("RGB").resize((64, 64)))
+
+
+def _luma_range(face: np.ndarray) -> tuple[float, float]:
+    luma = face.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    return tuple(float(v) for v in np.percentile(luma, (1, 99)))
+
+
+@pytest.mark.parametrize("name", ["0143.png", "0345.png", "0412.png", "0599.png"])
+def test_a_face_exposed_as_most_photos_are_is_left_exactly_as_it_is(testdata_dir, name):
+    face = _face(testdata_dir, name)  # (0143's darkest percent is at 30: near enough)
+    levels = FaceLevels.of(face)
+    assert levels.identity and levels.stretch(face) is face
+
+
+@pytest.mark.parametrize(("gain", "offset"), [(0.15, 0), (0.5, 0), (0.5, 110)])  # dark, a stop under, faded
+def test_a_dark_or_faded_face_is_stretched_and_every_level_comes_back(testdata_dir, gain, offset):
+    face = np.rint(_face(testdata_dir) * gain + offset).astype(np.uint8)
+    levels = FaceLevels.of(face)
+    stretched = levels.stretch(face)
+    dark, bright = _luma_range(stretched)
+    assert 1.0 < levels.gain <= MAX_GAIN and dark <= 24.5 and bright >= 199.5
+    np.testing.assert_array_equal(levels.undo(stretched), face)  # no level lost on the way
+
+
+def test_damaged_pixels_do_not_count_in_a_faces_levels(testdata_dir):
+    face = np.rint(_face(testdata_dir) * 0.2).astype(np.uint8)
+    damage = np.zeros(face.shape[:2], np.uint8)
+    damage[30:34, :] = 255  # a white scratch across 6 % of the face
+    face[damage > 0] = 255
+    assert FaceLevels.of(face, damage).gain > 4 * FaceLevels.of(face).gain
+
+
+class _Recording(SteppingEngine):
+    """Returns the crop it is given, and keeps it; takes levels stretched, as the real engine does."""
+
+    stretches_levels = FaceEngine.stretches_levels
+
+    def iter_restore(self, face, *, sampler, seeds, should_cancel=None):
+        self.seen = face.copy()
+        yield from ()
+        return (yield from super().iter_restore(face, sampler=sampler, seeds=[0] * len(seeds)))
+
+
+def test_the_model_gets_a_dark_face_stretched_and_the_photo_gets_it_back_at_its_levels(testdata_dir):
+    """A dark face (a photo 3 stops under, a 16-bit scan that uses an eighth of its range) given to
+    the model as it is came back as swirls; a faded print's, smeared."""
+    dark = np.rint(_face(testdata_dir) * 0.15).astype(np.uint8)
+    photo = Photo.from_array(dark)
+    engine = _Recording(face_size=64)
+    result, steps = drain(iter_restore_photo(photo, [face_from_box((0, 0, 64, 64))], engine,
+                                             PhotoSettings(sampler=SamplerSettings(fidelity=1.0), aligned=True)))
+    assert _luma_range(engine.seen)[1] >= 199.5  # what the model saw: a face at common levels
+    np.testing.assert_array_equal(result.composite(), dark)  # what the photo got: its own levels
+    previews = [step.preview for step in steps if getattr(step, "preview", None) is not None]
+    assert previews and all(_luma_range(p)[1] < 60 for p in previews)  # the live preview too
