@@ -160,6 +160,28 @@ def test_a_photo_lying_on_its_side_gives_every_face_where_it_lies(retinaface_dir
     assert "seems to lie on its side" in application.turned_message(found)
 
 
+@pytest.mark.parametrize("quarters", [2, 1])
+def test_a_photo_whose_every_face_is_turned_over_is_looked_at_turned(retinaface_dir, testdata_dir, quarters):
+    """Group QA: gf_10045 (a family of three) scanned upside down or on its side: no face was found as it
+    lies, and "no face found" was all that was said. A small copy is looked at turned; the faces found so
+    come back where they lie, and the photo is said to lie turned."""
+    detector = FaceDetector(retinaface_dir, model="retinaface_mobile0.25")
+    upright = read_photo(testdata_dir / "photos" / "gf_10045.png")
+    standing = application.detect_faces(upright, detector, Preferences())
+    lying = Photo.from_array(np.ascontiguousarray(np.rot90(upright.rgb, quarters)))
+    assert not detector.detect(lying.rgb)  # as it lies, nothing
+    found = application.detect_faces(lying, detector, Preferences())
+    assert len(found.faces) == len(standing.faces) == 3 and found.turned == 4 - quarters
+    marks = np.zeros(upright.rgb.shape[:2], np.uint8)
+    for number, face in enumerate(standing.faces, start=1):
+        marks[round(face.center[1]), round(face.center[0])] = number
+    expected = sorted((float(x), float(y)) for y, x in zip(*np.nonzero(np.rot90(marks, quarters)), strict=True))
+    np.testing.assert_allclose(sorted(f.center for f in found.faces), expected, atol=3)
+    lies = "upside down" if quarters == 2 else "on its side"
+    assert f"seems to lie {lies}" in application.turned_message(found)
+    blank = Photo.from_array(np.full((300, 400, 3), 128, np.uint8))  # no face whichever way: none, no turn
+    assert application.detect_faces(blank, detector, Preferences()).turned == 0
+
 def test_a_face_standing_among_faces_lying_is_kept_when_they_are_looked_for_upright():
     """Review: set upright, a photo's lying faces are found and its one standing face is not (it
     lies then); the faces found both ways are kept, each once."""
