@@ -123,6 +123,16 @@ def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
     assert loaded.seeds_per_face == 3  # the valid ones are kept
 
 
+def test_two_windows_open_at_once_keep_each_others_settings(tmp_path):
+    """Settings QA: copy A chose 6 seeds and an output folder; copy B, opened before, then moved the
+    fidelity slider, and its save put A's choices back as they were, without a word."""
+    first, second = gui_util.settings_store(tmp_path), gui_util.settings_store(tmp_path)
+    in_first, in_second = first.load(), second.load()
+    first.update(in_first, seeds_per_face=6, output_folder=str(tmp_path / "out"))
+    second.update(in_second, fidelity=0.3)
+    stored = gui_util.settings_store(tmp_path).load()
+    assert (stored.seeds_per_face, stored.output_folder, stored.fidelity) == (6, str(tmp_path / "out"), 0.3)
+
 def test_a_hand_edited_settings_file_never_stops_the_window(tmp_path):
     """A layout version that is no whole number, recent files that are no list of paths and a name
     pattern that names no file (QA: the window did not start; every Open failed; Save did nothing):

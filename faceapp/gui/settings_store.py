@@ -137,6 +137,7 @@ class SettingsStore:
         self._settings = settings
         #: the stored settings the last :meth:`load` found invalid and left at their defaults, by name
         self.invalid_on_load: dict[str, Any] = {}
+        self._known: Preferences | None = None  # the preferences last read or written here
 
     def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
@@ -144,21 +145,32 @@ class SettingsStore:
         version = _layout_version(read("prefs/version"))
         values = {name: read(f"prefs/{name}") for name in _FIELDS}
         values = {name: value for name, value in values.items() if value is not None}
+        stored_before = bool(values) or self._settings.childGroups().count("sampler") > 0
         values = _migrate(values, version, read)
         for name in ("steps", "fidelity"):  # stored as "model": the model's own
             if values.get(name) in ("", "model"):
                 values[name] = None
         prefs, self.invalid_on_load = valid_preferences(values)
+        older_layout = stored_before and version < PREFERENCES_VERSION  # (migrated: written whole)
+        self._known = None if older_layout else prefs
         return prefs
 
     def save(self, prefs: Preferences) -> str | None:
-        """Write ``prefs``; returns :meth:`problem` (None when they were written)."""
+        """Write ``prefs``; returns :meth:`problem` (None when they were written).
+
+        Only what differs from the preferences this store last read or wrote is written (with what
+        was invalid when read): QSettings merges that into the file as it is now, so a second copy of
+        the window open at the same time keeps what the other saved meanwhile (settings QA: a slider
+        moved in one undid the seeds and output folder just chosen in the other)."""
         self._settings.remove("sampler")  # the version-0 layout, migrated on load
         self._settings.setValue("prefs/version", PREFERENCES_VERSION)
+        known = self._known
         for name in _FIELDS:
             value = getattr(prefs, name)
-            self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
+            if known is None or value != getattr(known, name) or name in self.invalid_on_load:
+                self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
         self._settings.sync()
+        self._known = prefs
         return self.problem()
 
     def problem(self) -> str | None:
