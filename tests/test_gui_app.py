@@ -9,7 +9,7 @@ from pathlib import Path
 import gui_util
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 
 from faceapp.core.preferences import PREFERENCES_VERSION
 from faceapp.gui.app import prepare_qt_environment
@@ -132,6 +132,25 @@ def test_two_windows_open_at_once_keep_each_others_settings(tmp_path):
     second.update(in_second, fidelity=0.3)
     stored = gui_util.settings_store(tmp_path).load()
     assert (stored.seeds_per_face, stored.output_folder, stored.fidelity) == (6, str(tmp_path / "out"), 0.3)
+
+def test_a_settings_file_from_a_newer_faceapp_is_not_written_back_as_this_ones(qtbot, tmp_path):
+    """Settings QA: a file of a later layout (its own export formats, precisions) was rewritten at the
+    first change with this version's layout number and its values replaced by defaults."""
+    store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/version", PREFERENCES_VERSION + 1)
+    store._settings.setValue("prefs/export_format", "avif")
+    store._settings.setValue("prefs/seeds_per_face", "3")
+    store._settings.setValue("prefs/colour_grading", "film")  # a setting this version has no field for
+    store._settings.sync()
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    [notice] = [n for n in window.notices.notices() if n.action == "settings"]
+    assert "from a newer faceapp" in notice.text and "export format avif" in notice.text
+    store.update(window.session.prefs, fidelity=0.3)
+    reread = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    assert int(reread.value("prefs/version")) == PREFERENCES_VERSION + 1
+    assert (reread.value("prefs/export_format"), reread.value("prefs/colour_grading")) == ("avif", "film")
+    assert float(reread.value("prefs/fidelity")) == 0.3 and int(reread.value("prefs/seeds_per_face")) == 3
 
 def test_a_hand_edited_settings_file_never_stops_the_window(tmp_path):
     """A layout version that is no whole number, recent files that are no list of paths and a name

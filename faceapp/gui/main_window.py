@@ -114,9 +114,11 @@ class MainWindow(QMainWindow):
         self.models.check_models()
         self._say_settings_problem(self.store.problem(), "Settings could not be read, so the defaults are used")
         if self.store.invalid_on_load:  # (QA: a hand-edited fidelity of 7 went back to the default without a word)
+            newer = ("The settings file is from a newer faceapp: settings this one does not know are left in it "
+                     "as they are, and used here at their defaults: ") if self.store.from_newer_version else ""
             self.notices.show_notice(Notice(
-                f"Settings that were not valid went back to their defaults: {invalid_text(self.store.invalid_on_load)}.",
-                "warning", "settings", "Settings…"))
+                (newer or "Settings that were not valid went back to their defaults: ")
+                + f"{invalid_text(self.store.invalid_on_load)}.", "warning", "settings", "Settings…"))
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:

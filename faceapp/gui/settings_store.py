@@ -138,6 +138,7 @@ class SettingsStore:
         #: the stored settings the last :meth:`load` found invalid and left at their defaults, by name
         self.invalid_on_load: dict[str, Any] = {}
         self._known: Preferences | None = None  # the preferences last read or written here
+        self.from_newer_version = False
 
     def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
@@ -153,6 +154,9 @@ class SettingsStore:
         prefs, self.invalid_on_load = valid_preferences(values)
         older_layout = stored_before and version < PREFERENCES_VERSION  # (migrated: written whole)
         self._known = None if older_layout else prefs
+        #: the file was written by a newer faceapp (a later layout): what this one cannot read in it is
+        #: left as it is, and its layout number kept (settings QA: it was written back as this one's)
+        self.from_newer_version = version > PREFERENCES_VERSION
         return prefs
 
     def save(self, prefs: Preferences) -> str | None:
@@ -163,11 +167,13 @@ class SettingsStore:
         the window open at the same time keeps what the other saved meanwhile (settings QA: a slider
         moved in one undid the seeds and output folder just chosen in the other)."""
         self._settings.remove("sampler")  # the version-0 layout, migrated on load
-        self._settings.setValue("prefs/version", PREFERENCES_VERSION)
+        newer = self.from_newer_version
+        if not newer:
+            self._settings.setValue("prefs/version", PREFERENCES_VERSION)
         known = self._known
         for name in _FIELDS:
             value = getattr(prefs, name)
-            if known is None or value != getattr(known, name) or name in self.invalid_on_load:
+            if known is None or value != getattr(known, name) or (name in self.invalid_on_load and not newer):
                 self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
         self._settings.sync()
         self._known = prefs
