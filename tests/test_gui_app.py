@@ -152,6 +152,17 @@ def test_a_settings_file_from_a_newer_faceapp_is_not_written_back_as_this_ones(q
     assert (reread.value("prefs/export_format"), reread.value("prefs/colour_grading")) == ("avif", "film")
     assert float(reread.value("prefs/fidelity")) == 0.3 and int(reread.value("prefs/seeds_per_face")) == 3
 
+def test_open_starts_in_the_folder_photos_were_last_opened_from(qtbot, tmp_path):
+    """Settings QA: after a restart, File → Open started in the home folder, though Open Recent
+    listed where the photos were; a folder gone since (an unplugged drive) is passed over."""
+    album, gone = tmp_path / "album", tmp_path / "gone"
+    album.mkdir()
+    store = gui_util.settings_store(tmp_path)
+    store.add_recent([album / "a.jpg", gone / "b.jpg"])  # b opened last, from a folder not there now
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    assert window.start_folder() == str(album)
+
 def test_a_hand_edited_settings_file_never_stops_the_window(tmp_path):
     """A layout version that is no whole number, recent files that are no list of paths and a name
     pattern that names no file (QA: the window did not start; every Open failed; Save did nothing):

@@ -280,9 +280,16 @@ class MainWindow(QMainWindow):
         return opened
 
     def start_folder(self) -> str:
-        """Where a file dialog starts: the folder of the photo shown, else the home folder (QA: the
-        folder the app happened to be started from)."""
-        return str(self.current.parent if self.current is not None else Path.home())
+        """Where a file dialog starts: the folder of the photo shown, else that of the latest recent
+        file still there (settings QA: after a restart it was the home folder again), else the home
+        folder (QA: not the folder the app happened to be started from)."""
+        if self.current is not None:
+            return str(self.current.parent)
+        for recent in self.store.recent_files():
+            folder = recent if recent.is_dir() else recent.parent
+            if folder.is_dir():
+                return str(folder)
+        return str(Path.home())
 
     def open_files(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES))
