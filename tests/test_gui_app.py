@@ -79,6 +79,10 @@ def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     window = MainWindow(store=store)
     qtbot.addWidget(window)
     window.resize(700, 520)  # within the offscreen 800×600 screen
+    window.show()
+    qtbot.waitExposed(window)
+    total = sum(window.splitter.sizes())
+    window.splitter.setSizes([total - 380, 380])  # the side panel made wider (settings QA: it came back at 340)
     window.close()
 
     reopened = MainWindow(store=gui_util.settings_store(tmp_path))
@@ -86,6 +90,9 @@ def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     assert reopened.session.prefs == prefs
     assert reopened.fidelity.fidelity() == pytest.approx(0.8)
     assert (reopened.width(), reopened.height()) == (700, 520)
+    reopened.show()
+    qtbot.waitExposed(reopened)
+    assert reopened.splitter.sizes() == [total - 380, 380]
     reopened.close()
 
 

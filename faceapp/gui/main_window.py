@@ -1044,6 +1044,8 @@ class MainWindow(QMainWindow):
             self.resize(min(1280, round(room.width() * 0.95)), min(820, round(room.height() * 0.9)))
         if state is not None:
             self.restoreState(state)
+        if (shares := self.store.splitter_state()) is not None:
+            self.splitter.restoreState(shares)  # (the side panel's least width is kept by Qt)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._confirm_close():
@@ -1054,7 +1056,8 @@ class MainWindow(QMainWindow):
             return
         self._save_fidelity()
         normal = self.normalGeometry() if self.isMaximized() or self.isFullScreen() else self.geometry()
-        self.store.save_window(self.saveGeometry(), self.saveState(), (normal.width(), normal.height()))
+        self.store.save_window(self.saveGeometry(), self.saveState(), (normal.width(), normal.height()),
+                               self.splitter.saveState())
         self.session.shutdown()
         super().closeEvent(event)
 

@@ -214,11 +214,19 @@ class SettingsStore:
             return None
         return (width, height) if width > 0 and height > 0 else None
 
-    def save_window(self, geometry: QByteArray, state: QByteArray, size: tuple[int, int] | None = None) -> None:
+    def splitter_state(self) -> QByteArray | None:
+        """How the photo and the side panel shared the window (``QSplitter.saveState``)."""
+        value = self._settings.value("window/splitter")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray, size: tuple[int, int] | None = None,
+                    splitter: QByteArray | None = None) -> None:
         self._settings.setValue("window/geometry", geometry)
         self._settings.setValue("window/state", state)
         if size is not None:
             self._settings.setValue("window/size", f"{size[0]}x{size[1]}")
+        if splitter is not None:  # (a QMainWindow's state does not hold its splitters': settings QA)
+            self._settings.setValue("window/splitter", splitter)
         self._settings.sync()
 
     def recent_files(self) -> list[Path]:
