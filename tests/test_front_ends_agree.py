@@ -9,6 +9,7 @@ import json
 import gui_util
 import pytest
 from gui_util import TINY_MODEL, install_tiny_model, load, restore, saved
+from PySide6.QtWidgets import QPushButton
 
 import faceapp.cli as cli
 from faceapp.core.export import read_provenance
@@ -147,6 +148,26 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
     with pytest.raises(ValueError, match="stem"):
         dialog.preferences()
 
+
+def test_restore_defaults_shows_every_setting_at_its_default_and_ok_keeps_them(qtbot):
+    """Settings QA: the dialog had no way back to the defaults; settings kept without a field here (the
+    schedule, unsure faces) could not be put back from the window at all. The fidelity is the slider's."""
+    chosen = Preferences(device="cpu", precision="bf16", model="tiny", steps=7, eta=0.25, polish_timestep=100,
+                         seeds_per_face=5, base_seed=11, upscale=4, face_selection="largest", min_face_size=30.0,
+                         output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
+                         auto_start=True, repair_resamples=3, refine_passes=4, spare_sharp_faces=False,
+                         keep_16_bits=False, match_grain=False, descreen=False, fidelity=0.3, schedule="official",
+                         include_unsure_faces=True)
+    shown = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
+    qtbot.addWidget(shown)
+    shown.show_preferences(chosen)  # every field shows what it is given
+    assert shown.preferences() == dataclasses.replace(chosen, fidelity=None, schedule="fast",
+                                                      include_unsure_faces=False)
+    dialog = SettingsDialog(chosen, models=[("tiny", "Tiny")])
+    qtbot.addWidget(dialog)
+    assert dialog.preferences() == chosen
+    next(button for button in dialog.findChildren(QPushButton) if button.text() == "Reset ever&y field").click()
+    assert dialog.preferences() == dataclasses.replace(Preferences(), fidelity=0.3)
 
 def test_the_steps_step_from_the_models_own_count(qtbot):
     """GUI QA: Up on "Model's default" gave 1, then 2, for a model of 6 steps."""

@@ -293,10 +293,15 @@ class SettingsDialog(QDialog):
         output.addRow("&Quality", self.quality)
         output.addRow("&16-bit photos", self.keep_16_bits)
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+                                   | QDialogButtonBox.StandardButton.RestoreDefaults)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        defaults = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        defaults.setText("Reset ever&y field")  # (Restore Defaults' letters are all the fields' access keys)
+        defaults.setToolTip("Set every setting here, and those the window keeps without a field here, to its "
+                            "default; nothing is saved until OK (the fidelity slider stays as it is)")
+        defaults.clicked.connect(self.restore_defaults)
         self.problem = PlainLabel()  # why OK did not close the dialog
         self.problem.setWordWrap(True)
         palette = self.problem.palette()
@@ -321,6 +326,31 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         wrap_long_tooltips(self)
         fit_to_screen(self, self.sizeHint())  # (the form scrolls; the buttons stay on the screen)
+
+    def restore_defaults(self) -> None:
+        """Show every setting at its default (settings QA: a dialog without it left a hand-edited or
+        forgotten setting in place for good); OK saves them, Cancel keeps what was."""
+        self._prefs = dataclasses.replace(Preferences(), fidelity=self._prefs.fidelity)  # (the slider's own)
+        self.show_preferences(self._prefs)
+
+    def show_preferences(self, prefs: Preferences) -> None:
+        """Set every field to ``prefs``' value."""
+        for combo, value in ((self.device, prefs.device), (self.precision, prefs.precision), (self.model, prefs.model),
+                             (self.upscale, prefs.upscale), (self.face_selection, prefs.face_selection),
+                             (self.export_format, prefs.export_format)):
+            self._select(combo, value)
+        for box, number in ((self.steps, prefs.steps or 0), (self.polish, prefs.polish_timestep),
+                            (self.seeds, prefs.seeds_per_face), (self.base_seed, prefs.base_seed),
+                            (self.repair_resamples, prefs.repair_resamples), (self.refine_passes, prefs.refine_passes),
+                            (self.min_face_size, round(prefs.min_face_size)), (self.quality, prefs.quality)):
+            box.setValue(number)
+        self.eta.setValue(prefs.eta)
+        for check, on in ((self.spare_sharp_faces, prefs.spare_sharp_faces), (self.match_grain, prefs.match_grain),
+                          (self.descreen, prefs.descreen), (self.keep_16_bits, prefs.keep_16_bits),
+                          (self.auto_start, prefs.auto_start)):
+            check.setChecked(on)
+        self.output_folder.setText(prefs.output_folder)
+        self.name_pattern.setText(prefs.name_pattern)
 
     def _quality_applies(self) -> None:
         """Quality is for lossy formats: off for PNG and TIFF ("same as the original" may be a JPEG)."""
