@@ -626,6 +626,18 @@ def test_skip_existing_knows_its_results_after_their_names_changed_unicode_form(
     assert code == 0 and json.loads(out)["skipped"] == 1
     assert sorted(p.name for p in out_dir.iterdir()) == [f"{decomposed}_restored.jpg"]
 
+
+def test_a_photo_named_without_an_extension_keeps_its_format(tmp_path, testdata_dir, capsys):
+    """Unicode QA: a JPEG named "scan" came back as scan_restored.png, four times as large, though a
+    result keeps its photo's format."""
+    album = tmp_path / "album"
+    album.mkdir()
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / "scan")
+    code, out, _ = _run(capsys, album / "scan", "-o", tmp_path / "out", "--no-progress", "--json", *FACE)
+    assert code == 0
+    [written] = json.loads(out)["results"][0]["outputs"]
+    assert Path(written).name == "scan_restored.jpg" and Image.open(written).format == "JPEG"
+
 @pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "tif"])
 def test_skip_existing_restores_again_a_result_cut_short(tmp_path, testdata_dir, capsys, fmt):
     """QA: a result cut by an interrupted copy or sync counted as restored; it is restored again, in

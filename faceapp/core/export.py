@@ -198,12 +198,26 @@ _RESULT_EXTENSIONS = {".heic": ".jpg", ".heif": ".jpg", ".hif": ".jpg"}
 
 def result_extension(input_path: str | Path, ext: str | None = None) -> str:
     """The extension of a result of ``input_path``: ``ext`` (with its dot), else the photo's own
-    when faceapp writes that type, else the one :data:`_RESULT_EXTENSIONS` gives (PNG for others).
-    Whatever the photo's name (one too long for a result's name still has a result type)."""
+    when faceapp writes that type, else the one :data:`_RESULT_EXTENSIONS` gives (PNG for others); a
+    photo named without an extension, as its content's type. Whatever the photo's name (one too long
+    for a result's name still has a result type)."""
     if ext is None:
         suffix = Path(input_path).suffix.lower()
+        if not suffix and (kind := _file_format(input_path)) is not None:  # a name without one: by its content
+            return EXTENSIONS.get(kind, _RESULT_EXTENSIONS.get(f".{kind.lower()}", ".png"))
         return suffix if suffix in FORMATS else _RESULT_EXTENSIONS.get(suffix, ".png")
     return ext if ext.startswith(".") else "." + ext
+
+
+def _file_format(path: str | Path) -> str | None:
+    """The Pillow format of the image file ``path`` (its header read), None when it is none or
+    cannot be read (unicode QA: a JPEG named without an extension came back as a PNG four times as
+    large)."""
+    try:
+        with Image.open(path) as image:
+            return image.format
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
 
 
 def output_file_name(
