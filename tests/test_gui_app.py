@@ -254,6 +254,23 @@ def test_settings_reset_or_a_model_gone_are_said_at_start_with_the_way_to_settin
     window.close()
 
 
+def test_a_device_chosen_in_settings_that_this_computer_lacks_is_said_at_start(qtbot, tmp_path):
+    """Settings QA: settings copied from a computer with a GPU: only the status bar said it, cut
+    short, and each restore then failed as if the photo were at fault."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this computer has CUDA")
+    store = gui_util.settings_store(tmp_path)
+    store._settings.setValue("prefs/version", PREFERENCES_VERSION)
+    store._settings.setValue("prefs/device", "cuda")
+    store._settings.sync()
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    [said] = [n for n in window.notices.notices() if n.text.startswith("The device chosen in Settings")]
+    assert "CUDA" in said.text and said.action == "settings"
+    window.close()
+
 def test_settings_of_the_first_layout_are_migrated(tmp_path):
     store = gui_util.settings_store(tmp_path)
     store._settings.setValue("prefs/upscale", "2")  # no version: the layout before versions

@@ -137,6 +137,22 @@ class ModelSettings:
             self._window.notices.show_notice(Notice(
                 f"The model '{chosen}' chosen in Settings is not known any more (its manifest is gone): restores "
                 "fail until another is chosen there.", "warning", "settings", "Settings…"))
+        self._check_device()
+
+    def _check_device(self) -> None:
+        """At start: a device chosen in Settings that this computer does not have (settings copied
+        from a computer with a GPU, a GPU driver broken since) is said with the way to Settings
+        (settings QA: only the status bar said it, cut short, and each restore then failed)."""
+        prefs = self._window.session.prefs
+        if prefs.device == "auto":
+            return
+        try:
+            self._window.session.backend.describe_device(prefs.device, prefs.precision)
+        except Exception as error:
+            self._window.notices.show_notice(Notice(
+                f"The device chosen in Settings cannot be used here ({str(error).rstrip('.')}): restores fail until "
+                "another is chosen there (Automatic takes the best this computer has).", "warning", "settings",
+                "Settings…"))
 
     def show_model_and_device(self) -> None:
         """The model a run would use and the device it would run on, in the status bar."""
