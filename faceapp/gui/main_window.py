@@ -696,10 +696,10 @@ class MainWindow(QMainWindow):
     def _run_finished(self, path: Path, seconds: float, run: str) -> None:
         """The status bar names the photo of the last run, which need not be the one shown (the
         panel gives the shown photo's own restore time), and the run when it was not a restore."""
-        name = self.time_label.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 160)
+        name = self.time_label.fontMetrics().elidedText(path_text(path.name), Qt.TextElideMode.ElideMiddle, 160)
         which = "" if run == "Restore" else f" ({run})"
         self.time_label.setText(f"Last run{which}: {name}, {duration(seconds)}")
-        self.time_label.setToolTip(f"The last run ({run}) took {duration(seconds)}: {path}")
+        self.time_label.setToolTip(f"The last run ({run}) took {duration(seconds)}: {path_text(path)}")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None
