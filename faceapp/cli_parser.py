@@ -214,7 +214,8 @@ _NUMBERS = re.compile(r"-?\d*\.?\d+(?:[eE][-+]?\d+)?(?:[,;]-?\d*\.?\d+(?:[eE][-+
 
 def normalise_argv(argv: Sequence[str]) -> list[str]:
     """``restore`` is the default command (before ``--`` too); ``--face-box -10,-5,90,100`` is taken as
-    ``--face-box=-10,-5,90,100`` (argparse takes a value starting with a minus for an option)."""
+    ``--face-box=-10,-5,90,100`` (argparse takes a value starting with a minus for an option), and an
+    existing file ``-dash.jpg`` as ``./-dash.jpg``."""
     argv = list(argv)
     if argv and argv[0] not in COMMANDS and (argv[0] == "--" or not argv[0].startswith("-")):
         argv.insert(0, "restore")  # ("-- -scan.jpg": a photo whose name starts with a minus)
@@ -222,9 +223,17 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     for arg in argv:
         if joined and joined[-1] in _SIGNED_VALUES and arg.startswith("-") and _NUMBERS.fullmatch(arg):
             joined[-1] = f"{joined[-1]}={arg}"
+        elif "--" not in joined and _file_like_an_option(arg):  # (a photo named "-dash.jpg": argparse took it
+            joined.append(os.curdir + os.sep + arg)         # for an unknown option, and asked for INPUT)
         else:
             joined.append(arg)
     return joined
+
+
+def _file_like_an_option(arg: str) -> bool:
+    """Whether ``arg`` names an existing file whose name starts with a minus and has an extension
+    (``-dash.jpg``; no option of faceapp-cli has a dot)."""
+    return arg.startswith("-") and not arg.startswith("--") and "." in arg and os.path.lexists(arg)
 
 
 def mistyped_command(argv: Sequence[str]) -> str | None:
