@@ -1135,3 +1135,19 @@ def test_a_folder_on_a_drive_not_connected_is_not_made(tmp_path, monkeypatch):
     assert sorted(p.name for p in media.rglob("*")) == ["ann"]
     export.make_output_folder(tmp_path / "elsewhere" / "new")
     assert (tmp_path / "elsewhere" / "new").is_dir()
+
+
+@pytest.mark.parametrize("refusal", [errno.EPERM, errno.EXDEV, errno.EINVAL])
+def test_a_drive_without_hard_links_still_takes_the_result(tmp_path, monkeypatch, refusal):
+    """An exFAT or FAT32 drive (an SD card, a USB stick) has no hard links: Windows says EINVAL
+    ("Incorrect function"), which failed every save (portability review); the file is renamed into place."""
+    source = Photo.from_array(np.full((32, 48, 3), 90, np.uint8))
+
+    def no_links(*_args, **_kwargs):
+        raise OSError(refusal, os.strerror(refusal))
+
+    monkeypatch.setattr(os, "link", no_links)
+    first = export_photo(source.rgb, None, source, tmp_path / "out.png", unique=True)
+    second = export_photo(source.rgb, None, source, tmp_path / "out.png", unique=True)
+    assert (first.name, second.name) == ("out.png", "out_2.png")  # a taken name is still not replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out_2.png"]

@@ -951,6 +951,11 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
                 pass
 
 
+#: What ``os.link`` fails with where the file system has no hard links; EINVAL is Windows' answer on an
+#: exFAT or FAT32 drive (an SD card, most USB sticks: "Incorrect function"; portability review).
+_NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.EINVAL})
+
+
 def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:
     """Move ``tmp`` to ``dest`` unless ``dest`` exists (hard link, then unlink); returns the name.
 
@@ -962,7 +967,7 @@ def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            if exc.errno not in _NO_HARD_LINKS:
                 raise
             # The file system has no hard links: best effort, check then rename.
             if _taken(candidate):

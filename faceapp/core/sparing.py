@@ -50,5 +50,5 @@ def restorer_change(face: torch.Tensor, estimate: torch.Tensor) -> float:
     (both Nx3xHxW in [0, 1], of one size)."""
     if face.shape != estimate.shape:
         raise ValueError(f"face and estimate differ in shape: {tuple(face.shape)} and {tuple(estimate.shape)}")
-    diff = face.detach().double().cpu() - estimate.detach().double().cpu()
+    diff = face.detach().cpu().double() - estimate.detach().cpu().double()  # (MPS has no float64: portability review)
     return 255.0 * math.sqrt(float(diff.pow(2).mean()))

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 #: The exit code of a command stopped by Ctrl-C, SIGTERM or SIGHUP: 128 + SIGINT, as shells report Ctrl-C.
 EXIT_INTERRUPTED = 130
 
-#: The signals handled like SIGINT (SIGHUP does not exist on Windows).
-SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: The signals handled like SIGINT (SIGHUP does not exist on Windows, where closing the console
+#: window or Ctrl+Break raises SIGBREAK: portability review).
+SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGBREAK") if hasattr(signal, name))
 
 
 class Terminated(KeyboardInterrupt):
