@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import random
 import socket
 
@@ -253,3 +254,22 @@ def test_a_part_file_started_over_stays_the_locked_file(server, tmp_path, monkey
                         lambda url, part, *args: fetched_into.append(part.stat().st_ino) or real_fetch(url, part, *args))
     assert download_file(server.url(), dest, expected_size=len(PAYLOAD)).read_bytes() == PAYLOAD
     assert fetched_into == [locked]  # the same file, emptied, not a new one
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads the open files from /proc")
+def test_where_there_are_no_file_locks_the_part_is_not_held_open_when_it_is_renamed(server, tmp_path, monkeypatch):
+    """Windows has no fcntl, and cannot rename or remove a file that is open: the .part, held open for
+    a lock there was none of, failed every download at its last step (portability review)."""
+    monkeypatch.setattr(download, "lock_exclusively", lambda handle: ("unavailable", "this system has no file locks"))
+    dest = tmp_path / "m.pth"
+    real_replace, open_at_rename = os.replace, []
+
+    def replace(source, target):
+        held = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                if os.path.exists(f"/proc/self/fd/{fd}")]
+        open_at_rename.append(str(source) in held)
+        return real_replace(source, target)
+
+    monkeypatch.setattr(download.os, "replace", replace)
+    assert download_file(server.url(), dest).read_bytes() == PAYLOAD
+    assert open_at_rename == [False]

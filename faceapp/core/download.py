@@ -115,9 +115,12 @@ def _sole_download(part: Path, name: str) -> Iterator[None]:
     except OSError as exc:
         raise _disk_error(exc, part) from exc
     try:
-        if lock_exclusively(handle)[0] == "held":
+        locked = lock_exclusively(handle)[0]
+        if locked == "held":
             raise ModelDownloadError(f"{name} is being downloaded already (by another faceapp window or "
                                      "command): wait for that download to finish.")
+        if locked == "unavailable":  # nothing to hold, and Windows (no fcntl) cannot rename or remove a
+            handle.close()           # file that is open: every download failed at its last step (review)
         yield
     finally:
         if made and part.exists() and part.stat().st_size == 0:
