@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -111,6 +112,8 @@ def process_exists(pid: int) -> bool:
     """Whether process ``pid`` may still run here (another user's, or one that cannot be asked, counts)."""
     if pid == os.getpid():
         return True
+    if sys.platform == "win32":  # (os.kill(pid, 0) there sends a Ctrl+C to the console: review)
+        return _windows_process_exists(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,3 +121,21 @@ def process_exists(pid: int) -> bool:
     except (PermissionError, OverflowError, OSError):
         return True  # another user's process, or a check we cannot make: keep the file
     return True
+
+
+def _windows_process_exists(pid: int) -> bool:
+    """``process_exists`` on Windows: whether a process of that number is running (one that cannot be
+    asked counts as running)."""
+    import ctypes
+
+    kernel = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process; else (denied) keep
+    try:
+        code = ctypes.c_ulong()
+        if not kernel.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel.CloseHandle(handle)
