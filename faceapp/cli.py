@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -777,7 +778,9 @@ def _shared_result(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tupl
     second takes a numbered name)."""
     writers: dict[str, Path] = {}
     for path, dest in _results_named(restorer, inputs):
-        key = os.path.normcase(os.path.abspath(dest))
+        key = os.path.normcase(os.path.abspath(dest))  # (Windows: case folded)
+        if sys.platform == "darwin":  # a Mac's disk takes IMG.jpg and img.jpg, "é" and "e"+accent, for one name
+            key = unicodedata.normalize("NFC", key).casefold()  # (portability review)
         if writers.setdefault(key, path) != path:
             return writers[key], path, dest
     return None

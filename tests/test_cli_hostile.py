@@ -106,6 +106,18 @@ def test_overwrite_refuses_two_inputs_that_would_write_one_result(tmp_path, test
                                                                        [str(out / "x_restored_2.png")]]
 
 
+def test_on_a_mac_two_names_that_differ_in_case_are_one_result(tmp_path, testdata_dir, capsys, fast_engine,
+                                                              monkeypatch):
+    """A Mac's disk takes IMG.png and img.png for one file: with --overwrite the second result would
+    have replaced the first without a word (portability review)."""
+    for folder, name in (("a", "IMG.png"), ("b", "img.png")):
+        (tmp_path / folder).mkdir()
+        Image.open(testdata_dir / "photos" / "cf_04.jpg").save(tmp_path / folder / name)
+    monkeypatch.setattr(cli.sys, "platform", "darwin")
+    code, _, err = _run(capsys, tmp_path / "a" / "IMG.png", tmp_path / "b" / "img.png", "-o", tmp_path / "out",
+                        "--overwrite", "--face-box", "70,40,140,130", "--no-progress")
+    assert code == 2 and "would both be written to" in err and fast_engine == []
+
 def test_overwrite_replaces_results_but_never_a_file_faceapp_did_not_write(tmp_path, testdata_dir, capsys, fast_engine):
     """An archive folder as -o holding an original named as a result would be (QA: --pattern
     '{stem}' into it replaced archive/p.jpg, not an input of the run): it stays, the result is
