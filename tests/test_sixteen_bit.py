@@ -24,7 +24,7 @@ from faceapp.core.photo_io import Photo, read_photo
 from faceapp.core.photo_restore import PhotoSettings, restore_photo
 from faceapp.core.png_writer import write_png
 from faceapp.core.settings import SamplerSettings
-from faceapp.core.sixteen_bit import SCALE_8_TO_16, read_16_bit, writes_16_bit
+from faceapp.core.sixteen_bit import SCALE_8_TO_16, depth_of, read_16_bit, writes_16_bit
 from faceapp.core.tiff_writer import write_tiff
 from faceapp.core.upscale import upscale_image
 
@@ -181,7 +181,10 @@ def test_alpha_and_damage_keep_16_bits_where_they_can(tmp_path, testdata_dir):
     np.testing.assert_array_equal(out_alpha, alpha16)
     eight = result.composite()
     stain = damage > 0
-    np.testing.assert_array_equal(rgb16[stain], eight[stain].astype(np.uint16) * SCALE_8_TO_16)  # filled as in 8 bits
+    scale, offset = depth_of(scan16, photo.rgb)  # (the 8 bits are each value's high byte: ×256 + 127.5)
+    assert (round(scale), round(offset)) == (256, 100)  # (its low bytes are 0…199)
+    filled = np.clip(np.rint(eight[stain] * scale + offset), 0, 65535).astype(np.uint16)
+    np.testing.assert_array_equal(rgb16[stain], filled)  # filled as in 8 bits
     kept = outside_faces(result) & ~cv2.dilate(damage, np.ones((3, 3), np.uint8)).astype(bool)
     np.testing.assert_array_equal(rgb16[kept], scan16[kept])
     written = write_result(result, tmp_path / "out.png", quality=95)
@@ -207,7 +210,9 @@ def test_a_deep_scans_damage_is_filled_once_for_all_its_16_bit_files(tmp_path, t
     again, _ = result_pixels(result.with_grain(False), "TIFF")
     assert len(fills) == 1
     stain = damage > 0
-    np.testing.assert_array_equal(first[stain], result.composite()[stain].astype(np.uint16) * SCALE_8_TO_16)
+    scale, offset = depth_of(scan16, photo.rgb)
+    filled = np.clip(np.rint(result.composite()[stain] * scale + offset), 0, 65535).astype(np.uint16)
+    np.testing.assert_array_equal(first[stain], filled)
     np.testing.assert_array_equal(again[stain], first[stain])
 
 
@@ -295,3 +300,29 @@ def test_a_48_bit_tiff_scan_comes_back_as_a_16_bit_tiff_with_its_metadata(tmp_pa
         assert (tags[0x010F], tags[0x0110], tags.get(_EXIF_ORIENTATION, 1)) == ("Epson", "Perfection V600", 1)
         assert tags.get_ifd(0x8769)[0x9003] == "1962:05:04 10:00:00"
     assert read_provenance(written) is not None
+
+
+
+class _SameEngine(FakeEngine):
+    """Returns the crop as it is."""
+
+    model_name, face_size = "same", 128
+    template = identity_engine(128).template
+
+    def iter_restore(self, face, *, sampler, seeds, should_cancel=None):
+        return [face.copy() for _ in seeds]
+        yield  # a generator that reports no step
+
+
+def test_a_dark_48_bit_scans_faces_keep_its_levels(tmp_path, testdata_dir):
+    """Dark-scan QA: a scan in 0–8000 of 65535 had its faces pasted up to 11 % darker and warmer: its 8
+    bits are the high byte of each value, and the faces went back ×257, as if they had been rounded."""
+    rgb = cv2.cvtColor(cv2.imread(str(testdata_dir / "photos" / "cf_03.jpg")), cv2.COLOR_BGR2RGB)
+    scan16 = ((rgb.astype(np.int64) // 8) * 256 + np.random.default_rng(0).integers(0, 256, rgb.shape)).astype(np.uint16)
+    source = tmp_path / "dark.png"
+    _write_png16(source, scan16)
+    photo = read_photo(source)
+    result = restore_photo(photo, _face(photo), _SameEngine(), PhotoSettings(sampler=NO_DIFFUSION, match_grain=False))
+    out16 = _read16(write_result(result, tmp_path / "out.png", quality=95)).astype(np.int64)
+    inside = ~outside_faces(result)
+    assert abs((out16[inside] - scan16[inside]).mean()) < 16  # the face at the scan's levels (×257: −110)

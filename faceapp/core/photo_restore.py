@@ -386,19 +386,22 @@ class PhotoResult:
         self._run.composite = (shown, grain, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
-    def composite_over(self, background: np.ndarray) -> np.ndarray:
+    def composite_over(self, background: np.ndarray, *, depth: tuple[float, float] = (257.0, 0.0)) -> np.ndarray:
         """The chosen faces blended in place into ``background``, returned: another version of this
         result's background (the same size, uint8 or uint16, writable), such as the photo's own 16
         bits enlarged (:mod:`faceapp.core.sixteen_bit`); made grey when the photo is black-and-white.
-        Into uint16 each face goes in its 8 bits scaled to 16 (×257): the model makes 8; its grain
+        Into uint16 each face goes in its 8 bits scaled to 16 as ``depth`` (a, b) says, a·v + b: how
+        the photo's 8 bits stand for its 16 (×257 where they were rounded from them; ×256 + 127.5
+        where they are the high byte, as Pillow reads a 48-bit PNG); the model makes 8. Its grain
         is the same noise as :meth:`composite`'s, as measured there if the composite was made."""
         if background.shape != self.background.shape or background.dtype not in (np.uint8, np.uint16):
             raise ValueError(f"expected a uint8 or uint16 background of {self.background.shape}, "
                              f"got {background.dtype} {background.shape}")
         state = self._blend_state()
-        restored = [self._in_photo(f.restored, background.dtype) for f in self.faces]
+        restored = [self._in_photo(f.restored, background.dtype, depth) for f in self.faces]
         plain = face_regions(background, state.masks)
-        blend_faces(background, plain, restored, state.masks, state.weights, kept=self._kept_details(background.dtype))
+        blend_faces(background, plain, restored, state.masks, state.weights,
+                    kept=self._kept_details(background.dtype, depth))
         self._add_grain(background, plain, self.shown(), state)
         if self.photo.greyscale:
             make_grey(background)
@@ -434,18 +437,22 @@ class PhotoResult:
         one) is pasted whole: finer than the crop, its photo holds noise, grain or print dots."""
         return self.faces[position].keeps_detail
 
-    def _in_photo(self, crop: np.ndarray, dtype: DTypeLike) -> np.ndarray:
+    def _in_photo(self, crop: np.ndarray, dtype: DTypeLike, depth: tuple[float, float] = (257.0, 0.0)) -> np.ndarray:
         """An sRGB uint8 crop in the photo's colour space and in ``dtype`` (uint16: its 8 bits
-        scaled ×257, 255 → 65535)."""
+        scaled as ``depth`` says, :meth:`composite_over`)."""
         dtype = np.dtype(dtype)
         converted = self.photo.from_srgb(crop)
-        return converted if dtype == np.uint8 else converted.astype(dtype) * dtype.type(257)
+        if dtype == np.uint8:
+            return converted
+        scale, offset = depth
+        return np.clip(np.rint(converted.astype(np.float32) * np.float32(scale) + np.float32(offset)),
+                       0, 65535).astype(dtype)
 
-    def _kept_details(self, dtype: DTypeLike) -> list[KeptDetail | None]:
+    def _kept_details(self, dtype: DTypeLike, depth: tuple[float, float] = (257.0, 0.0)) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
         reference in ``dtype`` as the faces are (:meth:`_in_photo`)."""
-        return [KeptDetail(self._in_photo(face.aligned, dtype), soft_hole(face.damage), kept_change_sigma(face.affine))
-                if face.keeps_detail else None for face in self.faces]
+        return [KeptDetail(self._in_photo(face.aligned, dtype, depth), soft_hole(face.damage),
+                           kept_change_sigma(face.affine)) if face.keeps_detail else None for face in self.faces]
 
     def drop_composite_cache(self) -> None:
         """Free the blending masks and the latest composite that every version of this run shares

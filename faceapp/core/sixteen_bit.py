@@ -4,7 +4,7 @@ The pipeline works in 8 bits: detection, the models, the window. A 16-bit photo'
 16 back at export: the file is read again in full depth (:func:`read_16_bit`: Pillow reduces 16-bit
 RGB to 8 bits as it decodes, OpenCV does not), its pixels enlarged like the 8-bit background, and the
 restored faces blended in (:func:`composite_16_bit`). The background keeps every bit of the scan;
-the faces have the model's 8 bits, scaled to 16. Holding the 16 bits only while a file is written
+the faces have the model's 8 bits, scaled to 16 as the photo's 8 bits stand for its 16 (:func:`depth_of`). Holding the 16 bits only while a file is written
 keeps a window of loaded photos at the 8-bit size.
 
 Formats that hold 16 bits and that faceapp writes in 16 (:func:`faceapp.core.export.holds_16_bits`):
@@ -99,18 +99,36 @@ def composite_16_bit(
     """``result`` in 16 bits per channel: ``pixels`` (of ``result``'s photo), their damaged parts
     filled as the 8-bit result's were, enlarged by its upscale, with its chosen faces blended in.
     Returns (HxWx3 uint16 RGB, HxW uint16 alpha or None) at the output's size."""
+    scale, offset = depth = depth_of(pixels.rgb, result.photo.rgb)
     if result.damage is None:
         background = upscale_image(pixels.rgb, result.scale, should_cancel=should_cancel)  # a new, writable array
     else:
         filled = pixels.rgb.copy()
         fill = result.background_fill(should_cancel=should_cancel)
         box = filled[fill.top : fill.top + fill.mask.shape[0], fill.left : fill.left + fill.mask.shape[1]]
-        box[fill.mask] = fill.pixels[fill.mask].astype(np.uint16) * np.uint16(SCALE_8_TO_16)
+        box[fill.mask] = np.clip(np.rint(fill.pixels[fill.mask] * scale + offset), 0, 65535).astype(np.uint16)
         background = filled if result.scale == 1 else upscale_image(filled, result.scale, should_cancel=should_cancel)
     alpha = None
     if pixels.alpha is not None and result.alpha is not None:
         alpha = upscale_image(pixels.alpha, result.scale, should_cancel=should_cancel)
-    return result.composite_over(background), alpha
+    return result.composite_over(background, depth=depth), alpha
+
+
+def depth_of(rgb16: np.ndarray, rgb8: np.ndarray) -> tuple[float, float]:
+    """(a, b): how the photo's 8 bits ``rgb8`` stand for its 16 ``rgb16``, v16 ≈ a·v8 + b (least
+    squares over evenly spread rows). About (256, 127.5) where the 8 bits are the high byte (Pillow
+    reads 48-bit RGB so), (257, 0) where they were rounded: faces scaled ×257 into a dark scan read
+    the first way came out up to half an 8-bit level darker, a tenth of a dark scan's range (dark-scan QA)."""
+    rows = np.linspace(0, rgb8.shape[0] - 1, min(_CHECKED_ROWS, rgb8.shape[0])).astype(int)
+    eight = rgb8[rows].reshape(-1).astype(np.float64)
+    sixteen = rgb16[rows].reshape(-1).astype(np.float64)
+    spread = eight.var()
+    if eight.size == 0 or spread < 1e-6:
+        return float(SCALE_8_TO_16), 0.0
+    scale = float(((eight - eight.mean()) * (sixteen - sixteen.mean())).mean() / spread)
+    if not 250.0 <= scale <= 264.0:  # not 8 bits of these 16 (a fit thrown by a few pixels): as before
+        return float(SCALE_8_TO_16), 0.0
+    return scale, float(sixteen.mean() - scale * eight.mean())
 
 
 def _as_rgb(pixels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None] | None:
