@@ -217,7 +217,8 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     ``--face-box=-10,-5,90,100`` (argparse takes a value starting with a minus for an option), and an
     existing file ``-dash.jpg`` as ``./-dash.jpg``."""
     argv = list(argv)
-    if argv and argv[0] not in COMMANDS and (argv[0] == "--" or not argv[0].startswith("-")):
+    if argv and argv[0] not in COMMANDS and (argv[0] == "--" or not argv[0].startswith("-")
+                                             or _file_like_an_option(argv[0])):
         argv.insert(0, "restore")  # ("-- -scan.jpg": a photo whose name starts with a minus)
     joined: list[str] = []
     for arg in argv:

@@ -632,9 +632,11 @@ def test_a_photo_whose_name_starts_with_a_minus_is_restored(tmp_path, testdata_d
     required: INPUT"); "--" before it worked, but nothing said so."""
     monkeypatch.chdir(tmp_path)
     shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "-dash.jpg")
-    code, out, err = _run(capsys, "restore", "-dash.jpg", "-o", "out", "--no-progress", "--json", *FACE)
-    assert code == 0, err
-    assert [Path(p).name for p in json.loads(out)["results"][0]["outputs"]] == ["-dash_restored.jpg"]
+    for command in (["restore"], []):  # (restore is the default command: review)
+        code, out, err = _run(capsys, *command, "-dash.jpg", "-o", "out", "--no-progress", "--json", "--overwrite",
+                              *FACE)
+        assert code == 0, err
+        assert [Path(p).name for p in json.loads(out)["results"][0]["outputs"]] == ["-dash_restored.jpg"]
 
 def test_a_photo_named_without_an_extension_keeps_its_format(tmp_path, testdata_dir, capsys):
     """Unicode QA: a JPEG named "scan" came back as scan_restored.png, four times as large, though a

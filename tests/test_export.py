@@ -1124,11 +1124,14 @@ def test_a_folder_on_a_drive_not_connected_is_not_made(tmp_path, monkeypatch):
     """``-o /media/ann/USB/restored`` with the drive unplugged: said, and nothing made on this disk."""
     from faceapp.core import export
 
-    media = tmp_path / "media"
+    media, mnt = tmp_path / "media", tmp_path / "mnt"
     (media / "ann").mkdir(parents=True)
-    monkeypatch.setattr(export, "MOUNT_FOLDERS", (media,))
+    (mnt / "data").mkdir(parents=True)
+    monkeypatch.setattr(export, "MOUNT_FOLDERS", ((media, 2), (mnt, 1)))
     assert export.missing_drive(media / "USB" / "restored") == media / "USB"
     assert export.missing_drive(media / "ann" / "USB" / "a" / "b") == media / "ann" / "USB"
+    assert export.missing_drive(mnt / "USB" / "restored") == mnt / "USB"
+    assert export.missing_drive(mnt / "data" / "restored" / "2026") is None  # a new folder on a drive that is there
     assert export.missing_drive(tmp_path / "elsewhere" / "new") is None  # an ordinary new folder
     with pytest.raises(ExportError, match="USB is not there"):
         export.make_output_folder(media / "ann" / "USB" / "restored")

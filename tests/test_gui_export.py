@@ -256,7 +256,7 @@ def test_save_into_an_output_folder_on_a_drive_gone_since_says_so_and_makes_noth
 
     media = tmp_path / "media"
     (media / "ann").mkdir(parents=True)
-    monkeypatch.setattr(export, "MOUNT_FOLDERS", (media,))
+    monkeypatch.setattr(export, "MOUNT_FOLDERS", ((media, 2),))
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
     drive = media / "ann" / "USB"

@@ -42,6 +42,7 @@ import re
 import os
 import stat
 import string
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -214,8 +215,10 @@ def _file_format(path: str | Path) -> str | None:
     cannot be read (unicode QA: a JPEG named without an extension came back as a PNG four times as
     large)."""
     try:
-        with Image.open(path) as image:
-            return image.format
+        with warnings.catch_warnings():  # (a 100 MP scan's size is said where it is read, not here)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return "JPEG" if image.format == "MPO" else image.format  # (a camera's JPEG of two pictures)
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
 
@@ -262,22 +265,24 @@ def name_length(name: str) -> int:
     return len(name.encode("utf-16-le")) // 2 if os.name == "nt" else len(os.fsencode(name))
 
 
-#: Folders that removable drives are mounted in (Linux, macOS): a drive not connected has no folder there.
-MOUNT_FOLDERS = (Path("/media"), Path("/run/media"), Path("/mnt"), Path("/Volumes"))
+#: Folders that removable drives are mounted in (Linux, macOS), with how deep a drive's own folder
+#: lies in each: /media/ann/USB and /run/media/ann/USB (a user's folder, then the drive's; older
+#: systems mount /media/USB), /mnt/USB and /Volumes/USB.
+MOUNT_FOLDERS = ((Path("/media"), 2), (Path("/run/media"), 2), (Path("/mnt"), 1), (Path("/Volumes"), 1))
 
 
 def missing_drive(folder: str | Path) -> Path | None:
     """The drive ``folder`` is on when that drive is not connected (None otherwise): a Windows drive
-    letter that is not there, or a folder one or two down in :data:`MOUNT_FOLDERS` (``/mnt/USB``,
-    ``/media/ann/USB``) that the path goes through and that is missing."""
+    letter that is not there, or, on the way down a folder of :data:`MOUNT_FOLDERS` to the drive's
+    own folder (``/media/ann/USB``), one that is missing before a mounted one is reached."""
     folder = Path(folder).absolute()
     if folder.drive and not Path(folder.anchor).exists():
         return Path(folder.anchor)
-    for mounts in MOUNT_FOLDERS:
-        if not folder.is_relative_to(mounts) or folder == mounts:
-            continue
+    for mounts, depth in MOUNT_FOLDERS:
+        if not folder.is_relative_to(mounts) or folder == mounts or mounts.is_mount():
+            continue  # (a whole disk mounted at /mnt: folders under it are that disk's)
         here = mounts
-        for part in folder.relative_to(mounts).parts[:2]:  # /media/USB, /media/ann/USB, /run/media/ann/USB
+        for part in folder.relative_to(mounts).parts[:depth]:
             here = here / part
             if here.is_mount():
                 return None
