@@ -115,20 +115,22 @@ def composite_16_bit(
 
 
 def depth_of(rgb16: np.ndarray, rgb8: np.ndarray) -> tuple[float, float]:
-    """(a, b): how the photo's 8 bits ``rgb8`` stand for its 16 ``rgb16``, v16 ≈ a·v8 + b (least
-    squares over evenly spread rows). About (256, 127.5) where the 8 bits are the high byte (Pillow
-    reads 48-bit RGB so), (257, 0) where they were rounded: faces scaled ×257 into a dark scan read
-    the first way came out up to half an 8-bit level darker, a tenth of a dark scan's range (dark-scan QA)."""
+    """(a, b): how the photo's 8 bits ``rgb8`` stand for its 16 ``rgb16``, v16 ≈ a·v8 + b over evenly
+    spread rows: a is 256 where the 8 bits are each value's high byte (Pillow reads 48-bit RGB so; b is
+    then the low bytes' mean, about 127.5) and 257 where they were rounded (b about 0), whichever
+    fits: faces scaled ×257 into a dark scan read the first way came out up to half an 8-bit level
+    darker, a tenth of a dark scan's range (dark-scan QA)."""
     rows = np.linspace(0, rgb8.shape[0] - 1, min(_CHECKED_ROWS, rgb8.shape[0])).astype(int)
     eight = rgb8[rows].reshape(-1).astype(np.float64)
     sixteen = rgb16[rows].reshape(-1).astype(np.float64)
-    spread = eight.var()
-    if eight.size == 0 or spread < 1e-6:
+    if eight.size == 0:
         return float(SCALE_8_TO_16), 0.0
-    scale = float(((eight - eight.mean()) * (sixteen - sixteen.mean())).mean() / spread)
-    if not 250.0 <= scale <= 264.0:  # not 8 bits of these 16 (a fit thrown by a few pixels): as before
-        return float(SCALE_8_TO_16), 0.0
-    return scale, float(sixteen.mean() - scale * eight.mean())
+    fits = []  # (residual, scale, offset): the two ways 16 bits are made 8, each with its mean offset
+    for scale in (256.0, float(SCALE_8_TO_16)):  # (a free slope was thrown by a photo of a narrow range: review)
+        residual = sixteen - scale * eight
+        fits.append((float(residual.var()), scale, float(residual.mean())))
+    _, scale, offset = min(fits)
+    return scale, offset
 
 
 def _as_rgb(pixels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None] | None:

@@ -129,6 +129,10 @@ def _windows_process_exists(pid: int) -> bool:
     import ctypes
 
     kernel = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel.OpenProcess.restype = ctypes.c_void_p  # (a HANDLE: not cut to an int of 32 bits: review)
+    kernel.OpenProcess.argtypes = (ctypes.c_ulong, ctypes.c_int, ctypes.c_ulong)
+    kernel.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_ulong))
+    kernel.CloseHandle.argtypes = (ctypes.c_void_p,)
     handle = kernel.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
     if not handle:
         return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process; else (denied) keep
