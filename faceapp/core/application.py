@@ -187,8 +187,10 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
             pixels = descreen(photo.srgb, screen, should_cancel=should_cancel)
             detected = yield from detect(pixels)
     turn = righting_turn(detected)
-    if not detected and (turn := turn_that_shows_faces(pixels, detector, should_cancel=should_cancel)):  # a scan upside down or on its side,
-        upright = yield from detect(np.ascontiguousarray(np.rot90(pixels, turn)))  # every face with it (group QA)
+    if not detected:  # a scan upside down or on its side, every face with it (group QA)
+        turn = turn_that_shows_faces(pixels, detector, should_cancel=should_cancel)
+    if not detected and turn:
+        upright = yield from detect(np.ascontiguousarray(np.rot90(pixels, turn)))
         detected = reading_order([turned_back(face, turn, photo.width, photo.height) for face in upright])
         turn = turn if detected else 0
     elif turn:  # a photo on its side: its faces looked for upright too, kept where that finds more

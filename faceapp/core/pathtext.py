@@ -7,7 +7,8 @@ escapes, for a message. :func:`path_text`, for messages, also escapes the
 characters of a name that would act on a terminal rather than show: control characters (a newline
 that splits a message, an escape sequence that recolours the terminal or moves its cursor) and the
 bidirectional overrides that display a name's end reversed (``photo\\u202egpj.exe``).
-:func:`same_name` tells two spellings of one name apart from two names. :func:`file_problem` tells a missing file from a folder, a broken or looping symbolic link and an
+:func:`same_name` tells two spellings of one name from two names. :func:`file_problem` tells a
+missing file from a folder, a broken or looping symbolic link and an
 unreadable path, so messages say which it is; :func:`is_same_file` whether two paths name one file.
 """
 

@@ -4,7 +4,8 @@ The pipeline works in 8 bits: detection, the models, the window. A 16-bit photo'
 16 back at export: the file is read again in full depth (:func:`read_16_bit`: Pillow reduces 16-bit
 RGB to 8 bits as it decodes, OpenCV does not), its pixels enlarged like the 8-bit background, and the
 restored faces blended in (:func:`composite_16_bit`). The background keeps every bit of the scan;
-the faces have the model's 8 bits, scaled to 16 as the photo's 8 bits stand for its 16 (:func:`depth_of`). Holding the 16 bits only while a file is written
+the faces have the model's 8 bits, scaled to 16 as the photo's 8 bits stand for its 16
+(:func:`depth_of`). Holding the 16 bits only while a file is written
 keeps a window of loaded photos at the 8-bit size.
 
 Formats that hold 16 bits and that faceapp writes in 16 (:func:`faceapp.core.export.holds_16_bits`):

@@ -320,7 +320,8 @@ class MainWindow(QMainWindow):
         widest = metrics.averageCharWidth() * 90  # (about 90 characters)
         for path in self.store.recent_files():
             folder = path.is_dir()  # said as a folder (a photo's menu entry has no icon)
-            shown = metrics.elidedText(path_text(path) + (os.sep if folder else ""), Qt.TextElideMode.ElideMiddle, widest)
+            shown = metrics.elidedText(path_text(path) + (os.sep if folder else ""), Qt.TextElideMode.ElideMiddle,
+                                       widest)
             action = self.recent_menu.addAction(shown.replace("&", "&&"), lambda p=path: self.add_paths([p]))
             action.setToolTip(path_text(path))  # (an & is no access key; a long path is shortened in the middle)
             if folder:
