@@ -35,7 +35,7 @@ import numpy as np
 #: A face is stretched when its darkest percent lies above this, or its brightest below that (grey
 #: levels): where few of the networks' training faces are (their degraded inputs, the middle of the
 #: crop: the 1st percentile above 140 for about 4 in 100, the 99th below 110 for about 2 in 100).
-#: Stretching faces within the 5–95 % band to the medians cost 0.11 dB on faces as exposed (measured).
+#: Stretching the faces outside the 5–95 % band instead cost faces as exposed 0.11 dB (measured).
 _DARK_ENOUGH, _BRIGHT_ENOUGH = 140.0, 110.0
 #: Where a stretched face's darkest and brightest percent are put at the least: the training faces'
 #: medians (65 and 198).
@@ -44,7 +44,7 @@ _DARK_AT, _BRIGHT_AT = 65.0, 200.0
 _BRIGHTEST_AT = 248.0
 #: The percentiles of a face's luma that stand for its black and its white.
 _DARK_PERCENTILE, _BRIGHT_PERCENTILE = 1.0, 99.0
-#: A smaller stretch is not made: a face that near the range is restored as well as it is (measured).
+#: A smaller stretch is not made: it changes little, and a face left as it is comes back exactly.
 _LEAST_GAIN = 1.1
 #: The largest stretch: 3 stops (a face in 32 grey levels fills 256).
 MAX_GAIN = 8.0
