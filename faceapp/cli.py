@@ -27,7 +27,6 @@ import math
 import os
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +63,7 @@ from faceapp.core.faces import (
 from faceapp.core.geometry import aligned_crop_problem, check_aligned_crop, check_face_in_photo, check_photo_size
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
-from faceapp.core.pathtext import message_text, path_json, path_text, plain_text
+from faceapp.core.pathtext import message_text, name_key, path_json, path_text, plain_text
 from faceapp.core.photo_inputs import is_folder, list_photos, not_photos_text
 from faceapp.core.photo_io import file_is_whole, max_pixels_accepted, probe_photo, quiet_pillow_warnings, read_photo
 from faceapp.core.preferences import OUTPUT_FORMATS, PHOTO_SUFFIXES, Preferences
@@ -780,7 +779,7 @@ def _shared_result(restorer: _Restorer, inputs: list[tuple[Path, Path]]) -> tupl
     for path, dest in _results_named(restorer, inputs):
         key = os.path.normcase(os.path.abspath(dest))  # (Windows: case folded)
         if sys.platform == "darwin":  # a Mac's disk takes IMG.jpg and img.jpg, "é" and "e"+accent, for one name
-            key = unicodedata.normalize("NFC", key).casefold()  # (portability review)
+            key = name_key(key).casefold()  # (portability review)
         if writers.setdefault(key, path) != path:
             return writers[key], path, dest
     return None

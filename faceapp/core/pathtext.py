@@ -32,7 +32,7 @@ def same_name(first: str, second: str) -> bool:
     """Whether two file names are one name spelt two ways: in Unicode's composed and decomposed forms
     ("é" as one character or as "e" and an accent: a Mac, a NAS or a sync tool may turn one into the
     other), or read under two locales (a name not decodable under the C locale kept as surrogates)."""
-    return _name_key(first) == _name_key(second)
+    return name_key(first) == name_key(second)
 
 
 def name_forms(name: str) -> list[str]:
@@ -40,7 +40,9 @@ def name_forms(name: str) -> list[str]:
     return list(dict.fromkeys((name, unicodedata.normalize("NFC", name), unicodedata.normalize("NFD", name))))
 
 
-def _name_key(name: str) -> str:
+def name_key(name: str) -> str:
+    """``name`` (or a path) spelt one way for all its spellings (:func:`same_name`): composed, and
+    undecodable bytes as surrogates whatever the locale it was read under."""
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
     return unicodedata.normalize("NFC", text)
 

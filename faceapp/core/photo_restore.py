@@ -75,6 +75,9 @@ from faceapp.core.upscale import SCALES, upscale_image
 
 log = logging.getLogger(__name__)
 
+#: How 8 bits rounded from 16 stand for them: v16 = 257·v8 (:meth:`PhotoResult.composite_over`).
+ROUNDED_DEPTH = (257.0, 0.0)
+
 
 class Engine(Protocol):
     """What the pipeline needs from :class:`faceapp.core.engine.FaceEngine`."""
@@ -386,7 +389,7 @@ class PhotoResult:
         self._run.composite = (shown, grain, _frozen(out))  # one assignment: readers see the old or the new
         return out
 
-    def composite_over(self, background: np.ndarray, *, depth: tuple[float, float] = (257.0, 0.0)) -> np.ndarray:
+    def composite_over(self, background: np.ndarray, *, depth: tuple[float, float] = ROUNDED_DEPTH) -> np.ndarray:
         """The chosen faces blended in place into ``background``, returned: another version of this
         result's background (the same size, uint8 or uint16, writable), such as the photo's own 16
         bits enlarged (:mod:`faceapp.core.sixteen_bit`); made grey when the photo is black-and-white.
@@ -437,7 +440,7 @@ class PhotoResult:
         one) is pasted whole: finer than the crop, its photo holds noise, grain or print dots."""
         return self.faces[position].keeps_detail
 
-    def _in_photo(self, crop: np.ndarray, dtype: DTypeLike, depth: tuple[float, float] = (257.0, 0.0)) -> np.ndarray:
+    def _in_photo(self, crop: np.ndarray, dtype: DTypeLike, depth: tuple[float, float] = ROUNDED_DEPTH) -> np.ndarray:
         """An sRGB uint8 crop in the photo's colour space and in ``dtype`` (uint16: its 8 bits
         scaled as ``depth`` says, :meth:`composite_over`)."""
         dtype = np.dtype(dtype)
@@ -448,7 +451,7 @@ class PhotoResult:
         return np.clip(np.rint(converted.astype(np.float32) * np.float32(scale) + np.float32(offset)),
                        0, 65535).astype(dtype)
 
-    def _kept_details(self, dtype: DTypeLike, depth: tuple[float, float] = (257.0, 0.0)) -> list[KeptDetail | None]:
+    def _kept_details(self, dtype: DTypeLike, depth: tuple[float, float] = ROUNDED_DEPTH) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
         reference in ``dtype`` as the faces are (:meth:`_in_photo`)."""
         return [KeptDetail(self._in_photo(face.aligned, dtype, depth), soft_hole(face.damage),

@@ -25,7 +25,7 @@ import numpy as np
 from faceapp.core.export import holds_16_bits
 from faceapp.core.halftone import Screen, descreen
 from faceapp.core.photo_io import Photo
-from faceapp.core.photo_restore import PhotoResult
+from faceapp.core.photo_restore import ROUNDED_DEPTH, PhotoResult
 from faceapp.core.upscale import upscale_image
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,11 @@ def depth_of(rgb16: np.ndarray, rgb8: np.ndarray) -> tuple[float, float]:
     then the low bytes' mean, about 127.5) and 257 where they were rounded (b about 0), whichever
     fits: faces scaled ×257 into a dark scan read the first way came out up to half an 8-bit level
     darker, a tenth of a dark scan's range (dark-scan QA)."""
-    rows = np.linspace(0, rgb8.shape[0] - 1, min(_CHECKED_ROWS, rgb8.shape[0])).astype(int)
+    rows = _checked_rows(rgb8.shape[0])
     eight = rgb8[rows].reshape(-1).astype(np.float64)
     sixteen = rgb16[rows].reshape(-1).astype(np.float64)
     if eight.size == 0:
-        return float(SCALE_8_TO_16), 0.0
+        return ROUNDED_DEPTH
     fits = []  # (residual, scale, offset): the two ways 16 bits are made 8, each with its mean offset
     for scale in (256.0, float(SCALE_8_TO_16)):  # (a free slope was thrown by a photo of a narrow range: review)
         residual = sixteen - scale * eight
@@ -166,10 +166,15 @@ def _upright(image: np.ndarray, orientation: int) -> np.ndarray:
     return image
 
 
+def _checked_rows(height: int) -> np.ndarray:
+    """The rows of a photo ``height`` rows tall that its 8 and 16 bits are compared in (evenly spread)."""
+    return np.linspace(0, height - 1, min(_CHECKED_ROWS, height)).astype(int)
+
+
 def _same_picture(rgb16: np.ndarray, rgb8: np.ndarray) -> bool:
     """Whether 16-bit pixels are those the 8-bit ones were read from (evenly spread rows compared)."""
     if rgb16.shape != rgb8.shape:
         return False
-    rows = np.linspace(0, rgb8.shape[0] - 1, min(_CHECKED_ROWS, rgb8.shape[0])).astype(int)
+    rows = _checked_rows(rgb8.shape[0])
     scaled = rgb16[rows].astype(np.float32) / SCALE_8_TO_16
     return bool(np.abs(scaled - rgb8[rows]).max(initial=0.0) <= _SAME_PICTURE_TOLERANCE)
