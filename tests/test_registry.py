@@ -750,6 +750,27 @@ def test_a_killed_imports_temporary_file_is_swept_by_the_next_import(tiny, sourc
     assert sorted(p.name for p in weights.iterdir()) == [".verified.json", PRIOR]
 
 
+def test_a_killed_imports_copy_is_swept_when_faceapp_next_starts(manifests_dir, configs, tmp_path):
+    """QA: a killed import's copy (hundreds of MB for the official weights, hidden) stayed until the
+    user imported again, which most never do; the next start removes it. A live import's stays."""
+    import subprocess
+    import sys
+
+    from faceapp.core.tempfiles import temp_prefix
+
+    write_manifest(manifests_dir, manifest_data(configs))
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    killed = weights / f"{temp_prefix(PRIOR, dead)}k1ll3d_0.importing"
+    killed.write_bytes(b"0" * 100)
+    running = weights / f"{temp_prefix(RESTORER)}runn1ng_.importing"  # this process's: still importing
+    running.write_bytes(b"0" * 100)
+    registry = Registry([manifests_dir], weights_dir=weights)
+    assert sorted(p.name for p in weights.iterdir()) == [running.name]
+    assert [f.state for f in registry.status("tiny").files] == ["missing", "missing"]
+
+
 def test_a_pickle_protocol_remark_from_torch_is_not_shown_before_the_refusal(tmp_path, recwarn):
     """Issue 13 #14: torch warned "Detected pickle protocol 4" before our own clear refusal."""
     import pickle

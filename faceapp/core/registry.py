@@ -194,6 +194,9 @@ class Registry:
         self.unreadable: dict[Path, str] = {}
         self._manifests: dict[str, ModelManifest] = {}
         self.reload()
+        # A killed import's copy is hidden and may be hundreds of MB; most users never import again,
+        # so it goes when faceapp next starts (QA), not only at the next import.
+        sweep_stale(self.weights_dir, _IMPORT_SUFFIX)
 
     def reload(self) -> None:
         """Read the manifest folders again (after the user added or removed a manifest). The new
