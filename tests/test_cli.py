@@ -649,6 +649,24 @@ def test_a_photo_named_without_an_extension_keeps_its_format(tmp_path, testdata_
     [written] = json.loads(out)["results"][0]["outputs"]
     assert Path(written).name == "scan_restored.jpg" and Image.open(written).format == "JPEG"
 
+def test_jpegs_named_jfif_or_jpe_are_read_in_folders_and_stay_jpegs(tmp_path, testdata_dir, capsys):
+    """Format QA: a browser's download saved as .jfif (and a .jpe) was left out of a folder as "not
+    photos faceapp reads", and named by itself came back as a PNG nine times as large. So did a
+    JPEG named .jpg_large (a web download): a result takes its photo's content type where the
+    photo's suffix is not one faceapp writes."""
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("web.jfif", "old.jpe"):
+        shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / name)
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "tweet.jpg_large")
+    code, out, err = _run(capsys, album, tmp_path / "tweet.jpg_large", "-o", tmp_path / "out", "--no-progress",
+                          "--json", *FACE)
+    assert code == 0, err
+    written = [Path(p) for r in json.loads(out)["results"] for p in r["outputs"]]
+    assert sorted(p.name for p in written) == ["old_restored.jpg", "tweet_restored.jpg", "web_restored.jpg"]
+    assert {Image.open(p).format for p in written} == {"JPEG"}
+
+
 @pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "tif"])
 def test_skip_existing_restores_again_a_result_cut_short(tmp_path, testdata_dir, capsys, fmt):
     """QA: a result cut by an interrupted copy or sync counted as restored; it is restored again, in

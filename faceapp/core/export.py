@@ -199,15 +199,18 @@ _RESULT_EXTENSIONS = {".heic": ".jpg", ".heif": ".jpg", ".hif": ".jpg"}
 
 def result_extension(input_path: str | Path, ext: str | None = None) -> str:
     """The extension of a result of ``input_path``: ``ext`` (with its dot), else the photo's own
-    when faceapp writes that type, else the one :data:`_RESULT_EXTENSIONS` gives (PNG for others); a
-    photo named without an extension, as its content's type. Whatever the photo's name (one too long
-    for a result's name still has a result type)."""
-    if ext is None:
-        suffix = Path(input_path).suffix.lower()
-        if not suffix and (kind := _file_format(input_path)) is not None:  # a name without one: by its content
-            return EXTENSIONS.get(kind, _RESULT_EXTENSIONS.get(f".{kind.lower()}", ".png"))
-        return suffix if suffix in FORMATS else _RESULT_EXTENSIONS.get(suffix, ".png")
-    return ext if ext.startswith(".") else "." + ext
+    when faceapp writes that type, else the one :data:`_RESULT_EXTENSIONS` gives; a photo named
+    otherwise (without an extension, .jfif, .jpg_large), as its content's type; PNG for other
+    types. Whatever the photo's name (one too long for a result's name still has a result type)."""
+    if ext is not None:
+        return ext if ext.startswith(".") else "." + ext
+    suffix = Path(input_path).suffix.lower()
+    if suffix in FORMATS:
+        return suffix
+    if suffix in _RESULT_EXTENSIONS:
+        return _RESULT_EXTENSIONS[suffix]
+    kind = _file_format(input_path)  # (QA: a JPEG named "scan" or "web.jfif" came back as a PNG)
+    return ".png" if kind is None else EXTENSIONS.get(kind, _RESULT_EXTENSIONS.get(f".{kind.lower()}", ".png"))
 
 
 def _file_format(path: str | Path) -> str | None:

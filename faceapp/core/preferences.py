@@ -35,7 +35,10 @@ FACE_SELECTIONS: tuple[str, ...] = get_args(FaceSelection)
 OutputFormat = Literal["", "png", "jpg", "webp", "tiff"]
 OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)[1:]
 #: Photo files the front-ends open (folders are searched for these).
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".avif", ".heic", ".heif", ".hif"})
+#: The suffixes of the photos a folder gives (.jfif and .jpe: JPEGs as browsers and old Windows
+#: programs name them; format QA).
+PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".avif", ".heic",
+                            ".heif", ".hif"})
 
 DEFAULT_MIN_FACE_SIZE = 16.0
 DEFAULT_NAME_PATTERN = "{stem}_restored"
