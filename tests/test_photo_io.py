@@ -96,6 +96,37 @@ def test_an_uncompressed_tiff_turned_by_its_orientation_tag_is_read_upright(tmp_
     assert photo.dpi == ((600.0, 300.0) if orientation >= 5 else (300.0, 600.0))
 
 
+def test_a_16_bit_grey_png_keeps_its_transparent_value(tmp_path):
+    """Format QA: a 16-bit grey PNG whose tRNS chunk makes one grey value transparent came back
+    opaque black there, unlike the 8-bit and RGB ones."""
+    values = (np.arange(40 * 60).reshape(40, 60) * 20 + 1).astype(np.uint16)
+    values[:10] = 0
+    Image.fromarray(values).save(tmp_path / "grey16.png", transparency=0)
+    photo = read_photo(tmp_path / "grey16.png")
+    assert photo.alpha is not None
+    assert (photo.alpha[:10] == 0).all() and (photo.alpha[10:] == 255).all()
+
+
+def test_deep_grey_files_are_read_at_their_own_range(tmp_path):
+    """Format QA: a float TIFF holding 0–2 was read as 0–2 of 255 (black: "no face found"), and a
+    32-bit integer one above 65535 wrapped round in 8 bits. Floats within 0–1 and 8-bit or 16-bit
+    levels stored as floats keep their scale; others are read over their own range."""
+    ramp = np.linspace(0, 1, 40 * 60, dtype=np.float32).reshape(40, 60)
+    expected = np.round(ramp * 255).astype(np.uint8)
+    cases = {"unit.tif": ramp, "hdr.tif": ramp * 2, "wide.tif": ramp * 1000,
+             "levels.tif": np.round(ramp * 200).astype(np.float32),  # an 8-bit picture stored as floats
+             "int32.tif": np.round(ramp * 2**31 * 0.9).astype(np.int32)}
+    for name, data in cases.items():
+        Image.fromarray(data).save(tmp_path / name)
+        grey = read_photo(tmp_path / name).rgb[..., 0].astype(int)
+        if name == "levels.tif":
+            np.testing.assert_array_equal(grey, np.round(ramp * 200).astype(int))
+        elif name == "int32.tif":  # (the range of 31 bits: 0.9 of it)
+            np.testing.assert_allclose(grey, expected * 0.9, atol=1.01)
+        else:
+            np.testing.assert_allclose(grey, expected, atol=1.01, err_msg=name)
+
+
 def test_16_bit_grayscale_is_scaled_to_8_bits(tmp_path):
     values = np.linspace(0, 65535, 50 * 30).reshape(30, 50).astype(np.uint16)
     path = tmp_path / "deep.png"

@@ -1039,8 +1039,13 @@ def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndar
     icc = _rgb_profile(icc)
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        gray = _high_depth_to_uint8(np.asarray(image))
-        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), None, icc
+        values = np.asarray(image)
+        gray = _high_depth_to_uint8(values)
+        transparent = image.info.get("transparency")  # a PNG's tRNS: the one grey value that is see-through
+        alpha = None
+        if isinstance(transparent, int) and not isinstance(transparent, bool):  # (format QA: it was dropped)
+            alpha = np.where(values == transparent, 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2)), alpha, icc
     if has_alpha:
         rgba = np.asarray(image.convert("RGBA"))
         return np.ascontiguousarray(rgba[:, :, :3]), np.ascontiguousarray(rgba[:, :, 3]), icc
@@ -1048,13 +1053,21 @@ def _to_rgb8(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, np.ndar
 
 
 def _high_depth_to_uint8(array: np.ndarray) -> np.ndarray:
-    """16-bit, 32-bit integer or float grey to 8 bits (rounded)."""
+    """16-bit, 32-bit integer or float grey to 8 bits (rounded), read over the range its values
+    say (format QA: a float file holding 0–2 was read black, and a 32-bit integer one wrapped
+    round): floats within 0–1 as 0–1; 8-bit or 16-bit levels, whole numbers, as 0–255 or 0–65535;
+    integers beyond 16 bits as their type's range; other floats (a merged exposure holding 0–2, a
+    measurement) over 0 to their brightest value."""
     if array.dtype.kind == "f":
-        top = 1.0 if float(np.nanmax(array)) <= 1.0 else 255.0
-        return np.clip(np.nan_to_num(array) * (255.0 / top), 0, 255).round().astype(np.uint8)
-    array = array.astype(np.uint32, copy=False) if array.dtype.kind == "u" else np.clip(array, 0, None)
-    top = 255 if int(array.max(initial=0)) <= 255 else 65535
-    return ((array.astype(np.float32) * (255.0 / top)) + 0.5).astype(np.uint8)
+        data = np.nan_to_num(array.astype(np.float32, copy=False), nan=0.0, posinf=0.0, neginf=0.0)
+        peak = float(data.max(initial=0.0))
+        whole = bool(np.all(data == np.round(data)))
+        top = (1.0 if peak <= 1.0 else 255.0 if peak <= 255 and whole else 65535.0 if peak <= 65535 and whole
+               else peak)
+        return np.clip(data * (255.0 / top), 0, 255).round().astype(np.uint8)
+    peak = int(array.max(initial=0))
+    top = 255 if peak <= 255 else 65535 if peak <= 65535 else int(np.iinfo(array.dtype).max)
+    return (np.clip(array.astype(np.float32), 0, top) * np.float32(255.0 / top) + 0.5).astype(np.uint8)
 
 
 def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> tuple[np.ndarray, str | None]:
