@@ -96,6 +96,24 @@ def test_an_uncompressed_tiff_turned_by_its_orientation_tag_is_read_upright(tmp_
     assert photo.dpi == ((600.0, 300.0) if orientation >= 5 else (300.0, 600.0))
 
 
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_missing_only_its_end_marker_is_read_and_a_cut_one_refused(tmp_path, testdata_dir, progressive):
+    """Format QA: a JPEG whose every pixel is there but whose last two bytes (the end marker, which
+    old cameras and programs leave out) are not was refused as truncated; viewers show it. A JPEG
+    cut inside its pixels is still refused."""
+    source = Image.open(testdata_dir / "photos" / "cf_00.jpg")
+    buffer = io.BytesIO()
+    source.save(buffer, "JPEG", quality=90, progressive=progressive)
+    whole = buffer.getvalue()
+    assert whole.endswith(b"\xff\xd9")
+    (tmp_path / "whole.jpg").write_bytes(whole)
+    (tmp_path / "no_end.jpg").write_bytes(whole[:-2])
+    (tmp_path / "cut.jpg").write_bytes(whole[:-200])
+    np.testing.assert_array_equal(read_photo(tmp_path / "no_end.jpg").rgb, read_photo(tmp_path / "whole.jpg").rgb)
+    with pytest.raises(ImageError, match="truncated"):
+        read_photo(tmp_path / "cut.jpg")
+
+
 def test_a_16_bit_grey_png_keeps_its_transparent_value(tmp_path):
     """Format QA: a 16-bit grey PNG whose tRNS chunk makes one grey value transparent came back
     opaque black there, unlike the 8-bit and RGB ones."""
