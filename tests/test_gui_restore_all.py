@@ -279,6 +279,27 @@ def test_restore_all_just_after_cancel_restores_the_photo_being_cancelled_too(wi
     assert messages[-1].startswith("Restore all: 2 of 2 photos restored in ")
 
 
+def test_cancel_pressed_again_while_a_photo_stops_says_one_thing_of_it(window, qtbot, tmp_path, testdata_dir):
+    """GUI race QA: Restore, Cancel, Restore, Cancel in quick succession said "Cancelling anna.jpg:
+    it stops at the end of its current step. Not restored, as they were still waiting: anna.jpg":
+    the photo both running and waiting."""
+    anna, _ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    set_sampling(window, seeds=1, steps=200)
+    session.restore([anna])
+    qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring "), timeout=60000)
+    session.cancel()
+    assert session.queue.current() is not None  # still stopping…
+    session.restore([anna])  # …and asked again: queued behind it
+    hush(window)
+    session.cancel()
+    message = said(window)
+    assert message == "Cancelling anna.jpg: it stops at the end of its current step.", message
+    qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
+    assert not session.entries[anna].state.startswith(("queued", "restoring"))  # nothing stuck
+    assert session.entries[anna].result is None and window.actions_["restore"].isEnabled()
+
+
 def test_settings_changed_while_photos_wait_say_the_waiting_keep_theirs(window, qtbot, tmp_path, testdata_dir,
                                                                          monkeypatch):
     """QA: the slider moved during Restore all; the photos still waiting were restored at the old

@@ -424,7 +424,9 @@ class Session(QObject):
             # "Cancelled" was said while the filmstrip still read "restoring 8 %")
             said.append(f"Cancelling {running.key.name}: it stops at the end of its current step"
                         + (", then shows its earlier result." if earlier else "."))
-        waiting = [q.key.name for q in dropped if isinstance(q.key, Path) and q.kind == "restore"]
+        stopping = running.key if running is not None and said else None  # (named above: not also as waiting;
+        waiting = [q.key.name for q in dropped  # GUI race QA: Restore pressed again while it stopped)
+                   if isinstance(q.key, Path) and q.kind == "restore" and q.key != stopping]
         for entry in self.entries.values():  # (Restore all's photos still being opened)
             if entry.restore_when_loaded:
                 entry.restore_when_loaded = False
