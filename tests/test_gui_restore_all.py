@@ -300,6 +300,26 @@ def test_cancel_pressed_again_while_a_photo_stops_says_one_thing_of_it(window, q
     assert session.entries[anna].result is None and window.actions_["restore"].isEnabled()
 
 
+def test_a_photo_dropped_again_while_its_removal_waits_stays_and_is_restored(window, qtbot, tmp_path, testdata_dir):
+    """GUI race QA: Remove on the photo being restored, then the photo dropped again at once: it
+    stayed, "cancelled" and without a result, and the status bar still said it was being removed.
+    Opened again, it stays, and the restore its removal stopped starts again, said so."""
+    anna, _ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    session = window.session
+    set_sampling(window, seeds=1, steps=200)
+    session.restore([anna])
+    qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring "), timeout=60000)
+    session.remove(anna)
+    assert anna in session.entries  # (removed once its restore stops)
+    set_sampling(window, seeds=1, steps=2)
+    hush(window)
+    gui_util.drop_files(window, [anna])
+    assert said(window) == "anna.jpg stays open, and its restore, which removing it stopped, starts again."
+    qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
+    assert anna in session.entries and session.entries[anna].result is not None
+    assert session.entries[anna].state == "done"
+
+
 def test_settings_changed_while_photos_wait_say_the_waiting_keep_theirs(window, qtbot, tmp_path, testdata_dir,
                                                                          monkeypatch):
     """QA: the slider moved during Restore all; the photos still waiting were restored at the old

@@ -218,8 +218,7 @@ class Session(QObject):
         for path in photos:
             path = path.resolve()
             if path in self._removing:  # opened again before its removal took place: it stays (review)
-                self._removing.discard(path)
-                self._reopened.add(path)
+                self._kept_open(path)
             entry = self.entries.get(path)
             if entry is not None and entry.photo is None and entry.state in ("error", "not loaded"):
                 entry.state, entry.error = TO_OPEN, None  # could not be opened: read again, it may be mended
@@ -240,6 +239,20 @@ class Session(QObject):
             ))
         opened = [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
         return added, opened
+
+    def _kept_open(self, path: Path) -> None:
+        """``path``, removed while a job of it ran, is opened again before that job stopped: it stays,
+        said (GUI race QA: the status bar went on saying it was being removed), and a restore that
+        the removal stopped is queued again behind it (the user never cancelled it)."""
+        self._removing.discard(path)
+        self._reopened.add(path)
+        current, entry = self.queue.current(), self.entries.get(path)
+        if (current is not None and current.key == path and current.kind == "restore" and entry is not None
+                and entry.photo is not None and entry.enabled_faces()):
+            self.info.emit(f"{path.name} stays open, and its restore, which removing it stopped, starts again.")
+            self.restore([path])
+        else:
+            self.info.emit(f"{path.name} stays open.")
 
     def add_image(self, rgb: np.ndarray) -> Path:
         """Load an image that has no file (pasted): it is saved as PNG in the user data folder.
