@@ -92,6 +92,35 @@ def test_a_photo_that_could_not_be_opened_is_read_again_when_opened_again(window
     assert "Could not open" not in panel_text(window) and window.compare.message() == ""
 
 
+def test_a_photo_changed_on_disk_is_read_again_when_opened_again(window, qtbot, tmp_path, photo, testdata_dir):
+    """GUI race QA: a file replaced by another picture while open, then dropped again, still showed
+    the old picture, and Save wrote a restore of it under the file's name. Opened again, it is read
+    as it is now, in its place; with a restore not saved, it is kept and the way to read it is said."""
+    import shutil
+
+    path = load(window, qtbot, photo)
+    other = testdata_dir / "photos" / "gf_Blake_Lively.jpg"  # 700×464, where the photo is 400×225
+    shutil.copy(other, photo)
+    gui_util.hush(window)
+    drop_files(window, [photo])
+    assert "cf_03.jpg has changed on disk since it was opened: read again as it is now." in gui_util.said(window)
+    qtbot.waitUntil(lambda: window.session.entries[path].photo is not None, timeout=20000)
+    assert window.session.entries[path].photo.width == 700 and list(window.session.entries) == [path]
+    qtbot.waitUntil(lambda: window.compare.before_image() is not None and window.compare.before_image().width() == 700,
+                    timeout=10000)  # shown as it is now
+    drop_files(window, [photo])  # unchanged since: nothing read again
+    assert not window.session.is_working(path)
+
+    restore(window, qtbot, path)
+    first = window.session.entries[path]
+    shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, photo)  # changed again, with a result not saved
+    gui_util.hush(window)
+    drop_files(window, [photo])
+    assert window.session.entries[path] is first and first.photo.width == 700 and not window.session.is_working(path)
+    assert ("cf_03.jpg has changed on disk since it was opened; the window shows it as it was, with its restore, "
+            "not saved. Save the restore, or remove the photo, before opening the file again.") in gui_util.said(window)
+
+
 def test_a_photo_without_a_face_says_what_to_do_and_the_banner_offers_it(window, qtbot, tmp_path):
     empty = tmp_path / "wall.png"
     Image.fromarray(np.full((200, 300, 3), 128, np.uint8)).save(empty)

@@ -254,6 +254,8 @@ class Photo:
     #: provenance names, though the file be replaced while the photo is restored (QA: a sync did)
     file_bytes: int | None = None
     file_sha256: str | None = None
+    #: the file's (size, modification time in ns, inode) as it was read: :func:`changed_since_read`
+    file_state: tuple[int, int, int] | None = None
 
     @property
     def srgb(self) -> np.ndarray:
@@ -354,7 +356,19 @@ def read_photo(path: str | Path, *, max_pixels: int | None = None) -> Photo:
     if _file_state(path) != before:
         raise ImageError(f"{path}: the file changed while it was being read (a copy or sync still writing it?): "
                          "open it again once it is complete.")
-    return dataclasses.replace(photo, file_bytes=before[0], file_sha256=digest)
+    return dataclasses.replace(photo, file_bytes=before[0], file_sha256=digest, file_state=before)
+
+
+def changed_since_read(photo: Photo) -> bool:
+    """Whether ``photo``'s file is another now than when it was read (written over, replaced by a
+    sync); False for a photo without a file, and for a file gone or that cannot be looked at (what
+    opening it again would say)."""
+    if photo.path is None or photo.file_state is None:
+        return False
+    try:
+        return _file_state(photo.path) != photo.file_state
+    except ImageError:
+        return False
 
 
 def _file_state(path: Path) -> tuple[int, int, int]:

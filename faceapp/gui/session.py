@@ -53,6 +53,7 @@ from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
+from faceapp.core.photo_io import changed_since_read
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import StepClock
 from faceapp.core.sixteen_bit import writes_16_bit
@@ -223,9 +224,9 @@ class Session(QObject):
             if entry is not None and entry.photo is None and entry.state in ("error", "not loaded"):
                 entry.state, entry.error = TO_OPEN, None  # could not be opened: read again, it may be mended
                 self.entryChanged.emit(path)  # (its notice goes: a new one comes if it fails again)
-            elif entry is not None:
+            elif entry is not None and not self._read_again_if_changed(path, entry):
                 continue
-            else:
+            elif entry is None:
                 self.entries[path] = PhotoEntry(path=path, state=TO_OPEN)
                 added.append(path)
                 self.entryAdded.emit(path)
@@ -239,6 +240,38 @@ class Session(QObject):
             ))
         opened = [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
         return added, opened
+
+    def _read_again_if_changed(self, path: Path, entry: PhotoEntry) -> bool:
+        """Whether ``path``, open already and opened again, is to be read again: its file has changed
+        since it was read (GUI race QA: a file replaced by another picture, dropped again, still
+        showed the old one, and Save wrote a restore of that under the file's name). It is then
+        made as new, in its place; but one with work that reading it again would lose (a restore not
+        saved, damage painted, a job running) is kept as it is, and what to do is said."""
+        if entry.photo is None or not changed_since_read(entry.photo):
+            return False
+        losing = ("a job running" if self.is_working(path)
+                  else "its restore, not saved" if path in self.unsaved()
+                  else "the damage painted on it" if entry.damage is not None and not entry.damage.is_empty()
+                  else None)
+        if losing == "a job running":
+            self.info.emit(f"{path.name} has changed on disk since it was opened; the window shows it as it was "
+                           "while its work runs. Open it again once that is done to read it as it is now.")
+            return False
+        if losing is not None:
+            self.info.emit(f"{path.name} has changed on disk since it was opened; the window shows it as it was, "
+                           f"with {losing}. Save the restore, or remove the photo, before opening the file again."
+                           if "restore" in losing else
+                           f"{path.name} has changed on disk since it was opened; the window shows it as it was, "
+                           f"with {losing}. Remove the photo before opening the file again to read it as it is now.")
+            return False
+        self.info.emit(f"{path.name} has changed on disk since it was opened: read again as it is now.")
+        self.entries[path] = PhotoEntry(path=path, state=TO_OPEN)  # (its place in the list kept)
+        self.before.pop(path, None)
+        self.after.pop(path, None)
+        self._read.pop(path, None)
+        self.composer.forget(path)
+        self.entryChanged.emit(path)
+        return True
 
     def _kept_open(self, path: Path) -> None:
         """``path``, removed while a job of it ran, is opened again before that job stopped: it stays,
