@@ -44,6 +44,14 @@ def test_a_prior_that_adds_no_realism_gets_the_most_faithful_setting_and_says_so
     assert "no setting is more realistic" in chosen.reason
 
 
+def test_an_evaluation_of_the_restorer_alone_chooses_no_defaults_and_says_so():
+    """Reproducibility QA: ``evaluate --fidelity 1`` printed its table, then stopped with a
+    traceback ("no pipeline setting was evaluated") before saving its grid."""
+    methods = default_methods(fidelities=[1.0], step_counts=[4])
+    rows = [Row(m.label, psnr=25.0, ssim=0.5, swd=80.0, seconds_per_face=1.0) for m in methods]
+    assert choose_defaults(methods, rows) is None
+
+
 def test_refinement_rows_are_scored_but_never_chosen_as_defaults():
     methods, rows = scored({"restorer only": (25.0, 80.0), "fidelity 0.5, 8 steps": (24.2, 55.0)})
     refined = refine_methods(0.75, 4, 2)  # that setting alone scores badly; refined, best of all

@@ -161,8 +161,10 @@ class Defaults:
     reason: str
 
 
-def choose_defaults(methods: list[Method], rows: list[Row], *, max_psnr_loss: float = MAX_PSNR_LOSS_DB) -> Defaults:
-    """The model's default fidelity and step count from its evaluation.
+def choose_defaults(methods: list[Method], rows: list[Row], *,
+                    max_psnr_loss: float = MAX_PSNR_LOSS_DB) -> Defaults | None:
+    """The model's default fidelity and step count from its evaluation (None when no setting of the
+    pipeline under fidelity 1 was evaluated: nothing to choose from).
 
     Among the pipeline's settings that lose at most ``max_psnr_loss`` dB PSNR against the restorer
     alone, the most realistic (lowest SWD); near-ties (within :data:`SWD_TIE`) go to fewer steps,
@@ -175,7 +177,7 @@ def choose_defaults(methods: list[Method], rows: list[Row], *, max_psnr_loss: fl
     restorer = next(by_label[m.label] for m in sampled if m.sampler.fidelity >= 1.0)
     pipeline = [(m.sampler, by_label[m.label]) for m in sampled if m.sampler.fidelity < 1.0 and m.label in by_label]
     if not pipeline:
-        raise ValueError("no pipeline setting was evaluated")
+        return None
     kept = [(s, r) for s, r in pipeline if r.psnr >= restorer.psnr - max_psnr_loss and r.swd < restorer.swd]
     if not kept:
         sampler, row = max(pipeline, key=lambda p: (p[0].fidelity, -p[0].steps))
@@ -323,8 +325,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(precision_agreement(methods, outputs, scored, args.precision[0], precision))
             if not undegraded:  # defaults are chosen on faces that need repair
                 chosen = choose_defaults(methods, rows)
-                print(f"defaults to ship: fidelity {chosen.fidelity:g}, {chosen.steps} steps ({chosen.reason}); "
-                      f"export with --default-fidelity {chosen.fidelity:g} --default-steps {chosen.steps}")
+                if chosen is None:  # (reproducibility QA: a traceback, and no grid)
+                    print("defaults to ship: none chosen (only the restorer alone, fidelity 1, was evaluated; "
+                          "give --fidelity under 1 to choose them)")
+                else:
+                    print(f"defaults to ship: fidelity {chosen.fidelity:g}, {chosen.steps} steps ({chosen.reason}); "
+                          f"export with --default-fidelity {chosen.fidelity:g} --default-steps {chosen.steps}")
             outputs = outputs or scored  # the grid shows the first precision
             first = engine = None  # free this precision's networks before the next one loads
         columns = " | ".join(["input" if undegraded else "degraded", *(m.label for m in methods[1:]), "ground truth"])
