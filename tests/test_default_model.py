@@ -70,6 +70,16 @@ def test_cli_restores_every_test_photo_offline_with_the_bundled_model(tmp_path, 
     for record in summary["results"]:
         assert record["status"] == "ok" and record["faces"] >= 1, record
         assert len(record["outputs"]) == 1
+    # What made each result is written into it, enough to tell the release and the face (QA: the model's
+    # name alone, the same across seven releases; faces without their numbers, one being left out)
+    from faceapp.core.export import read_provenance
+
+    manifest = Registry().get(MODEL)
+    made = read_provenance(summary["results"][1]["outputs"][0])  # cf_01.jpg: its face 4 is left out (unsure)
+    assert made["model_weights"] == {f.name: f.sha256 for f in manifest.files} and len(made["model_weights"]) == 2
+    assert made["restorer_tones"] == manifest.restorer_tones and made["device"] == "cpu"
+    assert made["cpu_threads"] == torch.get_num_threads()
+    assert [face["face"] for face in made["faces"]] == [1, 2, 3, 5]
 
 
 def test_the_window_opens_ready_on_the_bundled_model(qtbot, tmp_path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,6 +105,7 @@ class FaceEngine:
         sharp_faces: SharpFaceSparing | None = None,
         fidelity_range: FidelityRange | None = None,
         restorer_tones: float | None = None,
+        weights_sha256: Mapping[str, str] | None = None,
     ) -> None:
         self.device = devices.resolve_device(device)
         if self.device.type == "cpu":
@@ -117,6 +118,9 @@ class FaceEngine:
         self.sharp_faces = sharp_faces  # the model's sparing ramp; None: no face is ever spared
         self.fidelity_range = fidelity_range  # how far towards realistic it works; None: everywhere
         self.restorer_tones = restorer_tones  # σ of faceapp.core.tones; None: sampled as DifFace does
+        #: the SHA-256 of each of its weight files, by name, as its manifest gives them (the release a
+        #: result's provenance names; empty for networks built in memory)
+        self.weights_sha256 = dict(weights_sha256 or {})
         self.numerics = resolve_precision(precision, self.device)
         self.precision = self.numerics.name  # what ran: "fp32", "bf16" or "fp16" (status bar, provenance)
         self.alphas_cumprod = schedule.alphas_cumprod(betas if betas is not None else schedule.linear_betas())
@@ -451,4 +455,5 @@ def load_engine(name: str | None = None, *, device: str = "auto", registry=None,
         sharp_faces=manifest.sharp_faces,
         fidelity_range=manifest.fidelity_range,
         restorer_tones=manifest.restorer_tones,
+        weights_sha256={entry.name: entry.sha256 for entry in manifest.files if entry.sha256},
     )

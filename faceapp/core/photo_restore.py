@@ -30,7 +30,7 @@ thread; a ``should_cancel`` that returns True stops it between steps and raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -277,6 +277,8 @@ class PhotoResult:
     screen: Screen | None = None
     #: whether the faces are printed with a halftone screen (smoothed out or not, as the settings said)
     printed: bool = False
+    #: what of the engine that made it goes into the provenance besides its name (:func:`engine_record`)
+    made_by: Mapping[str, Any] = field(default_factory=dict)
     _run: _RunCache = field(default_factory=_RunCache, repr=False)
 
     @property
@@ -484,6 +486,7 @@ class PhotoResult:
         return {
             "software": f"faceapp {__version__}",
             "model": self.model_name,
+            **self.made_by,
             "precision": self.settings.precision,
             "fidelity": sampler.fidelity,
             "steps": sampler.steps if sampler.schedule == "fast" else None,  # official: the loop's own
@@ -508,8 +511,31 @@ def _same_images(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
     return len(a) == len(b) and all(x is y for x, y in zip(a, b))
 
 
+def engine_record(engine: Any) -> dict[str, Any]:
+    """What of ``engine`` a result's provenance records besides the model's name, enough to tell the
+    release and the arithmetic that made it (reproducibility QA: seven releases of faceapp-compact
+    had one name): the SHA-256 of its weight files, the restorer tones of its manifest, the device,
+    and on a CPU the threads (bf16 sums differ a little with their number; fp32 ones do not)."""
+    record: dict[str, Any] = {}
+    weights = getattr(engine, "weights_sha256", None)
+    if weights:
+        record["model_weights"] = dict(weights)
+    tones = getattr(engine, "restorer_tones", None)
+    if tones:
+        record["restorer_tones"] = tones
+    device = getattr(engine, "device", None)
+    if device is not None:
+        record["device"] = getattr(device, "type", str(device))
+        if record["device"] == "cpu":
+            import torch
+
+            record["cpu_threads"] = torch.get_num_threads()
+    return record
+
+
 def _face_provenance(face: FaceResult, grain: Grain | None = None) -> dict[str, Any]:
-    record: dict[str, Any] = {"box": [round(v, 1) for v in face.face.box], "seed": face.seeds[face.chosen],
+    record: dict[str, Any] = {"face": face.face.index + 1,  # its number, as the front-ends say it
+                              "box": [round(v, 1) for v in face.face.box], "seed": face.seeds[face.chosen],
                               "seeds": list(face.seeds)}
     if grain is not None:
         record["grain"] = round(grain.strength, 2)  # grey levels of grain matched to the photo's
@@ -716,6 +742,7 @@ def iter_restore_photo(
     result = PhotoResult(
         photo=photo, faces=tuple(results), background=_frozen(background), alpha=alpha, settings=settings,
         model_name=getattr(engine, "model_name", "model"), damage=damage, screen=screen, printed=printed,
+        made_by=engine_record(engine),
     )
     result._run.fill = fill
     return result
