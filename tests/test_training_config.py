@@ -17,9 +17,9 @@ def test_bundled_configs_parse_and_build(path):
     assert count_parameters(net) > 0
 
 
-def test_compact_pair_fits_the_size_budget():
+def test_the_shipped_pair_fits_the_size_budget():
     total = 0
-    for name in ("restorer_compact", "prior_compact"):
+    for name in ("restorer_cpu_deep", "prior_cpu"):  # faceapp-compact's networks
         cfg = load_config(name)
         total += 2 * count_parameters(build_network(cfg.model.arch, cfg.model.config, device="meta"))
     assert total / 1e6 <= MAX_TOTAL_MB

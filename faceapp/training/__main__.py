@@ -149,9 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_export, check=lambda args: _check_export(e, args))
 
     b = sub.add_parser("budget", help="print parameters, fp16 size, FLOPs and CPU time of a config pair")
-    b.add_argument("--restorer", default="restorer_compact", help="the restorer's config (default restorer_compact)")
-    b.add_argument("--prior", default="prior_compact", help="the prior's config (default prior_compact)")
-    b.add_argument("--steps", type=at_least(1), default=8, help="DDIM steps of one restore (default 8)")
+    b.add_argument("--restorer", default="restorer_cpu_deep",
+                   help="the restorer's config (default restorer_cpu_deep: the shipped model's)")
+    b.add_argument("--prior", default="prior_cpu", help="the prior's config (default prior_cpu: the shipped model's)")
+    b.add_argument("--steps", type=at_least(1), default=6, help="DDIM steps of one restore (default 6: the shipped "
+                   "model's default)")
     b.add_argument("--threads", type=at_least(1), default=2, help="CPU threads to measure on (default 2)")
     b.set_defaults(func=_budget)
 

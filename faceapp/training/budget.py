@@ -16,7 +16,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from faceapp.core.loading import build_network, count_parameters
 from faceapp.training.config import TrainingConfig
 
-MAX_TOTAL_MB = 60.0
+#: Issue 9: the bundled models folder holds at most 100 MB, the detector's 1.7 MB among it.
+MAX_TOTAL_MB = 98.0
 MAX_SECONDS_PER_FACE = 8.0
 #: 2-core CPU rate measured for the official 512 px UNet: 378 GFLOPs in ≈ 6.8 s
 #: (difface-algorithm.md §7); a machine-independent cross-check of the timed figure.
