@@ -65,6 +65,22 @@ def test_formats_keep_pixels_metadata_and_provenance(tmp_path, source, suffix):
     assert read_provenance(dest) == PROVENANCE
 
 
+def test_a_result_does_not_carry_its_photos_unique_image_id(tmp_path):
+    """Privacy QA: the EXIF ImageUniqueID was copied, so the result bore the photo's "unique" id
+    (linking the two, against the standard: one id per image); the XMP's document id was renewed."""
+    exif = Image.Exif()
+    exif[0x010F] = "Test Camera"
+    exif.get_ifd(0x8769)[0xA420] = "0123456789abcdef0123456789abcdef"
+    exif.get_ifd(0x8769)[0x9003] = "2001:02:03 04:05:06"
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(path, exif=exif.tobytes())
+    photo = read_photo(path)
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance=PROVENANCE)
+    with Image.open(dest) as image:
+        kept = image.getexif().get_ifd(0x8769)
+    assert 0xA420 not in kept and kept[0x9003] == "2001:02:03 04:05:06"
+
+
 def test_quality_changes_jpeg_size(tmp_path, source):
     rng = np.random.default_rng(0)
     noisy = rng.integers(0, 256, source.rgb.shape, dtype=np.uint8)

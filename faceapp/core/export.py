@@ -99,6 +99,7 @@ _JPEG_MAX_DENSITY = 65_535  # JFIF's X/Y density fields are 16 bits
 
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
+_IMAGE_UNIQUE_ID = 0xA420  # EXIF ImageUniqueID: one per image
 _SOFTWARE = 0x0131
 _MODIFY_DATE = ExifTags.Base.DateTime  # when the file was changed, its time zone and fraction of a second
 _OFFSET_TIME, _SUB_SEC_TIME = ExifTags.Base.OffsetTime, ExifTags.Base.SubsecTime
@@ -765,6 +766,8 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
                 ifd[tag] = value
     if _EXIF_IFD in exif and _user_comment_is_provenance(exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)):
         del exif.get_ifd(_EXIF_IFD)[_USER_COMMENT]
+    if provenance is not None and _EXIF_IFD in exif:  # a new image: the photo's unique id is the photo's
+        exif.get_ifd(_EXIF_IFD).pop(_IMAGE_UNIQUE_ID, None)  # (privacy QA: it linked the two)
     if provenance is not None:
         ours = exif.get(_SOFTWARE) == "faceapp"  # a faceapp result restored again: its date is faceapp's
         exif[_SOFTWARE] = "faceapp"
