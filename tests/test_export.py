@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import re
+import stat
 
 import cv2
 import numpy as np
@@ -79,6 +80,22 @@ def test_a_result_does_not_carry_its_photos_unique_image_id(tmp_path):
     with Image.open(dest) as image:
         kept = image.getexif().get_ifd(0x8769)
     assert 0xA420 not in kept and kept[0x9003] == "2001:02:03 04:05:06"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_private_photos_result_is_as_private(tmp_path, source):
+    """Privacy QA: a photo only its owner may read (chmod 600) got a result every user of the
+    computer could read (0644, from the umask alone), where a copy would have kept 0600. The group
+    and others get no more of a result than they have of its photo; its owner, what a new file gets."""
+    from faceapp.core.tempfiles import plain_file_mode
+
+    for mode in (0o600, 0o640, 0o644, 0o444):
+        os.chmod(source.path, mode)
+        dest = export_photo(source.rgb, None, source, tmp_path / f"out_{mode:o}.png", provenance=PROVENANCE)
+        assert stat.S_IMODE(dest.stat().st_mode) == plain_file_mode() & (0o700 | mode), oct(mode)
+    os.chmod(source.path, 0o644)
+    built = Photo.from_array(source.rgb)  # no file: a new file's permissions
+    assert stat.S_IMODE(export_photo(source.rgb, None, built, tmp_path / "new.png").stat().st_mode) == plain_file_mode()
 
 
 def test_quality_changes_jpeg_size(tmp_path, source):

@@ -61,7 +61,7 @@ from faceapp.core.maker_notes import keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.pathtext import is_same_file
 from faceapp.core.png_writer import write_png
-from faceapp.core.tempfiles import create_temp, sweep_stale
+from faceapp.core.tempfiles import create_temp, plain_file_mode, sweep_stale
 from faceapp.core.tiff_writer import write_tiff
 
 log = logging.getLogger(__name__)
@@ -384,7 +384,21 @@ def export_photo(
     pixels = luma(image_rgb) if meta.grey else image_rgb
     write = _writer(fmt, pixels, alpha, meta, photo, provenance, name=said, quality=quality,
                     png_compress_level=png_compress_level, webp_method=webp_method)
-    return _write_atomically(write, dest, overwrite=overwrite, unique=unique)
+    return _write_atomically(write, dest, overwrite=overwrite, unique=unique,
+                             mode=_mode_like(photo.path if photo is not None else None))
+
+
+def _mode_like(source: Path | None) -> int | None:
+    """The permissions of a result of the file ``source``: a new file's (the umask's), with the group
+    and others allowed no more than they are of ``source`` (privacy QA: a photo only its owner could
+    read got a result any user could). None without a source, or where its mode cannot be read."""
+    if source is None:
+        return None
+    try:
+        source_mode = os.stat(source).st_mode
+    except OSError:
+        return None
+    return plain_file_mode() & (0o700 | (source_mode & 0o077))
 
 
 def _check_export(image_rgb: np.ndarray, alpha: np.ndarray | None, photo: Photo | None, dest: Path, fmt: str, *,
@@ -924,8 +938,10 @@ class _PythonWrites:
         return getattr(self._handle, name)
 
 
-def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwrite: bool, unique: bool) -> Path:
+def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwrite: bool, unique: bool,
+                      mode: int | None = None) -> Path:
     """Write through a hidden temporary file and rename it to ``dest``; returns the final name.
+    ``mode``: its permissions, where not a new file's (:func:`_mode_like`).
 
     The temporary file is removed on every way out but a hard kill, including KeyboardInterrupt
     and the termination signals the front-ends turn into it (see :mod:`faceapp.core.termination`).
@@ -937,6 +953,11 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
     tmp: str | None = None
     try:
         fd, tmp = create_temp(folder, dest.stem, _TEMP_SUFFIX)
+        if mode is not None:
+            try:
+                os.fchmod(fd, mode)
+            except (AttributeError, OSError):  # no fchmod (Windows), or a file system without modes
+                pass
         with os.fdopen(fd, "wb") as handle:
             try:
                 write(handle)
