@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -49,6 +48,7 @@ from faceapp.core.preferences import (
 from faceapp.core.refine import MAX_REFINE_PASSES
 from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
 from faceapp.gui.look import error_colour, fit_to_screen, wrap_long_tooltips
+from faceapp.gui.number_fields import DecimalBox, use_number_format
 from faceapp.gui.plain_label import PlainLabel
 
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
@@ -174,7 +174,7 @@ class SettingsDialog(QDialog):
         self.steps.set_model_default(self._model_steps.get(self.model.currentData()))
         self.steps.setToolTip("How many denoising steps the face prior takes per face (DDIM): more is slower and "
                               "slightly finer; the model's default is what its evaluation chose")
-        self.eta = QDoubleSpinBox()
+        self.eta = DecimalBox()
         self.eta.setRange(0.0, 1.0)
         self.eta.setSingleStep(0.1)
         self.eta.setValue(prefs.eta)
@@ -232,10 +232,11 @@ class SettingsDialog(QDialog):
                                 "the restored faces pasted in at the new size); ×1 keeps its size")
         self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
         self.face_selection.setToolTip("Faces left out are shown switched off: click a face's number to restore it too")
-        self.min_face_size = QSpinBox()
+        self.min_face_size = DecimalBox()  # (a fraction as the CLI takes it; locale QA: "16,5" gave 165)
+        self.min_face_size.setDecimals(1)
         self.min_face_size.setRange(0, 4096)
         self.min_face_size.setSuffix(" px")
-        self.min_face_size.setValue(round(prefs.min_face_size))
+        self.min_face_size.setValue(prefs.min_face_size)
         self.min_face_size.setToolTip("Detected faces smaller than this are ignored")
 
         self.output_folder = QLineEdit(prefs.output_folder)
@@ -324,6 +325,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.form_area, 1)
         layout.addWidget(self.problem)  # with the buttons, always in view: why OK did not close
         layout.addWidget(buttons)
+        use_number_format(self)  # (locale QA: "0.7" typed under German was saved as 0)
         wrap_long_tooltips(self)
         fit_to_screen(self, self.sizeHint())  # (the form scrolls; the buttons stay on the screen)
 
@@ -342,7 +344,7 @@ class SettingsDialog(QDialog):
         for box, number in ((self.steps, prefs.steps or 0), (self.polish, prefs.polish_timestep),
                             (self.seeds, prefs.seeds_per_face), (self.base_seed, prefs.base_seed),
                             (self.repair_resamples, prefs.repair_resamples), (self.refine_passes, prefs.refine_passes),
-                            (self.min_face_size, round(prefs.min_face_size)), (self.quality, prefs.quality)):
+                            (self.min_face_size, prefs.min_face_size), (self.quality, prefs.quality)):
             box.setValue(number)
         self.eta.setValue(prefs.eta)
         for check, on in ((self.spare_sharp_faces, prefs.spare_sharp_faces), (self.match_grain, prefs.match_grain),
