@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
+
+#: Said after a number written with a decimal comma, as German or French write them (locale QA).
+DECIMAL_POINT = "write numbers with a decimal point (0.8, not 0,8)"
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
 
 def _parsed(text: str, kind: type, wanted: str) -> float | int:
@@ -13,7 +18,8 @@ def _parsed(text: str, kind: type, wanted: str) -> float | int:
     try:
         value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        hint = f": {DECIMAL_POINT}" if kind is float and _DECIMAL_COMMA.fullmatch(text.strip()) else ""
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}{hint}") from None
     if kind is float and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
     return value
@@ -91,7 +97,8 @@ def floats(count: int):
         if not all(math.isfinite(v) for v in values):  # (nan and inf read as floats)
             raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {text!r}")
         if len(values) != count:
-            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {len(values)}")
+            hint = f": {DECIMAL_POINT}" if ";" in text and "," in text else ""  # ("10,5;20,5;…")
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated numbers, got {len(values)}{hint}")
         return values
 
     return parse

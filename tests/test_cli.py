@@ -343,6 +343,10 @@ def test_usage_errors_exit_2(tmp_path, capsys):
                                 ("--steps", "two", "must be a whole number within 1…1000")):
         code, _, err = _run(capsys, "restore", tmp_path, option, value)  # not a pydantic dump
         assert code == 2 and f"argument {option}: {said}" in err and "validation error" not in err
+    # a decimal comma, as German or French write numbers (locale QA: the refusal did not say why)
+    for option, value in (("--fidelity", "0,8"), ("--min-face-size", "20,5"), ("--face-box", "10,5;20,5;300,5;200,5")):
+        code, _, err = _run(capsys, "restore", tmp_path, option, value)
+        assert code == 2 and "write numbers with a decimal point (0.8, not 0,8)" in err, err
     assert _run(capsys)[0] == 2
 
 
