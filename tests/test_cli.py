@@ -877,7 +877,7 @@ def test_folders_that_do_not_exist_and_files_that_are_not_photos_are_named(tmp_p
                                            "error": f"{tmp_path}: no photos found in it."}]
     code, _, err = _run(capsys, tmp_path, "--no-progress")
     assert "note: left out 3 files in the folders that are not photos faceapp reads (.psd ×2, 1 broken link); " \
-           "it reads .avif, .bmp, .heic, .heif, .hif, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
+           "it reads .avif, .bmp, .heic, .heif, .hif, .jfif, .jpe, .jpeg, .jpg, .png, .tif, .tiff, .webp." in err
 
 
 def test_an_output_folder_linked_to_a_drive_not_connected_is_a_usage_error(tmp_path, testdata_dir, capsys):

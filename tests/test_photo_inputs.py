@@ -43,6 +43,21 @@ def test_a_folder_is_sorted_into_photos_results_hidden_and_other_files(tmp_path)
     assert not listing.empty and listing.unreadable == ()
 
 
+def test_photos_are_listed_in_the_order_a_file_manager_shows_them(tmp_path):
+    """Locale QA: photos were listed by character code (capitals first, "foto10" before "foto2",
+    accented letters after "z"); a file manager sorts by letter, whatever the case or accent, and
+    numbers by their value. The filmstrip, Restore all and a CLI batch go in this order."""
+    names = ["Zebra.jpg", "apfel.jpg", "cf_03.jpg", "foto10.jpg", "foto2.jpg", "Ärger.jpg", "éclair.jpg", "Foto1.jpg"]
+    for name in names:
+        _photo(tmp_path / name)
+    assert [p.name for p in list_photos(tmp_path).photos] == [
+        "apfel.jpg", "Ärger.jpg", "cf_03.jpg", "éclair.jpg", "Foto1.jpg", "foto2.jpg", "foto10.jpg", "Zebra.jpg"]
+    for year in ("2019", "1999", "Summer 2"):
+        _photo(tmp_path / "deep" / year / "a.jpg")
+    assert [str(p.relative_to(tmp_path / "deep")) for p in list_photos(tmp_path / "deep", recursive=True).photos] == [
+        "1999/a.jpg", "2019/a.jpg", "Summer 2/a.jpg"]
+
+
 def test_recursive_listing_skips_hidden_folders_and_gives_relative_paths(tmp_path):
     album = _album(tmp_path)
     listing = list_photos(album, recursive=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import unicodedata
 from pathlib import Path
@@ -45,6 +46,22 @@ def name_key(name: str) -> str:
     undecodable bytes as surrogates whatever the locale it was read under."""
     text = name.encode("utf-8", "surrogateescape").decode("utf-8", "surrogateescape")
     return unicodedata.normalize("NFC", text)
+
+
+_NUMBER_RUNS = re.compile(r"(\d+)")
+
+
+def reading_key(path: str | os.PathLike) -> tuple:
+    """How a file manager orders ``path`` among others: part by part, by letter whatever its case or
+    accent ("Ärger" beside "apfel"), and numbers by their value ("foto2" before "foto10"); names
+    alike so (a.jpg, A.jpg) by their characters (locale QA: photos were listed by character code)."""
+    parts = []
+    for part in Path(path).parts:
+        text = name_key(part)
+        letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+        runs = tuple((0, int(run), "") if run.isdigit() else (1, 0, run) for run in _NUMBER_RUNS.split(letters) if run)
+        parts.append((runs, text))
+    return tuple(parts)
 
 
 def plain_text(text: str | bytes | os.PathLike) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceapp.core.export import is_faceapp_output
+from faceapp.core.pathtext import reading_key
 from faceapp.core.preferences import PHOTO_SUFFIXES
 
 
@@ -61,7 +62,7 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
     hidden: list[Path] = []
     unreadable: list[Path] = []
     subfolders: list[Path] = []
-    for path in sorted(_entries(folder, recursive, hidden, unreadable)):
+    for path in sorted(_entries(folder, recursive, hidden, unreadable), key=reading_key):
         if path.name.startswith("."):
             hidden.append(path)
         elif is_folder(path):
