@@ -198,6 +198,24 @@ def test_ctrl_page_down_and_up_step_through_the_photos(window, qtbot, photo, tes
     assert window.actions_["next_photo"].shortcut() == QKeySequence("Ctrl+PgDown")
 
 
+def test_open_recent_can_be_cleared(window, qtbot, photo, tmp_path):
+    """Privacy QA: Open Recent kept the last photos' full paths (folder names like "Medical 2019"
+    among them) with no way to clear them but editing the settings file."""
+    from PySide6.QtCore import QSettings
+
+    load(window, qtbot, photo)
+    window._fill_recent()
+    clear = window.recent_menu.actions()[-1]
+    assert clear.text() == "&Clear Menu" and clear.isEnabled()
+    clear.trigger()
+    assert window.store.recent_files() == []
+    on_disk = QSettings(window.store._settings.fileName(), QSettings.Format.IniFormat)  # written, not only forgotten
+    assert on_disk.value("recent/files") in (None, [], "")
+    window._fill_recent()
+    assert [a.text() for a in window.recent_menu.actions() if not a.isSeparator()] == ["(none)", "&Clear Menu"]
+    assert not window.recent_menu.actions()[-1].isEnabled()
+
+
 def test_dropping_a_folder_without_photos_says_what_it_holds(window, tmp_path):
     """(Not a key, but the same first minutes.) Dropping an album whose photos are all in
     sub-folders, or an empty folder, is not met with silence."""

@@ -328,6 +328,14 @@ class MainWindow(QMainWindow):
                 action.setIcon(folder_icon)
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("&Clear Menu", self._clear_recent)
+        clear.setEnabled(bool(self.store.recent_files()))
+        clear.setToolTip("Forget the photos and folders listed here (the files stay as they are)")
+
+    def _clear_recent(self) -> None:
+        self.store.clear_recent()
+        self.say("Open Recent is cleared (the files themselves stay as they are).")
 
     def _fill_faces(self) -> None:
         """Photo ▸ Faces: each face of the photo shown, ticked when it is restored; choosing one

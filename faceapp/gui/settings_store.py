@@ -240,6 +240,11 @@ class SettingsStore:
             return []
         return [Path(p) for p in value if isinstance(p, str) and p]
 
+    def clear_recent(self) -> None:
+        """Forget every recent file (privacy QA: the list of paths could only be edited out of the file)."""
+        self._settings.remove("recent/files")
+        self._settings.sync()
+
     def forget_recent(self, path: Path) -> None:
         """Take ``path`` off the recent files (it could not be opened)."""
         recent = self.recent_files()
