@@ -37,6 +37,19 @@ def user_data_dir() -> Path:
     return home if home else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def pasted_dir() -> Path:
+    """Where the window keeps the images pasted into it, as files (a result is saved of a file)."""
+    return user_data_dir() / "pasted"
+
+
+def pictures_dir() -> Path:
+    """Where a pasted image's result is saved when Settings name no output folder: the user's
+    Pictures folder (``FACEAPP_HOME/pictures`` under ``FACEAPP_HOME``), not beside the image in the
+    hidden folder faceapp keeps it in (privacy QA)."""
+    home = _home_override()
+    return home / "pictures" if home else Path(platformdirs.user_pictures_dir())
+
+
 def user_config_dir() -> Path:
     """Per-user settings folder (the window's ``settings.ini``): the platform's config folder (on
     Linux ``~/.config/faceapp``, where settings are looked for; the data folder held them before),

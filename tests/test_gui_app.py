@@ -317,6 +317,27 @@ def test_pasted_images_get_distinct_short_names(qtbot, tmp_path, monkeypatch):
     window.close()
 
 
+def test_a_pasted_images_result_is_saved_where_the_user_finds_it(qtbot, tmp_path):
+    """Privacy QA: Save put a pasted image's result beside it, in the hidden folder faceapp keeps
+    pasted images in. It goes to the Pictures folder, or the output folder of Settings."""
+    import dataclasses
+
+    import numpy as np
+
+    from faceapp import paths
+
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    pasted = window.session.add_image(np.zeros((8, 8, 3), np.uint8))
+    assert pasted.parent == paths.pasted_dir()
+    prefs = window.session.prefs
+    assert window.session.backend.default_output_path(pasted, prefs).parent == paths.pictures_dir()
+    assert paths.pictures_dir() != paths.pasted_dir()
+    chosen = dataclasses.replace(prefs, output_folder=str(tmp_path / "out"))
+    assert window.session.backend.default_output_path(pasted, chosen).parent == tmp_path / "out"
+    window.close()
+
+
 def test_a_pasted_image_that_cannot_be_kept_is_an_error_notice(qtbot, tmp_path, monkeypatch):
     from PySide6.QtGui import QGuiApplication, QImage
 

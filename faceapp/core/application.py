@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any, NamedTuple
 import cv2
 import numpy as np
 
+from faceapp import paths
 from faceapp.core import export, sixteen_bit
 from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo, read_mask
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, MaskError
@@ -678,8 +680,13 @@ def output_path(source: Path, prefs: Preferences, *, folder: Path | None = None,
 
 
 def _output_folder(source: Path, prefs: Preferences) -> Path:
-    """The folder results of ``source`` go to: ``prefs.output_folder``, else the photo's own."""
-    return Path(prefs.output_folder).expanduser() if prefs.output_folder else source.parent
+    """The folder results of ``source`` go to: ``prefs.output_folder``, else the photo's own; for an
+    image pasted into the window (kept in faceapp's own hidden folder), the user's Pictures folder."""
+    if prefs.output_folder:
+        return Path(prefs.output_folder).expanduser()
+    if os.path.realpath(source.parent) == os.path.realpath(paths.pasted_dir()):
+        return paths.pictures_dir()
+    return source.parent
 
 
 def suggested_output_path(source: Path, prefs: Preferences) -> Path:

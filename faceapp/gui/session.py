@@ -290,7 +290,7 @@ class Session(QObject):
     def add_image(self, rgb: np.ndarray) -> Path:
         """Load an image that has no file (pasted): it is saved as PNG in the user data folder.
         Raises :class:`ExportError` when it cannot be saved there (a full or read-only disk)."""
-        folder = paths.user_data_dir() / "pasted"
+        folder = paths.pasted_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
