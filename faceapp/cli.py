@@ -508,6 +508,7 @@ class _Restorer:
                     chosen, target, fmt=format_for(dest), quality=self.prefs.quality, overwrite=replace,
                     unique=not replace, png_compress_level=self.args.png_level,
                     webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
+                    metadata=self.prefs.metadata,
                 )
             except ExportError as exc:
                 folder = _nearest_existing(dest.parent)

@@ -23,6 +23,7 @@ from faceapp.core.preferences import (
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_NAME_PATTERN,
     FACE_SELECTIONS,
+    METADATA_KINDS,
     MAX_SEEDS,
     MAX_STEPS,
     OUTPUT_FORMATS,
@@ -109,6 +110,11 @@ def _add_restore_parser(subparsers) -> None:
     out.add_argument("--8-bit", dest="eight_bit", action="store_true",
                      help="write 8 bits per channel even for a 16-bit photo (by default its result keeps 16 bits "
                           "as PNG or TIFF; as TIFF not for a grey photo with transparency)")
+    out.add_argument("--metadata", choices=METADATA_KINDS, default="all",
+                     help="what a result keeps of its photo's metadata: all of it (EXIF, XMP, IPTC, comments); all "
+                          "but where it was taken (no-location: no GPS or place names); or none, for sharing (only "
+                          "its colour profile and resolution; faceapp's record of how it was made no longer names "
+                          "the photo's file, so --skip-existing cannot tell it as the photo's) (default: %(default)s)")
     out.add_argument("--png-level", type=within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9", action=_Given,
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=within(0, 6), default=WEBP_METHOD, metavar="0…6", action=_Given,
@@ -257,7 +263,7 @@ def preferences_from(args: argparse.Namespace) -> Preferences:
         upscale=args.upscale, face_selection=args.faces, include_unsure_faces=args.unsure_faces,
         min_face_size=args.min_face_size, output_folder=str(args.output or ""), name_pattern=args.pattern,
         export_format=args.format or "", quality=args.quality, repair_resamples=args.resample,
-        keep_16_bits=not args.eight_bit,
+        keep_16_bits=not args.eight_bit, metadata=args.metadata,
     )
 
 

@@ -671,6 +671,31 @@ def test_jpegs_named_jfif_or_jpe_are_read_in_folders_and_stay_jpegs(tmp_path, te
     assert {Image.open(p).format for p in written} == {"JPEG"}
 
 
+def test_metadata_says_what_a_result_keeps_of_its_photos(tmp_path, testdata_dir, capsys):
+    """Privacy QA: every result kept the photo's GPS, names and captions, and named the photo's file,
+    with no way to leave them out for sharing."""
+    from faceapp.core.export import read_provenance
+
+    exif = Image.Exif()
+    exif[0x013B] = "Ann Smith"
+    exif.get_ifd(0x8825)[1] = "N"
+    exif.get_ifd(0x8825)[2] = (53.0, 48.0, 0.0)
+    source = tmp_path / "Dr visit Emma Jones.jpg"
+    Image.open(testdata_dir / "photos" / "cf_04.jpg").save(source, quality=95, exif=exif.tobytes())
+    kept = {}
+    for kind in ("all", "no-location", "none"):
+        code, out, err = _run(capsys, source, "-o", tmp_path / kind, "--metadata", kind, "--no-progress", "--json",
+                              *FACE)
+        assert code == 0, err
+        [written] = json.loads(out)["results"][0]["outputs"]
+        with Image.open(written) as image:
+            tags = image.getexif()
+            kept[kind] = (0x8825 in tags and bool(tags.get_ifd(0x8825)), tags.get(0x013B),
+                          "source" in read_provenance(written))
+    assert kept == {"all": (True, "Ann Smith", True), "no-location": (False, "Ann Smith", True),
+                    "none": (False, None, False)}
+
+
 @pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "tif"])
 def test_skip_existing_restores_again_a_result_cut_short(tmp_path, testdata_dir, capsys, fmt):
     """QA: a result cut by an interrupted copy or sync counted as restored; it is restored again, in

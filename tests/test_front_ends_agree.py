@@ -41,9 +41,12 @@ def _use(window, **changes) -> None:
     window.models.apply_preferences(dataclasses.replace(window.session.prefs, **changes))
 
 
-def test_the_cli_and_the_gui_write_byte_identical_files(window, qtbot, photo, tmp_path, retinaface_dir, monkeypatch):
+@pytest.mark.parametrize("metadata", ["all", "none"])
+def test_the_cli_and_the_gui_write_byte_identical_files(window, qtbot, photo, tmp_path, retinaface_dir, monkeypatch,
+                                                        metadata):
     _use(window, model=TINY_MODEL, device="cpu", seeds_per_face=1, base_seed=5, steps=None, fidelity=0.7,
-         eta=0.3, upscale=2, polish_timestep=50, quality=90, spare_sharp_faces=True)  # (the CLI's default, as the app's)
+         eta=0.3, upscale=2, polish_timestep=50, quality=90, spare_sharp_faces=True,  # (the CLI's default, as the app's)
+         metadata=metadata)
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
     [from_gui] = saved(window, qtbot, window.exports.save)
@@ -51,11 +54,12 @@ def test_the_cli_and_the_gui_write_byte_identical_files(window, qtbot, photo, tm
     monkeypatch.setenv("FACEAPP_DETECTOR_DIR", str(retinaface_dir))
     code = cli.main(["restore", str(photo), "-o", str(tmp_path / "cli"), "--model", TINY_MODEL, "--device", "cpu",
                      "--seed", "5", "--fidelity", "0.7", "--eta", "0.3", "--upscale", "2", "--polish", "50",
-                     "--quality", "90", "--no-progress"])
+                     "--quality", "90", "--no-progress", "--metadata", metadata])
     assert code == 0
     from_cli = tmp_path / "cli" / from_gui.name
     assert from_cli.read_bytes() == from_gui.read_bytes()
     provenance = read_provenance(from_gui)
+    assert ("source" in provenance) == (metadata == "all")  # (none: the photo's file is not named)
     assert provenance["steps"] == 4 and provenance["upscale"] == 2  # the tiny model's default_steps
     assert provenance["polish_timestep"] == 50 and provenance["faces"][0]["seed"] == 5
 
@@ -126,8 +130,8 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
                   seeds_per_face=5, base_seed=11, upscale=4, face_selection="largest", min_face_size=30.0,
                   output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
                   auto_start=True, repair_resamples=3, refine_passes=4, spare_sharp_faces=False, keep_16_bits=False,
-                  match_grain=False, descreen=False)
-    for name in ("device", "precision", "model", "upscale", "face_selection", "export_format"):
+                  match_grain=False, descreen=False, metadata="no-location")
+    for name in ("device", "precision", "model", "upscale", "face_selection", "export_format", "metadata"):
         combo = getattr(dialog, name)
         combo.setCurrentIndex(combo.findData(chosen[name]))
     for name in ("steps", "eta", "polish", "seeds", "base_seed", "min_face_size", "quality", "repair_resamples",
@@ -157,7 +161,7 @@ def test_restore_defaults_shows_every_setting_at_its_default_and_ok_keeps_them(q
                          output_folder="/tmp/out", name_pattern="{stem}_new", export_format="webp", quality=80,
                          auto_start=True, repair_resamples=3, refine_passes=4, spare_sharp_faces=False,
                          keep_16_bits=False, match_grain=False, descreen=False, fidelity=0.3, schedule="official",
-                         include_unsure_faces=True)
+                         include_unsure_faces=True, metadata="none")
     shown = SettingsDialog(Preferences(), models=[("tiny", "Tiny")])
     qtbot.addWidget(shown)
     shown.show_preferences(chosen)  # every field shows what it is given

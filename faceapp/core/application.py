@@ -40,6 +40,7 @@ from faceapp.core.pathtext import same_name
 from faceapp.core.photo_restore import (Engine, PhotoResult, PhotoSettings, Progress, iter_refine_face, iter_restore_photo,
                                         photo_screen)
 from faceapp.core.preferences import Preferences
+from faceapp.core.sharing import shared_photo
 from faceapp.core.progress import drive
 from faceapp.core.settings import DEFAULT_FIDELITY
 from faceapp.core.wording import listed
@@ -705,19 +706,22 @@ def suggested_output_path(source: Path, prefs: Preferences) -> Path:
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,
                  overwrite: bool = False, source: Path | None = None, keep_16_bits: bool = True,
-                 **options: Any) -> Path:
+                 metadata: str = "all", **options: Any) -> Path:
     """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
     overwrites unless asked). ``source``: the photo file it was restored from, named in the
     provenance (name and size) so a later run can tell its results from another photo's.
     ``keep_16_bits``: a 16-bit photo's result is written in 16 bits where the format holds them
     (:func:`faceapp.core.sixteen_bit.writes_16_bit`; the file is read again for them).
+    ``metadata``: what it keeps of the photo's (:func:`faceapp.core.sharing.shared_photo`); with
+    "none" the provenance does not name the photo's file either (nor can ``--skip-existing`` then
+    tell the result as the photo's).
     ``options``: png_compress_level, webp_method, unique (see export_photo)."""
     image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     provenance = result.provenance()  # (after the pixels: it names the grain each face got, measured there)
-    if source is not None:
+    if source is not None and metadata != "none":
         provenance["source"] = source_record(source, result.photo)
-    return export.export_photo(image, alpha, result.photo, dest, format=fmt, quality=quality,
-                               provenance=provenance, overwrite=overwrite, **options)
+    return export.export_photo(image, alpha, shared_photo(result.photo, metadata), dest, format=fmt,
+                               quality=quality, provenance=provenance, overwrite=overwrite, **options)
 
 
 def result_pixels(result: PhotoResult, fmt: str, *, keep_16_bits: bool = True) -> tuple[np.ndarray, np.ndarray | None]:

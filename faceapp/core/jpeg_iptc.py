@@ -111,6 +111,28 @@ def _datasets(record: bytes) -> tuple[list[tuple[int, int, bytes]], int]:
     return found, min(at, len(record))
 
 
+#: The datasets of an IPTC record that say where the photo was taken: content location code and
+#: name (26, 27), city (90), sub-location (92), province or state (95), country code and name (100, 101).
+IPTC_LOCATION_DATASETS = frozenset({26, 27, 90, 92, 95, 100, 101})
+
+
+def without_datasets(record: bytes, datasets: frozenset[int]) -> bytes | None:
+    """``record`` without the application record's (2:) ``datasets``; None when nothing of it is left
+    but its envelope (record 1)."""
+    kept = [(number, dataset, value) for number, dataset, value in _datasets(record)[0]
+            if not (number == 2 and dataset in datasets)]
+    if not any(number == 2 for number, _dataset, _value in kept):
+        return None
+    return b"".join(_dataset_bytes(number, dataset, value) for number, dataset, value in kept)
+
+
+def _dataset_bytes(number: int, dataset: int, value: bytes) -> bytes:
+    """One dataset as :func:`_datasets` reads it (an extended length for one of 32 KB or more)."""
+    if len(value) < 0x8000:
+        return bytes([0x1C, number, dataset]) + struct.pack(">H", len(value)) + value
+    return bytes([0x1C, number, dataset]) + struct.pack(">HI", 0x8004, len(value)) + value
+
+
 def trimmed(record: bytes) -> bytes:
     """``record`` without what follows its last dataset: a TIFF stores the record as 4-byte
     integers (Photoshop's habit), padded with zeros to a multiple of 4."""

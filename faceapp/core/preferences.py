@@ -34,6 +34,9 @@ FACE_SELECTIONS: tuple[str, ...] = get_args(FaceSelection)
 #: Output file types; "" keeps the original's.
 OutputFormat = Literal["", "png", "jpg", "webp", "tiff"]
 OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)[1:]
+#: What a result keeps of its photo's metadata (:mod:`faceapp.core.sharing`).
+Metadata = Literal["all", "no-location", "none"]
+METADATA_KINDS: tuple[str, ...] = get_args(Metadata)
 #: Photo files the front-ends open (folders are searched for these).
 #: The suffixes of the photos a folder gives (.jfif and .jpe: JPEGs as browsers and old Windows
 #: programs name them; format QA).
@@ -53,7 +56,7 @@ DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 #: compared themselves), what Refine does, how and where results are written, and grain matching
 #: (the window switches a result's grain without restoring again: PhotoResult.with_grain).
 NOT_RESTORATION = frozenset({"face_selection", "min_face_size", "include_unsure_faces", "refine_passes", "output_folder", "name_pattern",
-                             "export_format", "quality", "keep_16_bits", "auto_start", "match_grain"})
+                             "export_format", "quality", "keep_16_bits", "metadata", "auto_start", "match_grain"})
 
 
 @dataclass(frozen=True, config={"extra": "forbid"})
@@ -73,6 +76,8 @@ class Preferences:
     beside the original; name_pattern: the output's file stem, ``{stem}`` is the original's
     (checked when a name is made: :func:`faceapp.core.export.output_file_name`). keep_16_bits: a
     16-bit photo's result is written in 16 bits where the format holds them (PNG; TIFF from a grey one).
+    metadata: what a result keeps of its photo's metadata, "all", "no-location" or "none"
+    (:mod:`faceapp.core.sharing`).
     """
 
     device: str = "auto"
@@ -99,6 +104,7 @@ class Preferences:
     export_format: OutputFormat = ""
     quality: Annotated[int, Field(ge=1, le=100)] = 95
     keep_16_bits: bool = True
+    metadata: Metadata = "all"
     auto_start: bool = False
 
     @field_validator("device")

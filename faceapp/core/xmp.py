@@ -236,6 +236,26 @@ def _without_property(xmp: bytes, name: str) -> bytes:
     return re.sub(rb"<([\w.-]+:)" + name_bytes + rb"\b(?:[^>]*/>|[^>]*>[^<]*</\1" + name_bytes + rb"\s*>)", b"", xmp)
 
 
+#: What a packet says of where the photo was taken: EXIF's GPS properties, and the place names of
+#: Photoshop's and the IPTC Core and Extension schemas (a structure whole: a place shown, created).
+_LOCATION = (rb"GPS\w+|City|State|Country|CountryCode|Location|Sublocation|ProvinceState|CountryName|WorldRegion"
+             rb"|LocationCreated|LocationShown")
+
+
+def without_location(xmp: bytes | None) -> bytes | None:
+    """``xmp`` without what it says of where the photo was taken (:data:`_LOCATION`), as an attribute
+    or an element with its content; None stays None. A packet that does not parse is left out whole
+    (None): what it holds cannot be told apart (privacy QA: a result for sharing kept the GPS)."""
+    if xmp is None:
+        return None
+    if _parsed(xmp) is None:
+        return None
+    # (one whitespace character before an attribute, not \s+: that backtracks over a packet's padding)
+    xmp = re.sub(rb"""[ \t\r\n][\w.-]+:(?:""" + _LOCATION + rb""")\s*=\s*(["']).*?\1""", b"", xmp, flags=re.DOTALL)
+    return re.sub(rb"<([\w.-]+:)(" + _LOCATION + rb")(?=[\s/>])(?:[^>]*/>|[^>]*>.*?</\1\2\s*>)", b"", xmp,
+                  flags=re.DOTALL)
+
+
 _TIFF = "http://ns.adobe.com/tiff/1.0/"
 
 

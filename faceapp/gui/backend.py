@@ -142,7 +142,7 @@ class ExportStep:
     total: int
     snapshot: ExportSnapshot
     written: Path | None = None
-    options: tuple = ()  # how it was written: (quality, keep_16_bits)
+    options: tuple = ()  # how it was written: (quality, keep_16_bits, metadata)
 
 
 @dataclass(frozen=True)
@@ -304,7 +304,7 @@ class CoreBackend:
     @staticmethod
     def export_job(snapshots: list[ExportSnapshot], destination: Callable[[ExportSnapshot], Path], *,
                    fmt: str | None = None, quality: int, unique: bool = False, overwrite: bool = False,
-                   keep_16_bits: bool = True):
+                   keep_16_bits: bool = True, metadata: str = "all"):
         """Write each snapshot to ``destination(snapshot)`` with provenance metadata; returns the files.
 
         The destination is asked for just before each file is written, so free names chosen
@@ -323,8 +323,8 @@ class CoreBackend:
                 if unique:  # a name of faceapp's choosing, in the output folder: made when missing, as the CLI does
                     make_output_folder(target.parent)
                 written.append(write_export(snapshot, target, fmt=fmt, quality=quality, unique=unique,
-                                            overwrite=overwrite, keep_16_bits=keep_16_bits))
-                yield ExportStep(index, len(snapshots), snapshot, written[-1], (quality, keep_16_bits))
+                                            overwrite=overwrite, keep_16_bits=keep_16_bits, metadata=metadata))
+                yield ExportStep(index, len(snapshots), snapshot, written[-1], (quality, keep_16_bits, metadata))
             return written
 
         return job
@@ -420,9 +420,9 @@ def snapshot_for_export(entry: PhotoEntry) -> ExportSnapshot:
 
 
 def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quality: int, unique: bool = False,
-                 overwrite: bool = False, keep_16_bits: bool = True) -> Path:
+                 overwrite: bool = False, keep_16_bits: bool = True, metadata: str = "all") -> Path:
     """Write the snapshot to ``dest`` as the CLI would (any thread). A taken name is an error,
     unless ``unique`` (it moves on to the next number) or ``overwrite`` (the file is replaced,
     never when it is the original photo)."""
     return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique, overwrite=overwrite,
-                                    source=snapshot.source, keep_16_bits=keep_16_bits)
+                                    source=snapshot.source, keep_16_bits=keep_16_bits, metadata=metadata)

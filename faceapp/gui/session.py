@@ -882,7 +882,7 @@ class Session(QObject):
 
         return self.backend.export_job(snapshots, destination, fmt=fmt, quality=quality or self.prefs.quality,
                                        unique=dest is None, overwrite=dest is not None and replace,
-                                       keep_16_bits=self.prefs.keep_16_bits)
+                                       keep_16_bits=self.prefs.keep_16_bits, metadata=self.prefs.metadata)
 
     # ---- damage mask files ------------------------------------------------------------------
     def read_damage_mask(self, path: Path, file: Path, *, on_read: Callable[[np.ndarray], None],
@@ -970,11 +970,11 @@ class Session(QObject):
             return False
         if not named_as_settings_say(saved.path, path, self.prefs) or not saved.options:
             return False
-        quality, keep_16_bits = saved.options
+        quality, keep_16_bits, metadata = saved.options
         fmt, photo = format_for(saved.path), self.entries[path].photo
         sixteen = photo is not None and writes_16_bit(photo, fmt)  # (a JPEG is 8-bit whatever the setting)
         return ((fmt not in LOSSY_FORMATS or quality == self.prefs.quality)
-                and (not sixteen or keep_16_bits == self.prefs.keep_16_bits))
+                and (not sixteen or keep_16_bits == self.prefs.keep_16_bits) and metadata == self.prefs.metadata)
 
     # ---- what is kept in memory ------------------------------------------------------------
     def show(self, path: Path) -> None:

@@ -38,6 +38,7 @@ from faceapp.core.preferences import (
     DEFAULT_NAME_PATTERN,
     DEVICES,
     FACE_SELECTIONS,
+    METADATA_KINDS,
     MAX_SEEDS,
     MAX_STEPS,
     OUTPUT_FORMATS,
@@ -54,6 +55,8 @@ from faceapp.gui.plain_label import PlainLabel
 _FORMAT_NAMES = {"": "Same as the original", "png": "PNG", "jpg": "JPEG", "webp": "WebP", "tiff": "TIFF"}
 _SELECTION_NAMES = {"all": "All faces", "largest": "The largest face", "center": "The face nearest the centre"}
 _PRECISION_NAMES = {"auto": "Automatic", "fp32": "32-bit float", "bf16": "bfloat16", "fp16": "16-bit float"}
+_METADATA_NAMES = {"all": "All of the photo's", "no-location": "All but where it was taken",
+                   "none": "None (for sharing)"}
 
 
 def _combo(values: Sequence[object], current: object, label: Callable[[object], str]) -> QComboBox:
@@ -261,9 +264,15 @@ class SettingsDialog(QDialog):
         self.keep_16_bits = _check("Keep 16 bits per channel", prefs.keep_16_bits,
                                    "A 16-bit photo (a 48-bit scan) is saved in 16 bits per channel as PNG or TIFF "
                                    "(as TIFF not for a grey photo with transparency); off: 8 bits, smaller files")
+        self.metadata = _combo(METADATA_KINDS, prefs.metadata, lambda kind: _METADATA_NAMES.get(kind, kind))
+        self.metadata.setToolTip("What a saved result keeps of its photo's metadata: all of it (the camera's EXIF "
+                                 "with its GPS position, the XMP and IPTC names, captions and places, comments); all "
+                                 "but where it was taken (no GPS, no place names); or none, for sharing: only its "
+                                 "colour profile and resolution, and faceapp's record of how it was made, which then "
+                                 "does not name the photo's file either")
         self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
         self._quality_applies()
-        self.auto_start = _check("S&tart restoring as soon as photos are dropped", prefs.auto_start,
+        self.auto_start = _check("&When photos are dropped, restore them at once", prefs.auto_start,
                                  "Photos opened or dropped are restored at once with these settings, in turn, "
                                  "without pressing Restore")
 
@@ -293,6 +302,7 @@ class SettingsDialog(QDialog):
         output.addRow("F&ormat", self.export_format)
         output.addRow("&Quality", self.quality)
         output.addRow("&16-bit photos", self.keep_16_bits)
+        output.addRow("Me&tadata", self.metadata)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
                                    | QDialogButtonBox.StandardButton.RestoreDefaults)
@@ -339,7 +349,7 @@ class SettingsDialog(QDialog):
         """Set every field to ``prefs``' value."""
         for combo, value in ((self.device, prefs.device), (self.precision, prefs.precision), (self.model, prefs.model),
                              (self.upscale, prefs.upscale), (self.face_selection, prefs.face_selection),
-                             (self.export_format, prefs.export_format)):
+                             (self.export_format, prefs.export_format), (self.metadata, prefs.metadata)):
             self._select(combo, value)
         for box, number in ((self.steps, prefs.steps or 0), (self.polish, prefs.polish_timestep),
                             (self.seeds, prefs.seeds_per_face), (self.base_seed, prefs.base_seed),
@@ -427,5 +437,6 @@ class SettingsDialog(QDialog):
             export_format=self.export_format.currentData(),
             quality=self.quality.value(),
             keep_16_bits=self.keep_16_bits.isChecked(),
+            metadata=self.metadata.currentData(),
             auto_start=self.auto_start.isChecked(),
         )
