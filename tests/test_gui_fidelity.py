@@ -152,6 +152,15 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
                and abs(shot.pixelColor(x, y).blue() - caution.blue()) < 8]
     assert columns, "no underline drawn"
     assert min(columns) > 0.35 * shot.width() and max(columns) > 0.85 * shot.width()
+    # right to left (Qt's -reverse, an Arabic or Hebrew desktop), the realistic end is on the left,
+    # and so is the underline (locale QA: it stayed under the faithful end)
+    slider.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+    shot = slider.grab().toImage()
+    columns = [x for x in range(shot.width()) for y in range(shot.height())
+               if abs(shot.pixelColor(x, y).red() - caution.red()) < 8
+               and abs(shot.pixelColor(x, y).green() - caution.green()) < 8
+               and abs(shot.pixelColor(x, y).blue() - caution.blue()) < 8]
+    assert columns and max(columns) < 0.65 * shot.width() and min(columns) < 0.15 * shot.width()
     window.close()
 
 

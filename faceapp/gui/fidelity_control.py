@@ -63,8 +63,10 @@ class _RangeSlider(QSlider):
         handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self)
         span = groove.width() - handle.width()
         start = groove.left() + handle.width() / 2
-        x0 = start + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), self.caution_from, span)
-        x1 = start + span
+        # (right to left, the maximum is on the left: locale QA, the line stayed under the faithful end)
+        ends = [QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span, option.upsideDown)
+                for value in (self.caution_from, self.maximum())]
+        x0, x1 = start + min(ends), start + max(ends)
         y = min(self.height() - 2.0, groove.center().y() + max(4.0, groove.height() / 2 + 2))
         painter = QPainter(self)
         painter.setPen(QPen(caution_colour(self.palette()), 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.FlatCap))
