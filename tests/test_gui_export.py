@@ -77,6 +77,22 @@ def test_gallery_clicks_during_an_export_do_not_change_what_is_written(window, q
         np.testing.assert_array_equal(read_photo(written).rgb, result.choose(0, candidate).composite())
 
 
+def test_save_says_when_it_made_the_photos_folder_again(window, qtbot, photo):
+    """GUI race QA: the photo's folder was deleted while the photo was open; Save made it again, as
+    it must to write beside the photo, and said only "Saved …", as if nothing were amiss."""
+    import shutil
+
+    from gui_util import hush, said, saved
+
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    shutil.rmtree(photo.parent)
+    hush(window)
+    [written] = saved(window, qtbot, window.exports.save)
+    assert written.parent == photo.parent and written.is_file()
+    assert f"Saved {written} (its folder was not there, so it was made)" in said(window)
+
+
 def test_export_errors_are_notices_with_a_next_step(window, qtbot, photo, tmp_path, monkeypatch):
     path = load(window, qtbot, photo)
     assert not window.exports.save()  # not restored: refused at once

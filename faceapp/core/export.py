@@ -296,13 +296,15 @@ def missing_drive(folder: str | Path) -> Path | None:
     return None
 
 
-def make_output_folder(folder: str | Path) -> None:
-    """Create the output folder ``folder`` (and its parents) when missing; ExportError says why it
-    cannot be. On a drive that is not connected it is not made (settings QA: the output folder kept in
+def make_output_folder(folder: str | Path) -> bool:
+    """Create the output folder ``folder`` (and its parents) when missing, and say whether it did;
+    ExportError says why it cannot be. On a drive that is not connected it is not made (settings QA: the output folder kept in
     the window's settings was on an unplugged drive, and Save made its whole path again on the
     computer's own disk, then said "Saved")."""
     folder = Path(folder)
-    if not folder.is_dir() and (drive := missing_drive(folder)) is not None:
+    if folder.is_dir():
+        return False
+    if (drive := missing_drive(folder)) is not None:
         raise ExportError(f"cannot create the output folder {folder}: {drive} is not there (a drive that is not "
                           "connected?). Connect it, or choose another output folder.")
     try:
@@ -311,6 +313,7 @@ def make_output_folder(folder: str | Path) -> None:
         raise ExportError(f"cannot create the output folder {folder}: a file of that name is in the way.") from None
     except OSError as exc:  # (its cause kept: a full or read-only disk stops a batch; review)
         raise ExportError(write_error_message(exc, f"create the output folder {folder}", Path(folder).parent)) from exc
+    return True
 
 
 def check_output_size(width: int, height: int, fmt: str, *, name: str | None = None) -> None:

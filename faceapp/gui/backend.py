@@ -143,6 +143,8 @@ class ExportStep:
     snapshot: ExportSnapshot
     written: Path | None = None
     options: tuple = ()  # how it was written: (quality, keep_16_bits, metadata)
+    #: the folder made for it, where it was not there (the photo's own folder deleted meanwhile: said)
+    made_folder: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -320,11 +322,12 @@ class CoreBackend:
             for index, snapshot in enumerate(snapshots):
                 yield ExportStep(index, len(snapshots), snapshot)
                 target = destination(snapshot)
-                if unique:  # a name of faceapp's choosing, in the output folder: made when missing, as the CLI does
-                    make_output_folder(target.parent)
+                # a name of faceapp's choosing, in the output folder: made when missing, as the CLI does
+                made = unique and make_output_folder(target.parent)
                 written.append(write_export(snapshot, target, fmt=fmt, quality=quality, unique=unique,
                                             overwrite=overwrite, keep_16_bits=keep_16_bits, metadata=metadata))
-                yield ExportStep(index, len(snapshots), snapshot, written[-1], (quality, keep_16_bits, metadata))
+                yield ExportStep(index, len(snapshots), snapshot, written[-1], (quality, keep_16_bits, metadata),
+                                 target.parent if made else None)
             return written
 
         return job

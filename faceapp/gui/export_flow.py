@@ -104,6 +104,7 @@ class ExportFlow(QObject):
         self._close_when_done = False
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
         self._already_there = 0  # the last Export all's photos saved in its folder before, left as they are
+        self._made_folders: set[Path] = set()  # the folders the export under way made, not being there
         self._not_restored: list[Path] = []  # the last Export all's photos without a result to save…
         self._faceless: list[Path] = []  # …and those of them in which no face was found
         #: the folder Export all wrote into last: its dialog starts there, and the close question names it
@@ -286,6 +287,8 @@ class ExportFlow(QObject):
         if step.written is not None:
             written.append(step.written)
             self._window.session.record_saved(step)
+        if step.made_folder is not None:
+            self._made_folders.add(step.made_folder)
         name = step.snapshot.source.name
         if step.total == 1:
             self.status.show_step(f"Saving {name}…", None, 1, cancellable=False)
@@ -299,10 +302,14 @@ class ExportFlow(QObject):
                 self._window.notices.withdraw("export_all", None)
             else:  # (only that photo's: another's failed save still stands)
                 self._window.notices.withdraw("save_as", paths[0])
+        made, self._made_folders = self._made_folders, set()
         if written and kind != "export_all":  # (Export all's notice below says where they went)
-            self._window.say(f"Saved {written[-1]}")
+            # (GUI race QA: a folder deleted while its photo was open was made again without a word)
+            self._window.say(f"Saved {written[-1]}" + (" (its folder was not there, so it was made)"
+                                                       if written[-1].parent in made else ""))
         if kind == "export_all":
             where = f" to {written[0].parent}" if written else ""
+            where += " (the folder was not there, so it was made)" if written and written[0].parent in made else ""
             there = (f" {counted(self._already_there, 'photo')} saved there before, as they are now, left as "
                      "they are." if self._already_there else "")
             waiting = ""
