@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import re
 import subprocess
 import sys
 import time
@@ -99,6 +100,17 @@ def test_a_killed_runs_temporary_files_are_swept_but_not_a_live_ones(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_temporary_name_does_not_spell_out_the_computers_name(tmp_path):
+    """Privacy QA: a killed run's leftover beside the photo (in a synced or shared folder, maybe)
+    was named ".wedding_restored.annas-laptop.30831.….part". The machine is told by a digest."""
+    import socket
+
+    name = socket.gethostname()
+    tag = host_tag()
+    assert f".{name}." not in temp_prefix("wedding_restored") and len(tag) == 12
+    assert re.fullmatch(r"[0-9a-f]{12}", tag) and tag == host_tag()  # the same machine, the same tag
 
 
 def test_temporary_files_whose_process_cannot_be_checked_are_swept_only_when_old(tmp_path):

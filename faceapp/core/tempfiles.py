@@ -3,8 +3,8 @@
 Results and imported weights are written to a hidden temporary file beside their destination and
 renamed into place when complete (see :mod:`faceapp.core.export`, :mod:`faceapp.core.registry`).
 Any exit but a hard kill removes that file; a hard kill (SIGKILL, power loss) cannot. Each name
-therefore carries the writing machine's name and process id, ``.<name>.<host>.<pid>.<random><suffix>``,
-and :func:`sweep_stale` removes the files of this machine's processes that no longer exist. A file
+therefore carries the writing machine (a digest of its name) and process id,
+``.<name>.<host>.<pid>.<random><suffix>``, and :func:`sweep_stale` removes the files of this machine's processes that no longer exist. A file
 of another machine (a folder on a network share) or of an older faceapp, whose process cannot be
 checked from here, is removed only once it has not been written for :data:`STALE_AGE` seconds: a
 run still writing is never swept.
@@ -12,6 +12,7 @@ run still writing is never swept.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -24,14 +25,14 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _NAME_CHARS = 40  # of the destination's name kept in the temporary name
-_HOST_CHARS = 32  # of the machine's name
 #: Seconds without a write after which a temporary file whose process cannot be checked is stale.
 STALE_AGE = 3600.0
 
 
 def host_tag() -> str:
-    """This machine's name as it appears in temporary names (letters, digits and hyphens)."""
-    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:_HOST_CHARS] or "host"
+    """This machine as temporary names tell it: 12 hex digits of a digest of its name, not the name
+    itself (privacy QA: a killed run's leftover in a shared folder spelt out "annas-laptop")."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def temp_prefix(name: str, pid: int | None = None) -> str:
