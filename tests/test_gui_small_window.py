@@ -182,3 +182,25 @@ def test_the_shortcuts_list_fits_a_1280_by_720_screen_at_125_percent(qtbot, show
     assert dialog.width() <= free.width() and dialog.height() + title_bar <= free.height()
     close = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Close)
     assert dialog.rect().contains(close.mapTo(dialog, close.rect().bottomRight()))
+
+
+def test_with_a_large_font_the_side_panel_is_as_wide_as_what_it_holds(qtbot, tmp_path):
+    """Low-vision QA: at a 20 pt font the run panel needed 461 px and got 326, without a scroll bar:
+    Cancel read "⊗C", the slider's "Realistic" end was out of sight, and giving the gallery the
+    keyboard scrolled the whole panel sideways ("d gallery")."""
+    from PySide6.QtGui import QFont
+
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    font = QFont(window.font())
+    font.setPointSize(16)  # (what it then needs fits half of the test's 800 px screen, the panel's most)
+    window.setFont(font)
+    window.resize(1400, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    panel = window.side_panel
+    needed = panel.widget().minimumSizeHint().width()
+    assert 340 < needed <= window.screen().availableGeometry().width() // 2  # (the font did grow it)
+    assert panel.viewport().width() >= needed
+    assert panel.horizontalScrollBar().maximum() == 0  # nothing hidden sideways to scroll to
+    window.close()

@@ -3,8 +3,8 @@ low for them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QStyle, QVBoxLayout, QWidget
 
 #: The panel's least width, px.
 SIDE_PANEL_MIN_WIDTH = 300
@@ -26,5 +26,13 @@ class SidePanel(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(SIDE_PANEL_MIN_WIDTH)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own (nothing showed it)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        """At least as wide as what it holds needs, with room for its scroll bar (low-vision QA: at a
+        20 pt font its controls needed 461 px and got 326, cut off, with no way to scroll to them),
+        and at least :data:`SIDE_PANEL_MIN_WIDTH`; at most half the screen, the photo keeping the rest."""
+        needed = self.widget().minimumSizeHint().width() + self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        screen = self.screen()
+        most = screen.availableGeometry().width() // 2 if screen is not None else needed
+        return QSize(max(SIDE_PANEL_MIN_WIDTH, min(needed, most)), super().minimumSizeHint().height())
