@@ -153,6 +153,27 @@ def test_every_field_of_the_settings_dialog_reaches_the_preferences(qtbot):
         dialog.preferences()
 
 
+def test_a_long_model_name_does_not_make_settings_wider_than_a_small_screen(qtbot):
+    """Low-vision QA: "Default model (faceapp compact (256 px, CPU-friendly))" made the dialog's
+    least width 1,128 px at a 20 pt font, wider than the screen: OK and Cancel were out of sight.
+    A field's text may be cut short in a narrow dialog (its list shows it whole); the dialog is not."""
+    long_title = "A model with a very long title indeed (512 px, GPU, non-commercial licence)"
+    dialog = SettingsDialog(Preferences(), models=[("long", long_title)],
+                            default_model="faceapp compact (256 px, CPU-friendly)")
+    qtbot.addWidget(dialog)
+    assert dialog.minimumSizeHint().width() <= 560
+    assert dialog.model.view().minimumWidth() >= dialog.model.fontMetrics().horizontalAdvance(long_title)
+    assert dialog.sizeHint().width() > dialog.minimumSizeHint().width()  # room given, it shows them whole
+    from PySide6.QtGui import QFont
+
+    large = QFont(dialog.font())
+    large.setPointSize(30)  # the form is then wider than the test's 800 px screen: it scrolls sideways
+    dialog.setFont(large)
+    room = dialog.screen().availableGeometry().width()
+    assert dialog.form_area.widget().minimumSizeHint().width() > room
+    assert dialog.minimumSizeHint().width() <= room
+
+
 def test_restore_defaults_shows_every_setting_at_its_default_and_ok_keeps_them(qtbot):
     """Settings QA: the dialog had no way back to the defaults; settings kept without a field here (the
     schedule, unsure faces) could not be put back from the window at all. The fidelity is the slider's."""

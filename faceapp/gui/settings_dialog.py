@@ -59,12 +59,31 @@ _METADATA_NAMES = {"all": "All of the photo's", "no-location": "All but where it
                    "none": "None (for sharing)"}
 
 
+class _Combo(QComboBox):
+    """A combo box that may be narrower than its longest item: as wide as that where there is room,
+    its text cut short where there is not (its list still shows each item whole). Low-vision QA: a
+    model's long name made Settings wider than the screen at a large font, OK and Cancel out of sight."""
+
+    _LEAST_CHARACTERS = 14
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        hint = super().minimumSizeHint()
+        least = self.fontMetrics().averageCharWidth() * self._LEAST_CHARACTERS + 3 * self.fontMetrics().height()
+        return QSize(min(hint.width(), least), hint.height())
+
+    def fit_list(self) -> None:
+        """Let the list that drops down show its longest item whole, however narrow the box."""
+        widest = max((self.fontMetrics().horizontalAdvance(self.itemText(row)) for row in range(self.count())), default=0)
+        self.view().setMinimumWidth(widest + 3 * self.fontMetrics().height())
+
+
 def _combo(values: Sequence[object], current: object, label: Callable[[object], str]) -> QComboBox:
     """A combo box offering ``values`` (shown as ``label(value)``) with ``current`` selected."""
-    combo = QComboBox()
+    combo = _Combo()
     for value in values:
         combo.addItem(label(value), value)
     combo.setCurrentIndex(max(combo.findData(current), 0))
+    combo.fit_list()
     return combo
 
 
@@ -88,8 +107,9 @@ def _align_labels(*forms: QFormLayout) -> None:
 
 class _FormScroller(QScrollArea):
     """Scrolls the form vertically; asks for the form's whole height (a plain scroll area asks for
-    at most 24 lines) and its full width with room for the scroll bar, so the form never scrolls
-    sideways and scrolls up and down only where the screen is too short for it."""
+    at most 24 lines) and its full width with room for the scroll bar, so the form scrolls sideways
+    only where the screen is too narrow for it (low-vision QA: at a large font the dialog was wider
+    than the screen, OK and Cancel out of sight) and up and down only where it is too short."""
 
     def __init__(self, form: QWidget) -> None:
         super().__init__()
@@ -106,7 +126,11 @@ class _FormScroller(QScrollArea):
         return QSize(form.width() + self._bar_width(), form.height())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        return QSize(self.widget().minimumSizeHint().width() + self._bar_width(), super().minimumSizeHint().height())
+        width = self.widget().minimumSizeHint().width() + self._bar_width()
+        screen = self.screen()
+        if screen is not None:  # (the dialog's margins and frame beside it)
+            width = min(width, screen.availableGeometry().width() - 4 * self.fontMetrics().height())
+        return QSize(width, super().minimumSizeHint().height())
 
 
 class _StepsBox(QSpinBox):
@@ -160,10 +184,11 @@ class SettingsDialog(QDialog):
         self.precision.setToolTip("Automatic: bfloat16 on a CPU where it measures faster than 32-bit (timed once, then "
                                   "remembered), 16-bit on NVIDIA GPUs, else 32-bit. Shown in the status bar and "
                                   "recorded with each result.")
-        self.model = QComboBox()
+        self.model = _Combo()
         self.model.addItem(f"Default model ({default_model})" if default_model else "Default model", "")
         for name, title in models:
             self.model.addItem(title or name, name)
+        self.model.fit_list()
         self._select(self.model, prefs.model)
         self.model.setToolTip("The face model that restores: Default model is the one the Models window marks as "
                               "default (Models… installs others)")
