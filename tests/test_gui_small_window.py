@@ -204,3 +204,31 @@ def test_with_a_large_font_the_side_panel_is_as_wide_as_what_it_holds(qtbot, tmp
     assert panel.viewport().width() >= needed
     assert panel.horizontalScrollBar().maximum() == 0  # nothing hidden sideways to scroll to
     window.close()
+
+
+def test_about_fits_the_screen_at_a_large_font_and_names_every_licence(qtbot, tmp_path):
+    """Low-vision QA: Qt's About box grew 917 px tall at a large font on a 768 px screen, OK out of
+    sight and no way to scroll."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    font = QFont(window.font())
+    font.setPointSize(22)
+    window.setFont(font)
+    window.show()
+    window.actions_["about"].trigger()
+    dialog = window.about_box
+    qtbot.waitExposed(dialog)
+    room = dialog.screen().availableGeometry()
+    assert dialog.height() <= room.height() and dialog.width() <= room.width()
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isVisible() and dialog.rect().contains(ok.geometry().translated(ok.parentWidget().pos()))
+    from faceapp.gui.plain_label import PlainLabel
+
+    text = dialog.findChild(PlainLabel).text()
+    assert "MIT" in text and "faceapp compact" in text and "East-Asian" in text
+    ok.click()
+    assert not dialog.isVisible()
+    window.close()

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from faceapp import __version__, paths
 from faceapp.gui import confirm
+from faceapp.gui.about_dialog import about_dialog
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
 from faceapp.core.damage import mask_warning
@@ -944,13 +945,14 @@ class MainWindow(QMainWindow):
         """Version, method, and the licence of every model the app knows (some are non-commercial)."""
         registry = self.models.registry()
         models = [f"• {m.title}: {m.licence or 'licence unknown'}" for m in (registry.list() if registry else [])]
-        QMessageBox.about(self, "About faceapp",
-                          f"faceapp {__version__}\nRepairs faces in old, blurry or damaged photos "
-                          "with DifFace (diffused estimation → DDIM with a face prior; Yue & Loy).\n\n"
-                          "Models and their licences:\n" + "\n".join(models)
-                          + "\n• Face detector: RetinaFace mobile0.25 (facexlib), MIT\n\n"
-                          "faceapp's own model was trained on All-Age-Faces, research data of mostly "
-                          f"East-Asian faces: see its model card ({paths.bundled_models_dir() / 'MODEL_CARD.md'}).")
+        self.about_box = about_dialog(self, f"faceapp {__version__}\nRepairs faces in old, blurry or damaged photos "
+                                  "with DifFace (diffused estimation → DDIM with a face prior; Yue & Loy).\n\n"
+                                  "Models and their licences:\n" + "\n".join(models)
+                                  + "\n• Face detector: RetinaFace mobile0.25 (facexlib), MIT\n\n"
+                                  "faceapp's own model was trained on All-Age-Faces, research data of mostly "
+                                  f"East-Asian faces: see its model card "
+                                  f"({paths.bundled_models_dir() / 'MODEL_CARD.md'}).")
+        self.about_box.open()
 
     # ---- window state ----------------------------------------------------------------------
     def note_waiting_restores(self) -> None:
