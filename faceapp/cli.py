@@ -33,6 +33,7 @@ from typing import Any
 
 from faceapp.cli_json import print_json, restore_document, unreached_document
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
+from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import (
@@ -1030,8 +1031,13 @@ def _show_warnings_as_notes() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``faceapp-cli``; return the exit code."""
-    _show_warnings_as_notes()
     _escape_what_the_terminal_cannot_show()
+    with tolerant_stderr():  # (sysadmin QA: a stderr on a full disk, gone or closed stopped the batch)
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    _show_warnings_as_notes()
     given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:

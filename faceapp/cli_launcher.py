@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from faceapp.cli_json import asks_for_restore_json, print_json, unreached_document
+from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
 
 
@@ -19,6 +20,11 @@ def main() -> int:
     """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading (or
     before its command handles stops itself: parsing its arguments)."""
     argv, inputs = sys.argv[1:], []
+    with tolerant_stderr():
+        return _run(argv, inputs)
+
+
+def _run(argv: list[str], inputs: list) -> int:
     try:
         with terminate_like_interrupt():
             if asks_for_restore_json(argv):  # what a stop while loading lists as not reached: read first,

@@ -660,3 +660,29 @@ def test_overwrite_never_replaces_a_damage_mask_given_beside_the_photos(tmp_path
     code, _, err = _run(capsys, album, "--mask", album, "--pattern", "{stem}_mask", "--overwrite", "--no-progress")
     assert code == 2 and f"replace the input damage mask {album / 'old_mask.png'}" in err
     assert _sha(album / "old_mask.png") == before and fast_engine == []
+
+
+@pytest.mark.parametrize("stderr", ["full", "closed"])
+def test_a_stderr_that_cannot_be_written_neither_stops_the_batch_nor_spoils_the_json(stderr, tmp_path, testdata_dir):
+    """Sysadmin QA: with stderr on a full disk (``2>/dev/full``), a log reader gone or the terminal
+    closed, the first note raised, and the batch stopped with no document; with stderr closed
+    (``2>&-``) nothing was restored, or the notes went into stdout amid the JSON. What cannot be
+    said is dropped; the photos are restored and stdout holds the document alone."""
+    import os
+
+    album = tmp_path / "album"
+    album.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album / name)
+    command = [sys.executable, "-m", "faceapp.cli_launcher", "restore", str(album), "-o", str(tmp_path / "out"),
+               "--json", "--face-box", "70,40,140,130"]
+    if stderr == "full":
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(command, stdout=subprocess.PIPE, stderr=full, text=True, timeout=300)
+    else:
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, timeout=300,
+                              preexec_fn=lambda: os.close(2))
+    assert done.returncode == 0
+    document = json.loads(done.stdout)
+    assert document["restored"] == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a_restored.jpg", "b_restored.jpg"]
