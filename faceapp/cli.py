@@ -170,9 +170,10 @@ class _Restorer:
         self.args = args
         if args.aligned and (args.face_box or args.face_landmarks):
             raise ValueError("--aligned restores each input whole: it cannot be combined with --face-box or --face-landmarks")
-        from faceapp.core.devices import resolve_device  # imports torch: only when restoring
+        from faceapp.core.devices import resolve_device, threads_from_environment  # imports torch: only when restoring
 
         device = resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
+        threads_from_environment()  # so is FACEAPP_THREADS that is not a count of threads
         if args.precision == "fp16":
             from faceapp.core.precision import resolve_precision
 

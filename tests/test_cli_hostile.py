@@ -686,3 +686,16 @@ def test_a_stderr_that_cannot_be_written_neither_stops_the_batch_nor_spoils_the_
     document = json.loads(done.stdout)
     assert document["restored"] == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "a_restored.jpg", "b_restored.jpg"]
+
+
+@pytest.mark.parametrize("threads", ["two", "0", "-3"])
+def test_a_bad_thread_count_in_the_environment_is_a_usage_error_before_any_work(threads, tmp_path, testdata_dir,
+                                                                                 monkeypatch, capsys):
+    """Sysadmin QA: FACEAPP_THREADS=two (or 0) failed every photo of a batch, each with a traceback."""
+    import faceapp.cli as cli
+
+    monkeypatch.setenv("FACEAPP_THREADS", threads)
+    code = cli.main(["restore", str(testdata_dir / "photos" / "cf_04.jpg"), "-o", str(tmp_path / "out"), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and (f"FACEAPP_THREADS={threads!r}" in err or f"FACEAPP_THREADS={threads}:" in err)
+    assert "Traceback" not in err and not (tmp_path / "out").exists()

@@ -78,14 +78,33 @@ def _measured_bf16_fast() -> bool:
         return cpu_bf16.bf16_is_faster(user_cache_dir())
 
 
+THREADS_ENV = "FACEAPP_THREADS"
+_MOST_THREADS = 1024
+
+
+def threads_from_environment() -> int | None:
+    """The CPU threads ``FACEAPP_THREADS`` asks for, None when it is not set; a ValueError says
+    what is wrong with it (sysadmin QA: "two" or 0 failed every photo, each with a traceback)."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        threads = int(text)
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV}={text!r}: not a whole number of CPU threads (e.g. 4)") from None
+    if not 1 <= threads <= _MOST_THREADS:
+        raise ValueError(f"{THREADS_ENV}={text}: give from 1 to {_MOST_THREADS} CPU threads")
+    return threads
+
+
 def configure_cpu_threads(threads: int | None = None) -> int:
     """Use one intra-op thread per core (physical cores if known), at most 16; returns the count.
 
-    ``FACEAPP_THREADS`` overrides the automatic choice.
+    ``FACEAPP_THREADS`` overrides the automatic choice (a ValueError when it is not a count).
     """
     if threads is None:
-        env = os.environ.get("FACEAPP_THREADS")
-        threads = int(env) if env else min(16, max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)))
+        threads = threads_from_environment() or min(16, max(1, len(os.sched_getaffinity(0)) if hasattr(
+            os, "sched_getaffinity") else (os.cpu_count() or 1)))
     torch.set_num_threads(threads)
     return threads
 
