@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from faceapp.cli_json import print_json, restore_document, unreached_document
+from faceapp.cli_json import JsonNotWritten, print_json, restore_document, unreached_document
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
 from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core import application
@@ -1059,10 +1059,16 @@ def _main(argv: Sequence[str] | None) -> int:
             return run_models_command(args)
     except BrokenPipeError:
         return _reader_went_away()
+    except JsonNotWritten as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:  # before a batch started (loading torch, walking folders), or in `models`
         print("Interrupted.", file=sys.stderr)
         if args.command == "restore" and args.json:  # (QA: a script reading stdout got nothing to parse)
-            print_json(unreached_document(args.inputs))
+            try:
+                print_json(unreached_document(args.inputs))
+            except JsonNotWritten as exc:
+                print(f"error: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

@@ -11,6 +11,7 @@ valid JSON text that ``json.loads`` reads back as the very same str, which ``os.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -28,20 +29,42 @@ def json_text(document: Any) -> str:
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+class JsonNotWritten(Exception):
+    """stdout refused the document (a full disk, an I/O error): said, and the command fails."""
+
+
 def print_json(document: Any) -> None:
     """Write ``document`` and a newline to stdout as UTF-8, in one write of finished text (an error
-    cannot leave half a document behind); nothing when the process has no stdout (closed: ``>&-``)."""
+    cannot leave half a document behind); nothing when the process has no stdout (closed: ``>&-``).
+    A reader gone (BrokenPipeError) is the caller's; any other refusal is :class:`JsonNotWritten`
+    (sysadmin QA: ``--json >/dev/full`` ended in a traceback)."""
     stream = sys.stdout
     if stream is None:
         return
     text = json_text(document) + "\n"
-    buffer = getattr(stream, "buffer", None)
-    if buffer is None:  # a text-only stream (a test's StringIO): it takes the str
-        stream.write(text)
-        return
-    stream.flush()  # (whatever was written as text goes first)
-    buffer.write(text.encode("utf-8"))
-    buffer.flush()
+    try:
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text-only stream (a test's StringIO): it takes the str
+            stream.write(text)
+            return
+        stream.flush()  # (whatever was written as text goes first)
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _drop_unwritten(stream)
+        raise JsonNotWritten(f"cannot write the JSON document to stdout: {exc.strerror or exc}") from None
+
+
+def _drop_unwritten(stream: Any) -> None:
+    """Point the process's stdout at /dev/null, so that Python's flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):  # (a test's stream has no descriptor)
+        pass
 
 
 def restore_document(records: list[dict[str, Any]], total: int, *, seconds: float = 0.0) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from faceapp.cli_json import asks_for_restore_json, print_json, unreached_document
+from faceapp.cli_json import JsonNotWritten, asks_for_restore_json, print_json, unreached_document
 from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
 
@@ -37,7 +37,12 @@ def _run(argv: list[str], inputs: list) -> int:
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
         print("Interrupted.", file=sys.stderr)
         if asks_for_restore_json(argv):  # (QA: a script reading stdout got nothing to parse)
-            print_json(unreached_document(inputs))
+            try:
+                print_json(unreached_document(inputs))
+            except JsonNotWritten as exc:  # (stdout full; a reader gone wants nothing more)
+                print(f"error: {exc}", file=sys.stderr)
+            except BrokenPipeError:
+                pass
         return EXIT_INTERRUPTED
 
 

@@ -699,3 +699,13 @@ def test_a_bad_thread_count_in_the_environment_is_a_usage_error_before_any_work(
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and (f"FACEAPP_THREADS={threads!r}" in err or f"FACEAPP_THREADS={threads}:" in err)
     assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_json_that_cannot_be_written_is_said_in_a_line(tmp_path):
+    """Sysadmin QA: ``--json >/dev/full`` ended in a traceback."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "faceapp.cli_launcher", "restore", str(tmp_path), "--json"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "error: cannot write the JSON document to stdout: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
