@@ -82,14 +82,17 @@ def max_pixels_accepted() -> int:
     except ValueError:
         megapixels = math.nan
     if not (math.isfinite(megapixels) and 0 < megapixels <= _MAX_MEGAPIXELS_SETTING):
-        log.warning("%s=%s is not a number of megapixels from 0 to %d: photos up to %d MP are read",
-                    MAX_MEGAPIXELS_ENV, value, _MAX_MEGAPIXELS_SETTING, MAX_PIXELS // 1_000_000)
+        if value not in _SAID_MAX_MEGAPIXELS:  # once (sysadmin QA: three times a photo, in every cron mail)
+            _SAID_MAX_MEGAPIXELS.add(value)
+            log.warning("%s=%s is not a number of megapixels above 0 and at most %d: photos up to %d MP are read",
+                        MAX_MEGAPIXELS_ENV, value, _MAX_MEGAPIXELS_SETTING, MAX_PIXELS // 1_000_000)
         return MAX_PIXELS
     return max(1, int(megapixels * 1_000_000))
 
 
 #: The largest :data:`MAX_MEGAPIXELS_ENV` taken (a million megapixels: no scan is near it).
 _MAX_MEGAPIXELS_SETTING = 1_000_000
+_SAID_MAX_MEGAPIXELS: set[str] = set()  # the values of it said to be unusable, once each
 
 
 def _let_pillow_open(max_pixels: int) -> None:
