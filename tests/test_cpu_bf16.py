@@ -109,6 +109,22 @@ def test_a_verdict_the_two_halves_disagree_on_is_used_but_not_cached(monkeypatch
     assert cached["settled"] is True and cached["bf16_fast"] is False
 
 
+@pytest.mark.parametrize(("said", "fast"), [("yes", True), ("On", True), ("false", False), ("no", False)])
+def test_the_environment_may_say_yes_or_no_as_well_as_1_or_0(monkeypatch, said, fast):
+    """Sysadmin QA: FACEAPP_CPU_BF16=yes was ignored without a word (only 0 and 1 counted)."""
+    monkeypatch.setenv(devices.CPU_BF16_ENV, said)
+    monkeypatch.setattr(devices, "_measured_bf16_fast", lambda: pytest.fail("measured, though told"))
+    assert devices.cpu_runs_bf16_fast() is fast
+
+
+def test_a_value_it_cannot_read_is_said_once_and_the_answer_measured(monkeypatch, caplog):
+    monkeypatch.setenv(devices.CPU_BF16_ENV, "maybe")
+    monkeypatch.setattr(devices, "_measured_bf16_fast", lambda: True)
+    monkeypatch.setattr(devices, "_SAID_UNREAD", set())
+    assert devices.cpu_runs_bf16_fast() is True and devices.cpu_runs_bf16_fast() is True
+    assert caplog.text.count("FACEAPP_CPU_BF16=maybe is not 1 or 0") == 1
+
+
 @pytest.mark.parametrize("fast", [True, False])
 def test_auto_precision_follows_the_measurement(monkeypatch, fast):
     monkeypatch.delenv(devices.CPU_BF16_ENV)

@@ -162,4 +162,5 @@ def _write(path: Path, data: dict) -> None:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        log.warning("could not cache the CPU bf16 probe in %s: %s", path, exc)
+        log.warning("could not cache the CPU bf16 probe in %s (%s): it is timed again on each run; "
+                    "FACEAPP_CPU_BF16=1 or 0 gives the answer instead", path, exc.strerror or exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 
@@ -12,6 +13,8 @@ from faceapp.core import cpu_bf16
 from faceapp.core.errors import DeviceError
 from faceapp.core.preferences import DEVICE_NAME
 from faceapp.paths import user_cache_dir
+
+log = logging.getLogger(__name__)
 
 
 def available_devices() -> list[str]:
@@ -62,11 +65,19 @@ def cpu_runs_bf16_fast() -> bool:
 
     Measured, not read from the flags: CPUs with the same bf16 instructions (AVX-512-BF16, no AMX)
     measured bf16 faster on one machine and slower on another (:mod:`faceapp.core.cpu_bf16`, which
-    caches the answer per CPU in the user cache folder). ``FACEAPP_CPU_BF16=0|1`` overrides it."""
-    forced = os.environ.get(CPU_BF16_ENV, "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
+    caches the answer per CPU in the user cache folder). ``FACEAPP_CPU_BF16`` overrides it: 1, yes,
+    true or on, or 0, no, false or off (sysadmin QA: "yes" was ignored without a word)."""
+    forced = os.environ.get(CPU_BF16_ENV, "").strip().lower()
+    if forced in _YES or forced in _NO:
+        return forced in _YES
+    if forced and forced not in _SAID_UNREAD:
+        _SAID_UNREAD.add(forced)
+        log.warning("%s=%s is not 1 or 0 (yes or no): whether bf16 is fast here is measured", CPU_BF16_ENV, forced)
     return _measured_bf16_fast()
+
+
+_YES, _NO = ("1", "yes", "true", "on"), ("0", "no", "false", "off")
+_SAID_UNREAD: set[str] = set()
 
 
 _PROBE_LOCK = threading.Lock()
