@@ -457,7 +457,8 @@ def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_
     it reads them, none (review: read in the stop's handler, a second stop gave no document)."""
     script = textwrap.dedent(f"""
         import os, signal, sys
-        sys.argv = ["faceapp-cli", "restore", {str(tmp_path)!r}, "--json"]
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a job in the background
+        sys.argv = ["faceapp-cli", "restore", {str(tmp_path)!r}, "--json"]  # inherits SIGINT ignored)
 
         class Stop:
             def find_spec(self, name, path=None, target=None):

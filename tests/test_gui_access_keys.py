@@ -91,11 +91,14 @@ def test_help_says_the_licences_of_qt_and_of_the_models_and_where_the_model_card
 
     from faceapp import paths
 
+    from faceapp.gui.plain_label import PlainLabel
+
     shown = []
     monkeypatch.setattr(QMessageBox, "aboutQt", lambda parent, *args: shown.append("Qt"))
-    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
     window.actions_["about_qt"].trigger()
     window.actions_["about"].trigger()
-    assert shown[0] == "Qt" and str(paths.bundled_models_dir() / "MODEL_CARD.md") in shown[1]
+    about = window.about_box.findChild(PlainLabel).text()
+    window.about_box.accept()
+    assert shown == ["Qt"] and str(paths.bundled_models_dir() / "MODEL_CARD.md") in about
     assert "about_qt" in [name for name, action in window.actions_.items()
                           if action in window.menuBar().actions()[-1].menu().actions()]
