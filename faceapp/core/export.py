@@ -218,6 +218,8 @@ def _file_format(path: str | Path) -> str | None:
     """The Pillow format of the image file ``path`` (its header read), None when it is none or
     cannot be read (unicode QA: a JPEG named without an extension came back as a PNG four times as
     large)."""
+    if _special_file(path):  # (review: opening a named pipe waits for a writer, for ever)
+        return None
     try:
         with warnings.catch_warnings():  # (a 100 MP scan's size is said where it is read, not here)
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
