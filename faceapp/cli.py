@@ -174,6 +174,9 @@ class _Restorer:
 
         device = resolve_device(args.device)  # an unknown or unavailable device is a usage error, before any work
         threads_from_environment()  # so is FACEAPP_THREADS that is not a count of threads
+        if args.skip_existing and args.metadata == "none":  # (review: every resume wrote every photo again)
+            raise ValueError("--skip-existing cannot tell the results of --metadata none as their photos' (they "
+                             "do not name them); give --metadata no-location, or leave --skip-existing out")
         if args.precision == "fp16":
             from faceapp.core.precision import resolve_precision
 

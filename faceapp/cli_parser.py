@@ -114,7 +114,7 @@ def _add_restore_parser(subparsers) -> None:
                      help="what a result keeps of its photo's metadata: all of it (EXIF, XMP, IPTC, comments); all "
                           "but where it was taken (no-location: no GPS or place names); or none, for sharing (only "
                           "its colour profile and resolution; faceapp's record of how it was made no longer names "
-                          "the photo's file, so --skip-existing cannot tell it as the photo's) (default: %(default)s)")
+                          "the photo's file, so it does not go with --skip-existing) (default: %(default)s)")
     out.add_argument("--png-level", type=within(0, 9), default=PNG_COMPRESS_LEVEL, metavar="0…9", action=_Given,
                      help="PNG compression: higher is smaller and slower (default: %(default)s)")
     out.add_argument("--webp-method", type=within(0, 6), default=WEBP_METHOD, metavar="0…6", action=_Given,

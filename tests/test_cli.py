@@ -694,6 +694,12 @@ def test_metadata_says_what_a_result_keeps_of_its_photos(tmp_path, testdata_dir,
                           "source" in read_provenance(written))
     assert kept == {"all": (True, "Ann Smith", True), "no-location": (False, "Ann Smith", True),
                     "none": (False, None, False)}
+    # a resumed batch tells a result that kept the GPS from one asked without it (review: skipped silently)
+    code, out, err = _run(capsys, source, "-o", tmp_path / "all", "--metadata", "no-location", "--skip-existing",
+                          "--no-progress", "--json", *FACE)
+    assert code == 0 and "metadata all, now no-location" in json.loads(out)["results"][0]["made_with_other_settings"]
+    code, _, err = _run(capsys, source, "-o", tmp_path / "none", "--metadata", "none", "--skip-existing", *FACE)
+    assert code == 2 and "--skip-existing cannot tell the results of --metadata none" in err
 
 
 @pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "tif"])

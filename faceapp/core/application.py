@@ -718,6 +718,7 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
     ``options``: png_compress_level, webp_method, unique (see export_photo)."""
     image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     provenance = result.provenance()  # (after the pixels: it names the grain each face got, measured there)
+    provenance["metadata"] = metadata  # (review: a resumed batch told a result with GPS from one without)
     if source is not None and metadata != "none":
         provenance["source"] = source_record(source, result.photo)
     return export.export_photo(image, alpha, shared_photo(result.photo, metadata), dest, format=fmt,
@@ -845,7 +846,9 @@ def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool =
                                          ("texture polish", record.get("polish_timestep"), now.polish_timestep),
                                          ("grain matching", _on_off(record.get("match_grain")), _on_off(now.match_grain)),
                                          ("sharp-face sparing", _on_off(record.get("spare_sharp_faces")),
-                                          _on_off(now.spare_sharp_faces) if sparing_matters else None)]
+                                          _on_off(now.spare_sharp_faces) if sparing_matters else None),
+                                         # (written before it was a setting: all of the photo's)
+                                         ("metadata", record.get("metadata", "all"), now.metadata)]
     # (smoothing that was on and found no printed screen made the result it would make off)
     if "descreened" in record or record.get("descreen") is False:
         pairs.append(("printed-dot smoothing", _on_off(record.get("descreen")), _on_off(now.descreen)))
