@@ -99,3 +99,26 @@ def test_none_leaves_out_every_word_of_the_photo_and_its_name(photo, tmp_path):
     assert not iptc and not comment
     assert round(dpi[0]) == 300  # what shows its pixels at their size stays
     assert made["software"] == "faceapp test"
+
+
+@pytest.mark.parametrize("order", ["<", ">"], ids=["little-endian", "big-endian"])
+def test_no_location_keeps_a_cameras_maker_note_readable(tmp_path, order):
+    """Review: leaving the GPS out wrote the EXIF anew without moving the maker note's offsets, and
+    the camera's note read garbage in the result."""
+    from test_maker_notes import MODEL, _exif_with_note, _model_in
+
+    from faceapp.core.maker_notes import keep_maker_note
+
+    block = _exif_with_note(order, relative=False, footer=True, room=200)
+    exif = Image.Exif()
+    exif.load(block)
+    exif.get_ifd(0x8825)[1] = "N"  # a GPS position beside the note
+    with_gps = keep_maker_note(block, exif.tobytes())
+    assert _model_in(with_gps, order) == MODEL
+    Image.fromarray(np.full((30, 40, 3), 90, np.uint8)).save(tmp_path / "dsc.jpg", exif=bytes(with_gps))
+    photo = read_photo(tmp_path / "dsc.jpg")
+    with Image.open(export_photo(photo.rgb, None, shared_photo(photo, "no-location"), tmp_path / "out.jpg",
+                                 provenance=PROVENANCE)) as out:
+        written = out.info["exif"]
+        assert 0x8825 not in out.getexif() or not out.getexif().get_ifd(0x8825)
+    assert _model_in(written, order) == MODEL

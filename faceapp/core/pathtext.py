@@ -55,13 +55,17 @@ def reading_key(path: str | os.PathLike) -> tuple:
     """How a file manager orders ``path`` among others: part by part, by letter whatever its case or
     accent ("Ärger" beside "apfel"), and numbers by their value ("foto2" before "foto10"); names
     alike so (a.jpg, A.jpg) by their characters (locale QA: photos were listed by character code)."""
-    parts = []
-    for part in Path(path).parts:
-        text = name_key(part)
+    def runs(text: str) -> tuple:
         letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
-        runs = tuple((0, int(run), "") if run.isdigit() else (1, 0, run) for run in _NUMBER_RUNS.split(letters) if run)
-        parts.append((runs, text))
-    return tuple(parts)
+        return tuple((0, int(run), "") if run.isdecimal() else (1, 0, run) for run in _NUMBER_RUNS.split(letters) if run)
+
+    parts = Path(path).parts
+    keys = [(runs(name_key(part)), (), name_key(part)) for part in parts[:-1]]
+    if parts:  # a file's name: its stem before its suffix (scan.jpg before scan1.jpg, as file managers list them)
+        last = name_key(parts[-1])
+        stem, dot, suffix = last.rpartition(".") if "." in last.lstrip(".") else (last, "", "")
+        keys.append((runs(stem), runs(suffix), last))
+    return tuple(keys)
 
 
 def plain_text(text: str | bytes | os.PathLike) -> str:

@@ -16,8 +16,10 @@ import logging
 
 from PIL import Image
 
+from faceapp.core import exif_types
 from faceapp.core import xmp as xmp_packets
 from faceapp.core.jpeg_iptc import IPTC_LOCATION_DATASETS, without_datasets
+from faceapp.core.maker_notes import keep_maker_note
 from faceapp.core.photo_io import Photo
 from faceapp.core.preferences import METADATA_KINDS  # (all, all but where it was taken, nothing)
 
@@ -51,10 +53,8 @@ def _exif_without_location(exif: bytes | None) -> bytes | None:
         if _GPS_IFD not in block:
             return exif
         del block[_GPS_IFD]
-        return block.tobytes()
+        exif_types.conform(block)  # (as the export writes a block)
+        return bytes(keep_maker_note(exif, block.tobytes()))  # (review: else a camera's note read garbage)
     except Exception as exc:  # noqa: BLE001 - a block Pillow cannot read or write: left out whole
         log.info("an EXIF block that cannot be read without its location is left out (%s)", exc)
         return None
-
-
-

@@ -252,8 +252,9 @@ def without_location(xmp: bytes | None) -> bytes | None:
         return None
     # (one whitespace character before an attribute, not \s+: that backtracks over a packet's padding)
     xmp = re.sub(rb"""[ \t\r\n][\w.-]+:(?:""" + _LOCATION + rb""")\s*=\s*(["']).*?\1""", b"", xmp, flags=re.DOTALL)
-    return re.sub(rb"<([\w.-]+:)(" + _LOCATION + rb")(?=[\s/>])(?:[^>]*/>|[^>]*>.*?</\1\2\s*>)", b"", xmp,
-                  flags=re.DOTALL)
+    xmp = re.sub(rb"<([\w.-]+:)(" + _LOCATION + rb")(?=[\s/>])(?:[^>]*/>|[^>]*>.*?</\1\2\s*>)", b"", xmp,
+                 flags=re.DOTALL)
+    return xmp if _parsed(xmp) is not None else None  # (review: an odd packet cut wrong is left out whole)
 
 
 _TIFF = "http://ns.adobe.com/tiff/1.0/"
