@@ -100,7 +100,7 @@ def test_an_uncompressed_tiff_turned_by_its_orientation_tag_is_read_upright(tmp_
 def test_a_jpeg_missing_only_its_end_marker_is_read_and_a_cut_one_refused(tmp_path, testdata_dir, progressive):
     """Format QA: a JPEG whose every pixel is there but whose last two bytes (the end marker, which
     old cameras and programs leave out) are not was refused as truncated; viewers show it. A JPEG
-    cut inside its pixels is still refused."""
+    cut inside its pixels is still refused, and so is a progressive one without its end marker."""
     source = Image.open(testdata_dir / "photos" / "cf_00.jpg")
     buffer = io.BytesIO()
     source.save(buffer, "JPEG", quality=90, progressive=progressive)
@@ -109,7 +109,11 @@ def test_a_jpeg_missing_only_its_end_marker_is_read_and_a_cut_one_refused(tmp_pa
     (tmp_path / "whole.jpg").write_bytes(whole)
     (tmp_path / "no_end.jpg").write_bytes(whole[:-2])
     (tmp_path / "cut.jpg").write_bytes(whole[:-200])
-    np.testing.assert_array_equal(read_photo(tmp_path / "no_end.jpg").rgb, read_photo(tmp_path / "whole.jpg").rgb)
+    if progressive:  # (its scans may end where it was cut: a file cut between two is not told apart; review)
+        with pytest.raises(ImageError, match="truncated"):
+            read_photo(tmp_path / "no_end.jpg")
+    else:
+        np.testing.assert_array_equal(read_photo(tmp_path / "no_end.jpg").rgb, read_photo(tmp_path / "whole.jpg").rgb)
     with pytest.raises(ImageError, match="truncated"):
         read_photo(tmp_path / "cut.jpg")
 

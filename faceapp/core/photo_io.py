@@ -434,16 +434,27 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
             raise ImageError(_os_problem(path, exc)) from exc
         if "truncated" in str(exc).lower():
             data = _jpeg_without_its_end_marker(path)
-            if data is not None:  # every pixel there, only the end marker missing: read as it is meant
-                log.info("%s: the JPEG lacks its end marker (its pixels are all there): read as if it had it", path)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                    with Image.open(io.BytesIO(data + _JPEG_END)) as image:
-                        return _decode(path, image, max_pixels=max_pixels)
-            raise ImageError(f"{path}: the file is truncated (incomplete download or copy?).") from exc
+            if data is None:
+                raise ImageError(f"{path}: the file is truncated (incomplete download or copy?).") from exc
+        else:
+            raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
+    except MemoryError:
+        raise ImageError(f"{path}: not enough memory to open this image.") from None
+    # every pixel there, only the end marker missing: read as it is meant (outside the handler above:
+    # a failure of this read is said as any other's; review)
+    log.info("%s: the JPEG lacks its end marker (its pixels are all there): read as if it had it", path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data + _JPEG_END)) as image:
+                return _decode(path, image, max_pixels=max_pixels)
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
         raise ImageError(f"{path}: not enough memory to open this image.") from None
+
 
 
 _JPEG_END = b"\xff\xd9"  # the EOI marker that ends a JPEG
@@ -452,7 +463,8 @@ _JPEG_END = b"\xff\xd9"  # the EOI marker that ends a JPEG
 def _jpeg_without_its_end_marker(path: Path) -> bytes | None:
     """The bytes of the JPEG ``path`` when all its pixels are there and only its end marker is
     missing (old cameras and programs leave it out, and viewers show such a file: format QA), else
-    None (a file cut inside its pixels, or not a JPEG).
+    None (a file cut inside its pixels, a progressive JPEG, whose scans may end where it was cut, or
+    not a JPEG).
 
     Told apart by decoding it twice, ended at once and ended after filler bytes: complete pixel data
     ignores the filler, data cut short decodes the filler as pixels and differs."""
@@ -468,7 +480,8 @@ def _jpeg_without_its_end_marker(path: Path) -> bytes | None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             for ending in (_JPEG_END, b"\x55" * 4096 + _JPEG_END):  # (no 0xFF in the filler: no marker)
                 with Image.open(io.BytesIO(data + ending)) as image:
-                    if image.format != "JPEG":
+                    # (a progressive one cut between two of its scans ignores the filler too: review)
+                    if image.format != "JPEG" or image.info.get("progressive") or image.info.get("progression"):
                         return None
                     image.load()
                     pictures.append(np.asarray(image))
