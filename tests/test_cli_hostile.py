@@ -663,6 +663,7 @@ def test_overwrite_never_replaces_a_damage_mask_given_beside_the_photos(tmp_path
     assert _sha(album / "old_mask.png") == before and fast_engine == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/full and closing a child's stderr: Linux")
 @pytest.mark.parametrize("stderr", ["full", "closed"])
 def test_a_stderr_that_cannot_be_written_neither_stops_the_batch_nor_spoils_the_json(stderr, tmp_path, testdata_dir):
     """Sysadmin QA: with stderr on a full disk (``2>/dev/full``), a log reader gone or the terminal
@@ -702,6 +703,7 @@ def test_a_bad_thread_count_in_the_environment_is_a_usage_error_before_any_work(
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/dev/full: Linux")
 def test_json_that_cannot_be_written_is_said_in_a_line(tmp_path):
     """Sysadmin QA: ``--json >/dev/full`` ended in a traceback."""
     with open("/dev/full", "w") as full:

@@ -15,6 +15,7 @@ def about_dialog(parent: QWidget | None, text: str) -> QDialog:
     """A dialog showing ``text`` (plain, wrapped, selectable), scrolling where the screen is too
     low for it, with OK always in sight; not yet shown (``open()`` it)."""
     dialog = QDialog(parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # (one made each time it is asked for: review)
     dialog.setWindowTitle("About faceapp")
     label = PlainLabel(text)
     label.setWordWrap(True)
