@@ -137,3 +137,30 @@ def test_every_state_is_readable_on_every_cell(qtbot):
             colour = state_text_colour(state, background)
             assert contrast_ratio(colour, background) >= TEXT_CONTRAST, (state, selected, hovered)
             assert abs(colour.hslHueF() - state_colour(state).hslHueF()) < 0.02 or state_colour(state).hslSaturationF() < 0.1
+
+
+def test_at_a_large_font_a_cell_shows_a_photos_name_whole(qtbot):
+    """Low-vision QA: the cells kept their 132 px of text at a 20 pt font, and every name read
+    "cf_…jpg"; the strip kept its height, cutting the second line."""
+    from pathlib import Path
+
+    from PySide6.QtGui import QFont
+
+    from faceapp.gui.filmstrip import Filmstrip
+
+    strip = Filmstrip()
+    qtbot.addWidget(strip)
+    strip.add_photo(Path("/photos/cf_03.jpg"))
+    small = strip.visualItemRect(strip.item(0)).size()
+    font = QFont(strip.font())
+    font.setPointSize(20)
+    strip.setFont(font)
+    strip.show()
+    qtbot.waitUntil(lambda: strip.visualItemRect(strip.item(0)).width() > small.width())
+    cell = strip.visualItemRect(strip.item(0))
+    bold = QFont(font)
+    bold.setBold(True)
+    from PySide6.QtGui import QFontMetrics
+
+    assert QFontMetrics(bold).horizontalAdvance("cf_03.jpg") < cell.width() - 84 - 15  # beside the thumbnail
+    assert strip.height() >= 2 * QFontMetrics(font).lineSpacing()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QImage,
     QPainter,
     QPaintEvent,
@@ -85,11 +86,19 @@ def state_text_colour(state: str, background: QColor) -> QColor:
     return readable_on(state_colour(state), background)
 
 
+def cell_size(metrics: QFontMetrics) -> QSize:
+    """A cell's size with text of ``metrics``: the thumbnail, and beside it two lines of about 16
+    characters, 132 px or more (low-vision QA: at a 20 pt font every name read "cf_…jpg")."""
+    text_width = max(_TEXT_WIDTH_PX, 16 * metrics.averageCharWidth())
+    height = max(_THUMB.height(), 2 * metrics.lineSpacing())
+    return QSize(_THUMB.width() + text_width + 3 * _PADDING_PX, height + 2 * _PADDING_PX)
+
+
 class _CellDelegate(QStyledItemDelegate):
     """Paints one photo: thumbnail on the left, name and coloured state on the right."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
-        return QSize(_THUMB.width() + _TEXT_WIDTH_PX + 3 * _PADDING_PX, _THUMB.height() + 2 * _PADDING_PX)
+        return cell_size(option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -172,13 +181,22 @@ class Filmstrip(QListWidget):
         self.setPalette(palette)
         self.setToolTip("Loaded photos. Drag a restored photo out to save it elsewhere.")
         self.setAccessibleName(ACCESSIBLE_NAME)
-        cell = _CellDelegate().sizeHint(QStyleOptionViewItem(), QModelIndex())
-        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        self.setFixedHeight(cell.height() + scroll_bar + 2 * self.frameWidth() + 2)
+        self._fit_height()
         self._items: dict[Path, QListWidgetItem] = {}
         self._thumbnails: dict[Path, QImage] = {}
         self.currentItemChanged.connect(self._on_current_changed)
         self._describe()
+
+    def _fit_height(self) -> None:
+        """As high as a cell with this font, and the scroll bar."""
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.setFixedHeight(cell_size(self.fontMetrics()).height() + scroll_bar + 2 * self.frameWidth() + 2)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # (the cells grow with the font: low-vision QA)
+            self._fit_height()
+            self.scheduleDelayedItemsLayout()
 
     def add_photo(self, path: Path, thumbnail: QImage | None = None) -> None:
         """Add ``path`` (a no-op if it is already there) with an optional thumbnail."""
