@@ -232,3 +232,21 @@ def test_about_fits_the_screen_at_a_large_font_and_names_every_licence(qtbot, tm
     ok.click()
     assert not dialog.isVisible()
     window.close()
+
+
+def test_at_a_large_font_the_progress_bar_is_wide_enough_for_its_text(qtbot, shown):
+    """Low-vision QA: at 20 pt the status bar's progress was squeezed to 110 px, "cf_00.jpg · 5 %"
+    cut top and bottom."""
+    from pathlib import Path
+
+    from PySide6.QtGui import QFont
+
+    window = shown(1400, 800)
+    font = QFont(window.font())
+    font.setPointSize(20)
+    window.setFont(font)
+    window._progress(Path("/photos/cf_00.jpg"), "restoring", 0.05, None)
+    bar = window.progress_bar
+    qtbot.waitUntil(lambda: bar.isVisible())
+    text = bar.text()
+    assert text == "cf_00.jpg · 5 %" and bar.width() >= bar.fontMetrics().horizontalAdvance(text)

@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.progress_bar = QProgressBar()
-        self.progress_bar.setMaximumWidth(260)
+        self._fit_progress_bar()
         self.progress_bar.setVisible(False)
         self.zoom_label = QLabel()
         self.zoom_label.setToolTip("Zoom of the photo shown (View → Fit, 100 %, or the mouse wheel)")
@@ -691,17 +691,27 @@ class MainWindow(QMainWindow):
 
     def _progress(self, path: Path, text: str, fraction: float, preview) -> None:
         self.progress_bar.setVisible(True)
+        character = self._fit_progress_bar()
         if fraction < 0:
             self.progress_bar.setRange(0, 0)
         else:
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * fraction))
             # whose progress it is, in the bar itself (QA: "84 %" alone, while another photo was shown)
-            name = self.progress_bar.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle, 150)
+            name = self.progress_bar.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle,
+                                                              max(150, 15 * character))
             self.progress_bar.setFormat(f"{name} · {percent(fraction)}")
         self.progress_bar.setToolTip(f"{path.name}: {text}")
         if path == self.current:  # the panel is about the photo shown; the bar about any run
             self.run_panel.show_progress(path.name, text, preview)
+
+    def _fit_progress_bar(self) -> int:
+        """Size the status bar's progress bar to its text at its font (low-vision QA: at 20 pt it was
+        squeezed to 110 px and its text cut top and bottom); returns the font's average character width."""
+        character = self.progress_bar.fontMetrics().averageCharWidth()
+        self.progress_bar.setMinimumWidth(max(120, 16 * character))
+        self.progress_bar.setMaximumWidth(max(260, 26 * character))
+        return character
 
     def _run_finished(self, path: Path, seconds: float, run: str) -> None:
         """The status bar names the photo of the last run, which need not be the one shown (the
