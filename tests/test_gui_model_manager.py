@@ -347,3 +347,24 @@ def test_the_dialog_fits_a_small_screen_with_its_buttons_in_view(qtbot, monkeypa
         if button.isVisible():
             corners = (button.mapTo(dialog, button.rect().topLeft()), button.mapTo(dialog, button.rect().bottomRight()))
             assert all(dialog.rect().contains(corner) for corner in corners), button.text()
+
+
+def test_at_a_large_font_the_dialog_grows_with_its_text(qtbot):
+    """Low-vision QA: at 20 pt the dialog kept its 380 px: one of its two models showed, and the
+    description's last line was cut."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    before = QApplication.font()
+    large = QFont(before)
+    large.setPointSize(20)
+    QApplication.setFont(large)
+    try:
+        dialog = ModelManagerDialog(Registry())
+        qtbot.addWidget(dialog)
+        room = dialog.screen().availableGeometry()
+        assert 380 < dialog.height() <= room.height()
+        dialog.reject()
+    finally:
+        QApplication.setFont(before)
+

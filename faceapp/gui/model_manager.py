@@ -154,7 +154,10 @@ class ModelManagerDialog(QDialog):
         self.refresh()
         for problem in getattr(registry, "problems", ()):  # (QA: a broken manifest's model just was not listed)
             self.notices.show_notice(Notice(problem, "warning"))
-        fit_to_screen(self, QSize(720, 380))  # (the table scrolls in a smaller one)
+        # (the table scrolls in a smaller one; at a large font it grows with the text: low-vision QA, at
+        # 20 pt one of its two rows showed and the description's last line was cut)
+        metrics = self.fontMetrics()
+        fit_to_screen(self, QSize(max(720, 100 * metrics.averageCharWidth()), max(380, 22 * metrics.lineSpacing())))
 
     def refresh(self) -> None:
         """Re-read the registry into the table."""
