@@ -60,11 +60,13 @@ def reading_key(path: str | os.PathLike) -> tuple:
         return tuple((0, int(run), "") if run.isdecimal() else (1, 0, run) for run in _NUMBER_RUNS.split(letters) if run)
 
     parts = Path(path).parts
-    keys = [(runs(name_key(part)), (), name_key(part)) for part in parts[:-1]]
-    if parts:  # a file's name: its stem before its suffix (scan.jpg before scan1.jpg, as file managers list them)
-        last = name_key(parts[-1])
-        stem, dot, suffix = last.rpartition(".") if "." in last.lstrip(".") else (last, "", "")
-        keys.append((runs(stem), runs(suffix), last))
+    keys = []
+    for position, part in enumerate(parts):
+        text = stem = name_key(part)
+        suffix = ""
+        if position == len(parts) - 1 and "." in text.lstrip("."):  # a file's name: its stem before its suffix
+            stem, _, suffix = text.rpartition(".")  # (scan.jpg before scan1.jpg, as file managers list them)
+        keys.append((runs(stem), runs(suffix), text))
     return tuple(keys)
 
 
