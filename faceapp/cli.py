@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from faceapp.cli_json import JsonNotWritten, print_json, restore_document, unreached_document
+from faceapp.cli_notes import notes_are_silenced, notes_silenced, say, say_note
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
 from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core import application
@@ -128,15 +129,14 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
         else:
             found.append((path, Path(path.name)))
     if results:
-        print(f"note: {counted(results, 'earlier result')} of faceapp in the folders "
-              f"{'is' if results == 1 else 'are'} not restored again (name a file to restore it anyway).", file=sys.stderr)
+        say_note(f"{counted(results, 'earlier result')} of faceapp in the folders "
+                 f"{'is' if results == 1 else 'are'} not restored again (name a file to restore it anyway).")
     if subfolders:
-        print(f"note: {counted(len(subfolders), 'sub-folder')} not looked into ({', '.join(path_text(p.name) for p in subfolders[:3])}"
-              f"{', …' if len(subfolders) > 3 else ''}): give -r to restore the photos in sub-folders too.",
-              file=sys.stderr)
+        say_note(f"{counted(len(subfolders), 'sub-folder')} not looked into ({', '.join(path_text(p.name) for p in subfolders[:3])}"
+                 f"{', …' if len(subfolders) > 3 else ''}): give -r to restore the photos in sub-folders too.")
     if others:
-        print(f"note: left out {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
-              f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.", file=sys.stderr)
+        say_note(f"left out {counted(len(others), 'file')} in the folders that are not photos faceapp reads "
+                 f"({not_photos_text(others)}); it reads {', '.join(sorted(PHOTO_SUFFIXES))}.")
     # a folder that cannot be listed is an input that fails, in the summary, the exit code and
     # --json's records (QA: a note only, and exit code 0, for a cron job's locked sub-folder)
     found += [(folder, Path(folder.name)) for folder in unreadable]
@@ -237,11 +237,8 @@ class _Restorer:
         except FaceappError as error:
             if not self._cautioned_boxes:
                 self._cautioned_boxes = True
-                from tqdm import tqdm
-
-                tqdm.write(f"note: the face detector is unavailable ({error}); faces given with --face-box are "
-                           "placed where a detector's box holds a face (brow to chin, cheek to cheek).",
-                           file=sys.stderr)
+                say_note(f"the face detector is unavailable ({error}); faces given with --face-box are "
+                         "placed where a detector's box holds a face (brow to chin, cheek to cheek).")
             return self.given_faces
         return [face_in_box(photo.srgb, face.box, detector, index=face.index) for face in self.given_faces[:boxes]] \
             + self.given_faces[boxes:]
@@ -356,10 +353,8 @@ class _Restorer:
         caution = fidelity_range.caution(self.prefs.fidelity, engine.name) if fidelity_range and not self._cautioned else None
         self._cautioned = True
         if caution:
-            from tqdm import tqdm
-
-            tqdm.write(f"note: {caution} A higher --fidelity, or none (the model's own, "
-                       f"{engine.default_fidelity:g}), keeps to that range.", file=sys.stderr)
+            say_note(f"{caution} A higher --fidelity, or none (the model's own, "
+                     f"{engine.default_fidelity:g}), keeps to that range.")
 
     def restore(self, path: Path, relative: Path, on_progress, keep: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Restore one input and write its results; returns its record for the summary.
@@ -369,8 +364,6 @@ class _Restorer:
         it is written, so a Ctrl-C or an error that follows cannot lose one. Its status is "ok"
         once every result is written, "interrupted" until then.
         """
-        from tqdm import tqdm
-
         self.preflight(path, relative)
         photo = read_photo(path)
         record: dict[str, Any] = {"input": path_json(path), "status": "interrupted"}
@@ -400,16 +393,14 @@ class _Restorer:
                 raise NoFaceFoundError(f"{path}: no face found{': ' if self.batch else '. '}{way}.{mask_hint}"
                                        f"{application.other_pages_note(photo)}")
             if too_small:
-                tqdm.write(f"note: {path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.",
-                           file=sys.stderr)
+                say_note(f"{path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.")
             if (turned := application.turned_message(found)) is not None:  # (geometry QA: faces lost)
-                tqdm.write(f"note: {path_text(path)}: {turned}.", file=sys.stderr)
+                say_note(f"{path_text(path)}: {turned}.")
                 record["upright_turn_clockwise_degrees"] = (4 - found.turned) % 4 * 90  # (a script turns it)
             if found.unsure:  # (QA: a hand at a group photo's edge was restored into a face)
                 record["unsure_faces_left_out"] = [f.index + 1 for f in found.unsure]
-                tqdm.write(f"note: {path_text(path)}: "
-                           f"{application.unsure_message(found, way='--unsure-faces restores such faces too')}.",
-                           file=sys.stderr)
+                say_note(f"{path_text(path)}: "
+                         f"{application.unsure_message(found, way='--unsure-faces restores such faces too')}.")
         # What the result will be unlike the photo: said once there are faces to restore
         if photo.pages > 1:
             record["pages"] = photo.pages
@@ -420,7 +411,7 @@ class _Restorer:
         for note in application.result_notes(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, eight_bit_setting="--8-bit",
                                              format_chosen=self.args.format is not None,
                                              keep_lossless=lambda kind: f"give --format {kind.lower()}"):
-            tqdm.write(f"note: {path_text(path)} {note}", file=sys.stderr)
+            say_note(f"{path_text(path)} {note}")
         # Again with what the header could not tell: the faces found, and the copies a 16-bit result
         # needs (for given faces and --aligned crops too)
         application.check_restore_memory(photo, faces, self.prefs, fmt, name=path_text(path), eight_bit_setting="--8-bit",
@@ -434,12 +425,11 @@ class _Restorer:
                                              limit=self.memory_limit, aligned=self.args.aligned, damage=damage.photo)
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
                                                            mask_file.name, crop=damage.crop is not None)) is not None:
-            tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
+            say_note(f"{path_text(path)}: {warning}")
         if damage is not None and (warning := colour_mask_warning(mask_file)) is not None:
-            tqdm.write(f"note: {path_text(path)}: {warning}", file=sys.stderr)
+            say_note(f"{path_text(path)}: {warning}")
         if hit := application.faces_left_off_with_damage(faces, damage.photo if damage is not None else None):
-            tqdm.write(f"note: {path_text(path)}: {application.left_off_damage_message(hit, way=self._switch_on(faces, hit))}",
-                       file=sys.stderr)
+            say_note(f"{path_text(path)}: {application.left_off_damage_message(hit, way=self._switch_on(faces, hit))}")
         result = drive(application.iter_restore(photo, faces, engine, self.prefs, aligned=self.args.aligned,
                                                 damage=damage.photo if damage is not None else None,
                                                 face_damage=damage.crop if damage is not None else None),
@@ -454,12 +444,12 @@ class _Restorer:
         descreened = application.descreened_message(result, switch="--no-descreen keeps the dots.")
         if descreened:
             record["descreened"] = result.screen.provenance()
-            tqdm.write(f"note: {path_text(path)}: {descreened}", file=sys.stderr)
+            say_note(f"{path_text(path)}: {descreened}")
         if result.damage is not None:
             record["damage"] = result.provenance()["damage"]
             covered = application.covered_features_message(result)
             if covered:
-                tqdm.write(f"note: {path_text(path)}: {covered}", file=sys.stderr)
+                say_note(f"{path_text(path)}: {covered}")
         outputs: list[str] = []
         destinations = self.destinations(path, relative)
 
@@ -491,8 +481,7 @@ class _Restorer:
                 chosen = drive(application.iter_refine(chosen, engine, self.args.refine), on_progress)
                 changes = [[round(r.change, 3) for r in f.refinement_of(f.chosen)] for f in chosen.faces]
                 record.setdefault("refine", []).append(changes)
-                tqdm.write(f"note: {path_text(path)}: {_refined_text(changes, seed=k + 1 if len(destinations) > 1 else None)}",
-                           file=sys.stderr)
+                say_note(f"{path_text(path)}: {_refined_text(changes, seed=k + 1 if len(destinations) > 1 else None)}")
             # Without --overwrite the name is settled at the rename: a name another run took
             # meanwhile moves on to the next number rather than throwing this result away.
             # --overwrite replaces results, never a file faceapp did not write (QA: an original in -o
@@ -504,8 +493,8 @@ class _Restorer:
                 replace = target != dest
             if cut_short:  # (QA: a result cut short by a copy or a sync counted as restored)
                 target, replace = earlier, True
-                tqdm.write(f"note: {path_text(earlier)} is cut short (a copy or a sync interrupted?): this photo is "
-                           "restored again, and its result replaces it.", file=sys.stderr)
+                say_note(f"{path_text(earlier)} is cut short (a copy or a sync interrupted?): this photo is "
+                         "restored again, and its result replaces it.")
             on_progress(f"writing {path_text(target.name)}")  # (a 1.7 GB PNG: minutes)
             try:
                 make_output_folder(dest.parent)
@@ -527,7 +516,7 @@ class _Restorer:
             if written != dest:
                 self._note_numbered(dest, written, path)
             self._written.add(written)
-            tqdm.write(f"{path_text(path)} → {path_text(written)}{spared_text}", file=sys.stderr)
+            say(f"{path_text(path)} → {path_text(written)}{spared_text}")
         return record
 
     def _switch_on(self, faces: list, hit: list) -> str:
@@ -550,20 +539,18 @@ class _Restorer:
         when the name holds an earlier run's result (QA: given for a name this run took, or the
         input's); each time the name holds the result of an earlier version of the photo (QA: an
         edited photo's new result went beside the stale one, said to be a name taken)."""
-        from tqdm import tqdm
-
         if (not self.args.overwrite and dest not in self._written
                 and application.is_result_of_another_version(dest, source)):
-            tqdm.write(f"note: {path_text(dest)} is faceapp's result of another file named {path_text(source.name)} (an "
-                       "earlier version of this photo, or another photo of that name), so this result is "
-                       f"{path_text(written.name)}.", file=sys.stderr)
+            say_note(f"{path_text(dest)} is faceapp's result of another file named {path_text(source.name)} (an "
+                     "earlier version of this photo, or another photo of that name), so this result is "
+                     f"{path_text(written.name)}.")
             return
 
         if self.args.overwrite:
             if not self._overwrite_noted:
                 self._overwrite_noted = True
-                tqdm.write(f"note: {path_text(dest)} was not written by faceapp, so --overwrite leaves it as it is: "
-                           f"this result is {path_text(written.name)}, and so on for other such files.", file=sys.stderr)
+                say_note(f"{path_text(dest)} was not written by faceapp, so --overwrite leaves it as it is: "
+                         f"this result is {path_text(written.name)}, and so on for other such files.")
             return
         earlier = dest not in self._written and not self.args.skip_existing and is_faceapp_output(dest)
         if earlier and not self._resume_advised:
@@ -575,15 +562,13 @@ class _Restorer:
             advice = ""
         else:
             return
-        tqdm.write(f"note: {path_text(dest)} exists, so this result is {path_text(written.name)}, and so on for "
-                   f"results whose names are taken.{advice}", file=sys.stderr)
+        say_note(f"{path_text(dest)} exists, so this result is {path_text(written.name)}, and so on for "
+                 f"results whose names are taken.{advice}")
 
     def _note_spared(self, path: Path, result, spared) -> str:
         """Say that faces of ``path`` were spared: for a single input the full note; in a batch the
         advice once a run, and what the output lines of this photo end with (e.g. " (spared: face 2
         kept)")."""
-        from tqdm import tqdm
-
         switch = "Give --no-spare-sharp-faces to diffuse every face"
         # every face kept, and no damage that each seed fills its own way: no seed's file differs
         # (--refine diffuses each seed's face again, with that seed: the files differ)
@@ -593,13 +578,13 @@ class _Restorer:
             message = application.spared_message(result, switch=switch, number=lambda p: _face_number(result, p))
             if same_files:
                 message += f" Until then the {self.prefs.seeds_per_face} seeds' files are the same."
-            tqdm.write(f"note: {path_text(path)}: {message}", file=sys.stderr)
+            say_note(f"{path_text(path)}: {message}")
             return ""
         if not self._spared_advised:
             self._spared_advised = True
-            tqdm.write("note: Faces the restorer barely changes are spared the prior, which would smear them: such a "
-                       "face keeps the restorer's result (\"kept\") or is sampled at a higher fidelity; the photos' "
-                       f"lines say which. {switch}.", file=sys.stderr)
+            say_note("Faces the restorer barely changes are spared the prior, which would smear them: such a "
+                     "face keeps the restorer's result (\"kept\") or is sampled at a higher fidelity; the photos' "
+                     f"lines say which. {switch}.")
         parts = [(f"face {_face_number(result, s.position)} kept" + (" once its damage was filled" if s.repaired else ""))
                  if s.fidelity >= 1.0 else f"face {_face_number(result, s.position)} at fidelity {s.fidelity:.2f}"
                  for s in spared]
@@ -612,8 +597,8 @@ def _say_other_settings(count: int) -> None:
     """The count of the skipped photos made with other settings after the first, said once a run
     (QA: a note each, hundreds of them)."""
     if count > 1:
-        print(f"note: {counted(count - 1, 'more skipped photo')} also had results made with other settings "
-              "(--json lists them): --overwrite restores them again with these.", file=sys.stderr)
+        say_note(f"{counted(count - 1, 'more skipped photo')} also had results made with other settings "
+                 "(--json lists them): --overwrite restores them again with these.")
 
 
 def _refined_text(changes: list[list[float]], *, seed: int | None = None) -> str:
@@ -635,7 +620,7 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     if sorted_out.masks:
         what = ("1 file used as a damage mask is" if sorted_out.masks == 1
                 else f"{sorted_out.masks} files used as damage masks are")
-        print(f"note: {what} not restored.", file=sys.stderr)
+        say_note(f"{what} not restored.")
     if sorted_out.without_mask:
         stems = {photo.stem for photo, _ in sorted_out.photos}
         relatives = dict(inputs)
@@ -647,15 +632,14 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
                     break
         hint = "".join(f" {path_text(miss.name)} looks meant for {path_text(photo.name)}: name it {path_text(photo.stem)}_mask{path_text(miss.suffix)}."
                        for photo, miss in nearly)
-        print(f"note: {path_text(option)} holds no damage mask for {len(sorted_out.without_mask)} of "
-              f"{counted(len(sorted_out.photos), 'photo')} ({listed([path_text(p.name) for p in sorted_out.without_mask])}): "
-              f"{'it is' if len(sorted_out.without_mask) == 1 else 'they are'} restored without repair. A photo's "
-              f"mask is named like it (photo.png or photo_mask.png) at its path within its input folder.{hint}",
-              file=sys.stderr)
+        say_note(f"{path_text(option)} holds no damage mask for {len(sorted_out.without_mask)} of "
+                 f"{counted(len(sorted_out.photos), 'photo')} ({listed([path_text(p.name) for p in sorted_out.without_mask])}): "
+                 f"{'it is' if len(sorted_out.without_mask) == 1 else 'they are'} restored without repair. A photo's "
+                 f"mask is named like it (photo.png or photo_mask.png) at its path within its input folder.{hint}")
     for photo, twin in sorted_out.unclear:
-        print(f"note: {path_text(photo)} and {path_text(twin.name)} could each be the other's damage mask, and neither looks "
-              f"more like a mask (black and white): both are restored without repair. Name the mask "
-              f"{path_text(photo.stem)}_mask.png, or keep masks in a folder of their own.", file=sys.stderr)
+        say_note(f"{path_text(photo)} and {path_text(twin.name)} could each be the other's damage mask, and neither looks "
+                 f"more like a mask (black and white): both are restored without repair. Name the mask "
+                 f"{path_text(photo.stem)}_mask.png, or keep masks in a folder of their own.")
     return sorted_out.photos
 
 
@@ -670,7 +654,7 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
             seen.add(key)
             kept.append((path, relative))
     if len(kept) < len(inputs):
-        print(f"note: {len(inputs) - len(kept)} input(s) named more than once are restored once.", file=sys.stderr)
+        say_note(f"{len(inputs) - len(kept)} input(s) named more than once are restored once.")
     return kept
 
 
@@ -803,8 +787,7 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"error: {message_text(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     if args.resample > 1 and args.mask is None:  # (QA: taken without a word)
-        print(f"note: --resample {args.resample} applies to the damage a mask marks: without --mask it does nothing.",
-              file=sys.stderr)
+        say_note(f"--resample {args.resample} applies to the damage a mask marks: without --mask it does nothing.")
     found = _once_each(collect_inputs(args.inputs, recursive=args.recursive, own_folders=(args.output, args.mask)))
     inputs = _without_masks(found, args.mask)
     if not inputs:
@@ -819,10 +802,10 @@ def run_restore(args: argparse.Namespace) -> int:
     if restorer.given_faces and len(photos) > 1:  # (QA: one box drew a ghostly face into every landscape of a folder)
         given = " and ".join(name for name, used in (("--face-box", args.face_box), ("--face-landmarks", args.face_landmarks))
                              if used)
-        print(f"note: the faces given by {given} are restored at the same place in each of the {len(photos)} photos "
-              "(no face is looked for); to give a face of one photo, restore that photo alone.", file=sys.stderr)
+        say_note(f"the faces given by {given} are restored at the same place in each of the {len(photos)} photos "
+                 "(no face is looked for); to give a face of one photo, restore that photo alone.")
     for note in unused_format_options(args.given, {application.output_format(path, restorer.prefs) for path, _ in photos}):
-        print(f"note: {note}", file=sys.stderr)
+        say_note(note)
     if args.overwrite and (clash := _replaced_input(restorer, photos, found)) is not None:
         what = "photo" if any(clash[0] == path for path, _ in inputs) else "damage mask"
         print(f"error: --overwrite would replace the input {what} {path_text(clash[0])} with a result; faceapp never replaces "
@@ -837,7 +820,7 @@ def run_restore(args: argparse.Namespace) -> int:
     missing = {Path(a): problem for a in args.inputs if (problem := missing_input_problem(a)) is not None}
     records: list[dict[str, Any]] = []
     other_settings = 0  # skipped photos whose results were made with other settings
-    bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress else None, file=sys.stderr)
+    bar = tqdm(total=len(inputs), unit="photo", disable=True if args.no_progress or args.quiet else None, file=sys.stderr)
     current: list[Path] = []  # the input being restored, until its record is in
     try:
         for path, relative in inputs:
@@ -882,9 +865,9 @@ def run_restore(args: argparse.Namespace) -> int:
                         records[-1]["made_with_other_settings"] = changed
                         other_settings += 1
                         if other_settings == 1:  # the rest: counted at the end
-                            bar.write(f"note: {path_text(path)}: skipped; its result {path_text(existing[0])} was "
-                                      f"made with other settings ({'; '.join(changed)}): --overwrite restores it "
-                                      "again with these.", file=sys.stderr)
+                            say_note(f"{path_text(path)}: skipped; its result {path_text(existing[0])} was "
+                                     f"made with other settings ({'; '.join(changed)}): --overwrite restores it "
+                                     "again with these.")
                     current.clear()
                 else:
                     restorer.restore(path, relative, on_progress, keep)  # its record is kept as it is written
@@ -896,7 +879,7 @@ def run_restore(args: argparse.Namespace) -> int:
                     # in a batch, a photo without a face (a landscape, a detail shot) is not a failure; the
                     # one photo asked for is (QA, twice: every rerun exited 1 for an archive's landscapes)
                     records.append({"input": path_json(path), "status": "no_face", "reason": plain_text(str(exc))})
-                    bar.write(f"note: {said}", file=sys.stderr)
+                    say_note(said)
                 else:
                     fail(plain_text(str(exc)), exc.kind)
                     # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
@@ -985,6 +968,8 @@ def _print_summary(args: argparse.Namespace, records: list[dict[str, Any]], tota
     if args.json:
         print_json(summary)
         return
+    if args.quiet and summary["restored"] + summary["skipped"] + summary["no_face"] == total:  # (cron: all went well)
+        return
     ok, failed, interrupted, stopped, done_before, not_reached, faces = (summary[key] for key in (
         "restored", "failed", "interrupted", "stopped", "skipped", "not_reached", "faces_restored"))
     spared = sum(1 for r in records if r.get("spared") and r["status"] == "ok") if batch else 0
@@ -1019,6 +1004,8 @@ class _NoteHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from tqdm import tqdm
 
+        if record.levelno < logging.ERROR and notes_are_silenced():  # (--quiet)
+            return
         try:
             text = message_text(f"note: {record.getMessage()}" if record.levelno < logging.ERROR else self.format(record))
             tqdm.write(text, file=sys.stderr)
@@ -1054,7 +1041,7 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        with terminate_like_interrupt():
+        with terminate_like_interrupt(), notes_silenced(getattr(args, "quiet", False)):
             if args.command == "restore":
                 return run_restore(args)
             from faceapp.cli_models import run_models_command

@@ -108,6 +108,34 @@ def test_seeds_upscale_and_output_folder(tmp_path, testdata_dir, capsys):
     assert sorted(p.name for p in padded.iterdir()) == ["cf_04_005.jpg", "cf_04_006.jpg"]
 
 
+def test_quiet_writes_nothing_when_all_went_well_and_only_errors_otherwise(tmp_path, testdata_dir, capsys):
+    """--quiet, for cron: a batch that went well writes nothing on stderr (its notes, progress, photo
+    lines and summary are for whoever watches); one with a failure writes its error and the summary."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", photos)
+    (photos / "notes.txt").write_text("not a photo\n")  # a note: "left out 1 file …"
+    (photos / "sub").mkdir()  # a note: "1 sub-folder not looked into …"
+    with Image.open(testdata_dir / "photos" / "cf_01.jpg") as image:  # a note from a library warning:
+        see_through = np.array(image.convert("RGBA"))                 # its transparency flattened in a JPEG
+    see_through[:20, :20, 3] = 0
+    Image.fromarray(see_through).save(photos / "see_through.png")
+    out_dir = tmp_path / "out"
+    argv = (photos, "-o", out_dir, "--format", "jpg", "--no-progress")
+    code, _, told = _run(capsys, *argv)
+    assert code == 0 and "note: left out 1 file" in told and "sub-folder" in told and " → " in told
+    assert "flattened over white" in told
+    code, out, err = _run(capsys, *argv, "--quiet")  # again: the names are taken, a note more
+    assert (code, out, err) == (0, "", "")
+    assert len(list(out_dir.glob("*.jpg"))) == 4
+    (photos / "broken.jpg").write_bytes(b"not a JPEG")
+    code, out, err = _run(capsys, *argv, "-q")
+    assert code == 1 and out == ""
+    error, summary = err.splitlines()
+    assert error.startswith("error: ") and "broken.jpg" in error
+    assert summary.startswith("2 of 3 photos restored") and summary.endswith("; 1 failed.")
+
+
 def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):
     photo = testdata_dir / "photos" / "cf_00.jpg"
     sizes = {}
