@@ -9,7 +9,7 @@ import pytest
 from gui_util import load, restore, wait_composed
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAccessible, QScreen
-from PySide6.QtWidgets import QDialogButtonBox, QPushButton
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
 
 from faceapp.core.preferences import Preferences
 from faceapp.gui.notifications import NotificationArea, Notice
@@ -225,3 +225,73 @@ def test_an_info_notice_waits_while_the_pointer_is_on_it(qtbot, monkeypatch):
     assert [n.text for n in area.notices()] == ["Saved next to the original."]
     QCursor.setPos(5000, 5000)
     qtbot.waitUntil(lambda: area.notices() == [], timeout=2000)
+
+
+@pytest.fixture
+def spoken(monkeypatch) -> list[tuple[str, bool]]:
+    """What a screen reader would be told to say at once: each announcement's text and whether it
+    interrupts (assertive)."""
+    heard: list[tuple[str, bool]] = []
+    update = QAccessible.updateAccessibility
+
+    def record(event) -> None:
+        if event.type() == QAccessible.Event.Announcement:
+            heard.append((event.message(), event.politeness() == QAccessible.AnnouncementPoliteness.Assertive))
+        update(event)
+
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(record))
+    return heard
+
+
+def test_the_keyboard_follows_restore_and_cancel_and_the_end_is_said(window, qtbot, photo, spoken):
+    """Space on Restore: the keyboard goes to Cancel while the photo restores, back to Restore when it
+    ends, and a screen reader is told it ended (screen-reader QA: the keyboard landed on the filmstrip,
+    where the next key acted on the photo list, and nothing said the restore had ended)."""
+    path = load(window, qtbot, photo)
+    window.activateWindow()
+    window.restore_button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.restore_button.hasFocus)
+    focused: list = []  # where the keyboard went, in turn
+    QApplication.instance().focusChanged.connect(lambda _old, new: focused.append(new))
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        qtbot.keyClick(window.restore_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(window.restore_button.isEnabled)
+    assert focused == [window.cancel_button, window.restore_button]
+    assert window.restore_button.hasFocus()
+    assert any(text.startswith(f"Restore of {path.name} finished in") and not urgent for text, urgent in spoken)
+
+
+def test_a_notice_and_the_fidelity_keys_are_said_in_words(window, qtbot, spoken):
+    window.notices.show_notice(Notice("The photo could not be opened: the file is truncated.", "error"))
+    assert ("Error: The photo could not be opened: the file is truncated.", True) in spoken
+    slider = window.fidelity.slider
+    window.activateWindow()
+    slider.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(slider.hasFocus)
+    before = window.fidelity.fidelity()
+    qtbot.keyClick(slider, Qt.Key.Key_Right)  # a step to the realistic end
+    after = window.fidelity.fidelity()
+    assert after == pytest.approx(before - 0.01)
+    text, urgent = spoken[-1]
+    assert f"fidelity {after:.2f}" in text and not urgent
+    assert spoken_name(window.progress_bar) and spoken_name(window.fidelity.reset_button) == "Default fidelity"
+
+
+def test_about_and_models_dialogs_open_on_a_named_control(window, qtbot):
+    """Screen-reader QA: About's first focus was its unnamed scroll area (the text was not read), and
+    the Models dialog's list of models had no name."""
+    from faceapp.core.registry import Registry
+    from faceapp.gui.model_manager import ModelManagerDialog
+
+    window.activateWindow()
+    window.actions_["about"].trigger()
+    dialog = window.about_box
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None and dialog.isAncestorOf(QApplication.focusWidget()))
+    first = QApplication.focusWidget()
+    assert spoken_name(first) == "About faceapp" and "faceapp" in first.text()
+    dialog.accept()
+    models = ModelManagerDialog(Registry())
+    qtbot.addWidget(models)
+    assert spoken_name(models.table) == "Models"
+    models.reject()  # stops its download thread

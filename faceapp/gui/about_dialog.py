@@ -19,13 +19,18 @@ def about_dialog(parent: QWidget | None, text: str) -> QDialog:
     dialog.setWindowTitle("About faceapp")
     label = PlainLabel(text)
     label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    # selectable by keyboard too: the text takes the focus, where a screen reader reads it (screen-reader
+    # QA: the focus went to the unnamed scroll area around it)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                  | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+    label.setAccessibleName("About faceapp")
     label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
     area = QScrollArea()
     area.setWidget(label)
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
     buttons.accepted.connect(dialog.accept)
     layout = QVBoxLayout(dialog)
@@ -33,4 +38,5 @@ def about_dialog(parent: QWidget | None, text: str) -> QDialog:
     layout.addWidget(buttons)
     em = dialog.fontMetrics().height()
     fit_to_screen(dialog, QSize(36 * em, 18 * em))
+    label.setFocus()  # (a screen reader reads it first; Enter still presses OK, the default button)
     return dialog

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from faceapp.core.manifest import FidelityRange
 from faceapp.core.schedule import fidelity_to_timestep
 from faceapp.core.settings import DEFAULT_FIDELITY
+from faceapp.gui.announcer import announce
 from faceapp.gui.look import FOCUS_FRAME_PX, caution_colour
 
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
@@ -102,6 +103,7 @@ class FidelityControl(QWidget):
         self.value_label.setFont(font)
         self.reset_button = QToolButton()
         self.reset_button.setText("↺ Default")
+        self.reset_button.setAccessibleName("Default fidelity")  # (screen-reader QA: the arrow was read aloud)
         policy = self.reset_button.sizePolicy()
         policy.setRetainSizeWhenHidden(True)  # the words do not jump when it shows or hides
         self.reset_button.setSizePolicy(policy)
@@ -176,6 +178,9 @@ class FidelityControl(QWidget):
             self.fidelityChanged.emit(fidelity)
             if not self.slider.isSliderDown():  # not a drag: this move is the user's last word
                 self.fidelityCommitted.emit(fidelity)
+            if self.slider.hasFocus() and not self.slider.isSliderDown():  # a key's move, said in words:
+                # a screen reader reads the slider's value, its inverted 0–100 position (screen-reader QA)
+                announce(self.slider, self._said)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -211,6 +216,8 @@ class FidelityControl(QWidget):
         self.slider.setToolTip(tip)
         self.value_label.setToolTip(tip)
         # screen readers would read the slider's inverted 0–100 position: give them the fidelity
-        self.slider.setAccessibleDescription(f"{fidelity_words(fidelity)}, fidelity {fidelity:.2f} (1 keeps the "
-                                             "photo's face, 0 lets the model invent the most)"
-                                             + (f". Caution: {caution}" if caution else ""))
+        said = f"{fidelity_words(fidelity)}, fidelity {fidelity:.2f}"
+        caution_said = f". Caution: {caution}" if caution else ""
+        self._said = said + caution_said
+        self.slider.setAccessibleDescription(f"{said} (1 keeps the photo's face, 0 lets the model invent the most)"
+                                             + caution_said)

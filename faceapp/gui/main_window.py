@@ -31,6 +31,7 @@ from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
 from faceapp.gui.actions import build_actions, install_menus
+from faceapp.gui.announcer import announce
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
@@ -158,6 +159,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.progress_bar = QProgressBar()
+        self.progress_bar.setAccessibleName("Progress")  # (its text, the photo and percentage, is its value)
         self._fit_progress_bar()
         self.progress_bar.setVisible(False)
         self.zoom_label = QLabel()
@@ -720,6 +722,8 @@ class MainWindow(QMainWindow):
         which = "" if run == "Restore" else f" ({run})"
         self.time_label.setText(f"Last run{which}: {name}, {duration(seconds)}")
         self.time_label.setToolTip(f"The last run ({run}) took {duration(seconds)}: {path_text(path)}")
+        # a screen reader says it wherever the keyboard is (screen-reader QA: never told a restore ended)
+        announce(self, f"{run} of {path_text(path.name)} finished in {duration(seconds)}")
 
     def _refresh_enabled(self) -> None:
         entry = self.session.entries.get(self.current) if self.current else None
@@ -727,8 +731,17 @@ class MainWindow(QMainWindow):
         restored = entry is not None and entry.result is not None
         loaded = entry is not None and entry.photo is not None
         a = self.actions_
-        a["restore"].setEnabled(loaded and bool(entry.enabled_faces())
-                                and not self.session.restoring(self.current))
+        can_restore = loaded and bool(entry.enabled_faces()) and not self.session.restoring(self.current)
+        # The keyboard on Restore or Cancel about to be disabled goes to the other first, not on to the
+        # next control in the chain (screen-reader QA: Space on Restore left the keyboard on the
+        # filmstrip, where the next key acted on the photo list)
+        restore, cancel = (self.restore_button, can_restore), (self.cancel_button, self.session.cancellable)
+        for (button, enabled), (other, other_enabled) in ((restore, cancel), (cancel, restore)):
+            if button.hasFocus() and not enabled and other_enabled:
+                other.setEnabled(True)
+                other.setFocus(Qt.FocusReason.OtherFocusReason)
+                break
+        a["restore"].setEnabled(can_restore)
         self.restore_button.setEnabled(a["restore"].isEnabled())
         a["restore_all"].setEnabled(any(e.photo is not None or self.session.opening(e.path)  # (restored once opened)
                                         for e in self.session.entries.values()))
@@ -1021,6 +1034,7 @@ class MainWindow(QMainWindow):
         room = bar.width() - taken - 4 * bar.layout().spacing() - 24
         if bar.fontMetrics().horizontalAdvance(text) <= room:
             bar.showMessage(text, 8000)
+            announce(self, text)  # (a notice says its own)
         else:
             self.notices.show_notice(Notice(text, "info", subject=subject))
 

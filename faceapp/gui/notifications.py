@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core import errors
+from faceapp.gui.announcer import announce
 from faceapp.gui.plain_label import PlainLabel
 
 log = logging.getLogger(__name__)
@@ -367,6 +368,9 @@ class NotificationArea(QScrollArea):
         while len(self._banners) > self._max_visible:  # the oldest out of sight first, then the oldest
             self._remove(next((b for b in self._banners if not self._in_sight(b.notice)), self._banners[0]))
         self._changed()
+        if banner.isVisibleTo(self):  # said by a screen reader, wherever the keyboard is (an error at once)
+            announce(self, notice.text if notice.level == "info" else f"{notice.level.capitalize()}: {notice.text}",
+                     urgent=notice.level == "error")
         if notice.level == "info":
             QTimer.singleShot(info_timeout_ms(notice.text), banner, lambda: self._expire(banner))
 

@@ -1,0 +1,25 @@
+"""What a screen reader should say without the user moving to it: a restore that finished, a
+notice that appeared, the fidelity the slider now stands at.
+
+Orca and NVDA speak the focused control and its changes; a label changing elsewhere in the window
+(the status bar's "Last run", a banner over the photo) goes unsaid (screen-reader QA: a blind user
+was never told that a restore finished, or that a photo could not be opened). Qt 6.8's
+announcement event has the screen reader say a text at once, after what it is saying
+("polite") or interrupting it ("assertive", for errors).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
+from PySide6.QtWidgets import QWidget
+
+
+def announce(widget: QWidget, text: str, *, urgent: bool = False) -> None:
+    """Have a screen reader, if one is running, say ``text`` on behalf of ``widget`` (shown, in the
+    window that says it); ``urgent`` interrupts what it is saying (an error)."""
+    if not text:
+        return
+    event = QAccessibleAnnouncementEvent(widget, text)
+    event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive if urgent
+                        else QAccessible.AnnouncementPoliteness.Polite)
+    QAccessible.updateAccessibility(event)
