@@ -508,3 +508,31 @@ def test_a_long_note_about_one_photo_goes_out_of_sight_with_it(qtbot, tmp_path):
     window.notices.show_photo(first)
     assert window.notices.isVisible()
     window.close()
+
+
+def test_two_windows_keep_each_others_recent_files_and_a_cleared_list_stays_cleared(tmp_path):
+    """Two faceapp windows (processes) share settings.ini: each one's Open Recent kept its own copy
+    and wrote it whole, dropping the other's photos, and a list cleared in one came back from the
+    other's next photo (two-instance QA)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    here = gui_util.settings_store(tmp_path)
+    assert here.add_recent([tmp_path / "mine.jpg"]) == [tmp_path / "mine.jpg"]
+
+    def other_window(call: str) -> None:
+        subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            from pathlib import Path
+            from PySide6.QtCore import QSettings
+            from faceapp.gui.settings_store import SettingsStore
+            store = SettingsStore(QSettings({str(tmp_path / "settings.ini")!r}, QSettings.Format.IniFormat))
+            store.{call}
+            """)], check=True, timeout=120)
+
+    other_window(f"add_recent([Path({str(tmp_path / 'theirs.jpg')!r})])")
+    assert here.add_recent([tmp_path / "next.jpg"]) == [tmp_path / name for name in ("next.jpg", "theirs.jpg", "mine.jpg")]
+    assert here.recent_files()[1] == tmp_path / "theirs.jpg"  # (the menu lists it too)
+    other_window("clear_recent()")
+    here.add_recent([tmp_path / "after.jpg"])
+    assert gui_util.settings_store(tmp_path).recent_files() == [tmp_path / "after.jpg"]

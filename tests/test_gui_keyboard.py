@@ -316,3 +316,22 @@ def test_help_lists_every_key_and_a_tool_says_its_keys_as_it_is_taken_up(window,
     assert "Shift + arrows paint, Space dabs" in gui_util.said(window)
     window.actions_["draw_box"].setChecked(True)
     assert "press an arrow key to place one" in gui_util.said(window)
+
+
+def test_redo_takes_both_ctrl_shift_z_and_ctrl_y(window, qtbot, photo):
+    """Two-instance QA: on X11 only Ctrl+Shift+Z redid a stroke, offscreen only Ctrl+Y: users of
+    either convention pressed a key that did nothing."""
+    path = load(window, qtbot, photo)
+    window.activateWindow()
+    window.compare.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(window.compare.hasFocus)
+    qtbot.keyClick(window.compare, Qt.Key.Key_P)
+    qtbot.keyClick(window.compare, Qt.Key.Key_Space)  # a dab in the middle
+    editor = window.session.damage_editor(path)
+    painted = editor.mask().copy()
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    for redo in ((Qt.Key.Key_Z, ctrl | shift), (Qt.Key.Key_Y, ctrl)):
+        qtbot.keyClick(window.compare, Qt.Key.Key_Z, ctrl)
+        assert editor.is_empty()
+        qtbot.keyClick(window.compare, *redo)
+        np.testing.assert_array_equal(editor.mask(), painted)

@@ -85,6 +85,11 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         built[name].setCheckable(True)
     # Ctrl++ needs Shift on most keyboards: Ctrl+= zooms in too, as in browsers and editors
     built["zoom_in"].setShortcuts([built["zoom_in"].shortcut(), QKeySequence("Ctrl+=")])
+    # Redo is Ctrl+Shift+Z or Ctrl+Y by platform and desktop; both work everywhere (two-instance QA:
+    # on X11 Ctrl+Y did nothing, offscreen Ctrl+Shift+Z), the platform's own shown first
+    redo = built["redo_damage"]
+    redo.setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(_Std.Redo),
+                                          QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])))
     return built
 
 

@@ -231,7 +231,9 @@ class SettingsStore:
 
     def recent_files(self) -> list[Path]:
         """The recent files, newest first; what is not a path in the stored list is left out (a
-        hand-edited file; QA: a byte array there stopped every photo from opening)."""
+        hand-edited file; QA: a byte array there stopped every photo from opening). Read from the
+        file as it is now: another faceapp window may have changed it (:meth:`add_recent`)."""
+        self._settings.sync()
         value = self._settings.value("recent/files") or []
         if isinstance(value, str):
             value = [value]
@@ -256,7 +258,9 @@ class SettingsStore:
         """Put ``paths`` at the top of the recent files (the last one first), written once.
 
         One write for the whole batch: syncing per file stalled the window for seconds when
-        hundreds of photos were dropped on it.
+        hundreds of photos were dropped on it. The list it adds to is the file's as it is now
+        (:meth:`recent_files`): a copy kept since this window started dropped the photos another
+        window had opened, and brought back a list cleared there (two-instance QA).
         """
         added = list(dict.fromkeys(reversed(list(paths))))
         if not added:
