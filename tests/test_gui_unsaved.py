@@ -198,6 +198,22 @@ def test_a_result_finished_while_the_close_question_is_open_is_asked_about(windo
     assert "later.jpg" in answers.asked[1] and path.name not in answers.asked[1]
 
 
+def test_strokes_let_go_at_the_close_question_do_not_let_go_the_result_they_were_restored_into(
+        window, qtbot, photo, answers, monkeypatch):
+    """Two-instance QA: strokes painted, Restore, then Close: "closing loses the strokes" was
+    answered Close while the restore finished under the question, and its new result, never
+    offered to save, was thrown away with them."""
+    path = load(window, qtbot, photo)
+    painted = iter([[path], []])  # restored under the first question: the strokes are in its result
+    unsaved = iter([[], [path]])
+    monkeypatch.setattr(window.session, "unrestored_damage", lambda: next(painted, []))
+    monkeypatch.setattr(window.exports, "unsaved", lambda: next(unsaved, []))
+    answers.extend(["discard", "cancel"])
+    window.close()
+    assert len(answers.asked) == 2 and window.isVisible()
+    assert "Damage painted on" in answers.asked[0] and "not saved" in answers.asked[1]
+
+
 def test_the_title_names_the_photo_shown_and_marks_an_unsaved_result(window, qtbot, photo):
     """GUI QA: the title said "faceapp" all afternoon, whatever photo was shown."""
     path = load(window, qtbot, photo)

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self._settings_problem: str | None = None  # said already: the settings file's
         self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
         self._discard_ok: set[Path] | None = None  # the unsaved photos the user agreed to close without
+        self._strokes_let_go: set[Path] = set()  # the photos whose unrestored strokes the user agreed to lose
         self._asking = False  # a close question is open (a second close waits for its answer)
         self.actions_ = build_actions(self)
         self.exports = ExportFlow(self)
@@ -251,7 +252,7 @@ class MainWindow(QMainWindow):
         self.gallery.diffuseRequested.connect(
             lambda face, diffuse: self.current and s.diffuse_anyway(self.current, face, diffuse))
         self.notices.actionTriggered.connect(self._notice_action)
-        self.exports.closeAbandoned.connect(lambda: setattr(self, "_discard_ok", None))
+        self.exports.closeAbandoned.connect(self._close_called_off)
         s.entryAdded.connect(self._entry_added)
         s.entryChanged.connect(self._entry_changed)
         s.entryRemoved.connect(self._entry_removed)
@@ -829,8 +830,13 @@ class MainWindow(QMainWindow):
 
     def close_without_asking(self) -> None:
         """Close, discarding unsaved results without a question (a self-test, a script, a signal)."""
-        self._discard_ok = set(self.session.entries)
+        self._discard_ok = self._strokes_let_go = set(self.session.entries)
         self.close()
+
+    def _close_called_off(self) -> None:
+        """Answers given while closing no longer hold (GUI QA: a photo let go at the first question was
+        lost at the next close)."""
+        self._discard_ok, self._strokes_let_go = None, set()
 
     def _confirm_close(self) -> bool:
         """Whether closing may go on: asks when restored results are not saved (nor being saved),
@@ -842,13 +848,15 @@ class MainWindow(QMainWindow):
         unsaved = self.exports.unsaved()
         painted = self.session.unrestored_damage()
         running = self.session.busy
-        if self._discard_ok is not None and set(unsaved) | set(painted) <= self._discard_ok:
+        if self._discard_ok is not None and set(unsaved) <= self._discard_ok and set(painted) <= self._strokes_let_go:
             return True
         if not unsaved and not painted and not running:
             return True
-        # those the user agreed to lose are not asked about again
+        # what the user agreed to lose is not asked about again: a result by its photo, strokes by
+        # theirs (two-instance QA: strokes let go lost, unasked, the result they were restored into
+        # under the question)
         unsaved = [path for path in unsaved if self._discard_ok is None or path not in self._discard_ok]
-        painted = [path for path in painted if self._discard_ok is None or path not in self._discard_ok]
+        painted = [path for path in painted if path not in self._strokes_let_go]
         lines = []
         if unsaved:
             folder, exported = self.session.prefs.output_folder, self.exports.last_export_folder
@@ -870,16 +878,16 @@ class MainWindow(QMainWindow):
         finally:
             self._asking = False
         if answer == "cancel":  # the whole close is called off: an earlier answer of it no longer holds
-            self._discard_ok = None  # (GUI QA: a photo let go at the first question was lost at the next close)
+            self._close_called_off()
             return False
         # "Save all" saves the results (those finished meanwhile too); the strokes not restored were
         # said to be lost: not asked again
+        self._strokes_let_go |= set(painted)
         if answer == "save":  # (a photo the user chose to lose at an earlier question stays lost: review)
-            lost = self._discard_ok or set()
-            self._discard_ok = lost | set(painted)
-            self.exports.save_unsaved(leaving=lost)
+            self._discard_ok = self._discard_ok or set()
+            self.exports.save_unsaved(leaving=self._discard_ok)
             return True
-        self._discard_ok = (self._discard_ok or set()) | set(unsaved) | set(painted)
+        self._discard_ok = (self._discard_ok or set()) | set(unsaved)
         # a result that came while the question was open was never offered to save: asked about now
         # (QA: one that finished under the question was thrown away unsaid)
         return self._confirm_close()
