@@ -345,3 +345,27 @@ def test_the_face_shown_stays_shown_when_the_photo_is_restored_again_with_fewer_
     restore(window, qtbot, path)
     assert window.gallery.current_number() == 2 and window.gallery.current_face() == 1
     assert window.filmstrip.state_text(path) == "done"
+
+
+def test_restoring_again_keeps_the_seeds_chosen_and_says_which_choices_it_could_not_keep(window, qtbot, testdata_dir,
+                                                                                          tmp_path):
+    """Two-instance QA: seeds picked in the gallery, then damage painted away from the faces (or a
+    face switched off) and Restore: every face went back to its first seed, unsaid, and Save wrote
+    faces the user never chose."""
+    from gui_util import said, wait_composed
+
+    photo = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", tmp_path / "two_faces.jpg")
+    gui_util.set_sampling(window, seeds=3, steps=1)
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    window.session.choose(path, 0, 2)
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):  # a seed from More, chosen
+        window.session.more(path, 1, count=1)
+    window.session.choose(path, 1, 3)
+    assert [f.seeds[f.chosen] for f in entry.result.faces] == [2, 3]
+    entry = restore(window, qtbot, path)
+    wait_composed(window, qtbot, path)
+    assert [f.seeds[f.chosen] for f in entry.result.faces] == [2, 0]  # seed 3 was not sampled again
+    face_2 = entry.result.faces[1].face.index + 1
+    assert f"the candidate chosen before for face {face_2} was not made again" in said(window)
+    assert entry.composite is not None and np.array_equal(entry.composite, entry.result.composite())  # as saved

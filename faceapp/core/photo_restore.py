@@ -944,6 +944,33 @@ def refine_face(result: PhotoResult, face_index: int, engine: Engine, passes: in
     return drive(iter_refine_face(result, face_index, engine, passes, should_cancel=should_cancel), on_progress)
 
 
+def carry_choices(previous: PhotoResult | None, result: PhotoResult) -> tuple[PhotoResult, list[int]]:
+    """``result``, the photo restored again after ``previous``, showing for each face restored in
+    both (by detector index) the seed chosen in ``previous`` where that seed was sampled again (GUI
+    QA: every face went back to its first seed, the choices made in the gallery lost without a word;
+    a face left on its first candidate shows this restore's first).
+    Also returns the detector indices of the faces whose choice is not shown as it was: a seed this
+    restore did not sample (one of More's), or a refinement pass (its seed's new sample is shown)."""
+    if previous is None:
+        return result, []
+    chosen_before = {}
+    for face in previous.faces:
+        if face.chosen == 0:  # the first seed: nothing chosen
+            continue
+        chain = face.refinement_of(face.chosen)
+        chosen_before[face.face.index] = (face.seeds[chain[0].source if chain else face.chosen], bool(chain))
+    lost = []
+    for position, face in enumerate(result.faces):
+        if face.face.index not in chosen_before:
+            continue
+        seed, refined = chosen_before[face.face.index]
+        if seed in face.seeds:
+            result = result.choose(position, face.seeds.index(seed))
+        if refined or seed not in face.seeds:
+            lost.append(face.face.index)
+    return result, lost
+
+
 def _sample_again(
     result: PhotoResult, face_index: int, engine: Engine, face: Face, seeds: list[int],
     should_cancel: Callable[[], bool] | None,

@@ -54,6 +54,7 @@ from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.photo_inputs import not_opened_text
 from faceapp.core.photo_io import changed_since_read
+from faceapp.core.photo_restore import carry_choices
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import StepClock
 from faceapp.core.sixteen_bit import writes_16_bit
@@ -531,6 +532,7 @@ class Session(QObject):
         if entry is None or path in self._removing:  # (being removed: its result goes with it)
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
+        previous = entry.result
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         entry.restored_with = made_with
         entry.saves = [dataclasses.replace(s, result=None) for s in entry.saves]  # (an old run is not kept alive)
@@ -538,6 +540,10 @@ class Session(QObject):
         shown = self._with_grain_now(outcome.result)
         if shown is not outcome.result:  # switched while it ran
             entry.result, entry.composite = shown, None  # (made again if on screen:)
+        chosen, not_kept = carry_choices(previous, entry.result)  # the seeds chosen in the gallery stay chosen
+        if chosen is not entry.result:
+            entry.result, entry.composite = chosen, None
+            self.composer.request(path, chosen)
         self._keep_or_free_full_size(path)
         requeued = self.restoring(path)  # (it ended before a Cancel reached it, and was asked for again)
         entry.run_seconds, entry.state = outcome.seconds, "queued" if requeued else "done"
@@ -561,6 +567,10 @@ class Session(QObject):
             way="click its number in the photo (or use Photo ▸ Faces) to switch it on, and restore again")
         if left:
             self.note.emit(f"{path.name}: {left}", path)
+        if not_kept:
+            faces_said = f"face{'s' if len(not_kept) > 1 else ''} {listed([str(i + 1) for i in not_kept])}"
+            self.note.emit(f"{path.name}: the candidate chosen before for {faces_said} was not made again by this "
+                           "restore (a refinement pass, or a seed from More): choose again in the seed gallery", path)
         self.runFinished.emit(path, outcome.seconds, "Restore")
         if not requeued:  # (the restore asked for again ends its part in a Restore all)
             self._album_ended(path, restored=True)
