@@ -359,3 +359,74 @@ def test_a_number_tag_is_drawn_over_the_split_divider(view):
     pixels = rendered(view)[int(tag.top()) + 2 : int(tag.bottom()) - 2, column]
     fill = (_ENABLED_COLOUR.red(), _ENABLED_COLOUR.green(), _ENABLED_COLOUR.blue())
     assert (np.abs(pixels.astype(int) - fill).max(axis=1) <= 2).all()
+
+
+def _wheel(view, *, pixels=(0, 0), angle=(0, 0), phase=Qt.ScrollPhase.NoScrollPhase,
+           modifiers=Qt.KeyboardModifier.NoModifier, at=QPointF(120, 90)):
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    event = QWheelEvent(at, view.mapToGlobal(at), QPoint(*pixels), QPoint(*angle), Qt.MouseButton.NoButton,
+                        modifiers, phase, False)
+    QApplication.sendEvent(view, event)
+
+
+def test_the_wheel_zooms_and_a_touchpad_scroll_pans(view):
+    """Touchpad QA: two-finger scrolling zoomed the photo 4× (and on after the fingers lifted)
+    instead of moving it, and a sideways scroll did nothing. The mouse wheel still zooms about the
+    pointer; a touchpad's scroll and its momentum, a tilt wheel and Shift with the wheel pan; Ctrl
+    with a touchpad's scroll zooms (a Windows touchpad's pinch)."""
+    view.set_images(rgb_to_qimage(solid(100, (400, 600))))
+    view.set_zoom(2.0)
+    at = QPointF(120, 90)
+    fixed = view.widget_to_image(at)
+    _wheel(view, angle=(0, 120), at=at)  # a mouse's notch
+    assert view.zoom() == pytest.approx(2.5)
+    assert (view.widget_to_image(at).x(), view.widget_to_image(at).y()) == pytest.approx((fixed.x(), fixed.y()))
+
+    def moved(**wheel) -> tuple[float, float]:
+        centre = view.widget_to_image(QPointF(view.width() / 2, view.height() / 2))
+        _wheel(view, **wheel)
+        after = view.widget_to_image(QPointF(view.width() / 2, view.height() / 2))
+        assert view.zoom() == pytest.approx(2.5)
+        return round((centre.x() - after.x()) * view.zoom(), 3), round((centre.y() - after.y()) * view.zoom(), 3)
+
+    assert moved(pixels=(0, -30), angle=(0, -36), phase=Qt.ScrollPhase.ScrollUpdate) == (0, -30)  # the photo goes up
+    assert moved(pixels=(0, -12), angle=(0, -14), phase=Qt.ScrollPhase.ScrollMomentum) == (0, -12)
+    assert moved(pixels=(-20, 0), angle=(-24, 0), phase=Qt.ScrollPhase.ScrollUpdate) == (-20, 0)
+    assert moved(angle=(-120, 0)) == (-60, 0)  # a tilt wheel
+    assert moved(angle=(0, -120), modifiers=Qt.KeyboardModifier.ShiftModifier) == (-60, 0)
+    _wheel(view, pixels=(0, 30), angle=(0, 120), phase=Qt.ScrollPhase.ScrollUpdate,
+           modifiers=Qt.KeyboardModifier.ControlModifier)
+    assert view.zoom() == pytest.approx(2.5 * 1.25)
+
+
+def test_a_pinch_zooms_about_the_fingers_and_no_further_out_than_a_quarter_of_fit(view):
+    """Touchpad QA: a pinch did nothing on macOS and Linux; a fling zoomed a photo down to a 10 px
+    speck at 2 %."""
+    from PySide6.QtGui import QNativeGestureEvent, QPointingDevice
+    from PySide6.QtWidgets import QApplication
+
+    view.set_images(rgb_to_qimage(solid(100, (400, 600))))
+    view.zoom_fit()
+    fit = view.zoom()
+    at = QPointF(180, 130)
+    fixed = view.widget_to_image(at)
+
+    def gesture(kind, value=0.0):
+        event = QNativeGestureEvent(kind, QPointingDevice.primaryPointingDevice(), 2, at, at, view.mapToGlobal(at),
+                                    value, QPointF(), 0)
+        QApplication.sendEvent(view, event)
+        assert event.isAccepted()
+
+    for _ in range(4):
+        gesture(Qt.NativeGestureType.ZoomNativeGesture, 0.25)
+    assert view.zoom() == pytest.approx(fit * 1.25 ** 4)
+    assert (view.widget_to_image(at).x(), view.widget_to_image(at).y()) == pytest.approx((fixed.x(), fixed.y()))
+    gesture(Qt.NativeGestureType.SmartZoomNativeGesture)
+    assert view.zoom() == pytest.approx(fit)
+    gesture(Qt.NativeGestureType.SmartZoomNativeGesture)
+    assert view.device_zoom() == pytest.approx(1.0)
+    for _ in range(40):
+        gesture(Qt.NativeGestureType.ZoomNativeGesture, -0.5)
+    assert view.zoom() == pytest.approx(min(fit, 1.0) / 4)

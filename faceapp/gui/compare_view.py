@@ -22,8 +22,10 @@ from PySide6.QtGui import (
     QFont,
     QFontMetrics,
     QImage,
+    QInputDevice,
     QKeyEvent,
     QMouseEvent,
+    QNativeGestureEvent,
     QPainter,
     QPaintEvent,
     QPalette,
@@ -43,6 +45,10 @@ _DIVIDER_GRAB_PX = 8
 _CLICK_SLOP_PX = 4
 _MIN_BOX_PX = 8
 _ZOOM_LIMITS = (0.02, 32.0)
+#: The view zooms out at most this far below the zoom that fits the photo (a speck is no use: QA).
+_BELOW_FIT = 0.25
+#: How far a notch of a mouse's tilt wheel, or of the wheel with Shift, moves the photo (widget px).
+_WHEEL_PAN_PX = 60.0
 _ENABLED_COLOUR = QColor(80, 200, 255)
 _DISABLED_COLOUR = QColor(160, 160, 160)
 _WORKING_COLOUR = QColor(255, 170, 0)  # the face a run is sampling now
@@ -252,7 +258,7 @@ class CompareView(QWidget):
 
     def set_zoom(self, zoom: float, *, anchor: QPointF | None = None) -> None:
         """Zoom to ``zoom`` keeping the photo point under ``anchor`` (widget coordinates) fixed."""
-        zoom = min(_ZOOM_LIMITS[1], max(_ZOOM_LIMITS[0], float(zoom)))
+        zoom = min(_ZOOM_LIMITS[1], max(self._least_zoom(), float(zoom)))
         anchor = anchor if anchor is not None else self._widget_centre()
         fixed = self.widget_to_image(anchor)
         self._fit = False
@@ -328,15 +334,26 @@ class CompareView(QWidget):
     def _widget_centre(self) -> QPointF:
         return QPointF(self.width() / 2.0, self.height() / 2.0)
 
+    def _fit_zoom(self) -> float:
+        """The zoom at which the whole photo fits the view, with a margin."""
+        assert self._before is not None
+        margin = 16
+        return max(_ZOOM_LIMITS[0], min((self.width() - margin) / self._before.width(),
+                                        (self.height() - margin) / self._before.height()))
+
+    def _least_zoom(self) -> float:
+        """How far the photo may be zoomed out: a quarter of the zoom that fits it, or of 100 % where
+        that is less (touchpad QA: a fling zoomed a 491 px photo to a 10 px speck at 2 %)."""
+        if self._before is None:
+            return _ZOOM_LIMITS[0]
+        return max(_ZOOM_LIMITS[0], min(self._fit_zoom(), 1.0) * _BELOW_FIT)
+
     def _apply_fit(self) -> None:
         if self._before is None:
             self._zoom, self._center = 1.0, QPointF()
         else:
-            w, h = self._before.width(), self._before.height()
-            margin = 16
-            self._zoom = max(_ZOOM_LIMITS[0], min((self.width() - margin) / w,
-                                                  (self.height() - margin) / h))
-            self._center = QPointF(w / 2.0, h / 2.0)
+            self._zoom = self._fit_zoom()
+            self._center = QPointF(self._before.width() / 2.0, self._before.height() / 2.0)
         self.zoomChanged.emit(self._zoom)
         self.update()
 
@@ -394,6 +411,8 @@ class CompareView(QWidget):
             self._apply_fit()
 
     def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.NativeGesture and self._before is not None:
+            return self._gesture(event)
         handled = super().event(event)
         if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another scale:
             self.zoomChanged.emit(self._zoom)  # the same zoom is another share of its pixels (review)
@@ -668,8 +687,40 @@ class CompareView(QWidget):
         return True
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        """The mouse wheel zooms about the pointer; a touchpad's two-finger scroll (and its momentum)
+        pans, as do a tilt wheel and the wheel with Shift; Ctrl with either zooms (a Windows
+        touchpad's pinch comes so). Touchpad QA: scrolling zoomed the photo 4× and on after the
+        fingers lifted, and a sideways scroll did nothing."""
         if self._before is None:
             return
-        steps = event.angleDelta().y() / 120.0
-        if steps:
-            self.set_zoom(self._zoom * (1.25 ** steps), anchor=event.position())
+        modifiers = event.modifiers()
+        pixels, angle = event.pixelDelta(), event.angleDelta()
+        touchpad = (not pixels.isNull() or event.phase() != Qt.ScrollPhase.NoScrollPhase
+                    or event.pointingDevice().type() == QInputDevice.DeviceType.TouchPad)
+        if modifiers & Qt.KeyboardModifier.ControlModifier or not (touchpad or angle.x() or
+                                                                  modifiers & Qt.KeyboardModifier.ShiftModifier):
+            steps = angle.y() / 120.0
+            if steps:
+                self.set_zoom(self._zoom * (1.25 ** steps), anchor=event.position())
+            return
+        if not pixels.isNull():
+            dx, dy = float(pixels.x()), float(pixels.y())
+        else:
+            dx, dy = angle.x() / 120.0 * _WHEEL_PAN_PX, angle.y() / 120.0 * _WHEEL_PAN_PX
+        if modifiers & Qt.KeyboardModifier.ShiftModifier and not dx:  # Shift with the wheel: sideways
+            dx, dy = dy, 0.0
+        self.pan_by(dx, dy)
+
+    def _gesture(self, event: QNativeGestureEvent) -> bool:
+        """A touchpad's pinch zooms about the fingers; its smart zoom (a two-finger double tap)
+        goes between Fit and 100 % (touchpad QA: a pinch did nothing on macOS and Linux)."""
+        kind = event.gestureType()
+        if kind == Qt.NativeGestureType.ZoomNativeGesture:
+            self.set_zoom(self._zoom * (1.0 + event.value()), anchor=event.position())
+        elif kind == Qt.NativeGestureType.SmartZoomNativeGesture:
+            if self._fit:
+                self.set_zoom(1.0 / self.devicePixelRatioF(), anchor=event.position())
+            else:
+                self.zoom_fit()
+        event.accept()
+        return True
