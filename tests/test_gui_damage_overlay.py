@@ -55,6 +55,43 @@ def test_a_right_drag_erases(overlay, qtbot):
     assert mask[50, 30] == 255 and mask[50, 80] == 0
 
 
+def _pen_stroke(widget, points, end):
+    """A pen's stroke as Qt delivers it: tablet press, moves and release of a pen device's ``end``."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    pen = QPointingDevice("pen", 7, QInputDevice.DeviceType.Stylus, end,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 2)
+    kinds = [QEvent.Type.TabletPress] + [QEvent.Type.TabletMove] * (len(points) - 2) + [QEvent.Type.TabletRelease]
+    for kind, point in zip(kinds, points):
+        at = QPointF(point)
+        pressed = Qt.MouseButton.LeftButton if kind != QEvent.Type.TabletRelease else Qt.MouseButton.NoButton
+        event = QTabletEvent(kind, pen, at, widget.mapToGlobal(at), 0.8, 0.0, 0.0, 0.0, 0.0, 0.0,
+                             Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, pressed)
+        QApplication.sendEvent(widget, event)
+        assert event.isAccepted()  # (so that Qt makes no mouse event of it: one stroke, not two)
+
+
+def test_a_pen_paints_and_its_eraser_end_erases(overlay):
+    """Pen QA: the eraser end painted damage as the tip did."""
+    from PySide6.QtGui import QPointingDevice
+
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    overlay.set_brush_radius(6)
+    _pen_stroke(overlay, [widget_point(view, 20, 50), widget_point(view, 80, 50), widget_point(view, 140, 50)],
+                QPointingDevice.PointerType.Pen)
+    mask = overlay.editor().mask()
+    assert mask[50, 30] == 255 and mask[50, 80] == 255
+    _pen_stroke(overlay, [widget_point(view, 80, 20), widget_point(view, 80, 50), widget_point(view, 80, 80)],
+                QPointingDevice.PointerType.Eraser)
+    mask = overlay.editor().mask()
+    assert mask[50, 30] == 255 and mask[50, 80] == 0
+    overlay.editor().undo()  # one step a stroke
+    assert overlay.editor().mask()[50, 80] == 255
+
+
 def test_with_the_brush_off_the_mouse_reaches_the_view(overlay, qtbot):
     view = overlay.parentWidget()
     overlay.set_brush(False)

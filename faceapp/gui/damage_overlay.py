@@ -2,8 +2,8 @@
 with the mouse and shows its mask on the "before" side (over the whole photo while the brush is on).
 
 A transparent child of :class:`~faceapp.gui.compare_view.CompareView` covering it. While the
-brush is on, a left drag paints (a right drag, or any drag with the eraser on, erases) in photo
-pixels through the view's own transform, so zoom and pan are respected; while it is off, the
+brush is on, a left drag paints (a right drag, a pen's eraser end, or any drag with the eraser on,
+erases) in photo pixels through the view's own transform, so zoom and pan are respected; while it is off, the
 mouse passes through to the view. With the view focused the brush also paints from the keyboard
 (QA: it could be used with a mouse only): an arrow key places the brush where the pointer was or
 in the middle of the "before" side shown (not under the split's handle, QA), the arrows move it by
@@ -18,7 +18,17 @@ import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPointingDevice,
+    QTabletEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, MaskEditor
@@ -206,19 +216,45 @@ class DamageOverlay(QWidget):
         if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             event.ignore()
             return
-        p = self._view.widget_to_image(event.position())
-        erase = self._eraser or event.button() == Qt.MouseButton.RightButton
+        self._begin(event.position(), erase=self._eraser or event.button() == Qt.MouseButton.RightButton
+                    or event.pointerType() == QPointingDevice.PointerType.Eraser)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._move(event.position())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._end()
+
+    def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802 (Qt override)
+        """A pen paints as the mouse does, and its eraser end (or its barrel button) erases (pen QA: the
+        eraser end painted, Qt's mouse events made of the pen's saying nothing of which end it was).
+        Taken here, so that Qt makes no mouse event of it."""
+        kind = event.type()
+        if kind == QEvent.Type.TabletPress:
+            if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+                event.ignore()
+                return
+            self._begin(event.position(), erase=self._eraser or event.button() == Qt.MouseButton.RightButton
+                        or event.pointerType() == QPointingDevice.PointerType.Eraser)
+        elif kind == QEvent.Type.TabletMove:
+            self._move(event.position())
+        elif kind == QEvent.Type.TabletRelease:
+            self._end()
+        event.accept()
+
+    def _begin(self, position: QPointF, *, erase: bool) -> None:
+        p = self._view.widget_to_image(position)
         self._editor.begin_stroke(p.x(), p.y(), radius=self._radius, erase=erase)
         self._painting = True
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        self._hover, self._key_point = event.position(), None  # (the keyboard goes on from the pointer)
+    def _move(self, position: QPointF) -> None:
+        self._hover, self._key_point = position, None  # (the keyboard goes on from the pointer)
         if self._painting and self._editor is not None:
-            p = self._view.widget_to_image(event.position())
+            p = self._view.widget_to_image(position)
             self._editor.extend_stroke(p.x(), p.y())
         self.update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def _end(self) -> None:
         painting, self._painting = self._painting, False  # (so that the stroke's end is announced)
         if painting and self._editor is not None:
             self._editor.end_stroke()
