@@ -1,4 +1,4 @@
-"""python -m faceapp.training {train,export,budget,pack} — see ``--help`` of each command."""
+"""python -m faceapp.training {prepare,train,export,budget,pack} — see ``--help`` of each command."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def _train(args) -> int:
     try:
         result = train(cfg, run_dir=args.run_dir, device=args.device, data_root=args.data, max_steps=args.max_steps,
                        warm_start=args.warm_start, time_limit_s=args.minutes * 60 if args.minutes else None)
+    except FaceappError as exc:  # (own-model QA: after a bad face, nothing said the checkpoint was kept)
+        saved = checkpoint_path(args.run_dir)
+        kept = (f" {args.run_dir} keeps its last checkpoint; the same command resumes from it once this is mended."
+                if saved.is_file() else "")
+        print(f"error: {exc}{kept}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # a second Ctrl-C (or one before training started)
         print(f"Interrupted; {args.run_dir} keeps its last checkpoint (run the same command to resume).",
               file=sys.stderr)
@@ -80,6 +86,13 @@ def _budget(args) -> None:
         raise SystemExit(2)
 
 
+def _prepare(args) -> None:
+    from faceapp.training.prepare import prepare_faces
+
+    prepare_faces(args.images, args.out, align=args.align, val_fraction=args.val_fraction,
+                  test_fraction=args.test_fraction, detector_dir=args.detector_dir)
+
+
 def _pack(args) -> None:
     from faceapp.training.pack import pack_parts
 
@@ -91,6 +104,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m faceapp.training", description="Train faceapp's compact model.")
     sub = p.add_subparsers(dest="command", required=True)
 
+    r = sub.add_parser("prepare", help="make a data folder (for train --data and evaluate --data) from your face images",
+                       description="Make a data folder from a folder of face images (its sub-folders too): "
+                                   "manifest.jsonl and tar shards of 256×256 FFHQ-aligned JPEGs, each face in the "
+                                   "train, val or test split (drawn from a hash of its path). Images must be aligned "
+                                   "square face crops of at least 256 px (resized to 256), or, with --align, photos "
+                                   "whose largest face is found and cut out as the app cuts faces. Images that "
+                                   "cannot be used are left out and said.")
+    r.add_argument("images", type=Path, help="folder of face images (or photos, with --align)")
+    r.add_argument("--out", type=folder, required=True, help="the data folder to make (new, or empty)")
+    r.add_argument("--align", action="store_true",
+                   help="find the largest face of each image and cut it out aligned (images that are photos, not "
+                        "crops); a face that would be enlarged more than 1.25× to its 256 px crop is left out")
+    r.add_argument("--val-fraction", type=fraction, default=0.05,
+                   help="share of the faces held out to validate each checkpoint (default 0.05)")
+    r.add_argument("--test-fraction", type=fraction, default=0.05,
+                   help="share of the faces held out for evaluate (default 0.05)")
+    r.add_argument("--detector-dir", type=Path, default=None,
+                   help="folder of the face detector's weights (default: the bundled one); for --align")
+    r.set_defaults(func=_prepare)
+
     t = sub.add_parser("train", help="train (or resume) one network from a config",
                        description="Train (or resume) one network. Ctrl-C, SIGTERM or SIGHUP stop it after the current "
                                    "step with a checkpoint; the same command resumes it.")
@@ -98,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--run-dir", type=folder, required=True,
                    help="run folder: checkpoints, losses.csv, samples/ (made if missing; resumed if it holds a "
                         "checkpoint)")
-    t.add_argument("--data", help="data folder (manifest.jsonl + shards); default: the config's")
+    t.add_argument("--data", help="data folder (manifest.jsonl + shards: 'prepare' makes one from your face images); "
+                                  "default: the config's")
     t.add_argument("--max-steps", type=at_least(1),
                    help="stop at this step number (default: the config's max_steps); steps count on across resumes and "
                         "warm starts, so after a warm start from step N it must be above N")

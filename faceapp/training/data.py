@@ -21,6 +21,10 @@ import numpy as np
 from faceapp.core.errors import FaceappError
 
 SPLITS = ("train", "val", "test")
+#: The side of every face of a data folder: faceapp's compact model restores 256 px faces.
+FACE_SIZE = 256
+#: How to make a data folder whose every face can be read (``prepare`` leaves out what it cannot read).
+MAKE_ONE = "make the data folder from your images with `python -m faceapp.training prepare`"
 
 
 class DatasetError(FaceappError):
@@ -38,7 +42,8 @@ def read_manifest(root: Path) -> list[FaceRecord]:
     """Every face listed in ``root/manifest.jsonl``, in file order."""
     path = Path(root) / "manifest.jsonl"
     if not path.is_file():
-        raise DatasetError(f"{path} is missing: point --data at a folder holding manifest.jsonl and its tar shards")
+        raise DatasetError(f"{path} is missing: point --data at a folder holding manifest.jsonl and its tar shards "
+                           f"(to train on a folder of face images, {MAKE_ONE})")
     records = []
     with path.open(encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, 1):
@@ -105,11 +110,17 @@ class ShardReader:
         return fh.read(size)
 
     def read_rgb(self, key: str) -> np.ndarray:
-        """One face as an HxWx3 uint8 RGB array."""
+        """One face as a FACE_SIZE×FACE_SIZE×3 uint8 RGB array (own-model QA: a face of another size
+        ended in a traceback deep in a network, or in the batch; one of 300 px was cut at random)."""
         data = np.frombuffer(self.read_bytes(key), dtype=np.uint8)
         bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        shard = self.root / self._offsets[key][0]
         if bgr is None:
-            raise DatasetError(f"face {key} in {self.root} is not a decodable JPEG")
+            raise DatasetError(f"face {key} in {shard} is not a decodable JPEG: take its line out of "
+                               f"{self.root / 'manifest.jsonl'}, or {MAKE_ONE}")
+        if bgr.shape[:2] != (FACE_SIZE, FACE_SIZE):
+            raise DatasetError(f"face {key} in {shard} is {bgr.shape[1]}×{bgr.shape[0]}: faceapp trains on "
+                               f"{FACE_SIZE}×{FACE_SIZE} aligned faces; {MAKE_ONE}")
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def close(self) -> None:
@@ -133,7 +144,8 @@ class FaceDataset:
         elif limit:
             records = records[:limit]
         if not records:
-            raise DatasetError(f"the {split} split of {root} is empty")
+            raise DatasetError(f"the {split} split of {root} is empty (`python -m faceapp.training prepare` holds "
+                               "out val and test faces)")
         self.split = split
         self.reader = ShardReader(root, records=records)
         self.keys = [r.key for r in records]

@@ -247,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--model", help="name of a model in the registry (its weights must be installed)")
     src.add_argument("--restorer-run", type=Path, help="training run folder (or ema.safetensors) of the restorer")
     p.add_argument("--prior-run", type=Path, help="training run folder (or ema.safetensors) of the prior")
-    p.add_argument("--data", default="../shared/datasets/aaf256", help="data folder (manifest.jsonl + shards)")
+    p.add_argument("--data", default="../shared/datasets/aaf256",
+                   help="data folder (manifest.jsonl + shards; 'python -m faceapp.training prepare' makes one from your "
+                        "face images); its test split is scored")
     p.add_argument("--limit", type=at_least(1), default=24, help="number of test faces (default 24)")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation and the sampler")
     p.add_argument("--degradation", default="restorer_compact",

@@ -183,12 +183,14 @@ def export_model(
                           "export), and its card may hold what no export writes. Give another --name, or --replace to "
                           "replace its files and its card. Nothing was written.")
 
-    data = _data_note(restorer_cfg, prior_cfg)
+    roots = _data_roots(loaded["restorer"][1], restorer_cfg) + _data_roots(loaded["prior"][1], prior_cfg)
+    data = _data_note(roots)
+    aaf256, own_data = any(map(_is_aaf256, roots)), not all(map(_is_aaf256, roots))
 
     def manifest_text(entries) -> str:
         return _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries,
                               sharp_faces, fidelity_range, restorer_tones, card_name=card_name,
-                              aaf256=data == DATA_NOTE)
+                              aaf256=aaf256, own_data=own_data)
 
     # the files' sizes and checksums are known once written: checked as "unknown" (0, "") first
     _validate_manifest(manifest_text({kind: (meta, f"{name}-{kind}.safetensors", 0, "")
@@ -227,19 +229,22 @@ def _toml_value(value) -> str:
 
 
 def _manifest_text(name, title, default, default_steps, default_fidelity, prior_cfg, entries, sharp_faces=None,
-                   fidelity_range=None, restorer_tones=None, *, card_name=MODEL_CARD_NAME, aaf256=True) -> str:
-    """The manifest's TOML; ``entries``: (run metadata, file name, size, sha256) by network."""
+                   fidelity_range=None, restorer_tones=None, *, card_name=MODEL_CARD_NAME, aaf256=True,
+                   own_data=False) -> str:
+    """The manifest's TOML; ``entries``: (run metadata, file name, size, sha256) by network. ``aaf256``:
+    trained on aaf256 (research data); ``own_data``: on other faces (their terms are the card's)."""
     d = prior_cfg.diffusion
     if name == SHIPPED_NAME:
         description = ("A small restorer and face prior trained by the faceapp project for fast restoration on a "
                        "CPU, bundled with the app (no download). Less detailed than the official DifFace model. "
                        f"Trained on research data (All-Age-Faces): see {card_name}.")
     else:
-        description = ("A restorer and face prior trained with faceapp's training code "
-                       f"({'on research data, All-Age-Faces' if aaf256 else 'on the data its card names'}): "
-                       f"see {card_name}.")
-    licence = ("faceapp project weights; training data is research data" if aaf256
-               else "weights trained with faceapp; the training data's terms apply")
+        data = " and ".join((["on research data, All-Age-Faces"] if aaf256 else [])
+                            + (["on the data its card names"] if own_data else []))
+        description = f"A restorer and face prior trained with faceapp's training code ({data}): see {card_name}."
+    licence = ("faceapp project weights; training data is research data" if aaf256 and not own_data
+               else "weights trained with faceapp; the training data's terms apply"
+               + ("; part of it is research data" if aaf256 else ""))
     lines = [
         "# A faceapp model, exported by python -m faceapp.training export.",
         "schema = 1",
@@ -325,13 +330,28 @@ def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:
     )
 
 
-def _data_note(restorer_cfg, prior_cfg) -> str:
-    """The card's words on the training data: aaf256's terms, or the folders the runs read."""
-    roots = sorted({cfg.data.root for cfg in (restorer_cfg, prior_cfg)})
-    if all(Path(root).name == "aaf256" for root in roots):
-        return DATA_NOTE
-    return (f"Trained on the faces in {' and '.join(f'`{root}`' for root in roots)} (the runs' data folders). "
-            "Say here what they are, where they come from and under which terms.")
+def _data_roots(meta, cfg) -> list[str]:
+    """The data folders a run's weights were trained on: as its trainer recorded them (with those of
+    the weights it warm-started from), else, for weights older than that record, its config's."""
+    recorded = meta.get("data_roots")
+    if isinstance(recorded, list) and recorded and all(isinstance(root, str) for root in recorded):
+        return recorded
+    return [str(cfg.data.root)]
+
+
+def _is_aaf256(root: str) -> bool:
+    return Path(root).name == "aaf256"
+
+
+def _data_note(roots: list[str]) -> str:
+    """The card's words on the training data: aaf256's terms, and the other folders the runs read
+    (own-model QA: a model trained with --data on one's own faces was said to be trained on aaf256)."""
+    own = list(dict.fromkeys(root for root in roots if not _is_aaf256(root)))
+    parts = [DATA_NOTE] if any(map(_is_aaf256, roots)) else []
+    if own:
+        parts.append(f"{'Also t' if parts else 'T'}rained on the faces in {' and '.join(f'`{root}`' for root in own)} "
+                     "(the runs' data folders). Say here what they are, where they come from and under which terms.")
+    return " ".join(parts)
 
 
 def _model_card(name, title, entries, evaluation, curves, notes, *, training: str, data: str = DATA_NOTE) -> str:
@@ -381,7 +401,9 @@ def _model_card(name, title, entries, evaluation, curves, notes, *, training: st
         sections += [notes.strip(), ""]
     sections += [
         "## Limitations",
-        "- The training faces are mostly East-Asian; other groups may be restored less faithfully.",
+        *(["- The training faces are mostly East-Asian; other groups may be restored less faithfully."]
+          if DATA_NOTE in data else
+          ["- Faces unlike the training faces (other ages, groups, lighting) may be restored less faithfully."]),
         "- A restored face is a plausible reconstruction, not evidence of what the person looked like.",
     ]
     return "\n".join(sections) + "\n"

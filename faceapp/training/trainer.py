@@ -107,13 +107,22 @@ def _ignore_stop_signals(_worker_id: int) -> None:
         signal.signal(signum, signal.SIG_IGN)
 
 
+def _unwritable_run(run_dir: Path, exc: OSError) -> ConfigError:
+    return ConfigError(f"cannot write in the run folder {run_dir}: {exc.strerror or exc} (a read-only disk or "
+                       "folder?): give a --run-dir where you may write")
+
+
 @contextlib.contextmanager
 def run_lock(run_dir: Path, log: Callable[[str], None] = print):
     """Hold an exclusive lock on ``run_dir`` (``train.lock``, with the holder's process id) for the block;
     raises :class:`RunInUseError` while another trainer holds it. Where there are no locks
     (:func:`faceapp.core.file_lock.lock_exclusively`) it trains unlocked, with a note."""
     path = run_dir / LOCK_NAME
-    with open(path, "a+", encoding="utf-8") as fh:
+    try:
+        opened = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:  # (own-model QA: a run on a read-only disk ended in a traceback)
+        raise _unwritable_run(run_dir, exc) from None
+    with opened as fh:
         result, why = lock_exclusively(fh)
         if result == "held":
             fh.seek(0)
@@ -231,8 +240,11 @@ def train(
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"the run folder {run_dir} is a file: give a folder (new or holding a run) as --run-dir")
     made = [folder for folder in (run_dir, *run_dir.parents) if not folder.exists()]  # by this call
-    present = set(os.listdir(run_dir)) if not made else set()
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        present = set(os.listdir(run_dir)) if not made else set()
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # (own-model QA: a read-only folder ended in a traceback)
+        raise _unwritable_run(run_dir, exc) from None
     try:
         with run_lock(run_dir, log), _stop_after_step() as stop:
             return _train(cfg, run_dir=run_dir, device=device, data_root=data_root, max_steps=max_steps,
@@ -268,12 +280,12 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
     model, ema, optimizer = build_training_state(cfg, dev)
 
     resumed = ckpt.checkpoint_path(run_dir).exists()
-    start_step, warmup_from, seconds_before, samples_before = _restore(
+    start_step, warmup_from, seconds_before, samples_before, data_before = _restore(
         run_dir, cfg, model, ema, optimizer, warm_start=warm_start, device=dev, log=log)
     (run_dir / "config.toml").write_text(cfg.source, encoding="utf-8")
     portable = run_dir / ckpt.PORTABLE_NAME
     if resumed:
-        _refresh_portable(run_dir, cfg, ema, start_step, seconds_before, samples_before, log=log)
+        _refresh_portable(run_dir, cfg, ema, start_step, seconds_before, samples_before, data_before, log=log)
     autocast = autocast_factory(dev, t.bf16)
     precision = "float32" if autocast is contextlib.nullcontext else "bf16 autocast"
     steps = (f"steps {start_step} → {end_step}" if start_step < end_step else
@@ -284,6 +296,7 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
     task = make_task(cfg, device=dev)
     opencv_for_workers(cfg.data.num_workers)
     root = Path(data_root or cfg.data.root)
+    data_roots = _with_root(data_before, root)
     batches = StepBatches(
         FaceDataset(root, split=cfg.data.split, limit=cfg.data.limit), task.make_sample,
         batch_size=t.batch_size, seed=t.seed,
@@ -337,7 +350,7 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
             validation_log.write(done, {**figures, "samples_seen": samples,
                                         "cpu_hours": train_seconds / 3600})
             log(f"validation at step {done}: " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
-            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds, samples)
+            _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds, samples, data_roots)
         if out_of_time:
             log(f"time limit of {time_limit_s:g} s reached at step {done}")
             break
@@ -347,7 +360,7 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
             log(f"{stop.signal} received: the checkpoint at step {done} is saved")
             break
     if start_step >= end_step and not portable.exists():
-        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before, samples_before)
+        _save(run_dir, cfg, model, ema, optimizer, start_step, warmup_from, seconds_before, samples_before, data_before)
     end = max(start_step, done)
     return TrainResult(run_dir, start_step, end, [float(v) for v in losses], portable,
                        stopped_by=stop.signal if stop.signal is not None and end < end_step else None)
@@ -378,10 +391,11 @@ def _check_finite(
             )
 
 
-def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int, float, int]:
+def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) -> tuple[int, int, float, int, list[str]]:
     """Load the run's checkpoint, else a warm start; returns (start step, warm-up origin, CPU
-    seconds of training behind the weights, samples seen). Samples are counted, not worked out from
-    the step: a warm start may change the batch size (the GPU restorer's 32 after the CPU's 16)."""
+    seconds of training behind the weights, samples seen, the data folders they were trained on).
+    Samples are counted, not worked out from the step: a warm start may change the batch size (the
+    GPU restorer's 32 after the CPU's 16)."""
     path = ckpt.checkpoint_path(run_dir)
     if path.exists():
         state = ckpt.load_checkpoint(path, map_location=device)
@@ -397,7 +411,8 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         step = int(state["step"])
         # checkpoints written before samples were counted: every step had this config's batch
         samples = int(state.get("samples_seen", step * cfg.train.batch_size))
-        return step, int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0)), samples
+        return (step, int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0)), samples,
+                _data_roots(state, cfg.source))
     if warm_start:
         warm_start = ckpt.run_weights_path(warm_start)
         if not warm_start.is_file():
@@ -425,8 +440,27 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
         samples = int(meta.get("samples_seen", step * cfg.train.batch_size))
-        return step, step, float(meta.get("train_seconds", 0.0)), samples
-    return 0, 0, 0.0, 0
+        return step, step, float(meta.get("train_seconds", 0.0)), samples, _data_roots(meta, meta.get("config"))
+    return 0, 0, 0.0, 0, []
+
+
+def _data_roots(stored, config_text) -> list[str]:
+    """The data folders that weights (a checkpoint's, a portable file's ``stored`` values) were trained
+    on: as recorded, or, where the file is older than that record, its config's ``data.root``."""
+    recorded = stored.get("data_roots")
+    if isinstance(recorded, list) and all(isinstance(root, str) for root in recorded):
+        return list(recorded)
+    try:
+        return [str(parse_config(config_text, where="the weights' config").data.root)]
+    except (FaceappError, TypeError, ValueError):
+        return []
+
+
+def _with_root(roots: list[str], root: Path) -> list[str]:
+    """``roots`` and ``root`` (the folder this run reads: --data, or its config's), once each. A run on
+    your own faces, warm-started from faceapp's weights, was trained on both (own-model QA: its card
+    named aaf256 alone)."""
+    return list(dict.fromkeys([*roots, str(root)]))
 
 
 #: Settings of a run that make its network: a checkpoint resumes only under a config that has them all the same.
@@ -534,28 +568,29 @@ def _raises_counts(stored, new) -> bool:
 
 
 def _save(run_dir: Path, cfg: TrainingConfig, model, ema, optimizer, step: int, warmup_from: int,
-          train_seconds: float, samples_seen: int) -> None:
+          train_seconds: float, samples_seen: int, data_roots: list[str]) -> None:
     """Write the run's ``ema.safetensors``, then its checkpoint: a process killed between the two leaves
     the EMA file ahead of the checkpoint, matching the validation.csv row just written; the next resume
     sees the steps differ and rewrites the EMA file from the checkpoint (:func:`_refresh_portable`)."""
-    _save_portable(run_dir, cfg, ema, step, train_seconds, samples_seen)
+    _save_portable(run_dir, cfg, ema, step, train_seconds, samples_seen, data_roots)
     ckpt.save_checkpoint(ckpt.checkpoint_path(run_dir), model=model, ema=ema, optimizer=optimizer, step=step,
                          config_text=cfg.source, extra={"warmup_from": warmup_from, "train_seconds": train_seconds,
-                                                        "samples_seen": samples_seen})
+                                                        "samples_seen": samples_seen, "data_roots": data_roots})
 
 
-def _save_portable(run_dir: Path, cfg: TrainingConfig, ema, step: int, train_seconds: float, samples_seen: int) -> None:
+def _save_portable(run_dir: Path, cfg: TrainingConfig, ema, step: int, train_seconds: float, samples_seen: int,
+                   data_roots: list[str]) -> None:
     ckpt.save_portable(
         run_dir / ckpt.PORTABLE_NAME,
         state_dict=ema.module.state_dict(),
         metadata={"kind": cfg.kind, "name": cfg.name, "arch": cfg.model.arch, "model_config": cfg.model.config,
                   "step": step, "ema_updates": ema.updates, "config": cfg.source,
-                  "samples_seen": samples_seen, "train_seconds": round(train_seconds, 1)},
+                  "samples_seen": samples_seen, "train_seconds": round(train_seconds, 1), "data_roots": data_roots},
     )
 
 
 def _refresh_portable(run_dir: Path, cfg: TrainingConfig, ema, step: int, train_seconds: float, samples_seen: int,
-                      *, log) -> None:
+                      data_roots: list[str], *, log) -> None:
     """After a resume, rewrite ``ema.safetensors`` from the checkpoint when it is missing, unreadable or of
     another step (a process killed between the two writes of a save): exports and evaluations read it."""
     path = run_dir / ckpt.PORTABLE_NAME
@@ -565,7 +600,7 @@ def _refresh_portable(run_dir: Path, cfg: TrainingConfig, ema, step: int, train_
         stored = "an unreadable file"
     if stored == step:
         return
-    _save_portable(run_dir, cfg, ema, step, train_seconds, samples_seen)
+    _save_portable(run_dir, cfg, ema, step, train_seconds, samples_seen, data_roots)
     if stored is not None:
         was = stored if isinstance(stored, str) else f"of step {stored}"
         log(f"{path} was {was}, the checkpoint is of step {step}: rewrote it from the checkpoint")

@@ -1,0 +1,183 @@
+"""Make a data folder of one's own faces: what ``train --data`` and ``evaluate --data`` read.
+
+A data folder is ``manifest.jsonl`` and the tar shards it names (:mod:`faceapp.training.data`):
+256×256 FFHQ-aligned colour JPEGs, each listed with its split. :func:`prepare_faces` makes one from
+a folder of images (own-model QA: the format was written down only in a docstring, and no command
+made it): either face crops that are aligned already (square, at least 256 px: resized to 256), or,
+with ``align``, photos in which the largest face is found and cut out as the app cuts faces.
+
+Files that cannot be used are left out and listed with the reason; the splits are drawn from a
+hash of each file's path, so the same folder gives the same splits however often it is prepared.
+The folder is written under a temporary name and renamed once whole: a prepare stopped half-way
+leaves nothing that looks like a data folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceapp.core.errors import DetectorUnavailableError, DeviceError, FaceappError
+from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.training.data import FACE_SIZE, DatasetError
+
+#: Faces per tar shard (about 40 MB of JPEGs at quality 95).
+SHARD_FACES = 2000
+JPEG_QUALITY = 95
+#: A face cut from a photo may be enlarged at most this much: a face enlarged more teaches blur.
+MAX_ENLARGEMENT = 1.25
+#: At most this share of the side between a crop's width and height: a crop of a face, not a photo.
+SQUARE_TOLERANCE = 0.02
+
+
+@dataclass
+class Prepared:
+    """A data folder made: its faces by split, and the files left out with the reason."""
+
+    folder: Path
+    splits: dict[str, int]
+    left_out: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, val_fraction: float = 0.05,
+                  test_fraction: float = 0.05, detector_dir: str | Path | None = None,
+                  log: Callable[[str], None] = print) -> Prepared:
+    """Write the data folder ``out`` from the images under ``source`` (its sub-folders too)."""
+    source, out = Path(source), Path(out)
+    if not source.is_dir():
+        raise DatasetError(f"{source} is not a folder: give the folder holding your face images")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DatasetError(f"{out} exists and is not an empty folder: give a new folder for the data")
+    files = sorted(p for p in source.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+    if not files:
+        raise DatasetError(f"no images in {source} (faceapp reads {', '.join(sorted(PHOTO_SUFFIXES))})")
+    cut = _FaceCutter(detector_dir) if align else None
+    faces: list[tuple[Path, np.ndarray]] = []
+    left_out: list[tuple[Path, str]] = []
+    for number, path in enumerate(files, 1):
+        try:
+            faces.append((path, cut(path) if cut is not None else _aligned_crop(path)))
+        except (DetectorUnavailableError, DeviceError):
+            raise  # (every image would meet it)
+        except FaceappError as exc:
+            left_out.append((path, str(exc)))
+        if number % 500 == 0:
+            log(f"{number} of {len(files)} images read")
+    if not faces:
+        raise DatasetError(f"no usable face in {source}: {_reasons(left_out)}")
+    splits = _splits([path.relative_to(source) for path, _ in faces], val_fraction, test_fraction)
+    partial = out.parent / f".{out.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)  # (one a stopped prepare left)
+    partial.mkdir(parents=True)
+    try:
+        _write(partial, faces, splits, source)
+        if out.exists():
+            out.rmdir()  # (empty: checked above)
+        os.replace(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    counts = {name: splits.count(name) for name in ("train", "val", "test")}
+    log(f"{out}: {len(faces)} faces ({', '.join(f'{name} {n}' for name, n in counts.items())})")
+    if left_out:
+        log(f"left out {len(left_out)} of {len(files)} images: {_reasons(left_out)}")
+    return Prepared(out, counts, left_out)
+
+
+def _reasons(left_out: list[tuple[Path, str]], shown: int = 5) -> str:
+    listed = "; ".join(reason for _, reason in left_out[:shown])
+    return listed + (f"; and {len(left_out) - shown} more" if len(left_out) > shown else "")
+
+
+def _read_srgb(path: Path) -> np.ndarray:
+    from faceapp.core.photo_io import read_photo
+
+    return read_photo(path).srgb
+
+
+def _aligned_crop(path: Path) -> np.ndarray:
+    """A face crop aligned already: square and at least :data:`FACE_SIZE` px, resized to it."""
+    rgb = _read_srgb(path)
+    height, width = rgb.shape[:2]
+    if abs(width - height) > SQUARE_TOLERANCE * max(width, height):
+        raise DatasetError(f"{path.name} is {width}×{height}, not a square face crop (give --align to find and "
+                           "cut out the face of a photo)")
+    if min(width, height) < FACE_SIZE:
+        raise DatasetError(f"{path.name} is {width}×{height}, under {FACE_SIZE} px: an enlarged face teaches the "
+                           "networks blur")
+    return cv2.resize(rgb, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
+
+
+class _FaceCutter:
+    """Cuts the largest face of a photo as the app cuts faces: RetinaFace's landmarks onto the FFHQ template."""
+
+    def __init__(self, detector_dir: str | Path | None) -> None:
+        from faceapp.core.faces import FaceDetector
+        from faceapp.core.templates import face_template
+
+        self.detector = FaceDetector(detector_dir, device="cpu")
+        self.template = face_template("ffhq5", FACE_SIZE)
+
+    def __call__(self, path: Path) -> np.ndarray:
+        from faceapp.core.faces import align_face
+
+        rgb = _read_srgb(path)
+        found = self.detector.detect(rgb)
+        if not found:
+            raise DatasetError(f"{path.name}: no face found")
+        face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        crop, affine = align_face(rgb, face.landmarks, template=self.template, size=FACE_SIZE)
+        enlargement = math.sqrt(abs(np.linalg.det(affine[:, :2])))
+        if enlargement > MAX_ENLARGEMENT:
+            raise DatasetError(f"{path.name}: its largest face would be enlarged {enlargement:.1f}× to {FACE_SIZE} px "
+                               "(an enlarged face teaches the networks blur)")
+        return crop
+
+
+def _splits(names: list[Path], val_fraction: float, test_fraction: float) -> list[str]:
+    """Each face's split, drawn from a hash of its path: at least one test and one validation face
+    once there are three faces (evaluate reads the test split), the rest for training."""
+    order = sorted(range(len(names)), key=lambda i: hashlib.sha256(names[i].as_posix().encode()).hexdigest())
+    count = len(names)
+    test = max(1, round(count * test_fraction)) if count >= 3 and test_fraction > 0 else 0
+    val = max(1, round(count * val_fraction)) if count >= 3 and val_fraction > 0 else 0
+    test, val = min(test, (count - 1) // 2), min(val, (count - 1) // 2)
+    splits = ["train"] * count
+    for rank, index in enumerate(order):
+        if rank < test:
+            splits[index] = "test"
+        elif rank < test + val:
+            splits[index] = "val"
+    return splits
+
+
+def _write(folder: Path, faces: list[tuple[Path, np.ndarray]], splits: list[str], source: Path) -> None:
+    rows = []
+    for start in range(0, len(faces), SHARD_FACES):
+        shard = f"faces-{start // SHARD_FACES:03d}.tar"
+        with tarfile.open(folder / shard, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for number in range(start, min(start + SHARD_FACES, len(faces))):
+                path, rgb = faces[number]
+                ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                                        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+                if not ok:
+                    raise DatasetError(f"{path.name}: could not be encoded as JPEG")
+                key = f"face{number:06d}"
+                info = tarfile.TarInfo(f"{key}.jpg")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data.tobytes()))
+                rows.append({"key": key, "shard": shard, "split": splits[number],
+                             "source": path.relative_to(source).as_posix()})
+    with (folder / "manifest.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
