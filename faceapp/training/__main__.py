@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--prior-run", type=Path, required=True,
                    help="the prior's run folder (its ema.safetensors is exported), or an ema.safetensors file")
     e.add_argument("--out", type=folder, required=True,
-                   help="manifest folder to write into, e.g. models/ (the bundled one) or the user's manifest folder")
+                   help="manifest folder to write into, e.g. models/ (the bundled one) or your own models' folder, "
+                        "where the app finds the model ('faceapp-cli models list' names that folder)")
     e.add_argument("--name", default="faceapp-compact",
                    help="the model's name: lower-case letters, digits, '.', '_' and '-' (default faceapp-compact, "
                         "the bundled model's, which only --out models may take)")
