@@ -62,6 +62,10 @@ def test_invalid_config_is_an_architecture_error():
         build_network("swinir", {**SMALL_SWINIR_CONFIG, "upsampler": "pixelshuffle"})
     with pytest.raises(ArchitectureMismatchError, match="iddpm_unet.*no_such_option"):
         build_network("iddpm_unet", {"image_size": 64, "no_such_option": 1})
+    # sizes a stranger's manifest may give (security QA: "unexpected error" at every restore)
+    with pytest.raises(ArchitectureMismatchError, match="conv_restorer.*not valid"):
+        build_network("conv_restorer", {"in_chans": 3, "unshuffle": 4, "channels": [-64, 128, 256], "blocks": [1, 1, 1]},
+                      device="meta")
 
 
 def test_full_prior_builds_on_meta_without_allocating(golden_dir):

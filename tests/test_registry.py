@@ -147,6 +147,10 @@ def test_official_configs_build_the_official_key_sets(golden_dir, role, keys):
     ({"diffusion": {"timesteps": 1000, "beta_start": 0.5, "beta_end": 0.1}}, "diffusion.beta_end"),
     ({"diffusion": {"timesteps": 500, "beta_start": 0.0001, "beta_end": 0.02}}, "diffusion.timesteps"),
     ({"default_fidelity": 1.5}, "default_fidelity"),
+    # sizes from a stranger's manifest that would take all the memory (security QA: a restore killed)
+    ({"diffusion": {"timesteps": 10**9, "beta_start": 0.0001, "beta_end": 0.02}}, "diffusion.timesteps"),
+    ({"face_size": 10**9}, "face_size"),
+    ({"default_steps": 10**9}, "default_steps"),
     ({"restorer_tones": {"sigma": 0.0}}, "restorer_tones.sigma"),
     ({"restorer_tones": {"sigma": 3.0, "radius": 9}}, "restorer_tones.radius"),
 ])
@@ -326,6 +330,22 @@ def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_d
     torch.save(state, damaged)
     with pytest.raises(CorruptModelError, match="invalid numbers"):
         registry_for().import_file("tiny", damaged)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.complex64, torch.float8_e4m3fn])
+def test_weights_of_the_right_shapes_but_no_float_type_are_refused_at_import(manifests_dir, registry_for, configs,
+                                                                              sources, tmp_path, dtype):
+    """Security QA: an int64 or bool file was imported and verified "OK", then every restore failed
+    with 30 KB of message; an 8-bit float file ended the import in a traceback."""
+    data = manifest_data(configs)
+    data["files"][0]["sha256"] = ""
+    write_manifest(manifests_dir, data)
+    state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in loading.read_state_dict(sources[PRIOR]).items()}
+    odd = tmp_path / "odd" / PRIOR
+    odd.parent.mkdir()
+    torch.save(state, odd)
+    with pytest.raises(ArchitectureMismatchError, match="not a 16-, 32- or 64-bit float"):
+        registry_for().import_file("tiny", odd)
 
 
 def test_missing_model_error_says_how_to_get_it(manifests_dir, registry_for, configs, tmp_path):

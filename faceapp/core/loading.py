@@ -83,7 +83,7 @@ def build_network(arch: str, config: Mapping[str, Any], *, device=None) -> nn.Mo
             return factory(dict(config))
         with torch.device(device):
             return factory(dict(config))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RuntimeError) as exc:  # (RuntimeError: a negative or overflowing size)
         raise ArchitectureMismatchError(
             f'The configuration for the "{arch}" network is not valid: {exc}.'
         ) from exc
@@ -265,6 +265,10 @@ def _is_derived(key: str) -> bool:
     return key.endswith(DERIVED_KEY_SUFFIXES)
 
 
+#: The number types a network's weights may be stored in (each loads exactly into float32 or fp16).
+WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
 def check_state_dict(
     arch: str, config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]
 ) -> None:
@@ -281,13 +285,21 @@ def check_state_dict(
         for k, v in expected.items()
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
-    if not (missing or unexpected or mismatched):
+    # weights of integers, booleans, complex or 8-bit floats have the right shapes and are no weights
+    # (security QA: an int64 file was imported and verified "OK", then every restore failed)
+    mistyped = [
+        f"{k} ({str(state_dict[k].dtype).removeprefix('torch.')})"
+        for k, v in expected.items()
+        if k in state_dict and v.is_floating_point() and state_dict[k].dtype not in WEIGHT_DTYPES
+    ]
+    if not (missing or unexpected or mismatched or mistyped):
         return
     parts = []
     for label, items in (
         ("missing", missing),
         ("unexpected", unexpected),
         ("with the wrong shape", mismatched),
+        ("of a type that is not a 16-, 32- or 64-bit float", mistyped),
     ):
         if items:
             more = f", … ({len(items) - _SHOWN} more)" if len(items) > _SHOWN else ""
@@ -303,7 +315,7 @@ def check_state_dict(
 def check_finite(state_dict: Mapping[str, torch.Tensor], path: str | os.PathLike) -> None:
     """Raise :class:`CorruptModelError` when a floating-point tensor of ``state_dict`` (read from
     ``path``) holds NaN or infinity: damaged bytes that load, then make every result invalid."""
-    bad = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    bad = [k for k, v in state_dict.items() if v.dtype in WEIGHT_DTYPES and not bool(torch.isfinite(v).all())]
     if bad:
         raise CorruptModelError(f"{path} holds invalid numbers (NaN or infinity) in {len(bad)} of its tensors "
                                 f"({bad[0]}{', …' if len(bad) > 1 else ''}): the file is damaged.")

@@ -33,7 +33,12 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _URL_SCHEMES = ("https://", "http://", "file://")
 _TOML = {"extra": "forbid"}
-Positive = Annotated[int, Field(gt=0)]
+#: Bounds on a manifest's sizes, far beyond any real model's (official: 512 px faces, 1000 timesteps,
+#: 8 steps), so that a manifest from a stranger cannot make a restore take all the memory (security
+#: QA: timesteps = 10⁹ built arrays of 7.5 GB each, and the restore was killed).
+MAX_FACE_SIZE = 2048
+MAX_TIMESTEPS = 100_000
+MAX_DEFAULT_STEPS = 1000  # (as many as a sampler takes: faceapp.core.settings)
 
 
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)
@@ -87,7 +92,7 @@ class NetworkSpec:
 class DiffusionSpec:
     """The prior's linear β schedule, and what the prior predicts under it."""
 
-    timesteps: Positive
+    timesteps: Annotated[int, Field(gt=0, le=MAX_TIMESTEPS)]
     beta_start: float
     beta_end: float
     prediction: Literal["eps", "v"] = "eps"  # what the prior predicts (faceapp.core.sampling.PREDICTIONS)
@@ -151,9 +156,9 @@ class _ManifestDocument:
     schema: int
     name: Annotated[str, Field(pattern=_MODEL_NAME)]
     title: str
-    face_size: Positive
+    face_size: Annotated[int, Field(ge=16, le=MAX_FACE_SIZE)]
     face_template: str
-    default_steps: Positive
+    default_steps: Annotated[int, Field(gt=0, le=MAX_DEFAULT_STEPS)]
     diffusion: DiffusionSpec
     restorer: NetworkSpec
     prior: NetworkSpec | None = None
