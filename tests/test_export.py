@@ -470,9 +470,11 @@ def test_a_name_pattern_may_use_its_fields_only_as_plain_names():
                           ("{stem}_{date}", "unknown field date"), ("{stem}{stem.x}", "unknown field stem.x"),
                           # QA: a blank name, a quoted one and hidden results (which folder runs leave out)
                           ("  ", "it must give a plain file name"), ("..", "it must give a plain file name"),
-                          ("{stem!r}", "may not convert its value"), (".hidden_{stem}", "it names hidden files")):
+                          ("{stem!r}", "may not convert its value"), (".hidden_{stem}", "it names hidden files"),
+                          # security QA: the width was used first (5 GB and 22 s), then the name refused
+                          ("{stem:>1500000000}", "a width of 1500000000"), ("{seed:.900000000f}", "a width of 900000000")):
         with pytest.raises(ExportError, match=re.escape(says)):
-            output_file_name("a.jpg", pattern=pattern)
+            output_file_name("a.jpg", pattern=pattern, fields={"seed": 1})
     assert output_file_name(".a.jpg", pattern="{stem}_x") == (".a_x", ".jpg")  # a hidden photo's own name
 
 

@@ -240,6 +240,12 @@ def output_file_name(
         parsed = list(string.Formatter().parse(pattern))  # unbalanced braces: ValueError
         if any(conversion for _, _, _, conversion in parsed):  # (QA: {stem!r} named a file 'cf_04'.jpg)
             raise ValueError("a field may not convert its value ({stem!r}, {stem!s}); give {stem}")
+        # a width or precision is checked before it is used: {stem:>1500000000} took 5 GB and 22 s to be
+        # refused as too long (security QA: from a settings file restored from a backup, too)
+        sizes = [int(number) for _, _, spec, _ in parsed if spec for number in re.findall(r"\d+", spec)]
+        if sizes and max(sizes) > MAX_NAME_LENGTH:
+            raise ValueError(f"a width of {max(sizes)} makes a name longer than the {MAX_NAME_LENGTH} {_NAME_UNITS} "
+                             "file systems take")
         used = pattern_fields(pattern)
         if not used <= allowed:  # also {stem.upper} or {stem[0]}: attribute and index access are not fields
             unknown = ", ".join(sorted(used - allowed))
