@@ -238,3 +238,21 @@ def test_a_resolution_stated_only_in_the_xmp_is_the_photos(tmp_path):
         assert out.info.get("dpi") == (300, 300)  # (its JFIF header; the EXIF, when there is one, says the same)
     Image.new("RGB", (40, 30), (90, 80, 70)).save(tmp_path / "ratio.jpg", xmp=packet("1"))  # no unit: no resolution
     assert read_photo(tmp_path / "ratio.jpg").dpi is None
+
+
+@pytest.mark.parametrize("trap", [
+    b'<!DOCTYPE x:xmpmeta [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>',
+])
+def test_a_packet_declaring_entities_is_not_passed_on(tmp_path, caplog, trap):
+    """Security QA: a photo's XMP with an external entity (aimed at /etc/passwd) or a billion laughs
+    went into the result as it was, for the next program that reads it; XMP never declares one."""
+    packet = trap + _PACKET.replace(b"<dc:format>image/jpeg</dc:format>", b"<dc:format>&lol2;&xxe;</dc:format>")
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.jpg", xmp=packet)
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert photo.xmp is not None and b"ENTITY" in photo.xmp
+    with caplog.at_level(logging.WARNING):
+        dest = export_photo(np.asarray(photo.rgb), None, photo, tmp_path / "out.jpg", provenance={"model": "m"})
+    kept = read_photo(dest).xmp or b""
+    assert b"ENTITY" not in kept and b"DOCTYPE" not in kept and "declares entities" in caplog.text
+    assert read_provenance(dest)["model"] == "m"  # faceapp's own packet is still written

@@ -464,6 +464,10 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
     modified = datetime.now().astimezone().replace(microsecond=0)  # the result's modification date
     own_xmp = (xmp_packets.result_packet(photo.xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
                if photo is not None and photo.xmp else None)
+    if own_xmp is not None and xmp_packets.declares_a_dtd(own_xmp):
+        log.warning("%s: its XMP metadata declares entities, which XMP never does (a trap for the program that "
+                    "reads it next): it is left out of the result", name)
+        own_xmp = None
     if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
         own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat())
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
