@@ -160,3 +160,25 @@ def test_the_window_hears_of_a_stroke_when_it_begins_and_ends_not_on_every_move(
     drag(qtbot, overlay, [widget_point(view, 10 + 10 * k, 50) for k in range(12)])
     assert heard == [True, True]  # begun (undo would take it back), ended
     assert not overlay.editor().is_empty()
+
+
+def test_painted_damage_is_outlined_in_black_and_white(qtbot):
+    """Colour-blind QA: the translucent red fill all but vanished on skin and sepia to a deutan or
+    protan eye. Its edges are drawn as the brush's ring is, black under white dashes, on any photo."""
+    view = shown_compare_view(qtbot)
+    skin = (196, 148, 118)
+    view.set_images(rgb_to_qimage(np.full((100, 160, 3), skin, np.uint8)))
+    layer = DamageOverlay(view)
+    layer.set_editor(MaskEditor(160, 100))
+    layer.show()
+    layer.set_brush(True)
+    layer.set_brush_radius(10)
+    drag(qtbot, layer, [widget_point(view, 40, 50), widget_point(view, 120, 50)])
+    layer._hover = None  # (the brush's ring, drawn in the same colours, out of the way)
+    shot = qimage_to_rgb(view.grab().toImage())
+    dark = shot.max(axis=2) < 40  # nothing of the photo or of the red fill is so dark: the outline
+    middle = slice(round(view.image_to_widget(QPointF(60, 0)).x()), round(view.image_to_widget(QPointF(100, 0)).x()))
+    rows = set(np.nonzero(dark[:, middle].any(axis=1))[0])
+    edges = [round(view.image_to_widget(QPointF(80, y)).y()) for y in (40, 60)]  # the stroke's, 10 px each way
+    assert rows and all(min(abs(row - edge) for edge in edges) <= 3 for row in rows)
+    assert all(any(abs(row - edge) <= 3 for row in rows) for edge in edges)

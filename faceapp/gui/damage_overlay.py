@@ -17,6 +17,8 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
+import cv2
+import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -24,6 +26,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPainterPath,
     QPaintEvent,
     QPen,
     QPointingDevice,
@@ -42,6 +45,19 @@ MASK_COLOUR = (255, 40, 40, 130)
 AFTER_SIDE_OPACITY = 0.3
 #: The keys that move the brush from the keyboard, and which way (photo pixels, in brush radii).
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+
+
+def mask_outline(mask: np.ndarray) -> QPainterPath:
+    """The edges of a mask's painted areas (and of the holes in them) as a path in photo pixels."""
+    contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    path = QPainterPath()
+    for contour in contours:
+        points = contour.reshape(-1, 2) + 0.5  # (pixel centres)
+        path.moveTo(float(points[0, 0]), float(points[0, 1]))
+        for x, y in points[1:]:
+            path.lineTo(float(x), float(y))
+        path.closeSubpath()
+    return path
 
 
 def _clamped(radius: float) -> float:
@@ -68,6 +84,7 @@ class DamageOverlay(QWidget):
         self._hover: QPointF | None = None
         self._key_point: QPointF | None = None  # the brush placed from the keyboard (photo pixels)
         self._painting = False
+        self._outline: QPainterPath | None = None  # the painted areas' edges, in photo pixels
         self._key_stroke = False  # a stroke painted with Shift and the arrows, open until Shift is let go
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setMouseTracking(True)
@@ -96,7 +113,10 @@ class DamageOverlay(QWidget):
     def _mask_changed(self, editor: MaskEditor | None) -> None:
         if editor is not self._editor:
             return  # a photo no longer shown
-        self._image = mask_to_qimage(editor.mask(), MASK_COLOUR) if editor is not None and not editor.is_empty() else None
+        painted = editor is not None and not editor.is_empty()
+        self._image = mask_to_qimage(editor.mask(), MASK_COLOUR) if painted else None
+        if not self._painting:  # (traced once a stroke ends, not at each move of a drag)
+            self._outline = mask_outline(editor.mask()) if painted else None
         self.update()
         if not self._painting:
             self.maskChanged.emit()
@@ -263,6 +283,22 @@ class DamageOverlay(QWidget):
         self._hover = None
         self.update()
 
+    def _draw_outline(self, painter: QPainter, target: QRectF) -> None:
+        """The painted areas' edges, black under white dashes as the brush's ring: seen on any photo
+        and by anyone (colour-blind QA: the red fill all but vanished on skin and sepia for a deutan
+        or protan eye, 0.8 ΔE on dark skin)."""
+        if self._outline is None or self._image is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.translate(target.topLeft())
+        painter.scale(target.width() / self._image.width(), target.height() / self._image.height())
+        for pen in (QPen(QColor(0, 0, 0), 3), QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine)):
+            pen.setCosmetic(True)  # (widths in screen pixels, whatever the zoom)
+            painter.setPen(pen)
+            painter.drawPath(self._outline)
+        painter.restore()
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         has_after = self._view.after_image() is not None
         if self._view.view_mode() == "after" and has_after and not self._brush:
@@ -281,6 +317,7 @@ class DamageOverlay(QWidget):
                     painter.setOpacity(1.0)
                 painter.setClipRect(before)
             painter.drawImage(target, self._image, source)
+            self._draw_outline(painter, target)
             painter.setClipping(False)
         ring = self._view.image_to_widget(self._key_point) if self._key_point is not None else self._hover
         if self._brush and ring is not None:
