@@ -5,6 +5,7 @@ make the window taller, and a Settings dialog whose OK and Cancel stay on screen
 from __future__ import annotations
 
 import gui_util
+import numpy as np
 import pytest
 from gui_util import load, restore, wait_composed
 from PySide6.QtCore import QRect, Qt
@@ -295,3 +296,20 @@ def test_about_and_models_dialogs_open_on_a_named_control(window, qtbot):
     qtbot.addWidget(models)
     assert spoken_name(models.table) == "Models"
     models.reject()  # stops its download thread
+
+
+def test_a_notices_level_is_shown_by_its_icon_not_by_colour_alone(qtbot):
+    """Colour-blind QA: warning and error banners differed by colour alone, both olive-brown to a
+    deutan eye."""
+    from faceapp.gui.qimage import qimage_to_rgb
+
+    area = NotificationArea()
+    qtbot.addWidget(area)
+    area.resize(600, 300)
+    area.show()
+    for level in ("info", "warning", "error"):
+        area.show_notice(Notice(f"A {level}.", level))
+    assert all(banner.level_icon.isVisibleTo(banner) for banner in area._banners)
+    icons = {banner.notice.level: qimage_to_rgb(banner.level_icon.pixmap().toImage()) for banner in area._banners}
+    assert all(icon.std() > 10 for icon in icons.values())  # drawn, not blank
+    assert not np.array_equal(icons["warning"], icons["error"]) and not np.array_equal(icons["info"], icons["warning"])

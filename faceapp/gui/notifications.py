@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -109,6 +110,11 @@ def notice_for_error(error: BaseException) -> Notice:
                   "Show log")
 
 
+_LEVEL_ICONS = {"info": QStyle.StandardPixmap.SP_MessageBoxInformation,
+                "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+                "error": QStyle.StandardPixmap.SP_MessageBoxCritical}
+
+
 class _Banner(QFrame):
     closed = Signal(object)
     actionTriggered = Signal(str, object)  # action, subject
@@ -123,8 +129,15 @@ class _Banner(QFrame):
         label.setWordWrap(True)
         label.setStyleSheet(_STYLES[notice.level] + "background: transparent;")
         self._label = label
+        # the level by shape too, the style's (i), (!) and (x): warnings and errors were told apart by
+        # their colours alone, olive-brown both to a deutan eye (colour-blind QA)
+        self.level_icon = QLabel()
+        side = label.fontMetrics().height()
+        self.level_icon.setPixmap(self.style().standardIcon(_LEVEL_ICONS[notice.level]).pixmap(side, side))
+        self.level_icon.setStyleSheet("background: transparent;")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.level_icon)
         layout.addWidget(label, 1)
         if notice.action:
             button = QPushButton(notice.action_label or "Fix…")
@@ -340,8 +353,20 @@ class NotificationArea(QScrollArea):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        self._fit_icons()
         if event.size().width() != event.oldSize().width() and self._host is None:
             self.updateGeometry()  # word-wrapped banners are taller when narrower
+
+    def _fit_icons(self) -> None:
+        """A banner's level icon makes way for its text and buttons where the area is too narrow for
+        all three (at the window's least width it pushed the ✕ out of sight); its colour still tells
+        the level there."""
+        room = self.viewport().width()
+        for banner in self._banners:
+            icon = banner.level_icon
+            taken = icon.sizeHint().width() + banner.layout().spacing()
+            without = banner.minimumSizeHint().width() - (taken if icon.isVisibleTo(banner) else 0)
+            icon.setVisible(without + taken <= room)
 
     def _show_newest(self) -> None:
         """Scroll the newest notice into view: its end, or, when it is taller than the area (a long
@@ -444,6 +469,7 @@ class NotificationArea(QScrollArea):
 
     def _changed(self) -> None:
         self.setVisible(any(self._in_sight(banner.notice) for banner in self._banners))
+        self._fit_icons()
         if self._host is not None:
             QTimer.singleShot(0, self, self._place)  # once the banner's own layout has its size
             self._place()
