@@ -430,3 +430,23 @@ def test_a_pinch_zooms_about_the_fingers_and_no_further_out_than_a_quarter_of_fi
     for _ in range(40):
         gesture(Qt.NativeGestureType.ZoomNativeGesture, -0.5)
     assert view.zoom() == pytest.approx(min(fit, 1.0) / 4)
+
+
+def test_a_face_left_off_or_unsure_is_told_by_its_tags_shape_not_its_colour_alone(view):
+    """Colour-blind QA: where only tags are drawn (the after side), on and off differed by light blue
+    and grey, alike to a deutan eye; a face the detector is unsure of looked like one switched off."""
+    grey = solid(128, (200, 300))
+    view.set_images(rgb_to_qimage(grey), rgb_to_qimage(grey))
+    view.set_split(0.0)  # the after side: tags only
+
+    def tag(outline: FaceOutline) -> np.ndarray:
+        view.set_faces([outline])
+        corner = view.image_to_widget(QPointF(outline.box[0], outline.box[1]))
+        shot = rendered(view)
+        return shot[int(corner.y()) - 16:int(corner.y()) - 4, int(corner.x()) + 3:int(corner.x()) + 21]
+
+    box = (60, 60, 140, 140)
+    on, off = tag(FaceOutline(0, box)), tag(FaceOutline(0, box, enabled=False))
+    unsure = tag(FaceOutline(0, box, enabled=False, unsure=True))
+    assert on.mean() > 120 and off.mean() < 90  # filled and light, or hollow and dark: seen in grey too
+    assert not np.array_equal(off, unsure)  # "1?"

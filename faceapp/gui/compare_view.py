@@ -81,6 +81,12 @@ class FaceOutline:
 #: A face's number tag (widget pixels): a button that switches the face on or off.
 _TAG_WIDTH, _TAG_HEIGHT = 24, 20
 
+def _tag_text(face: FaceOutline) -> str:
+    """A face's tag: its number, with a question mark where the detector is unsure it is a face
+    (colour-blind QA: such a face was drawn as one the user switched off)."""
+    return f"{face.index + 1}?" if face.unsure else str(face.index + 1)
+
+
 class CompareView(QWidget):
     """Shows a photo before and after restoration with a draggable split, zoom and pan."""
 
@@ -373,7 +379,7 @@ class CompareView(QWidget):
         photo's top kept its tag out of reach)."""
         corner = self.image_to_widget(QPointF(face.box[0], face.box[1]))
         bottom = self.image_to_widget(QPointF(face.box[2], face.box[3])).y()
-        width = max(_TAG_WIDTH, metrics.horizontalAdvance(str(face.index + 1)) + 8)
+        width = max(_TAG_WIDTH, metrics.horizontalAdvance(_tag_text(face)) + 8)
         top = corner.y() - _TAG_HEIGHT
         if bottom > 0:
             top = max(top, float(self._covered_top))
@@ -489,7 +495,8 @@ class CompareView(QWidget):
             colour = _ENABLED_COLOUR if face.enabled else _DISABLED_COLOUR
             working, selected = face.index == self._working, face.index == self._selected
             colour = _WORKING_COLOUR if working else _SELECTED_COLOUR if selected else colour
-            style = Qt.PenStyle.SolidLine if face.enabled else Qt.PenStyle.DashLine
+            style = (Qt.PenStyle.SolidLine if face.enabled else Qt.PenStyle.DotLine if face.unsure
+                     else Qt.PenStyle.DashLine)
             painter.setPen(QPen(colour, 3 if working or selected else 2, style))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.save()
@@ -501,9 +508,15 @@ class CompareView(QWidget):
             tag = tags.get(face.index)
             if tag is None:  # (its tag would cover another's: left out at this zoom)
                 continue
-            painter.fillRect(tag, colour)
-            painter.setPen(QColor(0, 0, 0))
-            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, str(face.index + 1))
+            # on or off by shape and lightness too, not by colour alone (colour-blind QA: light blue
+            # and grey were alike to a deutan eye where only the tags are drawn, the after side): a
+            # face left off has a hollow tag, dark with a grey edge; every tag a dark edge on light walls
+            filled = face.enabled or working or selected
+            painter.fillRect(tag, colour if filled else TAG_BACKGROUND)
+            painter.setPen(QPen(QColor(0, 0, 0) if filled else colour, 1))
+            painter.drawRect(tag.adjusted(0.5, 0.5, -0.5, -0.5))
+            painter.setPen(QColor(0, 0, 0) if filled else QColor(230, 230, 230))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, _tag_text(face))
 
     def _paint_labels(self, painter: QPainter) -> None:
         if self._after is None:
