@@ -208,3 +208,31 @@ def test_the_slider_is_framed_in_the_highlight_colour_while_it_has_the_keyboard(
     control.slider.setFocus()
     qtbot.waitUntil(control.slider.hasFocus)
     assert highlighted_edge() == 1.0
+
+
+def test_coloured_text_keeps_aa_contrast_for_a_protan_or_deutan_eye(qtbot):
+    """Colour-blind QA: amber and red text made for exactly 4.5:1 was 3.8:1 seen with protanopia
+    (Machado et al. 2009, severity 1, in linear RGB), in the dark palette and the light."""
+    import numpy as np
+    from PySide6.QtGui import QColor, QPalette
+
+    from faceapp.gui.look import caution_colour, error_colour
+
+    simulations = {"protan": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                                       [-0.003882, -0.048116, 1.051998]]),
+                   "deutan": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                                       [-0.011820, 0.042940, 0.968881]])}
+
+    def luminance(colour: QColor, matrix) -> float:
+        srgb = np.array([colour.redF(), colour.greenF(), colour.blueF()])
+        linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+        return float(np.array([0.2126, 0.7152, 0.0722]) @ np.clip(matrix @ linear, 0, 1))
+
+    for window in ("#efefef", "#353535", "#ffffff", "#202020"):
+        palette = QPalette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(window))
+        for made in (caution_colour(palette), error_colour(palette)):
+            for name, matrix in simulations.items():
+                text, back = luminance(made, matrix), luminance(QColor(window), matrix)
+                ratio = (max(text, back) + 0.05) / (min(text, back) + 0.05)
+                assert ratio >= 4.5, (window, made.name(), name, ratio)
