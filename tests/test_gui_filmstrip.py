@@ -164,3 +164,25 @@ def test_at_a_large_font_a_cell_shows_a_photos_name_whole(qtbot):
 
     assert QFontMetrics(bold).horizontalAdvance("cf_03.jpg") < cell.width() - 84 - 15  # beside the thumbnail
     assert strip.height() >= 2 * QFontMetrics(font).lineSpacing()
+
+
+def test_a_photo_that_failed_is_marked_on_its_thumbnail_not_by_its_words_colour_alone(qtbot):
+    """Colour-blind QA: a photo that could not be opened was a blank dark box among 27, its red
+    "error" the olive of "done" to a deutan eye."""
+    strip = Filmstrip()
+    qtbot.addWidget(strip)
+    strip.resize(600, strip.height())
+    strip.show()
+    failed = Path("/photos/failed.jpg")
+    strip.add_photo(failed)
+    qtbot.waitExposed(strip)
+
+    def thumbnail(path) -> np.ndarray:
+        rect = strip.visualItemRect(strip.item(strip.paths().index(path)))
+        shot = qimage_to_rgb(strip.viewport().grab(rect).toImage())
+        return shot[8:60, 8:60]
+
+    plain = thumbnail(failed)
+    strip.set_state(failed, "error")
+    marked = thumbnail(failed)
+    assert plain.std() < 3 and marked.std() > 20  # an empty box, then a mark on it
