@@ -455,6 +455,11 @@ def test_a_long_restore_says_how_long_it_has_left(window, qtbot, photo, monkeypa
     assert shown[0] == "Loading the model…"
     assert shown[1:3] == ["Face 1 · step 1 of 10", "Face 1 · step 2 of 10"]  # too soon to tell
     assert shown[3] == "Face 1 · step 6 of 10 · about 30 s left"  # half of it in 40 s, 0.4 left: 32 s
+    # an enlarged photo's time left is its faces': the enlarging after them is not timed (slow-laptop
+    # QA: "a few seconds left", then 13 s of enlarging ×4)
+    window.session.prefs = window.session.prefs.replace(upscale=4)
+    window.session._restore_progress(path, Progress(0, 1, 7, 10), [0], clock)
+    assert shown[-1].endswith("about 20 s left for the faces, then enlarging ×4")
     # a job on one face (More, Diffuse anyway: ~35 s) says it too, timed afresh
     clock = StepClock()  # (the job's own)
     window.session._face_job_progress(path, "sampling", "More", "sampling", clock)

@@ -63,3 +63,20 @@ def test_restore_all_says_which_photo_of_how_many_and_the_time_left_in_all():
     assert text.startswith("Photo 3 of 4 (") and "left in all) · " in text
     album.ended.update(photos)
     assert album.progress_text().startswith("Photo 4 of 4")
+
+
+def test_restore_alls_time_left_counts_faces_and_the_photo_under_way():
+    """Slow-laptop QA: counted in whole photos, "left in all" was wrong by up to 2.5× either way,
+    and rose while a photo ran (its time went by, the photos done stayed)."""
+    one, four, last = Path("/p/one.jpg"), Path("/p/four.jpg"), Path("/p/last.jpg")
+    faces = {one: 1, four: 4, last: 1}
+
+    def said(ended, current, fraction=0.0, seconds=50.0):
+        album = Album({one, four, last}, started=time.monotonic() - seconds, ended=set(ended))
+        return album.progress_text(current=current, fraction=fraction, faces=faces)
+
+    assert "(about 10 s left in all)" in said({one, four}, last)  # 5 faces in 50 s, 1 to go
+    assert "(about 2 min left in all)" in said({one, last}, four)  # 2 faces in 50 s, 4 to go
+    # the photo under way counts: halfway through its 4 faces, 3 of 6 are done
+    assert "(about 40 s left in all)" in said({one}, four, 0.5, seconds=40.0)
+    assert "(about 15 s left in all)" in said({one}, four, 0.875, seconds=50.0)  # 4.5 of 6 in 50 s

@@ -32,7 +32,22 @@ def time_left(elapsed: float, steps_done: int, steps_left: int) -> str | None:
     are timed to tell, or when none is left."""
     if steps_done < _TIME_LEFT_FROM_STEPS or elapsed < _TIME_LEFT_FROM_SECONDS or steps_left <= 0:
         return None
-    left = elapsed / steps_done * steps_left
+    return _left_words(elapsed / steps_done * steps_left)
+
+
+#: The share of a batch done before its time left is told: the first photo's pace includes the model's loading.
+_SHARE_FROM = 0.15
+
+
+def time_left_of(elapsed: float, share_done: float) -> str | None:
+    """How long a batch has left, in words, from ``elapsed`` seconds spent on ``share_done`` (0…1)
+    of its work; None while too little is done to tell, or when it is all done."""
+    if share_done < _SHARE_FROM or share_done >= 1.0 or elapsed < _TIME_LEFT_FROM_SECONDS:
+        return None
+    return _left_words(elapsed / share_done * (1.0 - share_done))
+
+
+def _left_words(left: float) -> str:
     if left < 10:
         return "a few seconds left"
     if left < 57.5:

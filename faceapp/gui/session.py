@@ -505,6 +505,14 @@ class Session(QObject):
                            f"{duration(time.monotonic() - album.started)}"
                            + (f"; {count - done} not (their notices say why)." if done < count else "."))
 
+    def _album_text(self, path: Path, fraction: float) -> str:
+        """The Restore all's "Photo 3 of 27 (about 2 min left in all) · ", ``fraction`` of ``path`` done,
+        its photos weighed by the faces each restores (where found already)."""
+        assert self._album is not None
+        faces = {photo: len(entry.enabled_faces()) for photo in self._album.photos
+                 if (entry := self.entries.get(photo)) is not None and entry.faces}
+        return self._album.progress_text(current=path, fraction=fraction, faces=faces)
+
     def _restore_progress(self, path: Path, item: Any, order: list[int], clock: StepClock) -> None:
         """A restore's progress; ``order``: the detector indices of the faces it restores, in turn;
         ``clock``: this restore's, for the time it has left."""
@@ -512,16 +520,21 @@ class Session(QObject):
             self.entries[path].restore_started = True
         if isinstance(item, str):  # a stage before the steps (loading the model) or after them (enlarging)
             in_album = self._album is not None and path in self._album.photos  # (Restore all: which photo, review)
-            self._stage_progress(path, item, clock, prefix=self._album.progress_text() if in_album else "")
+            # a stage before the steps (loading) or after them (enlarging): none or all of its faces done
+            done = 1.0 if clock.steps else 0.0
+            self._stage_progress(path, item, clock, prefix=self._album_text(path, done) if in_album else "")
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)
         fraction = (item.face_index * total + item.step) / (count * total)
         index = order[item.face_index] if item.face_index < len(order) else item.face_index
         which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
-        text += _time_left(clock, item.face_index, count, item.step, item.total_steps)
+        left = _time_left(clock, item.face_index, count, item.step, item.total_steps)
+        if left and self.prefs.upscale > 1:  # (slow-laptop QA: "a few seconds left", then 13 s of enlarging ×4)
+            left += f" for the faces, then enlarging ×{self.prefs.upscale}"
+        text += left
         if self._album is not None and path in self._album.photos:
-            text = self._album.progress_text() + text
+            text = self._album_text(path, fraction) + text
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {percent(fraction)}")
         self.progress.emit(path, text, fraction, getattr(item, "preview", None))
