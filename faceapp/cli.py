@@ -889,9 +889,15 @@ def run_restore(args: argparse.Namespace) -> int:
                     if _stops_batch(exc, args):
                         break
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
-                log.exception("unexpected error on %s", path_text(path))
-                fail(f"unexpected error: {exc!r}", "unexpected")
-                bar.write(f"error: {path_text(path)}: unexpected error: {exc!r}", file=sys.stderr)
+                from faceapp.core.devices import as_out_of_memory
+
+                if isinstance(plain := as_out_of_memory(exc), FaceappError):  # the memory ran out: said so
+                    fail(plain_text(str(plain)), plain.kind)
+                    bar.write(f"error: {path_text(path)}: {message_text(str(plain))}", file=sys.stderr)
+                else:
+                    log.exception("unexpected error on %s", path_text(path))
+                    fail(f"unexpected error: {exc!r}", "unexpected")
+                    bar.write(f"error: {path_text(path)}: unexpected error: {exc!r}", file=sys.stderr)
             bar.update(1)
             current.clear()
     except (KeyboardInterrupt, Cancelled):

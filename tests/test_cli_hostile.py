@@ -524,6 +524,21 @@ def test_an_unexpected_error_fails_its_photo_and_prints_its_traceback(tmp_path, 
     assert "Traceback" in err and 'raise RuntimeError("a bug")' in err and "note: unexpected" not in err
 
 
+def test_memory_running_out_is_said_with_the_way_out_not_as_a_bug(tmp_path, testdata_dir, capsys, monkeypatch):
+    """Slow-laptop QA: the allocator's own words ("DefaultCPUAllocator: can't allocate memory"),
+    shown as an unexpected error."""
+    source = _photo(tmp_path, testdata_dir)
+
+    def short_of_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                           "memory: you tried to allocate 2359296 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(cli.application, "iter_restore", short_of_memory)
+    code, _, err = _run(capsys, source, "-o", tmp_path / "out", "--no-progress", "--face-box", "70,40,140,130")
+    assert code == 1 and "Out of memory" in err and "fewer seeds per face or a smaller upscale" in err
+    assert "unexpected" not in err and "Traceback" not in err
+
+
 # --- 8: two runs into one folder ----------------------------------------------------------
 def test_a_name_taken_while_encoding_moves_on_to_the_next_number(tmp_path, testdata_dir, capsys, monkeypatch):
     import faceapp.core.export as export

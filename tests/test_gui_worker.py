@@ -119,3 +119,18 @@ def test_a_users_error_is_logged_without_a_traceback_and_a_bug_with_one(runner, 
     users, bug = [r for r in caplog.records if r.name == "faceapp.gui.worker"]
     assert "cannot read photo.jpg" in users.getMessage() and users.exc_info is None
     assert bug.exc_info is not None and bug.exc_info[0] is ZeroDivisionError
+
+
+def test_memory_running_out_outside_the_engine_is_reported_as_out_of_memory(runner, qtbot):
+    """Slow-laptop QA: a model loading on a machine short of memory was "Unexpected error:
+    [enforce fail at alloc_cpu.cpp:127] … DefaultCPUAllocator: can't allocate memory"."""
+    from faceapp.core.errors import OutOfMemoryError
+
+    def job(should_cancel):
+        yield 1
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 2359296 bytes.")
+
+    with qtbot.waitSignal(runner.failed, timeout=5000) as failed:
+        runner.submit(job)
+    error = failed.args[1]
+    assert isinstance(error, OutOfMemoryError) and "fewer seeds per face or a smaller upscale" in str(error)

@@ -10,7 +10,7 @@ import threading
 import torch
 
 from faceapp.core import cpu_bf16
-from faceapp.core.errors import DeviceError
+from faceapp.core.errors import DeviceError, FaceappError, OutOfMemoryError
 from faceapp.core.preferences import DEVICE_NAME
 from faceapp.paths import user_cache_dir
 
@@ -131,10 +131,24 @@ def describe_device(device: torch.device) -> str:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is a device (or host) out-of-memory error from torch."""
+    """Whether ``exc`` is a device (or host) out-of-memory error from torch or numpy (a CPU
+    allocation refused: "DefaultCPUAllocator: can't allocate memory")."""
     if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
         return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "allocate memory" in text)
+
+
+def as_out_of_memory(exc: BaseException) -> BaseException:
+    """``exc``, or, where it is the memory running out (:func:`is_out_of_memory`) outside the
+    engine's own handling (a model loading, a photo enlarged), an :class:`OutOfMemoryError` that
+    says what to do (slow-laptop QA: the allocator's own words, as an unexpected error)."""
+    if isinstance(exc, FaceappError) or not is_out_of_memory(exc):
+        return exc
+    error = OutOfMemoryError("Out of memory: the computer's memory ran out during this run. Close other programs, "
+                             "or use fewer seeds per face or a smaller upscale, and try again.")
+    error.__cause__ = exc
+    return error
 
 
 def out_of_memory_message(device: torch.device, *, face_size: int, batch: int) -> str:

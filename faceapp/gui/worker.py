@@ -48,7 +48,10 @@ class _Worker(QObject):
                 self.progress.emit(job_id, item)
         except Cancelled:
             self.cancelled.emit(job_id)
-        except Exception as error:  # reported to the user; a bug's traceback goes to the log
+        except Exception as raised:  # reported to the user; a bug's traceback goes to the log
+            from faceapp.core.devices import as_out_of_memory  # (torch: loaded by the jobs that need it)
+
+            error = as_out_of_memory(raised)
             if isinstance(error, FaceappError):  # a photo, a disk or a model the user can act on: no traceback
                 log.warning("background job %d failed: %s", job_id, error)
             else:
