@@ -315,7 +315,7 @@ def cmyk_note(photo: Photo) -> str | None:
 
 def check_restore_memory(photo: Photo, faces: Sequence[Face], prefs: Preferences, fmt: str, *, name: str,
                          eight_bit_setting: str, limit: MemoryLimit | None = None, aligned: bool = False,
-                         damage: np.ndarray | None = None) -> None:
+                         damage: np.ndarray | None = None, upscale_setting: str = "") -> None:
     """Raise :class:`~faceapp.core.errors.MemoryBudgetError` when restoring ``faces`` of ``photo``
     (an aligned crop: the whole of it) and writing its result as ``fmt`` would need more memory
     than there is (:func:`faceapp.core.memory.check_memory_budget`): the check both front-ends
@@ -325,7 +325,7 @@ def check_restore_memory(photo: Photo, faces: Sequence[Face], prefs: Preferences
                         limit=limit, name=name,
                         face_area=1.0 if aligned else face_area_of(faces, photo.width, photo.height),
                         sixteen_bit=prefs.keep_16_bits and sixteen_bit.writes_16_bit(photo, fmt),
-                        eight_bit_setting=eight_bit_setting,
+                        eight_bit_setting=eight_bit_setting, upscale_setting=upscale_setting,
                         fill_bytes=fill_peak_bytes(damage) if damage is not None else 0)
 
 

@@ -256,10 +256,12 @@ def check_memory_budget(
     width: int, height: int, *, upscale: int, fmt: str = "PNG", alpha: bool = False,
     limit: MemoryLimit | None = None, name: str = "the photo", face_area: float = PORTRAIT_FACE_AREA,
     sixteen_bit: bool = False, eight_bit_setting: str = "", faces_unknown: bool = False, fill_bytes: int = 0,
+    upscale_setting: str = "",
 ) -> None:
     """Raise :class:`MemoryBudgetError` if the job's estimated peak exceeds the limit
     (``face_area``, ``sixteen_bit``: see :func:`estimate_peak_bytes`). ``eight_bit_setting``: the
-    front-end's way to write 8 bits instead of 16, named where that is a way out. ``faces_unknown``:
+    front-end's way to write 8 bits instead of 16, named where that is a way out; ``upscale_setting``,
+    its way to the upscale (slow-laptop QA: the window's message did not say where). ``faces_unknown``:
     checked before its faces are found, with ``face_area`` the least they take: the message gives
     the most they could take too, and a limit that fits it (QA: following the first figure's
     advice was refused again once the faces were found, with a figure twice as large). ``fill_bytes``:
@@ -277,6 +279,7 @@ def check_memory_budget(
     ways = []
     smaller = [s for s in (2, 1) if s < upscale]
     eight_bits = "8 bits per channel" + (f" ({eight_bit_setting})" if eight_bit_setting else "")
+    where_upscale = f"{upscale_setting}: " if upscale_setting else ""
     if sixteen_bit:
         option = estimate(deep=False)
         if option <= limit.bytes:
@@ -284,12 +287,12 @@ def check_memory_budget(
     for scale in smaller:
         option = estimate(scale=scale)
         if option <= limit.bytes:
-            ways.append(f"a smaller upscale (×{scale} needs {_gb(option)})")
+            ways.append(f"a smaller upscale ({where_upscale}×{scale} needs {_gb(option)})")
             break
         if sixteen_bit:
             option = estimate(scale=scale, deep=False)
             if option <= limit.bytes:
-                ways.append(f"a smaller upscale in {eight_bits} (×{scale} needs {_gb(option)})")
+                ways.append(f"a smaller upscale in {eight_bits} ({where_upscale}×{scale} needs {_gb(option)})")
                 break
     if fmt != "PNG":
         option = estimate(fmt="PNG")

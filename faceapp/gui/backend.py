@@ -196,6 +196,7 @@ def expand_paths(paths: list[Path]) -> ExpandedPaths:
 #: where the window's user changes the minimum face size (named in messages)
 SMALLEST_FACE_SETTING = "Settings ▸ Smallest face"
 SIXTEEN_BIT_SETTING = "Settings ▸ 16-bit photos"
+UPSCALE_SETTING = "Settings ▸ Background upscale"
 FORMAT_SETTING = "Settings ▸ Format"
 
 
@@ -253,7 +254,8 @@ class CoreBackend:
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             application.check_restore_memory(photo, faces, prefs, application.output_format(photo.path, prefs),
-                                             name=entry.path.name, eight_bit_setting=SIXTEEN_BIT_SETTING, damage=damage)
+                                             name=entry.path.name, eight_bit_setting=SIXTEEN_BIT_SETTING, damage=damage,
+                                             upscale_setting=UPSCALE_SETTING)
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
