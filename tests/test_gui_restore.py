@@ -308,3 +308,20 @@ def test_a_printed_photo_is_said_to_be_smoothed_and_its_before_side_keeps_the_do
     assert plain.restored_as(resolved) and not entry.restored_as(resolved)
     window.filmstrip.select(path)
     assert "other settings (halftone smoothing)" in window.run_panel.progress_text.text()
+
+
+def test_a_slow_restore_of_several_seeds_says_once_how_to_restore_quicker(window, qtbot, photo, monkeypatch):
+    """Slow-laptop QA: 17 s a photo on one core with 4 seeds, 5 s with one, and nothing said so."""
+    import faceapp.gui.session as session_module
+
+    monkeypatch.setattr(session_module, "SLOW_RESTORE_SECONDS", 0.0)  # (every restore counts as slow)
+    path = load(window, qtbot, photo)
+    set_sampling(window, seeds=1, steps=1)
+    restore(window, qtbot, path)
+    assert "Seeds per face 1" not in said(window)  # one seed: nothing quicker to say
+    set_sampling(window, seeds=2, steps=1)
+    restore(window, qtbot, path)
+    assert "For quicker restores, Settings ▸ Seeds per face 1" in said(window)
+    hush(window)
+    restore(window, qtbot, path)
+    assert "quicker" not in said(window)  # once a session

@@ -37,6 +37,7 @@ from faceapp.core.application import (
     output_format,
     resample_message,
     result_notes,
+    spared_faces,
     spared_message,
 )
 from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
@@ -120,6 +121,8 @@ def _time_left(clock: StepClock, face_index: int, face_count: int, step: int, to
     return f" · {left}" if left is not None else ""
 
 
+#: A restore that takes longer than this says once how to restore quicker (fewer seeds).
+SLOW_RESTORE_SECONDS = 15.0
 #: The jobs that make a new version of one face of a restored photo (one at a time per photo).
 _FACE_JOBS = ("more", "refine", "resample")
 #: The jobs Cancel stops: restores, and the face jobs.
@@ -160,6 +163,7 @@ class Session(QObject):
         #: whole: jobs read it on their thread.
         self.on_screen: tuple[Path, ...] = ()
         self._album: Album | None = None  # the Restore all under way
+        self._quicker_said = False  # the way to quicker restores, said once a session
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
@@ -505,6 +509,19 @@ class Session(QObject):
                            f"{duration(time.monotonic() - album.started)}"
                            + (f"; {count - done} not (their notices say why)." if done < count else "."))
 
+    def _say_quicker_way(self, path: Path, outcome: RestoreOutcome) -> None:
+        """After a slow restore that sampled several seeds of a face, say once how to restore quicker
+        (slow-laptop QA: 17 s a photo on one core, 5 s with one seed, and nothing said so)."""
+        seeds = self.prefs.seeds_per_face
+        faces = outcome.result.faces
+        sampled = len(faces) - len(spared_faces(outcome.result))  # (a spared face costs no seeds)
+        if self._quicker_said or seeds < 2 or sampled < 1 or outcome.seconds < SLOW_RESTORE_SECONDS:
+            return
+        self._quicker_said = True
+        self.note.emit(f"{path.name} took {duration(outcome.seconds)}, each face sampled for {seeds} seeds. For "
+                       "quicker restores, Settings ▸ Seeds per face 1 samples each face once (More, in the seed "
+                       "gallery, samples other seeds of a face when you want them).", path)
+
     def _album_text(self, path: Path, fraction: float) -> str:
         """The Restore all's "Photo 3 of 27 (about 2 min left in all) · ", ``fraction`` of ``path`` done,
         its photos weighed by the faces each restores (where found already)."""
@@ -580,6 +597,7 @@ class Session(QObject):
             way="click its number in the photo (or use Photo ▸ Faces) to switch it on, and restore again")
         if left:
             self.note.emit(f"{path.name}: {left}", path)
+        self._say_quicker_way(path, outcome)
         if not_kept:
             faces_said = f"face{'s' if len(not_kept) > 1 else ''} {listed([str(i + 1) for i in not_kept])}"
             self.note.emit(f"{path.name}: the candidate chosen before for {faces_said} was not made again by this "
