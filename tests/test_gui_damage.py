@@ -227,15 +227,16 @@ def test_the_brush_paints_under_the_notices_over_the_photo_and_their_buttons_sti
                                       "warning"))
     qtbot.waitUntil(lambda: window.compare._covered_top > 0)
     banner = next(b for b in window.notices.findChildren(QLabel) if b.text().startswith("A note"))
-    under = banner.mapTo(window.compare, banner.rect().center())  # the photo under the banner's text
-    top = window.compare.widget_to_image(QPointF(under))
     editor = window.session.damage_editor(path)
-    assert 0 <= top.y() < window.session.entries[path].photo.height and editor.is_empty()
     qtbot.mouseClick(banner, Qt.MouseButton.LeftButton)  # no tool in hand: the banner's
     assert editor.is_empty()
 
     window.actions_["damage_brush"].setChecked(True)
     window.damage.set_brush_radius(4)
+    qtbot.wait(20)  # (the banners, seen through, settle: their stack may scroll)
+    under = banner.mapTo(window.compare, banner.rect().center())  # the photo under the banner's text
+    top = window.compare.widget_to_image(QPointF(under))
+    assert 0 <= top.y() < window.session.entries[path].photo.height and editor.is_empty()
     start = banner.rect().center()
     qtbot.mousePress(banner, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(banner, start + QPoint(40, 0))
