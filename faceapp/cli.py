@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from faceapp.cli_json import JsonNotWritten, print_json, restore_document, unreached_document
-from faceapp.cli_notes import notes_are_silenced, notes_silenced, say, say_note
+from faceapp.cli_notes import notes_are_silenced, notes_kept_back, notes_silenced, say, say_kept, say_note
 from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
 from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core import application
@@ -788,9 +788,11 @@ def run_restore(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.resample > 1 and args.mask is None:  # (QA: taken without a word)
         say_note(f"--resample {args.resample} applies to the damage a mask marks: without --mask it does nothing.")
-    found = _once_each(collect_inputs(args.inputs, recursive=args.recursive, own_folders=(args.output, args.mask)))
-    inputs = _without_masks(found, args.mask)
+    with notes_kept_back() as kept:
+        found = _once_each(collect_inputs(args.inputs, recursive=args.recursive, own_folders=(args.output, args.mask)))
+        inputs = _without_masks(found, args.mask)
     if not inputs:
+        say_kept(kept)  # (what was left out, and why: said with --quiet too)
         print("error: no photos found in the given folders", file=sys.stderr)
         if args.json:  # a script reading stdout gets its document, as after photos that failed (usage errors: none),
             # each folder named a failed input (batch QA: exit 1 with "failed": 0 read as success)

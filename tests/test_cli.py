@@ -134,6 +134,12 @@ def test_quiet_writes_nothing_when_all_went_well_and_only_errors_otherwise(tmp_p
     error, summary = err.splitlines()
     assert error.startswith("error: ") and "broken.jpg" in error
     assert summary.startswith("2 of 3 photos restored") and summary.endswith("; 1 failed.")
+    notes_only = tmp_path / "notes only"
+    notes_only.mkdir()
+    (notes_only / "names.txt").write_text("who is who\n")
+    code, _, err = _run(capsys, notes_only, "-q")  # an error keeps the note that explains it (verify QA)
+    assert code == 1 and err.splitlines() == [err.splitlines()[0], "error: no photos found in the given folders"]
+    assert err.startswith("note: left out 1 file")
 
 
 def test_png_level_sets_the_compression(tmp_path, testdata_dir, capsys):

@@ -269,12 +269,19 @@ def test_a_notice_and_the_fidelity_keys_are_said_in_words(window, qtbot, spoken)
     window.activateWindow()
     slider.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.waitUntil(slider.hasFocus)
-    before = window.fidelity.fidelity()
-    qtbot.keyClick(slider, Qt.Key.Key_Right)  # a step to the realistic end
+    before, count = window.fidelity.fidelity(), len(spoken)
+    for _ in range(5):  # a key held: steps to the realistic end
+        qtbot.keyClick(slider, Qt.Key.Key_Right)
     after = window.fidelity.fidelity()
-    assert after == pytest.approx(before - 0.01)
+    assert after == pytest.approx(before - 0.05)
+    qtbot.waitUntil(lambda: len(spoken) > count)
+    qtbot.wait(600)
+    assert len(spoken) == count + 1  # once the keys rest, not at every step (verify QA: 15 queued)
     text, urgent = spoken[-1]
     assert f"fidelity {after:.2f}" in text and not urgent
+    window.fidelity.reset_button.click()  # back to the model's own: said too (verify QA: unsaid)
+    qtbot.waitUntil(lambda: len(spoken) > count + 1)
+    assert f"fidelity {window.fidelity.fidelity():.2f}" in spoken[-1][0] and window.fidelity.fidelity() != after
     assert spoken_name(window.progress_bar) and spoken_name(window.fidelity.reset_button) == "Default fidelity"
 
 

@@ -342,3 +342,25 @@ def test_settings_changed_while_photos_wait_say_the_waiting_keep_theirs(window, 
     assert session.waiting_with_other_settings() == []
     session.cancel()
     qtbot.waitUntil(lambda: not session.queue.busy, timeout=60000)
+
+
+def test_a_screen_reader_hears_restore_alls_summary_not_each_photo(window, qtbot, tmp_path, testdata_dir, monkeypatch):
+    """Verify QA: a Restore all of 27 photos would have said 28 announcements, one a photo, then the
+    summary."""
+    from PySide6.QtGui import QAccessible
+
+    heard: list[str] = []
+    update = QAccessible.updateAccessibility
+
+    def record(event) -> None:
+        if event.type() == QAccessible.Event.Announcement:
+            heard.append(event.message())
+        update(event)
+
+    monkeypatch.setattr(QAccessible, "updateAccessibility", staticmethod(record))
+    anna, ben = _two_photos(window, qtbot, tmp_path, testdata_dir)
+    window.actions_["restore_all"].trigger()
+    qtbot.waitUntil(lambda: all(window.session.entries[p].result is not None for p in (anna, ben))
+                    and not window.session.queue.busy, timeout=60000)
+    qtbot.waitUntil(lambda: any(text.startswith("Restore all:") for text in heard))
+    assert not any(text.startswith("Restore of") for text in heard)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -29,6 +29,8 @@ from faceapp.core.settings import DEFAULT_FIDELITY
 from faceapp.gui.announcer import announce
 from faceapp.gui.look import FOCUS_FRAME_PX, caution_colour
 
+#: How long the fidelity keys rest before a screen reader is told the value they reached (ms).
+SAY_AFTER_MS = 400
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
           (-1.0, "Very realistic"))
 
@@ -130,6 +132,11 @@ class FidelityControl(QWidget):
         layout.addWidget(self.caution_label)
         self._quiet = False
         self.slider.valueChanged.connect(self._on_value)
+        self._say_timer = QTimer(self)
+        self._say_timer.setSingleShot(True)
+        self._say_timer.setInterval(SAY_AFTER_MS)
+        self._say_timer.timeout.connect(self._say)
+        self._caution_said: str | None = None  # the caution a screen reader was last told in full
         self.slider.sliderReleased.connect(lambda: self.fidelityCommitted.emit(self.fidelity()))
         self.set_fidelity(fidelity)
         self._show(self.fidelity())
@@ -170,6 +177,7 @@ class FidelityControl(QWidget):
     def _reset(self) -> None:
         self.set_fidelity(self._model_default)
         self.resetToModelDefault.emit()
+        self._say_soon()  # (verify QA: from the keyboard, the reset went unsaid)
 
     def _on_value(self, _value: int) -> None:
         fidelity = self.fidelity()
@@ -180,7 +188,19 @@ class FidelityControl(QWidget):
                 self.fidelityCommitted.emit(fidelity)
             if self.slider.hasFocus() and not self.slider.isSliderDown():  # a key's move, said in words:
                 # a screen reader reads the slider's value, its inverted 0–100 position (screen-reader QA)
-                announce(self.slider, self._said)
+                self._say_soon()
+
+    def _say_soon(self) -> None:
+        """Say the fidelity once the keys rest (verify QA: each step of a held key was queued, 15 in
+        a row), the caution in full only where it starts to hold (40 words at every step below 0.70)."""
+        self._say_timer.start()
+
+    def _say(self) -> None:
+        caution = self.caution()
+        said = self._said if caution != self._caution_said else self._said.split(". Caution:")[0] + (
+            ". Caution" if caution else "")
+        self._caution_said = caution
+        announce(self.slider, said)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)

@@ -522,6 +522,10 @@ class Session(QObject):
                        "quicker restores, Settings ▸ Seeds per face 1 samples each face once (More, in the seed "
                        "gallery, samples other seeds of a face when you want them).", path)
 
+    def in_restore_all(self, path: Path) -> bool:
+        """Whether ``path`` is one of the photos of the Restore all under way."""
+        return self._album is not None and path in self._album.photos
+
     def _album_text(self, path: Path, fraction: float) -> str:
         """The Restore all's "Photo 3 of 27 (about 2 min left in all) · ", ``fraction`` of ``path`` done,
         its photos weighed by the faces each restores (where found already)."""
@@ -601,7 +605,8 @@ class Session(QObject):
         if not_kept:
             faces_said = f"face{'s' if len(not_kept) > 1 else ''} {listed([str(i + 1) for i in not_kept])}"
             self.note.emit(f"{path.name}: the candidate chosen before for {faces_said} was not made again by this "
-                           "restore (a refinement pass, or a seed from More): choose again in the seed gallery", path)
+                           "restore (a refinement pass, a seed from More, or one the seed settings no longer give): "
+                           "choose again in the seed gallery", path)
         self.runFinished.emit(path, outcome.seconds, "Restore")
         if not requeued:  # (the restore asked for again ends its part in a Restore all)
             self._album_ended(path, restored=True)
