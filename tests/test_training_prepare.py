@@ -65,6 +65,8 @@ def test_prepare_makes_a_data_folder_of_the_usable_faces_and_says_what_it_left_o
     assert set(reasons) == {"small.png", "wide.png", "broken.jpg"}
     assert "under 256 px" in reasons["small.png"] and "not a square face crop" in reasons["wide.png"]
     assert "left out 3 of 11 images" in said[-1]
+    listed = (tmp_path / "data" / "left_out.txt").read_text().splitlines()  # every one, by its path in the folder
+    assert sorted(line.split(":")[0] for line in listed) == ["broken.jpg", "small.png", "wide.png"]
     again = prepare_faces(images, tmp_path / "again", log=quiet)  # the same splits every time
     assert [r.split for r in read_manifest(again.folder)] == [r.split for r in read_manifest(made.folder)]
     with pytest.raises(DatasetError, match="not an empty folder"):  # never written into an old one
@@ -134,6 +136,11 @@ def test_the_card_names_the_data_the_networks_were_trained_on(images, dataset_di
     card = both.model_card.read_text()
     assert "Trained on aaf256" in card and f"Also trained on the faces in `{data}`" in card and "East-Asian" in card
     assert "part of it is research data" in tomllib.loads(both.manifest.read_text())["licence"]
+    # a prior of aaf256 beside a restorer of these faces: which network saw which is said
+    train(load_config("prior_tiny"), run_dir=runs / "aaf-prior", data_root=dataset_dir, max_steps=2, log=quiet)
+    mixed = export_model(restorer_run=runs / "restorer_tiny", prior_run=runs / "aaf-prior", out_dir=tmp_path / "mixed",
+                         name="mixed", default=False)
+    assert f"Also trained: its restorer on the faces in `{data}` (" in mixed.model_card.read_text()
 
 
 def test_a_run_stopped_by_a_bad_face_says_its_checkpoint_is_kept(dataset_dir, tmp_path, capsys):

@@ -183,8 +183,10 @@ def export_model(
                           "export), and its card may hold what no export writes. Give another --name, or --replace to "
                           "replace its files and its card. Nothing was written.")
 
-    roots = _data_roots(loaded["restorer"][1], restorer_cfg) + _data_roots(loaded["prior"][1], prior_cfg)
-    data = _data_note(roots)
+    by_network = {"restorer": _data_roots(loaded["restorer"][1], restorer_cfg),
+                  "prior": _data_roots(loaded["prior"][1], prior_cfg)}
+    roots = by_network["restorer"] + by_network["prior"]
+    data = _data_note(by_network)
     aaf256, own_data = any(map(_is_aaf256, roots)), not all(map(_is_aaf256, roots))
 
     def manifest_text(entries) -> str:
@@ -343,14 +345,24 @@ def _is_aaf256(root: str) -> bool:
     return Path(root).name == "aaf256"
 
 
-def _data_note(roots: list[str]) -> str:
-    """The card's words on the training data: aaf256's terms, and the other folders the runs read
-    (own-model QA: a model trained with --data on one's own faces was said to be trained on aaf256)."""
-    own = list(dict.fromkeys(root for root in roots if not _is_aaf256(root)))
+def _data_note(by_network: dict[str, list[str]]) -> str:
+    """The card's words on the training data: aaf256's terms, and the other folders each network's
+    runs read (own-model QA: a model trained with --data on one's own faces was said to be trained on
+    aaf256; verify QA: which network on which folder)."""
+    roots = [root for network in by_network.values() for root in network]
+    own = {kind: list(dict.fromkeys(root for root in found if not _is_aaf256(root))) for kind, found in by_network.items()}
     parts = [DATA_NOTE] if any(map(_is_aaf256, roots)) else []
-    if own:
-        parts.append(f"{'Also t' if parts else 'T'}rained on the faces in {' and '.join(f'`{root}`' for root in own)} "
-                     "(the runs' data folders). Say here what they are, where they come from and under which terms.")
+    if any(own.values()):
+        def folders(found: list[str]) -> str:
+            return " and ".join(f"`{root}`" for root in found)
+
+        if own["restorer"] == own["prior"]:
+            where = f" on the faces in {folders(own['restorer'])}"
+        else:
+            where = ": " + "; ".join(f"its {kind} on the faces in {folders(found)}" for kind, found in own.items() if found)
+        parts.append(f"{'Also t' if parts else 'T'}rained{where} (the runs' data folders, given with --data; the "
+                     "configurations below name their own default). Say here what they are, where they come from "
+                     "and under which terms.")
     return " ".join(parts)
 
 

@@ -30,11 +30,14 @@ import numpy as np
 
 from faceapp.core.errors import DetectorUnavailableError, DeviceError, FaceappError
 from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.core.wording import counted
 from faceapp.training.data import FACE_SIZE, DatasetError
 
 #: Faces per tar shard (about 40 MB of JPEGs at quality 95).
 SHARD_FACES = 2000
 JPEG_QUALITY = 95
+#: The data folder's list of the images left out, with the reason.
+LEFT_OUT_NAME = "left_out.txt"
 #: A face cut from a photo may be enlarged at most this much: a face enlarged more teaches blur.
 MAX_ENLARGEMENT = 1.25
 #: At most this share of the side between a crop's width and height: a crop of a face, not a photo.
@@ -71,7 +74,7 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
         except (DetectorUnavailableError, DeviceError):
             raise  # (every image would meet it)
         except FaceappError as exc:
-            left_out.append((path, str(exc)))
+            left_out.append((path, _why(path, source, exc)))
         if number % 500 == 0:
             log(f"{number} of {len(files)} images read")
     if not faces:
@@ -89,15 +92,31 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
         shutil.rmtree(partial, ignore_errors=True)
         raise
     counts = {name: splits.count(name) for name in ("train", "val", "test")}
-    log(f"{out}: {len(faces)} faces ({', '.join(f'{name} {n}' for name, n in counts.items())})")
+    log(f"{out}: {counted(len(faces), 'face')} ({', '.join(f'{name} {n}' for name, n in counts.items())})")
+    if not counts["test"]:  # (verify QA: 2 faces, none held out, unsaid)
+        log("note: no face is held out for validation or for evaluate (there are fewer than 3): checkpoints are "
+            "validated on training faces")
     if left_out:
-        log(f"left out {len(left_out)} of {len(files)} images: {_reasons(left_out)}")
+        listing = out / LEFT_OUT_NAME
+        listing.write_text("".join(f"{reason}\n" for _, reason in left_out), encoding="utf-8")
+        log(f"left out {len(left_out)} of {len(files)} images (all listed in {listing}): {_reasons(left_out)}")
     return Prepared(out, counts, left_out)
 
 
 def _reasons(left_out: list[tuple[Path, str]], shown: int = 5) -> str:
     listed = "; ".join(reason for _, reason in left_out[:shown])
     return listed + (f"; and {len(left_out) - shown} more" if len(left_out) > shown else "")
+
+
+def _why(path: Path, source: Path, exc: FaceappError) -> str:
+    """"sub/a.png: why", the image named by its path in ``source`` (two a.png apart), the reason
+    without the name or path the error gave it (verify QA: some gave the path, some the name)."""
+    text = str(exc)
+    for said in (f"{path}: ", f"{path.name}: ", f"{path.name} "):
+        if text.startswith(said):
+            text = text[len(said):]
+            break
+    return f"{path.relative_to(source).as_posix()}: {text}"
 
 
 def _read_srgb(path: Path) -> np.ndarray:
@@ -111,11 +130,10 @@ def _aligned_crop(path: Path) -> np.ndarray:
     rgb = _read_srgb(path)
     height, width = rgb.shape[:2]
     if abs(width - height) > SQUARE_TOLERANCE * max(width, height):
-        raise DatasetError(f"{path.name} is {width}×{height}, not a square face crop (give --align to find and "
-                           "cut out the face of a photo)")
+        raise DatasetError(f"{width}×{height}, not a square face crop (give --align to find and cut out the face "
+                           "of a photo)")
     if min(width, height) < FACE_SIZE:
-        raise DatasetError(f"{path.name} is {width}×{height}, under {FACE_SIZE} px: an enlarged face teaches the "
-                           "networks blur")
+        raise DatasetError(f"{width}×{height}, under {FACE_SIZE} px: an enlarged face teaches the networks blur")
     return cv2.resize(rgb, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
 
 

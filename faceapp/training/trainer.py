@@ -35,7 +35,7 @@ from faceapp.training import checkpoint as ckpt
 from faceapp.training.batches import StepBatches
 from faceapp.training.config import CONFIGS_DIR, ConfigError, TrainingConfig, load_config, parse_config
 from faceapp.training.csvlog import CsvLog
-from faceapp.training.data import DatasetError, FaceDataset
+from faceapp.training.data import DatasetError, FaceDataset, read_manifest
 from faceapp.training.degradation import sample_rng
 from faceapp.training.ema import EMA
 from faceapp.training.tasks import make_task
@@ -303,6 +303,9 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
     )
     preview_batch = _fixed_batch(root, task, cfg, count=PREVIEW_FACES, stream=2**31 - 1)
     validation = validation_batch(root, task, cfg)
+    if not any(r.split == "val" for r in read_manifest(root)):  # (verify QA: unsaid, the figures flattered)
+        log(f"note: {root} has no validation faces (split \"val\"): checkpoints are validated on training faces, "
+            "which flatters the figures; `prepare` holds some out once there are 3 faces or more")
     loader = torch.utils.data.DataLoader(
         batches, sampler=range(start_step, end_step), batch_size=None, num_workers=cfg.data.num_workers,
         pin_memory=dev.type == "cuda", persistent_workers=False,
@@ -460,7 +463,7 @@ def _with_root(roots: list[str], root: Path) -> list[str]:
     """``roots`` and ``root`` (the folder this run reads: --data, or its config's), once each. A run on
     your own faces, warm-started from faceapp's weights, was trained on both (own-model QA: its card
     named aaf256 alone)."""
-    return list(dict.fromkeys([*roots, str(root)]))
+    return list(dict.fromkeys([*roots, str(root.resolve())]))  # (whole: a card is read elsewhere)
 
 
 #: Settings of a run that make its network: a checkpoint resumes only under a config that has them all the same.
