@@ -42,7 +42,7 @@ def keep_maker_note(before: bytes, after: bytes | memoryview) -> bytes | memoryv
     old, new = _maker_note(before), _maker_note(after)
     if old is None or new is None:
         return after
-    (old_order, old_at, note), (new_order, new_at, new_note) = old, new
+    (old_order, old_at, note), (_, new_at, new_note) = old, new
     if new_at == old_at or note != new_note:  # (a note keeps its own byte order whatever its block's)
         return after
     for order in (old_order, "<" if old_order == ">" else ">"):  # (a note may keep its own byte order)
