@@ -134,9 +134,9 @@ def _add_restore_parser(subparsers) -> None:
                           "error, which exits with code 2 before any work")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     out.add_argument("-q", "--quiet", action="store_true",
-                     help="write only errors on stderr (for cron): no progress bar, no notes, no line per photo, and "
-                          "the closing summary only when some input was not restored (failed, interrupted or not "
-                          "reached); the exit code and --json are as without it")
+                     help="write only errors on stderr (for cron): no progress bar, no notes (but those explaining a "
+                          "'no photos found'), no line per photo, and the closing summary only when some input was not "
+                          "restored (failed, interrupted or not reached); the exit code and --json are as without it")
     model = p.add_argument_group("model and sampling")
     model.add_argument("--model", help="model name (see 'faceapp-cli models list'; default: the default model)")
     model.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: %(default)s)")

@@ -472,7 +472,8 @@ def test_a_name_pattern_may_use_its_fields_only_as_plain_names():
                           ("  ", "it must give a plain file name"), ("..", "it must give a plain file name"),
                           ("{stem!r}", "may not convert its value"), (".hidden_{stem}", "it names hidden files"),
                           # security QA: the width was used first (5 GB and 22 s), then the name refused
-                          ("{stem:>1500000000}", "a width of 1500000000"), ("{seed:.900000000f}", "a width of 900000000")):
+                          ("{stem:>1500000000}", "a width of 1500000000"), ("{seed:.900000000f}", "a width of 900000000"),
+                          ("{stem:>{seed}}", "may not hold another field")):  # (review: a width from --seed)
         with pytest.raises(ExportError, match=re.escape(says)):
             output_file_name("a.jpg", pattern=pattern, fields={"seed": 1})
     assert output_file_name(".a.jpg", pattern="{stem}_x") == (".a_x", ".jpg")  # a hidden photo's own name

@@ -320,3 +320,23 @@ def test_a_notices_level_is_shown_by_its_icon_not_by_colour_alone(qtbot):
     icons = {banner.notice.level: qimage_to_rgb(banner.level_icon.pixmap().toImage()) for banner in area._banners}
     assert all(icon.std() > 10 for icon in icons.values())  # drawn, not blank
     assert not np.array_equal(icons["warning"], icons["error"]) and not np.array_equal(icons["info"], icons["warning"])
+
+
+def test_the_fidelity_caution_is_said_in_full_where_it_begins_then_briefly(qtbot, spoken):
+    """Verify QA and review: below the model's range each step said the whole 40-word caution."""
+    from faceapp.core.manifest import FidelityRange
+    from faceapp.gui.fidelity_control import FidelityControl
+
+    control = FidelityControl(0.72)
+    qtbot.addWidget(control)
+    control.set_model_range(FidelityRange(0.7, "its prior draws thin lines around the eyes"), "tiny")
+    control.show()
+    control.activateWindow()
+    control.slider.setFocus()
+    qtbot.waitUntil(control.slider.hasFocus)
+    said = []
+    for _ in range(4):  # 0.71, 0.70, 0.69 (below: the caution begins), 0.68
+        qtbot.keyClick(control.slider, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda: len(spoken) > len(said))
+        said.append(spoken[-1][0])
+    assert "Caution" not in said[0] and len(said[2]) > 2 * len(said[1]) and said[3].endswith("fidelity 0.68. Caution")

@@ -68,6 +68,19 @@ def test_invalid_config_is_an_architecture_error():
                       device="meta")
 
 
+def test_memory_running_out_while_a_network_is_built_is_not_called_a_bad_configuration(monkeypatch):
+    """Review: every RuntimeError became "the configuration … is not valid", the memory running out too."""
+    import faceapp.core.loading as loading
+
+    def short_of_memory(config):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 2359296 bytes.")
+
+    monkeypatch.setitem(loading.ARCHITECTURES, "conv_restorer", short_of_memory)
+    with pytest.raises(RuntimeError, match="can't allocate memory") as raised:
+        build_network("conv_restorer", {})
+    assert not isinstance(raised.value, ArchitectureMismatchError)
+
+
 def test_full_prior_builds_on_meta_without_allocating(golden_dir):
     params = json.loads((golden_dir / "config_iddpm_ffhq512.json").read_text())["params"]
     model = build_network("iddpm_unet", params, device="meta")

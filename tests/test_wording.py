@@ -34,6 +34,9 @@ def test_the_step_clock_counts_sampled_steps_and_skips_faces_spared_whole():
     assert clock.steps_left(1, 2, 3, 8) == 5
     clock.advance(2, 2, 110.0)  # the next face's second step
     assert clock.steps == 4 and clock.steps_left(2, 4, 2, 8) == 6 + round(8 * 2 / 3)  # 2 of 3 faces sampled
+    clock.reset()  # a stage after the steps (repairing, then enlarging): its faces stay behind it (review:
+    assert clock.stepped and not clock.steps  # Restore all's time left counted the photo undone again)
+    assert not StepClock().stepped
 
 
 def test_the_faces_to_come_are_expected_to_be_spared_as_often_as_those_so_far():

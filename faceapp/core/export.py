@@ -242,6 +242,8 @@ def output_file_name(
             raise ValueError("a field may not convert its value ({stem!r}, {stem!s}); give {stem}")
         # a width or precision is checked before it is used: {stem:>1500000000} took 5 GB and 22 s to be
         # refused as too long (security QA: from a settings file restored from a backup, too)
+        if any(spec and "{" in spec for _, _, spec, _ in parsed):  # ({stem:>{seed}}: a width from the seed, review)
+            raise ValueError("a field's format may not hold another field")
         sizes = [int(number) for _, _, spec, _ in parsed if spec for number in re.findall(r"\d+", spec)]
         if sizes and max(sizes) > MAX_NAME_LENGTH:
             raise ValueError(f"a width of {max(sizes)} makes a name longer than the {MAX_NAME_LENGTH} {_NAME_UNITS} "
@@ -462,12 +464,13 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
     grey = photo is not None and photo.single_channel and fmt in _GREY_FORMATS
     dpi = (photo.dpi[0] * scale[0], photo.dpi[1] * scale[1]) if photo is not None and photo.dpi else None
     modified = datetime.now().astimezone().replace(microsecond=0)  # the result's modification date
-    own_xmp = (xmp_packets.result_packet(photo.xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
-               if photo is not None and photo.xmp else None)
-    if own_xmp is not None and xmp_packets.declares_a_dtd(own_xmp):
+    photo_xmp = photo.xmp if photo is not None else None
+    if photo_xmp and xmp_packets.declares_a_dtd(photo_xmp):  # (checked before any parse of it: review)
         log.warning("%s: its XMP metadata declares entities, which XMP never does (a trap for the program that "
                     "reads it next): it is left out of the result", name)
-        own_xmp = None
+        photo_xmp = None
+    own_xmp = (xmp_packets.result_packet(photo_xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
+               if photo_xmp else None)
     if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
         own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat())
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's

@@ -84,6 +84,10 @@ def build_network(arch: str, config: Mapping[str, Any], *, device=None) -> nn.Mo
         with torch.device(device):
             return factory(dict(config))
     except (TypeError, ValueError, RuntimeError) as exc:  # (RuntimeError: a negative or overflowing size)
+        from faceapp.core.devices import is_out_of_memory
+
+        if is_out_of_memory(exc):  # the memory ran out building a real network: not its configuration (review)
+            raise
         raise ArchitectureMismatchError(
             f'The configuration for the "{arch}" network is not valid: {exc}.'
         ) from exc

@@ -42,6 +42,7 @@ class StepClock:
     minute left with seconds to go)."""
 
     def __init__(self) -> None:
+        self.stepped = False  # whether any step was timed, a stage since or not (its faces are behind it)
         self.reset()
 
     def reset(self) -> None:
@@ -53,6 +54,7 @@ class StepClock:
 
     def advance(self, face_index: int, step: int, now: float) -> None:
         """Face ``face_index`` reached step ``step`` at time ``now``."""
+        self.stepped = True
         if self._last is None:
             self.started = now
         else:

@@ -136,7 +136,7 @@ class FidelityControl(QWidget):
         self._say_timer.setSingleShot(True)
         self._say_timer.setInterval(SAY_AFTER_MS)
         self._say_timer.timeout.connect(self._say)
-        self._caution_said: str | None = None  # the caution a screen reader was last told in full
+        self._caution_said = False  # whether a screen reader was last told a caution (in full as it began)
         self.slider.sliderReleased.connect(lambda: self.fidelityCommitted.emit(self.fidelity()))
         self.set_fidelity(fidelity)
         self._show(self.fidelity())
@@ -196,7 +196,7 @@ class FidelityControl(QWidget):
         self._say_timer.start()
 
     def _say(self) -> None:
-        caution = self.caution()
+        caution = self.caution() is not None  # (its words hold the value: compared, each step's differed: review)
         said = self._said if caution != self._caution_said else self._said.split(". Caution:")[0] + (
             ". Caution" if caution else "")
         self._caution_said = caution

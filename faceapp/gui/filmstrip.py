@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -135,7 +136,8 @@ class _CellDelegate(QStyledItemDelegate):
                 mark.moveTopLeft(thumb_box.topLeft() + QPoint(2, 2))
             else:
                 mark.moveCenter(thumb_box.center())
-            option.widget.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical).paint(painter, mark)
+            style = option.widget.style() if option.widget is not None else QApplication.style()
+            style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical).paint(painter, mark)
 
         text_left = thumb_box.right() + _PADDING_PX + 1
         text_width = option.rect.right() - _PADDING_PX - text_left

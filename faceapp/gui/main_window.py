@@ -832,7 +832,7 @@ class MainWindow(QMainWindow):
 
     def close_without_asking(self) -> None:
         """Close, discarding unsaved results without a question (a self-test, a script, a signal)."""
-        self._discard_ok = self._strokes_let_go = set(self.session.entries)
+        self._discard_ok, self._strokes_let_go = set(self.session.entries), set(self.session.entries)
         self.close()
 
     def _close_called_off(self) -> None:

@@ -512,8 +512,8 @@ class Session(QObject):
     def _say_quicker_way(self, path: Path, outcome: RestoreOutcome) -> None:
         """After a slow restore that sampled several seeds of a face, say once how to restore quicker
         (slow-laptop QA: 17 s a photo on one core, 5 s with one seed, and nothing said so)."""
-        seeds = self.prefs.seeds_per_face
         faces = outcome.result.faces
+        seeds = max((len(face.seeds) for face in faces), default=0)  # the run's, not the settings' now (review)
         sampled = len(faces) - len(spared_faces(outcome.result))  # (a spared face costs no seeds)
         if self._quicker_said or seeds < 2 or sampled < 1 or outcome.seconds < SLOW_RESTORE_SECONDS:
             return
@@ -542,7 +542,7 @@ class Session(QObject):
         if isinstance(item, str):  # a stage before the steps (loading the model) or after them (enlarging)
             in_album = self._album is not None and path in self._album.photos  # (Restore all: which photo, review)
             # a stage before the steps (loading) or after them (enlarging): none or all of its faces done
-            done = 1.0 if clock.steps else 0.0
+            done = 1.0 if clock.stepped else 0.0  # (not clock.steps: each stage resets it, review)
             self._stage_progress(path, item, clock, prefix=self._album_text(path, done) if in_album else "")
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)

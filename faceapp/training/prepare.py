@@ -93,9 +93,11 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
         raise
     counts = {name: splits.count(name) for name in ("train", "val", "test")}
     log(f"{out}: {counted(len(faces), 'face')} ({', '.join(f'{name} {n}' for name, n in counts.items())})")
-    if not counts["test"]:  # (verify QA: 2 faces, none held out, unsaid)
-        log("note: no face is held out for validation or for evaluate (there are fewer than 3): checkpoints are "
-            "validated on training faces")
+    few = " (there are fewer than 3 faces)" if len(faces) < 3 else ""  # (verify QA: 2 faces, none held out, unsaid)
+    if not counts["val"]:
+        log(f"note: no face is held out for validation{few}: checkpoints are validated on training faces")
+    if not counts["test"]:
+        log(f"note: no face is held out for evaluate{few}: `evaluate --data` has no test split to score")
     if left_out:
         listing = out / LEFT_OUT_NAME
         listing.write_text("".join(f"{reason}\n" for _, reason in left_out), encoding="utf-8")

@@ -463,7 +463,8 @@ def _with_root(roots: list[str], root: Path) -> list[str]:
     """``roots`` and ``root`` (the folder this run reads: --data, or its config's), once each. A run on
     your own faces, warm-started from faceapp's weights, was trained on both (own-model QA: its card
     named aaf256 alone)."""
-    return list(dict.fromkeys([*roots, str(root.resolve())]))  # (whole: a card is read elsewhere)
+    # by the folder's name: its path would carry the user's name into a card meant to be shared (review)
+    return list(dict.fromkeys([*roots, root.resolve().name]))
 
 
 #: Settings of a run that make its network: a checkpoint resumes only under a config that has them all the same.
