@@ -150,3 +150,18 @@ def test_a_run_stopped_by_a_bad_face_says_its_checkpoint_is_kept(dataset_dir, tm
     code = training_main(["train", "restorer_tiny", "--run-dir", str(run), "--data", str(bad), "--max-steps", "4"])
     err = capsys.readouterr().err
     assert code == 1 and "is not a decodable JPEG" in err and f"{run} keeps its last checkpoint" in err
+
+
+def test_prepare_writes_shard_after_shard_and_every_face_reads_back(images, tmp_path, monkeypatch):
+    """Review: every face was held in memory until the end (10 GB for 50,000); now each goes into its
+    shard as it is read, a new shard every SHARD_FACES."""
+    import faceapp.training.prepare as prepare
+
+    monkeypatch.setattr(prepare, "SHARD_FACES", 3)
+    made = prepare_faces(images, tmp_path / "data", log=quiet)
+    records = read_manifest(made.folder)
+    assert sorted({r.shard for r in records}) == ["faces-000.tar", "faces-001.tar", "faces-002.tar"]
+    for split in ("train", "val", "test"):
+        faces = FaceDataset(made.folder, split=split)
+        assert all(faces.image(i).shape == (256, 256, 3) for i in range(len(faces)))
+    assert sum(made.splits.values()) == len(records) == 8

@@ -540,9 +540,9 @@ class Session(QObject):
         if path in self.entries:
             self.entries[path].restore_started = True
         if isinstance(item, str):  # a stage before the steps (loading the model) or after them (enlarging)
-            in_album = self._album is not None and path in self._album.photos  # (Restore all: which photo, review)
             # a stage before the steps (loading) or after them (enlarging): none or all of its faces done
             done = 1.0 if clock.stepped else 0.0  # (not clock.steps: each stage resets it, review)
+            in_album = self.in_restore_all(path)  # (Restore all: which photo, review)
             self._stage_progress(path, item, clock, prefix=self._album_text(path, done) if in_album else "")
             return
         count, total = max(1, item.face_count), max(1, item.total_steps)
@@ -554,7 +554,7 @@ class Session(QObject):
         if left and self.prefs.upscale > 1:  # (slow-laptop QA: "a few seconds left", then 13 s of enlarging ×4)
             left += f" for the faces, then enlarging ×{self.prefs.upscale}"
         text += left
-        if self._album is not None and path in self._album.photos:
+        if self.in_restore_all(path):
             text = self._album_text(path, fraction) + text
         self.workingOn.emit(path, index)
         self._set_state(path, f"restoring {percent(fraction)}")

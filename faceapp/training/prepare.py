@@ -66,25 +66,31 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
     if not files:
         raise DatasetError(f"no images in {source} (faceapp reads {', '.join(sorted(PHOTO_SUFFIXES))})")
     cut = _FaceCutter(detector_dir) if align else None
-    faces: list[tuple[Path, np.ndarray]] = []
     left_out: list[tuple[Path, str]] = []
-    for number, path in enumerate(files, 1):
-        try:
-            faces.append((path, cut(path) if cut is not None else _aligned_crop(path)))
-        except (DetectorUnavailableError, DeviceError):
-            raise  # (every image would meet it)
-        except FaceappError as exc:
-            left_out.append((path, _why(path, source, exc)))
-        if number % 500 == 0:
-            log(f"{number} of {len(files)} images read")
-    if not faces:
-        raise DatasetError(f"no usable face in {source}: {_reasons(left_out)}")
-    splits = _splits([path.relative_to(source) for path, _ in faces], val_fraction, test_fraction)
     partial = out.parent / f".{out.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)  # (one a stopped prepare left)
     partial.mkdir(parents=True)
     try:
-        _write(partial, faces, splits, source)
+        # each face goes into its shard as it is read (review: all held in memory, 10 GB for 50,000 faces);
+        # the splits, drawn once every usable face is known, are the manifest's alone
+        with _ShardWriter(partial) as shards:
+            for number, path in enumerate(files, 1):
+                try:
+                    face = cut(path) if cut is not None else _aligned_crop(path)
+                except (DetectorUnavailableError, DeviceError):
+                    raise  # (every image would meet it)
+                except (FaceappError, cv2.error, ValueError) as exc:  # (an odd image, not the run: review)
+                    left_out.append((path, _why(path, source, exc)))
+                else:
+                    shards.add(face, path.relative_to(source).as_posix())
+                if number % 500 == 0:
+                    log(f"{number} of {len(files)} images read")
+        rows = shards.rows
+        if not rows:
+            raise DatasetError(f"no usable face in {source}: {_reasons(left_out)}")
+        splits = _splits([Path(row["source"]) for row in rows], val_fraction, test_fraction)
+        with (partial / "manifest.jsonl").open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps({**row, "split": split}, ensure_ascii=False) + "\n" for row, split in zip(rows, splits))
         if out.exists():
             out.rmdir()  # (empty: checked above)
         os.replace(partial, out)
@@ -92,8 +98,8 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
         shutil.rmtree(partial, ignore_errors=True)
         raise
     counts = {name: splits.count(name) for name in ("train", "val", "test")}
-    log(f"{out}: {counted(len(faces), 'face')} ({', '.join(f'{name} {n}' for name, n in counts.items())})")
-    few = " (there are fewer than 3 faces)" if len(faces) < 3 else ""  # (verify QA: 2 faces, none held out, unsaid)
+    log(f"{out}: {counted(len(rows), 'face')} ({', '.join(f'{name} {n}' for name, n in counts.items())})")
+    few = " (there are fewer than 3 faces)" if len(rows) < 3 else ""  # (verify QA: 2 faces, none held out, unsaid)
     if not counts["val"]:
         log(f"note: no face is held out for validation{few}: checkpoints are validated on training faces")
     if not counts["test"]:
@@ -182,22 +188,35 @@ def _splits(names: list[Path], val_fraction: float, test_fraction: float) -> lis
     return splits
 
 
-def _write(folder: Path, faces: list[tuple[Path, np.ndarray]], splits: list[str], source: Path) -> None:
-    rows = []
-    for start in range(0, len(faces), SHARD_FACES):
-        shard = f"faces-{start // SHARD_FACES:03d}.tar"
-        with tarfile.open(folder / shard, "w", format=tarfile.USTAR_FORMAT) as tar:
-            for number in range(start, min(start + SHARD_FACES, len(faces))):
-                path, rgb = faces[number]
-                ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                                        [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-                if not ok:
-                    raise DatasetError(f"{path.name}: could not be encoded as JPEG")
-                key = f"face{number:06d}"
-                info = tarfile.TarInfo(f"{key}.jpg")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data.tobytes()))
-                rows.append({"key": key, "shard": shard, "split": splits[number],
-                             "source": path.relative_to(source).as_posix()})
-    with (folder / "manifest.jsonl").open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+class _ShardWriter:
+    """Tar shards of :data:`SHARD_FACES` JPEG faces each, written as the faces come; ``rows``: each
+    face's key, shard and source (its path in the images' folder)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.rows: list[dict[str, str]] = []
+        self._tar: tarfile.TarFile | None = None
+
+    def __enter__(self) -> _ShardWriter:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self._tar is not None:
+            self._tar.close()
+
+    def add(self, rgb: np.ndarray, source: str) -> None:
+        number = len(self.rows)
+        shard = f"faces-{number // SHARD_FACES:03d}.tar"
+        if number % SHARD_FACES == 0:
+            if self._tar is not None:
+                self._tar.close()
+            self._tar = tarfile.open(self.folder / shard, "w", format=tarfile.USTAR_FORMAT)  # noqa: SIM115
+        ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise DatasetError(f"{source}: could not be encoded as JPEG")
+        key = f"face{number:06d}"
+        info = tarfile.TarInfo(f"{key}.jpg")
+        info.size = len(data)
+        assert self._tar is not None
+        self._tar.addfile(info, io.BytesIO(data.tobytes()))
+        self.rows.append({"key": key, "shard": shard, "source": source})
