@@ -193,6 +193,11 @@ class FaceResult:
             candidate = records[candidate].source
         return chain[::-1]
 
+    def sampled_from(self, candidate: int) -> int:
+        """The sampled candidate that ``candidate`` is, or that the refinement passes leading to it started from."""
+        passes = self.refinement_of(candidate)
+        return passes[0].source if passes else candidate
+
     def refinement_distance(self, candidate: int) -> float | None:
         """How far the refinement passes that led to ``candidate`` moved the face in all: the RMS
         difference in grey levels from the candidate they started from (None for a sampled candidate)."""
@@ -879,8 +884,7 @@ def iter_resample_face(
     face = result.faces[face_index]
     passes = {r.candidate for r in face.refinements}
     sampled = [i for i in range(len(face.candidates)) if i not in passes]
-    chain = face.refinement_of(face.chosen)
-    chosen = sampled.index(chain[0].source if chain else face.chosen)
+    chosen = sampled.index(face.sampled_from(face.chosen))
     seeds = [face.seeds[i] for i in sampled]
     flagged = dataclasses.replace(face.face, diffuse_anyway=diffuse_anyway)
     _check(should_cancel)
@@ -957,8 +961,8 @@ def carry_choices(previous: PhotoResult | None, result: PhotoResult) -> tuple[Ph
     for face in previous.faces:
         if face.chosen == 0:  # the first seed: nothing chosen
             continue
-        chain = face.refinement_of(face.chosen)
-        chosen_before[face.face.index] = (face.seeds[chain[0].source if chain else face.chosen], bool(chain))
+        source = face.sampled_from(face.chosen)
+        chosen_before[face.face.index] = (face.seeds[source], source != face.chosen)
     lost = []
     for position, face in enumerate(result.faces):
         if face.face.index not in chosen_before:

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError, FaceappError
 from faceapp.core.loading import load_network
 from faceapp.core.tempfiles import plain_file_mode
-from faceapp.training.config import ConfigError
+from faceapp.training.config import ConfigError, parse_config
 
 CHECKPOINT_NAME = "last.pt"
 PORTABLE_NAME = "ema.safetensors"
@@ -105,6 +105,19 @@ def load_checkpoint(path: Path, *, map_location="cpu") -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a damaged file
         raise CorruptModelError(f"training checkpoint {path} cannot be read ({exc}); delete it to start over") from None
+
+
+def data_roots(stored, config_text) -> list[str]:
+    """The data folders that weights (a checkpoint's, a portable file's ``stored`` values) were trained
+    on, with those of the weights they were warm-started from: as their trainer recorded them, or,
+    where the file is older than that record, its config's ``data.root`` (none if that cannot be read)."""
+    recorded = stored.get("data_roots")
+    if isinstance(recorded, list) and recorded and all(isinstance(root, str) for root in recorded):
+        return list(recorded)
+    try:
+        return [str(parse_config(config_text, where="the weights' config").data.root)]
+    except (FaceappError, TypeError, ValueError):
+        return []
 
 
 def save_portable(path: Path, *, state_dict: dict, metadata: dict[str, object]) -> None:

@@ -24,6 +24,7 @@ from faceapp.training.checkpoint import (
     PORTABLE_NAME,
     checkpoint_path,
     checkpoint_step,
+    data_roots,
     load_run_weights,
     run_weights_path,
 )
@@ -183,8 +184,7 @@ def export_model(
                           "export), and its card may hold what no export writes. Give another --name, or --replace to "
                           "replace its files and its card. Nothing was written.")
 
-    by_network = {"restorer": _data_roots(loaded["restorer"][1], restorer_cfg),
-                  "prior": _data_roots(loaded["prior"][1], prior_cfg)}
+    by_network = {kind: data_roots(meta, meta.get("config")) for kind, (_, meta) in loaded.items()}
     roots = by_network["restorer"] + by_network["prior"]
     data = _data_note(by_network)
     aaf256, own_data = any(map(_is_aaf256, roots)), not all(map(_is_aaf256, roots))
@@ -330,15 +330,6 @@ def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:
         f"(λ = {p.vlb_weight:g}), timesteps ≤ {p.focus_max_timestep} drawn {p.focus_prob:.0%} of the time, "
         f"EMA of the weights. The exact configurations follow."
     )
-
-
-def _data_roots(meta, cfg) -> list[str]:
-    """The data folders a run's weights were trained on: as its trainer recorded them (with those of
-    the weights it warm-started from), else, for weights older than that record, its config's."""
-    recorded = meta.get("data_roots")
-    if isinstance(recorded, list) and recorded and all(isinstance(root, str) for root in recorded):
-        return recorded
-    return [str(cfg.data.root)]
 
 
 def _is_aaf256(root: str) -> bool:

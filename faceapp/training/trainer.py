@@ -415,7 +415,7 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         # checkpoints written before samples were counted: every step had this config's batch
         samples = int(state.get("samples_seen", step * cfg.train.batch_size))
         return (step, int(state.get("warmup_from", 0)), float(state.get("train_seconds", 0.0)), samples,
-                _data_roots(state, cfg.source))
+                ckpt.data_roots(state, cfg.source))
     if warm_start:
         warm_start = ckpt.run_weights_path(warm_start)
         if not warm_start.is_file():
@@ -443,20 +443,8 @@ def _restore(run_dir, cfg, model, ema, optimizer, *, warm_start, device, log) ->
         step = int(meta.get("step", 0))
         log(f"warm start from {warm_start} (EMA weights of step {step}; fresh optimiser)")
         samples = int(meta.get("samples_seen", step * cfg.train.batch_size))
-        return step, step, float(meta.get("train_seconds", 0.0)), samples, _data_roots(meta, meta.get("config"))
+        return step, step, float(meta.get("train_seconds", 0.0)), samples, ckpt.data_roots(meta, meta.get("config"))
     return 0, 0, 0.0, 0, []
-
-
-def _data_roots(stored, config_text) -> list[str]:
-    """The data folders that weights (a checkpoint's, a portable file's ``stored`` values) were trained
-    on: as recorded, or, where the file is older than that record, its config's ``data.root``."""
-    recorded = stored.get("data_roots")
-    if isinstance(recorded, list) and all(isinstance(root, str) for root in recorded):
-        return list(recorded)
-    try:
-        return [str(parse_config(config_text, where="the weights' config").data.root)]
-    except (FaceappError, TypeError, ValueError):
-        return []
 
 
 def _with_root(roots: list[str], root: Path) -> list[str]:
