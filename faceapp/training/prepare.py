@@ -156,13 +156,13 @@ class _FaceCutter:
         self.template = face_template("ffhq5", FACE_SIZE)
 
     def __call__(self, path: Path) -> np.ndarray:
-        from faceapp.core.faces import align_face
+        from faceapp.core.faces import align_face, select_faces
 
         rgb = _read_srgb(path)
-        found = self.detector.detect(rgb)
+        found = select_faces(self.detector.detect(rgb), "largest", image_size=(rgb.shape[1], rgb.shape[0]))
         if not found:
             raise DatasetError(f"{path.name}: no face found")
-        face = max(found, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        face = found[0]
         crop, affine = align_face(rgb, face.landmarks, template=self.template, size=FACE_SIZE)
         enlargement = math.sqrt(abs(np.linalg.det(affine[:, :2])))
         if enlargement > MAX_ENLARGEMENT:
