@@ -2,8 +2,8 @@
 
 A batch run by cron mails whatever it writes; there only an error should be written (sysadmin QA:
 every nightly run mailed some thirty lines of notes, progress and its summary). Every note of a
-restore, and the line of each photo restored, goes through :func:`say`; :func:`notes_silenced` holds them back for a run. Errors are
-never held back.
+restore, and the line of each photo restored, goes through :func:`say`; :func:`notes_silenced`
+holds them back for a run. Errors are never held back.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ with the mouse and shows its mask on the "before" side (over the whole photo whi
 
 A transparent child of :class:`~faceapp.gui.compare_view.CompareView` covering it. While the
 brush is on, a left drag paints (a right drag, a pen's eraser end, or any drag with the eraser on,
-erases) in photo pixels through the view's own transform, so zoom and pan are respected; while it is off, the
-mouse passes through to the view. With the view focused the brush also paints from the keyboard
+erases) in photo pixels through the view's own transform, so zoom and pan are respected; while it
+is off, the mouse passes through to the view. With the view focused the brush also paints from the keyboard
 (QA: it could be used with a mouse only): an arrow key places the brush where the pointer was or
 in the middle of the "before" side shown (not under the split's handle, QA), the arrows move it by
 its radius, Shift with arrows paints as it moves (one stroke until Shift is let go, undone at once,
@@ -58,6 +58,15 @@ def mask_outline(mask: np.ndarray) -> QPainterPath:
             path.lineTo(float(x), float(y))
         path.closeSubpath()
     return path
+
+
+def _ring_pens() -> tuple[QPen, QPen]:
+    """How the brush's ring and the painted areas' edges are drawn: black, and white dashes over it,
+    seen on light and dark photos alike; widths in screen pixels whatever the painter's scale."""
+    pens = QPen(QColor(0, 0, 0), 3), QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine)
+    for pen in pens:
+        pen.setCosmetic(True)
+    return pens
 
 
 def _clamped(radius: float) -> float:
@@ -236,8 +245,7 @@ class DamageOverlay(QWidget):
         if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             event.ignore()
             return
-        self._begin(event.position(), erase=self._eraser or event.button() == Qt.MouseButton.RightButton
-                    or event.pointerType() == QPointingDevice.PointerType.Eraser)
+        self._begin(event.position(), erase=self._erases(event))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._move(event.position())
@@ -254,13 +262,17 @@ class DamageOverlay(QWidget):
             if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
                 event.ignore()
                 return
-            self._begin(event.position(), erase=self._eraser or event.button() == Qt.MouseButton.RightButton
-                        or event.pointerType() == QPointingDevice.PointerType.Eraser)
+            self._begin(event.position(), erase=self._erases(event))
         elif kind == QEvent.Type.TabletMove:
             self._move(event.position())
         elif kind == QEvent.Type.TabletRelease:
             self._end()
         event.accept()
+
+    def _erases(self, event: QMouseEvent | QTabletEvent) -> bool:
+        """Whether the stroke this press begins erases: the eraser on, a right button, a pen's eraser end."""
+        return (self._eraser or event.button() == Qt.MouseButton.RightButton
+                or event.pointerType() == QPointingDevice.PointerType.Eraser)
 
     def _begin(self, position: QPointF, *, erase: bool) -> None:
         p = self._view.widget_to_image(position)
@@ -293,8 +305,7 @@ class DamageOverlay(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.translate(target.topLeft())
         painter.scale(target.width() / self._image.width(), target.height() / self._image.height())
-        for pen in (QPen(QColor(0, 0, 0), 3), QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine)):
-            pen.setCosmetic(True)  # (widths in screen pixels, whatever the zoom)
+        for pen in _ring_pens():
             painter.setPen(pen)
             painter.drawPath(self._outline)
         painter.restore()
@@ -323,7 +334,6 @@ class DamageOverlay(QWidget):
         if self._brush and ring is not None:
             radius = self._radius * self._view.zoom()
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(QPen(QColor(0, 0, 0), 3))  # under the dashes: seen on light photos too
-            painter.drawEllipse(ring, radius, radius)
-            painter.setPen(QPen(QColor(255, 255, 255), 1, Qt.PenStyle.DashLine))
-            painter.drawEllipse(ring, radius, radius)
+            for pen in _ring_pens():
+                painter.setPen(pen)
+                painter.drawEllipse(ring, radius, radius)

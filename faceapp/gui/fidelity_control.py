@@ -196,11 +196,10 @@ class FidelityControl(QWidget):
         self._say_timer.start()
 
     def _say(self) -> None:
-        caution = self.caution() is not None  # (its words hold the value: compared, each step's differed: review)
-        said = self._said if caution != self._caution_said else self._said.split(". Caution:")[0] + (
-            ". Caution" if caution else "")
-        self._caution_said = caution
-        announce(self.slider, said)
+        said, caution = self._said
+        begins = bool(caution) != self._caution_said  # (not its words, which hold the value: review)
+        self._caution_said = bool(caution)
+        announce(self.slider, said + (f". Caution: {caution}" if begins else ". Caution") if caution else said)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -237,7 +236,6 @@ class FidelityControl(QWidget):
         self.value_label.setToolTip(tip)
         # screen readers would read the slider's inverted 0–100 position: give them the fidelity
         said = f"{fidelity_words(fidelity)}, fidelity {fidelity:.2f}"
-        caution_said = f". Caution: {caution}" if caution else ""
-        self._said = said + caution_said
+        self._said = said, caution  # (what a screen reader is told once the keys rest: _say)
         self.slider.setAccessibleDescription(f"{said} (1 keeps the photo's face, 0 lets the model invent the most)"
-                                             + caution_said)
+                                             + (f". Caution: {caution}" if caution else ""))
