@@ -893,7 +893,8 @@ def run_restore(args: argparse.Namespace) -> int:
             except Exception as exc:  # a bug or an unforeseen library error: fail this input, go on
                 from faceapp.core.devices import as_out_of_memory
 
-                if isinstance(plain := as_out_of_memory(exc), FaceappError):  # the memory ran out: said so
+                if isinstance(plain := as_out_of_memory(exc, seeds_setting="--seeds", upscale_setting="--upscale"),
+                              FaceappError):  # the memory ran out: said so
                     fail(plain_text(str(plain)), plain.kind)
                     bar.write(f"error: {path_text(path)}: {message_text(str(plain))}", file=sys.stderr)
                 else:

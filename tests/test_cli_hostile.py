@@ -535,7 +535,7 @@ def test_memory_running_out_is_said_with_the_way_out_not_as_a_bug(tmp_path, test
 
     monkeypatch.setattr(cli.application, "iter_restore", short_of_memory)
     code, _, err = _run(capsys, source, "-o", tmp_path / "out", "--no-progress", "--face-box", "70,40,140,130")
-    assert code == 1 and "Out of memory" in err and "fewer seeds per face or a smaller upscale" in err
+    assert code == 1 and "Out of memory" in err and "fewer seeds per face (--seeds) or a smaller upscale (--upscale)" in err
     assert "unexpected" not in err and "Traceback" not in err
 
 

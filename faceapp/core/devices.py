@@ -139,14 +139,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "allocate memory" in text)
 
 
-def as_out_of_memory(exc: BaseException) -> BaseException:
+def as_out_of_memory(exc: BaseException, *, seeds_setting: str = "", upscale_setting: str = "") -> BaseException:
     """``exc``, or, where it is the memory running out (:func:`is_out_of_memory`) outside the
     engine's own handling (a model loading, a photo enlarged), an :class:`OutOfMemoryError` that
-    says what to do (slow-laptop QA: the allocator's own words, as an unexpected error)."""
+    says what to do (slow-laptop QA: the allocator's own words, as an unexpected error).
+    ``seeds_setting``, ``upscale_setting``: where the front-end sets them (``--seeds``, a Settings
+    row), named in the advice (QA: "fewer seeds or a smaller upscale" did not say where)."""
     if isinstance(exc, FaceappError) or not is_out_of_memory(exc):
         return exc
+
+    def where(setting: str) -> str:
+        return f" ({setting})" if setting else ""
+
     error = OutOfMemoryError("Out of memory: the computer's memory ran out during this run. Close other programs, "
-                             "or use fewer seeds per face or a smaller upscale, and try again.")
+                             f"or use fewer seeds per face{where(seeds_setting)} or a smaller upscale"
+                             f"{where(upscale_setting)}, and try again.")
     error.__cause__ = exc
     return error
 

@@ -197,6 +197,7 @@ def expand_paths(paths: list[Path]) -> ExpandedPaths:
 SMALLEST_FACE_SETTING = "Settings ▸ Smallest face"
 SIXTEEN_BIT_SETTING = "Settings ▸ 16-bit photos"
 UPSCALE_SETTING = "Settings ▸ Background upscale"
+SEEDS_SETTING = "Settings ▸ Seeds per face"
 FORMAT_SETTING = "Settings ▸ Format"
 
 

@@ -63,6 +63,7 @@ from faceapp.core.wording import counted, duration, listed, percent, time_left
 from faceapp.gui.backend import (
     FORMAT_SETTING,
     SAVES_KEPT,
+    SEEDS_SETTING,
     SIXTEEN_BIT_SETTING,
     CoreBackend,
     ExportSnapshot,
@@ -519,7 +520,7 @@ class Session(QObject):
             return
         self._quicker_said = True
         self.note.emit(f"{path.name} took {duration(outcome.seconds)}, each face sampled for {seeds} seeds. For "
-                       "quicker restores, Settings ▸ Seeds per face 1 samples each face once (More, in the seed "
+                       f"quicker restores, {SEEDS_SETTING} 1 samples each face once (More, in the seed "
                        "gallery, samples other seeds of a face when you want them).", path)
 
     def in_restore_all(self, path: Path) -> bool:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from faceapp.core.errors import Cancelled, FaceappError
 from faceapp.core.host_memory import return_freed_memory
+from faceapp.gui.backend import SEEDS_SETTING, UPSCALE_SETTING
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class _Worker(QObject):
         except Exception as raised:  # reported to the user; a bug's traceback goes to the log
             from faceapp.core.devices import as_out_of_memory  # (torch: loaded by the jobs that need it)
 
-            error = as_out_of_memory(raised)
+            error = as_out_of_memory(raised, seeds_setting=SEEDS_SETTING, upscale_setting=UPSCALE_SETTING)
             if isinstance(error, FaceappError):  # a photo, a disk or a model the user can act on: no traceback
                 log.warning("background job %d failed: %s", job_id, error)
             else:
