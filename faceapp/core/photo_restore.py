@@ -201,10 +201,8 @@ class FaceResult:
     def refinement_distance(self, candidate: int) -> float | None:
         """How far the refinement passes that led to ``candidate`` moved the face in all: the RMS
         difference in grey levels from the candidate they started from (None for a sampled candidate)."""
-        passes = self.refinement_of(candidate)
-        if not passes:
-            return None
-        return pass_change(self.candidates[passes[0].source], self.candidates[candidate])
+        source = self.sampled_from(candidate)
+        return None if source == candidate else pass_change(self.candidates[source], self.candidates[candidate])
 
     def seeds_alike(self) -> bool:
         """Whether every seed gave the same face (refinement passes aside): e.g. a face kept as the
