@@ -13,24 +13,25 @@ import sys
 
 from faceapp.cli_json import JsonNotWritten, asks_for_restore_json, print_json, unreached_document
 from faceapp.cli_stderr import tolerant_stderr
-from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
+from faceapp.core.termination import EXIT_INTERRUPTED, stops_deferred, terminate_like_interrupt
 
 
 def main() -> int:
     """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading (or
     before its command handles stops itself: parsing its arguments)."""
-    argv, inputs = sys.argv[1:], []
     with tolerant_stderr():
-        return _run(argv, inputs)
+        return _run(sys.argv[1:])
 
 
-def _run(argv: list[str], inputs: list) -> int:
+def _run(argv: list[str]) -> int:
+    inputs: list[str] = []  # the inputs named, once read
     try:
         with terminate_like_interrupt():
             if asks_for_restore_json(argv):  # what a stop while loading lists as not reached: read first,
-                from faceapp.cli_parser import inputs_named  # while stops are handled (review: read in the
+                with stops_deferred():  # whole (fault QA: a stop in its first 0.3 s listed no inputs)
+                    from faceapp.cli_parser import inputs_named
 
-                inputs = inputs_named(argv)  # handler, a second Ctrl-C gave a traceback and no document)
+                    inputs = inputs_named(argv)
             from faceapp.cli import main as run_command
 
             return run_command()

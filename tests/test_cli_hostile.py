@@ -453,8 +453,8 @@ def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_
     """QA: Ctrl-C in the first seconds of a `--json` run left stdout empty, and a script parsing it
     failed (README: only a usage error prints no document). Stopped while the command loads, or
     while it lists the photos of the folders given, the document says nothing was restored, and
-    lists the inputs named as not reached (fault QA: "inputs": 0, nothing to retry); stopped while
-    it reads them, none (review: read in the stop's handler, a second stop gave no document)."""
+    lists the inputs named as not reached (fault QA: "inputs": 0, nothing to retry), stopped while
+    it reads them too (they are read once the stop is handled, further stops ignored)."""
     script = textwrap.dedent(f"""
         import os, signal, sys
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a job in the background
@@ -479,7 +479,7 @@ def test_a_stop_before_the_batch_starts_still_gives_json_its_document(when, tmp_
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr
     document = json.loads(done.stdout)
-    named = [] if when == "parsing" else [{"input": str(tmp_path), "status": "not_reached"}]
+    named = [{"input": str(tmp_path), "status": "not_reached"}]
     assert document["inputs"] == len(named) and document["restored"] == 0 and document["results"] == named
 
 

@@ -51,3 +51,29 @@ def terminate_like_interrupt() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+
+@contextlib.contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Within the block, SIGINT and the signals of :func:`terminate_like_interrupt` wait: the first
+    that came is raised as it would have been (KeyboardInterrupt, :class:`Terminated`) once the
+    block is done (main thread only). For work a stop must not cut in two: a module half imported
+    may not import again (numpy)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+
+    def wait(signum, _frame) -> None:
+        came.append(signum)
+
+    previous = {signum: signal.signal(signum, wait)
+                for signum in (signal.SIGINT, *SIGNALS) if signal.getsignal(signum) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if came:
+        raise KeyboardInterrupt() if came[0] == signal.SIGINT else Terminated(came[0])
