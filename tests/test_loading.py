@@ -281,6 +281,24 @@ def test_file_without_tensors_is_corrupt(tmp_path):
         read_state_dict(path)
 
 
+def test_a_file_of_too_many_tensors_is_refused_before_they_are_made(tmp_path, monkeypatch):
+    """Security QA: a file of 1.5 million empty tensors took 30 s and 2.9 GB before it was refused;
+    the header's count is read first, and the tensors are never made."""
+    import safetensors.torch
+
+    from faceapp.core import loading
+
+    path = tmp_path / "many.safetensors"
+    safetensors.torch.save_file({f"t{i}": torch.zeros(0) for i in range(12)}, str(path))
+    monkeypatch.setattr(loading, "MAX_TENSORS", 11)
+    monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: pytest.fail("the tensors were made"))
+    with pytest.raises(CorruptModelError, match="declares 12 tensors"):
+        read_state_dict(path)
+    monkeypatch.undo()  # (load_file back)
+    monkeypatch.setattr(loading, "MAX_TENSORS", 12)  # as many as allowed: read
+    assert len(read_state_dict(path)) == 12
+
+
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no_such_file.pth"):
         read_state_dict(tmp_path / "no_such_file.pth")
