@@ -37,6 +37,9 @@ OUTPUT_FORMATS: tuple[str, ...] = get_args(OutputFormat)[1:]
 #: What a result keeps of its photo's metadata (:mod:`faceapp.core.sharing`).
 Metadata = Literal["all", "no-location", "none"]
 METADATA_KINDS: tuple[str, ...] = get_args(Metadata)
+#: The window's colours: the desktop's theme, or light or dark whatever the desktop's.
+Appearance = Literal["system", "light", "dark"]
+APPEARANCES: tuple[str, ...] = get_args(Appearance)
 #: Photo files the front-ends open (folders are searched for these).
 #: The suffixes of the photos a folder gives (.jfif and .jpe: JPEGs as browsers and old Windows
 #: programs name them; format QA).
@@ -56,7 +59,8 @@ DEVICE_NAME = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 #: compared themselves), what Refine does, how and where results are written, and grain matching
 #: (the window switches a result's grain without restoring again: PhotoResult.with_grain).
 NOT_RESTORATION = frozenset({"face_selection", "min_face_size", "include_unsure_faces", "refine_passes", "output_folder", "name_pattern",
-                             "export_format", "quality", "keep_16_bits", "metadata", "auto_start", "match_grain"})
+                             "export_format", "quality", "keep_16_bits", "metadata", "auto_start", "match_grain",
+                             "appearance"})
 
 
 @dataclass(frozen=True, config={"extra": "forbid"})
@@ -77,7 +81,8 @@ class Preferences:
     (checked when a name is made: :func:`faceapp.core.export.output_file_name`). keep_16_bits: a
     16-bit photo's result is written in 16 bits where the format holds them (PNG; TIFF from a grey one).
     metadata: what a result keeps of its photo's metadata, "all", "no-location" or "none"
-    (:mod:`faceapp.core.sharing`).
+    (:mod:`faceapp.core.sharing`). auto_start, appearance: the window's own (restore what is dropped at
+    once; its colours, :data:`Appearance`).
     """
 
     device: str = "auto"
@@ -106,6 +111,7 @@ class Preferences:
     keep_16_bits: bool = True
     metadata: Metadata = "all"
     auto_start: bool = False
+    appearance: Appearance = "system"
 
     @field_validator("device")
     @classmethod

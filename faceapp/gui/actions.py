@@ -95,14 +95,15 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 
 #: menu title → action names; None is a separator, "recent" the Open recent submenu, "faces" the
 #: Faces submenu (one checkable entry per face of the photo shown: the keyboard's way to switch a
-#: face on or off, as a click on its box does).
+#: face on or off, as a click on its box does), "appearance" the Appearance submenu (the window's
+#: colours: :mod:`faceapp.gui.appearance`).
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
               "remove", None, "quit"],
     "&Edit": ["undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
-              None, "next_photo", "previous_photo", None, "gallery"],
+              None, "next_photo", "previous_photo", None, "gallery", None, "appearance"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
     "&Help": ["shortcuts", "log_folder", "about", "about_qt"],
@@ -114,8 +115,9 @@ TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "can
 
 def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str, QMenu]:
     """Fill the window's menu bar and add its toolbar; returns the (empty) submenus the window
-    fills when they open: "recent" (Open recent) and "faces"."""
-    submenus = {"recent": QMenu("Open re&cent", window), "faces": QMenu("Fac&es", window)}
+    fills: "recent" (Open recent) and "faces" when they open, "appearance" once."""
+    submenus = {"recent": QMenu("Open re&cent", window), "faces": QMenu("Fac&es", window),
+                "appearance": QMenu("&Appearance", window)}
     submenus["faces"].setToolTipsVisible(True)
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLineF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -200,6 +200,11 @@ class FidelityControl(QWidget):
         begins = bool(caution) != self._caution_said  # (not its words, which hold the value: review)
         self._caution_said = bool(caution)
         announce(self.slider, said + (f". Caution: {caution}" if begins else ". Caution") if caution else said)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the caution's amber made for it
+            self._show(self.fidelity())  # (dark-mode QA: dark brown on dark, 2.4:1, until the slider moved)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)

@@ -13,7 +13,15 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent
+from PySide6.QtGui import (
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeyEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -32,6 +40,7 @@ from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
 from faceapp.gui.actions import build_actions, install_menus
 from faceapp.gui.announcer import announce
+from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
@@ -108,6 +117,14 @@ class MainWindow(QMainWindow):
         self.recent_menu, self.faces_menu = submenus["recent"], submenus["faces"]
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self.faces_menu.aboutToShow.connect(self._fill_faces)
+        self._appearances = QActionGroup(self)
+        for name, text in APPEARANCE_NAMES.items():
+            choice = submenus["appearance"].addAction(text)
+            choice.setCheckable(True)
+            choice.setData(name)
+            self._appearances.addAction(choice)
+        self._appearances.triggered.connect(self._choose_appearance)
+        self.show_appearance()
         self._wire()
         self._restore_window_state()
         self._refresh_enabled()
@@ -498,6 +515,18 @@ class MainWindow(QMainWindow):
             return
         self.setWindowTitle(f"{path_text(self.current.name)}[*] — faceapp")
         self.setWindowModified(self.current in self.exports.unsaved())
+
+    def show_appearance(self) -> None:
+        """Give the window the colours of the settings' appearance, and tick it in View ▸ Appearance."""
+        appearance = self.session.prefs.appearance
+        apply_appearance(appearance)
+        for choice in self._appearances.actions():
+            choice.setChecked(choice.data() == appearance)
+
+    def _choose_appearance(self, choice) -> None:
+        self.session.prefs = dataclasses.replace(self.session.prefs, appearance=choice.data())
+        self.save_settings(self.session.prefs)
+        self.show_appearance()
 
     def show_photo_text(self) -> None:
         """The panel's words about the photo shown, again (unless a job's progress has the panel)."""

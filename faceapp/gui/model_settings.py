@@ -59,6 +59,7 @@ class ModelSettings:
     def apply_preferences(self, prefs: Preferences) -> None:
         """Use ``prefs`` from now on (the next run; grain matching at once) and show them."""
         self._window.session.use_preferences(prefs)
+        self._window.show_appearance()  # (Reset every field: the desktop's colours again)
         self.show_fidelity()
         self.show_model_and_device()
         self.show_save_destination()

@@ -92,6 +92,12 @@ def _untinted_icon(pixmap: QPixmap) -> QIcon:
 _BUSY_TIP = "Available once the restores running now are done (they run one at a time; Cancel stops them)."
 
 
+#: The candidates' frames: the chosen one's in the highlight colour.
+_LIST_STYLE = ("QListWidget::item { border: 2px solid transparent; border-radius: 3px; }"
+               "QListWidget::item:selected { border-color: palette(highlight); background: transparent;"
+               " color: palette(text); }")
+
+
 class SeedGallery(QWidget):
     """Thumbnails of one face's K candidates, a face selector and a "More" button."""
 
@@ -131,9 +137,7 @@ class SeedGallery(QWidget):
         self._list.setSpacing(4)
         self._list.setUniformItemSizes(True)
         # the chosen candidate is framed, its thumbnail shown as it is (see _untinted_icon)
-        self._list.setStyleSheet("QListWidget::item { border: 2px solid transparent; border-radius: 3px; }"
-                                 "QListWidget::item:selected { border-color: palette(highlight); background: transparent;"
-                                 " color: palette(text); }")
+        self._list.setStyleSheet(_LIST_STYLE)
 
         header = QHBoxLayout()
         header.addWidget(section_title("Seed gallery"))
@@ -343,6 +347,12 @@ class SeedGallery(QWidget):
     def _on_more(self) -> None:
         if self.current_face() >= 0:
             self.moreRequested.emit(self.current_face())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the list's style sheet took the
+            self._list.setStyleSheet("")  # old palette when it was applied (dark-mode QA: a white list in a
+            self._list.setStyleSheet(_LIST_STYLE)  # dark window until faceapp restarted)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if watched is self._list.viewport() and event.type() == QEvent.Type.Resize:

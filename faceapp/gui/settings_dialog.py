@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -340,9 +340,7 @@ class SettingsDialog(QDialog):
         defaults.clicked.connect(self.restore_defaults)
         self.problem = PlainLabel()  # why OK did not close the dialog
         self.problem.setWordWrap(True)
-        palette = self.problem.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, error_colour(palette))
-        self.problem.setPalette(palette)
+        self._colour_problem()
         self.problem.setVisible(False)
         fields = QWidget()
         fields_layout = QVBoxLayout(fields)
@@ -363,6 +361,16 @@ class SettingsDialog(QDialog):
         use_number_format(self)  # (locale QA: "0.7" typed under German was saved as 0)
         wrap_long_tooltips(self)
         fit_to_screen(self, self.sizeHint())  # (the form scrolls; the buttons stay on the screen)
+
+    def _colour_problem(self) -> None:
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, error_colour(palette))
+        self.problem.setPalette(palette)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: the red made for it (dark-mode QA:
+            self._colour_problem()  # light red on light grey, 2.5:1, while the dialog stayed open)
 
     def restore_defaults(self) -> None:
         """Show every setting at its default (settings QA: a dialog without it left a hand-edited or
