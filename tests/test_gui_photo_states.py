@@ -71,6 +71,24 @@ def test_a_drop_opens_its_photos_says_once_what_else_it_held_and_copies(window, 
     assert "Not opened: 2 files (.txt, .xmp), not photos faceapp reads" in gui_util.said(window)
 
 
+def test_a_photo_opened_through_a_link_is_named_and_saved_as_the_link(window, qtbot, tmp_path, photo):
+    """Drag-and-drop QA: a symbolic link dropped opened as its target, under the target's name, and
+    Save wrote the result into the target's folder (a network drive, a read-only archive); the CLI
+    writes beside the link."""
+    links = tmp_path / "links"
+    links.mkdir()
+    link = links / "grandma.jpg"
+    link.symlink_to(photo)
+    drop_files(window, [link])
+    qtbot.waitUntil(lambda: link in window.session.entries and window.session.entries[link].photo is not None,
+                    timeout=20000)
+    assert "grandma.jpg" in window.windowTitle()
+    restore(window, qtbot, link)
+    written = gui_util.saved(window, qtbot, window.exports.save)
+    assert [path.parent for path in written] == [links] and written[0].stem == "grandma_restored"
+    assert sorted(photo.parent.iterdir()) == [photo]  # nothing beside the target
+
+
 def test_a_photo_that_could_not_be_opened_is_read_again_when_opened_again(window, qtbot, tmp_path, photo):
     """A truncated download finished, a file mended: opening it again reads it again, in its place in
     the filmstrip, and the notice that it could not be opened goes."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,6 +132,13 @@ _CANCELLED_KINDS = ("restore", *_FACE_JOBS)
 #: The status bar's name of a face job's run, by its progress label: the seed gallery's button that
 #: asked for it (GUI QA: "Last run 1.7 s" of a Diffuse anyway, beside the panel's "Restored in 1.6 s")
 _RUN_NAMES = {"more candidates": "More", "refining": "Refine", "diffusing": "Diffuse anyway", "sparing": "Spare again"}
+def opened_as(path: Path) -> Path:
+    """The name a photo is opened under: absolute, ``..`` taken out, a symbolic link kept as the
+    link (drag-and-drop QA: a link opened as its target, and Save wrote the result into the
+    target's folder, under a name the user never saw; the CLI writes beside the link)."""
+    return Path(os.path.abspath(path))
+
+
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
@@ -223,7 +231,7 @@ class Session(QObject):
         if not_photos:
             self.info.emit(not_opened_text(not_photos))
         for path in photos:
-            path = path.resolve()
+            path = opened_as(path)
             if path in self._removing:  # opened again before its removal took place: it stays (review)
                 self._kept_open(path)
             entry = self.entries.get(path)
@@ -244,7 +252,7 @@ class Session(QObject):
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: (self._forget_read(p), self._set_state(p, "not loaded")),
             ))
-        opened = [path for path in dict.fromkeys(p.resolve() for p in photos) if path in self.entries]
+        opened = [path for path in dict.fromkeys(map(opened_as, photos)) if path in self.entries]
         return added, opened
 
     def _read_again_if_changed(self, path: Path, entry: PhotoEntry) -> bool:
