@@ -312,8 +312,13 @@ def test_pasted_images_get_distinct_short_names(qtbot, tmp_path, monkeypatch):
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     image = np.zeros((8, 8, 3), np.uint8)
-    names = [window.session.add_image(image).name for _ in range(3)]
+    opened = []
+    for _ in range(3):
+        window.session.paste_image(image, on_opened=opened.append)
+    qtbot.waitUntil(lambda: len(opened) == 3, timeout=10000)
+    names = [path.name for path in opened]
     assert names == ["pasted-20260101-000000.png", "pasted-20260101-000000_2.png", "pasted-20260101-000000_3.png"]
+    assert list(window.session.entries) == opened
     window.close()
 
 
@@ -328,7 +333,10 @@ def test_a_pasted_images_result_is_saved_where_the_user_finds_it(qtbot, tmp_path
 
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
-    pasted = window.session.add_image(np.zeros((8, 8, 3), np.uint8))
+    opened = []
+    window.session.paste_image(np.zeros((8, 8, 3), np.uint8), on_opened=opened.append)
+    qtbot.waitUntil(lambda: bool(opened), timeout=10000)
+    [pasted] = opened
     assert pasted.parent == paths.pasted_dir()
     prefs = window.session.prefs
     assert window.session.backend.default_output_path(pasted, prefs).parent == paths.pictures_dir()
@@ -352,6 +360,7 @@ def test_a_pasted_image_that_cannot_be_kept_is_an_error_notice(qtbot, tmp_path, 
     image.fill(0x808080)
     QGuiApplication.clipboard().setImage(image)
     window.paste()
+    qtbot.waitUntil(lambda: bool(window.notices.notices()), timeout=10000)  # (written on the files' queue)
     [notice] = window.notices.notices()
     assert notice.level == "error" and "pasted image" in notice.text
     assert window.session.entries == {}

@@ -89,6 +89,27 @@ def test_a_photo_opened_through_a_link_is_named_and_saved_as_the_link(window, qt
     assert sorted(photo.parent.iterdir()) == [photo]  # nothing beside the target
 
 
+def test_copy_puts_the_photo_then_its_result_as_chosen_in_the_gallery_on_the_clipboard(window, qtbot, photo):
+    """Drag-and-drop QA: Ctrl+C did nothing; only Save or a drag got a result out of the window."""
+    from PySide6.QtGui import QGuiApplication, QKeySequence
+
+    from faceapp.gui.qimage import qimage_to_rgb
+
+    assert window.actions_["copy"].shortcut() == QKeySequence(QKeySequence.StandardKey.Copy)
+    path = load(window, qtbot, photo)
+    window.actions_["copy"].trigger()
+    entry = window.session.entries[path]
+    assert np.array_equal(qimage_to_rgb(QGuiApplication.clipboard().image()), entry.photo.srgb)
+    entry = restore(window, qtbot, path)
+    window.gallery.candidateChosen.emit(0, 2)  # another seed for face 1
+    gui_util.wait_composed(window, qtbot, path)
+    window.actions_["copy"].trigger()
+    copied = qimage_to_rgb(QGuiApplication.clipboard().image())
+    assert np.array_equal(copied, entry.result.composite()) and not np.array_equal(copied, entry.photo.srgb)
+    assert entry.result.faces[0].chosen == 2
+    assert "Copied the restored" in gui_util.said(window)
+
+
 def test_a_photo_that_could_not_be_opened_is_read_again_when_opened_again(window, qtbot, tmp_path, photo):
     """A truncated download finished, a file mended: opening it again reads it again, in its place in
     the filmstrip, and the notice that it could not be opened goes."""

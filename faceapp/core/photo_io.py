@@ -553,7 +553,15 @@ def _libtiff_decoding() -> Iterator[None]:
             TiffImagePlugin.READ_LIBTIFF = before
 
 
-def _too_large(path: Path, width: int, height: int, *, max_pixels: int) -> str:
+def check_image_size(name: str, width: int, height: int) -> None:
+    """Raise :class:`ImageError` where an image of ``width``×``height`` pixels is over what faceapp
+    reads (:func:`max_pixels_accepted`): for an image held in memory (pasted), checked before it is
+    copied or written (drag-and-drop QA: 130 MP pasted was written to disk, then refused)."""
+    if width * height > (limit := max_pixels_accepted()):
+        raise ImageError(_too_large(name, width, height, max_pixels=limit))
+
+
+def _too_large(path: Path | str, width: int, height: int, *, max_pixels: int) -> str:
     return (f"{path}: the image is too large: {width}×{height} pixels is larger than the "
             f"{_megapixels(max_pixels)} megapixels faceapp accepts (a decompression bomb? A real scan can be read "
             f"with {MAX_MEGAPIXELS_ENV} set higher, memory allowing).")

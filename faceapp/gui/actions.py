@@ -16,6 +16,8 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "open": ("&Open…", "open", _Std.Open, "Open photos"),
     "open_folder": ("Open &folder…", "open", "Ctrl+Shift+O", "Open every photo in a folder"),
     "paste": ("&Paste photo", "paste", _Std.Paste, "Load a photo from the clipboard"),
+    "copy": ("&Copy photo", "", _Std.Copy, "Copy the photo shown, restored once it is (with the faces chosen in the "
+             "gallery), to paste into another program"),
     "save": ("&Save", "save", _Std.Save, "Save next to the original (never overwrites)"),
     "save_as": ("Save &as…", "save-as", _Std.SaveAs, "Save with another name, format or quality"),
     "export_all": ("&Export all…", "export-all", "Ctrl+E", "Save every restored photo to a folder"),
@@ -100,7 +102,7 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
               "remove", None, "quit"],
-    "&Edit": ["undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
+    "&Edit": ["copy", None, "undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
               None, "next_photo", "previous_photo", None, "gallery", None, "appearance"],

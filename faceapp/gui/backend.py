@@ -25,7 +25,7 @@ from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError, FaceappError
 from faceapp.core.damage import read_mask
-from faceapp.core.export import make_output_folder
+from faceapp.core.export import export_photo, make_output_folder, write_error_message
 from faceapp.core.mask_files import write_mask
 from faceapp.core.photo_inputs import FolderListing, list_photos
 from faceapp.core.pathtext import file_problem
@@ -343,6 +343,22 @@ class CoreBackend:
         def job(should_cancel) -> Generator[None, None, np.ndarray]:
             mask, _covers = read_mask(file, width=width, height=height)
             return mask
+            yield  # makes this a generator: the worker drives jobs as generators
+
+        return job
+
+    @staticmethod
+    def write_pasted_job(rgb: np.ndarray, alpha: np.ndarray | None, folder: Path, stem: str):
+        """Write an image that has no file (pasted, or a browser's picture dropped) as the PNG
+        ``stem`` (numbered where the name is taken) in ``folder``, made where missing; returns the
+        file written. Raises :class:`ExportError` where it cannot be written (a full or read-only disk)."""
+
+        def job(should_cancel) -> Generator[None, None, Path]:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ExportError(write_error_message(exc, f"save the pasted image in {folder}", folder)) from exc
+            return export_photo(rgb, alpha, None, folder / f"{stem}.png", unique=True)
             yield  # makes this a generator: the worker drives jobs as generators
 
         return job

@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
@@ -45,6 +45,7 @@ from faceapp.core.application import features_hidden_by_paint, spared_faces, spa
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
 from faceapp.core.pathtext import path_text
+from faceapp.core.photo_io import check_image_size
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
 from faceapp.core.photo_inputs import no_photos_text, recent_entries
@@ -59,7 +60,8 @@ from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
-from faceapp.gui.qimage import qimage_to_rgb
+from faceapp.gui.offered_photos import may_offer_photos, photos_offered
+from faceapp.gui.qimage import qimage_to_arrays, rgb_to_qimage
 from faceapp.gui.photo_words import TO_OPEN, photo_text
 from faceapp.gui.run_panel import RunPanel
 from faceapp.gui.seed_gallery import SeedGallery
@@ -67,7 +69,6 @@ from faceapp.gui.side_panel import SidePanel
 from faceapp.gui.session import Session, detector_index
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
-from faceapp.gui.url_paths import local_files
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,7 @@ class MainWindow(QMainWindow):
         a["open"].triggered.connect(self.open_files)
         a["open_folder"].triggered.connect(self.open_folder)
         a["paste"].triggered.connect(self.paste)
+        a["copy"].triggered.connect(self.copy_photo)
         a["save"].triggered.connect(self.exports.save)
         a["save_as"].triggered.connect(self.exports.save_as)
         a["export_all"].triggered.connect(self.exports.export_all)
@@ -323,16 +325,43 @@ class MainWindow(QMainWindow):
             self.add_paths([Path(folder)])
 
     def paste(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime.hasUrls():
-            self.add_paths(local_files(mime.urls()))
-        elif mime.hasImage():
+        self._open_offered(QGuiApplication.clipboard().mimeData(), "pasted")
+
+    def copy_photo(self) -> None:
+        """Edit ▸ Copy photo: the photo shown, restored once it is, onto the clipboard for another
+        program (drag-and-drop QA: Ctrl+C did nothing; only Save or a drag got a result out)."""
+        path = self.current
+        pixels = self.session.copyable(path) if path is not None else None
+        if pixels is None:
+            self.say("Nothing to copy yet: the photo is still being read or drawn. Copy again in a moment.")
+            return
+        rgb, alpha = pixels
+        QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb, alpha))
+        restored = self.session.entries[path].result is not None
+        self.say(f"Copied {'the restored ' if restored else ''}{path.name} ({rgb.shape[1]}×{rgb.shape[0]}): paste it "
+                 "into another program.")
+
+    def _open_offered(self, mime: QMimeData, how: str) -> bool:
+        """Open what a drop or the clipboard (``how``: "dropped", "pasted") offers: its files, else
+        its image, else say why nothing opens. Whether something is opened."""
+        offered = photos_offered(mime)
+        if offered.files:
+            return bool(self.add_paths(offered.files))
+        if offered.image is not None:
             try:
-                self.filmstrip.select(self.session.add_image(qimage_to_rgb(mime.imageData())))
+                check_image_size(f"The {how} image", offered.image.width(), offered.image.height())
             except FaceappError as exc:
                 self.notices.show_error(exc)
+                return False
+            rgb, alpha = qimage_to_arrays(offered.image)
+            self.session.paste_image(rgb, alpha, on_opened=self.filmstrip.select)
+            return True
+        if offered.web:
+            self.notices.info(f"{path_text(offered.web[0])} is on the web: faceapp opens photos on this computer. "
+                              "Save the picture first (a browser's Save image as…), then open or drop the file.")
         else:
-            self.notices.info("The clipboard holds no photo.")
+            self.notices.info("The clipboard holds no photo." if how == "pasted" else "What was dropped holds no photo.")
+        return False
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -374,12 +403,11 @@ class MainWindow(QMainWindow):
                                       else "(no photo)").setEnabled(False)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
-        if event.mimeData().hasUrls() and event.source() is None:
+        if event.source() is None and may_offer_photos(event.mimeData()):  # (files, a browser's picture, a path)
             self._accept_as_copy(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        files = local_files(event.mimeData().urls())
-        if self.add_paths(files):
+        if self._open_offered(event.mimeData(), "dropped"):
             self._accept_as_copy(event)
 
     @staticmethod
@@ -798,6 +826,7 @@ class MainWindow(QMainWindow):
         a["cancel"].setEnabled(self.session.cancellable)
         self.cancel_button.setEnabled(a["cancel"].isEnabled())
         a["save"].setEnabled(restored)
+        a["copy"].setEnabled(loaded)
         a["refine"].setEnabled(restored and not busy)
         # enabled while the photo is being worked on too: Remove stops its work, then removes it
         a["remove"].setEnabled(self.current is not None)

@@ -44,6 +44,38 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
     return rows[:, : 3 * width].reshape(height, width, 3).copy()
 
 
+#: Qt's formats of more than 8 bits per channel (a 16-bit PNG copied, a wide-gamut screenshot).
+_DEEP_FORMATS = frozenset({QImage.Format.Format_RGBX64, QImage.Format.Format_RGBA64,
+                           QImage.Format.Format_RGBA64_Premultiplied, QImage.Format.Format_RGBX16FPx4,
+                           QImage.Format.Format_RGBA16FPx4, QImage.Format.Format_RGBA16FPx4_Premultiplied,
+                           QImage.Format.Format_RGBX32FPx4, QImage.Format.Format_RGBA32FPx4,
+                           QImage.Format.Format_RGBA32FPx4_Premultiplied, QImage.Format.Format_A2BGR30_Premultiplied,
+                           QImage.Format.Format_A2RGB30_Premultiplied, QImage.Format.Format_BGR30,
+                           QImage.Format.Format_RGB30})
+
+
+def qimage_to_arrays(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:
+    """A QImage as an HxWx3 RGB array and its HxW alpha (None where it has none, or is opaque
+    throughout), both uint16 from an image of more than 8 bits per channel, else uint8
+    (drag-and-drop QA: a pasted image's transparency came back black, its 16 bits cut to 8)."""
+    deep = image.format() in _DEEP_FORMATS
+    has_alpha = image.hasAlphaChannel()
+    fmt = ((QImage.Format.Format_RGBA64 if has_alpha else QImage.Format.Format_RGBX64) if deep
+           else QImage.Format.Format_RGBA8888 if has_alpha else QImage.Format.Format_RGB888)
+    dtype, channels = (np.uint16, 4) if deep else (np.uint8, 4 if has_alpha else 3)
+    converted = image.convertToFormat(fmt)  # (unpremultiplied: the colours as they are seen)
+    height, width = converted.height(), converted.width()
+    size = np.dtype(dtype).itemsize
+    buffer = np.frombuffer(converted.constBits(), dtype=np.uint8, count=converted.sizeInBytes())
+    rows = buffer.reshape(height, converted.bytesPerLine())[:, : channels * size * width]
+    pixels = rows.copy().view(dtype).reshape(height, width, channels)
+    rgb = np.ascontiguousarray(pixels[..., :3])
+    alpha = np.ascontiguousarray(pixels[..., 3]) if has_alpha else None
+    if alpha is not None and alpha.min() == np.iinfo(dtype).max:  # a format with alpha, every pixel opaque
+        alpha = None
+    return rgb, alpha
+
+
 def rgb_to_pixmap(rgb: np.ndarray, *, max_side: int | None = None, device_pixel_ratio: float = 1.0) -> QPixmap:
     """An RGB array as a pixmap, optionally scaled so that it is drawn with its longer side
     ``max_side`` logical pixels long.

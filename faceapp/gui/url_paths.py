@@ -21,8 +21,8 @@ def local_file(url: QUrl) -> Path:
     if sys.platform == "win32":  # (names there are UTF-16: every one has a Qt string)
         return Path(url.toLocalFile())
     encoded = url.path(QUrl.ComponentFormattingOption.FullyEncoded)
-    if url.host():  # file://server/share: as Qt names it
-        return Path(url.toLocalFile())
+    if url.host() and url.host().lower() != "localhost":  # file://server/share: as Qt names it (file://localhost/
+        return Path(url.toLocalFile())  # is this computer, RFC 8089: drag-and-drop QA, it opened /localhost/…)
     return Path(os.fsdecode(unquote_to_bytes(encoded)))
 
 

@@ -1,0 +1,127 @@
+"""Photos into the window by the clipboard and by drag and drop, as browsers, file managers and
+screenshot tools hand them over (drag-and-drop QA: a browser's picture was refused or dropped
+without a word, transparency came back black, 16 bits were cut to 8, a 130 MP image was written to
+disk before it was refused, file://localhost/ opened /localhost/…, a copied path was not opened)."""
+
+from __future__ import annotations
+
+import cv2
+import gui_util
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+
+from faceapp import paths
+from faceapp.gui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    made = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(made)
+    return made
+
+
+def _picture(fmt=QImage.Format.Format_RGB888, colour=QColor(200, 120, 60)) -> QImage:
+    image = QImage(32, 24, fmt)
+    image.fill(colour)
+    return image
+
+
+def _browser_copy(image: QImage) -> QMimeData:
+    """A browser's "Copy image": the picture, its web address and some HTML."""
+    mime = QMimeData()
+    mime.setImageData(image)
+    mime.setUrls([QUrl("https://example.com/grandma.jpg")])
+    mime.setHtml('<img src="https://example.com/grandma.jpg">')
+    return mime
+
+
+def _pasted(window, qtbot) -> tuple[object, np.ndarray]:
+    """The photo the window opened from the clipboard or a drop, once written, and its file's pixels."""
+    qtbot.waitUntil(lambda: len(window.session.entries) == 1, timeout=10000)
+    [path] = window.session.entries
+    assert path.parent == paths.pasted_dir()
+    qtbot.waitUntil(lambda: window.current == path, timeout=10000)
+    with Image.open(path) as image:
+        return image.mode, np.asarray(image)
+
+
+def _drop(window, mime: QMimeData) -> tuple[QDragEnterEvent, QDropEvent]:
+    enter = QDragEnterEvent(QPointF(20, 20).toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    if enter.isAccepted():
+        window.dropEvent(drop)
+    return enter, drop
+
+
+def test_a_browsers_copied_picture_is_pasted_though_it_comes_with_its_web_address(window, qtbot):
+    QGuiApplication.clipboard().setMimeData(_browser_copy(_picture()))
+    window.paste()
+    mode, pixels = _pasted(window, qtbot)
+    assert mode == "RGB" and tuple(pixels[5, 5]) == (200, 120, 60)
+
+
+def test_a_web_address_alone_says_to_save_the_picture_first(window, qtbot):
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.com/grandma.jpg")])
+    QGuiApplication.clipboard().setMimeData(mime)
+    window.paste()
+    assert "https://example.com/grandma.jpg is on the web" in gui_util.said(window)
+    assert "Save the picture first" in gui_util.said(window) and window.session.entries == {}
+
+
+def test_a_picture_dragged_from_a_browser_opens(window, qtbot):
+    enter, drop = _drop(window, _browser_copy(_picture()))
+    assert enter.isAccepted() and drop.isAccepted() and drop.dropAction() == Qt.DropAction.CopyAction
+    mode, pixels = _pasted(window, qtbot)
+    assert tuple(pixels[5, 5]) == (200, 120, 60)
+
+
+def test_plain_words_dragged_in_are_not_taken(window):
+    mime = QMimeData()
+    mime.setText("grandma at the seaside, 1962")
+    enter, _drop_event = _drop(window, mime)
+    assert not enter.isAccepted() and window.session.entries == {}
+
+
+def test_transparency_and_16_bits_of_a_pasted_picture_are_kept(window, qtbot):
+    image = _picture(QImage.Format.Format_RGBA64, QColor.fromRgba64(1000, 30000, 65535, 65535))
+    for x in range(16, 32):
+        for y in range(24):
+            image.setPixelColor(x, y, QColor.fromRgba64(1000, 30000, 65535, 0))  # its right half see-through
+    QGuiApplication.clipboard().setImage(image)
+    window.paste()
+    _pasted(window, qtbot)
+    written = cv2.imread(str(next(iter(window.session.entries))), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16 and written.shape[2] == 4
+    assert tuple(written[5, 5]) == (65535, 30000, 1000, 65535)  # (BGRA) 16 bits, opaque on the left…
+    assert written[5, 20, 3] == 0  # …and see-through on the right
+
+
+def test_a_picture_too_large_is_refused_before_it_is_written(window, qtbot, monkeypatch):
+    monkeypatch.setenv("FACEAPP_MAX_MEGAPIXELS", "0.0005")  # 500 pixels: the 32×24 picture is over it
+    QGuiApplication.clipboard().setImage(_picture())
+    window.paste()
+    [notice] = window.notices.notices()
+    assert notice.level == "error" and "The pasted image" in notice.text and "too large" in notice.text
+    assert not paths.pasted_dir().exists() or not any(paths.pasted_dir().iterdir())
+
+
+def test_a_file_url_on_localhost_and_a_copied_path_open_the_photo(window, qtbot, tmp_path, testdata_dir):
+    photo = testdata_dir / "photos" / gui_util.PHOTO
+    mime = QMimeData()
+    mime.setUrls([QUrl("file://localhost" + str(photo))])
+    _drop(window, mime)
+    assert list(window.session.entries) == [photo]
+    window.session.remove(photo)
+
+    QGuiApplication.clipboard().setText(f"'{photo}'\n")  # a file manager's "Copy path", quoted
+    window.paste()
+    assert list(window.session.entries) == [photo]
+
