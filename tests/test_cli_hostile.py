@@ -539,6 +539,24 @@ def test_memory_running_out_is_said_with_the_way_out_not_as_a_bug(tmp_path, test
     assert "unexpected" not in err and "Traceback" not in err
 
 
+def test_opencv_running_out_of_memory_is_said_as_out_of_memory(tmp_path, testdata_dir, capsys, monkeypatch):
+    """Memory QA: OpenCV's "(-4:Insufficient memory)", pasting faces into a large photo, was an
+    unexpected error with a traceback, its JSON kind "unexpected"."""
+    import cv2
+
+    source = _photo(tmp_path, testdata_dir)
+
+    def short_of_memory(*args, **kwargs):
+        raise cv2.error("OpenCV(5.1.0) /io/opencv/modules/core/src/alloc.cpp:73: error: (-4:Insufficient memory) "
+                        "Failed to allocate 169546440 bytes in function 'OutOfMemoryError'")
+
+    monkeypatch.setattr(cli.application, "iter_restore", short_of_memory)
+    code, out, err = _run(capsys, source, "-o", tmp_path / "out", "--no-progress", "--face-box", "70,40,140,130",
+                          "--json")
+    assert code == 1 and "Out of memory" in err and "Traceback" not in err and "unexpected" not in err
+    assert json.loads(out)["results"][0]["error_kind"] == "device"
+
+
 # --- 8: two runs into one folder ----------------------------------------------------------
 def test_a_name_taken_while_encoding_moves_on_to_the_next_number(tmp_path, testdata_dir, capsys, monkeypatch):
     import faceapp.core.export as export

@@ -1193,3 +1193,21 @@ def test_a_drive_without_hard_links_still_takes_the_result(tmp_path, monkeypatch
     second = export_photo(source.rgb, None, source, tmp_path / "out.png", unique=True)
     assert (first.name, second.name) == ("out.png", "out_2.png")  # a taken name is still not replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out_2.png"]
+
+
+def test_looking_at_a_large_results_header_prints_no_pillow_warning(tmp_path, monkeypatch):
+    """Memory QA: a 95 MP photo, allowed (120 MP), printed Pillow's DecompressionBombWarning on
+    stderr once its result was written: its provenance was read back with Pillow's own limit."""
+    import warnings
+
+    from PIL import Image
+
+    from faceapp.core.export import export_photo, is_faceapp_output, read_provenance
+
+    written = export_photo(np.zeros((40, 50, 3), np.uint8), None, None, tmp_path / "big.png",
+                           provenance={"model": "m"})
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 2,000 pixels: over Pillow's limit, under its twice
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_provenance(written)["model"] == "m"
+        assert is_faceapp_output(written)

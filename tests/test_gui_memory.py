@@ -159,11 +159,53 @@ def test_a_photo_whose_images_cannot_be_made_says_so_rather_than_preparing_for_e
     assert window.compare.message() == f"Preparing {photos[0].name}…"
     qtbot.waitUntil(lambda: "could not be shown" in window.compare.message(), timeout=20000)
     assert window.compare.message().startswith(f"{photos[0].name} could not be shown")
-    assert any("no memory" in n.text for n in window.notices.notices())
+    assert any(n.text.startswith("Out of memory") for n in window.notices.notices())  # (not "Unexpected error")
     monkeypatch.setattr(composer_module, "render", real_render)  # showing it again tries again
     show(window, qtbot, photos[1])
     show(window, qtbot, photos[0])
     assert window.compare.message() == "" and window.compare.before_image() is not None
+
+
+def test_a_seed_whose_photo_cannot_be_put_together_again_is_not_chosen(window, qtbot, photos, monkeypatch):
+    """Memory QA: after a ×4 restore, another seed's composite ran out of memory as "Unexpected
+    error: Unable to allocate 1.07 GiB", and the gallery marked the new seed over the old photo."""
+    import faceapp.gui.composer as composer_module
+
+    first, shown = photos[0], shown_after(window)
+
+    def out_of_memory(result):
+        raise MemoryError("Unable to allocate 1.07 GiB for an array with shape (15908, 24000, 3) and data type uint8")
+
+    monkeypatch.setattr(composer_module, "_composite_images", out_of_memory)
+    window.gallery.click_candidate(1)
+    qtbot.waitUntil(lambda: not window.session.composer.pending(first), timeout=20000)
+    [notice] = [n for n in window.notices.notices() if n.level == "error"]
+    assert notice.text.startswith("Out of memory") and "smaller upscale (Settings ▸ Background upscale)" in notice.text
+    assert "seeds" not in notice.text and notice.action == "settings"  # (fewer seeds would not help)
+    assert window.session.entries[first].result.choice == (0,)  # the seed shown stays the one chosen
+    assert window.gallery._list.currentRow() == 0
+    np.testing.assert_array_equal(shown_after(window), shown)
+
+
+def test_a_seed_is_not_chosen_where_the_photo_put_together_again_would_not_fit_in_memory(window, qtbot, photos,
+                                                                                         monkeypatch):
+    """The memory budget the restore was checked against did not count choosing another seed
+    (memory QA: 9.6 GiB at ×4, where the restore was allowed 8.6): it is checked when chosen."""
+    import functools
+
+    from faceapp.core.memory import MemoryLimit, check_recomposite_memory
+
+    first, shown = photos[0], shown_after(window)
+    limit = MemoryLimit(50_000, "the limit set by FACEAPP_MEMORY_LIMIT")  # (the 160×120 photo needs 115 kB)
+    monkeypatch.setattr(session_module, "check_recomposite_memory", functools.partial(check_recomposite_memory,
+                                                                                      limit=limit))
+    window.gallery.click_candidate(1)
+    [notice] = [n for n in window.notices.notices() if n.level == "error"]
+    assert "showing another seed puts the 160×120 restored photo together again" in notice.text
+    assert "The seed shown is kept" in notice.text and notice.action == "settings"
+    assert window.session.entries[first].result.choice == (0,) and not window.session.composer.pending(first)
+    assert window.gallery._list.currentRow() == 0
+    np.testing.assert_array_equal(shown_after(window), shown)
 
 
 def test_going_back_to_the_photo_shown_before_is_instant(window, qtbot, photos):

@@ -664,3 +664,19 @@ def test_a_cmyk_photo_whose_profile_cannot_be_used_says_so(tmp_path, profile):
     note = cmyk_note(photo)
     assert "without a colour profile" not in note and "its colour profile cannot be used" in note
     assert ("not for CMYK" in note) == (profile == "rgb") and ("damaged" in note) == (profile == "damaged")
+
+
+def test_memory_running_out_while_a_photo_is_decoded_is_said_as_out_of_memory(tmp_path, monkeypatch):
+    """Memory QA: under a memory limit, a large photo was "not enough memory to open this image" as
+    an unreadable photo (JSON kind "unreadable"), with no size and no way out."""
+    from faceapp.core.errors import OutOfMemoryError
+
+    path = tmp_path / "scan.png"
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(path)
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(photo_io, "_decode", short_of_memory)
+    with pytest.raises(OutOfMemoryError, match=r"scan.png: not enough memory to open this 40×30 image. Close other"):
+        read_photo(path)

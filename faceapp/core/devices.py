@@ -131,29 +131,32 @@ def describe_device(device: torch.device) -> str:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` is a device (or host) out-of-memory error from torch or numpy (a CPU
+    """Whether ``exc`` is a device (or host) out-of-memory error from torch, numpy or OpenCV (a CPU
     allocation refused: "DefaultCPUAllocator: can't allocate memory")."""
     if isinstance(exc, (torch.cuda.OutOfMemoryError, MemoryError)):
         return True
     text = str(exc).lower()
+    if type(exc).__module__ == "cv2":  # OpenCV's "(-4:Insufficient memory) Failed to allocate … bytes" (memory QA)
+        return "insufficient memory" in text
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "allocate memory" in text)
 
 
-def as_out_of_memory(exc: BaseException, *, seeds_setting: str = "", upscale_setting: str = "") -> BaseException:
+def as_out_of_memory(exc: BaseException, *, seeds_setting: str | None = "", upscale_setting: str = "") -> BaseException:
     """``exc``, or, where it is the memory running out (:func:`is_out_of_memory`) outside the
     engine's own handling (a model loading, a photo enlarged), an :class:`OutOfMemoryError` that
     says what to do (slow-laptop QA: the allocator's own words, as an unexpected error).
     ``seeds_setting``, ``upscale_setting``: where the front-end sets them (``--seeds``, a Settings
-    row), named in the advice (QA: "fewer seeds or a smaller upscale" did not say where)."""
+    row), named in the advice (QA: "fewer seeds or a smaller upscale" did not say where); seeds
+    None: not advised (work that samples nothing, such as showing another seed)."""
     if isinstance(exc, FaceappError) or not is_out_of_memory(exc):
         return exc
 
     def where(setting: str) -> str:
         return f" ({setting})" if setting else ""
 
+    seeds = "" if seeds_setting is None else f"fewer seeds per face{where(seeds_setting)} or "
     error = OutOfMemoryError("Out of memory: the computer's memory ran out during this run. Close other programs, "
-                             f"or use fewer seeds per face{where(seeds_setting)} or a smaller upscale"
-                             f"{where(upscale_setting)}, and try again.")
+                             f"or use {seeds}a smaller upscale{where(upscale_setting)}, and try again.")
     error.__cause__ = exc
     return error
 

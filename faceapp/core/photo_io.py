@@ -52,7 +52,7 @@ from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, featur
 
 from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core import xmp as xmp_packets
-from faceapp.core.errors import ImageError, PhotoTooLargeError
+from faceapp.core.errors import ImageError, OutOfMemoryError, PhotoTooLargeError
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.greyscale import is_greyscale
 from faceapp.core.jpeg_iptc import IPTC_RESOURCE_ID, iptc_from_resources, trimmed
@@ -439,7 +439,7 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
         else:
             raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
-        raise ImageError(f"{path}: not enough memory to open this image.") from None
+        raise _no_memory_to_open(path) from None
     # every pixel there, only the end marker missing: read as it is meant (outside the handler above:
     # a failure of this read is said as any other's; review)
     log.info("%s: the JPEG lacks its end marker (its pixels are all there): read as if it had it", path)
@@ -453,7 +453,7 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
-        raise ImageError(f"{path}: not enough memory to open this image.") from None
+        raise _no_memory_to_open(path) from None
 
 
 
@@ -559,6 +559,14 @@ def check_image_size(name: str, width: int, height: int) -> None:
     copied or written (drag-and-drop QA: 130 MP pasted was written to disk, then refused)."""
     if width * height > (limit := max_pixels_accepted()):
         raise ImageError(_too_large(name, width, height, max_pixels=limit))
+
+
+def _no_memory_to_open(path: Path) -> OutOfMemoryError:
+    """The memory ran out while ``path`` was decoded: said as that, not as a photo that cannot be read
+    (memory QA: its JSON kind was "unreadable", and a script took the photo for a broken one)."""
+    size = _header_size(path)
+    pixels = f"this {size[0]}×{size[1]} image" if size is not None else "this image"
+    return OutOfMemoryError(f"{path}: not enough memory to open {pixels}. Close other programs, and try again.")
 
 
 def _too_large(path: Path | str, width: int, height: int, *, max_pixels: int) -> str:

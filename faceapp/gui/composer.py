@@ -19,6 +19,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from faceapp.gui.backend import UPSCALE_SETTING
 from faceapp.gui.views import render
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,15 @@ class Composer(QObject):
             return  # a newer request came in before this one started
         try:
             made = make(subject)
-        except Exception as error:  # reported to the user; the traceback goes to the log
-            log.exception("preparing the %s of %s failed", kind, key)
-            made = error
+        except Exception as error:  # reported to the user; a bug's traceback goes to the log
+            from faceapp.core.devices import as_out_of_memory  # (torch: loaded by the restore that made it)
+
+            made = as_out_of_memory(error, seeds_setting=None, upscale_setting=UPSCALE_SETTING)  # (memory QA:
+            # "Unexpected error: Unable to allocate 1.07 GiB")
+            if made is error:
+                log.exception("preparing the %s of %s failed", kind, key)
+            else:
+                log.warning("preparing the %s of %s failed: %s", kind, key, made)
         self._finished.emit(kind, key, token, subject, made)
 
     def _deliver(self, kind: str, key: Any, token: int, subject: Any, made: Any) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceapp.core import errors
+from faceapp.core.memory import MemoryBudgetError
 from faceapp.gui.announcer import announce
 from faceapp.gui.plain_label import PlainLabel
 
@@ -93,8 +94,8 @@ def notice_for_error(error: BaseException) -> Notice:
                       "error", "models", "Manage models…")
     if isinstance(error, errors.ModelError):
         return Notice(text, "error", "models", "Manage models…")
-    if isinstance(error, errors.OutOfMemoryError):
-        return Notice(text, "error", "settings", "Settings…")
+    if isinstance(error, (errors.OutOfMemoryError, MemoryBudgetError)):  # (its ways out: Settings' upscale,
+        return Notice(text, "error", "settings", "Settings…")  # seeds, 16 bits; memory QA: "Open another…")
     if isinstance(error, errors.DeviceError):
         return Notice(text, "error", "settings", "Settings…")
     if isinstance(error, errors.NoFaceFoundError):

@@ -27,6 +27,8 @@ def rgb_to_qimage(rgb: np.ndarray, alpha: np.ndarray | None = None) -> QImage:
     image = QImage(width, height, fmt)
     if width == 0 or height == 0:
         return image
+    if image.isNull():  # Qt could not allocate it (memory QA: "a bytes-like object is required, not 'NoneType'")
+        raise MemoryError(f"cannot allocate a {width}×{height} image to show")
     rows = np.frombuffer(image.bits(), dtype=np.uint8, count=image.sizeInBytes())
     pixels = rows.reshape(height, image.bytesPerLine())[:, : channels * width].reshape(height, width, channels)
     pixels[..., :3] = rgb

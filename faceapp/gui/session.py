@@ -52,6 +52,7 @@ from faceapp.core.export import (
 from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
+from faceapp.core.memory import MemoryBudgetError, check_recomposite_memory
 from faceapp.core.photo_inputs import not_opened_text
 from faceapp.core.photo_io import changed_since_read
 from faceapp.core.photo_restore import carry_choices
@@ -64,6 +65,7 @@ from faceapp.gui.backend import (
     SAVES_KEPT,
     SEEDS_SETTING,
     SIXTEEN_BIT_SETTING,
+    UPSCALE_SETTING,
     CoreBackend,
     ExportSnapshot,
     ExportStep,
@@ -174,6 +176,8 @@ class Session(QObject):
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
+        #: photos whose gallery choice is being put together: the result their composite shown was made of
+        self._shown_choice: dict[Path, Any] = {}
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
@@ -338,6 +342,7 @@ class Session(QObject):
             self.before.pop(path, None)
             self.after.pop(path, None)
             self._read.pop(path, None)
+            self._shown_choice.pop(path, None)
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
@@ -725,7 +730,17 @@ class Session(QObject):
         entry = self.entries[path]
         if entry.result is None or entry.result.faces[position].chosen == candidate:
             return
-        entry.result = entry.result.choose(position, candidate)  # a new value: exports queued keep theirs
+        result = entry.result
+        try:
+            check_recomposite_memory(*result.background.shape[1::-1], name=path.name, upscale_setting=UPSCALE_SETTING,
+                                     colour_converted=result.photo.srgb_pixels is not None,
+                                     alpha=result.alpha is not None)
+        except MemoryBudgetError as error:  # the seed shown stays chosen
+            self.error.emit(error)
+            self.entryChanged.emit(path)
+            return
+        self._shown_choice.setdefault(path, result)  # (the choice the composite shown was made of)
+        entry.result = result.choose(position, candidate)  # a new value: exports queued keep theirs
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
 
@@ -733,6 +748,7 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is None or not result.same_picture(entry.result):
             return  # removed, restored again or chosen again since
+        self._shown_choice.pop(path, None)
         entry.composite = composite
         self.after[path] = rendered
         self._keep_or_free_full_size(path)
@@ -740,9 +756,16 @@ class Session(QObject):
 
     def _preparing_failed(self, path: Path, error: BaseException) -> None:
         """A composite or full-size image could not be made: the notice says why, and the window
-        stops saying it is preparing the photo."""
+        stops saying it is preparing the photo; a seed chosen whose composite could not be made is
+        chosen no more (memory QA: the gallery marked the new seed, the photo showed the old)."""
         self.error.emit(error)
+        shown = self._shown_choice.pop(path, None)
         if path in self.entries:
+            entry = self.entries[path]
+            if shown is not None and entry.result is not None and entry.result.same_run(shown):
+                for position, face in enumerate(shown.faces):  # (candidates More added since are kept)
+                    if entry.result.faces[position].chosen != face.chosen:
+                        entry.result = entry.result.choose(position, face.chosen)
             self.entryChanged.emit(path)
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
