@@ -5,6 +5,7 @@ import threading
 import time
 
 import gui_util  # noqa: F401  (offscreen Qt, like every GUI test)
+import pytest
 
 from faceapp.core.preferences import Preferences
 from faceapp.gui.backend import CoreBackend
@@ -153,3 +154,18 @@ def test_a_photos_load_stops_within_its_face_detection_when_cancelled(tmp_path):
     with pytest.raises(Cancelled):
         next(running)
     assert pieces == []  # none of its 3 pieces ran
+
+
+def test_memory_running_out_while_saving_says_how_to_save_with_less(monkeypatch, tmp_path):
+    """Memory QA: a JPEG's save that ran out of memory was told to use fewer seeds per face or a
+    smaller upscale, which would throw the restore away; TIFF is written a band at a time."""
+    from faceapp.core import application
+    from faceapp.core.errors import OutOfMemoryError
+    from faceapp.gui.backend import ExportSnapshot, write_export
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 2.1 GiB")
+
+    monkeypatch.setattr(application, "write_result", short_of_memory)
+    with pytest.raises(OutOfMemoryError, match="saving big_restored.jpg: the restored photo is kept. Save it as TIFF"):
+        write_export(ExportSnapshot(tmp_path / "big.jpg", None), tmp_path / "big_restored.jpg", fmt=None, quality=95)

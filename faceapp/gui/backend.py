@@ -23,7 +23,7 @@ import numpy as np
 
 from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
-from faceapp.core.errors import ExportError, FaceappError
+from faceapp.core.errors import ExportError, FaceappError, OutOfMemoryError
 from faceapp.core.damage import read_mask
 from faceapp.core.export import export_photo, make_output_folder, write_error_message
 from faceapp.core.mask_files import write_mask
@@ -445,6 +445,18 @@ def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quali
                  overwrite: bool = False, keep_16_bits: bool = True, metadata: str = "all") -> Path:
     """Write the snapshot to ``dest`` as the CLI would (any thread). A taken name is an error,
     unless ``unique`` (it moves on to the next number) or ``overwrite`` (the file is replaced,
-    never when it is the original photo)."""
-    return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique, overwrite=overwrite,
-                                    source=snapshot.source, keep_16_bits=keep_16_bits, metadata=metadata)
+    never when it is the original photo). Memory running out meanwhile is an :class:`OutOfMemoryError`
+    that says what saves with less (memory QA: a JPEG's save was told to use fewer seeds per face or
+    a smaller upscale, which would throw the restore away)."""
+    try:
+        return application.write_result(snapshot.result, dest, fmt=fmt, quality=quality, unique=unique,
+                                        overwrite=overwrite, source=snapshot.source, keep_16_bits=keep_16_bits,
+                                        metadata=metadata)
+    except Exception as exc:
+        from faceapp.core.devices import is_out_of_memory
+
+        if isinstance(exc, FaceappError) or not is_out_of_memory(exc):
+            raise
+        raise OutOfMemoryError(f"Out of memory while saving {dest.name}: the restored photo is kept. Save it as TIFF "
+                               f"(Save as…, or {FORMAT_SETTING}), written a band at a time with the least memory, "
+                               "or close other programs and save again.") from exc
