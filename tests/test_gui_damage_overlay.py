@@ -55,19 +55,21 @@ def test_a_right_drag_erases(overlay, qtbot):
     assert mask[50, 30] == 255 and mask[50, 80] == 0
 
 
-def _pen_stroke(widget, points, end):
-    """A pen's stroke as Qt delivers it: tablet press, moves and release of a pen device's ``end``."""
+def _pen_stroke(widget, points, end, pressures=None, capabilities=None):
+    """A pen's stroke as Qt delivers it: tablet press, moves and release of a pen device's ``end``
+    (pressed at ``pressures``, one a point: 0.8 throughout by default)."""
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
     from PySide6.QtWidgets import QApplication
 
-    pen = QPointingDevice("pen", 7, QInputDevice.DeviceType.Stylus, end,
-                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 2)
+    if capabilities is None:
+        capabilities = QInputDevice.Capability.Position | QInputDevice.Capability.Pressure
+    pen = QPointingDevice("pen", 7, QInputDevice.DeviceType.Stylus, end, capabilities, 1, 2)
     kinds = [QEvent.Type.TabletPress] + [QEvent.Type.TabletMove] * (len(points) - 2) + [QEvent.Type.TabletRelease]
-    for kind, point in zip(kinds, points):
+    for kind, point, pressure in zip(kinds, points, pressures or [0.8] * len(points)):
         at = QPointF(point)
         pressed = Qt.MouseButton.LeftButton if kind != QEvent.Type.TabletRelease else Qt.MouseButton.NoButton
-        event = QTabletEvent(kind, pen, at, widget.mapToGlobal(at), 0.8, 0.0, 0.0, 0.0, 0.0, 0.0,
+        event = QTabletEvent(kind, pen, at, widget.mapToGlobal(at), pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, pressed)
         QApplication.sendEvent(widget, event)
         assert event.isAccepted()  # (so that Qt makes no mouse event of it: one stroke, not two)
@@ -90,6 +92,30 @@ def test_a_pen_paints_and_its_eraser_end_erases(overlay):
     assert mask[50, 30] == 255 and mask[50, 80] == 0
     overlay.editor().undo()  # one step a stroke
     assert overlay.editor().mask()[50, 80] == 255
+
+
+def test_a_pen_pressed_lighter_paints_a_thinner_line(overlay):
+    """Pen QA: pressure did nothing. Pressed hard the pen paints with the whole brush, pressed
+    lightly with a quarter of it; a pen without pressure paints with the whole brush."""
+    from PySide6.QtGui import QInputDevice, QPointingDevice
+
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    overlay.set_brush_radius(12)
+    row = [widget_point(view, x, 50) for x in (10, 50, 80, 110, 150)]
+    _pen_stroke(overlay, row, QPointingDevice.PointerType.Pen, pressures=[1.0, 1.0, 0.0, 0.0, 0.0])
+
+    def width_at(x):
+        return int((overlay.editor().mask()[:, x] == 255).sum())
+
+    assert width_at(30) >= 23 and width_at(95) <= 8  # 2 × 12 where pressed hard, 2 × 3 where light
+    overlay.editor().clear()
+    _pen_stroke(overlay, row, QPointingDevice.PointerType.Pen, pressures=[0.0] * 5,
+                capabilities=QInputDevice.Capability.Position)  # (no pressure sensed: its 0 means nothing)
+    assert width_at(95) >= 23
+    overlay.editor().undo()
+    overlay.editor().undo()  # the stroke of two widths, back as it was painted
+    assert width_at(30) >= 23 and width_at(95) <= 8
 
 
 def test_with_the_brush_off_the_mouse_reaches_the_view(overlay, qtbot):

@@ -43,11 +43,14 @@ def default_brush_radius(width: int, height: int, face_sizes: Sequence[float] = 
 
 @dataclass(frozen=True)
 class Stroke:
-    """A brush stroke through ``points`` (x, y photo pixels) of ``radius``; ``erase`` clears."""
+    """A brush stroke through ``points`` (x, y photo pixels) of ``radius``; ``erase`` clears.
+    ``radii``: each point's own radius, where it changes along the stroke (a pen's pressure);
+    empty: ``radius`` throughout."""
 
     points: tuple[tuple[float, float], ...]
     radius: float
     erase: bool = False
+    radii: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,16 +72,18 @@ class _OpenStroke:
     points: list[tuple[float, float]] = field(default_factory=list)
     radius: float = 1.0
     erase: bool = False
+    radii: list[float] = field(default_factory=list)  # each point's (all ``radius`` until one differs)
 
 
 def draw_stroke(mask: np.ndarray, stroke: Stroke) -> None:
-    """Paint (or erase) ``stroke`` into ``mask`` in place: round caps and joins."""
+    """Paint (or erase) ``stroke`` into ``mask`` in place: round caps and joins; a segment between
+    points of two radii is as wide as the smaller (the rounded points give it the larger's ends)."""
     value = 0 if stroke.erase else DAMAGED
-    radius = max(MIN_BRUSH_RADIUS, int(round(stroke.radius)))
+    radii = [max(MIN_BRUSH_RADIUS, int(round(r))) for r in (stroke.radii or (stroke.radius,) * len(stroke.points))]
     points = [(int(round(x)), int(round(y))) for x, y in stroke.points]
-    for start, end in zip(points, points[1:], strict=False):
+    for start, end, radius in zip(points, points[1:], map(min, radii, radii[1:]), strict=False):
         cv2.line(mask, start, end, value, thickness=2 * radius, lineType=cv2.LINE_8)
-    for point in points:
+    for point, radius in zip(points, radii, strict=True):
         cv2.circle(mask, point, radius, value, thickness=-1, lineType=cv2.LINE_8)
 
 
@@ -126,13 +131,21 @@ class MaskEditor:
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
         self._changed()
 
-    def extend_stroke(self, x: float, y: float) -> None:
-        """Continue the open stroke to (x, y); nothing happens without one."""
+    def extend_stroke(self, x: float, y: float, *, radius: float | None = None) -> None:
+        """Continue the open stroke to (x, y), there with a brush of ``radius`` (a pen pressed harder
+        or lighter; None: the stroke's own); nothing happens without one."""
         if self._open is None:
             return
-        last = self._open.points[-1]
-        self._open.points.append((float(x), float(y)))
-        draw_stroke(self._raster, Stroke((last, (float(x), float(y))), self._open.radius, self._open.erase))
+        stroke = self._open
+        radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
+        last, last_radius = stroke.points[-1], (stroke.radii[-1] if stroke.radii else stroke.radius)
+        if radius != stroke.radius and not stroke.radii:
+            stroke.radii = [stroke.radius] * len(stroke.points)
+        stroke.points.append((float(x), float(y)))
+        if stroke.radii:
+            stroke.radii.append(radius)
+        draw_stroke(self._raster, Stroke((last, (float(x), float(y))), stroke.radius, stroke.erase,
+                                         (last_radius, radius)))
         self._changed()
 
     @property
@@ -144,7 +157,7 @@ class MaskEditor:
         """Close the open stroke: it becomes one step of the history (what undo takes back)."""
         if self._open is None:
             return
-        stroke = Stroke(tuple(self._open.points), self._open.radius, self._open.erase)
+        stroke = Stroke(tuple(self._open.points), self._open.radius, self._open.erase, tuple(self._open.radii))
         self._open = None
         self._push(stroke)
 

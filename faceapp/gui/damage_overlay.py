@@ -23,6 +23,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
+    QInputDevice,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -43,6 +44,8 @@ MASK_COLOUR = (255, 40, 40, 130)
 #: ... and how much of it over the "after" side while the brush is on: enough to see where the
 #: strokes are, little enough to see the repair under them (drawn fully it hid the fill).
 AFTER_SIDE_OPACITY = 0.3
+#: A pen pressed lightest paints with this fraction of the brush's radius (pressed hard: all of it).
+PEN_LIGHTEST = 0.25
 #: The keys that move the brush from the keyboard, and which way (photo pixels, in brush radii).
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
@@ -262,28 +265,37 @@ class DamageOverlay(QWidget):
             if self._editor is None or event.button() not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
                 event.ignore()
                 return
-            self._begin(event.position(), erase=self._erases(event))
+            self._begin(event.position(), erase=self._erases(event), radius=self._pen_radius(event))
         elif kind == QEvent.Type.TabletMove:
-            self._move(event.position())
+            self._move(event.position(), radius=self._pen_radius(event))
         elif kind == QEvent.Type.TabletRelease:
             self._end()
         event.accept()
+
+    def _pen_radius(self, event: QTabletEvent) -> float:
+        """The brush under a pen: the brush's radius pressed hard, down to a quarter of it pressed
+        lightly, as drawing programs do (pen QA: pressure did nothing); a pen that senses no pressure
+        paints with the whole brush."""
+        if not event.pointingDevice().capabilities() & QInputDevice.Capability.Pressure:
+            return self._radius
+        pressure = min(1.0, max(0.0, event.pressure()))
+        return max(MIN_BRUSH_RADIUS, self._radius * (PEN_LIGHTEST + (1 - PEN_LIGHTEST) * pressure))
 
     def _erases(self, event: QMouseEvent | QTabletEvent) -> bool:
         """Whether the stroke this press begins erases: the eraser on, a right button, a pen's eraser end."""
         return (self._eraser or event.button() == Qt.MouseButton.RightButton
                 or event.pointerType() == QPointingDevice.PointerType.Eraser)
 
-    def _begin(self, position: QPointF, *, erase: bool) -> None:
+    def _begin(self, position: QPointF, *, erase: bool, radius: float | None = None) -> None:
         p = self._view.widget_to_image(position)
-        self._editor.begin_stroke(p.x(), p.y(), radius=self._radius, erase=erase)
+        self._editor.begin_stroke(p.x(), p.y(), radius=self._radius if radius is None else radius, erase=erase)
         self._painting = True
 
-    def _move(self, position: QPointF) -> None:
+    def _move(self, position: QPointF, *, radius: float | None = None) -> None:
         self._hover, self._key_point = position, None  # (the keyboard goes on from the pointer)
         if self._painting and self._editor is not None:
             p = self._view.widget_to_image(position)
-            self._editor.extend_stroke(p.x(), p.y())
+            self._editor.extend_stroke(p.x(), p.y(), radius=radius)
         self.update()
 
     def _end(self) -> None:
