@@ -10,7 +10,7 @@ import pytest
 from gui_util import load, restore, wait_composed
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAccessible, QScreen
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFrame, QPushButton
 
 from faceapp.core.preferences import Preferences
 from faceapp.gui.notifications import NotificationArea, Notice
@@ -340,3 +340,34 @@ def test_the_fidelity_caution_is_said_in_full_where_it_begins_then_briefly(qtbot
         qtbot.waitUntil(lambda: len(spoken) > len(said))
         said.append(spoken[-1][0])
     assert "Caution" not in said[0] and len(said[2]) > 2 * len(said[1]) and said[3].endswith("fidelity 0.68. Caution")
+
+
+@pytest.mark.parametrize("level", ["info", "warning", "error"])
+def test_a_see_through_notices_text_stays_readable_over_a_white_photo(qtbot, level):
+    """While the brush is taken the banners let the photo show through; over a bright photo their
+    text fell to 2.6:1 (colour-blind QA). It keeps WCAG's 4.5:1 over white."""
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QWidget
+
+    from faceapp.gui.look import TEXT_CONTRAST, contrast_ratio
+    from faceapp.gui.notifications import _COLOURS
+
+    photo = QWidget()  # a white photo under the stack
+    photo.setAutoFillBackground(True)
+    palette = photo.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor("white"))
+    photo.setPalette(palette)
+    photo.resize(500, 80)
+    area = NotificationArea(photo)
+    area.setGeometry(0, 0, 500, 80)
+    qtbot.addWidget(photo)
+    photo.show()
+    area.show_notice(Notice("Painting over the eyes draws them anew.", level))
+    area.step_aside(True)
+    [banner] = area.findChildren(QFrame, "notice")
+    qtbot.waitUntil(banner.isVisible)
+    image = photo.grab().toImage()
+    corner = banner.mapTo(photo, banner.rect().topLeft())
+    behind = QColor(image.pixel(corner.x() + 3, corner.y() + banner.height() // 2))  # the banner's left edge
+    assert behind != QColor(_COLOURS[level][0]) and behind != QColor("white")  # see-through: a blend
+    assert contrast_ratio(QColor(_COLOURS[level][1]), behind) >= TEXT_CONTRAST - 0.05
