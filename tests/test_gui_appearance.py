@@ -136,3 +136,30 @@ def test_a_desktop_that_sets_the_scheme_itself_keeps_its_own_style(app_colours, 
     apply_appearance("system")
     assert not is_dark(app_colours.palette())
     app_colours.setStyle(style)
+
+
+def test_light_after_dark_gives_a_light_desktop_its_own_style_back(app_colours):
+    """Appearance QA: Light chosen after Dark stayed in faceapp's Fusion on a light desktop whose
+    own style is another (Breeze, Windows); chosen first, it changed nothing."""
+    style = app_colours.style().name()
+    app_colours.setStyle("Windows")  # (the desktop's own)
+    apply_appearance("dark")
+    assert app_colours.style().name().lower() == "fusion" and is_dark(app_colours.palette())
+    apply_appearance("light")
+    assert app_colours.style().name().lower() == "windows" and not is_dark(app_colours.palette())
+    apply_appearance("system")
+    app_colours.setStyle(style)
+
+
+def test_the_dark_palette_keeps_text_focus_frames_and_fields_visible():
+    """Appearance QA: fields and check boxes on a base as dark as the window (1.1:1) looked like
+    blank space, and the keyboard's focus frame was at 2.7:1."""
+    palette = dark_palette()
+    window = palette.color(_Role.Window)
+    for text, on in ((_Role.WindowText, _Role.Window), (_Role.Text, _Role.Base), (_Role.ButtonText, _Role.Button),
+                     (_Role.ToolTipText, _Role.ToolTipBase), (_Role.HighlightedText, _Role.Highlight),
+                     (_Role.PlaceholderText, _Role.Base)):
+        assert contrast_ratio(palette.color(text), palette.color(on)) >= TEXT_CONTRAST, text
+    assert contrast_ratio(palette.color(_Role.Highlight), window) >= 3.0  # WCAG 1.4.11: a focus indicator
+    for part in (_Role.Base, _Role.Button):  # a field's well and a button's face stand apart from the window
+        assert contrast_ratio(palette.color(part), window) >= 1.3, part

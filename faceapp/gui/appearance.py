@@ -21,21 +21,26 @@ APPEARANCE_NAMES: dict[str, str] = {"system": "Like the &desktop", "light": "&Li
 _Role = QPalette.ColorRole
 _Group = QPalette.ColorGroup
 
-#: The dark palette's colours (text at 10:1 and more on its window, base and buttons; the highlight's
-#: text at 5.2:1).
+#: The dark palette's colours: text at 8:1 and more on its window, fields and buttons; fields darker
+#: and buttons lighter than the window, so that Fusion's outlines, drawn in the window's colour
+#: darkened, still have a shape around them (appearance QA: fields and check boxes on a base as dark
+#: as the window, at 1.1:1, looked like blank space); the highlight, also the keyboard's focus frame,
+#: at 3.8:1 on the window, with dark text on it at 5.6:1.
 _DARK: dict[QPalette.ColorRole, str] = {
-    _Role.Window: "#2b2b2e", _Role.WindowText: "#ececec", _Role.Base: "#1f1f22", _Role.AlternateBase: "#2f2f33",
-    _Role.Text: "#ececec", _Role.Button: "#35353a", _Role.ButtonText: "#ececec", _Role.BrightText: "#ffffff",
-    _Role.ToolTipBase: "#3a3a3f", _Role.ToolTipText: "#ececec", _Role.PlaceholderText: "#9a9a9f",
-    _Role.Highlight: "#2f6fb3", _Role.HighlightedText: "#ffffff", _Role.Link: "#7fb4f0",
-    _Role.LinkVisited: "#b79cf0", _Role.Light: "#4a4a50", _Role.Midlight: "#3c3c41", _Role.Mid: "#2a2a2d",
-    _Role.Dark: "#1a1a1c", _Role.Shadow: "#0c0c0d",
+    _Role.Window: "#323236", _Role.WindowText: "#ececec", _Role.Base: "#19191b", _Role.AlternateBase: "#27272a",
+    _Role.Text: "#ececec", _Role.Button: "#45454b", _Role.ButtonText: "#ececec", _Role.BrightText: "#ffffff",
+    _Role.ToolTipBase: "#45454b", _Role.ToolTipText: "#ececec", _Role.PlaceholderText: "#9a9a9f",
+    _Role.Highlight: "#4a8fd8", _Role.HighlightedText: "#101012", _Role.Link: "#7fb4f0",
+    _Role.LinkVisited: "#b79cf0", _Role.Light: "#5a5a61", _Role.Midlight: "#4b4b51", _Role.Mid: "#2c2c30",
+    _Role.Dark: "#1e1e21", _Role.Shadow: "#0c0c0d",
 }
-#: Disabled text in the dark palette: 3.9:1 on its window, under enabled text's 4.5 so it reads as disabled.
+#: Disabled text in the dark palette: 3.5:1 on its window, under enabled text's 4.5 so it reads as disabled.
 _DARK_DISABLED = "#85858b"
 
-#: The desktop's style while the window uses its own (None: the desktop's is in use).
+#: The desktop's style while the window uses its own (None: the desktop's is in use), and the
+#: appearance that made it do so.
 _desktop_style: str | None = None
+_forced: str | None = None
 
 
 def dark_palette() -> QPalette:
@@ -43,9 +48,10 @@ def dark_palette() -> QPalette:
     palette = QPalette()
     for role, colour in _DARK.items():
         palette.setColor(role, QColor(colour))
-    for role in (_Role.WindowText, _Role.Text, _Role.ButtonText, _Role.HighlightedText):
+    for role in (_Role.WindowText, _Role.Text, _Role.ButtonText):
         palette.setColor(_Group.Disabled, role, QColor(_DARK_DISABLED))
     palette.setColor(_Group.Disabled, _Role.Highlight, QColor("#45454a"))
+    palette.setColor(_Group.Disabled, _Role.HighlightedText, QColor(_DARK_DISABLED))
     return palette
 
 
@@ -56,23 +62,26 @@ def is_dark(palette: QPalette) -> bool:
 
 def apply_appearance(appearance: str, app: QApplication | None = None) -> None:
     """Give the application's windows the colours of ``appearance``: "system" (the desktop's),
-    "light" or "dark". Widgets follow at once (a palette change reaches each)."""
-    global _desktop_style
+    "light" or "dark". Widgets follow at once (a palette change reaches each). The desktop's own
+    style and palette are kept wherever they are what is asked (appearance QA: Light chosen after
+    Dark stayed in faceapp's Fusion on a light desktop with a style of its own)."""
+    global _desktop_style, _forced
     app = app or QApplication.instance()
+    if appearance == _forced:
+        return
     hints = _style_hints(app)
+    if _desktop_style is not None:  # the desktop's own style and palette back first: they may do
+        app.setStyle(_desktop_style)
+        app.setPalette(QPalette())  # (no colour of its own: the theme's, and it follows the desktop again)
+        _desktop_style = _forced = None
     if appearance not in ("light", "dark"):
         hints.unsetColorScheme()
-        if _desktop_style is not None:  # the desktop's own style and palette back
-            app.setStyle(_desktop_style)
-            app.setPalette(QPalette())  # (no colour of its own: the theme's, and it follows the desktop again)
-            _desktop_style = None
         return
     dark = appearance == "dark"
     hints.setColorScheme(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
-    if _desktop_style is None and is_dark(app.palette()) == dark:
+    if is_dark(app.palette()) == dark:
         return  # the desktop made the change (or was so already)
-    if _desktop_style is None:
-        _desktop_style = app.style().name()
+    _desktop_style, _forced = app.style().name(), appearance
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else QStyleFactory.create("Fusion").standardPalette())
 
