@@ -22,6 +22,9 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "save_as": ("Save &as…", "save-as", _Std.SaveAs, "Save with another name, format or quality"),
     "export_all": ("&Export all…", "export-all", "Ctrl+E", "Save every restored photo to a folder"),
     "remove": ("&Remove photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
+    "show_in_folder": ("Show in fol&der", "", "", "Open the folder of the photo shown, or of its saved result, in "
+                       "the file manager"),
+    "copy_path": ("Copy pat&h", "", "", "Copy the photo's file path, to paste into another program"),
     "quit": ("&Quit", "", _Std.Quit, "Quit faceapp"),
     "restore": ("&Restore", "restore", "Ctrl+R", "Restore the faces of this photo"),
     "restore_all": ("Restore &all", "restore", "Ctrl+Shift+R", "Restore, in turn, every photo not yet restored at these settings"),
@@ -57,6 +60,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),  # (and Ctrl+=: see build_actions)
     "zoom_out": ("Zoom &out", "zoom-out", _Std.ZoomOut, "Zoom out"),
     # (with Ctrl: plain Page Up / Down belong to the slider and the zoomed photo's scrolling)
+    "full_screen": ("F&ull screen", "", _Std.FullScreen, "Show the window on the whole screen, or back in its frame"),
     "next_photo": ("&Next photo", "", "Ctrl+PgDown", "Show the next photo of the filmstrip"),
     "previous_photo": ("&Previous photo", "", "Ctrl+PgUp", "Show the previous photo of the filmstrip"),
     "shortcuts": ("&Keyboard shortcuts", "", _Std.HelpContents, "Every key the window answers, in one list"),
@@ -83,8 +87,10 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         if tip:
             set_tip(action, tip)
         built[name] = action
-    for name in ("draw_box", "damage_brush", "eraser"):
+    for name in ("draw_box", "damage_brush", "eraser", "full_screen"):
         built[name].setCheckable(True)
+    # Ctrl+W closes the document in desktop programs: here the photo (desktop QA: it did nothing)
+    built["remove"].setShortcuts([built["remove"].shortcut(), QKeySequence("Ctrl+W")])
     # Ctrl++ needs Shift on most keyboards: Ctrl+= zooms in too, as in browsers and editors
     built["zoom_in"].setShortcuts([built["zoom_in"].shortcut(), QKeySequence("Ctrl+=")])
     # Redo is Ctrl+Shift+Z or Ctrl+Y by platform and desktop; both work everywhere (two-instance QA:
@@ -101,14 +107,21 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 #: colours: :mod:`faceapp.gui.appearance`).
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
-              "remove", None, "quit"],
+              "show_in_folder", "remove", None, "quit"],
     "&Edit": ["copy", None, "undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
-              None, "next_photo", "previous_photo", None, "gallery", None, "appearance"],
+              None, "next_photo", "previous_photo", None, "gallery", None, "full_screen", "appearance"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
     "&Help": ["shortcuts", "log_folder", "about", "about_qt"],
+}
+#: The menus a right-click opens (desktop QA: there were none, and a right-click on a seed chose it):
+#: on the photo, on a photo of the filmstrip, on the filmstrip's empty part.
+CONTEXT_MENUS: dict[str, list[str | None]] = {
+    "photo": ["copy", "save", "save_as", None, "show_in_folder", None, "toggle_compare", "zoom_fit", "zoom_actual"],
+    "thumbnail": ["restore", "save", "save_as", "copy", None, "show_in_folder", "copy_path", None, "remove"],
+    "filmstrip": ["open", "open_folder", "paste"],
 }
 TOOLBAR: list[str | None] = ["open", "save", "export_all", None, "restore", "cancel", None,
                              "draw_box", "damage_brush", "eraser", "toggle_compare", "zoom_fit", "zoom_actual", None,

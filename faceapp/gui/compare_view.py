@@ -564,6 +564,19 @@ class CompareView(QWidget):
         else:
             self._drag = "click"
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """A double click zooms to 100 % at the point clicked, or back to fit, as photo viewers do
+        (desktop QA: it did nothing); not while a face box is drawn, nor on the divider or a face's number."""
+        on_divider = self._showing_split() and abs(event.position().x() - self.divider_x()) <= _DIVIDER_GRAB_PX
+        if (event.button() != Qt.MouseButton.LeftButton or self._before is None or self._draw_mode or on_divider
+                or self._tag_at(event.position()) is not None):  # (a face's number: its click switched it)
+            return super().mouseDoubleClickEvent(event)
+        self._drag = "none"
+        if self._fit:
+            self.set_zoom(1.0 / self.devicePixelRatioF(), anchor=event.position())
+        else:
+            self.zoom_fit()
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
         if self._drag == "divider":

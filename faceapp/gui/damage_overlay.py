@@ -86,6 +86,9 @@ class DamageOverlay(QWidget):
     def __init__(self, view: CompareView) -> None:
         super().__init__(view)
         self._view = view
+        # a right drag erases: the photo's right-click menu is not for the brush (it is passed on to
+        # the photo under it only while the brush is put down, when the overlay lets the mouse through)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
         self._editor: MaskEditor | None = None
         self._listener: Callable[[], None] | None = None  # what the editor shown calls on a change
         self._image: QImage | None = None

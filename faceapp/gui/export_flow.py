@@ -220,12 +220,14 @@ class ExportFlow(QObject):
     def drag_out(self, path: Path | None = None) -> None:
         """Drag the result of ``path`` (default: the shown photo) to another app; when it has not
         been saved as it is now, save it first (in the background) and ask the user to drag
-        again once it is written."""
+        again once it is written. A photo not restored gives its own file, as a file manager's
+        would (desktop QA: its drag was an error, "press Restore first")."""
         window = self._window
         path = path or window.current
         if path is None or path not in window.session.entries:
             return
-        target = window.session.saved_file(path)
+        restored = window.session.entries[path].result is not None
+        target = window.session.saved_file(path) if restored else path
         if target is None:
             if self._start([path], "save"):
                 window.notices.info("Saving the result first: drag it out again once it is saved.")
@@ -234,7 +236,7 @@ class ExportFlow(QObject):
         mime.setUrls([QUrl.fromLocalFile(str(target))])
         drag = QDrag(window)
         drag.setMimeData(mime)
-        shown = window.session.after.get(path)
+        shown = (window.session.after if restored else window.session.before).get(path)
         if shown is not None:
             drag.setPixmap(QPixmap.fromImage(shown.thumbnail))
         drag.exec(Qt.DropAction.CopyAction)

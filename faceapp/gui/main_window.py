@@ -12,8 +12,9 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import (
+    QAction,
     QActionGroup,
     QCloseEvent,
     QDesktopServices,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStyle,
     QProgressBar,
@@ -38,7 +40,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
-from faceapp.gui.actions import build_actions, install_menus
+from faceapp.gui.actions import CONTEXT_MENUS, build_actions, install_menus
 from faceapp.gui.announcer import announce
 from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
@@ -203,6 +205,11 @@ class MainWindow(QMainWindow):
         a["save_as"].triggered.connect(self.exports.save_as)
         a["export_all"].triggered.connect(self.exports.export_all)
         a["remove"].triggered.connect(self.remove_current)
+        a["show_in_folder"].triggered.connect(self.show_in_folder)
+        a["copy_path"].triggered.connect(self.copy_path)
+        a["full_screen"].toggled.connect(
+            lambda on: self.setWindowState((self.windowState() | Qt.WindowState.WindowFullScreen) if on
+                                           else (self.windowState() & ~Qt.WindowState.WindowFullScreen)))
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
         a["restore_all"].triggered.connect(self._put_brush_down)
@@ -259,6 +266,10 @@ class MainWindow(QMainWindow):
         self.fidelity.fidelityCommitted.connect(lambda _fidelity: self._save_fidelity())
         self.fidelity.resetToModelDefault.connect(self._use_model_fidelity)
         self.filmstrip.photoSelected.connect(self.show_photo)
+        for widget, menu in ((self.compare, self._photo_menu), (self.filmstrip, self._filmstrip_menu),
+                             (self.gallery, self._gallery_menu)):
+            widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            widget.customContextMenuRequested.connect(menu)
         self.filmstrip.dragOutRequested.connect(self.exports.drag_out)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
         self.compare.faceClicked.connect(self._face_clicked)
@@ -327,6 +338,57 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         self._open_offered(QGuiApplication.clipboard().mimeData(), "pasted")
 
+    # ---- right-click menus ---------------------------------------------------------------------
+    def _context_menu(self, kind: str, widget: QWidget, where: QPoint, *, first: list[QAction] = ()) -> QMenu:
+        """Open the right-click menu ``kind`` of :data:`CONTEXT_MENUS` at ``where`` on ``widget``
+        (``first``: entries of its own above the window's actions); returned, open."""
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        for action in first:
+            menu.addAction(action)
+        if first:
+            menu.addSeparator()
+        for name in CONTEXT_MENUS[kind]:
+            menu.addSeparator() if name is None else menu.addAction(self.actions_[name])
+        menu.aboutToHide.connect(menu.deleteLater)
+        self._open_menu = menu  # (kept while open)
+        menu.popup(widget.mapToGlobal(where))
+        return menu
+
+    def _photo_menu(self, where: QPoint) -> None:
+        if self.compare.before_image() is not None:
+            self._context_menu("photo", self.compare, where)
+
+    def _filmstrip_menu(self, where: QPoint) -> None:
+        """On a photo: what can be done with it (the right press shows it first, as file managers
+        select what is right-clicked); on the strip's empty part, ways to open more."""
+        item = self.filmstrip.itemAt(where)
+        self._context_menu("filmstrip" if item is None else "thumbnail", self.filmstrip, where)
+
+    def _gallery_menu(self, where: QPoint) -> None:
+        candidate = self.gallery.candidate_at(where)
+        if candidate is None:
+            return
+        use = QAction("&Use this seed", self)
+        use.triggered.connect(lambda: self.gallery.click_candidate(candidate))
+        self._context_menu("photo", self.gallery, where, first=[use])
+
+    def show_in_folder(self) -> None:
+        """File ▸ Show in folder: the folder of the photo shown's saved result, else of the photo,
+        in the file manager (desktop QA: only the log's folder could be opened so)."""
+        if self.current is None:
+            return
+        entry = self.session.entries.get(self.current)
+        folder = ((entry.saved_to if entry is not None else None) or self.current).parent
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(folder))):
+            self.say(f"No file manager could be opened on {path_text(folder)}.")
+
+    def copy_path(self) -> None:
+        """Copy the photo shown's file path as text."""
+        if self.current is not None:
+            QGuiApplication.clipboard().setText(os.fsdecode(self.current))
+            self.say(f"Copied the path of {self.current.name}.")
+
     def copy_photo(self) -> None:
         """Edit ▸ Copy photo: the photo shown, restored once it is, onto the clipboard for another
         program (drag-and-drop QA: Ctrl+C did nothing; only Save or a drag got a result out)."""
@@ -372,7 +434,7 @@ class MainWindow(QMainWindow):
             folder = path.is_dir()  # said as a folder (a photo's menu entry has no icon)
             shown = metrics.elidedText(path_text(path) + (os.sep if folder else ""), Qt.TextElideMode.ElideMiddle,
                                        widest)
-            action = self.recent_menu.addAction(shown.replace("&", "&&"), lambda p=path: self.add_paths([p]))
+            action = self.recent_menu.addAction(shown.replace("&", "&&"), lambda p=path: self._open_recent(p))
             action.setToolTip(path_text(path))  # (an & is no access key; a long path is shortened in the middle)
             if folder:
                 action.setIcon(folder_icon)
@@ -382,6 +444,16 @@ class MainWindow(QMainWindow):
         clear = self.recent_menu.addAction("&Clear Menu", self._clear_recent)
         clear.setEnabled(bool(self.store.recent_files()))
         clear.setToolTip("Forget the photos and folders listed here (the files stay as they are)")
+
+    def _open_recent(self, path: Path) -> None:
+        """Open a recent photo or folder; one that is no longer there is said so and leaves the list
+        (desktop QA: it became an error tile and moved to the top of the list)."""
+        if not os.path.lexists(path):
+            self.store.forget_recent(path)
+            self.notices.show_notice(Notice(f"{path_text(path)} is no longer there (moved, renamed, deleted, or on a "
+                                            "drive not connected now), so it has left Open recent.", "warning"))
+            return
+        self.add_paths([path])
 
     def _clear_recent(self) -> None:
         self.store.clear_recent()

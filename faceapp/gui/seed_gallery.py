@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QEvent, QObject, QPoint, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -59,6 +59,14 @@ class _CandidateList(QListWidget):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         return QSize(super().minimumSizeHint().width(), self._least_height())
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        """Only the left button chooses: a right press (for the menu) or a middle one moved the frame,
+        which chose that seed (desktop QA: looking for "Save this face…" silently changed the pick)."""
+        if event.button() == Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
+        else:
+            event.accept()
 
 
 class SparingLine(Protocol):
@@ -217,6 +225,11 @@ class SeedGallery(QWidget):
             return False
         self._list.setFocus(reason)
         return True
+
+    def candidate_at(self, point: QPoint) -> int | None:
+        """The candidate whose thumbnail is at ``point`` (in the gallery's coordinates), if one is."""
+        item = self._list.itemAt(self._list.viewport().mapFrom(self, point))
+        return None if item is None else int(item.data(Qt.ItemDataRole.UserRole))
 
     def click_candidate(self, candidate: int) -> None:
         """Choose a candidate as a click on its thumbnail would (keyboard and tests)."""

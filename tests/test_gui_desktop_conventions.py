@@ -1,0 +1,116 @@
+"""What desktop photo programs have taught their users to expect (desktop QA): right-click menus,
+a right click that chooses nothing, Ctrl+W, Show in folder, full screen, a double click that zooms,
+and Open recent telling of a file gone."""
+
+from __future__ import annotations
+
+import gui_util
+import pytest
+from gui_util import load, restore
+from PySide6.QtCore import QPoint, Qt, QUrl
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+def _menu_texts(menu) -> list[str]:
+    return [action.text() for action in menu.actions() if not action.isSeparator()]
+
+
+def _open_menu(widget):
+    """The right-click menu the window opened on ``widget``, closed again; its entries' texts."""
+    menu = QApplication.activePopupWidget()
+    assert menu is not None, "no menu opened"
+    texts = _menu_texts(menu)
+    menu.close()
+    return texts
+
+
+def test_right_clicking_a_seed_opens_a_menu_and_chooses_nothing(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    chosen = entry.result.faces[0].chosen
+    gallery_list = window.gallery._list
+    other = gallery_list.visualItemRect(gallery_list.item(2)).center()
+    qtbot.mouseClick(gallery_list.viewport(), Qt.MouseButton.RightButton, pos=other)
+    assert window.session.entries[path].result.faces[0].chosen == chosen  # (it chose seed 3, silently)
+    where = gallery_list.viewport().mapTo(window.gallery, other)
+    window.gallery.customContextMenuRequested.emit(where)
+    menu = QApplication.activePopupWidget()
+    use = next(action for action in menu.actions() if action.text() == "&Use this seed")
+    assert {"&Copy photo", "Save &as…"} <= set(_menu_texts(menu))
+    use.trigger()
+    menu.close()
+    assert window.session.entries[path].result.faces[0].chosen == 2
+
+
+def test_the_photo_and_its_thumbnail_have_right_click_menus(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    window.compare.customContextMenuRequested.emit(QPoint(50, 50))
+    assert {"&Copy photo", "&Save", "Show in fol&der", "&Fit"} <= set(_open_menu(window.compare))
+    cell = window.filmstrip.visualItemRect(window.filmstrip.item(0)).center()
+    window.filmstrip.customContextMenuRequested.emit(cell)
+    assert {"&Restore", "Copy pat&h", "&Remove photo", "Show in fol&der"} <= set(_open_menu(window.filmstrip))
+    window.filmstrip.customContextMenuRequested.emit(QPoint(window.filmstrip.width() - 5, 5))  # the strip's empty end
+    assert "&Open…" in _open_menu(window.filmstrip)
+    window.actions_["copy_path"].trigger()
+    assert QGuiApplication.clipboard().text() == str(path)
+
+
+def test_the_brush_takes_the_right_button_for_erasing_not_for_a_menu(window, qtbot, photo):
+    load(window, qtbot, photo)
+    assert window.damage.contextMenuPolicy() == Qt.ContextMenuPolicy.PreventContextMenu
+
+
+def test_show_in_folder_opens_the_folder_of_the_saved_result_else_of_the_photo(window, qtbot, photo, monkeypatch,
+                                                                                tmp_path):
+    import dataclasses
+
+    import faceapp.gui.main_window as main_window
+
+    opened = []
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    path = load(window, qtbot, photo)
+    window.actions_["show_in_folder"].trigger()
+    restore(window, qtbot, path)
+    out = tmp_path / "results"
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, output_folder=str(out)))
+    gui_util.saved(window, qtbot, window.exports.save)
+    window.actions_["show_in_folder"].trigger()
+    assert opened == [QUrl.fromLocalFile(str(path.parent)), QUrl.fromLocalFile(str(out))]
+
+
+def test_ctrl_w_closes_the_photo_and_f11_fills_the_screen(window, qtbot, photo):
+    assert QKeySequence("Ctrl+W") in window.actions_["remove"].shortcuts()
+    assert window.actions_["full_screen"].shortcut() == QKeySequence(QKeySequence.StandardKey.FullScreen)
+    window.actions_["full_screen"].trigger()
+    assert window.windowState() & Qt.WindowState.WindowFullScreen
+    window.actions_["full_screen"].trigger()
+    assert not window.windowState() & Qt.WindowState.WindowFullScreen
+
+
+def test_a_double_click_on_the_photo_zooms_to_100_and_back_to_fit(window, qtbot, photo):
+    load(window, qtbot, photo)
+    view = window.compare
+    qtbot.waitUntil(lambda: view.before_image() is not None)
+    fitted = view.zoom()
+    assert fitted != pytest.approx(1.0)
+    where = QPoint(view.width() // 3, view.height() // 2)
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=where)
+    assert view.device_zoom() == pytest.approx(1.0)
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=where)
+    assert view.zoom() == pytest.approx(fitted)
+
+
+def test_open_recent_says_when_a_file_is_gone_and_forgets_it(window, qtbot, photo, tmp_path):
+    gone = tmp_path / "gone.jpg"
+    gone.write_bytes(photo.read_bytes())
+    load(window, qtbot, gone)
+    window.session.remove(gone.resolve())
+    gone.unlink()
+    window._fill_recent()
+    entry = next(a for a in window.recent_menu.actions() if a.toolTip() == str(gone.resolve()))
+    entry.trigger()
+    assert "gone.jpg is no longer there" in gui_util.said(window)
+    assert gone.resolve() not in window.session.entries and gone.resolve() not in window.store.recent_files()
