@@ -371,3 +371,21 @@ def test_a_see_through_notices_text_stays_readable_over_a_white_photo(qtbot, lev
     behind = QColor(image.pixel(corner.x() + 3, corner.y() + banner.height() // 2))  # the banner's left edge
     assert behind != QColor(_COLOURS[level][0]) and behind != QColor("white")  # see-through: a blend
     assert contrast_ratio(QColor(_COLOURS[level][1]), behind) >= TEXT_CONTRAST - 0.05
+
+
+def test_a_notices_text_can_be_selected_and_copied_but_not_while_the_brush_paints_under_it(qtbot):
+    """Desktop QA: an error's text could not be selected to copy it into a report."""
+    from PySide6.QtCore import Qt
+
+    area = NotificationArea()
+    qtbot.addWidget(area)
+    area.show_notice(Notice("Could not open broken.jpg: the file is damaged.", "error"))
+    [banner] = area.findChildren(QFrame, "notice")
+    label = banner._label
+    assert label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    label.setSelection(0, 9)
+    assert label.selectedText() == "Could not"
+    area.step_aside(True)  # (a stroke over the banner reaches the photo)
+    assert label.textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
+    area.step_aside(False)
+    assert label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse

@@ -176,6 +176,10 @@ class _Banner(QFrame):
         that does not track the mouse: review, the brush's ring went out over the banners)."""
         self.setMouseTracking(on)
         self._label.setMouseTracking(on)
+        # its text may be selected and copied (desktop QA: an error could not be copied into a bug
+        # report), except while the photo under it takes the pointer
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction if on
+                                            else Qt.TextInteractionFlag.TextSelectableByMouse)
         back, text = _COLOURS[self.notice.level]
         if on:
             colour = see_through_background(self.notice.level)
