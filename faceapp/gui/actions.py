@@ -149,7 +149,7 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
     menu_key.setShortcut(QKeySequence(Qt.Key.Key_F10))
     menu_key.triggered.connect(lambda: window.menuBar().setActiveAction(window.menuBar().actions()[0]))
     window.addAction(menu_key)
-    toolbar = FittingToolBar("Main")
+    toolbar = FittingToolBar("Toolbar")  # (its name is its entry in the menu that shows or hides it)
     toolbar.setObjectName("main-toolbar")
     for name in TOOLBAR:
         toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])

@@ -8,7 +8,7 @@ actions themselves, so it cannot drift from them; the rest is :data:`VIEW_KEYS`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -36,12 +36,23 @@ def _plain(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
+#: Keys of their own on some keyboards, which the platform's standard shortcuts include: listed, they
+#: read as a word among key names ("Ctrl+Shift+Z, Redo, Ctrl+Y": desktop QA).
+_DEDICATED_KEYS = frozenset({Qt.Key.Key_Undo, Qt.Key.Key_Redo, Qt.Key.Key_Copy, Qt.Key.Key_Paste, Qt.Key.Key_Cut,
+                             Qt.Key.Key_Open, Qt.Key.Key_Save, Qt.Key.Key_Close, Qt.Key.Key_Help, Qt.Key.Key_Back,
+                             Qt.Key.Key_Forward, Qt.Key.Key_ZoomIn, Qt.Key.Key_ZoomOut})
+
+
+def _listed(key: QKeySequence) -> bool:
+    return not key.isEmpty() and not (key.count() == 1 and key[0].key() in _DEDICATED_KEYS)
+
+
 def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str, str]]:
     """(where, keys, what) for every action with a shortcut, by its menu, then :data:`VIEW_KEYS`."""
     menu_of = {name: f"{_plain(title)} menu" for title, names in MENUS.items() for name in names if name}
     rows = []
     for name, action in actions.items():
-        keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if not k.isEmpty())
+        keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if _listed(k))
         if keys:
             rows.append((menu_of.get(name, "Window"), keys, _plain(action.text())))
     return rows + list(VIEW_KEYS)
