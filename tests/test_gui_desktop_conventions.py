@@ -114,3 +114,15 @@ def test_open_recent_says_when_a_file_is_gone_and_forgets_it(window, qtbot, phot
     entry.trigger()
     assert "gone.jpg is no longer there" in gui_util.said(window)
     assert gone.resolve() not in window.session.entries and gone.resolve() not in window.store.recent_files()
+
+
+def test_a_hidden_toolbar_comes_back_from_the_view_menu(window):
+    from PySide6.QtWidgets import QToolBar
+
+    toolbar = window.findChild(QToolBar, "main-toolbar")
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    entry = next(a for a in view.actions() if a.text() == "&Toolbar")
+    entry.trigger()
+    assert toolbar.isHidden()
+    entry.trigger()
+    assert not toolbar.isHidden()

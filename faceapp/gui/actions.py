@@ -104,14 +104,14 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 #: menu title → action names; None is a separator, "recent" the Open recent submenu, "faces" the
 #: Faces submenu (one checkable entry per face of the photo shown: the keyboard's way to switch a
 #: face on or off, as a click on its box does), "appearance" the Appearance submenu (the window's
-#: colours: :mod:`faceapp.gui.appearance`).
+#: colours: :mod:`faceapp.gui.appearance`), "toolbar" the toolbar's show-or-hide entry.
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
               "show_in_folder", "remove", None, "quit"],
     "&Edit": ["copy", None, "undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
-              None, "next_photo", "previous_photo", None, "gallery", None, "full_screen", "appearance"],
+              None, "next_photo", "previous_photo", None, "gallery", None, "full_screen", "toolbar", "appearance"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
     "&Help": ["shortcuts", "log_folder", "about", "about_qt"],
@@ -134,6 +134,11 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
     submenus = {"recent": QMenu("Open re&cent", window), "faces": QMenu("Fac&es", window),
                 "appearance": QMenu("&Appearance", window)}
     submenus["faces"].setToolTipsVisible(True)
+    toolbar = FittingToolBar("&Toolbar")  # (its name is its entry in the menus that show or hide it)
+    toolbar.setObjectName("main-toolbar")
+    toolbar.setAccessibleName("Toolbar")
+    for name in TOOLBAR:
+        toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])
     for title, names in MENUS.items():
         menu = window.menuBar().addMenu(title)
         for name in names:
@@ -141,6 +146,8 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
                 menu.addSeparator()
             elif name in submenus:
                 menu.addMenu(submenus[name])
+            elif name == "toolbar":  # (once hidden, it came back only from the menu bar's right-click menu)
+                menu.addAction(toolbar.toggleViewAction())
             else:
                 menu.addAction(actions[name])
     for menu in window.menuBar().findChildren(QMenu):
@@ -149,10 +156,6 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
     menu_key.setShortcut(QKeySequence(Qt.Key.Key_F10))
     menu_key.triggered.connect(lambda: window.menuBar().setActiveAction(window.menuBar().actions()[0]))
     window.addAction(menu_key)
-    toolbar = FittingToolBar("Toolbar")  # (its name is its entry in the menu that shows or hides it)
-    toolbar.setObjectName("main-toolbar")
-    for name in TOOLBAR:
-        toolbar.addSeparator() if name is None else toolbar.addAction(actions[name])
     window.addToolBar(toolbar)
     return submenus
 
