@@ -126,3 +126,14 @@ def test_a_hidden_toolbar_comes_back_from_the_view_menu(window):
     assert toolbar.isHidden()
     entry.trigger()
     assert not toolbar.isHidden()
+
+
+def test_an_action_that_is_off_says_why(window, qtbot, photo):
+    """Desktop QA: a greyed Save said nothing of restoring first."""
+    save = window.actions_["save"]
+    assert not save.isEnabled() and "Open a photo first" in save.toolTip()
+    path = load(window, qtbot, photo)
+    assert not save.isEnabled() and "Restore the photo first" in save.toolTip() and "(Ctrl+S)" in save.toolTip()
+    assert "Restore the photo first" in save.statusTip()
+    restore(window, qtbot, path)
+    assert save.isEnabled() and "first" not in save.toolTip() and save.toolTip().startswith("Save")

@@ -71,8 +71,24 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
 
 
 def set_tip(action: QAction, tip: str) -> None:
-    """``tip`` as the action's status tip, and as its tooltip with its shortcut."""
+    """``tip`` as the action's status tip, and as its tooltip with its shortcut (and the reason it
+    is off, while :func:`set_unavailable` gives one)."""
+    action.setProperty("tip", tip)
+    _show_tip(action)
+
+
+def set_unavailable(action: QAction, reason: str | None) -> None:
+    """Why ``action`` is off now, said after its tip (None: it is not, or needs no word; desktop
+    QA: a greyed Save said nothing of restoring first, and its Ctrl+S did nothing without a word)."""
+    if action.property("unavailable") != reason:
+        action.setProperty("unavailable", reason)
+        _show_tip(action)
+
+
+def _show_tip(action: QAction) -> None:
+    tip, reason = action.property("tip") or "", action.property("unavailable")
     shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    tip = f"{tip}. {reason}" if reason and tip else reason or tip
     action.setToolTip(f"{tip} ({shown})" if shown else tip)
     action.setStatusTip(tip)
 

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
-from faceapp.gui.actions import CONTEXT_MENUS, build_actions, install_menus
+from faceapp.gui.actions import CONTEXT_MENUS, build_actions, install_menus, set_unavailable
 from faceapp.gui.announcer import announce
 from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
@@ -909,6 +909,26 @@ class MainWindow(QMainWindow):
         self.gallery.set_busy(busy)
         if not busy:
             self.progress_bar.setVisible(False)
+        self._say_why_off(entry, loaded=loaded, restored=restored)
+
+    def _say_why_off(self, entry, *, loaded: bool, restored: bool) -> None:
+        """Each main action that is off says why in its tooltip and status tip (desktop QA: a greyed
+        Save said nothing of restoring first)."""
+        a = self.actions_
+        first = ("Open a photo first" if self.current is None
+                 else f"Available once {self.current.name} is open" if not loaded else None)
+        unrestored = first or (None if restored else "Restore the photo first")
+        restoring = self.current is not None and self.session.restoring(self.current)
+        reasons = {
+            "save": unrestored, "save_as": unrestored, "toggle_compare": unrestored, "split_reset": unrestored,
+            "refine": unrestored or "Available once the restores running now are done",
+            "copy": first, "draw_box": first, "damage_brush": first,
+            "export_all": "Restore a photo first",
+            "restore": first or ("The photo is being restored" if restoring
+                                 else "No face to restore: draw a box around one (D), or switch a face on by its number"),
+        }
+        for name, reason in reasons.items():
+            set_unavailable(a[name], None if a[name].isEnabled() else reason)
 
     # ---- actions ---------------------------------------------------------------------------
     def restore_current(self) -> None:
