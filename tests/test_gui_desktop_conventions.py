@@ -137,3 +137,28 @@ def test_an_action_that_is_off_says_why(window, qtbot, photo):
     assert "Restore the photo first" in save.statusTip()
     restore(window, qtbot, path)
     assert save.isEnabled() and "first" not in save.toolTip() and save.toolTip().startswith("Save")
+
+
+def test_remove_all_empties_the_filmstrip_asking_once_for_what_is_not_saved(window, qtbot, photo, testdata_dir,
+                                                                              unsaved_work_is_discarded_when_asked,
+                                                                              monkeypatch):
+    import shutil
+
+    import faceapp.gui.confirm as confirm
+
+    other = shutil.copy(testdata_dir / "photos" / "cf_03.jpg", photo.parent / "other.jpg")
+    path = load(window, qtbot, photo)
+    load(window, qtbot, other)
+    window.filmstrip.select(path)
+    restore(window, qtbot, path)
+    monkeypatch.setattr(confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: unsaved_work_is_discarded_when_asked.append(text) or "cancel")
+    window.actions_["remove_all"].trigger()
+    assert len(window.session.entries) == 2  # Cancel: nothing removed
+    [asked] = unsaved_work_is_discarded_when_asked
+    assert asked.startswith("Remove all 2 photos? 1 restored photo is not saved")
+    monkeypatch.setattr(confirm, "ask_before_discarding", lambda parent, text, **buttons: "discard")
+    window.actions_["remove_all"].trigger()
+    qtbot.waitUntil(lambda: not window.session.entries, timeout=10000)
+    assert window.filmstrip.count() == 0 and not window.actions_["remove_all"].isEnabled()
+    assert photo.is_file() and other.is_file()

@@ -22,6 +22,8 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "save_as": ("Save &as…", "save-as", _Std.SaveAs, "Save with another name, format or quality"),
     "export_all": ("&Export all…", "export-all", "Ctrl+E", "Save every restored photo to a folder"),
     "remove": ("&Remove photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
+    "remove_all": ("Remove a&ll photos", "", "Ctrl+Shift+W", "Remove every photo from the filmstrip (the files stay as "
+                   "they are)"),
     "show_in_folder": ("Show in fol&der", "", "", "Open the folder of the photo shown, or of its saved result, in "
                        "the file manager"),
     "copy_path": ("Copy pat&h", "", "", "Copy the photo's file path, to paste into another program"),
@@ -123,7 +125,7 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 #: colours: :mod:`faceapp.gui.appearance`), "toolbar" the toolbar's show-or-hide entry.
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
-              "show_in_folder", "remove", None, "quit"],
+              "show_in_folder", "remove", "remove_all", None, "quit"],
     "&Edit": ["copy", None, "undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",

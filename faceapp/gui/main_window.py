@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         a["save_as"].triggered.connect(self.exports.save_as)
         a["export_all"].triggered.connect(self.exports.export_all)
         a["remove"].triggered.connect(self.remove_current)
+        a["remove_all"].triggered.connect(self.remove_all)
         a["show_in_folder"].triggered.connect(self.show_in_folder)
         a["copy_path"].triggered.connect(self.copy_path)
         a["full_screen"].toggled.connect(
@@ -902,6 +903,7 @@ class MainWindow(QMainWindow):
         a["refine"].setEnabled(restored and not busy)
         # enabled while the photo is being worked on too: Remove stops its work, then removes it
         a["remove"].setEnabled(self.current is not None)
+        a["remove_all"].setEnabled(bool(self.session.entries))
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.result is not None for e in self.session.entries.values()))
         for name in ("next_photo", "previous_photo"):
@@ -960,6 +962,24 @@ class MainWindow(QMainWindow):
             if answer != "discard":
                 return
         self.session.remove(path)
+
+    def remove_all(self) -> None:
+        """File ▸ Remove all photos: the filmstrip emptied (never the files), asking once first when
+        results are not saved or damage painted is not restored (desktop QA: 27 photos took 27
+        presses of Delete)."""
+        paths = list(self.session.entries)
+        unsaved, strokes = self.exports.unsaved(), self.session.unrestored_damage()
+        lost = [f"{counted(len(unsaved), 'restored photo')} {'is' if len(unsaved) == 1 else 'are'} not saved"] if unsaved else []
+        if strokes:
+            lost.append(f"damage painted on {counted(len(strokes), 'photo')} is not restored yet")
+        if lost:
+            answer = confirm.ask_before_discarding(
+                self, f"Remove all {counted(len(paths), 'photo')}? {' and '.join(lost).capitalize()} (the photo files "
+                "stay as they are).", discard="Remove all")
+            if answer != "discard":
+                return
+        for path in paths:
+            self.session.remove(path)
 
     def _step_photo(self, step: int) -> None:
         """Show the photo ``step`` places after the shown one in the filmstrip (wrapping round)."""
