@@ -162,3 +162,14 @@ def test_remove_all_empties_the_filmstrip_asking_once_for_what_is_not_saved(wind
     qtbot.waitUntil(lambda: not window.session.entries, timeout=10000)
     assert window.filmstrip.count() == 0 and not window.actions_["remove_all"].isEnabled()
     assert photo.is_file() and other.is_file()
+
+
+def test_removing_a_photo_asks_first_when_a_face_box_drawn_on_it_is_not_restored(
+        window, qtbot, photo, unsaved_work_is_discarded_when_asked):
+    """Desktop QA: Delete right after drawing a face box removed the photo, box and all, silently."""
+    path = load(window, qtbot, photo)
+    window.session.add_face_box(path, (5.0, 5.0, 60.0, 60.0))
+    window.actions_["remove"].trigger()
+    [asked] = unsaved_work_is_discarded_when_asked
+    assert "A face box drawn on it is not restored yet" in asked
+    assert path not in window.session.entries  # (answered Remove)

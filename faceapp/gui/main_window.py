@@ -948,13 +948,16 @@ class MainWindow(QMainWindow):
 
     def remove_current(self) -> None:
         """Remove the shown photo from the window (never the file); asks first when its result
-        is not saved or damage painted on it is not restored yet."""
+        is not saved, or damage painted or a face box drawn on it is not restored yet."""
         path = self.current
         if path is None:
             return
         lost = [what for what, pending in (("its restored result is not saved", self.exports.unsaved()),
                                            ("the damage painted on it is not restored yet", self.session.unrestored_damage()))
                 if path in pending]
+        if drawn := self.session.faces_drawn_unrestored(path):
+            lost.append(f"{'a face box' if drawn == 1 else f'{drawn} face boxes'} drawn on it "
+                        f"{'is' if drawn == 1 else 'are'} not restored yet")
         if lost:
             answer = confirm.ask_before_discarding(
                 self, f"Remove {path.name}? {' and '.join(lost).capitalize()} (the photo file stays as it is).",
@@ -972,6 +975,8 @@ class MainWindow(QMainWindow):
         lost = [f"{counted(len(unsaved), 'restored photo')} {'is' if len(unsaved) == 1 else 'are'} not saved"] if unsaved else []
         if strokes:
             lost.append(f"damage painted on {counted(len(strokes), 'photo')} is not restored yet")
+        if drawn := [path for path in paths if self.session.faces_drawn_unrestored(path)]:
+            lost.append(f"face boxes drawn on {counted(len(drawn), 'photo')} are not restored yet")
         if lost:
             answer = confirm.ask_before_discarding(
                 self, f"Remove all {counted(len(paths), 'photo')}? {' and '.join(lost).capitalize()} (the photo files "

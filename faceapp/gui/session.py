@@ -178,6 +178,8 @@ class Session(QObject):
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
         #: photos whose gallery choice is being put together: the result their composite shown was made of
         self._shown_choice: dict[Path, Any] = {}
+        #: the faces drawn by hand on each photo (their indices): a removal that loses them asks first
+        self._drawn: dict[Path, set[int]] = {}
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
@@ -313,6 +315,16 @@ class Session(QObject):
         self.export_queue.add(QueuedJob(job, "paste", on_failed=self.error.emit,
                                         on_done=lambda path: (self.add_paths([path]), on_opened(path))))
 
+    def faces_drawn_unrestored(self, path: Path) -> int:
+        """How many faces drawn by hand on photo ``path`` no result holds yet (removing the photo loses
+        them: desktop QA, Delete after drawing a box removed it, box and all, without a word)."""
+        entry = self.entries.get(path)
+        if entry is None:
+            return 0
+        restored = {face.face.index for face in entry.result.faces} if entry.result is not None else set()
+        on = {face.index for face in entry.faces if getattr(face, "enabled", True)}
+        return len((self._drawn.get(path, set()) & on) - restored)
+
     def copyable(self, path: Path) -> tuple[np.ndarray, np.ndarray | None] | None:
         """What Copy puts on the clipboard for photo ``path``: its result as shown (the gallery's
         choices), else the photo, as sRGB pixels and alpha; None while it cannot be had yet (not
@@ -343,6 +355,7 @@ class Session(QObject):
             self.after.pop(path, None)
             self._read.pop(path, None)
             self._shown_choice.pop(path, None)
+            self._drawn.pop(path, None)
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
@@ -700,6 +713,7 @@ class Session(QObject):
             return
         first = not entry.faces
         entry.faces = [*entry.faces, face]
+        self._drawn.setdefault(path, set()).add(face.index)
         if first:
             self._result_notes(path, entry)
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
