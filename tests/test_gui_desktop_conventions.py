@@ -173,3 +173,17 @@ def test_removing_a_photo_asks_first_when_a_face_box_drawn_on_it_is_not_restored
     [asked] = unsaved_work_is_discarded_when_asked
     assert "A face box drawn on it is not restored yet" in asked
     assert path not in window.session.entries  # (answered Remove)
+
+
+def test_a_mouses_back_and_forward_buttons_step_through_the_photos(window, qtbot, photo, testdata_dir):
+    import shutil
+
+    other = shutil.copy(testdata_dir / "photos" / "cf_03.jpg", photo.parent / "other.jpg")
+    first = load(window, qtbot, photo)
+    second = load(window, qtbot, other)
+    window.filmstrip.select(first)
+    for widget in (window.compare, window.filmstrip.viewport()):
+        qtbot.mouseClick(widget, Qt.MouseButton.ForwardButton, pos=QPoint(10, 10))
+        assert window.current == second
+        qtbot.mouseClick(widget, Qt.MouseButton.BackButton, pos=QPoint(10, 10))
+        assert window.current == first

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QKeyEvent,
+    QMouseEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -993,6 +994,16 @@ class MainWindow(QMainWindow):
             return
         index = order.index(self.current) + step if self.current in order else 0
         self.filmstrip.select(order[index % len(order)])
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        """A mouse's back and forward buttons show the previous and next photo, as in viewers and
+        browsers (desktop QA: they did nothing); the photo and the filmstrip pass them on here."""
+        step = {Qt.MouseButton.BackButton: -1, Qt.MouseButton.ForwardButton: 1}.get(event.button())
+        if step is None:
+            return super().mousePressEvent(event)
+        if len(self.session.entries) > 1:
+            self._step_photo(step)
+        event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         """Esc leaves the face box or damage brush tool (while a restore goes, Esc cancels it first:
