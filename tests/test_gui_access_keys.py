@@ -33,15 +33,24 @@ def test_access_key_reads_the_underlined_letter():
 
 
 def test_every_menu_entry_has_an_access_key_of_its_own(window):
+    """In the menu bar's menus, their submenus (Appearance) and the right-click menus (keyboard QA:
+    "&Restore" and "&Remove photo" shared R in a thumbnail's menu, "Like the &desktop" and "&Dark"
+    D: a key press only moved between them)."""
+    from faceapp.gui.actions import CONTEXT_MENUS
+
     menus = [action.menu() for action in window.menuBar().actions()]
+    menus += [action.menu() for menu in list(menus) for action in menu.actions() if action.menu() is not None
+              and action.menu().actions()]  # (Appearance; Open recent and Faces are filled as they open)
     titles = [access_key(action.text()) for action in window.menuBar().actions()]
     assert None not in titles and len(set(titles)) == len(titles)
-    for menu in menus:
-        entries = [action.text() for action in menu.actions() if not action.isSeparator()]
+    context = [(kind, [window.actions_[name].text() for name in names if name]) for kind, names in CONTEXT_MENUS.items()]
+    context.append(("seed", ["&Use this seed"] + context[0][1]))
+    for menu, entries in [(m, [a.text() for a in m.actions() if not a.isSeparator()]) for m in menus] + context:
         keys = [access_key(text) for text in entries]
         unkeyed = [text for text, key in zip(entries, keys) if key is None]
         shared = sorted({text for text, key in zip(entries, keys) if key is not None and keys.count(key) > 1})
-        assert not unkeyed and not shared, f"{menu.title()}: without an access key {unkeyed}, sharing one {shared}"
+        title = menu if isinstance(menu, str) else menu.title()
+        assert not unkeyed and not shared, f"{title}: without an access key {unkeyed}, sharing one {shared}"
 
 
 def _fields_and_keys(dialog: QWidget) -> tuple[list[QWidget], dict[QWidget, str]]:

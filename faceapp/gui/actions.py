@@ -21,7 +21,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "save": ("&Save", "save", _Std.Save, "Save next to the original (never overwrites)"),
     "save_as": ("Save &as…", "save-as", _Std.SaveAs, "Save with another name, format or quality"),
     "export_all": ("&Export all…", "export-all", "Ctrl+E", "Save every restored photo to a folder"),
-    "remove": ("&Remove photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
+    "remove": ("Re&move photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
     "remove_all": ("Remove a&ll photos", "", "Ctrl+Shift+W", "Remove every photo from the filmstrip (the files stay as "
                    "they are)"),
     "show_in_folder": ("Show in fol&der", "", "", "Open the folder of the photo shown, or of its saved result, in "
@@ -62,7 +62,8 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "zoom_in": ("Zoom &in", "zoom-in", _Std.ZoomIn, "Zoom in"),  # (and Ctrl+=: see build_actions)
     "zoom_out": ("Zoom &out", "zoom-out", _Std.ZoomOut, "Zoom out"),
     # (with Ctrl: plain Page Up / Down belong to the slider and the zoomed photo's scrolling)
-    "full_screen": ("F&ull screen", "", _Std.FullScreen, "Show the window on the whole screen, or back in its frame"),
+    "full_screen": ("F&ull screen", "", "F11", "Show the window on the whole screen, or back in its frame (Esc "
+                    "leaves it too)"),
     "next_photo": ("&Next photo", "", "Ctrl+PgDown", "Show the next photo of the filmstrip"),
     "previous_photo": ("&Previous photo", "", "Ctrl+PgUp", "Show the previous photo of the filmstrip"),
     "shortcuts": ("&Keyboard shortcuts", "", _Std.HelpContents, "Every key the window answers, in one list"),
@@ -70,6 +71,11 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "about": ("&About faceapp", "", "", ""),
     "about_qt": ("About &Qt", "", "", "The version and licence of Qt, the toolkit of faceapp's window"),
 }
+
+
+def plain_menu_text(text: str) -> str:
+    """A menu text without its access-key ampersands ("&Save as…" → "Save as…")."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
 def set_tip(action: QAction, tip: str) -> None:
@@ -109,6 +115,9 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         built[name].setCheckable(True)
     # Ctrl+W closes the document in desktop programs: here the photo (desktop QA: it did nothing)
     built["remove"].setShortcuts([built["remove"].shortcut(), QKeySequence("Ctrl+W")])
+    # F11 everywhere, and the platform's own key besides (keyboard QA: on plain X11 Qt binds none)
+    built["full_screen"].setShortcuts(list(dict.fromkeys([QKeySequence("F11"),
+                                                          *QKeySequence.keyBindings(_Std.FullScreen)])))
     # Ctrl++ needs Shift on most keyboards: Ctrl+= zooms in too, as in browsers and editors
     built["zoom_in"].setShortcuts([built["zoom_in"].shortcut(), QKeySequence("Ctrl+=")])
     # Redo is Ctrl+Shift+Z or Ctrl+Y by platform and desktop; both work everywhere (two-instance QA:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 from faceapp.gui.look import relative_luminance
 
 #: Each appearance, as the View menu names it.
-APPEARANCE_NAMES: dict[str, str] = {"system": "Like the &desktop", "light": "&Light", "dark": "&Dark"}
+APPEARANCE_NAMES: dict[str, str] = {"system": "Like the desk&top", "light": "&Light", "dark": "&Dark"}
 
 _Role = QPalette.ColorRole
 _Group = QPalette.ColorGroup

@@ -12,19 +12,22 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QContextMenuEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
     QKeyEvent,
+    QKeySequence,
     QMouseEvent,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QFileDialog,
     QLabel,
@@ -41,7 +44,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
-from faceapp.gui.actions import CONTEXT_MENUS, build_actions, install_menus, set_unavailable
+from faceapp.gui.actions import CONTEXT_MENUS, build_actions, install_menus, plain_menu_text, set_unavailable
 from faceapp.gui.announcer import announce
 from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
@@ -207,6 +210,10 @@ class MainWindow(QMainWindow):
         a["export_all"].triggered.connect(self.exports.export_all)
         a["remove"].triggered.connect(self.remove_current)
         a["remove_all"].triggered.connect(self.remove_all)
+        menu_key = QAction("Context menu", self)
+        menu_key.setShortcut(QKeySequence("Shift+F10"))
+        menu_key.triggered.connect(self._keyboard_menu)
+        self.addAction(menu_key)
         a["show_in_folder"].triggered.connect(self.show_in_folder)
         a["copy_path"].triggered.connect(self.copy_path)
         a["full_screen"].toggled.connect(
@@ -341,10 +348,13 @@ class MainWindow(QMainWindow):
         self._open_offered(QGuiApplication.clipboard().mimeData(), "pasted")
 
     # ---- right-click menus ---------------------------------------------------------------------
-    def _context_menu(self, kind: str, widget: QWidget, where: QPoint, *, first: list[QAction] = ()) -> QMenu:
+    def _context_menu(self, kind: str, widget: QWidget, where: QPoint, *, first: list[QAction] = (),
+                      name: str = "") -> QMenu:
         """Open the right-click menu ``kind`` of :data:`CONTEXT_MENUS` at ``where`` on ``widget``
-        (``first``: entries of its own above the window's actions); returned, open."""
+        (``first``: entries of its own above the window's actions; ``name``: what a screen reader
+        calls it, keyboard QA: every one was "faceapp"); returned, open."""
         menu = QMenu(self)
+        menu.setAccessibleName(name or f"Menu of {kind}")
         menu.setToolTipsVisible(True)
         for action in first:
             menu.addAction(action)
@@ -358,14 +368,17 @@ class MainWindow(QMainWindow):
         return menu
 
     def _photo_menu(self, where: QPoint) -> None:
-        if self.compare.before_image() is not None:
-            self._context_menu("photo", self.compare, where)
+        if self.compare.before_image() is not None and self.current is not None:
+            self._context_menu("photo", self.compare, where, name=f"Menu of {self.current.name}")
 
     def _filmstrip_menu(self, where: QPoint) -> None:
         """On a photo: what can be done with it (the right press shows it first, as file managers
         select what is right-clicked); on the strip's empty part, ways to open more."""
         item = self.filmstrip.itemAt(where)
-        self._context_menu("filmstrip" if item is None else "thumbnail", self.filmstrip, where)
+        if item is None or self.current is None:
+            self._context_menu("filmstrip", self.filmstrip, where, name="Menu of the filmstrip")
+        else:
+            self._context_menu("thumbnail", self.filmstrip, where, name=f"Menu of {self.current.name}")
 
     def _gallery_menu(self, where: QPoint) -> None:
         candidate = self.gallery.candidate_at(where)
@@ -373,7 +386,20 @@ class MainWindow(QMainWindow):
             return
         use = QAction("&Use this seed", self)
         use.triggered.connect(lambda: self.gallery.click_candidate(candidate))
-        self._context_menu("photo", self.gallery, where, first=[use])
+        self._context_menu("photo", self.gallery, where, first=[use], name=f"Menu of candidate {candidate + 1}")
+
+    def _keyboard_menu(self) -> None:
+        """Shift+F10: the right-click menu of the widget with the keyboard, at its current item, as the
+        Menu key opens it (keyboard QA: laptops without a Menu key had no way to it)."""
+        target = QApplication.focusWidget()
+        if target is None or not self.isAncestorOf(target):
+            return
+        if isinstance(target, QAbstractItemView) and target.currentIndex().isValid():
+            where = target.viewport().mapTo(target, target.visualRect(target.currentIndex()).center())
+        else:
+            where = target.rect().center()
+        QApplication.sendEvent(target, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, where,
+                                                         target.mapToGlobal(where)))
 
     def show_in_folder(self) -> None:
         """File ▸ Show in folder: the folder of the photo shown's saved result, else of the photo,
@@ -394,6 +420,10 @@ class MainWindow(QMainWindow):
     def copy_photo(self) -> None:
         """Edit ▸ Copy photo: the photo shown, restored once it is, onto the clipboard for another
         program (drag-and-drop QA: Ctrl+C did nothing; only Save or a drag got a result out)."""
+        selected = QApplication.focusWidget()
+        if isinstance(selected, QLabel) and selected.hasSelectedText():  # a notice's words, chosen to be copied
+            QGuiApplication.clipboard().setText(selected.selectedText())  # (keyboard QA: Ctrl+C copied the photo)
+            return
         path = self.current
         pixels = self.session.copyable(path) if path is not None else None
         if pixels is None:
@@ -905,6 +935,8 @@ class MainWindow(QMainWindow):
         # enabled while the photo is being worked on too: Remove stops its work, then removes it
         a["remove"].setEnabled(self.current is not None)
         a["remove_all"].setEnabled(bool(self.session.entries))
+        for name in ("show_in_folder", "copy_path"):
+            a[name].setEnabled(self.current is not None)
         a["save_as"].setEnabled(restored)
         a["export_all"].setEnabled(any(e.result is not None for e in self.session.entries.values()))
         for name in ("next_photo", "previous_photo"):
@@ -918,14 +950,22 @@ class MainWindow(QMainWindow):
         """Each main action that is off says why in its tooltip and status tip (desktop QA: a greyed
         Save said nothing of restoring first)."""
         a = self.actions_
+        failed = entry is not None and entry.photo is None and entry.error is not None
         first = ("Open a photo first" if self.current is None
+                 else f"{self.current.name} could not be opened" if failed
                  else f"Available once {self.current.name} is open" if not loaded else None)
         unrestored = first or (None if restored else "Restore the photo first")
         restoring = self.current is not None and self.session.restoring(self.current)
         reasons = {
             "save": unrestored, "save_as": unrestored, "toggle_compare": unrestored, "split_reset": unrestored,
             "refine": unrestored or "Available once the restores running now are done",
-            "copy": first, "draw_box": first, "damage_brush": first,
+            "copy": first, "draw_box": first, "damage_brush": first, "brush_bigger": first, "brush_smaller": first,
+            "zoom_fit": first, "zoom_actual": first, "zoom_in": first, "zoom_out": first,
+            "show_in_folder": "Open a photo first", "copy_path": "Open a photo first",
+            "eraser": first or "Take the damage brush first (P)",
+            "undo_damage": first or "No damage stroke to take back", "redo_damage": first or "No damage stroke to do again",
+            "clear_damage": first or "No damage painted", "save_damage": first or "No damage painted",
+            "load_damage": first,
             "export_all": "Restore a photo first",
             "restore": first or ("The photo is being restored" if restoring
                                  else "No face to restore: draw a box around one (D), or switch a face on by its number"),
@@ -1006,15 +1046,29 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        """Esc leaves the face box or damage brush tool (while a restore goes, Esc cancels it first:
-        the Cancel action holds that key while it is enabled)."""
+        """Esc leaves the face box or damage brush tool, else full screen (while a restore goes, Esc
+        cancels it first: the Cancel action holds that key while it is enabled). The key of an action
+        that is off says why, in the status bar (desktop QA: Ctrl+S on a photo not restored did
+        nothing without a word)."""
         tools = [self.actions_[name] for name in ("draw_box", "damage_brush") if self.actions_[name].isChecked()]
-        if event.key() == Qt.Key.Key_Escape and tools:
-            for action in tools:
+        if event.key() == Qt.Key.Key_Escape and (tools or self.actions_["full_screen"].isChecked()):
+            for action in tools or [self.actions_["full_screen"]]:
                 action.setChecked(False)
             event.accept()
             return
+        pressed = QKeySequence(event.keyCombination())
+        off = next((action for action in self.actions_.values() if not action.isEnabled()
+                    and action.property("unavailable") and pressed in action.shortcuts()), None)
+        if off is not None:
+            self.say(f"{plain_menu_text(off.text())}: {off.property('unavailable')}.")
+            event.accept()
+            return
         super().keyPressEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:  # (full screen left another way: the menu's tick follows)
+            self.actions_["full_screen"].setChecked(bool(self.windowState() & Qt.WindowState.WindowFullScreen))
 
     def close_without_asking(self) -> None:
         """Close, discarding unsaved results without a question (a self-test, a script, a signal)."""

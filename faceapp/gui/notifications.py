@@ -179,7 +179,8 @@ class _Banner(QFrame):
         # its text may be selected and copied (desktop QA: an error could not be copied into a bug
         # report), except while the photo under it takes the pointer
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction if on
-                                            else Qt.TextInteractionFlag.TextSelectableByMouse)
+                                            else Qt.TextInteractionFlag.TextSelectableByMouse
+                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         back, text = _COLOURS[self.notice.level]
         if on:
             colour = see_through_background(self.notice.level)

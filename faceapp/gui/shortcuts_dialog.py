@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from faceapp.gui.actions import MENUS
+from faceapp.gui.actions import MENUS, plain_menu_text
 from faceapp.gui.look import fit_to_screen
 
 #: Keys that belong to a part of the window rather than to an action: (where, keys, what they do).
@@ -31,11 +31,6 @@ VIEW_KEYS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _plain(text: str) -> str:
-    """A menu text without its access-key ampersands ("&Save as…" → "Save as…")."""
-    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
-
-
 #: Keys of their own on some keyboards, which the platform's standard shortcuts include: listed, they
 #: read as a word among key names ("Ctrl+Shift+Z, Redo, Ctrl+Y": desktop QA).
 _DEDICATED_KEYS = frozenset({Qt.Key.Key_Undo, Qt.Key.Key_Redo, Qt.Key.Key_Copy, Qt.Key.Key_Paste, Qt.Key.Key_Cut,
@@ -49,12 +44,12 @@ def _listed(key: QKeySequence) -> bool:
 
 def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str, str]]:
     """(where, keys, what) for every action with a shortcut, by its menu, then :data:`VIEW_KEYS`."""
-    menu_of = {name: f"{_plain(title)} menu" for title, names in MENUS.items() for name in names if name}
+    menu_of = {name: f"{plain_menu_text(title)} menu" for title, names in MENUS.items() for name in names if name}
     rows = []
     for name, action in actions.items():
         keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if _listed(k))
         if keys:
-            rows.append((menu_of.get(name, "Window"), keys, _plain(action.text())))
+            rows.append((menu_of.get(name, "Window"), keys, plain_menu_text(action.text())))
     return rows + list(VIEW_KEYS)
 
 
