@@ -83,6 +83,7 @@ def test_a_photo_opened_through_a_link_is_named_and_saved_as_the_link(window, qt
     qtbot.waitUntil(lambda: link in window.session.entries and window.session.entries[link].photo is not None,
                     timeout=20000)
     assert "grandma.jpg" in window.windowTitle()
+    assert window.store.recent_files()[0] == link  # (sceptic QA: never listed, once opened as the link)
     restore(window, qtbot, link)
     written = gui_util.saved(window, qtbot, window.exports.save)
     assert [path.parent for path in written] == [links] and written[0].stem == "grandma_restored"

@@ -179,11 +179,18 @@ def no_photos_text(listing: FolderListing) -> str:
     return f"No photos to open in {folder.name}" + (": it holds " + "; ".join(held) if held else ": it is empty") + "."
 
 
+def opened_as(path: str | os.PathLike) -> Path:
+    """The name a photo or folder is opened under: absolute, ``..`` taken out, a symbolic link kept
+    as the link (drag-and-drop QA: a link opened as its target, and Save wrote the result into the
+    target's folder, under a name the user never saw; the CLI writes beside the link)."""
+    return Path(os.path.abspath(path))
+
+
 def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:
     """What of ``items`` (the files and folders asked for) belongs on a recent list, given the
-    photos ``opened`` from them (resolved): a photo that opened, and a folder that gave at least one
-    (as the folder: its photos would push every earlier entry off the list); each resolved."""
+    photos ``opened`` from them (each :func:`opened_as`): a photo that opened, and a folder that gave
+    at least one (as the folder: its photos would push every earlier entry off the list)."""
     photos = set(opened)
-    asked = [Path(os.path.realpath(item)) for item in items]  # (opened photos are resolved: a relative or
-    return [item for item in asked                            # linked path asked for was never found; review)
+    asked = [opened_as(item) for item in items]  # (a relative path asked for was never found: review; a linked
+    return [item for item in asked               # one, resolved, was not the link opened: sceptic QA)
             if item in photos or (item.is_dir() and any(item in photo.parents for photo in opened))]

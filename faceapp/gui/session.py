@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,7 +52,7 @@ from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.memory import MemoryBudgetError, check_recomposite_memory
-from faceapp.core.photo_inputs import not_opened_text
+from faceapp.core.photo_inputs import not_opened_text, opened_as
 from faceapp.core.photo_io import changed_since_read
 from faceapp.core.photo_restore import carry_choices
 from faceapp.core.preferences import Preferences
@@ -132,13 +131,6 @@ _CANCELLED_KINDS = ("restore", *_FACE_JOBS)
 #: The status bar's name of a face job's run, by its progress label: the seed gallery's button that
 #: asked for it (GUI QA: "Last run 1.7 s" of a Diffuse anyway, beside the panel's "Restored in 1.6 s")
 _RUN_NAMES = {"more candidates": "More", "refining": "Refine", "diffusing": "Diffuse anyway", "sparing": "Spare again"}
-def opened_as(path: Path) -> Path:
-    """The name a photo is opened under: absolute, ``..`` taken out, a symbolic link kept as the
-    link (drag-and-drop QA: a link opened as its target, and Save wrote the result into the
-    target's folder, under a name the user never saw; the CLI writes beside the link)."""
-    return Path(os.path.abspath(path))
-
-
 class Session(QObject):
     """Loaded photos and the work on them; see the module docstring."""
 
