@@ -44,7 +44,7 @@ def test_every_menu_entry_has_an_access_key_of_its_own(window):
     titles = [access_key(action.text()) for action in window.menuBar().actions()]
     assert None not in titles and len(set(titles)) == len(titles)
     context = [(kind, [window.actions_[name].text() for name in names if name]) for kind, names in CONTEXT_MENUS.items()]
-    context.append(("seed", ["&Use this seed"] + context[0][1]))
+    context.append(("seed", ["&Use seed 3"] + context[0][1]))
     for menu, entries in [(m, [a.text() for a in m.actions() if not a.isSeparator()]) for m in menus] + context:
         keys = [access_key(text) for text in entries]
         unkeyed = [text for text, key in zip(entries, keys) if key is None]

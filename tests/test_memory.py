@@ -187,3 +187,12 @@ def test_a_check_before_the_faces_are_found_gives_the_range_and_a_limit_that_fit
     assert suggested * 2**30 >= most  # following the advice is not refused once the faces are found
     check_memory_budget(12000, 9000, upscale=2, fmt="JPEG", face_area=1.0,
                         limit=MemoryLimit(suggested * 2**30, "--memory-limit", "--memory-limit"))
+
+
+def test_a_range_whose_ends_read_alike_is_said_as_one_figure():
+    """Sceptic QA: a small photo checked before its faces were found "needs from about 1.0 GiB to
+    1.0 GiB"."""
+    limit = MemoryLimit(parse_size("50M"), "--memory-limit", "--memory-limit")
+    with pytest.raises(MemoryBudgetError) as caught:
+        check_memory_budget(400, 225, upscale=1, fmt="JPEG", face_area=0.0, limit=limit, faces_unknown=True)
+    assert "needs about 1.0 GiB of memory" in str(caught.value) and "from about" not in str(caught.value)

@@ -302,7 +302,7 @@ def check_memory_budget(
     enough = f"{max(1, math.ceil(most / 2**30))}G"
     example = f"{limit.setting} {enough}" if limit.setting.startswith("-") else f"{limit.setting}={enough}"
     depth = " in 16 bits per channel" if sixteen_bit else ""
-    amount = (f"about {_gb(need)}" if most <= need else
+    amount = (f"about {_gb(need)}" if most <= need or _gb(most) == _gb(need) else  # (not "from 1.0 GiB to 1.0 GiB")
               f"from about {_gb(need)} to {_gb(most)} (the larger its faces, the more)")
     raise MemoryBudgetError(
         f"{name}: restoring {width}×{height} pixels at ×{upscale} as {fmt}{depth} needs {amount} of "

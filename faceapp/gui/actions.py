@@ -134,7 +134,7 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 #: colours: :mod:`faceapp.gui.appearance`), "toolbar" the toolbar's show-or-hide entry.
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
-              "show_in_folder", "remove", "remove_all", None, "quit"],
+              "show_in_folder", "copy_path", "remove", "remove_all", None, "quit"],
     "&Edit": ["copy", None, "undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",

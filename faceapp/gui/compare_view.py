@@ -565,15 +565,17 @@ class CompareView(QWidget):
             self._drag = "click"
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        """A double click zooms to 100 % at the point clicked, or back to fit, as photo viewers do
+        """A double click zooms to 100 % at the point clicked (a small photo fitted above it: twice
+        as close), or back to fit, as photo viewers do
         (desktop QA: it did nothing); not while a face box is drawn, nor on the divider or a face's number."""
         on_divider = self._showing_split() and abs(event.position().x() - self.divider_x()) <= _DIVIDER_GRAB_PX
         if (event.button() != Qt.MouseButton.LeftButton or self._before is None or self._draw_mode or on_divider
                 or self._tag_at(event.position()) is not None):  # (a face's number: its click switched it)
             return super().mouseDoubleClickEvent(event)
         self._drag = "none"
-        if self._fit:
-            self.set_zoom(1.0 / self.devicePixelRatioF(), anchor=event.position())
+        if self._fit:  # (a small photo, fitted above 100 %, is enlarged further, not shrunk: sceptic QA)
+            actual = 1.0 / self.devicePixelRatioF()
+            self.set_zoom(actual if self._zoom < actual else 2 * self._zoom, anchor=event.position())
         else:
             self.zoom_fit()
 

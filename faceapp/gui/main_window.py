@@ -384,7 +384,10 @@ class MainWindow(QMainWindow):
         candidate = self.gallery.candidate_at(where)
         if candidate is None:
             return
-        use = QAction("&Use this seed", self)
+        face = self.gallery.current_face()
+        entry = self.session.entries.get(self.current) if self.current is not None else None
+        seeds = entry.result.faces[face].seeds if entry is not None and entry.result is not None and face >= 0 else ()
+        use = QAction(f"&Use seed {seeds[candidate]}" if candidate < len(seeds) else "&Use this candidate", self)
         use.triggered.connect(lambda: self.gallery.click_candidate(candidate))
         self._context_menu("photo", self.gallery, where, first=[use], name=f"Menu of candidate {candidate + 1}")
 
@@ -408,8 +411,8 @@ class MainWindow(QMainWindow):
             return
         entry = self.session.entries.get(self.current)
         folder = ((entry.saved_to if entry is not None else None) or self.current).parent
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(folder))):
-            self.say(f"No file manager could be opened on {path_text(folder)}.")
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(folder))):  # (a warning: it stays up)
+            self.notices.show_notice(Notice(f"No file manager could be opened on {path_text(folder)}.", "warning"))
 
     def copy_path(self) -> None:
         """Copy the photo shown's file path as text."""
