@@ -159,33 +159,6 @@ def test_dragging_out_an_unsaved_result_saves_it_first(window, qtbot, photo):
     assert window.session.saved_file(path) is None  # it no longer shows the chosen candidate
 
 
-def test_dragging_out_a_photo_not_restored_gives_its_own_file(window, qtbot, photo, monkeypatch):
-    """Desktop QA: dragging an unrestored thumbnail out was an error, "press Restore first"; a file
-    manager would give the file."""
-    import faceapp.gui.export_flow as export_flow
-
-    given = []
-
-    class Drag:
-        def __init__(self, _source):
-            pass
-
-        def setMimeData(self, mime):  # noqa: N802 (Qt's name)
-            given.extend(url.toLocalFile() for url in mime.urls())
-
-        def setPixmap(self, _pixmap):  # noqa: N802
-            pass
-
-        def exec(self, _action):
-            return None
-
-    monkeypatch.setattr(export_flow, "QDrag", Drag)
-    path = load(window, qtbot, photo)
-    window.exports.drag_out(path)
-    assert given == [str(path)]
-    assert not any(n.level == "error" for n in window.notices.notices())
-
-
 def test_save_as_adds_the_chosen_types_extension_and_starts_on_the_suggestions_type(window, qtbot, photo, monkeypatch):
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
