@@ -12,12 +12,10 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, Qt, QUrl
 from PySide6.QtGui import (
-    QAction,
     QActionGroup,
     QCloseEvent,
-    QContextMenuEvent,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
@@ -27,12 +25,10 @@ from PySide6.QtGui import (
     QMouseEvent,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QStyle,
     QProgressBar,
@@ -44,7 +40,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
-from faceapp.gui.actions import CONTEXT_MENUS, build_actions, install_menus, plain_menu_text, set_unavailable
+from faceapp.gui.actions import build_actions, install_menus, plain_menu_text, set_unavailable
 from faceapp.gui.announcer import announce
 from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
@@ -59,6 +55,7 @@ from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import counted, duration, listed, percent
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
+from faceapp.gui.context_menus import ContextMenus
 from faceapp.gui.damage_overlay import DamageOverlay
 from faceapp.gui.elided_label import ElidedLabel
 from faceapp.gui.export_flow import ExportFlow
@@ -75,6 +72,7 @@ from faceapp.gui.side_panel import SidePanel
 from faceapp.gui.session import Session, detector_index
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
+from faceapp.gui.unavailable import reasons_off
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +208,7 @@ class MainWindow(QMainWindow):
         a["export_all"].triggered.connect(self.exports.export_all)
         a["remove"].triggered.connect(self.remove_current)
         a["remove_all"].triggered.connect(self.remove_all)
-        menu_key = QAction("Context menu", self)
-        menu_key.setShortcut(QKeySequence("Shift+F10"))
-        menu_key.triggered.connect(self._keyboard_menu)
-        self.addAction(menu_key)
+
         a["show_in_folder"].triggered.connect(self.show_in_folder)
         a["copy_path"].triggered.connect(self.copy_path)
         a["full_screen"].toggled.connect(
@@ -275,10 +270,7 @@ class MainWindow(QMainWindow):
         self.fidelity.fidelityCommitted.connect(lambda _fidelity: self._save_fidelity())
         self.fidelity.resetToModelDefault.connect(self._use_model_fidelity)
         self.filmstrip.photoSelected.connect(self.show_photo)
-        for widget, menu in ((self.compare, self._photo_menu), (self.filmstrip, self._filmstrip_menu),
-                             (self.gallery, self._gallery_menu)):
-            widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            widget.customContextMenuRequested.connect(menu)
+        self.context_menus = ContextMenus(self)
         self.filmstrip.dragOutRequested.connect(self.exports.drag_out)
         self.compare.faceToggled.connect(lambda i: self.current and s.toggle_face(self.current, i))
         self.compare.faceClicked.connect(self._face_clicked)
@@ -346,63 +338,6 @@ class MainWindow(QMainWindow):
 
     def paste(self) -> None:
         self._open_offered(QGuiApplication.clipboard().mimeData(), "pasted")
-
-    # ---- right-click menus ---------------------------------------------------------------------
-    def _context_menu(self, kind: str, widget: QWidget, where: QPoint, *, first: list[QAction] = (),
-                      name: str = "") -> QMenu:
-        """Open the right-click menu ``kind`` of :data:`CONTEXT_MENUS` at ``where`` on ``widget``
-        (``first``: entries of its own above the window's actions; ``name``: what a screen reader
-        calls it, keyboard QA: every one was "faceapp"); returned, open."""
-        menu = QMenu(self)
-        menu.setAccessibleName(name or f"Menu of {kind}")
-        menu.setToolTipsVisible(True)
-        for action in first:
-            menu.addAction(action)
-        if first:
-            menu.addSeparator()
-        for name in CONTEXT_MENUS[kind]:
-            menu.addSeparator() if name is None else menu.addAction(self.actions_[name])
-        menu.aboutToHide.connect(menu.deleteLater)
-        self._open_menu = menu  # (kept while open)
-        menu.popup(widget.mapToGlobal(where))
-        return menu
-
-    def _photo_menu(self, where: QPoint) -> None:
-        if self.compare.before_image() is not None and self.current is not None:
-            self._context_menu("photo", self.compare, where, name=f"Menu of {self.current.name}")
-
-    def _filmstrip_menu(self, where: QPoint) -> None:
-        """On a photo: what can be done with it (the right press shows it first, as file managers
-        select what is right-clicked); on the strip's empty part, ways to open more."""
-        item = self.filmstrip.itemAt(where)
-        if item is None or self.current is None:
-            self._context_menu("filmstrip", self.filmstrip, where, name="Menu of the filmstrip")
-        else:
-            self._context_menu("thumbnail", self.filmstrip, where, name=f"Menu of {self.current.name}")
-
-    def _gallery_menu(self, where: QPoint) -> None:
-        candidate = self.gallery.candidate_at(where)
-        if candidate is None:
-            return
-        face = self.gallery.current_face()
-        entry = self.session.entries.get(self.current) if self.current is not None else None
-        seeds = entry.result.faces[face].seeds if entry is not None and entry.result is not None and face >= 0 else ()
-        use = QAction(f"&Use seed {seeds[candidate]}" if candidate < len(seeds) else "&Use this candidate", self)
-        use.triggered.connect(lambda: self.gallery.click_candidate(candidate))
-        self._context_menu("photo", self.gallery, where, first=[use], name=f"Menu of candidate {candidate + 1}")
-
-    def _keyboard_menu(self) -> None:
-        """Shift+F10: the right-click menu of the widget with the keyboard, at its current item, as the
-        Menu key opens it (keyboard QA: laptops without a Menu key had no way to it)."""
-        target = QApplication.focusWidget()
-        if target is None or not self.isAncestorOf(target):
-            return
-        if isinstance(target, QAbstractItemView) and target.currentIndex().isValid():
-            where = target.viewport().mapTo(target, target.visualRect(target.currentIndex()).center())
-        else:
-            where = target.rect().center()
-        QApplication.sendEvent(target, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, where,
-                                                         target.mapToGlobal(where)))
 
     def show_in_folder(self) -> None:
         """File ▸ Show in folder: the folder of the photo shown's saved result, else of the photo,
@@ -953,28 +888,12 @@ class MainWindow(QMainWindow):
         """Each main action that is off says why in its tooltip and status tip (desktop QA: a greyed
         Save said nothing of restoring first)."""
         a = self.actions_
-        failed = entry is not None and entry.photo is None and entry.error is not None
-        first = ("Open a photo first" if self.current is None
-                 else f"{self.current.name} could not be opened" if failed
-                 else f"Available once {self.current.name} is open" if not loaded else None)
-        unrestored = first or (None if restored else "Restore the photo first")
-        restoring = self.current is not None and self.session.restoring(self.current)
-        reasons = {
-            "save": unrestored, "save_as": unrestored, "toggle_compare": unrestored, "split_reset": unrestored,
-            "refine": unrestored or "Available once the restores running now are done",
-            "copy": first, "draw_box": first, "damage_brush": first, "brush_bigger": first, "brush_smaller": first,
-            "zoom_fit": first, "zoom_actual": first, "zoom_in": first, "zoom_out": first,
-            "show_in_folder": "Open a photo first", "copy_path": "Open a photo first",
-            "eraser": first or "Take the damage brush first (P)",
-            "undo_damage": first or "No damage stroke to take back", "redo_damage": first or "No damage stroke to do again",
-            "clear_damage": first or "No damage painted", "save_damage": first or "No damage painted",
-            "load_damage": first,
-            "export_all": "Restore a photo first",
-            "restore": first or ("The photo is being restored" if restoring
-                                 else "No face to restore: draw a box around one (D), or switch a face on by its number"),
-        }
+        reasons = reasons_off(photo=self.current.name if self.current is not None else None,
+                              failed=entry is not None and entry.photo is None and entry.error is not None,
+                              loaded=loaded, restored=restored,
+                              restoring=self.current is not None and self.session.restoring(self.current))
         for name, reason in reasons.items():
-            set_unavailable(a[name], None if a[name].isEnabled() else reason)
+            set_unavailable(a[name], None if a[name].isEnabled() else reason or None)
 
     # ---- actions ---------------------------------------------------------------------------
     def restore_current(self) -> None:
