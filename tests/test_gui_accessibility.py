@@ -40,11 +40,11 @@ def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(wi
     qtbot.keyClick(view, Qt.Key.Key_Right)
     assert view.split() == pytest.approx(0.52)
     zoom = view.zoom()
-    qtbot.keyClick(view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)  # View → Zoom in
+    qtbot.keyClick(view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)  # View ▸ Zoom in
     assert view.zoom() == pytest.approx(zoom * 1.25)
-    qtbot.keyClick(view, Qt.Key.Key_B)  # View → Before / after
+    qtbot.keyClick(view, Qt.Key.Key_B)  # View ▸ Before / after
     assert view.view_mode() == "before"
-    qtbot.keyClick(view, Qt.Key.Key_S)  # View → Split view: divider centred again
+    qtbot.keyClick(view, Qt.Key.Key_S)  # View ▸ Split view: divider centred again
     assert view.view_mode() == "split" and view.split() == 0.5
 
 

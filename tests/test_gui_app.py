@@ -160,7 +160,7 @@ def test_a_settings_file_from_a_newer_faceapp_is_not_written_back_as_this_ones(q
     assert float(reread.value("prefs/fidelity")) == 0.3 and int(reread.value("prefs/seeds_per_face")) == 3
 
 def test_open_starts_in_the_folder_photos_were_last_opened_from(qtbot, tmp_path):
-    """Settings QA: after a restart, File → Open started in the home folder, though Open Recent
+    """Settings QA: after a restart, File ▸ Open started in the home folder, though Open Recent
     listed where the photos were; a folder gone since (an unplugged drive) is passed over."""
     album, gone = tmp_path / "album", tmp_path / "gone"
     album.mkdir()

@@ -40,7 +40,7 @@ def test_painted_damage_is_repaired_by_restore_and_undo_clear_work(window, qtbot
     window.actions_["redo_damage"].trigger()
     assert not editor.is_empty()
 
-    window.models.apply_preferences(window.session.prefs.replace(repair_resamples=2))  # Settings → Damage resampling
+    window.models.apply_preferences(window.session.prefs.replace(repair_resamples=2))  # Settings ▸ Damage resampling
     entry = restore(window, qtbot, path)
     assert not window.actions_["damage_brush"].isChecked() and not window.damage.brush()  # the fill in plain sight
     assert entry.result.damage is not None
@@ -66,7 +66,7 @@ def restored_photo(window, qtbot, photo):
 
 def test_refine_adds_its_passes_to_the_gallery_and_reports_the_changes(window, qtbot, photo):
     path, entry, count, messages = restored_photo(window, qtbot, photo)
-    window.models.apply_preferences(window.session.prefs.replace(refine_passes=3))  # Settings → Refine passes
+    window.models.apply_preferences(window.session.prefs.replace(refine_passes=3))  # Settings ▸ Refine passes
     assert window.actions_["refine"].isEnabled()
     states = []
     window.session.entryChanged.connect(lambda p: states.append(window.session.entries[p].state))

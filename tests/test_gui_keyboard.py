@@ -312,6 +312,11 @@ def test_help_lists_every_key_and_a_tool_says_its_keys_as_it_is_taken_up(window,
     listed = {k for _where, keys, _what in rows for k in keys.split(", ")}
     assert shortcuts - dedicated <= listed  # every action's shortcut, read from the actions…
     assert not listed & dedicated  # …but keys of their own on some keyboards ("Ctrl+Shift+Z, Redo": desktop QA)
+    # the keys of the widget with the keyboard and of full screen too, and the actions by their menu (docs QA)
+    assert any("Shift+F10" in keys for _where, keys, _what in rows) and ("Full screen", "Esc", "Leave full screen") in rows
+    menus = [where for where, _keys, _what in rows if where.endswith(" menu")]
+    order = ["File menu", "Edit menu", "View menu", "Photo menu", "Models menu", "Help menu"]
+    assert menus == sorted(menus, key=order.index)
     assert window.actions_["shortcuts"].shortcut() == QKeySequence(QKeySequence.StandardKey.HelpContents)
     gui_util.hush(window)
     window.actions_["damage_brush"].setChecked(True)

@@ -448,7 +448,7 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
             in window.run_panel.progress_text.text())
     window.fidelity.slider.setValue(round((1 - made_at) * 100))
     assert "Made at fidelity" not in window.run_panel.progress_text.text()
-    # other settings than the fidelity are named too (Settings → Seeds per face, Steps)
+    # other settings than the fidelity are named too (Settings ▸ Seeds per face, Steps)
     prefs = window.session.prefs
     window.models.apply_preferences(prefs.replace(seeds_per_face=prefs.seeds_per_face + 1, steps=3))
     assert "Made with other settings (steps, seeds): press Restore to use these." in window.run_panel.progress_text.text()

@@ -24,8 +24,8 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "remove": ("Re&move photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
     "remove_all": ("Remove a&ll photos", "", "Ctrl+Shift+W", "Remove every photo from the filmstrip (the files stay as "
                    "they are)"),
-    "show_in_folder": ("Show in fol&der", "", "", "Open the folder of the photo shown, or of its saved result, in "
-                       "the file manager"),
+    "show_in_folder": ("Show in fol&der", "", "", "Open the folder of the photo's saved result, else of the photo, "
+                       "in the file manager"),
     "copy_path": ("Copy pat&h", "", "", "Copy the photo's file path, to paste into another program"),
     "quit": ("&Quit", "", _Std.Quit, "Quit faceapp"),
     "restore": ("&Restore", "restore", "Ctrl+R", "Restore the faces of this photo"),

@@ -118,7 +118,7 @@ class CompareView(QWidget):
         self._drag: Literal["none", "divider", "pan", "box", "click"] = "none"
         self._box_end: QPointF | None = None
         self._key_box: QRectF | None = None  # a face box placed with the keyboard, in photo pixels
-        self._placeholder = "Drop photos here, or use File → Open."
+        self._placeholder = "Drop photos here, or use File ▸ Open."
         self._message = ""  # why the photo selected is not shown (it could not be opened)
         self._working: int | None = None  # the face being sampled (detector index)
         self._selected: int | None = None  # the face the seed gallery shows (detector index)

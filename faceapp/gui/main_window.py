@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
         self._fit_progress_bar()
         self.progress_bar.setVisible(False)
         self.zoom_label = QLabel()
-        self.zoom_label.setToolTip("Zoom of the photo shown (View → Fit, 100 %, or the mouse wheel)")
+        self.zoom_label.setToolTip("Zoom of the photo shown (View ▸ Fit, 100 %, or the mouse wheel)")
         # the longer labels shorten in a narrow window, and make room while a message is shown
         self.time_label = ElidedLabel("No run yet")
         self.model_label = ElidedLabel()
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
 
     # ---- loading ---------------------------------------------------------------------------
     def add_paths(self, items: list[Path]) -> list[Path]:
-        """Load photos and the photos of folders, and show the first of them (QA: File → Open added
+        """Load photos and the photos of folders, and show the first of them (QA: File ▸ Open added
         the photo to the filmstrip but left the one shown before on screen, where it was easy to
         miss); photos open already are shown when asked for again (Open Recent, a folder opened
         again) and move up the recent list. Returns the photos asked for, new and open alike. A

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 _FIRST_START = ("No face model is installed yet.\n\nOpen Models… (Ctrl+M) to download one or to "
                 "import a weight file you already have; then drop photos here.")
-_DROP_HINT = "Drop photos or folders here, or use File → Open (Ctrl+O)."
+_DROP_HINT = "Drop photos or folders here, or use File ▸ Open (Ctrl+O)."
 
 
 class ModelSettings:

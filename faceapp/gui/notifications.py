@@ -97,7 +97,7 @@ def notice_for_error(error: BaseException) -> Notice:
     if isinstance(error, errors.DeviceError):
         return Notice(text, "error", "settings", "Settings…")
     if isinstance(error, errors.NoFaceFoundError):
-        return Notice(f"{text} Draw a box around a face (Edit → Draw face box), then press Restore.",
+        return Notice(f"{text} Draw a box around a face (Edit ▸ Draw face box), then press Restore.",
                       "warning", "draw_box", "Draw face box", getattr(error, "path", None))
     if isinstance(error, errors.MaskError):  # a mask file, not a photo: no "Open another…" (QA)
         return Notice(error_sentence(error), "error", subject=getattr(error, "path", None))

@@ -38,7 +38,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
             return f"The faces of {name} could not be found: the notice says why. Open it again to try again."
         return f"Could not open {name}. Open it again to try again, or take it off with File ▸ Remove photo (Delete)."
     if not entry.faces:
-        text = f"No face was found in {name}. Draw a box around a face (Edit → Draw face box), then press Restore."
+        text = f"No face was found in {name}. Draw a box around a face (Edit ▸ Draw face box), then press Restore."
     elif not entry.enabled_faces():
         text = f"Every face of {name} is switched off: click a face's number to include it, then press Restore."
     elif entry.result is not None:

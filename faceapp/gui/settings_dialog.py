@@ -251,7 +251,7 @@ class SettingsDialog(QDialog):
         self.refine_passes = QSpinBox()
         self.refine_passes.setRange(1, MAX_REFINE_PASSES)
         self.refine_passes.setValue(prefs.refine_passes)
-        self.refine_passes.setToolTip("Passes of Photo → Refine face: the result is restored again this many times; "
+        self.refine_passes.setToolTip("Passes of Photo ▸ Refine face: the result is restored again this many times; "
                                       "each pass is shown in the gallery with how much it changed the face. Passes "
                                       "do not settle: each one moves the face further (more contrast), so one is "
                                       "usually enough")

@@ -18,6 +18,8 @@ from faceapp.gui.look import fit_to_screen
 #: Keys that belong to a part of the window rather than to an action: (where, keys, what they do).
 VIEW_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Menus", "F10", "Open the first menu (the arrows move between menus; Esc leaves)"),
+    ("Menus", "Shift+F10, the Menu key", "The right-click menu of what has the keyboard"),
+    ("Full screen", "Esc", "Leave full screen"),
     ("Photo", "Left / Right", "Move the split's divider (Home / End: to an edge)"),
     ("Photo", "Up / Down, Page Up / Page Down, Ctrl + arrows", "Pan a zoomed photo"),
     ("Face box (D)", "An arrow key", "Place a box; the arrows move it, + / - resize it, Enter adds it"),
@@ -46,7 +48,8 @@ def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str, str]]:
     """(where, keys, what) for every action with a shortcut, by its menu, then :data:`VIEW_KEYS`."""
     menu_of = {name: f"{plain_menu_text(title)} menu" for title, names in MENUS.items() for name in names if name}
     rows = []
-    for name, action in actions.items():
+    order = [name for names in MENUS.values() for name in names if name]
+    for name, action in sorted(actions.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
         keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if _listed(k))
         if keys:
             rows.append((menu_of.get(name, "Window"), keys, plain_menu_text(action.text())))
