@@ -237,6 +237,21 @@ def test_removing_the_photo_being_restored_lets_the_rest_of_the_album_go_on(wind
     qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
 
 
+def test_removing_every_photo_during_restore_all_is_not_said_as_failures(window, qtbot, tmp_path, testdata_dir):
+    """Fault QA: Remove all during Restore all ended in "0 of 1 photo restored; 1 not (their notices
+    say why)": four photos, and none had failed."""
+    _two_photos(window, qtbot, tmp_path, testdata_dir)
+    set_sampling(window, seeds=1, steps=200)  # slow enough to be removed while it runs
+    window.actions_["restore_all"].trigger()
+    first = window.session.queue.current().key
+    qtbot.waitUntil(lambda: window.session.entries[first].state.startswith("restoring"), timeout=30000)
+    hush(window)
+    window.remove_all()
+    qtbot.waitUntil(lambda: not window.session.entries and not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: "Restore all ended: its photos were removed." in said(window), timeout=10000)
+    assert "notices say why" not in said(window)
+
+
 def test_restore_all_pressed_twice_keeps_one_album(window, qtbot, tmp_path, testdata_dir):
     """Review: pressed again while photos were still being opened, Restore all started a second
     count over the photos left, and the first album's summary never came."""

@@ -294,6 +294,12 @@ def test_a_file_of_too_many_tensors_is_refused_before_they_are_made(tmp_path, mo
     monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: pytest.fail("the tensors were made"))
     with pytest.raises(CorruptModelError, match="declares 12 tensors"):
         read_state_dict(path)
+    escaped = tmp_path / "escaped.safetensors"  # the same header, its keys written with JSON escapes (review)
+    header = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(12)}
+    text = json.dumps(header).replace('"data_offsets"', '"data\\u005foffsets"').encode()
+    escaped.write_bytes(len(text).to_bytes(8, "little") + text)
+    with pytest.raises(CorruptModelError, match="declares 12 tensors"):
+        read_state_dict(escaped)
     monkeypatch.undo()  # (load_file back)
     monkeypatch.setattr(loading, "MAX_TENSORS", 12)  # as many as allowed: read
     assert len(read_state_dict(path)) == 12

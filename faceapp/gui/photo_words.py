@@ -110,6 +110,7 @@ class Album:
     ended: set[Path] = dataclasses.field(default_factory=set)
     restored: set[Path] = dataclasses.field(default_factory=set)
     left_out: set[Path] = dataclasses.field(default_factory=set)  # with no face, or every face off: not run
+    removed: set[Path] = dataclasses.field(default_factory=set)  # taken off the filmstrip while it ran
 
     def progress_text(self, *, current: Path | None = None, fraction: float = 0.0,
                       faces: Mapping[Path, int] | None = None) -> str:

@@ -353,13 +353,10 @@ class Session(QObject):
             self.entryRemoved.emit(path)
             if not self.busy and not self.export_queue.busy:  # its images went back to the C heap (a job
                 return_freed_memory()  # running hands them on when it ends: not trimmed under its feet)
-            if self._album is not None:  # (no longer one of its photos)
-                for photos in (self._album.photos, self._album.ended, self._album.restored, self._album.left_out):
+            if self._album is not None:  # (no longer one of its photos: counted as removed)
+                for photos in (self._album.ended, self._album.restored):
                     photos.discard(path)
-                if not self._album.photos and not self._album.left_out:
-                    self._album = None
-                else:
-                    self._album_ended(path, restored=False)  # (the last one it waited for, maybe)
+                self._album_ended(path, restored=False)  # (the last one it waited for, maybe)
 
     def _job_ended(self, key: Any) -> None:
         """A job has ended: a photo removed while it ran goes now; one opened again meanwhile whose
@@ -523,18 +520,26 @@ class Session(QObject):
         album = self._album
         if album is None:
             return
-        if path in album.photos and left_out:
+        if path in self._removing or path not in self.entries:  # taken off the filmstrip: not a failure
+            album.photos.discard(path)  # (fault QA: "0 of 1 photo restored; 1 not (their notices say why)")
+            album.left_out.discard(path)
+            album.removed.add(path)
+        elif path in album.photos and left_out:
             album.photos.discard(path)
             album.left_out.add(path)
         elif path in album.photos:
             album.ended.add(path)
             if restored:
                 album.restored.add(path)
-        if album.ended >= album.photos and (album.photos or album.left_out):
+        if album.ended >= album.photos and (album.photos or album.left_out or album.removed):
             self._album = None
             count, done = len(album.photos | album.left_out), len(album.restored & album.photos)
+            removed = f" ({len(album.removed)} removed)" if album.removed else ""
+            if not count:
+                self.info.emit("Restore all ended: its photos were removed.")
+                return
             self.info.emit(f"Restore all: {done} of {counted(count, 'photo')} restored in "
-                           f"{duration(time.monotonic() - album.started)}"
+                           f"{duration(time.monotonic() - album.started)}{removed}"
                            + (f"; {count - done} not (their notices say why)." if done < count else "."))
 
     def _say_quicker_way(self, path: Path, outcome: RestoreOutcome) -> None:
