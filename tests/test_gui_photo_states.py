@@ -629,3 +629,41 @@ def test_a_photo_whose_name_is_not_utf8_opens_and_shows_its_bytes(window, qtbot,
     assert window.current == path
     item = window.filmstrip.currentItem()
     assert item.text() == "caf\\xe9.jpg" and window.windowTitle().startswith("caf\\xe9.jpg")
+
+
+def test_a_photo_changed_on_disk_with_a_face_box_drawn_on_it_is_kept_as_it_was(window, qtbot, photo, testdata_dir):
+    """Review: opened again after its file changed, a photo was read anew and the face box drawn on
+    it was lost without a word (and its new faces taken for the box drawn)."""
+    import shutil
+
+    path = load(window, qtbot, photo)
+    window.session.add_face_box(path, (5.0, 5.0, 60.0, 60.0))
+    shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", photo)
+    gui_util.hush(window)
+    drop_files(window, [photo])
+    assert "with the face boxes drawn on it. Remove the photo before opening the file again" in gui_util.said(window)
+    assert window.session.faces_drawn_unrestored(path) == 1
+
+
+def test_show_in_folder_says_a_folder_that_is_gone(window, qtbot, photo, monkeypatch):
+    import shutil
+
+    import faceapp.gui.main_window as main_window
+
+    opened = []
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    load(window, qtbot, photo)
+    shutil.rmtree(photo.parent)
+    window.actions_["show_in_folder"].trigger()
+    assert opened == [] and "is no longer there" in gui_util.said(window)
+
+
+def test_copy_waits_for_the_seed_chosen_to_be_put_together(window, qtbot, photo, monkeypatch):
+    """Fault QA: Copy while another seed's picture was being made copied the seed shown before,
+    and said it copied the restored photo."""
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    monkeypatch.setattr(window.session.composer, "pending", lambda key: key == path)  # (still being made)
+    gui_util.hush(window)
+    window.actions_["copy"].trigger()
+    assert "Nothing to copy yet" in gui_util.said(window)

@@ -346,6 +346,10 @@ class MainWindow(QMainWindow):
             return
         entry = self.session.entries.get(self.current)
         folder = ((entry.saved_to if entry is not None else None) or self.current).parent
+        if not folder.is_dir():  # (fault QA: the file manager was sent to a folder deleted since)
+            self.notices.show_notice(Notice(f"{path_text(folder)} is no longer there (moved, renamed or deleted).",
+                                            "warning"))
+            return
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(os.fsdecode(folder))):  # (a warning: it stays up)
             self.notices.show_notice(Notice(f"No file manager could be opened on {path_text(folder)}.", "warning"))
 

@@ -262,6 +262,7 @@ class Session(QObject):
         losing = ("a job running" if self.is_working(path)
                   else "its restore, not saved" if path in self.unsaved()
                   else "the damage painted on it" if entry.damage is not None and not entry.damage.is_empty()
+                  else "the face boxes drawn on it" if self.faces_drawn_unrestored(path)  # (review: lost unasked)
                   else None)
         if losing == "a job running":
             self.info.emit(f"{path.name} has changed on disk since it was opened; the window shows it as it was "
@@ -279,6 +280,8 @@ class Session(QObject):
         self.before.pop(path, None)
         self.after.pop(path, None)
         self._read.pop(path, None)
+        self._drawn.pop(path, None)  # (review: its new faces were taken for the boxes drawn on the old one)
+        self._shown_choice.pop(path, None)
         self.composer.forget(path)
         self.entryChanged.emit(path)
         return True
@@ -326,7 +329,7 @@ class Session(QObject):
             return None
         if entry.result is None:
             return entry.photo.srgb, entry.photo.alpha
-        if entry.composite is None:
+        if entry.composite is None or self.composer.pending(path):  # (fault QA: the seed shown before was copied)
             return None
         return entry.result.photo.to_srgb(entry.composite), entry.result.alpha
 
@@ -599,6 +602,7 @@ class Session(QObject):
         if entry is None or path in self._removing:  # (being removed: its result goes with it)
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
+        self._shown_choice.pop(path, None)  # (nor a gallery choice of it be put back: review)
         previous = entry.result
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         entry.restored_with = made_with
