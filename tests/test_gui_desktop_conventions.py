@@ -90,9 +90,11 @@ def test_ctrl_w_closes_the_photo_and_f11_fills_the_screen(window, qtbot, photo):
     window.actions_["full_screen"].trigger()
     assert not window.windowState() & Qt.WindowState.WindowFullScreen
     window.actions_["full_screen"].trigger()
+    assert window.actions_["cancel"].shortcut().isEmpty()  # (Esc there stopped a restore: review)
     qtbot.keyClick(window.compare, Qt.Key.Key_Escape)  # Esc leaves it too
     assert not window.windowState() & Qt.WindowState.WindowFullScreen
     assert not window.actions_["full_screen"].isChecked()
+    assert window.actions_["cancel"].shortcut() == QKeySequence("Esc")  # Cancel's again
 
 
 def test_a_double_click_on_the_photo_zooms_to_100_and_back_to_fit(window, qtbot, photo):

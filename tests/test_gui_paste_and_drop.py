@@ -125,3 +125,14 @@ def test_a_file_url_on_localhost_and_a_copied_path_open_the_photo(window, qtbot,
     window.paste()
     assert list(window.session.entries) == [photo]
 
+
+
+def test_a_picture_pasted_just_before_remove_all_stays_out(window, qtbot):
+    """Fault QA: Remove all emptied the filmstrip, and the picture being written came back 2 s later."""
+    QGuiApplication.clipboard().setImage(_picture())
+    window.paste()
+    window.remove_all()  # (before the written picture is opened: that comes through the event loop)
+    qtbot.waitUntil(lambda: not window.session.export_queue.busy, timeout=10000)
+    qtbot.wait(50)
+    assert window.session.entries == {}
+    assert any(paths.pasted_dir().iterdir())  # written all the same: nothing lost

@@ -241,6 +241,11 @@ class ExportFlow(QObject):
             drag.setPixmap(QPixmap.fromImage(shown.thumbnail))
         drag.exec(Qt.DropAction.CopyAction)
 
+    @property
+    def closing(self) -> bool:
+        """Whether the window closes once the files being written are."""
+        return self._close_when_done
+
     def may_close(self) -> bool:
         """Whether the window may close now; if a file is being written, it closes once written."""
         if not self._queue.busy:

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from faceapp import __version__, paths
 from faceapp.gui import confirm
 from faceapp.gui.about_dialog import about_dialog
-from faceapp.gui.actions import build_actions, install_menus, plain_menu_text, set_unavailable
+from faceapp.gui.actions import ACTIONS, build_actions, install_menus, plain_menu_text, set_tip, set_unavailable
 from faceapp.gui.announcer import announce
 from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self._discard_ok: set[Path] | None = None  # the unsaved photos the user agreed to close without
         self._strokes_let_go: set[Path] = set()  # the photos whose unrestored strokes the user agreed to lose
         self._asking = False  # a close question is open (a second close waits for its answer)
+        self._removals = 0  # times every photo was removed (a paste written since an earlier one is still opened)
         self.actions_ = build_actions(self)
         self.exports = ExportFlow(self)
         self.models = ModelSettings(self, registry=registry)
@@ -211,9 +212,7 @@ class MainWindow(QMainWindow):
 
         a["show_in_folder"].triggered.connect(self.show_in_folder)
         a["copy_path"].triggered.connect(self.copy_path)
-        a["full_screen"].toggled.connect(
-            lambda on: self.setWindowState((self.windowState() | Qt.WindowState.WindowFullScreen) if on
-                                           else (self.windowState() & ~Qt.WindowState.WindowFullScreen)))
+        a["full_screen"].toggled.connect(self._full_screen)
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
         a["restore_all"].triggered.connect(self._put_brush_down)
@@ -339,6 +338,15 @@ class MainWindow(QMainWindow):
     def paste(self) -> None:
         self._open_offered(QGuiApplication.clipboard().mimeData(), "pasted")
 
+    def _full_screen(self, on: bool) -> None:
+        """View ▸ Full screen on or off. In full screen Esc leaves it, and Cancel keeps its toolbar
+        button and menu entry but not that key (review: Esc there stopped a long restore)."""
+        state = self.windowState()
+        self.setWindowState(state | Qt.WindowState.WindowFullScreen if on else state & ~Qt.WindowState.WindowFullScreen)
+        cancel = self.actions_["cancel"]
+        cancel.setShortcut(QKeySequence() if on else QKeySequence("Esc"))
+        set_tip(cancel, ACTIONS["cancel"][3])
+
     def show_in_folder(self) -> None:
         """File ▸ Show in folder: the folder of the photo shown's saved result, else of the photo,
         in the file manager (desktop QA: only the log's folder could be opened so)."""
@@ -390,7 +398,9 @@ class MainWindow(QMainWindow):
                 self.notices.show_error(exc)
                 return False
             rgb, alpha = qimage_to_arrays(offered.image)
-            self.session.paste_image(rgb, alpha, on_opened=self.filmstrip.select)
+            self.session.paste_image(rgb, alpha, on_opened=self.filmstrip.select,
+                                     still_wanted=lambda asked=self._removals: (asked == self._removals
+                                                                                 and not self.exports.closing))
             return True
         if offered.web:
             self.notices.info(f"{path_text(offered.web[0])} is on the web: faceapp opens photos on this computer. "
@@ -950,6 +960,7 @@ class MainWindow(QMainWindow):
                 "stay as they are).", discard="Remove all")
             if answer != "discard":
                 return
+        self._removals += 1  # (a paste being written is not opened once written)
         for path in paths:
             self.session.remove(path)
 

@@ -301,14 +301,21 @@ class Session(QObject):
             self.info.emit(f"{path.name} stays open.")
 
     def paste_image(self, rgb: np.ndarray, alpha: np.ndarray | None = None, *,
-                    on_opened: Callable[[Path], None] = lambda path: None) -> None:
+                    on_opened: Callable[[Path], None] = lambda path: None,
+                    still_wanted: Callable[[], bool] = lambda: True) -> None:
         """Open an image that has no file (pasted, or a browser's picture dropped): it is saved as
         PNG in the user data folder, 16 bits and transparency kept, on the files' queue (drag-and-drop
-        QA: a 60 MP image held the window 5 s), then opened and ``on_opened(path)`` called. Where it
-        cannot be saved (a full or read-only disk), :attr:`error` says so."""
+        QA: a 60 MP image held the window 5 s), then opened and ``on_opened(path)`` called, unless
+        ``still_wanted()`` says no by then (the window closing, every photo removed meanwhile: fault
+        QA, the pasted photo came back after Remove all, and a closing window asked about its load).
+        Where it cannot be saved (a full or read-only disk), :attr:`error` says so."""
+        def written(path: Path) -> None:
+            if still_wanted():
+                self.add_paths([path])
+                on_opened(path)
+
         job = self.backend.write_pasted_job(rgb, alpha, paths.pasted_dir(), time.strftime("pasted-%Y%m%d-%H%M%S"))
-        self.export_queue.add(QueuedJob(job, "paste", on_failed=self.error.emit,
-                                        on_done=lambda path: (self.add_paths([path]), on_opened(path))))
+        self.export_queue.add(QueuedJob(job, "paste", on_failed=self.error.emit, on_done=written))
 
     def faces_drawn_unrestored(self, path: Path) -> int:
         """How many faces drawn by hand on photo ``path`` no result holds yet (removing the photo loses
