@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gui_util
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -120,17 +121,27 @@ def test_a_desktop_that_sets_the_scheme_itself_keeps_its_own_style(app_colours, 
     palette and Fusion are not forced on it."""
     from faceapp.gui import appearance
 
-    class PlatformHints:  # as a desktop with the feature: the theme's own dark palette
+    class PlatformHints:  # as a desktop with the feature: the scheme taken at once, its palette later
+        scheme = None
+
         def setColorScheme(self, scheme):  # noqa: N802 (Qt's name)
-            app_colours.setPalette(dark_palette() if scheme.name == "Dark" else QPalette())
+            self.scheme = scheme
+            QTimer.singleShot(0, lambda: app_colours.setPalette(dark_palette() if scheme.name == "Dark" else QPalette()))
+
+        def colorScheme(self):  # noqa: N802
+            return self.scheme
 
         def unsetColorScheme(self):  # noqa: N802
+            self.scheme = None
             app_colours.setPalette(QPalette())
 
-    monkeypatch.setattr(appearance, "_style_hints", lambda app: PlatformHints())
+    hints = PlatformHints()
+
+    monkeypatch.setattr(appearance, "_style_hints", lambda app: hints)
     style = app_colours.style().name()
     app_colours.setStyle("Windows")
     apply_appearance("dark")
+    QApplication.processEvents()
     assert app_colours.style().name().lower() == "windows"  # not replaced by Fusion
     assert is_dark(app_colours.palette())
     apply_appearance("system")

@@ -136,3 +136,21 @@ def test_a_picture_pasted_just_before_remove_all_stays_out(window, qtbot):
     qtbot.wait(50)
     assert window.session.entries == {}
     assert any(paths.pasted_dir().iterdir())  # written all the same: nothing lost
+
+
+def test_text_dragged_in_is_read_by_its_form_and_network_paths_are_not_looked_up(monkeypatch):
+    """Review: every line of text dragged over the window was looked up on disk as it entered (a
+    dead network drive hung the window), and a network share named would have been contacted."""
+    from pathlib import Path
+
+    from faceapp.gui.offered_photos import may_offer_photos, paths_in_text
+
+    def looked_up(self):
+        raise AssertionError(f"{self} was looked up")
+
+    mime = QMimeData()
+    mime.setText("/mnt/archive/grandma.jpg")
+    monkeypatch.setattr(Path, "exists", looked_up)
+    assert may_offer_photos(mime)  # (its form: a path; whether it is there is seen on the drop)
+    for network in (r"\\server\share\x.jpg", "//server/share/x.jpg", "file://server/share/x.jpg"):
+        assert paths_in_text(network) == []

@@ -78,9 +78,12 @@ def apply_appearance(appearance: str, app: QApplication | None = None) -> None:
         hints.unsetColorScheme()
         return
     dark = appearance == "dark"
-    hints.setColorScheme(Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
-    if is_dark(app.palette()) == dark:
-        return  # the desktop made the change (or was so already)
+    scheme = Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light
+    hints.setColorScheme(scheme)
+    # the platform takes the scheme (its palette may come later, through the event loop: review), or
+    # the desktop is so already
+    if hints.colorScheme() == scheme or is_dark(app.palette()) == dark:
+        return
     _desktop_style, _forced = app.style().name(), appearance
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if dark else QStyleFactory.create("Fusion").standardPalette())

@@ -44,13 +44,24 @@ def photos_offered(mime: QMimeData) -> Offered:
 
 
 def may_offer_photos(mime: QMimeData) -> bool:
-    """Whether a drag's data may hold something to open (read cheaply, as it enters the window)."""
-    return mime.hasUrls() or mime.hasImage() or (mime.hasText() and bool(paths_in_text(mime.text())))
+    """Whether a drag's data may hold something to open, read from its form alone as it enters the
+    window (review: a file looked for on every drag over it could hang the window on a dead network
+    drive)."""
+    return mime.hasUrls() or mime.hasImage() or (mime.hasText() and bool(_named_in_text(mime.text())))
 
 
 def paths_in_text(text: str) -> list[Path]:
-    """The files that ``text`` names, one a line, as absolute paths or ``file:`` URLs; none unless
-    every line names a file or folder that is there (prose is not searched for paths)."""
+    """The files that ``text`` names, one a line, as absolute paths or ``file:`` URLs on this
+    computer; none unless every line names a file or folder that is there (prose is not searched for
+    paths, and a network path is not looked up: review, ``\\\\host\\share`` would have sent the user's
+    credentials to that host on Windows)."""
+    named = _named_in_text(text)
+    return named if named and all(path.exists() for path in named) else []
+
+
+def _named_in_text(text: str) -> list[Path]:
+    """The paths ``text`` names, one a line, by form only (no file is looked at): absolute local
+    paths or ``file:`` URLs of this computer; none where a line is anything else."""
     lines = [line.strip() for line in text[:_MAX_PATH_TEXT + 1].splitlines() if line.strip()]
     if not lines or len(text) > _MAX_PATH_TEXT:
         return []
@@ -58,10 +69,14 @@ def paths_in_text(text: str) -> list[Path]:
     for line in lines:
         unquoted = line[1:-1] if len(line) > 1 and line[0] == line[-1] and line[0] in "'\"" else line
         if unquoted.lower().startswith("file:"):
-            path = (local_files([QUrl(unquoted)]) or [None])[0]
+            url = QUrl(unquoted)
+            local = url.isLocalFile() and url.host().lower() in ("", "localhost")
+            path = local_files([url])[0] if local else None
         else:
-            path = Path(os.path.expanduser(unquoted)) if os.path.isabs(os.path.expanduser(unquoted)) else None
-        if path is None or not path.exists():
+            expanded = os.path.expanduser(unquoted)
+            network = expanded.startswith(("\\\\", "//"))
+            path = Path(expanded) if os.path.isabs(expanded) and not network else None
+        if path is None:
             return []
         named.append(path)
     return named
