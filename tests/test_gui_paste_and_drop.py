@@ -154,3 +154,14 @@ def test_text_dragged_in_is_read_by_its_form_and_network_paths_are_not_looked_up
     assert may_offer_photos(mime)  # (its form: a path; whether it is there is seen on the drop)
     for network in (r"\\server\share\x.jpg", "//server/share/x.jpg", "file://server/share/x.jpg"):
         assert paths_in_text(network) == []
+
+
+def test_a_16_bit_grey_picture_pasted_keeps_its_16_bits(window, qtbot):
+    """Review: a Grayscale16 clipboard image was cut to 8 bits, where README says 16 are kept."""
+    image = QImage(32, 24, QImage.Format.Format_Grayscale16)
+    image.fill(QColor.fromRgba64(40000, 40000, 40000, 65535))
+    QGuiApplication.clipboard().setImage(image)
+    window.paste()
+    _pasted(window, qtbot)
+    written = cv2.imread(str(next(iter(window.session.entries))), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16 and int(written.max()) > 255

@@ -667,3 +667,17 @@ def test_copy_waits_for_the_seed_chosen_to_be_put_together(window, qtbot, photo,
     gui_util.hush(window)
     window.actions_["copy"].trigger()
     assert "Nothing to copy yet" in gui_util.said(window)
+
+
+def test_copy_of_a_photo_too_large_for_the_memory_left_says_so(window, qtbot, photo, monkeypatch):
+    """Review: a ×4 result's copy, with no check, ran out of memory into the global error handler."""
+    import faceapp.gui.main_window as main_window
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryError("cannot allocate a 24000×15908 image to show")
+
+    load(window, qtbot, photo)
+    monkeypatch.setattr(main_window, "rgb_to_qimage", short_of_memory)
+    window.actions_["copy"].trigger()
+    [notice] = [n for n in window.notices.notices() if n.level == "error"]
+    assert notice.text.startswith(f"Out of memory: {photo.name} is too large to copy now")

@@ -141,22 +141,25 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and ("out of memory" in text or "allocate memory" in text)
 
 
-def as_out_of_memory(exc: BaseException, *, seeds_setting: str | None = "", upscale_setting: str = "") -> BaseException:
+def as_out_of_memory(exc: BaseException, *, seeds_setting: str | None = "",
+                     upscale_setting: str | None = "") -> BaseException:
     """``exc``, or, where it is the memory running out (:func:`is_out_of_memory`) outside the
     engine's own handling (a model loading, a photo enlarged), an :class:`OutOfMemoryError` that
     says what to do (slow-laptop QA: the allocator's own words, as an unexpected error).
     ``seeds_setting``, ``upscale_setting``: where the front-end sets them (``--seeds``, a Settings
-    row), named in the advice (QA: "fewer seeds or a smaller upscale" did not say where); seeds
-    None: not advised (work that samples nothing, such as showing another seed)."""
+    row), named in the advice (QA: "fewer seeds or a smaller upscale" did not say where); None: not
+    advised (work that samples nothing, such as showing another seed; or enlarges nothing, such as
+    drawing the photo as it was)."""
     if isinstance(exc, FaceappError) or not is_out_of_memory(exc):
         return exc
 
     def where(setting: str) -> str:
         return f" ({setting})" if setting else ""
 
-    seeds = "" if seeds_setting is None else f"fewer seeds per face{where(seeds_setting)} or "
-    error = OutOfMemoryError("Out of memory: the computer's memory ran out during this run. Close other programs, "
-                             f"or use {seeds}a smaller upscale{where(upscale_setting)}, and try again.")
+    ways = [f"{way}{where(setting)}" for way, setting in (("fewer seeds per face", seeds_setting),
+                                                          ("a smaller upscale", upscale_setting)) if setting is not None]
+    error = OutOfMemoryError("Out of memory: the computer's memory ran out during this run. Close other programs"
+                             + (f", or use {' or '.join(ways)}" if ways else "") + ", and try again.")
     error.__cause__ = exc
     return error
 

@@ -85,8 +85,9 @@ class Composer(QObject):
         except Exception as error:  # reported to the user; a bug's traceback goes to the log
             from faceapp.core.devices import as_out_of_memory  # (torch: loaded by the restore that made it)
 
-            made = as_out_of_memory(error, seeds_setting=None, upscale_setting=UPSCALE_SETTING)  # (memory QA:
-            # "Unexpected error: Unable to allocate 1.07 GiB")
+            made = as_out_of_memory(error, seeds_setting=None,  # (memory QA: "Unexpected error: Unable to
+                                    # allocate 1.07 GiB"; the photo as it was is not enlarged: review)
+                                    upscale_setting=UPSCALE_SETTING if kind == _COMPOSITE else None)
             if made is error:
                 log.exception("preparing the %s of %s failed", kind, key)
             else:

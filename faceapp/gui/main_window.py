@@ -380,7 +380,12 @@ class MainWindow(QMainWindow):
             self.say("Nothing to copy yet: the photo is still being read or drawn. Copy again in a moment.")
             return
         rgb, alpha = pixels
-        QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb, alpha))
+        try:
+            QGuiApplication.clipboard().setImage(rgb_to_qimage(rgb, alpha))
+        except MemoryError:  # (review: a ×4 result's copy, unchecked, ended in the global error handler)
+            self.notices.show_notice(Notice(f"Out of memory: {path.name} is too large to copy now. Close other "
+                                            "programs, or save it (Save, Save as…) and open the file.", "error"))
+            return
         restored = self.session.entries[path].result is not None
         self.say(f"Copied {'the restored ' if restored else ''}{path.name} ({rgb.shape[1]}×{rgb.shape[0]}): paste it "
                  "into another program.")

@@ -53,7 +53,7 @@ _DEEP_FORMATS = frozenset({QImage.Format.Format_RGBX64, QImage.Format.Format_RGB
                            QImage.Format.Format_RGBX32FPx4, QImage.Format.Format_RGBA32FPx4,
                            QImage.Format.Format_RGBA32FPx4_Premultiplied, QImage.Format.Format_A2BGR30_Premultiplied,
                            QImage.Format.Format_A2RGB30_Premultiplied, QImage.Format.Format_BGR30,
-                           QImage.Format.Format_RGB30})
+                           QImage.Format.Format_RGB30, QImage.Format.Format_Grayscale16})
 
 
 def qimage_to_arrays(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:
