@@ -169,3 +169,17 @@ def test_memory_running_out_while_saving_says_how_to_save_with_less(monkeypatch,
     monkeypatch.setattr(application, "write_result", short_of_memory)
     with pytest.raises(OutOfMemoryError, match="saving big_restored.jpg: the restored photo is kept. Save it as TIFF"):
         write_export(ExportSnapshot(tmp_path / "big.jpg", None), tmp_path / "big_restored.jpg", fmt=None, quality=95)
+
+
+def test_a_tiff_that_runs_out_of_memory_while_saved_is_not_told_to_save_as_tiff(monkeypatch, tmp_path):
+    from faceapp.core import application
+    from faceapp.core.errors import OutOfMemoryError
+    from faceapp.gui.backend import ExportSnapshot, write_export
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 2.1 GiB")
+
+    monkeypatch.setattr(application, "write_result", short_of_memory)
+    with pytest.raises(OutOfMemoryError) as caught:
+        write_export(ExportSnapshot(tmp_path / "big.tif", None), tmp_path / "big_restored.tif", fmt=None, quality=95)
+    assert "TIFF" not in str(caught.value) and "Close other programs and save again." in str(caught.value)

@@ -196,3 +196,14 @@ def test_a_range_whose_ends_read_alike_is_said_as_one_figure():
     with pytest.raises(MemoryBudgetError) as caught:
         check_memory_budget(400, 225, upscale=1, fmt="JPEG", face_area=0.0, limit=limit, faces_unknown=True)
     assert "needs about 1.0 GiB of memory" in str(caught.value) and "from about" not in str(caught.value)
+
+
+def test_showing_another_seed_of_a_photo_at_x1_is_not_told_to_use_a_smaller_upscale():
+    """Review: the refusal advised "a smaller upscale" for a photo restored at ×1."""
+    from faceapp.core.memory import check_recomposite_memory
+
+    limit = MemoryLimit(1000, "the memory free on this machine")
+    for scale, advised in ((1, False), (2, True)):
+        with pytest.raises(MemoryBudgetError) as caught:
+            check_recomposite_memory(400, 300, upscale=scale, upscale_setting="Settings ▸ Background upscale", limit=limit)
+        assert ("smaller upscale" in str(caught.value)) is advised

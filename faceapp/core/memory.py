@@ -321,7 +321,8 @@ _RECOMPOSITE_ALPHA_PER_PIXEL = 4
 
 
 def check_recomposite_memory(width: int, height: int, *, colour_converted: bool = False, alpha: bool = False,
-                             name: str = "the photo", upscale_setting: str = "", limit: MemoryLimit | None = None) -> None:
+                             name: str = "the photo", upscale: int = 1, upscale_setting: str = "",
+                             limit: MemoryLimit | None = None) -> None:
     """Raise :class:`MemoryBudgetError` where putting a restored photo of ``width``×``height`` output
     pixels together again (another seed chosen) would take more memory than the limit (memory QA:
     after a ×4 restore, a seed's choice went 1.1× over the budget the restore was checked against,
@@ -332,12 +333,13 @@ def check_recomposite_memory(width: int, height: int, *, colour_converted: bool 
     need = width * height * per_pixel
     if limit.bytes is None or need <= limit.bytes:
         return
-    smaller = f" ({upscale_setting})" if upscale_setting else ""
+    setting = f" ({upscale_setting})" if upscale_setting else ""
+    smaller = f", or restore the photo at a smaller upscale{setting}" if upscale > 1 else ""  # (none at ×1: review)
     raise MemoryBudgetError(
         f"{name}: showing another seed puts the {width}×{height} restored photo together again, which needs about "
         f"{_gb(need)} of memory, more than the {_gb(limit.bytes)} of {limit.source}. The seed shown is kept. Close "
-        f"other programs and choose again, or restore the photo at a smaller upscale{smaller}; or, if you know more "
-        f"is free, raise the limit with {limit.setting}.")
+        f"other programs and choose again{smaller}; or, if you know more is free, raise the limit with "
+        f"{limit.setting}.")
 
 
 def _gb(size: int) -> str:

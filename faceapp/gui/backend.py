@@ -457,6 +457,7 @@ def write_export(snapshot: ExportSnapshot, dest: Path, *, fmt: str | None, quali
 
         if isinstance(exc, FaceappError) or not is_out_of_memory(exc):
             raise
-        raise OutOfMemoryError(f"Out of memory while saving {dest.name}: the restored photo is kept. Save it as TIFF "
-                               f"(Save as…, or {FORMAT_SETTING}), written a band at a time with the least memory, "
-                               "or close other programs and save again.") from exc
+        tiff = "" if dest.suffix.lower() in (".tif", ".tiff") else (  # (already a TIFF: no such advice, review)
+            f"Save it as TIFF (Save as…, or {FORMAT_SETTING}), written a band at a time with the least memory, or ")
+        raise OutOfMemoryError(f"Out of memory while saving {dest.name}: the restored photo is kept. {tiff}"
+                               f"{'c' if tiff else 'C'}lose other programs and save again.") from exc

@@ -754,7 +754,8 @@ class Session(QObject):
             return
         result = entry.result
         try:
-            check_recomposite_memory(*result.background.shape[1::-1], name=path.name, upscale_setting=UPSCALE_SETTING,
+            check_recomposite_memory(*result.background.shape[1::-1], name=path.name, upscale=result.scale,
+                                     upscale_setting=UPSCALE_SETTING,
                                      colour_converted=result.photo.srgb_pixels is not None,
                                      alpha=result.alpha is not None)
         except MemoryBudgetError as error:  # the seed shown stays chosen
