@@ -165,3 +165,12 @@ def test_a_16_bit_grey_picture_pasted_keeps_its_16_bits(window, qtbot):
     _pasted(window, qtbot)
     written = cv2.imread(str(next(iter(window.session.entries))), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint16 and int(written.max()) > 255
+
+
+def test_a_damaged_picture_on_the_clipboard_is_said_as_unreadable(window):
+    """Fault QA: broken PNG bytes on the clipboard were "The clipboard holds no photo"."""
+    mime = QMimeData()
+    mime.setData("image/png", b"\x89PNG\r\n\x1a\n broken")
+    QGuiApplication.clipboard().setMimeData(mime)
+    window.paste()
+    assert "The pasted picture could not be read" in gui_util.said(window) and window.session.entries == {}

@@ -407,7 +407,11 @@ class MainWindow(QMainWindow):
                                      still_wanted=lambda asked=self._removals: (asked == self._removals
                                                                                  and not self.exports.closing))
             return True
-        if offered.web:
+        if offered.unreadable_image:  # (fault QA: a damaged picture was "The clipboard holds no photo")
+            self.notices.show_notice(Notice(f"The {how} picture could not be read: it is damaged, empty, or in a form "
+                                            "faceapp does not read. Save it as a file (PNG or JPEG) and open that.",
+                                            "warning"))
+        elif offered.web:
             self.notices.info(f"{path_text(offered.web[0])} is on the web: faceapp opens photos on this computer. "
                               "Save the picture first (a browser's Save image as…), then open or drop the file.")
         else:

@@ -24,11 +24,14 @@ _MAX_PATH_TEXT = 64_000
 @dataclass
 class Offered:
     """``files``: local files and folders named (a file's URL, or text that is a path); ``image``: a
-    picture with no file (only where no file is named); ``web``: addresses of other schemes."""
+    picture with no file (only where no file is named); ``web``: addresses of other schemes;
+    ``unreadable_image``: a picture was offered but could not be read."""
 
     files: list[Path] = field(default_factory=list)
     image: QImage | None = None
     web: list[str] = field(default_factory=list)
+    #: a picture offered that could not be read (damaged, empty, or in a form Qt does not read)
+    unreadable_image: bool = False
 
 
 def photos_offered(mime: QMimeData) -> Offered:
@@ -40,7 +43,8 @@ def photos_offered(mime: QMimeData) -> Offered:
         data = mime.imageData()
         image = data if isinstance(data, QImage) and not data.isNull() else None
     web = [url.toDisplayString() for url in urls if not url.isLocalFile()]
-    return Offered(files, image, web)
+    pictured = mime.hasImage() or any(fmt.startswith("image/") for fmt in mime.formats())
+    return Offered(files, image, web, unreadable_image=not files and pictured and image is None)
 
 
 def may_offer_photos(mime: QMimeData) -> bool:
