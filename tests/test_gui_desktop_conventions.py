@@ -239,3 +239,14 @@ def test_a_notices_selected_words_are_what_ctrl_c_copies(window, qtbot, photo):
     banner._label.setSelection(10, 10)
     window.actions_["copy"].trigger()
     assert QGuiApplication.clipboard().text() == "open broke"
+
+
+def test_closing_asks_first_when_a_face_box_drawn_is_not_restored(window, qtbot, photo,
+                                                                unsaved_work_is_discarded_when_asked):
+    """Desktop QA: face boxes drawn were lost on quitting without a word, where painted strokes were
+    asked about."""
+    path = load(window, qtbot, photo)
+    window.session.add_face_box(path, (5.0, 5.0, 60.0, 60.0))
+    window.close()
+    [asked] = unsaved_work_is_discarded_when_asked
+    assert f"Face boxes drawn on {photo.name} are not restored yet: closing loses them" in asked

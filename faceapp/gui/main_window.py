@@ -1028,23 +1028,26 @@ class MainWindow(QMainWindow):
 
     def _confirm_close(self) -> bool:
         """Whether closing may go on: asks when restored results are not saved (nor being saved),
-        damage is painted that no result holds yet, or a restore runs; "Save all" saves each result
+        damage is painted or a face box drawn that no result holds yet, or a restore runs; "Save all" saves each result
         next to its original, and the window closes once written. Asked again only about photos
         that became unsaved since the last answer."""
         if self._asking:
             return False
         unsaved = self.exports.unsaved()
         painted = self.session.unrestored_damage()
+        drawn = [path for path in self.session.entries if self.session.faces_drawn_unrestored(path)]
         running = self.session.busy
-        if self._discard_ok is not None and set(unsaved) <= self._discard_ok and set(painted) <= self._strokes_let_go:
+        if (self._discard_ok is not None and set(unsaved) <= self._discard_ok
+                and set(painted) | set(drawn) <= self._strokes_let_go):
             return True
-        if not unsaved and not painted and not running:
+        if not unsaved and not painted and not drawn and not running:
             return True
         # what the user agreed to lose is not asked about again: a result by its photo, strokes by
         # theirs (two-instance QA: strokes let go lost, unasked, the result they were restored into
         # under the question)
         unsaved = [path for path in unsaved if self._discard_ok is None or path not in self._discard_ok]
         painted = [path for path in painted if path not in self._strokes_let_go]
+        drawn = [path for path in drawn if path not in self._strokes_let_go]  # (as strokes: asked about once)
         lines = []
         if unsaved:
             folder, exported = self.session.prefs.output_folder, self.exports.last_export_folder
@@ -1056,13 +1059,16 @@ class MainWindow(QMainWindow):
         if painted:
             lines.append(f"Damage painted on {_names(painted)} is not restored yet: closing loses the strokes "
                          "(Cancel, then Restore).")
+        if drawn:  # (desktop QA: boxes drawn were lost on quitting without a word, where strokes were asked about)
+            lines.append(f"Face boxes drawn on {_names(drawn)} are not restored yet: closing loses them (Cancel, then "
+                         "Restore).")
         if running:
             lines.append(f"{self.session.running_job_text()} is under way: closing stops it.")
         self._asking = True
         try:
             answer = confirm.ask_before_discarding(
                 self, "\n".join(lines), discard="Close without saving" if unsaved else "Close",
-                save="Save all and close" if unsaved else None, save_loses_some=bool(painted))
+                save="Save all and close" if unsaved else None, save_loses_some=bool(painted or drawn))
         finally:
             self._asking = False
         if answer == "cancel":  # the whole close is called off: an earlier answer of it no longer holds
@@ -1070,7 +1076,7 @@ class MainWindow(QMainWindow):
             return False
         # "Save all" saves the results (those finished meanwhile too); the strokes not restored were
         # said to be lost: not asked again
-        self._strokes_let_go |= set(painted)
+        self._strokes_let_go |= set(painted) | set(drawn)
         if answer == "save":  # (a photo the user chose to lose at an earlier question stays lost: review)
             self._discard_ok = self._discard_ok or set()
             self.exports.save_unsaved(leaving=self._discard_ok)
