@@ -186,6 +186,22 @@ def shown_compare_view(qtbot, size=(400, 300)):
     return view
 
 
+def window_with_fidelity_caution(qtbot, tmp_path):
+    """A window on screen (1200×800) over the tiny model made to work well down to fidelity 0.6 (its
+    own is 0.8): the fidelity control cautions below 0.6, "below: it blurs"."""
+    from faceapp.core.preferences import Preferences
+    from faceapp.gui.main_window import MainWindow
+
+    install_tiny_model(default_fidelity=0.8, works_down_to=0.6)
+    store = settings_store(tmp_path)
+    store.save(Preferences(model=TINY_MODEL))
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    window.resize(1200, 800)
+    window.show()
+    return window
+
+
 def set_sampling(window, *, seeds: int, steps: int) -> None:
     """Sample ``seeds`` candidates in ``steps`` steps, every face diffused: the bundled model spares
     the face of the test photo (its restorer barely changes it), whose seeds would then all agree."""

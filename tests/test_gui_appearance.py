@@ -76,14 +76,7 @@ def test_reset_every_field_gives_the_desktop_colours_back(app_colours, qtbot, tm
 
 
 def test_the_fidelity_caution_is_readable_after_the_desktop_turns_dark(app_colours, qtbot, tmp_path):
-    gui_util.install_tiny_model(default_fidelity=0.8, works_down_to=0.6)
-    store = gui_util.settings_store(tmp_path)
-    store.save(Preferences(model=gui_util.TINY_MODEL))
-    window = MainWindow(store=store)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
-    control = window.fidelity
+    control = gui_util.window_with_fidelity_caution(qtbot, tmp_path).fidelity
     control.slider.setValue(70)  # below where the model works: the caution, in amber
     assert control.caution()
     _darken(app_colours)  # the slider untouched

@@ -121,16 +121,9 @@ def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
 
 
 def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(qtbot, tmp_path):
-    from faceapp.core.preferences import Preferences
     from faceapp.gui.look import caution_colour
 
-    gui_util.install_tiny_model(default_fidelity=0.8, works_down_to=0.6)  # "below: it blurs"
-    store = gui_util.settings_store(tmp_path)
-    store.save(Preferences(model=gui_util.TINY_MODEL))
-    window = MainWindow(store=store)
-    qtbot.addWidget(window)
-    window.resize(1200, 800)
-    window.show()
+    window = gui_util.window_with_fidelity_caution(qtbot, tmp_path)  # "below 0.6: it blurs"
     control = window.fidelity
     assert control.caution() is None and not control.value_label.text().startswith("⚠")
     control.slider.setValue(40)  # fidelity 0.6: still within
