@@ -168,34 +168,24 @@ MAX_TENSORS = 100_000
 
 
 def _read_safetensors(path: Path) -> StateDict:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    """The tensors of a safetensors file, its header read once by safetensors' own parser: a file
+    declaring more than :data:`MAX_TENSORS` is refused before any tensor is made (counting the
+    bytes ``"data_offsets"`` was not enough: a key may be written with JSON escapes, and review's
+    ``"data\\u005foffsets"`` let 200,000 tensors through)."""
+    from safetensors import SafetensorError, safe_open
 
-    if (count := _tensors_declared(path)) > MAX_TENSORS:
-        raise CorruptModelError(f"The model file {path} declares {count:,} tensors, more than any network faceapp "
-                                f"runs ({MAX_TENSORS:,} at most): it is not a model's weights. Use the file the "
-                                "model's maker published.")
     try:
-        return load_file(str(path), device="cpu")
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            if (count := len(handle.keys())) > MAX_TENSORS:
+                raise CorruptModelError(f"The model file {path} declares {count:,} tensors, more than any network "
+                                        f"faceapp runs ({MAX_TENSORS:,} at most): it is not a model's weights. Use "
+                                        "the file the model's maker published.")
+            return {key: handle.get_tensor(key) for key in handle.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise CorruptModelError(
             f"The model file {path} is damaged or not a safetensors file ({exc}). "
             "Download or import it again."
         ) from exc
-
-
-def _tensors_declared(path: Path) -> int:
-    """How many tensors a safetensors file's header declares, read by safetensors' own header parser
-    without making a tensor (0 where the header cannot be read: loading it then says what is wrong).
-    Counting the bytes ``"data_offsets"`` was not enough: a key may be written with JSON escapes
-    (review: ``"data\\u005foffsets"`` let 200,000 tensors through)."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            return len(handle.keys())
-    except (SafetensorError, OSError, ValueError, RuntimeError):
-        return 0
 
 
 def _read_torch(path: Path) -> Any:

@@ -39,18 +39,8 @@ def terminate_like_interrupt() -> Iterator[None]:
 
     A signal the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored.
     """
-    if threading.current_thread() is not threading.main_thread():
+    with _handled(SIGNALS, _raise_terminated):
         yield
-        return
-    previous = {
-        signum: signal.signal(signum, _raise_terminated)
-        for signum in SIGNALS if signal.getsignal(signum) is not signal.SIG_IGN
-    }
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 
@@ -60,20 +50,24 @@ def stops_deferred() -> Iterator[None]:
     that came is raised as it would have been (KeyboardInterrupt, :class:`Terminated`) once the
     block is done (main thread only). For work a stop must not cut in two: a module half imported
     may not import again (numpy)."""
+    came: list[int] = []
+    with _handled((signal.SIGINT, *SIGNALS), lambda signum, _frame: came.append(signum)):
+        yield
+    if came:
+        raise KeyboardInterrupt() if came[0] == signal.SIGINT else Terminated(came[0])
+
+
+@contextlib.contextmanager
+def _handled(signums, handler) -> Iterator[None]:
+    """Within the block, ``handler`` takes each of ``signums`` (main thread only: Python sets handlers
+    nowhere else); one the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    came: list[int] = []
-
-    def wait(signum, _frame) -> None:
-        came.append(signum)
-
-    previous = {signum: signal.signal(signum, wait)
-                for signum in (signal.SIGINT, *SIGNALS) if signal.getsignal(signum) is not signal.SIG_IGN}
+    previous = {signum: signal.signal(signum, handler)
+                for signum in signums if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    if came:
-        raise KeyboardInterrupt() if came[0] == signal.SIGINT else Terminated(came[0])
+        for signum, restored in previous.items():
+            signal.signal(signum, restored)
