@@ -90,6 +90,12 @@ class PhotoEntry:
     #: that the photo seems to lie on its side (:func:`~faceapp.core.application.turned_message`;
     #: None: upright), said in the panel while it is shown (GUI QA: a passing notice only)
     lies: str | None = None
+    #: the faces drawn by hand on it (their indices): removing it, or reading it anew, asks first
+    #: while no result holds them
+    drawn: set[int] = field(default_factory=set)
+    #: while a gallery choice is being put together: the result the composite shown was made of
+    #: (a choice whose composite fails goes back to it)
+    shown_choice: Any = None
 
     @property
     def saved_to(self) -> Path | None:

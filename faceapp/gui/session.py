@@ -168,10 +168,6 @@ class Session(QObject):
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
-        #: photos whose gallery choice is being put together: the result their composite shown was made of
-        self._shown_choice: dict[Path, Any] = {}
-        #: the faces drawn by hand on each photo (their indices): a removal that loses them asks first
-        self._drawn: dict[Path, set[int]] = {}
         self.runner = TaskRunner(self)
         self.queue = JobQueue(self.runner, self)
         self.queue.busyChanged.connect(self.busyChanged)
@@ -280,8 +276,6 @@ class Session(QObject):
         self.before.pop(path, None)
         self.after.pop(path, None)
         self._read.pop(path, None)
-        self._drawn.pop(path, None)  # (review: its new faces were taken for the boxes drawn on the old one)
-        self._shown_choice.pop(path, None)
         self.composer.forget(path)
         self.entryChanged.emit(path)
         return True
@@ -325,7 +319,7 @@ class Session(QObject):
             return 0
         restored = {face.face.index for face in entry.result.faces} if entry.result is not None else set()
         on = {face.index for face in entry.faces if getattr(face, "enabled", True)}
-        return len((self._drawn.get(path, set()) & on) - restored)
+        return len((entry.drawn & on) - restored)
 
     def copyable(self, path: Path) -> tuple[np.ndarray, np.ndarray | None] | None:
         """What Copy puts on the clipboard for photo ``path``: its result as shown (the gallery's
@@ -356,8 +350,6 @@ class Session(QObject):
             self.before.pop(path, None)
             self.after.pop(path, None)
             self._read.pop(path, None)
-            self._shown_choice.pop(path, None)
-            self._drawn.pop(path, None)
             self.on_screen = tuple(p for p in self.on_screen if p != path)
             self.composer.forget(path)
             self.entryRemoved.emit(path)
@@ -609,7 +601,7 @@ class Session(QObject):
         if entry is None or path in self._removing:  # (being removed: its result goes with it)
             return
         self.composer.forget(path)  # a composite of the previous result must not replace this one
-        self._shown_choice.pop(path, None)  # (nor a gallery choice of it be put back: review)
+        entry.shown_choice = None  # (nor a gallery choice of the result before be put back: review)
         previous = entry.result
         entry.result, entry.composite, entry.restored_inputs = outcome.result, outcome.composite, inputs
         entry.restored_with = made_with
@@ -721,7 +713,7 @@ class Session(QObject):
             return
         first = not entry.faces
         entry.faces = [*entry.faces, face]
-        self._drawn.setdefault(path, set()).add(face.index)
+        entry.drawn.add(face.index)
         if first:
             self._result_notes(path, entry)
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
@@ -762,7 +754,8 @@ class Session(QObject):
             self.error.emit(error)
             self.entryChanged.emit(path)
             return
-        self._shown_choice.setdefault(path, result)  # (the choice the composite shown was made of)
+        if entry.shown_choice is None:  # (the choice the composite shown was made of)
+            entry.shown_choice = result
         entry.result = result.choose(position, candidate)  # a new value: exports queued keep theirs
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
@@ -771,7 +764,7 @@ class Session(QObject):
         entry = self.entries.get(path)
         if entry is None or not result.same_picture(entry.result):
             return  # removed, restored again or chosen again since
-        self._shown_choice.pop(path, None)
+        entry.shown_choice = None
         entry.composite = composite
         self.after[path] = rendered
         self._keep_or_free_full_size(path)
@@ -782,9 +775,9 @@ class Session(QObject):
         stops saying it is preparing the photo; a seed chosen whose composite could not be made is
         chosen no more (memory QA: the gallery marked the new seed, the photo showed the old)."""
         self.error.emit(error)
-        shown = self._shown_choice.pop(path, None)
         if path in self.entries:
             entry = self.entries[path]
+            shown, entry.shown_choice = entry.shown_choice, None
             if shown is not None and entry.result is not None and entry.result.same_run(shown):
                 for position, face in enumerate(shown.faces):  # (candidates More added since are kept)
                     if entry.result.faces[position].chosen != face.chosen:
