@@ -72,7 +72,7 @@ class _OpenStroke:
     points: list[tuple[float, float]] = field(default_factory=list)
     radius: float = 1.0
     erase: bool = False
-    radii: list[float] = field(default_factory=list)  # each point's (all ``radius`` until one differs)
+    radii: list[float] = field(default_factory=list)  # each point's
 
 
 def draw_stroke(mask: np.ndarray, stroke: Stroke) -> None:
@@ -127,7 +127,7 @@ class MaskEditor:
         if not MIN_BRUSH_RADIUS <= radius <= MAX_BRUSH_RADIUS:
             raise ValueError(f"brush radius must be within [{MIN_BRUSH_RADIUS}, {MAX_BRUSH_RADIUS}], got {radius}")
         self.end_stroke()
-        self._open = _OpenStroke([(float(x), float(y))], float(radius), erase)
+        self._open = _OpenStroke([(float(x), float(y))], float(radius), erase, [float(radius)])
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
         self._changed()
 
@@ -138,14 +138,10 @@ class MaskEditor:
             return
         stroke = self._open
         radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
-        last, last_radius = stroke.points[-1], (stroke.radii[-1] if stroke.radii else stroke.radius)
-        if radius != stroke.radius and not stroke.radii:
-            stroke.radii = [stroke.radius] * len(stroke.points)
+        draw_stroke(self._raster, Stroke((stroke.points[-1], (float(x), float(y))), stroke.radius, stroke.erase,
+                                         (stroke.radii[-1], radius)))
         stroke.points.append((float(x), float(y)))
-        if stroke.radii:
-            stroke.radii.append(radius)
-        draw_stroke(self._raster, Stroke((last, (float(x), float(y))), stroke.radius, stroke.erase,
-                                         (last_radius, radius)))
+        stroke.radii.append(radius)
         self._changed()
 
     @property
@@ -157,7 +153,9 @@ class MaskEditor:
         """Close the open stroke: it becomes one step of the history (what undo takes back)."""
         if self._open is None:
             return
-        stroke = Stroke(tuple(self._open.points), self._open.radius, self._open.erase, tuple(self._open.radii))
+        opened = self._open  # (one radius throughout: none listed, as a mouse's stroke)
+        radii = tuple(opened.radii) if len(set(opened.radii)) > 1 else ()
+        stroke = Stroke(tuple(opened.points), opened.radius, opened.erase, radii)
         self._open = None
         self._push(stroke)
 
