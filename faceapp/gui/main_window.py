@@ -344,7 +344,7 @@ class MainWindow(QMainWindow):
         state = self.windowState()
         self.setWindowState(state | Qt.WindowState.WindowFullScreen if on else state & ~Qt.WindowState.WindowFullScreen)
         cancel = self.actions_["cancel"]
-        cancel.setShortcut(QKeySequence() if on else QKeySequence("Esc"))
+        cancel.setShortcut(QKeySequence() if on else QKeySequence(ACTIONS["cancel"][2]))
         set_tip(cancel, ACTIONS["cancel"][3])
 
     def show_in_folder(self) -> None:
@@ -961,7 +961,7 @@ class MainWindow(QMainWindow):
         lost = [f"{counted(len(unsaved), 'restored photo')} {'is' if len(unsaved) == 1 else 'are'} not saved"] if unsaved else []
         if strokes:
             lost.append(f"damage painted on {counted(len(strokes), 'photo')} is not restored yet")
-        if drawn := [path for path in paths if self.session.faces_drawn_unrestored(path)]:
+        if drawn := self.session.unrestored_face_boxes():
             lost.append(f"face boxes drawn on {counted(len(drawn), 'photo')} are not restored yet")
         if lost:
             answer = confirm.ask_before_discarding(
@@ -1035,7 +1035,7 @@ class MainWindow(QMainWindow):
             return False
         unsaved = self.exports.unsaved()
         painted = self.session.unrestored_damage()
-        drawn = [path for path in self.session.entries if self.session.faces_drawn_unrestored(path)]
+        drawn = self.session.unrestored_face_boxes()
         running = self.session.busy
         if (self._discard_ok is not None and set(unsaved) <= self._discard_ok
                 and set(painted) | set(drawn) <= self._strokes_let_go):

@@ -66,8 +66,10 @@ def paths_in_text(text: str) -> list[Path]:
 def _named_in_text(text: str) -> list[Path]:
     """The paths ``text`` names, one a line, by form only (no file is looked at): absolute local
     paths or ``file:`` URLs of this computer; none where a line is anything else."""
-    lines = [line.strip() for line in text[:_MAX_PATH_TEXT + 1].splitlines() if line.strip()]
-    if not lines or len(text) > _MAX_PATH_TEXT:
+    if len(text) > _MAX_PATH_TEXT:
+        return []
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
         return []
     named = []
     for line in lines:

@@ -1029,6 +1029,11 @@ class Session(QObject):
                 pending.append(path)
         return pending
 
+    def unrestored_face_boxes(self) -> list[Path]:
+        """The photos with face boxes drawn that no result holds yet (:meth:`faces_drawn_unrestored`):
+        closing or removing them would lose the boxes (filmstrip order)."""
+        return [path for path in self.entries if self.faces_drawn_unrestored(path)]
+
     def record_saved(self, step: ExportStep) -> None:
         """Note the file an export step wrote on its photo (when the photo is still loaded)."""
         entry = self.entries.get(step.snapshot.source)
