@@ -39,7 +39,6 @@ Metadata = Literal["all", "no-location", "none"]
 METADATA_KINDS: tuple[str, ...] = get_args(Metadata)
 #: The window's colours: the desktop's theme, or light or dark whatever the desktop's.
 Appearance = Literal["system", "light", "dark"]
-APPEARANCES: tuple[str, ...] = get_args(Appearance)
 #: Photo files the front-ends open (folders are searched for these).
 #: The suffixes of the photos a folder gives (.jfif and .jpe: JPEGs as browsers and old Windows
 #: programs name them; format QA).

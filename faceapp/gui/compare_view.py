@@ -559,17 +559,21 @@ class CompareView(QWidget):
             self.dragOutRequested.emit()
         elif self._draw_mode:
             self._drag, self._box_end = "box", pos
-        elif self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX:
+        elif self._on_divider(pos):
             self._drag = "divider"
         else:
             self._drag = "click"
+
+    def _on_divider(self, pos: QPointF) -> bool:
+        """Whether ``pos`` (widget pixels) is on the split's divider, near enough to grab it."""
+        return self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         """A double click zooms to 100 % at the point clicked (a small photo fitted above it: twice
         as close), or back to fit, as photo viewers do
         (desktop QA: it did nothing); not while a face box is drawn, nor on the divider or a face's number."""
-        on_divider = self._showing_split() and abs(event.position().x() - self.divider_x()) <= _DIVIDER_GRAB_PX
-        if (event.button() != Qt.MouseButton.LeftButton or self._before is None or self._draw_mode or on_divider
+        if (event.button() != Qt.MouseButton.LeftButton or self._before is None or self._draw_mode
+                or self._on_divider(event.position())
                 or self._tag_at(event.position()) is not None):  # (a face's number: its click switched it)
             return super().mouseDoubleClickEvent(event)
         self._drag = "none"
@@ -592,7 +596,7 @@ class CompareView(QWidget):
                 self._drag = "pan"
                 self._pan_to(self._press_center - delta / self._zoom)  # (a photo that fits the view stays fitted)
         elif not self._draw_mode:
-            near = self._showing_split() and abs(pos.x() - self.divider_x()) <= _DIVIDER_GRAB_PX
+            near = self._on_divider(pos)
             tag = None if near else self._tag_at(pos)
             self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.PointingHandCursor if tag
                            else Qt.CursorShape.ArrowCursor)
