@@ -11,6 +11,7 @@ from gui_util import load, restore
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6 import QtWidgets
 from PySide6.QtWidgets import QApplication
 
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
@@ -342,3 +343,41 @@ def test_redo_takes_both_ctrl_shift_z_and_ctrl_y(window, qtbot, photo):
         assert editor.is_empty()
         qtbot.keyClick(window.compare, *redo)
         np.testing.assert_array_equal(editor.mask(), painted)
+
+
+def test_esc_closes_the_newest_notice_once_no_tool_or_full_screen_holds_it(window, qtbot, photo):
+    """Desktop QA: Esc did not dismiss a notice, as it does every other transient message."""
+    from faceapp.gui.notifications import Notice
+
+    load(window, qtbot, photo)
+    for text in ("First note.", "Second note."):
+        window.notices.show_notice(Notice(text, "warning"))
+    window.actions_["draw_box"].setChecked(True)
+    window.compare.setFocus()
+    qtbot.keyClick(window.compare, Qt.Key.Key_Escape)  # the tool first
+    assert not window.actions_["draw_box"].isChecked()
+    assert [n.text for n in window.notices.notices() if n.text.endswith("note.")] == ["First note.", "Second note."]
+    qtbot.keyClick(window.compare, Qt.Key.Key_Escape)
+    assert [n.text for n in window.notices.notices() if n.text.endswith("note.")] == ["First note."]
+
+
+def test_esc_in_a_notice_closes_that_one_and_not_a_running_restore(window, qtbot, photo):
+    """A notice reached with Tab closes with Esc, even while Cancel holds the key (it would have
+    stopped the restore), and the keyboard goes back to the photo."""
+    from faceapp.gui.notifications import Notice, _Banner
+
+    load(window, qtbot, photo)
+    window.notices.show_notice(Notice("Close me.", "warning"))
+    window.notices.show_notice(Notice("Keep me.", "warning"))  # (Tab order would take the keyboard there)
+    cancelled = []
+    window.actions_["cancel"].setEnabled(True)  # as while a restore runs
+    window.actions_["cancel"].triggered.connect(lambda: cancelled.append(True))
+    window.activateWindow()
+    banner = next(b for b in window.notices.findChildren(_Banner) if b.notice.text == "Close me.")
+    dismiss = banner.findChildren(QtWidgets.QPushButton)[-1]
+    dismiss.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(dismiss.hasFocus)
+    qtbot.keyClick(dismiss, Qt.Key.Key_Escape)
+    assert [n.text for n in window.notices.notices()] == ["Keep me."]
+    assert not cancelled
+    assert window.compare.hasFocus()

@@ -992,14 +992,18 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
-        """Esc leaves the face box or damage brush tool, else full screen (while a restore goes, Esc
-        cancels it first: the Cancel action holds that key while it is enabled). The key of an action
+        """Esc leaves the face box or damage brush tool, else full screen, else closes the newest notice
+        (while a restore goes, Esc cancels it first: the Cancel action holds that key while it is
+        enabled). The key of an action
         that is off says why, in the status bar (desktop QA: Ctrl+S on a photo not restored did
         nothing without a word)."""
         tools = [self.actions_[name] for name in ("draw_box", "damage_brush") if self.actions_[name].isChecked()]
         if event.key() == Qt.Key.Key_Escape and (tools or self.actions_["full_screen"].isChecked()):
             for action in tools or [self.actions_["full_screen"]]:
                 action.setChecked(False)
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Escape and self.notices.dismiss_newest():
             event.accept()
             return
         pressed = QKeySequence(event.keyCombination())

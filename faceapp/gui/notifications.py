@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QCursor, QMouseEvent, QResizeEvent
+from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -127,6 +127,10 @@ def see_through_background(level: Level) -> QColor:
     return back
 
 
+def _is_escape(event: QKeyEvent) -> bool:
+    return event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier
+
+
 class _Banner(QFrame):
     closed = Signal(object)
     actionTriggered = Signal(str, object)  # action, subject
@@ -169,6 +173,18 @@ class _Banner(QFrame):
         for button in self.findChildren(QPushButton):  # (a tool's cross cursor is for the photo)
             button.setCursor(Qt.CursorShape.ArrowCursor)
         self.set_see_through(False)
+
+    def event(self, event: QEvent) -> bool:
+        """Esc with the keyboard in the banner (its text or a button) closes it, before the window's
+        Esc of Cancel can stop a restore (desktop QA: a notice reached with Tab could not be dismissed
+        by Esc, as every other transient message can)."""
+        if event.type() == QEvent.Type.ShortcutOverride and _is_escape(event):
+            event.accept()
+            return True
+        if event.type() == QEvent.Type.KeyPress and _is_escape(event):
+            self.closed.emit(self)
+            return True
+        return super().event(event)
 
     def set_see_through(self, on: bool) -> None:
         """Let the photo show through the banner's background (its text and buttons stay solid), and
@@ -452,6 +468,14 @@ class NotificationArea(QScrollArea):
         for banner in [b for b in self._banners if (b.notice.text, b.notice.subject) == (text, subject)]:
             self._remove(banner)
 
+    def dismiss_newest(self) -> bool:
+        """Close the newest notice in sight (the window's Esc, when no tool or full screen has it);
+        False when none is in sight."""
+        shown = [banner for banner in self._banners if self._in_sight(banner.notice)]
+        if shown:
+            self._remove(shown[-1])
+        return bool(shown)
+
     def clear(self) -> None:
         for banner in list(self._banners):
             self._remove(banner)
@@ -478,6 +502,9 @@ class NotificationArea(QScrollArea):
 
     def _remove(self, banner: _Banner) -> None:
         if banner in self._banners:
+            focused = QApplication.focusWidget()
+            if self._host is not None and focused is not None and banner.isAncestorOf(focused):
+                self._host.setFocus()  # the keyboard goes back to the photo, not to the next widget in Tab order
             self._banners.remove(banner)
             banner.hide()
             self._layout.removeWidget(banner)

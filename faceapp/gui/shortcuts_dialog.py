@@ -20,6 +20,7 @@ VIEW_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Menus", "F10", "Open the first menu (the arrows move between menus; Esc leaves)"),
     ("Menus", "Shift+F10, the Menu key", "The right-click menu of what has the keyboard"),
     ("Full screen", "Esc", "Leave full screen"),
+    ("Notices", "Esc", "Close the newest notice (in a notice reached with Tab: that one)"),
     ("Photo", "Left / Right", "Move the split's divider (Home / End: to an edge)"),
     ("Photo", "Up / Down, Page Up / Page Down, Ctrl + arrows", "Pan a zoomed photo"),
     ("Face box (D)", "An arrow key", "Place a box; the arrows move it, + / - resize it, Enter adds it"),
