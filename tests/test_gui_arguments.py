@@ -76,3 +76,10 @@ def test_without_a_display_the_app_answers_instead_of_aborting(args, code, says,
                          timeout=120)
     assert run.returncode == code, run.stderr
     assert says in run.stdout + run.stderr
+
+
+def test_a_name_longer_than_the_system_takes_is_a_photo_whose_load_says_so(tmp_path, monkeypatch):
+    """Review: ``faceapp --self-test <a 300-character name>`` ended in a traceback."""
+    monkeypatch.chdir(tmp_path)
+    long = "x" * 300 + ".jpg"
+    assert parse_arguments(["--self-test", long]).photos == [Path(long)]

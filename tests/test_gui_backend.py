@@ -88,50 +88,6 @@ def test_the_memory_check_counts_the_fill_of_the_damage_painted(monkeypatch, tmp
         next(backend.restore_job(entry, Preferences())(lambda: False))  # its fill: about 85 MB
 
 
-def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):
-    """Hidden files (macOS's ``._x.jpg``) and faceapp's own earlier results are not loaded; a
-    photo or result dropped on its own is."""
-    import numpy as np
-    from PIL import Image
-
-    from faceapp.core.export import export_photo
-    from faceapp.gui.backend import expand_paths
-
-    Image.new("RGB", (32, 32)).save(tmp_path / "a.jpg")
-    (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
-    (tmp_path / "notes.txt").write_text("who is who")
-    export_photo(np.zeros((32, 32, 3), np.uint8), None, None, tmp_path / "a_restored.jpg", provenance={"model": "x"})
-    assert expand_paths([tmp_path]) == ([tmp_path / "a.jpg"], [], [])
-    assert expand_paths([tmp_path / "a_restored.jpg"]) == ([tmp_path / "a_restored.jpg"], [], [])
-    (tmp_path / "a.jpg").unlink()
-    photos, [listing], _ = expand_paths([tmp_path])  # a folder without photos comes back with what it holds
-    assert photos == [] and listing.earlier_results == (tmp_path / "a_restored.jpg",)
-
-
-def test_files_named_one_by_one_that_are_no_photos_are_left_out_and_listed(tmp_path):
-    """A drop of a photo with its .xmp sidecar and a note opens the photo alone (QA: each other
-    file became an error tile); a photo saved without a suffix is opened by its header, and a file
-    that claims to be a photo is opened so that its load can say what is wrong with it."""
-    from PIL import Image
-
-    from faceapp.core.photo_inputs import not_opened_text
-    from faceapp.gui.backend import expand_paths
-
-    Image.new("RGB", (32, 32)).save(tmp_path / "a.jpg")
-    Image.new("RGB", (32, 32)).save(tmp_path / "scan", format="PNG")
-    (tmp_path / "a.xmp").write_text("<x:xmpmeta/>")
-    (tmp_path / "notes.txt").write_text("who is who")
-    (tmp_path / "empty.jpg").write_bytes(b"")
-    (tmp_path / "gone").symlink_to(tmp_path / "moved away")  # cannot be read at all: its load says why
-    named = [tmp_path / n for n in ("a.jpg", "a.xmp", "notes.txt", "scan", "empty.jpg", "gone")]
-    photos, empty, not_photos = expand_paths(named)
-    assert photos == [tmp_path / n for n in ("a.jpg", "scan", "empty.jpg", "gone")] and empty == []
-    assert not_photos == [tmp_path / "a.xmp", tmp_path / "notes.txt"]
-    said = not_opened_text(not_photos)
-    assert said.startswith("Not opened: 2 files (.txt, .xmp), not photos faceapp reads (") and ".jpg" in said
-    assert not_opened_text(not_photos[1:]).startswith("Not opened: notes.txt, not a photo faceapp reads (")
-
-
 def test_a_photos_load_stops_within_its_face_detection_when_cancelled(tmp_path):
     """Detecting the faces of a large scan takes seconds: a load the user cancels (removing the
     photo, quitting) stops between the detector's pieces rather than running to its end."""

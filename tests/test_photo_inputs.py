@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from faceapp.core.export import export_photo
-from faceapp.core.photo_inputs import list_photos, not_photos_text
+from faceapp.core.photo_inputs import expand_paths, list_photos, not_opened_text, not_photos_text
 
 
 def _photo(path: Path) -> Path:
@@ -135,3 +135,37 @@ def test_the_recent_list_gets_what_was_asked_for_however_it_was_spelt(tmp_path, 
     assert recent_entries([Path("link")], linked) == [tmp_path / "link"]
     assert recent_entries([Path("link/a.jpg")], linked) == [tmp_path / "link" / "a.jpg"]
     assert recent_entries([Path("elsewhere")], opened) == []
+
+
+def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):
+    """Hidden files (macOS's ``._x.jpg``) and faceapp's own earlier results are not loaded; a
+    photo or result dropped on its own is."""
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.jpg")
+    (tmp_path / "._a.jpg").write_bytes(b"\0\5\26\7 AppleDouble")
+    (tmp_path / "notes.txt").write_text("who is who")
+    export_photo(np.zeros((32, 32, 3), np.uint8), None, None, tmp_path / "a_restored.jpg", provenance={"model": "x"})
+    assert expand_paths([tmp_path]) == ([tmp_path / "a.jpg"], [], [])
+    assert expand_paths([tmp_path / "a_restored.jpg"]) == ([tmp_path / "a_restored.jpg"], [], [])
+    (tmp_path / "a.jpg").unlink()
+    photos, [listing], _ = expand_paths([tmp_path])  # a folder without photos comes back with what it holds
+    assert photos == [] and listing.earlier_results == (tmp_path / "a_restored.jpg",)
+
+
+def test_files_named_one_by_one_that_are_no_photos_are_left_out_and_listed(tmp_path):
+    """A drop of a photo with its .xmp sidecar and a note opens the photo alone (QA: each other
+    file became an error tile); a photo saved without a suffix is opened by its header, and a file
+    that claims to be a photo is opened so that its load can say what is wrong with it."""
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.jpg")
+    Image.new("RGB", (32, 32)).save(tmp_path / "scan", format="PNG")
+    (tmp_path / "a.xmp").write_text("<x:xmpmeta/>")
+    (tmp_path / "notes.txt").write_text("who is who")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "gone").symlink_to(tmp_path / "moved away")  # cannot be read at all: its load says why
+    # a name longer than the system takes (the window's command line crashed on it: review)
+    named = [tmp_path / n for n in ("a.jpg", "a.xmp", "notes.txt", "scan", "empty.jpg", "gone", "x" * 300 + ".jpg")]
+    photos, empty, not_photos = expand_paths(named)
+    assert photos == [tmp_path / n for n in ("a.jpg", "scan", "empty.jpg", "gone", "x" * 300 + ".jpg")] and empty == []
+    assert not_photos == [tmp_path / "a.xmp", tmp_path / "notes.txt"]
+    said = not_opened_text(not_photos)
+    assert said.startswith("Not opened: 2 files (.txt, .xmp), not photos faceapp reads (") and ".jpg" in said
+    assert not_opened_text(not_photos[1:]).startswith("Not opened: notes.txt, not a photo faceapp reads (")

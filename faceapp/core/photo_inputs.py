@@ -6,7 +6,8 @@ restored into itself is not restored again); hidden files and folders (names sta
 such as macOS's ``._photo.jpg`` or a ``.thumbnails`` folder); files that are not photos faceapp
 reads (another type, or a symbolic link to nothing); and sub-folders it could not look into. The
 result says each, so a caller can tell a folder that held no photos and say what it held instead.
-A file named on its own is the caller's business: these rules are for folders only.
+A file named on its own is the caller's business, but for the window's rule of which named files
+open (:func:`expand_paths`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from faceapp.core.export import is_faceapp_output
-from faceapp.core.pathtext import reading_key
+from faceapp.core.pathtext import file_problem, reading_key
+from faceapp.core.photo_io import probe_photo
 from faceapp.core.preferences import PHOTO_SUFFIXES
 
 
@@ -135,6 +138,43 @@ def _looked_at(test: Callable[[], bool]) -> bool:
         return False
 
 
+class ExpandedPaths(NamedTuple):
+    """What :func:`expand_paths` made of the paths given to the window (a drop, a paste, its command line)."""
+
+    photos: list[Path]  #: the photo files to open, in order
+    empty_folders: list[FolderListing]  #: the folders that gave none, each saying what it holds
+    not_photos: list[Path]  #: files named one by one that are not photos (a sidecar, a text), not opened
+
+
+def expand_paths(paths: list[Path]) -> ExpandedPaths:
+    """Photo files among ``paths``, the listings of the folders among them that gave none, and the
+    files named that are no photos.
+
+    Folders contribute their photos (not recursive), sorted, by the CLI's rule
+    (:func:`list_photos`: hidden files and faceapp's own earlier results
+    are left out); a folder without photos is listed once, and its listing says what it holds. A
+    file named by itself is opened when its suffix is a photo's (if it is broken, its load says
+    why), when its header is an image's whatever its name (a scan saved without a suffix), or when
+    it cannot be read at all (its load says why: missing, no permission, a broken link); other files
+    (QA: the .xmp sidecars and notes dropped with a photo each became an error tile) are left out
+    and listed."""
+    found: list[Path] = []
+    empty: list[FolderListing] = []
+    not_photos: list[Path] = []
+    for path in paths:
+        if is_folder(path):
+            listing = list_photos(path)
+            found.extend(listing.photos)
+            if listing.empty:
+                empty.append(listing)
+        elif (path.suffix.lower() in PHOTO_SUFFIXES or file_problem(path) is not None
+              or not os.access(path, os.R_OK) or probe_photo(path) is not None):
+            found.append(path)  # (a file that cannot be read at all: its load says why, e.g. no permission)
+        else:
+            not_photos.append(path)
+    return ExpandedPaths(found, empty, not_photos)
+
+
 def not_photos_text(paths: Iterable[Path]) -> str:
     """What the files :func:`list_photos` left out as not photos are, in short, e.g.
     ``.psd ×2, .txt, 1 broken link``."""
@@ -193,4 +233,4 @@ def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:
     photos = set(opened)
     asked = [opened_as(item) for item in items]  # (a relative path asked for was never found: review; a linked
     return [item for item in asked               # one, resolved, was not the link opened: sceptic QA)
-            if item in photos or (item.is_dir() and any(item in photo.parents for photo in opened))]
+            if item in photos or (is_folder(item) and any(item in photo.parents for photo in opened))]

@@ -215,16 +215,22 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--self-test", action="store_true",
                         help="open the window, load PHOTO, detect and restore its faces with the default model, "
                              "print one line and quit (0 = ok)")
-    options = [a for a in args if not (a.startswith("-") and a != "--" and Path(a).exists())]
+    options = [a for a in args if not (a.startswith("-") and a != "--" and os.path.lexists(a))]
     files = [a for a in args if a not in options]
     if files:
         options += files if "--" in options else ["--", *files]
     parsed = parser.parse_args(options)
     if parsed.self_test and len(parsed.photos) != 1:
         parser.error(f"--self-test needs exactly one PHOTO, got {len(parsed.photos)}")
-    if parsed.self_test and parsed.photos[0].is_dir():
+    if parsed.self_test and _is_folder(parsed.photos[0]):
         parser.error(f"--self-test needs one photo file, not a folder ({parsed.photos[0]}): it restores that one photo")
     return parsed
+
+
+def _is_folder(path: Path) -> bool:
+    from faceapp.core.photo_inputs import is_folder  # (not at start-up: it brings in the image readers)
+
+    return is_folder(path)
 
 
 def main(argv: list[str] | None = None) -> int:

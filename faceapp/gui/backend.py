@@ -12,12 +12,11 @@ collector (:mod:`faceapp.gui.heap`).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +26,7 @@ from faceapp.core.errors import ExportError, FaceappError, OutOfMemoryError
 from faceapp.core.damage import read_mask
 from faceapp.core.export import export_photo, make_output_folder, write_error_message
 from faceapp.core.mask_files import write_mask
-from faceapp.core.photo_inputs import FolderListing, list_photos
-from faceapp.core.pathtext import file_problem
-from faceapp.core.photo_io import probe_photo
-from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences, unprinted
+from faceapp.core.preferences import Preferences, unprinted
 from faceapp.gui.heap import freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
@@ -160,43 +156,6 @@ class RestoreOutcome:
     result: Any
     composite: np.ndarray
     seconds: float
-
-
-class ExpandedPaths(NamedTuple):
-    """What :func:`expand_paths` made of the paths given to the window."""
-
-    photos: list[Path]  #: the photo files to open, in order
-    empty_folders: list[FolderListing]  #: the folders that gave none, each saying what it holds
-    not_photos: list[Path]  #: files named one by one that are not photos (a sidecar, a text), not opened
-
-
-def expand_paths(paths: list[Path]) -> ExpandedPaths:
-    """Photo files among ``paths``, the listings of the folders among them that gave none, and the
-    files named that are no photos.
-
-    Folders contribute their photos (not recursive), sorted, by the CLI's rule
-    (:func:`faceapp.core.photo_inputs.list_photos`: hidden files and faceapp's own earlier results
-    are left out); a folder without photos is listed once, and its listing says what it holds. A
-    file named by itself is opened when its suffix is a photo's (if it is broken, its load says
-    why), when its header is an image's whatever its name (a scan saved without a suffix), or when
-    it cannot be read at all (its load says why: missing, no permission, a broken link); other files
-    (QA: the .xmp sidecars and notes dropped with a photo each became an error tile) are left out
-    and listed."""
-    found: list[Path] = []
-    empty: list[FolderListing] = []
-    not_photos: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            listing = list_photos(path)
-            found.extend(listing.photos)
-            if listing.empty:
-                empty.append(listing)
-        elif (path.suffix.lower() in PHOTO_SUFFIXES or file_problem(path) is not None
-              or not os.access(path, os.R_OK) or probe_photo(path) is not None):
-            found.append(path)  # (a file that cannot be read at all: its load says why, e.g. no permission)
-        else:
-            not_photos.append(path)
-    return ExpandedPaths(found, empty, not_photos)
 
 
 #: where the window's user changes the minimum face size (named in messages)

@@ -52,7 +52,7 @@ from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.memory import MemoryBudgetError, check_recomposite_memory
-from faceapp.core.photo_inputs import not_opened_text, opened_as
+from faceapp.core.photo_inputs import expand_paths, not_opened_text, opened_as
 from faceapp.core.photo_io import changed_since_read
 from faceapp.core.photo_restore import carry_choices
 from faceapp.core.preferences import Preferences
@@ -71,7 +71,6 @@ from faceapp.gui.backend import (
     PhotoEntry,
     RestoreOutcome,
     SavedFile,
-    expand_paths,
     snapshot_for_export,
 )
 from faceapp.gui.composer import Composer
