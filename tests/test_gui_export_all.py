@@ -189,3 +189,41 @@ def test_the_close_question_says_save_all_writes_beside_the_originals_not_the_ex
     window.close()
     assert asked and f"Save all writes each next to its original, not into {out} (where Export all wrote)." in asked[0]
     window.close()  # (closed without saving: the test leaves no window running)
+
+
+def test_two_export_alls_queued_one_after_the_other_each_say_their_own_folder_and_counts(
+        window, qtbot, restored, tmp_path, monkeypatch, gated_export):
+    """Review: the second Export all, asked for while the first was writing, overwrote the counts and
+    lists the first one's summary was made from."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    window.filmstrip.select(restored[0])
+    saved(window, qtbot, window.exports.save)  # (beside its original: nothing to do with either folder)
+    gated_export.gate.clear()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(first))
+    assert window.exports.export_all()
+    qtbot.waitUntil(lambda: len(gated_export.threads) == 1, timeout=10000)
+    shutil.copy(restored[0], tmp_path / "photos" / "dora.jpg")  # not restored: said by the second only
+    gui_util.load(window, qtbot, tmp_path / "photos" / "dora.jpg")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(second))
+    assert window.exports.export_all()
+    said = []
+    window.exports.saved.connect(lambda _files: said.append(window.notices.notices()[-1].text))
+    gated_export.gate.set()
+    qtbot.waitUntil(lambda: len(said) == 2, timeout=60000)
+    assert said == [f"Saved 3 photos to {first}.", f"Saved 3 photos to {second}. Not restored yet, so not saved: dora.jpg."]
+
+
+def test_a_second_save_while_the_first_is_written_writes_no_second_copy(window, qtbot, restored, gated_export):
+    """Review: Ctrl+S pressed twice before the file was written wrote it twice, the second as a
+    numbered copy."""
+    window.filmstrip.select(restored[0])
+    gated_export.gate.clear()
+    assert window.exports.save()
+    assert not window.exports.save()
+    assert f"{restored[0].name} is being saved." in gui_util.said(window)
+    with qtbot.waitSignal(window.exports.saved, timeout=30000):
+        gated_export.gate.set()
+    qtbot.waitUntil(lambda: not window.session.export_queue.busy, timeout=30000)
+    assert [p.name for p in restored[0].parent.iterdir() if "_restored" in p.name] == [f"{restored[0].stem}_restored.jpg"]

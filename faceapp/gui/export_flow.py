@@ -12,6 +12,7 @@ Closing the window while a file is being written waits for it, so no file is lef
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, QUrl, Signal
@@ -55,6 +56,20 @@ def save_as_target(name: str, chosen_filter: str) -> Path:
 def filter_for(path: Path) -> str:
     """The Save as file type that matches ``path``'s extension (PNG when none does)."""
     return _FILTERS.get(FORMATS.get(path.suffix.lower(), "PNG"), _FILTERS["PNG"])
+
+
+@dataclass
+class _Export:
+    """One Save, Save as or Export all in the queue, and what its summary says when it ends (each
+    its own: review, two Export alls queued one after the other shared one set of counts)."""
+
+    kind: str  # "save" or "export_all"
+    paths: list[Path]  # the photos it writes
+    written: list[Path] = field(default_factory=list)  # the files written so far
+    made_folders: set[Path] = field(default_factory=set)  # the folders it made, not being there
+    already_there: int = 0  # Export all: photos saved in its folder before, left as they are
+    not_restored: list[Path] = field(default_factory=list)  # Export all: photos without a result to save…
+    faceless: list[Path] = field(default_factory=list)  # …and those of them in which no face was found
 
 
 class ExportStatus(QWidget):
@@ -103,10 +118,6 @@ class ExportFlow(QObject):
         self._queue = window.session.export_queue
         self._close_when_done = False
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
-        self._already_there = 0  # the last Export all's photos saved in its folder before, left as they are
-        self._made_folders: set[Path] = set()  # the folders the export under way made, not being there
-        self._not_restored: list[Path] = []  # the last Export all's photos without a result to save…
-        self._faceless: list[Path] = []  # …and those of them in which no face was found
         #: the folder Export all wrote into last: its dialog starts there, and the close question names it
         self.last_export_folder: Path | None = None
         self.status = ExportStatus()
@@ -134,7 +145,10 @@ class ExportFlow(QObject):
         try:
             folder = session.backend.default_output_path(current, session.prefs).parent
         except ExportError as error:  # no name for it (a photo's name too long for a result's): said
-            self._failed("save", [], [current], error)
+            self._failed(_Export("save", [current]), error)
+            return False
+        if current in self._writing:  # (review: a second Ctrl+S wrote a second, numbered copy)
+            self._window.say(f"{current.name} is being saved.")
             return False
         if session.saved_in(current, folder):
             # a notice with Save as… on it, taken down once the photo is saved again (GUI QA: it stayed
@@ -143,7 +157,7 @@ class ExportFlow(QObject):
                 f"{current.name} is saved already, as {session.saved_file(current)}: Save as… writes a copy.",
                 "info", "save_as", "Save as…", current))
             return False
-        return self._start([current], "save")
+        return self._start(_Export("save", [current]))
 
     def unsaved(self) -> list[Path]:
         """The photos whose result is not saved as it is now, and not being saved either."""
@@ -153,7 +167,7 @@ class ExportFlow(QObject):
         """Save every photo whose result is not saved (nor being saved), each next to its original,
         but those in ``leaving`` (the user chose to lose them)."""
         unsaved = [path for path in self.unsaved() if path not in leaving]
-        return bool(unsaved) and self._start(unsaved, "save")
+        return bool(unsaved) and self._start(_Export("save", unsaved))
 
     def save_as(self) -> bool:
         """Ask for a name, format and quality, then save the shown photo there."""
@@ -185,7 +199,7 @@ class ExportFlow(QObject):
             if not ok:
                 return False
         # A taken name was asked about above: that file is replaced (never the original).
-        return self._start([window.current], "save", dest=target, quality=quality, replace=True)
+        return self._start(_Export("save", [window.current]), dest=target, quality=quality, replace=True)
 
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""
@@ -203,15 +217,14 @@ class ExportFlow(QObject):
         session = self._window.session
         restored = session.restored()
         todo = [path for path in restored if not session.saved_in(path, Path(folder))]
-        self._already_there = len(restored) - len(todo)
-        self._not_restored = [path for path, entry in session.entries.items()
-                              if entry.photo is not None and entry.result is None]
-        self._faceless = [path for path in self._not_restored if not session.entries[path].faces]
         if restored and not todo:
             self._window.notices.info(f"Every restored photo is saved in {folder} already, as it is now.")
             return False
+        not_restored = [path for path, entry in session.entries.items() if entry.photo is not None and entry.result is None]
+        export = _Export("export_all", todo, already_there=len(restored) - len(todo), not_restored=not_restored,
+                         faceless=[path for path in not_restored if not session.entries[path].faces])
         self.last_export_folder = Path(folder)
-        return self._start(todo, "export_all", folder=Path(folder))
+        return self._start(export, folder=Path(folder))
 
     def cancel(self) -> None:
         """Stop Export all after the photo being written (a single photo is always finished)."""
@@ -229,7 +242,9 @@ class ExportFlow(QObject):
         restored = window.session.entries[path].result is not None
         target = window.session.saved_file(path) if restored else path
         if target is None:
-            if self._start([path], "save"):
+            if path in self._writing:  # (review: a second drag wrote a second, numbered copy)
+                window.notices.info("The result is being saved: drag it out again once it is saved.")
+            elif self._start(_Export("save", [path])):
                 window.notices.info("Saving the result first: drag it out again once it is saved.")
             return
         mime = QMimeData()
@@ -262,12 +277,12 @@ class ExportFlow(QObject):
         return False
 
     # ---- the job's callbacks (UI thread) ---------------------------------------------------
-    def _start(self, paths: list[Path], kind: str, **options) -> bool:
-        written: list[Path] = []
+    def _start(self, export: _Export, **options) -> bool:
+        paths = export.paths
         try:
             job = self._window.session.export_job(paths, **options)
         except ExportError as error:
-            self._failed(kind, written, paths, error)
+            self._failed(export, error)
             return False
         for path in paths:
             self._writing[path] = self._writing.get(path, 0) + 1
@@ -282,20 +297,20 @@ class ExportFlow(QObject):
             return call
 
         self._queue.add(QueuedJob(
-            job, kind, paths[0] if len(paths) == 1 else None,
-            on_progress=lambda step: self._step(step, written),
-            on_done=ended(lambda _files: self._done(kind, written, paths)),
-            on_failed=ended(lambda error: self._failed(kind, written, paths, error)),
-            on_cancelled=ended(lambda: self._stopped(kind, written, len(paths))),
+            job, export.kind, paths[0] if len(paths) == 1 else None,
+            on_progress=lambda step: self._step(step, export),
+            on_done=ended(lambda _files: self._done(export)),
+            on_failed=ended(lambda error: self._failed(export, error)),
+            on_cancelled=ended(lambda: self._stopped(export)),
         ))
         return True
 
-    def _step(self, step: ExportStep, written: list[Path]) -> None:
+    def _step(self, step: ExportStep, export: _Export) -> None:
         if step.written is not None:
-            written.append(step.written)
+            export.written.append(step.written)
             self._window.session.record_saved(step)
         if step.made_folder is not None:
-            self._made_folders.add(step.made_folder)
+            export.made_folders.add(step.made_folder)
         name = step.snapshot.source.name
         if step.total == 1:
             self.status.show_step(f"Saving {name}…", None, 1, cancellable=False)
@@ -303,13 +318,13 @@ class ExportFlow(QObject):
             self.status.show_step(f"Saving {step.index + 1} of {step.total}: {name}",
                                   step.index + (step.written is not None), step.total, cancellable=True)
 
-    def _done(self, kind: str, written: list[Path], paths: list[Path]) -> None:
+    def _done(self, export: _Export) -> None:
+        kind, written, made = export.kind, export.written, export.made_folders
         if written:  # an export like one that failed worked (another folder, space made): its error goes
             if kind == "export_all":
                 self._window.notices.withdraw("export_all", None)
             else:  # (only that photo's: another's failed save still stands)
-                self._window.notices.withdraw("save_as", paths[0])
-        made, self._made_folders = self._made_folders, set()
+                self._window.notices.withdraw("save_as", export.paths[0])
         if written and kind != "export_all":  # (Export all's notice below says where they went)
             # (GUI race QA: a folder deleted while its photo was open was made again without a word)
             self._window.say(f"Saved {written[-1]}" + (" (its folder was not there, so it was made)"
@@ -317,17 +332,18 @@ class ExportFlow(QObject):
         if kind == "export_all":
             where = f" to {written[0].parent}" if written else ""
             where += " (the folder was not there, so it was made)" if written and written[0].parent in made else ""
-            there = (f" {counted(self._already_there, 'photo')} saved there before, as they are now, left as "
-                     "they are." if self._already_there else "")
+            there = (f" {counted(export.already_there, 'photo')} saved there before, as they are now, left as "
+                     "they are." if export.already_there else "")
             waiting = ""
-            if later := [p for p in self._not_restored if p not in self._faceless]:
+            if later := [p for p in export.not_restored if p not in export.faceless]:
                 waiting = f" Not restored yet, so not saved: {listed([p.name for p in later], most=5)}."
-            if self._faceless:  # (QA: called "not restored yet", as if they would be)
-                waiting += f" No face found, so not saved: {listed([p.name for p in self._faceless], most=5)}."
+            if export.faceless:  # (QA: called "not restored yet", as if they would be)
+                waiting += f" No face found, so not saved: {listed([p.name for p in export.faceless], most=5)}."
             self._window.notices.info(f"Saved {counted(len(written), 'photo')}{where}.{there}{waiting}")
         self.saved.emit(written)
 
-    def _failed(self, kind: str, written: list[Path], paths: list[Path], error: BaseException) -> None:
+    def _failed(self, export: _Export, error: BaseException) -> None:
+        kind, written, paths = export.kind, export.written, export.paths
         total = len(paths)
         if self._close_when_done:
             self._close_when_done = False  # stay open: the user should see what went wrong
@@ -342,13 +358,13 @@ class ExportFlow(QObject):
             self._window.notices.show_notice(Notice(error_sentence(error), "error", "save_as", "Save as…", paths[0]))
         self.saved.emit(written)
 
-    def _stopped(self, kind: str, written: list[Path], total: int) -> None:
+    def _stopped(self, export: _Export) -> None:
         if self._close_when_done:  # the unsaved rest would be lost: stay open
             self._close_when_done = False
             self.closeAbandoned.emit()
-        what = "Export all" if kind == "export_all" else "Saving"
-        self._window.notices.info(f"{what} stopped: {len(written)} of {counted(total, 'photo')} saved.")
-        self.saved.emit(written)
+        what = "Export all" if export.kind == "export_all" else "Saving"
+        self._window.notices.info(f"{what} stopped: {len(export.written)} of {counted(len(export.paths), 'photo')} saved.")
+        self.saved.emit(export.written)
 
     def _busy_changed(self, busy: bool) -> None:
         if busy:
