@@ -256,8 +256,9 @@ class SettingsDialog(QDialog):
                                       "do not settle: each one moves the face further (more contrast), so one is "
                                       "usually enough")
         self.upscale = _combo(UPSCALES, prefs.upscale, lambda factor: f"×{factor}")
-        self.upscale.setToolTip("Enlarge the whole photo by this factor (the background by a classical resampling, "
-                                "the restored faces pasted in at the new size); ×1 keeps its size")
+        self.upscale.setToolTip("Enlarge the whole photo by this factor: the restored faces pasted in at the new size, the "
+                                "background by Lanczos resampling, which sharpens nothing (no super-resolution "
+                                "network); ×1 keeps its size")
         self.face_selection = _combo(FACE_SELECTIONS, prefs.face_selection, lambda name: _SELECTION_NAMES.get(name, name))
         self.face_selection.setToolTip("Faces left out are shown switched off: click a face's number to restore it too")
         self.min_face_size = DecimalBox()  # (a fraction as the CLI takes it; locale QA: "16,5" gave 165)
