@@ -80,3 +80,13 @@ def test_restore_alls_time_left_counts_faces_and_the_photo_under_way():
     # the photo under way counts: halfway through its 4 faces, 3 of 6 are done
     assert "(about 40 s left in all)" in said({one}, four, 0.5, seconds=40.0)
     assert "(about 15 s left in all)" in said({one}, four, 0.875, seconds=50.0)  # 4.5 of 6 in 50 s
+
+
+def test_the_zoom_says_100_only_where_one_photo_pixel_is_one_screen_pixel():
+    """HiDPI QA: at 99.89 % the label said 100 %, while the photo was drawn resampled and softer."""
+    from faceapp.gui.photo_words import zoom_text
+
+    assert zoom_text(1.0) == "Zoom 100 %" and zoom_text(0.4567) == "Zoom 46 %" and zoom_text(2.0) == "Zoom 200 %"
+    assert zoom_text(0.9989) == "Zoom 99.9 %"
+    assert zoom_text(0.9999) == "Zoom 99.9 %" and zoom_text(1.0002) == "Zoom 100.1 %"  # never "100.0"
+    assert zoom_text(0.996) == "Zoom 99.6 %" and zoom_text(1.004) == "Zoom 100.4 %"

@@ -65,7 +65,7 @@ from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
 from faceapp.gui.offered_photos import may_offer_photos, photos_offered
 from faceapp.gui.qimage import qimage_to_arrays, rgb_to_qimage
-from faceapp.gui.photo_words import TO_OPEN, photo_text
+from faceapp.gui.photo_words import TO_OPEN, photo_text, zoom_text
 from faceapp.gui.run_panel import RunPanel
 from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.side_panel import SidePanel
@@ -554,7 +554,7 @@ class MainWindow(QMainWindow):
         """The photo's zoom in the status bar, in screen pixels (100 %: one photo pixel to one
         screen pixel, also on a HiDPI screen); blank with no photo shown."""
         shown = self.compare.before_image() is not None
-        self.zoom_label.setText(f"Zoom {self.compare.device_zoom() * 100:.0f} %" if shown else "")
+        self.zoom_label.setText(zoom_text(self.compare.device_zoom()) if shown else "")
 
     def _damage_changed(self) -> None:
         """Undo, redo and clear follow the mask; the panel and the filmstrip say when a restore would now differ."""
