@@ -545,3 +545,27 @@ def test_two_windows_keep_each_others_recent_files_and_a_cleared_list_stays_clea
     other_window("clear_recent()")
     here.add_recent([tmp_path / "after.jpg"])
     assert gui_util.settings_store(tmp_path).recent_files() == [tmp_path / "after.jpg"]
+
+
+def test_notices_floating_over_a_small_photo_show_whole_banners_not_half_a_line(qtbot):
+    """HiDPI QA: on a small screen the stack, scrolled to the newest notice, cut the older one's
+    first line in half; it is as tall as the newest banners that fit whole."""
+    from PySide6.QtWidgets import QWidget
+
+    from faceapp.gui.notifications import NotificationArea, Notice, _Banner
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    host.resize(520, 300)
+    area = NotificationArea(host)
+    area.float_over(host)
+    host.show()
+    qtbot.waitExposed(host)
+    for n in range(3):
+        area.show_notice(Notice(f"Notice {n}: " + "a few words that wrap over two lines " * 2, "warning"))
+    qtbot.wait(50)
+    bar = area.verticalScrollBar()
+    shown = [b for b in area.findChildren(_Banner) if b.isVisible()]
+    assert bar.maximum() > 0 and bar.value() == bar.maximum()  # more than fits: scrolled to the newest
+    assert bar.value() in [b.geometry().top() for b in shown]  # the top one whole
+    assert area.viewport().height() >= shown[-1].height()

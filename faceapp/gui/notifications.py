@@ -355,12 +355,28 @@ class NotificationArea(QScrollArea):
         # bar stayed (QA: a 3-line notice shown 2.3 lines high, with a bar, under ample room).
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if content > tallest
                                         else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, min(content, tallest))
+        height = content if content <= tallest else self._whole_banners_height(width - self._bar_width(), tallest)
+        self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, height)
         self.raise_()
         covered = _FLOAT_MARGIN + self.height() if self.isVisibleTo(host) else 0
         if covered != self._covered:
             self._covered = covered
             self.coveredChanged.emit(covered)
+
+    def _whole_banners_height(self, width: int, tallest: int) -> int:
+        """The height, at most ``tallest``, of the newest banners that fit whole, scrolled to the
+        newest (HiDPI QA: on a small screen the area, scrolled to the end, cut the older banner's
+        first line in half); the newest alone when even it does not fit."""
+        heights = [banner.heightForWidth(width) if banner.hasHeightForWidth() else banner.sizeHint().height()
+                   for banner in self._banners if banner.isVisibleTo(self.widget())]
+        if not heights:
+            return 0
+        height = min(heights[-1], tallest)
+        for banner_height in reversed(heights[:-1]):
+            if height + self._layout.spacing() + banner_height > tallest:
+                break
+            height += self._layout.spacing() + banner_height
+        return height
 
     # ---- size: as tall as the banners when there is room, one line when there is not ----------
     def _content_height(self, width: int | None = None) -> int:
