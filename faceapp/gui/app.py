@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("faceapp")
@@ -90,9 +91,11 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
-def close_on_termination(window) -> None:
+def close_on_termination(window) -> Callable[[], bool]:
     """Close ``window`` (as its close button would: a file being written is finished first, see
     ExportFlow.may_close) on SIGTERM, SIGHUP or SIGINT, instead of dying with a half-written file.
+    Returns whether such a signal came, so that the process exits 130 as faceapp-cli does (resource
+    QA: a killed session exited 0, as if closed by its user).
 
     Python runs a signal's handler only when it gets a turn, and Qt's event loop is C++: the signal
     is written to a socket (``signal.set_wakeup_fd``) that Qt watches, whose slot gives Python that
@@ -104,7 +107,10 @@ def close_on_termination(window) -> None:
 
     from faceapp.core.termination import SIGNALS
 
+    received: list[int] = []
+
     def close(signum, _frame) -> None:
+        received.append(signum)
         # no question about unsaved results: nobody may be there to answer (logout, a killed job),
         # and a file being written is still finished first
         log.info("%s received: closing (unsaved results are not kept)", signal.Signals(signum).name)
@@ -135,6 +141,7 @@ def close_on_termination(window) -> None:
     if (app := QCoreApplication.instance()) is not None:
         app.aboutToQuit.connect(forget)
     log.info("window open; SIGTERM, SIGHUP and Ctrl-C close it")
+    return lambda: bool(received)
 
 
 #: Qt's own command-line options (QGuiApplication, QApplication) that take a value, and those that do not.
@@ -279,7 +286,7 @@ def _open_window(argv: list[str], started: float) -> int:
     window.show()
     if log_file is None:  # (a desktop launch has no terminal to read the warning on: review)
         window.say_no_log_file()
-    close_on_termination(window)
+    interrupted = close_on_termination(window)
     freeze_long_lived_objects()
     if options.self_test:
         from faceapp.gui.self_test import run_self_test
@@ -288,6 +295,10 @@ def _open_window(argv: list[str], started: float) -> int:
     if options.photos:
         window.add_paths(options.photos)
     code = app.exec()
+    if code == 0 and interrupted():
+        from faceapp.core.termination import EXIT_INTERRUPTED
+
+        code = EXIT_INTERRUPTED
     log.info("window closed; exiting with code %d", code)
     return code
 
