@@ -174,3 +174,25 @@ def test_a_damaged_picture_on_the_clipboard_is_said_as_unreadable(window):
     QGuiApplication.clipboard().setMimeData(mime)
     window.paste()
     assert "The pasted picture could not be read" in gui_util.said(window) and window.session.entries == {}
+
+
+def test_the_same_picture_pasted_again_opens_its_file_and_writes_no_copy(window, qtbot):
+    """Resource QA: each paste of one picture wrote a file of its own and a filmstrip entry."""
+    QGuiApplication.clipboard().setImage(_picture())
+    window.paste()
+    _pasted(window, qtbot)
+    [first] = window.session.entries
+    window.remove_all()
+    for _ in range(2):  # after it was removed, and while it is open
+        QGuiApplication.clipboard().setImage(_picture())
+        window.paste()
+        qtbot.waitUntil(lambda: not window.session.export_queue.busy, timeout=10000)
+        qtbot.waitUntil(lambda: window.current == first, timeout=10000)
+    assert list(window.session.entries) == [first] and list(paths.pasted_dir().iterdir()) == [first]
+    QGuiApplication.clipboard().setImage(_picture(colour=QColor(10, 20, 30)))  # another picture: a file of its own
+    window.paste()
+    qtbot.waitUntil(lambda: len(window.session.entries) == 2, timeout=10000)
+    first.write_bytes(first.read_bytes() + b"\0")  # (changed on disk: pasted again, written anew)
+    QGuiApplication.clipboard().setImage(_picture())
+    window.paste()
+    qtbot.waitUntil(lambda: len(list(paths.pasted_dir().iterdir())) == 3, timeout=10000)

@@ -165,6 +165,8 @@ class Session(QObject):
         self._album: Album | None = None  # the Restore all under way
         self._quicker_said = False  # the way to quicker restores, said once a session
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
+        #: each pasted image's file, by its pixels' digest (read and written by the export thread's jobs)
+        self._pasted_files: dict[str, tuple[Path, tuple[int, int]]] = {}
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
         self.runner = TaskRunner(self)
@@ -307,7 +309,8 @@ class Session(QObject):
                 self.add_paths([path])
                 on_opened(path)
 
-        job = self.backend.write_pasted_job(rgb, alpha, paths.pasted_dir(), time.strftime("pasted-%Y%m%d-%H%M%S"))
+        job = self.backend.write_pasted_job(rgb, alpha, paths.pasted_dir(), time.strftime("pasted-%Y%m%d-%H%M%S"),
+                                            self._pasted_files)
         self.export_queue.add(QueuedJob(job, "paste", on_failed=self.error.emit, on_done=written))
 
     def faces_drawn_unrestored(self, path: Path) -> int:
