@@ -52,6 +52,9 @@ def test_the_filmstrip_counts_the_faces_switched_on_and_tells_busy_states():
     assert faces_state(_entry(faces=1).faces) == "1 face"
     assert is_busy_state("restoring face 1 of 2") and is_busy_state("detecting faces")
     assert not is_busy_state("2 faces") and not is_busy_state("done")
+    from faceapp.core.photo_restore import STAGES  # (review: the printed screen's two were drawn as idle)
+
+    assert all(is_busy_state(stage) for stage in STAGES)
 
 
 def test_restore_all_says_which_photo_of_how_many_and_the_time_left_in_all():

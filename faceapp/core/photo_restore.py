@@ -667,6 +667,14 @@ def _footprint(affine: np.ndarray, size: int, width: int, height: int) -> tuple[
     return x0, y0, x1, y1
 
 
+#: The stages :func:`iter_restore_photo` names (a str it yields), besides the faces' progress.
+LOOKING_FOR_SCREEN = "looking for a printed screen"
+SMOOTHING_SCREEN = "smoothing out the printed screen"
+REPAIRING_DAMAGE = "repairing the damage"
+ENLARGING = "enlarging the photo"  # followed by the factor, "×2"
+STAGES = (LOOKING_FOR_SCREEN, SMOOTHING_SCREEN, REPAIRING_DAMAGE, ENLARGING)
+
+
 def iter_restore_photo(
     photo: Photo,
     faces: Sequence[Face],
@@ -704,7 +712,7 @@ def iter_restore_photo(
     # looked for whether smoothing is on or off (cheap where there is none: 16 tiles), so that the
     # result says whether the setting changes it
     if photo.width * photo.height >= _SAY_LOOKING_FROM:
-        yield "looking for a printed screen"
+        yield LOOKING_FOR_SCREEN
     screen = photo_screen(photo, should_cancel=should_cancel)
     if screen is not None and not any(screen.holds(photo.rgb, face.box) for face in todo):
         screen = None  # (a dotted wall behind the faces, not a print of them: left as it is)
@@ -712,7 +720,7 @@ def iter_restore_photo(
     if not settings.descreen:
         screen = None
     if screen is not None:
-        yield "smoothing out the printed screen"
+        yield SMOOTHING_SCREEN
         screen = screen.keeping(damage, photo.alpha)  # (neither smeared into the pixels around them)
         photo = descreened(photo, screen, should_cancel=should_cancel)
     seeds = [settings.base_seed + k for k in range(settings.seeds_per_face)]
@@ -733,13 +741,13 @@ def iter_restore_photo(
                                   detail_kept=keeps_photo_detail(engine, prepared)))
     _check(should_cancel)
     if damage is not None:  # (inpainting a large scan's damage takes a while too: review)
-        yield "repairing the damage"
+        yield REPAIRING_DAMAGE
     plain, fill = photo.rgb, None
     if damage is not None:
         plain, filled_mask = filled_background(photo, damage, should_cancel=should_cancel)
         fill = BackgroundFill.of(plain, filled_mask) if photo.bits == 16 else None  # (for its 16-bit result)
     if settings.upscale > 1:  # (a 120 MP scan's takes half a minute: QA, the progress sat on the last face)
-        yield f"enlarging the photo ×{settings.upscale}"
+        yield f"{ENLARGING} ×{settings.upscale}"
     background, alpha = (_enlarged(image, settings.upscale, should_cancel) if image is not None else None
                          for image in (plain, photo.alpha))
     result = PhotoResult(

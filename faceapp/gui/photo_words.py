@@ -96,12 +96,14 @@ def faces_state(faces: Sequence[Any]) -> str:
 
 
 #: The first words of the states of a photo that a job is working on.
-_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging", "repairing")
+_BUSY_STATE_WORDS = ("loading", "detecting", "restoring", "sampling", "refining", "enlarging", "repairing", "looking",
+                     "smoothing")
 
 
 def is_busy_state(state: str) -> bool:
     """Whether ``state`` says that a job is working on the photo (loading the model, finding faces,
-    restoring, repairing its damage and enlarging it after its faces, sampling more seeds, refining)."""
+    restoring, looking for and smoothing out a printed screen before its faces, repairing its damage
+    and enlarging it after them, sampling more seeds, refining)."""
     return state.startswith(_BUSY_STATE_WORDS)
 
 
