@@ -18,7 +18,7 @@ from faceapp.core.errors import ExportError
 from faceapp.gui.qimage import qimage_to_rgb
 from faceapp.core.export import read_provenance
 from faceapp.core.photo_io import read_photo
-from faceapp.gui.session import detector_index
+from faceapp.gui.photo_words import detector_index
 
 photo, window = gui_util.photo, gui_util.window  # the shared fixtures
 

@@ -371,3 +371,25 @@ def test_a_kept_face_s_damage_fill_leaves_no_rim_around_its_hole():
     pasted_change = crop.astype(np.float32) - _kept_reference(crop, KeptDetail(reference, hole, 2.0))
     as_pasted = (1.0 - hole)[:, :, None] * pasted_change  # (blend_faces: the change's share, outside the hole)
     assert np.abs(as_pasted).max() <= 1.0
+
+
+def test_a_kept_face_under_a_texture_polish_is_not_said_to_be_the_same_for_every_seed():
+    """Review: the gallery showed each seed's own polished face, while its line and the preview's
+    caption said "the same for every seed" and named no seed."""
+    from faceapp.gui.photo_words import chosen_face_text
+
+    photo = Photo.from_array(np.random.default_rng(1).integers(40, 200, (200, 300, 3)).astype(np.uint8))
+    faces = [face_from_box((30, 50, 130, 150), index=0)]
+    for polish, alike in ((0, True), (200, False)):
+        sampler = dataclasses.replace(ASKED, polish_timestep=polish)
+        result = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=sampler, seeds_per_face=2))
+        face = result.faces[0]
+        assert face.fidelity == 1.0 and face.seeds_alike() == alike
+        line = application.sparing_choice(result, 0)
+        caption, detail = chosen_face_text(result, 0)
+        assert line.kept and detail.startswith("Kept as the restorer made it: the restorer changed this face by only")
+        if alike:
+            assert "the same for every seed" in line.text and caption == "Face 1 · kept"
+        else:
+            assert "its texture polished by each seed its own way" in line.text
+            assert caption == f"Face 1 · seed {face.seeds[0]} · kept"

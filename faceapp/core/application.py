@@ -467,9 +467,10 @@ def sparing_choice(result: PhotoResult, position: int) -> SparingChoice | None:
         return None
     if face.fidelity >= 1.0 and face.refinement_of(face.chosen):  # (QA: "the same for every seed" under a pass)
         what = "kept as the restorer made it, then refined: the pass shown is Refine's, which diffused it again"
-    elif face.fidelity >= 1.0:
-        what = ("kept as the restorer made it" + (", its damage filled by each seed its own way"
-                                                    if face.damage is not None else ", the same for every seed"))
+    elif face.fidelity >= 1.0:  # (review: "the same for every seed" under a texture polish, which differs per seed)
+        what = "kept as the restorer made it" + (", the same for every seed" if face.seeds_alike()
+                                                   else ", its damage filled by each seed its own way"
+                                                   if face.damage is not None else ", its texture polished by each seed its own way")
     else:
         what = f"sampled at fidelity {face.fidelity:.2f} instead of {asked:.2f}, so the prior changes it less"
     # (not "Sharp already": blurry prints and printed faces smoothed out are spared too, as the

@@ -43,7 +43,7 @@ from faceapp.gui.about_dialog import about_dialog
 from faceapp.gui.actions import ACTIONS, build_actions, install_menus, plain_menu_text, set_tip, set_unavailable
 from faceapp.gui.announcer import announce
 from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
-from faceapp.core.application import features_hidden_by_paint, spared_faces, sparing_choice
+from faceapp.core.application import features_hidden_by_paint, sparing_choice
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
 from faceapp.core.pathtext import path_text
@@ -65,11 +65,11 @@ from faceapp.gui.model_settings import ModelSettings
 from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
 from faceapp.gui.offered_photos import may_offer_photos, photos_offered
 from faceapp.gui.qimage import qimage_to_arrays, rgb_to_qimage
-from faceapp.gui.photo_words import TO_OPEN, photo_text, zoom_text
+from faceapp.gui.photo_words import TO_OPEN, chosen_face_text, detector_index, photo_text, zoom_text
 from faceapp.gui.run_panel import RunPanel
 from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.side_panel import SidePanel
-from faceapp.gui.session import Session, detector_index
+from faceapp.gui.session import Session
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 from faceapp.gui.unavailable import reasons_off
@@ -754,24 +754,7 @@ class MainWindow(QMainWindow):
             return
         face = entry.result.faces[position]
         self.compare.set_selected_face(detector_index(face, position))  # framed on the photo too
-        caption, detail = f"Face {detector_index(face, position) + 1} · seed {face.seeds[face.chosen]}", ""
-        passes = len(face.refinement_of(face.chosen))
-        if passes:  # as its thumbnail says
-            caption += " · refined" + (f" ×{passes}" if passes > 1 else "")
-        spared = next((s for s in spared_faces(entry.result) if s.position == position), None)
-        if spared is not None and not face.refinement_of(face.chosen):  # a refinement pass is never spared
-            # in the words of the face list: "kept" (the restorer's face) or "spared" (sampled higher)
-            kept = spared.fidelity >= 1.0
-            if kept and getattr(face, "damage", None) is None:  # the same for every seed: no seed to name
-                caption = f"Face {detector_index(face, position) + 1}"
-            caption += " · kept" if kept else " · spared"
-            how = ("Kept as the restorer made it" if kept
-                   else f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}")
-            detail = (f"{how}: the restorer changed this face by only {spared.restorer_change:.1f} grey levels "
-                      f"(Diffuse anyway, in the seed gallery, lets the prior work on it at {spared.asked:.2f})")
-            if getattr(face, "damage", None) is not None:
-                detail += "; the prior filled its damage, each seed its own way"
-        self.run_panel.show_face(face.candidates[face.chosen], caption, detail)
+        self.run_panel.show_face(face.candidates[face.chosen], *chosen_face_text(entry.result, position))
 
     def _entry_added(self, path: Path) -> None:
         self.filmstrip.add_photo(path)

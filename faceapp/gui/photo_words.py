@@ -1,6 +1,7 @@
 """What the window says of a photo, in plain Python (tested without Qt): the restoration panel's
 text about it (:func:`photo_text`), its filmstrip state (:func:`faces_state`, :data:`TO_OPEN`,
-:func:`is_busy_state`), a Restore all's progress (:class:`Album`) and the zoom (:func:`zoom_text`)."""
+:func:`is_busy_state`), a Restore all's progress (:class:`Album`), the caption of a face's chosen
+candidate (:func:`chosen_face_text`) and the zoom (:func:`zoom_text`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,40 @@ from typing import Any
 from faceapp.core.wording import counted, duration, listed, time_left_of
 
 READY_TEXT = "Press Restore to repair the faces of this photo."
+
+
+def detector_index(face_result: Any, position: int) -> int:
+    """The detector index of a per-face result: the number shown to the user is this + 1."""
+    index = getattr(getattr(face_result, "face", None), "index", None)
+    return index if isinstance(index, int) else position
+
+
+def chosen_face_text(result, position: int) -> tuple[str, str]:
+    """The caption and the detail under the preview of face ``position``'s chosen candidate in
+    ``result`` (a ``PhotoResult``): "Face 2 · seed 7 · refined ×2", or "· kept" / "· spared" with
+    why. A face whose seeds all gave the same face names none."""
+    from faceapp.core.application import spared_faces
+
+    face = result.faces[position]
+    number = detector_index(face, position) + 1
+    caption, detail = f"Face {number} · seed {face.seeds[face.chosen]}", ""
+    passes = len(face.refinement_of(face.chosen))
+    if passes:  # as its thumbnail says
+        caption += " · refined" + (f" ×{passes}" if passes > 1 else "")
+    spared = next((s for s in spared_faces(result) if s.position == position), None)
+    if spared is not None and not passes:  # a refinement pass is never spared
+        # in the words of the face list: "kept" (the restorer's face) or "spared" (sampled higher)
+        kept = spared.fidelity >= 1.0
+        if kept and face.seeds_alike():  # no seed to name (review: said under a texture polish, which differs per seed)
+            caption = f"Face {number}"
+        caption += " · kept" if kept else " · spared"
+        how = ("Kept as the restorer made it" if kept
+               else f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}")
+        detail = (f"{how}: the restorer changed this face by only {spared.restorer_change:.1f} grey levels "
+                  f"(Diffuse anyway, in the seed gallery, lets the prior work on it at {spared.asked:.2f})")
+        if face.damage is not None:
+            detail += "; the prior filled its damage, each seed its own way"
+    return caption, detail
 
 
 def zoom_text(zoom: float) -> str:

@@ -75,17 +75,11 @@ from faceapp.gui.backend import (
 )
 from faceapp.gui.composer import Composer
 from faceapp.gui.job_queue import JobQueue, QueuedJob
-from faceapp.gui.photo_words import TO_OPEN, Album, faces_state
+from faceapp.gui.photo_words import TO_OPEN, Album, detector_index, faces_state
 from faceapp.gui.views import Rendered, ShownEarly, render, shown_early, then
 from faceapp.gui.worker import Job, TaskRunner
 
 log = logging.getLogger(__name__)
-
-
-def detector_index(face_result: Any, position: int) -> int:
-    """The detector index of a per-face result: the number shown to the user is this + 1."""
-    index = getattr(getattr(face_result, "face", None), "index", None)
-    return index if isinstance(index, int) else position
 
 
 def no_face_found(path: Path, photo: Any, left_out: str | None = None) -> NoFaceFoundError:
