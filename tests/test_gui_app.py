@@ -184,6 +184,10 @@ def test_a_hand_edited_settings_file_never_stops_the_window(tmp_path):
     assert store.add_recent([tmp_path / "a.jpg"]) == [tmp_path / "a.jpg"]
     store._settings.setValue("recent/files", [str(tmp_path / "b.jpg"), 7, ""])
     assert store.recent_files() == [tmp_path / "b.jpg"]
+    # one the settings dialog refuses (no {stem}: every photo's result would take one name): left out too
+    # (review: it loaded, and the dialog then refused every other change until it was fixed)
+    store._settings.setValue("prefs/name_pattern", "restored")
+    assert store.load().name_pattern == "{stem}_restored"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="file names are bytes on POSIX only")

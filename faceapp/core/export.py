@@ -239,6 +239,30 @@ def _file_format(path: str | Path) -> str | None:
         return None
 
 
+def name_pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be the window's name pattern (None: it can): it must name a plain file
+    (:func:`output_file_name`) and hold ``{stem}``, since the window saves many photos with it and
+    has no ``{seed}`` (the CLI's ``--pattern`` names one photo's files, and may). The settings
+    dialog says it; a stored pattern with a problem is dropped (review: a hand-edited pattern the
+    dialog refused was loaded, and the dialog then refused every other change until it was fixed)."""
+    try:
+        output_file_name("photo.jpg", pattern=pattern)  # as Save names files (unbalanced braces too)
+    except NamePatternError as exc:  # what the core found wrong: a field, a brace, a slash
+        unknown = sorted(pattern_fields(pattern) - {"stem"}) if exc.reason.startswith("unknown field") else []
+        if unknown:  # (QA: the reason and the advice both listed the fields it may use)
+            seed = (" ({seed} numbers the CLI's files of --seeds N; a photo saved here holds the seed picked "
+                    "for each face)") if "seed" in unknown else ""
+            return (f"the name pattern {pattern!r} uses {', '.join('{' + f + '}' for f in unknown)}, "
+                    f"but a name here may use only {{stem}}, the original's name{seed}")
+        return (f"the name pattern {pattern!r} cannot name a file ({exc.reason}): the only field it may "
+                "use is {stem} (the original's name); write {{ and }} for a brace, and no / or \\")
+    except ExportError as exc:  # a name too long for file systems
+        return str(exc)
+    if "stem" not in pattern_fields(pattern):
+        return "the name pattern must contain {stem}, or results of different photos would clash"
+    return None
+
+
 def output_file_name(
     input_path: str | Path, *, pattern: str = "{stem}_restored", ext: str | None = None, fields: dict[str, Any] | None = None
 ) -> tuple[str, str]:

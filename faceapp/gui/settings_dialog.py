@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.errors import ExportError, NamePatternError
-from faceapp.core.export import LOSSY_FORMATS, format_for, output_file_name, pattern_fields
+from faceapp.core.export import LOSSY_FORMATS, format_for, name_pattern_problem
 from faceapp.core.pathtext import typed_folder
 from faceapp.core.preferences import (
     DEFAULT_NAME_PATTERN,
@@ -428,21 +427,8 @@ class SettingsDialog(QDialog):
     def preferences(self) -> Preferences:
         """The edited preferences (raises ValueError with a readable message if invalid)."""
         pattern = self.name_pattern.text().strip() or DEFAULT_NAME_PATTERN
-        try:
-            output_file_name("photo.jpg", pattern=pattern)  # as Save names files (unbalanced braces too)
-        except NamePatternError as exc:  # what the core found wrong: a field, a brace, a slash
-            unknown = sorted(pattern_fields(pattern) - {"stem"}) if exc.reason.startswith("unknown field") else []
-            if unknown:  # (QA: the reason and the advice both listed the fields it may use)
-                seed = (" ({seed} numbers the CLI's files of --seeds N; a photo saved here holds the seed picked "
-                        "for each face)") if "seed" in unknown else ""
-                raise ValueError(f"the name pattern {pattern!r} uses {', '.join('{' + f + '}' for f in unknown)}, "
-                                 f"but a name here may use only {{stem}}, the original's name{seed}") from None
-            raise ValueError(f"the name pattern {pattern!r} cannot name a file ({exc.reason}): the only field it may "
-                             "use is {stem} (the original's name); write {{ and }} for a brace, and no / or \\") from None
-        except ExportError as exc:  # a name too long for file systems
-            raise ValueError(str(exc)) from None
-        if "stem" not in pattern_fields(pattern):
-            raise ValueError("the name pattern must contain {stem}, or results of different photos would clash")
+        if (problem := name_pattern_problem(pattern)) is not None:
+            raise ValueError(problem)
         try:
             output_folder = typed_folder(self.output_folder.text())
         except ValueError as error:

@@ -22,8 +22,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QByteArray, QSettings
 
 from faceapp import paths
-from faceapp.core.errors import ExportError
-from faceapp.core.export import output_file_name
+from faceapp.core.export import name_pattern_problem
 from faceapp.core.preferences import PREFERENCES_VERSION, Preferences
 
 log = logging.getLogger(__name__)
@@ -72,11 +71,8 @@ def valid_preferences(values: dict[str, Any]) -> tuple[Preferences, dict[str, An
     (QA: a hand-edited one made Save do nothing)."""
     values, dropped = dict(values), {}
     pattern = values.get("name_pattern")
-    if pattern is not None:
-        try:
-            output_file_name("photo.jpg", pattern=str(pattern))  # as the settings dialog checks it
-        except ExportError:
-            dropped["name_pattern"] = values.pop("name_pattern")
+    if pattern is not None and name_pattern_problem(str(pattern)) is not None:  # as the settings dialog checks it
+        dropped["name_pattern"] = values.pop("name_pattern")
     while True:
         try:
             prefs = Preferences(**values)
