@@ -220,6 +220,27 @@ def test_the_engine_cache_loads_again_when_model_device_or_precision_change():
     assert len(loads) == 4
 
 
+def test_forgetting_the_engine_does_not_wait_for_the_detector_being_loaded():
+    """Review: the detector loaded under the engine's lock, so the window's forget_engine (after the
+    model files changed) waited for the whole load on the window's thread."""
+    import threading
+
+    loading, go = threading.Event(), threading.Event()
+    cache = application.ModelCache(detector_factory=lambda prefs: loading.set() or go.wait(30) or object())
+    loader = threading.Thread(target=cache.detector)
+    loader.start()
+    try:
+        assert loading.wait(30)
+        forgetting = threading.Thread(target=cache.forget_engine)
+        forgetting.start()
+        forgetting.join(10)
+        assert not forgetting.is_alive()
+    finally:
+        go.set()
+        loader.join(30)
+    assert cache.detector() is cache.detector()  # (loaded once)
+
+
 def test_the_provenance_records_the_precision_that_ran_not_auto():
     engine = SteppingEngine(face_size=64)
     engine.precision = "bf16"  # what "auto" resolved to on this device

@@ -106,6 +106,7 @@ class ModelCache:
         self._detector_factory = detector_factory
         self._lock = threading.Lock()  # guards the cached objects; never held during a load
         self._build_lock = threading.Lock()  # one engine load at a time
+        self._detector_lock = threading.Lock()  # one detector load, held while it loads
         self._engine: Any = None
         self._engine_key: tuple[str, str, str] | None = None
         self._generation = 0  # bumped by forget_engine: a load in flight is not cached
@@ -127,8 +128,9 @@ class ModelCache:
             return engine
 
     def detector(self, prefs: Preferences | None = None) -> Any:
-        """The face detector (one for the whole session)."""
-        with self._lock:
+        """The face detector (one for the whole session). Loaded under a lock of its own (review: under
+        the engine's, :meth:`forget_engine`, called on the window's thread, waited for the load)."""
+        with self._detector_lock:
             if self._detector is None:
                 self._detector = self._detector_factory(prefs or Preferences())
             return self._detector
