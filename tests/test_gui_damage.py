@@ -388,6 +388,24 @@ def test_a_mask_saved_beside_a_photo_is_offered_when_the_photo_opens(window, qtb
     assert not [n for n in window.notices.notices() if n.action == "load_mask"]  # taken: not offered again
 
 
+def test_a_mask_beside_a_photo_is_offered_again_when_the_changed_photo_is_read_anew(window, qtbot, photo):
+    """Review: the offer was made once a session, so a photo read anew (its file changed on disk)
+    did not offer its mask again."""
+    import os
+
+    width, height = Image.open(photo).size
+    Image.fromarray(np.full((height, width), 255, np.uint8)).save(photo.with_name(f"{photo.stem}_mask.png"))
+    path = load(window, qtbot, photo)
+    assert [n for n in window.notices.notices() if n.action == "load_mask"]
+    window.notices.clear()  # (closed: not loaded)
+    with Image.open(photo) as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photo)  # changed on disk…
+    os.utime(photo, ns=(os.stat(photo).st_atime_ns, os.stat(photo).st_mtime_ns + 5_000_000_000))
+    window.add_paths([photo])  # …and opened again: read anew
+    qtbot.waitUntil(lambda: any(n.action == "load_mask" for n in window.notices.notices()), timeout=20000)
+    assert window.session.entries[path].photo is not None
+
+
 def test_a_mask_file_is_read_and_written_off_the_ui_thread_for_the_photo_it_was_chosen_for(
         window, qtbot, photo, monkeypatch):
     """Review: Load and Save damage mask read and wrote on the UI thread (a 24 MP mask: 2.2 s and

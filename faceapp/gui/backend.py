@@ -93,6 +93,8 @@ class PhotoEntry:
     #: while a gallery choice is being put together: the result the composite shown was made of
     #: (a choice whose composite fails goes back to it)
     shown_choice: Any = None
+    #: whether the damage mask saved beside it was looked for, once it was read (read anew, it is again)
+    mask_looked_for: bool = False
 
     @property
     def saved_to(self) -> Path | None:

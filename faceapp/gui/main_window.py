@@ -107,7 +107,6 @@ class MainWindow(QMainWindow):
         #: (keyboard QA: back on a photo, the gallery was on face 1 again)
         self._gallery_faces: dict[Path, int] = {}
         self._hidden_said: dict[Path, str] = {}  # the features-hidden warning last given for a photo's paint
-        self._masks_offered: set[Path] = set()  # photos whose mask beside them was offered (once a session)
         self._fidelity_unsaved = False  # moved since the preferences were last written
         self._settings_problem: str | None = None  # said already: the settings file's
         self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
@@ -657,7 +656,7 @@ class MainWindow(QMainWindow):
         """Once a photo is open, offer the damage mask saved beside it (``photo_mask.png``, where Save
         damage mask puts it and ``faceapp-cli restore --mask`` finds it; damage QA: reopened, the
         photo's saved strokes had to be looked for with Load damage mask…)."""
-        self._masks_offered.add(path)
+        self.session.entries[path].mask_looked_for = True
         mask = mask_file_for(path)
         if mask.is_file():
             self.notices.show_notice(Notice(f"{mask.name} beside {path.name} looks like its damage mask.", "info",
@@ -766,7 +765,7 @@ class MainWindow(QMainWindow):
             self.notices.withdraw("draw_box", path)
         if entry.photo is not None or entry.state == TO_OPEN:  # opened (again): "could not be opened" no longer
             self.notices.withdraw("open", path)  # holds, or is said anew if it still cannot be
-        if entry.photo is not None and path not in self._masks_offered:
+        if entry.photo is not None and not entry.mask_looked_for:  # (review: read anew, it was not offered again)
             self._offer_mask_beside(path)
         if entry.unreadable and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
             self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later; one whose
@@ -782,7 +781,6 @@ class MainWindow(QMainWindow):
 
     def _entry_removed(self, path: Path) -> None:
         self.filmstrip.remove_photo(path)
-        self._masks_offered.discard(path)  # (opened again, it is offered again)
         self._hidden_said.pop(path, None)  # (opened again and painted alike, it is warned again: review)
         self._gallery_faces.pop(path, None)
         self.notices.forget(path)
