@@ -33,6 +33,26 @@ def test_read_mask_of_the_photos_size_marks_white_pixels_damaged(tmp_path):
     np.testing.assert_array_equal(mask > 0, painted > 0)
 
 
+def test_a_soft_brushs_strokes_count_to_their_visible_edges(tmp_path):
+    """Damage QA: a mask feathered by 3 px marked 4.2 % of the photo of its 7.5 %: most dust specks
+    and the thin scratches were left. Its strokes count as far as a quarter of white reaches, as a
+    JPEG mask's ringing does not."""
+    import cv2
+
+    painted = np.zeros((120, 160), np.uint8)
+    cv2.line(painted, (10, 20), (150, 100), 255, 3)
+    for x in (30, 70, 110):
+        cv2.circle(painted, (x, 40), 2, 255, -1)  # dust
+    soft = cv2.GaussianBlur(painted, (0, 0), 2)
+    Image.fromarray(soft).save(tmp_path / "soft.png")
+    mask, _ = read_mask(tmp_path / "soft.png", width=160, height=120)
+    assert ((mask > 0) & (painted > 0)).sum() >= 0.9 * (painted > 0).sum()
+    assert all(mask[40, x] for x in (30, 70, 110))
+    Image.fromarray(painted).save(tmp_path / "jpeg.jpg", quality=50)
+    mask, _ = read_mask(tmp_path / "jpeg.jpg", width=160, height=120)
+    assert (mask > 0).sum() <= 1.1 * (painted > 0).sum()  # its ringing is no damage
+
+
 def test_strokes_painted_in_a_colour_mark_damage_and_an_empty_mask_is_said(tmp_path):
     """Red over the damage is a common way to make a mask in an editor; pure red is grey level 76,
     so its strokes had repaired nothing, told "its light pixels are taken as damage" (QA)."""
