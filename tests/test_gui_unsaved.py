@@ -264,3 +264,36 @@ def test_cancel_at_a_close_question_asked_again_calls_off_the_whole_close(window
     window.close()  # asked about both again
     assert path.name in answers.asked[2] and "later.jpg" in answers.asked[2]
     assert not window.isVisible()
+
+
+def test_after_the_close_question_is_cancelled_the_keys_work_where_they_did(window, qtbot, tmp_path, testdata_dir,
+                                                                              monkeypatch):
+    """Workflow QA: after Cancel, with no window manager to give the keyboard back, Ctrl+Page Down
+    (and every other key) went nowhere. The real question box is shown and cancelled here."""
+    import importlib
+    import shutil
+
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    answer = faceapp.gui.confirm.ask_before_discarding  # conftest's: "discard", for the window's close at the end
+    real = importlib.reload(faceapp.gui.confirm).ask_before_discarding
+    photos = []
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(testdata_dir / "photos" / gui_util.PHOTO, tmp_path / name)
+        photos.append(load(window, qtbot, tmp_path / name))
+    window.filmstrip.select(photos[0])
+    restore(window, qtbot, photos[0])  # not saved: closing asks
+    window.activateWindow()
+    window.compare.setFocus()
+    qtbot.waitUntil(window.compare.hasFocus)
+    QTimer.singleShot(200, lambda: QApplication.activeModalWidget().reject())  # Cancel
+    monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding", real)
+    try:
+        window.close()
+    finally:
+        monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding", answer)
+    assert window.isVisible()
+    qtbot.waitUntil(window.compare.hasFocus)
+    qtbot.keyClick(window.compare, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
+    assert window.current == photos[1]

@@ -6,7 +6,7 @@ One function, looked up through this module at call time, so tests answer it wit
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from faceapp.gui.plain_label import shown_text
 
@@ -40,7 +40,13 @@ def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str
     discard_button = box.addButton(with_access_key(discard, taken), QMessageBox.ButtonRole.DestructiveRole)
     cancel_button = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(cancel_button if save_loses_some or save_button is None else save_button)
+    focused = QApplication.focusWidget()
     box.exec()
+    window = parent.window()
+    if window.isVisible():  # (workflow QA: after Cancel, with no window manager to hand the keyboard
+        window.activateWindow()  # back, Ctrl+Page Down and every other key went nowhere)
+        if focused is not None and window.isAncestorOf(focused) and focused.isVisible():
+            focused.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
     clicked = box.clickedButton()
     if save_button is not None and clicked is save_button:
         return "save"
