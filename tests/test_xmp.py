@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ElementTree
 
 import numpy as np
 import pytest
@@ -79,7 +80,6 @@ _ATTRIBUTES = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://
 
 def _regions(xmp: bytes) -> tuple[dict[str, float], list[dict[str, float]]]:
     """(the AppliedToDimensions' w and h, each Area's x, y, w, h), read with an XML parser."""
-    import xml.etree.ElementTree as ElementTree
 
     dim, area = "{http://ns.adobe.com/xap/1.0/sType/Dimensions#}", "{http://ns.adobe.com/xmp/sType/Area#}"
     root = ElementTree.fromstring(xmp)
@@ -139,7 +139,6 @@ def test_a_result_drops_the_extended_xmp_pointer_and_a_cmyk_photos_stale_colour_
     rgb = xmp.result_packet(packet, (40, 30), None, converted_from_cmyk=True)
     assert b"HasExtendedXMP" not in rgb and b"ICCProfile" not in rgb and b"SWOP" not in rgb
     assert b"<photoshop:ColorMode>3</photoshop:ColorMode>" in rgb and b"<photoshop:Headline>Rose<" in rgb
-    import xml.etree.ElementTree as ElementTree
 
     ElementTree.fromstring(rgb)  # still well-formed
     kept = xmp.result_packet(packet, (40, 30), None)
@@ -170,7 +169,6 @@ def test_a_result_is_a_new_document_derived_from_its_photo(tmp_path):
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance={"software": "faceapp"})) as out:
         written, result_exif = out.info["xmp"], out.getexif()
     body = written.split(b"?>", 1)[-1].rsplit(b"<?xpacket", 1)[0]
-    import xml.etree.ElementTree as ElementTree
 
     root = ElementTree.fromstring(body)
     mm, ref = "{http://ns.adobe.com/xap/1.0/mm/}", "{http://ns.adobe.com/xap/1.0/sType/ResourceRef#}"
@@ -219,8 +217,39 @@ def test_a_pantrys_ingredients_keep_their_sizes_and_ids():
               b'</xmpMM:Pantry></rdf:Description></rdf:RDF></x:xmpmeta>')
     enlarged = xmp.result_packet(packet, (800, 450), None)
     assert b'tiff:ImageWidth="800"' in enlarged and b'tiff:ImageWidth="6000"' in enlarged
-    derived = xmp.as_derived(enlarged, "2026-12-05T12:00:00+00:00")
-    assert derived == enlarged  # no ids of its own: none made up from an ingredient's, nor its date changed
+    derived = xmp.as_derived(enlarged, "2026-12-05T12:00:00+00:00", new_id=lambda: "NEW")
+    # no ids of its own: new ones, not an ingredient's, nor derived from one; the ingredient's date kept
+    assert b"xmp.iid:P1" in derived and b'xmp:ModifyDate="2019-01-01T00:00:00"' in derived
+    assert b"DerivedFrom" not in derived and b"<xmpMM:DocumentID>xmp.did:NEW</xmpMM:DocumentID>" in derived
+    assert b"<xmp:ModifyDate>2026-12-05T12:00:00+00:00</xmp:ModifyDate>" in derived
+
+
+def test_a_result_is_a_new_document_even_where_the_photos_xmp_has_a_bare_ampersand_or_no_ids(tmp_path, caplog):
+    """Metadata QA: "(c) Smith & Sons" kept the packet from parsing, and the result carried the
+    photo's document and instance ids as they were; a packet without ids or dates got none."""
+    def packet(body: bytes) -> bytes:
+        return (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                b'<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+                b'xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"' + body + b'</rdf:Description></rdf:RDF></x:xmpmeta>')
+
+    broken = packet(b' xmpMM:DocumentID="xmp.did:OLD" xmpMM:InstanceID="xmp.iid:OLD">'
+                    b'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) Smith & Sons &amp; &#169;</rdf:li></rdf:Alt></dc:rights>')
+    bare = packet(b'><dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) Anna</rdf:li></rdf:Alt></dc:rights>')
+    hopeless = packet(b' xmpMM:DocumentID="xmp.did:OLD"><dc:rights>open')
+    for name, given in (("broken", broken), ("bare", bare), ("hopeless", hopeless)):
+        Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / f"{name}.jpg", xmp=given)
+        photo = read_photo(tmp_path / f"{name}.jpg")
+        with caplog.at_level(logging.WARNING):
+            dest = export_photo(np.asarray(photo.rgb), None, photo, tmp_path / f"{name}_out.jpg", provenance={"model": "m"})
+        written = read_photo(dest).xmp
+        root = ElementTree.fromstring(written) if name != "hopeless" else None
+        if name == "broken":
+            assert b"Smith &amp; Sons &amp; &#169;" in written and b"xmp.did:OLD</stRef:documentID>" in written
+            assert b'xmpMM:DocumentID="xmp.did:OLD"' not in written
+        if name == "bare":
+            assert b"xmpMM:DocumentID>xmp.did:" in written and b"xmp:ModifyDate>" in written and root is not None
+        if name == "hopeless":
+            assert b'xmpMM:DocumentID="xmp.did:OLD"' in written and "not well-formed XML" in caplog.text
 
 
 def test_a_resolution_stated_only_in_the_xmp_is_the_photos(tmp_path):

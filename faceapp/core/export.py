@@ -503,8 +503,15 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
         log.warning("%s: its XMP metadata declares entities, which XMP never does (a trap for the program that "
                     "reads it next): it is left out of the result", name)
         photo_xmp = None
+    if photo_xmp and (repaired := xmp_packets.well_formed(photo_xmp)) is not None:
+        photo_xmp = repaired
+    elif photo_xmp:
+        log.warning("%s: its XMP metadata is not well-formed XML, so it is carried over as it is: the result's XMP "
+                    "still names the photo's document ids and dates (an asset manager may take the result for the "
+                    "photo)", name)
     own_xmp = (xmp_packets.result_packet(photo_xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
                if photo_xmp else None)
+    photos_own = own_xmp
     if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
         own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat())
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
@@ -523,7 +530,7 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
     if provenance_text is not None and provenance_in_xmp:
         xmp = xmp_packets.with_provenance(with_text, provenance_text)
     if fmt == "JPEG":
-        xmp = _fitting_jpeg_xmp(name, xmp, with_text, own_xmp)
+        xmp = _fitting_jpeg_xmp(name, xmp, with_text, own_xmp, photos_own)
     tiff = fmt == "TIFF"
     srgb = photo is None or colour.is_srgb(photo.icc)
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None, modified=modified,
@@ -737,7 +744,7 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
 
 def _fitting_jpeg_xmp(name: str, *packets: bytes | None) -> bytes | None:
     """The first of ``packets`` (the result's XMP, then it without the provenance, then the photo's
-    own alone) that fits a JPEG's XMP segment, saying what was left out; None when none fits (the
+    own as a derived document, then as it was) that fits a JPEG's XMP segment, saying what was left out; None when none fits (the
     photo's own packet too long: left out, as before)."""
     full = packets[0]
     for packet in packets:

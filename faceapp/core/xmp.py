@@ -84,6 +84,21 @@ def _parsed(xmp: bytes) -> ElementTree.Element | None:
         return None
 
 
+#: An ampersand that starts no character or entity reference: XML's most common fault in XMP written
+#: by hand or by careless tools ("Smith & Sons").
+_BARE_AMPERSAND = re.compile(rb"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z_][A-Za-z0-9._-]*;)")
+
+
+def well_formed(xmp: bytes) -> bytes | None:
+    """``xmp`` as a packet that parses: as it is, or with its bare ampersands escaped where that is
+    all that keeps it from parsing (metadata QA: "(c) Smith & Sons" left the packet unread, and the
+    result carried the photo's document ids as they were); None where it still does not parse."""
+    if _parsed(xmp) is not None:
+        return xmp
+    escaped = _BARE_AMPERSAND.sub(b"&amp;", xmp)
+    return escaped if escaped != xmp and _parsed(escaped) is not None else None
+
+
 def _stated(root: ElementTree.Element, namespace: str) -> set[str]:
     """The names of the properties in ``namespace`` that the packet's descriptions state, as
     elements or as attributes."""
@@ -373,6 +388,7 @@ def _number(value: float) -> str:
 # ---- the result as a document of its own (XMP Media Management) -----------------------------------
 
 _MEDIA_MANAGEMENT = "http://ns.adobe.com/xap/1.0/mm/"
+_XMP_BASIC = "http://ns.adobe.com/xap/1.0/"
 _RESOURCE_REF = "http://ns.adobe.com/xap/1.0/sType/ResourceRef#"
 _DERIVED_FROM = _element("DerivedFrom")
 _DATES = tuple(_property(name) for name in ("ModifyDate", "MetadataDate"))
@@ -383,12 +399,15 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     Management; QA: a result carried its photo's ids, and an asset manager took it for the same
     file): new document and instance ids where the photo had them, ``xmpMM:DerivedFrom`` naming the
     photo's ids (an earlier one's replaced), ``xmpMM:OriginalDocumentID`` the photo's document id
-    where none was stated, and the modification and metadata dates ``when`` (ISO 8601) where stated.
-    A packet without those ids, or that cannot be parsed, keeps its ids as they are."""
+    where none was stated, and the modification and metadata dates ``when`` (ISO 8601). A packet
+    without ids of its own gets new ones, with nothing to derive from; one without those dates gets
+    them (metadata QA: README promises a new document "with its own ids and modification dates").
+    A packet that cannot be parsed is kept as it is (:func:`well_formed` says which)."""
     new_id = new_id or (lambda: uuid.uuid4().hex)
     root = _parsed(xmp)
     if root is None:
         return xmp
+    undated = not {"ModifyDate", "MetadataDate"} & _stated_outside_pantry(root, _XMP_BASIC)
 
     def dated(part: bytes) -> bytes:  # (the photo's own: its Pantry's ingredients keep theirs; review)
         for pattern in _DATES:
@@ -397,9 +416,14 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
 
     xmp = _outside_pantry(xmp, dated)
     ids = {name: _first_value(root, _MEDIA_MANAGEMENT, name) for name in ("DocumentID", "InstanceID", "OriginalDocumentID")}
-    if ids["DocumentID"] is None and ids["InstanceID"] is None:
-        return xmp
     document, instance = f"xmp.did:{new_id()}".encode(), f"xmp.iid:{new_id()}".encode()
+    if undated:
+        xmp = _with_description(xmp, _description("xmp", _XMP_BASIC, f"<xmp:ModifyDate>{_text(when)}</xmp:ModifyDate>"
+                                                  f"<xmp:MetadataDate>{_text(when)}</xmp:MetadataDate>")) or xmp
+    if ids["DocumentID"] is None and ids["InstanceID"] is None:  # nothing to derive from: a document of its own
+        return _with_description(xmp, _description(
+            "xmpMM", _MEDIA_MANAGEMENT, f"<xmpMM:DocumentID>{document.decode()}</xmpMM:DocumentID>"
+                                        f"<xmpMM:InstanceID>{instance.decode()}</xmpMM:InstanceID>")) or xmp
 
     def renamed(part: bytes) -> bytes:
         part = _property("DocumentID").sub(lambda m: m.group(1) + document, part)
@@ -415,14 +439,25 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     return _with_description(xmp, _description("xmpMM", _MEDIA_MANAGEMENT, body)) or xmp
 
 
+def _own_descriptions(root: ElementTree.Element) -> list[ElementTree.Element]:
+    """The packet's descriptions of itself: not those of its Pantry's ingredients."""
+    ingredients = {id(node) for pantry in root.iter("{" + _MEDIA_MANAGEMENT + "}Pantry") for node in pantry.iter()}
+    return [d for d in root.iter("{" + _RDF + "}Description") if id(d) not in ingredients]
+
+
+def _stated_outside_pantry(root: ElementTree.Element, namespace: str) -> set[str]:
+    """:func:`_stated`, of the packet's own descriptions only."""
+    prefix = "{" + namespace + "}"
+    return {key[len(prefix):] for description in _own_descriptions(root)
+            for key in (*description.attrib, *(child.tag for child in description))
+            if isinstance(key, str) and key.startswith(prefix)}
+
+
 def _first_value(root: ElementTree.Element, namespace: str, name: str) -> str | None:
     """The first value of the simple property ``name`` the packet's descriptions state (not those of
     its Pantry's ingredients)."""
     key = "{" + namespace + "}" + name
-    ingredients = {id(node) for pantry in root.iter("{" + _MEDIA_MANAGEMENT + "}Pantry") for node in pantry.iter()}
-    for description in root.iter("{" + _RDF + "}Description"):
-        if id(description) in ingredients:
-            continue
+    for description in _own_descriptions(root):
         if key in description.attrib:
             return description.attrib[key]
         child = description.find(key)
