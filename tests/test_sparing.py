@@ -115,6 +115,9 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     assert application.spared_message(partly, switch="Do this") == "Barely changed by the restorer, so spared the prior: face 1 at fidelity 0.75. Do this."
     line = application.sparing_choice(partly, 0)  # the seed gallery's line and button
     assert line.diffuse and not line.kept and "sampled at fidelity 0.75 instead of 0.50" in line.text
+    from faceapp.gui.photo_words import chosen_face_text  # (workflow QA: "spared" beside "kept" hid that its seeds differ)
+
+    assert chosen_face_text(partly, 0)[0] == f"Face 1 · seed {partly.faces[0].seeds[0]} · at 0.75"
     line = application.sparing_choice(result, 1)
     assert line.diffuse and line.kept and "kept as the restorer made it, the same for every seed" in line.text
     from faceapp.core.progress import drive

@@ -24,8 +24,8 @@ def detector_index(face_result: Any, position: int) -> int:
 
 def chosen_face_text(result, position: int) -> tuple[str, str]:
     """The caption and the detail under the preview of face ``position``'s chosen candidate in
-    ``result`` (a ``PhotoResult``): "Face 2 · seed 7 · refined ×2", or "· kept" / "· spared" with
-    why. A face whose seeds all gave the same face names none."""
+    ``result`` (a ``PhotoResult``): "Face 2 · seed 7 · refined ×2", or "· kept" / "· at 0.94" (the
+    fidelity a spared face was sampled at) with why. A face whose seeds all gave the same face names none."""
     from faceapp.core.application import spared_faces
 
     face = result.faces[position]
@@ -36,11 +36,11 @@ def chosen_face_text(result, position: int) -> tuple[str, str]:
         caption += " · refined" + (f" ×{passes}" if passes > 1 else "")
     spared = next((s for s in spared_faces(result) if s.position == position), None)
     if spared is not None and not passes:  # a refinement pass is never spared
-        # in the words of the face list: "kept" (the restorer's face) or "spared" (sampled higher)
+        # in the words of the face list: "kept" (the restorer's face) or the higher fidelity it was sampled at
         kept = spared.fidelity >= 1.0
         if kept and face.seeds_alike():  # no seed to name (review: said under a texture polish, which differs per seed)
             caption = f"Face {number}"
-        caption += " · kept" if kept else " · spared"
+        caption += " · kept" if kept else f" · at {spared.fidelity:.2f}"
         how = ("Kept as the restorer made it" if kept
                else f"Sampled at fidelity {spared.fidelity:.2f} instead of {spared.asked:.2f}")
         detail = (f"{how}: the restorer changed this face by only {spared.restorer_change:.1f} grey levels "
@@ -83,7 +83,15 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         if not entry.unreadable:  # read, but its faces could not be found (the detector failed)
             return f"The faces of {name} could not be found: the notice says why. Open it again to try again."
         return f"Could not open {name}. Open it again to try again, or take it off with File ▸ Remove photo (Delete)."
-    if not entry.faces:
+    painted = entry.damage is not None and not entry.damage.is_empty()
+    if not entry.enabled_faces() and entry.result is not None and not entry.result.faces:  # its damage only: filled
+        text = f"{name}\nDamage filled" + (f" in {duration(entry.run_seconds)}" if entry.run_seconds is not None else "")
+        text += " (no face restored)." + ("\nDamage changed since: press Restore to fill it as painted now."
+                                          if entry.outdated else "")
+    elif not entry.enabled_faces() and painted:
+        text = (f"No face to restore in {name}: Restore fills the damage painted on it. To restore a face too, draw "
+                "a box around it (Edit ▸ Draw face box) or switch it on by its number.")
+    elif not entry.faces:
         text = f"No face was found in {name}. Draw a box around a face (Edit ▸ Draw face box), then press Restore."
     elif not entry.enabled_faces():
         text = f"Every face of {name} is switched off: click a face's number to include it, then press Restore."

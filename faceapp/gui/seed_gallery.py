@@ -189,9 +189,10 @@ class SeedGallery(QWidget):
         self._face_combo.blockSignals(True)  # one _populate below, whichever face is current
         self._face_combo.clear()
         for face, number, line in zip(self._faces, self._face_numbers, self._sparing, strict=False):
-            # (QA: one word for both kinds hid which); a refined candidate chosen is neither
+            # (QA: one word for both kinds hid which; workflow QA: "spared" beside "kept" did not say
+            # that its seeds differ): a refined candidate chosen is neither
             spared = ("" if line is None or not line.diffuse or self._passes(face, face.chosen)
-                      else " · kept" if line.kept else " · spared")
+                      else " · kept" if line.kept else f" · at {face.fidelity:.2f}")
             self._face_combo.addItem(f"Face {number + 1}{spared}")
         if self._faces:
             self._face_combo.setCurrentIndex(min(max(current, 0), len(self._faces) - 1))
