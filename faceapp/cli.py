@@ -369,6 +369,7 @@ class _Restorer:
         record: dict[str, Any] = {"input": path_json(path), "status": "interrupted"}
         fmt = format_for(self.destinations(path, relative)[0])
         too_small = 0
+        mask_file = mask_for(self.args.mask, path, relative)
         if self.args.aligned:
             faces = []
             self._check_crop_holds_its_face(photo, path)
@@ -377,14 +378,19 @@ class _Restorer:
         else:
             found = drive(application.iter_detect_faces(photo, self.models.detector(self.prefs), self.prefs), on_progress)
             faces, too_small = found.faces, found.too_small
-            if not any(f.enabled for f in faces) and too_small:
+            if not any(f.enabled for f in faces) and mask_file is not None:  # its damage is filled all the same
+                # (damage QA: a torn landscape, or a print whose faces were not found, could not be repaired)
+                say_note(f"{path_text(path)}: no face found: only its damage is filled." if not too_small else
+                         f"{path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}; only "
+                         "its damage is filled.")
+            elif not any(f.enabled for f in faces) and too_small:
                 raise NoFaceFoundError(
                     f"{path}: no face found at least {found.min_size:g} px across: "
                     f"{application.too_small_message(found)}. Lower --min-face-size to restore them"
                     + (" (or give a face the detector missed with --face-box or --face-landmarks, with this photo "
                        "alone)." if self.batch else ", or give a face with --face-box or --face-landmarks.")
                 )
-            if not any(f.enabled for f in faces):
+            elif not any(f.enabled for f in faces):
                 mask_hint = (" It looks like a damage mask (black and white): give its folder or file with --mask "
                              "to use it as one." if looks_like_mask(path) else "")
                 way = ("nothing to restore in it (a face the detector missed can be given with --face-box or "
@@ -392,7 +398,7 @@ class _Restorer:
                        "Give one with --face-box or --face-landmarks, or use --aligned for face crops")
                 raise NoFaceFoundError(f"{path}: no face found{': ' if self.batch else '. '}{way}.{mask_hint}"
                                        f"{application.other_pages_note(photo)}")
-            if too_small:
+            if too_small and any(f.enabled for f in faces):
                 say_note(f"{path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}.")
             if (turned := application.turned_message(found)) is not None:  # (geometry QA: faces lost)
                 say_note(f"{path_text(path)}: {turned}.")
@@ -418,7 +424,6 @@ class _Restorer:
                                          limit=self.memory_limit, aligned=self.args.aligned)
         engine = self.models.engine(self.prefs)  # loaded once faces are known: no load for a photo that fails earlier
         self._caution_once(engine)
-        mask_file = mask_for(self.args.mask, path, relative)
         damage = application.read_damage(mask_file, photo, faces, engine, aligned=self.args.aligned) if mask_file else None
         if damage is not None:  # again with its fill (the model is loaded by now, and kept for the next photo)
             application.check_restore_memory(photo, faces, self.prefs, fmt, name=path_text(path), eight_bit_setting="--8-bit",

@@ -309,3 +309,23 @@ def test_the_memory_check_counts_the_fill_of_the_damage(engine, damaged, capsys,
                        "--memory-limit", limit, "--no-progress")
     assert code == 1 and "needs about" in err and "more than the" in err
     assert not (tmp_path / "torn").exists() or not any((tmp_path / "torn").iterdir())
+
+
+def test_a_photo_without_a_face_has_its_damage_filled_when_a_mask_is_given(engine, capsys, tmp_path):
+    """Damage QA: a torn landscape (or a print whose faces were not found) with its mask was "no face
+    found", nothing written: its damage is filled classically, as outside faces, and it is said."""
+    rng = np.random.default_rng(3)
+    rgb = np.clip(rng.normal(120, 10, (200, 300, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((200, 300), np.uint8)
+    mask[78:86, 8:292] = 255
+    Image.fromarray(scratched(rgb, mask)).save(tmp_path / "land.png")
+    Image.fromarray(mask).save(tmp_path / "land_mask.png")
+    code, out, err = run(capsys, "restore", tmp_path / "land.png", "--mask", tmp_path / "land_mask.png",
+                         "-o", tmp_path / "out", "--json", "--no-progress")
+    assert code == 0 and "land.png: no face found: only its damage is filled." in err
+    [record] = json.loads(out)["results"]
+    assert record["status"] == "ok" and record["faces"] == 0 and record["damage"]["pixels"] == int((mask > 0).sum())
+    restored = read_photo(tmp_path / "out" / "land_restored.png").rgb.astype(int)
+    assert abs(restored[mask > 0].mean() - 120) < 10  # the white stroke is gone
+    code, _, err = run(capsys, "restore", tmp_path / "land.png", "-o", tmp_path / "out2", "--no-progress")
+    assert code == 1 and "no face found" in err  # without its mask: nothing to do, as before

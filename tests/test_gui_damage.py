@@ -442,3 +442,42 @@ def test_a_mask_file_is_read_and_written_off_the_ui_thread_for_the_photo_it_was_
     np.testing.assert_array_equal(window.session.damage_editor(path).mask(), painted)
     assert window.session.damage_editor(other).is_empty()
     assert len(threads) == 2 and threading.main_thread() not in threads
+
+
+def test_restoring_a_photo_whose_file_changed_since_it_was_opened_says_so(window, qtbot, photo):
+    """Damage QA: painted, then the file replaced by another picture, Restore and Save wrote a
+    restore of the photo as it was, beside the new file, without a word."""
+    import os
+
+    path = load(window, qtbot, photo)
+    with Image.open(photo) as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photo)
+    os.utime(photo, ns=(os.stat(photo).st_atime_ns, os.stat(photo).st_mtime_ns + 5_000_000_000))
+    restore(window, qtbot, path)
+    [said] = [n for n in window.notices.notices() if "has changed on disk since it was opened" in n.text]
+    assert said.subject == path and "it is restored as it was then" in said.text
+
+
+def test_damage_painted_on_a_photo_without_a_face_is_filled_by_restore(window, qtbot, tmp_path):
+    """Damage QA: a torn landscape, or a print whose faces were not found, could not be repaired:
+    Restore was off for want of a face. With damage painted it fills that, and says so."""
+    from faceapp.gui.photo_words import photo_text
+
+    rng = np.random.default_rng(3)
+    rgb = np.clip(rng.normal(120, 10, (200, 300, 3)), 0, 255).astype(np.uint8)
+    rgb[80:84, 10:290] = 255
+    Image.fromarray(rgb).save(tmp_path / "land.png")
+    path = load(window, qtbot, tmp_path / "land.png")
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=20000)
+    assert window.session.entries[path].faces == [] and not window.actions_["restore"].isEnabled()
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(12, 82), (150, 82), (288, 82)], radius=5)
+    assert window.actions_["restore"].isEnabled()
+    assert "Restore fills the damage painted on it" in photo_text(window.session.entries[path])
+    window.actions_["restore"].trigger()
+    entry = window.session.entries[path]
+    qtbot.waitUntil(lambda: entry.result is not None and entry.composite is not None, timeout=60000)
+    assert entry.result.faces == () or len(entry.result.faces) == 0
+    assert abs(entry.composite[80:84, 20:280].astype(int).mean() - 120) < 10  # the white stroke is gone
+    assert "only its damage is filled" in gui_util.said(window)
+    assert "Damage filled" in photo_text(entry) and "(no face restored)" in photo_text(entry)

@@ -38,8 +38,9 @@ def test_a_spared_face_is_diffused_on_request_and_spared_again(window, qtbot, ph
     assert window.run_panel.preview_caption.text() == "Face 1 · kept"  # and the preview in the same words (QA)
     assert not window.gallery.more_button.isEnabled() and "Diffuse anyway first" in window.gallery.more_button.toolTip()
 
-    runs = []
+    runs, notes = [], []
     window.session.runFinished.connect(lambda p, seconds, run: runs.append((p, seconds, run)))
+    window.session.note.connect(lambda text, about: notes.append((text, about)))
     window.time_label.setText("")
     entry = _resampled(window, qtbot, path)
     face = entry.result.faces[0]
@@ -51,6 +52,8 @@ def test_a_spared_face_is_diffused_on_request_and_spared_again(window, qtbot, ph
     assert window.gallery.thumbnail_count() == 3  # three seeds, three faces to choose from
     assert button.text() == "Spare again" and "as you asked" in window.gallery._sparing_text.text()
     assert f"{path.name}: Face 1 diffused at fidelity 0.60" in said(window)  # which photo's face 1
+    # about that photo: out of sight while another is shown (workflow QA: it stayed over the next photo)
+    assert [about for text, about in notes if "diffused at fidelity" in text] == [path]
     assert window.gallery._face_combo.itemText(0) == "Face 1"
     assert not np.array_equal(gui_util.shown_after(window), kept.restored)
     assert [f.diffuse_anyway for f in entry.faces][:1] == [True]  # the photo's face keeps the request…

@@ -837,7 +837,8 @@ class MainWindow(QMainWindow):
         restored = entry is not None and entry.result is not None
         loaded = entry is not None and entry.photo is not None
         a = self.actions_
-        can_restore = loaded and bool(entry.enabled_faces()) and not self.session.restoring(self.current)
+        painted = loaded and entry.damage is not None and not entry.damage.is_empty()  # (no face: its damage filled)
+        can_restore = loaded and (bool(entry.enabled_faces()) or painted) and not self.session.restoring(self.current)
         # The keyboard on Restore or Cancel about to be disabled goes to the other first, not on to the
         # next control in the chain (screen-reader QA: Space on Restore left the keyboard on the
         # filmstrip, where the next key acted on the photo list)

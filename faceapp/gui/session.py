@@ -407,14 +407,21 @@ class Session(QObject):
             entry = self.entries.get(path)
             if entry is None or entry.photo is None or self.restoring(path):
                 continue
-            if not entry.faces:
+            painted = entry.damage is not None and not entry.damage.is_empty()
+            if not entry.enabled_faces() and painted:  # its damage is filled all the same (damage QA: a torn
+                self.note.emit(f"{path.name}: no face to restore: only its damage is filled.", path)  # landscape)
+            elif not entry.faces:
                 self.error.emit(no_face_found(path, entry.photo))  # as when it loaded
                 self._album_ended(path, restored=False, left_out=True)
                 continue
-            if not entry.enabled_faces():
+            elif not entry.enabled_faces():
                 self.info.emit(f"Every face of {path.name} is switched off: click a face's number to include it.")
                 self._album_ended(path, restored=False, left_out=True)
                 continue
+            if changed_since_read(entry.photo):  # (damage QA: restored and saved as it was, without a word)
+                self.warning.emit(f"{path.name} has changed on disk since it was opened: it is restored as it was "
+                                  "then, as the window shows it. To restore the file as it is now, remove the photo "
+                                  "and open it again.", path)
             self.queue.add(QueuedJob(
                 then(self.backend.restore_job(entry, self.prefs),
                      lambda outcome, p=path: (outcome, render(outcome.result.photo.to_srgb(outcome.composite),
@@ -946,7 +953,7 @@ class Session(QObject):
         faces = resampled.faces
         said = resample_message(resampled, position, number=lambda i: detector_index(faces[i], i) + 1,
                                 dropped_passes=dropped_passes)
-        self.info.emit(f"{path.name}: {said}")
+        self.note.emit(f"{path.name}: {said}", path)  # (workflow QA: as info, it stayed over the next photo shown)
 
     def _more_done(self, path: Path, grown: Any, position: int, count: int) -> None:
         entry = self.entries.get(path)
@@ -956,7 +963,7 @@ class Session(QObject):
         entry.state = "done"
         self.entryChanged.emit(path)
         seeds = entry.result.faces[position].seeds[-count:]
-        self.info.emit(f"Added {len(seeds)} candidates (seeds {seeds[0]}–{seeds[-1]}).")
+        self.note.emit(f"Added {len(seeds)} candidates (seeds {seeds[0]}–{seeds[-1]}).", path)
 
     # ---- export ----------------------------------------------------------------------------
     def export_job(self, paths: list[Path], *, dest: Path | None = None, folder: Path | None = None,
