@@ -192,7 +192,7 @@ def window_with_fidelity_caution(qtbot, tmp_path):
     from faceapp.core.preferences import Preferences
     from faceapp.gui.main_window import MainWindow
 
-    install_tiny_model(default_fidelity=0.8, works_down_to=0.6)
+    install_tiny_model(default_fidelity=0.8, works_down_to=0.6, sharp_faces=(5.0, 7.0))  # (a ramp: its caution says sharp faces are spared)
     store = settings_store(tmp_path)
     store.save(Preferences(model=TINY_MODEL))
     window = MainWindow(store=store)

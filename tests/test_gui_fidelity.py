@@ -133,6 +133,15 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
     # said in view too, not only in a tooltip, which the keyboard never shows (QA)
     assert control.caution_label.isVisible() and control.caution_label.text() == control.caution()
     assert "it blurs" in control.caution() and "it blurs" in control.slider.toolTip()
+    # where sharp faces are spared, it says they do not follow (workflow QA: most faces of a photo were
+    # kept while the caution read as if every one went to 0.30)
+    assert window.session.prefs.spare_sharp_faces and "barely changes are spared" in control.caution_label.text()
+    prefs = dataclasses.replace(window.session.prefs, spare_sharp_faces=False)
+    window.models.apply_preferences(prefs)
+    control.slider.setValue(70)
+    assert "it blurs" in control.caution() and "spared" not in control.caution()
+    window.models.apply_preferences(dataclasses.replace(prefs, spare_sharp_faces=True))
+    control.slider.setValue(70)
     caution = caution_colour(control.palette())
     assert control.value_label.palette().color(control.value_label.foregroundRole()) == caution
 
