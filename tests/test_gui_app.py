@@ -315,10 +315,9 @@ def test_pasted_images_get_distinct_short_names(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(session_module.time, "strftime", lambda fmt: "pasted-20260101-000000")
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
-    image = np.zeros((8, 8, 3), np.uint8)
     opened = []
-    for _ in range(3):
-        window.session.paste_image(image, on_opened=opened.append)
+    for shade in range(3):  # three pictures in one second (one pasted again opens its file: resource QA)
+        window.session.paste_image(np.full((8, 8, 3), shade, np.uint8), on_opened=opened.append)
     qtbot.waitUntil(lambda: len(opened) == 3, timeout=10000)
     names = [path.name for path in opened]
     assert names == ["pasted-20260101-000000.png", "pasted-20260101-000000_2.png", "pasted-20260101-000000_3.png"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDrag, QPixmap
@@ -70,6 +71,7 @@ class _Export:
     already_there: int = 0  # Export all: photos saved in its folder before, left as they are
     not_restored: list[Path] = field(default_factory=list)  # Export all: photos without a result to save…
     faceless: list[Path] = field(default_factory=list)  # …and those of them in which no face was found
+    results: list[Any] = field(default_factory=list)  # each photo's result as it was queued (its choices too)
 
 
 class ExportStatus(QWidget):
@@ -118,6 +120,7 @@ class ExportFlow(QObject):
         self._queue = window.session.export_queue
         self._close_when_done = False
         self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
+        self._in_flight: list[_Export] = []  # the saves queued or running
         #: the folder Export all wrote into last: its dialog starts there, and the close question names it
         self.last_export_folder: Path | None = None
         self.status = ExportStatus()
@@ -147,7 +150,7 @@ class ExportFlow(QObject):
         except ExportError as error:  # no name for it (a photo's name too long for a result's): said
             self._failed(_Export("save", [current]), error)
             return False
-        if current in self._writing:  # (review: a second Ctrl+S wrote a second, numbered copy)
+        if self._being_written(current):  # (review: a second Ctrl+S wrote a second, numbered copy)
             self._window.say(f"{current.name} is being saved.")
             return False
         if session.saved_in(current, folder):
@@ -158,6 +161,14 @@ class ExportFlow(QObject):
                 "info", "save_as", "Save as…", current))
             return False
         return self._start(_Export("save", [current]))
+
+    def _being_written(self, path: Path) -> bool:
+        """Whether a save queued or running writes ``path`` as it is now (another gallery choice since is
+        another picture, saved again)."""
+        result = self._window.session.entries[path].result
+        return result is not None and any(
+            shot == path and queued is not None and result.same_picture(queued)
+            for export in self._in_flight for shot, queued in zip(export.paths, export.results, strict=True))
 
     def unsaved(self) -> list[Path]:
         """The photos whose result is not saved as it is now, and not being saved either."""
@@ -242,7 +253,7 @@ class ExportFlow(QObject):
         restored = window.session.entries[path].result is not None
         target = window.session.saved_file(path) if restored else path
         if target is None:
-            if path in self._writing:  # (review: a second drag wrote a second, numbered copy)
+            if self._being_written(path):  # (review: a second drag wrote a second, numbered copy)
                 window.notices.info("The result is being saved: drag it out again once it is saved.")
             elif self._start(_Export("save", [path])):
                 window.notices.info("Saving the result first: drag it out again once it is saved.")
@@ -286,9 +297,12 @@ class ExportFlow(QObject):
             return False
         for path in paths:
             self._writing[path] = self._writing.get(path, 0) + 1
+        export.results = [self._window.session.entries[path].result for path in paths]
+        self._in_flight.append(export)
 
         def ended(callback):
             def call(*args):
+                self._in_flight.remove(export)
                 for path in paths:
                     self._writing[path] -= 1
                     if not self._writing[path]:

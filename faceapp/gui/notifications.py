@@ -355,7 +355,10 @@ class NotificationArea(QScrollArea):
         # bar stayed (QA: a 3-line notice shown 2.3 lines high, with a bar, under ample room).
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if content > tallest
                                         else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        height = content if content <= tallest else self._whole_banners_height(width - self._bar_width(), tallest)
+        # whole banners, up to half a line over the height made for them (else two two-line banners, a
+        # spacing over four lines, would show one: less text than before)
+        room = min(tallest + self._line_height() // 2, max(0, host.height() - 2 * _FLOAT_MARGIN))
+        height = content if content <= room else self._whole_banners_height(width - self._bar_width(), room)
         self.setGeometry(_FLOAT_MARGIN, _FLOAT_MARGIN, width, height)
         self.raise_()
         covered = _FLOAT_MARGIN + self.height() if self.isVisibleTo(host) else 0
