@@ -285,3 +285,16 @@ def test_a_packet_declaring_entities_is_not_passed_on(tmp_path, caplog, trap):
     kept = read_photo(dest).xmp or b""
     assert b"ENTITY" not in kept and b"DOCTYPE" not in kept and "declares entities" in caplog.text
     assert read_provenance(dest)["model"] == "m"  # faceapp's own packet is still written
+
+
+def test_descriptions_added_to_a_packet_are_about_what_its_own_are_about():
+    """Metadata QA: to a packet whose descriptions are about "uuid:…" (older Photoshop, Windows Photo
+    Gallery), the result's DerivedFrom was added in a description about "", another resource in RDF."""
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b"<rdf:Description rdf:about='uuid:faf5bdd5' xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\" "
+              b'xmpMM:DocumentID="xmp.did:OLD"/></rdf:RDF></x:xmpmeta>')
+    derived = xmp.as_derived(packet, "2026-12-05T12:00:00+00:00")
+    root = ElementTree.fromstring(derived)
+    abouts = {d.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+              for d in root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")}
+    assert abouts == {"uuid:faf5bdd5"} and b"DerivedFrom" in derived

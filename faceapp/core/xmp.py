@@ -57,6 +57,10 @@ def _description(namespace_prefix: str, namespace: str, body: str) -> str:
             f"{body}</rdf:Description>")
 
 
+#: The first ``rdf:about`` a packet's descriptions give (quoted as written).
+_ABOUT = re.compile(rb"<rdf:Description\b[^>]*?\srdf:about=(\"[^\"]*\"|'[^']*')")
+
+
 def _with_description(xmp: bytes | None, description: str) -> bytes | None:
     """``xmp`` with ``description`` inserted before its closing ``</rdf:RDF>`` (a new packet when
     ``xmp`` is None); None when the packet has no ``rdf:RDF`` to insert it into."""
@@ -66,7 +70,10 @@ def _with_description(xmp: bytes | None, description: str) -> bytes | None:
     if not ends:
         return None
     at = ends[-1].start()
-    return xmp[:at] + description.encode("utf-8") + xmp[at:]
+    added = description.encode("utf-8")
+    if (about := _ABOUT.search(xmp)) is not None:  # every description of the packet is about one resource
+        added = added.replace(b'rdf:about=""', b'rdf:about=' + about.group(1), 1)  # (metadata QA: a
+    return xmp[:at] + added + xmp[at:]  # packet's "uuid:…" descriptions got one about "" beside them)
 
 
 def declares_a_dtd(xmp: bytes) -> bool:
