@@ -298,3 +298,18 @@ def test_descriptions_added_to_a_packet_are_about_what_its_own_are_about():
     abouts = {d.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
               for d in root.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")}
     assert abouts == {"uuid:faf5bdd5"} and b"DerivedFrom" in derived
+
+
+def test_ids_given_as_resources_are_replaced_and_derived_from():
+    """Metadata QA: ids written as <xmpMM:DocumentID rdf:resource="…"/> (valid XMP) were kept, and the
+    result claimed to be the photo's document and instance."""
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description rdf:about="" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/">'
+              b'<xmpMM:DocumentID rdf:resource="xmp.did:RES-DOC"/><xmpMM:InstanceID rdf:resource="xmp.iid:RES-INST"/>'
+              b'</rdf:Description></rdf:RDF></x:xmpmeta>')
+    derived = xmp.as_derived(packet, "2026-12-05T12:00:00+00:00", new_id=lambda: "NEW")
+    ElementTree.fromstring(derived)
+    assert b'<xmpMM:DocumentID rdf:resource="xmp.did:NEW"/>' in derived
+    assert b'<xmpMM:InstanceID rdf:resource="xmp.iid:NEW"/>' in derived
+    assert (b"<stRef:instanceID>xmp.iid:RES-INST</stRef:instanceID><stRef:documentID>xmp.did:RES-DOC"
+            b"</stRef:documentID>") in derived

@@ -207,9 +207,12 @@ def _element(name: str) -> re.Pattern[bytes]:
 
 
 def _property(name: str) -> re.Pattern[bytes]:
-    """An XMP property's value, as an attribute (``tiff:ImageWidth="4000"``) or an element
-    (``<tiff:ImageWidth>4000</tiff:ImageWidth>``; a closing tag is not followed by a value)."""
-    return re.compile(rb"(:" + name.encode() + rb"""\s*=\s*["']|:""" + name.encode() + rb">)\s*[^\s\"'<]+")
+    """An XMP property's value, as an attribute (``tiff:ImageWidth="4000"``), an element
+    (``<tiff:ImageWidth>4000</tiff:ImageWidth>``; a closing tag is not followed by a value) or a
+    resource (``<xmpMM:DocumentID rdf:resource="xmp.did:…"/>``: metadata QA, such ids were kept)."""
+    named = name.encode()
+    return re.compile(rb"(:" + named + rb"""\s*=\s*["']|:""" + named + rb">|:" + named
+                      + rb"""\s+rdf:resource\s*=\s*["'])\s*[^\s\"'<]+""")
 
 
 #: The pixel sizes an XMP packet may state (tiff: and exif: namespaces), by axis (0: x, 1: y).
@@ -470,4 +473,6 @@ def _first_value(root: ElementTree.Element, namespace: str, name: str) -> str | 
         child = description.find(key)
         if child is not None and (child.text or "").strip():
             return child.text.strip()
+        if child is not None and child.get("{" + _RDF + "}resource"):
+            return child.get("{" + _RDF + "}resource")
     return None
