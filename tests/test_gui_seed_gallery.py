@@ -93,6 +93,7 @@ def test_a_face_restored_at_fidelity_one_says_its_seeds_are_alike_and_offers_no_
     higher = SimpleNamespace(text="sampled at fidelity 0.80 instead of 0.50", diffuse=True, asked=0.5, kept=False)
     gallery.set_faces([sampled, spared], current=1, sparing=[higher, line])  # (workflow QA: "spared" hid its seeds differ)
     assert gallery._face_combo.itemText(0) == "Face 1 · at 0.80"
+    gallery.set_faces([sampled, spared], current=1, sparing=[None, line])
     assert not gallery._alike.isVisible() and gallery._sparing_text.text() == line.text  # spared: its own line…
     assert gallery.diffuse_button.isVisible() and gallery.diffuse_button.text() == "Diffuse anyway"  # …and its way out
     with qtbot.waitSignal(gallery.diffuseRequested) as asked:

@@ -42,8 +42,8 @@ def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str
     box.setDefaultButton(cancel_button if save_loses_some or save_button is None else save_button)
     focused = QApplication.focusWidget()
     box.exec()
-    window = parent.window()
-    if window.isVisible():  # (workflow QA: after Cancel, with no window manager to hand the keyboard
+    window = parent.window() if parent is not None else None
+    if window is not None and window.isVisible():  # (workflow QA: after Cancel, with no window manager to hand the keyboard
         window.activateWindow()  # back, Ctrl+Page Down and every other key went nowhere)
         if focused is not None and window.isAncestorOf(focused) and focused.isVisible():
             focused.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
