@@ -572,3 +572,18 @@ def test_notices_floating_over_a_small_photo_show_whole_banners_not_half_a_line(
     assert bar.maximum() > 0 and bar.value() == bar.maximum()  # more than fits: scrolled to the newest
     assert bar.value() in [b.geometry().top() for b in shown]  # the top one whole
     assert area.viewport().height() >= shown[-1].height()
+
+
+def test_a_recent_entry_whose_name_is_too_long_leaves_the_menu_and_file_open_working(qtbot, tmp_path):
+    """Sceptic QA: such an entry (a hand-edited settings file, a name counted longer elsewhere) made
+    File ▸ Open recent empty, Clear Menu too, and File ▸ Open raise before its dialog."""
+    store = gui_util.settings_store(tmp_path)
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"")
+    store._settings.setValue("recent/files", [str(tmp_path / ("x" * 300 + ".jpg")), str(photo)])
+    window = MainWindow(store=store)
+    qtbot.addWidget(window)
+    window._fill_recent()
+    shown = [action.text() for action in window.recent_menu.actions() if action.text()]
+    assert len([text for text in shown if "a.jpg" in text or "xxx" in text]) == 2 and any("Clear" in t for t in shown)
+    assert window.start_folder() == str(tmp_path)

@@ -50,7 +50,7 @@ from faceapp.core.pathtext import path_text
 from faceapp.core.photo_io import check_image_size
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
-from faceapp.core.photo_inputs import no_photos_text, recent_entries
+from faceapp.core.photo_inputs import is_folder, no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import counted, duration, listed, percent
 from faceapp.gui.backend import CoreBackend
@@ -319,8 +319,8 @@ class MainWindow(QMainWindow):
         if self.current is not None:
             return str(self.current.parent)
         for recent in self.store.recent_files():
-            folder = recent if recent.is_dir() else recent.parent
-            if folder.is_dir():
+            folder = recent if is_folder(recent) else recent.parent  # (sceptic QA: a name too long raised)
+            if is_folder(folder):
                 return str(folder)
         return str(Path.home())
 
@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
             return
         entry = self.session.entries.get(self.current)
         folder = ((entry.saved_to if entry is not None else None) or self.current).parent
-        if not folder.is_dir():  # (fault QA: the file manager was sent to a folder deleted since)
+        if not is_folder(folder):  # (fault QA: the file manager was sent to a folder deleted since)
             self.notices.show_notice(Notice(f"{path_text(folder)} is no longer there (moved, renamed or deleted).",
                                             "warning"))
             return
@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
         metrics = self.recent_menu.fontMetrics()
         widest = metrics.averageCharWidth() * 90  # (about 90 characters)
         for path in self.store.recent_files():
-            folder = path.is_dir()  # said as a folder (a photo's menu entry has no icon)
+            folder = is_folder(path)  # said as a folder (a photo's menu entry has no icon; a name too long is not one)
             shown = metrics.elidedText(path_text(path) + (os.sep if folder else ""), Qt.TextElideMode.ElideMiddle,
                                        widest)
             action = self.recent_menu.addAction(shown.replace("&", "&&"), lambda p=path: self._open_recent(p))
