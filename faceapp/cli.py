@@ -370,6 +370,7 @@ class _Restorer:
         fmt = format_for(self.destinations(path, relative)[0])
         too_small = 0
         mask_file = mask_for(self.args.mask, path, relative)
+        faceless_note = None  # no face to restore, but damage to fill: said once the mask is known to mark some
         if self.args.aligned:
             faces = []
             self._check_crop_holds_its_face(photo, path)
@@ -380,9 +381,9 @@ class _Restorer:
             faces, too_small = found.faces, found.too_small
             if not any(f.enabled for f in faces) and mask_file is not None:  # its damage is filled all the same
                 # (damage QA: a torn landscape, or a print whose faces were not found, could not be repaired)
-                say_note(f"{path_text(path)}: no face found: only its damage is filled." if not too_small else
-                         f"{path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}; only "
-                         "its damage is filled.")
+                faceless_note = (f"{path_text(path)}: no face found: only its damage is filled." if not too_small else
+                                 f"{path_text(path)}: {application.too_small_message(found, setting='--min-face-size')}"
+                                 "; only its damage is filled.")
             elif not any(f.enabled for f in faces) and too_small:
                 raise NoFaceFoundError(
                     f"{path}: no face found at least {found.min_size:g} px across: "
@@ -428,6 +429,11 @@ class _Restorer:
         if damage is not None:  # again with its fill (the model is loaded by now, and kept for the next photo)
             application.check_restore_memory(photo, faces, self.prefs, fmt, name=path_text(path), eight_bit_setting="--8-bit",
                                              limit=self.memory_limit, aligned=self.args.aligned, damage=damage.photo)
+        if faceless_note is not None and (damage is None or not damage.photo.any()):  # (sceptic QA: "restored",
+            raise NoFaceFoundError(f"{path}: no face found, and its damage mask {mask_file.name} marks no pixel as "  # a copy)
+                                   "damaged: nothing to restore. White, or any light colour, marks damage.")
+        if faceless_note is not None:
+            say_note(faceless_note)
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
                                                            mask_file.name, crop=damage.crop is not None)) is not None:
             say_note(f"{path_text(path)}: {warning}")

@@ -329,3 +329,8 @@ def test_a_photo_without_a_face_has_its_damage_filled_when_a_mask_is_given(engin
     assert abs(restored[mask > 0].mean() - 120) < 10  # the white stroke is gone
     code, _, err = run(capsys, "restore", tmp_path / "land.png", "-o", tmp_path / "out2", "--no-progress")
     assert code == 1 and "no face found" in err  # without its mask: nothing to do, as before
+    Image.fromarray((mask > 0).astype(np.uint8) * 50).save(tmp_path / "faint.png")  # a mask marking nothing (sceptic QA)
+    code, _, err = run(capsys, "restore", tmp_path / "land.png", "--mask", tmp_path / "faint.png", "-o", tmp_path / "out3",
+                       "--no-progress")
+    assert code == 1 and "no face found, and its damage mask faint.png marks no pixel as damaged" in err
+    assert "only its damage is filled" not in err and not (tmp_path / "out3").exists()

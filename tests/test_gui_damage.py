@@ -486,3 +486,6 @@ def test_damage_painted_on_a_photo_without_a_face_is_filled_by_restore(window, q
     assert abs(entry.composite[80:84, 20:280].astype(int).mean() - 120) < 10  # the white stroke is gone
     assert "only its damage is filled" in gui_util.said(window)
     assert "Damage filled" in photo_text(entry) and "(no face restored)" in photo_text(entry)
+    window.actions_["undo_damage"].trigger()  # every stroke taken back: Restore has nothing to do (sceptic QA)
+    assert not window.actions_["restore"].isEnabled() and "press Restore" not in photo_text(entry)
+    assert "was taken back since: the result shown still has it filled" in photo_text(entry)

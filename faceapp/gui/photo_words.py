@@ -86,8 +86,10 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
     painted = entry.damage is not None and not entry.damage.is_empty()
     if not entry.enabled_faces() and entry.result is not None and not entry.result.faces:  # its damage only: filled
         text = f"{name}\nDamage filled" + (f" in {duration(entry.run_seconds)}" if entry.run_seconds is not None else "")
-        text += " (no face restored)." + ("\nDamage changed since: press Restore to fill it as painted now."
-                                          if entry.outdated else "")
+        text += " (no face restored)."
+        if entry.outdated:  # (sceptic QA: "press Restore" with Restore off, every stroke taken back)
+            text += ("\nDamage changed since: press Restore to fill it as painted now." if painted else
+                     "\nThe damage painted was taken back since: the result shown still has it filled.")
     elif not entry.enabled_faces() and painted:
         text = (f"No face to restore in {name}: Restore fills the damage painted on it. To restore a face too, draw "
                 "a box around it (Edit ▸ Draw face box) or switch it on by its number.")
