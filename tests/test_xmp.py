@@ -313,3 +313,21 @@ def test_ids_given_as_resources_are_replaced_and_derived_from():
     assert b'<xmpMM:InstanceID rdf:resource="xmp.iid:NEW"/>' in derived
     assert (b"<stRef:instanceID>xmp.iid:RES-INST</stRef:instanceID><stRef:documentID>xmp.did:RES-DOC"
             b"</stRef:documentID>") in derived
+
+
+def test_a_photos_padding_goes_before_what_faceapp_adds_to_its_xmp(tmp_path):
+    """Sceptic QA: a JPEG whose XMP was 64 KB, nearly all padding, gave a result with the photo's own
+    packet, its document ids as they were: the padding goes, and the result is a new document."""
+    packet = (b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+              b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+              b'xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/" xmpMM:DocumentID="xmp.did:ORIG"/></rdf:RDF></x:xmpmeta>')
+    padded = packet + b"\n" + b" " * (65_400 - len(packet)) + b'<?xpacket end="w"?>'
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "big.jpg", xmp=padded)
+    photo = read_photo(tmp_path / "big.jpg")
+    dest = export_photo(np.asarray(photo.rgb), None, photo, tmp_path / "out.jpg", provenance={"model": "m"})
+    written = read_photo(dest).xmp
+    assert b'xmpMM:DocumentID="xmp.did:ORIG"' not in written and b"xmp.did:ORIG</stRef:documentID>" in written
+    assert read_provenance(dest)["model"] == "m"
+    small = export_photo(np.asarray(photo.rgb), None, read_photo(tmp_path / "big.jpg"), tmp_path / "out.png",
+                         provenance={"model": "m"})
+    assert len(read_photo(small).xmp) > 60_000  # (a PNG has room: its padding kept)

@@ -744,14 +744,18 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
 
 def _fitting_jpeg_xmp(name: str, *packets: bytes | None) -> bytes | None:
     """The first of ``packets`` (the result's XMP, then it without the provenance, then the photo's
-    own as a derived document, then as it was) that fits a JPEG's XMP segment, saying what was left out; None when none fits (the
+    own as a derived document, then as it was), each without its padding where that is too long, that fits a JPEG's XMP segment, saying what was left out; None when none fits (the
     photo's own packet too long: left out, as before)."""
     full = packets[0]
-    for packet in packets:
+    for kept, packet in enumerate(packets):
+        if packet is not None and len(packet) > _JPEG_MAX_XMP_BYTES:  # its padding goes first (sceptic QA: a
+            packet = xmp_packets.without_padding(packet)                # photo's 64 KB of it kept the photo's ids)
         if packet is None or len(packet) <= _JPEG_MAX_XMP_BYTES:
-            if packet is not full:
+            if kept:
                 log.warning("XMP of %s would be %d bytes, too long for JPEG: %s", name, len(full or b""),
-                            "the photo's own is kept, without what faceapp adds to it" if packet else "it is left out")
+                            ("the photo's own is kept, without what faceapp adds to it"
+                             + (", not marked as a new document derived from the photo" if kept == len(packets) - 1
+                                else "")) if packet else "it is left out")
             return packet
     return None
 

@@ -76,6 +76,16 @@ def _with_description(xmp: bytes | None, description: str) -> bytes | None:
     return xmp[:at] + added + xmp[at:]  # packet's "uuid:…" descriptions got one about "" beside them)
 
 
+#: A packet's padding: the whitespace XMP writers leave before its end, for edits in place.
+_PADDING = re.compile(rb"(</x:xmpmeta>)[ \t\r\n]{2,}(<\?xpacket end=)")
+
+
+def without_padding(xmp: bytes) -> bytes:
+    """``xmp`` without the whitespace padding before its ``<?xpacket end`` (XMP lets a writer resize
+    it): a JPEG segment that could not hold a packet with its padding may hold it without."""
+    return _PADDING.sub(rb"\1\n\2", xmp, count=1)
+
+
 def declares_a_dtd(xmp: bytes) -> bool:
     """Whether the packet declares a document type or entities, which XMP packets never do: a
     billion-laughs or external entity (``file:///etc/passwd``) aimed at the program that reads the
