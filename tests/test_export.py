@@ -1211,3 +1211,18 @@ def test_looking_at_a_large_results_header_prints_no_pillow_warning(tmp_path, mo
         warnings.simplefilter("error")
         assert read_provenance(written)["model"] == "m"
         assert is_faceapp_output(written)
+
+
+def test_a_pngs_comment_goes_into_a_jpeg_results_comment(tmp_path):
+    """Metadata QA: a PNG's Comment chunk ("Kommentar ü") was lost when its result was a JPEG,
+    which has a place of its own for it."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("Comment", "Kommentar ü")
+    Image.new("RGB", (30, 20), (90, 60, 30)).save(tmp_path / "scan.png", pnginfo=info)
+    photo = read_photo(tmp_path / "scan.png")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        assert out.info.get("comment") == "Kommentar ü".encode("utf-8")
+    assert read_provenance(dest) == PROVENANCE

@@ -13,7 +13,7 @@ the EXIF block and the XMP packet (orientation reset to 1, the pixel size the re
 every format, inside the TIFF tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF
 density, PNG's pHYs, TIFF's resolution tags, the EXIF's and the XMP's; multiplied by the upscale factor, so the print size stays the
 same), PNG to PNG the text chunks (Title, Author, …) and the gAMA, cHRM and sRGB chunks, a JPEG's comment (into a JPEG's COM segment
-or a PNG's Comment chunk) and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
+or a PNG's Comment chunk) and a PNG's Comment chunk into a JPEG's COM segment and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
 photo is not). Text chunks and an IPTC record that the result's format has no place for are stated
 in its XMP as Dublin Core, beside what the photo's XMP states (:mod:`faceapp.core.xmp`). The
@@ -584,6 +584,12 @@ def _writer(fmt: str, pixels: np.ndarray, alpha: np.ndarray | None, meta: _Resul
                             lossless=photo is not None and photo.webp_lossless)
     if fmt == "JPEG" and photo is not None and photo.comment:
         options["comment"] = photo.comment  # the photo's COM segment, which fits one as it did there
+    elif fmt == "JPEG" and photo is not None and (png_comment := (photo.png_text or {}).get("Comment")):
+        comment = png_comment.encode("utf-8")  # a PNG's Comment chunk: a JPEG's own place for it (metadata QA: lost)
+        if len(comment) <= _JPEG_MAX_COMMENT_BYTES:
+            options["comment"] = comment
+        else:
+            log.warning("Comment of %s is %d bytes, too long for a JPEG comment: it is left out", name, len(comment))
     iptc = photo.iptc if fmt == "JPEG" and photo is not None else None
     if iptc and len(iptc) > MAX_IPTC_BYTES:
         log.warning("IPTC record of %s is %d bytes, too long for one JPEG segment: it is left out", name, len(iptc))
@@ -740,6 +746,10 @@ def _png_text(photo: Photo | None, provenance: dict[str, Any] | None) -> dict[st
     if provenance is not None:
         text[PROVENANCE_KEY] = json.dumps(provenance, ensure_ascii=True)  # a file name that is not UTF-8 too
     return text
+
+
+#: What one JPEG COM segment holds (its length field counts itself).
+_JPEG_MAX_COMMENT_BYTES = 65_533
 
 
 def _fitting_jpeg_xmp(name: str, *packets: bytes | None) -> bytes | None:
