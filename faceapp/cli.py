@@ -39,7 +39,7 @@ from faceapp.core import application
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import (
     Cancelled, DetectorUnavailableError, ExportError, FaceappError, FaceGeometryError, ImageError, ModelError,
-    ModelNotFoundError, NoFaceFoundError,
+    MaskError, ModelNotFoundError, NoFaceFoundError,
 )
 from faceapp.core.export import (
     EXTENSIONS,
@@ -897,7 +897,9 @@ def run_restore(args: argparse.Namespace) -> int:
                     fail(plain_text(str(exc)), exc.kind)
                     # the line names its photo, as most messages do themselves (QA: a mask of the wrong size,
                     # a result's name too long: only the other file was named); not one that stops the batch
-                    named = _is_fatal(exc) or path.name in str(exc) or path_text(path.name) in str(exc)
+                    # (a mask's message names the mask, which may share the photo's name: batch QA)
+                    named = _is_fatal(exc) or (not isinstance(exc, MaskError)
+                                               and (path.name in str(exc) or path_text(path.name) in str(exc)))
                     bar.write(f"error: {said}" if named else f"error: {path_text(path)}: {said}", file=sys.stderr)
                     if _stops_batch(exc, args):
                         break

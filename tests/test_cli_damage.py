@@ -334,3 +334,18 @@ def test_a_photo_without_a_face_has_its_damage_filled_when_a_mask_is_given(engin
                        "--no-progress")
     assert code == 1 and "no face found, and its damage mask faint.png marks no pixel as damaged" in err
     assert "only its damage is filled" not in err and not (tmp_path / "out3").exists()
+
+
+def test_a_wrong_sized_mask_named_like_its_photo_is_said_with_the_photos_path(engine, capsys, tmp_path):
+    """Batch QA: "error: damage mask land5.png is 160×120; …" did not say which land5.png of a nested
+    archive failed (the mask's name, the photo's too, passed for the photo's), and offered an aligned
+    face crop's size for a photo without a face."""
+    (tmp_path / "album" / "hills").mkdir(parents=True)
+    (tmp_path / "masks" / "hills").mkdir(parents=True)
+    Image.fromarray(np.full((240, 320, 3), 120, np.uint8)).save(tmp_path / "album" / "hills" / "land5.png")
+    Image.fromarray(np.zeros((120, 160), np.uint8)).save(tmp_path / "masks" / "hills" / "land5.png")
+    code, _, err = run(capsys, "restore", tmp_path / "album", "-r", "--mask", tmp_path / "masks", "-o", tmp_path / "out",
+                       "--no-progress")
+    line = next(line for line in err.splitlines() if line.startswith("error:"))
+    assert line.startswith(f"error: {tmp_path / 'album' / 'hills' / 'land5.png'}: damage mask land5.png is 160×120")
+    assert "aligned face crop" not in line and code == 1

@@ -640,7 +640,8 @@ def read_damage(path: Path, photo: Photo, faces: Sequence[Face], engine: Engine,
     The file is as large as the photo, or as the engine's aligned face crop: then it belongs to the
     photo itself with ``aligned``, else to the one face restored (several faces: :class:`MaskError`).
     """
-    mask, covers = read_mask(path, width=photo.width, height=photo.height, crop_size=engine.face_size)
+    a_face = aligned or any(f.enabled for f in faces)  # (batch QA: a crop's size offered for a faceless photo)
+    mask, covers = read_mask(path, width=photo.width, height=photo.height, crop_size=engine.face_size if a_face else None)
     if covers == "photo":
         return DamageMask(mask)
     if aligned:

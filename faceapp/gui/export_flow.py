@@ -119,7 +119,6 @@ class ExportFlow(QObject):
         self._window = window
         self._queue = window.session.export_queue
         self._close_when_done = False
-        self._writing: dict[Path, int] = {}  # photos in a queued or running save (a count of their jobs)
         self._in_flight: list[_Export] = []  # the saves queued or running
         #: the folder Export all wrote into last: its dialog starts there, and the close question names it
         self.last_export_folder: Path | None = None
@@ -172,7 +171,8 @@ class ExportFlow(QObject):
 
     def unsaved(self) -> list[Path]:
         """The photos whose result is not saved as it is now, and not being saved either."""
-        return [path for path in self._window.session.unsaved() if path not in self._writing]
+        writing = {path for export in self._in_flight for path in export.paths}
+        return [path for path in self._window.session.unsaved() if path not in writing]
 
     def save_unsaved(self, leaving: frozenset[Path] | set[Path] = frozenset()) -> bool:
         """Save every photo whose result is not saved (nor being saved), each next to its original,
@@ -295,18 +295,12 @@ class ExportFlow(QObject):
         except ExportError as error:
             self._failed(export, error)
             return False
-        for path in paths:
-            self._writing[path] = self._writing.get(path, 0) + 1
         export.results = [self._window.session.entries[path].result for path in paths]
         self._in_flight.append(export)
 
         def ended(callback):
             def call(*args):
                 self._in_flight.remove(export)
-                for path in paths:
-                    self._writing[path] -= 1
-                    if not self._writing[path]:
-                        del self._writing[path]
                 callback(*args)
             return call
 
