@@ -124,3 +124,15 @@ def test_a_saved_mask_never_replaces_its_photo_and_is_left_out_of_the_photos(tmp
     assert written == tmp_path / "scan_mask.png" and looks_like_mask(written)
     assert list_photos(tmp_path).photos == (photo,) and written in list_photos(tmp_path).earlier_results
     assert write_mask(mask, written, photo=photo, overwrite=True) == written  # its own mask: replaced
+
+
+def test_a_mask_whose_suffix_is_in_capitals_is_found(tmp_path):
+    """Batch QA: land1.PNG in the mask folder (a camera's or Windows' spelling) was not found: the
+    photo was left unrepaired, "no face found", without a word about the mask."""
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir(), masks.mkdir()
+    photo = _photo(photos / "land1.png")
+    mask = _mask(masks / "land1.PNG")
+    assert match_mask(masks, photo).mask == mask
+    named = _mask(photos / "old_mask.JPG")
+    assert match_mask(photos, _photo(photos / "old.jpg")).mask == named

@@ -92,8 +92,9 @@ def _judged_share(path: str, _mtime_ns: int, _size: int) -> float | None:
 
 def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
     """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``, its name in any
-    Unicode form (unicode QA: a photo's name decomposed, as a Mac writes it, and its mask's composed)."""
-    for suffix in MASK_SUFFIXES:
+    Unicode form (unicode QA: a photo's name decomposed, as a Mac writes it, and its mask's composed),
+    the suffix in either case (batch QA: ``land1.PNG``, as a camera or Windows names it, was not found)."""
+    for suffix in dict.fromkeys(form for suffix in MASK_SUFFIXES for form in (suffix, suffix.upper())):
         for spelt in name_forms(stem):
             candidate = folder / f"{spelt}{suffix}"
             if candidate.is_file() and file_key(candidate) != file_key(besides):
