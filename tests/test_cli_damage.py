@@ -349,3 +349,20 @@ def test_a_wrong_sized_mask_named_like_its_photo_is_said_with_the_photos_path(en
     line = next(line for line in err.splitlines() if line.startswith("error:"))
     assert line.startswith(f"error: {tmp_path / 'album' / 'hills' / 'land5.png'}: damage mask land5.png is 160×120")
     assert "aligned face crop" not in line and code == 1
+
+
+def test_a_mask_folder_inside_the_album_gives_no_photos(engine, capsys, tmp_path):
+    """Batch QA: with album/masks/ given as --mask, its masks that matched no photo were restored as
+    photos, each told "give its folder with --mask", and counted among the photos without a mask."""
+    album = tmp_path / "album"
+    (album / "masks").mkdir(parents=True)
+    for name in ("land1.png", "land3.png"):
+        Image.fromarray(np.full((120, 160, 3), 120, np.uint8)).save(album / name)
+    scratch = np.zeros((120, 160), np.uint8)
+    scratch[60:63, 10:150] = 255
+    for name in ("land1.png", "land9_mask.png", "Land3.png"):
+        Image.fromarray(scratch).save(album / "masks" / name)
+    code, out, err = run(capsys, "restore", album, "-r", "--mask", album / "masks", "-o", tmp_path / "out", "--json",
+                         "--no-progress")
+    inputs = sorted(record["input"].rsplit("/", 1)[-1] for record in json.loads(out)["results"])
+    assert inputs == ["land1.png", "land3.png"] and "give its folder or file with --mask" not in err

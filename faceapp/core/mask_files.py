@@ -154,12 +154,16 @@ class PhotosAndMasks:
 
 def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> PhotosAndMasks:
     """``inputs`` (path, path relative to its input folder) less the files ``--mask`` uses as the
-    masks of other inputs: masks kept beside their photos are not photos to restore."""
+    masks of other inputs: masks kept beside their photos are not photos to restore; nor is any file
+    inside a folder of masks of its own kept within an input folder (batch QA: ``album/masks/`` given
+    with ``--mask``, its masks without a photo were restored as photos, "give its folder with --mask")."""
     if option is None:
         return PhotosAndMasks(list(inputs))
+    in_mask_folder = [(path, relative) for path, relative in inputs if _inside_a_mask_folder(option, path, relative)]
+    inputs = [item for item in inputs if item not in in_mask_folder]
     matches = [(path, match_mask(option, path, relative)) for path, relative in inputs]
     masks = {file_key(m.mask) for _, m in matches if m.mask is not None}
-    result = PhotosAndMasks()
+    result = PhotosAndMasks(masks=len(in_mask_folder))
     pairs: list[set[object]] = []  # the unclear pairs said, each once however its files are spelt
     for (path, relative), (_, match) in zip(inputs, matches):
         if file_key(path) in masks:
@@ -173,6 +177,18 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
             pairs.append(pair)
             result.unclear.append((path, match.unclear))
     return result
+
+
+def _inside_a_mask_folder(option: Path, path: Path, relative: Path) -> bool:
+    """Whether ``path`` (``relative`` to its input folder) lies in the folder of masks ``option``,
+    which is not that input folder itself (where masks beside their photos are matched one by one)."""
+    if not option.is_dir():
+        return False
+    root = Path(*path.parts[:len(path.parts) - len(relative.parts)]) if relative.parts else path.parent
+    masks, top = os.path.realpath(option), os.path.realpath(root)
+    if masks == top:
+        return False
+    return os.path.commonpath([masks, os.path.realpath(path)]) == masks
 
 
 def near_miss(option: Path, photo: Path, relative: Path | None = None, *, others: set[str] = frozenset()) -> Path | None:
