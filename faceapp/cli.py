@@ -873,8 +873,10 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_json(path), "status": "skipped",
                                     "outputs": [path_json(name) for name in existing]})
-                    if changed := application.settings_changed_since(existing[0], restorer.resolved_prefs(),
-                                                                  sparing_matters=restorer.model_spares()):
+                    changed = application.settings_changed_since(existing[0], restorer.resolved_prefs(),
+                                                                 sparing_matters=restorer.model_spares())
+                    changed += application.damage_changed_since(existing[0], mask_for(args.mask, path, relative))
+                    if changed:
                         records[-1]["made_with_other_settings"] = changed
                         other_settings += 1
                         if other_settings == 1:  # the rest: counted at the end

@@ -366,3 +366,18 @@ def test_a_mask_folder_inside_the_album_gives_no_photos(engine, capsys, tmp_path
                          "--no-progress")
     inputs = sorted(record["input"].rsplit("/", 1)[-1] for record in json.loads(out)["results"])
     assert inputs == ["land1.png", "land3.png"] and "give its folder or file with --mask" not in err
+
+
+def test_a_resumed_batch_says_when_a_mask_was_added_since_a_photo_was_restored(engine, damaged, capsys, tmp_path):
+    """Batch QA: a mask added to the mask folder after its photo was restored: --skip-existing skipped
+    the photo without a word, its result left unrepaired."""
+    photo, mask_file, _ = damaged
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    argv = ["restore", photo.parent, "--mask", masks, "-o", tmp_path / "out", "--skip-existing", "--json", "--no-progress"]
+    assert run(capsys, *argv)[0] == 0
+    shutil.copy(mask_file, masks / "old.png")
+    code, out, err = run(capsys, *argv)
+    [record] = json.loads(out)["results"]
+    assert record["status"] == "skipped" and "no damage mask, now old.png" in record["made_with_other_settings"]
+    assert "no damage mask, now old.png): --overwrite restores it again" in err

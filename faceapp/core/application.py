@@ -816,6 +816,23 @@ def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matte
         return []
 
 
+def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]:
+    """Whether a damage mask is given now (``mask_file``) where the restore that wrote
+    ``result_file`` had none, or the other way round, as a phrase for :func:`settings_changed_since`'s
+    list (batch QA: a mask added to the mask folder after the photo was restored was skipped without
+    a word, the result left unrepaired). A mask changed since is not told (it would be read for each
+    result skipped)."""
+    try:
+        had = bool((export.read_provenance(result_file) or {}).get("damage"))
+    except (TypeError, ValueError, AttributeError):
+        return []
+    if mask_file is not None and not had:
+        return [f"no damage mask, now {mask_file.name}"]
+    if mask_file is None and had:
+        return ["a damage mask, now none"]
+    return []
+
+
 def _file_changed(result_file: Path, now: Preferences) -> list[str]:
     """What of ``now`` the result file shows it was written otherwise (QA: --8-bit and --quality 80
     on a resumed batch kept 16-bit and quality-95 results without a word)."""
