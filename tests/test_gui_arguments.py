@@ -83,3 +83,6 @@ def test_a_name_longer_than_the_system_takes_is_a_photo_whose_load_says_so(tmp_p
     monkeypatch.chdir(tmp_path)
     long = "x" * 300 + ".jpg"
     assert parse_arguments(["--self-test", long]).photos == [Path(long)]
+    from faceapp.gui.app import without_qt_options  # (review: Qt's options were looked for first, and raised)
+
+    assert without_qt_options(["-" + long]) == ["-" + long]

@@ -184,7 +184,7 @@ def _split_qt_options(args: list[str]) -> tuple[list[str], list[str]]:
         if arg == "--":
             return kept + args[index:], qt
         name, has_value = arg.lstrip("-").partition("=")[::2], "=" in arg
-        if arg.startswith("-") and not Path(arg).exists() and name[0] in _QT_OPTIONS_WITH_VALUE | _QT_FLAGS:
+        if arg.startswith("-") and not os.path.lexists(arg) and name[0] in _QT_OPTIONS_WITH_VALUE | _QT_FLAGS:
             skip = name[0] in _QT_OPTIONS_WITH_VALUE and not has_value
             qt.append(arg)
             continue
