@@ -430,8 +430,10 @@ class _Restorer:
             application.check_restore_memory(photo, faces, self.prefs, fmt, name=path_text(path), eight_bit_setting="--8-bit",
                                              limit=self.memory_limit, aligned=self.args.aligned, damage=damage.photo)
         if faceless_note is not None and (damage is None or not damage.photo.any()):  # (sceptic QA: "restored",
-            raise NoFaceFoundError(f"{path}: no face found, and its damage mask {mask_file.name} marks no pixel as "  # a copy)
-                                   "damaged: nothing to restore. White, or any light colour, marks damage.")
+            small = (f" at least {self.prefs.min_face_size:g} px across (lower --min-face-size to restore smaller ones)"
+                     if too_small else "")
+            raise NoFaceFoundError(f"{path}: no face found{small}, and its damage mask {mask_file.name} marks no pixel as "
+                                   "damaged: nothing to restore. White, or any light colour, marks damage.")  # (a copy)
         if faceless_note is not None:
             say_note(faceless_note)
         if damage is not None and (warning := mask_warning(damage.photo if damage.crop is None else damage.crop,
@@ -629,8 +631,8 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     and which pairs could each be the other's mask."""
     sorted_out = separate_masks(inputs, option)
     if sorted_out.masks:
-        what = ("1 file used as a damage mask is" if sorted_out.masks == 1
-                else f"{sorted_out.masks} files used as damage masks are")
+        what = ("1 damage mask (or file in the folder of masks) is" if sorted_out.masks == 1
+                else f"{sorted_out.masks} damage masks (or files in the folder of masks) are")
         say_note(f"{what} not restored.")
     if sorted_out.without_mask:
         stems = {photo.stem for photo, _ in sorted_out.photos}

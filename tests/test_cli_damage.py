@@ -381,3 +381,17 @@ def test_a_resumed_batch_says_when_a_mask_was_added_since_a_photo_was_restored(e
     [record] = json.loads(out)["results"]
     assert record["status"] == "skipped" and "no damage mask, now old.png" in record["made_with_other_settings"]
     assert "no damage mask, now old.png): --overwrite restores it again" in err
+
+
+def test_a_resumed_batch_takes_a_mask_that_marks_nothing_for_none(engine, damaged, capsys, tmp_path):
+    """Review: a black mask (a clean photo's, in a folder of one mask per photo) gives a result with no
+    damage recorded, and every resumed run said "no damage mask, now old.png" of it."""
+    photo, _, mask = damaged
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    Image.fromarray(np.zeros_like(mask)).save(masks / "old.png")
+    argv = ["restore", photo.parent, "--mask", masks, "-o", tmp_path / "out", "--skip-existing", "--json", "--no-progress"]
+    assert run(capsys, *argv)[0] == 0
+    code, out, err = run(capsys, *argv)
+    [record] = json.loads(out)["results"]
+    assert record["status"] == "skipped" and "no damage mask" not in " ".join(record.get("made_with_other_settings") or [])

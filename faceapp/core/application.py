@@ -27,7 +27,7 @@ import numpy as np
 
 from faceapp import paths
 from faceapp.core import export, sixteen_bit
-from faceapp.core.damage import covered_features, fill_peak_bytes, mask_to_photo, read_mask
+from faceapp.core.damage import covered_features, fill_peak_bytes, marks_damage, mask_to_photo, read_mask
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, MaskError
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
@@ -820,13 +820,13 @@ def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]
     """Whether a damage mask is given now (``mask_file``) where the restore that wrote
     ``result_file`` had none, or the other way round, as a phrase for :func:`settings_changed_since`'s
     list (batch QA: a mask added to the mask folder after the photo was restored was skipped without
-    a word, the result left unrepaired). A mask changed since is not told (it would be read for each
-    result skipped)."""
+    a word, the result left unrepaired). A mask that marks nothing is as none (no result records
+    one). A mask changed since is not told (it would be read for each result skipped)."""
     try:
         had = bool((export.read_provenance(result_file) or {}).get("damage"))
     except (TypeError, ValueError, AttributeError):
         return []
-    if mask_file is not None and not had:
+    if mask_file is not None and not had and marks_damage(mask_file):  # (one marking nothing: as none, review)
         return [f"no damage mask, now {mask_file.name}"]
     if mask_file is None and had:
         return ["a damage mask, now none"]

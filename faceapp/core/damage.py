@@ -67,9 +67,7 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
         image = read_photo(path)
     except ImageError as exc:
         raise MaskError(f"damage mask {exc}") from exc
-    damaged = image.rgb.max(axis=2) >= MASK_THRESHOLD
-    if image.alpha is not None:
-        damaged &= image.alpha >= MASK_THRESHOLD
+    damaged = _damaged(image)
     if damaged.all():
         raise MaskError(f"damage mask {path.name} marks every pixel as damaged, so nothing of the photo would be "
                         "kept. White marks damage and black what to keep: is the mask inverted?")
@@ -86,6 +84,23 @@ def read_mask(path: str | Path, *, width: int, height: int, crop_size: int | Non
     fits = f"{width}×{height} (the photo)" + (f" or {crop_size}×{crop_size} (an aligned face crop)" if crop_size else "")
     hint = " It looks turned a quarter: check its orientation." if size == (height, width) else ""
     raise MaskError(f"damage mask {path.name} is {size[0]}×{size[1]}; it must be {fits}.{hint}")
+
+
+def _damaged(image) -> np.ndarray:
+    """The pixels a mask file read as a photo marks as damaged: its brightest channel and its
+    opacity :data:`MASK_THRESHOLD` or more."""
+    damaged = image.rgb.max(axis=2) >= MASK_THRESHOLD
+    if image.alpha is not None:
+        damaged &= image.alpha >= MASK_THRESHOLD
+    return damaged
+
+
+def marks_damage(path: str | Path) -> bool:
+    """Whether the mask file ``path`` marks any pixel as damaged (False where it cannot be read)."""
+    try:
+        return bool(_damaged(read_photo(Path(path))).any())
+    except ImageError:
+        return False
 
 
 #: A mask that marks more of a photo than this as damaged is more likely inverted than right …

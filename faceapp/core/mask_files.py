@@ -188,7 +188,10 @@ def _inside_a_mask_folder(option: Path, path: Path, relative: Path) -> bool:
     masks, top = os.path.realpath(option), os.path.realpath(root)
     if masks == top:
         return False
-    return os.path.commonpath([masks, os.path.realpath(path)]) == masks
+    try:
+        return os.path.commonpath([masks, os.path.realpath(path)]) == masks
+    except ValueError:  # on two drives (Windows): not inside it (review)
+        return False
 
 
 def near_miss(option: Path, photo: Path, relative: Path | None = None, *, others: set[str] = frozenset()) -> Path | None:
