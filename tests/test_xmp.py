@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import xml.etree.ElementTree as ElementTree
 
@@ -233,7 +234,8 @@ def test_a_result_is_a_new_document_even_where_the_photos_xmp_has_a_bare_ampersa
                 b'xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"' + body + b'</rdf:Description></rdf:RDF></x:xmpmeta>')
 
     broken = packet(b' xmpMM:DocumentID="xmp.did:OLD" xmpMM:InstanceID="xmp.iid:OLD">'
-                    b'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) Smith & Sons &amp; &#169;</rdf:li></rdf:Alt></dc:rights>')
+                    b'<dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) Smith & Sons &amp; &#169; &copy;</rdf:li></rdf:Alt>'
+                    b'</dc:rights>')  # (&copy;: HTML's, which XMP does not define: review)
     bare = packet(b'><dc:rights><rdf:Alt><rdf:li xml:lang="x-default">(c) Anna</rdf:li></rdf:Alt></dc:rights>')
     hopeless = packet(b' xmpMM:DocumentID="xmp.did:OLD"><dc:rights>open')
     for name, given in (("broken", broken), ("bare", bare), ("hopeless", hopeless)):
@@ -244,7 +246,7 @@ def test_a_result_is_a_new_document_even_where_the_photos_xmp_has_a_bare_ampersa
         written = read_photo(dest).xmp
         root = ElementTree.fromstring(written) if name != "hopeless" else None
         if name == "broken":
-            assert b"Smith &amp; Sons &amp; &#169;" in written and b"xmp.did:OLD</stRef:documentID>" in written
+            assert b"Smith &amp; Sons &amp; &#169; &amp;copy;" in written and b"xmp.did:OLD</stRef:documentID>" in written
             assert b'xmpMM:DocumentID="xmp.did:OLD"' not in written
         if name == "bare":
             assert b"xmpMM:DocumentID>xmp.did:" in written and b"xmp:ModifyDate>" in written and root is not None
@@ -331,3 +333,19 @@ def test_a_photos_padding_goes_before_what_faceapp_adds_to_its_xmp(tmp_path):
     small = export_photo(np.asarray(photo.rgb), None, read_photo(tmp_path / "big.jpg"), tmp_path / "out.png",
                          provenance={"model": "m"})
     assert len(read_photo(small).xmp) > 60_000  # (a PNG has room: its padding kept)
+
+
+def test_the_photos_own_packet_kept_as_a_last_resort_drops_an_earlier_runs_provenance(tmp_path):
+    """Review: a faceapp result restored again, its provenance in its XMP (its own EXIF comment stays),
+    whose packet was too long for faceapp's additions, kept the earlier run's record in the result,
+    and read_provenance gave the earlier run's settings."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\0\0\0left is Anna"
+    packet = xmp.with_provenance(_PACKET, json.dumps({"model": "an older run"}))
+    padding = b"x" * (65_504 - len(packet) - 300)  # (not padding: text of its own, which stays)
+    big = packet.replace(b"<dc:format>image/jpeg</dc:format>", b"<dc:format>image/jpeg" + padding + b"</dc:format>")
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.jpg", exif=exif.tobytes(), xmp=big)
+    photo = read_photo(tmp_path / "scan.jpg")
+    assert read_provenance(tmp_path / "scan.jpg")["model"] == "an older run"
+    dest = export_photo(np.asarray(photo.rgb), None, photo, tmp_path / "out.jpg", provenance={"model": "m"})
+    assert (read_provenance(dest) or {}).get("model") != "an older run"

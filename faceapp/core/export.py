@@ -511,7 +511,7 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
                     "photo)", name)
     own_xmp = (xmp_packets.result_packet(photo_xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
                if photo_xmp else None)
-    photos_own = own_xmp
+    photos_own = xmp_packets.with_provenance(own_xmp, None)  # (an earlier run's is not this one's: review)
     if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
         own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat())
     own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's

@@ -101,9 +101,10 @@ def _parsed(xmp: bytes) -> ElementTree.Element | None:
         return None
 
 
-#: An ampersand that starts no character or entity reference: XML's most common fault in XMP written
-#: by hand or by careless tools ("Smith & Sons").
-_BARE_AMPERSAND = re.compile(rb"&(?!#[0-9]+;|#x[0-9a-fA-F]+;|[A-Za-z_][A-Za-z0-9._-]*;)")
+#: An ampersand that starts none of XML's own references (its five entities, a character's number):
+#: XML's most common fault in XMP written by hand or by careless tools ("Smith & Sons", HTML's
+#: "&copy;" or "&nbsp;", which XMP does not define: review).
+_BARE_AMPERSAND = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);|#[0-9]+;|#x[0-9a-fA-F]+;)")
 
 
 def well_formed(xmp: bytes) -> bytes | None:
