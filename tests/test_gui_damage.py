@@ -489,3 +489,13 @@ def test_damage_painted_on_a_photo_without_a_face_is_filled_by_restore(window, q
     window.actions_["undo_damage"].trigger()  # every stroke taken back: Restore has nothing to do (sceptic QA)
     assert not window.actions_["restore"].isEnabled() and "press Restore" not in photo_text(entry)
     assert "was taken back since: the result shown still has it filled" in photo_text(entry)
+
+
+def test_a_photo_whose_masks_name_would_be_too_long_opens_without_an_error(window, qtbot, photo):
+    """Review: a photo whose name is a few characters short of the system's limit opened, but the
+    look for its mask (its name and "_mask.png", too long to look at) raised in the window's handler."""
+    long = photo.with_name("x" * 247 + photo.suffix)
+    shutil.copy(photo, long)
+    path = load(window, qtbot, long)
+    assert window.session.entries[path].photo is not None and window.session.entries[path].mask_looked_for
+    assert not [n for n in window.notices.notices() if n.action == "load_mask"]

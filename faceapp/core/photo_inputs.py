@@ -70,7 +70,7 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
             hidden.append(path)
         elif is_folder(path):
             subfolders.append(path)  # only when not recursive: os.walk keeps sub-folders out of the files
-        elif not _is_file(path) or path.suffix.lower() not in PHOTO_SUFFIXES:
+        elif not is_file(path) or path.suffix.lower() not in PHOTO_SUFFIXES:
             others.append(path)
         elif is_faceapp_output(path):
             results.append(path)
@@ -119,7 +119,8 @@ def is_folder(path: Path) -> bool:
     return _looked_at(path.is_dir)
 
 
-def _is_file(path: Path) -> bool:
+def is_file(path: Path) -> bool:
+    """Whether ``path`` is a file (or a link to one); False where the system cannot look at it (:func:`is_folder`)."""
     return _looked_at(path.is_file)
 
 
@@ -127,7 +128,8 @@ def _is_link(path: Path) -> bool:
     return _looked_at(path.is_symlink)
 
 
-def _exists(path: Path) -> bool:
+def exists(path: Path) -> bool:
+    """Whether ``path`` is there (a link: what it points to); False where the system cannot look at it."""
     return _looked_at(path.exists)
 
 
@@ -181,7 +183,7 @@ def not_photos_text(paths: Iterable[Path]) -> str:
     kinds: Counter[str] = Counter()
     links = 0
     for path in paths:
-        if _is_link(path) and not _exists(path):
+        if _is_link(path) and not exists(path):
             links += 1
         else:
             kinds[path.suffix.lower() or "no suffix"] += 1

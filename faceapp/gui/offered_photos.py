@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QImage
 
+from faceapp.core.photo_inputs import exists
 from faceapp.gui.url_paths import local_files
 
 #: Text longer than this is not read as paths (a pasted document, not a file manager's "Copy path").
@@ -60,7 +61,7 @@ def paths_in_text(text: str) -> list[Path]:
     paths, and a network path is not looked up: review, ``\\\\host\\share`` would have sent the user's
     credentials to that host on Windows)."""
     named = _named_in_text(text)
-    return named if named and all(path.exists() for path in named) else []
+    return named if named and all(exists(path) for path in named) else []  # (a line too long to be a name: none)
 
 
 def _named_in_text(text: str) -> list[Path]:
