@@ -227,3 +227,18 @@ def test_a_second_save_while_the_first_is_written_writes_no_second_copy(window, 
         gated_export.gate.set()
     qtbot.waitUntil(lambda: not window.session.export_queue.busy, timeout=30000)
     assert [p.name for p in restored[0].parent.iterdir() if "_restored" in p.name] == [f"{restored[0].stem}_restored.jpg"]
+
+
+def test_save_beside_the_original_is_not_refused_while_an_export_all_elsewhere_runs(window, qtbot, restored, out,
+                                                                                     gated_export):
+    """Review: Ctrl+S said "is being saved" while Export all wrote the photo into another folder, and
+    the press was lost; the close question's count, though, takes a photo being written as saved."""
+    gated_export.gate.clear()
+    assert window.exports.export_all()
+    qtbot.waitUntil(lambda: len(gated_export.threads) == 1, timeout=10000)
+    window.filmstrip.select(restored[0])
+    assert window.exports.unsaved() == []  # every one on its way into the folder
+    assert window.exports.save()  # beside the original: its own file
+    gated_export.gate.set()
+    qtbot.waitUntil(lambda: not window.session.export_queue.busy, timeout=60000)
+    assert (restored[0].parent / f"{restored[0].stem}_restored.jpg").is_file()

@@ -287,7 +287,11 @@ def test_after_the_close_question_is_cancelled_the_keys_work_where_they_did(wind
     window.activateWindow()
     window.compare.setFocus()
     qtbot.waitUntil(window.compare.hasFocus)
-    QTimer.singleShot(200, lambda: QApplication.activeModalWidget().reject())  # Cancel
+    def cancel() -> None:  # Cancel, once the box is up
+        box = QApplication.activeModalWidget()
+        box.reject() if box is not None else QTimer.singleShot(50, cancel)
+
+    QTimer.singleShot(50, cancel)
     monkeypatch.setattr(faceapp.gui.confirm, "ask_before_discarding", real)
     try:
         window.close()

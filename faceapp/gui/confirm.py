@@ -5,6 +5,7 @@ One function, looked up through this module at call time, so tests answer it wit
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -45,7 +46,8 @@ def ask_before_discarding(parent: QWidget, text: str, *, discard: str, save: str
     window = parent.window() if parent is not None else None
     if window is not None and window.isVisible():  # (workflow QA: after Cancel, with no window manager to hand the keyboard
         window.activateWindow()  # back, Ctrl+Page Down and every other key went nowhere)
-        if focused is not None and window.isAncestorOf(focused) and focused.isVisible():
+        if (focused is not None and shiboken6.isValid(focused) and window.isAncestorOf(focused)  # (gone meanwhile:
+                and focused.isVisible()):                                                   # an expired notice, review)
             focused.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
     clicked = box.clickedButton()
     if save_button is not None and clicked is save_button:

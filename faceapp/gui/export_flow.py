@@ -72,6 +72,7 @@ class _Export:
     not_restored: list[Path] = field(default_factory=list)  # Export all: photos without a result to save…
     faceless: list[Path] = field(default_factory=list)  # …and those of them in which no face was found
     results: list[Any] = field(default_factory=list)  # each photo's result as it was queued (its choices too)
+    beside: bool = False  # written where Save writes (beside the original, or the output folder): not Save as
 
 
 class ExportStatus(QWidget):
@@ -149,7 +150,7 @@ class ExportFlow(QObject):
         except ExportError as error:  # no name for it (a photo's name too long for a result's): said
             self._failed(_Export("save", [current]), error)
             return False
-        if self._being_written(current):  # (review: a second Ctrl+S wrote a second, numbered copy)
+        if self._being_written(current, beside=True):  # (review: a second Ctrl+S wrote a second, numbered copy)
             self._window.say(f"{current.name} is being saved.")
             return False
         if session.saved_in(current, folder):
@@ -159,26 +160,27 @@ class ExportFlow(QObject):
                 f"{current.name} is saved already, as {session.saved_file(current)}: Save as… writes a copy.",
                 "info", "save_as", "Save as…", current))
             return False
-        return self._start(_Export("save", [current]))
+        return self._start(_Export("save", [current], beside=True))
 
-    def _being_written(self, path: Path) -> bool:
+    def _being_written(self, path: Path, *, beside: bool = False) -> bool:
         """Whether a save queued or running writes ``path`` as it is now (another gallery choice since is
-        another picture, saved again)."""
+        another picture, saved again); ``beside``: one where Save writes (not Save as, nor Export all
+        into a folder of its own: review, Ctrl+S was refused while those ran)."""
         result = self._window.session.entries[path].result
         return result is not None and any(
             shot == path and queued is not None and result.same_picture(queued)
-            for export in self._in_flight for shot, queued in zip(export.paths, export.results, strict=True))
+            for export in self._in_flight if export.beside or not beside
+            for shot, queued in zip(export.paths, export.results, strict=True))
 
     def unsaved(self) -> list[Path]:
         """The photos whose result is not saved as it is now, and not being saved either."""
-        writing = {path for export in self._in_flight for path in export.paths}
-        return [path for path in self._window.session.unsaved() if path not in writing]
+        return [path for path in self._window.session.unsaved() if not self._being_written(path)]
 
     def save_unsaved(self, leaving: frozenset[Path] | set[Path] = frozenset()) -> bool:
         """Save every photo whose result is not saved (nor being saved), each next to its original,
         but those in ``leaving`` (the user chose to lose them)."""
         unsaved = [path for path in self.unsaved() if path not in leaving]
-        return bool(unsaved) and self._start(_Export("save", unsaved))
+        return bool(unsaved) and self._start(_Export("save", unsaved, beside=True))
 
     def save_as(self) -> bool:
         """Ask for a name, format and quality, then save the shown photo there."""
@@ -253,9 +255,9 @@ class ExportFlow(QObject):
         restored = window.session.entries[path].result is not None
         target = window.session.saved_file(path) if restored else path
         if target is None:
-            if self._being_written(path):  # (review: a second drag wrote a second, numbered copy)
+            if self._being_written(path, beside=True):  # (review: a second drag wrote a second, numbered copy)
                 window.notices.info("The result is being saved: drag it out again once it is saved.")
-            elif self._start(_Export("save", [path])):
+            elif self._start(_Export("save", [path], beside=True)):
                 window.notices.info("Saving the result first: drag it out again once it is saved.")
             return
         mime = QMimeData()
