@@ -171,7 +171,9 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--seed", type=seed, default=0, help="first seed, 0 or more (default: %(default)s)")
     model.add_argument("--seeds", type=within(1, MAX_SEEDS), default=1,
                        help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
-    model.add_argument("--upscale", type=int, choices=UPSCALES, default=1, help="enlarge the whole photo: the faces restored at the new size, the background by Lanczos resampling, which sharpens nothing (default: 1)")
+    model.add_argument("--upscale", type=int, choices=UPSCALES, default=1,
+                       help="enlarge the whole photo: the restored faces pasted in at the new size, the background "
+                            "by Lanczos resampling, which sharpens nothing (default: 1)")
     model.add_argument("--memory-limit", metavar="SIZE",
                        help="memory a photo may need, e.g. 16G; a photo whose estimated need (size, upscale, "
                             "format) is larger is refused before any work; 0 = no check (default: "

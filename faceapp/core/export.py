@@ -13,7 +13,7 @@ the EXIF block and the XMP packet (orientation reset to 1, the pixel size the re
 every format, inside the TIFF tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF
 density, PNG's pHYs, TIFF's resolution tags, the EXIF's and the XMP's; multiplied by the upscale factor, so the print size stays the
 same), PNG to PNG the text chunks (Title, Author, …) and the gAMA, cHRM and sRGB chunks, a JPEG's comment (into a JPEG's COM segment
-or a PNG's Comment chunk) and a PNG's Comment chunk into a JPEG's COM segment and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
+or a PNG's Comment chunk), a PNG's Comment chunk into a JPEG's COM segment, and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
 photo is not). Text chunks and an IPTC record that the result's format has no place for are stated
 in its XMP as Dublin Core, beside what the photo's XMP states (:mod:`faceapp.core.xmp`). The

@@ -97,6 +97,11 @@ class PhotoEntry:
     mask_looked_for: bool = False
 
     @property
+    def painted(self) -> bool:
+        """Whether damage is painted on it now (strokes taken back or cleared are none)."""
+        return self.damage is not None and not self.damage.is_empty()
+
+    @property
     def saved_to(self) -> Path | None:
         """The file saved of it last (None: none yet)."""
         return self.saves[-1].path if self.saves else None
@@ -238,7 +243,7 @@ class CoreBackend:
         """Restore the enabled faces of ``entry``, repairing the damage painted on it; yields core
         ``Progress``, returns RestoreOutcome."""
         photo, faces = entry.photo, list(entry.faces)
-        damage = entry.damage.mask() if entry.damage is not None and not entry.damage.is_empty() else None
+        damage = entry.damage.mask() if entry.painted else None
 
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             application.check_restore_memory(photo, faces, prefs, application.output_format(photo.path, prefs),

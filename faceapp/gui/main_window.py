@@ -837,7 +837,7 @@ class MainWindow(QMainWindow):
         restored = entry is not None and entry.result is not None
         loaded = entry is not None and entry.photo is not None
         a = self.actions_
-        painted = loaded and entry.damage is not None and not entry.damage.is_empty()  # (no face: its damage filled)
+        painted = loaded and entry.painted  # (no face: its damage filled)
         can_restore = loaded and (bool(entry.enabled_faces()) or painted) and not self.session.restoring(self.current)
         # The keyboard on Restore or Cancel about to be disabled goes to the other first, not on to the
         # next control in the chain (screen-reader QA: Space on Restore left the keyboard on the
@@ -907,12 +907,12 @@ class MainWindow(QMainWindow):
             self.session.restore([self.current])
 
     def _put_brush_down(self) -> None:
-        """A restore asked for ends painting on the photo shown, when it has faces to restore: the
+        """A restore asked for ends painting on the photo shown, when it has something to restore: the
         strokes drawn over the after side hid the fill the user wants to judge (QA); P takes the
         brush up again. (Before the restore reads the damage: a stroke being drawn ends first.)"""
         entry = self.session.entries.get(self.current) if self.current is not None else None
-        if entry is not None and entry.photo is not None and entry.enabled_faces():
-            self.actions_["damage_brush"].setChecked(False)
+        if entry is not None and entry.photo is not None and (entry.enabled_faces() or entry.painted):
+            self.actions_["damage_brush"].setChecked(False)  # (no face: its damage alone is filled, review)
 
     def remove_current(self) -> None:
         """Remove the shown photo from the window (never the file); asks first when its result

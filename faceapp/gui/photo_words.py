@@ -83,7 +83,7 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         if not entry.unreadable:  # read, but its faces could not be found (the detector failed)
             return f"The faces of {name} could not be found: the notice says why. Open it again to try again."
         return f"Could not open {name}. Open it again to try again, or take it off with File ▸ Remove photo (Delete)."
-    painted = entry.damage is not None and not entry.damage.is_empty()
+    painted = entry.painted
     if not entry.enabled_faces() and entry.result is not None and not entry.result.faces:  # its damage only: filled
         text = f"{name}\nDamage filled" + (f" in {duration(entry.run_seconds)}" if entry.run_seconds is not None else "")
         text += " (no face restored)."

@@ -136,7 +136,8 @@ class Session(QObject):
     busyChanged = Signal(bool)
     error = Signal(object)  # BaseException
     info = Signal(str)
-    #: a passing remark on one photo's result: text, photo (the window says it when that photo is shown)
+    #: a passing remark on one photo's result: text, photo (the window says it while that photo is the
+    #: one shown; about another, it is not said)
     note = Signal(str, object)
     #: a remark that explains what the result shows (stays until closed, unlike ``info``): text, photo
     warning = Signal(str, object)
@@ -252,7 +253,7 @@ class Session(QObject):
             return False
         losing = ("a job running" if self.is_working(path)
                   else "its restore, not saved" if path in self.unsaved()
-                  else "the damage painted on it" if entry.damage is not None and not entry.damage.is_empty()
+                  else "the damage painted on it" if entry.painted
                   else "the face boxes drawn on it" if self.faces_drawn_unrestored(path)  # (review: lost unasked)
                   else None)
         if losing == "a job running":
@@ -283,7 +284,7 @@ class Session(QObject):
         self._reopened.add(path)
         current, entry = self.queue.current(), self.entries.get(path)
         if (current is not None and current.key == path and current.kind == "restore" and entry is not None
-                and entry.photo is not None and entry.enabled_faces()):
+                and entry.photo is not None and (entry.enabled_faces() or entry.painted)):
             self.info.emit(f"{path.name} stays open, and its restore, which removing it stopped, starts again.")
             self.restore([path])
         else:
@@ -407,8 +408,7 @@ class Session(QObject):
             entry = self.entries.get(path)
             if entry is None or entry.photo is None or self.restoring(path):
                 continue
-            painted = entry.damage is not None and not entry.damage.is_empty()
-            if not entry.enabled_faces() and painted:  # its damage is filled all the same (damage QA: a torn
+            if not entry.enabled_faces() and entry.painted:  # its damage is filled all the same (damage QA: a torn
                 self.note.emit(f"{path.name}: no face to restore: only its damage is filled.", path)  # landscape)
             elif not entry.faces:
                 self.error.emit(no_face_found(path, entry.photo))  # as when it loaded
@@ -1025,7 +1025,7 @@ class Session(QObject):
         (filmstrip order)."""
         pending = []
         for path, entry in self.entries.items():
-            if entry.damage is None or entry.damage.is_empty():
+            if not entry.painted:
                 continue
             restored = entry.restored_inputs[1] if entry.result is not None and entry.restored_inputs else None
             if restored != entry.damage.history:
