@@ -200,6 +200,7 @@ def test_two_export_alls_queued_one_after_the_other_each_say_their_own_folder_an
     second.mkdir()
     window.filmstrip.select(restored[0])
     saved(window, qtbot, window.exports.save)  # (beside its original: nothing to do with either folder)
+    gated_export.threads.clear()  # (the save's own call: not the first Export all's, which is waited for below)
     gated_export.gate.clear()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(first))
     assert window.exports.export_all()
