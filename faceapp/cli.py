@@ -631,9 +631,12 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
     and which pairs could each be the other's mask."""
     sorted_out = separate_masks(inputs, option)
     if sorted_out.masks:
-        what = ("1 damage mask (or file in the folder of masks) is" if sorted_out.masks == 1
-                else f"{sorted_out.masks} damage masks (or files in the folder of masks) are")
+        what = ("1 file used as a damage mask is" if sorted_out.masks == 1
+                else f"{sorted_out.masks} files used as damage masks are")
         say_note(f"{what} not restored.")
+    if sorted_out.in_mask_folder:  # (review: counted as masks used, matched or not)
+        say_note(f"{counted(sorted_out.in_mask_folder, 'file')} in the folder of masks {path_text(option)} "
+                 f"{'is' if sorted_out.in_mask_folder == 1 else 'are'} not restored as photos.")
     if sorted_out.without_mask:
         stems = {photo.stem for photo, _ in sorted_out.photos}
         relatives = dict(inputs)

@@ -366,6 +366,7 @@ def test_a_mask_folder_inside_the_album_gives_no_photos(engine, capsys, tmp_path
                          "--no-progress")
     inputs = sorted(record["input"].rsplit("/", 1)[-1] for record in json.loads(out)["results"])
     assert inputs == ["land1.png", "land3.png"] and "give its folder or file with --mask" not in err
+    assert f"3 files in the folder of masks {album / 'masks'} are not restored as photos." in err
 
 
 def test_a_resumed_batch_says_when_a_mask_was_added_since_a_photo_was_restored(engine, damaged, capsys, tmp_path):

@@ -147,6 +147,8 @@ class PhotosAndMasks:
 
     photos: list[tuple[Path, Path]] = field(default_factory=list)
     masks: int = 0
+    #: files in a folder of masks kept within an input folder, matched to a photo or not (not photos either)
+    in_mask_folder: int = 0
     unclear: list[tuple[Path, Path]] = field(default_factory=list)
     #: photos to restore that a folder of masks holds no mask for
     without_mask: list[Path] = field(default_factory=list)
@@ -163,7 +165,7 @@ def separate_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> Phot
     inputs = [item for item in inputs if item not in in_mask_folder]
     matches = [(path, match_mask(option, path, relative)) for path, relative in inputs]
     masks = {file_key(m.mask) for _, m in matches if m.mask is not None}
-    result = PhotosAndMasks(masks=len(in_mask_folder))
+    result = PhotosAndMasks(in_mask_folder=len(in_mask_folder))
     pairs: list[set[object]] = []  # the unclear pairs said, each once however its files are spelt
     for (path, relative), (_, match) in zip(inputs, matches):
         if file_key(path) in masks:
