@@ -117,12 +117,13 @@ def well_formed(xmp: bytes) -> bytes | None:
     return escaped if escaped != xmp and _parsed(escaped) is not None else None
 
 
-def _stated(root: ElementTree.Element, namespace: str) -> set[str]:
-    """The names of the properties in ``namespace`` that the packet's descriptions state, as
-    elements or as attributes."""
+def _stated(root: ElementTree.Element, namespace: str, *,
+            descriptions: list[ElementTree.Element] | None = None) -> set[str]:
+    """The names of the properties in ``namespace`` that the packet's descriptions (or those of
+    ``descriptions``) state, as elements or as attributes."""
     names: set[str] = set()
     prefix = "{" + namespace + "}"
-    for description in root.iter("{" + _RDF + "}Description"):
+    for description in root.iter("{" + _RDF + "}Description") if descriptions is None else descriptions:
         for key in (*description.attrib, *(child.tag for child in description)):
             if isinstance(key, str) and key.startswith(prefix):
                 names.add(key[len(prefix):])
@@ -428,7 +429,7 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     root = _parsed(xmp)
     if root is None:
         return xmp
-    undated = not {"ModifyDate", "MetadataDate"} & _stated_outside_pantry(root, _XMP_BASIC)
+    undated = not {"ModifyDate", "MetadataDate"} & _stated(root, _XMP_BASIC, descriptions=_own_descriptions(root))
 
     def dated(part: bytes) -> bytes:  # (the photo's own: its Pantry's ingredients keep theirs; review)
         for pattern in _DATES:
@@ -464,14 +465,6 @@ def _own_descriptions(root: ElementTree.Element) -> list[ElementTree.Element]:
     """The packet's descriptions of itself: not those of its Pantry's ingredients."""
     ingredients = {id(node) for pantry in root.iter("{" + _MEDIA_MANAGEMENT + "}Pantry") for node in pantry.iter()}
     return [d for d in root.iter("{" + _RDF + "}Description") if id(d) not in ingredients]
-
-
-def _stated_outside_pantry(root: ElementTree.Element, namespace: str) -> set[str]:
-    """:func:`_stated`, of the packet's own descriptions only."""
-    prefix = "{" + namespace + "}"
-    return {key[len(prefix):] for description in _own_descriptions(root)
-            for key in (*description.attrib, *(child.tag for child in description))
-            if isinstance(key, str) and key.startswith(prefix)}
 
 
 def _first_value(root: ElementTree.Element, namespace: str, name: str) -> str | None:
