@@ -393,6 +393,22 @@ def test_a_mask_saved_beside_a_photo_is_offered_when_the_photo_opens(window, qtb
     assert not [n for n in window.notices.notices() if n.action == "load_mask"]  # taken: not offered again
 
 
+def test_a_mask_beside_a_photo_is_offered_as_the_cli_would_find_it_in_another_image_type(window, qtbot, photo):
+    """Review: only photo_mask.png was offered: a photo_mask.JPG made in another editor, which
+    faceapp-cli restore --mask uses, was not."""
+    width, height = Image.open(photo).size
+    mask = np.zeros((height, width), np.uint8)
+    mask[100:110, 40:200] = 255
+    Image.fromarray(mask).save(photo.with_name(f"{photo.stem}_mask.JPG"), quality=95)
+    path = load(window, qtbot, photo)
+    [offer] = [n for n in window.notices.notices() if n.action == "load_mask"]
+    assert offer.text.startswith(f"{photo.stem}_mask.JPG beside {photo.name}")
+    window.notices.actionTriggered.emit("load_mask", path)  # its button loads the file offered
+    editor = window.session.damage_editor(path)
+    qtbot.waitUntil(lambda: not editor.is_empty(), timeout=10000)
+    assert abs(int((editor.mask() > 0).sum()) - int((mask > 0).sum())) < 200  # (JPEG's edges)
+
+
 def test_a_mask_beside_a_photo_is_offered_again_when_the_changed_photo_is_read_anew(window, qtbot, photo):
     """Review: the offer was made once a session, so a photo read anew (its file changed on disk)
     did not offer its mask again."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +137,19 @@ def test_a_mask_whose_suffix_is_in_capitals_is_found(tmp_path):
     assert match_mask(masks, photo).mask == mask
     named = _mask(photos / "old_mask.JPG")
     assert match_mask(photos, _photo(photos / "old.jpg")).mask == named
+
+
+def test_a_mask_whose_suffix_is_in_mixed_case_is_found_and_its_folder_read_again_when_it_changes(tmp_path):
+    """Review: land1.Png (neither all small nor all capitals) was not found; a mask added to the
+    folder during a batch is found (the folder's listing is read again when it changes)."""
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir(), masks.mkdir()
+    photo, other = _photo(photos / "land1.jpg"), _photo(photos / "land2.jpg")
+    mask = _mask(masks / "land1.Png")
+    assert match_mask(masks, photo).mask == mask
+    assert match_mask(masks, other).mask is None
+    added = _mask(masks / "land2_mask.Tif")
+    listed = os.stat(masks).st_mtime_ns  # (a folder's time may move in steps of a few ms: moved on here)
+    os.utime(masks, ns=(listed, listed + 1_000_000_000))
+    assert match_mask(masks, other).mask == added
+    assert separate_masks([(photos / "land1.jpg", Path("land1.jpg")), (other, Path("land2.jpg"))], masks).without_mask == []

@@ -20,7 +20,7 @@ from PIL import Image
 from faceapp import __version__
 from faceapp.core.errors import ExportError
 from faceapp.core.export import destination_problem, export_photo, file_key, read_provenance
-from faceapp.core.pathtext import name_forms
+from faceapp.core.pathtext import name_forms, name_key
 
 #: Image types a damage mask may be saved as.
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
@@ -97,9 +97,35 @@ def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
     for suffix in dict.fromkeys(form for suffix in MASK_SUFFIXES for form in (suffix, suffix.upper())):
         for spelt in name_forms(stem):
             candidate = folder / f"{spelt}{suffix}"
-            if candidate.is_file() and file_key(candidate) != file_key(besides):
+            if os.path.isfile(candidate) and file_key(candidate) != file_key(besides):  # (a name too long: none)
                 return candidate
+    for name in _mask_names(folder).get(name_key(stem), ()):  # a suffix in mixed case: land1.Png (review)
+        candidate = folder / name
+        if os.path.isfile(candidate) and file_key(candidate) != file_key(besides):
+            return candidate
     return None
+
+
+def _mask_names(folder: Path) -> dict[str, list[str]]:
+    """The names of the files in ``folder`` with a mask's suffix in any case, by their stem spelt
+    one way (:func:`~faceapp.core.pathtext.name_key`), each stem's in the order of
+    :data:`MASK_SUFFIXES`; read once while the folder is unchanged (a batch asks it of each photo)."""
+    try:
+        return _mask_names_of(os.fspath(folder), folder.stat().st_mtime_ns)
+    except OSError:
+        return {}
+
+
+@functools.lru_cache(maxsize=16)
+def _mask_names_of(folder: str, _mtime_ns: int) -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for name in _file_names(Path(folder)):
+        stem, suffix = os.path.splitext(name)
+        if suffix.lower() in MASK_SUFFIXES:
+            names.setdefault(name_key(stem), []).append(name)
+    for found in names.values():
+        found.sort(key=lambda name: MASK_SUFFIXES.index(os.path.splitext(name)[1].lower()))
+    return names
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,8 @@ from faceapp.core.errors import FaceappError
 from faceapp.core.pathtext import path_text
 from faceapp.core.photo_io import check_image_size
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
-from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
-from faceapp.core.photo_inputs import exists, is_file, is_folder, no_photos_text, recent_entries
+from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, mask_for
+from faceapp.core.photo_inputs import exists, is_folder, no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.wording import counted, duration, listed, percent
 from faceapp.gui.backend import CoreBackend
@@ -645,20 +645,21 @@ class MainWindow(QMainWindow):
         editor = self.damage.editor()
         if editor is None or self.current is None:
             return
-        found = mask_file_for(self.current)
-        start = str(found if is_file(found) else self.current.parent)
+        found = mask_for(self.current.parent, self.current)  # (the mask offered beside it, if any)
+        start = str(found if found is not None else self.current.parent)
         patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
         chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
         if chosen:
             self._add_damage_mask(self.current, Path(chosen))
 
     def _offer_mask_beside(self, path: Path) -> None:
-        """Once a photo is open, offer the damage mask saved beside it (``photo_mask.png``, where Save
-        damage mask puts it and ``faceapp-cli restore --mask`` finds it; damage QA: reopened, the
-        photo's saved strokes had to be looked for with Load damage mask…)."""
+        """Once a photo is open, offer the damage mask kept beside it: the file ``faceapp-cli restore
+        --mask`` given the photo's folder would use (``photo_mask.png``, where Save damage mask puts
+        it, or another suffix; damage QA: reopened, the photo's saved strokes had to be looked for
+        with Load damage mask…; review: ``photo_mask.jpg`` made elsewhere was not offered)."""
         self.session.entries[path].mask_looked_for = True
-        mask = mask_file_for(path)
-        if is_file(mask):  # (a photo's name long enough: its mask's name is too long to look at, review)
+        mask = mask_for(path.parent, path)
+        if mask is not None:  # (a photo's name long enough: its mask's name is too long to look at, review)
             self.notices.show_notice(Notice(f"{mask.name} beside {path.name} looks like its damage mask.", "info",
                                             action="load_mask", action_label="Load it", subject=path))
 
@@ -1137,7 +1138,8 @@ class MainWindow(QMainWindow):
          "save_as": lambda: self._show_if_loaded(subject) and self.exports.save_as(),
          "export_all": self.exports.export_all,
          "draw_box": lambda: self._draw_box_on(subject),
-         "load_mask": lambda: isinstance(subject, Path) and self._add_damage_mask(subject, mask_file_for(subject)),
+         "load_mask": lambda: isinstance(subject, Path) and self._add_damage_mask(
+             subject, mask_for(subject.parent, subject) or mask_file_for(subject)),  # (the one offered; gone: said)
          }[action]()
 
     def _show_if_loaded(self, path: object) -> bool:
