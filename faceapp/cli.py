@@ -350,7 +350,9 @@ class _Restorer:
     def _caution_once(self, engine) -> None:
         """Say once per run when --fidelity is below the range the model's evaluation found it works in."""
         fidelity_range = getattr(engine, "fidelity_range", None)
-        caution = fidelity_range.caution(self.prefs.fidelity, engine.name) if fidelity_range and not self._cautioned else None
+        spares = self.prefs.spare_sharp_faces and getattr(engine, "sharp_faces", None) is not None
+        caution = (fidelity_range.caution(self.prefs.fidelity, engine.name, spares=spares)
+                   if fidelity_range and not self._cautioned else None)
         self._cautioned = True
         if caution:
             say_note(f"{caution} A higher --fidelity, or none (the model's own, "

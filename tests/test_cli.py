@@ -469,6 +469,26 @@ def test_a_fidelity_below_the_models_range_is_noted_once_a_run(tmp_path, testdat
         assert code == 0 and "is below" not in err  # (the lines naming the files written hold the test's name)
 
 
+def test_the_fidelity_caution_says_that_sharp_faces_are_spared_when_they_are(tmp_path, testdata_dir, capsys,
+                                                                              monkeypatch):
+    """Review: the window's caution said that faces the restorer barely changes are spared (a
+    workflow QA finding: it read as if every face went to the low fidelity); the CLI's did not."""
+    from faceapp.core.manifest import FidelityRange
+    from faceapp.core.sparing import SharpFaceSparing
+
+    engine = identity_engine(256)
+    engine.default_fidelity, engine.fidelity_range = 0.75, FidelityRange(0.6, "skin turns blotchy")
+    engine.sharp_faces = SharpFaceSparing(2.0, 6.0)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    face = testdata_dir / "faces" / "0143.png"
+    spared = "Faces the restorer barely changes are spared: they stay nearer its result."
+    for folder, options, said in (("a", [], True), ("b", ["--no-spare-sharp-faces"], False)):
+        code, _, err = _run(capsys, face, "--aligned", "--fidelity", "0.3", *options, "-o", tmp_path / folder,
+                            "--no-progress")
+        [note] = [line for line in err.splitlines() if "below 0.60" in line]
+        assert code == 0 and (spared in note) == said
+
+
 def test_the_model_is_not_loaded_for_a_photo_without_faces(tmp_path, capsys, monkeypatch):
     import cv2
 

@@ -139,14 +139,17 @@ class FidelityRange:
     works_down_to: Fidelity
     below: str = ""
 
-    def caution(self, fidelity: float | None, model: str) -> str | None:
+    def caution(self, fidelity: float | None, model: str, *, spares: bool = False) -> str | None:
         """What to tell a user restoring with ``model`` at ``fidelity`` (None: the model's own),
-        as a sentence, when that is below where it works; None within its range."""
+        in sentences, when that is below where it works; None within its range. ``spares``: sharp
+        faces are spared (the model has a ramp and sparing is on), which it then says too (workflow
+        QA: it read as if every face went to that fidelity, while most were kept as the restorer made them)."""
         if fidelity is None or fidelity >= self.works_down_to - 1e-6:
             return None
         text = (f"Fidelity {fidelity:.2f} is below {self.works_down_to:.2f}, the lowest at which {model}'s "
                 "evaluation found it restores well")
-        return text + (f": {self.below}." if self.below else ".")
+        text += f": {self.below}." if self.below else "."
+        return text + (" Faces the restorer barely changes are spared: they stay nearer its result." if spares else "")
 
 
 @pydantic.dataclasses.dataclass(frozen=True, config=_TOML)

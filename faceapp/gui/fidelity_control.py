@@ -167,7 +167,7 @@ class FidelityControl(QWidget):
                         spares: bool = False) -> None:
         """Where ``model`` (a name shown to the user) works well; None: the whole slider. ``spares``:
         sharp faces are spared (the model has a ramp and sparing is on), which the caution then says
-        (workflow QA: it read as if every face went to 0.65, while most were kept as the restorer made them)."""
+        (:meth:`FidelityRange.caution`)."""
         self._range, self._model, self._spares = fidelity_range, model, spares
         self.slider.caution_from = (math.floor((1.0 - fidelity_range.works_down_to) * 100 + 1e-6) + 1
                                     if fidelity_range is not None else None)
@@ -179,10 +179,7 @@ class FidelityControl(QWidget):
         return self._caution_at(self.fidelity())
 
     def _caution_at(self, fidelity: float) -> str | None:
-        caution = self._range.caution(fidelity, self._model) if self._range is not None else None
-        if caution and self._spares:
-            caution += " Faces the restorer barely changes are spared: they stay nearer its result."
-        return caution
+        return self._range.caution(fidelity, self._model, spares=self._spares) if self._range is not None else None
 
     def _reset(self) -> None:
         self.set_fidelity(self._model_default)
