@@ -384,6 +384,36 @@ def test_a_resumed_batch_says_when_a_mask_was_added_since_a_photo_was_restored(e
     assert "no damage mask, now old.png): --overwrite restores it again" in err
 
 
+def test_a_resumed_batch_says_when_a_mask_was_painted_over_since_but_not_when_it_was_only_copied(
+        engine, damaged, capsys, tmp_path):
+    """Review: a mask painted over again after its photo was restored (a scratch missed the first
+    time): --skip-existing skipped the photo without a word. A folder of masks copied anew (newer
+    files, the same damage) is not said to have changed."""
+    import os
+
+    photo, mask_file, mask = damaged
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    shutil.copy(mask_file, masks / "old.png")
+    argv = ["restore", photo.parent, "--mask", masks, "-o", tmp_path / "out", "--skip-existing", "--json", "--no-progress"]
+    assert run(capsys, *argv)[0] == 0
+    result = next((tmp_path / "out").iterdir())
+    later = os.stat(result).st_mtime_ns + 2_000_000_000
+    shutil.copy(mask_file, masks / "old.png")  # copied again: newer, the same damage
+    os.utime(masks / "old.png", ns=(later, later))
+    code, out, err = run(capsys, *argv)
+    [record] = json.loads(out)["results"]
+    assert code == 0 and record["status"] == "skipped" and "changed since" not in " ".join(record["made_with_other_settings"])
+    more = mask.copy()
+    cv2.line(more, (10, 10), (60, 10), 255, 3)  # a scratch missed the first time
+    Image.fromarray(more).save(masks / "old.png")
+    os.utime(masks / "old.png", ns=(later, later))
+    code, out, err = run(capsys, *argv)
+    [record] = json.loads(out)["results"]
+    assert record["status"] == "skipped" and "damage mask old.png changed since" in record["made_with_other_settings"]
+    assert "; damage mask old.png changed since): --overwrite restores it again" in err
+
+
 def test_a_resumed_batch_takes_a_mask_that_marks_nothing_for_none(engine, damaged, capsys, tmp_path):
     """Review: a black mask (a clean photo's, in a folder of one mask per photo) gives a result with no
     damage recorded, and every resumed run said "no damage mask, now old.png" of it."""

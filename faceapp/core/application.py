@@ -27,7 +27,8 @@ import numpy as np
 
 from faceapp import paths
 from faceapp.core import export, sixteen_bit
-from faceapp.core.damage import covered_features, fill_peak_bytes, marks_damage, mask_to_photo, read_mask
+from faceapp.core.damage import (covered_features, fill_peak_bytes, mask_file_digest, marks_damage, mask_to_photo,
+                                 read_mask)
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, MaskError
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.export import EXTENSIONS, default_output_path, format_for, output_file_name, result_extension
@@ -818,19 +819,34 @@ def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matte
 
 def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]:
     """Whether a damage mask is given now (``mask_file``) where the restore that wrote
-    ``result_file`` had none, or the other way round, as a phrase for :func:`settings_changed_since`'s
-    list (batch QA: a mask added to the mask folder after the photo was restored was skipped without
-    a word, the result left unrepaired). A mask that marks nothing is as none (no result records
-    one). A mask changed since is not told (it would be read for each result skipped)."""
+    ``result_file`` had none, or the other way round, or the mask was changed since, as a phrase for
+    :func:`settings_changed_since`'s list (batch QA: a mask added to the mask folder after the photo
+    was restored was skipped without a word, the result left unrepaired; review: so was a mask
+    painted over again). A mask that marks nothing is as none (no result records one). A mask is
+    read only when its file is newer than the result, and said changed only when its damage differs
+    from what the result records (a copied folder's masks are newer, and the same)."""
     try:
-        had = bool((export.read_provenance(result_file) or {}).get("damage"))
+        provenance = export.read_provenance(result_file) or {}
+        had = provenance.get("damage")
+        recorded = {(had or {}).get("sha256")} | {(face.get("damage") or {}).get("sha256")
+                                                   for face in provenance.get("faces") or ()}
     except (TypeError, ValueError, AttributeError):
         return []
     if mask_file is not None and not had and marks_damage(mask_file):  # (one marking nothing: as none, review)
         return [f"no damage mask, now {mask_file.name}"]
     if mask_file is None and had:
         return ["a damage mask, now none"]
+    if mask_file is not None and had and _newer(mask_file, result_file) and mask_file_digest(mask_file) not in recorded:
+        return [f"damage mask {mask_file.name} changed since"]
     return []
+
+
+def _newer(file: Path, than: Path) -> bool:
+    """Whether ``file`` was changed after ``than`` was written (False where either cannot be looked at)."""
+    try:
+        return os.stat(file).st_mtime_ns > os.stat(than).st_mtime_ns
+    except OSError:
+        return False
 
 
 def _file_changed(result_file: Path, now: Preferences) -> list[str]:

@@ -95,6 +95,15 @@ def _damaged(image) -> np.ndarray:
     return damaged
 
 
+def mask_file_digest(path: str | Path) -> str | None:
+    """The ``sha256`` :func:`mask_summary` gives the mask in file ``path`` as :func:`read_mask`
+    reads it (None where it cannot be read): what a result's provenance records of it."""
+    try:
+        return str(mask_summary(_damaged(read_photo(Path(path))))["sha256"])
+    except ImageError:
+        return None
+
+
 def marks_damage(path: str | Path) -> bool:
     """Whether the mask file ``path`` marks any pixel as damaged (False where it cannot be read)."""
     try:
