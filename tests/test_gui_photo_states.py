@@ -353,7 +353,7 @@ def test_faces_left_out_for_their_size_are_said(window, qtbot, photo):
     path = load(window, qtbot, photo)
     qtbot.waitUntil(lambda: any("large enough" in n.text for n in window.notices.notices()), timeout=5000)
     [notice] = [n for n in window.notices.notices() if "large enough" in n.text]
-    assert f"1 face smaller than 4000 px left out (Settings ▸ Smallest face)" in notice.text
+    assert "1 face smaller than 4000 px left out (Settings ▸ Smallest face)" in notice.text
     assert window.session.entries[path].faces == []
 
 

@@ -63,7 +63,7 @@ def write_manifest(folder: Path, data: dict) -> Path:
     lines, tables = [], []
     for key, value in data.items():
         if key == "files":
-            tables += [f"\n[[files]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in f.items())
+            tables += ["\n[[files]]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in f.items())
                        for f in value]
         elif isinstance(value, dict):
             tables.append(f"\n[{key}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in value.items()))
