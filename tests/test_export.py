@@ -66,6 +66,24 @@ def test_formats_keep_pixels_metadata_and_provenance(tmp_path, source, suffix):
     assert read_provenance(dest) == PROVENANCE
 
 
+def test_a_result_is_marked_upright_whatever_orientation_the_photos_exif_block_still_says(tmp_path):
+    """Test audit: the export's own reset of the orientation was tested only through photos read
+    from files (whose block read_photo had reset already): a Photo whose EXIF still says "turned a
+    quarter" (one made in code) gives a result marked upright, its pixels being written as they are."""
+    import dataclasses
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Test Camera", 6
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(path)
+    photo = dataclasses.replace(read_photo(path), exif=exif.tobytes())
+    for suffix in (".jpg", ".png", ".tif"):
+        dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance=PROVENANCE)
+        with Image.open(dest) as image:
+            assert image.getexif().get(0x0112) == 1 and image.getexif().get(0x010F) == "Test Camera"
+        assert read_photo(dest).rgb.shape == (40, 60, 3)
+
+
 def test_a_result_does_not_carry_its_photos_unique_image_id(tmp_path):
     """Privacy QA: the EXIF ImageUniqueID was copied, so the result bore the photo's "unique" id
     (linking the two, against the standard: one id per image); the XMP's document id was renewed."""

@@ -36,6 +36,23 @@ def test_a_near_tie_goes_to_fewer_steps():
     assert (chosen.fidelity, chosen.steps) == (0.5, 4)
 
 
+def test_a_setting_that_loses_exactly_one_db_is_within_the_rule():
+    """Test audit: "at most 1 dB" was tested only away from its edge (> in place of >= passed)."""
+    methods, rows = scored({"restorer only": (25.0, 80.0), "fidelity 0.25, 8 steps": (24.0, 40.0),
+                            "fidelity 0.5, 8 steps": (24.5, 60.0)})
+    chosen = choose_defaults(methods, rows)
+    assert (chosen.fidelity, chosen.steps) == (0.25, 8)
+
+
+def test_a_near_tie_at_the_same_step_count_goes_to_the_higher_fidelity():
+    """Test audit: the tie-break to the more faithful setting was untested (reversed, the less
+    faithful of two near-equal settings became a shipped model's default)."""
+    methods, rows = scored({"restorer only": (25.0, 80.0), "fidelity 0.5, 8 steps": (24.2, 55.0),
+                            "fidelity 0.75, 8 steps": (24.6, 55.4), "fidelity 0.25, 8 steps": (24.1, 55.2)})
+    chosen = choose_defaults(methods, rows)
+    assert (chosen.fidelity, chosen.steps) == (0.75, 8)
+
+
 def test_a_prior_that_adds_no_realism_gets_the_restorer_alone_and_says_so():
     """Own-model QA: fidelity 0.8 was advised though it scored worse than the restorer alone on both
     counts (14.4 against 20.3 dB, SWD 212 against 131)."""
