@@ -35,9 +35,9 @@ def test_painted_damage_is_repaired_by_restore_and_undo_clear_work(window, qtbot
     paint(window, qtbot, [(10, 200), (60, 120)])  # the background, left of the face
     editor = window.session.damage_editor(path)
     assert editor.mask()[160, 35] == 255
-    window.actions_["undo_damage"].trigger()
+    window.actions_["undo"].trigger()
     assert editor.is_empty()
-    window.actions_["redo_damage"].trigger()
+    window.actions_["redo"].trigger()
     assert not editor.is_empty()
 
     window.models.apply_preferences(window.session.prefs.replace(repair_resamples=2))  # Settings ▸ Damage resampling
@@ -341,7 +341,7 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     a["load_damage"].trigger()
     files_written(window, qtbot)
     np.testing.assert_array_equal(editor.mask(), painted)
-    a["undo_damage"].trigger()
+    a["undo"].trigger()
     assert editor.is_empty()  # (the load was one step)
     Image.fromarray(np.zeros((10, 10), np.uint8)).save(photo.parent / "small.png")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(photo.parent / "small.png"), "Masks"))
@@ -502,7 +502,7 @@ def test_damage_painted_on_a_photo_without_a_face_is_filled_by_restore(window, q
     assert abs(entry.composite[80:84, 20:280].astype(int).mean() - 120) < 10  # the white stroke is gone
     assert "only its damage is filled" in gui_util.said(window)
     assert "Damage filled" in photo_text(entry) and "(no face restored)" in photo_text(entry)
-    window.actions_["undo_damage"].trigger()  # every stroke taken back: Restore has nothing to do (sceptic QA)
+    window.actions_["undo"].trigger()  # every stroke taken back: Restore has nothing to do (sceptic QA)
     assert not window.actions_["restore"].isEnabled() and "press Restore" not in photo_text(entry)
     assert "was taken back since: the result shown still has it filled" in photo_text(entry)
 

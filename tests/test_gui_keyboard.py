@@ -110,19 +110,19 @@ def test_damage_can_be_painted_and_erased_without_a_mouse(window, qtbot, photo):
     held_shift(window.compare, [Qt.Key.Key_Right] * 3)
     line = editor.mask() > 0
     assert np.nonzero(line)[1].max() >= xs.max() + 3 * radius - 1  # painted three radii to the right
-    window.actions_["undo_damage"].trigger()
+    window.actions_["undo"].trigger()
     np.testing.assert_array_equal(editor.mask() > 0, dab)  # the whole stroke taken back, the dab left
-    window.actions_["redo_damage"].trigger()
+    window.actions_["redo"].trigger()
     # an undo while Shift is held ends the stroke; the next arrows paint a new one (review: nothing)
     shift = Qt.KeyboardModifier.ShiftModifier
     QApplication.sendEvent(window.compare, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Shift, shift))
     QApplication.sendEvent(window.compare, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, shift))
-    window.actions_["undo_damage"].trigger()
+    window.actions_["undo"].trigger()
     np.testing.assert_array_equal(editor.mask() > 0, line)
     QApplication.sendEvent(window.compare, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Down, shift))
     QApplication.sendEvent(window.compare, QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Shift, Qt.KeyboardModifier.NoModifier))
     assert (editor.mask() > 0).sum() > line.sum()
-    window.actions_["undo_damage"].trigger()
+    window.actions_["undo"].trigger()
     np.testing.assert_array_equal(editor.mask() > 0, line)
     qtbot.keyClick(window.compare, Qt.Key.Key_Up)  # back to the line's end, painting nothing
     qtbot.keyClick(window.compare, Qt.Key.Key_Up)

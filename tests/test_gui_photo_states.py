@@ -25,7 +25,7 @@ def test_an_empty_window_offers_only_what_works_without_a_photo(window):
     a = window.actions_
     assert a["open"].isEnabled()
     for name in ("restore", "restore_all", *_TOOLS, "eraser", "toggle_compare",
-                 "undo_damage", "redo_damage", "clear_damage"):
+                 "undo", "redo", "clear_damage"):
         assert not a[name].isEnabled(), name
     assert window.zoom_label.text() == ""
 
@@ -251,15 +251,15 @@ def test_loading_then_ready_then_restored_then_changed(window, qtbot, photo):
 
     window.actions_["damage_brush"].setChecked(True)
     assert window.actions_["eraser"].isEnabled()
-    assert not window.actions_["undo_damage"].isEnabled()
+    assert not window.actions_["undo"].isEnabled()
     editor = window.damage.editor()
     editor.begin_stroke(50, 50, radius=8)
     editor.end_stroke()
-    assert window.actions_["undo_damage"].isEnabled() and window.actions_["clear_damage"].isEnabled()
+    assert window.actions_["undo"].isEnabled() and window.actions_["clear_damage"].isEnabled()
     assert entry.outdated and "changed since" in panel_text(window)
-    window.actions_["undo_damage"].trigger()
+    window.actions_["undo"].trigger()
     assert not entry.outdated and "changed since" not in panel_text(window)
-    assert window.actions_["redo_damage"].isEnabled()
+    assert window.actions_["redo"].isEnabled()
 
     window.session.toggle_face(path, entry.faces[0].index)  # its only face switched off
     assert "switched off" in panel_text(window)

@@ -101,6 +101,8 @@ class MaskEditor:
         self._open: _OpenStroke | None = None
         self._raster = self._start()
         self._listeners: list[Callable[[], None]] = []
+        #: called with each step added to the history (a stroke ended, a clear, a mask loaded)
+        self.on_step: Callable[[Stroke | Clear | Loaded], None] | None = None
 
     def _start(self) -> np.ndarray:
         """A new raster as the mask starts: the base's copy, or zeros, whose pages the system gives
@@ -178,7 +180,15 @@ class MaskEditor:
     def _push(self, action: Stroke | Clear | Loaded) -> None:
         self._done.append(action)
         self._undone.clear()
+        if self.on_step is not None:
+            self.on_step(action)
         self._changed()
+
+    def forget_redo(self) -> None:
+        """Forget what undo took back: it cannot be done again (another edit of the photo was made)."""
+        if self._undone:
+            self._undone.clear()
+            self._changed()
 
     # ---- history ---------------------------------------------------------------------------
     @property

@@ -954,26 +954,32 @@ def refine_face(result: PhotoResult, face_index: int, engine: Engine, passes: in
     return drive(iter_refine_face(result, face_index, engine, passes, should_cancel=should_cancel), on_progress)
 
 
-def carry_choices(previous: PhotoResult | None, result: PhotoResult) -> tuple[PhotoResult, list[int]]:
-    """``result``, the photo restored again after ``previous``, showing for each face restored in
-    both (by detector index) the seed chosen in ``previous`` where that seed was sampled again (GUI
-    QA: every face went back to its first seed, the choices made in the gallery lost without a word;
-    a face left on its first candidate shows this restore's first).
+def chosen_seeds(result: PhotoResult | None) -> dict[int, tuple[int, bool] | None]:
+    """For each face of ``result`` (by detector index): the seed of the candidate chosen and whether
+    that candidate is a refinement pass of it, or None where the face is on its first candidate
+    (nothing chosen). Empty for no result."""
+    chosen: dict[int, tuple[int, bool] | None] = {}
+    for face in result.faces if result is not None else ():
+        source = face.sampled_from(face.chosen)
+        chosen[face.face.index] = None if face.chosen == 0 else (face.seeds[source], source != face.chosen)
+    return chosen
+
+
+def carry_choices(chosen_before: Mapping[int, tuple[int, bool] | None],
+                  result: PhotoResult) -> tuple[PhotoResult, list[int]]:
+    """``result``, the photo restored again, showing for each face the seed chosen before
+    (``chosen_before``: :func:`chosen_seeds` of the results before, the latest for each face, so a
+    face switched off for one restore keeps its choice: QA) where that seed was sampled again (GUI
+    QA: every face went back to its first seed, the choices made in the gallery lost without a
+    word; a face left on its first candidate shows this restore's first).
     Also returns the detector indices of the faces whose choice is not shown as it was: a seed this
     restore did not sample (one of More's), or a refinement pass (its seed's new sample is shown)."""
-    if previous is None:
-        return result, []
-    chosen_before = {}
-    for face in previous.faces:
-        if face.chosen == 0:  # the first seed: nothing chosen
-            continue
-        source = face.sampled_from(face.chosen)
-        chosen_before[face.face.index] = (face.seeds[source], source != face.chosen)
     lost = []
     for position, face in enumerate(result.faces):
-        if face.face.index not in chosen_before:
+        before = chosen_before.get(face.face.index)
+        if before is None:
             continue
-        seed, refined = chosen_before[face.face.index]
+        seed, refined = before
         if seed in face.seeds:
             result = result.choose(position, face.seeds.index(seed))
         if refined or seed not in face.seeds:

@@ -41,8 +41,9 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "eraser": ("&Eraser", "eraser", "E", "The damage brush erases instead of painting"),
     "brush_bigger": ("B&igger brush", "", "]", "Make the damage brush bigger"),
     "brush_smaller": ("&Smaller brush", "", "[", "Make the damage brush smaller"),
-    "undo_damage": ("&Undo damage stroke", "", _Std.Undo, "Take back the last damage stroke, clear or mask loaded"),
-    "redo_damage": ("&Redo damage stroke", "", _Std.Redo, "Do again the damage stroke taken back"),
+    "undo": ("&Undo", "", _Std.Undo, "Take back the last edit of this photo: a damage stroke, clear or mask loaded, a "
+             "seed picked, a face switched on or off, a face box drawn (the menu names it)"),
+    "redo": ("&Redo", "", _Std.Redo, "Do again the edit of this photo taken back last"),
     "clear_damage": ("C&lear damage", "", "Ctrl+Shift+Backspace", "Remove all the damage painted on this photo"),
     "load_damage": ("Load damage &mask…", "", "",
                     "Add the damage a mask file marks (white on black, the photo's size) to what is painted"),
@@ -122,7 +123,7 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
     built["zoom_in"].setShortcuts([built["zoom_in"].shortcut(), QKeySequence("Ctrl+=")])
     # Redo is Ctrl+Shift+Z or Ctrl+Y by platform and desktop; both work everywhere (two-instance QA:
     # on X11 Ctrl+Y did nothing, offscreen Ctrl+Shift+Z), the platform's own shown first
-    redo = built["redo_damage"]
+    redo = built["redo"]
     redo.setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(_Std.Redo),
                                           QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])))
     return built
@@ -135,7 +136,7 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open", "open_folder", "recent", "paste", None, "save", "save_as", "export_all", None,
               "show_in_folder", "copy_path", "remove", "remove_all", None, "quit"],
-    "&Edit": ["copy", None, "undo_damage", "redo_damage", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
+    "&Edit": ["copy", None, "undo", "redo", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
               None, "next_photo", "previous_photo", None, "gallery", None, "full_screen", "toolbar", "appearance"],

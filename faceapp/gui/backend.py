@@ -25,6 +25,7 @@ from faceapp.core import application
 from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError, FaceappError, OutOfMemoryError
 from faceapp.core.damage import read_mask
+from faceapp.core.edit_history import EditHistory
 from faceapp.core.export import export_photo, make_output_folder, write_error_message
 from faceapp.core.mask_files import write_mask
 from faceapp.core.preferences import Preferences, unprinted
@@ -95,6 +96,12 @@ class PhotoEntry:
     shown_choice: Any = None
     #: whether the damage mask saved beside it was looked for, once it was read (read anew, it is again)
     mask_looked_for: bool = False
+    #: what Edit ▸ Undo takes back and Redo does again (its damage painted, seeds picked, faces
+    #: switched, boxes drawn)
+    edits: EditHistory = field(default_factory=EditHistory)
+    #: the seed chosen for each face by the results before (detector index → seed and whether a
+    #: refinement pass of it; None: its first), which a restore again shows chosen where it can
+    picks: dict[int, tuple[int, bool] | None] = field(default_factory=dict)
 
     @property
     def painted(self) -> bool:

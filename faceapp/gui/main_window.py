@@ -238,8 +238,8 @@ class MainWindow(QMainWindow):
                 a["draw_box"].isChecked() or a["damage_brush"].isChecked()))
         a["brush_bigger"].triggered.connect(lambda: self._resize_brush(1.4))
         a["brush_smaller"].triggered.connect(lambda: self._resize_brush(1 / 1.4))
-        a["undo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.undo))
-        a["redo_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.redo))
+        a["undo"].triggered.connect(lambda: self._step_history(back=True))
+        a["redo"].triggered.connect(lambda: self._step_history(back=False))
         a["clear_damage"].triggered.connect(lambda: self._edit_damage(MaskEditor.clear))
         a["load_damage"].triggered.connect(self.load_damage_mask)
         a["save_damage"].triggered.connect(self.save_damage_mask)
@@ -633,8 +633,18 @@ class MainWindow(QMainWindow):
         return photo_text(entry, self.fidelity.fidelity(), self.session.backend.resolved(prefs),
                           steps_follow_model=prefs.steps is None)
 
+    def _step_history(self, *, back: bool) -> None:
+        """Edit ▸ Undo (``back``) or Redo on the photo shown: its last edit of any kind, said in the
+        status bar (QA: Ctrl+Z after a seed pick took back an older stroke, unseen)."""
+        if self.current is None or self.current not in self.session.entries:
+            return
+        edit = self.session.undo(self.current) if back else self.session.redo(self.current)
+        if edit is not None:
+            self.say(f"{'Undone' if back else 'Redone'}: {edit.words}.")
+        self._refresh_enabled()
+
     def _edit_damage(self, edit) -> None:
-        """Apply ``edit`` (undo, redo, clear) to the damage painted on the photo shown."""
+        """Apply ``edit`` (clear) to the damage painted on the photo shown."""
         editor = self.damage.editor()
         if editor is not None:
             edit(editor)
@@ -866,8 +876,11 @@ class MainWindow(QMainWindow):
         for name in ("zoom_fit", "zoom_actual", "zoom_in", "zoom_out"):
             a[name].setEnabled(shown)
         editor = self.damage.editor()
-        a["undo_damage"].setEnabled(editor is not None and editor.can_undo)
-        a["redo_damage"].setEnabled(editor is not None and editor.can_redo)
+        undo, redo = self.session.next_undo(self.current), self.session.next_redo(self.current)
+        a["undo"].setEnabled(undo is not None)
+        a["undo"].setText(f"&Undo {undo.words}" if undo is not None else "&Undo")
+        a["redo"].setEnabled(redo is not None)
+        a["redo"].setText(f"&Redo {redo.words}" if redo is not None else "&Redo")
         a["clear_damage"].setEnabled(editor is not None and not editor.is_empty())
         a["load_damage"].setEnabled(editor is not None)
         a["save_damage"].setEnabled(editor is not None and not editor.is_empty())

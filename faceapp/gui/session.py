@@ -50,11 +50,12 @@ from faceapp.core.export import (
 )
 from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
+from faceapp.core.edit_history import Edit, damage_words
 from faceapp.core.mask_editing import MaskEditor
 from faceapp.core.memory import MemoryBudgetError, check_recomposite_memory
 from faceapp.core.photo_inputs import expand_paths, not_opened_text, opened_as
 from faceapp.core.photo_io import changed_since_read
-from faceapp.core.photo_restore import carry_choices
+from faceapp.core.photo_restore import carry_choices, chosen_seeds
 from faceapp.core.preferences import Preferences
 from faceapp.core.progress import StepClock
 from faceapp.core.sixteen_bit import writes_16_bit
@@ -613,7 +614,9 @@ class Session(QObject):
         shown = self._with_grain_now(outcome.result)
         if shown is not outcome.result:  # switched while it ran
             entry.result, entry.composite = shown, None  # (made again if on screen:)
-        chosen, not_kept = carry_choices(previous, entry.result)  # the seeds chosen in the gallery stay chosen
+        entry.picks.update(chosen_seeds(previous))  # (a face not in the last result keeps its choice before: QA)
+        entry.edits.forget("pick")  # (picks among the candidates this restore replaced)
+        chosen, not_kept = carry_choices(entry.picks, entry.result)  # the seeds chosen in the gallery stay chosen
         if chosen is not entry.result:
             entry.result, entry.composite = chosen, None
             self.composer.request(path, chosen)
@@ -688,13 +691,23 @@ class Session(QObject):
             self.before.pop(path, None)
 
     # ---- faces and candidates --------------------------------------------------------------
-    def toggle_face(self, path: Path, index: int) -> None:
+    def toggle_face(self, path: Path, index: int, *, record: bool = True) -> None:
+        """Switch face ``index`` (its detector index) off or on (``record``: an edit Undo takes back)."""
         entry = self.entries[path]
-        entry.faces = [dataclasses.replace(f, enabled=not f.enabled) if f.index == index else f
-                       for f in entry.faces]
+        face = next((f for f in entry.faces if f.index == index), None)
+        if face is None:
+            return
+        self._switch(entry, index, not face.enabled)
+        if record:
+            self._record(entry, Edit("switch", f"face {index + 1} switched {'off' if face.enabled else 'on'}",
+                                     face=index, after=int(not face.enabled)))
+        self.entryChanged.emit(path)
+
+    @staticmethod
+    def _switch(entry: PhotoEntry, index: int, on: bool) -> None:
+        entry.faces = [dataclasses.replace(f, enabled=on) if f.index == index else f for f in entry.faces]
         if entry.state.endswith(("face", "faces")):  # the filmstrip counts the faces switched on
             entry.state = faces_state(entry.faces)
-        self.entryChanged.emit(path)
 
     def add_face_box(self, path: Path, box: tuple[float, float, float, float]) -> None:
         """Add the face a box drawn on the photo marks, as the detector finds it in the box. A box
@@ -717,6 +730,7 @@ class Session(QObject):
         first = not entry.faces
         entry.faces = [*entry.faces, face]
         entry.drawn.add(face.index)
+        self._record(entry, Edit("box", f"face box {index + 1}", face=index, drawn=face))
         if first:
             self._result_notes(path, entry)
         if entry.result is None:  # a restored photo stays "done", its panel says a restore would differ
@@ -741,12 +755,14 @@ class Session(QObject):
         """``result`` with grain matching as the preferences say now (``result`` itself when it has it)."""
         return result.with_grain(self.prefs.match_grain)
 
-    def choose(self, path: Path, position: int, candidate: int) -> None:
+    def choose(self, path: Path, position: int, candidate: int, *, record: bool = True) -> None:
         """Use another candidate of a face; the composite is rebuilt in the background without
-        sampling again (:attr:`entryChanged` is emitted now, and again when it is ready)."""
+        sampling again (:attr:`entryChanged` is emitted now, and again when it is ready).
+        ``record``: the pick is an edit Undo takes back."""
         entry = self.entries[path]
         if entry.result is None or entry.result.faces[position].chosen == candidate:
             return
+        before = entry.result.faces[position].chosen
         result = entry.result
         try:
             check_recomposite_memory(*result.background.shape[1::-1], name=path.name, upscale=result.scale,
@@ -760,6 +776,10 @@ class Session(QObject):
         if entry.shown_choice is None:  # (the choice the composite shown was made of)
             entry.shown_choice = result
         entry.result = result.choose(position, candidate)  # a new value: exports queued keep theirs
+        if record:
+            index = detector_index(result.faces[position], position)
+            self._record(entry, Edit("pick", f"face {index + 1}'s seed pick", face=index, before=before,
+                                     after=candidate))
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
 
@@ -938,7 +958,78 @@ class Session(QObject):
             return None
         if entry.damage is None:
             entry.damage = MaskEditor(entry.photo.width, entry.photo.height)
+            entry.damage.on_step = lambda action, entry=entry: self._record(entry, Edit("damage", damage_words(action)))
         return entry.damage
+
+    # ---- undo and redo ---------------------------------------------------------------------
+    @staticmethod
+    def _record(entry: PhotoEntry, edit: Edit) -> None:
+        """Add ``edit`` to the photo's history; damage taken back can no longer be painted again."""
+        if entry.edits.record(edit) and entry.damage is not None and edit.kind != "damage":
+            entry.damage.forget_redo()
+
+    def next_undo(self, path: Path | None) -> Edit | None:
+        """The edit of ``path`` Undo would take back (an open stroke's: the stroke; None: none)."""
+        entry = self.entries.get(path) if path is not None else None
+        if entry is None:
+            return None
+        if entry.damage is not None and entry.damage.stroke_open:
+            return Edit("damage", "damage stroke")
+        return entry.edits.next_undo
+
+    def next_redo(self, path: Path | None) -> Edit | None:
+        """The edit of ``path`` Redo would do again (None: none)."""
+        entry = self.entries.get(path) if path is not None else None
+        return entry.edits.next_redo if entry is not None else None
+
+    def undo(self, path: Path) -> Edit | None:
+        """Take back the last edit of ``path`` (a stroke being painted ends first: it is the last);
+        returns it (None: there was none)."""
+        entry = self.entries.get(path)
+        if entry is None:
+            return None
+        if entry.damage is not None:
+            entry.damage.end_stroke()
+        edit = entry.edits.undo()
+        if edit is not None:
+            self._apply(path, entry, edit, back=True)
+        return edit
+
+    def redo(self, path: Path) -> Edit | None:
+        """Do again the edit of ``path`` taken back last; returns it (None: there was none)."""
+        entry = self.entries.get(path)
+        edit = entry.edits.redo() if entry is not None else None
+        if edit is not None:
+            self._apply(path, entry, edit, back=False)
+        return edit
+
+    def _apply(self, path: Path, entry: PhotoEntry, edit: Edit, *, back: bool) -> None:
+        """Take ``edit`` back (``back``) or do it again. A pick of a face no longer in the result,
+        or a switch of a face no longer listed, changes nothing (the history goes past it)."""
+        if edit.kind == "damage":
+            if entry.damage is not None:  # (its listeners tell the window)
+                (entry.damage.undo if back else entry.damage.redo)()
+            return
+        if edit.kind == "pick":
+            faces = entry.result.faces if entry.result is not None else ()
+            position = next((p for p, f in enumerate(faces) if detector_index(f, p) == edit.face), None)
+            candidate = edit.before if back else edit.after
+            if position is not None and candidate is not None and candidate < len(faces[position].candidates):
+                self.choose(path, position, candidate, record=False)
+            return
+        if edit.kind == "switch":
+            if any(f.index == edit.face for f in entry.faces):
+                self._switch(entry, edit.face, bool(edit.after) != back)
+        elif edit.kind == "box":
+            if back:
+                entry.faces = [f for f in entry.faces if f.index != edit.face]
+                entry.drawn.discard(edit.face)
+            elif not any(f.index == edit.face for f in entry.faces):
+                entry.faces = [*entry.faces, edit.drawn]
+                entry.drawn.add(edit.face)
+            if entry.result is None:
+                entry.state = faces_state(entry.faces)
+        self.entryChanged.emit(path)
 
     def _resample_done(self, path: Path, resampled: Any, position: int, dropped_passes: int) -> None:
         entry = self.entries.get(path)
@@ -946,6 +1037,7 @@ class Session(QObject):
             return  # removed or restored again meanwhile
         choice = list(entry.result.choice)  # the other faces keep choices made meanwhile
         choice[position] = resampled.faces[position].chosen
+        entry.edits.forget("pick", face=detector_index(resampled.faces[position], position))  # (its candidates anew)
         entry.result = self._with_grain_now(resampled.with_choice(choice))  # (its face was flagged when it was asked)
         entry.state = "done"
         self.entryChanged.emit(path)

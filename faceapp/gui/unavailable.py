@@ -19,7 +19,7 @@ def reasons_off(*, photo: str | None, failed: bool, loaded: bool, restored: bool
         "save": unrestored, "save_as": unrestored, "toggle_compare": unrestored, "split_reset": unrestored,
         "refine": unrestored or "Available once the restores running now are done",
         "eraser": first or "Take the damage brush first (P)",
-        "undo_damage": first or "No damage stroke to take back", "redo_damage": first or "No damage stroke to do again",
+        "undo": first or "Nothing to take back on this photo", "redo": first or "Nothing taken back to do again",
         "clear_damage": first or "No damage painted", "save_damage": first or "No damage painted",
         "export_all": "Restore a photo first",
         "show_in_folder": "Open a photo first", "copy_path": "Open a photo first",

@@ -1,0 +1,71 @@
+"""A photo's edit history: Undo takes back its last edit of any kind, Redo does it again."""
+
+from __future__ import annotations
+
+from faceapp.core.edit_history import Edit, EditHistory, damage_words
+from faceapp.core.mask_editing import Clear, Loaded, MaskEditor, Stroke
+
+
+def test_undo_takes_back_the_last_edit_whatever_its_kind_and_redo_does_it_again():
+    history = EditHistory()
+    stroke, pick = Edit("damage", "damage stroke"), Edit("pick", "face 1's seed pick", face=0, before=0, after=2)
+    assert history.next_undo is None and history.undo() is None and history.redo() is None
+    history.record(stroke)
+    history.record(pick)
+    assert history.next_undo == pick
+    assert history.undo() == pick and history.next_undo == stroke and history.next_redo == pick
+    assert history.undo() == stroke and history.next_undo is None
+    assert history.redo() == stroke and history.redo() == pick and history.next_redo is None
+
+
+def test_a_new_edit_ends_what_redo_could_do_and_says_when_damage_was_among_it():
+    history = EditHistory()
+    history.record(Edit("damage", "damage stroke"))
+    history.undo()
+    assert history.record(Edit("switch", "face 1 switched off", face=0, after=0))  # the stroke cannot come back
+    assert history.next_redo is None
+    history.undo()
+    assert not history.record(Edit("switch", "face 1 switched on", face=0, after=1))
+
+
+def test_picks_of_one_face_in_a_row_are_one_edit_and_a_pick_back_is_none():
+    """The gallery browsed with the arrow keys: one Undo goes back to the seed before."""
+    history = EditHistory()
+    for before, after in ((0, 1), (1, 2), (2, 3)):
+        history.record(Edit("pick", "face 1's seed pick", face=0, before=before, after=after))
+    assert history.undo() == Edit("pick", "face 1's seed pick", face=0, before=0, after=3)
+    assert history.next_undo is None
+    history.redo()
+    history.record(Edit("pick", "face 2's seed pick", face=1, before=0, after=1))  # another face: its own
+    history.record(Edit("pick", "face 2's seed pick", face=1, before=1, after=0))  # back where it started
+    assert history.next_undo.face == 0
+
+
+def test_forgetting_picks_keeps_the_other_edits_and_other_faces_picks_when_one_face_is_named():
+    history = EditHistory()
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=0, after=1))
+    history.record(Edit("damage", "damage stroke"))
+    history.record(Edit("pick", "face 2's seed pick", face=1, before=0, after=1))
+    history.forget("pick", face=1)
+    assert [e.face for e in (history.undo(), history.undo())] == [None, 0]
+    history.forget("pick")
+    assert history.next_redo.kind == "damage" and history.next_undo is None
+
+
+def test_a_mask_editor_tells_each_step_it_adds_in_words_for_the_menu():
+    editor, steps = MaskEditor(40, 30), []
+    editor.on_step = steps.append
+    editor.begin_stroke(5, 5, radius=2)
+    editor.extend_stroke(20, 5)
+    assert steps == []  # (a stroke is a step once it ends)
+    editor.end_stroke()
+    editor.begin_stroke(5, 5, radius=2, erase=True)
+    editor.end_stroke()
+    editor.clear()
+    editor.load(editor.mask() | 255)
+    assert [damage_words(s) for s in steps] == ["damage stroke", "eraser stroke", "clear damage", "damage mask loaded"]
+    assert [type(s) for s in steps] == [Stroke, Stroke, Clear, Loaded]
+    editor.undo()
+    assert editor.can_redo
+    editor.forget_redo()
+    assert not editor.can_redo and len(steps) == 4  # (undo adds no step)

@@ -1,0 +1,98 @@
+"""Edit ▸ Undo and Redo take back and do again the photo's last edit of any kind, and say which
+(QA: they covered damage strokes only, so Ctrl+Z after a seed pick took back an older stroke,
+unseen, and left the pick)."""
+
+from __future__ import annotations
+
+import shutil
+
+import gui_util
+from gui_util import load, restore, said, wait_composed
+from test_gui_damage import paint
+
+from faceapp.gui.actions import plain_menu_text
+
+photo, window = gui_util.photo, gui_util.window  # the shared fixtures
+
+
+def _menu(window) -> tuple[str, str]:
+    a = window.actions_
+    return plain_menu_text(a["undo"].text()), plain_menu_text(a["redo"].text())
+
+
+def test_undo_takes_back_a_seed_pick_before_the_stroke_painted_earlier_and_the_menu_names_each(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(10, 200), (60, 120)])  # the background, left of the face
+    editor = window.session.damage_editor(path)
+    assert _menu(window) == ("Undo damage stroke", "Redo")
+    window.session.choose(path, 0, 2)  # a seed picked in the gallery
+    wait_composed(window, qtbot, path)
+    assert _menu(window) == ("Undo face 1's seed pick", "Redo")
+    window.actions_["undo"].trigger()
+    assert entry.result.faces[0].chosen == 0 and not editor.is_empty()  # the pick taken back, the stroke kept
+    assert "Undone: face 1's seed pick." in said(window)
+    assert _menu(window) == ("Undo damage stroke", "Redo face 1's seed pick")
+    window.actions_["undo"].trigger()
+    assert editor.is_empty() and _menu(window) == ("Undo", "Redo damage stroke")
+    assert not window.actions_["undo"].isEnabled()
+    window.actions_["redo"].trigger()
+    window.actions_["redo"].trigger()
+    assert not editor.is_empty() and entry.result.faces[0].chosen == 2
+    wait_composed(window, qtbot, path)
+    assert window.session.unsaved() == [path]
+
+
+def test_a_face_switched_off_and_a_box_drawn_are_undone_and_redone(window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    entry = window.session.entries[path]
+    [face] = entry.faces
+    window.session.toggle_face(path, face.index)
+    assert not entry.faces[0].enabled and _menu(window)[0] == f"Undo face {face.index + 1} switched off"
+    window.session.add_face_box(path, (250, 40, 330, 120))
+    box = entry.faces[-1].index
+    assert len(entry.faces) == 2 and _menu(window)[0] == f"Undo face box {box + 1}"
+    window.actions_["undo"].trigger()
+    assert [f.index for f in entry.faces] == [face.index] and not entry.drawn  # the box gone
+    assert not window.session.faces_drawn_unrestored(path)  # (removing the photo no longer asks about it)
+    window.actions_["undo"].trigger()
+    assert entry.faces[0].enabled and window.filmstrip.state_text(path) == "1 face"
+    window.actions_["redo"].trigger()
+    window.actions_["redo"].trigger()
+    assert not entry.faces[0].enabled and [f.index for f in entry.faces] == [face.index, box]
+
+
+def test_an_edit_after_an_undo_ends_redo_and_a_restore_ends_the_picks_among_the_candidates_it_replaced(
+        window, qtbot, photo):
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    window.actions_["damage_brush"].setChecked(True)
+    paint(window, qtbot, [(10, 200), (60, 120)])
+    editor = window.session.damage_editor(path)
+    window.actions_["undo"].trigger()
+    window.session.choose(path, 0, 1)  # a new edit: the stroke taken back cannot be painted again
+    assert not window.actions_["redo"].isEnabled() and not editor.can_redo
+    wait_composed(window, qtbot, path)
+    entry = restore(window, qtbot, path)
+    assert entry.result.faces[0].chosen == 1  # (the pick is carried over to the new result…)
+    assert not window.actions_["undo"].isEnabled()  # …but is no edit of it: nothing to take back
+
+
+def test_a_seed_picked_before_a_restore_without_its_face_is_chosen_again_when_the_face_comes_back(
+        window, qtbot, testdata_dir, tmp_path):
+    """Undo QA: seeds picked for faces 1-3; face 2 switched off for a restore, then on for the next:
+    face 2 was back on its first seed without a word (only the result just before was looked at)."""
+    photo = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", tmp_path / "two_faces.jpg")
+    gui_util.set_sampling(window, seeds=3, steps=1)
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    second = entry.result.faces[1].face.index
+    window.session.choose(path, 0, 1)
+    window.session.choose(path, 1, 2)
+    window.session.toggle_face(path, second)
+    entry = restore(window, qtbot, path)
+    assert [f.seeds[f.chosen] for f in entry.result.faces] == [1]
+    window.session.toggle_face(path, second)
+    entry = restore(window, qtbot, path)
+    assert [f.seeds[f.chosen] for f in entry.result.faces] == [1, 2]
