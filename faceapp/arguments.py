@@ -80,10 +80,12 @@ def pixels(text: str) -> float:
 
 
 def seed(text: str) -> int:
-    """A seed: a whole number from 0 (below 2⁶³, as torch takes it)."""
-    value = _parsed(text, int, "a whole number, 0 or more")
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be a whole number, 0 or more, got {text!r}")
+    """A first seed: a whole number from 0 to :data:`~faceapp.core.settings.MAX_BASE_SEED`."""
+    from faceapp.core.settings import MAX_BASE_SEED
+
+    value = _parsed(text, int, f"a whole number from 0 to {MAX_BASE_SEED}")
+    if not 0 <= value <= MAX_BASE_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_BASE_SEED}, got {text!r}")
     return value
 
 

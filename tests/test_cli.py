@@ -372,7 +372,8 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     for size in ("-5", "nan"):  # argparse's message, not a validation library's dump
         code, _, err = _run(capsys, "restore", tmp_path, "--min-face-size", size)
         assert code == 2 and f"--min-face-size: must be a number of pixels, 0 or more, got {size}" in err
-    for option, value, said in (("--seed", "-1", "must be a whole number, 0 or more"),
+    for option, value, said in (("--seed", "-1", "must be a whole number from 0 to 2147483647"),
+                                ("--seed", "5000000000", "must be a whole number from 0 to 2147483647"),
                                 ("--seeds", "65", "must be within 1…64"), ("--steps", "1001", "must be within 1…1000"),
                                 ("--steps", "two", "must be a whole number within 1…1000")):
         code, _, err = _run(capsys, "restore", tmp_path, option, value)  # not a pydantic dump

@@ -125,8 +125,9 @@ def test_invalid_stored_values_fall_back_to_defaults(tmp_path):
     store._settings.setValue("prefs/upscale", "7")
     store._settings.setValue("prefs/steps", "many")
     store._settings.setValue("prefs/seeds_per_face", "3")
+    store._settings.setValue("prefs/base_seed", "5000000000")  # (settings QA: Settings no longer opened)
     loaded = store.load()
-    assert loaded.upscale == 1 and loaded.steps is None  # the defaults: ×1, the model's own steps
+    assert loaded.upscale == 1 and loaded.steps is None and loaded.base_seed == 0  # the defaults
     assert loaded.seeds_per_face == 3  # the valid ones are kept
 
 

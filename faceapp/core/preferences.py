@@ -17,7 +17,8 @@ from pydantic import Field, field_validator
 from pydantic.dataclasses import dataclass
 
 from faceapp.core.refine import DEFAULT_REFINE_PASSES, MAX_REFINE_PASSES
-from faceapp.core.settings import DEFAULT_FIDELITY, MAX_POLISH_TIMESTEP, MAX_RESAMPLES, ScheduleMode, SamplerSettings
+from faceapp.core.settings import (DEFAULT_FIDELITY, MAX_BASE_SEED, MAX_POLISH_TIMESTEP, MAX_RESAMPLES, ScheduleMode,
+                                   SamplerSettings)
 
 #: The version of the stored preferences' layout (see ``faceapp.gui.settings_store``'s migrations).
 PREFERENCES_VERSION = 2
@@ -96,7 +97,7 @@ class Preferences:
     match_grain: bool = True
     descreen: bool = True
     seeds_per_face: Annotated[int, Field(ge=1, le=MAX_SEEDS)] = 4
-    base_seed: Annotated[int, Field(ge=0)] = 0
+    base_seed: Annotated[int, Field(ge=0, le=MAX_BASE_SEED)] = 0
     repair_resamples: Annotated[int, Field(ge=1, le=MAX_RESAMPLES)] = 1
     refine_passes: Annotated[int, Field(ge=1, le=MAX_REFINE_PASSES)] = DEFAULT_REFINE_PASSES
     upscale: int = 1

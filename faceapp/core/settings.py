@@ -16,6 +16,11 @@ MAX_POLISH_TIMESTEP = 300
 #: The fidelity of a model whose manifest names none (DifFace's paper setting, t = 400).
 DEFAULT_FIDELITY = 0.5
 
+#: The largest first seed (the window's field holds 31 bits; the seeds More adds count up from it
+#: and stay far below torch's 64-bit limit: settings QA, 5000000000 stopped Settings from opening
+#: and a larger one failed every restore with "Overflow when unpacking long long").
+MAX_BASE_SEED = 2**31 - 1
+
 #: Most RePaint resamplings per step a run may ask for (damage repair).
 MAX_RESAMPLES = 10
 

@@ -46,7 +46,7 @@ from faceapp.core.preferences import (
     Preferences,
 )
 from faceapp.core.refine import MAX_REFINE_PASSES
-from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES
+from faceapp.core.settings import MAX_BASE_SEED, MAX_POLISH_TIMESTEP, MAX_RESAMPLES
 from faceapp.gui.look import error_colour, fit_to_screen, wrap_long_tooltips
 from faceapp.gui.number_fields import DecimalBox, use_number_format
 from faceapp.gui.plain_label import PlainLabel
@@ -236,7 +236,7 @@ class SettingsDialog(QDialog):
         self.seeds.setValue(prefs.seeds_per_face)
         self.seeds.setToolTip("Candidates sampled per face, shown in the seed gallery")
         self.base_seed = QSpinBox()
-        self.base_seed.setRange(0, 2**31 - 1)
+        self.base_seed.setRange(0, MAX_BASE_SEED)
         self.base_seed.setValue(prefs.base_seed)
         self.base_seed.setToolTip("The seed of each face's first candidate (the next ones count up from it): the same "
                                   "photo, settings and seed give the same result, in the window and the CLI")
