@@ -141,6 +141,34 @@ def test_two_windows_open_at_once_keep_each_others_settings(tmp_path):
     stored = gui_util.settings_store(tmp_path).load()
     assert (stored.seeds_per_face, stored.output_folder, stored.fidelity) == (6, str(tmp_path / "out"), 0.3)
 
+
+def test_settings_opened_in_a_second_window_show_what_the_first_saved_and_a_reset_there_is_kept(qtbot, tmp_path,
+                                                                                             monkeypatch):
+    """Settings QA: copy B's Settings showed its own stale values (4 seeds) while the file held copy
+    A's 5, and B's Reset every field wrote nothing where the defaults equalled what B had read."""
+    from PySide6.QtWidgets import QDialog
+
+    from faceapp.core.preferences import Preferences
+    from faceapp.gui import settings_dialog
+
+    first = gui_util.settings_store(tmp_path)
+    second = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(second)
+    first.update(first.load(), seeds_per_face=5, export_format="png")
+    shown = []
+
+    def reset_every_field(dialog) -> int:
+        shown.append(dialog.seeds.value())
+        dialog.preferences = lambda: Preferences()  # (what Reset every field, then OK, gives)
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", reset_every_field)
+    second.models.open_settings()
+    assert shown == [5] and second.session.prefs.seeds_per_face == Preferences().seeds_per_face
+    stored = gui_util.settings_store(tmp_path).load()
+    assert (stored.seeds_per_face, stored.export_format) == (Preferences().seeds_per_face, Preferences().export_format)
+    second.close()
+
 def test_a_settings_file_from_a_newer_faceapp_is_not_written_back_as_this_ones(qtbot, tmp_path):
     """Settings QA: a file of a later layout (its own export formats, precisions) was rewritten at the
     first change with this version's layout number and its values replaced by defaults."""
@@ -223,6 +251,23 @@ def test_the_app_starts_when_its_log_file_cannot_be_opened(qtbot, tmp_path, monk
         root.handlers[:] = handlers
         root.setLevel(level)
         sys.excepthook = hook
+
+
+def test_a_settings_file_with_a_damaged_line_is_read_as_far_as_it_goes_and_said_so_truly(qtbot, tmp_path):
+    """Settings QA: a file whose last line was damaged ("[win") was said to be unreadable, "the
+    defaults are used … changes apply until faceapp closes", while its settings were read and used,
+    and a change was written to it."""
+    (tmp_path / "settings.ini").write_text("[prefs]\nversion=2\nseeds_per_face=9\n[win\n")
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    [said] = [n.text for n in window.notices.notices() if "settings" in n.text.lower()]
+    assert said.startswith("Some settings could not be read: ") and "has lines that are not settings" in said
+    assert "defaults are used" not in said and "until faceapp closes" not in said
+    assert window.session.prefs.seeds_per_face == 9
+    window.save_settings(dataclasses.replace(window.session.prefs, seeds_per_face=2))
+    assert [n.text for n in window.notices.notices() if "settings" in n.text.lower()] == [said]  # (saved: no new word)
+    assert gui_util.settings_store(tmp_path).load().seeds_per_face == 2
+    window.close()
 
 
 def test_a_settings_file_that_cannot_be_written_is_said_once(qtbot, tmp_path):

@@ -137,7 +137,10 @@ class MainWindow(QMainWindow):
         self.models.show_model_and_device()
         self.models.show_save_destination()
         self.models.check_models()
-        self._say_settings_problem(self.store.problem(), "Settings could not be read, so the defaults are used")
+        if self.store.partly_read:
+            self._say_settings_problem(self.store.problem(), "Some settings could not be read", after="")
+        else:
+            self._say_settings_problem(self.store.problem(), "Settings could not be read, so the defaults are used")
         if self.store.invalid_on_load:  # (QA: a hand-edited fidelity of 7 went back to the default without a word)
             newer = ("The settings file is from a newer faceapp: settings this one does not know are left in it "
                      "as they are, and used here at their defaults: ") if self.store.from_newer_version else ""
@@ -1121,10 +1124,11 @@ class MainWindow(QMainWindow):
         faceapp closes)."""
         self._say_settings_problem(self.store.save(prefs), "Settings could not be saved")
 
-    def _say_settings_problem(self, problem: str | None, what: str) -> None:
+    def _say_settings_problem(self, problem: str | None, what: str,
+                              after: str = "Changes apply until faceapp closes.") -> None:
         if problem is not None and problem != self._settings_problem:
             self._settings_problem = problem
-            self.notices.show_notice(Notice(f"{what}: {problem}. Changes apply until faceapp closes.", "warning"))
+            self.notices.show_notice(Notice(f"{what}: {problem}. {after}".rstrip(), "warning"))
 
     def _box_drawn(self, box) -> None:
         if self.current is not None and self.session.entries[self.current].photo is not None:

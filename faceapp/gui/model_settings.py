@@ -45,6 +45,9 @@ class ModelSettings:
         window = self._window
         from faceapp.core.devices import available_devices
 
+        current = window.store.refreshed(window.session.prefs)  # (another copy of the window may have saved)
+        if current != window.session.prefs:
+            self.apply_preferences(current)
         dialog = SettingsDialog(window.session.prefs, models=self._model_choices(), available=available_devices(),
                                 default_model=self._default_title(), model_steps=self._model_steps(), parent=window)
         if dialog.exec():

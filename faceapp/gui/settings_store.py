@@ -155,6 +155,19 @@ class SettingsStore:
         self.from_newer_version = version > PREFERENCES_VERSION
         return prefs
 
+    def refreshed(self, prefs: Preferences) -> Preferences:
+        """``prefs`` with what another copy of the window saved since this store last read or wrote
+        the file (settings QA: a second window's Settings showed its own stale values, and its Reset
+        every field wrote nothing where they equalled them, so the next start used the other's)."""
+        known = self._known
+        if known is None:  # (not read yet, or a layout migrated: written whole at the next save)
+            return prefs
+        self._settings.sync()  # (reads the file again where it changed)
+        stored = self.load()
+        changed = {name: getattr(stored, name) for name in _FIELDS
+                   if getattr(stored, name) != getattr(known, name) and name not in self.invalid_on_load}
+        return dataclasses.replace(prefs, **changed) if changed else prefs  # type: ignore[arg-type]
+
     def save(self, prefs: Preferences) -> str | None:
         """Write ``prefs``; returns :meth:`problem` (None when they were written).
 
@@ -173,7 +186,7 @@ class SettingsStore:
                 self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
         self._settings.sync()
         self._known = prefs
-        return self.problem()
+        return None if self.partly_read else self.problem()  # (the lines that were no settings: written afresh)
 
     def problem(self) -> str | None:
         """Why the settings file could not be read or written (the last time it was), else None:
@@ -183,8 +196,16 @@ class SettingsStore:
             return (f"{self._settings.fileName()} cannot be read or written (no permission, a read-only disk, or "
                     "a folder in its place)")
         if status == QSettings.Status.FormatError:
-            return f"{self._settings.fileName()} is not a settings file faceapp can read (remove it to start afresh)"
+            return (f"{self._settings.fileName()} has lines that are not settings (is it damaged?): the settings read "
+                    "in it are used, and it is written afresh without those lines as settings change")
         return None
+
+    @property
+    def partly_read(self) -> bool:
+        """Whether the file had lines that are not settings: those it has are read all the same, and
+        a save writes it afresh (settings QA: "the defaults are used", said of a file whose every
+        setting was read and used)."""
+        return self._settings.status() == QSettings.Status.FormatError
 
     def update(self, prefs: Preferences, **changes: object) -> Preferences:
         """Save and return ``prefs`` with ``changes`` applied (validated by the schema)."""
