@@ -253,6 +253,32 @@ def test_the_app_starts_when_its_log_file_cannot_be_opened(qtbot, tmp_path, monk
         sys.excepthook = hook
 
 
+def test_a_settings_folder_that_is_a_file_is_said_at_start(qtbot, tmp_path):
+    """Settings QA: a config folder that could not be looked into (no permission, or a file in its
+    place) gave the defaults at start without a word; QSettings says nothing of it."""
+    (tmp_path / "config").write_text("not a folder")
+    window = MainWindow(store=gui_util.settings_store(tmp_path / "config"))
+    qtbot.addWidget(window)
+    assert any(n.text.startswith("Settings could not be read, so the defaults are used: the settings folder "
+                                 f"{tmp_path / 'config'} cannot be read or written") for n in window.notices.notices())
+    window.close()
+
+
+def test_settings_read_from_a_folder_that_cannot_be_written_are_used_and_said_unsaveable(qtbot, tmp_path,
+                                                                                          monkeypatch):
+    """Settings QA: a read-only config folder said nothing until the first change."""
+    from faceapp.gui import settings_store
+
+    (tmp_path / "settings.ini").write_text("[prefs]\nversion=2\nseeds_per_face=6\n")
+    monkeypatch.setattr(settings_store.os, "access", lambda path, mode: not mode & settings_store.os.W_OK)
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
+    assert window.session.prefs.seeds_per_face == 6
+    assert any(n.text.startswith(f"Settings cannot be saved: the settings folder {tmp_path} cannot be read or written")
+               for n in window.notices.notices())
+    window.close()
+
+
 def test_a_settings_file_with_a_damaged_line_is_read_as_far_as_it_goes_and_said_so_truly(qtbot, tmp_path):
     """Settings QA: a file whose last line was damaged ("[win") was said to be unreadable, "the
     defaults are used … changes apply until faceapp closes", while its settings were read and used,

@@ -196,6 +196,27 @@ def test_bad_or_repeated_manifests_are_skipped_and_reported(manifests_dir, regis
     assert any("already defines" in p for p in registry.problems)
 
 
+def test_a_models_folder_that_cannot_be_looked_into_leaves_the_other_folders_models_known(
+        manifests_dir, configs, monkeypatch):
+    """Settings QA: an unreadable user data folder raised PermissionError out of the registry, so
+    the window said "No face model is installed" while the bundled model was there."""
+    write_manifest(manifests_dir, manifest_data(configs, name="good"))
+    locked = manifests_dir.parent / "locked"
+    locked.mkdir()
+    glob = Path.glob
+
+    def refused(folder, pattern):
+        if folder == locked:
+            raise PermissionError(13, "Permission denied", str(folder))
+        return glob(folder, pattern)
+
+    monkeypatch.setattr(Path, "glob", refused)
+    registry = Registry([manifests_dir, locked])
+    assert [m.name for m in registry.list()] == ["good"]
+    assert registry.folders_unread == {locked: f"The models in {locked} cannot be read (Permission denied): they are "
+                                                "left out until they can"}
+
+
 def test_unknown_model_lists_the_known_ones(manifests_dir, registry_for, configs):
     write_manifest(manifests_dir, manifest_data(configs, name="alpha"))
     with pytest.raises(ModelNotFoundError, match="no model called 'beta'.*alpha"):

@@ -192,6 +192,8 @@ class Registry:
         self.problems: list[str] = []
         #: The manifests that could not be read, and why (:func:`load_manifest`'s message).
         self.unreadable: dict[Path, str] = {}
+        #: The manifest folders that could not be looked into, and why, in words.
+        self.folders_unread: dict[Path, str] = {}
         self._manifests: dict[str, ModelManifest] = {}
         self.reload()
         # A killed import's copy is hidden and may be hundreds of MB; most users never import again,
@@ -205,8 +207,16 @@ class Registry:
         problems: list[str] = []
         manifests: dict[str, ModelManifest] = {}
         unreadable: dict[Path, str] = {}
+        folders_unread: dict[Path, str] = {}
         for folder in self.manifest_dirs:
-            for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+            try:
+                listed = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+            except OSError as exc:  # (settings QA: an unreadable data folder hid the bundled model too)
+                folders_unread[folder] = self._problem(f"The models in {folder} cannot be read ({exc.strerror or exc}): "
+                                                       "they are left out until they can")
+                problems.append(folders_unread[folder] + ".")
+                continue
+            for path in listed:
                 try:
                     manifest = load_manifest(path)
                 except ModelError as exc:
@@ -222,6 +232,7 @@ class Registry:
                     continue
                 manifests[manifest.name] = manifest
         self.problems, self._manifests, self.unreadable = problems, manifests, unreadable
+        self.folders_unread = folders_unread
 
     @staticmethod
     def _problem(message: str) -> str:

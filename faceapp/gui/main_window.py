@@ -139,8 +139,9 @@ class MainWindow(QMainWindow):
         self.models.check_models()
         if self.store.partly_read:
             self._say_settings_problem(self.store.problem(), "Some settings could not be read", after="")
-        else:
-            self._say_settings_problem(self.store.problem(), "Settings could not be read, so the defaults are used")
+        else:  # (a read-only file read whole: its settings are used, but cannot be saved)
+            self._say_settings_problem(self.store.problem(), "Settings cannot be saved" if self.store.was_read
+                                       else "Settings could not be read, so the defaults are used")
         if self.store.invalid_on_load:  # (QA: a hand-edited fidelity of 7 went back to the default without a word)
             newer = ("The settings file is from a newer faceapp: settings this one does not know are left in it "
                      "as they are, and used here at their defaults: ") if self.store.from_newer_version else ""

@@ -130,6 +130,9 @@ class ModelSettings:
                 "Restores may fail until that is mended; Models… shows each model and its files.",
                 "error", "models", "Models…"))
             return
+        for problem in registry.folders_unread.values() if registry is not None else ():
+            self._window.notices.show_notice(Notice(f"{problem}; the other models can be used.", "warning",
+                                                    "models", "Models…"))
         if not installed:
             self._window.compare.set_placeholder(_FIRST_START)
             self._window.notices.show_notice(Notice(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -115,6 +116,13 @@ def settings_file() -> Path:
     return path
 
 
+def _nearest_there(path: Path) -> Path:
+    """``path``, or the nearest folder above it that is there (where a missing folder would be made)."""
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    return path
+
+
 def _has_qt_text(path: Path) -> bool:
     """Whether ``path`` survives a trip through a Qt string (its name decodes as UTF-8)."""
     try:
@@ -135,6 +143,7 @@ class SettingsStore:
         self.invalid_on_load: dict[str, Any] = {}
         self._known: Preferences | None = None  # the preferences last read or written here
         self.from_newer_version = False
+        self.was_read = False  # whether the last :meth:`load` found settings stored
 
     def load(self) -> Preferences:
         """The stored preferences; each invalid value falls back to its default."""
@@ -148,6 +157,7 @@ class SettingsStore:
             if values.get(name) in ("", "model"):
                 values[name] = None
         prefs, self.invalid_on_load = valid_preferences(values)
+        self.was_read = stored_before  # (a file read, though it cannot be written: its settings are used)
         older_layout = stored_before and version < PREFERENCES_VERSION  # (migrated: written whole)
         self._known = None if older_layout else prefs
         #: the file was written by a newer faceapp (a later layout): what this one cannot read in it is
@@ -195,6 +205,11 @@ class SettingsStore:
         if status == QSettings.Status.AccessError:
             return (f"{self._settings.fileName()} cannot be read or written (no permission, a read-only disk, or "
                     "a folder in its place)")
+        folder = _nearest_there(Path(self._settings.fileName()).parent)
+        if not os.path.isdir(folder) or not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            # QSettings says nothing of a folder it cannot look into (settings QA: the defaults, unsaid)
+            return (f"the settings folder {folder} cannot be read or written (no permission, a read-only disk, or "
+                    "a file in its place)")
         if status == QSettings.Status.FormatError:
             return (f"{self._settings.fileName()} has lines that are not settings (is it damaged?): the settings read "
                     "in it are used, and it is written afresh without those lines as settings change")
