@@ -52,3 +52,13 @@ def test_a_fraction_typed_as_the_smallest_face_is_not_read_ten_times_larger(dial
     assert dialog.preferences().min_face_size == 16.5 and dialog.min_face_size.text() == "16.5 px"
     _type(dialog.quality, "85")
     assert dialog.preferences().quality == 85 and dialog.quality.text() == "85"
+
+
+def test_settings_kept_as_written_by_hand_come_back_unchanged_from_ok(qtbot):
+    """Settings QA: a device the CLI takes (cuda:1) and a smallest face above the field's range,
+    written by hand, became "auto" and 4096 px when Settings was closed with OK, unchanged."""
+    prefs = Preferences(device="cuda:1", min_face_size=100000.0)
+    dialog = SettingsDialog(prefs, available=["cpu", "cuda:0", "cuda:1"])
+    qtbot.addWidget(dialog)
+    kept = dialog.preferences()
+    assert (kept.device, kept.min_face_size) == ("cuda:1", 100000.0)

@@ -171,7 +171,10 @@ class SettingsDialog(QDialog):
         def found(name: str) -> bool:
             return available is None or name == "auto" or any(a.split(":")[0] == name.split(":")[0] for a in available)
 
-        self.device = _combo(["auto", *[d for d in devices if d != "auto"]], prefs.device,
+        offered = ["auto", *[d for d in devices if d != "auto"]]
+        if prefs.device not in offered:  # one the CLI takes, written by hand (cuda:1): shown and kept (QA: OK
+            offered.append(prefs.device)  # without a change made it "auto")
+        self.device = _combo(offered, prefs.device,
                              lambda name: "Automatic (best available)" if name == "auto"
                              else name.upper() + ("" if found(name) else " (none found on this computer)"))
         for row in range(self.device.count()):  # QA: CUDA could be chosen on a computer without one
@@ -262,7 +265,7 @@ class SettingsDialog(QDialog):
         self.face_selection.setToolTip("Faces left out are shown switched off: click a face's number to restore it too")
         self.min_face_size = DecimalBox()  # (a fraction as the CLI takes it; locale QA: "16,5" gave 165)
         self.min_face_size.setDecimals(1)
-        self.min_face_size.setRange(0, 4096)
+        self.min_face_size.setRange(0, max(4096.0, prefs.min_face_size))  # (a larger one set by hand: kept, QA)
         self.min_face_size.setSuffix(" px")
         self.min_face_size.setValue(prefs.min_face_size)
         self.min_face_size.setToolTip("Detected faces smaller than this are ignored")
