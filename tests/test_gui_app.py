@@ -330,7 +330,7 @@ def test_settings_reset_or_a_model_gone_are_said_at_start_with_the_way_to_settin
     window.close()
 
 
-def test_a_device_chosen_in_settings_that_this_computer_lacks_is_said_at_start(qtbot, tmp_path):
+def test_a_device_chosen_in_settings_that_this_computer_lacks_is_said_at_start(qtbot, tmp_path, monkeypatch):
     """Settings QA: settings copied from a computer with a GPU: only the status bar said it, cut
     short, and each restore then failed as if the photo were at fault."""
     import torch
@@ -345,6 +345,18 @@ def test_a_device_chosen_in_settings_that_this_computer_lacks_is_said_at_start(q
     qtbot.addWidget(window)
     [said] = [n for n in window.notices.notices() if n.text.startswith("The device chosen in Settings")]
     assert "CUDA" in said.text and said.action == "settings"
+    from PySide6.QtWidgets import QDialog
+
+    from faceapp.gui import settings_dialog
+
+    for device, left in (("cuda", 1), ("cpu", 0)):  # OK with the device still wrong, then with CPU chosen
+        def chosen(dialog, device=device):
+            dialog.preferences = lambda: dataclasses.replace(window.session.prefs, device=device)
+            return QDialog.DialogCode.Accepted
+        monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", chosen)
+        window.models.open_settings()
+        # (settings QA: the warning stayed up once CPU was chosen)
+        assert len([n for n in window.notices.notices() if n.text.startswith("The device chosen")]) == left
     window.close()
 
 def test_settings_of_the_first_layout_are_migrated(tmp_path):

@@ -58,6 +58,11 @@ class ModelSettings:
                 return
             window.save_settings(prefs)
             self.apply_preferences(prefs)
+            # what was said of the settings before is taken down, and said again where it still holds
+            # (settings QA: "restores fail until another is chosen" stayed up once CPU was chosen)
+            window.notices.withdraw("settings", None)
+            registry = self.registry()
+            self._check_chosen_model([m.name for m in registry.list()] if registry is not None else [])  # (and device)
 
     def apply_preferences(self, prefs: Preferences) -> None:
         """Use ``prefs`` from now on (the next run; grain matching at once) and show them."""
@@ -140,13 +145,17 @@ class ModelSettings:
                 "models", "Models…"))
         else:
             self._window.compare.set_placeholder(_DROP_HINT)
+        self._check_chosen_model(known)
+
+    def _check_chosen_model(self, known: list[str]) -> None:
+        """A model chosen in Settings that is not known any more is said, with the way to Settings."""
         chosen = self._window.session.prefs.model
         if known and chosen and chosen not in known:
             # (QA: said only by Restore, whose button opened the Models window; the fix is in Settings)
             self._window.notices.show_notice(Notice(
                 f"The model '{chosen}' chosen in Settings is not known any more (its manifest is gone): restores "
                 "fail until another is chosen there.", "warning", "settings", "Settings…"))
-        self._check_device()
+        self._check_device()  # (a model and a device: both said where chosen, and after Settings)
 
     def _check_device(self) -> None:
         """At start: a device chosen in Settings that this computer does not have (settings copied
