@@ -93,6 +93,8 @@ def test_preferences_and_window_geometry_survive_a_restart(qtbot, tmp_path):
     reopened.show()
     qtbot.waitExposed(reopened)
     assert reopened.splitter.sizes() == [total - 380, 380]
+    reopened.splitter.setSizes([total, 0])  # dragged shut (or so remembered by an earlier faceapp):
+    assert reopened.splitter.sizes()[1] > 0  # the panel stays (QA: no menu brought it back)
     reopened.close()
 
 

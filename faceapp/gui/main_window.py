@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.side_panel)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setCollapsible(0, False)  # the photo, and the notices floating over it, stay in sight
+        self.splitter.setCollapsible(1, False)  # and the panel: no menu brings a collapsed one back (QA)
         self.splitter.setSizes([900, 340])
 
         central = QWidget()
@@ -1289,6 +1290,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         if (shares := self.store.splitter_state()) is not None:
             self.splitter.restoreState(shares)  # (the side panel's least width is kept by Qt)
+            if 0 in self.splitter.sizes():  # (collapsed by an earlier faceapp, and remembered: QA)
+                self.splitter.setSizes([900, 340])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if not self._confirm_close():
