@@ -322,11 +322,14 @@ def test_settings_reset_or_a_model_gone_are_said_at_start_with_the_way_to_settin
     store._settings.setValue("prefs/fidelity", "7")
     store._settings.setValue("prefs/steps", "-3")
     store._settings.setValue("prefs/model", "gone-model")
+    store._settings.setValue("prefs/appearance", "")  # (settings QA: it read "appearance ,")
+    store._settings.setValue("prefs/precision", ["bf16"])  # (…and "precision ['bf16']")
     store._settings.sync()
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     notices = {n.text: n for n in window.notices.notices()}
-    reset = notices["Settings that were not valid went back to their defaults: fidelity 7, steps -3."]
+    reset = notices["Settings that were not valid went back to their defaults: appearance (empty), fidelity 7, "
+                    "precision (not a setting's value), steps -3."]
     gone = next(n for text, n in notices.items() if text.startswith("The model 'gone-model' chosen in Settings"))
     assert reset.action == gone.action == "settings" and window.session.prefs.model == "gone-model"
     window.close()

@@ -12,6 +12,7 @@ from gui_util import saved, set_sampling
 from PySide6.QtWidgets import QFileDialog
 
 from faceapp.core.export import read_provenance
+from faceapp.gui.main_window import MainWindow
 
 window, gated_export = gui_util.window, gui_util.gated_export
 NAMES = ("anna.jpg", "ben.jpg", "cleo.jpg")
@@ -169,6 +170,22 @@ def test_the_export_all_dialog_starts_by_the_photos_then_in_the_last_export_fold
     assert asked_in == [str(restored[0].parent), str(tmp_path / "out")]
     window.open_folder()
     assert asked_in[-1] == str(restored[0].parent)
+
+
+def test_export_all_starts_in_the_folder_it_wrote_into_last_also_after_a_restart(window, qtbot, restored, out,
+                                                                                 tmp_path, monkeypatch):
+    """Settings QA: after a restart Export all's folder dialog started at the photo's folder again."""
+    saved(window, qtbot, window.exports.export_all)
+    asked_in = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda _parent, _title, start="": asked_in.append(start) or "")
+    later = MainWindow(store=gui_util.settings_store(tmp_path))  # (the next start, with the same settings)
+    qtbot.addWidget(later)
+    assert later.exports.export_all() is False and asked_in == [str(out)]
+    shutil.rmtree(out)  # gone since: the usual start again
+    later.exports.export_all()
+    assert asked_in[-1] != str(out)
+    later.close()
 
 
 def test_the_close_question_says_save_all_writes_beside_the_originals_not_the_export_folder(

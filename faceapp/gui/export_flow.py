@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.errors import ExportError
 from faceapp.core.export import EXTENSIONS, FORMAT_LABELS, FORMATS, LOSSY_FORMATS, destination_problem
+from faceapp.core.photo_inputs import is_folder
 from faceapp.core.wording import counted, listed
 from faceapp.gui import confirm
 from faceapp.gui.backend import ExportStep
@@ -216,7 +217,9 @@ class ExportFlow(QObject):
 
     def export_all(self) -> bool:
         """Ask for a folder and save every restored photo into it, one after another."""
-        start = self.last_export_folder or self._window.session.prefs.output_folder or self._window.start_folder()
+        remembered = self._window.store.export_folder()  # (an earlier session's, where it is still there)
+        start = (self.last_export_folder or (remembered if remembered is not None and is_folder(remembered) else None)
+                 or self._window.session.prefs.output_folder or self._window.start_folder())
         folder = QFileDialog.getExistingDirectory(self._window, "Export all restored photos to", str(start))
         if not folder:
             return False
@@ -237,6 +240,7 @@ class ExportFlow(QObject):
         export = _Export("export_all", todo, already_there=len(restored) - len(todo), not_restored=not_restored,
                          faceless=[path for path in not_restored if not session.entries[path].faces])
         self.last_export_folder = Path(folder)
+        self._window.store.set_export_folder(Path(folder))
         return self._start(export, folder=Path(folder))
 
     def cancel(self) -> None:

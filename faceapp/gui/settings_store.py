@@ -93,8 +93,13 @@ def valid_preferences(values: dict[str, Any]) -> tuple[Preferences, dict[str, An
 
 
 def invalid_text(dropped: dict[str, Any]) -> str:
-    """The settings left out as invalid, for people: "fidelity 7, steps -3, name pattern {bogus}"."""
-    return ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in dropped.items())
+    """The settings left out as invalid, for people: "fidelity 7, steps -3, name pattern {bogus},
+    appearance (empty)" (settings QA: an empty one read "appearance ,")."""
+    def shown(value: Any) -> str:
+        if isinstance(value, str):
+            return value if value.strip() else "(empty)"
+        return str(value) if isinstance(value, (int, float)) else "(not a setting's value)"
+    return ", ".join(f"{name.replace('_', ' ')} {shown(value)}" for name, value in dropped.items())
 
 
 SETTINGS_NAME = "settings.ini"
@@ -260,6 +265,18 @@ class SettingsStore:
         if splitter is not None:  # (a QMainWindow's state does not hold its splitters': settings QA)
             self._settings.setValue("window/splitter", splitter)
         self._settings.sync()
+
+    def export_folder(self) -> Path | None:
+        """The folder Export all wrote into last, in this session or an earlier one (None: none
+        yet, or not a path): where its folder dialog starts (settings QA: after a restart it
+        started elsewhere)."""
+        value = self._settings.value("recent/export_folder")
+        return Path(value) if isinstance(value, str) and value else None
+
+    def set_export_folder(self, folder: Path) -> None:
+        if _has_qt_text(folder):
+            self._settings.setValue("recent/export_folder", str(folder))
+            self._settings.sync()
 
     def recent_files(self) -> list[Path]:
         """The recent files, newest first; what is not a path in the stored list is left out (a
