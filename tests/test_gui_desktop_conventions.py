@@ -250,3 +250,13 @@ def test_closing_asks_first_when_a_face_box_drawn_is_not_restored(window, qtbot,
     window.close()
     [asked] = unsaved_work_is_discarded_when_asked
     assert f"Face boxes drawn on {photo.name} are not restored yet: closing loses them" in asked
+
+
+def test_status_tips_fit_the_status_bar_and_tooltips_keep_the_whole_tip(window):
+    """Copy QA: the damage brush's 248-character tip was cut mid-word in the status bar ("…Shift
+    with a"), squeezing its labels to "Mod…": a long tip's asides in brackets stay in the tooltip."""
+    brush = window.actions_["damage_brush"]
+    assert brush.statusTip().startswith("Paint over scratches, tears, stains or missing parts; Restore fills them.")
+    assert "Space paints where it is" in brush.toolTip()
+    assert max(len(action.statusTip()) for action in window.actions_.values() if action.isEnabled()) <= 90
+    assert "(the files stay as they are)" in window.actions_["remove_all"].statusTip()  # (a short tip: whole)

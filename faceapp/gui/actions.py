@@ -21,7 +21,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "save": ("&Save", "save", _Std.Save, "Save next to the original (never overwrites)"),
     "save_as": ("Save &as…", "save-as", _Std.SaveAs, "Save with another name, format or quality"),
     "export_all": ("&Export all…", "export-all", "Ctrl+E", "Save every restored photo to a folder"),
-    "remove": ("Re&move photo", "", _Std.Delete, "Remove the photo from the filmstrip"),
+    "remove": ("Re&move photo", "", _Std.Delete, "Remove the photo from the filmstrip (its file stays as it is)"),
     "remove_all": ("Remove a&ll photos", "", "Ctrl+Shift+W", "Remove every photo from the filmstrip (the files stay as "
                    "they are)"),
     "show_in_folder": ("Show in fol&der", "", "", "Open the folder of the photo's saved result, else of the photo, "
@@ -41,17 +41,18 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "eraser": ("&Eraser", "eraser", "E", "The damage brush erases instead of painting"),
     "brush_bigger": ("B&igger brush", "", "]", "Make the damage brush bigger"),
     "brush_smaller": ("&Smaller brush", "", "[", "Make the damage brush smaller"),
-    "undo": ("&Undo", "", _Std.Undo, "Take back the last edit of this photo: a damage stroke, clear or mask loaded, a "
-             "seed picked, a face switched on or off, a face box drawn (the menu names it)"),
+    "undo": ("&Undo", "", _Std.Undo, "Take back the photo's last edit: a stroke, a seed picked, a face switched or a box "
+             "drawn (the menu names it; a damage clear or a mask loaded too)"),
     "redo": ("&Redo", "", _Std.Redo, "Do again the edit of this photo taken back last"),
     "clear_damage": ("C&lear damage", "", "Ctrl+Shift+Backspace", "Remove all the damage painted on this photo"),
     "load_damage": ("Load damage &mask…", "", "",
                     "Add the damage a mask file marks (white on black, the photo's size) to what is painted"),
     "save_damage": ("Save damage mas&k…", "", "",
-                    "Save the damage painted on this photo as a mask file (white on black), for another session "
-                    "or for faceapp-cli restore --mask"),
+                    "Save the painted damage as a mask file, for later or for faceapp-cli restore --mask (white on "
+                    "black)"),
     "refine": ("Re&fine face", "restore", "F",
-               "Restore the selected face's chosen candidate again, at a high fidelity; each pass joins the gallery"),
+               "Restore the chosen candidate of the selected face again at a high fidelity (each pass joins the "
+               "gallery)"),
     "settings": ("Se&ttings…", "settings", "Ctrl+,", "Device, model, steps, seeds, output"),
     "models": ("&Models…", "models", "Ctrl+M", "Download, import and delete models"),
     "gallery": ("Seed &gallery", "gallery", "G", "Show the candidates of the selected face"),
@@ -99,7 +100,29 @@ def _show_tip(action: QAction) -> None:
     shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     tip = f"{tip}. {reason}" if reason and tip else reason or tip
     action.setToolTip(f"{tip} ({shown})" if shown else tip)
-    action.setStatusTip(tip)
+    brief = action.property("tip") or ""
+    brief = _without_asides(brief) if len(brief) > _STATUS_TIP_ROOM else brief
+    action.setStatusTip(f"{brief}. {reason}" if reason and brief else reason or brief)
+
+
+#: Characters of a tip the status bar shows whole beside its labels at 1280 px; a longer tip's
+#: asides in brackets are left to the tooltip (copy QA: the brush's 248 were cut mid-word there).
+_STATUS_TIP_ROOM = 90
+
+
+def _without_asides(text: str) -> str:
+    """``text`` without its asides in brackets (each with the space before it)."""
+    kept, depth = [], 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            if depth == 1 and kept and kept[-1] == " ":
+                kept.pop()
+        elif char == ")" and depth:
+            depth -= 1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept).strip()
 
 
 def build_actions(parent: QWidget) -> dict[str, QAction]:
