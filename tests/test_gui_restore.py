@@ -325,3 +325,22 @@ def test_a_slow_restore_of_several_seeds_says_once_how_to_restore_quicker(window
     hush(window)
     restore(window, qtbot, path)
     assert "quicker" not in said(window)  # once a session
+
+
+def test_the_progress_names_each_face_once_and_its_place_in_the_run_only_where_they_differ(
+        window, qtbot, testdata_dir, tmp_path):
+    """Copy QA: "Face 4 (4 of 4) · preparing" said the face's number twice; with a face switched off
+    its tag and its place in the run differ, and both are said."""
+    photo = shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", tmp_path / "two.jpg")
+    set_sampling(window, seeds=1, steps=2)
+    path = load(window, qtbot, photo)
+    told = []
+    window.session.progress.connect(lambda _path, text, *_rest: told.append(text))
+    restore(window, qtbot, path)
+    assert any(t.startswith("Face 1 of 2 · ") for t in told) and any(t.startswith("Face 2 of 2 · ") for t in told)
+    assert not any("(1 of 2)" in t or "(2 of 2)" in t for t in told)
+    first = window.session.entries[path].faces[0].index
+    window.session.toggle_face(path, first)  # face 1 off: face 2 is the run's only face
+    told.clear()
+    restore(window, qtbot, path)
+    assert any(t.startswith("Face 2 · ") for t in told) and not any(" of 1" in t.split("·")[0] for t in told)

@@ -454,7 +454,7 @@ class MainWindow(QMainWindow):
 
     def _clear_recent(self) -> None:
         self.store.clear_recent()
-        self.say("Open Recent is cleared (the files themselves stay as they are).")
+        self.say("Open recent is cleared (the files themselves stay as they are).")
 
     def _fill_faces(self) -> None:
         """Photo ▸ Faces: each face of the photo shown, ticked when it is restored; choosing one

@@ -587,7 +587,8 @@ class Session(QObject):
         count, total = max(1, item.face_count), max(1, item.total_steps)
         fraction = (item.face_index * total + item.step) / (count * total)
         index = order[item.face_index] if item.face_index < len(order) else item.face_index
-        which = f"Face {index + 1}" + (f" ({item.face_index + 1} of {count})" if count > 1 else "")
+        which = (f"Face {index + 1}" if count == 1 else f"Face {index + 1} of {count}" if index == item.face_index
+                 else f"Face {index + 1} ({item.face_index + 1} of {count})")  # (copy QA: "Face 4 (4 of 4)")
         text = f"{which} · step {item.step} of {total}" if item.total_steps else f"{which} · preparing"
         left = _time_left(clock, item.face_index, count, item.step, item.total_steps)
         if left and self.prefs.upscale > 1:  # (slow-laptop QA: "a few seconds left", then 13 s of enlarging ×4)
