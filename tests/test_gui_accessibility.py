@@ -394,3 +394,17 @@ def test_a_notices_text_can_be_selected_and_copied_but_not_while_the_brush_paint
     assert label.textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
     area.step_aside(False)
     assert label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+
+
+def test_an_error_notice_reads_as_a_sentence_with_the_next_step_that_fits_it():
+    """Copy QA: core messages worded to follow the CLI's "error: " began a banner in lower case,
+    and a face box that cannot be aligned offered "Open another…" as if the photo were at fault."""
+    from faceapp.core import errors
+    from faceapp.gui.notifications import notice_for_error
+
+    device = notice_for_error(errors.DeviceError("unknown device 'x': give auto, cuda, mps or cpu"))
+    assert device.text.startswith("Unknown device 'x'") and device.action == "settings"
+    box = notice_for_error(errors.FaceGeometryError("the face reaches far beyond the photo"))
+    assert box.text == "The face reaches far beyond the photo" and box.action is None
+    named = notice_for_error(errors.ImageError("photo.JPG: not an image"))
+    assert named.text == "photo.JPG: not an image" and named.action == "open"  # (a file's name keeps its case)

@@ -84,8 +84,9 @@ def sentence(text: str) -> str:
 
 
 def notice_for_error(error: BaseException) -> Notice:
-    """The banner for an error: the core's message plus the next step that fits its kind."""
-    text = str(error) or type(error).__name__
+    """The banner for an error: the core's message, as a sentence (copy QA: a device's and a face
+    box's began in lower case), plus the next step that fits its kind."""
+    text = error_sentence(error)
     if isinstance(error, errors.ModelError) and error.missing is not None:  # in the window's words
         title, files = error.missing  # (QA: the message told a window user to type faceapp-cli commands)
         return Notice(f"The model {title} cannot be used: {files}. Download it, or import its files, in Models…",
@@ -99,8 +100,8 @@ def notice_for_error(error: BaseException) -> Notice:
     if isinstance(error, errors.NoFaceFoundError):
         return Notice(f"{text} Draw a box around a face (Edit ▸ Draw face box), then press Restore.",
                       "warning", "draw_box", "Draw face box", getattr(error, "path", None))
-    if isinstance(error, errors.MaskError):  # a mask file, not a photo: no "Open another…" (QA)
-        return Notice(error_sentence(error), "error", subject=getattr(error, "path", None))
+    if isinstance(error, (errors.MaskError, errors.FaceGeometryError)):  # a mask file, a face box: no "Open
+        return Notice(text, "error", subject=getattr(error, "path", None))  # another…" (QA)
     if isinstance(error, errors.ImageError):  # its subject: the photo that could not be opened, if one
         return Notice(text, "error", "open", "Open another…", getattr(error, "path", None))
     if isinstance(error, errors.FaceappError):
