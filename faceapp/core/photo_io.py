@@ -114,6 +114,13 @@ try:
 except ImportError:  # pragma: no cover - a dependency; only a platform without its wheel lacks it
     pi_heif = None
 READS_HEIF = pi_heif is not None
+
+
+def readable_formats() -> str:
+    """The image formats faceapp reads here, in words (copy QA: "a format faceapp cannot read"
+    said not which it can)."""
+    return ", ".join(["JPEG", "PNG", "TIFF", "WebP", "BMP", *(["AVIF"] if READS_AVIF else []),
+                      *(["HEIC"] if READS_HEIF else [])])
 if pi_heif is not None:
     pi_heif.register_heif_opener()
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else []),
@@ -428,7 +435,7 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
             raise ImageError(f"{path}: a TIFF faceapp cannot read: damaged, or with pixels of a kind it does not read "
                              "(such as 16-bit grey with transparency). If it opens elsewhere, save it again as an 8- "
                              "or 16-bit RGB TIFF, or as PNG.") from None
-        raise ImageError(f"{path}: not an image, or a format faceapp cannot read.") from None
+        raise ImageError(f"{path}: not an image, or a format faceapp cannot read (it reads {readable_formats()}).") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:  # the system's refusal, not the image's fault
             raise ImageError(_os_problem(path, exc)) from exc
