@@ -96,3 +96,26 @@ def test_a_seed_picked_before_a_restore_without_its_face_is_chosen_again_when_th
     window.session.toggle_face(path, second)
     entry = restore(window, qtbot, path)
     assert [f.seeds[f.chosen] for f in entry.result.faces] == [1, 2]
+
+
+def test_restoring_again_asks_before_it_drops_candidates_from_more_and_refined_passes(window, qtbot, photo,
+                                                                                     monkeypatch):
+    """Undo QA: a restore again dropped More's candidates and the refined passes, chosen or not,
+    without a question (Refine asks before its own loss)."""
+    from faceapp.gui import confirm
+
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    asked = []
+    monkeypatch.setattr(confirm, "ask_before_discarding",  # (the close question at the end: discard)
+                        lambda parent, text, **buttons: asked.append(text) or "cancel" if text.startswith("Restoring")
+                        else "discard")
+    window.actions_["restore"].trigger()  # nothing would go: not asked, restored
+    qtbot.waitUntil(lambda: not window.session.is_working(path), timeout=60000)
+    assert asked == []
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.session.more(path, 0, count=2)
+    window.actions_["restore"].trigger()
+    assert asked == [f"Restoring {path.name} again makes its candidates anew: 2 candidates from More will go (a seed "
+                     "picked that is sampled again stays chosen)."]
+    assert not window.session.restoring(path) and len(window.session.entries[path].result.faces[0].candidates) == 5

@@ -965,6 +965,19 @@ def chosen_seeds(result: PhotoResult | None) -> dict[int, tuple[int, bool] | Non
     return chosen
 
 
+def candidates_not_made_again(result: PhotoResult, base_seed: int, seeds_per_face: int) -> tuple[int, int]:
+    """How many candidates of ``result`` a restore with seeds ``base_seed`` … ``base_seed +
+    seeds_per_face - 1`` would not make again: those of other seeds (More's) and refinement passes
+    (undo QA: a restore again dropped them without a question)."""
+    seeds = {base_seed + k for k in range(seeds_per_face)}
+    other = passes = 0
+    for face in result.faces:
+        refined = {r.candidate for r in face.refinements}
+        passes += len(refined)
+        other += sum(1 for index, seed in enumerate(face.seeds) if index not in refined and seed not in seeds)
+    return other, passes
+
+
 def carry_choices(chosen_before: Mapping[int, tuple[int, bool] | None],
                   result: PhotoResult) -> tuple[PhotoResult, list[int]]:
     """``result``, the photo restored again, showing for each face the seed chosen before

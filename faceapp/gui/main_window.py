@@ -52,6 +52,7 @@ from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, mask_for
 from faceapp.core.photo_inputs import exists, is_folder, no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.core.photo_restore import candidates_not_made_again
 from faceapp.core.wording import counted, duration, listed, percent
 from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
@@ -921,9 +922,26 @@ class MainWindow(QMainWindow):
 
     # ---- actions ---------------------------------------------------------------------------
     def restore_current(self) -> None:
-        if self.current is not None:
+        if self.current is not None and self._may_restore_again(self.current):
             self._put_brush_down()
             self.session.restore([self.current])
+
+    def _may_restore_again(self, path: Path) -> bool:
+        """Whether to restore ``path`` again where that drops candidates the seeds settings do not
+        make (More's, refinement passes): asked (undo QA: they went without a question, Refine asks)."""
+        entry = self.session.entries.get(path)
+        if entry is None or entry.result is None or self.session.restoring(path):
+            return True
+        prefs = self.session.prefs
+        other, passes = candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face)
+        if not other and not passes:
+            return True
+        what = " and ".join(part for part in (other and f"{counted(other, 'candidate')} from More",
+                                               passes and f"{passes} refined pass{'' if passes == 1 else 'es'}")
+                            if part)
+        return confirm.ask_before_discarding(
+            self, f"Restoring {path.name} again makes its candidates anew: {what} will go (a seed picked that is "
+                  "sampled again stays chosen).", discard="Restore again") == "discard"
 
     def _put_brush_down(self) -> None:
         """A restore asked for ends painting on the photo shown, when it has something to restore: the
