@@ -90,3 +90,14 @@ def test_a_composite_asked_for_after_a_new_run_is_shown_even_while_the_old_one_f
     qtbot.wait(100)
     assert delivered == ["new run"]
     composer.shutdown()
+
+
+def test_a_request_after_shutdown_is_dropped_without_an_error():
+    """CI race: a photo's load progress, delivered after the window had closed, asked the shut-down
+    composer for its "before" image: "cannot schedule new futures after shutdown"."""
+    from types import SimpleNamespace
+
+    composer = Composer()
+    composer.shutdown()
+    composer.request_photo("photo", SimpleNamespace(srgb=np.zeros((4, 4, 3), np.uint8), alpha=None))
+    assert not composer.pending_photo("photo")

@@ -44,6 +44,7 @@ class Composer(QObject):
         # One count for every request, never restarted: a job asked for before forget() (or before
         # a delivery) can never carry the token of a request made after it.
         self._tokens = itertools.count(1)
+        self._closed = False  # shut down: requests are dropped
         self._finished.connect(self._deliver)  # queued: emitted on the helper thread
 
     def request(self, key: Any, result: Any) -> None:
@@ -69,10 +70,13 @@ class Composer(QObject):
 
     def shutdown(self) -> None:
         """Skip queued work and wait for the running composite (call before quitting)."""
+        self._closed = True
         self._latest.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _submit(self, kind: str, key: Any, subject: Any, make: Callable[[Any], Any]) -> None:
+        if self._closed:  # (a load's progress delivered after the window closed asks for nothing: a CI race)
+            return
         token = next(self._tokens)
         self._latest[(kind, key)] = token
         self._pool.submit(self._make, kind, key, token, subject, make)
