@@ -97,6 +97,8 @@ def test_a_request_after_shutdown_is_dropped_without_an_error():
     composer for its "before" image: "cannot schedule new futures after shutdown"."""
     from types import SimpleNamespace
 
+    from faceapp.gui.composer import Composer
+
     composer = Composer()
     composer.shutdown()
     composer.request_photo("photo", SimpleNamespace(srgb=np.zeros((4, 4, 3), np.uint8), alpha=None))
