@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from faceapp.core.edit_history import Edit, EditHistory, damage_words
-from faceapp.core.mask_editing import Clear, Loaded, MaskEditor, Stroke
+from faceapp.core.edit_history import Edit, EditHistory
+from faceapp.core.mask_editing import Clear, Loaded, MaskEditor, Stroke, step_words
 
 
 def test_undo_takes_back_the_last_edit_whatever_its_kind_and_redo_does_it_again():
@@ -41,6 +41,35 @@ def test_picks_of_one_face_in_a_row_are_one_edit_and_a_pick_back_is_none():
     assert history.next_undo.face == 0
 
 
+def test_a_refined_pass_chosen_after_a_pick_is_an_edit_of_its_own():
+    """Review: Refine's choice of its pass merged into the pick before it, so Undo skipped it."""
+    history = EditHistory()
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=0, after=2))
+    history.record(Edit("pick", "face 1's refined pass", face=0, before=2, after=4))
+    assert history.undo().before == 2 and history.undo().before == 0
+
+
+def test_a_redo_mid_stroke_keeps_the_stroke_whole_and_ends_what_redo_could_do():
+    """Review: a redo while a stroke was drawn (Ctrl+Shift+Z with Shift held for the keyboard
+    brush) rebuilt the mask without the stroke's part drawn so far, while its history kept it."""
+    editor = MaskEditor(60, 40)
+    editor.begin_stroke(5, 5, radius=2)
+    editor.end_stroke()
+    editor.undo()
+    editor.begin_stroke(5, 30, radius=3)
+    editor.extend_stroke(50, 30)
+    assert editor.open_stroke_words == "damage stroke"
+    editor.redo()
+    assert not editor.can_redo and editor.mask()[30, 25] == 255 and editor.open_stroke_words is None
+    replayed = MaskEditor(60, 40)
+    for stroke in editor.history:
+        replayed.begin_stroke(*stroke.points[0], radius=stroke.radius)
+        for point in stroke.points[1:]:
+            replayed.extend_stroke(*point)
+        replayed.end_stroke()
+    assert (replayed.mask() == editor.mask()).all()
+
+
 def test_forgetting_picks_keeps_the_other_edits_and_other_faces_picks_when_one_face_is_named():
     history = EditHistory()
     history.record(Edit("pick", "face 1's seed pick", face=0, before=0, after=1))
@@ -63,7 +92,7 @@ def test_a_mask_editor_tells_each_step_it_adds_in_words_for_the_menu():
     editor.end_stroke()
     editor.clear()
     editor.load(editor.mask() | 255)
-    assert [damage_words(s) for s in steps] == ["damage stroke", "eraser stroke", "clear damage", "damage mask loaded"]
+    assert [step_words(s) for s in steps] == ["damage stroke", "eraser stroke", "clear damage", "damage mask loaded"]
     assert [type(s) for s in steps] == [Stroke, Stroke, Clear, Loaded]
     editor.undo()
     assert editor.can_redo

@@ -116,6 +116,45 @@ def test_restoring_again_asks_before_it_drops_candidates_from_more_and_refined_p
     with qtbot.waitSignal(window.session.runFinished, timeout=60000):
         window.session.more(path, 0, count=2)
     window.actions_["restore"].trigger()
-    assert asked == [f"Restoring {path.name} again makes its candidates anew: 2 candidates from More will go (a seed "
-                     "picked that is sampled again stays chosen)."]
+    assert asked == [f"Restoring {path.name} again makes its candidates anew: 2 candidates of seeds the settings do "
+                     "not give now (from More, or set before) will go (a seed picked that is sampled again stays "
+                     "chosen)."]
     assert not window.session.restoring(path) and len(window.session.entries[path].result.faces[0].candidates) == 5
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.session.refine(path, 0, passes=1)
+    gui_util.set_sampling(window, seeds=2, steps=4)  # (settings changed: Restore all would restore it again)
+    window.actions_["restore_all"].trigger()
+    assert asked[-1].startswith(f"Restoring {path.name} again makes its candidates anew: 3 candidates of seeds the "
+                                "settings do not give now (from More, or set before) and 1 refined pass will go")
+    assert not window.session.restoring(path)
+
+
+def test_the_pass_refine_chose_is_undone_before_the_pick_it_refined(window, qtbot, photo):
+    """Review: Refine chose its pass without an edit, so Undo took back the pick before it (to
+    seed 0), and neither Undo nor Redo came back to the refined pass."""
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    window.session.choose(path, 0, 2)
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.session.refine(path, 0, passes=1)
+    refined = entry.result.faces[0].chosen
+    assert refined == 3 and _menu(window)[0] == "Undo face 1's refined pass"
+    window.actions_["undo"].trigger()
+    assert window.session.entries[path].result.faces[0].chosen == 2
+    window.actions_["undo"].trigger()
+    assert window.session.entries[path].result.faces[0].chosen == 0
+    window.actions_["redo"].trigger()
+    window.actions_["redo"].trigger()
+    assert window.session.entries[path].result.faces[0].chosen == refined
+
+
+def test_a_box_drawn_after_one_taken_back_gets_a_new_number(window, qtbot, photo):
+    """Review: the number of a box taken back was given to the next one, which took over the old
+    box's seed pick."""
+    path = load(window, qtbot, photo)
+    entry = window.session.entries[path]
+    window.session.add_face_box(path, (250, 40, 330, 120))
+    first = entry.faces[-1].index
+    window.actions_["undo"].trigger()
+    window.session.add_face_box(path, (10, 120, 90, 200))
+    assert entry.faces[-1].index == first + 1

@@ -40,13 +40,14 @@ class EditHistory:
 
     def record(self, edit: Edit) -> bool:
         """Add ``edit``, made just now: what was taken back cannot be done again any more. Picks of
-        one face one after another (a gallery browsed with the arrow keys) are one edit, from the
-        candidate before the first to the last one picked; a pick back to where they started is
-        none. Returns whether damage taken back was forgotten (its editor forgets it too)."""
+        one face one after another, in the same words (a gallery browsed with the arrow keys; not a
+        refined pass chosen by Refine), are one edit, from the candidate before the first to the
+        last one picked; a pick back to where they started is none. Returns whether damage taken
+        back was forgotten (its editor forgets it too)."""
         forgot_damage = any(e.kind == "damage" for e in self._undone)
         self._undone.clear()
         last = self._done[-1] if self._done else None
-        if edit.kind == "pick" and last is not None and last.kind == "pick" and last.face == edit.face:
+        if edit.kind == "pick" and last is not None and (last.kind, last.face, last.words) == ("pick", edit.face, edit.words):
             self._done.pop()
             edit = replace(edit, before=last.before)
             if edit.before == edit.after:
@@ -86,14 +87,3 @@ class EditHistory:
             return edit.kind != kind or (face is not None and edit.face != face)
         self._done = [e for e in self._done if kept(e)]
         self._undone = [e for e in self._undone if kept(e)]
-
-
-def damage_words(action: object) -> str:
-    """The menu's words for a step of a :class:`~faceapp.core.mask_editing.MaskEditor`'s history."""
-    from faceapp.core.mask_editing import Clear, Loaded
-
-    if isinstance(action, Clear):
-        return "clear damage"
-    if isinstance(action, Loaded):
-        return "damage mask loaded"
-    return "eraser stroke" if getattr(action, "erase", False) else "damage stroke"

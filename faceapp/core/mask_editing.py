@@ -87,6 +87,15 @@ def draw_stroke(mask: np.ndarray, stroke: Stroke) -> None:
         cv2.circle(mask, point, radius, value, thickness=-1, lineType=cv2.LINE_8)
 
 
+def step_words(action: Stroke | Clear | Loaded) -> str:
+    """A step of a :class:`MaskEditor`'s history in words, for Edit ▸ Undo ("Undo damage stroke")."""
+    if isinstance(action, Clear):
+        return "clear damage"
+    if isinstance(action, Loaded):
+        return "damage mask loaded"
+    return "eraser stroke" if action.erase else "damage stroke"
+
+
 class MaskEditor:
     """The hand-painted damage mask of a ``width``×``height`` photo, with undo and redo.
 
@@ -145,6 +154,11 @@ class MaskEditor:
         stroke.points.append((float(x), float(y)))
         stroke.radii.append(radius)
         self._changed()
+
+    @property
+    def open_stroke_words(self) -> str | None:
+        """What the stroke being drawn is, in words (None: none is)."""
+        return None if self._open is None else step_words(Stroke((), 1.0, self._open.erase))
 
     @property
     def stroke_open(self) -> bool:
@@ -223,7 +237,9 @@ class MaskEditor:
             self._replay()
 
     def redo(self) -> None:
-        """Do again what undo took back last."""
+        """Do again what undo took back last (a stroke being drawn ends first: it is kept whole,
+        and is the last step; review: a redo mid-stroke dropped what it had painted so far)."""
+        self.end_stroke()
         if self._undone:
             self._done.append(self._undone.pop())
             self._replay()

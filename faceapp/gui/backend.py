@@ -91,6 +91,8 @@ class PhotoEntry:
     #: the faces drawn by hand on it (their indices): removing it, or reading it anew, asks first
     #: while no result holds them
     drawn: set[int] = field(default_factory=set)
+    #: every number a box drawn on it was given, taken back or not: never given again
+    drawn_ever: set[int] = field(default_factory=set)
     #: while a gallery choice is being put together: the result the composite shown was made of
     #: (a choice whose composite fails goes back to it)
     shown_choice: Any = None

@@ -220,8 +220,7 @@ class MainWindow(QMainWindow):
         a["full_screen"].toggled.connect(self._full_screen)
         a["quit"].triggered.connect(self.close)
         a["restore"].triggered.connect(self.restore_current)
-        a["restore_all"].triggered.connect(self._put_brush_down)
-        a["restore_all"].triggered.connect(s.restore_all)
+        a["restore_all"].triggered.connect(self.restore_all)
         # photos still opening wait for it: Cancel gives them up (review: offered only once one opened)
         a["restore_all"].triggered.connect(self._refresh_enabled)
         a["cancel"].triggered.connect(s.cancel)
@@ -644,9 +643,12 @@ class MainWindow(QMainWindow):
         status bar (QA: Ctrl+Z after a seed pick took back an older stroke, unseen)."""
         if self.current is None or self.current not in self.session.entries:
             return
-        edit = self.session.undo(self.current) if back else self.session.redo(self.current)
-        if edit is not None:
-            self.say(f"{'Undone' if back else 'Redone'}: {edit.words}.")
+        stepped = self.session.undo(self.current) if back else self.session.redo(self.current)
+        if stepped is not None:
+            edit, changed = stepped
+            self.say(f"{'Undone' if back else 'Redone'}: {edit.words}." if changed else
+                     f"{edit.words[:1].upper()}{edit.words[1:]} no longer applies (its face or candidate is gone): "
+                     f"nothing changed. {'Undo' if back else 'Redo'} again goes on.")
         self._refresh_enabled()
 
     def _edit_damage(self, edit) -> None:
@@ -922,26 +924,40 @@ class MainWindow(QMainWindow):
 
     # ---- actions ---------------------------------------------------------------------------
     def restore_current(self) -> None:
-        if self.current is not None and self._may_restore_again(self.current):
+        if self.current is not None and self._may_restore_again([self.current]):
             self._put_brush_down()
             self.session.restore([self.current])
 
-    def _may_restore_again(self, path: Path) -> bool:
-        """Whether to restore ``path`` again where that drops candidates the seeds settings do not
-        make (More's, refinement passes): asked (undo QA: they went without a question, Refine asks)."""
-        entry = self.session.entries.get(path)
-        if entry is None or entry.result is None or self.session.restoring(path):
+    def restore_all(self) -> None:
+        """Photo ▸ Restore all: asks first where restoring photos again drops candidates (review:
+        only Restore asked)."""
+        if self._may_restore_again(self.session.restored_again_by_restore_all()):
+            self._put_brush_down()
+            self.session.restore_all()
+
+    def _may_restore_again(self, paths: list[Path]) -> bool:
+        """Whether to restore ``paths`` again where that drops candidates the seed settings do not
+        make (More's, those of seeds set before) or refined passes: asked (undo QA: they went
+        without a question, while Refine asks before its own loss)."""
+        prefs, losing, other, passes = self.session.prefs, [], 0, 0
+        for path in paths:
+            entry = self.session.entries.get(path)
+            if entry is None or entry.result is None or self.session.restoring(path):
+                continue
+            lost = candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face)
+            if any(lost):
+                losing.append(path.name)
+                other, passes = other + lost[0], passes + lost[1]
+        if not losing:
             return True
-        prefs = self.session.prefs
-        other, passes = candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face)
-        if not other and not passes:
-            return True
-        what = " and ".join(part for part in (other and f"{counted(other, 'candidate')} from More",
-                                               passes and f"{passes} refined pass{'' if passes == 1 else 'es'}")
-                            if part)
+        what = " and ".join(part for part in (
+            other and f"{counted(other, 'candidate')} of seeds the settings do not give now (from More, or set before)",
+            passes and f"{passes} refined pass{'' if passes == 1 else 'es'}") if part)
+        photos = (f"{losing[0]} again makes its candidates" if len(losing) == 1
+                  else f"{len(losing)} photos again ({listed(losing)}) makes their candidates")
         return confirm.ask_before_discarding(
-            self, f"Restoring {path.name} again makes its candidates anew: {what} will go (a seed picked that is "
-                  "sampled again stays chosen).", discard="Restore again") == "discard"
+            self, f"Restoring {photos} anew: {what} will go (a seed picked that is sampled again stays chosen).",
+            discard="Restore again") == "discard"
 
     def _put_brush_down(self) -> None:
         """A restore asked for ends painting on the photo shown, when it has something to restore: the

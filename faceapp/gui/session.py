@@ -50,8 +50,8 @@ from faceapp.core.export import (
 )
 from faceapp.core.faces import DetectionProgress, same_place
 from faceapp.core.host_memory import return_freed_memory
-from faceapp.core.edit_history import Edit, damage_words
-from faceapp.core.mask_editing import MaskEditor
+from faceapp.core.edit_history import Edit
+from faceapp.core.mask_editing import MaskEditor, step_words
 from faceapp.core.memory import MemoryBudgetError, check_recomposite_memory
 from faceapp.core.photo_inputs import expand_paths, not_opened_text, opened_as
 from faceapp.core.photo_io import changed_since_read
@@ -439,6 +439,13 @@ class Session(QObject):
             self._mark_queued(path)
             entry.restoring_with, entry.restoring_inputs, entry.restore_started = made_with, entry.inputs(), False
 
+    def restored_again_by_restore_all(self) -> list[Path]:
+        """The photos with a result that :meth:`restore_all` would restore again now (their faces,
+        damage or the settings changed since; not one being restored)."""
+        resolved = self.backend.resolved(self.prefs)
+        return [path for path, entry in self.entries.items()
+                if entry.result is not None and not self.restoring(path) and not entry.restored_as(resolved)]
+
     def restore_all(self) -> None:
         """Queue a restore of every photo whose result is missing or no longer what a restore would
         make (an earlier Restore all cancelled part-way, faces or damage or settings changed since):
@@ -476,7 +483,8 @@ class Session(QObject):
         again = [path for path in loaded if path not in kept and path not in busy and self.entries[path].result is not None]
         if again:  # (QA: their results and seed picks were replaced without a word)
             said.append(f"{counted(len(again), 'photo')} restored with other settings, faces or damage "
-                        f"{'is' if len(again) == 1 else 'are'} restored again with these (seeds picked there are not kept).")
+                        f"{'is' if len(again) == 1 else 'are'} restored again with these (a seed picked there stays "
+                        "chosen where it is sampled again).")
         running = [path for path in busy if stale(path)]
         if running:  # (a restore running is not queued twice)
             said.append(f"{running[0].name} is being restored with the settings of when Restore was pressed; "
@@ -692,16 +700,15 @@ class Session(QObject):
             self.before.pop(path, None)
 
     # ---- faces and candidates --------------------------------------------------------------
-    def toggle_face(self, path: Path, index: int, *, record: bool = True) -> None:
-        """Switch face ``index`` (its detector index) off or on (``record``: an edit Undo takes back)."""
+    def toggle_face(self, path: Path, index: int) -> None:
+        """Switch face ``index`` (its detector index) off or on: an edit Undo takes back."""
         entry = self.entries[path]
         face = next((f for f in entry.faces if f.index == index), None)
         if face is None:
             return
         self._switch(entry, index, not face.enabled)
-        if record:
-            self._record(entry, Edit("switch", f"face {index + 1} switched {'off' if face.enabled else 'on'}",
-                                     face=index, after=int(not face.enabled)))
+        self._record(entry, Edit("switch", f"face {index + 1} switched {'off' if face.enabled else 'on'}",
+                                 face=index, after=int(not face.enabled)))
         self.entryChanged.emit(path)
 
     @staticmethod
@@ -717,7 +724,10 @@ class Session(QObject):
         restored as a face anyway, and said so where the photo has faces found (GUI QA: a box on a
         wall came back with a ghost of a face, unsaid; a photo without any was said to have none)."""
         entry = self.entries[path]
-        index = max((f.index for f in entry.faces), default=-1) + 1
+        # a number no face had on it yet (review: one freed by Undo took over the old box's seed pick)
+        used = [f.index for f in entry.faces] + list(entry.picks) + list(entry.drawn_ever) \
+            + [f.face.index for f in (entry.result.faces if entry.result is not None else ())]
+        index = max(used, default=-1) + 1
         face, found = self.backend.face_in_box(entry.photo, box, index=index, prefs=self.prefs)
         listed_already = next((f for f in entry.faces if found and same_place(f, face)), None)
         if listed_already is not None:
@@ -731,6 +741,7 @@ class Session(QObject):
         first = not entry.faces
         entry.faces = [*entry.faces, face]
         entry.drawn.add(face.index)
+        entry.drawn_ever.add(face.index)
         self._record(entry, Edit("box", f"face box {index + 1}", face=index, drawn=face))
         if first:
             self._result_notes(path, entry)
@@ -806,6 +817,9 @@ class Session(QObject):
                 for position, face in enumerate(shown.faces):  # (candidates More added since are kept)
                     if entry.result.faces[position].chosen != face.chosen:
                         entry.result = entry.result.choose(position, face.chosen)
+                        # the pick that failed leaves the history (review: Undo then said "Undone",
+                        # changing nothing)
+                        entry.edits.forget("pick", face=detector_index(face, position))
             self.entryChanged.emit(path)
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
@@ -936,6 +950,9 @@ class Session(QObject):
         repicked = choice[position] != picked  # …unless the user picked another of its candidates meanwhile
         if not repicked:
             choice[position] = grown.faces[position].chosen
+            index = detector_index(grown.faces[position], position)  # (an edit Undo takes back: review,
+            self._record(entry, Edit("pick", f"face {index + 1}'s refined pass", face=index,  # it took back
+                                     before=picked, after=choice[position]))  # the pick before it instead)
         entry.result = self._with_grain_now(grown.with_choice(choice))
         entry.state = "done"
         self.entryChanged.emit(path)
@@ -959,7 +976,7 @@ class Session(QObject):
             return None
         if entry.damage is None:
             entry.damage = MaskEditor(entry.photo.width, entry.photo.height)
-            entry.damage.on_step = lambda action, entry=entry: self._record(entry, Edit("damage", damage_words(action)))
+            entry.damage.on_step = lambda action, entry=entry: self._record(entry, Edit("damage", step_words(action)))
         return entry.damage
 
     # ---- undo and redo ---------------------------------------------------------------------
@@ -974,63 +991,70 @@ class Session(QObject):
         entry = self.entries.get(path) if path is not None else None
         if entry is None:
             return None
-        if entry.damage is not None and entry.damage.stroke_open:
-            return Edit("damage", "damage stroke")
+        if entry.damage is not None and entry.damage.open_stroke_words is not None:
+            return Edit("damage", entry.damage.open_stroke_words)
         return entry.edits.next_undo
 
     def next_redo(self, path: Path | None) -> Edit | None:
-        """The edit of ``path`` Redo would do again (None: none)."""
+        """The edit of ``path`` Redo would do again (None: none; nor while a stroke is drawn, whose
+        end makes a new edit: review)."""
         entry = self.entries.get(path) if path is not None else None
-        return entry.edits.next_redo if entry is not None else None
+        if entry is None or (entry.damage is not None and entry.damage.stroke_open):
+            return None
+        return entry.edits.next_redo
 
-    def undo(self, path: Path) -> Edit | None:
+    def undo(self, path: Path) -> tuple[Edit, bool] | None:
         """Take back the last edit of ``path`` (a stroke being painted ends first: it is the last);
-        returns it (None: there was none)."""
+        returns it and whether anything changed (None: there was none)."""
+        return self._step(path, back=True)
+
+    def redo(self, path: Path) -> tuple[Edit, bool] | None:
+        """Do again the edit of ``path`` taken back last (a stroke being painted ends first, which
+        ends what redo could do); returns it and whether anything changed (None: there was none)."""
+        return self._step(path, back=False)
+
+    def _step(self, path: Path, *, back: bool) -> tuple[Edit, bool] | None:
         entry = self.entries.get(path)
         if entry is None:
             return None
         if entry.damage is not None:
             entry.damage.end_stroke()
-        edit = entry.edits.undo()
-        if edit is not None:
-            self._apply(path, entry, edit, back=True)
-        return edit
+        edit = entry.edits.undo() if back else entry.edits.redo()
+        return None if edit is None else (edit, self._apply(path, entry, edit, back=back))
 
-    def redo(self, path: Path) -> Edit | None:
-        """Do again the edit of ``path`` taken back last; returns it (None: there was none)."""
-        entry = self.entries.get(path)
-        edit = entry.edits.redo() if entry is not None else None
-        if edit is not None:
-            self._apply(path, entry, edit, back=False)
-        return edit
-
-    def _apply(self, path: Path, entry: PhotoEntry, edit: Edit, *, back: bool) -> None:
-        """Take ``edit`` back (``back``) or do it again. A pick of a face no longer in the result,
-        or a switch of a face no longer listed, changes nothing (the history goes past it)."""
+    def _apply(self, path: Path, entry: PhotoEntry, edit: Edit, *, back: bool) -> bool:
+        """Take ``edit`` back (``back``) or do it again; whether anything changed. A pick of a face
+        no longer in the result, or one whose composite cannot be made, or a switch of a face no
+        longer listed, changes nothing (the history goes past it, and the window says so)."""
         if edit.kind == "damage":
-            if entry.damage is not None:  # (its listeners tell the window)
-                (entry.damage.undo if back else entry.damage.redo)()
-            return
+            if entry.damage is None:
+                return False
+            (entry.damage.undo if back else entry.damage.redo)()  # (its listeners tell the window)
+            return True
         if edit.kind == "pick":
             faces = entry.result.faces if entry.result is not None else ()
             position = next((p for p, f in enumerate(faces) if detector_index(f, p) == edit.face), None)
             candidate = edit.before if back else edit.after
-            if position is not None and candidate is not None and candidate < len(faces[position].candidates):
-                self.choose(path, position, candidate, record=False)
-            return
+            if position is None or candidate is None or candidate >= len(faces[position].candidates):
+                return False
+            self.choose(path, position, candidate, record=False)
+            return entry.result.faces[position].chosen == candidate
         if edit.kind == "switch":
-            if any(f.index == edit.face for f in entry.faces):
-                self._switch(entry, edit.face, bool(edit.after) != back)
+            if not any(f.index == edit.face for f in entry.faces):
+                return False
+            self._switch(entry, edit.face, bool(edit.after) != back)
         elif edit.kind == "box":
             if back:
                 entry.faces = [f for f in entry.faces if f.index != edit.face]
                 entry.drawn.discard(edit.face)
+                entry.picks.pop(edit.face, None)  # (its seed picked: no other face's, review)
             elif not any(f.index == edit.face for f in entry.faces):
                 entry.faces = [*entry.faces, edit.drawn]
                 entry.drawn.add(edit.face)
             if entry.result is None:
                 entry.state = faces_state(entry.faces)
         self.entryChanged.emit(path)
+        return True
 
     def _resample_done(self, path: Path, resampled: Any, position: int, dropped_passes: int) -> None:
         entry = self.entries.get(path)
