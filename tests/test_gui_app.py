@@ -276,7 +276,7 @@ def test_settings_read_from_a_folder_that_cannot_be_written_are_used_and_said_un
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     assert window.session.prefs.seeds_per_face == 6
-    assert any(n.text.startswith(f"Settings cannot be saved: the settings folder {tmp_path} cannot be read or written")
+    assert any(n.text.startswith(f"Settings cannot be saved: {tmp_path / 'settings.ini'} cannot be read or written")
                for n in window.notices.notices())
     window.close()
 
@@ -296,6 +296,19 @@ def test_a_settings_file_with_a_damaged_line_is_read_as_far_as_it_goes_and_said_
     assert [n.text for n in window.notices.notices() if "settings" in n.text.lower()] == [said]  # (saved: no new word)
     assert gui_util.settings_store(tmp_path).load().seeds_per_face == 2
     window.close()
+
+
+def test_a_damaged_settings_file_that_cannot_be_written_says_so_when_saved(tmp_path, monkeypatch):
+    """Review: after a damaged line QSettings reports that alone, so a save that could not be
+    written (a read-only file) returned no problem."""
+    from faceapp.gui import settings_store
+
+    (tmp_path / "settings.ini").write_text("[prefs]\nversion=2\nseeds_per_face=9\n[win\n")
+    store = gui_util.settings_store(tmp_path)
+    prefs = store.load()
+    assert store.partly_read and store.save(dataclasses.replace(prefs, seeds_per_face=3)) is None
+    monkeypatch.setattr(settings_store.os, "access", lambda path, mode: not mode & settings_store.os.W_OK)
+    assert "cannot be read or written" in store.save(dataclasses.replace(prefs, seeds_per_face=4))
 
 
 def test_a_settings_file_that_cannot_be_written_is_said_once(qtbot, tmp_path):

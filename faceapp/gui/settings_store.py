@@ -201,23 +201,30 @@ class SettingsStore:
                 self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
         self._settings.sync()
         self._known = prefs
-        return None if self.partly_read else self.problem()  # (the lines that were no settings: written afresh)
+        return self._access_problem()  # (lines that were no settings are written afresh: no problem now)
 
     def problem(self) -> str | None:
         """Why the settings file could not be read or written (the last time it was), else None:
         QSettings says nothing by itself (QA: changes were lost without a word)."""
-        status = self._settings.status()
-        if status == QSettings.Status.AccessError:
-            return (f"{self._settings.fileName()} cannot be read or written (no permission, a read-only disk, or "
-                    "a folder in its place)")
-        folder = _nearest_there(Path(self._settings.fileName()).parent)
-        if not os.path.isdir(folder) or not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
-            # QSettings says nothing of a folder it cannot look into (settings QA: the defaults, unsaid)
-            return (f"the settings folder {folder} cannot be read or written (no permission, a read-only disk, or "
-                    "a file in its place)")
-        if status == QSettings.Status.FormatError:
+        if (problem := self._access_problem()) is not None:
+            return problem
+        if self.partly_read:
             return (f"{self._settings.fileName()} has lines that are not settings (is it damaged?): the settings read "
                     "in it are used, and it is written afresh without those lines as settings change")
+        return None
+
+    def _access_problem(self) -> str | None:
+        """Why the settings file or its folder cannot be read or written, else None. Looked at
+        here too: QSettings says nothing of a folder it cannot look into (settings QA: the defaults,
+        unsaid), and after a damaged line it reports that alone, whatever fails later (review)."""
+        name = self._settings.fileName()
+        if self._settings.status() == QSettings.Status.AccessError or (
+                os.path.lexists(name) and not os.access(name, os.R_OK | os.W_OK)):
+            return f"{name} cannot be read or written (no permission, a read-only disk, or a folder in its place)"
+        folder = _nearest_there(Path(name).parent)
+        if not os.path.isdir(folder) or not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            return (f"the settings folder {folder} cannot be read or written (no permission, a read-only disk, or "
+                    "a file in its place)")
         return None
 
     @property
