@@ -412,6 +412,11 @@ def test_a_resumed_batch_says_when_a_mask_was_painted_over_since_but_not_when_it
     [record] = json.loads(out)["results"]
     assert record["status"] == "skipped" and "damage mask old.png changed since" in record["made_with_other_settings"]
     assert "; damage mask old.png changed since): --overwrite restores it again" in err
+    Image.fromarray(np.zeros_like(mask)).save(masks / "old.png")  # cleared to black since: as none (review)
+    os.utime(masks / "old.png", ns=(later, later))
+    code, out, err = run(capsys, *argv)
+    [record] = json.loads(out)["results"]
+    assert "a damage mask, now none" in record["made_with_other_settings"]
 
 
 def test_a_resumed_batch_takes_a_mask_that_marks_nothing_for_none(engine, damaged, capsys, tmp_path):

@@ -153,3 +153,5 @@ def test_a_mask_whose_suffix_is_in_mixed_case_is_found_and_its_folder_read_again
     os.utime(masks, ns=(listed, listed + 1_000_000_000))
     assert match_mask(masks, other).mask == added
     assert separate_masks([(photos / "land1.jpg", Path("land1.jpg")), (other, Path("land2.jpg"))], masks).without_mask == []
+    _mask(masks / "land1.jpg", mode="RGB")  # a PNG comes first, whatever the case of its suffix (review)
+    assert match_mask(masks, photo).mask == mask

@@ -837,7 +837,8 @@ def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]
     if mask_file is None and had:
         return ["a damage mask, now none"]
     if mask_file is not None and had and _newer(mask_file, result_file) and mask_file_digest(mask_file) not in recorded:
-        return [f"damage mask {mask_file.name} changed since"]
+        # (one cleared to black since is as none: review)
+        return [f"damage mask {mask_file.name} changed since" if marks_damage(mask_file) else "a damage mask, now none"]
     return []
 
 

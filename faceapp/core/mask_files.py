@@ -94,38 +94,39 @@ def _named(folder: Path, stem: str, *, besides: Path) -> Path | None:
     """The first file ``stem`` + a mask suffix in ``folder`` that is not ``besides``, its name in any
     Unicode form (unicode QA: a photo's name decomposed, as a Mac writes it, and its mask's composed),
     the suffix in either case (batch QA: ``land1.PNG``, as a camera or Windows names it, was not found)."""
+    for name in _mask_names(folder).get(name_key(stem), ()):  # any case of suffix, in their order (review:
+        candidate = folder / name  # land1.Png lost to land1.jpg, where land1.png won)
+        if os.path.isfile(candidate) and file_key(candidate) != file_key(besides):
+            return candidate
     for suffix in dict.fromkeys(form for suffix in MASK_SUFFIXES for form in (suffix, suffix.upper())):
-        for spelt in name_forms(stem):
+        for spelt in name_forms(stem):  # (a system that ignores case: a stem spelt otherwise than the photo's)
             candidate = folder / f"{spelt}{suffix}"
             if os.path.isfile(candidate) and file_key(candidate) != file_key(besides):  # (a name too long: none)
                 return candidate
-    for name in _mask_names(folder).get(name_key(stem), ()):  # a suffix in mixed case: land1.Png (review)
-        candidate = folder / name
-        if os.path.isfile(candidate) and file_key(candidate) != file_key(besides):
-            return candidate
     return None
 
 
-def _mask_names(folder: Path) -> dict[str, list[str]]:
+def _mask_names(folder: Path) -> dict[str, tuple[str, ...]]:
     """The names of the files in ``folder`` with a mask's suffix in any case, by their stem spelt
     one way (:func:`~faceapp.core.pathtext.name_key`), each stem's in the order of
     :data:`MASK_SUFFIXES`; read once while the folder is unchanged (a batch asks it of each photo)."""
     try:
         return _mask_names_of(os.fspath(folder), folder.stat().st_mtime_ns)
-    except OSError:
+    except OSError:  # (not kept: a folder that cannot be listed now may be later, review)
         return {}
 
 
 @functools.lru_cache(maxsize=16)
-def _mask_names_of(folder: str, _mtime_ns: int) -> dict[str, list[str]]:
+def _mask_names_of(folder: str, _mtime_ns: int) -> dict[str, tuple[str, ...]]:
     names: dict[str, list[str]] = {}
-    for name in _file_names(Path(folder)):
+    with os.scandir(folder) as entries:  # (an error raises: a cache keeps no listing that failed)
+        listed = sorted(entry.name for entry in entries)
+    for name in listed:
         stem, suffix = os.path.splitext(name)
         if suffix.lower() in MASK_SUFFIXES:
             names.setdefault(name_key(stem), []).append(name)
-    for found in names.values():
-        found.sort(key=lambda name: MASK_SUFFIXES.index(os.path.splitext(name)[1].lower()))
-    return names
+    return {stem: tuple(sorted(found, key=lambda name: MASK_SUFFIXES.index(os.path.splitext(name)[1].lower())))
+            for stem, found in names.items()}
 
 
 @dataclass(frozen=True)
