@@ -252,11 +252,20 @@ def test_closing_asks_first_when_a_face_box_drawn_is_not_restored(window, qtbot,
     assert f"Face boxes drawn on {photo.name} are not restored yet: closing loses them" in asked
 
 
-def test_status_tips_fit_the_status_bar_and_tooltips_keep_the_whole_tip(window):
+def test_status_tips_fit_the_status_bar_and_tooltips_keep_the_whole_tip(window, qtbot, photo):
     """Copy QA: the damage brush's 248-character tip was cut mid-word in the status bar ("…Shift
-    with a"), squeezing its labels to "Mod…": a long tip's asides in brackets stay in the tooltip."""
+    with a"), squeezing its labels to "Mod…": a long tip's asides in brackets stay in the tooltip;
+    so do those of why an action is off (review: Restore's ran to 155 characters)."""
+    import shutil
+
     brush = window.actions_["damage_brush"]
     assert brush.statusTip().startswith("Paint over scratches, tears, stains or missing parts; Restore fills them.")
     assert "Space paints where it is" in brush.toolTip()
-    assert max(len(action.statusTip()) for action in window.actions_.values() if action.isEnabled()) <= 90
+    assert max(len(action.statusTip()) for action in window.actions_.values()) <= 100  # (no photo: most are off)
+    long = shutil.copy(photo, photo.with_name("a_rather_long_photo_name_from_a_scanner_0042.jpg"))
+    path = load(window, qtbot, long)
+    window.session.toggle_face(path, window.session.entries[path].faces[0].index)  # (Restore off: why, in words)
+    assert not window.actions_["restore"].isEnabled()
+    assert window.actions_["restore"].statusTip().startswith("No face to restore: draw a box around one, switch")
+    assert max(len(action.statusTip()) for action in window.actions_.values()) <= 100
     assert "(the files stay as they are)" in window.actions_["remove_all"].statusTip()  # (a short tip: whole)

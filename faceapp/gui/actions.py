@@ -100,14 +100,24 @@ def _show_tip(action: QAction) -> None:
     shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
     tip = f"{tip}. {reason}" if reason and tip else reason or tip
     action.setToolTip(f"{tip} ({shown})" if shown else tip)
-    brief = action.property("tip") or ""
-    brief = _without_asides(brief) if len(brief) > _STATUS_TIP_ROOM else brief
-    action.setStatusTip(f"{brief}. {reason}" if reason and brief else reason or brief)
+    action.setStatusTip(_fitted(action.property("tip") or "", reason))
+
+
+def _fitted(tip: str, reason: str | None) -> str:
+    """The status tip: the tip and why the action is off, each without its asides in brackets where
+    the whole is long, and only the reason where both still do not fit (review: "Restore … No face
+    to restore: draw a box around one (D), …" ran to 155 characters)."""
+    whole = f"{tip}. {reason}" if reason and tip else reason or tip
+    if len(whole) <= _STATUS_TIP_ROOM:
+        return whole
+    tip, reason = _without_asides(tip), _without_asides(reason or "")
+    whole = f"{tip}. {reason}" if reason and tip else reason or tip
+    return whole if len(whole) <= _STATUS_TIP_ROOM or not reason else reason
 
 
 #: Characters of a tip the status bar shows whole beside its labels at 1280 px; a longer tip's
 #: asides in brackets are left to the tooltip (copy QA: the brush's 248 were cut mid-word there).
-_STATUS_TIP_ROOM = 90
+_STATUS_TIP_ROOM = 100
 
 
 def _without_asides(text: str) -> str:
