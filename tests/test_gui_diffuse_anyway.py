@@ -64,9 +64,12 @@ def test_a_spared_face_is_diffused_on_request_and_spared_again(window, qtbot, ph
     [written] = saved(window, qtbot, window.exports.save)
     assert read_provenance(written)["faces"][0]["diffuse_anyway"] is True
 
+    window.gallery.click_candidate(1)  # a pick among the candidates Spare again replaces…
+    assert window.actions_["undo"].text() == "&Undo face 1's seed pick"
     entry = _resampled(window, qtbot, path)  # Spare again
     face = entry.result.faces[0]
     assert face.fidelity == 1.0 and not face.face.diffuse_anyway and not entry.faces[0].diffuse_anyway
+    assert not window.actions_["undo"].isEnabled()  # …leaves the history with them (review)
     np.testing.assert_array_equal(face.restored, kept.restored)
     assert window.gallery.thumbnail_count() == 1 and button.text() == "Diffuse anyway"
     assert "Face 1 spared again" in said(window)

@@ -381,3 +381,26 @@ def test_versions_grown_apart_at_one_index_each_show_their_own_candidates():
     assert not second.same_picture(first)
     assert first.with_choice(first.choice).same_picture(first)
     assert second.composite() is second.composite()  # still cached while the same candidates show
+
+
+def test_a_restore_again_shows_the_seeds_chosen_before_and_counts_the_candidates_it_would_not_make_again():
+    """The seeds picked in the gallery stay chosen where the new restore samples them (the latest
+    choice of each face counts, a face left out of one restore included: undo QA), and what it
+    would not make again is counted for the question asked before it: seeds the settings do not
+    give now (More's) and refined passes."""
+    from faceapp.core.photo_restore import candidates_not_made_again, carry_choices, chosen_seeds
+
+    photo, faces = _small_photo()
+    engine = SteppingEngine(face_size=64, steps=1)
+    result = restore_photo(photo, faces, engine, PhotoSettings(seeds_per_face=2, base_seed=10)).choose(1, 1)
+    assert chosen_seeds(result) == {0: None, 1: (11, False)} and chosen_seeds(None) == {}
+    grown = refine_face(add_candidates(result, 0, engine, 1).choose(0, 2), 0, engine, 1)
+    assert candidates_not_made_again(grown, 10, 2) == (1, 1)  # seed 12 from More, and one refined pass
+    assert candidates_not_made_again(result, 10, 2) == (0, 0) and candidates_not_made_again(result, 11, 2) == (2, 0)
+    picks = {**chosen_seeds(grown)}
+    assert picks[0] == (12, True)  # the refined pass of seed 12 is shown
+    only_second = restore_photo(photo, faces[1:], engine, PhotoSettings(seeds_per_face=2, base_seed=10))
+    picks.update(chosen_seeds(only_second))  # face 1 left out of this restore: its choice stays known
+    again = restore_photo(photo, faces, engine, PhotoSettings(seeds_per_face=3, base_seed=10))
+    carried, lost = carry_choices(picks, again)
+    assert carried.choice == (2, 0) and lost == [0]  # seed 12 sampled again, but not its refined pass
