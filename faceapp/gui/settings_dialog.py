@@ -300,7 +300,7 @@ class SettingsDialog(QDialog):
                                  "does not name the photo's file either")
         self.export_format.currentIndexChanged.connect(lambda _index: self._quality_applies())
         self._quality_applies()
-        self.auto_start = _check("&When photos are dropped, restore them at once", prefs.auto_start,
+        self.auto_start = _check("Restore photos at once &when they are opened or dropped", prefs.auto_start,
                                  "Photos opened or dropped are restored at once with these settings, in turn, "
                                  "without pressing Restore")
 
