@@ -36,8 +36,8 @@ def test_lists_models_with_state_and_licence_and_reports_a_bad_import(qtbot, tmp
     qtbot.addWidget(dialog)
     rows = {dialog.table.item(r, 0).data(0x0100): [dialog.table.item(r, c).text() for c in range(4)]
             for r in range(dialog.table.rowCount())}
-    assert rows[name][1].lower() == "installed" and rows[name][3] == "MIT"
-    assert rows["difface-official"][1].lower() == "missing"
+    assert rows[name][1] == "Installed" and rows[name][3] == "MIT"
+    assert rows["difface-official"][1] == "Not downloaded"  # (copy QA: "missing" read as broken)
     assert "non-commercial" in rows["difface-official"][3].lower()
     assert rows[name][2] == Registry().status(name).size_text() and rows[name][2].endswith(" MB")
     defaults = [model for model, cells in rows.items() if cells[0].endswith(" · default")]

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.registry import DAMAGED, MISSING, PARTIAL, USABLE, human_size
+from faceapp.core.registry import DAMAGED, INSTALLED, MISSING, PARTIAL, UNVERIFIED, USABLE, human_size
 from faceapp.core.wording import listed
 from faceapp.gui.look import fit_to_screen
 from faceapp.gui.notifications import NotificationArea, Notice
@@ -50,10 +50,16 @@ def entry_name(entry: Any) -> str:
 _FETCHABLE = frozenset({MISSING, PARTIAL, DAMAGED})
 
 
+#: The registry's file states in the table's words (copy QA: "missing" read as broken for a model
+#: never downloaded, where Settings says "not installed").
+_STATE_WORDS = {INSTALLED: "Installed", MISSING: "Not downloaded", PARTIAL: "Partly downloaded",
+                DAMAGED: "Damaged", UNVERIFIED: "Not checked yet"}
+
+
 def state_text(status: Any) -> str:
-    """A registry status (enum, object or string) as a short word for the table."""
-    value = getattr(status, "value", None) or getattr(status, "state", None) or status
-    return str(value).replace("_", " ")
+    """A registry status (enum, object or string) as a few words for the table."""
+    value = str(getattr(status, "value", None) or getattr(status, "state", None) or status)
+    return _STATE_WORDS.get(value, value.replace("_", " "))
 
 
 def title_of(entry: Any, name: str) -> str:
@@ -180,7 +186,7 @@ class ModelManagerDialog(QDialog):
                 self._statuses[name] = status
                 state, size = state_text(status), status.size_text() if hasattr(status, "size_text") else ""
             except Exception as error:
-                state, size = f"error: {error}", ""
+                state, size = f"Cannot be read: {error}", ""
             title = title_of(entry, name)
             cells = (f"{title} · default" if name == default else title, state, size,
                      getattr(entry, "licence", ""))
