@@ -51,7 +51,7 @@ from faceapp.core.photo_io import check_image_size
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, mask_for
 from faceapp.core.photo_inputs import exists, is_folder, no_photos_text, recent_entries
-from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.core.photo_restore import candidates_not_made_again
 from faceapp.core.wording import counted, duration, listed, percent
 from faceapp.gui.backend import CoreBackend
@@ -568,11 +568,15 @@ class MainWindow(QMainWindow):
             self._show_state(self.current)
         self._say_features_hidden()
 
-    def _show_state(self, path: Path) -> None:
-        """The photo's state in the filmstrip: a restored one's as saved, or changed since."""
+    def _show_state(self, path: Path, resolved: Preferences | None = None) -> None:
+        """The photo's state in the filmstrip: a restored one's as saved, or changed since (its
+        faces, damage or the settings a restore depends on: undo QA, the fidelity moved and the
+        filmstrip still said "done" where the panel said a restore would differ). ``resolved``:
+        the preferences as a restore resolves them now (worked out here when not given)."""
         entry = self.session.entries[path]
         state = entry.state
-        if state == "done" and entry.outdated:
+        resolved = resolved or self.session.backend.resolved(self.session.prefs)
+        if state == "done" and (entry.outdated or (entry.restored_with is not None and not entry.restored_as(resolved))):
             state = CHANGED_STATE
         elif state == "done" and self.session.saved_file(path) is not None:
             state = SAVED_STATE
@@ -1133,6 +1137,7 @@ class MainWindow(QMainWindow):
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None if at_default else fidelity)
         self._fidelity_unsaved = True
         self.show_photo_text()  # the result shown may have been made at another fidelity
+        self.show_states()
         self.note_waiting_restores()
 
     def _use_model_fidelity(self) -> None:
@@ -1141,6 +1146,7 @@ class MainWindow(QMainWindow):
         self._fidelity_unsaved = True
         self._save_fidelity()
         self.show_photo_text()
+        self.show_states()
         self.note_waiting_restores()
 
     def _save_fidelity(self) -> None:
@@ -1221,6 +1227,12 @@ class MainWindow(QMainWindow):
         self.about_box.open()
 
     # ---- window state ----------------------------------------------------------------------
+    def show_states(self) -> None:
+        """Every photo's state in the filmstrip again (the settings changed)."""
+        resolved = self.session.backend.resolved(self.session.prefs)
+        for path in self.session.entries:
+            self._show_state(path, resolved)
+
     def note_waiting_restores(self) -> None:
         """Settings changed while restores wait in the queue: say that those keep the settings of
         when Restore was pressed, and how to apply these (QA: found out photo by photo afterwards)."""

@@ -72,6 +72,7 @@ class ModelSettings:
         self.show_model_and_device()
         self.show_save_destination()
         self._window.show_photo_text()  # e.g. "Made with other settings (seeds)"
+        self._window.show_states()  # (and the filmstrip: "done · changed")
         self._window.note_waiting_restores()
 
     def show_save_destination(self) -> None:
