@@ -403,6 +403,13 @@ def test_a_mask_beside_a_photo_is_offered_as_the_cli_would_find_it_in_another_im
     path = load(window, qtbot, photo)
     [offer] = [n for n in window.notices.notices() if n.action == "load_mask"]
     assert offer.text.startswith(f"{photo.stem}_mask.JPG beside {photo.name}")
+    other = np.zeros((height, width), np.uint8)
+    other[0:20, 0:20] = 255
+    Image.fromarray(other).save(photo.with_name(f"{photo.stem}_mask.png"))  # (one put beside it since: not it)
+    import os
+
+    later = os.stat(photo.parent).st_mtime_ns + 1_000_000_000  # (a folder's time moves in steps: moved on)
+    os.utime(photo.parent, ns=(later, later))
     window.notices.actionTriggered.emit("load_mask", path)  # its button loads the file offered
     editor = window.session.damage_editor(path)
     qtbot.waitUntil(lambda: not editor.is_empty(), timeout=10000)

@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         #: (keyboard QA: back on a photo, the gallery was on face 1 again)
         self._gallery_faces: dict[Path, int] = {}
         self._hidden_said: dict[Path, str] = {}  # the features-hidden warning last given for a photo's paint
+        self._masks_offered: dict[Path, Path] = {}  # the mask file each photo's "Load it" notice names
         self._fidelity_unsaved = False  # moved since the preferences were last written
         self._settings_problem: str | None = None  # said already: the settings file's
         self._waiting_noted: tuple[Path, ...] = ()  # the waiting photos last said to keep their settings
@@ -682,6 +683,7 @@ class MainWindow(QMainWindow):
         self.session.entries[path].mask_looked_for = True
         mask = mask_for(path.parent, path)
         if mask is not None:  # (a photo's name long enough: its mask's name is too long to look at, review)
+            self._masks_offered[path] = mask  # (Load it loads the file named, whatever is beside it then)
             self.notices.show_notice(Notice(f"{mask.name} beside {path.name} looks like its damage mask.", "info",
                                             action="load_mask", action_label="Load it", subject=path))
 
@@ -806,6 +808,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.remove_photo(path)
         self._hidden_said.pop(path, None)  # (opened again and painted alike, it is warned again: review)
         self._gallery_faces.pop(path, None)
+        self._masks_offered.pop(path, None)
         self.notices.forget(path)
         if path == self.current:
             self.current = None
@@ -1197,8 +1200,8 @@ class MainWindow(QMainWindow):
          "save_as": lambda: self._show_if_loaded(subject) and self.exports.save_as(),
          "export_all": self.exports.export_all,
          "draw_box": lambda: self._draw_box_on(subject),
-         "load_mask": lambda: isinstance(subject, Path) and self._add_damage_mask(
-             subject, mask_for(subject.parent, subject) or mask_file_for(subject)),  # (the one offered; gone: said)
+         "load_mask": lambda: isinstance(subject, Path) and subject in self._masks_offered and self._add_damage_mask(
+             subject, self._masks_offered[subject]),  # (the one offered; gone since: its reading says so)
          }[action]()
 
     def _show_if_loaded(self, path: object) -> bool:
