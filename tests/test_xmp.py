@@ -302,6 +302,45 @@ def test_descriptions_added_to_a_packet_are_about_what_its_own_are_about():
     assert abouts == {"uuid:faf5bdd5"} and b"DerivedFrom" in derived
 
 
+_MM = "{http://ns.adobe.com/xap/1.0/mm/}"
+_EVT = "{http://ns.adobe.com/xap/1.0/sType/ResourceEvent#}"
+
+
+def _events(packet: bytes) -> list[dict[str, str]]:
+    """The events of a packet's own History (not its Pantry's), each as {field: value}."""
+    root = ElementTree.fromstring(packet)
+    pantry = {id(n) for p in root.iter(_MM + "Pantry") for n in p.iter()}
+    [history] = [h for h in root.iter(_MM + "History") if id(h) not in pantry]
+    return [{child.tag.removeprefix(_EVT): child.text for child in li}
+            for li in history.iter("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li")]
+
+
+def test_a_result_records_its_derivation_in_the_packets_history_after_the_photos_own_events():
+    """Metadata QA: an asset manager's history of the result showed nothing of faceapp. A packet
+    with a History gets the derivation's events after its own; one without gets a History; a Pantry
+    ingredient's History is left alone."""
+    rdf, mm = "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://ns.adobe.com/xap/1.0/mm/"
+    evt = "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
+    ingredient = (f'<xmpMM:Pantry><rdf:Bag><rdf:li rdf:parseType="Resource"><xmpMM:History><rdf:Seq><rdf:li '
+                  f'rdf:parseType="Resource"><stEvt:action>created</stEvt:action></rdf:li></rdf:Seq></xmpMM:History>'
+                  f'</rdf:li></rdf:Bag></xmpMM:Pantry>')
+    packet = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{rdf}"><rdf:Description rdf:about="" '
+              f'xmlns:xmpMM="{mm}" xmlns:stEvt="{evt}" xmpMM:DocumentID="xmp.did:OLD">{ingredient}<xmpMM:History>'
+              f'<rdf:Seq><rdf:li rdf:parseType="Resource"><stEvt:action>created</stEvt:action></rdf:li>'
+              f'<rdf:li rdf:parseType="Resource"><stEvt:action>saved</stEvt:action></rdf:li></rdf:Seq></xmpMM:History>'
+              f'</rdf:Description></rdf:RDF></x:xmpmeta>').encode()
+    derived = xmp.as_derived(packet, "2026-12-05T12:00:00+00:00", new_id=lambda: "NEW", agent="faceapp 1.2")
+    assert _events(derived) == [
+        {"action": "created"}, {"action": "saved"},
+        {"action": "derived", "parameters": "faces restored by faceapp 1.2"},
+        {"action": "saved", "instanceID": "xmp.iid:NEW", "when": "2026-12-05T12:00:00+00:00",
+         "softwareAgent": "faceapp 1.2", "changed": "/"}]
+    assert derived.count(b"<stEvt:action>created</stEvt:action>") == 2  # (the ingredient's as it was)
+    bare = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{rdf}"><rdf:Description rdf:about="" '
+            f'xmlns:xmpMM="{mm}" xmpMM:DocumentID="xmp.did:OLD"/></rdf:RDF></x:xmpmeta>').encode()
+    assert [e["action"] for e in _events(xmp.as_derived(bare, "2026-12-05T12:00:00+00:00"))] == ["derived", "saved"]
+
+
 def test_ids_given_as_resources_are_replaced_and_derived_from():
     """Metadata QA: ids written as <xmpMM:DocumentID rdf:resource="…"/> (valid XMP) were kept, and the
     result claimed to be the photo's document and instance."""

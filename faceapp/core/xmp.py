@@ -416,7 +416,7 @@ _DERIVED_FROM = _element("DerivedFrom")
 _DATES = tuple(_property(name) for name in ("ModifyDate", "MetadataDate"))
 
 
-def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None) -> bytes:
+def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None, agent: str = "faceapp") -> bytes:
     """``xmp`` as a result's packet states it, a new document derived from the photo's (XMP Media
     Management; QA: a result carried its photo's ids, and an asset manager took it for the same
     file): new document and instance ids where the photo had them, ``xmpMM:DerivedFrom`` naming the
@@ -424,11 +424,20 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     where none was stated, and the modification and metadata dates ``when`` (ISO 8601). A packet
     without ids of its own gets new ones, with nothing to derive from; one without those dates gets
     them (metadata QA: README promises a new document "with its own ids and modification dates").
-    A packet that cannot be parsed is kept as it is (:func:`well_formed` says which)."""
+    The packet's ``xmpMM:History`` gains the events of this derivation, as a photo editor's Save as
+    records them: "derived" (faces restored) and "saved" (the new instance, ``when``, by ``agent``)
+    (metadata QA: an asset manager's history showed nothing of faceapp). A packet that cannot be
+    parsed is kept as it is (:func:`well_formed` says which)."""
     new_id = new_id or (lambda: uuid.uuid4().hex)
     root = _parsed(xmp)
     if root is None:
         return xmp
+    document, instance = f"xmp.did:{new_id()}".encode(), f"xmp.iid:{new_id()}".encode()
+    return _with_history(_renewed(xmp, root, when, document, instance), when, instance.decode(), agent)
+
+
+def _renewed(xmp: bytes, root: ElementTree.Element, when: str, document: bytes, instance: bytes) -> bytes:
+    """:func:`as_derived`'s ids and dates, without its history."""
     undated = not {"ModifyDate", "MetadataDate"} & _stated(root, _XMP_BASIC, descriptions=_own_descriptions(root))
 
     def dated(part: bytes) -> bytes:  # (the photo's own: its Pantry's ingredients keep theirs; review)
@@ -438,7 +447,6 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
 
     xmp = _outside_pantry(xmp, dated)
     ids = {name: _first_value(root, _MEDIA_MANAGEMENT, name) for name in ("DocumentID", "InstanceID", "OriginalDocumentID")}
-    document, instance = f"xmp.did:{new_id()}".encode(), f"xmp.iid:{new_id()}".encode()
     if undated:
         xmp = _with_description(xmp, _description("xmp", _XMP_BASIC, f"<xmp:ModifyDate>{_text(when)}</xmp:ModifyDate>"
                                                   f"<xmp:MetadataDate>{_text(when)}</xmp:MetadataDate>")) or xmp
@@ -459,6 +467,41 @@ def as_derived(xmp: bytes, when: str, *, new_id: Callable[[], str] | None = None
     if ids["OriginalDocumentID"] is None and ids["DocumentID"]:
         body += f"<xmpMM:OriginalDocumentID>{_text(ids['DocumentID'])}</xmpMM:OriginalDocumentID>"
     return _with_description(xmp, _description("xmpMM", _MEDIA_MANAGEMENT, body)) or xmp
+
+
+_RESOURCE_EVENT = "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
+#: A ``History`` sequence up to where it ends (group 1; the prefixes of History and of rdf: 2 and 3).
+_HISTORY_SEQ_END = re.compile(rb"(<([\w.-]+:)?History\b[^>]*>\s*<([\w.-]+:)?Seq\b[^>]*>.*?)(?=</\3Seq\s*>\s*</\2History\s*>)",
+                              re.DOTALL)
+
+
+def _with_history(xmp: bytes, when: str, instance: str, agent: str) -> bytes:
+    """``xmp`` with the events of a faceapp result appended to its ``History`` (one made where it has
+    none; a Pantry ingredient's left alone). Kept as it is where the events would not parse."""
+    def events(rdf: str) -> str:
+        li = f'<{rdf}li {rdf}parseType="Resource" xmlns:stEvt="{_RESOURCE_EVENT}">'
+        return (f"{li}<stEvt:action>derived</stEvt:action><stEvt:parameters>faces restored by {_text(agent)}"
+                f"</stEvt:parameters></{rdf}li>"
+                f"{li}<stEvt:action>saved</stEvt:action><stEvt:instanceID>{_text(instance)}</stEvt:instanceID>"
+                f"<stEvt:when>{_text(when)}</stEvt:when><stEvt:softwareAgent>{_text(agent)}</stEvt:softwareAgent>"
+                f"<stEvt:changed>/</stEvt:changed></{rdf}li>")
+
+    appended = [False]
+
+    def append(part: bytes) -> bytes:
+        def added(match: re.Match[bytes]) -> bytes:
+            appended[0] = True
+            return match.group(1) + events((match.group(3) or b"").decode("utf-8", "replace")).encode("utf-8")
+        return part if appended[0] else _HISTORY_SEQ_END.sub(added, part, count=1)
+
+    extended = _outside_pantry(xmp, append)
+    if not appended[0]:
+        root = _parsed(xmp)
+        if root is not None and _first_value(root, _MEDIA_MANAGEMENT, "History") is None and not any(
+                d.find("{" + _MEDIA_MANAGEMENT + "}History") is not None for d in _own_descriptions(root)):
+            extended = _with_description(xmp, _description(
+                "xmpMM", _MEDIA_MANAGEMENT, f"<xmpMM:History><rdf:Seq>{events('rdf:')}</rdf:Seq></xmpMM:History>")) or xmp
+    return extended if _parsed(extended) is not None else xmp
 
 
 def _own_descriptions(root: ElementTree.Element) -> list[ElementTree.Element]:
