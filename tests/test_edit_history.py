@@ -41,6 +41,21 @@ def test_picks_of_one_face_in_a_row_are_one_edit_and_a_pick_back_is_none():
     assert history.next_undo.face == 0
 
 
+def test_picks_are_one_edit_only_while_nothing_else_comes_between_them():
+    """Day QA: a pick redone, or one saved, then another pick of that face were merged into one
+    edit, so Undo could not come back to the seed redone or saved."""
+    history = EditHistory()
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=0, after=2))
+    history.undo()
+    history.redo()
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=2, after=5))
+    assert history.undo().before == 2
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=2, after=3))
+    history.seal()  # (saved)
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=3, after=1))
+    assert history.undo().before == 3 and history.undo().before == 2
+
+
 def test_a_refined_pass_chosen_after_a_pick_is_an_edit_of_its_own():
     """Review: Refine's choice of its pass merged into the pick before it, so Undo skipped it."""
     history = EditHistory()

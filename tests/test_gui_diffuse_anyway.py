@@ -193,3 +193,27 @@ def test_refine_on_a_spared_face_asks_first_and_cancel_leaves_it_kept(window, qt
     window.actions_["refine"].trigger()  # "Refine anyway"
     qtbot.waitUntil(lambda: bool(window.session.entries[path].result.faces[0].refinements), timeout=60000)
     assert len(asked) == 2
+
+
+def test_refine_on_a_face_sampled_at_a_higher_fidelity_asks_in_words_that_say_so(window, qtbot, photo, monkeypatch):
+    """Day-in-the-life QA: a face sampled at 0.94 (partly spared) was said to have been "spared the
+    prior", which had worked on it."""
+    from faceapp.gui import confirm
+
+    model = install_tiny_model("tiny-sparing", sharp_faces=(254.0, 255.0))
+    window.models.apply_preferences(dataclasses.replace(
+        window.session.prefs, model=model, device="cpu", seeds_per_face=2, fidelity=0.6, spare_sharp_faces=True))
+    path = load(window, qtbot, photo)
+    change = restore(window, qtbot, path).result.faces[0].restorer_change
+    ramp = install_tiny_model("tiny-partly", sharp_faces=(change / 2, change * 2))  # a third of the diffusion
+    window.models.apply_preferences(dataclasses.replace(window.session.prefs, model=ramp))
+    entry = restore(window, qtbot, path)
+    fidelity = entry.result.faces[0].fidelity
+    assert 0.6 < fidelity < 1.0
+    asked = []
+    monkeypatch.setattr(confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append(text) or "cancel" if text.startswith("Face")
+                        else "discard")
+    window.actions_["refine"].trigger()
+    assert asked == [f"Face 1 was sampled at fidelity {fidelity:.2f}, above the slider's 0.60: the restorer barely "
+                     "changed it, and the prior would mostly smear it. Refine lets the prior work on it more."]

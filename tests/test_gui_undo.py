@@ -158,3 +158,21 @@ def test_a_box_drawn_after_one_taken_back_gets_a_new_number(window, qtbot, photo
     window.actions_["undo"].trigger()
     window.session.add_face_box(path, (10, 120, 90, 200))
     assert entry.faces[-1].index == first + 1
+
+
+def test_undo_after_a_save_comes_back_to_the_seed_saved(window, qtbot, photo):
+    """Day QA: a pick, Save, another pick of the same face: Undo went past the saved seed (the two
+    picks were one edit), so what was saved could not be got back with it."""
+    from gui_util import saved
+
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    window.session.choose(path, 0, 1)
+    wait_composed(window, qtbot, path)
+    saved(window, qtbot, window.exports.save)
+    window.session.choose(path, 0, 2)
+    wait_composed(window, qtbot, path)
+    window.actions_["undo"].trigger()
+    assert window.session.entries[path].result.faces[0].chosen == 1
+    wait_composed(window, qtbot, path)
+    assert window.session.unsaved() == []  # (back on the picture saved)

@@ -37,17 +37,25 @@ class EditHistory:
     def __init__(self) -> None:
         self._done: list[Edit] = []
         self._undone: list[Edit] = []
+        self._browsing = False  # the last thing done was a pick: the next one of that face joins it
+
+    def seal(self) -> None:
+        """End the run of picks the next one would join (a Save, More's candidates: day QA, the saved
+        seed could not be got back with Undo)."""
+        self._browsing = False
 
     def record(self, edit: Edit) -> bool:
         """Add ``edit``, made just now: what was taken back cannot be done again any more. Picks of
         one face one after another, in the same words (a gallery browsed with the arrow keys; not a
-        refined pass chosen by Refine), are one edit, from the candidate before the first to the
+        refined pass chosen by Refine), with no undo, redo or :meth:`seal` between them, are one edit, from the candidate before the first to the
         last one picked; a pick back to where they started is none. Returns whether damage taken
         back was forgotten (its editor forgets it too)."""
         forgot_damage = any(e.kind == "damage" for e in self._undone)
         self._undone.clear()
         last = self._done[-1] if self._done else None
-        if edit.kind == "pick" and last is not None and (last.kind, last.face, last.words) == ("pick", edit.face, edit.words):
+        browsing, self._browsing = self._browsing, edit.kind == "pick"
+        if (browsing and edit.kind == "pick" and last is not None
+                and (last.kind, last.face, last.words) == ("pick", edit.face, edit.words)):
             self._done.pop()
             edit = replace(edit, before=last.before)
             if edit.before == edit.after:
@@ -68,6 +76,7 @@ class EditHistory:
     def undo(self) -> Edit | None:
         """Take the last edit off the history (to be done again by :meth:`redo`) and return it, for
         the caller to take back; None when there is none."""
+        self._browsing = False  # (a pick after an undo or a redo is an edit of its own: day QA)
         if not self._done:
             return None
         self._undone.append(self._done.pop())
@@ -75,6 +84,7 @@ class EditHistory:
 
     def redo(self) -> Edit | None:
         """Put back the edit :meth:`undo` took off last and return it, for the caller to do again."""
+        self._browsing = False
         if not self._undone:
             return None
         self._done.append(self._undone.pop())

@@ -1255,10 +1255,14 @@ class MainWindow(QMainWindow):
         if entry is None or entry.result is None or position < 0:
             return
         choice = sparing_choice(entry.result, position)
+        number = self.gallery.current_number() + 1
+        spared = (f"Face {number} was spared the prior: the restorer barely changed it, and the prior would mostly "
+                  "smear it. Refine lets the prior work on it all the same." if choice is not None and choice.kept else
+                  f"Face {number} was sampled at fidelity {entry.result.faces[position].fidelity:.2f}, above the "
+                  f"slider's {choice.asked:.2f}: the restorer barely changed it, and the prior would mostly smear it. "
+                  "Refine lets the prior work on it more." if choice is not None else "")
         if choice is not None and choice.diffuse and confirm.ask_before_discarding(
-                self, f"Face {self.gallery.current_number() + 1} was spared the prior: the restorer barely changed it, "
-                      "and the prior would mostly smear it. Refine lets the prior work on it all the same.",
-                discard="Refine anyway") != "discard":
+                self, spared, discard="Refine anyway") != "discard":  # (day QA: "spared the prior" of a face it sampled)
             return
         self.session.refine(entry.path, position)
 

@@ -1077,6 +1077,7 @@ class Session(QObject):
         if entry is None or not grown.same_run(entry.result):
             return  # removed or restored again meanwhile: the candidates belong to an old run
         entry.result = self._with_grain_now(grown.with_choice(entry.result.choice))  # keep choices made while sampling
+        entry.edits.seal()  # (a pick among the new candidates is an edit of its own: day QA)
         entry.state = "done"
         self.entryChanged.emit(path)
         seeds = entry.result.faces[position].seeds[-count:]
@@ -1094,6 +1095,8 @@ class Session(QObject):
         when a photo is not restored yet or ``dest`` is the original or in no folder.
         """
         snapshots = [snapshot_for_export(self.entries[path]) for path in paths]
+        for path in paths:  # a pick after this one is an edit of its own: Undo comes back to what is saved
+            self.entries[path].edits.seal()
         if dest is not None and len(paths) != 1:
             raise ValueError("a file name can be given for one photo only")
         if dest is not None and (problem := destination_problem(dest, paths[0])) is not None:
