@@ -269,3 +269,16 @@ def test_status_tips_fit_the_status_bar_and_tooltips_keep_the_whole_tip(window, 
     assert window.actions_["restore"].statusTip().startswith("No face to restore: draw a box around one, switch")
     assert max(len(action.statusTip()) for action in window.actions_.values()) <= 100
     assert "(the files stay as they are)" in window.actions_["remove_all"].statusTip()  # (a short tip: whole)
+
+
+def test_the_log_folder_is_named_where_no_file_manager_can_open_it(window, monkeypatch):
+    """Smoke QA: Help ▸ Open log folder did nothing, unsaid, where no file manager could be opened."""
+    from PySide6.QtGui import QDesktopServices
+
+    from faceapp import paths
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or False)
+    window.actions_["log_folder"].trigger()
+    assert opened and any(n.text == f"No file manager could be opened: faceapp's log is in {paths.user_log_dir()}."
+                          for n in window.notices.notices())

@@ -50,7 +50,11 @@ def test_lists_models_with_state_and_licence_and_reports_a_bad_import(qtbot, tmp
 
     assert buttons("difface-official") == (True, True, False)  # nothing on disk to delete
     assert buttons(name) == (False, True, True)  # installed: nothing to download
-    assert buttons("faceapp-compact") == (False, False, False)  # bundled: nothing to do
+    assert buttons("faceapp-compact") == (False, False, False)  # bundled: nothing to do…
+    assert dialog.delete_button.toolTip().startswith("Nothing to delete: its files are bundled")  # …said (smoke QA)
+    assert dialog.import_button.toolTip() == "Its files are bundled with faceapp: nothing to import"
+    buttons(name)
+    assert dialog.delete_button.toolTip() == "Delete the selected model's downloaded or imported files"
 
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")

@@ -124,9 +124,35 @@ def test_restoring_again_asks_before_it_drops_candidates_from_more_and_refined_p
         window.session.refine(path, 0, passes=1)
     gui_util.set_sampling(window, seeds=2, steps=4)  # (settings changed: Restore all would restore it again)
     window.actions_["restore_all"].trigger()
-    assert asked[-1].startswith(f"Restoring {path.name} again makes its candidates anew: 3 candidates of seeds the "
-                                "settings do not give now (from More, or set before) and 1 refined pass will go")
+    assert asked[-1] == (f"Restoring {path.name} again makes its candidates anew: 3 candidates of seeds the settings "
+                         "do not give now (from More, or set before) and 1 refined pass will go (a seed picked that is "
+                         "sampled again stays chosen).")
     assert not window.session.restoring(path)
+
+
+def test_restore_all_can_restore_the_other_photos_and_keep_the_candidates_of_one(window, qtbot, photo, testdata_dir,
+                                                                                 monkeypatch):
+    """Smoke QA: Restore all's question named only the photo that would lose candidates, and its
+    Cancel stopped the other photos too: "Restore the others" restores them and keeps that one."""
+    import shutil
+
+    from faceapp.gui import confirm
+
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.session.more(path, 0, count=1)
+    other = load(window, qtbot, shutil.copy(testdata_dir / "photos" / "gf_Blake_Lively.jpg", photo.parent / "two.jpg"))
+    gui_util.set_sampling(window, seeds=2, steps=4)  # (settings changed: Restore all would restore it again)
+    asked = []
+    monkeypatch.setattr(confirm, "ask_before_discarding", lambda parent, text, **buttons: asked.append(
+        (text, buttons)) or "save" if text.startswith("Restoring") else "discard")
+    window.actions_["restore_all"].trigger()
+    [(text, buttons)] = asked
+    assert text.endswith("The 1 other photo can be restored without it.") and buttons["save"] == "Restore the other"
+    qtbot.waitUntil(lambda: window.session.entries[other].result is not None, timeout=60000)
+    assert len(window.session.entries[path].result.faces[0].candidates) == 4  # (kept: More's seed with it)
+    assert f"{path.name} kept as it is, with its candidates." in gui_util.said(window)
 
 
 def test_the_pass_refine_chose_is_undone_before_the_pick_it_refined(window, qtbot, photo):

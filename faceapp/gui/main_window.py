@@ -261,8 +261,7 @@ class MainWindow(QMainWindow):
         a["zoom_out"].triggered.connect(lambda: self.compare.set_zoom(self.compare.zoom() / 1.25))
         a["next_photo"].triggered.connect(lambda: self._step_photo(1))
         a["previous_photo"].triggered.connect(lambda: self._step_photo(-1))
-        a["log_folder"].triggered.connect(
-            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.user_log_dir()))))
+        a["log_folder"].triggered.connect(self.open_log_folder)
         a["about"].triggered.connect(self._about)
         a["about_qt"].triggered.connect(lambda: QMessageBox.aboutQt(self))  # (its licence: the LGPL asks it said)
         a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self.actions_, self).exec())
@@ -931,40 +930,55 @@ class MainWindow(QMainWindow):
 
     # ---- actions ---------------------------------------------------------------------------
     def restore_current(self) -> None:
-        if self.current is not None and self._may_restore_again([self.current]):
+        if self.current is not None and self._restore_again_answer([self.current]) == "all":
             self._put_brush_down()
             self.session.restore([self.current])
 
     def restore_all(self) -> None:
         """Photo ▸ Restore all: asks first where restoring photos again drops candidates (review:
-        only Restore asked)."""
-        if self._may_restore_again(self.session.restored_again_by_restore_all()):
-            self._put_brush_down()
-            self.session.restore_all()
+        only Restore asked), and offers to restore the others alone (smoke QA: Cancel stopped them
+        too, and the question named none of them)."""
+        targets = self.session.restore_all_targets()
+        answer = self._restore_again_answer(targets)
+        if answer is None:
+            return
+        self._put_brush_down()
+        self.session.restore_all(keeping=[] if answer == "all" else self._losing_candidates(targets))
 
-    def _may_restore_again(self, paths: list[Path]) -> bool:
-        """Whether to restore ``paths`` again where that drops candidates the seed settings do not
-        make (More's, those of seeds set before) or refined passes: asked (undo QA: they went
-        without a question, while Refine asks before its own loss)."""
-        prefs, losing, other, passes = self.session.prefs, [], 0, 0
+    def _losing_candidates(self, paths: list[Path]) -> dict[Path, tuple[int, int]]:
+        """Of ``paths``, those with a result whose restore again would not make some of its
+        candidates again: how many of seeds the settings do not give now (More's, those of seeds set
+        before) and how many refined passes."""
+        prefs, losing = self.session.prefs, {}
         for path in paths:
             entry = self.session.entries.get(path)
-            if entry is None or entry.result is None or self.session.restoring(path):
-                continue
-            lost = candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face)
-            if any(lost):
-                losing.append(path.name)
-                other, passes = other + lost[0], passes + lost[1]
+            if entry is not None and entry.result is not None and not self.session.restoring(path):
+                lost = candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face)
+                if any(lost):
+                    losing[path] = lost
+        return losing
+
+    def _restore_again_answer(self, paths: list[Path]) -> str | None:
+        """Whether to restore ``paths``: "all" (nothing is lost, or the user said so), "others"
+        (all but those that would lose candidates), None (Cancel). Asked where restoring again drops
+        candidates (undo QA: they went without a question, while Refine asks before its own loss)."""
+        losing = self._losing_candidates(paths)
         if not losing:
-            return True
+            return "all"
+        other, passes = (sum(lost[i] for lost in losing.values()) for i in (0, 1))
         what = " and ".join(part for part in (
             other and f"{counted(other, 'candidate')} of seeds the settings do not give now (from More, or set before)",
             passes and f"{passes} refined pass{'' if passes == 1 else 'es'}") if part)
-        photos = (f"{losing[0]} again makes its candidates" if len(losing) == 1
-                  else f"{len(losing)} photos again ({listed(losing)}) makes their candidates")
-        return confirm.ask_before_discarding(
-            self, f"Restoring {photos} anew: {what} will go (a seed picked that is sampled again stays chosen).",
-            discard="Restore again") == "discard"
+        names = [path.name for path in losing]
+        photos = (f"{names[0]} again makes its candidates" if len(names) == 1
+                  else f"{len(names)} photos again ({listed(names)}) makes their candidates")
+        rest = len(paths) - len(losing)
+        text = f"Restoring {photos} anew: {what} will go (a seed picked that is sampled again stays chosen)."
+        if rest:
+            text += f" The {counted(rest, 'other photo')} can be restored without {'it' if len(names) == 1 else 'them'}."
+        answer = confirm.ask_before_discarding(self, text, discard="Restore again",
+                                               save=f"Restore the other{'' if rest == 1 else 's'}" if rest else None)
+        return {"discard": "all", "save": "others"}.get(answer)
 
     def _put_brush_down(self) -> None:
         """A restore asked for ends painting on the photo shown, when it has something to restore: the
@@ -1215,6 +1229,14 @@ class MainWindow(QMainWindow):
         self._show_if_loaded(path)
         if self.actions_["draw_box"].isEnabled():
             self.actions_["draw_box"].setChecked(True)
+
+    def open_log_folder(self) -> None:
+        """Help ▸ Open log folder; where no file manager can be opened, the folder is named (smoke
+        QA: nothing was said, and the log was what was being looked for)."""
+        folder = paths.user_log_dir()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self.notices.show_notice(Notice(f"No file manager could be opened: faceapp's log is in {path_text(folder)}.",
+                                            "warning"))
 
     def _about(self) -> None:
         """Version, method, and the licence of every model the app knows (some are non-commercial)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -439,19 +439,21 @@ class Session(QObject):
             self._mark_queued(path)
             entry.restoring_with, entry.restoring_inputs, entry.restore_started = made_with, entry.inputs(), False
 
-    def restored_again_by_restore_all(self) -> list[Path]:
-        """The photos with a result that :meth:`restore_all` would restore again now (their faces,
-        damage or the settings changed since; not one being restored)."""
+    def restore_all_targets(self) -> list[Path]:
+        """The photos :meth:`restore_all` would restore now: those loaded and not restored as things
+        stand (a result's faces, damage or the settings changed since, or no result), and those still
+        being opened; not one being restored."""
         resolved = self.backend.resolved(self.prefs)
-        return [path for path, entry in self.entries.items()
-                if entry.result is not None and not self.restoring(path) and not entry.restored_as(resolved)]
+        return [path for path, entry in self.entries.items() if not self.restoring(path) and (
+            (entry.photo is not None and not entry.restored_as(resolved)) or (entry.photo is None and self.opening(path)))]
 
-    def restore_all(self) -> None:
+    def restore_all(self, *, keeping: Collection[Path] = ()) -> None:
         """Queue a restore of every photo whose result is missing or no longer what a restore would
         make (an earlier Restore all cancelled part-way, faces or damage or settings changed since):
         a photo restored as things stand keeps its result and the seeds picked in its gallery. A
         photo still loading is restored once it has loaded (QA: pressed just after opening a folder,
-        Restore all left out the 20 photos not yet read, without a word)."""
+        Restore all left out the 20 photos not yet read, without a word). ``keeping``: photos whose
+        results stay as they are all the same (their candidates kept, as the user chose)."""
         loaded = [path for path, entry in self.entries.items() if entry.photo is not None]
         loading = [path for path, entry in self.entries.items() if entry.photo is None and self.opening(path)]
         for path in loading:
@@ -467,6 +469,9 @@ class Session(QObject):
                    if self.queue.cancel(kinds=("restore",), key=path, running=False, notify=False)]
         busy = [path for path in loaded if self.restoring(path)]  # the one running stays, and queued ones
         kept = [path for path in loaded if path not in busy and self.entries[path].restored_as(resolved)]
+        kept_as_asked = [path for path in loaded if path in keeping and path not in busy and path not in kept
+                         and self.entries[path].result is not None]
+        kept += kept_as_asked
         for path in set(dropped) & set(kept):  # its result stands after all: no longer waiting
             self._restore_cancelled(path)
         if loaded and len(kept) == len(loaded) and not loading:
@@ -477,9 +482,13 @@ class Session(QObject):
         if loading:
             said.append(f"{counted(len(loading), 'photo')} still being opened {'is' if len(loading) == 1 else 'are'} "
                         "restored once opened.")
-        if kept:
-            photos = "1 photo" if len(kept) == 1 else f"{len(kept)} photos"
+        if len(kept) > len(kept_as_asked):
+            count = len(kept) - len(kept_as_asked)
+            photos = "1 photo" if count == 1 else f"{count} photos"
             said.append(f"{photos} already restored at these settings kept as they are, with their seeds' picks.")
+        if kept_as_asked:
+            said.append(f"{listed([path.name for path in kept_as_asked])} kept as "
+                        f"{'it is' if len(kept_as_asked) == 1 else 'they are'}, with {'its' if len(kept_as_asked) == 1 else 'their'} candidates.")
         again = [path for path in loaded if path not in kept and path not in busy and self.entries[path].result is not None]
         if again:  # (QA: their results and seed picks were replaced without a word)
             said.append(f"{counted(len(again), 'photo')} restored with other settings, faces or damage "
