@@ -339,6 +339,16 @@ def test_a_result_records_its_derivation_in_the_packets_history_after_the_photos
     bare = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{rdf}"><rdf:Description rdf:about="" '
             f'xmlns:xmpMM="{mm}" xmpMM:DocumentID="xmp.did:OLD"/></rdf:RDF></x:xmpmeta>').encode()
     assert [e["action"] for e in _events(xmp.as_derived(bare, "2026-12-05T12:00:00+00:00"))] == ["derived", "saved"]
+    # another schema's History first, Media Management's under another prefix (portability review:
+    # the events went into the first History of any namespace)
+    other = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><r:RDF xmlns:r="{rdf}"><r:Description r:about="" '
+             f'xmlns:foo="http://example.com/foo/" xmlns:mm="{mm}" xmlns:stEvt="{evt}" mm:DocumentID="xmp.did:OLD">'
+             f'<foo:History><r:Seq><r:li>theirs</r:li></r:Seq></foo:History><mm:History><r:Seq><r:li '
+             f'r:parseType="Resource"><stEvt:action>created</stEvt:action></r:li></r:Seq></mm:History>'
+             f'</r:Description></r:RDF></x:xmpmeta>').encode()
+    derived = xmp.as_derived(other, "2026-12-05T12:00:00+00:00")
+    assert [e["action"] for e in _events(derived)] == ["created", "derived", "saved"]
+    assert b"<foo:History><r:Seq><r:li>theirs</r:li></r:Seq></foo:History>" in derived
 
 
 def test_ids_given_as_resources_are_replaced_and_derived_from():

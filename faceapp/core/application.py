@@ -823,8 +823,9 @@ def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]
     :func:`settings_changed_since`'s list (batch QA: a mask added to the mask folder after the photo
     was restored was skipped without a word, the result left unrepaired; review: so was a mask
     painted over again). A mask that marks nothing is as none (no result records one). A mask is
-    read only when its file is newer than the result, and said changed only when its damage differs
-    from what the result records (a copied folder's masks are newer, and the same)."""
+    said changed when its damage differs from what the result records (a copied folder's masks, the
+    same, are not; its file's date is not trusted either way: a copy without dates made the result
+    newer than a mask painted over since, portability review)."""
     try:
         provenance = export.read_provenance(result_file) or {}
         had = provenance.get("damage")
@@ -836,18 +837,10 @@ def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]
         return [f"no damage mask, now {mask_file.name}"]
     if mask_file is None and had:
         return ["a damage mask, now none"]
-    if mask_file is not None and had and _newer(mask_file, result_file) and mask_file_digest(mask_file) not in recorded:
+    if mask_file is not None and had and mask_file_digest(mask_file) not in recorded:
         # (one cleared to black since is as none: review)
         return [f"damage mask {mask_file.name} changed since" if marks_damage(mask_file) else "a damage mask, now none"]
     return []
-
-
-def _newer(file: Path, than: Path) -> bool:
-    """Whether ``file`` was changed after ``than`` was written (False where either cannot be looked at)."""
-    try:
-        return os.stat(file).st_mtime_ns > os.stat(than).st_mtime_ns
-    except OSError:
-        return False
 
 
 def _file_changed(result_file: Path, now: Preferences) -> list[str]:

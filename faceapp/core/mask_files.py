@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,13 +112,21 @@ def _mask_names(folder: Path) -> dict[str, tuple[str, ...]]:
     one way (:func:`~faceapp.core.pathtext.name_key`), each stem's in the order of
     :data:`MASK_SUFFIXES`; read once while the folder is unchanged (a batch asks it of each photo)."""
     try:
-        return _mask_names_of(os.fspath(folder), folder.stat().st_mtime_ns)
+        stat = folder.stat()
+        if time.time_ns() - stat.st_mtime_ns < _RACY_NS:  # changed just now: a change within the same tick of
+            return _mask_names_of.__wrapped__(os.fspath(folder))  # its date would go unseen (review)
+        return _mask_names_of(os.fspath(folder), stat.st_mtime_ns, stat.st_dev, stat.st_ino)
     except OSError:  # (not kept: a folder that cannot be listed now may be later, review)
         return {}
 
 
+#: How recently a folder may have changed for its listing not to be kept: FAT dates move in steps of
+#: 2 s, and a file added within the step of the listing would not change the folder's date.
+_RACY_NS = 3_000_000_000
+
+
 @functools.lru_cache(maxsize=16)
-def _mask_names_of(folder: str, _mtime_ns: int) -> dict[str, tuple[str, ...]]:
+def _mask_names_of(folder: str, *_stamp: int) -> dict[str, tuple[str, ...]]:
     names: dict[str, list[str]] = {}
     with os.scandir(folder) as entries:  # (an error raises: a cache keeps no listing that failed)
         listed = sorted(entry.name for entry in entries)

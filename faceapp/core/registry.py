@@ -8,6 +8,7 @@ in the weights folder, where downloads and imports go. See ``docs/architecture.m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from faceapp.core.errors import (
     UnsafeCheckpointError,
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
-from faceapp.core.pathtext import file_problem, is_same_file
+from faceapp.core.pathtext import file_problem, is_same_file, path_text
 from faceapp.core.tempfiles import create_temp, process_exists, sweep_stale
 from faceapp.core.wording import counted
 
@@ -209,10 +210,12 @@ class Registry:
         unreadable: dict[Path, str] = {}
         folders_unread: dict[Path, str] = {}
         for folder in self.manifest_dirs:
-            try:
-                listed = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+            try:  # (os.scandir, not Path.glob, which takes a folder it cannot list for an empty one: review)
+                with os.scandir(folder) if folder.is_dir() else contextlib.nullcontext(()) as entries:
+                    listed = sorted(folder / e.name for e in entries
+                                    if e.name.lower().endswith(".toml") and not e.name.startswith("."))
             except OSError as exc:  # (settings QA: an unreadable data folder hid the bundled model too)
-                folders_unread[folder] = self._problem(f"The models in {folder} cannot be read ({exc.strerror or exc}): "
+                folders_unread[folder] = self._problem(f"The models in {path_text(folder)} cannot be read ({exc.strerror or exc}): "
                                                        "they are left out until they can")
                 problems.append(folders_unread[folder] + ".")
                 continue

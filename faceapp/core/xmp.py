@@ -470,9 +470,16 @@ def _renewed(xmp: bytes, root: ElementTree.Element, when: str, document: bytes, 
 
 
 _RESOURCE_EVENT = "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
-#: A ``History`` sequence up to where it ends (group 1; the prefixes of History and of rdf: 2 and 3).
-_HISTORY_SEQ_END = re.compile(rb"(<([\w.-]+:)?History\b[^>]*>\s*<([\w.-]+:)?Seq\b[^>]*>.*?)(?=</\3Seq\s*>\s*</\2History\s*>)",
-                              re.DOTALL)
+#: The prefixes a packet binds to XMP Media Management's namespace.
+_MM_PREFIXES = re.compile(rb"""xmlns:([\w.-]+)\s*=\s*["']""" + re.escape(_MEDIA_MANAGEMENT.encode()) + rb"""["']""")
+
+
+def _history_seq_end(prefixes: list[bytes]) -> re.Pattern[bytes]:
+    """A ``History`` sequence, of one of ``prefixes``, up to where it ends (group 1; the History's
+    prefix and rdf's: groups 2 and 3)."""
+    named = b"|".join(re.escape(prefix + b":") for prefix in prefixes)
+    return re.compile(rb"(<(" + named + rb")History\b[^>]*>\s*<([\w.-]+:)?Seq\b[^>]*>.*?)"
+                      rb"(?=</\3Seq\s*>\s*</\2History\s*>)", re.DOTALL)
 
 
 def _with_history(xmp: bytes, when: str, instance: str, agent: str) -> bytes:
@@ -492,16 +499,34 @@ def _with_history(xmp: bytes, when: str, instance: str, agent: str) -> bytes:
         def added(match: re.Match[bytes]) -> bytes:
             appended[0] = True
             return match.group(1) + events((match.group(3) or b"").decode("utf-8", "replace")).encode("utf-8")
-        return part if appended[0] else _HISTORY_SEQ_END.sub(added, part, count=1)
+        return part if appended[0] else seq_end.sub(added, part, count=1)
 
-    extended = _outside_pantry(xmp, append)
-    if not appended[0]:
+    before = _history_length(xmp)
+    if before is None:  # none of its own: one is made
         root = _parsed(xmp)
-        if root is not None and _first_value(root, _MEDIA_MANAGEMENT, "History") is None and not any(
-                d.find("{" + _MEDIA_MANAGEMENT + "}History") is not None for d in _own_descriptions(root)):
-            extended = _with_description(xmp, _description(
-                "xmpMM", _MEDIA_MANAGEMENT, f"<xmpMM:History><rdf:Seq>{events('rdf:')}</rdf:Seq></xmpMM:History>")) or xmp
-    return extended if _parsed(extended) is not None else xmp
+        if root is None or _first_value(root, _MEDIA_MANAGEMENT, "History") is not None:
+            return xmp
+        made = _with_description(xmp, _description(
+            "xmpMM", _MEDIA_MANAGEMENT, f"<xmpMM:History><rdf:Seq>{events('rdf:')}</rdf:Seq></xmpMM:History>"))
+        return made if made is not None and _history_length(made) == 2 else xmp
+    seq_end = _history_seq_end(list(dict.fromkeys(_MM_PREFIXES.findall(xmp))) or [b"xmpMM"])
+    extended = _outside_pantry(xmp, append)
+    # the two events in its own History, or the packet as it was (a History of another namespace
+    # matched first, or one that is no sequence: portability review)
+    return extended if _history_length(extended) == before + 2 else xmp
+
+
+def _history_length(xmp: bytes) -> int | None:
+    """How many events the packet's own ``xmpMM:History`` lists (None: it has none, or the packet
+    cannot be parsed)."""
+    root = _parsed(xmp)
+    if root is None:
+        return None
+    for description in _own_descriptions(root):
+        history = description.find("{" + _MEDIA_MANAGEMENT + "}History")
+        if history is not None:
+            return len(list(history.iter("{" + _RDF + "}li")))
+    return None
 
 
 def _own_descriptions(root: ElementTree.Element) -> list[ElementTree.Element]:

@@ -271,6 +271,9 @@ class MainWindow(QMainWindow):
         self.cancel_button.clicked.connect(s.cancel)
         self.fidelity.fidelityChanged.connect(self._set_fidelity)
         self.fidelity.fidelityCommitted.connect(lambda _fidelity: self._save_fidelity())
+        # the filmstrip's "changed" once the slider is let go or moved by a key (not on every step of a
+        # drag: each looks at every photo's saved file, a network share's too: review)
+        self.fidelity.fidelityCommitted.connect(lambda _fidelity: self.show_states())
         self.fidelity.resetToModelDefault.connect(self._use_model_fidelity)
         self.filmstrip.photoSelected.connect(self.show_photo)
         self.context_menus = ContextMenus(self)
@@ -969,7 +972,7 @@ class MainWindow(QMainWindow):
         what = " and ".join(part for part in (
             other and f"{counted(other, 'candidate')} of seeds the settings do not give now (from More, or set before)",
             passes and f"{passes} refined pass{'' if passes == 1 else 'es'}") if part)
-        names = [path.name for path in losing]
+        names = [path_text(path.name) for path in losing]
         photos = (f"{names[0]} again makes its candidates" if len(names) == 1
                   else f"{len(names)} photos again ({listed(names)}) makes their candidates")
         rest = len(paths) - len(losing)
@@ -1154,7 +1157,6 @@ class MainWindow(QMainWindow):
         self.session.prefs = dataclasses.replace(self.session.prefs, fidelity=None if at_default else fidelity)
         self._fidelity_unsaved = True
         self.show_photo_text()  # the result shown may have been made at another fidelity
-        self.show_states()
         self.note_waiting_restores()
 
     def _use_model_fidelity(self) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from faceapp import paths
 from faceapp.core.export import name_pattern_problem
+from faceapp.core.pathtext import path_text
 from faceapp.core.preferences import PREFERENCES_VERSION, Preferences
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,15 @@ def settings_file() -> Path:
     return path
 
 
+def _stamp(name: str) -> tuple[int, int] | None:
+    """The size and change time of the file ``name`` (None: it is not there)."""
+    try:
+        stat = os.stat(name)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
 def _nearest_there(path: Path) -> Path:
     """``path``, or the nearest folder above it that is there (where a missing folder would be made)."""
     while not os.path.lexists(path) and path.parent != path:
@@ -199,9 +209,14 @@ class SettingsStore:
             value = getattr(prefs, name)
             if known is None or value != getattr(known, name) or (name in self.invalid_on_load and not newer):
                 self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
+        written_before = _stamp(self._settings.fileName())
         self._settings.sync()
         self._known = prefs
-        return self._access_problem()  # (lines that were no settings are written afresh: no problem now)
+        problem = self._access_problem()  # (lines that were no settings are written afresh: no problem now)
+        if problem is not None and self._settings.status() != QSettings.Status.AccessError \
+                and _stamp(self._settings.fileName()) != written_before:
+            return None  # written all the same (a network share's permission bits may say otherwise: review)
+        return problem
 
     def problem(self) -> str | None:
         """Why the settings file could not be read or written (the last time it was), else None:
@@ -220,10 +235,11 @@ class SettingsStore:
         name = self._settings.fileName()
         if self._settings.status() == QSettings.Status.AccessError or (
                 os.path.lexists(name) and not os.access(name, os.R_OK | os.W_OK)):
-            return f"{name} cannot be read or written (no permission, a read-only disk, or a folder in its place)"
+            return (f"{path_text(Path(name))} cannot be read or written (no permission, a read-only disk, or a folder in "
+                    "its place)")
         folder = _nearest_there(Path(name).parent)
         if not os.path.isdir(folder) or not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
-            return (f"the settings folder {folder} cannot be read or written (no permission, a read-only disk, or "
+            return (f"the settings folder {path_text(folder)} cannot be read or written (no permission, a read-only disk, or "
                     "a file in its place)")
         return None
 
