@@ -321,9 +321,9 @@ def test_a_result_records_its_derivation_in_the_packets_history_after_the_photos
     ingredient's History is left alone."""
     rdf, mm = "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://ns.adobe.com/xap/1.0/mm/"
     evt = "http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"
-    ingredient = (f'<xmpMM:Pantry><rdf:Bag><rdf:li rdf:parseType="Resource"><xmpMM:History><rdf:Seq><rdf:li '
-                  f'rdf:parseType="Resource"><stEvt:action>created</stEvt:action></rdf:li></rdf:Seq></xmpMM:History>'
-                  f'</rdf:li></rdf:Bag></xmpMM:Pantry>')
+    ingredient = ('<xmpMM:Pantry><rdf:Bag><rdf:li rdf:parseType="Resource"><xmpMM:History><rdf:Seq><rdf:li '
+                  'rdf:parseType="Resource"><stEvt:action>created</stEvt:action></rdf:li></rdf:Seq></xmpMM:History>'
+                  '</rdf:li></rdf:Bag></xmpMM:Pantry>')
     packet = (f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{rdf}"><rdf:Description rdf:about="" '
               f'xmlns:xmpMM="{mm}" xmlns:stEvt="{evt}" xmpMM:DocumentID="xmp.did:OLD">{ingredient}<xmpMM:History>'
               f'<rdf:Seq><rdf:li rdf:parseType="Resource"><stEvt:action>created</stEvt:action></rdf:li>'
