@@ -168,7 +168,7 @@ def _add_restore_parser(subparsers) -> None:
                             "faces too, is restored with the screen smoothed out of it, as a scanner's descreen "
                             "does, only where the screen is; each photo so smoothed is reported; --no-descreen "
                             "restores the dots as they are (default: on)")
-    model.add_argument("--seed", type=seed, default=0, help="first seed, 0 or more (default: %(default)s)")
+    model.add_argument("--seed", type=seed, default=0, help="first seed, 0 to 2147483647 (default: %(default)s)")
     model.add_argument("--seeds", type=within(1, MAX_SEEDS), default=1,
                        help=f"candidates per face, 1…{MAX_SEEDS}; one output file each (default: 1)")
     model.add_argument("--upscale", type=int, choices=UPSCALES, default=1,

@@ -113,3 +113,15 @@ def test_a_mask_editor_tells_each_step_it_adds_in_words_for_the_menu():
     assert editor.can_redo
     editor.forget_redo()
     assert not editor.can_redo and len(steps) == 4  # (undo adds no step)
+
+
+def test_a_pick_that_did_not_take_leaves_the_history_and_the_picks_before_it_stay():
+    """Review: a failed composite took every pick of the face out of the history."""
+    history = EditHistory()
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=0, after=2))
+    history.seal()
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=2, after=3))
+    history.drop_pick(0, 3)
+    assert history.next_undo.after == 2
+    history.drop_pick(0, 5)  # (not the last pick: nothing goes)
+    assert history.undo().before == 0

@@ -266,7 +266,7 @@ def test_status_tips_fit_the_status_bar_and_tooltips_keep_the_whole_tip(window, 
     path = load(window, qtbot, long)
     window.session.toggle_face(path, window.session.entries[path].faces[0].index)  # (Restore off: why, in words)
     assert not window.actions_["restore"].isEnabled()
-    assert window.actions_["restore"].statusTip().startswith("No face to restore: draw a box around one, switch")
+    assert window.actions_["restore"].statusTip().startswith("No face to restore: draw a box, switch a face on")
     assert max(len(action.statusTip()) for action in window.actions_.values()) <= 100
     assert "(the files stay as they are)" in window.actions_["remove_all"].statusTip()  # (a short tip: whole)
 

@@ -215,5 +215,5 @@ def test_refine_on_a_face_sampled_at_a_higher_fidelity_asks_in_words_that_say_so
                         lambda parent, text, **buttons: asked.append(text) or "cancel" if text.startswith("Face")
                         else "discard")
     window.actions_["refine"].trigger()
-    assert asked == [f"Face 1 was sampled at fidelity {fidelity:.2f}, above the slider's 0.60: the restorer barely "
-                     "changed it, and the prior would mostly smear it. Refine lets the prior work on it more."]
+    assert asked == [f"Face 1 was sampled at fidelity {fidelity:.2f}, above the 0.60 it was restored at: the restorer "
+                     "barely changed it, and the prior would mostly smear it. Refine lets the prior work on it more."]

@@ -302,11 +302,16 @@ def test_tab_goes_round_every_control_both_ways_before_and_after_a_restore(windo
 
 
 def test_help_lists_every_key_and_a_tool_says_its_keys_as_it_is_taken_up(window, qtbot):
-    """GUI QA: G, B, the brush's and the face box's keys were in tooltips and the README only."""
+    """GUI QA: G, B, the brush's and the face box's keys were in tooltips and the README only. An
+    action listed by its menu text of the moment is listed by its own name (review: Ctrl+Z read
+    "Undo face 1's seed pick")."""
+    window.actions_["undo"].setText("&Undo face 1's seed pick")  # (as a pick makes it)
+    window.actions_["undo"].setShortcuts([QKeySequence("Ctrl+Alt+Z")])  # (listed: not a key of its own)
     dialog = ShortcutsDialog(window.actions_, window)
     qtbot.addWidget(dialog)
     rows = [tuple(dialog.table.item(r, c).text() for c in range(3)) for r in range(dialog.table.rowCount())]
     assert ("View menu", "G", "Seed gallery") in rows and ("Edit menu", "P", "Damage brush") in rows
+    assert ("Edit menu", QKeySequence("Ctrl+Alt+Z").toString(QKeySequence.SequenceFormat.NativeText), "Undo") in rows
     assert any(keys == "Shift + arrows" and "one stroke" in what for _where, keys, what in rows)
     dedicated = {"Undo", "Redo", "Copy", "Paste", "Help", "Close", "Save", "Open", "Cut", "Back", "Forward"}
     shortcuts = {s.toString() for a in window.actions_.values() for s in a.shortcuts() if not s.isEmpty()}

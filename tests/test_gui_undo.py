@@ -149,7 +149,7 @@ def test_restore_all_can_restore_the_other_photos_and_keep_the_candidates_of_one
         (text, buttons)) or "save" if text.startswith("Restoring") else "discard")
     window.actions_["restore_all"].trigger()
     [(text, buttons)] = asked
-    assert text.endswith("The 1 other photo can be restored without it.") and buttons["save"] == "Restore the other"
+    assert text.endswith("The other photo can be restored without it.") and buttons["save"] == "Restore the other"
     qtbot.waitUntil(lambda: window.session.entries[other].result is not None, timeout=60000)
     assert len(window.session.entries[path].result.faces[0].candidates) == 4  # (kept: More's seed with it)
     assert f"{path.name} kept as it is, with its candidates." in gui_util.said(window)

@@ -146,12 +146,27 @@ def test_a_mask_whose_suffix_is_in_mixed_case_is_found_and_its_folder_read_again
     photos.mkdir(), masks.mkdir()
     photo, other = _photo(photos / "land1.jpg"), _photo(photos / "land2.jpg")
     mask = _mask(masks / "land1.Png")
+    dated = os.stat(masks).st_mtime_ns - 60_000_000_000  # (a folder changed a minute ago: its listing is kept)
+    os.utime(masks, ns=(dated, dated))
     assert match_mask(masks, photo).mask == mask
     assert match_mask(masks, other).mask is None
     added = _mask(masks / "land2_mask.Tif")
-    listed = os.stat(masks).st_mtime_ns  # (a folder's time may move in steps of a few ms: moved on here)
-    os.utime(masks, ns=(listed, listed + 1_000_000_000))
+    os.utime(masks, ns=(dated, dated))  # its date as it was: the listing read once is used (a batch lists it once)…
+    assert match_mask(masks, other).mask is None
+    os.utime(masks, ns=(dated + 1_000_000_000, dated + 1_000_000_000))  # …until the folder's date moves on
     assert match_mask(masks, other).mask == added
     assert separate_masks([(photos / "land1.jpg", Path("land1.jpg")), (other, Path("land2.jpg"))], masks).without_mask == []
     _mask(masks / "land1.jpg", mode="RGB")  # a PNG comes first, whatever the case of its suffix (review)
     assert match_mask(masks, photo).mask == mask
+
+
+def test_a_photo_beside_a_heic_or_jfif_photo_of_its_name_is_not_its_mask(tmp_path):
+    """Review: IMG_1234.HEIC beside IMG_1234.JPG (a phone's copy) offered the JPEG as the HEIC's
+    damage mask, unjudged; a mask of its name beside it is still found."""
+    photo = tmp_path / "family.jfif"
+    _photo(tmp_path / "family.jpg").rename(photo)
+    _photo(tmp_path / "family.jpg")  # the colour copy
+    assert match_mask(tmp_path, photo).mask is None
+    (tmp_path / "family.jpg").unlink()
+    mask = _mask(tmp_path / "family.png")
+    assert match_mask(tmp_path, photo).mask == mask

@@ -829,8 +829,8 @@ def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]
     try:
         provenance = export.read_provenance(result_file) or {}
         had = provenance.get("damage")
-        recorded = {(had or {}).get("sha256")} | {(face.get("damage") or {}).get("sha256")
-                                                   for face in provenance.get("faces") or ()}
+        recorded = ({(had or {}).get("sha256")} | {(face.get("damage") or {}).get("sha256")
+                                                    for face in provenance.get("faces") or ()}) - {None}
     except (TypeError, ValueError, AttributeError):
         return []
     if mask_file is not None and not had and marks_damage(mask_file):  # (one marking nothing: as none, review)

@@ -47,9 +47,9 @@ class EditHistory:
     def record(self, edit: Edit) -> bool:
         """Add ``edit``, made just now: what was taken back cannot be done again any more. Picks of
         one face one after another, in the same words (a gallery browsed with the arrow keys; not a
-        refined pass chosen by Refine), with no undo, redo or :meth:`seal` between them, are one edit, from the candidate before the first to the
-        last one picked; a pick back to where they started is none. Returns whether damage taken
-        back was forgotten (its editor forgets it too)."""
+        refined pass chosen by Refine), with no undo, redo or :meth:`seal` between them, are one
+        edit, from the candidate before the first to the last one picked; a pick back to where they
+        started is none. Returns whether damage taken back was forgotten (its editor forgets it too)."""
         forgot_damage = any(e.kind == "damage" for e in self._undone)
         self._undone.clear()
         last = self._done[-1] if self._done else None
@@ -89,6 +89,15 @@ class EditHistory:
             return None
         self._done.append(self._undone.pop())
         return self._done[-1]
+
+    def drop_pick(self, face: int, candidate: int) -> None:
+        """Drop the last edit when it is the pick of ``candidate`` for ``face`` (a pick that did not
+        take: its composite could not be made); the edits before it stay (review: every pick of
+        the face went)."""
+        last = self._done[-1] if self._done else None
+        if last is not None and (last.kind, last.face, last.after) == ("pick", face, candidate):
+            self._done.pop()
+            self._browsing = False
 
     def forget(self, kind: EditKind, *, face: int | None = None) -> None:
         """Forget every edit of ``kind`` (of ``face`` only, given one), done or taken back: picks

@@ -151,8 +151,9 @@ def match_mask(option: Path | None, photo: Path, relative: Path | None = None) -
     the file at the photo's path ``relative`` to the folder it was found in (default: its name),
     named ``photo_mask.*`` or else ``photo.*``.
 
-    A ``photo.*`` beside the photo itself, the photo's suffix being a mask's too, could be either
-    one's mask: it is the mask when it looks like one and the photo does not; else ``unclear``."""
+    A ``photo.*`` beside the photo itself is its mask only where it looks like one (a phone's JPEG
+    copy of a HEIC photo is not); the photo's suffix being a mask's too, it could be either one's
+    mask: it is the mask when it looks like one and the photo does not; else ``unclear``."""
     if option is None or not option.is_dir():
         return MaskMatch(option)
     relative = relative if relative is not None else Path(photo.name)
@@ -162,9 +163,10 @@ def match_mask(option: Path | None, photo: Path, relative: Path | None = None) -
     twin = _named(folder, photo.stem, besides=photo)
     if twin is None:
         return MaskMatch()
-    either_way = file_key(twin.parent) == file_key(photo.parent) and photo.suffix.lower() in MASK_SUFFIXES
-    if not either_way:
+    if file_key(twin.parent) != file_key(photo.parent):  # a folder of masks of its own: the twin is the mask
         return MaskMatch(twin)
+    if photo.suffix.lower() not in MASK_SUFFIXES:  # (IMG_1234.HEIC beside IMG_1234.JPG, a copy of it: the twin
+        return MaskMatch(twin) if looks_like_mask(twin) else MaskMatch()  # must look like a mask, review)
     if looks_like_mask(twin) and not looks_like_mask(photo):
         return MaskMatch(twin)
     if looks_like_mask(photo) and not looks_like_mask(twin):

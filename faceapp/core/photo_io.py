@@ -114,17 +114,19 @@ try:
 except ImportError:  # pragma: no cover - a dependency; only a platform without its wheel lacks it
     pi_heif = None
 READS_HEIF = pi_heif is not None
+if pi_heif is not None:
+    pi_heif.register_heif_opener()
+SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else []),
+                               *(["HEIF"] if READS_HEIF else [])})
+#: :data:`SUPPORTED_FORMATS` as people name them (MPO, a camera's JPEG with a second picture, is a JPEG).
+_FORMAT_WORDS = {"JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WebP", "BMP": "BMP", "AVIF": "AVIF",
+                 "HEIF": "HEIC"}
 
 
 def readable_formats() -> str:
     """The image formats faceapp reads here, in words (copy QA: "a format faceapp cannot read"
     said not which it can)."""
-    return ", ".join(["JPEG", "PNG", "TIFF", "WebP", "BMP", *(["AVIF"] if READS_AVIF else []),
-                      *(["HEIC"] if READS_HEIF else [])])
-if pi_heif is not None:
-    pi_heif.register_heif_opener()
-SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", *(["AVIF"] if READS_AVIF else []),
-                               *(["HEIF"] if READS_HEIF else [])})
+    return ", ".join(words for name, words in _FORMAT_WORDS.items() if name in SUPPORTED_FORMATS)
 #: Formats whose several frames are an animation (refused), unlike MPO's and TIFF's extra pictures
 #: (a camera's preview, a page's thumbnail), of which the first is the photo.
 _ANIMATED_FORMATS = frozenset({"PNG", "WEBP", "AVIF"})

@@ -41,8 +41,8 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "eraser": ("&Eraser", "eraser", "E", "The damage brush erases instead of painting"),
     "brush_bigger": ("B&igger brush", "", "]", "Make the damage brush bigger"),
     "brush_smaller": ("&Smaller brush", "", "[", "Make the damage brush smaller"),
-    "undo": ("&Undo", "", _Std.Undo, "Take back the photo's last edit: a stroke, a seed picked, a face switched or a box "
-             "drawn (the menu names it; a damage clear or a mask loaded too)"),
+    "undo": ("&Undo", "", _Std.Undo, "Take back the photo's last edit (a damage stroke, clear or mask loaded, a seed "
+             "picked, a face switched on or off, a box drawn: the menu names it)"),
     "redo": ("&Redo", "", _Std.Redo, "Do again the edit of this photo taken back last"),
     "clear_damage": ("C&lear damage", "", "Ctrl+Shift+Backspace", "Remove all the damage painted on this photo"),
     "load_damage": ("Load damage &mask…", "", "",

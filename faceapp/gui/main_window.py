@@ -654,8 +654,9 @@ class MainWindow(QMainWindow):
         if stepped is not None:
             edit, changed = stepped
             self.say(f"{'Undone' if back else 'Redone'}: {edit.words}." if changed else
-                     f"{edit.words[:1].upper()}{edit.words[1:]} no longer applies (its face or candidate is gone): "
-                     f"nothing changed. {'Undo' if back else 'Redo'} again goes on.")
+                     f"{edit.words[:1].upper()}{edit.words[1:]} could not be {'taken back' if back else 'done again'} "
+                     f"(its face or candidate is gone, or memory is short): nothing changed; {'Undo' if back else 'Redo'} "
+                     "again to go on.")
         self._refresh_enabled()
 
     def _edit_damage(self, edit) -> None:
@@ -978,7 +979,8 @@ class MainWindow(QMainWindow):
         rest = len(paths) - len(losing)
         text = f"Restoring {photos} anew: {what} will go (a seed picked that is sampled again stays chosen)."
         if rest:
-            text += f" The {counted(rest, 'other photo')} can be restored without {'it' if len(names) == 1 else 'them'}."
+            others = "The other photo" if rest == 1 else f"The {rest} other photos"
+            text += f" {others} can be restored without {'it' if len(names) == 1 else 'them'}."
         answer = confirm.ask_before_discarding(self, text, discard="Restore again",
                                                save=f"Restore the other{'' if rest == 1 else 's'}" if rest else None)
         return {"discard": "all", "save": "others"}.get(answer)
@@ -1283,7 +1285,7 @@ class MainWindow(QMainWindow):
         spared = (f"Face {number} was spared the prior: the restorer barely changed it, and the prior would mostly "
                   "smear it. Refine lets the prior work on it all the same." if choice is not None and choice.kept else
                   f"Face {number} was sampled at fidelity {entry.result.faces[position].fidelity:.2f}, above the "
-                  f"slider's {choice.asked:.2f}: the restorer barely changed it, and the prior would mostly smear it. "
+                  f"{choice.asked:.2f} it was restored at: the restorer barely changed it, and the prior would mostly smear it. "
                   "Refine lets the prior work on it more." if choice is not None else "")
         if choice is not None and choice.diffuse and confirm.ask_before_discarding(
                 self, spared, discard="Refine anyway") != "discard":  # (day QA: "spared the prior" of a face it sampled)

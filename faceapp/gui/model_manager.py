@@ -363,17 +363,18 @@ class ModelManagerDialog(QDialog):
         fetchable = any(f.file.url and f.state in _FETCHABLE for f in own)
         deletes = self._deletes_something(name)
         # each says what it does, or why it is off (smoke QA: greyed buttons said nothing)
-        working = "Available once the task under way is done"
+        working = "Available once the task under way is done" if name is not None else "Select a model first"
         for button, on, tip, off in (
                 (self.download_button, not busy and fetchable, "Download the selected model's missing files",
-                 working if busy else "Nothing to download: its files are here, bundled, or have no download address"),
+                 working if busy or name is None else "Nothing to download: its files are here, bundled, or have no download address"),
                 (self.cancel_button, busy and self._task == "download" and not self._cancelling,
                  "Stop the download under way", "No download under way"),
                 (self.import_button, not busy and (bool(own) or unreadable),
                  "Give the selected model a weight file from disk (checked before it is used)",
-                 working if busy else "Its files are bundled with faceapp: nothing to import"),
+                 working if busy or name is None else "Its files are bundled with faceapp: nothing to import"),
                 (self.delete_button, not busy and deletes, "Delete the selected model's downloaded or imported files",
-                 working if busy else "Nothing to delete: its files are bundled, missing or another model's too")):
+                 working if busy or name is None else "Nothing to delete: its files are bundled, missing or another "
+                 "model's too")):
             button.setEnabled(on)
             button.setToolTip(tip if on else off)
 

@@ -824,11 +824,12 @@ class Session(QObject):
             shown, entry.shown_choice = entry.shown_choice, None
             if shown is not None and entry.result is not None and entry.result.same_run(shown):
                 for position, face in enumerate(shown.faces):  # (candidates More added since are kept)
-                    if entry.result.faces[position].chosen != face.chosen:
+                    failed = entry.result.faces[position].chosen
+                    if failed != face.chosen:
                         entry.result = entry.result.choose(position, face.chosen)
                         # the pick that failed leaves the history (review: Undo then said "Undone",
-                        # changing nothing)
-                        entry.edits.forget("pick", face=detector_index(face, position))
+                        # changing nothing), and the picks before it stay
+                        entry.edits.drop_pick(detector_index(face, position), failed)
             self.entryChanged.emit(path)
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:

@@ -194,7 +194,8 @@ class SettingsStore:
         return dataclasses.replace(prefs, **changed) if changed else prefs  # type: ignore[arg-type]
 
     def save(self, prefs: Preferences) -> str | None:
-        """Write ``prefs``; returns :meth:`problem` (None when they were written).
+        """Write ``prefs``; returns why the file or its folder cannot be written (None when they were
+        written: a file written all the same is not said unwritable, whatever its permissions say).
 
         Only what differs from the preferences this store last read or wrote is written (with what
         was invalid when read): QSettings merges that into the file as it is now, so a second copy of
@@ -224,7 +225,7 @@ class SettingsStore:
         if (problem := self._access_problem()) is not None:
             return problem
         if self.partly_read:
-            return (f"{self._settings.fileName()} has lines that are not settings (is it damaged?): the settings read "
+            return (f"{path_text(Path(self._settings.fileName()))} has lines that are not settings (is it damaged?): the settings read "
                     "in it are used, and it is written afresh without those lines as settings change")
         return None
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from faceapp.gui.actions import MENUS, plain_menu_text
+from faceapp.gui.actions import ACTIONS, MENUS, plain_menu_text
 from faceapp.gui.look import fit_to_screen
 
 #: Keys that belong to a part of the window rather than to an action: (where, keys, what they do).
@@ -53,7 +53,8 @@ def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str, str]]:
     for name, action in sorted(actions.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
         keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts() if _listed(k))
         if keys:
-            rows.append((menu_of.get(name, "Window"), keys, plain_menu_text(action.text())))
+            what = ACTIONS[name][0] if name in ACTIONS else action.text()  # (as listed: not Undo's text of
+            rows.append((menu_of.get(name, "Window"), keys, plain_menu_text(what)))  # the moment, review)
     return rows + list(VIEW_KEYS)
 
 

@@ -24,8 +24,8 @@ def reasons_off(*, photo: str | None, failed: bool, loaded: bool, restored: bool
         "export_all": "Restore a photo first",
         "show_in_folder": "Open a photo first", "copy_path": "Open a photo first",
         "restore": first or ("The photo is being restored" if restoring
-                             else "No face to restore: draw a box around one (D), switch one on by its number, or "
-                                  "paint damage (P) to fill it"),
+                             else "No face to restore: draw a box (D), switch a face on by its number, or paint "
+                                  "damage (P) for Restore to fill"),
     }
     for name in ("copy", "draw_box", "damage_brush", "brush_bigger", "brush_smaller", "load_damage",
                  "zoom_fit", "zoom_actual", "zoom_in", "zoom_out"):
