@@ -95,7 +95,7 @@ def test_a_seed_picked_while_refine_runs_stays_chosen(window, qtbot, photo):
     qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
     face = window.session.entries[path].result.faces[0]
     assert len(face.candidates) == count + DEFAULT_REFINE_PASSES and face.chosen == 0
-    assert "The candidate you picked while it ran stays chosen" in messages[-1]
+    assert "The candidate chosen while it ran stays chosen" in messages[-1]
 
 
 def test_refine_asked_while_more_is_queued_is_refused_and_loses_no_candidate(window, qtbot, photo):

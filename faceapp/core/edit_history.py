@@ -21,7 +21,8 @@ EditKind = Literal["damage", "pick", "switch", "box"]
 class Edit:
     """One edit of a photo. ``words``: what it is, for the menu ("Undo " + words). ``face``: the
     detector index of the face it is about (pick, switch, box). A pick goes from candidate
-    ``before`` to ``after``; a switch to ``after`` (1 on, 0 off); a box added ``drawn`` (the face)."""
+    ``before`` to ``after``; a switch to ``after`` (1 on, 0 off); a box added ``drawn`` (the face).
+    ``browsed``: a pick in the gallery, which the next of the same face joins (not Refine's)."""
 
     kind: EditKind
     words: str
@@ -29,6 +30,7 @@ class Edit:
     before: int | None = None
     after: int | None = None
     drawn: Any = None
+    browsed: bool = False
 
 
 class EditHistory:
@@ -53,12 +55,12 @@ class EditHistory:
         forgot_damage = any(e.kind == "damage" for e in self._undone)
         self._undone.clear()
         last = self._done[-1] if self._done else None
-        browsing, self._browsing = self._browsing, edit.kind == "pick"
-        if (browsing and edit.kind == "pick" and last is not None
-                and (last.kind, last.face, last.words) == ("pick", edit.face, edit.words)):
+        browsing, self._browsing = self._browsing, edit.browsed
+        if browsing and edit.browsed and last is not None and last.browsed and last.face == edit.face:
             self._done.pop()
             edit = replace(edit, before=last.before)
-            if edit.before == edit.after:
+            if edit.before == edit.after:  # back where the run began: no edit, and the run ends (fuzz QA:
+                self._browsing = False  # the next pick joined an older one, past a Save)
                 return forgot_damage
         self._done.append(edit)
         return forgot_damage
@@ -104,5 +106,6 @@ class EditHistory:
         among candidates a restore replaced, or one face's that it sampled again."""
         def kept(edit: Edit) -> bool:
             return edit.kind != kind or (face is not None and edit.face != face)
+        self._browsing = False  # (the pick before those forgotten is no run to join: fuzz QA)
         self._done = [e for e in self._done if kept(e)]
         self._undone = [e for e in self._undone if kept(e)]

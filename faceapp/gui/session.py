@@ -800,7 +800,7 @@ class Session(QObject):
         if record:
             index = detector_index(result.faces[position], position)
             self._record(entry, Edit("pick", f"face {index + 1}'s seed pick", face=index, before=before,
-                                     after=candidate))
+                                     after=candidate, browsed=True))
         self.entryChanged.emit(path)
         self.composer.request(path, entry.result)
 
@@ -976,7 +976,7 @@ class Session(QObject):
             text = (f"Refined face {shown}: change per pass " + " → ".join(f"{c:.1f}" for c in changes)
                     + f" grey levels, {face.refinement_distance(face.chosen):.1f} from where it started.")
         if repicked:
-            text += " The candidate you picked while it ran stays chosen; the refined one is in the gallery."
+            text += " The candidate chosen while it ran stays chosen; the refined one is in the gallery."
         self.info.emit(text)
 
     def damage_editor(self, path: Path) -> MaskEditor | None:
