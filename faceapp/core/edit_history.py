@@ -39,7 +39,7 @@ class EditHistory:
     def __init__(self) -> None:
         self._done: list[Edit] = []
         self._undone: list[Edit] = []
-        self._browsing = False  # the last thing done was a pick: the next one of that face joins it
+        self._browsing = False  # the last thing done was a gallery pick: the next one of that face joins it
 
     def seal(self) -> None:
         """End the run of picks the next one would join (a Save, More's candidates: day QA, the saved
@@ -48,10 +48,10 @@ class EditHistory:
 
     def record(self, edit: Edit) -> bool:
         """Add ``edit``, made just now: what was taken back cannot be done again any more. Picks of
-        one face one after another, in the same words (a gallery browsed with the arrow keys; not a
-        refined pass chosen by Refine), with no undo, redo or :meth:`seal` between them, are one
-        edit, from the candidate before the first to the last one picked; a pick back to where they
-        started is none. Returns whether damage taken back was forgotten (its editor forgets it too)."""
+        one face in the gallery one after another (browsed with the arrow keys; not a refined pass
+        chosen by Refine), with no other edit, undo, redo, forgetting or :meth:`seal` between them,
+        are one edit, from the candidate before the first to the last one picked; a run back to
+        where it began is none, and ends. Returns whether damage taken back was forgotten (its editor forgets it too)."""
         forgot_damage = any(e.kind == "damage" for e in self._undone)
         self._undone.clear()
         last = self._done[-1] if self._done else None
