@@ -122,10 +122,15 @@ def test_a_pick_that_did_not_take_leaves_the_history_and_the_picks_before_it_sta
     history.record(Edit("pick", "face 1's seed pick", face=0, before=0, after=2, browsed=True))
     history.seal()
     history.record(Edit("pick", "face 1's seed pick", face=0, before=2, after=3, browsed=True))
-    history.drop_pick(0, 3)
+    history.drop_pick(0, 3, 2)
     assert history.next_undo.after == 2
-    history.drop_pick(0, 5)  # (not the last pick: nothing goes)
-    assert history.undo().before == 0
+    history.drop_pick(0, 5, 2)  # (not the last pick: nothing goes)
+    assert history.next_undo.after == 2
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=2, after=4, browsed=True))
+    history.record(Edit("pick", "face 1's seed pick", face=0, before=4, after=5, browsed=True))  # (one edit: 2→5)
+    history.drop_pick(0, 5, 4)  # 5 failed, 4 shown again: the run ends on 4
+    assert (history.next_undo.before, history.next_undo.after) == (2, 4)
+    assert history.undo().before == 2 and history.undo().before == 0
 
 
 def test_refined_passes_in_a_row_are_edits_of_their_own_and_a_run_back_to_its_start_ends():

@@ -202,3 +202,33 @@ def test_undo_after_a_save_comes_back_to_the_seed_saved(window, qtbot, photo):
     assert window.session.entries[path].result.faces[0].chosen == 1
     wait_composed(window, qtbot, path)
     assert window.session.unsaved() == []  # (back on the picture saved)
+
+
+def test_a_pick_whose_picture_cannot_be_made_leaves_the_undo_history_and_the_pick_before_it_stays(
+        window, qtbot, photo, monkeypatch):
+    """Review: a composite that failed (memory short) took every pick of the face out of the
+    history; Undo then said "Undone" of a pick that had not taken."""
+    from faceapp.gui import composer
+
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    window.session.choose(path, 0, 1)
+    wait_composed(window, qtbot, path)
+    window.actions_["undo"].trigger()
+    window.actions_["redo"].trigger()  # (the next pick is an edit of its own)
+    wait_composed(window, qtbot, path)
+    made = composer._composite_images
+
+    def short_of_memory(result):
+        if result.faces[0].chosen == 2:
+            raise MemoryError("short")
+        return made(result)
+
+    monkeypatch.setattr(composer, "_composite_images", short_of_memory)
+    window.session.choose(path, 0, 2)
+    qtbot.waitUntil(lambda: not window.session.composer.pending(path), timeout=20000)
+    assert window.session.entries[path].result.faces[0].chosen == 1  # the seed shown before, chosen again
+    assert _menu(window)[0] == "Undo face 1's seed pick"
+    window.actions_["undo"].trigger()
+    assert window.session.entries[path].result.faces[0].chosen == 0 and entry.result is not None
+    assert "Undone: face 1's seed pick." in said(window)

@@ -92,13 +92,15 @@ class EditHistory:
         self._done.append(self._undone.pop())
         return self._done[-1]
 
-    def drop_pick(self, face: int, candidate: int) -> None:
-        """Drop the last edit when it is the pick of ``candidate`` for ``face`` (a pick that did not
-        take: its composite could not be made); the edits before it stay (review: every pick of
-        the face went)."""
+    def drop_pick(self, face: int, candidate: int, shown: int) -> None:
+        """Take back from the last edit the pick of ``candidate`` for ``face`` that did not take (its
+        composite could not be made; ``shown`` is chosen again): the edit ends on ``shown``, or goes
+        where it began there; the edits before it stay (review: every pick of the face went)."""
         last = self._done[-1] if self._done else None
         if last is not None and (last.kind, last.face, last.after) == ("pick", face, candidate):
             self._done.pop()
+            if last.before != shown:  # (picks joined into it before the one that failed: kept)
+                self._done.append(replace(last, after=shown))
             self._browsing = False
 
     def forget(self, kind: EditKind, *, face: int | None = None) -> None:

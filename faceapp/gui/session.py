@@ -829,7 +829,7 @@ class Session(QObject):
                         entry.result = entry.result.choose(position, face.chosen)
                         # the pick that failed leaves the history (review: Undo then said "Undone",
                         # changing nothing), and the picks before it stay
-                        entry.edits.drop_pick(detector_index(face, position), failed)
+                        entry.edits.drop_pick(detector_index(face, position), failed, face.chosen)
             self.entryChanged.emit(path)
 
     def _photo_rendered(self, path: Path, photo: Any, rendered: Rendered) -> None:
