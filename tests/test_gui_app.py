@@ -309,7 +309,7 @@ def test_a_damaged_settings_file_that_cannot_be_written_says_so_when_saved(tmp_p
     assert store.partly_read and store.save(dataclasses.replace(prefs, seeds_per_face=3)) is None
     monkeypatch.setattr(settings_store.os, "access", lambda path, mode: not mode & settings_store.os.W_OK)
     assert store.save(dataclasses.replace(prefs, seeds_per_face=4)) is None  # (written all the same: a share's bits)
-    monkeypatch.setattr(settings_store, "_stamp", lambda name: (0, 0))  # (not written: as a read-only file)
+    monkeypatch.setattr(settings_store, "file_stamp", lambda name: (0, 0, 0, 0))  # (not written: as a read-only file)
     assert "cannot be read or written" in store.save(dataclasses.replace(prefs, seeds_per_face=5))
 
 

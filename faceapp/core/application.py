@@ -27,7 +27,7 @@ import numpy as np
 
 from faceapp import paths
 from faceapp.core import export, sixteen_bit
-from faceapp.core.damage import (covered_features, fill_peak_bytes, mask_file_digest, marks_damage, mask_to_photo,
+from faceapp.core.damage import (covered_features, fill_peak_bytes, mask_file_marks, mask_summary, mask_to_photo,
                                  read_mask)
 from faceapp.core.errors import Cancelled, ExportError, FaceappError, MaskError
 from faceapp.core.file_digest import file_sha256
@@ -833,14 +833,16 @@ def damage_changed_since(result_file: Path, mask_file: Path | None) -> list[str]
                                                     for face in provenance.get("faces") or ()}) - {None}
     except (TypeError, ValueError, AttributeError):
         return []
-    if mask_file is not None and not had and marks_damage(mask_file):  # (one marking nothing: as none, review)
-        return [f"no damage mask, now {mask_file.name}"]
-    if mask_file is None and had:
-        return ["a damage mask, now none"]
-    if mask_file is not None and had and mask_file_digest(mask_file) not in recorded:
-        # (one cleared to black since is as none: review)
-        return [f"damage mask {mask_file.name} changed since" if marks_damage(mask_file) else "a damage mask, now none"]
-    return []
+    if mask_file is None:
+        return ["a damage mask, now none"] if had else []
+    marked = mask_file_marks(mask_file)  # (read once)
+    marks = marked is not None and bool(marked.any())
+    if not had:  # (one marking nothing: as none, review)
+        return [f"no damage mask, now {mask_file.name}"] if marks else []
+    if marked is not None and mask_summary(marked)["sha256"] in recorded:
+        return []
+    # (one cleared to black since is as none: review)
+    return [f"damage mask {mask_file.name} changed since" if marks else "a damage mask, now none"]
 
 
 def _file_changed(result_file: Path, now: Preferences) -> list[str]:

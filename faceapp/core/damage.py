@@ -95,21 +95,19 @@ def _damaged(image) -> np.ndarray:
     return damaged
 
 
-def mask_file_digest(path: str | Path) -> str | None:
-    """The ``sha256`` :func:`mask_summary` gives the mask in file ``path`` as :func:`read_mask`
-    reads it (None where it cannot be read): what a result's provenance records of it."""
+def mask_file_marks(path: str | Path) -> np.ndarray | None:
+    """The pixels the mask file ``path`` marks as damaged, as :func:`read_mask` reads them (HxW
+    bool; None where it cannot be read)."""
     try:
-        return str(mask_summary(_damaged(read_photo(Path(path))))["sha256"])
+        return _damaged(read_photo(Path(path)))
     except ImageError:
         return None
 
 
 def marks_damage(path: str | Path) -> bool:
     """Whether the mask file ``path`` marks any pixel as damaged (False where it cannot be read)."""
-    try:
-        return bool(_damaged(read_photo(Path(path))).any())
-    except ImageError:
-        return False
+    marked = mask_file_marks(path)
+    return marked is not None and bool(marked.any())
 
 
 #: A mask that marks more of a photo than this as damaged is more likely inverted than right …

@@ -511,10 +511,10 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
                     "photo)", name)
     own_xmp = (xmp_packets.result_packet(photo_xmp, (width, height), dpi, converted_from_cmyk=photo.cmyk)
                if photo_xmp else None)
-    photos_own = xmp_packets.with_provenance(own_xmp, None)  # (an earlier run's is not this one's: review)
+    photos_own = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's (review)
+    own_xmp = photos_own
     if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
         own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat(), agent=str(provenance.get("software") or "faceapp"))
-    own_xmp = xmp_packets.with_provenance(own_xmp, None)  # an earlier run's is not this one's
     with_text = xmp_packets.with_dublin_core(own_xmp, _dublin_core_values(photo, fmt)) if photo is not None else own_xmp
     if photo is not None and photo.iptc and fmt not in _IPTC_FORMATS:  # the record's place, credit, … too
         core = {key: found[0] for key, found in iptc_text(photo.iptc, IPTC_CORE_DATASETS).items()}

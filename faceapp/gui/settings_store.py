@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QByteArray, QSettings
 
 from faceapp import paths
-from faceapp.core.export import name_pattern_problem
+from faceapp.core.export import file_stamp, name_pattern_problem
 from faceapp.core.pathtext import path_text
 from faceapp.core.preferences import PREFERENCES_VERSION, Preferences
 
@@ -122,15 +122,6 @@ def settings_file() -> Path:
     return path
 
 
-def _stamp(name: str) -> tuple[int, int] | None:
-    """The size and change time of the file ``name`` (None: it is not there)."""
-    try:
-        stat = os.stat(name)
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
-
-
 def _nearest_there(path: Path) -> Path:
     """``path``, or the nearest folder above it that is there (where a missing folder would be made)."""
     while not os.path.lexists(path) and path.parent != path:
@@ -210,12 +201,12 @@ class SettingsStore:
             value = getattr(prefs, name)
             if known is None or value != getattr(known, name) or (name in self.invalid_on_load and not newer):
                 self._settings.setValue(f"prefs/{name}", "model" if value is None else value)
-        written_before = _stamp(self._settings.fileName())
+        written_before = file_stamp(self._settings.fileName())
         self._settings.sync()
         self._known = prefs
         problem = self._access_problem()  # (lines that were no settings are written afresh: no problem now)
         if problem is not None and self._settings.status() != QSettings.Status.AccessError \
-                and _stamp(self._settings.fileName()) != written_before:
+                and file_stamp(self._settings.fileName()) != written_before:
             return None  # written all the same (a network share's permission bits may say otherwise: review)
         return problem
 
