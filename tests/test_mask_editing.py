@@ -174,3 +174,22 @@ def test_a_loaded_mask_adds_to_the_painting_as_one_step_that_the_history_tells()
     again.end_stroke()
     again.load(loaded.copy())
     assert again.history == editor.history  # the same mask loaded: the same history
+
+
+def test_an_eraser_stroke_that_meets_no_mark_is_no_step_to_undo():
+    """Erasing where nothing is marked changes nothing: it is no step, so Undo still takes back the
+    last stroke that changed the mask, and what redo could do is kept (undo QA)."""
+    editor = MaskEditor(200, 100)
+    steps = []
+    editor.on_step = steps.append
+    paint(editor, [(10, 10), (40, 10)])
+    paint(editor, [(10, 60), (40, 60)])
+    editor.undo()
+    paint(editor, [(120, 50), (190, 90)], radius=6, erase=True)  # far from the remaining mark
+    assert len(steps) == 2 and editor.can_redo and not editor.stroke_open
+    editor.redo()
+    assert editor.mask()[60, 25] and editor.mask()[10, 25]
+    paint(editor, [(150, 80), (25, 60)], radius=4, erase=True)  # starts in nothing, ends on a mark
+    assert len(steps) == 3 and not editor.mask()[60, 25] and not editor.can_redo
+    editor.undo()
+    assert editor.mask()[60, 25]

@@ -73,6 +73,17 @@ class _OpenStroke:
     radius: float = 1.0
     erase: bool = False
     radii: list[float] = field(default_factory=list)  # each point's
+    erased_any: bool = False  # (an eraser's stroke:) whether it met a marked pixel so far
+
+
+def _marks_under(mask: np.ndarray, points: Sequence[tuple[float, float]], radius: float) -> bool:
+    """Whether any pixel of ``mask`` within ``radius`` (and a pixel's rounding) of the box around
+    ``points`` is marked: what a stroke's piece through them can change, when it erases."""
+    reach = max(MIN_BRUSH_RADIUS, int(round(radius))) + 1
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    left, top = max(0, int(min(xs)) - reach), max(0, int(min(ys)) - reach)
+    right, bottom = int(max(xs)) + reach + 2, int(max(ys)) + reach + 2
+    return bool(mask[top:bottom, left:right].any())
 
 
 def draw_stroke(mask: np.ndarray, stroke: Stroke) -> None:
@@ -139,6 +150,7 @@ class MaskEditor:
             raise ValueError(f"brush radius must be within [{MIN_BRUSH_RADIUS}, {MAX_BRUSH_RADIUS}], got {radius}")
         self.end_stroke()
         self._open = _OpenStroke([(float(x), float(y))], float(radius), erase, [float(radius)])
+        self._open.erased_any = erase and _marks_under(self._raster, self._open.points, radius)
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
         self._changed()
 
@@ -149,6 +161,9 @@ class MaskEditor:
             return
         stroke = self._open
         radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
+        if stroke.erase and not stroke.erased_any:
+            stroke.erased_any = _marks_under(self._raster, (stroke.points[-1], (float(x), float(y))),
+                                             max(stroke.radii[-1], radius))
         draw_stroke(self._raster, Stroke((stroke.points[-1], (float(x), float(y))), stroke.radius, stroke.erase,
                                          (stroke.radii[-1], radius)))
         stroke.points.append((float(x), float(y)))
@@ -166,8 +181,14 @@ class MaskEditor:
         return self._open is not None
 
     def end_stroke(self) -> None:
-        """Close the open stroke: it becomes one step of the history (what undo takes back)."""
+        """Close the open stroke: it becomes one step of the history (what undo takes back), unless
+        it erased where nothing was marked (it changed nothing: an undo taking it back would look
+        like one that did nothing, and it would drop what redo could do)."""
         if self._open is None:
+            return
+        if self._open.erase and not self._open.erased_any:
+            self._open = None
+            self._changed()
             return
         opened = self._open  # (one radius throughout: none listed, as a mouse's stroke)
         radii = tuple(opened.radii) if len(set(opened.radii)) > 1 else ()

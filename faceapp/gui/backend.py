@@ -26,7 +26,7 @@ from faceapp.core.application import DetectorFactory, EngineFactory
 from faceapp.core.errors import ExportError, FaceappError, OutOfMemoryError
 from faceapp.core.damage import read_mask
 from faceapp.core.edit_history import EditHistory
-from faceapp.core.export import export_photo, make_output_folder, write_error_message
+from faceapp.core.export import export_photo, file_stamp, make_output_folder, write_error_message
 from faceapp.core.mask_files import write_mask
 from faceapp.core.preferences import Preferences, unprinted
 from faceapp.gui.heap import freeze_long_lived_objects
@@ -173,15 +173,6 @@ class RestoreOutcome:
     result: Any
     composite: np.ndarray
     seconds: float
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """A file's size and modification time, None where it is gone."""
-    try:
-        status = path.stat()
-    except OSError:
-        return None
-    return status.st_size, status.st_mtime_ns
 
 
 def _pixels_digest(rgb: np.ndarray, alpha: np.ndarray | None) -> str:
@@ -350,26 +341,26 @@ class CoreBackend:
 
     @staticmethod
     def write_pasted_job(rgb: np.ndarray, alpha: np.ndarray | None, folder: Path, stem: str,
-                         written_before: dict[str, tuple[Path, tuple[int, int]]] | None = None):
+                         written_before: dict[str, tuple[Path, tuple[int, int, int, int]]] | None = None):
         """Write an image that has no file (pasted, or a browser's picture dropped) as the PNG
         ``stem`` (numbered where the name is taken) in ``folder``, made where missing; returns the
         file written. Raises :class:`ExportError` where it cannot be written (a full or read-only disk).
         ``written_before`` maps the pixels' digest to the file each image was written to by such jobs
-        before, with its size and time then (only the one thread that runs them touches it): the same
+        before, with its stamp then (:func:`~faceapp.core.export.file_stamp`; only the one thread that runs them touches it): the same
         image pasted again gives that file while it is there unchanged, not a copy (resource QA: each
         paste of one picture wrote a file of its own, and a filmstrip entry)."""
 
         def job(should_cancel) -> Generator[None, None, Path]:
             digest = _pixels_digest(rgb, alpha)
             before, stamp = (written_before or {}).get(digest, (None, None))
-            if before is not None and _stamp(before) == stamp:
+            if before is not None and file_stamp(before) == stamp:
                 return before
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise ExportError(write_error_message(exc, f"save the pasted image in {folder}", folder)) from exc
             path = export_photo(rgb, alpha, None, folder / f"{stem}.png", unique=True)
-            if written_before is not None and (stamp := _stamp(path)) is not None:
+            if written_before is not None and (stamp := file_stamp(path)) is not None:
                 written_before[digest] = path, stamp
             return path
             yield  # makes this a generator: the worker drives jobs as generators

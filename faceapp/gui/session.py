@@ -162,7 +162,7 @@ class Session(QObject):
         self._quicker_said = False  # the way to quicker restores, said once a session
         self._removing: set[Path] = set()  # photos removed while a job of theirs ran: they go when it ends
         #: each pasted image's file, by its pixels' digest (read and written by the export thread's jobs)
-        self._pasted_files: dict[str, tuple[Path, tuple[int, int]]] = {}
+        self._pasted_files: dict[str, tuple[Path, tuple[int, int, int, int]]] = {}
         self._reopened: set[Path] = set()  # … and opened again meanwhile: read again if that job was its load
         self._read: dict[Path, Any] = {}  # photos read whose faces are still being found (core Photo)
         self.runner = TaskRunner(self)
