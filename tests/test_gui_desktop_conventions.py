@@ -152,6 +152,32 @@ def test_an_action_that_is_off_says_why(window, qtbot, photo):
     assert save.isEnabled() and "first" not in save.toolTip() and save.toolTip().startswith("Save")
 
 
+def test_hovering_a_greyed_menu_entry_says_why_it_is_off(window, qtbot):
+    """A greyed entry takes no hover, so its status tip never shows: the menu shows why it is off
+    as a tooltip (review), and no tooltip over an entry that works."""
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    window.show()
+    qtbot.waitExposed(window)
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    file_menu.popup(window.mapToGlobal(QPoint(10, 10)))
+    qtbot.waitExposed(file_menu)
+
+    def hover(name):
+        centre = file_menu.actionGeometry(window.actions_[name]).center()
+        QApplication.sendEvent(file_menu, QHelpEvent(QHelpEvent.Type.ToolTip, centre, file_menu.mapToGlobal(centre)))
+
+    save = window.actions_["save"]
+    assert not save.isEnabled()
+    hover("save")
+    qtbot.waitUntil(QToolTip.isVisible, timeout=3000)
+    assert QToolTip.text() == save.property("unavailable") and "Open a photo first" in QToolTip.text()
+    hover("open")
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=3000)
+    file_menu.hide()
+
+
 def test_remove_all_empties_the_filmstrip_asking_once_for_what_is_not_saved(window, qtbot, photo, testdata_dir,
                                                                               unsaved_work_is_discarded_when_asked,
                                                                               monkeypatch):

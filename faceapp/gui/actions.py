@@ -3,9 +3,9 @@ appears: the menus and the toolbar."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMenuBar, QToolBar, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMenuBar, QToolBar, QToolTip, QWidget
 
 from faceapp.gui.icons import icon
 
@@ -211,7 +211,9 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
                 menu.addAction(toolbar.toggleViewAction())
             else:
                 menu.addAction(actions[name])
+    reasons = _ReasonTips(window)
     for menu in window.menuBar().findChildren(QMenu):
+        menu.installEventFilter(reasons)
         menu.aboutToHide.connect(lambda bar=window.menuBar(): QTimer.singleShot(0, lambda: _leave_menu_bar(bar)))
     menu_key = QAction("Menu bar", window)  # F10 opens the first menu, as on Linux desktops (QA: Alt alone did)
     menu_key.setShortcut(QKeySequence(Qt.Key.Key_F10))
@@ -219,6 +221,23 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
     window.addAction(menu_key)
     window.addToolBar(toolbar)
     return submenus
+
+
+class _ReasonTips(QObject):
+    """Shows, over a greyed entry of the menu bar's menus, why it is off (:func:`set_unavailable`)
+    as a tooltip: a greyed entry takes no hover, so its status tip never showed, and the menus show
+    no tooltips of entries that work (review: a greyed Save said nothing of why, in the menu)."""
+
+    def eventFilter(self, menu: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.ToolTip and isinstance(menu, QMenu) and not menu.toolTipsVisible():
+            action = menu.actionAt(event.pos())
+            reason = action.property("unavailable") if action is not None and not action.isEnabled() else None
+            if reason:
+                QToolTip.showText(event.globalPos(), reason, menu, menu.actionGeometry(action))
+            else:
+                QToolTip.hideText()
+            return True
+        return False
 
 
 def _leave_menu_bar(bar: QMenuBar) -> None:
