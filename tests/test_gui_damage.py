@@ -348,7 +348,8 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     a["load_damage"].trigger()
     files_written(window, qtbot)
     [said] = [n for n in window.notices.notices() if "small.png is 10×10" in n.text]
-    assert editor.is_empty() and said.text.startswith("Damage mask") and said.action is None  # (QA: "Open another…")
+    assert editor.is_empty() and said.action is None  # (QA: "Open another…")
+    assert said.text.startswith(f"{path.name}: Damage mask")  # (an error is shown over every photo: QA)
     assert said.subject == path
     kept = saved.read_bytes()  # a name typed without .png: the file named with it is not replaced unasked (review)
     from PySide6.QtWidgets import QMessageBox

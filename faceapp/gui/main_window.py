@@ -63,7 +63,7 @@ from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
-from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, sentence
+from faceapp.gui.notifications import NotificationArea, Notice, error_sentence, notice_for_error, sentence
 from faceapp.gui.offered_photos import may_offer_photos, photos_offered
 from faceapp.gui.qimage import qimage_to_arrays, rgb_to_qimage
 from faceapp.gui.photo_words import TO_OPEN, chosen_face_text, detector_index, photo_text, zoom_text
@@ -705,9 +705,12 @@ class MainWindow(QMainWindow):
             self.say(f"Damage mask {name} added to {path.name}: Undo takes it back." if said is None else sentence(said))
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, FaceappError):
-                exc.path = path  # about this photo: it goes with it (QA: it stayed over the others)
-            self.notices.show_error(exc)
+            if isinstance(exc, FaceappError):  # an error stays in sight over every photo: it names its own
+                exc.path = path  # (retoucher QA: "it must be 491×310 (the photo)" read over a photo of 726×838)
+                notice = notice_for_error(exc)
+                self.notices.show_notice(dataclasses.replace(notice, text=f"{path.name}: {notice.text}"))
+            else:
+                self.notices.show_error(exc)
 
         self.say(f"Reading the damage mask {name}…")  # (on the files' queue, after any file being saved)
         self.session.read_damage_mask(path, file, on_read=read, on_failed=failed)
@@ -731,7 +734,7 @@ class MainWindow(QMainWindow):
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, FaceappError):
-                self.notices.show_notice(Notice(error_sentence(exc), "error", subject=path))  # (goes with its photo)
+                self.notices.show_notice(Notice(error_sentence(exc), "error", subject=path))  # (it names the file)
             else:
                 self.notices.show_error(exc)
 
