@@ -204,7 +204,7 @@ class _Restorer:
                              "sets how many): give one or the other")
         self.prefs = preferences_from(args)
         self._resolved: Preferences | None = None  # (resolved_prefs)
-        self._model_spares: bool | None = None  # (model_spares)
+        self._model: tuple[bool, dict[str, str]] | None = None  # (model_spares, model_weights)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)
         self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
@@ -263,17 +263,29 @@ class _Restorer:
             self._resolved = application.resolved_preferences(self.prefs)
         return self._resolved
 
+    def _model_facts(self) -> tuple[bool, dict[str, str]]:
+        """Whether the run's model spares faces, and its files' SHA-256 by name, from its manifest
+        (once a run: asked of every photo skipped); (True, {}) when it cannot be read."""
+        from faceapp.core.registry import Registry
+
+        if self._model is None:
+            try:
+                manifest = Registry().get(self.resolved_prefs().model)
+                self._model = (manifest.sharp_faces is not None,
+                               {entry.name: entry.sha256 for entry in manifest.files if entry.sha256})
+            except Exception:  # noqa: BLE001 - an unknown model: the restore says why
+                self._model = (True, {})
+        return self._model
+
     def model_spares(self) -> bool:
         """Whether the run's model spares faces at all (its manifest states a ramp; true when it
         cannot be told): without one, sparing on or off restores alike."""
-        from faceapp.core.registry import Registry
+        return self._model_facts()[0]
 
-        if self._model_spares is None:  # (once a run: asked of every photo skipped)
-            try:
-                self._model_spares = Registry().get(self.resolved_prefs().model).sharp_faces is not None
-            except Exception:  # noqa: BLE001 - an unknown model: the restore says why
-                self._model_spares = True
-        return self._model_spares
+    def model_weights(self) -> dict[str, str]:
+        """The SHA-256 of each of the run's model's files, by name, as its manifest states them
+        (what a result's provenance records as ``model_weights``; empty when it cannot be told)."""
+        return self._model_facts()[1]
 
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
@@ -881,7 +893,8 @@ def run_restore(args: argparse.Namespace) -> int:
                     records.append({"input": path_json(path), "status": "skipped",
                                     "outputs": [path_json(name) for name in existing]})
                     changed = application.settings_changed_since(existing[0], restorer.resolved_prefs(),
-                                                                 sparing_matters=restorer.model_spares())
+                                                                 sparing_matters=restorer.model_spares(),
+                                                                 weights=restorer.model_weights())
                     changed += application.damage_changed_since(existing[0], mask_for(args.mask, path, relative))
                     if changed:
                         records[-1]["made_with_other_settings"] = changed

@@ -1054,6 +1054,37 @@ def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_p
     assert all("made_with_other_settings" in r for r in json.loads(out)["results"])
 
 
+def test_a_skipped_result_of_another_release_of_the_model_is_said(tmp_path, testdata_dir, capsys, monkeypatch):
+    """Upgrade QA: a batch resumed after the bundled model changed (same name, other weights) kept
+    the old model's results without a word, the folder mixing two models' faces."""
+    import torch
+
+    from faceapp.core.engine import FaceEngine
+    from faceapp.core.registry import Registry
+
+    default = Registry().default()
+    shipped = {entry.name: entry.sha256 for entry in default.files if entry.sha256}
+    assert shipped
+
+    def engine(weights):
+        return FaceEngine.from_networks(torch.nn.Identity(), None, face_size=256, name=default.name, device="cpu",
+                                        default_steps=default.default_steps, default_fidelity=0.8,
+                                        weights_sha256=weights)
+
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine(shipped))
+    assert _run(capsys, photo, "-o", tmp_path / "now", "--no-progress", *FACE)[0] == 0
+    code, out, err = _run(capsys, photo, "-o", tmp_path / "now", "--skip-existing", "--json", "--no-progress", *FACE)
+    assert code == 0 and "made_with_other_settings" not in json.loads(out)["results"][0]  # these weights: no word
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine({name: "0" * 64 for name in shipped}))
+    assert _run(capsys, photo, "-o", tmp_path / "then", "--no-progress", *FACE)[0] == 0
+    code, out, err = _run(capsys, photo, "-o", tmp_path / "then", "--skip-existing", "--json", "--no-progress", *FACE)
+    [record] = json.loads(out)["results"]
+    assert code == 0 and record["status"] == "skipped"
+    assert record["made_with_other_settings"] == [f"model {default.name} of another release (other weights), now this one"]
+    assert "was made with other settings (" in err
+
+
 def test_overwrite_and_skip_existing_together_are_a_usage_error(tmp_path, testdata_dir, capsys):
     """One replaces an earlier result, the other keeps it: given both, neither silently wins."""
     code, _, err = _run(capsys, testdata_dir / "photos" / "cf_04.jpg", "--overwrite", "--skip-existing", "-o", tmp_path)

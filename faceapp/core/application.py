@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -801,16 +801,26 @@ def earlier_result(dest: Path, source: Path) -> Path | None:
     return None
 
 
-def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matters: bool = True) -> list[str]:
+def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matters: bool = True,
+                           weights: Mapping[str, str] | None = None) -> list[str]:
     """What a restore with ``now`` (resolved: :func:`resolved_preferences`, once a run) would do
     otherwise than the one that wrote ``result_file``, as "fidelity 0.80, now 0.90" phrases (empty
     when nothing, or when the file says too little or cannot be read as faceapp wrote it): the
     model, a fidelity given, the step count, eta, the schedule, the texture polish, the upscale,
     grain matching, sharp-face sparing, a precision given and the first seed; and from the file
     itself, a JPEG's quality and whether it holds 16 bits where 8 are asked now. ``sparing_matters``: false for a model without a sparing ramp, which
-    restores alike with sparing on or off. A resumed batch (--skip-existing) keeps such a result and says so."""
+    restores alike with sparing on or off. ``weights``: the SHA-256 of each file of ``now``'s model
+    by name (its manifest's), where known: a result the same model made with other weights (an
+    earlier release of it) is made otherwise too (upgrade QA: a batch resumed after the bundled model
+    changed kept the old model's results without a word). A resumed batch (--skip-existing) keeps
+    such a result and says so."""
     try:
-        changed = _settings_changed(export.read_provenance(result_file) or {}, now, sparing_matters=sparing_matters)
+        record = export.read_provenance(result_file) or {}
+        changed = _settings_changed(record, now, sparing_matters=sparing_matters)
+        then = record.get("model_weights")
+        if weights and isinstance(then, dict) and then and record.get("model") == now.model \
+                and dict(then) != dict(weights):
+            changed.insert(1, f"model {now.model} of another release (other weights), now this one")
         return changed + _file_changed(result_file, now)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # a record not as faceapp writes it
         log.warning("the settings recorded in %s cannot be compared: %s", result_file, exc)
