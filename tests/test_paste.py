@@ -97,6 +97,22 @@ def test_a_face_cut_by_the_photo_border_blends_up_to_the_border(scale):
     assert error[:, : 2 * scale].max() < 40  # no fill colour leaking in at the border
 
 
+def _weights_total(masks, shape) -> np.ndarray:
+    """The sum of the faces' paste weights over an output of ``shape`` (rows, columns)."""
+    total = np.zeros(shape)
+    for mask, weight in zip(masks, normalised_weights(masks)):
+        x0, y0, x1, y1 = mask.roi
+        total[y0:y1, x0:x1] += weight
+    return total
+
+
+def _solid(channel: int) -> np.ndarray:
+    """A crop of one pure primary colour (0 red, 1 green, 2 blue)."""
+    crop = np.zeros((SIZE, SIZE, 3), np.uint8)
+    crop[..., channel] = 255
+    return crop
+
+
 def test_overlapping_faces_share_the_overlap():
     face_a = face_from_box((100, 60, 180, 150))
     face_b = face_from_box((140, 70, 220, 160))
@@ -104,17 +120,8 @@ def test_overlapping_faces_share_the_overlap():
     _, affine_a = align_face(photo, face_a.landmarks, template=TEMPLATE, size=SIZE)
     _, affine_b = align_face(photo, face_b.landmarks, template=TEMPLATE, size=SIZE)
     masks = [face_mask(a, SIZE, 1, (320, 240)) for a in (affine_a, affine_b)]
-    weights = normalised_weights(masks)
-    total = np.zeros((240, 320))
-    for mask, weight in zip(masks, weights):
-        x0, y0, x1, y1 = mask.roi
-        total[y0:y1, x0:x1] += weight
-    assert total.max() <= 1.0 + 1e-5
-    red = np.zeros((SIZE, SIZE, 3), np.uint8)
-    red[..., 0] = 255
-    blue = np.zeros((SIZE, SIZE, 3), np.uint8)
-    blue[..., 2] = 255
-    out = paste_faces(photo, [red, blue], masks).astype(int)
+    assert _weights_total(masks, (240, 320)).max() <= 1.0 + 1e-5
+    out = paste_faces(photo, [_solid(0), _solid(2)], masks).astype(int)
     shared = (masks[0].weights[..., None] > 0.99)[:, :, 0]
     x0, y0, x1, y1 = masks[0].roi
     bx0, by0, bx1, by1 = masks[1].roi
@@ -126,6 +133,24 @@ def test_overlapping_faces_share_the_overlap():
     y, x = both[len(both) // 2]
     pixel = out[y + y0, x + x0]
     assert abs(pixel[0] - 128) <= 2 and abs(pixel[2] - 128) <= 2  # half red, half blue: neither wins
+
+
+def test_a_small_face_inside_a_large_faces_region_is_pasted_over_it():
+    """Group QA: a small face in a large face's region (a face on a poster behind, a child held up)
+    came out ghosted, half the large crop's rendering of it averaged in. The smaller face lies over
+    the larger where it is whole; the larger keeps the rest of its region."""
+    photo = np.full((480, 640, 3), 128, np.uint8)
+    big, small = face_from_box((120, 40, 520, 440)), face_from_box((200, 330, 240, 370))
+    masks = [face_mask(align_face(photo, face.landmarks, template=TEMPLATE, size=SIZE)[1], SIZE, 1, (640, 480))
+             for face in (big, small)]
+    out = paste_faces(photo, [_solid(0), _solid(2)], masks).astype(int)
+    x0, y0 = masks[1].roi[:2]
+    core = np.argwhere(masks[1].weights > 0.99)
+    assert len(core)
+    for y, x in core[:: max(1, len(core) // 50)]:
+        assert out[y + y0, x + x0, 2] >= 253 and out[y + y0, x + x0, 0] <= 2  # the small face, unmixed
+    assert out[300, 400, 0] >= 253  # the large face elsewhere, as it was
+    assert _weights_total(masks, (480, 640)).max() <= 1.0 + 1e-5
 
 
 def test_blending_in_bands_matches_one_pass_and_can_write_into_the_background():

@@ -7,8 +7,9 @@ in the face's own region of interest (ROI), never over the whole photo, so memor
 
 The blending mask is an all-ones crop warped the same way (so it is cut where the crop left the
 photo, and faces touching the border blend right up to it), eroded, then eroded and blurred by
-≈ √area/20 pixels. Where faces overlap, each face's weight is divided by the sum of the weights
-there (when that sum exceeds 1), so no face clobbers its neighbour:
+≈ √area/20 pixels. Where faces of like sizes overlap, each face's weight is divided by the sum of
+the weights there (when that sum exceeds 1), so no face clobbers its neighbour; a much smaller face
+in a larger one's region lies over it (:func:`normalised_weights`):
 out = bg + Σᵢ wᵢ·(faceᵢ − bg); a face pasted as its change (:class:`KeptDetail`: a sharp one the prior
 did not touch) adds wᵢ·(faceᵢ − unrestoredᵢ) instead, so the photo keeps the detail finer than the crop
 (and, where the photo resolves the face finer than the crop, only the change's broad part is added:
@@ -124,26 +125,57 @@ def _gaussian_blur(image: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+#: A face this many times smaller than another (in output pixels per crop pixel) whose region it
+#: lies in is pasted over it, not shared with it: the larger face's crop draws the smaller one at a
+#: fraction of its own resolution, as the larger one's background (group QA: a face on a poster
+#: behind, a child held up, came out ghosted, half the larger crop's smear averaged in).
+NESTED_FACE_RATIO = 1.5
+
+
+def _overlap(a: FaceMask, b: FaceMask) -> tuple[slice, slice, slice, slice] | None:
+    """Where ``a``'s and ``b``'s ROIs meet, as (rows, columns) slices of ``a``'s then ``b``'s
+    weights; None where they do not."""
+    ax0, ay0, ax1, ay1 = a.roi
+    bx0, by0, bx1, by1 = b.roi
+    ix0, iy0, ix1, iy1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
+    if ix1 <= ix0 or iy1 <= iy0 or a.empty() or b.empty():
+        return None
+    return (slice(iy0 - ay0, iy1 - ay0), slice(ix0 - ax0, ix1 - ax0),
+            slice(iy0 - by0, iy1 - by0), slice(ix0 - bx0, ix1 - bx0))
+
+
+def _output_scale(mask: FaceMask) -> float:
+    """The face's size on the output: output pixels per pixel of its crop."""
+    return float(abs(np.linalg.det(mask.inverse_map[:, :2].astype(np.float64)))) ** -0.5
+
+
 def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
-    """Each mask's weights divided by the sum of all masks where that sum exceeds 1.
+    """The weights each face is pasted with where faces overlap: a face :data:`NESTED_FACE_RATIO`
+    times smaller or more than another lies over it (the larger one's weight there is scaled by
+    one minus the smaller's), and faces of like sizes share what they overlap: each one's weights
+    divided by the sum of all where that sum exceeds 1.
 
     A mask that overlaps no other is returned as it is (not copied).
     """
+    scales = [_output_scale(mask) if not mask.empty() else 0.0 for mask in masks]
+    layered: list[np.ndarray] = []
+    for i, mask in enumerate(masks):
+        weights = mask.weights
+        for j, other in enumerate(masks):
+            if j != i and scales[j] * NESTED_FACE_RATIO <= scales[i] and (where := _overlap(mask, other)):
+                if weights is mask.weights:
+                    weights = weights.copy()
+                weights[where[0], where[1]] *= 1.0 - other.weights[where[2], where[3]]
+        layered.append(weights)
     result = []
     for i, mask in enumerate(masks):
         total = None
-        ax0, ay0, ax1, ay1 = mask.roi
         for j, other in enumerate(masks):
-            if j == i or mask.empty() or other.empty():
-                continue
-            bx0, by0, bx1, by1 = other.roi
-            ix0, iy0, ix1, iy1 = max(ax0, bx0), max(ay0, by0), min(ax1, bx1), min(ay1, by1)
-            if ix1 <= ix0 or iy1 <= iy0:
-                continue
-            if total is None:
-                total = mask.weights.copy()
-            total[iy0 - ay0 : iy1 - ay0, ix0 - ax0 : ix1 - ax0] += other.weights[iy0 - by0 : iy1 - by0, ix0 - bx0 : ix1 - bx0]
-        result.append(mask.weights if total is None else mask.weights / np.maximum(total, 1.0))
+            if j != i and (where := _overlap(mask, other)):
+                if total is None:
+                    total = layered[i].copy()
+                total[where[0], where[1]] += layered[j][where[2], where[3]]
+        result.append(layered[i] if total is None else layered[i] / np.maximum(total, 1.0))
     return result
 
 
