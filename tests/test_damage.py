@@ -222,3 +222,16 @@ def test_damage_hiding_an_eye_or_the_mouth_is_told_apart_from_a_thin_scratch():
     left_part = np.zeros((256, 256), np.uint8)
     left_part[:, :round(0.6 * 256)] = 255  # QA's "left 60 %": a ghost of a face in a square
     assert covered_features(left_part, points) == ["most of the face"]
+
+
+@pytest.mark.parametrize("eyes", [40.0, 700.0])  # a small face, and a large one looked at on a grid
+def test_what_paint_hides_of_a_face_is_told_alike_at_any_size(eyes):
+    """A large face's mask is sampled on a grid (UI-stall QA: 0.4 s at each stroke's end): the
+    features it hides are the same as a small face's painted alike."""
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, 0.6], [0.1, 1.0], [0.9, 1.0]]) * eyes + 2 * eyes
+    mask = np.zeros((int(5 * eyes), int(5 * eyes)), np.uint8)
+    cv2.circle(mask, tuple(int(v) for v in points[0]), int(0.3 * eyes), 255, -1)  # the left eye
+    cv2.line(mask, tuple(int(v) for v in points[3]), tuple(int(v) for v in points[4]), 255, int(0.3 * eyes))
+    assert covered_features(mask, points) == ["an eye", "the mouth"]
+    mask[:, : int(points[4][0] - 0.1 * eyes)] = 0  # the eye and most of the mouth cleared
+    assert covered_features(mask, points) == []

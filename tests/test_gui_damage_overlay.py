@@ -55,6 +55,51 @@ def test_a_right_drag_erases(overlay, qtbot):
     assert mask[50, 30] == 255 and mask[50, 80] == 0
 
 
+def test_what_is_shown_follows_the_mask_through_drags_erasing_and_undo(overlay, qtbot):
+    """A drag's moves redraw only where they painted (a 40 MP photo's whole mask was converted at
+    each move: UI-stall QA): what is shown must still be the mask, after paint, erase and undo,
+    and the painted areas' outline lies around them."""
+    from faceapp.gui.qimage import qimage_to_rgb as shown_rgb
+
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    overlay.set_brush_radius(5)
+    editor = overlay.editor()
+
+    def shown_matches(drawing: bool = False) -> None:
+        image = overlay._image  # (the layer drawn over the photo)
+        if editor.is_empty():
+            assert image is None
+            return
+        from PySide6.QtGui import QImage
+
+        shown = shown_rgb(image.convertToFormat(QImage.Format.Format_RGB888))[..., 0] > 0
+        np.testing.assert_array_equal(shown, editor.mask() > 0)
+        if drawing:  # (the outline is traced as the stroke ends)
+            return
+        outline = overlay._outline.boundingRect()
+        ys, xs = np.nonzero(editor.mask())
+        assert abs(outline.left() - (xs.min() + 0.5)) <= 0.01 and abs(outline.right() - (xs.max() + 0.5)) <= 0.01
+        assert abs(outline.top() - (ys.min() + 0.5)) <= 0.01 and abs(outline.bottom() - (ys.max() + 0.5)) <= 0.01
+
+    qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=widget_point(view, 20, 30))
+    for x, y in ((60, 40), (120, 70)):
+        qtbot.mouseMove(overlay, widget_point(view, x, y))
+        shown_matches(drawing=True)  # (mid-drag)
+    qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=widget_point(view, 120, 70))
+    shown_matches()
+    drag(qtbot, overlay, [widget_point(view, 130, 20), widget_point(view, 140, 90)])
+    shown_matches()
+    drag(qtbot, overlay, [widget_point(view, 40, 10), widget_point(view, 50, 90)], Qt.MouseButton.RightButton)
+    shown_matches()
+    editor.undo()
+    shown_matches()
+    editor.undo()
+    shown_matches()
+    editor.clear()
+    shown_matches()
+
+
 def _pen_stroke(widget, points, end, pressures=None, capabilities=None):
     """A pen's stroke as Qt delivers it: tablet press, moves and release of a pen device's ``end``
     (pressed at ``pressures``, one a point: 0.8 throughout by default)."""

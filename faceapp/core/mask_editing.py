@@ -76,13 +76,20 @@ class _OpenStroke:
     erased_any: bool = False  # (an eraser's stroke:) whether it met a marked pixel so far
 
 
-def _marks_under(mask: np.ndarray, points: Sequence[tuple[float, float]], radius: float) -> bool:
-    """Whether any pixel of ``mask`` within ``radius`` (and a pixel's rounding) of the box around
-    ``points`` is marked: what a stroke's piece through them can change, when it erases."""
+def _reach(mask: np.ndarray, points: Sequence[tuple[float, float]], radius: float) -> tuple[int, int, int, int]:
+    """The box (x0, y0, x1, y1) of ``mask``'s pixels within ``radius`` (and a pixel's rounding) of
+    the box around ``points``: what a stroke's piece through them can change (maybe empty)."""
     reach = max(MIN_BRUSH_RADIUS, int(round(radius))) + 1
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    left, top = max(0, int(min(xs)) - reach), max(0, int(min(ys)) - reach)
-    right, bottom = int(max(xs)) + reach + 2, int(max(ys)) + reach + 2
+    height, width = mask.shape[:2]
+    left, top = min(width, max(0, int(min(xs)) - reach)), min(height, max(0, int(min(ys)) - reach))
+    right, bottom = max(left, min(width, int(max(xs)) + reach + 2)), max(top, min(height, int(max(ys)) + reach + 2))
+    return left, top, right, bottom
+
+
+def _any_in(mask: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """Whether any pixel of ``mask`` in ``box`` (x0, y0, x1, y1) is marked."""
+    left, top, right, bottom = box
     return bool(mask[top:bottom, left:right].any())
 
 
@@ -120,6 +127,10 @@ class MaskEditor:
         self._undone: list[Stroke | Clear | Loaded] = []
         self._open: _OpenStroke | None = None
         self._raster = self._start()
+        self._empty: bool | None = None  # (is_empty, once looked; None: look again)
+        #: the box (x0, y0, x1, y1, photo pixels) outside which the last change left the mask as it
+        #: was, for listeners that redraw only that (None: anywhere, e.g. an undo)
+        self.changed_box: tuple[int, int, int, int] | None = None
         self._listeners: list[Callable[[], None]] = []
         #: called with each step added to the history (a stroke ended, a clear, a mask loaded)
         self.on_step: Callable[[Stroke | Clear | Loaded], None] | None = None
@@ -139,7 +150,11 @@ class MaskEditor:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _changed(self) -> None:
+    def _changed(self, box: tuple[int, int, int, int] | None = None, *, marked: bool = False) -> None:
+        """Tell the listeners; ``box``: where alone the mask changed (None: anywhere or nowhere);
+        ``marked``: the change marked pixels there (so the mask is not empty)."""
+        self.changed_box = box
+        self._empty = False if marked else None
         for listener in list(self._listeners):
             listener()
 
@@ -150,9 +165,10 @@ class MaskEditor:
             raise ValueError(f"brush radius must be within [{MIN_BRUSH_RADIUS}, {MAX_BRUSH_RADIUS}], got {radius}")
         self.end_stroke()
         self._open = _OpenStroke([(float(x), float(y))], float(radius), erase, [float(radius)])
-        self._open.erased_any = erase and _marks_under(self._raster, self._open.points, radius)
+        box = _reach(self._raster, self._open.points, radius)
+        self._open.erased_any = erase and _any_in(self._raster, box)
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
-        self._changed()
+        self._changed(box, marked=not erase and _any_in(self._raster, box))
 
     def extend_stroke(self, x: float, y: float, *, radius: float | None = None) -> None:
         """Continue the open stroke to (x, y), there with a brush of ``radius`` (a pen pressed harder
@@ -161,14 +177,14 @@ class MaskEditor:
             return
         stroke = self._open
         radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
+        box = _reach(self._raster, (stroke.points[-1], (float(x), float(y))), max(stroke.radii[-1], radius))
         if stroke.erase and not stroke.erased_any:
-            stroke.erased_any = _marks_under(self._raster, (stroke.points[-1], (float(x), float(y))),
-                                             max(stroke.radii[-1], radius))
+            stroke.erased_any = _any_in(self._raster, box)
         draw_stroke(self._raster, Stroke((stroke.points[-1], (float(x), float(y))), stroke.radius, stroke.erase,
                                          (stroke.radii[-1], radius)))
         stroke.points.append((float(x), float(y)))
         stroke.radii.append(radius)
-        self._changed()
+        self._changed(box, marked=not stroke.erase and _any_in(self._raster, box))
 
     @property
     def open_stroke_words(self) -> str | None:
@@ -282,6 +298,17 @@ class MaskEditor:
         """The mask as painted so far (a copy): HxW uint8, 255 = damaged."""
         return self._raster.copy()
 
+    def view(self) -> np.ndarray:
+        """The mask as painted so far, read-only and not copied (a 40 MP photo's copies held the
+        window up to 0.36 s at each stroke: UI-stall QA): to read at once, not to keep, as the
+        next edit changes it (or replaces it: an undo)."""
+        view = self._raster.view()
+        view.flags.writeable = False
+        return view
+
     def is_empty(self) -> bool:
-        """Whether no pixel is marked damaged."""
-        return not self._raster.any()
+        """Whether no pixel is marked damaged (looked at once for each change: the window asks
+        several times as it redraws)."""
+        if self._empty is None:
+            self._empty = not self._raster.any()
+        return self._empty

@@ -597,7 +597,7 @@ class MainWindow(QMainWindow):
         hidden = None
         if entry is not None and editor is not None and not editor.is_empty() and entry.faces:
             faces = list(entry.faces)
-            hidden = features_hidden_by_paint(faces, editor.mask(), number=lambda p: faces[p].index + 1)  # (as tagged)
+            hidden = features_hidden_by_paint(faces, editor.view(), number=lambda p: faces[p].index + 1)  # (as tagged)
         said = self._hidden_said.get(path)
         if hidden == said:
             return

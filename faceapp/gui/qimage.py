@@ -127,6 +127,19 @@ def mask_to_qimage(mask: np.ndarray, rgba: tuple[int, int, int, int]) -> QImage:
     marked = (alpha << 24) | (red << 16) | (green << 8) | blue
     image.setColorTable([0] + [marked] * 255)
     if width and height:
-        rows = np.frombuffer(image.bits(), dtype=np.uint8, count=image.sizeInBytes())
-        rows.reshape(height, image.bytesPerLine())[:, :width] = mask
+        _mask_rows(image)[:, :width] = mask
     return image
+
+
+def _mask_rows(image: QImage) -> np.ndarray:
+    """The rows of an indexed QImage's bytes (a view, with each row's padding)."""
+    rows = np.frombuffer(image.bits(), dtype=np.uint8, count=image.sizeInBytes())
+    return rows.reshape(image.height(), image.bytesPerLine())
+
+
+def put_mask_region(image: QImage, mask: np.ndarray, box: tuple[int, int, int, int]) -> None:
+    """Write ``mask``'s pixels in ``box`` (x0, y0, x1, y1) into ``image``, made from a mask of its
+    size by :func:`mask_to_qimage`: a stroke's move redraws only where it painted."""
+    left, top, right, bottom = box
+    if right > left and bottom > top:
+        _mask_rows(image)[top:bottom, left:right] = mask[top:bottom, left:right]
