@@ -244,7 +244,7 @@ def test_very_large_jpegs_skip_the_memory_hungry_huffman_optimisation(tmp_path, 
 
     noisy = np.clip(source.rgb.astype(int) + np.random.default_rng(2).integers(-9, 10, source.rgb.shape), 0, 255).astype(np.uint8)
     optimised = export_photo(noisy, None, source, tmp_path / "optimised.jpg")
-    monkeypatch.setattr(export, "_JPEG_OPTIMIZE_MAX_PIXELS", noisy.shape[0] * noisy.shape[1] - 1)
+    monkeypatch.setattr(export, "JPEG_OPTIMIZE_MAX_PIXELS", noisy.shape[0] * noisy.shape[1] - 1)
     plain = export_photo(noisy, None, source, tmp_path / "plain.jpg")
     assert plain.stat().st_size > optimised.stat().st_size
     np.testing.assert_array_equal(read_photo(plain).rgb, read_photo(optimised).rgb)  # same pixels either way

@@ -5,6 +5,7 @@ import threading
 import time
 
 import gui_util  # noqa: F401  (offscreen Qt, like every GUI test)
+import numpy as np
 import pytest
 
 from faceapp.core.preferences import Preferences
@@ -139,3 +140,39 @@ def test_a_tiff_that_runs_out_of_memory_while_saved_is_not_told_to_save_as_tiff(
     with pytest.raises(OutOfMemoryError) as caught:
         write_export(ExportSnapshot(tmp_path / "big.tif", None), tmp_path / "big_restored.tif", fmt=None, quality=95)
     assert "TIFF" not in str(caught.value) and "Close other programs and save again." in str(caught.value)
+
+
+def test_the_window_writes_a_large_jpeg_streaming_with_the_same_pixels(monkeypatch, tmp_path, testdata_dir):
+    """UI-stall QA: an optimised JPEG is encoded in one call that holds the window's thread, 0.3-0.6 s
+    for a 40 MP result. The window writes a large JPEG without Huffman optimisation: the same pixels
+    as the command line's file, a larger file."""
+    from types import SimpleNamespace
+
+    from faceapp.core import application
+    from faceapp.core.export import export_photo
+    from faceapp.core.photo_io import read_photo
+    from faceapp.gui.backend import WINDOW_JPEG_OPTIMIZE_MAX_PIXELS, ExportSnapshot, write_export
+
+    photo = read_photo(testdata_dir / "photos" / "cf_04.jpg")
+    side = int(WINDOW_JPEG_OPTIMIZE_MAX_PIXELS ** 0.5) + 8
+    import cv2
+
+    large = cv2.resize(photo.rgb, (side, side), interpolation=cv2.INTER_CUBIC)  # (noise overflows Pillow's
+    monkeypatch.setattr(application, "result_pixels", lambda *args, **kwargs: (large, None))  # optimising buffer)
+    result = SimpleNamespace(photo=photo, provenance=dict)
+    windows = write_export(ExportSnapshot(None, result), tmp_path / "window.jpg", fmt=None, quality=90)
+    commands = export_photo(large, None, photo, tmp_path / "command.jpg", quality=90)
+    plain = export_photo(large, None, photo, tmp_path / "plain.jpg", quality=90, jpeg_optimize_max_pixels=0)
+    assert _huffman_tables(windows) == _huffman_tables(plain) != _huffman_tables(commands)
+    np.testing.assert_array_equal(read_photo(windows).rgb, read_photo(commands).rgb)
+
+
+def _huffman_tables(path) -> list[bytes]:
+    """The Huffman table segments (DHT) of a JPEG file: an optimised one's are its own."""
+    data, at, tables = path.read_bytes(), 2, []
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] != 0xDA:  # (up to the scan)
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if data[at + 1] == 0xC4:
+            tables.append(data[at + 4 : at + 2 + length])
+        at += 2 + length
+    return tables

@@ -720,7 +720,7 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
     ``metadata``: what it keeps of the photo's (:func:`faceapp.core.sharing.shared_photo`); with
     "none" the provenance does not name the photo's file either (nor can ``--skip-existing`` then
     tell the result as the photo's).
-    ``options``: png_compress_level, webp_method, unique (see export_photo)."""
+    ``options``: png_compress_level, webp_method, unique, jpeg_optimize_max_pixels (see export_photo)."""
     image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     provenance = result.provenance()  # (after the pixels: it names the grain each face got, measured there)
     provenance["metadata"] = metadata  # (review: a resumed batch told a result with GPS from one without)

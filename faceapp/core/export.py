@@ -93,7 +93,7 @@ LOSSY_FORMATS = frozenset({"JPEG", "WEBP"})
 
 #: Huffman-optimised JPEG (3–16 % smaller) keeps every DCT coefficient in memory, 6 bytes a pixel
 #: at 4:4:4 (2.2 GB for a 24000×16000 result): larger images are written without it.
-_JPEG_OPTIMIZE_MAX_PIXELS = 50_000_000
+JPEG_OPTIMIZE_MAX_PIXELS = 50_000_000
 _JPEG_MAX_EXIF_BYTES = 65_533  # an APP1 segment's payload limit, less the "Exif\0\0" header Pillow adds
 _JPEG_MAX_XMP_BYTES = 65_504  # the same, less the XMP namespace header (longer XMP needs "extended XMP")
 _JPEG_MAX_DENSITY = 65_535  # JFIF's X/Y density fields are 16 bits
@@ -394,6 +394,7 @@ def export_photo(
     provenance: dict[str, Any] | None = None,
     overwrite: bool = False,
     unique: bool = False,
+    jpeg_optimize_max_pixels: int | None = None,
 ) -> Path:
     """Write ``image_rgb`` (+ alpha) to ``dest`` with ``photo``'s metadata; returns the path written.
 
@@ -407,6 +408,9 @@ def export_photo(
     quality: JPEG and WebP quality 1…100 (JPEG keeps full colour resolution, 4:4:4, from 90 up;
     WebP at 100 is lossless, and so is the WebP of a lossless WebP photo at any quality). png_compress_level: zlib level 0…9. webp_method: encoder effort
     0…6. Higher levels and methods are slower for a slightly smaller file.
+    jpeg_optimize_max_pixels: a JPEG of more pixels is written without Huffman optimisation (None:
+    :data:`JPEG_OPTIMIZE_MAX_PIXELS`); an optimised one is encoded in one call that holds Python's
+    other threads (a window's) until it is done, a plain one streams.
 
     ``photo``'s metadata is carried over (see the module's notes); its resolution is scaled by the
     ratio of ``image_rgb``'s size to the photo's (the upscale). From a one-channel photo the image
@@ -430,7 +434,9 @@ def export_photo(
         alpha = None
     pixels = luma(image_rgb) if meta.grey else image_rgb
     write = _writer(fmt, pixels, alpha, meta, photo, provenance, name=said, quality=quality,
-                    png_compress_level=png_compress_level, webp_method=webp_method)
+                    png_compress_level=png_compress_level, webp_method=webp_method,
+                    jpeg_optimize_max_pixels=JPEG_OPTIMIZE_MAX_PIXELS if jpeg_optimize_max_pixels is None
+                    else jpeg_optimize_max_pixels)
     return _write_atomically(write, dest, overwrite=overwrite, unique=unique,
                              mode=_mode_like(photo.path if photo is not None else None))
 
@@ -558,7 +564,7 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
 
 def _writer(fmt: str, pixels: np.ndarray, alpha: np.ndarray | None, meta: _ResultMetadata, photo: Photo | None,
             provenance: dict[str, Any] | None, *, name: str, quality: int, png_compress_level: int,
-            webp_method: int) -> Callable[[IO[bytes]], None]:
+            webp_method: int, jpeg_optimize_max_pixels: int) -> Callable[[IO[bytes]], None]:
     """What writes ``pixels`` (+ ``alpha``) with ``meta`` as a ``fmt`` file to an open handle
     (:func:`_write_atomically` gives it the temporary file); ``name``: what warnings name (the photo,
     see :func:`export_photo`)."""
@@ -580,7 +586,7 @@ def _writer(fmt: str, pixels: np.ndarray, alpha: np.ndarray | None, meta: _Resul
     image = _to_pillow(pixels, alpha)
     height, width = pixels.shape[:2]
     options = _save_options(fmt, exif, icc, dpi=dpi, xmp=xmp, pixels=width * height,
-                            quality=quality, webp_method=webp_method,
+                            quality=quality, webp_method=webp_method, optimize_max_pixels=jpeg_optimize_max_pixels,
                             lossless=photo is not None and photo.webp_lossless)
     if fmt == "JPEG" and photo is not None and photo.comment:
         options["comment"] = photo.comment  # the photo's COM segment, which fits one as it did there
@@ -973,7 +979,7 @@ def _own_user_comment(exif_bytes: bytes | None) -> bool:
 
 def _save_options(
     fmt: str, exif: bytes | None, icc: bytes | None, *, dpi: tuple[float, float] | None, xmp: bytes | None,
-    pixels: int, quality: int, webp_method: int, lossless: bool = False,
+    pixels: int, quality: int, webp_method: int, optimize_max_pixels: int, lossless: bool = False,
 ) -> dict[str, Any]:
     """Pillow's save options for JPEG and WebP; ``lossless``: a WebP is written lossless whatever
     the quality (the photo was a lossless WebP)."""
@@ -989,7 +995,7 @@ def _save_options(
     if fmt == "JPEG":
         # Full colour resolution (4:4:4) from quality 90 up: on face crops it keeps 0.6–1.6 dB more
         # chroma PSNR than 4:2:0 for files 20–25 % larger.
-        options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=pixels <= _JPEG_OPTIMIZE_MAX_PIXELS)
+        options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=pixels <= optimize_max_pixels)
     elif fmt == "WEBP":
         options.update(quality=quality, method=webp_method, lossless=lossless or quality >= 100)
     return options
