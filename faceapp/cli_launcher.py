@@ -13,14 +13,18 @@ import sys
 
 from faceapp.cli_json import JsonNotWritten, asks_for_restore_json, print_json, unreached_document
 from faceapp.cli_stderr import tolerant_stderr
-from faceapp.core.termination import EXIT_INTERRUPTED, stops_deferred, terminate_like_interrupt
+from faceapp.core.termination import EXIT_INTERRUPTED, ignore_stops, stops_deferred, terminate_like_interrupt
 
 
 def main() -> int:
     """Load and run ``faceapp-cli``; exit code 130, no traceback, when stopped while loading (or
-    before its command handles stops itself: parsing its arguments)."""
+    before its command handles stops itself: parsing its arguments); once stopped, a second stop
+    while the process ends changes nothing."""
     with tolerant_stderr():
-        return _run(sys.argv[1:])
+        code = _run(sys.argv[1:])
+    if code == EXIT_INTERRUPTED:
+        ignore_stops()
+    return code
 
 
 def _run(argv: list[str]) -> int:

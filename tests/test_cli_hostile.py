@@ -424,6 +424,48 @@ def test_a_termination_signal_during_export_leaves_no_partial_file(tmp_path, tes
     assert list(out_dir.iterdir()) == []  # no hidden .part file, no result
 
 
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_second_stop_while_the_first_is_cleaned_up_changes_nothing(tmp_path, testdata_dir, signal_name):
+    """CLI QA: a second SIGTERM 0.05 s after the first killed the process (status -15, not 130). A
+    second stop while the first one's half-written file is removed, and another as the command
+    ends, leave it to end as the first asked: exit 130, nothing half-written left behind."""
+    source = _photo(tmp_path, testdata_dir)
+    out_dir = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import faceapp.cli as cli
+        import faceapp.core.export as export
+        from pipeline_util import identity_engine
+        cli._load_engine = lambda prefs: identity_engine(256)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+        def write_png(handle, *args, **kwargs):
+            handle.write(b"half a file")
+            handle.flush()
+            os.kill(os.getpid(), signal.{signal_name})
+
+        unlink = os.unlink
+        def unlink_stopped_again(path, *args, **kwargs):
+            if str(path).endswith(".part"):  # the first stop's clean-up, stopped again
+                os.kill(os.getpid(), signal.{signal_name})
+            return unlink(path, *args, **kwargs)
+
+        export.write_png, export.os.unlink = write_png, unlink_stopped_again
+        sys.argv = ["faceapp-cli", "restore", {str(source)!r}, "-o", {str(out_dir)!r}, "--format", "png",
+                    "--no-progress", "--face-box", "70,40,140,130"]
+        from faceapp.cli_launcher import main
+        code = main()
+        os.kill(os.getpid(), signal.{signal_name})  # and once more as it ends
+        sys.exit(code)
+    """)
+    env = dict(os.environ, PYTHONPATH=str(REPO / "tests"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 130, done.stderr
+    assert "Interrupted" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []  # no hidden .part file, no result
+
+
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_name):
     """Archivist QA: Ctrl-C in the first seconds (torch loading) printed a 30-line traceback, and

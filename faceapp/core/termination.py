@@ -29,18 +29,54 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-def _raise_terminated(signum, _frame) -> None:
-    raise Terminated(signum)
+#: Whether a stop signal was taken within the outermost :func:`terminate_like_interrupt` block
+#: open, and how many are open: a second stop, while the first is cleaned up, is let pass.
+_stopping = False
+_depth = 0
+
+
+def _stop(signum, _frame) -> None:
+    """The first stop raises (:class:`KeyboardInterrupt` for SIGINT, :class:`Terminated` for the
+    others); later ones, while that one is being cleaned up, do nothing (CLI QA: a second SIGTERM
+    0.05 s after the first killed the process mid-way, exit status -15 instead of 130)."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 @contextlib.contextmanager
 def terminate_like_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` (main thread only).
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` and SIGINT
+    :class:`KeyboardInterrupt`, the first of them only: the stops that follow it within the
+    outermost such block are let pass, so what the first one's handlers clean up is not cut short
+    (main thread only).
 
-    A signal the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored.
+    A signal the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored; SIGINT is taken
+    only where it raises KeyboardInterrupt (Python's own handler).
     """
-    with _handled(SIGNALS, _raise_terminated):
-        yield
+    global _stopping, _depth
+    if _depth == 0:
+        _stopping = False
+    signums = SIGNALS + ((signal.SIGINT,) if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _stop)
+                         else ())
+    _depth += 1
+    try:
+        with _handled(signums, _stop):
+            yield
+    finally:
+        _depth -= 1
+
+
+def ignore_stops() -> None:
+    """From now on, let SIGINT and the signals of :func:`terminate_like_interrupt` pass: for a
+    command that has handled a stop and is ending (the interpreter's shutdown, torch's included,
+    takes a moment, and a second stop then killed it with the signal's status, not 130: CLI QA).
+    Main thread only (elsewhere it does nothing)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, *SIGNALS):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 
