@@ -139,11 +139,13 @@ def test_a_real_photos_small_faces_are_counted_and_the_others_numbered_as_the_de
     assert found.too_small == len(detector.detect(photo.srgb)) - len(expected) == 2
 
 
-@pytest.mark.parametrize("quarters", [1, 3])
+@pytest.mark.parametrize("quarters", [1, 2, 3])
 def test_a_photo_lying_on_its_side_gives_every_face_where_it_lies(retinaface_dir, testdata_dir, quarters):
     """Geometry QA: cf_00's four faces, the photo turned a quarter (pixels, no EXIF), gave 3 or 2 of
-    them. Faces lying on their side are looked for with the photo set upright too; they come back
-    in the photo's own coordinates, and the photo is said to lie on its side."""
+    them; turned half, one, with landmarks laid out as if upright (group QA: restored as it lay).
+    Faces lying on their side are looked for with the photo set upright too, and so are faces the
+    detector is unsure of where a small copy turned shows more it is sure of; they come back in the
+    photo's own coordinates, and the photo is said to lie as it does."""
     detector = FaceDetector(retinaface_dir, model="retinaface_mobile0.25")
     upright = read_photo(testdata_dir / "photos" / "cf_00.jpg")
     standing = application.detect_faces(upright, detector, Preferences())
@@ -157,7 +159,7 @@ def test_a_photo_lying_on_its_side_gives_every_face_where_it_lies(retinaface_dir
     turned_marks = np.rot90(marks, quarters)
     expected = sorted((float(x), float(y)) for y, x in zip(*np.nonzero(turned_marks), strict=True))
     np.testing.assert_allclose(sorted(f.center for f in found.faces), expected, atol=3)
-    assert "seems to lie on its side" in application.turned_message(found)
+    assert f"seems to lie {'upside down' if quarters == 2 else 'on its side'}" in application.turned_message(found)
 
 
 @pytest.mark.parametrize("quarters", [2, 1])
