@@ -175,8 +175,9 @@ def _add_restore_parser(subparsers) -> None:
                        help="enlarge the whole photo: the restored faces pasted in at the new size, the background "
                             "by Lanczos resampling, which sharpens nothing (default: 1)")
     model.add_argument("--memory-limit", metavar="SIZE",
-                       help="memory a photo may need, e.g. 16G; a photo whose estimated need (size, upscale, "
-                            "format) is larger is refused before any work; 0 = no check (default: "
+                       help="memory a photo may need, e.g. 16G; a photo whose estimated need is larger is "
+                            "refused before it is restored (from its size, upscale and format before it is "
+                            "read, and again with its faces once found); 0 = no check (default: "
                             "$FACEAPP_MEMORY_LIMIT, else the memory free now)")
     faces = p.add_argument_group("faces")
     faces.add_argument("--faces", choices=FACE_SELECTIONS, default="all", help="which detected faces (default: all)")
