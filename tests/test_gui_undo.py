@@ -128,6 +128,11 @@ def test_restoring_again_asks_before_it_drops_candidates_from_more_and_refined_p
                          "do not give now (from More, or set before) and 1 refined pass will go (a seed picked that is "
                          "sampled again stays chosen).")
     assert not window.session.restoring(path)
+    window.session.more(path, 0, count=1)  # still sampling as Restore is pressed (concurrency QA: unasked)
+    window.actions_["restore"].trigger()
+    assert "1 refined pass and the candidates being made now (More, Refine) will go" in asked[-1]
+    assert not window.session.restoring(path)
+    qtbot.waitUntil(lambda: not window.session.is_working(path), timeout=60000)
 
 
 def test_restore_all_can_restore_the_other_photos_and_keep_the_candidates_of_one(window, qtbot, photo, testdata_dir,

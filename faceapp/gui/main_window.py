@@ -952,15 +952,18 @@ class MainWindow(QMainWindow):
         self._put_brush_down()
         self.session.restore_all(keeping=[] if answer == "all" else self._losing_candidates(targets))
 
-    def _losing_candidates(self, paths: list[Path]) -> dict[Path, tuple[int, int]]:
+    def _losing_candidates(self, paths: list[Path]) -> dict[Path, tuple[int, int, bool]]:
         """Of ``paths``, those with a result whose restore again would not make some of its
         candidates again: how many of seeds the settings do not give now (More's, those of seeds set
-        before) and how many refined passes."""
+        before), how many refined passes, and whether More, Refine or a face's sampling again is
+        making candidates now (concurrency QA: a restore pressed while More ran replaced the seeds
+        More then added, unasked)."""
         prefs, losing = self.session.prefs, {}
         for path in paths:
             entry = self.session.entries.get(path)
             if entry is not None and entry.result is not None and not self.session.restoring(path):
-                lost = candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face)
+                lost = (*candidates_not_made_again(entry.result, prefs.base_seed, prefs.seeds_per_face),
+                        self.session.making_candidates(path))
                 if any(lost):
                     losing[path] = lost
         return losing
@@ -972,10 +975,12 @@ class MainWindow(QMainWindow):
         losing = self._losing_candidates(paths)
         if not losing:
             return "all"
-        other, passes = (sum(lost[i] for lost in losing.values()) for i in (0, 1))
-        what = " and ".join(part for part in (
+        other, passes, making = (sum(lost[i] for lost in losing.values()) for i in (0, 1, 2))
+        parts = [part for part in (
             other and f"{counted(other, 'candidate')} of seeds the settings do not give now (from More, or set before)",
-            passes and f"{passes} refined pass{'' if passes == 1 else 'es'}") if part)
+            passes and f"{passes} refined pass{'' if passes == 1 else 'es'}",
+            making and "the candidates being made now (More, Refine)") if part]
+        what = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
         names = [path_text(path.name) for path in losing]
         photos = (f"{names[0]} again makes its candidates" if len(names) == 1
                   else f"{len(names)} photos again ({listed(names)}) makes their candidates")

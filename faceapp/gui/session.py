@@ -1363,6 +1363,11 @@ class Session(QObject):
         queued or running."""
         return self._is_queued(path, "load", "restore", *_FACE_JOBS)
 
+    def making_candidates(self, path: Path) -> bool:
+        """Whether More, Refine or a face's sampling again is queued or running on ``path`` (and not
+        being stopped): a restore queued behind it replaces what it adds."""
+        return self._is_queued(path, *_FACE_JOBS, stopping=False)
+
     def _is_running(self, path: Path) -> bool:
         current = self.queue.current()
         return current is not None and current.key == path
