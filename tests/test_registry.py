@@ -327,6 +327,28 @@ def test_a_damaged_bundled_default_is_not_replaced_by_another_model_unsaid(manif
         registry.require_installed()
 
 
+def test_a_bundled_file_damaged_inside_is_refused_before_it_is_loaded(manifests_dir, registry_for, configs):
+    """CLI QA: bytes zeroed inside the bundled prior (its size unchanged) restored without a word,
+    and the results recorded the checksum it should have had. Before an engine loads, the files that
+    came with faceapp are checked against their checksums (once a process)."""
+    import hashlib
+
+    from faceapp.core.errors import CorruptModelError
+
+    data = manifest_data(configs, name="bundled", default=True)
+    data["files"] = [{"name": PRIOR, "url": "", "size": 100, "sha256": hashlib.sha256(b"p" * 100).hexdigest()},
+                     {"name": RESTORER, "url": "", "size": 100, "sha256": hashlib.sha256(b"r" * 100).hexdigest()}]
+    write_manifest(manifests_dir, data)
+    (manifests_dir / PRIOR).write_bytes(b"p" * 100)
+    (manifests_dir / RESTORER).write_bytes(b"r" * 100)
+    registry = registry_for()
+    assert registry.check_unverified("bundled") == []  # as shipped: nothing to say
+    (manifests_dir / PRIOR).write_bytes(b"p" * 50 + b"\0" * 50)  # damaged inside, the same size
+    assert registry.status("bundled").installed  # (by its size)
+    with pytest.raises(CorruptModelError, match=r"does not match the checksum of .*came with faceapp is damaged"):
+        registry.check_unverified("bundled")
+
+
 def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_dir, registry_for, configs, sources,
                                                                     tmp_path):
     """ML QA: a manifest whose width its own (checksummed) weights do not have verified "OK

@@ -175,6 +175,26 @@ FileStarted = Callable[[str, int, int], None]
 _REINSTALL = ("Reinstall faceapp to repair it (pip install --force-reinstall faceapp; from a checkout, "
               "git checkout -- models).")
 
+#: The bundled files whose checksum this process checked, as they were then (path, size, time).
+_BUNDLED_CHECKED: set[tuple[str, int, int]] = set()
+
+
+def _check_bundled(manifest: ModelManifest, entry: ModelFile, path: Path) -> None:
+    """Raise :class:`CorruptModelError` where the file ``path``, which came with faceapp, is not
+    the one its manifest states (its SHA-256); checked once a process while it stays unchanged."""
+    try:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key in _BUNDLED_CHECKED:
+            return
+        matches = file_sha256(path) == entry.sha256
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if not matches:
+        raise CorruptModelError(f"{path} does not match the checksum of {entry.name}: the model "
+                                f"'{manifest.name}' that came with faceapp is damaged. {_REINSTALL}")
+    _BUNDLED_CHECKED.add(key)
+
 
 # --- the registry -------------------------------------------------------------------------
 class Registry:
@@ -544,10 +564,14 @@ class Registry:
         faceapp did not download, import or verify itself: files copied into the weights folder by
         hand, or changed since (QA: a copy with flipped bytes loaded and pasted noise over every
         face). The engine calls this before loading; files that pass are recorded, so each is read
-        once. Raises as :meth:`verify` does."""
+        once. Raises as :meth:`verify` does. The files that came with faceapp are checked against
+        their checksums too, once a process (CLI QA: bytes zeroed in the bundled prior restored
+        without a word, the results recording the checksum the file should have had)."""
         manifest = self.require_installed(name)
-        return [self._verify_file(manifest, f.file, f.path)
-                for f in self.status(manifest.name).files if f.state == UNVERIFIED]
+        files = self.status(manifest.name).files
+        for bundled in (f for f in files if f.bundled and f.file.sha256):
+            _check_bundled(manifest, bundled.file, bundled.path)
+        return [self._verify_file(manifest, f.file, f.path) for f in files if f.state == UNVERIFIED]
 
     def _verify_file(self, manifest: ModelManifest, entry: ModelFile, path: Path) -> VerifiedFile:
         """Check one installed file (:meth:`_check_file`) and record it as verified, or as damaged
