@@ -153,6 +153,24 @@ def test_a_small_face_inside_a_large_faces_region_is_pasted_over_it():
     assert _weights_total(masks, (480, 640)).max() <= 1.0 + 1e-5
 
 
+def test_a_smaller_face_goes_over_a_larger_one_by_degrees_as_their_sizes_part():
+    """Paste QA: at one ratio of sizes the smaller face jumped from sharing the overlap to lying over
+    the larger, so two pairs of nearly one ratio pasted unlike. Its share there grows with the ratio,
+    without a jump: shared alike at like sizes, all its own when far smaller."""
+    from faceapp.core.paste import FaceMask
+
+    def mask(scale: float) -> FaceMask:  # (a face whose crop pixel is ``scale`` output pixels)
+        return FaceMask((0, 0, 8, 8), np.full((8, 8), 0.8, np.float32),
+                        np.array([[1 / scale, 0, 0], [0, 1 / scale, 0]], np.float32))
+
+    ratios = np.arange(1.0, 2.6, 0.05)
+    shares = [float(normalised_weights([mask(10.0 * ratio), mask(10.0)])[1][4, 4]) for ratio in ratios]
+    assert shares[0] == pytest.approx(0.5)  # like sizes: half each
+    assert shares[-1] == pytest.approx(0.8)  # far smaller: its own weight, the larger's under it
+    assert all(b >= a - 1e-6 for a, b in zip(shares, shares[1:]))
+    assert max(b - a for a, b in zip(shares, shares[1:])) < 0.05
+
+
 def test_blending_in_bands_matches_one_pass_and_can_write_into_the_background():
     photo = _photo()
     faces = [face_from_box((60, 50, 130, 140)), face_from_box((110, 60, 190, 150))]  # overlapping

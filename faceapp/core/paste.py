@@ -128,8 +128,10 @@ def _gaussian_blur(image: np.ndarray, size: int) -> np.ndarray:
 #: A face this many times smaller than another (in output pixels per crop pixel) whose region it
 #: lies in is pasted over it, not shared with it: the larger face's crop draws the smaller one at a
 #: fraction of its own resolution, as the larger one's background (group QA: a face on a poster
-#: behind, a child held up, came out ghosted, half the larger crop's smear averaged in).
-NESTED_FACE_RATIO = 1.5
+#: behind, a child held up, came out ghosted, half the larger crop's smear averaged in). Between
+#: the first ratio and the second it goes over by degrees (no jump between two faces of nearly
+#: one ratio: paste QA); under the first, faces share what they overlap.
+NESTED_FACE_RATIOS = (1.25, 2.0)
 
 
 def _overlap(a: FaceMask, b: FaceMask) -> tuple[slice, slice, slice, slice] | None:
@@ -149,10 +151,18 @@ def _output_scale(mask: FaceMask) -> float:
     return float(abs(np.linalg.det(mask.inverse_map[:, :2].astype(np.float64)))) ** -0.5
 
 
+def _over(larger: float, smaller: float) -> float:
+    """How far a face of output scale ``smaller`` lies over one of ``larger`` where they overlap:
+    0 (they share) to 1 (it lies over it), by :data:`NESTED_FACE_RATIOS`."""
+    low, high = NESTED_FACE_RATIOS
+    ratio = larger / smaller if smaller > 0 else 0.0
+    return float(min(1.0, max(0.0, (ratio - low) / (high - low))))
+
+
 def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
-    """The weights each face is pasted with where faces overlap: a face :data:`NESTED_FACE_RATIO`
-    times smaller or more than another lies over it (the larger one's weight there is scaled by
-    one minus the smaller's), and faces of like sizes share what they overlap: each one's weights
+    """The weights each face is pasted with where faces overlap: a face much smaller than another
+    lies over it (:data:`NESTED_FACE_RATIOS`: the larger one's weight there is scaled by one minus
+    the smaller's, that much), and faces of like sizes share what they overlap: each one's weights
     divided by the sum of all where that sum exceeds 1.
 
     A mask that overlaps no other is returned as it is (not copied).
@@ -162,10 +172,11 @@ def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
     for i, mask in enumerate(masks):
         weights = mask.weights
         for j, other in enumerate(masks):
-            if j != i and scales[j] * NESTED_FACE_RATIO <= scales[i] and (where := _overlap(mask, other)):
+            over = _over(scales[i], scales[j]) if j != i else 0.0
+            if over > 0 and (where := _overlap(mask, other)):
                 if weights is mask.weights:
                     weights = weights.copy()
-                weights[where[0], where[1]] *= 1.0 - other.weights[where[2], where[3]]
+                weights[where[0], where[1]] *= 1.0 - over * other.weights[where[2], where[3]]
         layered.append(weights)
     result = []
     for i, mask in enumerate(masks):
