@@ -386,3 +386,25 @@ def test_esc_in_a_notice_closes_that_one_and_not_a_running_restore(window, qtbot
     assert [n.text for n in window.notices.notices()] == ["Keep me."]
     assert not cancelled
     assert window.compare.hasFocus()
+
+
+def test_help_says_what_the_windows_words_mean_naming_the_actions_as_they_are(window, qtbot, monkeypatch):
+    """First-hour QA: restorer, prior, fidelity, seed and spared were met in notices and buttons with
+    nothing saying what they were, and the Help menu held keys, a log folder and About. Help ▸ How
+    faceapp works says it, naming the actions and their keys as the menus do."""
+    from faceapp.gui import how_it_works
+
+    shown = []
+    monkeypatch.setattr(how_it_works.HowItWorksDialog, "exec", lambda dialog: shown.append(dialog) or 0)
+    window.actions_["refine"].setShortcut(QKeySequence("Ctrl+Alt+F"))  # (read from the action, not written in)
+    window.actions_["how_it_works"].trigger()
+    [dialog] = shown
+    qtbot.addWidget(dialog)
+    page = dialog.page.toPlainText()
+    for term in ("restorer", "prior", "fidelity", "seed", "spared", "Diffuse anyway", "More"):
+        assert term in page, term
+    keys = QKeySequence("Ctrl+Alt+F").toString(QKeySequence.SequenceFormat.NativeText)
+    assert f"Refine face ({keys})" in page and "Damage brush (P)" in page
+    assert "How faceapp works" in [a.text().replace("&", "") for a in next(
+        a.menu() for a in window.menuBar().actions() if a.text() == "&Help").actions()]
+    gui_util.hush(window)

@@ -68,6 +68,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
                     "leaves it too)"),
     "next_photo": ("&Next photo", "", "Ctrl+PgDown", "Show the next photo of the filmstrip"),
     "previous_photo": ("&Previous photo", "", "Ctrl+PgUp", "Show the previous photo of the filmstrip"),
+    "how_it_works": ("&How faceapp works", "", "", "What the restorer, the prior, fidelity, seeds and spared faces are"),
     "shortcuts": ("&Keyboard shortcuts", "", _Std.HelpContents, "Every key the window answers, in one list"),
     "log_folder": ("Open &log folder", "", "", "Show the folder holding faceapp's log file"),
     "about": ("&About faceapp", "", "", ""),
@@ -175,7 +176,7 @@ MENUS: dict[str, list[str | None]] = {
               None, "next_photo", "previous_photo", None, "gallery", None, "full_screen", "toolbar", "appearance"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
-    "&Help": ["shortcuts", "log_folder", "about", "about_qt"],
+    "&Help": ["how_it_works", "shortcuts", "log_folder", "about", "about_qt"],
 }
 #: The menus a right-click opens (desktop QA: there were none, and a right-click on a seed chose it):
 #: on the photo, on a photo of the filmstrip, on the filmstrip's empty part.

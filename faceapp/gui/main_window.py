@@ -72,6 +72,7 @@ from faceapp.gui.seed_gallery import SeedGallery
 from faceapp.gui.side_panel import SidePanel
 from faceapp.gui.session import Session
 from faceapp.gui.settings_store import SettingsStore, invalid_text
+from faceapp.gui.how_it_works import HowItWorksDialog
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 from faceapp.gui.unavailable import reasons_off
 
@@ -265,6 +266,7 @@ class MainWindow(QMainWindow):
         a["about"].triggered.connect(self._about)
         a["about_qt"].triggered.connect(lambda: QMessageBox.aboutQt(self))  # (its licence: the LGPL asks it said)
         a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self.actions_, self).exec())
+        a["how_it_works"].triggered.connect(lambda: HowItWorksDialog(self.actions_, self).exec())
         for name in _TOOL_HINTS:
             a[name].toggled.connect(lambda on, name=name: self._tool_hint(name, on))
         self.restore_button.clicked.connect(self.restore_current)
