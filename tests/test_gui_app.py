@@ -507,7 +507,7 @@ def test_a_message_too_long_for_the_status_bar_is_shown_whole_in_a_notice(qtbot,
     qtbot.waitExposed(window)
     window.say("Saved photo_restored.jpg")
     assert window.statusBar().currentMessage() == "Saved photo_restored.jpg" and not window.notices.notices()
-    long = ("cf_00.jpg: Barely changed by the restorer, so spared the prior: faces 1, 2, 4 kept as the restorer made them; face 3 at fidelity 0.93. "
+    long = ("cf_00.jpg: Barely changed by the restorer, so spared the prior: faces 1, 2, 4 kept as the restorer made them; face 3 given less of it (fidelity 0.93). "
             "Switch off Settings ▸ Sharp faces and restore again to diffuse every face.")
     window.statusBar().clearMessage()
     window.say(long)

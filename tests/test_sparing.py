@@ -112,7 +112,7 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     message = application.spared_message(result, switch="Do this")
     assert message == "Barely changed by the restorer, so spared the prior: faces 1, 2 kept as the restorer made them. Do this."
     partly = restore_photo(photo, faces[:1], _engine(6.0), PhotoSettings(sampler=ASKED))
-    assert application.spared_message(partly, switch="Do this") == "Barely changed by the restorer, so spared the prior: face 1 at fidelity 0.75. Do this."
+    assert application.spared_message(partly, switch="Do this") == "Barely changed by the restorer, so spared the prior: face 1 given less of it (fidelity 0.75). Do this."
     line = application.sparing_choice(partly, 0)  # the seed gallery's line and button
     assert line.diffuse and not line.kept and "sampled at fidelity 0.75 instead of 0.50" in line.text
     from faceapp.gui.photo_words import chosen_face_text  # (workflow QA: "spared" beside "kept" hid that its seeds differ)
@@ -135,7 +135,7 @@ def test_the_photo_result_records_each_faces_fidelity_and_says_which_were_spared
     barely = dataclasses.replace(diffused, faces=(dataclasses.replace(diffused.faces[0], fidelity=0.503), diffused.faces[1]))
     assert application.spared_faces(barely) == []  # shown as 0.50 (QA: "spared: face 1 at fidelity 0.30" at 0.3)
     more = dataclasses.replace(diffused, faces=(dataclasses.replace(diffused.faces[0], fidelity=0.51), diffused.faces[1]))
-    assert application.spared_message(more) == "Barely changed by the restorer, so spared the prior: face 1 at fidelity 0.51."
+    assert application.spared_message(more) == "Barely changed by the restorer, so spared the prior: face 1 given less of it (fidelity 0.51)."
     assert application.sparing_choice(diffused, 0) is None  # nothing to offer
     off = restore_photo(photo, faces, _engine(2.0), PhotoSettings(sampler=dataclasses.replace(ASKED, spare_sharp_faces=False)))
     assert application.sparing_choice(off, 0) is None  # sparing off: no line, no button

@@ -554,7 +554,9 @@ def spared_message(result: PhotoResult, *, switch: str = "",
             them = "it" if len(kept) == 1 else "them"
             parts.append((kept[0], f"{faces} kept as the restorer made {them}" + (
                 f" once the prior had filled {'its' if len(kept) == 1 else 'their'} damage" if repaired else "")))
-    parts += [(number(f.position), f"face {number(f.position)} at fidelity {f.fidelity:.2f}")
+    # (a face sampled nearer the restorer's is spared the prior in part: "at fidelity 0.94" alone,
+    # after "spared the prior", read as a face the prior had not touched: first-hour QA)
+    parts += [(number(f.position), f"face {number(f.position)} given less of it (fidelity {f.fidelity:.2f})")
               for f in spared if f.fidelity < 1.0]
     text = "; ".join(part for _, part in sorted(parts, key=lambda p: p[0]))
     return f"Barely changed by the restorer, so spared the prior: {text}." + (f" {switch}." if switch else "")
