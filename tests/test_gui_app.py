@@ -119,6 +119,22 @@ def test_a_window_saved_at_another_screen_scale_comes_back_at_the_size_the_user_
     room = reopened.screen().availableGeometry()
     assert room.contains(reopened.frameGeometry())  # within the screen, also where it was saved near its edge
     reopened.close()
+    from PySide6.QtCore import QSettings
+
+    store.save_window(store.geometry(), store.window_state(), (700, 520))
+    raw = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    size_before = raw.value("window/size")
+    older = MainWindow(store=gui_util.settings_store(tmp_path))  # an earlier faceapp, which writes no size,
+    qtbot.addWidget(older)  # saves the window as it is (upgrade QA: its geometry came back with the size
+    older.resize(610, 430)  # of before)
+    older.close()
+    raw.sync()
+    raw.setValue("window/size", size_before)  # (the size the earlier faceapp left as it was)
+    raw.sync()
+    reopened = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(reopened)
+    assert (reopened.width(), reopened.height()) == (610, 430)
+    reopened.close()
 
 
 def test_invalid_stored_values_fall_back_to_defaults(tmp_path):

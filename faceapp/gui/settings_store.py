@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -258,10 +259,16 @@ class SettingsStore:
         return value if isinstance(value, QByteArray) else None
 
     def window_size(self) -> tuple[int, int] | None:
-        """The window's size when it was saved, in the screen's logical pixels (None if unknown)."""
-        value = self._settings.value("window/size")
+        """The window's size when it was saved, in the screen's logical pixels (None if unknown, or
+        saved with another geometry than the one stored now: an earlier faceapp, which does not
+        write the size, saved the window since; upgrade QA: its position came back with the size
+        of before)."""
+        size, _, saved_with = str(self._settings.value("window/size") or "").partition(" ")
+        geometry = self.geometry()
+        if saved_with and (geometry is None or saved_with != _digest(geometry)):
+            return None
         try:
-            width, height = (int(v) for v in str(value).split("x"))
+            width, height = (int(v) for v in size.split("x"))
         except (TypeError, ValueError):
             return None
         return (width, height) if width > 0 and height > 0 else None
@@ -275,8 +282,8 @@ class SettingsStore:
                     splitter: QByteArray | None = None) -> None:
         self._settings.setValue("window/geometry", geometry)
         self._settings.setValue("window/state", state)
-        if size is not None:
-            self._settings.setValue("window/size", f"{size[0]}x{size[1]}")
+        if size is not None:  # (with the geometry it goes with: window_size)
+            self._settings.setValue("window/size", f"{size[0]}x{size[1]} {_digest(geometry)}")
         if splitter is not None:  # (a QMainWindow's state does not hold its splitters': settings QA)
             self._settings.setValue("window/splitter", splitter)
         self._settings.sync()
@@ -335,3 +342,8 @@ class SettingsStore:
         self._settings.setValue("recent/files", [str(p) for p in recent])
         self._settings.sync()
         return recent
+
+
+def _digest(geometry: QByteArray) -> str:
+    """A short digest of a saved window geometry, to tell the one a saved size goes with."""
+    return f"{zlib.crc32(bytes(geometry)):08x}"
