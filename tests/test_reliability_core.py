@@ -113,6 +113,20 @@ def test_a_temporary_name_does_not_spell_out_the_computers_name(tmp_path):
     assert re.fullmatch(r"[0-9a-f]{12}", tag) and tag == host_tag()  # the same machine, the same tag
 
 
+def test_a_killed_run_of_an_earlier_faceapp_on_this_machine_is_swept_at_once(tmp_path):
+    """Upgrade QA: before 2026-12-06 faceapp named the machine itself in temporary names; a killed
+    run's leftover of such a version waited an hour, taken for another machine's."""
+    import socket
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    earlier_name = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+    leftover = tmp_path / f".photo_restored.{earlier_name}.{int(dead.stdout)}.abcd_123.part"
+    running = tmp_path / f".photo_restored.{earlier_name}.{os.getpid()}.abcd_123.part"
+    for path in (leftover, running):
+        path.write_bytes(b"half a file")
+    assert sweep_stale(tmp_path, ".part") == [leftover] and running.exists()
+
+
 def test_temporary_files_whose_process_cannot_be_checked_are_swept_only_when_old(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(dead.stdout)

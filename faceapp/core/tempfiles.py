@@ -35,6 +35,12 @@ def host_tag() -> str:
     return hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
+def _earlier_host_tag() -> str:
+    """This machine as faceapp named it in temporary names before 2026-12-06: its name itself,
+    other characters than letters, digits and hyphens made hyphens, cut to 32."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
+
+
 def temp_prefix(name: str, pid: int | None = None) -> str:
     """The start of a temporary name for ``name`` written by process ``pid`` (default: this one) here."""
     return f".{name[:_NAME_CHARS]}.{host_tag()}.{os.getpid() if pid is None else pid}."
@@ -70,13 +76,16 @@ def create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
 def sweep_stale(folder: Path, suffix: str, *, now: float | None = None) -> list[Path]:
     """Remove the temporary files (ending in ``suffix``) of processes that have ended; return them.
 
-    This machine's files go as soon as their process has ended; any other (another machine's, or
+    This machine's files (as this faceapp names it, or as an earlier one did) go as soon as their
+    process has ended; any other (another machine's, or
     one named without a machine) only once unmodified for :data:`STALE_AGE` seconds. Unreadable
     folders and files that cannot be removed are skipped silently: sweeping is a courtesy, never a
     reason for the job at hand to fail.
     """
     owner = re.compile(r"^\..*?\.(?:([A-Za-z0-9-]+)\.)?(\d+)\.[a-z0-9_]{8}" + re.escape(suffix) + "$")
-    here, now = host_tag(), time.time() if now is None else now
+    # (a killed run of an earlier faceapp named this machine otherwise: upgrade QA, its leftovers
+    # waited an hour)
+    here, now = {host_tag(), _earlier_host_tag()}, time.time() if now is None else now
     removed = []
     try:
         names = os.listdir(folder)
@@ -88,7 +97,7 @@ def sweep_stale(folder: Path, suffix: str, *, now: float | None = None) -> list[
             continue
         path = Path(folder) / name
         host, pid = match.group(1), int(match.group(2))
-        if host == here:
+        if host in here:
             if process_exists(pid):
                 continue
         elif not _older_than(path, now - STALE_AGE):
