@@ -676,15 +676,20 @@ def _without_masks(inputs: list[tuple[Path, Path]], option: Path | None) -> list
 def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
     """``inputs`` with each file once (a photo named twice, or named and inside a folder named, is
     restored once), saying so."""
-    seen: set[object] = set()
-    kept = []
+    first: dict[object, Path] = {}
+    kept, again = [], []
     for path, relative in inputs:
         key = file_key(path)  # (a link loop: reading it says what it is)
-        if key not in seen:
-            seen.add(key)
+        if key not in first:
+            first[key] = path
             kept.append((path, relative))
-    if len(kept) < len(inputs):
-        say_note(f"{len(inputs) - len(kept)} input(s) named more than once are restored once.")
+        else:
+            again.append((path, first[key]))
+    if again:  # (named: a script looking its own spelling up in the JSON finds the first one's: CLI QA)
+        listed_again = "; ".join(f"{path_text(path)} as {path_text(same)}" for path, same in again[:3])
+        more = f"; and {len(again) - 3} more" if len(again) > 3 else ""
+        say_note(f"{len(again)} input(s) named more than once are restored once, listed under their first "
+                 f"name: {listed_again}{more}.")
     return kept
 
 

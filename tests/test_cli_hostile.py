@@ -650,7 +650,9 @@ def test_a_photo_named_twice_is_restored_once_and_a_box_may_start_left_of_the_ph
     code, out, err = _run(capsys, source, tmp_path / "link.jpg", tmp_path / "sub" / ".." / source.name,
                           "--face-box", "-10,-10,140,130", "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0, err
-    assert "2 input(s) named more than once are restored once" in err
+    assert (f"2 input(s) named more than once are restored once, listed under their first name: "
+            f"{tmp_path / 'link.jpg'} as {source}; {tmp_path / 'sub' / '..' / source.name} as {source}.") in err
+    assert [r["input"] for r in json.loads(out)["results"]] == [str(source)]
     assert [p.name for p in (tmp_path / "out").iterdir()] == [f"{source.stem}_restored{source.suffix}"]
 
 
