@@ -281,11 +281,32 @@ def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
     return Face(index=index, box=(x0, y0, x1, y1), landmarks=landmarks.astype(np.float32), score=1.0)
 
 
+#: A box drawn with no face found in it is restored as a face only within this ratio of its sides:
+#: a face's box is about as tall as wide, and a strip drawn by a slip of the mouse (first-hour QA: a
+#: 180×20 drag over a collar) was restored as a squeezed face, a grey smear above it.
+DRAWN_BOX_MOST_RATIO = 3.0
+
+
+def face_from_drawn_box(box: Sequence[float], *, index: int = 0) -> Face:
+    """:func:`face_from_box` for a box a user drew in which no face was found; raises
+    :class:`FaceGeometryError` for one whose sides differ more than :data:`DRAWN_BOX_MOST_RATIO`
+    times (ValueError as :func:`face_from_box` does)."""
+    check_box(box)
+    x0, y0, x1, y1 = (float(v) for v in box)
+    width, height = x1 - x0, y1 - y0
+    if max(width, height) > DRAWN_BOX_MOST_RATIO * min(width, height):
+        raise FaceGeometryError(
+            f"No face was found in the box of {width:.0f}×{height:.0f} pixels, and it is too "
+            f"{'wide' if width > height else 'tall'} to be restored as one: a face's box is about as tall as "
+            "wide, brow to chin and cheek to cheek.")
+    return face_from_box(box, index=index)
+
+
 def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face:
-    """:func:`find_face_in_box`, else (no face found there) :func:`face_from_box`: the user said a
-    face is there, which the detector may not see (a face blurred past its reach)."""
+    """:func:`find_face_in_box`, else (no face found there) :func:`face_from_drawn_box`: the user said
+    a face is there, which the detector may not see (a face blurred past its reach)."""
     found = find_face_in_box(rgb, box, detector, index=index)
-    return found if found is not None else face_from_box(box, index=index)
+    return found if found is not None else face_from_drawn_box(box, index=index)
 
 
 def find_face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face | None:

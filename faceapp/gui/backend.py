@@ -417,17 +417,18 @@ class CoreBackend:
         0.02 s once torch is loaded) looks once in the box's region, 0.01-0.03 s on 2 cores of a
         Xeon (:meth:`~faceapp.core.faces.FaceDetector.detect_once`). Returns the face and whether the
         detector found it; where it found none (or there is no detector), the face a detector's
-        box would hold."""
-        from faceapp.core.faces import face_from_box, find_face_in_box
+        box would hold. Raises :class:`~faceapp.core.errors.FaceGeometryError` for a box with no
+        face found that is far from a face's shape (:func:`~faceapp.core.faces.face_from_drawn_box`)."""
+        from faceapp.core.faces import face_from_drawn_box, find_face_in_box
 
         if self._box_detector is None:
             try:
                 self._box_detector = self.models.another_detector(prefs)
             except (FaceappError, OSError) as error:
                 log.warning("no detector for a face box (%s): placed as a detector's box holds a face", error)
-                return face_from_box(box, index=index), False
+                return face_from_drawn_box(box, index=index), False
         found = find_face_in_box(photo.srgb, box, self._box_detector, index=index)
-        return (found, True) if found is not None else (face_from_box(box, index=index), False)
+        return (found, True) if found is not None else (face_from_drawn_box(box, index=index), False)
 
     @staticmethod
     def default_output_path(path: Path, prefs: Preferences) -> Path:

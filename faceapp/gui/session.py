@@ -40,7 +40,7 @@ from faceapp.core.application import (
     spared_faces,
     spared_message,
 )
-from faceapp.core.errors import ExportError, ImageError, NoFaceFoundError
+from faceapp.core.errors import ExportError, FaceGeometryError, ImageError, NoFaceFoundError
 from faceapp.core.export import (
     LOSSY_FORMATS,
     destination_problem,
@@ -737,7 +737,11 @@ class Session(QObject):
         used = [f.index for f in entry.faces] + list(entry.picks) + list(entry.drawn_ever) \
             + [f.face.index for f in (entry.result.faces if entry.result is not None else ())]
         index = max(used, default=-1) + 1
-        face, found = self.backend.face_in_box(entry.photo, box, index=index, prefs=self.prefs)
+        try:
+            face, found = self.backend.face_in_box(entry.photo, box, index=index, prefs=self.prefs)
+        except FaceGeometryError as error:  # (a strip drawn by a slip of the mouse: not added)
+            self.error.emit(error)
+            return
         listed_already = next((f for f in entry.faces if found and same_place(f, face)), None)
         if listed_already is not None:
             number = listed_already.index + 1
