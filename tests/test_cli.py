@@ -463,7 +463,7 @@ def test_a_fidelity_below_the_models_range_is_noted_once_a_run(tmp_path, testdat
     code, _, err = _run(capsys, *faces, "--aligned", "--fidelity", "0.3", "-o", tmp_path / "a", "--no-progress")
     assert code == 0
     notes = [line for line in err.splitlines() if "below 0.60" in line]
-    assert notes == ["note: Fidelity 0.30 is below 0.60, the lowest at which identity's evaluation found it restores "
+    assert notes == ["note: Fidelity 0.30 is below 0.60, the lowest at which the evaluation of identity found it restores "
                      "well: skin turns blotchy. A higher --fidelity, or none (the model's own, 0.75), keeps to that range."]
     for folder, options in (("b", ["--fidelity", "0.6"]), ("c", [])):  # within the range, or the model's own
         code, _, err = _run(capsys, faces[0], "--aligned", *options, "-o", tmp_path / folder, "--no-progress")

@@ -133,6 +133,10 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
     # said in view too, not only in a tooltip, which the keyboard never shows (QA)
     assert control.caution_label.isVisible() and control.caution_label.text() == control.caution()
     assert "it blurs" in control.caution() and "it blurs" in control.slider.toolTip()
+    from faceapp.core.registry import Registry
+
+    tiny = Registry().get(window.session.prefs.model)  # named as the status bar names it (first-hour QA)
+    assert tiny.title != tiny.name and f"the evaluation of {tiny.title} found" in control.caution()
     # where sharp faces are spared, it says they do not follow (workflow QA: most faces of a photo were
     # kept while the caution read as if every one went to 0.30)
     assert window.session.prefs.spare_sharp_faces and "barely changes are spared" in control.caution_label.text()

@@ -146,8 +146,8 @@ class FidelityRange:
         QA: it read as if every face went to that fidelity, while most were kept as the restorer made them)."""
         if fidelity is None or fidelity >= self.works_down_to - 1e-6:
             return None
-        text = (f"Fidelity {fidelity:.2f} is below {self.works_down_to:.2f}, the lowest at which {model}'s "
-                "evaluation found it restores well")
+        text = (f"Fidelity {fidelity:.2f} is below {self.works_down_to:.2f}, the lowest at which the evaluation of "
+                f"{model} found it restores well")
         text += f": {self.below}." if self.below else "."
         return text + (" Faces the restorer barely changes are spared: they stay nearer its result." if spares else "")
 

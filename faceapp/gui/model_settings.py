@@ -99,7 +99,8 @@ class ModelSettings:
         manifest = self._manifest()
         self._window.fidelity.set_model_default(default)
         self._window.fidelity.set_model_range(
-            manifest.fidelity_range if manifest is not None else None, manifest.name if manifest is not None else "",
+            manifest.fidelity_range if manifest is not None else None,  # (by its title, as the status bar: QA)
+            (manifest.title or manifest.name) if manifest is not None else "",
             spares=manifest is not None and manifest.sharp_faces is not None
             and self._window.session.prefs.spare_sharp_faces)
         self._window.fidelity.set_fidelity(default if chosen is None else chosen)
