@@ -14,13 +14,13 @@ from faceapp.gui.backend import PhotoEntry
 from faceapp.gui.photo_words import READY_TEXT, Album, faces_state, is_busy_state, photo_text
 
 
-def _entry(*, faces=2, off=(), result_fidelity=None, **fields) -> PhotoEntry:
+def _entry(*, faces=2, off=(), result_fidelity=None, face_fidelities=(), **fields) -> PhotoEntry:
     found = [face_from_box((10 + 60 * k, 10, 60 + 60 * k, 60), index=k) for k in range(faces)]
     found = [dataclasses.replace(f, enabled=f.index not in off) for f in found]
     result = None
     if result_fidelity is not None:
         result = SimpleNamespace(settings=SimpleNamespace(sampler=SimpleNamespace(fidelity=result_fidelity)),
-                                 printed=False)
+                                 printed=False, faces=[SimpleNamespace(fidelity=f) for f in face_fidelities])
     return PhotoEntry(path=Path("/photos/wedding.jpg"), photo=SimpleNamespace(), faces=found, result=result, **fields)
 
 
@@ -44,6 +44,19 @@ def test_the_panel_says_when_a_result_was_made_otherwise_than_a_restore_would_ma
     assert both.count("press Restore") == 1 and "fidelity 0.80 and with other settings (seeds)" in both
     entry.error = "out of memory"
     assert photo_text(entry, 0.8, made).endswith("The last run failed: out of memory")
+
+
+def test_the_panel_says_why_another_fidelity_would_not_change_faces_spared_whole():
+    """First-hour QA: every face of a photo spared, the slider moved and Restore pressed again
+    changed nothing, and nothing said why."""
+    made = Preferences()
+    spared = _entry(result_fidelity=0.8, face_fidelities=(1.0, 1.0), restored_with=made.restoration())
+    assert "sharp already, so kept as the restorer made them" in photo_text(spared, 0.5, made)
+    assert "sharp already" not in photo_text(spared, 0.8, made)  # (the slider where it was made: nothing to say)
+    partly = _entry(result_fidelity=0.8, face_fidelities=(1.0, 0.8), restored_with=made.restoration())
+    assert "sharp already" not in photo_text(partly, 0.5, made)  # (one face follows the slider)
+    faithful = _entry(result_fidelity=1.0, face_fidelities=(1.0, 1.0), restored_with=made.restoration())
+    assert "sharp already" not in photo_text(faithful, 0.5, made)  # (made at 1: not spared, asked so)
 
 
 def test_the_filmstrip_counts_the_faces_switched_on_and_tells_busy_states():

@@ -114,6 +114,11 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
             text += f"\nMade at fidelity {made_at:.2f}: press Restore to use {fidelity:.2f}."
         elif changed:
             text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
+        faces = entry.result.faces
+        if other_fidelity and faces and made_at < 1.0 and all((f.fidelity or 0.0) >= 1.0 for f in faces):
+            # (first-hour QA: every face spared, the slider moved and restored again changed nothing, unsaid)
+            text += ("\nIts faces were sharp already, so kept as the restorer made them: a restore at another "
+                     "fidelity keeps them so. Diffuse anyway, in the seed gallery, lets the prior work on one.")
         if entry.outdated:
             text += "\nFaces or damage changed since this result was made: press Restore to apply the changes."
     else:
