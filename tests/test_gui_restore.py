@@ -347,3 +347,20 @@ def test_the_progress_names_each_face_once_and_its_place_in_the_run_only_where_t
     told.clear()
     restore(window, qtbot, path)
     assert any(t.startswith("Face 2 · ") for t in told) and not any(" of 1" in t.split("·")[0] for t in told)
+
+
+def test_a_seed_picked_for_a_face_on_the_before_side_says_how_to_see_it(window, qtbot, photo):
+    """First-hour QA: with the face left of the split's divider, a pick in the gallery changed only
+    the gallery's preview, and seemed to do nothing: the status bar says how to see it."""
+    gui_util.set_sampling(window, seeds=2, steps=2)
+    path = load(window, qtbot, photo)
+    entry = gui_util.restore(window, qtbot, path)
+    window.compare.set_view_mode("split")
+    window.compare.set_split(0.0)  # every face on the after side
+    window.gallery.candidateChosen.emit(0, 1)
+    assert entry.result.faces[0].chosen == 1 and "Before side" not in window.statusBar().currentMessage()
+    window.compare.set_split(1.0)  # every face on the before side
+    window.gallery.candidateChosen.emit(0, 0)
+    assert entry.result.faces[0].chosen == 0
+    assert "lies on the Before side: drag the divider, or press B" in window.statusBar().currentMessage()
+    gui_util.hush(window)

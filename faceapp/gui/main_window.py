@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
@@ -284,8 +284,7 @@ class MainWindow(QMainWindow):
         self.compare.faceClicked.connect(self._face_clicked)
         self.compare.boxDrawn.connect(self._box_drawn)
         self.compare.dragOutRequested.connect(self.exports.drag_out)
-        self.gallery.candidateChosen.connect(
-            lambda face, cand: self.current and s.choose(self.current, face, cand))
+        self.gallery.candidateChosen.connect(self._candidate_chosen)
         self.gallery.faceSelected.connect(lambda _position: self._show_chosen_face())
         self.gallery.moreRequested.connect(lambda face: self.current and s.more(self.current, face))
         self.gallery.diffuseRequested.connect(
@@ -755,6 +754,21 @@ class MainWindow(QMainWindow):
         a dot whose size cannot be judged)."""
         self.damage.set_brush_radius(self.damage.brush_radius() * factor)
         self.statusBar().showMessage(f"Brush: {2 * self.damage.brush_radius():.0f} px across (photo pixels)", 3000)
+
+    def _candidate_chosen(self, position: int, candidate: int) -> None:
+        """A candidate picked in the gallery is used; where the face lies on the "before" side of
+        the photo, the status bar says how to see it (first-hour QA: only the gallery's preview
+        changed, and the pick seemed to do nothing)."""
+        entry = self.session.entries.get(self.current) if self.current else None
+        if entry is None or entry.result is None:
+            return
+        self.session.choose(self.current, position, candidate)
+        _, _, x1, _ = entry.result.faces[position].face.box
+        right = self.compare.image_to_widget(QPointF(float(x1), 0.0)).x()
+        mode = self.compare.view_mode()
+        if mode == "before" or (mode == "split" and right <= self.compare.divider_x()):
+            self.statusBar().showMessage(f"Face {detector_index(entry.result.faces[position], position) + 1} lies on "
+                                         "the Before side: drag the divider, or press B, to see the seed picked.", 6000)
 
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a
