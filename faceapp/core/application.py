@@ -853,7 +853,7 @@ def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matte
         then = record.get("model_weights")
         if weights and isinstance(then, dict) and then and record.get("model") == now.model \
                 and dict(then) != dict(weights):
-            changed.insert(1, f"model {now.model} of another release (other weights), now this one")
+            changed.insert(0, f"model {now.model} of another release (other weights), now this one")
         return changed + _file_changed(result_file, now)
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:  # a record not as faceapp writes it
         log.warning("the settings recorded in %s cannot be compared: %s", result_file, exc)
