@@ -944,6 +944,7 @@ def run_restore(args: argparse.Namespace) -> int:
             bar.update(1)
             current.clear()
     except (KeyboardInterrupt, Cancelled):
+        termination.stop_taken()  # (a second Ctrl-C does not cut what follows short)
         bar.close()
         if current:  # stopped before its first result was written (a record clears it)
             records.append({"input": path_json(current[0]), "status": "stopped"})
@@ -1102,6 +1103,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:  # before a batch started (loading torch, walking folders), or in `models`
+        termination.stop_taken()
         print("Interrupted.", file=sys.stderr)
         if args.command == "restore" and args.json:  # (QA: a script reading stdout got nothing to parse)
             try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 #: The exit code of a command stopped by Ctrl-C, SIGTERM or SIGHUP: 128 + SIGINT, as shells report Ctrl-C.
@@ -29,36 +30,52 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
-#: Whether a stop signal was taken within the outermost :func:`terminate_like_interrupt` block
-#: open, and how many are open: a second stop, while the first is cleaned up, is let pass.
-_stopping = False
+#: Seconds after a stop in which another is let pass while the first one's exception unwinds
+#: (its ``finally`` clauses removing half-written files); past them a stop raises again, unless the
+#: first was caught and is being handled (:func:`stop_taken`): raised within a finaliser (a
+#: ``__del__``), Python prints such an exception and drops it, and the next Ctrl-C must still stop
+#: the command (sceptic QA: two Ctrl-C during a large write were both lost, the batch ran on).
+STOP_GRACE_S = 3.0
+
+#: Within the outermost :func:`terminate_like_interrupt` block open (how many are open): when the
+#: last stop was raised, and whether a stop was caught and is being handled.
+_stopped_at: float | None = None
+_taken = False
 _depth = 0
 
 
 def _stop(signum, _frame) -> None:
-    """The first stop raises (:class:`KeyboardInterrupt` for SIGINT, :class:`Terminated` for the
-    others); later ones, while that one is being cleaned up, do nothing (CLI QA: a second SIGTERM
-    0.05 s after the first killed the process mid-way, exit status -15 instead of 130)."""
-    global _stopping
-    if _stopping:
+    """A stop raises (:class:`KeyboardInterrupt` for SIGINT, :class:`Terminated` for the others),
+    but not while the one before it unwinds or is handled (CLI QA: a second SIGTERM 0.05 s after the
+    first killed the process mid-way, exit status -15 instead of 130)."""
+    global _stopped_at
+    now = time.monotonic()
+    if _taken or (_stopped_at is not None and now - _stopped_at < STOP_GRACE_S):
         return
-    _stopping = True
+    _stopped_at = now
     raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+
+def stop_taken() -> None:
+    """Say that a stop was caught and is being handled (a command saying what it kept, writing its
+    record): later stops within the :func:`terminate_like_interrupt` block are let pass."""
+    global _taken
+    _taken = True
 
 
 @contextlib.contextmanager
 def terminate_like_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` and SIGINT
-    :class:`KeyboardInterrupt`, the first of them only: the stops that follow it within the
-    outermost such block are let pass, so what the first one's handlers clean up is not cut short
-    (main thread only).
+    :class:`KeyboardInterrupt`; a stop that follows another while it unwinds (:data:`STOP_GRACE_S`)
+    or once it is handled (:func:`stop_taken`) is let pass, so what the first one's handlers clean up
+    is not cut short (main thread only).
 
     A signal the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored; SIGINT is taken
     only where it raises KeyboardInterrupt (Python's own handler).
     """
-    global _stopping, _depth
+    global _stopped_at, _taken, _depth
     if _depth == 0:
-        _stopping = False
+        _stopped_at, _taken = None, False
     signums = SIGNALS + ((signal.SIGINT,) if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _stop)
                          else ())
     _depth += 1

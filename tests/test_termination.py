@@ -1,0 +1,73 @@
+"""Stops (Ctrl-C, SIGTERM, SIGHUP) within a command: the first raises, a second while the first is
+cleaned up is let pass, and one dropped on the way does not make the next one pass too."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import time
+
+import pytest
+
+from faceapp.core import termination
+
+
+@pytest.fixture
+def terminal_ctrl_c():
+    """SIGINT raising KeyboardInterrupt, as in a terminal (whatever the test runner set)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # (the stop dropped, as Python does)
+def test_a_stop_dropped_in_a_finaliser_leaves_the_next_one_to_stop_the_command(monkeypatch, terminal_ctrl_c):
+    """Sceptic QA: Ctrl-C raised while Python ran a finaliser (a ``__del__``) is printed and dropped
+    by Python; with every later stop let pass, the command then ran to its end, two Ctrl-C lost."""
+    monkeypatch.setattr(termination, "STOP_GRACE_S", 0.05)
+    dropped = []
+
+    class Finalised:
+        def __del__(self):
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.01)  # (the handler runs here, inside the finaliser)
+            finally:
+                dropped.append(True)
+
+    with pytest.raises(KeyboardInterrupt):
+        with termination.terminate_like_interrupt():
+            Finalised()
+            gc.collect()
+            assert dropped  # the first stop went nowhere
+            time.sleep(0.1)
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again
+            time.sleep(0.5)
+            pytest.fail("the second Ctrl-C did not stop the block")
+
+
+def test_a_stop_while_the_first_unwinds_or_is_handled_is_let_pass(terminal_ctrl_c):
+    cleaned = []
+    with pytest.raises(termination.Terminated):
+        with termination.terminate_like_interrupt():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.5)
+            finally:  # (a half-written file removed)
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+                cleaned.append("unwound")
+    assert cleaned == ["unwound"]
+    with termination.terminate_like_interrupt():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)
+        except termination.Terminated:
+            termination.stop_taken()
+            time.sleep(termination.STOP_GRACE_S + 0.1)  # (a long clean-up, handled)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            cleaned.append("handled")
+    assert cleaned == ["unwound", "handled"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
