@@ -189,6 +189,9 @@ def test_an_eraser_stroke_that_meets_no_mark_is_no_step_to_undo():
     assert len(steps) == 2 and editor.can_redo and not editor.stroke_open
     editor.redo()
     assert editor.mask()[60, 25] and editor.mask()[10, 25]
+    marked = editor.mask()
+    paint(editor, [(0, 99), (199, 30)], radius=2, erase=True)  # a fast drag past the marks, over none
+    assert len(steps) == 2 and (editor.mask() == marked).all()  # (sceptic QA: a mark in its box made it a step)
     paint(editor, [(150, 80), (25, 60)], radius=4, erase=True)  # starts in nothing, ends on a mark
     assert len(steps) == 3 and not editor.mask()[60, 25] and not editor.can_redo
     editor.undo()

@@ -93,6 +93,12 @@ def _any_in(mask: np.ndarray, box: tuple[int, int, int, int]) -> bool:
     return bool(mask[top:bottom, left:right].any())
 
 
+def _marked_in(mask: np.ndarray, box: tuple[int, int, int, int]) -> int:
+    """How many pixels of ``mask`` in ``box`` (x0, y0, x1, y1) are marked."""
+    left, top, right, bottom = box
+    return int(np.count_nonzero(mask[top:bottom, left:right]))
+
+
 def draw_stroke(mask: np.ndarray, stroke: Stroke) -> None:
     """Paint (or erase) ``stroke`` into ``mask`` in place: round caps and joins; a segment between
     points of two radii is as wide as the smaller (the rounded points give it the larger's ends)."""
@@ -166,8 +172,9 @@ class MaskEditor:
         self.end_stroke()
         self._open = _OpenStroke([(float(x), float(y))], float(radius), erase, [float(radius)])
         box = _reach(self._raster, self._open.points, radius)
-        self._open.erased_any = erase and _any_in(self._raster, box)
+        before = _marked_in(self._raster, box) if erase else 0
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
+        self._open.erased_any = erase and _marked_in(self._raster, box) < before
         self._changed(box, marked=not erase and _any_in(self._raster, box))
 
     def extend_stroke(self, x: float, y: float, *, radius: float | None = None) -> None:
@@ -178,10 +185,12 @@ class MaskEditor:
         stroke = self._open
         radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
         box = _reach(self._raster, (stroke.points[-1], (float(x), float(y))), max(stroke.radii[-1], radius))
-        if stroke.erase and not stroke.erased_any:
-            stroke.erased_any = _any_in(self._raster, box)
+        counting = stroke.erase and not stroke.erased_any  # (what it erased, not what lies in its box: QA)
+        before = _marked_in(self._raster, box) if counting else 0
         draw_stroke(self._raster, Stroke((stroke.points[-1], (float(x), float(y))), stroke.radius, stroke.erase,
                                          (stroke.radii[-1], radius)))
+        if counting:
+            stroke.erased_any = _marked_in(self._raster, box) < before
         stroke.points.append((float(x), float(y)))
         stroke.radii.append(radius)
         self._changed(box, marked=not stroke.erase and _any_in(self._raster, box))
