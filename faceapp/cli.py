@@ -613,7 +613,7 @@ class _Restorer:
                      "face keeps the restorer's result (\"kept\") or is sampled at a higher fidelity; the photos' "
                      f"lines say which. {switch}.")
         parts = [(f"face {_face_number(result, s.position)} kept" + (" once its damage was filled" if s.repaired else ""))
-                 if s.fidelity >= 1.0 else f"face {_face_number(result, s.position)} at fidelity {s.fidelity:.2f}"
+                 if s.fidelity >= 1.0 else f"face {_face_number(result, s.position)} sampled at fidelity {s.fidelity:.2f}"
                  for s in spared]
         if same_files:
             parts.append("the seeds' files are the same")

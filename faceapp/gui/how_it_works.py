@@ -51,16 +51,19 @@ more at a high fidelity, to sharpen it.</p>
 
 <h3>Spared faces</h3>
 <p>A face the restorer barely changes is already sharp, and the prior would mostly smear it: it is
-<i>spared</i>, kept as the restorer made it, the same for every seed. <b>Diffuse anyway</b>, in the
-seed gallery, lets the prior work on it; Settings ▸ Sparing off does so for every face.</p>
+<i>spared</i>, kept as the restorer made it (the same for every seed), or, nearly as sharp, given
+less of the prior (sampled at a higher fidelity than the slider's). <b>Diffuse anyway</b>, in the
+seed gallery, lets the prior work on it as the slider says; unticking Settings ▸ Sparing does so for
+every face.</p>
 
 <h3>Scratches and tears</h3>
 <p>Paint over damage with the {named("damage_brush")} ({named("eraser")} takes paint off, as does a
 right drag); Restore fills what is painted.</p>
 
 <h3>Your photos</h3>
-<p>The original file is never changed: {named("save")} writes a new file beside it, keeping its
-metadata, and the window asks before closing with results not saved.</p>
+<p>The original file is never changed: {named("save")} writes a new file beside it (or into the
+output folder set in Settings), keeping its metadata, and the window asks before closing with
+results not saved.</p>
 """
 
 
