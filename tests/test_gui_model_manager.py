@@ -42,6 +42,7 @@ def test_lists_models_with_state_and_licence_and_reports_a_bad_import(qtbot, tmp
     assert rows[name][2] == Registry().status(name).size_text() and rows[name][2].endswith(" MB")
     defaults = [model for model, cells in rows.items() if cells[0].endswith(" · default")]
     assert defaults == [Registry().default().name]  # the one a restore uses unless told otherwise
+    assert dialog.selected_name() == defaults[0]  # selected as it opens (QA: the first row, a 703 MB download)
 
     def buttons(model: str) -> tuple[bool, bool, bool]:
         dialog.table.selectRow(list(rows).index(model))

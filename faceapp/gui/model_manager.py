@@ -196,6 +196,8 @@ class ModelManagerDialog(QDialog):
                 self.table.setItem(row, column, item)
         if selected in self._entries:
             self.table.selectRow(list(self._entries).index(selected))
+        elif default in self._entries:  # (first-hour QA: a 703 MB model not installed was selected, Download offered)
+            self.table.selectRow(list(self._entries).index(default))
         elif entries:
             self.table.selectRow(0)
         self._update_buttons()
