@@ -42,7 +42,7 @@ import numpy as np
 
 from faceapp.core.errors import Cancelled
 from faceapp.core.halftone import is_screen
-from faceapp.core.paste import HOLE_MARGIN_PX, FaceMask
+from faceapp.core.paste import HOLE_MARGIN_PX, FaceMask, crop_per_output
 
 #: σ (photo pixels) of the Gaussian whose difference from the image is the high-pass measured.
 _HIGHPASS_SIGMA = 1.0
@@ -350,8 +350,7 @@ def _undamaged(damage: np.ndarray, mask: FaceMask, scale: int) -> np.ndarray:
     measure a face's grain: beyond the soft edge of the hole's fill, :data:`_FILL_EDGE` pixels of the
     face's crop (3 photo pixels at least; at 3, a filled stain's edge in a small model's crop was
     the face's quietest blocks, and its grain was read as a fifth too weak)."""
-    crop_per_output = math.sqrt(abs(float(np.linalg.det(mask.inverse_map[:, :2])))) or 1.0
-    reach = max(3, math.ceil(_FILL_EDGE / (crop_per_output * scale)))
+    reach = max(3, math.ceil(_FILL_EDGE / ((crop_per_output(mask) or 1.0) * scale)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     return cv2.dilate(damage, kernel) == 0
 

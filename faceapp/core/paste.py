@@ -38,6 +38,7 @@ class FaceMask:
     roi: tuple[int, int, int, int]
     weights: np.ndarray
     inverse_map: np.ndarray  # 2x3 output-ROI → crop, for cv2.warpAffine(..., WARP_INVERSE_MAP)
+    crop_size: int = 0  # the crop's side (0: unknown)
 
     def empty(self) -> bool:
         return self.weights.size == 0
@@ -70,7 +71,7 @@ def face_mask(affine: np.ndarray, crop_size: int, scale: float, out_size: tuple[
     x0, y0, x1, y1 = face_roi(affine, crop_size, scale, out_size)
     inverse_map = output_to_crop(affine, scale, (x0, y0))
     if x1 <= x0 or y1 <= y0:
-        return FaceMask((x0, y0, x1, y1), np.zeros((0, 0), np.float32), inverse_map)
+        return FaceMask((x0, y0, x1, y1), np.zeros((0, 0), np.float32), inverse_map, crop_size)
     ones = np.ones((crop_size, crop_size), dtype=np.float32)
     mask = cv2.warpAffine(
         ones, inverse_map, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
@@ -78,7 +79,7 @@ def face_mask(affine: np.ndarray, crop_size: int, scale: float, out_size: tuple[
     )
     if feather:
         mask = _feather(mask, roi=(x0, y0, x1, y1), out_size=out_size)
-    return FaceMask((x0, y0, x1, y1), np.clip(mask, 0.0, 1.0), inverse_map)
+    return FaceMask((x0, y0, x1, y1), np.clip(mask, 0.0, 1.0), inverse_map, crop_size)
 
 
 #: A feathering blur wider than this many pixels each side is made on a copy reduced to that width,
@@ -126,7 +127,7 @@ def _gaussian_blur(image: np.ndarray, size: int) -> np.ndarray:
 
 
 #: A face this many times smaller than another (in output pixels per crop pixel) whose region it
-#: lies in is pasted over it, not shared with it: the larger face's crop draws the smaller one at a
+#: lies in is pasted over it (outside that face itself: :data:`FACE_CORE`), not shared with it: the larger face's crop draws the smaller one at a
 #: fraction of its own resolution, as the larger one's background (group QA: a face on a poster
 #: behind, a child held up, came out ghosted, half the larger crop's smear averaged in). Between
 #: the first ratio and the second it goes over by degrees (no jump between two faces of nearly
@@ -146,9 +147,31 @@ def _overlap(a: FaceMask, b: FaceMask) -> tuple[slice, slice, slice, slice] | No
             slice(iy0 - by0, iy1 - by0), slice(ix0 - bx0, ix1 - bx0))
 
 
-def _output_scale(mask: FaceMask) -> float:
-    """The face's size on the output: output pixels per pixel of its crop."""
-    return float(abs(np.linalg.det(mask.inverse_map[:, :2].astype(np.float64)))) ** -0.5
+def crop_per_output(mask: FaceMask) -> float:
+    """Pixels of the face's crop per output pixel (the inverse of its size on the output)."""
+    return float(abs(np.linalg.det(mask.inverse_map[:, :2].astype(np.float64)))) ** 0.5
+
+
+#: The part of a crop that is the face itself, where a smaller face does not lie over it: pixels
+#: within this share of the crop's side of its middle (the template puts the face in the middle
+#: half), fading out over the next share (review: a child's crop beside an adult took the adult's
+#: cheek, all its weight there, the child's crop rendering that cheek as its own background).
+FACE_CORE = (0.25, 0.35)
+
+
+def _outside_face_core(mask: FaceMask, where: tuple[slice, slice, slice, slice]) -> np.ndarray | float:
+    """How far each pixel of ``mask``'s ROI in ``where`` (its first two slices) lies outside the face
+    itself (:data:`FACE_CORE`): 0 within it, 1 beyond it; 1 where the crop's side is unknown."""
+    if mask.crop_size <= 0:
+        return 1.0
+    rows, columns = where[0], where[1]
+    ys, xs = np.mgrid[rows.start:rows.stop, columns.start:columns.stop].astype(np.float32)
+    a = mask.inverse_map.astype(np.float32)
+    middle = mask.crop_size / 2.0
+    u, v = a[0, 0] * xs + a[0, 1] * ys + a[0, 2] - middle, a[1, 0] * xs + a[1, 1] * ys + a[1, 2] - middle
+    off = np.maximum(np.abs(u), np.abs(v)) / mask.crop_size
+    inner, outer = FACE_CORE
+    return np.clip((off - inner) / (outer - inner), 0.0, 1.0)
 
 
 def _over(larger: float, smaller: float) -> float:
@@ -161,13 +184,14 @@ def _over(larger: float, smaller: float) -> float:
 
 def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
     """The weights each face is pasted with where faces overlap: a face much smaller than another
-    lies over it (:data:`NESTED_FACE_RATIOS`: the larger one's weight there is scaled by one minus
-    the smaller's, that much), and faces of like sizes share what they overlap: each one's weights
-    divided by the sum of all where that sum exceeds 1.
+    lies over it outside that face itself (:data:`NESTED_FACE_RATIOS`, :data:`FACE_CORE`: the larger
+    one's weight there is scaled by one minus the smaller's, that much), and faces of like sizes, or
+    a smaller one over the larger's face, share what they overlap: each one's weights divided by the
+    sum of all where that sum exceeds 1.
 
     A mask that overlaps no other is returned as it is (not copied).
     """
-    scales = [_output_scale(mask) if not mask.empty() else 0.0 for mask in masks]
+    scales = [1.0 / crop_per_output(mask) if not mask.empty() else 0.0 for mask in masks]
     layered: list[np.ndarray] = []
     for i, mask in enumerate(masks):
         weights = mask.weights
@@ -176,7 +200,8 @@ def normalised_weights(masks: Sequence[FaceMask]) -> list[np.ndarray]:
             if over > 0 and (where := _overlap(mask, other)):
                 if weights is mask.weights:
                     weights = weights.copy()
-                weights[where[0], where[1]] *= 1.0 - over * other.weights[where[2], where[3]]
+                over_here = over * _outside_face_core(mask, where)  # (not over the larger face itself)
+                weights[where[0], where[1]] *= 1.0 - over_here * other.weights[where[2], where[3]]
         layered.append(weights)
     result = []
     for i, mask in enumerate(masks):
