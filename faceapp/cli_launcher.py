@@ -40,6 +40,7 @@ def _run(argv: list[str]) -> int:
 
             return run_command()
     except KeyboardInterrupt:  # (Terminated too: SIGTERM, SIGHUP)
+        ignore_stops()  # (the stop's handlers are put back by now: a second stop would kill what follows, review)
         print("Interrupted.", file=sys.stderr)
         if asks_for_restore_json(argv):  # (QA: a script reading stdout got nothing to parse)
             try:

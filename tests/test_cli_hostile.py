@@ -466,6 +466,34 @@ def test_a_second_stop_while_the_first_is_cleaned_up_changes_nothing(tmp_path, t
     assert not out_dir.exists() or list(out_dir.iterdir()) == []  # no hidden .part file, no result
 
 
+def test_a_second_stop_while_a_stop_during_loading_is_said_changes_nothing(tmp_path):
+    """Review: stopped while the command loaded, its "Interrupted." and the --json record of the
+    inputs not reached were written with the default handlers back: a second SIGTERM then killed it
+    (status 143), no JSON written."""
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import faceapp.cli as cli
+        import faceapp.cli_launcher as launcher
+
+        def loading():
+            os.kill(os.getpid(), signal.SIGTERM)  # stopped while it loads
+            import time
+            time.sleep(1)
+
+        real_print_json = launcher.print_json
+        def print_json_stopped_again(document):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return real_print_json(document)
+
+        cli.main, launcher.print_json = loading, print_json_stopped_again
+        sys.argv = ["faceapp-cli", "restore", {str(tmp_path / "a.jpg")!r}, "--json"]
+        sys.exit(launcher.main())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert json.loads(done.stdout)["results"][0]["status"] == "not_reached"
+
+
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_while_the_command_loads_exits_130_without_a_traceback(signal_name):
     """Archivist QA: Ctrl-C in the first seconds (torch loading) printed a 30-line traceback, and
