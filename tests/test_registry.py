@@ -327,7 +327,8 @@ def test_a_damaged_bundled_default_is_not_replaced_by_another_model_unsaid(manif
         registry.require_installed()
 
 
-def test_a_bundled_file_damaged_inside_is_refused_before_it_is_loaded(manifests_dir, registry_for, configs):
+def test_a_bundled_file_damaged_inside_is_refused_before_it_is_loaded(manifests_dir, registry_for, configs,
+                                                                     monkeypatch):
     """CLI QA: bytes zeroed inside the bundled prior (its size unchanged) restored without a word,
     and the results recorded the checksum it should have had. Before an engine loads, the files that
     came with faceapp are checked against their checksums (once a process)."""
@@ -341,12 +342,19 @@ def test_a_bundled_file_damaged_inside_is_refused_before_it_is_loaded(manifests_
     write_manifest(manifests_dir, data)
     (manifests_dir / PRIOR).write_bytes(b"p" * 100)
     (manifests_dir / RESTORER).write_bytes(b"r" * 100)
+    from faceapp import paths
+
+    monkeypatch.setattr(paths, "bundled_models_dir", lambda: manifests_dir)  # (where the app's models lie)
     registry = registry_for()
     assert registry.check_unverified("bundled") == []  # as shipped: nothing to say
     (manifests_dir / PRIOR).write_bytes(b"p" * 50 + b"\0" * 50)  # damaged inside, the same size
+    os.utime(manifests_dir / PRIOR, ns=(1_000_000_000, 1_000_000_000))  # (another file: another time)
     assert registry.status("bundled").installed  # (by its size)
     with pytest.raises(CorruptModelError, match=r"does not match the checksum of .*came with faceapp is damaged"):
         registry.check_unverified("bundled")
+    elsewhere = manifests_dir.parent / "elsewhere"  # a user's own model, its files beside its manifest:
+    monkeypatch.setattr(paths, "bundled_models_dir", lambda: elsewhere)  # not refused with "reinstall faceapp"
+    assert registry_for().check_unverified("bundled") == []
 
 
 def test_verify_builds_the_manifests_networks_and_reads_every_number(manifests_dir, registry_for, configs, sources,

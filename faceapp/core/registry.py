@@ -566,10 +566,13 @@ class Registry:
         face). The engine calls this before loading; files that pass are recorded, so each is read
         once. Raises as :meth:`verify` does. The files that came with faceapp are checked against
         their checksums too, once a process (CLI QA: bytes zeroed in the bundled prior restored
-        without a word, the results recording the checksum the file should have had)."""
+        without a word, the results recording the checksum the file should have had); a user's model
+        whose files lie beside its own manifest is not (review: "reinstall faceapp" was no advice
+        for it, and its gigabytes would be read at each run)."""
         manifest = self.require_installed(name)
         files = self.status(manifest.name).files
-        for bundled in (f for f in files if f.bundled and f.file.sha256):
+        for bundled in (f for f in files if f.bundled and f.file.sha256
+                        and is_same_file(f.path.parent, paths.bundled_models_dir())):  # (the app's own)
             _check_bundled(manifest, bundled.file, bundled.path)
         return [self._verify_file(manifest, f.file, f.path) for f in files if f.state == UNVERIFIED]
 
