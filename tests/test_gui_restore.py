@@ -12,7 +12,7 @@ import gui_util
 import numpy as np
 import pytest
 from gui_util import StallMeter, hush, load, restore, said, saved, set_sampling, shown_after, wait_composed
-from PySide6.QtCore import QThread
+from PySide6.QtCore import Qt, QThread
 
 from faceapp.core.errors import ExportError
 from faceapp.gui.qimage import qimage_to_rgb
@@ -362,5 +362,10 @@ def test_a_seed_picked_for_a_face_on_the_before_side_says_how_to_see_it(window, 
     window.compare.set_split(1.0)  # every face on the before side
     window.gallery.candidateChosen.emit(0, 0)
     assert entry.result.faces[0].chosen == 0
-    assert "lies on the Before side: drag the divider, or press B" in window.statusBar().currentMessage()
+    assert "lies on the Before side: drag the divider left of it" in window.statusBar().currentMessage()
+    window.compare.set_view_mode("before")
+    window.gallery.candidateChosen.emit(0, 1)
+    assert "press B to see face 1's seed picked" in window.statusBar().currentMessage()
+    qtbot.keyClick(window.compare, Qt.Key.Key_B)  # (what it says to press shows the After side)
+    assert window.compare.view_mode() == "after"
     gui_util.hush(window)

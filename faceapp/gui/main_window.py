@@ -766,9 +766,12 @@ class MainWindow(QMainWindow):
         _, _, x1, _ = entry.result.faces[position].face.box
         right = self.compare.image_to_widget(QPointF(float(x1), 0.0)).x()
         mode = self.compare.view_mode()
-        if mode == "before" or (mode == "split" and right <= self.compare.divider_x()):
-            self.statusBar().showMessage(f"Face {detector_index(entry.result.faces[position], position) + 1} lies on "
-                                         "the Before side: drag the divider, or press B, to see the seed picked.", 6000)
+        number = detector_index(entry.result.faces[position], position) + 1
+        if mode == "before":  # (B goes on from the whole Before to the whole After)
+            self.statusBar().showMessage(f"The Before side is shown: press B to see face {number}'s seed picked.", 6000)
+        elif mode == "split" and right <= self.compare.divider_x():  # (there B would show the whole Before: review)
+            self.statusBar().showMessage(f"Face {number} lies on the Before side: drag the divider left of it to see "
+                                         "the seed picked.", 6000)
 
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a
