@@ -57,6 +57,8 @@ def test_the_panel_says_why_another_fidelity_would_not_change_faces_spared_whole
     assert "sharp already" not in photo_text(partly, 0.5, made)  # (one face follows the slider)
     faithful = _entry(result_fidelity=1.0, face_fidelities=(1.0, 1.0), restored_with=made.restoration())
     assert "sharp already" not in photo_text(faithful, 0.5, made)  # (made at 1: not spared, asked so)
+    unspared = dataclasses.replace(made, spare_sharp_faces=False)  # (review: a restore now diffuses them)
+    assert "sharp already" not in photo_text(spared, 0.5, unspared)
 
 
 def test_the_filmstrip_counts_the_faces_switched_on_and_tells_busy_states():

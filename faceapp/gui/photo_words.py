@@ -115,7 +115,8 @@ def photo_text(entry, fidelity: float | None = None, prefs=None, *, steps_follow
         elif changed:
             text += f"\nMade with other settings ({', '.join(changed)}): press Restore to use these."
         faces = entry.result.faces
-        if other_fidelity and faces and made_at < 1.0 and all((f.fidelity or 0.0) >= 1.0 for f in faces):
+        spares_alike = prefs is not None and prefs.spare_sharp_faces and not {"spare_sharp_faces", "model"} & set(names)
+        if other_fidelity and spares_alike and faces and made_at < 1.0 and all((f.fidelity or 0.0) >= 1.0 for f in faces):
             # (first-hour QA: every face spared, the slider moved and restored again changed nothing, unsaid)
             text += ("\nIts faces were sharp already, so kept as the restorer made them: a restore at another "
                      "fidelity keeps them so. Diffuse anyway, in the seed gallery, lets the prior work on one.")
