@@ -1,10 +1,11 @@
 """How long the window's damage brush holds the event loop on a large photo, per mouse event.
 
-    .venv/bin/python bench/brush_strokes.py [--width 7300] [--height 5470] [--strokes 3] [--moves 60]
+    .venv/bin/python bench/brush_strokes.py [--width 7300] [--height 5470] [--strokes 3] [--moves 60] [--spread]
 
 Shows a grey photo of the given size (40 MP by default) in the compare view with the damage brush
 on (offscreen Qt, no main window), drags ``--strokes`` strokes of ``--moves`` moves each through
-it, then undoes one, and prints how long each press, move (median and longest) and release took
+it (``--spread``: each in another part of the photo, as scratches across a scan; else side by
+side), then undoes one, and prints how long each press, move (median and longest) and release took
 to be handled and redrawn, in ms. Over 100 ms is a stall a user feels.
 """
 
@@ -22,6 +23,7 @@ def main() -> int:
     parser.add_argument("--height", type=int, default=5470)
     parser.add_argument("--strokes", type=int, default=3)
     parser.add_argument("--moves", type=int, default=60)
+    parser.add_argument("--spread", action="store_true", help="strokes across the whole photo")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import numpy as np
@@ -56,9 +58,17 @@ def main() -> int:
         app.processEvents()
         return 1000 * (time.perf_counter() - start)
 
-    print(f"{args.width}x{args.height} photo, view 1200x800, brush radius 20 px")
+    print(f"{args.width}x{args.height} photo, view 1200x800, brush radius 20 px"
+          + (", strokes across the photo" if args.spread else ""))
+    rect = view.image_rect()
     for stroke in range(args.strokes):
-        points = [QPoint(200 + 10 * i, 200 + 100 * stroke + i % 7) for i in range(args.moves + 1)]
+        if args.spread:  # (in widget pixels: from one corner's part of the photo to another's)
+            share = stroke / max(1, args.strokes - 1)
+            left = rect.left() + 20 + (rect.width() - 200) * share
+            top = rect.top() + 20 + (rect.height() - 60) * ((stroke * 3) % args.strokes) / max(1, args.strokes - 1)
+            points = [QPoint(round(left + 2 * i), round(top + i % 5)) for i in range(args.moves + 1)]
+        else:
+            points = [QPoint(200 + 10 * i, 200 + 100 * stroke + i % 7) for i in range(args.moves + 1)]
         press = handled(QEvent.Type.MouseButtonPress, points[0], Qt.MouseButton.LeftButton)
         moves = [handled(QEvent.Type.MouseMove, p, Qt.MouseButton.LeftButton) for p in points[1:]]
         release = handled(QEvent.Type.MouseButtonRelease, points[-1], Qt.MouseButton.NoButton)

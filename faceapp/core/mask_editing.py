@@ -74,6 +74,7 @@ class _OpenStroke:
     erase: bool = False
     radii: list[float] = field(default_factory=list)  # each point's
     erased_any: bool = False  # (an eraser's stroke:) whether it met a marked pixel so far
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)  # where it changed the mask so far
 
 
 def _reach(mask: np.ndarray, points: Sequence[tuple[float, float]], radius: float) -> tuple[int, int, int, int]:
@@ -85,6 +86,19 @@ def _reach(mask: np.ndarray, points: Sequence[tuple[float, float]], radius: floa
     left, top = min(width, max(0, int(min(xs)) - reach)), min(height, max(0, int(min(ys)) - reach))
     right, bottom = max(left, min(width, int(max(xs)) + reach + 2)), max(top, min(height, int(max(ys)) + reach + 2))
     return left, top, right, bottom
+
+
+#: The :attr:`MaskEditor.changed_box` of a change of no pixel (what undo or redo can do).
+UNCHANGED = (0, 0, 0, 0)
+
+
+def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The box holding both boxes (an empty one adds nothing)."""
+    if a[2] <= a[0] or a[3] <= a[1]:
+        return b
+    if b[2] <= b[0] or b[3] <= b[1]:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 def _any_in(mask: np.ndarray, box: tuple[int, int, int, int]) -> bool:
@@ -135,7 +149,8 @@ class MaskEditor:
         self._raster = self._start()
         self._empty: bool | None = None  # (is_empty, once looked; None: look again)
         #: the box (x0, y0, x1, y1, photo pixels) outside which the last change left the mask as it
-        #: was, for listeners that redraw only that (None: anywhere, e.g. an undo)
+        #: was, for listeners that redraw only that (None: anywhere, e.g. an undo; :data:`UNCHANGED`:
+        #: no pixel, only what undo and redo can do)
         self.changed_box: tuple[int, int, int, int] | None = None
         self._listeners: list[Callable[[], None]] = []
         #: called with each step added to the history (a stroke ended, a clear, a mask loaded)
@@ -172,6 +187,7 @@ class MaskEditor:
         self.end_stroke()
         self._open = _OpenStroke([(float(x), float(y))], float(radius), erase, [float(radius)])
         box = _reach(self._raster, self._open.points, radius)
+        self._open.box = box
         before = _marked_in(self._raster, box) if erase else 0
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
         self._open.erased_any = erase and _marked_in(self._raster, box) < before
@@ -185,6 +201,7 @@ class MaskEditor:
         stroke = self._open
         radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
         box = _reach(self._raster, (stroke.points[-1], (float(x), float(y))), max(stroke.radii[-1], radius))
+        stroke.box = _union(stroke.box, box)
         counting = stroke.erase and not stroke.erased_any  # (what it erased, not what lies in its box: QA)
         before = _marked_in(self._raster, box) if counting else 0
         draw_stroke(self._raster, Stroke((stroke.points[-1], (float(x), float(y))), stroke.radius, stroke.erase,
@@ -213,13 +230,13 @@ class MaskEditor:
             return
         if self._open.erase and not self._open.erased_any:
             self._open = None
-            self._changed()
+            self._changed(UNCHANGED)
             return
         opened = self._open  # (one radius throughout: none listed, as a mouse's stroke)
         radii = tuple(opened.radii) if len(set(opened.radii)) > 1 else ()
         stroke = Stroke(tuple(opened.points), opened.radius, opened.erase, radii)
         self._open = None
-        self._push(stroke)
+        self._push(stroke, opened.box)
 
     def clear(self) -> None:
         """Clear the whole mask (undoable)."""
@@ -237,18 +254,19 @@ class MaskEditor:
         np.maximum(self._raster, marked, out=self._raster)
         self._push(Loaded(digest, marked))
 
-    def _push(self, action: Stroke | Clear | Loaded) -> None:
+    def _push(self, action: Stroke | Clear | Loaded, box: tuple[int, int, int, int] | None = None) -> None:
+        """Add ``action`` to the history; ``box``: where alone it changed the mask, if known."""
         self._done.append(action)
         self._undone.clear()
         if self.on_step is not None:
             self.on_step(action)
-        self._changed()
+        self._changed(box)
 
     def forget_redo(self) -> None:
         """Forget what undo took back: it cannot be done again (another edit of the photo was made)."""
         if self._undone:
             self._undone.clear()
-            self._changed()
+            self._changed(UNCHANGED)
 
     # ---- history ---------------------------------------------------------------------------
     @property

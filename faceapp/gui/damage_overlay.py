@@ -17,8 +17,6 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
-import cv2
-import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -36,7 +34,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, MaskEditor
+from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, UNCHANGED, MaskEditor
+from faceapp.core.mask_outline import Contour, retrace, trace
 from faceapp.gui.compare_view import CompareView
 from faceapp.gui.qimage import mask_to_qimage, put_mask_region
 
@@ -51,16 +50,12 @@ PEN_LIGHTEST = 0.25
 _ARROWS = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
-def mask_outline(mask: np.ndarray) -> QPainterPath:
-    """The edges of a mask's painted areas (and of the holes in them) as a path in photo pixels.
-    Traced in the box around what is marked (a 40 MP photo's whole mask took a fifth of a second
-    at each stroke's end: UI-stall QA)."""
-    left, top, width, height = cv2.boundingRect(mask)  # (of the non-zero pixels)
-    marked = np.ascontiguousarray(mask[top : top + height, left : left + width])
-    contours, _ = cv2.findContours(marked, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE) if marked.size else ((), None)
+def outline_path(contours: list[Contour]) -> QPainterPath:
+    """The edges of a mask's painted areas (and of the holes in them), :func:`~faceapp.core.mask_outline.trace`d,
+    as a path in photo pixels."""
     path = QPainterPath()
     for contour in contours:
-        points = contour.reshape(-1, 2) + (left + 0.5, top + 0.5)  # (pixel centres)
+        points = contour.points
         path.moveTo(float(points[0, 0]), float(points[0, 1]))
         for x, y in points[1:]:
             path.lineTo(float(x), float(y))
@@ -106,6 +101,8 @@ class DamageOverlay(QWidget):
         self._key_point: QPointF | None = None  # the brush placed from the keyboard (photo pixels)
         self._painting = False
         self._outline: QPainterPath | None = None  # the painted areas' edges, in photo pixels
+        self._contours: list[Contour] | None = None  # ...as traced (faceapp.core.mask_outline)
+        self._contours_of: MaskEditor | None = None  # the editor whose mask they are of
         self._outline_drawn: tuple[QPainterPath, tuple, QPixmap] | None = None  # (that outline, where, drawn)
         self._key_stroke = False  # a stroke painted with Shift and the arrows, open until Shift is let go
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
@@ -144,10 +141,24 @@ class DamageOverlay(QWidget):
         else:
             self._image, self._image_of = mask_to_qimage(editor.view(), MASK_COLOUR), editor
         if not self._painting:  # (traced once a stroke ends, not at each move of a drag)
-            self._outline = mask_outline(editor.view()) if painted else None
+            self._trace_outline(editor if painted else None, box)
         self.update()
         if not self._painting:
             self.maskChanged.emit()
+
+    def _trace_outline(self, editor: MaskEditor | None, box: tuple[int, int, int, int] | None) -> None:
+        """The painted areas' edges after a change within ``box`` (None: anywhere): only those
+        reaching into it traced again (:func:`faceapp.core.mask_outline.retrace`)."""
+        if editor is None:
+            self._contours = self._contours_of = self._outline = None
+            return
+        if box == UNCHANGED and self._contours_of is editor:
+            return
+        if box is not None and self._contours is not None and self._contours_of is editor:
+            self._contours = retrace(editor.view(), self._contours, box)
+        else:
+            self._contours, self._contours_of = trace(editor.view()), editor
+        self._outline = outline_path(self._contours)
 
     # ---- brush -------------------------------------------------------------------------------
     def set_brush(self, enabled: bool) -> None:
