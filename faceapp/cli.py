@@ -59,6 +59,7 @@ from faceapp.core.faces import (
     FaceDetector,
     download_detector_weights,
     face_from_box,
+    face_from_drawn_box,
     face_in_box,
     face_from_landmarks,
 )
@@ -239,7 +240,9 @@ class _Restorer:
                 self._cautioned_boxes = True
                 say_note(f"the face detector is unavailable ({error}); faces given with --face-box are "
                          "placed where a detector's box holds a face (brow to chin, cheek to cheek).")
-            return self.given_faces
+            size = (photo.width, photo.height)  # (each checked as a drawn box with no face found is: review)
+            return [face_from_drawn_box(face.box, index=face.index, photo_size=size)
+                    for face in self.given_faces[:boxes]] + self.given_faces[boxes:]
         return [face_in_box(photo.srgb, face.box, detector, index=face.index) for face in self.given_faces[:boxes]] \
             + self.given_faces[boxes:]
 

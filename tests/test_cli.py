@@ -550,6 +550,9 @@ def test_a_face_box_drawn_loosely_or_without_a_detector_still_restores_the_face(
     code, _, err = _run(capsys, photo, "--face-box", "70,40,140,130", "--detector", "retinaface_resnet50",
                         "--detector-dir", empty, "-o", tmp_path / "boxed", "--no-progress")
     assert code == 0 and "note: the face detector is unavailable" in err and "placed where a detector's box" in err
+    code, _, err = _run(capsys, photo, "--face-box", "70,40,140,60", "--detector", "retinaface_resnet50",
+                        "--detector-dir", empty, "-o", tmp_path / "strip", "--no-progress")
+    assert code == 1 and "too wide to be restored as one" in err  # (a strip, as where a detector looks: review)
 
 
 def _album(tmp_path, testdata_dir, *names: str) -> Path:

@@ -73,8 +73,10 @@ def test_a_box_drawn_loosely_around_a_face_gives_the_face_the_detector_sees(wind
     assert said.args[0] == "No face found in the box: face 2 is restored as drawn (its number switches it off)."
     assert len(entry.faces) == 2
     with qtbot.waitSignal(window.session.error) as refused:  # a strip drawn by a slip of the mouse: not a face
-        window.session.add_face_box(path, (1.0, 1.0, 181.0, 21.0))  # (first-hour QA: restored as a smear)
+        window.session.add_face_box(path, (11.0, 11.0, 191.0, 31.0))  # (first-hour QA: restored as a smear)
     assert "too wide to be restored as one" in str(refused.args[0]) and len(entry.faces) == 2
+    window.session.add_face_box(path, (0.0, 11.0, 30.0, 111.0))  # a square round a face cut by the photo's
+    assert len(entry.faces) == 3  # edge, clipped to the photo, is a face's box all the same (review)
 
 
 def test_restore_runs_on_the_worker_thread_and_the_ui_keeps_responding(window, qtbot, photo):

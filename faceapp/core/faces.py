@@ -287,14 +287,18 @@ def face_from_box(box: Sequence[float], *, index: int = 0) -> Face:
 DRAWN_BOX_MOST_RATIO = 3.0
 
 
-def face_from_drawn_box(box: Sequence[float], *, index: int = 0) -> Face:
+def face_from_drawn_box(box: Sequence[float], *, index: int = 0,
+                        photo_size: tuple[int, int] | None = None) -> Face:
     """:func:`face_from_box` for a box a user drew in which no face was found; raises
     :class:`FaceGeometryError` for one whose sides differ more than :data:`DRAWN_BOX_MOST_RATIO`
-    times (ValueError as :func:`face_from_box` does)."""
+    times, unless it reaches the edge of the photo of ``photo_size`` (width, height), which may have
+    cut it (review: a square drawn round a face at the photo's edge, clipped to the photo, was
+    refused as too tall). ValueError as :func:`face_from_box` raises."""
     check_box(box)
     x0, y0, x1, y1 = (float(v) for v in box)
     width, height = x1 - x0, y1 - y0
-    if max(width, height) > DRAWN_BOX_MOST_RATIO * min(width, height):
+    at_edge = photo_size is not None and (min(x0, y0) <= 1.0 or x1 >= photo_size[0] - 1 or y1 >= photo_size[1] - 1)
+    if not at_edge and max(width, height) > DRAWN_BOX_MOST_RATIO * min(width, height):
         raise FaceGeometryError(
             f"No face was found in the box of {width:.0f}×{height:.0f} pixels, and it is too "
             f"{'wide' if width > height else 'tall'} to be restored as one: a face's box is about as tall as "
@@ -306,7 +310,8 @@ def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *
     """:func:`find_face_in_box`, else (no face found there) :func:`face_from_drawn_box`: the user said
     a face is there, which the detector may not see (a face blurred past its reach)."""
     found = find_face_in_box(rgb, box, detector, index=index)
-    return found if found is not None else face_from_drawn_box(box, index=index)
+    height, width = rgb.shape[:2]
+    return found if found is not None else face_from_drawn_box(box, index=index, photo_size=(width, height))
 
 
 def find_face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face | None:

@@ -426,9 +426,10 @@ class CoreBackend:
                 self._box_detector = self.models.another_detector(prefs)
             except (FaceappError, OSError) as error:
                 log.warning("no detector for a face box (%s): placed as a detector's box holds a face", error)
-                return face_from_drawn_box(box, index=index), False
+                return face_from_drawn_box(box, index=index, photo_size=(photo.width, photo.height)), False
         found = find_face_in_box(photo.srgb, box, self._box_detector, index=index)
-        return (found, True) if found is not None else (face_from_drawn_box(box, index=index), False)
+        return (found, True) if found is not None else (
+            face_from_drawn_box(box, index=index, photo_size=(photo.width, photo.height)), False)
 
     @staticmethod
     def default_output_path(path: Path, prefs: Preferences) -> Path:
