@@ -207,7 +207,8 @@ def iter_detect_faces(photo: Photo, detector: Any, prefs: Preferences, *,
         # with the faces found as it lies that set upright did not find (one standing among faces
         # lying: review)
         found += [face for face in detected if not any(same_place(face, other) for other in found)]
-        if _sure_and_all(found) > _sure_and_all(detected):  # (more faces it is sure of, else more faces)
+        if _sure_and_all(found)[0] > _sure_and_all(detected)[0]:  # (more faces it is sure of: one more unsure
+            # face, maybe none at all, found so turned, is no reason to take the turn: review)
             detected = reading_order(found)
         else:
             turn = 0

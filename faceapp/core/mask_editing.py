@@ -101,12 +101,6 @@ def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
-def _any_in(mask: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-    """Whether any pixel of ``mask`` in ``box`` (x0, y0, x1, y1) is marked."""
-    left, top, right, bottom = box
-    return bool(mask[top:bottom, left:right].any())
-
-
 def _marked_in(mask: np.ndarray, box: tuple[int, int, int, int]) -> int:
     """How many pixels of ``mask`` in ``box`` (x0, y0, x1, y1) are marked."""
     left, top, right, bottom = box
@@ -191,7 +185,7 @@ class MaskEditor:
         before = _marked_in(self._raster, box) if erase else 0
         draw_stroke(self._raster, Stroke(((float(x), float(y)),), float(radius), erase))
         self._open.erased_any = erase and _marked_in(self._raster, box) < before
-        self._changed(box, marked=not erase and _any_in(self._raster, box))
+        self._changed(box, marked=not erase and _marked_in(self._raster, box) > 0)
 
     def extend_stroke(self, x: float, y: float, *, radius: float | None = None) -> None:
         """Continue the open stroke to (x, y), there with a brush of ``radius`` (a pen pressed harder
@@ -210,7 +204,7 @@ class MaskEditor:
             stroke.erased_any = _marked_in(self._raster, box) < before
         stroke.points.append((float(x), float(y)))
         stroke.radii.append(radius)
-        self._changed(box, marked=not stroke.erase and _any_in(self._raster, box))
+        self._changed(box, marked=not stroke.erase and _marked_in(self._raster, box) > 0)
 
     @property
     def open_stroke_words(self) -> str | None:
