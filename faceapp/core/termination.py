@@ -9,6 +9,7 @@ two raise :class:`Terminated`, a KeyboardInterrupt, in the main thread instead.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -46,19 +47,25 @@ _depth = 0
 
 def _stop(signum, _frame) -> None:
     """A stop raises (:class:`KeyboardInterrupt` for SIGINT, :class:`Terminated` for the others),
-    but not while the one before it unwinds or is handled (CLI QA: a second SIGTERM 0.05 s after the
-    first killed the process mid-way, exit status -15 instead of 130)."""
+    but not while the one before it unwinds (:data:`STOP_GRACE_S`; CLI QA: a second SIGTERM 0.05 s
+    after the first killed the process mid-way, exit status -15 instead of 130). Once a stop is
+    handled (:func:`stop_taken`), one coming later than that ends the process at once, exit status
+    130: what handles the first may hang (a reader of its output that reads nothing; review)."""
     global _stopped_at
     now = time.monotonic()
-    if _taken or (_stopped_at is not None and now - _stopped_at < STOP_GRACE_S):
+    if _stopped_at is not None and now - _stopped_at < STOP_GRACE_S:
         return
+    if _taken:
+        os.write(2, b"Stopped at once.\n")
+        os._exit(EXIT_INTERRUPTED)
     _stopped_at = now
     raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 def stop_taken() -> None:
     """Say that a stop was caught and is being handled (a command saying what it kept, writing its
-    record): later stops within the :func:`terminate_like_interrupt` block are let pass."""
+    record): a later stop within the :func:`terminate_like_interrupt` block, past
+    :data:`STOP_GRACE_S`, ends the process at once."""
     global _taken
     _taken = True
 
@@ -67,8 +74,8 @@ def stop_taken() -> None:
 def terminate_like_interrupt() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` and SIGINT
     :class:`KeyboardInterrupt`; a stop that follows another while it unwinds (:data:`STOP_GRACE_S`)
-    or once it is handled (:func:`stop_taken`) is let pass, so what the first one's handlers clean up
-    is not cut short (main thread only).
+    is let pass, so what the first one's handlers clean up is not cut short, and one after that,
+    once the first is handled (:func:`stop_taken`), ends the process at once (main thread only).
 
     A signal the process was told to ignore (``nohup`` ignores SIGHUP) stays ignored; SIGINT is taken
     only where it raises KeyboardInterrupt (Python's own handler).
