@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -72,6 +73,15 @@ def _ring_pens() -> tuple[QPen, QPen]:
     return pens
 
 
+class _DrawnOutline(NamedTuple):
+    """The painted areas' outline drawn over the widget, kept while neither it nor the photo's place
+    (``where``: the photo's rectangle, the widget's size and its pixel ratio) changes."""
+
+    outline: QPainterPath
+    where: tuple[float, ...]
+    layer: QPixmap
+
+
 def _clamped(radius: float) -> float:
     """A brush radius within what the mask editor takes (photo pixels)."""
     return float(min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, radius)))
@@ -103,7 +113,7 @@ class DamageOverlay(QWidget):
         self._outline: QPainterPath | None = None  # the painted areas' edges, in photo pixels
         self._contours: list[Contour] | None = None  # ...as traced (faceapp.core.mask_outline)
         self._contours_of: MaskEditor | None = None  # the editor whose mask they are of
-        self._outline_drawn: tuple[QPainterPath, tuple, QPixmap] | None = None  # (that outline, where, drawn)
+        self._outline_drawn: _DrawnOutline | None = None
         self._key_stroke = False  # a stroke painted with Shift and the arrows, open until Shift is let go
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setMouseTracking(True)
@@ -343,7 +353,7 @@ class DamageOverlay(QWidget):
         ratio = self.devicePixelRatioF()
         where = (target.x(), target.y(), target.width(), target.height(), self.width(), self.height(), ratio)
         cached = self._outline_drawn
-        if cached is None or cached[0] is not self._outline or cached[1] != where:
+        if cached is None or cached.outline is not self._outline or cached.where != where:
             # drawn once for each outline and zoom: redrawn at every move of a drag, a few strokes'
             # outline took 20-30 ms a move on a 40 MP photo, growing with each stroke (UI-stall QA)
             layer = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
@@ -357,8 +367,8 @@ class DamageOverlay(QWidget):
                 drawing.setPen(pen)
                 drawing.drawPath(self._outline)
             drawing.end()
-            cached = self._outline_drawn = (self._outline, where, layer)
-        painter.drawPixmap(0, 0, cached[2])
+            cached = self._outline_drawn = _DrawnOutline(self._outline, where, layer)
+        painter.drawPixmap(0, 0, cached.layer)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         has_after = self._view.after_image() is not None

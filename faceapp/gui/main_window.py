@@ -706,8 +706,9 @@ class MainWindow(QMainWindow):
             self.say(f"Damage mask {name} added to {path.name}: Undo takes it back." if said is None else sentence(said))
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, FaceappError):  # an error stays in sight over every photo: it names its own
-                exc.path = path  # (retoucher QA: "it must be 491×310 (the photo)" read over a photo of 726×838)
+            if isinstance(exc, FaceappError):  # about this photo (its subject), and named: an error notice
+                exc.path = path  # stays in sight over every photo (retoucher QA: "it must be 491×310 (the
+                # photo)" read over a photo of 726×838)
                 notice = notice_for_error(exc)
                 self.notices.show_notice(dataclasses.replace(notice, text=f"{path.name}: {notice.text}"))
             else:
