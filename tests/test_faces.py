@@ -588,3 +588,22 @@ def test_a_bundled_detector_the_system_will_not_read_is_said_so_not_called_damag
     with pytest.raises(DetectorUnavailableError, match="cannot be read: Permission denied") as info:
         FaceDetector(tmp_path / "empty")
     assert "damaged" not in str(info.value) and faces.BUNDLED_DETECTOR in str(info.value)
+
+
+def test_a_drawn_box_without_a_face_is_judged_by_its_shape_and_where_the_photo_cut_it():
+    """First-hour QA: a 180×20 drag over a collar was restored as a face. A box with no face found
+    more than three times as wide as tall (or as tall as wide) is refused; one cut by the photo's edge
+    is excused as far as that edge can cut it: the top or bottom one makes it short, the left or right
+    one narrow, twice the rule at most (review; sceptic QA: any edge excused any strip)."""
+    from faceapp.core.errors import FaceGeometryError
+    from faceapp.core.faces import face_from_drawn_box
+
+    size = (800, 600)
+    accepted = [(100, 100, 250, 200), (0, 100, 60, 300), (100, 0, 300, 60), (700, 300, 800, 340)]
+    refused = [(100, 100, 280, 120), (100, 580, 280, 600), (0, 100, 700, 120), (100, 0, 120, 500),
+               (0, 0, 800, 10), (-100, 100, 50, 120)]
+    for box in accepted:
+        assert face_from_drawn_box(box, photo_size=size).box == tuple(map(float, box)), box
+    for box in refused:
+        with pytest.raises(FaceGeometryError, match="to be restored as one"):
+            face_from_drawn_box(box, photo_size=size)

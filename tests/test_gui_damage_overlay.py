@@ -100,6 +100,39 @@ def test_what_is_shown_follows_the_mask_through_drags_erasing_and_undo(overlay, 
     shown_matches()
 
 
+@pytest.mark.parametrize("edit", ["undo", "clear", "load"])
+def test_the_outline_follows_an_edit_made_while_a_stroke_is_drawn(overlay, qtbot, edit):
+    """Sceptic QA: an undo, a clear or a mask loaded while a stroke was being drawn (Ctrl+Z mid-drag,
+    a mask read off the UI thread) left the painted areas' outline wrong for good: ghosts of what
+    was undone, a loaded area with no edge."""
+    from faceapp.core.mask_outline import trace
+
+    view = overlay.parentWidget()
+    overlay.set_brush(True)
+    overlay.set_brush_radius(4)
+    editor = overlay.editor()
+    drag(qtbot, overlay, [widget_point(view, 20, 20), widget_point(view, 60, 20)])  # stroke A
+    qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=widget_point(view, 20, 60))  # stroke B…
+    qtbot.mouseMove(overlay, widget_point(view, 50, 60))
+    if edit == "undo":  # (as the window's Undo does: the stroke drawn ends, then is taken back)
+        editor.end_stroke()
+        editor.undo()
+    elif edit == "clear":
+        editor.clear()
+    else:
+        loaded = np.zeros((100, 160), np.uint8)
+        loaded[70:90, 100:150] = 255
+        editor.load(loaded)
+    qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=widget_point(view, 50, 60))
+
+    def edges(contours):
+        return sorted((c.box, tuple(map(tuple, c.points.tolist()))) for c in contours or ())
+
+    assert edges(overlay._contours) == edges(trace(editor.view()) if not editor.is_empty() else [])
+    drag(qtbot, overlay, [widget_point(view, 120, 10), widget_point(view, 150, 10)])  # and after another
+    assert edges(overlay._contours) == edges(trace(editor.view()))
+
+
 def _pen_stroke(widget, points, end, pressures=None, capabilities=None):
     """A pen's stroke as Qt delivers it: tablet press, moves and release of a pen device's ``end``
     (pressed at ``pressures``, one a point: 0.8 throughout by default)."""

@@ -291,14 +291,19 @@ def face_from_drawn_box(box: Sequence[float], *, index: int = 0,
                         photo_size: tuple[int, int] | None = None) -> Face:
     """:func:`face_from_box` for a box a user drew in which no face was found; raises
     :class:`FaceGeometryError` for one whose sides differ more than :data:`DRAWN_BOX_MOST_RATIO`
-    times, unless it reaches the edge of the photo of ``photo_size`` (width, height), which may have
-    cut it (review: a square drawn round a face at the photo's edge, clipped to the photo, was
-    refused as too tall). ValueError as :func:`face_from_box` raises."""
+    times, or twice that where the edge of the photo of ``photo_size`` (width, height) it reaches
+    may have cut it so (review: a square drawn round a face at the photo's edge, clipped to the
+    photo, was refused as too tall). ValueError as :func:`face_from_box` raises."""
     check_box(box)
     x0, y0, x1, y1 = (float(v) for v in box)
     width, height = x1 - x0, y1 - y0
-    at_edge = photo_size is not None and (min(x0, y0) <= 1.0 or x1 >= photo_size[0] - 1 or y1 >= photo_size[1] - 1)
-    if not at_edge and max(width, height) > DRAWN_BOX_MOST_RATIO * min(width, height):
+    # a face cut by the top or bottom edge is cut short, by the left or right edge narrow; only that
+    # much, and no more than twice the rule, is excused (sceptic QA: any edge excused any strip)
+    cut_across = photo_size is not None and (abs(y0) <= 1.0 or abs(y1 - photo_size[1]) <= 1.0)
+    cut_along = photo_size is not None and (abs(x0) <= 1.0 or abs(x1 - photo_size[0]) <= 1.0)
+    most_wide = DRAWN_BOX_MOST_RATIO * (2 if cut_across else 1)
+    most_tall = DRAWN_BOX_MOST_RATIO * (2 if cut_along else 1)
+    if width > most_wide * height or height > most_tall * width:
         raise FaceGeometryError(
             f"No face was found in the box of {width:.0f}×{height:.0f} pixels, and it is too "
             f"{'wide' if width > height else 'tall'} to be restored as one: a face's box is about as tall as "

@@ -92,7 +92,7 @@ def _reach(mask: np.ndarray, points: Sequence[tuple[float, float]], radius: floa
 UNCHANGED = (0, 0, 0, 0)
 
 
-def _union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+def union(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     """The box holding both boxes (an empty one adds nothing)."""
     if a[2] <= a[0] or a[3] <= a[1]:
         return b
@@ -195,7 +195,7 @@ class MaskEditor:
         stroke = self._open
         radius = stroke.radius if radius is None else min(MAX_BRUSH_RADIUS, max(MIN_BRUSH_RADIUS, float(radius)))
         box = _reach(self._raster, (stroke.points[-1], (float(x), float(y))), max(stroke.radii[-1], radius))
-        stroke.box = _union(stroke.box, box)
+        stroke.box = union(stroke.box, box)
         counting = stroke.erase and not stroke.erased_any  # (what it erased, not what lies in its box: QA)
         before = _marked_in(self._raster, box) if counting else 0
         draw_stroke(self._raster, Stroke((stroke.points[-1], (float(x), float(y))), stroke.radius, stroke.erase,

@@ -114,6 +114,8 @@ def stops_deferred() -> Iterator[None]:
     with _handled((signal.SIGINT, *SIGNALS), lambda signum, _frame: came.append(signum)):
         yield
     if came:
+        global _stopped_at
+        _stopped_at = time.monotonic()  # (raised as a stop: the next one is let pass while it unwinds)
         raise KeyboardInterrupt() if came[0] == signal.SIGINT else Terminated(came[0])
 
 

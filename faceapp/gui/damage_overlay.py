@@ -35,7 +35,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
-from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, UNCHANGED, MaskEditor
+from faceapp.core.mask_editing import MAX_BRUSH_RADIUS, MIN_BRUSH_RADIUS, UNCHANGED, MaskEditor, union
 from faceapp.core.mask_outline import Contour, retrace, trace
 from faceapp.gui.compare_view import CompareView
 from faceapp.gui.qimage import mask_to_qimage, put_mask_region
@@ -71,6 +71,16 @@ def _ring_pens() -> tuple[QPen, QPen]:
     for pen in pens:
         pen.setCosmetic(True)
     return pens
+
+
+def _joined(untraced: tuple[int, int, int, int] | None | bool, box: tuple[int, int, int, int] | None
+            ) -> tuple[int, int, int, int] | None:
+    """Where the mask changed, untraced (see ``DamageOverlay._untraced``) and then in ``box``."""
+    if untraced is False:
+        return box
+    if untraced is None or box is None:
+        return None
+    return union(untraced, box)
 
 
 class _DrawnOutline(NamedTuple):
@@ -113,6 +123,9 @@ class DamageOverlay(QWidget):
         self._outline: QPainterPath | None = None  # the painted areas' edges, in photo pixels
         self._contours: list[Contour] | None = None  # ...as traced (faceapp.core.mask_outline)
         self._contours_of: MaskEditor | None = None  # the editor whose mask they are of
+        #: where the mask changed while a stroke was drawn, not traced yet: a box, None (anywhere: an
+        #: undo, a clear or a mask loaded mid-stroke), False (nothing)
+        self._untraced: tuple[int, int, int, int] | None | bool = False
         self._outline_drawn: _DrawnOutline | None = None
         self._key_stroke = False  # a stroke painted with Shift and the arrows, open until Shift is let go
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
@@ -150,8 +163,11 @@ class DamageOverlay(QWidget):
             put_mask_region(self._image, editor.view(), box)  # (a drag's move: only where it painted)
         else:
             self._image, self._image_of = mask_to_qimage(editor.view(), MASK_COLOUR), editor
-        if not self._painting:  # (traced once a stroke ends, not at each move of a drag)
-            self._trace_outline(editor if painted else None, box)
+        if self._painting:  # (traced once a stroke ends, not at each move of a drag)
+            self._untraced = _joined(self._untraced, box)
+        else:
+            self._trace_outline(editor if painted else None, _joined(self._untraced, box))
+            self._untraced = False
         self.update()
         if not self._painting:
             self.maskChanged.emit()
@@ -180,6 +196,7 @@ class DamageOverlay(QWidget):
         if not enabled and self._editor is not None:
             self._painting = False
             self._editor.end_stroke()
+            self._catch_up()
         self._update_mouse_handling()
         self.update()
 
@@ -232,6 +249,7 @@ class DamageOverlay(QWidget):
             self._key_stroke = self._painting = False
             if self._editor is not None:
                 self._editor.end_stroke()
+                self._catch_up()
 
     def _paint_key(self, event: QKeyEvent) -> bool:
         """Painting from the keyboard (see the module's notes); whether ``event`` was one of its keys."""
@@ -339,6 +357,13 @@ class DamageOverlay(QWidget):
         painting, self._painting = self._painting, False  # (so that the stroke's end is announced)
         if painting and self._editor is not None:
             self._editor.end_stroke()
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Trace what changed while a stroke was drawn, where its end said nothing (the stroke was
+        ended mid-drag by an undo, a clear or a mask loaded: sceptic QA, the outline stayed wrong)."""
+        if self._untraced is not False and not self._painting and self._editor is not None:
+            self._mask_changed(self._editor)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._hover = None
