@@ -314,9 +314,17 @@ def face_from_drawn_box(box: Sequence[float], *, index: int = 0,
 def face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face:
     """:func:`find_face_in_box`, else (no face found there) :func:`face_from_drawn_box`: the user said
     a face is there, which the detector may not see (a face blurred past its reach)."""
+    return located_face_in_box(rgb, box, detector, index=index)[0]
+
+
+def located_face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *,
+                        index: int = 0) -> tuple[Face, bool]:
+    """:func:`face_in_box`'s face, and whether the detector found it (False: the box's own)."""
     found = find_face_in_box(rgb, box, detector, index=index)
+    if found is not None:
+        return found, True
     height, width = rgb.shape[:2]
-    return found if found is not None else face_from_drawn_box(box, index=index, photo_size=(width, height))
+    return face_from_drawn_box(box, index=index, photo_size=(width, height)), False
 
 
 def find_face_in_box(rgb: np.ndarray, box: Sequence[float], detector: FaceDetector, *, index: int = 0) -> Face | None:

@@ -419,7 +419,7 @@ class CoreBackend:
         detector found it; where it found none (or there is no detector), the face a detector's
         box would hold. Raises :class:`~faceapp.core.errors.FaceGeometryError` for a box with no
         face found that is far from a face's shape (:func:`~faceapp.core.faces.face_from_drawn_box`)."""
-        from faceapp.core.faces import face_from_drawn_box, find_face_in_box
+        from faceapp.core.faces import face_from_drawn_box, located_face_in_box
 
         if self._box_detector is None:
             try:
@@ -427,9 +427,7 @@ class CoreBackend:
             except (FaceappError, OSError) as error:
                 log.warning("no detector for a face box (%s): placed as a detector's box holds a face", error)
                 return face_from_drawn_box(box, index=index, photo_size=(photo.width, photo.height)), False
-        found = find_face_in_box(photo.srgb, box, self._box_detector, index=index)
-        return (found, True) if found is not None else (
-            face_from_drawn_box(box, index=index, photo_size=(photo.width, photo.height)), False)
+        return located_face_in_box(photo.srgb, box, self._box_detector, index=index)
 
     @staticmethod
     def default_output_path(path: Path, prefs: Preferences) -> Path:
