@@ -10,7 +10,7 @@ import numpy as np
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QStyle
 
-from faceapp.gui.filmstrip import Filmstrip
+from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
 from faceapp.gui.qimage import qimage_to_rgb, rgb_to_thumbnail
 
 
@@ -72,6 +72,10 @@ def test_screen_readers_hear_each_photos_state_as_it_is_painted(qtbot):
     strip.set_state(b, "restoring 40 %")
     assert spoken_items(strip) == [("a.jpg, done", str(a)), ("b.jpg, restoring 40 %", str(b))]
     assert spoken.text(QAccessible.Text.Description) == "2 photos"
+    strip.set_state(a, CHANGED_STATE)  # what a state means is in its tooltip (newcomer QA: "done · changed"
+    assert "Nothing saved has changed" in strip.item(0).toolTip()  # was read as the saved file changed)
+    strip.set_state(a, SAVED_STATE)
+    assert "saved as it is now" in strip.item(0).toolTip()
     strip.set_state(b, "")
     assert spoken_items(strip)[1] == ("b.jpg", str(b))
 
@@ -128,7 +132,7 @@ def test_the_photo_shown_stays_in_sight_when_the_strip_narrows(qtbot):
 def test_every_state_is_readable_on_every_cell(qtbot):
     """QA: the green "done" on the selected cell's blue was 4.3:1, under WCAG AA's 4.5:1; each state's
     colour keeps its hue and is lightened as far as its cell needs."""
-    from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, cell_background, state_colour, state_text_colour
+    from faceapp.gui.filmstrip import cell_background, state_colour, state_text_colour
     from faceapp.gui.look import TEXT_CONTRAST, contrast_ratio
 
     for state in ("done", SAVED_STATE, CHANGED_STATE, "error", "cancelled", "restoring 40 %", "queued", "loading"):
@@ -146,7 +150,7 @@ def test_at_a_large_font_a_cell_shows_a_photos_name_whole(qtbot):
 
     from PySide6.QtGui import QFont
 
-    from faceapp.gui.filmstrip import Filmstrip
+    from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
 
     strip = Filmstrip()
     qtbot.addWidget(strip)

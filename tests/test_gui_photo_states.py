@@ -446,7 +446,7 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
     window.fidelity.slider.setValue(round((1 - other) * 100))  # as a drag or a key moves it (realism to the right)
     assert (f"Made at fidelity {made_at:.2f}: press Restore to use {other:.2f}."
             in window.run_panel.progress_text.text())
-    assert window.filmstrip.state_text(path) == "done · changed"  # (undo QA: the filmstrip still said "done")
+    assert window.filmstrip.state_text(path) == "done · out of date"  # (undo QA: the filmstrip still said "done")
     window.fidelity.slider.setValue(round((1 - made_at) * 100))
     assert "Made at fidelity" not in window.run_panel.progress_text.text()
     assert window.filmstrip.state_text(path) == "done"
@@ -454,7 +454,7 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
     prefs = window.session.prefs
     window.models.apply_preferences(prefs.replace(seeds_per_face=prefs.seeds_per_face + 1, steps=3))
     assert "Made with other settings (steps, seeds): press Restore to use these." in window.run_panel.progress_text.text()
-    assert window.filmstrip.state_text(path) == "done · changed"
+    assert window.filmstrip.state_text(path) == "done · out of date"
     window.fidelity.slider.setValue(round((1 - other) * 100))  # both: one sentence (QA: two "press Restore")
     assert (f"Made at fidelity {made_at:.2f} and with other settings (steps, seeds): press Restore to use "
             f"{other:.2f} and these." in window.run_panel.progress_text.text())

@@ -346,7 +346,7 @@ def test_the_face_shown_stays_shown_when_the_photo_is_restored_again_with_fewer_
     window.gallery.select_face(2)
     assert window.gallery.current_number() == 2  # face 3, as tagged
     window.session.toggle_face(path, 1)  # face 2 off
-    assert window.filmstrip.state_text(path) == "done · changed"  # as the panel says (GUI QA: "done")
+    assert window.filmstrip.state_text(path) == "done · out of date"  # as the panel says (GUI QA: "done")
     restore(window, qtbot, path)
     assert window.gallery.current_number() == 2 and window.gallery.current_face() == 1
     assert window.filmstrip.state_text(path) == "done"

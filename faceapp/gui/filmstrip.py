@@ -55,9 +55,15 @@ _THUMB_BACKGROUND = QColor(26, 26, 29)
 _NAME_COLOUR = QColor(235, 235, 235)
 #: A restored photo whose result, as it is now, has been saved (a plain "done" has not).
 SAVED_STATE = "done · saved"
-#: A restored photo whose faces or damage changed since: a restore would differ (GUI QA: "done" said
-#: otherwise than the panel's "changed since this result was made").
-CHANGED_STATE = "done · changed"
+#: A restored photo whose faces, damage or settings changed since: a restore would differ (GUI QA: "done"
+#: said otherwise than the panel's "changed since this result was made"; newcomer QA: "done · changed"
+#: was read as the saved file having changed).
+CHANGED_STATE = "done · out of date"
+#: What a state means, in the cell's tooltip.
+_STATE_MEANINGS = {"done": "Restored, not saved yet.",
+                   SAVED_STATE: "Restored, and saved as it is now.",
+                   CHANGED_STATE: "Restored, but its faces, damage or the settings changed since: "
+                                  "Restore makes it again as things stand. Nothing saved has changed."}
 _STATE_COLOURS = {"done": QColor(120, 200, 120), SAVED_STATE: QColor(120, 200, 120), "error": QColor(240, 110, 100),
                   "cancelled": QColor(230, 180, 90), CHANGED_STATE: QColor(230, 180, 90)}
 _STATE_BUSY = QColor(110, 180, 250)
@@ -250,8 +256,10 @@ class Filmstrip(QListWidget):
         """What a cell says besides its painting: the tooltip, and the accessible text a screen
         reader reads (the name and the state the cell shows)."""
         shown, name = path_text(path), path_text(path.name)
-        item.setToolTip(f"{shown}\n{state}" if state else shown)
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{name}, {state}" if state else name)
+        meaning = _STATE_MEANINGS.get(state)
+        told = f"{state}: {meaning}" if meaning else state
+        item.setToolTip(f"{shown}\n{told}" if state else shown)
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{name}, {state}" if state else name)  # (short, as read in a list)
 
     def _describe(self) -> None:
         """The strip's accessible description: how many photos it holds, or the hint painted when empty."""
