@@ -689,7 +689,9 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
         else:
             again.append((path, first[key]))
     if again:  # (named: a script looking its own spelling up in the JSON finds the first one's: CLI QA)
-        listed_again = "; ".join(f"{path_text(path)} as {path_text(same)}" for path, same in again[:3])
+        listed_again = "; ".join(f"{path_text(path)} as {path_text(same)}" if path_text(path) != path_text(same)
+                                 else f"{path_text(path)} again"  # (QA: ./a.jpg, read as a.jpg, was "a.jpg as a.jpg")
+                                 for path, same in again[:3])
         more = f"; and {len(again) - 3} more" if len(again) > 3 else ""
         say_note(f"{len(again)} input(s) named more than once are restored once, listed under their first "
                  f"name: {listed_again}{more}.")
