@@ -394,6 +394,21 @@ def test_a_mask_saved_beside_a_photo_is_offered_when_the_photo_opens(window, qtb
     assert not [n for n in window.notices.notices() if n.action == "load_mask"]  # taken: not offered again
 
 
+def test_the_mask_beside_a_photo_is_looked_for_off_the_ui_thread(window, qtbot, photo, monkeypatch):
+    """Review: looked for on the UI thread as the photo opened; telling a mask from a photo's twin
+    reads both images (a 40 MP twin: a stalled window)."""
+    import threading
+
+    from faceapp.core import mask_files
+
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(photo.with_name(f"{photo.stem}_mask.png"))
+    threads, real = [], mask_files.match_mask
+    monkeypatch.setattr(mask_files, "match_mask", lambda *a, **k: threads.append(threading.current_thread()) or real(*a, **k))
+    path = load(window, qtbot, photo)
+    assert [n.subject for n in window.notices.notices() if n.action == "load_mask"] == [path]  # offered,
+    assert threads and threading.main_thread() not in threads  # and looked for on a worker
+
+
 def test_a_mask_beside_a_photo_is_offered_as_the_cli_would_find_it_in_another_image_type(window, qtbot, photo):
     """Review: only photo_mask.png was offered: a photo_mask.JPG made in another editor, which
     faceapp-cli restore --mask uses, was not."""

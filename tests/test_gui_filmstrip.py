@@ -150,8 +150,6 @@ def test_at_a_large_font_a_cell_shows_a_photos_name_whole(qtbot):
 
     from PySide6.QtGui import QFont
 
-    from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
-
     strip = Filmstrip()
     qtbot.addWidget(strip)
     strip.add_photo(Path("/photos/cf_03.jpg"))

@@ -521,7 +521,7 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
     from faceapp.core.errors import DetectorUnavailableError
     from faceapp.core.faces import face_from_box
     from faceapp.core.photo_io import Photo
-    from faceapp.gui.backend import CoreBackend, PhotoRead
+    from faceapp.gui.backend import CoreBackend, LoadedPhoto, PhotoRead
     from faceapp.gui.main_window import MainWindow
 
     class SlowDetection(CoreBackend):
@@ -535,7 +535,7 @@ def test_a_photo_is_shown_while_its_faces_are_still_being_found(qtbot, tmp_path)
                 self.gate.wait(20)
                 if self.fail:
                     raise DetectorUnavailableError("The face detector weights are missing")
-                return photo, [face_from_box((40, 30, 100, 100))], None, None
+                return LoadedPhoto(photo, [face_from_box((40, 30, 100, 100))])
 
             return job
 

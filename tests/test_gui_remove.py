@@ -12,7 +12,7 @@ import pytest
 
 from faceapp.core.photo_io import Photo
 from faceapp.core.preferences import Preferences
-from faceapp.gui.backend import CoreBackend
+from faceapp.gui.backend import CoreBackend, LoadedPhoto
 from faceapp.gui.session import Session
 
 
@@ -30,7 +30,7 @@ class RecordingBackend(CoreBackend):
                 self.gate.wait(20)
             self.loaded.append(path.name)
             yield "detecting faces"
-            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [], None, None
+            return LoadedPhoto(Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [])
 
         return job
 
@@ -78,7 +78,7 @@ class WorkingBackend(CoreBackend):
         def job(should_cancel):
             yield "detecting faces"
             self.gate.wait(20)
-            return Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [], None, None
+            return LoadedPhoto(Photo.from_array(np.zeros((8, 8, 3), np.uint8)), [])
 
         return job
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from faceapp.core.errors import ExportError, FaceappError, OutOfMemoryError
 from faceapp.core.damage import read_mask
 from faceapp.core.edit_history import EditHistory
 from faceapp.core.export import export_photo, file_stamp, make_output_folder, write_error_message
-from faceapp.core.mask_files import write_mask
+from faceapp.core.mask_files import mask_for, write_mask
 from faceapp.core.preferences import Preferences, unprinted
 from faceapp.gui.heap import freeze_long_lived_objects
 
@@ -57,6 +57,21 @@ class SavedFile:
     result: Any
     options: tuple
     stamp: tuple | None
+
+
+class LoadedPhoto(NamedTuple):
+    """What a photo's load job returns: the photo, its faces, how many were too small ("3 faces
+    smaller than 16 px left out …") or None, that it lies on its side
+    (:func:`~faceapp.core.application.turned_message`) or None, and the damage mask kept beside it
+    (:func:`~faceapp.core.mask_files.mask_for`) or None."""
+
+    photo: Any
+    faces: list[Any]
+    left_out: str | None = None
+    lies: str | None = None
+    #: looked for on the worker: telling a mask from a photo's twin reads both images (review: read on
+    #: the UI thread as the photo opened, a 40 MP twin stalled the window)
+    mask_beside: Path | None = None
 
 
 @dataclass
@@ -96,8 +111,10 @@ class PhotoEntry:
     #: while a gallery choice is being put together: the result the composite shown was made of
     #: (a choice whose composite fails goes back to it)
     shown_choice: Any = None
-    #: whether the damage mask saved beside it was looked for, once it was read (read anew, it is again)
+    #: whether the damage mask saved beside it was offered, once it was read (read anew, it is again)
     mask_looked_for: bool = False
+    #: the damage mask kept beside it as it was read (None: none)
+    mask_beside: Path | None = None
     #: what Edit ▸ Undo takes back and Redo does again (its damage painted, seeds picked, faces
     #: switched, boxes drawn)
     edits: EditHistory = field(default_factory=EditHistory)
@@ -220,13 +237,11 @@ class CoreBackend:
 
     # ---- jobs ------------------------------------------------------------------------------
     def load_job(self, path: Path, prefs: Preferences):
-        """Read a photo and find its faces as ``prefs`` say (minimum size; faces the selection
-        leaves out come switched off); returns ``(photo, faces, left_out, lies)``, ``left_out``
-        saying how many faces were too small ("3 faces smaller than 16 px left out …") or None, and
-        ``lies``, with faces, that the photo lies on its side
-        (:func:`~faceapp.core.application.turned_message`) or None."""
+        """Read a photo, find its faces as ``prefs`` say (minimum size; faces the selection leaves
+        out come switched off) and look for the damage mask kept beside it: a
+        :class:`LoadedPhoto`."""
 
-        def job(should_cancel) -> Generator[str, None, tuple[Any, list[Any], str | None, str | None]]:
+        def job(should_cancel) -> Generator[str, None, LoadedPhoto]:
             from faceapp.core.photo_io import read_photo
 
             photo = read_photo(path)
@@ -235,7 +250,7 @@ class CoreBackend:
                                                              should_cancel=should_cancel)
             left_out = application.too_small_message(found, setting=SMALLEST_FACE_SETTING)
             lies = application.turned_message(found) if found.faces else None  # (said with the faces)
-            return photo, found.faces, left_out, lies
+            return LoadedPhoto(photo, found.faces, left_out, lies, mask_for(path.parent, path))
 
         return job
 

@@ -49,7 +49,7 @@ from faceapp.core.errors import FaceappError
 from faceapp.core.pathtext import path_text
 from faceapp.core.photo_io import check_image_size
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
-from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for, mask_for
+from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
 from faceapp.core.photo_inputs import exists, is_folder, no_photos_text, recent_entries
 from faceapp.core.preferences import PHOTO_SUFFIXES, Preferences
 from faceapp.core.photo_restore import candidates_not_made_again
@@ -672,7 +672,7 @@ class MainWindow(QMainWindow):
         editor = self.damage.editor()
         if editor is None or self.current is None:
             return
-        found = mask_for(self.current.parent, self.current)  # (the mask offered beside it, if any)
+        found = self.session.entries[self.current].mask_beside  # (the mask offered beside it, if any)
         start = str(found if found is not None else self.current.parent)
         patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
         chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
@@ -684,8 +684,9 @@ class MainWindow(QMainWindow):
         --mask`` given the photo's folder would use (``photo_mask.png``, where Save damage mask puts
         it, or another suffix; damage QA: reopened, the photo's saved strokes had to be looked for
         with Load damage mask…; review: ``photo_mask.jpg`` made elsewhere was not offered)."""
-        self.session.entries[path].mask_looked_for = True
-        mask = mask_for(path.parent, path)
+        entry = self.session.entries[path]
+        entry.mask_looked_for = True
+        mask = entry.mask_beside  # (looked for as the photo was read, off the UI thread)
         if mask is not None:  # (a photo's name long enough: its mask's name is too long to look at, review)
             self._masks_offered[path] = mask  # (Load it loads the file named, whatever is beside it then)
             self.notices.show_notice(Notice(f"{mask.name} beside {path.name} looks like its damage mask.", "info",

@@ -69,6 +69,7 @@ from faceapp.gui.backend import (
     CoreBackend,
     ExportSnapshot,
     ExportStep,
+    LoadedPhoto,
     PhotoEntry,
     RestoreOutcome,
     SavedFile,
@@ -369,13 +370,12 @@ class Session(QObject):
             if entry is not None and entry.photo is None and not self.opening(key):
                 self.open_paths([key], restore=False)
 
-    def _loaded(self, path: Path, value: tuple[tuple[Any, list[Any], str | None, str | None], Rendered],
-                restore: bool) -> None:
+    def _loaded(self, path: Path, value: tuple[LoadedPhoto, Rendered], restore: bool) -> None:
         entry = self.entries.get(path)
         if entry is None or path in self._removing:  # (being removed: it starts nothing, says nothing)
             return
         self._read.pop(path, None)
-        (entry.photo, entry.faces, left_out, entry.lies), self.before[path] = value
+        (entry.photo, entry.faces, left_out, entry.lies, entry.mask_beside), self.before[path] = value
         self._keep_or_free_full_size(path)
         entry.state = faces_state(entry.faces)
         entry.restore_when_loaded, restore = False, restore or entry.restore_when_loaded
