@@ -292,7 +292,7 @@ class MaskEditor:
         self.end_stroke()
         if self._done:
             self._undone.append(self._done.pop())
-            self._replay()
+            self._replay(self._undone[-1])
 
     def redo(self) -> None:
         """Do again what undo took back last (a stroke being drawn ends first: it is kept whole,
@@ -300,9 +300,12 @@ class MaskEditor:
         self.end_stroke()
         if self._undone:
             self._done.append(self._undone.pop())
-            self._replay()
+            self._replay(self._done[-1])
 
-    def _replay(self) -> None:
+    def _replay(self, step: Stroke | Clear | Loaded) -> None:
+        """Paint the mask again from its history, ``step`` having been taken back or done again:
+        listeners are told the box a stroke's step reaches, outside which nothing changed (a
+        40 MP mask redrawn and traced whole held the window 75 ms at each undo)."""
         raster = self._start()
         for action in self._done:
             if isinstance(action, Clear):
@@ -312,7 +315,7 @@ class MaskEditor:
             else:
                 draw_stroke(raster, action)
         self._raster = raster
-        self._changed()
+        self._changed(_reach(raster, step.points, max(step.radii or (step.radius,))) if isinstance(step, Stroke) else None)
 
     # ---- the result ------------------------------------------------------------------------
     def mask(self) -> np.ndarray:
