@@ -33,7 +33,7 @@ from typing import Any
 
 from faceapp.cli_json import JsonNotWritten, print_json, restore_document, unreached_document
 from faceapp.cli_notes import notes_are_silenced, notes_kept_back, notes_silenced, say, say_kept, say_note
-from faceapp.cli_parser import build_parser, mistyped_command, normalise_argv, preferences_from, unused_format_options
+from faceapp.cli_parser import build_parser, command_mistake, normalise_argv, preferences_from, unused_format_options
 from faceapp.cli_stderr import tolerant_stderr
 from faceapp.core import application
 from faceapp.core.damage import mask_warning
@@ -1087,8 +1087,8 @@ def _main(argv: Sequence[str] | None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        if (meant := mistyped_command(given)) is not None:  # (QA: "restor a.jpg" restored a.jpg, then failed)
-            parser.error(f"unknown command {given[0]!r} (did you mean {meant!r}?)")
+        if (mistake := command_mistake(given)) is not None:  # (QA: "restor a.jpg" restored a.jpg, then failed)
+            parser.error(mistake)
         args = parser.parse_args(normalise_argv(given))
     except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 on --help
         return int(exit_.code or 0)

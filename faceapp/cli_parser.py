@@ -38,6 +38,8 @@ from faceapp.core.settings import MAX_POLISH_TIMESTEP, MAX_RESAMPLES, SamplerSet
 
 #: The commands; the first argument that is none of them starts an implied ``restore``.
 COMMANDS = ("restore", "models")
+#: The commands of ``faceapp-cli models`` (:func:`faceapp.cli_models.add_models_parser`).
+MODELS_COMMANDS = ("list", "download", "import", "verify", "delete")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,15 +252,23 @@ def _file_like_an_option(arg: str) -> bool:
     return arg.startswith("-") and not arg.startswith("--") and "." in arg and os.path.lexists(arg)
 
 
-def mistyped_command(argv: Sequence[str]) -> str | None:
-    """The command meant, when the first argument, which is no command, option or file (it would be
-    the first photo of an implied ``restore``), is a command mistyped (``restor``, ``model``)."""
+def command_mistake(argv: Sequence[str]) -> str | None:
+    """What is wrong with the first argument, when it is no command, option or file (it would be the
+    first photo of an implied ``restore``) and reads as a command: one mistyped (``restor``,
+    ``model``), one of ``models`` (``list``), or a word before photos (``detect a.jpg``: QA, it was
+    said missing and the photos after it were restored, beside themselves); None otherwise."""
     first = argv[0] if argv else ""
     if (not first or first in COMMANDS or first.startswith("-") or os.path.lexists(first)
             or os.sep in first or (os.altsep and os.altsep in first) or Path(first).suffix):
         return None  # (a photo missing, restore.jpg or ./restor, is said as one: review)
-    close = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.7)
-    return close[0] if close else None
+    if first in MODELS_COMMANDS:
+        return f"unknown command {first!r} (did you mean 'models {first}'?)"
+    if close := difflib.get_close_matches(first, COMMANDS, n=1, cutoff=0.7):
+        return f"unknown command {first!r} (did you mean {close[0]!r}?)"
+    if len(argv) > 1:  # (alone, it is a photo or folder missing, said as such)
+        return (f"{first!r} is no command ({', '.join(COMMANDS)}) and no file or folder here: nothing was restored "
+                f"(a photo or folder of that name: give its path, ./{first})")
+    return None
 
 
 def preferences_from(args: argparse.Namespace) -> Preferences:

@@ -392,7 +392,17 @@ def test_a_mistyped_command_is_a_usage_error_not_a_photo(tmp_path, testdata_dir,
     for typed, meant in (("restor", "restore"), ("model", "models"), ("modles", "models")):
         code, out, err = _run(capsys, typed, "a.jpg")
         assert code == 2 and f"unknown command {typed!r} (did you mean {meant!r}?)" in err and out == ""
-    for missing in ("restore.jpg", "models.png", "./restor"):  # photos that are not there, said as such (review)
+    from faceapp.cli_parser import MODELS_COMMANDS
+
+    for typed in MODELS_COMMANDS:  # a models command without "models"
+        assert _run(capsys, "models", typed, "--help")[0] == 0  # (one, given with it)
+        code, out, err = _run(capsys, typed, "default")
+        assert code == 2 and f"unknown command {typed!r} (did you mean 'models {typed}'?)" in err and out == ""
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "b.jpg")
+    code, out, err = _run(capsys, "detect", "b.jpg")  # a word no command, before photos (QA: b.jpg restored)
+    assert code == 2 and "'detect' is no command (restore, models) and no file or folder here" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.jpg"]
+    for missing in ("restore.jpg", "models.png", "./restor", "scans"):  # photos that are not there, said as such (review)
         code, _, err = _run(capsys, missing)
         assert code == 1 and "unknown command" not in err and "no such file" in err
     shutil.copy(testdata_dir / "photos" / "cf_04.jpg", tmp_path / "model")
