@@ -56,6 +56,8 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
     "settings": ("Se&ttings…", "settings", "Ctrl+,", "Device, model, steps, seeds, output"),
     "models": ("&Models…", "models", "Ctrl+M", "Download, import and delete models"),
     "gallery": ("Seed &gallery", "gallery", "G", "Show the candidates of the selected face"),
+    "messages": ("&Messages…", "", "Ctrl+Shift+M", "Every message shown since faceapp started, those gone by "
+                 "themselves too"),
     "toggle_compare": ("&Before / after", "compare", "B",
                        "Cycle split view, whole before and whole after"),
     "split_reset": ("&Split view", "compare", "S", "Back to the split view, divider centred"),
@@ -173,7 +175,8 @@ MENUS: dict[str, list[str | None]] = {
     "&Edit": ["copy", None, "undo", "redo", None, "draw_box", "damage_brush", "eraser", "brush_bigger",
               "brush_smaller", "clear_damage", "load_damage", "save_damage", None, "settings"],
     "&View": ["toggle_compare", "split_reset", None, "zoom_fit", "zoom_actual", "zoom_in", "zoom_out",
-              None, "next_photo", "previous_photo", None, "gallery", None, "full_screen", "toolbar", "appearance"],
+              None, "next_photo", "previous_photo", None, "gallery", "messages", None, "full_screen", "toolbar",
+              "appearance"],
     "&Photo": ["restore", "restore_all", "refine", "cancel", None, "faces"],
     "&Models": ["models"],
     "&Help": ["how_it_works", "shortcuts", "log_folder", "about", "about_qt"],

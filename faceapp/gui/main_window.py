@@ -73,6 +73,7 @@ from faceapp.gui.side_panel import SidePanel
 from faceapp.gui.session import Session
 from faceapp.gui.settings_store import SettingsStore, invalid_text
 from faceapp.gui.how_it_works import HowItWorksDialog
+from faceapp.gui.message_log import MessageLog, MessagesDialog
 from faceapp.gui.shortcuts_dialog import ShortcutsDialog
 from faceapp.gui.unavailable import reasons_off
 
@@ -155,6 +156,8 @@ class MainWindow(QMainWindow):
     # ---- layout ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.notices = NotificationArea(self)
+        self.messages = MessageLog()  # (View ▸ Messages: what went by itself can be read again)
+        self.notices.shown.connect(lambda notice: self.messages.add(notice.level, notice.text))
         self.compare = CompareView()
         self.damage = DamageOverlay(self.compare)
         self.filmstrip = Filmstrip()
@@ -267,6 +270,7 @@ class MainWindow(QMainWindow):
         a["about_qt"].triggered.connect(lambda: QMessageBox.aboutQt(self))  # (its licence: the LGPL asks it said)
         a["shortcuts"].triggered.connect(lambda: ShortcutsDialog(self.actions_, self).exec())
         a["how_it_works"].triggered.connect(lambda: HowItWorksDialog(self.actions_, self).exec())
+        a["messages"].triggered.connect(lambda: MessagesDialog(self.messages, self).exec())
         for name in _TOOL_HINTS:
             a[name].toggled.connect(lambda on, name=name: self._tool_hint(name, on))
         self.restore_button.clicked.connect(self.restore_current)
@@ -1351,7 +1355,8 @@ class MainWindow(QMainWindow):
         room = bar.width() - taken - 4 * bar.layout().spacing() - 24
         if bar.fontMetrics().horizontalAdvance(text) <= room:
             bar.showMessage(text, 8000)
-            announce(self, text)  # (a notice says its own)
+            announce(self, text)  # (a notice says its own, and logs its own)
+            self.messages.add("info", text)
         else:
             self.notices.show_notice(Notice(text, "info", subject=subject))
 

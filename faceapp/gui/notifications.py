@@ -229,6 +229,8 @@ class NotificationArea(QScrollArea):
     """
 
     actionTriggered = Signal(str, object)  # action, subject
+    #: each notice as it is shown (a Notice), for a log of them (:mod:`faceapp.gui.message_log`)
+    shown = Signal(object)
     #: floating (float_over): how many pixels at the top of the host the banners cover now (0: none)
     coveredChanged = Signal(int)
 
@@ -434,8 +436,9 @@ class NotificationArea(QScrollArea):
         log.log(log_level[notice.level], "notice: %s", notice.text)
         if notice.action is not None and self._actions is not None and notice.action not in self._actions:
             notice = replace(notice, action=None, action_label="")
-        for shown in [b for b in self._banners if b.notice == notice]:  # said again: moved to the end, once
-            self._remove(shown)
+        self.shown.emit(notice)
+        for again in [b for b in self._banners if b.notice == notice]:  # said again: moved to the end, once
+            self._remove(again)
         banner = _Banner(notice, self)
         banner.set_see_through(self._aside)
         banner.closed.connect(self._remove)
