@@ -250,3 +250,20 @@ def test_at_a_large_font_the_progress_bar_is_wide_enough_for_its_text(qtbot, sho
     qtbot.waitUntil(lambda: bar.isVisible())
     text = bar.text()
     assert text == "cf_00.jpg · 5 %" and bar.width() >= bar.fontMetrics().horizontalAdvance(text)
+
+
+def test_a_menu_entrys_tip_too_long_for_the_status_bar_ends_in_an_ellipsis(shown):
+    """Accessibility QA: at 200 % scaling the status bar cut a menu entry's tip mid-word ("…to paste
+    into another progran"); it ends in "…" where it does not fit (the tooltip keeps it whole)."""
+    from PySide6.QtGui import QStatusTipEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = shown(700, 600)
+    tip = window.actions_["copy"].statusTip()
+    QApplication.sendEvent(window, QStatusTipEvent(tip))
+    shown = window.statusBar().currentMessage()
+    assert shown.endswith("…") and tip.startswith(shown[:-1])
+    assert window.statusBar().fontMetrics().horizontalAdvance(shown) < window.statusBar().width() - 3 * 60
+    window.resize(1800, 600)
+    QApplication.sendEvent(window, QStatusTipEvent(tip))
+    assert window.statusBar().currentMessage() == tip  # (whole where it fits)

@@ -85,6 +85,9 @@ def _names(paths: list[Path]) -> str:
     """Up to three photos' names, and how many more."""
     return listed([p.name for p in paths])
 
+#: The least width (px) the status bar's shortening labels (time, model, device) keep beside a message.
+_LEAST_STATUS_LABEL = 60
+
 #: What a tool's action says as it is taken up: how it is used from the keyboard.
 _TOOL_HINTS = {
     "draw_box": "Face box: drag around a face, or press an arrow key to place one (the arrows move it, + / - resize "
@@ -1109,6 +1112,27 @@ class MainWindow(QMainWindow):
             return
         super().keyPressEvent(event)
 
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.StatusTip:  # (as QMainWindow shows it, fitted to the bar)
+            self.statusBar().showMessage(self._fitted_to_status_bar(event.tip()))
+            return True
+        return super().event(event)
+
+    def _fitted_to_status_bar(self, text: str) -> str:
+        """``text`` ending in "…" where it is wider than the status bar leaves a message beside its
+        labels at their narrowest (accessibility QA: at 200 % scaling a menu entry's tip was cut
+        mid-word, "…to paste into another progran"; the tooltip keeps it whole)."""
+        room = self._status_bar_room() - 3 * _LEAST_STATUS_LABEL
+        return self.statusBar().fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
+
+    def _status_bar_room(self) -> int:
+        """How wide the status bar is less its zoom label, the progress shown and its margins: what a
+        message and the shortening labels (time, model, device) share."""
+        bar = self.statusBar()
+        return (bar.width() - self.zoom_label.sizeHint().width() - 6 * bar.layout().spacing() - 32
+                - (self.progress_bar.width() if self.progress_bar.isVisible() else 0)
+                - (self.exports.status.width() if self.exports.status.isVisible() else 0))
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
         if event.type() == QEvent.Type.WindowStateChange:  # (full screen left another way: the menu's tick follows)
@@ -1344,7 +1368,7 @@ class MainWindow(QMainWindow):
         another photo is shown (QA: one photo's "Sharp faces spared" stayed over the next)."""
         bar = self.statusBar()
         labels = (self.time_label, self.model_label, self.device_label)
-        most = max(60, bar.width() // (2 * len(labels)))  # what they may take beside a message
+        most = max(_LEAST_STATUS_LABEL, bar.width() // (2 * len(labels)))  # what they may take beside a message
         # as wide as they may grow while it shows ("Last run: …" is set just after a restore's message)
         taken = len(labels) * most + self.zoom_label.sizeHint().width()
         # a run's progress bar, shown or not: a run may start right after the message (QA: "1 photo
@@ -1370,13 +1394,9 @@ class MainWindow(QMainWindow):
             for label in labels:
                 label.setMaximumWidth(16_777_215)  # QWIDGETSIZE_MAX
             return
-        bar = self.statusBar()
-        room = (bar.width() - bar.fontMetrics().horizontalAdvance(message) - self.zoom_label.sizeHint().width()
-                - (self.progress_bar.width() if self.progress_bar.isVisible() else 0)
-                - (self.exports.status.width() if self.exports.status.isVisible() else 0)
-                - 6 * bar.layout().spacing() - 32)
+        room = self._status_bar_room() - self.statusBar().fontMetrics().horizontalAdvance(message)
         for left, label in zip(range(len(labels), 0, -1), labels):
-            most = max(60, room // left)
+            most = max(_LEAST_STATUS_LABEL, room // left)
             label.setMaximumWidth(most)
             room -= min(most, label.sizeHint().width())
 
