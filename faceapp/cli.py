@@ -432,6 +432,11 @@ class _Restorer:
             record["cmyk"] = True
         if photo.bits > 8:
             record["bits_per_channel"] = photo.bits
+        if photo.palette:  # (archivist QA: these two were notes alone, which -q silences)
+            record["palette"] = True
+        if application.misnamed_note(photo, fmt, format_chosen=self.args.format is not None,
+                                     keep_lossless=str) is not None:
+            record["stored_as"] = photo.format  # a lossless file whose name says JPEG, written as a JPEG
         for note in application.result_notes(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, eight_bit_setting="--8-bit",
                                              format_chosen=self.args.format is not None,
                                              keep_lossless=lambda kind: f"give --format {kind.lower()}"):

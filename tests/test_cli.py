@@ -1421,8 +1421,10 @@ def test_a_palette_image_is_said_to_become_a_full_colour_result(tmp_path, testda
     code, out, err = _run(capsys, indexed, "-o", tmp_path / "out", "--json", "--no-progress")
     assert code == 0 and Image.open(json.loads(out)["results"][0]["outputs"][0]).mode == "RGB"
     assert f"note: {indexed} is a palette image (256 colours at most): its result is a full-colour PNG" in err
-    code, out, err = _run(capsys, testdata_dir / "photos" / "cf_06.png", "-o", tmp_path / "out", "--no-progress")
-    assert "palette image" not in err
+    code, out, err = _run(capsys, indexed, "-o", tmp_path / "quiet", "--json", "-q")  # (archivist QA: -q hid it all)
+    assert code == 0 and json.loads(out)["results"][0]["palette"] is True and err == ""
+    code, out, err = _run(capsys, testdata_dir / "photos" / "cf_06.png", "-o", tmp_path / "out", "--json", "--no-progress")
+    assert "palette image" not in err and "palette" not in json.loads(out)["results"][0]
 
 
 def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, capsys):
@@ -1444,12 +1446,12 @@ def test_a_png_named_as_a_jpeg_is_said_to_become_a_jpeg(tmp_path, testdata_dir, 
     """QA: a lossless PNG named .jpg was written as a lossy JPEG without a word."""
     misnamed = tmp_path / "scan.jpg"
     Image.open(testdata_dir / "photos" / "cf_03.jpg").save(misnamed, format="PNG")
-    code, _, err = _run(capsys, misnamed, "-o", tmp_path / "out", "--no-progress")
-    assert code == 0
+    code, out, err = _run(capsys, misnamed, "-o", tmp_path / "out", "--no-progress", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["stored_as"] == "PNG"  # (for a script, and under -q)
     assert (f"note: {misnamed} is a PNG file, though its name says JPEG: its result is a JPEG, as the name says "
             "(give --format png to keep it lossless).") in err
-    code, _, err = _run(capsys, misnamed, "-o", tmp_path / "out", "--format", "png", "--no-progress")
-    assert "though its name says" not in err
+    code, out, err = _run(capsys, misnamed, "-o", tmp_path / "out", "--format", "png", "--no-progress", "--json")
+    assert "though its name says" not in err and "stored_as" not in json.loads(out)["results"][0]
     code, _, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--no-progress")
     assert "though its name says" not in err
 
