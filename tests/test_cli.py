@@ -78,6 +78,7 @@ def test_restore_one_photo_with_json_summary(tmp_path, testdata_dir, capsys):
     # said, and recorded; the photo beside it is left as it was
     assert 3.0 <= record["descreened"]["period_px"] <= 4.5 and 0.3 <= record["descreened"]["share"] <= 0.6
     assert re.search(r"Printed with a halftone screen \(dots [34]\.\d px apart\)", err) and "--no-descreen keeps the dots" in err
+    assert "before its faces were restored, and so out of the result" in err  # (archivist QA: the saved file too)
     right = np.s_[:, 420:]
     assert psnr(read_photo(written).rgb[right], read_photo(source).rgb[right]) > 35
     provenance = read_provenance(written)

@@ -340,6 +340,18 @@ def test_resolution_and_xmp_are_kept_and_the_resolution_follows_the_upscale(tmp_
     assert read_provenance(dest) == PROVENANCE
 
 
+def test_a_resolution_stated_only_in_a_jfif_header_is_kept_in_a_webp_result(tmp_path):
+    """Archivist QA: a 300 dpi scan whose JPEG states it in its JFIF header alone lost it as WebP, which
+    has no field of its own for it; its EXIF says it, as a PNG's pHYs or a TIFF's tags do."""
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(path, quality=95, dpi=(300, 300))
+    photo = read_photo(path)
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.webp", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        exif = out.getexif()
+    assert (float(exif[0x011A]), float(exif[0x011B]), exif[0x0128]) == (300.0, 300.0, 2)
+
+
 def test_the_xmp_states_the_results_pixel_size_and_resolution(tmp_path):
     """A scan's XMP that states its size (attributes) and resolution (elements), as stored before its
     orientation turns it: the result's XMP says the result's, as its EXIF does, at ×2 upright."""

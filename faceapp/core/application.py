@@ -597,13 +597,15 @@ def left_off_damage_message(hit: Sequence[Face], *, way: str) -> str | None:
 def descreened_message(result: PhotoResult, *, switch: str = "") -> str | None:
     """What smoothing out a printed screen did to the photo of ``result``, if it did: "Printed
     with a halftone screen (dots 3.7 px apart): smoothed out of 46 % of the photo before its faces
-    were restored" and ``switch``, the front-end's way to keep the screen; None when it did not."""
+    were restored, and so out of the result" and ``switch``, the front-end's way to keep the screen;
+    None when it did not."""
     screen = result.screen
     if screen is None:
         return None
     where = "the whole photo" if screen.share >= 0.995 else f"{max(1, round(100 * screen.share))} % of the photo"
     text = (f"Printed with a halftone screen (dots {screen.period:.1f} px apart): smoothed out of {where} "
-            "before its faces were restored")
+            "before its faces were restored, and so out of the result")  # (archivist QA: read as a step whose
+    # smoothing the saved background did not keep)
     return f"{text}. {switch}" if switch else f"{text}."
 
 

@@ -890,6 +890,9 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
         if _X_RESOLUTION not in exif or _Y_RESOLUTION not in exif:  # required in a JPEG's IFD0: the result's
             exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi or _DEFAULT_DPI  # (as the JFIF header says it), else EXIF's default
             exif[_RESOLUTION_UNIT] = _INCHES
+    if fmt == "WEBP" and dpi and (_X_RESOLUTION not in exif or _Y_RESOLUTION not in exif):
+        exif[_X_RESOLUTION], exif[_Y_RESOLUTION] = dpi  # a WebP has no field of its own for it (archivist QA:
+        exif[_RESOLUTION_UNIT] = _INCHES  # a 300 dpi scan's JFIF density was lost in its WebP result, unsaid)
     if xmp:
         exif[_XMP_TAG] = xmp
     if iptc:
