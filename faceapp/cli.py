@@ -438,6 +438,7 @@ class _Restorer:
                                      keep_lossless=str) is not None:
             record["stored_as"] = photo.format  # a lossless file whose name says JPEG, written as a JPEG
         for note in application.result_notes(photo, fmt, keep_16_bits=self.prefs.keep_16_bits, eight_bit_setting="--8-bit",
+                                             quality=self.prefs.quality, quality_setting="--quality",
                                              format_chosen=self.args.format is not None,
                                              keep_lossless=lambda kind: f"give --format {kind.lower()}"):
             say_note(f"{path_text(path)} {note}")

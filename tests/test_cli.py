@@ -1428,6 +1428,22 @@ def test_a_palette_image_is_said_to_become_a_full_colour_result(tmp_path, testda
     assert "palette image" not in err and "palette" not in json.loads(out)["results"][0]
 
 
+def test_a_jpeg_master_saved_at_a_lower_quality_is_said(tmp_path, testdata_dir, capsys):
+    """Archivist QA: a quality 100 scan came back at quality 95, its background up to 8 grey levels
+    off, without a word; a camera's JPEG (below 99) is not said."""
+    master = tmp_path / "master.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").save(master, quality=100, subsampling=0)
+    code, _, err = _run(capsys, master, "-o", tmp_path / "out", "--no-progress")
+    assert code == 0 and re.search(f"note: {re.escape(str(master))} was saved at JPEG quality (99|100) or so: its result "
+                                   r"is saved at 95, its background encoded again less finely \(--quality 100 keeps it "
+                                   r"closer\)\.", err), err
+    for options in (("--quality", "100"), ("--format", "png")):
+        code, _, err = _run(capsys, master, "-o", tmp_path / "out", "--no-progress", *options)
+        assert code == 0 and "JPEG quality" not in err
+    code, _, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--no-progress")
+    assert code == 0 and "JPEG quality" not in err
+
+
 def test_a_cmyk_scan_is_said_to_become_an_srgb_result(tmp_path, testdata_dir, capsys):
     """A print scan in CMYK silently became an untagged sRGB file (QA): the note says so, and how
     its colours were converted (here without a profile: by a plain formula)."""

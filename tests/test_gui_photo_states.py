@@ -386,6 +386,17 @@ def test_a_png_named_jpg_says_its_result_is_a_jpeg_as_the_cli_does(window, qtbot
         "(Settings ▸ Format: PNG to keep it lossless)."]
 
 
+def test_a_jpeg_master_says_its_result_is_saved_at_a_lower_quality_as_the_cli_does(window, qtbot, testdata_dir,
+                                                                                    tmp_path):
+    """Archivist QA: a quality 100 scan came back at quality 95 without a word."""
+    from PIL import Image
+
+    master = tmp_path / "master.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").save(master, quality=100, subsampling=0)
+    [said] = said_on_opening(window, qtbot, master)
+    assert said.startswith("master.jpg was saved at JPEG quality") and "(Settings ▸ Quality 100 keeps it closer)" in said
+
+
 def test_a_48_bit_scan_says_its_result_keeps_16_bits(window, qtbot, testdata_dir, tmp_path):
     import cv2
 

@@ -391,16 +391,36 @@ def other_pages_note(photo: Photo) -> str:
             "of its own.")
 
 
+#: A JPEG saved at this quality or more is a master kept near-lossless, whose result at a lower
+#: quality is said (a camera's JPEG, at 90–98, is not).
+MASTER_JPEG_QUALITY = 99
+
+
+def quality_note(photo: Photo, fmt: str, quality: int, *, setting: str) -> str | None:
+    """What both front-ends say, after its name, of a JPEG master (saved at quality 99 or 100) whose
+    JPEG result is saved at a lower ``quality``: its background too is encoded again, less finely
+    (archivist QA: a quality 100 scan came back at 95, up to 8 grey levels off far from its faces,
+    unsaid); ``setting``: the front-end's way to raise the quality. None otherwise."""
+    kept = photo.jpeg_quality
+    if fmt != "JPEG" or photo.format != "JPEG" or kept is None or kept < MASTER_JPEG_QUALITY or quality >= kept:
+        return None
+    return (f"was saved at JPEG quality {kept} or so: its result is saved at {quality}, its background encoded again "
+            f"less finely ({setting} 100 keeps it closer).")  # (the quality is estimated: 100's reads as 99)
+
+
 def result_notes(photo: Photo, fmt: str, *, keep_16_bits: bool, eight_bit_setting: str, format_chosen: bool,
-                 keep_lossless: Callable[[str], str]) -> list[str]:
+                 keep_lossless: Callable[[str], str], quality: int = 95, quality_setting: str = "") -> list[str]:
     """Everything both front-ends say, after the photo's name, of how its result written as ``fmt``
-    will be unlike the photo: only its first page, a JPEG of a lossless file named .jpg, RGB for
-    CMYK, full colour for a palette image, 8 or 16 bits (:func:`misnamed_note`, :func:`cmyk_note`, :func:`depth_note`)."""
+    will be unlike the photo: only its first page, a JPEG of a lossless file named .jpg, a JPEG
+    master saved at a lower ``quality``, RGB for CMYK, full colour for a palette image, 8 or 16 bits
+    (:func:`misnamed_note`, :func:`quality_note`, :func:`cmyk_note`, :func:`depth_note`)."""
     notes = []
     if photo.pages > 1:
         notes.append(f"has {photo.pages} pages: only the first is restored.")
     if (misnamed := misnamed_note(photo, fmt, format_chosen=format_chosen, keep_lossless=keep_lossless)) is not None:
         notes.append(misnamed)
+    if (lower := quality_note(photo, fmt, quality, setting=quality_setting)) is not None:
+        notes.append(lower)
     if (cmyk := cmyk_note(photo)) is not None:
         notes.append(cmyk)
     if photo.palette and fmt in _LOSSLESS:  # (geometry QA: an indexed PNG came back RGB unsaid)

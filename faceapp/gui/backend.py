@@ -208,6 +208,7 @@ SIXTEEN_BIT_SETTING = "Settings ▸ 16-bit photos"
 UPSCALE_SETTING = "Settings ▸ Background upscale"
 SEEDS_SETTING = "Settings ▸ Seeds per face"
 FORMAT_SETTING = "Settings ▸ Format"
+QUALITY_SETTING = "Settings ▸ Quality"
 
 
 class CoreBackend:

@@ -62,6 +62,7 @@ from faceapp.core.sixteen_bit import writes_16_bit
 from faceapp.core.wording import counted, duration, listed, percent, time_left
 from faceapp.gui.backend import (
     FORMAT_SETTING,
+    QUALITY_SETTING,
     SAVES_KEPT,
     SEEDS_SETTING,
     SIXTEEN_BIT_SETTING,
@@ -393,9 +394,11 @@ class Session(QObject):
 
     def _result_notes(self, path: Path, entry: PhotoEntry) -> None:
         """What the photo's result will be unlike the photo (only its first page, a JPEG of a PNG
-        named .jpg, RGB for CMYK, 8 or 16 bits): said once, when the photo has a face to restore."""
+        named .jpg, a JPEG master at a lower quality, RGB for CMYK, 8 or 16 bits): said once, when
+        the photo has a face to restore."""
         for note in result_notes(entry.photo, output_format(path, self.prefs), keep_16_bits=self.prefs.keep_16_bits,
                                  eight_bit_setting=f"{SIXTEEN_BIT_SETTING} is off",
+                                 quality=self.prefs.quality, quality_setting=QUALITY_SETTING,
                                  format_chosen=bool(self.prefs.export_format),
                                  keep_lossless=lambda kind: f"{FORMAT_SETTING}: {kind}"):
             self.info.emit(f"{path.name} {note}")
