@@ -136,6 +136,11 @@ def test_export_all_again_to_the_same_folder_writes_only_what_changed(window, qt
     assert not window.exports.export_all()
     window.models.apply_preferences(window.session.prefs.replace(export_format="jpg"))  # the JPEGs' quality was 95
     assert len(saved(window, qtbot, window.exports.export_all)) == 3
+    assert not window.exports.export_all()
+    # saved with every word of their photos' metadata, then shared without where they were taken: written
+    # again (mutation audit: nothing held that the files kept with GPS were not "saved already")
+    window.models.apply_preferences(window.session.prefs.replace(metadata="no-location"))
+    assert len(saved(window, qtbot, window.exports.export_all)) == 3
 
 
 def test_export_all_into_the_top_folder_of_the_disk_asks_first(window, qtbot, tmp_path, testdata_dir, monkeypatch):

@@ -101,6 +101,26 @@ def test_none_leaves_out_every_word_of_the_photo_and_its_name(photo, tmp_path):
     assert made["software"] == "faceapp test"
 
 
+def test_none_leaves_out_a_pngs_own_text(tmp_path):
+    """Mutation audit: no test held that a PNG's text chunks (Author, Description) are words of the
+    photo's that "none" leaves out, as it does a JPEG's."""
+    from PIL import PngImagePlugin
+
+    said = PngImagePlugin.PngInfo()
+    said.add_text("Author", "Ann Smith")
+    said.add_itxt("Description", "Grandma Rose, 12 Elm Street, Leeds")
+    path = tmp_path / "Grandma.png"
+    Image.fromarray(np.full((30, 40, 3), 120, np.uint8)).save(path, pnginfo=said)
+    photo = read_photo(path)
+    for kind in ("all", "none"):
+        dest = export_photo(photo.rgb, None, shared_photo(photo, kind), tmp_path / f"{kind}.png", provenance=PROVENANCE)
+        with Image.open(dest) as image:
+            text = {key: value for key, value in image.text.items() if key != "faceapp"}
+        assert text == ({"Author": "Ann Smith", "Description": "Grandma Rose, 12 Elm Street, Leeds"} if kind == "all"
+                        else {}), kind
+        assert read_provenance(dest)["software"] == "faceapp test"
+
+
 @pytest.mark.parametrize("order", ["<", ">"], ids=["little-endian", "big-endian"])
 def test_no_location_keeps_a_cameras_maker_note_readable(tmp_path, order):
     """Review: leaving the GPS out wrote the EXIF anew without moving the maker note's offsets, and
