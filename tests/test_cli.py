@@ -135,6 +135,12 @@ def test_quiet_writes_nothing_when_all_went_well_and_only_errors_otherwise(tmp_p
     error, summary = err.splitlines()
     assert error.startswith("error: ") and "broken.jpg" in error
     assert summary.startswith("2 of 3 photos restored") and summary.endswith("; 1 failed.")
+    album = tmp_path / "album"  # a landscape among the photos: no face, which went well too (mutation audit)
+    album.mkdir()
+    shutil.copy(testdata_dir / "photos" / "cf_04.jpg", album)
+    Image.fromarray(np.tile(np.linspace(40, 220, 160, dtype=np.uint8)[None, :, None], (120, 1, 3))).save(album / "sky.png")
+    code, out, err = _run(capsys, album, "-o", tmp_path / "album_out", "--no-progress", "-q")
+    assert (code, out, err) == (0, "", "") and [p.name for p in (tmp_path / "album_out").iterdir()] == ["cf_04_restored.jpg"]
     notes_only = tmp_path / "notes only"
     notes_only.mkdir()
     (notes_only / "names.txt").write_text("who is who\n")
