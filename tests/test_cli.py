@@ -880,6 +880,9 @@ def test_a_full_output_disk_stops_the_batch_at_the_first_photo(tmp_path, testdat
     assert [(r["input"], r["status"]) for r in summary["results"]] == [  # named, to retry (QA: counted only)
         (str(album / "a.jpg"), "failed"), (str(album / "b.jpg"), "not_reached"), (str(album / "c.jpg"), "not_reached")]
     assert err.count("the disk is full") == 1
+    restores.clear()  # with -r too, whose sub-folders are others: a whole disk refuses them all (mutation audit)
+    code, out, err = _run(capsys, album, "-r", "-o", tmp_path / "out_r", "--no-progress", "--json", *FACE)
+    assert code == 1 and len(restores) == 1 and json.loads(out)["not_reached"] == 2
     restores.clear()
     code, out, err = _run(capsys, album, "--no-progress", "--json", *FACE)
     assert code == 1 and len(restores) == 1 and json.loads(out)["failed"] == 3  # (each said, none restored again)

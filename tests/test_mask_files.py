@@ -57,6 +57,16 @@ def test_red_strokes_and_soft_edges_are_a_mask_and_only_a_photo_is_warned_of(tmp
     assert "is it a photo?" in colour_mask_warning(_photo(tmp_path / "grey.png", grey=True))
 
 
+def test_a_layer_saved_from_an_editor_is_judged_by_what_it_shows_not_the_colour_under_its_transparency(tmp_path):
+    """A mask exported from an editor's layer: white strokes, the rest transparent, over whatever
+    colour the pixels kept there (mutation audit: nothing held that the transparency counts)."""
+    photo = np.asarray(Image.open(_photo(tmp_path / "under.png")))
+    strokes = np.asarray(Image.open(_mask(tmp_path / "strokes.png"))) > 0
+    layer = np.dstack([np.where(strokes[..., None], 255, photo), np.where(strokes, 255, 0)]).astype(np.uint8)
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    assert looks_like_mask(tmp_path / "layer.png") and colour_mask_warning(tmp_path / "layer.png") is None
+
+
 def test_the_file_that_looks_like_a_mask_is_the_mask_whichever_suffix_it_has(tmp_path):
     photo = _photo(tmp_path / "old.png")
     mask = _mask(tmp_path / "old.jpg", mode="RGB")

@@ -83,7 +83,8 @@ def _judged_share(path: str, _mtime_ns: int, _size: int) -> float | None:
     except (OSError, ValueError, Image.DecompressionBombError):
         return None
     rgb, alpha = rgba[..., :3], rgba[..., 3]
-    spread = rgb.max(axis=2) - rgb.min(axis=2)
+    # (the colour kept under an editor's transparent pixels, which read_mask leaves out, is not looked at)
+    spread = np.where(alpha >= 128, rgb.max(axis=2) - rgb.min(axis=2), 0)
     if np.median(spread) > 10:  # the colours of a photo
         return None
     # the brightest channel, as read_mask reads a mask; transparent counts as undamaged
