@@ -325,6 +325,24 @@ def test_a_file_of_too_many_tensors_is_refused_before_they_are_made(tmp_path, mo
     assert len(read_state_dict(path)) == 12
 
 
+def test_a_checkpoint_whose_tensors_are_compressed_is_refused_before_they_are_unpacked(tmp_path, monkeypatch):
+    """Security QA: torch reads a zip checkpoint's compressed entries too, so a 2.9 MB file unpacked
+    3 GB of zeros (3.6 GB of memory) before its names and shapes were looked at. torch writes its
+    entries stored, and so does every file it saved: one compressed is refused unread."""
+    import zipfile
+
+    saved = tmp_path / "saved.pth"
+    torch.save({"weight": torch.arange(1000, dtype=torch.float32)}, saved)
+    assert read_state_dict(saved)["weight"][999] == 999  # as torch writes it: read
+    packed = tmp_path / "packed.pth"
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(packed, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch read it"))
+    with pytest.raises(CorruptModelError, match="its tensors are compressed"):
+        read_state_dict(packed)
+
+
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(ModelNotFoundError, match="no_such_file.pth"):
         read_state_dict(tmp_path / "no_such_file.pth")
