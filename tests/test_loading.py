@@ -68,6 +68,22 @@ def test_invalid_config_is_an_architecture_error():
                       device="meta")
 
 
+def test_a_restorer_built_to_check_a_files_shapes_makes_no_window_masks(golden_dir, monkeypatch):
+    """Security QA: a manifest's img_size of 2000 made 3 GB of shifted-window masks on the CPU to
+    check a 5 KB file's shapes. Built on "meta", the masks are shapes alone (those a real build
+    makes), and a grid larger than any face needs is refused."""
+    import faceapp.core.nets.swinir as swinir
+
+    params = json.loads((golden_dir / "config_swinir_restoration512.json").read_text())["params"]
+    real = {k: tuple(v.shape) for k, v in build_network("swinir", params).state_dict().items() if "attn_mask" in k}
+    monkeypatch.setattr(swinir, "shifted_window_mask", lambda *a: pytest.fail("masks made"))
+    checked = build_network("swinir", params, device="meta").state_dict()
+    assert real and {k: tuple(checked[k].shape) for k in real} == real
+    build_network("swinir", {**params, "img_size": swinir.MAX_GRID}, device="meta")  # (the largest: shapes alone)
+    with pytest.raises(ArchitectureMismatchError, match=f"img_size must be within 1…{swinir.MAX_GRID}"):
+        build_network("swinir", {**params, "img_size": 2000}, device="meta")
+
+
 def test_memory_running_out_while_a_network_is_built_is_not_called_a_bad_configuration(monkeypatch):
     """Review: every RuntimeError became "the configuration … is not valid", the memory running out too."""
     import faceapp.core.loading as loading

@@ -58,6 +58,12 @@ def _window_merge(windows: torch.Tensor, ws: int, h: int, w: int) -> torch.Tenso
     return x.reshape(-1, h, w, c)
 
 
+#: The largest token grid (``img_size``) a SwinIR restorer may be built for: a face of 256·sf px
+#: (2048 at sf 8) is more than any restorer faceapp knows needs, and the shifted windows' masks,
+#: which grow with its square, stay within tens of MB.
+MAX_GRID = 256
+
+
 def shifted_window_mask(height: int, width: int, window_size: int, shift: int) -> torch.Tensor:
     """Attention mask [nW, N, N] (0 / -100) keeping a cyclically shifted window's regions apart.
 
@@ -213,7 +219,12 @@ class SwinTransformerBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
         if shift_size > 0:
-            mask = shifted_window_mask(*input_resolution, window_size, shift_size)
+            if _default_device().type == "meta":  # a network built to check a file's shapes: no pixels made
+                # (security QA: a manifest's large img_size made GB of masks on the CPU to check 5 KB)
+                windows = (input_resolution[0] // window_size) * (input_resolution[1] // window_size)
+                mask = torch.empty(windows, window_size**2, window_size**2, device="meta")
+            else:
+                mask = shifted_window_mask(*input_resolution, window_size, shift_size)
             self.register_buffer("attn_mask", mask.to(_default_device()))
         else:
             self.attn_mask = None
@@ -347,6 +358,9 @@ class SwinIR(nn.Module):
             depths=depths, num_heads=num_heads,
         )
         grid = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+        if not all(0 < side <= MAX_GRID for side in grid):  # (its masks grow with its square: security QA)
+            raise ValueError(f"img_size must be within 1…{MAX_GRID} (the token grid of a face {MAX_GRID * sf} px "
+                             f"across), got {img_size}")
         self.sf = sf
         self.window_size = window_size
         self.img_range = img_range
