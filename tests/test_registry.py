@@ -184,6 +184,21 @@ def test_invalid_toml_names_the_file(manifests_dir):
         load_manifest(path)
 
 
+def test_a_manifest_that_is_a_pipe_or_too_large_is_skipped_unread(manifests_dir, configs):
+    """Security QA: a pipe named evil.toml hung every start (and every restore) until killed, and a
+    link to /dev/zero read until the memory ran out."""
+    import os
+
+    write_manifest(manifests_dir, manifest_data(configs, name="good"))
+    os.mkfifo(manifests_dir / "pipe.toml")  # (read, it would wait for a writer for ever)
+    (manifests_dir / "zeros.toml").symlink_to("/dev/zero")
+    (manifests_dir / "huge.toml").write_text("# " + "x" * (1 << 20) + "\n")
+    registry = Registry([manifests_dir])
+    assert [m.name for m in registry.list()] == ["good"]
+    for name, said in (("pipe", "not a regular file"), ("zeros", "not a regular file"), ("huge", "larger than 1024 KB")):
+        assert any(f"{name}.toml" in p and said in p for p in registry.problems), (name, registry.problems)
+
+
 def test_bad_or_repeated_manifests_are_skipped_and_reported(manifests_dir, registry_for, configs):
     write_manifest(manifests_dir, manifest_data(configs, name="good"))
     (manifests_dir / "bad.toml").write_text("schema = 1\n")

@@ -8,7 +8,9 @@ them (``[[files]]``). The format is described in ``docs/architecture.md``; every
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,8 @@ _TOML = {"extra": "forbid"}
 #: 8 steps), so that a manifest from a stranger cannot make a restore take all the memory (security
 #: QA: timesteps = 10⁹ built arrays of 7.5 GB each, and the restore was killed).
 MAX_FACE_SIZE = 2048
+#: The largest manifest read (the shipped ones are about 2 KB): a larger file is no manifest.
+MAX_MANIFEST_BYTES = 1 << 20
 MAX_TIMESTEPS = 100_000
 MAX_DEFAULT_STEPS = 1000  # (as many as a sampler takes: faceapp.core.settings)
 
@@ -232,8 +236,15 @@ def load_manifest(path: Path) -> ModelManifest:
     """
     path = Path(path)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # (security QA: a pipe hung every start, /dev/zero took
+            raise ManifestError(f"Model manifest {path} is not a regular file (a device, pipe or socket): it "  # all memory)
+                                "is left out.")
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+            text = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(text) > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"Model manifest {path} is larger than {MAX_MANIFEST_BYTES // 1024} KB, more than "
+                                "any manifest is: it is left out.")
+        data = tomllib.loads(text.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"Model manifest {path} is not valid TOML: {exc}.") from None
     except UnicodeDecodeError:
