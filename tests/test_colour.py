@@ -136,3 +136,9 @@ def test_a_damaged_profile_is_named_with_its_photo_and_left_out_of_the_result(tm
     assert "scan.jpg: its ICC colour profile cannot be used (damaged" in caplog.text
     with Image.open(export_photo(photo.rgb, None, photo, tmp_path / "out.jpg")) as result:
         assert not result.info.get("icc_profile")
+    garbage = tmp_path / "garbage.jpg"  # no profile at all: said too (security QA: dropped without a word)
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB").save(garbage, icc_profile=b"garbage" * 1000)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert read_photo(garbage).icc is None
+    assert "garbage.jpg: its ICC colour profile is damaged (it is not a profile)" in caplog.text

@@ -57,6 +57,18 @@ def test_red_strokes_and_soft_edges_are_a_mask_and_only_a_photo_is_warned_of(tmp
     assert "is it a photo?" in colour_mask_warning(_photo(tmp_path / "grey.png", grey=True))
 
 
+def test_judging_a_large_image_prints_no_warning_of_pillows(tmp_path, monkeypatch):
+    """Security QA: a 110 MP photo without a face, judged for "it looks like a damage mask", printed
+    Pillow's raw DecompressionBombWarning (faceapp's own limit is said in its words)."""
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300 * 200 * 2 // 3)  # (the mask is over it, not over twice it)
+    path = _mask(tmp_path / "large.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert looks_like_mask(path)
+
+
 def test_a_layer_saved_from_an_editor_is_judged_by_what_it_shows_not_the_colour_under_its_transparency(tmp_path):
     """A mask exported from an editor's layer: white strokes, the rest transparent, over whatever
     colour the pixels kept there (mutation audit: nothing held that the transparency counts)."""

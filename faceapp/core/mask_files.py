@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def _black_or_white_share(path: Path) -> float | None:
 @functools.lru_cache(maxsize=256)
 def _judged_share(path: str, _mtime_ns: int, _size: int) -> float | None:
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():  # (faceapp's own limit of pixels is said in its words: security QA,
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # Pillow's raw warning was printed)
+            image = Image.open(path)
+        with image:
             image.draft("RGB", (_JUDGED_SIDE, _JUDGED_SIDE))  # JPEG: decoded at a fraction of its size
             if image.mode == "1":
                 return 1.0

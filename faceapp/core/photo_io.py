@@ -699,6 +699,9 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
             log.info("%s: its CMYK colour profile cannot be used (%s): converted by a plain formula",
                      path, cmyk_profile_problem)
     else:
+        if icc is not None and not single_channel and icc[36:40] != b"acsp":  # no profile at all (security QA:
+            log.warning("%s: its ICC colour profile is damaged (it is not a profile): its pixels are taken as sRGB, "
+                        "and its result is written without it", path)  # dropped unsaid, where README says it is said)
         (rgb, alpha, icc), cmyk_profiled, cmyk_profile_problem = _to_rgb8(upright, icc), False, None
     unusable = icc is not None and not cmyk and not single_channel and not colour.usable(icc)
     if unusable:  # (photo-archivist QA: a damaged profile went into the result, whose EXIF said
