@@ -355,12 +355,13 @@ def test_settings_reset_or_a_model_gone_are_said_at_start_with_the_way_to_settin
     store._settings.setValue("prefs/model", "gone-model")
     store._settings.setValue("prefs/appearance", "")  # (settings QA: it read "appearance ,")
     store._settings.setValue("prefs/precision", ["bf16"])  # (…and "precision ['bf16']")
+    store._settings.setValue("prefs/min_face_size", "inf")  # (security QA: "smaller than inf px left out")
     store._settings.sync()
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     notices = {n.text: n for n in window.notices.notices()}
     reset = notices["Settings that were not valid went back to their defaults: appearance (empty), fidelity 7, "
-                    "precision (not a setting's value), steps -3."]
+                    "min face size inf, precision (not a setting's value), steps -3."]
     gone = next(n for text, n in notices.items() if text.startswith("The model 'gone-model' chosen in Settings"))
     assert reset.action == gone.action == "settings" and window.session.prefs.model == "gone-model"
     window.close()

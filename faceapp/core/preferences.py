@@ -103,7 +103,7 @@ class Preferences:
     upscale: int = 1
     face_selection: FaceSelection = "all"
     include_unsure_faces: bool = False
-    min_face_size: Annotated[float, Field(ge=0.0)] = DEFAULT_MIN_FACE_SIZE
+    min_face_size: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = DEFAULT_MIN_FACE_SIZE  # (inf: security QA)
     output_folder: str = ""
     name_pattern: str = DEFAULT_NAME_PATTERN
     export_format: OutputFormat = ""
