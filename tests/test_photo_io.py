@@ -299,6 +299,21 @@ def test_an_unreadable_file_is_reported_as_a_permission_problem(tmp_path):
         path.chmod(0o644)
 
 
+def test_a_png_with_a_text_too_large_to_read_is_not_called_damaged(tmp_path):
+    """Security QA: a good photo with a 50 MB compressed comment was "damaged and cannot be read
+    (Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK)"."""
+    from PIL import PngImagePlugin
+
+    said = PngImagePlugin.PngInfo()
+    said.add_text("Comment", "x" * (2 << 20), zip=True)
+    path = tmp_path / "commented.png"
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(path, pnginfo=said)
+    with pytest.raises(ImageError) as raised:
+        read_photo(path)
+    assert "its text (a comment or other metadata) is larger than faceapp reads, 1 MB at most" in str(raised.value)
+    assert "damaged" not in str(raised.value) and "MAX_TEXT" not in str(raised.value)
+
+
 def test_a_folder_is_not_called_damaged(tmp_path):
     with pytest.raises(ImageError) as info:
         read_photo(tmp_path)

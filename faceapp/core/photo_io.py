@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image, TiffImagePlugin, UnidentifiedImageError, features
+from PIL import ExifTags, Image, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError, features
 
 from faceapp.core import colour, exif_types, icc_profiles
 from faceapp.core import xmp as xmp_packets
@@ -445,6 +445,10 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
             data = _jpeg_without_its_end_marker(path)
             if data is None:
                 raise ImageError(f"{path}: the file is truncated (incomplete download or copy?).") from exc
+        elif "MAX_TEXT_CHUNK" in str(exc) or "MAX_TEXT_MEMORY" in str(exc):  # (security QA: "damaged", and Pillow's name)
+            raise ImageError(f"{path}: its text (a comment or other metadata) is larger than faceapp reads, "
+                             f"{PngImagePlugin.MAX_TEXT_CHUNK // 2**20} MB at most: save it again without that text "
+                             "(its pixels may well be fine).") from exc
         else:
             raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
