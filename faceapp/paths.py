@@ -97,6 +97,16 @@ def resources_dir() -> Path:
     return _shipped_folder("resources")
 
 
+def third_party_notices() -> Path | None:
+    """The notices of the libraries faceapp is built on and their licences (Qt, PyTorch, OpenCV, …):
+    in a PyInstaller bundle, beside its licence texts; in a checkout, under ``packaging/``; None in an
+    installed wheel, whose libraries carry their own licences in their installed metadata."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    notices = (Path(frozen_root) / "licences" if frozen_root else
+               Path(__file__).resolve().parent.parent / "packaging" / "licences") / "THIRD-PARTY-NOTICES.md"
+    return notices if notices.is_file() else None
+
+
 def _shipped_folder(name: str) -> Path:
     """A top-level folder of the repository as this copy of faceapp has it: in a PyInstaller bundle,
     in an installed wheel (``faceapp/_bundled/<name>``, copied there by setup.py), else the checkout's."""

@@ -109,5 +109,7 @@ def test_help_says_the_licences_of_qt_and_of_the_models_and_where_the_model_card
     about = window.about_box.findChild(PlainLabel).text()
     window.about_box.accept()
     assert shown == ["Qt"] and str(paths.bundled_models_dir() / "MODEL_CARD.md") in about
+    # and where the notices of the libraries it is built on are (release QA: only the models' were named)
+    assert paths.third_party_notices() is not None and f"notices and licences are in {paths.third_party_notices()}" in about
     assert "about_qt" in [name for name, action in window.actions_.items()
                           if action in window.menuBar().actions()[-1].menu().actions()]

@@ -79,8 +79,13 @@ def test_self_test_without_one_photo_is_a_usage_error_not_an_abort(tmp_path, ret
 
 
 def test_both_front_ends_say_their_version():
+    """The version the programs say is the package's, as pyproject.toml gives it (release QA: written
+    in two places, nothing held them together)."""
+    import tomllib
+
     from faceapp import __version__
 
+    assert __version__ == tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     for program in (["-m", "faceapp"], ["-m", "faceapp.cli"]):
         run = subprocess.run([sys.executable, *program, "--version"], cwd=REPO, capture_output=True, text=True,
                              timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})

@@ -85,6 +85,14 @@ def _names(paths: list[Path]) -> str:
     """Up to three photos' names, and how many more."""
     return listed([p.name for p in paths])
 
+def _libraries_text(notices: Path | None) -> str:
+    """What About says of the libraries faceapp is built on (release QA: it named the models' and
+    the detector's licences alone)."""
+    where = (f"their notices and licences are in {notices}" if notices is not None else
+             "their licences are installed with them")
+    return f"Built on Python, Qt (PySide6, LGPL-3.0), PyTorch, OpenCV, NumPy, Pillow and facexlib: {where}."
+
+
 #: The least width (px) the status bar's shortening labels (time, model, device) keep beside a message.
 _LEAST_STATUS_LABEL = 60
 
@@ -1309,7 +1317,8 @@ class MainWindow(QMainWindow):
                                   + "\n• Face detector: RetinaFace mobile0.25 (facexlib), MIT\n\n"
                                   "faceapp's own model was trained on All-Age-Faces, research data of mostly "
                                   f"East-Asian faces: see its model card "
-                                  f"({paths.bundled_models_dir() / 'MODEL_CARD.md'}).")
+                                  f"({paths.bundled_models_dir() / 'MODEL_CARD.md'}).\n\n"
+                                  + _libraries_text(paths.third_party_notices()))
         self.about_box.open()
 
     # ---- window state ----------------------------------------------------------------------
