@@ -215,6 +215,21 @@ def test_a_blend_is_rounded_to_the_nearest_level_not_cut_down():
     assert (raised != half).mean() < 0.002 and (out <= 101).all() and (out >= 100).all()
 
 
+def test_a_holes_fill_covers_the_damaged_pixels_neighbours_whole_and_fades_out_beyond():
+    """A scratch's own neighbours carry some of its stain (anti-aliasing, a scan's blur): the fill
+    covers them whole, then fades out over the margin (mutation audit: at half strength there, part of
+    the stain showed at the hole's rim, and no test failed)."""
+    from faceapp.core.paste import HOLE_MARGIN_PX, soft_hole
+
+    damage = np.zeros((60, 60), np.uint8)
+    damage[20:40, 20:40] = 255
+    hole = soft_hole(damage)
+    ring = cv2.dilate((damage > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # the damage and its neighbours
+    assert (hole[ring] == 1.0).all()
+    far = cv2.dilate((damage > 0).astype(np.uint8), np.ones((4 * HOLE_MARGIN_PX + 3,) * 2, np.uint8)) == 0
+    assert (hole[far] == 0.0).all() and 0.0 < hole[30, 20 - HOLE_MARGIN_PX - 1] < 1.0  # (a soft edge between)
+
+
 def test_a_face_that_overlaps_no_other_keeps_its_mask_as_weights():
     photo = _photo()
     masks = []
