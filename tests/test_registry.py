@@ -539,6 +539,9 @@ def test_import_of_a_file_that_is_no_weights_says_so_and_not_to_import_it_again(
     said = str(caught.value)
     assert said.startswith(f"Cannot import {photo}: it is not a weight file faceapp can read")
     assert "again" not in said and not (tmp_path / "weights" / PRIOR).exists()
+    with pytest.raises(CorruptModelError) as caught:  # named as the model's file by --as: the same words
+        tiny.import_file("tiny", photo, as_file=PRIOR)  # (security QA: "damaged … download or import it again")
+    assert str(caught.value).startswith(f"Cannot import {photo}: it is not a weight file faceapp can read")
 
 
 def test_import_of_a_missing_file_says_so(tiny, tmp_path):

@@ -15,7 +15,7 @@ import os
 import re
 import shlex
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -463,24 +463,20 @@ class Registry:
         problem = file_problem(source)
         if problem is not None:
             raise ModelError(f"Cannot import {source}: {problem}.")
-        try:
+        with _refused_as_an_import(source):
             entry, state_dict = self._identify(manifest, source, as_file)
-        except UnsafeCheckpointError:  # (a file that would run code says so, whatever its name)
-            raise
-        except CorruptModelError:  # (its reader's advice, "download or import it again", is for installed files)
-            raise CorruptModelError(
-                f"Cannot import {source}: it is not a weight file faceapp can read (a PyTorch checkpoint, "
-                ".pth, .pt or .ckpt, or .safetensors), or it is damaged. Nothing was imported.") from None
         if (manifest.source.parent / entry.name).is_file():  # cheap refusal before reading the file
             raise ModelError(f"{entry.name} lies beside the manifest of '{name}' already ({manifest.source.parent}); "
                              "nothing to import.")
         dest = self.weights_dir / entry.name
         sweep_stale(self.weights_dir, _IMPORT_SUFFIX)
         convert = dest.suffix == ".safetensors" and not _is_safetensors(source)
-        if convert and state_dict is None:  # read once, for both the check and the conversion
-            from faceapp.core import loading  # imports torch: only when a file must be read
+        if state_dict is None and (convert or manifest.network_for_file(entry.name) is not None) and (
+                not entry.size or source.stat().st_size == entry.size):  # (read once, for the check and the
+            from faceapp.core import loading  # conversion; a file of another size is refused unread below)
 
-            state_dict = loading.read_state_dict(source)
+            with _refused_as_an_import(source):  # (security QA: named by --as, a garbage file was "damaged …
+                state_dict = loading.read_state_dict(source)  # download or import it again")
         self._check_file(manifest, entry, source, state_dict=state_dict)
         if dest.exists() and dest.samefile(source):
             self._record_verified(dest)
@@ -722,6 +718,20 @@ def _atomic_copy(source: Path, dest: Path) -> None:
     finally:
         if temp is not None:
             Path(temp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _refused_as_an_import(source: Path) -> Iterator[None]:
+    """A file that cannot be read as weights, said as an import's refusal: its reader's advice,
+    "download or import it again", is for installed files. One that would run code says so."""
+    try:
+        yield
+    except UnsafeCheckpointError:
+        raise
+    except CorruptModelError:
+        raise CorruptModelError(
+            f"Cannot import {source}: it is not a weight file faceapp can read (a PyTorch checkpoint, "
+            ".pth, .pt or .ckpt, or .safetensors), or it is damaged. Nothing was imported.") from None
 
 
 def _entry_counts(mismatch: str) -> str:
