@@ -340,6 +340,27 @@ def test_resolution_and_xmp_are_kept_and_the_resolution_follows_the_upscale(tmp_
     assert read_provenance(dest) == PROVENANCE
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".webp"])
+def test_the_scanners_program_is_kept_as_the_tool_that_first_made_the_image(tmp_path, suffix):
+    """Archivist QA: the EXIF Software of a scan ("EpsonScan") became "faceapp" and was found nowhere
+    in the result: its XMP keeps it as xmp:CreatorTool; a faceapp result restored again adds none."""
+    exif = Image.Exif()
+    exif[0x0131] = "EpsonScan 3.0"
+    path = tmp_path / "scan.jpg"
+    Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(path, exif=exif.tobytes())
+    photo = read_photo(path)
+    dest = export_photo(photo.rgb, None, photo, tmp_path / f"out{suffix}", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        xmp = out.info.get("xmp") or out.getexif().get(0x02BC) or b""
+        assert out.getexif()[0x0131] == "faceapp"
+    assert b"<xmp:CreatorTool>EpsonScan 3.0</xmp:CreatorTool>" in xmp
+    again = read_photo(dest)
+    twice = export_photo(again.rgb, None, again, tmp_path / f"twice{suffix}", provenance=PROVENANCE)
+    with Image.open(twice) as out:
+        xmp = out.info.get("xmp") or out.getexif().get(0x02BC) or b""
+    assert xmp.count(b"CreatorTool>EpsonScan 3.0<") == 1 and b"CreatorTool>faceapp" not in xmp
+
+
 def test_a_resolution_stated_only_in_a_jfif_header_is_kept_in_a_webp_result(tmp_path):
     """Archivist QA: a 300 dpi scan whose JPEG states it in its JFIF header alone lost it as WebP, which
     has no field of its own for it; its EXIF says it, as a PNG's pHYs or a TIFF's tags do."""

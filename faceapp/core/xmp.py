@@ -154,13 +154,15 @@ def with_dublin_core(xmp: bytes | None, values: dict[str, list[str]]) -> bytes |
 
 #: The namespaces of the simple text properties :func:`with_text_properties` adds, by prefix.
 TEXT_NAMESPACES = {"photoshop": "http://ns.adobe.com/photoshop/1.0/",
-                   "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"}
+                   "Iptc4xmpCore": "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/",
+                   "xmp": "http://ns.adobe.com/xap/1.0/"}
 
 
 def with_text_properties(xmp: bytes | None, values: dict[str, str]) -> bytes | None:
     """``xmp`` (or a new packet) stating also each simple text property of ``values`` ("prefix:name"
     → text, the prefixes of :data:`TEXT_NAMESPACES`) that it does not state yet: an IPTC record's
-    city, country, headline, credit, … where the result's format has no place for the record."""
+    city, country, headline, credit, … where the result's format has no place for the record, the
+    scanner's program as the first tool that made the image (``xmp:CreatorTool``)."""
     if xmp is not None:
         root = _parsed(xmp)
         if root is None:
