@@ -1441,11 +1441,13 @@ def test_a_jpeg_master_saved_at_a_lower_quality_is_said(tmp_path, testdata_dir, 
     """Archivist QA: a quality 100 scan came back at quality 95, its background up to 8 grey levels
     off, without a word; a camera's JPEG (below 99) is not said."""
     master = tmp_path / "master.jpg"
+    for saved_at in (100, 99):  # (review: 99 went unsaid, the estimate reading it as 98)
+        Image.open(testdata_dir / "photos" / "cf_03.jpg").save(master, quality=saved_at, subsampling=0)
+        code, _, err = _run(capsys, master, "-o", tmp_path / "out", "--no-progress")
+        assert code == 0 and re.search(f"note: {re.escape(str(master))} was saved at JPEG quality (98|99|100) or so: its "
+                                       r"result is saved at 95, its background encoded again less finely \(--quality 100 "
+                                       r"keeps it closer\)\.", err), err
     Image.open(testdata_dir / "photos" / "cf_03.jpg").save(master, quality=100, subsampling=0)
-    code, _, err = _run(capsys, master, "-o", tmp_path / "out", "--no-progress")
-    assert code == 0 and re.search(f"note: {re.escape(str(master))} was saved at JPEG quality (99|100) or so: its result "
-                                   r"is saved at 95, its background encoded again less finely \(--quality 100 keeps it "
-                                   r"closer\)\.", err), err
     for options in (("--quality", "100"), ("--format", "png")):
         code, _, err = _run(capsys, master, "-o", tmp_path / "out", "--no-progress", *options)
         assert code == 0 and "JPEG quality" not in err

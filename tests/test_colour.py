@@ -142,3 +142,9 @@ def test_a_damaged_profile_is_named_with_its_photo_and_left_out_of_the_result(tm
     with caplog.at_level("WARNING"):
         assert read_photo(garbage).icc is None
     assert "garbage.jpg: its ICC colour profile is damaged (it is not a profile)" in caplog.text
+    grey = tmp_path / "grey.jpg"  # a black-and-white photo's too (review: still unsaid)
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("L").save(grey, icc_profile=b"garbage" * 1000)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert read_photo(grey).grey_icc is None
+    assert "grey.jpg: its ICC colour profile is damaged (it is not a profile)" in caplog.text

@@ -391,13 +391,14 @@ def other_pages_note(photo: Photo) -> str:
             "of its own.")
 
 
-#: A JPEG saved at this quality or more is a master kept near-lossless, whose result at a lower
-#: quality is said (a camera's JPEG, at 90–98, is not).
-MASTER_JPEG_QUALITY = 99
+#: A JPEG estimated at this quality or more is a master kept near-lossless, whose result at a lower
+#: quality is said (a camera's JPEG, at 90–97, is not). The estimate reads Pillow's 99 as 98 and its
+#: 100 as 99 (review: a master saved at 99 went unsaid at a bar of 99).
+MASTER_JPEG_QUALITY = 98
 
 
 def quality_note(photo: Photo, fmt: str, quality: int, *, setting: str) -> str | None:
-    """What both front-ends say, after its name, of a JPEG master (saved at quality 99 or 100) whose
+    """What both front-ends say, after its name, of a JPEG master (saved at quality 98 or more) whose
     JPEG result is saved at a lower ``quality``: its background too is encoded again, less finely
     (archivist QA: a quality 100 scan came back at 95, up to 8 grey levels off far from its faces,
     unsaid); ``setting``: the front-end's way to raise the quality. None otherwise."""

@@ -195,9 +195,9 @@ def _check_torch_archive(path: Path) -> None:
     try:
         if not zipfile.is_zipfile(path):
             return
-        with zipfile.ZipFile(path) as archive:
-            packed = [info.filename for info in archive.infolist() if info.compress_type != zipfile.ZIP_STORED
-                      and not info.filename.endswith(".pkl")]
+        with zipfile.ZipFile(path) as archive:  # (its tensors' storages, "<archive>/data/<key>"; review: a
+            packed = [info.filename for info in archive.infolist()  # TorchScript file's compressed code was named)
+                      if info.compress_type != zipfile.ZIP_STORED and "/data/" in info.filename]
     except (OSError, zipfile.BadZipFile, ValueError):
         return  # (torch's own read says what is wrong with it)
     if packed:

@@ -445,10 +445,14 @@ def _read_photo(path: Path, *, max_pixels: int) -> Photo:
             data = _jpeg_without_its_end_marker(path)
             if data is None:
                 raise ImageError(f"{path}: the file is truncated (incomplete download or copy?).") from exc
-        elif "MAX_TEXT_CHUNK" in str(exc) or "MAX_TEXT_MEMORY" in str(exc):  # (security QA: "damaged", and Pillow's name)
-            raise ImageError(f"{path}: its text (a comment or other metadata) is larger than faceapp reads, "
-                             f"{PngImagePlugin.MAX_TEXT_CHUNK // 2**20} MB at most: save it again without that text "
-                             "(its pixels may well be fine).") from exc
+        elif "MAX_TEXT_CHUNK" in str(exc):  # (security QA: "damaged", in Pillow's words)
+            raise ImageError(f"{path}: a compressed text of it (a comment or other metadata) unpacks to more than "
+                             f"faceapp reads, {PngImagePlugin.MAX_TEXT_CHUNK // 2**20} MB at most: save it again without "
+                             "that text (its pixels may well be fine).") from exc
+        elif "MAX_TEXT_MEMORY" in str(exc):  # (its texts together: review, said as one text's limit)
+            raise ImageError(f"{path}: its texts (comments or other metadata) hold more than faceapp reads, "
+                             f"{PngImagePlugin.MAX_TEXT_MEMORY // 2**20} MB in all: save it again without them (its "
+                             "pixels may well be fine).") from exc
         else:
             raise ImageError(f"{path}: the image is damaged and cannot be read ({exc}).") from exc
     except MemoryError:
@@ -703,7 +707,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
             log.info("%s: its CMYK colour profile cannot be used (%s): converted by a plain formula",
                      path, cmyk_profile_problem)
     else:
-        if icc is not None and not single_channel and icc[36:40] != b"acsp":  # no profile at all (security QA:
+        if icc is not None and icc[36:40] != b"acsp":  # no profile at all (security QA:
             log.warning("%s: its ICC colour profile is damaged (it is not a profile): its pixels are taken as sRGB, "
                         "and its result is written without it", path)  # dropped unsaid, where README says it is said)
         (rgb, alpha, icc), cmyk_profiled, cmyk_profile_problem = _to_rgb8(upright, icc), False, None

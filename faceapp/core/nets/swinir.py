@@ -221,6 +221,9 @@ class SwinTransformerBlock(nn.Module):
         if shift_size > 0:
             if _default_device().type == "meta":  # a network built to check a file's shapes: no pixels made
                 # (security QA: a manifest's large img_size made GB of masks on the CPU to check 5 KB)
+                if input_resolution[0] % window_size or input_resolution[1] % window_size:  # (as a real build fails:
+                    raise ValueError(f"img_size {tuple(input_resolution)} is not a multiple of the window "  # review)
+                                     f"size {window_size}")
                 windows = (input_resolution[0] // window_size) * (input_resolution[1] // window_size)
                 mask = torch.empty(windows, window_size**2, window_size**2, device="meta")
             else:
