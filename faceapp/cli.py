@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -695,10 +696,11 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
         else:
             again.append((path, first[key]))
     if again:  # (named: a script looking its own spelling up in the JSON finds the first one's: CLI QA)
-        listed_again = "; ".join(f"{path_text(path)} as {path_text(same)}" if path_text(path) != path_text(same)
-                                 else f"{path_text(path)} again"  # (QA: ./a.jpg, read as a.jpg, was "a.jpg as a.jpg")
-                                 for path, same in again[:3])
-        more = f"; and {len(again) - 3} more" if len(again) > 3 else ""
+        said = Counter((path_text(path), path_text(same)) for path, same in again)  # each spelling once (review:
+        listed_again = "; ".join(  # "a.jpg again; a.jpg again")
+            (f"{path} as {same}" if path != same else f"{path} again")  # (QA: ./a.jpg, read as a.jpg: "a.jpg as a.jpg")
+            + ("" if times == 1 else " twice" if times == 2 else f" {times} times") for (path, same), times in list(said.items())[:3])
+        more = f"; and {len(said) - 3} more" if len(said) > 3 else ""
         say_note(f"{len(again)} input(s) named more than once are restored once, listed under their first "
                  f"name: {listed_again}{more}.")
     return kept

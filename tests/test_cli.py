@@ -1482,6 +1482,11 @@ def test_a_png_named_as_a_jpeg_is_said_to_become_a_jpeg(tmp_path, testdata_dir, 
     assert "though its name says" not in err and "stored_as" not in json.loads(out)["results"][0]
     code, _, err = _run(capsys, testdata_dir / "photos" / "cf_03.jpg", "-o", tmp_path / "out", "--no-progress")
     assert "though its name says" not in err
+    webp = tmp_path / "phone.jpg"  # a lossless WebP named .jpg (review: neither said nor in the JSON)
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").save(webp, format="WEBP", lossless=True)
+    code, out, err = _run(capsys, webp, "-o", tmp_path / "out", "--no-progress", "--json")
+    assert code == 0 and json.loads(out)["results"][0]["stored_as"] == "WEBP"
+    assert f"note: {webp} is a lossless WebP file, though its name says JPEG" in err and "give --format webp" in err
 
 
 def test_faceapps_own_warnings_are_notes_like_the_rest(tmp_path, testdata_dir, capsys):

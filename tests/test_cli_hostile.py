@@ -682,9 +682,9 @@ def test_a_photo_named_twice_is_restored_once_and_a_box_may_start_left_of_the_ph
             f"{tmp_path / 'link.jpg'} as {source}; {tmp_path / 'sub' / '..' / source.name} as {source}.") in err
     assert [r["input"] for r in json.loads(out)["results"]] == [str(source)]
     assert [p.name for p in (tmp_path / "out").iterdir()] == [f"{source.stem}_restored{source.suffix}"]
-    code, _, err = _run(capsys, source, f"{source.parent}/./{source.name}", "--face-box", "-10,-10,140,130",
-                        "-o", tmp_path / "out2", "--no-progress")  # spelt so that it reads the same
-    assert code == 0 and f"listed under their first name: {source} again." in err, err
+    code, _, err = _run(capsys, source, f"{source.parent}/./{source.name}", source, "--face-box", "-10,-10,140,130",
+                        "-o", tmp_path / "out2", "--no-progress")  # spelt so that it reads the same, twice
+    assert code == 0 and f"listed under their first name: {source} again twice." in err, err
 
 
 def test_a_photo_whose_result_cannot_be_named_fails_alone(tmp_path, testdata_dir, capsys, fast_engine):

@@ -337,8 +337,11 @@ def test_painted_damage_is_saved_as_a_mask_file_and_loaded_again(window, qtbot, 
     assert saved not in list_photos(path.parent).photos  # (review: the folder opened again listed it as a photo)
     a["clear_damage"].trigger()
     assert editor.is_empty()
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_args: (str(saved), "Masks"))
+    started = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda _parent, _title, start, _filter: started.append(start)
+                        or (str(saved), "Masks"))
     a["load_damage"].trigger()
+    assert started == [str(saved)]  # it starts at the mask saved since the photo opened (review: at its folder)
     files_written(window, qtbot)
     np.testing.assert_array_equal(editor.mask(), painted)
     a["undo"].trigger()

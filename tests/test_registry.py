@@ -195,7 +195,7 @@ def test_a_manifest_that_is_a_pipe_or_too_large_is_skipped_unread(manifests_dir,
     (manifests_dir / "huge.toml").write_text("# " + "x" * (1 << 20) + "\n")
     registry = Registry([manifests_dir])
     assert [m.name for m in registry.list()] == ["good"]
-    for name, said in (("pipe", "not a regular file"), ("zeros", "not a regular file"), ("huge", "larger than 1024 KB")):
+    for name, said in (("pipe", "not a regular file"), ("zeros", "not a regular file"), ("huge", "larger than 1 MB")):
         assert any(f"{name}.toml" in p and said in p for p in registry.problems), (name, registry.problems)
 
 

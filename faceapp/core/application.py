@@ -374,11 +374,13 @@ def misnamed_note(photo: Photo, fmt: str, *, format_chosen: bool, keep_lossless:
     None otherwise, or when the user chose the result's format (``format_chosen``).
     ``keep_lossless(fmt)``: the front-end's words for choosing ``fmt`` (e.g. "give --format png")."""
     stored = photo.format
-    if format_chosen or fmt != "JPEG" or stored not in _LOSSLESS or photo.path is None:
+    lossless = stored in _LOSSLESS or (stored == "WEBP" and photo.webp_lossless)  # (review: a lossless WebP too)
+    if format_chosen or fmt != "JPEG" or not lossless or photo.path is None:
         return None
     if photo.path.suffix.lower() not in (".jpg", ".jpeg"):
         return None
-    return (f"is a {stored} file, though its name says JPEG: its result is a JPEG, as the name says "
+    kind = "lossless WebP" if stored == "WEBP" else stored
+    return (f"is a {kind} file, though its name says JPEG: its result is a JPEG, as the name says "
             f"({keep_lossless('PNG' if stored == 'BMP' else stored)} to keep it lossless).")
 
 

@@ -237,13 +237,12 @@ def load_manifest(path: Path) -> ModelManifest:
     path = Path(path)
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):  # (security QA: a pipe hung every start, /dev/zero took
-            raise ManifestError(f"Model manifest {path} is not a regular file (a device, pipe or socket): it "  # all memory)
-                                "is left out.")
+            raise ManifestError(f"Model manifest {path} is not a regular file (a device, pipe or socket).")  # all memory)
         with open(path, "rb") as handle:
             text = handle.read(MAX_MANIFEST_BYTES + 1)
         if len(text) > MAX_MANIFEST_BYTES:
-            raise ManifestError(f"Model manifest {path} is larger than {MAX_MANIFEST_BYTES // 1024} KB, more than "
-                                "any manifest is: it is left out.")
+            raise ManifestError(f"Model manifest {path} is larger than {MAX_MANIFEST_BYTES // 2**20} MB, more than "
+                                "any manifest is.")
         data = tomllib.loads(text.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"Model manifest {path} is not valid TOML: {exc}.") from None

@@ -37,6 +37,6 @@ def about_dialog(parent: QWidget | None, text: str) -> QDialog:
     layout.addWidget(area, 1)
     layout.addWidget(buttons)
     em = dialog.fontMetrics().height()
-    fit_to_screen(dialog, QSize(36 * em, 18 * em))
+    fit_to_screen(dialog, QSize(36 * em, 24 * em))  # (review: the libraries' line fell below the fold at 18)
     label.setFocus()  # (a screen reader reads it first; Enter still presses OK, the default button)
     return dialog

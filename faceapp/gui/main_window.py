@@ -687,7 +687,9 @@ class MainWindow(QMainWindow):
         editor = self.damage.editor()
         if editor is None or self.current is None:
             return
-        found = self.session.entries[self.current].mask_beside  # (the mask offered beside it, if any)
+        found = next((mask for mask in (mask_file_for(self.current), self.session.entries[self.current].mask_beside)
+                      if mask is not None and mask.is_file()), None)  # (saved since, or offered; review: a mask
+        # saved since was not where the dialog started)
         start = str(found if found is not None else self.current.parent)
         patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
         chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
@@ -763,7 +765,7 @@ class MainWindow(QMainWindow):
         """Seed gallery (G): the keyboard goes to the gallery, scrolled into sight in a low window
         (QA: its arrow keys changed seeds out of sight)."""
         if not self.gallery.focus_thumbnails():
-            self.statusBar().showMessage("The seed gallery fills once the photo is restored.", 3000)
+            self._hint("The seed gallery fills once the photo is restored.", 3000)
         self.side_panel.ensureWidgetVisible(self.gallery)
 
     def _resize_brush(self, factor: float) -> None:
@@ -785,10 +787,10 @@ class MainWindow(QMainWindow):
         mode = self.compare.view_mode()
         number = detector_index(entry.result.faces[position], position) + 1
         if mode == "before":  # (B goes on from the whole Before to the whole After)
-            self.statusBar().showMessage(f"The Before side is shown: press B to see face {number}'s seed picked.", 6000)
+            self._hint(f"The Before side is shown: press B to see face {number}'s seed picked.", 6000)
         elif mode == "split" and right <= self.compare.divider_x():  # (there B would show the whole Before: review)
-            self.statusBar().showMessage(f"Face {number} lies on the Before side: drag the divider left of it to see "
-                                         "the seed picked.", 6000)
+            self._hint(f"Face {number} lies on the Before side: drag the divider left of it to see the seed picked.",
+                       6000)
 
     def _face_clicked(self, index: int) -> None:
         """A click on a face: a restored one is shown in the seed gallery (QA: a new user clicks a
@@ -1369,6 +1371,12 @@ class MainWindow(QMainWindow):
         self.notices.take_down(text)
         if self.statusBar().currentMessage() == text:
             self.statusBar().clearMessage()
+
+    def _hint(self, text: str, timeout_ms: int) -> None:
+        """A short hint in the status bar for ``timeout_ms``, kept in View ▸ Messages (review: these
+        went by unlogged). A brush size shown as it changes is not a message: it is not logged."""
+        self.statusBar().showMessage(text, timeout_ms)
+        self.messages.add("info", text)
 
     def say(self, text: str, *, subject: Path | None = None) -> None:
         """A passing message: in the status bar when it fits there whole, else as an info notice
