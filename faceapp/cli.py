@@ -1070,7 +1070,9 @@ class _NoteHandler(logging.Handler):
         if record.levelno < logging.ERROR and notes_are_silenced():  # (--quiet)
             return
         try:
-            text = message_text(f"note: {record.getMessage()}" if record.levelno < logging.ERROR else self.format(record))
+            said = record.getMessage()
+            said = said if said.endswith((".", "!", "?", ":")) else f"{said}."  # a sentence, as the other notes (review)
+            text = message_text(f"note: {said}" if record.levelno < logging.ERROR else self.format(record))
             tqdm.write(text, file=sys.stderr)
         except Exception:  # (logging never raises into the run)
             self.handleError(record)

@@ -1502,6 +1502,7 @@ def test_faceapps_own_warnings_are_notes_like_the_rest(tmp_path, testdata_dir, c
     # the photo's name, not its result's: a result may be renamed STEM_2 as it is written (QA: the
     # note of a second alpha.png named the first one's alpha_restored.jpg)
     assert line.startswith(f"note: {tmp_path / 'alpha.png'}: JPEG has no transparency")
+    assert line.endswith(".")  # a sentence, as the CLI's other notes (review: the log's warnings ended bare)
 
 
 def test_a_batch_run_again_says_once_that_its_results_take_numbered_names(tmp_path, testdata_dir, capsys):
