@@ -215,6 +215,28 @@ def test_a_refined_candidate_does_not_shrink_the_thumbnails(qtbot):
     assert listing.item(8).text() == "seed 3\nrefined"
 
 
+@pytest.mark.parametrize("count", [6, 9])
+def test_a_refined_candidates_two_line_caption_is_seen_whole_in_full_rows(qtbot, count):
+    """Power-user QA: nine candidates in three full rows, a refined pass among them not the first,
+    showed "seed 1…": every cell was sized from the first's one-line caption."""
+    rng = np.random.default_rng(0)
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    gallery.resize(330, 420)
+    gallery.show()
+    gallery.set_faces([SimpleNamespace(candidates=[rng.integers(0, 255, (256, 256, 3), np.uint8) for _ in range(count)],
+                                       seeds=[0, 1, 2, 3, 1, *range(4, count - 1)], chosen=0,
+                                       refinement_of=lambda candidate: ["pass"] if candidate == 4 else [])])
+    qtbot.wait(20)
+    listing = gallery._list
+    assert listing.item(4).text() == "seed 1\nrefined"
+    columns = len({listing.visualItemRect(listing.item(row)).left() for row in range(count)})
+    assert columns > 1 and count % columns == 0  # full rows
+    cell = listing.visualItemRect(listing.item(4))
+    assert cell.height() >= listing.iconSize().height() + 2 * listing.fontMetrics().height()
+    assert all(listing.viewport().rect().contains(listing.visualItemRect(listing.item(row))) for row in range(count))
+
+
 def test_the_arrow_keys_choose_the_candidate_they_frame(qtbot):
     """What is framed is what the photo uses: moving with the keyboard chooses, as a click does."""
     gallery = SeedGallery()

@@ -404,6 +404,11 @@ class SeedGallery(QWidget):
         fit = max(1, (room.width() - 4) // (max(side, caption) + gap))
         rows = -(-count // fit)
         grid = QSize()
+        # a refined pass's caption has two lines: with uniform item sizes every cell was sized from the
+        # first's one line (power-user QA: "seed 1…"); each is sized from its own then, a row as its tallest
+        uniform = all(len(item) == 1 for item in lines)
+        if uniform != self._list.uniformItemSizes():
+            self._list.setUniformItemSizes(uniform)
         if count % fit and rows > 1:
             columns = -(-count // rows)
             tallest = max(len(item) for item in lines) * metrics.height()
