@@ -193,6 +193,10 @@ def test_refine_on_a_spared_face_asks_first_and_cancel_leaves_it_kept(window, qt
     window.actions_["refine"].trigger()  # "Refine anyway"
     qtbot.waitUntil(lambda: bool(window.session.entries[path].result.faces[0].refinements), timeout=60000)
     assert len(asked) == 2
+    qtbot.waitUntil(lambda: not window.session.busy, timeout=60000)
+    window.actions_["refine"].trigger()  # the refined pass refined again: asked once was enough (power-user QA)
+    qtbot.waitUntil(lambda: len(window.session.entries[path].result.faces[0].refinements) == 2, timeout=60000)
+    assert len(asked) == 2
 
 
 def test_refine_on_a_face_sampled_at_a_higher_fidelity_asks_in_words_that_say_so(window, qtbot, photo, monkeypatch):

@@ -1355,7 +1355,9 @@ class MainWindow(QMainWindow):
                   f"Face {number} was sampled at fidelity {entry.result.faces[position].fidelity:.2f}, above the "
                   f"{choice.asked:.2f} it was restored at: the restorer barely changed it, and the prior would mostly smear it. "
                   "Refine lets the prior work on it more." if choice is not None else "")
-        if choice is not None and choice.diffuse and confirm.ask_before_discarding(
+        face = entry.result.faces[position]
+        refined_already = bool(face.refinement_of(face.chosen))  # (refined "anyway" before: power-user QA, asked
+        if choice is not None and choice.diffuse and not refined_already and confirm.ask_before_discarding(  # again
                 self, spared, discard="Refine anyway") != "discard":  # (day QA: "spared the prior" of a face it sampled)
             return
         self.session.refine(entry.path, position)
