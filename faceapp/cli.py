@@ -699,7 +699,8 @@ def _once_each(inputs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
         said = Counter((path_text(path), path_text(same)) for path, same in again)  # each spelling once (review:
         listed_again = "; ".join(  # "a.jpg again; a.jpg again")
             (f"{path} as {same}" if path != same else f"{path} again")  # (QA: ./a.jpg, read as a.jpg: "a.jpg as a.jpg")
-            + ("" if times == 1 else " twice" if times == 2 else f" {times} times") for (path, same), times in list(said.items())[:3])
+            + ("" if times == 1 else " twice" if times == 2 else f" {times} times")
+            for (path, same), times in list(said.items())[:3])
         more = f"; and {len(said) - 3} more" if len(said) > 3 else ""
         say_note(f"{len(again)} input(s) named more than once are restored once, listed under their first "
                  f"name: {listed_again}{more}.")

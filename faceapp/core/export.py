@@ -788,6 +788,8 @@ def _decoded(text: bytes) -> str:
 
 #: PNG text keywords (the PNG specification's) and the Dublin Core properties that say the same in XMP.
 _PNG_TEXT_AS_DUBLIN_CORE = {"Title": "title", "Author": "creator", "Description": "description", "Copyright": "rights"}
+
+
 def _photos_software(photo: Photo | None) -> str | None:
     """The program its EXIF says made ``photo`` (a scanner's, a camera's firmware), unless faceapp."""
     if photo is None or not photo.exif:

@@ -315,7 +315,8 @@ class MaskEditor:
             else:
                 draw_stroke(raster, action)
         self._raster = raster
-        self._changed(_reach(raster, step.points, max(step.radii or (step.radius,))) if isinstance(step, Stroke) else None)
+        reached = _reach(raster, step.points, max(step.radii or (step.radius,))) if isinstance(step, Stroke) else None
+        self._changed(reached)
 
     # ---- the result ------------------------------------------------------------------------
     def mask(self) -> np.ndarray:
