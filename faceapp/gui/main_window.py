@@ -85,6 +85,7 @@ def _names(paths: list[Path]) -> str:
     """Up to three photos' names, and how many more."""
     return listed([p.name for p in paths])
 
+
 def _libraries_text(notices: Path | None) -> str:
     """What About says of the libraries faceapp is built on (release QA: it named the models' and
     the detector's licences alone)."""
