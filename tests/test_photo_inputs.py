@@ -68,6 +68,40 @@ def test_recursive_listing_skips_hidden_folders_and_gives_relative_paths(tmp_pat
     assert album / ".thumbnails" in listing.hidden
 
 
+def test_a_recursive_listing_leaves_out_recycle_bins_and_photo_libraries(tmp_path, monkeypatch):
+    """Portability QA: ``restore ~/Pictures -r`` restored a Mac's Photos library (its originals and
+    its thumbnails), writing results into it, and ``E:\\ -r`` a drive's recycle bin; a folder or file
+    Windows marks hidden is left out as a dot-named one is."""
+    import os
+    import stat
+
+    from faceapp.core import photo_inputs
+
+    album = tmp_path / "Pictures"
+    _photo(album / "2019" / "a.jpg")
+    _photo(album / "$RECYCLE.BIN" / "S-1-5-21" / "$RXK2A1.jpg")
+    _photo(album / "System Volume Information" / "x.jpg")
+    _photo(album / "Photos Library.photoslibrary" / "originals" / "A" / "IMG_0001.jpeg")
+    _photo(album / "marked" / "b.jpg")  # hidden by Windows' attribute (faked here)
+    listing = list_photos(album, recursive=True)
+    assert [listing.relative(p) for p in listing.photos] == [Path("2019/a.jpg"), Path("marked/b.jpg")]
+    assert {p.name for p in listing.hidden} == {"$RECYCLE.BIN", "System Volume Information", "Photos Library.photoslibrary"}
+    real_stat = os.stat
+
+    class Marked:  # os.stat as Windows gives it, the folder "marked" hidden
+        def __init__(self, path, **options):
+            self._real = real_stat(path, **options)
+            self.st_file_attributes = stat.FILE_ATTRIBUTE_HIDDEN if Path(path).name == "marked" else 0
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+    monkeypatch.setattr(photo_inputs, "_FILE_ATTRIBUTES", True)
+    monkeypatch.setattr(photo_inputs.os, "stat", Marked)
+    listing = list_photos(album, recursive=True)
+    assert [listing.relative(p) for p in listing.photos] == [Path("2019/a.jpg")] and album / "marked" in listing.hidden
+
+
 def test_a_tree_deeper_than_the_system_takes_lists_what_it_can(tmp_path):
     """Batch QA: an archive's folders nested past the system's longest path (4,096 bytes on Linux)
     stopped the listing with a traceback. What lies within reach is listed; the rest is unreadable."""

@@ -3,7 +3,8 @@
 :func:`list_photos` looks into a folder (and, when asked, its sub-folders) and sorts what it finds:
 the photos to restore; faceapp's own earlier results (recognised by their provenance, so a folder
 restored into itself is not restored again); hidden files and folders (names starting with ``.``,
-such as macOS's ``._photo.jpg`` or a ``.thumbnails`` folder); files that are not photos faceapp
+such as macOS's ``._photo.jpg`` or a ``.thumbnails`` folder, those Windows marks hidden, a drive's
+recycle bin, a Photos library: :func:`is_hidden`); files that are not photos faceapp
 reads (another type, or a symbolic link to nothing); and sub-folders it could not look into. The
 result says each, so a caller can tell a folder that held no photos and say what it held instead.
 A file named on its own is the caller's business, but for the window's rule of which named files
@@ -13,6 +14,7 @@ open (:func:`expand_paths`).
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -66,7 +68,7 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
     unreadable: list[Path] = []
     subfolders: list[Path] = []
     for path in sorted(_entries(folder, recursive, hidden, unreadable), key=reading_key):
-        if path.name.startswith("."):
+        if is_hidden(path):
             hidden.append(path)
         elif is_folder(path):
             subfolders.append(path)  # only when not recursive: os.walk keeps sub-folders out of the files
@@ -101,7 +103,7 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
         folders.sort(key=lambda name: (_is_link(top_path / name), name))
         for name in list(folders):
             real = os.path.realpath(top_path / name)
-            if name.startswith("."):
+            if is_hidden(top_path / name):
                 hidden.append(top_path / name)
                 folders.remove(name)
             elif real in visited:  # a link back up the tree (a loop), or to a folder listed already
@@ -110,6 +112,36 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
                 visited.add(real)
         found += [top_path / name for name in files]
     return found
+
+
+#: Folders a system keeps at the top of a Windows drive (hidden there by their attributes), by name
+#: in lower case: the recycle bins and the volume's own records.
+_SYSTEM_FOLDERS = frozenset({"$recycle.bin", "recycler", "recycled", "system volume information", "$windows.~bt",
+                             "$windows.~ws", "found.000"})
+#: The suffixes of macOS packages, folders a Mac shows as one file that only their own program may
+#: change: a Photos or Aperture library, an application.
+_PACKAGE_SUFFIXES = frozenset({".photoslibrary", ".migratedphotolibrary", ".photolibrary", ".aplibrary", ".app",
+                               ".bundle", ".framework", ".plugin"})
+_HIDDEN_OR_SYSTEM = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)
+#: Whether this system's file status has Windows' attributes (hidden, system).
+_FILE_ATTRIBUTES = hasattr(os.stat_result, "st_file_attributes")
+
+
+def is_hidden(path: Path) -> bool:
+    """Whether ``path`` is left out of a folder's photos, unvisited: a hidden file or folder (a
+    name starting with ``.``, or one Windows marks hidden or system), a drive's recycle bin or
+    records, or a macOS package such as a Photos library (portability QA: ``restore ~/Pictures -r``
+    restored the Photos library's originals and thumbnails, writing results into it, and ``E:\ -r``
+    the recycle bin's deleted photos)."""
+    name = path.name
+    if name.startswith(".") or name.lower() in _SYSTEM_FOLDERS or path.suffix.lower() in _PACKAGE_SUFFIXES:
+        return True
+    if not _FILE_ATTRIBUTES:
+        return False
+    try:
+        return bool(os.stat(path, follow_symlinks=False).st_file_attributes & _HIDDEN_OR_SYSTEM)
+    except OSError:
+        return False
 
 
 def is_folder(path: Path) -> bool:
