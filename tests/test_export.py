@@ -1208,6 +1208,10 @@ def test_why_a_write_failed_is_said_in_words():
     assert said(errno.EACCES) == "cannot write out/a.jpg: the folder out is read-only or not yours (permission denied)."
     assert said(errno.ENOSPC) == "cannot write out/a.jpg: the disk is full; free some space and try again."
     assert said(errno.EIO) == f"cannot write out/a.jpg: {os.strerror(errno.EIO)}."
+    in_use = OSError(errno.EACCES, "The process cannot access the file because it is being used by another process")
+    in_use.winerror = 32  # as Windows raises it for a file a viewer holds open (portability QA: "read-only")
+    assert write_error_message(in_use, "write out/a.jpg", "out") == (
+        "cannot write out/a.jpg: the file is open in another program; close it there and try again.")
 
 
 def test_a_folder_on_a_drive_not_connected_is_not_made(tmp_path, monkeypatch):

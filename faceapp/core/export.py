@@ -1117,10 +1117,16 @@ def _os_error_message(exc: OSError, dest: Path) -> str:
     return write_error_message(exc, f"write {dest}", dest.parent)
 
 
+#: Windows' errors for a file another program holds open: sharing and lock violations.
+_FILE_IN_USE = frozenset({32, 33})
+
+
 def write_error_message(exc: OSError, target: str, folder: str | Path) -> str:
     """Why ``target`` (e.g. "write out/a.jpg") failed in ``folder``, in words: read-only, disk full, or the OS's reason."""
     if exc.errno == errno.EROFS:  # (fault QA: a read-only disk was said to be "not yours")
         return f"cannot {target}: the folder {folder} is on a read-only disk."
+    if getattr(exc, "winerror", None) in _FILE_IN_USE:  # (portability QA: a file open in a viewer was said
+        return f"cannot {target}: the file is open in another program; close it there and try again."  # read-only)
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"cannot {target}: the folder {folder} is read-only or not yours (permission denied)."
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
