@@ -183,3 +183,19 @@ def test_a_network_that_computes_nan_is_a_model_error_not_a_black_face(broken):
     engine = FaceEngine.from_networks(restorer, prior, face_size=32, name="damaged", precision="fp32")
     with pytest.raises(CorruptModelError, match=f"damaged's {broken} computed invalid numbers.*models verify damaged"):
         engine.restore(_face(), sampler=SamplerSettings(fidelity=0.5, steps=2), seeds=[0])
+
+
+def test_the_memory_a_device_cached_is_given_back_on_every_kind_of_device(monkeypatch):
+    """Portability QA: a Mac's MPS cache (its unified memory, the system's RAM) was never given back,
+    after a batch that ran out of it either; CUDA's was, and the CPU's C heap."""
+    import torch
+
+    from faceapp.core import engine, host_memory
+
+    given_back = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: given_back.append("cuda"))
+    monkeypatch.setattr(torch.mps, "empty_cache", lambda: given_back.append("mps"))
+    monkeypatch.setattr(host_memory, "return_freed_memory", lambda: given_back.append("cpu"))
+    for device in ("cuda:0", "mps", "cpu"):
+        engine.release_memory(device)
+    assert given_back == ["cuda", "mps", "cpu"]

@@ -396,9 +396,13 @@ def iter_seed_chunks(
 
 
 def release_memory(device: str | torch.device) -> None:
-    """Give the memory cached for ``device`` back: torch's CUDA cache, or the C heap's free memory."""
-    if torch.device(device).type == "cuda":
+    """Give the memory cached for ``device`` back: torch's CUDA or MPS cache (the Mac's unified memory,
+    held after a batch that ran out of it: portability QA), or the C heap's free memory."""
+    kind = torch.device(device).type
+    if kind == "cuda":
         torch.cuda.empty_cache()
+    elif kind == "mps":
+        torch.mps.empty_cache()
     else:
         host_memory.return_freed_memory()
 
