@@ -10,6 +10,7 @@ import gui_util
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence
 
 from faceapp.core.preferences import PREFERENCES_VERSION
 from faceapp.gui.app import prepare_qt_environment
@@ -41,14 +42,36 @@ def test_ctrl_c_while_the_app_loads_exits_130_without_a_traceback(tmp_path):
     assert done.stderr.strip() == "faceapp: interrupted while starting."
 
 
-def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path, without_bundled_model):
+def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path, without_bundled_model, monkeypatch):
+    from faceapp.gui import actions
+
+    text, icon, _keys, tip = actions.ACTIONS["models"]  # (its key read from the action, as a Mac writes it: ⌘M)
+    monkeypatch.setitem(actions.ACTIONS, "models", (text, icon, "Ctrl+Alt+M", tip))
     window = MainWindow(store=gui_util.settings_store(tmp_path))
     qtbot.addWidget(window)
     notices = window.notices.notices()
     assert any(n.action == "models" for n in notices)
     assert "download" in window.compare._placeholder.lower()
     assert "import" in window.compare._placeholder.lower()
+    models_keys = window.actions_["models"].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+    assert models_keys == "Ctrl+Alt+M" and f"Models… ({models_keys})" in window.compare._placeholder
     window.close()
+
+
+def test_a_macs_application_menu_takes_settings_quit_and_about_and_nothing_else(qtbot):
+    """Portability QA: Qt moves entries into a Mac's application menu by their words; the four that
+    belong there are named for it, and every other entry stays in its menu."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QWidget
+
+    from faceapp.gui.actions import build_actions
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    roles = {name: action.menuRole() for name, action in build_actions(owner).items()}
+    moved = {name: role for name, role in roles.items() if role != QAction.MenuRole.NoRole}
+    assert moved == {"settings": QAction.MenuRole.PreferencesRole, "quit": QAction.MenuRole.QuitRole,
+                     "about": QAction.MenuRole.AboutRole, "about_qt": QAction.MenuRole.AboutQtRole}
 
 
 def test_models_that_cannot_be_read_are_not_called_missing(qtbot, tmp_path, monkeypatch):

@@ -138,6 +138,11 @@ def _without_asides(text: str) -> str:
     return "".join(kept).strip()
 
 
+#: The entries a Mac's application menu holds (elsewhere, the menus of :data:`MENUS`).
+_MENU_ROLES = {"settings": QAction.MenuRole.PreferencesRole, "quit": QAction.MenuRole.QuitRole,
+               "about": QAction.MenuRole.AboutRole, "about_qt": QAction.MenuRole.AboutQtRole}
+
+
 def build_actions(parent: QWidget) -> dict[str, QAction]:
     """A QAction per entry of :data:`ACTIONS`, parented to ``parent``."""
     built: dict[str, QAction] = {}
@@ -150,6 +155,10 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
         built[name] = action
     for name in ("draw_box", "damage_brush", "eraser", "full_screen"):
         built[name].setCheckable(True)
+    # On a Mac, Qt moves entries into the application menu by their words ("Settings", "Quit",
+    # "About…"): the four that belong there are named, and no other moves by its words (portability QA)
+    for name, action in built.items():
+        action.setMenuRole(_MENU_ROLES.get(name, QAction.MenuRole.NoRole))
     # Ctrl+W closes the document in desktop programs: here the photo (desktop QA: it did nothing)
     built["remove"].setShortcuts([built["remove"].shortcut(), QKeySequence("Ctrl+W")])
     # F11 everywhere, and the platform's own key besides (keyboard QA: on plain X11 Qt binds none)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
-from faceapp.gui.actions import set_tip
+from faceapp.gui.actions import ACTIONS, set_tip
 from faceapp.core.errors import FaceappError
 from faceapp.gui.notifications import Notice
 from faceapp.core.preferences import Preferences
@@ -16,9 +17,20 @@ from faceapp.core.settings import DEFAULT_FIDELITY
 
 log = logging.getLogger(__name__)
 
-_FIRST_START = ("No face model is installed yet.\n\nOpen Models… (Ctrl+M) to download one or to "
-                "import a weight file you already have; then drop photos here.")
-_DROP_HINT = "Drop photos or folders here, or use File ▸ Open (Ctrl+O)."
+
+def _keys(action: str) -> str:
+    """The shortcut of one of :data:`ACTIONS` as this platform writes it (⌘O on a Mac; portability QA:
+    "Ctrl+O" was written in)."""
+    return QKeySequence(ACTIONS[action][2]).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def _first_start() -> str:
+    return (f"No face model is installed yet.\n\nOpen Models… ({_keys('models')}) to download one or to "
+            "import a weight file you already have; then drop photos here.")
+
+
+def _drop_hint() -> str:
+    return f"Drop photos or folders here, or use File ▸ Open ({_keys('open')})."
 
 
 class ModelSettings:
@@ -131,7 +143,7 @@ class ModelSettings:
                 log.warning("checking installed models failed: %s", error)
             else:
                 log.exception("checking installed models failed")
-            self._window.compare.set_placeholder(_DROP_HINT)
+            self._window.compare.set_placeholder(_drop_hint())
             self._window.notices.show_notice(Notice(
                 f"The installed models could not be read ({str(error).rstrip('.') or type(error).__name__}). "
                 "Restores may fail until that is mended; Models… shows each model and its files.",
@@ -141,12 +153,12 @@ class ModelSettings:
             self._window.notices.show_notice(Notice(f"{problem}; the other models can be used.", "warning",
                                                     "models", "Models…"))
         if not installed:
-            self._window.compare.set_placeholder(_FIRST_START)
+            self._window.compare.set_placeholder(_first_start())
             self._window.notices.show_notice(Notice(
                 "No face model is installed: download one or import a weight file.", "warning",
                 "models", "Models…"))
         else:
-            self._window.compare.set_placeholder(_DROP_HINT)
+            self._window.compare.set_placeholder(_drop_hint())
         self._check_chosen_model(known)
 
     def _check_chosen_model(self, known: list[str]) -> None:
