@@ -164,6 +164,7 @@ def typed_folder(text: str) -> str:
         return ""
     path = Path(text).expanduser()
     if not path.is_absolute():
-        raise ValueError(f"the output folder {text!r} is not a full path: give one that starts with / or ~, "
-                         "or choose it with Browse…")
+        start = r"a drive (D:\) or \\server\share" if os.name == "nt" else "/ or ~"  # (portability QA: on
+        raise ValueError(f"the output folder {text!r} is not a full path: give one that starts with {start}, "  # Windows
+                         "or choose it with Browse…")  # "/restored" is no full path either)
     return str(path)
