@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageCms
 from pipeline_util import psnr
 
-from faceapp.core.errors import ExportError
+from faceapp.core.errors import ExportError, NamePatternError
 from faceapp.core.export import default_output_path, export_photo, read_provenance
 from faceapp.core.photo_io import Photo, read_photo
 
@@ -510,6 +510,24 @@ def test_output_size_limits_are_checked_before_any_work(tmp_path):
     with pytest.raises(ExportError, match=r"wide\.jpg: 65501×2 pixels is too large for JPEG"):
         export_photo(wide, None, None, tmp_path / "wide.jpg")
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
+
+
+def test_a_name_pattern_windows_cannot_name_a_file_by_is_refused_there(monkeypatch):
+    """Portability QA: on Windows "{stem}:v2" was taken (NTFS wrote a hidden stream of a file "photo")
+    and "NUL" named the null device; the window's check said "no / or \\" was the only rule."""
+    from faceapp.core import export
+
+    for windows, taken in ((False, True), (True, False)):
+        monkeypatch.setattr(export, "WINDOWS_NAMES", windows)
+        for pattern in ("{stem}:v2", "{stem}?", 'restored "{stem}"', "{stem}|old", "NUL", "com1", "{stem} "):
+            try:
+                export.output_file_name("photo.jpg", pattern=pattern)
+            except NamePatternError as exc:
+                assert not taken and "Windows" in str(exc), pattern
+            else:
+                assert taken, pattern
+        assert export.output_file_name("photo.jpg", pattern="{stem}_restored") == ("photo_restored", ".jpg")
+    assert "may not hold ':'" in export.name_pattern_problem("{stem}:v2")  # (the window's check: on Windows)
 
 
 def test_a_name_pattern_may_use_its_fields_only_as_plain_names():

@@ -263,6 +263,25 @@ def name_pattern_problem(pattern: str) -> str | None:
     return None
 
 
+#: Whether file names are held to Windows' rules (portability QA: a pattern "{stem}:v2" was taken, and
+#: NTFS wrote the result as a hidden stream of a file "photo"; "NUL" named the null device).
+WINDOWS_NAMES = os.name == "nt"
+_NOT_IN_WINDOWS_NAMES = re.compile(r'[<>:"|?*\x00-\x1f]')
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)),
+                              *(f"LPT{n}" for n in range(1, 10))})
+
+
+def _windows_name_problem(stem: str) -> str | None:
+    """Why Windows cannot name a file ``stem`` + an extension, or None."""
+    if (found := _NOT_IN_WINDOWS_NAMES.search(stem)) is not None:
+        return f"a name on Windows may not hold {found.group()!r} (nor < > : \" | ? * or a control character)"
+    if stem.split(".")[0].strip().upper() in _WINDOWS_DEVICES:
+        return f"{stem.split('.')[0]} is the name of a device on Windows"
+    if stem.endswith(" "):
+        return "a name on Windows may not end in a space"
+    return None
+
+
 def output_file_name(
     input_path: str | Path, *, pattern: str = "{stem}_restored", ext: str | None = None, fields: dict[str, Any] | None = None
 ) -> tuple[str, str]:
@@ -297,6 +316,8 @@ def output_file_name(
     if stem.startswith(".") and not input_path.name.startswith("."):
         raise NamePatternError(pattern, "it names hidden files (starting with a dot), which a folder of photos "
                                         "opened or restored later leaves out")
+    if WINDOWS_NAMES and (problem := _windows_name_problem(stem)) is not None:
+        raise NamePatternError(pattern, problem)
     if (length := name_length(stem + ext)) > MAX_NAME_LENGTH:
         raise ExportError(f"the result's name {stem[:40]}…{ext} would be {length} {_NAME_UNITS} long, and file systems "
                           f"take at most {MAX_NAME_LENGTH}: choose a shorter name pattern, or rename the photo")
