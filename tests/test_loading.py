@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -360,7 +361,8 @@ def test_a_checkpoint_whose_tensors_are_compressed_is_refused_before_they_are_un
             target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
     scripted = tmp_path / "scripted.pt"  # TorchScript, whose code (not tensors) torch compresses: not said to be
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 3)), str(scripted))  # "compressed tensors" (review)
-    with pytest.raises(CorruptModelError) as raised:
+    with pytest.raises(CorruptModelError) as raised, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (torch's remark that it looks like TorchScript)
         read_state_dict(scripted)
     assert "compressed" not in str(raised.value)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch read it"))
