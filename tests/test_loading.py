@@ -360,9 +360,9 @@ def test_a_checkpoint_whose_tensors_are_compressed_is_refused_before_they_are_un
         for info in source.infolist():
             target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
     scripted = tmp_path / "scripted.pt"  # TorchScript, whose code (not tensors) torch compresses: not said to be
-    torch.jit.save(torch.jit.script(torch.nn.Linear(3, 3)), str(scripted))  # "compressed tensors" (review)
-    with pytest.raises(CorruptModelError) as raised, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # (torch's remark that it looks like TorchScript)
+    with pytest.raises(CorruptModelError) as raised, warnings.catch_warnings():  # "compressed tensors" (review)
+        warnings.simplefilter("ignore")  # (torch's remarks: TorchScript is deprecated, and looks like it)
+        torch.jit.save(torch.jit.script(torch.nn.Linear(3, 3)), str(scripted))
         read_state_dict(scripted)
     assert "compressed" not in str(raised.value)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch read it"))
