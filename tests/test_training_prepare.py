@@ -149,7 +149,7 @@ def test_a_run_stopped_by_a_bad_face_says_its_checkpoint_is_kept(dataset_dir, tm
     bad = _data_folder_with(tmp_path, b"\xff\xd8 cut short")
     code = training_main(["train", "restorer_tiny", "--run-dir", str(run), "--data", str(bad), "--max-steps", "4"])
     err = capsys.readouterr().err
-    assert code == 1 and "is not a decodable JPEG" in err and f"{run} keeps its last checkpoint" in err
+    assert code == 1 and "is not a decodable JPEG" in err and f". {run} keeps its last checkpoint" in err
 
 
 def test_prepare_writes_shard_after_shard_and_every_face_reads_back(images, tmp_path, monkeypatch):

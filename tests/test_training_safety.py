@@ -185,15 +185,20 @@ def test_a_full_disk_leaves_no_temporary_file_and_says_so(dataset_dir, tmp_path,
     monkeypatch.setattr(torch, "save", real_save)
 
 
-def test_resuming_with_another_network_names_the_options(dataset_dir, tmp_path):
+def test_resuming_with_another_network_names_the_options(dataset_dir, tmp_path, capsys):
     cfg = load_config("restorer_conv_tiny")
     train(cfg, run_dir=tmp_path / "run", data_root=dataset_dir, max_steps=2, log=quiet)
     wider = parse_config(cfg.source.replace("channels = [16, 32]", "channels = [16, 48]"), where="wider.toml")
     with pytest.raises(ConfigError, match=r"another network than tiny-conv-restorer \(model.config.channels is "
                                           r"\[16, 32\] in the run, \[16, 48\] in tiny-conv-restorer\)"):
         train(wider, run_dir=tmp_path / "run", data_root=dataset_dir, log=quiet)
-    with pytest.raises(ConfigError, match=r"model.arch is 'conv_restorer' in the run, 'swinir' in tiny-restorer"):
-        train(load_config("restorer_tiny"), run_dir=tmp_path / "run", data_root=dataset_dir, log=quiet)
+    with pytest.raises(ConfigError, match=r"model.arch is 'conv_restorer' in the run, 'swinir' in tiny-restorer\):"):
+        train(load_config("restorer_tiny"), run_dir=tmp_path / "run", data_root=dataset_dir, log=quiet)  # (that alone)
+    from faceapp.training.__main__ import main as training_main
+
+    code = training_main(["train", "restorer_tiny", "--run-dir", str(tmp_path / "run"), "--data", str(dataset_dir)])
+    err = capsys.readouterr().err  # the same command cannot go on: not told it would (ML QA)
+    assert code == 1 and "resume with the config the run was trained with." in err and "keeps its last checkpoint" not in err
     assert (tmp_path / "run" / "config.toml").read_text() == cfg.source  # the run's record is kept
 
 

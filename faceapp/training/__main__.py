@@ -17,8 +17,8 @@ def _train(args) -> int:
 
     from faceapp.core.host_memory import keep_freed_memory
     from faceapp.training.checkpoint import checkpoint_path
-    from faceapp.training.config import load_config
-    from faceapp.training.trainer import train
+    from faceapp.training.config import ConfigError, load_config
+    from faceapp.training.trainer import RunInUseError, train
 
     keep_freed_memory()  # reuse freed activation memory between steps (faceapp.core.host_memory)
     if args.threads:
@@ -28,10 +28,12 @@ def _train(args) -> int:
         result = train(cfg, run_dir=args.run_dir, device=args.device, data_root=args.data, max_steps=args.max_steps,
                        warm_start=args.warm_start, time_limit_s=args.minutes * 60 if args.minutes else None)
     except FaceappError as exc:  # (own-model QA: after a bad face, nothing said the checkpoint was kept)
-        saved = checkpoint_path(args.run_dir)
+        said = str(exc) if str(exc).endswith((".", "?", "!")) else f"{exc}."
+        # (not where the same command cannot go on: another trainer holds the folder, or it holds another
+        # network: ML QA, the advice ran into those errors' own)
         kept = (f" {args.run_dir} keeps its last checkpoint; the same command resumes from it once this is mended."
-                if saved.is_file() else "")
-        print(f"error: {exc}{kept}", file=sys.stderr)
+                if checkpoint_path(args.run_dir).is_file() and not isinstance(exc, (RunInUseError, ConfigError)) else "")
+        print(f"error: {said}{kept}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # a second Ctrl-C (or one before training started)
         print(f"Interrupted; {args.run_dir} keeps its last checkpoint (run the same command to resume).",

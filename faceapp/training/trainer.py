@@ -498,7 +498,8 @@ def _compare_configs(run_dir: Path, state: dict, cfg: TrainingConfig, *, log) ->
         return repr(doc[key]) if key in doc else "not set"
 
     if network:
-        diffs = "; ".join(f"{k} is {value(old, k)} in the run, {value(new, k)} in {cfg.name}" for k in network)
+        kind = [k for k in network if k in ("kind", "model.arch")]  # another kind of network: that alone is said
+        diffs = "; ".join(f"{k} is {value(old, k)} in the run, {value(new, k)} in {cfg.name}" for k in kind or network)
         raise ConfigError(f"{run_dir} holds a checkpoint (step {step}) of another network than {cfg.name} ({diffs}): "
                           f"give a new --run-dir, or resume with the config the run was trained with")
     if not changed:
