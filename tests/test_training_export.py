@@ -33,6 +33,14 @@ def test_export_loads_through_the_registry_and_runs_the_sampler(dataset_dir, tmp
     card = result.model_card.read_text()
     assert "All-Age-Faces" in card and "Prior: predicts ε (the noise)" in card and "Restorer: L1 on" in card
     assert "Prior validation curve" in card and "| 2 | 4 |" in card  # step 2, 2×2 samples seen
+    from faceapp.training.csvlog import read_log
+    from faceapp.training.export import _curve_table
+
+    # the card counts the faces the run was validated on, as its log says (ML QA: "16" was written in, of a
+    # split of 15), and an older run's log, without the count, is said without one
+    assert read_log(tmp_path / "prior_tiny" / "validation.csv")[-1]["val_faces"] == 16
+    assert _curve_table("prior", [{"step": 2, "val_mse": 0.5, "val_faces": 15}])[0].endswith(", 15 fixed validation faces):")
+    assert _curve_table("prior", [{"step": 2, "val_mse": 0.5}])[0].endswith("(EMA weights, fixed validation faces):")
 
     registry = Registry(manifest_dirs=[out], weights_dir=tmp_path / "weights")
     assert registry.problems == [] and registry.default().name == "test-compact"

@@ -314,7 +314,9 @@ def _curve_table(kind: str, rows: list[dict[str, float]]) -> list[str]:
     lines = [f"| step | samples seen | CPU hours | {label} |", "|---|---|---|---|"]
     lines += [f"| {int(r['step']):,} | {int(r.get('samples_seen', 0)):,} | {r.get('cpu_hours', r.get('train_hours', 0.0)):.2f} | "
               f"{r[figure]:.4g} |" for r in rows if figure in r]
-    return [f"{kind.capitalize()} validation curve (EMA weights, 16 fixed validation faces):", "", *lines, ""]
+    faces = rows[-1].get("val_faces")  # (ML QA: "16" was written in, of a split of 15; older runs' logs lack it)
+    counted = f"{int(faces)} fixed validation faces" if faces else "fixed validation faces"
+    return [f"{kind.capitalize()} validation curve (EMA weights, {counted}):", "", *lines, ""]
 
 
 def _training_text(restorer: TrainingConfig, prior: TrainingConfig) -> str:

@@ -350,8 +350,8 @@ def _train(cfg: TrainingConfig, *, run_dir: Path, device, data_root, max_steps, 
                 figures = {k: float(v) for k, v in task.validate(ema.module, validation, autocast=autocast).items()}
             train_seconds = seconds_before + time.process_time() - cpu_tick
             samples = samples_before + (done - start_step) * t.batch_size
-            validation_log.write(done, {**figures, "samples_seen": samples,
-                                        "cpu_hours": train_seconds / 3600})
+            validation_log.write(done, {**figures, "samples_seen": samples, "cpu_hours": train_seconds / 3600,
+                                        "val_faces": len(next(iter(validation.values())))})  # (for the card: ML QA)
             log(f"validation at step {done}: " + ", ".join(f"{k} {v:.5g}" for k, v in figures.items()))
             _save(run_dir, cfg, model, ema, optimizer, done, warmup_from, train_seconds, samples, data_roots)
         if out_of_time:
