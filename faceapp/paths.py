@@ -102,8 +102,10 @@ def third_party_notices() -> Path | None:
     in a PyInstaller bundle, beside its licence texts; in a checkout, under ``packaging/``; None in an
     installed wheel, whose libraries carry their own licences in their installed metadata."""
     frozen_root = getattr(sys, "_MEIPASS", None)
-    notices = (Path(frozen_root) / "licences" if frozen_root else
-               Path(__file__).resolve().parent.parent / "packaging" / "licences") / "THIRD-PARTY-NOTICES.md"
+    checkout = Path(__file__).resolve().parent.parent  # (in an installed wheel, site-packages: whose
+    if not frozen_root and not (checkout / "pyproject.toml").is_file():  # "packaging" is PyPA's: review)
+        return None
+    notices = (Path(frozen_root) / "licences" if frozen_root else checkout / "packaging" / "licences") / "THIRD-PARTY-NOTICES.md"
     return notices if notices.is_file() else None
 
 

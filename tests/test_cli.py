@@ -401,7 +401,13 @@ def test_a_mistyped_command_is_a_usage_error_not_a_photo(tmp_path, testdata_dir,
         assert code == 2 and f"unknown command {typed!r} (did you mean {meant!r}?)" in err and out == ""
     from faceapp.cli_parser import MODELS_COMMANDS
 
-    for typed in MODELS_COMMANDS:  # a models command without "models"
+    import argparse
+
+    from faceapp.cli_parser import build_parser
+
+    models = build_parser()._subparsers._group_actions[0].choices["models"]  # (argparse keeps its commands so)
+    assert set(MODELS_COMMANDS) == set(next(a for a in models._actions if isinstance(a, argparse._SubParsersAction)).choices)
+    for typed in MODELS_COMMANDS:  # a models command without "models" (review: the list was kept by hand)
         assert _run(capsys, "models", typed, "--help")[0] == 0  # (one, given with it)
         code, out, err = _run(capsys, typed, "default")
         assert code == 2 and f"unknown command {typed!r} (did you mean 'models {typed}'?)" in err and out == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from icc_util import DISPLAY_P3, rgb_profile
+from icc_util import DISPLAY_P3, grey_profile, rgb_profile
 from PIL import Image
 from pipeline_util import identity_engine
 
@@ -141,10 +141,25 @@ def test_a_damaged_profile_is_named_with_its_photo_and_left_out_of_the_result(tm
     caplog.clear()
     with caplog.at_level("WARNING"):
         assert read_photo(garbage).icc is None
-    assert "garbage.jpg: its ICC colour profile is damaged (it is not a profile)" in caplog.text
+    assert "garbage.jpg: its ICC colour profile cannot be used (damaged" in caplog.text
     grey = tmp_path / "grey.jpg"  # a black-and-white photo's too (review: still unsaid)
     Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("L").save(grey, icc_profile=b"garbage" * 1000)
     caplog.clear()
     with caplog.at_level("WARNING"):
         assert read_photo(grey).grey_icc is None
-    assert "grey.jpg: its ICC colour profile is damaged (it is not a profile)" in caplog.text
+    assert "grey.jpg: its ICC colour profile cannot be used (damaged" in caplog.text
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0xA001] = 2  # ColorSpace: Adobe RGB, as some cameras say it (review: "taken as sRGB", then as Adobe RGB)
+    adobe = tmp_path / "adobe.jpg"
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB").save(adobe, icc_profile=b"garbage" * 1000,
+                                                                           exif=exif.tobytes())
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert read_photo(adobe).icc is not None
+    assert "read as Adobe RGB" in caplog.text and "taken as sRGB" not in caplog.text
+    Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB").save(  # an RGB photo tagged with a grey
+        tmp_path / "rgb.jpg", icc_profile=grey_profile())  # profile: said too (review: dropped unsaid)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        assert read_photo(tmp_path / "rgb.jpg").icc is None
+    assert "rgb.jpg: its ICC colour profile cannot be used" in caplog.text

@@ -539,5 +539,5 @@ def test_a_photo_whose_masks_name_would_be_too_long_opens_without_an_error(windo
     long = photo.with_name("x" * 247 + photo.suffix)
     shutil.copy(photo, long)
     path = load(window, qtbot, long)
-    assert window.session.entries[path].photo is not None and window.session.entries[path].mask_looked_for
+    assert window.session.entries[path].photo is not None and window.session.entries[path].mask_offered
     assert not [n for n in window.notices.notices() if n.action == "load_mask"]

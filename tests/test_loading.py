@@ -83,6 +83,9 @@ def test_a_restorer_built_to_check_a_files_shapes_makes_no_window_masks(golden_d
     build_network("swinir", {**params, "img_size": swinir.MAX_GRID}, device="meta")  # (the largest: shapes alone)
     with pytest.raises(ArchitectureMismatchError, match=f"img_size must be within 1…{swinir.MAX_GRID}"):
         build_network("swinir", {**params, "img_size": 2000}, device="meta")
+    with pytest.raises(ArchitectureMismatchError, match="attention masks would take 8.0 GiB"):  # (review: a window of
+        build_network("swinir", {**params, "img_size": 256, "window_size": 128, "depths": [2], "num_heads": [1]},
+                      device="meta")  # 128 got by)
     monkeypatch.undo()
     for device in ("cpu", "meta"):  # a grid that is no multiple of the window: refused alike (review: the check
         with pytest.raises(ArchitectureMismatchError):  # passed on meta, and every restore then failed)
@@ -366,8 +369,15 @@ def test_a_checkpoint_whose_tensors_are_compressed_is_refused_before_they_are_un
         read_state_dict(scripted)
     assert "compressed" not in str(raised.value)
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch read it"))
-    with pytest.raises(CorruptModelError, match="its tensors are compressed"):
+    with pytest.raises(CorruptModelError, match="its tensors or their index are compressed"):
         read_state_dict(packed)
+    pickled = tmp_path / "pickled.pth"  # only its pickle compressed (review: a 300 MB string in 299 KB got by)
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(pickled, "w") as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info), compress_type=zipfile.ZIP_DEFLATED
+                            if info.filename.endswith("data.pkl") else zipfile.ZIP_STORED)
+    with pytest.raises(CorruptModelError, match="data.pkl"):
+        read_state_dict(pickled)
 
 
 def test_missing_file_is_reported(tmp_path):

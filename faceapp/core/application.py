@@ -380,8 +380,9 @@ def misnamed_note(photo: Photo, fmt: str, *, format_chosen: bool, keep_lossless:
     if photo.path.suffix.lower() not in (".jpg", ".jpeg"):
         return None
     kind = "lossless WebP" if stored == "WEBP" else stored
+    keep = {"BMP": "PNG", "WEBP": "WebP"}.get(stored, stored)  # (as the format list names it: review)
     return (f"is a {kind} file, though its name says JPEG: its result is a JPEG, as the name says "
-            f"({keep_lossless('PNG' if stored == 'BMP' else stored)} to keep it lossless).")
+            f"({keep_lossless(keep)} to keep it lossless).")
 
 
 def other_pages_note(photo: Photo) -> str:
@@ -412,7 +413,7 @@ def quality_note(photo: Photo, fmt: str, quality: int, *, setting: str) -> str |
 
 
 def result_notes(photo: Photo, fmt: str, *, keep_16_bits: bool, eight_bit_setting: str, format_chosen: bool,
-                 keep_lossless: Callable[[str], str], quality: int = 95, quality_setting: str = "") -> list[str]:
+                 keep_lossless: Callable[[str], str], quality: int, quality_setting: str) -> list[str]:
     """Everything both front-ends say, after the photo's name, of how its result written as ``fmt``
     will be unlike the photo: only its first page, a JPEG of a lossless file named .jpg, a JPEG
     master saved at a lower ``quality``, RGB for CMYK, full colour for a palette image, 8 or 16 bits

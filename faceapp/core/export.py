@@ -267,8 +267,8 @@ def name_pattern_problem(pattern: str) -> str | None:
 #: NTFS wrote the result as a hidden stream of a file "photo"; "NUL" named the null device).
 WINDOWS_NAMES = os.name == "nt"
 _NOT_IN_WINDOWS_NAMES = re.compile(r'[<>:"|?*\x00-\x1f]')
-_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)),
-                              *(f"LPT{n}" for n in range(1, 10))})
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", *(f"COM{n}" for n in range(10)),
+                              *(f"LPT{n}" for n in range(10))})
 
 
 def _windows_name_problem(stem: str) -> str | None:
@@ -277,9 +277,7 @@ def _windows_name_problem(stem: str) -> str | None:
         return f"a name on Windows may not hold {found.group()!r} (nor < > : \" | ? * or a control character)"
     if stem.split(".")[0].strip().upper() in _WINDOWS_DEVICES:
         return f"{stem.split('.')[0]} is the name of a device on Windows"
-    if stem.endswith(" "):
-        return "a name on Windows may not end in a space"
-    return None
+    return None  # (a stem ending in a space is fine: the name goes on with its extension, review)
 
 
 def output_file_name(
@@ -543,7 +541,7 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
     if own_xmp is not None and provenance is not None:  # a new document, derived from the photo
         own_xmp = xmp_packets.as_derived(own_xmp, modified.isoformat(), agent=str(provenance.get("software") or "faceapp"))
     with_text = xmp_packets.with_dublin_core(own_xmp, _dublin_core_values(photo, fmt)) if photo is not None else own_xmp
-    if own_xmp is not None or provenance is not None:  # the EXIF's Software becomes faceapp's: the scanner's
+    if provenance is not None:  # the EXIF's Software becomes faceapp's (_exif_block): the scanner's
         software = _photos_software(photo)  # or camera's program is kept as the first tool that made the image
         if software is not None:  # (archivist QA: "EpsonScan" was found nowhere in the result)
             with_text = xmp_packets.with_text_properties(with_text, {"xmp:CreatorTool": software})
@@ -811,16 +809,21 @@ def _decoded(text: bytes) -> str:
 _PNG_TEXT_AS_DUBLIN_CORE = {"Title": "title", "Author": "creator", "Description": "description", "Copyright": "rights"}
 
 
+def _parsed_exif(data: bytes | None) -> Image.Exif:
+    """An EXIF block as Pillow reads it; empty where there is none, or where Pillow cannot read it
+    (an export then starts afresh rather than fail)."""
+    exif = Image.Exif()
+    if data:
+        try:
+            exif.load(data)
+        except Exception:  # noqa: BLE001 - Pillow raises many kinds for a damaged block
+            return Image.Exif()
+    return exif
+
+
 def _photos_software(photo: Photo | None) -> str | None:
     """The program its EXIF says made ``photo`` (a scanner's, a camera's firmware), unless faceapp."""
-    if photo is None or not photo.exif:
-        return None
-    exif = Image.Exif()
-    try:
-        exif.load(photo.exif)
-    except Exception:  # noqa: BLE001 - an EXIF block Pillow cannot parse has no program to keep
-        return None
-    software = exif.get(_SOFTWARE)
+    software = _parsed_exif(photo.exif if photo is not None else None).get(_SOFTWARE)
     software = software.strip("\0 ").strip() if isinstance(software, str) else None
     return software if software and software != "faceapp" else None
 
@@ -864,12 +867,7 @@ def _exif_block(photo: Photo | None, provenance: dict[str, Any] | None, *, scale
     colour space: ``srgb`` or uncalibrated; the pixel size, which a TIFF's may not hold, not even the
     camera's; a JPEG's components and, in IFD0, its chroma positioning and resolution: ``dpi``, the
     result's, else 72; QA, exiftool -validate)."""
-    exif = Image.Exif()
-    if photo is not None and photo.exif:
-        try:
-            exif.load(photo.exif)
-        except Exception:  # unreadable source EXIF: start afresh rather than fail the export
-            exif = Image.Exif()
+    exif = _parsed_exif(photo.exif if photo is not None else None)
     for tag in [tag for tag in exif if tag in STRUCTURE_TAGS]:
         del exif[tag]
     if little_endian and getattr(exif, "endian", None) == ">":
@@ -1010,13 +1008,9 @@ _PROVENANCE_KEYS = frozenset({"model", "fidelity", "faces"})
 def _own_user_comment(exif_bytes: bytes | None) -> bool:
     """Whether a photo's EXIF holds a UserComment of its own (a note, not an earlier run's provenance),
     which its result keeps (QA: a scan's "left is Anna" was replaced by the provenance)."""
-    if not exif_bytes:
-        return False
-    exif = Image.Exif()
     try:
-        exif.load(exif_bytes)
-        value = exif.get_ifd(_EXIF_IFD).get(_USER_COMMENT)
-    except Exception:  # unreadable EXIF: the export starts afresh, with nothing to keep
+        value = _parsed_exif(exif_bytes).get_ifd(_EXIF_IFD).get(_USER_COMMENT)
+    except Exception:  # noqa: BLE001 - an IFD Pillow cannot read: nothing to keep
         return False
     return bool(_user_comment_text(value)) and not _user_comment_is_provenance(value)
 

@@ -195,14 +195,14 @@ def _check_torch_archive(path: Path) -> None:
     try:
         if not zipfile.is_zipfile(path):
             return
-        with zipfile.ZipFile(path) as archive:  # (its tensors' storages, "<archive>/data/<key>"; review: a
-            packed = [info.filename for info in archive.infolist()  # TorchScript file's compressed code was named)
-                      if info.compress_type != zipfile.ZIP_STORED and "/data/" in info.filename]
+        with zipfile.ZipFile(path) as archive:  # (its pickle and tensors; a TorchScript file's code alone is
+            packed = [info.filename for info in archive.infolist()  # compressed: review, named, and a deflated
+                      if info.compress_type != zipfile.ZIP_STORED and "/code/" not in info.filename]  # data.pkl passed)
     except (OSError, zipfile.BadZipFile, ValueError):
         return  # (torch's own read says what is wrong with it)
     if packed:
         raise CorruptModelError(
-            f"The model file {path} is not as PyTorch writes one: its tensors are compressed "
+            f"The model file {path} is not as PyTorch writes one: its tensors or their index are compressed "
             f"({packed[0]}{' and more' if len(packed) > 1 else ''}), which could unpack into far more memory "
             "than the file's size. Use the file as its source published it, or convert it to .safetensors.")
 

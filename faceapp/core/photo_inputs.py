@@ -114,32 +114,31 @@ def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list
     return found
 
 
-#: Folders a system keeps at the top of a Windows drive (hidden there by their attributes), by name
-#: in lower case: the recycle bins and the volume's own records.
-_SYSTEM_FOLDERS = frozenset({"$recycle.bin", "recycler", "recycled", "system volume information", "$windows.~bt",
-                             "$windows.~ws", "found.000"})
-#: The suffixes of macOS packages, folders a Mac shows as one file that only their own program may
-#: change: a Photos or Aperture library, an application.
-_PACKAGE_SUFFIXES = frozenset({".photoslibrary", ".migratedphotolibrary", ".photolibrary", ".aplibrary", ".app",
-                               ".bundle", ".framework", ".plugin"})
-_HIDDEN_OR_SYSTEM = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2) | getattr(stat, "FILE_ATTRIBUTE_SYSTEM", 4)
+#: Folders Windows keeps on a drive (hidden there by their attributes, but for a copy of a drive
+#: made elsewhere), by name in lower case: the recycle bins and the volume's own records; names
+#: no one gives an album.
+_SYSTEM_FOLDERS = frozenset({"$recycle.bin", "system volume information", "$windows.~bt", "$windows.~ws"})
+#: The suffixes of the photo libraries of macOS's Photos, iPhoto and Aperture: folders a Mac shows as
+#: one file, which only their own program may change.
+_LIBRARY_SUFFIXES = frozenset({".photoslibrary", ".migratedphotolibrary", ".photolibrary", ".aplibrary"})
+_HIDDEN = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 2)  # (not System alone: Explorer shows such a folder, review)
 #: Whether this system's file status has Windows' attributes (hidden, system).
 _FILE_ATTRIBUTES = hasattr(os.stat_result, "st_file_attributes")
 
 
 def is_hidden(path: Path) -> bool:
     """Whether ``path`` is left out of a folder's photos, unvisited: a hidden file or folder (a
-    name starting with ``.``, or one Windows marks hidden or system), a drive's recycle bin or
-    records, or a macOS package such as a Photos library (portability QA: ``restore ~/Pictures -r``
-    restored the Photos library's originals and thumbnails, writing results into it, and ``E:\ -r``
-    the recycle bin's deleted photos)."""
+    name starting with ``.``, or one Windows marks hidden), a drive's recycle bin or
+    records, or a Mac's photo library (portability QA: ``restore ~/Pictures -r`` restored the Photos
+    library's originals and thumbnails, writing results into it, and ``E:\\ -r`` the recycle bin's
+    deleted photos)."""
     name = path.name
-    if name.startswith(".") or name.lower() in _SYSTEM_FOLDERS or path.suffix.lower() in _PACKAGE_SUFFIXES:
+    if name.startswith(".") or name.lower() in _SYSTEM_FOLDERS or path.suffix.lower() in _LIBRARY_SUFFIXES:
         return True
     if not _FILE_ATTRIBUTES:
         return False
     try:
-        return bool(os.stat(path, follow_symlinks=False).st_file_attributes & _HIDDEN_OR_SYSTEM)
+        return bool(os.stat(path, follow_symlinks=False).st_file_attributes & _HIDDEN)
     except OSError:
         return False
 

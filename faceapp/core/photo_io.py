@@ -706,12 +706,13 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         if cmyk_profile_problem is not None:
             log.info("%s: its CMYK colour profile cannot be used (%s): converted by a plain formula",
                      path, cmyk_profile_problem)
-    else:
-        if icc is not None and icc[36:40] != b"acsp":  # no profile at all (security QA:
-            log.warning("%s: its ICC colour profile is damaged (it is not a profile): its pixels are taken as sRGB, "
-                        "and its result is written without it", path)  # dropped unsaid, where README says it is said)
+    given, unfit = icc, False
+    if not cmyk:
         (rgb, alpha, icc), cmyk_profiled, cmyk_profile_problem = _to_rgb8(upright, icc), False, None
-    unusable = icc is not None and not cmyk and not single_channel and not colour.usable(icc)
+        # dropped as no profile at all, or as no RGB one on RGB pixels: said too (security QA and review:
+        # dropped unsaid, where README says it is said)
+        unfit = given is not None and (given[36:40] != b"acsp" or (icc is None and not single_channel))
+    unusable = unfit or (icc is not None and not cmyk and not single_channel and not colour.usable(icc))
     if unusable:  # (photo-archivist QA: a damaged profile went into the result, whose EXIF said
         icc = None  # sRGB, and the note named no photo)
     if icc is None and not cmyk and not single_channel and _exif_says_adobe_rgb(exif):
@@ -719,8 +720,9 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         log.info("%s: its EXIF says Adobe RGB without %s: read as Adobe RGB (1998)", path,
                  "a profile it can use" if unusable else "a profile")
     elif unusable:
-        log.warning("%s: its ICC colour profile cannot be used (damaged, or made to convert one way only): its "
-                    "pixels are taken as sRGB, and its result is written without that profile", path)
+        log.warning("%s: its ICC colour profile cannot be used (damaged, not one of its kind of colours, or made to "
+                    "convert one way only): its pixels are taken as %s, and its result is written without that profile",
+                    path, "they are" if single_channel else "sRGB")
     if fmt == "HEIF" and icc is None and isinstance(image.info.get("nclx_profile"), dict):
         converted = colour.nclx_to_srgb(rgb, image.info["nclx_profile"])  # its colour as code points, not a profile
         rgb = rgb if converted is None else converted

@@ -166,7 +166,7 @@ def with_text_properties(xmp: bytes | None, values: dict[str, str]) -> bytes | N
     if xmp is not None:
         root = _parsed(xmp)
         if root is None:
-            log.info("an XMP packet that is not well-formed is kept as it is: the IPTC record's place and credit are not added")
+            log.info("an XMP packet that is not well-formed is kept as it is: %s are not added to it", ", ".join(values))
             return xmp
         values = {key: text for key, text in values.items()
                   if key.split(":", 1)[1] not in _stated(root, TEXT_NAMESPACES[key.split(":", 1)[0]])}
@@ -175,7 +175,7 @@ def with_text_properties(xmp: bytes | None, values: dict[str, str]) -> bytes | N
         if body:
             added = _with_description(xmp, _description(prefix, namespace, body))
             if added is None:
-                log.info("an XMP packet without rdf:RDF: the IPTC record's place and credit are not added to it")
+                log.info("an XMP packet without rdf:RDF: %s are not added to it", ", ".join(values))
             xmp = added or xmp
     return xmp
 

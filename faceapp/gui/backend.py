@@ -111,8 +111,8 @@ class PhotoEntry:
     #: while a gallery choice is being put together: the result the composite shown was made of
     #: (a choice whose composite fails goes back to it)
     shown_choice: Any = None
-    #: whether the damage mask saved beside it was offered, once it was read (read anew, it is again)
-    mask_looked_for: bool = False
+    #: whether the damage mask found beside it was offered, once it was read (read anew, it is again)
+    mask_offered: bool = False
     #: the damage mask kept beside it as it was read (None: none)
     mask_beside: Path | None = None
     #: what Edit ▸ Undo takes back and Redo does again (its damage painted, seeds picked, faces

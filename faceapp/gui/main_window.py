@@ -689,7 +689,7 @@ class MainWindow(QMainWindow):
         if editor is None or self.current is None:
             return
         found = next((mask for mask in (mask_file_for(self.current), self.session.entries[self.current].mask_beside)
-                      if mask is not None and mask.is_file()), None)  # (saved since, or offered; review: a mask
+                      if mask is not None and os.path.isfile(mask)), None)  # (saved since, or offered; review: a mask
         # saved since was not where the dialog started)
         start = str(found if found is not None else self.current.parent)
         patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
@@ -703,7 +703,7 @@ class MainWindow(QMainWindow):
         it, or another suffix; damage QA: reopened, the photo's saved strokes had to be looked for
         with Load damage mask…; review: ``photo_mask.jpg`` made elsewhere was not offered)."""
         entry = self.session.entries[path]
-        entry.mask_looked_for = True
+        entry.mask_offered = True
         mask = entry.mask_beside  # (looked for as the photo was read, off the UI thread)
         if mask is not None:  # (a photo's name long enough: its mask's name is too long to look at, review)
             self._masks_offered[path] = mask  # (Load it loads the file named, whatever is beside it then)
@@ -835,7 +835,7 @@ class MainWindow(QMainWindow):
             self.notices.withdraw("draw_box", path)
         if entry.photo is not None or entry.state == TO_OPEN:  # opened (again): "could not be opened" no longer
             self.notices.withdraw("open", path)  # holds, or is said anew if it still cannot be
-        if entry.photo is not None and not entry.mask_looked_for:  # (review: read anew, it was not offered again)
+        if entry.photo is not None and not entry.mask_offered:  # (review: read anew, it was not offered again)
             self._offer_mask_beside(path)
         if entry.unreadable and entry.state == "error" and os.path.isfile(path):  # there, and no photo faceapp
             self.store.forget_recent(path)  # reads (one on a drive not mounted now stays for later; one whose

@@ -59,9 +59,20 @@ def _window_merge(windows: torch.Tensor, ws: int, h: int, w: int) -> torch.Tenso
 
 
 #: The largest token grid (``img_size``) a SwinIR restorer may be built for: a face of 256·sf px
-#: (2048 at sf 8) is more than any restorer faceapp knows needs, and the shifted windows' masks,
-#: which grow with its square, stay within tens of MB.
+#: (2048 at sf 8) is more than any restorer faceapp knows needs.
 MAX_GRID = 256
+#: The most memory the attention masks and position indices of a SwinIR's blocks may take, which
+#: grow with the grid, the window and the number of blocks (security QA and review: a manifest's
+#: grid, or its window of 128, made GBs of them from a small file); the official restorer's take 26 MB.
+MAX_BLOCK_TABLES_BYTES = 1 << 30
+
+
+def _block_tables_bytes(grid: tuple[int, int], window_size: int, depths: Sequence[int]) -> int:
+    """The bytes of the shifted windows' masks (float32, [nW, ws², ws²] in every other block of a
+    stage) and of the blocks' relative position indices (int64, [ws², ws²]) a SwinIR would hold."""
+    window = min(window_size, *grid)  # (a grid no larger than the window: the window is the grid)
+    shifted = sum(depth // 2 for depth in depths) if min(grid) > window_size else 0
+    return shifted * grid[0] * grid[1] * window**2 * 4 + sum(depths) * window**4 * 8
 
 
 def shifted_window_mask(height: int, width: int, window_size: int, shift: int) -> torch.Tensor:
@@ -364,6 +375,9 @@ class SwinIR(nn.Module):
         if not all(0 < side <= MAX_GRID for side in grid):  # (its masks grow with its square: security QA)
             raise ValueError(f"img_size must be within 1…{MAX_GRID} (the token grid of a face {MAX_GRID * sf} px "
                              f"across), got {img_size}")
+        if (tables := _block_tables_bytes(grid, window_size, depths)) > MAX_BLOCK_TABLES_BYTES:
+            raise ValueError(f"its blocks' attention masks would take {tables / 2**30:.1f} GiB (img_size {img_size}, "
+                             f"window_size {window_size}, {sum(depths)} blocks): more than any restorer needs")
         self.sf = sf
         self.window_size = window_size
         self.img_range = img_range
