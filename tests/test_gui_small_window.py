@@ -261,9 +261,9 @@ def test_a_menu_entrys_tip_too_long_for_the_status_bar_ends_in_an_ellipsis(shown
     window = shown(700, 600)
     tip = window.actions_["copy"].statusTip()
     QApplication.sendEvent(window, QStatusTipEvent(tip))
-    shown = window.statusBar().currentMessage()
-    assert shown.endswith("…") and tip.startswith(shown[:-1])
-    assert window.statusBar().fontMetrics().horizontalAdvance(shown) < window.statusBar().width() - 3 * 60
+    message = window.statusBar().currentMessage()
+    assert message.endswith("…") and tip.startswith(message[:-1])
+    assert window.statusBar().fontMetrics().horizontalAdvance(message) < window.statusBar().width() - 3 * 60
     window.resize(1800, 600)
     QApplication.sendEvent(window, QStatusTipEvent(tip))
     assert window.statusBar().currentMessage() == tip  # (whole where it fits)
