@@ -49,6 +49,11 @@ def test_missing_shard_is_reported(dataset_dir, tmp_path):
         FaceDataset(tmp_path, split="train")
 
 
-def test_missing_manifest_names_the_folder(tmp_path):
+def test_missing_manifest_names_the_folder(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match="manifest.jsonl"):
         FaceDataset(tmp_path, split="train")
+    monkeypatch.chdir(tmp_path)  # a config's relative root: said where it was looked for (ML QA)
+    with pytest.raises(DatasetError) as raised:
+        FaceDataset("../shared/datasets/aaf256", split="train")
+    assert f"(that is {tmp_path}/../shared/datasets/aaf256/manifest.jsonl, from the folder the command runs in)" \
+        in str(raised.value)

@@ -42,8 +42,10 @@ def read_manifest(root: Path) -> list[FaceRecord]:
     """Every face listed in ``root/manifest.jsonl``, in file order."""
     path = Path(root) / "manifest.jsonl"
     if not path.is_file():
-        raise DatasetError(f"{path} is missing: point --data at a folder holding manifest.jsonl and its tar shards "
-                           f"(to train on a folder of face images, {MAKE_ONE})")
+        where = "" if path.is_absolute() else f" (that is {path.absolute()}, from the folder the command runs in)"
+        raise DatasetError(f"{path} is missing{where}: point --data at a folder holding manifest.jsonl and its tar "
+                           f"shards (to train on a folder of face images, {MAKE_ONE})")  # (ML QA: a config's
+        # relative root, unresolved, did not say it was taken from the folder the command ran in)
     records = []
     with path.open(encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, 1):
