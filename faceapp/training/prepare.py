@@ -112,7 +112,7 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
 
 
 def _reasons(left_out: list[tuple[Path, str]], shown: int = 5) -> str:
-    listed = "; ".join(reason for _, reason in left_out[:shown])
+    listed = "; ".join(reason.rstrip(".") for _, reason in left_out[:shown])  # (ML QA: "copy?).;")
     return listed + (f"; and {len(left_out) - shown} more" if len(left_out) > shown else "")
 
 
