@@ -58,6 +58,13 @@ def test_first_start_without_a_model_says_how_to_get_one(qtbot, tmp_path, withou
     window.close()
 
 
+def test_models_key_on_a_mac_is_not_the_one_that_minimizes():
+    """Portability QA: Ctrl+M is ⌘M on a Mac, where it minimizes the window."""
+    from faceapp.gui.actions import models_keys
+
+    assert models_keys("linux") == models_keys("win32") == "Ctrl+M" and models_keys("darwin") == "Ctrl+Alt+M"
+
+
 def test_a_macs_application_menu_takes_settings_quit_and_about_and_nothing_else(qtbot):
     """Portability QA: Qt moves entries into a Mac's application menu by their words; the four that
     belong there are named for it, and every other entry stays in its menu."""

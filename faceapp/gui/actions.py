@@ -3,6 +3,8 @@ appears: the menus and the toolbar."""
 
 from __future__ import annotations
 
+import sys
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMenuBar, QToolBar, QToolTip, QWidget
@@ -10,6 +12,12 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMenu, QMenuBar, QToolB
 from faceapp.gui.icons import icon
 
 _Std = QKeySequence.StandardKey
+
+def models_keys(platform: str = sys.platform) -> str:
+    """Models…'s shortcut: Ctrl+M, but on a Mac, where that is ⌘M and minimizes the window, ⌥⌘M
+    (portability QA)."""
+    return "Ctrl+Alt+M" if platform == "darwin" else "Ctrl+M"
+
 
 #: name → (text, icon, shortcut, tooltip)
 ACTIONS: dict[str, tuple[str, str, object, str]] = {
@@ -54,7 +62,7 @@ ACTIONS: dict[str, tuple[str, str, object, str]] = {
                "Restore the chosen candidate of the selected face again at a high fidelity (each pass joins the "
                "gallery)"),
     "settings": ("Se&ttings…", "settings", "Ctrl+,", "Device, model, steps, seeds, output"),
-    "models": ("&Models…", "models", "Ctrl+M", "Download, import and delete models"),
+    "models": ("&Models…", "models", models_keys(), "Download, import and delete models"),
     "gallery": ("Seed &gallery", "gallery", "G", "Show the candidates of the selected face"),
     "messages": ("&Messages…", "", "Ctrl+Shift+M", "Every message shown since faceapp started, those gone by "
                  "themselves too"),
