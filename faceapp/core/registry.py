@@ -472,8 +472,8 @@ class Registry:
         sweep_stale(self.weights_dir, _IMPORT_SUFFIX)
         convert = dest.suffix == ".safetensors" and not _is_safetensors(source)
         if state_dict is None and (convert or manifest.network_for_file(entry.name) is not None) and (
-                not entry.size or source.stat().st_size == entry.size):  # (read once, for the check and the
-            from faceapp.core import loading  # conversion; a file of another size is refused unread below)
+                _of_its_size(entry, source)):  # (read once, for the check and the conversion; a file of
+            from faceapp.core import loading  # another size is refused unread below)
 
             with _refused_as_an_import(source):  # (security QA: named by --as, a garbage file was "damaged …
                 state_dict = loading.read_state_dict(source)  # download or import it again")
@@ -636,10 +636,9 @@ class Registry:
 
     def _check_file(self, manifest, entry: ModelFile, path: Path, *, state_dict=None) -> str:
         """Check one file against its manifest entry; return how it was checked."""
-        size = path.stat().st_size
-        if entry.size and size != entry.size:
+        if not _of_its_size(entry, path):
             raise CorruptModelError(
-                f"{path} has {size} bytes, but the model's file {entry.name} has {entry.size}: "
+                f"{path} has {path.stat().st_size} bytes, but the model's file {entry.name} has {entry.size}: "
                 "it is truncated or a different file."
             )
         if entry.sha256 and file_sha256(path) != entry.sha256:
@@ -718,6 +717,11 @@ def _atomic_copy(source: Path, dest: Path) -> None:
     finally:
         if temp is not None:
             Path(temp).unlink(missing_ok=True)
+
+
+def _of_its_size(entry: ModelFile, path: Path) -> bool:
+    """Whether the file at ``path`` has the size the manifest gives ``entry`` (any, where it gives none)."""
+    return not entry.size or path.stat().st_size == entry.size
 
 
 @contextlib.contextmanager
