@@ -18,7 +18,7 @@ import time
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--width", type=int, default=7300)
     parser.add_argument("--height", type=int, default=5470)
     parser.add_argument("--strokes", type=int, default=3)

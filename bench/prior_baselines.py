@@ -43,7 +43,7 @@ def gaussian_high_pass(x_t: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", nargs="?", default="prior_cpu")
     parser.add_argument("--data-root", type=Path, help="face folder (default: the config's)")
     args = parser.parse_args()

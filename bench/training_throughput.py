@@ -98,7 +98,7 @@ def measure(config: str, *, batch: int | None, steps: int, threads: int, precisi
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("configs", nargs="*", default=["restorer_cpu", "prior_cpu"])
     p.add_argument("--batch", type=int, help="override the configs' batch size")
     p.add_argument("--steps", type=int, default=4, help="timed steps per row (after one warm-up step)")

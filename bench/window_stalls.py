@@ -37,7 +37,7 @@ def enlarged_photo(megapixels: float, folder: Path) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("photo", type=Path, nargs="?")
     parser.add_argument("--megapixels", type=float, default=120.0)
     parser.add_argument("--seconds", type=float, default=180.0)

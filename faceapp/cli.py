@@ -6,7 +6,8 @@
 
 Exit codes: 0 every input was restored (or skipped by ``--skip-existing``, or, in a batch, had no
 face to restore), 1 some inputs failed (the others were still written; a photo given alone in which
-no face is found too), 2 usage error (found before any work). ``--json`` prints a summary
+no face is found too), 2 usage error (found before any work), 130 stopped by Ctrl-C, SIGTERM or SIGHUP
+(the files written before it are kept). ``--json`` prints a summary
 on stdout; messages, the progress bar, a line per file written (``photo.jpg → out/photo_restored.jpg``)
 and the last line (photos and faces restored, the wall time) go to stderr. SIGTERM and SIGHUP stop
 like Ctrl-C: the file being written is removed; every file written before is in the summary.

@@ -94,7 +94,8 @@ def unused_format_options(given: frozenset[str], formats: set[str]) -> list[str]
 
 
 def _add_restore_parser(subparsers) -> None:
-    p = subparsers.add_parser("restore", help="restore the faces in photos or folders of photos")
+    p = subparsers.add_parser("restore", help="restore the faces in photos or folders of photos (the command taken when "
+                                         "the first argument is a photo or folder: faceapp-cli PHOTO …)")
     p.set_defaults(given=frozenset())
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="photo files or folders (in a folder, hidden files and faceapp's own results are left out)")
@@ -155,7 +156,8 @@ def _add_restore_parser(subparsers) -> None:
     model.add_argument("--schedule", choices=SCHEDULES, default="fast", help="sampling schedule: fast (--steps steps from the start to 0) or official (the official "
                             "loop: one step per ddim250 timestep; --steps does not apply) (default: %(default)s)")
     model.add_argument("--polish", type=within(0, MAX_POLISH_TIMESTEP), default=0, metavar="T",
-                       help="texture polish: re-noise each result to timestep T (e.g. 100) and denoise again; 0 = off (default)")
+                       help=f"texture polish: re-noise each result to timestep T (e.g. 100; at most {MAX_POLISH_TIMESTEP}) and denoise "
+                            "again; 0 = off (default)")
     model.add_argument("--spare-sharp-faces", action=argparse.BooleanOptionalAction, default=True,
                        help="a face the restorer barely changes (sharp already, or degraded in a way it leaves alone) gets "
                             "less diffusion than --fidelity asks, up to none, so the prior cannot smear it; models "
@@ -216,7 +218,7 @@ def _add_restore_parser(subparsers) -> None:
                              "are filled by the face prior, the rest classically")
     repair.add_argument("--resample", type=within(1, MAX_RESAMPLES), default=1, metavar="R",
                         help="RePaint resampling when a face's damage is filled: each step is taken R times, "
-                             "re-noised in between, which blends the fill better at R times the cost (default: 1)")
+                             f"re-noised in between, which blends the fill better at R times the cost (1…{MAX_RESAMPLES}; default: 1)")
     repair.add_argument("--refine", type=within(0, MAX_REFINE_PASSES), default=0, metavar="K",
                         help="run the restoration again on its own output K times at a high fidelity (IDM-style "
                              f"iterative refinement; at most {MAX_REFINE_PASSES}); the change of each pass is reported")

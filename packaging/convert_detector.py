@@ -25,7 +25,7 @@ def main() -> None:
     from faceapp.core.file_digest import file_sha256
     from faceapp.core.loading import save_safetensors
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("pth", type=Path, help="detection_mobilenet0.25_Final.pth")
     p.add_argument("--out", type=Path, default=bundled_detector_path(BUNDLED_DETECTOR))
     args = p.parse_args()

@@ -5,8 +5,8 @@ background, and what faceapp's pipeline gives back (``faceapp-cli restore --mask
         -o resources/damage_repair.png --model faceapp-compact
 
 With ``--model`` the installed model repairs and restores at its own default fidelity and steps,
-sharp faces spared, as the CLI does by default. Without it (no trained
-model exists yet) a stand-in engine is used: the identity restorer and no prior, so a face's
+sharp faces spared, as the CLI does by default. Without it a stand-in engine
+is used: the identity restorer and no prior, so a face's
 strokes get the classical pre-fill the prior would start from, and nothing is restored: the
 figure shows the repair path of the pipeline, not the prior's fill.
 """
@@ -41,7 +41,7 @@ def strokes(photo: Photo, faces) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("photo", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--detector-dir", type=Path, help="default: the bundled detector")

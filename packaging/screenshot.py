@@ -40,7 +40,7 @@ arch = "identity"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("photos", type=Path, nargs="+",
                         help="photos to load; the first is restored and shown")
     parser.add_argument("--detector-dir", type=Path, help="default: the bundled detector")

@@ -120,12 +120,16 @@ def make_figures(testdata: Path, out_dir: Path, *, model: str | None, fidelities
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m faceapp.training.figures", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m faceapp.training.figures", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="registry model (default: the default model)")
-    p.add_argument("--testdata", type=Path, default=Path("../shared/testdata"))
-    p.add_argument("--out", type=Path, default=Path("docs/model-card"))
-    p.add_argument("--fidelity", type=_fidelity, nargs="+", default=[0.75, 0.5, 0.25],
-                   help=f"one column per value; '{DEFAULT}': the app's default run (sharp faces spared)")
+    p.add_argument("--testdata", type=Path, default=Path("../shared/testdata"),
+                   help="the folder holding faces/ and photos/ (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("runs/figures"),
+                   help="where faces.jpg and photos.jpg are written (default: %(default)s; the model card's: "
+                        "docs/model-card)")
+    p.add_argument("--fidelity", type=_fidelity, nargs="+", default=[1.0, DEFAULT, 0.8, 0.6],
+                   help=f"one column per value; '{DEFAULT}': the app's default run (sharp faces spared) "
+                        "(default: 1.0 default 0.8 0.6, the model card's columns)")
     args = p.parse_args(argv)
     try:
         for path in make_figures(args.testdata, args.out, model=args.model, fidelities=args.fidelity):
