@@ -43,6 +43,49 @@ def test_a_dark_or_faded_face_is_stretched_and_every_level_comes_back(testdata_d
     assert kept[22:54, 18:46].mean() > 0.99  # and those are the face's own
 
 
+@pytest.mark.parametrize(("tint", "gain", "offset"), [
+    ((1.0, 0.95, 0.55), 0.55, 90),  # a yellowed print: its blue far below its luma
+    ((1.0, 0.8, 0.55), 0.4, 150),  # a faded sepia print
+    ((1.0, 0.6, 0.35), 0.3, 0),  # a dark photo under tungsten light
+])
+def test_a_tinted_face_is_stretched_without_losing_a_channel(testdata_dir, tint, gain, offset):
+    """Colour QA: the line, fitted on the luma, took most of a yellowed face's blue to 0 (and a warm
+    face's red to 255); the model restored it flat and the face came back with blue-grey hair
+    beside the print's olive."""
+    face = np.rint((_face(testdata_dir) * gain + offset) * np.float32(tint)).clip(0, 255).astype(np.uint8)
+    levels = FaceLevels.of(face)
+    assert levels.gain > 1.0  # stretched (it is faded or dark)
+    middle = levels.stretch(face)[22:54, 18:46].reshape(-1, 3)
+    for channel in range(3):
+        assert np.isin(middle[:, channel], (0, 255)).mean() < 0.02, channel  # no channel clipped on the face
+    back = levels.undo(levels.stretch(face))[22:54, 18:46] == face[22:54, 18:46]
+    assert back.mean() > 0.98  # and the face comes back at its own colours
+
+
+def test_what_the_line_takes_past_black_or_white_comes_back_as_it_was(testdata_dir):
+    """Colour QA: a yellowed print's dark hair, outside the face the line is fitted on, had its blue
+    taken to black, and every such pixel came back at one flat, lighter blue (+19 levels, blue-grey
+    hair beside the print's olive). Given the crop it stretched, the undo keeps the crop's own value
+    there; a damaged pixel keeps the candidate's (its repair)."""
+    face = np.rint((_face(testdata_dir) * 0.55 + 90) * np.float32((1.0, 0.95, 0.55))).astype(np.uint8)
+    face[:10] = (110, 100, 20)  # dark hair above the face (its blue far below the rest)
+    face[-4:] = 253  # a white collar
+    levels = FaceLevels.of(face)
+    stretched = levels.stretch(face)
+    assert (stretched[:10, :, 2] == 0).all() and (stretched[-4:] == 255).all()  # taken past black and white
+    candidate = stretched.copy()
+    candidate[:10] = (30, 25, 0)  # the model's hair: in the blue, it saw no detail
+    back = levels.undo(candidate, face)
+    assert (back[:10, :, 2] == 20).all() and (back[-4:] == 253).all()  # as they were
+    assert (back[:10, :, :2] == levels.undo(candidate)[:10, :, :2]).all()  # (channels within range: the model's)
+    within = ((face * levels.gain + levels.offset > -0.5) & (face * levels.gain + levels.offset < 255.5))
+    assert within[10:-4].mean() > 0.9 and (back == levels.undo(candidate))[within].all()  # elsewhere: the model's
+    damage = np.zeros(face.shape[:2], np.uint8)
+    damage[:5] = 255
+    repaired = levels.undo(candidate, face, damage)
+    assert (repaired[:5] == levels.undo(candidate)[:5]).all() and (repaired[5:10, :, 2] == 20).all()
+
+
 def test_a_dark_face_is_stretched_whatever_is_lit_around_it(testdata_dir):
     """Dark-scan QA: a bright sky behind a backlit face, a lit face in the corner of the crop, or a lamp
     beside it turned the stretch off (it was judged on the whole crop), and the face came back as swirls."""
@@ -92,3 +135,16 @@ def test_the_model_gets_a_dark_face_stretched_and_the_photo_gets_it_back_at_its_
     assert back.mean() > 0.99
     previews = [step.preview for step in steps if getattr(step, "preview", None) is not None]
     assert previews and all(_luma_range(p)[1] < 60 for p in previews)  # the live preview too
+
+
+def test_a_tinted_faces_darkest_pixels_come_back_from_the_pipeline_as_they_were(testdata_dir):
+    """The photo pipeline maps each candidate back with the crop it stretched (colour QA: a yellowed
+    print's darkest blue came back flat and lighter)."""
+    face = np.rint((_face(testdata_dir) * 0.5 + 110) * np.float32((1.0, 0.95, 0.55))).astype(np.uint8)
+    face[37, 29:35] = (130, 120, 12)  # a thin dark line: its blue past black for the model
+    levels = FaceLevels.of(face)
+    assert levels.gain > 1 and (levels.stretch(face)[37, 29:35, 2] == 0).all()
+    engine = _Recording(face_size=64)
+    result, _steps = drain(iter_restore_photo(Photo.from_array(face), [face_from_box((0, 0, 64, 64))], engine,
+                                              PhotoSettings(sampler=SamplerSettings(fidelity=1.0), aligned=True)))
+    assert (result.composite()[37, 29:35] == face[37, 29:35]).all()

@@ -13,17 +13,23 @@ face, a lit face beside a dark one or a lamp in the corner of the crop must not 
 QA). A face whose darkest percent of luma lies above 140, or whose brightest lies below 110 (where
 few training faces are) is mapped by a straight line that puts those percentiles at 65 or below and
 200 or above (the training faces' medians; at most ×8, and the face's brightest percent at 248 at
-most). What the line takes past white (a lamp, the sky behind a backlit face) is clipped for the
-model and comes back at the brightest the line can give back; the face itself comes back exactly.
+most). The same line maps the three channels, so each channel's own darkest and brightest percent
+on the face is kept within 7…248 as well, less stretch if need be: a tinted face's weak channel
+(the blue of a yellowed or sepia print) lies far below its luma, and a line fitted on the luma alone
+took it to black, where the model saw it flat (colour QA: blue-grey hair on a yellowed print). What
+the line takes past black or white all the same (a lamp, the sky behind a backlit face, dark hair
+around a faded face) comes back as it is in the photo; the face itself comes back exactly.
 (Compressing it instead, by a curve bent above the face's range, made the model's slightest change
 there a large one on the way back: ×0.35 faces lost 6 dB, measured.) Every other face, and one that
 a stretch of less than ×1.1 would do, is left exactly as it is.
 
-Measured on 16 faces of the test split with the DifFace degradation, the same change of exposure
-applied to the truth (PSNR against it; the default model, fidelity 0.5, 8 steps): on the face (the
-middle of the crop), ×0.5 29.33 → 29.99 dB, ×0.35 31.33 → 33.10; on the whole crop, whose background
-may be clipped, faces as exposed 24.43 → 24.43, ×0.5 29.38 → 28.95, ×0.35 31.47 → 31.64, faded
-(×0.4 + 140) 29.90 → 31.52.
+Measured by ``bench/face_levels.py`` (16 faces of the test split with the DifFace degradation, the
+same change of exposure applied to the truth; the default model, fidelity 0.5, 8 steps), PSNR
+without → with the stretch, on the face (the middle of the crop) and on the whole crop: as exposed
+unchanged; ×0.5 29.33 → 30.31 and 29.38 → 30.02 dB; ×0.35 31.32 → 33.61 and 31.47 → 33.28; faded
+(×0.4 + 140) 30.16 → 32.46 and 29.90 → 32.18; a faded sepia print 30.52 → 31.83 and 29.96 → 31.44; a
+dark photo under tungsten light 33.47 → 37.06 and 33.97 → 37.00 (fitted on the luma alone, and
+mapped back by the inverse alone, the sepia print lost 5.6 dB and the tungsten one 1.1).
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ _DARK_ENOUGH, _BRIGHT_ENOUGH = 140.0, 110.0
 _DARK_AT, _BRIGHT_AT = 65.0, 200.0
 #: The highest a face's brightest percent is put: room above it for what is brighter.
 _BRIGHTEST_AT = 248.0
+#: Where each colour channel's darkest and brightest percent may be put at the most: a tinted face's
+#: weak channel lies far below its luma (the blue of a yellowed print), and a line fitted on the
+#: luma alone took it to black (colour QA: 85 % of a yellowed face's blue at 0, which came back flat,
+#: its dark hair and jacket blue-grey beside the print's olive).
+_CHANNEL_LOWEST, _CHANNEL_HIGHEST = 255.0 - _BRIGHTEST_AT, _BRIGHTEST_AT
 #: The percentiles of a face's luma that stand for its black and its white.
 _DARK_PERCENTILE, _BRIGHT_PERCENTILE = 1.0, 99.0
 #: A smaller stretch is not made: it changes little, and a face left as it is comes back exactly.
@@ -79,12 +90,17 @@ class FaceLevels:
         dark, bright = (float(v) for v in np.percentile(luma, (_DARK_PERCENTILE, _BRIGHT_PERCENTILE)))
         if bright - dark < 1.0 or bright >= _BRIGHTEST_AT or (dark <= _DARK_ENOUGH and bright >= _BRIGHT_ENOUGH):
             return cls()  # a flat patch, a face bright already, or one exposed as the networks' faces are
+        channels = np.percentile(pixels, (_DARK_PERCENTILE, _BRIGHT_PERCENTILE), axis=0)
+        lowest, highest = float(channels[0].min()), float(channels[1].max())
         dark_at = min(dark, _DARK_AT)
         gain = min((max(bright, _BRIGHT_AT) - dark_at) / (bright - dark), MAX_GAIN,
-                   (_BRIGHTEST_AT - dark_at) / (bright - dark))
+                   (_BRIGHTEST_AT - dark_at) / (bright - dark),
+                   (_CHANNEL_HIGHEST - _CHANNEL_LOWEST) / max(highest - lowest, 1.0))
         if gain < _LEAST_GAIN:
             return cls()  # within range, or near enough: left exactly as it is
-        return cls(gain=gain, offset=dark_at - gain * dark)
+        # the luma's darkest percent at dark_at, as near as every channel's percentiles stay within range
+        offset = min(max(dark_at - gain * dark, _CHANNEL_LOWEST - gain * lowest), _CHANNEL_HIGHEST - gain * highest)
+        return cls(gain=gain, offset=offset)
 
     @property
     def identity(self) -> bool:
@@ -95,9 +111,24 @@ class FaceLevels:
         Each grey level below what is clipped keeps a level of its own (the gain is at least 1)."""
         return face if self.identity else _mapped(face, self.gain, self.offset)
 
-    def undo(self, face: np.ndarray) -> np.ndarray:
-        """A candidate (uint8) mapped back to the photo's levels: the inverse of :meth:`stretch`."""
-        return face if self.identity else _mapped(face, 1.0 / self.gain, -self.offset / self.gain)
+    def undo(self, face: np.ndarray, original: np.ndarray | None = None,
+             damage: np.ndarray | None = None) -> np.ndarray:
+        """A candidate (uint8) mapped back to the photo's levels: the inverse of :meth:`stretch`.
+        Given the ``original`` crop (the one stretched), a channel of a pixel the line took past black
+        or white there, which the model saw as flat, keeps the original's value: the inverse alone
+        gives back one flat level for all of them (colour QA: a yellowed print's dark hair, its blue
+        taken to black, came back lighter and blue-grey). Not where ``damage`` (HxW, > 0 where damaged)
+        marks the pixel: there the candidate is the repair."""
+        if self.identity:
+            return face
+        back = _mapped(face, 1.0 / self.gain, -self.offset / self.gain)
+        if original is None or original.shape != face.shape:
+            return back
+        levels = np.arange(256, dtype=np.float64) * self.gain + self.offset
+        kept = ((levels < -0.5) | (levels > 255.5))[original]
+        if damage is not None:
+            kept &= (damage == 0)[..., None]
+        return np.where(kept, original, back)
 
 
 def _mapped(face: np.ndarray, gain: float, offset: float) -> np.ndarray:

@@ -1075,7 +1075,7 @@ def _run_engine(
         steps = engine.iter_sample(prepared, seeds=seeds, should_cancel=should_cancel)
 
     def finished(image: np.ndarray) -> np.ndarray:
-        image = levels.undo(image)
+        image = levels.undo(image, crop, damage)
         return grey_copy(image) if grey else image
 
     def progress(info: Any) -> Progress:
