@@ -74,23 +74,6 @@ def without_bundled_model(tmp_path_factory, monkeypatch):
     return bundled
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item):
-    """A test's windows are deleted in its own teardown: pytest-qt closes them and calls
-    ``deleteLater``, which Qt carried out in the next test's event loop, so a window was torn down
-    while another test's window worked (CI: "Internal C++ object (MainWindow) already deleted",
-    reported against a test that never touched that window). Flushed here, any error from a
-    window's teardown is reported against the test that made it."""
-    import sys
-
-    if "PySide6.QtCore" not in sys.modules:
-        return
-    from PySide6.QtCore import QCoreApplication, QEvent
-
-    if QCoreApplication.instance() is not None:
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
 @pytest.fixture(autouse=True)
 def frozen_objects_are_released():
     """The window freezes every object alive once it is up and after a model loads

@@ -116,11 +116,17 @@ def window(qtbot, tmp_path, retinaface_dir):
     main.engine_threads = threads
     freeze_long_lived_objects()  # as faceapp.gui.app.main() does once the window is up
     set_sampling(main, seeds=3, steps=4)
-    qtbot.addWidget(main)
-    main.show()
+    qtbot.addWidget(main, before_close_func=lambda w: exports_written(qtbot, w))  # (pytest-qt closes it
+    main.show()  # before this fixture's teardown)
     yield main
-    qtbot.waitUntil(lambda: not main.exports.busy, timeout=60000)  # closing would wait for it
+    exports_written(qtbot, main)
     main.close()
+
+
+def exports_written(qtbot, window) -> None:
+    """Wait until ``window`` writes nothing: a close while a file is written waits for it, and the
+    window was then deleted with its threads up (flakiness QA)."""
+    qtbot.waitUntil(lambda: not window.exports.busy, timeout=60000)
 
 
 class StallMeter:

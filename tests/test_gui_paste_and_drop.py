@@ -20,7 +20,7 @@ from faceapp.gui.main_window import MainWindow
 @pytest.fixture
 def window(qtbot, tmp_path):
     made = MainWindow(store=gui_util.settings_store(tmp_path))
-    qtbot.addWidget(made)
+    qtbot.addWidget(made, before_close_func=lambda w: gui_util.exports_written(qtbot, w))  # (a paste is written)
     return made
 
 

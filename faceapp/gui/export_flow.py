@@ -384,5 +384,6 @@ class ExportFlow(QObject):
         if busy:
             return
         self.status.setVisible(False)
-        if self._close_when_done:
-            QTimer.singleShot(0, self._window.close)  # after the job's signals have been handled
+        if self._close_when_done:  # once; with the window as the timer's context, never after it is gone
+            self._close_when_done = False  # (flakiness QA: the close came to a deleted window in a later test)
+            QTimer.singleShot(0, self._window, self._window.close)  # after the job's signals have been handled

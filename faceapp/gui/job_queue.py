@@ -81,6 +81,7 @@ class JobQueue(QObject):
         def matches(queued: QueuedJob) -> bool:
             return (kinds is None or queued.kind in kinds) and (key is None or queued.key == key)
 
+        was_busy = self.busy
         dropped = [q for q in self._pending if matches(q)]
         self._pending = deque(q for q in self._pending if not matches(q))
         if running and self._current and matches(self._current[1]):
@@ -88,7 +89,7 @@ class JobQueue(QObject):
             self._runner.cancel()
         for queued in dropped if notify else ():
             queued.on_cancelled()
-        if not self.busy:
+        if was_busy and not self.busy:  # (an idle queue cancelled says nothing: flakiness QA)
             self.busyChanged.emit(False)
         return dropped
 
