@@ -30,14 +30,14 @@ def reopened_fidelity(tmp_path) -> float:
 
 def test_dragging_updates_every_tick_and_saves_once_on_release(window, tmp_path):
     slider = window.fidelity.slider
-    slider.setValue(30)  # away from the model's own fidelity, which would mean "the model's default"
+    slider.setValue(70)  # away from the model's own fidelity, which would mean "the model's default"
     window.writes.clear()
     slider.setSliderDown(True)
     seen = []
-    for value in range(31, 81):
+    for value in range(69, 19, -1):  # the slider's value: the fidelity ×100
         slider.setValue(value)
         seen.append(window.session.prefs.fidelity)
-    assert seen == pytest.approx([1 - v / 100 for v in range(31, 81)])
+    assert seen == pytest.approx([v / 100 for v in range(69, 19, -1)])
     assert window.writes == []
     slider.setSliderDown(False)  # let go
     assert window.writes == [pytest.approx(0.2)]
@@ -83,7 +83,7 @@ def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot,
     control = window.fidelity
     assert control.fidelity() == pytest.approx(0.8) and window.session.prefs.fidelity is None
     assert control.reset_button.isHidden()  # nothing to go back to
-    control.slider.setValue(60)  # the user picks fidelity 0.4
+    control.slider.setValue(40)  # the user picks fidelity 0.4
     assert window.session.prefs.fidelity == pytest.approx(0.4)
     assert window.session.prefs.sampler(4, 0.8).spare_sharp_faces  # sharp faces stay spared there too
     assert not control.reset_button.isHidden()
@@ -96,11 +96,44 @@ def test_the_slider_starts_at_the_models_own_fidelity_and_goes_back_to_it(qtbot,
     assert control.reset_button.isHidden()
     assert control.slider.hasFocus()  # the keyboard stays by it, on the slider it set
     assert gui_util.settings_store(tmp_path).load().fidelity is None  # saved: the model's own from now on
-    control.slider.setValue(30)
-    control.slider.setValue(20)  # dragged away and back onto the model's 0.8: its default again
+    control.slider.setValue(70)
+    control.slider.setValue(80)  # dragged away and back onto the model's 0.8: its default again
     assert window.session.prefs.fidelity is None and control.reset_button.isHidden()
     assert window.session.prefs.sampler(4, 0.8).spare_sharp_faces
     window.close()
+
+
+def test_a_screen_reader_reads_and_sets_the_fidelity_shown_and_the_faithful_end_is_on_the_left(qtbot):
+    """Accessibility QA: the slider's value was (1 − fidelity)·100, so a screen reader said "20" for
+    the 0.80 on screen, and one setting it to 80 saved fidelity 0.2."""
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    from faceapp.gui.fidelity_control import FidelityControl
+
+    control = FidelityControl(0.8)
+    qtbot.addWidget(control)
+    control.resize(400, control.sizeHint().height())
+    control.show()
+    value = QAccessible.queryAccessibleInterface(control.slider).valueInterface()
+    assert value.currentValue() == 80 and value.minimumValue() == 0 and value.maximumValue() == 100
+    value.setCurrentValue(30)
+    assert control.fidelity() == pytest.approx(0.3) and control.value_label.text().endswith("0.30")
+
+    def handle_x() -> int:
+        option = QStyleOptionSlider()
+        control.slider.initStyleOption(option)
+        return control.slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                                     QStyle.SubControl.SC_SliderHandle, control.slider).center().x()
+
+    control.slider.setFocus()
+    qtbot.keyClick(control.slider, Qt.Key.Key_Home)
+    assert control.fidelity() == 1.0 and value.currentValue() == 100
+    faithful = handle_x()
+    qtbot.keyClick(control.slider, Qt.Key.Key_Right)  # the handle goes right, towards "Realistic"
+    assert control.fidelity() == pytest.approx(0.99) and handle_x() > faithful
+    qtbot.keyClick(control.slider, Qt.Key.Key_End)
+    assert control.fidelity() == 0.0 and handle_x() > control.slider.width() / 2
 
 
 def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
@@ -110,7 +143,7 @@ def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):
     qtbot.addWidget(control)
     assert control.value_label.text() == "Very faithful · 0.85"
     assert control.value_label.font().bold()  # told apart from the "Faithful" / "Realistic" ends
-    control.slider.setValue(70)  # dragged towards "Realistic"
+    control.slider.setValue(30)  # dragged towards "Realistic"
     assert control.value_label.text() == "Realistic · 0.30"
     control.show()
     control.resize(250, control.height())  # a narrow side panel
@@ -126,9 +159,9 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
     window = gui_util.window_with_fidelity_caution(qtbot, tmp_path)  # "below 0.6: it blurs"
     control = window.fidelity
     assert control.caution() is None and not control.value_label.text().startswith("⚠")
-    control.slider.setValue(40)  # fidelity 0.6: still within
+    control.slider.setValue(60)  # fidelity 0.6: still within
     assert control.caution() is None and not control.caution_label.isVisible()
-    control.slider.setValue(70)  # fidelity 0.3: below where the model works
+    control.slider.setValue(30)  # fidelity 0.3: below where the model works
     assert control.value_label.text() == "⚠ Realistic · 0.30"
     # said in view too, not only in a tooltip, which the keyboard never shows (QA)
     assert control.caution_label.isVisible() and control.caution_label.text() == control.caution()
@@ -142,10 +175,10 @@ def test_the_slider_marks_where_the_model_stops_working_well_and_says_why_there(
     assert window.session.prefs.spare_sharp_faces and "barely changes are spared" in control.caution_label.text()
     prefs = dataclasses.replace(window.session.prefs, spare_sharp_faces=False)
     window.models.apply_preferences(prefs)
-    control.slider.setValue(70)
+    control.slider.setValue(30)
     assert "it blurs" in control.caution() and "spared" not in control.caution()
     window.models.apply_preferences(dataclasses.replace(prefs, spare_sharp_faces=True))
-    control.slider.setValue(70)
+    control.slider.setValue(30)
     caution = caution_colour(control.palette())
     assert control.value_label.palette().color(control.value_label.foregroundRole()) == caution
 

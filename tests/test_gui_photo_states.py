@@ -454,11 +454,11 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
     made_at = entry.result.settings.sampler.fidelity
     assert "Made at fidelity" not in window.run_panel.progress_text.text()
     other = 0.3 if made_at > 0.5 else 0.9
-    window.fidelity.slider.setValue(round((1 - other) * 100))  # as a drag or a key moves it (realism to the right)
+    window.fidelity.slider.setValue(round(other * 100))  # as a drag or a key moves it (realism to the right)
     assert (f"Made at fidelity {made_at:.2f}: press Restore to use {other:.2f}."
             in window.run_panel.progress_text.text())
     assert window.filmstrip.state_text(path) == "done · out of date"  # (undo QA: the filmstrip still said "done")
-    window.fidelity.slider.setValue(round((1 - made_at) * 100))
+    window.fidelity.slider.setValue(round(made_at * 100))
     assert "Made at fidelity" not in window.run_panel.progress_text.text()
     assert window.filmstrip.state_text(path) == "done"
     # other settings than the fidelity are named too (Settings ▸ Seeds per face, Steps)
@@ -466,11 +466,11 @@ def test_the_panel_says_when_the_slider_is_not_the_fidelity_the_result_was_made_
     window.models.apply_preferences(prefs.replace(seeds_per_face=prefs.seeds_per_face + 1, steps=3))
     assert "Made with other settings (steps, seeds): press Restore to use these." in window.run_panel.progress_text.text()
     assert window.filmstrip.state_text(path) == "done · out of date"
-    window.fidelity.slider.setValue(round((1 - other) * 100))  # both: one sentence (QA: two "press Restore")
+    window.fidelity.slider.setValue(round(other * 100))  # both: one sentence (QA: two "press Restore")
     assert (f"Made at fidelity {made_at:.2f} and with other settings (steps, seeds): press Restore to use "
             f"{other:.2f} and these." in window.run_panel.progress_text.text())
     assert window.run_panel.progress_text.text().count("press Restore") == 1
-    window.fidelity.slider.setValue(round((1 - made_at) * 100))
+    window.fidelity.slider.setValue(round(made_at * 100))
     window.models.apply_preferences(prefs)
     assert "other settings" not in window.run_panel.progress_text.text()
 

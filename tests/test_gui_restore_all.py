@@ -347,10 +347,10 @@ def test_settings_changed_while_photos_wait_say_the_waiting_keep_theirs(window, 
     qtbot.waitUntil(lambda: session.entries[anna].state.startswith("restoring "), timeout=60000)
     said_now = []
     monkeypatch.setattr(window, "say", said_now.append)
-    window.fidelity.slider.setValue(window.fidelity.slider.value() + 10)
+    window.fidelity.slider.setValue(window.fidelity.slider.value() - 10)
     assert said_now == ["1 photo waiting to be restored keeps the settings of when Restore was pressed: "
                         "Restore all again restores it with these."]
-    window.fidelity.slider.setValue(window.fidelity.slider.value() + 5)  # a further step: not said again
+    window.fidelity.slider.setValue(window.fidelity.slider.value() - 5)  # a further step: not said again
     assert len(said_now) == 1
     assert session.waiting_with_other_settings() == [ben]
     window.actions_["restore_all"].trigger()  # again: ben waits with these

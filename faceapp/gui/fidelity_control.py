@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QLineF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSlider,
     QStyle,
     QStyleOptionSlider,
+    QStylePainter,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -46,10 +47,35 @@ class _RangeSlider(QSlider):
     colour while it has the keyboard (keyboard QA: the style's own focus mark was a faint 1 px
     outline)."""
 
-    caution_from: int | None = None
+    caution_below: int | None = None  # slider values below it are cautioned
+
+    def __init__(self) -> None:
+        super().__init__(Qt.Orientation.Horizontal)
+        # The value is the fidelity ×100, what a screen reader reads and sets ("80" for 0.80), with
+        # its maximum on the left (the faithful end, left to right) and the keys following the handle
+        self.setInvertedAppearance(True)
+        self.setInvertedControls(True)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        """Home / End go to the faithful / realistic end as before (Qt sends them to the minimum /
+        maximum value, which are now the other way round)."""
+        ends = {Qt.Key.Key_Home: self.maximum(), Qt.Key.Key_End: self.minimum()}
+        if event.key() in ends and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.setValue(ends[event.key()])
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
-        super().paintEvent(event)
+        # QSlider's own painting with the value mirrored: the same handle position, but the style's
+        # groove fill grows from the faithful end as before (inverted, it grew from the realistic end)
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        option.sliderPosition = self.maximum() + self.minimum() - option.sliderPosition
+        option.sliderValue = self.maximum() + self.minimum() - option.sliderValue
+        option.upsideDown = not option.upsideDown
+        option.subControls = QStyle.SubControl.SC_SliderGroove | QStyle.SubControl.SC_SliderHandle
+        QStylePainter(self).drawComplexControl(QStyle.ComplexControl.CC_Slider, option)
         if self.hasFocus():
             painter = QPainter(self)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -57,7 +83,7 @@ class _RangeSlider(QSlider):
             half = FOCUS_FRAME_PX / 2
             painter.drawRoundedRect(QRectF(self.rect()).adjusted(half, half, -half, -half), 4, 4)
             painter.end()
-        if self.caution_from is None or self.caution_from >= self.maximum():
+        if self.caution_below is None or self.caution_below <= self.minimum():
             return
         option = QStyleOptionSlider()
         self.initStyleOption(option)
@@ -68,7 +94,7 @@ class _RangeSlider(QSlider):
         start = groove.left() + handle.width() / 2
         # (right to left, the maximum is on the left: locale QA, the line stayed under the faithful end)
         ends = [QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span, option.upsideDown)
-                for value in (self.caution_from, self.maximum())]
+                for value in (self.caution_below - 1, self.minimum())]
         x0, x1 = start + min(ends), start + max(ends)
         y = min(self.height() - 2.0, groove.center().y() + max(4.0, groove.height() / 2 + 2))
         painter = QPainter(self)
@@ -94,7 +120,7 @@ class FidelityControl(QWidget):
 
     def __init__(self, fidelity: float = DEFAULT_FIDELITY, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.slider = _RangeSlider(Qt.Orientation.Horizontal)
+        self.slider = _RangeSlider()
         self.slider.setRange(0, 100)
         self.slider.setPageStep(10)
         self.slider.setAccessibleName("Fidelity")
@@ -143,13 +169,13 @@ class FidelityControl(QWidget):
         self._show(self.fidelity())
 
     def fidelity(self) -> float:
-        return round(1.0 - self.slider.value() / 100.0, 2)
+        return round(self.slider.value() / 100.0, 2)
 
     def set_fidelity(self, fidelity: float) -> None:
         """Show ``fidelity`` without emitting anything (it came from the program, not the user)."""
         self._quiet = True
         try:
-            self.slider.setValue(round((1.0 - fidelity) * 100))
+            self.slider.setValue(round(fidelity * 100))
         finally:
             self._quiet = False
 
@@ -169,8 +195,8 @@ class FidelityControl(QWidget):
         sharp faces are spared (the model has a ramp and sparing is on), which the caution then says
         (:meth:`FidelityRange.caution`)."""
         self._range, self._model, self._spares = fidelity_range, model, spares
-        self.slider.caution_from = (math.floor((1.0 - fidelity_range.works_down_to) * 100 + 1e-6) + 1
-                                    if fidelity_range is not None else None)
+        self.slider.caution_below = (math.ceil(fidelity_range.works_down_to * 100 - 1e-6)
+                                     if fidelity_range is not None else None)
         self.slider.update()
         self._show(self.fidelity())
 
