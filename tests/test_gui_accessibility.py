@@ -10,7 +10,7 @@ import pytest
 from gui_util import load, restore, wait_composed
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAccessible, QScreen
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFrame, QPushButton
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFrame, QPushButton, QToolBar
 
 from faceapp.core.preferences import Preferences
 from faceapp.gui.notifications import NotificationArea, Notice, _Banner
@@ -31,8 +31,11 @@ def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(wi
     restore(window, qtbot, path)
     wait_composed(window, qtbot, path)
     view = window.compare
-    for painted in (view, window.filmstrip, window.damage, window.run_panel.preview, window.gallery._list):  # named for screen readers
+    for painted in (view, window.filmstrip, window.damage, window.run_panel.preview, window.gallery._list,
+                    window.exports.status.bar):  # named for screen readers
         assert spoken_name(painted)
+    toolbar = window.findChild(QToolBar, "main-toolbar")
+    assert spoken_name(toolbar) == "Toolbar"  # (accessibility QA: it was read "&Toolbar")
     window.activateWindow()
     view.setFocus(Qt.FocusReason.TabFocusReason)
     qtbot.waitUntil(view.hasFocus)
@@ -54,6 +57,8 @@ def test_a_notices_close_button_is_named_for_screen_readers(qtbot):
     area.show_notice(Notice("Saved next to the original.", "info"))
     close = next(button for button in area.findChildren(QPushButton) if button.text() == "✕")
     assert spoken_name(close) == "Close notice"
+    [banner] = area._banners
+    assert spoken_name(banner.level_icon) == "Information"  # (accessibility QA: an image without a name)
     assert close.toolTip()
     qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
     assert area.notices() == []

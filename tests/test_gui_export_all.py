@@ -101,6 +101,23 @@ def test_export_all_can_be_cancelled_between_photos(window, qtbot, restored, out
     assert not window.session.export_queue.busy
 
 
+def test_export_all_cancelled_while_the_window_waits_to_close_stays_open_and_says_so(window, qtbot, restored, out,
+                                                                                      gated_export):
+    """Sceptic QA: the warning "faceapp will close once the files being saved are written" stayed up
+    after Cancel, beside "Export all stopped", with the window open."""
+    gated_export.gate.clear()
+    assert window.exports.export_all()
+    qtbot.waitUntil(lambda: len(gated_export.threads) == 1, timeout=10000)
+    window.close()
+    assert window.isVisible() and "will close once" in window.notices.notices()[-1].text
+    with qtbot.waitSignal(window.exports.saved, timeout=30000):
+        window.exports.status.cancel_button.click()
+        gated_export.gate.set()
+    assert window.isVisible()
+    assert [n.text for n in window.notices.notices() if "will close" in n.text] == []
+    assert window.notices.notices()[-1].text == "Export all stopped: 1 of 3 photos saved."
+
+
 def test_export_all_into_a_folder_that_cannot_be_made_is_an_error_notice(window, qtbot, restored, out):
     out.rmdir()
     out.write_bytes(b"a file where the folder was")  # (a folder merely missing is made again)

@@ -216,7 +216,8 @@ def install_menus(window: QMainWindow, actions: dict[str, QAction]) -> dict[str,
     submenus = {"recent": QMenu("Open re&cent", window), "faces": QMenu("Fac&es", window),
                 "appearance": QMenu("&Appearance", window)}
     submenus["faces"].setToolTipsVisible(True)
-    toolbar = FittingToolBar("&Toolbar")  # (its name is its entry in the menus that show or hide it)
+    toolbar = FittingToolBar("Toolbar")  # (a screen reader read the title: \"&Toolbar\" named it so)
+    toolbar.toggleViewAction().setText("&Toolbar")  # its entry in the menus that show or hide it
     toolbar.setObjectName("main-toolbar")
     toolbar.setAccessibleName("Toolbar")
     for name in TOOLBAR:

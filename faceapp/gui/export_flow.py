@@ -85,6 +85,7 @@ class ExportStatus(QWidget):
         super().__init__(parent)
         self.label = PlainLabel()
         self.bar = QProgressBar()
+        self.bar.setAccessibleName("Saving progress")  # (accessibility QA: it had no name)
         self.bar.setMaximumWidth(160)
         self.bar.setTextVisible(False)
         self.cancel_button = QToolButton()
@@ -121,6 +122,7 @@ class ExportFlow(QObject):
         self._window = window
         self._queue = window.session.export_queue
         self._close_when_done = False
+        self._closing_notice = ""  # the notice saying the window closes once the files are written
         self._in_flight: list[_Export] = []  # the saves queued or running
         #: the folder Export all wrote into last: its dialog starts there, and the close question names it
         self.last_export_folder: Path | None = None
@@ -290,6 +292,7 @@ class ExportFlow(QObject):
             else:
                 text = ("faceapp will close once the files being saved are written. To stay open, press Cancel "
                         "in the status bar (it stops after the photo being written).")
+            self._closing_notice = text
             self._window.notices.show_notice(Notice(text, "warning"))
         return False
 
@@ -375,6 +378,7 @@ class ExportFlow(QObject):
     def _stopped(self, export: _Export) -> None:
         if self._close_when_done:  # the unsaved rest would be lost: stay open
             self._close_when_done = False
+            self._window.notices.take_down(self._closing_notice)  # (sceptic QA: it said faceapp would close)
             self.closeAbandoned.emit()
         what = "Export all" if export.kind == "export_all" else "Saving"
         self._window.notices.info(f"{what} stopped: {len(export.written)} of {counted(len(export.paths), 'photo')} saved.")

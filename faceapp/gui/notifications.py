@@ -152,6 +152,8 @@ class _Banner(QFrame):
         side = label.fontMetrics().height()
         self.level_icon.setPixmap(self.style().standardIcon(_LEVEL_ICONS[notice.level]).pixmap(side, side))
         self.level_icon.setStyleSheet("background: transparent;")
+        self.level_icon.setAccessibleName({"info": "Information", "warning": "Warning", "error": "Error"}[notice.level])
+        # (accessibility QA: an image without a name)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.addWidget(self.level_icon)
