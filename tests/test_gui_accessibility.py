@@ -26,7 +26,7 @@ def spoken_name(widget) -> str:
     return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name)
 
 
-def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(window, qtbot, photo):
+def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(window, qtbot, photo, spoken):
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)
     wait_composed(window, qtbot, path)
@@ -41,7 +41,10 @@ def test_the_compare_view_takes_arrows_and_leaves_the_windows_shortcuts_alone(wi
     qtbot.waitUntil(view.hasFocus)
     view.set_split(0.5)
     qtbot.keyClick(view, Qt.Key.Key_Right)
-    assert view.split() == pytest.approx(0.52)
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.split() == pytest.approx(0.54)
+    qtbot.waitUntil(lambda: ("Split at 54 %", False) in spoken)  # said once the keys rest (accessibility QA)
+    assert [text for text, _urgent in spoken if text.startswith("Split")] == ["Split at 54 %"]
     zoom = view.zoom()
     qtbot.keyClick(view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)  # View ▸ Zoom in
     assert view.zoom() == pytest.approx(zoom * 1.25)

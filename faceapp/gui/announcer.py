@@ -13,6 +13,10 @@ from __future__ import annotations
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import QWidget
 
+#: How long keys moving a value (the fidelity slider, the before/after divider) rest before a screen
+#: reader is told the value they reached (ms): each step of a held key was queued, 15 in a row.
+SAY_AFTER_MS = 400
+
 
 def announce(widget: QWidget, text: str, *, urgent: bool = False) -> None:
     """Have a screen reader, if one is running, say ``text`` on behalf of ``widget`` (shown, in the

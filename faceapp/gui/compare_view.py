@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -36,6 +36,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from faceapp.gui.announcer import SAY_AFTER_MS, announce
 from faceapp.gui.look import FOCUS_FRAME_PX, PHOTO_BACKGROUND, TAG_BACKGROUND
 
 ViewMode = Literal["split", "before", "after"]
@@ -125,6 +126,12 @@ class CompareView(QWidget):
         self._covered_top = 0  # widget pixels at the top that notices floating over the view cover
         self.setAccessibleName(ACCESSIBLE_NAME)
         self._describe()
+        # the divider moved by keys is said where they rest (accessibility QA: only the description
+        # changed, which screen readers may not read on the focused control)
+        self._say_split = QTimer(self)
+        self._say_split.setSingleShot(True)
+        self._say_split.setInterval(SAY_AFTER_MS)
+        self._say_split.timeout.connect(lambda: announce(self, f"Split at {round(self._split * 100)} %"))
 
     # ---- content ---------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, *, message: str = "") -> None:
@@ -663,6 +670,7 @@ class CompareView(QWidget):
         else:
             target = 0.0 if key == Qt.Key.Key_Home else 1.0
         self.set_split(round(target, 6))  # steps land on whole hundredths, not 0.47999…
+        self._say_split.start()
         event.accept()
 
     def _pan_key(self, key: int, modifiers: Qt.KeyboardModifier) -> bool:

@@ -27,11 +27,9 @@ from PySide6.QtWidgets import (
 from faceapp.core.manifest import FidelityRange
 from faceapp.core.schedule import fidelity_to_timestep
 from faceapp.core.settings import DEFAULT_FIDELITY
-from faceapp.gui.announcer import announce
+from faceapp.gui.announcer import SAY_AFTER_MS, announce
 from faceapp.gui.look import FOCUS_FRAME_PX, caution_colour
 
-#: How long the fidelity keys rest before a screen reader is told the value they reached (ms).
-SAY_AFTER_MS = 400
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
           (-1.0, "Very realistic"))
 
