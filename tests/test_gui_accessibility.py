@@ -416,3 +416,16 @@ def test_an_error_notice_reads_as_a_sentence_with_the_next_step_that_fits_it():
     assert box.text == "The face reaches far beyond the photo" and box.action is None
     named = notice_for_error(errors.ImageError("photo.JPG: not an image"))
     assert named.text == "photo.JPG: not an image" and named.action == "open"  # (a file's name keeps its case)
+
+
+def test_the_seed_gallerys_face_chooser_is_labelled_seed_gallery(qtbot):
+    """Accessibility QA: on Linux a combo box's accessible name is its current text, so once a photo
+    was restored a screen reader heard "Face 1" with nothing saying what it chooses; the heading beside
+    it labels it."""
+    from faceapp.gui.seed_gallery import SeedGallery
+
+    gallery = SeedGallery()
+    qtbot.addWidget(gallery)
+    combo = QAccessible.queryAccessibleInterface(gallery._face_combo)
+    labels = [other.text(QAccessible.Text.Name) for other, _relation in combo.relations(QAccessible.RelationFlag.Label)]
+    assert labels == ["Seed gallery"]

@@ -148,7 +148,9 @@ class SeedGallery(QWidget):
         self._list.setStyleSheet(_LIST_STYLE)
 
         header = QHBoxLayout()
-        header.addWidget(section_title("Seed gallery"))
+        title = section_title("Seed gallery")
+        title.setBuddy(self._face_combo)  # on Linux a combo box's name is its text: the label names it
+        header.addWidget(title)  # (accessibility QA: "Face 1" alone)
         header.addWidget(self._face_combo, 1)
         header.addWidget(self.more_button)
         layout = QVBoxLayout(self)
