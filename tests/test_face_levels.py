@@ -65,25 +65,27 @@ def test_a_tinted_face_is_stretched_without_losing_a_channel(testdata_dir, tint,
 def test_what_the_line_takes_past_black_or_white_comes_back_as_it_was(testdata_dir):
     """Colour QA: a yellowed print's dark hair, outside the face the line is fitted on, had its blue
     taken to black, and every such pixel came back at one flat, lighter blue (+19 levels, blue-grey
-    hair beside the print's olive). Given the crop it stretched, the undo keeps the crop's own value
-    there; a damaged pixel keeps the candidate's (its repair)."""
+    hair beside the print's olive). Given the crop it stretched, the undo adds back what the line
+    cut off, blurred (sceptic QA: given back pixel by pixel, the photo's noise came back in that one
+    channel, red speckles on a dark forehead); a damaged pixel keeps the candidate's (its repair)."""
     face = np.rint((_face(testdata_dir) * 0.55 + 90) * np.float32((1.0, 0.95, 0.55))).astype(np.uint8)
-    face[:10] = (110, 100, 20)  # dark hair above the face (its blue far below the rest)
-    face[-4:] = 253  # a white collar
+    face[:12] = (110, 100, 20)  # dark hair above the face (its blue far below the rest)
+    face[-10:] = 253  # a white collar
     levels = FaceLevels.of(face)
     stretched = levels.stretch(face)
-    assert (stretched[:10, :, 2] == 0).all() and (stretched[-4:] == 255).all()  # taken past black and white
+    assert (stretched[:12, :, 2] == 0).all() and (stretched[-10:] == 255).all()  # taken past black and white
     candidate = stretched.copy()
-    candidate[:10] = (30, 25, 0)  # the model's hair: in the blue, it saw no detail
+    candidate[:12] = (30, 25, 0)  # the model's hair: in the blue, it saw no detail
     back = levels.undo(candidate, face)
-    assert (back[:10, :, 2] == 20).all() and (back[-4:] == 253).all()  # as they were
-    assert (back[:10, :, :2] == levels.undo(candidate)[:10, :, :2]).all()  # (channels within range: the model's)
-    within = ((face * levels.gain + levels.offset > -0.5) & (face * levels.gain + levels.offset < 255.5))
-    assert within[10:-4].mean() > 0.9 and (back == levels.undo(candidate))[within].all()  # elsewhere: the model's
+    assert (back[:3, :, 2] == 20).all() and (back[-2:] == 253).all()  # as they were
+    assert (back[:12, :, :2] == levels.undo(candidate)[:12, :, :2]).all()  # (channels within range: the model's)
+    noisy = face.copy()
+    noisy[:12, :, 2] = np.random.default_rng(0).integers(10, 31, size=(12, 64))  # the photo's noise
+    back = levels.undo(candidate, noisy)[:3, :, 2].astype(float)
+    assert back.std() < 0.4 * noisy[:3, :, 2].std() and abs(back.mean() - 20) < 1.5  # given back smoothed
     damage = np.zeros(face.shape[:2], np.uint8)
-    damage[:5] = 255
-    repaired = levels.undo(candidate, face, damage)
-    assert (repaired[:5] == levels.undo(candidate)[:5]).all() and (repaired[5:10, :, 2] == 20).all()
+    damage[:12] = 255
+    assert (levels.undo(candidate, face, damage)[:4] == levels.undo(candidate)[:4]).all()  # the repair
 
 
 def test_a_dark_face_is_stretched_whatever_is_lit_around_it(testdata_dir):
@@ -131,8 +133,8 @@ def test_the_model_gets_a_dark_face_stretched_and_the_photo_gets_it_back_at_its_
     result, steps = drain(iter_restore_photo(photo, [face_from_box((0, 0, 64, 64))], engine,
                                              PhotoSettings(sampler=SamplerSettings(fidelity=1.0), aligned=True)))
     assert _luma_range(engine.seen[22:54, 18:46])[1] >= 150  # what the model saw: a face at common levels
-    back = result.composite()[22:54, 18:46] == dark[22:54, 18:46]  # what the photo got: its own levels
-    assert back.mean() > 0.99
+    back = np.abs(result.composite()[22:54, 18:46].astype(int) - dark[22:54, 18:46])  # what the photo got:
+    assert (back <= 1).mean() > 0.99  # its own levels
     previews = [step.preview for step in steps if getattr(step, "preview", None) is not None]
     assert previews and all(_luma_range(p)[1] < 60 for p in previews)  # the live preview too
 
@@ -141,10 +143,10 @@ def test_a_tinted_faces_darkest_pixels_come_back_from_the_pipeline_as_they_were(
     """The photo pipeline maps each candidate back with the crop it stretched (colour QA: a yellowed
     print's darkest blue came back flat and lighter)."""
     face = np.rint((_face(testdata_dir) * 0.5 + 110) * np.float32((1.0, 0.95, 0.55))).astype(np.uint8)
-    face[37, 29:35] = (130, 120, 12)  # a thin dark line: its blue past black for the model
+    face[10:22] = (130, 120, 12)  # dark hair above the face's middle: its blue past black for the model
     levels = FaceLevels.of(face)
-    assert levels.gain > 1 and (levels.stretch(face)[37, 29:35, 2] == 0).all()
+    assert levels.gain > 1 and (levels.stretch(face)[10:22, :, 2] == 0).all()
     engine = _Recording(face_size=64)
     result, _steps = drain(iter_restore_photo(Photo.from_array(face), [face_from_box((0, 0, 64, 64))], engine,
                                               PhotoSettings(sampler=SamplerSettings(fidelity=1.0), aligned=True)))
-    assert (result.composite()[37, 29:35] == face[37, 29:35]).all()
+    assert np.abs(result.composite()[14:18, 8:56].astype(int) - face[14:18, 8:56]).max() <= 1
