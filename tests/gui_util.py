@@ -125,7 +125,10 @@ def window(qtbot, tmp_path, retinaface_dir):
 
 def exports_written(qtbot, window) -> None:
     """Wait until ``window`` writes nothing: a close while a file is written waits for it, and the
-    window was then deleted with its threads up (flakiness QA)."""
+    window was then deleted with its threads up (flakiness QA). A gate still shut (the test failed
+    before opening it) is opened: it would be, after this, by its fixture's teardown (review)."""
+    for gated in _GATES:
+        gated.gate.set()
     qtbot.waitUntil(lambda: not window.exports.busy, timeout=60000)
 
 
@@ -176,8 +179,13 @@ def gated_export(monkeypatch):
 
     gated = GatedExport(export.export_photo)
     monkeypatch.setattr(export, "export_photo", gated)
+    _GATES.append(gated)
     yield gated
     gated.gate.set()
+    _GATES.remove(gated)
+
+
+_GATES: list[GatedExport] = []  # the gated exports of the test running
 
 
 def shown_compare_view(qtbot, size=(400, 300)):

@@ -134,6 +134,8 @@ def test_a_screen_reader_reads_and_sets_the_fidelity_shown_and_the_faithful_end_
     assert control.fidelity() == pytest.approx(0.99) and handle_x() > faithful
     qtbot.keyClick(control.slider, Qt.Key.Key_End)
     assert control.fidelity() == 0.0 and handle_x() > control.slider.width() / 2
+    qtbot.keyClick(control.slider, Qt.Key.Key_Home, Qt.KeyboardModifier.KeypadModifier)  # (review: the keypad's
+    assert control.fidelity() == 1.0  # Home went to the realistic end)
 
 
 def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):

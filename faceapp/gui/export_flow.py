@@ -362,9 +362,7 @@ class ExportFlow(QObject):
     def _failed(self, export: _Export, error: BaseException) -> None:
         kind, written, paths = export.kind, export.written, export.paths
         total = len(paths)
-        if self._close_when_done:
-            self._close_when_done = False  # stay open: the user should see what went wrong
-            self.closeAbandoned.emit()
+        self._call_off_close()  # stay open: the user should see what went wrong
         if not isinstance(error, ExportError):
             self._window.notices.show_error(error)
         elif kind == "export_all":
@@ -376,10 +374,7 @@ class ExportFlow(QObject):
         self.saved.emit(written)
 
     def _stopped(self, export: _Export) -> None:
-        if self._close_when_done:  # the unsaved rest would be lost: stay open
-            self._close_when_done = False
-            self._window.notices.take_down(self._closing_notice)  # (sceptic QA: it said faceapp would close)
-            self.closeAbandoned.emit()
+        self._call_off_close()  # the unsaved rest would be lost: stay open
         what = "Export all" if export.kind == "export_all" else "Saving"
         self._window.notices.info(f"{what} stopped: {len(export.written)} of {counted(len(export.paths), 'photo')} saved.")
         self.saved.emit(export.written)
@@ -390,4 +385,13 @@ class ExportFlow(QObject):
         self.status.setVisible(False)
         if self._close_when_done:  # once; with the window as the timer's context, never after it is gone
             self._close_when_done = False  # (flakiness QA: the close came to a deleted window in a later test)
+            self._window.notices.take_down(self._closing_notice)  # (its close may yet be refused: review)
             QTimer.singleShot(0, self._window, self._window.close)  # after the job's signals have been handled
+
+    def _call_off_close(self) -> None:
+        """A close that waited for the files no longer happens (a save failed or was stopped): say
+        so, and take down the notice that said the window would close (sceptic QA, review)."""
+        if self._close_when_done:
+            self._close_when_done = False
+            self._window.notices.take_down(self._closing_notice)
+            self.closeAbandoned.emit()

@@ -40,8 +40,8 @@ def fidelity_words(fidelity: float) -> str:
 
 
 class _RangeSlider(QSlider):
-    """A horizontal slider that underlines its groove from :attr:`caution_from` (a slider value)
-    to the maximum: the part where the model is not known to work well; framed in the highlight
+    """A horizontal slider that underlines its groove below :attr:`caution_below` (a slider value)
+    down to the minimum: the part where the model is not known to work well; framed in the highlight
     colour while it has the keyboard (keyboard QA: the style's own focus mark was a faint 1 px
     outline)."""
 
@@ -58,7 +58,7 @@ class _RangeSlider(QSlider):
         """Home / End go to the faithful / realistic end as before (Qt sends them to the minimum /
         maximum value, which are now the other way round)."""
         ends = {Qt.Key.Key_Home: self.maximum(), Qt.Key.Key_End: self.minimum()}
-        if event.key() in ends and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+        if event.key() in ends:  # (with any modifier, the keypad's too, as Qt takes them: review)
             self.setValue(ends[event.key()])
             event.accept()
             return
@@ -73,7 +73,9 @@ class _RangeSlider(QSlider):
         option.sliderValue = self.maximum() + self.minimum() - option.sliderValue
         option.upsideDown = not option.upsideDown
         option.subControls = QStyle.SubControl.SC_SliderGroove | QStyle.SubControl.SC_SliderHandle
-        QStylePainter(self).drawComplexControl(QStyle.ComplexControl.CC_Slider, option)
+        slider = QStylePainter(self)
+        slider.drawComplexControl(QStyle.ComplexControl.CC_Slider, option)
+        slider.end()
         if self.hasFocus():
             painter = QPainter(self)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -90,7 +92,8 @@ class _RangeSlider(QSlider):
         handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self)
         span = groove.width() - handle.width()
         start = groove.left() + handle.width() / 2
-        # (right to left, the maximum is on the left: locale QA, the line stayed under the faithful end)
+        # (the style's own mapping: left to right the minimum, the realistic end, is on the right, right
+        # to left on the left; locale QA: the line stayed under the faithful end)
         ends = [QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), value, span, option.upsideDown)
                 for value in (self.caution_below - 1, self.minimum())]
         x0, x1 = start + min(ends), start + max(ends)
@@ -218,7 +221,7 @@ class FidelityControl(QWidget):
             if not self.slider.isSliderDown():  # not a drag: this move is the user's last word
                 self.fidelityCommitted.emit(fidelity)
             if self.slider.hasFocus() and not self.slider.isSliderDown():  # a key's move, said in words:
-                # a screen reader reads the slider's value, its inverted 0–100 position (screen-reader QA)
+                # a screen reader reads the slider's value, the fidelity ×100: the words say what it means
                 self._say_soon()
 
     def _say_soon(self) -> None:
@@ -270,7 +273,7 @@ class FidelityControl(QWidget):
                     "to work well." + (f" Now: {caution}" if caution else ""))
         self.slider.setToolTip(tip)
         self.value_label.setToolTip(tip)
-        # screen readers would read the slider's inverted 0–100 position: give them the fidelity
+        # screen readers read the slider's value (the fidelity ×100): give them the fidelity in words too
         said = f"{fidelity_words(fidelity)}, fidelity {fidelity:.2f}"
         self._said = said, caution  # (what a screen reader is told once the keys rest: _say)
         self.slider.setAccessibleDescription(f"{said} (1 keeps the photo's face, 0 lets the model invent the most)"
