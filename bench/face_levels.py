@@ -7,7 +7,8 @@ Test-split faces of ../shared/datasets/aaf256, degraded as DifFace's test set is
 below is applied to the truth and to the degraded face alike (what a photo's exposure or an old
 print's fading does to both). PSNR on the face itself (the middle of the aligned crop, brows to chin)
 and on the whole crop, fidelity 0.5, 8 steps, one seed; and, for each, the share of the face's
-pixels the stretch takes to black or white in some channel (what the model cannot get back).
+pixels at black or white in some channel once stretched (what the model sees flat; pixels already
+there in the photo count too).
 """
 
 from __future__ import annotations

@@ -65,27 +65,37 @@ def test_a_tinted_face_is_stretched_without_losing_a_channel(testdata_dir, tint,
 def test_what_the_line_takes_past_black_or_white_comes_back_as_it_was(testdata_dir):
     """Colour QA: a yellowed print's dark hair, outside the face the line is fitted on, had its blue
     taken to black, and every such pixel came back at one flat, lighter blue (+19 levels, blue-grey
-    hair beside the print's olive). Given the crop it stretched, the undo adds back what the line
-    cut off, blurred (sceptic QA: given back pixel by pixel, the photo's noise came back in that one
-    channel, red speckles on a dark forehead); a damaged pixel keeps the candidate's (its repair)."""
+    hair beside the print's olive). Given the crop it stretched, the undo gives back what the line
+    cut off, through a median at those pixels alone (sceptic QA: pixel by pixel, the photo's noise
+    came back in that one channel; review: blurred, it put a halo round the clipped region); a
+    damaged pixel keeps the repair."""
     face = np.rint((_face(testdata_dir) * 0.55 + 90) * np.float32((1.0, 0.95, 0.55))).astype(np.uint8)
     face[:12] = (110, 100, 20)  # dark hair above the face (its blue far below the rest)
     face[-10:] = 253  # a white collar
     levels = FaceLevels.of(face)
     stretched = levels.stretch(face)
     assert (stretched[:12, :, 2] == 0).all() and (stretched[-10:] == 255).all()  # taken past black and white
+    in_range = (levels.undo(stretched) == face)
+    back = levels.undo(stretched, face)  # a model that changed nothing: the photo comes back
+    assert (back[in_range] == face[in_range]).all() and not in_range.all()  # exactly where in range,
+    assert np.abs(back.astype(int) - face)[~in_range].mean() < 1  # through a median past the line's ends
     candidate = stretched.copy()
     candidate[:12] = (30, 25, 0)  # the model's hair: in the blue, it saw no detail
     back = levels.undo(candidate, face)
-    assert (back[:3, :, 2] == 20).all() and (back[-2:] == 253).all()  # as they were
+    assert (back[:12, :, 2] == 20).all() and (back[-10:] == 253).all()  # as they were, to their edges
     assert (back[:12, :, :2] == levels.undo(candidate)[:12, :, :2]).all()  # (channels within range: the model's)
+    assert (back[in_range] == levels.undo(candidate)[in_range]).all()  # and no halo beside them
     noisy = face.copy()
     noisy[:12, :, 2] = np.random.default_rng(0).integers(10, 31, size=(12, 64))  # the photo's noise
-    back = levels.undo(candidate, noisy)[:3, :, 2].astype(float)
-    assert back.std() < 0.4 * noisy[:3, :, 2].std() and abs(back.mean() - 20) < 1.5  # given back smoothed
+    back = levels.undo(levels.stretch(noisy), noisy)[:12, :, 2].astype(float)
+    assert back.std() < 0.5 * noisy[:12, :, 2].std() and abs(back.mean() - 20) < 1.5  # given back smoothed
     damage = np.zeros(face.shape[:2], np.uint8)
-    damage[:12] = 255
-    assert (levels.undo(candidate, face, damage)[:4] == levels.undo(candidate)[:4]).all()  # the repair
+    damage[4:8, 20:30] = 255  # a scratch across the hair
+    damage[30:34, 20:30] = 255  # and one across the face
+    candidate[30:34, 20:30] = 77
+    back = levels.undo(candidate, face, damage)
+    assert (back[damage > 0] == levels.undo(candidate)[damage > 0]).all()  # the repair as it is
+    assert (back[:12, :4, 2] == 20).all()  # (and the hair beside it as it was)
 
 
 def test_a_dark_face_is_stretched_whatever_is_lit_around_it(testdata_dir):
@@ -133,8 +143,8 @@ def test_the_model_gets_a_dark_face_stretched_and_the_photo_gets_it_back_at_its_
     result, steps = drain(iter_restore_photo(photo, [face_from_box((0, 0, 64, 64))], engine,
                                              PhotoSettings(sampler=SamplerSettings(fidelity=1.0), aligned=True)))
     assert _luma_range(engine.seen[22:54, 18:46])[1] >= 150  # what the model saw: a face at common levels
-    back = np.abs(result.composite()[22:54, 18:46].astype(int) - dark[22:54, 18:46])  # what the photo got:
-    assert (back <= 1).mean() > 0.99  # its own levels
+    back = result.composite()[22:54, 18:46] == dark[22:54, 18:46]  # what the photo got: its own levels
+    assert back.mean() > 0.99  # (the few past black: through the median)
     previews = [step.preview for step in steps if getattr(step, "preview", None) is not None]
     assert previews and all(_luma_range(p)[1] < 60 for p in previews)  # the live preview too
 
@@ -149,4 +159,4 @@ def test_a_tinted_faces_darkest_pixels_come_back_from_the_pipeline_as_they_were(
     engine = _Recording(face_size=64)
     result, _steps = drain(iter_restore_photo(Photo.from_array(face), [face_from_box((0, 0, 64, 64))], engine,
                                               PhotoSettings(sampler=SamplerSettings(fidelity=1.0), aligned=True)))
-    assert np.abs(result.composite()[14:18, 8:56].astype(int) - face[14:18, 8:56]).max() <= 1
+    assert (result.composite()[10:22] == face[10:22]).all()

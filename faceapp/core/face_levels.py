@@ -18,8 +18,9 @@ on the face is kept within 7…248 as well, less stretch if need be: a tinted fa
 (the blue of a yellowed or sepia print) lies far below its luma, and a line fitted on the luma alone
 took it to black, where the model saw it flat (colour QA: blue-grey hair on a yellowed print). What
 the line takes past black or white all the same (a lamp, the sky behind a backlit face, dark hair
-around a faded face) is added back, blurred (given back pixel by pixel, the photo's noise came back
-in the one channel clipped: red speckles on a dark forehead); the face itself comes back exactly.
+around a faded face) is given back from the photo, through a median at those pixels (given back
+pixel by pixel, the photo's noise came back in the one channel clipped: red speckles on a dark
+forehead); what is in range, the face itself, comes back exactly.
 (Compressing it instead, by a curve bent above the face's range, made the model's slightest change
 there a large one on the way back: ×0.35 faces lost 6 dB, measured.) Every other face, and one that
 a stretch of less than ×1.1 would do, is left exactly as it is.
@@ -27,8 +28,8 @@ a stretch of less than ×1.1 would do, is left exactly as it is.
 Measured by ``bench/face_levels.py`` (16 faces of the test split with the DifFace degradation, the
 same change of exposure applied to the truth; the default model, fidelity 0.5, 8 steps), PSNR
 without → with the stretch, on the face (the middle of the crop) and on the whole crop: as exposed
-unchanged; ×0.5 29.33 → 30.32 and 29.38 → 30.05 dB; ×0.35 31.32 → 33.61 and 31.47 → 33.32; faded
-(×0.4 + 140) 30.16 → 32.46 and 29.90 → 32.21; a faded sepia print 30.52 → 31.83 and 29.96 → 31.43; a
+unchanged; ×0.5 29.33 → 30.32 and 29.38 → 30.04 dB; ×0.35 31.32 → 33.61 and 31.47 → 33.30; faded
+(×0.4 + 140) 30.16 → 32.46 and 29.90 → 32.20; a faded sepia print 30.52 → 31.83 and 29.96 → 31.43; a
 dark photo under tungsten light 33.47 → 37.06 and 33.97 → 37.01 (fitted on the luma alone, and
 mapped back by the inverse alone, the sepia print lost 5.6 dB and the tungsten one 1.1).
 """
@@ -64,9 +65,10 @@ MAX_GAIN = 8.0
 #: The face within an aligned crop (fractions of its side): brows to chin, cheek to cheek.
 _FACE_ROWS, _FACE_COLUMNS = (0.35, 0.85), (0.28, 0.72)
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601
-#: The blur (σ, pixels of the aligned crop) of what is given back past the line's ends: the photo's
-#: noise came back in that one channel, red speckles on a dark face's forehead (sceptic QA).
-_GIVEN_BACK_SIGMA = 2.0
+#: The median (pixels of the aligned crop, a side) that takes the photo's noise out of what is given
+#: back past the line's ends: it came back in that one channel, red speckles on a dark face's forehead
+#: (sceptic QA); a blur instead put a halo round a clipped sky (review).
+_GIVEN_BACK_MEDIAN = 5
 
 
 @dataclass(frozen=True)
@@ -119,26 +121,31 @@ class FaceLevels:
     def undo(self, face: np.ndarray, original: np.ndarray | None = None,
              damage: np.ndarray | None = None) -> np.ndarray:
         """A candidate (uint8) mapped back to the photo's levels: the inverse of :meth:`stretch`.
-        Given the ``original`` crop (the one stretched), what the line took past black or white there,
-        which the model saw flat at the line's end, is added back, blurred (:data:`_GIVEN_BACK_SIGMA`):
-        the inverse alone gives back one flat level for all of it (colour QA: a yellowed print's dark
-        hair, its blue taken to black, came back lighter and blue-grey). Not where ``damage`` (HxW,
-        > 0 where damaged) marks the pixel: there the candidate is the repair."""
+
+        Given the ``original`` crop (the one stretched), what the line took past black or white
+        there, which the model saw flat at the line's end, is given back: the inverse alone gives
+        back one flat level for all of it (colour QA: a yellowed print's dark hair, its blue taken to
+        black, came back lighter and blue-grey). At those pixels alone the result then takes the
+        median of its neighbourhood (:data:`_GIVEN_BACK_MEDIAN`): given back pixel by pixel, the
+        photo's noise came back in the one channel clipped, red speckles on a dark forehead (sceptic
+        QA); a blur instead put a halo round a clipped sky (review). What is in range comes back
+        exactly. A damaged pixel (``damage``: HxW, > 0 where damaged) keeps the repair."""
         if self.identity:
             return face
         back = _mapped(face, 1.0 / self.gain, -self.offset / self.gain)
         if original is None or original.shape != face.shape:
             return back
-        lowest = max(0.0, np.ceil((-0.5 - self.offset) / self.gain))  # the original levels the line keeps
-        highest = min(255.0, np.floor((255.5 - self.offset) / self.gain))
-        past = original.astype(np.float32)
-        past -= np.clip(past, lowest, highest)  # below black (< 0) or above white (> 0); 0 elsewhere
-        if damage is not None:
-            past[damage > 0] = 0.0
-        if not past.any():
+        levels = np.arange(256, dtype=np.float64) * self.gain + self.offset
+        clipped = ((levels < -0.5) | (levels > 255.5))[original]
+        if not clipped.any():
             return back
-        past = cv2.GaussianBlur(past, (0, 0), _GIVEN_BACK_SIGMA, borderType=cv2.BORDER_REFLECT)
-        return np.clip(np.rint(back + past), 0, 255).astype(np.uint8)
+        undamaged = np.ones(original.shape[:2], bool) if damage is None else damage == 0
+        given = clipped & undamaged[..., None]
+        lost = original.astype(np.int16) - self.undo(self.stretch(original))  # what the round trip loses
+        whole = np.clip(back + np.where(given, lost, 0), 0, 255).astype(np.uint8)
+        # the photo's noise in what is given back (the model smoothed the rest) taken out by a median,
+        # which keeps edges, at the clipped pixels alone
+        return np.where(given, cv2.medianBlur(whole, _GIVEN_BACK_MEDIAN), whole)
 
 
 def _mapped(face: np.ndarray, gain: float, offset: float) -> np.ndarray:
