@@ -116,11 +116,10 @@ def window(qtbot, tmp_path, retinaface_dir):
     main.engine_threads = threads
     freeze_long_lived_objects()  # as faceapp.gui.app.main() does once the window is up
     set_sampling(main, seeds=3, steps=4)
-    qtbot.addWidget(main, before_close_func=lambda w: exports_written(qtbot, w))  # (pytest-qt closes it
-    main.show()  # before this fixture's teardown)
-    yield main
-    exports_written(qtbot, main)
-    main.close()
+    # pytest-qt closes it (once its files are written) before this fixture's teardown would
+    qtbot.addWidget(main, before_close_func=lambda w: exports_written(qtbot, w))
+    main.show()
+    return main
 
 
 def exports_written(qtbot, window) -> None:

@@ -10,6 +10,9 @@ announcement event has the screen reader say a text at once, after what it is sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent
 from PySide6.QtWidgets import QWidget
 
@@ -27,3 +30,13 @@ def announce(widget: QWidget, text: str, *, urgent: bool = False) -> None:
     event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive if urgent
                         else QAccessible.AnnouncementPoliteness.Polite)
     QAccessible.updateAccessibility(event)
+
+
+def when_keys_rest(parent: QWidget, say: Callable[[], None]) -> QTimer:
+    """A timer that calls ``say`` :data:`SAY_AFTER_MS` after it was last started: start it at each
+    key's move, and a screen reader is told the value once, where the keys rest."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(SAY_AFTER_MS)
+    timer.timeout.connect(say)
+    return timer

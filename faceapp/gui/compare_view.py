@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -36,7 +36,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from faceapp.gui.announcer import SAY_AFTER_MS, announce
+from faceapp.gui.announcer import announce, when_keys_rest
 from faceapp.gui.look import FOCUS_FRAME_PX, PHOTO_BACKGROUND, TAG_BACKGROUND
 
 ViewMode = Literal["split", "before", "after"]
@@ -128,10 +128,7 @@ class CompareView(QWidget):
         self._describe()
         # the divider moved by keys is said where they rest (accessibility QA: only the description
         # changed, which screen readers may not read on the focused control)
-        self._say_split = QTimer(self)
-        self._say_split.setSingleShot(True)
-        self._say_split.setInterval(SAY_AFTER_MS)
-        self._say_split.timeout.connect(lambda: announce(self, f"Split at {round(self._split * 100)} %"))
+        self._say_split = when_keys_rest(self, lambda: announce(self, f"Split at {self._split_percent()} %"))
 
     # ---- content ---------------------------------------------------------------------------
     def set_images(self, before: QImage | None, after: QImage | None = None, *, message: str = "") -> None:
@@ -243,7 +240,10 @@ class CompareView(QWidget):
             return "The whole photo before restoration"
         if self._mode == "after":
             return "The whole photo after restoration"
-        return f"Before on the left, after on the right; split at {round(self._split * 100)} %"
+        return f"Before on the left, after on the right; split at {self._split_percent()} %"
+
+    def _split_percent(self) -> int:
+        return round(self._split * 100)
 
     def _describe(self) -> None:
         text = self.description()

@@ -383,15 +383,20 @@ class ExportFlow(QObject):
         if busy:
             return
         self.status.setVisible(False)
-        if self._close_when_done:  # once; with the window as the timer's context, never after it is gone
-            self._close_when_done = False  # (flakiness QA: the close came to a deleted window in a later test)
-            self._window.notices.take_down(self._closing_notice)  # (its close may yet be refused: review)
+        if self._stop_waiting_to_close():  # once (flakiness QA: the close came to a deleted window in a
+            # later test); with the window as the timer's context, never after it is gone
             QTimer.singleShot(0, self._window, self._window.close)  # after the job's signals have been handled
 
     def _call_off_close(self) -> None:
-        """A close that waited for the files no longer happens (a save failed or was stopped): say
-        so, and take down the notice that said the window would close (sceptic QA, review)."""
-        if self._close_when_done:
-            self._close_when_done = False
-            self._window.notices.take_down(self._closing_notice)
+        """A close that waited for the files no longer happens (a save failed or was stopped): say so."""
+        if self._stop_waiting_to_close():
             self.closeAbandoned.emit()
+
+    def _stop_waiting_to_close(self) -> bool:
+        """Whether a close waited for the files; it waits no longer, and the notice that said the window
+        would close is taken down (its close may yet be refused, or be called off: sceptic QA, review)."""
+        if not self._close_when_done:
+            return False
+        self._close_when_done = False
+        self._window.notices.take_down(self._closing_notice)
+        return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QLineF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLineF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from faceapp.core.manifest import FidelityRange
 from faceapp.core.schedule import fidelity_to_timestep
 from faceapp.core.settings import DEFAULT_FIDELITY
-from faceapp.gui.announcer import SAY_AFTER_MS, announce
+from faceapp.gui.announcer import announce, when_keys_rest
 from faceapp.gui.look import FOCUS_FRAME_PX, caution_colour
 
 _WORDS = ((0.85, "Very faithful"), (0.6, "Faithful"), (0.4, "Balanced"), (0.15, "Realistic"),
@@ -160,10 +160,7 @@ class FidelityControl(QWidget):
         layout.addWidget(self.caution_label)
         self._quiet = False
         self.slider.valueChanged.connect(self._on_value)
-        self._say_timer = QTimer(self)
-        self._say_timer.setSingleShot(True)
-        self._say_timer.setInterval(SAY_AFTER_MS)
-        self._say_timer.timeout.connect(self._say)
+        self._say_timer = when_keys_rest(self, self._say)
         self._caution_said = False  # whether a screen reader was last told a caution (in full as it began)
         self.slider.sliderReleased.connect(lambda: self.fidelityCommitted.emit(self.fidelity()))
         self.set_fidelity(fidelity)
