@@ -76,7 +76,7 @@ from faceapp.core.progress import drive
 from faceapp.core.tempfiles import create_temp
 from faceapp.core import termination
 from faceapp.core.termination import terminate_like_interrupt
-from faceapp.core.wording import counted, duration, listed
+from faceapp.core.wording import counted, duration, ended, listed
 
 log = logging.getLogger(__name__)
 
@@ -1072,8 +1072,7 @@ class _NoteHandler(logging.Handler):
         if record.levelno < logging.ERROR and notes_are_silenced():  # (--quiet)
             return
         try:
-            said = record.getMessage()
-            said = said if said.endswith((".", "!", "?", ":")) else f"{said}."  # a sentence, as the other notes (review)
+            said = ended(record.getMessage())  # a sentence, as the other notes (review)
             text = message_text(f"note: {said}" if record.levelno < logging.ERROR else self.format(record))
             tqdm.write(text, file=sys.stderr)
         except Exception:  # (logging never raises into the run)

@@ -8,6 +8,11 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun if number == 1 else noun + 's'}"
 
 
+def ended(text: str) -> str:
+    """``text`` ending as a sentence does: a full stop added unless it ends in one, "!", "?" or ":"."""
+    return text if text.endswith((".", "!", "?", ":")) else f"{text}."
+
+
 def listed(names: list[str], *, most: int = 3) -> str:
     """Up to ``most`` names, and how many more: "a.jpg, b.jpg, c.jpg and 2 more"."""
     more = f" and {len(names) - most} more" if len(names) > most else ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from faceapp.core.errors import FaceappError
 from faceapp.core.termination import EXIT_INTERRUPTED, terminate_like_interrupt
+from faceapp.core.wording import ended
 from faceapp.arguments import above_zero, at_least, fraction, within, zero_or_more
 from faceapp.training.arguments import existing_file, folder, weights_or_run
 
@@ -28,7 +29,7 @@ def _train(args) -> int:
         result = train(cfg, run_dir=args.run_dir, device=args.device, data_root=args.data, max_steps=args.max_steps,
                        warm_start=args.warm_start, time_limit_s=args.minutes * 60 if args.minutes else None)
     except FaceappError as exc:  # (own-model QA: after a bad face, nothing said the checkpoint was kept)
-        said = str(exc) if str(exc).endswith((".", "?", "!")) else f"{exc}."
+        said = ended(str(exc))
         # (not where the same command cannot go on: another trainer holds the folder, or it holds another
         # network: ML QA, the advice ran into those errors' own)
         kept = (f" {args.run_dir} keeps its last checkpoint; the same command resumes from it once this is mended."
