@@ -135,6 +135,87 @@ def test_existing_files_are_never_overwritten_unless_asked(tmp_path, source):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source.jpg", "taken.png"]
 
 
+def _windows_busy(winerror: int) -> PermissionError:
+    """What Windows raises for a rename over a file another program has open (``winerror`` set)."""
+    busy = PermissionError(errno.EACCES, "Access is denied")
+    busy.winerror = winerror
+    return busy
+
+
+@pytest.mark.parametrize("winerror", [5, 32])
+def test_overwriting_a_file_a_scanner_holds_a_moment_waits_for_it(tmp_path, source, monkeypatch, winerror):
+    """Windows refuses a rename over a file a virus scanner or viewer has open until it lets go
+    (portability QA): the export tries again for a moment instead of failing at once."""
+    from faceapp.core import tempfiles
+
+    dest = tmp_path / "out.png"
+    dest.write_bytes(b"yesterday's result")
+    real_replace, tries, pauses = os.replace, [], []
+
+    def busy_twice(src, dst):
+        tries.append(dst)
+        if len(tries) <= 2:
+            raise _windows_busy(winerror)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", busy_twice)
+    monkeypatch.setattr(tempfiles.time, "sleep", pauses.append)
+    export_photo(source.rgb, None, source, dest, overwrite=True)
+    assert len(tries) == 3 and len(pauses) == 2
+    np.testing.assert_array_equal(read_photo(dest).rgb, source.rgb)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "source.jpg"]
+
+
+def test_a_file_held_open_for_good_is_said_and_kept(tmp_path, source, monkeypatch):
+    from faceapp.core import tempfiles
+
+    dest = tmp_path / "out.png"
+    dest.write_bytes(b"yesterday's result")
+    pauses = []
+
+    def always_busy(src, dst):
+        raise _windows_busy(32)
+
+    monkeypatch.setattr(os, "replace", always_busy)
+    monkeypatch.setattr(tempfiles.time, "sleep", pauses.append)
+    with pytest.raises(ExportError, match="open in another program"):
+        export_photo(source.rgb, None, source, dest, overwrite=True)
+    assert 1 < sum(pauses) < 3  # a moment, not a hang
+    assert dest.read_bytes() == b"yesterday's result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "source.jpg"]
+
+
+def test_a_result_written_under_its_name_is_not_called_failed_when_its_temporary_stays(tmp_path, source,
+                                                                                       monkeypatch):
+    """The result is linked to its name; the hidden temporary file cannot be removed at once (a scanner has
+    it): the export has succeeded and says so."""
+    real_unlink = os.unlink
+
+    def held(path, *args, **kwargs):
+        if os.path.basename(path).startswith("."):
+            raise _windows_busy(32)
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", held)
+    dest = export_photo(source.rgb, None, source, tmp_path / "out.png")
+    np.testing.assert_array_equal(read_photo(dest).rgb, source.rgb)
+
+
+def test_a_refused_rename_off_windows_fails_at_once(tmp_path, source, monkeypatch):
+    from faceapp.core import tempfiles
+
+    pauses = []
+
+    def denied(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", denied)
+    monkeypatch.setattr(tempfiles.time, "sleep", pauses.append)
+    with pytest.raises(ExportError, match="read-only"):
+        export_photo(source.rgb, None, source, tmp_path / "out.png", overwrite=True)
+    assert pauses == []
+
+
 def test_default_output_path_never_names_an_existing_file(tmp_path):
     photo = tmp_path / "holiday.jpg"
     photo.write_bytes(b"x")
@@ -1231,6 +1312,9 @@ def test_why_a_write_failed_is_said_in_words():
     in_use.winerror = 32  # as Windows raises it for a file a viewer holds open (portability QA: "read-only")
     assert write_error_message(in_use, "write out/a.jpg", "out") == (
         "cannot write out/a.jpg: the file is open in another program; close it there and try again.")
+    assert write_error_message(_windows_busy(5), "write out/a.jpg", "out") == (
+        "cannot write out/a.jpg: permission denied; the folder out is read-only, or the file is open in another "
+        "program.")
 
 
 def test_a_folder_on_a_drive_not_connected_is_not_made(tmp_path, monkeypatch):

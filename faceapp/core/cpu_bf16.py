@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from faceapp.core.tempfiles import create_temp
+from faceapp.core.tempfiles import create_temp, replace_file
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def _write(path: Path, data: dict) -> None:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(data, out, indent=1)
-            os.replace(tmp, path)
+            replace_file(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

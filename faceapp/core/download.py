@@ -25,6 +25,7 @@ from pathlib import Path
 from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.file_lock import lock_exclusively
+from faceapp.core.tempfiles import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def download_file(
                 attempt += 1
                 log.warning("download of %s interrupted (%s); resuming (try %d)", url, exc, attempt)
         _check_complete(part, dest.name, expected_size, sha256, resumed=kept_from_before)
-        os.replace(part, dest)
+        replace_file(part, dest)
     return dest
 
 

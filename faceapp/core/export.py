@@ -62,7 +62,7 @@ from faceapp.core.maker_notes import keep_maker_note
 from faceapp.core.photo_io import STRUCTURE_TAGS, Photo
 from faceapp.core.pathtext import is_same_file
 from faceapp.core.png_writer import write_png
-from faceapp.core.tempfiles import create_temp, plain_file_mode, sweep_stale
+from faceapp.core.tempfiles import create_temp, plain_file_mode, replace_file, sweep_stale
 from faceapp.core.tiff_writer import write_tiff
 
 log = logging.getLogger(__name__)
@@ -1083,7 +1083,7 @@ def _write_atomically(write: Callable[[IO[bytes]], None], dest: Path, *, overwri
             handle.flush()
             os.fsync(handle.fileno())
         if overwrite:
-            os.replace(tmp, dest)
+            replace_file(tmp, dest)
         else:
             dest = _rename_no_replace(tmp, dest, unique=unique)
         tmp = None
@@ -1121,9 +1121,12 @@ def _rename_no_replace(tmp: str, dest: Path, *, unique: bool) -> Path:
             # The file system has no hard links: best effort, check then rename.
             if _taken(candidate):
                 continue
-            os.replace(tmp, candidate)
+            replace_file(tmp, candidate)
             return candidate
-        os.unlink(tmp)
+        try:
+            os.unlink(tmp)
+        except OSError:  # (a scanner holding it on Windows): the result is written; a later sweep removes it
+            log.info("could not remove %s yet", tmp)
         return candidate
     raise ExportError(f"{dest} already exists; choose another name or allow overwriting.")
 
@@ -1142,6 +1145,9 @@ def write_error_message(exc: OSError, target: str, folder: str | Path) -> str:
         return f"cannot {target}: the folder {folder} is on a read-only disk."
     if getattr(exc, "winerror", None) in _FILE_IN_USE:  # (portability QA: a file open in a viewer was said
         return f"cannot {target}: the file is open in another program; close it there and try again."  # read-only)
+    if getattr(exc, "winerror", None) == 5:  # Windows' "Access is denied": a folder, or a file held open
+        return (f"cannot {target}: permission denied; the folder {folder} is read-only, or the file is open "
+                "in another program.")
     if exc.errno in (errno.EACCES, errno.EPERM):
         return f"cannot {target}: the folder {folder} is read-only or not yours (permission denied)."
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

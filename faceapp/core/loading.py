@@ -35,7 +35,7 @@ from faceapp.core.nets.conv_restorer import ConvRestorer
 from faceapp.core.nets.identity import IdentityRestorer
 from faceapp.core.nets.swinir import SwinIR
 from faceapp.core.nets.unet import UNetModel
-from faceapp.core.tempfiles import create_temp, plain_file_mode
+from faceapp.core.tempfiles import create_temp, plain_file_mode, replace_file
 
 __all__ = [
     "ARCHITECTURES",
@@ -432,7 +432,7 @@ def save_safetensors(
             Path(tmp).unlink()
             return path
         os.chmod(tmp, plain_file_mode())  # save_file makes its own file, owner-only like mkstemp's
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

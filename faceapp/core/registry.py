@@ -32,7 +32,7 @@ from faceapp.core.errors import (
 )
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
 from faceapp.core.pathtext import file_problem, is_same_file, path_text
-from faceapp.core.tempfiles import create_temp, process_exists, sweep_stale
+from faceapp.core.tempfiles import create_temp, process_exists, replace_file, sweep_stale
 from faceapp.core.wording import counted
 
 log = logging.getLogger(__name__)
@@ -628,7 +628,7 @@ class Registry:
             fd, temp = create_temp(self.weights_dir, "verified", _RECORD_SUFFIX)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(record, indent=1))
-            os.replace(temp, target)
+            replace_file(temp, target)
         except OSError as exc:
             if temp is not None:
                 Path(temp).unlink(missing_ok=True)
@@ -710,7 +710,7 @@ def _atomic_copy(source: Path, dest: Path) -> None:
             shutil.copyfileobj(src, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temp, dest)
+        replace_file(temp, dest)
         temp = None
     except OSError as exc:
         raise ModelError(f"Cannot copy {source} to {dest}: {exc.strerror or exc}.") from exc

@@ -73,6 +73,31 @@ def create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
     return fd, path
 
 
+#: Windows' answers to a rename while another program holds the source or the destination open for
+#: a moment (a virus scanner, the search indexer, a viewer): access denied, sharing and lock violations.
+_BUSY_WINERRORS = frozenset({5, 32, 33})
+#: Seconds waited before each new try of such a rename: about 1.5 s in all, then the error stands.
+_BUSY_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def replace_file(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """``os.replace``, tried again for about 1.5 s where Windows refuses it because a file is busy.
+
+    On Windows a rename over a file that a scanner or a viewer has open fails with "Access is
+    denied" (WinError 5) or a sharing violation until that program lets go, usually within
+    milliseconds (portability QA). Elsewhere, and for any other error, the first error is raised.
+    """
+    for pause in _BUSY_PAUSES:
+        try:
+            os.replace(source, dest)
+            return
+        except PermissionError as exc:
+            if getattr(exc, "winerror", None) not in _BUSY_WINERRORS:
+                raise
+        time.sleep(pause)
+    os.replace(source, dest)
+
+
 def sweep_stale(folder: Path, suffix: str, *, now: float | None = None) -> list[Path]:
     """Remove the temporary files (ending in ``suffix``) of processes that have ended; return them.
 

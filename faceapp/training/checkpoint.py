@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from faceapp.core.errors import ArchitectureMismatchError, CorruptModelError, FaceappError
 from faceapp.core.loading import load_network
-from faceapp.core.tempfiles import plain_file_mode
+from faceapp.core.tempfiles import plain_file_mode, replace_file
 from faceapp.training.config import ConfigError, parse_config
 
 CHECKPOINT_NAME = "last.pt"
@@ -51,7 +51,7 @@ def _atomic(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
         write(tmp)
-        os.replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException as exc:
         try:
             free = shutil.disk_usage(path.parent).free

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
+
+from faceapp.core.tempfiles import replace_file
 
 
 def _rewrite(path: Path, rows: list[list[str]]) -> None:
@@ -12,7 +13,7 @@ def _rewrite(path: Path, rows: list[list[str]]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", newline="") as fh:
         csv.writer(fh).writerows(rows)
-    os.replace(tmp, path)
+    replace_file(tmp, path)
 
 
 class CsvLog:

@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -30,6 +29,7 @@ import numpy as np
 
 from faceapp.core.errors import DetectorUnavailableError, DeviceError, FaceappError
 from faceapp.core.preferences import PHOTO_SUFFIXES
+from faceapp.core.tempfiles import replace_file
 from faceapp.core.wording import counted
 from faceapp.training.data import FACE_SIZE, DatasetError
 
@@ -93,7 +93,7 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
             fh.writelines(json.dumps({**row, "split": split}, ensure_ascii=False) + "\n" for row, split in zip(rows, splits))
         if out.exists():
             out.rmdir()  # (empty: checked above)
-        os.replace(partial, out)
+        replace_file(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
