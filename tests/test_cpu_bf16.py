@@ -34,6 +34,19 @@ def test_a_cpu_without_bf16_instructions_gets_fp32_without_measuring(monkeypatch
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("feature", ["bf16", "sve_bf16"])
+def test_an_arm_cpu_with_bf16_instructions_is_measured(probe_calls, tmp_path, monkeypatch, feature):
+    """Portability QA: an Apple M2 or a Graviton 3 (torch names their BF16 extension "bf16", or
+    "sve_bf16") got fp32 without being measured."""
+    arm = {"cpu_name": "Apple M2", "architecture": "arm64", "neon": True, feature: True}
+    monkeypatch.setattr(cpu_bf16, "cpu_capabilities", lambda: arm)
+    assert cpu_bf16.bf16_is_faster(tmp_path) is True
+    assert len(probe_calls) == 1
+    monkeypatch.setattr(cpu_bf16, "cpu_capabilities", lambda: {**arm, feature: False})
+    assert cpu_bf16.bf16_is_faster(tmp_path) is False  # (its cached verdict is another CPU's)
+    assert len(probe_calls) == 1
+
+
 def test_the_verdict_is_measured_once_and_cached(probe_calls, tmp_path):
     assert cpu_bf16.bf16_is_faster(tmp_path) is True
     assert cpu_bf16.bf16_is_faster(tmp_path) is True

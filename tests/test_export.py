@@ -600,7 +600,7 @@ def test_a_name_pattern_windows_cannot_name_a_file_by_is_refused_there(monkeypat
 
     for windows, taken in ((False, True), (True, False)):
         monkeypatch.setattr(export, "WINDOWS_NAMES", windows)
-        for pattern in ("{stem}:v2", "{stem}?", 'restored "{stem}"', "{stem}|old", "NUL", "com1"):
+        for pattern in ("{stem}:v2", "{stem}?", 'restored "{stem}"', "{stem}|old", "NUL", "com1", "COM¹", "lpt³"):
             try:
                 export.output_file_name("photo.jpg", pattern=pattern)
             except NamePatternError as exc:

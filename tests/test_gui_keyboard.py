@@ -331,6 +331,25 @@ def test_help_lists_every_key_and_a_tool_says_its_keys_as_it_is_taken_up(window,
     assert "press an arrow key to place one" in gui_util.said(window)
 
 
+def test_save_as_has_ctrl_shift_s_where_the_platform_gives_it_no_key(qtbot, monkeypatch):
+    """Portability QA: Qt's Windows bindings have no key for Save as; Windows users had none."""
+    from PySide6.QtWidgets import QWidget
+
+    from faceapp.gui import actions
+
+    real = QKeySequence.keyBindings
+
+    def windows_bindings(key):
+        return [] if key == QKeySequence.StandardKey.SaveAs else real(key)
+
+    monkeypatch.setattr(actions.QKeySequence, "keyBindings", windows_bindings)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    built = actions.build_actions(parent)
+    assert QKeySequence("Ctrl+Shift+S") in built["save_as"].shortcuts()
+    assert built["save_as"].shortcut() == QKeySequence("Ctrl+Shift+S")  # shown in the menu
+
+
 def test_redo_takes_both_ctrl_shift_z_and_ctrl_y(window, qtbot, photo):
     """Two-instance QA: on X11 only Ctrl+Shift+Z redid a stroke, offscreen only Ctrl+Y: users of
     either convention pressed a key that did nothing."""

@@ -267,8 +267,9 @@ def name_pattern_problem(pattern: str) -> str | None:
 #: NTFS wrote the result as a hidden stream of a file "photo"; "NUL" named the null device).
 WINDOWS_NAMES = os.name == "nt"
 _NOT_IN_WINDOWS_NAMES = re.compile(r'[<>:"|?*\x00-\x1f]')
-_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", *(f"COM{n}" for n in range(10)),
-                              *(f"LPT{n}" for n in range(10))})
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                              # (and COM¹ … LPT³, superscript digits: Windows reserves those too, portability QA)
+                              *(f"{port}{n}" for port in ("COM", "LPT") for n in (*"0123456789", "¹", "²", "³"))})
 
 
 def _windows_name_problem(stem: str) -> str | None:

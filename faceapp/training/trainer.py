@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import torch
 
+from faceapp.core import termination
 from faceapp.core.devices import cpu_runs_bf16_fast, resolve_device
 from faceapp.core.errors import FaceappError
 from faceapp.core.file_lock import lock_exclusively
@@ -60,13 +61,14 @@ class TrainResult:
     end_step: int
     losses: list[float]  # loss of every step run in this call, in order
     portable: Path
-    stopped_by: str | None = None  # the signal (SIGINT, SIGTERM, SIGHUP) that stopped it before its last step
+    stopped_by: str | None = None  # the signal (SIGINT, SIGTERM, SIGHUP; SIGBREAK on Windows) that stopped it before its last step
 
 
 LOCK_NAME = "train.lock"
 
-#: The signals that make a run stop after its current step with a checkpoint (SIGHUP does not exist on Windows).
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: The signals that make a run stop after its current step with a checkpoint: Ctrl-C and those the rest of
+#: faceapp handles like it (on Windows, closing the console or Ctrl+Break: SIGBREAK; portability QA).
+STOP_SIGNALS = (signal.SIGINT, *termination.SIGNALS)
 
 
 class _StopRequest:
@@ -84,7 +86,7 @@ class _StopRequest:
 
 @contextlib.contextmanager
 def _stop_after_step():
-    """Within the block, SIGINT, SIGTERM and SIGHUP ask the run to stop after its current step (main thread
+    """Within the block, the :data:`STOP_SIGNALS` ask the run to stop after its current step (main thread
     only; a signal the process was told to ignore, as ``nohup`` ignores SIGHUP, stays ignored)."""
     request = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
@@ -232,7 +234,7 @@ def train(
     from a portable EMA file.
 
     With ``time_limit_s``, training stops after the first step that ends past the limit and
-    saves a checkpoint there (the next call resumes from it). SIGINT (Ctrl-C), SIGTERM and SIGHUP do
+    saves a checkpoint there (the next call resumes from it). SIGINT (Ctrl-C), SIGTERM and SIGHUP (SIGBREAK on Windows) do
     the same after the current step, and the result says which signal stopped it. The run folder is
     locked while it trains: a second trainer on it raises :class:`RunInUseError`.
     """
