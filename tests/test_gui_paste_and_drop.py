@@ -127,6 +127,22 @@ def test_a_file_url_on_localhost_and_a_copied_path_open_the_photo(window, qtbot,
 
 
 
+def test_photos_finder_hands_over_open_together_and_the_first_is_shown(window, qtbot, testdata_dir):
+    """Portability QA: macOS gives the running app the files of Finder's "Open With" (or a drop on the Dock
+    icon) as file-open events, not on the command line; they were dropped silently."""
+    from PySide6.QtGui import QFileOpenEvent
+    from PySide6.QtWidgets import QApplication
+
+    first, second = sorted((testdata_dir / "photos").iterdir())[:2]
+    for photo in (first, second):  # one event a file, in one moment
+        QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(photo)))
+    qtbot.waitUntil(lambda: list(window.session.entries) == [first, second], timeout=5000)
+    qtbot.waitUntil(lambda: window.current == first, timeout=5000)
+    QApplication.sendEvent(QApplication.instance(), QFileOpenEvent(QUrl.fromLocalFile(str(second))))
+    qtbot.waitUntil(lambda: window.current == second, timeout=5000)  # opened already: shown
+    assert list(window.session.entries) == [first, second]
+
+
 def test_a_picture_pasted_just_before_remove_all_stays_out(window, qtbot):
     """Fault QA: Remove all emptied the filmstrip, and the picture being written came back 2 s later."""
     QGuiApplication.clipboard().setImage(_picture())

@@ -60,6 +60,7 @@ from faceapp.gui.context_menus import ContextMenus
 from faceapp.gui.damage_overlay import DamageOverlay
 from faceapp.gui.elided_label import ElidedLabel
 from faceapp.gui.export_flow import ExportFlow
+from faceapp.gui.file_open import FileOpenRelay
 from faceapp.gui.filmstrip import CHANGED_STATE, SAVED_STATE, Filmstrip
 from faceapp.gui.icons import icon
 from faceapp.gui.model_settings import ModelSettings
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         self._asking = False  # a close question is open (a second close waits for its answer)
         self._removals = 0  # times every photo was removed (a paste written since an earlier one is still opened)
         self.actions_ = build_actions(self)
+        self._file_opens = FileOpenRelay(self, self._open_handed)
         self.exports = ExportFlow(self)
         self.models = ModelSettings(self, registry=registry)
         self._build_widgets()
@@ -413,6 +415,14 @@ class MainWindow(QMainWindow):
         restored = self.session.entries[path].result is not None
         self.say(f"Copied {'the restored ' if restored else ''}{path.name} ({rgb.shape[1]}×{rgb.shape[0]}): paste it "
                  "into another program.")
+
+    def _open_handed(self, paths: list[Path]) -> None:
+        """Open the photos the system handed over (Finder's Open With) and come to the front."""
+        self.add_paths(paths)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def _open_offered(self, mime: QMimeData, how: str) -> bool:
         """Open what a drop or the clipboard (``how``: "dropped", "pasted") offers: its files, else
