@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import os
 import signal
 import sys
@@ -40,6 +39,7 @@ def setup_logging(*, level: int = logging.INFO) -> Path | None:
     when it cannot be opened (a file where its folder should be, a read-only disk, …): the app
     starts anyway, logging to stderr, and says why there (QA: it did not start at all)."""
     from faceapp import paths
+    from faceapp.gui.log_file import SharedLogFile
 
     root = logging.getLogger()
     root.setLevel(level)
@@ -50,8 +50,7 @@ def setup_logging(*, level: int = logging.INFO) -> Path | None:
     log_file = paths.user_log_dir() / "faceapp.log"
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2_000_000, backupCount=3,
-                                                       encoding="utf-8")
+        handler = SharedLogFile(str(log_file))
     except OSError as exc:
         log.warning("no log file: cannot open %s (%s); logging to the terminal only", log_file,
                     exc.strerror or exc)

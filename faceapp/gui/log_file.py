@@ -1,0 +1,38 @@
+"""The app's log file, ``faceapp.log``, rotated at a size, shared by the windows open at once (no Qt)."""
+
+from __future__ import annotations
+
+import logging.handlers
+
+#: Bytes the log reaches before it is rotated, and how many earlier logs are kept beside it.
+LOG_BYTES = 2_000_000
+LOG_BACKUPS = 3
+
+
+class SharedLogFile(logging.handlers.RotatingFileHandler):
+    """A rotating log that goes on where it cannot be rotated now.
+
+    Windows cannot rename a file another process holds open, and a second faceapp window holds the
+    log: the standard handler then lost every later record, printing "Logging error" for each
+    (portability QA). Here the record is written to the log as it is, and rotation is tried again
+    once the log has grown by a quarter of its size limit more.
+    """
+
+    def __init__(self, filename: str, *, max_bytes: int = LOG_BYTES, backups: int = LOG_BACKUPS) -> None:
+        super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self._retry_at = 0  # the size the log must reach before a rotation refused is tried again
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (logging's name)
+        if self._retry_at and self.stream is not None and self.stream.tell() < self._retry_at:
+            return False
+        return bool(super().shouldRollover(record))
+
+    def doRollover(self) -> None:  # noqa: N802 (logging's name)
+        try:
+            super().doRollover()
+        except OSError:  # (another window has it open, on Windows): keep writing where it is
+            if self.stream is None:
+                self.stream = self._open()
+            self._retry_at = self.stream.tell() + self.maxBytes // 4
+        else:
+            self._retry_at = 0

@@ -1,0 +1,59 @@
+"""The app's log file: rotated at its size, and never losing records where it cannot be rotated."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from faceapp.gui.log_file import SharedLogFile
+
+
+def _logger(handler: logging.Handler) -> logging.Logger:
+    logger = logging.getLogger(f"faceapp.test.{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return logger
+
+
+def test_the_log_is_rotated_at_its_size(tmp_path):
+    log_file = tmp_path / "faceapp.log"
+    handler = SharedLogFile(str(log_file), max_bytes=1000, backups=2)
+    logger = _logger(handler)
+    for n in range(60):
+        logger.info("record %03d %s", n, "x" * 40)
+    handler.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faceapp.log", "faceapp.log.1", "faceapp.log.2"]
+    assert "record 059" in log_file.read_text(encoding="utf-8")
+
+
+def test_a_log_another_window_holds_on_windows_keeps_every_record(tmp_path, monkeypatch, capsys):
+    """Portability QA: Windows cannot rename a file another process has open; with a second window
+    open, every record after the log reached its size was lost, with a "Logging error" each."""
+    log_file = tmp_path / "faceapp.log"
+    real_rename, tries = os.rename, []
+
+    def held_open(source, dest):
+        if os.path.basename(source) == "faceapp.log":
+            tries.append(dest)
+            error = PermissionError(13, "The process cannot access the file because it is being used by another "
+                                        "process")
+            error.winerror = 32
+            raise error
+        real_rename(source, dest)
+
+    monkeypatch.setattr(os, "rename", held_open)
+    handler = SharedLogFile(str(log_file), max_bytes=1000, backups=2)
+    logger = _logger(handler)
+    for n in range(100):
+        logger.info("record %03d %s", n, "x" * 40)
+    text = log_file.read_text(encoding="utf-8")
+    assert all(f"record {n:03d}" in text for n in range(100))
+    assert "Logging error" not in capsys.readouterr().err
+    assert 1 <= len(tries) <= 20  # tried again now and then, not at every record
+    monkeypatch.setattr(os, "rename", real_rename)  # the other window is closed: rotated again
+    for n in range(100, 120):
+        logger.info("record %03d %s", n, "x" * 40)
+    handler.close()
+    assert (tmp_path / "faceapp.log.1").exists()
+    assert os.path.getsize(log_file) < 1000
