@@ -1006,6 +1006,20 @@ def test_the_photos_own_user_comment_stays_and_the_provenance_goes_into_the_xmp(
     assert read_provenance(export_photo(again.rgb, None, again, tmp_path / f"plain{suffix}")) is None
 
 
+def test_a_user_comment_of_json_nested_past_pythons_recursion_is_kept_as_a_note(tmp_path):
+    """Security QA: a UserComment of '{"a":[[[…' 30,000 deep (it fits a JPEG's EXIF segment) failed the
+    export with a RecursionError, after the photo's faces were restored."""
+    note = b"ASCII\0\0\0" + b'{"a":' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = note
+    Image.new("RGB", (40, 30), (120, 90, 60)).save(tmp_path / "scan.jpg", exif=exif.tobytes())
+    photo = read_photo(tmp_path / "scan.jpg")
+    dest = export_photo(photo.rgb, None, photo, tmp_path / "out.jpg", provenance=PROVENANCE)
+    with Image.open(dest) as out:
+        assert out.getexif().get_ifd(0x8769).get(0x9286) == note
+    assert read_provenance(dest) == PROVENANCE
+
+
 def test_an_earlier_runs_provenance_in_the_user_comment_is_replaced_not_kept(tmp_path):
     photo = read_photo(export_photo(np.full((30, 40, 3), 100, np.uint8), None, None, tmp_path / "first.jpg",
                                     provenance=PROVENANCE))

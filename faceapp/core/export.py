@@ -997,8 +997,8 @@ def _user_comment_json(value: object) -> dict[str, Any] | None:
         return None
     try:
         found = json.loads(text)
-    except json.JSONDecodeError:
-        return None
+    except (ValueError, RecursionError):  # (not JSON; or nested deeper than Python recurses: security QA,
+        return None                      # the export failed after the restore)
     return found if isinstance(found, dict) else None
 
 
