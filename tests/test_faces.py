@@ -331,6 +331,25 @@ def test_damaged_detector_weights_are_said_in_a_sentence_without_torchs_advice(t
     assert "remove it to use the bundled detector" in message and "weights_only" not in message
 
 
+def test_detector_weights_whose_tensors_are_compressed_are_refused_before_they_unpack(tmp_path, monkeypatch):
+    """Security QA: a 1 MB checkpoint deflated from a 1 GiB tensor was unpacked (3.6 GB of memory) before
+    it was found not to be the detector's; ``models import`` refused such a file, the detector did not."""
+    import zipfile
+
+    import torch
+
+    plain = tmp_path / "plain.pth"
+    torch.save({"body.weight": torch.zeros(10_000)}, plain)
+    packed = tmp_path / "detection_mobilenet0.25_Final.pth"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dest:
+        for info in source.infolist():
+            dest.writestr(info.filename, source.read(info))
+    plain.unlink()
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("a compressed checkpoint must not be unpacked"))
+    with pytest.raises(DetectorUnavailableError, match="cannot be read: the file is damaged, or not the detector"):
+        FaceDetector(tmp_path)
+
+
 def test_default_weights_folder_is_in_the_user_data_folder(isolated_profile):
     with pytest.raises(DetectorUnavailableError, match=str(isolated_profile / "detector")):
         FaceDetector(model="retinaface_resnet50")  # the larger detector is not bundled

@@ -486,13 +486,14 @@ class FaceDetector:
         from facexlib.detection.retinaface import RetinaFace
 
         from faceapp.core.file_digest import file_sha256
-        from faceapp.core.loading import read_state_dict
+        from faceapp.core.loading import check_torch_archive, read_state_dict
 
         file_name, url = DETECTOR_FILES[self.model_name]
         weights = self.model_dir / file_name
         bundled = bundled_detector_path(self.model_name)
         if weights.is_file():
             try:
+                check_torch_archive(weights)  # (security QA: a 1 MB file unpacked into 3.6 GB before it was refused)
                 state = torch.load(weights, map_location="cpu", weights_only=True)
             except OSError as exc:  # (the system's refusal: not the file's fault; review)
                 raise DetectorUnavailableError(

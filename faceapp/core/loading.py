@@ -188,7 +188,7 @@ def _read_safetensors(path: Path) -> StateDict:
         ) from exc
 
 
-def _check_torch_archive(path: Path) -> None:
+def check_torch_archive(path: Path) -> None:
     """Refuse a zip checkpoint whose entries are compressed: torch writes its entries stored as they
     are, and reads compressed ones too, so a file of a few MB could unpack into GB of tensors before
     any name or shape is looked at (security QA: 2.9 MB, 3.6 GB of memory)."""
@@ -208,7 +208,7 @@ def _check_torch_archive(path: Path) -> None:
 
 
 def _read_torch(path: Path) -> Any:
-    _check_torch_archive(path)
+    check_torch_archive(path)
     try:
         with warnings.catch_warnings():
             # torch's remark on a pickle protocol it does not default to is noise before our own
