@@ -328,6 +328,20 @@ def test_resolution_is_read(tmp_path):
     assert read_photo(tmp_path / "plain.png").dpi is None
 
 
+def test_a_png_whose_exif_text_is_malformed_is_read_without_it(tmp_path):
+    """Security QA: a PNG's "Raw profile type exif" text that is no EXIF refused the photo whole ("the image
+    is damaged"), though its pixels are fine; a JPEG's broken EXIF was left out."""
+    from PIL import PngImagePlugin
+
+    pixels = np.random.default_rng(0).integers(0, 256, (30, 40, 3), np.uint8)
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Raw profile type exif", "\nexif\n      4\n00000000\n")
+    Image.fromarray(pixels).save(tmp_path / "scan.png", pnginfo=text)
+    photo = read_photo(tmp_path / "scan.png")
+    np.testing.assert_array_equal(photo.rgb, pixels)
+    assert photo.exif is None
+
+
 def test_a_resolution_given_only_in_the_exif_of_a_webp_or_png_is_read(tmp_path):
     """A WebP or a PNG without pHYs may state its resolution in its EXIF alone (QA: a 600 dpi
     scan's TIFF result said 72 dpi); centimetres are turned to inches, no unit is no resolution."""

@@ -689,7 +689,11 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     bits = _bits_per_channel(image)  # before a PNG's EXIF loads it (Pillow reads 16-bit RGB as 8-bit)
     grey_with_alpha_16 = _png_raw_mode(image).startswith("LA;16")  # (before loading, as above)
     icc = image.info.get("icc_profile") or None
-    exif = image.getexif()
+    try:
+        exif = image.getexif()
+    except (SyntaxError, ValueError, EOFError, struct.error) as exc:  # (security QA: a PNG's malformed "Raw profile
+        log.info("%s: its EXIF cannot be read (%s): left out", path, exc)  # type exif" text refused the photo whole)
+        exif = Image.Exif()
     turned = exif.get(_EXIF_ORIENTATION, 1)  # the file's: a TIFF's goes once loaded (Pillow turns a TIFF then)
     turned = turned if turned in range(1, 9) else 1
     _read_sub_directories(exif)  # (a TIFF's are read from its file, which loading closes)
