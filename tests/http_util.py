@@ -21,6 +21,7 @@ class FileServer(http.server.ThreadingHTTPServer):
         self.cuts_left = 0  # this many responses stop after cut_after body bytes
         self.cut_after = 1 << 20 | 5000
         self.trickle = 0  # when set, the body goes out this many bytes at a time, 20 ms apart (a slow server)
+        self.no_length = False  # when set, the body's length is not announced (it ends when the connection does)
 
     def url(self, path: str = "/model.pth") -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
@@ -57,7 +58,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
+        if not srv.no_length:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if srv.cuts_left:
             srv.cuts_left -= 1

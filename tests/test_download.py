@@ -108,6 +108,27 @@ def test_wrong_size_is_rejected_and_removed(server, tmp_path):
     assert not dest.exists() and not partial_path(dest).exists()
 
 
+def test_a_server_announcing_more_than_the_stated_size_is_refused_before_a_byte_is_written(server, tmp_path):
+    dest = tmp_path / "m.pth"
+    with pytest.raises(CorruptModelError, match=r"announces \d+ bytes, more than the 1000 bytes the file has"):
+        download_file(server.url(), dest, expected_size=1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("stated", [1000, None])
+def test_a_server_sending_without_end_is_stopped_past_the_files_size(server, tmp_path, monkeypatch, stated):
+    """Security QA: a manifest's file:///dev/zero, or a server sending zeros with no length announced,
+    wrote 14 GB in 8 s: the size was checked only once the body had ended."""
+    monkeypatch.setattr(download, "MAX_UNSTATED_BYTES", 2 << 20)  # (for a file whose size is not stated)
+    server.no_length = True
+    dest = tmp_path / "m.pth"
+    with pytest.raises(CorruptModelError, match=r"sent over \d+ bytes, more than the \d+ bytes the file has"):
+        download_file(server.url(), dest, expected_size=stated)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(download, "MAX_UNSTATED_BYTES", 4 << 20)  # the same body is within a larger limit
+    assert download_file(server.url(), dest).read_bytes() == PAYLOAD
+
+
 def test_matching_size_and_checksum_are_accepted(server, tmp_path):
     dest = download_file(
         server.url(),

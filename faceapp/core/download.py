@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, "int | None"], None]
 
 CHUNK_SIZE = 1 << 20
+#: The most bytes a file whose size its manifest does not state may have (the official network's
+#: weights are ~640 MB): a server that sends without end stops there, not at a full disk (security QA).
+MAX_UNSTATED_BYTES = 4 << 30
 USER_AGENT = "faceapp-model-downloader"
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
@@ -158,8 +161,11 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> b
         mode = "ab" if start else "wb"
         if have and not start:
             log.info("%s ignored the Range request; restarting %s", _host(url), part.name)
+        most = expected_size or MAX_UNSTATED_BYTES
+        if total is not None and total > most:  # (said before a byte is written)
+            raise _too_long(url, part, most, f"announces {total} bytes")
         try:
-            _copy_body(response, part, mode, start, total, progress, should_cancel)
+            _copy_body(response, part, mode, start, total, progress, should_cancel, most=most, url=url)
         except _ConnectionLost as lost:
             lost.appended = start > 0
             raise
@@ -189,7 +195,19 @@ def _resume_offset(response, have: int, expected_size: int | None) -> tuple[int,
     return 0, length if length is not None else expected_size
 
 
-def _copy_body(response, part, mode, start, total, progress, should_cancel) -> None:
+def _too_long(url: str, part: Path, most: int, how: str) -> CorruptModelError:
+    """The error for a server that sends more than the file can have (``most`` bytes), the part
+    emptied (its bytes are no prefix of the file; emptied, not removed: the lock is on it)."""
+    try:
+        os.truncate(part, 0)
+    except OSError:
+        pass
+    return CorruptModelError(f"{_host(url)} {how}, more than the {most} bytes the file has: it is not the file "
+                             "(a wrong address, or a server misbehaving). Nothing was kept.")
+
+
+def _copy_body(response, part, mode, start, total, progress, should_cancel, *, most: int, url: str) -> None:
+    """Write the response's body into ``part`` from byte ``start``, stopping with an error past ``most`` bytes."""
     done = start
     if progress:
         progress(done, total)
@@ -209,6 +227,9 @@ def _copy_body(response, part, mode, start, total, progress, should_cancel) -> N
                     raise _ConnectionLost(str(exc) or type(exc).__name__) from None
                 if not chunk:
                     break
+                if done + len(chunk) > most:
+                    out.close()
+                    raise _too_long(url, part, most, f"sent over {done + len(chunk) - start} bytes")
                 out.write(chunk)
                 done += len(chunk)
                 if progress:
