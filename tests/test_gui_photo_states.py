@@ -4,6 +4,7 @@ readable, no face, ready, being restored, restored, changed since its restore.""
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import gui_util
 import numpy as np
@@ -88,6 +89,25 @@ def test_a_photo_opened_through_a_link_is_named_and_saved_as_the_link(window, qt
     written = gui_util.saved(window, qtbot, window.exports.save)
     assert [path.parent for path in written] == [links] and written[0].stem == "grandma_restored"
     assert sorted(photo.parent.iterdir()) == [photo]  # nothing beside the target
+
+
+def test_one_photo_spelt_two_ways_opens_once(window, qtbot, tmp_path, photo):
+    """Portability QA: on a Mac's disk (or a Windows one) IMG_1.JPG and img_1.jpg are one file, and it opened
+    twice. (Here a hard link gives the one file both spellings, as such a disk does.)"""
+    upper = tmp_path / "IMG_1.JPG"
+    upper.write_bytes(photo.read_bytes())
+    lower = tmp_path / "img_1.jpg"
+    os.link(upper, lower)
+    other = tmp_path / "Img_2.jpg"  # (another file whose name differs only in case: opened besides)
+    other.write_bytes(photo.read_bytes())
+    drop_files(window, [upper])
+    drop_files(window, [lower, other])
+    assert list(window.session.entries) == [upper, other]
+    qtbot.waitUntil(lambda: window.current == upper, timeout=10000)  # the one asked for again is shown
+    case_twin = tmp_path / "IMG_2.jpg"  # a different file named as the other would be on such a disk
+    case_twin.write_bytes(photo.read_bytes())
+    drop_files(window, [case_twin])
+    assert list(window.session.entries) == [upper, other, case_twin]
 
 
 def test_copy_puts_the_photo_then_its_result_as_chosen_in_the_gallery_on_the_clipboard(window, qtbot, photo):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from faceapp.core.export import is_faceapp_output
-from faceapp.core.pathtext import file_problem, reading_key
+from faceapp.core.pathtext import file_problem, is_same_file, name_key, reading_key
 from faceapp.core.photo_io import probe_photo
 from faceapp.core.preferences import PHOTO_SUFFIXES
 
@@ -257,6 +257,20 @@ def opened_as(path: str | os.PathLike) -> Path:
     as the link (drag-and-drop QA: a link opened as its target, and Save wrote the result into the
     target's folder, under a name the user never saw; the CLI writes beside the link)."""
     return Path(os.path.abspath(path))
+
+
+def spelling_key(path: Path) -> str:
+    """``path`` as all its spellings on a disk that ignores case read: composed and case-folded."""
+    return name_key(str(path)).casefold()
+
+
+def already_open_as(path: Path, open_by_spelling: dict[str, Path]) -> Path:
+    """The name a photo open already has, where ``path`` is that file spelt otherwise (by
+    :func:`spelling_key` in ``open_by_spelling``); else ``path``. On a Mac's or a Windows disk
+    IMG_1.JPG and img_1.jpg, or é composed and decomposed, are one file (portability QA: it opened
+    twice, two entries of one photo)."""
+    other = open_by_spelling.get(spelling_key(path))
+    return other if other is not None and other != path and is_same_file(other, path) else path
 
 
 def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:

@@ -53,7 +53,7 @@ from faceapp.core.host_memory import return_freed_memory
 from faceapp.core.edit_history import Edit
 from faceapp.core.mask_editing import MaskEditor, step_words
 from faceapp.core.memory import MemoryBudgetError, check_recomposite_memory
-from faceapp.core.photo_inputs import expand_paths, not_opened_text, opened_as
+from faceapp.core.photo_inputs import already_open_as, expand_paths, not_opened_text, opened_as, spelling_key
 from faceapp.core.photo_io import changed_since_read
 from faceapp.core.photo_restore import carry_choices, chosen_seeds
 from faceapp.core.preferences import Preferences
@@ -221,8 +221,12 @@ class Session(QObject):
             self.folderWithoutPhotos.emit(listing)
         if not_photos:
             self.info.emit(not_opened_text(not_photos))
+        spellings = {spelling_key(path): path for path in self.entries}
+        names = []
         for path in photos:
-            path = opened_as(path)
+            path = already_open_as(opened_as(path), spellings)
+            spellings.setdefault(spelling_key(path), path)
+            names.append(path)
             if path in self._removing:  # opened again before its removal took place: it stays (review)
                 self._kept_open(path)
             entry = self.entries.get(path)
@@ -243,7 +247,7 @@ class Session(QObject):
                 on_failed=lambda error, p=path: self._failed(p, error),
                 on_cancelled=lambda p=path: (self._forget_read(p), self._set_state(p, "not loaded")),
             ))
-        opened = [path for path in dict.fromkeys(map(opened_as, photos)) if path in self.entries]
+        opened = [path for path in dict.fromkeys(names) if path in self.entries]
         return added, opened
 
     def _read_again_if_changed(self, path: Path, entry: PhotoEntry) -> bool:
