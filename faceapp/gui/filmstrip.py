@@ -237,12 +237,24 @@ class Filmstrip(QListWidget):
         if item is None or self._thumbnails.get(path) is thumbnail:
             return
         self._thumbnails[path] = thumbnail
+        self._draw_thumbnail(item, thumbnail)
+
+    def _draw_thumbnail(self, item: QListWidgetItem, thumbnail: QImage) -> None:
+        """Give ``item`` its thumbnail at the screen's resolution."""
         ratio = self.devicePixelRatioF()
         scaled = thumbnail.scaled(_THUMB * ratio, Qt.AspectRatioMode.KeepAspectRatio,
                                   Qt.TransformationMode.SmoothTransformation)
         pixmap = QPixmap.fromImage(scaled)
         pixmap.setDevicePixelRatio(ratio)
         item.setData(_THUMB_ROLE, pixmap)
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        handled = super().event(event)
+        if event.type() == QEvent.Type.DevicePixelRatioChange:  # moved to a screen of another scale: the
+            for path, thumbnail in self._thumbnails.items():    # thumbnails drawn for it (portability QA:
+                if (item := self._items.get(path)) is not None:  # blurry on a Retina screen)
+                    self._draw_thumbnail(item, thumbnail)
+        return handled
 
     def set_state(self, path: Path, state: str) -> None:
         """Show a short state beside the photo's name ("queued", "restoring 40 %", "done"…)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -44,6 +44,12 @@ class FacePreview(QLabel):
         super().resizeEvent(event)
         if self._rgb is not None:
             self._render()
+
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        handled = super().event(event)
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self._rgb is not None:  # (another screen's
+            self._render()  # scale: drawn for it; portability QA)
+        return handled
 
     def _render(self) -> None:
         side = max(1, min(self.width(), self.height()))

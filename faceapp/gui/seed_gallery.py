@@ -370,6 +370,13 @@ class SeedGallery(QWidget):
             self._list.setStyleSheet("")  # old palette when it was applied (dark-mode QA: a white list in a
             self._list.setStyleSheet(_LIST_STYLE)  # dark window until faceapp restarted)
 
+    def event(self, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        handled = super().event(event)
+        if event.type() == QEvent.Type.DevicePixelRatioChange and self._shown is not None:  # another screen's
+            self._shown = None  # scale: the thumbnails drawn again for it (portability QA: blurry on a Retina
+            self._populate()    # screen)
+        return handled
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if watched is self._list.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_thumbnails()
