@@ -176,3 +176,25 @@ def _huffman_tables(path) -> list[bytes]:
             tables.append(data[at + 4 : at + 2 + length])
         at += 2 + length
     return tables
+
+
+def test_what_is_made_after_a_model_loaded_is_not_frozen_out_of_the_collectors_sight_at_each_job():
+    """Long-session QA: each job froze every object alive then (the open photos too), and a photo's
+    objects that held one another were never freed once it was removed."""
+    import gc
+
+    class Model:
+        pass
+
+    backend = CoreBackend(engine_factory=lambda prefs: Model(), detector_factory=lambda prefs: Model())
+    prefs = Preferences()
+    backend.engine(prefs)
+    backend.detector(prefs)
+    frozen = gc.get_freeze_count()
+    photos = [[n] for n in range(1000)]  # what the jobs of the session make meanwhile
+    backend.engine(prefs)
+    backend.detector(prefs)
+    assert gc.get_freeze_count() == frozen and photos
+    backend.forget_engine()
+    backend.engine(prefs)  # a model loaded anew: what is alive now is frozen (a full collection stays short)
+    assert gc.get_freeze_count() > frozen + 1000

@@ -17,6 +17,7 @@ copies of each at the output size. A photo shown again gets them back from the c
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Collection
@@ -997,10 +998,16 @@ class Session(QObject):
             return None
         if entry.damage is None:
             entry.damage = MaskEditor(entry.photo.width, entry.photo.height)
-            entry.damage.on_step = lambda action, entry=entry: self._record(entry, Edit("damage", step_words(action)))
+            entry.damage.on_step = functools.partial(self._record_damage, path)  # (its path, not the entry: the
+            # entry and its editor holding each other stayed in memory once removed, long-session QA)
         return entry.damage
 
     # ---- undo and redo ---------------------------------------------------------------------
+    def _record_damage(self, path: Path, action: Any) -> None:
+        """A step of the damage painted over ``path`` (a stroke, a clear, a mask loaded) was taken."""
+        if (entry := self.entries.get(path)) is not None:
+            self._record(entry, Edit("damage", step_words(action)))
+
     @staticmethod
     def _record(entry: PhotoEntry, edit: Edit) -> None:
         """Add ``edit`` to the photo's history; damage taken back can no longer be painted again."""
