@@ -133,6 +133,27 @@ def test_save_as_replaces_a_file_the_user_confirmed_replacing(window, qtbot, pho
     assert entry.saved_to == taken
 
 
+def test_macos_save_panel_having_asked_to_replace_a_file_is_not_asked_again(window, qtbot, photo, monkeypatch):
+    """Portability QA: macOS's own save panel asks before replacing a file whatever Qt tells it, and
+    faceapp asked a second time; a name the panel did not ask about (an extension added) is still asked."""
+    from faceapp.gui import export_flow
+
+    monkeypatch.setattr(export_flow, "_PANEL_ASKS_TO_REPLACE", True)
+    path = load(window, qtbot, photo)
+    restore(window, qtbot, path)
+    taken = photo.parent / "taken.png"
+    taken.write_bytes(b"an older file")
+    asked = []
+    monkeypatch.setattr(confirm, "ask_before_discarding",
+                        lambda parent, text, **buttons: asked.append(text) or "cancel")
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(photo.parent / "taken"), "PNG (*.png)"))
+    assert window.exports.save_as() is False  # "taken" + .png: the panel asked of another name
+    assert asked == ["taken.png already exists. Replace it?"]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args: (str(taken), "PNG (*.png)"))
+    assert saved(window, qtbot, window.exports.save_as) == [taken]
+    assert len(asked) == 1 and read_provenance(taken) is not None
+
+
 def test_closing_while_a_file_is_written_waits_for_it(window, qtbot, photo, gated_export):
     path = load(window, qtbot, photo)
     restore(window, qtbot, path)

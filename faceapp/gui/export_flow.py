@@ -12,6 +12,7 @@ Closing the window while a file is being written waits for it, so no file is lef
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDrag, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -53,6 +55,17 @@ def save_as_target(name: str, chosen_filter: str) -> Path:
         return path
     fmt = next((f for f, text in _FILTERS.items() if text == chosen_filter), "PNG")
     return path.with_name(path.name + EXTENSIONS[fmt])
+
+
+#: Whether the save panel is macOS's own: it asks before replacing a file whatever Qt tells it
+#: (DontConfirmOverwrite is not supported there), so faceapp asking as well asked twice (portability QA).
+_PANEL_ASKS_TO_REPLACE = sys.platform == "darwin"
+
+
+def _asked_to_replace(name: str, target: Path) -> bool:
+    """Whether the save panel asked already before replacing ``target``, the file ``name`` it gave."""
+    return (_PANEL_ASKS_TO_REPLACE and target == Path(name)
+            and not QApplication.testAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs))
 
 
 def filter_for(path: Path) -> str:
@@ -192,7 +205,7 @@ class ExportFlow(QObject):
             return False
         session = window.session
         suggestion = session.backend.suggested_output_path(window.current, session.prefs)  # (too long: shortened)
-        # (replacing a file is asked here, once it is known not to be the original photo)
+        # (replacing a file is asked here, once it is known not to be the original photo; macOS's panel asks itself)
         name, chosen = QFileDialog.getSaveFileName(window, "Save as", str(suggestion), _SAVE_FILTERS,
                                                    filter_for(Path(suggestion)),
                                                    QFileDialog.Option.DontConfirmOverwrite)
@@ -204,7 +217,7 @@ class ExportFlow(QObject):
             window.notices.show_notice(Notice(error_sentence(ExportError(problem)), "error", "save_as", "Save as…",
                                               window.current))
             return False
-        if target.exists() and confirm.ask_before_discarding(
+        if target.exists() and not _asked_to_replace(name, target) and confirm.ask_before_discarding(
                 window, f"{target.name} already exists. Replace it?", discard="Replace") != "discard":
             return False
         quality = session.prefs.quality
