@@ -180,8 +180,9 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
     redo.setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(_Std.Redo),
                                           QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])))
     # Qt's Windows key bindings give Save as none (portability QA): Ctrl+Shift+S, as elsewhere
-    built["save_as"].setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(_Std.SaveAs),
-                                                      QKeySequence("Ctrl+Shift+S")])))
+    save_as = built["save_as"]
+    save_as.setShortcuts(list(dict.fromkeys(key for key in (save_as.shortcut(), QKeySequence("Ctrl+Shift+S"))
+                                            if not key.isEmpty())))
     return built
 
 
