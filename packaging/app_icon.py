@@ -14,6 +14,7 @@ from pathlib import Path
 
 #: Pixels a side: the largest size a Windows .ico holds and a Retina Dock icon's.
 ICON_SIZE = 512
+_APPLICATION: list = []  # the Qt application made to draw with, where there was none
 
 
 def write_icon(svg: Path, dest: Path, size: int = ICON_SIZE) -> Path:
@@ -22,7 +23,8 @@ def write_icon(svg: Path, dest: Path, size: int = ICON_SIZE) -> Path:
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    app = QGuiApplication.instance() or QGuiApplication(["app_icon", "-platform", "offscreen"])  # noqa: F841
+    if QGuiApplication.instance() is None:  # (Qt draws only with an application; kept while drawing)
+        _APPLICATION.append(QGuiApplication(["app_icon", "-platform", "offscreen"]))
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise SystemExit(f"app_icon: {svg} is not an SVG Qt can draw")
