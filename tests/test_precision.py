@@ -39,6 +39,20 @@ def test_explicit_choices_and_refusals():
         resolve_precision("int8", CPU)
 
 
+@pytest.mark.parametrize("macos_14", [True, False])
+def test_bf16_on_an_apple_gpu_is_refused_in_words_before_macos_14(monkeypatch, macos_14):
+    """Portability QA: torch takes bf16 on an Apple GPU from macOS 14 only, and refused it as the weights
+    were cast, with a traceback."""
+    monkeypatch.setattr(torch.backends.mps, "is_macos_or_newer", lambda major, minor: macos_14 or (major, minor) < (14, 0))
+    mps = torch.device("mps")
+    if macos_14:
+        assert resolve_precision("bf16", mps).weights == torch.bfloat16
+    else:
+        with pytest.raises(DeviceError, match="bf16 on an Apple GPU needs macOS 14 or newer"):
+            resolve_precision("bf16", mps)
+    assert resolve_precision("fp16", mps).weights == torch.float16 and resolve_precision("auto", mps).name == "fp32"
+
+
 @pytest.mark.parametrize(("arch", "stem", "atol"), [("iddpm_unet", "unet_small", BF16_UNET_ATOL),
                                                      ("swinir", "swinir_small", BF16_SWINIR_ATOL)])
 def test_bf16_networks_stay_within_the_stated_tolerance_of_the_golden_outputs(golden_dir, arch, stem, atol):

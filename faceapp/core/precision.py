@@ -48,6 +48,15 @@ class Precision:
         return torch.autocast(device.type, enabled=False)
 
 
+def _mps_runs_bf16() -> bool:
+    """Whether this Mac's GPU takes bf16 tensors: macOS 14 on (before, torch refused them when the
+    weights were cast, a traceback after the model had loaded: portability QA)."""
+    try:
+        return bool(torch.backends.mps.is_macos_or_newer(14, 0))
+    except (AttributeError, RuntimeError):  # (no MPS backend here: nothing to run it on anyway)
+        return False
+
+
 def resolve_precision(name: str, device: torch.device) -> Precision:
     """The precision setting ``name`` (one of :data:`PRECISIONS`) for ``device``."""
     name = (name or "auto").lower()
@@ -65,6 +74,8 @@ def resolve_precision(name: str, device: torch.device) -> Precision:
         return Precision(name, torch.float32, None if name == "fp32" else DTYPES[name], channels_last=False)
     if name == "fp16" and device.type == "cpu":
         raise DeviceError("fp16 runs on CUDA or Apple GPUs only; on the CPU choose bf16 or fp32 (or auto)")
+    if name == "bf16" and device.type == "mps" and not _mps_runs_bf16():
+        raise DeviceError("bf16 on an Apple GPU needs macOS 14 or newer; choose fp16 or fp32 (or auto)")
     # channels_last on the CPU in either precision: oneDNN's NHWC convolutions measured 20 % faster in
     # fp32 too (official UNet-512 forward 2.1 s against 2.6 s, bench/README.md)
     return Precision(name, DTYPES[name], None, channels_last=device.type == "cpu")
