@@ -207,3 +207,49 @@ def test_showing_another_seed_of_a_photo_at_x1_is_not_told_to_use_a_smaller_upsc
         with pytest.raises(MemoryBudgetError) as caught:
             check_recomposite_memory(400, 300, upscale=scale, upscale_setting="Settings ▸ Background upscale", limit=limit)
         assert ("smaller upscale" in str(caught.value)) is advised
+
+
+def _group_files(folder, limit_name, limit, usage_name, usage):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / limit_name).write_text(f"{limit}\n")
+    (folder / usage_name).write_text(f"{usage}\n")
+
+
+def test_a_limit_on_this_processs_own_control_group_is_seen(tmp_path):
+    """Low-memory QA: a limit on the process's own group (systemd-run --scope -p MemoryMax=3G, a nested
+    cgroup) was not seen, only the top level's: the job was killed by the system without a word."""
+    from faceapp.core.memory import _cgroup_headroom
+
+    root, membership = tmp_path / "cgroup", tmp_path / "self_cgroup"
+    gib = 2**30
+    _group_files(root, "memory.max", "max", "memory.current", 40 * gib)  # v2: the top, unlimited
+    _group_files(root / "user.slice", "memory.max", 8 * gib, "memory.current", 5 * gib)
+    _group_files(root / "user.slice" / "run-1.scope", "memory.max", 3 * gib, "memory.current", gib)
+    membership.write_text("0::/user.slice/run-1.scope\n")
+    assert _cgroup_headroom(root, membership) == 2 * gib  # the least of its own (2) and the slice's (3)
+    membership.write_text("0::/user.slice\n")
+    assert _cgroup_headroom(root, membership) == 3 * gib
+    membership.write_text("0::/\n")
+    assert _cgroup_headroom(root, membership) is None  # (in a container: its own root, here unlimited)
+    v1, huge = tmp_path / "v1", 9223372036854771712
+    _group_files(v1 / "memory", "memory.limit_in_bytes", huge, "memory.usage_in_bytes", 40 * gib)
+    _group_files(v1 / "memory" / "qa168", "memory.limit_in_bytes", 3 * gib, "memory.usage_in_bytes", gib // 2)
+    membership.write_text("12:pids:/\n11:memory:/qa168\n1:name=systemd:/\n")
+    assert _cgroup_headroom(v1, membership) == 3 * gib - gib // 2
+    assert _cgroup_headroom(tmp_path / "none", membership) is None
+
+
+def test_what_the_process_holds_of_the_base_counts_as_free_for_the_job(monkeypatch):
+    """Low-memory QA: the window, holding its model and detector (the estimate's base), was refused a
+    35 MP scan needing 0.7 GB more with 1.7 GB free: the base was counted in the need and out of the free."""
+    from faceapp.core import memory
+
+    gib = 2**30
+    monkeypatch.delenv(memory.MEMORY_LIMIT_ENV, raising=False)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2 * gib)
+    monkeypatch.setattr(memory, "_held_now", lambda: 3 * gib)  # the model, the detector, other photos
+    assert memory.memory_limit().bytes == 2 * gib + memory.BASE_BYTES  # (the base at most: not the others)
+    monkeypatch.setattr(memory, "_held_now", lambda: gib // 4)  # a command just started
+    assert memory.memory_limit().bytes == 2 * gib + gib // 4
+    monkeypatch.setenv(memory.MEMORY_LIMIT_ENV, "3G")  # a limit set by the user is the whole job's
+    assert memory.memory_limit().bytes == 3 * gib
