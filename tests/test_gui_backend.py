@@ -198,3 +198,28 @@ def test_what_is_made_after_a_model_loaded_is_not_frozen_out_of_the_collectors_s
     backend.forget_engine()
     backend.engine(prefs)  # a model loaded anew: what is alive now is frozen (a full collection stays short)
     assert gc.get_freeze_count() > frozen + 1000
+
+
+def test_the_model_used_before_is_gone_before_the_next_one_loads():
+    """Sceptic QA: the backend's note of the model it had frozen after kept it alive while the next one
+    loaded (another model or device in Settings): two models in memory at once."""
+    import dataclasses
+    import weakref
+
+    class Model:
+        pass
+
+    alive_at_load = []
+    made = []
+
+    def factory(prefs):
+        alive_at_load.append([ref() is not None for ref in made])
+        model = Model()
+        made.append(weakref.ref(model))
+        return model
+
+    backend = CoreBackend(engine_factory=factory)
+    prefs = Preferences()
+    backend.engine(prefs)
+    backend.engine(dataclasses.replace(prefs, device="cuda" if prefs.device != "cuda" else "cpu"))
+    assert alive_at_load == [[], [False]]

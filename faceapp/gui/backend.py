@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,7 +220,7 @@ class CoreBackend:
         self.models = application.ModelCache(engine_factory=engine_factory, detector_factory=detector_factory)
         self._resolving_registry: Any = None  # read once for :meth:`resolved`, again after the models change
         self._box_detector: Any = None  # the UI thread's own (face_in_box)
-        self._frozen_after: dict[str, Any] = {}  # the engine and the detector that loaded last, each given once
+        self._frozen_after: dict[str, Callable[[], Any]] = {}  # the engine and the detector loaded last (weakly)
 
     # ---- cached heavy objects (called on the worker thread) --------------------------------
     def engine(self, prefs: Preferences) -> Any:
@@ -233,8 +234,12 @@ class CoreBackend:
         """``model``, what is alive frozen out of the collector's sight the first time it is given (it has
         just loaded). Not at every job: that froze the open photos too, and what of them held a cycle
         stayed in memory once they were removed (long-session QA: 210–230 MB a 12 MP scan)."""
-        if self._frozen_after.get(kind) is not model:
-            self._frozen_after[kind] = model
+        known = self._frozen_after.get(kind)
+        if known is None or known() is not model:
+            try:  # (weakly: the model given before must go before the next one loads, sceptic QA: two in memory)
+                self._frozen_after[kind] = weakref.ref(model)
+            except TypeError:  # (a model that cannot be referred to weakly is frozen after at every job)
+                self._frozen_after.pop(kind, None)
             freeze_long_lived_objects()
         return model
 
