@@ -31,7 +31,7 @@ def test_a_log_another_window_holds_on_windows_keeps_every_record(tmp_path, monk
     """Portability QA: Windows cannot rename a file another process has open; with a second window
     open, every record after the log reached its size was lost, with a "Logging error" each."""
     log_file = tmp_path / "faceapp.log"
-    real_rename, tries = os.rename, []
+    real_rename, real_replace, tries = os.rename, os.replace, []
 
     def held_open(source, dest):
         if os.path.basename(source) == "faceapp.log":
@@ -42,7 +42,10 @@ def test_a_log_another_window_holds_on_windows_keeps_every_record(tmp_path, monk
             raise error
         real_rename(source, dest)
 
+    for number in (1, 2):  # the earlier logs, which stay while the live one cannot be moved aside
+        (tmp_path / f"faceapp.log.{number}").write_text(f"earlier log {number}\n", encoding="utf-8")
     monkeypatch.setattr(os, "rename", held_open)
+    monkeypatch.setattr(os, "replace", held_open)
     handler = SharedLogFile(str(log_file), max_bytes=1000, backups=2)
     logger = _logger(handler)
     for n in range(100):
@@ -51,9 +54,14 @@ def test_a_log_another_window_holds_on_windows_keeps_every_record(tmp_path, monk
     assert all(f"record {n:03d}" in text for n in range(100))
     assert "Logging error" not in capsys.readouterr().err
     assert 1 <= len(tries) <= 20  # tried again now and then, not at every record
+    assert [(tmp_path / f"faceapp.log.{n}").read_text(encoding="utf-8") for n in (1, 2)] == [
+        "earlier log 1\n", "earlier log 2\n"]
     monkeypatch.setattr(os, "rename", real_rename)  # the other window is closed: rotated again
-    for n in range(100, 120):
+    monkeypatch.setattr(os, "replace", real_replace)
+    for n in range(100, 110):
         logger.info("record %03d %s", n, "x" * 40)
     handler.close()
-    assert (tmp_path / "faceapp.log.1").exists()
+    assert "record 099" in (tmp_path / "faceapp.log.1").read_text(encoding="utf-8")  # the live log moved along,
+    assert (tmp_path / "faceapp.log.2").read_text(encoding="utf-8") == "earlier log 1\n"  # the earlier ones too
     assert os.path.getsize(log_file) < 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faceapp.log", "faceapp.log.1", "faceapp.log.2"]

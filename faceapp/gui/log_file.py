@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging.handlers
+import os
 
 #: Bytes the log reaches before it is rotated, and how many earlier logs are kept beside it.
 LOG_BYTES = 2_000_000
@@ -28,11 +29,32 @@ class SharedLogFile(logging.handlers.RotatingFileHandler):
         return bool(super().shouldRollover(record))
 
     def doRollover(self) -> None:  # noqa: N802 (logging's name)
+        """Move the log aside first, then the earlier ones along: where it cannot be moved (another
+        window has it open, on Windows) nothing is moved, and the earlier logs stay (sceptic QA: the
+        standard order moved them along first, and each refused rotation lost the oldest)."""
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        aside = f"{self.baseFilename}.rotating"
         try:
-            super().doRollover()
-        except OSError:  # (another window has it open, on Windows): keep writing where it is
-            if self.stream is None:
-                self.stream = self._open()
+            os.replace(self.baseFilename, aside)
+        except OSError:
+            self.stream = self._open()
             self._retry_at = self.stream.tell() + self.maxBytes // 4
-        else:
-            self._retry_at = 0
+            return
+        for number in range(self.backupCount - 1, 0, -1):
+            older = f"{self.baseFilename}.{number}"
+            if os.path.exists(older):
+                try:
+                    os.replace(older, f"{self.baseFilename}.{number + 1}")
+                except OSError:
+                    pass
+        try:
+            if self.backupCount > 0:
+                os.replace(aside, f"{self.baseFilename}.1")
+            else:
+                os.remove(aside)
+        except OSError:
+            pass
+        self.stream = self._open()
+        self._retry_at = 0
