@@ -485,7 +485,9 @@ def _history_start(prefixes: list[bytes]) -> re.Pattern[bytes]:
     """The start of a ``History`` sequence, of one of ``prefixes`` (the History's prefix and rdf's:
     groups 1 and 2)."""
     named = b"|".join(re.escape(prefix + b":") for prefix in prefixes)
-    return re.compile(rb"<(" + named + rb")History\b[^>]*>\s*<([\w.-]+:)?Seq\b[^>]*>")
+    # ([^<>]*: a start is read no further than the next tag's; [^>]* read on from each "<…History" of a
+    # comment holding no ">" to the packet's end: sceptic QA, 12 s for 600 KB)
+    return re.compile(rb"<(" + named + rb")History\b[^<>]*>\s*<([\w.-]+:)?Seq\b[^<>]*>")
 
 
 def _history_seq_end(part: bytes, start: re.Pattern[bytes]) -> tuple[int, bytes] | None:
