@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QPushButton
 
 from faceapp import paths
 from faceapp.core.errors import Cancelled
-from faceapp.core.registry import Registry, human_size
+from faceapp.core.registry import Registry
+from faceapp.core.wording import human_size
 from faceapp.gui.model_manager import ModelManagerDialog
 
 

@@ -26,6 +26,7 @@ from faceapp.core.errors import Cancelled, CorruptModelError, ModelDownloadError
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.file_lock import lock_exclusively
 from faceapp.core.tempfiles import replace_file
+from faceapp.core.wording import human_size
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +164,10 @@ def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> b
             log.info("%s ignored the Range request; restarting %s", _host(url), part.name)
         most = expected_size or MAX_UNSTATED_BYTES
         if total is not None and total > most:  # (said before a byte is written)
-            raise _too_long(url, part, most, f"announces {total} bytes")
+            raise _too_long(url, part, most, f"announces a file of {total} bytes", stated=bool(expected_size))
         try:
-            _copy_body(response, part, mode, start, total, progress, should_cancel, most=most, url=url)
+            _copy_body(response, part, mode, start, total, progress, should_cancel, most=most, url=url,
+                       stated=bool(expected_size))
         except _ConnectionLost as lost:
             lost.appended = start > 0
             raise
@@ -195,18 +197,22 @@ def _resume_offset(response, have: int, expected_size: int | None) -> tuple[int,
     return 0, length if length is not None else expected_size
 
 
-def _too_long(url: str, part: Path, most: int, how: str) -> CorruptModelError:
-    """The error for a server that sends more than the file can have (``most`` bytes), the part
-    emptied (its bytes are no prefix of the file; emptied, not removed: the lock is on it)."""
+def _too_long(url: str, part: Path, most: int, how: str, *, stated: bool) -> CorruptModelError:
+    """The error for a server that sends more than the file can have (``most`` bytes: the size its
+    manifest ``stated``, else :data:`MAX_UNSTATED_BYTES`), the part emptied (its bytes are no prefix
+    of the file; emptied, not removed: the lock is on it)."""
     try:
         os.truncate(part, 0)
     except OSError:
         pass
-    return CorruptModelError(f"{_host(url)} {how}, more than the {most} bytes the file has: it is not the file "
-                             "(a wrong address, or a server misbehaving). Nothing was kept.")
+    limit = (f"the {most} bytes the file has" if stated else
+             f"the {human_size(most)} faceapp takes for a file whose size its manifest does not state")
+    return CorruptModelError(f"{_host(url)} {how}, more than {limit}: it is not the file (a wrong address, or a "
+                             "server misbehaving). Nothing was kept.")
 
 
-def _copy_body(response, part, mode, start, total, progress, should_cancel, *, most: int, url: str) -> None:
+def _copy_body(response, part, mode, start, total, progress, should_cancel, *, most: int, url: str,
+               stated: bool) -> None:
     """Write the response's body into ``part`` from byte ``start``, stopping with an error past ``most`` bytes."""
     done = start
     if progress:
@@ -229,7 +235,8 @@ def _copy_body(response, part, mode, start, total, progress, should_cancel, *, m
                     break
                 if done + len(chunk) > most:
                     out.close()
-                    raise _too_long(url, part, most, f"sent over {done + len(chunk) - start} bytes")
+                    raise _too_long(url, part, most, f"sent a file of over {done + len(chunk)} bytes",
+                                    stated=stated)
                 out.write(chunk)
                 done += len(chunk)
                 if progress:

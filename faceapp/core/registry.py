@@ -33,7 +33,7 @@ from faceapp.core.errors import (
 from faceapp.core.manifest import ModelFile, ModelManifest, load_manifest
 from faceapp.core.pathtext import file_problem, is_same_file, path_text
 from faceapp.core.tempfiles import create_temp, process_exists, replace_file, sweep_stale
-from faceapp.core.wording import counted
+from faceapp.core.wording import counted, human_size
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +109,6 @@ class ModelStatus:
         else:
             return f"{have} so far" if have else "unknown"
         return f"{have} of {full}" if have else full
-
-
-def human_size(size: int) -> str:
-    """A byte count in decimal units: "512 B", "1.7 MB", "2.1 GB"."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)

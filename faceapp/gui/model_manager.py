@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceapp.core.registry import DAMAGED, INSTALLED, MISSING, PARTIAL, UNVERIFIED, USABLE, human_size
-from faceapp.core.wording import listed
+from faceapp.core.registry import DAMAGED, INSTALLED, MISSING, PARTIAL, UNVERIFIED, USABLE
+from faceapp.core.wording import human_size, listed
 from faceapp.gui.look import fit_to_screen
 from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
