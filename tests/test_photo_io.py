@@ -342,6 +342,18 @@ def test_a_png_whose_exif_text_is_malformed_is_read_without_it(tmp_path):
     assert photo.exif is None
 
 
+
+def test_a_photo_whose_exif_cannot_be_parsed_is_a_photo_to_the_quick_look_too(tmp_path):
+    """Sceptic QA: read_photo read such a photo, but the header's quick look (probe_photo: which files of
+    a folder are photos, the memory check) called it none, so a scan without a suffix was "not a photo"."""
+    pixels = np.random.default_rng(1).integers(0, 256, (30, 40, 3), np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "scan.jpg", exif=b"Exif\0\0garbage, no TIFF header")
+    (tmp_path / "scan.jpg").rename(tmp_path / "scan")
+    header = probe_photo(tmp_path / "scan")
+    assert header is not None and (header.width, header.height) == (40, 30)
+    assert read_photo(tmp_path / "scan").rgb.shape == (30, 40, 3)
+
+
 def test_a_resolution_given_only_in_the_exif_of_a_webp_or_png_is_read(tmp_path):
     """A WebP or a PNG without pHYs may state its resolution in its EXIF alone (QA: a 600 dpi
     scan's TIFF result said 72 dpi); centimetres are turned to inches, no unit is no resolution."""

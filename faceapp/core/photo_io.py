@@ -341,8 +341,12 @@ def _header_orientation(image: Image.Image) -> int:
     if not raw:
         return 1
     exif = Image.Exif()
-    exif.load(raw)
-    return int(exif.get(_EXIF_ORIENTATION, 1))
+    try:
+        exif.load(raw)
+    except (SyntaxError, ValueError, EOFError, struct.error):  # (as read_photo: an EXIF it cannot parse is
+        return 1  # left out, the photo read; sceptic QA: a photo without a suffix was "not a photo")
+    orientation = exif.get(_EXIF_ORIENTATION, 1)
+    return orientation if orientation in range(1, 9) else 1
 
 
 def read_photo(path: str | Path, *, max_pixels: int | None = None) -> Photo:
