@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-#: Pixels a side: the largest size a Windows .ico holds and a Retina Dock icon's.
+#: Pixels a side: a Retina Dock icon's (a Windows .ico holds 256 at most: PyInstaller scales it down).
 ICON_SIZE = 512
 _APPLICATION: list = []  # the Qt application made to draw with, where there was none
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +173,12 @@ def test_the_recent_list_gets_what_was_asked_for_however_it_was_spelt(tmp_path, 
     assert recent_entries([Path("link")], linked) == [tmp_path / "link"]
     assert recent_entries([Path("link/a.jpg")], linked) == [tmp_path / "link" / "a.jpg"]
     assert recent_entries([Path("elsewhere")], opened) == []
+    # sceptic QA: a photo opened again spelt otherwise, on a disk that ignores case, was not moved up (here
+    # a link and a hard link give the folder and the photo both spellings, as such a disk does)
+    (tmp_path / "ALBUM").symlink_to(album)
+    os.link(photo, album / "A.JPG")
+    assert recent_entries([Path("ALBUM/A.JPG")], opened) == [tmp_path / "album" / "a.jpg"]
+    assert recent_entries([Path("ALBUM")], opened) == [tmp_path / "ALBUM"]
 
 
 def test_a_dropped_folder_gives_its_photos_by_the_clis_rule(tmp_path):

@@ -277,7 +277,16 @@ def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:
     """What of ``items`` (the files and folders asked for) belongs on a recent list, given the
     photos ``opened`` from them (each :func:`opened_as`): a photo that opened, and a folder that gave
     at least one (as the folder: its photos would push every earlier entry off the list)."""
-    photos = set(opened)
-    asked = [opened_as(item) for item in items]  # (a relative path asked for was never found: review; a linked
-    return [item for item in asked               # one, resolved, was not the link opened: sceptic QA)
-            if item in photos or (is_folder(item) and any(item in photo.parents for photo in opened))]
+    photos, spellings = set(opened), {spelling_key(photo): photo for photo in opened}
+    # (a relative path asked for was never found: review; a linked one, resolved, was not the link opened:
+    # sceptic QA; one spelt otherwise than it is open, on a disk that ignores case, was not moved up: sceptic QA)
+    asked = [already_open_as(opened_as(item), spellings) for item in items]
+    return [item for item in asked
+            if item in photos or (is_folder(item) and any(_holds(item, photo) for photo in opened))]
+
+
+def _holds(folder: Path, photo: Path) -> bool:
+    """Whether ``photo`` lies in ``folder`` or below it, however the folder's name is spelt."""
+    key = spelling_key(folder)
+    return any(parent == folder or (spelling_key(parent) == key and is_same_file(parent, folder))
+               for parent in photo.parents)
