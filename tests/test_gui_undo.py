@@ -237,3 +237,24 @@ def test_a_pick_whose_picture_cannot_be_made_leaves_the_undo_history_and_the_pic
     window.actions_["undo"].trigger()
     assert window.session.entries[path].result.faces[0].chosen == 0 and entry.result is not None
     assert "Undone: face 1's seed pick." in said(window)
+
+
+def test_picks_made_before_and_after_a_visit_to_another_photo_are_two_edits(window, qtbot, photo, testdata_dir):
+    """Undo QA: browsing a face's seeds, then another photo, then the first again: Undo went back past
+    the seed the photo showed when it was left, to the one before the first pick."""
+    path = load(window, qtbot, photo)
+    entry = restore(window, qtbot, path)
+    other = load(window, qtbot, shutil.copy(testdata_dir / "photos" / "cf_04.jpg", photo.parent / "two.jpg"))
+    window.filmstrip.select(path)
+    qtbot.waitUntil(lambda: window.current == path, timeout=10000)
+    window.session.choose(path, 0, 1)
+    window.filmstrip.select(other)
+    qtbot.waitUntil(lambda: window.current == other, timeout=10000)
+    window.filmstrip.select(path)
+    qtbot.waitUntil(lambda: window.current == path, timeout=10000)
+    window.session.choose(path, 0, 2)
+    wait_composed(window, qtbot, path)
+    window.actions_["undo"].trigger()
+    assert entry.result.faces[0].chosen == 1  # the seed it showed when it was left
+    window.actions_["undo"].trigger()
+    assert entry.result.faces[0].chosen == 0

@@ -1244,6 +1244,8 @@ class Session(QObject):
         emitted as each arrives."""
         if path not in self.entries:
             return
+        if self.on_screen and self.on_screen[0] != path and (left := self.entries.get(self.on_screen[0])) is not None:
+            left.edits.seal()  # (a pick once back on it is an edit of its own: undo QA, joined to the one before)
         latest = (path, *(p for p in self.on_screen if p != path))
         kept, held = 0, 0
         for kept, shown in enumerate(latest, start=1):
