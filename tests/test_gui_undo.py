@@ -258,3 +258,20 @@ def test_picks_made_before_and_after_a_visit_to_another_photo_are_two_edits(wind
     assert entry.result.faces[0].chosen == 1  # the seed it showed when it was left
     window.actions_["undo"].trigger()
     assert entry.result.faces[0].chosen == 0
+
+
+def test_a_box_taken_back_and_brought_back_keeps_its_faces_diffuse_anyway(window, qtbot, photo):
+    """Undo QA: a box whose face was set to Diffuse anyway came back by Redo as it was drawn, the choice
+    lost unsaid: the next restore spared the face again."""
+    path = load(window, qtbot, photo)
+    window.session.add_face_box(path, (250, 40, 330, 120))
+    entry = restore(window, qtbot, path)
+    box = entry.faces[-1].index
+    position = next(i for i, f in enumerate(entry.result.faces) if f.face.index == box)
+    with qtbot.waitSignal(window.session.runFinished, timeout=60000):
+        window.session.diffuse_anyway(path, position, True)
+    assert [f.diffuse_anyway for f in entry.faces if f.index == box] == [True]
+    window.actions_["undo"].trigger()
+    assert _menu(window)[1] == f"Redo face box {box + 1}"
+    window.actions_["redo"].trigger()
+    assert [f.diffuse_anyway for f in entry.faces if f.index == box] == [True]

@@ -109,6 +109,9 @@ class PhotoEntry:
     drawn: set[int] = field(default_factory=set)
     #: every number a box drawn on it was given, taken back or not: never given again
     drawn_ever: set[int] = field(default_factory=set)
+    #: the faces of boxes taken back by Undo, as they were then (Diffuse anyway set on one, which no edit
+    #: records): Redo brings each back so (undo QA: it came back as drawn, the flag lost)
+    boxes_taken_back: dict[int, Any] = field(default_factory=dict)
     #: while a gallery choice is being put together: the result the composite shown was made of
     #: (a choice whose composite fails goes back to it)
     shown_choice: Any = None

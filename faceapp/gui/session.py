@@ -1073,11 +1073,12 @@ class Session(QObject):
             self._switch(entry, edit.face, bool(edit.after) != back)
         elif edit.kind == "box":
             if back:
+                entry.boxes_taken_back.update((f.index, f) for f in entry.faces if f.index == edit.face)
                 entry.faces = [f for f in entry.faces if f.index != edit.face]
                 entry.drawn.discard(edit.face)
                 entry.picks.pop(edit.face, None)  # (its seed picked: no other face's, review)
             elif not any(f.index == edit.face for f in entry.faces):
-                entry.faces = [*entry.faces, edit.drawn]
+                entry.faces = [*entry.faces, entry.boxes_taken_back.pop(edit.face, edit.drawn)]
                 entry.drawn.add(edit.face)
             if entry.result is None:
                 entry.state = faces_state(entry.faces)
