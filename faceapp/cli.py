@@ -69,7 +69,7 @@ from faceapp.core.geometry import aligned_crop_problem, check_aligned_crop, chec
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, name_key, path_json, path_text, plain_text
-from faceapp.core.photo_inputs import is_folder, list_photos, not_photos_text
+from faceapp.core.photo_inputs import expand_wildcards, is_folder, list_photos, not_photos_text, wildcard_problem
 from faceapp.core.photo_io import file_is_whole, max_pixels_accepted, probe_photo, quiet_pillow_warnings, read_photo
 from faceapp.core.preferences import OUTPUT_FORMATS, PHOTO_SUFFIXES, Preferences
 from faceapp.core.progress import drive
@@ -121,7 +121,7 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
     own = {os.path.realpath(folder) for folder in own_folders if folder is not None}
     found: list[tuple[Path, Path]] = []
     results, others, unreadable, subfolders = 0, [], [], []
-    for path in map(Path, paths):
+    for path in map(Path, expand_wildcards(paths)):  # (cmd.exe and PowerShell leave *.jpg to it: Windows QA)
         if is_folder(path):
             listing = list_photos(path, recursive=recursive)
             found += [(file, listing.relative(file)) for file in listing.photos]
@@ -161,6 +161,11 @@ def missing_input_problem(argument: str | Path) -> str | None:
             return None
     except OSError as error:  # (a name too long for the system: batch QA, a traceback stopped the batch)
         return f"{path_text(text)}: cannot read it: {(error.strerror or str(error)).lower()}."
+    if (unmatched := wildcard_problem(text)) is not None:
+        return unmatched
+    if sys.platform == "win32" and '"' in text:  # (no Windows name holds one: a \ before a closing quote kept it)
+        return (f"{path_text(text)}: cannot read it: a name cannot hold '\"'. A \\ just before a closing quote "
+                'makes the quote part of the name: write "C:\\My Scans" rather than "C:\\My Scans\\".')
     separators = (os.sep, os.altsep) if os.altsep else (os.sep,)
     what = "folder" if text.endswith(separators) else "file or folder"
     return f"{path_text(text)}: cannot read it: there is no such {what}."

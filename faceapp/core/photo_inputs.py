@@ -13,7 +13,9 @@ open (:func:`expand_paths`).
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from faceapp.core.export import is_faceapp_output
-from faceapp.core.pathtext import file_problem, is_same_file, name_key, reading_key
+from faceapp.core.pathtext import file_problem, is_same_file, name_key, path_text, reading_key
 from faceapp.core.photo_io import probe_photo
 from faceapp.core.preferences import PHOTO_SUFFIXES
 
@@ -257,6 +259,33 @@ def opened_as(path: str | os.PathLike) -> Path:
     as the link (drag-and-drop QA: a link opened as its target, and Save wrote the result into the
     target's folder, under a name the user never saw; the CLI writes beside the link)."""
     return Path(os.path.abspath(path))
+
+
+#: What makes a name a wildcard pattern (glob's: *, ? and [seq]).
+_WILDCARD = re.compile(r"[*?[]")
+
+
+def expand_wildcards(names: Sequence[str | os.PathLike]) -> list[str | os.PathLike]:
+    """``names`` with each wildcard pattern that names nothing itself (``C:\\scans\\*.jpg``) replaced by
+    what it matches, in reading order, hidden files left out as a shell leaves them. cmd.exe and
+    PowerShell pass such a pattern on as it is, and it was "no such file" (Windows QA); a shell that
+    found no match does too. One that matches nothing stays as given (:func:`wildcard_problem`)."""
+    expanded: list[str | os.PathLike] = []
+    for name in names:
+        text = os.fspath(name)
+        if _WILDCARD.search(text) and not os.path.lexists(text) and (matches := glob.glob(text)):
+            expanded += sorted(matches, key=reading_key)
+        else:
+            expanded.append(name)
+    return expanded
+
+
+def wildcard_problem(name: str | os.PathLike) -> str | None:
+    """Why ``name``, a wildcard pattern that names nothing, gave nothing (None: it is no pattern)."""
+    text = os.fspath(name)
+    if not _WILDCARD.search(text) or os.path.lexists(text):
+        return None
+    return f"{path_text(text)}: no file matches it."
 
 
 def spelling_key(path: Path) -> str:

@@ -1,0 +1,32 @@
+"""Wildcards the shell left to the command (cmd.exe and PowerShell expand none), and names only a
+Windows command line makes (Windows QA)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from faceapp.cli import collect_inputs, missing_input_problem
+
+
+def test_a_pattern_the_shell_left_as_it_is_is_expanded_by_the_command(tmp_path):
+    """Windows QA: `faceapp-cli restore C:\\scans\\*.jpg` was "no such file or folder"."""
+    for name in ("b 2.jpg", "a 10.jpg", "a 9.jpg", "c.png", ".hidden.jpg"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    found = collect_inputs([str(tmp_path / "*.jpg")], recursive=False)
+    assert [path.name for path, _ in found] == ["a 9.jpg", "a 10.jpg", "b 2.jpg"]  # reading order, none hidden
+    assert [path.name for path, _ in collect_inputs([str(tmp_path / "?.png")], recursive=False)] == ["c.png"]
+    odd = tmp_path / "[1].jpg"  # a name that looks like a pattern but is a file: taken as it is
+    Image.new("RGB", (8, 8)).save(odd)
+    assert collect_inputs([str(odd)], recursive=False) == [(odd, Path("[1].jpg"))]
+    assert missing_input_problem(tmp_path / "*.tif") == f"{tmp_path / '*.tif'}: no file matches it."
+
+
+def test_a_quote_a_windows_command_line_kept_in_a_name_is_explained(monkeypatch):
+    """Windows QA: `restore "C:\\My Scans\\" -o D:\\out` reaches the command as one name holding a quote
+    and the rest of the line: "no such file or folder" did not say why."""
+    monkeypatch.setattr(sys, "platform", "win32")
+    said = missing_input_problem('C:\\My Scans" -o D:\\out')
+    assert "a name cannot hold '\"'" in said and 'write "C:\\My Scans" rather than "C:\\My Scans\\"' in said
