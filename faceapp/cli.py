@@ -53,6 +53,7 @@ from faceapp.core.export import (
     is_faceapp_output,
     make_output_folder,
     output_file_name,
+    output_folder_problem,
     pattern_fields,
     write_error_message,
 )
@@ -193,6 +194,8 @@ class _Restorer:
         self.memory_limit = memory_limit(args.memory_limit)
         if args.mask is not None and not args.mask.exists():
             raise ValueError(f"--mask {path_text(args.mask)}: there is no such file or folder")
+        if args.output is not None and (problem := output_folder_problem(args.output)) is not None:
+            raise ValueError(f"-o {path_text(args.output)}: {problem}")
         if args.output is not None and args.output.exists() and not args.output.is_dir():
             raise ValueError(f"-o {path_text(args.output)}: that is a file; -o names the folder the results go to")
         if args.output is not None and (link := _broken_link_on_the_way(args.output)) is not None:

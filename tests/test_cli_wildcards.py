@@ -30,3 +30,20 @@ def test_a_quote_a_windows_command_line_kept_in_a_name_is_explained(monkeypatch)
     monkeypatch.setattr(sys, "platform", "win32")
     said = missing_input_problem('C:\\My Scans" -o D:\\out')
     assert "a name cannot hold '\"'" in said and 'write "C:\\My Scans" rather than "C:\\My Scans\\"' in said
+
+
+def test_an_output_folder_name_that_cannot_be_made_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """Windows QA: `-o "D:\\Restored Photos\\"` reached the command as `D:\\Restored Photos"`; every photo
+    was restored, then failed at its write; a name too long for the system was a traceback."""
+    from faceapp import cli
+    from faceapp.core import export
+
+    photo = tmp_path / "a.jpg"
+    Image.new("RGB", (8, 8)).save(photo)
+    assert cli.main(["restore", str(photo), "-o", str(tmp_path / ("x" * 300))]) == 2
+    assert "the name is too long for this system" in capsys.readouterr().err
+    monkeypatch.setattr(export, "WINDOWS_NAMES", True)
+    assert cli.main(["restore", str(photo), "-o", str(tmp_path / 'Restored Photos"')]) == 2
+    err = capsys.readouterr().err
+    assert "a name on Windows may not hold '\"'" in err and 'write "D:\\Restored" rather than "D:\\Restored\\"' in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]  # nothing made, nothing written

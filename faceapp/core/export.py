@@ -360,6 +360,26 @@ def missing_drive(folder: str | Path) -> Path | None:
     return None
 
 
+def output_folder_problem(folder: str | Path) -> str | None:
+    """Why ``folder`` cannot name an output folder, told before any work (None where it can): a name the
+    system refuses (too long), or one Windows cannot give a folder (Windows QA: `-o "D:\\Restored\\"`
+    reached the command as `D:\\Restored"`; each photo was restored, then failed at its write; a name
+    too long was a traceback)."""
+    try:
+        os.stat(folder)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return f"the name is too long for this system ({exc.strerror})"
+    if WINDOWS_NAMES:
+        path = Path(folder)
+        for part in path.parts[1 if path.anchor else 0:]:
+            if (problem := _windows_name_problem(part)) is not None:
+                return f"cannot be made: {problem}" + (
+                    '; a \\ just before a closing quote makes the quote part of the name: write "D:\\Restored" '
+                    'rather than "D:\\Restored\\"' if '"' in part else "")
+    return None
+
+
 def make_output_folder(folder: str | Path) -> bool:
     """Create the output folder ``folder`` (and its parents) when missing, and say whether it did;
     ExportError says why it cannot be. On a drive that is not connected it is not made (settings QA: the output folder kept in
