@@ -364,6 +364,15 @@ class _Restorer:
         exc = self._write_problems[folder]
         if exc is None:
             return
+        if folder != dest.parent and exc.errno in (errno.EACCES, errno.EPERM):
+            # A folder may be made where no file may be (a Windows drive's root, as a standard user: Windows
+            # QA, -o C:\restored was refused as read-only): the output folder is made now, and tried itself
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass
+            else:
+                return self._check_writable(dest)
         target = f"write {path_text(dest)}" if folder == dest.parent else f"create the output folder {path_text(dest.parent)}"
         message = write_error_message(exc, target, path_text(folder))
         if self.args.output is None:

@@ -600,7 +600,15 @@ def _refuse_new_files(folder: Path, monkeypatch) -> list[Path]:
             raise PermissionError(13, "Permission denied")
         return real(*args, dir=dir, **kwargs)
 
+    real_mkdir = Path.mkdir
+
+    def mkdir(path, *args, **kwargs):  # (nor a folder: a read-only folder takes none)
+        if os.geteuid() == 0 and Path(path).parent == folder:
+            raise PermissionError(13, "Permission denied")
+        return real_mkdir(path, *args, **kwargs)
+
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
     folder.chmod(0o555)
     return tries
 

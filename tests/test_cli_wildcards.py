@@ -47,3 +47,22 @@ def test_an_output_folder_name_that_cannot_be_made_is_refused_before_any_work(tm
     err = capsys.readouterr().err
     assert "a name on Windows may not hold '\"'" in err and 'write "D:\\Restored" rather than "D:\\Restored\\"' in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]  # nothing made, nothing written
+
+
+def test_an_output_folder_in_a_folder_that_takes_folders_but_no_files_is_made_and_written(tmp_path, monkeypatch,
+                                                                                          testdata_dir):
+    """Windows QA: on C:\\ a standard user may make a folder but no file; -o C:\\restored was refused as
+    read-only, the write test being made in C:\\ itself."""
+    import errno
+
+    from faceapp import cli
+
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    real = cli._write_problem
+    monkeypatch.setattr(cli, "_write_problem", lambda folder: PermissionError(errno.EACCES, "Access is denied")
+                        if folder == drive else real(folder))
+    photo = testdata_dir / "photos" / "cf_03.jpg"
+    assert cli.main(["restore", str(photo), "-o", str(drive / "restored" / "2026"), "--no-progress", "--steps", "1"]) == 0
+    assert [p.name for p in (drive / "restored" / "2026").iterdir()] == ["cf_03_restored.jpg"]
+    assert cli.main(["restore", str(photo), "-o", str(drive), "--no-progress", "--steps", "1"]) == 1  # no file there
