@@ -22,6 +22,7 @@ if __name__ == "__main__":  # python -m faceapp.cli: run as the command is, by i
     raise SystemExit(_launch())
 
 import argparse
+import codecs
 import errno
 import logging
 import math
@@ -1146,13 +1147,35 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INTERRUPTED
 
 
+#: The punctuation faceapp's messages use, as plain ASCII for a terminal that cannot show it.
+_PLAIN_PUNCTUATION = {"→": "->", "…": "...", "–": "-", "—": "--", "‘": "'", "’": "'", "“": '"', "”": '"', "×": "x",
+                      "·": "-", "≤": "<=", "≥": ">=", "▸": ">", "•": "*", "±": "+/-", "²": "^2", "°": " deg"}
+_PLAIN_OR_ESCAPED = "faceapp-plain-or-escaped"
+
+
+def _plain_or_escaped(error: UnicodeError) -> tuple[str, int]:
+    """What a stream that cannot encode some characters writes for them: faceapp's punctuation as
+    plain ASCII ("->" for "→"), anything else (a name's letters) as its ``\\u`` escape."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start:error.end]
+    return "".join(_PLAIN_PUNCTUATION.get(c) or c.encode("ascii", "backslashreplace").decode("ascii")
+                   for c in text), error.end
+
+
+codecs.register_error(_PLAIN_OR_ESCAPED, _plain_or_escaped)
+
+
 def _escape_what_the_terminal_cannot_show() -> None:
-    """A terminal whose encoding is not UTF-8 (``LANG=en_US.ISO-8859-1``) gets ``\\u2026`` for a
-    character it cannot show, not a UnicodeEncodeError (unicode QA: ``restore --help``, with its '…',
-    and ``models list``, with its '—', ended in a traceback)."""
+    """A terminal whose encoding is not UTF-8 (``LANG=en_US.ISO-8859-1``, a Windows console's code
+    page, a redirected stream there) gets plain ASCII for the punctuation it cannot show and ``\\u``
+    escapes for other characters, not a UnicodeEncodeError (unicode QA: ``restore --help``, with its
+    '…', and ``models list``, with its '—', ended in a traceback; Windows QA: every result line
+    read "\\u2192")."""
     for stream in (sys.stdout, sys.stderr):
-        if callable(getattr(stream, "reconfigure", None)) and (stream.errors or "strict") == "strict":
-            stream.reconfigure(errors="backslashreplace")
+        if callable(getattr(stream, "reconfigure", None)) and (stream.errors or "strict") in ("strict",
+                                                                                               "backslashreplace"):
+            stream.reconfigure(errors=_PLAIN_OR_ESCAPED)
 
 
 def _reader_went_away() -> int:
