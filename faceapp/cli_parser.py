@@ -230,10 +230,13 @@ _NUMBERS = re.compile(r"-?\d*\.?\d+(?:[eE][-+]?\d+)?(?:[,;]-?\d*\.?\d+(?:[eE][-+
 
 
 def normalise_argv(argv: Sequence[str]) -> list[str]:
-    """``restore`` is the default command (before ``--`` too); ``--face-box -10,-5,90,100`` is taken as
+    """``restore`` is the default command (before ``--`` too); ``/?`` is ``--help``; ``--face-box -10,-5,90,100`` is taken as
     ``--face-box=-10,-5,90,100`` (argparse takes a value starting with a minus for an option), and an
     existing file ``-dash.jpg`` as ``./-dash.jpg``."""
     argv = list(argv)
+    # cmd.exe's habit for help (Windows QA: "/?: no such file or folder"), where no such file is there
+    argv = ["--help" if arg in _DOS_HELP and not os.path.lexists(arg) and not (i and argv[i - 1].startswith("-"))
+            else arg for i, arg in enumerate(argv)]  # (not an option's value: -o /h is a folder)
     if argv and argv[0] not in COMMANDS and (argv[0] == "--" or not argv[0].startswith("-")
                                              or _file_like_an_option(argv[0])):
         argv.insert(0, "restore")  # ("-- -scan.jpg": a photo whose name starts with a minus)
@@ -246,6 +249,10 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
         else:
             joined.append(arg)
     return joined
+
+
+#: How Windows programs are asked for their help.
+_DOS_HELP = frozenset({"/?", "/h", "/help", "-?"})
 
 
 def _file_like_an_option(arg: str) -> bool:

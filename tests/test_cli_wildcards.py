@@ -66,3 +66,14 @@ def test_an_output_folder_in_a_folder_that_takes_folders_but_no_files_is_made_an
     assert cli.main(["restore", str(photo), "-o", str(drive / "restored" / "2026"), "--no-progress", "--steps", "1"]) == 0
     assert [p.name for p in (drive / "restored" / "2026").iterdir()] == ["cf_03_restored.jpg"]
     assert cli.main(["restore", str(photo), "-o", str(drive), "--no-progress", "--steps", "1"]) == 1  # no file there
+
+
+def test_cmds_way_of_asking_for_help_gives_the_help(capsys):
+    """Windows QA: `faceapp-cli /?` was "/?: cannot read it: there is no such file or folder"."""
+    from faceapp import cli
+    from faceapp.cli_parser import normalise_argv
+
+    for argv, usage in ((["/?"], "usage: faceapp-cli [-h]"), (["restore", "/?"], "usage: faceapp-cli restore"),
+                        (["models", "/h"], "usage: faceapp-cli models")):
+        assert cli.main(argv) == 0 and capsys.readouterr().out.startswith(usage)
+    assert normalise_argv(["a.jpg", "-o", "/h"]) == ["restore", "a.jpg", "-o", "/h"]  # a folder there
