@@ -239,17 +239,48 @@ def test_a_limit_on_this_processs_own_control_group_is_seen(tmp_path):
     assert _cgroup_headroom(tmp_path / "none", membership) is None
 
 
-def test_what_the_process_holds_of_the_base_counts_as_free_for_the_job(monkeypatch):
+def test_what_the_process_holds_of_the_base_counts_as_free_for_the_job_once_it_holds_a_model(monkeypatch):
     """Low-memory QA: the window, holding its model and detector (the estimate's base), was refused a
-    35 MP scan needing 0.7 GB more with 1.7 GB free: the base was counted in the need and out of the free."""
+    35 MP scan needing 0.7 GB more with 1.7 GB free: the base was counted in the need and out of the free.
+    Sceptic QA: what a process holds before it loads a model may be photos, which are no base."""
     from faceapp.core import memory
 
     gib = 2**30
     monkeypatch.delenv(memory.MEMORY_LIMIT_ENV, raising=False)
     monkeypatch.setattr(memory, "available_memory", lambda: 2 * gib)
     monkeypatch.setattr(memory, "_held_now", lambda: 3 * gib)  # the model, the detector, other photos
-    assert memory.memory_limit().bytes == 2 * gib + memory.BASE_BYTES  # (the base at most: not the others)
-    monkeypatch.setattr(memory, "_held_now", lambda: gib // 4)  # a command just started
-    assert memory.memory_limit().bytes == 2 * gib + gib // 4
+    assert memory.memory_limit(base_held=True).bytes == 2 * gib + memory.BASE_BYTES  # (the base at most)
+    assert memory.memory_limit().bytes == 2 * gib  # no model yet: what it holds is no base
     monkeypatch.setenv(memory.MEMORY_LIMIT_ENV, "3G")  # a limit set by the user is the whole job's
-    assert memory.memory_limit().bytes == 3 * gib
+    assert memory.memory_limit(base_held=True).bytes == 3 * gib
+
+
+def test_the_window_counts_its_model_as_the_restores_own_once_it_is_loaded(monkeypatch):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from faceapp.core import memory
+    from faceapp.core.preferences import Preferences
+    from faceapp.gui.backend import CoreBackend
+
+    class Checked(Exception):
+        pass
+
+    limits = []
+
+    def check(*args, limit=None, **kwargs):
+        limits.append(limit.bytes)
+        raise Checked
+
+    monkeypatch.setattr("faceapp.core.application.check_restore_memory", check)
+    monkeypatch.setattr(memory, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(memory, "_held_now", lambda: 2**31)
+    monkeypatch.delenv(memory.MEMORY_LIMIT_ENV, raising=False)
+    backend = CoreBackend(engine_factory=lambda prefs: SimpleNamespace(), detector_factory=lambda prefs: None)
+    entry = SimpleNamespace(photo=SimpleNamespace(path=Path("a.jpg")), faces=[], painted=False, path=Path("a.jpg"))
+    for loaded in (False, True):
+        if loaded:
+            backend.engine(Preferences())
+        with pytest.raises(Checked):
+            next(backend.restore_job(entry, Preferences())(lambda: False))
+    assert limits == [2**30, 2**30 + memory.BASE_BYTES]

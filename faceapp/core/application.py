@@ -128,6 +128,11 @@ class ModelCache:
                     self._engine, self._engine_key = engine, key
             return engine
 
+    def engine_loaded(self) -> bool:
+        """Whether an engine is loaded and kept (its model in memory)."""
+        with self._lock:
+            return self._engine is not None
+
     def detector(self, prefs: Preferences | None = None) -> Any:
         """The face detector (one for the whole session). Loaded under a lock of its own (review: under
         the engine's, :meth:`forget_engine`, called on the window's thread, waited for the load)."""

@@ -9,8 +9,8 @@ a machine with more memory, or a higher limit).
 
 The limit is the memory free now (``MemAvailable``, and the headroom of the process's control group
 and of those above it, as in a container or a ``systemd-run`` scope), with what the process holds
-already of :data:`BASE_BYTES` (its libraries and model, part of the estimate) counted as its own, unless
-the user sets one: ``FACEAPP_MEMORY_LIMIT`` (e.g. ``16G``, ``0`` = no check) or
+already of :data:`BASE_BYTES` counted as its own once it holds a model (its libraries and model are
+part of the estimate), unless the user sets one: ``FACEAPP_MEMORY_LIMIT`` (e.g. ``16G``, ``0`` = no check) or
 the CLI's ``--memory-limit``.
 
 **The model.** peak = :data:`BASE_BYTES` + max(decoding, filling, restoring and writing), where
@@ -145,9 +145,12 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
-def memory_limit(setting: str | None = None) -> MemoryLimit:
+def memory_limit(setting: str | None = None, *, base_held: bool = False) -> MemoryLimit:
     """The limit from ``setting`` (e.g. the CLI option), else ``FACEAPP_MEMORY_LIMIT``, else the
-    memory free now. ``0`` means no check."""
+    memory free now. ``0`` means no check. ``base_held``: the process holds a model already, so what it
+    holds, up to :data:`BASE_BYTES`, is the estimate's base and counts as the job's own (low-memory
+    QA: a window holding its model was refused a 35 MP scan that needed 0.7 GB more, with 1.7 GB
+    free); without a model held nothing is, since what it holds may be photos (sceptic QA)."""
     for text, source in ((setting, "--memory-limit"), (os.environ.get(MEMORY_LIMIT_ENV), MEMORY_LIMIT_ENV)):
         if text:
             try:
@@ -161,7 +164,7 @@ def memory_limit(setting: str | None = None) -> MemoryLimit:
     free = available_memory()
     if free is None:
         return MemoryLimit(None, "the memory free on this machine")
-    return MemoryLimit(free + min(_held_now(), BASE_BYTES), "the memory free on this machine")
+    return MemoryLimit(free + (min(_held_now(), BASE_BYTES) if base_held else 0), "the memory free on this machine")
 
 
 def available_memory() -> int | None:
@@ -174,10 +177,7 @@ def available_memory() -> int | None:
 
 
 def _held_now() -> int:
-    """Bytes this process holds now (its resident set; 0 where that cannot be read). What of them is
-    :data:`BASE_BYTES`'s (libraries, a model, the detector loaded already) is part of the estimated
-    peak and no longer free: counted as the job's own (low-memory QA: a window holding its model was
-    refused a 35 MP scan that needed 0.7 GB more, with 1.7 GB free)."""
+    """Bytes this process holds now (its resident set; 0 where that cannot be read)."""
     try:
         with open("/proc/self/statm", encoding="ascii") as handle:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -29,6 +29,7 @@ from faceapp.core.damage import read_mask
 from faceapp.core.edit_history import EditHistory
 from faceapp.core.export import export_photo, file_stamp, make_output_folder, write_error_message
 from faceapp.core.mask_files import mask_for, write_mask
+from faceapp.core.memory import memory_limit
 from faceapp.core.preferences import Preferences, unprinted
 from faceapp.gui.heap import freeze_long_lived_objects
 
@@ -280,7 +281,8 @@ class CoreBackend:
         def job(should_cancel) -> Generator[Any, None, RestoreOutcome]:
             application.check_restore_memory(photo, faces, prefs, application.output_format(photo.path, prefs),
                                              name=entry.path.name, eight_bit_setting=SIXTEEN_BIT_SETTING, damage=damage,
-                                             upscale_setting=UPSCALE_SETTING)
+                                             upscale_setting=UPSCALE_SETTING,
+                                             limit=memory_limit(base_held=self.models.engine_loaded()))
             started = time.perf_counter()
             yield "loading model"
             engine = self.engine(prefs)
