@@ -42,6 +42,9 @@ def test_an_output_folder_name_that_cannot_be_made_is_refused_before_any_work(tm
     Image.new("RGB", (8, 8)).save(photo)
     assert cli.main(["restore", str(photo), "-o", str(tmp_path / ("x" * 300))]) == 2
     assert "the name is too long for this system" in capsys.readouterr().err
+    # (sceptic QA: under a folder not there yet, the system said "no such file": a traceback at each photo)
+    assert cli.main(["restore", str(photo), "-o", str(tmp_path / "new" / ("x" * 300))]) == 2
+    assert "the name is too long for this system" in capsys.readouterr().err
     monkeypatch.setattr(export, "WINDOWS_NAMES", True)
     assert cli.main(["restore", str(photo), "-o", str(tmp_path / 'Restored Photos"')]) == 2
     err = capsys.readouterr().err

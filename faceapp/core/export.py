@@ -365,13 +365,17 @@ def output_folder_problem(folder: str | Path) -> str | None:
     system refuses (too long), or one Windows cannot give a folder (Windows QA: `-o "D:\\Restored\\"`
     reached the command as `D:\\Restored"`; each photo was restored, then failed at its write; a name
     too long was a traceback)."""
+    path = Path(folder)
+    for part in path.parts[1 if path.anchor else 0:]:  # (each, whether the ones before it are there or not:
+        if name_length(part) > MAX_NAME_LENGTH:        # stat says "no such file" for a name under a missing one)
+            return (f"the name is too long for this system (a folder's name takes {MAX_NAME_LENGTH} {_NAME_UNITS} "
+                    "at most)")
     try:
         os.stat(folder)
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             return f"the name is too long for this system ({exc.strerror})"
     if WINDOWS_NAMES:
-        path = Path(folder)
         for part in path.parts[1 if path.anchor else 0:]:
             if (problem := _windows_name_problem(part)) is not None:
                 return f"cannot be made: {problem}" + (
