@@ -123,7 +123,9 @@ def collect_inputs(paths: Sequence[str | Path], *, recursive: bool,
     own = {os.path.realpath(folder) for folder in own_folders if folder is not None}
     found: list[tuple[Path, Path]] = []
     results, others, unreadable, subfolders = 0, [], [], []
-    for path in map(Path, expand_wildcards(paths)):  # (cmd.exe and PowerShell leave *.jpg to it: Windows QA)
+    expanded = expand_wildcards(paths)  # (cmd.exe and PowerShell leave *.jpg to it: Windows QA)
+    results, others = results + expanded.earlier_results, others + expanded.not_photos
+    for path in map(Path, expanded.names):
         if is_folder(path):
             listing = list_photos(path, recursive=recursive)
             found += [(file, listing.relative(file)) for file in listing.photos]

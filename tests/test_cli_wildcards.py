@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from faceapp.cli import collect_inputs, missing_input_problem
@@ -22,6 +23,26 @@ def test_a_pattern_the_shell_left_as_it_is_is_expanded_by_the_command(tmp_path):
     Image.new("RGB", (8, 8)).save(odd)
     assert collect_inputs([str(odd)], recursive=False) == [(odd, Path("[1].jpg"))]
     assert missing_input_problem(tmp_path / "*.tif") == f"{tmp_path / '*.tif'}: no file matches it."
+    assert missing_input_problem(tmp_path / "photo[2].jpg").endswith("there is no such file or folder.")
+
+
+def test_a_pattern_is_matched_as_a_folder_is_listed(tmp_path, capsys):
+    """Sceptic QA: a pattern under "scans [2019]" matched nothing (its brackets read as a set), a second
+    run of `restore *.jpg` restored the first one's results, and ** went one folder deep."""
+    from faceapp.core.export import export_photo
+
+    scans = tmp_path / "scans [2019]"
+    (scans / "deep" / "deeper").mkdir(parents=True)
+    for name in ("a.jpg", "deep/b.jpg", "deep/deeper/c.jpg"):
+        Image.new("RGB", (8, 8)).save(scans / name)
+    (scans / "notes.txt").write_text("who is who")
+    export_photo(np.zeros((8, 8, 3), np.uint8), None, None, scans / "a_restored.jpg", provenance={"model": "x"})
+    found = collect_inputs([str(scans / "*")], recursive=False)
+    assert [path.name for path, _ in found] == ["a.jpg", "b.jpg"]  # (a folder matched is listed, as if named)
+    err = capsys.readouterr().err
+    assert "1 earlier result of faceapp" in err and "left out 1 file" in err and "1 sub-folder not looked into" in err
+    found = collect_inputs([str(scans / "**" / "*.jpg")], recursive=False)
+    assert sorted(path.name for path, _ in found) == ["a.jpg", "b.jpg", "c.jpg"]
 
 
 def test_a_quote_a_windows_command_line_kept_in_a_name_is_explained(monkeypatch):

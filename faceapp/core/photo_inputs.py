@@ -261,31 +261,54 @@ def opened_as(path: str | os.PathLike) -> Path:
     return Path(os.path.abspath(path))
 
 
-#: What makes a name a wildcard pattern (glob's: *, ? and [seq]).
-_WILDCARD = re.compile(r"[*?[]")
+#: What makes a name a wildcard pattern: * and ? (cmd.exe's and PowerShell's; a name's [ ] are its own
+#: letters: sceptic QA, "scans [2019]\\*.jpg" matched nothing).
+_WILDCARD = re.compile(r"[*?]")
 
 
-def expand_wildcards(names: Sequence[str | os.PathLike]) -> list[str | os.PathLike]:
+class ExpandedNames(NamedTuple):
+    """:func:`expand_wildcards`' answer: the names, and how many earlier results of faceapp the
+    patterns matched and left out."""
+
+    names: list[str | os.PathLike]
+    earlier_results: int
+    not_photos: list[Path]  # files matched that are no photos (a .txt): left out, as a folder's are
+
+
+def _is_pattern(text: str) -> bool:
+    """Whether ``text`` is a wildcard pattern that names nothing itself (Windows' ``\\\\?\\`` prefix is none)."""
+    return (_WILDCARD.search(text.removeprefix("\\\\?\\")) is not None) and not os.path.lexists(text)
+
+
+def expand_wildcards(names: Sequence[str | os.PathLike]) -> ExpandedNames:
     """``names`` with each wildcard pattern that names nothing itself (``C:\\scans\\*.jpg``) replaced by
-    what it matches, in reading order, hidden files left out as a shell leaves them. cmd.exe and
-    PowerShell pass such a pattern on as it is, and it was "no such file" (Windows QA); a shell that
-    found no match does too. One that matches nothing stays as given (:func:`wildcard_problem`)."""
+    what it matches, in reading order, as a folder is listed: hidden files, files of other types and
+    faceapp's own earlier results left out (sceptic QA: a second run restored the first one's results), ``**`` any depth of
+    folders. cmd.exe and PowerShell pass such a pattern on as it is, and it was "no such file" (Windows
+    QA); a shell that found no match does too. One that matches nothing stays as given
+    (:func:`wildcard_problem`)."""
     expanded: list[str | os.PathLike] = []
+    earlier, others = 0, []
     for name in names:
         text = os.fspath(name)
-        if _WILDCARD.search(text) and not os.path.lexists(text) and (matches := glob.glob(text)):
-            expanded += sorted(matches, key=reading_key)
-        else:
+        matches = (glob.glob(text.replace("[", "[[]"), recursive=True) if _is_pattern(text) else [])
+        if not matches:
             expanded.append(name)
-    return expanded
+            continue
+        for match in sorted(matches, key=reading_key):
+            if os.path.isfile(match) and Path(match).suffix.lower() not in PHOTO_SUFFIXES:
+                others.append(Path(match))
+            elif os.path.isfile(match) and is_faceapp_output(match):
+                earlier += 1
+            else:
+                expanded.append(match)
+    return ExpandedNames(expanded, earlier, others)
 
 
 def wildcard_problem(name: str | os.PathLike) -> str | None:
     """Why ``name``, a wildcard pattern that names nothing, gave nothing (None: it is no pattern)."""
     text = os.fspath(name)
-    if not _WILDCARD.search(text) or os.path.lexists(text):
-        return None
-    return f"{path_text(text)}: no file matches it."
+    return f"{path_text(text)}: no file matches it." if _is_pattern(text) else None
 
 
 def spelling_key(path: Path) -> str:
