@@ -1149,15 +1149,15 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INTERRUPTED
 
 
-#: The punctuation faceapp's messages use, as plain ASCII for a terminal that cannot show it.
-_PLAIN_PUNCTUATION = {"→": "->", "…": "...", "–": "-", "—": "--", "‘": "'", "’": "'", "“": '"', "”": '"', "×": "x",
-                      "·": "-", "≤": "<=", "≥": ">=", "▸": ">", "•": "*", "±": "+/-", "²": "^2", "°": " deg"}
+#: Signs of faceapp's own wording, as plain ASCII for a terminal that cannot show them: only those a
+#: file name hardly holds (sceptic QA: "Mum’s 1990–1995.jpg" and "Mum's 1990-1995.jpg" printed alike).
+_PLAIN_PUNCTUATION = {"→": "->", "…": "...", "▸": ">", "—": "--"}
 _PLAIN_OR_ESCAPED = "faceapp-plain-or-escaped"
 
 
 def _plain_or_escaped(error: UnicodeError) -> tuple[str, int]:
-    """What a stream that cannot encode some characters writes for them: faceapp's punctuation as
-    plain ASCII ("->" for "→"), anything else (a name's letters) as its ``\\u`` escape."""
+    """What a stream that cannot encode some characters writes for them: the signs of faceapp's wording
+    as plain ASCII ("->" for "→"), anything else (a name's letters) escaped (``\\xe9``, ``\\u2019``)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
     text = error.object[error.start:error.end]

@@ -582,8 +582,8 @@ def test_a_terminal_that_is_not_utf8_gets_plain_punctuation_not_a_traceback(tmp_
 
 
 def test_what_a_stream_cannot_encode_is_plain_punctuation_or_an_escape():
-    assert "a.jpg → out/a_restored.jpg · Jürgen ✓".encode("ascii", cli._PLAIN_OR_ESCAPED) == (
-        b"a.jpg -> out/a_restored.jpg - J\\xfcrgen \\u2713")
+    assert "Mum’s 1990–1995.jpg → out/a_restored.jpg · Jürgen".encode("ascii", cli._PLAIN_OR_ESCAPED) == (
+        b"Mum\\u2019s 1990\\u20131995.jpg -> out/a_restored.jpg \\xb7 J\\xfcrgen")  # (a name's own signs: escaped)
 
 def test_an_unexpected_error_fails_its_photo_and_prints_its_traceback(tmp_path, testdata_dir, capsys, monkeypatch):
     """A bug fails one photo, not the batch, and its traceback is on stderr: the CLI has no log file,
