@@ -65,3 +65,29 @@ def test_a_log_another_window_holds_on_windows_keeps_every_record(tmp_path, monk
     assert (tmp_path / "faceapp.log.2").read_text(encoding="utf-8") == "earlier log 1\n"  # the earlier ones too
     assert os.path.getsize(log_file) < 1000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["faceapp.log", "faceapp.log.1", "faceapp.log.2"]
+
+
+def test_a_log_set_aside_is_numbered_before_another_is_and_never_replaced(tmp_path, monkeypatch, capsys):
+    """Sceptic QA: with .1 held by another program, each rotation replaced the log set aside (records lost);
+    one left aside by a rotation cut short (a crash) was replaced at the next one, unsaid."""
+    log_file = tmp_path / "faceapp.log"
+    (tmp_path / "faceapp.log.rotating").write_text("cut short\n", encoding="utf-8")  # a crash mid-rotation
+    real_replace, held = os.replace, [True]
+
+    def first_held(source, dest):
+        if held[0] and os.path.basename(dest) == "faceapp.log.1":
+            raise PermissionError(13, "being used by another process")
+        real_replace(source, dest)
+
+    monkeypatch.setattr(os, "replace", first_held)
+    handler = SharedLogFile(str(log_file), max_bytes=300, backups=3)
+    logger = _logger(handler)
+    for n in range(40):
+        logger.info("record %03d %s", n, "x" * 40)
+    held[0] = False  # the other program lets go
+    for n in range(40, 50):
+        logger.info("record %03d %s", n, "x" * 40)
+    handler.close()
+    kept = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
+    assert "cut short" in kept and all(f"record {n:03d}" in kept for n in range(50))
+    assert "Logging error" not in capsys.readouterr().err

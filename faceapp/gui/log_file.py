@@ -31,17 +31,33 @@ class SharedLogFile(logging.handlers.RotatingFileHandler):
     def doRollover(self) -> None:  # noqa: N802 (logging's name)
         """Move the log aside first, then the earlier ones along: where it cannot be moved (another
         window has it open, on Windows) nothing is moved, and the earlier logs stay (sceptic QA: the
-        standard order moved them along first, and each refused rotation lost the oldest)."""
+        standard order moved them along first, and each refused rotation lost the oldest). A log set
+        aside and not yet numbered (a rotation cut short) is numbered before another is set aside."""
         if self.stream is not None:
             self.stream.close()
             self.stream = None
-        aside = f"{self.baseFilename}.rotating"
-        try:
-            os.replace(self.baseFilename, aside)
-        except OSError:
-            self.stream = self._open()
-            self._retry_at = self.stream.tell() + self.maxBytes // 4
-            return
+        if self._number_aside():
+            try:
+                os.replace(self.baseFilename, self._aside)
+            except OSError:
+                pass
+            else:
+                self._number_aside()  # (what stays aside is numbered at the next rotation)
+                self.stream = self._open()
+                self._retry_at = 0
+                return
+        self.stream = self._open()
+        self._retry_at = self.stream.tell() + self.maxBytes // 4
+
+    @property
+    def _aside(self) -> str:
+        return f"{self.baseFilename}.rotating"
+
+    def _number_aside(self) -> bool:
+        """Move the earlier logs along and the one set aside to ``.1``; whether none is left aside (sceptic
+        QA: a ``.1`` another program held had the log set aside replaced at the next rotation)."""
+        if not os.path.exists(self._aside):
+            return True
         for number in range(self.backupCount - 1, 0, -1):
             older = f"{self.baseFilename}.{number}"
             if os.path.exists(older):
@@ -51,10 +67,9 @@ class SharedLogFile(logging.handlers.RotatingFileHandler):
                     pass
         try:
             if self.backupCount > 0:
-                os.replace(aside, f"{self.baseFilename}.1")
+                os.replace(self._aside, f"{self.baseFilename}.1")
             else:
-                os.remove(aside)
+                os.remove(self._aside)
         except OSError:
-            pass
-        self.stream = self._open()
-        self._retry_at = 0
+            return False
+        return True
