@@ -46,6 +46,7 @@ from faceapp.core.errors import (
 )
 from faceapp.core.export import (
     EXTENSIONS,
+    QUOTE_KEPT_HINT,
     check_output_size,
     file_identity,
     file_key,
@@ -168,8 +169,7 @@ def missing_input_problem(argument: str | Path) -> str | None:
     if (unmatched := wildcard_problem(text)) is not None:
         return unmatched
     if sys.platform == "win32" and '"' in text:  # (no Windows name holds one: a \ before a closing quote kept it)
-        return (f"{path_text(text)}: cannot read it: a name cannot hold '\"'. A \\ just before a closing quote "
-                'makes the quote part of the name: write "C:\\My Scans" rather than "C:\\My Scans\\".')
+        return f"{path_text(text)}: cannot read it: a name cannot hold '\"'; {QUOTE_KEPT_HINT}."
     separators = (os.sep, os.altsep) if os.altsep else (os.sep,)
     what = "folder" if text.endswith(separators) else "file or folder"
     return f"{path_text(text)}: cannot read it: there is no such {what}."
@@ -1149,9 +1149,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_INTERRUPTED
 
 
-#: Signs of faceapp's own wording, as plain ASCII for a terminal that cannot show them: only those a
-#: file name hardly holds (sceptic QA: "Mum’s 1990–1995.jpg" and "Mum's 1990-1995.jpg" printed alike).
-_PLAIN_PUNCTUATION = {"→": "->", "…": "...", "▸": ">", "—": "--"}
+#: Signs of faceapp's own wording, as plain ASCII for a terminal that cannot show them: only those no
+#: file name holds as the ASCII does (sceptic QA and review: "Mum’s 1990–1995.jpg" and "Mum's 1990-1995.jpg",
+#: "Wait….jpg" and "Wait....jpg" printed alike).
+_PLAIN_PUNCTUATION = {"→": "->", "▸": ">"}
 _PLAIN_OR_ESCAPED = "faceapp-plain-or-escaped"
 
 

@@ -98,7 +98,8 @@ def _add_restore_parser(subparsers) -> None:
                                          "the first argument is a photo or folder: faceapp-cli PHOTO …)")
     p.set_defaults(given=frozenset())
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="photo files or folders (in a folder, hidden files and faceapp's own results are left out)")
+                   help="photo files or folders (in a folder, hidden files and faceapp's own results are left out), or "
+                        "patterns of them the shell left as they are: * and ? (** for any depth of folders)")
     p.add_argument("-r", "--recursive", action="store_true", help="also look into sub-folders (and folders linked into them)")
     out = p.add_argument_group("output")
     out.add_argument("-o", "--output", type=Path, metavar="FOLDER", help="the folder the results go to, created if needed (default: beside each input); --pattern names the files")

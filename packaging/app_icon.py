@@ -17,7 +17,7 @@ ICON_SIZE = 512
 _APPLICATION: list = []  # the Qt application made to draw with, where there was none
 
 
-def write_icon(svg: Path, dest: Path, size: int = ICON_SIZE) -> Path:
+def write_icon(svg: Path, dest: Path, *, size: int = ICON_SIZE) -> Path:
     """Render ``svg`` into a ``size``² PNG with a transparent background at ``dest``; returns ``dest``."""
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
@@ -27,7 +27,7 @@ def write_icon(svg: Path, dest: Path, size: int = ICON_SIZE) -> Path:
         _APPLICATION.append(QGuiApplication(["app_icon", "-platform", "offscreen"]))
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
-        raise SystemExit(f"app_icon: {svg} is not an SVG Qt can draw")
+        raise ValueError(f"{svg} is not an SVG Qt can draw")
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(0)
     painter = QPainter(image)
@@ -36,11 +36,14 @@ def write_icon(svg: Path, dest: Path, size: int = ICON_SIZE) -> Path:
     painter.end()
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not image.save(str(dest), "PNG"):
-        raise SystemExit(f"app_icon: cannot write {dest}")
+        raise OSError(f"cannot write {dest}")
     return dest
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         raise SystemExit("usage: python packaging/app_icon.py ICON.svg OUT.png")
-    print(write_icon(Path(sys.argv[1]), Path(sys.argv[2])))
+    try:
+        print(write_icon(Path(sys.argv[1]), Path(sys.argv[2])))
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"app_icon: {exc}") from None

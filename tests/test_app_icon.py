@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import gui_util  # noqa: F401  (offscreen Qt, set up before Qt starts)
 import numpy as np
 from PIL import Image
 

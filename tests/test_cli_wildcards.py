@@ -43,6 +43,10 @@ def test_a_pattern_is_matched_as_a_folder_is_listed(tmp_path, capsys):
     assert "1 earlier result of faceapp" in err and "left out 1 file" in err and "1 sub-folder not looked into" in err
     found = collect_inputs([str(scans / "**" / "*.jpg")], recursive=False)
     assert sorted(path.name for path, _ in found) == ["a.jpg", "b.jpg", "c.jpg"]
+    capsys.readouterr()
+    found = collect_inputs([str(scans / "**")], recursive=False)  # (review: its folders were listed too)
+    assert sorted(path.name for path, _ in found) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert "not looked into" not in capsys.readouterr().err
 
 
 def test_a_quote_a_windows_command_line_kept_in_a_name_is_explained(monkeypatch):
@@ -69,7 +73,7 @@ def test_an_output_folder_name_that_cannot_be_made_is_refused_before_any_work(tm
     monkeypatch.setattr(export, "WINDOWS_NAMES", True)
     assert cli.main(["restore", str(photo), "-o", str(tmp_path / 'Restored Photos"')]) == 2
     err = capsys.readouterr().err
-    assert "a name on Windows may not hold '\"'" in err and 'write "D:\\Restored" rather than "D:\\Restored\\"' in err
+    assert "a name on Windows may not hold '\"'" in err and 'write "C:\\My Scans" rather than "C:\\My Scans\\"' in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]  # nothing made, nothing written
 
 

@@ -127,11 +127,17 @@ def test_a_file_url_on_localhost_and_a_copied_path_open_the_photo(window, qtbot,
 
 
 
-def test_photos_finder_hands_over_open_together_and_the_first_is_shown(window, qtbot, testdata_dir):
+def test_photos_finder_hands_over_open_together_and_the_first_is_shown(qtbot, tmp_path, testdata_dir, monkeypatch):
     """Portability QA: macOS gives the running app the files of Finder's "Open With" (or a drop on the Dock
     icon) as file-open events, not on the command line; they were dropped silently."""
     from PySide6.QtGui import QFileOpenEvent
     from PySide6.QtWidgets import QApplication
+
+    from faceapp.gui import file_open
+
+    monkeypatch.setattr(file_open, "HANDS_FILES_BY_EVENTS", True)  # (as on a Mac)
+    window = MainWindow(store=gui_util.settings_store(tmp_path))
+    qtbot.addWidget(window)
 
     first, second = sorted((testdata_dir / "photos").iterdir())[:2]
     for photo in (first, second):  # one event a file, in one moment

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import gui_util  # noqa: F401  (offscreen Qt, set up before Qt starts)
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 

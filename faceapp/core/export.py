@@ -360,6 +360,11 @@ def missing_drive(folder: str | Path) -> Path | None:
     return None
 
 
+#: Why a name a Windows command line gave holds a quote, and what to write instead.
+QUOTE_KEPT_HINT = ('a \\ just before a closing quote makes the quote part of the name: write "C:\\My Scans" '
+                   'rather than "C:\\My Scans\\"')
+
+
 def output_folder_problem(folder: str | Path) -> str | None:
     """Why ``folder`` cannot name an output folder, told before any work (None where it can): a name the
     system refuses (too long), or one Windows cannot give a folder (Windows QA: `-o "D:\\Restored\\"`
@@ -378,9 +383,7 @@ def output_folder_problem(folder: str | Path) -> str | None:
     if WINDOWS_NAMES:
         for part in path.parts[1 if path.anchor else 0:]:
             if (problem := _windows_name_problem(part)) is not None:
-                return f"cannot be made: {problem}" + (
-                    '; a \\ just before a closing quote makes the quote part of the name: write "D:\\Restored" '
-                    'rather than "D:\\Restored\\"' if '"' in part else "")
+                return f"cannot be made: {problem}" + (f"; {QUOTE_KEPT_HINT}" if '"' in part else "")
     return None
 
 

@@ -295,7 +295,9 @@ def expand_wildcards(names: Sequence[str | os.PathLike]) -> ExpandedNames:
         if not matches:
             expanded.append(name)
             continue
-        for match in sorted(matches, key=reading_key):
+        if "**" in text:  # (its folders are gone through already, each depth: listed again, their photos
+            matches = [match for match in matches if not os.path.isdir(match)]  # were "named twice": review)
+        for match in sorted(dict.fromkeys(matches), key=reading_key):
             if os.path.isfile(match) and Path(match).suffix.lower() not in PHOTO_SUFFIXES:
                 others.append(Path(match))
             elif os.path.isfile(match) and is_faceapp_output(match):
@@ -333,12 +335,18 @@ def recent_entries(items: list[Path], opened: list[Path]) -> list[Path]:
     # (a relative path asked for was never found: review; a linked one, resolved, was not the link opened:
     # sceptic QA; one spelt otherwise than it is open, on a disk that ignores case, was not moved up: sceptic QA)
     asked = [already_open_as(opened_as(item), spellings) for item in items]
-    return [item for item in asked
-            if item in photos or (is_folder(item) and any(_holds(item, photo) for photo in opened))]
+    return [item if item in photos else folder for item in asked
+            if item in photos or (folder := _folder_as_opened(item, opened)) is not None]
 
 
-def _holds(folder: Path, photo: Path) -> bool:
-    """Whether ``photo`` lies in ``folder`` or below it, however the folder's name is spelt."""
+def _folder_as_opened(folder: Path, opened: list[Path]) -> Path | None:
+    """``folder`` as the photos ``opened`` in it or below it name it (its spelling on a disk that ignores
+    case: review, "ALBUM" was listed beside "album"); None where none lies there."""
+    if not is_folder(folder):
+        return None
     key = spelling_key(folder)
-    return any(parent == folder or (spelling_key(parent) == key and is_same_file(parent, folder))
-               for parent in photo.parents)
+    for photo in opened:
+        for parent in photo.parents:
+            if parent == folder or (spelling_key(parent) == key and is_same_file(parent, folder)):
+                return parent
+    return None

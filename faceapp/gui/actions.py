@@ -180,10 +180,13 @@ def build_actions(parent: QWidget) -> dict[str, QAction]:
     redo.setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(_Std.Redo),
                                           QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])))
     # Qt's Windows key bindings give Save as none (portability QA): Ctrl+Shift+S, as elsewhere
-    save_as = built["save_as"]
-    save_as.setShortcuts(list(dict.fromkeys(key for key in (save_as.shortcut(), QKeySequence("Ctrl+Shift+S"))
-                                            if not key.isEmpty())))
+    with_key_besides(built["save_as"], QKeySequence("Ctrl+Shift+S"))
     return built
+
+
+def with_key_besides(action: QAction, key: QKeySequence) -> None:
+    """Give ``action`` ``key`` after the platform's own key for it, if any (the one its menu shows)."""
+    action.setShortcuts(list(dict.fromkeys(k for k in (action.shortcut(), key) if not k.isEmpty())))
 
 
 #: menu title → action names; None is a separator, "recent" the Open recent submenu, "faces" the

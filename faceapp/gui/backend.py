@@ -228,8 +228,8 @@ class CoreBackend:
 
     # ---- cached heavy objects (called on the worker thread) --------------------------------
     def engine(self, prefs: Preferences) -> Any:
-        return self._frozen_once_loaded("engine", self.models.engine(prefs))  # (seconds on a change: the UI
-        # thread must not wait for it)
+        # (seconds on a change: the UI thread must not wait for it)
+        return self._frozen_once_loaded("engine", self.models.engine(prefs))
 
     def detector(self, prefs: Preferences) -> Any:
         return self._frozen_once_loaded("detector", self.models.detector(prefs))

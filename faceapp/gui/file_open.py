@@ -4,12 +4,18 @@ dropped silently). Those arriving together are opened together, as one drop's fi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
+
+
+#: Whether the system hands the app files by file-open events (macOS only): elsewhere no relay watches
+#: the application's events (each would cross into Python for nothing: review).
+HANDS_FILES_BY_EVENTS = sys.platform == "darwin"
 
 
 class FileOpenRelay(QObject):
@@ -21,7 +27,7 @@ class FileOpenRelay(QObject):
         self._open_paths = open_paths
         self._waiting: list[Path] = []
         app = QApplication.instance()
-        if app is not None:
+        if app is not None and HANDS_FILES_BY_EVENTS:
             app.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
