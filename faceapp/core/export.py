@@ -371,8 +371,9 @@ def output_folder_problem(folder: str | Path) -> str | None:
     reached the command as `D:\\Restored"`; each photo was restored, then failed at its write; a name
     too long was a traceback)."""
     path = Path(folder)
-    for part in path.parts[1 if path.anchor else 0:]:  # (each, whether the ones before it are there or not:
-        if name_length(part) > MAX_NAME_LENGTH:        # stat says "no such file" for a name under a missing one)
+    names = path.parts[1 if path.anchor else 0:]
+    for part in names:  # (each, whether the ones before it are there or not: stat says "no such file" for a
+        if name_length(part) > MAX_NAME_LENGTH:  # name under a missing one)
             return (f"the name is too long for this system (a folder's name takes {MAX_NAME_LENGTH} {_NAME_UNITS} "
                     "at most)")
     try:
@@ -381,7 +382,7 @@ def output_folder_problem(folder: str | Path) -> str | None:
         if exc.errno == errno.ENAMETOOLONG:
             return f"the name is too long for this system ({exc.strerror})"
     if WINDOWS_NAMES:
-        for part in path.parts[1 if path.anchor else 0:]:
+        for part in names:
             if (problem := _windows_name_problem(part)) is not None:
                 return f"cannot be made: {problem}" + (f"; {QUOTE_KEPT_HINT}" if '"' in part else "")
     return None

@@ -69,19 +69,23 @@ def list_photos(folder: str | os.PathLike, *, recursive: bool = False) -> Folder
     hidden: list[Path] = []
     unreadable: list[Path] = []
     subfolders: list[Path] = []
+    kept = {"hidden": hidden, "folder": subfolders, "other": others, "result": results, "photo": photos}
     for path in sorted(_entries(folder, recursive, hidden, unreadable), key=reading_key):
-        if is_hidden(path):
-            hidden.append(path)
-        elif is_folder(path):
-            subfolders.append(path)  # only when not recursive: os.walk keeps sub-folders out of the files
-        elif not is_file(path) or path.suffix.lower() not in PHOTO_SUFFIXES:
-            others.append(path)
-        elif is_faceapp_output(path):
-            results.append(path)
-        else:
-            photos.append(path)
+        kept[_kind(path)].append(path)  # (a folder only when not recursive: os.walk keeps them out of the files)
     return FolderListing(folder, tuple(photos), tuple(results), tuple(others), tuple(sorted(hidden)),
                          tuple(sorted(unreadable)), tuple(subfolders))
+
+
+def _kind(path: Path) -> str:
+    """What a folder's listing makes of ``path``: "hidden", "folder", "other" (no photo faceapp reads),
+    "result" (one faceapp wrote itself) or "photo"."""
+    if is_hidden(path):
+        return "hidden"
+    if is_folder(path):
+        return "folder"
+    if not is_file(path) or path.suffix.lower() not in PHOTO_SUFFIXES:
+        return "other"
+    return "result" if is_faceapp_output(path) else "photo"
 
 
 def _entries(folder: Path, recursive: bool, hidden: list[Path], unreadable: list[Path]) -> Iterable[Path]:
@@ -298,9 +302,10 @@ def expand_wildcards(names: Sequence[str | os.PathLike]) -> ExpandedNames:
         if "**" in text:  # (its folders are gone through already, each depth: listed again, their photos
             matches = [match for match in matches if not os.path.isdir(match)]  # were "named twice": review)
         for match in sorted(dict.fromkeys(matches), key=reading_key):
-            if os.path.isfile(match) and Path(match).suffix.lower() not in PHOTO_SUFFIXES:
+            kind = _kind(Path(match))  # (as a folder's listing sorts it; what is no file at all, a broken
+            if kind == "other" and os.path.isfile(match):  # link, is kept: naming it says what it is)
                 others.append(Path(match))
-            elif os.path.isfile(match) and is_faceapp_output(match):
+            elif kind == "result":
                 earlier += 1
             else:
                 expanded.append(match)

@@ -332,6 +332,16 @@ def probe_photo(path: str | Path) -> PhotoHeader | None:
         return None
 
 
+#: What Pillow raises for an EXIF block it cannot parse (a photo is read without it).
+_EXIF_UNPARSED = (SyntaxError, ValueError, EOFError, struct.error)
+
+
+def _orientation(exif: Image.Exif) -> int:
+    """The EXIF orientation, 1 (upright) where it is none of the eight."""
+    orientation = exif.get(_EXIF_ORIENTATION, 1)
+    return orientation if orientation in range(1, 9) else 1
+
+
 def _header_orientation(image: Image.Image) -> int:
     """The EXIF orientation from what Pillow read with the header (``getexif`` may decode a PNG)."""
     tags = getattr(image, "tag_v2", None)  # TIFF
@@ -343,10 +353,9 @@ def _header_orientation(image: Image.Image) -> int:
     exif = Image.Exif()
     try:
         exif.load(raw)
-    except (SyntaxError, ValueError, EOFError, struct.error):  # (as read_photo: an EXIF it cannot parse is
-        return 1  # left out, the photo read; sceptic QA: a photo without a suffix was "not a photo")
-    orientation = exif.get(_EXIF_ORIENTATION, 1)
-    return orientation if orientation in range(1, 9) else 1
+    except _EXIF_UNPARSED:  # (as read_photo: an EXIF it cannot parse is left out, the photo read; sceptic
+        return 1            # QA: a photo without a suffix was "not a photo")
+    return _orientation(exif)
 
 
 def read_photo(path: str | Path, *, max_pixels: int | None = None) -> Photo:
@@ -695,11 +704,10 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
     icc = image.info.get("icc_profile") or None
     try:
         exif = image.getexif()
-    except (SyntaxError, ValueError, EOFError, struct.error) as exc:  # (security QA: a PNG's malformed "Raw profile
-        log.info("%s: its EXIF cannot be read (%s): left out", path, exc)  # type exif" text refused the photo whole)
+    except _EXIF_UNPARSED as exc:  # (security QA: a PNG's malformed "Raw profile type exif" text refused the
+        log.info("%s: its EXIF cannot be read (%s): left out", path, exc)  # photo whole)
         exif = Image.Exif()
-    turned = exif.get(_EXIF_ORIENTATION, 1)  # the file's: a TIFF's goes once loaded (Pillow turns a TIFF then)
-    turned = turned if turned in range(1, 9) else 1
+    turned = _orientation(exif)  # the file's: a TIFF's goes once loaded (Pillow turns a TIFF then)
     _read_sub_directories(exif)  # (a TIFF's are read from its file, which loading closes)
     image.load()  # decodes now, so truncated files fail here
     orientation = exif.get(_EXIF_ORIENTATION, 1)
