@@ -62,8 +62,8 @@ def test_a_keyboard_change_is_saved_at_once(window, tmp_path, qtbot):
 
     slider = window.fidelity.slider
     slider.setFocus()
-    qtbot.keyClick(slider, Qt.Key.Key_PageUp)  # one page towards realistic
-    qtbot.keyClick(slider, Qt.Key.Key_PageUp)
+    qtbot.keyClick(slider, Qt.Key.Key_PageDown)  # one page towards realistic
+    qtbot.keyClick(slider, Qt.Key.Key_PageDown)
     moved = window.session.prefs.fidelity
     assert window.fidelity.fidelity() == pytest.approx(moved)
     assert len(window.writes) == 2 and reopened_fidelity(tmp_path) == pytest.approx(moved)  # a crash keeps it
@@ -132,6 +132,14 @@ def test_a_screen_reader_reads_and_sets_the_fidelity_shown_and_the_faithful_end_
     faithful = handle_x()
     qtbot.keyClick(control.slider, Qt.Key.Key_Right)  # the handle goes right, towards "Realistic"
     assert control.fidelity() == pytest.approx(0.99) and handle_x() > faithful
+    qtbot.keyClick(control.slider, Qt.Key.Key_Down)  # the value down, as a screen reader hears it
+    assert control.fidelity() == pytest.approx(0.98) and handle_x() > faithful
+    qtbot.keyClick(control.slider, Qt.Key.Key_PageDown)
+    assert control.fidelity() == pytest.approx(0.88)
+    qtbot.keyClick(control.slider, Qt.Key.Key_Up)  # up: more faithful ("88" → "89"), the handle left
+    assert control.fidelity() == pytest.approx(0.89)
+    qtbot.keyClick(control.slider, Qt.Key.Key_PageUp)
+    assert control.fidelity() == pytest.approx(0.99)
     qtbot.keyClick(control.slider, Qt.Key.Key_End)
     assert control.fidelity() == 0.0 and handle_x() > control.slider.width() / 2
     qtbot.keyClick(control.slider, Qt.Key.Key_Home, Qt.KeyboardModifier.KeypadModifier)  # (review: the keypad's

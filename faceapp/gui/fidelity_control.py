@@ -56,10 +56,20 @@ class _RangeSlider(QSlider):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         """Home / End go to the faithful / realistic end as before (Qt sends them to the minimum /
-        maximum value, which are now the other way round)."""
+        maximum value, which are now the other way round). Left / Right follow the handle; Up /
+        Page Up raise the value (more faithful) and Down / Page Down lower it, as on any slider: the
+        inverted controls turned them round too, so Up took a screen reader's "80" to "79" (QA)."""
         ends = {Qt.Key.Key_Home: self.maximum(), Qt.Key.Key_End: self.minimum()}
         if event.key() in ends:  # (with any modifier, the keypad's too, as Qt takes them: review)
             self.setValue(ends[event.key()])
+            event.accept()
+            return
+        steps = {Qt.Key.Key_Up: QSlider.SliderAction.SliderSingleStepAdd,
+                 Qt.Key.Key_Down: QSlider.SliderAction.SliderSingleStepSub,
+                 Qt.Key.Key_PageUp: QSlider.SliderAction.SliderPageStepAdd,
+                 Qt.Key.Key_PageDown: QSlider.SliderAction.SliderPageStepSub}
+        if event.key() in steps:
+            self.triggerAction(steps[event.key()])
             event.accept()
             return
         super().keyPressEvent(event)
