@@ -213,3 +213,26 @@ def test_each_kind_of_failure_has_its_word_for_scripts():
                 errors.ModelNotFoundError: "model", errors.DetectorUnavailableError: "detector",
                 errors.OutOfMemoryError: "device", errors.FaceappError: "other"}
     assert {cls: cls.kind for cls in expected} == expected
+
+
+def test_on_windows_a_temporary_path_longer_than_max_path_is_given_in_extended_form(tmp_path, monkeypatch):
+    """Portability QA: a result whose path fits Windows' 259 characters could not be written, its
+    temporary file's path (hidden name, machine, process, random part) being ~35 characters longer."""
+    import types
+
+    from faceapp.core import tempfiles
+
+    result = "holiday_1987_restored.jpg"
+    folder = tmp_path / ("d" * (tempfiles.WINDOWS_MAX_PATH - len(str(tmp_path)) - 2 - len(result)))
+    folder.mkdir()
+    assert len(str(folder / result)) == tempfiles.WINDOWS_MAX_PATH  # the result itself just fits
+    fd, path = create_temp(folder, "holiday_1987_restored", ".part")
+    os.close(fd)
+    assert os.path.dirname(path) == str(folder)  # elsewhere than Windows: as it is
+    monkeypatch.setattr(tempfiles, "sys", types.SimpleNamespace(platform="win32"))
+    made_in = tempfiles._temp_folder(folder, "holiday_1987_restored", ".part")
+    assert made_in.startswith("\\\\?\\") and made_in.endswith(str(folder))
+    assert tempfiles._temp_folder(tmp_path, "holiday_1987_restored", ".part") == tmp_path  # where it fits, as is
+    assert tempfiles.extended_length_path("C:\\Users\\anna\\scans") == "\\\\?\\C:\\Users\\anna\\scans"
+    assert tempfiles.extended_length_path("\\\\nas\\photos\\1987") == "\\\\?\\UNC\\nas\\photos\\1987"
+    assert tempfiles.extended_length_path("\\\\?\\D:\\x") == "\\\\?\\D:\\x"

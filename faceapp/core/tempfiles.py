@@ -46,6 +46,32 @@ def temp_prefix(name: str, pid: int | None = None) -> str:
     return f".{name[:_NAME_CHARS]}.{host_tag()}.{os.getpid() if pid is None else pid}."
 
 
+#: The longest path Windows opens outside its long-path mode (MAX_PATH, 260, less the closing NUL).
+WINDOWS_MAX_PATH = 259
+_RANDOM_CHARS = 8  # of mkstemp's name
+
+
+def _temp_folder(folder: Path, name: str, suffix: str) -> str | Path:
+    """``folder`` as a temporary file for ``name`` is made in: on Windows, in its extended-length form
+    where the temporary path would pass :data:`WINDOWS_MAX_PATH`; elsewhere, and where it fits, as is."""
+    if sys.platform != "win32":
+        return folder
+    absolute = os.path.abspath(folder)
+    if len(os.path.join(absolute, temp_prefix(name))) + _RANDOM_CHARS + len(suffix) <= WINDOWS_MAX_PATH:
+        return folder
+    return extended_length_path(absolute)
+
+
+def extended_length_path(absolute: str) -> str:
+    r"""A Windows absolute path in its extended-length form (``\\?\C:\…``, ``\\?\UNC\server\share\…``),
+    which Windows' file functions open beyond MAX_PATH whether or not long paths are enabled."""
+    if absolute.startswith("\\\\?\\"):
+        return absolute
+    if absolute.startswith("\\\\"):
+        return "\\\\?\\UNC\\" + absolute[2:]
+    return "\\\\?\\" + absolute
+
+
 def _read_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
@@ -64,8 +90,12 @@ def plain_file_mode() -> int:
 def create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
     """``mkstemp`` in ``folder`` with a hidden name made of ``name``, this machine's name, this
     process's id and ``suffix``; the file gets a plainly created file's permissions (mkstemp's are
-    owner-only, which a result or a model file renamed into place must not keep)."""
-    fd, path = tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=folder)
+    owner-only, which a result or a model file renamed into place must not keep).
+
+    On Windows a temporary path longer than :data:`WINDOWS_MAX_PATH` is given in the extended-length
+    form: a result whose own path fits was refused for its temporary file's ~35 more characters (the
+    hidden name, machine, process and random part; portability QA)."""
+    fd, path = tempfile.mkstemp(prefix=temp_prefix(name), suffix=suffix, dir=_temp_folder(folder, name, suffix))
     try:
         os.fchmod(fd, plain_file_mode())
     except (AttributeError, OSError):  # no fchmod (Windows), or a file system without modes
