@@ -80,6 +80,32 @@ def test_the_result_keeps_the_photos_profile_and_its_colours(tagged, tmp_path):
     assert in_own_space < 3 < as_srgb_numbers
 
 
+def test_colours_outside_srgb_beside_a_face_keep_their_values_in_its_box(tmp_path, testdata_dir):
+    """Colour QA: a Display P3 photo's pure green and red beside a face came back as sRGB's green and
+    red (P3 (0, 255, 0) → (42, 251, 28)) inside the box the face was pasted in: the crop, made in
+    sRGB, cannot hold them. Outside the face's changes the photo keeps its own colours."""
+    pixels = np.asarray(Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB")).copy()
+    pixels[50:150, 152:164] = (0, 255, 0)  # inside the face's box (150–250), beside the face
+    pixels[50:150, 236:248] = (255, 0, 0)
+    path = tmp_path / "p3.png"
+    Image.fromarray(pixels).save(path, icc_profile=PROFILES["display-p3"])
+    photo = read_photo(path)
+    assert np.abs(colour.from_srgb(colour.to_srgb(pixels[50:150, 152:164], photo.icc), photo.icc).astype(int)
+                  - pixels[50:150, 152:164]).max() > 30  # sRGB cannot hold this green
+    box = face_from_box((150, 40, 250, 160), index=0)
+    result = restore_photo(photo, [box], identity_engine(256), PhotoSettings(sampler=SamplerSettings(fidelity=1.0)))
+    assert not result.keeps_detail(0)  # pasted whole, as a restored face is
+    weights = result.masks()[0]
+    x0, y0 = weights.roi[:2]
+    assert weights.weights[90 - y0, 158 - x0] > 0.9 and weights.weights[90 - y0, 242 - x0] > 0.9  # in the paste
+    out = result.composite().astype(int)
+    for stripe, expected in (((slice(60, 140), slice(155, 161)), (0, 255, 0)),
+                             ((slice(60, 140), slice(239, 245)), (255, 0, 0))):
+        assert np.abs(out[stripe].reshape(-1, 3).mean(axis=0) - expected).max() < 4
+    big = result.composite_over(np.asarray(photo.rgb, np.uint16) * 257, depth=(257.0, 0.0))
+    assert np.abs(big[60:140, 155:161].reshape(-1, 3).mean(axis=0) / 257 - (0, 255, 0)).max() < 4  # 16 bits too
+
+
 def test_srgb_and_untagged_photos_are_not_converted(testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "cf_03.jpg")
     assert photo.srgb is photo.rgb and photo.to_srgb(photo.rgb) is photo.rgb

@@ -22,7 +22,7 @@ face regions of the plain background (:func:`face_regions`) to restore them befo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -317,6 +317,7 @@ def blend_faces(
     *,
     kept: Sequence[KeptDetail | None] | None = None,
     band_rows: int = _BAND_ROWS,
+    trip: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> None:
     """Add wᵢ·(cropᵢ − plainᵢ) into ``out`` in place over each mask's ROI.
 
@@ -329,6 +330,12 @@ def blend_faces(
     referenceᵢ), both warped alike, so the background keeps what the crop's resolution cannot hold
     (the fine detail of a face larger than the crop, or of a photo upscaled); in its hole the crop
     is pasted whole, as without it.
+
+    ``trip``: what the photo's pixels (a band of ``plain``) become on their way through the crops'
+    colour space and back, where that loses something (a wide-gamut photo through sRGB). A face pasted
+    whole then adds wᵢ·(cropᵢ − trip(plainᵢ)): where the crop is the photo as it was, the photo stays
+    as it was, so colours the crop cannot hold beside the face are kept (colour QA: a Display P3
+    green stripe beside a face came back dulled to sRGB's green inside the face's box).
     """
     top_value = float(np.iinfo(out.dtype).max)
     kept = kept if kept is not None else [None] * len(crops)
@@ -347,7 +354,7 @@ def blend_faces(
             )
             target = out[y0 + top : y0 + bottom, x0:x1]
             value = warped.astype(np.float32)
-            value -= base[top:bottom]
+            value -= base[top:bottom] if detail is not None or trip is None else trip(base[top:bottom])
             if detail is not None:  # + (plain − reference): the change alone, outside the hole
                 unrestored = cv2.warpAffine(reference, band_map, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                                             borderMode=cv2.BORDER_REPLICATE)

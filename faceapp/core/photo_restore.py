@@ -387,7 +387,8 @@ class PhotoResult:
         out = self.background.copy()
         put_face_regions(out, state.masks, state.plain)
         restored = [self._in_photo(f.restored, np.uint8) for f in self.faces]  # back to the photo's colour space
-        blend_faces(out, state.plain, restored, state.masks, state.weights, kept=self._kept_details(np.uint8))
+        blend_faces(out, state.plain, restored, state.masks, state.weights, kept=self._kept_details(np.uint8),
+                    trip=self._colour_trip(np.uint8))
         self._add_grain(out, state.plain, shown, state)
         if self.photo.greyscale:  # black-and-white in, black-and-white out, whatever the faces' colour
             make_grey(out)
@@ -409,7 +410,7 @@ class PhotoResult:
         restored = [self._in_photo(f.restored, background.dtype, depth) for f in self.faces]
         plain = face_regions(background, state.masks)
         blend_faces(background, plain, restored, state.masks, state.weights,
-                    kept=self._kept_details(background.dtype, depth))
+                    kept=self._kept_details(background.dtype, depth), trip=self._colour_trip(background.dtype, depth))
         self._add_grain(background, plain, self.shown(), state)
         if self.photo.greyscale:
             make_grey(background)
@@ -455,6 +456,24 @@ class PhotoResult:
         scale, offset = depth
         return np.clip(np.rint(converted.astype(np.float32) * np.float32(scale) + np.float32(offset)),
                        0, 65535).astype(dtype)
+
+    def _colour_trip(self, dtype: DTypeLike, depth: tuple[float, float] = ROUNDED_DEPTH
+                     ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """What the photo's pixels in ``dtype`` become through the faces' sRGB and back, as
+        :meth:`_in_photo` brings a crop back (the photo's 8 bits of a 16-bit pixel, as ``depth``
+        says); None where the photo is sRGB already and nothing is lost (:func:`blend_faces`)."""
+        if self.photo.srgb_pixels is None:
+            return None
+        dtype = np.dtype(dtype)
+        scale, offset = depth
+
+        def trip(pixels: np.ndarray) -> np.ndarray:
+            if dtype != np.uint8:
+                eight = (pixels.astype(np.float32) - np.float32(offset)) / np.float32(scale)
+                pixels = np.clip(np.rint(eight), 0, 255).astype(np.uint8)
+            return self._in_photo(self.photo.to_srgb(np.ascontiguousarray(pixels)), dtype, depth)
+
+        return trip
 
     def _kept_details(self, dtype: DTypeLike, depth: tuple[float, float] = ROUNDED_DEPTH) -> list[KeptDetail | None]:
         """Each face's :class:`KeptDetail` where it keeps the photo's detail (else None), its
