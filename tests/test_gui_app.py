@@ -28,6 +28,41 @@ def test_cv2_plugin_path_is_removed_but_other_values_are_kept(monkeypatch):
     assert os.environ["QT_QPA_FONTDIR"] == "/usr/share/fonts"
 
 
+_GNOME_START = """
+import sys
+from faceapp.gui.app import prepare_qt_environment
+prepare_qt_environment()
+from PySide6.QtWidgets import QApplication
+app = QApplication(["faceapp"])
+import torch._dynamo  # what loading a model imports, triton with it
+print("started")
+"""
+
+
+def test_triton_is_loaded_before_qt_so_a_gnome_desktop_does_not_crash_the_window():
+    """Locale QA: on a GNOME-like desktop Qt's GTK theme loads Mesa's LLVM; triton's, loaded after
+    it with the model, crashed the window (a segmentation fault). Its library now loads first."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or importlib.util.find_spec("triton") is None:
+        pytest.skip("torch brings no triton here")
+    done = subprocess.run([sys.executable, "-c", "from faceapp.gui.app import prepare_qt_environment; "
+                           "prepare_qt_environment(); import sys; print('triton._C.libtriton' in sys.modules)"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["True"], done.stderr
+    import ctypes.util
+    import shutil
+
+    if shutil.which("xvfb-run") is None or ctypes.util.find_library("gtk-3") is None:
+        return  # the crash itself needs an X server and GTK 3 to show
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", XDG_CURRENT_DESKTOP="GNOME")
+    shown = subprocess.run(["xvfb-run", "-a", sys.executable, "-c", _GNOME_START], capture_output=True, text=True,
+                           timeout=300, env=env)
+    assert shown.returncode == 0 and "started" in shown.stdout, (shown.returncode, shown.stderr[-2000:])
+
+
 def test_ctrl_c_while_the_app_loads_exits_130_without_a_traceback(tmp_path):
     """Started from a terminal, a Ctrl-C in the seconds torch and Qt take to load printed a
     40-line traceback (QA); it says one line and exits 130, as faceapp-cli does."""

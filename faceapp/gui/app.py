@@ -17,12 +17,14 @@ _CV2_QT_VARIABLES = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
 
 
 def prepare_qt_environment() -> None:
-    """Keep opencv-python's bundled Qt 5 plugins away from PySide6.
+    """Keep opencv-python's bundled Qt 5 plugins away from PySide6, and load triton's LLVM before Qt's
+    GTK theme loads Mesa's (:func:`_load_triton_before_qt`).
 
     Importing cv2 points ``QT_QPA_PLATFORM_PLUGIN_PATH`` (and ``QT_QPA_FONTDIR``) at cv2's own
     folder; Qt 6 would then fail to load its platform plugin. cv2 is imported first so that it
     cannot set them again later, then any value that lies inside cv2's package is removed.
     """
+    _load_triton_before_qt()
     try:
         import cv2
     except ImportError:
@@ -32,6 +34,26 @@ def prepare_qt_environment() -> None:
         value = os.environ.get(name, "")
         if value and str(Path(value).resolve()).startswith(cv2_dir):
             del os.environ[name]
+
+
+def _load_triton_before_qt() -> None:
+    """Load the native library of triton (which torch's Linux build brings and imports) now, before
+    any QApplication.
+
+    On a GNOME, Cinnamon, MATE or Xfce desktop Qt loads its GTK 3 theme, GTK loads Mesa, and Mesa
+    the system's libLLVM; triton's own LLVM, loaded after it when the model loads, crashed in its
+    start-up code: the window closed with a segmentation fault seconds after it opened (locale QA,
+    confirmed here under Xvfb with XDG_CURRENT_DESKTOP=GNOME). Loaded first, both work side by side.
+    Costs about 0.2 s, on Linux only; without triton (a CPU-only torch, or not Linux) it does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("triton") is not None:
+            import triton._C.libtriton  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 (a broken triton: torch says so itself if it needs it)
+        log.debug("triton not preloaded: %s", exc)
 
 
 def setup_logging(*, level: int = logging.INFO) -> Path | None:
