@@ -27,6 +27,21 @@ def test_the_log_is_rotated_at_its_size(tmp_path):
     assert "record 059" in log_file.read_text(encoding="utf-8")
 
 
+def test_a_file_name_that_is_not_utf8_is_logged_not_lost(tmp_path, capsys):
+    """Locale QA: saving bad\\xff\\xfename.jpg printed two "Logging error" tracebacks and its
+    "saved …" lines never reached the log."""
+    log_file = tmp_path / "faceapp.log"
+    handler = SharedLogFile(str(log_file))
+    logger = _logger(handler)
+    name = os.fsdecode(b"bad\xff\xfename_restored.jpg")
+    logger.info("saved %s", name)
+    logger.info("the next record")
+    handler.close()
+    text = log_file.read_text(encoding="utf-8")
+    assert "saved bad\\udcff\\udcfename_restored.jpg" in text and "the next record" in text
+    assert "Logging error" not in capsys.readouterr().err
+
+
 def test_a_log_another_window_holds_on_windows_keeps_every_record(tmp_path, monkeypatch, capsys):
     """Portability QA: Windows cannot rename a file another process has open; with a second window
     open, every record after the log reached its size was lost, with a "Logging error" each."""

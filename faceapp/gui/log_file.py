@@ -20,7 +20,10 @@ class SharedLogFile(logging.handlers.RotatingFileHandler):
     """
 
     def __init__(self, filename: str, *, max_bytes: int = LOG_BYTES, backups: int = LOG_BACKUPS) -> None:
-        super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        # (a file name that is not UTF-8, kept by Python as surrogates, is written with its bytes as \\udcNN:
+        # strictly encoded, such records were lost with a "Logging error" on stderr; locale QA)
+        super().__init__(filename, maxBytes=max_bytes, backupCount=backups, encoding="utf-8",
+                         errors="backslashreplace")
         self._retry_at = 0  # the size the log must reach before a rotation refused is tried again
 
     def shouldRollover(self, record: logging.LogRecord) -> bool:  # noqa: N802 (logging's name)
