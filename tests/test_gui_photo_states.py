@@ -665,6 +665,25 @@ def test_a_photo_whose_name_is_not_utf8_opens_and_shows_its_bytes(window, qtbot,
     assert item.text() == "caf\\xe9.jpg" and window.windowTitle().startswith("caf\\xe9.jpg")
 
 
+def test_a_remark_on_a_photo_whose_name_is_not_utf8_names_it_with_its_bytes(window, qtbot, photo):
+    """Locale QA: the spared-face remark on bad\\xff\\xfename.jpg read "badname.jpg: Barely changed…",
+    naming another file: the session's signals had made the text a Qt string, dropping the bytes."""
+    import os
+
+    odd = photo.with_name(os.fsdecode(b"bad\xff\xfename.jpg"))
+    photo.rename(odd)
+    path = load(window, qtbot, odd)
+    gui_util.hush(window)
+    window.session.note.emit(f"{path.name}: Barely changed by the restorer.", path)
+    window.session.warning.emit(f"{path.name}: a face is covered.", path)
+    said = gui_util.said(window)
+    assert "bad\\xff\\xfename.jpg: Barely changed" in said and "badname" not in said
+    from faceapp.gui.plain_label import PlainLabel
+
+    shown = [label.displayed_text() for label in window.notices.findChildren(PlainLabel)]
+    assert any("bad\\xff\\xfename.jpg: a face is covered" in text for text in shown), shown
+
+
 def test_a_photo_changed_on_disk_with_a_face_box_drawn_on_it_is_kept_as_it_was(window, qtbot, photo, testdata_dir):
     """Review: opened again after its file changed, a photo was read anew and the face box drawn on
     it was lost without a word (and its new faces taken for the box drawn)."""

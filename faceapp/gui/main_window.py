@@ -46,7 +46,7 @@ from faceapp.gui.appearance import APPEARANCE_NAMES, apply_appearance
 from faceapp.core.application import features_hidden_by_paint, sparing_choice
 from faceapp.core.damage import mask_warning
 from faceapp.core.errors import FaceappError
-from faceapp.core.pathtext import path_text
+from faceapp.core.pathtext import message_text, path_text
 from faceapp.core.photo_io import check_image_size
 from faceapp.core.mask_editing import MaskEditor, default_brush_radius
 from faceapp.core.mask_files import MASK_SUFFIXES, mask_file_for
@@ -885,10 +885,10 @@ class MainWindow(QMainWindow):
             self.progress_bar.setRange(0, 1000)
             self.progress_bar.setValue(round(1000 * fraction))
             # whose progress it is, in the bar itself (QA: "84 %" alone, while another photo was shown)
-            name = self.progress_bar.fontMetrics().elidedText(path.name, Qt.TextElideMode.ElideMiddle,
+            name = self.progress_bar.fontMetrics().elidedText(path_text(path.name), Qt.TextElideMode.ElideMiddle,
                                                               max(150, 15 * character))
             self.progress_bar.setFormat(f"{name} · {percent(fraction)}")
-        self.progress_bar.setToolTip(f"{path.name}: {text}")
+        self.progress_bar.setToolTip(f"{path_text(path.name)}: {text}")
         if path == self.current:  # the panel is about the photo shown; the bar about any run
             self.run_panel.show_progress(path.name, text, preview)
 
@@ -1396,6 +1396,7 @@ class MainWindow(QMainWindow):
         above the photo, which wraps it (a long one was cut off in the status bar: "…; face 3 at
         fidelity ("); ``subject``: the photo it is about, whose notice goes out of sight while
         another photo is shown (QA: one photo's "Sharp faces spared" stayed over the next)."""
+        text = message_text(text)  # (a name's undecodable bytes as \xNN, its control characters escaped)
         bar = self.statusBar()
         labels = (self.time_label, self.model_label, self.device_label)
         most = max(_LEAST_STATUS_LABEL, bar.width() // (2 * len(labels)))  # what they may take beside a message

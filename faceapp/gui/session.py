@@ -139,12 +139,14 @@ class Session(QObject):
     runFinished = Signal(object, float, str)  # path, seconds, which run ("Restore", "More", "Refine", "Diffuse anyway")
     busyChanged = Signal(bool)
     error = Signal(object)  # BaseException
-    info = Signal(str)
+    # (the remarks' texts go as Python objects: a Qt string drops the undecodable bytes of a file name
+    # they name, which was then told as another name, "badname.jpg" for bad\xff\xfename.jpg; locale QA)
+    info = Signal(object)  # str
     #: a passing remark on one photo's result: text, photo (the window says it while that photo is the
     #: one shown; about another, it is not said)
-    note = Signal(str, object)
+    note = Signal(object, object)
     #: a remark that explains what the result shows (stays until closed, unlike ``info``): text, photo
-    warning = Signal(str, object)
+    warning = Signal(object, object)
     folderWithoutPhotos = Signal(object)  # FolderListing of a folder given to add_paths that held no photo
 
     def __init__(self, backend: CoreBackend, prefs: Preferences,
