@@ -58,6 +58,7 @@ from faceapp.gui.backend import CoreBackend
 from faceapp.gui.compare_view import CompareView, FaceOutline
 from faceapp.gui.context_menus import ContextMenus
 from faceapp.gui.damage_overlay import DamageOverlay
+from faceapp.gui.dialog_patterns import any_case_patterns
 from faceapp.gui.elided_label import ElidedLabel
 from faceapp.gui.export_flow import ExportFlow
 from faceapp.gui.file_open import FileOpenRelay
@@ -352,7 +353,7 @@ class MainWindow(QMainWindow):
         return str(Path.home())
 
     def open_files(self) -> None:
-        patterns = " ".join(f"*{s}" for s in sorted(PHOTO_SUFFIXES))
+        patterns = any_case_patterns(PHOTO_SUFFIXES)
         files, _ = QFileDialog.getOpenFileNames(self, "Open photos", self.start_folder(), f"Photos ({patterns})")
         self.add_paths([Path(f) for f in files])
 
@@ -702,7 +703,7 @@ class MainWindow(QMainWindow):
                       if mask is not None and os.path.isfile(mask)), None)  # (saved since, or offered; review: a mask
         # saved since was not where the dialog started)
         start = str(found if found is not None else self.current.parent)
-        patterns = " ".join(f"*{suffix}" for suffix in MASK_SUFFIXES)
+        patterns = any_case_patterns(MASK_SUFFIXES)
         chosen, _ = QFileDialog.getOpenFileName(self, "Load a damage mask", start, f"Masks ({patterns})")
         if chosen:
             self._add_damage_mask(self.current, Path(chosen))

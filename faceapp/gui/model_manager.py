@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from faceapp.core.registry import DAMAGED, INSTALLED, MISSING, PARTIAL, UNVERIFIED, USABLE
 from faceapp.core.wording import human_size, listed
+from faceapp.gui.dialog_patterns import any_case_patterns
 from faceapp.gui.look import fit_to_screen
 from faceapp.gui.notifications import NotificationArea, Notice
 from faceapp.gui.worker import TaskRunner
@@ -39,6 +40,8 @@ from faceapp.gui.plain_label import PlainLabel
 log = logging.getLogger(__name__)
 
 _COLUMNS = ("Model", "State", "Size", "Licence")
+#: The weight files the import dialog lists (what :meth:`Registry.import_file` reads).
+WEIGHT_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 
 
 def entry_name(entry: Any) -> str:
@@ -316,7 +319,7 @@ class ModelManagerDialog(QDialog):
         if name is None:
             return
         path, _ = QFileDialog.getOpenFileName(self, f"Import a weight file for {name}", "",
-                                              "Weights (*.pth *.pt *.ckpt *.safetensors)")
+                                              f"Weights ({any_case_patterns(WEIGHT_SUFFIXES)})")
         if path:
             self.import_file(name, Path(path))
 
