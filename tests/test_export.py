@@ -571,6 +571,22 @@ def test_a_transparent_result_is_flattened_over_white_in_jpeg(tmp_path, caplog):
     assert "flattened" not in caplog.text  # nothing to flatten, nothing to say
 
 
+@pytest.mark.parametrize("quality", [100, 90])
+def test_a_webp_result_keeps_the_colour_hidden_under_transparent_pixels(tmp_path, quality):
+    """Colour QA: README promises the colour under fully transparent pixels is kept; PNG and TIFF kept
+    it, but WebP's encoder cleared it (up to 255 levels off) unless asked to write it exactly."""
+    rgb = np.random.default_rng(5).integers(0, 255, (32, 48, 3), np.uint8)
+    rgb[:, :24] = (200, 30, 160)  # a flat hidden colour on the left half
+    alpha = np.full((32, 48), 255, np.uint8)
+    alpha[:, :24] = 0
+    dest = export_photo(rgb, alpha, None, tmp_path / "cutout.webp", quality=quality)
+    with Image.open(dest) as image:
+        back = np.asarray(image.convert("RGBA"))
+    np.testing.assert_array_equal(back[..., 3], alpha)
+    hidden = np.abs(back[:, 2:22, :3].astype(int) - (200, 30, 160))
+    assert (hidden.max() == 0) if quality == 100 else (hidden.mean() < 6), hidden.mean()
+
+
 def test_output_size_limits_are_checked_before_any_work(tmp_path):
     from faceapp.core.export import check_output_size
 

@@ -1064,7 +1064,9 @@ def _save_options(
         # chroma PSNR than 4:2:0 for files 20–25 % larger.
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2, optimize=pixels <= optimize_max_pixels)
     elif fmt == "WEBP":
-        options.update(quality=quality, method=webp_method, lossless=lossless or quality >= 100)
+        # exact: the colour under fully transparent pixels is written, not cleared (colour QA: README
+        # promises it is kept, as PNG and TIFF keep it)
+        options.update(quality=quality, method=webp_method, lossless=lossless or quality >= 100, exact=True)
     return options
 
 
