@@ -729,7 +729,7 @@ def test_an_animated_webp_is_refused_not_cut_to_its_first_frame(tmp_path, capsys
     frames = [Image.new("RGB", (64, 64), (i * 80, 0, 0)) for i in range(3)]
     frames[0].save(tmp_path / "moving.webp", save_all=True, append_images=frames[1:], duration=100)
     code, _, err = _run(capsys, tmp_path / "moving.webp", "--face-box", "8,8,56,56", "--no-progress")
-    assert code == 1 and "animated WEBP (3 frames)" in err
+    assert code == 1 and "animated WebP (3 frames)" in err
     assert list(tmp_path.iterdir()) == [tmp_path / "moving.webp"]
 
 

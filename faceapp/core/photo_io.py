@@ -251,7 +251,7 @@ class Photo:
     cmyk: bool = False
     cmyk_profiled: bool = False
     cmyk_profile_problem: str | None = None
-    #: the file's pixels were a palette of at most 256 colours (an indexed PNG, GIF, BMP or TIFF):
+    #: the file's pixels were a palette of at most 256 colours (an indexed PNG, BMP or TIFF):
     #: its result holds the restored faces' many colours, in full colour
     palette: bool = False
     pages: int = 1
@@ -694,7 +694,7 @@ def _decode(path: Path, image: Image.Image, *, max_pixels: int) -> Photo:
         raise PhotoTooLargeError(_too_large(path, width, height, max_pixels=max_pixels))
     if fmt in _ANIMATED_FORMATS and getattr(image, "is_animated", False):
         raise ImageError(
-            f"{path}: an animated {fmt} ({getattr(image, 'n_frames', 'several')} frames); faceapp restores "
+            f"{path}: an animated {_FORMAT_WORDS.get(fmt, fmt)} ({getattr(image, 'n_frames', 'several')} frames); faceapp restores "
             "still photos. Save the frame you want as a still image first."
         )
     if pages > 1:
