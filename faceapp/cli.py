@@ -72,7 +72,14 @@ from faceapp.core.geometry import aligned_crop_problem, check_aligned_crop, chec
 from faceapp.core.mask_files import colour_mask_warning, looks_like_mask, mask_for, near_miss, separate_masks
 from faceapp.core.memory import check_memory_budget, face_area_of, memory_limit
 from faceapp.core.pathtext import message_text, name_key, path_json, path_text, plain_text
-from faceapp.core.photo_inputs import expand_wildcards, is_folder, list_photos, not_photos_text, wildcard_problem
+from faceapp.core.photo_inputs import (
+    expand_wildcards,
+    is_folder,
+    list_photos,
+    not_photos_text,
+    spelt_on_disk,
+    wildcard_problem,
+)
 from faceapp.core.photo_io import file_is_whole, max_pixels_accepted, probe_photo, quiet_pillow_warnings, read_photo
 from faceapp.core.preferences import OUTPUT_FORMATS, PHOTO_SUFFIXES, Preferences
 from faceapp.core.progress import drive
@@ -159,7 +166,7 @@ def unlisted_folder_problem(folder: Path) -> str:
 def missing_input_problem(argument: str | Path) -> str | None:
     """What is wrong with an input named on the command line that does not exist (None if it does):
     "there is no such folder" for a name ending in a separator, else "no such file or folder"."""
-    path = Path(argument)
+    path = Path(spelt_on_disk(argument))
     text = os.fspath(argument)
     try:
         if path.exists() or path.is_symlink():  # a broken link: reading it says where it points

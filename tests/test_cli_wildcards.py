@@ -49,6 +49,22 @@ def test_a_pattern_is_matched_as_a_folder_is_listed(tmp_path, capsys):
     assert "not looked into" not in capsys.readouterr().err
 
 
+def test_a_name_typed_composed_finds_the_file_a_mac_named_decomposed(tmp_path):
+    """Locale QA: Müller.jpg copied from a Mac is stored decomposed (u + combining diaeresis); typed,
+    it is composed, and was "no such file or folder", a pattern 'Mü*' matching nothing."""
+    import unicodedata
+
+    stored = tmp_path / unicodedata.normalize("NFD", "Müller.jpg")
+    Image.new("RGB", (8, 8)).save(stored)
+    typed = str(tmp_path / unicodedata.normalize("NFC", "Müller.jpg"))
+    assert typed != str(stored)
+    assert missing_input_problem(typed) is None
+    assert collect_inputs([typed], recursive=False) == [(stored, Path(stored.name))]
+    pattern = str(tmp_path / unicodedata.normalize("NFC", "Mü*"))
+    assert collect_inputs([pattern], recursive=False) == [(stored, Path(stored.name))]
+    assert missing_input_problem(tmp_path / "Mörike.jpg").endswith("there is no such file or folder.")
+
+
 def test_a_quote_a_windows_command_line_kept_in_a_name_is_explained(monkeypatch):
     """Windows QA: `restore "C:\\My Scans\\" -o D:\\out` reaches the command as one name holding a quote
     and the rest of the line: "no such file or folder" did not say why."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from faceapp.core.export import is_faceapp_output
-from faceapp.core.pathtext import file_problem, is_same_file, name_key, path_text, reading_key
+from faceapp.core.pathtext import file_problem, is_same_file, name_forms, name_key, path_text, reading_key
 from faceapp.core.photo_io import probe_photo
 from faceapp.core.preferences import PHOTO_SUFFIXES
 
@@ -295,9 +295,10 @@ def expand_wildcards(names: Sequence[str | os.PathLike]) -> ExpandedNames:
     earlier, others = 0, []
     for name in names:
         text = os.fspath(name)
-        matches = (glob.glob(text.replace("[", "[[]"), recursive=True) if _is_pattern(text) else [])
+        matches = ([match for form in name_forms(text) for match in glob.glob(form.replace("[", "[[]"), recursive=True)]
+                   if _is_pattern(text) else [])
         if not matches:
-            expanded.append(name)
+            expanded.append(spelt_on_disk(name))
             continue
         if "**" in text:  # (its folders are gone through already, each depth: listed again, their photos
             matches = [match for match in matches if not os.path.isdir(match)]  # were "named twice": review)
@@ -310,6 +311,16 @@ def expand_wildcards(names: Sequence[str | os.PathLike]) -> ExpandedNames:
             else:
                 expanded.append(match)
     return ExpandedNames(expanded, earlier, others)
+
+
+def spelt_on_disk(name: str | os.PathLike) -> str | os.PathLike:
+    """``name`` as the disk spells it where it names nothing as typed but does in Unicode's other form
+    (a name copied from a Mac is decomposed, "Mu\u0308ller.jpg"; typed, it is composed: locale QA,
+    "no such file or folder" for a file listed right there); else ``name`` as it is."""
+    text = os.fspath(name)
+    if os.path.lexists(text):
+        return name
+    return next((form for form in name_forms(text)[1:] if os.path.lexists(form)), name)
 
 
 def wildcard_problem(name: str | os.PathLike) -> str | None:
