@@ -80,6 +80,10 @@ def test_memory_sizes_parse():
     assert parse_size("1.5GiB") == int(1.5 * 2**30) and parse_size("123") == 123 and parse_size("0") == 0
     with pytest.raises(ValueError):
         parse_size("lots")
+    with pytest.raises(ValueError, match="not a memory size"):  # (locale QA: the Turkish İ matched the i of
+        parse_size("16İ")  # GiB under IGNORECASE, and 16İ was 16 bytes)
+    with pytest.raises(ValueError, match="with a point: 1.5G"):  # a decimal comma is told how to write it
+        parse_size("1,5G")
 
 
 def test_a_killed_runs_temporary_files_are_swept_but_not_a_live_ones(tmp_path):
