@@ -57,6 +57,7 @@ def reading_key(path: str | os.PathLike) -> tuple:
     alike so (a.jpg, A.jpg) by their characters (locale QA: photos were listed by character code)."""
     def runs(text: str) -> tuple:
         letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+        letters = letters.replace("ı", "i")  # (Turkish dotless ı has no accent to drop: it sorted after z)
         return tuple((0, int(run), "") if run.isdecimal() else (1, 0, run) for run in _NUMBER_RUNS.split(letters) if run)
 
     parts = Path(path).parts
