@@ -106,6 +106,47 @@ def test_colours_outside_srgb_beside_a_face_keep_their_values_in_its_box(tmp_pat
     assert np.abs(big[60:140, 155:161].reshape(-1, 3).mean(axis=0) / 257 - (0, 255, 0)).max() < 4  # 16 bits too
 
 
+@pytest.mark.parametrize("fmt", ["jpg", "tif", "webp"])
+def test_a_png_at_gamma_18_keeps_its_look_in_another_format(tmp_path, testdata_dir, fmt):
+    """Colour QA: a PNG whose gAMA chunk says gamma 1.8 (an old Mac program's) came back as an
+    untagged JPEG, TIFF or WebP, which viewers show as sRGB: darker midtones. The result now carries
+    a profile saying what the chunk said; a PNG at sRGB's gamma gets none, as before."""
+    import io
+    import struct
+
+    from PIL import ImageCms
+
+    pixels = np.asarray(Image.open(testdata_dir / "photos" / "cf_03.jpg").convert("RGB"))
+    path = tmp_path / "mac.png"
+    Image.fromarray(pixels).save(path, pnginfo=_png_info(gamma=55556))
+    photo = read_photo(path)
+    assert photo.png_colour == {b"gAMA": struct.pack(">I", 55556)} and photo.icc is None
+    written = export_photo(photo.rgb, None, photo, tmp_path / f"out.{fmt}")
+    with Image.open(written) as image:
+        icc = image.info.get("icc_profile")
+    assert icc, "the gamma is said by a profile"
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    to_srgb = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(icc)), srgb, "RGB", "RGB")
+    grey = np.asarray(ImageCms.applyTransform(Image.new("RGB", (1, 1), (128, 128, 128)), to_srgb))[0, 0]
+    assert 143 <= grey[1] <= 150  # mid-grey at gamma 1.8 is sRGB's ~147, as a viewer honouring gAMA shows it
+    plain = tmp_path / "plain.png"
+    Image.fromarray(pixels).save(plain, pnginfo=_png_info(gamma=45455))
+    with Image.open(export_photo(pixels, None, read_photo(plain), tmp_path / f"plain.{fmt}")) as image:
+        assert "icc_profile" not in image.info  # sRGB's gamma: nothing to say
+
+
+def _png_info(*, gamma: int):
+    """Pillow save options that write a gAMA chunk of ``gamma`` (×100,000)."""
+    import struct
+
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    payload = struct.pack(">I", gamma)
+    info.add(b"gAMA", payload)
+    return info
+
+
 def test_srgb_and_untagged_photos_are_not_converted(testdata_dir):
     photo = read_photo(testdata_dir / "photos" / "cf_03.jpg")
     assert photo.srgb is photo.rgb and photo.to_srgb(photo.rgb) is photo.rgb

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 
 import numpy as np
 from PIL import Image, ImageCms
@@ -148,6 +149,49 @@ def nclx_to_srgb(rgb: np.ndarray, nclx: dict) -> np.ndarray | None:
         out[top : top + 256] = _srgb_encode(band)
     log.info("colour stated by code points (primaries %s, white %s): converted to sRGB", primaries, white)
     return out
+
+
+#: A PNG's gAMA within this much of sRGB's display gamma (2.2) is taken for sRGB, as viewers take it.
+_SRGB_LIKE_GAMMA = 0.05
+_D50 = (0.3457, 0.3585)
+
+
+def png_chunks_profile(chunks: dict[bytes, bytes] | None, *, grey: bool = False) -> bytes | None:
+    """An ICC profile that says what a PNG's gAMA (and cHRM) chunks say, for its result in a format
+    that has no such chunks (JPEG, TIFF, WebP); ``grey``: for one grey channel. None where the PNG
+    says sRGB (an sRGB chunk) or nothing else: no gamma but sRGB's, no primaries but sRGB's. A PNG
+    saved by an old Mac program at gamma 1.8 came back as an untagged JPEG that viewers showed with
+    darker midtones (colour QA); a PNG result keeps the chunks themselves."""
+    from faceapp.core import icc_profiles
+
+    if not chunks or b"sRGB" in chunks or len(chunks.get(b"gAMA", b"")) != 4:
+        return None
+    encoding = struct.unpack(">I", chunks[b"gAMA"])[0] / 100_000
+    if not 0.05 <= encoding <= 5.0:  # (beyond any display's: a damaged chunk)
+        return None
+    gamma = 1.0 / encoding
+    primaries, white = _SRGB_PRIMARIES, _D65
+    if len(chunks.get(b"cHRM", b"")) == 32 and not grey:
+        values = [v / 100_000 for v in struct.unpack(">8I", chunks[b"cHRM"])]
+        white, primaries = (values[0], values[1]), ((values[2], values[3]), (values[4], values[5]), (values[6], values[7]))
+        if not all(0 < x < 1 and 0 < y < 1 for x, y in (white, *primaries)):
+            primaries, white = _SRGB_PRIMARIES, _D65
+    if abs(gamma - 2.2) <= _SRGB_LIKE_GAMMA and _close(primaries, _SRGB_PRIMARIES) and _close((white,), (_D65,)):
+        return None
+    curve = icc_profiles.curve_tag(gamma)
+    tags = [(b"desc", icc_profiles.description_tag(f"PNG gamma {gamma:.2f} (faceapp)")),
+            (b"cprt", icc_profiles.text_tag("No copyright, use freely")),
+            (b"wtpt", icc_profiles.xyz_tag(*_xyz(white)))]
+    if grey:
+        return icc_profiles.display_profile(b"GRAY", [*tags, (b"kTRC", curve)])
+    try:
+        matrix = _adaptation(white, _D50) @ _rgb_to_xyz(primaries, white)
+    except np.linalg.LinAlgError:  # primaries on one line: no RGB space
+        return None
+    columns = [icc_profiles.xyz_tag(*matrix[:, i]) for i in range(3)]
+    return icc_profiles.display_profile(b"RGB ", [*tags, (b"rXYZ", columns[0]), (b"gXYZ", columns[1]),
+                                                  (b"bXYZ", columns[2]), (b"rTRC", curve), (b"gTRC", curve),
+                                                  (b"bTRC", curve)])
 
 
 def _close(a, b, tolerance: float = 0.002) -> bool:

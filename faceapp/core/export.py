@@ -12,7 +12,8 @@ Metadata carried over from the source photo (as :func:`faceapp.core.photo_io.rea
 the EXIF block and the XMP packet (orientation reset to 1, the pixel size the result's; XMP in
 every format, inside the TIFF tags for TIFF), the ICC profile, the resolution (DPI: JPEG's JFIF
 density, PNG's pHYs, TIFF's resolution tags, the EXIF's and the XMP's; multiplied by the upscale factor, so the print size stays the
-same), PNG to PNG the text chunks (Title, Author, …) and the gAMA, cHRM and sRGB chunks, a JPEG's comment (into a JPEG's COM segment
+same), PNG to PNG the text chunks (Title, Author, …) and the gAMA, cHRM and sRGB chunks (into another format, a
+profile saying what gAMA and cHRM say where that is not sRGB: :func:`faceapp.core.colour.png_chunks_profile`), a JPEG's comment (into a JPEG's COM segment
 or a PNG's Comment chunk), a PNG's Comment chunk into a JPEG's COM segment, and, into a JPEG or a TIFF, a JPEG's or TIFF's IPTC record (caption,
 keywords, credits: :mod:`faceapp.core.jpeg_iptc`; the Photoshop block's thumbnail of the unrestored
 photo is not). Text chunks and an IPTC record that the result's format has no place for are stated
@@ -590,11 +591,14 @@ def _result_metadata(photo: Photo | None, fmt: str, name: str, size: tuple[int, 
     if fmt == "JPEG":
         xmp = _fitting_jpeg_xmp(name, xmp, with_text, own_xmp, photos_own)
     tiff = fmt == "TIFF"
-    srgb = photo is None or colour.is_srgb(photo.icc)
+    icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
+    described = (colour.png_chunks_profile(photo.png_colour, grey=grey)
+                 if photo is not None and icc is None and fmt != "PNG" else None)  # (a PNG result keeps the chunks)
+    icc = icc if described is None else described
+    srgb = (photo is None or colour.is_srgb(photo.icc)) and described is None
     exif = _exif_block(photo, provenance, scale=scale, size=(width, height), xmp=xmp if tiff else None, modified=modified,
                        iptc=photo.iptc if tiff and photo is not None else None, comment_kept=provenance_in_xmp,
                        little_endian=tiff, fmt=fmt, srgb=srgb, dpi=dpi)
-    icc = None if photo is None else photo.grey_icc if grey else photo.icc  # a grey profile fits one grey channel only
     if fmt == "JPEG" and exif and len(exif) > _JPEG_MAX_EXIF_BYTES and provenance_text is not None and not provenance_in_xmp:
         # A JPEG APP1 segment holds at most 64 KiB: a camera's EXIF that fits is kept whole, and the
         # provenance goes into the XMP, where it fits there (QA: a 65 KB block lost its date, GPS and
