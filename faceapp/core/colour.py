@@ -18,6 +18,8 @@ import struct
 import numpy as np
 from PIL import Image, ImageCms
 
+from faceapp.core import icc_profiles
+
 log = logging.getLogger(__name__)
 
 
@@ -162,8 +164,6 @@ def png_chunks_profile(chunks: dict[bytes, bytes] | None, *, grey: bool = False)
     says sRGB (an sRGB chunk) or nothing else: no gamma but sRGB's, no primaries but sRGB's. A PNG
     saved by an old Mac program at gamma 1.8 came back as an untagged JPEG that viewers showed with
     darker midtones (colour QA); a PNG result keeps the chunks themselves."""
-    from faceapp.core import icc_profiles
-
     if not chunks or b"sRGB" in chunks or len(chunks.get(b"gAMA", b"")) != 4:
         return None
     encoding = struct.unpack(">I", chunks[b"gAMA"])[0] / 100_000
