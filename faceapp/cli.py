@@ -225,7 +225,7 @@ class _Restorer:
                              "sets how many): give one or the other")
         self.prefs = preferences_from(args)
         self._resolved: Preferences | None = None  # (resolved_prefs)
-        self._model: tuple[bool, dict[str, str]] | None = None  # (model_spares, model_weights)
+        self._model: tuple[bool, dict[str, str], float | None] | None = None  # (_model_facts)
         self.given_faces = [face_from_box(b, index=i) for i, b in enumerate(args.face_box)]
         offset = len(self.given_faces)
         self.given_faces += [face_from_landmarks(p, index=offset + i) for i, p in enumerate(args.face_landmarks)]
@@ -286,29 +286,39 @@ class _Restorer:
             self._resolved = application.resolved_preferences(self.prefs)
         return self._resolved
 
-    def _model_facts(self) -> tuple[bool, dict[str, str]]:
-        """Whether the run's model spares faces, and its files' SHA-256 by name, from its manifest
-        (once a run: asked of every photo skipped); (True, {}) when it cannot be read."""
+    def _model_facts(self) -> tuple[bool, dict[str, str], float | None]:
+        """Whether the run's model spares faces, its files' SHA-256 by name and its own fidelity, from
+        its manifest (once a run: asked of every photo skipped); (True, {}, None) when it cannot be read."""
         from faceapp.core.registry import Registry
 
         if self._model is None:
             try:
                 manifest = Registry().get(self.resolved_prefs().model)
                 self._model = (manifest.sharp_faces is not None,
-                               {entry.name: entry.sha256 for entry in manifest.files if entry.sha256})
+                               {entry.name: entry.sha256 for entry in manifest.files if entry.sha256},
+                               manifest.default_fidelity)
             except Exception:  # noqa: BLE001 - an unknown model: the restore says why
-                self._model = (True, {})
+                self._model = (True, {}, None)
         return self._model
 
-    def model_spares(self) -> bool:
-        """Whether the run's model spares faces at all (its manifest states a ramp; true when it
-        cannot be told): without one, sparing on or off restores alike."""
-        return self._model_facts()[0]
+    def face_selection(self) -> dict[str, Any] | None:
+        """How this run chooses the faces it restores, as its results record it (None for --aligned:
+        each input is restored whole)."""
+        if self.args.aligned:
+            return None
+        return {"faces": self.prefs.face_selection, "min_face_size": self.prefs.min_face_size,
+                "unsure_faces": self.prefs.include_unsure_faces,
+                "given_faces": [[round(float(v), 2) for v in given]
+                                for given in (*self.args.face_box, *self.args.face_landmarks)]}
 
-    def model_weights(self) -> dict[str, str]:
-        """The SHA-256 of each of the run's model's files, by name, as its manifest states them
-        (what a result's provenance records as ``model_weights``; empty when it cannot be told)."""
-        return self._model_facts()[1]
+    def made_otherwise(self, result_file: Path, path: Path, relative: Path) -> list[str]:
+        """What this run would do otherwise than the run that wrote ``result_file``, a result of
+        ``path`` (:func:`faceapp.core.application.settings_changed_since`, and its damage mask)."""
+        spares, weights, default_fidelity = self._model_facts()
+        changed = application.settings_changed_since(result_file, self.resolved_prefs(), sparing_matters=spares,
+                                                     weights=weights, default_fidelity=default_fidelity,
+                                                     refine=self.args.refine, face_selection=self.face_selection())
+        return changed + application.damage_changed_since(result_file, mask_for(self.args.mask, path, relative))
 
     def finished(self, path: Path, relative: Path) -> list[Path] | None:
         """The results of an earlier run of this input (every seed's file, under the names
@@ -536,6 +546,9 @@ class _Restorer:
 
         for k, dest in enumerate(destinations):
             earlier = application.earlier_result(dest, path) if self.args.skip_existing else None
+            if earlier is not None and file_is_whole(earlier) and self.made_otherwise(earlier, path, relative):
+                earlier = None  # (written meanwhile by another run, with other settings: this one's is kept
+                # beside it, under the next number; concurrency QA: it was taken for this run's own)
             cut_short = earlier is not None and not file_is_whole(earlier)
             if earlier is not None and not cut_short:  # a resumed photo: this seed's file was written before
                 settle(path_json(earlier))
@@ -567,7 +580,7 @@ class _Restorer:
                     chosen, target, fmt=format_for(dest), quality=self.prefs.quality, overwrite=replace,
                     unique=not replace, png_compress_level=self.args.png_level,
                     webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
-                    metadata=self.prefs.metadata,
+                    metadata=self.prefs.metadata, face_selection=self.face_selection(),
                 )
             except ExportError as exc:
                 folder = _nearest_existing(dest.parent)
@@ -939,10 +952,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 if args.skip_existing and (existing := restorer.finished(path, relative)) is not None:
                     records.append({"input": path_json(path), "status": "skipped",
                                     "outputs": [path_json(name) for name in existing]})
-                    changed = application.settings_changed_since(existing[0], restorer.resolved_prefs(),
-                                                                 sparing_matters=restorer.model_spares(),
-                                                                 weights=restorer.model_weights())
-                    changed += application.damage_changed_since(existing[0], mask_for(args.mask, path, relative))
+                    changed = restorer.made_otherwise(existing[0], path, relative)
                     if changed:
                         records[-1]["made_with_other_settings"] = changed
                         other_settings += 1

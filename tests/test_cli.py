@@ -671,7 +671,9 @@ def test_each_file_written_is_named_with_its_input(tmp_path, testdata_dir, capsy
     assert re.fullmatch(r"2 of 2 photos restored, 2 faces, in (\d+\.\d|under 0\.1) s\.", err.splitlines()[-1])
 
 
-def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys):
+def test_skip_existing_resumes_a_batch(tmp_path, testdata_dir, capsys, monkeypatch):
+    engine = _engine_named_as_the_default()  # (a result of another model's is made otherwise: not resumed)
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
     album = _album(tmp_path, testdata_dir, "a.jpg", "b.jpg")
     out_dir = tmp_path / "out"
     options = ("-o", out_dir, "--seeds", "2", "--no-progress", *FACE)
@@ -1089,6 +1091,57 @@ def test_a_skipped_photo_whose_result_was_made_with_other_settings_is_said(tmp_p
     assert code == 0 and err.count("was made with other settings") == 1
     assert "note: 2 more skipped photos also had results made with other settings" in err
     assert all("made_with_other_settings" in r for r in json.loads(out)["results"])
+
+
+def test_a_resume_says_a_result_made_at_another_fidelity_refinement_or_choice_of_faces(tmp_path, testdata_dir, capsys,
+                                                                                     monkeypatch):
+    """Concurrency QA: a resume kept, without a word, a result made at --fidelity 0.95 when none was
+    given now (the model's 0.8), an unrefined one under --refine 2, and one of other faces."""
+    from faceapp.core.preferences import DEFAULT_MIN_FACE_SIZE
+    engine = _engine_named_as_the_default()
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+
+    def resumed(*options: str) -> list[str]:
+        code, out, _ = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--json", "--no-progress", *options)
+        [record] = json.loads(out)["results"]
+        assert code == 0 and record["status"] == "skipped"
+        return record.get("made_with_other_settings", [])
+
+    assert _run(capsys, photo, "-o", tmp_path, "--no-progress", "--fidelity", "0.95", *FACE)[0] == 0
+    assert resumed(*FACE) == ["fidelity 0.95, now 0.80"]  # none given now: the model's own
+    assert resumed("--fidelity", "0.95", *FACE) == []
+    assert resumed("--fidelity", "0.95", "--refine", "2", *FACE) == ["refinement passes 0, now 2"]
+    assert resumed("--fidelity", "0.95", "--face-box", "60,30,150,140") == ["faces given otherwise, now these"]
+    assert resumed("--fidelity", "0.95", "--min-face-size", "4", *FACE) == [
+        f"minimum face size {DEFAULT_MIN_FACE_SIZE:.2f}, now 4.00"]
+    assert resumed("--fidelity", "0.95", "--faces", "largest", "--unsure-faces", *FACE) == [
+        "faces all, now largest", "unsure faces off, now on"]
+
+
+def test_a_result_another_run_wrote_meanwhile_with_other_settings_is_not_taken_for_this_ones(tmp_path, testdata_dir,
+                                                                                           capsys, monkeypatch):
+    """Concurrency QA: two runs into one folder, the second with --skip-existing: the first's result,
+    written while the second restored (at other settings), was reported as the second's own and its
+    own result thrown away. It is written beside it, under the next number."""
+    from faceapp.core import export
+
+    engine = _engine_named_as_the_default()
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    photo = testdata_dir / "photos" / "cf_04.jpg"
+    assert _run(capsys, photo, "-o", tmp_path, "--no-progress", "--fidelity", "0.5", *FACE)[0] == 0
+    monkeypatch.setattr(cli._Restorer, "finished", lambda self, path, relative: None)  # not there when it started
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--fidelity", "0.9", "--json",
+                          "--no-progress", *FACE)
+    [record] = json.loads(out)["results"]
+    assert code == 0 and record["status"] == "ok"
+    [written] = record["outputs"]
+    assert Path(written).name == "cf_04_restored_2.jpg"
+    assert export.read_provenance(Path(written))["fidelity"] == 0.9
+    assert export.read_provenance(tmp_path / "cf_04_restored.jpg")["fidelity"] == 0.5  # the other run's, kept
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--fidelity", "0.5", "--json",
+                          "--no-progress", *FACE)
+    assert json.loads(out)["results"][0]["outputs"] == [str(tmp_path / "cf_04_restored.jpg")]  # the same: taken
 
 
 def test_a_skipped_result_of_another_release_of_the_model_is_said(tmp_path, testdata_dir, capsys, monkeypatch):

@@ -776,7 +776,7 @@ def suggested_output_path(source: Path, prefs: Preferences) -> Path:
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,
                  overwrite: bool = False, source: Path | None = None, keep_16_bits: bool = True,
-                 metadata: str = "all", **options: Any) -> Path:
+                 metadata: str = "all", face_selection: Mapping[str, Any] | None = None, **options: Any) -> Path:
     """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
     overwrites unless asked). ``source``: the photo file it was restored from, named in the
     provenance (name and size) so a later run can tell its results from another photo's.
@@ -784,11 +784,15 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
     (:func:`faceapp.core.sixteen_bit.writes_16_bit`; the file is read again for them).
     ``metadata``: what it keeps of the photo's (:func:`faceapp.core.sharing.shared_photo`); with
     "none" the provenance does not name the photo's file either (nor can ``--skip-existing`` then
-    tell the result as the photo's).
+    tell the result as the photo's). ``face_selection``: how the faces restored were chosen, where a
+    setting chose them (the command line's --faces, --min-face-size, --unsure-faces and the faces it
+    was given), recorded for :func:`settings_changed_since`.
     ``options``: png_compress_level, webp_method, unique, jpeg_optimize_max_pixels (see export_photo)."""
     image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     provenance = result.provenance()  # (after the pixels: it names the grain each face got, measured there)
     provenance["metadata"] = metadata  # (review: a resumed batch told a result with GPS from one without)
+    if face_selection is not None:
+        provenance["face_selection"] = dict(face_selection)
     if source is not None and metadata != "none":
         provenance["source"] = source_record(source, result.photo)
     return export.export_photo(image, alpha, shared_photo(result.photo, metadata), dest, format=fmt,
@@ -867,7 +871,8 @@ def earlier_result(dest: Path, source: Path) -> Path | None:
 
 
 def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matters: bool = True,
-                           weights: Mapping[str, str] | None = None) -> list[str]:
+                           weights: Mapping[str, str] | None = None, default_fidelity: float | None = None,
+                           refine: int | None = None, face_selection: Mapping[str, Any] | None = None) -> list[str]:
     """What a restore with ``now`` (resolved: :func:`resolved_preferences`, once a run) would do
     otherwise than the one that wrote ``result_file``, as "fidelity 0.80, now 0.90" phrases (empty
     when nothing, or when the file says too little or cannot be read as faceapp wrote it): the
@@ -878,10 +883,15 @@ def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matte
     by name (its manifest's), where known: a result the same model made with other weights (an
     earlier release of it) is made otherwise too (upgrade QA: a batch resumed after the bundled model
     changed kept the old model's results without a word). A resumed batch (--skip-existing) keeps
-    such a result and says so."""
+    such a result and says so. ``default_fidelity``: the model's own, compared where ``now`` gives
+    none; ``refine``: the refinement passes each face gets now (the command line's --refine);
+    ``face_selection``: how faces are chosen now, as :func:`write_result` records it (concurrency
+    QA: a resume kept a result of --faces largest under --faces all, an unrefined one under
+    --refine 2, and one made at fidelity 0.95 when none was given now, all without a word)."""
     try:
         record = export.read_provenance(result_file) or {}
-        changed = _settings_changed(record, now, sparing_matters=sparing_matters)
+        changed = _settings_changed(record, now, sparing_matters=sparing_matters, default_fidelity=default_fidelity,
+                                    refine=refine, face_selection=face_selection)
         then = record.get("model_weights")
         if weights and isinstance(then, dict) and then and record.get("model") == now.model \
                 and dict(then) != dict(weights):
@@ -946,7 +956,14 @@ def _on_off(value: object) -> str | None:
     return None if value is None else "on" if value else "off"
 
 
-def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool = True) -> list[str]:
+#: How :func:`write_result`'s face selection is named in a "made with other settings" note.
+_SELECTION_WORDS = {"faces": "faces", "min_face_size": "minimum face size", "unsure_faces": "unsure faces",
+                    "given_faces": "faces given"}
+
+
+def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool = True,
+                      default_fidelity: float | None = None, refine: int | None = None,
+                      face_selection: Mapping[str, Any] | None = None) -> list[str]:
     pairs: list[tuple[str, Any, Any]] = [("model", record.get("model"), now.model),
                                          ("upscale", record.get("upscale"), now.upscale),
                                          ("schedule", record.get("schedule"), now.schedule),
@@ -964,11 +981,24 @@ def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool =
         pairs.append(("precision", record.get("precision"), now.precision))
     if now.schedule == "fast":
         pairs.append(("steps", record.get("steps"), now.steps))
-    if now.fidelity is not None:
-        pairs.append(("fidelity", record.get("fidelity"), now.fidelity))
+    fidelity = now.fidelity if now.fidelity is not None else default_fidelity
+    if fidelity is not None:
+        pairs.append(("fidelity", record.get("fidelity"), fidelity))
     faces = record.get("faces") or []
     if faces and faces[0].get("seeds"):
         pairs.append(("first seed", faces[0]["seeds"][0], now.base_seed))
+    if refine is not None and faces:  # (every face of a command-line run is refined alike)
+        pairs.append(("refinement passes", max(int((face.get("refine") or {}).get("passes", 0)) for face in faces),
+                      refine))
+    recorded = record.get("face_selection")
+    if isinstance(recorded, dict) and face_selection:
+        for key, wanted in face_selection.items():
+            if key == "given_faces":  # (boxes and landmarks: told as given otherwise, not spelt out)
+                if key in recorded and recorded[key] != wanted:
+                    pairs.append(("faces given", "otherwise", "these"))
+            else:
+                pairs.append((_SELECTION_WORDS.get(key, key), _on_off(recorded.get(key)) if isinstance(wanted, bool)
+                              else recorded.get(key), _on_off(wanted) if isinstance(wanted, bool) else wanted))
     changed = []
     for name, then, wanted in pairs:
         if then is None or wanted is None:
