@@ -206,6 +206,32 @@ def test_export_warns_about_a_barely_trained_network(runs, tmp_path, capsys):
     assert len(warnings) == 2 and all("has trained only 2 steps" in w for w in warnings)
 
 
+def test_export_takes_the_sampling_of_the_model_its_networks_came_from(runs, tmp_path, capsys):
+    """Docs QA: README's recipe for one's own faces, warm-started from the bundled networks, exported
+    a model sampled at 0.5 and 8 steps with neither tones nor sparing, where the same networks ship
+    at their own defaults with both. --sampling-of takes the bundled model's; options given win."""
+    restorer, prior = runs
+    shipped = tomllib.loads((REPO / "models" / "faceapp-compact.toml").read_text(encoding="utf-8"))
+    common = ["export", "--restorer-run", str(restorer), "--prior-run", str(prior), "--not-default"]
+    assert training_main([*common, "--out", str(tmp_path / "a"), "--name", "my-faces",
+                          "--sampling-of", "faceapp-compact"]) == 0
+    mine = tomllib.loads((tmp_path / "a" / "my-faces.toml").read_text(encoding="utf-8"))
+    for key in ("default_fidelity", "default_steps", "sharp_faces", "restorer_tones", "fidelity_range"):
+        assert mine[key] == shipped[key], key
+    assert training_main([*common, "--out", str(tmp_path / "b"), "--name", "my-faces", "--sampling-of",
+                          "faceapp-compact", "--default-fidelity", "0.9", "--default-steps", "4"]) == 0
+    mine = tomllib.loads((tmp_path / "b" / "my-faces.toml").read_text(encoding="utf-8"))
+    assert (mine["default_fidelity"], mine["default_steps"]) == (0.9, 4)
+    assert mine["restorer_tones"] == shipped["restorer_tones"]
+    assert training_main([*common, "--out", str(tmp_path / "c"), "--name", "plain"]) == 0
+    plain = tomllib.loads((tmp_path / "c" / "plain.toml").read_text(encoding="utf-8"))
+    assert (plain["default_fidelity"], plain["default_steps"]) == (0.5, 8) and "restorer_tones" not in plain
+    capsys.readouterr()
+    line = _usage_error(training_main, [*common, "--out", str(tmp_path / "d"), "--name", "x", "--sampling-of",
+                                        "no-such-model"], capsys)
+    assert "--sampling-of no-such-model:" in line
+
+
 def test_the_cpu_recipe_reproduces_the_shipped_model():
     """The recipe's warm start names the config whose network is the shipped restorer's, and its export
     command writes the shipped manifest's settings ([restorer_tones] included)."""

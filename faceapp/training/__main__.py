@@ -166,11 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace a model of this name already in --out (its weights, manifest and card); without it "
                         "the export refuses, writing nothing")
     e.add_argument("--title", help="the model's display name (default: the bundled model's for its name, else the name)")
-    e.add_argument("--default-steps", type=at_least(1), default=8,
-                   help="the model's default DDIM steps (from the evaluation; default 8)")
-    e.add_argument("--default-fidelity", type=fraction, default=0.5,
+    e.add_argument("--sampling-of", metavar="MODEL",
+                   help="take the default steps and fidelity, the sparing ramp, the fidelity range and the restorer "
+                        "tones from this installed model's manifest (e.g. faceapp-compact, for networks warm-started "
+                        "from its weights); the options below, where given, win")
+    e.add_argument("--default-steps", type=at_least(1),
+                   help=f"the model's default DDIM steps (from the evaluation; default {_EXPORT_STEPS})")
+    e.add_argument("--default-fidelity", type=fraction,
                    help="the fidelity a restore starts from, 0 to 1 (from the evaluation: where realism improves "
-                        "without losing the person; default 0.5)")
+                        f"without losing the person; default {_EXPORT_FIDELITY})")
     e.add_argument("--sharp-faces", type=zero_or_more, nargs=2, metavar=("UNTOUCHED_BELOW", "FULL_ABOVE"),
                    help="the restorer's sparing ramp, in grey levels of restorer change (faceapp.core.sparing; "
                         "from evaluating both test sets; UNTOUCHED_BELOW < FULL_ABOVE); default: no face is spared")
@@ -211,8 +215,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: export's default steps and fidelity where neither an option nor --sampling-of gives them.
+_EXPORT_STEPS, _EXPORT_FIDELITY = 8, 0.5
+
+
 def _check_export(parser: argparse.ArgumentParser, args) -> None:
-    """The checks of export's options that involve two values."""
+    """The checks of export's options that involve two values, after --sampling-of fills in those not
+    given (docs QA: README's recipe for one's own faces, warm-started from the bundled networks,
+    exported a model sampled at 0.5 and 8 steps with no tones nor sparing, where the same networks
+    ship at 0.8 and 6 with both)."""
+    if args.sampling_of:
+        from faceapp.core.registry import Registry
+
+        try:
+            manifest = Registry().get(args.sampling_of)
+        except Exception as exc:  # noqa: BLE001 - an unknown or unreadable model: said as a usage error
+            parser.error(f"--sampling-of {args.sampling_of}: {exc}")
+        if args.default_steps is None:
+            args.default_steps = manifest.default_steps
+        if args.default_fidelity is None:
+            args.default_fidelity = manifest.default_fidelity
+        if args.sharp_faces is None and manifest.sharp_faces is not None:
+            args.sharp_faces = [manifest.sharp_faces.untouched_below, manifest.sharp_faces.full_above]
+        if args.works_down_to is None and manifest.fidelity_range is not None:
+            args.works_down_to = [str(manifest.fidelity_range.works_down_to), manifest.fidelity_range.below]
+        if args.restorer_tones is None:
+            args.restorer_tones = manifest.restorer_tones
+    args.default_steps = _EXPORT_STEPS if args.default_steps is None else args.default_steps
+    args.default_fidelity = _EXPORT_FIDELITY if args.default_fidelity is None else args.default_fidelity
     if args.sharp_faces and not args.sharp_faces[0] < args.sharp_faces[1]:
         parser.error(f"--sharp-faces: UNTOUCHED_BELOW ({args.sharp_faces[0]:g}) must be below FULL_ABOVE "
                      f"({args.sharp_faces[1]:g})")
