@@ -7,7 +7,7 @@ The CLI and the GUI run the same calls, so the same photo and preferences give t
     faces = find_faces(photo, models.detector(), prefs)     # detected, selected, min size applied
     # (detect_faces(…) gives the same faces and how many smaller ones were left out)
     result = yield from iter_restore(photo, faces, models.engine(prefs), prefs)   # yields Progress, then stages (str)
-    write_result(result, output_path(path, prefs), prefs=prefs)   # provenance, metadata, no overwrite
+    write_result(result, output_path(path, prefs), quality=prefs.quality)   # provenance, metadata, no overwrite
 
 No Qt here; nothing is kept between calls except what :class:`ModelCache` holds.
 """

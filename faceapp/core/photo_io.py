@@ -1,6 +1,7 @@
 """Reading photos: any common format and mode in, upright 8-bit RGB (+ alpha) and metadata out.
 
-:func:`read_photo` accepts JPEG (and camera MPO), PNG, WebP, TIFF and BMP. It applies the EXIF
+:func:`read_photo` accepts JPEG (and camera MPO), PNG, WebP, TIFF, BMP and AVIF (HEIC where pi-heif
+is installed). It applies the EXIF
 orientation, reduces 16-bit and float images to 8 bits (a 16-bit photo's result gets its 16 back
 at export: :mod:`faceapp.core.sixteen_bit`), converts grayscale, palette and CMYK
 images to RGB, and keeps the alpha channel (including palette transparency) separately so that it

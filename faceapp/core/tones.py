@@ -11,7 +11,8 @@ where G_σ is a Gaussian blur of σ face pixels: what the blur keeps (tones, bro
 the restorer's estimate, what it removes (texture, fine edges) from the prior's sample. This is the
 low-pass data consistency of ILVR (Choi et al. 2021) applied once, to the finished sample; done at
 every DDIM step it also smooths away the texture the prior adds in its last steps (measured in
-MODEL_CARD.md). The sample's outermost two pixels are the restorer's too (:func:`keep_restorer_rim`),
+MODEL_CARD.md). The sample's outermost pixel is the restorer's too, the next one half its
+(:func:`keep_restorer_rim`),
 and a damage hole's fill keeps the same tones (:func:`keep_restorer_tones_in_hole`). A model without
 the section samples exactly as DifFace does.
 """

@@ -1,7 +1,7 @@
 """A result's XMP packet: the photo's own, stating the result's size, plus what has no other place.
 
 A result carries its photo's XMP packet (:func:`result_packet` makes the pixel sizes and the
-resolution it states the result's). Two things are added to it, each as an ``rdf:Description`` of
+resolution it states the result's). Three things are added to it, each as an ``rdf:Description`` of
 its own inserted before the packet's closing ``</rdf:RDF>`` (XMP allows several; each declares its
 namespaces, so the packet's own prefixes do not matter), the rest of the packet kept byte for byte:
 
