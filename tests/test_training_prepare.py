@@ -73,6 +73,26 @@ def test_prepare_makes_a_data_folder_of_the_usable_faces_and_says_what_it_left_o
         prepare_faces(images, tmp_path / "data", log=quiet)
 
 
+def test_a_second_prepare_of_the_same_folder_is_refused_and_the_first_ones_work_kept(images, tmp_path):
+    """Concurrency QA: two prepares of one folder each swept the other's staging folder as a stopped
+    run's leftover; one reported a data set whose manifest named faces its shard did not hold."""
+    from faceapp.core.file_lock import lock_exclusively
+
+    out = tmp_path / "data"
+    staging = tmp_path / ".data.partial"  # the first prepare's work in progress
+    staging.mkdir()
+    (staging / "shard-00000.tar").write_bytes(b"faces being written")
+    with open(tmp_path / ".data.lock", "a+", encoding="utf-8") as first:
+        if lock_exclusively(first)[0] != "locked":
+            pytest.skip("no file locks here")
+        with pytest.raises(DatasetError, match="another prepare is writing .*data now"):
+            prepare_faces(images, out, log=quiet)
+        assert (staging / "shard-00000.tar").read_bytes() == b"faces being written" and not out.exists()
+    made = prepare_faces(images, out, log=quiet)  # once it is done: a stopped one's leftover is swept
+    assert len(read_manifest(made.folder)) == 8 and not staging.exists()
+    assert not (tmp_path / ".data.lock").exists()  # nothing left beside the data
+
+
 def test_prepare_aligns_the_faces_of_photos(testdata_dir, tmp_path, retinaface_dir):
     photos = tmp_path / "photos"
     photos.mkdir()

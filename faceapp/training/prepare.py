@@ -14,13 +14,15 @@ leaves nothing that looks like a data folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import math
+import os
 import shutil
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,7 @@ import cv2
 import numpy as np
 
 from faceapp.core.errors import DetectorUnavailableError, DeviceError, FaceappError
+from faceapp.core.file_lock import lock_exclusively
 from faceapp.core.preferences import PHOTO_SUFFIXES
 from faceapp.core.tempfiles import replace_file
 from faceapp.core.wording import counted
@@ -60,6 +63,56 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
     source, out = Path(source), Path(out)
     if not source.is_dir():
         raise DatasetError(f"{source} is not a folder: give the folder holding your face images")
+    with _sole_preparer(out):
+        return _prepare(source, out, align=align, val_fraction=val_fraction, test_fraction=test_fraction,
+                        detector_dir=detector_dir, log=log)
+
+
+@contextlib.contextmanager
+def _sole_preparer(out: Path) -> Iterator[None]:
+    """Hold ``.OUT.lock`` beside ``out`` for the block, so one prepare at a time writes ``out`` (its
+    staging folder is the same for both: concurrency QA, two prepares of one folder each swept the
+    other's as a stopped one's leftover, and one reported a data set whose manifest named faces its
+    shard did not hold). Another holding it is a :class:`DatasetError`; where there are no locks
+    (:func:`faceapp.core.file_lock.lock_exclusively`) it goes on unlocked. The lock file goes at the end."""
+    path = out.parent / f".{out.name}.lock"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"cannot write {out.parent}: {exc.strerror or exc}") from None
+    while True:
+        try:
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise DatasetError(f"cannot write {out.parent}: {exc.strerror or exc}") from None
+        result, _ = lock_exclusively(handle)
+        if result == "held":
+            handle.close()
+            raise DatasetError(f"another prepare is writing {out} now: wait for it to finish, or give another folder")
+        if result == "locked" and not _still_named(handle, path):  # (removed by the prepare that held it: its
+            handle.close()  # successor locks the file of that name now)
+            continue
+        break
+    try:
+        yield
+    finally:
+        if result == "locked":
+            with contextlib.suppress(OSError):
+                path.unlink()
+        handle.close()
+
+
+def _still_named(handle, path: Path) -> bool:
+    """Whether ``path`` is still the file ``handle`` has open."""
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except OSError:
+        return False
+
+
+def _prepare(source: Path, out: Path, *, align: bool, val_fraction: float, test_fraction: float,
+             detector_dir: str | Path | None, log: Callable[[str], None]) -> Prepared:
+    """:func:`prepare_faces`, with ``out``'s lock held."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DatasetError(f"{out} exists and is not an empty folder: give a new folder for the data")
     files = sorted(p for p in source.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
@@ -68,7 +121,7 @@ def prepare_faces(source: str | Path, out: str | Path, *, align: bool = False, v
     cut = _FaceCutter(detector_dir) if align else None
     left_out: list[tuple[Path, str]] = []
     partial = out.parent / f".{out.name}.partial"
-    shutil.rmtree(partial, ignore_errors=True)  # (one a stopped prepare left)
+    shutil.rmtree(partial, ignore_errors=True)  # (one a stopped prepare left: the lock says none runs)
     partial.mkdir(parents=True)
     try:
         # each face goes into its shard as it is read (review: all held in memory, 10 GB for 50,000 faces);
