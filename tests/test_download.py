@@ -34,6 +34,20 @@ def test_download_completes_with_progress(server, tmp_path):
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
+def test_a_part_removed_while_downloading_is_said_not_a_traceback(server, tmp_path):
+    """Concurrency QA: the .part removed under a running download (by hand, or by a program that
+    ignores the lock) ended the download with a FileNotFoundError traceback."""
+    dest = tmp_path / "m.pth"
+
+    def progress(done, total):
+        if done == total:
+            partial_path(dest).unlink()
+
+    with pytest.raises(ModelDownloadError, match="partial download of m.pth was removed while it ran"):
+        download_file(server.url(), dest, progress=progress)
+    assert not dest.exists()
+
+
 def test_interrupted_download_keeps_part_and_resumes_with_range(server, tmp_path):
     server.cuts_left = 1
     dest = tmp_path / "m.pth"

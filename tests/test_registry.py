@@ -744,6 +744,26 @@ def test_delete_keeps_bundled_and_shared_files(manifests_dir, registry_for, conf
         path: "bundled with the app" for path in Registry().network_paths("faceapp-compact").values()}
 
 
+def test_delete_leaves_a_download_in_progress_alone(manifests_dir, registry_for, configs, tmp_path):
+    """Concurrency QA: `models delete` while `models download` ran removed the locked .part; the
+    download then wrote into the removed file and ended in a traceback."""
+    from faceapp.core.errors import ModelDownloadError
+    from faceapp.core.file_lock import lock_exclusively
+
+    write_manifest(manifests_dir, manifest_data(configs))
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    part = weights / (PRIOR + ".part")
+    part.write_bytes(b"half a prior")
+    with open(part, "ab") as downloading:
+        if lock_exclusively(downloading)[0] != "locked":
+            pytest.skip("no file locks here")
+        with pytest.raises(ModelDownloadError, match=f"{PRIOR} of tiny is being downloaded now.*nothing was deleted"):
+            registry_for().delete("tiny")
+        assert part.read_bytes() == b"half a prior"
+    assert registry_for().delete("tiny").deleted == (part,)  # once it is over
+
+
 def test_a_weights_folder_that_cannot_be_read_leaves_the_bundled_model_working(manifests_dir, configs, tmp_path,
                                                                                  monkeypatch):
     """A weights folder made by sudo (mode 700, root's): every model failed, the bundled one too,

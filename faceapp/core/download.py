@@ -102,8 +102,12 @@ def download_file(
                     ) from None
                 attempt += 1
                 log.warning("download of %s interrupted (%s); resuming (try %d)", url, exc, attempt)
-        _check_complete(part, dest.name, expected_size, sha256, resumed=kept_from_before)
-        replace_file(part, dest)
+        try:
+            _check_complete(part, dest.name, expected_size, sha256, resumed=kept_from_before)
+            replace_file(part, dest)
+        except FileNotFoundError:  # (removed by hand, or by a program that ignores the lock: concurrency QA,
+            raise ModelDownloadError(f"The partial download of {dest.name} was removed while it ran: "  # a traceback)
+                                     "run the download again.") from None
     return dest
 
 
@@ -131,6 +135,16 @@ def _sole_download(part: Path, name: str) -> Iterator[None]:
         if made and part.exists() and part.stat().st_size == 0:
             part.unlink(missing_ok=True)  # (while the lock is held: no other download is writing it)
         handle.close()
+
+
+def being_downloaded(part: Path) -> bool:
+    """Whether a download (of this process or another) holds ``part``'s lock now (:func:`_sole_download`)."""
+    try:
+        handle = open(part, "rb")  # noqa: SIM115 (closed below; flock takes no write access)
+    except OSError:
+        return False
+    with handle:
+        return lock_exclusively(handle)[0] == "held"
 
 
 def _fetch_into(url, part, expected_size, progress, should_cancel, timeout) -> bool:

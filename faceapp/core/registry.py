@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceapp import paths
-from faceapp.core.download import ProgressCallback, download_file, partial_path
+from faceapp.core.download import ProgressCallback, being_downloaded, download_file, partial_path
 from faceapp.core.file_digest import file_sha256
 from faceapp.core.errors import (
     ArchitectureMismatchError,
@@ -670,6 +670,11 @@ class Registry:
         weights folder. Bundled files and files another model also uses are kept."""
         manifest = self.get(name)
         plan = self.deletion_plan(name)
+        busy = [entry.file.name for entry in plan.files if being_downloaded(partial_path(entry.path))]
+        if busy:  # (concurrency QA: its .part was deleted under a running download, which then failed)
+            raise ModelDownloadError(f"{', '.join(busy)} of {manifest.name} {'is' if len(busy) == 1 else 'are'} being "
+                                     "downloaded now: cancel that download (or wait for it) before deleting; "
+                                     "nothing was deleted.")
         deleted = []
         for entry in plan.files:
             for path in (self.weights_dir / entry.file.name, partial_path(entry.path)):
