@@ -761,6 +761,8 @@ def test_delete_leaves_a_download_in_progress_alone(manifests_dir, registry_for,
         with pytest.raises(ModelDownloadError, match=f"{PRIOR} of tiny is being downloaded now.*nothing was deleted"):
             registry_for().delete("tiny")
         assert part.read_bytes() == b"half a prior"
+        with pytest.raises(ModelError, match="'tiny' is being downloaded now .*once that download finishes"):
+            registry_for().require_installed("tiny")  # (not "download it with …", which would be refused)
     assert registry_for().delete("tiny").deleted == (part,)  # once it is over
 
 

@@ -366,6 +366,10 @@ class Registry:
             # (bundled files are found beside the manifest first: an import or a copy would not be read)
             lines = [f"The model '{manifest.name}' that came with faceapp is damaged: {listing}. Reinstall faceapp "
                      "(pip install --force-reinstall faceapp; from a checkout, git checkout -- models) to repair it."]
+        elif any(f.state == PARTIAL and being_downloaded(partial_path(f.path)) for f in absent):
+            # (concurrency QA: it advised the download command, which then said one is running already)
+            lines = [f"The model '{manifest.name}' is being downloaded now ({listing}): it can be used once that "
+                     "download finishes."]
         else:
             lines = [f"The model '{manifest.name}' is not installed: {listing}."]
             if all(f.file.url for f in absent):
