@@ -311,6 +311,32 @@ def test_a_photo_name_that_is_not_utf8_is_kept_off_the_recent_files(tmp_path):
     assert gui_util.settings_store(tmp_path).recent_files() == [tmp_path / "a.jpg"]
 
 
+def test_each_line_of_the_log_names_the_window_that_wrote_it(tmp_path, monkeypatch):
+    """Concurrency QA: two windows share the log file, and their lines ("cf_01 … spared") could not
+    be told apart."""
+    import logging
+    import os
+    import sys
+
+    from faceapp.gui.app import setup_logging
+
+    monkeypatch.setattr("faceapp.paths.user_log_dir", lambda: tmp_path / "logs")
+    root = logging.getLogger()
+    handlers, level, hook = list(root.handlers), root.level, sys.excepthook
+    try:
+        log_file = setup_logging()
+        logging.getLogger("faceapp.test").info("cf_01.jpg: spared")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers[len(handlers):]:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        sys.excepthook = hook
+    assert f"[{os.getpid()}] INFO faceapp.test: cf_01.jpg: spared" in log_file.read_text(encoding="utf-8")
+
+
 def test_the_app_starts_when_its_log_file_cannot_be_opened(qtbot, tmp_path, monkeypatch):
     """A file where the log folder should be (or a read-only disk): the log goes to the terminal
     only, said there, and the app goes on (QA: it exited with a traceback)."""

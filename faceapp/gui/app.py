@@ -14,6 +14,8 @@ from pathlib import Path
 log = logging.getLogger("faceapp")
 
 _CV2_QT_VARIABLES = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_QPA_FONTDIR")
+#: A line of the log file: when, which faceapp process (two windows share the file), how grave, what.
+LOG_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 
 
 def prepare_qt_environment() -> None:
@@ -77,7 +79,8 @@ def setup_logging(*, level: int = logging.INFO) -> Path | None:
         log.warning("no log file: cannot open %s (%s); logging to the terminal only", log_file,
                     exc.strerror or exc)
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # (the process: two windows share the log, and their lines were not told apart: concurrency QA)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
     return log_file
 
