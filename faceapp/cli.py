@@ -580,7 +580,7 @@ class _Restorer:
                     chosen, target, fmt=format_for(dest), quality=self.prefs.quality, overwrite=replace,
                     unique=not replace, png_compress_level=self.args.png_level,
                     webp_method=self.args.webp_method, source=path, keep_16_bits=self.prefs.keep_16_bits,
-                    metadata=self.prefs.metadata, face_selection=self.face_selection(),
+                    metadata=self.prefs.metadata, given_faces=(self.face_selection() or {}).get("given_faces", ()),
                 )
             except ExportError as exc:
                 folder = _nearest_existing(dest.parent)

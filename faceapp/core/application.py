@@ -457,6 +457,8 @@ def photo_settings(prefs: Preferences, engine: Engine, *, aligned: bool = False)
         seeds_per_face=prefs.seeds_per_face, base_seed=prefs.base_seed, upscale=prefs.upscale,
         aligned=aligned, precision=getattr(engine, "precision", prefs.precision),  # what ran, not "auto"
         repair_resamples=prefs.repair_resamples, match_grain=prefs.match_grain, descreen=prefs.descreen,
+        **({} if aligned else {"face_selection": prefs.face_selection, "min_face_size": prefs.min_face_size,
+                               "unsure_faces": prefs.include_unsure_faces}),
     )
 
 
@@ -776,7 +778,7 @@ def suggested_output_path(source: Path, prefs: Preferences) -> Path:
 
 def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | None = None,
                  overwrite: bool = False, source: Path | None = None, keep_16_bits: bool = True,
-                 metadata: str = "all", face_selection: Mapping[str, Any] | None = None, **options: Any) -> Path:
+                 metadata: str = "all", given_faces: Sequence[Sequence[float]] = (), **options: Any) -> Path:
     """Write the result as its faces' choices stand, with metadata and provenance (atomic; never
     overwrites unless asked). ``source``: the photo file it was restored from, named in the
     provenance (name and size) so a later run can tell its results from another photo's.
@@ -784,15 +786,14 @@ def write_result(result: PhotoResult, dest: Path, *, quality: int, fmt: str | No
     (:func:`faceapp.core.sixteen_bit.writes_16_bit`; the file is read again for them).
     ``metadata``: what it keeps of the photo's (:func:`faceapp.core.sharing.shared_photo`); with
     "none" the provenance does not name the photo's file either (nor can ``--skip-existing`` then
-    tell the result as the photo's). ``face_selection``: how the faces restored were chosen, where a
-    setting chose them (the command line's --faces, --min-face-size, --unsure-faces and the faces it
-    was given), recorded for :func:`settings_changed_since`.
+    tell the result as the photo's). ``given_faces``: the faces the command line was given (--face-box,
+    --face-landmarks: their numbers), recorded with the face selection for :func:`settings_changed_since`.
     ``options``: png_compress_level, webp_method, unique, jpeg_optimize_max_pixels (see export_photo)."""
     image, alpha = result_pixels(result, format_for(dest, fmt), keep_16_bits=keep_16_bits)
     provenance = result.provenance()  # (after the pixels: it names the grain each face got, measured there)
     provenance["metadata"] = metadata  # (review: a resumed batch told a result with GPS from one without)
-    if face_selection is not None:
-        provenance["face_selection"] = dict(face_selection)
+    if given_faces and "face_selection" in provenance:
+        provenance["face_selection"]["given_faces"] = [list(given) for given in given_faces]
     if source is not None and metadata != "none":
         provenance["source"] = source_record(source, result.photo)
     return export.export_photo(image, alpha, shared_photo(result.photo, metadata), dest, format=fmt,
@@ -994,7 +995,7 @@ def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool =
     if isinstance(recorded, dict) and face_selection:
         for key, wanted in face_selection.items():
             if key == "given_faces":  # (boxes and landmarks: told as given otherwise, not spelt out)
-                if key in recorded and recorded[key] != wanted:
+                if recorded.get(key, []) != wanted:
                     pairs.append(("faces given", "otherwise", "these"))
             else:
                 pairs.append((_SELECTION_WORDS.get(key, key), _on_off(recorded.get(key)) if isinstance(wanted, bool)

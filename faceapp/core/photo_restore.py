@@ -106,7 +106,9 @@ class PhotoSettings:
     precision: the engine's inference precision, recorded in the provenance.
     repair_resamples: RePaint resamplings per step when damaged faces are repaired (1 = none).
     descreen: a printed halftone screen that the faces are printed with is smoothed out of the
-    photo before they are restored (:mod:`faceapp.core.halftone`).
+    photo before they are restored (:mod:`faceapp.core.halftone`). face_selection, min_face_size,
+    unsure_faces: how the faces were chosen (the preferences' face selection, recorded in the
+    provenance so a resumed batch can tell a result of other faces; None: not by a setting).
     """
 
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
@@ -118,6 +120,9 @@ class PhotoSettings:
     repair_resamples: int = 1
     match_grain: bool = True
     descreen: bool = True
+    face_selection: str | None = None
+    min_face_size: float | None = None
+    unsure_faces: bool | None = None
 
     def __post_init__(self) -> None:
         if self.seeds_per_face < 1:
@@ -525,6 +530,9 @@ class PhotoResult:
             **({"damage": {**mask_summary(self.damage), "resamples": self.settings.repair_resamples}}
                if self.damage is not None else {}),
             **({"descreened": self.screen.provenance()} if self.screen is not None else {}),
+            **({"face_selection": {"faces": self.settings.face_selection, "min_face_size": self.settings.min_face_size,
+                                   "unsure_faces": self.settings.unsure_faces}}
+               if self.settings.face_selection is not None else {}),
         }
 
 
