@@ -682,6 +682,8 @@ def test_a_remark_on_a_photo_whose_name_is_not_utf8_names_it_with_its_bytes(wind
 
     shown = [label.displayed_text() for label in window.notices.findChildren(PlainLabel)]
     assert any("bad\\xff\\xfename.jpg: a face is covered" in text for text in shown), shown
+    window.session.progress.emit(path, "Face 1 of 1 · step 2 of 6", 0.3, None)  # (sceptic QA: the run panel too)
+    assert window.run_panel.progress_text.text().startswith("bad\\xff\\xfename.jpg\n")
 
 
 def test_a_photo_changed_on_disk_with_a_face_box_drawn_on_it_is_kept_as_it_was(window, qtbot, photo, testdata_dir):

@@ -75,6 +75,15 @@ def test_memory_estimate_refuses_what_cannot_fit_and_names_the_ways_out():
     check_memory_budget(width, height, upscale=4, fmt="JPEG", limit=MemoryLimit(None, "no check"))
 
 
+def test_a_name_holding_a_lone_surrogate_is_shown_escaped():
+    """Sceptic QA: a Windows name can hold a lone surrogate no byte made; every message naming it
+    failed with a UnicodeEncodeError."""
+    from faceapp.core.pathtext import message_text, plain_text
+
+    assert plain_text("scan\ud800.jpg") == "scan\\ud800.jpg"
+    assert message_text("Saved scan\ud800.jpg.") == "Saved scan\\ud800.jpg."
+
+
 def test_memory_sizes_parse():
     assert parse_size("16G") == 16 * 2**30 and parse_size("800MB") == 800 * 2**20
     assert parse_size("1.5GiB") == int(1.5 * 2**30) and parse_size("123") == 123 and parse_size("0") == 0

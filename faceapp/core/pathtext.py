@@ -80,7 +80,10 @@ def plain_text(text: str | bytes | os.PathLike) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a lone surrogate no byte made (a Windows name can hold one: sceptic QA)
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
 
 

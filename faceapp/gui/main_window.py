@@ -542,13 +542,14 @@ class MainWindow(QMainWindow):
         failed = entry.photo is None and entry.error
         # its images failed (a photo whose faces are still being found may have only its thumbnail yet)
         unshown = before is not None and before.image is None and not preparing and entry.photo is not None
-        message = ((f"{path.name} could not be opened." if entry.unreadable else
-                    f"The faces of {path.name} could not be found.") + f"\n\n{entry.error}" if failed
-                   else f"Preparing {path.name}…" if preparing
-                   else f"{path.name} could not be shown (the notice says why). Show another photo, then "
+        name = path_text(path.name)  # (a name's undecodable bytes as \xNN: Qt's text drops them; sceptic QA)
+        message = ((f"{name} could not be opened." if entry.unreadable else
+                    f"The faces of {name} could not be found.") + f"\n\n{entry.error}" if failed
+                   else f"Preparing {name}…" if preparing
+                   else f"{name} could not be shown (the notice says why). Show another photo, then "
                         "this one again, to try again." if unshown
                    # (QA: the empty window's "Drop photos or folders here" while it waited its turn)
-                   else f"Opening {path.name}…" if entry.photo is None and before is None else "")
+                   else f"Opening {name}…" if entry.photo is None and before is None else "")
         before_image = before.image if before is not None and not preparing else None
         if changed or self.compare.before_image() is not before_image or self.compare.message() != message:
             self.compare.set_images(before_image, message=message)
@@ -579,10 +580,10 @@ class MainWindow(QMainWindow):
         if not working or entry.photo is None:  # (loading reports no steps)
             self.run_panel.show_text(self._photo_text(entry))
         elif entry.state == "queued":  # also when it is queued while shown (QA: "Press Restore" stayed)
-            self.run_panel.show_text(f"{path.name}\nWaiting its turn: the work queued before it comes first (photos "
+            self.run_panel.show_text(f"{path_text(path.name)}\nWaiting its turn: the work queued before it comes first (photos "
                                      "being opened and their faces found, other restores)…")
         elif changed:  # a job's progress takes over from here
-            self.run_panel.show_text(f"{path.name}\n{entry.state.capitalize()}…")
+            self.run_panel.show_text(f"{path_text(path.name)}\n{entry.state.capitalize()}…")
         self._refresh_enabled()
 
     def _show_zoom(self, _zoom: float) -> None:
@@ -891,7 +892,7 @@ class MainWindow(QMainWindow):
             self.progress_bar.setFormat(f"{name} · {percent(fraction)}")
         self.progress_bar.setToolTip(f"{path_text(path.name)}: {text}")
         if path == self.current:  # the panel is about the photo shown; the bar about any run
-            self.run_panel.show_progress(path.name, text, preview)
+            self.run_panel.show_progress(path_text(path.name), text, preview)
 
     def _fit_progress_bar(self) -> int:
         """Size the status bar's progress bar to its text at its font (low-vision QA: at 20 pt it was
