@@ -311,6 +311,11 @@ class _Restorer:
                 "given_faces": [[round(float(v), 2) for v in given]
                                 for given in (*self.args.face_box, *self.args.face_landmarks)]}
 
+    def _made_alike(self, path: Path, relative: Path) -> Callable[[Path], bool]:
+        """Whether a result of ``path`` was made as this run would make it (whole, and no setting
+        changed): the one a resume takes where two runs wrote one each."""
+        return lambda result_file: file_is_whole(result_file) and not self.made_otherwise(result_file, path, relative)
+
     def made_otherwise(self, result_file: Path, path: Path, relative: Path) -> list[str]:
         """What this run would do otherwise than the run that wrote ``result_file``, a result of
         ``path`` (:func:`faceapp.core.application.settings_changed_since`, and its damage mask)."""
@@ -326,7 +331,8 @@ class _Restorer:
         faceapp from this very photo: its provenance names the photo, its size and its SHA-256), or None when
         any is missing. A result of another photo under the same name (a.jpg and a.png, both
         giving a_restored.png) does not count."""
-        found = [application.earlier_result(name, path) for name in self.destinations(path, relative)]
+        found = [application.earlier_result(name, path, prefer=self._made_alike(path, relative))
+                 for name in self.destinations(path, relative)]
         return None if None in found or not all(file_is_whole(f) for f in found) else found
 
     def _check_crop_holds_its_face(self, photo, path: Path) -> None:
@@ -545,7 +551,8 @@ class _Restorer:
                 record["written_bits_per_channel"] = header.bits if header is not None else 8
 
         for k, dest in enumerate(destinations):
-            earlier = application.earlier_result(dest, path) if self.args.skip_existing else None
+            earlier = (application.earlier_result(dest, path, prefer=self._made_alike(path, relative))
+                       if self.args.skip_existing else None)
             if earlier is not None and file_is_whole(earlier) and self.made_otherwise(earlier, path, relative):
                 earlier = None  # (written meanwhile by another run, with other settings: this one's is kept
                 # beside it, under the next number; concurrency QA: it was taken for this run's own)

@@ -1113,9 +1113,13 @@ def test_a_resume_says_a_result_made_at_another_fidelity_refinement_or_choice_of
     assert resumed("--fidelity", "0.95", *FACE) == []
     assert resumed("--fidelity", "0.95", "--refine", "2", *FACE) == ["refinement passes 0, now 2"]
     assert resumed("--fidelity", "0.95", "--face-box", "60,30,150,140") == ["faces given otherwise, now these"]
-    assert resumed("--fidelity", "0.95", "--min-face-size", "4", *FACE) == [
+    assert resumed("--fidelity", "0.95") == ["faces given these, now none"]
+    assert resumed("--fidelity", "0.95", "--min-face-size", "4", *FACE) == []  # (faces given: the selection is moot)
+    photo = testdata_dir / "photos" / "cf_01.jpg"
+    assert _run(capsys, photo, "-o", tmp_path, "--no-progress", "--fidelity", "0.95")[0] == 0
+    assert resumed("--fidelity", "0.95", "--min-face-size", "4") == [
         f"minimum face size {DEFAULT_MIN_FACE_SIZE:.2f}, now 4.00"]
-    assert resumed("--fidelity", "0.95", "--faces", "largest", "--unsure-faces", *FACE) == [
+    assert resumed("--fidelity", "0.95", "--faces", "largest", "--unsure-faces") == [
         "faces all, now largest", "unsure faces off, now on"]
 
 
@@ -1142,6 +1146,12 @@ def test_a_result_another_run_wrote_meanwhile_with_other_settings_is_not_taken_f
     code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--fidelity", "0.5", "--json",
                           "--no-progress", *FACE)
     assert json.loads(out)["results"][0]["outputs"] == [str(tmp_path / "cf_04_restored.jpg")]  # the same: taken
+    monkeypatch.undo()
+    monkeypatch.setattr(cli, "_load_engine", lambda prefs: engine)
+    code, out, err = _run(capsys, photo, "-o", tmp_path, "--skip-existing", "--fidelity", "0.9", "--json",
+                          "--no-progress", *FACE)  # (sceptic QA: a resume at the second's settings found the first's)
+    [record] = json.loads(out)["results"]
+    assert record["status"] == "skipped" and record["outputs"] == [written] and "made_with_other_settings" not in record
 
 
 def test_a_skipped_result_of_another_release_of_the_model_is_said(tmp_path, testdata_dir, capsys, monkeypatch):

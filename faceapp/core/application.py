@@ -859,16 +859,21 @@ def is_result_of_another_version(result_file: Path, source: Path) -> bool:
             and same_name(recorded["name"], Path(source).name) and not is_result_of(result_file, source))
 
 
-def earlier_result(dest: Path, source: Path) -> Path | None:
+def earlier_result(dest: Path, source: Path, *, prefer: Callable[[Path], bool] | None = None) -> Path | None:
     """faceapp's result of ``source`` written earlier under the name ``dest`` or, that name being
     taken then (by another photo's result or a file of the user's), under the next numbered one
-    (``STEM_2.EXT``, …, as an export without overwriting names it); None when there is none."""
+    (``STEM_2.EXT``, …, as an export without overwriting names it); None when there is none.
+    ``prefer``: of several such results (two runs at other settings wrote one each), the first it
+    accepts, else the first (sceptic QA: a resume at the second run's settings found the first's)."""
+    first = None
     for candidate in export.numbered_names(dest):
         if not candidate.exists():
-            return None
+            break
         if candidate.is_file() and is_result_of(candidate, source):
-            return candidate
-    return None
+            if prefer is None or prefer(candidate):
+                return candidate
+            first = first or candidate
+    return first
 
 
 def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matters: bool = True,
@@ -993,13 +998,16 @@ def _settings_changed(record: dict, now: Preferences, *, sparing_matters: bool =
                       refine))
     recorded = record.get("face_selection")
     if isinstance(recorded, dict) and face_selection:
-        for key, wanted in face_selection.items():
-            if key == "given_faces":  # (boxes and landmarks: told as given otherwise, not spelt out)
-                if recorded.get(key, []) != wanted:
-                    pairs.append(("faces given", "otherwise", "these"))
-            else:
-                pairs.append((_SELECTION_WORDS.get(key, key), _on_off(recorded.get(key)) if isinstance(wanted, bool)
-                              else recorded.get(key), _on_off(wanted) if isinstance(wanted, bool) else wanted))
+        given_then, given_now = recorded.get("given_faces") or [], face_selection.get("given_faces") or []
+        if given_then != given_now:  # (boxes and landmarks: told as given otherwise, not spelt out)
+            pairs.append(("faces given", "these" if given_then else "none", "these" if given_now else "none")
+                         if bool(given_then) != bool(given_now) else ("faces given", "otherwise", "these"))
+        elif not given_now:  # (faces given are restored whatever the selection: sceptic QA)
+            for key, wanted in face_selection.items():
+                if key != "given_faces":
+                    then = recorded.get(key)
+                    pairs.append((_SELECTION_WORDS.get(key, key), _on_off(then) if isinstance(wanted, bool) else then,
+                                  _on_off(wanted) if isinstance(wanted, bool) else wanted))
     changed = []
     for name, then, wanted in pairs:
         if then is None or wanted is None:
