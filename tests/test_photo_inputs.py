@@ -49,13 +49,15 @@ def test_photos_are_listed_in_the_order_a_file_manager_shows_them(tmp_path):
     accented letters after "z"); a file manager sorts by letter, whatever the case or accent, and
     numbers by their value. The filmstrip, Restore all and a CLI batch go in this order."""
     names = ["Zebra.jpg", "apfel.jpg", "cf_03.jpg", "foto10.jpg", "foto2.jpg", "Ärger.jpg", "éclair.jpg", "Foto1.jpg",
-             "scan1.jpg", "scan.jpg", "Photo (2).jpg", "Photo.jpg", "ısparta.jpg", "İzmir.jpg"]
+             "scan1.jpg", "scan.jpg", "Photo (2).jpg", "Photo.jpg", "ısparta.jpg", "İzmir.jpg", "Łukasz.jpg",
+             "Ørsted.jpg"]
     for name in names:
         _photo(tmp_path / name)
     (tmp_path / "\u1369").write_text("a stray file named with a digit that is no decimal (Ethiopic one)")
     assert [p.name for p in list_photos(tmp_path).photos] == [
         "apfel.jpg", "Ärger.jpg", "cf_03.jpg", "éclair.jpg", "Foto1.jpg", "foto2.jpg", "foto10.jpg", "ısparta.jpg",
-        "İzmir.jpg", "Photo.jpg", "Photo (2).jpg", "scan.jpg", "scan1.jpg", "Zebra.jpg"]  # (ı and İ among the i's)
+        "İzmir.jpg", "Łukasz.jpg", "Ørsted.jpg", "Photo.jpg", "Photo (2).jpg", "scan.jpg", "scan1.jpg",
+        "Zebra.jpg"]  # (ı and İ among the i's, Ł among the l's, Ø among the o's)
     for year in ("2019", "1999", "Summer 2"):
         _photo(tmp_path / "deep" / year / "a.jpg")
     assert [str(p.relative_to(tmp_path / "deep")) for p in list_photos(tmp_path / "deep", recursive=True).photos] == [

@@ -91,8 +91,9 @@ def test_memory_sizes_parse():
         parse_size("lots")
     with pytest.raises(ValueError, match="not a memory size"):  # (locale QA: the Turkish İ matched the i of
         parse_size("16İ")  # GiB under IGNORECASE, and 16İ was 16 bytes)
-    with pytest.raises(ValueError, match="with a point: 1.5G"):  # a decimal comma is told how to write it
+    with pytest.raises(ValueError, match="a decimal point, not a comma"):  # a decimal comma is told how to write it
         parse_size("1,5G")
+    assert parse_size("16\u00a0G") == 16 * 2**30 and parse_size("2gb") == 2 * 2**30  # (sceptic QA: a no-break space)
 
 
 def test_a_killed_runs_temporary_files_are_swept_but_not_a_live_ones(tmp_path):

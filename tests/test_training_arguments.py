@@ -223,6 +223,10 @@ def test_export_takes_the_sampling_of_the_model_its_networks_came_from(runs, tmp
     mine = tomllib.loads((tmp_path / "b" / "my-faces.toml").read_text(encoding="utf-8"))
     assert (mine["default_fidelity"], mine["default_steps"]) == (0.9, 4)
     assert mine["restorer_tones"] == shipped["restorer_tones"]
+    low = shipped["fidelity_range"]["works_down_to"] - 0.1  # (sceptic QA: refused for the range it took itself)
+    assert training_main([*common, "--out", str(tmp_path / "e"), "--name", "my-faces", "--sampling-of",
+                          "faceapp-compact", "--default-fidelity", f"{low:.2f}"]) == 0
+    assert "fidelity_range" not in tomllib.loads((tmp_path / "e" / "my-faces.toml").read_text(encoding="utf-8"))
     assert training_main([*common, "--out", str(tmp_path / "c"), "--name", "plain"]) == 0
     plain = tomllib.loads((tmp_path / "c" / "plain.toml").read_text(encoding="utf-8"))
     assert (plain["default_fidelity"], plain["default_steps"]) == (0.5, 8) and "restorer_tones" not in plain

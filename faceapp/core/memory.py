@@ -119,8 +119,9 @@ _JPEG_OPTIMIZE_PER_PIXEL, _JPEG_OPTIMIZE_MAX_PIXELS = 6.0, 50_000_000
 #: the 16-bit background under the faces (per pixel of their regions).
 _SIXTEEN_BIT_READ_COPIES = 3
 
-# (ASCII: under IGNORECASE alone the Turkish İ matched the i of "GiB", and "16İ" was read as 16 bytes)
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE | re.ASCII)
+# (the letters spelt out in both cases: under IGNORECASE the Turkish İ matched the i of "GiB", and "16İ"
+# was read as 16 bytes)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtKMGT]?)[iI]?[bB]?\s*$")
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -142,7 +143,7 @@ def parse_size(text: str) -> int:
     """Bytes in ``text``: ``16G``, ``1.5GB``, ``800M``, ``512MiB`` or a plain number of bytes."""
     match = _SIZE.match(str(text))
     if match is None:
-        point = ", with a point: 1.5G" if re.fullmatch(r"\s*\d+,\d+\s*[A-Za-z]*\s*", str(text)) else ""
+        point = "; a decimal point, not a comma" if re.fullmatch(r"\s*\d+,\d+\s*[A-Za-z]*\s*", str(text)) else ""
         raise ValueError(f"not a memory size: {text!r} (write e.g. 16G, 800M or 0 for no limit{point})")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 

@@ -49,6 +49,9 @@ def name_key(name: str) -> str:
 
 
 _NUMBER_RUNS = re.compile(r"(\d+)")
+#: Letters Unicode gives no base letter, as a file manager sorts them (casefolded: lower case only).
+_BASE_LETTERS = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "æ": "ae",
+                               "œ": "oe", "þ": "th"})
 
 
 def reading_key(path: str | os.PathLike) -> tuple:
@@ -57,7 +60,7 @@ def reading_key(path: str | os.PathLike) -> tuple:
     alike so (a.jpg, A.jpg) by their characters (locale QA: photos were listed by character code)."""
     def runs(text: str) -> tuple:
         letters = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
-        letters = letters.replace("ı", "i")  # (Turkish dotless ı has no accent to drop: it sorted after z)
+        letters = letters.translate(_BASE_LETTERS)  # (ı, ł, ø, … have no accent to drop: they sorted after z)
         return tuple((0, int(run), "") if run.isdecimal() else (1, 0, run) for run in _NUMBER_RUNS.split(letters) if run)
 
     parts = Path(path).parts

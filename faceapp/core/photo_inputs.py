@@ -295,8 +295,11 @@ def expand_wildcards(names: Sequence[str | os.PathLike]) -> ExpandedNames:
     earlier, others = 0, []
     for name in names:
         text = os.fspath(name)
-        matches = ([match for form in name_forms(text) for match in glob.glob(form.replace("[", "[[]"), recursive=True)]
-                   if _is_pattern(text) else [])
+        matches = []
+        for form in name_forms(text) if _is_pattern(text) else ():  # (the other form only where this one matches
+            matches = glob.glob(form.replace("[", "[[]"), recursive=True)  # nothing: on a Mac both match alike)
+            if matches:
+                break
         if not matches:
             expanded.append(spelt_on_disk(name))
             continue

@@ -237,8 +237,9 @@ def _check_export(parser: argparse.ArgumentParser, args) -> None:
             args.default_fidelity = manifest.default_fidelity
         if args.sharp_faces is None and manifest.sharp_faces is not None:
             args.sharp_faces = [manifest.sharp_faces.untouched_below, manifest.sharp_faces.full_above]
-        if args.works_down_to is None and manifest.fidelity_range is not None:
-            args.works_down_to = [str(manifest.fidelity_range.works_down_to), manifest.fidelity_range.below]
+        if (args.works_down_to is None and manifest.fidelity_range is not None
+                and manifest.fidelity_range.works_down_to <= args.default_fidelity):  # (a default set lower goes
+            args.works_down_to = [str(manifest.fidelity_range.works_down_to), manifest.fidelity_range.below]  # without)
         if args.restorer_tones is None:
             args.restorer_tones = manifest.restorer_tones
     args.default_steps = _EXPORT_STEPS if args.default_steps is None else args.default_steps

@@ -96,10 +96,13 @@ def _sole_preparer(out: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        if result == "locked":
+        if result == "locked":  # (removed while held: a prepare that opened it since sees it renamed, above)
             with contextlib.suppress(OSError):
                 path.unlink()
         handle.close()
+        if result != "locked":  # (no locks: Windows removes no file held open, so it goes once closed)
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _still_named(handle, path: Path) -> bool:
