@@ -140,10 +140,33 @@ def test_a_screen_reader_reads_and_sets_the_fidelity_shown_and_the_faithful_end_
     assert control.fidelity() == pytest.approx(0.89)
     qtbot.keyClick(control.slider, Qt.Key.Key_PageUp)
     assert control.fidelity() == pytest.approx(0.99)
+    qtbot.keyClick(control.slider, Qt.Key.Key_Left)  # the handle left: towards "Very faithful"
+    assert control.fidelity() == 1.0
+    _wheel(control.slider, -120)  # the wheel down lowers the value, as Down does (sceptic QA: it ran against it)
+    lowered = control.fidelity()
+    assert lowered < 1.0 and handle_x() > faithful
+    _wheel(control.slider, 120)
+    assert control.fidelity() > lowered
+    control.slider.setLayoutDirection(Qt.LayoutDirection.RightToLeft)  # the realistic end on the left:
+    before = control.fidelity()
+    qtbot.keyClick(control.slider, Qt.Key.Key_Left)  # Left goes towards it
+    assert control.fidelity() == pytest.approx(before - 0.01)
     qtbot.keyClick(control.slider, Qt.Key.Key_End)
     assert control.fidelity() == 0.0 and handle_x() > control.slider.width() / 2
     qtbot.keyClick(control.slider, Qt.Key.Key_Home, Qt.KeyboardModifier.KeypadModifier)  # (review: the keypad's
     assert control.fidelity() == 1.0  # Home went to the realistic end)
+
+
+def _wheel(widget, delta: int) -> None:
+    """A mouse wheel turned by ``delta`` eighths of a degree over ``widget``'s middle."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    middle = QPointF(widget.rect().center())
+    event = QWheelEvent(middle, QPointF(widget.mapToGlobal(middle.toPoint())), QPoint(0, 0), QPoint(0, delta),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
 
 
 def test_the_current_fidelity_is_shown_in_words_and_as_the_clis_number(qtbot):

@@ -50,22 +50,25 @@ class _RangeSlider(QSlider):
     def __init__(self) -> None:
         super().__init__(Qt.Orientation.Horizontal)
         # The value is the fidelity ×100, what a screen reader reads and sets ("80" for 0.80), with
-        # its maximum on the left (the faithful end, left to right) and the keys following the handle
+        # its maximum on the left (the faithful end, left to right); Left / Right follow the handle
+        # (keyPressEvent), Up, Page Up and the wheel raise the value, as on any slider
         self.setInvertedAppearance(True)
-        self.setInvertedControls(True)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         """Home / End go to the faithful / realistic end as before (Qt sends them to the minimum /
         maximum value, which are now the other way round). Left / Right follow the handle; Up /
-        Page Up raise the value (more faithful) and Down / Page Down lower it, as on any slider: the
-        inverted controls turned them round too, so Up took a screen reader's "80" to "79" (QA)."""
+        Page Up raise the value (more faithful) and Down / Page Down lower it, as on any slider and as
+        the wheel does: inverted controls turned them round too, so Up took a screen reader's "80" to
+        "79" (QA), and inverted for the arrows alone, the wheel ran against Up (sceptic QA)."""
         ends = {Qt.Key.Key_Home: self.maximum(), Qt.Key.Key_End: self.minimum()}
         if event.key() in ends:  # (with any modifier, the keypad's too, as Qt takes them: review)
             self.setValue(ends[event.key()])
             event.accept()
             return
-        steps = {Qt.Key.Key_Up: QSlider.SliderAction.SliderSingleStepAdd,
-                 Qt.Key.Key_Down: QSlider.SliderAction.SliderSingleStepSub,
+        add, sub = QSlider.SliderAction.SliderSingleStepAdd, QSlider.SliderAction.SliderSingleStepSub
+        leftwards = sub if self.isRightToLeft() else add  # (the maximum is on the left, but right to left)
+        steps = {Qt.Key.Key_Up: add, Qt.Key.Key_Down: sub, Qt.Key.Key_Left: leftwards,
+                 Qt.Key.Key_Right: sub if leftwards == add else add,
                  Qt.Key.Key_PageUp: QSlider.SliderAction.SliderPageStepAdd,
                  Qt.Key.Key_PageDown: QSlider.SliderAction.SliderPageStepSub}
         if event.key() in steps:
