@@ -891,7 +891,7 @@ def settings_changed_since(result_file: Path, now: Preferences, *, sparing_matte
     changed kept the old model's results without a word). A resumed batch (--skip-existing) keeps
     such a result and says so. ``default_fidelity``: the model's own, compared where ``now`` gives
     none; ``refine``: the refinement passes each face gets now (the command line's --refine);
-    ``face_selection``: how faces are chosen now, as :func:`write_result` records it (concurrency
+    ``face_selection``: how faces are chosen now, as a result's provenance records it (concurrency
     QA: a resume kept a result of --faces largest under --faces all, an unrefined one under
     --refine 2, and one made at fidelity 0.95 when none was given now, all without a word)."""
     try:
@@ -962,7 +962,8 @@ def _on_off(value: object) -> str | None:
     return None if value is None else "on" if value else "off"
 
 
-#: How :func:`write_result`'s face selection is named in a "made with other settings" note.
+#: How a result's face selection (recorded by the restore's PhotoSettings, the faces the command line
+#: was given by :func:`write_result`) is named in a "made with other settings" note.
 _SELECTION_WORDS = {"faces": "faces", "min_face_size": "minimum face size", "unsure_faces": "unsure faces",
                     "given_faces": "faces given"}
 
